@@ -1,0 +1,34 @@
+# citynet — the two commands: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint deps venv clean
+
+demo: venv  ## seed a demo district and run citynet (web on 127.0.0.1:8080)
+	$(BIN)/citynet demo
+
+test: deps venv lint  ## everything: system packages, lint, the whole suite
+	$(BIN)/pytest
+
+test-fast: venv  ## unit and quick integration tests, no slow/lab tests
+	$(BIN)/pytest -m "not slow"
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+deps:  ## Debian packages and services the tests use (needs root)
+	bash scripts/test-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

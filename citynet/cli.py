@@ -1,0 +1,228 @@
+"""The ``citynet`` command: the CLI root that composes every domain's commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from citynet import __version__, crypto
+from citynet import backup as backups
+from citynet import config as config_module
+from citynet.db import set_meta
+from citynet.errors import CitynetError
+from citynet.runtime import Runtime
+from citynet.server import serve_forever
+from citynet.web import create_app
+from inventory.cli import inventory, nas
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+def _failure(error: CitynetError) -> click.ClickException:
+    """click prints a ClickException as one line and exits with its class's exit_code."""
+
+    class Failure(click.ClickException):
+        exit_code = error.exit_code
+
+    return Failure(str(error))
+
+
+class Root(click.Group):
+    """Turns a CitynetError anywhere below into one readable line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CitynetError as exc:
+            raise _failure(exc) from None
+        finally:
+            if isinstance(ctx.obj, Runtime):
+                ctx.obj.close()
+
+
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              envvar="CITYNET_CONFIG", help="TOML config file (or CITYNET_CONFIG).")
+@click.version_option(__version__, prog_name="citynet")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """citynet — control plane for a district's public WiFi and government network.
+
+    \b
+    First steps:
+      citynet demo                 seed a demo district and run everything on loopback
+      citynet db upgrade           create or migrate the store (production)
+      citynet inventory import D/  load streets, buildings, hotspots, NAS, devices, targets
+      citynet serve                run the web app
+
+    Settings come from a TOML file and CITYNET_<SECTION>__<KEY> variables;
+    `citynet config show` prints what is in effect.
+    """
+    ctx.obj = Runtime(config_path)
+
+
+cli.add_command(inventory)
+cli.add_command(nas)
+
+
+# --- config -------------------------------------------------------------------------
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("show")
+@pass_runtime
+def config_show(runtime: Runtime) -> None:
+    """Print the effective configuration (file + environment), secrets masked."""
+    for section, values in config_module.effective(runtime.config).items():
+        if isinstance(values, dict):
+            click.echo(f"[{section}]")
+            for key, value in values.items():
+                click.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+            click.echo()
+        else:
+            click.echo(f"{section} = {json.dumps(values, ensure_ascii=False)}\n")
+
+
+# --- db -----------------------------------------------------------------------------
+
+@cli.group()
+def db() -> None:
+    """The store's schema."""
+
+
+@db.command("upgrade")
+@pass_runtime
+def db_upgrade(runtime: Runtime) -> None:
+    """Create the schema or apply pending migrations (safe to run again)."""
+    before, after = runtime.raw_store.upgrade()
+    if before == after:
+        click.echo(f"{runtime.raw_store.describe()} is up to date (revision {after})")
+    else:
+        click.echo(f"{runtime.raw_store.describe()}: {before or 'empty'} → {after}")
+
+
+@db.command("current")
+@pass_runtime
+def db_current(runtime: Runtime) -> None:
+    """Show the store's schema revision and the one this citynet needs."""
+    store = runtime.raw_store
+    click.echo(f"store:    {store.describe()}")
+    click.echo(f"revision: {store.current_revision() or '(no schema)'}")
+    click.echo(f"needed:   {store.head_revision()}")
+
+
+# --- secrets ------------------------------------------------------------------------
+
+@cli.group()
+def secrets() -> None:
+    """The key that seals NAS secrets, device passwords and TOTP seeds at rest."""
+
+
+@secrets.command("rotate")
+@pass_runtime
+def secrets_rotate(runtime: Runtime) -> None:
+    """Re-encrypt every stored secret under a new key.
+
+    With a key file, a new key is generated and the old one retired to a dated file
+    (keep it to open older backups). With CITYNET_SECRETS__KEY, put the new key first
+    (new,old), run this, then drop the old key.
+    """
+    count, what = crypto.rotate(runtime.config, runtime.store)
+    click.echo(f"re-sealed {count} secrets; {what}")
+
+
+# --- backup / restore ---------------------------------------------------------------
+
+@cli.command("backup")
+@click.option("--to", "dest", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A new directory for this backup.")
+@pass_runtime
+def backup_command(runtime: Runtime, dest: Path) -> None:
+    """Write a consistent online snapshot of the store with a checksummed manifest.
+
+    Safe while citynet runs. Ship the directory to the second site (docs/operations.md);
+    the secrets key is not in it — back that up separately.
+    """
+    manifest = backups.backup(runtime.store, dest)
+    [entry] = manifest.files
+    click.echo(f"backup written to {dest}: {entry.name}, {entry.size} bytes, "
+               f"sha256 {entry.sha256[:16]}…, schema {manifest.schema_revision}")
+
+
+@cli.command("restore")
+@click.option("--from", "src", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A directory written by `citynet backup`.")
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the store.")
+@pass_runtime
+def restore_command(runtime: Runtime, src: Path, yes: bool) -> None:
+    """Replace the store with a backup, after checking every checksum. Stop citynet first."""
+    manifest = backups.verify(src)
+    store = runtime.raw_store
+    if not yes:
+        click.confirm(f"replace everything in {store.describe()} with the backup of "
+                      f"{manifest.created_at}?", abort=True)
+    backups.restore(store, src)
+    click.echo(f"restored the backup of {manifest.created_at} into {store.describe()}")
+    if manifest.schema_revision != store.head_revision():
+        click.echo("the backup's schema is older than this citynet: run `citynet db upgrade`")
+
+
+# --- serve / demo -------------------------------------------------------------------
+
+@cli.command("serve")
+@pass_runtime
+def serve(runtime: Runtime) -> None:
+    """Run citynet's web app in the foreground (Ctrl-C stops it)."""
+    runtime.box()  # a missing or wrong secrets key stops start-up here, not mid-request
+    serve_forever(create_app(runtime.store), runtime.config.web, banner=[])
+
+
+@cli.command("demo")
+@click.option("--seed-only", is_flag=True, help="Seed the demo district and exit.")
+@pass_runtime
+def demo(runtime: Runtime, seed_only: bool) -> None:
+    """Seed a demo Luohu district into the embedded store and run citynet on loopback.
+
+    Seeding is idempotent: run it again and nothing changes. Everything it creates is
+    labelled demo data.
+    """
+    from inventory.demo import DEMO_MARK, DEMO_NAS, DEMO_NAS_SECRET, raw_rows
+    from inventory.importer import import_rows
+
+    runtime.raw_store.upgrade()
+    store = runtime.store
+    box = runtime.box(create=True)
+    with store.session() as session:
+        outcome = import_rows(session, raw_rows(), box)
+        if outcome.problems:  # the generator is ours: a problem here is a bug
+            raise CitynetError("demo data failed its own checks: " + str(outcome.problems[0]))
+        set_meta(session, DEMO_MARK, "罗湖区演示数据 Luohu demo district (generated)")
+    created = sum(outcome.created.values())
+    click.echo(f"demo district ready in {store.describe()}: {created} records created, "
+               f"{sum(outcome.unchanged.values()) + sum(outcome.updated.values())} already there")
+    if seed_only:
+        return
+    web = runtime.config.web
+    base = f"http://{web.bind}:{web.port}"
+    serve_forever(create_app(store), web, banner=[
+        f"  district overview   {base}/inventory/",
+        f"  street drill-down   {base}/inventory/streets/笋岗",
+        f"  JSON summary        {base}/inventory/summary.json",
+        f"  demo NAS            {DEMO_NAS} at 127.0.0.1, secret {DEMO_NAS_SECRET!r} (demo only)",
+        "  try also            citynet nas list · citynet inventory show streets",
+    ])
+
+
+def main() -> None:
+    cli.main(prog_name="citynet")
+
+
+if __name__ == "__main__":
+    main()

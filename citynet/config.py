@@ -1,0 +1,196 @@
+"""Configuration: one TOML file plus ``CITYNET_<SECTION>__<KEY>`` environment overrides.
+
+Everything is validated once, at start-up. A wrong value stops start-up with a single
+line that names the key, where the value came from, and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+
+from citynet.errors import ConfigError
+
+ENV_PREFIX = "CITYNET_"
+# Variables with the prefix that are not config keys.
+ENV_NOT_KEYS = frozenset({"CITYNET_CONFIG"})
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(Section):
+    url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means SQLite at DATA_DIR/citynet.sqlite3. "
+        "PostgreSQL: postgresql://user:password@host:5432/citynet",
+    )
+    echo: bool = Field(default=False, description="log every SQL statement (debugging)")
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value:
+            backend = make_url(value).get_backend_name()
+            if backend not in ("sqlite", "postgresql"):
+                raise ValueError(f"backend {backend!r} is not supported (sqlite or postgresql)")
+        return value
+
+
+class WebConfig(Section):
+    bind: str = Field(default="127.0.0.1", description="address the web app listens on")
+    port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the web app")
+    threads: int = Field(default=8, ge=1, le=256, description="web worker threads")
+
+
+class SecretsConfig(Section):
+    key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Fernet key(s), comma-separated, newest first; overrides key_file",
+    )
+    key_file: str = Field(
+        default="",
+        description="file with Fernet keys, one a line, newest first; "
+        "empty means DATA_DIR/secret.key",
+    )
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="log level"
+    )
+
+
+class Config(Section):
+    data_dir: str = Field(default="./var", description="where the embedded store and keys live")
+    database: DatabaseConfig = DatabaseConfig()
+    web: WebConfig = WebConfig()
+    secrets: SecretsConfig = SecretsConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_path / 'citynet.sqlite3'}"
+
+    @property
+    def key_path(self) -> Path:
+        return Path(self.secrets.key_file).expanduser() if self.secrets.key_file else (
+            self.data_path / "secret.key"
+        )
+
+
+def load(path: str | os.PathLike[str] | None = None,
+         environ: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (if any), apply environment overrides, validate."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("CITYNET_CONFIG") or None
+    data: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if path is not None:
+        data = _read_toml(Path(path))
+        sources.update({key: str(path) for key in _dotted_keys(data)})
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in ENV_NOT_KEYS:
+            continue
+        dotted = name[len(ENV_PREFIX):].lower().replace("__", ".")
+        _set_dotted(data, dotted, value, name)
+        sources[dotted] = f"environment {name}"
+    return from_dict(data, sources)
+
+
+def from_dict(data: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> Config:
+    """Validate a plain dict (tests build configs this way)."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, sources or {})) from None
+
+
+def effective(config: Config) -> dict[str, Any]:
+    """The config as a dict with every secret masked, for ``citynet config show``."""
+    shown = config.model_dump(mode="json")
+    shown["database"]["url"] = make_url(config.database_url).render_as_string(
+        hide_password=True
+    )
+    if config.secrets.key.get_secret_value():
+        shown["secrets"]["key"] = "********"
+    return shown
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            keys.extend(_dotted_keys(value, f"{prefix}{key}."))
+        else:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: str, env_name: str) -> None:
+    *sections, key = dotted.split(".")
+    node = data
+    for section in sections:
+        child = node.setdefault(section, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{dotted}: {env_name} names a key inside {section!r}, "
+                              "which is not a section")
+        node = child
+    node[key] = value
+
+
+def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
+    """One line for the first problem: key, source, reason (never a secret value)."""
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+    source = sources.get(key)
+    if source is None and error["type"] == "extra_forbidden":
+        # an unknown section arrives as one key; name where its first entry came from
+        source = next((src for k, src in sources.items() if k.startswith(key + ".")), None)
+    where = f" (from {source})" if source else ""
+    more = len(exc.errors()) - 1
+    tail = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
+    return f"config: {key}: {reason}{where}{tail}"
+
+
+def reference() -> list[tuple[str, str, str, str]]:
+    """(key, environment variable, default, description) for every setting — the docs table."""
+    rows = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, Section):
+                walk(annotation, f"{prefix}{name}.")
+                continue
+            dotted = f"{prefix}{name}"
+            env = ENV_PREFIX + dotted.upper().replace(".", "__")
+            default = field.default
+            if isinstance(default, SecretStr):
+                default = default.get_secret_value()
+            rows.append((dotted, env, repr(default), field.description or ""))
+
+    walk(Config, "")
+    return rows

@@ -1,0 +1,152 @@
+"""The store: SQLAlchemy engine and sessions, schema version checks, the meta table.
+
+SQLite (WAL) under the data directory is the embedded default; PostgreSQL by URL is the
+production store. Domain packages declare their tables on :class:`Base`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, String, create_engine, event, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from citynet.config import Config
+from citynet.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class MetaEntry(Base):
+    """Small facts about this store (demo seed, secrets canary)."""
+
+    __tablename__ = "citynet_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(4096))
+
+
+def sqlalchemy_url(raw: str) -> URL:
+    """Our URLs say ``postgresql://``; SQLAlchemy wants the psycopg 3 driver named."""
+    url = make_url(raw)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit that returned is on disk, even across power loss (accounting relies on it)
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    """One database: engine, session factory, and schema-version checks."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = sqlalchemy_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            Path(str(self.url.database)).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url, echo=echo, pool_pre_ping=not self.is_sqlite)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Store:
+        return cls(config.database_url, echo=config.database.echo)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commits when the block ends, rolls back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def describe(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    # --- schema versions -------------------------------------------------------------
+
+    def _alembic(self) -> AlembicConfig:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["engine"] = self.engine
+        return cfg
+
+    def head_revision(self) -> str:
+        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
+        assert head is not None  # noqa: S101 - the package always ships migrations
+        return head
+
+    def current_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database {self.describe()}: {exc.orig}") from None
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Apply every pending migration; returns (from, to) revisions."""
+        before = self.current_revision()
+        command.upgrade(self._alembic(), "head")
+        return before, self.head_revision()
+
+    def ensure_current(self) -> None:
+        """Refuse to run against a database whose schema is not this version's."""
+        current, head = self.current_revision(), self.head_revision()
+        if current == head:
+            return
+        if current is None:
+            raise StoreError(
+                f"the database {self.describe()} has no citynet schema yet: "
+                "run `citynet db upgrade` (or `citynet demo` to try citynet)"
+            )
+        script = ScriptDirectory.from_config(self._alembic())
+        if script.get_revision(current) is None:
+            raise StoreError(
+                f"the database is at revision {current}, which this citynet does not know "
+                "(was it upgraded by a newer version?)"
+            )
+        raise StoreError(
+            f"the database is at revision {current} but this citynet needs {head}: "
+            "run `citynet db upgrade`"
+        )
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    return session.scalar(select(MetaEntry.value).where(MetaEntry.key == key))
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    session.merge(MetaEntry(key=key, value=value))

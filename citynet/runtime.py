@@ -1,0 +1,40 @@
+"""What a command needs, built once and on demand: config, store, secret box."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from citynet import config as config_module
+from citynet import logs
+from citynet.crypto import SecretBox, open_box
+from citynet.db import Store
+
+
+class Runtime:
+    def __init__(self, config_path: str | None = None) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> config_module.Config:
+        config = config_module.load(self.config_path)
+        logs.configure(config.logging.level)
+        return config
+
+    @cached_property
+    def raw_store(self) -> Store:
+        """The store without the schema check (for `db upgrade` and `restore`)."""
+        return Store.from_config(self.config)
+
+    @cached_property
+    def store(self) -> Store:
+        """The store, refusing a schema that is not this version's."""
+        self.raw_store.ensure_current()
+        return self.raw_store
+
+    def box(self, *, create: bool = False) -> SecretBox | None:
+        """The secret box, checked against the store (a new key file only with create)."""
+        return open_box(self.config, self.store, create=create)
+
+    def close(self) -> None:
+        if "raw_store" in self.__dict__:
+            self.raw_store.close()

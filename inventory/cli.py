@@ -1,0 +1,262 @@
+"""``citynet inventory …`` and ``citynet nas …``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from citynet.errors import CitynetError
+from citynet.runtime import Runtime
+from inventory import files, queries
+from inventory.exporter import export
+from inventory.importer import Outcome, import_rows
+from inventory.kinds import KINDS, kind_named
+from inventory.models import NasClient
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+class ImportRejected(CitynetError):
+    exit_code = 3
+
+
+def _kind_option(value: str | None) -> str | None:
+    if value is not None and kind_named(value) is None:
+        raise click.BadParameter(f"{value!r}; kinds: {', '.join(KINDS)}")
+    return value
+
+
+@click.group()
+def inventory() -> None:
+    """The source of truth: streets, communities, buildings, hotspots, APs, NAS clients,
+    devices, credentials and coverage targets.
+
+    \b
+    Kinds: streets communities buildings hotspots access_points credentials nas devices
+           targets
+    """
+
+
+@inventory.command("import")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--kind", callback=lambda _c, _p, v: _kind_option(v),
+              help="Kind of the CSV rows when the file name does not say it.")
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
+@pass_runtime
+def import_command(runtime: Runtime, paths: tuple[Path, ...], kind: str | None,
+                   dry_run: bool) -> None:
+    """Import CSV or YAML files (or directories of them), all or nothing.
+
+    A CSV file holds one kind, named by the file (buildings.csv) or --kind; a YAML file
+    maps kinds to lists of rows. Rows are matched by key (name, code, mac, hostname;
+    metric+scope for targets): new keys are created, known ones updated. If any row is
+    bad, every problem is listed as FILE:LINE: FIELD: REASON and nothing is written.
+
+    \b
+    Examples:
+      citynet inventory import buildings.csv --dry-run
+      citynet inventory import district/            # every .csv/.yaml in it
+      citynet inventory import export.yaml
+    """
+    rows: list[files.RawRow] = []
+    problems: list[files.Problem] = []
+    for path in files.expand(paths):
+        reading = files.read(path, kind)
+        rows += reading.rows
+        problems += reading.problems
+    if problems:
+        _reject(problems)
+    store = runtime.store
+    box = runtime.box(create=not dry_run)
+    with store.session() as session:
+        outcome = import_rows(session, rows, box)
+        if outcome.problems:
+            session.rollback()
+            _reject(outcome.problems)
+        if dry_run:
+            session.rollback()
+    click.echo(_summary(outcome, dry_run))
+
+
+def _reject(problems: list[files.Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    raise ImportRejected(f"{len(problems)} problem{'s' if len(problems) > 1 else ''}; "
+                         "nothing was imported")
+
+
+def _summary(outcome: Outcome, dry_run: bool) -> str:
+    lines = ["dry run: nothing written; an import would do this:" if dry_run else "imported:"]
+    for name in KINDS:
+        parts = [f"{outcome.created[name]} new", f"{outcome.updated[name]} updated",
+                 f"{outcome.unchanged[name]} unchanged"]
+        if outcome.created[name] or outcome.updated[name] or outcome.unchanged[name]:
+            lines.append(f"  {name:<14} " + ", ".join(parts))
+    if len(lines) == 1:
+        lines.append("  (no rows)")
+    return "\n".join(lines)
+
+
+@inventory.command("export")
+@click.option("--kind", "kind_names", multiple=True,
+              callback=lambda _c, _p, v: [_kind_option(k) for k in v],
+              help="Only this kind (repeatable). Default: every kind.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "csv"]), default="yaml",
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="File (yaml, or csv of one kind) or directory (csv: one file a kind). "
+                   "Default: standard output.")
+@pass_runtime
+def export_command(runtime: Runtime, kind_names: list[str], fmt: str,
+                   out: Path | None) -> None:
+    """Export the inventory; `citynet inventory import` takes the result back unchanged.
+
+    Secrets (NAS shared secrets, device passwords) are written sealed (`sealed:…`), never
+    in clear; they import back only into a store with the same secrets key.
+
+    \b
+    Examples:
+      citynet inventory export > district.yaml
+      citynet inventory export --format csv --out district/
+      citynet inventory export --kind nas --format csv
+    """
+    chosen = [KINDS[kind.name] for name in kind_names if (kind := kind_named(name))]
+    with runtime.store.session() as session:
+        rows = export(session, chosen or None)
+    if fmt == "yaml":
+        _write(out, files.write_yaml(rows))
+    elif len(rows) == 1:
+        [(name, kind_rows)] = rows.items()
+        target = out / f"{name}.csv" if out is not None and out.is_dir() else out
+        _write(target, files.write_csv(KINDS[name], kind_rows))
+    else:
+        if out is None:
+            raise click.UsageError("CSV holds one kind a file: give --kind, or --out DIR")
+        out.mkdir(parents=True, exist_ok=True)
+        for name, kind_rows in rows.items():
+            (out / f"{name}.csv").write_text(files.write_csv(KINDS[name], kind_rows))
+        click.echo(f"wrote {len(rows)} files to {out}/", err=True)
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        click.echo(text, nl=False)
+    else:
+        path.write_text(text)
+
+
+@inventory.command("show")
+@click.argument("kind", required=False, callback=lambda _c, _p, v: _kind_option(v))
+@click.option("--street", help="With KIND=communities: the communities of this street.")
+@pass_runtime
+def show_command(runtime: Runtime, kind: str | None, street: str | None) -> None:
+    """Counts of every kind, or the streets/communities with fiber coverage.
+
+    \b
+    Examples:
+      citynet inventory show
+      citynet inventory show streets
+      citynet inventory show communities --street 笋岗
+    """
+    with runtime.store.session() as session:
+        if kind is None:
+            for name, count in queries.counts(session).items():
+                click.echo(f"{name:<14} {count:>7}")
+            return
+        name = KINDS[kind_named(kind).name].name  # type: ignore[union-attr]
+        if name == "streets":
+            _area_table(queries.streets(session))
+        elif name == "communities" and street:
+            summaries = queries.communities(session, street)
+            if summaries is None:
+                raise CitynetError(f"no street named {street!r}")
+            _area_table(summaries)
+        else:
+            rows = export(session, [KINDS[name]])[name]
+            click.echo(files.write_csv(KINDS[name], rows), nl=False)
+
+
+def _area_table(summaries: list[queries.AreaSummary]) -> None:
+    click.echo(f"{'name':<12}{'communities':>12}{'buildings':>10}{'eligible':>9}"
+               f"{'fiber':>8}{'hotspots':>9}")
+    for s in summaries:
+        coverage = f"{s.fiber_coverage:.1f}%" if s.fiber_coverage is not None else "-"
+        click.echo(f"{s.name:<12}{s.communities:>12}{s.buildings:>10}{s.eligible:>9}"
+                   f"{coverage:>8}{s.hotspots:>9}")
+
+
+# --- nas ----------------------------------------------------------------------------
+
+@click.group()
+def nas() -> None:
+    """RADIUS clients (NAS): the controllers, APs and gateways allowed to ask citynet."""
+
+
+NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
+               "vendor": "--vendor", "policy": "--policy", "name": "NAME"}
+
+
+@nas.command("add")
+@click.argument("name")
+@click.option("--ip", required=True, help="IP address or CIDR network the requests come from.")
+@click.option("--secret", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Shared secret (prompted for if not given, so it stays out of history).")
+@click.option("--vendor", default="other", show_default=True,
+              help="coovachilli, huawei, h3c, ruijie, cisco, mikrotik or other")
+@click.option("--hotspot", "hotspots", multiple=True, help="Hotspot it serves (repeatable).")
+@click.option("--policy", default="default", show_default=True, help="Policy profile name.")
+@pass_runtime
+def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
+            hotspots: tuple[str, ...], policy: str) -> None:
+    """Register a NAS.
+
+    \b
+    Example:
+      citynet nas add gw-dongmen --ip 10.20.0.1 --vendor huawei --hotspot 东门步行街
+    """
+    row = files.RawRow("nas add", 0, KINDS["nas"], {
+        "name": name, "address": ip, "secret": secret, "vendor": vendor,
+        "policy": policy, "hotspots": list(hotspots)})
+    store = runtime.store
+    box = runtime.box(create=True)
+    with store.session() as session:
+        if session.scalar(select(NasClient.id).where(NasClient.name == name)) is not None:
+            raise CitynetError(f"a NAS named {name!r} exists; remove it first or import "
+                               "a changed row")
+        outcome = import_rows(session, [row], box)
+        if outcome.problems:
+            session.rollback()
+            raise CitynetError("; ".join(
+                f"{NAS_OPTIONS.get(p.field, p.field)}: {p.reason}" for p in outcome.problems))
+    click.echo(f"added NAS {name} ({ip})")
+
+
+@nas.command("list")
+@pass_runtime
+def nas_list(runtime: Runtime) -> None:
+    """List the NAS clients (secrets are never shown)."""
+    with runtime.store.session() as session:
+        clients = session.scalars(select(NasClient).order_by(NasClient.name)).all()
+        click.echo(f"{'name':<24}{'address':<20}{'vendor':<13}{'policy':<10}hotspots")
+        for client in clients:
+            hotspots = ", ".join(h.name for h in client.hotspots) or "-"
+            click.echo(f"{client.name:<24}{client.address:<20}{client.vendor.value:<13}"
+                       f"{client.policy:<10}{hotspots}")
+    if not clients:
+        click.echo("(no NAS clients: add one with `citynet nas add`)", err=True)
+
+
+@nas.command("remove")
+@click.argument("name")
+@pass_runtime
+def nas_remove(runtime: Runtime, name: str) -> None:
+    """Remove a NAS; its requests are dropped from then on."""
+    with runtime.store.session() as session:
+        client = session.scalar(select(NasClient).where(NasClient.name == name))
+        if client is None:
+            raise CitynetError(f"no NAS named {name!r} (see `citynet nas list`)")
+        session.delete(client)
+    click.echo(f"removed NAS {name}")

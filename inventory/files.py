@@ -1,0 +1,210 @@
+"""Reading and writing inventory files: CSV (one kind a file) and YAML (kinds as keys).
+
+Reading keeps the line each row starts on, so every problem can be reported as
+``file:line: field: reason``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inventory.kinds import KINDS, LIST_SEPARATOR, Kind, kind_named
+
+SUFFIXES = {".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.field}: {self.reason}"
+
+
+@dataclass
+class RawRow:
+    source: str
+    line: int
+    kind: Kind
+    data: dict[str, Any]
+
+
+@dataclass
+class Reading:
+    rows: list[RawRow]
+    problems: list[Problem]
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; a directory stands for its CSV and YAML files, in name order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def read(path: Path, kind_name: str | None = None) -> Reading:
+    source = str(path)
+    fmt = SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        return Reading([], [Problem(source, 0, "file", "not a .csv, .yaml or .yml file")])
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Reading([], [Problem(source, 0, "file", f"cannot read: {exc.strerror}")])
+    try:
+        content = raw.decode("utf-8-sig")  # Excel writes a BOM in "CSV UTF-8"
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return Reading([], [Problem(source, line, "file", "not UTF-8 text (in Excel, save as "
+                                    "'CSV UTF-8'; GBK files must be converted first)")])
+    if fmt == "csv":
+        kind = kind_named(kind_name or path.stem)
+        if kind is None:
+            return Reading([], [Problem(source, 0, "file", _unknown_kind(kind_name or path.stem))])
+        return read_csv(content, source, kind)
+    return read_yaml(content, source)
+
+
+def _unknown_kind(name: str) -> str:
+    return f"cannot tell the kind from {name!r}; name the file after one of: {', '.join(KINDS)}"
+
+
+def read_csv(content: str, source: str, kind: Kind) -> Reading:
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        return Reading([], [Problem(source, 1, "header", "the file is empty")])
+    problems = [
+        Problem(source, 1, name or "(blank)", f"unknown column; {kind.name} has: "
+                + ", ".join(kind.columns))
+        for name in header if name not in kind.columns
+    ]
+    problems += [Problem(source, 1, name, "column appears twice")
+                 for name in sorted({n for n in header if header.count(n) > 1})]
+    problems += [Problem(source, 1, f.name, "required column is missing")
+                 for f in kind.fields if f.required and f.name not in header]
+    if problems:
+        return Reading([], problems)
+    rows = []
+    line = reader.line_num + 1
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                if len(record) != len(header):
+                    problems.append(Problem(source, line, "row",
+                                            f"has {len(record)} cells, header has {len(header)}"))
+                else:
+                    data = {name: cell for name, cell in zip(header, record, strict=True)
+                            if cell.strip() != ""}
+                    rows.append(RawRow(source, line, kind, data))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        problems.append(Problem(source, line, "row", f"not valid CSV: {exc}"))
+    return Reading(rows, problems)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Records the line each mapping starts on (as ``__line__``)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        mapping = super().construct_mapping(node, deep=True)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def read_yaml(content: str, source: str) -> Reading:
+    try:
+        document = yaml.load(content, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        reason = getattr(exc, "problem", None) or str(exc)
+        return Reading([], [Problem(source, line, "yaml", f"not valid YAML: {reason}")])
+    if document is None:
+        return Reading([], [])
+    if not isinstance(document, dict):
+        return Reading([], [Problem(source, 1, "yaml", "expected a mapping of kind: [rows]")])
+    rows: list[RawRow] = []
+    problems: list[Problem] = []
+    top_line = document.pop("__line__", 1)
+    for name, items in document.items():
+        kind = kind_named(str(name))
+        if kind is None:
+            problems.append(Problem(source, top_line, str(name), _unknown_kind(str(name))))
+            continue
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.append(Problem(source, top_line, kind.name, "expected a list of rows"))
+            continue
+        for item in items:
+            if not isinstance(item, dict):
+                problems.append(Problem(source, top_line, kind.name, "a row must be a mapping"))
+                continue
+            line = item.pop("__line__")
+            unknown = [key for key in item if key not in kind.columns]
+            for key in unknown:
+                problems.append(Problem(source, line, str(key), "unknown field; "
+                                        f"{kind.name} has: {', '.join(kind.columns)}"))
+            data = {k: v for k, v in item.items() if k not in unknown and v not in (None, "")}
+            rows.append(RawRow(source, line, kind, data))
+    return Reading(rows, problems)
+
+
+# --- writing ------------------------------------------------------------------------
+
+def plain(value: Any) -> Any:
+    """A model value as YAML/JSON wants it."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def cell(value: Any) -> str:
+    """A value as a CSV cell (lists joined with ';')."""
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(str(item) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def write_csv(kind: Kind, rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(kind.columns)
+    for row in rows:
+        writer.writerow([cell(row.get(name)) for name in kind.columns])
+    return out.getvalue()
+
+
+def write_yaml(rows_by_kind: dict[str, list[dict[str, Any]]]) -> str:
+    document = {
+        kind: [{k: plain(v) for k, v in row.items() if v is not None} for row in rows]
+        for kind, rows in rows_by_kind.items()
+    }
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=120)

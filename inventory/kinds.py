@@ -1,0 +1,365 @@
+"""What each inventory kind's rows look like: fields, how a value is parsed, what it refers to.
+
+Pure: parsers take a raw value (a CSV cell or a YAML scalar/list) and return the typed
+value or raise :class:`FieldError` with a reason a person can act on. The importer and the
+exporter are generic over these specs; a field's name is the model attribute it maps to
+(``secret`` fields map to ``<name>_sealed``, ``ref`` fields to a relationship).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from citynet.db import Base
+from inventory.choices import (
+    BuildingType,
+    DeviceRole,
+    FiberStatus,
+    NasVendor,
+    Platform,
+    ScopeKind,
+    TargetMetric,
+)
+from inventory.models import (
+    AccessPoint,
+    Building,
+    Community,
+    CoverageTarget,
+    Credential,
+    Hotspot,
+    NasClient,
+    NetworkDevice,
+    Street,
+)
+
+LIST_SEPARATOR = ";"
+
+
+class FieldError(ValueError):
+    """A value that cannot be accepted; the message is the reason shown to the user."""
+
+
+Parser = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    parse: Parser
+    required: bool = False
+    default: Any = None
+    ref: str | None = None  # the kind whose key(s) this value names
+    many: bool = False  # a list (CSV: separated by ";")
+    secret: bool = False  # sealed at rest, exported sealed
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    model: type[Base]
+    key: tuple[str, ...]
+    fields: tuple[Field, ...]
+    unique: tuple[str, ...] = ()  # other fields unique across the kind
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(
+        default=lambda values: []
+    )
+    scope_refs: Callable[[dict[str, Any]], list[tuple[str, str, str]]] = field(
+        default=lambda values: []
+    )  # (field, kind, key) references computed from values, beyond plain ref fields
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def key_of(self, values: dict[str, Any]) -> str:
+        return "|".join(str(values[name]) for name in self.key)
+
+
+# --- parsers ------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def text(max_len: int, *, key: bool = False) -> Parser:
+    def parse(raw: Any) -> str:
+        if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+            raise FieldError(f"expected text, got {type(raw).__name__}")
+        value = str(raw).strip()
+        if len(value) > max_len:
+            raise FieldError(f"longer than {max_len} characters")
+        if _CONTROL.search(value):
+            raise FieldError("contains a control character")
+        if key and LIST_SEPARATOR in value:
+            raise FieldError(f"must not contain {LIST_SEPARATOR!r} (it separates list items)")
+        return value
+
+    return parse
+
+
+def choice(kind: type[StrEnum]) -> Parser:
+    allowed = ", ".join(member.value for member in kind)
+
+    def parse(raw: Any) -> StrEnum:
+        value = str(raw).strip().lower()
+        try:
+            return kind(value)
+        except ValueError:
+            raise FieldError(f"{raw!r} is not one of: {allowed}") from None
+
+    return parse
+
+
+def iso_date(raw: Any) -> date:
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise FieldError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def number(lo: float, hi: float) -> Parser:
+    def parse(raw: Any) -> float:
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise FieldError(f"{raw!r} is not a number") from None
+        if not lo <= value <= hi:
+            raise FieldError(f"{value:g} is outside {lo:g}..{hi:g}")
+        return value
+
+    return parse
+
+
+def integer(lo: int, hi: int) -> Parser:
+    def parse(raw: Any) -> int:
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise FieldError(f"{raw!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise FieldError(f"{value} is outside {lo}..{hi}")
+        return value
+
+    return parse
+
+
+def ip_or_cidr(raw: Any) -> str:
+    value = str(raw).strip()
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            loose = ipaddress.ip_network(value, strict=False)
+            raise FieldError(f"{value!r} has host bits set; did you mean {loose}?") from None
+        raise FieldError(f"{value!r} is not an IP address or CIDR network") from None
+    if network.num_addresses == 1:
+        return str(network.network_address)
+    return str(network)
+
+
+_MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
+
+
+def mac_address(raw: Any) -> str:
+    """Accepts aa:bb:cc:dd:ee:ff, AA-BB-CC-DD-EE-FF, aabb.ccdd.eeff (Cisco) and
+    aabb-ccdd-eeff (Huawei/H3C); stores lower-case colon form."""
+    value = str(raw).strip().lower()
+    digits = re.sub(r"[:.\-]", "", value)
+    if not _MAC_DIGITS.fullmatch(digits):
+        raise FieldError(f"{raw!r} is not a MAC address")
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+
+
+_HOSTNAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*", re.I)
+
+
+def host(raw: Any) -> str:
+    value = str(raw).strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    if len(value) > 253 or not _HOSTNAME.fullmatch(value):
+        raise FieldError(f"{value!r} is neither an IP address nor a host name")
+    return value
+
+
+def ssid(raw: Any) -> str:
+    value = str(raw)
+    if not 1 <= len(value.encode()) <= 32:
+        raise FieldError(f"SSID {value!r} must be 1..32 bytes")
+    return value
+
+
+def secret(raw: Any) -> str:
+    value = str(raw)
+    if not value.strip():
+        raise FieldError("must not be empty")
+    if len(value) > 400:
+        raise FieldError("longer than 400 characters")
+    return value
+
+
+def scope(raw: Any) -> str:
+    """``district``, ``street:NAME``, ``community:NAME`` or ``building_type:TYPE``."""
+    value = str(raw).strip()
+    kind_text, _, ref = value.partition(":")
+    try:
+        kind = ScopeKind(kind_text.strip().lower())
+    except ValueError:
+        raise FieldError(
+            f"{value!r} is not a scope: district, street:NAME, community:NAME or "
+            "building_type:TYPE"
+        ) from None
+    ref = ref.strip()
+    if kind is ScopeKind.DISTRICT:
+        if ref:
+            raise FieldError("the district scope takes no name")
+        return kind.value
+    if not ref:
+        raise FieldError(f"scope {kind.value} needs a name: {kind.value}:NAME")
+    if kind is ScopeKind.BUILDING_TYPE:
+        ref = choice(BuildingType)(ref).value
+    return f"{kind.value}:{ref}"
+
+
+def listed(parse: Parser) -> Parser:
+    """A list: a YAML list, or a CSV cell with items separated by ';'."""
+
+    def parse_list(raw: Any) -> list[Any]:
+        items = raw if isinstance(raw, list) else str(raw).split(LIST_SEPARATOR)
+        values = [parse(item) for item in items if str(item).strip()]
+        if len(set(values)) != len(values):
+            raise FieldError("lists the same item twice")
+        return values
+
+    return parse_list
+
+
+# --- cross-field checks -------------------------------------------------------------
+
+def _building_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    status = values.get("fiber_status")
+    if status is FiberStatus.CONNECTED and values.get("fiber_connected_on") is None:
+        problems.append(("fiber_connected_on", "required when fiber_status is connected"))
+    if status is FiberStatus.PLANNED and values.get("fiber_planned_on") is None:
+        problems.append(("fiber_planned_on", "required when fiber_status is planned"))
+    if status is not FiberStatus.CONNECTED and values.get("fiber_connected_on") is not None:
+        problems.append(("fiber_connected_on", f"given but fiber_status is {status}"))
+    problems.extend(_lat_lon_check(values))
+    return problems
+
+
+def _lat_lon_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+    if (values.get("lat") is None) != (values.get("lon") is None):
+        return [("lat" if values.get("lat") is None else "lon", "give lat and lon together")]
+    return []
+
+
+PERCENT_METRICS = frozenset(TargetMetric) - {TargetMetric.HOTSPOTS_PER_COMMUNITY}
+
+
+def _target_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+    if values.get("metric") in PERCENT_METRICS and not 0 <= values.get("target", 0) <= 100:
+        return [("target", "a percentage metric takes a target from 0 to 100")]
+    return []
+
+
+def _target_refs(values: dict[str, Any]) -> list[tuple[str, str, str]]:
+    kind, _, ref = str(values.get("scope", "")).partition(":")
+    plural = {"street": "streets", "community": "communities"}.get(kind)
+    return [("scope", plural, ref)] if plural else []
+
+
+# --- the kinds, in dependency order -------------------------------------------------
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("streets", Street, ("name",), (
+        Field("name", text(64, key=True), required=True),
+        Field("name_en", text(128), default=""),
+    )),
+    Kind("communities", Community, ("name",), (
+        Field("name", text(64, key=True), required=True),
+        Field("street", text(64), required=True, ref="streets"),
+    )),
+    Kind("buildings", Building, ("code",), (
+        Field("code", text(64, key=True), required=True),
+        Field("name", text(128), required=True),
+        Field("address", text(256), default=""),
+        Field("type", choice(BuildingType), required=True),
+        Field("community", text(64), required=True, ref="communities"),
+        Field("fiber_status", choice(FiberStatus), required=True),
+        Field("fiber_planned_on", iso_date),
+        Field("fiber_connected_on", iso_date),
+        Field("lat", number(-90, 90)),
+        Field("lon", number(-180, 180)),
+    ), check=_building_check),
+    Kind("hotspots", Hotspot, ("name",), (
+        Field("name", text(128, key=True), required=True),
+        Field("community", text(64), required=True, ref="communities"),
+        Field("location", text(256), default=""),
+        Field("lat", number(-90, 90)),
+        Field("lon", number(-180, 180)),
+        Field("ssids", listed(ssid), default=[], many=True),
+    ), check=_lat_lon_check),
+    Kind("access_points", AccessPoint, ("mac",), (
+        Field("mac", mac_address, required=True),
+        Field("name", text(128), default=""),
+        Field("model", text(64), default=""),
+        Field("hotspot", text(128), required=True, ref="hotspots"),
+    )),
+    Kind("credentials", Credential, ("name",), (
+        Field("name", text(64, key=True), required=True),
+        Field("username", text(64), required=True),
+        Field("password", secret, required=True, secret=True),
+        Field("enable_secret", secret, secret=True),
+    )),
+    Kind("nas", NasClient, ("name",), (
+        Field("name", text(64, key=True), required=True),
+        Field("address", ip_or_cidr, required=True),
+        Field("secret", secret, required=True, secret=True),
+        Field("vendor", choice(NasVendor), default=NasVendor.OTHER),
+        Field("policy", text(64), default="default"),
+        Field("hotspots", listed(text(128)), default=[], ref="hotspots", many=True),
+    ), unique=("address",)),
+    Kind("devices", NetworkDevice, ("hostname",), (
+        Field("hostname", text(64, key=True), required=True),
+        Field("host", host, required=True),
+        Field("port", integer(1, 65535), default=22),
+        Field("platform", choice(Platform), required=True),
+        Field("role", choice(DeviceRole), required=True),
+        Field("site", text(128), default=""),
+        Field("credential", text(64), ref="credentials"),
+    )),
+    Kind("targets", CoverageTarget, ("metric", "scope"), (
+        Field("metric", choice(TargetMetric), required=True),
+        Field("scope", scope, required=True),
+        Field("target", number(0, 1_000_000), required=True),
+        Field("deadline", iso_date, required=True),
+        Field("owner", text(128), required=True),
+    ), check=_target_check, scope_refs=_target_refs),
+)}
+
+# What a file named after a kind may be called (``nas_clients.csv`` → nas).
+KIND_ALIASES = {
+    "nas_clients": "nas",
+    "network_devices": "devices",
+    "coverage_targets": "targets",
+    "aps": "access_points",
+}
+
+
+def kind_named(name: str) -> Kind | None:
+    name = name.strip().lower().replace("-", "_")
+    return KINDS.get(KIND_ALIASES.get(name, name))

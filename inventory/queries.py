@@ -1,0 +1,80 @@
+"""Read-side summaries of the inventory for the CLI and the web pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from inventory.choices import FiberStatus
+from inventory.kinds import KINDS
+from inventory.models import Building, Community, Hotspot, Street
+
+
+@dataclass(frozen=True)
+class AreaSummary:
+    name: str
+    communities: int
+    buildings: int
+    eligible: int
+    connected: int
+    hotspots: int
+
+    @property
+    def fiber_coverage(self) -> float | None:
+        """Connected share of eligible buildings, in percent."""
+        return 100.0 * self.connected / self.eligible if self.eligible else None
+
+
+def counts(session: Session) -> dict[str, int]:
+    return {name: session.scalar(select(func.count()).select_from(kind.model)) or 0
+            for name, kind in KINDS.items()}
+
+
+_eligible = func.sum(case((Building.fiber_status != FiberStatus.NOT_ELIGIBLE, 1), else_=0))
+_connected = func.sum(case((Building.fiber_status == FiberStatus.CONNECTED, 1), else_=0))
+
+
+def streets(session: Session) -> list[AreaSummary]:
+    """One summary a street, in name order."""
+    buildings = {
+        row[0]: tuple(row[1:]) for row in session.execute(
+            select(Community.street_id, func.count(Building.id), _eligible, _connected)
+            .join(Building, Building.community_id == Community.id)
+            .group_by(Community.street_id))
+    }
+    communities = _pairs(session.execute(
+        select(Community.street_id, func.count()).group_by(Community.street_id)))
+    hotspots = _pairs(session.execute(
+        select(Community.street_id, func.count(Hotspot.id))
+        .join(Hotspot, Hotspot.community_id == Community.id)
+        .group_by(Community.street_id)))
+    summaries = []
+    for street in session.scalars(select(Street).order_by(Street.name)):
+        total, eligible, connected = buildings.get(street.id, (0, 0, 0))
+        summaries.append(AreaSummary(street.name, communities.get(street.id, 0), total,
+                                     eligible or 0, connected or 0, hotspots.get(street.id, 0)))
+    return summaries
+
+
+def communities(session: Session, street_name: str) -> list[AreaSummary] | None:
+    """One summary a community of a street; None if there is no such street."""
+    street = session.scalar(select(Street).where(Street.name == street_name))
+    if street is None:
+        return None
+    hotspots = _pairs(session.execute(
+        select(Hotspot.community_id, func.count()).group_by(Hotspot.community_id)))
+    rows = session.execute(
+        select(Community.id, Community.name, func.count(Building.id), _eligible, _connected)
+        .outerjoin(Building, Building.community_id == Community.id)
+        .where(Community.street_id == street.id)
+        .group_by(Community.id, Community.name)
+        .order_by(Community.name))
+    return [AreaSummary(name, 1, total, eligible or 0, connected or 0, hotspots.get(cid, 0))
+            for cid, name, total, eligible, connected in rows]
+
+
+def _pairs(result: Any) -> dict[Any, int]:
+    return {key: value for key, value in result}

@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, MetaData, String, create_engine, event, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
@@ -133,7 +134,11 @@ class Store:
                 "run `citynet db upgrade` (or `citynet demo` to try citynet)"
             )
         script = ScriptDirectory.from_config(self._alembic())
-        if script.get_revision(current) is None:
+        try:
+            known = script.get_revision(current) is not None
+        except CommandError:
+            known = False
+        if not known:
             raise StoreError(
                 f"the database is at revision {current}, which this citynet does not know "
                 "(was it upgraded by a newer version?)"

@@ -177,7 +177,7 @@ def export_row(kind: Kind, obj: Any) -> dict[str, Any]:
             token = getattr(obj, f"{f.name}_sealed")
             row[f.name] = EXPORT_PREFIX + token if token else None
         elif f.ref and f.many:
-            row[f.name] = [_ref_key(item) for item in getattr(obj, f.name)]
+            row[f.name] = sorted(_ref_key(item) for item in getattr(obj, f.name))
         elif f.ref:
             target = getattr(obj, f.name)
             row[f.name] = _ref_key(target) if target is not None else None
@@ -193,7 +193,10 @@ def _ref_key(obj: Any) -> str:
 
 def import_rows(session: Session, raws: list[RawRow], box: SecretBox | None) -> Outcome:
     """Check, then write every row; on any problem nothing is written."""
-    records = {kind.name: load(session, kind) for kind in KINDS.values()}
+    imported = {raw.kind.name for raw in raws}
+    needed = imported.union(*(KINDS[name].refers_to for name in imported))
+    records = {name: load(session, kind) if name in needed else {}
+               for name, kind in KINDS.items()}
     rows, problems = check(raws, known_from(records), box)
     outcome = Outcome(problems)
     if problems:

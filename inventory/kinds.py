@@ -72,9 +72,11 @@ class Kind:
     scope_refs: Callable[[dict[str, Any]], list[tuple[str, str, str]]] = field(
         default=lambda values: []
     )  # (field, kind, key) references computed from values, beyond plain ref fields
+    scope_kinds: tuple[str, ...] = ()  # the kinds scope_refs may name
 
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
+    @property
+    def refers_to(self) -> set[str]:
+        return {f.ref for f in self.fields if f.ref} | set(self.scope_kinds)
 
     @property
     def columns(self) -> list[str]:
@@ -348,7 +350,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("target", number(0, 1_000_000), required=True),
         Field("deadline", iso_date, required=True),
         Field("owner", text(128), required=True),
-    ), check=_target_check, scope_refs=_target_refs),
+    ), check=_target_check, scope_refs=_target_refs, scope_kinds=("streets", "communities")),
 )}
 
 # What a file named after a kind may be called (``nas_clients.csv`` → nas).

@@ -1,0 +1,106 @@
+"""Shared fixtures: configs in temporary data dirs, and stores on SQLite and PostgreSQL.
+
+PostgreSQL is the machine's own server on 127.0.0.1:5432; each test that needs it gets
+a throwaway database, dropped afterwards. If the server is down the test fails (it is
+never skipped): `make test` starts it when it is not running.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from citynet import config as config_module
+from citynet.config import Config
+from citynet.db import Store
+
+PG_ADMIN = os.environ.get("CITYNET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def make_config(tmp_path: Path, **sections: Any) -> Config:
+    data: dict[str, Any] = {"data_dir": str(tmp_path / "var"), **sections}
+    return config_module.from_dict(data)
+
+
+def _admin() -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc}); `make deps` starts it")
+
+
+@pytest.fixture
+def new_pg_database() -> Iterator[Callable[[], str]]:
+    """Makes new, empty PostgreSQL databases (URLs); all are dropped after the test."""
+    names: list[str] = []
+
+    def create() -> str:
+        name = f"citynet_test_{uuid.uuid4().hex[:12]}"
+        with _admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+    try:
+        yield create
+    finally:
+        with _admin() as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(new_pg_database: Callable[[], str]) -> str:
+    """URL of a new, empty PostgreSQL database; dropped after the test."""
+    return new_pg_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_config(request: pytest.FixtureRequest, tmp_path: Path) -> Config:
+    """A config whose store is SQLite in tmp_path, or a throwaway PostgreSQL database."""
+    if request.param == "sqlite":
+        return make_config(tmp_path)
+    url = request.getfixturevalue("pg_database")
+    return make_config(tmp_path, database={"url": url})
+
+
+@pytest.fixture
+def store(backend_config: Config) -> Iterator[Store]:
+    """An upgraded, empty store on each backend."""
+    store = Store.from_config(backend_config)
+    store.upgrade()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def second_store_url(backend_config: Config, tmp_path: Path,
+                     request: pytest.FixtureRequest) -> str:
+    """Where a second, empty store on the same backend as ``store`` lives ("" = SQLite)."""
+    if not backend_config.database.url:
+        return ""
+    maker: Callable[[], str] = request.getfixturevalue("new_pg_database")
+    return maker()
+
+
+@pytest.fixture
+def sqlite_config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def sqlite_store(sqlite_config: Config) -> Iterator[Store]:
+    store = Store.from_config(sqlite_config)
+    store.upgrade()
+    try:
+        yield store
+    finally:
+        store.close()

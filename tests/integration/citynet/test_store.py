@@ -1,0 +1,67 @@
+"""The store on SQLite and PostgreSQL: migrations, refusing a schema that is behind."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from citynet import db
+from citynet.config import Config
+from citynet.db import Store, get_meta, set_meta
+from citynet.errors import StoreError
+
+
+def test_upgrade_creates_the_schema_and_is_idempotent(backend_config: Config) -> None:
+    store = Store.from_config(backend_config)
+    try:
+        with pytest.raises(StoreError, match="has no citynet schema yet: run `citynet db upgrade`"):
+            store.ensure_current()
+        before, after = store.upgrade()
+        assert before is None and after == store.head_revision()
+        store.ensure_current()
+        assert store.upgrade() == (after, after)
+        with store.session() as session:
+            set_meta(session, "k", "v")
+        with store.session() as session:
+            assert get_meta(session, "k") == "v"
+    finally:
+        store.close()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_store: Store) -> None:
+    with sqlite_store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+
+
+def test_a_database_behind_the_code_is_refused(backend_config: Config, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store.from_config(backend_config)
+    try:
+        store.upgrade()
+        # A newer citynet: the shipped migrations plus one more.
+        newer = tmp_path / "migrations"
+        shutil.copytree(db.MIGRATIONS, newer)
+        head = store.head_revision()
+        (newer / "versions" / "9999_next.py").write_text(
+            f'revision = "9999"\ndown_revision = "{head}"\nbranch_labels = None\n'
+            "depends_on = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
+        monkeypatch.setattr(db, "MIGRATIONS", newer)
+        with pytest.raises(StoreError, match=f"is at revision {head} but this citynet needs "
+                                             "9999: run `citynet db upgrade`"):
+            store.ensure_current()
+        store.upgrade()
+        store.ensure_current()
+        monkeypatch.undo()
+        with pytest.raises(StoreError, match="revision 9999, which this citynet does not know"):
+            store.ensure_current()
+    finally:
+        store.close()
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    store = Store("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(StoreError, match="cannot open the database postgresql"):
+        store.current_revision()

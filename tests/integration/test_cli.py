@@ -1,0 +1,161 @@
+"""The `citynet` command as a person runs it: the installed console script, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CITYNET = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
+
+
+class Cli:
+    def __init__(self, tmp_path: Path) -> None:
+        self.data_dir = tmp_path / "var"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+        self.env["CITYNET_DATA_DIR"] = str(self.data_dir)
+
+    def __call__(self, *args: str, input: str | None = None, code: int = 0,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([CITYNET, *args], capture_output=True, text=True, input=input,
+                                env={**self.env, **(env or {})}, timeout=120, check=False)
+        assert result.returncode == code, (result.stdout, result.stderr)
+        return result
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+@pytest.fixture
+def seeded(cli: Cli) -> Cli:
+    cli("demo", "--seed-only")
+    return cli
+
+
+def test_help_teaches(cli: Cli) -> None:
+    out = cli("--help").stdout
+    assert "citynet demo" in out and "CITYNET_<SECTION>__<KEY>" in out
+    assert "Examples:" in cli("inventory", "import", "--help").stdout
+
+
+def test_bad_config_stops_with_one_line(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[web]\nprot = 8080\n")
+    result = cli("--config", str(bad), "config", "show", code=2)
+    assert result.stderr == f"Error: config: web.prot: unknown key (from {bad})\n"
+    result = cli("config", "show", code=2, env={"CITYNET_WEB__PORT": "http"})
+    assert result.stderr.startswith("Error: config: web.port: Input should be a valid integer")
+    assert result.stderr.count("\n") == 1
+
+
+def test_config_show_masks_secrets(cli: Cli) -> None:
+    out = cli("config", "show", env={
+        "CITYNET_DATABASE__URL": "postgresql://citynet:hunter2@127.0.0.1/citynet",
+        "CITYNET_SECRETS__KEY": "not-shown"}).stdout
+    assert "hunter2" not in out and "not-shown" not in out
+    assert 'url = "postgresql://citynet:***@127.0.0.1/citynet"' in out
+
+
+def test_commands_refuse_a_store_without_schema(cli: Cli) -> None:
+    result = cli("nas", "list", code=1)
+    assert "has no citynet schema yet: run `citynet db upgrade`" in result.stderr
+    assert "Traceback" not in result.stderr
+    cli("db", "upgrade")
+    assert "(no NAS clients" in cli("nas", "list").stderr
+
+
+def test_demo_seed_is_idempotent_and_shows_the_demo_nas(seeded: Cli) -> None:
+    again = seeded("demo", "--seed-only").stdout
+    assert "0 records created" in again
+    listing = seeded("nas", "list").stdout
+    assert "demo-hotspot-gw" in listing and "127.0.0.1" in listing
+    assert "demo-radius-secret" not in listing
+    streets = seeded("inventory", "show", "streets").stdout
+    assert "笋岗" in streets and len(streets.splitlines()) == 11
+
+
+def test_nas_add_list_remove(seeded: Cli) -> None:
+    seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.0/24", "--vendor", "huawei",
+           "--hotspot", "东门文化广场", input="topsecret\ntopsecret\n", code=1)  # no such hotspot
+    result = seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.1/24", "--secret", "s", code=1)
+    assert result.stderr == ("Error: --ip: '10.20.0.1/24' has host bits set; did you mean "
+                             "10.20.0.0/24?\n")
+    seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.0/24", "--vendor", "huawei",
+           input="topsecret\ntopsecret\n")
+    listing = seeded("nas", "list").stdout
+    assert "gw-dongmen" in listing and "10.20.0.0/24" in listing and "topsecret" not in listing
+    assert "exists" in seeded("nas", "add", "gw-dongmen", "--ip", "10.9.9.9", "--secret", "x",
+                              code=1).stderr
+    seeded("nas", "remove", "gw-dongmen")
+    assert "no NAS named 'gw-dongmen'" in seeded("nas", "remove", "gw-dongmen", code=1).stderr
+
+
+def test_import_reports_every_problem_and_writes_nothing(seeded: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "nas.csv"
+    path.write_text("name,address,secret,vendor\n"
+                    "gw1,10.0.0.1,s1,huawei\n"
+                    "gw2,10.0.0.300,s2,huawei\n"
+                    "gw3,10.0.0.3,s3,nokia\n")
+    result = seeded("inventory", "import", str(path), code=3)
+    assert result.stderr.splitlines() == [
+        f"{path}:3: address: '10.0.0.300' is not an IP address or CIDR network",
+        f"{path}:4: vendor: 'nokia' is not one of: coovachilli, huawei, h3c, ruijie, cisco, "
+        "mikrotik, other",
+        "Error: 2 problems; nothing was imported",
+    ]
+    assert "gw1" not in seeded("nas", "list").stdout
+
+
+def test_dry_run_counts_and_writes_nothing(seeded: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "streets.csv"
+    path.write_text("name,name_en\n新街道,New Street\n笋岗,Sungang\n")
+    out = seeded("inventory", "import", "--dry-run", str(path)).stdout
+    assert "dry run" in out and "1 new, 0 updated, 1 unchanged" in out
+    assert "新街道" not in seeded("inventory", "show", "streets").stdout
+    seeded("inventory", "import", str(path))
+    assert "新街道" in seeded("inventory", "show", "streets").stdout
+
+
+def test_export_then_import_through_the_cli(seeded: Cli, tmp_path: Path) -> None:
+    out_dir = tmp_path / "export"
+    seeded("inventory", "export", "--format", "csv", "--out", str(out_dir))
+    assert sorted(p.name for p in out_dir.iterdir())[:3] == [
+        "access_points.csv", "buildings.csv", "communities.csv"]
+    assert "sealed:" in (out_dir / "nas.csv").read_text()
+    counts = seeded("inventory", "import", "--dry-run", str(out_dir)).stdout.splitlines()[1:]
+    assert len(counts) == 9  # every kind, nothing new, nothing changed
+    assert all("0 new, 0 updated" in line for line in counts), counts
+    yaml_text = seeded("inventory", "export", "--kind", "streets").stdout
+    assert yaml_text.startswith("streets:\n- name: 东晓\n")
+
+
+def test_backup_and_restore_commands(seeded: Cli, tmp_path: Path) -> None:
+    backup_dir = tmp_path / "bk"
+    assert "backup written to" in seeded("backup", "--to", str(backup_dir)).stdout
+    seeded("nas", "add", "after", "--ip", "10.1.1.1", "--secret", "s")
+    seeded("restore", "--from", str(backup_dir), "--yes")
+    assert "after" not in seeded("nas", "list").stdout
+    snapshot = backup_dir / "citynet.sqlite3"
+    snapshot.write_bytes(snapshot.read_bytes()[:1000])
+    result = seeded("restore", "--from", str(backup_dir), "--yes", code=1)
+    assert "truncated or replaced" in result.stderr
+
+
+def test_missing_key_is_a_start_up_error(seeded: Cli) -> None:
+    (seeded.data_dir / "secret.key").unlink()
+    result = seeded("serve", code=1)
+    assert "holds encrypted secrets but no key was found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_secrets_rotate(seeded: Cli) -> None:
+    old = (seeded.data_dir / "secret.key").read_text()
+    assert "re-sealed 2 secrets" in seeded("secrets", "rotate").stdout
+    assert (seeded.data_dir / "secret.key").read_text() != old
+    seeded("nas", "list")  # still opens with the rotated key

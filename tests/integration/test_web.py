@@ -1,0 +1,125 @@
+"""The web app on a seeded store, through Flask's client and as a real `citynet demo`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from citynet.crypto import open_box
+from citynet.db import Store, set_meta
+from citynet.web import create_app
+from inventory import demo
+from inventory.importer import import_rows
+from tests.conftest import make_config
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[FlaskClient]:
+    config = make_config(tmp_path)
+    store = Store.from_config(config)
+    store.upgrade()
+    box = open_box(config, store, create=True)
+    with store.session() as session:
+        assert import_rows(session, demo.raw_rows(), box).ok
+        set_meta(session, demo.DEMO_MARK, "Luohu demo district")
+    try:
+        yield create_app(store, {"TESTING": True}).test_client()
+    finally:
+        store.close()
+
+
+def test_overview_lists_every_street_with_counts(client: FlaskClient) -> None:
+    page = client.get("/inventory/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for street in demo.generate()["streets"]:
+        assert f">{street['name']}</a>" in html
+    assert "社区 Communities <b>83</b>" in html
+    assert "Demo data" in html  # demo data is labelled wherever it is shown
+
+
+def test_home_redirects_and_health(client: FlaskClient) -> None:
+    assert client.get("/").headers["Location"] == "/inventory/"
+    assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_street_drill_down_and_unknown_street(client: FlaskClient) -> None:
+    page = client.get("/inventory/streets/笋岗").get_data(as_text=True)
+    assert "湖景社区" in page and "8 个社区" in page
+    assert client.get("/inventory/streets/无此街道").status_code == 404
+
+
+def test_summary_json_matches_the_inventory(client: FlaskClient) -> None:
+    summary = client.get("/inventory/summary.json").get_json()
+    assert summary["counts"]["communities"] == 83
+    assert sum(s["communities"] for s in summary["streets"]) == 83
+    assert sum(s["buildings"] for s in summary["streets"]) == summary["counts"]["buildings"]
+    for street in summary["streets"]:
+        assert street["fiber_coverage"] == pytest.approx(
+            100 * street["connected"] / street["eligible"])
+
+
+def test_security_headers_and_escaping(client: FlaskClient) -> None:
+    page = client.get("/inventory/streets/<script>alert(1)</script>")
+    assert page.status_code == 404
+    assert "<script>alert(1)" not in page.get_data(as_text=True)
+    headers = client.get("/inventory/").headers
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Poll until the URL answers, the process dies, or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"citynet exited early with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)  # polling interval for readiness, not synchronisation
+    pytest.fail(f"{url} did not answer within {timeout}s")
+
+
+@pytest.mark.slow
+def test_citynet_demo_serves_the_district_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")},
+           "CITYNET_DATA_DIR": str(tmp_path / "var"), "CITYNET_WEB__PORT": str(port)}
+    citynet = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
+    process = subprocess.Popen([citynet, "demo"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/inventory/") as response:
+            html = response.read().decode()
+        assert "笋岗" in html and "Demo data" in html
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.returncode == 0, output
+    assert f"http://127.0.0.1:{port}/inventory/" in output
+    assert "demo-hotspot-gw" in output
+    assert output.rstrip().endswith("citynet stopped")

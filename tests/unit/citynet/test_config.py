@@ -1,0 +1,96 @@
+"""Config: file + environment, validated at start-up with one line naming the key."""
+
+from pathlib import Path
+
+import pytest
+
+from citynet import config
+from citynet.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "citynet.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_need_no_file() -> None:
+    cfg = config.load(None, environ={})
+    assert cfg.web.port == 8080
+    assert cfg.database_url.startswith("sqlite:///")
+    assert cfg.database_url.endswith("/var/citynet.sqlite3")
+    assert cfg.key_path == cfg.data_path / "secret.key"
+
+
+def test_file_and_environment_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, '[web]\nport = 9000\nbind = "127.0.0.2"\n')
+    cfg = config.load(path, environ={"CITYNET_WEB__PORT": "9100",
+                                     "CITYNET_DATA_DIR": str(tmp_path / "d")})
+    assert cfg.web.port == 9100  # environment wins over the file
+    assert cfg.web.bind == "127.0.0.2"
+    assert cfg.data_path == (tmp_path / "d").resolve()
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "[web]\nthreads = 3\n")
+    assert config.load(None, environ={"CITYNET_CONFIG": str(path)}).web.threads == 3
+
+
+@pytest.mark.parametrize(("text", "environ", "message"), [
+    ("[web]\nprot = 1\n", {}, "config: web.prot: unknown key (from {path})"),
+    ("[webb]\nport = 1\n", {}, "config: webb: unknown key (from {path})"),
+    ('[web]\nport = "x"\n', {}, "config: web.port: Input should be a valid integer"),
+    ("[web]\nport = 70000\n", {}, "config: web.port: Input should be less than or equal to 65535"),
+    ("", {"CITYNET_WEB__PORT": "eighty"},
+     "config: web.port: Input should be a valid integer, unable to parse string as an integer "
+     "(from environment CITYNET_WEB__PORT)"),
+    ("", {"CITYNET_RADIUS__AUTH_PORT": "1812"},
+     "config: radius: unknown key (from environment CITYNET_RADIUS__AUTH_PORT)"),
+    ("", {"CITYNET_LOGGING__LEVEL": "LOUD"}, "config: logging.level: Input should be 'DEBUG'"),
+    ('[database]\nurl = "mysql://x@y/z"\n', {},
+     "config: database.url: Value error, backend 'mysql' is not supported"),
+])
+def test_bad_values_name_the_key(tmp_path: Path, text: str, environ: dict[str, str],
+                                 message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path, environ=environ)
+    assert str(caught.value).startswith(message.format(path=path))
+    assert "\n" not in str(caught.value)
+
+
+def test_malformed_toml_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "[web]\nport = = 3\n")
+    with pytest.raises(ConfigError, match=rf"^{path}: not valid TOML: .*line 2"):
+        config.load(path, environ={})
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file: No such file"):
+        config.load(tmp_path / "missing.toml", environ={})
+
+
+def test_secret_values_never_in_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(None, environ={"CITYNET_SECRETS__KEY": "s3cret-value",
+                                   "CITYNET_SECRETS__BOGUS": "x"})
+    assert "s3cret-value" not in str(caught.value)
+
+
+def test_effective_config_masks_secrets() -> None:
+    cfg = config.from_dict({
+        "database": {"url": "postgresql://citynet:hunter2@db.example:5432/citynet"},
+        "secrets": {"key": "a-fernet-key"},
+    })
+    shown = config.effective(cfg)
+    text = repr(shown)
+    assert "hunter2" not in text and "a-fernet-key" not in text
+    assert shown["database"]["url"] == "postgresql://citynet:***@db.example:5432/citynet"
+    assert shown["secrets"]["key"] == "********"
+
+
+def test_reference_lists_every_setting_with_its_variable() -> None:
+    rows = {key: env for key, env, _default, _desc in config.reference()}
+    assert rows["web.port"] == "CITYNET_WEB__PORT"
+    assert rows["data_dir"] == "CITYNET_DATA_DIR"
+    assert rows["database.url"] == "CITYNET_DATABASE__URL"

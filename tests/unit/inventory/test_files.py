@@ -1,0 +1,93 @@
+"""Reading inventory files: every problem carries file:line: field: reason."""
+
+from pathlib import Path
+
+from inventory import files
+from inventory.kinds import KINDS
+
+
+def problems(reading: files.Reading) -> list[str]:
+    return [str(p) for p in reading.problems]
+
+
+def test_csv_rows_keep_their_line_numbers_across_quoted_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "streets.csv"
+    path.write_text('name,name_en\n桂园,Guiyuan\n"黄贝","Huang\nbei"\n\n东门,Dongmen\n')
+    reading = files.read(path)
+    assert reading.problems == []
+    assert [(row.line, row.data["name"]) for row in reading.rows] == [
+        (2, "桂园"), (3, "黄贝"), (6, "东门")]
+
+
+def test_csv_header_problems(tmp_path: Path) -> None:
+    path = tmp_path / "buildings.csv"
+    path.write_text("code,name,kind,name\nB1,x,y,z\n")
+    assert problems(files.read(path)) == [
+        f"{path}:1: kind: unknown column; buildings has: code, name, address, type, community, "
+        "fiber_status, fiber_planned_on, fiber_connected_on, lat, lon",
+        f"{path}:1: name: column appears twice",
+        f"{path}:1: type: required column is missing",
+        f"{path}:1: community: required column is missing",
+        f"{path}:1: fiber_status: required column is missing",
+    ]
+
+
+def test_csv_ragged_row(tmp_path: Path) -> None:
+    path = tmp_path / "streets.csv"
+    path.write_text("name,name_en\n桂园,Guiyuan,extra\n")
+    assert problems(files.read(path)) == [f"{path}:2: row: has 3 cells, header has 2"]
+
+
+def test_csv_kind_from_file_name_or_option(tmp_path: Path) -> None:
+    path = tmp_path / "export-2015.csv"
+    path.write_text("name\n桂园\n")
+    assert "cannot tell the kind from 'export-2015'" in problems(files.read(path))[0]
+    assert files.read(path, "streets").rows[0].kind is KINDS["streets"]
+    alias = tmp_path / "nas_clients.csv"
+    alias.write_text("name,address,secret\n")
+    assert files.read(alias).problems == []
+
+
+def test_excel_bom_is_accepted_and_gbk_is_explained(tmp_path: Path) -> None:
+    bom = tmp_path / "streets.csv"
+    bom.write_bytes("\ufeffname\n桂园\n".encode())
+    assert files.read(bom).rows[0].data == {"name": "桂园"}
+    gbk = tmp_path / "communities.csv"
+    gbk.write_bytes(b"name,street\n" + "湖景社区,笋岗\n".encode("gbk"))
+    [problem] = problems(files.read(gbk))
+    assert problem.startswith(f"{gbk}:2: file: not UTF-8 text")
+
+
+def test_yaml_rows_know_their_lines_and_unknown_fields(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(
+        "streets:\n"
+        "  - name: 桂园\n"
+        "    name_en: Guiyuan\n"
+        "  - name: 黄贝\n"
+        "    colour: red\n"
+        "castles:\n"
+        "  - name: x\n"
+    )
+    reading = files.read(path)
+    assert [(row.line, row.data) for row in reading.rows] == [
+        (2, {"name": "桂园", "name_en": "Guiyuan"}), (4, {"name": "黄贝"})]
+    assert problems(reading) == [
+        f"{path}:4: colour: unknown field; streets has: name, name_en",
+        f"{path}:1: castles: cannot tell the kind from 'castles'; name the file after one of: "
+        + ", ".join(KINDS),
+    ]
+
+
+def test_malformed_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text("streets:\n  - name: [unclosed\n")
+    [problem] = problems(files.read(path))
+    assert problem.startswith(f"{path}:3: yaml: not valid YAML")
+
+
+def test_csv_round_trip_of_lists_and_numbers() -> None:
+    kind = KINDS["hotspots"]
+    text = files.write_csv(kind, [{"name": "h", "community": "c", "location": "",
+                                   "lat": 22.5, "lon": 114.0, "ssids": ["a", "b"]}])
+    assert text == "name,community,location,lat,lon,ssids\nh,c,,22.5,114,a;b\n"

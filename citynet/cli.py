@@ -89,6 +89,19 @@ def config_show(runtime: Runtime) -> None:
             click.echo(f"{section} = {json.dumps(values, ensure_ascii=False)}\n")
 
 
+@config.command("reference")
+def config_reference() -> None:
+    """Print every setting as a Markdown table (key, variable, default, meaning)."""
+    click.echo(reference_table())
+
+
+def reference_table() -> str:
+    lines = ["| key | environment variable | default | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{key}` | `{env}` | `{default}` | {description} |"
+              for key, env, default, description in config_module.reference()]
+    return "\n".join(lines)
+
+
 # --- db -----------------------------------------------------------------------------
 
 @cli.group()

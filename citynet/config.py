@@ -6,6 +6,7 @@ line that names the key, where the value came from, and what is wrong with it.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -190,7 +191,7 @@ def reference() -> list[tuple[str, str, str, str]]:
             default = field.default
             if isinstance(default, SecretStr):
                 default = default.get_secret_value()
-            rows.append((dotted, env, repr(default), field.description or ""))
+            rows.append((dotted, env, json.dumps(default), field.description or ""))
 
     walk(Config, "")
     return rows

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
+from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 from inventory import files, queries
@@ -23,9 +25,13 @@ class ImportRejected(CitynetError):
 
 
 def _kind_option(value: str | None) -> str | None:
-    if value is not None and kind_named(value) is None:
+    """The canonical kind name for what the user typed (aliases allowed)."""
+    if value is None:
+        return None
+    kind = kind_named(value)
+    if kind is None:
         raise click.BadParameter(f"{value!r}; kinds: {', '.join(KINDS)}")
-    return value
+    return kind.name
 
 
 @click.group()
@@ -71,6 +77,8 @@ def import_command(runtime: Runtime, paths: tuple[Path, ...], kind: str | None,
         _reject(problems)
     store = runtime.store
     box = runtime.box(create=not dry_run)
+    if box is None and dry_run:
+        box = SecretBox([SecretBox.new_key()])  # a real import would make the key; so do we
     with store.session() as session:
         outcome = import_rows(session, rows, box)
         if outcome.problems:
@@ -123,7 +131,7 @@ def export_command(runtime: Runtime, kind_names: list[str], fmt: str,
       citynet inventory export --format csv --out district/
       citynet inventory export --kind nas --format csv
     """
-    chosen = [KINDS[kind.name] for name in kind_names if (kind := kind_named(name))]
+    chosen = [KINDS[name] for name in kind_names]
     with runtime.store.session() as session:
         rows = export(session, chosen or None)
     if fmt == "yaml":
@@ -166,7 +174,7 @@ def show_command(runtime: Runtime, kind: str | None, street: str | None) -> None
             for name, count in queries.counts(session).items():
                 click.echo(f"{name:<14} {count:>7}")
             return
-        name = KINDS[kind_named(kind).name].name  # type: ignore[union-attr]
+        name = kind
         if name == "streets":
             _area_table(queries.streets(session))
         elif name == "communities" and street:
@@ -180,12 +188,26 @@ def show_command(runtime: Runtime, kind: str | None, street: str | None) -> None
 
 
 def _area_table(summaries: list[queries.AreaSummary]) -> None:
-    click.echo(f"{'name':<12}{'communities':>12}{'buildings':>10}{'eligible':>9}"
-               f"{'fiber':>8}{'hotspots':>9}")
+    widths = (14, 12, 10, 9, 8, 9)
+    _row(("name", "communities", "buildings", "eligible", "fiber", "hotspots"), widths)
     for s in summaries:
         coverage = f"{s.fiber_coverage:.1f}%" if s.fiber_coverage is not None else "-"
-        click.echo(f"{s.name:<12}{s.communities:>12}{s.buildings:>10}{s.eligible:>9}"
-                   f"{coverage:>8}{s.hotspots:>9}")
+        _row((s.name, str(s.communities), str(s.buildings), str(s.eligible), coverage,
+              str(s.hotspots)), widths)
+
+
+def _row(cells: tuple[str, ...], widths: tuple[int, ...]) -> None:
+    """First cell left-aligned, the rest right-aligned, by terminal width (CJK is wide)."""
+    first, *rest = cells
+    line = _pad(first, widths[0]) + "".join(
+        _pad(cell, width, right=True) for cell, width in zip(rest, widths[1:], strict=True))
+    click.echo(line.rstrip())
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    gap = " " * max(1 if right else 0, width - shown)
+    return gap + text if right else text + gap
 
 
 # --- nas ----------------------------------------------------------------------------
@@ -243,8 +265,8 @@ def nas_list(runtime: Runtime) -> None:
         click.echo(f"{'name':<24}{'address':<20}{'vendor':<13}{'policy':<10}hotspots")
         for client in clients:
             hotspots = ", ".join(h.name for h in client.hotspots) or "-"
-            click.echo(f"{client.name:<24}{client.address:<20}{client.vendor.value:<13}"
-                       f"{client.policy:<10}{hotspots}")
+            click.echo(f"{_pad(client.name, 24)}{client.address:<20}{client.vendor.value:<13}"
+                       f"{_pad(client.policy, 10)}{hotspots}")
     if not clients:
         click.echo("(no NAS clients: add one with `citynet nas add`)", err=True)
 

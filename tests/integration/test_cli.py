@@ -159,3 +159,13 @@ def test_secrets_rotate(seeded: Cli) -> None:
     assert "re-sealed 2 secrets" in seeded("secrets", "rotate").stdout
     assert (seeded.data_dir / "secret.key").read_text() != old
     seeded("nas", "list")  # still opens with the rotated key
+
+
+def test_dry_run_with_secrets_on_a_new_store_creates_no_key(cli: Cli, tmp_path: Path) -> None:
+    cli("db", "upgrade")
+    path = tmp_path / "nas.csv"
+    path.write_text("name,address,secret\ngw1,10.0.0.1,s1\n")
+    assert "1 new" in cli("inventory", "import", "--dry-run", str(path)).stdout
+    assert not (cli.data_dir / "secret.key").exists()
+    cli("inventory", "import", str(path))
+    assert (cli.data_dir / "secret.key").exists()

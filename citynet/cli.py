@@ -11,12 +11,14 @@ import click
 from citynet import __version__, crypto
 from citynet import backup as backups
 from citynet import config as config_module
+from citynet.crypto import SecretBox
 from citynet.db import set_meta
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
-from citynet.server import serve_forever
+from citynet.server import Service, serve_forever
 from citynet.web import create_app
 from inventory.cli import inventory, nas
+from radius.cli import radius
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -66,6 +68,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 cli.add_command(inventory)
 cli.add_command(nas)
+cli.add_command(radius)
 
 
 # --- config -------------------------------------------------------------------------
@@ -193,8 +196,16 @@ def restore_command(runtime: Runtime, src: Path, yes: bool) -> None:
 @pass_runtime
 def serve(runtime: Runtime) -> None:
     """Run citynet's web app in the foreground (Ctrl-C stops it)."""
-    runtime.box()  # a missing or wrong secrets key stops start-up here, not mid-request
-    serve_forever(create_app(runtime.store), runtime.config.web, banner=[])
+    box = runtime.box()  # a missing or wrong secrets key stops start-up here
+    serve_forever(create_app(runtime.store), runtime.config.web, banner=[],
+                  services=_services(runtime, box))
+
+
+def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
+    from radius.service import RadiusService
+
+    config = runtime.config
+    return [RadiusService(runtime.store, box, config.radius)] if config.radius.enabled else []
 
 
 @cli.command("demo")
@@ -222,13 +233,15 @@ def demo(runtime: Runtime, seed_only: bool) -> None:
                f"{sum(outcome.unchanged.values()) + sum(outcome.updated.values())} already there")
     if seed_only:
         return
-    web = runtime.config.web
+    web, rad = runtime.config.web, runtime.config.radius
     base = f"http://{web.bind}:{web.port}"
-    serve_forever(create_app(store), web, banner=[
+    serve_forever(create_app(store), web, services=_services(runtime, box), banner=[
         f"  district overview   {base}/inventory/",
         f"  street drill-down   {base}/inventory/streets/笋岗",
         f"  JSON summary        {base}/inventory/summary.json",
         f"  demo NAS            {DEMO_NAS} at 127.0.0.1, secret {DEMO_NAS_SECRET!r} (demo only)",
+        f"  RADIUS health       echo 'Message-Authenticator = 0x00' | radclient "
+        f"-x {rad.bind}:{rad.auth_port} status {DEMO_NAS_SECRET}",
         "  try also            citynet nas list · citynet inventory show streets",
     ])
 

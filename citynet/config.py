@@ -51,6 +51,14 @@ class WebConfig(Section):
     threads: int = Field(default=8, ge=1, le=256, description="web worker threads")
 
 
+class RadiusConfig(Section):
+    bind: str = Field(default="127.0.0.1", description="address the RADIUS listener binds")
+    auth_port: int = Field(default=1812, ge=1, le=65535, description="UDP authentication port")
+    acct_port: int = Field(default=1813, ge=1, le=65535, description="UDP accounting port")
+    enabled: bool = Field(default=True,
+                          description="run the listener in `citynet serve` / `citynet demo`")
+
+
 class SecretsConfig(Section):
     key: SecretStr = Field(
         default=SecretStr(""),
@@ -73,6 +81,7 @@ class Config(Section):
     data_dir: str = Field(default="./var", description="where the embedded store and keys live")
     database: DatabaseConfig = DatabaseConfig()
     web: WebConfig = WebConfig()
+    radius: RadiusConfig = RadiusConfig()
     secrets: SecretsConfig = SecretsConfig()
     logging: LoggingConfig = LoggingConfig()
 

@@ -6,24 +6,47 @@ from __future__ import annotations
 import logging
 import signal
 from types import FrameType
+from typing import Protocol
 
 import click
 from flask import Flask
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from citynet.config import WebConfig
 
 log = logging.getLogger(__name__)
 
 
-def serve_forever(app: Flask, web: WebConfig, banner: list[str]) -> None:
-    """Serve until Ctrl-C or SIGTERM; then close the listening socket and return."""
+class Service(Protocol):
+    """Something that runs beside the web app (the RADIUS listener)."""
+
+    def describe(self) -> str: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def serve_forever(app: Flask, web: WebConfig, banner: list[str],
+                  services: list[Service] | None = None) -> None:
+    """Start the services, serve the web app until Ctrl-C or SIGTERM, stop everything."""
     server = create_server(app, host=web.bind, port=web.port, threads=web.threads,
                            ident="citynet")
-    click.echo(f"citynet web app on http://{web.bind}:{web.port}/ (Ctrl-C stops)")
-    for line in banner:
-        click.echo(line)
+    started: list[Service] = []
+    try:
+        for service in services or []:
+            service.start()
+            started.append(service)
+            click.echo(service.describe())
+        click.echo(f"citynet web app on http://{web.bind}:{web.port}/ (Ctrl-C stops)")
+        for line in banner:
+            click.echo(line)
+        _run(server)
+    finally:
+        for service in reversed(started):
+            service.stop()
+        click.echo("citynet stopped")
 
+
+def _run(server: BaseWSGIServer | MultiSocketServer) -> None:
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)
         raise KeyboardInterrupt  # waitress's loop ends its workers cleanly on this
@@ -36,4 +59,3 @@ def serve_forever(app: Flask, web: WebConfig, banner: list[str]) -> None:
     finally:
         server.close()
         signal.signal(signal.SIGTERM, previous)
-        click.echo("citynet stopped")

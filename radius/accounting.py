@@ -1,0 +1,217 @@
+"""Accounting that loses nothing: a record is durable before its response is sent.
+
+:func:`event_from` turns a decoded Accounting-Request into an :class:`AccountingEvent`
+(pure). :class:`AccountingWriter` stores events from the asyncio listener in batches —
+one transaction a batch (group commit) on a writer thread — and resolves each caller's
+future only after that transaction committed. If the store fails, the futures fail, no
+response is sent, and the NAS's retransmission is stored exactly once thanks to the
+record's ``dedupe_key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from citynet.db import Store
+from radius.codec import Request
+from radius.models import AccountingRecord, RadiusSession
+
+log = logging.getLogger(__name__)
+
+STATUS = {"Start": "start", "Stop": "stop", "Interim-Update": "interim",
+          "Accounting-On": "on", "Accounting-Off": "off"}
+
+
+class UnusableAccounting(ValueError):
+    """An Accounting-Request without what RFC 2866 requires (status, session id)."""
+
+
+@dataclass(frozen=True)
+class AccountingEvent:
+    nas: str
+    received_at: datetime
+    status: str
+    session_id: str
+    username: str
+    calling_station: str
+    called_station: str
+    framed_ip: str
+    session_time: int
+    input_octets: int
+    output_octets: int
+    terminate_cause: str
+    delay: int
+
+    @property
+    def dedupe_key(self) -> str:
+        """Same for every retransmission of one request (Acct-Delay-Time aside)."""
+        parts: tuple[str, ...] = (
+            self.nas, self.status, self.session_id, self.username, self.calling_station,
+            str(self.session_time), str(self.input_octets), str(self.output_octets),
+            self.terminate_cause)
+        if self.status in ("on", "off"):  # these carry no session: the NAS's event time
+            parts += ((self.received_at - timedelta(seconds=self.delay)).isoformat(
+                timespec="minutes"),)
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _octets(request: Request, octets: str, gigawords: str) -> int:
+    return int(request.get(gigawords) or 0) << 32 | int(request.get(octets) or 0)
+
+
+def event_from(request: Request, nas: str, now: datetime) -> AccountingEvent:
+    status = STATUS.get(str(request.get("Acct-Status-Type")))
+    if status is None:
+        raise UnusableAccounting("Acct-Status-Type missing or not one citynet records")
+    session_id = str(request.get("Acct-Session-Id") or "")
+    if not session_id and status not in ("on", "off"):
+        raise UnusableAccounting("Acct-Session-Id missing")
+    return AccountingEvent(
+        nas=nas, received_at=now, status=status, session_id=session_id,
+        username=str(request.get("User-Name") or ""),
+        calling_station=str(request.get("Calling-Station-Id") or ""),
+        called_station=str(request.get("Called-Station-Id") or ""),
+        framed_ip=str(request.get("Framed-IP-Address") or ""),
+        session_time=int(request.get("Acct-Session-Time") or 0),
+        input_octets=_octets(request, "Acct-Input-Octets", "Acct-Input-Gigawords"),
+        output_octets=_octets(request, "Acct-Output-Octets", "Acct-Output-Gigawords"),
+        terminate_cause=str(request.get("Acct-Terminate-Cause") or ""),
+        delay=int(request.get("Acct-Delay-Time") or 0),
+    )
+
+
+def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -> int:
+    """Insert new records (ignoring ones already stored) and update sessions.
+    Returns how many were new."""
+    insert = sqlite_insert if sqlite else pg_insert
+    new = 0
+    for event in events:
+        values = {name: getattr(event, name) for name in (
+            "received_at", "nas", "status", "session_id", "username", "calling_station",
+            "called_station", "framed_ip", "session_time", "input_octets", "output_octets",
+            "terminate_cause")}
+        result = session.execute(
+            insert(AccountingRecord).values(dedupe_key=event.dedupe_key, **values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"]))
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            new += 1
+            _apply_to_sessions(session, event)
+    return new
+
+
+def _apply_to_sessions(session: Session, event: AccountingEvent) -> None:
+    if event.status in ("on", "off"):
+        # The NAS (re)booted: whatever it had open is over.
+        session.execute(
+            update(RadiusSession)
+            .where(RadiusSession.nas == event.nas, RadiusSession.stopped_at.is_(None))
+            .values(stopped_at=event.received_at, updated_at=event.received_at,
+                    terminate_cause="NAS-Reboot"))
+        return
+    live = session.scalar(select(RadiusSession).where(
+        RadiusSession.nas == event.nas, RadiusSession.session_id == event.session_id))
+    if live is None:  # a Start may be lost or late: any record opens the session
+        live = RadiusSession(
+            nas=event.nas, session_id=event.session_id,
+            started_at=event.received_at - timedelta(seconds=event.delay + event.session_time))
+        session.add(live)
+    live.username = event.username or live.username
+    live.calling_station = event.calling_station or live.calling_station
+    live.framed_ip = event.framed_ip or live.framed_ip
+    live.updated_at = event.received_at
+    # counters only grow within a session; an out-of-order older interim must not shrink them
+    live.session_time = max(live.session_time or 0, event.session_time)
+    live.input_octets = max(live.input_octets or 0, event.input_octets)
+    live.output_octets = max(live.output_octets or 0, event.output_octets)
+    if event.status == "stop":
+        live.stopped_at = event.received_at
+        live.terminate_cause = event.terminate_cause
+
+
+class AccountingWriter:
+    """Group commit from the event loop to the store on one writer thread."""
+
+    def __init__(self, store: Store, max_batch: int = 500) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: queue.Queue[tuple[AccountingEvent, asyncio.Future[int]] | None] = (
+            queue.Queue())
+        self._thread = threading.Thread(target=self._run, name="accounting-writer",
+                                        daemon=True)
+        self.batches = 0
+        self.stored = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    async def write(self, event: AccountingEvent) -> bool:
+        """Resolves once the event is durable: True if new, False if already stored."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.put((event, future))
+        return bool(await future)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(item)
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[AccountingEvent, asyncio.Future[int]]]) -> None:
+        try:
+            news = []
+            with self.store.session() as session:
+                for event, _future in batch:
+                    news.append(store_batch(session, [event], self.store.is_sqlite))
+        except Exception as exc:  # the store failed: no response for any of them
+            log.error("accounting batch of %d not stored: %s", len(batch), exc)
+            for _event, future in batch:
+                _resolve(future, exc=exc)
+            return
+        self.batches += 1
+        self.stored += sum(news)
+        for (_event, future), new in zip(batch, news, strict=True):
+            _resolve(future, result=new)
+
+
+def _resolve(future: asyncio.Future[int], result: int = 0,
+             exc: BaseException | None = None) -> None:
+    def apply() -> None:
+        if future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    future.get_loop().call_soon_threadsafe(apply)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+

@@ -1,0 +1,207 @@
+"""The RADIUS listener: asyncio UDP on the auth and accounting ports.
+
+Order of work for every datagram, cheapest and safest first: who sent it (unknown
+source: dropped, nothing decoded), is it well-formed (:mod:`radius.wire`), is it a
+retransmission (RFC 5080: the cached reply is sent again, byte for byte), decode
+(:mod:`radius.codec`), is it signed (Message-Authenticator / Request Authenticator),
+then policy. Every drop is counted by reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import cast
+
+from radius import codec, wire
+from radius.accounting import AccountingWriter, UnusableAccounting, event_from
+from radius.codec import Request
+from radius.nas import NasEntry, NasRegistry
+from radius.wire import Code, Malformed
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW = 30.0  # seconds a reply is kept for retransmissions (RFC 5080 2.2.2)
+IN_FLIGHT = b""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What policy answers an Access-Request."""
+
+    accept: bool
+    attributes: dict[str, object]
+
+
+Policy = Callable[[Request, NasEntry], Decision]
+
+
+def reject_unknown(request: Request, nas: NasEntry) -> Decision:
+    """The policy when no credential source is configured: every login is refused."""
+    return Decision(False, {"Reply-Message": "unknown user / 用户不存在"})
+
+
+class ReplyCache:
+    """Replies by (source, Identifier, Request Authenticator), for 30 seconds."""
+
+    def __init__(self, window: float = DUPLICATE_WINDOW,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.window, self.clock = window, clock
+        self._entries: OrderedDict[tuple[object, ...], tuple[float, bytes]] = OrderedDict()
+
+    def _prune(self) -> None:
+        horizon = self.clock() - self.window
+        while self._entries:
+            key, (stamp, _reply) = next(iter(self._entries.items()))
+            if stamp >= horizon:
+                return
+            del self._entries[key]
+
+    def get(self, key: tuple[object, ...]) -> bytes | None:
+        self._prune()
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None else None
+
+    def start(self, key: tuple[object, ...]) -> None:
+        self._entries[key] = (self.clock(), IN_FLIGHT)
+
+    def finish(self, key: tuple[object, ...], reply: bytes | None) -> None:
+        if reply is None:
+            self._entries.pop(key, None)  # nothing sent: a retry must be processed anew
+        else:
+            self._entries[key] = (self.clock(), reply)
+            self._entries.move_to_end(key)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class RadiusServer:
+    def __init__(self, registry: NasRegistry, writer: AccountingWriter,
+                 policy: Policy = reject_unknown) -> None:
+        self.registry = registry
+        self.writer = writer
+        self.policy = policy
+        self.counters: Counter[str] = Counter()
+        self.cache = ReplyCache()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- the pipeline --------------------------------------------------------------
+
+    def receive(self, data: bytes, source: tuple[str, int], allowed: frozenset[Code],
+                send: Callable[[bytes], None]) -> None:
+        self.counters["received"] += 1
+        nas = self.registry.lookup(source[0])
+        if nas is None:
+            self.counters["dropped: unknown NAS"] += 1
+            return
+        try:
+            datagram = wire.check(data, allowed)
+        except Malformed as exc:
+            self.counters["dropped: malformed"] += 1
+            log.debug("malformed datagram from %s (%s): %s", nas.name, source[0], exc)
+            return
+        key = (source, datagram.identifier, datagram.authenticator)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.counters["duplicates"] += 1
+            if cached:  # still in flight: the answer will go out once, when it is ready
+                send(cached)
+            return
+        try:
+            request = codec.decode(datagram, nas.secret)
+        except Malformed:
+            self.counters["dropped: malformed"] += 1
+            return
+        if not self._signed(request, nas):
+            return
+        self.cache.start(key)
+        if request.code == Code.ACCOUNTING_REQUEST:
+            task = asyncio.get_running_loop().create_task(
+                self._account(request, nas, key, send))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        reply = self._answer(request, nas, allowed)
+        self.cache.finish(key, reply)
+        send(reply)
+
+    def _signed(self, request: Request, nas: NasEntry) -> bool:
+        signed = request.datagram.has_message_authenticator
+        if request.code != Code.ACCOUNTING_REQUEST and not signed:
+            # Blast-RADIUS (CVE-2024-3596): unsigned Access-Requests are not answered
+            self.counters["dropped: no Message-Authenticator"] += 1
+            log.warning("%s sent %s without Message-Authenticator: dropped", nas.name,
+                        request.code.name)
+            return False
+        if not codec.signature_valid(request, nas.secret):
+            self.counters["dropped: bad signature"] += 1
+            log.warning("bad signature from %s (wrong shared secret?)", nas.name)
+            return False
+        return True
+
+    def _answer(self, request: Request, nas: NasEntry, allowed: frozenset[Code]) -> bytes:
+        if request.code == Code.STATUS_SERVER:
+            self.counters["status-server"] += 1
+            code = (Code.ACCESS_ACCEPT if Code.ACCESS_REQUEST in allowed
+                    else Code.ACCOUNTING_RESPONSE)
+            return codec.reply(request, code)
+        decision = self.policy(request, nas)
+        self.counters["accepted" if decision.accept else "rejected"] += 1
+        return codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
+                           else Code.ACCESS_REJECT, dict(decision.attributes))
+
+    async def _account(self, request: Request, nas: NasEntry, key: tuple[object, ...],
+                       send: Callable[[bytes], None]) -> None:
+        reply = None
+        try:
+            event = event_from(request, nas.name, datetime.now(UTC))
+            await self.writer.write(event)
+            reply = codec.reply(request, Code.ACCOUNTING_RESPONSE)
+            self.counters["accounting stored"] += 1
+        except UnusableAccounting as exc:
+            self.counters["dropped: unusable accounting"] += 1
+            log.warning("accounting from %s not recorded: %s", nas.name, exc)
+        except Exception as exc:  # the store failed: stay silent, the NAS retries
+            self.counters["accounting not stored"] += 1
+            log.error("accounting from %s not stored (%s); no response sent", nas.name, exc)
+        finally:
+            self.cache.finish(key, reply)
+        if reply is not None:
+            send(reply)
+
+    async def drain(self) -> None:
+        """Wait for accounting still being written (on shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    def __init__(self, server: RadiusServer, allowed: frozenset[Code]) -> None:
+        self.server, self.allowed = server, allowed
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        transport = cast(asyncio.DatagramTransport, self.transport)
+        self.server.receive(data, addr, self.allowed, lambda reply: transport.sendto(reply, addr))
+
+
+async def listen(server: RadiusServer, bind: str, auth_port: int,
+                 acct_port: int) -> list[asyncio.DatagramTransport]:
+    """Open both ports; returns the transports (close them to stop)."""
+    loop = asyncio.get_running_loop()
+    transports = []
+    for port, codes in ((auth_port, wire.AUTH_PORT_CODES), (acct_port, wire.ACCT_PORT_CODES)):
+        transport, _protocol = await loop.create_datagram_endpoint(
+            partial(_Endpoint, server, codes), local_addr=(bind, port))
+        transports.append(transport)
+    return transports

@@ -1,0 +1,55 @@
+"""RADIUS tables: accounting records (append-only) and live sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from citynet.db import Base
+
+
+class AccountingRecord(Base):
+    """One Accounting-Request as received, stored before it is acknowledged.
+
+    ``dedupe_key`` identifies a record across NAS retransmissions (which may carry a new
+    Identifier and Acct-Delay-Time), so a retry after a crash is stored exactly once.
+    """
+
+    __tablename__ = "radius_accounting"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    nas: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # start, interim, stop, on, off
+    session_id: Mapped[str] = mapped_column(String(128), default="")
+    username: Mapped[str] = mapped_column(String(253), default="")
+    calling_station: Mapped[str] = mapped_column(String(64), default="")  # the client's MAC
+    called_station: Mapped[str] = mapped_column(String(128), default="")  # AP MAC : SSID
+    framed_ip: Mapped[str] = mapped_column(String(45), default="")
+    session_time: Mapped[int] = mapped_column(Integer, default=0)
+    input_octets: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_octets: Mapped[int] = mapped_column(BigInteger, default=0)
+    terminate_cause: Mapped[str] = mapped_column(String(32), default="")
+
+
+class RadiusSession(Base):
+    """The live view of a session, updated by Start / Interim-Update / Stop."""
+
+    __tablename__ = "radius_session"
+    __table_args__ = (UniqueConstraint("nas", "session_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nas: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str] = mapped_column(String(128))
+    username: Mapped[str] = mapped_column(String(253), default="")
+    calling_station: Mapped[str] = mapped_column(String(64), default="")
+    framed_ip: Mapped[str] = mapped_column(String(45), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    session_time: Mapped[int] = mapped_column(Integer, default=0)
+    input_octets: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_octets: Mapped[int] = mapped_column(BigInteger, default=0)
+    terminate_cause: Mapped[str] = mapped_column(String(32), default="")

@@ -1,0 +1,59 @@
+"""Which NAS a datagram came from, and its shared secret: the registry the listener
+consults before it decodes anything."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citynet.crypto import SecretBox
+from inventory.models import NasClient
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class NasEntry:
+    name: str
+    network: IPNetwork
+    secret: bytes
+    policy: str
+
+
+class NasRegistry:
+    """Source address → NAS. Exact addresses first, then the most specific network."""
+
+    def __init__(self, entries: list[NasEntry]) -> None:
+        self._exact = {e.network.network_address: e for e in entries
+                       if e.network.num_addresses == 1}
+        self._networks = sorted((e for e in entries if e.network.num_addresses > 1),
+                                key=lambda e: e.network.prefixlen, reverse=True)
+
+    def __len__(self) -> int:
+        return len(self._exact) + len(self._networks)
+
+    def lookup(self, address: str) -> NasEntry | None:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        found = self._exact.get(ip)
+        if found is not None:
+            return found
+        return next((e for e in self._networks if ip in e.network), None)
+
+    @classmethod
+    def load(cls, session: Session, box: SecretBox | None) -> NasRegistry:
+        clients = session.scalars(select(NasClient)).all()
+        if clients and box is None:
+            raise RuntimeError("NAS clients exist but no secrets key was opened")
+        return cls([
+            NasEntry(c.name, ipaddress.ip_network(c.address), box.open(c.secret_sealed).encode(),
+                     c.policy)
+            for c in clients if box is not None
+        ])

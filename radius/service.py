@@ -1,0 +1,72 @@
+"""The RADIUS listener as a service: its own event loop on a thread, started and stopped
+by `citynet serve` / `citynet demo`, or run in the foreground by `citynet radius serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from citynet.config import RadiusConfig
+from citynet.crypto import SecretBox
+from citynet.db import Store
+from radius.accounting import AccountingWriter
+from radius.listener import RadiusServer, listen
+from radius.nas import NasRegistry
+
+log = logging.getLogger(__name__)
+
+
+class RadiusService:
+    def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig) -> None:
+        self.store, self.box, self.config = store, box, config
+        self.writer = AccountingWriter(store)
+        with store.session() as session:
+            self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
+        self._loop = asyncio.new_event_loop()
+        self._stopped = asyncio.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="radius", daemon=True)
+
+    def describe(self) -> str:
+        return (f"RADIUS on {self.config.bind} auth {self.config.auth_port}/udp, "
+                f"accounting {self.config.acct_port}/udp, {len(self.server.registry)} NAS")
+
+    def start(self) -> None:
+        self.writer.start()
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self.writer.stop()
+            raise self._error
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stopped.set)
+            self._thread.join(timeout=30)
+        self.writer.stop()
+        log.info("RADIUS stopped: %s", dict(self.server.counters))
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        try:
+            transports = await listen(self.server, self.config.bind, self.config.auth_port,
+                                      self.config.acct_port)
+        except OSError as exc:
+            self._error = OSError(f"RADIUS cannot listen on {self.config.bind} ports "
+                                  f"{self.config.auth_port}/{self.config.acct_port}: "
+                                  f"{exc.strerror}")
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stopped.wait()
+        for transport in transports:
+            transport.close()
+        await self.server.drain()

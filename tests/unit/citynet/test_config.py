@@ -44,8 +44,10 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ("", {"CITYNET_WEB__PORT": "eighty"},
      "config: web.port: Input should be a valid integer, unable to parse string as an integer "
      "(from environment CITYNET_WEB__PORT)"),
-    ("", {"CITYNET_RADIUS__AUTH_PORT": "1812"},
-     "config: radius: unknown key (from environment CITYNET_RADIUS__AUTH_PORT)"),
+    ("", {"CITYNET_RADIUS__AUTH_PROT": "1812"},
+     "config: radius.auth_prot: unknown key (from environment CITYNET_RADIUS__AUTH_PROT)"),
+    ("", {"CITYNET_TELEMETRY__URL": "x"},
+     "config: telemetry: unknown key (from environment CITYNET_TELEMETRY__URL)"),
     ("", {"CITYNET_LOGGING__LEVEL": "LOUD"}, "config: logging.level: Input should be 'DEBUG'"),
     ('[database]\nurl = "mysql://x@y/z"\n', {},
      "config: database.url: Value error, backend 'mysql' is not supported"),

@@ -53,8 +53,10 @@ class WebConfig(Section):
 
 class RadiusConfig(Section):
     bind: str = Field(default="127.0.0.1", description="address the RADIUS listener binds")
-    auth_port: int = Field(default=1812, ge=1, le=65535, description="UDP authentication port")
-    acct_port: int = Field(default=1813, ge=1, le=65535, description="UDP accounting port")
+    auth_port: int = Field(default=1812, ge=0, le=65535,
+                           description="UDP authentication port (0: any free port)")
+    acct_port: int = Field(default=1813, ge=0, le=65535,
+                           description="UDP accounting port (0: any free port)")
     enabled: bool = Field(default=True,
                           description="run the listener in `citynet serve` / `citynet demo`")
 

@@ -101,10 +101,11 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
             "received_at", "nas", "status", "session_id", "username", "calling_station",
             "called_station", "framed_ip", "session_time", "input_octets", "output_octets",
             "terminate_cause")}
-        result = session.execute(
+        inserted = session.execute(
             insert(AccountingRecord).values(dedupe_key=event.dedupe_key, **values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"]))
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(AccountingRecord.id)).first()
+        if inserted is not None:  # None: a retransmission of a stored record
             new += 1
             _apply_to_sessions(session, event)
     return new

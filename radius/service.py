@@ -28,10 +28,12 @@ class RadiusService:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="radius", daemon=True)
+        self.ports = (config.auth_port, config.acct_port)  # the real ones once started
 
     def describe(self) -> str:
-        return (f"RADIUS on {self.config.bind} auth {self.config.auth_port}/udp, "
-                f"accounting {self.config.acct_port}/udp, {len(self.server.registry)} NAS")
+        auth, acct = self.ports
+        return (f"RADIUS on {self.config.bind} auth {auth}/udp, accounting {acct}/udp, "
+                f"{len(self.server.registry)} NAS")
 
     def start(self) -> None:
         self.writer.start()
@@ -65,6 +67,8 @@ class RadiusService:
                                   f"{exc.strerror}")
             self._ready.set()
             return
+        auth, acct = (t.get_extra_info("sockname")[1] for t in transports)
+        self.ports = (auth, acct)  # port 0 in config means "any free port" (tests)
         self._ready.set()
         await self._stopped.wait()
         for transport in transports:

@@ -3,8 +3,9 @@
 # are up. Idempotent: a second run installs nothing and starts nothing.
 set -euo pipefail
 
-# pg_dump/pg_restore for backup tests (the server itself comes with the machine).
-packages=(postgresql-client)
+# pg_dump/pg_restore: backup tests (the PostgreSQL server itself comes with the machine).
+# freeradius-utils: radclient, the real RADIUS client the listener is tested against.
+packages=(postgresql-client freeradius-utils)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -13,6 +14,14 @@ done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Packages that ship a daemon must not start it (and take its ports) on install.
+  policy=/usr/sbin/policy-rc.d
+  had_policy=$([ -e "$policy" ] && echo yes || echo no)
+  if [ "$had_policy" = no ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

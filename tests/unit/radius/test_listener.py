@@ -1,0 +1,141 @@
+"""The listener's pipeline without sockets: drops, duplicates, signatures, Status-Server."""
+
+import asyncio
+import ipaddress
+from typing import Any
+
+import pytest
+
+from radius import codec, wire
+from radius.listener import Decision, RadiusServer, ReplyCache
+from radius.nas import NasEntry, NasRegistry
+from radius.wire import Code
+
+SECRET = b"nas-secret"
+NAS = NasEntry("gw", ipaddress.ip_network("10.0.0.0/24"), SECRET, "default")
+AUTH = wire.AUTH_PORT_CODES
+
+
+class Policy:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, request: codec.Request, nas: NasEntry) -> Decision:
+        self.calls += 1
+        return Decision(request.get("User-Name") == "ok", {"Session-Timeout": 60})
+
+
+def server() -> tuple[RadiusServer, Policy]:
+    policy = Policy()
+    return RadiusServer(NasRegistry([NAS]), writer=None, policy=policy), policy  # type: ignore[arg-type]
+
+
+def access_request(user: str = "ok", secret: bytes = SECRET, signed: bool = True,
+                   identifier: int = 9) -> bytes:
+    return codec.encode_request(Code.ACCESS_REQUEST, secret, {"User-Name": user},
+                                password="pw", identifier=identifier,
+                                message_authenticator=signed)
+
+
+def run(srv: RadiusServer, data: bytes, source: str = "10.0.0.7") -> list[bytes]:
+    sent: list[bytes] = []
+    srv.receive(data, (source, 40000), AUTH, sent.append)
+    return sent
+
+
+def test_accept_and_reject_carry_message_authenticator_first() -> None:
+    srv, _ = server()
+    [accept] = run(srv, access_request("ok"))
+    [reject] = run(srv, access_request("no", identifier=10))
+    assert accept[0] == Code.ACCESS_ACCEPT and reject[0] == Code.ACCESS_REJECT
+    assert accept[20] == wire.MESSAGE_AUTHENTICATOR and reject[20] == wire.MESSAGE_AUTHENTICATOR
+
+
+@pytest.mark.parametrize(("data", "source", "counter"), [
+    (access_request(), "192.0.2.1", "dropped: unknown NAS"),
+    (b"\x01\x02garbage", "10.0.0.7", "dropped: malformed"),
+    (access_request(signed=False), "10.0.0.7", "dropped: no Message-Authenticator"),
+    (access_request(secret=b"wrong"), "10.0.0.7", "dropped: bad signature"),
+])
+def test_drops_are_silent_and_counted(data: bytes, source: str, counter: str) -> None:
+    srv, policy = server()
+    assert run(srv, data, source) == []
+    assert srv.counters[counter] == 1
+    assert policy.calls == 0
+    assert len(srv.cache) == 0  # invalid packets never touch the cache
+
+
+def test_a_retransmission_gets_the_cached_reply_without_policy() -> None:
+    srv, policy = server()
+    data = access_request()
+    [first] = run(srv, data)
+    [second] = run(srv, data)
+    assert first == second
+    assert policy.calls == 1 and srv.counters["duplicates"] == 1
+    [other] = run(srv, data, source="10.0.0.8")  # same bytes from another host: new request
+    assert policy.calls == 2 and other[0] == Code.ACCESS_ACCEPT
+
+
+def test_status_server_needs_a_message_authenticator() -> None:
+    srv, _ = server()
+    status = codec.encode_request(Code.STATUS_SERVER, SECRET, {})
+    [reply] = run(srv, status)
+    assert reply[0] == Code.ACCESS_ACCEPT
+    unsigned = codec.encode_request(Code.STATUS_SERVER, SECRET, {}, message_authenticator=False)
+    assert run(srv, unsigned) == []
+
+
+def test_reply_cache_expires_and_forgets_unanswered() -> None:
+    now = [0.0]
+    cache = ReplyCache(window=30, clock=lambda: now[0])
+    key: tuple[Any, ...] = ("a", 1)
+    cache.start(key)
+    assert cache.get(key) == b""  # in flight
+    cache.finish(key, b"reply")
+    now[0] = 29.0
+    assert cache.get(key) == b"reply"
+    now[0] = 61.0
+    assert cache.get(key) is None
+    cache.start(key)
+    cache.finish(key, None)  # nothing was sent: a retry must be handled anew
+    assert cache.get(key) is None
+
+
+def test_registry_prefers_exact_then_most_specific() -> None:
+    wide = NasEntry("wide", ipaddress.ip_network("10.0.0.0/8"), b"a", "p")
+    narrow = NasEntry("narrow", ipaddress.ip_network("10.1.0.0/16"), b"b", "p")
+    exact = NasEntry("exact", ipaddress.ip_network("10.1.2.3/32"), b"c", "p")
+    registry = NasRegistry([wide, narrow, exact])
+    assert registry.lookup("10.1.2.3") is exact
+    assert registry.lookup("10.1.9.9") is narrow
+    assert registry.lookup("10.9.9.9") is wide
+    assert registry.lookup("::ffff:10.1.2.3") is exact
+    assert registry.lookup("192.0.2.1") is None
+    assert registry.lookup("not-an-ip") is None
+
+
+def test_accounting_is_answered_only_after_the_write() -> None:
+    class Writer:
+        def __init__(self, fail: bool) -> None:
+            self.fail = fail
+
+        async def write(self, event: Any) -> bool:
+            if self.fail:
+                raise OSError("disk full")
+            return True
+
+    async def scenario(fail: bool) -> tuple[list[bytes], RadiusServer]:
+        srv = RadiusServer(NasRegistry([NAS]), writer=Writer(fail))  # type: ignore[arg-type]
+        data = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET, {
+            "Acct-Status-Type": "Start", "Acct-Session-Id": "s1"}, message_authenticator=False)
+        sent: list[bytes] = []
+        srv.receive(data, ("10.0.0.7", 1), wire.ACCT_PORT_CODES, sent.append)
+        assert sent == []  # not yet: the write has not finished
+        await srv.drain()
+        return sent, srv
+
+    sent, srv = asyncio.run(scenario(fail=False))
+    assert [r[0] for r in sent] == [Code.ACCOUNTING_RESPONSE]
+    sent, srv = asyncio.run(scenario(fail=True))
+    assert sent == [] and srv.counters["accounting not stored"] == 1
+    assert len(srv.cache) == 0  # the NAS's retry will be processed, not ignored

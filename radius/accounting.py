@@ -16,9 +16,10 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -91,42 +92,76 @@ def event_from(request: Request, nas: str, now: datetime) -> AccountingEvent:
     )
 
 
-def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -> int:
-    """Insert new records (ignoring ones already stored) and update sessions.
-    Returns how many were new."""
-    insert = sqlite_insert if sqlite else pg_insert
-    new = 0
+RECORD_FIELDS = ("received_at", "nas", "status", "session_id", "username", "calling_station",
+                 "called_station", "framed_ip", "session_time", "input_octets", "output_octets",
+                 "terminate_cause")
+
+
+def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -> list[bool]:
+    """Insert the records not stored yet and update live sessions, set-wise.
+
+    Returns, for each event, whether it was new (False: a retransmission of a record
+    already stored, in this batch or before)."""
+    if not events:
+        return []
+    unique: dict[str, AccountingEvent] = {}
     for event in events:
-        values = {name: getattr(event, name) for name in (
-            "received_at", "nas", "status", "session_id", "username", "calling_station",
-            "called_station", "framed_ip", "session_time", "input_octets", "output_octets",
-            "terminate_cause")}
-        inserted = session.execute(
-            insert(AccountingRecord).values(dedupe_key=event.dedupe_key, **values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(AccountingRecord.id)).first()
-        if inserted is not None:  # None: a retransmission of a stored record
-            new += 1
-            _apply_to_sessions(session, event)
-    return new
+        unique.setdefault(event.dedupe_key, event)
+    insert = sqlite_insert if sqlite else pg_insert
+    rows = [{"dedupe_key": key, **{name: getattr(event, name) for name in RECORD_FIELDS}}
+            for key, event in unique.items()]
+    table = cast(Table, AccountingRecord.__table__)
+    # executemany of one cached statement ("insertmanyvalues"): a multi-row VALUES built
+    # per batch would be compiled anew every time, which costs more than the writes
+    inserted = set(session.connection().scalars(
+        insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.dedupe_key), rows))
+    fresh = [event for key, event in unique.items() if key in inserted]
+    live = _load_sessions(session, fresh)
+    with session.no_autoflush:
+        for event in fresh:
+            _apply_to_sessions(session, event, live)
+    claimed: set[str] = set()
+    result = []
+    for event in events:  # the first occurrence of a new key is the new one
+        key = event.dedupe_key
+        result.append(key in inserted and key not in claimed)
+        claimed.add(key)
+    return result
 
 
-def _apply_to_sessions(session: Session, event: AccountingEvent) -> None:
+def _load_sessions(session: Session,
+                   events: list[AccountingEvent]) -> dict[tuple[str, str], RadiusSession]:
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        if event.session_id:
+            wanted.setdefault(event.nas, set()).add(event.session_id)
+    live = {}
+    for nas, ids in wanted.items():
+        for found in session.scalars(select(RadiusSession).where(
+                RadiusSession.nas == nas, RadiusSession.session_id.in_(ids))):
+            live[(found.nas, found.session_id)] = found
+    return live
+
+
+def _apply_to_sessions(session: Session, event: AccountingEvent,
+                       sessions: dict[tuple[str, str], RadiusSession]) -> None:
     if event.status in ("on", "off"):
         # The NAS (re)booted: whatever it had open is over.
+        session.flush()
         session.execute(
             update(RadiusSession)
             .where(RadiusSession.nas == event.nas, RadiusSession.stopped_at.is_(None))
             .values(stopped_at=event.received_at, updated_at=event.received_at,
                     terminate_cause="NAS-Reboot"))
         return
-    live = session.scalar(select(RadiusSession).where(
-        RadiusSession.nas == event.nas, RadiusSession.session_id == event.session_id))
+    live = sessions.get((event.nas, event.session_id))
     if live is None:  # a Start may be lost or late: any record opens the session
         live = RadiusSession(
             nas=event.nas, session_id=event.session_id,
             started_at=event.received_at - timedelta(seconds=event.delay + event.session_time))
         session.add(live)
+        sessions[(event.nas, event.session_id)] = live
     live.username = event.username or live.username
     live.calling_station = event.calling_station or live.calling_station
     live.framed_ip = event.framed_ip or live.framed_ip
@@ -143,10 +178,10 @@ def _apply_to_sessions(session: Session, event: AccountingEvent) -> None:
 class AccountingWriter:
     """Group commit from the event loop to the store on one writer thread."""
 
-    def __init__(self, store: Store, max_batch: int = 500) -> None:
+    def __init__(self, store: Store, max_batch: int = 400) -> None:
         self.store = store
         self.max_batch = max_batch
-        self._queue: queue.Queue[tuple[AccountingEvent, asyncio.Future[int]] | None] = (
+        self._queue: queue.Queue[tuple[AccountingEvent, asyncio.Future[bool]] | None] = (
             queue.Queue())
         self._thread = threading.Thread(target=self._run, name="accounting-writer",
                                         daemon=True)
@@ -162,7 +197,7 @@ class AccountingWriter:
 
     async def write(self, event: AccountingEvent) -> bool:
         """Resolves once the event is durable: True if new, False if already stored."""
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.put((event, future))
         return bool(await future)
 
@@ -183,36 +218,33 @@ class AccountingWriter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[AccountingEvent, asyncio.Future[int]]]) -> None:
+    def _commit(self, batch: list[tuple[AccountingEvent, asyncio.Future[bool]]]) -> None:
+        futures = [future for _event, future in batch]
         try:
-            news = []
             with self.store.session() as session:
-                for event, _future in batch:
-                    news.append(store_batch(session, [event], self.store.is_sqlite))
+                news = store_batch(session, [event for event, _f in batch], self.store.is_sqlite)
         except Exception as exc:  # the store failed: no response for any of them
             log.error("accounting batch of %d not stored: %s", len(batch), exc)
-            for _event, future in batch:
-                _resolve(future, exc=exc)
+            _resolve(futures, [exc for _future in futures])
             return
         self.batches += 1
         self.stored += sum(news)
-        for (_event, future), new in zip(batch, news, strict=True):
-            _resolve(future, result=new)
+        _resolve(futures, list(news))
 
 
-def _resolve(future: asyncio.Future[int], result: int = 0,
-             exc: BaseException | None = None) -> None:
+def _resolve(futures: list[asyncio.Future[bool]], outcomes: list[bool | Exception]) -> None:
+    """Hand a batch's outcomes to the event loop in one wake-up, not one per record."""
+
     def apply() -> None:
-        if future.done():
-            return
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
+        for future, outcome in zip(futures, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
-    future.get_loop().call_soon_threadsafe(apply)
+    if futures:
+        futures[0].get_loop().call_soon_threadsafe(apply)
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
 

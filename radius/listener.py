@@ -91,6 +91,14 @@ class RadiusServer:
         self.counters: Counter[str] = Counter()
         self.cache = ReplyCache()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._warned: dict[tuple[str, str], float] = {}
+
+    def _warn(self, nas: NasEntry, message: str) -> None:
+        """Log a NAS problem at most once a minute: a flood must not flood the log."""
+        now = time.monotonic()
+        if now - self._warned.get((nas.name, message), -3600.0) >= 60:
+            self._warned[(nas.name, message)] = now
+            log.warning("%s: %s (counted; logged at most once a minute)", nas.name, message)
 
     # --- the pipeline --------------------------------------------------------------
 
@@ -137,12 +145,11 @@ class RadiusServer:
         if request.code != Code.ACCOUNTING_REQUEST and not signed:
             # Blast-RADIUS (CVE-2024-3596): unsigned Access-Requests are not answered
             self.counters["dropped: no Message-Authenticator"] += 1
-            log.warning("%s sent %s without Message-Authenticator: dropped", nas.name,
-                        request.code.name)
+            self._warn(nas, "requests without Message-Authenticator dropped")
             return False
         if not codec.signature_valid(request, nas.secret):
             self.counters["dropped: bad signature"] += 1
-            log.warning("bad signature from %s (wrong shared secret?)", nas.name)
+            self._warn(nas, "requests with a bad signature dropped (wrong shared secret?)")
             return False
         return True
 
@@ -167,7 +174,7 @@ class RadiusServer:
             self.counters["accounting stored"] += 1
         except UnusableAccounting as exc:
             self.counters["dropped: unusable accounting"] += 1
-            log.warning("accounting from %s not recorded: %s", nas.name, exc)
+            self._warn(nas, f"accounting not recorded: {exc}")
         except Exception as exc:  # the store failed: stay silent, the NAS retries
             self.counters["accounting not stored"] += 1
             log.error("accounting from %s not stored (%s); no response sent", nas.name, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +22,8 @@ from citynet.db import Store, set_meta
 from citynet.web import create_app
 from inventory import demo
 from inventory.importer import import_rows
+from radius import codec
+from radius.wire import Code
 from tests.conftest import make_config
 
 
@@ -101,25 +104,42 @@ def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 60) -> N
 
 
 @pytest.mark.slow
-def test_citynet_demo_serves_the_district_and_stops_cleanly(tmp_path: Path) -> None:
+def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")},
-           "CITYNET_DATA_DIR": str(tmp_path / "var"), "CITYNET_WEB__PORT": str(port)}
+           "CITYNET_DATA_DIR": str(tmp_path / "var"), "CITYNET_WEB__PORT": str(port),
+           "CITYNET_RADIUS__AUTH_PORT": "0", "CITYNET_RADIUS__ACCT_PORT": "0"}
     citynet = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
-    process = subprocess.Popen([citynet, "demo"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([citynet, "demo"], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, text=True)
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/inventory/") as response:
             html = response.read().decode()
         assert "笋岗" in html and "Demo data" in html
+        radius_line = re.search(r"RADIUS on 127\.0\.0\.1 auth (\d+)/udp", log.read_text())
+        assert radius_line is not None, log.read_text()
+        assert status_server(int(radius_line.group(1)), demo.DEMO_NAS_SECRET.encode())
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+    output = log.read_text()
     assert process.returncode == 0, output
     assert f"http://127.0.0.1:{port}/inventory/" in output
     assert "demo-hotspot-gw" in output
     assert output.rstrip().endswith("citynet stopped")
+
+
+def status_server(port: int, secret: bytes) -> bool:
+    """Ask the demo's RADIUS listener Status-Server, as the demo NAS (127.0.0.1)."""
+    request = codec.encode_request(Code.STATUS_SERVER, secret, {}, identifier=42)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(10)
+        sock.sendto(request, ("127.0.0.1", port))
+        reply, _ = sock.recvfrom(4096)
+    return reply[0] == Code.ACCESS_ACCEPT and reply[1] == 42

@@ -18,7 +18,7 @@ from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.web import create_app
 from inventory.cli import inventory, nas
-from radius.cli import radius
+from radius.cli import radius, vouchers
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -69,6 +69,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 cli.add_command(inventory)
 cli.add_command(nas)
 cli.add_command(radius)
+cli.add_command(vouchers)
 
 
 # --- config -------------------------------------------------------------------------

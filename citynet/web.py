@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, current_app, redirect, url_for
+from sqlalchemy import text
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import __version__
-from citynet.db import Store, get_meta
+from citynet.db import Store
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -37,7 +38,7 @@ def create_app(store: Store, test_config: dict[str, Any] | None = None) -> Flask
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         with store.session() as session:
-            get_meta(session, "demo.seeded")  # proves the store answers
+            session.execute(text("SELECT 1"))  # the store answers
         return {"status": "ok", "version": __version__}
 
     @app.after_request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from types import FrameType
@@ -55,3 +56,45 @@ def radius_serve(runtime: Runtime) -> None:
         service.stop()
         counters = ", ".join(f"{k} {v}" for k, v in sorted(service.server.counters.items()))
         click.echo(f"RADIUS stopped ({counters or 'no traffic'})")
+
+
+@click.group()
+def vouchers() -> None:
+    """Printed one-time vouchers: one short code is both user name and password."""
+
+
+@vouchers.command("create")
+@click.option("--count", type=click.IntRange(1, 10000), required=True, help="How many codes.")
+@click.option("--minutes", type=click.IntRange(1, 60 * 24 * 366), required=True,
+              help="Online time, counted from the first login.")
+@click.option("--devices", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="How many devices may use one code.")
+@click.option("--batch", default="", help="Batch name, to find and print them together.")
+@click.option("--valid-days", type=click.IntRange(1, 3660), default=90, show_default=True,
+              help="After this many days an unused code expires.")
+@click.option("--json", "as_json", is_flag=True, help="Print the codes as JSON.")
+@pass_runtime
+def vouchers_create(runtime: Runtime, count: int, minutes: int, devices: int, batch: str,
+                    valid_days: int, as_json: bool) -> None:
+    """Create a batch of vouchers and print their codes.
+
+    \b
+    Examples:
+      citynet vouchers create --count 100 --minutes 120 --batch 2026-12-library
+      citynet vouchers create --count 5 --minutes 60 --devices 2 --json
+    """
+    from radius import vouchers as voucher_store
+
+    with runtime.store.session() as session:
+        created = voucher_store.create(session, count, minutes, devices, batch, valid_days)
+        rows = [{"code": voucher_store.display(v.code), "minutes": v.minutes,
+                 "devices": v.devices, "batch": v.batch,
+                 "valid_until": v.valid_until.isoformat(timespec="seconds")}
+                for v in created]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            click.echo(row["code"])
+        click.echo(f"{count} vouchers, {minutes} min, {devices} device(s), "
+                   f"batch {batch or '-'}, unused ones expire {rows[0]['valid_until']}", err=True)

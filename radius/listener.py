@@ -14,6 +14,7 @@ import logging
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -92,6 +93,7 @@ class RadiusServer:
         self.cache = ReplyCache()
         self._tasks: set[asyncio.Task[None]] = set()
         self._warned: dict[tuple[str, str], float] = {}
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="radius-auth")
 
     def _warn(self, nas: NasEntry, message: str) -> None:
         """Log a NAS problem at most once a minute: a flood must not flood the log."""
@@ -130,15 +132,16 @@ class RadiusServer:
         if not self._signed(request, nas):
             return
         self.cache.start(key)
-        if request.code == Code.ACCOUNTING_REQUEST:
-            task = asyncio.get_running_loop().create_task(
-                self._account(request, nas, key, send))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if request.code == Code.STATUS_SERVER:
+            reply = self._status(request, allowed)
+            self.cache.finish(key, reply)
+            send(reply)
             return
-        reply = self._answer(request, nas, allowed)
-        self.cache.finish(key, reply)
-        send(reply)
+        work = (self._account if request.code == Code.ACCOUNTING_REQUEST
+                else self._authenticate)
+        task = asyncio.get_running_loop().create_task(work(request, nas, key, send))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _signed(self, request: Request, nas: NasEntry) -> bool:
         signed = request.datagram.has_message_authenticator
@@ -153,16 +156,28 @@ class RadiusServer:
             return False
         return True
 
-    def _answer(self, request: Request, nas: NasEntry, allowed: frozenset[Code]) -> bytes:
-        if request.code == Code.STATUS_SERVER:
-            self.counters["status-server"] += 1
-            code = (Code.ACCESS_ACCEPT if Code.ACCESS_REQUEST in allowed
-                    else Code.ACCOUNTING_RESPONSE)
-            return codec.reply(request, code)
-        decision = self.policy(request, nas)
-        self.counters["accepted" if decision.accept else "rejected"] += 1
-        return codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
-                           else Code.ACCESS_REJECT, dict(decision.attributes))
+    def _status(self, request: Request, allowed: frozenset[Code]) -> bytes:
+        self.counters["status-server"] += 1
+        code = Code.ACCESS_ACCEPT if Code.ACCESS_REQUEST in allowed else Code.ACCOUNTING_RESPONSE
+        return codec.reply(request, code)
+
+    async def _authenticate(self, request: Request, nas: NasEntry, key: tuple[object, ...],
+                            send: Callable[[bytes], None]) -> None:
+        reply = None
+        try:
+            # policy reads the store: off the event loop, so one slow query stalls no one
+            decision = await asyncio.get_running_loop().run_in_executor(
+                self._pool, self.policy, request, nas)
+            self.counters["accepted" if decision.accept else "rejected"] += 1
+            reply = codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
+                                else Code.ACCESS_REJECT, dict(decision.attributes))
+        except Exception as exc:  # the store failed: no answer; the NAS retries or fails over
+            self.counters["auth failed internally"] += 1
+            log.error("Access-Request from %s not answered: %s", nas.name, exc)
+        finally:
+            self.cache.finish(key, reply)
+        if reply is not None:
+            send(reply)
 
     async def _account(self, request: Request, nas: NasEntry, key: tuple[object, ...],
                        send: Callable[[bytes], None]) -> None:
@@ -184,9 +199,12 @@ class RadiusServer:
             send(reply)
 
     async def drain(self) -> None:
-        """Wait for accounting still being written (on shutdown)."""
+        """Wait for requests still being answered (on shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 class _Endpoint(asyncio.DatagramProtocol):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
+from citynet.errors import SecretsError
 from inventory.models import NasClient
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -51,7 +52,8 @@ class NasRegistry:
     def load(cls, session: Session, box: SecretBox | None) -> NasRegistry:
         clients = session.scalars(select(NasClient)).all()
         if clients and box is None:
-            raise RuntimeError("NAS clients exist but no secrets key was opened")
+            raise SecretsError("NAS clients are registered but no secrets key is available "
+                               "to open their shared secrets")
         return cls([
             NasEntry(c.name, ipaddress.ip_network(c.address), box.open(c.secret_sealed).encode(),
                      c.policy)

@@ -13,6 +13,7 @@ from citynet.db import Store
 from radius.accounting import AccountingWriter
 from radius.listener import RadiusServer, listen
 from radius.nas import NasRegistry
+from radius.policy import VoucherPolicy
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,8 @@ class RadiusService:
         self.store, self.box, self.config = store, box, config
         self.writer = AccountingWriter(store)
         with store.session() as session:
-            self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
+            self.server = RadiusServer(NasRegistry.load(session, box), self.writer,
+                                       VoucherPolicy(store))
         self._loop = asyncio.new_event_loop()
         self._stopped = asyncio.Event()
         self._ready = threading.Event()
@@ -74,3 +76,4 @@ class RadiusService:
         for transport in transports:
             transport.close()
         await self.server.drain()
+        self.server.close()

@@ -70,15 +70,19 @@ def backend_config(request: pytest.FixtureRequest, tmp_path: Path) -> Config:
     return make_config(tmp_path, database={"url": url})
 
 
-@pytest.fixture
-def store(backend_config: Config) -> Iterator[Store]:
-    """An upgraded, empty store on each backend."""
-    store = Store.from_config(backend_config)
+def upgraded(config: Config) -> Iterator[Store]:
+    store = Store.from_config(config)
     store.upgrade()
     try:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture
+def store(backend_config: Config) -> Iterator[Store]:
+    """An upgraded, empty store on each backend."""
+    yield from upgraded(backend_config)
 
 
 @pytest.fixture
@@ -98,9 +102,4 @@ def sqlite_config(tmp_path: Path) -> Config:
 
 @pytest.fixture
 def sqlite_store(sqlite_config: Config) -> Iterator[Store]:
-    store = Store.from_config(sqlite_config)
-    store.upgrade()
-    try:
-        yield store
-    finally:
-        store.close()
+    yield from upgraded(sqlite_config)

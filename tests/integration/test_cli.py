@@ -169,3 +169,18 @@ def test_dry_run_with_secrets_on_a_new_store_creates_no_key(cli: Cli, tmp_path: 
     assert not (cli.data_dir / "secret.key").exists()
     cli("inventory", "import", str(path))
     assert (cli.data_dir / "secret.key").exists()
+
+
+def test_vouchers_create_prints_codes_that_log_in(seeded: Cli) -> None:
+    import json
+
+    from radius import vouchers
+
+    rows = json.loads(seeded("vouchers", "create", "--count", "3", "--minutes", "45",
+                             "--devices", "2", "--batch", "library", "--json").stdout)
+    assert len(rows) == 3 and len({r["code"] for r in rows}) == 3
+    assert all(vouchers.normalise(r["code"]) for r in rows)
+    assert {(r["minutes"], r["devices"], r["batch"]) for r in rows} == {(45, 2, "library")}
+    plain = seeded("vouchers", "create", "--count", "2", "--minutes", "10")
+    assert len(plain.stdout.split()) == 2 and "2 vouchers, 10 min" in plain.stderr
+    assert "--count" in seeded("vouchers", "create", "--minutes", "10", code=2).stderr

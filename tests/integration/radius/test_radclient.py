@@ -24,11 +24,11 @@ def test_status_server(listener: Listener) -> None:
         assert "Message-Authenticator = 0x" in result.stdout.split("Received", 1)[1]
 
 
-def test_unknown_user_is_rejected_with_a_readable_message(listener: Listener) -> None:
+def test_an_unknown_user_is_rejected_with_a_readable_message(listener: Listener) -> None:
     result = radclient(listener.auth, "auth",
                        'User-Name = "nobody"\nUser-Password = "x"\n' + SIGNED)
     assert "Received Access-Reject" in result.stdout
-    assert 'Reply-Message = "unknown user' in result.stdout
+    assert 'Reply-Message = "unknown voucher / 上网券无效"' in result.stdout
 
 
 def test_unsigned_and_wrongly_signed_requests_get_no_answer(listener: Listener) -> None:

@@ -38,8 +38,14 @@ def access_request(user: str = "ok", secret: bytes = SECRET, signed: bool = True
 
 
 def run(srv: RadiusServer, data: bytes, source: str = "10.0.0.7") -> list[bytes]:
+    """Feed one datagram and wait until the server has answered it (or not)."""
     sent: list[bytes] = []
-    srv.receive(data, (source, 40000), AUTH, sent.append)
+
+    async def scenario() -> None:
+        srv.receive(data, (source, 40000), AUTH, sent.append)
+        await srv.drain()
+
+    asyncio.run(scenario())
     return sent
 
 

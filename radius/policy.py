@@ -1,0 +1,89 @@
+"""Who may log in, and on what terms: Access-Request in, Decision out.
+
+Credential sources so far: printed vouchers (User-Name and User-Password are both the
+code, by PAP or by CHAP as CoovaChilli's UAM sends it). Reply-Messages are bilingual so a
+NAS can show them as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import OperationalError
+
+from citynet.db import Store
+from radius import codec, vouchers
+from radius.listener import Decision
+from radius.nas import NasEntry
+
+log = logging.getLogger(__name__)
+
+INTERIM_INTERVAL = 300  # seconds between Interim-Updates we ask the NAS for
+IDLE_TIMEOUT = 900
+
+MESSAGES = {
+    "unknown voucher": "上网券无效",
+    "voucher revoked": "上网券已作废",
+    "voucher used up": "上网券已用完",
+    "voucher already in use on its allowed devices": "上网券已在允许的设备上使用",
+    "wrong password": "密码错误",
+    "service busy, try again": "服务繁忙，请重试",
+}
+
+_MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
+
+
+def reject(reason: str) -> Decision:
+    return Decision(False, {"Reply-Message": f"{reason} / {MESSAGES.get(reason, '')}"})
+
+
+def client_mac(raw: object) -> str:
+    """Calling-Station-Id as aa:bb:cc:dd:ee:ff ('' when it is not a MAC)."""
+    digits = re.sub(r"[^0-9a-f]", "", str(raw or "").lower())
+    if not _MAC_DIGITS.fullmatch(digits):
+        return ""
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+
+
+def password_matches(request: codec.Request, candidates: list[str]) -> bool:
+    if request.get("CHAP-Password") is not None:
+        return any(codec.chap_matches(request, c) for c in candidates)
+    given = codec.pap_password(request)
+    if given is None:
+        return False
+    return vouchers.normalise(given) in candidates or given in candidates
+
+
+class VoucherPolicy:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __call__(self, request: codec.Request, nas: NasEntry) -> Decision:
+        user = str(request.get("User-Name") or "")
+        code = vouchers.normalise(user)
+        if code is None:
+            return reject("unknown voucher")
+        if not password_matches(request, [code, user, vouchers.display(code)]):
+            return reject("wrong password")
+        mac = client_mac(request.get("Calling-Station-Id")) or f"unknown@{nas.name}"
+        for _attempt in range(5):
+            try:
+                with self.store.session() as session:
+                    result = vouchers.redeem(session, code, mac, datetime.now(UTC),
+                                             self.store.is_sqlite)
+                break
+            except OperationalError as exc:
+                # SQLite: another redemption committed first (snapshot conflict); retry
+                log.debug("voucher redemption retried: %s", exc.orig)
+        else:
+            return reject("service busy, try again")
+        if not result.ok:
+            return reject(result.reason)
+        return Decision(True, {
+            "Session-Timeout": result.seconds_left,
+            "Idle-Timeout": IDLE_TIMEOUT,
+            "Acct-Interim-Interval": INTERIM_INTERVAL,
+            "Class": b"citynet:voucher",
+        })

@@ -1,0 +1,162 @@
+"""Printed one-time vouchers: a short code is both user name and password.
+
+Codes use 31 symbols that survive handwriting and phone keyboards (no 0/O, 1/I/L) and end
+in a weighted mod-31 check symbol, so a mistyped code is refused without a database lookup.
+A voucher allows ``devices`` devices (claimed atomically, so 50 phones racing for a
+one-device voucher get exactly one yes) for ``minutes`` from its first use, and never
+past ``valid_until``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from citynet.db import Base
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+BODY_LENGTH = 9
+
+
+class Voucher(Base):
+    __tablename__ = "voucher"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # normalised, no dashes
+    batch: Mapped[str] = mapped_column(String(64), index=True, default="")
+    minutes: Mapped[int] = mapped_column(Integer)
+    devices: Mapped[int] = mapped_column(Integer, default=1)
+    devices_used: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VoucherDevice(Base):
+    """A device (by MAC) that has claimed one of a voucher's device slots."""
+
+    __tablename__ = "voucher_device"
+    __table_args__ = (UniqueConstraint("voucher_id", "mac"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("voucher.id", ondelete="CASCADE"))
+    mac: Mapped[str] = mapped_column(String(17))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- codes (pure) -------------------------------------------------------------------
+
+def check_symbol(body: str) -> str:
+    """The symbol that makes sum(position × value) ≡ 0 (mod 31) over the whole code.
+
+    31 is prime and the weights 1..10 are distinct and non-zero mod 31, so every
+    single-symbol error and every swap of two symbols changes the sum: all are caught.
+    """
+    n = len(ALPHABET)
+    total = sum((i + 1) * ALPHABET.index(symbol) for i, symbol in enumerate(body))
+    weight = len(body) + 1
+    return ALPHABET[(-total * pow(weight, -1, n)) % n]
+
+
+def new_code() -> str:
+    body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
+    return body + check_symbol(body)
+
+
+def normalise(text: str) -> str | None:
+    """The code in a person's input (any case, dashes, spaces, full-width), or None."""
+    cleaned = unicodedata.normalize("NFKC", text).upper().replace("-", "").replace(" ", "")
+    if len(cleaned) != BODY_LENGTH + 1 or any(c not in ALPHABET for c in cleaned):
+        return None
+    if check_symbol(cleaned[:-1]) != cleaned[-1]:
+        return None
+    return cleaned
+
+
+def display(code: str) -> str:
+    """ABCD-EFGH-JK: how a code is printed."""
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+# --- redemption (store) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Redemption:
+    ok: bool
+    reason: str = ""  # why not, in English; the listener adds the Chinese
+    seconds_left: int = 0
+
+
+def create(session: Session, count: int, minutes: int, devices: int, batch: str,
+           valid_days: int, now: datetime | None = None) -> list[Voucher]:
+    now = now or datetime.now(UTC)
+    vouchers = []
+    codes: set[str] = set()
+    while len(codes) < count:
+        codes.add(new_code())
+    for code in codes:
+        voucher = Voucher(code=code, batch=batch, minutes=minutes, devices=devices,
+                          devices_used=0, created_at=now,
+                          valid_until=now + timedelta(days=valid_days))
+        session.add(voucher)
+        vouchers.append(voucher)
+    session.flush()
+    return vouchers
+
+
+def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -> Redemption:
+    """Check a voucher for one device and claim a device slot if it is new to it."""
+    voucher = session.scalar(select(Voucher).where(Voucher.code == code))
+    if voucher is None:
+        return Redemption(False, "unknown voucher")
+    if voucher.revoked_at is not None:
+        return Redemption(False, "voucher revoked")
+    ends = _aware(voucher.valid_until)
+    if voucher.first_used_at is not None:
+        ends = min(ends, _aware(voucher.first_used_at) + timedelta(minutes=voucher.minutes))
+    else:
+        ends = min(ends, now + timedelta(minutes=voucher.minutes))
+    seconds_left = int((ends - now).total_seconds())
+    if seconds_left <= 0:
+        return Redemption(False, "voucher used up")
+    if not _claim_device(session, voucher, mac, now, sqlite):
+        return Redemption(False, "voucher already in use on its allowed devices")
+    session.execute(update(Voucher).where(Voucher.id == voucher.id,
+                                          Voucher.first_used_at.is_(None))
+                    .values(first_used_at=now))
+    return Redemption(True, seconds_left=seconds_left)
+
+
+def _claim_device(session: Session, voucher: Voucher, mac: str, now: datetime,
+                  sqlite: bool) -> bool:
+    known = session.scalar(select(VoucherDevice.id).where(
+        VoucherDevice.voucher_id == voucher.id, VoucherDevice.mac == mac))
+    if known is not None:
+        return True  # a device that already holds a slot logs in again
+    # One atomic conditional UPDATE decides who gets the last slot, on SQLite and PostgreSQL.
+    claimed = session.execute(
+        update(Voucher).where(Voucher.id == voucher.id,
+                              Voucher.devices_used < Voucher.devices)
+        .values(devices_used=Voucher.devices_used + 1).returning(Voucher.id)).first()
+    if claimed is None:
+        return False
+    insert = sqlite_insert if sqlite else pg_insert
+    added = session.execute(
+        insert(VoucherDevice).values(voucher_id=voucher.id, mac=mac, claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["voucher_id", "mac"])
+        .returning(VoucherDevice.id)).first()
+    if added is None:  # the same device raced itself: give the extra slot back
+        session.execute(update(Voucher).where(Voucher.id == voucher.id)
+                        .values(devices_used=Voucher.devices_used - 1))
+    return True
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -59,6 +59,9 @@ class RadiusConfig(Section):
                            description="UDP accounting port (0: any free port)")
     enabled: bool = Field(default=True,
                           description="run the listener in `citynet serve` / `citynet demo`")
+    nas_refresh_seconds: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="how often the listener re-reads the NAS clients from the store")
 
 
 class SecretsConfig(Section):

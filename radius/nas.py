@@ -28,6 +28,7 @@ class NasRegistry:
     """Source address → NAS. Exact addresses first, then the most specific network."""
 
     def __init__(self, entries: list[NasEntry]) -> None:
+        self.entries = frozenset(entries)
         self._exact = {e.network.network_address: e for e in entries
                        if e.network.num_addresses == 1}
         self._networks = sorted((e for e in entries if e.network.num_addresses > 1),

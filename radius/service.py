@@ -52,6 +52,21 @@ class RadiusService:
         self.writer.stop()
         log.info("RADIUS stopped: %s", dict(self.server.counters))
 
+    async def _refresh_registry(self) -> None:
+        """Pick up NAS clients added, changed or removed since start (`citynet nas add`)."""
+        def load() -> NasRegistry:
+            with self.store.session() as session:
+                return NasRegistry.load(session, self.box)
+
+        try:
+            registry = await asyncio.get_running_loop().run_in_executor(None, load)
+        except Exception as exc:  # keep serving with the registry we have
+            log.error("NAS registry not refreshed: %s", exc)
+            return
+        if registry.entries != self.server.registry.entries:
+            log.info("NAS registry refreshed: %d NAS", len(registry))
+        self.server.registry = registry
+
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
@@ -72,7 +87,12 @@ class RadiusService:
         auth, acct = (t.get_extra_info("sockname")[1] for t in transports)
         self.ports = (auth, acct)  # port 0 in config means "any free port" (tests)
         self._ready.set()
-        await self._stopped.wait()
+        while True:
+            try:
+                await asyncio.wait_for(self._stopped.wait(), self.config.nas_refresh_seconds)
+                break
+            except TimeoutError:
+                await self._refresh_registry()
         for transport in transports:
             transport.close()
         await self.server.drain()

@@ -64,6 +64,12 @@ class RadiusConfig(Section):
         description="how often the listener re-reads the NAS clients from the store")
 
 
+class RecordsConfig(Section):
+    retention_days: int = Field(
+        default=180, ge=60, le=3650,
+        description="login records are kept this long at least (the law: >= 60; plan: 180)")
+
+
 class SecretsConfig(Section):
     key: SecretStr = Field(
         default=SecretStr(""),
@@ -87,6 +93,7 @@ class Config(Section):
     database: DatabaseConfig = DatabaseConfig()
     web: WebConfig = WebConfig()
     radius: RadiusConfig = RadiusConfig()
+    records: RecordsConfig = RecordsConfig()
     secrets: SecretsConfig = SecretsConfig()
     logging: LoggingConfig = LoggingConfig()
 

@@ -1,15 +1,17 @@
 """Every domain's tables on one MetaData — the composition point for migrations and tests."""
 
+import importlib
+
 from sqlalchemy import MetaData
 
 from citynet.db import Base
 
+# The kernel imports domain packages only where it composes them (here, the CLI root and
+# the app factory); each of these modules registers its tables on Base when imported.
+TABLE_MODULES = ("inventory.models", "radius.models", "radius.records", "radius.vouchers")
+
 
 def all_tables() -> MetaData:
-    # The kernel imports domain packages only where it composes them (here, the CLI root
-    # and the app factory); each domain module registers its tables on Base when imported.
-    import inventory.models  # noqa: F401
-    import radius.models
-    import radius.vouchers  # noqa: F401
-
+    for module in TABLE_MODULES:
+        importlib.import_module(module)
     return Base.metadata

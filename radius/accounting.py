@@ -1,7 +1,7 @@
 """Accounting that loses nothing: a record is durable before its response is sent.
 
 :func:`event_from` turns a decoded Accounting-Request into an :class:`AccountingEvent`
-(pure). :class:`AccountingWriter` stores events from the asyncio listener in batches —
+(pure). :class:`RecordWriter` stores events from the asyncio listener in batches —
 one transaction a batch (group commit) on a writer thread — and resolves each caller's
 future only after that transaction committed. If the store fails, the futures fail, no
 response is sent, and the NAS's retransmission is stored exactly once thanks to the
@@ -25,11 +25,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from citynet.db import Store
+from radius import records
 from radius.codec import Request
 from radius.models import AccountingRecord, RadiusSession
+from radius.records import LoginEvent
 
 log = logging.getLogger(__name__)
 
+CLASS_PREFIX = b"citynet:"
 STATUS = {"Start": "start", "Stop": "stop", "Interim-Update": "interim",
           "Accounting-On": "on", "Accounting-Off": "off"}
 
@@ -53,6 +56,9 @@ class AccountingEvent:
     output_octets: int
     terminate_cause: str
     delay: int
+    nat_ip: str = ""
+    nat_ports: str = ""
+    method: str = ""  # from the Class we put in the Access-Accept, echoed by the NAS
 
     @property
     def dedupe_key(self) -> str:
@@ -89,7 +95,36 @@ def event_from(request: Request, nas: str, now: datetime) -> AccountingEvent:
         output_octets=_octets(request, "Acct-Output-Octets", "Acct-Output-Gigawords"),
         terminate_cause=str(request.get("Acct-Terminate-Cause") or ""),
         delay=int(request.get("Acct-Delay-Time") or 0),
+        nat_ip=str(request.get("H3C-NAT-IP-Address") or ""),
+        nat_ports=_port_block(request.get("H3C-NAT-Start-Port"), request.get("H3C-NAT-End-Port")),
+        method=_method(request.get("Class")),
     )
+
+
+def _port_block(start: object, end: object) -> str:
+    if start is None:
+        return ""
+    return f"{start}-{end}" if end is not None else str(start)
+
+
+def _method(klass: object) -> str:
+    """Our Class is ``citynet:METHOD``; other values are not ours."""
+    if isinstance(klass, bytes) and klass.startswith(CLASS_PREFIX):
+        return klass[len(CLASS_PREFIX):].decode(errors="replace")[:16]
+    return ""
+
+
+def login_event(event: AccountingEvent) -> LoginEvent | None:
+    """The compliance record of a session's start or end (None for other statuses)."""
+    kind = {"start": "session-start", "stop": "logout"}.get(event.status)
+    if kind is None:
+        return None
+    return LoginEvent(
+        at=event.received_at - timedelta(seconds=event.delay), event=kind,
+        result=event.terminate_cause if kind == "logout" else "", identity=event.username,
+        method=event.method, nas=event.nas, mac=event.calling_station,
+        called_station=event.called_station, private_ip=event.framed_ip,
+        nat_ip=event.nat_ip, nat_ports=event.nat_ports, session_id=event.session_id)
 
 
 RECORD_FIELDS = ("received_at", "nas", "status", "session_id", "username", "calling_station",
@@ -175,13 +210,17 @@ def _apply_to_sessions(session: Session, event: AccountingEvent,
         live.terminate_cause = event.terminate_cause
 
 
-class AccountingWriter:
-    """Group commit from the event loop to the store on one writer thread."""
+Job = AccountingEvent | LoginEvent
+
+
+class RecordWriter:
+    """Group commit from the event loop to the store on one writer thread: accounting
+    records and login records, so the login-record chain has a single appender."""
 
     def __init__(self, store: Store, max_batch: int = 400) -> None:
         self.store = store
         self.max_batch = max_batch
-        self._queue: queue.Queue[tuple[AccountingEvent, asyncio.Future[bool]] | None] = (
+        self._queue: queue.Queue[tuple[Job, asyncio.Future[bool]] | None] = (
             queue.Queue())
         self._thread = threading.Thread(target=self._run, name="accounting-writer",
                                         daemon=True)
@@ -195,8 +234,8 @@ class AccountingWriter:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    async def write(self, event: AccountingEvent) -> bool:
-        """Resolves once the event is durable: True if new, False if already stored."""
+    async def write(self, event: Job) -> bool:
+        """Resolves once the record is durable: True if new, False if already stored."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.put((event, future))
         return bool(await future)
@@ -218,11 +257,11 @@ class AccountingWriter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[AccountingEvent, asyncio.Future[bool]]]) -> None:
-        futures = [future for _event, future in batch]
+    def _commit(self, batch: list[tuple[Job, asyncio.Future[bool]]]) -> None:
+        futures = [future for _job, future in batch]
         try:
             with self.store.session() as session:
-                news = store_batch(session, [event for event, _f in batch], self.store.is_sqlite)
+                news = self._store(session, [job for job, _future in batch])
         except Exception as exc:  # the store failed: no response for any of them
             log.error("accounting batch of %d not stored: %s", len(batch), exc)
             _resolve(futures, [exc for _future in futures])
@@ -230,6 +269,23 @@ class AccountingWriter:
         self.batches += 1
         self.stored += sum(news)
         _resolve(futures, list(news))
+
+    def _store(self, session: Session, jobs: list[Job]) -> list[bool]:
+        accounting = [job for job in jobs if isinstance(job, AccountingEvent)]
+        new_accounting = iter(store_batch(session, accounting, self.store.is_sqlite))
+        news, logins = [], []
+        for job in jobs:  # login records in arrival order
+            if isinstance(job, LoginEvent):
+                news.append(True)
+                logins.append(job)
+                continue
+            new = next(new_accounting)
+            news.append(new)
+            login = login_event(job) if new else None
+            if login is not None:
+                logins.append(login)
+        records.append(session, logins)
+        return news
 
 
 def _resolve(futures: list[asyncio.Future[bool]], outcomes: list[bool | Exception]) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import signal
+import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
 
+from citynet import chain
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 
@@ -98,3 +102,89 @@ def vouchers_create(runtime: Runtime, count: int, minutes: int, devices: int, ba
             click.echo(row["code"])
         click.echo(f"{count} vouchers, {minutes} min, {devices} device(s), "
                    f"batch {batch or '-'}, unused ones expire {rows[0]['valid_until']}", err=True)
+
+
+@click.group()
+def records() -> None:
+    """Login and logout records (real-name rules): search, export, purge by retention."""
+
+
+@records.command("search")
+@click.option("--phone", help="Identity: phone number or voucher code.")
+@click.option("--mac", help="Device MAC as the NAS sent it.")
+@click.option("--ip", help="Private or NAT public IP address.")
+@click.option("--since", type=click.DateTime(), help="From this UTC time (inclusive).")
+@click.option("--until", type=click.DateTime(), help="Up to this UTC time (exclusive).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV for a lawful request's answer.")
+@pass_runtime
+def records_search(runtime: Runtime, phone: str | None, mac: str | None, ip: str | None,
+                   since: datetime | None, until: datetime | None, as_csv: bool) -> None:
+    """Find login records by phone, MAC, IP and time range (times in UTC).
+
+    \b
+    Example:
+      citynet records search --phone 13800138000 --since 2026-11-01 --csv > answer.csv
+    """
+    from radius import records as login_records
+
+    if not any((phone, mac, ip, since, until)):
+        raise click.UsageError("give at least one of --phone, --mac, --ip, --since, --until")
+    with runtime.store.session() as session:
+        found = login_records.search(session, phone=phone, mac=mac, ip=ip,
+                                     since=_utc(since), until=_utc(until))
+        rows = [{name: getattr(r, name) for name in ("seq", *login_records.CONTENT)}
+                for r in found]
+    columns = ["seq", *login_records.CONTENT]
+    writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n") if as_csv else None
+    if writer is not None:
+        writer.writeheader()
+    for row in rows:
+        row["at"] = chain.canonical(row["at"])
+        if writer is not None:
+            writer.writerow(row)
+        else:
+            click.echo(f"{row['seq']:>8} {row['at'][:19]} {row['event']:<13} "
+                       f"{row['result']:<10} {row['identity']:<14} {row['mac']:<18} "
+                       f"{row['private_ip'] or '-':<15} {row['nas']}")
+    click.echo(f"{len(rows)} records", err=True)
+
+
+@records.command("purge")
+@click.option("--older-than-days", type=int, help="Default: records.retention_days.")
+@pass_runtime
+def records_purge(runtime: Runtime, older_than_days: int | None) -> None:
+    """Delete login records past retention (never younger than 60 days)."""
+    from radius import records as login_records
+
+    days = older_than_days or runtime.config.records.retention_days
+    if days < 60:
+        raise CitynetError("records must be kept at least 60 days")
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    with runtime.store.session() as session:
+        removed = login_records.purge(session, cutoff)
+    click.echo(f"purged {removed} login records older than {days} days "
+               f"(before {cutoff:%Y-%m-%d %H:%M} UTC)")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@click.group()
+def audit() -> None:
+    """Tamper evidence of the append-only records."""
+
+
+@audit.command("verify")
+@pass_runtime
+def audit_verify(runtime: Runtime) -> None:
+    """Check the login records' hash chain; exit 1 naming every edited or missing row."""
+    from radius import records as login_records
+
+    with runtime.store.session() as session:
+        checked, problems = login_records.verify(session)
+    for problem in problems:
+        click.echo(f"login records: {problem}", err=True)
+    if problems:
+        raise CitynetError(f"{len(problems)} problem(s) in {checked} login records")
+    click.echo(f"login records: {checked} rows, chain intact")

@@ -21,9 +21,10 @@ from functools import partial
 from typing import cast
 
 from radius import codec, wire
-from radius.accounting import AccountingWriter, UnusableAccounting, event_from
+from radius.accounting import RecordWriter, UnusableAccounting, event_from
 from radius.codec import Request
 from radius.nas import NasEntry, NasRegistry
+from radius.records import LoginEvent
 from radius.wire import Code, Malformed
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,12 @@ IN_FLIGHT = b""
 
 @dataclass(frozen=True)
 class Decision:
-    """What policy answers an Access-Request."""
+    """What policy answers an Access-Request, and what the login record says of it."""
 
     accept: bool
     attributes: dict[str, object]
+    method: str = ""  # voucher, token, mac
+    reason: str = ""  # why not, in English (the Reply-Message may add Chinese)
 
 
 Policy = Callable[[Request, NasEntry], Decision]
@@ -45,7 +48,18 @@ Policy = Callable[[Request, NasEntry], Decision]
 
 def reject_unknown(request: Request, nas: NasEntry) -> Decision:
     """The policy when no credential source is configured: every login is refused."""
-    return Decision(False, {"Reply-Message": "unknown user / 用户不存在"})
+    return Decision(False, {"Reply-Message": "unknown user / 用户不存在"},
+                    reason="unknown user")
+
+
+def login_record(request: Request, nas: NasEntry, decision: Decision) -> LoginEvent:
+    return LoginEvent(
+        at=datetime.now(UTC), event="login",
+        result="accept" if decision.accept else decision.reason or "reject",
+        identity=str(request.get("User-Name") or ""), method=decision.method, nas=nas.name,
+        mac=str(request.get("Calling-Station-Id") or ""),
+        called_station=str(request.get("Called-Station-Id") or ""),
+        private_ip=str(request.get("Framed-IP-Address") or ""))
 
 
 class ReplyCache:
@@ -84,7 +98,7 @@ class ReplyCache:
 
 
 class RadiusServer:
-    def __init__(self, registry: NasRegistry, writer: AccountingWriter,
+    def __init__(self, registry: NasRegistry, writer: RecordWriter,
                  policy: Policy = reject_unknown) -> None:
         self.registry = registry
         self.writer = writer
@@ -168,6 +182,8 @@ class RadiusServer:
             # policy reads the store: off the event loop, so one slow query stalls no one
             decision = await asyncio.get_running_loop().run_in_executor(
                 self._pool, self.policy, request, nas)
+            # the login record is durable before the answer leaves (real-name rules)
+            await self.writer.write(login_record(request, nas, decision))
             self.counters["accepted" if decision.accept else "rejected"] += 1
             reply = codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
                                 else Code.ACCESS_REJECT, dict(decision.attributes))

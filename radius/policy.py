@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from citynet.db import Store
 from radius import codec, vouchers
+from radius.accounting import CLASS_PREFIX
 from radius.listener import Decision
 from radius.nas import NasEntry
 
@@ -35,8 +36,9 @@ MESSAGES = {
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
 
 
-def reject(reason: str) -> Decision:
-    return Decision(False, {"Reply-Message": f"{reason} / {MESSAGES.get(reason, '')}"})
+def reject(reason: str, method: str = "") -> Decision:
+    return Decision(False, {"Reply-Message": f"{reason} / {MESSAGES.get(reason, '')}"},
+                    method=method, reason=reason)
 
 
 def client_mac(raw: object) -> str:
@@ -66,7 +68,7 @@ class VoucherPolicy:
         if code is None:
             return reject("unknown voucher")
         if not password_matches(request, [code, user, vouchers.display(code)]):
-            return reject("wrong password")
+            return reject("wrong password", "voucher")
         mac = client_mac(request.get("Calling-Station-Id")) or f"unknown@{nas.name}"
         for _attempt in range(5):
             try:
@@ -78,12 +80,12 @@ class VoucherPolicy:
                 # SQLite: another redemption committed first (snapshot conflict); retry
                 log.debug("voucher redemption retried: %s", exc.orig)
         else:
-            return reject("service busy, try again")
+            return reject("service busy, try again", "voucher")
         if not result.ok:
-            return reject(result.reason)
+            return reject(result.reason, "voucher")
         return Decision(True, {
             "Session-Timeout": result.seconds_left,
             "Idle-Timeout": IDLE_TIMEOUT,
             "Acct-Interim-Interval": INTERIM_INTERVAL,
-            "Class": b"citynet:voucher",
-        })
+            "Class": CLASS_PREFIX + b"voucher",  # echoed in accounting: the logout's method
+        }, method="voucher")

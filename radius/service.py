@@ -10,7 +10,7 @@ import threading
 from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
-from radius.accounting import AccountingWriter
+from radius.accounting import RecordWriter
 from radius.listener import RadiusServer, listen
 from radius.nas import NasRegistry
 from radius.policy import VoucherPolicy
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig) -> None:
         self.store, self.box, self.config = store, box, config
-        self.writer = AccountingWriter(store)
+        self.writer = RecordWriter(store)
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer,
                                        VoucherPolicy(store))

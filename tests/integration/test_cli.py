@@ -184,3 +184,13 @@ def test_vouchers_create_prints_codes_that_log_in(seeded: Cli) -> None:
     plain = seeded("vouchers", "create", "--count", "2", "--minutes", "10")
     assert len(plain.stdout.split()) == 2 and "2 vouchers, 10 min" in plain.stderr
     assert "--count" in seeded("vouchers", "create", "--minutes", "10", code=2).stderr
+
+
+def test_records_and_audit_commands(seeded: Cli) -> None:
+    assert "login records: 0 rows, chain intact" in seeded("audit", "verify").stdout
+    assert "at least 60 days" in seeded("records", "purge", "--older-than-days", "30",
+                                        code=1).stderr
+    assert "purged 0 login records older than 180 days" in seeded("records", "purge").stdout
+    assert "give at least one of" in seeded("records", "search", code=2).stderr
+    header = seeded("records", "search", "--phone", "13800138000", "--csv").stdout
+    assert header.startswith("seq,at,event,result,identity,method,nas,mac,")

@@ -25,9 +25,20 @@ class Policy:
         return Decision(request.get("User-Name") == "ok", {"Session-Timeout": 60})
 
 
+class Records:
+    """Stands in for the record writer: keeps what would have been stored."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Any] = []
+
+    async def write(self, job: Any) -> bool:
+        self.jobs.append(job)
+        return True
+
+
 def server() -> tuple[RadiusServer, Policy]:
     policy = Policy()
-    return RadiusServer(NasRegistry([NAS]), writer=None, policy=policy), policy  # type: ignore[arg-type]
+    return RadiusServer(NasRegistry([NAS]), Records(), policy), policy  # type: ignore[arg-type]
 
 
 def access_request(user: str = "ok", secret: bytes = SECRET, signed: bool = True,
@@ -55,6 +66,9 @@ def test_accept_and_reject_carry_message_authenticator_first() -> None:
     [reject] = run(srv, access_request("no", identifier=10))
     assert accept[0] == Code.ACCESS_ACCEPT and reject[0] == Code.ACCESS_REJECT
     assert accept[20] == wire.MESSAGE_AUTHENTICATOR and reject[20] == wire.MESSAGE_AUTHENTICATOR
+    records = srv.writer.jobs  # type: ignore[attr-defined]
+    assert [(r.event, r.identity, r.result) for r in records] == [
+        ("login", "ok", "accept"), ("login", "no", "reject")]
 
 
 @pytest.mark.parametrize(("data", "source", "counter"), [

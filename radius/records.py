@@ -1,0 +1,136 @@
+"""The records the law asks for: every login and logout, append-only and hash-chained.
+
+Who (phone number or voucher), which device (MAC), where (NAS, AP, SSID), which addresses
+(private IP; NAT public IP and port block when the NAS sends them), how (method) and with
+what result, in UTC. Rows are appended by the accounting writer thread, in the same
+transaction as the accounting record or before an Access-Accept/-Reject is sent. They are
+kept at least ``records.retention_days`` (≥ 60, default 180) and removed only by
+``citynet records purge``; ``citynet audit verify`` detects an edited or deleted row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Integer, String, delete, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from citynet import chain
+from citynet.db import Base, MetaEntry, get_meta, set_meta
+
+HEAD = "chain.login_record.head"
+BASE = "chain.login_record.base"
+
+
+class LoginRecord(Base):
+    __tablename__ = "login_record"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                     primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    event: Mapped[str] = mapped_column(String(16))  # login, session-start, logout
+    result: Mapped[str] = mapped_column(String(64))  # accept, or why not
+    identity: Mapped[str] = mapped_column(String(253), index=True)
+    method: Mapped[str] = mapped_column(String(16))  # voucher, token, mac, ...
+    nas: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(17), index=True)
+    called_station: Mapped[str] = mapped_column(String(128))  # AP MAC:SSID
+    private_ip: Mapped[str] = mapped_column(String(45), index=True)
+    nat_ip: Mapped[str] = mapped_column(String(45), index=True)
+    nat_ports: Mapped[str] = mapped_column(String(16))  # "10240-10495"
+    session_id: Mapped[str] = mapped_column(String(128))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+@dataclass(frozen=True)
+class LoginEvent:
+    at: datetime
+    event: str
+    result: str
+    identity: str
+    method: str
+    nas: str
+    mac: str = ""
+    called_station: str = ""
+    private_ip: str = ""
+    nat_ip: str = ""
+    nat_ports: str = ""
+    session_id: str = ""
+
+
+CONTENT = tuple(LoginEvent.__dataclass_fields__)
+
+
+def append(session: Session, events: list[LoginEvent]) -> None:
+    """Chain and insert events after the current head (the caller's transaction)."""
+    if not events:
+        return
+    # Row-lock the head on PostgreSQL so two processes never extend the chain at once.
+    head = session.scalar(select(MetaEntry).where(MetaEntry.key == HEAD).with_for_update())
+    seq, previous = chain.decode_point(head.value if head is not None else None)
+    for event in events:
+        seq += 1
+        content = asdict(event)
+        digest = chain.row_hash(previous, content)
+        session.add(LoginRecord(seq=seq, prev_hash=previous, row_hash=digest, **content))
+        previous = digest
+    set_meta(session, HEAD, chain.encode_point((seq, previous)))
+
+
+def links(session: Session) -> Iterator[chain.Link]:
+    rows = session.execute(select(LoginRecord).order_by(LoginRecord.seq)
+                           .execution_options(yield_per=2000)).scalars()
+    for row in rows:
+        yield chain.Link(row.seq, row.prev_hash, row.row_hash,
+                         {name: getattr(row, name) for name in CONTENT})
+
+
+def verify(session: Session) -> tuple[int, list[chain.Break]]:
+    """(rows checked, problems)."""
+    base = chain.decode_point(get_meta(session, BASE))
+    head = chain.decode_point(get_meta(session, HEAD))
+    checked = []
+
+    def counted() -> Iterator[chain.Link]:
+        for link in links(session):
+            checked.append(link.seq)
+            yield link
+
+    problems = chain.verify(counted(), base, head)
+    return len(checked), problems
+
+
+def purge(session: Session, before: datetime) -> int:
+    """Delete rows older than ``before``; the chain's new base is the last deleted row."""
+    last = session.execute(select(LoginRecord.seq, LoginRecord.row_hash)
+                           .where(LoginRecord.at < before)
+                           .order_by(LoginRecord.seq.desc()).limit(1)).first()
+    if last is None:
+        return 0
+    # Only a prefix may go: a younger row older than an old one would leave a hole.
+    count = session.execute(delete(LoginRecord).where(LoginRecord.seq <= last.seq)).rowcount  # type: ignore[attr-defined]
+    set_meta(session, BASE, chain.encode_point((last.seq, last.row_hash)))
+    return int(count)
+
+
+def search(session: Session, *, phone: str | None = None, mac: str | None = None,
+           ip: str | None = None, since: datetime | None = None,
+           until: datetime | None = None, limit: int = 10_000) -> list[LoginRecord]:
+    query = select(LoginRecord).order_by(LoginRecord.seq)
+    if phone:
+        query = query.where(LoginRecord.identity == phone)
+    if mac:
+        query = query.where(LoginRecord.mac == mac)
+    if ip:
+        query = query.where(or_(LoginRecord.private_ip == ip, LoginRecord.nat_ip == ip))
+    if since:
+        query = query.where(LoginRecord.at >= since)
+    if until:
+        query = query.where(LoginRecord.at < until)
+    return list(session.scalars(query.limit(limit)))
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(LoginRecord)) or 0

@@ -17,14 +17,13 @@ import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from citynet.db import Store
+from citynet.db import Store, table
 from radius import records
 from radius.codec import Request
 from radius.models import AccountingRecord, RadiusSession
@@ -145,12 +144,12 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
     insert = sqlite_insert if sqlite else pg_insert
     rows = [{"dedupe_key": key, **{name: getattr(event, name) for name in RECORD_FIELDS}}
             for key, event in unique.items()]
-    table = cast(Table, AccountingRecord.__table__)
+    records_table = table(AccountingRecord)
     # executemany of one cached statement ("insertmanyvalues"): a multi-row VALUES built
     # per batch would be compiled anew every time, which costs more than the writes
     inserted = set(session.connection().scalars(
-        insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table.c.dedupe_key), rows))
+        insert(records_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(records_table.c.dedupe_key), rows))
     fresh = [event for key, event in unique.items() if key in inserted]
     live = _load_sessions(session, fresh)
     with session.no_autoflush:

@@ -70,16 +70,22 @@ class VoucherPolicy:
         if not password_matches(request, [code, user, vouchers.display(code)]):
             return reject("wrong password", "voucher")
         mac = client_mac(request.get("Calling-Station-Id")) or f"unknown@{nas.name}"
+        result, rechecked = None, False
         for _attempt in range(5):
             try:
                 with self.store.session() as session:
                     result = vouchers.redeem(session, code, mac, datetime.now(UTC),
                                              self.store.is_sqlite)
-                break
             except OperationalError as exc:
                 # SQLite: another redemption committed first (snapshot conflict); retry
                 log.debug("voucher redemption retried: %s", exc.orig)
-        else:
+                continue
+            if result.reason != vouchers.IN_USE or rechecked:
+                break
+            # The slot may have gone to this same device in a concurrent first login,
+            # committed after this transaction began: look once more in a new transaction.
+            rechecked = True
+        if result is None:
             return reject("service busy, try again", "voucher")
         if not result.ok:
             return reject(result.reason, "voucher")

@@ -14,11 +14,22 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, delete, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
-from citynet.db import Base, MetaEntry, get_meta, set_meta
+from citynet.db import Base, MetaEntry, get_meta, set_meta, table
 
 HEAD = "chain.login_record.head"
 BASE = "chain.login_record.base"
@@ -68,15 +79,24 @@ def append(session: Session, events: list[LoginEvent]) -> None:
     if not events:
         return
     # Row-lock the head on PostgreSQL so two processes never extend the chain at once.
-    head = session.scalar(select(MetaEntry).where(MetaEntry.key == HEAD).with_for_update())
-    seq, previous = chain.decode_point(head.value if head is not None else None)
+    head = session.scalar(select(MetaEntry.value).where(MetaEntry.key == HEAD)
+                          .with_for_update())
+    seq, previous = chain.decode_point(head)
+    rows = []
     for event in events:
         seq += 1
         content = asdict(event)
         digest = chain.row_hash(previous, content)
-        session.add(LoginRecord(seq=seq, prev_hash=previous, row_hash=digest, **content))
+        rows.append({"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
         previous = digest
-    set_meta(session, HEAD, chain.encode_point((seq, previous)))
+    # Core executemany, not the ORM: this runs for every login, on the writer thread
+    session.execute(insert(table(LoginRecord)), rows)
+    point = chain.encode_point((seq, previous))
+    if head is None:
+        session.execute(insert(table(MetaEntry)).values(key=HEAD, value=point))
+    else:
+        session.execute(update(table(MetaEntry)).where(MetaEntry.key == HEAD)
+                        .values(value=point))
 
 
 def links(session: Session) -> Iterator[chain.Link]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from citynet.db import Base
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+IN_USE = "voucher already in use on its allowed devices"
 BODY_LENGTH = 9
 
 
@@ -126,10 +127,11 @@ def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -
     if seconds_left <= 0:
         return Redemption(False, "voucher used up")
     if not _claim_device(session, voucher, mac, now, sqlite):
-        return Redemption(False, "voucher already in use on its allowed devices")
-    session.execute(update(Voucher).where(Voucher.id == voucher.id,
-                                          Voucher.first_used_at.is_(None))
-                    .values(first_used_at=now))
+        return Redemption(False, IN_USE)
+    if voucher.first_used_at is None:  # a re-login of a known device writes nothing
+        session.execute(update(Voucher).where(Voucher.id == voucher.id,
+                                              Voucher.first_used_at.is_(None))
+                        .values(first_used_at=now))
     return Redemption(True, seconds_left=seconds_left)
 
 

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint deps venv clean
+.PHONY: demo test test-fast lint deps venv bench clean
 
 demo: venv  ## seed a demo district and run citynet (web on 127.0.0.1:8080)
 	$(BIN)/citynet demo
@@ -21,6 +21,11 @@ lint: venv
 
 deps:  ## Debian packages and services the tests use (needs root)
 	bash scripts/test-deps.sh
+
+bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (needs root)
+	bash scripts/test-deps.sh freeradius
+	$(BIN)/python bench/auth.py
+	$(BIN)/python bench/accounting.py
 
 venv: $(STAMP)
 

@@ -5,7 +5,8 @@ set -euo pipefail
 
 # pg_dump/pg_restore: backup tests (the PostgreSQL server itself comes with the machine).
 # freeradius-utils: radclient, the real RADIUS client the listener is tested against.
-packages=(postgresql-client freeradius-utils)
+# Extra packages may be named as arguments (make bench adds freeradius, the baseline).
+packages=(postgresql-client freeradius-utils "$@")
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -9,9 +9,11 @@ import click
 from sqlalchemy import select
 
 from citynet.crypto import SecretBox
+from citynet.db import get_meta
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 from inventory import files, queries
+from inventory.demo import DEMO_MARK
 from inventory.exporter import export
 from inventory.importer import Outcome, import_rows
 from inventory.kinds import KINDS, kind_named
@@ -170,6 +172,9 @@ def show_command(runtime: Runtime, kind: str | None, street: str | None) -> None
       citynet inventory show communities --street 笋岗
     """
     with runtime.store.session() as session:
+        demo = get_meta(session, DEMO_MARK)
+        if demo:
+            click.echo(f"(demo data: {demo})", err=True)
         if kind is None:
             for name, count in queries.counts(session).items():
                 click.echo(f"{name:<14} {count:>7}")

@@ -121,7 +121,7 @@ def login_event(event: AccountingEvent) -> LoginEvent | None:
     return LoginEvent(
         at=event.received_at - timedelta(seconds=event.delay), event=kind,
         result=event.terminate_cause if kind == "logout" else "", identity=event.username,
-        method=event.method, nas=event.nas, mac=event.calling_station,
+        method=event.method, nas=event.nas, mac=records.normal_mac(event.calling_station),
         called_station=event.called_station, private_ip=event.framed_ip,
         nat_ip=event.nat_ip, nat_ports=event.nat_ports, session_id=event.session_id)
 

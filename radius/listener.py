@@ -24,7 +24,7 @@ from radius import codec, wire
 from radius.accounting import RecordWriter, UnusableAccounting, event_from
 from radius.codec import Request
 from radius.nas import NasEntry, NasRegistry
-from radius.records import LoginEvent
+from radius.records import LoginEvent, normal_mac
 from radius.wire import Code, Malformed
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def login_record(request: Request, nas: NasEntry, decision: Decision) -> LoginEv
         at=datetime.now(UTC), event="login",
         result="accept" if decision.accept else decision.reason or "reject",
         identity=str(request.get("User-Name") or ""), method=decision.method, nas=nas.name,
-        mac=str(request.get("Calling-Station-Id") or ""),
+        mac=normal_mac(request.get("Calling-Station-Id")),
         called_station=str(request.get("Called-Station-Id") or ""),
         private_ip=str(request.get("Framed-IP-Address") or ""))
 

@@ -8,7 +8,6 @@ NAS can show them as they are.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
@@ -18,6 +17,7 @@ from radius import codec, vouchers
 from radius.accounting import CLASS_PREFIX
 from radius.listener import Decision
 from radius.nas import NasEntry
+from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +33,9 @@ MESSAGES = {
     "service busy, try again": "服务繁忙，请重试",
 }
 
-_MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
-
-
 def reject(reason: str, method: str = "") -> Decision:
     return Decision(False, {"Reply-Message": f"{reason} / {MESSAGES.get(reason, '')}"},
                     method=method, reason=reason)
-
-
-def client_mac(raw: object) -> str:
-    """Calling-Station-Id as aa:bb:cc:dd:ee:ff ('' when it is not a MAC)."""
-    digits = re.sub(r"[^0-9a-f]", "", str(raw or "").lower())
-    if not _MAC_DIGITS.fullmatch(digits):
-        return ""
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
 def password_matches(request: codec.Request, candidates: list[str]) -> bool:
@@ -69,7 +58,7 @@ class VoucherPolicy:
             return reject("unknown voucher")
         if not password_matches(request, [code, user, vouchers.display(code)]):
             return reject("wrong password", "voucher")
-        mac = client_mac(request.get("Calling-Station-Id")) or f"unknown@{nas.name}"
+        mac = normal_mac(request.get("Calling-Station-Id")) or f"unknown@{nas.name}"
         result, rechecked = None, False
         for _attempt in range(5):
             try:

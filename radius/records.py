@@ -10,6 +10,7 @@ kept at least ``records.retention_days`` (≥ 60, default 180) and removed only 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -30,6 +31,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
 from citynet.db import Base, MetaEntry, get_meta, set_meta, table
+
+_MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
 
 HEAD = "chain.login_record.head"
 BASE = "chain.login_record.base"
@@ -72,6 +75,14 @@ class LoginEvent:
 
 
 CONTENT = tuple(LoginEvent.__dataclass_fields__)
+
+
+def normal_mac(raw: object) -> str:
+    """A MAC in any NAS's spelling as aa:bb:cc:dd:ee:ff; '' when it is not one."""
+    digits = re.sub(r"[^0-9a-f]", "", str(raw or "").lower())
+    if not _MAC_DIGITS.fullmatch(digits):
+        return ""
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
 def append(session: Session, events: list[LoginEvent]) -> None:
@@ -142,7 +153,7 @@ def search(session: Session, *, phone: str | None = None, mac: str | None = None
     if phone:
         query = query.where(LoginRecord.identity == phone)
     if mac:
-        query = query.where(LoginRecord.mac == mac)
+        query = query.where(LoginRecord.mac == (normal_mac(mac) or mac))
     if ip:
         query = query.where(or_(LoginRecord.private_ip == ip, LoginRecord.nat_ip == ip))
     if since:

@@ -51,6 +51,8 @@ def test_logins_and_logouts_are_recorded_in_order(listener: Listener) -> None:
         assert len(records.search(session, phone=code, since=datetime.now(UTC)
                                   - timedelta(minutes=5))) == 4
         assert records.search(session, mac="00:00:00:00:00:00") == []
+        assert {r.mac for r in rows} == {"aa:bb:cc:dd:ee:ff"}  # one spelling in the records
+        assert len(records.search(session, mac="AABB.CCDD.EEFF")) == 4  # any spelling finds it
 
 
 def test_an_edited_or_deleted_record_is_detected(listener: Listener) -> None:

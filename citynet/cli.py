@@ -18,7 +18,7 @@ from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.web import create_app
 from inventory.cli import inventory, nas
-from radius.cli import audit, radius, records, vouchers
+from radius.cli import audit, radius, records, sessions, vouchers
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -72,6 +72,7 @@ cli.add_command(radius)
 cli.add_command(vouchers)
 cli.add_command(records)
 cli.add_command(audit)
+cli.add_command(sessions)
 
 
 # --- config -------------------------------------------------------------------------

@@ -188,3 +188,51 @@ def audit_verify(runtime: Runtime) -> None:
     if problems:
         raise CitynetError(f"{len(problems)} problem(s) in {checked} login records")
     click.echo(f"login records: {checked} rows, chain intact")
+
+
+@click.group()
+def sessions() -> None:
+    """Public WiFi sessions as the NAS accounting reports them."""
+
+
+@sessions.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Stopped sessions too (newest first).")
+@click.option("--user", help="User-Name: phone number or voucher code.")
+@click.option("--mac", help="Client MAC, any spelling.")
+@click.option("--nas", "nas_name", help="NAS name.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@pass_runtime
+def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str | None,
+                  nas_name: str | None, limit: int) -> None:
+    """List open sessions: who, which device, where, for how long, how much traffic.
+
+    \b
+    Examples:
+      citynet sessions list
+      citynet sessions list --user 13800138000 --all
+    """
+    from sqlalchemy import select
+
+    from radius.models import RadiusSession
+    from radius.records import normal_mac
+
+    query = select(RadiusSession).order_by(RadiusSession.updated_at.desc()).limit(limit)
+    if not show_all:
+        query = query.where(RadiusSession.stopped_at.is_(None))
+    if user:
+        query = query.where(RadiusSession.username == user)
+    if nas_name:
+        query = query.where(RadiusSession.nas == nas_name)
+    with runtime.store.session() as session:
+        rows = session.scalars(query).all()
+    wanted = normal_mac(mac) if mac else None
+    shown = [r for r in rows if wanted is None or normal_mac(r.calling_station) == wanted]
+    click.echo(f"{'session':<20}{'user':<16}{'mac':<19}{'ip':<16}{'nas':<18}"
+               f"{'minutes':>8}{'MB in':>9}{'MB out':>9}  state")
+    for r in shown:
+        state = "open" if r.stopped_at is None else f"stopped ({r.terminate_cause or '-'})"
+        click.echo(f"{r.session_id[:19]:<20}{r.username[:15]:<16}"
+                   f"{normal_mac(r.calling_station) or r.calling_station[:18]:<19}"
+                   f"{r.framed_ip or '-':<16}{r.nas[:17]:<18}{r.session_time // 60:>8}"
+                   f"{r.input_octets / 1e6:>9.1f}{r.output_octets / 1e6:>9.1f}  {state}")
+    click.echo(f"{len(shown)} session(s)", err=True)

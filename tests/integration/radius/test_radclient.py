@@ -151,3 +151,24 @@ def status_from(source: str, port: int, request: bytes, attempts: int) -> bytes 
             except TimeoutError:
                 continue
     return None
+
+
+def test_sessions_list_shows_what_accounting_reported(listener: Listener,
+                                                      backend_config: Config) -> None:
+    from click.testing import CliRunner
+
+    from citynet.cli import cli
+
+    radclient(listener.acct, "acct", accounting("Start", "sess-open", 0, 0))
+    radclient(listener.acct, "acct", accounting("Start", "sess-done", 0, 0))
+    radclient(listener.acct, "acct", accounting("Stop", "sess-done", 120, 5_000_000))
+    env = {"CITYNET_DATA_DIR": str(backend_config.data_path),
+           "CITYNET_DATABASE__URL": backend_config.database.url}
+    runner = CliRunner()
+    open_only = runner.invoke(cli, ["sessions", "list"], env=env)
+    assert open_only.exit_code == 0, open_only.output
+    assert "sess-open" in open_only.output and "sess-done" not in open_only.output
+    assert "aa:bb:cc:dd:ee:ff" in open_only.output and "10.8.0.23" in open_only.output
+    everything = runner.invoke(cli, ["sessions", "list", "--all", "--mac", "AABB.CCDD.EEFF"],
+                               env=env)
+    assert "sess-done" in everything.output and "stopped" in everything.output

@@ -235,9 +235,12 @@ NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
               help="coovachilli, huawei, h3c, ruijie, cisco, mikrotik or other")
 @click.option("--hotspot", "hotspots", multiple=True, help="Hotspot it serves (repeatable).")
 @click.option("--policy", default="default", show_default=True, help="Policy profile name.")
+@click.option("--message-authenticator", type=click.Choice(["require", "off"]),
+              default="require", show_default=True,
+              help="off only for legacy gear that cannot sign (Blast-RADIUS risk).")
 @pass_runtime
 def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
-            hotspots: tuple[str, ...], policy: str) -> None:
+            hotspots: tuple[str, ...], policy: str, message_authenticator: str) -> None:
     """Register a NAS.
 
     \b
@@ -246,7 +249,8 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     """
     row = files.RawRow("nas add", 0, KINDS["nas"], {
         "name": name, "address": ip, "secret": secret, "vendor": vendor,
-        "policy": policy, "hotspots": list(hotspots)})
+        "policy": policy, "hotspots": list(hotspots),
+        "message_authenticator": message_authenticator})
     store = runtime.store
     box = runtime.box(create=True)
     with store.session() as session:

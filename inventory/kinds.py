@@ -120,6 +120,16 @@ def choice(kind: type[StrEnum]) -> Parser:
     return parse
 
 
+def one_of(*allowed: str) -> Parser:
+    def parse(raw: Any) -> str:
+        value = str(raw).strip().lower()
+        if value not in allowed:
+            raise FieldError(f"{raw!r} is not one of: {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
 def iso_date(raw: Any) -> date:
     if isinstance(raw, date):
         return raw
@@ -334,6 +344,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("vendor", choice(NasVendor), default=NasVendor.OTHER),
         Field("policy", text(64), default="default"),
         Field("hotspots", listed(text(128)), default=[], ref="hotspots", many=True),
+        Field("message_authenticator", one_of("require", "off"), default="require"),
     ), unique=("address",)),
     Kind("devices", NetworkDevice, ("hostname",), (
         Field("hostname", text(64, key=True), required=True),

@@ -121,6 +121,9 @@ class NasClient(Base):
     secret_sealed: Mapped[str] = mapped_column(String(512), info=SEALED)
     vendor: Mapped[NasVendor] = mapped_column(_enum(NasVendor, "nas_vendor"))
     policy: Mapped[str] = mapped_column(String(64), default="default")
+    # "require" (default) or "off" for legacy gear that cannot sign (Blast-RADIUS risk)
+    message_authenticator: Mapped[str] = mapped_column(String(8), default="require",
+                                                       server_default="require")
     hotspots: Mapped[list[Hotspot]] = relationship(secondary=nas_hotspot, order_by=Hotspot.name)
 
 

@@ -160,10 +160,16 @@ class RadiusServer:
     def _signed(self, request: Request, nas: NasEntry) -> bool:
         signed = request.datagram.has_message_authenticator
         if request.code != Code.ACCOUNTING_REQUEST and not signed:
-            # Blast-RADIUS (CVE-2024-3596): unsigned Access-Requests are not answered
-            self.counters["dropped: no Message-Authenticator"] += 1
-            self._warn(nas, "requests without Message-Authenticator dropped")
-            return False
+            # Blast-RADIUS (CVE-2024-3596): unsigned Access-Requests are not answered,
+            # unless this NAS is set to "off" (legacy gear) — and Status-Server never is
+            if nas.require_message_authenticator or request.code == Code.STATUS_SERVER:
+                self.counters["dropped: no Message-Authenticator"] += 1
+                self._warn(nas, "requests without Message-Authenticator dropped")
+                return False
+            self.counters["unsigned (NAS set to off)"] += 1
+            self._warn(nas, "answering an unsigned Access-Request: Message-Authenticator is "
+                            "off for this NAS (Blast-RADIUS risk)")
+            return True
         if not codec.signature_valid(request, nas.secret):
             self.counters["dropped: bad signature"] += 1
             self._warn(nas, "requests with a bad signature dropped (wrong shared secret?)")

@@ -4,6 +4,7 @@ consults before it decodes anything."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from citynet.crypto import SecretBox
 from citynet.errors import SecretsError
 from inventory.models import NasClient
+
+log = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -22,6 +25,7 @@ class NasEntry:
     network: IPNetwork
     secret: bytes
     policy: str
+    require_message_authenticator: bool = True
 
 
 class NasRegistry:
@@ -55,8 +59,14 @@ class NasRegistry:
         if clients and box is None:
             raise SecretsError("NAS clients are registered but no secrets key is available "
                                "to open their shared secrets")
-        return cls([
+        entries = [
             NasEntry(c.name, ipaddress.ip_network(c.address), box.open(c.secret_sealed).encode(),
-                     c.policy)
+                     c.policy, c.message_authenticator != "off")
             for c in clients if box is not None
-        ])
+        ]
+        for entry in entries:
+            if not entry.require_message_authenticator:
+                log.warning("NAS %s: Message-Authenticator NOT required (legacy setting): its "
+                            "Access-Requests are open to Blast-RADIUS forgery (CVE-2024-3596)",
+                            entry.name)
+        return cls(entries)

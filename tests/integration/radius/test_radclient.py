@@ -172,3 +172,22 @@ def test_sessions_list_shows_what_accounting_reported(listener: Listener,
     everything = runner.invoke(cli, ["sessions", "list", "--all", "--mac", "AABB.CCDD.EEFF"],
                                env=env)
     assert "sess-done" in everything.output and "stopped" in everything.output
+
+
+def test_a_legacy_nas_set_to_off_gets_answers_to_unsigned_requests(
+        backend_config: Config, store: Store) -> None:
+    with store.session() as session:
+        assert import_rows(session, [RawRow("t", 1, KINDS["nas"], {
+            "name": "legacy-ac", "address": "127.0.0.1", "secret": SECRET,
+            "message_authenticator": "off"})], open_box(backend_config, store, create=True)).ok
+    service = RadiusService(store, open_box(backend_config, store),
+                            RadiusConfig(auth_port=0, acct_port=0))
+    service.start()
+    try:
+        unsigned = radclient(f"127.0.0.1:{service.ports[0]}", "auth",
+                             'User-Name = "nobody"\nUser-Password = "x"\n')
+        assert "Received Access-Reject" in unsigned.stdout
+        assert "Message-Authenticator = 0x" in unsigned.stdout  # replies are still signed
+    finally:
+        service.stop()
+    assert service.server.counters["unsigned (NAS set to off)"] == 1

@@ -85,6 +85,19 @@ def test_drops_are_silent_and_counted(data: bytes, source: str, counter: str) ->
     assert len(srv.cache) == 0  # invalid packets never touch the cache
 
 
+def test_a_legacy_nas_set_to_off_is_answered_without_message_authenticator() -> None:
+    legacy = NasEntry("old-ac", ipaddress.ip_network("10.9.0.1/32"), SECRET, "default",
+                      require_message_authenticator=False)
+    srv = RadiusServer(NasRegistry([legacy]), Records(), Policy())  # type: ignore[arg-type]
+    [reply] = run(srv, access_request(signed=False), source="10.9.0.1")
+    assert reply[0] == Code.ACCESS_ACCEPT
+    assert srv.counters["unsigned (NAS set to off)"] == 1
+    unsigned_status = codec.encode_request(Code.STATUS_SERVER, SECRET, {},
+                                           message_authenticator=False)
+    assert run(srv, unsigned_status, source="10.9.0.1") == []  # Status-Server: always signed
+    assert run(srv, access_request(secret=b"wrong", identifier=3), source="10.9.0.1") == []
+
+
 def test_a_retransmission_gets_the_cached_reply_without_policy() -> None:
     srv, policy = server()
     data = access_request()

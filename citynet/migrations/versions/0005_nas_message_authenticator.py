@@ -1,0 +1,33 @@
+"""nas message authenticator setting
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-26 13:11:19.640622
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("nas_client", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "message_authenticator",
+                sa.String(length=8),
+                server_default="require",
+                nullable=False,
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("nas_client", schema=None) as batch_op:
+        batch_op.drop_column("message_authenticator")

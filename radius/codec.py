@@ -17,7 +17,7 @@ from typing import Any
 from pyrad import packet as pyrad_packet
 from pyrad.dictionary import Dictionary
 
-from radius.wire import Code, Datagram, Malformed
+from radius.wire import Code, Datagram, Malformed, check
 
 DICTIONARY_PATH = files("radius") / "dictionaries" / "dictionary"
 
@@ -130,3 +130,30 @@ def encode_request(code: Code, secret: bytes, attributes: dict[str, Any], *,
         packet.add_message_authenticator()
     raw: bytes = packet.RequestPacket()
     return raw
+
+
+def reply_from_nas(request_raw: bytes, reply_raw: bytes, secret: bytes,
+                   allowed: frozenset[Code]) -> dict[str, Any]:
+    """Check and decode a NAS's answer to our CoA/Disconnect request (RFC 5176 3.3).
+
+    Returns the attributes; raises Malformed if it is not an answer to this request."""
+    datagram = check(reply_raw, allowed)
+    if datagram.identifier != request_raw[1]:
+        raise Malformed("answer to another request (Identifier differs)")
+    request_authenticator = request_raw[4:20]
+    raw = datagram.raw
+    expected = hashlib.md5(raw[:4] + request_authenticator + raw[20:] + secret).digest()  # noqa: S324
+    if not hmac.compare_digest(expected, datagram.authenticator):
+        raise Malformed("Response Authenticator does not match (wrong secret?)")
+    try:
+        packet = pyrad_packet.CoAPacket(packet=raw, secret=secret, dict=dictionary())
+        if datagram.has_message_authenticator and not packet.verify_message_authenticator(
+                secret=secret, original_authenticator=request_authenticator,
+                original_code=request_raw[0]):
+            raise Malformed("Message-Authenticator does not match")
+        names = packet.keys()  # pyrad's keys() gives names; iterating gives codes
+        return {key: packet[key] for key in names if isinstance(key, str)}
+    except Malformed:
+        raise
+    except Exception as exc:  # boundary: pyrad raises many kinds on odd values
+        raise Malformed(f"undecodable answer ({type(exc).__name__})") from None

@@ -1,0 +1,1 @@
+"""Stateful fakes for peers that cannot run here (NAS dynamic-authorization servers)."""

@@ -87,11 +87,15 @@ def chap_matches(request: Request, password: str) -> bool:
     """RFC 1994 CHAP: MD5(ident + secret + challenge); the challenge is CHAP-Challenge or
     the Request Authenticator (RFC 2865 section 5.3)."""
     chap = request.get("CHAP-Password")
-    if not chap or len(chap) != 17:
-        return False
     challenge = request.get("CHAP-Challenge") or request.datagram.authenticator
-    expected = hashlib.md5(chap[:1] + password.encode() + challenge).digest()  # noqa: S324
-    return hmac.compare_digest(expected, chap[1:])
+    return chap_ok(chap, challenge, password)
+
+
+def chap_ok(chap_password: bytes | None, challenge: bytes, password: str) -> bool:
+    if not chap_password or len(chap_password) != 17:
+        return False
+    expected = hashlib.md5(chap_password[:1] + password.encode() + challenge).digest()  # noqa: S324
+    return hmac.compare_digest(expected, chap_password[1:])
 
 
 def reply(request: Request, code: Code, attributes: dict[str, Any] | None = None) -> bytes:

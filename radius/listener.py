@@ -15,7 +15,6 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import cast
@@ -23,24 +22,14 @@ from typing import cast
 from radius import codec, wire
 from radius.accounting import RecordWriter, UnusableAccounting, event_from
 from radius.codec import Request
+from radius.decisions import Decision, attempt_of, login_record
 from radius.nas import NasEntry, NasRegistry
-from radius.records import LoginEvent, normal_mac
 from radius.wire import Code, Malformed
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW = 30.0  # seconds a reply is kept for retransmissions (RFC 5080 2.2.2)
 IN_FLIGHT = b""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What policy answers an Access-Request, and what the login record says of it."""
-
-    accept: bool
-    attributes: dict[str, object]
-    method: str = ""  # voucher, token, mac
-    reason: str = ""  # why not, in English (the Reply-Message may add Chinese)
 
 
 Policy = Callable[[Request, NasEntry], Decision]
@@ -50,16 +39,6 @@ def reject_unknown(request: Request, nas: NasEntry) -> Decision:
     """The policy when no credential source is configured: every login is refused."""
     return Decision(False, {"Reply-Message": "unknown user / 用户不存在"},
                     reason="unknown user")
-
-
-def login_record(request: Request, nas: NasEntry, decision: Decision) -> LoginEvent:
-    return LoginEvent(
-        at=datetime.now(UTC), event="login",
-        result="accept" if decision.accept else decision.reason or "reject",
-        identity=str(request.get("User-Name") or ""), method=decision.method, nas=nas.name,
-        mac=normal_mac(request.get("Calling-Station-Id")),
-        called_station=str(request.get("Called-Station-Id") or ""),
-        private_ip=str(request.get("Framed-IP-Address") or ""))
 
 
 class ReplyCache:
@@ -189,7 +168,7 @@ class RadiusServer:
             decision = await asyncio.get_running_loop().run_in_executor(
                 self._pool, self.policy, request, nas)
             # the login record is durable before the answer leaves (real-name rules)
-            await self.writer.write(login_record(request, nas, decision))
+            await self.writer.write(login_record(attempt_of(request), nas.name, decision))
             self.counters["accepted" if decision.accept else "rejected"] += 1
             reply = codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
                                 else Code.ACCESS_REJECT, dict(decision.attributes))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from citynet.db import Store
 from radius import codec, vouchers
 from radius.accounting import CLASS_PREFIX
-from radius.listener import Decision
+from radius.decisions import Decision, LoginAttempt, attempt_of
 from radius.nas import NasEntry
 from radius.records import normal_mac
 
@@ -38,10 +38,11 @@ def reject(reason: str, method: str = "") -> Decision:
                     method=method, reason=reason)
 
 
-def password_matches(request: codec.Request, candidates: list[str]) -> bool:
-    if request.get("CHAP-Password") is not None:
-        return any(codec.chap_matches(request, c) for c in candidates)
-    given = codec.pap_password(request)
+def password_matches(attempt: LoginAttempt, candidates: list[str]) -> bool:
+    if attempt.chap is not None:
+        chap_password, challenge = attempt.chap
+        return any(codec.chap_ok(chap_password, challenge, c) for c in candidates)
+    given = attempt.password
     if given is None:
         return False
     return vouchers.normalise(given) in candidates or given in candidates
@@ -52,13 +53,16 @@ class VoucherPolicy:
         self.store = store
 
     def __call__(self, request: codec.Request, nas: NasEntry) -> Decision:
-        user = str(request.get("User-Name") or "")
+        return self.decide(attempt_of(request), nas.name)
+
+    def decide(self, attempt: LoginAttempt, nas: str) -> Decision:
+        user = attempt.user
         code = vouchers.normalise(user)
         if code is None:
             return reject("unknown voucher")
-        if not password_matches(request, [code, user, vouchers.display(code)]):
+        if not password_matches(attempt, [code, user, vouchers.display(code)]):
             return reject("wrong password", "voucher")
-        mac = normal_mac(request.get("Calling-Station-Id")) or f"unknown@{nas.name}"
+        mac = normal_mac(attempt.calling_station) or f"unknown@{nas}"
         result, rechecked = None, False
         for _attempt in range(5):
             try:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from radius import codec, wire
-from radius.listener import Decision, RadiusServer, ReplyCache
+from radius.decisions import Decision
+from radius.listener import RadiusServer, ReplyCache
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code
 

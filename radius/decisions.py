@@ -1,0 +1,51 @@
+"""What policy sees of a login and what it answers — the same whether the request came
+over UDP to our listener or from FreeRADIUS through the rlm_rest API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from radius import codec
+from radius.records import LoginEvent, normal_mac
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    user: str
+    password: str | None = None  # PAP, in clear
+    chap: tuple[bytes, bytes] | None = None  # (CHAP-Password, challenge)
+    calling_station: str = ""
+    called_station: str = ""
+    framed_ip: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What policy answers an Access-Request, and what the login record says of it."""
+
+    accept: bool
+    attributes: dict[str, object]
+    method: str = ""  # voucher, token, mac
+    reason: str = ""  # why not, in English (the Reply-Message may add Chinese)
+
+
+def attempt_of(request: codec.Request) -> LoginAttempt:
+    chap = request.get("CHAP-Password")
+    challenge = request.get("CHAP-Challenge") or request.datagram.authenticator
+    return LoginAttempt(
+        user=str(request.get("User-Name") or ""),
+        password=codec.pap_password(request) if chap is None else None,
+        chap=(chap, challenge) if chap is not None else None,
+        calling_station=str(request.get("Calling-Station-Id") or ""),
+        called_station=str(request.get("Called-Station-Id") or ""),
+        framed_ip=str(request.get("Framed-IP-Address") or ""))
+
+
+def login_record(attempt: LoginAttempt, nas: str, decision: Decision) -> LoginEvent:
+    return LoginEvent(
+        at=datetime.now(UTC), event="login",
+        result="accept" if decision.accept else decision.reason or "reject",
+        identity=attempt.user, method=decision.method, nas=nas,
+        mac=normal_mac(attempt.calling_station), called_station=attempt.called_station,
+        private_ip=attempt.framed_ip)

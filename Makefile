@@ -23,7 +23,7 @@ deps:  ## Debian packages and services the tests use (needs root)
 	bash scripts/test-deps.sh
 
 bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (needs root)
-	bash scripts/test-deps.sh freeradius
+	bash scripts/test-deps.sh
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/accounting.py
 

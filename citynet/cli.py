@@ -18,7 +18,7 @@ from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.web import create_app
 from inventory.cli import inventory, nas
-from radius.cli import audit, radius, records, sessions, vouchers
+from radius.cli import audit, freeradius, radius, records, sessions, vouchers
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -73,6 +73,7 @@ cli.add_command(vouchers)
 cli.add_command(records)
 cli.add_command(audit)
 cli.add_command(sessions)
+cli.add_command(freeradius)
 
 
 # --- config -------------------------------------------------------------------------
@@ -201,8 +202,8 @@ def restore_command(runtime: Runtime, src: Path, yes: bool) -> None:
 def serve(runtime: Runtime) -> None:
     """Run citynet's web app in the foreground (Ctrl-C stops it)."""
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
-    serve_forever(create_app(runtime.store), runtime.config.web, banner=[],
-                  services=_services(runtime, box))
+    serve_forever(create_app(runtime.store, runtime.config.radius), runtime.config.web,
+                  banner=[], services=_services(runtime, box))
 
 
 def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
@@ -239,7 +240,7 @@ def demo(runtime: Runtime, seed_only: bool) -> None:
         return
     web, rad = runtime.config.web, runtime.config.radius
     base = f"http://{web.bind}:{web.port}"
-    serve_forever(create_app(store), web, services=_services(runtime, box), banner=[
+    serve_forever(create_app(store, rad), web, services=_services(runtime, box), banner=[
         f"  district overview   {base}/inventory/",
         f"  street drill-down   {base}/inventory/streets/笋岗",
         f"  JSON summary        {base}/inventory/summary.json",

@@ -6,6 +6,7 @@ line that names the key, where the value came from, and what is wrong with it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from citynet.errors import ConfigError
 
 ENV_PREFIX = "CITYNET_"
+MASK = "********"
 # Variables with the prefix that are not config keys.
 ENV_NOT_KEYS = frozenset({"CITYNET_CONFIG"})
 
@@ -62,6 +64,24 @@ class RadiusConfig(Section):
     nas_refresh_seconds: float = Field(
         default=30.0, gt=0, le=3600,
         description="how often the listener re-reads the NAS clients from the store")
+    rest_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="token FreeRADIUS's rlm_rest presents (X-Citynet-Token); empty: API off")
+    rest_allow: list[str] = Field(
+        default=["127.0.0.1/32", "::1/128"],
+        description="networks the rlm_rest API accepts calls from")
+
+    @field_validator("rest_allow", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+
+    @field_validator("rest_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item)  # ValueError names the bad one
+        return value
 
 
 class RecordsConfig(Section):
@@ -145,8 +165,10 @@ def effective(config: Config) -> dict[str, Any]:
     shown["database"]["url"] = make_url(config.database_url).render_as_string(
         hide_password=True
     )
-    if config.secrets.key.get_secret_value():
-        shown["secrets"]["key"] = "********"
+    for section, key, value in (("secrets", "key", config.secrets.key),
+                                ("radius", "rest_token", config.radius.rest_token)):
+        if value.get_secret_value():
+            shown[section][key] = MASK
     return shown
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import __version__
+from citynet.config import RadiusConfig
 from citynet.db import Store
 
 SECURITY_HEADERS = {
@@ -20,16 +21,20 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(store: Store, test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(store: Store, radius: RadiusConfig | None = None,
+               test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
     if test_config:
         app.config.update(test_config)
     app.extensions["citynet.store"] = store
+    app.extensions["citynet.radius"] = radius or RadiusConfig()
 
     from inventory.web import blueprint as inventory_blueprint
+    from radius.rest import blueprint as radius_rest_blueprint
 
     app.register_blueprint(inventory_blueprint)
+    app.register_blueprint(radius_rest_blueprint)
 
     @app.get("/")
     def home() -> BaseResponse:

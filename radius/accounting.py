@@ -17,6 +17,7 @@ import queue
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from citynet.db import Store, table
 from radius import records
-from radius.codec import Request
 from radius.models import AccountingRecord, RadiusSession
 from radius.records import LoginEvent
 
@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 CLASS_PREFIX = b"citynet:"
 STATUS = {"Start": "start", "Stop": "stop", "Interim-Update": "interim",
           "Accounting-On": "on", "Accounting-Off": "off"}
+
+
+class Attributes(Protocol):
+    """A request's attributes by name: a decoded packet, or rlm_rest's JSON."""
+
+    def get(self, name: str) -> Any: ...
 
 
 class UnusableAccounting(ValueError):
@@ -72,11 +78,11 @@ class AccountingEvent:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _octets(request: Request, octets: str, gigawords: str) -> int:
+def _octets(request: Attributes, octets: str, gigawords: str) -> int:
     return int(request.get(gigawords) or 0) << 32 | int(request.get(octets) or 0)
 
 
-def event_from(request: Request, nas: str, now: datetime) -> AccountingEvent:
+def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
     status = STATUS.get(str(request.get("Acct-Status-Type")))
     if status is None:
         raise UnusableAccounting("Acct-Status-Type missing or not one citynet records")

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -289,3 +290,48 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None, port:
     if not result.ok:
         raise CitynetError(f"not disconnected: {result}")
     click.echo(f"disconnected {session_id} on {client.name}: {result}")
+
+
+@click.group()
+def freeradius() -> None:
+    """FreeRADIUS in front of citynet (production at scale)."""
+
+
+@freeradius.command("config")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write (created if missing).")
+@click.option("--api-url", default=None,
+              help="citynet's web app as FreeRADIUS reaches it. Default: from web.bind/port.")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="FreeRADIUS's address.")
+@click.option("--auth-port", type=click.IntRange(1, 65535), default=1812, show_default=True)
+@click.option("--acct-port", type=click.IntRange(1, 65535), default=1813, show_default=True)
+@pass_runtime
+def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: str,
+                      auth_port: int, acct_port: int) -> None:
+    """Write a FreeRADIUS 3.2 config directory; run it with `freeradius -d DIR`.
+
+    Needs radius.rest_token (CITYNET_RADIUS__REST_TOKEN) set for both: FreeRADIUS
+    presents it, citynet's API checks it. The files hold NAS secrets: mode 0600.
+    Regenerate after NAS changes.
+
+    \b
+    Example:
+      citynet freeradius config --out /etc/citynet/freeradius
+      freeradius -f -d /etc/citynet/freeradius
+    """
+    from radius.freeradius import FrontConfig, write
+    from radius.nas import NasRegistry
+
+    token = runtime.config.radius.rest_token.get_secret_value()
+    if not token:
+        raise CitynetError("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
+                           "FreeRADIUS must authenticate to citynet's API")
+    web = runtime.config.web
+    url = api_url or f"http://{web.bind}:{web.port}"
+    box = runtime.box()
+    with runtime.store.session() as session:
+        registry = NasRegistry.load(session, box)
+    written = write(out, FrontConfig(url, token, bind, auth_port, acct_port),
+                    sorted(registry.entries, key=lambda e: e.name))
+    click.echo(f"wrote {', '.join(p.name for p in written)} to {out}/ "
+               f"({len(registry)} NAS; API {url}); run: freeradius -f -d {out}")

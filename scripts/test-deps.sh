@@ -5,8 +5,9 @@ set -euo pipefail
 
 # pg_dump/pg_restore: backup tests (the PostgreSQL server itself comes with the machine).
 # freeradius-utils: radclient, the real RADIUS client the listener is tested against.
-# Extra packages may be named as arguments (make bench adds freeradius, the baseline).
-packages=(postgresql-client freeradius-utils "$@")
+# freeradius + freeradius-rest: the real FreeRADIUS in front of citynet's rlm_rest API.
+# Extra packages may be named as arguments.
+packages=(postgresql-client freeradius-utils freeradius freeradius-rest "$@")
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -37,7 +37,7 @@ def client(tmp_path: Path) -> Iterator[FlaskClient]:
         assert import_rows(session, demo.raw_rows(), box).ok
         set_meta(session, demo.DEMO_MARK, "Luohu demo district")
     try:
-        yield create_app(store, {"TESTING": True}).test_client()
+        yield create_app(store, test_config={"TESTING": True}).test_client()
     finally:
         store.close()
 

@@ -1,0 +1,163 @@
+"""The API FreeRADIUS's rlm_rest calls when FreeRADIUS sits in front (production at scale).
+
+Same policy and records as citynet's own listener. rlm_rest posts the request's
+attributes as JSON (``{"User-Name": {"type": "string", "value": ["…"]}, …}``) and maps
+our HTTP status to its module code — the contract, kept as data in ``STATUS`` below:
+
+    204 / 200 → ok / updated, 401 → reject, 404 → notfound, 403 → userlock, 5xx → fail
+
+Access: the token from ``radius.rest_token`` in an ``X-Citynet-Token`` header, and a
+source address inside ``radius.rest_allow``. Without a token the API answers 503, which
+FreeRADIUS treats as fail: the generated config rejects then (fail closed).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from sqlalchemy import select
+
+from citynet.config import RadiusConfig
+from citynet.db import Store
+from radius import vouchers
+from radius.accounting import UnusableAccounting, event_from, login_event, store_batch
+from radius.decisions import LoginAttempt, login_record
+from radius.freeradius import TOKEN_HEADER
+from radius.policy import VoucherPolicy, reject
+from radius.records import append
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("radius_rest", __name__, url_prefix="/radius/rest")
+
+# rlm_rest's reading of our status codes (FreeRADIUS 3.2 mods-available/rest).
+STATUS = {"ok": 204, "updated": 200, "reject": 401, "notfound": 404, "userlock": 403,
+          "fail": 503}
+
+
+class JsonAttributes:
+    """rlm_rest's JSON body, read like a decoded packet (first value of an attribute)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def get(self, name: str) -> Any:
+        entry = self.body.get(name)
+        if not isinstance(entry, dict) or not entry.get("value"):
+            return None
+        value = entry["value"][0]
+        if entry.get("type") == "octets" and isinstance(value, str) and value.startswith("0x"):
+            try:
+                return bytes.fromhex(value[2:])
+            except ValueError:
+                return None
+        return value
+
+
+def _store() -> Store:
+    found: Store = current_app.extensions["citynet.store"]
+    return found
+
+
+def _config() -> RadiusConfig:
+    found: RadiusConfig = current_app.extensions["citynet.radius"]
+    return found
+
+
+@blueprint.before_request
+def _authorised() -> None:
+    config = _config()
+    token = config.rest_token.get_secret_value()
+    if not token:
+        abort(STATUS["fail"], "the rlm_rest API is not configured (radius.rest_token)")
+    try:
+        source = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        abort(403)
+    if not any(source in ipaddress.ip_network(net) for net in config.rest_allow):
+        log.warning("rlm_rest call from %s refused: not in radius.rest_allow", source)
+        abort(403)
+    given = request.headers.get(TOKEN_HEADER, "")
+    if not given or not hmac.compare_digest(given.encode(), token.encode()):
+        abort(403)
+
+
+def _body() -> JsonAttributes:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "expected rlm_rest's JSON body (body = 'json')")
+    return JsonAttributes(body)
+
+
+def _nas() -> str:
+    nas = request.args.get("nas", "")
+    if not nas:
+        abort(400, "the uri must carry ?nas=%{client:shortname}")
+    return nas
+
+
+def _attempt(attributes: JsonAttributes) -> LoginAttempt:
+    chap = attributes.get("CHAP-Password")
+    return LoginAttempt(
+        user=str(attributes.get("User-Name") or ""),
+        password=None if chap else attributes.get("User-Password"),
+        chap=(chap, attributes.get("CHAP-Challenge") or b"") if chap else None,
+        calling_station=str(attributes.get("Calling-Station-Id") or ""),
+        called_station=str(attributes.get("Called-Station-Id") or ""),
+        framed_ip=str(attributes.get("Framed-IP-Address") or ""))
+
+
+def _reply(attributes: dict[str, object]) -> dict[str, object]:
+    """Our reply attributes in rlm_rest's response form (octets as 0x hex)."""
+    return {f"reply:{name}": "0x" + value.hex() if isinstance(value, bytes) else value
+            for name, value in attributes.items()}
+
+
+@blueprint.post("/authorize")
+def authorize() -> tuple[Response | str, int]:
+    """Ours (a voucher code that exists) → Auth-Type rest; else notfound, recorded."""
+    attributes, nas = _body(), _nas()
+    attempt = _attempt(attributes)
+    code = vouchers.normalise(attempt.user)
+    with _store().session() as session:
+        known = code is not None and session.scalar(
+            select(vouchers.Voucher.id).where(vouchers.Voucher.code == code)) is not None
+        if not known:
+            decision = reject("unknown voucher")
+            append(session, [login_record(attempt, nas, decision)])
+            return jsonify(_reply(decision.attributes)), STATUS["notfound"]
+    return jsonify({"control:Auth-Type": "rest"}), STATUS["updated"]
+
+
+@blueprint.post("/authenticate")
+def authenticate() -> tuple[Response | str, int]:
+    attributes, nas = _body(), _nas()
+    attempt = _attempt(attributes)
+    store = _store()
+    decision = VoucherPolicy(store).decide(attempt, nas)
+    with store.session() as session:  # the login record is durable before the answer
+        append(session, [login_record(attempt, nas, decision)])
+    status = STATUS["updated"] if decision.accept else STATUS["reject"]
+    return jsonify(_reply(decision.attributes)), status
+
+
+@blueprint.post("/accounting")
+def accounting() -> tuple[str, int]:
+    attributes, nas = _body(), _nas()
+    try:
+        event = event_from(attributes, nas, datetime.now(UTC))
+    except UnusableAccounting as exc:
+        log.warning("rlm_rest accounting from %s not recorded: %s", nas, exc)
+        return "", STATUS["ok"]  # can never be recorded: answered, so the NAS stops retrying
+    store = _store()
+    with store.session() as session:
+        [new] = store_batch(session, [event], store.is_sqlite)
+        login = login_event(event) if new else None
+        if login is not None:
+            append(session, [login])
+    return "", STATUS["ok"]

@@ -1,0 +1,171 @@
+"""The real FreeRADIUS 3.2 in front of citynet: generated config, rlm_rest, radclient."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from citynet.config import Config
+from citynet.db import Store
+from radius import codec, vouchers
+from radius.models import AccountingRecord
+from radius.records import LoginRecord
+from radius.wire import Code
+from tests.integration.radius.conftest import SECRET, add_nas, radclient
+
+TOKEN = "rest-token-for-tests"
+CITYNET = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Front:
+    auth: str
+    acct: str
+    web: subprocess.Popen[bytes]
+    api: str
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def wait_until(ready: callable, what: str, process: subprocess.Popen[bytes]) -> None:  # type: ignore[valid-type]
+    deadline = time.monotonic() + 60
+    while not ready():
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not ready within 60 s")
+        time.sleep(0.1)  # readiness poll
+
+
+def http_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def status_answered(port: int) -> bool:
+    request = codec.encode_request(Code.STATUS_SERVER, SECRET.encode(), {}, identifier=9)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        sock.sendto(request, ("127.0.0.1", port))
+        try:
+            sock.recvfrom(4096)
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Front]:
+    add_nas(backend_config, store)
+    web_port = free_port(socket.SOCK_STREAM)
+    auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+    env.update(CITYNET_DATA_DIR=str(backend_config.data_path),
+               CITYNET_DATABASE__URL=backend_config.database.url,
+               CITYNET_WEB__PORT=str(web_port), CITYNET_RADIUS__ENABLED="false",
+               CITYNET_RADIUS__REST_TOKEN=TOKEN)
+    conf = tmp_path / "freeradius"
+    subprocess.run([CITYNET, "freeradius", "config", "--out", str(conf), "--auth-port",
+                    str(auth), "--acct-port", str(acct)], env=env, check=True,
+                   capture_output=True)
+    web = subprocess.Popen([CITYNET, "serve"], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        api = f"http://127.0.0.1:{web_port}"
+        wait_until(lambda: http_up(api + "/healthz"), "citynet serve", web)
+        wait_until(lambda: status_answered(auth), "freeradius", radiusd)
+        yield Front(f"127.0.0.1:{auth}", f"127.0.0.1:{acct}", web, api)
+    finally:
+        stop(radiusd)
+        stop(web)
+
+
+SIGNED = "Message-Authenticator = 0x00\n"
+
+
+def login(front: Front, user: str, password: str, chap: bool = False) -> str:
+    field = "CHAP-Password" if chap else "User-Password"
+    return radclient(front.auth, "auth", f'User-Name = "{user}"\n{field} = "{password}"\n'
+                     'Calling-Station-Id = "AA-BB-CC-DD-EE-42"\n' + SIGNED).stdout
+
+
+def test_voucher_logins_through_freeradius(front: Front, store: Store) -> None:
+    with store.session() as session:
+        [voucher] = vouchers.create(session, 1, 45, 1, "fr", valid_days=1)
+        code = voucher.code
+    accepted = login(front, code, code)
+    assert "Received Access-Accept" in accepted
+    assert 2600 < int(accepted.split("Session-Timeout = ")[1].split()[0]) <= 2700
+    assert "Received Access-Accept" in login(front, code, code, chap=True)
+    wrong = login(front, code, "123456")
+    assert 'Received Access-Reject' in wrong and "wrong password / 密码错误" in wrong
+    assert "Received Access-Reject" in login(front, "nobody", "x")
+    with store.session() as session:
+        results = [r.result for r in session.scalars(
+            select(LoginRecord).order_by(LoginRecord.seq))]
+    assert results == ["accept", "accept", "wrong password", "unknown voucher"]
+
+
+def test_accounting_through_freeradius(front: Front, store: Store) -> None:
+    result = radclient(front.acct, "acct", 'User-Name = "u1"\nAcct-Status-Type = Start\n'
+                       'Acct-Session-Id = "fr-acct-1"\nFramed-IP-Address = 10.8.0.77\n')
+    assert "Received Accounting-Response" in result.stdout
+    with store.session() as session:
+        record = session.scalars(select(AccountingRecord)).one()
+        assert (record.status, record.session_id, record.framed_ip) == (
+            "start", "fr-acct-1", "10.8.0.77")
+        assert session.scalars(select(LoginRecord.event)).all() == ["session-start"]
+
+
+def test_freeradius_fails_closed_when_citynet_is_down(front: Front, store: Store) -> None:
+    with store.session() as session:
+        [voucher] = vouchers.create(session, 1, 45, 1, "fr", valid_days=1)
+        code = voucher.code
+    stop(front.web)
+    assert "Received Access-Reject" in login(front, code, code)
+    acct = radclient(front.acct, "acct", 'User-Name = "u1"\nAcct-Status-Type = Start\n'
+                     'Acct-Session-Id = "fr-down"\n')
+    assert "No reply from server" in acct.stdout + acct.stderr  # the NAS will retry
+
+
+def test_the_api_refuses_calls_without_the_token(front: Front) -> None:
+    for headers in ({}, {"X-Citynet-Token": "wrong"}):
+        request = urllib.request.Request(front.api + "/radius/rest/authorize?nas=x",
+                                         data=b"{}", headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        refused.value.close()
+        assert refused.value.code == 403

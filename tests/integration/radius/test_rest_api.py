@@ -1,0 +1,69 @@
+"""The rlm_rest API's contract, through Flask's client: access rules and status codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from citynet.config import RadiusConfig
+from citynet.db import Store
+from citynet.web import create_app
+from radius import vouchers
+from radius.rest import STATUS
+
+TOKEN = "t0ken"
+
+
+def client(store: Store, **radius: Any) -> Any:
+    config = RadiusConfig(**{"rest_token": TOKEN, **radius})
+    return create_app(store, config, {"TESTING": True}).test_client()
+
+
+def body(**attributes: Any) -> dict[str, Any]:
+    return {name: {"type": "string", "value": [value]} for name, value in attributes.items()}
+
+
+def post(api: Any, section: str, data: dict[str, Any], token: str = TOKEN,
+         source: str = "127.0.0.1") -> Any:
+    return api.post(f"/radius/rest/{section}?nas=gw", json=data,
+                    headers={"X-Citynet-Token": token}, environ_base={"REMOTE_ADDR": source})
+
+
+def test_status_contract_is_freeradius_s() -> None:
+    assert STATUS == {"ok": 204, "updated": 200, "reject": 401, "notfound": 404,
+                      "userlock": 403, "fail": 503}
+
+
+@pytest.mark.parametrize(("token", "source", "status"), [
+    ("wrong", "127.0.0.1", 403),
+    (TOKEN, "192.0.2.9", 403),
+    (TOKEN, "::1", 404),  # allowed: gets the real answer (unknown user)
+])
+def test_access_rules(sqlite_store: Store, token: str, source: str, status: int) -> None:
+    response = post(client(sqlite_store), "authorize", body(**{"User-Name": "nobody"}),
+                    token, source)
+    assert response.status_code == status
+
+
+def test_without_a_token_the_api_fails_closed(sqlite_store: Store) -> None:
+    api = client(sqlite_store, rest_token="")
+    assert post(api, "authorize", body(**{"User-Name": "x"}), token="").status_code == 503
+
+
+def test_authorize_authenticate_and_bad_bodies(sqlite_store: Store) -> None:
+    with sqlite_store.session() as session:
+        [voucher] = vouchers.create(session, 1, 30, 1, "t", valid_days=1)
+        code = voucher.code
+    api = client(sqlite_store)
+    ours = post(api, "authorize", body(**{"User-Name": code}))
+    assert (ours.status_code, ours.get_json()) == (200, {"control:Auth-Type": "rest"})
+    good = post(api, "authenticate", body(**{"User-Name": code, "User-Password": code}))
+    assert good.status_code == 200 and 1700 < good.get_json()["reply:Session-Timeout"] <= 1800
+    assert good.get_json()["reply:Class"] == "0x" + b"citynet:voucher".hex()
+    bad = post(api, "authenticate", body(**{"User-Name": code, "User-Password": "nope"}))
+    assert bad.status_code == 401
+    assert bad.get_json() == {"reply:Reply-Message": "wrong password / 密码错误"}
+    assert post(api, "authenticate", ["not", "an", "object"]).status_code == 400
+    no_nas = api.post("/radius/rest/accounting", json={}, headers={"X-Citynet-Token": TOKEN})
+    assert no_nas.status_code == 400

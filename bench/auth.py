@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from radius import codec
+from radius.freeradius import base_conf
 from radius.wire import Code
 
 SECRET = "bench-secret"
@@ -76,43 +77,8 @@ def start_citynet(tmp: Path) -> tuple[subprocess.Popen[bytes], int, str]:
     return process, port, code.strip()
 
 
-FREERADIUS_CONF = """
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = {dir}/log
-raddbdir = {dir}
-radacctdir = {dir}/radacct
-name = freeradius
-confdir = {dir}
-modconfdir = {dir}/mods-config
-run_dir = {dir}/run
-db_dir = {dir}
-libdir = /usr/lib/freeradius
-pidfile = {dir}/run/freeradius.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 65536
-hostname_lookups = no
-log {{
-    destination = stderr
-    auth = no
-}}
-security {{
-    allow_core_dumps = no
-    max_attributes = 200
-    reject_delay = 0
-    status_server = yes
-}}
-thread pool {{
-    start_servers = 4
-    max_servers = 16
-    min_spare_servers = 2
-    max_spare_servers = 8
-    max_requests_per_server = 0
-}}
+# The baseline: files + pap, on the same global settings citynet generates.
+FREERADIUS_SITE = """
 modules {{
     files {{
         filename = {dir}/users
@@ -148,8 +114,8 @@ def start_freeradius(tmp: Path, code: str) -> tuple[subprocess.Popen[bytes], int
     for sub in ("log", "run", "radacct", "mods-config"):
         (conf / sub).mkdir(parents=True, exist_ok=True)
     port = free_udp_port()
-    (conf / "radiusd.conf").write_text(FREERADIUS_CONF.format(dir=conf, port=port,
-                                                              secret=SECRET))
+    (conf / "radiusd.conf").write_text(base_conf(conf) + FREERADIUS_SITE.format(
+        dir=conf, port=port, secret=SECRET))
     (conf / "dictionary").write_text("$INCLUDE /usr/share/freeradius/dictionary\n")
     (conf / "users").write_text(f'"{code}" Cleartext-Password := "{code}"\n'
                                 "\tSession-Timeout = 3600\n")

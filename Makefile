@@ -25,6 +25,7 @@ deps:  ## Debian packages and services the tests use (needs root)
 bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (needs root)
 	bash scripts/test-deps.sh
 	$(BIN)/python bench/auth.py
+	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/accounting.py
 
 venv: $(STAMP)

@@ -16,11 +16,15 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from citynet.config import RadiusConfig
 from citynet.db import Store
@@ -32,6 +36,7 @@ from radius.policy import VoucherPolicy, reject
 from radius.records import append
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 blueprint = Blueprint("radius_rest", __name__, url_prefix="/radius/rest")
 
@@ -57,6 +62,24 @@ class JsonAttributes:
             except ValueError:
                 return None
         return value
+
+
+# One appender at a time per process: the login-record chain extends from the head it
+# reads, and SQLite refuses a writer whose snapshot is stale instead of waiting.
+_append_lock = threading.Lock()
+
+
+def _write(work: Callable[[Session], T]) -> T:
+    """Run a write transaction, serialised in this process, retried on SQLite conflicts."""
+    store = _store()
+    for attempt in range(1, 6):
+        try:
+            with _append_lock, store.session() as session:
+                return work(session)
+        except OperationalError:
+            if attempt == 5:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _store() -> Store:
@@ -127,10 +150,10 @@ def authorize() -> tuple[Response | str, int]:
     with _store().session() as session:
         known = code is not None and session.scalar(
             select(vouchers.Voucher.id).where(vouchers.Voucher.code == code)) is not None
-        if not known:
-            decision = reject("unknown voucher")
-            append(session, [login_record(attempt, nas, decision)])
-            return jsonify(_reply(decision.attributes)), STATUS["notfound"]
+    if not known:
+        decision = reject("unknown voucher")
+        _write(lambda session: append(session, [login_record(attempt, nas, decision)]))
+        return jsonify(_reply(decision.attributes)), STATUS["notfound"]
     return jsonify({"control:Auth-Type": "rest"}), STATUS["updated"]
 
 
@@ -140,8 +163,8 @@ def authenticate() -> tuple[Response | str, int]:
     attempt = _attempt(attributes)
     store = _store()
     decision = VoucherPolicy(store).decide(attempt, nas)
-    with store.session() as session:  # the login record is durable before the answer
-        append(session, [login_record(attempt, nas, decision)])
+    # the login record is durable before the answer
+    _write(lambda session: append(session, [login_record(attempt, nas, decision)]))
     status = STATUS["updated"] if decision.accept else STATUS["reject"]
     return jsonify(_reply(decision.attributes)), status
 
@@ -154,10 +177,11 @@ def accounting() -> tuple[str, int]:
     except UnusableAccounting as exc:
         log.warning("rlm_rest accounting from %s not recorded: %s", nas, exc)
         return "", STATUS["ok"]  # can never be recorded: answered, so the NAS stops retrying
-    store = _store()
-    with store.session() as session:
-        [new] = store_batch(session, [event], store.is_sqlite)
+    def store(session: Session) -> None:
+        [new] = store_batch(session, [event], _store().is_sqlite)
         login = login_event(event) if new else None
         if login is not None:
             append(session, [login])
+
+    _write(store)
     return "", STATUS["ok"]

@@ -67,3 +67,34 @@ def test_authorize_authenticate_and_bad_bodies(sqlite_store: Store) -> None:
     assert post(api, "authenticate", ["not", "an", "object"]).status_code == 400
     no_nas = api.post("/radius/rest/accounting", json={}, headers={"X-Citynet-Token": TOKEN})
     assert no_nas.status_code == 400
+
+
+def test_concurrent_logins_all_get_answers(store: Store) -> None:
+    """Regression: concurrent calls on SQLite failed with 'database is locked'."""
+    import threading
+
+    with store.session() as session:
+        [voucher] = vouchers.create(session, 1, 30, 1, "t", valid_days=1)
+        code = voucher.code
+    app_client = client(store)
+    statuses: list[int] = []
+    barrier = threading.Barrier(16)
+
+    def login() -> None:
+        barrier.wait(timeout=30)
+        for _ in range(5):
+            response = post(app_client, "authenticate", body(**{
+                "User-Name": code, "User-Password": code,
+                "Calling-Station-Id": "AA-BB-CC-DD-EE-01"}))
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=login) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert statuses == [200] * 80
+    from radius import records
+
+    with store.session() as session:
+        assert records.verify(session) == (80, [])  # one chain, no fork, no gap

@@ -43,9 +43,6 @@ class Request:
         values = self.packet.get(name)
         return values[0] if values else None
 
-    def all(self, name: str) -> list[Any]:
-        return list(self.packet[name]) if name in self.packet else []
-
 
 def decode(datagram: Datagram, secret: bytes) -> Request:
     cls = pyrad_packet.AcctPacket if datagram.code == Code.ACCOUNTING_REQUEST else (
@@ -83,15 +80,9 @@ def pap_password(request: Request) -> str | None:
     return password
 
 
-def chap_matches(request: Request, password: str) -> bool:
-    """RFC 1994 CHAP: MD5(ident + secret + challenge); the challenge is CHAP-Challenge or
-    the Request Authenticator (RFC 2865 section 5.3)."""
-    chap = request.get("CHAP-Password")
-    challenge = request.get("CHAP-Challenge") or request.datagram.authenticator
-    return chap_ok(chap, challenge, password)
-
-
 def chap_ok(chap_password: bytes | None, challenge: bytes, password: str) -> bool:
+    """RFC 1994 CHAP: MD5(ident + secret + challenge). The challenge is CHAP-Challenge or
+    the Request Authenticator (RFC 2865 section 5.3): see decisions.attempt_of."""
     if not chap_password or len(chap_password) != 17:
         return False
     expected = hashlib.md5(chap_password[:1] + password.encode() + challenge).digest()  # noqa: S324

@@ -35,12 +35,6 @@ IN_FLIGHT = b""
 Policy = Callable[[Request, NasEntry], Decision]
 
 
-def reject_unknown(request: Request, nas: NasEntry) -> Decision:
-    """The policy when no credential source is configured: every login is refused."""
-    return Decision(False, {"Reply-Message": "unknown user / 用户不存在"},
-                    reason="unknown user")
-
-
 class ReplyCache:
     """Replies by (source, Identifier, Request Authenticator), for 30 seconds."""
 
@@ -78,7 +72,7 @@ class ReplyCache:
 
 class RadiusServer:
     def __init__(self, registry: NasRegistry, writer: RecordWriter,
-                 policy: Policy = reject_unknown) -> None:
+                 policy: Policy) -> None:
         self.registry = registry
         self.writer = writer
         self.policy = policy

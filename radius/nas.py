@@ -56,17 +56,21 @@ class NasRegistry:
     @classmethod
     def load(cls, session: Session, box: SecretBox | None) -> NasRegistry:
         clients = session.scalars(select(NasClient)).all()
-        if clients and box is None:
+        if not clients:
+            return cls([])
+        if box is None:
             raise SecretsError("NAS clients are registered but no secrets key is available "
                                "to open their shared secrets")
-        entries = [
+        return cls([
             NasEntry(c.name, ipaddress.ip_network(c.address), box.open(c.secret_sealed).encode(),
                      c.policy, c.message_authenticator != "off")
-            for c in clients if box is not None
-        ]
-        for entry in entries:
+            for c in clients
+        ])
+
+    def warn_about_legacy(self) -> None:
+        """Say loudly which NAS may send unsigned Access-Requests (on start and change)."""
+        for entry in sorted(self.entries, key=lambda e: e.name):
             if not entry.require_message_authenticator:
                 log.warning("NAS %s: Message-Authenticator NOT required (legacy setting): its "
                             "Access-Requests are open to Blast-RADIUS forgery (CVE-2024-3596)",
                             entry.name)
-        return cls(entries)

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Integer,
     String,
     delete,
-    func,
     insert,
     or_,
     select,
@@ -161,7 +160,3 @@ def search(session: Session, *, phone: str | None = None, mac: str | None = None
     if until:
         query = query.where(LoginRecord.at < until)
     return list(session.scalars(query.limit(limit)))
-
-
-def count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(LoginRecord)) or 0

@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet.config import RadiusConfig
-from citynet.db import Store
+from citynet.web import store
 from radius import vouchers
 from radius.accounting import UnusableAccounting, event_from, login_event, store_batch
 from radius.decisions import LoginAttempt, login_record
@@ -69,22 +69,16 @@ class JsonAttributes:
 _append_lock = threading.Lock()
 
 
-def _write(work: Callable[[Session], T]) -> T:
+def _write(work: Callable[[Session], T], attempts: int = 5) -> T:
     """Run a write transaction, serialised in this process, retried on SQLite conflicts."""
-    store = _store()
-    for attempt in range(1, 6):
+    while True:
+        attempts -= 1
         try:
-            with _append_lock, store.session() as session:
+            with _append_lock, store().session() as session:
                 return work(session)
         except OperationalError:
-            if attempt == 5:
+            if attempts == 0:
                 raise
-    raise AssertionError("unreachable")
-
-
-def _store() -> Store:
-    found: Store = current_app.extensions["citynet.store"]
-    return found
 
 
 def _config() -> RadiusConfig:
@@ -147,7 +141,7 @@ def authorize() -> tuple[Response | str, int]:
     attributes, nas = _body(), _nas()
     attempt = _attempt(attributes)
     code = vouchers.normalise(attempt.user)
-    with _store().session() as session:
+    with store().session() as session:
         known = code is not None and session.scalar(
             select(vouchers.Voucher.id).where(vouchers.Voucher.code == code)) is not None
     if not known:
@@ -161,8 +155,7 @@ def authorize() -> tuple[Response | str, int]:
 def authenticate() -> tuple[Response | str, int]:
     attributes, nas = _body(), _nas()
     attempt = _attempt(attributes)
-    store = _store()
-    decision = VoucherPolicy(store).decide(attempt, nas)
+    decision = VoucherPolicy(store()).decide(attempt, nas)
     # the login record is durable before the answer
     _write(lambda session: append(session, [login_record(attempt, nas, decision)]))
     status = STATUS["updated"] if decision.accept else STATUS["reject"]
@@ -177,11 +170,11 @@ def accounting() -> tuple[str, int]:
     except UnusableAccounting as exc:
         log.warning("rlm_rest accounting from %s not recorded: %s", nas, exc)
         return "", STATUS["ok"]  # can never be recorded: answered, so the NAS stops retrying
-    def store(session: Session) -> None:
-        [new] = store_batch(session, [event], _store().is_sqlite)
+    def record(session: Session) -> None:
+        [new] = store_batch(session, [event], store().is_sqlite)
         login = login_event(event) if new else None
         if login is not None:
             append(session, [login])
 
-    _write(store)
+    _write(record)
     return "", STATUS["ok"]

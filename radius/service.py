@@ -38,6 +38,7 @@ class RadiusService:
                 f"{len(self.server.registry)} NAS")
 
     def start(self) -> None:
+        self.server.registry.warn_about_legacy()
         self.writer.start()
         self._thread.start()
         self._ready.wait()
@@ -65,6 +66,7 @@ class RadiusService:
             return
         if registry.entries != self.server.registry.entries:
             log.info("NAS registry refreshed: %d NAS", len(registry))
+            registry.warn_about_legacy()
         self.server.registry = registry
 
     def _run(self) -> None:

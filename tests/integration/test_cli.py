@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-CITYNET = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
+from tests.support import CITYNET
 
 
 class Cli:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +18,9 @@ from citynet.db import Store, set_meta
 from citynet.web import create_app
 from inventory import demo
 from inventory.importer import import_rows
-from radius import codec
 from radius.wire import Code
 from tests.conftest import make_config
+from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
 
 
 @pytest.fixture
@@ -82,46 +78,27 @@ def test_security_headers_and_escaping(client: FlaskClient) -> None:
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    """Poll until the URL answers, the process dies, or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"citynet exited early with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.1)  # polling interval for readiness, not synchronisation
-    pytest.fail(f"{url} did not answer within {timeout}s")
-
-
 @pytest.mark.slow
 def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")},
            "CITYNET_DATA_DIR": str(tmp_path / "var"), "CITYNET_WEB__PORT": str(port),
            "CITYNET_RADIUS__AUTH_PORT": "0", "CITYNET_RADIUS__ACCT_PORT": "0"}
-    citynet = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
     log = tmp_path / "demo.log"
     with log.open("w") as out:
-        process = subprocess.Popen([citynet, "demo"], env=env, stdout=out,
+        process = subprocess.Popen([CITYNET, "demo"], env=env, stdout=out,
                                    stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        wait_until(lambda: http_answers(f"http://127.0.0.1:{port}/healthz"), "citynet demo",
+                   process)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/inventory/") as response:
             html = response.read().decode()
         assert "笋岗" in html and "Demo data" in html
         radius_line = re.search(r"RADIUS on 127\.0\.0\.1 auth (\d+)/udp", log.read_text())
         assert radius_line is not None, log.read_text()
-        assert status_server(int(radius_line.group(1)), demo.DEMO_NAS_SECRET.encode())
+        reply = status_server(int(radius_line.group(1)), demo.DEMO_NAS_SECRET.encode(),
+                              attempts=20)
+        assert reply is not None and reply[0] == Code.ACCESS_ACCEPT
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     finally:
@@ -134,12 +111,3 @@ def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path:
     assert "demo-hotspot-gw" in output
     assert output.rstrip().endswith("citynet stopped")
 
-
-def status_server(port: int, secret: bytes) -> bool:
-    """Ask the demo's RADIUS listener Status-Server, as the demo NAS (127.0.0.1)."""
-    request = codec.encode_request(Code.STATUS_SERVER, secret, {}, identifier=42)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(10)
-        sock.sendto(request, ("127.0.0.1", port))
-        reply, _ = sock.recvfrom(4096)
-    return reply[0] == Code.ACCESS_ACCEPT and reply[1] == 42

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,23 +19,17 @@ from radius import codec
 from radius.models import AccountingRecord
 from radius.wire import Code
 from tests.integration.radius.conftest import SECRET, add_nas
+from tests.support import CITYNET, free_port, wait_until
 
 SENDERS = 8
 PER_SENDER = 60
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Listener:
     """`citynet radius serve` as its own process, on fixed ports (as a NAS knows them)."""
 
     def __init__(self, config: Config, tmp_path: Path) -> None:
-        self.auth, self.acct = free_udp_port(), free_udp_port()
+        self.auth, self.acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
         self.env.update(CITYNET_DATA_DIR=str(config.data_path),
                         CITYNET_DATABASE__URL=config.database.url,
@@ -47,15 +39,13 @@ class Listener:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        citynet = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
+        # the log is appended to across restarts: wait for one more "ready" line than before
+        started = (self.log.read_bytes().count(b"Ctrl-C stops") if self.log.exists() else 0) + 1
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([citynet, "radius", "serve"], env=self.env,
+            self.process = subprocess.Popen([CITYNET, "radius", "serve"], env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while b"Ctrl-C stops" not in self.log.read_bytes():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"listener did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.05)  # readiness poll
+        wait_until(lambda: self.log.read_bytes().count(b"Ctrl-C stops") >= started,
+                   "citynet radius serve", self.process)
 
     def kill(self) -> None:
         assert self.process is not None

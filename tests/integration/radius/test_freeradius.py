@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,21 +17,13 @@ from sqlalchemy import select
 
 from citynet.config import Config
 from citynet.db import Store
-from radius import codec, vouchers
+from radius import vouchers
 from radius.models import AccountingRecord
 from radius.records import LoginRecord
-from radius.wire import Code
 from tests.integration.radius.conftest import SECRET, add_nas, radclient
+from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
 
 TOKEN = "rest-token-for-tests"
-CITYNET = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -53,36 +42,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-
-def wait_until(ready: callable, what: str, process: subprocess.Popen[bytes]) -> None:  # type: ignore[valid-type]
-    deadline = time.monotonic() + 60
-    while not ready():
-        if process.poll() is not None:
-            pytest.fail(f"{what} exited with {process.returncode}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not ready within 60 s")
-        time.sleep(0.1)  # readiness poll
-
-
-def http_up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def status_answered(port: int) -> bool:
-    request = codec.encode_request(Code.STATUS_SERVER, SECRET.encode(), {}, identifier=9)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(0.5)
-        sock.sendto(request, ("127.0.0.1", port))
-        try:
-            sock.recvfrom(4096)
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture
@@ -105,8 +64,9 @@ def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Fron
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         api = f"http://127.0.0.1:{web_port}"
-        wait_until(lambda: http_up(api + "/healthz"), "citynet serve", web)
-        wait_until(lambda: status_answered(auth), "freeradius", radiusd)
+        wait_until(lambda: http_answers(api + "/healthz"), "citynet serve", web)
+        wait_until(lambda: status_server(auth, SECRET.encode()) is not None, "freeradius",
+                   radiusd)
         yield Front(f"127.0.0.1:{auth}", f"127.0.0.1:{acct}", web, api)
     finally:
         stop(radiusd)

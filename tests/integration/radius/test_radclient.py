@@ -18,6 +18,7 @@ from radius.models import AccountingRecord, RadiusSession
 from radius.service import RadiusService
 from radius.wire import Code
 from tests.integration.radius.conftest import SECRET, Listener, add_nas, radclient
+from tests.support import status_server
 
 SIGNED = "Message-Authenticator = 0x00\n"
 
@@ -127,30 +128,16 @@ def test_a_nas_added_while_running_is_served(backend_config: Config, store: Stor
                             RadiusConfig(auth_port=0, acct_port=0, nas_refresh_seconds=0.2))
     service.start()
     try:
-        request = codec.encode_request(Code.STATUS_SERVER, b"second-secret", {}, identifier=7)
-        assert status_from("127.0.0.2", service.ports[0], request, attempts=1) is None
+        secret = b"second-secret"
+        assert status_server(service.ports[0], secret, source="127.0.0.2") is None
         with store.session() as session:
             assert import_rows(session, [RawRow("t", 1, KINDS["nas"], {
                 "name": "second", "address": "127.0.0.2", "secret": "second-secret"})],
                 open_box(backend_config, store)).ok
-        reply = status_from("127.0.0.2", service.ports[0], request, attempts=50)
+        reply = status_server(service.ports[0], secret, source="127.0.0.2", attempts=50)
         assert reply is not None and reply[0] == Code.ACCESS_ACCEPT
     finally:
         service.stop()
-
-
-def status_from(source: str, port: int, request: bytes, attempts: int) -> bytes | None:
-    """Send from a given loopback address until answered (bounded by attempts × 0.5 s)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((source, 0))
-        sock.settimeout(0.5)
-        for _attempt in range(attempts):
-            sock.sendto(request, ("127.0.0.1", port))
-            try:
-                return sock.recvfrom(4096)[0]
-            except TimeoutError:
-                continue
-    return None
 
 
 def test_sessions_list_shows_what_accounting_reported(listener: Listener,

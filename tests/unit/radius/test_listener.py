@@ -159,7 +159,7 @@ def test_accounting_is_answered_only_after_the_write() -> None:
             return True
 
     async def scenario(fail: bool) -> tuple[list[bytes], RadiusServer]:
-        srv = RadiusServer(NasRegistry([NAS]), writer=Writer(fail))  # type: ignore[arg-type]
+        srv = RadiusServer(NasRegistry([NAS]), Writer(fail), Policy())  # type: ignore[arg-type]
         data = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET, {
             "Acct-Status-Type": "Start", "Acct-Session-Id": "s1"}, message_authenticator=False)
         sent: list[bytes] = []

@@ -1,0 +1,65 @@
+"""Helpers the integration tests share: the installed command, free ports, bounded
+readiness waits, and a Status-Server probe."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from radius import codec
+from radius.wire import Code
+
+CITYNET = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port the OS says is free on 127.0.0.1 (TCP by default, SOCK_DGRAM for UDP)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(ready: Callable[[], bool], what: str, process: subprocess.Popen[Any],
+               timeout: float = 60) -> None:
+    """Poll ``ready`` until it holds; fail at once if the process dies, or at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited early with {process.returncode}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not ready within {timeout:g} s")
+        time.sleep(0.1)  # polling interval for readiness, not synchronisation
+
+
+def http_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def status_server(port: int, secret: bytes, *, source: str = "127.0.0.1",
+                  attempts: int = 1, wait: float = 0.5) -> bytes | None:
+    """Send one signed Status-Server (re-sent up to ``attempts`` times); the reply or None."""
+    request = codec.encode_request(Code.STATUS_SERVER, secret, {}, identifier=42)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.settimeout(wait)
+        for _attempt in range(attempts):
+            sock.sendto(request, ("127.0.0.1", port))
+            try:
+                return sock.recvfrom(4096)[0]
+            except TimeoutError:
+                continue
+    return None

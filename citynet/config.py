@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from sqlalchemy.engine import make_url
@@ -64,6 +65,9 @@ class RadiusConfig(Section):
     nas_refresh_seconds: float = Field(
         default=30.0, gt=0, le=3600,
         description="how often the listener re-reads the NAS clients from the store")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the district's time zone: when a day starts for daily limits")
     rest_token: SecretStr = Field(
         default=SecretStr(""),
         description="token FreeRADIUS's rlm_rest presents (X-Citynet-Token); empty: API off")
@@ -75,6 +79,15 @@ class RadiusConfig(Section):
     @classmethod
     def _split(cls, value: object) -> object:
         return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from None
+        return value
 
     @field_validator("rest_allow")
     @classmethod

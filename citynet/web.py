@@ -10,6 +10,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import __version__
 from citynet.config import RadiusConfig
+from citynet.crypto import SecretBox
 from citynet.db import Store
 
 SECURITY_HEADERS = {
@@ -22,13 +23,15 @@ SECURITY_HEADERS = {
 
 
 def create_app(store: Store, radius: RadiusConfig | None = None,
-               test_config: dict[str, Any] | None = None) -> Flask:
+               test_config: dict[str, Any] | None = None,
+               box: SecretBox | None = None) -> Flask:
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
     if test_config:
         app.config.update(test_config)
     app.extensions["citynet.store"] = store
     app.extensions["citynet.radius"] = radius or RadiusConfig()
+    app.extensions["citynet.box"] = box
 
     from inventory.web import blueprint as inventory_blueprint
     from radius.rest import blueprint as radius_rest_blueprint

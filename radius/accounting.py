@@ -15,6 +15,7 @@ import hashlib
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,12 +27,12 @@ from sqlalchemy.orm import Session
 
 from citynet.db import Store, table
 from radius import records
+from radius.decisions import class_parts
 from radius.models import AccountingRecord, RadiusSession
 from radius.records import LoginEvent
 
 log = logging.getLogger(__name__)
 
-CLASS_PREFIX = b"citynet:"
 STATUS = {"Start": "start", "Stop": "stop", "Interim-Update": "interim",
           "Accounting-On": "on", "Accounting-Off": "off"}
 
@@ -64,6 +65,7 @@ class AccountingEvent:
     nat_ip: str = ""
     nat_ports: str = ""
     method: str = ""  # from the Class we put in the Access-Accept, echoed by the NAS
+    identity: str = ""  # whom the session is for (Class), else the User-Name
 
     @property
     def dedupe_key(self) -> str:
@@ -89,9 +91,10 @@ def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
     session_id = str(request.get("Acct-Session-Id") or "")
     if not session_id and status not in ("on", "off"):
         raise UnusableAccounting("Acct-Session-Id missing")
+    username = str(request.get("User-Name") or "")
+    method, identity = class_parts(request.get("Class"))
     return AccountingEvent(
-        nas=nas, received_at=now, status=status, session_id=session_id,
-        username=str(request.get("User-Name") or ""),
+        nas=nas, received_at=now, status=status, session_id=session_id, username=username,
         calling_station=str(request.get("Calling-Station-Id") or ""),
         called_station=str(request.get("Called-Station-Id") or ""),
         framed_ip=str(request.get("Framed-IP-Address") or ""),
@@ -102,7 +105,7 @@ def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
         delay=int(request.get("Acct-Delay-Time") or 0),
         nat_ip=str(request.get("H3C-NAT-IP-Address") or ""),
         nat_ports=_port_block(request.get("H3C-NAT-Start-Port"), request.get("H3C-NAT-End-Port")),
-        method=_method(request.get("Class")),
+        method=method, identity=identity or username,
     )
 
 
@@ -112,13 +115,6 @@ def _port_block(start: object, end: object) -> str:
     return f"{start}-{end}" if end is not None else str(start)
 
 
-def _method(klass: object) -> str:
-    """Our Class is ``citynet:METHOD``; other values are not ours."""
-    if isinstance(klass, bytes) and klass.startswith(CLASS_PREFIX):
-        return klass[len(CLASS_PREFIX):].decode(errors="replace")[:16]
-    return ""
-
-
 def login_event(event: AccountingEvent) -> LoginEvent | None:
     """The compliance record of a session's start or end (None for other statuses)."""
     kind = {"start": "session-start", "stop": "logout"}.get(event.status)
@@ -126,7 +122,7 @@ def login_event(event: AccountingEvent) -> LoginEvent | None:
         return None
     return LoginEvent(
         at=event.received_at - timedelta(seconds=event.delay), event=kind,
-        result=event.terminate_cause if kind == "logout" else "", identity=event.username,
+        result=event.terminate_cause if kind == "logout" else "", identity=event.identity,
         method=event.method, nas=event.nas, mac=records.normal_mac(event.calling_station),
         called_station=event.called_station, private_ip=event.framed_ip,
         nat_ip=event.nat_ip, nat_ports=event.nat_ports, session_id=event.session_id)
@@ -203,6 +199,9 @@ def _apply_to_sessions(session: Session, event: AccountingEvent,
         session.add(live)
         sessions[(event.nas, event.session_id)] = live
     live.username = event.username or live.username
+    live.identity = event.identity or live.identity
+    live.method = event.method or live.method
+    live.called_station = event.called_station or live.called_station
     live.calling_station = event.calling_station or live.calling_station
     live.framed_ip = event.framed_ip or live.framed_ip
     live.updated_at = event.received_at
@@ -222,9 +221,11 @@ class RecordWriter:
     """Group commit from the event loop to the store on one writer thread: accounting
     records and login records, so the login-record chain has a single appender."""
 
-    def __init__(self, store: Store, max_batch: int = 400) -> None:
+    def __init__(self, store: Store, max_batch: int = 400,
+                 after_commit: Callable[[list[AccountingEvent]], None] | None = None) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.after_commit = after_commit  # sees each batch's new accounting, once durable
         self._queue: queue.Queue[tuple[Job, asyncio.Future[bool]] | None] = (
             queue.Queue())
         self._thread = threading.Thread(target=self._run, name="accounting-writer",
@@ -274,6 +275,13 @@ class RecordWriter:
         self.batches += 1
         self.stored += sum(news)
         _resolve(futures, list(news))
+        if self.after_commit is not None:
+            fresh = [job for (job, _future), new in zip(batch, news, strict=True)
+                     if new and isinstance(job, AccountingEvent)]
+            try:
+                self.after_commit(fresh)
+            except Exception as exc:  # what follows a commit never costs a record
+                log.error("after-commit check failed: %s", exc)
 
     def _store(self, session: Session, jobs: list[Job]) -> list[bool]:
         accounting = [job for job in jobs if isinstance(job, AccountingEvent)]

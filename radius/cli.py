@@ -7,9 +7,11 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -61,6 +63,149 @@ def radius_serve(runtime: Runtime) -> None:
         service.stop()
         counters = ", ".join(f"{k} {v}" for k, v in sorted(service.server.counters.items()))
         click.echo(f"RADIUS stopped ({counters or 'no traffic'})")
+
+
+@radius.group("profile")
+def profile() -> None:
+    """Policy profiles: the terms a NAS's users get (a NAS names one with --policy)."""
+
+
+PROFILE_HELP = {
+    "max_session_minutes": "Longest session (Session-Timeout), minutes.",
+    "idle_timeout": "Idle-Timeout, seconds.",
+    "interim_interval": "Acct-Interim-Interval asked of the NAS, seconds.",
+    "bandwidth_up_kbps": "WISPr-Bandwidth-Max-Up, kbit/s (0: none).",
+    "bandwidth_down_kbps": "WISPr-Bandwidth-Max-Down, kbit/s (0: none).",
+    "daily_minutes": "Online minutes a phone number may use a day (0: no limit).",
+    "daily_megabytes": "Traffic a phone number may use a day, MB (0: no limit).",
+    "simultaneous_use": "Devices one phone number may have online at once (0: any).",
+    "remember_days": "Days the portal may remember a device (0: never).",
+}
+
+
+def _profile_options(command: Callable[..., None]) -> Callable[..., None]:
+    from radius.profiles import LANGUAGES, LIMITS
+
+    for name, (low, high) in reversed(LIMITS.items()):
+        command = click.option(f"--{name.replace('_', '-')}", name,
+                               type=click.IntRange(low, high), help=PROFILE_HELP[name])(command)
+    return click.option("--language", type=click.Choice(LANGUAGES),
+                        help="Language of Reply-Messages.")(command)
+
+
+@profile.command("set")
+@click.argument("name")
+@_profile_options
+@pass_runtime
+def profile_set(runtime: Runtime, /, name: str, **changes: Any) -> None:
+    """Create or change a profile; options not given keep their value (or the default).
+
+    \b
+    Examples:
+      citynet radius profile set default --daily-minutes 240 --simultaneous-use 2
+      citynet radius profile set library --bandwidth-down-kbps 8000 --language zh-CN
+    """
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from radius import profiles
+
+    with runtime.store.session() as session:
+        row = session.scalar(select(profiles.PolicyProfile)
+                             .where(profiles.PolicyProfile.name == name))
+        terms = profiles.terms_of(row) if row is not None else replace(profiles.DEFAULT,
+                                                                       name=name)
+        terms = replace(terms, **{k: v for k, v in changes.items() if v is not None})
+        problems = profiles.check(terms)
+        if problems:
+            raise CitynetError(f"profile {name}: " + "; ".join(problems))
+        profiles.save(session, terms)
+    click.echo(terms.describe())
+
+
+@profile.command("list")
+@pass_runtime
+def profile_list(runtime: Runtime) -> None:
+    """The profiles in the store (a NAS naming another one gets the built-in defaults)."""
+    from radius import profiles
+
+    with runtime.store.session() as session:
+        found = profiles.load_all(session)
+    if "default" not in found:
+        click.echo(profiles.DEFAULT.describe() + "  (built in)")
+    for terms in sorted(found.values(), key=lambda t: t.name):
+        click.echo(terms.describe())
+
+
+@radius.command("token")
+@click.argument("phone")
+@click.option("--mac", default="", help="Bind the token to this device's MAC.")
+@click.option("--method", type=click.Choice(["sms", "totp"]), default="sms",
+              show_default=True, help="How the person was verified (goes into the records).")
+@pass_runtime
+def radius_token(runtime: Runtime, phone: str, mac: str, method: str) -> None:
+    """Issue a one-time login token for PHONE, as the portal does after an SMS login.
+
+    For testing a NAS by hand: the token is the password, PHONE the user name, good once
+    within two minutes. The token is printed and nowhere logged.
+
+    \b
+    Example:
+      radtest 13800138000 "$(citynet radius token 13800138000)" 127.0.0.1 0 SECRET
+    """
+    from radius import tokens
+    from radius.records import normal_mac
+
+    box = runtime.box(create=True)
+    if box is None:
+        raise CitynetError("tokens are sealed with the secrets key, and there is none")
+    bound = normal_mac(mac) if mac else ""
+    if mac and not bound:
+        raise CitynetError(f"--mac {mac!r} is not a MAC address")
+    with runtime.store.session() as session:
+        token = tokens.issue(session, box, phone, method, bound)
+    click.echo(token)
+
+
+@radius.command("remember")
+@click.argument("mac")
+@click.option("--phone", required=True, help="Whose device it is.")
+@click.option("--days", type=click.IntRange(1, 365), default=7, show_default=True)
+@pass_runtime
+def radius_remember(runtime: Runtime, mac: str, phone: str, days: int) -> None:
+    """Remember a device: the NAS's MAC authentication then logs it in as PHONE.
+
+    The portal does this when a person ticks "remember this device"; this is for support.
+    """
+    from radius import remembered
+    from radius.records import normal_mac
+
+    bound = normal_mac(mac)
+    if not bound:
+        raise CitynetError(f"{mac!r} is not a MAC address")
+    with runtime.store.session() as session:
+        device = remembered.remember(session, bound, phone, days)
+        until = device.expires_at.isoformat(timespec="minutes")
+    note = " (a randomised, per-network address: it may change)" if remembered.randomised(
+        bound) else ""
+    click.echo(f"{bound} remembered for {phone} until {until}{note}")
+
+
+@radius.command("forget")
+@click.argument("mac")
+@pass_runtime
+def radius_forget(runtime: Runtime, mac: str) -> None:
+    """Forget a remembered device: its next connection goes through the portal."""
+    from radius import remembered
+    from radius.records import normal_mac
+
+    bound = normal_mac(mac)
+    if not bound:
+        raise CitynetError(f"{mac!r} is not a MAC address")
+    with runtime.store.session() as session:
+        count = remembered.forget(session, bound, "forgotten by an operator")
+    click.echo(f"{bound}: {count} remembrance(s) ended" if count else f"{bound} was not remembered")
 
 
 @click.group()
@@ -198,7 +343,7 @@ def sessions() -> None:
 
 @sessions.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Stopped sessions too (newest first).")
-@click.option("--user", help="User-Name: phone number or voucher code.")
+@click.option("--user", help="Phone number or voucher code (or a MAC-auth User-Name).")
 @click.option("--mac", help="Client MAC, any spelling.")
 @click.option("--nas", "nas_name", help="NAS name.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
@@ -212,7 +357,7 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
       citynet sessions list
       citynet sessions list --user 13800138000 --all
     """
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
 
     from radius.models import RadiusSession
     from radius.records import normal_mac
@@ -221,7 +366,7 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
     if not show_all:
         query = query.where(RadiusSession.stopped_at.is_(None))
     if user:
-        query = query.where(RadiusSession.username == user)
+        query = query.where(or_(RadiusSession.username == user, RadiusSession.identity == user))
     if nas_name:
         query = query.where(RadiusSession.nas == nas_name)
     with runtime.store.session() as session:
@@ -232,29 +377,16 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
                f"{'minutes':>8}{'MB in':>9}{'MB out':>9}  state")
     for r in shown:
         state = "open" if r.stopped_at is None else f"stopped ({r.terminate_cause or '-'})"
-        click.echo(f"{r.session_id[:19]:<20}{r.username[:15]:<16}"
+        click.echo(f"{r.session_id[:19]:<20}{(r.identity or r.username)[:15]:<16}"
                    f"{normal_mac(r.calling_station) or r.calling_station[:18]:<19}"
                    f"{r.framed_ip or '-':<16}{r.nas[:17]:<18}{r.session_time // 60:>8}"
                    f"{r.input_octets / 1e6:>9.1f}{r.output_octets / 1e6:>9.1f}  {state}")
     click.echo(f"{len(shown)} session(s)", err=True)
 
 
-@sessions.command("kick")
-@click.argument("session_id")
-@click.option("--nas", "nas_name", help="The NAS, when the session id is not unique.")
-@click.option("--port", type=click.IntRange(1, 65535), default=3799, show_default=True,
-              help="The NAS's dynamic-authorization (CoA) port.")
-@pass_runtime
-def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None, port: int) -> None:
-    """Disconnect a session: a Disconnect-Request (RFC 5176) to its NAS.
-
-    The NAS answers ACK, or NAK with a reason (e.g. Session-Context-Not-Found); no answer
-    after 3 tries is an error too. The session closes when the NAS's Stop arrives.
-
-    \b
-    Example:
-      citynet sessions kick 5f3a0001 --nas gw-dongmen
-    """
+def _nas_target(runtime: Runtime, session_id: str,
+               nas_name: str | None) -> tuple[str, bytes, dict[str, object], str]:
+    """Where and how to address an open session: (NAS host, secret, identity, NAS name)."""
     import ipaddress
 
     from sqlalchemy import select
@@ -262,7 +394,6 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None, port:
     from inventory.models import NasClient
     from radius import coa
     from radius.models import RadiusSession
-    from radius.wire import Code
 
     box = runtime.box()
     with runtime.store.session() as session:
@@ -281,15 +412,70 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None, port:
         network = ipaddress.ip_network(client.address)
         if network.num_addresses != 1:
             raise CitynetError(f"NAS {client.name} is registered as a network ({network}); "
-                               "a Disconnect needs one address")
-        secret = box.open(client.secret_sealed).encode()
+                               "a CoA or Disconnect needs one address")
         identity = coa.session_identity(live.username, live.session_id,
                                         live.calling_station, live.framed_ip)
-    result = coa.send(str(network.network_address), secret, Code.DISCONNECT_REQUEST,
-                      identity, port=port)
+        return (str(network.network_address), box.open(client.secret_sealed).encode(),
+                identity, client.name)
+
+
+COA_PORT = click.option("--port", type=click.IntRange(1, 65535), default=3799,
+                        show_default=True, help="The NAS's dynamic-authorization (CoA) port.")
+
+
+@sessions.command("kick")
+@click.argument("session_id")
+@click.option("--nas", "nas_name", help="The NAS, when the session id is not unique.")
+@COA_PORT
+@pass_runtime
+def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None, port: int) -> None:
+    """Disconnect a session: a Disconnect-Request (RFC 5176) to its NAS.
+
+    The NAS answers ACK, or NAK with a reason (e.g. Session-Context-Not-Found); no answer
+    after 3 tries is an error too. The session closes when the NAS's Stop arrives.
+
+    \b
+    Example:
+      citynet sessions kick 5f3a0001 --nas gw-dongmen
+    """
+    from radius import coa
+    from radius.wire import Code
+
+    host, secret, identity, name = _nas_target(runtime, session_id, nas_name)
+    result = coa.send(host, secret, Code.DISCONNECT_REQUEST, identity, port=port)
     if not result.ok:
         raise CitynetError(f"not disconnected: {result}")
-    click.echo(f"disconnected {session_id} on {client.name}: {result}")
+    click.echo(f"disconnected {session_id} on {name}: {result}")
+
+
+@sessions.command("bandwidth")
+@click.argument("session_id")
+@click.option("--up", "up_kbps", type=click.IntRange(1, 10_000_000), required=True,
+              help="Upload limit, kbit/s.")
+@click.option("--down", "down_kbps", type=click.IntRange(1, 10_000_000), required=True,
+              help="Download limit, kbit/s.")
+@click.option("--nas", "nas_name", help="The NAS, when the session id is not unique.")
+@COA_PORT
+@pass_runtime
+def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbps: int,
+                       nas_name: str | None, port: int) -> None:
+    """Change a live session's bandwidth: a CoA-Request (RFC 5176) with
+    WISPr-Bandwidth-Max-Up/-Down, which CoovaChilli and most controllers apply at once.
+
+    \b
+    Example (2 Mbit/s up, 8 Mbit/s down):
+      citynet sessions bandwidth 5f3a0001 --up 2000 --down 8000
+    """
+    from radius import coa
+    from radius.wire import Code
+
+    host, secret, identity, name = _nas_target(runtime, session_id, nas_name)
+    result = coa.send(host, secret, Code.COA_REQUEST, identity, port=port, extra={
+        "WISPr-Bandwidth-Max-Up": up_kbps * 1000, "WISPr-Bandwidth-Max-Down": down_kbps * 1000})
+    if not result.ok:
+        raise CitynetError(f"bandwidth not changed: {result}")
+    click.echo(f"{session_id} on {name}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
+               f"({result})")
 
 
 @click.group()

@@ -26,8 +26,26 @@ class Decision:
 
     accept: bool
     attributes: dict[str, object]
-    method: str = ""  # voucher, token, mac
+    method: str = ""  # voucher, sms, totp, mac
     reason: str = ""  # why not, in English (the Reply-Message may add Chinese)
+    identity: str = ""  # whom the login is for, once known (a MAC login: the owner)
+
+
+CLASS_PREFIX = b"citynet:"
+
+
+def class_of(method: str, identity: str) -> bytes:
+    """The Class of our Access-Accept, echoed by the NAS in accounting: how and for whom
+    the session was allowed (a MAC-auth session's User-Name is only the MAC)."""
+    return (CLASS_PREFIX + f"{method}:{identity}".encode())[:253]
+
+
+def class_parts(klass: object) -> tuple[str, str]:
+    """(method, identity) from a Class of ours; ('', '') for anyone else's."""
+    if not isinstance(klass, bytes) or not klass.startswith(CLASS_PREFIX):
+        return "", ""
+    method, _, identity = klass[len(CLASS_PREFIX):].decode(errors="replace").partition(":")
+    return method[:16], identity
 
 
 def attempt_of(request: codec.Request) -> LoginAttempt:
@@ -46,6 +64,6 @@ def login_record(attempt: LoginAttempt, nas: str, decision: Decision) -> LoginEv
     return LoginEvent(
         at=datetime.now(UTC), event="login",
         result="accept" if decision.accept else decision.reason or "reject",
-        identity=attempt.user, method=decision.method, nas=nas,
+        identity=decision.identity or attempt.user, method=decision.method, nas=nas,
         mac=normal_mac(attempt.calling_station), called_station=attempt.called_station,
         private_ip=attempt.framed_ip)

@@ -44,7 +44,13 @@ class RadiusSession(Base):
     nas: Mapped[str] = mapped_column(String(64))
     session_id: Mapped[str] = mapped_column(String(128))
     username: Mapped[str] = mapped_column(String(253), default="")
+    # who, for limits and records: the phone or voucher behind the login (a MAC-auth
+    # session's User-Name is the MAC); from the Class of our Access-Accept
+    identity: Mapped[str] = mapped_column(String(253), default="", server_default="",
+                                          index=True)
+    method: Mapped[str] = mapped_column(String(16), default="", server_default="")
     calling_station: Mapped[str] = mapped_column(String(64), default="")
+    called_station: Mapped[str] = mapped_column(String(128), default="", server_default="")
     framed_ip: Mapped[str] = mapped_column(String(45), default="")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

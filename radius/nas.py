@@ -33,6 +33,7 @@ class NasRegistry:
 
     def __init__(self, entries: list[NasEntry]) -> None:
         self.entries = frozenset(entries)
+        self._by_name = {e.name: e for e in entries}
         self._exact = {e.network.network_address: e for e in entries
                        if e.network.num_addresses == 1}
         self._networks = sorted((e for e in entries if e.network.num_addresses > 1),
@@ -52,6 +53,9 @@ class NasRegistry:
         if found is not None:
             return found
         return next((e for e in self._networks if ip in e.network), None)
+
+    def by_name(self, name: str) -> NasEntry | None:
+        return self._by_name.get(name)
 
     @classmethod
     def load(cls, session: Session, box: SecretBox | None) -> NasRegistry:

@@ -1,90 +1,252 @@
 """Who may log in, and on what terms: Access-Request in, Decision out.
 
-Credential sources so far: printed vouchers (User-Name and User-Password are both the
-code, by PAP or by CHAP as CoovaChilli's UAM sends it). Reply-Messages are bilingual so a
-NAS can show them as they are.
+Three kinds of credential, told apart by the User-Name:
+
+- a **MAC address** (MAC authentication by the NAS): a device the portal remembered
+  answers for its owner's phone number (:mod:`radius.remembered`);
+- a **voucher code** (User-Name and password both the code; PAP, or CHAP as
+  CoovaChilli's UAM sends it): :mod:`radius.vouchers`;
+- anything else is a **phone number** with a one-time token the portal issued after an
+  SMS or app login as the password: :mod:`radius.tokens`.
+
+The NAS's policy profile (:mod:`radius.profiles`) sets the session terms. A person
+(phone identity, so token and MAC logins) is also held to the profile's daily time and
+traffic and to its Simultaneous-Use; a voucher carries its own limits (minutes from first
+use, devices). Reply-Messages are worded in the profile's language.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from citynet.crypto import SecretBox
 from citynet.db import Store
-from radius import codec, vouchers
-from radius.accounting import CLASS_PREFIX
-from radius.decisions import Decision, LoginAttempt, attempt_of
+from radius import codec, remembered, tokens, usage, vouchers
+from radius.decisions import Decision, LoginAttempt, attempt_of, class_of
 from radius.nas import NasEntry
+from radius.profiles import ProfileBook, Terms, load_all
 from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-INTERIM_INTERVAL = 300  # seconds between Interim-Updates we ask the NAS for
-IDLE_TIMEOUT = 900
-
-MESSAGES = {
+MESSAGES = {  # English reason → Chinese wording
     "unknown voucher": "上网券无效",
     "voucher revoked": "上网券已作废",
     "voucher used up": "上网券已用完",
-    "voucher already in use on its allowed devices": "上网券已在允许的设备上使用",
+    vouchers.IN_USE: "上网券已在允许的设备上使用",
     "wrong password": "密码错误",
+    "no valid login token": "登录凭证无效或已过期，请重新登录",
+    "device not remembered": "设备未记住或已过期，请在认证页面登录",
+    "MAC login from another device": "设备地址不符",
+    "daily time used up": "今日上网时长已用完",
+    "daily data used up": "今日上网流量已用完",
+    "too many devices online": "同时在线的设备已达上限",
     "service busy, try again": "服务繁忙，请重试",
 }
 
-def reject(reason: str, method: str = "") -> Decision:
-    return Decision(False, {"Reply-Message": f"{reason} / {MESSAGES.get(reason, '')}"},
-                    method=method, reason=reason)
+
+def message(reason: str, language: str) -> str:
+    chinese = MESSAGES.get(reason, "")
+    if language == "en" or not chinese:
+        return reason
+    return chinese if language == "zh-CN" else f"{reason} / {chinese}"
 
 
-def password_matches(attempt: LoginAttempt, candidates: list[str]) -> bool:
+def reject(reason: str, method: str = "", language: str = "both",
+           identity: str = "") -> Decision:
+    return Decision(False, {"Reply-Message": message(reason, language)}, method=method,
+                    reason=reason, identity=identity)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What is left of a person's day (None: no daily limit)."""
+
+    seconds: int | None = None
+    octets: int | None = None
+
+
+def grant(terms: Terms, method: str, identity: str, seconds_left: int | None = None,
+          octets_left: int | None = None) -> Decision:
+    """An Access-Accept on the profile's terms, never longer than the credential allows."""
+    timeout = terms.max_session_minutes * 60
+    if seconds_left is not None:
+        timeout = min(timeout, seconds_left)
+    attributes: dict[str, object] = {
+        "Session-Timeout": timeout,
+        "Idle-Timeout": terms.idle_timeout,
+        "Acct-Interim-Interval": terms.interim_interval,
+        "Class": class_of(method, identity),
+    }
+    if terms.bandwidth_up_kbps:
+        attributes["WISPr-Bandwidth-Max-Up"] = terms.bandwidth_up_kbps * 1000  # bit/s
+    if terms.bandwidth_down_kbps:
+        attributes["WISPr-Bandwidth-Max-Down"] = terms.bandwidth_down_kbps * 1000
+    if octets_left is not None:
+        attributes["ChilliSpot-Max-Total-Octets"] = octets_left & 0xFFFFFFFF
+        if octets_left >> 32:
+            attributes["ChilliSpot-Max-Total-Gigawords"] = octets_left >> 32
+    return Decision(True, attributes, method=method, identity=identity)
+
+
+def proves(attempt: LoginAttempt, secret: str) -> bool:
+    """The attempt's password is ``secret`` (PAP compared in constant time, or CHAP)."""
     if attempt.chap is not None:
         chap_password, challenge = attempt.chap
-        return any(codec.chap_ok(chap_password, challenge, c) for c in candidates)
+        return codec.chap_ok(chap_password, challenge, secret)
     given = attempt.password
-    if given is None:
-        return False
-    return vouchers.normalise(given) in candidates or given in candidates
+    return given is not None and hmac.compare_digest(given.encode(), secret.encode())
 
 
-class VoucherPolicy:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+def voucher_password_matches(attempt: LoginAttempt, code: str) -> bool:
+    """A voucher's password is its code, as printed or as typed (case, dashes, spaces)."""
+    if attempt.password is not None and vouchers.normalise(attempt.password) == code:
+        return True
+    return any(proves(attempt, spelling)
+               for spelling in {code, vouchers.display(code), attempt.user})
+
+
+class Policy:
+    def __init__(self, store: Store, box: SecretBox | None, zone: ZoneInfo,
+                 profiles: ProfileBook | None = None) -> None:
+        self.store, self.box, self.zone = store, box, zone
+        self.profiles = profiles or ProfileBook(self._load_profiles)
+
+    def _load_profiles(self) -> dict[str, Terms]:
+        with self.store.session() as session:
+            return load_all(session)
 
     def __call__(self, request: codec.Request, nas: NasEntry) -> Decision:
-        return self.decide(attempt_of(request), nas.name)
+        return self.decide(attempt_of(request), nas.name, nas.policy)
 
-    def decide(self, attempt: LoginAttempt, nas: str) -> Decision:
-        user = attempt.user
-        code = vouchers.normalise(user)
-        if code is None:
-            return reject("unknown voucher")
-        if not password_matches(attempt, [code, user, vouchers.display(code)]):
-            return reject("wrong password", "voucher")
+    def decide(self, attempt: LoginAttempt, nas: str, profile: str = "default") -> Decision:
+        terms = self.profiles.get(profile)
+        now = datetime.now(UTC)
+        try:
+            mac = normal_mac(attempt.user) if len(attempt.user) >= 12 else ""
+            if mac:
+                return self._mac_login(attempt, mac, terms, now)
+            code = vouchers.normalise(attempt.user)
+            if code is not None:
+                return self._voucher_login(attempt, code, nas, terms, now)
+            if vouchers.looks_like(attempt.user):  # a mistyped code, caught by its check
+                return reject("unknown voucher", "voucher", terms.language, attempt.user)
+            return self._token_login(attempt, terms, now)
+        except OperationalError as exc:
+            log.error("login of %s not decided: %s", nas, exc.orig)
+            return reject("service busy, try again", language=terms.language)
+
+    def claims(self, user: str) -> bool:
+        """Is this User-Name citynet's to answer (rlm_rest authorize): a voucher that
+        exists, a remembered MAC, or an identity with a live token."""
+        now = datetime.now(UTC)
+        with self.store.session() as session:
+            mac = normal_mac(user) if len(user) >= 12 else ""
+            if mac:
+                return remembered.owner(session, mac, now) is not None
+            code = vouchers.normalise(user)
+            if code is not None:
+                return session.scalar(select(vouchers.Voucher.id).where(
+                    vouchers.Voucher.code == code)) is not None
+            return session.scalar(select(tokens.RadiusToken.id).where(
+                tokens.RadiusToken.identity == user, tokens.RadiusToken.used_at.is_(None),
+                tokens.RadiusToken.expires_at > now).limit(1)) is not None
+
+    # --- the three credentials -------------------------------------------------------
+
+    def _mac_login(self, attempt: LoginAttempt, mac: str, terms: Terms,
+                   now: datetime) -> Decision:
+        caller = normal_mac(attempt.calling_station)
+        if caller and caller != mac:
+            return reject("MAC login from another device", "mac", terms.language, mac)
+
+        def work(session: Session) -> Decision:
+            identity = remembered.owner(session, mac, now)
+            if identity is None:
+                return reject("device not remembered", "mac", terms.language, mac)
+            return self._on_terms(session, "mac", identity, mac, terms, now)
+
+        return self._transaction(work)
+
+    def _token_login(self, attempt: LoginAttempt, terms: Terms, now: datetime) -> Decision:
+        identity = attempt.user.strip()
+        box = self.box
+        if not identity or box is None:
+            return reject("no valid login token", "token", terms.language, identity)
+        mac = normal_mac(attempt.calling_station)
+
+        def work(session: Session) -> Decision:
+            token = tokens.find(session, box, identity, mac,
+                                lambda clear: proves(attempt, clear), now)
+            if token is None:
+                return reject("no valid login token", "token", terms.language, identity)
+            decision = self._on_terms(session, token.method, identity, mac, terms, now)
+            if decision.accept and not tokens.spend(session, token, now):
+                return reject("no valid login token", token.method, terms.language, identity)
+            return decision
+
+        return self._transaction(work)
+
+    def _voucher_login(self, attempt: LoginAttempt, code: str, nas: str, terms: Terms,
+                       now: datetime) -> Decision:
+        if not voucher_password_matches(attempt, code):
+            return reject("wrong password", "voucher", terms.language, code)
         mac = normal_mac(attempt.calling_station) or f"unknown@{nas}"
-        result, rechecked = None, False
-        for _attempt in range(5):
+        sqlite = self.store.is_sqlite
+        result = self._transaction(
+            lambda session: vouchers.redeem(session, code, mac, now, sqlite))
+        if result.reason == vouchers.IN_USE:
+            # The slot may have gone to this same device in a concurrent first login,
+            # committed after our transaction began: look once more in a new one.
+            result = self._transaction(
+                lambda session: vouchers.redeem(session, code, mac, now, sqlite))
+        if not result.ok:
+            return reject(result.reason, "voucher", terms.language, code)
+        return grant(terms, "voucher", code, seconds_left=result.seconds_left)
+
+    # --- shared ----------------------------------------------------------------------
+
+    def _on_terms(self, session: Session, method: str, identity: str, mac: str,
+                  terms: Terms, now: datetime) -> Decision:
+        """A person's login: their day's allowance and devices online, then the grant."""
+        left = Allowance()
+        if terms.daily_minutes or terms.daily_megabytes:
+            used = usage.today(session, identity, usage.day_start(now, self.zone))
+            if terms.daily_minutes:
+                left = Allowance(seconds=terms.daily_seconds - used.seconds)
+                if left.seconds is not None and left.seconds <= 0:
+                    return reject("daily time used up", method, terms.language, identity)
+            if terms.daily_megabytes:
+                left = Allowance(left.seconds, terms.daily_octets - used.octets)
+                if left.octets is not None and left.octets <= 0:
+                    return reject("daily data used up", method, terms.language, identity)
+        if terms.simultaneous_use:
+            online = usage.online_devices(session, identity, now, terms.interim_interval,
+                                          besides=mac)
+            if len(online) >= terms.simultaneous_use:
+                return reject("too many devices online", method, terms.language, identity)
+        return grant(terms, method, identity, left.seconds, left.octets)
+
+    def _transaction(self, work: Callable[[Session], T], attempts: int = 5) -> T:
+        """Run ``work`` in a transaction; retried when SQLite refuses a writer whose
+        snapshot went stale (another login committed first). PostgreSQL waits instead."""
+        for attempt in range(attempts):
             try:
                 with self.store.session() as session:
-                    result = vouchers.redeem(session, code, mac, datetime.now(UTC),
-                                             self.store.is_sqlite)
+                    return work(session)
             except OperationalError as exc:
-                # SQLite: another redemption committed first (snapshot conflict); retry
-                log.debug("voucher redemption retried: %s", exc.orig)
-                continue
-            if result.reason != vouchers.IN_USE or rechecked:
-                break
-            # The slot may have gone to this same device in a concurrent first login,
-            # committed after this transaction began: look once more in a new transaction.
-            rechecked = True
-        if result is None:
-            return reject("service busy, try again", "voucher")
-        if not result.ok:
-            return reject(result.reason, "voucher")
-        return Decision(True, {
-            "Session-Timeout": result.seconds_left,
-            "Idle-Timeout": IDLE_TIMEOUT,
-            "Acct-Interim-Interval": INTERIM_INTERVAL,
-            "Class": CLASS_PREFIX + b"voucher",  # echoed in accounting: the logout's method
-        }, method="voucher")
+                if attempt == attempts - 1:
+                    raise
+                log.debug("login transaction retried: %s", exc.orig)
+        raise AssertionError("unreachable")

@@ -19,7 +19,9 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
@@ -27,12 +29,17 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet.config import RadiusConfig
+from citynet.crypto import SecretBox
+from citynet.db import Store
 from citynet.web import store
+from inventory.models import NasClient
 from radius import vouchers
 from radius.accounting import UnusableAccounting, event_from, login_event, store_batch
 from radius.decisions import LoginAttempt, login_record
+from radius.enforcement import Enforcer
 from radius.freeradius import TOKEN_HEADER
-from radius.policy import VoucherPolicy, reject
+from radius.nas import NasEntry, NasRegistry
+from radius.policy import Policy, reject
 from radius.records import append
 
 log = logging.getLogger(__name__)
@@ -86,6 +93,33 @@ def _config() -> RadiusConfig:
     return found
 
 
+class _Radius:
+    """This app's policy and limit enforcement, made on first use."""
+
+    def __init__(self, config: RadiusConfig) -> None:
+        zone = ZoneInfo(config.timezone)
+        box = current_app.extensions.get("citynet.box")
+        self.policy = Policy(store(), box, zone)
+        self.enforcer = Enforcer(store(), partial(_nas_entry, store(), box),
+                                 self.policy.profiles, zone)
+
+
+def _nas_entry(found: Store, box: SecretBox | None, name: str) -> NasEntry | None:
+    with found.session() as session:
+        return NasRegistry.load(session, box).by_name(name)
+
+
+_made_lock = threading.Lock()
+
+
+def _radius() -> _Radius:
+    with _made_lock:
+        made: _Radius | None = current_app.extensions.get("citynet.radius.rest")
+        if made is None:
+            made = current_app.extensions["citynet.radius.rest"] = _Radius(_config())
+        return made
+
+
 @blueprint.before_request
 def _authorised() -> None:
     config = _config()
@@ -137,15 +171,13 @@ def _reply(attributes: dict[str, object]) -> dict[str, object]:
 
 @blueprint.post("/authorize")
 def authorize() -> tuple[Response | str, int]:
-    """Ours (a voucher code that exists) → Auth-Type rest; else notfound, recorded."""
+    """Ours (a voucher that exists, a remembered MAC, a phone with a live token) →
+    Auth-Type rest; else notfound, recorded."""
     attributes, nas = _body(), _nas()
     attempt = _attempt(attributes)
-    code = vouchers.normalise(attempt.user)
-    with store().session() as session:
-        known = code is not None and session.scalar(
-            select(vouchers.Voucher.id).where(vouchers.Voucher.code == code)) is not None
-    if not known:
-        decision = reject("unknown voucher")
+    if not _radius().policy.claims(attempt.user):
+        decision = reject("unknown voucher" if vouchers.looks_like(attempt.user)
+                          else "no valid login token")
         _write(lambda session: append(session, [login_record(attempt, nas, decision)]))
         return jsonify(_reply(decision.attributes)), STATUS["notfound"]
     return jsonify({"control:Auth-Type": "rest"}), STATUS["updated"]
@@ -155,7 +187,9 @@ def authorize() -> tuple[Response | str, int]:
 def authenticate() -> tuple[Response | str, int]:
     attributes, nas = _body(), _nas()
     attempt = _attempt(attributes)
-    decision = VoucherPolicy(store()).decide(attempt, nas)
+    with store().session() as session:
+        profile = session.scalar(select(NasClient.policy).where(NasClient.name == nas))
+    decision = _radius().policy.decide(attempt, nas, profile or "default")
     # the login record is durable before the answer
     _write(lambda session: append(session, [login_record(attempt, nas, decision)]))
     status = STATUS["updated"] if decision.accept else STATUS["reject"]
@@ -170,11 +204,13 @@ def accounting() -> tuple[str, int]:
     except UnusableAccounting as exc:
         log.warning("rlm_rest accounting from %s not recorded: %s", nas, exc)
         return "", STATUS["ok"]  # can never be recorded: answered, so the NAS stops retrying
-    def record(session: Session) -> None:
+    def record(session: Session) -> bool:
         [new] = store_batch(session, [event], store().is_sqlite)
         login = login_event(event) if new else None
         if login is not None:
             append(session, [login])
+        return new
 
-    _write(record)
+    if _write(record):
+        _radius().enforcer.after_commit([event])
     return "", STATUS["ok"]

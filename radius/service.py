@@ -6,25 +6,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from zoneinfo import ZoneInfo
 
 from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from radius import coa
 from radius.accounting import RecordWriter
+from radius.enforcement import Enforcer
 from radius.listener import RadiusServer, listen
 from radius.nas import NasRegistry
-from radius.policy import VoucherPolicy
+from radius.policy import Policy
 
 log = logging.getLogger(__name__)
 
 
 class RadiusService:
-    def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig) -> None:
+    def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
+                 coa_port: int = coa.PORT) -> None:
         self.store, self.box, self.config = store, box, config
-        self.writer = RecordWriter(store)
+        zone = ZoneInfo(config.timezone)
+        policy = Policy(store, box, zone)
+        # Disconnects for limits seen in accounting go to the NAS the registry knows now
+        self.enforcer = Enforcer(store, lambda name: self.server.registry.by_name(name),
+                                 policy.profiles, zone, port=coa_port)
+        self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit)
         with store.session() as session:
-            self.server = RadiusServer(NasRegistry.load(session, box), self.writer,
-                                       VoucherPolicy(store))
+            self.server = RadiusServer(NasRegistry.load(session, box), self.writer, policy)
         self._loop = asyncio.new_event_loop()
         self._stopped = asyncio.Event()
         self._ready = threading.Event()
@@ -51,7 +59,8 @@ class RadiusService:
             self._loop.call_soon_threadsafe(self._stopped.set)
             self._thread.join(timeout=30)
         self.writer.stop()
-        log.info("RADIUS stopped: %s", dict(self.server.counters))
+        self.enforcer.close()
+        log.info("RADIUS stopped: %s", dict(self.server.counters + self.enforcer.counters))
 
     async def _refresh_registry(self) -> None:
         """Pick up NAS clients added, changed or removed since start (`citynet nas add`)."""

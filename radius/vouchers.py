@@ -80,6 +80,14 @@ def normalise(text: str) -> str | None:
     return cleaned
 
 
+def looks_like(text: str) -> bool:
+    """Shaped like a voucher code, valid or not (a mistyped one, say): ten letters and
+    digits, not all digits — phone numbers, the other identity, are eleven digits."""
+    cleaned = unicodedata.normalize("NFKC", text).replace("-", "").replace(" ", "")
+    return (len(cleaned) == BODY_LENGTH + 1 and cleaned.isascii() and cleaned.isalnum()
+            and not cleaned.isdigit())
+
+
 def display(code: str) -> str:
     """ABCD-EFGH-JK: how a code is printed."""
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"

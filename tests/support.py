@@ -29,12 +29,13 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return port
 
 
-def wait_until(ready: Callable[[], bool], what: str, process: subprocess.Popen[Any],
-               timeout: float = 60) -> None:
-    """Poll ``ready`` until it holds; fail at once if the process dies, or at the deadline."""
+def wait_until(ready: Callable[[], bool], what: str,
+               process: subprocess.Popen[Any] | None = None, timeout: float = 60) -> None:
+    """Poll ``ready`` until it holds; fail at once if the process (if any) dies, or at
+    the deadline."""
     deadline = time.monotonic() + timeout
     while not ready():
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             pytest.fail(f"{what} exited early with {process.returncode}")
         if time.monotonic() > deadline:
             pytest.fail(f"{what} not ready within {timeout:g} s")

@@ -37,12 +37,13 @@ class Listener:
         return dict(self.service.server.counters)
 
 
-def add_nas(config: Config, store: Store, address: str = "127.0.0.1") -> None:
+def add_nas(config: Config, store: Store, address: str = "127.0.0.1",
+            policy: str = "default") -> None:
     box = open_box(config, store, create=True)
     with store.session() as session:
         outcome = import_rows(session, [RawRow("test", 1, KINDS["nas"], {
             "name": "test-gw", "address": address, "secret": SECRET,
-            "vendor": "coovachilli"})], box)
+            "vendor": "coovachilli", "policy": policy})], box)
         assert outcome.ok, outcome.problems
 
 

@@ -96,7 +96,7 @@ def test_voucher_logins_through_freeradius(front: Front, store: Store) -> None:
     with store.session() as session:
         results = [r.result for r in session.scalars(
             select(LoginRecord).order_by(LoginRecord.seq))]
-    assert results == ["accept", "accept", "wrong password", "unknown voucher"]
+    assert results == ["accept", "accept", "wrong password", "no valid login token"]
 
 
 def test_accounting_through_freeradius(front: Front, store: Store) -> None:

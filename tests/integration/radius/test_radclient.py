@@ -36,7 +36,9 @@ def test_an_unknown_user_is_rejected_with_a_readable_message(listener: Listener)
     result = radclient(listener.auth, "auth",
                        'User-Name = "nobody"\nUser-Password = "x"\n' + SIGNED)
     assert "Received Access-Reject" in result.stdout
-    assert 'Reply-Message = "unknown voucher / 上网券无效"' in result.stdout
+    # not a voucher, not a MAC: a phone number without a live token from the portal
+    assert 'Reply-Message = "no valid login token / 登录凭证无效或已过期，请重新登录"' in (
+        result.stdout)
 
 
 def test_unsigned_and_wrongly_signed_requests_get_no_answer(listener: Listener) -> None:

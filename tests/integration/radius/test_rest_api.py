@@ -6,18 +6,19 @@ from typing import Any
 
 import pytest
 
-from citynet.config import RadiusConfig
+from citynet.config import Config, RadiusConfig
+from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
 from citynet.web import create_app
-from radius import vouchers
+from radius import tokens, vouchers
 from radius.rest import STATUS
 
 TOKEN = "t0ken"
 
 
-def client(store: Store, **radius: Any) -> Any:
+def client(store: Store, box: SecretBox | None = None, **radius: Any) -> Any:
     config = RadiusConfig(**{"rest_token": TOKEN, **radius})
-    return create_app(store, config, {"TESTING": True}).test_client()
+    return create_app(store, config, {"TESTING": True}, box=box).test_client()
 
 
 def body(**attributes: Any) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def test_authorize_authenticate_and_bad_bodies(sqlite_store: Store) -> None:
     assert (ours.status_code, ours.get_json()) == (200, {"control:Auth-Type": "rest"})
     good = post(api, "authenticate", body(**{"User-Name": code, "User-Password": code}))
     assert good.status_code == 200 and 1700 < good.get_json()["reply:Session-Timeout"] <= 1800
-    assert good.get_json()["reply:Class"] == "0x" + b"citynet:voucher".hex()
+    assert good.get_json()["reply:Class"] == "0x" + f"citynet:voucher:{code}".encode().hex()
     bad = post(api, "authenticate", body(**{"User-Name": code, "User-Password": "nope"}))
     assert bad.status_code == 401
     assert bad.get_json() == {"reply:Reply-Message": "wrong password / 密码错误"}
@@ -98,3 +99,20 @@ def test_concurrent_logins_all_get_answers(store: Store) -> None:
 
     with store.session() as session:
         assert records.verify(session) == (80, [])  # one chain, no fork, no gap
+
+
+def test_a_portal_token_logs_in_through_the_api(sqlite_store: Store,
+                                                sqlite_config: Config) -> None:
+    box = open_box(sqlite_config, sqlite_store, create=True)
+    assert box is not None
+    with sqlite_store.session() as session:
+        token = tokens.issue(session, box, "13800138000", "totp")
+    api = client(sqlite_store, box=box)
+    assert post(api, "authorize", body(**{"User-Name": "13900139000"})).status_code == 404
+    ours = post(api, "authorize", body(**{"User-Name": "13800138000"}))
+    assert (ours.status_code, ours.get_json()) == (200, {"control:Auth-Type": "rest"})
+    login = body(**{"User-Name": "13800138000", "User-Password": token})
+    good = post(api, "authenticate", login)
+    assert good.status_code == 200
+    assert good.get_json()["reply:Class"] == "0x" + b"citynet:totp:13800138000".hex()
+    assert post(api, "authenticate", login).status_code == 401  # once only

@@ -1,0 +1,146 @@
+"""Policy profiles: the terms a NAS's users get (a NAS names its profile in ``policy``).
+
+A profile says how long a session may last, when an idle one ends, how often the NAS
+reports, what bandwidth a device gets, how much time and traffic a person (phone
+identity) may use a day, on how many devices at once, and in which language rejections
+are worded. A NAS naming a profile that does not exist gets :data:`DEFAULT` (and a
+warning), so a typo never locks a district out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from citynet.db import Base
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("zh-CN", "en", "both")
+
+
+class PolicyProfile(Base):
+    __tablename__ = "radius_profile"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    max_session_minutes: Mapped[int] = mapped_column(Integer)
+    idle_timeout: Mapped[int] = mapped_column(Integer)
+    interim_interval: Mapped[int] = mapped_column(Integer)
+    bandwidth_up_kbps: Mapped[int] = mapped_column(Integer)
+    bandwidth_down_kbps: Mapped[int] = mapped_column(Integer)
+    daily_minutes: Mapped[int] = mapped_column(Integer)
+    daily_megabytes: Mapped[int] = mapped_column(Integer)
+    simultaneous_use: Mapped[int] = mapped_column(Integer)
+    remember_days: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(8))
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A profile's values; 0 means "no limit" for the limits."""
+
+    name: str = "default"
+    max_session_minutes: int = 240
+    idle_timeout: int = 900  # seconds
+    interim_interval: int = 300  # seconds between Interim-Updates
+    bandwidth_up_kbps: int = 0
+    bandwidth_down_kbps: int = 0
+    daily_minutes: int = 0  # per phone identity, summed over its sessions of the day
+    daily_megabytes: int = 0
+    simultaneous_use: int = 2  # devices one phone identity may have online at once
+    remember_days: int = 7  # how long the portal may remember a device
+    language: str = "both"  # of Reply-Messages: zh-CN, en or both
+
+    @property
+    def daily_seconds(self) -> int:
+        return self.daily_minutes * 60
+
+    @property
+    def daily_octets(self) -> int:
+        return self.daily_megabytes * 1_000_000
+
+    def describe(self) -> str:
+        return (f"{self.name}: session ≤ {self.max_session_minutes} min, idle "
+                f"{self.idle_timeout} s, interim {self.interim_interval} s, bandwidth "
+                f"{_limit(self.bandwidth_up_kbps, 'kbit/s')} up / "
+                f"{_limit(self.bandwidth_down_kbps, 'kbit/s')} down, daily "
+                f"{_limit(self.daily_minutes, 'min')} and {_limit(self.daily_megabytes, 'MB')}"
+                f", {_limit(self.simultaneous_use, 'device(s)')} at once, remember "
+                f"{self.remember_days} d, messages in {self.language}")
+
+
+def _limit(value: int, unit: str) -> str:
+    return f"{value} {unit}" if value else "no limit"
+
+
+DEFAULT = Terms()
+LIMITS = {  # name → (lowest, highest) a profile may set
+    "max_session_minutes": (1, 60 * 24 * 7), "idle_timeout": (60, 86400),
+    "interim_interval": (60, 86400), "bandwidth_up_kbps": (0, 10_000_000),
+    "bandwidth_down_kbps": (0, 10_000_000), "daily_minutes": (0, 60 * 24),
+    "daily_megabytes": (0, 10_000_000), "simultaneous_use": (0, 100),
+    "remember_days": (0, 365),
+}
+
+
+def check(terms: Terms) -> list[str]:
+    """What is wrong with these terms (empty: nothing)."""
+    problems = [f"{name} must be between {low} and {high}"
+                for name, (low, high) in LIMITS.items()
+                if not low <= getattr(terms, name) <= high]
+    if terms.language not in LANGUAGES:
+        problems.append(f"language must be one of {', '.join(LANGUAGES)}")
+    if not terms.name or len(terms.name) > 64:
+        problems.append("name must be 1 to 64 characters")
+    return problems
+
+
+def terms_of(row: PolicyProfile) -> Terms:
+    return Terms(**{f.name: getattr(row, f.name) for f in fields(Terms)})
+
+
+def save(session: Session, terms: Terms) -> None:
+    row = session.scalar(select(PolicyProfile).where(PolicyProfile.name == terms.name))
+    if row is None:
+        row = PolicyProfile(name=terms.name)
+        session.add(row)
+    for name, value in asdict(terms).items():
+        setattr(row, name, value)
+
+
+def load_all(session: Session) -> dict[str, Terms]:
+    return {row.name: terms_of(row) for row in session.scalars(select(PolicyProfile))}
+
+
+class ProfileBook:
+    """Profiles by name, re-read from the store at most every ``ttl`` seconds."""
+
+    def __init__(self, load: Callable[[], dict[str, Terms]], ttl: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._load, self.ttl, self.clock = load, ttl, clock
+        self._profiles: dict[str, Terms] = {}
+        self._loaded_at: float | None = None
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Terms:
+        with self._lock:
+            now = self.clock()
+            if self._loaded_at is None or now - self._loaded_at >= self.ttl:
+                try:
+                    self._profiles = self._load()
+                except Exception as exc:  # keep the terms we have; the store may be back soon
+                    log.error("policy profiles not re-read: %s", exc)
+                self._loaded_at = now
+            found = self._profiles.get(name)
+            if found is None and name != DEFAULT.name and name not in self._warned:
+                self._warned.add(name)
+                log.warning("policy profile %r does not exist: the built-in defaults apply "
+                            "(citynet radius profile set %s …)", name, name)
+        return found or DEFAULT

@@ -1,0 +1,71 @@
+"""Remembered devices: "log in once, then no login for N days".
+
+After a verified login the person may ask the portal to remember the device. The NAS then
+authenticates it by MAC (User-Name is the MAC) and citynet answers for the person the
+device belongs to. A MAC is not a secret, so the terms are tight: a remembrance ends on
+its date, when the person forgets the device, or when the same MAC is seen online at two
+access points at once (a clone; see :mod:`radius.enforcement`).
+
+Phones today randomise their MAC per network (locally administered addresses). Such a
+MAC is stable for one SSID on iOS/Android unless the person resets it, so it can be
+remembered, but may change; :func:`randomised` lets the portal say so.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import DateTime, String, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from citynet.db import Base
+
+
+class RememberedDevice(Base):
+    __tablename__ = "remembered_device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mac: Mapped[str] = mapped_column(String(17), index=True)  # aa:bb:cc:dd:ee:ff
+    identity: Mapped[str] = mapped_column(String(32), index=True)  # the phone number
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_why: Mapped[str] = mapped_column(String(64), default="")
+
+
+def randomised(mac: str) -> bool:
+    """A locally administered address (bit 1 of the first octet): set by the OS, not the
+    maker, usually a per-network private address."""
+    return bool(int(mac[:2], 16) & 0x02)
+
+
+def remember(session: Session, mac: str, identity: str, days: int,
+             now: datetime | None = None) -> RememberedDevice:
+    """Remember ``mac`` for ``identity``; replaces any earlier remembrance of that MAC."""
+    now = now or datetime.now(UTC)
+    forget(session, mac, "remembered again", now)
+    device = RememberedDevice(mac=mac, identity=identity, created_at=now,
+                              expires_at=now + timedelta(days=days))
+    session.add(device)
+    return device
+
+
+def forget(session: Session, mac: str, why: str, now: datetime | None = None) -> int:
+    """End every live remembrance of ``mac``; how many there were."""
+    result = session.execute(update(RememberedDevice).where(
+        RememberedDevice.mac == mac, RememberedDevice.revoked_at.is_(None))
+        .values(revoked_at=now or datetime.now(UTC), revoked_why=why[:64]))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def owner(session: Session, mac: str, now: datetime) -> str | None:
+    """Whose device this MAC is, while it is remembered."""
+    return session.scalar(select(RememberedDevice.identity).where(
+        RememberedDevice.mac == mac, RememberedDevice.revoked_at.is_(None),
+        RememberedDevice.expires_at > now).order_by(RememberedDevice.id.desc()).limit(1))
+
+
+def of(session: Session, identity: str, now: datetime) -> list[RememberedDevice]:
+    """A person's live remembered devices (for the portal's status page)."""
+    return list(session.scalars(select(RememberedDevice).where(
+        RememberedDevice.identity == identity, RememberedDevice.revoked_at.is_(None),
+        RememberedDevice.expires_at > now).order_by(RememberedDevice.created_at)))

@@ -1,0 +1,202 @@
+"""Tokens, remembered devices, policy profiles and their enforcement, end to end:
+radclient → citynet's listener → store, and Disconnect/CoA to a stateful fake NAS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from citynet.cli import cli
+from citynet.config import Config, RadiusConfig
+from citynet.crypto import SecretBox, open_box
+from citynet.db import Store
+from radius import profiles, remembered, tokens
+from radius.decisions import class_of
+from radius.profiles import Terms
+from radius.records import LoginRecord
+from radius.service import RadiusService
+from tests.fakes.nas import FakeNas
+from tests.integration.radius.conftest import SECRET, Listener, add_nas, radclient
+from tests.support import wait_until
+
+SIGNED = "Message-Authenticator = 0x00\n"
+PHONE = "13800138000"
+MAC_A, MAC_B = "AA-BB-CC-DD-EE-01", "AA-BB-CC-DD-EE-02"
+METERED = Terms(name="metered", daily_minutes=30, daily_megabytes=100, simultaneous_use=1,
+                bandwidth_up_kbps=2000, bandwidth_down_kbps=8000, language="en")
+
+
+@dataclass
+class Gateway:
+    """citynet's listener with a NAS on the metered profile, and that NAS's CoA server."""
+
+    listener: Listener
+    nas: FakeNas
+    box: SecretBox
+    config: Config
+
+    def token(self, phone: str = PHONE, mac: str = "") -> str:
+        with self.listener.store.session() as session:
+            return tokens.issue(session, self.box, phone, "sms", mac)
+
+    def login(self, user: str, password: str, mac: str = MAC_A, chap: bool = False) -> str:
+        field = "CHAP-Password" if chap else "User-Password"
+        return radclient(self.listener.auth, "auth", f'User-Name = "{user}"\n'
+                         f'{field} = "{password}"\nCalling-Station-Id = "{mac}"\n'
+                         + SIGNED).stdout
+
+    def account(self, status: str, session_id: str, mac: str = MAC_A, method: str = "sms",
+                identity: str = PHONE, seconds: int = 0, octets: int = 0,
+                ap: str = "00-E0-FC-00-00-01") -> None:
+        user = identity if method != "mac" else mac
+        result = radclient(self.listener.acct, "acct", (
+            f'User-Name = "{user}"\nAcct-Status-Type = {status}\n'
+            f'Acct-Session-Id = "{session_id}"\nCalling-Station-Id = "{mac}"\n'
+            f'Called-Station-Id = "{ap}:i-Luohu"\nAcct-Session-Time = {seconds}\n'
+            f"Acct-Input-Octets = {octets}\nClass = 0x{class_of(method, identity).hex()}\n"))
+        assert "Accounting-Response" in result.stdout, result.stdout + result.stderr
+
+    def cli(self, *args: str) -> tuple[int, str]:
+        env = {"CITYNET_DATA_DIR": str(self.config.data_path),
+               "CITYNET_DATABASE__URL": self.config.database.url}
+        result = CliRunner().invoke(cli, list(args), env=env)
+        return result.exit_code, result.output
+
+
+@pytest.fixture
+def gateway(backend_config: Config, store: Store) -> Iterator[Gateway]:
+    add_nas(backend_config, store, policy="metered")
+    with store.session() as session:
+        profiles.save(session, METERED)
+    box = open_box(backend_config, store)
+    assert box is not None
+    with FakeNas(SECRET.encode()) as nas:
+        service = RadiusService(store, box, RadiusConfig(bind="127.0.0.1", auth_port=0,
+                                                         acct_port=0), coa_port=nas.port)
+        service.start()
+        try:
+            yield Gateway(Listener(service, store), nas, box, backend_config)
+        finally:
+            service.stop()
+
+
+def records(store: Store) -> list[tuple[str, str, str]]:
+    with store.session() as session:
+        return [(r.identity, r.method, r.result) for r in session.scalars(
+            select(LoginRecord).where(LoginRecord.event == "login").order_by(LoginRecord.seq))]
+
+
+def test_a_portal_token_logs_in_once_by_pap_or_chap(gateway: Gateway) -> None:
+    first = gateway.token()
+    accepted = gateway.login(PHONE, first)
+    assert "Received Access-Accept" in accepted
+    # the profile's terms: a day of 30 minutes, 100 MB, 2/8 Mbit/s
+    assert "Session-Timeout = 1800" in accepted
+    assert "WISPr-Bandwidth-Max-Up = 2000000" in accepted
+    assert "WISPr-Bandwidth-Max-Down = 8000000" in accepted
+    assert "ChilliSpot-Max-Total-Octets = 100000000" in accepted
+    assert f"Class = 0x{class_of('sms', PHONE).hex()}" in accepted
+    again = gateway.login(PHONE, first)
+    assert 'Reply-Message = "no valid login token"' in again  # the profile says English
+    assert "Received Access-Accept" in gateway.login(PHONE, gateway.token(), chap=True)
+    assert "Received Access-Reject" in gateway.login(PHONE, "guessed-token")
+    assert records(gateway.listener.store) == [
+        (PHONE, "sms", "accept"), (PHONE, "token", "no valid login token"),
+        (PHONE, "sms", "accept"), (PHONE, "token", "no valid login token")]
+
+
+def test_a_token_bound_to_a_device_works_only_there(gateway: Gateway) -> None:
+    bound = gateway.token(mac="aa:bb:cc:dd:ee:01")
+    assert "Received Access-Reject" in gateway.login(PHONE, bound, mac=MAC_B)
+    assert "Received Access-Accept" in gateway.login(PHONE, bound, mac=MAC_A)
+
+
+def test_a_remembered_device_logs_in_by_mac_for_its_owner(gateway: Gateway) -> None:
+    store = gateway.listener.store
+    assert "device not remembered" in gateway.login(MAC_A, MAC_A)
+    with store.session() as session:
+        remembered.remember(session, "aa:bb:cc:dd:ee:01", PHONE, days=7)
+    accepted = gateway.login(MAC_A, MAC_A)
+    assert "Received Access-Accept" in accepted
+    assert f"Class = 0x{class_of('mac', PHONE).hex()}" in accepted
+    # a MAC login for one device sent from another is not that device
+    assert "MAC login from another device" in gateway.login(MAC_A, MAC_A, mac=MAC_B)
+    code, output = gateway.cli("radius", "forget", "aa-bb-cc-dd-ee-01")
+    assert code == 0 and "1 remembrance(s) ended" in output
+    assert "device not remembered" in gateway.login(MAC_A, MAC_A)
+    # the records name the person, not the MAC
+    assert records(store) == [
+        ("aa:bb:cc:dd:ee:01", "mac", "device not remembered"), (PHONE, "mac", "accept"),
+        ("aa:bb:cc:dd:ee:01", "mac", "MAC login from another device"),
+        ("aa:bb:cc:dd:ee:01", "mac", "device not remembered")]
+
+
+def test_simultaneous_use_and_the_daily_allowance(gateway: Gateway) -> None:
+    assert "Received Access-Accept" in gateway.login(PHONE, gateway.token(), mac=MAC_A)
+    gateway.account("Start", "s-1", mac=MAC_A)
+    # one device at a time on this profile: a second one is refused, the same one is not
+    assert "too many devices online" in gateway.login(PHONE, gateway.token(), mac=MAC_B)
+    again = gateway.login(PHONE, gateway.token(), mac=MAC_A)
+    assert "Received Access-Accept" in again
+    gateway.account("Interim-Update", "s-1", seconds=600)
+    later = gateway.login(PHONE, gateway.token(), mac=MAC_A)
+    assert "Session-Timeout = 1200" in later  # 30 minutes a day, 10 used
+    gateway.account("Stop", "s-1", seconds=1800)
+    assert "daily time used up" in gateway.login(PHONE, gateway.token(), mac=MAC_B)
+
+
+def test_quota_used_up_in_an_interim_disconnects_the_session(gateway: Gateway) -> None:
+    gateway.nas.sessions.update({"s-1": {}, "s-other": {}})
+    gateway.account("Start", "s-1")
+    gateway.account("Interim-Update", "s-1", seconds=60, octets=50_000_000)
+    gateway.account("Start", "s-other", identity="13900139000")
+    gateway.account("Interim-Update", "s-1", seconds=120, octets=100_000_001)
+    wait_until(lambda: "s-1" not in gateway.nas.sessions, what="Disconnect of s-1")
+    assert "s-other" in gateway.nas.sessions  # someone else's session is untouched
+    wait_until(lambda: gateway.listener.service.enforcer.counters["disconnected"] == 1,
+               what="the disconnect counted")
+
+
+def test_a_remembered_mac_at_two_access_points_is_disconnected_on_both(
+        gateway: Gateway) -> None:
+    with gateway.listener.store.session() as session:
+        remembered.remember(session, "aa:bb:cc:dd:ee:01", PHONE, days=7)
+    gateway.nas.sessions.update({"s-1": {}, "s-2": {}})
+    gateway.account("Start", "s-1", method="mac", ap="00-E0-FC-00-00-01")
+    gateway.account("Interim-Update", "s-1", method="mac", ap="00-E0-FC-00-00-01", seconds=60)
+    assert gateway.nas.sessions.keys() == {"s-1", "s-2"}  # one AP: nothing wrong
+    gateway.account("Start", "s-2", method="mac", ap="00-E0-FC-00-00-02")
+    wait_until(lambda: not gateway.nas.sessions, what="both sessions disconnected")
+    with gateway.listener.store.session() as session:
+        assert remembered.owner(session, "aa:bb:cc:dd:ee:01",
+                                datetime.now(UTC)) is None
+
+
+def test_bandwidth_of_a_live_session_changes_by_coa(gateway: Gateway) -> None:
+    gateway.nas.sessions["s-1"] = {}
+    gateway.account("Start", "s-1")
+    code, output = gateway.cli("sessions", "bandwidth", "s-1", "--up", "1000", "--down",
+                               "4000", "--port", str(gateway.nas.port))
+    assert code == 0, output
+    assert "CoA-ACK after 1 attempt(s)" in output
+    assert gateway.nas.sessions["s-1"] == {"WISPr-Bandwidth-Max-Up": 1_000_000,
+                                           "WISPr-Bandwidth-Max-Down": 4_000_000}
+    code, output = gateway.cli("sessions", "bandwidth", "nope", "--up", "1", "--down", "1")
+    assert code == 1 and "0 open sessions have id 'nope'" in output
+
+
+def test_profiles_from_the_cli(gateway: Gateway) -> None:
+    code, output = gateway.cli("radius", "profile", "set", "library", "--daily-minutes",
+                               "120", "--language", "zh-CN")
+    assert code == 0, output
+    assert "library: session ≤ 240 min" in output and "daily 120 min" in output
+    code, output = gateway.cli("radius", "profile", "set", "library", "--idle-timeout", "5")
+    assert code == 2 and "5 is not in the range 60<=x<=86400" in output
+    code, output = gateway.cli("radius", "profile", "list")
+    assert "default: " in output and "(built in)" in output
+    assert "metered: " in output and "library: " in output and "messages in zh-CN" in output

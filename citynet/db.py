@@ -63,6 +63,9 @@ def sqlalchemy_url(raw: str) -> URL:
     return url
 
 
+POOL_SIZE = 24
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -81,7 +84,11 @@ class Store:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             Path(str(self.url.database)).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(self.url, echo=echo, pool_pre_ping=not self.is_sqlite)
+        # A pooled connection for every thread that may hold one at once (RADIUS policy
+        # workers, the record writer, web workers): an overflow connection is opened and
+        # closed per use, which costs more than the query it serves.
+        self.engine: Engine = create_engine(self.url, echo=echo, pool_size=POOL_SIZE,
+                                            pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -152,11 +152,7 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
     inserted = set(session.connection().scalars(
         insert(records_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(records_table.c.dedupe_key), rows))
-    fresh = [event for key, event in unique.items() if key in inserted]
-    live = _load_sessions(session, fresh)
-    with session.no_autoflush:
-        for event in fresh:
-            _apply_to_sessions(session, event, live)
+    update_sessions(session, [event for key, event in unique.items() if key in inserted])
     claimed: set[str] = set()
     result = []
     for event in events:  # the first occurrence of a new key is the new one
@@ -166,55 +162,86 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
     return result
 
 
-def _load_sessions(session: Session,
-                   events: list[AccountingEvent]) -> dict[tuple[str, str], RadiusSession]:
-    wanted: dict[str, set[str]] = {}
+# --- live sessions (Core statements: this runs for every accounting record) -------------
+
+TEXTS = ("username", "identity", "method", "calling_station", "called_station", "framed_ip")
+COUNTERS = ("session_time", "input_octets", "output_octets")
+SESSION_FIELDS = (*TEXTS, *COUNTERS, "updated_at", "stopped_at", "terminate_cause")
+
+
+def fold(state: dict[str, Any] | None, event: AccountingEvent) -> dict[str, Any]:
+    """A session's row after one more accounting record (pure). Any record opens a session
+    (its Start may be lost or late); counters only grow, so an out-of-order older interim
+    cannot shrink them; a Stop closes it."""
+    if state is None:
+        state = {"nas": event.nas, "session_id": event.session_id,
+                 "started_at": event.received_at - timedelta(
+                     seconds=event.delay + event.session_time),
+                 "stopped_at": None, "terminate_cause": "",
+                 **dict.fromkeys(TEXTS, ""), **dict.fromkeys(COUNTERS, 0)}
+    else:
+        state = dict(state)
+    for name in TEXTS:
+        state[name] = getattr(event, name) or state[name]
+    for name in COUNTERS:
+        state[name] = max(state[name] or 0, getattr(event, name))
+    state["updated_at"] = event.received_at
+    if event.status == "stop":
+        state["stopped_at"] = event.received_at
+        state["terminate_cause"] = event.terminate_cause
+    return state
+
+
+def update_sessions(session: Session, events: list[AccountingEvent]) -> None:
+    """Bring the live-session rows up to date with new records, in arrival order.
+    Accounting-On/-Off (the NAS rebooted) closes what that NAS had open before it."""
+    segment: list[AccountingEvent] = []
     for event in events:
-        if event.session_id:
-            wanted.setdefault(event.nas, set()).add(event.session_id)
-    live = {}
-    for nas, ids in wanted.items():
-        for found in session.scalars(select(RadiusSession).where(
-                RadiusSession.nas == nas, RadiusSession.session_id.in_(ids))):
-            live[(found.nas, found.session_id)] = found
-    return live
-
-
-def _apply_to_sessions(session: Session, event: AccountingEvent,
-                       sessions: dict[tuple[str, str], RadiusSession]) -> None:
-    if event.status in ("on", "off"):
-        # The NAS (re)booted: whatever it had open is over.
-        session.flush()
+        if event.status not in ("on", "off"):
+            segment.append(event)
+            continue
+        _write_sessions(session, segment)
+        segment = []
         session.execute(
-            update(RadiusSession)
+            update(table(RadiusSession))
             .where(RadiusSession.nas == event.nas, RadiusSession.stopped_at.is_(None))
             .values(stopped_at=event.received_at, updated_at=event.received_at,
                     terminate_cause="NAS-Reboot"))
+    _write_sessions(session, segment)
+
+
+_SESSIONS = table(RadiusSession)
+_UPDATE_SESSION = (update(_SESSIONS).where(_SESSIONS.c.id == bindparam("row_id"))
+                   .values({name: bindparam("new_" + name) for name in SESSION_FIELDS}))
+
+
+def _write_sessions(session: Session, events: list[AccountingEvent]) -> None:
+    if not events:
         return
-    live = sessions.get((event.nas, event.session_id))
-    if live is None:  # a Start may be lost or late: any record opens the session
-        live = RadiusSession(
-            nas=event.nas, session_id=event.session_id,
-            started_at=event.received_at - timedelta(seconds=event.delay + event.session_time))
-        session.add(live)
-        sessions[(event.nas, event.session_id)] = live
-    live.username = event.username or live.username
-    live.identity = event.identity or live.identity
-    live.method = event.method or live.method
-    live.called_station = event.called_station or live.called_station
-    live.calling_station = event.calling_station or live.calling_station
-    live.framed_ip = event.framed_ip or live.framed_ip
-    live.updated_at = event.received_at
-    # counters only grow within a session; an out-of-order older interim must not shrink them
-    live.session_time = max(live.session_time or 0, event.session_time)
-    live.input_octets = max(live.input_octets or 0, event.input_octets)
-    live.output_octets = max(live.output_octets or 0, event.output_octets)
-    if event.status == "stop":
-        live.stopped_at = event.received_at
-        live.terminate_cause = event.terminate_cause
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        wanted.setdefault(event.nas, set()).add(event.session_id)
+    states: dict[tuple[str, str], dict[str, Any]] = {}
+    connection = session.connection()
+    for nas, ids in wanted.items():
+        for row in connection.execute(select(_SESSIONS).where(
+                _SESSIONS.c.nas == nas, _SESSIONS.c.session_id.in_(ids))).mappings():
+            states[(row["nas"], row["session_id"])] = dict(row)
+    for event in events:
+        key = (event.nas, event.session_id)
+        states[key] = fold(states.get(key), event)
+    known = [state for state in states.values() if state.get("id") is not None]
+    new = [state for state in states.values() if state.get("id") is None]
+    if known:
+        connection.execute(_UPDATE_SESSION, [
+            {"row_id": state["id"], **{"new_" + name: state[name] for name in SESSION_FIELDS}}
+            for state in known])
+    if new:
+        connection.execute(insert(_SESSIONS), new)
 
 
 Job = AccountingEvent | LoginEvent
+Done = Callable[[bool | Exception], None]
 
 
 class RecordWriter:
@@ -226,7 +253,7 @@ class RecordWriter:
         self.store = store
         self.max_batch = max_batch
         self.after_commit = after_commit  # sees each batch's new accounting, once durable
-        self._queue: queue.Queue[tuple[Job, asyncio.Future[bool]] | None] = (
+        self._queue: queue.Queue[tuple[Job, asyncio.AbstractEventLoop, Done] | None] = (
             queue.Queue())
         self._thread = threading.Thread(target=self._run, name="accounting-writer",
                                         daemon=True)
@@ -240,10 +267,25 @@ class RecordWriter:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    async def write(self, event: Job) -> bool:
+    def submit(self, job: Job, done: Done) -> None:
+        """Store ``job``; ``done`` then runs on the calling event loop with True (stored),
+        False (stored before: a retransmission) or the exception that kept it from the
+        store. Cheaper than :meth:`write` for the accounting hot path: no task, no future."""
+        self._queue.put((job, asyncio.get_running_loop(), done))
+
+    async def write(self, job: Job) -> bool:
         """Resolves once the record is durable: True if new, False if already stored."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.put((event, future))
+
+        def done(outcome: bool | Exception) -> None:
+            if future.done():
+                return
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+        self.submit(job, done)
         return bool(await future)
 
     def _run(self) -> None:
@@ -263,20 +305,19 @@ class RecordWriter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Job, asyncio.Future[bool]]]) -> None:
-        futures = [future for _job, future in batch]
+    def _commit(self, batch: list[tuple[Job, asyncio.AbstractEventLoop, Done]]) -> None:
         try:
             with self.store.session() as session:
-                news = self._store(session, [job for job, _future in batch])
+                news = self._store(session, [job for job, _loop, _done in batch])
         except Exception as exc:  # the store failed: no response for any of them
             log.error("accounting batch of %d not stored: %s", len(batch), exc)
-            _resolve(futures, [exc for _future in futures])
+            _resolve(batch, [exc for _item in batch])
             return
         self.batches += 1
         self.stored += sum(news)
-        _resolve(futures, list(news))
+        _resolve(batch, list(news))
         if self.after_commit is not None:
-            fresh = [job for (job, _future), new in zip(batch, news, strict=True)
+            fresh = [job for (job, _loop, _done), new in zip(batch, news, strict=True)
                      if new and isinstance(job, AccountingEvent)]
             try:
                 self.after_commit(fresh)
@@ -301,19 +342,22 @@ class RecordWriter:
         return news
 
 
-def _resolve(futures: list[asyncio.Future[bool]], outcomes: list[bool | Exception]) -> None:
-    """Hand a batch's outcomes to the event loop in one wake-up, not one per record."""
+def _resolve(batch: list[tuple[Job, asyncio.AbstractEventLoop, Done]],
+             outcomes: list[bool | Exception]) -> None:
+    """Hand a batch's outcomes to each event loop in one wake-up, not one per record."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Done, bool | Exception]]] = {}
+    for (_job, loop, done), outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(loop, []).append((done, outcome))
 
-    def apply() -> None:
-        for future, outcome in zip(futures, outcomes, strict=True):
-            if future.done():
-                continue
-            if isinstance(outcome, Exception):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+    def apply(calls: list[tuple[Done, bool | Exception]]) -> None:
+        for done, outcome in calls:
+            try:
+                done(outcome)
+            except Exception:  # one caller's bug must not cost the others their answer
+                log.exception("record outcome not delivered")
 
-    if futures:
-        futures[0].get_loop().call_soon_threadsafe(apply)
-
-
+    for loop, calls in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(apply, calls)
+        except RuntimeError:  # that loop is closed: nobody is waiting any more
+            log.warning("%d record outcomes for a closed event loop dropped", len(calls))

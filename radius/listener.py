@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW = 30.0  # seconds a reply is kept for retransmissions (RFC 5080 2.2.2)
 IN_FLIGHT = b""
+RECEIVE_BUFFER = 8 * 1024 * 1024  # bytes asked of the kernel per listening socket
 
 
 Policy = Callable[[Request, NasEntry], Decision]
@@ -79,6 +81,8 @@ class RadiusServer:
         self.counters: Counter[str] = Counter()
         self.cache = ReplyCache()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._accounting_pending = 0  # records handed to the writer, not yet answered
+        self._accounting_idle = asyncio.Event()
         self._warned: dict[tuple[str, str], float] = {}
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="radius-auth")
 
@@ -124,9 +128,11 @@ class RadiusServer:
             self.cache.finish(key, reply)
             send(reply)
             return
-        work = (self._account if request.code == Code.ACCOUNTING_REQUEST
-                else self._authenticate)
-        task = asyncio.get_running_loop().create_task(work(request, nas, key, send))
+        if request.code == Code.ACCOUNTING_REQUEST:
+            self._account(request, nas, key, send)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._authenticate(request, nas, key, send))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -174,29 +180,43 @@ class RadiusServer:
         if reply is not None:
             send(reply)
 
-    async def _account(self, request: Request, nas: NasEntry, key: tuple[object, ...],
-                       send: Callable[[bytes], None]) -> None:
-        reply = None
+    def _account(self, request: Request, nas: NasEntry, key: tuple[object, ...],
+                 send: Callable[[bytes], None]) -> None:
+        """Store the record; the Accounting-Response goes out once it is durable. A
+        callback, not a task: this runs for every accounting record."""
         try:
             event = event_from(request, nas.name, datetime.now(UTC))
-            await self.writer.write(event)
-            reply = codec.reply(request, Code.ACCOUNTING_RESPONSE)
-            self.counters["accounting stored"] += 1
         except UnusableAccounting as exc:
             self.counters["dropped: unusable accounting"] += 1
             self._warn(nas, f"accounting not recorded: {exc}")
-        except Exception as exc:  # the store failed: stay silent, the NAS retries
-            self.counters["accounting not stored"] += 1
-            log.error("accounting from %s not stored (%s); no response sent", nas.name, exc)
-        finally:
+            self.cache.finish(key, None)
+            return
+
+        def stored(outcome: bool | Exception) -> None:
+            self._accounting_pending -= 1
+            if self._accounting_pending == 0:
+                self._accounting_idle.set()
+            if isinstance(outcome, Exception):  # the store failed: silence, the NAS retries
+                self.counters["accounting not stored"] += 1
+                log.error("accounting from %s not stored (%s); no response sent", nas.name,
+                          outcome)
+                self.cache.finish(key, None)
+                return
+            reply = codec.accounting_response(request, nas.secret)
+            self.counters["accounting stored"] += 1
             self.cache.finish(key, reply)
-        if reply is not None:
             send(reply)
+
+        self._accounting_pending += 1
+        self._accounting_idle.clear()
+        self.writer.submit(event, stored)
 
     async def drain(self) -> None:
         """Wait for requests still being answered (on shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._accounting_pending:
+            await self._accounting_idle.wait()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -223,5 +243,9 @@ async def listen(server: RadiusServer, bind: str, auth_port: int,
     for port, codes in ((auth_port, wire.AUTH_PORT_CODES), (acct_port, wire.ACCT_PORT_CODES)):
         transport, _protocol = await loop.create_datagram_endpoint(
             partial(_Endpoint, server, codes), local_addr=(bind, port))
+        # Room for a burst (every NAS's Accounting-On after a power cut): the kernel's
+        # default buffer drops datagrams past a few hundred in flight (capped by rmem_max)
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                                      RECEIVE_BUFFER)
         transports.append(transport)
     return transports

@@ -13,13 +13,24 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, select, update
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    Select,
+    String,
+    UniqueConstraint,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base
+from citynet.db import Base, table
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 IN_USE = "voucher already in use on its allowed devices"
@@ -119,9 +130,24 @@ def create(session: Session, count: int, minutes: int, devices: int, batch: str,
     return vouchers
 
 
+def _lookup() -> Select[Any]:
+    """The voucher and whether this device holds a slot, in one round trip: the common
+    case, a device logging in again, needs nothing else. Built once (Core, no ORM
+    objects): it runs for every voucher login."""
+    vouchers, devices = table(Voucher), table(VoucherDevice)
+    known = select(devices.c.id).where(devices.c.voucher_id == vouchers.c.id,
+                                       devices.c.mac == bindparam("mac")).exists()
+    return (select(vouchers.c.id, vouchers.c.revoked_at, vouchers.c.valid_until,
+                   vouchers.c.first_used_at, vouchers.c.minutes, known.label("known"))
+            .where(vouchers.c.code == bindparam("code")))
+
+
+_LOOKUP = _lookup()
+
+
 def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -> Redemption:
     """Check a voucher for one device and claim a device slot if it is new to it."""
-    voucher = session.scalar(select(Voucher).where(Voucher.code == code))
+    voucher = session.connection().execute(_LOOKUP, {"code": code, "mac": mac}).first()
     if voucher is None:
         return Redemption(False, "unknown voucher")
     if voucher.revoked_at is not None:
@@ -134,35 +160,33 @@ def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -
     seconds_left = int((ends - now).total_seconds())
     if seconds_left <= 0:
         return Redemption(False, "voucher used up")
-    if not _claim_device(session, voucher, mac, now, sqlite):
+    if voucher.known:
+        return Redemption(True, seconds_left=seconds_left)  # a known device: nothing to write
+    if not _claim_device(session, voucher.id, mac, now, sqlite):
         return Redemption(False, IN_USE)
-    if voucher.first_used_at is None:  # a re-login of a known device writes nothing
+    if voucher.first_used_at is None:
         session.execute(update(Voucher).where(Voucher.id == voucher.id,
                                               Voucher.first_used_at.is_(None))
                         .values(first_used_at=now))
     return Redemption(True, seconds_left=seconds_left)
 
 
-def _claim_device(session: Session, voucher: Voucher, mac: str, now: datetime,
+def _claim_device(session: Session, voucher_id: int, mac: str, now: datetime,
                   sqlite: bool) -> bool:
-    known = session.scalar(select(VoucherDevice.id).where(
-        VoucherDevice.voucher_id == voucher.id, VoucherDevice.mac == mac))
-    if known is not None:
-        return True  # a device that already holds a slot logs in again
     # One atomic conditional UPDATE decides who gets the last slot, on SQLite and PostgreSQL.
     claimed = session.execute(
-        update(Voucher).where(Voucher.id == voucher.id,
+        update(Voucher).where(Voucher.id == voucher_id,
                               Voucher.devices_used < Voucher.devices)
         .values(devices_used=Voucher.devices_used + 1).returning(Voucher.id)).first()
     if claimed is None:
         return False
     insert = sqlite_insert if sqlite else pg_insert
     added = session.execute(
-        insert(VoucherDevice).values(voucher_id=voucher.id, mac=mac, claimed_at=now)
+        insert(VoucherDevice).values(voucher_id=voucher_id, mac=mac, claimed_at=now)
         .on_conflict_do_nothing(index_elements=["voucher_id", "mac"])
         .returning(VoucherDevice.id)).first()
     if added is None:  # the same device raced itself: give the extra slot back
-        session.execute(update(Voucher).where(Voucher.id == voucher.id)
+        session.execute(update(Voucher).where(Voucher.id == voucher_id)
                         .values(devices_used=Voucher.devices_used - 1))
     return True
 

@@ -148,28 +148,32 @@ def test_registry_prefers_exact_then_most_specific() -> None:
     assert registry.lookup("not-an-ip") is None
 
 
+REQUEST = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET, {
+    "Acct-Status-Type": "Start", "Acct-Session-Id": "s1"}, message_authenticator=False)
+
+
 def test_accounting_is_answered_only_after_the_write() -> None:
     class Writer:
         def __init__(self, fail: bool) -> None:
             self.fail = fail
 
-        async def write(self, event: Any) -> bool:
-            if self.fail:
-                raise OSError("disk full")
-            return True
+        def submit(self, event: Any, done: Any) -> None:
+            # answers later, on the loop, as the real writer's thread does
+            asyncio.get_running_loop().call_soon(done, OSError("disk full") if self.fail
+                                                 else True)
 
     async def scenario(fail: bool) -> tuple[list[bytes], RadiusServer]:
         srv = RadiusServer(NasRegistry([NAS]), Writer(fail), Policy())  # type: ignore[arg-type]
-        data = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET, {
-            "Acct-Status-Type": "Start", "Acct-Session-Id": "s1"}, message_authenticator=False)
         sent: list[bytes] = []
-        srv.receive(data, ("10.0.0.7", 1), wire.ACCT_PORT_CODES, sent.append)
+        srv.receive(REQUEST, ("10.0.0.7", 1), wire.ACCT_PORT_CODES, sent.append)
         assert sent == []  # not yet: the write has not finished
         await srv.drain()
         return sent, srv
 
     sent, srv = asyncio.run(scenario(fail=False))
     assert [r[0] for r in sent] == [Code.ACCOUNTING_RESPONSE]
+    assert codec.reply_from_nas(REQUEST, sent[0], SECRET, frozenset({
+        Code.ACCOUNTING_RESPONSE})) == {}  # a valid Response Authenticator for our request
     sent, srv = asyncio.run(scenario(fail=True))
     assert sent == [] and srv.counters["accounting not stored"] == 1
     assert len(srv.cache) == 0  # the NAS's retry will be processed, not ignored

@@ -27,6 +27,7 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/accounting.py
+	$(BIN)/python bench/sessions.py
 
 venv: $(STAMP)
 

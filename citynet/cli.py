@@ -202,7 +202,7 @@ def restore_command(runtime: Runtime, src: Path, yes: bool) -> None:
 def serve(runtime: Runtime) -> None:
     """Run citynet's web app in the foreground (Ctrl-C stops it)."""
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
-    serve_forever(create_app(runtime.store, runtime.config.radius, box=box), runtime.config.web,
+    serve_forever(create_app(runtime.store, runtime.config, box=box), runtime.config.web,
                   banner=[], services=_services(runtime, box))
 
 
@@ -240,7 +240,8 @@ def demo(runtime: Runtime, seed_only: bool) -> None:
         return
     web, rad = runtime.config.web, runtime.config.radius
     base = f"http://{web.bind}:{web.port}"
-    serve_forever(create_app(store, rad, box=box), web, services=_services(runtime, box), banner=[
+    serve_forever(create_app(store, runtime.config, box=box), web,
+                  services=_services(runtime, box), banner=[
         f"  district overview   {base}/inventory/",
         f"  street drill-down   {base}/inventory/streets/笋岗",
         f"  JSON summary        {base}/inventory/summary.json",

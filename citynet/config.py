@@ -115,6 +115,24 @@ class SecretsConfig(Section):
     )
 
 
+class PortalConfig(Section):
+    sms_gateway: Literal["outbox"] = Field(
+        default="outbox",
+        description="how SMS codes leave: outbox (a file under data_dir, for demo and tests)")
+    show_outbox: bool = Field(
+        default=False, description="show sent SMS on the portal (demo only: never in production)")
+    code_minutes: int = Field(default=5, ge=1, le=5, description="an SMS code is valid this long")
+    resend_seconds: int = Field(default=60, ge=30, le=600,
+                                description="wait before another SMS code may be sent")
+    per_phone_day: int = Field(default=5, ge=1, description="SMS codes per number a day")
+    per_ip_day: int = Field(default=20, ge=1, description="SMS codes per client address a day")
+    per_mac_day: int = Field(default=5, ge=1, description="SMS codes per device a day")
+    per_prefix_day: int = Field(default=200, ge=1,
+                                description="SMS codes per number prefix (7 digits) a day")
+    global_day: int = Field(default=20000, ge=1, description="SMS codes in all a day")
+    venue_info_url: str = Field(default="", description="RFC 8908 venue-info-url (optional)")
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="log level"
@@ -127,6 +145,7 @@ class Config(Section):
     web: WebConfig = WebConfig()
     radius: RadiusConfig = RadiusConfig()
     records: RecordsConfig = RecordsConfig()
+    portal: PortalConfig = PortalConfig()
     secrets: SecretsConfig = SecretsConfig()
     logging: LoggingConfig = LoggingConfig()
 

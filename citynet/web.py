@@ -2,42 +2,94 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any
 
-from flask import Flask, Response, current_app, redirect, url_for
+from flask import Flask, Request, Response, current_app, redirect, url_for
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import __version__
-from citynet.config import RadiusConfig
+from citynet.config import Config
 from citynet.crypto import SecretBox
-from citynet.db import Store
+from citynet.db import Store, get_meta, set_meta
+
+log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; "
-                               "style-src 'self' 'unsafe-inline'",
+                               "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'",
     "X-Frame-Options": "DENY",
 }
+SESSION_KEY = "web.session_key"
 
 
-def create_app(store: Store, radius: RadiusConfig | None = None,
-               test_config: dict[str, Any] | None = None,
-               box: SecretBox | None = None) -> Flask:
+class SessionCookies(SecureCookieSessionInterface):
+    """``__Host-`` prefixed and Secure over HTTPS; a plain name over HTTP, where browsers
+    refuse ``__Host-`` cookies (a captive portal is often first reached over HTTP)."""
+
+    def get_cookie_name(self, app: Flask) -> str:
+        from flask import request
+
+        return "__Host-citynet" if _secure(request) else "citynet"
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        from flask import request
+
+        return _secure(request)
+
+    def get_cookie_domain(self, app: Flask) -> None:
+        return None  # host-only, as __Host- demands
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.is_secure)
+
+
+def session_key(store: Store, box: SecretBox | None) -> bytes:
+    """The key that signs session cookies: random once, kept sealed in the store so every
+    worker and restart shares it; per process when there is no secrets key (tests)."""
+    if box is None:
+        return secrets.token_bytes(32)
+    with store.session() as session:
+        sealed = get_meta(session, SESSION_KEY)
+        if sealed is None:
+            key = secrets.token_hex(32)
+            set_meta(session, SESSION_KEY, box.seal(key))
+            return key.encode()
+        return box.open(sealed).encode()
+
+
+def create_app(store: Store, config: Config | None = None, *, box: SecretBox | None = None,
+               test_config: dict[str, Any] | None = None) -> Flask:
+    config = config or Config()
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
+    app.secret_key = session_key(store, box)
+    app.session_interface = SessionCookies()
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      MAX_CONTENT_LENGTH=1024 * 1024)
     if test_config:
         app.config.update(test_config)
     app.extensions["citynet.store"] = store
-    app.extensions["citynet.radius"] = radius or RadiusConfig()
+    app.extensions["citynet.config"] = config
+    app.extensions["citynet.radius"] = config.radius
     app.extensions["citynet.box"] = box
 
     from inventory.web import blueprint as inventory_blueprint
+    from portal.web import blueprint as portal_blueprint
+    from portal.web import setup as setup_portal
     from radius.rest import blueprint as radius_rest_blueprint
 
     app.register_blueprint(inventory_blueprint)
     app.register_blueprint(radius_rest_blueprint)
+    app.register_blueprint(portal_blueprint)
+    setup_portal(app, config)
 
     @app.get("/")
     def home() -> BaseResponse:

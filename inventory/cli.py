@@ -223,7 +223,8 @@ def nas() -> None:
 
 
 NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
-               "vendor": "--vendor", "policy": "--policy", "name": "NAME"}
+               "vendor": "--vendor", "policy": "--policy", "name": "NAME",
+               "uam_secret": "--uam-secret"}
 
 
 @nas.command("add")
@@ -238,10 +239,13 @@ NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
 @click.option("--message-authenticator", type=click.Choice(["require", "off"]),
               default="require", show_default=True,
               help="off only for legacy gear that cannot sign (Blast-RADIUS risk).")
+@click.option("--uam-secret", default=None,
+              help="CoovaChilli's uamsecret, for the captive portal (signs its redirects).")
 @pass_runtime
 def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
-            hotspots: tuple[str, ...], policy: str, message_authenticator: str) -> None:
-    """Register a NAS.
+            hotspots: tuple[str, ...], policy: str, message_authenticator: str,
+            uam_secret: str | None) -> None:
+    """Register a NAS. Its name is the NAS-Identifier it sends (CoovaChilli: radiusnasid).
 
     \b
     Example:
@@ -250,7 +254,7 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     row = files.RawRow("nas add", 0, KINDS["nas"], {
         "name": name, "address": ip, "secret": secret, "vendor": vendor,
         "policy": policy, "hotspots": list(hotspots),
-        "message_authenticator": message_authenticator})
+        "message_authenticator": message_authenticator, "uam_secret": uam_secret})
     store = runtime.store
     box = runtime.box(create=True)
     with store.session() as session:

@@ -23,6 +23,7 @@ SEED = 2014
 DEMO_MARK = "demo.seeded"
 DEMO_NAS = "demo-hotspot-gw"
 DEMO_NAS_SECRET = "demo-radius-secret"  # noqa: S105 - demo data, printed for the user
+DEMO_UAM_SECRET = "demo-uam-secret"  # noqa: S105 - the hotspot simulator's uamsecret
 OWNER = "区科技创新局"
 DEADLINE = "2015-12-31"
 
@@ -130,6 +131,7 @@ def generate() -> dict[str, list[dict[str, Any]]]:
                                 "password": "demo-device-password"})
     rows["nas"].append({"name": DEMO_NAS, "address": "127.0.0.1", "secret": DEMO_NAS_SECRET,
                         "vendor": "coovachilli", "policy": "default",
+                        "uam_secret": DEMO_UAM_SECRET,
                         "hotspots": [h["name"] for h in rows["hotspots"][:3]]})
     rows["targets"] = [
         {"metric": "fiber_coverage_eligible", "scope": "district", "target": 90},

@@ -345,6 +345,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("policy", text(64), default="default"),
         Field("hotspots", listed(text(128)), default=[], ref="hotspots", many=True),
         Field("message_authenticator", one_of("require", "off"), default="require"),
+        Field("uam_secret", secret, secret=True),
     ), unique=("address",)),
     Kind("devices", NetworkDevice, ("hostname",), (
         Field("hostname", text(64, key=True), required=True),

@@ -119,6 +119,8 @@ class NasClient(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     address: Mapped[str] = mapped_column(String(64), unique=True)  # IP or CIDR, normalised
     secret_sealed: Mapped[str] = mapped_column(String(512), info=SEALED)
+    # CoovaChilli's uamsecret: signs the portal redirect (md) and salts the UAM challenge
+    uam_secret_sealed: Mapped[str | None] = mapped_column(String(512), info=SEALED)
     vendor: Mapped[NasVendor] = mapped_column(_enum(NasVendor, "nas_vendor"))
     policy: Mapped[str] = mapped_column(String(64), default="default")
     # "require" (default) or "off" for legacy gear that cannot sign (Blast-RADIUS risk)

@@ -17,8 +17,8 @@ TOKEN = "t0ken"
 
 
 def client(store: Store, box: SecretBox | None = None, **radius: Any) -> Any:
-    config = RadiusConfig(**{"rest_token": TOKEN, **radius})
-    return create_app(store, config, {"TESTING": True}, box=box).test_client()
+    config = Config(radius=RadiusConfig(**{"rest_token": TOKEN, **radius}))
+    return create_app(store, config, box=box, test_config={"TESTING": True}).test_client()
 
 
 def body(**attributes: Any) -> dict[str, Any]:

@@ -1,0 +1,504 @@
+"""The captive portal: what a person on the district's free WiFi sees.
+
+Flow (CoovaChilli UAM, :mod:`portal.uam`): the NAS redirects the browser here with a
+signed hand-off → the person proves who they are (voucher, SMS code, authenticator app,
+or one tap for a remembered device) → the portal sends the browser to the NAS's
+``/logon`` with a CHAP response over a one-time credential → the NAS asks RADIUS → the
+NAS sends the browser back with ``res=success`` (or ``failed``).
+
+Works without JavaScript, in no frame, with one first-party cookie (the session: the
+hand-off, a CSRF token, the login attempt). Every POST checks the CSRF token; the session
+is renewed at login. Nothing the NAS sent is echoed unescaped; the original URL becomes
+a link only when it is plain http(s) and the hand-off was signed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import segno
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from citynet.config import Config
+from citynet.crypto import SecretBox
+from citynet.web import store
+from inventory.models import NasClient
+from portal import i18n, phones, sms, totp, uam
+from portal.senders import Dispatcher, Outbox
+from radius import remembered, tokens, vouchers
+from radius.models import RadiusSession
+from radius.profiles import DEFAULT, Terms, load_all
+from radius.records import normal_mac
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
+
+CAPTIVE_JSON = "application/captive+json"
+
+
+@dataclass
+class Portal:
+    """What the portal needs beyond the store: SMS, limits, keys."""
+
+    config: Config
+    outbox: Outbox
+    sender: Dispatcher
+    limits: sms.Limits
+    code_key: bytes  # HMAC key for SMS codes at rest
+
+
+def setup(app: Flask, config: Config) -> None:
+    outbox = Outbox(Path(config.data_path) / "sms-outbox.jsonl")
+    portal = config.portal
+    key = app.secret_key if isinstance(app.secret_key, bytes) else str(
+        app.secret_key).encode()
+    app.extensions["citynet.portal"] = Portal(
+        config=config, outbox=outbox, sender=Dispatcher(outbox),
+        limits=sms.Limits(code_minutes=portal.code_minutes,
+                          resend_seconds=portal.resend_seconds,
+                          per_phone_day=portal.per_phone_day, per_ip_day=portal.per_ip_day,
+                          per_mac_day=portal.per_mac_day,
+                          per_prefix_day=portal.per_prefix_day,
+                          global_day=portal.global_day),
+        code_key=hmac.new(key, b"portal sms codes", "sha256").digest())
+
+
+def _portal() -> Portal:
+    found: Portal = current_app.extensions["citynet.portal"]
+    return found
+
+
+def _box() -> SecretBox:
+    box: SecretBox | None = current_app.extensions.get("citynet.box")
+    if box is None:
+        abort(503, "the portal needs the secrets key (tokens and UAM secrets are sealed)")
+    return box
+
+
+# --- session, language, CSRF ---------------------------------------------------------
+
+@blueprint.before_request
+def _before() -> None:
+    chosen = request.args.get("lang")
+    if chosen in i18n.LANGUAGES:
+        session["lang"] = chosen
+    g.lang = session.get("lang") or i18n.pick(request.accept_languages.best)
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    if request.method == "POST":
+        given = request.form.get("csrf", "")
+        if not hmac.compare_digest(given.encode(), str(session["csrf"]).encode()):
+            abort(400, "CSRF token missing or wrong")
+
+
+@blueprint.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    handoff = _handoff()
+    logon = f" http://{handoff.uamip}:{handoff.uamport}" if handoff else ""
+    # a login POST ends in a redirect to the NAS's /logon: allow that origin, no other
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        f"form-action 'self'{logon}; frame-ancestors 'none'; base-uri 'none'")
+    return response
+
+
+@blueprint.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    def t(key: str, **values: object) -> str:
+        return i18n.translate(key, getattr(g, "lang", "zh-CN"), **values)
+
+    return {"t": t, "csrf": lambda: session.get("csrf", "")}
+
+
+def _renew_session() -> None:
+    """A fresh session at login: a new CSRF token and attempt, nothing carried over but
+    the hand-off and the language."""
+    kept = {key: session[key] for key in ("handoff", "lang") if key in session}
+    session.clear()
+    session.update(kept)
+    session["csrf"] = secrets.token_urlsafe(24)
+
+
+def _attempt() -> str:
+    if "attempt" not in session:
+        session["attempt"] = secrets.token_urlsafe(16)
+    return str(session["attempt"])
+
+
+# --- the hand-off ---------------------------------------------------------------------
+
+def _handoff() -> uam.Handoff | None:
+    saved = session.get("handoff")
+    return uam.Handoff(**saved) if isinstance(saved, dict) else None
+
+
+def _nas(handoff: uam.Handoff) -> NasClient | None:
+    with store().session() as db:
+        return db.scalar(select(NasClient).where(NasClient.name == handoff.nasid))
+
+
+def _uam_secret(nasid: str) -> str:
+    with store().session() as db:
+        sealed = db.scalar(select(NasClient.uam_secret_sealed).where(NasClient.name == nasid))
+    return _box().open(sealed) if sealed else ""
+
+
+def _terms(handoff: uam.Handoff | None) -> Terms:
+    if handoff is None:
+        return DEFAULT
+    with store().session() as db:
+        policy = db.scalar(select(NasClient.policy).where(NasClient.name == handoff.nasid))
+        return load_all(db).get(policy or "default", DEFAULT)
+
+
+@blueprint.get("/")
+def arrive() -> BaseResponse | str | tuple[str, int]:
+    """Where the NAS sends the browser; without a hand-off, a page that says what to do."""
+    if "res" not in request.args:
+        handoff = _handoff()
+        if handoff is None:
+            return render_template("portal/outside.html")
+        return redirect(url_for(".login"))
+    # md covers the URL exactly as the NAS built it: the query string as received
+    url = f"{request.base_url}?{request.query_string.decode('latin-1')}"
+    nasid = request.args.get("nasid", "")
+    try:
+        handoff = uam.parse(url, _uam_secret(nasid))
+    except uam.BadHandoff as exc:
+        log.warning("portal hand-off refused (NAS %r): %s", nasid[:64], exc)
+        return render_template("portal/outside.html", problem="unsigned"), 400
+    session["handoff"] = handoff.as_dict()
+    if handoff.lang and "lang" not in request.args:
+        session["lang"] = i18n.pick(handoff.lang)
+    page = {"success": ".success", "already": ".status", "logoff": ".logged_out"}.get(
+        handoff.res, ".login")
+    if handoff.res == "failed":
+        session["failure"] = handoff.reply
+    return redirect(url_for(page))
+
+
+def _need_handoff(login: bool = True) -> uam.Handoff:
+    """This session's hand-off; a login needs one with a challenge (``res=notyet`` or
+    ``failed``), logout and forget any."""
+    handoff = _handoff()
+    if handoff is None or (login and not handoff.challenge):
+        abort(409, "no hotspot hand-off in this session: reconnect to the WiFi")
+    return handoff
+
+
+# --- pages ----------------------------------------------------------------------------
+
+@blueprint.get("/login")
+def login() -> str:
+    handoff = _handoff()
+    mac = normal_mac(handoff.mac) if handoff else ""
+    owner = None
+    if mac:
+        with store().session() as db:
+            owner = remembered.owner(db, mac, datetime.now(UTC))
+    return render_template("portal/login.html", handoff=handoff,
+                           failure=session.pop("failure", ""), remembered_owner=owner,
+                           masked=phones.masked(owner) if owner else "")
+
+
+@blueprint.post("/voucher")
+def voucher() -> BaseResponse | tuple[str, int]:
+    handoff = _need_handoff()
+    if not request.form.get("consent"):
+        return _login_error("need_consent")
+    code = vouchers.normalise(request.form.get("code", ""))
+    if code is None:
+        return _login_error("bad_voucher")
+    # the NAS asks RADIUS, which redeems the voucher; the code is user name and password
+    return _to_logon(handoff, code, code)
+
+
+@blueprint.get("/sms")
+def sms_form() -> str:
+    return render_template("portal/sms.html", handoff=_handoff(), sent=None)
+
+
+@blueprint.post("/sms")
+def sms_request() -> BaseResponse | tuple[str, int]:
+    handoff = _need_handoff()
+    if not request.form.get("consent"):
+        return _sms_error("need_consent")
+    phone = phones.mainland_mobile(request.form.get("phone", ""))
+    if phone is None:
+        return _sms_error("bad_phone")
+    portal = _portal()
+    asked = sms.Request(phone, _attempt(), request.remote_addr or "",
+                        normal_mac(handoff.mac))
+    now = datetime.now(UTC)
+    with store().session() as db:
+        issued = sms.issue(db, portal.code_key, asked, portal.limits, now,
+                           resend=bool(request.form.get("resend")))
+    if issued.status == "over budget":
+        log.warning("SMS budget spent (%s) for %s from %s", issued.budget,
+                    phones.masked(phone), request.remote_addr)
+        return _sms_error("over budget", 429)
+    if issued.status == "cooldown":
+        session["phone_pending"] = phone
+        return _sms_error("cooldown", 429, seconds=issued.wait_seconds)
+    if issued.status == "sent":
+        portal.sender.submit(phone, sms.text(issued.code, portal.limits.code_minutes))
+    session["phone_pending"] = phone
+    session["sms_status"] = issued.status
+    return redirect(url_for(".sms_code"))
+
+
+@blueprint.get("/sms/code")
+def sms_code() -> BaseResponse | str:
+    phone = session.get("phone_pending")
+    if not phone:
+        return redirect(url_for(".sms_form"))
+    portal = _portal()
+    shown = portal.outbox.recent() if portal.config.portal.show_outbox else []
+    return render_template("portal/code.html", masked=phones.masked(phone),
+                           status=session.get("sms_status", "sent"), outbox=shown,
+                           terms=_terms(_handoff()), handoff=_handoff())
+
+
+@blueprint.post("/sms/code")
+def sms_verify() -> BaseResponse | tuple[str, int]:
+    handoff = _need_handoff()
+    phone = session.get("phone_pending")
+    if not phone:
+        return redirect(url_for(".sms_form"))
+    portal = _portal()
+    code = totp.digits(request.form.get("code", ""))
+    with store().session() as db:
+        verdict = sms.verify(db, portal.code_key, sms.Request(
+            phone, _attempt(), request.remote_addr or "", normal_mac(handoff.mac)), code,
+            datetime.now(UTC))
+    if verdict != "ok":
+        return render_template("portal/code.html", masked=phones.masked(phone),
+                               status="", error=verdict, outbox=[], terms=_terms(handoff),
+                               handoff=handoff), 400
+    return _logged_in(handoff, phone, "sms")
+
+
+@blueprint.get("/app")
+def app_form() -> str:
+    return render_template("portal/app.html", handoff=_handoff())
+
+
+@blueprint.post("/app")
+def app_login() -> BaseResponse | tuple[str, int]:
+    handoff = _need_handoff()
+    if not request.form.get("consent"):
+        return render_template("portal/app.html", handoff=handoff,
+                               error="need_consent"), 400
+    phone = phones.mainland_mobile(request.form.get("phone", ""))
+    if phone is None:
+        return render_template("portal/app.html", handoff=handoff, error="bad_phone"), 400
+    with store().session() as db:
+        verdict = totp.verify(db, _box(), phone, request.form.get("code", ""),
+                              datetime.now(UTC))
+    if verdict != "ok":
+        log.info("app login refused for %s: %s", phones.masked(phone), verdict)
+        return render_template("portal/app.html", handoff=handoff, error=verdict), 400
+    return _logged_in(handoff, phone, "totp")
+
+
+@blueprint.post("/device")
+def device_login() -> BaseResponse | tuple[str, int]:
+    """One tap: this device's MAC (signed by the NAS) is remembered for a person."""
+    handoff = _need_handoff()
+    mac = normal_mac(handoff.mac)
+    with store().session() as db:
+        owner = remembered.owner(db, mac, datetime.now(UTC)) if mac else None
+    if owner is None:
+        return _login_error("not enrolled")
+    return _logged_in(handoff, owner, "mac", remember=False)
+
+
+def _logged_in(handoff: uam.Handoff, phone: str, method: str,
+               remember: bool | None = None) -> BaseResponse:
+    """A verified person: optionally remember the device, issue the one-time RADIUS token
+    the NAS will present, and send the browser to the NAS's logon."""
+    box = _box()
+    mac = normal_mac(handoff.mac)
+    terms = _terms(handoff)
+    wants = bool(request.form.get("remember")) if remember is None else remember
+    with store().session() as db:
+        if wants and mac and terms.remember_days:
+            remembered.remember(db, mac, phone, terms.remember_days)
+        token = tokens.issue(db, box, phone, "sms" if method == "mac" else method, mac)
+    _renew_session()
+    session["phone"] = phone
+    session["method"] = method
+    return _to_logon(handoff, phone, token)
+
+
+def _to_logon(handoff: uam.Handoff, username: str, password: str) -> BaseResponse:
+    response = uam.chap_response(handoff.challenge, password, _uam_secret(handoff.nasid))
+    return redirect(uam.logon_url(handoff, username, response, handoff.userurl), code=303)
+
+
+def _login_error(key: str, status: int = 400) -> tuple[str, int]:
+    return render_template("portal/login.html", handoff=_handoff(), error=key,
+                           failure="", remembered_owner=None, masked=""), status
+
+
+def _sms_error(key: str, status: int = 400, **values: object) -> tuple[str, int]:
+    return render_template("portal/sms.html", handoff=_handoff(), error=key,
+                           error_values=values, sent=None), status
+
+
+@blueprint.get("/success")
+def success() -> str:
+    handoff = _handoff()
+    link = uam.safe_link(handoff.userurl) if handoff else ""
+    phone = session.get("phone")
+    with store().session() as db:
+        can_enrol = isinstance(phone, str) and not totp.enrolled(db, phone)
+    return render_template("portal/success.html", link=link, can_enrol=can_enrol)
+
+
+@blueprint.get("/status")
+def status() -> str:
+    handoff = _handoff()
+    live = _live_session(handoff)
+    terms = _terms(handoff)
+    mac = normal_mac(handoff.mac) if handoff else ""
+    with store().session() as db:
+        owner = remembered.owner(db, mac, datetime.now(UTC)) if mac else None
+    return render_template("portal/status.html", live=live, terms=terms,
+                           remembered_device=owner is not None, handoff=handoff,
+                           randomised=bool(mac) and remembered.randomised(mac),
+                           forgotten=session.pop("forgotten", False))
+
+
+def _live_session(handoff: uam.Handoff | None) -> RadiusSession | None:
+    if handoff is None or not handoff.mac:
+        return None
+    mac = normal_mac(handoff.mac)
+    with store().session() as db:
+        found = db.scalars(select(RadiusSession).where(
+            RadiusSession.nas == handoff.nasid, RadiusSession.stopped_at.is_(None))
+            .order_by(RadiusSession.updated_at.desc()).limit(50)).all()
+    return next((s for s in found if normal_mac(s.calling_station) == mac), None)
+
+
+@blueprint.post("/logout")
+def logout() -> BaseResponse:
+    handoff = _need_handoff(login=False)
+    return redirect(uam.logoff_url(handoff), code=303)  # the NAS ends the session
+
+
+@blueprint.post("/forget")
+def forget() -> BaseResponse:
+    handoff = _need_handoff(login=False)
+    mac = normal_mac(handoff.mac)
+    if mac:
+        with store().session() as db:
+            remembered.forget(db, mac, "forgotten by its owner")
+    session["forgotten"] = True
+    return redirect(url_for(".status"))
+
+
+@blueprint.get("/logged-out")
+def logged_out() -> str:
+    return render_template("portal/message.html", message="logged_out")
+
+
+@blueprint.get("/enrol")
+def enrol() -> BaseResponse | str:
+    phone = session.get("phone")
+    if not phone:
+        return redirect(url_for(".login"))
+    secret = totp.new_secret()
+    session["enrolment"] = secret
+    return _enrol_page(phone, secret)
+
+
+def _enrol_page(phone: str, secret: str, error: str = "") -> str:
+    qr = segno.make(totp.uri(secret, phones.masked(phone)), error="m").svg_inline(scale=4)
+    return render_template("portal/enrol.html", qr=qr, secret=secret, error=error)
+
+
+@blueprint.post("/enrol")
+def enrol_confirm() -> BaseResponse | str | tuple[str, int]:
+    phone, secret = session.get("phone"), session.get("enrolment")
+    if not phone or not secret:
+        return redirect(url_for(".login"))
+    with store().session() as db:
+        done = totp.confirm(db, _box(), phone, secret, request.form.get("code", ""),
+                            datetime.now(UTC))
+    if not done:
+        return _enrol_page(phone, secret, "wrong code"), 400
+    session.pop("enrolment", None)
+    return render_template("portal/message.html", message="enrolled")
+
+
+@blueprint.get("/terms")
+def terms_page() -> str:
+    return render_template("portal/terms.html")
+
+
+@blueprint.get("/privacy")
+def privacy_page() -> str:
+    return render_template("portal/privacy.html")
+
+
+# --- RFC 8908 Captive Portal API --------------------------------------------------------
+
+@blueprint.get("/api/captive")
+def captive_api() -> Response:
+    """For the device's OS (DHCP option 114 / RA, RFC 8910, points here): is this client
+    still captive, and how much time and data are left, from live accounting."""
+    client_ip = request.remote_addr or ""
+    with store().session() as db:
+        live = db.scalars(select(RadiusSession).where(
+            RadiusSession.framed_ip == client_ip, RadiusSession.stopped_at.is_(None))
+            .order_by(RadiusSession.updated_at.desc()).limit(1)).first()
+    body: dict[str, Any] = {"captive": live is None,
+                            "user-portal-url": url_for(".login", _external=True)}
+    venue = _portal().config.portal.venue_info_url
+    if venue:
+        body["venue-info-url"] = venue
+    if live is not None:
+        body["can-extend-session"] = False
+        body.update(_remaining(live))
+    return current_app.response_class(current_app.json.dumps(body), mimetype=CAPTIVE_JSON)
+
+
+def _remaining(live: RadiusSession) -> dict[str, int]:
+    """seconds-remaining / bytes-remaining from the Accept's terms and live counters."""
+    with store().session() as db:
+        policy = db.scalar(select(NasClient.policy).where(NasClient.name == live.nas))
+        terms = load_all(db).get(policy or "default", DEFAULT)
+    left: dict[str, int] = {}
+    elapsed = int((datetime.now(UTC) - _aware(live.started_at)).total_seconds())
+    left["seconds-remaining"] = max(0, terms.max_session_minutes * 60 - elapsed)
+    if terms.daily_megabytes:
+        used = live.input_octets + live.output_octets
+        left["bytes-remaining"] = max(0, terms.daily_octets - used)
+    return left
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

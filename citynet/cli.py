@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from citynet import __version__, crypto
 from citynet import backup as backups
@@ -215,15 +217,26 @@ def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
 
 @cli.command("demo")
 @click.option("--seed-only", is_flag=True, help="Seed the demo district and exit.")
+@click.option("--hotspot-port", type=click.IntRange(1, 65535), default=3990, show_default=True,
+              help="Port of the hotspot simulator (CoovaChilli's UAM port).")
 @pass_runtime
-def demo(runtime: Runtime, seed_only: bool) -> None:
-    """Seed a demo Luohu district into the embedded store and run citynet on loopback.
+def demo(runtime: Runtime, seed_only: bool, hotspot_port: int) -> None:
+    """Seed a demo Luohu district into the embedded store and run citynet on loopback,
+    with a hotspot simulator in front of the captive portal.
 
     Seeding is idempotent: run it again and nothing changes. Everything it creates is
-    labelled demo data.
+    labelled demo data. SMS codes go to an outbox file and are shown on the portal
+    (demo only).
     """
-    from inventory.demo import DEMO_MARK, DEMO_NAS, DEMO_NAS_SECRET, raw_rows
+    from inventory.demo import (
+        DEMO_MARK,
+        DEMO_NAS,
+        DEMO_NAS_SECRET,
+        DEMO_UAM_SECRET,
+        raw_rows,
+    )
     from inventory.importer import import_rows
+    from portal.simulator import DemoHotspot
 
     runtime.raw_store.upgrade()
     store = runtime.store
@@ -238,10 +251,19 @@ def demo(runtime: Runtime, seed_only: bool) -> None:
                f"{sum(outcome.unchanged.values()) + sum(outcome.updated.values())} already there")
     if seed_only:
         return
+    with store.session() as session:
+        voucher = _demo_voucher(session)
     web, rad = runtime.config.web, runtime.config.radius
     base = f"http://{web.bind}:{web.port}"
-    serve_forever(create_app(store, runtime.config, box=box), web,
-                  services=_services(runtime, box), banner=[
+    config = runtime.config.model_copy(update={
+        "portal": runtime.config.portal.model_copy(update={"show_outbox": True})})
+    services = _services(runtime, box)
+    if services:
+        services.append(DemoHotspot(services[0], f"{base}/portal/", DEMO_NAS, DEMO_NAS_SECRET,
+                                    DEMO_UAM_SECRET, hotspot_port))
+    serve_forever(create_app(store, config, box=box), web, services=services, banner=[
+        f"  captive portal      http://127.0.0.1:{hotspot_port}/  (through the hotspot "
+        "simulator; voucher " + voucher + ", or SMS: the code shows on the page)",
         f"  district overview   {base}/inventory/",
         f"  street drill-down   {base}/inventory/streets/笋岗",
         f"  JSON summary        {base}/inventory/summary.json",
@@ -250,6 +272,19 @@ def demo(runtime: Runtime, seed_only: bool) -> None:
         f"-x {rad.bind}:{rad.auth_port} status {DEMO_NAS_SECRET}",
         "  try also            citynet nas list · citynet inventory show streets",
     ])
+
+
+def _demo_voucher(session: Session) -> str:
+    """An unused demo voucher for the banner (a batch of 20 is made when none is left),
+    so a person can walk the portal at once."""
+    from radius import vouchers as voucher_store
+
+    unused = session.scalar(select(voucher_store.Voucher.code).where(
+        voucher_store.Voucher.batch == "demo",
+        voucher_store.Voucher.first_used_at.is_(None)).limit(1))
+    if unused is None:
+        unused = voucher_store.create(session, 20, 120, 2, "demo", valid_days=30)[-1].code
+    return voucher_store.display(unused)
 
 
 def main() -> None:

@@ -156,8 +156,13 @@ def sealed_columns() -> list[tuple[str, str]]:
     ]
 
 
+SESSION_KEY_META = "web.session_key"  # signs the web app's session cookies
+SEALED_META = (SESSION_KEY_META,)  # meta entries held sealed
+
+
 def reseal_all(session: Session, box: SecretBox) -> int:
-    """Re-encrypt every sealed value (and the canary) under the box's newest key."""
+    """Re-encrypt every sealed value (the canary and sealed meta entries too) under the
+    box's newest key."""
     count = 0
     tables = all_tables().tables
     for table_name, column_name in sealed_columns():
@@ -167,6 +172,11 @@ def reseal_all(session: Session, box: SecretBox) -> int:
         rows = session.execute(select(pk, column).where(column.is_not(None))).all()
         for key, token in rows:
             session.execute(update(table).where(pk == key).values({column: box.reseal(token)}))
+            count += 1
+    for meta_key in SEALED_META:
+        sealed = get_meta(session, meta_key)
+        if sealed is not None:
+            set_meta(session, meta_key, box.reseal(sealed))
             count += 1
     canary = get_meta(session, CANARY_KEY)
     set_meta(session, CANARY_KEY, box.reseal(canary) if canary else box.seal(CANARY_TEXT))

@@ -13,7 +13,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import __version__
 from citynet.config import Config
-from citynet.crypto import SecretBox
+from citynet.crypto import SESSION_KEY_META, SecretBox
 from citynet.db import Store, get_meta, set_meta
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ SECURITY_HEADERS = {
                                "form-action 'self'",
     "X-Frame-Options": "DENY",
 }
-SESSION_KEY = "web.session_key"
 
 
 class SessionCookies(SecureCookieSessionInterface):
@@ -57,10 +56,10 @@ def session_key(store: Store, box: SecretBox | None) -> bytes:
     if box is None:
         return secrets.token_bytes(32)
     with store.session() as session:
-        sealed = get_meta(session, SESSION_KEY)
+        sealed = get_meta(session, SESSION_KEY_META)
         if sealed is None:
             key = secrets.token_hex(32)
-            set_meta(session, SESSION_KEY, box.seal(key))
+            set_meta(session, SESSION_KEY_META, box.seal(key))
             return key.encode()
         return box.open(sealed).encode()
 

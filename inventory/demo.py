@@ -163,3 +163,4 @@ def raw_rows() -> list[RawRow]:
     return [RawRow("demo", index, KINDS[kind], row)
             for kind, rows in generate().items()
             for index, row in enumerate(rows, start=1)]
+

@@ -239,3 +239,27 @@ def _handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
             self.send_header("Set-Cookie", f"{COOKIE}={token}; Path=/; HttpOnly")
 
     return Handler
+
+
+class DemoHotspot:
+    """The simulator as a service of `citynet demo`: started after the RADIUS listener,
+    whose ports it needs."""
+
+    def __init__(self, radius: Any, portal_url: str, nasid: str, secret: str,
+                 uam_secret: str, port: int) -> None:
+        self.radius, self.portal_url, self.port = radius, portal_url, port
+        self.nasid, self.secret, self.uam_secret = nasid, secret, uam_secret
+        self.simulator: Simulator | None = None
+
+    def describe(self) -> str:
+        return self.simulator.describe() if self.simulator else "hotspot simulator (stopped)"
+
+    def start(self) -> None:
+        auth, acct = self.radius.ports
+        self.simulator = Simulator(self.portal_url, self.radius.config.bind, auth, acct,
+                                   self.secret, self.nasid, self.uam_secret, port=self.port)
+        self.simulator.start()
+
+    def stop(self) -> None:
+        if self.simulator is not None:
+            self.simulator.stop()

@@ -6,8 +6,11 @@ set -euo pipefail
 # pg_dump/pg_restore: backup tests (the PostgreSQL server itself comes with the machine).
 # freeradius-utils: radclient, the real RADIUS client the listener is tested against.
 # freeradius + freeradius-rest: the real FreeRADIUS in front of citynet's rlm_rest API.
+# chromium + fonts-noto-cjk: the real browser (driven by Playwright) for the portal's
+# phone-viewport tests and screenshots, with Chinese glyphs.
 # Extra packages may be named as arguments.
-packages=(postgresql-client freeradius-utils freeradius freeradius-rest "$@")
+packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium fonts-noto-cjk
+          "$@")
 
 missing=()
 for pkg in "${packages[@]}"; do

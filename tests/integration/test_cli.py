@@ -154,7 +154,8 @@ def test_missing_key_is_a_start_up_error(seeded: Cli) -> None:
 
 def test_secrets_rotate(seeded: Cli) -> None:
     old = (seeded.data_dir / "secret.key").read_text()
-    assert "re-sealed 2 secrets" in seeded("secrets", "rotate").stdout
+    # the demo NAS's shared and UAM secrets, the demo device password
+    assert "re-sealed 3 secrets" in seeded("secrets", "rotate").stdout
     assert (seeded.data_dir / "secret.key").read_text() != old
     seeded("nas", "list")  # still opens with the rotated key
 

@@ -88,6 +88,18 @@ def test_rotate_with_a_key_file(backend_config: Config, store: Store) -> None:
     assert crypto.read_key_file(retired) == old_keys
 
 
+def test_the_web_session_key_survives_a_rotation(backend_config: Config,
+                                                store: Store) -> None:
+    from citynet.web import session_key
+
+    box = open_box(backend_config, store, create=True)
+    key = session_key(store, box)
+    assert session_key(store, box) == key  # one key for every worker and restart
+    count, _message = crypto.rotate(backend_config, store)
+    assert count == 1  # the session key is the only sealed value here
+    assert session_key(store, open_box(backend_config, store)) == key
+
+
 def test_rotate_with_keys_from_the_environment(tmp_path: Path, store: Store,
                                                backend_config: Config) -> None:
     old, new = SecretBox.new_key(), SecretBox.new_key()

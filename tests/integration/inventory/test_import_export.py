@@ -74,6 +74,7 @@ def test_upsert_creates_updates_and_leaves_alone(store: Store, box: SecretBox) -
         files.RawRow("t", 4, KINDS["nas"], {"name": demo.DEMO_NAS, "address": "127.0.0.1",
                                             "secret": demo.DEMO_NAS_SECRET,
                                             "vendor": "coovachilli",
+                                            "uam_secret": demo.DEMO_UAM_SECRET,
                                             "hotspots": demo.generate()["nas"][0]["hotspots"]}),
     ]
     with store.session() as session:

@@ -1,0 +1,184 @@
+"""A real browser (Debian's Chromium, driven by Playwright) in a phone viewport walks every
+login method through the hotspot simulator, citynet's portal served by waitress and the
+real RADIUS listener. Screenshots go to $CITYNET_SCREENSHOTS (docs/screenshots when
+refreshing the docs), else to the test's temporary directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from sqlalchemy import select
+from waitress.server import create_server
+
+from citynet.config import Config, RadiusConfig
+from citynet.db import Store
+from citynet.web import create_app
+from portal.simulator import Simulator
+from radius import vouchers
+from radius.models import RadiusSession
+from tests.integration.portal.conftest import NAS_SECRET, NASID, UAM_SECRET, add_hotspot_nas
+from tests.support import wait_until
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PHONE = "13800138000"
+VIEWPORT = {"width": 390, "height": 844}
+
+
+@dataclass
+class Stack:
+    store: Store
+    gateway: Simulator
+    shots: Path
+
+    def start_url(self, mac: str, lang: str = "") -> str:
+        extra = f"&lang={lang}" if lang else ""
+        return f"http://127.0.0.1:{self.gateway.port}/news?sim-mac={mac}{extra}"
+
+    def online(self, mac: str) -> bool:
+        with self.store.session() as session:
+            return session.scalar(select(RadiusSession.id).where(
+                RadiusSession.calling_station == mac,
+                RadiusSession.stopped_at.is_(None))) is not None
+
+
+@pytest.fixture
+def stack(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterator[Stack]:
+    from radius.service import RadiusService
+
+    box = add_hotspot_nas(sqlite_config, sqlite_store)
+    radius = RadiusService(sqlite_store, box, RadiusConfig(bind="127.0.0.1", auth_port=0,
+                                                           acct_port=0))
+    radius.start()
+    config = sqlite_config.model_copy(update={"portal": sqlite_config.portal.model_copy(
+        update={"show_outbox": True})})
+    web = create_server(create_app(sqlite_store, config, box=box), host="127.0.0.1", port=0,
+                        threads=4)
+    web_thread = threading.Thread(target=web.run, daemon=True)
+    web_thread.start()
+    port = web.effective_port  # type: ignore[union-attr]
+    gateway = Simulator(f"http://127.0.0.1:{port}/portal/", "127.0.0.1", radius.ports[0],
+                        radius.ports[1], NAS_SECRET, NASID, UAM_SECRET)
+    gateway.start()
+    shots = Path(os.environ.get("CITYNET_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        yield Stack(sqlite_store, gateway, shots)
+    finally:
+        gateway.stop()
+        web.close()
+        web_thread.join(timeout=10)
+        radius.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def phone(browser: Any, lang: str = "zh-CN") -> Any:
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale=lang, java_script_enabled=False)
+    return context.new_page()
+
+
+def outbox_code(page: Any) -> str:
+    """The code in the newest SMS the demo outbox shows ('' before it is sent)."""
+    page.reload()
+    found = re.search(r"code: (\d{6})", page.content())
+    return found.group(1) if found else ""
+
+
+def test_voucher_login_in_a_phone_browser_without_javascript(stack: Stack,
+                                                             browser: Any) -> None:
+    with stack.store.session() as session:
+        [voucher] = vouchers.create(session, 1, 60, 1, "browser", valid_days=1)
+        code = vouchers.display(voucher.code)
+    page = phone(browser)
+    sizes: list[int] = []
+    page.on("response", lambda r: sizes.append(len(r.body())) if r.status == 200 else None)
+    page.goto(stack.start_url("AA-BB-CC-DD-EE-21"))
+    assert page.url.endswith("/portal/login")
+    assert sum(sizes) <= 100_000, f"login page transferred {sum(sizes)} bytes"
+    page.screenshot(path=stack.shots / "portal-login-zh.png", full_page=True)
+    page.fill("#code", code)
+    page.locator("form:has(#code) input[name=consent]").check()
+    page.locator("form:has(#code) button").click()
+    page.wait_for_url(re.compile(r"/portal/success"))
+    assert "已连接" in page.content()
+    assert page.locator("a[href='http://example.com/news']").count() == 1
+    page.screenshot(path=stack.shots / "portal-success-zh.png", full_page=True)
+    wait_until(lambda: stack.online("AA-BB-CC-DD-EE-21"), what="accounting Start stored")
+
+
+def test_sms_login_enrolment_app_login_and_remembered_device(stack: Stack,
+                                                              browser: Any) -> None:
+    page = phone(browser, "en")
+    page.goto(stack.start_url("AA-BB-CC-DD-EE-22", lang="en"))
+    page.click("text=SMS code to my phone")
+    page.fill("#phone", "138 0013 8000")
+    page.check("input[name=consent]")
+    page.screenshot(path=stack.shots / "portal-sms-en.png", full_page=True)
+    page.click("text=Send me a code")
+    page.wait_for_url(re.compile(r"/portal/sms/code"))
+    wait_until(lambda: outbox_code(page) != "", what="the demo outbox shows the SMS")
+    sms_code = outbox_code(page)
+    page.screenshot(path=stack.shots / "portal-code-en.png", full_page=True)
+    page.fill("#code", sms_code)
+    page.check("input[name=remember]")
+    page.locator("form:has(#code) button").click()
+    page.wait_for_url(re.compile(r"/portal/success"))
+    assert "You are online" in page.content()
+    wait_until(lambda: stack.online("AA-BB-CC-DD-EE-22"), what="accounting Start stored")
+    page.click("text=Set up an authenticator app")
+    secret = page.locator("code").inner_text()
+    page.screenshot(path=stack.shots / "portal-enrol-en.png", full_page=True)
+    page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    page.click("button[type=submit]")
+    assert "Done" in page.content()
+    page.goto(page.url.replace("/portal/enrol", "/portal/status"))
+    page.screenshot(path=stack.shots / "portal-status-en.png", full_page=True)
+    assert "Forget this device" in page.content()
+
+    # a second phone of the same person logs in with the app, in Chinese
+    other = phone(browser)
+    other.goto(stack.start_url("AA-BB-CC-DD-EE-23"))
+    other.click("text=身份验证器App")
+    other.fill("#phone", PHONE)
+    code = pyotp.TOTP(secret).at(int(time.time()) + 30)  # the next step: not yet used
+    other.fill("#code", code)
+    other.check("input[name=consent]")
+    other.screenshot(path=stack.shots / "portal-app-zh.png", full_page=True)
+    other.locator("form:has(#code) button").click()
+    other.wait_for_url(re.compile(r"/portal/success"))
+    wait_until(lambda: stack.online("AA-BB-CC-DD-EE-23"), what="app login's session")
+
+    # the remembered first phone comes back after logging off: one tap
+    stack.gateway.logoff(next(d for d in stack.gateway.devices.values()
+                              if d.mac == "AA-BB-CC-DD-EE-22"))
+    again = phone(browser)
+    again.goto(stack.start_url("AA-BB-CC-DD-EE-22"))
+    assert "138****8000" in again.content()
+    again.screenshot(path=stack.shots / "portal-one-tap-zh.png", full_page=True)
+    again.locator("form[action$='/portal/device'] button").click()
+    again.wait_for_url(re.compile(r"/portal/success"))
+    wait_until(lambda: stack.online("AA-BB-CC-DD-EE-22"), what="one-tap session")

@@ -20,6 +20,7 @@ from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.web import create_app
 from inventory.cli import inventory, nas
+from portal.cli import merchants
 from radius.cli import audit, freeradius, radius, records, sessions, vouchers
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -76,6 +77,7 @@ cli.add_command(records)
 cli.add_command(audit)
 cli.add_command(sessions)
 cli.add_command(freeradius)
+cli.add_command(merchants)
 
 
 # --- config -------------------------------------------------------------------------

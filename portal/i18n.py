@@ -52,6 +52,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key → (zh-CN, en)
                    "it shows."),
     "enrolled": ("设置完成：下次可用App登录。", "Done: next time you can log in with the app."),
     "offers": ("附近商户优惠", "Offers nearby"),
+    "valid_until": ("有效期至", "Valid until"),
     "outbox": ("演示：已发送的短信", "Demo: SMS sent"),
     "need_hotspot": ("请连接罗湖免费WiFi后打开此页面。",
                      "Open this page while connected to the district's free WiFi."),

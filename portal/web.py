@@ -43,7 +43,7 @@ from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.web import store
 from inventory.models import NasClient
-from portal import i18n, phones, sms, totp, uam
+from portal import i18n, merchants, phones, sms, totp, uam
 from portal.senders import Dispatcher, Outbox
 from radius import remembered, tokens, vouchers
 from radius.models import RadiusSession
@@ -114,7 +114,7 @@ def _before() -> None:
 
 @blueprint.after_request
 def _headers(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Cache-Control", "no-store")
     handoff = _handoff()
     logon = f" http://{handoff.uamip}:{handoff.uamport}" if handoff else ""
     # a login POST ends in a redirect to the NAS's /logon: allow that origin, no other
@@ -220,7 +220,46 @@ def login() -> str:
             owner = remembered.owner(db, mac, datetime.now(UTC))
     return render_template("portal/login.html", handoff=handoff,
                            failure=session.pop("failure", ""), remembered_owner=owner,
-                           masked=phones.masked(owner) if owner else "")
+                           masked=phones.masked(owner) if owner else "", offers=_offers())
+
+
+def _offers() -> list[dict[str, Any]]:
+    """Merchants' offers for the community this person is in (counted as shown)."""
+    handoff = _handoff()
+    with store().session() as db:
+        community = (merchants.community_of(db, handoff.nasid, handoff.called)
+                     if handoff else None)
+        chosen = merchants.choose(db, community, datetime.now(UTC).date())
+        return [{"id": m.id, "name": m.name, "category": m.category, "offer": m.offer,
+                 "image": bool(m.image)} for m in chosen]
+
+
+@blueprint.get("/offers/<int:merchant_id>")
+def offer(merchant_id: int) -> str:
+    with store().session() as db:
+        found = merchants.click(db, merchant_id, datetime.now(UTC).date())
+        if found is None:
+            abort(404)
+        shown = {"id": found.id, "name": found.name, "category": found.category,
+                 "offer": found.offer, "image": bool(found.image),
+                 "until": found.valid_until.isoformat()}
+    return render_template("portal/offer.html", offer=shown)
+
+
+@blueprint.get("/offers/<int:merchant_id>/image")
+def offer_image(merchant_id: int) -> Response:
+    with store().session() as db:
+        found = db.get(merchants.Merchant, merchant_id)
+        name = found.image if found is not None else ""
+    if not name:
+        abort(404)
+    data = (_portal().config.data_path / "merchants" / name).read_bytes()
+    kind = merchants.image_kind(data)
+    if kind is None:
+        abort(404)
+    response = current_app.response_class(data, mimetype=kind[1])
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @blueprint.post("/voucher")
@@ -375,7 +414,8 @@ def success() -> str:
     phone = session.get("phone")
     with store().session() as db:
         can_enrol = isinstance(phone, str) and not totp.enrolled(db, phone)
-    return render_template("portal/success.html", link=link, can_enrol=can_enrol)
+    return render_template("portal/success.html", link=link, can_enrol=can_enrol,
+                           offers=_offers())
 
 
 @blueprint.get("/status")

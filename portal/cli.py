@@ -1,0 +1,108 @@
+"""``citynet merchants …``: the promotions the portal shows (the admin web comes later)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from citynet.errors import CitynetError
+from citynet.runtime import Runtime
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+@click.group()
+def merchants() -> None:
+    """Local merchants' offers on the captive portal, by community."""
+
+
+@merchants.command("add")
+@click.argument("name")
+@click.option("--category", required=True, help="e.g. 餐饮, 零售, 文化.")
+@click.option("--offer", required=True, help="The offer, as people will read it.")
+@click.option("--until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="Last day it is shown (YYYY-MM-DD).")
+@click.option("--from", "valid_from", type=click.DateTime(["%Y-%m-%d"]),
+              help="First day it is shown (default: today).")
+@click.option("--community", "communities", multiple=True,
+              help="Show it in this community only (repeatable; default: everywhere).")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A PNG or JPEG, at most 200 KB.")
+@pass_runtime
+def merchants_add(runtime: Runtime, name: str, category: str, offer: str,
+                  valid_until: datetime, valid_from: datetime | None,
+                  communities: tuple[str, ...], image: Path | None) -> None:
+    """Add a merchant's offer.
+
+    \b
+    Example:
+      citynet merchants add 东门老字号 --category 餐饮 --offer "出示此页九折" \\
+          --until 2026-12-31 --community 东门 --image logo.png
+    """
+    from inventory.models import Community
+    from portal.merchants import Merchant, save_image
+
+    starts = (valid_from or datetime.now(UTC)).date()
+    ends = valid_until.date()
+    if ends < starts:
+        raise CitynetError(f"--until {ends} is before --from {starts}")
+    data = image.read_bytes() if image else None
+    with runtime.store.session() as session:
+        if session.scalar(select(Merchant.id).where(Merchant.name == name)) is not None:
+            raise CitynetError(f"a merchant named {name!r} exists; remove it first")
+        known = set(session.scalars(select(Community.name).where(
+            Community.name.in_(communities))))
+        unknown = [c for c in communities if c not in known]
+        if unknown:
+            raise CitynetError(f"--community: no community named {', '.join(unknown)} "
+                               "(citynet inventory show communities)")
+        merchant = Merchant(name=name, category=category, offer=offer, image="",
+                            communities=list(communities), valid_from=starts,
+                            valid_until=ends, impressions=0, clicks=0,
+                            created_at=datetime.now(UTC))
+        session.add(merchant)
+        session.flush()
+        if data is not None:
+            try:
+                merchant.image = save_image(runtime.config.data_path / "merchants",
+                                            merchant.id, data)
+            except ValueError as exc:
+                raise CitynetError(f"--image: {exc}") from None
+    where = ", ".join(communities) or "the whole district"
+    click.echo(f"added {name}: shown in {where} from {starts} to {ends}")
+
+
+@merchants.command("list")
+@pass_runtime
+def merchants_list(runtime: Runtime) -> None:
+    """Every offer, with how often it was shown and opened (aggregate counts only)."""
+    from portal.merchants import Merchant
+
+    today = date.today()
+    with runtime.store.session() as session:
+        rows = session.scalars(select(Merchant).order_by(Merchant.name)).all()
+        click.echo(f"{'merchant':<24}{'until':<12}{'shown':>8}{'opened':>8}  communities")
+        for m in rows:
+            state = "" if m.valid_from <= today <= m.valid_until else " (not shown now)"
+            click.echo(f"{m.name[:23]:<24}{m.valid_until.isoformat():<12}{m.impressions:>8}"
+                       f"{m.clicks:>8}  {', '.join(m.communities) or 'all'}{state}")
+
+
+@merchants.command("remove")
+@click.argument("name")
+@pass_runtime
+def merchants_remove(runtime: Runtime, name: str) -> None:
+    """Remove an offer (its counts go with it)."""
+    from portal.merchants import Merchant
+
+    with runtime.store.session() as session:
+        found = session.scalar(select(Merchant).where(Merchant.name == name))
+        if found is None:
+            raise CitynetError(f"no merchant named {name!r}")
+        if found.image:
+            (runtime.config.data_path / "merchants" / found.image).unlink(missing_ok=True)
+        session.delete(found)
+    click.echo(f"removed {name}")

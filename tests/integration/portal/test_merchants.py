@@ -1,0 +1,96 @@
+"""Merchants' offers: chosen by community and date, counted in aggregate, managed by CLI."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from citynet.cli import cli
+from citynet.config import Config
+from citynet.db import Store
+from inventory.files import RawRow
+from inventory.importer import import_rows
+from inventory.kinds import KINDS
+from portal import merchants
+from portal.merchants import Merchant
+from tests.integration.portal.conftest import Hotspot
+
+TODAY = datetime.now(UTC).date()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def offer(name: str, communities: list[str] | None = None, ends: date = TODAY) -> Merchant:
+    return Merchant(name=name, category="餐饮", offer=f"{name}: 九折 <b>today</b>", image="",
+                    communities=communities or [], valid_from=TODAY - timedelta(days=1),
+                    valid_until=ends, impressions=0, clicks=0, created_at=datetime.now(UTC))
+
+
+def test_offers_on_the_portal_are_counted_in_aggregate(hotspot: Hotspot) -> None:
+    with hotspot.store.session() as session:
+        session.add_all([offer("东门老字号"), offer("elsewhere", ["笋岗"]),
+                         offer("expired", ends=TODAY - timedelta(days=1))])
+    person = hotspot.person()
+    landing = person.arrive().get_data(as_text=True)
+    assert "东门老字号" in landing
+    assert "elsewhere" not in landing and "expired" not in landing
+    assert "&lt;b&gt;today&lt;/b&gt;" in landing  # offer text is escaped
+    with hotspot.store.session() as session:
+        shown = session.scalar(select(Merchant).where(Merchant.name == "东门老字号"))
+        assert shown is not None and (shown.impressions, shown.clicks) == (1, 0)
+        merchant_id = shown.id
+    assert person.browser.get(f"/portal/offers/{merchant_id}").status_code == 200
+    with hotspot.store.session() as session:
+        counted = session.get(Merchant, merchant_id)
+        assert counted is not None and (counted.impressions, counted.clicks) == (1, 1)
+    assert person.browser.get("/portal/offers/99999").status_code == 404
+
+
+def test_offers_follow_the_access_points_community(sqlite_store: Store,
+                                                   sqlite_config: Config) -> None:
+    with sqlite_store.session() as session:
+        rows = [RawRow("t", 1, KINDS["streets"], {"name": "东门"}),
+                RawRow("t", 2, KINDS["communities"], {"name": "湖贝", "street": "东门"}),
+                RawRow("t", 3, KINDS["hotspots"], {"name": "湖贝广场", "community": "湖贝"}),
+                RawRow("t", 4, KINDS["access_points"], {"mac": "00-E0-FC-00-00-07",
+                                                        "hotspot": "湖贝广场"})]
+        assert import_rows(session, rows, None).ok
+        session.add_all([offer("here", ["湖贝"]), offer("there", ["笋岗"]), offer("all")])
+    with sqlite_store.session() as session:
+        community = merchants.community_of(session, "any-nas", "00-E0-FC-00-00-07:i-Luohu")
+        assert community == "湖贝"
+        names = [m.name for m in merchants.choose(session, community, TODAY)]
+        assert sorted(names) == ["all", "here"]
+        # least shown first: after a round, a new offer comes before the shown ones
+        session.add(offer("new"))
+        session.flush()
+        assert merchants.choose(session, community, TODAY, limit=1)[0].name == "new"
+
+
+def test_merchants_from_the_cli(sqlite_store: Store, sqlite_config: Config,
+                                tmp_path: Path) -> None:
+    env = {"CITYNET_DATA_DIR": str(sqlite_config.data_path)}
+    image = tmp_path / "logo.png"
+    image.write_bytes(PNG)
+    not_image = tmp_path / "logo.gif"
+    not_image.write_bytes(b"GIF89a")
+    run = CliRunner().invoke
+    added = run(cli, ["merchants", "add", "东门老字号", "--category", "餐饮", "--offer", "九折",
+                      "--until", "2099-12-31", "--image", str(image)], env=env)
+    assert added.exit_code == 0, added.output
+    assert "shown in the whole district" in added.output
+    assert len(list((sqlite_config.data_path / "merchants").glob("*.png"))) == 1
+    bad = run(cli, ["merchants", "add", "x", "--category", "c", "--offer", "o", "--until",
+                    "2099-01-01", "--image", str(not_image)], env=env)
+    assert bad.exit_code == 1 and "PNG or JPEG" in bad.output
+    nowhere = run(cli, ["merchants", "add", "y", "--category", "c", "--offer", "o",
+                        "--until", "2099-01-01", "--community", "火星"], env=env)
+    assert nowhere.exit_code == 1 and "no community named 火星" in nowhere.output
+    listed = run(cli, ["merchants", "list"], env=env)
+    assert "东门老字号" in listed.output
+    with sqlite_store.session() as session:  # the refused ones left nothing behind
+        assert session.scalars(select(Merchant.name)).all() == ["东门老字号"]
+    assert run(cli, ["merchants", "remove", "东门老字号"], env=env).exit_code == 0
+    assert not list((sqlite_config.data_path / "merchants").glob("*.png"))

@@ -20,7 +20,7 @@ from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.web import create_app
 from inventory.cli import inventory, nas
-from portal.cli import merchants
+from portal.cli import merchants, voucher_sheet
 from radius.cli import audit, freeradius, radius, records, sessions, vouchers
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -72,6 +72,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 cli.add_command(inventory)
 cli.add_command(nas)
 cli.add_command(radius)
+vouchers.add_command(voucher_sheet)  # the portal's printable sheet, beside `create`
 cli.add_command(vouchers)
 cli.add_command(records)
 cli.add_command(audit)

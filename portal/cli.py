@@ -106,3 +106,34 @@ def merchants_remove(runtime: Runtime, name: str) -> None:
             (runtime.config.data_path / "merchants" / found.image).unlink(missing_ok=True)
         session.delete(found)
     click.echo(f"removed {name}")
+
+
+@click.command("sheet")
+@click.option("--batch", required=True, help="The batch to print (vouchers create --batch).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="HTML file to write; print it, or save it as PDF from a browser.")
+@click.option("--unused/--all", default=True, show_default=True,
+              help="Only codes never used (the default), or the whole batch.")
+@pass_runtime
+def voucher_sheet(runtime: Runtime, batch: str, out: Path, unused: bool) -> None:
+    """Write a printable sheet (A4, QR codes) of a voucher batch.
+
+    \b
+    Example:
+      citynet vouchers create --count 30 --minutes 120 --batch 2026-12-library
+      citynet vouchers sheet --batch 2026-12-library --out library.html
+    """
+    from portal.sheet import Printed, render
+    from radius import vouchers as voucher_store
+
+    query = select(voucher_store.Voucher).where(voucher_store.Voucher.batch == batch,
+                                                voucher_store.Voucher.revoked_at.is_(None))
+    if unused:
+        query = query.where(voucher_store.Voucher.first_used_at.is_(None))
+    with runtime.store.session() as session:
+        found = [Printed(voucher_store.display(v.code), v.minutes, v.devices, v.valid_until)
+                 for v in session.scalars(query.order_by(voucher_store.Voucher.id))]
+    if not found:
+        raise CitynetError(f"no {'unused ' if unused else ''}vouchers in batch {batch!r}")
+    out.write_text(render(batch, found), encoding="utf-8")
+    click.echo(f"{len(found)} vouchers of batch {batch} written to {out}")

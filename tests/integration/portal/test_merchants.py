@@ -94,3 +94,32 @@ def test_merchants_from_the_cli(sqlite_store: Store, sqlite_config: Config,
         assert session.scalars(select(Merchant.name)).all() == ["东门老字号"]
     assert run(cli, ["merchants", "remove", "东门老字号"], env=env).exit_code == 0
     assert not list((sqlite_config.data_path / "merchants").glob("*.png"))
+
+
+def test_a_printable_voucher_sheet(sqlite_store: Store, sqlite_config: Config,
+                                   tmp_path: Path) -> None:
+    import re
+
+    from radius import vouchers
+
+    env = {"CITYNET_DATA_DIR": str(sqlite_config.data_path)}
+    with sqlite_store.session() as session:
+        made = vouchers.create(session, 3, 120, 2, "library", valid_days=30)
+        codes = sorted(vouchers.display(v.code) for v in made)
+        used = vouchers.redeem(session, made[0].code, "aa:bb:cc:dd:ee:01", datetime.now(UTC),
+                               sqlite=True)
+        assert used.ok
+    out = tmp_path / "sheet.html"
+    result = CliRunner().invoke(cli, ["vouchers", "sheet", "--batch", "library", "--out",
+                                      str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    printed = sorted(re.findall(r'class="code">([A-Z0-9-]+)<', html))
+    assert printed == sorted(set(codes) - {vouchers.display(made[0].code)})  # unused only
+    assert html.count("<svg") == 2 and "120 分钟" in html and "@page{size:A4" in html
+    everything = CliRunner().invoke(cli, ["vouchers", "sheet", "--batch", "library", "--all",
+                                          "--out", str(out)], env=env)
+    assert everything.exit_code == 0 and out.read_text().count("<svg") == 3
+    none = CliRunner().invoke(cli, ["vouchers", "sheet", "--batch", "nope", "--out",
+                                    str(out)], env=env)
+    assert none.exit_code == 1 and "no unused vouchers in batch 'nope'" in none.output

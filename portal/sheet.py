@@ -1,0 +1,53 @@
+"""A printable sheet of a voucher batch: each code large, with its QR code and terms.
+
+Plain HTML styled for A4 paper (print it, or "save as PDF" from any browser); the QR
+code holds the code itself, which the portal's voucher field and a NAS login page take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+import segno
+
+PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+@page{{size:A4;margin:12mm}}
+body{{font:12px/1.4 "Noto Sans CJK SC","PingFang SC",sans-serif;margin:0}}
+h1{{font-size:16px;margin:0 0 8px}}
+.grid{{display:grid;grid-template-columns:repeat(3,1fr);gap:6mm}}
+.card{{border:1px dashed #777;border-radius:3mm;padding:4mm;break-inside:avoid;text-align:center}}
+.code{{font:bold 18px/1.2 monospace;letter-spacing:1px;margin:2mm 0}}
+.card svg{{width:28mm;height:28mm}}
+.terms{{color:#333;font-size:10px}}
+</style></head><body>
+<h1>{title}</h1>
+<div class="grid">
+{cards}
+</div></body></html>
+"""
+
+CARD = """<div class="card"><div>罗湖免费WiFi · Luohu Free WiFi</div>{qr}
+<div class="code">{code}</div>
+<div class="terms">{minutes} 分钟 / min · {devices} 台设备 / device(s)<br>
+首次使用后计时 · timed from first use<br>有效期至 · valid until {until}</div></div>"""
+
+
+@dataclass(frozen=True)
+class Printed:
+    code: str  # as printed: ABCD-EFGH-JK
+    minutes: int
+    devices: int
+    valid_until: datetime
+
+
+def render(batch: str, vouchers: list[Printed]) -> str:
+    cards = "\n".join(CARD.format(
+        qr=segno.make(v.code, error="m").svg_inline(scale=3), code=escape(v.code),
+        minutes=v.minutes, devices=v.devices,
+        until=v.valid_until.date().isoformat()) for v in vouchers)
+    return PAGE.format(title=escape(f"上网券 Vouchers · {batch} · {len(vouchers)}"),
+                       cards=cards)

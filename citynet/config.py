@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 
 from citynet.errors import ConfigError
@@ -116,9 +124,13 @@ class SecretsConfig(Section):
 
 
 class PortalConfig(Section):
-    sms_gateway: Literal["outbox"] = Field(
+    sms_gateway: Literal["outbox", "http"] = Field(
         default="outbox",
-        description="how SMS codes leave: outbox (a file under data_dir, for demo and tests)")
+        description="how SMS codes leave: outbox (a file under data_dir: demo, tests) or http")
+    sms_urls: list[str] = Field(
+        default=[], description="HTTP SMS gateways, comma-separated, in failover order")
+    sms_token: SecretStr = Field(default=SecretStr(""),
+                                 description="bearer token for the HTTP SMS gateways")
     show_outbox: bool = Field(
         default=False, description="show sent SMS on the portal (demo only: never in production)")
     code_minutes: int = Field(default=5, ge=1, le=5, description="an SMS code is valid this long")
@@ -131,6 +143,26 @@ class PortalConfig(Section):
                                 description="SMS codes per number prefix (7 digits) a day")
     global_day: int = Field(default=20000, ge=1, description="SMS codes in all a day")
     venue_info_url: str = Field(default="", description="RFC 8908 venue-info-url (optional)")
+
+    @field_validator("sms_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(
+            value, str) else value
+
+    @field_validator("sms_urls")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _gateway_has_urls(self) -> PortalConfig:
+        if self.sms_gateway == "http" and not self.sms_urls:
+            raise ValueError("sms_gateway = \"http\" needs portal.sms_urls")
+        return self
 
 
 class LoggingConfig(Section):

@@ -2,8 +2,9 @@
 a background thread.
 
 Gateways: ``outbox`` (demo and tests: one JSON line a message in a file under the data
-directory, mode 0600, which the demo portal can show). The message text is the only
-place a clear code exists outside the person's phone; it is never logged.
+directory, mode 0600, which the demo portal can show) and ``http`` (a generic JSON
+gateway, several for failover). The message text is the only place a clear code exists
+outside the person's phone; it is never logged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ import logging
 import os
 import queue
 import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -80,3 +86,68 @@ class Dispatcher:
                 log.error("SMS to %s not sent: %s", masked(phone), type(exc).__name__)
             finally:
                 self._queue.task_done()
+
+
+class GatewayError(RuntimeError):
+    """No gateway took the message."""
+
+
+class HttpGateway:
+    """A generic HTTP SMS gateway: JSON POST ``{"phone", "text"}`` with a bearer token.
+
+    Each gateway gets ``attempts`` tries with exponential backoff (timeouts, connection
+    errors and 5xx are retried; 4xx is not: the request itself is wrong); then the next
+    gateway in the list takes over (failover), starting next time from the one that
+    worked. 2xx means accepted for delivery; the gateway's answer (its message id and
+    status, if it gives them) is logged — never the text.
+    """
+
+    def __init__(self, urls: list[str], token: str = "", timeout: float = 5.0,
+                 attempts: int = 3, backoff: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if not urls:
+            raise ValueError("an HTTP SMS gateway needs at least one URL")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"SMS gateway URL {url!r} is not http(s)")
+        self.urls, self.token, self.timeout = list(urls), token, timeout
+        self.attempts, self.backoff, self.sleep = attempts, backoff, sleep
+        self._first = 0
+        self.delivered: Counter[str] = Counter()  # accepted, by gateway URL
+
+    def send(self, phone: str, text: str) -> None:
+        body = json.dumps({"phone": phone, "text": text}, ensure_ascii=False).encode()
+        order = self.urls[self._first:] + self.urls[:self._first]
+        problems = []
+        for url in order:
+            for attempt in range(self.attempts):
+                if attempt:
+                    self.sleep(self.backoff * 2 ** (attempt - 1))
+                outcome = self._post(url, body)
+                if outcome is None:
+                    self._first = self.urls.index(url)
+                    self.delivered[url] += 1
+                    return
+                problems.append(f"{url}: {outcome}")
+                if outcome.startswith("refused"):
+                    break  # a 4xx will not change on retry; try the next gateway
+        raise GatewayError("; ".join(problems[-len(self.urls) * self.attempts:]))
+
+    def _post(self, url: str, body: bytes) -> str | None:
+        """None when accepted, else what went wrong (for the log, no message text)."""
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        # the URLs were checked to be http(s) when the gateway was made
+        request = urllib.request.Request(url, data=body, headers=headers,  # noqa: S310
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                answer = response.read(2000).decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            kind = "refused" if 400 <= exc.code < 500 else "failed"
+            return f"{kind} with HTTP {exc.code}"
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            return f"failed: {getattr(exc, 'reason', exc)}"
+        log.info("SMS accepted by %s: %s", url, answer[:200])
+        return None

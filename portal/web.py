@@ -44,7 +44,7 @@ from citynet.crypto import SecretBox
 from citynet.web import store
 from inventory.models import NasClient
 from portal import i18n, merchants, phones, sms, totp, uam
-from portal.senders import Dispatcher, Outbox
+from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
 from radius import remembered, tokens, vouchers
 from radius.models import RadiusSession
 from radius.profiles import DEFAULT, Terms, load_all
@@ -71,10 +71,13 @@ class Portal:
 def setup(app: Flask, config: Config) -> None:
     outbox = Outbox(Path(config.data_path) / "sms-outbox.jsonl")
     portal = config.portal
+    gateway: Sender = outbox
+    if portal.sms_gateway == "http":
+        gateway = HttpGateway(portal.sms_urls, portal.sms_token.get_secret_value())
     key = app.secret_key if isinstance(app.secret_key, bytes) else str(
         app.secret_key).encode()
     app.extensions["citynet.portal"] = Portal(
-        config=config, outbox=outbox, sender=Dispatcher(outbox),
+        config=config, outbox=outbox, sender=Dispatcher(gateway),
         limits=sms.Limits(code_minutes=portal.code_minutes,
                           resend_seconds=portal.resend_seconds,
                           per_phone_day=portal.per_phone_day, per_ip_day=portal.per_ip_day,

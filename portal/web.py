@@ -43,7 +43,7 @@ from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.web import store
 from inventory.models import NasClient
-from portal import i18n, merchants, phones, sms, totp, uam
+from portal import consent, i18n, merchants, phones, sms, totp, uam
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
 from radius import remembered, tokens, vouchers
 from radius.models import RadiusSession
@@ -273,6 +273,8 @@ def voucher() -> BaseResponse | tuple[str, int]:
     code = vouchers.normalise(request.form.get("code", ""))
     if code is None:
         return _login_error("bad_voucher")
+    with store().session() as db:
+        consent.record(db, code, bool(request.form.get("location")), datetime.now(UTC))
     # the NAS asks RADIUS, which redeems the voucher; the code is user name and password
     return _to_logon(handoff, code, code)
 
@@ -308,6 +310,7 @@ def sms_request() -> BaseResponse | tuple[str, int]:
         portal.sender.submit(phone, sms.text(issued.code, portal.limits.code_minutes))
     session["phone_pending"] = phone
     session["sms_status"] = issued.status
+    session["location_consent"] = bool(request.form.get("location"))
     return redirect(url_for(".sms_code"))
 
 
@@ -385,7 +388,10 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
     mac = normal_mac(handoff.mac)
     terms = _terms(handoff)
     wants = bool(request.form.get("remember")) if remember is None else remember
+    location = bool(request.form.get("location") or session.get("location_consent"))
     with store().session() as db:
+        if method != "mac":  # a one-tap login rests on the consent given when remembered
+            consent.record(db, phone, location, datetime.now(UTC))
         if wants and mac and terms.remember_days:
             remembered.remember(db, mac, phone, terms.remember_days)
         token = tokens.issue(db, box, phone, "sms" if method == "mac" else method, mac)

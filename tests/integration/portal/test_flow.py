@@ -10,6 +10,7 @@ import pyotp
 from sqlalchemy import select
 
 from portal import totp
+from portal.consent import TERMS_VERSION, Consent
 from radius import remembered, vouchers
 from radius.models import RadiusSession
 from radius.records import LoginRecord
@@ -43,7 +44,7 @@ def sms_code(hotspot: Hotspot, person: Person) -> str:
 def sms_login(hotspot: Hotspot, person: Person, remember: bool = False) -> str:
     person.arrive()
     person.portal("/portal/sms")
-    sent = person.post("/portal/sms", phone="+86 138-0013-8000", consent="1")
+    sent = person.post("/portal/sms", phone="+86 138-0013-8000", consent="1", location="1")
     assert sent.status_code == 302
     person.portal(sent.location)
     form = {"code": sms_code(hotspot, person)}
@@ -85,6 +86,10 @@ def test_an_sms_login_in_english_and_the_status_page(hotspot: Hotspot) -> None:
     text = sms_login(hotspot, person)
     assert "You are online" in text
     assert logins(hotspot) == [(PHONE, "sms", "accept")]
+    with hotspot.store.session() as session:  # the separate location consent is kept
+        [agreed] = session.scalars(select(Consent)).all()
+        assert (agreed.identity, agreed.location, agreed.terms_version) == (
+            PHONE, True, TERMS_VERSION)
     wait_until(lambda: open_session(hotspot, "AA-BB-CC-DD-EE-01") is not None,
                what="accounting Start stored")
     status = person.portal("/portal/status").get_data(as_text=True)

@@ -7,6 +7,9 @@ clicks are counted in aggregate per offer — never per person or device.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
@@ -68,17 +71,41 @@ def community_of(session: Session, nasid: str, called: str) -> str | None:
     return hotspot.community.name if hotspot is not None else None
 
 
-def choose(session: Session, community: str | None, today: date,
+class Tally:
+    """Impressions counted in memory and written in one go every ``every`` views or
+    ``seconds``: a page view must not cost a write. At most that many counts are lost if
+    the process dies — aggregate statistics, not records."""
+
+    def __init__(self, every: int = 50, seconds: float = 30.0) -> None:
+        self.every, self.seconds = every, seconds
+        self._pending: Counter[int] = Counter()
+        self._since = time.monotonic()
+        self._lock = threading.Lock()
+
+    def add(self, session: Session, merchant_ids: list[int]) -> None:
+        with self._lock:
+            self._pending.update(merchant_ids)
+            due = (sum(self._pending.values()) >= self.every
+                   or time.monotonic() - self._since >= self.seconds)
+            if not due:
+                return
+            pending, self._pending = self._pending, Counter()
+            self._since = time.monotonic()
+        for merchant_id, count in pending.items():
+            session.execute(update(Merchant).where(Merchant.id == merchant_id)
+                            .values(impressions=Merchant.impressions + count))
+
+
+def choose(session: Session, community: str | None, today: date, tally: Tally | None = None,
            limit: int = 3) -> list[Merchant]:
     """Offers valid today for this community (or the whole district), least shown first;
-    each chosen offer's impressions go up by one."""
+    each chosen offer's impressions go up by one (through ``tally``, or at once)."""
     valid = session.scalars(select(Merchant).where(
         Merchant.valid_from <= today, Merchant.valid_until >= today)
         .order_by(Merchant.impressions, Merchant.id)).all()
     chosen = [m for m in valid if not m.communities or community in m.communities][:limit]
     if chosen:
-        session.execute(update(Merchant).where(Merchant.id.in_([m.id for m in chosen]))
-                        .values(impressions=Merchant.impressions + 1))
+        (tally or Tally(every=1)).add(session, [m.id for m in chosen])
     return chosen
 
 

@@ -16,6 +16,7 @@ its MAC with ``?sim-mac=AA-BB-CC-DD-EE-FF`` (tests), else it gets a random priva
 
 from __future__ import annotations
 
+import contextlib
 import http.cookies
 import logging
 import secrets
@@ -263,3 +264,35 @@ class DemoHotspot:
     def stop(self) -> None:
         if self.simulator is not None:
             self.simulator.stop()
+
+
+def main() -> None:
+    """Run the simulator on its own: ``python -m portal.simulator --help``."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="A CoovaChilli-style hotspot gateway "
+                                     "simulator (for demos and benchmarks; not a NAS).")
+    parser.add_argument("--portal", required=True, help="portal URL, e.g. "
+                        "http://127.0.0.1:8080/portal/")
+    parser.add_argument("--radius", default="127.0.0.1:1812:1813",
+                        help="RADIUS host:auth_port:acct_port")
+    parser.add_argument("--secret", required=True, help="the NAS's RADIUS shared secret")
+    parser.add_argument("--nasid", required=True, help="NAS-Identifier (the NAS's name)")
+    parser.add_argument("--uam-secret", required=True)
+    parser.add_argument("--port", type=int, default=3990)
+    args = parser.parse_args()
+    host, auth, acct = args.radius.rsplit(":", 2)
+    simulator = Simulator(args.portal, host, int(auth), int(acct), args.secret, args.nasid,
+                          args.uam_secret, port=args.port)
+    simulator.start()
+    print(simulator.describe(), flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    simulator.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,8 +17,11 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +50,7 @@ from portal import consent, i18n, merchants, phones, sms, totp, uam
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
 from radius import remembered, tokens, vouchers
 from radius.models import RadiusSession
-from radius.profiles import DEFAULT, Terms, load_all
+from radius.profiles import DEFAULT, ProfileBook, Terms, load_all
 from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,9 @@ class Portal:
     sender: Dispatcher
     limits: sms.Limits
     code_key: bytes  # HMAC key for SMS codes at rest
+    nases: NasBook
+    profiles: ProfileBook
+    impressions: merchants.Tally
 
 
 def setup(app: Flask, config: Config) -> None:
@@ -84,7 +90,14 @@ def setup(app: Flask, config: Config) -> None:
                           per_mac_day=portal.per_mac_day,
                           per_prefix_day=portal.per_prefix_day,
                           global_day=portal.global_day),
-        code_key=hmac.new(key, b"portal sms codes", "sha256").digest())
+        code_key=hmac.new(key, b"portal sms codes", "sha256").digest(),
+        nases=NasBook(), profiles=ProfileBook(partial(_load_profiles, app)),
+        impressions=merchants.Tally())
+
+
+def _load_profiles(app: Flask) -> dict[str, Terms]:
+    with app.extensions["citynet.store"].session() as db:
+        return load_all(db)
 
 
 def _portal() -> Portal:
@@ -157,23 +170,43 @@ def _handoff() -> uam.Handoff | None:
     return uam.Handoff(**saved) if isinstance(saved, dict) else None
 
 
-def _nas(handoff: uam.Handoff) -> NasClient | None:
-    with store().session() as db:
-        return db.scalar(select(NasClient).where(NasClient.name == handoff.nasid))
+@dataclass(frozen=True)
+class NasFacts:
+    uam_secret: str
+    policy: str
+
+
+class NasBook:
+    """What the portal needs of each NAS (UAM secret opened, policy name), re-read from
+    the store at most every ``ttl`` seconds: every page of every login needs it."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._facts: dict[str, NasFacts] = {}
+        self._loaded_at = -ttl
+        self._lock = threading.Lock()
+
+    def get(self, nasid: str) -> NasFacts | None:
+        with self._lock:
+            if time.monotonic() - self._loaded_at >= self.ttl:
+                box = current_app.extensions.get("citynet.box")
+                with store().session() as db:
+                    rows = db.execute(select(NasClient.name, NasClient.uam_secret_sealed,
+                                             NasClient.policy)).all()
+                self._facts = {name: NasFacts(box.open(sealed) if sealed and box else "",
+                                              policy) for name, sealed, policy in rows}
+                self._loaded_at = time.monotonic()
+            return self._facts.get(nasid)
 
 
 def _uam_secret(nasid: str) -> str:
-    with store().session() as db:
-        sealed = db.scalar(select(NasClient.uam_secret_sealed).where(NasClient.name == nasid))
-    return _box().open(sealed) if sealed else ""
+    facts = _portal().nases.get(nasid)
+    return facts.uam_secret if facts else ""
 
 
 def _terms(handoff: uam.Handoff | None) -> Terms:
-    if handoff is None:
-        return DEFAULT
-    with store().session() as db:
-        policy = db.scalar(select(NasClient.policy).where(NasClient.name == handoff.nasid))
-        return load_all(db).get(policy or "default", DEFAULT)
+    facts = _portal().nases.get(handoff.nasid) if handoff else None
+    return _portal().profiles.get(facts.policy) if facts else DEFAULT
 
 
 @blueprint.get("/")
@@ -232,7 +265,8 @@ def _offers() -> list[dict[str, Any]]:
     with store().session() as db:
         community = (merchants.community_of(db, handoff.nasid, handoff.called)
                      if handoff else None)
-        chosen = merchants.choose(db, community, datetime.now(UTC).date())
+        chosen = merchants.choose(db, community, datetime.now(UTC).date(),
+                                  _portal().impressions)
         return [{"id": m.id, "name": m.name, "category": m.category, "offer": m.offer,
                  "image": bool(m.image)} for m in chosen]
 

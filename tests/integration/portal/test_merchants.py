@@ -32,6 +32,7 @@ def test_offers_on_the_portal_are_counted_in_aggregate(hotspot: Hotspot) -> None
     with hotspot.store.session() as session:
         session.add_all([offer("东门老字号"), offer("elsewhere", ["笋岗"]),
                          offer("expired", ends=TODAY - timedelta(days=1))])
+    hotspot.app.extensions["citynet.portal"].impressions = merchants.Tally(every=1)
     person = hotspot.person()
     landing = person.arrive().get_data(as_text=True)
     assert "东门老字号" in landing
@@ -46,6 +47,18 @@ def test_offers_on_the_portal_are_counted_in_aggregate(hotspot: Hotspot) -> None
         counted = session.get(Merchant, merchant_id)
         assert counted is not None and (counted.impressions, counted.clicks) == (1, 1)
     assert person.browser.get("/portal/offers/99999").status_code == 404
+
+
+def test_impressions_are_written_in_batches(sqlite_store: Store) -> None:
+    with sqlite_store.session() as session:
+        session.add(offer("all"))
+    tally = merchants.Tally(every=3, seconds=3600)
+    for _ in range(5):
+        with sqlite_store.session() as session:
+            merchants.choose(session, None, TODAY, tally)
+    with sqlite_store.session() as session:
+        [shown] = session.scalars(select(Merchant.impressions)).all()
+    assert shown == 3  # the first three in one write; two still pending in memory
 
 
 def test_offers_follow_the_access_points_community(sqlite_store: Store,

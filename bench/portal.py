@@ -1,0 +1,198 @@
+"""Benchmark: complete voucher logins per second through the captive portal.
+
+Target (portal issue): >= 300 complete voucher logins/s on the production web server on
+2 cores, p95 <= 100 ms at 50 concurrent clients, with the ratio against the same server
+serving a page that touches no store (the framework ceiling), measured in the same run.
+
+Set-up, each part its own process on loopback: `citynet serve` (waitress, the production
+web server, with the RADIUS listener; SQLite), the hotspot simulator (`python -m
+portal.simulator`), and this client: 50 threads. One login: the browser arrives through
+the gateway (hand-off, untimed), then — timed — POST the voucher form → the portal
+answers with the gateway's /logon → the gateway sends the Access-Request (CHAP) and,
+on Accept, the Accounting-Start → back to the portal's success page. Baseline: the same
+50 clients GET /portal/terms (a rendered page, no store access) from the same server.
+
+    .venv/bin/python bench/portal.py [--logins 2000] [--clients 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.auth import CITYNET, free_udp_port
+from tests.support import free_port, http_answers
+
+SECRET, UAM = "bench-secret", "bench-uam-secret"
+TARGET_RATE, TARGET_P95 = 300.0, 100.0
+
+
+class Browser:
+    """A cookie jar and keep-alive connections to the portal and the gateway."""
+
+    def __init__(self, portal: int, gateway: int, mac: str) -> None:
+        self.ports = {"portal": portal, "gateway": gateway}
+        self.connections: dict[int, http.client.HTTPConnection] = {}
+        self.cookies: dict[int, str] = {}
+        self.mac = mac
+
+    def get(self, url: str, method: str = "GET", body: str = "") -> tuple[int, str, str]:
+        parts = urlsplit(url)
+        port = parts.port or 80
+        connection = self.connections.get(port)
+        if connection is None:
+            connection = self.connections[port] = http.client.HTTPConnection(
+                "127.0.0.1", port, timeout=30)
+        headers = {"Cookie": self.cookies[port]} if port in self.cookies else {}
+        if body:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        connection.request(method, target, body=body or None, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookies[port] = cookie.split(";")[0]
+        if response.getheader("Connection", "").lower() == "close":
+            connection.close()
+            del self.connections[port]
+        return response.status, response.getheader("Location") or "", text
+
+    def follow(self, url: str, method: str = "GET", body: str = "") -> str:
+        status, location, text = self.get(url, method, body)
+        while status in (301, 302, 303):
+            if location.startswith("/"):
+                location = f"http://127.0.0.1:{self.ports['portal']}{location}"
+            status, location, text = self.get(location)
+        return text
+
+
+def login(browser: Browser, code: str, gateway: int) -> float:
+    page = browser.follow(f"http://127.0.0.1:{gateway}/news?sim-mac={browser.mac}")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf, "no login form"
+    started = time.perf_counter()
+    done = browser.follow(f"http://127.0.0.1:{browser.ports['portal']}/portal/voucher",
+                          "POST", f"csrf={csrf.group(1)}&code={code}&consent=1")
+    elapsed = time.perf_counter() - started
+    assert "已连接" in done, done[:300]
+    return elapsed
+
+
+def run(clients: int, work: list[str], task: str, portal: int,
+        gateway: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = list(work)
+
+    def client(index: int) -> None:
+        mac = f"02-00-00-00-{index // 256:02X}-{index % 256:02X}"
+        while True:
+            with lock:
+                if not queue:
+                    return
+                item = queue.pop()
+            browser = Browser(portal, gateway, mac)
+            if task == "login":
+                elapsed = login(browser, item, gateway)
+            else:
+                started = time.perf_counter()
+                status, _, _ = browser.get(f"http://127.0.0.1:{portal}/portal/terms")
+                elapsed = time.perf_counter() - started
+                assert status == 200
+            with lock:
+                latencies.append(elapsed * 1000)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(work) / (time.perf_counter() - started), latencies
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[94]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logins", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--postgres", help="PostgreSQL URL of an empty database (production "
+                        "store); default SQLite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        web_port, gateway_port = free_port(), free_port()
+        auth, acct = free_udp_port(), free_udp_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+        env.update(CITYNET_DATA_DIR=tmp, CITYNET_WEB__PORT=str(web_port),
+                   CITYNET_RADIUS__AUTH_PORT=str(auth), CITYNET_RADIUS__ACCT_PORT=str(acct),
+                   CITYNET_LOGGING__LEVEL="WARNING")
+        if args.postgres:
+            env["CITYNET_DATABASE__URL"] = args.postgres
+        cli = lambda *a: subprocess.run([CITYNET, *a], env=env, check=True,  # noqa: E731
+                                        capture_output=True, text=True).stdout
+        cli("db", "upgrade")
+        cli("nas", "add", "bench-gw", "--ip", "127.0.0.1", "--secret", SECRET,
+            "--uam-secret", UAM, "--vendor", "coovachilli")
+        codes = [v["code"] for v in json.loads(cli(
+            "vouchers", "create", "--count", str(args.logins), "--minutes", "60", "--json"))]
+        server = subprocess.Popen([CITYNET, "serve"], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "portal.simulator", "--portal",
+             f"http://127.0.0.1:{web_port}/portal/", "--radius", f"127.0.0.1:{auth}:{acct}",
+             "--secret", SECRET, "--nasid", "bench-gw", "--uam-secret", UAM, "--port",
+             str(gateway_port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while not (http_answers(f"http://127.0.0.1:{web_port}/healthz")
+                       and _listening(gateway_port)):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("citynet serve or the simulator did not start")
+                time.sleep(0.1)
+            static_rate, static_ms = run(args.clients, ["x"] * (args.logins * 2), "static",
+                                         web_port, gateway_port)
+            rate, login_ms = run(args.clients, codes, "login", web_port, gateway_port)
+        finally:
+            for process in (gateway, server):
+                process.terminate()
+                process.wait(timeout=30)
+    print(f"store:         {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; "
+          f"clients: {args.clients} concurrent, each with keep-alive connections")
+    print(f"static page:   {static_rate:8,.0f} pages/s   p95 {p95(static_ms):6.1f} ms "
+          "(GET /portal/terms: the framework ceiling)")
+    print(f"voucher login: {rate:8,.0f} logins/s  p95 {p95(login_ms):6.1f} ms "
+          f"(POST → /logon → Access-Request → Accept → Accounting-Start → success page)")
+    print(f"ratio:         {rate / static_rate:.3f} x the static page; "
+          f"{rate / TARGET_RATE:.2f} x the {TARGET_RATE:.0f}/s target "
+          f"(p95 target {TARGET_P95:.0f} ms)")
+
+
+def _listening(port: int) -> bool:
+    try:
+        http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+    except OSError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()

@@ -5,8 +5,8 @@ Target (portal issue): >= 300 complete voucher logins/s on the production web se
 serving a page that touches no store (the framework ceiling), measured in the same run.
 
 Set-up, each part its own process on loopback: `citynet serve` (waitress, the production
-web server, with the RADIUS listener; SQLite), the hotspot simulator (`python -m
-portal.simulator`), and this client: 50 threads. One login: the browser arrives through
+web server), `citynet radius serve` (the listener), the hotspot simulator (`python -m
+portal.simulator`), and this client: 50 threads. SQLite, or PostgreSQL with --postgres. One login: the browser arrives through
 the gateway (hand-off, untimed), then — timed — POST the voucher form → the portal
 answers with the gateway's /logon → the gateway sends the Access-Request (CHAP) and,
 on Accept, the Accounting-Start → back to the portal's success page. Baseline: the same
@@ -153,8 +153,12 @@ def main() -> None:
             "--uam-secret", UAM, "--vendor", "coovachilli")
         codes = [v["code"] for v in json.loads(cli(
             "vouchers", "create", "--count", str(args.logins), "--minutes", "60", "--json"))]
-        server = subprocess.Popen([CITYNET, "serve"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        # the production layout: web and RADIUS in processes of their own (one GIL each)
+        listener = subprocess.Popen([CITYNET, "radius", "serve"], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen([CITYNET, "serve"], env={**env,
+                                  "CITYNET_RADIUS__ENABLED": "false"},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         gateway = subprocess.Popen(
             [sys.executable, "-m", "portal.simulator", "--portal",
              f"http://127.0.0.1:{web_port}/portal/", "--radius", f"127.0.0.1:{auth}:{acct}",
@@ -172,7 +176,7 @@ def main() -> None:
                                          web_port, gateway_port)
             rate, login_ms = run(args.clients, codes, "login", web_port, gateway_port)
         finally:
-            for process in (gateway, server):
+            for process in (gateway, server, listener):
                 process.terminate()
                 process.wait(timeout=30)
     print(f"store:         {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; "

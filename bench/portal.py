@@ -6,11 +6,12 @@ serving a page that touches no store (the framework ceiling), measured in the sa
 
 Set-up, each part its own process on loopback: `citynet serve` (waitress, the production
 web server), `citynet radius serve` (the listener), the hotspot simulator (`python -m
-portal.simulator`), and this client: 50 threads. SQLite, or PostgreSQL with --postgres. One login: the browser arrives through
-the gateway (hand-off, untimed), then — timed — POST the voucher form → the portal
-answers with the gateway's /logon → the gateway sends the Access-Request (CHAP) and,
-on Accept, the Accounting-Start → back to the portal's success page. Baseline: the same
-50 clients GET /portal/terms (a rendered page, no store access) from the same server.
+portal.simulator`), and this client: 50 threads. SQLite, or PostgreSQL with --postgres.
+One login: the browser arrives through the gateway (hand-off, untimed), then, timed:
+POST the voucher form → the portal answers with the gateway's /logon → the gateway
+sends the Access-Request (CHAP) and, on Accept, the Accounting-Start → back to the
+portal's success page. Baseline: the same 50 clients GET /portal/terms (a rendered page,
+no store access) from the same server.
 
     .venv/bin/python bench/portal.py [--logins 2000] [--clients 50]
 """

@@ -224,7 +224,7 @@ def nas() -> None:
 
 NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
                "vendor": "--vendor", "policy": "--policy", "name": "NAME",
-               "uam_secret": "--uam-secret"}
+               "uam_secret": "--uam-secret", "portal_login_url": "--portal-login-url"}
 
 
 @nas.command("add")
@@ -241,10 +241,12 @@ NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
               help="off only for legacy gear that cannot sign (Blast-RADIUS risk).")
 @click.option("--uam-secret", default=None,
               help="CoovaChilli's uamsecret, for the captive portal (signs its redirects).")
+@click.option("--portal-login-url", default=None,
+              help="Controllers with their own web-auth: where the portal posts the login.")
 @pass_runtime
 def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
             hotspots: tuple[str, ...], policy: str, message_authenticator: str,
-            uam_secret: str | None) -> None:
+            uam_secret: str | None, portal_login_url: str | None) -> None:
     """Register a NAS. Its name is the NAS-Identifier it sends (CoovaChilli: radiusnasid).
 
     \b
@@ -254,7 +256,8 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     row = files.RawRow("nas add", 0, KINDS["nas"], {
         "name": name, "address": ip, "secret": secret, "vendor": vendor,
         "policy": policy, "hotspots": list(hotspots),
-        "message_authenticator": message_authenticator, "uam_secret": uam_secret})
+        "message_authenticator": message_authenticator, "uam_secret": uam_secret,
+        "portal_login_url": portal_login_url})
     store = runtime.store
     box = runtime.box(create=True)
     with store.session() as session:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from citynet.db import Base
 from inventory.choices import (
@@ -206,6 +207,14 @@ def host(raw: Any) -> str:
     return value
 
 
+def http_url(raw: Any) -> str:
+    value = str(raw).strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 512:
+        raise FieldError(f"{value!r} is not an http(s) URL")
+    return value
+
+
 def ssid(raw: Any) -> str:
     value = str(raw)
     if not 1 <= len(value.encode()) <= 32:
@@ -346,6 +355,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("hotspots", listed(text(128)), default=[], ref="hotspots", many=True),
         Field("message_authenticator", one_of("require", "off"), default="require"),
         Field("uam_secret", secret, secret=True),
+        Field("portal_login_url", http_url),
     ), unique=("address",)),
     Kind("devices", NetworkDevice, ("hostname",), (
         Field("hostname", text(64, key=True), required=True),

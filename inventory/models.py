@@ -121,6 +121,8 @@ class NasClient(Base):
     secret_sealed: Mapped[str] = mapped_column(String(512), info=SEALED)
     # CoovaChilli's uamsecret: signs the portal redirect (md) and salts the UAM challenge
     uam_secret_sealed: Mapped[str | None] = mapped_column(String(512), info=SEALED)
+    # a controller with its own web-auth: where the portal's login form is posted to
+    portal_login_url: Mapped[str | None] = mapped_column(String(512))
     vendor: Mapped[NasVendor] = mapped_column(_enum(NasVendor, "nas_vendor"))
     policy: Mapped[str] = mapped_column(String(64), default="default")
     # "require" (default) or "off" for legacy gear that cannot sign (Blast-RADIUS risk)

@@ -57,6 +57,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key → (zh-CN, en)
     "need_hotspot": ("请连接罗湖免费WiFi后打开此页面。",
                      "Open this page while connected to the district's free WiFi."),
     "switch": ("English", "中文"),
+    "almost": ("验证成功", "Verified"),
+    "handover": ("点击“连接”，由热点完成上网登录。",
+                 "Press Connect: the hotspot completes your login."),
+    "connect": ("连接", "Connect"),
     "back": ("返回", "Back"),
     # refusals
     "bad_phone": ("请输入中国大陆手机号码（11位）",

@@ -41,9 +41,19 @@ class Handoff:
     userurl: str = ""
     lang: str = ""
     reply: str = ""  # the NAS's Reply-Message after a failed logon
+    # a controller with its own web-auth (portal.formauth) instead of UAM:
+    login_url: str = ""
+    signed: bool = True  # md checked; a form hand-off is not signed
+    form_username: str = "username"
+    form_password: str = "password"  # noqa: S105 - a form field's name
 
-    def as_dict(self) -> dict[str, str | int]:
+    def as_dict(self) -> dict[str, str | int | bool]:
         return dict(self.__dict__)
+
+    @property
+    def can_log_in(self) -> bool:
+        """A login can be handed back: UAM with a challenge, or a form to post."""
+        return bool(self.challenge) or bool(self.login_url)
 
 
 def signature(url_before_md: str, uam_secret: str) -> str:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import segno
 from flask import (
@@ -46,7 +47,7 @@ from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.web import store
 from inventory.models import NasClient
-from portal import consent, i18n, merchants, phones, sms, totp, uam
+from portal import consent, formauth, i18n, merchants, phones, sms, totp, uam
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
 from radius import remembered, tokens, vouchers
 from radius.models import RadiusSession
@@ -132,7 +133,12 @@ def _before() -> None:
 def _headers(response: Response) -> Response:
     response.headers.setdefault("Cache-Control", "no-store")
     handoff = _handoff()
-    logon = f" http://{handoff.uamip}:{handoff.uamport}" if handoff else ""
+    logon = ""
+    if handoff is not None and handoff.login_url:
+        parts = urlsplit(handoff.login_url)
+        logon = f" {parts.scheme}://{parts.netloc}"
+    elif handoff is not None:
+        logon = f" http://{handoff.uamip}:{handoff.uamport}"
     # a login POST ends in a redirect to the NAS's /logon: allow that origin, no other
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -174,6 +180,7 @@ def _handoff() -> uam.Handoff | None:
 class NasFacts:
     uam_secret: str
     policy: str
+    login_url: str = ""
 
 
 class NasBook:
@@ -186,15 +193,22 @@ class NasBook:
         self._loaded_at = -ttl
         self._lock = threading.Lock()
 
+    def invalidate(self) -> None:
+        """Re-read on the next use (a NAS was just changed)."""
+        with self._lock:
+            self._loaded_at = -self.ttl
+
     def get(self, nasid: str) -> NasFacts | None:
         with self._lock:
             if time.monotonic() - self._loaded_at >= self.ttl:
                 box = current_app.extensions.get("citynet.box")
                 with store().session() as db:
                     rows = db.execute(select(NasClient.name, NasClient.uam_secret_sealed,
-                                             NasClient.policy)).all()
+                                             NasClient.policy, NasClient.portal_login_url)
+                                      ).all()
                 self._facts = {name: NasFacts(box.open(sealed) if sealed and box else "",
-                                              policy) for name, sealed, policy in rows}
+                                              policy, login_url or "")
+                               for name, sealed, policy, login_url in rows}
                 self._loaded_at = time.monotonic()
             return self._facts.get(nasid)
 
@@ -213,6 +227,9 @@ def _terms(handoff: uam.Handoff | None) -> Terms:
 def arrive() -> BaseResponse | str | tuple[str, int]:
     """Where the NAS sends the browser; without a hand-off, a page that says what to do."""
     if "res" not in request.args:
+        controller = formauth.recognise(request.args.to_dict())
+        if controller is not None:
+            return _arrive_by_form(*controller)
         handoff = _handoff()
         if handoff is None:
             return render_template("portal/outside.html")
@@ -235,11 +252,26 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
     return redirect(url_for(page))
 
 
+def _arrive_by_form(nasid: str, names: formauth.Names) -> BaseResponse | tuple[str, int]:
+    """A controller with its own web-auth: trusted as far as it can be checked."""
+    facts = _portal().nases.get(nasid)
+    args = request.args.to_dict()
+    if facts is None or not facts.login_url:
+        log.warning("portal: %r is not a NAS with a portal_login_url", nasid[:64])
+        return render_template("portal/outside.html", problem="unsigned"), 400
+    if args.get(names.ip) != request.remote_addr:
+        log.warning("portal: NAS %s names client %r but the request came from %s",
+                    nasid, args.get(names.ip, "")[:45], request.remote_addr)
+        return render_template("portal/outside.html", problem="unsigned"), 400
+    session["handoff"] = formauth.handoff(args, names, facts.login_url).as_dict()
+    return redirect(url_for(".login"))
+
+
 def _need_handoff(login: bool = True) -> uam.Handoff:
     """This session's hand-off; a login needs one with a challenge (``res=notyet`` or
     ``failed``), logout and forget any."""
     handoff = _handoff()
-    if handoff is None or (login and not handoff.challenge):
+    if handoff is None or (login and not handoff.can_log_in):
         abort(409, "no hotspot hand-off in this session: reconnect to the WiFi")
     return handoff
 
@@ -415,7 +447,7 @@ def device_login() -> BaseResponse | tuple[str, int]:
 
 
 def _logged_in(handoff: uam.Handoff, phone: str, method: str,
-               remember: bool | None = None) -> BaseResponse:
+               remember: bool | None = None) -> BaseResponse | tuple[str, int]:
     """A verified person: optionally remember the device, issue the one-time RADIUS token
     the NAS will present, and send the browser to the NAS's logon."""
     box = _box()
@@ -426,7 +458,7 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
     with store().session() as db:
         if method != "mac":  # a one-tap login rests on the consent given when remembered
             consent.record(db, phone, location, datetime.now(UTC))
-        if wants and mac and terms.remember_days:
+        if wants and mac and terms.remember_days and handoff.signed:
             remembered.remember(db, mac, phone, terms.remember_days)
         token = tokens.issue(db, box, phone, "sms" if method == "mac" else method, mac)
     _renew_session()
@@ -435,7 +467,13 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
     return _to_logon(handoff, phone, token)
 
 
-def _to_logon(handoff: uam.Handoff, username: str, password: str) -> BaseResponse:
+def _to_logon(handoff: uam.Handoff, username: str,
+              password: str) -> BaseResponse | tuple[str, int]:
+    """Hand the login to the NAS: UAM's /logon with a CHAP response, or — for a
+    controller with its own web-auth — a form the browser posts to its login URL."""
+    if handoff.login_url:
+        return render_template("portal/handover.html", action=handoff.login_url,
+                               fields=formauth.fields(handoff, username, password)), 200
     response = uam.chap_response(handoff.challenge, password, _uam_secret(handoff.nasid))
     return redirect(uam.logon_url(handoff, username, response, handoff.userurl), code=303)
 

@@ -1,0 +1,70 @@
+"""The hand-off for a controller with its own web-auth (Huawei-style external portal):
+the portal verifies the person and gives the browser a form to post to the controller;
+the controller's PAP Access-Request with that one-time token is accepted once."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from sqlalchemy import update
+
+from inventory.models import NasClient
+from tests.integration.portal.conftest import NAS_SECRET, NASID, Hotspot
+from tests.integration.radius.conftest import radclient
+
+LOGIN_URL = "https://ac.example:8443/portal/login"
+CLIENT = "10.1.0.50"
+REDIRECT = (f"/portal/?wlanacname={NASID}&wlanuserip={CLIENT}&usermac=AA-BB-CC-DD-EE-31"
+            "&ssid=i-Luohu&url=http%3A%2F%2Fexample.com%2F")
+
+
+def with_login_url(hotspot: Hotspot) -> None:
+    with hotspot.store.session() as session:
+        session.execute(update(NasClient).where(NasClient.name == NASID)
+                        .values(portal_login_url=LOGIN_URL))
+
+
+def test_a_controllers_redirect_is_checked(hotspot: Hotspot) -> None:
+    browser = hotspot.app.test_client()
+    # the NAS has no login URL: not a web-auth controller
+    assert browser.get(REDIRECT, environ_base={"REMOTE_ADDR": CLIENT}).status_code == 400
+    with_login_url(hotspot)
+    fresh = hotspot.app.test_client()
+    hotspot.app.extensions["citynet.portal"].nases.invalidate()  # changed after first use
+    # a redirect naming another client than the one asking
+    spoofed = fresh.get(REDIRECT, environ_base={"REMOTE_ADDR": "10.1.0.66"})
+    assert spoofed.status_code == 400
+    unknown = fresh.get(REDIRECT.replace(NASID, "no-such-ac"),
+                        environ_base={"REMOTE_ADDR": CLIENT})
+    assert unknown.status_code == 400
+    assert fresh.get(REDIRECT, environ_base={"REMOTE_ADDR": CLIENT}).location == (
+        "/portal/login")
+
+
+def test_an_sms_login_is_handed_to_the_controller_as_a_form(hotspot: Hotspot) -> None:
+    with_login_url(hotspot)
+    person = hotspot.person()
+    person.browser.get(REDIRECT, environ_base={"REMOTE_ADDR": CLIENT})
+    person.portal("/portal/sms")
+    person.post("/portal/sms", phone="13800138000", consent="1")
+    code_page = person.portal("/portal/sms/code").get_data(as_text=True)
+    assert 'name="remember"' not in code_page  # an unsigned hand-off: no remembering
+    portal = hotspot.app.extensions["citynet.portal"]
+    portal.sender.drain()
+    code = re.search(r"\b(\d{6})\b", portal.outbox.recent(1)[0]["text"])
+    assert code is not None
+    page = person.post("/portal/sms/code", code=code.group(1))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and f'action="{LOGIN_URL}"' in html
+    assert "form-action 'self' https://ac.example:8443" in page.headers[
+        "Content-Security-Policy"]
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', html))
+    assert fields["username"] == "13800138000"
+    token = unescape(fields["password"])
+    # the controller asks RADIUS with what the browser posted: PAP, once
+    auth = f"127.0.0.1:{hotspot.radius.ports[0]}"
+    login = (f'User-Name = "13800138000"\nUser-Password = "{token}"\n'
+             'Calling-Station-Id = "AA-BB-CC-DD-EE-31"\nMessage-Authenticator = 0x00\n')
+    assert "Received Access-Accept" in radclient(auth, "auth", login, secret=NAS_SECRET).stdout
+    assert "Received Access-Reject" in radclient(auth, "auth", login, secret=NAS_SECRET).stdout

@@ -460,7 +460,7 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
             consent.record(db, phone, location, datetime.now(UTC))
         if wants and mac and terms.remember_days and handoff.signed:
             remembered.remember(db, mac, phone, terms.remember_days)
-        token = tokens.issue(db, box, phone, "sms" if method == "mac" else method, mac)
+        token = tokens.issue(db, box, phone, method, mac)  # method goes into the records
     _renew_session()
     session["phone"] = phone
     session["method"] = method

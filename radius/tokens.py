@@ -27,7 +27,7 @@ class RadiusToken(Base):
     __table_args__ = (Index("ix_radius_token_identity_expires", "identity", "expires_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     identity: Mapped[str] = mapped_column(String(32))  # the phone number, as User-Name
-    method: Mapped[str] = mapped_column(String(16))  # sms, totp: how the portal checked
+    method: Mapped[str] = mapped_column(String(16))  # sms, totp, mac: how the portal checked
     mac: Mapped[str] = mapped_column(String(17), default="")  # bound device, if known
     secret_sealed: Mapped[str] = mapped_column(String(256), info=SEALED)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

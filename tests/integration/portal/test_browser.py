@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from waitress.server import create_server
 from citynet.config import Config, RadiusConfig
 from citynet.db import Store
 from citynet.web import create_app
+from portal.merchants import Merchant
 from portal.simulator import Simulator
 from radius import vouchers
 from radius.models import RadiusSession
@@ -113,12 +115,18 @@ def test_voucher_login_in_a_phone_browser_without_javascript(stack: Stack,
     with stack.store.session() as session:
         [voucher] = vouchers.create(session, 1, 60, 1, "browser", valid_days=1)
         code = vouchers.display(voucher.code)
+        today = datetime.now(UTC).date()
+        session.add(Merchant(name="东门老字号", category="餐饮", offer="出示此页，堂食九折",
+                             image="", communities=[], valid_from=today,
+                             valid_until=today + timedelta(days=30), impressions=0,
+                             clicks=0, created_at=datetime.now(UTC)))
     page = phone(browser)
     sizes: list[int] = []
     page.on("response", lambda r: sizes.append(len(r.body())) if r.status == 200 else None)
     page.goto(stack.start_url("AA-BB-CC-DD-EE-21"))
     assert page.url.endswith("/portal/login")
     assert sum(sizes) <= 100_000, f"login page transferred {sum(sizes)} bytes"
+    assert "堂食九折" in page.content()  # a local merchant's offer on the landing page
     page.screenshot(path=stack.shots / "portal-login-zh.png", full_page=True)
     page.fill("#code", code)
     page.locator("form:has(#code) input[name=consent]").check()

@@ -136,7 +136,7 @@ def test_a_remembered_device_logs_in_with_one_tap_and_can_be_forgotten(
     assert "138****8000" in landing  # offered one tap, the number masked
     page = back.finish(back.post("/portal/device"))
     assert "已连接" in page.get_data(as_text=True)
-    assert logins(hotspot)[-1] == (PHONE, "sms", "accept")
+    assert logins(hotspot)[-1] == (PHONE, "mac", "accept")  # a remembered device
     status = back.portal("/portal/status").get_data(as_text=True)
     assert "不再记住此设备" in status
     forgotten = back.post("/portal/forget")

@@ -253,11 +253,13 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     Example:
       citynet nas add gw-dongmen --ip 10.20.0.1 --vendor huawei --hotspot 东门步行街
     """
-    row = files.RawRow("nas add", 0, KINDS["nas"], {
-        "name": name, "address": ip, "secret": secret, "vendor": vendor,
-        "policy": policy, "hotspots": list(hotspots),
-        "message_authenticator": message_authenticator, "uam_secret": uam_secret,
-        "portal_login_url": portal_login_url})
+    given = {"name": name, "address": ip, "secret": secret, "vendor": vendor,
+             "policy": policy, "hotspots": list(hotspots),
+             "message_authenticator": message_authenticator, "uam_secret": uam_secret,
+             "portal_login_url": portal_login_url}
+    # an option not given is a column left out, not the text "None"
+    row = files.RawRow("nas add", 0, KINDS["nas"],
+                       {key: value for key, value in given.items() if value is not None})
     store = runtime.store
     box = runtime.box(create=True)
     with store.session() as session:

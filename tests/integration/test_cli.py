@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support import CITYNET
 
@@ -92,6 +93,12 @@ def test_nas_add_list_remove(seeded: Cli) -> None:
                               code=1).stderr
     seeded("nas", "remove", "gw-dongmen")
     assert "no NAS named 'gw-dongmen'" in seeded("nas", "remove", "gw-dongmen", code=1).stderr
+    seeded("nas", "add", "ac-1", "--ip", "10.30.0.1", "--secret", "s", "--vendor", "huawei",
+           "--portal-login-url", "https://10.30.0.1:8443/portal/login")
+    exported = yaml.safe_load(seeded("inventory", "export").stdout)
+    [ac] = [n for n in exported["nas"] if n["name"] == "ac-1"]
+    assert ac.get("portal_login_url") == "https://10.30.0.1:8443/portal/login"
+    assert ac.get("uam_secret") is None  # an option not given is not the text "None"
 
 
 def test_import_reports_every_problem_and_writes_nothing(seeded: Cli, tmp_path: Path) -> None:

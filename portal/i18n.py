@@ -73,6 +73,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key → (zh-CN, en)
     "cooldown": ("请在 {seconds} 秒后重试", "Please wait {seconds} s before asking again"),
     "over budget": ("今日短信发送次数已达上限，请使用上网券或明天再试",
                     "Too many codes today: use a voucher or try again tomorrow"),
+    "device_not_remembered": ("此设备未被记住，请选择其他登录方式",
+                              "This device is not remembered: choose another way"),
     "not enrolled": ("此号码未设置身份验证器App，请先用短信登录",
                      "This number has no authenticator app yet: log in by SMS first"),
     "locked": ("错误次数过多，App登录已锁定15分钟，请使用短信登录",

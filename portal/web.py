@@ -278,10 +278,16 @@ def _need_handoff(login: bool = True) -> uam.Handoff:
 
 # --- pages ----------------------------------------------------------------------------
 
+def _device_mac(handoff: uam.Handoff | None) -> str:
+    """The device's MAC when the NAS vouched for it (a signed hand-off): only then may
+    the portal act on what is remembered for that MAC."""
+    return normal_mac(handoff.mac) if handoff is not None and handoff.signed else ""
+
+
 @blueprint.get("/login")
 def login() -> str:
     handoff = _handoff()
-    mac = normal_mac(handoff.mac) if handoff else ""
+    mac = _device_mac(handoff)
     owner = None
     if mac:
         with store().session() as db:
@@ -438,11 +444,11 @@ def app_login() -> BaseResponse | tuple[str, int]:
 def device_login() -> BaseResponse | tuple[str, int]:
     """One tap: this device's MAC (signed by the NAS) is remembered for a person."""
     handoff = _need_handoff()
-    mac = normal_mac(handoff.mac)
+    mac = _device_mac(handoff)
     with store().session() as db:
         owner = remembered.owner(db, mac, datetime.now(UTC)) if mac else None
     if owner is None:
-        return _login_error("not enrolled")
+        return _login_error("device_not_remembered")
     return _logged_in(handoff, owner, "mac", remember=False)
 
 
@@ -454,7 +460,9 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
     mac = normal_mac(handoff.mac)
     terms = _terms(handoff)
     wants = bool(request.form.get("remember")) if remember is None else remember
-    location = bool(request.form.get("location") or session.get("location_consent"))
+    # the location box is on this form, or (SMS) on the number form of this attempt
+    location = bool(request.form.get("location")) or (
+        method == "sms" and bool(session.get("location_consent")))
     with store().session() as db:
         if method != "mac":  # a one-tap login rests on the consent given when remembered
             consent.record(db, phone, location, datetime.now(UTC))
@@ -463,7 +471,9 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
         token = tokens.issue(db, box, phone, method, mac)  # method goes into the records
     _renew_session()
     session["phone"] = phone
-    session["method"] = method
+    # enrolling an authenticator app needs a number just proven by SMS, not a remembered
+    # device (a MAC can be cloned) nor the app itself
+    session["may_enrol"] = method == "sms"
     return _to_logon(handoff, phone, token)
 
 
@@ -494,7 +504,8 @@ def success() -> str:
     link = uam.safe_link(handoff.userurl) if handoff else ""
     phone = session.get("phone")
     with store().session() as db:
-        can_enrol = isinstance(phone, str) and not totp.enrolled(db, phone)
+        can_enrol = (isinstance(phone, str) and bool(session.get("may_enrol"))
+                     and not totp.enrolled(db, phone))
     return render_template("portal/success.html", link=link, can_enrol=can_enrol,
                            offers=_offers())
 
@@ -504,7 +515,7 @@ def status() -> str:
     handoff = _handoff()
     live = _live_session(handoff)
     terms = _terms(handoff)
-    mac = normal_mac(handoff.mac) if handoff else ""
+    mac = _device_mac(handoff)
     with store().session() as db:
         owner = remembered.owner(db, mac, datetime.now(UTC)) if mac else None
     return render_template("portal/status.html", live=live, terms=terms,
@@ -514,9 +525,9 @@ def status() -> str:
 
 
 def _live_session(handoff: uam.Handoff | None) -> RadiusSession | None:
-    if handoff is None or not handoff.mac:
+    mac = _device_mac(handoff)
+    if handoff is None or not mac:
         return None
-    mac = normal_mac(handoff.mac)
     with store().session() as db:
         found = db.scalars(select(RadiusSession).where(
             RadiusSession.nas == handoff.nasid, RadiusSession.stopped_at.is_(None))
@@ -527,13 +538,17 @@ def _live_session(handoff: uam.Handoff | None) -> RadiusSession | None:
 @blueprint.post("/logout")
 def logout() -> BaseResponse:
     handoff = _need_handoff(login=False)
+    if not handoff.uamip:  # a web-auth controller: it has its own logout page
+        abort(409, "log out on the hotspot's own page")
+    session.pop("phone", None)
+    session.pop("may_enrol", None)
     return redirect(uam.logoff_url(handoff), code=303)  # the NAS ends the session
 
 
 @blueprint.post("/forget")
 def forget() -> BaseResponse:
     handoff = _need_handoff(login=False)
-    mac = normal_mac(handoff.mac)
+    mac = _device_mac(handoff)
     if mac:
         with store().session() as db:
             remembered.forget(db, mac, "forgotten by its owner")
@@ -549,7 +564,7 @@ def logged_out() -> str:
 @blueprint.get("/enrol")
 def enrol() -> BaseResponse | str:
     phone = session.get("phone")
-    if not phone:
+    if not phone or not session.get("may_enrol"):
         return redirect(url_for(".login"))
     secret = totp.new_secret()
     session["enrolment"] = secret
@@ -564,7 +579,7 @@ def _enrol_page(phone: str, secret: str, error: str = "") -> str:
 @blueprint.post("/enrol")
 def enrol_confirm() -> BaseResponse | str | tuple[str, int]:
     phone, secret = session.get("phone"), session.get("enrolment")
-    if not phone or not secret:
+    if not phone or not secret or not session.get("may_enrol"):
         return redirect(url_for(".login"))
     with store().session() as db:
         done = totp.confirm(db, _box(), phone, secret, request.form.get("code", ""),

@@ -137,6 +137,8 @@ def test_a_remembered_device_logs_in_with_one_tap_and_can_be_forgotten(
     page = back.finish(back.post("/portal/device"))
     assert "已连接" in page.get_data(as_text=True)
     assert logins(hotspot)[-1] == (PHONE, "mac", "accept")  # a remembered device
+    # a remembered device is no proof of the number: no app enrolment from it
+    assert back.browser.get("/portal/enrol").location == "/portal/login"
     status = back.portal("/portal/status").get_data(as_text=True)
     assert "不再记住此设备" in status
     forgotten = back.post("/portal/forget")

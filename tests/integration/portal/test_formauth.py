@@ -68,3 +68,25 @@ def test_an_sms_login_is_handed_to_the_controller_as_a_form(hotspot: Hotspot) ->
              'Calling-Station-Id = "AA-BB-CC-DD-EE-31"\nMessage-Authenticator = 0x00\n')
     assert "Received Access-Accept" in radclient(auth, "auth", login, secret=NAS_SECRET).stdout
     assert "Received Access-Reject" in radclient(auth, "auth", login, secret=NAS_SECRET).stdout
+
+
+def test_an_unsigned_handoff_cannot_act_for_a_remembered_mac(hotspot: Hotspot) -> None:
+    """Someone on the WiFi names a victim's remembered MAC in a web-auth redirect."""
+    from datetime import UTC, datetime
+
+    from radius import remembered
+
+    victim = "aa:bb:cc:dd:ee:31"
+    with hotspot.store.session() as session:
+        remembered.remember(session, victim, "13900139000", days=7)
+    with_login_url(hotspot)
+    attacker = hotspot.person()
+    response = attacker.browser.get(REDIRECT, environ_base={"REMOTE_ADDR": CLIENT})
+    assert response.location == "/portal/login"
+    landing = attacker.portal("/portal/login").get_data(as_text=True)
+    assert "139****9000" not in landing  # no one-tap offer for an unchecked MAC
+    assert attacker.post("/portal/device").status_code == 400
+    assert attacker.post("/portal/forget").status_code == 302
+    with hotspot.store.session() as session:  # still remembered for its owner
+        assert remembered.owner(session, victim, datetime.now(UTC)) == "13900139000"
+    assert attacker.browser.get("/portal/enrol").location == "/portal/login"

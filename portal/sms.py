@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import DateTime, Index, Integer, String, func, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.db import Base
 
 MAX_TRIES = 5
+LOCK_KEY = 0x5C0DE  # PostgreSQL advisory lock: SMS code issue
 
 
 class SmsCode(Base):
@@ -124,8 +126,19 @@ def spent_budget(session: Session, request: Request, limits: Limits, now: dateti
     return ""
 
 
+def _serialise(session: Session) -> None:
+    """One code issue at a time, across processes: the budgets are check-then-insert.
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: taking the write lock first
+    (a no-op write), so the counts read next are the latest."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    else:
+        session.execute(update(SmsSend).where(SmsSend.id == -1).values(ip=""))
+
+
 def issue(session: Session, key: bytes, request: Request, limits: Limits, now: datetime,
           resend: bool = False) -> Issued:
+    _serialise(session)
     live = _live(session, request, now)
     if live is not None:
         since = (now - _aware(live.created_at)).total_seconds()
@@ -153,10 +166,15 @@ def verify(session: Session, key: bytes, request: Request, code: str, now: datet
     if live is None:
         return "no code"
     if not hmac.compare_digest(live.code_hash, digest(key, request.phone, code)):
-        tries = live.tries + 1
-        session.execute(update(SmsCode).where(SmsCode.id == live.id).values(
-            tries=tries, voided_at=now if tries >= MAX_TRIES else None))
-        return "too many tries" if tries >= MAX_TRIES else "wrong code"
+        # counted in the database, not from what was read: parallel guesses all count
+        tries = session.execute(update(SmsCode).where(SmsCode.id == live.id)
+                                .values(tries=SmsCode.tries + 1)
+                                .returning(SmsCode.tries)).scalar_one()
+        if tries >= MAX_TRIES:
+            session.execute(update(SmsCode).where(SmsCode.id == live.id)
+                            .values(voided_at=now))
+            return "too many tries"
+        return "wrong code"
     spent = session.execute(update(SmsCode).where(
         SmsCode.id == live.id, SmsCode.used_at.is_(None)).values(used_at=now)
         .returning(SmsCode.id)).first()

@@ -91,9 +91,13 @@ def verify(session: Session, box: SecretBox, phone: str, code: str, now: datetim
         return "locked"
     step = matching_step(box.open(row.secret_sealed), code, now, after=row.last_step)
     if step is None:
-        row.failures += 1
-        if row.failures >= MAX_FAILURES:
-            row.failures, row.locked_until = 0, now + LOCKOUT
+        # counted in the database, not from what was read: parallel guesses all count
+        failures = session.execute(update(TotpSecret).where(TotpSecret.id == row.id)
+                                   .values(failures=TotpSecret.failures + 1)
+                                   .returning(TotpSecret.failures)).scalar_one()
+        if failures >= MAX_FAILURES:
+            session.execute(update(TotpSecret).where(TotpSecret.id == row.id)
+                            .values(failures=0, locked_until=now + LOCKOUT))
             return "locked"
         return "wrong code"
     # a conditional UPDATE: of two requests racing with one code, only one wins the step

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -112,3 +114,49 @@ def test_totp_steps_tolerance_replay_and_lockout(sqlite_store: Store,
         assert totp.verify(s, box, phone, good, later + timedelta(seconds=60)) == "locked"
         after = later + totp.LOCKOUT + timedelta(seconds=60)
         assert totp.verify(s, box, phone, app.at(after), after) == "ok"
+
+
+def _in_parallel(count: int, work: Callable[[int], str]) -> list[str]:
+    results: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        try:
+            start.wait(timeout=60)
+            results.append(work(index))
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def test_parallel_guesses_all_count(store: Store) -> None:
+    with store.session() as s:
+        code = sms.issue(s, KEY, ask(), LIMITS, NOW).code
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    def guess(_index: int) -> str:
+        with store.session() as s:
+            return sms.verify(s, KEY, ask(), wrong, NOW)
+
+    verdicts = _in_parallel(10, guess)
+    assert verdicts.count("wrong code") <= 4  # never more than five guesses in all
+    with store.session() as s:
+        assert sms.verify(s, KEY, ask(), code, NOW) == "no code"
+
+
+def test_parallel_requests_stay_within_the_budget(store: Store) -> None:
+    def request(index: int) -> str:
+        with store.session() as s:
+            return sms.issue(s, KEY, ask(attempt=f"p{index}", ip=f"10.2.0.{index}"), LIMITS,
+                             NOW).status
+
+    statuses = _in_parallel(8, request)
+    assert statuses.count("sent") == LIMITS.per_phone_day

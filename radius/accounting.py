@@ -65,7 +65,7 @@ class AccountingEvent:
     nat_ip: str = ""
     nat_ports: str = ""
     method: str = ""  # from the Class we put in the Access-Accept, echoed by the NAS
-    identity: str = ""  # whom the session is for (Class), else the User-Name
+    identity: str = ""  # whom the session is for, from our Class ('' without one)
 
     @property
     def dedupe_key(self) -> str:
@@ -105,7 +105,7 @@ def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
         delay=int(request.get("Acct-Delay-Time") or 0),
         nat_ip=str(request.get("H3C-NAT-IP-Address") or ""),
         nat_ports=_port_block(request.get("H3C-NAT-Start-Port"), request.get("H3C-NAT-End-Port")),
-        method=method, identity=identity or username,
+        method=method, identity=identity,
     )
 
 
@@ -122,7 +122,8 @@ def login_event(event: AccountingEvent) -> LoginEvent | None:
         return None
     return LoginEvent(
         at=event.received_at - timedelta(seconds=event.delay), event=kind,
-        result=event.terminate_cause if kind == "logout" else "", identity=event.identity,
+        result=event.terminate_cause if kind == "logout" else "",
+        identity=event.identity or event.username,
         method=event.method, nas=event.nas, mac=records.normal_mac(event.calling_station),
         called_station=event.called_station, private_ip=event.framed_ip,
         nat_ip=event.nat_ip, nat_ports=event.nat_ports, session_id=event.session_id)
@@ -164,9 +165,10 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
 
 # --- live sessions (Core statements: this runs for every accounting record) -------------
 
-TEXTS = ("username", "identity", "method", "calling_station", "called_station", "framed_ip")
+TEXTS = ("username", "method", "calling_station", "called_station", "framed_ip")
 COUNTERS = ("session_time", "input_octets", "output_octets")
-SESSION_FIELDS = (*TEXTS, *COUNTERS, "updated_at", "stopped_at", "terminate_cause")
+SESSION_FIELDS = (*TEXTS, "identity", *COUNTERS, "updated_at", "active_at", "stopped_at",
+                  "terminate_cause")
 
 
 def fold(state: dict[str, Any] | None, event: AccountingEvent) -> dict[str, Any]:
@@ -177,12 +179,19 @@ def fold(state: dict[str, Any] | None, event: AccountingEvent) -> dict[str, Any]
         state = {"nas": event.nas, "session_id": event.session_id,
                  "started_at": event.received_at - timedelta(
                      seconds=event.delay + event.session_time),
-                 "stopped_at": None, "terminate_cause": "",
+                 "stopped_at": None, "terminate_cause": "", "identity": "",
+                 "active_at": None,
                  **dict.fromkeys(TEXTS, ""), **dict.fromkeys(COUNTERS, 0)}
     else:
         state = dict(state)
     for name in TEXTS:
         state[name] = getattr(event, name) or state[name]
+    # whose session: our Class says; without it (a NAS that does not echo Class), the
+    # User-Name — but never over an identity a Class gave
+    state["identity"] = event.identity or state["identity"] or event.username
+    if event.input_octets > (state["input_octets"] or 0) or (
+            event.output_octets > (state["output_octets"] or 0)):
+        state["active_at"] = event.received_at
     for name in COUNTERS:
         state[name] = max(state[name] or 0, getattr(event, name))
     state["updated_at"] = event.received_at

@@ -16,6 +16,7 @@ of a NAS that NAKs does not trigger another.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -73,13 +74,29 @@ def over_limit(terms: Terms, used: usage.Usage) -> str:
 
 
 def clones(sessions: list[RadiusSession]) -> dict[str, list[RadiusSession]]:
-    """MAC-auth sessions of one MAC open at more than one access point, by MAC."""
+    """Remembered-device sessions of one MAC carrying traffic at two access points at
+    once, by MAC. A device that roams leaves its old session open until the old AP's
+    idle timeout, but that session's counters stop growing: only both sessions growing
+    after both had started is a clone."""
     by_mac: dict[str, list[RadiusSession]] = {}
     for live in sessions:
         if live.method == "mac":
             by_mac.setdefault(normal_mac(live.calling_station), []).append(live)
-    return {mac: group for mac, group in by_mac.items()
-            if mac and len({(s.nas, access_point(s.called_station)) for s in group}) > 1}
+    found = {}
+    for mac, group in by_mac.items():
+        for a, b in itertools.combinations(group, 2):
+            if (a.nas, access_point(a.called_station)) == (b.nas, access_point(b.called_station)):
+                continue
+            both_started = max(_aware(a.started_at), _aware(b.started_at))
+            if (a.active_at is not None and b.active_at is not None
+                    and min(_aware(a.active_at), _aware(b.active_at)) > both_started):
+                found[mac] = group
+                break
+    return {mac: group for mac, group in found.items() if mac}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Enforcer:
@@ -109,9 +126,11 @@ class Enforcer:
                 kicks = self.verdicts(session, events, datetime.now(UTC))
         except Exception as exc:  # the next interim brings the next chance
             log.error("limits not checked for %d accounting records: %s", len(events), exc)
+            self.counters["not checked"] += len(events)
             return
         for kick in kicks:
             self._disconnect(kick)
+        self.counters["checked"] += len(events)  # records looked at (tests wait on it)
 
     def verdicts(self, session: Session, events: list[AccountingEvent],
                  now: datetime) -> list[Kick]:

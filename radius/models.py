@@ -59,3 +59,6 @@ class RadiusSession(Base):
     input_octets: Mapped[int] = mapped_column(BigInteger, default=0)
     output_octets: Mapped[int] = mapped_column(BigInteger, default=0)
     terminate_cause: Mapped[str] = mapped_column(String(32), default="")
+    # when its traffic counters last grew: a session still sending, not one merely
+    # reported by an AP the device has left (roaming vs a cloned MAC)
+    active_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -155,11 +155,14 @@ def test_quota_used_up_in_an_interim_disconnects_the_session(gateway: Gateway) -
     gateway.account("Start", "s-1")
     gateway.account("Interim-Update", "s-1", seconds=60, octets=50_000_000)
     gateway.account("Start", "s-other", identity="13900139000")
+    enforcer = gateway.listener.service.enforcer
+    wait_until(lambda: enforcer.counters["checked"] >= 3, what="limits checked")
+    assert gateway.nas.sessions.keys() == {"s-1", "s-other"}  # under the limit: nothing
     gateway.account("Interim-Update", "s-1", seconds=120, octets=100_000_001)
     wait_until(lambda: "s-1" not in gateway.nas.sessions, what="Disconnect of s-1")
+    wait_until(lambda: enforcer.counters["checked"] >= 4, what="the last check done")
     assert "s-other" in gateway.nas.sessions  # someone else's session is untouched
-    wait_until(lambda: gateway.listener.service.enforcer.counters["disconnected"] == 1,
-               what="the disconnect counted")
+    assert enforcer.counters["disconnected"] == 1
 
 
 def test_a_remembered_mac_at_two_access_points_is_disconnected_on_both(
@@ -167,14 +170,20 @@ def test_a_remembered_mac_at_two_access_points_is_disconnected_on_both(
     with gateway.listener.store.session() as session:
         remembered.remember(session, "aa:bb:cc:dd:ee:01", PHONE, days=7)
     gateway.nas.sessions.update({"s-1": {}, "s-2": {}})
-    gateway.account("Start", "s-1", method="mac", ap="00-E0-FC-00-00-01")
-    gateway.account("Interim-Update", "s-1", method="mac", ap="00-E0-FC-00-00-01", seconds=60)
-    assert gateway.nas.sessions.keys() == {"s-1", "s-2"}  # one AP: nothing wrong
-    gateway.account("Start", "s-2", method="mac", ap="00-E0-FC-00-00-02")
+    enforcer = gateway.listener.service.enforcer
+    ap1, ap2 = "00-E0-FC-00-00-01", "00-E0-FC-00-00-02"
+    gateway.account("Start", "s-1", method="mac", ap=ap1)
+    gateway.account("Interim-Update", "s-1", method="mac", ap=ap1, seconds=60, octets=1000)
+    # the device roams: a new session at the second AP carries the traffic now
+    gateway.account("Start", "s-2", method="mac", ap=ap2)
+    gateway.account("Interim-Update", "s-2", method="mac", ap=ap2, seconds=60, octets=500)
+    wait_until(lambda: enforcer.counters["checked"] >= 4, what="limits checked")
+    assert gateway.nas.sessions.keys() == {"s-1", "s-2"}  # roaming: nothing wrong
+    # ...but the first one's traffic grows again too: the MAC is in two places at once
+    gateway.account("Interim-Update", "s-1", method="mac", ap=ap1, seconds=120, octets=9000)
     wait_until(lambda: not gateway.nas.sessions, what="both sessions disconnected")
     with gateway.listener.store.session() as session:
-        assert remembered.owner(session, "aa:bb:cc:dd:ee:01",
-                                datetime.now(UTC)) is None
+        assert remembered.owner(session, "aa:bb:cc:dd:ee:01", datetime.now(UTC)) is None
 
 
 def test_bandwidth_of_a_live_session_changes_by_coa(gateway: Gateway) -> None:

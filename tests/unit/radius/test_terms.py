@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -124,18 +124,37 @@ def test_access_points_from_called_station_ids() -> None:
     assert access_point("ap-7") == "ap-7"
 
 
-def _session(nas: str, called: str, mac: str = "AA-BB-CC-DD-EE-01",
-             method: str = "mac") -> Any:
-    return SimpleNamespace(nas=nas, called_station=called, calling_station=mac, method=method)
+T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
 
-def test_clones_are_one_mac_at_two_access_points() -> None:
-    here, there = "00-E0-FC-00-00-01:ssid", "00-E0-FC-00-00-02:ssid"
-    assert clones([_session("gw", here), _session("gw", here)]) == {}  # a re-login
-    pair = [_session("gw", here), _session("gw", there)]
+def _session(nas: str, called: str, started: int = 0, active: int | None = None,
+             method: str = "mac", mac: str = "AA-BB-CC-DD-EE-01") -> Any:
+    """A live session that started at T0+started minutes, last carried traffic at
+    T0+active minutes (None: never)."""
+    return SimpleNamespace(
+        nas=nas, called_station=called, calling_station=mac, method=method,
+        started_at=T0 + timedelta(minutes=started),
+        active_at=None if active is None else T0 + timedelta(minutes=active))
+
+
+HERE, THERE = "00-E0-FC-00-00-01:ssid", "00-E0-FC-00-00-02:ssid"
+
+
+def test_a_device_roaming_between_access_points_is_not_a_clone() -> None:
+    # the old AP keeps the session open (idle timeout) but its traffic stopped
+    assert clones([_session("gw", HERE, 0, 9), _session("gw", THERE, 10, 15)]) == {}
+    assert clones([_session("gw", HERE, 0, 9), _session("gw", HERE, 10, 15)]) == {}
+
+
+def test_traffic_at_two_access_points_at_once_is_a_clone() -> None:
+    pair = [_session("gw", HERE, 0, 12), _session("gw", THERE, 10, 11)]
     assert clones(pair) == {"aa:bb:cc:dd:ee:01": pair}
-    assert clones([_session("gw", here), _session("gw", there, method="sms")]) == {}
-    assert clones([_session("gw-1", here), _session("gw-2", here)]) != {}
+    assert clones([_session("gw-1", HERE, 0, 12), _session("gw-2", HERE, 10, 11)]) != {}
+    # only remembered-device sessions: a phone-number login on two devices is not one
+    assert clones([_session("gw", HERE, 0, 12),
+                   _session("gw", THERE, 10, 11, method="sms")]) == {}
+    # a new session with no traffic yet proves nothing
+    assert clones([_session("gw", HERE, 0, 12), _session("gw", THERE, 10)]) == {}
 
 
 def test_randomised_macs_are_locally_administered() -> None:

@@ -9,12 +9,14 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, redirect, url_for
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import __version__
 from citynet.config import Config
 from citynet.crypto import SESSION_KEY_META, SecretBox
-from citynet.db import Store, get_meta, set_meta
+from citynet.db import MetaEntry, Store, get_meta, table
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +57,15 @@ def session_key(store: Store, box: SecretBox | None) -> bytes:
     worker and restart shares it; per process when there is no secrets key (tests)."""
     if box is None:
         return secrets.token_bytes(32)
+    insert = sqlite_insert if store.is_sqlite else pg_insert
+    with store.session() as session:
+        # several workers may start at once: the first key written wins, all read it back
+        session.execute(insert(table(MetaEntry)).values(
+            key=SESSION_KEY_META, value=box.seal(secrets.token_hex(32)))
+            .on_conflict_do_nothing(index_elements=["key"]))
     with store.session() as session:
         sealed = get_meta(session, SESSION_KEY_META)
-        if sealed is None:
-            key = secrets.token_hex(32)
-            set_meta(session, SESSION_KEY_META, box.seal(key))
-            return key.encode()
+        assert sealed is not None  # noqa: S101 - written just above
         return box.open(sealed).encode()
 
 

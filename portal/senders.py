@@ -95,11 +95,11 @@ class GatewayError(RuntimeError):
 class HttpGateway:
     """A generic HTTP SMS gateway: JSON POST ``{"phone", "text"}`` with a bearer token.
 
-    Each gateway gets ``attempts`` tries with exponential backoff (timeouts, connection
-    errors and 5xx are retried; 4xx is not: the request itself is wrong); then the next
-    gateway in the list takes over (failover), starting next time from the one that
-    worked. 2xx means accepted for delivery; the gateway's answer (its message id and
-    status, if it gives them) is logged — never the text.
+    Each gateway gets ``attempts`` tries with exponential backoff for timeouts,
+    connection errors and 5xx; a 4xx is not retried on that gateway (it refused this
+    request) but the next one is tried. Failover follows the list, starting next time
+    from the gateway that worked. 2xx means accepted for delivery; the gateway's message
+    id and status, when its answer gives them, are logged — never the text.
     """
 
     def __init__(self, urls: list[str], token: str = "", timeout: float = 5.0,
@@ -149,5 +149,17 @@ class HttpGateway:
             return f"{kind} with HTTP {exc.code}"
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             return f"failed: {getattr(exc, 'reason', exc)}"
-        log.info("SMS accepted by %s: %s", url, answer[:200])
+        log.info("SMS accepted by %s: %s", url, _receipt(answer))
         return None
+
+
+def _receipt(answer: str) -> str:
+    """The gateway's message id and status from its answer — never the rest, which may
+    echo the text (and so the code)."""
+    try:
+        body = json.loads(answer)
+    except ValueError:
+        return "(no JSON receipt)"
+    if not isinstance(body, dict):
+        return "(no JSON receipt)"
+    return " ".join(f"{key}={str(body[key])[:64]}" for key in ("id", "status") if key in body)

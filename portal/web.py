@@ -25,6 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import segno
 from flask import (
@@ -41,6 +42,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet.config import Config
@@ -49,7 +51,8 @@ from citynet.web import store
 from inventory.models import NasClient
 from portal import consent, formauth, i18n, merchants, phones, sms, totp, uam
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
-from radius import remembered, tokens, vouchers
+from radius import remembered, tokens, usage, vouchers
+from radius.enforcement import PERSON_METHODS
 from radius.models import RadiusSession
 from radius.profiles import DEFAULT, ProfileBook, Terms, load_all
 from radius.records import normal_mac
@@ -73,6 +76,7 @@ class Portal:
     nases: NasBook
     profiles: ProfileBook
     impressions: merchants.Tally
+    zone: ZoneInfo  # the district's day, for daily allowances
 
 
 def setup(app: Flask, config: Config) -> None:
@@ -93,7 +97,7 @@ def setup(app: Flask, config: Config) -> None:
                           global_day=portal.global_day),
         code_key=hmac.new(key, b"portal sms codes", "sha256").digest(),
         nases=NasBook(), profiles=ProfileBook(partial(_load_profiles, app)),
-        impressions=merchants.Tally())
+        impressions=merchants.Tally(), zone=ZoneInfo(config.radius.timezone))
 
 
 def _load_profiles(app: Flask) -> dict[str, Terms]:
@@ -607,32 +611,40 @@ def captive_api() -> Response:
     """For the device's OS (DHCP option 114 / RA, RFC 8910, points here): is this client
     still captive, and how much time and data are left, from live accounting."""
     client_ip = request.remote_addr or ""
+    now = datetime.now(UTC)
     with store().session() as db:
+        # a session whose Stop was lost must not free the next client given its address
         live = db.scalars(select(RadiusSession).where(
-            RadiusSession.framed_ip == client_ip, RadiusSession.stopped_at.is_(None))
+            RadiusSession.framed_ip == client_ip, RadiusSession.stopped_at.is_(None),
+            RadiusSession.updated_at > now - usage.stale_after(DEFAULT.interim_interval))
             .order_by(RadiusSession.updated_at.desc()).limit(1)).first()
-    body: dict[str, Any] = {"captive": live is None,
-                            "user-portal-url": url_for(".login", _external=True)}
+        body: dict[str, Any] = {"captive": live is None,
+                                "user-portal-url": url_for(".login", _external=True)}
+        if live is not None:
+            body["can-extend-session"] = False
+            body.update(_remaining(db, live, now))
     venue = _portal().config.portal.venue_info_url
     if venue:
         body["venue-info-url"] = venue
-    if live is not None:
-        body["can-extend-session"] = False
-        body.update(_remaining(live))
     return current_app.response_class(current_app.json.dumps(body), mimetype=CAPTIVE_JSON)
 
 
-def _remaining(live: RadiusSession) -> dict[str, int]:
-    """seconds-remaining / bytes-remaining from the Accept's terms and live counters."""
-    with store().session() as db:
-        policy = db.scalar(select(NasClient.policy).where(NasClient.name == live.nas))
-        terms = load_all(db).get(policy or "default", DEFAULT)
+def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:
+    """seconds-remaining / bytes-remaining: the session's own length and, for a person,
+    what is left of the day across all their sessions (as RADIUS grants them)."""
+    facts = _portal().nases.get(live.nas)
+    terms = _portal().profiles.get(facts.policy) if facts else DEFAULT
+    elapsed = int((now - _aware(live.started_at)).total_seconds())
+    seconds = terms.max_session_minutes * 60 - elapsed
     left: dict[str, int] = {}
-    elapsed = int((datetime.now(UTC) - _aware(live.started_at)).total_seconds())
-    left["seconds-remaining"] = max(0, terms.max_session_minutes * 60 - elapsed)
-    if terms.daily_megabytes:
-        used = live.input_octets + live.output_octets
-        left["bytes-remaining"] = max(0, terms.daily_octets - used)
+    person = live.method in PERSON_METHODS and live.identity
+    used = usage.today(db, live.identity, usage.day_start(now, _portal().zone)) if (
+        person and (terms.daily_minutes or terms.daily_megabytes)) else usage.Usage()
+    if person and terms.daily_minutes:
+        seconds = min(seconds, terms.daily_seconds - used.seconds)
+    left["seconds-remaining"] = max(0, seconds)
+    if person and terms.daily_megabytes:
+        left["bytes-remaining"] = max(0, terms.daily_octets - used.octets)
     return left
 
 

@@ -1,10 +1,11 @@
 """Remembered devices: "log in once, then no login for N days".
 
 After a verified login the person may ask the portal to remember the device. The NAS then
-authenticates it by MAC (User-Name is the MAC) and citynet answers for the person the
-device belongs to. A MAC is not a secret, so the terms are tight: a remembrance ends on
-its date, when the person forgets the device, or when the same MAC is seen online at two
-access points at once (a clone; see :mod:`radius.enforcement`).
+authenticates it by MAC (User-Name is the MAC), or the portal offers one tap where the
+NAS cannot; either way citynet answers for the person the device belongs to. A MAC is not
+a secret, so the terms are tight: a remembrance ends on its date, when the person
+forgets the device, or when the same MAC carries traffic at two access points at once (a
+clone; see :mod:`radius.enforcement`).
 
 Phones today randomise their MAC per network (locally administered addresses). Such a
 MAC is stable for one SSID on iOS/Android unless the person resets it, so it can be

@@ -17,9 +17,9 @@ import hmac
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ from radius.enforcement import Enforcer
 from radius.freeradius import TOKEN_HEADER
 from radius.nas import NasEntry, NasRegistry
 from radius.policy import Policy, reject
-from radius.records import append
+from radius.records import append, normal_mac
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,13 +100,26 @@ class _Radius:
         zone = ZoneInfo(config.timezone)
         box = current_app.extensions.get("citynet.box")
         self.policy = Policy(store(), box, zone)
-        self.enforcer = Enforcer(store(), partial(_nas_entry, store(), box),
-                                 self.policy.profiles, zone)
+        self.registry = _Registry(store(), box)
+        self.enforcer = Enforcer(store(), self.registry.by_name, self.policy.profiles, zone)
 
 
-def _nas_entry(found: Store, box: SecretBox | None, name: str) -> NasEntry | None:
-    with found.session() as session:
-        return NasRegistry.load(session, box).by_name(name)
+class _Registry:
+    """The NAS registry for the enforcer's Disconnects, re-read at most every 30 s."""
+
+    def __init__(self, found: Store, box: SecretBox | None, ttl: float = 30.0) -> None:
+        self.store, self.box, self.ttl = found, box, ttl
+        self._registry: NasRegistry | None = None
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def by_name(self, name: str) -> NasEntry | None:
+        with self._lock:
+            if self._registry is None or time.monotonic() - self._loaded_at >= self.ttl:
+                with self.store.session() as session:
+                    self._registry = NasRegistry.load(session, self.box)
+                self._loaded_at = time.monotonic()
+            return self._registry.by_name(name)
 
 
 _made_lock = threading.Lock()
@@ -176,11 +189,17 @@ def authorize() -> tuple[Response | str, int]:
     attributes, nas = _body(), _nas()
     attempt = _attempt(attributes)
     if not _radius().policy.claims(attempt.user):
-        decision = reject("unknown voucher" if vouchers.looks_like(attempt.user)
-                          else "no valid login token")
+        decision = reject(_unclaimed(attempt.user))
         _write(lambda session: append(session, [login_record(attempt, nas, decision)]))
         return jsonify(_reply(decision.attributes)), STATUS["notfound"]
     return jsonify({"control:Auth-Type": "rest"}), STATUS["updated"]
+
+
+def _unclaimed(user: str) -> str:
+    """Why a User-Name is nobody's here, in the words the listener's policy uses."""
+    if len(user) >= 12 and normal_mac(user):
+        return "device not remembered"
+    return "unknown voucher" if vouchers.looks_like(user) else "no valid login token"
 
 
 @blueprint.post("/authenticate")

@@ -1,6 +1,7 @@
-"""One-time RADIUS tokens: what the portal hands the NAS after an SMS or app login.
+"""One-time RADIUS tokens: what the portal hands the NAS after a verified login.
 
-The portal verifies the person (SMS code, TOTP) and issues a token; the NAS then sends an
+The portal verifies the person (SMS code, TOTP, or one tap for a remembered device)
+and issues a token; the NAS then sends an
 Access-Request with the phone number as User-Name and the token as password (PAP, or CHAP
 as CoovaChilli's UAM computes it). A token is good once, for ``TTL`` seconds, and — when
 the portal knew the device — only from that MAC. CHAP needs the clear value, so tokens are

@@ -137,18 +137,24 @@ def test_fifty_phones_racing_for_a_one_device_voucher_one_wins(hotspot: Hotspot)
     for person in people:
         person.arrive()
     pages: list[str] = []
+    errors: list[BaseException] = []
     start = threading.Barrier(len(people))
 
     def race(person: Person) -> None:
-        response = person.post("/portal/voucher", code=code, consent="1")
-        start.wait(timeout=60)
-        pages.append(person.finish(response).get_data(as_text=True))
+        try:
+            response = person.post("/portal/voucher", code=code, consent="1")
+            start.wait(timeout=60)
+            pages.append(person.finish(response).get_data(as_text=True))
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+            start.abort()  # the others stop waiting for this one
 
     threads = [threading.Thread(target=race, args=(p,)) for p in people]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    assert not [e for e in errors if not isinstance(e, threading.BrokenBarrierError)], errors
     assert len(pages) == 50
     assert sum("已连接" in page for page in pages) == 1
     with hotspot.store.session() as session:

@@ -18,20 +18,25 @@ from portal import merchants
 from portal.merchants import Merchant
 from tests.integration.portal.conftest import Hotspot
 
-TODAY = datetime.now(UTC).date()
+
+def today() -> date:
+    """Today as the app sees it (UTC), taken when a test runs, not at import."""
+    return datetime.now(UTC).date()
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
-def offer(name: str, communities: list[str] | None = None, ends: date = TODAY) -> Merchant:
+def offer(name: str, communities: list[str] | None = None, days_left: int = 30) -> Merchant:
     return Merchant(name=name, category="餐饮", offer=f"{name}: 九折 <b>today</b>", image="",
-                    communities=communities or [], valid_from=TODAY - timedelta(days=1),
-                    valid_until=ends, impressions=0, clicks=0, created_at=datetime.now(UTC))
+                    communities=communities or [], valid_from=today() - timedelta(days=1),
+                    valid_until=today() + timedelta(days=days_left), impressions=0, clicks=0,
+                    created_at=datetime.now(UTC))
 
 
 def test_offers_on_the_portal_are_counted_in_aggregate(hotspot: Hotspot) -> None:
     with hotspot.store.session() as session:
         session.add_all([offer("东门老字号"), offer("elsewhere", ["笋岗"]),
-                         offer("expired", ends=TODAY - timedelta(days=1))])
+                         offer("expired", days_left=-1)])
     hotspot.app.extensions["citynet.portal"].impressions = merchants.Tally(every=1)
     person = hotspot.person()
     landing = person.arrive().get_data(as_text=True)
@@ -55,7 +60,7 @@ def test_impressions_are_written_in_batches(sqlite_store: Store) -> None:
     tally = merchants.Tally(every=3, seconds=3600)
     for _ in range(5):
         with sqlite_store.session() as session:
-            merchants.choose(session, None, TODAY, tally)
+            merchants.choose(session, None, today(), tally)
     with sqlite_store.session() as session:
         [shown] = session.scalars(select(Merchant.impressions)).all()
     assert shown == 3  # the first three in one write; two still pending in memory
@@ -74,12 +79,12 @@ def test_offers_follow_the_access_points_community(sqlite_store: Store,
     with sqlite_store.session() as session:
         community = merchants.community_of(session, "any-nas", "00-E0-FC-00-00-07:i-Luohu")
         assert community == "湖贝"
-        names = [m.name for m in merchants.choose(session, community, TODAY)]
+        names = [m.name for m in merchants.choose(session, community, today())]
         assert sorted(names) == ["all", "here"]
         # least shown first: after a round, a new offer comes before the shown ones
         session.add(offer("new"))
         session.flush()
-        assert merchants.choose(session, community, TODAY, limit=1)[0].name == "new"
+        assert merchants.choose(session, community, today(), limit=1)[0].name == "new"
 
 
 def test_merchants_from_the_cli(sqlite_store: Store, sqlite_config: Config,

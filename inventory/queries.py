@@ -78,3 +78,32 @@ def communities(session: Session, street_name: str) -> list[AreaSummary] | None:
 
 def _pairs(result: Any) -> dict[Any, int]:
     return {key: value for key, value in result}
+
+
+@dataclass(frozen=True)
+class HotspotRow:
+    name: str
+    community: str
+    street: str
+    location: str
+    ssids: list[str]
+    access_points: int
+    nas: list[str]
+
+
+def hotspots(session: Session, community: str | None = None) -> list[HotspotRow]:
+    """Hotspots with their place, SSIDs, AP count and the NAS that serve them."""
+    from inventory.models import AccessPoint, NasClient
+
+    query = (select(Hotspot).join(Hotspot.community).order_by(Community.name, Hotspot.name))
+    if community:
+        query = query.where(Community.name == community)
+    aps = _pairs(session.execute(select(AccessPoint.hotspot_id, func.count())
+                                 .group_by(AccessPoint.hotspot_id)))
+    serving: dict[int, list[str]] = {}
+    for nas in session.scalars(select(NasClient).order_by(NasClient.name)):
+        for hotspot in nas.hotspots:
+            serving.setdefault(hotspot.id, []).append(nas.name)
+    return [HotspotRow(h.name, h.community.name, h.community.street.name, h.location,
+                       list(h.ssids), aps.get(h.id, 0), serving.get(h.id, []))
+            for h in session.scalars(query)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request, url_for
 
 from citynet.db import get_meta
 from citynet.web import store
@@ -29,6 +29,18 @@ def street(name: str) -> str:
         if communities is None:
             abort(404, f"no street named {name}")
         return render_template("inventory/street.html", street=name, communities=communities,
+                               demo=get_meta(session, DEMO_MARK))
+
+
+@blueprint.get("/hotspots")
+def hotspots() -> str:
+    """Every hotspot (or one community's) with what a network engineer configures on it:
+    its NAS and the captive-portal API URI for DHCP option 114 / RAs (RFC 8910)."""
+    community = request.args.get("community") or None
+    with store().session() as session:
+        rows = queries.hotspots(session, community)
+        return render_template("inventory/hotspots.html", hotspots=rows, community=community,
+                               captive_api=url_for("portal.captive_api", _external=True),
                                demo=get_meta(session, DEMO_MARK))
 
 

@@ -59,6 +59,20 @@ def test_street_drill_down_and_unknown_street(client: FlaskClient) -> None:
     assert client.get("/inventory/streets/无此街道").status_code == 404
 
 
+def test_hotspots_with_their_nas_and_the_dhcp_114_uri(client: FlaskClient) -> None:
+    generated = demo.generate()
+    page = client.get("/inventory/hotspots").get_data(as_text=True)
+    assert page.count("<tr><td>") == len(generated["hotspots"])
+    assert "http://localhost/portal/api/captive" in page  # what DHCP option 114 carries
+    served = generated["nas"][0]["hotspots"][0]
+    row = next(r for r in page.split("<tr>") if f"<td>{served}<br>" in r)
+    assert demo.DEMO_NAS in row
+    community = generated["hotspots"][0]["community"]
+    one = client.get("/inventory/hotspots", query_string={"community": community})
+    names = {h["name"] for h in generated["hotspots"] if h["community"] == community}
+    assert one.get_data(as_text=True).count("<tr><td>") == len(names)
+
+
 def test_summary_json_matches_the_inventory(client: FlaskClient) -> None:
     summary = client.get("/inventory/summary.json").get_json()
     assert summary["counts"]["communities"] == 83

@@ -262,7 +262,7 @@ class RecordWriter:
         self.store = store
         self.max_batch = max_batch
         self.after_commit = after_commit  # sees each batch's new accounting, once durable
-        self._queue: queue.Queue[tuple[Job, asyncio.AbstractEventLoop, Done] | None] = (
+        self._queue: queue.Queue[tuple[Job, asyncio.AbstractEventLoop | None, Done] | None] = (
             queue.Queue())
         self._thread = threading.Thread(target=self._run, name="accounting-writer",
                                         daemon=True)
@@ -281,6 +281,23 @@ class RecordWriter:
         False (stored before: a retransmission) or the exception that kept it from the
         store. Cheaper than :meth:`write` for the accounting hot path: no task, no future."""
         self._queue.put((job, asyncio.get_running_loop(), done))
+
+    def write_blocking(self, job: Job, timeout: float = 30.0) -> bool:
+        """For threads without an event loop (the rlm_rest API under waitress): wait until
+        the record is durable, sharing the group commit with every other caller."""
+        finished = threading.Event()
+        outcome: list[bool | Exception] = []
+
+        def done(result: bool | Exception) -> None:
+            outcome.append(result)
+            finished.set()
+
+        self._queue.put((job, None, done))
+        if not finished.wait(timeout):
+            raise TimeoutError(f"record not stored within {timeout:g} s")
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        return outcome[0]
 
     async def write(self, job: Job) -> bool:
         """Resolves once the record is durable: True if new, False if already stored."""
@@ -314,7 +331,7 @@ class RecordWriter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Job, asyncio.AbstractEventLoop, Done]]) -> None:
+    def _commit(self, batch: list[tuple[Job, asyncio.AbstractEventLoop | None, Done]]) -> None:
         try:
             with self.store.session() as session:
                 news = self._store(session, [job for job, _loop, _done in batch])
@@ -351,10 +368,10 @@ class RecordWriter:
         return news
 
 
-def _resolve(batch: list[tuple[Job, asyncio.AbstractEventLoop, Done]],
+def _resolve(batch: list[tuple[Job, asyncio.AbstractEventLoop | None, Done]],
              outcomes: list[bool | Exception]) -> None:
     """Hand a batch's outcomes to each event loop in one wake-up, not one per record."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Done, bool | Exception]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[Done, bool | Exception]]] = {}
     for (_job, loop, done), outcome in zip(batch, outcomes, strict=True):
         by_loop.setdefault(loop, []).append((done, outcome))
 
@@ -366,6 +383,9 @@ def _resolve(batch: list[tuple[Job, asyncio.AbstractEventLoop, Done]],
                 log.exception("record outcome not delivered")
 
     for loop, calls in by_loop.items():
+        if loop is None:  # blocking callers: they wait on their own events
+            apply(calls)
+            continue
         try:
             loop.call_soon_threadsafe(apply, calls)
         except RuntimeError:  # that loop is closed: nobody is waiting any more

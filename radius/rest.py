@@ -18,15 +18,12 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
@@ -34,16 +31,15 @@ from citynet.db import Store
 from citynet.web import store
 from inventory.models import NasClient
 from radius import vouchers
-from radius.accounting import UnusableAccounting, event_from, login_event, store_batch
+from radius.accounting import RecordWriter, UnusableAccounting, event_from
 from radius.decisions import LoginAttempt, login_record
 from radius.enforcement import Enforcer
 from radius.freeradius import TOKEN_HEADER
 from radius.nas import NasEntry, NasRegistry
 from radius.policy import Policy, reject
-from radius.records import append, normal_mac
+from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 blueprint = Blueprint("radius_rest", __name__, url_prefix="/radius/rest")
 
@@ -71,23 +67,6 @@ class JsonAttributes:
         return value
 
 
-# One appender at a time per process: the login-record chain extends from the head it
-# reads, and SQLite refuses a writer whose snapshot is stale instead of waiting.
-_append_lock = threading.Lock()
-
-
-def _write(work: Callable[[Session], T], attempts: int = 5) -> T:
-    """Run a write transaction, serialised in this process, retried on SQLite conflicts."""
-    while True:
-        attempts -= 1
-        try:
-            with _append_lock, store().session() as session:
-                return work(session)
-        except OperationalError:
-            if attempts == 0:
-                raise
-
-
 def _config() -> RadiusConfig:
     found: RadiusConfig = current_app.extensions["citynet.radius"]
     return found
@@ -102,6 +81,10 @@ class _Radius:
         self.policy = Policy(store(), box, zone)
         self.registry = _Registry(store(), box)
         self.enforcer = Enforcer(store(), self.registry.by_name, self.policy.profiles, zone)
+        # one group-committing writer for every request thread of this process: the
+        # login-record chain gets a single appender, and concurrent calls share commits
+        self.writer = RecordWriter(store(), after_commit=self.enforcer.after_commit)
+        self.writer.start()
 
 
 class _Registry:
@@ -190,7 +173,7 @@ def authorize() -> tuple[Response | str, int]:
     attempt = _attempt(attributes)
     if not _radius().policy.claims(attempt.user):
         decision = reject(_unclaimed(attempt.user))
-        _write(lambda session: append(session, [login_record(attempt, nas, decision)]))
+        _radius().writer.write_blocking(login_record(attempt, nas, decision))
         return jsonify(_reply(decision.attributes)), STATUS["notfound"]
     return jsonify({"control:Auth-Type": "rest"}), STATUS["updated"]
 
@@ -210,7 +193,7 @@ def authenticate() -> tuple[Response | str, int]:
         profile = session.scalar(select(NasClient.policy).where(NasClient.name == nas))
     decision = _radius().policy.decide(attempt, nas, profile or "default")
     # the login record is durable before the answer
-    _write(lambda session: append(session, [login_record(attempt, nas, decision)]))
+    _radius().writer.write_blocking(login_record(attempt, nas, decision))
     status = STATUS["updated"] if decision.accept else STATUS["reject"]
     return jsonify(_reply(decision.attributes)), status
 
@@ -223,13 +206,6 @@ def accounting() -> tuple[str, int]:
     except UnusableAccounting as exc:
         log.warning("rlm_rest accounting from %s not recorded: %s", nas, exc)
         return "", STATUS["ok"]  # can never be recorded: answered, so the NAS stops retrying
-    def record(session: Session) -> bool:
-        [new] = store_batch(session, [event], store().is_sqlite)
-        login = login_event(event) if new else None
-        if login is not None:
-            append(session, [login])
-        return new
-
-    if _write(record):
-        _radius().enforcer.after_commit([event])
+    # stored as the listener stores it; the enforcer sees it after the commit
+    _radius().writer.write_blocking(event)
     return "", STATUS["ok"]

@@ -28,6 +28,7 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/accounting.py
 	$(BIN)/python bench/sessions.py
+	$(BIN)/python bench/portal.py
 
 venv: $(STAMP)
 

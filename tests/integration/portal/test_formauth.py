@@ -90,3 +90,12 @@ def test_an_unsigned_handoff_cannot_act_for_a_remembered_mac(hotspot: Hotspot) -
     with hotspot.store.session() as session:  # still remembered for its owner
         assert remembered.owner(session, victim, datetime.now(UTC)) == "13900139000"
     assert attacker.browser.get("/portal/enrol").location == "/portal/login"
+
+
+def test_no_logout_button_for_a_web_auth_controller(hotspot: Hotspot) -> None:
+    with_login_url(hotspot)
+    person = hotspot.person()
+    person.browser.get(REDIRECT, environ_base={"REMOTE_ADDR": CLIENT})
+    status = person.portal("/portal/status").get_data(as_text=True)
+    assert "退出登录" not in status  # its own pages log out; there is no UAM logoff URL
+    assert person.post("/portal/logout").status_code == 409

@@ -98,4 +98,6 @@ def test_no_logout_button_for_a_web_auth_controller(hotspot: Hotspot) -> None:
     person.browser.get(REDIRECT, environ_base={"REMOTE_ADDR": CLIENT})
     status = person.portal("/portal/status").get_data(as_text=True)
     assert "退出登录" not in status  # its own pages log out; there is no UAM logoff URL
-    assert person.post("/portal/logout").status_code == 409
+    with person.browser.session_transaction() as session:
+        csrf = session["csrf"]
+    assert person.browser.post("/portal/logout", data={"csrf": csrf}).status_code == 409

@@ -6,9 +6,11 @@ production store. Domain packages declare their tables on :class:`Base`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,7 +19,20 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, MetaData, String, Table, create_engine, event, select
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    create_engine,
+    event,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -42,6 +57,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, aware on the way out on every backend. PostgreSQL keeps the zone;
+    SQLite keeps none, so values are written as UTC and read back marked as UTC — the
+    one place that knows, instead of every reader patching naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 def table(model: type[Base]) -> Table:
     """The Core table of a mapped class, for executemany writes on hot paths."""
     return cast(Table, model.__table__)
@@ -53,6 +88,20 @@ class MetaEntry(Base):
     __tablename__ = "citynet_meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(4096))
+
+
+def exclusive(session: Session, name: str) -> None:
+    """Hold ``name`` until this transaction ends, across processes: for check-then-write
+    rules (a daily budget) that one conditional UPDATE cannot express. PostgreSQL: a
+    transaction-scoped advisory lock on the name. SQLite: the database's write lock,
+    taken now by a write that changes nothing — SQLite has one writer at a time, so the
+    reads that follow see every committed write and no other writer can slip in."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(update(table(MetaEntry)).where(MetaEntry.key == "")
+                        .values(value=MetaEntry.value))
 
 
 def sqlalchemy_url(raw: str) -> URL:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base
+from citynet.db import Base, UtcDateTime
 
 TERMS_VERSION = "2026-11"  # bump when the terms or the privacy policy change
 
@@ -17,7 +17,7 @@ class Consent(Base):
     __tablename__ = "portal_consent"
     id: Mapped[int] = mapped_column(primary_key=True)
     identity: Mapped[str] = mapped_column(String(32), index=True)  # phone or voucher code
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     terms_version: Mapped[str] = mapped_column(String(16))
     location: Mapped[bool] = mapped_column(Boolean)
 

@@ -53,8 +53,7 @@ def handoff(args: dict[str, str], names: Names, login_url: str) -> Handoff:
                    nasid=args.get(names.nas, "")[:64], mac=args.get(names.mac, "")[:17],
                    ip=args.get(names.ip, "")[:45], ssid=args.get(names.ssid, "")[:64],
                    userurl=args.get(names.url, "")[:2000], login_url=login_url,
-                   signed=False, form_username=names.username,
-                   form_password=names.password)
+                   form_username=names.username, form_password=names.password)
 
 
 def fields(handoff: Handoff, username: str, password: str) -> list[tuple[str, str]]:

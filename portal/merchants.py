@@ -13,10 +13,10 @@ from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, select, update
+from sqlalchemy import JSON, Date, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base
+from citynet.db import Base, UtcDateTime
 from inventory.models import AccessPoint, Hotspot, NasClient
 from radius.records import normal_mac
 
@@ -36,7 +36,7 @@ class Merchant(Base):
     valid_until: Mapped[date] = mapped_column(Date)
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def image_kind(data: bytes) -> tuple[str, str] | None:

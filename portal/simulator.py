@@ -49,7 +49,6 @@ class Device:
     online: bool = False
     started: float = 0.0
     klass: bytes = b""
-    session_timeout: int = 0
     reply: dict[str, Any] = field(default_factory=dict)  # the last Access-Accept's attributes
 
 
@@ -167,7 +166,6 @@ class Simulator:
             return False, str(answer.get("Reply-Message", [""])[0])
         device.online, device.username, device.started = True, username, time.monotonic()
         device.klass = (answer.get("Class") or [b""])[0]
-        device.session_timeout = int((answer.get("Session-Timeout") or [0])[0])
         device.reply = {k: v for k, v in answer.items() if k != "code"}
         self.account(device, "Start")
         return True, ""

@@ -16,16 +16,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, Index, Integer, String, func, select, update
-from sqlalchemy import text as sql
+from sqlalchemy import Index, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base
+from citynet.db import Base, UtcDateTime, exclusive
 
 MAX_TRIES = 5
-LOCK_KEY = 0x5C0DE  # PostgreSQL advisory lock: SMS code issue
 
 
 class SmsCode(Base):
@@ -35,11 +33,11 @@ class SmsCode(Base):
     phone: Mapped[str] = mapped_column(String(11))
     attempt: Mapped[str] = mapped_column(String(64))  # the portal session's login attempt
     code_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256, hex
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     tries: Mapped[int] = mapped_column(Integer, default=0)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class SmsSend(Base):
@@ -47,7 +45,7 @@ class SmsSend(Base):
 
     __tablename__ = "portal_sms_send"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     phone: Mapped[str] = mapped_column(String(11), index=True)
     prefix: Mapped[str] = mapped_column(String(7), index=True)
     ip: Mapped[str] = mapped_column(String(45), index=True)
@@ -126,22 +124,12 @@ def spent_budget(session: Session, request: Request, limits: Limits, now: dateti
     return ""
 
 
-def _serialise(session: Session) -> None:
-    """One code issue at a time, across processes: the budgets are check-then-insert.
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: taking the write lock first
-    (a no-op write), so the counts read next are the latest."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    else:
-        session.execute(update(SmsSend).where(SmsSend.id == -1).values(ip=""))
-
-
 def issue(session: Session, key: bytes, request: Request, limits: Limits, now: datetime,
           resend: bool = False) -> Issued:
-    _serialise(session)
+    exclusive(session, "portal.sms.issue")  # the budgets below are check-then-insert
     live = _live(session, request, now)
     if live is not None:
-        since = (now - _aware(live.created_at)).total_seconds()
+        since = (now - live.created_at).total_seconds()
         if not resend:
             return Issued("still valid")
         if since < limits.resend_seconds:
@@ -179,7 +167,3 @@ def verify(session: Session, key: bytes, request: Request, code: str, now: datet
         SmsCode.id == live.id, SmsCode.used_at.is_(None)).values(used_at=now)
         .returning(SmsCode.id)).first()
     return "ok" if spent is not None else "no code"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

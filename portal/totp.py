@@ -9,14 +9,14 @@ Chinese input methods are accepted. The secret is sealed with the secrets key.
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import DateTime, Integer, String, select, update
+from sqlalchemy import Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.crypto import SEALED, SecretBox
-from citynet.db import Base
+from citynet.db import Base, UtcDateTime
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -29,10 +29,10 @@ class TotpSecret(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(11), unique=True)
     secret_sealed: Mapped[str] = mapped_column(String(256), info=SEALED)
-    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_step: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 def digits(text: str) -> str:
@@ -87,7 +87,7 @@ def verify(session: Session, box: SecretBox, phone: str, code: str, now: datetim
                          .with_for_update())
     if row is None:
         return "not enrolled"
-    if row.locked_until is not None and _aware(row.locked_until) > now:
+    if row.locked_until is not None and row.locked_until > now:
         return "locked"
     step = matching_step(box.open(row.secret_sealed), code, now, after=row.last_step)
     if step is None:
@@ -105,7 +105,3 @@ def verify(session: Session, box: SecretBox, phone: str, code: str, now: datetim
         TotpSecret.id == row.id, TotpSecret.last_step < step)
         .values(last_step=step, failures=0, locked_until=None)).rowcount  # type: ignore[attr-defined]
     return "ok" if won else "wrong code"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -43,12 +43,17 @@ class Handoff:
     reply: str = ""  # the NAS's Reply-Message after a failed logon
     # a controller with its own web-auth (portal.formauth) instead of UAM:
     login_url: str = ""
-    signed: bool = True  # md checked; a form hand-off is not signed
     form_username: str = "username"
     form_password: str = "password"  # noqa: S105 - a form field's name
 
-    def as_dict(self) -> dict[str, str | int | bool]:
+    def as_dict(self) -> dict[str, str | int]:
         return dict(self.__dict__)
+
+    @property
+    def signed(self) -> bool:
+        """The NAS vouched for it: a UAM hand-off is read only after its md checked; a
+        web-auth controller's redirect carries no signature."""
+        return not self.login_url
 
     @property
     def can_log_in(self) -> bool:

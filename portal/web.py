@@ -17,11 +17,9 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,8 +43,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
+from citynet.db import Store
 from citynet.web import store
 from inventory.models import NasClient
 from portal import consent, formauth, i18n, merchants, phones, sms, totp, uam
@@ -54,7 +54,7 @@ from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
 from radius import remembered, tokens, usage, vouchers
 from radius.enforcement import PERSON_METHODS
 from radius.models import RadiusSession
-from radius.profiles import DEFAULT, ProfileBook, Terms, load_all
+from radius.profiles import DEFAULT, ProfileBook, Terms
 from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Portal:
     sender: Dispatcher
     limits: sms.Limits
     code_key: bytes  # HMAC key for SMS codes at rest
-    nases: NasBook
+    nases: Reloading[dict[str, NasFacts]]
     profiles: ProfileBook
     impressions: merchants.Tally
     zone: ZoneInfo  # the district's day, for daily allowances
@@ -82,6 +82,7 @@ class Portal:
 def setup(app: Flask, config: Config) -> None:
     outbox = Outbox(Path(config.data_path) / "sms-outbox.jsonl")
     portal = config.portal
+    store_of_app: Store = app.extensions["citynet.store"]
     gateway: Sender = outbox
     if portal.sms_gateway == "http":
         gateway = HttpGateway(portal.sms_urls, portal.sms_token.get_secret_value())
@@ -96,13 +97,10 @@ def setup(app: Flask, config: Config) -> None:
                           per_prefix_day=portal.per_prefix_day,
                           global_day=portal.global_day),
         code_key=hmac.new(key, b"portal sms codes", "sha256").digest(),
-        nases=NasBook(), profiles=ProfileBook(partial(_load_profiles, app)),
+        nases=Reloading(_nas_facts(store_of_app, app.extensions.get("citynet.box")),
+                        "NAS facts"),
+        profiles=ProfileBook.of(store_of_app),
         impressions=merchants.Tally(), zone=ZoneInfo(config.radius.timezone))
-
-
-def _load_profiles(app: Flask) -> dict[str, Terms]:
-    with app.extensions["citynet.store"].session() as db:
-        return load_all(db)
 
 
 def _portal() -> Portal:
@@ -187,43 +185,28 @@ class NasFacts:
     login_url: str = ""
 
 
-class NasBook:
-    """What the portal needs of each NAS (UAM secret opened, policy name), re-read from
-    the store at most every ``ttl`` seconds: every page of every login needs it."""
+def _nas_facts(found: Store, box: SecretBox | None) -> Callable[[], dict[str, NasFacts]]:
+    """What the portal needs of each NAS (UAM secret opened, policy, login URL): every
+    page of every login needs it, so it is read once and re-read every 30 s."""
 
-    def __init__(self, ttl: float = 30.0) -> None:
-        self.ttl = ttl
-        self._facts: dict[str, NasFacts] = {}
-        self._loaded_at = -ttl
-        self._lock = threading.Lock()
+    def load() -> dict[str, NasFacts]:
+        with found.session() as db:
+            rows = db.execute(select(NasClient.name, NasClient.uam_secret_sealed,
+                                     NasClient.policy, NasClient.portal_login_url)).all()
+        return {name: NasFacts(box.open(sealed) if sealed and box else "", policy,
+                               login_url or "")
+                for name, sealed, policy, login_url in rows}
 
-    def invalidate(self) -> None:
-        """Re-read on the next use (a NAS was just changed)."""
-        with self._lock:
-            self._loaded_at = -self.ttl
-
-    def get(self, nasid: str) -> NasFacts | None:
-        with self._lock:
-            if time.monotonic() - self._loaded_at >= self.ttl:
-                box = current_app.extensions.get("citynet.box")
-                with store().session() as db:
-                    rows = db.execute(select(NasClient.name, NasClient.uam_secret_sealed,
-                                             NasClient.policy, NasClient.portal_login_url)
-                                      ).all()
-                self._facts = {name: NasFacts(box.open(sealed) if sealed and box else "",
-                                              policy, login_url or "")
-                               for name, sealed, policy, login_url in rows}
-                self._loaded_at = time.monotonic()
-            return self._facts.get(nasid)
+    return load
 
 
 def _uam_secret(nasid: str) -> str:
-    facts = _portal().nases.get(nasid)
+    facts = _portal().nases.get().get(nasid)
     return facts.uam_secret if facts else ""
 
 
 def _terms(handoff: uam.Handoff | None) -> Terms:
-    facts = _portal().nases.get(handoff.nasid) if handoff else None
+    facts = _portal().nases.get().get(handoff.nasid) if handoff else None
     return _portal().profiles.get(facts.policy) if facts else DEFAULT
 
 
@@ -258,7 +241,7 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
 
 def _arrive_by_form(nasid: str, names: formauth.Names) -> BaseResponse | tuple[str, int]:
     """A controller with its own web-auth: trusted as far as it can be checked."""
-    facts = _portal().nases.get(nasid)
+    facts = _portal().nases.get().get(nasid)
     args = request.args.to_dict()
     if facts is None or not facts.login_url:
         log.warning("portal: %r is not a NAS with a portal_login_url", nasid[:64])
@@ -632,9 +615,9 @@ def captive_api() -> Response:
 def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:
     """seconds-remaining / bytes-remaining: the session's own length and, for a person,
     what is left of the day across all their sessions (as RADIUS grants them)."""
-    facts = _portal().nases.get(live.nas)
+    facts = _portal().nases.get().get(live.nas)
     terms = _portal().profiles.get(facts.policy) if facts else DEFAULT
-    elapsed = int((now - _aware(live.started_at)).total_seconds())
+    elapsed = int((now - live.started_at).total_seconds())
     seconds = terms.max_session_minutes * 60 - elapsed
     left: dict[str, int] = {}
     person = live.method in PERSON_METHODS and live.identity
@@ -646,7 +629,3 @@ def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int
     if person and terms.daily_megabytes:
         left["bytes-remaining"] = max(0, terms.daily_octets - used.octets)
     return left
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -87,16 +87,12 @@ def clones(sessions: list[RadiusSession]) -> dict[str, list[RadiusSession]]:
         for a, b in itertools.combinations(group, 2):
             if (a.nas, access_point(a.called_station)) == (b.nas, access_point(b.called_station)):
                 continue
-            both_started = max(_aware(a.started_at), _aware(b.started_at))
+            both_started = max(a.started_at, b.started_at)
             if (a.active_at is not None and b.active_at is not None
-                    and min(_aware(a.active_at), _aware(b.active_at)) > both_started):
+                    and min(a.active_at, b.active_at) > both_started):
                 found[mac] = group
                 break
     return {mac: group for mac, group in found.items() if mac}
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Enforcer:

@@ -23,7 +23,7 @@ from typing import cast
 from radius import codec, wire
 from radius.accounting import RecordWriter, UnusableAccounting, event_from
 from radius.codec import Request
-from radius.decisions import Decision, attempt_of, login_record
+from radius.decisions import Decision, LoginAttempt, attempt_of, login_record
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code, Malformed
 
@@ -34,7 +34,7 @@ IN_FLIGHT = b""
 RECEIVE_BUFFER = 8 * 1024 * 1024  # bytes asked of the kernel per listening socket
 
 
-Policy = Callable[[Request, NasEntry], Decision]
+Policy = Callable[[LoginAttempt, NasEntry], Decision]
 
 
 class ReplyCache:
@@ -165,10 +165,11 @@ class RadiusServer:
         reply = None
         try:
             # policy reads the store: off the event loop, so one slow query stalls no one
+            attempt = attempt_of(request)  # once: PAP decryption is not free
             decision = await asyncio.get_running_loop().run_in_executor(
-                self._pool, self.policy, request, nas)
+                self._pool, self.policy, attempt, nas)
             # the login record is durable before the answer leaves (real-name rules)
-            await self.writer.write(login_record(attempt_of(request), nas.name, decision))
+            await self.writer.write(login_record(attempt, nas.name, decision))
             self.counters["accepted" if decision.accept else "rejected"] += 1
             reply = codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
                                 else Code.ACCESS_REJECT, dict(decision.attributes))

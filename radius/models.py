@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from citynet.db import Base
+from citynet.db import Base, UtcDateTime
 
 
 class AccountingRecord(Base):
@@ -21,7 +21,7 @@ class AccountingRecord(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     nas: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16))  # start, interim, stop, on, off
     session_id: Mapped[str] = mapped_column(String(128), default="")
@@ -52,13 +52,13 @@ class RadiusSession(Base):
     calling_station: Mapped[str] = mapped_column(String(64), default="")
     called_station: Mapped[str] = mapped_column(String(128), default="", server_default="")
     framed_ip: Mapped[str] = mapped_column(String(45), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     session_time: Mapped[int] = mapped_column(Integer, default=0)
     input_octets: Mapped[int] = mapped_column(BigInteger, default=0)
     output_octets: Mapped[int] = mapped_column(BigInteger, default=0)
     terminate_cause: Mapped[str] = mapped_column(String(32), default="")
     # when its traffic counters last grew: a session still sending, not one merely
     # reported by an AP the device has left (roaming vs a cloned MAC)
-    active_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

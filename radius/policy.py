@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from radius import codec, remembered, tokens, usage, vouchers
-from radius.decisions import Decision, LoginAttempt, attempt_of, class_of
+from radius.decisions import Decision, LoginAttempt, class_of
 from radius.nas import NasEntry
-from radius.profiles import ProfileBook, Terms, load_all
+from radius.profiles import ProfileBook, Terms
 from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
@@ -117,31 +117,51 @@ def voucher_password_matches(attempt: LoginAttempt, code: str) -> bool:
                for spelling in {code, vouchers.display(code), attempt.user})
 
 
+@dataclass(frozen=True)
+class Credential:
+    """Which credential a User-Name is (the table in docs/radius.md)."""
+
+    kind: str  # mac, voucher, mistyped voucher, token
+    value: str  # the MAC in normal form, the voucher code, or the User-Name as given
+
+
+def credential(user: str) -> Credential:
+    mac = normal_mac(user) if len(user) >= 12 else ""
+    if mac:
+        return Credential("mac", mac)
+    code = vouchers.normalise(user)
+    if code is not None:
+        return Credential("voucher", code)
+    if vouchers.looks_like(user):  # a mistyped code, caught by its check symbol
+        return Credential("mistyped voucher", user)
+    return Credential("token", user)
+
+
+# Why a User-Name that is nobody's is refused, by the credential it would be.
+UNCLAIMED = {"mac": "device not remembered", "voucher": "unknown voucher",
+             "mistyped voucher": "unknown voucher", "token": "no valid login token"}
+
+
 class Policy:
     def __init__(self, store: Store, box: SecretBox | None, zone: ZoneInfo,
                  profiles: ProfileBook | None = None) -> None:
         self.store, self.box, self.zone = store, box, zone
-        self.profiles = profiles or ProfileBook(self._load_profiles)
+        self.profiles = profiles or ProfileBook.of(store)
 
-    def _load_profiles(self) -> dict[str, Terms]:
-        with self.store.session() as session:
-            return load_all(session)
-
-    def __call__(self, request: codec.Request, nas: NasEntry) -> Decision:
-        return self.decide(attempt_of(request), nas.name, nas.policy)
+    def __call__(self, attempt: LoginAttempt, nas: NasEntry) -> Decision:
+        return self.decide(attempt, nas.name, nas.policy)
 
     def decide(self, attempt: LoginAttempt, nas: str, profile: str = "default") -> Decision:
         terms = self.profiles.get(profile)
         now = datetime.now(UTC)
         try:
-            mac = normal_mac(attempt.user) if len(attempt.user) >= 12 else ""
-            if mac:
-                return self._mac_login(attempt, mac, terms, now)
-            code = vouchers.normalise(attempt.user)
-            if code is not None:
-                return self._voucher_login(attempt, code, nas, terms, now)
-            if vouchers.looks_like(attempt.user):  # a mistyped code, caught by its check
-                return reject("unknown voucher", "voucher", terms.language, attempt.user)
+            given = credential(attempt.user)
+            if given.kind == "mac":
+                return self._mac_login(attempt, given.value, terms, now)
+            if given.kind == "voucher":
+                return self._voucher_login(attempt, given.value, nas, terms, now)
+            if given.kind == "mistyped voucher":
+                return reject(UNCLAIMED[given.kind], "voucher", terms.language, given.value)
             return self._token_login(attempt, terms, now)
         except OperationalError as exc:
             log.error("login of %s not decided: %s", nas, exc.orig)
@@ -151,14 +171,15 @@ class Policy:
         """Is this User-Name citynet's to answer (rlm_rest authorize): a voucher that
         exists, a remembered MAC, or an identity with a live token."""
         now = datetime.now(UTC)
+        given = credential(user)
+        if given.kind == "mistyped voucher":
+            return False
         with self.store.session() as session:
-            mac = normal_mac(user) if len(user) >= 12 else ""
-            if mac:
-                return remembered.owner(session, mac, now) is not None
-            code = vouchers.normalise(user)
-            if code is not None:
+            if given.kind == "mac":
+                return remembered.owner(session, given.value, now) is not None
+            if given.kind == "voucher":
                 return session.scalar(select(vouchers.Voucher.id).where(
-                    vouchers.Voucher.code == code)) is not None
+                    vouchers.Voucher.code == given.value)) is not None
             return session.scalar(select(tokens.RadiusToken.id).where(
                 tokens.RadiusToken.identity == user, tokens.RadiusToken.used_at.is_(None),
                 tokens.RadiusToken.expires_at > now).limit(1)) is not None

@@ -10,7 +10,6 @@ warning), so a typo never locks a district out.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -18,7 +17,8 @@ from dataclasses import asdict, dataclass, fields
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base
+from citynet.cache import Reloading
+from citynet.db import Base, Store
 
 log = logging.getLogger(__name__)
 
@@ -119,28 +119,27 @@ def load_all(session: Session) -> dict[str, Terms]:
 
 
 class ProfileBook:
-    """Profiles by name, re-read from the store at most every ``ttl`` seconds."""
+    """Profiles by name, re-read from the store at most every ``ttl`` seconds; a name
+    that does not exist gets :data:`DEFAULT` (and one warning)."""
 
     def __init__(self, load: Callable[[], dict[str, Terms]], ttl: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._load, self.ttl, self.clock = load, ttl, clock
-        self._profiles: dict[str, Terms] = {}
-        self._loaded_at: float | None = None
+        self._profiles: Reloading[dict[str, Terms]] = Reloading(
+            load, "policy profiles", ttl, clock, fallback={})
         self._warned: set[str] = set()
-        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, store: Store) -> ProfileBook:
+        def load() -> dict[str, Terms]:
+            with store.session() as session:
+                return load_all(session)
+
+        return cls(load)
 
     def get(self, name: str) -> Terms:
-        with self._lock:
-            now = self.clock()
-            if self._loaded_at is None or now - self._loaded_at >= self.ttl:
-                try:
-                    self._profiles = self._load()
-                except Exception as exc:  # keep the terms we have; the store may be back soon
-                    log.error("policy profiles not re-read: %s", exc)
-                self._loaded_at = now
-            found = self._profiles.get(name)
-            if found is None and name != DEFAULT.name and name not in self._warned:
-                self._warned.add(name)
-                log.warning("policy profile %r does not exist: the built-in defaults apply "
-                            "(citynet radius profile set %s …)", name, name)
+        found = self._profiles.get().get(name)
+        if found is None and name != DEFAULT.name and name not in self._warned:
+            self._warned.add(name)
+            log.warning("policy profile %r does not exist: the built-in defaults apply "
+                        "(citynet radius profile set %s …)", name, name)
         return found or DEFAULT

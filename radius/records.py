@@ -17,7 +17,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Integer,
     String,
     delete,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
-from citynet.db import Base, MetaEntry, get_meta, set_meta, table
+from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, set_meta, table
 
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
 
@@ -41,7 +40,7 @@ class LoginRecord(Base):
     __tablename__ = "login_record"
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                      primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     event: Mapped[str] = mapped_column(String(16))  # login, session-start, logout
     result: Mapped[str] = mapped_column(String(64))  # accept, or why not
     identity: Mapped[str] = mapped_column(String(253), index=True)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, String, select, update
+from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base
+from citynet.db import Base, UtcDateTime
 
 
 class RememberedDevice(Base):
@@ -27,9 +27,9 @@ class RememberedDevice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mac: Mapped[str] = mapped_column(String(17), index=True)  # aa:bb:cc:dd:ee:ff
     identity: Mapped[str] = mapped_column(String(32), index=True)  # the phone number
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_why: Mapped[str] = mapped_column(String(64), default="")
 
 
@@ -63,10 +63,3 @@ def owner(session: Session, mac: str, now: datetime) -> str | None:
     return session.scalar(select(RememberedDevice.identity).where(
         RememberedDevice.mac == mac, RememberedDevice.revoked_at.is_(None),
         RememberedDevice.expires_at > now).order_by(RememberedDevice.id.desc()).limit(1))
-
-
-def of(session: Session, identity: str, now: datetime) -> list[RememberedDevice]:
-    """A person's live remembered devices (for the portal's status page)."""
-    return list(session.scalars(select(RememberedDevice).where(
-        RememberedDevice.identity == identity, RememberedDevice.revoked_at.is_(None),
-        RememberedDevice.expires_at > now).order_by(RememberedDevice.created_at)))

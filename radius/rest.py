@@ -17,7 +17,6 @@ import hmac
 import ipaddress
 import logging
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,19 +24,16 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 
+from citynet.cache import Reloading
 from citynet.config import RadiusConfig
-from citynet.crypto import SecretBox
-from citynet.db import Store
 from citynet.web import store
 from inventory.models import NasClient
-from radius import vouchers
 from radius.accounting import RecordWriter, UnusableAccounting, event_from
 from radius.decisions import LoginAttempt, login_record
 from radius.enforcement import Enforcer
 from radius.freeradius import TOKEN_HEADER
-from radius.nas import NasEntry, NasRegistry
-from radius.policy import Policy, reject
-from radius.records import normal_mac
+from radius.nas import NasRegistry
+from radius.policy import UNCLAIMED, Policy, credential, reject
 
 log = logging.getLogger(__name__)
 
@@ -79,30 +75,20 @@ class _Radius:
         zone = ZoneInfo(config.timezone)
         box = current_app.extensions.get("citynet.box")
         self.policy = Policy(store(), box, zone)
-        self.registry = _Registry(store(), box)
-        self.enforcer = Enforcer(store(), self.registry.by_name, self.policy.profiles, zone)
+        found = store()
+
+        def load_registry() -> NasRegistry:
+            with found.session() as session:
+                return NasRegistry.load(session, box)
+
+        # the NAS registry for the enforcer's Disconnects, re-read at most every 30 s
+        self.registry = Reloading(load_registry, "NAS registry")
+        self.enforcer = Enforcer(found, lambda name: self.registry.get().by_name(name),
+                                 self.policy.profiles, zone)
         # one group-committing writer for every request thread of this process: the
         # login-record chain gets a single appender, and concurrent calls share commits
         self.writer = RecordWriter(store(), after_commit=self.enforcer.after_commit)
         self.writer.start()
-
-
-class _Registry:
-    """The NAS registry for the enforcer's Disconnects, re-read at most every 30 s."""
-
-    def __init__(self, found: Store, box: SecretBox | None, ttl: float = 30.0) -> None:
-        self.store, self.box, self.ttl = found, box, ttl
-        self._registry: NasRegistry | None = None
-        self._loaded_at = 0.0
-        self._lock = threading.Lock()
-
-    def by_name(self, name: str) -> NasEntry | None:
-        with self._lock:
-            if self._registry is None or time.monotonic() - self._loaded_at >= self.ttl:
-                with self.store.session() as session:
-                    self._registry = NasRegistry.load(session, self.box)
-                self._loaded_at = time.monotonic()
-            return self._registry.by_name(name)
 
 
 _made_lock = threading.Lock()
@@ -172,17 +158,10 @@ def authorize() -> tuple[Response | str, int]:
     attributes, nas = _body(), _nas()
     attempt = _attempt(attributes)
     if not _radius().policy.claims(attempt.user):
-        decision = reject(_unclaimed(attempt.user))
+        decision = reject(UNCLAIMED[credential(attempt.user).kind])
         _radius().writer.write_blocking(login_record(attempt, nas, decision))
         return jsonify(_reply(decision.attributes)), STATUS["notfound"]
     return jsonify({"control:Auth-Type": "rest"}), STATUS["updated"]
-
-
-def _unclaimed(user: str) -> str:
-    """Why a User-Name is nobody's here, in the words the listener's policy uses."""
-    if len(user) >= 12 and normal_mac(user):
-        return "device not remembered"
-    return "unknown voucher" if vouchers.looks_like(user) else "no valid login token"
 
 
 @blueprint.post("/authenticate")

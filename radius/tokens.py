@@ -14,11 +14,11 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, Index, String, delete, select, update
+from sqlalchemy import Index, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.crypto import SEALED, SecretBox
-from citynet.db import Base
+from citynet.db import Base, UtcDateTime
 
 TTL = timedelta(seconds=120)
 
@@ -31,15 +31,19 @@ class RadiusToken(Base):
     method: Mapped[str] = mapped_column(String(16))  # sms, totp, mac: how the portal checked
     mac: Mapped[str] = mapped_column(String(17), default="")  # bound device, if known
     secret_sealed: Mapped[str] = mapped_column(String(256), info=SEALED)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 def issue(session: Session, box: SecretBox, identity: str, method: str, mac: str = "",
           now: datetime | None = None, ttl: timedelta = TTL) -> str:
     """A new token for ``identity``; the clear value goes to the NAS, never to a log."""
     now = now or datetime.now(UTC)
+    # this identity's expired tokens can never be used: they go (the login records keep
+    # what happened), so the table holds only live tokens without a purge job
+    session.execute(delete(RadiusToken).where(RadiusToken.identity == identity,
+                                              RadiusToken.expires_at <= now))
     token = secrets.token_urlsafe(15)  # 20 characters, 120 bits
     session.add(RadiusToken(identity=identity, method=method, mac=mac,
                             secret_sealed=box.seal(token), created_at=now,
@@ -68,10 +72,3 @@ def spend(session: Session, token: RadiusToken, now: datetime) -> bool:
         RadiusToken.id == token.id, RadiusToken.used_at.is_(None))
         .values(used_at=now).returning(RadiusToken.id)).first()
     return spent is not None
-
-
-def purge(session: Session, now: datetime) -> int:
-    """Forget tokens that expired over a day ago (the login records keep what happened)."""
-    result = session.execute(delete(RadiusToken).where(
-        RadiusToken.expires_at < now - timedelta(days=1)))
-    return int(result.rowcount)  # type: ignore[attr-defined]

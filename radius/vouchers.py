@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    DateTime,
     ForeignKey,
     Integer,
     Select,
@@ -30,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, table
+from citynet.db import Base, UtcDateTime, table
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 IN_USE = "voucher already in use on its allowed devices"
@@ -45,10 +44,10 @@ class Voucher(Base):
     minutes: Mapped[int] = mapped_column(Integer)
     devices: Mapped[int] = mapped_column(Integer, default=1)
     devices_used: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    first_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    first_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class VoucherDevice(Base):
@@ -59,7 +58,7 @@ class VoucherDevice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(ForeignKey("voucher.id", ondelete="CASCADE"))
     mac: Mapped[str] = mapped_column(String(17))
-    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # --- codes (pure) -------------------------------------------------------------------
@@ -152,9 +151,9 @@ def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -
         return Redemption(False, "unknown voucher")
     if voucher.revoked_at is not None:
         return Redemption(False, "voucher revoked")
-    ends = _aware(voucher.valid_until)
+    ends = voucher.valid_until
     if voucher.first_used_at is not None:
-        ends = min(ends, _aware(voucher.first_used_at) + timedelta(minutes=voucher.minutes))
+        ends = min(ends, voucher.first_used_at + timedelta(minutes=voucher.minutes))
     else:
         ends = min(ends, now + timedelta(minutes=voucher.minutes))
     seconds_left = int((ends - now).total_seconds())
@@ -189,8 +188,3 @@ def _claim_device(session: Session, voucher_id: int, mac: str, now: datetime,
         session.execute(update(Voucher).where(Voucher.id == voucher_id)
                         .values(devices_used=Voucher.devices_used - 1))
     return True
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from citynet import db
 from citynet.config import Config
@@ -65,3 +65,19 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     store = Store("postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(StoreError, match="cannot open the database postgresql"):
         store.current_revision()
+
+
+def test_moments_come_back_aware_and_in_utc(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from radius.remembered import RememberedDevice
+
+    shanghai = timezone(timedelta(hours=8))
+    at = datetime(2026, 11, 27, 1, 30, tzinfo=shanghai)  # 2026-11-26 17:30 UTC
+    with store.session() as session:
+        session.add(RememberedDevice(mac="aa:bb:cc:dd:ee:01", identity="13800138000",
+                                     created_at=at, expires_at=at + timedelta(days=7)))
+    with store.session() as session:
+        [stored] = session.scalars(select(RememberedDevice.created_at)).all()
+    assert stored == at and stored.utcoffset() == timedelta(0)
+    assert stored == datetime(2026, 11, 26, 17, 30, tzinfo=UTC)

@@ -40,6 +40,22 @@ class Hotspot:
     def person(self, mac: str = "AA-BB-CC-DD-EE-01") -> Person:
         return Person(self, mac)
 
+    @property
+    def portal(self) -> Any:
+        return self.app.extensions["citynet.portal"]
+
+    def sent_sms(self) -> list[dict[str, str]]:
+        """Every SMS the portal handed to its outbox gateway, newest first."""
+        self.portal.sender.drain()
+        return list(self.portal.outbox.recent(10_000))
+
+    def last_code(self, phone: str = "13800138000") -> str:
+        """The code in the newest SMS, which must have gone to ``phone``."""
+        [latest, *_] = self.sent_sms()
+        found = re.search(r"\b(\d{6})\b", latest["text"])
+        assert found and latest["phone"] == phone, latest
+        return found.group(1)
+
 
 @dataclass
 class Person:

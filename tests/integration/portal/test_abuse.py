@@ -95,8 +95,7 @@ def test_sms_pumping_is_stopped_with_429(hotspot: Hotspot) -> None:
         if i == 5:
             assert "今日短信发送次数已达上限" in response.get_data(as_text=True)
     assert statuses == [302] * 5 + [429]
-    hotspot.app.extensions["citynet.portal"].sender.drain()
-    assert len(hotspot.app.extensions["citynet.portal"].outbox.recent(100)) == 5
+    assert len(hotspot.sent_sms()) == 5
 
 
 def test_reopening_the_code_page_sends_no_second_sms(hotspot: Hotspot) -> None:
@@ -109,8 +108,7 @@ def test_reopening_the_code_page_sends_no_second_sms(hotspot: Hotspot) -> None:
     assert "仍然有效" in page
     resend = person.post("/portal/sms", phone="13800138000", consent="1", resend="1")
     assert resend.status_code == 429 and "秒后重试" in resend.get_data(as_text=True)
-    hotspot.app.extensions["citynet.portal"].sender.drain()
-    assert len(hotspot.app.extensions["citynet.portal"].outbox.recent(100)) == 1
+    assert len(hotspot.sent_sms()) == 1
 
 
 def test_guessing_the_sms_code_is_cut_off_after_five_tries(hotspot: Hotspot) -> None:
@@ -119,9 +117,7 @@ def test_guessing_the_sms_code_is_cut_off_after_five_tries(hotspot: Hotspot) -> 
     person.portal("/portal/sms")
     person.post("/portal/sms", phone="13800138000", consent="1")
     person.portal("/portal/sms/code")
-    hotspot.app.extensions["citynet.portal"].sender.drain()
-    text = hotspot.app.extensions["citynet.portal"].outbox.recent(1)[0]["text"]
-    code = next(word for word in text.replace("，", " ").split() if word.isdigit())
+    code = hotspot.last_code()
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     answers = [person.post("/portal/sms/code", code=wrong).get_data(as_text=True)
                for _ in range(5)]

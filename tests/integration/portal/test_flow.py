@@ -33,21 +33,13 @@ def open_session(hotspot: Hotspot, mac: str) -> RadiusSession | None:
             RadiusSession.calling_station == mac, RadiusSession.stopped_at.is_(None)))
 
 
-def sms_code(hotspot: Hotspot, person: Person) -> str:
-    hotspot.app.extensions["citynet.portal"].sender.drain()
-    [latest, *_] = hotspot.app.extensions["citynet.portal"].outbox.recent(1)
-    found = re.search(r"\b(\d{6})\b", latest["text"])
-    assert found and latest["phone"] == PHONE
-    return found.group(1)
-
-
 def sms_login(hotspot: Hotspot, person: Person, remember: bool = False) -> str:
     person.arrive()
     person.portal("/portal/sms")
     sent = person.post("/portal/sms", phone="+86 138-0013-8000", consent="1", location="1")
     assert sent.status_code == 302
     person.portal(sent.location)
-    form = {"code": sms_code(hotspot, person)}
+    form = {"code": hotspot.last_code(PHONE)}
     if remember:
         form["remember"] = "1"
     return person.finish(person.post("/portal/sms/code", **form)).get_data(as_text=True)

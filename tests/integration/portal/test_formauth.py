@@ -31,7 +31,7 @@ def test_a_controllers_redirect_is_checked(hotspot: Hotspot) -> None:
     assert browser.get(REDIRECT, environ_base={"REMOTE_ADDR": CLIENT}).status_code == 400
     with_login_url(hotspot)
     fresh = hotspot.app.test_client()
-    hotspot.app.extensions["citynet.portal"].nases.invalidate()  # changed after first use
+    hotspot.portal.nases.invalidate()  # changed after first use
     # a redirect naming another client than the one asking
     spoofed = fresh.get(REDIRECT, environ_base={"REMOTE_ADDR": "10.1.0.66"})
     assert spoofed.status_code == 400
@@ -50,11 +50,7 @@ def test_an_sms_login_is_handed_to_the_controller_as_a_form(hotspot: Hotspot) ->
     person.post("/portal/sms", phone="13800138000", consent="1")
     code_page = person.portal("/portal/sms/code").get_data(as_text=True)
     assert 'name="remember"' not in code_page  # an unsigned hand-off: no remembering
-    portal = hotspot.app.extensions["citynet.portal"]
-    portal.sender.drain()
-    code = re.search(r"\b(\d{6})\b", portal.outbox.recent(1)[0]["text"])
-    assert code is not None
-    page = person.post("/portal/sms/code", code=code.group(1))
+    page = person.post("/portal/sms/code", code=hotspot.last_code())
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and f'action="{LOGIN_URL}"' in html
     assert "form-action 'self' https://ac.example:8443" in page.headers[

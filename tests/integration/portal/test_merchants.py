@@ -37,7 +37,7 @@ def test_offers_on_the_portal_are_counted_in_aggregate(hotspot: Hotspot) -> None
     with hotspot.store.session() as session:
         session.add_all([offer("东门老字号"), offer("elsewhere", ["笋岗"]),
                          offer("expired", days_left=-1)])
-    hotspot.app.extensions["citynet.portal"].impressions = merchants.Tally(every=1)
+    hotspot.portal.impressions = merchants.Tally(every=1)
     person = hotspot.person()
     landing = person.arrive().get_data(as_text=True)
     assert "东门老字号" in landing

@@ -97,8 +97,9 @@ def test_kill_minus_nine_under_load_loses_no_acknowledged_record(
     try:
         for thread in senders:
             thread.start()
-        while len(acked) < SENDERS * PER_SENDER // 3 and time.monotonic() < deadline:
-            time.sleep(0.01)  # wait for load to build before the crash
+        wait_until(lambda: len(acked) >= SENDERS * PER_SENDER // 3,  # load built up
+                   what="a third of the records acknowledged", process=listener.process,
+                   timeout=max(1, deadline - time.monotonic()))
         acked_before_kill = len(acked)
         listener.kill()
         listener.start()  # same ports: the senders' retransmissions reach the new process

@@ -209,3 +209,23 @@ def test_profiles_from_the_cli(gateway: Gateway) -> None:
     code, output = gateway.cli("radius", "profile", "list")
     assert "default: " in output and "(built in)" in output
     assert "metered: " in output and "library: " in output and "messages in zh-CN" in output
+
+
+def test_issuing_a_token_clears_the_identitys_expired_ones(sqlite_store: Store,
+                                                           sqlite_config: Config) -> None:
+    from datetime import timedelta
+
+    box = open_box(sqlite_config, sqlite_store, create=True)
+    assert box is not None
+    t0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    with sqlite_store.session() as session:
+        tokens.issue(session, box, PHONE, "sms", now=t0)
+        tokens.issue(session, box, "13900139000", "sms", now=t0)
+        tokens.issue(session, box, PHONE, "sms", now=t0 + timedelta(minutes=1))  # both live
+    with sqlite_store.session() as session:
+        tokens.issue(session, box, PHONE, "sms", now=t0 + timedelta(minutes=3))
+    with sqlite_store.session() as session:
+        left = session.execute(select(tokens.RadiusToken.identity,
+                                      tokens.RadiusToken.created_at)).all()
+    assert sorted(left) == [(PHONE, t0 + timedelta(minutes=3)),  # the two expired ones gone
+                            ("13900139000", t0)]  # another person's: not this issue's business

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from radius import codec, wire
-from radius.decisions import Decision
+from radius.decisions import Decision, LoginAttempt
 from radius.listener import RadiusServer, ReplyCache
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code
@@ -21,9 +21,9 @@ class Policy:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, request: codec.Request, nas: NasEntry) -> Decision:
+    def __call__(self, attempt: LoginAttempt, nas: NasEntry) -> Decision:
         self.calls += 1
-        return Decision(request.get("User-Name") == "ok", {"Session-Timeout": 60})
+        return Decision(attempt.user == "ok", {"Session-Timeout": 60})
 
 
 class Records:

@@ -20,6 +20,7 @@ from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.web import create_app
 from inventory.cli import inventory, nas
+from monitoring.cli import alerts, survey
 from portal.cli import merchants, voucher_sheet
 from radius.cli import audit, freeradius, radius, records, sessions, vouchers
 
@@ -79,6 +80,8 @@ cli.add_command(audit)
 cli.add_command(sessions)
 cli.add_command(freeradius)
 cli.add_command(merchants)
+cli.add_command(survey)
+cli.add_command(alerts)
 
 
 # --- config -------------------------------------------------------------------------

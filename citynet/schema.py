@@ -10,7 +10,7 @@ from citynet.db import Base
 # the app factory); each of these modules registers its tables on Base when imported.
 TABLE_MODULES = ("inventory.models", "radius.models", "radius.records", "radius.vouchers",
                  "radius.profiles", "radius.tokens", "radius.remembered", "portal.sms",
-                 "portal.totp", "portal.merchants", "portal.consent")
+                 "portal.totp", "portal.merchants", "portal.consent", "monitoring.models")
 
 
 def all_tables() -> MetaData:

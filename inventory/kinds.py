@@ -339,6 +339,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("name", text(128), default=""),
         Field("model", text(64), default=""),
         Field("hotspot", text(128), required=True, ref="hotspots"),
+        Field("address", host, default=""),
     )),
     Kind("credentials", Credential, ("name",), (
         Field("name", text(64, key=True), required=True),

@@ -98,6 +98,8 @@ class AccessPoint(Base):
     mac: Mapped[str] = mapped_column(String(17), unique=True)  # aa:bb:cc:dd:ee:ff
     name: Mapped[str] = mapped_column(String(128), default="")
     model: Mapped[str] = mapped_column(String(64), default="")
+    # management address, for the reachability collector; empty when unknown
+    address: Mapped[str] = mapped_column(String(255), default="", server_default="")
     hotspot_id: Mapped[int] = mapped_column(ForeignKey("hotspot.id", ondelete="RESTRICT"),
                                             index=True)
     hotspot: Mapped[Hotspot] = relationship()

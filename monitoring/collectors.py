@@ -70,7 +70,7 @@ def run_collectors(collectors: Sequence[Collector], context: Context,
         started = time.perf_counter()
         try:
             points = collector.collect(context)
-        except Exception as exc:  # noqa: BLE001 - one collector never stops the others
+        except Exception as exc:  # one collector never stops the others
             log.warning("collector %s failed: %s", collector.name, exc, exc_info=True)
             runs.append(Run(collector.name, 0, time.perf_counter() - started,
                             f"{type(exc).__name__}: {exc}"))
@@ -78,7 +78,7 @@ def run_collectors(collectors: Sequence[Collector], context: Context,
         for sink in sinks:
             try:
                 sink.write(points)
-            except Exception as exc:  # noqa: BLE001 - a sink failing never stops collection
+            except Exception as exc:  # a sink failing never stops collection
                 log.warning("sink %s refused %d points from %s: %s", sink.name, len(points),
                             collector.name, exc)
         runs.append(Run(collector.name, len(points), time.perf_counter() - started))

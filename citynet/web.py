@@ -86,18 +86,20 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     app.extensions["citynet.box"] = box
 
     from inventory.web import blueprint as inventory_blueprint
+    from monitoring.web import blueprint as dashboard_blueprint
     from portal.web import blueprint as portal_blueprint
     from portal.web import setup as setup_portal
     from radius.rest import blueprint as radius_rest_blueprint
 
     app.register_blueprint(inventory_blueprint)
+    app.register_blueprint(dashboard_blueprint)
     app.register_blueprint(radius_rest_blueprint)
     app.register_blueprint(portal_blueprint)
     setup_portal(app, config)
 
     @app.get("/")
     def home() -> BaseResponse:
-        return redirect(url_for("inventory.overview"))
+        return redirect(url_for("dashboard.overview"))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -25,7 +25,15 @@ DEMO_NAS = "demo-hotspot-gw"
 DEMO_NAS_SECRET = "demo-radius-secret"  # noqa: S105 - demo data, printed for the user
 DEMO_UAM_SECRET = "demo-uam-secret"  # noqa: S105 - the hotspot simulator's uamsecret
 OWNER = "区科技创新局"
-DEADLINE = "2015-12-31"
+
+
+def timeline(today: date | None = None) -> tuple[date, date]:
+    """(start of this month, the plan's deadline: the end of next year). The demo's dates
+    are laid out around the month it is seeded in, so the dashboard's trends and forecasts
+    look at a live plan whenever the demo runs (and re-seeding within a month changes
+    nothing)."""
+    today = today or date.today()
+    return date(today.year, today.month, 1), date(today.year + 1, 12, 31)
 
 STREETS: dict[tuple[str, str], list[str]] = {
     ("桂园", "Guiyuan"): ["老围", "新围", "松园", "红围", "大塘龙", "鹿丹村", "人民桥", "宝安南"],
@@ -54,21 +62,32 @@ def _day(rng: random.Random, start: date, end: date) -> str:
     return (start + timedelta(days=rng.randrange((end - start).days))).isoformat()
 
 
-def _fiber(rng: random.Random, rate: float, eligible_rate: float) -> dict[str, Any]:
+def _months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _fiber(rng: random.Random, rate: float, eligible_rate: float,
+           month: date) -> dict[str, Any]:
+    """Most connections are years old; a fifth came in the last two years, so each
+    street has a trend; planned work is spread over the next 18 months."""
     if rng.random() > eligible_rate:
         return {"fiber_status": "not_eligible"}
     if rng.random() < rate:
-        return {"fiber_status": "connected",
-                "fiber_connected_on": _day(rng, date(2012, 1, 1), date(2014, 12, 31))}
+        recent = rng.random() < 0.2
+        start, end = ((_months(month, -24), month) if recent
+                      else (_months(month, -120), _months(month, -24)))
+        return {"fiber_status": "connected", "fiber_connected_on": _day(rng, start, end)}
     if rng.random() < 0.6:
         return {"fiber_status": "planned",
-                "fiber_planned_on": _day(rng, date(2015, 1, 1), date(2016, 6, 30))}
+                "fiber_planned_on": _day(rng, month, _months(month, 18))}
     return {"fiber_status": "unconnected"}
 
 
-def generate() -> dict[str, list[dict[str, Any]]]:
+def generate(today: date | None = None) -> dict[str, list[dict[str, Any]]]:
     """The demo district as import rows, kind by kind."""
     rng = random.Random(SEED)  # noqa: S311 - reproducible demo data, not secrets
+    month, deadline = timeline(today)
     rows: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     for s_index, ((street, street_en), communities) in enumerate(STREETS.items(), start=1):
         rows["streets"].append({"name": street, "name_en": street_en})
@@ -98,7 +117,7 @@ def generate() -> dict[str, list[dict[str, Any]]]:
                     "lat": round(lat0 + rng.uniform(-0.004, 0.004), 6),
                     "lon": round(lon0 + rng.uniform(-0.004, 0.004), 6),
                     **_fiber(rng, gov_rate if government else street_rate,
-                             1.0 if government else 0.94),
+                             1.0 if government else 0.94, month),
                 })
             for place in rng.sample(PLACES, 4 + rng.randint(0, 1)):
                 hotspot = f"{short}{place}"
@@ -145,7 +164,7 @@ def generate() -> dict[str, list[dict[str, Any]]]:
         {"metric": "hotspots_per_community", "scope": "district", "target": 4},
     ]
     for target in rows["targets"]:
-        target.update(deadline=DEADLINE, owner=OWNER)
+        target.update(deadline=deadline.isoformat(), owner=OWNER)
     return rows
 
 

@@ -1,6 +1,7 @@
 """The demo district: the sizes the foundation issue asks for, reproducible, and valid."""
 
 from collections import Counter
+from datetime import date
 
 from inventory import demo
 from inventory.importer import Known, check
@@ -15,11 +16,22 @@ def test_demo_district_sizes() -> None:
     assert len(rows["hotspots"]) >= 300
     assert len(rows["devices"]) >= 50
     assert [n["name"] for n in rows["nas"]] == [demo.DEMO_NAS]
+    _month, deadline = demo.timeline()
     assert {(t["metric"], t["scope"], t["target"], t["deadline"], t["owner"])
             for t in rows["targets"]} >= {
-        ("fiber_coverage_eligible", "district", 90, "2015-12-31", "区科技创新局"),
-        ("fiber_coverage_government", "district", 100, "2015-12-31", "区科技创新局"),
+        ("fiber_coverage_eligible", "district", 90, deadline.isoformat(), "区科技创新局"),
+        ("fiber_coverage_government", "district", 100, deadline.isoformat(), "区科技创新局"),
     }
+
+
+def test_demo_dates_are_laid_out_around_the_month_it_is_seeded_in() -> None:
+    rows = demo.generate(date(2026, 11, 26))
+    connected = [b["fiber_connected_on"] for b in rows["buildings"] if "fiber_connected_on" in b]
+    planned = [b["fiber_planned_on"] for b in rows["buildings"] if "fiber_planned_on" in b]
+    assert max(connected) < "2026-11-01" <= min(planned) and max(planned) <= "2028-05-01"
+    assert sum(c >= "2024-11-01" for c in connected) > len(connected) / 10  # a live trend
+    assert {t["deadline"] for t in rows["targets"]} == {"2027-12-31"}
+    assert demo.generate(date(2026, 11, 2)) == rows  # re-seeding within the month
 
 
 def test_demo_has_a_realistic_fiber_mix() -> None:

@@ -1,0 +1,312 @@
+"""The managers' dashboard: targets with status and forecasts, a map-like view of the
+communities, trends, drill-down street → community → buildings and hotspots, CSV export
+and a printable report. Server-rendered HTML with inline SVG: no script, no CDN.
+
+Access: until staff accounts exist (issue #7) the dashboard is as open as the rest of the
+admin web, which binds to loopback by default.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from flask import Blueprint, Response, abort, g, render_template, request, session, url_for
+from markupsafe import Markup
+from sqlalchemy import Integer, func, select
+from sqlalchemy.orm import Session
+
+from citynet.db import get_meta
+from citynet.web import store
+from inventory.choices import LABELS_ZH, BuildingType, FiberStatus, TargetMetric
+from inventory.demo import DEMO_MARK
+from inventory.models import AccessPoint, Building, Community, Hotspot, Street
+from monitoring import charts, kpis, labels
+from monitoring.coverage import DISTRICT, Kpis
+from monitoring.models import ProbeState, SurveyPoint
+from monitoring.targets import TargetStatus, evaluate
+
+blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard",
+                      template_folder="templates")
+
+ELIGIBLE, GOVERNMENT = TargetMetric.FIBER_ELIGIBLE, TargetMetric.FIBER_GOVERNMENT
+NEAR = 5.0  # percentage points under the target still shown as "near" on the map
+
+
+@blueprint.before_request
+def _language() -> None:
+    chosen = request.args.get("lang")
+    if chosen in ("en", "zh-CN"):
+        session["dashboard_lang"] = chosen
+    g.lang = session.get("dashboard_lang") or labels.pick(request.accept_languages.best)
+
+
+@blueprint.app_template_filter("pct")
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}%"
+
+
+@blueprint.context_processor
+def _helpers() -> dict[str, Any]:
+    lang = getattr(g, "lang", "zh-CN")
+    return {"t": lambda key: labels.translate(key, lang), "lang": lang,
+            "metric_label": lambda m: labels.metric_label(m, lang),
+            "scope_label": lambda s: labels.scope_label(s, lang),
+            "type_label": _type_label(lang), "bar": lambda v, t: _svg(charts.bar(v, t)),
+            "colours": charts.STATUS_COLOURS, "metric_eligible": ELIGIBLE,
+            "metric_government": GOVERNMENT,
+            "metric_hotspots": TargetMetric.HOTSPOTS_PER_COMMUNITY,
+            "metric_availability": TargetMetric.AP_AVAILABILITY,
+            "metric_login": TargetMetric.LOGIN_SUCCESS,
+            "metric_public": TargetMetric.PUBLIC_AREA_WIFI}
+
+
+def _svg(markup: str) -> Markup:
+    return Markup(markup)  # noqa: S704 - the charts module escapes every text it draws
+
+
+def _type_label(lang: str) -> Callable[[str], str]:
+    """Building types and fiber statuses by name."""
+    members: dict[str, StrEnum] = {**{m.value: m for m in BuildingType},
+                                   **{m.value: m for m in FiberStatus}}
+
+    def label(value: str) -> str:
+        member = members[value]
+        return member.value.replace("_", " ") if lang == "en" else LABELS_ZH[member]
+    return label
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: datetime
+    kpis: Kpis
+    targets: list[TargetStatus]
+    demo: str | None
+
+
+def _snapshot(db: Session) -> Snapshot:
+    now = datetime.now(UTC)
+    computed = kpis.compute(db, now)
+    return Snapshot(now, computed, evaluate(db, now, computed=computed),
+                    get_meta(db, DEMO_MARK))
+
+
+def _chart(status: TargetStatus, lang: str) -> Markup:
+    unit = "%" if status.percent else ""
+    return _svg(charts.trend(charts.TrendChart(
+        status.history, status.target, status.deadline, status.forecast, unit,
+        f"{labels.metric_label(status.metric, lang)} · {labels.scope_label(status.scope, lang)}",
+        (labels.translate("target", lang), labels.translate("deadline", lang),
+         labels.translate("forecast", lang)))))
+
+
+def _district_target(snapshot: Snapshot) -> float:
+    for status in snapshot.targets:
+        if status.metric is ELIGIBLE and status.scope == DISTRICT:
+            return status.target
+    return 90.0  # the plan's figure when no district target is imported
+
+
+def _map(db: Session, snapshot: Snapshot, lang: str) -> Markup:
+    target = _district_target(snapshot)
+    places = []
+    rows = db.execute(select(Community.name, Street.name, func.avg(Building.lat),
+                             func.avg(Building.lon))
+                      .join(Street, Community.street_id == Street.id)
+                      .join(Building, Building.community_id == Community.id)
+                      .where(Building.lat.is_not(None), Building.lon.is_not(None))
+                      .group_by(Community.name, Street.name))
+    for community, street, lat, lon in rows:
+        value = snapshot.kpis.value(ELIGIBLE, f"community:{community}")
+        state = ("none" if value is None else "met" if value >= target
+                 else "at_risk" if value >= target - NEAR else "missed")
+        places.append(charts.Place(
+            community, float(lat), float(lon), state,
+            f"{community} · {labels.scope_label(f'street:{street}', lang)} · "
+            f"{_pct(value)}", url_for("dashboard.community", name=community)))
+    return _svg(charts.district_map(places, labels.translate("map", lang)))
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    name: str
+    scope: str
+    fiber: float | None
+    government: float | None
+    hotspots: int
+    communities: int
+    availability: float | None
+    public_area: float | None
+    shortfall: int  # eligible buildings to connect to reach the district target
+
+
+def _areas(snapshot: Snapshot, scopes: list[str], target: float) -> list[AreaRow]:
+    k = snapshot.kpis
+    rows = []
+    for scope in scopes:
+        hotspots = k.get(TargetMetric.HOTSPOTS_PER_COMMUNITY, scope)
+        eligible = k.get(ELIGIBLE, scope)
+        short = max(0, int(target / 100 * eligible.denominator - eligible.numerator + 0.999_999))
+        rows.append(AreaRow(scope.partition(":")[2], scope, k.value(ELIGIBLE, scope),
+                            k.value(GOVERNMENT, scope), int(hotspots.numerator),
+                            int(hotspots.denominator),
+                            k.value(TargetMetric.AP_AVAILABILITY, scope),
+                            k.value(TargetMetric.PUBLIC_AREA_WIFI, scope), short))
+    return rows
+
+
+def _scopes_in(db: Session, kind: str, street: str | None = None) -> list[str]:
+    if kind == "street":
+        return [f"street:{n}" for n in db.scalars(select(Street.name).order_by(Street.name))]
+    query = select(Community.name).join(Street).order_by(Community.name)
+    if street is not None:
+        query = query.where(Street.name == street)
+    return [f"community:{n}" for n in db.scalars(query)]
+
+
+@blueprint.get("/")
+def overview() -> str:
+    lang = g.lang
+    with store().session() as db:
+        snapshot = _snapshot(db)
+        target = _district_target(snapshot)
+        return render_template(
+            "dashboard/overview.html", snapshot=snapshot, targets=snapshot.targets,
+            charts={s.id: _chart(s, lang) for s in snapshot.targets},
+            district_map=_map(db, snapshot, lang),
+            streets=_areas(snapshot, _scopes_in(db, "street"), target), k=snapshot.kpis,
+            district=DISTRICT, demo=snapshot.demo, district_target=target)
+
+
+@blueprint.get("/targets/<int:target_id>")
+def target(target_id: int) -> str:
+    with store().session() as db:
+        snapshot = _snapshot(db)
+        found = next((s for s in snapshot.targets if s.id == target_id), None)
+        if found is None:
+            abort(404)
+        return render_template("dashboard/target.html", status=found,
+                               chart=_chart(found, g.lang), demo=snapshot.demo)
+
+
+@blueprint.get("/streets/<name>")
+def street(name: str) -> str:
+    with store().session() as db:
+        if db.scalar(select(Street.id).where(Street.name == name)) is None:
+            abort(404)
+        snapshot = _snapshot(db)
+        target = _district_target(snapshot)
+        return render_template(
+            "dashboard/street.html", street=name,
+            row=_areas(snapshot, [f"street:{name}"], target)[0],
+            communities=_areas(snapshot, _scopes_in(db, "community", name), target),
+            targets=[s for s in snapshot.targets if s.scope == f"street:{name}"],
+            demo=snapshot.demo, district_target=target)
+
+
+@blueprint.get("/communities/<name>")
+def community(name: str) -> str:
+    with store().session() as db:
+        found = db.scalar(select(Community).where(Community.name == name))
+        if found is None:
+            abort(404)
+        snapshot = _snapshot(db)
+        target = _district_target(snapshot)
+        buildings = db.scalars(
+            select(Building).where(Building.community_id == found.id,
+                                   Building.fiber_status.in_([FiberStatus.PLANNED,
+                                                              FiberStatus.UNCONNECTED]))
+            .order_by(Building.fiber_planned_on.is_(None), Building.fiber_planned_on,
+                      Building.code)).all()
+        return render_template(
+            "dashboard/community.html", community=name, street=found.street.name,
+            row=_areas(snapshot, [f"community:{name}"], target)[0],
+            buildings=buildings, hotspots=_hotspots(db, found.id),
+            demo=snapshot.demo, district_target=target)
+
+
+@dataclass(frozen=True)
+class HotspotRow:
+    name: str
+    location: str
+    aps: int
+    aps_up: int
+    aps_probed: int
+    survey_covered: int
+    survey_points: int
+
+
+def _hotspots(db: Session, community_id: int) -> list[HotspotRow]:
+    hotspots = db.scalars(select(Hotspot).where(Hotspot.community_id == community_id)
+                          .order_by(Hotspot.name)).all()
+    macs: dict[int, list[str]] = {}
+    for hotspot_id, mac in db.execute(
+            select(AccessPoint.hotspot_id, AccessPoint.mac)
+            .where(AccessPoint.hotspot_id.in_([h.id for h in hotspots]))):
+        macs.setdefault(hotspot_id, []).append(mac)
+    states = {t[3:]: up for t, up in db.execute(
+        select(ProbeState.target, ProbeState.up).where(ProbeState.target.in_(
+            [f"ap:{m}" for ms in macs.values() for m in ms])))}
+    survey = {name: (int(covered or 0), int(total)) for name, covered, total in db.execute(
+        select(SurveyPoint.hotspot, func.sum(func.cast(SurveyPoint.covered, Integer())),
+               func.count())
+        .where(SurveyPoint.hotspot.in_([h.name for h in hotspots]))
+        .group_by(SurveyPoint.hotspot))}
+    rows = []
+    for h in hotspots:
+        ap_macs = macs.get(h.id, [])
+        probed = [m for m in ap_macs if m in states]
+        covered, points = survey.get(h.name, (0, 0))
+        rows.append(HotspotRow(h.name, h.location, len(ap_macs),
+                               sum(1 for m in probed if states[m]), len(probed),
+                               covered, points))
+    return rows
+
+
+@blueprint.get("/export.csv")
+def export() -> Response:
+    """Every KPI of every scope, and every target with its status, as one CSV."""
+    with store().session() as db:
+        snapshot = _snapshot(db)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["kind", "metric", "scope", "value", "numerator", "denominator",
+                     "target", "deadline", "status", "forecast", "forecast_low",
+                     "forecast_high", "shortfall", "owner"])
+    for s in snapshot.targets:
+        f = s.forecast
+        band = ("", "", "") if f is None else (_num(f.value), _num(f.low), _num(f.high))
+        writer.writerow(["target", s.metric.value, s.scope, _num(s.current), "", "",
+                         f"{s.target:g}", s.deadline.isoformat(), s.status.value, *band,
+                         s.shortfall, s.owner])
+    for (metric, scope), ratio in sorted(snapshot.kpis.ratios.items()):
+        writer.writerow(["kpi", metric.value, scope, _num(ratio.value(metric)),
+                         f"{ratio.numerator:g}", f"{ratio.denominator:g}",
+                         "", "", "", "", "", "", "", ""])
+    stamp = snapshot.now.strftime("%Y%m%d-%H%M")
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",  # BOM: Excel reads UTF-8
+                    headers={"Content-Disposition":
+                             f'attachment; filename="citynet-coverage-{stamp}.csv"'})
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+@blueprint.get("/report")
+def report() -> str:
+    """One printable page for a leadership meeting: targets, forecasts, charts, streets."""
+    lang = g.lang
+    with store().session() as db:
+        snapshot = _snapshot(db)
+        target = _district_target(snapshot)
+        return render_template(
+            "dashboard/report.html", snapshot=snapshot, targets=snapshot.targets,
+            charts={s.id: _chart(s, lang) for s in snapshot.targets},
+            streets=_areas(snapshot, _scopes_in(db, "street"), target),
+            demo=snapshot.demo, today=date.today(), district_target=target)

@@ -1,0 +1,204 @@
+"""Coverage KPIs, targets and the managers' dashboard on the demo district, on SQLite and
+PostgreSQL: figures checked against counts made here from the generator's rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from citynet.config import Config
+from citynet.crypto import open_box
+from citynet.db import Store, set_meta
+from citynet.web import create_app
+from inventory import demo
+from inventory.choices import GOVERNMENT_TYPES, TargetMetric
+from inventory.importer import import_rows
+from monitoring import kpis
+from monitoring.builtin import CoverageCollector
+from monitoring.collectors import Context, run_collectors
+from monitoring.forecast import Status
+from monitoring.models import KpiSample, ProbeState, TelemetryRollup
+from monitoring.rollups import RollupSink
+from monitoring.targets import evaluate, evaluate_targets
+from tests.conftest import upgraded
+
+NOW = datetime.now(UTC)
+ROWS = demo.generate()
+
+
+@pytest.fixture
+def district(backend_config: Config) -> Iterator[Store]:
+    for store in upgraded(backend_config):
+        box = open_box(backend_config, store, create=True)
+        with store.session() as session:
+            assert import_rows(session, demo.raw_rows(), box).ok
+            set_meta(session, demo.DEMO_MARK, "Luohu demo district")
+        yield store
+
+
+@pytest.fixture
+def client(district: Store) -> FlaskClient:
+    return create_app(district, test_config={"TESTING": True}).test_client()
+
+
+def _expected(street: str | None = None, government: bool = False) -> tuple[int, int]:
+    communities = {c["name"] for c in ROWS["communities"] if street in (None, c["street"])}
+    chosen = [b for b in ROWS["buildings"] if b["community"] in communities
+              and b["fiber_status"] != "not_eligible"
+              and (not government or b["type"] in GOVERNMENT_TYPES)]
+    return sum(b["fiber_status"] == "connected" for b in chosen), len(chosen)
+
+
+def test_kpis_match_the_district_counted_building_by_building(district: Store) -> None:
+    with district.session() as session:
+        computed = kpis.compute(session, NOW)
+    for street in (None, "笋岗", "东门"):
+        scope = "district" if street is None else f"street:{street}"
+        connected, eligible = _expected(street)
+        ratio = computed.get(TargetMetric.FIBER_ELIGIBLE, scope)
+        assert (ratio.numerator, ratio.denominator) == (connected, eligible)
+        connected, eligible = _expected(street, government=True)
+        ratio = computed.get(TargetMetric.FIBER_GOVERNMENT, scope)
+        assert (ratio.numerator, ratio.denominator) == (connected, eligible)
+    hotspots = computed.get(TargetMetric.HOTSPOTS_PER_COMMUNITY, "district")
+    assert (hotspots.numerator, hotspots.denominator) == (len(ROWS["hotspots"]), 83)
+    # no probes, surveys or logins yet: those KPIs have nothing to say
+    assert computed.value(TargetMetric.AP_AVAILABILITY, "district") is None
+
+
+def test_targets_have_status_forecast_and_shortfall(district: Store) -> None:
+    with district.session() as session:
+        statuses = evaluate(session, NOW)
+    by_key = {(s.metric, s.scope): s for s in statuses}
+    assert len(statuses) == len(ROWS["targets"])
+    fiber = by_key[(TargetMetric.FIBER_ELIGIBLE, "district")]
+    connected, eligible = _expected()
+    assert fiber.current == pytest.approx(100 * connected / eligible)
+    assert fiber.history[-1] == (NOW.date(), pytest.approx(fiber.current))
+    assert fiber.history[0][1] < fiber.current  # the demo's district has been connecting
+    assert fiber.forecast is not None and fiber.forecast.slope_per_month > 0
+    assert fiber.shortfall == -(-90 * eligible // 100) - connected
+    assert fiber.status in (Status.ON_TRACK, Status.AT_RISK)
+    assert fiber.plan is not None and fiber.plan > fiber.current
+    # past the deadline, an unmet target is missed
+    with district.session() as session:
+        late = evaluate_targets(session, date(2099, 1, 1))
+    assert {s.status for s in late} <= {Status.MET, Status.MISSED}
+    assert Status.MISSED in {s.status for s in late}
+
+
+def test_coverage_collector_keeps_one_sample_a_day_and_rollups(district: Store,
+                                                               backend_config: Config) -> None:
+    sink = RollupSink(district)
+    for moment in (NOW, NOW + timedelta(minutes=1)):  # twice the same day: still one sample
+        runs = run_collectors([CoverageCollector()], Context(district, backend_config, moment),
+                              [sink])
+        assert runs[0].ok and runs[0].points > 100
+    with district.session() as session:
+        samples = session.scalar(select(func.count()).select_from(KpiSample)
+                                 .where(KpiSample.day == NOW.date()))
+        assert samples == runs[0].points
+        rollup = session.scalar(select(TelemetryRollup).where(
+            TelemetryRollup.measurement == "coverage",
+            TelemetryRollup.series == "metric=fiber_coverage_eligible,scope=district,"
+                                      "scope_kind=district"))
+        assert rollup is not None and rollup.samples == 2
+        connected, eligible = _expected()
+        assert rollup.fields["value"] == pytest.approx(100 * connected / eligible)
+
+
+def test_overview_shows_targets_map_and_streets(client: FlaskClient) -> None:
+    page = client.get("/dashboard/?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Demo data" in html
+    assert html.count('<tr data-status="') == len(ROWS["targets"])
+    assert "more buildings to connect in the district" in html
+    assert html.count("<circle") >= 83  # every community on the map
+    for street in ROWS["streets"]:
+        assert f'/dashboard/streets/{street["name"]}' in html or street["name"] in html
+    zh = client.get("/dashboard/?lang=zh-CN").get_data(as_text=True)
+    assert "建设目标" in zh and "栋楼宇待接入光纤" in zh
+
+
+def test_drill_down_street_community_target_and_404s(client: FlaskClient,
+                                                     district: Store) -> None:
+    street = client.get("/dashboard/streets/笋岗?lang=en").get_data(as_text=True)
+    assert "湖景社区" in street
+    community = client.get("/dashboard/communities/湖景社区?lang=en")
+    assert community.status_code == 200
+    waiting = [b for b in ROWS["buildings"] if b["community"] == "湖景社区"
+               and b["fiber_status"] in ("planned", "unconnected")]
+    body = community.get_data(as_text=True)
+    assert all(b["code"] in body for b in waiting)
+    with district.session() as session:  # an AP that answers probes shows up
+        mac = next(a["mac"] for a in ROWS["access_points"]
+                   if a["hotspot"].startswith("湖景"))
+        session.add(ProbeState(target=f"ap:{mac}", up=True, since=NOW, checked_at=NOW))
+    assert "1 / 1" in client.get("/dashboard/communities/湖景社区").get_data(as_text=True)
+    assert client.get("/dashboard/targets/1").status_code == 200
+    assert client.get("/dashboard/targets/9999").status_code == 404
+    assert client.get("/dashboard/streets/无此街道").status_code == 404
+    assert client.get("/dashboard/communities/无此社区").status_code == 404
+
+
+def test_export_csv_and_printable_report(client: FlaskClient) -> None:
+    export = client.get("/dashboard/export.csv")
+    assert export.mimetype == "text/csv"
+    assert "attachment" in export.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    targets = [r for r in rows if r["kind"] == "target"]
+    assert len(targets) == len(ROWS["targets"])
+    district = next(r for r in rows if r["kind"] == "kpi" and r["scope"] == "district"
+                    and r["metric"] == "fiber_coverage_eligible")
+    connected, eligible = _expected()
+    assert (float(district["numerator"]), float(district["denominator"])) == (connected,
+                                                                            eligible)
+    report = client.get("/dashboard/report?lang=en").get_data(as_text=True)
+    assert "@media print" in report and report.count("<svg") >= len(ROWS["targets"])
+
+
+def test_hotspot_use_and_login_success_from_radius_records(district: Store,
+                                                           backend_config: Config) -> None:
+    """Accounting and login records written the way the RADIUS package writes them are
+    placed at their hotspot by the AP MAC in Called-Station-Id, in any NAS spelling."""
+    from monitoring.builtin import HotspotUseCollector
+    from radius import records
+    from radius.models import RadiusSession
+
+    ap = ROWS["access_points"][0]
+    hotspot = next(h for h in ROWS["hotspots"] if h["name"] == ap["hotspot"])
+    called = ap["mac"].upper().replace(":", "-") + ":i-Shenzhen"  # Huawei/Chilli spelling
+    at = NOW - timedelta(seconds=20)
+    with district.session() as session:
+        records.append(session, [
+            records.LoginEvent(at, "login", result, f"1380013800{i}", "token", "gw",
+                               called_station=station)
+            for i, (result, station) in enumerate([
+                ("accept", called), ("accept", called), ("accept", called),
+                ("bad-password", called), ("accept", "no-mac-here")])])
+        for i, client_mac in enumerate(["aa:00:00:00:00:01", "aa:00:00:00:00:01",
+                                        "aa:00:00:00:00:02"]):
+            session.add(RadiusSession(nas="gw", session_id=f"s{i}", username="u",
+                                      calling_station=client_mac, called_station=called,
+                                      started_at=at, updated_at=at, input_octets=1000,
+                                      output_octets=5000))
+    points = HotspotUseCollector().collect(Context(district, backend_config, NOW))
+    by_hotspot = {p.tags["hotspot"]: p for p in points}
+    use = by_hotspot[hotspot["name"]]
+    assert use.tags["community"] == hotspot["community"]
+    assert dict(use.fields) == {"online": 2, "sessions": 3, "input_octets": 3000,
+                                "output_octets": 15000, "logins": 3, "login_failures": 1,
+                                "login_success_rate": 75.0}
+    assert by_hotspot["unknown"].fields["logins"] == 1  # an AP the inventory doesn't know
+    with district.session() as session:
+        computed = kpis.compute(session, NOW)
+    assert computed.value(TargetMetric.LOGIN_SUCCESS, "district") == pytest.approx(80.0)
+    assert computed.value(TargetMetric.LOGIN_SUCCESS,
+                          f"community:{hotspot['community']}") == pytest.approx(75.0)

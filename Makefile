@@ -29,6 +29,8 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	$(BIN)/python bench/accounting.py
 	$(BIN)/python bench/sessions.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/telemetry.py
+	$(BIN)/python bench/coverage.py --postgres
 
 venv: $(STAMP)
 

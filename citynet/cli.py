@@ -20,7 +20,7 @@ from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.web import create_app
 from inventory.cli import inventory, nas
-from monitoring.cli import alerts, survey
+from monitoring.cli import alerts, collect, survey, targets
 from portal.cli import merchants, voucher_sheet
 from radius.cli import audit, freeradius, radius, records, sessions, vouchers
 
@@ -80,6 +80,8 @@ cli.add_command(audit)
 cli.add_command(sessions)
 cli.add_command(freeradius)
 cli.add_command(merchants)
+cli.add_command(collect)
+cli.add_command(targets)
 cli.add_command(survey)
 cli.add_command(alerts)
 
@@ -211,7 +213,7 @@ def serve(runtime: Runtime) -> None:
     """Run citynet's web app in the foreground (Ctrl-C stops it)."""
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
     serve_forever(create_app(runtime.store, runtime.config, box=box), runtime.config.web,
-                  banner=[], services=_services(runtime, box))
+                  banner=[], services=[*_services(runtime, box), _monitoring(runtime)])
 
 
 def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
@@ -219,6 +221,12 @@ def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
 
     config = runtime.config
     return [RadiusService(runtime.store, box, config.radius)] if config.radius.enabled else []
+
+
+def _monitoring(runtime: Runtime) -> Service:
+    from monitoring.service import MonitoringService
+
+    return MonitoringService(runtime.store, runtime.config)
 
 
 @cli.command("demo")
@@ -267,9 +275,11 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int) -> None:
     if services:
         services.append(DemoHotspot(services[0], f"{base}/portal/", DEMO_NAS, DEMO_NAS_SECRET,
                                     DEMO_UAM_SECRET, hotspot_port))
+    services.append(_monitoring(runtime))
     serve_forever(create_app(store, config, box=box), web, services=services, banner=[
         f"  captive portal      http://127.0.0.1:{hotspot_port}/  (through the hotspot "
         "simulator; voucher " + voucher + ", or SMS: the code shows on the page)",
+        f"  managers' dashboard {base}/dashboard/  (targets, forecasts, drill-down)",
         f"  district overview   {base}/inventory/",
         f"  street drill-down   {base}/inventory/streets/笋岗",
         f"  JSON summary        {base}/inventory/summary.json",

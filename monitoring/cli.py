@@ -3,6 +3,10 @@ monitoring side of the CLI."""
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import UTC, datetime
+
 import click
 
 from citynet.runtime import Runtime
@@ -10,11 +14,340 @@ from citynet.runtime import Runtime
 pass_runtime = click.make_pass_decorator(Runtime)
 
 
+@click.command("collect")
+@click.option("--once", is_flag=True,
+              help="Run every (or each named) collector once and exit; default: keep "
+              "running them on their intervals until Ctrl-C.")
+@click.option("--only", "names", multiple=True, metavar="NAME",
+              help="Run this collector only (repeatable): coverage, hotspot_use, "
+              "reachability, alerts.")
+@click.option("--json", "as_json", is_flag=True, help="Print each run as JSON.")
+@pass_runtime
+def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool) -> None:
+    """Run the telemetry collectors: coverage KPIs, hotspot use, reachability, alerts.
+
+    Points go to the embedded rollups (always) and to InfluxDB when monitoring.influx_url
+    is set (spooled on disk while it is down). `citynet serve` runs the collectors too.
+
+    \b
+    Examples:
+      citynet collect --once                      every collector, once
+      citynet collect --once --only coverage      recompute the coverage KPIs now
+      citynet collect                             keep collecting (Ctrl-C stops)
+    """
+    from monitoring import service
+    from monitoring.collectors import Context, Run, Scheduler, run_collectors
+
+    try:
+        chosen = service.pick(names)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--only") from None
+    store, config = runtime.store, runtime.config
+    sinks = service.sinks(store, config)
+
+    def show(runs: list[Run]) -> None:
+        for run in runs:
+            if as_json:
+                click.echo(json.dumps({"collector": run.collector, "ok": run.ok,
+                                       "points": run.points, "seconds": round(run.seconds, 3),
+                                       "error": run.error}, ensure_ascii=False))
+            elif run.ok:
+                click.echo(f"{run.collector:<14} {run.points:>6} points  {run.seconds:6.2f} s")
+            else:
+                click.echo(f"{run.collector:<14} FAILED  {run.error}", err=True)
+
+    if once:
+        try:
+            runs = run_collectors(chosen, Context(store, config, datetime.now(UTC)), sinks)
+        finally:
+            for sink in sinks:
+                sink.close()
+        show(runs)
+        if not all(run.ok for run in runs):
+            raise SystemExit(1)
+        return
+    scheduler = Scheduler(chosen, store, config, sinks)
+    click.echo(f"collecting: {', '.join(c.name for c in chosen)} (Ctrl-C stops)")
+    try:
+        while True:
+            show(scheduler.tick())
+            time.sleep(1.0)  # the loop's own tick; each collector keeps its own interval
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sink in sinks:
+            sink.close()
+
+
+@click.command("targets")
+@click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="en", show_default=True,
+              help="Language of the shortfall sentences.")
+@pass_runtime
+def targets(runtime: Runtime, as_json: bool, lang: str) -> None:
+    """Every coverage target: value now, trend, forecast at the deadline, status, shortfall.
+
+    \b
+    Status: met (holds today) · on_track (the trend reaches it by the deadline) ·
+    at_risk (it does not) · missed (the deadline passed without it).
+    """
+    from monitoring.targets import evaluate
+
+    with runtime.store.session() as session:
+        found = evaluate(session, datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps([{
+            "metric": s.metric.value, "scope": s.scope, "target": s.target,
+            "deadline": s.deadline.isoformat(), "owner": s.owner, "current": s.current,
+            "status": s.status.value, "shortfall": s.shortfall,
+            "shortfall_text": s.shortfall_text(lang), "plan": s.plan,
+            "forecast": None if s.forecast is None else {
+                "value": s.forecast.value, "low": s.forecast.low, "high": s.forecast.high,
+                "slope_per_month": s.forecast.slope_per_month}}
+            for s in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("no targets: import them with `citynet inventory import` (kind targets)")
+        return
+    for s in found:
+        unit = "%" if s.percent else ""
+        now = "—" if s.current is None else f"{s.current:.1f}{unit}"
+        forecast = ("no trend yet" if s.forecast is None else
+                    f"{s.forecast.value:.1f}{unit} ({s.forecast.low:.1f}–{s.forecast.high:.1f})")
+        click.echo(f"{s.status.value:<9} {s.metric.value:<28} {s.scope:<36} "
+                   f"target {s.target:g}{unit} by {s.deadline}  now {now}  "
+                   f"forecast {forecast}")
+        if s.shortfall_text(lang):
+            click.echo(f"          {s.shortfall_text(lang)}")
+
+
 @click.group()
 def survey() -> None:
     """WiFi site surveys: import a survey walk's capture, list results."""
 
 
+# Imports for the survey commands are local: scapy loads only when a capture is read, and
+# the module head stays shared with the other commands.
+
+@survey.command("import")
+@click.argument("capture", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", required=True, help="The survey's name; importing it again replaces "
+              "its results.")
+@click.option("--points", "plan_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV point,start,end (ISO 8601 with offset, or epoch seconds): beacons "
+              "belong to the point whose time window holds them.")
+@click.option("--gap", type=click.FloatRange(min=0, min_open=True),
+              help="Without --points: a pause of this many seconds starts a new point "
+              "(P1, P2, ...). Default 5.")
+@click.option("--hotspot", "hotspots", multiple=True,
+              help="A hotspot this walk surveys (repeatable). Default: every inventory "
+              "hotspot heard.")
+@click.option("--threshold", type=click.FloatRange(-100, -30),
+              help="Covered when the best signal is at least this many dBm. Default: "
+              "monitoring.signal_threshold_dbm.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_runtime
+def survey_import(runtime: Runtime, capture: str, name: str, plan_path: str | None,
+                  gap: float | None, hotspots: tuple[str, ...], threshold: float | None,
+                  as_json: bool) -> None:
+    """Import a survey walk: a monitor-mode capture (pcap or pcapng, may be gzipped) of
+    802.11 beacons with radiotap signal strength.
+
+    Beacons are matched to hotspots by BSSID against the inventory's access point MACs
+    (also BSSIDs that differ from an AP MAC in the last octet only). Per point and hotspot
+    the best signal (median per BSSID, max over BSSIDs) is stored; the point is covered
+    when it reaches the threshold. Nothing is stored when the capture is cut off.
+
+    \b
+    Examples:
+      sudo tcpdump -i wlan0mon -w walk.pcap type mgt subtype beacon
+      citynet survey import walk.pcap --name dongmen-2026-05 --hotspot 东门文化广场
+      citynet survey import walk.pcap --name library --points library-points.csv
+    \b
+    A points CSV:
+      point,start,end
+      entrance,2026-05-01T10:00:00+08:00,2026-05-01T10:01:00+08:00
+    """
+    import json
+    from pathlib import Path
+
+    from monitoring import pcap
+    from monitoring import survey as surveys
+
+    if plan_path is not None and gap is not None:
+        raise click.UsageError("--gap splits a walk into points by its pauses; with --points "
+                               "the points' times decide: give one of them")
+    if not 0 < len(name) <= surveys.MAX_NAME:
+        raise click.BadParameter(f"1 to {surveys.MAX_NAME} characters", param_hint="--name")
+    limit = threshold if threshold is not None else runtime.config.monitoring.signal_threshold_dbm
+    plan = surveys.read_points(Path(plan_path)) if plan_path is not None else None
+    counts = pcap.CaptureCounts()
+    with runtime.store.session() as session:
+        unknown = surveys.unknown_hotspots(session, hotspots)
+        if unknown:
+            raise click.BadParameter(f"no hotspot named {', '.join(unknown)} (citynet "
+                                     "inventory show hotspots)", param_hint="--hotspot")
+        result = surveys.measure(
+            pcap.read_beacons(Path(capture), counts), surveys.load_index(session),
+            threshold=limit, gap=gap if gap is not None else surveys.DEFAULT_GAP_SECONDS,
+            plan=plan, targets=hotspots or None)
+        surveys.check_measured(result, counts, capture, plan_path)
+        surveys.save(session, name, result.rows)
+    tally, covered = result.tally, surveys.coverage(result.rows)
+    if as_json:
+        click.echo(json.dumps({
+            "survey": name, "threshold_dbm": limit, "points": result.points,
+            "coverage": [{"hotspot": h, "covered": c.covered, "points": c.total,
+                          "percent": c.percent} for h, c in covered.items()],
+            "counts": {"frames": counts.frames, "beacons_used": tally.used,
+                       "foreign": tally.foreign, "ambiguous": tally.ambiguous,
+                       "other_hotspots": tally.other_hotspots, "ignored": tally.ignored,
+                       "skipped": counts.skipped, "not_beacons": counts.not_beacons,
+                       "no_signal": counts.no_signal, "bad_fcs": counts.bad_fcs},
+            "unknown_with_inventory_ssid": result.unknown_with_our_ssid,
+            "rows": [{"point": r.point, "hotspot": r.hotspot, "best_dbm": r.best_dbm,
+                      "bssid": r.bssid, "covered": r.covered,
+                      "measured_at": r.measured_at.isoformat()} for r in result.rows],
+        }, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"survey {name}: {len(result.points)} points, threshold {limit:g} dBm")
+    click.echo(f"{_pad('hotspot', 28)}{'covered':>8}{'points':>8}{'%':>8}")
+    for hotspot, found in covered.items():
+        click.echo(f"{_pad(hotspot, 28)}{found.covered:>8}{found.total:>8}"
+                   f"{found.percent or 0.0:>8.1f}")
+    bad = f", {counts.bad_fcs} with a bad checksum" if counts.bad_fcs else ""
+    click.echo(f"frames read {counts.frames}, beacons used {tally.used}, foreign "
+               f"{tally.foreign}, skipped {counts.skipped} ({counts.not_beacons} not beacons, "
+               f"{counts.no_signal} without a dBm signal{bad})")
+    unused = [f"{n} {what}" for n, what in ((tally.ambiguous, "of ambiguous BSSIDs"),
+                                            (tally.other_hotspots, "of other hotspots"),
+                                            (tally.ignored, "outside every point")) if n]
+    if unused:
+        click.echo("beacons not used: " + ", ".join(unused))
+    for bssid, ssid in result.unknown_with_our_ssid.items():
+        click.echo(f"note: {bssid} broadcasts {ssid!r}, an inventory SSID, but is no "
+                   "inventory access point", err=True)
+
+
+@survey.command("list")
+@pass_runtime
+def survey_list(runtime: Runtime) -> None:
+    """Every stored survey, newest first: its date (district time) and, per hotspot, the
+    points covered of the points surveyed."""
+    from zoneinfo import ZoneInfo
+
+    from monitoring.survey import survey_coverage
+
+    where = ZoneInfo(runtime.config.radius.timezone)
+    with runtime.store.session() as session:
+        results = survey_coverage(session)
+    if not results:
+        click.echo("(no surveys yet: citynet survey import --help)", err=True)
+        return
+    click.echo(f"{_pad('survey', 24)}{_pad('date', 18)}{_pad('hotspot', 28)}"
+               f"{'covered':>8}{'points':>8}{'%':>8}")
+    for r in results:
+        percent = 100.0 * r.covered / r.total if r.total else 0.0
+        click.echo(f"{_pad(r.survey, 24)}{r.started.astimezone(where):%Y-%m-%d %H:%M}  "
+                   f"{_pad(r.hotspot, 28)}{r.covered:>8}{r.total:>8}{percent:>8.1f}")
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-aligned in ``width`` terminal columns (CJK characters take two)."""
+    import unicodedata
+
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(1, width - shown)
+
+
 @click.group()
 def alerts() -> None:
     """Alert rules and their notifications (webhook, e-mail)."""
+
+
+# Imports for the alerts commands are local so this part can change without touching
+# the module head other commands share.
+
+@alerts.command("check")
+@click.option("--dry-run", is_flag=True, help="Evaluate and show; send and remember nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print notices and deliveries as JSON.")
+@pass_runtime
+def alerts_check(runtime: Runtime, dry_run: bool, as_json: bool) -> None:
+    """Evaluate the alert rules now and notify what started firing or recovered.
+
+    \b
+    Examples:
+      citynet alerts check             notify, remember what was notified
+      citynet alerts check --dry-run   only show what would be notified
+    Exits 1 when a notice reached no channel; the next check sends it again.
+    """
+    import json
+    from datetime import UTC, datetime
+
+    from monitoring.alerts import check, default_rules, firing
+    from monitoring.notify import channels, deliver
+
+    result = check(runtime.store, runtime.config, datetime.now(UTC), default_rules(), deliver,
+                   dry_run=dry_run)
+    still = len(firing(runtime.store))
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, "firing": still,
+                               "notices": [n.as_dict() for n in result.notices],
+                               "deliveries": [d.as_dict() for d in result.deliveries]},
+                              ensure_ascii=False, indent=2))
+    else:
+        for notice in result.notices:
+            click.echo(f"{notice.state.upper():<9}{notice.key}  {notice.detail}")
+            for delivery in (d for d in result.deliveries if d.notice is notice):
+                outcome = "ok" if delivery.ok else f"FAILED: {delivery.error}"
+                click.echo(f"  {delivery.channel} {delivery.target}: {outcome}")
+        if not result.notices:
+            click.echo("no alert started or recovered")
+        click.echo(f"{still} alert(s) firing" + (" (dry run: nothing sent or remembered)"
+                                                 if dry_run else ""))
+    if result.notices and not dry_run and not channels(runtime.config):
+        click.echo("no alert channel configured (monitoring.alert_webhooks, or "
+                   "monitoring.smtp_host and monitoring.mail_to): nothing was sent", err=True)
+    if result.undelivered:
+        raise click.exceptions.Exit(1)
+
+
+@alerts.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON.")
+@pass_runtime
+def alerts_list(runtime: Runtime, as_json: bool) -> None:
+    """Show the alerts firing now, oldest first (times in the district's time zone)."""
+    import json
+    from datetime import UTC, datetime
+
+    from monitoring.alerts import duration_text, firing, local_time, zone
+
+    rows, now, where = firing(runtime.store), datetime.now(UTC), zone(runtime.config)
+    if as_json:
+        click.echo(json.dumps([{"rule": r.rule, "subject": r.subject,
+                                "since": r.since.isoformat(), "detail": r.detail,
+                                "notified": r.notified_at is not None} for r in rows],
+                              ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{local_time(row.since, where)}  {duration_text(now - row.since):>10}  "
+                   f"{row.key}  {row.detail}")
+    click.echo(f"{len(rows)} alert(s) firing" if rows else "(no alert firing)", err=True)
+
+
+@alerts.command("test")
+@pass_runtime
+def alerts_test(runtime: Runtime) -> None:
+    """Send a test notice to every configured channel and show what each answered."""
+    from monitoring.notify import channels, deliver, trial_notice
+
+    if not channels(runtime.config):
+        raise click.ClickException(
+            "no alert channel configured: set monitoring.alert_webhooks, or "
+            "monitoring.smtp_host and monitoring.mail_to")
+    deliveries = deliver([trial_notice()], runtime.config)
+    for delivery in deliveries:
+        outcome = "ok" if delivery.ok else f"FAILED: {delivery.error}"
+        click.echo(f"{delivery.channel} {delivery.target}: {outcome}")
+    if not all(d.ok for d in deliveries):
+        raise click.exceptions.Exit(1)

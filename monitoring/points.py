@@ -38,7 +38,9 @@ class Point:
 
 
 def _escape_key(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+    # line protocol cannot carry a newline in a key or tag at all: it becomes a space
+    text = text.replace("\n", " ").replace("\\", "\\\\")
+    return text.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _escape_measurement(text: str) -> str:

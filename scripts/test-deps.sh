@@ -8,9 +8,12 @@ set -euo pipefail
 # freeradius + freeradius-rest: the real FreeRADIUS in front of citynet's rlm_rest API.
 # chromium + fonts-noto-cjk: the real browser (driven by Playwright) for the portal's
 # phone-viewport tests and screenshots, with Chinese glyphs.
+# victoria-metrics: a real server speaking the InfluxDB v2 write API, the peer of the
+# telemetry sink's integration tests and of bench/telemetry.py.
+# iproute2: `ip netns` and veth pairs, the hosts the reachability probes are tested on.
 # Extra packages may be named as arguments.
 packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium fonts-noto-cjk
-          "$@")
+          victoria-metrics iproute2 "$@")
 
 missing=()
 for pkg in "${packages[@]}"; do

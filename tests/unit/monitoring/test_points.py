@@ -21,6 +21,10 @@ def test_line_protocol_escapes_and_types() -> None:
         'online=12i,rate=97.5,up=true,note="say \\"hi\\"\\n" 1795681800123456000')
 
 
+def test_a_newline_in_a_tag_cannot_split_the_line() -> None:
+    assert line(Point("m", {"t": "a\nb"}, {"v": 1}, AT)).startswith("m,t=a\\ b v=1i ")
+
+
 def test_points_refuse_what_influxdb_would_refuse() -> None:
     with pytest.raises(ValueError, match="no fields"):
         Point("m", {}, {}, AT)

@@ -1,0 +1,82 @@
+"""Which collectors and sinks run, and the service that runs them beside the web app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from citynet.config import Config
+from citynet.db import Store
+from monitoring.builtin import CoverageCollector, HotspotUseCollector
+from monitoring.collectors import Collector, Context, Scheduler, Sink
+from monitoring.points import Point
+from monitoring.rollups import RollupSink
+
+
+class AlertsCollector:
+    """Evaluates the alert rules after the others have run and notifies; its points say
+    how many alerts are firing (for Grafana)."""
+
+    name = "alerts"
+    interval = 60.0
+
+    def collect(self, context: Context) -> list[Point]:
+        from monitoring.alerts import check, default_rules, firing
+        from monitoring.notify import deliver
+
+        result = check(context.store, context.config, context.now, default_rules(), deliver)
+        states = firing(context.store)
+        return [Point("alerts", {}, {"firing": len(states), "notices": len(result.notices),
+                                     "undelivered": len(result.undelivered)}, context.now)]
+
+
+def collectors() -> list[Collector]:
+    """Every collector, cheapest first; alerts last, to see what the others found."""
+    from monitoring.reachability import ReachabilityCollector
+
+    return [CoverageCollector(), HotspotUseCollector(), ReachabilityCollector(),
+            AlertsCollector()]
+
+
+def sinks(store: Store, config: Config) -> list[Sink]:
+    """The embedded rollups always; InfluxDB too when ``monitoring.influx_url`` is set."""
+    from monitoring.influx import from_config
+
+    found: list[Sink] = [RollupSink(store)]
+    influx = from_config(config)
+    if influx is not None:
+        found.append(influx)
+    return found
+
+
+def pick(names: Sequence[str]) -> list[Collector]:
+    """The named collectors (all when none are named); an unknown name is an error."""
+    every = collectors()
+    if not names:
+        return every
+    known = {c.name: c for c in every}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown collector {unknown[0]!r}: choose from {', '.join(known)}")
+    return [known[n] for n in names]
+
+
+class MonitoringService:
+    """The collectors on their intervals, in a background thread of ``citynet serve``."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self._store, self._config = store, config
+        self._scheduler: Scheduler | None = None
+
+    def describe(self) -> str:
+        names = ", ".join(c.name for c in collectors())
+        influx = self._config.monitoring.influx_url or "off"
+        return f"collectors running: {names} (InfluxDB: {influx})"
+
+    def start(self) -> None:
+        self._scheduler = Scheduler(collectors(), self._store, self._config,
+                                    sinks(self._store, self._config))
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()

@@ -45,6 +45,7 @@ class Platform(StrEnum):
     HP_COMWARE = "hp_comware"
     RUIJIE_OS = "ruijie_os"
     LINUX = "linux"
+    FRR = "frr"  # FRRouting's vtysh (a Cisco-like CLI) over SSH
 
 
 class DeviceRole(StrEnum):

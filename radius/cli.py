@@ -324,16 +324,23 @@ def audit() -> None:
 @audit.command("verify")
 @pass_runtime
 def audit_verify(runtime: Runtime) -> None:
-    """Check the login records' hash chain; exit 1 naming every edited or missing row."""
+    """Check the hash chains of the login records and of the audit log (device pushes,
+    admin actions); exit 1 naming every edited or missing row."""
+    from citynet import audit as audit_log
     from radius import records as login_records
 
+    found = 0
     with runtime.store.session() as session:
-        checked, problems = login_records.verify(session)
-    for problem in problems:
-        click.echo(f"login records: {problem}", err=True)
-    if problems:
-        raise CitynetError(f"{len(problems)} problem(s) in {checked} login records")
-    click.echo(f"login records: {checked} rows, chain intact")
+        for name, verify in (("login records", login_records.verify),
+                             ("audit log", audit_log.verify)):
+            checked, problems = verify(session)
+            for problem in problems:
+                click.echo(f"{name}: {problem}", err=True)
+            found += len(problems)
+            if not problems:
+                click.echo(f"{name}: {checked} rows, chain intact")
+    if found:
+        raise CitynetError(f"{found} problem(s): rows were edited or deleted")
 
 
 @click.group()

@@ -202,3 +202,36 @@ def test_hotspot_use_and_login_success_from_radius_records(district: Store,
     assert computed.value(TargetMetric.LOGIN_SUCCESS, "district") == pytest.approx(80.0)
     assert computed.value(TargetMetric.LOGIN_SUCCESS,
                           f"community:{hotspot['community']}") == pytest.approx(75.0)
+
+
+def test_grafana_dashboard_asks_for_what_the_collectors_write(district: Store,
+                                                              backend_config: Config) -> None:
+    """Every (measurement, field) the shipped Grafana dashboard queries is one a collector
+    really writes (collectors run here; reachability from one probe result)."""
+    import json
+    import re
+    from pathlib import Path
+
+    from monitoring.builtin import HotspotUseCollector
+    from monitoring.probes import ProbeResult, Target
+    from monitoring.reachability import Probed, point
+    from monitoring.service import AlertsCollector
+    from radius import records
+
+    with district.session() as session:
+        records.append(session, [records.LoginEvent(NOW - timedelta(seconds=5), "login",
+                                                    "accept", "13800138000", "token", "gw")])
+    context = Context(district, backend_config, NOW)
+    written = [*CoverageCollector().collect(context), *HotspotUseCollector().collect(context),
+               *AlertsCollector().collect(context),
+               point(Probed(Target("ap:x", "10.0.0.1"), "ap", {}),
+                     ProbeResult("ap:x", "10.0.0.1", True, "icmp", 1.5, 0.0), NOW)]
+    pairs = {(p.measurement, name) for p in written for name in p.fields}
+    dashboard = json.loads((Path(__file__).parents[3] / "docs/grafana/citynet-district.json")
+                           .read_text())
+    queried = [re.findall(r'r\._measurement == "(\w+)" and r\._field == "(\w+)"',
+                          target["query"])
+               for panel in dashboard["panels"] for target in panel["targets"]]
+    assert all(len(found) == 1 for found in queried)  # every panel asks for one series
+    asked = {tuple(found[0]) for found in queried}
+    assert asked <= pairs, asked - pairs

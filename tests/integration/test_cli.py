@@ -81,7 +81,7 @@ def test_demo_seed_is_idempotent_and_shows_the_demo_nas(seeded: Cli) -> None:
 
 def test_nas_add_list_remove(seeded: Cli) -> None:
     seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.0/24", "--vendor", "huawei",
-           "--hotspot", "东门文化广场", input="topsecret\ntopsecret\n", code=1)  # no such hotspot
+           "--hotspot", "无此热点", input="topsecret\ntopsecret\n", code=1)  # no such hotspot
     result = seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.1/24", "--secret", "s", code=1)
     assert result.stderr == ("Error: --ip: '10.20.0.1/24' has host bits set; did you mean "
                              "10.20.0.0/24?\n")

@@ -19,6 +19,7 @@ from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.web import create_app
+from devices.cli import devices
 from inventory.cli import inventory, nas
 from monitoring.cli import alerts, collect, survey, targets
 from portal.cli import merchants, voucher_sheet
@@ -80,6 +81,7 @@ cli.add_command(audit)
 cli.add_command(sessions)
 cli.add_command(freeradius)
 cli.add_command(merchants)
+cli.add_command(devices)
 cli.add_command(collect)
 cli.add_command(targets)
 cli.add_command(survey)

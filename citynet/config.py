@@ -31,7 +31,8 @@ from citynet.errors import ConfigError
 ENV_PREFIX = "CITYNET_"
 MASK = "********"
 # Variables with the prefix that are not config keys.
-ENV_NOT_KEYS = frozenset({"CITYNET_CONFIG"})
+ENV_NOT_KEYS = frozenset({"CITYNET_CONFIG", "CITYNET_DEVICE_USERNAME", "CITYNET_DEVICE_PASSWORD",
+                          "CITYNET_DEVICE_KEY_FILE"})  # device logins: devices/targets.py
 
 
 class Section(BaseModel):
@@ -209,6 +210,27 @@ class MonitoringConfig(Section):
         return value
 
 
+class DevicesConfig(Section):
+    intent_vars: str = Field(
+        default="", description="YAML file of intent variables (NTP, syslog, guest VLAN, "
+        "per-site and per-device overrides); empty means DATA_DIR/intent.yaml")
+    templates: list[str] = Field(
+        default=["baseline"], description="intent templates pushed to every device, in "
+        "order (built-in: baseline, guest_wifi; or a directory of your own in intent_vars)")
+    concurrency: int = Field(default=20, ge=1, le=500,
+                             description="devices worked on at once across the fleet")
+    per_site: int = Field(default=4, ge=1, le=100, description="devices at once per site")
+    sessions_per_second: float = Field(
+        default=10.0, gt=0, le=1000,
+        description="new SSH sessions opened per second at most (VTY lines, AAA load)")
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600,
+                                   description="per-device connect and command timeout")
+    canary: int = Field(default=1, ge=0, le=100,
+                        description="devices pushed (and checked) before the rest")
+    max_failures: int = Field(default=3, ge=0,
+                              description="stop the push after more failures than this")
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="log level"
@@ -223,6 +245,7 @@ class Config(Section):
     records: RecordsConfig = RecordsConfig()
     portal: PortalConfig = PortalConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    devices: DevicesConfig = DevicesConfig()
     secrets: SecretsConfig = SecretsConfig()
     logging: LoggingConfig = LoggingConfig()
 

@@ -13,7 +13,12 @@ set -euo pipefail
 # iproute2: `ip netns` and veth pairs, the hosts the reachability probes are tested on.
 # Extra packages may be named as arguments.
 packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium fonts-noto-cjk
-          victoria-metrics iproute2 "$@")
+          victoria-metrics iproute2
+          git  # devices/backups.py keeps device config backups in a repository via the git CLI
+          # frr + openssh-server: real routers (a stateful Cisco-like CLI, vtysh) behind real
+          # sshds for the devices tests (tests/lab/frr.py starts its own; the system's stay off).
+          frr openssh-server
+          "$@")
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -1,0 +1,382 @@
+"""``citynet devices …``: plan, push, back up, roll back and check drift on the fleet."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import click
+
+from citynet import audit
+from citynet.errors import CitynetError
+from citynet.runtime import Runtime
+from devices.fleet import (
+    Limits,
+    Pacer,
+    Result,
+    Status,
+    Target,
+    plan_one,
+    push_one,
+    read_one,
+    run,
+)
+from devices.targets import Unready, build
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+@click.group()
+def devices() -> None:
+    """Device configuration: plan, push, verify, roll back, back up, drift.
+
+    \b
+    Selectors (for every command taking SELECTOR...):
+      luohu-core-01          one device by hostname
+      '*-acc-*'              a hostname glob
+      site:笋岗社区          every device at a site
+      role:access_switch     platform:huawei
+    Several selectors add up; none means every device in the inventory.
+    """
+
+
+def _selectors(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.argument("selectors", nargs=-1, metavar="[SELECTOR]...")(function)
+
+
+def _limits(runtime: Runtime, **given: Any) -> Limits:
+    """The config's limits, with the options given on the command line."""
+    settings = runtime.config.devices
+    limits = Limits(settings.concurrency, settings.per_site, settings.sessions_per_second,
+                    settings.canary, settings.max_failures)
+    return replace(limits, **{k: v for k, v in given.items() if v is not None})
+
+
+def _targets(runtime: Runtime, selectors: Sequence[str],
+             templates: Sequence[str] = ()) -> tuple[list[Target], list[Unready]]:
+    box = runtime.box()
+    with runtime.store.session() as session:
+        return build(session, runtime.config, box, selectors, templates or None)
+
+
+@contextmanager
+def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[Result], None]]:
+    """A progress bar on stderr fed from worker threads."""
+    if quiet or total == 0:
+        yield lambda result: None
+        return
+    lock = threading.Lock()
+
+    def shown(item: str | None) -> str | None:
+        return item
+
+    bar: Any = click.progressbar(length=total, label=label, show_pos=True,
+                                 file=sys.stderr, item_show_func=shown)
+    with bar:
+        def tick(result: Result) -> None:
+            with lock:
+                bar.update(1, f"{result.hostname} {result.status.value}")
+        yield tick
+
+
+def _summary(results: Sequence[Result], unready: Sequence[Unready]) -> None:
+    """One line per device that needs a look, then the counts."""
+    width = max([len(r.hostname) for r in results] + [len(u.hostname) for u in unready] + [8])
+    for result in results:
+        if result.status in (Status.UNCHANGED, Status.PUSHED, Status.PLANNED):
+            continue
+        click.echo(f"  {result.hostname:<{width}}  {result.status.value:<15} {result.error}")
+        if result.rollback:
+            click.echo(f"  {'':<{width}}  {'':<15} {result.rollback}")
+    for item in unready:
+        click.echo(f"  {item.hostname:<{width}}  {'not ready':<15} {item.reason}")
+    counts = Counter(r.status.value for r in results)
+    if unready:
+        counts["not ready"] = len(unready)
+    click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+
+
+def _as_json(results: Sequence[Result], unready: Sequence[Unready]) -> str:
+    return json.dumps({
+        "devices": [{"hostname": r.hostname, "site": r.site, "status": r.status.value,
+                     "ok": r.ok, "added": r.added, "removed": r.removed,
+                     "commands": r.commands, "error": r.error, "rollback": r.rollback,
+                     "timings": {k: round(v, 3) for k, v in r.timings.items()}}
+                    for r in results],
+        "not_ready": [{"hostname": u.hostname, "site": u.site, "reason": u.reason}
+                      for u in unready]}, ensure_ascii=False, indent=2)
+
+
+@devices.command("plan")
+@_selectors
+@click.option("--template", "templates", multiple=True,
+              help="Intent template(s) to plan (default: devices.templates; built-in: "
+              "baseline, guest_wifi).")
+@click.option("--json", "as_json", is_flag=True, help="Print per-device results as JSON.")
+@pass_runtime
+def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...],
+         as_json: bool) -> None:
+    """Dry run: what a push would send to each device (secrets shown as <redacted>).
+
+    Reads each device's running config and diffs it against the intent; sends nothing.
+
+    \b
+    Examples:
+      citynet devices plan                       every device
+      citynet devices plan site:笋岗社区 --template guest_wifi
+      citynet devices plan luohu-core-01 --json
+    """
+    targets, unready = _targets(runtime, selectors, templates)
+    limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
+    pacer = Pacer(limits.sessions_per_second)
+    with _progress(len(targets), "planning", as_json) as tick:
+        results = run(targets, lambda t: plan_one(t, pacer), limits, tick)
+    if as_json:
+        click.echo(_as_json(results, unready))
+    else:
+        for result in results:
+            if result.commands:
+                click.echo(f"--- {result.hostname} ({result.site}): "
+                           f"{len(result.commands)} commands")
+                for command in result.commands:
+                    click.echo(f"    {command}")
+        _summary(results, unready)
+    _record(runtime, "devices.plan", selectors, "", results, unready)
+    if any(not r.ok for r in results) or unready:
+        raise SystemExit(1)
+
+
+@devices.command("push")
+@_selectors
+@click.option("--reason", required=True, help="Why (a ticket number, a sentence): audited.")
+@click.option("--template", "templates", multiple=True, help="Intent template(s) to push.")
+@click.option("--canary", type=click.IntRange(0, 100),
+              help="Devices pushed and checked before the rest (default devices.canary).")
+@click.option("--concurrency", type=click.IntRange(1, 500), help="Devices at once.")
+@click.option("--per-site", type=click.IntRange(1, 100), help="Devices at once per site.")
+@click.option("--rate", "sessions_per_second", type=click.FloatRange(0.1, 1000),
+              help="New SSH sessions per second at most.")
+@click.option("--max-failures", type=click.IntRange(0), help="Stop after more failures.")
+@click.option("--no-save", is_flag=True, help="Leave the startup config alone.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-device results as JSON.")
+@pass_runtime
+def push(runtime: Runtime, selectors: tuple[str, ...], reason: str,
+         templates: tuple[str, ...], canary: int | None, concurrency: int | None,
+         per_site: int | None, sessions_per_second: float | None, max_failures: int | None,
+         no_save: bool, as_json: bool) -> None:
+    """Push the intent: backup, canary, then waves; verify each device; roll back a
+    device whose change fails. Exits 1 if any device failed.
+
+    \b
+    Examples:
+      citynet devices push site:笋岗社区 --reason "CHG-2026-1127 NTP servers"
+      citynet devices push role:access_switch --template guest_wifi --canary 3 \\
+          --reason "guest WiFi VLAN 100"
+    """
+    targets, unready = _targets(runtime, selectors, templates)
+    limits = _limits(runtime, canary=canary, concurrency=concurrency, per_site=per_site,
+                     sessions_per_second=sessions_per_second, max_failures=max_failures)
+    pacer = Pacer(limits.sessions_per_second)
+    with _progress(len(targets), "pushing", as_json) as tick:
+        results = run(targets, lambda t: push_one(t, pacer, save=not no_save), limits, tick)
+    _back_up(runtime, targets, results, f"before push: {reason}")
+    if as_json:
+        click.echo(_as_json(results, unready))
+    else:
+        _summary(results, unready)
+    _record(runtime, "devices.push", selectors, reason, results, unready)
+    if any(not r.ok for r in results) or unready:
+        raise SystemExit(1)
+
+
+def _back_up(runtime: Runtime, targets: Sequence[Target], results: Sequence[Result],
+             reason: str) -> str | None:
+    """Every running config read before a change, in one backup commit (git commits are
+    slow: one per device would serialise a fleet push). Returns the revision."""
+    from devices.backups import BackupStore
+    from devices.confdiff import normalise
+
+    box = runtime.box()
+    profiles = {t.device.hostname: t.login.profile for t in targets}
+    configs = {r.hostname: (normalise(r.pre_change, profiles[r.hostname]),
+                            profiles[r.hostname].secret_patterns)
+               for r in results if r.pre_change}
+    if box is None or not configs:
+        return None
+    return BackupStore.for_config(runtime.config).save(configs, reason, box).commit
+
+
+def _record(runtime: Runtime, action: str, selectors: Sequence[str], reason: str,
+            results: Sequence[Result], unready: Sequence[Unready]) -> None:
+    """One audit entry per fleet operation, with every device's diff and result."""
+    failed = sum(1 for r in results if not r.ok) + len(unready)
+    outcome = "ok" if not failed else ("failed" if failed == len(results) + len(unready)
+                                       else "partial")
+    detail = {"devices": [{"hostname": r.hostname, "status": r.status.value,
+                           "added": r.added, "removed": r.removed, "error": r.error,
+                           "rollback": r.rollback} for r in results],
+              "not_ready": [{"hostname": u.hostname, "reason": u.reason} for u in unready]}
+    with runtime.store.session() as session:
+        audit.record(session, audit.Action(action, " ".join(selectors) or "all devices",
+                                           outcome, reason, detail))
+
+
+
+@devices.command("backup")
+@_selectors
+@click.option("--reason", default="scheduled backup", show_default=True,
+              help="Recorded in the backup's commit message.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-device results as JSON.")
+@pass_runtime
+def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: bool) -> None:
+    """Read running configs into the backup repository (git: history and diffs per
+    device; volatile lines dropped; secrets sealed, so a backup can be restored).
+
+    \b
+    Examples:
+      citynet devices backup
+      citynet devices history luohu-core-01
+    """
+    targets, unready = _targets(runtime, selectors)
+    limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
+    pacer = Pacer(limits.sessions_per_second)
+    with _progress(len(targets), "reading", as_json) as tick:
+        results = run(targets, lambda t: read_one(t, pacer), limits, tick)
+    revision = _back_up(runtime, targets, results, reason)
+    if as_json:
+        click.echo(_as_json(results, unready))
+    else:
+        _summary(results, unready)
+        click.echo(f"backup revision: {revision or 'none (no secrets key)'}")
+    _record(runtime, "devices.backup", selectors, reason, results, unready)
+    if any(not r.ok for r in results) or unready:
+        raise SystemExit(1)
+
+
+@devices.command("history")
+@click.argument("hostname")
+@pass_runtime
+def history(runtime: Runtime, hostname: str) -> None:
+    """The backups of one device that changed its config, newest first."""
+    from devices.backups import BackupStore
+
+    revisions = BackupStore.for_config(runtime.config).history(hostname)
+    if not revisions:
+        raise CitynetError(f"no backup of {hostname}: run `citynet devices backup {hostname}`")
+    for revision in revisions:
+        click.echo(f"{revision.commit[:12]}  {revision.at:%Y-%m-%d %H:%M} UTC  "
+                   f"{revision.message}")
+
+
+@devices.command("rollback")
+@click.argument("hostname")
+@click.option("--to", "rev", default="HEAD", show_default=True,
+              help="Backup revision to return to (see `citynet devices history`).")
+@click.option("--reason", required=True, help="Why: audited.")
+@click.option("--no-save", is_flag=True, help="Leave the startup config alone.")
+@pass_runtime
+def rollback(runtime: Runtime, hostname: str, rev: str, reason: str, no_save: bool) -> None:
+    """Put a device's config back as a backup has it: the differences are undone command
+    by command (added lines removed, removed lines restored), then verified and saved.
+
+    \b
+    Example:
+      citynet devices rollback luohu-core-01 --to 3f2a9c1 --reason "CHG-1127 failed"
+    """
+    from devices.backups import BackupStore
+    from devices.fleet import restore_one
+
+    box = runtime.box()
+    if box is None:
+        raise CitynetError("backups are sealed: a rollback needs the secrets key")
+    wanted = BackupStore.for_config(runtime.config).restore_text(hostname, rev, box)
+    targets, unready = _targets(runtime, [hostname])
+    if unready:
+        raise CitynetError(f"{hostname}: {unready[0].reason}")
+    found = [t for t in targets if t.device.hostname == hostname]
+    if not found:
+        raise CitynetError(f"no device named {hostname!r}")
+    target = found[0]
+    result = restore_one(target, wanted, Pacer(1.0), save=not no_save)
+    _summary([result], [])
+    for line in result.removed + result.added:
+        click.echo(f"    {line}")
+    _record(runtime, "devices.rollback", [hostname], f"{reason} (to {rev})", [result], [])
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@devices.command("drift")
+@_selectors
+@click.option("--json", "as_json", is_flag=True, help="Print per-device results as JSON.")
+@pass_runtime
+def drift(runtime: Runtime, selectors: tuple[str, ...], as_json: bool) -> None:
+    """Running config vs intent, and vs the last backup, per device. Exits 1 on drift.
+
+    \b
+    Example:
+      citynet devices drift site:笋岗社区
+    """
+    from devices.backups import BackupStore
+    from devices.confdiff import normalise, redact_line
+    from devices.fleet import drift_of
+
+    targets, unready = _targets(runtime, selectors)
+    limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
+    pacer = Pacer(limits.sessions_per_second)
+    with _progress(len(targets), "reading", as_json) as tick:
+        results = run(targets, lambda t: read_one(t, pacer), limits, tick)
+    box = runtime.box()
+    store = BackupStore.for_config(runtime.config)
+    backed_up = set(store.devices())
+    rows = []
+    for target, result in zip(targets, results, strict=True):
+        profile = target.login.profile
+        row: dict[str, Any] = {"hostname": result.hostname, "site": result.site,
+                               "error": result.error}
+        if result.ok:
+            row["intent"] = drift_of(target, result.pre_change)
+            if box is not None and result.hostname in backed_up:
+                saved = store.restore_text(result.hostname, "HEAD", box)
+                now = normalise(result.pre_change, profile)
+                row["backup"] = [redact_line(line, profile) for line in
+                                 _changed_lines(saved, now)]
+            else:
+                row["backup"] = None  # never backed up
+        rows.append(row)
+    drifted = [r for r in rows if r.get("intent") or r.get("backup") or r["error"]]
+    if as_json:
+        click.echo(json.dumps({"devices": rows, "not_ready": [
+            {"hostname": u.hostname, "reason": u.reason} for u in unready]},
+            ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            if row["error"]:
+                click.echo(f"{row['hostname']}: cannot read: {row['error']}")
+                continue
+            intent_state = (f"{len(row['intent'])} lines from intent" if row["intent"]
+                            else "matches intent")
+            backup_state = ("never backed up" if row["backup"] is None else
+                            f"{len(row['backup'])} lines changed since the last backup"
+                            if row["backup"] else "as last backed up")
+            click.echo(f"{row['hostname']}: {intent_state}; {backup_state}")
+            for line in (row["intent"] or []) + (row["backup"] or []):
+                click.echo(f"    {line}")
+        click.echo(f"summary: {len(drifted)} of {len(rows)} devices drifted"
+                   + (f", {len(unready)} not ready" if unready else ""))
+    if drifted or unready:
+        raise SystemExit(1)
+
+
+def _changed_lines(old: str, new: str) -> list[str]:
+    import difflib
+
+    return [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(),
+                                                   lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]

@@ -1,0 +1,196 @@
+"""The one netmiko adapter: log in, read the running config, configure command by command,
+save. Every netmiko and paramiko exception becomes a :class:`DeviceError` that names the
+device and what to try; no password, key or device reply with a secret in it reaches an
+exception, a log line or a session log (netmiko's session log is never turned on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from types import TracebackType
+from typing import Any
+
+from netmiko import ConnectHandler
+from netmiko.exceptions import (
+    NetmikoAuthenticationException,
+    NetmikoTimeoutException,
+    ReadException,
+    ReadTimeout,
+    WriteException,
+)
+from paramiko.ssh_exception import SSHException
+
+from citynet.errors import CitynetError
+from devices.confdiff import redact_line
+from devices.platforms import Profile
+
+log = logging.getLogger(__name__)
+logging.getLogger("paramiko").setLevel(logging.WARNING)  # its DEBUG lines carry session data
+
+
+class DeviceError(CitynetError):
+    """A device could not be reached, refused a login or a command, or dropped the
+    session; ``kind`` says which, for per-device results."""
+
+    kind = "failed"
+
+    def __init__(self, hostname: str, message: str) -> None:
+        super().__init__(f"{hostname}: {message}")
+        self.hostname = hostname
+
+
+class Unreachable(DeviceError):
+    kind = "unreachable"
+
+
+class LoginRefused(DeviceError):
+    kind = "login_refused"
+
+
+class CommandRefused(DeviceError):
+    kind = "refused"
+
+    def __init__(self, hostname: str, command: str, reply: str) -> None:
+        super().__init__(hostname, f"refused {command!r}: {reply}")
+        self.command, self.reply = command, reply
+
+
+class SessionLost(DeviceError):
+    kind = "dropped"
+
+
+@dataclass(frozen=True)
+class Login:
+    """What it takes to reach one device. ``repr`` never shows the secrets."""
+
+    hostname: str
+    host: str
+    port: int
+    profile: Profile
+    username: str
+    password: str = field(default="", repr=False)
+    enable_secret: str = field(default="", repr=False)
+    key_file: str = ""  # an SSH private key instead of (or beside) the password
+    timeout: float = 30.0  # connect and per-command read timeout, seconds
+
+
+Connect = Callable[..., Any]
+
+
+class Session:
+    """One SSH session to one device, as a context manager."""
+
+    def __init__(self, login: Login, connect: Connect = ConnectHandler) -> None:
+        self.login = login
+        self._connect = connect
+        self._conn: Any = None
+
+    # --- connection -------------------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        login = self.login
+        options: dict[str, Any] = {
+            "device_type": login.profile.netmiko_type, "host": login.host,
+            "port": login.port, "username": login.username, "password": login.password or None,
+            "secret": login.enable_secret, "conn_timeout": login.timeout,
+            "auth_timeout": login.timeout, "banner_timeout": login.timeout,
+            "read_timeout_override": None, "session_log": None, "fast_cli": True,
+            "allow_agent": False, "system_host_keys": False,
+        }
+        if login.key_file:
+            options.update(use_keys=True, key_file=login.key_file)
+        options.update(login.profile.netmiko_options)
+        try:
+            self._conn = self._connect(**options)
+        except NetmikoAuthenticationException:
+            raise LoginRefused(login.hostname, f"login as {login.username!r} refused: check "
+                               "the device's credential in the inventory") from None
+        except (NetmikoTimeoutException, TimeoutError):
+            raise Unreachable(login.hostname, f"no SSH answer from {login.host}:{login.port} "
+                              f"within {login.timeout:g} s: is it up and is SSH allowed from "
+                              "here? (a full VTY line list looks the same)") from None
+        except (OSError, SSHException, EOFError, ValueError) as exc:
+            raise Unreachable(login.hostname, f"cannot open SSH to {login.host}:{login.port}: "
+                              f"{self._safe(str(exc))}") from None
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # the session may already be gone
+                self._conn.disconnect()
+            self._conn = None
+
+    # --- reading ----------------------------------------------------------------------
+
+    def running(self) -> str:
+        """The running configuration as the device prints it."""
+        command = self.login.profile.show_running
+        return str(self._call(lambda: self._conn.send_command(
+            command, read_timeout=self.login.timeout * 4), f"reading {command!r}"))
+
+    # --- changing ---------------------------------------------------------------------
+
+    def configure(self, commands: Sequence[str]) -> int:
+        """Send ``commands`` in config mode one by one and leave config mode; returns how
+        many were sent. Stops at the first command the device refuses."""
+        if not commands:
+            return 0
+        profile = self.login.profile
+        errors = [re.compile(p, re.M) for p in profile.error_patterns]
+        sent = 0
+        self._call(lambda: self._conn.config_mode(), "entering config mode")
+        try:
+            for command in commands:
+                reply = str(self._call(partial(self._conn.send_config_set, [command],
+                                               enter_config_mode=False, exit_config_mode=False,
+                                               read_timeout=self.login.timeout),
+                                       f"sending {self._safe(command)!r}"))
+                sent += 1
+                if any(p.search(reply) for p in errors):
+                    raise CommandRefused(self.login.hostname, self._safe(command),
+                                         self._reply(reply, command))
+        finally:
+            if self._conn is not None:
+                try:
+                    self._conn.exit_config_mode()
+                except Exception as exc:  # the session may be gone; the caller finds out
+                    log.debug("%s: leaving config mode: %s", self.login.hostname,
+                              type(exc).__name__)
+        return sent
+
+    def save(self) -> None:
+        """Make the running config the startup config (VRP/Comware answer [Y/N])."""
+        reply = self._call(lambda: self._conn.save_config(), "saving the configuration")
+        errors = [re.compile(p, re.M) for p in self.login.profile.error_patterns]
+        if any(p.search(reply or "") for p in errors):
+            raise CommandRefused(self.login.hostname, self.login.profile.save,
+                                 self._reply(reply, self.login.profile.save))
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _call(self, work: Callable[[], Any], doing: str) -> Any:
+        try:
+            return work()
+        except (ReadTimeout, NetmikoTimeoutException):
+            raise SessionLost(self.login.hostname, f"no answer while {doing} within "
+                              f"{self.login.timeout:g} s") from None
+        except (OSError, EOFError, SSHException, ReadException, WriteException) as exc:
+            raise SessionLost(self.login.hostname, f"session lost while {doing} "
+                              f"({type(exc).__name__}): the device closed it or the "
+                              "network dropped") from None
+
+    def _safe(self, text: str) -> str:
+        return redact_line(text, self.login.profile)
+
+    def _reply(self, reply: str, command: str) -> str:
+        """The device's answer to one command, echo and prompt left out, redacted."""
+        lines = [line.strip() for line in reply.splitlines()]
+        useful = [line for line in lines if line and command.strip() not in line
+                  and not line.endswith(("]", "#", ">"))]
+        return self._safe(" ".join(useful)[:300]) or "(no reason given)"

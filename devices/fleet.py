@@ -1,0 +1,346 @@
+"""Fleet operations: plan and push intent to many devices at once, safely.
+
+A push works device by device: log in, read the running config (the backup, kept before
+anything changes), plan, send the commands, read the config again and check the intent
+is there, save. When anything fails after the first command, that device is rolled back
+to its state before the change and the result says exactly what happened. The fleet goes
+canary first, then the rest with limits on devices at once (overall and per site) and on
+new SSH sessions per second; past ``max_failures`` failures the remaining devices are
+skipped. Every device gets its own result; nothing here raises for one device's failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from devices import confdiff
+from devices.driver import DeviceError, Login, Session
+from devices.intent import Device, Intent
+
+log = logging.getLogger(__name__)
+
+
+class Status(StrEnum):
+    UNCHANGED = "unchanged"  # the device already matches its intent
+    PLANNED = "planned"  # plan only: this is what a push would send
+    PUSHED = "pushed"  # changed, verified, saved
+    ROLLED_BACK = "rolled_back"  # the change failed and the device is as it was
+    ROLLBACK_FAILED = "rollback_failed"  # the change failed and so did the rollback: act now
+    FAILED = "failed"  # nothing was changed (unreachable, login refused, bad intent)
+    SKIPPED = "skipped"  # not tried: the canary or too many others failed
+    READ = "read"  # its running config was read (backup, drift)
+
+    @property
+    def ok(self) -> bool:
+        return self in (Status.UNCHANGED, Status.PLANNED, Status.PUSHED, Status.READ)
+
+
+@dataclass(frozen=True)
+class Target:
+    device: Device
+    login: Login
+    intent: Intent
+
+
+@dataclass
+class Result:
+    hostname: str
+    site: str
+    status: Status
+    added: list[str] = field(default_factory=list)  # redacted diff lines
+    removed: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)  # redacted, as sent or as planned
+    error: str = ""
+    rollback: str = ""  # what the rollback did, or why it failed
+    timings: dict[str, float] = field(default_factory=dict)  # connect, read, push, verify, save
+    pre_change: str = ""  # the running config before the push (clear text: never printed)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+
+@dataclass(frozen=True)
+class Limits:
+    concurrency: int = 20
+    per_site: int = 4
+    sessions_per_second: float = 10.0
+    canary: int = 1
+    max_failures: int = 3
+
+
+class Pacer:
+    """At most ``rate`` new sessions a second across threads (devices have few VTY lines,
+    and a burst of logins overloads the AAA server behind them)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._gap = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self._gap
+        if slot > now:
+            self._sleep(slot - now)  # pacing, not synchronisation: the slot is ours
+
+
+Connect = Callable[[Login], Session]
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    def step(self, name: str) -> _Step:
+        return _Step(self.timings, name)
+
+
+class _Step:
+    def __init__(self, timings: dict[str, float], name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] = self.timings.get(self.name, 0.0) + (
+            time.perf_counter() - self.started)
+
+
+@contextmanager
+def _opened(login: Login, clock: _Clock, pacer: Pacer, connect: Connect) -> Iterator[Session]:
+    """A paced, timed session, closed on the way out."""
+    pacer.wait()
+    with clock.step("connect"):
+        session = connect(login).__enter__()
+    try:
+        yield session
+    finally:
+        session.__exit__(None, None, None)
+
+
+def _shown(change: confdiff.Change, login: Login) -> dict[str, list[str]]:
+    def redact(lines: Sequence[str]) -> list[str]:
+        return [confdiff.redact_line(line, login.profile) for line in lines]
+    return {"added": redact(change.added), "removed": redact(change.removed),
+            "commands": redact(change.commands)}
+
+
+def read_one(target: Target, pacer: Pacer, connect: Connect = Session) -> Result:
+    """Read the running config (into ``pre_change``); changes nothing."""
+    device = target.device
+    result = Result(device.hostname, device.site, Status.READ)
+    clock = _Clock(result.timings)
+    try:
+        with _opened(target.login, clock, pacer, connect) as session, clock.step("read"):
+            result.pre_change = session.running()
+    except DeviceError as exc:
+        result.status, result.error = Status.FAILED, str(exc)
+    return result
+
+
+def plan_one(target: Target, pacer: Pacer, connect: Connect = Session) -> Result:
+    """Read the running config and say what a push would send; sends nothing."""
+    device, login = target.device, target.login
+    result = Result(device.hostname, device.site, Status.PLANNED)
+    clock = _Clock(result.timings)
+    try:
+        with _opened(login, clock, pacer, connect) as session, clock.step("read"):
+            running = session.running()
+    except DeviceError as exc:
+        result.status, result.error = Status.FAILED, str(exc)
+        return result
+    change = confdiff.plan(target.intent.text, running, login.profile, target.intent.owned)
+    result.__dict__.update(_shown(change, login))
+    result.status = Status.UNCHANGED if change.empty else Status.PLANNED
+    return result
+
+
+def push_one(target: Target, pacer: Pacer, *, save: bool = True,
+             connect: Connect = Session) -> Result:
+    """Push one device's intent: backup, change, verify, save; roll back on failure."""
+    device, login, intent = target.device, target.login, target.intent
+    result = Result(device.hostname, device.site, Status.FAILED)
+    clock = _Clock(result.timings)
+    pacer.wait()
+    try:
+        with clock.step("connect"):
+            session = connect(login).__enter__()
+    except DeviceError as exc:
+        result.error = str(exc)
+        return result
+    try:
+        with clock.step("read"):
+            before = session.running()
+        result.pre_change = before  # the caller backs it up
+        change = confdiff.plan(intent.text, before, login.profile, intent.owned)
+        result.__dict__.update(_shown(change, login))
+        if change.empty:
+            result.status = Status.UNCHANGED
+            return result
+        try:
+            with clock.step("push"):
+                session.configure(change.commands)
+            with clock.step("verify"):
+                after = session.running()
+            left = confdiff.plan(intent.text, after, login.profile, intent.owned)
+            if not left.empty:
+                shown = [confdiff.redact_line(c, login.profile) for c in left.commands[:3]]
+                raise DeviceError(device.hostname, "the intent is not in the running config "
+                                  f"after the push (still missing: {'; '.join(shown)})")
+            if save:
+                with clock.step("save"):
+                    session.save()
+            result.status = Status.PUSHED
+        except DeviceError as exc:
+            result.error = str(exc)
+            session = _roll_back(target, session, before, result, connect, pacer)
+        return result
+    except DeviceError as exc:  # reading before the change failed: nothing was changed
+        result.error = str(exc)
+        return result
+    finally:
+        session.__exit__(None, None, None)
+
+
+def _roll_back(target: Target, session: Session, before: str, result: Result,
+               connect: Connect, pacer: Pacer) -> Session:
+    """Bring the device back to ``before`` for everything the intent touches; reconnects
+    if the session was lost. Returns the session in use (to be closed by the caller)."""
+    login, intent = target.login, target.intent
+    for attempt in (1, 2):
+        try:
+            if attempt == 2:
+                session.__exit__(None, None, None)
+                pacer.wait()
+                session = connect(login).__enter__()
+            now = session.running()
+            undo = confdiff.restore(before, now, intent.text, login.profile, intent.owned)
+            session.configure(undo.commands)
+            check = confdiff.restore(before, session.running(), intent.text, login.profile,
+                                     intent.owned)
+            if not check.empty:
+                raise DeviceError(login.hostname, "the rollback left differences")
+            result.status = Status.ROLLED_BACK
+            result.rollback = (f"restored the state before the change ({len(undo.commands)} "
+                               "commands; not saved, so the startup config is untouched)")
+            return session
+        except DeviceError as exc:
+            result.rollback = f"rollback failed: {exc}"
+    result.status = Status.ROLLBACK_FAILED
+    return session
+
+
+Work = Callable[[Target], Result]
+Progress = Callable[[Result], None]
+
+
+def run(targets: Sequence[Target], work: Work, limits: Limits,
+        progress: Progress | None = None) -> list[Result]:
+    """``work`` for every target: the canary devices one at a time first, then the rest
+    in parallel within the limits. Results come back in the order of ``targets``."""
+    results: dict[str, Result] = {}
+    failures = 0
+    lock = threading.Lock()
+    site_gates: dict[str, threading.Semaphore] = defaultdict(
+        lambda: threading.Semaphore(limits.per_site))
+
+    def one(target: Target) -> None:
+        nonlocal failures
+        hostname = target.device.hostname
+        with lock:
+            stop = failures > limits.max_failures
+            gate = site_gates[target.device.site]
+        if stop:
+            result = Result(hostname, target.device.site, Status.SKIPPED,
+                            error=f"not tried: more than {limits.max_failures} devices failed")
+        else:
+            with gate:
+                result = _guarded(work, target)
+        with lock:
+            if not result.ok and result.status is not Status.SKIPPED:
+                failures += 1
+            results[hostname] = result
+        if progress is not None:
+            progress(result)
+
+    canary, rest = list(targets[:limits.canary]), list(targets[limits.canary:])
+    for target in canary:
+        one(target)
+    if any(not results[t.device.hostname].ok for t in canary):
+        for target in rest:
+            skipped = Result(target.device.hostname, target.device.site, Status.SKIPPED,
+                             error="not tried: the canary failed")
+            results[target.device.hostname] = skipped
+            if progress is not None:
+                progress(skipped)
+    else:
+        with ThreadPoolExecutor(max_workers=limits.concurrency,
+                                thread_name_prefix="devices") as pool:
+            list(pool.map(one, rest))
+    return [results[t.device.hostname] for t in targets]
+
+
+def _guarded(work: Work, target: Target) -> Result:
+    try:
+        return work(target)
+    except Exception as exc:  # one device's bug never stops the fleet; it is reported
+        log.exception("%s: unexpected error", target.device.hostname)
+        return Result(target.device.hostname, target.device.site, Status.FAILED,
+                      error=f"unexpected error: {type(exc).__name__}")
+
+
+def drift_of(target: Target, running: str) -> list[str]:
+    """How the running config differs from the intent, as redacted diff lines."""
+    login, intent = target.login, target.intent
+    change = confdiff.plan(intent.text, running, login.profile, intent.owned)
+    shown = _shown(change, login)
+    return shown["added"] + shown["removed"]  # already "+ ..." and "- ..."
+
+
+def restore_one(target: Target, wanted: str, pacer: Pacer, *, save: bool = True,
+                connect: Connect = Session) -> Result:
+    """Make the device's whole config what ``wanted`` (a backup) says: the differences
+    undone command by command, verified, saved."""
+    login = target.login
+    result = Result(target.device.hostname, target.device.site, Status.FAILED)
+    clock = _Clock(result.timings)
+    try:
+        with _opened(login, clock, pacer, connect) as session:
+            with clock.step("read"):
+                now = session.running()
+            result.pre_change = now
+            scope = f"{wanted}\n{now}"  # the whole config: every line either one has
+            undo = confdiff.restore(wanted, now, scope, login.profile, ())
+            result.__dict__.update(_shown(undo, login))
+            if undo.empty:
+                result.status = Status.UNCHANGED
+                return result
+            with clock.step("push"):
+                session.configure(undo.commands)
+            with clock.step("verify"):
+                after = session.running()
+                left = confdiff.restore(wanted, after, f"{wanted}\n{after}", login.profile, ())
+            if not left.empty:
+                raise DeviceError(login.hostname, f"{len(left.commands)} differences remain "
+                                  "after the rollback")
+            if save:
+                with clock.step("save"):
+                    session.save()
+            result.status = Status.PUSHED
+    except DeviceError as exc:
+        result.error = str(exc)
+    return result

@@ -1,0 +1,151 @@
+"""Intent: the configuration each device should have, rendered from Jinja2 templates per
+platform with variables from the inventory and the district's intent file.
+
+Variables, later ones winning: built-in defaults; the intent file's ``defaults``; its
+``sites[SITE]``; its ``devices[HOSTNAME]``; then facts from the inventory (hostname, site,
+role, platform, and the RADIUS key of the NAS entry whose address is the device's).
+A template's first line may name the config lines it owns — ``{# owned: ntp server;
+logging host #}`` — so an NTP server the intent no longer lists is removed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    UndefinedError,
+)
+
+from citynet.errors import CitynetError
+
+BUILTIN = ("baseline", "guest_wifi")
+DEFAULTS: dict[str, Any] = {
+    "banner": "Authorised access only. 仅限授权人员访问。",
+    "ntp_servers": [],
+    "syslog_hosts": [],
+    "snmp_community": "",
+    "guest_vlan": 100,
+    "guest_network": "10.100.0.0/22",
+    "ssid": "i-Shenzhen",
+    "dhcp_server": "10.0.0.53",
+    "radius_server": "127.0.0.1",
+    "radius_key": "",
+    "portal_url": "http://127.0.0.1:8080/portal/",
+    "walled_garden": [],
+}
+_OWNED = re.compile(r"^\{#\s*owned:(.*?)#\}")
+
+
+class IntentError(CitynetError):
+    """A template or the intent file cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Device:
+    """The inventory's facts about one device that templates may use."""
+
+    hostname: str
+    platform: str
+    role: str
+    site: str
+    host: str
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What one device should have. ``text`` may hold secrets (a RADIUS key): print it
+    only through ``confdiff.redact``."""
+
+    hostname: str
+    text: str
+    owned: tuple[str, ...]
+    templates: tuple[str, ...]
+
+
+def load_vars(path: Path) -> dict[str, Any]:
+    """The intent file (YAML with ``defaults``, ``sites``, ``devices``); {} if absent."""
+    if not path.exists():
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise IntentError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not set(document) <= {"defaults", "sites", "devices",
+                                                               "templates_dir"}:
+        raise IntentError(f"{path}: expected the keys defaults, sites, devices "
+                          "(and optionally templates_dir)")
+    return document
+
+
+def variables(device: Device, document: Mapping[str, Any],
+              radius_keys: Mapping[str, str]) -> dict[str, Any]:
+    values = dict(DEFAULTS)
+    values.update(document.get("defaults") or {})
+    values.update((document.get("sites") or {}).get(device.site) or {})
+    values.update((document.get("devices") or {}).get(device.hostname) or {})
+    values.update(hostname=device.hostname, platform=device.platform, role=device.role,
+                  site=device.site, nas_ip=values.get("nas_ip") or device.host)
+    if device.host in radius_keys:
+        values["radius_key"] = radius_keys[device.host]
+    values.update(_guest_addressing(values))
+    return values
+
+
+def _guest_addressing(values: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        network = ipaddress.ip_network(str(values["guest_network"]))
+    except ValueError as exc:
+        raise IntentError(f"guest_network: {exc}") from None
+    networks = values.get("guest_networks") or [str(network)]
+    return {"guest_gateway": values.get("guest_gateway") or str(next(network.hosts())),
+            "guest_netmask": str(network.netmask), "guest_networks": list(networks)}
+
+
+class Renderer:
+    """Templates from the intent file's ``templates_dir`` first, then the built-in ones."""
+
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        loaders: list[Any] = [PackageLoader("devices", "templates")]
+        if templates_dir is not None:
+            loaders.insert(0, FileSystemLoader(str(templates_dir)))
+        self._env = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                                trim_blocks=True, lstrip_blocks=True, autoescape=False)  # noqa: S701 - device config, not HTML
+
+    def owned(self, name: str) -> tuple[str, ...]:
+        assert self._env.loader is not None  # noqa: S101 - set in __init__
+        source, _, _ = self._env.loader.get_source(self._env, name)
+        found = _OWNED.match(source.strip())
+        if not found:
+            return ()
+        return tuple(p.strip() for p in found.group(1).split(";") if p.strip())
+
+    def render(self, device: Device, templates: Sequence[str],
+               values: Mapping[str, Any]) -> Intent:
+        texts: list[str] = []
+        owned: list[str] = []
+        for name in templates:
+            path = f"{device.platform}/{name}.j2"
+            try:
+                template = self._env.get_template(path)
+                texts.append(template.render(**values).strip("\n"))
+            except TemplateNotFound:
+                raise IntentError(f"{device.hostname}: no template {name!r} for platform "
+                                  f"{device.platform} (looked for {path})") from None
+            except UndefinedError as exc:
+                raise IntentError(f"{device.hostname}: template {path}: {exc.message} "
+                                  "(set it in the intent file)") from None
+            owned.extend(self.owned(path))
+        return Intent(device.hostname, "\n".join(t for t in texts if t) + "\n",
+                      tuple(owned), tuple(templates))

@@ -1,0 +1,126 @@
+"""Which devices a command works on, and everything needed to work on each: its facts,
+its login (credentials opened from the store, or from the environment) and its intent."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citynet.config import Config
+from citynet.crypto import SecretBox
+from citynet.errors import CitynetError
+from devices.driver import Login
+from devices.fleet import Target
+from devices.intent import Device, Renderer, load_vars, variables
+from devices.platforms import PROFILES
+from inventory.models import NasClient, NetworkDevice
+
+# Credentials for devices that have none in the inventory (a jump account, CI)
+ENV_USERNAME, ENV_PASSWORD, ENV_KEY_FILE = ("CITYNET_DEVICE_USERNAME",
+                                            "CITYNET_DEVICE_PASSWORD",
+                                            "CITYNET_DEVICE_KEY_FILE")
+SELECTOR_HELP = ("HOSTNAME or a glob (*-acc-*), site:NAME, role:ROLE or platform:NAME; "
+                 "several are OR-ed; none means every device")
+
+
+class SelectorError(CitynetError):
+    """A selector that names no kind of device, or that matches nothing."""
+
+
+@dataclass(frozen=True)
+class Unready:
+    """A selected device that cannot be worked on, and why (no credential, no template)."""
+
+    hostname: str
+    site: str
+    reason: str
+
+
+def matches(device: NetworkDevice, selector: str) -> bool:
+    kind, sep, value = selector.partition(":")
+    if sep and kind in ("site", "role", "platform"):
+        field = {"site": device.site, "role": device.role.value,
+                 "platform": device.platform.value}[kind]
+        return fnmatch.fnmatchcase(field, value)
+    return fnmatch.fnmatchcase(device.hostname, selector)
+
+
+def select_devices(session: Session, selectors: Sequence[str]) -> list[NetworkDevice]:
+    every = list(session.scalars(select(NetworkDevice).order_by(NetworkDevice.site,
+                                                                NetworkDevice.hostname)))
+    if not selectors:
+        return every
+    chosen = [d for d in every if any(matches(d, s) for s in selectors)]
+    if not chosen:
+        raise SelectorError(f"no device matches {' '.join(selectors)} ({SELECTOR_HELP})")
+    return chosen
+
+
+def radius_keys(session: Session, box: SecretBox | None) -> dict[str, str]:
+    """NAS address → its RADIUS secret, for the RADIUS key pushed to that device."""
+    if box is None:
+        return {}
+    return {nas.address: box.open(nas.secret_sealed)
+            for nas in session.scalars(select(NasClient))}
+
+
+def intent_path(config: Config) -> Path:
+    return Path(config.devices.intent_vars) if config.devices.intent_vars else (
+        config.data_path / "intent.yaml")
+
+
+def build(session: Session, config: Config, box: SecretBox | None, selectors: Sequence[str],
+          templates: Sequence[str] | None = None,
+          environ: Mapping[str, str] = os.environ) -> tuple[list[Target], list[Unready]]:
+    """Targets ready to work on, and the selected devices that are not (with why)."""
+    document = load_vars(intent_path(config))
+    templates_dir = document.get("templates_dir")
+    renderer = Renderer(Path(templates_dir) if templates_dir else None)
+    keys = radius_keys(session, box)
+    chosen = list(templates or config.devices.templates)
+    ready, unready = [], []
+    for row in select_devices(session, selectors):
+        device = Device(row.hostname, row.platform.value, row.role.value, row.site, row.host)
+        profile = PROFILES.get(device.platform)
+        if profile is None:
+            unready.append(Unready(row.hostname, row.site, f"platform {device.platform} is "
+                                   "not managed (no profile)"))
+            continue
+        login = _login(row, profile, box, config.devices.timeout_seconds, environ)
+        if isinstance(login, str):
+            unready.append(Unready(row.hostname, row.site, login))
+            continue
+        try:
+            intent = renderer.render(device, chosen, variables(device, document, keys))
+        except CitynetError as exc:
+            unready.append(Unready(row.hostname, row.site, str(exc)))
+            continue
+        ready.append(Target(device, login, intent))
+    return ready, unready
+
+
+def _login(row: NetworkDevice, profile: object, box: SecretBox | None, timeout: float,
+           environ: Mapping[str, str]) -> Login | str:
+    from devices.platforms import Profile
+
+    assert isinstance(profile, Profile)  # noqa: S101 - from PROFILES
+    if row.credential is not None:
+        if box is None:
+            return "its credential is sealed and there is no secrets key"
+        credential = row.credential
+        return Login(row.hostname, row.host, row.port, profile, credential.username,
+                     box.open(credential.password_sealed),
+                     box.open(credential.enable_secret_sealed)
+                     if credential.enable_secret_sealed else "", timeout=timeout)
+    username = environ.get(ENV_USERNAME, "")
+    if not username:
+        return (f"no credential in the inventory and no {ENV_USERNAME} in the environment")
+    return Login(row.hostname, row.host, row.port, profile, username,
+                 environ.get(ENV_PASSWORD, ""), key_file=environ.get(ENV_KEY_FILE, ""),
+                 timeout=timeout)

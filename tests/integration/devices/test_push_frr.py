@@ -1,0 +1,125 @@
+"""Plan, push, verify, drift, back up and roll back on real FRRouting routers over SSH,
+through the real `citynet devices` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.devices.conftest import Cli
+from tests.lab.frr import Router
+
+pytestmark = pytest.mark.slow
+
+PREFIX_LIST = "ip prefix-list CITYNET-GUEST seq 5 permit 10.100.0.0/22"
+
+
+def running(router: Router) -> str:
+    return router.vtysh("show running-config")
+
+
+def test_plan_sends_nothing_and_push_converges(district: Cli, frr_lab: list[Router]) -> None:
+    before = [running(r) for r in frr_lab]
+    plan = district("devices", "plan")
+    for router in frr_lab:
+        assert f"--- {router.hostname} (lab-" in plan.stdout
+    assert "    " + PREFIX_LIST in plan.stdout
+    assert [running(r) for r in frr_lab] == before  # a plan changes nothing
+
+    pushed = district("devices", "push", "--reason", "CHG-1 guest prefixes", "--json")
+    results = json.loads(pushed.stdout)["devices"]
+    assert {r["status"] for r in results} == {"pushed"}
+    assert all(set(r["timings"]) >= {"connect", "read", "push", "verify", "save"}
+               for r in results)
+    for router in frr_lab:
+        assert PREFIX_LIST in running(router)
+        assert "log syslog informational" in running(router)
+        assert PREFIX_LIST in router.saved_config()  # saved as well
+
+    again = json.loads(district("devices", "push", "--reason", "again", "--json").stdout)
+    assert {r["status"] for r in again["devices"]} == {"unchanged"}
+    assert district("devices", "drift").stdout.strip().endswith("0 of 3 devices drifted")
+
+
+def test_push_is_audited_and_backed_up(district: Cli, frr_lab: list[Router]) -> None:
+    district("devices", "push", "--reason", "CHG-2 audit me")
+    verify = district("audit", "verify").stdout
+    assert "audit log: 1 rows, chain intact" in verify
+    history = district("devices", "history", frr_lab[0].hostname).stdout
+    assert "before push: CHG-2 audit me" in history
+    # the backup holds the config from before the change
+    repo = Path(district.data_dir) / "backups" / "devices" / f"{frr_lab[0].hostname}.cfg"
+    assert repo.exists() and PREFIX_LIST not in repo.read_text()
+
+
+def test_drift_on_the_console_is_found_and_pushed_away(district: Cli,
+                                                       frr_lab: list[Router]) -> None:
+    district("devices", "push", "--reason", "baseline")
+    district("devices", "backup", "--reason", "after baseline")
+    tampered = frr_lab[1]
+    tampered.vtysh("configure terminal", "no " + PREFIX_LIST,
+                   "ip prefix-list CITYNET-GUEST seq 99 permit 192.0.2.0/24", "end")
+    drift = district("devices", "drift", code=1).stdout
+    assert f"{tampered.hostname}: 2 lines from intent" in drift
+    assert "lines changed since the last backup" in drift
+    assert "1 of 3 devices drifted" in drift
+    fixed = json.loads(district("devices", "push", tampered.hostname, "--reason", "drift",
+                                "--json").stdout)["devices"][0]
+    assert fixed["status"] == "pushed"
+    assert "- ip prefix-list CITYNET-GUEST seq 99 permit 192.0.2.0/24" in fixed["removed"]
+    assert "seq 99" not in running(tampered) and PREFIX_LIST in running(tampered)
+
+
+def test_a_refused_command_rolls_the_device_back_and_stops_at_the_canary(
+        district: Cli, frr_lab: list[Router], tmp_path: Path) -> None:
+    templates = tmp_path / "templates" / "frr"
+    templates.mkdir(parents=True)
+    (templates / "broken.j2").write_text(
+        "ip prefix-list CITYNET-GUEST seq 5 permit 10.100.0.0/22\n"
+        "ip prefix-list CITYNET-GUEST seq 7 permit 10.102.0.0/22\n"
+        "ip route 10.200.0.0/24\n")  # no next hop: "% Command incomplete"
+    intent = Path(district.data_dir) / "intent.yaml"
+    intent.write_text(intent.read_text() + f"templates_dir: {tmp_path / 'templates'}\n")
+    before = [running(r) for r in frr_lab]
+    result = district("devices", "push", "--template", "broken", "--canary", "1",
+                      "--reason", "bad template", "--json", code=1)
+    devices = json.loads(result.stdout)["devices"]
+    assert devices[0]["status"] == "rolled_back"
+    assert "refused 'ip route 10.200.0.0/24'" in devices[0]["error"]
+    assert "restored the state before the change" in devices[0]["rollback"]
+    assert [d["status"] for d in devices[1:]] == ["skipped", "skipped"]
+    assert [running(r) for r in frr_lab] == before  # nothing half-configured anywhere
+
+
+def test_unreachable_devices_are_reported_not_fatal(district: Cli, frr_lab: list[Router],
+                                                    tmp_path: Path) -> None:
+    import yaml
+
+    from tests.support import free_port
+
+    rows = tmp_path / "down.yaml"
+    rows.write_text(yaml.safe_dump({"devices": [
+        {"hostname": "gone-01", "host": "127.0.0.1", "port": free_port(), "platform": "frr",
+         "role": "router", "site": "lab-c", "credential": "lab"}]}))
+    district("inventory", "import", str(rows))
+    result = district("devices", "push", "--canary", "0", "--reason", "with a dead one",
+                      "--json", code=1)
+    by_name = {d["hostname"]: d for d in json.loads(result.stdout)["devices"]}
+    assert by_name["gone-01"]["status"] == "failed"
+    assert "no SSH answer" in by_name["gone-01"]["error"] or "cannot open SSH" in by_name[
+        "gone-01"]["error"]
+    assert all(by_name[r.hostname]["status"] == "pushed" for r in frr_lab)
+
+
+def test_rollback_to_a_backup_revision(district: Cli, frr_lab: list[Router]) -> None:
+    router = frr_lab[2]
+    district("devices", "backup", router.hostname, "--reason", "pristine")
+    district("devices", "push", router.hostname, "--reason", "CHG-3")
+    assert PREFIX_LIST in running(router)
+    first = district("devices", "history", router.hostname).stdout.splitlines()[-1].split()[0]
+    district("devices", "rollback", router.hostname, "--to", first, "--reason", "undo CHG-3")
+    assert "CITYNET-GUEST" not in running(router)
+    assert "CITYNET-GUEST" not in router.saved_config()
+    assert "audit log: " in district("audit", "verify").stdout

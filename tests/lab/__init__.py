@@ -1,0 +1,1 @@
+"""Real network software the tests and benchmarks drive (needs root): see ``frr``."""

@@ -144,12 +144,10 @@ class Session:
         profile = self.login.profile
         errors = [re.compile(p, re.M) for p in profile.error_patterns]
         sent = 0
-        self._call(lambda: self._conn.config_mode(), "entering config mode")
+        self._call(self._enter_config, "entering config mode")
         try:
             for command in commands:
-                reply = str(self._call(partial(self._conn.send_config_set, [command],
-                                               enter_config_mode=False, exit_config_mode=False,
-                                               read_timeout=self.login.timeout),
+                reply = str(self._call(partial(self._send_config, command),
                                        f"sending {self._safe(command)!r}"))
                 sent += 1
                 if any(p.search(reply) for p in errors):
@@ -158,11 +156,40 @@ class Session:
         finally:
             if self._conn is not None:
                 try:
-                    self._conn.exit_config_mode()
+                    self._leave_config()
+                    # the change may have renamed the device (hostname, sysname): what
+                    # netmiko waits for after every command is the prompt it finds now
+                    self._conn.set_base_prompt()
                 except Exception as exc:  # the session may be gone; the caller finds out
                     log.debug("%s: leaving config mode: %s", self.login.hostname,
                               type(exc).__name__)
         return sent
+
+    def _send_config(self, command: str) -> str:
+        profile = self.login.profile
+        if profile.config_prompt is None:
+            return str(self._conn.send_config_set(
+                [command], enter_config_mode=False, exit_config_mode=False,
+                read_timeout=self.login.timeout))
+        return str(self._conn.send_command(
+            command, expect_string=profile.config_prompt, read_timeout=self.login.timeout,
+            strip_prompt=False, strip_command=False))
+
+    def _enter_config(self) -> None:
+        profile = self.login.profile
+        if profile.config_prompt is None:
+            self._conn.config_mode()
+        else:
+            self._conn.send_command(profile.enter_config, expect_string=profile.config_prompt,
+                                    read_timeout=self.login.timeout)
+
+    def _leave_config(self) -> None:
+        profile = self.login.profile
+        if profile.exec_prompt is None:
+            self._conn.exit_config_mode()
+        else:
+            self._conn.send_command(profile.exit_config, expect_string=profile.exec_prompt,
+                                    read_timeout=self.login.timeout)
 
     def save(self) -> None:
         """Make the running config the startup config (VRP/Comware answer [Y/N])."""
@@ -178,12 +205,21 @@ class Session:
         try:
             return work()
         except (ReadTimeout, NetmikoTimeoutException):
+            if not self._alive():
+                raise SessionLost(self.login.hostname, f"session lost while {doing}: the "
+                                  "device closed it") from None
             raise SessionLost(self.login.hostname, f"no answer while {doing} within "
                               f"{self.login.timeout:g} s") from None
         except (OSError, EOFError, SSHException, ReadException, WriteException) as exc:
             raise SessionLost(self.login.hostname, f"session lost while {doing} "
                               f"({type(exc).__name__}): the device closed it or the "
                               "network dropped") from None
+
+    def _alive(self) -> bool:
+        try:
+            return bool(self._conn is not None and self._conn.is_alive())
+        except Exception:  # asking a broken session anything can fail
+            return False
 
     def _safe(self, text: str) -> str:
         return redact_line(text, self.login.profile)

@@ -64,6 +64,11 @@ class Profile:
     # Extra ConnectHandler arguments as (name, value) pairs (a tuple keeps Profile hashable;
     # ``dict.update`` takes it as it is).
     netmiko_options: tuple[tuple[str, Any], ...] = ()
+    # Prompts of config mode and of the view it returns to (regexes). When set, the driver
+    # enters and leaves config mode by these instead of netmiko's mode check, which waits
+    # for two seconds of silence on VRP/Comware every time.
+    config_prompt: str | None = None
+    exec_prompt: str | None = None
 
 
 CIPHER = "<cipher>"  # what normalise() puts in place of churned ciphertext
@@ -203,6 +208,7 @@ HUAWEI = Profile(
     hidden_defaults=("undo shutdown",),
     shared_sections=(r"^aaa$",),
     literal_block=r"^header \S+(?: information)? (?P<delim>\S)",
+    config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
 )
 
 HP_COMWARE = Profile(
@@ -228,6 +234,7 @@ HP_COMWARE = Profile(
                     r"^port link-type\b", r"^port access vlan\b"),
     hidden_defaults=("undo shutdown",),
     literal_block=r"^header \S+ (?P<delim>\S)",
+    config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from citynet.telemetry import Point, lines
 from monitoring.influx import InfluxSink
-from monitoring.points import Point, lines
 
 TARGET = 50_000.0
 VICTORIA_METRICS = "/usr/bin/victoria-metrics"

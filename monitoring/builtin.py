@@ -8,9 +8,8 @@ from datetime import timedelta
 from sqlalchemy import BigInteger, String, column, func, select, table
 
 from citynet.db import UtcDateTime
+from citynet.telemetry import Context, Point
 from monitoring import kpis
-from monitoring.collectors import Context
-from monitoring.points import Point
 
 # RADIUS tables, by name (monitoring does not import the RADIUS package)
 _session = table("radius_session", column("called_station", String),

@@ -35,8 +35,9 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool)
       citynet collect --once --only coverage      recompute the coverage KPIs now
       citynet collect                             keep collecting (Ctrl-C stops)
     """
+    from citynet.telemetry import Context
     from monitoring import service
-    from monitoring.collectors import Context, Run, Scheduler, run_collectors
+    from monitoring.collectors import Run, Scheduler, run_collectors
 
     try:
         chosen = service.pick(names)

@@ -1,9 +1,9 @@
 """Collectors: small plug-ins that each produce telemetry points on their own interval.
 
-A collector is any object with a ``name``, a default ``interval`` (seconds) and
-``collect(context) -> list[Point]``. One failing never stops the others: its run is
-reported as failed (with the reason) and the next collector runs. Points go to every sink
-(the embedded rollups always; InfluxDB when configured).
+A collector (``citynet.telemetry.Collector``) is any object with a ``name``, a default
+``interval`` (seconds) and ``collect(context) -> list[Point]``. One failing never stops the
+others: its run is reported as failed (with the reason) and the next collector runs.
+Points go to every sink (the embedded rollups always; InfluxDB when configured).
 """
 
 from __future__ import annotations
@@ -18,25 +18,9 @@ from typing import Protocol
 
 from citynet.config import Config
 from citynet.db import Store
-from monitoring.points import Point
+from citynet.telemetry import Collector, Context, Point
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a collector may use: the store, the config, and the moment of this run."""
-
-    store: Store
-    config: Config
-    now: datetime
-
-
-class Collector(Protocol):
-    name: str
-    interval: float  # seconds between runs, unless monitoring.intervals names another
-
-    def collect(self, context: Context) -> list[Point]: ...
 
 
 class Sink(Protocol):

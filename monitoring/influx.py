@@ -1,6 +1,6 @@
 """The InfluxDB sink: telemetry points to any server speaking the InfluxDB v2 write API.
 
-Points are encoded as line protocol (``monitoring.points.line``) and sent in batches
+Points are encoded as line protocol (``citynet.telemetry.line``) and sent in batches
 through influxdb-client's synchronous write API; this is the only module that imports
 influxdb-client. While the server is down, batches wait in a disk spool and are replayed
 oldest first before anything newer is sent, so the server sees points in the order they
@@ -29,7 +29,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from citynet.config import Config
-from monitoring.points import Point, line
+from citynet.telemetry import Point, line
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from sqlalchemy import Integer, String, cast, column, func, select, table
 from sqlalchemy.orm import Session
 
 from citynet.db import UtcDateTime
+from citynet.telemetry import Point
 from inventory.choices import TargetMetric
 from inventory.models import AccessPoint, Building, Community, Hotspot, Street
 from monitoring.coverage import Fact, Kpis, fiber_facts, fold, hotspot_facts
 from monitoring.models import KpiSample, ProbeState, SurveyPoint
-from monitoring.points import Point
 
 LOGIN_WINDOW = timedelta(hours=24)
 

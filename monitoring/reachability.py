@@ -18,11 +18,10 @@ from typing import Protocol
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from citynet.telemetry import Context, FieldValue, Point
 from inventory.models import AccessPoint, Community, Hotspot, NetworkDevice
 from monitoring import probes
-from monitoring.collectors import Context
 from monitoring.models import ProbeState
-from monitoring.points import FieldValue, Point
 from monitoring.probes import ProbeResult, Target
 
 MEASUREMENT = "reachability"

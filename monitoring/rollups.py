@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 
 from citynet.db import Store
+from citynet.telemetry import Point
 from monitoring.models import TelemetryRollup
-from monitoring.points import Point
 
 
 def hour_of(moment: datetime) -> datetime:

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from citynet.config import Config
 from citynet.db import Store
+from citynet.telemetry import Collector, Context, Point
 from monitoring.builtin import CoverageCollector, HotspotUseCollector
-from monitoring.collectors import Collector, Context, Scheduler, Sink
-from monitoring.points import Point
+from monitoring.collectors import Scheduler, Sink
 from monitoring.rollups import RollupSink
 
 

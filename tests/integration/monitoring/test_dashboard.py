@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 from citynet.config import Config
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
+from citynet.telemetry import Context
 from citynet.web import create_app
 from inventory import demo
 from inventory.choices import GOVERNMENT_TYPES, TargetMetric
 from inventory.importer import import_rows
 from monitoring import kpis
 from monitoring.builtin import CoverageCollector
-from monitoring.collectors import Context, run_collectors
+from monitoring.collectors import run_collectors
 from monitoring.forecast import Status
 from monitoring.models import KpiSample, ProbeState, TelemetryRollup
 from monitoring.rollups import RollupSink

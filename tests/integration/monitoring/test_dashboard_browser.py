@@ -19,11 +19,12 @@ from waitress.server import create_server
 
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
+from citynet.telemetry import Context
 from citynet.web import create_app
 from inventory import demo
 from inventory.importer import import_rows
 from monitoring.builtin import CoverageCollector
-from monitoring.collectors import Context, run_collectors
+from monitoring.collectors import run_collectors
 from monitoring.models import ProbeState
 from tests.conftest import make_config
 

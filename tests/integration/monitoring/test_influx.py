@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from citynet.telemetry import Point
 from monitoring.influx import (
     BatchRejected,
     InfluxSink,
@@ -21,7 +22,6 @@ from monitoring.influx import (
     InfluxWriter,
     SinkCounters,
 )
-from monitoring.points import Point
 from tests.integration.monitoring.conftest import Victoria
 from tests.support import wait_until
 

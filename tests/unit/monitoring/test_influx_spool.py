@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from citynet.config import Config
+from citynet.telemetry import Point, line
 from monitoring import influx
 from monitoring.influx import BatchRejected, InfluxSink, InfluxUnavailable, verdict
-from monitoring.points import Point, line
 from tests.conftest import make_config
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitoring.collectors import Context, run_collectors
-from monitoring.points import Point, line
+from citynet.telemetry import Context, Point, line
+from monitoring.collectors import run_collectors
 from monitoring.rollups import merge
 
 AT = datetime(2026, 11, 26, 8, 30, 0, 123456, tzinfo=UTC)

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from citynet.config import Config
 from citynet.db import Store
+from citynet.telemetry import Context
 from inventory.choices import DeviceRole, Platform
 from inventory.models import AccessPoint, Community, Hotspot, NetworkDevice, Street
-from monitoring.collectors import Context
 from monitoring.models import ProbeState
 from monitoring.probes import ProbeResult, Target
 from monitoring.reachability import (

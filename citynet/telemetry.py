@@ -1,8 +1,10 @@
-"""Telemetry points and their InfluxDB line-protocol form.
+"""Telemetry points, their InfluxDB line-protocol form, and what a collector is.
 
 A collector produces :class:`Point`s; sinks (the embedded rollups, InfluxDB) take them.
-Pure: no I/O here. Line protocol is written by hand because it is small, exact and much
-faster than building client objects point by point (see ``bench/telemetry.py``).
+They live in the kernel because collectors come from more than one domain (monitoring's
+own, and the devices package's device-state collector) and domains do not import each
+other. Pure: no I/O here. Line protocol is written by hand because it is small, exact and
+much faster than building client objects point by point (see ``bench/telemetry.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from citynet.config import Config
+    from citynet.db import Store
 
 FieldValue = float | int | bool | str
 
@@ -77,3 +84,19 @@ def line(point: Point) -> str:
 
 def lines(points: Iterable[Point]) -> list[str]:
     return [line(point) for point in points]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a collector may use: the store, the config, and the moment of this run."""
+
+    store: Store
+    config: Config
+    now: datetime
+
+
+class Collector(Protocol):
+    name: str
+    interval: float  # seconds between runs, unless monitoring.intervals names another
+
+    def collect(self, context: Context) -> list[Point]: ...

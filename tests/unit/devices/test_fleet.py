@@ -1,0 +1,145 @@
+"""Fleet orchestration without devices: canary, failure threshold, per-site limits,
+pacing; and intent rendering from templates and variables."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from devices.driver import Login
+from devices.fleet import Limits, Pacer, Result, Status, Target, run
+from devices.intent import Device, Intent, IntentError, Renderer, load_vars, variables
+from devices.platforms import PROFILES
+
+
+def target(name: str, site: str = "a") -> Target:
+    device = Device(name, "frr", "router", site, "127.0.0.1")
+    return Target(device, Login(name, "127.0.0.1", 22, PROFILES["frr"], "u", "p"),
+                  Intent(name, "", (), ()))
+
+
+def outcome(status: Status) -> object:
+    def work(t: Target) -> Result:
+        return Result(t.device.hostname, t.device.site, status)
+    return work
+
+
+def test_a_failed_canary_stops_the_push_and_the_rest_is_skipped() -> None:
+    tried: list[str] = []
+
+    def work(t: Target) -> Result:
+        tried.append(t.device.hostname)
+        return Result(t.device.hostname, "a", Status.ROLLED_BACK)
+
+    results = run([target(f"d{i}") for i in range(5)], work, Limits(canary=1))
+    assert tried == ["d0"]
+    assert [r.status for r in results] == [Status.ROLLED_BACK] + [Status.SKIPPED] * 4
+    assert "canary" in results[1].error
+
+
+def test_past_max_failures_the_remaining_devices_are_skipped() -> None:
+    def work(t: Target) -> Result:
+        return Result(t.device.hostname, "a", Status.FAILED)
+
+    results = run([target(f"d{i}") for i in range(10)], work,
+                  Limits(canary=0, concurrency=1, max_failures=2))
+    counts = Counter(r.status for r in results)
+    assert counts == {Status.FAILED: 3, Status.SKIPPED: 7}  # the third failure stops it
+    assert [r.hostname for r in results] == [f"d{i}" for i in range(10)]  # input order
+
+
+def test_one_devices_bug_is_its_own_failure() -> None:
+    def work(t: Target) -> Result:
+        if t.device.hostname == "d1":
+            raise KeyError("boom")
+        return Result(t.device.hostname, "a", Status.PUSHED)
+
+    results = run([target(f"d{i}") for i in range(3)], work, Limits(canary=0))
+    assert [r.status for r in results] == [Status.PUSHED, Status.FAILED, Status.PUSHED]
+    assert "KeyError" in results[1].error
+
+
+def test_per_site_and_overall_limits_hold() -> None:
+    lock = threading.Lock()
+    active: Counter[str] = Counter()
+    peak: Counter[str] = Counter()
+    overall = {"now": 0, "peak": 0}
+    release = threading.Barrier(2, timeout=5)
+
+    def work(t: Target) -> Result:
+        site = t.device.site
+        with lock:
+            active[site] += 1
+            overall["now"] += 1
+            peak[site] = max(peak[site], active[site])
+            overall["peak"] = max(overall["peak"], overall["now"])
+        with contextlib.suppress(threading.BrokenBarrierError):
+            release.wait()  # pairs of devices overlap for certain
+        with lock:
+            active[site] -= 1
+            overall["now"] -= 1
+        return Result(t.device.hostname, site, Status.PUSHED)
+
+    targets = [target(f"a{i}", "a") for i in range(6)] + [target(f"b{i}", "b") for i in range(6)]
+    results = run(targets, work, Limits(canary=0, concurrency=4, per_site=2))
+    assert all(r.ok for r in results)
+    assert max(peak.values()) <= 2 and overall["peak"] <= 4
+
+
+def test_pacer_spaces_new_sessions() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        pacer.wait()
+    assert slept == pytest.approx([0.25, 0.25, 0.25, 0.25])
+
+
+def test_intent_renders_per_platform_with_variables_in_order(tmp_path: Path) -> None:
+    intent_file = tmp_path / "intent.yaml"
+    intent_file.write_text(
+        "defaults: {ntp_servers: [10.0.0.1], snmp_community: pub}\n"
+        "sites: {笋岗: {ntp_servers: [10.9.9.9]}}\n"
+        "devices: {sw-2: {snmp_community: ''}}\n")
+    document = load_vars(intent_file)
+    renderer = Renderer()
+    one = Device("sw-1", "huawei", "access_switch", "笋岗", "10.1.1.1")
+    two = Device("sw-2", "huawei", "access_switch", "东门", "10.1.1.2")
+    first = renderer.render(one, ["baseline"], variables(one, document, {}))
+    second = renderer.render(two, ["baseline"], variables(two, document, {}))
+    assert "ntp-service unicast-server 10.9.9.9" in first.text  # the site wins
+    assert "sysname sw-1" in first.text and "snmp-agent community read pub" in first.text
+    assert "snmp-agent" not in second.text  # the device wins
+    assert first.owned == ("ntp-service unicast-server", "info-center loghost",
+                           "snmp-agent community")
+    keyed = variables(one, document, {"10.1.1.1": "nas-secret"})
+    assert keyed["radius_key"] == "nas-secret"  # the NAS entry of the device's address
+
+
+def test_intent_errors_name_the_device_and_the_template(tmp_path: Path) -> None:
+    renderer = Renderer()
+    device = Device("gw", "linux", "router", "x", "10.0.0.1")
+    with pytest.raises(IntentError, match="no template 'baseline' for platform linux"):
+        renderer.render(device, ["baseline"], {})
+    broken = tmp_path / "t" / "frr"
+    broken.mkdir(parents=True)
+    (broken / "x.j2").write_text("ip route {{ nowhere }} Null0\n")
+    with pytest.raises(IntentError, match=r"gw: template frr/x\.j2: 'nowhere' is undefined"):
+        Renderer(tmp_path / "t").render(Device("gw", "frr", "router", "x", "10.0.0.1"),
+                                        ["x"], {})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("defaults: [1\n")
+    with pytest.raises(IntentError, match="not valid YAML"):
+        load_vars(bad)
+    bad.write_text("unknown: {}\n")
+    with pytest.raises(IntentError, match="expected the keys"):
+        load_vars(bad)

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import getpass
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, insert, select, update
+from sqlalchemy import JSON, BigInteger, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
-from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, table
-
-HEAD = "chain.audit_log.head"
-BASE = "chain.audit_log.base"
+from citynet.db import Base, UtcDateTime
+from citynet.ledger import Ledger
 
 
 class AuditEntry(Base):
@@ -52,6 +50,7 @@ class Action:
 
 
 CONTENT = ("at", "actor", "source", "action", "target", "reason", "result", "detail")
+LEDGER = Ledger(AuditEntry, "audit_log", CONTENT)
 
 
 def cli_actor() -> str:
@@ -65,47 +64,16 @@ def cli_actor() -> str:
 
 def record(session: Session, action: Action) -> int:
     """Append one entry after the current head (the caller's transaction); its seq."""
-    head = session.scalar(select(MetaEntry.value).where(MetaEntry.key == HEAD)
-                          .with_for_update())
-    seq, previous = chain.decode_point(head)
-    seq += 1
-    content = {"at": action.at, "actor": action.actor or cli_actor(), "source": action.source,
-               "action": action.action, "target": action.target[:255],
-               "reason": action.reason[:512], "result": action.result,
-               "detail": dict(action.detail)}
-    digest = chain.row_hash(previous, content)
-    session.execute(insert(table(AuditEntry)).values(seq=seq, prev_hash=previous,
-                                                     row_hash=digest, **content))
-    point = chain.encode_point((seq, digest))
-    if head is None:
-        session.execute(insert(table(MetaEntry)).values(key=HEAD, value=point))
-    else:
-        session.execute(update(table(MetaEntry)).where(MetaEntry.key == HEAD)
-                        .values(value=point))
-    return seq
-
-
-def links(session: Session) -> Iterator[chain.Link]:
-    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)
-                           .execution_options(yield_per=2000)).scalars()
-    for row in rows:
-        yield chain.Link(row.seq, row.prev_hash, row.row_hash,
-                         {name: getattr(row, name) for name in CONTENT})
+    return LEDGER.append(session, [{
+        "at": action.at, "actor": action.actor or cli_actor(), "source": action.source,
+        "action": action.action, "target": action.target[:255],
+        "reason": action.reason[:512], "result": action.result,
+        "detail": dict(action.detail)}])
 
 
 def verify(session: Session) -> tuple[int, list[chain.Break]]:
     """(entries checked, problems)."""
-    base = chain.decode_point(get_meta(session, BASE))
-    head = chain.decode_point(get_meta(session, HEAD))
-    checked: list[int] = []
-
-    def counted() -> Iterator[chain.Link]:
-        for link in links(session):
-            checked.append(link.seq)
-            yield link
-
-    problems = chain.verify(counted(), base, head)
-    return len(checked), problems
+    return LEDGER.verify(session)
 
 
 def recent(session: Session, action_prefix: str = "", limit: int = 50) -> list[AuditEntry]:

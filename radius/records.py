@@ -11,7 +11,6 @@ kept at least ``records.retention_days`` (≥ 60, default 180) and removed only 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -20,20 +19,16 @@ from sqlalchemy import (
     Integer,
     String,
     delete,
-    insert,
     or_,
     select,
-    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
-from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, set_meta, table
+from citynet.db import Base, UtcDateTime
+from citynet.ledger import Ledger
 
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
-
-HEAD = "chain.login_record.head"
-BASE = "chain.login_record.base"
 
 
 class LoginRecord(Base):
@@ -73,6 +68,7 @@ class LoginEvent:
 
 
 CONTENT = tuple(LoginEvent.__dataclass_fields__)
+LEDGER = Ledger(LoginRecord, "login_record", CONTENT)
 
 
 def normal_mac(raw: object) -> str:
@@ -85,50 +81,12 @@ def normal_mac(raw: object) -> str:
 
 def append(session: Session, events: list[LoginEvent]) -> None:
     """Chain and insert events after the current head (the caller's transaction)."""
-    if not events:
-        return
-    # Row-lock the head on PostgreSQL so two processes never extend the chain at once.
-    head = session.scalar(select(MetaEntry.value).where(MetaEntry.key == HEAD)
-                          .with_for_update())
-    seq, previous = chain.decode_point(head)
-    rows = []
-    for event in events:
-        seq += 1
-        content = asdict(event)
-        digest = chain.row_hash(previous, content)
-        rows.append({"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
-        previous = digest
-    # Core executemany, not the ORM: this runs for every login, on the writer thread
-    session.execute(insert(table(LoginRecord)), rows)
-    point = chain.encode_point((seq, previous))
-    if head is None:
-        session.execute(insert(table(MetaEntry)).values(key=HEAD, value=point))
-    else:
-        session.execute(update(table(MetaEntry)).where(MetaEntry.key == HEAD)
-                        .values(value=point))
-
-
-def links(session: Session) -> Iterator[chain.Link]:
-    rows = session.execute(select(LoginRecord).order_by(LoginRecord.seq)
-                           .execution_options(yield_per=2000)).scalars()
-    for row in rows:
-        yield chain.Link(row.seq, row.prev_hash, row.row_hash,
-                         {name: getattr(row, name) for name in CONTENT})
+    LEDGER.append(session, [asdict(event) for event in events])
 
 
 def verify(session: Session) -> tuple[int, list[chain.Break]]:
     """(rows checked, problems)."""
-    base = chain.decode_point(get_meta(session, BASE))
-    head = chain.decode_point(get_meta(session, HEAD))
-    checked = []
-
-    def counted() -> Iterator[chain.Link]:
-        for link in links(session):
-            checked.append(link.seq)
-            yield link
-
-    problems = chain.verify(counted(), base, head)
-    return len(checked), problems
+    return LEDGER.verify(session)
 
 
 def purge(session: Session, before: datetime) -> int:
@@ -140,7 +98,7 @@ def purge(session: Session, before: datetime) -> int:
         return 0
     # Only a prefix may go: a younger row older than an old one would leave a hole.
     count = session.execute(delete(LoginRecord).where(LoginRecord.seq <= last.seq)).rowcount  # type: ignore[attr-defined]
-    set_meta(session, BASE, chain.encode_point((last.seq, last.row_hash)))
+    LEDGER.rebase(session, last.seq, last.row_hash)
     return int(count)
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from citynet.db import set_meta
 from radius import records, vouchers
 from radius.records import LoginRecord
 from tests.integration.radius.conftest import Listener, radclient
@@ -81,7 +82,7 @@ def test_purge_removes_only_the_old_prefix_and_the_chain_still_verifies(
             content = {name: getattr(row, name) for name in records.CONTENT}
             row.prev_hash, row.row_hash = previous, records.chain.row_hash(previous, content)
             previous = row.row_hash
-        records.set_meta(session, records.HEAD, records.chain.encode_point((4, previous)))
+        set_meta(session, records.LEDGER.head_key, records.chain.encode_point((4, previous)))
     with listener.store.session() as session:
         assert records.verify(session) == (4, [])
         assert records.purge(session, datetime.now(UTC) - timedelta(days=180)) == 2

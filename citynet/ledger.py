@@ -1,0 +1,76 @@
+"""Append-only, hash-chained tables in the store (the login records, the audit log).
+
+A ledger table has ``seq``, ``prev_hash``, ``row_hash`` and its content columns; its head
+(and, after a purge by retention, its base) is kept in the meta table. The hashing and
+the walk are :mod:`citynet.chain` (pure); this module is their I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from citynet import chain
+from citynet.db import Base, MetaEntry, get_meta, set_meta, table
+
+
+class Ledger:
+    def __init__(self, model: type[Base], name: str, content: Sequence[str]) -> None:
+        self.model = model
+        self.content = tuple(content)
+        self.head_key, self.base_key = f"chain.{name}.head", f"chain.{name}.base"
+
+    def append(self, session: Session, contents: Sequence[Mapping[str, Any]]) -> int:
+        """Chain and insert rows after the current head (the caller's transaction);
+        returns the last seq."""
+        # Row-lock the head on PostgreSQL so two processes never extend the chain at once.
+        head = session.scalar(select(MetaEntry.value).where(MetaEntry.key == self.head_key)
+                              .with_for_update())
+        seq, previous = chain.decode_point(head)
+        if not contents:
+            return seq
+        rows = []
+        for content in contents:
+            seq += 1
+            digest = chain.row_hash(previous, content)
+            rows.append({"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
+            previous = digest
+        # Core executemany, not the ORM: login records are written on every login
+        session.execute(insert(table(self.model)), rows)
+        point = chain.encode_point((seq, previous))
+        if head is None:
+            session.execute(insert(table(MetaEntry)).values(key=self.head_key, value=point))
+        else:
+            session.execute(update(table(MetaEntry)).where(MetaEntry.key == self.head_key)
+                            .values(value=point))
+        return seq
+
+    def links(self, session: Session) -> Iterator[chain.Link]:
+        seq = self.model.seq  # type: ignore[attr-defined]
+        rows = session.execute(select(self.model).order_by(seq)
+                               .execution_options(yield_per=2000)).scalars()
+        row: Any
+        for row in rows:
+            yield chain.Link(row.seq, row.prev_hash, row.row_hash,
+                             {name: getattr(row, name) for name in self.content})
+
+    def verify(self, session: Session) -> tuple[int, list[chain.Break]]:
+        """(rows checked, problems)."""
+        base = chain.decode_point(get_meta(session, self.base_key))
+        head = chain.decode_point(get_meta(session, self.head_key))
+        checked: list[int] = []
+
+        def counted() -> Iterator[chain.Link]:
+            for link in self.links(session):
+                checked.append(link.seq)
+                yield link
+
+        problems = chain.verify(counted(), base, head)
+        return len(checked), problems
+
+    def rebase(self, session: Session, seq: int, row_hash: str) -> None:
+        """After the rows up to ``seq`` were purged: the chain now starts after it."""
+        set_meta(session, self.base_key, chain.encode_point((seq, row_hash)))

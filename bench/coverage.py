@@ -32,6 +32,7 @@ from sqlalchemy import insert, select
 from waitress.server import create_server
 
 from citynet import config as config_module
+from citynet import staff
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta, table
 from citynet.web import create_app
@@ -139,6 +140,8 @@ def page_bench(requests: int) -> None:
         with store.session() as session:
             import_rows(session, demo.raw_rows(), box)
             set_meta(session, demo.DEMO_MARK, "demo")
+            staff.add(session, "bench-manager", staff.Role.MANAGER, "bench manager password")
+            token = staff.issue_token(session, "bench-manager", "bench")
         app = create_app(store, config, box=box)
         server = create_server(app, host="127.0.0.1", port=0, threads=4)
         port = server.effective_port  # type: ignore[union-attr]
@@ -148,7 +151,8 @@ def page_bench(requests: int) -> None:
         timings = []
         for i in range(requests + 5):
             started = time.perf_counter()
-            with urllib.request.urlopen(url, timeout=30) as response:
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - http://127.0.0.1
                 assert response.status == 200
                 response.read()
             if i >= 5:  # the first few warm caches (templates, statements)

@@ -1,4 +1,6 @@
-"""The ``citynet`` command: the CLI root that composes every domain's commands."""
+"""The ``citynet`` command: the CLI root that composes every domain's commands, and the
+collectors other domains give monitoring (``_collectors``: to ``citynet serve`` and, through
+the click context's meta, to ``citynet collect``)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from citynet.db import set_meta
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
+from citynet.staffcli import demo_admin, demo_admin_line, staff_group
+from citynet.telemetry import Collector
 from citynet.web import create_app
 from devices.cli import devices
 from inventory.cli import inventory, nas
-from monitoring.cli import alerts, collect, survey, targets
+from monitoring.cli import EXTRA_COLLECTORS, alerts, collect, survey, targets
 from portal.cli import merchants, voucher_sheet
 from radius.cli import audit, freeradius, radius, records, sessions, vouchers
 
@@ -69,6 +73,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     `citynet config show` prints what is in effect.
     """
     ctx.obj = Runtime(config_path)
+    ctx.meta[EXTRA_COLLECTORS] = _collectors()
 
 
 cli.add_command(inventory)
@@ -86,6 +91,7 @@ cli.add_command(collect)
 cli.add_command(targets)
 cli.add_command(survey)
 cli.add_command(alerts)
+cli.add_command(staff_group)
 
 
 # --- config -------------------------------------------------------------------------
@@ -225,10 +231,17 @@ def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
     return [RadiusService(runtime.store, box, config.radius)] if config.radius.enabled else []
 
 
+def _collectors() -> list[Collector]:
+    """Collectors of domains other than monitoring, for monitoring to run."""
+    from devices.state import DeviceStateCollector
+
+    return [DeviceStateCollector()]
+
+
 def _monitoring(runtime: Runtime) -> Service:
     from monitoring.service import MonitoringService
 
-    return MonitoringService(runtime.store, runtime.config)
+    return MonitoringService(runtime.store, runtime.config, _collectors())
 
 
 @cli.command("demo")
@@ -265,6 +278,11 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int) -> None:
     created = sum(outcome.created.values())
     click.echo(f"demo district ready in {store.describe()}: {created} records created, "
                f"{sum(outcome.unchanged.values()) + sum(outcome.updated.values())} already there")
+    # issue #7: the first staff admin, its generated password printed (demo only)
+    with store.session() as session:
+        admin_password = demo_admin(session)
+    if admin_password:
+        click.echo(f"staff user admin created, password {admin_password} (demo only)")
     if seed_only:
         return
     with store.session() as session:
@@ -289,6 +307,7 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int) -> None:
         f"  RADIUS health       echo 'Message-Authenticator = 0x00' | radclient "
         f"-x {rad.bind}:{rad.auth_port} status {DEMO_NAS_SECRET}",
         "  try also            citynet nas list · citynet inventory show streets",
+        demo_admin_line(base, admin_password),  # issue #7
     ])
 
 

@@ -61,6 +61,10 @@ class WebConfig(Section):
     bind: str = Field(default="127.0.0.1", description="address the web app listens on")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the web app")
     threads: int = Field(default=8, ge=1, le=256, description="web worker threads")
+    staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60,
+                                    description="a staff session ends after this long idle")
+    staff_session_hours: int = Field(default=12, ge=1, le=168,
+                                     description="a staff session ends this long after login")
 
 
 class RadiusConfig(Section):

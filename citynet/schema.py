@@ -8,10 +8,10 @@ from citynet.db import Base
 
 # The kernel imports domain packages only where it composes them (here, the CLI root and
 # the app factory); each of these modules registers its tables on Base when imported.
-TABLE_MODULES = ("citynet.audit", "inventory.models", "radius.models", "radius.records",
-                 "radius.vouchers", "radius.profiles", "radius.tokens", "radius.remembered",
-                 "portal.sms", "portal.totp", "portal.merchants", "portal.consent",
-                 "monitoring.models")
+TABLE_MODULES = ("citynet.audit", "citynet.staff", "inventory.models", "radius.models",
+                 "radius.records", "radius.vouchers", "radius.profiles", "radius.tokens",
+                 "radius.remembered", "portal.sms", "portal.totp", "portal.merchants",
+                 "portal.consent", "monitoring.models")
 
 
 def all_tables() -> MetaData:

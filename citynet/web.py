@@ -85,12 +85,14 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     app.extensions["citynet.radius"] = config.radius
     app.extensions["citynet.box"] = box
 
+    from citynet.access import setup as setup_access
     from inventory.web import blueprint as inventory_blueprint
     from monitoring.web import blueprint as dashboard_blueprint
     from portal.web import blueprint as portal_blueprint
     from portal.web import setup as setup_portal
     from radius.rest import blueprint as radius_rest_blueprint
 
+    setup_access(app)
     app.register_blueprint(inventory_blueprint)
     app.register_blueprint(dashboard_blueprint)
     app.register_blueprint(radius_rest_blueprint)

@@ -1,7 +1,9 @@
-"""The one netmiko adapter: log in, read the running config, configure command by command,
-save. Every netmiko and paramiko exception becomes a :class:`DeviceError` that names the
-device and what to try; no password, key or device reply with a secret in it reaches an
-exception, a log line or a session log (netmiko's session log is never turned on).
+"""The one netmiko adapter (with ntc-templates, its TextFSM companion): log in, read the
+running config, configure command by command, save, run read-only display commands (parsed
+by an ntc-templates template where one fits). Every netmiko and paramiko exception becomes
+a :class:`DeviceError` that names the device and what to try; no password, key or device
+reply with a secret in it reaches an exception, a log line or a session log (netmiko's
+session log is never turned on).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from netmiko.exceptions import (
     ReadTimeout,
     WriteException,
 )
+from ntc_templates.parse import ParsingException, parse_output  # type: ignore[import-untyped]
 from paramiko.ssh_exception import SSHException
+from textfsm import Error as TemplateError  # type: ignore[import-untyped]
 
 from citynet.errors import CitynetError
 from devices.confdiff import redact_line
@@ -134,6 +138,22 @@ class Session:
         return str(self._call(lambda: self._conn.send_command(
             command, read_timeout=self.login.timeout * 4), f"reading {command!r}"))
 
+    def show(self, command: str, *, textfsm: bool = False) -> str | list[dict[str, str]]:
+        """The device's answer to a read-only command. With ``textfsm``: its rows, as the
+        ntc-templates template of the profile's platform parses them, or the text when no
+        template fits. (netmiko's own ``use_textfsm`` looks templates up by the netmiko
+        device type, and ntc-templates files VRP's under ``huawei_vrp``, not ``huawei``.)"""
+        output = str(self._call(lambda: self._conn.send_command(
+            command, read_timeout=self.login.timeout), f"running {command!r}"))
+        errors = [re.compile(p, re.M) for p in self.login.profile.error_patterns]
+        if any(p.search(output) for p in errors):
+            raise CommandRefused(self.login.hostname, self._safe(command),
+                                 self._reply(output, command))
+        platform = self.login.profile.textfsm_platform
+        if not textfsm or platform is None:
+            return output
+        return table(output, platform, command) or output
+
     # --- changing ---------------------------------------------------------------------
 
     def configure(self, commands: Sequence[str]) -> int:
@@ -230,3 +250,16 @@ class Session:
         useful = [line for line in lines if line and command.strip() not in line
                   and not line.endswith(("]", "#", ">"))]
         return self._safe(" ".join(useful)[:300]) or "(no reason given)"
+
+
+def table(output: str, platform: str, command: str) -> list[dict[str, str]] | None:
+    """``output`` of ``command`` as rows (lower-case column names), parsed by the
+    ntc-templates template for ``platform``; None when no template fits, the text does not
+    parse, or it holds no row. Pure."""
+    try:
+        rows = parse_output(platform=platform, command=command, data=output)
+    except (ParsingException,  # no template for this platform and command
+            TemplateError):  # the template's Error state: a line it does not know
+        return None
+    return [{str(key): value if isinstance(value, str) else " ".join(value)
+             for key, value in row.items()} for row in rows] or None

@@ -69,6 +69,13 @@ class Profile:
     # for two seconds of silence on VRP/Comware every time.
     config_prompt: str | None = None
     exec_prompt: str | None = None
+    # --- device state (devices.state): read-only display commands ----------------------
+    # The platform name ntc-templates files this CLI's TextFSM templates under; None: no
+    # template fits (devices.state parses the text itself).
+    textfsm_platform: str | None = None
+    show_interfaces: str = ""  # up/down (and counters where shown) of every interface
+    show_cpu: str | None = None
+    show_aps: str | None = None  # on a WLAN controller: its access points and their state
 
 
 CIPHER = "<cipher>"  # what normalise() puts in place of churned ciphertext
@@ -132,6 +139,8 @@ CISCO_IOS = Profile(
     closers=("end", "exit", "exit-address-family"),
     keyed=_CISCO_KEYED, short_negation=_CISCO_SHORT_NEGATION,
     hidden_defaults=("no shutdown",), literal_block=_CISCO_LITERAL,
+    textfsm_platform="cisco_ios", show_interfaces="show interfaces",
+    show_cpu="show processes cpu",
 )
 
 FRR = Profile(
@@ -152,6 +161,8 @@ FRR = Profile(
                     r"^enable password\b", r"^log syslog\b", r"^bgp router-id\b",
                     r"^neighbor \S+ password\b"),
     hidden_defaults=("no shutdown",),
+    # vtysh shows no counters on Linux and has no CPU figure (`show thread cpu` is per task)
+    show_interfaces="show interface brief",
 )
 
 RUIJIE_OS = Profile(
@@ -209,6 +220,8 @@ HUAWEI = Profile(
     shared_sections=(r"^aaa$",),
     literal_block=r"^header \S+(?: information)? (?P<delim>\S)",
     config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
+    textfsm_platform="huawei_vrp", show_interfaces="display interface brief",
+    show_cpu="display cpu-usage", show_aps="display ap all",
 )
 
 HP_COMWARE = Profile(
@@ -235,6 +248,8 @@ HP_COMWARE = Profile(
     hidden_defaults=("undo shutdown",),
     literal_block=r"^header \S+ (?P<delim>\S)",
     config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
+    textfsm_platform="hp_comware", show_interfaces="display interface brief",
+    show_cpu="display cpu-usage",
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

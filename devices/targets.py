@@ -75,15 +75,11 @@ def intent_path(config: Config) -> Path:
         config.data_path / "intent.yaml")
 
 
-def build(session: Session, config: Config, box: SecretBox | None, selectors: Sequence[str],
-          templates: Sequence[str] | None = None,
-          environ: Mapping[str, str] = os.environ) -> tuple[list[Target], list[Unready]]:
-    """Targets ready to work on, and the selected devices that are not (with why)."""
-    document = load_vars(intent_path(config))
-    templates_dir = document.get("templates_dir")
-    renderer = Renderer(Path(templates_dir) if templates_dir else None)
-    keys = radius_keys(session, box)
-    chosen = list(templates or config.devices.templates)
+def logins(session: Session, config: Config, box: SecretBox | None, selectors: Sequence[str],
+           environ: Mapping[str, str] = os.environ
+           ) -> tuple[list[tuple[Device, Login]], list[Unready]]:
+    """The selected devices that can be logged in to, with their logins (no intent), and
+    those that cannot (with why)."""
     ready, unready = [], []
     for row in select_devices(session, selectors):
         device = Device(row.hostname, row.platform.value, row.role.value, row.site, row.host)
@@ -96,10 +92,26 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
         if isinstance(login, str):
             unready.append(Unready(row.hostname, row.site, login))
             continue
+        ready.append((device, login))
+    return ready, unready
+
+
+def build(session: Session, config: Config, box: SecretBox | None, selectors: Sequence[str],
+          templates: Sequence[str] | None = None,
+          environ: Mapping[str, str] = os.environ) -> tuple[list[Target], list[Unready]]:
+    """Targets ready to work on, and the selected devices that are not (with why)."""
+    document = load_vars(intent_path(config))
+    templates_dir = document.get("templates_dir")
+    renderer = Renderer(Path(templates_dir) if templates_dir else None)
+    keys = radius_keys(session, box)
+    chosen = list(templates or config.devices.templates)
+    reachable, unready = logins(session, config, box, selectors, environ)
+    ready = []
+    for device, login in reachable:
         try:
             intent = renderer.render(device, chosen, variables(device, document, keys))
         except CitynetError as exc:
-            unready.append(Unready(row.hostname, row.site, str(exc)))
+            unready.append(Unready(device.hostname, device.site, str(exc)))
             continue
         ready.append(Target(device, login, intent))
     return ready, unready

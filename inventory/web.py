@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
 
+from citynet.access import require
 from citynet.db import get_meta
 from citynet.web import store
 from inventory import queries
@@ -16,6 +17,7 @@ blueprint = Blueprint("inventory", __name__, url_prefix="/inventory",
 
 
 @blueprint.get("/")
+@require("inventory.read")
 def overview() -> str:
     with store().session() as session:
         return render_template("inventory/overview.html", streets=queries.streets(session),
@@ -23,6 +25,7 @@ def overview() -> str:
 
 
 @blueprint.get("/streets/<name>")
+@require("inventory.read")
 def street(name: str) -> str:
     with store().session() as session:
         communities = queries.communities(session, name)
@@ -33,6 +36,7 @@ def street(name: str) -> str:
 
 
 @blueprint.get("/hotspots")
+@require("inventory.read")
 def hotspots() -> str:
     """Every hotspot (or one community's) with what a network engineer configures on it:
     its NAS and the captive-portal API URI for DHCP option 114 / RAs (RFC 8910)."""
@@ -45,6 +49,7 @@ def hotspots() -> str:
 
 
 @blueprint.get("/summary.json")
+@require("inventory.read")
 def summary() -> dict[str, Any]:
     with store().session() as session:
         return {

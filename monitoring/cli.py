@@ -1,5 +1,9 @@
 """``citynet collect``, ``citynet targets``, ``citynet survey``, ``citynet alerts``: the
-monitoring side of the CLI."""
+monitoring side of the CLI.
+
+``citynet collect`` runs monitoring's collectors and those of other domains, which the CLI
+root puts in the click context's ``meta`` under ``EXTRA_COLLECTORS`` (the kernel composes
+the domains; monitoring imports none of them)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import click
 from citynet.runtime import Runtime
 
 pass_runtime = click.make_pass_decorator(Runtime)
+EXTRA_COLLECTORS = "citynet.extra_collectors"  # click meta key: other domains' collectors
 
 
 @click.command("collect")
@@ -20,11 +25,12 @@ pass_runtime = click.make_pass_decorator(Runtime)
               "running them on their intervals until Ctrl-C.")
 @click.option("--only", "names", multiple=True, metavar="NAME",
               help="Run this collector only (repeatable): coverage, hotspot_use, "
-              "reachability, alerts.")
+              "reachability, device_state, alerts.")
 @click.option("--json", "as_json", is_flag=True, help="Print each run as JSON.")
 @pass_runtime
 def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool) -> None:
-    """Run the telemetry collectors: coverage KPIs, hotspot use, reachability, alerts.
+    """Run the telemetry collectors: coverage KPIs, hotspot use, reachability, device
+    state (interfaces, CPU, APs over SSH), alerts.
 
     Points go to the embedded rollups (always) and to InfluxDB when monitoring.influx_url
     is set (spooled on disk while it is down). `citynet serve` runs the collectors too.
@@ -40,7 +46,8 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool)
     from monitoring.collectors import Run, Scheduler, run_collectors
 
     try:
-        chosen = service.pick(names)
+        chosen = service.pick(names, click.get_current_context().meta.get(EXTRA_COLLECTORS,
+                                                                          ()))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--only") from None
     store, config = runtime.store, runtime.config

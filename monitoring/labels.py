@@ -44,6 +44,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key → (zh-CN, en)
     "print_hint": ("用浏览器打印（Ctrl+P）或另存为PDF，版式已按A4纸调整。",
                    "Print this page (Ctrl+P) or save it as PDF: it is laid out for paper."),
     "date": ("日期", "Date"),
+    "log_out": ("退出", "Log out"),
     "history": ("历史", "History"),
     "band": ("80%预测区间", "80% forecast band"),
     "not_connected": ("未接入光纤的楼宇", "Buildings without fiber"),

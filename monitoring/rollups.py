@@ -13,6 +13,10 @@ from citynet.db import Store
 from citynet.telemetry import Point
 from monitoring.models import TelemetryRollup
 
+# Per-port series (hundreds of devices x dozens of ports) are InfluxDB's job; the dashboard
+# needs the per-device summary (device_poll: interfaces, interfaces_up), which is kept.
+PER_PORT = frozenset({"interface"})
+
 
 def hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
@@ -33,10 +37,12 @@ def merge(fields: dict[str, float], samples: int, point: Point) -> dict[str, flo
 class RollupSink:
     name = "rollups"
 
-    def __init__(self, store: Store, keep: timedelta = timedelta(days=400)) -> None:
-        self._store, self._keep = store, keep
+    def __init__(self, store: Store, keep: timedelta = timedelta(days=400),
+                 skip: frozenset[str] = PER_PORT) -> None:
+        self._store, self._keep, self._skip = store, keep, skip
 
     def write(self, points: Sequence[Point]) -> None:
+        points = [p for p in points if p.measurement not in self._skip]
         if not points:
             return
         with self._store.session() as session:

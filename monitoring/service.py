@@ -1,4 +1,8 @@
-"""Which collectors and sinks run, and the service that runs them beside the web app."""
+"""Which collectors and sinks run, and the service that runs them beside the web app.
+
+Collectors of other domains (the devices package's ``device_state``) come in as ``extra``
+from the kernel, which composes the domains (``citynet/cli.py``); monitoring never imports
+them."""
 
 from __future__ import annotations
 
@@ -29,11 +33,12 @@ class AlertsCollector:
                                      "undelivered": len(result.undelivered)}, context.now)]
 
 
-def collectors() -> list[Collector]:
-    """Every collector, cheapest first; alerts last, to see what the others found."""
+def collectors(extra: Sequence[Collector] = ()) -> list[Collector]:
+    """Every collector, cheapest first, then ``extra``; alerts last, to see what the others
+    found."""
     from monitoring.reachability import ReachabilityCollector
 
-    return [CoverageCollector(), HotspotUseCollector(), ReachabilityCollector(),
+    return [CoverageCollector(), HotspotUseCollector(), ReachabilityCollector(), *extra,
             AlertsCollector()]
 
 
@@ -48,9 +53,9 @@ def sinks(store: Store, config: Config) -> list[Sink]:
     return found
 
 
-def pick(names: Sequence[str]) -> list[Collector]:
+def pick(names: Sequence[str], extra: Sequence[Collector] = ()) -> list[Collector]:
     """The named collectors (all when none are named); an unknown name is an error."""
-    every = collectors()
+    every = collectors(extra)
     if not names:
         return every
     known = {c.name: c for c in every}
@@ -63,17 +68,18 @@ def pick(names: Sequence[str]) -> list[Collector]:
 class MonitoringService:
     """The collectors on their intervals, in a background thread of ``citynet serve``."""
 
-    def __init__(self, store: Store, config: Config) -> None:
+    def __init__(self, store: Store, config: Config, extra: Sequence[Collector] = ()) -> None:
         self._store, self._config = store, config
+        self._extra = list(extra)
         self._scheduler: Scheduler | None = None
 
     def describe(self) -> str:
-        names = ", ".join(c.name for c in collectors())
+        names = ", ".join(c.name for c in collectors(self._extra))
         influx = self._config.monitoring.influx_url or "off"
         return f"collectors running: {names} (InfluxDB: {influx})"
 
     def start(self) -> None:
-        self._scheduler = Scheduler(collectors(), self._store, self._config,
+        self._scheduler = Scheduler(collectors(self._extra), self._store, self._config,
                                     sinks(self._store, self._config))
         self._scheduler.start()
 

@@ -2,8 +2,8 @@
 communities, trends, drill-down street → community → buildings and hotspots, CSV export
 and a printable report. Server-rendered HTML with inline SVG: no script, no CDN.
 
-Access: until staff accounts exist (issue #7) the dashboard is as open as the rest of the
-admin web, which binds to loopback by default.
+Access: staff with ``dashboard.read`` (managers, engineers, auditors, admins); the export
+and the printable report need ``reports.export`` (managers, auditors, admins).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from markupsafe import Markup
 from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
+from citynet.access import require
 from citynet.db import get_meta
 from citynet.web import store
 from inventory.choices import LABELS_ZH, BuildingType, FiberStatus, TargetMetric
@@ -170,6 +171,7 @@ def _scopes_in(db: Session, kind: str, street: str | None = None) -> list[str]:
 
 
 @blueprint.get("/")
+@require("dashboard.read")
 def overview() -> str:
     lang = g.lang
     with store().session() as db:
@@ -184,6 +186,7 @@ def overview() -> str:
 
 
 @blueprint.get("/targets/<int:target_id>")
+@require("dashboard.read")
 def target(target_id: int) -> str:
     with store().session() as db:
         snapshot = _snapshot(db)
@@ -195,6 +198,7 @@ def target(target_id: int) -> str:
 
 
 @blueprint.get("/streets/<name>")
+@require("dashboard.read")
 def street(name: str) -> str:
     with store().session() as db:
         if db.scalar(select(Street.id).where(Street.name == name)) is None:
@@ -210,6 +214,7 @@ def street(name: str) -> str:
 
 
 @blueprint.get("/communities/<name>")
+@require("dashboard.read")
 def community(name: str) -> str:
     with store().session() as db:
         found = db.scalar(select(Community).where(Community.name == name))
@@ -269,6 +274,7 @@ def _hotspots(db: Session, community_id: int) -> list[HotspotRow]:
 
 
 @blueprint.get("/export.csv")
+@require("reports.export")
 def export() -> Response:
     """Every KPI of every scope, and every target with its status, as one CSV."""
     with store().session() as db:
@@ -299,6 +305,7 @@ def _num(value: float | None) -> str:
 
 
 @blueprint.get("/report")
+@require("reports.export")
 def report() -> str:
     """One printable page for a leadership meeting: targets, forecasts, charts, streets."""
     lang = g.lang

@@ -64,3 +64,37 @@ def status_server(port: int, secret: bytes, *, source: str = "127.0.0.1",
             except TimeoutError:
                 continue
     return None
+
+
+def staff_login(app: Any, store: Any, role: str = "manager", name: str = "") -> Any:
+    """A test client logged in through the real login form as a new staff member of
+    ``role`` (the second factor enrolled with the app's box when the role needs it)."""
+    import re
+
+    import pyotp
+
+    from citynet import staff
+
+    name = name or f"test-{role}"
+    password = "a long test password 1"
+    with store.session() as session:
+        staff.add(session, name, staff.Role(role), password)
+    client = app.test_client()
+
+    def token(html: str) -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', html)
+        assert found is not None
+        return found.group(1)
+
+    page = client.post("/login", data={"name": name, "password": password,
+                                       "csrf": token(client.get("/login").get_data(True))})
+    location = page.headers.get("Location", "")
+    if "/login/enrol" in location:
+        form = client.get(location).get_data(as_text=True)
+        with store.session() as session:
+            user = staff.get(session, name)
+            secret = app.extensions["citynet.box"].open(user.totp_sealed)
+        page = client.post("/login/enrol", data={"code": pyotp.TOTP(secret).now(),
+                                                 "csrf": token(form)})
+    assert page.status_code == 302 and "/login" not in page.headers["Location"], page.status_code
+    return client

@@ -34,6 +34,11 @@ beyond it is accepted and closed before the SSH banner, so clients fail reading 
 command than this is closed without running it), ``fail_on`` (regex: a matching command is
 refused with ``fail_reply`` and not applied).
 
+Read-only state displays (``display interface brief``, ``display cpu-usage``; VRP also
+``display ap all``) print the interfaces of the configuration (and ``NULL0``): up, or
+administratively down when the interface holds ``shutdown``; error counters stay 0. The
+CPU load is the attribute ``cpu_percent``; VRP's APs are ``aps``, (name, state) pairs.
+
 Not modelled: abbreviations (``dis cur``), ``?`` help, paging, line wrapping, VRPv8
 two-stage commit, the first-save file-name question some VRP routers ask, and system-view
 commands typed in a sub-view (they are stored in the sub-view).
@@ -359,6 +364,109 @@ SAVE_DIALOGUES: dict[str, Callable[[FakeVrp, list[str]], Dialogue]] = {
 }
 
 
+def _interfaces(device: FakeVrp) -> list[tuple[str, Node]]:
+    """(name, section) of every configured interface, and NULL0, by name."""
+    found = {node.text.split(" ", 1)[1]: node for node in device.root.children
+             if node.text.startswith("interface ")}
+    found.setdefault("NULL0", Node("interface NULL0", section=True))
+    return sorted(found.items())
+
+
+def _shut(node: Node) -> bool:
+    return any(child.text == "shutdown" for child in node.children)
+
+
+def _vrp_interface_brief(device: FakeVrp) -> list[str]:
+    lines = ["PHY: Physical", "*down: administratively down", "^down: standby",
+             "(l): loopback", "(s): spoofing", "(b): BFD down", "(e): ETHOAM down",
+             "(dl): DLDP down", "(d): Dampening Suppressed",
+             "InUti/OutUti: input utility/output utility",
+             "Interface                   PHY   Protocol  InUti OutUti   inErrors  outErrors"]
+    for name, node in _interfaces(device):
+        phy, protocol = ("*down", "down") if _shut(node) else (
+            "up", "up(s)" if name.startswith(("NULL", "LoopBack")) else "up")
+        lines.append(f"{name:<27} {phy:<5} {protocol:<8} {'0%':>5} {'0%':>6} "
+                     f"{0:>10} {0:>10}")
+    return lines
+
+
+def _comware_interface_brief(device: FakeVrp) -> list[str]:
+    """Logical interfaces in the route-mode table, ports in the bridge-mode one, with the
+    type names abbreviated as Comware prints them."""
+    short = {"Vlan-interface": "Vlan", "LoopBack": "Loop", "GigabitEthernet": "GE",
+             "Ten-GigabitEthernet": "XGE", "M-GigabitEthernet": "MGE",
+             "Bridge-Aggregation": "BAGG"}
+    routed, bridged = [], []
+    for name, node in _interfaces(device):
+        found = re.fullmatch(r"([A-Za-z-]+)(.*)", name)
+        kind, number = (found[1], found[2]) if found else (name, "")
+        label = short.get(kind, kind) + number
+        link = "ADM" if _shut(node) else "UP"
+        if kind == "NULL" or COMWARE.interface_types.get(kind.lower(), ("", True))[1]:
+            address = next((c.text.split()[2] for c in node.children
+                            if c.text.startswith("ip address ")), "--")
+            protocol = "DOWN" if link == "ADM" else "UP(s)" if kind in ("NULL", "LoopBack") \
+                else "UP"
+            routed.append(f"{label:<20} {link:<4} {protocol:<8} {address}")
+        else:
+            trunk = any(c.text == "port link-type trunk" for c in node.children)
+            speed, duplex = ("auto", "A") if link == "ADM" else ("1G(a)", "F(a)")
+            bridged.append(f"{label:<20} {link:<4} {speed:<7} {duplex:<6} "
+                           f"{'T' if trunk else 'A':<4} 1")
+    return ["Brief information on interfaces in route mode:",
+            "Link: ADM - administratively down; Stby - standby", "Protocol: (s) - spoofing",
+            "Interface            Link Protocol Primary IP      Description", *routed, "",
+            "Brief information on interfaces in bridge mode:",
+            "Link: ADM - administratively down; Stby - standby", "Speed: (a) - auto",
+            "Duplex: (a)/A - auto; H - half; F - full", "Type: A - access; T - trunk; H - hybrid",
+            "Interface            Link Speed   Duplex Type PVID Description", *bridged]
+
+
+def _vrp_cpu_usage(device: FakeVrp) -> list[str]:
+    now = datetime.now(UTC).strftime("%Y-%m-%d  %H:%M:%S")
+    load = device.cpu_percent
+    return ["CPU Usage Stat. Cycle: 60 (Second)", f"CPU Usage            : {load}% Max: 31%",
+            f"CPU Usage Stat. Time : {now}",
+            f"CPU utilization for ten seconds: {load}%: one minute: {load}%: "
+            f"five minutes: {load}%", "Max CPU Usage Stat. Time : 2024-04-30 03:12:45.", "",
+            "TaskName        CPU  Runtime(CPU Tick High/Tick Low)  Task Explanation",
+            f"VIDL           {100 - load:>3}%         0/ 21be05d3       DOPRA IDLE",
+            f"OS             {load:>3}%         0/  2b8a0e8       Operation System"]
+
+
+def _comware_cpu_usage(device: FakeVrp) -> list[str]:
+    load = device.cpu_percent
+    return ["Slot 1 CPU 0 CPU usage:", f"      {load:>2}% in last 5 seconds",
+            f"      {load:>2}% in last 1 minute", f"      {load:>2}% in last 5 minutes"]
+
+
+def _vrp_ap_all(device: FakeVrp) -> list[str]:
+    names = {"fault": "fault", "idle": "idle", "nor": "normal", "stdby": "standby"}
+    counts = {state: sum(1 for _name, s in device.aps if s == state) for state in names}
+    rule = "-" * 110
+    lines = ["Total AP information:",
+             *(f"{state:<5} : {names[state]:<15} [{count}]"
+               for state, count in counts.items() if count),
+             "ExtraInfo : Extra information", "P     : insufficient power supply", rule,
+             "ID    MAC            Name        Group      IP            Type            "
+             "State  STA  Uptime     ExtraInfo Scene", rule]
+    for index, (name, state) in enumerate(device.aps):
+        up = state == "nor"
+        lines.append(f"{index:<5} 00e0-fc00-{index:04x} {name:<11} default    "
+                     f"{f'10.1.1.{index + 10}' if up else '-':<13} AP5030DN        "
+                     f"{state:<6} {3 if up else 0:<4} {'1D:2H:3M' if up else '-':<10} "
+                     "-         -")
+    return [*lines, rule, f"Total: {len(device.aps)}"]
+
+
+STATE_DISPLAYS: dict[str, dict[tuple[str, ...], Callable[[FakeVrp], list[str]]]] = {
+    "huawei": {("interface", "brief"): _vrp_interface_brief,
+               ("cpu-usage",): _vrp_cpu_usage, ("ap", "all"): _vrp_ap_all},
+    "h3c": {("interface", "brief"): _comware_interface_brief,
+            ("cpu-usage",): _comware_cpu_usage},
+}
+
+
 def parse_config(text: str, flavour: Flavour) -> list[Node]:
     """Top-level nodes of a configuration in ``display current-configuration`` form.
 
@@ -565,6 +673,8 @@ class CliSession:
                 lines = render_config(self.device.saved, self.flavour)
             elif subject == ["this"]:
                 lines = self._display_this()
+            elif tuple(subject) in STATE_DISPLAYS[self.flavour.name]:
+                lines = STATE_DISPLAYS[self.flavour.name][tuple(subject)](self.device)
             elif len(words) == 1:
                 raise _CliError("Incomplete command", len(line))
             else:
@@ -809,6 +919,8 @@ class FakeVrp:
         self.drop_after_commands = drop_after_commands
         self.fail_on = fail_on
         self.fail_reply = fail_reply
+        self.cpu_percent = 5  # what `display cpu-usage` shows
+        self.aps: list[tuple[str, str]] = []  # VRP `display ap all`: (name, state: nor, fault...)
         self.lock = threading.RLock()
         self.vault: dict[str, str] = {}  # secret token -> clear value, for `undo` matching
         self.root = Node("", section=True, children=parse_config(initial_config, self.flavour))

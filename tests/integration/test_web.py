@@ -20,7 +20,14 @@ from inventory import demo
 from inventory.importer import import_rows
 from radius.wire import Code
 from tests.conftest import make_config
-from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
+from tests.support import (
+    CITYNET,
+    free_port,
+    http_answers,
+    staff_login,
+    status_server,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -33,7 +40,7 @@ def client(tmp_path: Path) -> Iterator[FlaskClient]:
         assert import_rows(session, demo.raw_rows(), box).ok
         set_meta(session, demo.DEMO_MARK, "Luohu demo district")
     try:
-        yield create_app(store, test_config={"TESTING": True}).test_client()
+        yield staff_login(create_app(store, test_config={"TESTING": True}), store)
     finally:
         store.close()
 
@@ -107,7 +114,8 @@ def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path:
                    process)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/inventory/") as response:
             html = response.read().decode()
-        assert "笋岗" in html and "Demo data" in html
+        assert response.url.startswith(f"http://127.0.0.1:{port}/login?next=")  # staff only
+        assert "登录 Log in" in html
         radius_line = re.search(r"RADIUS on 127\.0\.0\.1 auth (\d+)/udp", log.read_text())
         assert radius_line is not None, log.read_text()
         reply = status_server(int(radius_line.group(1)), demo.DEMO_NAS_SECRET.encode(),

@@ -28,6 +28,7 @@ from monitoring.models import KpiSample, ProbeState, TelemetryRollup
 from monitoring.rollups import RollupSink
 from monitoring.targets import evaluate, evaluate_targets
 from tests.conftest import upgraded
+from tests.support import staff_login
 
 NOW = datetime.now(UTC)
 ROWS = demo.generate()
@@ -45,7 +46,7 @@ def district(backend_config: Config) -> Iterator[Store]:
 
 @pytest.fixture
 def client(district: Store) -> FlaskClient:
-    return create_app(district, test_config={"TESTING": True}).test_client()
+    return staff_login(create_app(district, test_config={"TESTING": True}), district)
 
 
 def _expected(street: str | None = None, government: bool = False) -> tuple[int, int]:

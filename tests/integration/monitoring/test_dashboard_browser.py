@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from waitress.server import create_server
 
+from citynet import staff
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
 from citynet.telemetry import Context
@@ -31,6 +32,7 @@ from tests.conftest import make_config
 pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+MANAGER, PASSWORD = "wang.li", "a manager's long password"
 
 
 @dataclass
@@ -54,6 +56,8 @@ def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
                                    since=now - timedelta(hours=3), checked_at=now))
     assert all(run.ok for run in run_collectors([CoverageCollector()],
                                                 Context(store, config, now), []))
+    with store.session() as session:
+        staff.add(session, MANAGER, staff.Role.MANAGER, PASSWORD)
     web = create_server(create_app(store, config, box=box), host="127.0.0.1", port=0,
                         threads=4)
     thread = threading.Thread(target=web.run, daemon=True)
@@ -80,12 +84,24 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+def log_in(page: Any, base: str, shots: Path | None = None) -> None:
+    """A manager logs in through the form the dashboard redirects to."""
+    page.goto(f"{base}/dashboard/")
+    assert "/login?next=/dashboard/" in page.url
+    page.fill("#name", MANAGER)
+    page.fill("#password", PASSWORD)
+    if shots is not None:
+        page.screenshot(path=shots / "staff-login.png")
+    page.click("button[type=submit]")
+    assert page.url == f"{base}/dashboard/"
+
+
 def test_overview_drill_down_and_language(dashboard: Dashboard, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
-    page.goto(f"{dashboard.base}/dashboard/")
+    log_in(page, dashboard.base, dashboard.shots)
     assert page.locator("h1").inner_text() == "罗湖区网络建设看板"
     assert page.locator("tr[data-status]").count() == len(demo.generate()["targets"])
     aps = len(demo.generate()["access_points"])
@@ -116,7 +132,7 @@ def test_phone_layout_and_printed_report(dashboard: Dashboard, browser: Any,
     phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                 is_mobile=True, locale="en")
     page = phone.new_page()
-    page.goto(f"{dashboard.base}/dashboard/")
+    log_in(page, dashboard.base)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
     page.screenshot(path=dashboard.shots / "dashboard-phone-en.png", full_page=True)
@@ -124,6 +140,7 @@ def test_phone_layout_and_printed_report(dashboard: Dashboard, browser: Any,
 
     desk = browser.new_context(viewport={"width": 1100, "height": 1400}, locale="en")
     report = desk.new_page()
+    log_in(report, dashboard.base)
     report.goto(f"{dashboard.base}/dashboard/report?lang=en")
     report.emulate_media(media="print")
     assert not report.locator("header nav").is_visible()  # no navigation on paper

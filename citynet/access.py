@@ -1,0 +1,316 @@
+"""Who may do what on the staff web and API: login (password, then an authenticator code
+for the roles that need one, enrolled at the first login), sessions with idle and absolute
+timeouts, CSRF on every POST, and a permission check on every page and API call.
+
+Roles and their permissions are data (``PERMISSIONS``); a view says what it needs with
+``@require("dashboard.read")``. API calls carry ``Authorization: Bearer <token>`` (a
+staff member's token, ``citynet staff token``) and get the same permissions as its owner.
+Every login, failed or not, is in the audit log.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+import segno
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from citynet import audit, staff
+from citynet.config import Config
+from citynet.db import Store
+from citynet.staff import Role, StaffUser
+
+ALL = frozenset({
+    "inventory.read", "inventory.write", "dashboard.read", "reports.export", "devices.read",
+    "devices.push", "devices.approve", "nas.write", "vouchers.write", "sessions.read",
+    "sessions.kick", "merchants.write", "records.read", "records.export", "audit.read",
+    "staff.admin", "settings.write",
+})
+PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMIN: ALL,
+    Role.ENGINEER: frozenset({"inventory.read", "inventory.write", "dashboard.read",
+                              "devices.read", "devices.push", "devices.approve", "nas.write",
+                              "sessions.read"}),
+    Role.OPERATOR: frozenset({"inventory.read", "vouchers.write", "sessions.read",
+                              "sessions.kick", "merchants.write"}),
+    Role.MANAGER: frozenset({"inventory.read", "dashboard.read", "reports.export"}),
+    Role.AUDITOR: frozenset({"inventory.read", "dashboard.read", "reports.export",
+                             "records.read", "records.export", "audit.read"}),
+}
+
+blueprint = Blueprint("access", __name__)
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def allowed(role: Role, permission: str) -> bool:
+    return permission in PERMISSIONS.get(role, frozenset())
+
+
+def _store() -> Store:
+    return cast(Store, current_app.extensions["citynet.store"])
+
+
+def _config() -> Config:
+    return cast(Config, current_app.extensions["citynet.config"])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- who is asking ------------------------------------------------------------------
+
+@blueprint.before_app_request
+def _identify() -> None:
+    """``g.staff``: the staff member behind this request (by session or API token), or
+    None. An expired session is ended here."""
+    g.staff = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        with _store().session() as db:
+            user = staff.user_for_token(db, header[7:].strip(), _now())
+            if user is not None:
+                g.staff = _Staff(user.id, user.name, Role(user.role), api=True)
+        return
+    staff_id = session.get("staff_id")
+    if staff_id is None:
+        return
+    web = _config().web
+    now = _now().timestamp()
+    if (now - float(session.get("staff_seen", 0)) > web.staff_idle_minutes * 60
+            or now - float(session.get("staff_since", 0)) > web.staff_session_hours * 3600):
+        _end_session()
+        session["staff_expired"] = True  # the login page says why
+        return
+    with _store().session() as db:
+        user = db.get(StaffUser, staff_id)
+        if user is None or user.disabled:
+            _end_session()
+            return
+        g.staff = _Staff(user.id, user.name, Role(user.role))
+    session["staff_seen"] = now
+
+
+class _Staff:
+    def __init__(self, id: int, name: str, role: Role, *, api: bool = False) -> None:
+        self.id, self.name, self.role, self.api = id, name, role, api
+
+    def can(self, permission: str) -> bool:
+        return allowed(self.role, permission)
+
+
+def require(permission: str) -> Callable[[View], View]:
+    """The view needs a logged-in staff member with ``permission``: otherwise a login
+    redirect (pages), 401 (API calls), or 403."""
+    if permission not in ALL:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            who = g.get("staff")
+            if who is None:
+                if _wants_json():
+                    return Response('{"error": "log in or send a staff API token"}', 401,
+                                    {"Content-Type": "application/json",
+                                     "WWW-Authenticate": "Bearer"})
+                return redirect(url_for("access.login", next=request.full_path.rstrip("?")))
+            if not who.can(permission):
+                abort(403, f"your role ({who.role.value}) may not do this ({permission})")
+            return view(*args, **kwargs)
+        return cast(View, guarded)
+    return decorate
+
+
+def _wants_json() -> bool:
+    return (request.headers.get("Authorization", "").startswith("Bearer ")
+            or request.path.endswith(".json")
+            or request.accept_mimetypes.best == "application/json")
+
+
+# --- CSRF ---------------------------------------------------------------------------
+
+def csrf_token() -> str:
+    if "staff_csrf" not in session:
+        session["staff_csrf"] = secrets.token_urlsafe(24)
+    return str(session["staff_csrf"])
+
+
+def check_csrf() -> None:
+    """Every staff POST carries the session's token (API calls use a bearer token)."""
+    if g.get("staff") is not None and g.staff.api:
+        return
+    given = request.form.get("csrf", "")
+    if not hmac.compare_digest(given.encode(), csrf_token().encode()):
+        abort(400, "the form expired or did not come from citynet: reload the page")
+
+
+@blueprint.before_request
+def _csrf_on_posts() -> None:
+    if request.method == "POST":
+        check_csrf()
+
+
+@blueprint.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"staff_csrf": csrf_token, "current_staff": lambda: g.get("staff")}
+
+
+# --- login --------------------------------------------------------------------------
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return url_for("home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("home")
+    return target
+
+
+def _record(name: str, result: str, detail: dict[str, Any]) -> None:
+    with _store().session() as db:
+        audit.record(db, audit.Action("staff.login", name, result, "",
+                                      detail, actor=name or "unknown",
+                                      source=request.remote_addr or ""))
+
+
+def _start_session(user_id: int) -> None:
+    """A new session at login: nothing of the old one is kept (no fixation)."""
+    session.clear()
+    now = _now().timestamp()
+    session.update(staff_id=user_id, staff_since=now, staff_seen=now,
+                   staff_csrf=secrets.token_urlsafe(24))
+    session.permanent = False
+
+
+def _end_session() -> None:
+    for key in ("staff_id", "staff_since", "staff_seen", "staff_pending", "staff_csrf"):
+        session.pop(key, None)
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> str | BaseResponse:
+    next_path = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("access/login.html", next=next_path, error="",
+                               expired=session.pop("staff_expired", False))
+    name = request.form.get("name", "").strip()
+    with _store().session() as db:
+        attempt = staff.check_password(db, name, request.form.get("password", ""), _now())
+        user_id = attempt.user.id if attempt.user is not None else None
+    if not attempt.ok or user_id is None:
+        _record(name, "failed", {"reason": attempt.reason})
+        message = ("Too many failed attempts: try again in "
+                   f"{attempt.retry_after} s" if attempt.reason == "locked"
+                   else "Wrong name or password" if attempt.reason != "disabled"
+                   else "This account is disabled")
+        return Response(render_template("access/login.html", next=next_path, error=message,
+                                        expired=False), 401)
+    if attempt.needs_totp or attempt.must_enrol:
+        session.clear()
+        session.update(staff_pending=user_id, staff_pending_at=_now().timestamp(),
+                       staff_csrf=secrets.token_urlsafe(24))
+        step = "access.enrol" if attempt.must_enrol else "access.second_factor"
+        return redirect(url_for(step, next=next_path))
+    _start_session(user_id)
+    _record(name, "ok", {"factors": "password"})
+    return redirect(next_path)
+
+
+def _pending() -> StaffUser | None:
+    """The staff member who passed the password step in the last 5 minutes."""
+    user_id = session.get("staff_pending")
+    if user_id is None or _now().timestamp() - float(session.get("staff_pending_at", 0)) > 300:
+        return None
+    with _store().session() as db:
+        user = db.get(StaffUser, user_id)
+        if user is not None:
+            db.expunge(user)
+        return user
+
+
+@blueprint.route("/login/code", methods=["GET", "POST"])
+def second_factor() -> str | BaseResponse:
+    next_path = _safe_next(request.values.get("next"))
+    user = _pending()
+    if user is None:
+        return redirect(url_for("access.login", next=next_path))
+    if request.method == "GET":
+        return render_template("access/code.html", next=next_path, error="", name=user.name)
+    box = current_app.extensions["citynet.box"]
+    with _store().session() as db:
+        fresh = db.get(StaffUser, user.id)
+        assert fresh is not None  # noqa: S101 - read above
+        good = staff.check_totp(db, fresh, request.form.get("code", "").strip(), box, _now())
+    if not good:
+        _record(user.name, "failed", {"reason": "bad_code"})
+        return Response(render_template("access/code.html", next=next_path, name=user.name,
+                                        error="Wrong or reused code"), 401)
+    _start_session(user.id)
+    _record(user.name, "ok", {"factors": "password+totp"})
+    return redirect(next_path)
+
+
+@blueprint.route("/login/enrol", methods=["GET", "POST"])
+def enrol() -> str | BaseResponse:
+    """First login of a role that needs a second factor: scan, then prove it works."""
+    next_path = _safe_next(request.values.get("next"))
+    user = _pending()
+    if user is None:
+        return redirect(url_for("access.login", next=next_path))
+    if user.totp_enrolled:  # enrolling again takes an admin's reset-2fa, not a password
+        return redirect(url_for("access.second_factor", next=next_path))
+    box = current_app.extensions["citynet.box"]
+    if request.method == "GET":
+        with _store().session() as db:
+            fresh = db.get(StaffUser, user.id)
+            assert fresh is not None  # noqa: S101 - read above
+            uri = staff.enrol_totp(db, fresh, box)
+        qr = segno.make(uri, error="m").svg_inline(scale=4)
+        return render_template("access/enrol.html", next=next_path, qr=qr, name=user.name,
+                               error="")
+    return second_factor()
+
+
+@blueprint.post("/logout")
+def logout() -> BaseResponse:
+    who = g.get("staff")
+    _end_session()
+    if who is not None:
+        _record(who.name, "ok", {"event": "logout"})
+    return redirect(url_for("access.login"))
+
+
+@blueprint.app_errorhandler(403)
+def _forbidden(error: Any) -> tuple[str, int]:
+    return render_template("access/forbidden.html", message=getattr(error, "description",
+                                                                     "")), 403
+
+
+def setup(app: Flask) -> None:
+    app.register_blueprint(blueprint)
+    app.permanent_session_lifetime = timedelta(hours=_config_of(app).web.staff_session_hours)
+
+
+def _config_of(app: Flask) -> Config:
+    return cast(Config, app.extensions["citynet.config"])

@@ -1,0 +1,224 @@
+"""``citynet staff …``: staff accounts of the admin web and API, from the command line.
+
+Every change is written to the audit log in the same transaction as the change itself;
+no password, code or token ever reaches the audit log, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citynet import audit, staff
+from citynet.errors import CitynetError
+from citynet.runtime import Runtime
+from citynet.staff import Role
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+DEMO_ADMIN = "admin"
+
+
+def _password_options(func: click.decorators.FC) -> click.decorators.FC:
+    func = click.option("--generate", is_flag=True,
+                        help="Generate a strong password and print it once.")(func)
+    return click.option("--password-stdin", is_flag=True,
+                        help="Read the password from the first line of stdin (scripts).")(func)
+
+
+def _new_password(name: str, password_stdin: bool, generate: bool) -> tuple[str, bool]:
+    """(password, generated?): from stdin, generated, or typed twice without echo."""
+    if password_stdin and generate:
+        raise click.UsageError("--password-stdin and --generate exclude each other")
+    if generate:
+        return staff.generate_password(name), True
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"Password for {name}", hide_input=True,
+                                confirmation_prompt=True)
+    problem = staff.password_problem(name, password)
+    if problem is not None:
+        raise CitynetError(problem)
+    return password, False
+
+
+def _record(session: Session, action: str, name: str, **detail: str) -> None:
+    audit.record(session, audit.Action(action, name, "ok", detail=detail))
+
+
+@click.group("staff")
+def staff_group() -> None:
+    """Staff accounts of the admin web and API: roles, passwords, 2FA, tokens.
+
+    \b
+    Roles: admin (everything), engineer (devices, NAS), operator (vouchers, sessions,
+    merchants), manager (dashboard, reports), auditor (read-only).
+    Admins and engineers enrol an authenticator app at their first login.
+
+    \b
+    Examples:
+      citynet staff add li.wei --role engineer
+      citynet staff list
+      citynet staff reset-2fa li.wei      # lost phone: enrol again at next login
+      citynet staff token ci-bot --label "nightly inventory sync"
+    """
+
+
+@staff_group.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
+              help="What this person may do.")
+@_password_options
+@pass_runtime
+def staff_add(runtime: Runtime, name: str, role: str, password_stdin: bool,
+              generate: bool) -> None:
+    """Add a staff user NAME. The password is asked twice (not shown), read from stdin,
+    or generated; at least 12 characters, not containing NAME.
+
+    \b
+    Examples:
+      citynet staff add li.wei --role engineer
+      citynet staff add front-desk-1 --role operator --generate
+      printf '%s\\n' "$PW" | citynet staff add ci-bot --role auditor --password-stdin
+    """
+    password, generated = _new_password(name, password_stdin, generate)
+    with runtime.store.session() as session:
+        staff.add(session, name, Role(role), password)
+        _record(session, "staff.add", name, role=role)
+    click.echo(f"added {name} ({role})")
+    if generated:
+        click.echo(f"password: {password}  (shown once: hand it over safely)")
+    if Role(role) in staff.NEEDS_TOTP:
+        click.echo("the first login asks to enrol an authenticator app")
+
+
+@staff_group.command("list")
+@pass_runtime
+def staff_list(runtime: Runtime) -> None:
+    """Every staff user: role, 2FA, locked or disabled, last login (no secrets)."""
+    now = datetime.now(UTC)
+    with runtime.store.session() as session:
+        rows = staff.users(session)
+        if not rows:
+            click.echo("(no staff users: citynet staff add NAME --role admin)", err=True)
+            return
+        click.echo(f"{'name':<24}{'role':<10}{'2fa':<6}{'state':<16}last login")
+        for user in rows:
+            two_fa = "yes" if user.totp_enrolled else (
+                "no!" if user.role in staff.NEEDS_TOTP else "no")
+            wait = user.locked_for(now)
+            state = ("disabled" if user.disabled else f"locked {wait} s" if wait
+                     else "active")
+            last = (f"{user.last_login_at:%Y-%m-%d %H:%M} UTC" if user.last_login_at
+                    else "never")
+            click.echo(f"{user.name[:23]:<24}{user.role.value:<10}{two_fa:<6}{state:<16}{last}")
+
+
+@staff_group.command("reset-2fa")
+@click.argument("name")
+@pass_runtime
+def staff_reset_2fa(runtime: Runtime, name: str) -> None:
+    """Forget NAME's authenticator app (a lost phone): the next login enrols a new one."""
+    with runtime.store.session() as session:
+        staff.reset_2fa(session, name)
+        _record(session, "staff.reset_2fa", name)
+    click.echo(f"{name}: authenticator app forgotten; the next login enrols a new one")
+
+
+@staff_group.command("set-password")
+@click.argument("name")
+@_password_options
+@pass_runtime
+def staff_set_password(runtime: Runtime, name: str, password_stdin: bool,
+                       generate: bool) -> None:
+    """Give NAME a new password (asked twice, from stdin, or generated)."""
+    with runtime.store.session() as session:
+        staff.get(session, name)  # an unknown name fails before the prompt
+    password, generated = _new_password(name, password_stdin, generate)
+    with runtime.store.session() as session:
+        staff.set_password(session, name, password)
+        _record(session, "staff.set_password", name)
+    click.echo(f"{name}: password changed")
+    if generated:
+        click.echo(f"password: {password}  (shown once: hand it over safely)")
+
+
+@staff_group.command("disable")
+@click.argument("name")
+@pass_runtime
+def staff_disable(runtime: Runtime, name: str) -> None:
+    """Stop NAME logging in; its API tokens stop working too. The account stays, for
+    the audit trail."""
+    with runtime.store.session() as session:
+        staff.disable(session, name)
+        _record(session, "staff.disable", name)
+    click.echo(f"{name}: disabled")
+
+
+@staff_group.command("unlock")
+@click.argument("name")
+@pass_runtime
+def staff_unlock(runtime: Runtime, name: str) -> None:
+    """Lift a lockout after failed logins and reset the failure count."""
+    with runtime.store.session() as session:
+        staff.unlock(session, name)
+        _record(session, "staff.unlock", name)
+    click.echo(f"{name}: unlocked")
+
+
+@staff_group.command("token")
+@click.argument("name")
+@click.option("--label", required=True, help="What the token is for (shown in listings).")
+@pass_runtime
+def staff_token(runtime: Runtime, name: str, label: str) -> None:
+    """Issue an API token for NAME (same permissions as NAME). It is printed once; send
+    it as `Authorization: Bearer <token>`.
+
+    \b
+    Example:
+      citynet staff token ci-bot --label "nightly inventory sync"
+    """
+    with runtime.store.session() as session:
+        token = staff.issue_token(session, name, label)
+        _record(session, "staff.token", name, label=label)
+    click.echo(token)
+    click.echo(f"API token for {name} ({label}): shown once, keep it safe", err=True)
+
+
+@staff_group.command("revoke-token")
+@click.argument("name")
+@click.option("--label", help="Only the tokens with this label (default: all of NAME's).")
+@pass_runtime
+def staff_revoke_token(runtime: Runtime, name: str, label: str | None) -> None:
+    """Revoke NAME's API tokens."""
+    with runtime.store.session() as session:
+        count = staff.revoke_tokens(session, name, label)
+        _record(session, "staff.revoke_token", name, label=label or "(all)",
+                count=str(count))
+    click.echo(f"{name}: {count} token(s) revoked")
+
+
+def demo_admin(session: Session) -> str | None:
+    """The demo's first admin: created with a generated password when no staff user
+    exists; returns that password (None when staff users exist already)."""
+    if session.scalar(select(staff.StaffUser.id).limit(1)) is not None:
+        return None
+    password = staff.generate_password(DEMO_ADMIN)
+    staff.add(session, DEMO_ADMIN, Role.ADMIN, password)
+    audit.record(session, audit.Action("staff.add", DEMO_ADMIN, "ok", "citynet demo",
+                                       {"role": Role.ADMIN.value}))
+    return password
+
+
+def demo_admin_line(base_url: str, password: str | None) -> str:
+    """The demo banner's line for the staff admin web."""
+    where = f"  staff admin web     {base_url}/login  "
+    if password is None:
+        return where + "(citynet staff list; citynet staff set-password admin)"
+    return (where + f"user admin, password {password} (demo only; the first login asks "
+            "to enrol an authenticator app)")

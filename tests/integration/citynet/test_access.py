@@ -1,0 +1,200 @@
+"""Staff login, sessions and the role matrix on the web app: every role against every
+protected page and API (allowed or 403), 2FA for admins and engineers, lockout, CSRF,
+session expiry, API tokens and the audit of every login."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyotp
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from citynet import audit, staff
+from citynet.access import PERMISSIONS
+from citynet.crypto import SecretBox, open_box
+from citynet.db import Store
+from citynet.staff import Role, StaffUser
+from citynet.web import create_app
+from tests.conftest import make_config
+
+PASSWORD = "correct horse battery"
+PAGES = {  # path → the permission it needs
+    "/inventory/": "inventory.read",
+    "/inventory/hotspots": "inventory.read",
+    "/inventory/summary.json": "inventory.read",
+    "/dashboard/": "dashboard.read",
+    "/dashboard/export.csv": "reports.export",
+    "/dashboard/report": "reports.export",
+}
+
+
+class Site:
+    def __init__(self, tmp_path: Path) -> None:
+        self.config = make_config(tmp_path)
+        self.store = Store.from_config(self.config)
+        self.store.upgrade()
+        self.box: SecretBox = open_box(self.config, self.store, create=True)
+        self.app = create_app(self.store, self.config, box=self.box,
+                              test_config={"TESTING": True})
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def add(self, name: str, role: Role) -> None:
+        with self.store.session() as session:
+            staff.add(session, name, role, PASSWORD)
+
+    def secret(self, name: str) -> str:
+        with self.store.session() as session:
+            user = session.scalar(select(StaffUser).where(StaffUser.name == name))
+            assert user is not None and user.totp_sealed is not None
+            return self.box.open(user.totp_sealed)
+
+    def login(self, client: FlaskClient, name: str, password: str = PASSWORD) -> str:
+        """Log in through the forms (enrolling the app when asked); the final page path."""
+        page = client.post("/login", data={"name": name, "password": password,
+                                           "csrf": csrf(client, "/login"), "next": "/"})
+        location = page.headers.get("Location", "")
+        if "/login/enrol" in location or "/login/code" in location:
+            form = client.get(location)
+            assert form.status_code == 200
+            code = pyotp.TOTP(self.secret(name)).now()
+            page = client.post(location.split("?")[0], data={
+                "code": code, "csrf": _token(form.get_data(as_text=True)), "next": "/"})
+        return page.headers.get("Location", str(page.status_code))
+
+
+def _token(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    return _token(client.get(path).get_data(as_text=True))
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    made = Site(tmp_path)
+    try:
+        yield made
+    finally:
+        made.store.close()
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_matrix(site: Site, role: Role) -> None:
+    site.add(f"user-{role.value}", role)
+    client = site.client()
+    assert site.login(client, f"user-{role.value}") == "/"
+    for path, permission in PAGES.items():
+        status = client.get(path).status_code
+        expected = 200 if permission in PERMISSIONS[role] else 403
+        assert status == expected, (role, path, status)
+
+
+def test_without_login_pages_redirect_and_json_says_401(site: Site) -> None:
+    client = site.client()
+    page = client.get("/dashboard/")
+    assert page.status_code == 302 and page.headers["Location"].startswith(
+        "/login?next=/dashboard/")
+    api = client.get("/inventory/summary.json")
+    assert api.status_code == 401 and api.headers["WWW-Authenticate"] == "Bearer"
+    assert client.get("/healthz").status_code == 200  # the probe stays open
+
+
+def test_admins_and_engineers_need_the_second_factor(site: Site) -> None:
+    site.add("eng", Role.ENGINEER)
+    client = site.client()
+    first = client.post("/login", data={"name": "eng", "password": PASSWORD,
+                                        "csrf": csrf(client, "/login")})
+    assert "/login/enrol" in first.headers["Location"]
+    assert client.get("/inventory/").status_code == 302  # not logged in yet
+    enrol = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "<svg" in enrol  # the QR code
+    code = pyotp.TOTP(site.secret("eng")).now()
+    wrong = client.post("/login/enrol", data={"code": "000000" if code != "000000" else "1",
+                                              "csrf": _token(enrol)})
+    assert wrong.status_code == 401
+    done = client.post("/login/enrol", data={"code": code, "csrf": _token(enrol)})
+    assert done.status_code == 302 and client.get("/inventory/").status_code == 200
+    # next time: the code step; the same time step is never accepted twice
+    again = site.client()
+    step = again.post("/login", data={"name": "eng", "password": PASSWORD,
+                                      "csrf": csrf(again, "/login")})
+    assert "/login/code" in step.headers["Location"]
+    form = again.get(step.headers["Location"]).get_data(as_text=True)
+    reused = again.post("/login/code", data={"code": code, "csrf": _token(form)})
+    assert reused.status_code == 401
+    # a password alone never reaches the enrolment of a new app
+    assert "/login/code" in again.get("/login/enrol").headers["Location"]
+
+
+def test_lockout_grows_and_is_audited(site: Site) -> None:
+    site.add("mgr", Role.MANAGER)
+    client = site.client()
+    for _ in range(5):
+        bad = client.post("/login", data={"name": "mgr", "password": "nope",
+                                          "csrf": csrf(client, "/login")})
+        assert bad.status_code == 401
+    locked = client.post("/login", data={"name": "mgr", "password": PASSWORD,
+                                         "csrf": csrf(client, "/login")})
+    assert locked.status_code == 401 and "Too many failed attempts" in locked.get_data(
+        as_text=True)
+    with site.store.session() as session:
+        entries = [(e.action, e.target, e.result) for e in audit.recent(session, "staff.")]
+        assert entries.count(("staff.login", "mgr", "failed")) == 6
+        assert audit.verify(session)[1] == []
+
+
+def test_csrf_open_redirects_and_a_new_session_at_login(site: Site) -> None:
+    site.add("aud", Role.AUDITOR)
+    client = site.client()
+    assert client.post("/login", data={"name": "aud", "password": PASSWORD}).status_code == 400
+    with client.session_transaction() as planted:
+        planted["attacker"] = "fixed"
+    landed = client.post("/login", data={"name": "aud", "password": PASSWORD,
+                                         "csrf": csrf(client, "/login"),
+                                         "next": "//evil.example/x"})
+    assert landed.headers["Location"] == "/"  # never off-site
+    with client.session_transaction() as fresh:
+        assert "attacker" not in fresh and "staff_id" in fresh
+    assert client.post("/logout", data={}).status_code == 400  # logout needs the token too
+
+
+def test_idle_and_absolute_timeouts_end_the_session(site: Site) -> None:
+    site.add("mgr", Role.MANAGER)
+    client = site.client()
+    site.login(client, "mgr")
+    assert client.get("/dashboard/").status_code == 200
+    with client.session_transaction() as state:
+        state["staff_seen"] = datetime.now(UTC).timestamp() - 31 * 60
+    expired = client.get("/dashboard/")
+    assert expired.status_code == 302
+    assert "expired" in client.get(expired.headers["Location"]).get_data(as_text=True)
+    site.login(client, "mgr")
+    with client.session_transaction() as state:
+        state["staff_since"] = datetime.now(UTC).timestamp() - 13 * 3600
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_api_tokens_carry_their_owners_permissions(site: Site) -> None:
+    site.add("mgr", Role.MANAGER)
+    site.add("ops", Role.OPERATOR)
+    with site.store.session() as session:
+        manager_token = staff.issue_token(session, "mgr", "reports")
+        operator_token = staff.issue_token(session, "ops", "scripts")
+    client = site.client()
+    ok = client.get("/dashboard/export.csv",
+                    headers={"Authorization": f"Bearer {manager_token}"})
+    assert ok.status_code == 200 and ok.mimetype == "text/csv"
+    assert client.get("/dashboard/export.csv", headers={
+        "Authorization": f"Bearer {operator_token}"}).status_code == 403
+    assert client.get("/inventory/summary.json", headers={
+        "Authorization": "Bearer cnt_not-a-token"}).status_code == 401

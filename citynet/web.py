@@ -86,6 +86,7 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     app.extensions["citynet.box"] = box
 
     from citynet.access import setup as setup_access
+    from citynet.admin import blueprint as admin_blueprint
     from inventory.web import blueprint as inventory_blueprint
     from monitoring.web import blueprint as dashboard_blueprint
     from portal.web import blueprint as portal_blueprint
@@ -93,6 +94,7 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     from radius.rest import blueprint as radius_rest_blueprint
 
     setup_access(app)
+    app.register_blueprint(admin_blueprint)
     app.register_blueprint(inventory_blueprint)
     app.register_blueprint(dashboard_blueprint)
     app.register_blueprint(radius_rest_blueprint)
@@ -101,7 +103,7 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
 
     @app.get("/")
     def home() -> BaseResponse:
-        return redirect(url_for("dashboard.overview"))
+        return redirect(url_for("admin.home"))  # what the signed-in role may open
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -56,7 +56,7 @@ def test_overview_lists_every_street_with_counts(client: FlaskClient) -> None:
 
 
 def test_home_redirects_and_health(client: FlaskClient) -> None:
-    assert client.get("/").headers["Location"] == "/dashboard/"
+    assert client.get("/").headers["Location"] == "/admin/"
     assert client.get("/healthz").get_json()["status"] == "ok"
 
 

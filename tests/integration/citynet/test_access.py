@@ -30,6 +30,9 @@ PAGES = {  # path → the permission it needs
     "/dashboard/": "dashboard.read",
     "/dashboard/export.csv": "reports.export",
     "/dashboard/report": "reports.export",
+    "/admin/": "inventory.read",
+    "/admin/audit": "audit.read",
+    "/admin/devices/jobs": "devices.read",
 }
 
 
@@ -198,3 +201,31 @@ def test_api_tokens_carry_their_owners_permissions(site: Site) -> None:
         "Authorization": f"Bearer {operator_token}"}).status_code == 403
     assert client.get("/inventory/summary.json", headers={
         "Authorization": "Bearer cnt_not-a-token"}).status_code == 401
+
+
+def test_audit_log_and_device_jobs_pages(site: Site) -> None:
+    with site.store.session() as session:
+        seq = audit.record(session, audit.Action(
+            "devices.push", "site:笋岗社区", "partial", "CHG-9",
+            {"devices": [{"hostname": "sw1", "status": "pushed", "added": ["+ ntp server x"],
+                          "removed": [], "error": "", "rollback": ""},
+                         {"hostname": "sw2", "status": "rolled_back", "added": [],
+                          "removed": [], "error": "sw2: refused 'x'",
+                          "rollback": "restored"}],
+             "not_ready": [{"hostname": "sw3", "reason": "no credential"}]}))
+    site.add("boss", Role.ADMIN)
+    client = site.client()
+    site.login(client, "boss")
+    home = client.get("/admin/").get_data(as_text=True)
+    assert all(title in home for title in ("Dashboard", "Device jobs", "Audit log"))
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert "Chain intact" in log and "CHG-9" in log and "staff.login" in log
+    job = client.get(f"/admin/devices/jobs/{seq}").get_data(as_text=True)
+    assert "+ ntp server x" in job and "refused" in job and "no credential" in job
+    assert client.get("/admin/devices/jobs/99999").status_code == 404
+    assert client.get("/admin/audit?before=x").status_code == 400
+    site.add("ops", Role.OPERATOR)
+    operator = site.client()
+    site.login(operator, "ops")
+    menu = operator.get("/admin/").get_data(as_text=True)
+    assert "Inventory" in menu and "Audit log" not in menu and "Dashboard" not in menu

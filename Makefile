@@ -31,6 +31,8 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/telemetry.py
 	$(BIN)/python bench/coverage.py --postgres
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/devices.py
 
 venv: $(STAMP)
 

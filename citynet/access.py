@@ -103,7 +103,7 @@ def _identify() -> None:
         return
     with _store().session() as db:
         user = db.get(StaffUser, staff_id)
-        if user is None or user.disabled:
+        if user is None or user.disabled or user.session_epoch != session.get("staff_epoch"):
             _end_session()
             return
         g.staff = _Staff(user.id, user.name, Role(user.role))
@@ -164,9 +164,14 @@ def check_csrf() -> None:
         abort(400, "the form expired or did not come from citynet: reload the page")
 
 
-@blueprint.before_request
+# The portal checks its own token; FreeRADIUS's rlm_rest API authenticates by its token.
+NOT_STAFF = frozenset({"portal", "radius_rest"})
+
+
+@blueprint.before_app_request
 def _csrf_on_posts() -> None:
-    if request.method == "POST":
+    """Every staff POST, on any blueprint (later admin pages included)."""
+    if request.method == "POST" and request.blueprint not in NOT_STAFF:
         check_csrf()
 
 
@@ -196,15 +201,19 @@ def _record(name: str, result: str, detail: dict[str, Any]) -> None:
 
 def _start_session(user_id: int) -> None:
     """A new session at login: nothing of the old one is kept (no fixation)."""
+    with _store().session() as db:
+        user = db.get(StaffUser, user_id)
+        epoch = user.session_epoch if user is not None else -1
     session.clear()
     now = _now().timestamp()
-    session.update(staff_id=user_id, staff_since=now, staff_seen=now,
+    session.update(staff_id=user_id, staff_since=now, staff_seen=now, staff_epoch=epoch,
                    staff_csrf=secrets.token_urlsafe(24))
     session.permanent = False
 
 
 def _end_session() -> None:
-    for key in ("staff_id", "staff_since", "staff_seen", "staff_pending", "staff_csrf"):
+    for key in ("staff_id", "staff_since", "staff_seen", "staff_pending", "staff_csrf",
+                "staff_epoch"):
         session.pop(key, None)
 
 
@@ -220,10 +229,9 @@ def login() -> str | BaseResponse:
         user_id = attempt.user.id if attempt.user is not None else None
     if not attempt.ok or user_id is None:
         _record(name, "failed", {"reason": attempt.reason})
-        message = ("Too many failed attempts: try again in "
-                   f"{attempt.retry_after} s" if attempt.reason == "locked"
-                   else "Wrong name or password" if attempt.reason != "disabled"
-                   else "This account is disabled")
+        # one message for every refusal: which names exist, or are locked, is not told
+        message = ("Wrong name or password, or too many attempts: wait a minute and try "
+                   "again, or ask an admin (citynet staff unlock)")
         return Response(render_template("access/login.html", next=next_path, error=message,
                                         expired=False), 401)
     if attempt.needs_totp or attempt.must_enrol:
@@ -232,8 +240,8 @@ def login() -> str | BaseResponse:
                        staff_csrf=secrets.token_urlsafe(24))
         step = "access.enrol" if attempt.must_enrol else "access.second_factor"
         return redirect(url_for(step, next=next_path))
+    _record(name, "ok", {"factors": "password"})  # audited first: no unrecorded login
     _start_session(user_id)
-    _record(name, "ok", {"factors": "password"})
     return redirect(next_path)
 
 
@@ -266,8 +274,8 @@ def second_factor() -> str | BaseResponse:
         _record(user.name, "failed", {"reason": "bad_code"})
         return Response(render_template("access/code.html", next=next_path, name=user.name,
                                         error="Wrong or reused code"), 401)
-    _start_session(user.id)
     _record(user.name, "ok", {"factors": "password+totp"})
+    _start_session(user.id)
     return redirect(next_path)
 
 
@@ -297,6 +305,10 @@ def logout() -> BaseResponse:
     who = g.get("staff")
     _end_session()
     if who is not None:
+        with _store().session() as db:  # a copy of the old cookie is worthless from now on
+            user = db.get(StaffUser, who.id)
+            if user is not None:
+                staff.end_sessions(user)
         _record(who.name, "ok", {"event": "logout"})
     return redirect(url_for("access.login"))
 

@@ -65,7 +65,8 @@ def cli_actor() -> str:
 def record(session: Session, action: Action) -> int:
     """Append one entry after the current head (the caller's transaction); its seq."""
     return LEDGER.append(session, [{
-        "at": action.at, "actor": action.actor or cli_actor(), "source": action.source,
+        "at": action.at, "actor": (action.actor or cli_actor())[:128],
+        "source": action.source[:64],
         "action": action.action, "target": action.target[:255],
         "reason": action.reason[:512], "result": action.result,
         "detail": dict(action.detail)}])

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -301,6 +302,10 @@ def effective(config: Config) -> dict[str, Any]:
     shown["database"]["url"] = make_url(config.database_url).render_as_string(
         hide_password=True
     )
+    # chat webhooks carry their token in the URL: only where they point is shown
+    shown["monitoring"]["alert_webhooks"] = [
+        f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/{MASK}"
+        for url in config.monitoring.alert_webhooks]
     for section, key, value in (("secrets", "key", config.secrets.key),
                                 ("radius", "rest_token", config.radius.rest_token),
                                 ("monitoring", "influx_token", config.monitoring.influx_token),

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from citynet import chain
-from citynet.db import Base, MetaEntry, get_meta, set_meta, table
+from citynet.db import Base, MetaEntry, exclusive, get_meta, set_meta, table
 
 
 class Ledger:
@@ -26,7 +26,9 @@ class Ledger:
     def append(self, session: Session, contents: Sequence[Mapping[str, Any]]) -> int:
         """Chain and insert rows after the current head (the caller's transaction);
         returns the last seq."""
-        # Row-lock the head on PostgreSQL so two processes never extend the chain at once.
+        # Two writers must never extend the chain at once: a store-wide lock (the head row
+        # may not exist yet, and SQLite has no row locks)
+        exclusive(session, f"ledger.{self.head_key}")
         head = session.scalar(select(MetaEntry.value).where(MetaEntry.key == self.head_key)
                               .with_for_update())
         seq, previous = chain.decode_point(head)

@@ -87,6 +87,10 @@ class StaffUser(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Web sessions carry the epoch they began in; bumping it (logout, a new password, a
+    # 2FA reset, disabling) ends every session of the account: signed cookies cannot be
+    # taken back otherwise.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def totp_enrolled(self) -> bool:
@@ -286,12 +290,20 @@ def set_password(session: Session, name: str, password: str) -> None:
     user = get(session, name)
     _check_policy(name, password)
     user.password_hash = _hash(password)
+    end_sessions(user)
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Every web session of the account ends at its next request."""
+    user.session_epoch = (user.session_epoch or 0) + 1
 
 
 def disable(session: Session, name: str) -> None:
     """No more logins or API calls (its tokens stop working too); the row stays for the
     audit trail."""
-    get(session, name).disabled = True
+    user = get(session, name)
+    user.disabled = True
+    end_sessions(user)
 
 
 def unlock(session: Session, name: str) -> None:
@@ -343,6 +355,7 @@ def reset_2fa(session: Session, name: str) -> None:
     """Forget the authenticator app: the next login enrols a new one."""
     user = get(session, name)
     user.totp_sealed, user.totp_last_step = None, None
+    end_sessions(user)
 
 
 # --- API tokens -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ import click
 from citynet import audit
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
+from devices.driver import DeviceError
 from devices.fleet import (
     Limits,
     Pacer,
@@ -183,16 +184,51 @@ def push(runtime: Runtime, selectors: tuple[str, ...], reason: str,
     limits = _limits(runtime, canary=canary, concurrency=concurrency, per_site=per_site,
                      sessions_per_second=sessions_per_second, max_failures=max_failures)
     pacer = Pacer(limits.sessions_per_second)
-    with _progress(len(targets), "pushing", as_json) as tick:
-        results = run(targets, lambda t: push_one(t, pacer, save=not no_save), limits, tick)
-    _back_up(runtime, targets, results, f"before push: {reason}")
+    keep = _keeper(runtime, targets)
+    results: list[Result] = []
+    try:
+        with _progress(len(targets), "pushing", as_json) as tick:
+            results = run(targets, lambda t: push_one(t, pacer, save=not no_save, keep=keep),
+                          limits, tick)
+        _back_up(runtime, targets, results, f"before push: {reason}")
+    finally:  # a push is audited even when the backup (or anything after it) fails
+        _record(runtime, "devices.push", selectors, reason, results, unready)
     if as_json:
         click.echo(_as_json(results, unready))
     else:
         _summary(results, unready)
-    _record(runtime, "devices.push", selectors, reason, results, unready)
     if any(not r.ok for r in results) or unready:
         raise SystemExit(1)
+
+
+def _keeper(runtime: Runtime, targets: Sequence[Target]) -> Callable[[str, str], None]:
+    """Each device's config from before the change, sealed and fsynced into
+    ``backups/pending/`` before its first command: a push killed half-way still leaves
+    every changed device's earlier state on disk (the run's backup commit then takes them
+    into the repository). Refuses to change a device when there is no secrets key."""
+    import os
+
+    from devices.backups import seal_lines
+    from devices.confdiff import normalise
+
+    box = runtime.box()
+    pending = runtime.config.data_path / "backups" / "pending"
+    profiles = {t.device.hostname: t.login.profile for t in targets}
+
+    def keep(hostname: str, running: str) -> None:
+        if box is None:
+            raise DeviceError(hostname, "no secrets key: the config before the change "
+                              "cannot be kept sealed, so nothing is changed")
+        profile = profiles[hostname]
+        sealed = seal_lines(normalise(running, profile), profile.secret_patterns, box)
+        pending.mkdir(parents=True, exist_ok=True)
+        path = pending / f"{hostname}.cfg"
+        with path.with_suffix(".tmp").open("w", encoding="utf-8") as out:
+            out.write(sealed)
+            out.flush()
+            os.fsync(out.fileno())
+        path.with_suffix(".tmp").replace(path)
+    return keep
 
 
 def _back_up(runtime: Runtime, targets: Sequence[Target], results: Sequence[Result],
@@ -209,7 +245,11 @@ def _back_up(runtime: Runtime, targets: Sequence[Target], results: Sequence[Resu
                for r in results if r.pre_change}
     if box is None or not configs:
         return None
-    return BackupStore.for_config(runtime.config).save(configs, reason, box).commit
+    revision = BackupStore.for_config(runtime.config).save(configs, reason, box).commit
+    for hostname in configs:  # now in the repository
+        (runtime.config.data_path / "backups" / "pending" / f"{hostname}.cfg").unlink(
+            missing_ok=True)
+    return revision
 
 
 def _record(runtime: Runtime, action: str, selectors: Sequence[str], reason: str,

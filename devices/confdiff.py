@@ -338,7 +338,10 @@ def _reconcile(target: Sequence[Line], current: Sequence[Line], rules: _Rules,
         step = _step(want, have, unmatched, rules)
         if step is not None:
             steps.append(step)
-    steps.extend(_Step(_Kind.REMOVE, old=line) for line in unmatched
+    # removals last to first: in a config what uses a thing comes after its definition
+    # (VLANIF after VLAN, an ACL's users after the ACL), and devices refuse to remove a
+    # definition still in use
+    steps.extend(_Step(_Kind.REMOVE, old=line) for line in reversed(unmatched)
                  if rules.removable(line, owned_context))
     return steps
 

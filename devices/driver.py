@@ -20,6 +20,7 @@ from typing import Any
 from netmiko import ConnectHandler
 from netmiko.exceptions import (
     NetmikoAuthenticationException,
+    NetmikoBaseException,
     NetmikoTimeoutException,
     ReadException,
     ReadTimeout,
@@ -34,7 +35,10 @@ from devices.confdiff import redact_line
 from devices.platforms import Profile
 
 log = logging.getLogger(__name__)
-logging.getLogger("paramiko").setLevel(logging.WARNING)  # its DEBUG lines carry session data
+# Both log every byte of the session at DEBUG (netmiko hides only the login password):
+# pushed keys and running configs must never reach a log, whatever citynet's level.
+for _noisy in ("paramiko", "netmiko"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
 class DeviceError(CitynetError):
@@ -234,6 +238,9 @@ class Session:
             raise SessionLost(self.login.hostname, f"session lost while {doing} "
                               f"({type(exc).__name__}): the device closed it or the "
                               "network dropped") from None
+        except (ValueError, NetmikoBaseException) as exc:  # "failed to enter config mode"
+            raise DeviceError(self.login.hostname, f"unexpected answer while {doing}: "
+                              f"{self._safe(str(exc))[:200]}") from None
 
     def _alive(self) -> bool:
         try:

@@ -24,6 +24,7 @@ from enum import StrEnum
 from devices import confdiff
 from devices.driver import DeviceError, Login, Session
 from devices.intent import Device, Intent
+from devices.platforms import CIPHER
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,11 @@ def plan_one(target: Target, pacer: Pacer, connect: Connect = Session) -> Result
     return result
 
 
+KeepBefore = Callable[[str, str], None]  # (hostname, running config) before any change
+
+
 def push_one(target: Target, pacer: Pacer, *, save: bool = True,
-             connect: Connect = Session) -> Result:
+             keep: KeepBefore | None = None, connect: Connect = Session) -> Result:
     """Push one device's intent: backup, change, verify, save; roll back on failure."""
     device, login, intent = target.device, target.login, target.intent
     result = Result(device.hostname, device.site, Status.FAILED)
@@ -185,9 +189,11 @@ def push_one(target: Target, pacer: Pacer, *, save: bool = True,
     try:
         with clock.step("read"):
             before = session.running()
-        result.pre_change = before  # the caller backs it up
+        result.pre_change = before
         change = confdiff.plan(intent.text, before, login.profile, intent.owned)
         result.__dict__.update(_shown(change, login))
+        if not change.empty and keep is not None:
+            keep(device.hostname, before)  # safe on disk before the first command is sent
         if change.empty:
             result.status = Status.UNCHANGED
             return result
@@ -290,8 +296,21 @@ def run(targets: Sequence[Target], work: Work, limits: Limits,
     else:
         with ThreadPoolExecutor(max_workers=limits.concurrency,
                                 thread_name_prefix="devices") as pool:
-            list(pool.map(one, rest))
+            list(pool.map(one, interleaved(rest)))
     return [results[t.device.hostname] for t in targets]
+
+
+def interleaved(targets: Sequence[Target]) -> list[Target]:
+    """Sites taken in turn (a device of each site, then the next of each): workers do not
+    queue behind one site's per-site limit while other sites wait."""
+    by_site: dict[str, list[Target]] = defaultdict(list)
+    for target in targets:
+        by_site[target.device.site].append(target)
+    queues = list(by_site.values())
+    out: list[Target] = []
+    for index in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[index] for q in queues if index < len(q))
+    return out
 
 
 def _guarded(work: Work, target: Target) -> Result:
@@ -323,6 +342,9 @@ def restore_one(target: Target, wanted: str, pacer: Pacer, *, save: bool = True,
             with clock.step("read"):
                 now = session.running()
             result.pre_change = now
+            # a backup holds <cipher> where the device re-encrypts a key on every display:
+            # such a line cannot be sent back (the key itself is not in the backup)
+            wanted = "\n".join(line for line in wanted.splitlines() if CIPHER not in line)
             scope = f"{wanted}\n{now}"  # the whole config: every line either one has
             undo = confdiff.restore(wanted, now, scope, login.profile, ())
             result.__dict__.update(_shown(undo, login))

@@ -109,7 +109,11 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
     ready = []
     for device, login in reachable:
         try:
-            intent = renderer.render(device, chosen, variables(device, document, keys))
+            values = variables(device, document, keys)
+            if "guest_wifi" in chosen and not values.get("radius_key"):
+                raise CitynetError(f"no RADIUS key for guest WiFi: add a NAS entry with the "
+                                   f"address {device.host} (its secret is the key pushed)")
+            intent = renderer.render(device, chosen, values)
         except CitynetError as exc:
             unready.append(Unready(device.hostname, device.site, str(exc)))
             continue

@@ -180,7 +180,8 @@ def observe(session: Session, now: datetime, config: Config,
     ran = set()
     for rule in rules:
         try:
-            found = rule.check(session, now, config)
+            with session.begin_nested():  # PostgreSQL: a failed rule aborts only its savepoint
+                found = rule.check(session, now, config)
             strays = {c.rule for c in found} - {rule.name}
             if strays:
                 raise ValueError(f"conditions named {sorted(strays)} from rule {rule.name}")

@@ -148,8 +148,8 @@ def test_lockout_grows_and_is_audited(site: Site) -> None:
         assert bad.status_code == 401
     locked = client.post("/login", data={"name": "mgr", "password": PASSWORD,
                                          "csrf": csrf(client, "/login")})
-    assert locked.status_code == 401 and "Too many failed attempts" in locked.get_data(
-        as_text=True)
+    assert locked.status_code == 401  # the same words as a wrong password: nothing told
+    assert "Wrong name or password, or too many attempts" in locked.get_data(as_text=True)
     with site.store.session() as session:
         entries = [(e.action, e.target, e.result) for e in audit.recent(session, "staff.")]
         assert entries.count(("staff.login", "mgr", "failed")) == 6
@@ -169,6 +169,23 @@ def test_csrf_open_redirects_and_a_new_session_at_login(site: Site) -> None:
     with client.session_transaction() as fresh:
         assert "attacker" not in fresh and "staff_id" in fresh
     assert client.post("/logout", data={}).status_code == 400  # logout needs the token too
+
+
+def test_logout_ends_every_copy_of_the_session(site: Site) -> None:
+    site.add("mgr", Role.MANAGER)
+    client = site.client()
+    site.login(client, "mgr")
+    with client.session_transaction() as state:
+        stolen = dict(state)  # a copy of the signed cookie's content
+    client.post("/logout", data={"csrf": csrf(client, "/dashboard/")})
+    with client.session_transaction() as state:
+        state.update(stolen)  # the old cookie, replayed
+    assert client.get("/dashboard/").status_code == 302
+    site.login(client, "mgr")
+    assert client.get("/dashboard/").status_code == 200
+    with site.store.session() as session:
+        staff.set_password(session, "mgr", "another long password 2")
+    assert client.get("/dashboard/").status_code == 302  # a new password ends sessions
 
 
 def test_idle_and_absolute_timeouts_end_the_session(site: Site) -> None:

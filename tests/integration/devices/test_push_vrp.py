@@ -74,6 +74,7 @@ def _assert_no_secret(*texts: str) -> None:
 def test_guest_wifi_and_baseline_converge_on_both_vendors(
         tmp_path: Path, switches: dict[str, FakeVrp]) -> None:
     cli = _district(tmp_path, switches)
+    cli.env["CITYNET_LOGGING__LEVEL"] = "DEBUG"  # no secret even in the most verbose log
     templates = ("--template", "baseline", "--template", "guest_wifi")
     plan = cli("devices", "plan", *templates)
     assert "    snmp-agent community read <redacted>" in plan.stdout

@@ -301,7 +301,7 @@ def test_an_ios_secondary_address_is_not_the_primary() -> None:
 @pytest.mark.parametrize(("prof", "running", "intent", "owned", "commands"), [
     (CISCO, "ntp server 1.1.1.1\nntp server 3.3.3.3 prefer\nlogging host 9.9.9.9\n",
      "ntp server 2.2.2.2\n", ("ntp server",),
-     ["ntp server 2.2.2.2", "no ntp server 1.1.1.1", "no ntp server 3.3.3.3 prefer"]),
+     ["ntp server 2.2.2.2", "no ntp server 3.3.3.3 prefer", "no ntp server 1.1.1.1"]),
     (HUAWEI, "#\nntp-service unicast-server 1.1.1.1\n#\n", "ntp-service unicast-server 2.2.2.2\n",
      ("ntp-service unicast-server",),
      ["ntp-service unicast-server 2.2.2.2", "undo ntp-service unicast-server 1.1.1.1"]),

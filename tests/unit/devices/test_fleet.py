@@ -143,3 +143,16 @@ def test_intent_errors_name_the_device_and_the_template(tmp_path: Path) -> None:
     bad.write_text("unknown: {}\n")
     with pytest.raises(IntentError, match="expected the keys"):
         load_vars(bad)
+
+
+def test_restore_removes_what_uses_a_thing_before_the_thing() -> None:
+    from devices.confdiff import restore
+
+    before = "#\n sysname sw1\n#\nreturn\n"
+    intent = ("vlan 100\n description guest\ninterface Vlanif100\n ip address 10.1.0.1 "
+              "255.255.255.0\n")
+    now = ("#\n sysname sw1\n#\nvlan 100\n description guest\n#\ninterface Vlanif100\n"
+           " ip address 10.1.0.1 255.255.255.0\n#\nreturn\n")
+    undo = restore(before, now, intent, PROFILES["huawei"])
+    assert undo.commands.index("undo interface Vlanif100") < undo.commands.index(
+        "undo vlan 100")

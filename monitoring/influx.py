@@ -11,12 +11,13 @@ A failing server or a full disk never raises into the collectors.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
@@ -166,7 +167,8 @@ class Spool:
         self._bytes = 0
         self._next = 1
         if directory.is_dir():
-            self._scan()
+            with self.shared():  # another process may be writing into it right now
+                pass
 
     def _scan(self) -> None:
         for path in sorted(self.directory.iterdir()):
@@ -183,6 +185,22 @@ class Spool:
             self._files.append(entry)
             self._bytes += entry.size
             self._next = int(sequence) + 1
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        """Hold the spool against other processes (``citynet serve`` and a ``citynet
+        collect`` share it) and see what they left: the file list is read again."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = self.directory.parent / f".{self.directory.name}.lock"  # beside, not in it
+        with lock.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                self._files.clear()
+                self._bytes, self._next = 0, 1
+                self._scan()
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def __bool__(self) -> bool:
         return bool(self._files)
@@ -253,7 +271,7 @@ class InfluxSink:
         """Replay the spool, then send ``points`` (or spool them behind it). Never raises
         for the server or the disk."""
         encoded = self._encode(points)
-        with self._lock:
+        with self._lock, self.spool.shared():
             if not self._replay():
                 self._to_spool(encoded)
                 return
@@ -265,7 +283,7 @@ class InfluxSink:
 
     def replay(self) -> bool:
         """Send what the spool holds, oldest first; True when it is empty afterwards."""
-        with self._lock:
+        with self._lock, self.spool.shared():
             return self._replay()
 
     def close(self) -> None:

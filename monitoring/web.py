@@ -257,9 +257,14 @@ def _hotspots(db: Session, community_id: int) -> list[HotspotRow]:
     states = {t[3:]: up for t, up in db.execute(
         select(ProbeState.target, ProbeState.up).where(ProbeState.target.in_(
             [f"ap:{m}" for ms in macs.values() for m in ms])))}
+    # each hotspot's latest survey, as the public-area KPI counts it
+    latest = (select(SurveyPoint.hotspot, func.max(SurveyPoint.measured_at).label("at"))
+              .group_by(SurveyPoint.hotspot).subquery())
     survey = {name: (int(covered or 0), int(total)) for name, covered, total in db.execute(
         select(SurveyPoint.hotspot, func.sum(func.cast(SurveyPoint.covered, Integer())),
                func.count())
+        .join(latest, (latest.c.hotspot == SurveyPoint.hotspot)
+              & (latest.c.at == SurveyPoint.measured_at))
         .where(SurveyPoint.hotspot.in_([h.name for h in hotspots]))
         .group_by(SurveyPoint.hotspot))}
     rows = []

@@ -24,7 +24,7 @@ from monitoring import kpis
 from monitoring.builtin import CoverageCollector
 from monitoring.collectors import run_collectors
 from monitoring.forecast import Status
-from monitoring.models import KpiSample, ProbeState, TelemetryRollup
+from monitoring.models import KpiSample, ProbeState, SurveyPoint, TelemetryRollup
 from monitoring.rollups import RollupSink
 from monitoring.targets import evaluate, evaluate_targets
 from tests.conftest import upgraded
@@ -143,7 +143,15 @@ def test_drill_down_street_community_target_and_404s(client: FlaskClient,
         mac = next(a["mac"] for a in ROWS["access_points"]
                    if a["hotspot"].startswith("湖景"))
         session.add(ProbeState(target=f"ap:{mac}", up=True, since=NOW, checked_at=NOW))
-    assert "1 / 1" in client.get("/dashboard/communities/湖景社区").get_data(as_text=True)
+        hotspot = next(a["hotspot"] for a in ROWS["access_points"] if a["mac"] == mac)
+        for survey, point, covered, at in (("old", "P1", False, NOW - timedelta(days=30)),
+                                           ("old", "P2", False, NOW - timedelta(days=30)),
+                                           ("new", "P1", True, NOW)):
+            session.add(SurveyPoint(survey=survey, point=point, hotspot=hotspot,
+                                    covered=covered, measured_at=at))
+    page = client.get("/dashboard/communities/湖景社区").get_data(as_text=True)
+    assert "1 / 1" in page  # the AP up of those probed; the latest survey's points only
+    assert page.count("<td>1 / 1</td>") == 2
     assert client.get("/dashboard/targets/1").status_code == 200
     assert client.get("/dashboard/targets/9999").status_code == 404
     assert client.get("/dashboard/streets/无此街道").status_code == 404

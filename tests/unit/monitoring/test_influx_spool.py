@@ -15,7 +15,7 @@ import pytest
 from citynet.config import Config
 from citynet.telemetry import Point, line
 from monitoring import influx
-from monitoring.influx import BatchRejected, InfluxSink, InfluxUnavailable, verdict
+from monitoring.influx import BatchRejected, InfluxSink, InfluxUnavailable, Spool, verdict
 from tests.conftest import make_config
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -244,3 +244,32 @@ def test_from_config(tmp_path: Path) -> None:
         assert sink.batch_size == 100
     finally:
         sink.close()
+
+
+def test_two_processes_share_one_spool_without_losing_a_batch(tmp_path: Path) -> None:
+    """`citynet serve` and a `citynet collect` spool into the same directory: each sees
+    what the other wrote, names never collide, and replay sends everything once."""
+    import multiprocessing
+
+    directory = tmp_path / "spool"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_spool_many, args=(directory, tag)) for tag in "ab"]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    spool = Spool(directory, 10**9)
+    lines: list[str] = []
+    with spool.shared():
+        while (oldest := spool.oldest()) is not None:
+            lines += Spool.read(oldest)
+            spool.remove_oldest()
+    assert sorted(lines) == sorted(f"m,p={tag} v={i}i" for tag in "ab" for i in range(50))
+
+
+def _spool_many(directory: Path, tag: str) -> None:
+    spool = Spool(directory, 10**9)
+    for i in range(50):
+        with spool.shared():
+            spool.append([f"m,p={tag} v={i}i"])

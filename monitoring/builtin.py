@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import BigInteger, String, column, func, select, table
@@ -35,9 +36,42 @@ class CoverageCollector:
         return kpis.points(computed, context.now)
 
 
+@dataclass
+class _Tally:
+    clients: set[str] = field(default_factory=set)
+    sessions: int = 0
+    octets_in: int = 0
+    octets_out: int = 0
+    accepted: int = 0
+    refused: int = 0
+
+    def add_session(self, client: str, octets_in: int, octets_out: int) -> None:
+        self.clients.add(client)
+        self.sessions += 1
+        self.octets_in += octets_in
+        self.octets_out += octets_out
+
+    def add_logins(self, accepted: bool, count: int) -> None:
+        if accepted:
+            self.accepted += count
+        else:
+            self.refused += count
+
+    def fields(self) -> dict[str, float | int]:
+        fields: dict[str, float | int] = {
+            "online": len(self.clients), "sessions": self.sessions,
+            "input_octets": self.octets_in, "output_octets": self.octets_out,
+            "logins": self.accepted, "login_failures": self.refused}
+        if self.accepted + self.refused:
+            fields["login_success_rate"] = 100.0 * self.accepted / (
+                self.accepted + self.refused)
+        return fields
+
+
 class HotspotUseCollector:
-    """Online users, sessions, traffic and logins per hotspot, from RADIUS accounting
-    and the login records; APs are placed by the MAC in Called-Station-Id."""
+    """Online users, sessions, traffic and logins per hotspot (``hotspot_use``) and per AP
+    (``ap_use``), from RADIUS accounting and the login records; APs are placed by the MAC
+    in Called-Station-Id."""
 
     name = "hotspot_use"
     interval = 60.0
@@ -56,33 +90,28 @@ class HotspotUseCollector:
                 .where(_login.c.event == "login", _login.c.at >= since,
                        _login.c.at < context.now)
                 .group_by(_login.c.called_station, _login.c.result)).all()
-        online: dict[str, set[str]] = defaultdict(set)
-        sessions: Counter[str] = Counter()
-        octets_in: Counter[str] = Counter()
-        octets_out: Counter[str] = Counter()
-        accepted: Counter[str] = Counter()
-        refused: Counter[str] = Counter()
+        # one tally per hotspot and one per AP: "ap_use" shows which AP of a hotspot
+        # carries the people (or refuses them)
+        tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
         for called, client, inp, out in open_sessions:
-            hotspot = places.get(kpis.ap_mac(called or ""), ("", "", ""))[2]
-            online[hotspot].add(client)
-            sessions[hotspot] += 1
-            octets_in[hotspot] += inp or 0
-            octets_out[hotspot] += out or 0
+            mac = kpis.ap_mac(called or "")
+            hotspot = places.get(mac, ("", "", ""))[2]
+            for key in (("hotspot", hotspot), ("ap", mac)):
+                tallies[key].add_session(client, inp or 0, out or 0)
         for called, result, count in logins:
-            hotspot = places.get(kpis.ap_mac(called or ""), ("", "", ""))[2]
-            (accepted if result == "accept" else refused)[hotspot] += count
+            mac = kpis.ap_mac(called or "")
+            hotspot = places.get(mac, ("", "", ""))[2]
+            for key in (("hotspot", hotspot), ("ap", mac)):
+                tallies[key].add_logins(result == "accept", count)
         communities = {hotspot: community for _street, community, hotspot in places.values()}
         points = []
-        for hotspot in sorted(set(sessions) | set(accepted) | set(refused)):
-            tried = accepted[hotspot] + refused[hotspot]
-            fields: dict[str, float | int] = {
-                "online": len(online[hotspot]), "sessions": sessions[hotspot],
-                "input_octets": octets_in[hotspot], "output_octets": octets_out[hotspot],
-                "logins": accepted[hotspot], "login_failures": refused[hotspot]}
-            if tried:
-                fields["login_success_rate"] = 100.0 * accepted[hotspot] / tried
-            points.append(Point("hotspot_use",
-                                {"hotspot": hotspot or "unknown",
-                                 "community": communities.get(hotspot, "")},
-                                fields, context.now))
+        for (kind, name), tally in sorted(tallies.items()):
+            if kind == "hotspot":
+                tags = {"hotspot": name or "unknown", "community": communities.get(name, "")}
+                points.append(Point("hotspot_use", tags, tally.fields(), context.now))
+            elif name:  # an AP the MAC of Called-Station-Id names
+                hotspot = places.get(name, ("", "", ""))[2]
+                tags = {"ap": name, "hotspot": hotspot or "unknown",
+                        "community": communities.get(hotspot, "")}
+                points.append(Point("ap_use", tags, tally.fields(), context.now))
         return points

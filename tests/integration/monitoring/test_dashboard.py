@@ -200,7 +200,11 @@ def test_hotspot_use_and_login_success_from_radius_records(district: Store,
                                       started_at=at, updated_at=at, input_octets=1000,
                                       output_octets=5000))
     points = HotspotUseCollector().collect(Context(district, backend_config, NOW))
-    by_hotspot = {p.tags["hotspot"]: p for p in points}
+    by_hotspot = {p.tags["hotspot"]: p for p in points if p.measurement == "hotspot_use"}
+    [per_ap] = [p for p in points if p.measurement == "ap_use"]
+    assert per_ap.tags == {"ap": ap["mac"], "hotspot": hotspot["name"],
+                           "community": hotspot["community"]}
+    assert per_ap.fields["sessions"] == 3 and per_ap.fields["logins"] == 3
     use = by_hotspot[hotspot["name"]]
     assert use.tags["community"] == hotspot["community"]
     assert dict(use.fields) == {"online": 2, "sessions": 3, "input_octets": 3000,

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, g, render_template, request
 from sqlalchemy import select
 
 from citynet import audit
-from citynet.access import require
+from citynet.access import PERMISSIONS, require
 from citynet.web import store
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -23,6 +23,7 @@ SECTIONS = (  # (endpoint, permission, title)
     ("admin.audit_log", "audit.read", "审计日志 Audit log"),
 )
 PAGE = 50
+MAX_SEQ = 2**63 - 1  # a BIGINT: larger would not even reach the database
 
 
 @blueprint.get("/")
@@ -48,20 +49,45 @@ def _before() -> int | None:
     raw = request.args.get("before", "")
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SEQ:
         abort(400, "before= takes an entry number")
     return int(raw)
+
+
+def _action() -> str:
+    action = request.args.get("action", "")
+    if len(action) > 64:
+        abort(400, "action= is at most 64 characters")
+    return action
 
 
 @blueprint.get("/audit")
 @require("audit.read")
 def audit_log() -> str:
-    action = request.args.get("action", "")
+    action = _action()
     entries = _entries(action, _before())
     with store().session() as session:
         checked, problems = audit.verify(session)
     return render_template("admin/audit.html", entries=entries, action=action,
                            checked=checked, problems=problems, page=PAGE)
+
+
+@blueprint.get("/whoami.json")
+@require("inventory.read")
+def whoami() -> dict[str, Any]:
+    who = g.staff
+    return {"name": who.name, "role": who.role.value,
+            "permissions": sorted(PERMISSIONS[who.role])}
+
+
+@blueprint.get("/audit.json")
+@require("audit.read")
+def audit_json() -> dict[str, Any]:
+    entries = _entries(_action(), _before())
+    return {"entries": [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
+                         "source": e.source, "action": e.action, "target": e.target,
+                         "reason": e.reason, "result": e.result, "detail": e.detail}
+                        for e in entries]}
 
 
 @blueprint.get("/devices/jobs")

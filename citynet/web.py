@@ -105,6 +105,12 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     def home() -> BaseResponse:
         return redirect(url_for("admin.home"))  # what the signed-in role may open
 
+    @app.get("/api/openapi.json")
+    def openapi_document() -> dict[str, Any]:
+        from citynet.openapi import document
+
+        return document()
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         with store.session() as session:

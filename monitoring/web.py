@@ -278,6 +278,23 @@ def _hotspots(db: Session, community_id: int) -> list[HotspotRow]:
     return rows
 
 
+@blueprint.get("/targets.json")
+@require("dashboard.read")
+def targets_json() -> dict[str, Any]:
+    """Every target with its status and forecast (the API: OpenAPI at /api/openapi.json)."""
+    with store().session() as db:
+        snapshot = _snapshot(db)
+    return {"generated_at": snapshot.now.isoformat(), "targets": [{
+        "id": s.id, "metric": s.metric.value, "scope": s.scope, "target": s.target,
+        "deadline": s.deadline.isoformat(), "owner": s.owner, "current": s.current,
+        "status": s.status.value, "shortfall": s.shortfall,
+        "shortfall_text": s.shortfall_text("en"), "plan": s.plan,
+        "forecast": None if s.forecast is None else {
+            "value": s.forecast.value, "low": s.forecast.low, "high": s.forecast.high,
+            "slope_per_month": s.forecast.slope_per_month}}
+        for s in snapshot.targets]}
+
+
 @blueprint.get("/export.csv")
 @require("reports.export")
 def export() -> Response:

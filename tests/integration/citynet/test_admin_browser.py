@@ -1,0 +1,98 @@
+"""An admin's first sign-in in a real browser (Debian's Chromium via Playwright): the
+password, enrolling an authenticator app from the QR page, the staff home, the audit log
+and a device job; signing out. Screenshots go to $CITYNET_SCREENSHOTS (docs/screenshots
+when refreshing the docs), else to the test's temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from waitress.server import create_server
+
+from citynet import audit, staff
+from citynet.crypto import open_box
+from citynet.db import Store
+from citynet.web import create_app
+from tests.conftest import make_config
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ADMIN, PASSWORD = "zhao.min", "an admin's long password"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, Store, Any]]:
+    config = make_config(tmp_path)
+    store = Store.from_config(config)
+    store.upgrade()
+    box = open_box(config, store, create=True)
+    with store.session() as session:
+        staff.add(session, ADMIN, staff.Role.ADMIN, PASSWORD)
+        audit.record(session, audit.Action(
+            "devices.push", "site:笋岗社区", "partial", "CHG-2026-1127 NTP",
+            {"devices": [{"hostname": "sg-acc-01", "status": "pushed", "error": "",
+                          "added": ["+ ntp-service unicast-server 10.0.0.123"],
+                          "removed": ["- ntp-service unicast-server 10.0.0.9"],
+                          "rollback": ""},
+                         {"hostname": "sg-acc-02", "status": "rolled_back",
+                          "added": [], "removed": [], "rollback": "restored the state "
+                          "before the change (3 commands)",
+                          "error": "sg-acc-02: refused 'ntp-service unicast-server "
+                                   "10.0.0.123': Error: The command failed"}],
+             "not_ready": []}))
+    web = create_server(create_app(store, config, box=box), host="127.0.0.1", port=0,
+                        threads=4)
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{web.effective_port}", store, box  # type: ignore[union-attr]
+    finally:
+        web.close()
+        thread.join(timeout=10)
+        store.close()
+
+
+def test_an_admins_first_sign_in_and_the_audit_trail(site: tuple[str, Store, Any],
+                                                     tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, store, box = site
+    shots = Path(os.environ.get("CITYNET_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page.goto(f"{base}/admin/")
+            page.fill("#name", ADMIN)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            assert "/login/enrol" in page.url  # an admin must have an authenticator app
+            assert page.locator(".qr svg").count() == 1
+            page.screenshot(path=shots / "staff-enrol.png")
+            with store.session() as session:
+                secret = box.open(staff.get(session, ADMIN).totp_sealed)
+            page.fill("#code", pyotp.TOTP(secret).now())
+            page.click("button[type=submit]")
+            assert page.url == f"{base}/admin/"
+            page.get_by_role("link", name="审计日志 Audit log").click()
+            assert "Chain intact" in page.content()
+            assert page.locator("td", has_text="staff.login").count() >= 1
+            page.screenshot(path=shots / "staff-audit-log.png", full_page=True)
+            page.get_by_role("link", name="devices.push").click()
+            assert "refused" in page.content() and "+ ntp-service" in page.content()
+            page.screenshot(path=shots / "staff-device-job.png", full_page=True)
+            page.click("header button[type=submit]")  # sign out
+            assert "/login" in page.url
+            page.goto(f"{base}/admin/audit")
+            assert "/login" in page.url  # signed out means signed out
+        finally:
+            browser.close()

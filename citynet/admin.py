@@ -45,9 +45,17 @@ def _entries(prefix: str, before: int | None) -> list[audit.AuditEntry]:
         return list(session.scalars(query))
 
 
+def _one(name: str) -> str | None:
+    """A query parameter given at most once (a repeated one is refused, not guessed)."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        abort(400, f"{name}= given more than once")
+    return values[0] if values else None
+
+
 def _before() -> int | None:
-    raw = request.args.get("before", "")
-    if not raw:
+    raw = _one("before")
+    if raw is None:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_SEQ:
         abort(400, "before= takes an entry number")
@@ -55,7 +63,7 @@ def _before() -> int | None:
 
 
 def _action() -> str:
-    action = request.args.get("action", "")
+    action = _one("action") or ""
     if len(action) > 64:
         abort(400, "action= is at most 64 characters")
     return action

@@ -241,6 +241,7 @@ def test_audit_log_and_device_jobs_pages(site: Site) -> None:
     assert "+ ntp server x" in job and "refused" in job and "no credential" in job
     assert client.get("/admin/devices/jobs/99999").status_code == 404
     assert client.get("/admin/audit?before=x").status_code == 400
+    assert client.get("/admin/audit.json?before=1&before=2").status_code == 400  # once
     site.add("ops", Role.OPERATOR)
     operator = site.client()
     site.login(operator, "ops")

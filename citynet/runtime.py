@@ -13,6 +13,7 @@ from citynet.db import Store
 class Runtime:
     def __init__(self, config_path: str | None = None) -> None:
         self.config_path = config_path
+        self._box: SecretBox | None = None
 
     @cached_property
     def config(self) -> config_module.Config:
@@ -32,8 +33,11 @@ class Runtime:
         return self.raw_store
 
     def box(self, *, create: bool = False) -> SecretBox | None:
-        """The secret box, checked against the store (a new key file only with create)."""
-        return open_box(self.config, self.store, create=create)
+        """The secret box, checked against the store (a new key file only with create);
+        opened once per command, however many steps ask for it."""
+        if self._box is None:
+            self._box = open_box(self.config, self.store, create=create)
+        return self._box
 
     def close(self) -> None:
         if "raw_store" in self.__dict__:

@@ -24,7 +24,7 @@ from enum import StrEnum
 from devices import confdiff
 from devices.driver import DeviceError, Login, Session
 from devices.intent import Device, Intent
-from devices.platforms import CIPHER
+from devices.platforms import CIPHER, Profile
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,22 @@ class Pacer:
 
 
 Connect = Callable[[Login], Session]
+
+
+def _apply(session: Session, clock: _Clock, change: confdiff.Change, save: bool,
+           profile: Profile, remaining: Callable[[str], confdiff.Change], failure: str) -> None:
+    """Send ``change``, read the config back and check nothing ``remaining`` is left,
+    then save: the common tail of a push and of a rollback to a backup."""
+    with clock.step("push"):
+        session.configure(change.commands)
+    with clock.step("verify"):
+        left = remaining(session.running())
+    if not left.empty:
+        shown = [confdiff.redact_line(c, profile) for c in left.commands[:3]]
+        raise DeviceError(session.login.hostname, f"{failure} (still: {'; '.join(shown)})")
+    if save:
+        with clock.step("save"):
+            session.save()
 
 
 class _Clock:
@@ -198,18 +214,10 @@ def push_one(target: Target, pacer: Pacer, *, save: bool = True,
             result.status = Status.UNCHANGED
             return result
         try:
-            with clock.step("push"):
-                session.configure(change.commands)
-            with clock.step("verify"):
-                after = session.running()
-            left = confdiff.plan(intent.text, after, login.profile, intent.owned)
-            if not left.empty:
-                shown = [confdiff.redact_line(c, login.profile) for c in left.commands[:3]]
-                raise DeviceError(device.hostname, "the intent is not in the running config "
-                                  f"after the push (still missing: {'; '.join(shown)})")
-            if save:
-                with clock.step("save"):
-                    session.save()
+            _apply(session, clock, change, save, login.profile,
+                   lambda after: confdiff.plan(intent.text, after, login.profile,
+                                               intent.owned),
+                   "the intent is not in the running config after the push")
             result.status = Status.PUSHED
         except DeviceError as exc:
             result.error = str(exc)
@@ -351,17 +359,10 @@ def restore_one(target: Target, wanted: str, pacer: Pacer, *, save: bool = True,
             if undo.empty:
                 result.status = Status.UNCHANGED
                 return result
-            with clock.step("push"):
-                session.configure(undo.commands)
-            with clock.step("verify"):
-                after = session.running()
-                left = confdiff.restore(wanted, after, f"{wanted}\n{after}", login.profile, ())
-            if not left.empty:
-                raise DeviceError(login.hostname, f"{len(left.commands)} differences remain "
-                                  "after the rollback")
-            if save:
-                with clock.step("save"):
-                    session.save()
+            _apply(session, clock, undo, save, login.profile,
+                   lambda after: confdiff.restore(wanted, after, f"{wanted}\n{after}",
+                                                  login.profile, ()),
+                   "differences remain after the rollback")
             result.status = Status.PUSHED
     except DeviceError as exc:
         result.error = str(exc)

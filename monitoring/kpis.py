@@ -9,10 +9,10 @@ not import the RADIUS package).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, String, cast, column, func, select, table
+from sqlalchemy import Integer, Select, String, cast, column, func, select, table
 from sqlalchemy.orm import Session
 
 from citynet.db import UtcDateTime
@@ -69,17 +69,25 @@ def hotspot_rows(session: Session) -> Iterable[tuple[str, str, int]]:
         .group_by(Street.name, Community.name))
 
 
-def survey_facts(session: Session) -> Iterator[Fact]:
-    """Public-area coverage: covered survey points of each hotspot's latest survey."""
+def latest_surveys(hotspots: Sequence[str] | None = None) -> Select[str, int, int]:
+    """(hotspot, covered points, points) of each hotspot's latest survey — what the
+    public-area KPI counts, and what the dashboard shows beside it."""
     latest = (select(SurveyPoint.hotspot, func.max(SurveyPoint.measured_at).label("at"))
               .group_by(SurveyPoint.hotspot).subquery())
-    rows = session.execute(
-        select(SurveyPoint.hotspot, func.sum(cast(SurveyPoint.covered, Integer)), func.count())
-        .join(latest, (latest.c.hotspot == SurveyPoint.hotspot)
-              & (latest.c.at == SurveyPoint.measured_at))
-        .group_by(SurveyPoint.hotspot))
+    query = (select(SurveyPoint.hotspot, func.sum(cast(SurveyPoint.covered, Integer)),
+                    func.count())
+             .join(latest, (latest.c.hotspot == SurveyPoint.hotspot)
+                   & (latest.c.at == SurveyPoint.measured_at))
+             .group_by(SurveyPoint.hotspot))
+    if hotspots is not None:
+        query = query.where(SurveyPoint.hotspot.in_(hotspots))
+    return query
+
+
+def survey_facts(session: Session) -> Iterator[Fact]:
+    """Public-area coverage: covered survey points of each hotspot's latest survey."""
     places = _places(session)
-    for hotspot, covered, total in rows:
+    for hotspot, covered, total in session.execute(latest_surveys()):
         street, community = places.get(hotspot, ("", ""))
         yield Fact(TargetMetric.PUBLIC_AREA_WIFI, street, community, covered or 0, total)
 

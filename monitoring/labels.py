@@ -115,12 +115,3 @@ def scope_label(scope: str, lang: str) -> str:
     if kind == "street":
         return f"{name} street" if lang == "en" else f"{name}街道"
     return name
-
-
-def pick(*candidates: str | None) -> str:
-    for candidate in candidates:
-        if candidate and candidate.lower().startswith("en"):
-            return "en"
-        if candidate and candidate.lower().startswith("zh"):
-            return "zh-CN"
-    return "zh-CN"

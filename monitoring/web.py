@@ -18,9 +18,10 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, g, render_template, request, session, url_for
 from markupsafe import Markup
-from sqlalchemy import Integer, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from citynet import languages
 from citynet.access import require
 from citynet.db import get_meta
 from citynet.web import store
@@ -29,7 +30,7 @@ from inventory.demo import DEMO_MARK
 from inventory.models import AccessPoint, Building, Community, Hotspot, Street
 from monitoring import charts, kpis, labels
 from monitoring.coverage import DISTRICT, Kpis
-from monitoring.models import ProbeState, SurveyPoint
+from monitoring.models import ProbeState
 from monitoring.targets import TargetStatus, evaluate
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard",
@@ -44,7 +45,7 @@ def _language() -> None:
     chosen = request.args.get("lang")
     if chosen in ("en", "zh-CN"):
         session["dashboard_lang"] = chosen
-    g.lang = session.get("dashboard_lang") or labels.pick(request.accept_languages.best)
+    g.lang = session.get("dashboard_lang") or languages.pick(request.accept_languages.best)
 
 
 @blueprint.app_template_filter("pct")
@@ -89,6 +90,13 @@ class Snapshot:
     targets: list[TargetStatus]
     demo: str | None
 
+    @property
+    def district_target(self) -> float:
+        """The district's fiber target: what the map and the areas tables measure against
+        (the plan's 90 when no district target is imported)."""
+        return next((s.target for s in self.targets
+                     if s.metric is ELIGIBLE and s.scope == DISTRICT), 90.0)
+
 
 def _snapshot(db: Session) -> Snapshot:
     now = datetime.now(UTC)
@@ -106,15 +114,8 @@ def _chart(status: TargetStatus, lang: str) -> Markup:
          labels.translate("forecast", lang)))))
 
 
-def _district_target(snapshot: Snapshot) -> float:
-    for status in snapshot.targets:
-        if status.metric is ELIGIBLE and status.scope == DISTRICT:
-            return status.target
-    return 90.0  # the plan's figure when no district target is imported
-
-
 def _map(db: Session, snapshot: Snapshot, lang: str) -> Markup:
-    target = _district_target(snapshot)
+    target = snapshot.district_target
     places = []
     rows = db.execute(select(Community.name, Street.name, func.avg(Building.lat),
                              func.avg(Building.lon))
@@ -176,7 +177,7 @@ def overview() -> str:
     lang = g.lang
     with store().session() as db:
         snapshot = _snapshot(db)
-        target = _district_target(snapshot)
+        target = snapshot.district_target
         return render_template(
             "dashboard/overview.html", snapshot=snapshot, targets=snapshot.targets,
             charts={s.id: _chart(s, lang) for s in snapshot.targets},
@@ -204,7 +205,7 @@ def street(name: str) -> str:
         if db.scalar(select(Street.id).where(Street.name == name)) is None:
             abort(404)
         snapshot = _snapshot(db)
-        target = _district_target(snapshot)
+        target = snapshot.district_target
         return render_template(
             "dashboard/street.html", street=name,
             row=_areas(snapshot, [f"street:{name}"], target)[0],
@@ -221,7 +222,7 @@ def community(name: str) -> str:
         if found is None:
             abort(404)
         snapshot = _snapshot(db)
-        target = _district_target(snapshot)
+        target = snapshot.district_target
         buildings = db.scalars(
             select(Building).where(Building.community_id == found.id,
                                    Building.fiber_status.in_([FiberStatus.PLANNED,
@@ -257,16 +258,8 @@ def _hotspots(db: Session, community_id: int) -> list[HotspotRow]:
     states = {t[3:]: up for t, up in db.execute(
         select(ProbeState.target, ProbeState.up).where(ProbeState.target.in_(
             [f"ap:{m}" for ms in macs.values() for m in ms])))}
-    # each hotspot's latest survey, as the public-area KPI counts it
-    latest = (select(SurveyPoint.hotspot, func.max(SurveyPoint.measured_at).label("at"))
-              .group_by(SurveyPoint.hotspot).subquery())
     survey = {name: (int(covered or 0), int(total)) for name, covered, total in db.execute(
-        select(SurveyPoint.hotspot, func.sum(func.cast(SurveyPoint.covered, Integer())),
-               func.count())
-        .join(latest, (latest.c.hotspot == SurveyPoint.hotspot)
-              & (latest.c.at == SurveyPoint.measured_at))
-        .where(SurveyPoint.hotspot.in_([h.name for h in hotspots]))
-        .group_by(SurveyPoint.hotspot))}
+        kpis.latest_surveys([h.name for h in hotspots]))}
     rows = []
     for h in hotspots:
         ap_macs = macs.get(h.id, [])
@@ -333,7 +326,7 @@ def report() -> str:
     lang = g.lang
     with store().session() as db:
         snapshot = _snapshot(db)
-        target = _district_target(snapshot)
+        target = snapshot.district_target
         return render_template(
             "dashboard/report.html", snapshot=snapshot, targets=snapshot.targets,
             charts={s.id: _chart(s, lang) for s in snapshot.targets},

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-LANGUAGES = ("zh-CN", "en")
-
 TEXT: dict[str, tuple[str, str]] = {  # key → (zh-CN, en)
     "title": ("罗湖免费WiFi", "Luohu Free WiFi"),
     "welcome": ("欢迎使用政府免费WiFi", "Welcome to the district's free WiFi"),
@@ -94,14 +92,4 @@ def translate(key: str, language: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def pick(*candidates: str | None) -> str:
-    """The first candidate naming a language we have (NAS lang, choice, browser)."""
-    for candidate in candidates:
-        if not candidate:
-            continue
-        lowered = candidate.lower()
-        if lowered.startswith("en"):
-            return "en"
-        if lowered.startswith("zh"):
-            return "zh-CN"
     return "zh-CN"

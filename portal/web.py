@@ -43,6 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from citynet import languages
 from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
@@ -120,9 +121,9 @@ def _box() -> SecretBox:
 @blueprint.before_request
 def _before() -> None:
     chosen = request.args.get("lang")
-    if chosen in i18n.LANGUAGES:
+    if chosen in languages.LANGUAGES:
         session["lang"] = chosen
-    g.lang = session.get("lang") or i18n.pick(request.accept_languages.best)
+    g.lang = session.get("lang") or languages.pick(request.accept_languages.best)
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
     if request.method == "POST":
@@ -231,7 +232,7 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
         return render_template("portal/outside.html", problem="unsigned"), 400
     session["handoff"] = handoff.as_dict()
     if handoff.lang and "lang" not in request.args:
-        session["lang"] = i18n.pick(handoff.lang)
+        session["lang"] = languages.pick(handoff.lang)
     page = {"success": ".success", "already": ".status", "logoff": ".logged_out"}.get(
         handoff.res, ".login")
     if handoff.res == "failed":

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import segno
 from flask import (
@@ -34,7 +34,7 @@ from flask import (
 )
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet import audit, staff
+from citynet import audit, languages, staff
 from citynet.config import Config
 from citynet.db import Store
 from citynet.staff import Role, StaffUser
@@ -135,8 +135,10 @@ def require(permission: str) -> Callable[[View], View]:
                                      "WWW-Authenticate": "Bearer"})
                 return redirect(url_for("access.login", next=request.full_path.rstrip("?")))
             if not who.can(permission):
-                abort(403, f"your role ({who.role.value}) may not do this ({permission})")
+                abort(403, tr(f"您的角色（{who.role.value}）无权执行此操作（{permission}）",
+                              f"your role ({who.role.value}) may not do this ({permission})"))
             return view(*args, **kwargs)
+        guarded.permission = permission  # type: ignore[attr-defined]  # for the role matrix test
         return cast(View, guarded)
     return decorate
 
@@ -175,9 +177,45 @@ def _csrf_on_posts() -> None:
         check_csrf()
 
 
+@blueprint.before_app_request
+def _language() -> None:
+    """The staff pages' language: ``?lang=`` switches it for the session; else the
+    browser's preference; Chinese by default."""
+    if request.blueprint in NOT_STAFF:
+        return
+    chosen = request.args.get("lang")
+    if chosen in languages.LANGUAGES:
+        session["staff_lang"] = chosen
+    g.staff_lang = session.get("staff_lang") or languages.pick(request.accept_languages.best)
+
+
+def tr(zh: str, en: str) -> str:
+    """The text in the staff page's language (for flashes and errors built in views)."""
+    return en if g.get("staff_lang") == "en" else zh
+
+
+def _lang_url(lang: str) -> str:
+    """This page in the other language, every other query parameter kept."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [lang]
+    return f"{request.path}?{urlencode(args, doseq=True)}"
+
+
 @blueprint.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"staff_csrf": csrf_token, "current_staff": lambda: g.get("staff")}
+    return {"staff_csrf": csrf_token, "current_staff": lambda: g.get("staff"), "tr": tr,
+            "staff_lang": lambda: g.get("staff_lang", "zh-CN"), "lang_url": _lang_url}
+
+
+def audited(db: Any, action: str, target: str, result: str = "ok", *, reason: str = "",
+            detail: dict[str, Any] | None = None) -> int:
+    """Put the signed-in staff member's action in the audit log, in the caller's
+    transaction (so the change and its entry land together or not at all); its seq.
+    ``detail`` holds no secret."""
+    who = g.staff
+    return audit.record(db, audit.Action(action, target, result, reason, detail or {},
+                                         actor=who.name if who else "unknown",
+                                         source=request.remote_addr or ""))
 
 
 # --- login --------------------------------------------------------------------------
@@ -230,8 +268,10 @@ def login() -> str | BaseResponse:
     if not attempt.ok or user_id is None:
         _record(name, "failed", {"reason": attempt.reason})
         # one message for every refusal: which names exist, or are locked, is not told
-        message = ("Wrong name or password, or too many attempts: wait a minute and try "
-                   "again, or ask an admin (citynet staff unlock)")
+        message = tr("用户名或密码错误，或尝试次数过多：请稍等一分钟再试，或请管理员解锁"
+                     "（citynet staff unlock）。",
+                     "Wrong name or password, or too many attempts: wait a minute and try "
+                     "again, or ask an admin (citynet staff unlock)")
         return Response(render_template("access/login.html", next=next_path, error=message,
                                         expired=False), 401)
     if attempt.needs_totp or attempt.must_enrol:
@@ -272,8 +312,9 @@ def second_factor() -> str | BaseResponse:
         good = staff.check_totp(db, fresh, request.form.get("code", "").strip(), box, _now())
     if not good:
         _record(user.name, "failed", {"reason": "bad_code"})
+        error = tr("验证码错误或已用过", "Wrong or reused code")
         return Response(render_template("access/code.html", next=next_path, name=user.name,
-                                        error="Wrong or reused code"), 401)
+                                        error=error), 401)
     _record(user.name, "ok", {"factors": "password+totp"})
     _start_session(user.id)
     return redirect(next_path)

@@ -88,6 +88,10 @@ class RadiusConfig(Section):
     rest_allow: list[str] = Field(
         default=["127.0.0.1/32", "::1/128"],
         description="networks the rlm_rest API accepts calls from")
+    coa_port: int = Field(
+        default=3799, ge=1, le=65535,
+        description="UDP port of the NASes' dynamic-authorization server (RFC 5176): "
+        "where Disconnect- and CoA-Requests go")
 
     @field_validator("rest_allow", mode="before")
     @classmethod
@@ -114,7 +118,8 @@ class RadiusConfig(Section):
 class RecordsConfig(Section):
     retention_days: int = Field(
         default=180, ge=60, le=3650,
-        description="login records are kept this long at least (the law: >= 60; plan: 180)")
+        description="login records are kept this long at least (the law: >= 60; plan: 180); "
+        "a value set on the admin web's retention page overrides it")
 
 
 class SecretsConfig(Section):
@@ -234,6 +239,14 @@ class DevicesConfig(Section):
                         description="devices pushed (and checked) before the rest")
     max_failures: int = Field(default=3, ge=0,
                               description="stop the push after more failures than this")
+    approval_threshold: int = Field(
+        default=20, ge=0, description="a push that would change more devices than this "
+        "needs a change request approved by a second person (0: every push that changes "
+        "anything)")
+    approval_valid_hours: int = Field(
+        default=24, ge=1, le=24 * 30,
+        description="an approved change request expires this long after its approval "
+        "if no push used it")
 
 
 class LoggingConfig(Section):

@@ -11,7 +11,7 @@ from citynet.db import Base
 TABLE_MODULES = ("citynet.audit", "citynet.staff", "inventory.models", "radius.models",
                  "radius.records", "radius.vouchers", "radius.profiles", "radius.tokens",
                  "radius.remembered", "portal.sms", "portal.totp", "portal.merchants",
-                 "portal.consent", "monitoring.models")
+                 "portal.consent", "monitoring.models", "devices.approvals")
 
 
 def all_tables() -> MetaData:

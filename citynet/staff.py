@@ -306,6 +306,11 @@ def disable(session: Session, name: str) -> None:
     end_sessions(user)
 
 
+def enable(session: Session, name: str) -> None:
+    """Let a disabled account log in again (its old sessions stay ended)."""
+    get(session, name).disabled = False
+
+
 def unlock(session: Session, name: str) -> None:
     user = get(session, name)
     user.failures, user.locked_until = 0, None

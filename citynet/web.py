@@ -87,15 +87,23 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
 
     from citynet.access import setup as setup_access
     from citynet.admin import blueprint as admin_blueprint
+    from devices.web import blueprint as devices_blueprint
     from inventory.web import blueprint as inventory_blueprint
+    from inventory.web import editor as inventory_editor
     from monitoring.web import blueprint as dashboard_blueprint
+    from portal.admin import blueprint as portal_admin_blueprint
     from portal.web import blueprint as portal_blueprint
     from portal.web import setup as setup_portal
+    from radius.admin import blueprint as radius_admin_blueprint
     from radius.rest import blueprint as radius_rest_blueprint
 
     setup_access(app)
     app.register_blueprint(admin_blueprint)
+    app.register_blueprint(radius_admin_blueprint)
+    app.register_blueprint(portal_admin_blueprint)
+    app.register_blueprint(devices_blueprint)
     app.register_blueprint(inventory_blueprint)
+    app.register_blueprint(inventory_editor)
     app.register_blueprint(dashboard_blueprint)
     app.register_blueprint(radius_rest_blueprint)
     app.register_blueprint(portal_blueprint)

@@ -249,3 +249,40 @@ def _sealed(current: str | None, value: str | None, box: SecretBox | None) -> st
     if current is not None and box.open(current) == value:
         return current  # same secret: keep the token, so the record reads as unchanged
     return box.seal(value)
+
+
+# --- one record at a time (the staff web's editor) -----------------------------------
+
+def find(session: Session, kind: Kind, key: str) -> Any | None:
+    """The record of ``kind`` with this key, or None."""
+    if len(kind.key) == 1:  # a column of its own
+        column = getattr(kind.model, kind.key[0])
+        return session.scalar(select(kind.model).where(column == key))
+    return load(session, kind).get(key)  # a composite key (targets): few records
+
+
+def referrers(session: Session, kind: Kind, key: str) -> list[tuple[str, str]]:
+    """The records that name this one, as (kind, key): exactly the references the importer
+    checks, so what it refuses to leave dangling is what stops a delete."""
+    found = []
+    for other in KINDS.values():
+        if kind.name not in other.refers_to:
+            continue
+        for other_key, obj in sorted(load(session, other).items()):
+            if any(ref_kind == kind.name and ref_key == key
+                   for _name, ref_kind, ref_key in _references(other, export_row(other, obj))):
+                found.append((other.name, other_key))
+    return found
+
+
+def delete(session: Session, kind: Kind, key: str) -> list[tuple[str, str]]:
+    """Delete one record unless others refer to it; those referrers (nothing deleted then).
+    Raises KeyError when there is no such record."""
+    obj = find(session, kind, key)
+    if obj is None:
+        raise KeyError(key)
+    using = referrers(session, kind, key)
+    if not using:
+        session.delete(obj)
+        session.flush()
+    return using

@@ -9,7 +9,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from inventory.choices import FiberStatus
-from inventory.kinds import KINDS
+from inventory.importer import export_row, load
+from inventory.kinds import KINDS, Kind
 from inventory.models import Building, Community, Hotspot, Street
 
 
@@ -107,3 +108,47 @@ def hotspots(session: Session, community: str | None = None) -> list[HotspotRow]
     return [HotspotRow(h.name, h.community.name, h.community.street.name, h.location,
                        list(h.ssids), aps.get(h.id, 0), serving.get(h.id, []))
             for h in session.scalars(query)]
+
+
+# --- the editor's record lists ------------------------------------------------------
+
+PAGE = 100
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    rows: list[tuple[str, dict[str, Any]]]  # (key, exported row), in key order
+    total: int  # records matching the filter
+    page: int
+    pages: int
+
+
+def records(session: Session, kind: Kind, contains: str = "", page: int = 1,
+            size: int = PAGE) -> RecordPage:
+    """One page of a kind's records as the exporter sees them, those whose key contains
+    ``contains`` (any case)."""
+    if len(kind.key) == 1:  # a key column: filter and page in the database
+        column = getattr(kind.model, kind.key[0])
+        query = select(kind.model)
+        if contains:
+            query = query.where(column.icontains(contains, autoescape=True))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        found = session.scalars(query.order_by(column).offset((page - 1) * size).limit(size))
+        exported = [export_row(kind, obj) for obj in found]
+        rows = [(kind.key_of(row), row) for row in exported]
+    else:  # a composite key (targets): few records, filtered here
+        needle = contains.casefold()
+        matching = [(key, obj) for key, obj in sorted(load(session, kind).items())
+                    if needle in key.casefold()]
+        total = len(matching)
+        rows = [(key, export_row(kind, obj))
+                for key, obj in matching[(page - 1) * size: page * size]]
+    return RecordPage(rows, total, page, max(1, -(-total // size)))
+
+
+def keys(session: Session, kind: Kind, limit: int = 2000) -> list[str]:
+    """Keys of a kind, in order (what a form offers for a reference to it)."""
+    if len(kind.key) == 1:
+        column = getattr(kind.model, kind.key[0])
+        return [str(key) for key in session.scalars(select(column).order_by(column).limit(limit))]
+    return sorted(load(session, kind))[:limit]

@@ -1,16 +1,39 @@
-"""Inventory pages: the district at a glance until the managers' dashboard exists."""
+"""Inventory pages: the district at a glance, and the staff editor of every inventory kind
+(under /admin/inventory), which stores only what the importer would accept."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, cast
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet.access import require
+from citynet.access import View, audited, require, tr
+from citynet.crypto import SecretBox
 from citynet.db import get_meta
+from citynet.errors import SecretsError
 from citynet.web import store
-from inventory import queries
+from inventory import forms, importer, queries
 from inventory.demo import DEMO_MARK
+from inventory.exporter import export
+from inventory.files import Problem, RawRow
+from inventory.importer import export_row, import_rows, parse_row
+from inventory.kinds import KINDS, Kind
 
 blueprint = Blueprint("inventory", __name__, url_prefix="/inventory",
                       template_folder="templates")
@@ -21,7 +44,8 @@ blueprint = Blueprint("inventory", __name__, url_prefix="/inventory",
 def overview() -> str:
     with store().session() as session:
         return render_template("inventory/overview.html", streets=queries.streets(session),
-                               counts=queries.counts(session), demo=get_meta(session, DEMO_MARK))
+                               counts=queries.counts(session), demo=get_meta(session, DEMO_MARK),
+                               kinds=forms.KIND_TITLES)
 
 
 @blueprint.get("/streets/<name>")
@@ -62,3 +86,253 @@ def summary() -> dict[str, Any]:
                 for s in queries.streets(session)
             ],
         }
+
+
+# --- the editor: every kind through one set of views, checked by the importer -----------
+
+editor = Blueprint("inventory_edit", __name__, url_prefix="/admin/inventory",
+                   template_folder="templates")
+# the staff admin lives under /admin; the pages above keep their /inventory addresses
+
+# NAS clients are the RADIUS edge: engineers' and admins' business, not every editor's
+WRITE_PERMISSION = {"nas": "nas.write"}
+FILTER_MAX = 128
+PAGES_MAX = 100_000
+SOURCE = "web"  # what the importer's problems name as their file
+
+
+def write_permission(kind_name: str) -> str:
+    return WRITE_PERMISSION.get(kind_name, "inventory.write")
+
+
+def require_write(view: View) -> View:
+    """The write permission of the kind in the URL (``require``'s checks, per kind)."""
+    by_permission = {permission: require(permission)(view)
+                     for permission in {"inventory.write", *WRITE_PERMISSION.values()}}
+
+    @wraps(view)
+    def guarded(kind: str, **kwargs: Any) -> Any:
+        return by_permission[write_permission(kind)](kind, **kwargs)
+    guarded.permission = "inventory.write"  # type: ignore[attr-defined]  # nas: nas.write
+    return cast(View, guarded)
+
+
+def _kind(name: str) -> Kind:
+    kind = KINDS.get(name)
+    if kind is None:
+        abort(404, tr(f"没有这类资产：{name}", f"no inventory kind {name!r}"))
+    return kind
+
+
+def _may_write(kind: Kind) -> bool:
+    return bool(g.staff.can(write_permission(kind.name)))
+
+
+def _arg(name: str, longest: int) -> str:
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        abort(400, f"{name}= given more than once")
+    value = values[0].strip() if values else ""
+    if len(value) > longest:
+        abort(400, f"{name}= is at most {longest} characters")
+    return value
+
+
+def _page() -> int:
+    raw = _arg("page", 6) or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= PAGES_MAX:
+        abort(400, "page= takes a page number")
+    return int(raw)
+
+
+def _box() -> SecretBox | None:
+    return cast("SecretBox | None", current_app.extensions.get("citynet.box"))
+
+
+@editor.get("/<kind>")
+@require("inventory.read")
+def records(kind: str) -> str:
+    chosen = _kind(kind)
+    contains = _arg("q", FILTER_MAX)
+    with store().session() as db:
+        page = queries.records(db, chosen, contains, _page())
+    rows = [(key, forms.summary(chosen, row)) for key, row in page.rows]
+    return render_template("inventory/records.html", kind=chosen, page=page, rows=rows,
+                           q=contains, title=forms.KIND_TITLES[chosen.name],
+                           may_write=_may_write(chosen))
+
+
+@editor.get("/<kind>.json")
+@require("inventory.read")
+def records_json(kind: str) -> dict[str, Any]:
+    """The records as the exporter writes them, without their secrets."""
+    chosen = _kind(kind)
+    with store().session() as db:
+        rows = export(db, [chosen])[chosen.name]
+    return {"kind": chosen.name, "key": list(chosen.key),
+            "columns": [f.name for f in chosen.fields if not f.secret],
+            "records": [forms.public(chosen, row) for row in rows]}
+
+
+@editor.get("/<kind>/new")
+@require("inventory.read")
+def new_record(kind: str) -> str:
+    return _form(_kind(kind), None, {})
+
+
+@editor.get("/<kind>/<path:key>")
+@require("inventory.read")
+def record(kind: str, key: str) -> str:
+    chosen = _kind(kind)
+    with store().session() as db:
+        current = _current(db, chosen, key)
+    return _form(chosen, key, current)
+
+
+@editor.post("/<kind>/new")
+@require_write
+def create(kind: str) -> tuple[str, int] | BaseResponse:
+    return _save(_kind(kind), None)
+
+
+@editor.post("/<kind>/<path:key>")
+@require_write
+def edit(kind: str, key: str) -> tuple[str, int] | BaseResponse:
+    return _save(_kind(kind), key)
+
+
+@editor.post("/<kind>/<path:key>/delete")
+@require_write
+def delete(kind: str, key: str) -> BaseResponse:
+    """Delete one record, refused (and the refusal audited) while others refer to it."""
+    chosen = _kind(kind)
+    target = f"{chosen.name}:{key}"
+    with store().session() as db:
+        before = export_row(chosen, _existing(db, chosen, key))
+        using = importer.delete(db, chosen, key)
+        if using:
+            named = ", ".join(f"{forms.KIND_TITLES[k][_lang()]} {other}" for k, other in using[:10])
+            more = len(using) - 10
+            if more > 0:
+                named += tr(f" 等另外 {more} 条", f" and {more} more")
+            audited(db, "inventory.delete", target, "refused", reason="still referred to",
+                    detail={"used_by": [f"{k}:{other}" for k, other in using[:50]],
+                            "used_by_count": len(using)})
+            flash(tr(f"不能删除 {key}：仍被引用（{named}）。请先修改或删除这些记录。",
+                     f"{key} cannot be deleted: still referred to by {named}. Change or "
+                     "delete those first."), "error")
+            return redirect(url_for(".record", kind=chosen.name, key=key))
+        audited(db, "inventory.delete", target,
+                detail={"changed": forms.changes(chosen, before, None)})
+    flash(tr(f"已删除 {key}", f"{key} deleted"), "ok")
+    return redirect(url_for(".records", kind=chosen.name))
+
+
+def _lang() -> int:
+    """Index into a (zh-CN, en) pair for this page's language."""
+    return 1 if g.get("staff_lang") == "en" else 0
+
+
+def _existing(db: Session, kind: Kind, key: str) -> Any:
+    obj = importer.find(db, kind, key)
+    if obj is None:
+        abort(404, tr(f"没有这条记录：{key}", f"no {kind.name} record {key!r}"))
+    return obj
+
+
+def _current(db: Session, kind: Kind, key: str) -> dict[str, str]:
+    """The record's cells: what the form starts from (secrets as their sealed tokens, which
+    stay on the server)."""
+    return forms.cells(export_row(kind, _existing(db, kind, key)))
+
+
+def _form(kind: Kind, key: str | None, current: dict[str, str],
+          submitted: Mapping[str, str] | None = None,
+          problems: list[Problem] | None = None) -> str:
+    """The record's form: enabled for those who may write, with the importer's problems
+    next to the fields they concern."""
+    inputs = forms.inputs(kind)
+    by_field: dict[str, list[str]] = {}
+    for problem in problems or []:
+        by_field.setdefault(problem.field, []).append(problem.reason)
+    names = {i.name for i in inputs}
+    with store().session() as db:
+        options = {f.name: queries.keys(db, KINDS[f.ref]) for f in kind.fields
+                   if f.ref and not f.many}
+    return render_template(
+        "inventory/record.html", kind=kind, key=key, inputs=inputs, options=options,
+        title=forms.KIND_TITLES[kind.name], values=forms.shown(kind, current, submitted),
+        secrets_set={f.name: f.name in current for f in kind.fields if f.secret},
+        retype={f.name for f in kind.fields if f.secret and (submitted or {}).get(f.name)},
+        problems=by_field, general=[(f, r) for f, rs in by_field.items() if f not in names
+                                    for r in rs],
+        may_write=_may_write(kind), clear=forms.CLEAR)
+
+
+def _save(kind: Kind, key: str | None) -> tuple[str, int] | BaseResponse:
+    """Create (key None) or edit a record from the form, through the importer's own checks
+    and writer; refused rows come back with the input kept and the reasons shown."""
+    box = _box()
+    current: dict[str, str] = {}
+    try:
+        with store().session() as db:
+            if key is not None:
+                current = _current(db, kind, key)
+            outcome = _store_row(db, kind, key, current, request.form, box)
+            if isinstance(outcome, list):
+                raise _Refused(outcome)  # rolls the transaction back: nothing half-stored
+            if outcome.changed:
+                action = "inventory.create" if key is None else "inventory.edit"
+                audited(db, action, f"{kind.name}:{outcome.key}",
+                        detail={"changed": outcome.changed})
+    except _Refused as refused:
+        outcome = refused.problems
+    except SecretsError:
+        outcome = [Problem(SOURCE, 0, "", tr("没有配置密钥，无法保存密码或共享密钥：请管理员检查。",
+                                            "No secrets key is configured, so secrets cannot "
+                                            "be stored: ask an admin."))]
+    except IntegrityError:  # someone else stored the same key or address meanwhile
+        outcome = [Problem(SOURCE, 0, "", tr("与刚刚保存的另一条记录冲突：请重新加载后再试。",
+                                            "Conflicts with a record saved meanwhile: reload "
+                                            "and try again."))]
+    if isinstance(outcome, list):
+        return _form(kind, key, current, request.form, outcome), 400
+    if not outcome.changed:
+        flash(tr("没有改动", "Nothing changed"), "ok")
+    elif key is None:
+        flash(tr(f"已创建 {outcome.key}", f"{outcome.key} created"), "ok")
+    else:
+        flash(tr(f"已保存 {outcome.key}", f"{outcome.key} saved"), "ok")
+    return redirect(url_for(".record", kind=kind.name, key=outcome.key))
+
+
+class _Refused(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__()
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class _Saved:
+    key: str
+    changed: dict[str, Any]
+
+
+def _store_row(db: Session, kind: Kind, key: str | None, current: dict[str, str],
+               form: Mapping[str, str], box: SecretBox | None) -> _Saved | list[Problem]:
+    raw = RawRow(SOURCE, 0, kind, forms.row_data(kind, form, current))
+    values, problems = parse_row(raw, box)
+    if problems:
+        return problems
+    new_key = kind.key_of(values)
+    existing = importer.find(db, kind, new_key)
+    if key is None and existing is not None:  # a form for a new record never overwrites
+        return [Problem(SOURCE, 0, kind.key[0], tr(f"{new_key} 已存在：请打开它进行编辑",
+                                                   f"{new_key!r} exists already: open it "
+                                                   "to edit it"))]
+    before = export_row(kind, existing) if existing is not None else None
+    outcome = import_rows(db, [raw], box)
+    if outcome.problems:
+        return outcome.problems
+    saved = existing if existing is not None else importer.find(db, kind, new_key)
+    return _Saved(new_key, forms.changes(kind, before, export_row(kind, saved)))

@@ -1,4 +1,5 @@
-"""``citynet merchants …``: the promotions the portal shows (the admin web comes later)."""
+"""``citynet merchants …``: the promotions the portal shows (the admin web has the same
+pages, /admin/merchants, with the same checks)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 
 pass_runtime = click.make_pass_decorator(Runtime)
+OPTION = {"name": "NAME", "category": "--category", "offer": "--offer",  # Problem.field
+          "valid_from": "--from", "valid_until": "--until", "communities": "--community",
+          "image": "--image"}
 
 
 @click.group()
@@ -42,37 +46,23 @@ def merchants_add(runtime: Runtime, name: str, category: str, offer: str,
       citynet merchants add 东门老字号 --category 餐饮 --offer "出示此页九折" \\
           --until 2026-12-31 --community 东门 --image logo.png
     """
-    from inventory.models import Community
-    from portal.merchants import Merchant, save_image
+    from portal import merchants as offers
 
-    starts = (valid_from or datetime.now(UTC)).date()
-    ends = valid_until.date()
-    if ends < starts:
-        raise CitynetError(f"--until {ends} is before --from {starts}")
     data = image.read_bytes() if image else None
+    draft = offers.Draft(name, category, offer, communities,
+                         (valid_from or datetime.now(UTC)).date(), valid_until.date())
     with runtime.store.session() as session:
-        if session.scalar(select(Merchant.id).where(Merchant.name == name)) is not None:
-            raise CitynetError(f"a merchant named {name!r} exists; remove it first")
-        known = set(session.scalars(select(Community.name).where(
-            Community.name.in_(communities))))
-        unknown = [c for c in communities if c not in known]
-        if unknown:
-            raise CitynetError(f"--community: no community named {', '.join(unknown)} "
-                               "(citynet inventory show communities)")
-        merchant = Merchant(name=name, category=category, offer=offer, image="",
-                            communities=list(communities), valid_from=starts,
-                            valid_until=ends, impressions=0, clicks=0,
-                            created_at=datetime.now(UTC))
-        session.add(merchant)
-        session.flush()
+        wrong = offers.problems(session, draft)
+        if data is not None and (bad_image := offers.image_problem(data)) is not None:
+            wrong.append(bad_image)
+        if wrong:
+            raise CitynetError("; ".join(f"{OPTION[p.field]}: {p.en}" for p in wrong))
+        merchant = offers.add(session, draft, datetime.now(UTC))
         if data is not None:
-            try:
-                merchant.image = save_image(runtime.config.data_path / "merchants",
-                                            merchant.id, data)
-            except ValueError as exc:
-                raise CitynetError(f"--image: {exc}") from None
+            merchant.image = offers.save_image(runtime.config.data_path / "merchants",
+                                               merchant.id, data)
     where = ", ".join(communities) or "the whole district"
-    click.echo(f"added {name}: shown in {where} from {starts} to {ends}")
+    click.echo(f"added {name}: shown in {where} from {draft.valid_from} to {draft.valid_until}")
 
 
 @merchants.command("list")
@@ -96,15 +86,13 @@ def merchants_list(runtime: Runtime) -> None:
 @pass_runtime
 def merchants_remove(runtime: Runtime, name: str) -> None:
     """Remove an offer (its counts go with it)."""
-    from portal.merchants import Merchant
+    from portal.merchants import Merchant, remove
 
     with runtime.store.session() as session:
         found = session.scalar(select(Merchant).where(Merchant.name == name))
         if found is None:
             raise CitynetError(f"no merchant named {name!r}")
-        if found.image:
-            (runtime.config.data_path / "merchants" / found.image).unlink(missing_ok=True)
-        session.delete(found)
+        remove(session, found, runtime.config.data_path / "merchants")
     click.echo(f"removed {name}")
 
 
@@ -123,16 +111,10 @@ def voucher_sheet(runtime: Runtime, batch: str, out: Path, unused: bool) -> None
       citynet vouchers create --count 30 --minutes 120 --batch 2026-12-library
       citynet vouchers sheet --batch 2026-12-library --out library.html
     """
-    from portal.sheet import Printed, render
-    from radius import vouchers as voucher_store
+    from portal.sheet import of_batch, render
 
-    query = select(voucher_store.Voucher).where(voucher_store.Voucher.batch == batch,
-                                                voucher_store.Voucher.revoked_at.is_(None))
-    if unused:
-        query = query.where(voucher_store.Voucher.first_used_at.is_(None))
     with runtime.store.session() as session:
-        found = [Printed(voucher_store.display(v.code), v.minutes, v.devices, v.valid_until)
-                 for v in session.scalars(query.order_by(voucher_store.Voucher.id))]
+        found = of_batch(session, batch, unused)
     if not found:
         raise CitynetError(f"no {'unused ' if unused else ''}vouchers in batch {batch!r}")
     out.write_text(render(batch, found), encoding="utf-8")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,11 +19,12 @@ from sqlalchemy import JSON, Date, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.db import Base, UtcDateTime
-from inventory.models import AccessPoint, Hotspot, NasClient
+from inventory.models import AccessPoint, Community, Hotspot, NasClient
 from radius.records import normal_mac
 
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": ("png", "image/png"), b"\xff\xd8\xff": ("jpg", "image/jpeg")}
 MAX_IMAGE_BYTES = 200_000
+LONGEST = {"name": 128, "category": 64, "offer": 500}  # the columns' lengths
 
 
 class Merchant(Base):
@@ -44,18 +47,114 @@ def image_kind(data: bytes) -> tuple[str, str] | None:
     return next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with an offer, by field, in both languages of the staff pages."""
+
+    field: str
+    zh: str
+    en: str
+
+
+def image_problem(data: bytes) -> Problem | None:
+    if image_kind(data) is None:
+        return Problem("image", "图片须为 PNG 或 JPEG 文件", "the image must be a PNG or JPEG file")
+    if len(data) > MAX_IMAGE_BYTES:
+        return Problem("image", f"图片有 {len(data):,} 字节，最多 {MAX_IMAGE_BYTES:,}"
+                       "（信号弱时门户页面也要打开得快）",
+                       f"the image is {len(data):,} bytes; at most {MAX_IMAGE_BYTES:,} "
+                       "(the portal must stay light on a weak signal)")
+    return None
+
+
 def save_image(directory: Path, merchant_id: int, data: bytes) -> str:
     """Store an offer's picture; the file name, or ValueError saying what is wrong."""
-    kind = image_kind(data)
-    if kind is None:
-        raise ValueError("the image must be a PNG or JPEG file")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ValueError(f"the image is {len(data):,} bytes; at most {MAX_IMAGE_BYTES:,} "
-                         "(the portal must stay light on a weak signal)")
+    problem = image_problem(data)
+    if problem is not None:
+        raise ValueError(problem.en)
+    extension, _ = image_kind(data) or ("", "")
     directory.mkdir(parents=True, exist_ok=True)
-    name = f"{merchant_id}.{kind[0]}"
+    name = f"{merchant_id}.{extension}"
     (directory / name).write_bytes(data)
     return name
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An offer as staff entered it (CLI or web), before it is checked."""
+
+    name: str
+    category: str
+    offer: str
+    communities: tuple[str, ...]
+    valid_from: date
+    valid_until: date
+
+
+def check(draft: Draft, known_communities: Collection[str], name_taken: bool) -> list[Problem]:
+    """Everything wrong with an offer, given which of its communities exist and whether
+    another merchant has its name; empty when it may be saved."""
+    problems = []
+    for field, zh in (("name", "商户名称"), ("category", "类别"), ("offer", "优惠内容")):
+        value = getattr(draft, field)
+        if not value.strip():
+            problems.append(Problem(field, f"请填写{zh}", f"the {field} is empty"))
+        elif len(value) > LONGEST[field]:
+            problems.append(Problem(field, f"{zh}最多 {LONGEST[field]} 个字",
+                                    f"the {field} is at most {LONGEST[field]} characters"))
+    if draft.valid_until < draft.valid_from:
+        problems.append(Problem("valid_until",
+                                f"结束日期 {draft.valid_until} 早于开始日期 {draft.valid_from}",
+                                f"{draft.valid_until} is before the first day "
+                                f"{draft.valid_from}"))
+    unknown = [c for c in draft.communities if c not in known_communities]
+    if unknown:
+        problems.append(Problem("communities", f"没有名为 {'、'.join(unknown)} 的社区",
+                                f"no community named {', '.join(unknown)}"))
+    if name_taken:
+        problems.append(Problem("name", f"已有名为“{draft.name}”的商户",
+                                f"a merchant named {draft.name!r} exists"))
+    return problems
+
+
+def problems(session: Session, draft: Draft, merchant_id: int | None = None) -> list[Problem]:
+    """:func:`check` against the store (``merchant_id``: the offer being edited)."""
+    known = set(session.scalars(select(Community.name).where(
+        Community.name.in_(draft.communities))))
+    taken = select(Merchant.id).where(Merchant.name == draft.name)
+    if merchant_id is not None:
+        taken = taken.where(Merchant.id != merchant_id)
+    return check(draft, known, session.scalar(taken.limit(1)) is not None)
+
+
+def add(session: Session, draft: Draft, now: datetime) -> Merchant:
+    merchant = Merchant(name=draft.name, category=draft.category, offer=draft.offer,
+                        image="", communities=list(draft.communities),
+                        valid_from=draft.valid_from, valid_until=draft.valid_until,
+                        impressions=0, clicks=0, created_at=now)
+    session.add(merchant)
+    session.flush()
+    return merchant
+
+
+def change(merchant: Merchant, draft: Draft) -> list[str]:
+    """Make the offer say what the draft says; the fields that changed."""
+    changed = []
+    for field in ("name", "category", "offer", "valid_from", "valid_until"):
+        if getattr(merchant, field) != getattr(draft, field):
+            setattr(merchant, field, getattr(draft, field))
+            changed.append(field)
+    if list(merchant.communities) != list(draft.communities):
+        merchant.communities = list(draft.communities)
+        changed.append("communities")
+    return changed
+
+
+def remove(session: Session, merchant: Merchant, directory: Path) -> None:
+    """Remove an offer, its counts and its picture."""
+    if merchant.image:
+        (directory / merchant.image).unlink(missing_ok=True)
+    session.delete(merchant)
 
 
 def community_of(session: Session, nasid: str, called: str) -> str | None:

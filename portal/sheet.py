@@ -11,6 +11,10 @@ from datetime import datetime
 from html import escape
 
 import segno
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from radius import vouchers
 
 PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
@@ -51,3 +55,13 @@ def render(batch: str, vouchers: list[Printed]) -> str:
         until=v.valid_until.date().isoformat()) for v in vouchers)
     return PAGE.format(title=escape(f"上网券 Vouchers · {batch} · {len(vouchers)}"),
                        cards=cards)
+
+
+def of_batch(session: Session, batch: str, unused: bool = True) -> list[Printed]:
+    """A batch's codes to print: those never used (else every one), never revoked ones."""
+    query = select(vouchers.Voucher).where(vouchers.Voucher.batch == batch,
+                                           vouchers.Voucher.revoked_at.is_(None))
+    if unused:
+        query = query.where(vouchers.Voucher.first_used_at.is_(None))
+    return [Printed(vouchers.display(v.code), v.minutes, v.devices, v.valid_until)
+            for v in session.scalars(query.order_by(vouchers.Voucher.id))]

@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from citynet import chain
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
+from radius import vouchers as voucher_limits  # the limits the admin web shares
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -215,12 +215,13 @@ def vouchers() -> None:
 
 @vouchers.command("create")
 @click.option("--count", type=click.IntRange(1, 10000), required=True, help="How many codes.")
-@click.option("--minutes", type=click.IntRange(1, 60 * 24 * 366), required=True,
+@click.option("--minutes", type=click.IntRange(1, voucher_limits.MAX_MINUTES), required=True,
               help="Online time, counted from the first login.")
-@click.option("--devices", type=click.IntRange(1, 20), default=1, show_default=True,
-              help="How many devices may use one code.")
+@click.option("--devices", type=click.IntRange(1, voucher_limits.MAX_DEVICES), default=1,
+              show_default=True, help="How many devices may use one code.")
 @click.option("--batch", default="", help="Batch name, to find and print them together.")
-@click.option("--valid-days", type=click.IntRange(1, 3660), default=90, show_default=True,
+@click.option("--valid-days", type=click.IntRange(1, voucher_limits.MAX_VALID_DAYS), default=90,
+              show_default=True,
               help="After this many days an unused code expires.")
 @click.option("--json", "as_json", is_flag=True, help="Print the codes as JSON.")
 @pass_runtime
@@ -278,32 +279,33 @@ def records_search(runtime: Runtime, phone: str | None, mac: str | None, ip: str
     with runtime.store.session() as session:
         found = login_records.search(session, phone=phone, mac=mac, ip=ip,
                                      since=_utc(since), until=_utc(until))
-        rows = [{name: getattr(r, name) for name in ("seq", *login_records.CONTENT)}
-                for r in found]
-    columns = ["seq", *login_records.CONTENT]
-    writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n") if as_csv else None
+        rows = [login_records.export_row(r) for r in found]
+    writer = csv.DictWriter(sys.stdout, login_records.COLUMNS,
+                            lineterminator="\n") if as_csv else None
     if writer is not None:
         writer.writeheader()
     for row in rows:
-        row["at"] = chain.canonical(row["at"])
         if writer is not None:
             writer.writerow(row)
         else:
-            click.echo(f"{row['seq']:>8} {row['at'][:19]} {row['event']:<13} "
+            click.echo(f"{row['seq']:>8} {str(row['at'])[:19]} {row['event']:<13} "
                        f"{row['result']:<10} {row['identity']:<14} {row['mac']:<18} "
                        f"{row['private_ip'] or '-':<15} {row['nas']}")
     click.echo(f"{len(rows)} records", err=True)
 
 
 @records.command("purge")
-@click.option("--older-than-days", type=int, help="Default: records.retention_days.")
+@click.option("--older-than-days", type=int,
+              help="Default: the retention set on the admin web, else records.retention_days.")
 @pass_runtime
 def records_purge(runtime: Runtime, older_than_days: int | None) -> None:
     """Delete login records past retention (never younger than 60 days)."""
     from radius import records as login_records
 
-    days = older_than_days or runtime.config.records.retention_days
-    if days < 60:
+    with runtime.store.session() as session:
+        days = older_than_days or login_records.retention_days(
+            session, runtime.config.records.retention_days)
+    if days < login_records.MIN_RETENTION_DAYS:
         raise CitynetError("records must be kept at least 60 days")
     cutoff = datetime.now(UTC) - timedelta(days=days)
     with runtime.store.session() as session:
@@ -394,12 +396,9 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
 def _nas_target(runtime: Runtime, session_id: str,
                nas_name: str | None) -> tuple[str, bytes, dict[str, object], str]:
     """Where and how to address an open session: (NAS host, secret, identity, NAS name)."""
-    import ipaddress
-
     from sqlalchemy import select
 
-    from inventory.models import NasClient
-    from radius import coa
+    from radius import sessions as live_sessions
     from radius.models import RadiusSession
 
     box = runtime.box()
@@ -412,22 +411,13 @@ def _nas_target(runtime: Runtime, session_id: str,
         if len(found) != 1:
             raise CitynetError(f"{len(found)} open sessions have id {session_id!r}"
                                + ("; name the NAS with --nas" if found else ""))
-        live = found[0]
-        client = session.scalar(select(NasClient).where(NasClient.name == live.nas))
-        if client is None or box is None:
-            raise CitynetError(f"the session's NAS {live.nas!r} is no longer registered")
-        network = ipaddress.ip_network(client.address)
-        if network.num_addresses != 1:
-            raise CitynetError(f"NAS {client.name} is registered as a network ({network}); "
-                               "a CoA or Disconnect needs one address")
-        identity = coa.session_identity(live.username, live.session_id,
-                                        live.calling_station, live.framed_ip)
-        return (str(network.network_address), box.open(client.secret_sealed).encode(),
-                identity, client.name)
+        target = live_sessions.target(session, box, found[0])
+        return target.host, target.secret, target.identity, target.nas
 
 
-COA_PORT = click.option("--port", type=click.IntRange(1, 65535), default=3799,
-                        show_default=True, help="The NAS's dynamic-authorization (CoA) port.")
+COA_PORT = click.option("--port", type=click.IntRange(1, 65535), default=None,
+                        help="The NAS's dynamic-authorization (CoA) port "
+                        "[default: radius.coa_port, 3799].")
 
 
 @sessions.command("kick")
@@ -435,7 +425,8 @@ COA_PORT = click.option("--port", type=click.IntRange(1, 65535), default=3799,
 @click.option("--nas", "nas_name", help="The NAS, when the session id is not unique.")
 @COA_PORT
 @pass_runtime
-def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None, port: int) -> None:
+def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
+                  port: int | None) -> None:
     """Disconnect a session: a Disconnect-Request (RFC 5176) to its NAS.
 
     The NAS answers ACK, or NAK with a reason (e.g. Session-Context-Not-Found); no answer
@@ -449,7 +440,8 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None, port:
     from radius.wire import Code
 
     host, secret, identity, name = _nas_target(runtime, session_id, nas_name)
-    result = coa.send(host, secret, Code.DISCONNECT_REQUEST, identity, port=port)
+    result = coa.send(host, secret, Code.DISCONNECT_REQUEST, identity,
+                      port=port or runtime.config.radius.coa_port)
     if not result.ok:
         raise CitynetError(f"not disconnected: {result}")
     click.echo(f"disconnected {session_id} on {name}: {result}")
@@ -465,7 +457,7 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None, port:
 @COA_PORT
 @pass_runtime
 def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbps: int,
-                       nas_name: str | None, port: int) -> None:
+                       nas_name: str | None, port: int | None) -> None:
     """Change a live session's bandwidth: a CoA-Request (RFC 5176) with
     WISPr-Bandwidth-Max-Up/-Down, which CoovaChilli and most controllers apply at once.
 
@@ -477,7 +469,8 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
     from radius.wire import Code
 
     host, secret, identity, name = _nas_target(runtime, session_id, nas_name)
-    result = coa.send(host, secret, Code.COA_REQUEST, identity, port=port, extra={
+    result = coa.send(host, secret, Code.COA_REQUEST, identity,
+                      port=port or runtime.config.radius.coa_port, extra={
         "WISPr-Bandwidth-Max-Up": up_kbps * 1000, "WISPr-Bandwidth-Max-Down": down_kbps * 1000})
     if not result.ok:
         raise CitynetError(f"bandwidth not changed: {result}")

@@ -16,16 +16,18 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Integer,
     String,
     delete,
+    func,
     or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
-from citynet.db import Base, UtcDateTime
+from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, set_meta
 from citynet.ledger import Ledger
 
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
@@ -68,7 +70,10 @@ class LoginEvent:
 
 
 CONTENT = tuple(LoginEvent.__dataclass_fields__)
+COLUMNS = ("seq", *CONTENT)  # of an export (CSV), for a lawful request's answer
 LEDGER = Ledger(LoginRecord, "login_record", CONTENT)
+RETENTION_META = "records.retention_days"  # set on the admin web; wins over the config
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 60, 3650  # the law's floor; ten years
 
 
 def normal_mac(raw: object) -> str:
@@ -102,18 +107,72 @@ def purge(session: Session, before: datetime) -> int:
     return int(count)
 
 
+def matching(*, phone: str | None = None, mac: str | None = None, ip: str | None = None,
+             since: datetime | None = None,
+             until: datetime | None = None) -> list[ColumnElement[bool]]:
+    """The conditions of a search by phone, MAC (any spelling), IP (private or NAT public)
+    and time range (``until`` exclusive); criteria not given are left out."""
+    conditions: list[ColumnElement[bool]] = []
+    if phone:
+        conditions.append(LoginRecord.identity == phone)
+    if mac:
+        conditions.append(LoginRecord.mac == (normal_mac(mac) or mac))
+    if ip:
+        conditions.append(or_(LoginRecord.private_ip == ip, LoginRecord.nat_ip == ip))
+    if since:
+        conditions.append(LoginRecord.at >= since)
+    if until:
+        conditions.append(LoginRecord.at < until)
+    return conditions
+
+
 def search(session: Session, *, phone: str | None = None, mac: str | None = None,
            ip: str | None = None, since: datetime | None = None,
            until: datetime | None = None, limit: int = 10_000) -> list[LoginRecord]:
-    query = select(LoginRecord).order_by(LoginRecord.seq)
-    if phone:
-        query = query.where(LoginRecord.identity == phone)
-    if mac:
-        query = query.where(LoginRecord.mac == (normal_mac(mac) or mac))
-    if ip:
-        query = query.where(or_(LoginRecord.private_ip == ip, LoginRecord.nat_ip == ip))
-    if since:
-        query = query.where(LoginRecord.at >= since)
-    if until:
-        query = query.where(LoginRecord.at < until)
+    query = (select(LoginRecord).where(*matching(phone=phone, mac=mac, ip=ip, since=since,
+                                                 until=until))
+             .order_by(LoginRecord.seq))
     return list(session.scalars(query.limit(limit)))
+
+
+def export_row(record: LoginRecord) -> dict[str, object]:
+    """A record as a row of ``COLUMNS``, its time in the chain's canonical UTC spelling."""
+    row: dict[str, object] = {name: getattr(record, name) for name in COLUMNS}
+    row["at"] = chain.canonical(record.at)
+    return row
+
+
+# --- retention ----------------------------------------------------------------------
+
+def retention_days(session: Session, default: int) -> int:
+    """How long records are kept: the value set on the admin web, else ``default`` (the
+    config's). A stored value outside the law's bounds is ignored, never obeyed."""
+    stored = get_meta(session, RETENTION_META)
+    if stored is not None and stored.isdigit() and (
+            MIN_RETENTION_DAYS <= int(stored) <= MAX_RETENTION_DAYS):
+        return int(stored)
+    return default
+
+
+def stored_retention_days(session: Session) -> int | None:
+    stored = get_meta(session, RETENTION_META)
+    return int(stored) if stored is not None and stored.isdigit() else None
+
+
+def set_retention_days(session: Session, days: int | None) -> None:
+    """Store the retention (None: back to the config's value)."""
+    if days is None:
+        session.execute(delete(MetaEntry).where(MetaEntry.key == RETENTION_META))
+        return
+    if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+        raise ValueError(f"retention must be {MIN_RETENTION_DAYS}..{MAX_RETENTION_DAYS} days")
+    set_meta(session, RETENTION_META, str(days))
+
+
+def past_retention(session: Session, before: datetime) -> tuple[int, datetime | None]:
+    """(rows a purge with this cutoff would delete, when the oldest record was written)."""
+    last = session.scalar(select(func.max(LoginRecord.seq)).where(LoginRecord.at < before))
+    count = 0 if last is None else int(session.scalar(
+        select(func.count()).select_from(LoginRecord).where(LoginRecord.seq <= last)) or 0)
+    oldest = session.scalar(select(LoginRecord.at).order_by(LoginRecord.seq).limit(1))
+    return count, oldest

@@ -63,3 +63,37 @@ def owner(session: Session, mac: str, now: datetime) -> str | None:
     return session.scalar(select(RememberedDevice.identity).where(
         RememberedDevice.mac == mac, RememberedDevice.revoked_at.is_(None),
         RememberedDevice.expires_at > now).order_by(RememberedDevice.id.desc()).limit(1))
+
+
+def search(session: Session, now: datetime, *, identity: str = "", mac: str = "",
+           ended_too: bool = False, limit: int = 200) -> list[RememberedDevice]:
+    """Remembrances of a phone number and/or a MAC (normalised), newest first; only the
+    live ones unless ``ended_too``."""
+    query = select(RememberedDevice).order_by(RememberedDevice.id.desc()).limit(limit)
+    if identity:
+        query = query.where(RememberedDevice.identity == identity)
+    if mac:
+        query = query.where(RememberedDevice.mac == mac)
+    if not ended_too:
+        query = query.where(RememberedDevice.revoked_at.is_(None),
+                            RememberedDevice.expires_at > now)
+    return list(session.scalars(query))
+
+
+def state(device: RememberedDevice, now: datetime) -> str:
+    """live, expired or revoked."""
+    if device.revoked_at is not None:
+        return "revoked"
+    return "live" if device.expires_at > now else "expired"
+
+
+def revoke(session: Session, device_id: int, why: str,
+           now: datetime | None = None) -> RememberedDevice | None:
+    """End one remembrance (as :func:`forget` does for a MAC); None when there is no such
+    live one."""
+    device = session.get(RememberedDevice, device_id)
+    if device is None or device.revoked_at is not None:
+        return None
+    device.revoked_at, device.revoked_why = now or datetime.now(UTC), why[:64]
+    session.flush()
+    return device

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
-from radius import coa
 from radius.accounting import RecordWriter
 from radius.enforcement import Enforcer
 from radius.listener import RadiusServer, listen
@@ -23,13 +22,14 @@ log = logging.getLogger(__name__)
 
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
-                 coa_port: int = coa.PORT) -> None:
+                 coa_port: int | None = None) -> None:
         self.store, self.box, self.config = store, box, config
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone)
         # Disconnects for limits seen in accounting go to the NAS the registry knows now
         self.enforcer = Enforcer(store, lambda name: self.server.registry.by_name(name),
-                                 policy.profiles, zone, port=coa_port)
+                                 policy.profiles, zone,
+                                 port=config.coa_port if coa_port is None else coa_port)
         self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit)
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer, policy)

@@ -21,7 +21,10 @@ from sqlalchemy import (
     Select,
     String,
     UniqueConstraint,
+    and_,
     bindparam,
+    case,
+    func,
     select,
     update,
 )
@@ -188,3 +191,97 @@ def _claim_device(session: Session, voucher_id: int, mac: str, now: datetime,
         session.execute(update(Voucher).where(Voucher.id == voucher_id)
                         .values(devices_used=Voucher.devices_used - 1))
     return True
+
+
+# --- staff: batches, states, revocation (store) -------------------------------------
+
+# The limits `citynet vouchers create` and the admin web share.
+MAX_MINUTES = 60 * 24 * 366
+MAX_DEVICES = 20
+MAX_VALID_DAYS = 3660
+BATCH_MAX = 64  # the column's length
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch at a glance; ``minutes`` and ``devices`` are the distinct terms in it
+    (one each, unless codes were added to the batch later with other terms)."""
+
+    name: str
+    count: int
+    minutes: tuple[int, ...]
+    devices: tuple[int, ...]
+    created_at: datetime
+    valid_until: datetime
+    used: int  # first used, not revoked
+    unused: int  # never used, still valid, not revoked
+    expired: int  # never used, past its date
+    revoked: int
+
+
+def batches(session: Session, now: datetime) -> list[Batch]:
+    """Every batch, newest first."""
+    live, fresh = Voucher.revoked_at.is_(None), Voucher.first_used_at.is_(None)
+
+    def counted(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    terms: dict[str, tuple[set[int], set[int]]] = {}
+    for name, minutes, devices in session.execute(
+            select(Voucher.batch, Voucher.minutes, Voucher.devices).distinct()):
+        terms.setdefault(name, (set(), set()))
+        terms[name][0].add(minutes)
+        terms[name][1].add(devices)
+    rows = session.execute(
+        select(Voucher.batch, func.count(), func.min(Voucher.created_at),
+               func.max(Voucher.valid_until), counted(and_(live, ~fresh)),
+               counted(and_(live, fresh, Voucher.valid_until > now)),
+               counted(and_(live, fresh, Voucher.valid_until <= now)), counted(~live))
+        .group_by(Voucher.batch).order_by(func.max(Voucher.created_at).desc(), Voucher.batch))
+    return [Batch(name, count, tuple(sorted(terms[name][0])), tuple(sorted(terms[name][1])),
+                  created, until, int(used), int(unused), int(expired), int(revoked))
+            for name, count, created, until, used, unused, expired, revoked in rows]
+
+
+def in_batch(session: Session, batch: str) -> list[Voucher]:
+    return list(session.scalars(select(Voucher).where(Voucher.batch == batch)
+                                .order_by(Voucher.id)))
+
+
+def batch_exists(session: Session, batch: str) -> bool:
+    return session.scalar(select(Voucher.id).where(Voucher.batch == batch).limit(1)) is not None
+
+
+def state(voucher: Voucher, now: datetime) -> str:
+    """revoked, unused, expired (never used, past its date), in_use, or used_up."""
+    if voucher.revoked_at is not None:
+        return "revoked"
+    if voucher.first_used_at is None:
+        return "unused" if voucher.valid_until > now else "expired"
+    ends = min(voucher.valid_until, voucher.first_used_at + timedelta(minutes=voucher.minutes))
+    return "in_use" if ends > now else "used_up"
+
+
+def find(session: Session, code: str) -> Voucher | None:
+    """The voucher with this code, in any spelling a person might type."""
+    normal = normalise(code)
+    return None if normal is None else session.scalar(select(Voucher).where(
+        Voucher.code == normal))
+
+
+def revoke(session: Session, voucher: Voucher, now: datetime) -> bool:
+    """Refuse the code from the next login on; False if it was revoked already. Devices
+    already online keep their session until it ends or is disconnected."""
+    if voucher.revoked_at is not None:
+        return False
+    voucher.revoked_at = now
+    session.flush()
+    return True
+
+
+def revoke_unused(session: Session, batch: str, now: datetime) -> int:
+    """Revoke a batch's codes that were never used and are still valid; how many."""
+    result = session.execute(update(Voucher).where(
+        Voucher.batch == batch, Voucher.revoked_at.is_(None), Voucher.first_used_at.is_(None),
+        Voucher.valid_until > now).values(revoked_at=now))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from citynet import audit, staff
-from citynet.access import PERMISSIONS
+from citynet.access import NOT_STAFF, PERMISSIONS
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
 from citynet.staff import Role, StaffUser
@@ -33,6 +33,20 @@ PAGES = {  # path → the permission it needs
     "/admin/": "inventory.read",
     "/admin/audit": "audit.read",
     "/admin/devices/jobs": "devices.read",
+    "/admin/staff": "staff.admin",
+    "/admin/sessions": "sessions.read",
+    "/admin/sessions.json": "sessions.read",
+    "/admin/records": "records.read",
+    "/admin/settings/retention": "settings.write",
+    "/admin/vouchers": "vouchers.write",
+    "/admin/vouchers.json": "vouchers.write",
+    "/admin/remembered": "sessions.read",
+    "/admin/merchants": "merchants.write",
+    "/admin/merchants.json": "merchants.write",
+    "/admin/devices/changes": "devices.read",
+    "/admin/devices/changes.json": "devices.read",
+    "/admin/inventory/streets": "inventory.read",
+    "/admin/inventory/nas.json": "inventory.read",
 }
 
 
@@ -45,8 +59,10 @@ class Site:
         self.app = create_app(self.store, self.config, box=self.box,
                               test_config={"TESTING": True})
 
-    def client(self) -> FlaskClient:
-        return self.app.test_client()
+    def client(self, lang: str = "en") -> FlaskClient:
+        client = self.app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+        return client
 
     def add(self, name: str, role: Role) -> None:
         with self.store.session() as session:
@@ -247,3 +263,76 @@ def test_audit_log_and_device_jobs_pages(site: Site) -> None:
     site.login(operator, "ops")
     menu = operator.get("/admin/").get_data(as_text=True)
     assert "Inventory" in menu and "Audit log" not in menu and "Dashboard" not in menu
+
+
+def test_staff_pages_speak_chinese_first_and_switch_to_english(site: Site) -> None:
+    site.add("ops", Role.OPERATOR)
+    client = site.client(lang="")
+    login = client.get("/login?next=/admin/").get_data(as_text=True)
+    assert "用户名" in login and 'lang="zh-CN"' in login
+    assert "next=%2Fadmin%2F" in login  # the switch keeps where the login leads
+    site.login(client, "ops")
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "资产" in home and "Inventory" not in home
+    english = client.get("/admin/?lang=en").get_data(as_text=True)
+    assert "Inventory" in english and "资产" not in english
+    assert "Inventory" in client.get("/admin/").get_data(as_text=True)  # kept for the session
+    refused = client.get("/admin/audit?lang=zh-CN")
+    assert refused.status_code == 403 and "无权" in refused.get_data(as_text=True)
+
+
+OPEN = {"static", "home", "healthz", "openapi_document", "access.login", "access.logout",
+        "access.second_factor", "access.enrol"}
+
+
+def test_every_staff_view_states_its_permission(site: Site) -> None:
+    """A view added without ``@require`` would be open to anyone: none is."""
+    unguarded = [endpoint for endpoint, view in site.app.view_functions.items()
+                 if endpoint.split(".")[0] not in NOT_STAFF and endpoint not in OPEN
+                 and getattr(view, "permission", None) is None]
+    assert unguarded == []
+    assert site.app.view_functions["admin.audit_log"].permission == "audit.read"
+
+
+def test_admins_manage_staff_accounts_on_the_web(site: Site) -> None:
+    site.add("boss", Role.ADMIN)
+    site.add("wang", Role.MANAGER)
+    admin = site.client()
+    site.login(admin, "boss")
+    token = csrf(admin, "/admin/staff")
+    added = admin.post("/admin/staff", data={"name": "front-1", "role": "operator",
+                                              "csrf": token})
+    html = added.get_data(as_text=True)
+    found = re.search(r'<code id="new-password">([^<]+)</code>', html)
+    assert added.status_code == 200 and found is not None
+    newcomer = site.client()
+    assert site.login(newcomer, "front-1", found.group(1)) == "/"  # the password works
+    assert admin.post("/admin/staff", data={"name": "front-1", "role": "operator",
+                                             "csrf": token}).status_code == 400  # taken
+    assert admin.post("/admin/staff", data={"name": "x", "role": "god",
+                                             "csrf": token}).status_code == 400
+    manager = site.client()
+    site.login(manager, "wang")
+    assert admin.post("/admin/staff/wang/disable", data={"csrf": token}).status_code == 302
+    assert manager.get("/dashboard/").status_code == 302  # the session ended at once
+    assert site.login(site.client(), "wang") != "/"  # and no new one starts
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    assert "wang: disabled" in page
+    admin.post("/admin/staff/wang/enable", data={"csrf": token})
+    assert site.login(site.client(), "wang") == "/"
+    refused = admin.post("/admin/staff/boss/disable", data={"csrf": token})
+    assert "Not on your own account" in admin.get(refused.headers["Location"]).get_data(
+        as_text=True)
+    assert admin.post("/admin/staff/wang/promote", data={"csrf": token}).status_code == 404
+    assert admin.post("/admin/staff/wang/unlock", data={}).status_code == 400  # no CSRF
+    assert site.login(newcomer, "front-1", "wrong password here") != "/"
+    operator = site.client()
+    site.login(operator, "front-1", found.group(1))
+    assert operator.post("/admin/staff/wang/disable",
+                         data={"csrf": csrf(operator, "/admin/")}).status_code == 403
+    with site.store.session() as session:
+        actions = [(e.action, e.target, e.actor) for e in audit.recent(session, "staff.")]
+        assert found.group(1) not in str([e.detail for e in audit.recent(session)])
+    assert ("staff.add", "front-1", "boss") in actions
+    assert ("staff.disable", "wang", "boss") in actions
+    assert ("staff.enable", "wang", "boss") in actions

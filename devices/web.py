@@ -1,0 +1,198 @@
+"""The staff pages for device change requests and their approval (the rules are in
+``devices.approvals``): engineers and admins read every request with each device's diff;
+one of them other than the requester approves or rejects it, signed in (an API token
+cannot decide). Every decision, and every refused attempt, is in the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from citynet.access import audited, require, tr
+from citynet.config import Config
+from citynet.web import store
+from devices import approvals
+from devices.approvals import MAX_NOTE, DeviceChange, Refusal, State
+
+blueprint = Blueprint("devices_web", __name__, url_prefix="/admin/devices",
+                      template_folder="templates")
+
+STATES = {  # state → (zh, en), for the pages
+    State.PENDING: ("待审批", "pending"),
+    State.APPROVED: ("已批准", "approved"),
+    State.REJECTED: ("已驳回", "rejected"),
+    State.USED: ("已推送", "used"),
+    State.EXPIRED: ("已过期", "expired"),
+}
+
+
+def _valid() -> timedelta:
+    config = cast(Config, current_app.extensions["citynet.config"])
+    return timedelta(hours=config.devices.approval_valid_hours)
+
+
+def _summary(change: DeviceChange, now: datetime) -> dict[str, Any]:
+    """A request as the JSON API shows it (no diffs)."""
+    ends = approvals.expires_at(change, _valid())
+
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {"id": change.id, "state": approvals.effective_state(change, now, _valid()).value,
+            "selectors": change.selectors, "templates": change.templates,
+            "reason": change.reason, "requested_by": change.requested_by,
+            "requested_at": moment(change.requested_at), "changing": change.changing,
+            "devices": len(change.plan), "digest": change.digest,
+            "decided_by": change.decided_by, "decided_at": moment(change.decided_at),
+            "decision_note": change.decision_note, "expires_at": moment(ends),
+            "used_at": moment(change.used_at), "used_by": change.used_by,
+            "push_seq": change.push_seq,
+            "url": url_for("devices_web.change", change_id=change.id)}
+
+
+def _ordered(now: datetime) -> list[DeviceChange]:
+    """Pending requests first (oldest first: they have waited longest), then the rest,
+    newest first."""
+    with store().session() as session:
+        rows = approvals.listing(session)
+        for row in rows:
+            session.expunge(row)
+
+    def waiting(change: DeviceChange) -> bool:
+        return approvals.effective_state(change, now, _valid()) is State.PENDING
+    return ([c for c in rows if waiting(c)]
+            + sorted((c for c in rows if not waiting(c)), key=lambda c: -c.id))
+
+
+@blueprint.get("/changes")
+@require("devices.read")
+def changes() -> str:
+    now = datetime.now(UTC)
+    return render_template("devices_web/changes.html", changes=_ordered(now), now=now,
+                           state_of=lambda c: approvals.effective_state(c, now, _valid()),
+                           states=STATES)
+
+
+@blueprint.get("/changes.json")
+@require("devices.read")
+def changes_json() -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"changes": [_summary(c, now) for c in _ordered(now)]}
+
+
+def _load(change_id: int) -> DeviceChange:
+    with store().session() as session:
+        change = session.get(DeviceChange, change_id)
+        if change is None:
+            abort(404, tr(f"没有变更申请 {change_id}", f"no change request {change_id}"))
+        session.expunge(change)
+        return change
+
+
+def _page(change_id: int, note: str = "", status: int = 200) -> tuple[str, int]:
+    change = _load(change_id)
+    now = datetime.now(UTC)
+    state = approvals.effective_state(change, now, _valid())
+    who = g.staff
+    may_decide = (state is State.PENDING and who.can("devices.approve")
+                  and who.name != change.requested_by)
+    push = approvals.command_line("push", change.selectors, change.templates)
+    return render_template(
+        "devices_web/change.html", change=change, state=state, states=STATES,
+        expires=approvals.expires_at(change, _valid()), may_decide=may_decide,
+        own=who.name == change.requested_by, note=note, max_note=MAX_NOTE,
+        push_command=f"{push} --change {change.id}"), status
+
+
+@blueprint.get("/changes/<int:change_id>")
+@require("devices.read")
+def change(change_id: int) -> tuple[str, int]:
+    return _page(change_id)
+
+
+@blueprint.get("/changes/<int:change_id>.json")
+@require("devices.read")
+def change_json(change_id: int) -> dict[str, Any]:
+    change = _load(change_id)
+    return {**_summary(change, datetime.now(UTC)), "plan": change.plan}
+
+
+@blueprint.post("/changes/<int:change_id>/approve")
+@require("devices.approve")
+def approve(change_id: int) -> tuple[str, int] | BaseResponse:
+    return _decide(change_id, approve=True)
+
+
+@blueprint.post("/changes/<int:change_id>/reject")
+@require("devices.approve")
+def reject(change_id: int) -> tuple[str, int] | BaseResponse:
+    return _decide(change_id, approve=False)
+
+
+def _decide(change_id: int, *, approve: bool) -> tuple[str, int] | BaseResponse:
+    """Approve or reject: the rules decide, the decision and any refusal are audited,
+    and only one decision lands however many are sent at once."""
+    note = request.form.get("note", "").strip()
+    if len(note) > MAX_NOTE:
+        flash(tr(f"说明最多 {MAX_NOTE} 个字符", f"The note is at most {MAX_NOTE} characters"),
+              "error")
+        return _page(change_id, note, 400)
+    who = g.staff
+    action = "devices.approve" if approve else "devices.reject"
+    now = datetime.now(UTC)
+    with store().session() as session:
+        change = session.get(DeviceChange, change_id)
+        if change is None:
+            abort(404, tr(f"没有变更申请 {change_id}", f"no change request {change_id}"))
+        approvals.expire(session, change, now, _valid())
+        refusal = approvals.decision_refusal(change, who.name, who.can("devices.approve"),
+                                             now, note=note, rejecting=not approve,
+                                             approved_valid=_valid())
+        if who.api and refusal is None:
+            refusal = Refusal.NOT_ALLOWED  # a decision takes a person signed in with 2FA
+        if refusal is None and not approvals.decide(session, change_id, approve, who.name,
+                                                    note, now):
+            refusal = Refusal.NOT_PENDING  # someone else decided a moment ago
+        state = approvals.effective_state(change, now, _valid())
+        if refusal is not Refusal.NOTE_NEEDED:  # a form error, not an attempt to decide
+            audited(session, action, f"change {change_id}",
+                    "ok" if refusal is None else "refused", reason=note,
+                    detail={"change": change_id, "requested_by": change.requested_by,
+                            "changing": change.changing, "digest": change.digest,
+                            **({"refused": refusal.value} if refusal else {})})
+    if refusal is Refusal.NOTE_NEEDED:
+        flash(tr("驳回时请写明原因", "Say why in the note when rejecting"), "error")
+        return _page(change_id, note, 400)
+    if refusal is Refusal.OWN_REQUEST:
+        abort(403, tr("这是您自己提出的变更申请：须由另一位工程师或管理员审批。",
+                      "This is your own change request: another engineer or an admin must "
+                      "approve or reject it."))
+    if refusal is Refusal.NOT_ALLOWED:
+        abort(403, tr("审批须在浏览器中登录（含身份验证器）后进行，不能使用 API 令牌。",
+                      "Approve or reject in the browser, signed in with your authenticator "
+                      "code, not with an API token."))
+    if refusal is not None:
+        zh, en = STATES[state]
+        flash(tr(f"变更申请 {change_id} 已不在待审批状态（{zh}）",
+                 f"Change request {change_id} is no longer pending ({en})"), "error")
+    elif approve:
+        hours = int(_valid().total_seconds() // 3600)
+        flash(tr(f"已批准变更申请 {change_id}：须在 {hours} 小时内推送一次",
+                 f"Change request {change_id} approved: it may be pushed once within "
+                 f"{hours} hours"), "ok")
+    else:
+        flash(tr(f"已驳回变更申请 {change_id}", f"Change request {change_id} rejected"), "ok")
+    return redirect(url_for("devices_web.change", change_id=change_id))

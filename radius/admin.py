@@ -1,0 +1,386 @@
+"""The staff pages for public WiFi sessions and the records the law asks for: find and
+disconnect sessions (operators), search and export login records for lawful requests
+(auditors; every look is in the audit log), and how long the records are kept (admins).
+Purging stays a CLI command (``citynet records purge``): deleting evidence is explicit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func, select
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from citynet.access import audited, require, tr
+from citynet.config import Config
+from citynet.crypto import SecretBox
+from citynet.web import store
+from inventory.models import NasClient
+from radius import coa, records
+from radius import sessions as live_sessions
+from radius.models import RadiusSession
+from radius.records import LoginRecord, normal_mac
+from radius.wire import Code
+
+blueprint = Blueprint("radius_admin", __name__, url_prefix="/admin",
+                      template_folder="templates")
+
+SESSIONS_SHOWN = 200
+RECORDS_SHOWN = 500  # on the page; the CSV export has every matching row
+REASON_MAX = 200
+LONGEST = {"who": 64, "phone": 64, "mac": 32, "ip": 45, "nas": 64, "since": 32, "until": 32,
+           "reason": REASON_MAX, "stopped": 5}
+YES = frozenset({"1", "on", "true", "yes"})  # a checkbox's value, or an API client's
+RECORD_CRITERIA = ("phone", "mac", "ip", "since", "until")
+# NotAddressable.kind → why a session cannot be disconnected, for the front desk
+NOT_ADDRESSABLE = {
+    "nas_gone": ("这个会话的热点（NAS）已不在登记中，无法断开。",
+                 "This session's hotspot (NAS) is no longer registered: it cannot be "
+                 "disconnected."),
+    "nas_network": ("这个热点登记的是一个网段而不是单个地址，无法发送断开请求：请网络工程师更正。",
+                    "This hotspot is registered as a network, not one address: ask a "
+                    "network engineer to correct it."),
+    "no_key": ("没有密钥，无法读取热点的共享密钥：请管理员检查。",
+               "The secrets key is missing, so the hotspot's shared secret cannot be read: "
+               "ask an admin."),
+}
+
+
+def _config() -> Config:
+    return cast(Config, current_app.extensions["citynet.config"])
+
+
+def _arg(name: str) -> str:
+    """A query parameter given at most once, within its length (else 400), stripped."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        abort(400, f"{name}= given more than once")
+    value = values[0].strip() if values else ""
+    if len(value) > LONGEST[name]:
+        abort(400, f"{name}= is at most {LONGEST[name]} characters")
+    return value
+
+
+def _bad_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return True
+    return False
+
+
+def _utc(raw: str) -> datetime | None:
+    """An HTML datetime-local value (or any ISO 8601 time), read as UTC; None if not one."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _described(criteria: dict[str, str]) -> str:
+    """The criteria as the audit entry's target: what was looked for."""
+    return "; ".join(f"{key}={value}" for key, value in criteria.items() if value)[:255]
+
+
+# --- sessions ------------------------------------------------------------------------
+
+def _session_search() -> tuple[dict[str, str], str]:
+    """The filters as given, and what is wrong with them ('' when nothing)."""
+    given = {name: _arg(name) for name in ("who", "mac", "ip", "nas", "stopped")}
+    given["stopped"] = "1" if given["stopped"].lower() in YES else ""
+    if given["mac"] and not normal_mac(given["mac"]):
+        return given, tr(f"“{given['mac']}”不是MAC地址", f"{given['mac']!r} is not a MAC address")
+    if given["ip"] and _bad_ip(given["ip"]):
+        return given, tr(f"“{given['ip']}”不是IP地址", f"{given['ip']!r} is not an IP address")
+    return given, ""
+
+
+def _found_sessions(given: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
+    with store().session() as db:
+        rows, more = live_sessions.search(db, who=given["who"], mac=given["mac"],
+                                          ip=given["ip"], nas=given["nas"],
+                                          stopped_too=bool(given["stopped"]),
+                                          limit=SESSIONS_SHOWN)
+        return [_session_view(r) for r in rows], more
+
+
+def _session_view(row: RadiusSession) -> dict[str, Any]:
+    return {
+        "id": row.id, "session_id": row.session_id, "nas": row.nas,
+        "identity": row.identity or row.username, "username": row.username,
+        "method": row.method, "mac": normal_mac(row.calling_station) or row.calling_station,
+        "ip": row.framed_ip, "called_station": row.called_station,
+        "started_at": row.started_at.isoformat(timespec="seconds"),
+        "updated_at": row.updated_at.isoformat(timespec="seconds"),
+        "stopped_at": row.stopped_at.isoformat(timespec="seconds") if row.stopped_at else None,
+        "minutes": row.session_time // 60, "input_octets": row.input_octets,
+        "output_octets": row.output_octets, "state": "open" if row.stopped_at is None
+        else "stopped", "terminate_cause": row.terminate_cause,
+    }
+
+
+@blueprint.get("/sessions")
+@require("sessions.read")
+def sessions() -> tuple[str, int]:
+    given, error = _session_search()
+    found, more = ([], False) if error else _found_sessions(given)
+    with store().session() as db:
+        nas_names = list(db.scalars(select(NasClient.name).order_by(NasClient.name)))
+    return render_template("radius_admin/sessions.html", given=given, error=error,
+                           sessions=found, more=more, limit=SESSIONS_SHOWN,
+                           nas_names=nas_names, back=request.query_string.decode(),
+                           reason_max=REASON_MAX), 400 if error else 200
+
+
+@blueprint.get("/sessions.json")
+@require("sessions.read")
+def sessions_json() -> tuple[dict[str, Any], int]:
+    given, error = _session_search()
+    if error:
+        return {"error": error}, 400
+    found, more = _found_sessions(given)
+    return {"sessions": found, "truncated": more, "limit": SESSIONS_SHOWN}, 200
+
+
+def _refuse(status: int, zh: str, en: str, back: str) -> tuple[dict[str, Any], int] | BaseResponse:
+    """A kick that cannot go ahead: JSON for API clients, else a flash on the list."""
+    if g.staff.api:
+        return {"error": tr(zh, en)}, status
+    flash(tr(zh, en), "error")
+    return redirect(back)
+
+
+def _back() -> str:
+    """The sessions list as the operator had it filtered (only ever a path on this site)."""
+    query = request.form.get("back", "")
+    path = url_for("radius_admin.sessions")
+    return f"{path}?{query}" if query and len(query) <= 1000 and query.isprintable() else path
+
+
+@blueprint.post("/sessions/kick")
+@require("sessions.kick")
+def kick() -> tuple[dict[str, Any], int] | BaseResponse:
+    """Disconnect one open session: a Disconnect-Request (RFC 5176) to its NAS, as
+    ``citynet sessions kick`` sends. Waits for the NAS's answer (up to 3 × 2 s)."""
+    back = _back()
+    row_id = request.form.get("session", "").strip()
+    reason = request.form.get("reason", "").strip()
+    if not row_id.isdigit() or len(row_id) > 18:
+        return _refuse(400, "请选择一个会话", "Choose a session", back)
+    if not reason:
+        return _refuse(400, "请填写断开原因", "Give a reason for the disconnect", back)
+    if len(reason) > REASON_MAX:
+        return _refuse(400, f"原因最多 {REASON_MAX} 个字符",
+                       f"The reason is at most {REASON_MAX} characters", back)
+    box: SecretBox | None = current_app.extensions.get("citynet.box")
+    with store().session() as db:
+        live = db.get(RadiusSession, int(row_id))
+        if live is None:
+            return _refuse(404, "没有这个会话（可能已被清理）：请刷新列表",
+                           "No such session (it may have been cleaned up): reload the list",
+                           back)
+        if live.stopped_at is not None:
+            return _refuse(409, "这个会话已经结束，无需断开", "This session has already ended: "
+                           "nothing to disconnect", back)
+        try:
+            target = live_sessions.target(db, box, live)
+        except live_sessions.NotAddressable as problem:
+            zh, en = NOT_ADDRESSABLE[problem.kind]
+            return _refuse(409, zh, en, back)
+        who, mac, session_id = (live.identity or live.username,
+                                normal_mac(live.calling_station) or live.calling_station,
+                                live.session_id)
+    # outside any transaction: the NAS may take seconds to answer
+    result = coa.send(target.host, target.secret, Code.DISCONNECT_REQUEST, target.identity,
+                      port=_config().radius.coa_port)
+    with store().session() as db:
+        seq = audited(db, "sessions.kick", f"{session_id}@{target.nas}",
+                      "ok" if result.ok else "failed", reason=reason,
+                      detail={"session": int(row_id), "nas": target.nas, "who": who,
+                              "mac": mac, "answer": result.answer,
+                              "error_cause": result.error_cause,
+                              "attempts": result.attempts})
+    if g.staff.api:
+        return {"kicked": result.ok, "session": int(row_id), "session_id": session_id,
+                "nas": target.nas, "answer": result.answer, "error_cause": result.error_cause,
+                "attempts": result.attempts, "audit_seq": seq}, 200 if result.ok else 502
+    flash(_outcome(result, who, mac, target.nas), "ok" if result.ok else "error")
+    return redirect(back)
+
+
+def _outcome(result: coa.CoaResult, who: str, mac: str, nas: str) -> str:
+    """What the NAS's answer means, for the front desk."""
+    if result.ok:
+        return tr(f"已断开 {who} 的设备 {mac}（热点 {nas} 已确认）。"
+                  "热点报告下线后，列表中显示为已结束。",
+                  f"Disconnected {who}'s device {mac} (hotspot {nas} confirmed). The list "
+                  "shows it as ended once the hotspot reports the logout.")
+    if result.error_cause == "Session-Context-Not-Found":
+        return tr(f"热点 {nas} 上已没有这个会话：设备可能已经下线。",
+                  f"Hotspot {nas} no longer has this session: the device has probably "
+                  "left already.")
+    if result.answer == "no answer":
+        return tr(f"热点 {nas} 没有回应（试了 {result.attempts} 次），未能断开：请网络工程师检查"
+                  "该热点的CoA端口和共享密钥。",
+                  f"Hotspot {nas} did not answer ({result.attempts} tries); not "
+                  "disconnected: ask a network engineer to check its CoA port and shared "
+                  "secret.")
+    return tr(f"热点 {nas} 拒绝断开（{result.error_cause or result.answer}）：请联系网络工程师。",
+              f"Hotspot {nas} refused to disconnect ({result.error_cause or result.answer}): "
+              "ask a network engineer.")
+
+
+# --- login records (real-name rules) ---------------------------------------------------
+
+def _record_search() -> tuple[dict[str, str], dict[str, Any], str]:
+    """(criteria as given, as search arguments, what is wrong with them or '')."""
+    given = {name: _arg(name) for name in RECORD_CRITERIA}
+    parsed: dict[str, Any] = {"phone": given["phone"] or None, "mac": None,
+                              "ip": given["ip"] or None, "since": None, "until": None}
+    if not any(given.values()):
+        return given, parsed, tr("请至少填写一项：手机号、MAC、IP 或时间范围",
+                                 "Give at least one of phone, MAC, IP or a time range")
+    if given["mac"]:
+        parsed["mac"] = normal_mac(given["mac"])
+        if not parsed["mac"]:
+            return given, parsed, tr(f"“{given['mac']}”不是MAC地址",
+                                     f"{given['mac']!r} is not a MAC address")
+    if given["ip"] and _bad_ip(given["ip"]):
+        return given, parsed, tr(f"“{given['ip']}”不是IP地址",
+                                 f"{given['ip']!r} is not an IP address")
+    for name in ("since", "until"):
+        if given[name]:
+            parsed[name] = _utc(given[name])
+            if parsed[name] is None:
+                return given, parsed, tr(f"{name}：时间格式应为 2026-11-01T08:00",
+                                         f"{name}: a time like 2026-11-01T08:00")
+    return given, parsed, ""
+
+
+@blueprint.get("/records")
+@require("records.read")
+def records_page() -> tuple[str, int]:
+    """Search the login records; each search is audited (who looked up whom, and why)."""
+    asked = any(name in request.args for name in RECORD_CRITERIA)
+    given, parsed, error = _record_search()
+    reason = _arg("reason")
+    found: list[dict[str, object]] = []
+    more = False
+    if asked and not error:
+        with store().session() as db:
+            rows = records.search(db, **parsed, limit=RECORDS_SHOWN + 1)
+            more = len(rows) > RECORDS_SHOWN
+            found = [records.export_row(r) for r in rows[:RECORDS_SHOWN]]
+            audited(db, "records.search", _described(given), reason=reason,
+                    detail={"criteria": {k: v for k, v in given.items() if v},
+                            "shown": len(found), "more": more})
+    status = 400 if asked and error else 200
+    return render_template("radius_admin/records.html", given=given, reason=reason,
+                           error=error if asked else "", asked=asked, records=found,
+                           more=more, limit=RECORDS_SHOWN, columns=records.COLUMNS,
+                           reason_max=REASON_MAX), status
+
+
+@blueprint.get("/records.csv")
+@require("records.export")
+def records_csv() -> Response:
+    """Every matching record as CSV (the columns of ``citynet records search --csv``),
+    streamed; audited with the criteria, the request's reference and the row count."""
+    given, parsed, error = _record_search()
+    reason = _arg("reason")
+    if error:
+        abort(400, error)
+    if not reason:
+        abort(400, tr("请填写导出原因（如执法协查函编号）",
+                      "reason= is required: the lawful request's reference (e.g. a case "
+                      "number)"))
+    conditions = records.matching(**parsed)
+    with store().session() as db:
+        count, last = db.execute(select(func.count(), func.max(LoginRecord.seq))
+                                 .where(*conditions)).one()
+        audited(db, "records.export", _described(given), reason=reason,
+                detail={"criteria": {k: v for k, v in given.items() if v}, "rows": count})
+    # what was counted (and audited) is what is sent: rows appended since are left out
+    query = (select(LoginRecord).where(*conditions, LoginRecord.seq <= (last or 0))
+             .order_by(LoginRecord.seq).execution_options(yield_per=1000))
+    source = store()
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, records.COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        with source.session() as db:
+            for number, record in enumerate(db.scalars(query), 1):
+                writer.writerow(records.export_row(record))
+                if number % 500 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(lines(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="login-records-{stamp}.csv"'})
+
+
+# --- retention -----------------------------------------------------------------------
+
+@blueprint.get("/settings/retention")
+@require("settings.write")
+def retention() -> str:
+    default = _config().records.retention_days
+    with store().session() as db:
+        stored = records.stored_retention_days(db)
+        days = records.retention_days(db, default)
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        older, oldest = records.past_retention(db, cutoff)
+    return render_template("radius_admin/retention.html", default=default, stored=stored,
+                           days=days, cutoff=cutoff, older=older, oldest=oldest,
+                           low=records.MIN_RETENTION_DAYS, high=records.MAX_RETENTION_DAYS)
+
+
+@blueprint.post("/settings/retention")
+@require("settings.write")
+def retention_save() -> BaseResponse:
+    """Set the retention (or, with ``reset``, go back to the config file's value)."""
+    here = url_for("radius_admin.retention")
+    raw = request.form.get("days", "").strip()
+    reset = "reset" in request.form
+    low, high = records.MIN_RETENTION_DAYS, records.MAX_RETENTION_DAYS
+    if not reset and not (raw.isdigit() and len(raw) <= 5 and low <= int(raw) <= high):
+        flash(tr(f"保留天数须为 {low} 到 {high} 之间的整数（法律要求至少 {low} 天）",
+                 f"Retention is a whole number of days from {low} to {high} (the law asks for "
+                 f"at least {low})"), "error")
+        return redirect(here)
+    default = _config().records.retention_days
+    with store().session() as db:
+        before = records.retention_days(db, default)
+        stored = records.stored_retention_days(db)
+        wanted = None if reset else int(raw)
+        if wanted == stored:
+            flash(tr("未改变", "Unchanged"), "ok")
+            return redirect(here)
+        records.set_retention_days(db, wanted)
+        after = records.retention_days(db, default)
+        audited(db, "settings.retention", "records.retention_days",
+                detail={"old": before, "new": after, "old_stored": stored,
+                        "new_stored": wanted, "config": default})
+    flash(tr(f"登录记录保留期：{after} 天", f"Login records are kept {after} days"), "ok")
+    return redirect(here)

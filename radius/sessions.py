@@ -1,0 +1,87 @@
+"""Public WiFi sessions for staff: find them, and address one at its NAS for a Disconnect-
+or CoA-Request (RFC 5176). Shared by ``citynet sessions …`` and the admin web."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from citynet.crypto import SecretBox
+from citynet.errors import CitynetError
+from inventory.models import NasClient
+from radius import coa
+from radius.models import RadiusSession
+from radius.records import normal_mac
+
+
+class NotAddressable(CitynetError):
+    """The session cannot be sent a Disconnect or CoA; ``kind`` says why, for callers that
+    word it for their own audience."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # nas_gone, nas_network, no_key
+
+
+@dataclass(frozen=True)
+class NasTarget:
+    """Where and how to address one open session."""
+
+    host: str
+    secret: bytes = field(repr=False)
+    identity: dict[str, Any]
+    nas: str
+
+
+def mac_spellings(mac: str) -> list[str]:
+    """The ways NASes write a MAC (lower case): aa:bb:.., aa-bb-.., aabb.ccdd.eeff, bare."""
+    digits = normal_mac(mac).replace(":", "")
+    if not digits:
+        return []
+    pairs = [digits[i:i + 2] for i in range(0, 12, 2)]
+    return [":".join(pairs), "-".join(pairs), digits,
+            ".".join(digits[i:i + 4] for i in range(0, 12, 4))]
+
+
+def search(session: Session, *, who: str = "", mac: str = "", ip: str = "", nas: str = "",
+           stopped_too: bool = False, limit: int = 200) -> tuple[list[RadiusSession], bool]:
+    """Sessions newest first: (at most ``limit`` of them, whether more matched). ``who`` is
+    the phone or voucher (or a MAC-auth User-Name), ``mac`` any spelling of a MAC."""
+    query = select(RadiusSession).order_by(RadiusSession.started_at.desc(),
+                                           RadiusSession.id.desc())
+    if not stopped_too:
+        query = query.where(RadiusSession.stopped_at.is_(None))
+    if who:
+        query = query.where(or_(RadiusSession.username == who, RadiusSession.identity == who))
+    if mac:
+        query = query.where(func.lower(RadiusSession.calling_station).in_(mac_spellings(mac)))
+    if ip:
+        query = query.where(RadiusSession.framed_ip == ip)
+    if nas:
+        query = query.where(RadiusSession.nas == nas)
+    found = list(session.scalars(query.limit(limit + 1)))
+    return found[:limit], len(found) > limit
+
+
+def target(session: Session, box: SecretBox | None, live: RadiusSession) -> NasTarget:
+    """The session's NAS as a Disconnect/CoA destination: one address, its shared secret,
+    and the attributes the NAS matches the session on."""
+    client = session.scalar(select(NasClient).where(NasClient.name == live.nas))
+    if client is None:
+        raise NotAddressable("nas_gone", f"the session's NAS {live.nas!r} is no longer "
+                             "registered")
+    if box is None:
+        raise NotAddressable("no_key", "NAS secrets are sealed with the secrets key, and "
+                             "there is none")
+    network = ipaddress.ip_network(client.address)
+    if network.num_addresses != 1:
+        raise NotAddressable("nas_network", f"NAS {client.name} is registered as a network "
+                             f"({network}); a CoA or Disconnect needs one address")
+    identity = coa.session_identity(live.username, live.session_id, live.calling_station,
+                                    live.framed_ip)
+    return NasTarget(str(network.network_address), box.open(client.secret_sealed).encode(),
+                     identity, client.name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -35,7 +36,7 @@ from inventory.models import NasClient
 from radius import coa, records
 from radius import sessions as live_sessions
 from radius.models import RadiusSession
-from radius.records import LoginRecord, normal_mac
+from radius.records import MAC_SPELLING, LoginRecord, normal_mac
 from radius.wire import Code
 
 blueprint = Blueprint("radius_admin", __name__, url_prefix="/admin",
@@ -105,7 +106,7 @@ def _session_search() -> tuple[dict[str, str], str]:
     """The filters as given, and what is wrong with them ('' when nothing)."""
     given = {name: _arg(name) for name in ("who", "mac", "ip", "nas", "stopped")}
     given["stopped"] = "1" if given["stopped"].lower() in YES else ""
-    if given["mac"] and not normal_mac(given["mac"]):
+    if given["mac"] and not re.fullmatch(MAC_SPELLING, given["mac"]):
         return given, tr(f"“{given['mac']}”不是MAC地址", f"{given['mac']!r} is not a MAC address")
     if given["ip"] and _bad_ip(given["ip"]):
         return given, tr(f"“{given['ip']}”不是IP地址", f"{given['ip']!r} is not an IP address")
@@ -259,7 +260,7 @@ def _record_search() -> tuple[dict[str, str], dict[str, Any], str]:
                                  "Give at least one of phone, MAC, IP or a time range")
     if given["mac"]:
         parsed["mac"] = normal_mac(given["mac"])
-        if not parsed["mac"]:
+        if not re.fullmatch(MAC_SPELLING, given["mac"]):
             return given, parsed, tr(f"“{given['mac']}”不是MAC地址",
                                      f"{given['mac']!r} is not a MAC address")
     if given["ip"] and _bad_ip(given["ip"]):

@@ -31,6 +31,9 @@ from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, set_meta
 from citynet.ledger import Ledger
 
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
+# how people and NASes write one (aa:bb:.., AA-BB-.., aabb.ccdd.eeff, bare): what a search
+# field accepts, and what the API document promises
+MAC_SPELLING = r"[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}"
 
 
 class LoginRecord(Base):

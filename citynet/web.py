@@ -134,6 +134,20 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     return app
 
 
+def query_arg(name: str, longest: int) -> str:
+    """A query parameter given at most once and at most ``longest`` characters (else 400:
+    a repeated one is refused, not guessed), stripped; '' when absent."""
+    from flask import abort, request
+
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        abort(400, f"{name}= given more than once")
+    value = values[0].strip() if values else ""
+    if len(value) > longest:
+        abort(400, f"{name}= is at most {longest} characters")
+    return value
+
+
 def store() -> Store:
     """The store of the app handling this request."""
     found: Store = current_app.extensions["citynet.store"]

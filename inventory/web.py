@@ -27,7 +27,7 @@ from citynet.access import View, audited, require, tr
 from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import SecretsError
-from citynet.web import store
+from citynet.web import query_arg, store
 from inventory import forms, importer, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
@@ -128,18 +128,10 @@ def _may_write(kind: Kind) -> bool:
     return bool(g.staff.can(write_permission(kind.name)))
 
 
-def _arg(name: str, longest: int) -> str:
-    values = request.args.getlist(name)
-    if len(values) > 1:
-        abort(400, f"{name}= given more than once")
-    value = values[0].strip() if values else ""
-    if len(value) > longest:
-        abort(400, f"{name}= is at most {longest} characters")
-    return value
 
 
 def _page() -> int:
-    raw = _arg("page", 6) or "1"
+    raw = query_arg("page", 6) or "1"
     if not raw.isdigit() or not 1 <= int(raw) <= PAGES_MAX:
         abort(400, "page= takes a page number")
     return int(raw)
@@ -153,7 +145,7 @@ def _box() -> SecretBox | None:
 @require("inventory.read")
 def records(kind: str) -> str:
     chosen = _kind(kind)
-    contains = _arg("q", FILTER_MAX)
+    contains = query_arg("q", FILTER_MAX)
     with store().session() as db:
         page = queries.records(db, chosen, contains, _page())
     rows = [(key, forms.summary(chosen, row)) for key, row in page.rows]

@@ -28,7 +28,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet.access import audited, require, tr
 from citynet.config import Config
-from citynet.web import store
+from citynet.web import query_arg, store
 from inventory.models import Community
 from portal import merchants as offers
 from portal import phones, sheet
@@ -64,13 +64,7 @@ def _now() -> datetime:
 
 def _arg(name: str) -> str:
     """A query parameter given at most once, within its length (else 400), stripped."""
-    values = request.args.getlist(name)
-    if len(values) > 1:
-        abort(400, f"{name}= given more than once")
-    value = values[0].strip() if values else ""
-    if len(value) > LONGEST[name]:
-        abort(400, f"{name}= is at most {LONGEST[name]} characters")
-    return value
+    return query_arg(name, LONGEST[name])
 
 
 def _reason() -> str:

@@ -299,6 +299,7 @@ def remembered_revoke() -> BaseResponse:
     goes through the portal."""
     raw, reason = request.form.get("device", ""), _reason()
     query = request.form.get("back", "")[:200]
+    query = query if query.isprintable() else ""  # a header never carries a line break
     back = url_for("portal_admin.remembered_devices") + (f"?{query}" if query else "")
     if not raw.isdigit() or len(raw) > 18:
         abort(400, "device= takes a remembered device's number")

@@ -17,7 +17,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from citynet import audit, staff
 from citynet.access import PERMISSIONS, audited, require, tr
 from citynet.staff import Role
-from citynet.web import store
+from citynet.web import query_arg, store, whole_number
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -74,28 +74,18 @@ def _entries(prefix: str, before: int | None) -> list[audit.AuditEntry]:
         return list(session.scalars(query))
 
 
-def _one(name: str) -> str | None:
-    """A query parameter given at most once (a repeated one is refused, not guessed)."""
-    values = request.args.getlist(name)
-    if len(values) > 1:
-        abort(400, f"{name}= given more than once")
-    return values[0] if values else None
-
-
 def _before() -> int | None:
-    raw = _one("before")
-    if raw is None:
+    raw = query_arg("before", 19)
+    if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SEQ:
+    number = whole_number(raw, 1, MAX_SEQ)
+    if number is None:
         abort(400, "before= takes an entry number")
-    return int(raw)
+    return number
 
 
 def _action() -> str:
-    action = _one("action") or ""
-    if len(action) > 64:
-        abort(400, "action= is at most 64 characters")
-    return action
+    return query_arg("action", 64)
 
 
 @blueprint.get("/audit")

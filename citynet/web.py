@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import unicodedata
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, redirect, url_for
@@ -134,6 +135,9 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     return app
 
 
+MAX_ID = 2**31 - 1  # an INTEGER primary key: a larger one would not even reach the database
+
+
 def query_arg(name: str, longest: int) -> str:
     """A query parameter given at most once and at most ``longest`` characters (else 400:
     a repeated one is refused, not guessed), stripped; '' when absent."""
@@ -145,7 +149,31 @@ def query_arg(name: str, longest: int) -> str:
     value = values[0].strip() if values else ""
     if len(value) > longest:
         abort(400, f"{name}= is at most {longest} characters")
+    if not value.isprintable():  # a NUL or a line break is no search term (PostgreSQL refuses NUL)
+        abort(400, f"{name}= holds a control character")
     return value
+
+
+def form_text(name: str) -> str:
+    """A form field's text, stripped; 400 if it holds a NUL, which no database stores
+    (PostgreSQL refuses it): refused before anything is done, not after."""
+    from flask import abort, request
+
+    value = request.form.get(name, "").strip()
+    if "\x00" in value:
+        abort(400, f"{name} holds a NUL character")
+    return value
+
+
+def whole_number(raw: str, low: int, high: int) -> int | None:
+    """``raw`` as a number from ``low`` to ``high``, or None. Full-width digits from a
+    Chinese input method count (NFKC); what is left must be ASCII digits ("²" is a digit
+    to ``str.isdigit`` but not to ``int``), never longer than a BIGINT."""
+    raw = unicodedata.normalize("NFKC", raw)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        return None
+    number = int(raw)
+    return number if low <= number <= high else None
 
 
 def store() -> Store:

@@ -16,14 +16,13 @@ from flask import (
     g,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet.access import audited, require, tr
 from citynet.config import Config
-from citynet.web import store
+from citynet.web import MAX_ID, form_text, store
 from devices import approvals
 from devices.approvals import MAX_NOTE, DeviceChange, Refusal, State
 
@@ -117,26 +116,26 @@ def _page(change_id: int, note: str = "", status: int = 200) -> tuple[str, int]:
         push_command=f"{push} --change {change.id}"), status
 
 
-@blueprint.get("/changes/<int:change_id>")
+@blueprint.get(f"/changes/<int(max={MAX_ID}):change_id>")
 @require("devices.read")
 def change(change_id: int) -> tuple[str, int]:
     return _page(change_id)
 
 
-@blueprint.get("/changes/<int:change_id>.json")
+@blueprint.get(f"/changes/<int(max={MAX_ID}):change_id>.json")
 @require("devices.read")
 def change_json(change_id: int) -> dict[str, Any]:
     change = _load(change_id)
     return {**_summary(change, datetime.now(UTC)), "plan": change.plan}
 
 
-@blueprint.post("/changes/<int:change_id>/approve")
+@blueprint.post(f"/changes/<int(max={MAX_ID}):change_id>/approve")
 @require("devices.approve")
 def approve(change_id: int) -> tuple[str, int] | BaseResponse:
     return _decide(change_id, approve=True)
 
 
-@blueprint.post("/changes/<int:change_id>/reject")
+@blueprint.post(f"/changes/<int(max={MAX_ID}):change_id>/reject")
 @require("devices.approve")
 def reject(change_id: int) -> tuple[str, int] | BaseResponse:
     return _decide(change_id, approve=False)
@@ -145,7 +144,7 @@ def reject(change_id: int) -> tuple[str, int] | BaseResponse:
 def _decide(change_id: int, *, approve: bool) -> tuple[str, int] | BaseResponse:
     """Approve or reject: the rules decide, the decision and any refusal are audited,
     and only one decision lands however many are sent at once."""
-    note = request.form.get("note", "").strip()
+    note = form_text("note")
     if len(note) > MAX_NOTE:
         flash(tr(f"说明最多 {MAX_NOTE} 个字符", f"The note is at most {MAX_NOTE} characters"),
               "error")

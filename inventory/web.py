@@ -27,7 +27,7 @@ from citynet.access import View, audited, require, tr
 from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import SecretsError
-from citynet.web import query_arg, store
+from citynet.web import query_arg, store, whole_number
 from inventory import forms, importer, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
@@ -131,10 +131,10 @@ def _may_write(kind: Kind) -> bool:
 
 
 def _page() -> int:
-    raw = query_arg("page", 6) or "1"
-    if not raw.isdigit() or not 1 <= int(raw) <= PAGES_MAX:
+    page = whole_number(query_arg("page", 6) or "1", 1, PAGES_MAX)
+    if page is None:
         abort(400, "page= takes a page number")
-    return int(raw)
+    return page
 
 
 def _box() -> SecretBox | None:

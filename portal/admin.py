@@ -28,7 +28,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet.access import audited, require, tr
 from citynet.config import Config
-from citynet.web import query_arg, store
+from citynet.web import MAX_ID, form_text, query_arg, store, whole_number
 from inventory.models import Community
 from portal import merchants as offers
 from portal import phones, sheet
@@ -68,7 +68,7 @@ def _arg(name: str) -> str:
 
 
 def _reason() -> str:
-    return request.form.get("reason", "").strip()[:REASON_MAX]
+    return form_text("reason")[:REASON_MAX]
 
 
 # --- vouchers ----------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def _batch_problems(form: BatchForm) -> list[str]:
                            f"{vouchers.BATCH_MAX} characters"))
     for field, low, high, zh, en in FIELDS:
         raw = getattr(form, field)
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if whole_number(raw, low, high) is None:
             problems.append(tr(f"{zh}须为 {low} 到 {high} 之间的整数",
                                f"{en} must be a whole number from {low} to {high}"))
     return problems
@@ -301,13 +301,14 @@ def remembered_revoke() -> BaseResponse:
     query = request.form.get("back", "")[:200]
     query = query if query.isprintable() else ""  # a header never carries a line break
     back = url_for("portal_admin.remembered_devices") + (f"?{query}" if query else "")
-    if not raw.isdigit() or len(raw) > 18:
+    device_id = whole_number(raw, 1, MAX_ID)
+    if device_id is None:
         abort(400, "device= takes a remembered device's number")
     if not reason:
         flash(tr("请填写撤销原因", "Give a reason to revoke"), "error")
         return redirect(back)
     with store().session() as db:
-        device = remembered.revoke(db, int(raw), f"staff: {reason}")
+        device = remembered.revoke(db, device_id, f"staff: {reason}")
         if device is not None:
             audited(db, "remembered.revoke", device.mac, reason=reason,
                     detail={"id": device.id})
@@ -458,7 +459,7 @@ def _merchant(merchant_id: int) -> offers.Merchant:
         return found
 
 
-@blueprint.get("/merchants/<int:merchant_id>")
+@blueprint.get(f"/merchants/<int(max={MAX_ID}):merchant_id>")
 @require("merchants.write")
 def merchant_edit(merchant_id: int) -> tuple[str, int]:
     m = _merchant(merchant_id)
@@ -467,7 +468,7 @@ def merchant_edit(merchant_id: int) -> tuple[str, int]:
     return _edit_page(_merchant_view(m, _now().date()), form, [])
 
 
-@blueprint.post("/merchants/<int:merchant_id>")
+@blueprint.post(f"/merchants/<int(max={MAX_ID}):merchant_id>")
 @require("merchants.write")
 def merchant_save(merchant_id: int) -> tuple[str, int] | BaseResponse:
     """Save an edited offer; a new picture replaces the old, ``drop_image`` removes it,
@@ -499,7 +500,7 @@ def merchant_save(merchant_id: int) -> tuple[str, int] | BaseResponse:
     return redirect(url_for("portal_admin.merchant_list"))
 
 
-@blueprint.post("/merchants/<int:merchant_id>/remove")
+@blueprint.post(f"/merchants/<int(max={MAX_ID}):merchant_id>/remove")
 @require("merchants.write")
 def merchant_remove(merchant_id: int) -> BaseResponse:
     with store().session() as db:

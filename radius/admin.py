@@ -31,7 +31,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from citynet.access import audited, require, tr
 from citynet.config import Config
 from citynet.crypto import SecretBox
-from citynet.web import query_arg, store
+from citynet.web import MAX_ID, form_text, query_arg, store, whole_number
 from inventory.models import NasClient
 from radius import coa, records
 from radius import sessions as live_sessions
@@ -176,8 +176,9 @@ def kick() -> tuple[dict[str, Any], int] | BaseResponse:
     ``citynet sessions kick`` sends. Waits for the NAS's answer (up to 3 × 2 s)."""
     back = _back()
     row_id = request.form.get("session", "").strip()
-    reason = request.form.get("reason", "").strip()
-    if not row_id.isdigit() or len(row_id) > 18:
+    reason = form_text("reason")
+    row = whole_number(row_id, 1, MAX_ID)
+    if row is None:
         return _refuse(400, "请选择一个会话", "Choose a session", back)
     if not reason:
         return _refuse(400, "请填写断开原因", "Give a reason for the disconnect", back)
@@ -186,7 +187,7 @@ def kick() -> tuple[dict[str, Any], int] | BaseResponse:
                        f"The reason is at most {REASON_MAX} characters", back)
     box: SecretBox | None = current_app.extensions.get("citynet.box")
     with store().session() as db:
-        live = db.get(RadiusSession, int(row_id))
+        live = db.get(RadiusSession, row)
         if live is None:
             return _refuse(404, "没有这个会话（可能已被清理）：请刷新列表",
                            "No such session (it may have been cleaned up): reload the list",
@@ -208,12 +209,12 @@ def kick() -> tuple[dict[str, Any], int] | BaseResponse:
     with store().session() as db:
         seq = audited(db, "sessions.kick", f"{session_id}@{target.nas}",
                       "ok" if result.ok else "failed", reason=reason,
-                      detail={"session": int(row_id), "nas": target.nas, "who": who,
+                      detail={"session": row, "nas": target.nas, "who": who,
                               "mac": mac, "answer": result.answer,
                               "error_cause": result.error_cause,
                               "attempts": result.attempts})
     if g.staff.api:
-        return {"kicked": result.ok, "session": int(row_id), "session_id": session_id,
+        return {"kicked": result.ok, "session": row, "session_id": session_id,
                 "nas": target.nas, "answer": result.answer, "error_cause": result.error_cause,
                 "attempts": result.attempts, "audit_seq": seq}, 200 if result.ok else 502
     flash(_outcome(result, who, mac, target.nas), "ok" if result.ok else "error")
@@ -359,7 +360,8 @@ def retention_save() -> BaseResponse:
     raw = request.form.get("days", "").strip()
     reset = "reset" in request.form
     low, high = records.MIN_RETENTION_DAYS, records.MAX_RETENTION_DAYS
-    if not reset and not (raw.isdigit() and len(raw) <= 5 and low <= int(raw) <= high):
+    days = whole_number(raw, low, high)
+    if not reset and days is None:
         flash(tr(f"保留天数须为 {low} 到 {high} 之间的整数（法律要求至少 {low} 天）",
                  f"Retention is a whole number of days from {low} to {high} (the law asks for "
                  f"at least {low})"), "error")
@@ -368,7 +370,7 @@ def retention_save() -> BaseResponse:
     with store().session() as db:
         before = records.retention_days(db, default)
         stored = records.stored_retention_days(db)
-        wanted = None if reset else int(raw)
+        wanted = None if reset else days
         if wanted == stored:
             flash(tr("未改变", "Unchanged"), "ok")
             return redirect(here)

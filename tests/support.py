@@ -69,7 +69,6 @@ def status_server(port: int, secret: bytes, *, source: str = "127.0.0.1",
 def staff_login(app: Any, store: Any, role: str = "manager", name: str = "") -> Any:
     """A test client logged in through the real login form as a new staff member of
     ``role`` (the second factor enrolled with the app's box when the role needs it)."""
-    import re
 
     import pyotp
 
@@ -81,13 +80,8 @@ def staff_login(app: Any, store: Any, role: str = "manager", name: str = "") -> 
         staff.add(session, name, staff.Role(role), password)
     client = app.test_client()
 
-    def token(html: str) -> str:
-        found = re.search(r'name="csrf" value="([^"]+)"', html)
-        assert found is not None
-        return found.group(1)
-
     page = client.post("/login", data={"name": name, "password": password,
-                                       "csrf": token(client.get("/login").get_data(True))})
+                                       "csrf": csrf_in(client.get("/login").get_data(True))})
     location = page.headers.get("Location", "")
     if "/login/enrol" in location:
         form = client.get(location).get_data(as_text=True)
@@ -95,6 +89,20 @@ def staff_login(app: Any, store: Any, role: str = "manager", name: str = "") -> 
             user = staff.get(session, name)
             secret = app.extensions["citynet.box"].open(user.totp_sealed)
         page = client.post("/login/enrol", data={"code": pyotp.TOTP(secret).now(),
-                                                 "csrf": token(form)})
+                                                 "csrf": csrf_in(form)})
     assert page.status_code == 302 and "/login" not in page.headers["Location"], page.status_code
     return client
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token a staff page's form carries."""
+    import re
+
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, "no CSRF field on the page"
+    return found.group(1)
+
+
+def staff_csrf(client: Any, path: str = "/admin/") -> str:
+    """The signed-in client's CSRF token (one per session), read from a staff page."""
+    return csrf_in(client.get(path).get_data(as_text=True))

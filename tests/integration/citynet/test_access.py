@@ -21,6 +21,8 @@ from citynet.db import Store
 from citynet.staff import Role, StaffUser
 from citynet.web import create_app
 from tests.conftest import make_config
+from tests.support import csrf_in
+from tests.support import staff_csrf as csrf
 
 PASSWORD = "correct horse battery"
 PAGES = {  # path → the permission it needs
@@ -84,18 +86,10 @@ class Site:
             assert form.status_code == 200
             code = pyotp.TOTP(self.secret(name)).now()
             page = client.post(location.split("?")[0], data={
-                "code": code, "csrf": _token(form.get_data(as_text=True)), "next": "/"})
+                "code": code, "csrf": csrf_in(form.get_data(as_text=True)), "next": "/"})
         return page.headers.get("Location", str(page.status_code))
 
 
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-def csrf(client: FlaskClient, path: str) -> str:
-    return _token(client.get(path).get_data(as_text=True))
 
 
 @pytest.fixture
@@ -139,9 +133,9 @@ def test_admins_and_engineers_need_the_second_factor(site: Site) -> None:
     assert "<svg" in enrol  # the QR code
     code = pyotp.TOTP(site.secret("eng")).now()
     wrong = client.post("/login/enrol", data={"code": "000000" if code != "000000" else "1",
-                                              "csrf": _token(enrol)})
+                                              "csrf": csrf_in(enrol)})
     assert wrong.status_code == 401
-    done = client.post("/login/enrol", data={"code": code, "csrf": _token(enrol)})
+    done = client.post("/login/enrol", data={"code": code, "csrf": csrf_in(enrol)})
     assert done.status_code == 302 and client.get("/inventory/").status_code == 200
     # next time: the code step; the same time step is never accepted twice
     again = site.client()
@@ -149,7 +143,7 @@ def test_admins_and_engineers_need_the_second_factor(site: Site) -> None:
                                       "csrf": csrf(again, "/login")})
     assert "/login/code" in step.headers["Location"]
     form = again.get(step.headers["Location"]).get_data(as_text=True)
-    reused = again.post("/login/code", data={"code": code, "csrf": _token(form)})
+    reused = again.post("/login/code", data={"code": code, "csrf": csrf_in(form)})
     assert reused.status_code == 401
     # a password alone never reaches the enrolment of a new app
     assert "/login/code" in again.get("/login/enrol").headers["Location"]
@@ -336,3 +330,33 @@ def test_admins_manage_staff_accounts_on_the_web(site: Site) -> None:
     assert ("staff.add", "front-1", "boss") in actions
     assert ("staff.disable", "wang", "boss") in actions
     assert ("staff.enable", "wang", "boss") in actions
+
+
+def test_odd_numbers_and_control_characters_are_refused_not_crashed_on(site: Site) -> None:
+    """"²" is a digit to str.isdigit but not to int, "٣" is no ASCII digit, full-width
+    digits are typed by Chinese input methods; a NUL reaches no database; an id beyond an
+    INTEGER is no record: each answered, never a 500."""
+    site.add("boss", Role.ADMIN)
+    client = site.client()
+    site.login(client, "boss")
+    token = csrf(client)
+    assert client.get("/admin/audit?before=٣").status_code == 400
+    assert client.get("/admin/audit?before=²").status_code == 200  # NFKC: 2
+    assert client.get("/admin/inventory/streets?page=٣").status_code == 400
+    assert client.get("/admin/sessions?who=a%00b").status_code == 400
+    assert client.get("/admin/records?phone=138%0a00").status_code == 400
+    refused = client.post("/admin/sessions/kick", data={
+        "session": "٣", "reason": "abuse", "csrf": token})
+    assert "Choose a session" in client.get(refused.headers["Location"]).get_data(True)
+    assert client.post("/admin/sessions/kick", data={
+        "session": "1", "reason": "abuse\x00", "csrf": token}).status_code == 400
+    assert client.post("/admin/settings/retention", data={
+        "days": "１２０", "csrf": token}).status_code == 302
+    assert client.post("/admin/remembered/revoke", data={
+        "device": "٣", "reason": "x", "csrf": token}).status_code == 400
+    assert client.get(f"/admin/merchants/{2**31}").status_code == 404
+    assert client.get(f"/admin/devices/changes/{10**25}.json").status_code == 404
+    with site.store.session() as session:
+        assert [e for e in audit.recent(session, "sessions.") if e.action == "sessions.kick"] == []
+        retention = [e.detail for e in audit.recent(session, "settings.retention")]
+    assert [d["new"] for d in retention] == [120]  # the full-width number, understood

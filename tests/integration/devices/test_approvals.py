@@ -27,6 +27,7 @@ from tests.conftest import make_config
 from tests.fakes.vrp import CliSession, FakeVrp
 from tests.integration.devices.conftest import Cli
 from tests.integration.devices.test_push_vrp import SECRETS, _district, switches
+from tests.support import staff_csrf as csrf
 from tests.support import staff_login
 
 __all__ = ["switches"]  # the fake switches fixture, shared with test_push_vrp
@@ -79,11 +80,6 @@ def web(tmp_path: Path) -> Iterator[Web]:
     finally:
         made.store.close()
 
-
-def csrf(client: FlaskClient, path: str = "/admin/devices/changes") -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).get_data(as_text=True))
-    assert found is not None
-    return found.group(1)
 
 
 def decide(client: FlaskClient, change_id: int, verb: str, note: str = "") -> Any:

@@ -27,6 +27,7 @@ from inventory.importer import import_rows
 from inventory.kinds import KINDS
 from inventory.models import Building, Community, NasClient, Street
 from tests.conftest import make_config
+from tests.support import staff_csrf as token
 from tests.support import staff_login
 
 BASE = "/admin/inventory"
@@ -87,11 +88,6 @@ def backend_site(backend_config: Config) -> Iterator[Site]:
     """On SQLite and on PostgreSQL (filters, deletes and references behave alike)."""
     yield from make_site(backend_config)
 
-
-def token(client: FlaskClient, path: str = f"{BASE}/streets") -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).get_data(as_text=True))
-    assert found is not None
-    return found.group(1)
 
 
 def post(client: FlaskClient, path: str, **form: str) -> Any:

@@ -28,6 +28,7 @@ from inventory.kinds import KINDS
 from portal import merchants
 from radius import remembered, vouchers
 from tests.conftest import make_config
+from tests.support import staff_csrf as token
 from tests.support import staff_login
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -72,11 +73,6 @@ def site(tmp_path: Path) -> Iterator[Site]:
     finally:
         made.store.close()
 
-
-def token(client: FlaskClient, path: str = "/admin/") -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).get_data(as_text=True))
-    assert found is not None
-    return found.group(1)
 
 
 def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None,

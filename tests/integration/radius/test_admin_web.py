@@ -32,6 +32,7 @@ from radius.records import LoginEvent
 from tests.conftest import make_config
 from tests.fakes.nas import FakeNas
 from tests.integration.radius.conftest import SECRET, add_nas
+from tests.support import staff_csrf as csrf
 from tests.support import staff_login
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -109,11 +110,6 @@ def site(tmp_path: Path, nas: FakeNas, backend_config: Config) -> Iterator[Site]
     finally:
         made.store.close()
 
-
-def csrf(client: FlaskClient) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/").get_data(True))
-    assert found is not None
-    return found.group(1)
 
 
 def page(client: FlaskClient, response: Any) -> str:

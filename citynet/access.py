@@ -189,6 +189,15 @@ def _language() -> None:
     g.staff_lang = session.get("staff_lang") or languages.pick(request.accept_languages.best)
 
 
+@blueprint.after_app_request
+def _not_cached(response: Response) -> Response:
+    """What a signed-in staff member sees (phone numbers, voucher codes, a new password)
+    stays out of browser and proxy caches."""
+    if g.get("staff") is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def tr(zh: str, en: str) -> str:
     """The text in the staff page's language (for flashes and errors built in views)."""
     return en if g.get("staff_lang") == "en" else zh

@@ -143,8 +143,8 @@ def _planned(results: Sequence[Result]) -> list[dict[str, Any]]:
               "(a push changing more than devices.approval_threshold devices needs one).")
 @click.option("--reason", help="With --request: why (a ticket number, a sentence).")
 @click.option("--as", "requester", metavar="NAME",
-              help="With --request: the staff member asking (needs devices.push; "
-              "default: the OS user). That person cannot approve it.")
+              help="With --request (required): the staff member asking (needs "
+              "devices.push). That person cannot approve it.")
 @pass_runtime
 def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...],
          as_json: bool, request_change: bool, reason: str | None,
@@ -167,7 +167,10 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
         raise click.UsageError("--reason and --as go with --request")
     if request_change and not (reason or "").strip():
         raise click.UsageError("--request needs --reason (a ticket number, a sentence)")
-    asking = _requester(runtime, requester) if request_change else ""
+    if request_change and requester is None:  # else the OS user, who could approve it
+        raise click.UsageError("--request needs --as YOUR_STAFF_NAME: the person asking, "
+                               "who then cannot approve it")
+    asking = _requester(runtime, requester) if request_change and requester else ""
     targets, unready = _targets(runtime, selectors, templates)
     results = _plan_all(runtime, targets, as_json)
     if as_json:
@@ -213,12 +216,10 @@ def _templates(runtime: Runtime, templates: Sequence[str]) -> list[str]:
     return list(templates or runtime.config.devices.templates)
 
 
-def _requester(runtime: Runtime, name: str | None) -> str:
-    """Who asks for a change: a staff member allowed to push (--as), else the OS user.
-    The name is only as trustworthy as this machine's login: the approval, by a signed-in
-    staff member with a second factor, is the strong half."""
-    if name is None:
-        return audit.cli_actor()
+def _requester(runtime: Runtime, name: str) -> str:
+    """Who asks for a change: a staff member allowed to push. The name is only as
+    trustworthy as this machine's login: the approval, by a signed-in staff member with a
+    second factor, is the strong half."""
     from sqlalchemy import select
 
     from citynet.access import allowed
@@ -332,7 +333,7 @@ def push(runtime: Runtime, selectors: tuple[str, ...], reason: str | None,
                 f"devices.approval_threshold ({settings.approval_threshold}): it needs a "
                 "change request approved by a second person. Nothing was sent.\n"
                 f"  1. {approvals.command_line('plan', selectors, templates)} --request "
-                "--reason TEXT [--as YOUR_STAFF_NAME]\n"
+                "--reason TEXT --as YOUR_STAFF_NAME\n"
                 "  2. an engineer or an admin other than you approves it on the staff web "
                 "(/admin/devices/changes)\n"
                 f"  3. {approvals.command_line('push', selectors, templates)} --change ID")

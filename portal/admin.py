@@ -2,7 +2,8 @@
 remembered devices (find, revoke) and merchants' promotions (add, edit, remove).
 
 Voucher codes are credentials: they appear on the batch page and the printed sheet (both
-``no-store``), never in an audit entry — revocations name the voucher by its id."""
+``no-store``, as every staff page), never in an audit entry — revocations name the
+voucher by its id."""
 
 from __future__ import annotations
 
@@ -54,7 +55,6 @@ VOUCHER_STATES = {  # vouchers.state → (zh, en, CSS class)
 }
 REMEMBERED_STATES = {"live": ("有效", "live", "ok"), "expired": ("已过期", "expired", "muted"),
                      "revoked": ("已撤销", "revoked", "bad")}
-NO_STORE = {"Cache-Control": "no-store"}  # pages with voucher codes on them
 UNNAMED = "-"  # the address of the batch with no name (the CLI's default)
 
 
@@ -193,7 +193,7 @@ def voucher_batch(batch: str) -> Response:
     page = render_template("portal_admin/batch.html", batch=batch, slug=slug, codes=codes,
                            states=VOUCHER_STATES, reason_max=REASON_MAX,
                            unused=sum(c["state"] == "unused" for c in codes))
-    return Response(page, headers=NO_STORE)
+    return Response(page)
 
 
 @blueprint.get("/vouchers/<path:batch>/sheet")
@@ -210,7 +210,7 @@ def voucher_sheet(batch: str) -> Response:
     if not printed:
         abort(404, tr(f"批次“{batch}”没有可打印的上网券",
                       f"Batch {batch!r} has no vouchers to print"))
-    return Response(sheet.render(batch, printed), headers=NO_STORE)
+    return Response(sheet.render(batch, printed))
 
 
 @blueprint.post("/vouchers/revoke")
@@ -221,6 +221,9 @@ def voucher_revoke() -> BaseResponse:
                            _named(request.form.get("batch", "")), _reason())
     listed = url_for("portal_admin.voucher_batches")
     back = _batch_url(batch) if request.form.get("batch") else listed
+    if not code and not request.form.get("batch"):  # "" is no batch: the unnamed one is "-"
+        flash(tr("请填写上网券号码或批次", "Give a voucher code or a batch"), "error")
+        return redirect(listed)
     if not reason:
         flash(tr("请填写作废原因", "Give a reason to revoke"), "error")
         return redirect(back)

@@ -119,7 +119,8 @@ def _found_sessions(given: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
 def _session_view(row: RadiusSession) -> dict[str, Any]:
     return {
         "id": row.id, "session_id": row.session_id, "nas": row.nas,
-        "identity": row.identity or row.username, "username": row.username,
+        "identity": live_sessions.shown(row.identity or row.username, row.method),
+        "username": live_sessions.shown(row.username, row.method),
         "method": row.method, "mac": normal_mac(row.calling_station) or row.calling_station,
         "ip": row.framed_ip, "called_station": row.called_station,
         "started_at": row.started_at.isoformat(timespec="seconds"),
@@ -200,7 +201,8 @@ def kick() -> tuple[dict[str, Any], int] | BaseResponse:
         except live_sessions.NotAddressable as problem:
             zh, en = NOT_ADDRESSABLE[problem.kind]
             return _refuse(409, zh, en, back)
-        who, mac, session_id = (live.identity or live.username,
+        who, mac, session_id = (live_sessions.shown(live.identity or live.username,
+                                                    live.method),
                                 normal_mac(live.calling_station) or live.calling_station,
                                 live.session_id)
     # outside any transaction: the NAS may take seconds to answer

@@ -47,6 +47,15 @@ def mac_spellings(mac: str) -> list[str]:
             ".".join(digits[i:i + 4] for i in range(0, 12, 4))]
 
 
+def shown(value: str, method: str) -> str:
+    """A session's identity or User-Name as staff pages and the audit log show it: a
+    voucher's code is a credential that may still let another device in, so only its
+    last two symbols (enough to match a printed sheet) are shown."""
+    if method != "voucher" or len(value) < 4:
+        return value
+    return f"…{value[-2:]}"
+
+
 def search(session: Session, *, who: str = "", mac: str = "", ip: str = "", nas: str = "",
            stopped_too: bool = False, limit: int = 200) -> tuple[list[RadiusSession], bool]:
     """Sessions newest first: (at most ``limit`` of them, whether more matched). ``who`` is

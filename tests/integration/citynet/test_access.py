@@ -299,6 +299,7 @@ def test_admins_manage_staff_accounts_on_the_web(site: Site) -> None:
     html = added.get_data(as_text=True)
     found = re.search(r'<code id="new-password">([^<]+)</code>', html)
     assert added.status_code == 200 and found is not None
+    assert added.headers["Cache-Control"] == "no-store"  # the password stays out of caches
     newcomer = site.client()
     assert site.login(newcomer, "front-1", found.group(1)) == "/"  # the password works
     assert admin.post("/admin/staff", data={"name": "front-1", "role": "operator",

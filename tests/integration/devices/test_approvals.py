@@ -238,6 +238,8 @@ def test_as_names_an_active_staff_member_who_may_push(web: Web, tmp_path: Path) 
         assert words in refused.stderr
     assert "--request" in cli("devices", "plan", "--as", "mia", code=2).stderr
     assert "--reason" in cli("devices", "plan", "--request", code=2).stderr
+    # without --as the requester would be the OS user, free to approve under a staff name
+    assert "--as" in cli("devices", "plan", "--request", "--reason", "x", code=2).stderr
 
 
 # --- end to end with the fake switches ------------------------------------------------------
@@ -313,11 +315,13 @@ def test_a_rejected_request_and_a_config_changed_after_approval(
     cli = _fleet(tmp_path, switches)
     web = Web(tmp_path)
     bob = web.login("engineer", "bob")
+    with web.store.session() as session:
+        staff.add(session, "alice", Role.ENGINEER, "a long test password 1")
 
     def request() -> int:
-        made = cli("devices", "plan", "--request", "--reason", "CHG-10")
+        made = cli("devices", "plan", "--request", "--reason", "CHG-10", "--as", "alice")
         found = re.search(r"change request (\d+) stored", made.stdout)
-        assert found is not None and audit.cli_actor() in made.stdout
+        assert found is not None and "alice" in made.stdout
         return int(found.group(1))
 
     rejected = request()

@@ -185,6 +185,12 @@ def test_the_unnamed_batch_of_the_cli_has_a_page(site: Site) -> None:
     assert "/admin/vouchers/-" in text(client.get("/admin/vouchers"))
     assert codes_in(text(client.get("/admin/vouchers/-"))) == [vouchers.display(code)]
     assert text(client.get("/admin/vouchers/-/sheet")).count("<svg") == 1
+    for vague in ({"reason": "old"}, {"code": "", "batch": "", "reason": "old"}):
+        refused = post(client, "/admin/vouchers/revoke", vague)  # neither a code nor a batch
+        assert "Give a voucher code or a batch" in text(client.get(refused.headers["Location"]))
+    with site.store.session() as db:  # the unnamed batch was not touched
+        assert db.scalar(select(vouchers.Voucher.revoked_at)
+                         .where(vouchers.Voucher.code == code)) is None
     done = post(client, "/admin/vouchers/revoke", {"batch": "-", "reason": "old"})
     assert done.headers["Location"] == "/admin/vouchers/-"
     assert site.redeem(code, "aa:bb:cc:dd:ee:01").reason == "voucher revoked"

@@ -51,12 +51,12 @@ class Site:
         return client
 
     def session(self, session_id: str, who: str, mac: str, ip: str, *, nas: str = "test-gw",
-                age_minutes: int = 10, stopped: bool = False) -> int:
+                age_minutes: int = 10, stopped: bool = False, method: str = "token") -> int:
         """A session as accounting left it; its row id."""
         started = NOW - timedelta(minutes=age_minutes)
         with self.store.session() as db:
             row = RadiusSession(nas=nas, session_id=session_id, username=who, identity=who,
-                                method="token", calling_station=mac,
+                                method=method, calling_station=mac,
                                 called_station="00-E0-FC-01-02-03:i-Shenzhen", framed_ip=ip,
                                 started_at=started, updated_at=NOW,
                                 stopped_at=NOW if stopped else None,
@@ -196,6 +196,24 @@ def test_kick_disconnects_at_the_nas_and_is_audited(site: Site, nas: FakeNas) ->
     assert (kicks[0].detail["answer"], kicks[0].detail["error_cause"]) == (
         "Disconnect-NAK", "Session-Context-Not-Found")
     assert SECRET not in str([e.detail for e in kicks])
+
+
+def test_a_voucher_code_is_never_shown_nor_audited_whole(site: Site, nas: FakeNas) -> None:
+    """A code with devices left could let another device in: staff pages, the JSON and
+    the kick's audit entry show its last two symbols only; searching by it still works."""
+    code = "K7M2P9QX4"
+    row = site.session("s-1", code, "AA-BB-CC-DD-EE-01", "10.8.0.1", method="voucher")
+    client = site.client(Role.OPERATOR)
+    listed = client.get(f"/admin/sessions.json?who={code}").get_json()["sessions"]
+    assert [(s["id"], s["identity"], s["username"]) for s in listed] == [(row, "…X4", "…X4")]
+    everyone = client.get("/admin/sessions").get_data(as_text=True)
+    assert "…X4" in everyone and code not in everyone
+    answer = client.post("/admin/sessions/kick", data={
+        "session": str(row), "reason": "lost sheet", "csrf": csrf(client)})
+    assert "Disconnected …X4&#39;s device" in page(client, answer)
+    assert answer.status_code == 302 and code not in str(answer.headers)
+    (kick,) = site.entries("sessions.kick")
+    assert kick.detail["who"] == "…X4" and code not in str(kick.detail) + kick.target
 
 
 def test_kick_refuses_what_it_cannot_do_before_sending(site: Site, nas: FakeNas) -> None:

@@ -84,9 +84,9 @@ def _utc(raw: str) -> datetime | None:
     """An HTML datetime-local value (or any ISO 8601 time), read as UTC; None if not one."""
     try:
         moment = datetime.fromisoformat(raw)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:59-14:00 is past the last year
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _described(criteria: dict[str, str]) -> str:

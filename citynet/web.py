@@ -139,8 +139,8 @@ MAX_ID = 2**31 - 1  # an INTEGER primary key: a larger one would not even reach 
 
 
 def query_arg(name: str, longest: int) -> str:
-    """A query parameter given at most once and at most ``longest`` characters (else 400:
-    a repeated one is refused, not guessed), stripped; '' when absent."""
+    """A query parameter given at most once, at most ``longest`` characters and without
+    a NUL (else 400: a repeated one is refused, not guessed), stripped; '' when absent."""
     from flask import abort, request
 
     values = request.args.getlist(name)
@@ -149,8 +149,8 @@ def query_arg(name: str, longest: int) -> str:
     value = values[0].strip() if values else ""
     if len(value) > longest:
         abort(400, f"{name}= is at most {longest} characters")
-    if not value.isprintable():  # a NUL or a line break is no search term (PostgreSQL refuses NUL)
-        abort(400, f"{name}= holds a control character")
+    if "\x00" in value:  # no store takes a NUL (PostgreSQL refuses it): refused here
+        abort(400, f"{name}= holds a NUL character")
     return value
 
 

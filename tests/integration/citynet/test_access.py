@@ -345,7 +345,7 @@ def test_odd_numbers_and_control_characters_are_refused_not_crashed_on(site: Sit
     assert client.get("/admin/audit?before=²").status_code == 200  # NFKC: 2
     assert client.get("/admin/inventory/streets?page=٣").status_code == 400
     assert client.get("/admin/sessions?who=a%00b").status_code == 400
-    assert client.get("/admin/records?phone=138%0a00").status_code == 400
+    assert client.get("/admin/records?phone=138%00").status_code == 400
     assert client.get("/admin/records?since=9999-12-31T23:59:59-14:00").status_code == 400
     refused = client.post("/admin/sessions/kick", data={
         "session": "٣", "reason": "abuse", "csrf": token})

@@ -96,12 +96,19 @@ def exclusive(session: Session, name: str) -> None:
     transaction-scoped advisory lock on the name. SQLite: the database's write lock,
     taken now by a write that changes nothing — SQLite has one writer at a time, so the
     reads that follow see every committed write and no other writer can slip in."""
-    if session.get_bind().dialect.name == "postgresql":
+    # Core on the session's connection, not the ORM: the record writer takes this lock
+    # for every batch
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        connection.execute(_ADVISORY_LOCK, {"key": key})
     else:
-        session.execute(update(table(MetaEntry)).where(MetaEntry.key == "")
-                        .values(value=MetaEntry.value))
+        connection.execute(_TOUCH_META)
+
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_META = table(MetaEntry)
+_TOUCH_META = update(_META).where(_META.c.key == "").values(value=_META.c.value)
 
 
 def sqlalchemy_url(raw: str) -> URL:

@@ -22,15 +22,20 @@ class Ledger:
         self.model = model
         self.content = tuple(content)
         self.head_key, self.base_key = f"chain.{name}.head", f"chain.{name}.base"
+        # Core statements, built once: login records are appended for every login
+        meta = table(MetaEntry)
+        self._head = (select(meta.c.value).where(meta.c.key == self.head_key)
+                      .with_for_update())
+        self._insert_rows = insert(table(model))
+        self._insert_head = insert(meta).values(key=self.head_key)
+        self._update_head = update(meta).where(meta.c.key == self.head_key)
 
     def append(self, session: Session, contents: Sequence[Mapping[str, Any]]) -> int:
         """Chain and insert rows after the current head (the caller's transaction);
         returns the last seq."""
-        # Two writers must never extend the chain at once: a store-wide lock (the head row
-        # may not exist yet, and SQLite has no row locks)
-        exclusive(session, f"ledger.{self.head_key}")
-        head = session.scalar(select(MetaEntry.value).where(MetaEntry.key == self.head_key)
-                              .with_for_update())
+        self.lock(session)
+        connection = session.connection()
+        head = connection.execute(self._head).scalar()
         seq, previous = chain.decode_point(head)
         if not contents:
             return seq
@@ -40,15 +45,19 @@ class Ledger:
             digest = chain.row_hash(previous, content)
             rows.append({"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
             previous = digest
-        # Core executemany, not the ORM: login records are written on every login
-        session.execute(insert(table(self.model)), rows)
+        connection.execute(self._insert_rows, rows)  # executemany
         point = chain.encode_point((seq, previous))
         if head is None:
-            session.execute(insert(table(MetaEntry)).values(key=self.head_key, value=point))
+            connection.execute(self._insert_head, {"value": point})
         else:
-            session.execute(update(table(MetaEntry)).where(MetaEntry.key == self.head_key)
-                            .values(value=point))
+            connection.execute(self._update_head, {"value": point})
         return seq
+
+    def lock(self, session: Session) -> None:
+        """Take the chain's lock for the caller's transaction (again is harmless). Two
+        writers must never extend the chain at once: a store-wide lock (the head row may
+        not exist yet, and SQLite has no row locks — there, it is the write lock)."""
+        exclusive(session, f"ledger.{self.head_key}")
 
     def links(self, session: Session) -> Iterator[chain.Link]:
         seq = self.model.seq  # type: ignore[attr-defined]

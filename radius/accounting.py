@@ -1,33 +1,33 @@
 """Accounting that loses nothing: a record is durable before its response is sent.
 
 :func:`event_from` turns a decoded Accounting-Request into an :class:`AccountingEvent`
-(pure). :class:`RecordWriter` stores events from the asyncio listener in batches —
-one transaction a batch (group commit) on a writer thread — and resolves each caller's
-future only after that transaction committed. If the store fails, the futures fail, no
-response is sent, and the NAS's retransmission is stored exactly once thanks to the
-record's ``dedupe_key``.
+(pure). :class:`RecordWriter` is the process's one thread of store work for RADIUS: it
+stores accounting records and decides logins (with their login records) in batches —
+one transaction a batch (group commit) — and tells each caller the outcome only after
+that transaction committed. If the store fails, no response is sent, and the NAS's
+retransmission is stored exactly once thanks to the record's ``dedupe_key``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet.db import Store, table
 from radius import records
-from radius.decisions import class_parts
+from radius.decisions import Decision, Login, LoginAttempt, class_parts, login_record
 from radius.models import AccountingRecord, RadiusSession
 from radius.records import LoginEvent
 
@@ -249,70 +249,73 @@ def _write_sessions(session: Session, events: list[AccountingEvent]) -> None:
         connection.execute(insert(_SESSIONS), new)
 
 
-Job = AccountingEvent | LoginEvent
-Done = Callable[[bool | Exception], None]
+Job = AccountingEvent | LoginEvent | Login
+# what a job's caller is told: an accounting record or login record was new (True) or
+# stored before (False); a login's Decision; or the exception that kept it from the store
+Outcome = bool | Decision | Exception
+Done = Callable[[Outcome], None]
+Decide = Callable[[Session, LoginAttempt, str, str], Decision]  # (session, attempt, nas, profile)
 
 
 class RecordWriter:
-    """Group commit from the event loop to the store on one writer thread: accounting
-    records and login records, so the login-record chain has a single appender."""
+    """Group commit of RADIUS store work: accounting records, login records, and logins
+    to decide, one transaction per batch — so a decision (a voucher's device slot, a token
+    spent) and the record of it commit together, and the login-record chain has one
+    appender per process. The listener hands over a round of jobs on its own thread
+    (:meth:`run`); request threads (the rlm_rest API) wait on the writer's thread, which
+    batches whatever they queued meanwhile (:meth:`decide_blocking`, :meth:`write_blocking`).
+    """
 
     def __init__(self, store: Store, max_batch: int = 400,
-                 after_commit: Callable[[list[AccountingEvent]], None] | None = None) -> None:
+                 after_commit: Callable[[list[AccountingEvent]], None] | None = None,
+                 decide: Decide | None = None) -> None:
         self.store = store
         self.max_batch = max_batch
         self.after_commit = after_commit  # sees each batch's new accounting, once durable
-        self._queue: queue.Queue[tuple[Job, asyncio.AbstractEventLoop | None, Done] | None] = (
-            queue.Queue())
+        self.decide = decide  # needed for Login jobs
+        self._queue: queue.Queue[tuple[Job, Done] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="accounting-writer",
                                         daemon=True)
         self.batches = 0
         self.stored = 0
 
     def start(self) -> None:
+        """Start the thread that serves :meth:`decide_blocking` and :meth:`write_blocking`."""
         self._thread.start()
 
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    def submit(self, job: Job, done: Done) -> None:
-        """Store ``job``; ``done`` then runs on the calling event loop with True (stored),
-        False (stored before: a retransmission) or the exception that kept it from the
-        store. Cheaper than :meth:`write` for the accounting hot path: no task, no future."""
-        self._queue.put((job, asyncio.get_running_loop(), done))
+    def run(self, jobs: Sequence[tuple[Job, Done]]) -> None:
+        """Do ``jobs`` on the calling thread, ``max_batch`` to a transaction; each ``done``
+        runs here with its :data:`Outcome` once its transaction committed (or failed)."""
+        for start in range(0, len(jobs), self.max_batch):
+            self._commit(jobs[start:start + self.max_batch])
 
-    def write_blocking(self, job: Job, timeout: float = 30.0) -> bool:
-        """For threads without an event loop (the rlm_rest API under waitress): wait until
-        the record is durable, sharing the group commit with every other caller."""
+    def _wait(self, job: Job, timeout: float) -> bool | Decision:
         finished = threading.Event()
-        outcome: list[bool | Exception] = []
+        outcome: list[Outcome] = []
 
-        def done(result: bool | Exception) -> None:
+        def done(result: Outcome) -> None:
             outcome.append(result)
             finished.set()
 
-        self._queue.put((job, None, done))
+        self._queue.put((job, done))
         if not finished.wait(timeout):
-            raise TimeoutError(f"record not stored within {timeout:g} s")
+            raise TimeoutError(f"not stored within {timeout:g} s")
         if isinstance(outcome[0], Exception):
             raise outcome[0]
         return outcome[0]
 
-    async def write(self, job: Job) -> bool:
-        """Resolves once the record is durable: True if new, False if already stored."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    def write_blocking(self, job: AccountingEvent | LoginEvent, timeout: float = 30.0) -> bool:
+        """For threads without an event loop (the rlm_rest API under waitress): wait until
+        the record is durable, sharing the group commit with every other caller."""
+        return bool(self._wait(job, timeout))
 
-        def done(outcome: bool | Exception) -> None:
-            if future.done():
-                return
-            if isinstance(outcome, Exception):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
-        self.submit(job, done)
-        return bool(await future)
+    def decide_blocking(self, login: Login, timeout: float = 30.0) -> Decision:
+        """Decide a login and wait until it and its login record are durable."""
+        return cast(Decision, self._wait(login, timeout))
 
     def _run(self) -> None:
         while True:
@@ -331,62 +334,67 @@ class RecordWriter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Job, asyncio.AbstractEventLoop | None, Done]]) -> None:
+    def _commit(self, batch: Sequence[tuple[Job, Done]]) -> None:
         try:
             with self.store.session() as session:
-                news = self._store(session, [job for job, _loop, _done in batch])
-        except Exception as exc:  # the store failed: no response for any of them
-            log.error("accounting batch of %d not stored: %s", len(batch), exc)
+                outcomes = self._store(session, [job for job, _done in batch])
+        except OperationalError as exc:  # the store failed: no response for any of them
+            log.error("batch of %d not stored: %s", len(batch), exc.orig)
             _resolve(batch, [exc for _item in batch])
             return
+        except Exception as exc:
+            if len(batch) == 1:
+                log.error("%s not stored: %r", type(batch[0][0]).__name__, exc)
+                _resolve(batch, [exc])
+                return
+            # one bad job (a value the store refuses) must not cost the rest their answer
+            log.error("batch of %d not stored (%r): storing them one by one", len(batch), exc)
+            for item in batch:
+                self._commit([item])
+            return
         self.batches += 1
-        self.stored += sum(news)
-        _resolve(batch, list(news))
+        self.stored += sum(1 for outcome in outcomes if outcome is True)
+        _resolve(batch, outcomes)
         if self.after_commit is not None:
-            fresh = [job for (job, _loop, _done), new in zip(batch, news, strict=True)
-                     if new and isinstance(job, AccountingEvent)]
+            fresh = [job for (job, _done), new in zip(batch, outcomes, strict=True)
+                     if new is True and isinstance(job, AccountingEvent)]
             try:
                 self.after_commit(fresh)
             except Exception as exc:  # what follows a commit never costs a record
                 log.error("after-commit check failed: %s", exc)
 
-    def _store(self, session: Session, jobs: list[Job]) -> list[bool]:
+    def _store(self, session: Session, jobs: list[Job]) -> list[Outcome]:
+        # the store's write lock first: decisions read what they then change (a voucher's
+        # free slots), and nobody else may change it in between
+        records.LEDGER.lock(session)
         accounting = [job for job in jobs if isinstance(job, AccountingEvent)]
         new_accounting = iter(store_batch(session, accounting, self.store.is_sqlite))
-        news, logins = [], []
+        outcomes: list[Outcome] = []
+        logins: list[LoginEvent] = []
         for job in jobs:  # login records in arrival order
             if isinstance(job, LoginEvent):
-                news.append(True)
+                outcomes.append(True)
                 logins.append(job)
-                continue
-            new = next(new_accounting)
-            news.append(new)
-            login = login_event(job) if new else None
-            if login is not None:
-                logins.append(login)
+            elif isinstance(job, Login):
+                if self.decide is None:
+                    raise RuntimeError("this record writer decides no logins")
+                decision = self.decide(session, job.attempt, job.nas, job.profile)
+                outcomes.append(decision)
+                # the login record commits with the decision, before the answer leaves
+                logins.append(login_record(job.attempt, job.nas, decision))
+            else:
+                new = next(new_accounting)
+                outcomes.append(new)
+                login = login_event(job) if new else None
+                if login is not None:
+                    logins.append(login)
         records.append(session, logins)
-        return news
+        return outcomes
 
 
-def _resolve(batch: list[tuple[Job, asyncio.AbstractEventLoop | None, Done]],
-             outcomes: list[bool | Exception]) -> None:
-    """Hand a batch's outcomes to each event loop in one wake-up, not one per record."""
-    by_loop: dict[asyncio.AbstractEventLoop | None, list[tuple[Done, bool | Exception]]] = {}
-    for (_job, loop, done), outcome in zip(batch, outcomes, strict=True):
-        by_loop.setdefault(loop, []).append((done, outcome))
-
-    def apply(calls: list[tuple[Done, bool | Exception]]) -> None:
-        for done, outcome in calls:
-            try:
-                done(outcome)
-            except Exception:  # one caller's bug must not cost the others their answer
-                log.exception("record outcome not delivered")
-
-    for loop, calls in by_loop.items():
-        if loop is None:  # blocking callers: they wait on their own events
-            apply(calls)
-            continue
+def _resolve(batch: Sequence[tuple[Job, Done]], outcomes: list[Outcome]) -> None:
+    for (_job, done), outcome in zip(batch, outcomes, strict=True):
         try:
-            loop.call_soon_threadsafe(apply, calls)
-        except RuntimeError:  # that loop is closed: nobody is waiting any more
-            log.warning("%d record outcomes for a closed event loop dropped", len(calls))
+            done(outcome)
+        except Exception:  # one caller's bug must not cost the others their answer
+            log.exception("record outcome not delivered")

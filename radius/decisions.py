@@ -31,6 +31,15 @@ class Decision:
     identity: str = ""  # whom the login is for, once known (a MAC login: the owner)
 
 
+@dataclass(frozen=True)
+class Login:
+    """An Access-Request for the record writer: decided and recorded in one transaction."""
+
+    attempt: LoginAttempt
+    nas: str
+    profile: str = "default"
+
+
 CLASS_PREFIX = b"citynet:"
 
 

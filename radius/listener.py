@@ -5,6 +5,14 @@ source: dropped, nothing decoded), is it well-formed (:mod:`radius.wire`), is it
 retransmission (RFC 5080: the cached reply is sent again, byte for byte), decode
 (:mod:`radius.codec`), is it signed (Message-Authenticator / Request Authenticator),
 then policy. Every drop is counted by reason.
+
+One thread does it all, in rounds: read every datagram waiting on a port (up to
+``ROUND``), take each through the pipeline, then do the round's store work — decide its
+logins, write their login records, store its accounting — in one transaction
+(:meth:`radius.accounting.RecordWriter.run`, group commit), and send the answers once it
+committed. No task, future, queue or second thread per request: on a GIL-bound process
+the hand-offs cost more than the policy itself. While a round's transaction runs, new
+datagrams wait in the socket's (large) receive buffer.
 """
 
 from __future__ import annotations
@@ -15,15 +23,20 @@ import socket
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import cast
 
 from radius import codec, wire
-from radius.accounting import RecordWriter, UnusableAccounting, event_from
+from radius.accounting import (
+    AccountingEvent,
+    Outcome,
+    RecordWriter,
+    UnusableAccounting,
+    event_from,
+)
 from radius.codec import Request
-from radius.decisions import Decision, LoginAttempt, attempt_of, login_record
+from radius.decisions import Decision, Login, attempt_of
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code, Malformed
 
@@ -32,9 +45,8 @@ log = logging.getLogger(__name__)
 DUPLICATE_WINDOW = 30.0  # seconds a reply is kept for retransmissions (RFC 5080 2.2.2)
 IN_FLIGHT = b""
 RECEIVE_BUFFER = 8 * 1024 * 1024  # bytes asked of the kernel per listening socket
+ROUND = 512  # datagrams read from one port before their store work is done
 
-
-Policy = Callable[[LoginAttempt, NasEntry], Decision]
 
 
 class ReplyCache:
@@ -73,18 +85,13 @@ class ReplyCache:
 
 
 class RadiusServer:
-    def __init__(self, registry: NasRegistry, writer: RecordWriter,
-                 policy: Policy) -> None:
+    def __init__(self, registry: NasRegistry, writer: RecordWriter) -> None:
         self.registry = registry
         self.writer = writer
-        self.policy = policy
         self.counters: Counter[str] = Counter()
         self.cache = ReplyCache()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._accounting_pending = 0  # records handed to the writer, not yet answered
-        self._accounting_idle = asyncio.Event()
+        self._round: list[tuple[Login | AccountingEvent, Callable[[Outcome], None]]] = []
         self._warned: dict[tuple[str, str], float] = {}
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="radius-auth")
 
     def _warn(self, nas: NasEntry, message: str) -> None:
         """Log a NAS problem at most once a minute: a flood must not flood the log."""
@@ -131,10 +138,7 @@ class RadiusServer:
         if request.code == Code.ACCOUNTING_REQUEST:
             self._account(request, nas, key, send)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._authenticate(request, nas, key, send))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._authenticate(request, nas, key, send)
 
     def _signed(self, request: Request, nas: NasEntry) -> bool:
         signed = request.datagram.has_message_authenticator
@@ -160,26 +164,38 @@ class RadiusServer:
         code = Code.ACCESS_ACCEPT if Code.ACCESS_REQUEST in allowed else Code.ACCOUNTING_RESPONSE
         return codec.reply(request, code)
 
-    async def _authenticate(self, request: Request, nas: NasEntry, key: tuple[object, ...],
-                            send: Callable[[bytes], None]) -> None:
-        reply = None
-        try:
-            # policy reads the store: off the event loop, so one slow query stalls no one
-            attempt = attempt_of(request)  # once: PAP decryption is not free
-            decision = await asyncio.get_running_loop().run_in_executor(
-                self._pool, self.policy, attempt, nas)
-            # the login record is durable before the answer leaves (real-name rules)
-            await self.writer.write(login_record(attempt, nas.name, decision))
-            self.counters["accepted" if decision.accept else "rejected"] += 1
-            reply = codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
-                                else Code.ACCESS_REJECT, dict(decision.attributes))
-        except Exception as exc:  # the store failed: no answer; the NAS retries or fails over
-            self.counters["auth failed internally"] += 1
-            log.error("Access-Request from %s not answered: %s", nas.name, exc)
-        finally:
+    def _authenticate(self, request: Request, nas: NasEntry, key: tuple[object, ...],
+                      send: Callable[[bytes], None]) -> None:
+        """Policy decides on the writer's thread; the answer leaves once the decision and
+        its login record are durable (real-name rules)."""
+
+        def decided(outcome: Outcome) -> None:
+            reply = None
+            try:
+                if isinstance(outcome, Exception):  # the store failed: no answer; the NAS
+                    raise outcome                    # retries or fails over
+                decision = cast(Decision, outcome)
+                reply = codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
+                                    else Code.ACCESS_REJECT, dict(decision.attributes))
+                self.counters["accepted" if decision.accept else "rejected"] += 1
+            except Exception as exc:
+                self.counters["auth failed internally"] += 1
+                log.error("Access-Request from %s not answered: %s", nas.name, exc)
             self.cache.finish(key, reply)
-        if reply is not None:
-            send(reply)
+            if reply is not None:
+                send(reply)
+
+        self._submit(Login(attempt_of(request), nas.name, nas.policy), decided)
+
+    def _submit(self, job: Login | AccountingEvent, done: Callable[[Outcome], None]) -> None:
+        self._round.append((job, done))
+
+    def flush(self) -> None:
+        """Do the store work of the datagrams received so far and answer them (each
+        ``done`` runs once its transaction committed, or failed)."""
+        jobs, self._round = self._round, []
+        if jobs:
+            self.writer.run(jobs)
 
     def _account(self, request: Request, nas: NasEntry, key: tuple[object, ...],
                  send: Callable[[bytes], None]) -> None:
@@ -193,10 +209,7 @@ class RadiusServer:
             self.cache.finish(key, None)
             return
 
-        def stored(outcome: bool | Exception) -> None:
-            self._accounting_pending -= 1
-            if self._accounting_pending == 0:
-                self._accounting_idle.set()
+        def stored(outcome: Outcome) -> None:
             if isinstance(outcome, Exception):  # the store failed: silence, the NAS retries
                 self.counters["accounting not stored"] += 1
                 log.error("accounting from %s not stored (%s); no response sent", nas.name,
@@ -208,45 +221,72 @@ class RadiusServer:
             self.cache.finish(key, reply)
             send(reply)
 
-        self._accounting_pending += 1
-        self._accounting_idle.clear()
-        self.writer.submit(event, stored)
+        self._submit(event, stored)
 
-    async def drain(self) -> None:
-        """Wait for requests still being answered (on shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._accounting_pending:
-            await self._accounting_idle.wait()
+
+
+class Port:
+    """One listening UDP port, read in rounds from the event loop."""
+
+    def __init__(self, server: RadiusServer, sock: socket.socket,
+                 allowed: frozenset[Code]) -> None:
+        self.server, self.sock, self.allowed = server, sock, allowed
+        self.number: int = sock.getsockname()[1]
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        receive = self.server.receive
+        for _ in range(ROUND):
+            try:
+                # more than RADIUS's 4,096 bytes, so an oversized datagram is seen whole
+                # (and refused by wire.check) rather than cut down to something valid
+                data, source = self.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:  # e.g. an ICMP error queued on the socket
+                log.debug("receive on port %d: %s", self.number, exc)
+                continue
+            receive(data, source, self.allowed, partial(self._send, source))
+        self.server.flush()
+
+    def _send(self, destination: tuple[str, int], reply: bytes) -> None:
+        try:
+            self.sock.sendto(reply, destination)
+        except OSError as exc:  # a full send buffer: the NAS retries, the cache answers
+            self.server.counters["reply not sent"] += 1
+            log.debug("reply to %s not sent: %s", destination[0], exc)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.sock.close()
 
 
-class _Endpoint(asyncio.DatagramProtocol):
-    def __init__(self, server: RadiusServer, allowed: frozenset[Code]) -> None:
-        self.server, self.allowed = server, allowed
-        self.transport: asyncio.DatagramTransport | None = None
+def _bound(bind: str, port: int) -> socket.socket:
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        bind, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        # Room for a burst (every NAS's Accounting-On after a power cut) and for what
+        # arrives while a round's transaction commits: the kernel's default buffer drops
+        # datagrams past a few hundred in flight (capped by net.core.rmem_max)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        sock.setblocking(False)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        transport = cast(asyncio.DatagramTransport, self.transport)
-        self.server.receive(data, addr, self.allowed, lambda reply: transport.sendto(reply, addr))
-
-
-async def listen(server: RadiusServer, bind: str, auth_port: int,
-                 acct_port: int) -> list[asyncio.DatagramTransport]:
-    """Open both ports; returns the transports (close them to stop)."""
-    loop = asyncio.get_running_loop()
-    transports = []
-    for port, codes in ((auth_port, wire.AUTH_PORT_CODES), (acct_port, wire.ACCT_PORT_CODES)):
-        transport, _protocol = await loop.create_datagram_endpoint(
-            partial(_Endpoint, server, codes), local_addr=(bind, port))
-        # Room for a burst (every NAS's Accounting-On after a power cut): the kernel's
-        # default buffer drops datagrams past a few hundred in flight (capped by rmem_max)
-        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
-                                                      RECEIVE_BUFFER)
-        transports.append(transport)
-    return transports
+async def listen(server: RadiusServer, bind: str, auth_port: int, acct_port: int) -> list[Port]:
+    """Open both ports (close them to stop)."""
+    ports: list[Port] = []
+    try:
+        for number, codes in ((auth_port, wire.AUTH_PORT_CODES),
+                              (acct_port, wire.ACCT_PORT_CODES)):
+            ports.append(Port(server, _bound(bind, number), codes))
+    except OSError:
+        for port in ports:
+            port.close()
+        raise
+    return ports

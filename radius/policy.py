@@ -18,27 +18,18 @@ use, devices). Reply-Messages are worded in the profile's language.
 from __future__ import annotations
 
 import hmac
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from radius import codec, remembered, tokens, usage, vouchers
 from radius.decisions import Decision, LoginAttempt, class_of
-from radius.nas import NasEntry
 from radius.profiles import ProfileBook, Terms
 from radius.records import normal_mac
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MESSAGES = {  # English reason → Chinese wording
     "unknown voucher": "上网券无效",
@@ -52,7 +43,6 @@ MESSAGES = {  # English reason → Chinese wording
     "daily time used up": "今日上网时长已用完",
     "daily data used up": "今日上网流量已用完",
     "too many devices online": "同时在线的设备已达上限",
-    "service busy, try again": "服务繁忙，请重试",
 }
 
 
@@ -148,90 +138,61 @@ class Policy:
         self.store, self.box, self.zone = store, box, zone
         self.profiles = profiles or ProfileBook.of(store)
 
-    def __call__(self, attempt: LoginAttempt, nas: NasEntry) -> Decision:
-        return self.decide(attempt, nas.name, nas.policy)
-
-    def decide(self, attempt: LoginAttempt, nas: str, profile: str = "default") -> Decision:
+    def decide_in(self, session: Session, attempt: LoginAttempt, nas: str,
+                  profile: str = "default") -> Decision:
+        """Decide in the caller's transaction: the record writer decides a batch of logins
+        and writes their login records in one transaction, so a device slot a voucher
+        login claims and the record of that login commit together (or neither does)."""
         terms = self.profiles.get(profile)
         now = datetime.now(UTC)
-        try:
-            given = credential(attempt.user)
-            if given.kind == "mac":
-                return self._mac_login(attempt, given.value, terms, now)
-            if given.kind == "voucher":
-                return self._voucher_login(attempt, given.value, nas, terms, now)
-            if given.kind == "mistyped voucher":
-                return reject(UNCLAIMED[given.kind], "voucher", terms.language, given.value)
-            return self._token_login(attempt, terms, now)
-        except OperationalError as exc:
-            log.error("login of %s not decided: %s", nas, exc.orig)
-            return reject("service busy, try again", language=terms.language)
-
-    def claims(self, user: str) -> bool:
-        """Is this User-Name citynet's to answer (rlm_rest authorize): a voucher that
-        exists, a remembered MAC, or an identity with a live token."""
-        now = datetime.now(UTC)
-        given = credential(user)
+        given = credential(attempt.user)
+        if given.kind == "mac":
+            return self._mac_login(session, attempt, given.value, terms, now)
+        if given.kind == "voucher":
+            return self._voucher_login(session, attempt, given.value, nas, terms, now)
         if given.kind == "mistyped voucher":
-            return False
-        with self.store.session() as session:
-            if given.kind == "mac":
-                return remembered.owner(session, given.value, now) is not None
-            if given.kind == "voucher":
-                return session.scalar(select(vouchers.Voucher.id).where(
-                    vouchers.Voucher.code == given.value)) is not None
-            return session.scalar(select(tokens.RadiusToken.id).where(
-                tokens.RadiusToken.identity == user, tokens.RadiusToken.used_at.is_(None),
-                tokens.RadiusToken.expires_at > now).limit(1)) is not None
+            return reject(UNCLAIMED[given.kind], "voucher", terms.language, given.value)
+        return self._token_login(session, attempt, terms, now)
 
     # --- the three credentials -------------------------------------------------------
 
-    def _mac_login(self, attempt: LoginAttempt, mac: str, terms: Terms,
+    def _mac_login(self, session: Session, attempt: LoginAttempt, mac: str, terms: Terms,
                    now: datetime) -> Decision:
         caller = normal_mac(attempt.calling_station)
         if caller and caller != mac:
             return reject("MAC login from another device", "mac", terms.language, mac)
+        identity = remembered.owner(session, mac, now)
+        if identity is None:
+            return reject("device not remembered", "mac", terms.language, mac)
+        return self._on_terms(session, "mac", identity, mac, terms, now)
 
-        def work(session: Session) -> Decision:
-            identity = remembered.owner(session, mac, now)
-            if identity is None:
-                return reject("device not remembered", "mac", terms.language, mac)
-            return self._on_terms(session, "mac", identity, mac, terms, now)
-
-        return self._transaction(work)
-
-    def _token_login(self, attempt: LoginAttempt, terms: Terms, now: datetime) -> Decision:
+    def _token_login(self, session: Session, attempt: LoginAttempt, terms: Terms,
+                     now: datetime) -> Decision:
         identity = attempt.user.strip()
-        box = self.box
-        if not identity or box is None:
+        if not identity or self.box is None:
             return reject("no valid login token", "token", terms.language, identity)
         mac = normal_mac(attempt.calling_station)
+        token = tokens.find(session, self.box, identity, mac,
+                            lambda clear: proves(attempt, clear), now)
+        if token is None:
+            return reject("no valid login token", "token", terms.language, identity)
+        decision = self._on_terms(session, token.method, identity, mac, terms, now)
+        if decision.accept and not tokens.spend(session, token, now):
+            return reject("no valid login token", token.method, terms.language, identity)
+        return decision
 
-        def work(session: Session) -> Decision:
-            token = tokens.find(session, box, identity, mac,
-                                lambda clear: proves(attempt, clear), now)
-            if token is None:
-                return reject("no valid login token", "token", terms.language, identity)
-            decision = self._on_terms(session, token.method, identity, mac, terms, now)
-            if decision.accept and not tokens.spend(session, token, now):
-                return reject("no valid login token", token.method, terms.language, identity)
-            return decision
-
-        return self._transaction(work)
-
-    def _voucher_login(self, attempt: LoginAttempt, code: str, nas: str, terms: Terms,
-                       now: datetime) -> Decision:
+    def _voucher_login(self, session: Session, attempt: LoginAttempt, code: str, nas: str,
+                       terms: Terms, now: datetime) -> Decision:
         if not voucher_password_matches(attempt, code):
             return reject("wrong password", "voucher", terms.language, code)
         mac = normal_mac(attempt.calling_station) or f"unknown@{nas}"
         sqlite = self.store.is_sqlite
-        result = self._transaction(
-            lambda session: vouchers.redeem(session, code, mac, now, sqlite))
-        if result.reason == vouchers.IN_USE:
-            # The slot may have gone to this same device in a concurrent first login,
-            # committed after our transaction began: look once more in a new one.
-            result = self._transaction(
-                lambda session: vouchers.redeem(session, code, mac, now, sqlite))
+        result = vouchers.redeem(session, code, mac, now, sqlite)
+        if result.reason == vouchers.IN_USE and not sqlite:
+            # PostgreSQL (read committed): the last slot may have gone to this same device
+            # in a concurrent first login that committed while we waited for the row; the
+            # next statement sees it. (SQLite: the writer holds the store's write lock.)
+            result = vouchers.redeem(session, code, mac, now, sqlite)
         if not result.ok:
             return reject(result.reason, "voucher", terms.language, code)
         return grant(terms, "voucher", code, seconds_left=result.seconds_left)
@@ -258,16 +219,3 @@ class Policy:
             if len(online) >= terms.simultaneous_use:
                 return reject("too many devices online", method, terms.language, identity)
         return grant(terms, method, identity, left.seconds, left.octets)
-
-    def _transaction(self, work: Callable[[Session], T], attempts: int = 5) -> T:
-        """Run ``work`` in a transaction; retried when SQLite refuses a writer whose
-        snapshot went stale (another login committed first). PostgreSQL waits instead."""
-        for attempt in range(attempts):
-            try:
-                with self.store.session() as session:
-                    return work(session)
-            except OperationalError as exc:
-                if attempt == attempts - 1:
-                    raise
-                log.debug("login transaction retried: %s", exc.orig)
-        raise AssertionError("unreachable")

@@ -11,7 +11,7 @@ kept at least ``records.retention_days`` (≥ 60, default 180) and removed only 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -89,7 +89,9 @@ def normal_mac(raw: object) -> str:
 
 def append(session: Session, events: list[LoginEvent]) -> None:
     """Chain and insert events after the current head (the caller's transaction)."""
-    LEDGER.append(session, [asdict(event) for event in events])
+    # by field, not dataclasses.asdict: that deep-copies every value, for every login
+    LEDGER.append(session, [{name: getattr(event, name) for name in CONTENT}
+                            for event in events])
 
 
 def verify(session: Session) -> tuple[int, list[chain.Break]]:

@@ -6,6 +6,14 @@ our HTTP status to its module code — the contract, kept as data in ``STATUS`` 
 
     204 / 200 → ok / updated, 401 → reject, 404 → notfound, 403 → userlock, 5xx → fail
 
+One call a login: ``authorize`` decides (PAP's password and CHAP's response are among
+the attributes FreeRADIUS posts) and answers an accepted login with the reply attributes
+and ``control:Auth-Type := Accept``; a rejected one with 401 and a Reply-Message; a
+User-Name that is nobody's here (no such voucher, remembered device or live token) with
+404, so a module after ours may still claim it. ``authenticate`` decides the same way, for
+hand-written configs whose own authorize sets ``Auth-Type rest``. Every decision, and its
+login record, goes through the process's one record writer (group commit).
+
 Access: the token from ``radius.rest_token`` in an ``X-Citynet-Token`` header, and a
 source address inside ``radius.rest_allow``. Without a token the API answers 503, which
 FreeRADIUS treats as fail: the generated config rejects then (fail closed).
@@ -22,18 +30,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
-from sqlalchemy import select
 
 from citynet.cache import Reloading
 from citynet.config import RadiusConfig
 from citynet.web import store
-from inventory.models import NasClient
 from radius.accounting import RecordWriter, UnusableAccounting, event_from
-from radius.decisions import LoginAttempt, login_record
+from radius.decisions import Decision, Login, LoginAttempt
 from radius.enforcement import Enforcer
 from radius.freeradius import TOKEN_HEADER
 from radius.nas import NasRegistry
-from radius.policy import UNCLAIMED, Policy, credential, reject
+from radius.policy import UNCLAIMED, Policy
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +91,18 @@ class _Radius:
         self.registry = Reloading(load_registry, "NAS registry")
         self.enforcer = Enforcer(found, lambda name: self.registry.get().by_name(name),
                                  self.policy.profiles, zone)
-        # one group-committing writer for every request thread of this process: the
-        # login-record chain gets a single appender, and concurrent calls share commits
-        self.writer = RecordWriter(store(), after_commit=self.enforcer.after_commit)
+        # one group-committing writer for every request thread of this process: logins
+        # are decided there, the login-record chain gets a single appender, and
+        # concurrent calls share commits
+        self.writer = RecordWriter(store(), after_commit=self.enforcer.after_commit,
+                                   decide=self.policy.decide_in)
         self.writer.start()
+
+    def decide(self, attempt: LoginAttempt, nas: str) -> Decision:
+        """Decided and recorded (durably) on the writer's thread, on the NAS's profile."""
+        entry = self.registry.get().by_name(nas)
+        return self.writer.decide_blocking(
+            Login(attempt, nas, entry.policy if entry else "default"))
 
 
 _made_lock = threading.Lock()
@@ -151,28 +165,25 @@ def _reply(attributes: dict[str, object]) -> dict[str, object]:
             for name, value in attributes.items()}
 
 
+NOBODYS = frozenset(UNCLAIMED.values())  # a Reject's reasons that mean "not ours"
+
+
 @blueprint.post("/authorize")
 def authorize() -> tuple[Response | str, int]:
-    """Ours (a voucher that exists, a remembered MAC, a phone with a live token) →
-    Auth-Type rest; else notfound, recorded."""
-    attributes, nas = _body(), _nas()
-    attempt = _attempt(attributes)
-    if not _radius().policy.claims(attempt.user):
-        decision = reject(UNCLAIMED[credential(attempt.user).kind])
-        _radius().writer.write_blocking(login_record(attempt, nas, decision))
-        return jsonify(_reply(decision.attributes)), STATUS["notfound"]
-    return jsonify({"control:Auth-Type": "rest"}), STATUS["updated"]
+    """The whole login in one call: Accept (updated, with control:Auth-Type), reject, or
+    notfound for a User-Name that is nobody's here; recorded before the answer."""
+    decision = _radius().decide(_attempt(_body()), _nas())
+    if decision.accept:
+        return jsonify({"control:Auth-Type": "Accept", **_reply(decision.attributes)}), (
+            STATUS["updated"])
+    status = STATUS["notfound"] if decision.reason in NOBODYS else STATUS["reject"]
+    return jsonify(_reply(decision.attributes)), status
 
 
 @blueprint.post("/authenticate")
 def authenticate() -> tuple[Response | str, int]:
-    attributes, nas = _body(), _nas()
-    attempt = _attempt(attributes)
-    with store().session() as session:
-        profile = session.scalar(select(NasClient.policy).where(NasClient.name == nas))
-    decision = _radius().policy.decide(attempt, nas, profile or "default")
-    # the login record is durable before the answer
-    _radius().writer.write_blocking(login_record(attempt, nas, decision))
+    """For a config whose own authorize chose ``Auth-Type rest``: decide, record, answer."""
+    decision = _radius().decide(_attempt(_body()), _nas())
     status = STATUS["updated"] if decision.accept else STATUS["reject"]
     return jsonify(_reply(decision.attributes)), status
 

@@ -30,9 +30,10 @@ class RadiusService:
         self.enforcer = Enforcer(store, lambda name: self.server.registry.by_name(name),
                                  policy.profiles, zone,
                                  port=config.coa_port if coa_port is None else coa_port)
-        self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit)
+        self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit,
+                                   decide=policy.decide_in)
         with store.session() as session:
-            self.server = RadiusServer(NasRegistry.load(session, box), self.writer, policy)
+            self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
         self._loop = asyncio.new_event_loop()
         self._stopped = asyncio.Event()
         self._ready = threading.Event()
@@ -47,18 +48,15 @@ class RadiusService:
 
     def start(self) -> None:
         self.server.registry.warn_about_legacy()
-        self.writer.start()
         self._thread.start()
         self._ready.wait()
         if self._error is not None:
-            self.writer.stop()
             raise self._error
 
     def stop(self) -> None:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stopped.set)
             self._thread.join(timeout=30)
-        self.writer.stop()
         self.enforcer.close()
         log.info("RADIUS stopped: %s", dict(self.server.counters + self.enforcer.counters))
 
@@ -87,16 +85,16 @@ class RadiusService:
 
     async def _main(self) -> None:
         try:
-            transports = await listen(self.server, self.config.bind, self.config.auth_port,
-                                      self.config.acct_port)
+            ports = await listen(self.server, self.config.bind, self.config.auth_port,
+                                 self.config.acct_port)
         except OSError as exc:
             self._error = OSError(f"RADIUS cannot listen on {self.config.bind} ports "
                                   f"{self.config.auth_port}/{self.config.acct_port}: "
                                   f"{exc.strerror}")
             self._ready.set()
             return
-        auth, acct = (t.get_extra_info("sockname")[1] for t in transports)
-        self.ports = (auth, acct)  # port 0 in config means "any free port" (tests)
+        # port 0 in config means "any free port" (tests): the real ones
+        self.ports = (ports[0].number, ports[1].number)
         self._ready.set()
         while True:
             try:
@@ -104,7 +102,5 @@ class RadiusService:
                 break
             except TimeoutError:
                 await self._refresh_registry()
-        for transport in transports:
-            transport.close()
-        await self.server.drain()
-        self.server.close()
+        for port in ports:
+            port.close()

@@ -10,7 +10,7 @@ from citynet.config import Config, RadiusConfig
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
 from citynet.web import create_app
-from radius import tokens, vouchers
+from radius import records, tokens, vouchers
 from radius.rest import STATUS
 
 TOKEN = "t0ken"
@@ -52,20 +52,29 @@ def test_without_a_token_the_api_fails_closed(sqlite_store: Store) -> None:
     assert post(api, "authorize", body(**{"User-Name": "x"}), token="").status_code == 503
 
 
-def test_authorize_authenticate_and_bad_bodies(sqlite_store: Store) -> None:
+def test_authorize_decides_in_one_call_and_authenticate_agrees(sqlite_store: Store) -> None:
     with sqlite_store.session() as session:
         [voucher] = vouchers.create(session, 1, 30, 1, "t", valid_days=1)
         code = voucher.code
     api = client(sqlite_store)
-    ours = post(api, "authorize", body(**{"User-Name": code}))
-    assert (ours.status_code, ours.get_json()) == (200, {"control:Auth-Type": "rest"})
-    good = post(api, "authenticate", body(**{"User-Name": code, "User-Password": code}))
-    assert good.status_code == 200 and 1700 < good.get_json()["reply:Session-Timeout"] <= 1800
+    good = post(api, "authorize", body(**{"User-Name": code, "User-Password": code}))
+    assert good.status_code == 200 and good.get_json()["control:Auth-Type"] == "Accept"
+    assert 1700 < good.get_json()["reply:Session-Timeout"] <= 1800
     assert good.get_json()["reply:Class"] == "0x" + f"citynet:voucher:{code}".encode().hex()
-    bad = post(api, "authenticate", body(**{"User-Name": code, "User-Password": "nope"}))
+    bad = post(api, "authorize", body(**{"User-Name": code, "User-Password": "nope"}))
     assert bad.status_code == 401
     assert bad.get_json() == {"reply:Reply-Message": "wrong password / 密码错误"}
-    assert post(api, "authenticate", ["not", "an", "object"]).status_code == 400
+    nobodys = post(api, "authorize", body(**{"User-Name": "ZZZZZZZZZZ", "User-Password": "x"}))
+    assert nobodys.status_code == 404  # notfound: a module after ours may claim it
+    again = post(api, "authenticate", body(**{"User-Name": code, "User-Password": code}))
+    assert again.status_code == 200 and "control:Auth-Type" not in again.get_json()
+    assert post(api, "authenticate", body(**{"User-Name": code, "User-Password": "nope"})
+                ).status_code == 401
+    assert post(api, "authorize", ["not", "an", "object"]).status_code == 400
+    with sqlite_store.session() as session:  # every decision recorded, in order
+        rows = records.search(session, phone=code)
+        assert [row.result for row in rows] == ["accept", "wrong password", "accept",
+                                                "wrong password"]
     no_nas = api.post("/radius/rest/accounting", json={}, headers={"X-Citynet-Token": TOKEN})
     assert no_nas.status_code == 400
 
@@ -95,8 +104,6 @@ def test_concurrent_logins_all_get_answers(store: Store) -> None:
     for thread in threads:
         thread.join(timeout=120)
     assert statuses == [200] * 80
-    from radius import records
-
     with store.session() as session:
         assert records.verify(session) == (80, [])  # one chain, no fork, no gap
 
@@ -108,11 +115,11 @@ def test_a_portal_token_logs_in_through_the_api(sqlite_store: Store,
     with sqlite_store.session() as session:
         token = tokens.issue(session, box, "13800138000", "totp")
     api = client(sqlite_store, box=box)
-    assert post(api, "authorize", body(**{"User-Name": "13900139000"})).status_code == 404
-    ours = post(api, "authorize", body(**{"User-Name": "13800138000"}))
-    assert (ours.status_code, ours.get_json()) == (200, {"control:Auth-Type": "rest"})
+    stranger = body(**{"User-Name": "13900139000", "User-Password": token})
+    assert post(api, "authorize", stranger).status_code == 404
     login = body(**{"User-Name": "13800138000", "User-Password": token})
-    good = post(api, "authenticate", login)
+    good = post(api, "authorize", login)
     assert good.status_code == 200
     assert good.get_json()["reply:Class"] == "0x" + b"citynet:totp:13800138000".hex()
-    assert post(api, "authenticate", login).status_code == 401  # once only
+    # once only: a spent token is no live token of that phone, so it is not ours any more
+    assert post(api, "authorize", login).status_code == 404

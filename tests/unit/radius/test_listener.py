@@ -1,13 +1,12 @@
 """The listener's pipeline without sockets: drops, duplicates, signatures, Status-Server."""
 
-import asyncio
 import ipaddress
 from typing import Any
 
 import pytest
 
 from radius import codec, wire
-from radius.decisions import Decision, LoginAttempt
+from radius.decisions import Decision, Login, login_record
 from radius.listener import RadiusServer, ReplyCache
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code
@@ -17,29 +16,25 @@ NAS = NasEntry("gw", ipaddress.ip_network("10.0.0.0/24"), SECRET, "default")
 AUTH = wire.AUTH_PORT_CODES
 
 
-class Policy:
+class Records:
+    """Stands in for the record writer: decides "ok" in, anyone else out, and keeps the
+    login records it would have stored."""
+
     def __init__(self) -> None:
         self.calls = 0
-
-    def __call__(self, attempt: LoginAttempt, nas: NasEntry) -> Decision:
-        self.calls += 1
-        return Decision(attempt.user == "ok", {"Session-Timeout": 60})
-
-
-class Records:
-    """Stands in for the record writer: keeps what would have been stored."""
-
-    def __init__(self) -> None:
         self.jobs: list[Any] = []
 
-    async def write(self, job: Any) -> bool:
-        self.jobs.append(job)
-        return True
+    def run(self, jobs: list[tuple[Login, Any]]) -> None:
+        for job, done in jobs:
+            self.calls += 1
+            decision = Decision(job.attempt.user == "ok", {"Session-Timeout": 60})
+            self.jobs.append(login_record(job.attempt, job.nas, decision))
+            done(decision)
 
 
-def server() -> tuple[RadiusServer, Policy]:
-    policy = Policy()
-    return RadiusServer(NasRegistry([NAS]), Records(), policy), policy  # type: ignore[arg-type]
+def server() -> tuple[RadiusServer, Records]:
+    writer = Records()
+    return RadiusServer(NasRegistry([NAS]), writer), writer  # type: ignore[arg-type]
 
 
 def access_request(user: str = "ok", secret: bytes = SECRET, signed: bool = True,
@@ -50,14 +45,10 @@ def access_request(user: str = "ok", secret: bytes = SECRET, signed: bool = True
 
 
 def run(srv: RadiusServer, data: bytes, source: str = "10.0.0.7") -> list[bytes]:
-    """Feed one datagram and wait until the server has answered it (or not)."""
+    """Feed one datagram as a round of its own; what the server answered (if anything)."""
     sent: list[bytes] = []
-
-    async def scenario() -> None:
-        srv.receive(data, (source, 40000), AUTH, sent.append)
-        await srv.drain()
-
-    asyncio.run(scenario())
+    srv.receive(data, (source, 40000), AUTH, sent.append)
+    srv.flush()
     return sent
 
 
@@ -79,17 +70,17 @@ def test_accept_and_reject_carry_message_authenticator_first() -> None:
     (access_request(secret=b"wrong"), "10.0.0.7", "dropped: bad signature"),
 ])
 def test_drops_are_silent_and_counted(data: bytes, source: str, counter: str) -> None:
-    srv, policy = server()
+    srv, writer = server()
     assert run(srv, data, source) == []
     assert srv.counters[counter] == 1
-    assert policy.calls == 0
+    assert writer.calls == 0
     assert len(srv.cache) == 0  # invalid packets never touch the cache
 
 
 def test_a_legacy_nas_set_to_off_is_answered_without_message_authenticator() -> None:
     legacy = NasEntry("old-ac", ipaddress.ip_network("10.9.0.1/32"), SECRET, "default",
                       require_message_authenticator=False)
-    srv = RadiusServer(NasRegistry([legacy]), Records(), Policy())  # type: ignore[arg-type]
+    srv = RadiusServer(NasRegistry([legacy]), Records())  # type: ignore[arg-type]
     [reply] = run(srv, access_request(signed=False), source="10.9.0.1")
     assert reply[0] == Code.ACCESS_ACCEPT
     assert srv.counters["unsigned (NAS set to off)"] == 1
@@ -100,14 +91,14 @@ def test_a_legacy_nas_set_to_off_is_answered_without_message_authenticator() -> 
 
 
 def test_a_retransmission_gets_the_cached_reply_without_policy() -> None:
-    srv, policy = server()
+    srv, writer = server()
     data = access_request()
     [first] = run(srv, data)
     [second] = run(srv, data)
     assert first == second
-    assert policy.calls == 1 and srv.counters["duplicates"] == 1
+    assert writer.calls == 1 and srv.counters["duplicates"] == 1
     [other] = run(srv, data, source="10.0.0.8")  # same bytes from another host: new request
-    assert policy.calls == 2 and other[0] == Code.ACCESS_ACCEPT
+    assert writer.calls == 2 and other[0] == Code.ACCESS_ACCEPT
 
 
 def test_status_server_needs_a_message_authenticator() -> None:
@@ -157,23 +148,22 @@ def test_accounting_is_answered_only_after_the_write() -> None:
         def __init__(self, fail: bool) -> None:
             self.fail = fail
 
-        def submit(self, event: Any, done: Any) -> None:
-            # answers later, on the loop, as the real writer's thread does
-            asyncio.get_running_loop().call_soon(done, OSError("disk full") if self.fail
-                                                 else True)
+        def run(self, jobs: list[tuple[Any, Any]]) -> None:
+            for _event, done in jobs:
+                done(OSError("disk full") if self.fail else True)
 
-    async def scenario(fail: bool) -> tuple[list[bytes], RadiusServer]:
-        srv = RadiusServer(NasRegistry([NAS]), Writer(fail), Policy())  # type: ignore[arg-type]
+    def scenario(fail: bool) -> tuple[list[bytes], RadiusServer]:
+        srv = RadiusServer(NasRegistry([NAS]), Writer(fail))  # type: ignore[arg-type]
         sent: list[bytes] = []
         srv.receive(REQUEST, ("10.0.0.7", 1), wire.ACCT_PORT_CODES, sent.append)
-        assert sent == []  # not yet: the write has not finished
-        await srv.drain()
+        assert sent == []  # not yet: the round's store work has not been done
+        srv.flush()
         return sent, srv
 
-    sent, srv = asyncio.run(scenario(fail=False))
+    sent, srv = scenario(fail=False)
     assert [r[0] for r in sent] == [Code.ACCOUNTING_RESPONSE]
     assert codec.reply_from_nas(REQUEST, sent[0], SECRET, frozenset({
         Code.ACCOUNTING_RESPONSE})) == {}  # a valid Response Authenticator for our request
-    sent, srv = asyncio.run(scenario(fail=True))
+    sent, srv = scenario(fail=True)
     assert sent == [] and srv.counters["accounting not stored"] == 1
     assert len(srv.cache) == 0  # the NAS's retry will be processed, not ignored

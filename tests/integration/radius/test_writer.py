@@ -1,0 +1,110 @@
+"""The record writer decides logins and stores records in one transaction per batch: what
+one caller is told, and what is left in the store, when a batch's work fails."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from citynet.db import Store
+from radius import records, vouchers
+from radius.accounting import Outcome, RecordWriter
+from radius.decisions import Decision, Login, LoginAttempt
+from radius.policy import Policy
+from radius.profiles import ProfileBook
+from radius.records import LoginRecord
+
+
+def attempt(user: str, password: str | None = None) -> LoginAttempt:
+    return LoginAttempt(user=user, password=user if password is None else password,
+                        calling_station="AA-BB-CC-DD-EE-01")
+
+
+def run(writer: RecordWriter, logins: list[Login]) -> list[Outcome]:
+    told: list[Outcome] = []
+    writer.run([(login, told.append) for login in logins])
+    return told
+
+
+def logged(store: Store) -> list[tuple[str, str]]:
+    with store.session() as session:
+        return [(row.identity, row.result) for row in session.scalars(
+            select(LoginRecord).order_by(LoginRecord.seq))]
+
+
+def test_a_round_of_logins_is_decided_and_recorded_together(store: Store) -> None:
+    with store.session() as session:
+        [one, two] = vouchers.create(session, 2, 30, 1, "t", valid_days=1)
+    policy = Policy(store, None, ZoneInfo("Asia/Shanghai"), ProfileBook.of(store))
+    writer = RecordWriter(store, decide=policy.decide_in)
+    told = run(writer, [Login(attempt(one.code), "gw"), Login(attempt(two.code, "no"), "gw"),
+                        Login(attempt("ZZZZZZZZZZ"), "gw")])
+    assert [(d.accept, d.reason) for d in told if isinstance(d, Decision)] == [
+        (True, ""), (False, "wrong password"), (False, "unknown voucher")]
+    assert logged(store) == [(one.code, "accept"), (two.code, "wrong password"),
+                             ("ZZZZZZZZZZ", "unknown voucher")]
+    assert writer.batches == 1  # one transaction for the round
+    with store.session() as session:
+        assert records.verify(session) == (3, [])
+
+
+def test_one_failing_decision_costs_only_its_own_answer(store: Store) -> None:
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        if attempt.user == "bug":
+            raise ValueError("a policy bug")
+        return Decision(True, {}, method="test", identity=attempt.user)
+
+    writer = RecordWriter(store, decide=decide)
+    told = run(writer, [Login(attempt("a"), "gw"), Login(attempt("bug"), "gw"),
+                        Login(attempt("b"), "gw")])
+    assert isinstance(told[0], Decision) and isinstance(told[2], Decision)
+    assert isinstance(told[1], ValueError)
+    # the failed batch left nothing; each job was then done in a transaction of its own
+    assert logged(store) == [("a", "accept"), ("b", "accept")]
+
+
+def test_a_store_that_fails_answers_nobody_and_keeps_nothing(store: Store) -> None:
+    calls: list[str] = []
+
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        calls.append(attempt.user)
+        if attempt.user == "b":  # the store itself fails mid-batch (a lost connection, a
+            # full disk): nobody is answered, the NASes retry; no retry of each job here
+            raise OperationalError("INSERT …", {}, Exception("disk I/O error"))
+        return Decision(True, {}, method="test", identity=attempt.user)
+
+    writer = RecordWriter(store, decide=decide)
+    told = run(writer, [Login(attempt(user), "gw") for user in ("a", "b", "c")])
+    assert all(isinstance(outcome, OperationalError) for outcome in told) and len(told) == 3
+    assert calls == ["a", "b"]  # not one by one after a store failure
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(LoginRecord)) == 0
+
+
+def test_request_threads_share_the_writer_thread(store: Store) -> None:
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        return Decision(attempt.user.startswith("ok"), {}, reason="", identity=attempt.user)
+
+    writer = RecordWriter(store, decide=decide)
+    writer.start()
+    try:
+        answers: dict[str, Any] = {}
+
+        def login(user: str) -> None:
+            answers[user] = writer.decide_blocking(Login(attempt(user), "gw")).accept
+
+        threads = [threading.Thread(target=login, args=(f"{kind}{n}",))
+                   for n in range(8) for kind in ("ok", "no")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        writer.stop()
+    assert answers == {f"{kind}{n}": kind == "ok" for n in range(8) for kind in ("ok", "no")}
+    assert len(logged(store)) == 16

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import (
     BigInteger,
@@ -81,7 +82,12 @@ MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 60, 3650  # the law's floor; ten years
 
 def normal_mac(raw: object) -> str:
     """A MAC in any NAS's spelling as aa:bb:cc:dd:ee:ff; '' when it is not one."""
-    digits = re.sub(r"[^0-9a-f]", "", str(raw or "").lower())
+    return _normal_mac(str(raw or ""))
+
+
+@lru_cache(maxsize=8192)  # the same devices log in again and again, several calls a login
+def _normal_mac(text: str) -> str:
+    digits = re.sub(r"[^0-9a-f]", "", text.lower())
     if not _MAC_DIGITS.fullmatch(digits):
         return ""
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))

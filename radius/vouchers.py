@@ -13,6 +13,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -83,6 +84,7 @@ def new_code() -> str:
     return body + check_symbol(body)
 
 
+@lru_cache(maxsize=8192)  # every voucher login reads its code two or three times
 def normalise(text: str) -> str | None:
     """The code in a person's input (any case, dashes, spaces, full-width), or None."""
     cleaned = unicodedata.normalize("NFKC", text).upper().replace("-", "").replace(" ", "")

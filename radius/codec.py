@@ -3,21 +3,39 @@
 Datagrams reach it only after :func:`radius.wire.check`; anything pyrad still raises on
 hostile-but-well-formed input (undecodable UTF-8, a short IPv4 value) becomes
 :class:`~radius.wire.Malformed` here, so no pyrad exception crosses this boundary.
+
+What the listener receives and answers — every request — goes through pyrad's dictionary
+and value codecs (``pyrad.tools``) but not its ``Packet`` class: wire.check has already
+walked the attributes, and a Packet per request (built, copied for the reply, encoded
+attribute by attribute through name lookups) cost more than the rest of the packet work
+together. The framing, Message-Authenticator (RFC 3579 3.2), User-Password (RFC 2865
+5.2) and Response Authenticator are a few lines of hashing here. Requests citynet sends
+(CoA, Disconnect, tests) and the NAS's answers to them still use pyrad's Packet.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import struct
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
 from pyrad import packet as pyrad_packet
-from pyrad.dictionary import Dictionary
+from pyrad import tools as pyrad_tools
+from pyrad.dictionary import Attribute, Dictionary
 
-from radius.wire import Code, Datagram, Malformed, check
+from radius.wire import (
+    MESSAGE_AUTHENTICATOR,
+    USER_PASSWORD,
+    VENDOR_SPECIFIC,
+    Code,
+    Datagram,
+    Malformed,
+    check,
+)
 
 DICTIONARY_PATH = files("radius") / "dictionaries" / "dictionary"
 
@@ -27,12 +45,51 @@ def dictionary() -> Dictionary:
     return Dictionary(str(DICTIONARY_PATH))
 
 
+@cache
+def _by_number() -> dict[tuple[int, int], Attribute]:
+    """The dictionary's attributes by (vendor id or 0, attribute number)."""
+    found: dict[tuple[int, int], Attribute] = {}
+    for attribute in dictionary().attributes.values():
+        if attribute.is_sub_attribute or attribute.type == "tlv":
+            continue  # none in our dictionaries; wire.check refuses TLV layouts anyway
+        vendor = dictionary().vendors.GetForward(attribute.vendor) if attribute.vendor else 0
+        found[(vendor, attribute.code)] = attribute
+    return found
+
+
+def _attributes(raw: bytes) -> list[tuple[int, int, bytes]]:
+    """(vendor or 0, number, value) of every attribute and vendor sub-attribute, in order.
+    Only for datagrams wire.check passed: it has checked every length walked here."""
+    found = []
+    offset, end = 20, len(raw)
+    while offset < end:
+        number, length = raw[offset], raw[offset + 1]
+        value = raw[offset + 2: offset + length]
+        if number == VENDOR_SPECIFIC:
+            vendor = int.from_bytes(value[:4], "big")
+            inner = 4
+            while inner < len(value):
+                sub_number, sub_length = value[inner], value[inner + 1]
+                found.append((vendor, sub_number, value[inner + 2: inner + sub_length]))
+                inner += sub_length
+        else:
+            found.append((0, number, value))
+        offset += length
+    return found
+
+
+def _decoded(attribute: Attribute, value: bytes) -> Any:
+    if attribute.values.HasBackward(value):  # a named value (Acct-Status-Type = Start)
+        return attribute.values.GetBackward(value)
+    return pyrad_tools.DecodeAttr(attribute.type, value)
+
+
 @dataclass
 class Request:
     """A decoded request, with the secret of the NAS it came from."""
 
     datagram: Datagram
-    packet: Any  # the pyrad packet; stays inside this module
+    secret: bytes
     values: dict[str, Any]  # first value of each attribute, decoded once
 
     @property
@@ -45,19 +102,45 @@ class Request:
 
 
 def decode(datagram: Datagram, secret: bytes) -> Request:
-    cls = pyrad_packet.AcctPacket if datagram.code == Code.ACCOUNTING_REQUEST else (
-        pyrad_packet.AuthPacket)
+    """Every attribute the dictionary knows, decoded now, once: a bad value is caught
+    here, not in policy code. The first value of each is kept; unknown ones are skipped."""
+    table = _by_number()
+    values: dict[str, Any] = {}
     try:
-        packet = cls(packet=datagram.raw, secret=secret, dict=dictionary())
-        # decode every value now, once: a bad one is caught here, not in policy code
-        values = {}
-        for key in packet.keys():  # noqa: SIM118  # pyrad: keys() gives names, iteration codes
-            decoded = packet[key]
-            if isinstance(key, str) and decoded:
-                values[key] = decoded[0]
+        for vendor, number, value in _attributes(datagram.raw):
+            attribute = table.get((vendor, number))
+            if attribute is None:
+                continue
+            decoded = _decoded(attribute, value)
+            values.setdefault(attribute.name, decoded)
     except Exception as exc:  # boundary: pyrad raises many kinds on odd values
         raise Malformed(f"undecodable attribute ({type(exc).__name__})") from None
-    return Request(datagram, packet, values)
+    return Request(datagram, secret, values)
+
+
+def _message_authenticator(raw: bytes, authenticator: bytes, secret: bytes) -> bytes:
+    """HMAC-MD5 over the packet with ``authenticator`` in the header's place and every
+    Message-Authenticator value zeroed (RFC 3579 section 3.2)."""
+    zeroed = bytearray(raw)
+    zeroed[4:20] = authenticator
+    offset = 20
+    while offset < len(zeroed):
+        number, length = zeroed[offset], zeroed[offset + 1]
+        if number == MESSAGE_AUTHENTICATOR:
+            zeroed[offset + 2: offset + length] = bytes(length - 2)
+        offset += length
+    return hmac.digest(secret, bytes(zeroed), "md5")
+
+
+def _first(raw: bytes, wanted: int) -> bytes | None:
+    """The value of the first top-level attribute numbered ``wanted``."""
+    offset = 20
+    while offset < len(raw):
+        number, length = raw[offset], raw[offset + 1]
+        if number == wanted:
+            return raw[offset + 2: offset + length]
+        offset += length
+    return None
 
 
 def accounting_response(request: Request, secret: bytes) -> bytes:
@@ -76,20 +159,28 @@ def signature_valid(request: Request, secret: bytes) -> bool:
     if request.code == Code.ACCOUNTING_REQUEST:
         expected = hashlib.md5(raw[:4] + bytes(16) + raw[20:] + secret).digest()  # noqa: S324
         return hmac.compare_digest(expected, request.datagram.authenticator)
-    if not request.datagram.has_message_authenticator:
+    given = _first(raw, MESSAGE_AUTHENTICATOR)
+    if given is None:
         return False
-    return bool(request.packet.verify_message_authenticator(secret=secret))
+    return hmac.compare_digest(given, _message_authenticator(
+        raw, request.datagram.authenticator, secret))
 
 
 def pap_password(request: Request) -> str | None:
-    encrypted = request.packet.get(2)  # raw User-Password octets
-    if not encrypted:
+    """The User-Password in clear (RFC 2865 section 5.2), or None. wire.check has made
+    sure it is 16..128 octets in steps of 16."""
+    hidden = _first(request.datagram.raw, USER_PASSWORD)
+    if not hidden:
         return None
-    try:
-        password: str = request.packet.PwDecrypt(encrypted[0])
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return password
+    clear = bytearray()
+    previous = request.datagram.authenticator
+    for start in range(0, len(hidden), 16):
+        block = hidden[start:start + 16]
+        pad = hashlib.md5(request.secret + previous).digest()  # noqa: S324  # RFC 2865
+        clear += bytes(a ^ b for a, b in zip(block, pad, strict=True))
+        previous = block
+    # a wrong secret gives bytes that are not UTF-8: ignored, so the password is wrong
+    return bytes(clear).rstrip(b"\x00").decode("utf-8", errors="ignore")
 
 
 def chap_ok(chap_password: bytes | None, challenge: bytes, password: str) -> bool:
@@ -101,18 +192,40 @@ def chap_ok(chap_password: bytes | None, challenge: bytes, password: str) -> boo
     return hmac.compare_digest(expected, chap_password[1:])
 
 
+def _encoded(name: str, value: Any) -> bytes:
+    """One attribute, Vendor-Specific wrapped if it is a vendor's (RFC 2865 5.26)."""
+    attribute = dictionary().attributes[name]
+    data: bytes = (attribute.values.GetForward(value) if attribute.values.HasForward(value)
+                   else pyrad_tools.EncodeAttr(attribute.type, value))
+    if not attribute.vendor:
+        if len(data) > 253:
+            raise ValueError(f"{name} is longer than 253 octets")
+        return struct.pack("!BB", attribute.code, len(data) + 2) + data
+    if len(data) > 247:
+        raise ValueError(f"{name} is longer than 247 octets")
+    vendor = dictionary().vendors.GetForward(attribute.vendor)
+    return struct.pack("!BBIBB", VENDOR_SPECIFIC, len(data) + 8, vendor, attribute.code,
+                       len(data) + 2) + data
+
+
 def reply(request: Request, code: Code, attributes: dict[str, Any] | None = None) -> bytes:
     """Encode a reply. Replies to Access-Request and Status-Server carry a
     Message-Authenticator as their first attribute (Blast-RADIUS, CVE-2024-3596)."""
-    packet = request.packet.CreateReply()
-    packet.code = int(code)
-    for name, value in (attributes or {}).items():
-        for item in value if isinstance(value, list) else [value]:
-            packet.AddAttribute(name, item)
-    if request.code in (Code.ACCESS_REQUEST, Code.STATUS_SERVER):
-        packet.add_message_authenticator()
-    raw: bytes = packet.ReplyPacket()
-    return raw
+    body = b"".join(_encoded(name, item) for name, value in (attributes or {}).items()
+                    for item in (value if isinstance(value, list) else [value]))
+    signed = request.code in (Code.ACCESS_REQUEST, Code.STATUS_SERVER)
+    if signed:
+        body = struct.pack("!BB", MESSAGE_AUTHENTICATOR, 18) + bytes(16) + body
+    if len(body) > 4096 - 20:
+        raise ValueError("reply longer than 4,096 octets")
+    header = struct.pack("!BBH", code, request.datagram.identifier, 20 + len(body))
+    request_authenticator = request.datagram.authenticator
+    if signed:  # over the reply with the Request Authenticator in the header's place
+        body = body[:2] + hmac.digest(
+            request.secret, header + request_authenticator + body, "md5") + body[18:]
+    response_authenticator = hashlib.md5(  # noqa: S324  # RFC 2865 section 3
+        header + request_authenticator + body + request.secret).digest()
+    return header + response_authenticator + body
 
 
 def encode_request(code: Code, secret: bytes, attributes: dict[str, Any], *,

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from citynet import chain
-from citynet.db import Base, MetaEntry, exclusive, get_meta, set_meta, table
+from citynet.db import Base, DriverStatement, MetaEntry, exclusive, get_meta, set_meta, table
 
 
 class Ledger:
@@ -26,7 +26,8 @@ class Ledger:
         meta = table(MetaEntry)
         self._head = (select(meta.c.value).where(meta.c.key == self.head_key)
                       .with_for_update())
-        self._insert_rows = insert(table(model))
+        self._insert_rows = DriverStatement(
+            insert(table(model)), ["seq", "prev_hash", "row_hash", *self.content])
         self._insert_head = insert(meta).values(key=self.head_key)
         self._update_head = update(meta).where(meta.c.key == self.head_key)
 
@@ -45,7 +46,7 @@ class Ledger:
             digest = chain.row_hash(previous, content)
             rows.append({"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
             previous = digest
-        connection.execute(self._insert_rows, rows)  # executemany
+        self._insert_rows.many(session, rows)
         point = chain.encode_point((seq, previous))
         if head is None:
             connection.execute(self._insert_head, {"value": point})

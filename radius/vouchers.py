@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, UtcDateTime, table
+from citynet.db import Base, DriverStatement, UtcDateTime, table
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 IN_USE = "voucher already in use on its allowed devices"
@@ -146,30 +146,31 @@ def _lookup() -> Select[Any]:
             .where(vouchers.c.code == bindparam("code")))
 
 
-_LOOKUP = _lookup()
+_LOOKUP = DriverStatement(_lookup())
 
 
 def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -> Redemption:
     """Check a voucher for one device and claim a device slot if it is new to it."""
-    voucher = session.connection().execute(_LOOKUP, {"code": code, "mac": mac}).first()
-    if voucher is None:
+    found = _LOOKUP.first(session, {"code": code, "mac": mac})
+    if found is None:
         return Redemption(False, "unknown voucher")
-    if voucher.revoked_at is not None:
+    voucher_id, revoked_at, valid_until, first_used_at, minutes, known = found
+    if revoked_at is not None:
         return Redemption(False, "voucher revoked")
-    ends = voucher.valid_until
-    if voucher.first_used_at is not None:
-        ends = min(ends, voucher.first_used_at + timedelta(minutes=voucher.minutes))
+    ends = valid_until
+    if first_used_at is not None:
+        ends = min(ends, first_used_at + timedelta(minutes=minutes))
     else:
-        ends = min(ends, now + timedelta(minutes=voucher.minutes))
+        ends = min(ends, now + timedelta(minutes=minutes))
     seconds_left = int((ends - now).total_seconds())
     if seconds_left <= 0:
         return Redemption(False, "voucher used up")
-    if voucher.known:
+    if known:
         return Redemption(True, seconds_left=seconds_left)  # a known device: nothing to write
-    if not _claim_device(session, voucher.id, mac, now, sqlite):
+    if not _claim_device(session, voucher_id, mac, now, sqlite):
         return Redemption(False, IN_USE)
-    if voucher.first_used_at is None:
-        session.execute(update(Voucher).where(Voucher.id == voucher.id,
+    if first_used_at is None:
+        session.execute(update(Voucher).where(Voucher.id == voucher_id,
                                               Voucher.first_used_at.is_(None))
                         .values(first_used_at=now))
     return Redemption(True, seconds_left=seconds_left)

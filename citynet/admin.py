@@ -75,10 +75,11 @@ def _entries(prefix: str, before: int | None) -> list[audit.AuditEntry]:
 
 
 def _before() -> int | None:
-    raw = query_arg("before", 19)
-    if not raw:
+    """The page's end (older entries than this); given but empty or blank is refused,
+    as the API document says: an integer or nothing."""
+    if "before" not in request.args:
         return None
-    number = whole_number(raw, 1, MAX_SEQ)
+    number = whole_number(query_arg("before", 19), 1, MAX_SEQ)
     if number is None:
         abort(400, "before= takes an entry number")
     return number

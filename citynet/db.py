@@ -83,6 +83,7 @@ def table(model: type[Base]) -> Table:
 
 
 Convert = Callable[[Any], Any] | None
+_REQUIRED = object()  # a bind parameter the caller must give
 
 
 class DriverStatement:
@@ -95,21 +96,23 @@ class DriverStatement:
     def __init__(self, statement: Any, keys: Sequence[str] = ()) -> None:
         self.statement = statement
         self.keys = list(keys)  # an INSERT's columns (the keys of its rows)
-        self._prepared: dict[str, tuple[str, list[tuple[str, Convert]], list[Convert]]] = {}
+        self._prepared: dict[str, tuple[str, list[tuple[str, Convert, Any]], list[Convert]]] = {}
 
-    def _for(self, dialect: Dialect) -> tuple[str, list[tuple[str, Convert]], list[Convert]]:
+    def _for(self, dialect: Dialect) -> tuple[str, list[tuple[str, Convert, Any]], list[Convert]]:
         found = self._prepared.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect, column_keys=self.keys or None)
             names = list(compiled.positiontup or compiled.binds)
-            binds = [(name, compiled.binds[name].type.dialect_impl(dialect)
-                      .bind_processor(dialect)) for name in names]
+            # (name, conversion, the statement's own value: a literal such as key = '')
+            binds = [(name, bind.type.dialect_impl(dialect).bind_processor(dialect),
+                      _REQUIRED if bind.required else bind.effective_value)
+                     for name, bind in ((name, compiled.binds[name]) for name in names)]
             results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                        for column in getattr(self.statement, "selected_columns", ())]
             found = self._prepared[dialect.name] = (str(compiled), binds, results)
         return found
 
-    def _cursor(self, session: Session) -> tuple[Any, str, list[tuple[str, Convert]],
+    def _cursor(self, session: Session) -> tuple[Any, str, list[tuple[str, Convert, Any]],
                                                  list[Convert], bool]:
         connection = session.connection()
         sql, binds, results = self._for(connection.dialect)
@@ -119,10 +122,17 @@ class DriverStatement:
         return driver.cursor(), sql, binds, results, connection.dialect.positional
 
     @staticmethod
-    def _parameters(binds: list[tuple[str, Convert]], values: Mapping[str, Any],
+    def _parameters(binds: list[tuple[str, Convert, Any]], values: Mapping[str, Any],
                     positional: bool) -> Any:
-        converted = [(name, convert(values[name]) if convert else values[name])
-                     for name, convert in binds]
+        converted = []
+        for name, convert, own in binds:
+            if name in values:
+                value = values[name]
+            elif own is _REQUIRED:
+                raise KeyError(f"no value for {name}")
+            else:
+                value = own
+            converted.append((name, convert(value) if convert else value))
         if positional:
             return tuple(value for _name, value in converted)
         return dict(converted)
@@ -151,6 +161,7 @@ class DriverStatement:
             cursor.close()
 
 
+
 class MetaEntry(Base):
     """Small facts about this store (demo seed, secrets canary)."""
 
@@ -172,12 +183,13 @@ def exclusive(session: Session, name: str) -> None:
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         connection.execute(_ADVISORY_LOCK, {"key": key})
     else:
-        connection.execute(_TOUCH_META)
+        _TOUCH_META.many(session, [{}])
 
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _META = table(MetaEntry)
-_TOUCH_META = update(_META).where(_META.c.key == "").values(value=_META.c.value)
+_TOUCH_META = DriverStatement(update(_META).where(_META.c.key == "").values(
+    value=_META.c.value))
 
 
 def sqlalchemy_url(raw: str) -> URL:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from citynet import chain
@@ -22,21 +22,22 @@ class Ledger:
         self.model = model
         self.content = tuple(content)
         self.head_key, self.base_key = f"chain.{name}.head", f"chain.{name}.base"
-        # Core statements, built once: login records are appended for every login
+        # statements on the driver's cursor, built once: every RADIUS round appends
         meta = table(MetaEntry)
-        self._head = (select(meta.c.value).where(meta.c.key == self.head_key)
-                      .with_for_update())
+        self._head = DriverStatement(select(meta.c.value).where(
+            meta.c.key == bindparam("key")).with_for_update())
         self._insert_rows = DriverStatement(
             insert(table(model)), ["seq", "prev_hash", "row_hash", *self.content])
-        self._insert_head = insert(meta).values(key=self.head_key)
-        self._update_head = update(meta).where(meta.c.key == self.head_key)
+        self._insert_head = DriverStatement(insert(meta), ["key", "value"])
+        self._update_head = DriverStatement(update(meta).where(
+            meta.c.key == bindparam("key")).values(value=bindparam("value")))
 
     def append(self, session: Session, contents: Sequence[Mapping[str, Any]]) -> int:
         """Chain and insert rows after the current head (the caller's transaction);
         returns the last seq."""
         self.lock(session)
-        connection = session.connection()
-        head = connection.execute(self._head).scalar()
+        found = self._head.first(session, {"key": self.head_key})
+        head = found[0] if found else None
         seq, previous = chain.decode_point(head)
         if not contents:
             return seq
@@ -47,11 +48,11 @@ class Ledger:
             rows.append({"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
             previous = digest
         self._insert_rows.many(session, rows)
-        point = chain.encode_point((seq, previous))
+        point = {"key": self.head_key, "value": chain.encode_point((seq, previous))}
         if head is None:
-            connection.execute(self._insert_head, {"value": point})
+            self._insert_head.many(session, [point])
         else:
-            connection.execute(self._update_head, {"value": point})
+            self._update_head.many(session, [point])
         return seq
 
     def lock(self, session: Session) -> None:

@@ -138,15 +138,20 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
 MAX_ID = 2**31 - 1  # an INTEGER primary key: a larger one would not even reach the database
 
 
+ASCII_SPACE = " \t\r\n\v\f"
+
+
 def query_arg(name: str, longest: int) -> str:
     """A query parameter given at most once, at most ``longest`` characters and without
-    a NUL (else 400: a repeated one is refused, not guessed), stripped; '' when absent."""
+    a NUL (else 400: a repeated one is refused, not guessed), stripped of ASCII
+    whitespace; '' when absent. Other whitespace (NEL, U+3000) stays for the caller to
+    judge: a parameter made only of it is given, not absent."""
     from flask import abort, request
 
     values = request.args.getlist(name)
     if len(values) > 1:
         abort(400, f"{name}= given more than once")
-    value = values[0].strip() if values else ""
+    value = values[0].strip(ASCII_SPACE) if values else ""
     if len(value) > longest:
         abort(400, f"{name}= is at most {longest} characters")
     if "\x00" in value:  # no store takes a NUL (PostgreSQL refuses it): refused here
@@ -169,7 +174,7 @@ def whole_number(raw: str, low: int, high: int) -> int | None:
     """``raw`` as a number from ``low`` to ``high``, or None. Full-width digits from a
     Chinese input method count (NFKC); what is left must be ASCII digits ("²" is a digit
     to ``str.isdigit`` but not to ``int``), never longer than a BIGINT."""
-    raw = unicodedata.normalize("NFKC", raw)
+    raw = unicodedata.normalize("NFKC", raw).strip()  # a full-width space typed after it
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         return None
     number = int(raw)

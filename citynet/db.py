@@ -34,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from citynet.config import Config
@@ -84,6 +84,9 @@ def table(model: type[Base]) -> Table:
 
 Convert = Callable[[Any], Any] | None
 _REQUIRED = object()  # a bind parameter the caller must give
+# (SQL in the driver's parameter style, binds as (name, conversion, own value), conversions
+# of the result columns)
+_Prepared = tuple[str, list[tuple[str, Convert, Any]], list[Convert]]
 
 
 class DriverStatement:
@@ -96,10 +99,34 @@ class DriverStatement:
     def __init__(self, statement: Any, keys: Sequence[str] = ()) -> None:
         self.statement = statement
         self.keys = list(keys)  # an INSERT's columns (the keys of its rows)
-        self._prepared: dict[str, tuple[str, list[tuple[str, Convert, Any]], list[Convert]]] = {}
+        self._prepared: dict[tuple[str, str], _Prepared] = {}
 
-    def _for(self, dialect: Dialect) -> tuple[str, list[tuple[str, Convert, Any]], list[Convert]]:
-        found = self._prepared.get(dialect.name)
+    def _run(self, session: Session, work: Callable[[Any, str, Any], Any],
+             values: Callable[[list[tuple[str, Convert, Any]], bool], Any]) -> Any:
+        """``work(cursor, sql, parameters)`` on the session's DB-API connection; the
+        driver's errors become SQLAlchemy's (a store failure is an OperationalError
+        whichever way it was reached), and a lost connection is thrown away."""
+        connection = session.connection()
+        dialect = connection.dialect
+        sql, binds, _results = self._for(dialect)
+        driver = connection.connection.driver_connection
+        if driver is None:
+            raise StoreError("the store's connection is closed")
+        parameters = values(binds, dialect.positional)
+        cursor = driver.cursor()
+        try:
+            return work(cursor, sql, parameters)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, driver, cursor):
+                connection.invalidate(exc)
+            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, dialect=dialect) from exc
+        finally:
+            cursor.close()
+
+    def _for(self, dialect: Dialect) -> _Prepared:
+        key = (dialect.name, dialect.driver)  # drivers differ in parameter style
+        found = self._prepared.get(key)
         if found is None:
             compiled = self.statement.compile(dialect=dialect, column_keys=self.keys or None)
             names = list(compiled.positiontup or compiled.binds)
@@ -109,17 +136,8 @@ class DriverStatement:
                      for name, bind in ((name, compiled.binds[name]) for name in names)]
             results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                        for column in getattr(self.statement, "selected_columns", ())]
-            found = self._prepared[dialect.name] = (str(compiled), binds, results)
+            found = self._prepared[key] = (str(compiled), binds, results)
         return found
-
-    def _cursor(self, session: Session) -> tuple[Any, str, list[tuple[str, Convert, Any]],
-                                                 list[Convert], bool]:
-        connection = session.connection()
-        sql, binds, results = self._for(connection.dialect)
-        driver = connection.connection.driver_connection
-        if driver is None:
-            raise StoreError("the store's connection is closed")
-        return driver.cursor(), sql, binds, results, connection.dialect.positional
 
     @staticmethod
     def _parameters(binds: list[tuple[str, Convert, Any]], values: Mapping[str, Any],
@@ -139,27 +157,24 @@ class DriverStatement:
 
     def first(self, session: Session, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row (converted by the columns' types), or None."""
-        cursor, sql, binds, results, positional = self._cursor(session)
-        try:
-            cursor.execute(sql, self._parameters(binds, values, positional))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        def work(cursor: Any, sql: str, parameters: Any) -> Any:
+            cursor.execute(sql, parameters)
+            return cursor.fetchone()
+
+        row = self._run(session, work, lambda binds, positional: self._parameters(
+            binds, values, positional))
         if row is None:
             return None
+        results = self._for(session.connection().dialect)[2]
         return tuple(convert(value) if convert else value
                      for convert, value in zip(results, row, strict=True))
 
     def many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """executemany: one row of parameters per mapping."""
-        if not rows:
-            return
-        cursor, sql, binds, _results, positional = self._cursor(session)
-        try:
-            cursor.executemany(sql, [self._parameters(binds, row, positional) for row in rows])
-        finally:
-            cursor.close()
-
+        if rows:
+            self._run(session, lambda cursor, sql, parameters: cursor.executemany(
+                sql, parameters), lambda binds, positional: [
+                    self._parameters(binds, row, positional) for row in rows])
 
 
 class MetaEntry(Base):

@@ -138,20 +138,16 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
 MAX_ID = 2**31 - 1  # an INTEGER primary key: a larger one would not even reach the database
 
 
-ASCII_SPACE = " \t\r\n\v\f"
-
-
 def query_arg(name: str, longest: int) -> str:
     """A query parameter given at most once, at most ``longest`` characters and without
-    a NUL (else 400: a repeated one is refused, not guessed), stripped of ASCII
-    whitespace; '' when absent. Other whitespace (NEL, U+3000) stays for the caller to
-    judge: a parameter made only of it is given, not absent."""
+    a NUL (else 400: a repeated one is refused, not guessed), stripped; '' when absent
+    or blank."""
     from flask import abort, request
 
     values = request.args.getlist(name)
     if len(values) > 1:
         abort(400, f"{name}= given more than once")
-    value = values[0].strip(ASCII_SPACE) if values else ""
+    value = values[0].strip() if values else ""
     if len(value) > longest:
         abort(400, f"{name}= is at most {longest} characters")
     if "\x00" in value:  # no store takes a NUL (PostgreSQL refuses it): refused here

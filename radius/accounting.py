@@ -1,11 +1,11 @@
 """Accounting that loses nothing: a record is durable before its response is sent.
 
 :func:`event_from` turns a decoded Accounting-Request into an :class:`AccountingEvent`
-(pure). :class:`RecordWriter` is the process's one thread of store work for RADIUS: it
-stores accounting records and decides logins (with their login records) in batches —
-one transaction a batch (group commit) — and tells each caller the outcome only after
-that transaction committed. If the store fails, no response is sent, and the NAS's
-retransmission is stored exactly once thanks to the record's ``dedupe_key``.
+(pure). :class:`RecordWriter` does RADIUS's store work: it stores accounting records and
+decides logins (with their login records) in batches — one transaction a batch (group
+commit) — and tells each caller the outcome only after that transaction committed. If
+the store fails, no response is sent, and the NAS's retransmission is stored exactly
+once thanks to the record's ``dedupe_key``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -249,22 +250,22 @@ def _write_sessions(session: Session, events: list[AccountingEvent]) -> None:
         connection.execute(insert(_SESSIONS), new)
 
 
-Job = AccountingEvent | LoginEvent | Login
-# what a job's caller is told: an accounting record or login record was new (True) or
-# stored before (False); a login's Decision; or the exception that kept it from the store
+Job = AccountingEvent | Login
+# what a job's caller is told: an accounting record was new (True) or stored before
+# (False); a login's Decision; or the exception that kept it from the store
 Outcome = bool | Decision | Exception
 Done = Callable[[Outcome], None]
 Decide = Callable[[Session, LoginAttempt, str, str], Decision]  # (session, attempt, nas, profile)
 
 
 class RecordWriter:
-    """Group commit of RADIUS store work: accounting records, login records, and logins
-    to decide, one transaction per batch — so a decision (a voucher's device slot, a token
-    spent) and the record of it commit together, and the login-record chain has one
-    appender per process. The listener hands over a round of jobs on its own thread
-    (:meth:`run`); request threads (the rlm_rest API) wait on the writer's thread, which
-    batches whatever they queued meanwhile (:meth:`decide_blocking`, :meth:`write_blocking`).
-    """
+    """Group commit of RADIUS store work: accounting records and logins to decide (with
+    their login records), one transaction per batch — so a decision (a voucher's device
+    slot, a token spent) and the record of it commit together. The listener hands over a
+    round of jobs on its own thread (:meth:`run`); request threads (the rlm_rest API)
+    wait on the writer's thread, which batches whatever they queued meanwhile
+    (:meth:`decide_blocking`, :meth:`write_blocking`). Writers of one store, in one
+    process or several, take turns on the login-record chain by its lock."""
 
     def __init__(self, store: Store, max_batch: int = 400,
                  after_commit: Callable[[list[AccountingEvent]], None] | None = None,
@@ -308,7 +309,7 @@ class RecordWriter:
             raise outcome[0]
         return outcome[0]
 
-    def write_blocking(self, job: AccountingEvent | LoginEvent, timeout: float = 30.0) -> bool:
+    def write_blocking(self, job: AccountingEvent, timeout: float = 30.0) -> bool:
         """For threads without an event loop (the rlm_rest API under waitress): wait until
         the record is durable, sharing the group commit with every other caller."""
         return bool(self._wait(job, timeout))
@@ -334,24 +335,29 @@ class RecordWriter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: Sequence[tuple[Job, Done]]) -> None:
+    def _commit(self, batch: Sequence[tuple[Job, Done]]) -> bool:
+        """Store ``batch`` and tell each job's caller; False if the store itself failed."""
         try:
             with self.store.session() as session:
                 outcomes = self._store(session, [job for job, _done in batch])
         except OperationalError as exc:  # the store failed: no response for any of them
-            log.error("batch of %d not stored: %s", len(batch), exc.orig)
+            log.error("batch of %d not stored: %s", len(batch), _why(exc))
             _resolve(batch, [exc for _item in batch])
-            return
+            return False
         except Exception as exc:
             if len(batch) == 1:
-                log.error("%s not stored: %r", type(batch[0][0]).__name__, exc)
+                log.error("%s not stored: %s", type(batch[0][0]).__name__, _why(exc))
                 _resolve(batch, [exc])
-                return
+                return True
             # one bad job (a value the store refuses) must not cost the rest their answer
-            log.error("batch of %d not stored (%r): storing them one by one", len(batch), exc)
-            for item in batch:
-                self._commit([item])
-            return
+            log.error("batch of %d not stored (%s): storing them one by one", len(batch),
+                      _why(exc))
+            for index, item in enumerate(batch):
+                if not self._commit([item]):  # the store itself failed: so will the rest
+                    failed = OperationalError("store failed", None, Exception("see log"))
+                    _resolve(batch[index + 1:], [failed for _item in batch[index + 1:]])
+                    return False
+            return True
         self.batches += 1
         self.stored += sum(1 for outcome in outcomes if outcome is True)
         _resolve(batch, outcomes)
@@ -362,6 +368,7 @@ class RecordWriter:
                 self.after_commit(fresh)
             except Exception as exc:  # what follows a commit never costs a record
                 log.error("after-commit check failed: %s", exc)
+        return True
 
     def _store(self, session: Session, jobs: list[Job]) -> list[Outcome]:
         # the store's write lock first: decisions read what they then change (a voucher's
@@ -372,12 +379,12 @@ class RecordWriter:
         outcomes: list[Outcome] = []
         logins: list[LoginEvent] = []
         for job in jobs:  # login records in arrival order
-            if isinstance(job, LoginEvent):
-                outcomes.append(True)
-                logins.append(job)
-            elif isinstance(job, Login):
+            if isinstance(job, Login):
                 if self.decide is None:
                     raise RuntimeError("this record writer decides no logins")
+                if job.deadline is not None and time.monotonic() > job.deadline:
+                    outcomes.append(TimeoutError("nobody waits for this login any more"))
+                    continue
                 decision = self.decide(session, job.attempt, job.nas, job.profile)
                 outcomes.append(decision)
                 # the login record commits with the decision, before the answer leaves
@@ -390,6 +397,12 @@ class RecordWriter:
                     logins.append(login)
         records.append(session, logins)
         return outcomes
+
+
+def _why(exc: Exception) -> str:
+    """An error for the log without the statement's parameters (voucher codes, phone
+    numbers): the driver's own message."""
+    return f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"
 
 
 def _resolve(batch: Sequence[tuple[Job, Done]], outcomes: list[Outcome]) -> None:

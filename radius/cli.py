@@ -17,6 +17,7 @@ import click
 
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
+from citynet.server import settle
 from radius import vouchers as voucher_limits  # the limits the admin web shares
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -47,6 +48,7 @@ def radius_serve(runtime: Runtime) -> None:
     except OSError as exc:
         raise CitynetError(str(exc)) from None
     click.echo(service.describe() + " (Ctrl-C stops)")
+    settle()
     done = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

@@ -195,6 +195,8 @@ def chap_ok(chap_password: bytes | None, challenge: bytes, password: str) -> boo
 def _encoded(name: str, value: Any) -> bytes:
     """One attribute, Vendor-Specific wrapped if it is a vendor's (RFC 2865 5.26)."""
     attribute = dictionary().attributes[name]
+    if attribute.encrypt or attribute.has_tag:  # none in our dictionaries; never in clear
+        raise ValueError(f"{name} needs encryption or a tag: not supported in replies")
     data: bytes = (attribute.values.GetForward(value) if attribute.values.HasForward(value)
                    else pyrad_tools.EncodeAttr(attribute.type, value))
     if not attribute.vendor:

@@ -38,6 +38,9 @@ class Login:
     attempt: LoginAttempt
     nas: str
     profile: str = "default"
+    # time.monotonic() after which nobody waits for the answer (FreeRADIUS gave up):
+    # then it is neither decided nor recorded, so no token is spent for nobody
+    deadline: float | None = None
 
 
 CLASS_PREFIX = b"citynet:"

@@ -48,7 +48,6 @@ RECEIVE_BUFFER = 8 * 1024 * 1024  # bytes asked of the kernel per listening sock
 ROUND = 512  # datagrams read from one port before their store work is done
 
 
-
 class ReplyCache:
     """Replies by (source, Identifier, Request Authenticator), for 30 seconds."""
 
@@ -166,8 +165,8 @@ class RadiusServer:
 
     def _authenticate(self, request: Request, nas: NasEntry, key: tuple[object, ...],
                       send: Callable[[bytes], None]) -> None:
-        """Policy decides on the writer's thread; the answer leaves once the decision and
-        its login record are durable (real-name rules)."""
+        """Policy decides when the round's store work runs (:meth:`flush`); the answer
+        leaves once the decision and its login record are durable (real-name rules)."""
 
         def decided(outcome: Outcome) -> None:
             reply = None
@@ -224,7 +223,6 @@ class RadiusServer:
         self._submit(event, stored)
 
 
-
 class Port:
     """One listening UDP port, read in rounds from the event loop."""
 
@@ -235,19 +233,26 @@ class Port:
         asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
-        receive = self.server.receive
-        for _ in range(ROUND):
-            try:
-                # more than RADIUS's 4,096 bytes, so an oversized datagram is seen whole
-                # (and refused by wire.check) rather than cut down to something valid
-                data, source = self.sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError as exc:  # e.g. an ICMP error queued on the socket
-                log.debug("receive on port %d: %s", self.number, exc)
-                continue
-            receive(data, source, self.allowed, partial(self._send, source))
-        self.server.flush()
+        try:
+            for _ in range(ROUND):
+                try:
+                    # more than RADIUS's 4,096 bytes, so an oversized datagram is seen
+                    # whole (and refused by wire.check) rather than cut down to a valid one
+                    data, source = self.sock.recvfrom(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as exc:  # e.g. an ICMP error queued on the socket
+                    self.server.counters["receive errors"] += 1
+                    log.debug("receive on port %d: %s", self.number, exc)
+                    continue
+                try:
+                    self.server.receive(data, source, self.allowed,
+                                        partial(self._send, source))
+                except Exception:  # a bug on one datagram must not stall the round
+                    self.server.counters["dropped: internal error"] += 1
+                    log.exception("datagram from %s not handled", source[0])
+        finally:
+            self.server.flush()  # the round's requests are answered whatever happened
 
     def _send(self, destination: tuple[str, int], reply: bytes) -> None:
         try:
@@ -270,6 +275,9 @@ def _bound(bind: str, port: int) -> socket.socket:
         # arrives while a round's transaction commits: the kernel's default buffer drops
         # datagrams past a few hundred in flight (capped by net.core.rmem_max)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        # a round answers up to ROUND requests at once: room for them (a full send buffer
+        # drops a reply, and only the NAS's retry, answered from the cache, recovers it)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RECEIVE_BUFFER)
         sock.setblocking(False)
         sock.bind(address)
     except OSError:

@@ -2,8 +2,8 @@
 
 Who (phone number or voucher), which device (MAC), where (NAS, AP, SSID), which addresses
 (private IP; NAT public IP and port block when the NAS sends them), how (method) and with
-what result, in UTC. Rows are appended by the accounting writer thread, in the same
-transaction as the accounting record or before an Access-Accept/-Reject is sent. They are
+what result, in UTC. Rows are appended by the record writer, in the same transaction as
+the accounting record or the login's decision, before any answer is sent. They are
 kept at least ``records.retention_days`` (≥ 60, default 180) and removed only by
 ``citynet records purge``; ``citynet audit verify`` detects an edited or deleted row.
 """

@@ -26,6 +26,7 @@ import ipaddress
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,12 +101,21 @@ class _Radius:
         self.writer.start()
 
     def decide(self, attempt: LoginAttempt, nas: str) -> Decision:
-        """Decided and recorded (durably) on the writer's thread, on the NAS's profile."""
+        """Decided and recorded (durably) on the writer's thread, on the NAS's profile;
+        503 (FreeRADIUS: fail, so reject) if that takes longer than FreeRADIUS waits."""
         entry = self.registry.get().by_name(nas)
-        return self.writer.decide_blocking(
-            Login(attempt, nas, entry.policy if entry else "default"))
+        login = Login(attempt, nas, entry.policy if entry else "default",
+                      deadline=time.monotonic() + DECISION_WAIT)
+        try:
+            return self.writer.decide_blocking(login, timeout=DECISION_WAIT)
+        except TimeoutError:
+            log.error("login from %s not decided within %.1f s", nas, DECISION_WAIT)
+            abort(STATUS["fail"], "not decided in time")
 
 
+# below the generated config's rlm_rest timeout (2 s): a decision FreeRADIUS no longer
+# waits for is not made at all
+DECISION_WAIT = 1.5
 _made_lock = threading.Lock()
 
 
@@ -170,7 +180,10 @@ def _reply(attributes: dict[str, object], status: int, **control: str) -> Respon
     return Response(json.dumps(body), status, mimetype="application/json")
 
 
-NOBODYS = frozenset(UNCLAIMED.values())  # a Reject's reasons that mean "not ours"
+# a Reject's reasons that mean "not ours": no such voucher, no remembered device. (A phone
+# number's refusal says "no valid login token" whether it has none or gave a wrong or
+# spent one: that is a 401 with its Reply-Message.)
+NOBODYS = frozenset({UNCLAIMED["voucher"], UNCLAIMED["mac"]})
 
 
 @blueprint.post("/authorize")

@@ -4,7 +4,6 @@ by `citynet serve` / `citynet demo`, or run in the foreground by `citynet radius
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import threading
 from zoneinfo import ZoneInfo
@@ -53,10 +52,6 @@ class RadiusService:
         self._ready.wait()
         if self._error is not None:
             raise self._error
-        # What start-up built (modules, dictionaries, compiled statements) lives as long
-        # as the process: out of the collector's sight, a full collection no longer walks
-        # it and stalls a round for milliseconds
-        gc.freeze()
 
     def stop(self) -> None:
         if self._thread.is_alive():

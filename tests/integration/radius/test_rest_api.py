@@ -39,7 +39,7 @@ def test_status_contract_is_freeradius_s() -> None:
 @pytest.mark.parametrize(("token", "source", "status"), [
     ("wrong", "127.0.0.1", 403),
     (TOKEN, "192.0.2.9", 403),
-    (TOKEN, "::1", 404),  # allowed: gets the real answer (unknown user)
+    (TOKEN, "::1", 401),  # allowed: gets the real answer (no valid login token)
 ])
 def test_access_rules(sqlite_store: Store, token: str, source: str, status: int) -> None:
     response = post(client(sqlite_store), "authorize", body(**{"User-Name": "nobody"}),
@@ -116,10 +116,11 @@ def test_a_portal_token_logs_in_through_the_api(sqlite_store: Store,
         token = tokens.issue(session, box, "13800138000", "totp")
     api = client(sqlite_store, box=box)
     stranger = body(**{"User-Name": "13900139000", "User-Password": token})
-    assert post(api, "authorize", stranger).status_code == 404
+    refused = post(api, "authorize", stranger)  # a phone number: refused with its reason
+    assert refused.status_code == 401
+    assert "登录凭证无效" in refused.get_json()["reply:Reply-Message"]
     login = body(**{"User-Name": "13800138000", "User-Password": token})
     good = post(api, "authorize", login)
     assert good.status_code == 200
     assert good.get_json()["reply:Class"] == "0x" + b"citynet:totp:13800138000".hex()
-    # once only: a spent token is no live token of that phone, so it is not ours any more
-    assert post(api, "authorize", login).status_code == 404
+    assert post(api, "authorize", login).status_code == 401  # once only

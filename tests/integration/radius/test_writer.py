@@ -4,10 +4,11 @@ one caller is told, and what is left in the store, when a batch's work fails."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -84,6 +85,43 @@ def test_a_store_that_fails_answers_nobody_and_keeps_nothing(store: Store) -> No
     assert calls == ["a", "b"]  # not one by one after a store failure
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(LoginRecord)) == 0
+
+
+def test_a_store_error_in_a_raw_statement_is_a_store_failure(sqlite_store: Store) -> None:
+    """The hot statements run on the DB-API cursor: the driver's own error must still be
+    an OperationalError to the writer — no answers, and no retry of every job one by one
+    (each would wait out the store's busy timeout again)."""
+    with sqlite_store.session() as session:
+        codes = [v.code for v in vouchers.create(session, 3, 30, 1, "t", valid_days=1)]
+    policy = Policy(sqlite_store, None, ZoneInfo("Asia/Shanghai"), ProfileBook.of(sqlite_store))
+    calls: list[str] = []
+
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        calls.append(attempt.user)
+        return policy.decide_in(session, attempt, nas, profile)
+
+    with sqlite_store.session() as session:  # the voucher lookup's table is gone
+        session.execute(text("DROP TABLE voucher_device"))
+    told = run(RecordWriter(sqlite_store, decide=decide),
+               [Login(attempt(code), "gw") for code in codes])
+    assert len(told) == 3 and all(isinstance(outcome, OperationalError) for outcome in told)
+    assert "no such table" in str(told[0])
+    assert calls == codes[:1]
+
+
+def test_a_login_nobody_waits_for_is_neither_decided_nor_recorded(store: Store) -> None:
+    decided: list[str] = []
+
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        decided.append(attempt.user)
+        return Decision(True, {}, method="test", identity=attempt.user)
+
+    late = time.monotonic() - 1
+    told = run(RecordWriter(store, decide=decide), [
+        Login(attempt("late"), "gw", deadline=late),
+        Login(attempt("waited"), "gw", deadline=time.monotonic() + 60)])
+    assert isinstance(told[0], TimeoutError) and isinstance(told[1], Decision)
+    assert decided == ["waited"] and logged(store) == [("waited", "accept")]
 
 
 def test_request_threads_share_the_writer_thread(store: Store) -> None:

@@ -80,7 +80,7 @@ def test_replies_verify_and_decode_with_pyrad(code: Code) -> None:
     reply = codec.reply(request, code, attributes)
     assert reply[0] == code and reply[1] == 200
     assert reply[20] == wire.MESSAGE_AUTHENTICATOR  # first (Blast-RADIUS)
-    # pyrad checks the Response Authenticator and the Message-Authenticator
+    # the Response Authenticator checked as a NAS does, the Message-Authenticator by pyrad
     decoded = codec.reply_from_nas(raw, reply, SECRET, frozenset({code}))
     assert decoded["Session-Timeout"] == [3600] and decoded["Class"] == [b"citynet:x"]
     assert decoded["WISPr-Bandwidth-Max-Down"] == [4_000_000]

@@ -101,6 +101,21 @@ def test_a_retransmission_gets_the_cached_reply_without_policy() -> None:
     assert writer.calls == 2 and other[0] == Code.ACCESS_ACCEPT
 
 
+def test_a_login_the_store_could_not_take_gets_no_answer_and_its_retry_is_handled() -> None:
+    class Failing(Records):
+        def run(self, jobs: list[tuple[Login, Any]]) -> None:
+            for _job, done in jobs:
+                self.calls += 1
+                done(OSError("disk full"))
+
+    writer = Failing()
+    srv = RadiusServer(NasRegistry([NAS]), writer)  # type: ignore[arg-type]
+    data = access_request()
+    assert run(srv, data) == []  # no answer rather than a wrong one: the NAS retries
+    assert srv.counters["auth failed internally"] == 1 and len(srv.cache) == 0
+    assert run(srv, data) == [] and writer.calls == 2  # the retry was decided again
+
+
 def test_status_server_needs_a_message_authenticator() -> None:
     srv, _ = server()
     status = codec.encode_request(Code.STATUS_SERVER, SECRET, {})

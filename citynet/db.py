@@ -101,21 +101,22 @@ class DriverStatement:
         self.keys = list(keys)  # an INSERT's columns (the keys of its rows)
         self._prepared: dict[tuple[str, str], _Prepared] = {}
 
-    def _run(self, session: Session, work: Callable[[Any, str, Any], Any],
-             values: Callable[[list[tuple[str, Convert, Any]], bool], Any]) -> Any:
-        """``work(cursor, sql, parameters)`` on the session's DB-API connection; the
-        driver's errors become SQLAlchemy's (a store failure is an OperationalError
-        whichever way it was reached), and a lost connection is thrown away."""
+    def _run(self, session: Session, rows: Sequence[Mapping[str, Any]],
+             work: Callable[[Any, str, list[Any]], Any]) -> tuple[Any, list[Convert]]:
+        """``work(cursor, sql, parameters of each row)`` on the session's DB-API
+        connection, and the result columns' conversions; the driver's errors become
+        SQLAlchemy's (a store failure is an OperationalError whichever way it was
+        reached), and a lost connection is thrown away."""
         connection = session.connection()
         dialect = connection.dialect
-        sql, binds, _results = self._for(dialect)
+        sql, binds, results = self._for(dialect)
         driver = connection.connection.driver_connection
         if driver is None:
             raise StoreError("the store's connection is closed")
-        parameters = values(binds, dialect.positional)
+        parameters = [self._parameters(binds, row, dialect.positional) for row in rows]
         cursor = driver.cursor()
         try:
-            return work(cursor, sql, parameters)
+            return work(cursor, sql, parameters), results
         except dialect.loaded_dbapi.Error as exc:
             if dialect.is_disconnect(exc, driver, cursor):
                 connection.invalidate(exc)
@@ -157,24 +158,18 @@ class DriverStatement:
 
     def first(self, session: Session, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row (converted by the columns' types), or None."""
-        def work(cursor: Any, sql: str, parameters: Any) -> Any:
-            cursor.execute(sql, parameters)
-            return cursor.fetchone()
-
-        row = self._run(session, work, lambda binds, positional: self._parameters(
-            binds, values, positional))
+        row, results = self._run(session, [values], lambda cursor, sql, parameters: (
+            cursor.execute(sql, parameters[0]).fetchone()))
         if row is None:
             return None
-        results = self._for(session.connection().dialect)[2]
         return tuple(convert(value) if convert else value
                      for convert, value in zip(results, row, strict=True))
 
     def many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """executemany: one row of parameters per mapping."""
         if rows:
-            self._run(session, lambda cursor, sql, parameters: cursor.executemany(
-                sql, parameters), lambda binds, positional: [
-                    self._parameters(binds, row, positional) for row in rows])
+            self._run(session, rows, lambda cursor, sql, parameters: cursor.executemany(
+                sql, parameters))
 
 
 class MetaEntry(Base):
@@ -191,8 +186,13 @@ def exclusive(session: Session, name: str) -> None:
     transaction-scoped advisory lock on the name. SQLite: the database's write lock,
     taken now by a write that changes nothing — SQLite has one writer at a time, so the
     reads that follow see every committed write and no other writer can slip in."""
-    # Core on the session's connection, not the ORM: the record writer takes this lock
-    # for every batch
+    # Held already in this transaction (the record writer takes the chain's lock first,
+    # then the chain takes it again): nothing to do. Core on the session's connection, not
+    # the ORM: the record writer takes this lock for every batch.
+    transaction, held = session.get_transaction(), session.info.setdefault(_HELD, {})
+    if held.get(name) is transaction:
+        return
+    held[name] = transaction
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
@@ -202,6 +202,7 @@ def exclusive(session: Session, name: str) -> None:
 
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_HELD = "citynet.exclusive"  # session.info: lock name → the transaction that holds it
 _META = table(MetaEntry)
 _TOUCH_META = DriverStatement(update(_META).where(_META.c.key == "").values(
     value=_META.c.value))
@@ -239,7 +240,10 @@ class Store:
         # A pooled connection for every thread that may hold one at once (RADIUS policy
         # workers, the record writer, web workers): an overflow connection is opened and
         # closed per use, which costs more than the query it serves.
+        # hide_parameters: a failed statement's message (logged) never carries its values —
+        # voucher codes, phone numbers, tokens
         self.engine: Engine = create_engine(self.url, echo=echo, pool_size=POOL_SIZE,
+                                            hide_parameters=True,
                                             pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -335,29 +335,29 @@ class RecordWriter:
                 batch.append(item)
             self._commit(batch)
 
-    def _commit(self, batch: Sequence[tuple[Job, Done]]) -> bool:
-        """Store ``batch`` and tell each job's caller; False if the store itself failed."""
+    def _commit(self, batch: Sequence[tuple[Job, Done]]) -> OperationalError | None:
+        """Store ``batch`` and tell each job's caller; the error if the store itself
+        failed. (The engine hides statement parameters: no credential reaches the log.)"""
         try:
             with self.store.session() as session:
                 outcomes = self._store(session, [job for job, _done in batch])
         except OperationalError as exc:  # the store failed: no response for any of them
-            log.error("batch of %d not stored: %s", len(batch), _why(exc))
+            log.error("batch of %d not stored: %s", len(batch), exc)
             _resolve(batch, [exc for _item in batch])
-            return False
+            return exc
         except Exception as exc:
             if len(batch) == 1:
-                log.error("%s not stored: %s", type(batch[0][0]).__name__, _why(exc))
+                log.error("%s not stored: %s", type(batch[0][0]).__name__, exc)
                 _resolve(batch, [exc])
-                return True
+                return None
             # one bad job (a value the store refuses) must not cost the rest their answer
-            log.error("batch of %d not stored (%s): storing them one by one", len(batch),
-                      _why(exc))
+            log.error("batch of %d not stored (%s): storing them one by one", len(batch), exc)
             for index, item in enumerate(batch):
-                if not self._commit([item]):  # the store itself failed: so will the rest
-                    failed = OperationalError("store failed", None, Exception("see log"))
+                failed = self._commit([item])
+                if failed is not None:  # the store itself failed: so would the rest
                     _resolve(batch[index + 1:], [failed for _item in batch[index + 1:]])
-                    return False
-            return True
+                    return failed
+            return None
         self.batches += 1
         self.stored += sum(1 for outcome in outcomes if outcome is True)
         _resolve(batch, outcomes)
@@ -368,7 +368,7 @@ class RecordWriter:
                 self.after_commit(fresh)
             except Exception as exc:  # what follows a commit never costs a record
                 log.error("after-commit check failed: %s", exc)
-        return True
+        return None
 
     def _store(self, session: Session, jobs: list[Job]) -> list[Outcome]:
         # the store's write lock first: decisions read what they then change (a voucher's
@@ -397,12 +397,6 @@ class RecordWriter:
                     logins.append(login)
         records.append(session, logins)
         return outcomes
-
-
-def _why(exc: Exception) -> str:
-    """An error for the log without the statement's parameters (voucher codes, phone
-    numbers): the driver's own message."""
-    return f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"
 
 
 def _resolve(batch: Sequence[tuple[Job, Done]], outcomes: list[Outcome]) -> None:

@@ -91,6 +91,7 @@ class Request:
     datagram: Datagram
     secret: bytes
     values: dict[str, Any]  # first value of each attribute, decoded once
+    raw: dict[int, bytes]  # first raw value of each top-level attribute, by number
 
     @property
     def code(self) -> Code:
@@ -106,8 +107,11 @@ def decode(datagram: Datagram, secret: bytes) -> Request:
     here, not in policy code. The first value of each is kept; unknown ones are skipped."""
     table = _by_number()
     values: dict[str, Any] = {}
+    raw: dict[int, bytes] = {}
     try:
         for vendor, number, value in _attributes(datagram.raw):
+            if not vendor:
+                raw.setdefault(number, value)
             attribute = table.get((vendor, number))
             if attribute is None:
                 continue
@@ -115,7 +119,7 @@ def decode(datagram: Datagram, secret: bytes) -> Request:
             values.setdefault(attribute.name, decoded)
     except Exception as exc:  # boundary: pyrad raises many kinds on odd values
         raise Malformed(f"undecodable attribute ({type(exc).__name__})") from None
-    return Request(datagram, secret, values)
+    return Request(datagram, secret, values, raw)
 
 
 def _message_authenticator(raw: bytes, authenticator: bytes, secret: bytes) -> bytes:
@@ -130,17 +134,6 @@ def _message_authenticator(raw: bytes, authenticator: bytes, secret: bytes) -> b
             zeroed[offset + 2: offset + length] = bytes(length - 2)
         offset += length
     return hmac.digest(secret, bytes(zeroed), "md5")
-
-
-def _first(raw: bytes, wanted: int) -> bytes | None:
-    """The value of the first top-level attribute numbered ``wanted``."""
-    offset = 20
-    while offset < len(raw):
-        number, length = raw[offset], raw[offset + 1]
-        if number == wanted:
-            return raw[offset + 2: offset + length]
-        offset += length
-    return None
 
 
 def accounting_response(request: Request, secret: bytes) -> bytes:
@@ -159,7 +152,7 @@ def signature_valid(request: Request, secret: bytes) -> bool:
     if request.code == Code.ACCOUNTING_REQUEST:
         expected = hashlib.md5(raw[:4] + bytes(16) + raw[20:] + secret).digest()  # noqa: S324
         return hmac.compare_digest(expected, request.datagram.authenticator)
-    given = _first(raw, MESSAGE_AUTHENTICATOR)
+    given = request.raw.get(MESSAGE_AUTHENTICATOR)
     if given is None:
         return False
     return hmac.compare_digest(given, _message_authenticator(
@@ -169,7 +162,7 @@ def signature_valid(request: Request, secret: bytes) -> bool:
 def pap_password(request: Request) -> str | None:
     """The User-Password in clear (RFC 2865 section 5.2), or None. wire.check has made
     sure it is 16..128 octets in steps of 16."""
-    hidden = _first(request.datagram.raw, USER_PASSWORD)
+    hidden = request.raw.get(USER_PASSWORD)
     if not hidden:
         return None
     clear = bytearray()

@@ -25,7 +25,6 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import cast
 
 from radius import codec, wire
 from radius.accounting import (
@@ -170,16 +169,16 @@ class RadiusServer:
 
         def decided(outcome: Outcome) -> None:
             reply = None
-            try:
-                if isinstance(outcome, Exception):  # the store failed: no answer; the NAS
-                    raise outcome                    # retries or fails over
-                decision = cast(Decision, outcome)
-                reply = codec.reply(request, Code.ACCESS_ACCEPT if decision.accept
-                                    else Code.ACCESS_REJECT, dict(decision.attributes))
-                self.counters["accepted" if decision.accept else "rejected"] += 1
-            except Exception as exc:
+            if isinstance(outcome, Decision):
+                try:
+                    reply = codec.reply(request, Code.ACCESS_ACCEPT if outcome.accept
+                                        else Code.ACCESS_REJECT, outcome.attributes)
+                    self.counters["accepted" if outcome.accept else "rejected"] += 1
+                except Exception as exc:  # a reply value the dictionary cannot encode
+                    outcome = exc
+            if reply is None:  # the store failed: no answer; the NAS retries or fails over
                 self.counters["auth failed internally"] += 1
-                log.error("Access-Request from %s not answered: %s", nas.name, exc)
+                log.error("Access-Request from %s not answered: %s", nas.name, outcome)
             self.cache.finish(key, reply)
             if reply is not None:
                 send(reply)
@@ -286,8 +285,8 @@ def _bound(bind: str, port: int) -> socket.socket:
     return sock
 
 
-async def listen(server: RadiusServer, bind: str, auth_port: int, acct_port: int) -> list[Port]:
-    """Open both ports (close them to stop)."""
+def listen(server: RadiusServer, bind: str, auth_port: int, acct_port: int) -> list[Port]:
+    """Open both ports on the running event loop (close them to stop)."""
     ports: list[Port] = []
     try:
         for number, codes in ((auth_port, wire.AUTH_PORT_CODES),

@@ -9,10 +9,10 @@ our HTTP status to its module code — the contract, kept as data in ``STATUS`` 
 One call a login: ``authorize`` decides (PAP's password and CHAP's response are among
 the attributes FreeRADIUS posts) and answers an accepted login with the reply attributes
 and ``control:Auth-Type := Accept``; a rejected one with 401 and a Reply-Message; a
-User-Name that is nobody's here (no such voucher, remembered device or live token) with
-404, so a module after ours may still claim it. ``authenticate`` decides the same way, for
+User-Name that is nobody's here (no such voucher or remembered device) with 404, so a
+module after ours may still claim it. ``authenticate`` decides the same way, for
 hand-written configs whose own authorize sets ``Auth-Type rest``. Every decision, and its
-login record, goes through the process's one record writer (group commit).
+login record, goes through this process's API record writer (group commit).
 
 Access: the token from ``radius.rest_token`` in an ``X-Citynet-Token`` header, and a
 source address inside ``radius.rest_allow``. Without a token the API answers 503, which
@@ -76,6 +76,11 @@ def _config() -> RadiusConfig:
     return found
 
 
+# below the generated config's rlm_rest timeout (2 s): a decision FreeRADIUS no longer
+# waits for is not made at all
+DECISION_WAIT = 1.5
+
+
 class _Radius:
     """This app's policy and limit enforcement, made on first use."""
 
@@ -94,8 +99,7 @@ class _Radius:
         self.enforcer = Enforcer(found, lambda name: self.registry.get().by_name(name),
                                  self.policy.profiles, zone)
         # one group-committing writer for every request thread of this process: logins
-        # are decided there, the login-record chain gets a single appender, and
-        # concurrent calls share commits
+        # are decided there, and concurrent calls share commits
         self.writer = RecordWriter(store(), after_commit=self.enforcer.after_commit,
                                    decide=self.policy.decide_in)
         self.writer.start()
@@ -113,9 +117,6 @@ class _Radius:
             abort(STATUS["fail"], "not decided in time")
 
 
-# below the generated config's rlm_rest timeout (2 s): a decision FreeRADIUS no longer
-# waits for is not made at all
-DECISION_WAIT = 1.5
 _made_lock = threading.Lock()
 
 

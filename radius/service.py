@@ -85,7 +85,7 @@ class RadiusService:
 
     async def _main(self) -> None:
         try:
-            ports = await listen(self.server, self.config.bind, self.config.auth_port,
+            ports = listen(self.server, self.config.bind, self.config.auth_port,
                                  self.config.acct_port)
         except OSError as exc:
             self._error = OSError(f"RADIUS cannot listen on {self.config.bind} ports "

@@ -81,3 +81,30 @@ def test_moments_come_back_aware_and_in_utc(store: Store) -> None:
         [stored] = session.scalars(select(RememberedDevice.created_at)).all()
     assert stored == at and stored.utcoffset() == timedelta(0)
     assert stored == datetime(2026, 11, 26, 17, 30, tzinfo=UTC)
+
+
+def test_exclusive_is_held_once_per_transaction_and_taken_again_in_the_next(
+        sqlite_store: Store) -> None:
+    """Taking the same lock twice in one transaction is one lock; a later transaction
+    must take it again (SQLite: the write lock, which another connection then lacks)."""
+    import sqlite3
+
+    database = str(sqlite_store.url.database)
+
+    def someone_else_can_write() -> bool:
+        other = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:  # database is locked
+            return False
+        finally:
+            other.close()
+
+    for _transaction in range(2):
+        with sqlite_store.session() as session:
+            db.exclusive(session, "ledger.x")
+            db.exclusive(session, "ledger.x")  # again: harmless
+            assert not someone_else_can_write()
+        assert someone_else_can_write()

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from radius import codec, wire
-from radius.decisions import Decision, Login, login_record
+from radius.decisions import Decision, Login
 from radius.listener import RadiusServer, ReplyCache
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code
@@ -17,19 +17,18 @@ AUTH = wire.AUTH_PORT_CODES
 
 
 class Records:
-    """Stands in for the record writer: decides "ok" in, anyone else out, and keeps the
-    login records it would have stored."""
+    """Stands in for the record writer: keeps the logins it is handed, decides "ok" in
+    and anyone else out."""
 
     def __init__(self) -> None:
         self.calls = 0
-        self.jobs: list[Any] = []
+        self.jobs: list[Login] = []
 
     def run(self, jobs: list[tuple[Login, Any]]) -> None:
         for job, done in jobs:
             self.calls += 1
-            decision = Decision(job.attempt.user == "ok", {"Session-Timeout": 60})
-            self.jobs.append(login_record(job.attempt, job.nas, decision))
-            done(decision)
+            self.jobs.append(job)
+            done(Decision(job.attempt.user == "ok", {"Session-Timeout": 60}))
 
 
 def server() -> tuple[RadiusServer, Records]:
@@ -58,9 +57,10 @@ def test_accept_and_reject_carry_message_authenticator_first() -> None:
     [reject] = run(srv, access_request("no", identifier=10))
     assert accept[0] == Code.ACCESS_ACCEPT and reject[0] == Code.ACCESS_REJECT
     assert accept[20] == wire.MESSAGE_AUTHENTICATOR and reject[20] == wire.MESSAGE_AUTHENTICATOR
-    records = srv.writer.jobs  # type: ignore[attr-defined]
-    assert [(r.event, r.identity, r.result) for r in records] == [
-        ("login", "ok", "accept"), ("login", "no", "reject")]
+    # what the listener handed the writer: each login with its NAS, profile and password
+    logins = srv.writer.jobs  # type: ignore[attr-defined]
+    assert [(j.attempt.user, j.attempt.password, j.nas, j.profile) for j in logins] == [
+        ("ok", "pw", "gw", "default"), ("no", "pw", "gw", "default")]
 
 
 @pytest.mark.parametrize(("data", "source", "counter"), [

@@ -28,7 +28,14 @@ from sqlalchemy.orm import Session
 
 from citynet.db import Store, table
 from radius import records
-from radius.decisions import Decision, Login, LoginAttempt, class_parts, login_record
+from radius.decisions import (
+    Decision,
+    ForeignLogin,
+    Login,
+    LoginAttempt,
+    class_parts,
+    login_record,
+)
 from radius.models import AccountingRecord, RadiusSession
 from radius.records import LoginEvent
 
@@ -250,9 +257,10 @@ def _write_sessions(session: Session, events: list[AccountingEvent]) -> None:
         connection.execute(insert(_SESSIONS), new)
 
 
-Job = AccountingEvent | Login
+Job = AccountingEvent | Login | ForeignLogin
 # what a job's caller is told: an accounting record was new (True) or stored before
-# (False); a login's Decision; or the exception that kept it from the store
+# (False); a login's Decision (a foreign login's own, once recorded); or the exception
+# that kept it from the store
 Outcome = bool | Decision | Exception
 Done = Callable[[Outcome], None]
 Decide = Callable[[Session, LoginAttempt, str, str], Decision]  # (session, attempt, nas, profile)
@@ -317,6 +325,10 @@ class RecordWriter:
     def decide_blocking(self, login: Login, timeout: float = 30.0) -> Decision:
         """Decide a login and wait until it and its login record are durable."""
         return cast(Decision, self._wait(login, timeout))
+
+    def record_blocking(self, login: ForeignLogin, timeout: float = 30.0) -> None:
+        """Wait until the login record of a login decided elsewhere is durable."""
+        self._wait(login, timeout)
 
     def _run(self) -> None:
         while True:
@@ -389,6 +401,9 @@ class RecordWriter:
                 outcomes.append(decision)
                 # the login record commits with the decision, before the answer leaves
                 logins.append(login_record(job.attempt, job.nas, decision))
+            elif isinstance(job, ForeignLogin):
+                outcomes.append(job.decision)
+                logins.append(login_record(job.attempt, job.nas, job.decision))
             else:
                 new = next(new_accounting)
                 outcomes.append(new)

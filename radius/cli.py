@@ -502,6 +502,10 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
     presents it, citynet's API checks it. The files hold NAS secrets: mode 0600.
     Regenerate after NAS changes.
 
+    A site's own rules go in DIR/site-authorize (unlang, kept when regenerating),
+    run before citynet: `reject`, or `update control { &Auth-Type := Accept }`.
+    citynet records what they decide (rlm_rest post-auth) like its own logins.
+
     \b
     Example:
       citynet freeradius config --out /etc/citynet/freeradius

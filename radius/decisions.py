@@ -43,6 +43,16 @@ class Login:
     deadline: float | None = None
 
 
+@dataclass(frozen=True)
+class ForeignLogin:
+    """A login FreeRADIUS decided without citynet (a site's own rules ahead of it, citynet
+    failing): for the record writer to record only."""
+
+    attempt: LoginAttempt
+    nas: str
+    decision: Decision
+
+
 CLASS_PREFIX = b"citynet:"
 
 

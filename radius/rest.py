@@ -11,8 +11,11 @@ the attributes FreeRADIUS posts) and answers an accepted login with the reply at
 and ``control:Auth-Type := Accept``; a rejected one with 401 and a Reply-Message; a
 User-Name that is nobody's here (no such voucher or remembered device) with 404, so a
 module after ours may still claim it. ``authenticate`` decides the same way, for
-hand-written configs whose own authorize sets ``Auth-Type rest``. Every decision, and its
-login record, goes through this process's API record writer (group commit).
+hand-written configs whose own authorize sets ``Auth-Type rest``. ``post-auth`` records
+what FreeRADIUS decided without us (a site's own rules ahead of citynet, citynet
+failing); the answers of ours carry ``control:Citynet-Decided`` so
+the generated config calls it for no other login. Every decision, and its login record,
+goes through this process's API record writer (group commit).
 
 Access: the token from ``radius.rest_token`` in an ``X-Citynet-Token`` header, and a
 source address inside ``radius.rest_allow``. Without a token the API answers 503, which
@@ -37,9 +40,9 @@ from citynet.cache import Reloading
 from citynet.config import RadiusConfig
 from citynet.web import store
 from radius.accounting import RecordWriter, UnusableAccounting, event_from
-from radius.decisions import Decision, Login, LoginAttempt
+from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
 from radius.enforcement import Enforcer
-from radius.freeradius import TOKEN_HEADER
+from radius.freeradius import DECIDED, TOKEN_HEADER
 from radius.nas import NasRegistry
 from radius.policy import UNCLAIMED, Policy
 
@@ -193,9 +196,11 @@ def authorize() -> Response:
     notfound for a User-Name that is nobody's here; recorded before the answer."""
     decision = _radius().decide(_attempt(_body()), _nas())
     if decision.accept:
-        return _reply(decision.attributes, STATUS["updated"], **{"Auth-Type": "Accept"})
-    status = STATUS["notfound"] if decision.reason in NOBODYS else STATUS["reject"]
-    return _reply(decision.attributes, status)
+        return _reply(decision.attributes, STATUS["updated"],
+                      **{"Auth-Type": "Accept", DECIDED: "accept"})
+    if decision.reason in NOBODYS:  # rlm_rest reads no body with a 404: the config marks it
+        return _reply(decision.attributes, STATUS["notfound"])
+    return _reply(decision.attributes, STATUS["reject"], **{DECIDED: "reject"})
 
 
 @blueprint.post("/authenticate")
@@ -203,7 +208,31 @@ def authenticate() -> Response:
     """For a config whose own authorize chose ``Auth-Type rest``: decide, record, answer."""
     decision = _radius().decide(_attempt(_body()), _nas())
     status = STATUS["updated"] if decision.accept else STATUS["reject"]
-    return _reply(decision.attributes, status)
+    return _reply(decision.attributes, status,
+                  **{DECIDED: "accept" if decision.accept else "reject"})
+
+
+ANSWERS = {"Access-Accept": True, "Access-Reject": False}
+RESULT_LENGTH = 64  # login_record.result
+
+
+@blueprint.post("/post-auth")
+def post_auth() -> tuple[str, int]:
+    """Record a login FreeRADIUS answered without citynet's decision: the answer from
+    ``packet`` (%{reply:Packet-Type}), the reason from Module-Failure-Message, the method
+    as ``fr:`` and FreeRADIUS's Auth-Type (``auth``)."""
+    attributes, nas = _body(), _nas()
+    accept = ANSWERS.get(request.args.get("packet", ""))
+    if accept is None:
+        abort(400, "the uri must carry &packet=%{reply:Packet-Type} (Access-Accept or "
+                   "Access-Reject)")
+    auth = request.args.get("auth", "").strip().lower()
+    reason = "" if accept else str(attributes.get("Module-Failure-Message")
+                                   or "rejected by FreeRADIUS")
+    decision = Decision(accept, {}, method=f"fr:{auth}"[:16] if auth else "fr",
+                        reason=reason[:RESULT_LENGTH])
+    _radius().writer.record_blocking(ForeignLogin(_attempt(attributes), nas, decision))
+    return "", STATUS["ok"]
 
 
 @blueprint.post("/accounting")

@@ -24,6 +24,17 @@ from tests.integration.radius.conftest import SECRET, add_nas, radclient
 from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
 
 TOKEN = "rest-token-for-tests"
+# a site's own rules ahead of citynet (the generated config's optional site-authorize)
+SITE_RULES = """
+if (&User-Name == "site-banned") {
+    reject
+}
+if (&User-Name == "site-staff") {
+    update control {
+        &Auth-Type := Accept
+    }
+}
+"""
 
 
 @dataclass
@@ -58,6 +69,7 @@ def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Fron
     subprocess.run([CITYNET, "freeradius", "config", "--out", str(conf), "--auth-port",
                     str(auth), "--acct-port", str(acct)], env=env, check=True,
                    capture_output=True)
+    (conf / "site-authorize").write_text(SITE_RULES)
     web = subprocess.Popen([CITYNET, "serve"], env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
@@ -93,10 +105,25 @@ def test_voucher_logins_through_freeradius(front: Front, store: Store) -> None:
     wrong = login(front, code, "123456")
     assert 'Received Access-Reject' in wrong and "wrong password / 密码错误" in wrong
     assert "Received Access-Reject" in login(front, "nobody", "x")
+    # nobody's (404, notfound): rejected by FreeRADIUS, recorded by citynet
+    assert "Received Access-Reject" in login(front, "AA-BB-CC-DD-EE-42", "AA-BB-CC-DD-EE-42")
     with store.session() as session:
         results = [r.result for r in session.scalars(
             select(LoginRecord).order_by(LoginRecord.seq))]
-    assert results == ["accept", "accept", "wrong password", "no valid login token"]
+    # once each: no post-auth record for what citynet decided
+    assert results == ["accept", "accept", "wrong password", "no valid login token",
+                       "device not remembered"]
+
+
+def test_what_the_site_s_own_rules_decide_is_recorded(front: Front, store: Store) -> None:
+    assert "Received Access-Accept" in login(front, "site-staff", "any")
+    assert "Received Access-Reject" in login(front, "site-banned", "any")
+    with store.session() as session:
+        rows = [(r.identity, r.method, r.result, r.nas, r.mac) for r in session.scalars(
+            select(LoginRecord).order_by(LoginRecord.seq))]
+    assert rows == [
+        ("site-staff", "fr:accept", "accept", "test-gw", "aa:bb:cc:dd:ee:42"),
+        ("site-banned", "fr", "rejected by FreeRADIUS", "test-gw", "aa:bb:cc:dd:ee:42")]
 
 
 def test_accounting_through_freeradius(front: Front, store: Store) -> None:
@@ -116,6 +143,8 @@ def test_freeradius_fails_closed_when_citynet_is_down(front: Front, store: Store
         code = voucher.code
     stop(front.web)
     assert "Received Access-Reject" in login(front, code, code)
+    # the site's accept cannot be recorded: rejected too
+    assert "Received Access-Reject" in login(front, "site-staff", "any")
     acct = radclient(front.acct, "acct", 'User-Name = "u1"\nAcct-Status-Type = Start\n'
                      'Acct-Session-Id = "fr-down"\n')
     assert "No reply from server" in acct.stdout + acct.stderr  # the NAS will retry

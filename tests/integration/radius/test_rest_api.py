@@ -63,7 +63,9 @@ def test_authorize_decides_in_one_call_and_authenticate_agrees(sqlite_store: Sto
     assert good.get_json()["reply:Class"] == "0x" + f"citynet:voucher:{code}".encode().hex()
     bad = post(api, "authorize", body(**{"User-Name": code, "User-Password": "nope"}))
     assert bad.status_code == 401
-    assert bad.get_json() == {"reply:Reply-Message": "wrong password / 密码错误"}
+    assert bad.get_json() == {"reply:Reply-Message": "wrong password / 密码错误",
+                              "control:Citynet-Decided": "reject"}
+    assert good.get_json()["control:Citynet-Decided"] == "accept"
     nobodys = post(api, "authorize", body(**{"User-Name": "ZZZZZZZZZZ", "User-Password": "x"}))
     assert nobodys.status_code == 404  # notfound: a module after ours may claim it
     again = post(api, "authenticate", body(**{"User-Name": code, "User-Password": code}))
@@ -77,6 +79,28 @@ def test_authorize_decides_in_one_call_and_authenticate_agrees(sqlite_store: Sto
                                                 "wrong password"]
     no_nas = api.post("/radius/rest/accounting", json={}, headers={"X-Citynet-Token": TOKEN})
     assert no_nas.status_code == 400
+
+
+def test_post_auth_records_what_freeradius_decided_alone(sqlite_store: Store) -> None:
+    api = client(sqlite_store)
+
+    def post_auth(query: str, **attributes: Any) -> Any:
+        return api.post(f"/radius/rest/post-auth?nas=gw&{query}", json=body(**attributes),
+                        headers={"X-Citynet-Token": TOKEN})
+
+    failure = "rlm_pap: Cleartext password does not match " + "x" * 80
+    assert post_auth("packet=Access-Reject&auth=PAP", **{
+        "User-Name": "staff-7", "User-Password": "hunter2", "Calling-Station-Id":
+        "AA-BB-CC-DD-EE-07", "Module-Failure-Message": failure}).status_code == 204
+    assert post_auth("packet=Access-Accept&auth=Accept",
+                     **{"User-Name": "staff-8"}).status_code == 204
+    for query in ("", "packet=Access-Challenge", "packet=access-accept"):  # nothing else
+        refused = post_auth(query, **{"User-Name": "staff-9"})
+        assert refused.status_code == 400 and b"packet" in refused.data
+    with sqlite_store.session() as session:
+        rows = [(r.identity, r.method, r.result, r.mac) for r in records.search(session)]
+    assert rows == [("staff-7", "fr:pap", failure[:64], "aa:bb:cc:dd:ee:07"),
+                    ("staff-8", "fr:accept", "accept", "")]
 
 
 def test_concurrent_logins_all_get_answers(store: Store) -> None:

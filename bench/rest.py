@@ -3,8 +3,9 @@
 Target (RADIUS issue, item 2): >= 1,000 auths/s with zero timeouts, and the ratio against
 citynet's own listener (item 1) measured in the same run.
 
-citynet serve (waitress, the production web server, 8 threads) answers the rlm_rest API
-on SQLite; FreeRADIUS 3.2 runs the config `citynet freeradius config` generates; radclient
+`citynet serve` with its UDP listener off runs the rlm_rest API (aiohttp on the RADIUS
+service's event loop, calls decided in the listener's rounds) on SQLite; FreeRADIUS 3.2
+runs the config `citynet freeradius config` generates; radclient
 sends the same signed PAP requests to FreeRADIUS and, for the ratio, to
 `citynet radius serve`. Needs Debian's freeradius, freeradius-rest, freeradius-utils.
 
@@ -45,11 +46,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        web_port, auth, acct = free_tcp_port(), free_udp_port(), free_udp_port()
+        web_port, api_port = free_tcp_port(), free_tcp_port()
+        auth, acct = free_udp_port(), free_udp_port()
         listener_auth = free_udp_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
         env.update(CITYNET_DATA_DIR=str(tmp / "citynet"), CITYNET_WEB__PORT=str(web_port),
-                   CITYNET_RADIUS__REST_TOKEN=TOKEN, CITYNET_RADIUS__AUTH_PORT=str(listener_auth),
+                   CITYNET_RADIUS__REST_TOKEN=TOKEN, CITYNET_RADIUS__REST_PORT=str(api_port),
+                   CITYNET_RADIUS__AUTH_PORT=str(listener_auth),
                    CITYNET_RADIUS__ACCT_PORT=str(free_udp_port()),
                    CITYNET_LOGGING__LEVEL="WARNING")
 

@@ -227,8 +227,11 @@ def serve(runtime: Runtime) -> None:
 def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
     from radius.service import RadiusService
 
-    config = runtime.config
-    return [RadiusService(runtime.store, box, config.radius)] if config.radius.enabled else []
+    radius = runtime.config.radius
+    # FreeRADIUS in front owns the UDP ports (radius.enabled off) and calls the API
+    if not radius.enabled and not radius.rest_token.get_secret_value():
+        return []
+    return [RadiusService(runtime.store, box, radius, udp=radius.enabled)]
 
 
 def _collectors() -> list[Collector]:

@@ -74,8 +74,10 @@ class RadiusConfig(Section):
                            description="UDP authentication port (0: any free port)")
     acct_port: int = Field(default=1813, ge=0, le=65535,
                            description="UDP accounting port (0: any free port)")
-    enabled: bool = Field(default=True,
-                          description="run the listener in `citynet serve` / `citynet demo`")
+    enabled: bool = Field(
+        default=True, description="run the UDP listener in `citynet serve` / `citynet demo` "
+        "(off when FreeRADIUS owns the ports; the rlm_rest API runs whenever "
+        "radius.rest_token is set)")
     nas_refresh_seconds: float = Field(
         default=30.0, gt=0, le=3600,
         description="how often the listener re-reads the NAS clients from the store")
@@ -85,6 +87,10 @@ class RadiusConfig(Section):
     rest_token: SecretStr = Field(
         default=SecretStr(""),
         description="token FreeRADIUS's rlm_rest presents (X-Citynet-Token); empty: API off")
+    rest_bind: str = Field(default="127.0.0.1",
+                           description="address the rlm_rest API (HTTP) binds")
+    rest_port: int = Field(default=8812, ge=0, le=65535,
+                           description="TCP port of the rlm_rest API (0: any free port)")
     rest_allow: list[str] = Field(
         default=["127.0.0.1/32", "::1/128"],
         description="networks the rlm_rest API accepts calls from")

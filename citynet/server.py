@@ -1,5 +1,5 @@
-"""Runs the web app in the foreground with waitress (threaded: rlm_rest's keep-alive
-connection pool deadlocks blocking one-request-per-worker servers)."""
+"""Runs the web app in the foreground with waitress (threaded: a slow client holds one
+worker, not the whole app), beside the services (the RADIUS service, monitoring)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def serve_forever(app: Flask, web: WebConfig, banner: list[str],
     """Start the services, serve the web app until Ctrl-C or SIGTERM, stop everything."""
     server = create_server(app, host=web.bind, port=web.port, threads=web.threads,
                            ident="citynet")
+    # waitress warns of every request that waits for a free thread: under FreeRADIUS's
+    # connection pool (more connections than threads, by design) that is a log line per
+    # login. Requests still wait their turn; only the warning goes.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     started: list[Service] = []
     try:
         for service in services or []:

@@ -83,7 +83,6 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
         app.config.update(test_config)
     app.extensions["citynet.store"] = store
     app.extensions["citynet.config"] = config
-    app.extensions["citynet.radius"] = config.radius
     app.extensions["citynet.box"] = box
 
     from citynet.access import setup as setup_access
@@ -96,7 +95,6 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     from portal.web import blueprint as portal_blueprint
     from portal.web import setup as setup_portal
     from radius.admin import blueprint as radius_admin_blueprint
-    from radius.rest import blueprint as radius_rest_blueprint
 
     setup_access(app)
     app.register_blueprint(admin_blueprint)
@@ -106,7 +104,6 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     app.register_blueprint(inventory_blueprint)
     app.register_blueprint(inventory_editor)
     app.register_blueprint(dashboard_blueprint)
-    app.register_blueprint(radius_rest_blueprint)
     app.register_blueprint(portal_blueprint)
     setup_portal(app, config)
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -267,13 +265,12 @@ Decide = Callable[[Session, LoginAttempt, str, str], Decision]  # (session, atte
 
 
 class RecordWriter:
-    """Group commit of RADIUS store work: accounting records and logins to decide (with
-    their login records), one transaction per batch — so a decision (a voucher's device
-    slot, a token spent) and the record of it commit together. The listener hands over a
-    round of jobs on its own thread (:meth:`run`); request threads (the rlm_rest API)
-    wait on the writer's thread, which batches whatever they queued meanwhile
-    (:meth:`decide_blocking`, :meth:`write_blocking`). Writers of one store, in one
-    process or several, take turns on the login-record chain by its lock."""
+    """Group commit of RADIUS store work: accounting records, logins to decide (with their
+    login records) and logins decided elsewhere, one transaction per batch — so a decision
+    (a voucher's device slot, a token spent) and the record of it commit together. The
+    RADIUS service's event loop hands over each round of jobs, from its UDP ports and its
+    rlm_rest API (:meth:`run`). Writers of one store, in one process or several, take
+    turns on the login-record chain by its lock."""
 
     def __init__(self, store: Store, max_batch: int = 400,
                  after_commit: Callable[[list[AccountingEvent]], None] | None = None,
@@ -282,70 +279,14 @@ class RecordWriter:
         self.max_batch = max_batch
         self.after_commit = after_commit  # sees each batch's new accounting, once durable
         self.decide = decide  # needed for Login jobs
-        self._queue: queue.Queue[tuple[Job, Done] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="accounting-writer",
-                                        daemon=True)
         self.batches = 0
         self.stored = 0
-
-    def start(self) -> None:
-        """Start the thread that serves :meth:`decide_blocking` and :meth:`write_blocking`."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
 
     def run(self, jobs: Sequence[tuple[Job, Done]]) -> None:
         """Do ``jobs`` on the calling thread, ``max_batch`` to a transaction; each ``done``
         runs here with its :data:`Outcome` once its transaction committed (or failed)."""
         for start in range(0, len(jobs), self.max_batch):
             self._commit(jobs[start:start + self.max_batch])
-
-    def _wait(self, job: Job, timeout: float) -> bool | Decision:
-        finished = threading.Event()
-        outcome: list[Outcome] = []
-
-        def done(result: Outcome) -> None:
-            outcome.append(result)
-            finished.set()
-
-        self._queue.put((job, done))
-        if not finished.wait(timeout):
-            raise TimeoutError(f"not stored within {timeout:g} s")
-        if isinstance(outcome[0], Exception):
-            raise outcome[0]
-        return outcome[0]
-
-    def write_blocking(self, job: AccountingEvent, timeout: float = 30.0) -> bool:
-        """For threads without an event loop (the rlm_rest API under waitress): wait until
-        the record is durable, sharing the group commit with every other caller."""
-        return bool(self._wait(job, timeout))
-
-    def decide_blocking(self, login: Login, timeout: float = 30.0) -> Decision:
-        """Decide a login and wait until it and its login record are durable."""
-        return cast(Decision, self._wait(login, timeout))
-
-    def record_blocking(self, login: ForeignLogin, timeout: float = 30.0) -> None:
-        """Wait until the login record of a login decided elsewhere is durable."""
-        self._wait(login, timeout)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # finish this batch, then stop
-                    break
-                batch.append(item)
-            self._commit(batch)
 
     def _commit(self, batch: Sequence[tuple[Job, Done]]) -> OperationalError | None:
         """Store ``batch`` and tell each job's caller; the error if the store itself

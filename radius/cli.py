@@ -489,7 +489,8 @@ def freeradius() -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write (created if missing).")
 @click.option("--api-url", default=None,
-              help="citynet's web app as FreeRADIUS reaches it. Default: from web.bind/port.")
+              help="citynet's rlm_rest API as FreeRADIUS reaches it (scheme, host, port). "
+              "Default: from radius.rest_bind/rest_port.")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="FreeRADIUS's address.")
 @click.option("--auth-port", type=click.IntRange(1, 65535), default=1812, show_default=True)
 @click.option("--acct-port", type=click.IntRange(1, 65535), default=1813, show_default=True)
@@ -499,7 +500,9 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
     """Write a FreeRADIUS 3.2 config directory; run it with `freeradius -d DIR`.
 
     Needs radius.rest_token (CITYNET_RADIUS__REST_TOKEN) set for both: FreeRADIUS
-    presents it, citynet's API checks it. The files hold NAS secrets: mode 0600.
+    presents it, citynet's API checks it. With the token set, `citynet serve` runs the
+    API (radius.rest_port, 8812); set radius.enabled = false there so that FreeRADIUS,
+    not citynet, listens on the RADIUS ports. The files hold NAS secrets: mode 0600.
     Regenerate after NAS changes.
 
     A site's own rules go in DIR/site-authorize (unlang, kept when regenerating),
@@ -518,8 +521,8 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
     if not token:
         raise CitynetError("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
                            "FreeRADIUS must authenticate to citynet's API")
-    web = runtime.config.web
-    url = api_url or f"http://{web.bind}:{web.port}"
+    radius = runtime.config.radius
+    url = api_url or f"http://{radius.rest_bind}:{radius.rest_port}"
     box = runtime.box()
     with runtime.store.session() as session:
         registry = NasRegistry.load(session, box)

@@ -1,7 +1,7 @@
 """Limits that accounting reveals, enforced with Disconnect-Requests (RFC 5176).
 
-After each accounting batch is durable, the sessions it touched are checked off the
-writer thread:
+After each accounting batch is durable, the sessions it touched are checked on a thread
+of their own (not the RADIUS service's event loop):
 
 - a person over the day's time or traffic (their profile's ``daily_minutes`` /
   ``daily_megabytes``, seen in Start and Interim-Update counters): every open session of

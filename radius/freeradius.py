@@ -33,7 +33,7 @@ SITE_AUTHORIZE = "site-authorize"
 
 @dataclass(frozen=True)
 class FrontConfig:
-    api_url: str  # citynet's web app, e.g. http://127.0.0.1:8080
+    api_url: str  # citynet's rlm_rest API server, e.g. http://127.0.0.1:8812
     token: str
     bind: str = "127.0.0.1"
     auth_port: int = 1812

@@ -12,7 +12,8 @@ logins, write their login records, store its accounting — in one transaction
 (:meth:`radius.accounting.RecordWriter.run`, group commit), and send the answers once it
 committed. No task, future, queue or second thread per request: on a GIL-bound process
 the hand-offs cost more than the policy itself. While a round's transaction runs, new
-datagrams wait in the socket's (large) receive buffer.
+datagrams wait in the socket's (large) receive buffer. The rlm_rest API
+(:mod:`radius.api`), on the same loop, hands its calls' store work to the same rounds.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from functools import partial
 
 from radius import codec, wire
 from radius.accounting import (
-    AccountingEvent,
+    Job,
     Outcome,
     RecordWriter,
     UnusableAccounting,
@@ -88,7 +89,8 @@ class RadiusServer:
         self.writer = writer
         self.counters: Counter[str] = Counter()
         self.cache = ReplyCache()
-        self._round: list[tuple[Login | AccountingEvent, Callable[[Outcome], None]]] = []
+        self._round: list[tuple[Job, Callable[[Outcome], None]]] = []
+        self._flush_due = False
         self._warned: dict[tuple[str, str], float] = {}
 
     def _warn(self, nas: NasEntry, message: str) -> None:
@@ -185,8 +187,20 @@ class RadiusServer:
 
         self._submit(Login(attempt_of(request), nas.name, nas.policy), decided)
 
-    def _submit(self, job: Login | AccountingEvent, done: Callable[[Outcome], None]) -> None:
+    def _submit(self, job: Job, done: Callable[[Outcome], None]) -> None:
         self._round.append((job, done))
+
+    def submit(self, job: Job, done: Callable[[Outcome], None]) -> None:
+        """Store work from elsewhere on this loop (the rlm_rest API): it joins the round
+        done once the callbacks ready now have run — with every call they submit."""
+        self._round.append((job, done))
+        if not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._due)
+
+    def _due(self) -> None:
+        self._flush_due = False
+        self.flush()
 
     def flush(self) -> None:
         """Do the store work of the datagrams received so far and answer them (each

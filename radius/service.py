@@ -1,5 +1,7 @@
-"""The RADIUS listener as a service: its own event loop on a thread, started and stopped
-by `citynet serve` / `citynet demo`, or run in the foreground by `citynet radius serve`."""
+"""The RADIUS service: its own event loop on a thread — the UDP listener and, when
+``radius.rest_token`` is set, the rlm_rest API for FreeRADIUS in front — started and
+stopped by `citynet serve` / `citynet demo`, or run in the foreground by `citynet radius
+serve`."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from radius.accounting import RecordWriter
+from radius.api import RestApi
 from radius.enforcement import Enforcer
 from radius.listener import RadiusServer, listen
 from radius.nas import NasRegistry
@@ -22,8 +25,9 @@ log = logging.getLogger(__name__)
 
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
-                 coa_port: int | None = None) -> None:
-        self.store, self.box, self.config = store, box, config
+                 coa_port: int | None = None, udp: bool = True) -> None:
+        """``udp``: open the auth and accounting ports (not when FreeRADIUS has them)."""
+        self.store, self.box, self.config, self.udp = store, box, config, udp
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone)
         # Disconnects for limits seen in accounting go to the NAS the registry knows now
@@ -34,7 +38,10 @@ class RadiusService:
                                    decide=policy.decide_in)
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
-        self._loop = asyncio.new_event_loop()
+        token = config.rest_token.get_secret_value()
+        self.api = RestApi(self.server, token, config.rest_allow) if token else None
+        self.api_port = config.rest_port  # the real one once started
+        self._loop: asyncio.AbstractEventLoop | None = None  # made by start()
         self._stopped = asyncio.Event()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -43,8 +50,15 @@ class RadiusService:
 
     def describe(self) -> str:
         auth, acct = self.ports
-        return (f"RADIUS on {self.config.bind} auth {auth}/udp, accounting {acct}/udp, "
-                f"{len(self.server.registry)} NAS")
+        parts = [f"RADIUS on {self.config.bind} auth {auth}/udp, accounting {acct}/udp"
+                 ] if self.udp else []
+        if self.api is not None:
+            parts.append(f"rlm_rest API on {self.api_url}/")
+        return ", ".join([*parts, f"{len(self.server.registry)} NAS"])
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.rest_bind}:{self.api_port}/radius/rest"
 
     def start(self) -> None:
         self.server.registry.warn_about_legacy()
@@ -55,6 +69,7 @@ class RadiusService:
 
     def stop(self) -> None:
         if self._thread.is_alive():
+            assert self._loop is not None  # noqa: S101 - the thread runs it
             self._loop.call_soon_threadsafe(self._stopped.set)
             self._thread.join(timeout=30)
         self.enforcer.close()
@@ -77,24 +92,35 @@ class RadiusService:
         self.server.registry = registry
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
+        self._loop = loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         try:
-            self._loop.run_until_complete(self._main())
+            loop.run_until_complete(self._main())
         finally:
-            self._loop.close()
+            loop.close()
 
     async def _main(self) -> None:
+        config = self.config
         try:
-            ports = listen(self.server, self.config.bind, self.config.auth_port,
-                                 self.config.acct_port)
+            ports = listen(self.server, config.bind, config.auth_port,
+                           config.acct_port) if self.udp else []
         except OSError as exc:
-            self._error = OSError(f"RADIUS cannot listen on {self.config.bind} ports "
-                                  f"{self.config.auth_port}/{self.config.acct_port}: "
-                                  f"{exc.strerror}")
+            self._error = OSError(f"RADIUS cannot listen on {config.bind} ports "
+                                  f"{config.auth_port}/{config.acct_port}: {exc.strerror}")
             self._ready.set()
             return
-        # port 0 in config means "any free port" (tests): the real ones
-        self.ports = (ports[0].number, ports[1].number)
+        if ports:  # port 0 in config means "any free port" (tests): the real ones
+            self.ports = (ports[0].number, ports[1].number)
+        if self.api is not None:
+            try:
+                self.api_port = await self.api.start(config.rest_bind, config.rest_port)
+            except OSError as exc:
+                for port in ports:
+                    port.close()
+                self._error = OSError(f"the rlm_rest API cannot listen on {config.rest_bind} "
+                                      f"port {config.rest_port}: {exc.strerror}")
+                self._ready.set()
+                return
         self._ready.set()
         while True:
             try:
@@ -104,3 +130,5 @@ class RadiusService:
                 await self._refresh_registry()
         for port in ports:
             port.close()
+        if self.api is not None:
+            await self.api.stop()

@@ -58,13 +58,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Front]:
     add_nas(backend_config, store)
-    web_port = free_port(socket.SOCK_STREAM)
+    web_port, api_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
     env.update(CITYNET_DATA_DIR=str(backend_config.data_path),
                CITYNET_DATABASE__URL=backend_config.database.url,
                CITYNET_WEB__PORT=str(web_port), CITYNET_RADIUS__ENABLED="false",
-               CITYNET_RADIUS__REST_TOKEN=TOKEN)
+               CITYNET_RADIUS__REST_TOKEN=TOKEN, CITYNET_RADIUS__REST_PORT=str(api_port))
     conf = tmp_path / "freeradius"
     subprocess.run([CITYNET, "freeradius", "config", "--out", str(conf), "--auth-port",
                     str(auth), "--acct-port", str(acct)], env=env, check=True,
@@ -75,8 +75,10 @@ def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Fron
     radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        api = f"http://127.0.0.1:{web_port}"
-        wait_until(lambda: http_answers(api + "/healthz"), "citynet serve", web)
+        # serve starts the RADIUS service (here: the rlm_rest API only) before the web app
+        wait_until(lambda: http_answers(f"http://127.0.0.1:{web_port}/healthz"),
+                   "citynet serve", web)
+        api = f"http://127.0.0.1:{api_port}/radius/rest"
         wait_until(lambda: status_server(auth, SECRET.encode()) is not None, "freeradius",
                    radiusd)
         yield Front(f"127.0.0.1:{auth}", f"127.0.0.1:{acct}", web, api)
@@ -152,7 +154,7 @@ def test_freeradius_fails_closed_when_citynet_is_down(front: Front, store: Store
 
 def test_the_api_refuses_calls_without_the_token(front: Front) -> None:
     for headers in ({}, {"X-Citynet-Token": "wrong"}):
-        request = urllib.request.Request(front.api + "/radius/rest/authorize?nas=x",
+        request = urllib.request.Request(front.api + "/authorize?nas=x",
                                          data=b"{}", headers=headers, method="POST")
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=5)

@@ -3,9 +3,7 @@ one caller is told, and what is left in the store, when a batch's work fails."""
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
@@ -122,27 +120,3 @@ def test_a_login_nobody_waits_for_is_neither_decided_nor_recorded(store: Store) 
         Login(attempt("waited"), "gw", deadline=time.monotonic() + 60)])
     assert isinstance(told[0], TimeoutError) and isinstance(told[1], Decision)
     assert decided == ["waited"] and logged(store) == [("waited", "accept")]
-
-
-def test_request_threads_share_the_writer_thread(store: Store) -> None:
-    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
-        return Decision(attempt.user.startswith("ok"), {}, reason="", identity=attempt.user)
-
-    writer = RecordWriter(store, decide=decide)
-    writer.start()
-    try:
-        answers: dict[str, Any] = {}
-
-        def login(user: str) -> None:
-            answers[user] = writer.decide_blocking(Login(attempt(user), "gw")).accept
-
-        threads = [threading.Thread(target=login, args=(f"{kind}{n}",))
-                   for n in range(8) for kind in ("ok", "no")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    finally:
-        writer.stop()
-    assert answers == {f"{kind}{n}": kind == "ok" for n in range(8) for kind in ("ok", "no")}
-    assert len(logged(store)) == 16

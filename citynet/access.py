@@ -166,8 +166,8 @@ def check_csrf() -> None:
         abort(400, "the form expired or did not come from citynet: reload the page")
 
 
-# The portal checks its own token; FreeRADIUS's rlm_rest API authenticates by its token.
-NOT_STAFF = frozenset({"portal", "radius_rest"})
+# The portal checks its own token.
+NOT_STAFF = frozenset({"portal"})
 
 
 @blueprint.before_app_request

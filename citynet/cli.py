@@ -295,7 +295,7 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int) -> None:
     config = runtime.config.model_copy(update={
         "portal": runtime.config.portal.model_copy(update={"show_outbox": True})})
     services = _services(runtime, box)
-    if services:
+    if services and rad.enabled:  # the hotspot simulator talks to the UDP listener
         services.append(DemoHotspot(services[0], f"{base}/portal/", DEMO_NAS, DEMO_NAS_SECRET,
                                     DEMO_UAM_SECRET, hotspot_port))
     services.append(_monitoring(runtime))

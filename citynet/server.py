@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class Service(Protocol):
-    """Something that runs beside the web app (the RADIUS listener)."""
+    """Something that runs beside the web app (the RADIUS service, monitoring)."""
 
     def describe(self) -> str: ...
     def start(self) -> None: ...
@@ -31,10 +31,6 @@ def serve_forever(app: Flask, web: WebConfig, banner: list[str],
     """Start the services, serve the web app until Ctrl-C or SIGTERM, stop everything."""
     server = create_server(app, host=web.bind, port=web.port, threads=web.threads,
                            ident="citynet")
-    # waitress warns of every request that waits for a free thread: under FreeRADIUS's
-    # connection pool (more connections than threads, by design) that is a log line per
-    # login. Requests still wait their turn; only the warning goes.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     started: list[Service] = []
     try:
         for service in services or []:

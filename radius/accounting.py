@@ -86,8 +86,17 @@ class AccountingEvent:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+def _number(request: Attributes, name: str) -> int:
+    """A counter (decoded from a datagram: an int already; from rlm_rest's JSON: any)."""
+    value = request.get(name)
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        raise UnusableAccounting(f"{name} is not a number") from None
+
+
 def _octets(request: Attributes, octets: str, gigawords: str) -> int:
-    return int(request.get(gigawords) or 0) << 32 | int(request.get(octets) or 0)
+    return _number(request, gigawords) << 32 | _number(request, octets)
 
 
 def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
@@ -104,11 +113,11 @@ def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
         calling_station=str(request.get("Calling-Station-Id") or ""),
         called_station=str(request.get("Called-Station-Id") or ""),
         framed_ip=str(request.get("Framed-IP-Address") or ""),
-        session_time=int(request.get("Acct-Session-Time") or 0),
+        session_time=_number(request, "Acct-Session-Time"),
         input_octets=_octets(request, "Acct-Input-Octets", "Acct-Input-Gigawords"),
         output_octets=_octets(request, "Acct-Output-Octets", "Acct-Output-Gigawords"),
         terminate_cause=str(request.get("Acct-Terminate-Cause") or ""),
-        delay=int(request.get("Acct-Delay-Time") or 0),
+        delay=_number(request, "Acct-Delay-Time"),
         nat_ip=str(request.get("H3C-NAT-IP-Address") or ""),
         nat_ports=_port_block(request.get("H3C-NAT-Start-Port"), request.get("H3C-NAT-End-Port")),
         method=method, identity=identity,
@@ -332,25 +341,25 @@ class RecordWriter:
         outcomes: list[Outcome] = []
         logins: list[LoginEvent] = []
         for job in jobs:  # login records in arrival order
-            if isinstance(job, Login):
-                if self.decide is None:
-                    raise RuntimeError("this record writer decides no logins")
-                if job.deadline is not None and time.monotonic() > job.deadline:
-                    outcomes.append(TimeoutError("nobody waits for this login any more"))
-                    continue
-                decision = self.decide(session, job.attempt, job.nas, job.profile)
-                outcomes.append(decision)
-                # the login record commits with the decision, before the answer leaves
-                logins.append(login_record(job.attempt, job.nas, decision))
-            elif isinstance(job, ForeignLogin):
-                outcomes.append(job.decision)
-                logins.append(login_record(job.attempt, job.nas, job.decision))
-            else:
+            if isinstance(job, AccountingEvent):
                 new = next(new_accounting)
                 outcomes.append(new)
                 login = login_event(job) if new else None
                 if login is not None:
                     logins.append(login)
+                continue
+            if job.deadline is not None and time.monotonic() > job.deadline:
+                outcomes.append(TimeoutError("nobody waits for this login any more"))
+                continue
+            if isinstance(job, ForeignLogin):  # decided elsewhere: only its record
+                decision = job.decision
+            elif self.decide is None:
+                raise RuntimeError("this record writer decides no logins")
+            else:
+                decision = self.decide(session, job.attempt, job.nas, job.profile)
+            outcomes.append(decision)
+            # the login record commits with the decision, before the answer leaves
+            logins.append(login_record(job.attempt, job.nas, decision))
         records.append(session, logins)
         return outcomes
 

@@ -35,6 +35,7 @@ import ipaddress
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -56,8 +57,11 @@ STATUS = {"ok": 204, "updated": 200, "reject": 401, "notfound": 404, "userlock":
 # below the generated config's rlm_rest timeout (2 s): a decision FreeRADIUS no longer
 # waits for is not made at all (no token spent, no record)
 DECISION_WAIT = 1.5
+# no call waits longer than this for its round (one is never lost; should it be, the
+# call fails instead of hanging)
+STORE_WAIT = 30.0
 BODY_LIMIT = 64 * 1024  # rlm_rest's JSON of one request is a few hundred bytes
-RESULT_LENGTH = 64  # login_record.result
+RESULT_LENGTH, METHOD_LENGTH = 64, 16  # login_record.result, .method
 ANSWERS = {"Access-Accept": True, "Access-Reject": False}  # post-auth's packet=
 # a Reject's reasons that mean "not ours": no such voucher, no remembered device. (A phone
 # number's refusal says "no valid login token" whether it has none or gave a wrong or
@@ -73,9 +77,12 @@ class JsonAttributes:
 
     def get(self, name: str) -> Any:
         entry = self.body.get(name)
-        if not isinstance(entry, dict) or not entry.get("value"):
+        if not isinstance(entry, dict):
             return None
-        value = entry["value"][0]
+        values = entry.get("value")
+        if not isinstance(values, list) or not values:
+            return None
+        value = values[0]
         if entry.get("type") == "octets" and isinstance(value, str) and value.startswith("0x"):
             try:
                 return bytes.fromhex(value[2:])
@@ -84,7 +91,7 @@ class JsonAttributes:
         return value
 
 
-def attempt_of(attributes: JsonAttributes) -> LoginAttempt:
+def login_attempt(attributes: JsonAttributes) -> LoginAttempt:
     chap = attributes.get("CHAP-Password")
     return LoginAttempt(
         user=str(attributes.get("User-Name") or ""),
@@ -103,6 +110,11 @@ def answer(attributes: dict[str, object], status: int, **control: str) -> web.Re
     return web.Response(text=json.dumps(body), status=status, content_type="application/json")
 
 
+def http_url(host: str, port: int) -> str:
+    """Where the API is, as a caller writes it (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _refusal(status: int, reason: str) -> web.Response:
     return web.Response(text=reason + "\n", status=status)
 
@@ -114,6 +126,8 @@ class RestApi:
     """rlm_rest's four calls on a listener's rounds (one event loop: the service's)."""
 
     def __init__(self, server: RadiusServer, token: str, allow: list[str]) -> None:
+        if not token:
+            raise ValueError("the rlm_rest API needs radius.rest_token")
         self.server = server
         self.token = token.encode()
         self.allow = [ipaddress.ip_network(network) for network in allow]
@@ -123,13 +137,18 @@ class RestApi:
                              web.post(f"{PREFIX}/post-auth", self.post_auth),
                              web.post(f"{PREFIX}/accounting", self.accounting)])
         self._runner: web.AppRunner | None = None
+        self._warned: dict[str, float] = {}
+        self.refusals: Counter[str] = Counter()
 
     async def start(self, bind: str, port: int) -> int:
-        """Listen; the port (``port`` 0: any free one)."""
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        """Listen; the port (``port`` 0: any free one). Several citynet processes may
+        serve the API on one port (SO_REUSEPORT): the kernel spreads the connections."""
+        # FreeRADIUS gives up on a call after 2 s: no call is worth a long shutdown
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                               shutdown_timeout=5)
         await runner.setup()
         try:
-            await web.TCPSite(runner, bind, port).start()
+            await web.TCPSite(runner, bind, port, reuse_port=True).start()
         except OSError:
             await runner.cleanup()
             raise
@@ -141,18 +160,31 @@ class RestApi:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def _refuse(self, why: str, source: object) -> web.Response:
+        """403, counted; logged at most once a minute per reason (a misconfigured
+        FreeRADIUS calls at login rate)."""
+        self.refusals[why] += 1
+        now = time.monotonic()
+        if now - self._warned.get(why, -3600.0) >= 60:
+            self._warned[why] = now
+            log.warning("rlm_rest calls refused: %s (last from %s; counted, logged at most "
+                        "once a minute)", why, source)
+        return _refusal(403, why)
+
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            source = ipaddress.ip_address(request.remote or "")
+            address = ipaddress.ip_address(request.remote or "")
         except ValueError:
-            return _refusal(403, "no source address")
+            return self._refuse("no source address", request.remote)
+        # on a dual-stack socket ("::"), IPv4 callers arrive as ::ffff:a.b.c.d
+        source = getattr(address, "ipv4_mapped", None) or address
         if not any(source in network for network in self.allow):
-            log.warning("rlm_rest call from %s refused: not in radius.rest_allow", source)
-            return _refusal(403, "not in radius.rest_allow")
-        given = request.headers.get(TOKEN_HEADER, "")
-        if not self.token or not given or not hmac.compare_digest(given.encode(), self.token):
-            return _refusal(403, f"no valid {TOKEN_HEADER}")
+            return self._refuse("not in radius.rest_allow", source)
+        # aiohttp keeps undecodable header bytes as surrogates: compare them as bytes
+        given = request.headers.get(TOKEN_HEADER, "").encode("utf-8", "surrogateescape")
+        if not given or not hmac.compare_digest(given, self.token):
+            return self._refuse(f"no valid {TOKEN_HEADER} (radius.rest_token)", source)
         return await handler(request)
 
     async def _call(self, request: web.Request) -> tuple[JsonAttributes, str]:
@@ -176,7 +208,11 @@ class RestApi:
                 done.set_result(outcome)
 
         self.server.submit(job, settle)
-        return await done
+        try:
+            async with asyncio.timeout(STORE_WAIT):
+                return await done
+        except TimeoutError:
+            return TimeoutError(f"no answer from the store in {STORE_WAIT:g} s")
 
     async def _decide(self, attempt: LoginAttempt, nas: str) -> Decision:
         """Decided and recorded (durably) on the NAS's profile; 503 (FreeRADIUS: fail, so
@@ -194,7 +230,7 @@ class RestApi:
         """The whole login in one call: Accept (updated, with control:Auth-Type), reject,
         or notfound for a User-Name that is nobody's here; recorded before the answer."""
         attributes, nas = await self._call(request)
-        decision = await self._decide(attempt_of(attributes), nas)
+        decision = await self._decide(login_attempt(attributes), nas)
         if decision.accept:
             return answer(decision.attributes, STATUS["updated"],
                           **{"Auth-Type": "Accept", DECIDED: "accept"})
@@ -206,10 +242,9 @@ class RestApi:
         """For a config whose own authorize chose ``Auth-Type rest``: decide, record,
         answer."""
         attributes, nas = await self._call(request)
-        decision = await self._decide(attempt_of(attributes), nas)
+        decision = await self._decide(login_attempt(attributes), nas)
         status = STATUS["updated"] if decision.accept else STATUS["reject"]
-        return answer(decision.attributes, status,
-                      **{DECIDED: "accept" if decision.accept else "reject"})
+        return answer(decision.attributes, status)
 
     async def post_auth(self, request: web.Request) -> web.Response:
         """Record a login FreeRADIUS answered without citynet's decision: the answer from
@@ -223,9 +258,13 @@ class RestApi:
         auth = request.query.get("auth", "").strip().lower()
         reason = "" if accept else str(attributes.get("Module-Failure-Message")
                                        or "rejected by FreeRADIUS")
-        decision = Decision(accept, {}, method=f"fr:{auth}"[:16] if auth else "fr",
+        decision = Decision(accept, {}, method=f"fr:{auth}"[:METHOD_LENGTH] if auth else "fr",
                             reason=reason[:RESULT_LENGTH])
-        outcome = await self._stored(ForeignLogin(attempt_of(attributes), nas, decision))
+        # FreeRADIUS answers a call it gave up on with a reject, and post-auth calls again
+        # for that: a record written later than that would say what did not happen
+        outcome = await self._stored(ForeignLogin(
+            login_attempt(attributes), nas, decision,
+            deadline=time.monotonic() + DECISION_WAIT))
         if isinstance(outcome, Exception):  # fail: an accept that cannot be recorded is not
             log.error("login from %s not recorded: %s", nas, outcome)
             raise web.HTTPServiceUnavailable(text="not recorded")

@@ -31,7 +31,9 @@ def radius() -> None:
 @radius.command("serve")
 @pass_runtime
 def radius_serve(runtime: Runtime) -> None:
-    """Run only the RADIUS listener, in the foreground (Ctrl-C stops it).
+    """Run only the RADIUS service, in the foreground (Ctrl-C stops it): the UDP
+    listener (unless radius.enabled is false) and, with radius.rest_token set, the
+    rlm_rest API for FreeRADIUS in front.
 
     `citynet serve` runs it beside the web app; use this for a RADIUS-only host.
 
@@ -41,8 +43,12 @@ def radius_serve(runtime: Runtime) -> None:
     """
     from radius.service import RadiusService
 
+    config = runtime.config.radius
+    if not config.enabled and not config.rest_token.get_secret_value():
+        raise CitynetError("nothing to run: radius.enabled is false and radius.rest_token "
+                           "is not set (the rlm_rest API needs it)")
     box = runtime.box()
-    service = RadiusService(runtime.store, box, runtime.config.radius)
+    service = RadiusService(runtime.store, box, config, udp=config.enabled)
     try:
         service.start()
     except OSError as exc:
@@ -514,6 +520,7 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
       citynet freeradius config --out /etc/citynet/freeradius
       freeradius -f -d /etc/citynet/freeradius
     """
+    from radius.api import http_url
     from radius.freeradius import FrontConfig, write
     from radius.nas import NasRegistry
 
@@ -522,7 +529,7 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
         raise CitynetError("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
                            "FreeRADIUS must authenticate to citynet's API")
     radius = runtime.config.radius
-    url = api_url or f"http://{radius.rest_bind}:{radius.rest_port}"
+    url = api_url or http_url(radius.rest_bind, radius.rest_port)
     box = runtime.box()
     with runtime.store.session() as session:
         registry = NasRegistry.load(session, box)

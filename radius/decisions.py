@@ -51,6 +51,7 @@ class ForeignLogin:
     attempt: LoginAttempt
     nas: str
     decision: Decision
+    deadline: float | None = None  # as a Login's
 
 
 CLASS_PREFIX = b"citynet:"

@@ -185,14 +185,12 @@ class RadiusServer:
             if reply is not None:
                 send(reply)
 
-        self._submit(Login(attempt_of(request), nas.name, nas.policy), decided)
-
-    def _submit(self, job: Job, done: Callable[[Outcome], None]) -> None:
-        self._round.append((job, done))
+        self.submit(Login(attempt_of(request), nas.name, nas.policy), decided)
 
     def submit(self, job: Job, done: Callable[[Outcome], None]) -> None:
-        """Store work from elsewhere on this loop (the rlm_rest API): it joins the round
-        done once the callbacks ready now have run — with every call they submit."""
+        """Store work for this loop's next round: a port's round ends with the datagrams
+        it read (:meth:`Port._readable`); other work (the rlm_rest API's calls) is done
+        once the callbacks ready now have run — with everything they submit."""
         self._round.append((job, done))
         if not self._flush_due:
             self._flush_due = True
@@ -233,7 +231,7 @@ class RadiusServer:
             self.cache.finish(key, reply)
             send(reply)
 
-        self._submit(event, stored)
+        self.submit(event, stored)
 
 
 class Port:

@@ -14,7 +14,7 @@ from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from radius.accounting import RecordWriter
-from radius.api import RestApi
+from radius.api import PREFIX, RestApi, http_url
 from radius.enforcement import Enforcer
 from radius.listener import RadiusServer, listen
 from radius.nas import NasRegistry
@@ -58,7 +58,7 @@ class RadiusService:
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.config.rest_bind}:{self.api_port}/radius/rest"
+        return http_url(self.config.rest_bind, self.api_port) + PREFIX
 
     def start(self) -> None:
         self.server.registry.warn_about_legacy()

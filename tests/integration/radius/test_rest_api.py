@@ -38,6 +38,7 @@ class Answer:
 @dataclass
 class Api:
     url: str
+    service: RadiusService
 
     def post(self, path: str, data: Any, token: str = TOKEN) -> Answer:
         raw = data if isinstance(data, bytes) else json.dumps(data).encode()
@@ -58,7 +59,7 @@ def api(store: Store, box: SecretBox | None = None, **radius: Any) -> Iterator[A
     service = RadiusService(store, box, config, udp=False)
     service.start()
     try:
-        yield Api(service.api_url)
+        yield Api(service.api_url, service)
     finally:
         service.stop()
 
@@ -79,6 +80,7 @@ def test_status_contract_is_freeradius_s() -> None:
 @pytest.mark.parametrize(("token", "allow", "status"), [
     ("wrong", ["127.0.0.1/32"], 403),
     ("", ["127.0.0.1/32"], 403),
+    ("t0ken\xff", ["127.0.0.1/32"], 403),  # not UTF-8 on the wire: refused, not a 500
     (TOKEN, ["192.0.2.0/24", "::1/128"], 403),
     (TOKEN, ["127.0.0.0/8"], 401),  # allowed: gets the real answer (no valid login token)
 ])
@@ -86,11 +88,23 @@ def test_access_rules(sqlite_store: Store, token: str, allow: list[str], status:
     with api(sqlite_store, rest_allow=allow) as client:
         assert post(client, "authorize", body(**{"User-Name": "nobody"}),
                     token).status == status
+        assert sum(client.service.api.refusals.values()) == (status == 403)  # type: ignore[union-attr]
 
 
 def test_without_a_token_there_is_no_api(sqlite_store: Store) -> None:
     service = RadiusService(sqlite_store, None, RadiusConfig(rest_port=0), udp=False)
     assert service.api is None  # FreeRADIUS finds nobody there: fail, so reject
+
+
+def test_radius_serve_refuses_to_run_nothing(sqlite_store: Store, sqlite_config: Config) -> None:
+    from click.testing import CliRunner
+
+    from citynet.cli import cli
+
+    env = {"CITYNET_DATA_DIR": str(sqlite_config.data_path), "CITYNET_RADIUS__ENABLED": "false",
+           "CITYNET_RADIUS__REST_TOKEN": ""}
+    result = CliRunner().invoke(cli, ["radius", "serve"], env=env)
+    assert result.exit_code != 0 and "nothing to run" in result.output
 
 
 def test_bad_calls_are_refused_with_the_reason(sqlite_store: Store) -> None:
@@ -104,6 +118,9 @@ def test_bad_calls_are_refused_with_the_reason(sqlite_store: Store) -> None:
         too_big = client.post("authorize?nas=gw", b"{" + b" " * 70_000 + b"}")
         assert too_big.status == 413
         assert client.post("nothing-here?nas=gw", {}).status == 404
+        # an attribute not in rlm_rest's form is no attribute: the login has no User-Name
+        odd = post(client, "authorize", {"User-Name": {"type": "string", "value": "x"}})
+        assert odd.status == 401
 
 
 def test_authorize_decides_in_one_call_and_authenticate_agrees(sqlite_store: Store) -> None:
@@ -141,6 +158,9 @@ def test_accounting_is_stored_once_and_answered(sqlite_store: Store) -> None:
         assert post(client, "accounting", start).status == 204  # FreeRADIUS's retry
         # a record that can never be stored is answered (no endless retries), not stored
         assert post(client, "accounting", body(**{"User-Name": "u1"})).status == 204
+        assert post(client, "accounting", body(**{
+            "User-Name": "u1", "Acct-Status-Type": "Interim-Update", "Acct-Session-Id":
+            "rest-1", "Acct-Input-Octets": "lots"})).status == 204
     with sqlite_store.session() as session:
         assert [r.event for r in records.search(session)] == ["session-start"]
 
@@ -175,6 +195,7 @@ def test_concurrent_calls_share_rounds_and_all_get_answers(store: Store) -> None
     statuses: list[int] = []
     barrier = threading.Barrier(16)
     with api(store) as client:
+        batches = client.service.writer.batches
 
         def login() -> None:
             barrier.wait(timeout=30)
@@ -188,7 +209,9 @@ def test_concurrent_calls_share_rounds_and_all_get_answers(store: Store) -> None
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
+        rounds = client.service.writer.batches - batches
     assert statuses == [200] * 80
+    assert rounds < 80  # calls that came in together were decided together
     with store.session() as session:
         assert records.verify(session) == (80, [])  # one chain, no fork, no gap
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from citynet.db import Store
 from radius import records, vouchers
 from radius.accounting import Outcome, RecordWriter
-from radius.decisions import Decision, Login, LoginAttempt
+from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
 from radius.policy import Policy
 from radius.profiles import ProfileBook
 from radius.records import LoginRecord
@@ -24,7 +24,7 @@ def attempt(user: str, password: str | None = None) -> LoginAttempt:
                         calling_station="AA-BB-CC-DD-EE-01")
 
 
-def run(writer: RecordWriter, logins: list[Login]) -> list[Outcome]:
+def run(writer: RecordWriter, logins: list[Login | ForeignLogin]) -> list[Outcome]:
     told: list[Outcome] = []
     writer.run([(login, told.append) for login in logins])
     return told
@@ -114,9 +114,14 @@ def test_a_login_nobody_waits_for_is_neither_decided_nor_recorded(store: Store) 
         decided.append(attempt.user)
         return Decision(True, {}, method="test", identity=attempt.user)
 
-    late = time.monotonic() - 1
+    late, later = time.monotonic() - 1, time.monotonic() + 60
     told = run(RecordWriter(store, decide=decide), [
         Login(attempt("late"), "gw", deadline=late),
-        Login(attempt("waited"), "gw", deadline=time.monotonic() + 60)])
-    assert isinstance(told[0], TimeoutError) and isinstance(told[1], Decision)
-    assert decided == ["waited"] and logged(store) == [("waited", "accept")]
+        Login(attempt("waited"), "gw", deadline=later),
+        # decided by FreeRADIUS: a record after its deadline would contradict its answer
+        ForeignLogin(attempt("fr-late"), "gw", Decision(True, {}), deadline=late),
+        ForeignLogin(attempt("fr"), "gw", Decision(False, {}, reason="no"), deadline=later)])
+    assert [type(outcome) for outcome in told] == [TimeoutError, Decision, TimeoutError,
+                                                   Decision]
+    assert decided == ["waited"]
+    assert logged(store) == [("waited", "accept"), ("fr", "no")]

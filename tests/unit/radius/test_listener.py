@@ -1,12 +1,14 @@
 """The listener's pipeline without sockets: drops, duplicates, signatures, Status-Server."""
 
+import asyncio
 import ipaddress
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 
 from radius import codec, wire
-from radius.decisions import Decision, Login
+from radius.decisions import Decision, Login, LoginAttempt
 from radius.listener import RadiusServer, ReplyCache
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code
@@ -21,10 +23,11 @@ class Records:
     and anyone else out."""
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.calls = self.rounds = 0
         self.jobs: list[Login] = []
 
     def run(self, jobs: list[tuple[Login, Any]]) -> None:
+        self.rounds += 1
         for job, done in jobs:
             self.calls += 1
             self.jobs.append(job)
@@ -43,11 +46,28 @@ def access_request(user: str = "ok", secret: bytes = SECRET, signed: bool = True
                                 message_authenticator=signed)
 
 
+T = TypeVar("T")
+
+
+def on_a_loop(work: Callable[[], T]) -> T:
+    """``work`` on a running event loop (the listener's home), and what it scheduled."""
+    async def main() -> T:
+        result = work()
+        await asyncio.sleep(0)
+        return result
+
+    return asyncio.run(main())
+
+
 def run(srv: RadiusServer, data: bytes, source: str = "10.0.0.7") -> list[bytes]:
     """Feed one datagram as a round of its own; what the server answered (if anything)."""
     sent: list[bytes] = []
-    srv.receive(data, (source, 40000), AUTH, sent.append)
-    srv.flush()
+
+    def round_() -> None:
+        srv.receive(data, (source, 40000), AUTH, sent.append)
+        srv.flush()
+
+    on_a_loop(round_)
     return sent
 
 
@@ -116,6 +136,23 @@ def test_a_login_the_store_could_not_take_gets_no_answer_and_its_retry_is_handle
     assert run(srv, data) == [] and writer.calls == 2  # the retry was decided again
 
 
+def test_work_from_the_loop_is_done_in_one_round_once_its_callbacks_ran() -> None:
+    """The rlm_rest API's calls: whatever they submit in one pass of the loop shares a
+    round (one transaction), done right after it."""
+    srv, writer = server()
+    told: list[Any] = []
+
+    async def main() -> None:
+        for user in ("ok", "no", "ok"):
+            srv.submit(Login(LoginAttempt(user), "gw"), told.append)
+        assert told == []  # not in the caller's own step
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert [decision.accept for decision in told] == [True, False, True]
+    assert writer.rounds == 1
+
+
 def test_status_server_needs_a_message_authenticator() -> None:
     srv, _ = server()
     status = codec.encode_request(Code.STATUS_SERVER, SECRET, {})
@@ -170,9 +207,13 @@ def test_accounting_is_answered_only_after_the_write() -> None:
     def scenario(fail: bool) -> tuple[list[bytes], RadiusServer]:
         srv = RadiusServer(NasRegistry([NAS]), Writer(fail))  # type: ignore[arg-type]
         sent: list[bytes] = []
-        srv.receive(REQUEST, ("10.0.0.7", 1), wire.ACCT_PORT_CODES, sent.append)
-        assert sent == []  # not yet: the round's store work has not been done
-        srv.flush()
+
+        def round_() -> None:
+            srv.receive(REQUEST, ("10.0.0.7", 1), wire.ACCT_PORT_CODES, sent.append)
+            assert sent == []  # not yet: the round's store work has not been done
+            srv.flush()
+
+        on_a_loop(round_)
         return sent, srv
 
     sent, srv = scenario(fail=False)

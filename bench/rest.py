@@ -9,7 +9,7 @@ runs the config `citynet freeradius config` generates; radclient
 sends the same signed PAP requests to FreeRADIUS and, for the ratio, to
 `citynet radius serve`. Needs Debian's freeradius, freeradius-rest, freeradius-utils.
 
-    .venv/bin/python bench/rest.py [--requests 3000]
+    .venv/bin/python bench/rest.py [--requests 3000] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def free_tcp_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--postgres", help="PostgreSQL URL of an empty database (the "
+                        "production store at scale); default SQLite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -55,6 +57,8 @@ def main() -> None:
                    CITYNET_RADIUS__AUTH_PORT=str(listener_auth),
                    CITYNET_RADIUS__ACCT_PORT=str(free_udp_port()),
                    CITYNET_LOGGING__LEVEL="WARNING")
+        if args.postgres:
+            env["CITYNET_DATABASE__URL"] = args.postgres
 
         def run(*argv: str) -> str:
             return subprocess.run([CITYNET, *argv], env=env, check=True, capture_output=True,
@@ -95,7 +99,8 @@ def main() -> None:
         finally:
             listener.terminate()
             listener.wait(timeout=30)
-    print(f"requests:          {args.requests} voucher logins (PAP, signed), 64 in flight")
+    print(f"requests:          {args.requests} voucher logins (PAP, signed), 64 in flight, "
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}")
     print(f"FreeRADIUS→REST:   {rest_rate:8,.0f} auths/s  ({rest_summary})")
     print(f"citynet listener:  {own_rate:8,.0f} auths/s  ({own_summary})")
     print(f"ratio REST/own:    {rest_rate / own_rate:.2f} x; target >= 1,000/s: "

@@ -22,6 +22,8 @@ from radius import records, tokens, vouchers
 from radius.api import STATUS
 from radius.models import AccountingRecord
 from radius.service import RadiusService
+from tests.integration.radius.conftest import SECRET, add_nas
+from tests.support import status_server
 
 TOKEN = "t0ken"
 
@@ -94,6 +96,23 @@ def test_access_rules(sqlite_store: Store, token: str, allow: list[str], status:
 def test_without_a_token_there_is_no_api(sqlite_store: Store) -> None:
     service = RadiusService(sqlite_store, None, RadiusConfig(rest_port=0), udp=False)
     assert service.api is None  # FreeRADIUS finds nobody there: fail, so reject
+
+
+def test_one_service_answers_on_its_udp_ports_and_its_api(sqlite_store: Store,
+                                                          sqlite_config: Config) -> None:
+    """`citynet serve` with the listener on and a token set: both, on one loop."""
+    add_nas(sqlite_config, sqlite_store)
+    config = RadiusConfig(rest_token=TOKEN, rest_port=0, auth_port=0, acct_port=0)
+    service = RadiusService(sqlite_store, open_box(sqlite_config, sqlite_store), config)
+    service.start()
+    try:
+        assert "RADIUS on" in service.describe() and "rlm_rest API on" in service.describe()
+        assert status_server(service.ports[0], SECRET.encode()) is not None
+        answer = Api(service.api_url, service).post(
+            "authorize?nas=test-gw", body(**{"User-Name": "nobody"}))
+        assert answer.status == 401
+    finally:
+        service.stop()
 
 
 def test_radius_serve_refuses_to_run_nothing(sqlite_store: Store, sqlite_config: Config) -> None:

@@ -26,9 +26,15 @@ def canonical(value: Any) -> Any:
     return value
 
 
+# json.dumps with these options, made once: dumps builds an encoder per call otherwise,
+# and every login record is hashed
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def row_hash(previous: str, content: Mapping[str, Any]) -> str:
-    payload = json.dumps({k: canonical(v) for k, v in content.items()}, sort_keys=True,
-                         separators=(",", ":"), ensure_ascii=False)
+    payload = _CANONICAL_JSON.encode({
+        key: canonical(value) if isinstance(value, datetime) else value
+        for key, value in content.items()})
     return hashlib.sha256(f"{previous}\n{payload}".encode()).hexdigest()
 
 

@@ -144,17 +144,14 @@ class DriverStatement:
     def _parameters(binds: list[tuple[str, Convert, Any]], values: Mapping[str, Any],
                     positional: bool) -> Any:
         converted = []
-        for name, convert, own in binds:
-            if name in values:
-                value = values[name]
-            elif own is _REQUIRED:
+        for name, convert, own in binds:  # for every row of every RADIUS round: lean
+            value = values.get(name, own)
+            if value is _REQUIRED:
                 raise KeyError(f"no value for {name}")
-            else:
-                value = own
-            converted.append((name, convert(value) if convert else value))
+            converted.append(value if convert is None else convert(value))
         if positional:
-            return tuple(value for _name, value in converted)
-        return dict(converted)
+            return tuple(converted)
+        return dict(zip([name for name, _convert, _own in binds], converted, strict=True))
 
     def first(self, session: Session, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row (converted by the columns' types), or None."""

@@ -91,15 +91,37 @@ class JsonAttributes:
         return value
 
 
+class BadAttributes(ValueError):
+    """An attribute FreeRADIUS would never send in this form."""
+
+
+def _text(attributes: JsonAttributes, name: str) -> str:
+    value = attributes.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadAttributes(f"{name} must be a string")
+    return value
+
+
+def _octets(attributes: JsonAttributes, name: str) -> bytes | None:
+    value = attributes.get(name)
+    if value is not None and not isinstance(value, bytes):
+        raise BadAttributes(f"{name} must be octets (type octets, value 0x…)")
+    return value
+
+
 def login_attempt(attributes: JsonAttributes) -> LoginAttempt:
-    chap = attributes.get("CHAP-Password")
+    """The login in the attributes; :class:`BadAttributes` if one has a form FreeRADIUS
+    never sends (policy compares strings and bytes, nothing else)."""
+    chap = _octets(attributes, "CHAP-Password")
     return LoginAttempt(
-        user=str(attributes.get("User-Name") or ""),
-        password=None if chap else attributes.get("User-Password"),
-        chap=(chap, attributes.get("CHAP-Challenge") or b"") if chap else None,
-        calling_station=str(attributes.get("Calling-Station-Id") or ""),
-        called_station=str(attributes.get("Called-Station-Id") or ""),
-        framed_ip=str(attributes.get("Framed-IP-Address") or ""))
+        user=_text(attributes, "User-Name"),
+        password=None if chap else (_text(attributes, "User-Password") or None),
+        chap=(chap, _octets(attributes, "CHAP-Challenge") or b"") if chap else None,
+        calling_station=_text(attributes, "Calling-Station-Id"),
+        called_station=_text(attributes, "Called-Station-Id"),
+        framed_ip=_text(attributes, "Framed-IP-Address"))
 
 
 def answer(attributes: dict[str, object], status: int, **control: str) -> web.Response:
@@ -187,6 +209,13 @@ class RestApi:
             return self._refuse(f"no valid {TOKEN_HEADER} (radius.rest_token)", source)
         return await handler(request)
 
+    @staticmethod
+    def _attempt(attributes: JsonAttributes) -> LoginAttempt:
+        try:
+            return login_attempt(attributes)
+        except BadAttributes as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+
     async def _call(self, request: web.Request) -> tuple[JsonAttributes, str]:
         nas = request.query.get("nas", "")
         if not nas:
@@ -230,7 +259,7 @@ class RestApi:
         """The whole login in one call: Accept (updated, with control:Auth-Type), reject,
         or notfound for a User-Name that is nobody's here; recorded before the answer."""
         attributes, nas = await self._call(request)
-        decision = await self._decide(login_attempt(attributes), nas)
+        decision = await self._decide(self._attempt(attributes), nas)
         if decision.accept:
             return answer(decision.attributes, STATUS["updated"],
                           **{"Auth-Type": "Accept", DECIDED: "accept"})
@@ -242,7 +271,7 @@ class RestApi:
         """For a config whose own authorize chose ``Auth-Type rest``: decide, record,
         answer."""
         attributes, nas = await self._call(request)
-        decision = await self._decide(login_attempt(attributes), nas)
+        decision = await self._decide(self._attempt(attributes), nas)
         status = STATUS["updated"] if decision.accept else STATUS["reject"]
         return answer(decision.attributes, status)
 
@@ -263,7 +292,7 @@ class RestApi:
         # FreeRADIUS answers a call it gave up on with a reject, and post-auth calls again
         # for that: a record written later than that would say what did not happen
         outcome = await self._stored(ForeignLogin(
-            login_attempt(attributes), nas, decision,
+            self._attempt(attributes), nas, decision,
             deadline=time.monotonic() + DECISION_WAIT))
         if isinstance(outcome, Exception):  # fail: an accept that cannot be recorded is not
             log.error("login from %s not recorded: %s", nas, outcome)

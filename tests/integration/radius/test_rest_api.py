@@ -25,7 +25,7 @@ from radius.api import STATUS
 from radius.models import AccountingRecord
 from radius.service import RadiusService
 from tests.integration.radius.conftest import SECRET, add_nas
-from tests.support import status_server
+from tests.support import free_port, status_server
 
 TOKEN = "t0ken"
 
@@ -115,6 +115,31 @@ def test_one_service_answers_on_its_udp_ports_and_its_api(sqlite_store: Store,
         assert answer.status == 401
     finally:
         service.stop()
+
+
+def test_two_processes_worth_of_services_share_the_api_port(sqlite_store: Store) -> None:
+    """Several citynet processes may serve the API (SO_REUSEPORT); each answers."""
+    port = free_port()
+    config = RadiusConfig(rest_token=TOKEN, rest_port=port)
+    services = [RadiusService(sqlite_store, None, config, udp=False) for _ in range(2)]
+    for service in services:
+        service.start()
+    try:
+        assert {service.api_port for service in services} == {port}
+        client = Api(services[0].api_url, services[0])
+        for _ in range(24):  # a connection each: the kernel spreads them by source port
+            assert post(client, "authorize", body(**{"User-Name": "nobody"})).status == 401
+        # both took calls (all 24 to one of two: a chance of one in eight million)
+        assert all(service.writer.batches > 0 for service in services)
+    finally:
+        for service in services:
+            service.stop()
+
+
+def test_the_api_on_ipv6_loopback(sqlite_store: Store) -> None:
+    with api(sqlite_store, rest_bind="::1", rest_allow=["::1/128"]) as client:
+        assert client.url.startswith("http://[::1]:")
+        assert post(client, "authorize", body(**{"User-Name": "nobody"})).status == 401
 
 
 def test_radius_serve_refuses_to_run_nothing(sqlite_store: Store, sqlite_config: Config) -> None:

@@ -4,7 +4,8 @@ Target (RADIUS issue, item 2): >= 1,000 auths/s with zero timeouts, and the rati
 citynet's own listener (item 1) measured in the same run.
 
 `citynet serve` with its UDP listener off runs the rlm_rest API (aiohttp on the RADIUS
-service's event loop, calls decided in the listener's rounds) on SQLite; FreeRADIUS 3.2
+service's event loop, calls decided in the listener's rounds) on SQLite, or PostgreSQL with
+--postgres; FreeRADIUS 3.2
 runs the config `citynet freeradius config` generates; radclient
 sends the same signed PAP requests to FreeRADIUS and, for the ratio, to
 `citynet radius serve`. Needs Debian's freeradius, freeradius-rest, freeradius-utils.

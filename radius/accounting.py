@@ -87,12 +87,16 @@ class AccountingEvent:
 
 
 def _number(request: Attributes, name: str) -> int:
-    """A counter (decoded from a datagram: an int already; from rlm_rest's JSON: any)."""
+    """A 32-bit counter (decoded from a datagram: an int already; from rlm_rest's JSON: a
+    number, or digits)."""
     value = request.get(name)
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        raise UnusableAccounting(f"{name} is not a number") from None
+    if value is None:
+        return 0
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 32:
+        raise UnusableAccounting(f"{name} is not a 32-bit counter")
+    return value
 
 
 def _octets(request: Attributes, octets: str, gigawords: str) -> int:

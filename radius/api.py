@@ -88,7 +88,23 @@ class JsonAttributes:
                 return bytes.fromhex(value[2:])
             except ValueError:
                 return None
-        return value
+        return _as_sent(value) if isinstance(value, str) else value
+
+
+def _as_sent(text: str) -> str:
+    """rlm_rest 3.2 writes each byte >= 0x80 of a string as its own \\u00XX escape, so
+    UTF-8 (a Chinese SSID, a full-width voucher code) arrives read as Latin-1: undo that
+    when the text is exactly that."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:  # real text beyond Latin-1, or Latin-1 that is no UTF-8
+        return text
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON that FreeRADIUS sends")
 
 
 class BadAttributes(ValueError):
@@ -101,6 +117,10 @@ def _text(attributes: JsonAttributes, name: str) -> str:
         return ""
     if not isinstance(value, str):
         raise BadAttributes(f"{name} must be a string")
+    try:
+        value.encode()
+    except UnicodeError:  # a lone surrogate from a \\ud800 escape: no text at all
+        raise BadAttributes(f"{name} is not valid text") from None
     return value
 
 
@@ -221,7 +241,7 @@ class RestApi:
         if not nas:
             raise web.HTTPBadRequest(text="the uri must carry ?nas=%{client:shortname}")
         try:
-            body = json.loads(await request.read())
+            body = json.loads(await request.read(), parse_constant=_no_constant)
         except ValueError:
             body = None
         if not isinstance(body, dict):

@@ -117,6 +117,24 @@ def test_voucher_logins_through_freeradius(front: Front, store: Store) -> None:
                        "device not remembered"]
 
 
+def test_a_chinese_ssid_and_a_full_width_code_arrive_as_sent(front: Front,
+                                                            store: Store) -> None:
+    """FreeRADIUS 3.2's rlm_rest escapes every byte >= 0x80 of a string on its own: the
+    API reads the UTF-8 back (a district's SSIDs are Chinese; people type full-width)."""
+    with store.session() as session:
+        [voucher] = vouchers.create(session, 1, 45, 1, "fr", valid_days=1)
+        code = voucher.code
+    wide = code.translate({ord(c): ord(c) + 0xFEE0 for c in code})  # ＡＢ… as typed
+    called = "AA-BB-CC-DD-EE-FF:免费WiFi-福田"
+    answer = radclient(front.auth, "auth", f'User-Name = "{wide}"\nUser-Password = "{wide}"\n'
+                       f'Called-Station-Id = "{called}"\n'
+                       'Calling-Station-Id = "AA-BB-CC-DD-EE-42"\n' + SIGNED).stdout
+    assert "Received Access-Accept" in answer
+    with store.session() as session:
+        [record] = session.scalars(select(LoginRecord)).all()
+    assert (record.identity, record.called_station) == (code, called)
+
+
 def test_what_the_site_s_own_rules_decide_is_recorded(front: Front, store: Store) -> None:
     assert "Received Access-Accept" in login(front, "site-staff", "any")
     assert "Received Access-Reject" in login(front, "site-banned", "any")

@@ -151,7 +151,8 @@ class DriverStatement:
             converted.append(value if convert is None else convert(value))
         if positional:
             return tuple(converted)
-        return dict(zip([name for name, _convert, _own in binds], converted, strict=True))
+        return {name: value
+                for (name, _convert, _own), value in zip(binds, converted, strict=True)}
 
     def first(self, session: Session, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row (converted by the columns' types), or None."""

@@ -45,7 +45,7 @@ from aiohttp import web
 from radius.accounting import Job, Outcome, UnusableAccounting, event_from
 from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
 from radius.freeradius import DECIDED, TOKEN_HEADER
-from radius.listener import RadiusServer
+from radius.listener import RadiusServer, Throttle
 from radius.policy import UNCLAIMED
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class RestApi:
                              web.post(f"{PREFIX}/post-auth", self.post_auth),
                              web.post(f"{PREFIX}/accounting", self.accounting)])
         self._runner: web.AppRunner | None = None
-        self._warned: dict[str, float] = {}
+        self._throttle = Throttle()
         self.refusals: Counter[str] = Counter()
 
     async def start(self, bind: str, port: int) -> int:
@@ -206,9 +206,7 @@ class RestApi:
         """403, counted; logged at most once a minute per reason (a misconfigured
         FreeRADIUS calls at login rate)."""
         self.refusals[why] += 1
-        now = time.monotonic()
-        if now - self._warned.get(why, -3600.0) >= 60:
-            self._warned[why] = now
+        if self._throttle.due(why):
             log.warning("rlm_rest calls refused: %s (last from %s; counted, logged at most "
                         "once a minute)", why, source)
         return _refusal(403, why)
@@ -248,8 +246,10 @@ class RestApi:
             raise web.HTTPBadRequest(text="expected rlm_rest's JSON body (body = 'json')")
         return JsonAttributes(body), nas
 
-    async def _stored(self, job: Job) -> Outcome:
-        """The job's outcome once the round it joined committed (or failed)."""
+    async def _stored(self, job: Job, nas: str) -> Outcome:
+        """The job's outcome once the round it joined committed; 503 (FreeRADIUS: fail —
+        a login rejected, accounting unanswered) if the store failed, or if FreeRADIUS
+        would no longer be waiting for a login."""
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
 
         def settle(outcome: Outcome) -> None:
@@ -259,19 +259,19 @@ class RestApi:
         self.server.submit(job, settle)
         try:
             async with asyncio.timeout(STORE_WAIT):
-                return await done
+                outcome = await done
         except TimeoutError:
-            return TimeoutError(f"no answer from the store in {STORE_WAIT:g} s")
+            outcome = TimeoutError(f"no answer from the store in {STORE_WAIT:g} s")
+        if isinstance(outcome, Exception):
+            log.error("%s from %s not stored: %s", type(job).__name__, nas, outcome)
+            raise web.HTTPServiceUnavailable(text="not stored")
+        return outcome
 
     async def _decide(self, attempt: LoginAttempt, nas: str) -> Decision:
-        """Decided and recorded (durably) on the NAS's profile; 503 (FreeRADIUS: fail, so
-        reject) if the store failed or FreeRADIUS would no longer be waiting."""
+        """Decided and recorded (durably) on the NAS's profile."""
         entry = self.server.registry.by_name(nas)
         outcome = await self._stored(Login(attempt, nas, entry.policy if entry else "default",
-                                           deadline=time.monotonic() + DECISION_WAIT))
-        if isinstance(outcome, Exception):
-            log.error("login from %s not decided: %s", nas, outcome)
-            raise web.HTTPServiceUnavailable(text="not decided")
+                                           deadline=time.monotonic() + DECISION_WAIT), nas)
         assert isinstance(outcome, Decision)  # noqa: S101 - what a Login's outcome is
         return outcome
 
@@ -311,12 +311,9 @@ class RestApi:
                             reason=reason[:RESULT_LENGTH])
         # FreeRADIUS answers a call it gave up on with a reject, and post-auth calls again
         # for that: a record written later than that would say what did not happen
-        outcome = await self._stored(ForeignLogin(
-            self._attempt(attributes), nas, decision,
-            deadline=time.monotonic() + DECISION_WAIT))
-        if isinstance(outcome, Exception):  # fail: an accept that cannot be recorded is not
-            log.error("login from %s not recorded: %s", nas, outcome)
-            raise web.HTTPServiceUnavailable(text="not recorded")
+        # (a 503 here: an accept that cannot be recorded becomes a reject)
+        await self._stored(ForeignLogin(self._attempt(attributes), nas, decision,
+                                        deadline=time.monotonic() + DECISION_WAIT), nas)
         return web.Response(status=STATUS["ok"])
 
     async def accounting(self, request: web.Request) -> web.Response:
@@ -328,8 +325,5 @@ class RestApi:
         except UnusableAccounting as exc:
             log.warning("rlm_rest accounting from %s not recorded: %s", nas, exc)
             return web.Response(status=STATUS["ok"])  # never recordable: answered, no retries
-        outcome = await self._stored(event)
-        if isinstance(outcome, Exception):
-            log.error("accounting from %s not stored: %s", nas, outcome)
-            raise web.HTTPServiceUnavailable(text="not stored")
+        await self._stored(event, nas)
         return web.Response(status=STATUS["ok"])

@@ -6,14 +6,14 @@ retransmission (RFC 5080: the cached reply is sent again, byte for byte), decode
 (:mod:`radius.codec`), is it signed (Message-Authenticator / Request Authenticator),
 then policy. Every drop is counted by reason.
 
-One thread does it all, in rounds: read every datagram waiting on a port (up to
-``ROUND``), take each through the pipeline, then do the round's store work — decide its
-logins, write their login records, store its accounting — in one transaction
-(:meth:`radius.accounting.RecordWriter.run`, group commit), and send the answers once it
-committed. No task, future, queue or second thread per request: on a GIL-bound process
-the hand-offs cost more than the policy itself. While a round's transaction runs, new
-datagrams wait in the socket's (large) receive buffer. The rlm_rest API
-(:mod:`radius.api`), on the same loop, hands its calls' store work to the same rounds.
+One thread does it all, in rounds: in one pass of the event loop, read every datagram
+waiting on each port (up to ``ROUND`` a port) and take each through the pipeline; the
+rlm_rest API (:mod:`radius.api`) on the same loop adds its calls. Right after, the
+round's store work — decide its logins, write their login records, store its accounting
+— is done in one transaction (:meth:`radius.accounting.RecordWriter.run`, group commit),
+and the answers go out once it committed. No task, future, queue or second thread per
+request: on a GIL-bound process the hand-offs cost more than the policy itself. While a
+round's transaction runs, new datagrams wait in the socket's (large) receive buffer.
 """
 
 from __future__ import annotations
@@ -83,6 +83,23 @@ class ReplyCache:
         return len(self._entries)
 
 
+class Throttle:
+    """Whether a problem is due to be logged again: at most once per ``every`` seconds per
+    key, so a flood (a NAS with a wrong secret, a misconfigured FreeRADIUS) does not
+    flood the log. Its occurrences are counted elsewhere."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._last: dict[object, float] = {}
+
+    def due(self, key: object) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(key, -self.every) < self.every:
+            return False
+        self._last[key] = now
+        return True
+
+
 class RadiusServer:
     def __init__(self, registry: NasRegistry, writer: RecordWriter) -> None:
         self.registry = registry
@@ -90,14 +107,12 @@ class RadiusServer:
         self.counters: Counter[str] = Counter()
         self.cache = ReplyCache()
         self._round: list[tuple[Job, Callable[[Outcome], None]]] = []
-        self._flush_due = False
-        self._warned: dict[tuple[str, str], float] = {}
+        self._round_due = False  # a round is scheduled on the loop
+        self._throttle = Throttle()
 
     def _warn(self, nas: NasEntry, message: str) -> None:
-        """Log a NAS problem at most once a minute: a flood must not flood the log."""
-        now = time.monotonic()
-        if now - self._warned.get((nas.name, message), -3600.0) >= 60:
-            self._warned[(nas.name, message)] = now
+        """Log a NAS problem, at most once a minute."""
+        if self._throttle.due((nas.name, message)):
             log.warning("%s: %s (counted; logged at most once a minute)", nas.name, message)
 
     # --- the pipeline --------------------------------------------------------------
@@ -166,7 +181,7 @@ class RadiusServer:
 
     def _authenticate(self, request: Request, nas: NasEntry, key: tuple[object, ...],
                       send: Callable[[bytes], None]) -> None:
-        """Policy decides when the round's store work runs (:meth:`flush`); the answer
+        """Policy decides when the round's store work runs (:meth:`submit`); the answer
         leaves once the decision and its login record are durable (real-name rules)."""
 
         def decided(outcome: Outcome) -> None:
@@ -188,24 +203,19 @@ class RadiusServer:
         self.submit(Login(attempt_of(request), nas.name, nas.policy), decided)
 
     def submit(self, job: Job, done: Callable[[Outcome], None]) -> None:
-        """Store work for this loop's next round: a port's round ends with the datagrams
-        it read (:meth:`Port._readable`); other work (the rlm_rest API's calls) is done
-        once the callbacks ready now have run — with everything they submit."""
+        """Store work for this loop's next round, done once the callbacks ready now have
+        run — with everything they submit: every datagram both ports read, every call of
+        the rlm_rest API."""
         self._round.append((job, done))
-        if not self._flush_due:
-            self._flush_due = True
-            asyncio.get_running_loop().call_soon(self._due)
+        if not self._round_due:
+            self._round_due = True
+            asyncio.get_running_loop().call_soon(self._do_round)
 
-    def _due(self) -> None:
-        self._flush_due = False
-        self.flush()
-
-    def flush(self) -> None:
-        """Do the store work of the datagrams received so far and answer them (each
-        ``done`` runs once its transaction committed, or failed)."""
-        jobs, self._round = self._round, []
-        if jobs:
-            self.writer.run(jobs)
+    def _do_round(self) -> None:
+        """The round's store work, one transaction (per ``max_batch``); each ``done`` runs
+        once it committed, or failed — and answers."""
+        jobs, self._round, self._round_due = self._round, [], False
+        self.writer.run(jobs)
 
     def _account(self, request: Request, nas: NasEntry, key: tuple[object, ...],
                  send: Callable[[bytes], None]) -> None:
@@ -244,26 +254,24 @@ class Port:
         asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
-        try:
-            for _ in range(ROUND):
-                try:
-                    # more than RADIUS's 4,096 bytes, so an oversized datagram is seen
-                    # whole (and refused by wire.check) rather than cut down to a valid one
-                    data, source = self.sock.recvfrom(65535)
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError as exc:  # e.g. an ICMP error queued on the socket
-                    self.server.counters["receive errors"] += 1
-                    log.debug("receive on port %d: %s", self.number, exc)
-                    continue
-                try:
-                    self.server.receive(data, source, self.allowed,
-                                        partial(self._send, source))
-                except Exception:  # a bug on one datagram must not stall the round
-                    self.server.counters["dropped: internal error"] += 1
-                    log.exception("datagram from %s not handled", source[0])
-        finally:
-            self.server.flush()  # the round's requests are answered whatever happened
+        """Take what waits (up to ``ROUND`` datagrams) through the pipeline; their store
+        work joins the round :meth:`RadiusServer.submit` has scheduled."""
+        for _ in range(ROUND):
+            try:
+                # more than RADIUS's 4,096 bytes, so an oversized datagram is seen whole
+                # (and refused by wire.check) rather than cut down to a valid one
+                data, source = self.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error queued on the socket
+                self.server.counters["receive errors"] += 1
+                log.debug("receive on port %d: %s", self.number, exc)
+                continue
+            try:
+                self.server.receive(data, source, self.allowed, partial(self._send, source))
+            except Exception:  # a bug on one datagram must not cost the others their round
+                self.server.counters["dropped: internal error"] += 1
+                log.exception("datagram from %s not handled", source[0])
 
     def _send(self, destination: tuple[str, int], reply: bytes) -> None:
         try:

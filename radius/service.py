@@ -16,7 +16,7 @@ from citynet.db import Store
 from radius.accounting import RecordWriter
 from radius.api import PREFIX, RestApi, http_url
 from radius.enforcement import Enforcer
-from radius.listener import RadiusServer, listen
+from radius.listener import Port, RadiusServer, listen
 from radius.nas import NasRegistry
 from radius.policy import Policy
 
@@ -99,16 +99,16 @@ class RadiusService:
         finally:
             loop.close()
 
-    async def _main(self) -> None:
+    async def _open(self) -> list[Port]:
+        """The UDP ports and the API, each only if asked for; an OSError that says which
+        could not listen (nothing stays open then)."""
         config = self.config
         try:
             ports = listen(self.server, config.bind, config.auth_port,
                            config.acct_port) if self.udp else []
         except OSError as exc:
-            self._error = OSError(f"RADIUS cannot listen on {config.bind} ports "
-                                  f"{config.auth_port}/{config.acct_port}: {exc.strerror}")
-            self._ready.set()
-            return
+            raise OSError(f"RADIUS cannot listen on {config.bind} ports {config.auth_port}/"
+                          f"{config.acct_port}: {exc.strerror}") from None
         if ports:  # port 0 in config means "any free port" (tests): the real ones
             self.ports = (ports[0].number, ports[1].number)
         if self.api is not None:
@@ -117,11 +117,18 @@ class RadiusService:
             except OSError as exc:
                 for port in ports:
                     port.close()
-                self._error = OSError(f"the rlm_rest API cannot listen on {config.rest_bind} "
-                                      f"port {config.rest_port}: {exc.strerror}")
-                self._ready.set()
-                return
-        self._ready.set()
+                raise OSError(f"the rlm_rest API cannot listen on {config.rest_bind} port "
+                              f"{config.rest_port}: {exc.strerror}") from None
+        return ports
+
+    async def _main(self) -> None:
+        try:
+            ports = await self._open()
+        except OSError as exc:
+            self._error = exc
+            return
+        finally:
+            self._ready.set()
         while True:
             try:
                 await asyncio.wait_for(self._stopped.wait(), self.config.nas_refresh_seconds)

@@ -50,7 +50,8 @@ T = TypeVar("T")
 
 
 def on_a_loop(work: Callable[[], T]) -> T:
-    """``work`` on a running event loop (the listener's home), and what it scheduled."""
+    """``work`` on a running event loop (the listener's home), then the round it
+    scheduled (one pass of the loop)."""
     async def main() -> T:
         result = work()
         await asyncio.sleep(0)
@@ -63,11 +64,7 @@ def run(srv: RadiusServer, data: bytes, source: str = "10.0.0.7") -> list[bytes]
     """Feed one datagram as a round of its own; what the server answered (if anything)."""
     sent: list[bytes] = []
 
-    def round_() -> None:
-        srv.receive(data, (source, 40000), AUTH, sent.append)
-        srv.flush()
-
-    on_a_loop(round_)
+    on_a_loop(lambda: srv.receive(data, (source, 40000), AUTH, sent.append))
     return sent
 
 
@@ -208,12 +205,11 @@ def test_accounting_is_answered_only_after_the_write() -> None:
         srv = RadiusServer(NasRegistry([NAS]), Writer(fail))  # type: ignore[arg-type]
         sent: list[bytes] = []
 
-        def round_() -> None:
+        def receive() -> None:
             srv.receive(REQUEST, ("10.0.0.7", 1), wire.ACCT_PORT_CODES, sent.append)
             assert sent == []  # not yet: the round's store work has not been done
-            srv.flush()
 
-        on_a_loop(round_)
+        on_a_loop(receive)
         return sent, srv
 
     sent, srv = scenario(fail=False)

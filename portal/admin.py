@@ -449,8 +449,16 @@ def merchant_add() -> tuple[str, int] | BaseResponse:
                 "valid_until": draft.valid_until.isoformat(), "image": data is not None})
     if problems:
         return _merchants_page(form, problems, 400)
+    _reshow()
     flash(tr(f"已添加 {form.name}", f"{form.name} added"), "ok")
     return redirect(url_for("portal_admin.merchant_list"))
+
+
+def _reshow() -> None:
+    """This process's portal shows the change at once (other processes within 30 s)."""
+    portal = current_app.extensions.get("citynet.portal")
+    if portal is not None:
+        portal.showcase.invalidate()
 
 
 def _merchant(merchant_id: int) -> offers.Merchant:
@@ -499,6 +507,7 @@ def merchant_save(merchant_id: int) -> tuple[str, int] | BaseResponse:
                                                               "changed": changed})
     if problems:
         return _edit_page(shown, form, problems, 400)
+    _reshow()
     flash(tr(f"已保存 {form.name}", f"{form.name} saved"), "ok")
     return redirect(url_for("portal_admin.merchant_list"))
 
@@ -515,5 +524,6 @@ def merchant_remove(merchant_id: int) -> BaseResponse:
                                                       "impressions": merchant.impressions,
                                                       "clicks": merchant.clicks})
         offers.remove(db, merchant, _images())
+    _reshow()
     flash(tr(f"已删除 {name}", f"{name} removed"), "ok")
     return redirect(url_for("portal_admin.merchant_list"))

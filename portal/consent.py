@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, String, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.db import Base, UtcDateTime
@@ -23,5 +23,6 @@ class Consent(Base):
 
 
 def record(session: Session, identity: str, location: bool, now: datetime) -> None:
-    session.add(Consent(identity=identity, at=now, terms_version=TERMS_VERSION,
-                        location=location))
+    # an INSERT, not an object: it is on every login, and nothing reads it back here
+    session.execute(insert(Consent).values(identity=identity, at=now,
+                                           terms_version=TERMS_VERSION, location=location))

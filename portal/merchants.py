@@ -12,13 +12,14 @@ import time
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import JSON, Date, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, UtcDateTime
+from citynet.cache import Reloading
+from citynet.db import Base, Store, UtcDateTime
 from inventory.models import AccessPoint, Community, Hotspot, NasClient
 from radius.records import normal_mac
 
@@ -157,21 +158,108 @@ def remove(session: Session, merchant: Merchant, directory: Path) -> None:
     session.delete(merchant)
 
 
-def community_of(session: Session, nasid: str, called: str) -> str | None:
+@dataclass(frozen=True)
+class Offer:
+    """An offer as the portal's pages show it: a row of the showcase's snapshot."""
+
+    id: int
+    name: str
+    category: str
+    offer: str
+    image: bool
+    communities: frozenset[str]  # empty: the whole district
+    valid_from: date
+    valid_until: date
+    impressions: int  # as stored when the snapshot was read
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every offer not yet over, and where each access point and NAS is."""
+
+    offers: tuple[Offer, ...]
+    ap_community: dict[str, str]  # AP MAC (normal form) → community
+    nas_community: dict[str, str]  # NAS name → the community of its first hotspot
+
+
+def community_of(snapshot: Snapshot, nasid: str, called: str) -> str | None:
     """The community of the AP the person is at (Called-Station's MAC), else of the
     NAS's first hotspot."""
     mac = normal_mac(called[:17])
-    if mac:
-        found = session.scalar(select(AccessPoint).where(AccessPoint.mac == mac))
-        if found is not None:
-            return found.hotspot.community.name
-    nas = session.scalar(select(NasClient).where(NasClient.name == nasid))
-    hotspot: Hotspot | None = nas.hotspots[0] if nas is not None and nas.hotspots else None
-    return hotspot.community.name if hotspot is not None else None
+    return snapshot.ap_community.get(mac) or snapshot.nas_community.get(nasid)
+
+
+def choose(offers: Collection[Offer], community: str | None, today: date,
+           shown: Counter[int], limit: int = 3) -> list[Offer]:
+    """Offers valid today for this community (or the whole district), least shown first
+    (``shown``: views not yet in the snapshot's counts)."""
+    valid = [o for o in offers if o.valid_from <= today <= o.valid_until
+             and (not o.communities or community in o.communities)]
+    valid.sort(key=lambda o: (o.impressions + shown[o.id], o.id))
+    return valid[:limit]
+
+
+def read_snapshot(session: Session, today: date) -> Snapshot:
+    offers = tuple(Offer(m.id, m.name, m.category, m.offer, bool(m.image),
+                         frozenset(m.communities or ()), m.valid_from, m.valid_until,
+                         m.impressions)
+                   for m in session.scalars(select(Merchant).where(
+                       Merchant.valid_until >= today)))
+    aps = session.execute(select(AccessPoint.mac, Community.name)
+                          .join(Hotspot, AccessPoint.hotspot_id == Hotspot.id)
+                          .join(Community, Hotspot.community_id == Community.id))
+    first: dict[str, str] = {}
+    for nas, community in session.execute(
+            select(NasClient.name, Community.name).join(NasClient.hotspots)
+            .join(Community, Hotspot.community_id == Community.id)
+            .order_by(NasClient.name, Hotspot.name)):
+        first.setdefault(nas, community)
+    return Snapshot(offers, {normal_mac(mac): name for mac, name in aps}, first)
+
+
+class Showcase:
+    """The offers a portal page shows, without a query per page: the snapshot is re-read
+    every ``ttl`` seconds (an edit in the admin shows within that), views are counted
+    here for the rotation and written in batches through the tally."""
+
+    def __init__(self, store: Store, tally: Tally | None = None, ttl: float = 30.0) -> None:
+        self.store, self.tally = store, tally or Tally()
+        self._shown: Counter[int] = Counter()  # views since the snapshot was read
+        self._lock = threading.Lock()
+
+        def load() -> Snapshot:
+            with store.session() as session:
+                # the views counted so far go in first, so the rotation reads them back
+                add_impressions(session, self.tally.drain())
+            with store.session() as session:
+                snapshot = read_snapshot(session, datetime.now(UTC).date())
+            with self._lock:
+                self._shown.clear()
+            return snapshot
+
+        # offers are extras: with the store unreadable at start, pages show none
+        self._snapshot = Reloading(load, "merchants' offers", ttl=ttl,
+                                   fallback=Snapshot((), {}, {}))
+
+    def show(self, nasid: str, called: str, today: date, limit: int = 3) -> list[Offer]:
+        """The offers for a person at this NAS and AP, counted as shown."""
+        snapshot = self._snapshot.get()
+        community = community_of(snapshot, nasid, called)
+        with self._lock:
+            chosen = choose(snapshot.offers, community, today, self._shown, limit)
+            self._shown.update(o.id for o in chosen)
+        due = self.tally.add([o.id for o in chosen])
+        if due:
+            with self.store.session() as session:
+                add_impressions(session, due)
+        return chosen
+
+    def invalidate(self) -> None:
+        self._snapshot.invalidate()
 
 
 class Tally:
-    """Impressions counted in memory and written in one go every ``every`` views or
+    """Impressions counted in memory and handed out for writing every ``every`` views or
     ``seconds``: a page view must not cost a write. At most that many counts are lost if
     the process dies — aggregate statistics, not records."""
 
@@ -181,31 +269,27 @@ class Tally:
         self._since = time.monotonic()
         self._lock = threading.Lock()
 
-    def add(self, session: Session, merchant_ids: list[int]) -> None:
+    def add(self, merchant_ids: list[int]) -> Counter[int]:
+        """Count these views; the counts now due for writing (empty until due)."""
         with self._lock:
             self._pending.update(merchant_ids)
-            due = (sum(self._pending.values()) >= self.every
-                   or time.monotonic() - self._since >= self.seconds)
-            if not due:
-                return
+            if (sum(self._pending.values()) < self.every
+                    and time.monotonic() - self._since < self.seconds):
+                return Counter()
+        return self.drain()
+
+    def drain(self) -> Counter[int]:
+        """Every count not yet written, now due."""
+        with self._lock:
             pending, self._pending = self._pending, Counter()
             self._since = time.monotonic()
-        for merchant_id, count in pending.items():
-            session.execute(update(Merchant).where(Merchant.id == merchant_id)
-                            .values(impressions=Merchant.impressions + count))
+        return pending
 
 
-def choose(session: Session, community: str | None, today: date, tally: Tally | None = None,
-           limit: int = 3) -> list[Merchant]:
-    """Offers valid today for this community (or the whole district), least shown first;
-    each chosen offer's impressions go up by one (through ``tally``, or at once)."""
-    valid = session.scalars(select(Merchant).where(
-        Merchant.valid_from <= today, Merchant.valid_until >= today)
-        .order_by(Merchant.impressions, Merchant.id)).all()
-    chosen = [m for m in valid if not m.communities or community in m.communities][:limit]
-    if chosen:
-        (tally or Tally(every=1)).add(session, [m.id for m in chosen])
-    return chosen
+def add_impressions(session: Session, counts: Counter[int]) -> None:
+    for merchant_id, count in counts.items():
+        session.execute(update(Merchant).where(Merchant.id == merchant_id)
+                        .values(impressions=Merchant.impressions + count))
 
 
 def click(session: Session, merchant_id: int, today: date) -> Merchant | None:

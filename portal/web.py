@@ -76,7 +76,7 @@ class Portal:
     code_key: bytes  # HMAC key for SMS codes at rest
     nases: Reloading[dict[str, NasFacts]]
     profiles: ProfileBook
-    impressions: merchants.Tally
+    showcase: merchants.Showcase
     zone: ZoneInfo  # the district's day, for daily allowances
 
 
@@ -101,7 +101,7 @@ def setup(app: Flask, config: Config) -> None:
         nases=Reloading(_nas_facts(store_of_app, app.extensions.get("citynet.box")),
                         "NAS facts"),
         profiles=ProfileBook.of(store_of_app),
-        impressions=merchants.Tally(), zone=ZoneInfo(config.radius.timezone))
+        showcase=merchants.Showcase(store_of_app), zone=ZoneInfo(config.radius.timezone))
 
 
 def _portal() -> Portal:
@@ -231,13 +231,14 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
         log.warning("portal hand-off refused (NAS %r): %s", nasid[:64], exc)
         return render_template("portal/outside.html", problem="unsigned"), 400
     session["handoff"] = handoff.as_dict()
-    if handoff.lang and "lang" not in request.args:
-        session["lang"] = languages.pick(handoff.lang)
-    page = {"success": ".success", "already": ".status", "logoff": ".logged_out"}.get(
-        handoff.res, ".login")
+    if handoff.lang:  # the NAS's own spelling: en, en_US, zh-cn …
+        session["lang"] = g.lang = languages.pick(handoff.lang)
     if handoff.res == "failed":
         session["failure"] = handoff.reply
-    return redirect(url_for(page))
+    # the page itself, not a redirect to it: a round trip less on a weak signal
+    page = {"success": success, "already": status, "logoff": logged_out}.get(handoff.res,
+                                                                               login)
+    return page()
 
 
 def _arrive_by_form(nasid: str, names: formauth.Names) -> BaseResponse | tuple[str, int]:
@@ -285,16 +286,12 @@ def login() -> str:
                            masked=phones.masked(owner) if owner else "", offers=_offers())
 
 
-def _offers() -> list[dict[str, Any]]:
+def _offers() -> list[merchants.Offer]:
     """Merchants' offers for the community this person is in (counted as shown)."""
     handoff = _handoff()
-    with store().session() as db:
-        community = (merchants.community_of(db, handoff.nasid, handoff.called)
-                     if handoff else None)
-        chosen = merchants.choose(db, community, datetime.now(UTC).date(),
-                                  _portal().impressions)
-        return [{"id": m.id, "name": m.name, "category": m.category, "offer": m.offer,
-                 "image": bool(m.image)} for m in chosen]
+    return _portal().showcase.show(handoff.nasid if handoff else "",
+                                   handoff.called if handoff else "",
+                                   datetime.now(UTC).date())
 
 
 @blueprint.get("/offers/<int:merchant_id>")
@@ -491,9 +488,10 @@ def success() -> str:
     handoff = _handoff()
     link = uam.safe_link(handoff.userurl) if handoff else ""
     phone = session.get("phone")
-    with store().session() as db:
-        can_enrol = (isinstance(phone, str) and bool(session.get("may_enrol"))
-                     and not totp.enrolled(db, phone))
+    can_enrol = False
+    if isinstance(phone, str) and session.get("may_enrol"):
+        with store().session() as db:
+            can_enrol = not totp.enrolled(db, phone)
     return render_template("portal/success.html", link=link, can_enrol=can_enrol,
                            offers=_offers())
 

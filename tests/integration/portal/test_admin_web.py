@@ -316,6 +316,21 @@ def test_merchants_added_edited_and_removed(site: Site) -> None:
     assert edits == [["offer", "communities"], ["offer", "communities", "image"]]
 
 
+def test_the_portal_shows_an_offer_as_soon_as_staff_change_it(site: Site) -> None:
+    client = site.login(Role.OPERATOR)
+    showcase = site.app.extensions["citynet.portal"].showcase
+    today = datetime.now(UTC).date()
+    assert showcase.show("any-nas", "", today) == []  # read once: the portal holds a copy
+    assert post(client, "/admin/merchants", offer_form(community=[])).status_code == 302
+    [shown] = showcase.show("any-nas", "", today)
+    assert shown.offer == "出示此页九折"
+    edit = f"/admin/merchants/{shown.id}"
+    assert post(client, edit, offer_form(offer="出示此页八折", community=[])).status_code == 302
+    assert [o.offer for o in showcase.show("any-nas", "", today)] == ["出示此页八折"]
+    assert post(client, f"{edit}/remove").status_code == 302
+    assert showcase.show("any-nas", "", today) == []
+
+
 # --- who may ---------------------------------------------------------------------------
 
 GETS = {

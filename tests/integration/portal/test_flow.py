@@ -74,7 +74,8 @@ def test_a_wrong_voucher_comes_back_with_the_radius_reason(hotspot: Hotspot) -> 
 
 def test_an_sms_login_in_english_and_the_status_page(hotspot: Hotspot) -> None:
     person = hotspot.person()
-    person.arrive(lang="en")
+    landing = person.arrive(lang="en_US")  # the NAS's spelling, not the portal's
+    assert landing.status_code == 200 and "Log in" in landing.get_data(as_text=True)
     text = sms_login(hotspot, person)
     assert "You are online" in text
     assert logins(hotspot) == [(PHONE, "sms", "accept")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def test_offers_on_the_portal_are_counted_in_aggregate(hotspot: Hotspot) -> None
     with hotspot.store.session() as session:
         session.add_all([offer("东门老字号"), offer("elsewhere", ["笋岗"]),
                          offer("expired", days_left=-1)])
-    hotspot.portal.impressions = merchants.Tally(every=1)
+    hotspot.portal.showcase = merchants.Showcase(hotspot.store, merchants.Tally(every=1))
     person = hotspot.person()
     landing = person.arrive().get_data(as_text=True)
     assert "东门老字号" in landing
@@ -57,10 +58,9 @@ def test_offers_on_the_portal_are_counted_in_aggregate(hotspot: Hotspot) -> None
 def test_impressions_are_written_in_batches(sqlite_store: Store) -> None:
     with sqlite_store.session() as session:
         session.add(offer("all"))
-    tally = merchants.Tally(every=3, seconds=3600)
+    showcase = merchants.Showcase(sqlite_store, merchants.Tally(every=3, seconds=3600))
     for _ in range(5):
-        with sqlite_store.session() as session:
-            merchants.choose(session, None, today(), tally)
+        assert [o.name for o in showcase.show("any-nas", "", today())] == ["all"]
     with sqlite_store.session() as session:
         [shown] = session.scalars(select(Merchant.impressions)).all()
     assert shown == 3  # the first three in one write; two still pending in memory
@@ -75,16 +75,34 @@ def test_offers_follow_the_access_points_community(sqlite_store: Store,
                 RawRow("t", 4, KINDS["access_points"], {"mac": "00-E0-FC-00-00-07",
                                                         "hotspot": "湖贝广场"})]
         assert import_rows(session, rows, None).ok
-        session.add_all([offer("here", ["湖贝"]), offer("there", ["笋岗"]), offer("all")])
+        session.add_all([offer("here", ["湖贝"]), offer("there", ["笋岗"]), offer("all"),
+                         offer("over", days_left=-1)])
+    showcase = merchants.Showcase(sqlite_store)
+    at_ap = "00-E0-FC-00-00-07:i-Luohu"
+    assert sorted(o.name for o in showcase.show("any-nas", at_ap, today())) == [
+        "all", "here"]
+    # elsewhere in the district: only the offers for everywhere
+    assert [o.name for o in showcase.show("any-nas", "00-E0-FC-00-00-08", today())] == [
+        "all"]
+    # least shown first: a new offer comes before the shown ones, once it is read
     with sqlite_store.session() as session:
-        community = merchants.community_of(session, "any-nas", "00-E0-FC-00-00-07:i-Luohu")
-        assert community == "湖贝"
-        names = [m.name for m in merchants.choose(session, community, today())]
-        assert sorted(names) == ["all", "here"]
-        # least shown first: after a round, a new offer comes before the shown ones
         session.add(offer("new"))
-        session.flush()
-        assert merchants.choose(session, community, today(), limit=1)[0].name == "new"
+    assert showcase.show("any-nas", at_ap, today(), limit=1)[0].name != "new"
+    showcase.invalidate()
+    # the views so far were written before the re-read: here 2, all 2, new 0
+    picks = [showcase.show("any-nas", at_ap, today(), limit=1)[0].name for _ in range(4)]
+    assert picks == ["new", "new", "here", "all"]
+
+
+def test_the_nas_first_hotspot_places_a_person_without_a_known_ap() -> None:
+    offers = (merchants.Offer(1, "a", "c", "o", False, frozenset({"湖贝"}), today(),
+                              today(), 0),)
+    snapshot = merchants.Snapshot(offers, {}, {"hb-gw": "湖贝"})
+    assert merchants.community_of(snapshot, "hb-gw", "AA-BB-CC-DD-EE-FF") == "湖贝"
+    assert merchants.community_of(snapshot, "other", "") is None
+    assert merchants.choose(offers, "湖贝", today(), Counter()) == list(offers)
+    assert merchants.choose(offers, None, today(), Counter()) == []
+    assert merchants.choose(offers, "湖贝", today() + timedelta(days=1), Counter()) == []
 
 
 def test_merchants_from_the_cli(sqlite_store: Store, sqlite_config: Config,

@@ -315,6 +315,12 @@ class Store:
         )
 
 
+def kept_lengths(model: type[Base]) -> dict[str, int]:
+    """The most characters each of ``model``'s text columns keeps."""
+    return {column.key: column.type.length for column in model.__table__.columns
+            if isinstance(column.type, String) and column.type.length}
+
+
 def get_meta(session: Session, key: str) -> str | None:
     return session.scalar(select(MetaEntry.value).where(MetaEntry.key == key))
 

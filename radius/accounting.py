@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from citynet.db import Store, table
+from citynet.db import Store, kept_lengths, table
 from radius import records
 from radius.decisions import (
     Decision,
@@ -103,24 +103,33 @@ def _octets(request: Attributes, octets: str, gigawords: str) -> int:
     return _number(request, gigawords) << 32 | _number(request, octets)
 
 
+# A NAS may send up to 253 bytes where a column keeps fewer (PostgreSQL would refuse the
+# row: the record lost, the NAS retrying for ever); the record keeps what fits.
+_KEPT = kept_lengths(AccountingRecord)
+
+
+def _text(request: Attributes, name: str, column: str) -> str:
+    return str(request.get(name) or "")[:_KEPT[column]]
+
+
 def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
     status = STATUS.get(str(request.get("Acct-Status-Type")))
     if status is None:
         raise UnusableAccounting("Acct-Status-Type missing or not one citynet records")
-    session_id = str(request.get("Acct-Session-Id") or "")
+    session_id = _text(request, "Acct-Session-Id", "session_id")
     if not session_id and status not in ("on", "off"):
         raise UnusableAccounting("Acct-Session-Id missing")
-    username = str(request.get("User-Name") or "")
     method, identity = class_parts(request.get("Class"))
     return AccountingEvent(
-        nas=nas, received_at=now, status=status, session_id=session_id, username=username,
-        calling_station=str(request.get("Calling-Station-Id") or ""),
-        called_station=str(request.get("Called-Station-Id") or ""),
-        framed_ip=str(request.get("Framed-IP-Address") or ""),
+        nas=nas, received_at=now, status=status, session_id=session_id,
+        username=_text(request, "User-Name", "username"),
+        calling_station=_text(request, "Calling-Station-Id", "calling_station"),
+        called_station=_text(request, "Called-Station-Id", "called_station"),
+        framed_ip=_text(request, "Framed-IP-Address", "framed_ip"),
         session_time=_number(request, "Acct-Session-Time"),
         input_octets=_octets(request, "Acct-Input-Octets", "Acct-Input-Gigawords"),
         output_octets=_octets(request, "Acct-Output-Octets", "Acct-Output-Gigawords"),
-        terminate_cause=str(request.get("Acct-Terminate-Cause") or ""),
+        terminate_cause=_text(request, "Acct-Terminate-Cause", "terminate_cause"),
         delay=_number(request, "Acct-Delay-Time"),
         nat_ip=str(request.get("H3C-NAT-IP-Address") or ""),
         nat_ports=_port_block(request.get("H3C-NAT-Start-Port"), request.get("H3C-NAT-End-Port")),

@@ -107,6 +107,9 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON that FreeRADIUS sends")
 
 
+MAX_VALUE = 253  # bytes in one RADIUS attribute (RFC 2865 §5)
+
+
 class BadAttributes(ValueError):
     """An attribute FreeRADIUS would never send in this form."""
 
@@ -118,9 +121,12 @@ def _text(attributes: JsonAttributes, name: str) -> str:
     if not isinstance(value, str):
         raise BadAttributes(f"{name} must be a string")
     try:
-        value.encode()
+        size = len(value.encode())
     except UnicodeError:  # a lone surrogate from a \\ud800 escape: no text at all
         raise BadAttributes(f"{name} is not valid text") from None
+    if size > MAX_VALUE:
+        raise BadAttributes(f"{name} is {size} bytes: a RADIUS attribute holds at most "
+                            f"{MAX_VALUE}")
     return value
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
-from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, set_meta
+from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, kept_lengths, set_meta
 from citynet.ledger import Ledger
 
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
@@ -93,11 +93,20 @@ def _normal_mac(text: str) -> str:
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
+_KEPT = [(name, kept_lengths(LoginRecord).get(name)) for name in CONTENT]
+
+
 def append(session: Session, events: list[LoginEvent]) -> None:
-    """Chain and insert events after the current head (the caller's transaction)."""
+    """Chain and insert events after the current head (the caller's transaction). Text
+    longer than its column keeps is cut to fit, before it is chained: a NAS may send 253
+    bytes where a column keeps fewer, and the record must not be lost for it."""
     # by field, not dataclasses.asdict: that deep-copies every value, for every login
-    LEDGER.append(session, [{name: getattr(event, name) for name in CONTENT}
+    LEDGER.append(session, [{name: _fit(getattr(event, name), most) for name, most in _KEPT}
                             for event in events])
+
+
+def _fit(value: object, most: int | None) -> object:
+    return value[:most] if most is not None and isinstance(value, str) else value
 
 
 def verify(session: Session) -> tuple[int, list[chain.Break]]:

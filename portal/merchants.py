@@ -7,12 +7,13 @@ clicks are counted in aggregate per offer — never per person or device.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import JSON, Date, Integer, String, select, update
@@ -22,6 +23,8 @@ from citynet.cache import Reloading
 from citynet.db import Base, Store, UtcDateTime
 from inventory.models import AccessPoint, Community, Hotspot, NasClient
 from radius.records import normal_mac
+
+log = logging.getLogger(__name__)
 
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": ("png", "image/png"), b"\xff\xd8\xff": ("jpg", "image/jpeg")}
 MAX_IMAGE_BYTES = 200_000
@@ -186,7 +189,8 @@ def community_of(snapshot: Snapshot, nasid: str, called: str) -> str | None:
     """The community of the AP the person is at (Called-Station's MAC), else of the
     NAS's first hotspot."""
     mac = normal_mac(called[:17])
-    return snapshot.ap_community.get(mac) or snapshot.nas_community.get(nasid)
+    return (snapshot.ap_community.get(mac) if mac else None) or snapshot.nas_community.get(
+        nasid)
 
 
 def choose(offers: Collection[Offer], community: str | None, today: date,
@@ -200,6 +204,7 @@ def choose(offers: Collection[Offer], community: str | None, today: date,
 
 
 def read_snapshot(session: Session, today: date) -> Snapshot:
+    """The offers not over by ``today`` and where every AP and NAS is."""
     offers = tuple(Offer(m.id, m.name, m.category, m.offer, bool(m.image),
                          frozenset(m.communities or ()), m.valid_from, m.valid_until,
                          m.impressions)
@@ -214,13 +219,16 @@ def read_snapshot(session: Session, today: date) -> Snapshot:
             .join(Community, Hotspot.community_id == Community.id)
             .order_by(NasClient.name, Hotspot.name)):
         first.setdefault(nas, community)
-    return Snapshot(offers, {normal_mac(mac): name for mac, name in aps}, first)
+    by_mac = {normal_mac(mac): name for mac, name in aps}
+    by_mac.pop("", None)  # a stored MAC that is not one places nobody
+    return Snapshot(offers, by_mac, first)
 
 
 class Showcase:
     """The offers a portal page shows, without a query per page: the snapshot is re-read
-    every ``ttl`` seconds (an edit in the admin shows within that), views are counted
-    here for the rotation and written in batches through the tally."""
+    every ``ttl`` seconds (an edit in another process's admin shows within that), views
+    are counted here for the rotation and written in batches through the tally — all
+    that are pending just before each re-read, so that it reads them back."""
 
     def __init__(self, store: Store, tally: Tally | None = None, ttl: float = 30.0) -> None:
         self.store, self.tally = store, tally or Tally()
@@ -228,11 +236,10 @@ class Showcase:
         self._lock = threading.Lock()
 
         def load() -> Snapshot:
-            with store.session() as session:
-                # the views counted so far go in first, so the rotation reads them back
-                add_impressions(session, self.tally.drain())
-            with store.session() as session:
-                snapshot = read_snapshot(session, datetime.now(UTC).date())
+            # the views counted so far go in first, so the rotation reads them back
+            self._write(self.tally.drain())
+            with store.session() as session:  # a day early: the district may be behind UTC
+                snapshot = read_snapshot(session, datetime.now(UTC).date() - timedelta(days=1))
             with self._lock:
                 self._shown.clear()
             return snapshot
@@ -248,11 +255,20 @@ class Showcase:
         with self._lock:
             chosen = choose(snapshot.offers, community, today, self._shown, limit)
             self._shown.update(o.id for o in chosen)
-        due = self.tally.add([o.id for o in chosen])
-        if due:
-            with self.store.session() as session:
-                add_impressions(session, due)
+        self._write(self.tally.add([o.id for o in chosen]))
         return chosen
+
+    def _write(self, counts: Counter[int]) -> None:
+        """Write counts that are due; if the store fails, they wait for the next write
+        (a page is never refused for a count)."""
+        if not counts:
+            return
+        try:
+            with self.store.session() as session:
+                add_impressions(session, counts)
+        except Exception as exc:
+            log.warning("offer impressions not written (kept for the next write): %s", exc)
+            self.tally.restore(counts)
 
     def invalidate(self) -> None:
         self._snapshot.invalidate()
@@ -260,12 +276,14 @@ class Showcase:
 
 class Tally:
     """Impressions counted in memory and handed out for writing every ``every`` views or
-    ``seconds``: a page view must not cost a write. At most that many counts are lost if
-    the process dies — aggregate statistics, not records."""
+    ``seconds`` (and all of them when the showcase re-reads): a page view must not cost a
+    write. At most that many counts are lost if the process dies — aggregate statistics,
+    not records."""
 
     def __init__(self, every: int = 50, seconds: float = 30.0) -> None:
         self.every, self.seconds = every, seconds
         self._pending: Counter[int] = Counter()
+        self._since_write = 0  # views added since the last write was due
         self._since = time.monotonic()
         self._lock = threading.Lock()
 
@@ -273,21 +291,30 @@ class Tally:
         """Count these views; the counts now due for writing (empty until due)."""
         with self._lock:
             self._pending.update(merchant_ids)
-            if (sum(self._pending.values()) < self.every
+            self._since_write += len(merchant_ids)
+            if (self._since_write < self.every
                     and time.monotonic() - self._since < self.seconds):
                 return Counter()
         return self.drain()
+
+    def restore(self, counts: Counter[int]) -> None:
+        """Counts that could not be written, back for the next write — due after
+        ``every`` more views, not at the very next one (the store may still be down)."""
+        with self._lock:
+            self._pending.update(counts)
 
     def drain(self) -> Counter[int]:
         """Every count not yet written, now due."""
         with self._lock:
             pending, self._pending = self._pending, Counter()
-            self._since = time.monotonic()
+            self._since_write, self._since = 0, time.monotonic()
         return pending
 
 
 def add_impressions(session: Session, counts: Counter[int]) -> None:
-    for merchant_id, count in counts.items():
+    """Add views to the stored counts: an increment, so that several processes' writes add
+    up; in id order, so that two of them never wait on each other's rows."""
+    for merchant_id, count in sorted(counts.items()):
         session.execute(update(Merchant).where(Merchant.id == merchant_id)
                         .values(impressions=Merchant.impressions + count))
 

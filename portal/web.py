@@ -19,7 +19,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -221,7 +221,8 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
         handoff = _handoff()
         if handoff is None:
             return render_template("portal/outside.html")
-        return redirect(url_for(".login"))
+        # a language switch (?lang=) on a page answered at the hand-off URL lands here
+        return redirect(url_for(f".{_page_for(handoff).__name__}"))
     # md covers the URL exactly as the NAS built it: the query string as received
     url = f"{request.base_url}?{request.query_string.decode('latin-1')}"
     nasid = request.args.get("nasid", "")
@@ -231,14 +232,19 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
         log.warning("portal hand-off refused (NAS %r): %s", nasid[:64], exc)
         return render_template("portal/outside.html", problem="unsigned"), 400
     session["handoff"] = handoff.as_dict()
-    if handoff.lang:  # the NAS's own spelling: en, en_US, zh-cn …
-        session["lang"] = g.lang = languages.pick(handoff.lang)
+    if handoff.lang and "lang" not in session:  # a language the person chose stays
+        # the NAS's own spelling (en, en_US, zh-cn …); one we don't have: the browser's
+        session["lang"] = g.lang = languages.pick(handoff.lang, request.accept_languages.best)
     if handoff.res == "failed":
         session["failure"] = handoff.reply
     # the page itself, not a redirect to it: a round trip less on a weak signal
-    page = {"success": success, "already": status, "logoff": logged_out}.get(handoff.res,
+    return _page_for(handoff)()
+
+
+def _page_for(handoff: uam.Handoff) -> Callable[[], str]:
+    """The page for what the NAS says of this device (its view, named as its endpoint)."""
+    return {"success": success, "already": status, "logoff": logged_out}.get(handoff.res,
                                                                                login)
-    return page()
 
 
 def _arrive_by_form(nasid: str, names: formauth.Names) -> BaseResponse | tuple[str, int]:
@@ -290,14 +296,18 @@ def _offers() -> list[merchants.Offer]:
     """Merchants' offers for the community this person is in (counted as shown)."""
     handoff = _handoff()
     return _portal().showcase.show(handoff.nasid if handoff else "",
-                                   handoff.called if handoff else "",
-                                   datetime.now(UTC).date())
+                                   handoff.called if handoff else "", _today())
+
+
+def _today() -> date:
+    """The district's day: an offer runs from its first day's midnight there."""
+    return datetime.now(_portal().zone).date()
 
 
 @blueprint.get("/offers/<int:merchant_id>")
 def offer(merchant_id: int) -> str:
     with store().session() as db:
-        found = merchants.click(db, merchant_id, datetime.now(UTC).date())
+        found = merchants.click(db, merchant_id, _today())
         if found is None:
             abort(404)
         shown = {"id": found.id, "name": found.name, "category": found.category,

@@ -42,6 +42,7 @@ from typing import Any
 
 from aiohttp import web
 
+from radius import codec
 from radius.accounting import Job, Outcome, UnusableAccounting, event_from
 from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
 from radius.freeradius import DECIDED, TOKEN_HEADER
@@ -88,7 +89,7 @@ class JsonAttributes:
                 return bytes.fromhex(value[2:])
             except ValueError:
                 return None
-        return _as_sent(value) if isinstance(value, str) else value
+        return codec.without_nul(_as_sent(value)) if isinstance(value, str) else value
 
 
 def _as_sent(text: str) -> str:
@@ -121,12 +122,14 @@ def _text(attributes: JsonAttributes, name: str) -> str:
     if not isinstance(value, str):
         raise BadAttributes(f"{name} must be a string")
     try:
-        size = len(value.encode())
+        value.encode()
     except UnicodeError:  # a lone surrogate from a \\ud800 escape: no text at all
         raise BadAttributes(f"{name} is not valid text") from None
-    if size > MAX_VALUE:
-        raise BadAttributes(f"{name} is {size} bytes: a RADIUS attribute holds at most "
-                            f"{MAX_VALUE}")
+    # characters, not bytes: text read back as Latin-1 has a character per byte sent, and
+    # no character is less than a byte
+    if len(value) > MAX_VALUE:
+        raise BadAttributes(f"{name} has {len(value)} characters: a RADIUS attribute holds "
+                            f"at most {MAX_VALUE} bytes")
     return value
 
 

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import struct
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 
@@ -81,7 +81,17 @@ def _attributes(raw: bytes) -> list[tuple[int, int, bytes]]:
 def _decoded(attribute: Attribute, value: bytes) -> Any:
     if attribute.values.HasBackward(value):  # a named value (Acct-Status-Type = Start)
         return attribute.values.GetBackward(value)
-    return pyrad_tools.DecodeAttr(attribute.type, value)
+    decoded = pyrad_tools.DecodeAttr(attribute.type, value)
+    if isinstance(decoded, str) and "\0" in decoded:
+        decoded = without_nul(decoded)
+    return decoded
+
+
+def without_nul(text: str) -> str:
+    """A NUL in a string attribute (some NASes end their strings with one) as U+FFFD:
+    PostgreSQL refuses NUL in text, which would lose the record and leave the NAS
+    retrying; SQLite gets the same, so both stores keep the same value."""
+    return text.replace("\0", "\ufffd")
 
 
 @dataclass
@@ -185,6 +195,7 @@ def chap_ok(chap_password: bytes | None, challenge: bytes, password: str) -> boo
     return hmac.compare_digest(expected, chap_password[1:])
 
 
+@lru_cache(maxsize=4096, typed=True)  # a profile's limits recur in every Access-Accept
 def _encoded(name: str, value: Any) -> bytes:
     """One attribute, Vendor-Specific wrapped if it is a vendor's (RFC 2865 5.26)."""
     attribute = dictionary().attributes[name]

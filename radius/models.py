@@ -24,10 +24,10 @@ class AccountingRecord(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     nas: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16))  # start, interim, stop, on, off
-    session_id: Mapped[str] = mapped_column(String(128), default="")
+    session_id: Mapped[str] = mapped_column(String(253), default="")
     username: Mapped[str] = mapped_column(String(253), default="")
-    calling_station: Mapped[str] = mapped_column(String(64), default="")  # the client's MAC
-    called_station: Mapped[str] = mapped_column(String(128), default="")  # AP MAC : SSID
+    calling_station: Mapped[str] = mapped_column(String(253), default="")  # the client's MAC
+    called_station: Mapped[str] = mapped_column(String(253), default="")  # AP MAC : SSID
     framed_ip: Mapped[str] = mapped_column(String(45), default="")
     session_time: Mapped[int] = mapped_column(Integer, default=0)
     input_octets: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -42,15 +42,15 @@ class RadiusSession(Base):
     __table_args__ = (UniqueConstraint("nas", "session_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     nas: Mapped[str] = mapped_column(String(64))
-    session_id: Mapped[str] = mapped_column(String(128))
+    session_id: Mapped[str] = mapped_column(String(253))
     username: Mapped[str] = mapped_column(String(253), default="")
     # who, for limits and records: the phone or voucher behind the login (a MAC-auth
     # session's User-Name is the MAC); from the Class of our Access-Accept
     identity: Mapped[str] = mapped_column(String(253), default="", server_default="",
                                           index=True)
     method: Mapped[str] = mapped_column(String(16), default="", server_default="")
-    calling_station: Mapped[str] = mapped_column(String(64), default="")
-    called_station: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    calling_station: Mapped[str] = mapped_column(String(253), default="")
+    called_station: Mapped[str] = mapped_column(String(253), default="", server_default="")
     framed_ip: Mapped[str] = mapped_column(String(45), default="")
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

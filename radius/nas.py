@@ -28,6 +28,9 @@ class NasEntry:
     require_message_authenticator: bool = True
 
 
+KNOWN_ADDRESSES = 65_536  # NAS source addresses remembered per registry
+
+
 class NasRegistry:
     """Source address → NAS. Exact addresses first, then the most specific network."""
 
@@ -38,11 +41,23 @@ class NasRegistry:
                        if e.network.num_addresses == 1}
         self._networks = sorted((e for e in entries if e.network.num_addresses > 1),
                                 key=lambda e: e.network.prefixlen, reverse=True)
+        self._known: dict[str, NasEntry] = {}
 
     def __len__(self) -> int:
         return len(self._exact) + len(self._networks)
 
     def lookup(self, address: str) -> NasEntry | None:
+        """The NAS at this source address (every datagram asks: known ones are
+        remembered by their text, unknown ones not, so a flood of spoofed sources cannot
+        grow the memo)."""
+        found = self._known.get(address)
+        if found is None:
+            found = self._find(address)
+            if found is not None and len(self._known) < KNOWN_ADDRESSES:
+                self._known[address] = found
+        return found
+
+    def _find(self, address: str) -> NasEntry | None:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:

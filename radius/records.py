@@ -48,11 +48,11 @@ class LoginRecord(Base):
     method: Mapped[str] = mapped_column(String(16))  # voucher, token, mac, ...
     nas: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(17), index=True)
-    called_station: Mapped[str] = mapped_column(String(128))  # AP MAC:SSID
+    called_station: Mapped[str] = mapped_column(String(253))  # AP MAC:SSID
     private_ip: Mapped[str] = mapped_column(String(45), index=True)
     nat_ip: Mapped[str] = mapped_column(String(45), index=True)
-    nat_ports: Mapped[str] = mapped_column(String(16))  # "10240-10495"
-    session_id: Mapped[str] = mapped_column(String(128))
+    nat_ports: Mapped[str] = mapped_column(String(32))  # "10240-10495"
+    session_id: Mapped[str] = mapped_column(String(253))
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
 
@@ -93,7 +93,8 @@ def _normal_mac(text: str) -> str:
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
-_KEPT = [(name, kept_lengths(LoginRecord).get(name)) for name in CONTENT]
+_LONGEST = kept_lengths(LoginRecord)
+_KEPT = [(name, _LONGEST.get(name)) for name in CONTENT]  # None: not text
 
 
 def append(session: Session, events: list[LoginEvent]) -> None:
@@ -101,12 +102,8 @@ def append(session: Session, events: list[LoginEvent]) -> None:
     longer than its column keeps is cut to fit, before it is chained: a NAS may send 253
     bytes where a column keeps fewer, and the record must not be lost for it."""
     # by field, not dataclasses.asdict: that deep-copies every value, for every login
-    LEDGER.append(session, [{name: _fit(getattr(event, name), most) for name, most in _KEPT}
-                            for event in events])
-
-
-def _fit(value: object, most: int | None) -> object:
-    return value[:most] if most is not None and isinstance(value, str) else value
+    LEDGER.append(session, [{name: getattr(event, name)[:most] if most else getattr(event, name)
+                             for name, most in _KEPT} for event in events])
 
 
 def verify(session: Session) -> tuple[int, list[chain.Break]]:

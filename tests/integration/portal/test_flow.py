@@ -57,6 +57,10 @@ def test_a_voucher_login_goes_online_and_back_to_the_original_page(hotspot: Hots
     assert "已连接" in text
     assert 'href="http://example.com/news"' in text  # the original URL, as a plain link
     assert logins(hotspot) == [(voucher.code, "voucher", "accept")]
+    # the success page was the answer to the NAS's res=success URL; switching the
+    # language there (a link to ?lang=en) keeps the person on the success page
+    english = person.portal("/portal/?lang=en").get_data(as_text=True)
+    assert "You are online" in english and "Log in" not in english
     live = open_session(hotspot, "AA-BB-CC-DD-EE-01")
     assert live is not None and live.identity == voucher.code and live.method == "voucher"
 
@@ -76,6 +80,10 @@ def test_an_sms_login_in_english_and_the_status_page(hotspot: Hotspot) -> None:
     person = hotspot.person()
     landing = person.arrive(lang="en_US")  # the NAS's spelling, not the portal's
     assert landing.status_code == 200 and "Log in" in landing.get_data(as_text=True)
+    # a language the portal does not have: the browser's, not Chinese by default
+    french = hotspot.person(mac="AA-BB-CC-DD-EE-09")
+    french.browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.8"
+    assert "Log in" in french.arrive(lang="fr").get_data(as_text=True)
     text = sms_login(hotspot, person)
     assert "You are online" in text
     assert logins(hotspot) == [(PHONE, "sms", "accept")]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from citynet.cli import cli
 from citynet.config import Config
@@ -92,6 +93,42 @@ def test_offers_follow_the_access_points_community(sqlite_store: Store,
     # the views so far were written before the re-read: here 2, all 2, new 0
     picks = [showcase.show("any-nas", at_ap, today(), limit=1)[0].name for _ in range(4)]
     assert picks == ["new", "new", "here", "all"]
+
+
+def test_views_from_many_threads_are_all_counted(sqlite_store: Store) -> None:
+    with sqlite_store.session() as session:
+        session.add_all([offer("one"), offer("two")])
+    showcase = merchants.Showcase(sqlite_store, merchants.Tally(every=7, seconds=3600))
+
+    def browse() -> None:
+        for _ in range(25):
+            assert len(showcase.show("any-nas", "", today())) == 2
+
+    threads = [threading.Thread(target=browse) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    showcase.invalidate()  # a re-read writes what is pending first
+    showcase.show("any-nas", "", today(), limit=0)
+    with sqlite_store.session() as session:
+        assert sorted(session.scalars(select(Merchant.impressions))) == [200, 200]
+
+
+def test_a_store_that_fails_costs_no_page_and_no_count(sqlite_store: Store) -> None:
+    with sqlite_store.session() as session:
+        session.add(offer("one"))
+    showcase = merchants.Showcase(sqlite_store, merchants.Tally(every=1))
+    assert [o.name for o in showcase.show("any-nas", "", today())] == ["one"]  # written
+    with sqlite_store.session() as session:  # the store can no longer take the counts
+        session.execute(text("ALTER TABLE portal_merchant RENAME TO elsewhere"))
+    assert [o.name for o in showcase.show("any-nas", "", today())] == ["one"]
+    assert [o.name for o in showcase.show("any-nas", "", today())] == ["one"]
+    with sqlite_store.session() as session:
+        session.execute(text("ALTER TABLE elsewhere RENAME TO portal_merchant"))
+    showcase.show("any-nas", "", today())
+    with sqlite_store.session() as session:
+        assert session.scalars(select(Merchant.impressions)).all() == [4]
 
 
 def test_the_nas_first_hotspot_places_a_person_without_a_known_ap() -> None:

@@ -169,7 +169,7 @@ def test_bad_calls_are_refused_with_the_reason(sqlite_store: Store) -> None:
         assert odd.status == 401
         # an attribute in a form FreeRADIUS never sends: 400, with which and why
         for name, value in (("CHAP-Password", "plain text"), ("User-Password", ["a", "b"]),
-                            ("User-Name", 42), ("User-Name", "名" * 85)):  # 255 bytes
+                            ("User-Name", 42), ("User-Name", "名" * 254)):  # > 253 bytes
             refused = post(client, "authorize", {"User-Name": {"value": ["u"]},
                                                  name: {"type": "string", "value": [value]}})
             assert refused.status == 400 and name.encode() in refused.body
@@ -365,6 +365,8 @@ def test_any_json_body_gets_a_defined_answer(store: Store) -> None:
         # longer than a RADIUS attribute (a 400), and as long as one but longer than the
         # column that keeps it (stored, cut to fit)
         @example("authorize", rlm_rest(**{"User-Name": "u" * 254, "User-Password": "x"}))
+        @example("authorize", rlm_rest(**{"User-Name": "名" * 253, "User-Password": "x"}))
+        @example("accounting", rlm_rest(**{**start, "User-Name": "a\u0000b"}))
         @example("accounting", rlm_rest(**{**start, "Calling-Station-Id": "m" * 253,
                                            "Acct-Session-Id": "s" * 253}))
         @example("post-auth?packet=Access-Accept&auth=PAP&x=1",

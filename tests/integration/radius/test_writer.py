@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from alembic import command
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet.db import Store
-from radius import records, vouchers
-from radius.accounting import Outcome, RecordWriter, event_from
+from radius import codec, records, vouchers
+from radius.accounting import AccountingEvent, Outcome, RecordWriter, event_from
 from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
-from radius.models import AccountingRecord
+from radius.models import AccountingRecord, RadiusSession
 from radius.policy import Policy
 from radius.profiles import ProfileBook
 from radius.records import LoginRecord
@@ -129,34 +131,58 @@ def test_a_login_nobody_waits_for_is_neither_decided_nor_recorded(store: Store) 
     assert logged(store) == [("waited", "accept"), ("fr", "no")]
 
 
-def test_attributes_as_long_as_radius_allows_are_stored_cut_to_fit(store: Store) -> None:
-    """A NAS may send 253 bytes where a column keeps fewer (a MAC column of 64, a session
-    id of 128): PostgreSQL refuses such a row, which would lose the record and leave the
-    NAS retrying for ever. It is kept, cut to fit — on both stores alike."""
-    long = "x" * 253
-    request = {"Acct-Status-Type": "Start", "Acct-Session-Id": "s" * 253,
-               "User-Name": "u" * 253, "Calling-Station-Id": "AA-BB-CC-DD-EE-01" + long,
-               "Called-Station-Id": "AP:" + long, "Acct-Terminate-Cause": long,
-               "H3C-NAT-Start-Port": 4294967295, "H3C-NAT-End-Port": 4294967295}
-    event = event_from(request, "gw", datetime.now(UTC))
+def test_attributes_as_long_as_radius_allows_are_stored_whole(store: Store) -> None:
+    """A string attribute holds up to 253 bytes: ids that long are kept whole (a
+    Disconnect-Request names the session by its id; a retransmission is known by it), two
+    that differ only at the end stay two sessions, and a NUL (PostgreSQL refuses it in
+    text) is kept as U+FFFD — on both stores alike."""
+    def start(session_id: str, delay: int = 0) -> AccountingEvent:
+        return event_from({"Acct-Status-Type": "Start", "Acct-Session-Id": session_id,
+                           "User-Name": "u" * 253, "Calling-Station-Id": "c" * 253,
+                           "Called-Station-Id": "AP:" + "x" * 250, "Acct-Delay-Time": delay,
+                           "H3C-NAT-Start-Port": 4294967295, "H3C-NAT-End-Port": 4294967295},
+                          "gw", datetime.now(UTC))
 
     def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
         return Decision(False, {}, reason="r" * 253, method="m" * 253, identity=attempt.user)
 
-    login = Login(LoginAttempt(user="u" * 253, password="p", calling_station=long,
-                               called_station="AP:" + long, framed_ip=long), "gw")
-    told = run(RecordWriter(store, decide=decide), [event, login])  # type: ignore[list-item]
-    assert told[0] is True and isinstance(told[1], Decision)
+    one, two = "s" * 252 + "1", "s" * 252 + "2"
+    nul = codec.without_nul("s1\0")
+    login = Login(LoginAttempt(user="u" * 253, password="p", calling_station="c" * 253,
+                               called_station="AP:" + "x" * 250, framed_ip="f" * 253), "gw")
+    jobs: list[Any] = [start(one), start(two), start(nul), login]
+    told = run(RecordWriter(store, decide=decide), jobs)
+    assert told[:3] == [True, True, True] and isinstance(told[3], Decision)
     with store.session() as session:
-        stored = session.scalars(select(AccountingRecord)).one()
-        assert (len(stored.session_id), len(stored.calling_station),
-                len(stored.called_station), len(stored.username)) == (128, 64, 128, 253)
-        [started, logged_in] = session.scalars(select(LoginRecord).order_by(
-            LoginRecord.seq)).all()
-        assert (started.event, len(started.session_id), len(started.called_station)) == (
-            "session-start", 128, 128)
-        assert (len(logged_in.result), len(logged_in.method), len(logged_in.private_ip)) == (
+        stored = session.scalars(select(AccountingRecord).order_by(AccountingRecord.id)).all()
+        assert [r.session_id for r in stored] == [one, two, "s1\ufffd"]
+        assert {(len(r.calling_station), len(r.called_station), len(r.username))
+                for r in stored} == {(253, 253, 253)}
+        assert session.scalar(select(func.count()).select_from(RadiusSession)) == 3
+        rows = session.scalars(select(LoginRecord).order_by(LoginRecord.seq)).all()
+        assert [r.session_id for r in rows[:3]] == [one, two, "s1\ufffd"]
+        assert rows[0].nat_ports == "4294967295-4294967295"
+        # what no RADIUS value can be (a reason, a method, an address of 253 characters)
+        # is cut to its column, before it is chained
+        assert (len(rows[3].result), len(rows[3].method), len(rows[3].private_ip)) == (
             64, 16, 45)
-        assert records.verify(session) == (2, [])  # the chain covers what was kept
-    # a retransmission of the same record is still known as one
+        assert records.verify(session) == (4, [])
+    # the NAS sends one again, later (Acct-Delay-Time): known as a retransmission
+    assert run(RecordWriter(store), [start(one, delay=5)]) == [False]  # type: ignore[list-item]
+
+
+def test_records_written_before_the_ids_were_widened_are_kept(store: Store) -> None:
+    """Migration 0017 widens the RADIUS ids (on SQLite by copying the tables): the
+    records written before it, and their chain, come through whole."""
+    command.downgrade(store._alembic(), "0016")
+    event = event_from({"Acct-Status-Type": "Start", "Acct-Session-Id": "before",
+                        "User-Name": "u", "Calling-Station-Id": "AA-BB-CC-DD-EE-01"},
+                       "gw", datetime.now(UTC))
+    login = ForeignLogin(attempt("fr-user"), "gw", Decision(True, {}, method="fr"))
+    assert run(RecordWriter(store), [event, login])[0] is True  # type: ignore[list-item]
+    store.upgrade()
+    with store.session() as session:
+        assert records.verify(session) == (2, [])
+        assert session.scalars(select(AccountingRecord.session_id)).all() == ["before"]
+        assert session.scalars(select(RadiusSession.session_id)).all() == ["before"]
     assert run(RecordWriter(store), [event]) == [False]  # type: ignore[list-item]

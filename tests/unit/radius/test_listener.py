@@ -186,6 +186,12 @@ def test_registry_prefers_exact_then_most_specific() -> None:
     assert registry.lookup("::ffff:10.1.2.3") is exact
     assert registry.lookup("192.0.2.1") is None
     assert registry.lookup("not-an-ip") is None
+    # asked again (every datagram asks): the same answers, from the memo of known sources
+    assert [registry.lookup(a) for a in ("10.1.2.3", "10.1.9.9", "10.9.9.9", "192.0.2.1")] == [
+        exact, narrow, wide, None]
+    for last in range(256):  # a flood of spoofed sources is not remembered
+        assert registry.lookup(f"192.0.2.{last}") is None
+    assert len(registry._known) == 4  # the four known spellings above, no more
 
 
 REQUEST = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET, {

@@ -20,6 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import (
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -256,6 +257,15 @@ class Store:
         """A unit of work: commits when the block ends, rolls back if it raises."""
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """For one write that stands alone: each statement commits by itself, in one
+        call into the driver. In a threaded web process, a transaction of several calls
+        can hold SQLite's write lock across a wait for the GIL (milliseconds, with other
+        processes' writers — the RADIUS listener — sleeping on it)."""
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def close(self) -> None:
         self.engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String, insert
+from sqlalchemy import Boolean, Connection, String, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.db import Base, UtcDateTime
@@ -22,7 +22,7 @@ class Consent(Base):
     location: Mapped[bool] = mapped_column(Boolean)
 
 
-def record(session: Session, identity: str, location: bool, now: datetime) -> None:
+def record(session: Session | Connection, identity: str, location: bool, now: datetime) -> None:
     # an INSERT, not an object: it is on every login, and nothing reads it back here
     session.execute(insert(Consent).values(identity=identity, at=now,
                                            terms_version=TERMS_VERSION, location=location))

@@ -340,7 +340,7 @@ def voucher() -> BaseResponse | tuple[str, int]:
     code = vouchers.normalise(request.form.get("code", ""))
     if code is None:
         return _login_error("bad_voucher")
-    with store().session() as db:
+    with store().statement() as db:
         consent.record(db, code, bool(request.form.get("location")), datetime.now(UTC))
     # the NAS asks RADIUS, which redeems the voucher; the code is user name and password
     return _to_logon(handoff, code, code)

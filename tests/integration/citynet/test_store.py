@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from citynet import db
 from citynet.config import Config
@@ -108,3 +109,19 @@ def test_exclusive_is_held_once_per_transaction_and_taken_again_in_the_next(
             db.exclusive(session, "ledger.x")  # again: harmless
             assert not someone_else_can_write()
         assert someone_else_can_write()
+
+
+def test_a_statement_commits_by_itself_and_holds_no_write_lock_after(store: Store) -> None:
+    """``Store.statement``: one write, committed in the one call that made it — nothing
+    left open that would keep another writer (the RADIUS listener) waiting."""
+    with store.statement() as connection:
+        connection.execute(text("INSERT INTO citynet_meta (key, value) VALUES ('a', '1')"))
+        with store.session() as other:  # another connection writes while this one is open
+            set_meta(other, "b", "2")
+        connection.execute(text("INSERT INTO citynet_meta (key, value) VALUES ('c', '3')"))
+    with store.session() as session:
+        assert [get_meta(session, key) for key in "abc"] == ["1", "2", "3"]
+    with pytest.raises(IntegrityError), store.statement() as connection:
+        connection.execute(text("INSERT INTO citynet_meta (key, value) VALUES ('a', 'again')"))
+    with store.session() as session:
+        assert get_meta(session, "a") == "1"

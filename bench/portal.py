@@ -139,7 +139,7 @@ def run(clients: int, work: list[str], task: str, portal: int,
 
 
 def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[94]
+    return statistics.quantiles(values, n=100)[94] if len(values) > 1 else max(values)
 
 
 def main() -> None:

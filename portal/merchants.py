@@ -237,11 +237,12 @@ class Showcase:
 
         def load() -> Snapshot:
             # the views counted so far go in first, so the rotation reads them back
-            self._write(self.tally.drain())
+            written = self._write(self.tally.drain())
             with store.session() as session:  # a day early: the district may be behind UTC
                 snapshot = read_snapshot(session, datetime.now(UTC).date() - timedelta(days=1))
-            with self._lock:
-                self._shown.clear()
+            if written:  # else the snapshot lacks them: the rotation keeps counting them
+                with self._lock:
+                    self._shown.clear()
             return snapshot
 
         # offers are extras: with the store unreadable at start, pages show none
@@ -258,17 +259,19 @@ class Showcase:
         self._write(self.tally.add([o.id for o in chosen]))
         return chosen
 
-    def _write(self, counts: Counter[int]) -> None:
+    def _write(self, counts: Counter[int]) -> bool:
         """Write counts that are due; if the store fails, they wait for the next write
-        (a page is never refused for a count)."""
+        (a page is never refused for a count). Whether all are stored."""
         if not counts:
-            return
+            return True
         try:
             with self.store.session() as session:
                 add_impressions(session, counts)
         except Exception as exc:
             log.warning("offer impressions not written (kept for the next write): %s", exc)
             self.tally.restore(counts)
+            return False
+        return True
 
     def invalidate(self) -> None:
         self._snapshot.invalidate()

@@ -121,9 +121,10 @@ def _box() -> SecretBox:
 @blueprint.before_request
 def _before() -> None:
     chosen = request.args.get("lang")
-    if chosen in languages.LANGUAGES:
-        session["lang"] = chosen
-    g.lang = session.get("lang") or languages.pick(request.accept_languages.best)
+    # the language switch's ?lang= is the person's choice; a hand-off's is the NAS's
+    if chosen in languages.LANGUAGES and "res" not in request.args:
+        session["lang"], session["lang_chosen"] = chosen, True
+    g.lang = session.get("lang") or _browser_language()
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
     if request.method == "POST":
@@ -157,10 +158,15 @@ def _template_helpers() -> dict[str, Any]:
     return {"t": t, "csrf": lambda: session.get("csrf", "")}
 
 
+def _browser_language() -> str:
+    """The portal's language the browser prefers most (Accept-Language, by quality)."""
+    return languages.pick(request.accept_languages.best_match(["zh-CN", "zh", "en"]))
+
+
 def _renew_session() -> None:
     """A fresh session at login: a new CSRF token and attempt, nothing carried over but
     the hand-off and the language."""
-    kept = {key: session[key] for key in ("handoff", "lang") if key in session}
+    kept = {key: session[key] for key in ("handoff", "lang", "lang_chosen") if key in session}
     session.clear()
     session.update(kept)
     session["csrf"] = secrets.token_urlsafe(24)
@@ -232,9 +238,9 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
         log.warning("portal hand-off refused (NAS %r): %s", nasid[:64], exc)
         return render_template("portal/outside.html", problem="unsigned"), 400
     session["handoff"] = handoff.as_dict()
-    if handoff.lang and "lang" not in session:  # a language the person chose stays
+    if handoff.lang and not session.get("lang_chosen"):  # the person's choice stays
         # the NAS's own spelling (en, en_US, zh-cn …); one we don't have: the browser's
-        session["lang"] = g.lang = languages.pick(handoff.lang, request.accept_languages.best)
+        session["lang"] = g.lang = languages.pick(handoff.lang, _browser_language())
     if handoff.res == "failed":
         session["failure"] = handoff.reply
     # the page itself, not a redirect to it: a round trip less on a weak signal

@@ -88,10 +88,11 @@ def _decoded(attribute: Attribute, value: bytes) -> Any:
 
 
 def without_nul(text: str) -> str:
-    """A NUL in a string attribute (some NASes end their strings with one) as U+FFFD:
-    PostgreSQL refuses NUL in text, which would lose the record and leave the NAS
-    retrying; SQLite gets the same, so both stores keep the same value."""
-    return text.replace("\0", "\ufffd")
+    """A string attribute without NUL, which PostgreSQL refuses in text (the record lost,
+    the NAS retrying; SQLite gets the same, so both stores keep the same value). NULs at
+    the end (some NASes end their strings C-style) go, so that a Disconnect naming the
+    session still matches once the NAS compares without them; one inside becomes U+FFFD."""
+    return text.rstrip("\0").replace("\0", "\ufffd")
 
 
 @dataclass

@@ -68,7 +68,8 @@ def class_parts(klass: object) -> tuple[str, str]:
     if not isinstance(klass, bytes) or not klass.startswith(CLASS_PREFIX):
         return "", ""
     method, _, identity = klass[len(CLASS_PREFIX):].decode(errors="replace").partition(":")
-    return method[:16], identity
+    # a Class comes back from the NAS: held to what the session's identity column keeps
+    return method[:16], codec.without_nul(identity)[:253]
 
 
 def attempt_of(request: codec.Request) -> LoginAttempt:

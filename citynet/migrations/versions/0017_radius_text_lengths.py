@@ -1,6 +1,8 @@
 """RADIUS identifiers as long as RADIUS allows: session ids, station ids (253 characters)
 
-A string attribute holds up to 253 bytes. Columns of 64 and 128 made PostgreSQL refuse a
+On SQLite the upgrade copies the three tables (the RADIUS service stopped, and twice
+their size free on disk); PostgreSQL widens the columns in place. A string attribute
+holds up to 253 bytes. Columns of 64 and 128 made PostgreSQL refuse a
 record carrying a longer Acct-Session-Id or Calling-Station-Id (the record lost, the NAS
 retrying for ever), and cutting such an id would break what uses it again (a
 Disconnect-Request names the session by it; a retransmission is known by it).
@@ -46,4 +48,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # the narrower columns cannot hold what was stored since, and cutting it would break
+    # the login records' hash chain: refuse, saying where
+    for name, columns in WIDER.items():
+        for column, (narrow, _wide) in columns.items():
+            longest = op.get_bind().execute(
+                sa.select(sa.func.max(sa.func.length(sa.column(column))))
+                .select_from(sa.table(name))).scalar()
+            if longest is not None and longest > narrow:
+                raise RuntimeError(f"cannot downgrade below 0017: {name}.{column} holds "
+                                   f"values of {longest} characters (at most {narrow} "
+                                   "before 0017)")
     _resize(wider=False)

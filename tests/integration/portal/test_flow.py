@@ -82,8 +82,11 @@ def test_an_sms_login_in_english_and_the_status_page(hotspot: Hotspot) -> None:
     assert landing.status_code == 200 and "Log in" in landing.get_data(as_text=True)
     # a language the portal does not have: the browser's, not Chinese by default
     french = hotspot.person(mac="AA-BB-CC-DD-EE-09")
-    french.browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.8"
+    french.browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr-FR,fr;q=0.9,en;q=0.8"
     assert "Log in" in french.arrive(lang="fr").get_data(as_text=True)
+    # the person's own choice outlives the NAS's lang on its next hand-off
+    assert "登录" in french.portal("/portal/?lang=zh-CN").get_data(as_text=True)
+    assert "登录" in french.arrive(lang="en").get_data(as_text=True)
     text = sms_login(hotspot, person)
     assert "You are online" in text
     assert logins(hotspot) == [(PHONE, "sms", "accept")]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from alembic import command
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
@@ -147,7 +148,7 @@ def test_attributes_as_long_as_radius_allows_are_stored_whole(store: Store) -> N
         return Decision(False, {}, reason="r" * 253, method="m" * 253, identity=attempt.user)
 
     one, two = "s" * 252 + "1", "s" * 252 + "2"
-    nul = codec.without_nul("s1\0")
+    nul = codec.without_nul("s\x001\x00")
     login = Login(LoginAttempt(user="u" * 253, password="p", calling_station="c" * 253,
                                called_station="AP:" + "x" * 250, framed_ip="f" * 253), "gw")
     jobs: list[Any] = [start(one), start(two), start(nul), login]
@@ -155,12 +156,12 @@ def test_attributes_as_long_as_radius_allows_are_stored_whole(store: Store) -> N
     assert told[:3] == [True, True, True] and isinstance(told[3], Decision)
     with store.session() as session:
         stored = session.scalars(select(AccountingRecord).order_by(AccountingRecord.id)).all()
-        assert [r.session_id for r in stored] == [one, two, "s1\ufffd"]
+        assert [r.session_id for r in stored] == [one, two, "s\ufffd1"]
         assert {(len(r.calling_station), len(r.called_station), len(r.username))
                 for r in stored} == {(253, 253, 253)}
         assert session.scalar(select(func.count()).select_from(RadiusSession)) == 3
         rows = session.scalars(select(LoginRecord).order_by(LoginRecord.seq)).all()
-        assert [r.session_id for r in rows[:3]] == [one, two, "s1\ufffd"]
+        assert [r.session_id for r in rows[:3]] == [one, two, "s\ufffd1"]
         assert rows[0].nat_ports == "4294967295-4294967295"
         # what no RADIUS value can be (a reason, a method, an address of 253 characters)
         # is cut to its column, before it is chained
@@ -186,3 +187,9 @@ def test_records_written_before_the_ids_were_widened_are_kept(store: Store) -> N
         assert session.scalars(select(AccountingRecord.session_id)).all() == ["before"]
         assert session.scalars(select(RadiusSession.session_id)).all() == ["before"]
     assert run(RecordWriter(store), [event]) == [False]  # type: ignore[list-item]
+    # once a longer id is stored, going back below 0017 is refused, saying where
+    longer = event_from({"Acct-Status-Type": "Start", "Acct-Session-Id": "s" * 200},
+                        "gw", datetime.now(UTC))
+    assert run(RecordWriter(store), [longer]) == [True]  # type: ignore[list-item]
+    with pytest.raises(RuntimeError, match=r"radius_accounting\.session_id .* 200"):
+        command.downgrade(store._alembic(), "0016")

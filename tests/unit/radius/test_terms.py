@@ -54,6 +54,8 @@ def test_an_untranslated_reason_stays_english() -> None:
 def test_class_round_trip_and_foreign_classes() -> None:
     assert class_parts(class_of("mac", "13800138000")) == ("mac", "13800138000")
     assert class_parts(b"citynet:voucher") == ("voucher", "")  # before identities were added
+    # it comes back from the NAS: no NUL, no more than the session's identity column keeps
+    assert class_parts(b"citynet:sms:138\x00" + b"9" * 300) == ("sms", "138\ufffd" + "9" * 249)
     assert class_parts(b"another-server") == ("", "")
     assert class_parts(None) == ("", "")
     assert len(class_of("sms", "x" * 400)) == 253

@@ -23,6 +23,7 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.store, self.limit = store, limit
         self.acknowledged: list[int] = []
+        self.committed = threading.Condition()  # notified at every acknowledged commit
         self.warmed_up = threading.Event()
         self.stop = threading.Event()
         self.error: BaseException | None = None
@@ -34,13 +35,23 @@ class Writer(threading.Thread):
                     return
                 with self.store.session() as session:
                     session.add(Street(name=f"load-{i:06d}", name_en=""))
-                self.acknowledged.append(i)
+                with self.committed:
+                    self.acknowledged.append(i)
+                    self.committed.notify_all()
                 if i == 50:
                     self.warmed_up.set()
         except BaseException as exc:  # reported by the test, not lost in the thread
             self.error = exc
         finally:
             self.warmed_up.set()
+            with self.committed:
+                self.committed.notify_all()
+
+    def wait_past(self, count: int, timeout: float = 60) -> bool:
+        """Wait (bounded) until more than ``count`` commits are acknowledged."""
+        with self.committed:
+            return self.committed.wait_for(
+                lambda: len(self.acknowledged) > count or not self.is_alive(), timeout)
 
 
 @pytest.fixture
@@ -61,9 +72,18 @@ def restored_numbers(store: Store) -> list[int]:
 
 
 def test_backup_under_write_load_keeps_every_acknowledged_write(
-        store: Store, target: Store, tmp_path: Path) -> None:
+        store: Store, target: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = Writer(store)
     writer.start()
+    fsync = backups._fsync
+
+    def fsync_once_the_writer_moved_on(path: Path) -> None:
+        # the snapshot is taken; the writer commits before the backup ends, whatever the
+        # scheduler does (a small store's snapshot can be over before its next commit)
+        assert writer.wait_past(acknowledged_before)
+        fsync(path)
+
+    monkeypatch.setattr(backups, "_fsync", fsync_once_the_writer_moved_on)
     try:
         assert writer.warmed_up.wait(timeout=60)
         acknowledged_before = len(writer.acknowledged)

@@ -228,10 +228,8 @@ def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
     from radius.service import RadiusService
 
     radius = runtime.config.radius
-    # FreeRADIUS in front owns the UDP ports (radius.enabled off) and calls the API
-    if not radius.enabled and not radius.rest_token.get_secret_value():
-        return []
-    return [RadiusService(runtime.store, box, radius, udp=radius.enabled)]
+    return [RadiusService(runtime.store, box, radius, udp=radius.enabled)
+            ] if radius.has_work else []
 
 
 def _collectors() -> list[Collector]:

@@ -99,6 +99,12 @@ class RadiusConfig(Section):
         description="UDP port of the NASes' dynamic-authorization server (RFC 5176): "
         "where Disconnect- and CoA-Requests go")
 
+    @property
+    def has_work(self) -> bool:
+        """Something for the RADIUS service to run: the UDP ports, or the rlm_rest API
+        (FreeRADIUS in front owns the ports: radius.enabled off, the token set)."""
+        return self.enabled or bool(self.rest_token.get_secret_value())
+
     @field_validator("rest_allow", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

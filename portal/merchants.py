@@ -234,20 +234,19 @@ class Showcase:
         self.store, self.tally = store, tally or Tally()
         self._shown: Counter[int] = Counter()  # views since the snapshot was read
         self._lock = threading.Lock()
-
-        def load() -> Snapshot:
-            # the views counted so far go in first, so the rotation reads them back
-            written = self._write(self.tally.drain())
-            with store.session() as session:  # a day early: the district may be behind UTC
-                snapshot = read_snapshot(session, datetime.now(UTC).date() - timedelta(days=1))
-            if written:  # else the snapshot lacks them: the rotation keeps counting them
-                with self._lock:
-                    self._shown.clear()
-            return snapshot
-
         # offers are extras: with the store unreadable at start, pages show none
-        self._snapshot = Reloading(load, "merchants' offers", ttl=ttl,
+        self._snapshot = Reloading(self._load, "merchants' offers", ttl=ttl,
                                    fallback=Snapshot((), {}, {}))
+
+    def _load(self) -> Snapshot:
+        # the views counted so far go in first, so the rotation reads them back
+        written = self._write(self.tally.drain())
+        with self.store.session() as session:  # a day early: the district may be behind UTC
+            snapshot = read_snapshot(session, datetime.now(UTC).date() - timedelta(days=1))
+        if written:  # else the snapshot lacks them: the rotation keeps counting them
+            with self._lock:
+                self._shown.clear()
+        return snapshot
 
     def show(self, nasid: str, called: str, today: date, limit: int = 3) -> list[Offer]:
         """The offers for a person at this NAS and AP, counted as shown."""

@@ -62,7 +62,6 @@ DECISION_WAIT = 1.5
 # call fails instead of hanging)
 STORE_WAIT = 30.0
 BODY_LIMIT = 64 * 1024  # rlm_rest's JSON of one request is a few hundred bytes
-RESULT_LENGTH, METHOD_LENGTH = 64, 16  # login_record.result, .method
 ANSWERS = {"Access-Accept": True, "Access-Reject": False}  # post-auth's packet=
 # a Reject's reasons that mean "not ours": no such voucher, no remembered device. (A phone
 # number's refusal says "no valid login token" whether it has none or gave a wrong or
@@ -316,8 +315,8 @@ class RestApi:
         auth = request.query.get("auth", "").strip().lower()
         reason = "" if accept else str(attributes.get("Module-Failure-Message")
                                        or "rejected by FreeRADIUS")
-        decision = Decision(accept, {}, method=f"fr:{auth}"[:METHOD_LENGTH] if auth else "fr",
-                            reason=reason[:RESULT_LENGTH])
+        # (the login record cuts both to its columns)
+        decision = Decision(accept, {}, method=f"fr:{auth}" if auth else "fr", reason=reason)
         # FreeRADIUS answers a call it gave up on with a reject, and post-auth calls again
         # for that: a record written later than that would say what did not happen
         # (a 503 here: an accept that cannot be recorded becomes a reject)

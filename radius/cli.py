@@ -44,7 +44,7 @@ def radius_serve(runtime: Runtime) -> None:
     from radius.service import RadiusService
 
     config = runtime.config.radius
-    if not config.enabled and not config.rest_token.get_secret_value():
+    if not config.has_work:
         raise CitynetError("nothing to run: radius.enabled is false and radius.rest_token "
                            "is not set (the rlm_rest API needs it)")
     box = runtime.box()

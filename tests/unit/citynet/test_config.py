@@ -96,3 +96,9 @@ def test_reference_lists_every_setting_with_its_variable() -> None:
     assert rows["web.port"] == "CITYNET_WEB__PORT"
     assert rows["data_dir"] == "CITYNET_DATA_DIR"
     assert rows["database.url"] == "CITYNET_DATABASE__URL"
+
+
+def test_the_radius_service_has_work_with_its_ports_or_the_rest_api() -> None:
+    assert config.RadiusConfig().has_work  # the UDP listener, by default
+    assert config.RadiusConfig(enabled=False, rest_token="t").has_work  # FreeRADIUS in front
+    assert not config.RadiusConfig(enabled=False).has_work

@@ -18,6 +18,7 @@ from citynet import config as config_module
 from citynet.crypto import SecretBox
 from citynet.db import set_meta
 from citynet.errors import CitynetError
+from citynet.process import ChildProcess, citynet_argv
 from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.staffcli import demo_admin, demo_admin_line, staff_group
@@ -240,9 +241,12 @@ def _collectors() -> list[Collector]:
 
 
 def _monitoring(runtime: Runtime) -> Service:
-    from monitoring.service import MonitoringService
+    """The collectors, in a process of their own: their work never holds the interpreter
+    lock the RADIUS listener needs (citynet/process.py)."""
+    from monitoring.service import describe
 
-    return MonitoringService(runtime.store, runtime.config, _collectors())
+    return ChildProcess("collectors", citynet_argv(runtime.config_path, "collect"),
+                        describe(runtime.config, _collectors()))
 
 
 @cli.command("demo")

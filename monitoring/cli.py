@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import click
 
+from citynet.process import die_with_parent, parent_alive, stop_on_sigterm
 from citynet.runtime import Runtime
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -27,8 +28,11 @@ EXTRA_COLLECTORS = "citynet.extra_collectors"  # click meta key: other domains' 
               help="Run this collector only (repeatable): coverage, hotspot_use, "
               "reachability, device_state, alerts.")
 @click.option("--json", "as_json", is_flag=True, help="Print each run as JSON.")
+@click.option("--parent", type=int, hidden=True,
+              help="Run as a child of `citynet serve` (this PID): quiet, and gone with it.")
 @pass_runtime
-def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool) -> None:
+def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool,
+            parent: int | None) -> None:
     """Run the telemetry collectors: coverage KPIs, hotspot use, reachability, device
     state (interfaces, CPU, APs over SSH), alerts.
 
@@ -41,6 +45,8 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool)
       citynet collect --once --only coverage      recompute the coverage KPIs now
       citynet collect                             keep collecting (Ctrl-C stops)
     """
+    if parent is not None:
+        die_with_parent(parent)
     from citynet.telemetry import Context
     from monitoring import service
     from monitoring.collectors import Run, Scheduler, run_collectors
@@ -75,10 +81,15 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool)
             raise SystemExit(1)
         return
     scheduler = Scheduler(chosen, store, config, sinks)
-    click.echo(f"collecting: {', '.join(c.name for c in chosen)} (Ctrl-C stops)")
+    if parent is None:
+        click.echo(f"collecting: {', '.join(c.name for c in chosen)} (Ctrl-C stops)")
+    else:  # failures are logged by run_collectors; serve's terminal gets no line per run
+        stop_on_sigterm()
     try:
-        while True:
-            show(scheduler.tick())
+        while parent is None or parent_alive(parent):
+            runs = scheduler.tick()
+            if parent is None:
+                show(runs)
             time.sleep(1.0)  # the loop's own tick; each collector keeps its own interval
     except KeyboardInterrupt:
         pass

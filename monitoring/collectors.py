@@ -9,7 +9,6 @@ Points go to every sink (the embedded rollups always; InfluxDB when configured).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,7 +69,7 @@ def run_collectors(collectors: Sequence[Collector], context: Context,
 
 
 class Scheduler:
-    """Runs each collector on its own interval in a background thread (``citynet serve``)."""
+    """Runs each collector on its own interval; ``tick`` runs those that are due."""
 
     def __init__(self, collectors: Sequence[Collector], store: Store, config: Config,
                  sinks: Sequence[Sink], clock: Callable[[], float] = time.monotonic) -> None:
@@ -78,8 +77,6 @@ class Scheduler:
         self._store, self._config, self._sinks = store, config, list(sinks)
         self._clock = clock
         self._due = {c.name: 0.0 for c in self._collectors}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def interval(self, collector: Collector) -> float:
         return float(self._config.monitoring.intervals.get(collector.name, collector.interval))
@@ -93,20 +90,3 @@ class Scheduler:
         for collector in due:
             self._due[collector.name] = self._clock() + self.interval(collector)
         return runs
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="collectors", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.tick()
-            wait = min(self._due.values(), default=60.0) - self._clock()
-            self._stop.wait(max(0.5, min(wait, 60.0)))
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        for sink in self._sinks:
-            sink.close()

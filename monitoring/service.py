@@ -1,4 +1,5 @@
-"""Which collectors and sinks run, and the service that runs them beside the web app.
+"""Which collectors and sinks run (``citynet collect``, and ``citynet serve``'s collector
+process).
 
 Collectors of other domains (the devices package's ``device_state``) come in as ``extra``
 from the kernel, which composes the domains (``citynet/cli.py``); monitoring never imports
@@ -12,7 +13,7 @@ from citynet.config import Config
 from citynet.db import Store
 from citynet.telemetry import Collector, Context, Point
 from monitoring.builtin import CoverageCollector, HotspotUseCollector
-from monitoring.collectors import Scheduler, Sink
+from monitoring.collectors import Sink
 from monitoring.rollups import RollupSink
 
 
@@ -65,24 +66,7 @@ def pick(names: Sequence[str], extra: Sequence[Collector] = ()) -> list[Collecto
     return [known[n] for n in names]
 
 
-class MonitoringService:
-    """The collectors on their intervals, in a background thread of ``citynet serve``."""
-
-    def __init__(self, store: Store, config: Config, extra: Sequence[Collector] = ()) -> None:
-        self._store, self._config = store, config
-        self._extra = list(extra)
-        self._scheduler: Scheduler | None = None
-
-    def describe(self) -> str:
-        names = ", ".join(c.name for c in collectors(self._extra))
-        influx = self._config.monitoring.influx_url or "off"
-        return f"collectors running: {names} (InfluxDB: {influx})"
-
-    def start(self) -> None:
-        self._scheduler = Scheduler(collectors(self._extra), self._store, self._config,
-                                    sinks(self._store, self._config))
-        self._scheduler.start()
-
-    def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.stop()
+def describe(config: Config, extra: Sequence[Collector] = ()) -> str:
+    """What ``citynet serve``'s collector process runs, for its start-up banner."""
+    names = ", ".join(c.name for c in collectors(extra))
+    return f"collectors running: {names} (InfluxDB: {config.monitoring.influx_url or 'off'})"

@@ -1,0 +1,113 @@
+"""A part of ``citynet serve`` that runs as a child process, restarted if it dies.
+
+Why a process and not a thread: the collectors' Python work (scapy probes, SSH attempts,
+KPI sums) held the interpreter lock that the RADIUS listener's event loop needs, and an
+Access-Request's p99 jumped from ~14 ms to up to 1.8 s once a minute (docs/monitoring.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+RESTART_DELAYS = (1.0, 5.0, 30.0, 60.0)  # seconds before the 1st, 2nd, 3rd, later restart
+STOP_WAIT = 30.0  # seconds a child gets to finish its run after SIGTERM
+
+
+def citynet_argv(config_path: str | None, *args: str) -> list[str]:
+    """The command line of a ``citynet`` child: this interpreter, the same config file
+    (the environment, with its CITYNET_* overrides, is inherited)."""
+    config = ["--config", config_path] if config_path else []
+    return [sys.executable, "-m", "citynet", *config, *args]
+
+
+class ChildProcess:
+    """Runs ``argv`` beside the web app, with ``--parent PID`` added (the command then
+    leaves with its parent: :func:`die_with_parent`). A child that exits unasked is
+    restarted after a growing delay, so a crash loop costs little; each restart is logged."""
+
+    def __init__(self, name: str, argv: Sequence[str], description: str,
+                 delays: Sequence[float] = RESTART_DELAYS) -> None:
+        self.name, self._argv, self._description = name, list(argv), description
+        self._delays = tuple(delays)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def describe(self) -> str:
+        pid = self._process.pid if self._process else "-"
+        return f"{self._description} (process {pid})"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self) -> None:
+        self._process = self._spawn()
+        self._watcher = threading.Thread(target=self._watch, name=f"{self.name}-watch",
+                                         daemon=True)
+        self._watcher.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([*self._argv, "--parent", str(os.getpid())])  # noqa: S603 (our own argv)
+
+    def _watch(self) -> None:
+        restarts = 0
+        while self._process is not None:
+            code = self._process.wait()
+            if self._stopping.is_set():
+                return
+            delay = self._delays[min(restarts, len(self._delays) - 1)]
+            log.warning("%s process %d exited with code %d; restarting it in %.0f s",
+                        self.name, self._process.pid, code, delay)
+            if self._stopping.wait(delay):
+                return
+            restarts += 1
+            self._process = self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            log.warning("%s process %d did not stop in %.0f s: killed", self.name,
+                        process.pid, STOP_WAIT)
+            process.kill()
+            process.wait()
+
+
+def die_with_parent(parent: int) -> None:
+    """In a child: be sent SIGTERM when the parent dies (even by kill -9), so no collector
+    outlives the ``citynet serve`` that started it; exits at once if it is already gone."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: parent_alive() covers
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if not parent_alive(parent):
+        raise SystemExit(0)
+
+
+def parent_alive(parent: int) -> bool:
+    return os.getppid() == parent
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the foreground loop as Ctrl-C does, so ``finally`` blocks run."""
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)

@@ -1,0 +1,49 @@
+"""citynet serve's child processes: restarted when they die, stopped when asked."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from citynet.process import ChildProcess
+from tests.support import wait_until
+
+# A child that writes its PID to a file and then exits with 3 (or stays, when told to).
+CHILD = """
+import os, sys, time
+with open(sys.argv[1], "a") as fh:
+    fh.write(f"{os.getpid()}\\n")
+if sys.argv[2] == "stay":
+    time.sleep(600)
+sys.exit(3)
+"""
+
+
+def started(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+def test_a_child_that_dies_is_started_again(tmp_path: Path) -> None:
+    log = tmp_path / "pids"
+    child = ChildProcess("test", [sys.executable, "-c", CHILD, str(log), "exit"], "a test",
+                         delays=[0.01])
+    child.start()
+    try:
+        wait_until(lambda: len(started(log)) >= 3, "three starts of the child")
+    finally:
+        child.stop()
+    assert len(set(started(log))) == len(started(log))  # a new process each time
+
+
+def test_stop_ends_the_child_and_it_is_not_restarted(tmp_path: Path) -> None:
+    log = tmp_path / "pids"
+    child = ChildProcess("test", [sys.executable, "-c", CHILD, str(log), "stay"], "a test",
+                         delays=[0.01])
+    child.start()
+    wait_until(lambda: len(started(log)) == 1, "the child")
+    process = child._process
+    assert process is not None
+    child.stop()
+    assert process.poll() is not None  # stop() waited for it
+    assert len(started(log)) == 1
+    assert "(process " in child.describe()

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint deps venv bench clean
+.PHONY: demo test test-fast lint deps venv bench soak clean
 
 demo: venv  ## seed a demo district and run citynet (web on 127.0.0.1:8080)
 	$(BIN)/citynet demo
@@ -30,9 +30,13 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	$(BIN)/python bench/sessions.py
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/telemetry.py
+	$(BIN)/python bench/steady.py --minutes 3
 	$(BIN)/python bench/coverage.py --postgres
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/devices.py
+
+soak: venv  ## long runs: RADIUS latency and memory of citynet serve over 30 minutes
+	$(BIN)/python bench/steady.py --minutes 30 --only collectors
 
 venv: $(STAMP)
 

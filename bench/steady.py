@@ -1,0 +1,267 @@
+"""Benchmark: RADIUS latency and memory of `citynet serve` under steady load, with the
+collectors on their intervals beside it.
+
+Target (defects issue, item 9): on the embedded default (SQLite, one `citynet serve`) at a
+steady 300 Access-Requests/s + 300 Accounting-Requests/s, nothing the collectors do may
+push the Access-Request p99 of any 15-s window above 20 ms, and memory levels off.
+
+Two runs, one after the other on the same seeded demo district and the same load:
+- baseline: every collector's interval set to an hour (they run once, at start-up);
+- collectors: their own intervals (hotspot use, reachability and alerts every minute,
+  device state every 5 minutes, coverage hourly).
+Each prints the Access-Request p50/p99/max of every 15-s window, the Accounting-Request
+p99, the lost requests, and the RSS of every citynet process at each window's end.
+
+    .venv/bin/python bench/steady.py [--minutes 3] [--rate 300] [--only collectors]
+
+`make soak` runs it for 30 minutes (the RSS curve the issue asks for).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import selectors
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.auth import free_udp_port
+from radius import codec
+from radius.wire import Code
+
+CITYNET = str(Path(sys.executable).parent / "citynet")
+SECRET = "demo-radius-secret"  # the demo NAS's, at 127.0.0.1
+WINDOW = 15.0
+SOCKETS = 8
+HOUR = 3600
+COLLECTORS = ("coverage", "hotspot_use", "reachability", "device_state", "alerts")
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    auth_port: int
+    acct_port: int
+    codes: list[str]
+
+    def pids(self) -> list[int]:
+        """The serve process and its children (a collector process, if any)."""
+        found = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            found += [int(pid) for pid in children.read_text().split()]
+        return found
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def start(tmp: Path, quiet_collectors: bool) -> Server:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+    auth, acct = free_udp_port(), free_udp_port()
+    config = tmp / "citynet.toml"
+    intervals = ", ".join(f"{name} = {HOUR}" for name in COLLECTORS) if quiet_collectors else ""
+    config.write_text(
+        f'data_dir = "{tmp / "var"}"\n[web]\nport = {free_tcp_port()}\n'
+        f"[radius]\nauth_port = {auth}\nacct_port = {acct}\n"
+        f"[monitoring]\nintervals = {{{intervals}}}\n"
+        '[logging]\nlevel = "WARNING"\n')
+    env["CITYNET_CONFIG"] = str(config)
+
+    def run(*args: str) -> str:
+        return subprocess.run([CITYNET, *args], env=env, check=True, capture_output=True,
+                              text=True).stdout
+
+    run("demo", "--seed-only")
+    codes = run("vouchers", "create", "--count", "50", "--minutes", "600",
+                "--devices", "5").split()
+    log = (tmp / "serve.log").open("wb")
+    process = subprocess.Popen([CITYNET, "serve"], env=env, stdout=log, stderr=log)
+    wait_for_status(auth)
+    return Server(process, auth, acct, codes)
+
+
+def wait_for_status(port: int, timeout: float = 60) -> None:
+    request = codec.encode_request(Code.STATUS_SERVER, SECRET.encode(), {}, identifier=1)
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        while time.monotonic() < deadline:
+            sock.sendto(request, ("127.0.0.1", port))
+            try:
+                sock.recvfrom(4096)
+                return
+            except OSError:
+                continue
+    raise SystemExit(f"citynet serve did not answer Status-Server on port {port}")
+
+
+@dataclass
+class Window:
+    auth_ms: list[float] = field(default_factory=list)
+    acct_ms: list[float] = field(default_factory=list)
+    lost: int = 0
+    rss: list[float] = field(default_factory=list)
+
+
+def load(server: Server, rate: float, seconds: float) -> list[Window]:
+    """Paced Access- and Accounting-Requests (``rate`` of each per second); answers timed
+    per 15-s window by when the request was sent."""
+    windows = [Window() for _ in range(int(seconds // WINDOW) + 1)]
+    # 8 source sockets: 2,048 ids a port, so an answer up to ~3 s late is still matched
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(SOCKETS)]
+    selector = selectors.DefaultSelector()
+    for index, sock in enumerate(socks):
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ, index)
+    pending: dict[tuple[int, int, int], tuple[float, str]] = {}  # (socket, port, id)
+    done = threading.Event()
+    begin = time.perf_counter()
+
+    def receive() -> None:
+        while not done.is_set():
+            for key, _events in selector.select(timeout=0.2):
+                try:
+                    reply, (_host, port) = socks[key.data].recvfrom(4096)
+                except OSError:
+                    continue
+                sent = pending.pop((key.data, port, reply[1]), None)
+                if sent is None:
+                    continue
+                at, kind = sent
+                window = windows[min(int((at - begin) // WINDOW), len(windows) - 1)]
+                (window.auth_ms if kind == "auth" else window.acct_ms).append(
+                    (time.perf_counter() - at) * 1000)
+
+    receiver = threading.Thread(target=receive, daemon=True)
+    receiver.start()
+    interval = 1.0 / (2 * rate)
+    sessions = 2000
+    for i in range(int(2 * rate * seconds)):
+        target = begin + i * interval
+        while (now := time.perf_counter()) < target:
+            time.sleep(min(target - now, 0.0005))
+        ident = (i // 2) % 256
+        mac = f"02-00-00-{(i // 2) % sessions // 256:02X}-{(i // 2) % 256:02X}-01"
+        if i % 2 == 0:
+            code = server.codes[(i // 2) % len(server.codes)]
+            packet = codec.encode_request(Code.ACCESS_REQUEST, SECRET.encode(), {
+                "User-Name": code, "Calling-Station-Id": mac}, password=code,
+                identifier=ident)
+            port, kind = server.auth_port, "auth"
+        else:
+            session = (i // 2) % sessions
+            status = "Start" if i < 2 * sessions else "Interim-Update"
+            packet = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET.encode(), {
+                "User-Name": server.codes[session % len(server.codes)],
+                "Acct-Status-Type": status, "Acct-Session-Id": f"steady-{session}",
+                "Acct-Session-Time": i // 600, "Acct-Input-Octets": i * 100,
+                "Acct-Output-Octets": i * 300, "Calling-Station-Id": mac,
+                "Called-Station-Id": "AC-00-00-00-00-01:citynet"}, identifier=ident)
+            port, kind = server.acct_port, "acct"
+        key = ((i // 512) % SOCKETS, port, ident)
+        if key in pending:  # a request of 256 ago never answered: counted lost
+            windows[min(int((pending[key][0] - begin) // WINDOW), len(windows) - 1)].lost += 1
+        pending[key] = (time.perf_counter(), kind)
+        socks[key[0]].sendto(packet, ("127.0.0.1", port))
+        if i % int(2 * rate * WINDOW) == int(2 * rate * WINDOW) - 1:
+            windows[min(int((now - begin) // WINDOW), len(windows) - 1)].rss = [
+                rss_mib(pid) for pid in server.pids()]
+    deadline = time.monotonic() + 3
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done.set()
+    receiver.join()
+    for at, _kind in pending.values():
+        windows[min(int((at - begin) // WINDOW), len(windows) - 1)].lost += 1
+    for sock in socks:
+        sock.close()
+    return [w for w in windows if w.auth_ms or w.lost]
+
+
+def quantile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+def report(label: str, windows: list[Window]) -> float:
+    """Prints each window; returns the worst window's Access-Request p99."""
+    print(f"\n{label}")
+    print(" window   auth p50   auth p99   auth max   acct p99   lost   RSS MiB per process")
+    worst = 0.0
+    for n, w in enumerate(windows):
+        p99 = quantile(w.auth_ms, 99)
+        worst = max(worst, p99)
+        rss = " ".join(f"{r:.1f}" for r in w.rss)
+        print(f" {n * WINDOW:5.0f} s {quantile(w.auth_ms, 50):8.2f} {p99:10.2f} "
+              f"{max(w.auth_ms, default=0):10.2f} {quantile(w.acct_ms, 99):10.2f} "
+              f"{w.lost:6d}   {rss}")
+    every = [ms for w in windows for ms in w.auth_ms]
+    print(f" whole run: auth p99 {quantile(every, 99):.2f} ms, worst 15-s window p99 "
+          f"{worst:.2f} ms, lost {sum(w.lost for w in windows)}")
+    return worst
+
+
+def run(label: str, quiet: bool, minutes: float, rate: float) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start(Path(tmp), quiet_collectors=quiet)
+        try:
+            windows = load(server, rate, minutes * 60)
+        finally:
+            server.process.terminate()
+            try:
+                server.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+        return report(label, windows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--rate", type=float, default=300.0,
+                        help="Access-Requests per second, and as many Accounting-Requests")
+    parser.add_argument("--only", choices=("baseline", "collectors"))
+    args = parser.parse_args()
+    results = {}
+    if args.only != "collectors":
+        results["baseline"] = run("baseline: collectors' intervals an hour", True,
+                                  args.minutes, args.rate)
+    if args.only != "baseline":
+        results["collectors"] = run("collectors on their own intervals", False,
+                                    args.minutes, args.rate)
+    if len(results) == 2:
+        ratio = results["collectors"] / results["baseline"]
+        print(f"\nworst window p99: collectors {results['collectors']:.2f} ms, baseline "
+              f"{results['baseline']:.2f} ms, ratio {ratio:.2f} x (target: collectors <= 20 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -33,9 +33,9 @@ from waitress.server import create_server
 
 from citynet import config as config_module
 from citynet import staff
+from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta, table
-from citynet.web import create_app
 from inventory import demo
 from inventory.choices import GOVERNMENT_TYPES, BuildingType, FiberStatus, TargetMetric
 from inventory.importer import import_rows

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from citynet import __version__, crypto
 from citynet import backup as backups
 from citynet import config as config_module
+from citynet.app import create_app
 from citynet.crypto import SecretBox
 from citynet.db import set_meta
 from citynet.errors import CitynetError
@@ -23,7 +24,6 @@ from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.staffcli import demo_admin, demo_admin_line, staff_group
 from citynet.telemetry import Collector
-from citynet.web import create_app
 from devices.cli import devices
 from inventory.cli import inventory, nas
 from monitoring.cli import EXTRA_COLLECTORS, alerts, collect, survey, targets

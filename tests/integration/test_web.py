@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
-from citynet.web import create_app
 from inventory import demo
 from inventory.importer import import_rows
 from radius.wire import Code

@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from citynet import audit, staff
 from citynet.access import NOT_STAFF, PERMISSIONS
+from citynet.app import create_app
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
 from citynet.staff import Role, StaffUser
-from citynet.web import create_app
 from tests.conftest import make_config
 from tests.support import csrf_in
 from tests.support import staff_csrf as csrf

@@ -17,9 +17,9 @@ import pytest
 from waitress.server import create_server
 
 from citynet import audit, staff
+from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store
-from citynet.web import create_app
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.slow

@@ -21,9 +21,9 @@ import pytest
 from waitress.server import create_server
 
 from citynet import staff
+from citynet.app import create_app
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
-from citynet.web import create_app
 from devices import approvals
 from radius import records
 from tests.conftest import make_config

@@ -16,9 +16,9 @@ from schemathesis import Case
 from schemathesis.checks import negative_data_rejection
 
 from citynet import audit, staff
+from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
-from citynet.web import create_app
 from inventory import demo
 from inventory.importer import import_rows
 from tests.conftest import make_config

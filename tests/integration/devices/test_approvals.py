@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from citynet import audit, staff
 from citynet.access import PERMISSIONS
+from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store
 from citynet.staff import Role
-from citynet.web import create_app
 from devices import approvals
 from devices.approvals import DeviceChange, State
 from tests.conftest import make_config

@@ -17,10 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from citynet import audit
+from citynet.app import create_app
 from citynet.config import Config
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
-from citynet.web import create_app
 from inventory import demo
 from inventory.files import RawRow
 from inventory.importer import import_rows

@@ -12,11 +12,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from citynet.app import create_app
 from citynet.config import Config
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
 from citynet.telemetry import Context
-from citynet.web import create_app
 from inventory import demo
 from inventory.choices import GOVERNMENT_TYPES, TargetMetric
 from inventory.importer import import_rows

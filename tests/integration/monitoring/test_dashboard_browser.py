@@ -18,10 +18,10 @@ import pytest
 from waitress.server import create_server
 
 from citynet import staff
+from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
 from citynet.telemetry import Context
-from citynet.web import create_app
 from inventory import demo
 from inventory.importer import import_rows
 from monitoring.builtin import CoverageCollector

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from citynet.app import create_app
 from citynet.config import Config, RadiusConfig
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
-from citynet.web import create_app
 from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS

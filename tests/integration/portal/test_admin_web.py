@@ -18,10 +18,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from citynet import audit
+from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store
 from citynet.staff import Role
-from citynet.web import create_app
 from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS

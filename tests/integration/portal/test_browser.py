@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import select
 from waitress.server import create_server
 
+from citynet.app import create_app
 from citynet.config import Config, RadiusConfig
 from citynet.db import Store
-from citynet.web import create_app
 from portal.merchants import Merchant
 from portal.simulator import Simulator
 from radius import vouchers

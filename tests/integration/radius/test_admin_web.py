@@ -21,11 +21,11 @@ from flask.testing import FlaskClient
 
 from citynet import audit, staff
 from citynet.access import PERMISSIONS
+from citynet.app import create_app
 from citynet.config import Config
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
 from citynet.staff import Role
-from citynet.web import create_app
 from radius import records
 from radius.models import RadiusSession
 from radius.records import LoginEvent

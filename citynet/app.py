@@ -1,0 +1,132 @@
+"""The web app factory, a composition root: one Flask app, every domain's blueprint
+registered here. Blueprints import the helpers of :mod:`citynet.web`, never this module."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from flask import Flask, Request, Response, redirect, url_for
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from citynet import __version__
+from citynet.config import Config
+from citynet.crypto import SESSION_KEY_META, SecretBox
+from citynet.db import MetaEntry, Store, get_meta, table
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; "
+                               "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'",
+    "X-Frame-Options": "DENY",
+}
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """``__Host-`` prefixed and Secure over HTTPS; a plain name over HTTP, where browsers
+    refuse ``__Host-`` cookies (a captive portal is often first reached over HTTP)."""
+
+    def get_cookie_name(self, app: Flask) -> str:
+        from flask import request
+
+        return "__Host-citynet" if _secure(request) else "citynet"
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        from flask import request
+
+        return _secure(request)
+
+    def get_cookie_domain(self, app: Flask) -> None:
+        return None  # host-only, as __Host- demands
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.is_secure)
+
+
+def session_key(store: Store, box: SecretBox | None) -> bytes:
+    """The key that signs session cookies: random once, kept sealed in the store so every
+    worker and restart shares it; per process when there is no secrets key (tests)."""
+    if box is None:
+        return secrets.token_bytes(32)
+    insert = sqlite_insert if store.is_sqlite else pg_insert
+    with store.session() as session:
+        # several workers may start at once: the first key written wins, all read it back
+        session.execute(insert(table(MetaEntry)).values(
+            key=SESSION_KEY_META, value=box.seal(secrets.token_hex(32)))
+            .on_conflict_do_nothing(index_elements=["key"]))
+    with store.session() as session:
+        sealed = get_meta(session, SESSION_KEY_META)
+        assert sealed is not None  # noqa: S101 - written just above
+        return box.open(sealed).encode()
+
+
+def create_app(store: Store, config: Config | None = None, *, box: SecretBox | None = None,
+               test_config: dict[str, Any] | None = None) -> Flask:
+    config = config or Config()
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
+    app.secret_key = session_key(store, box)
+    app.session_interface = SessionCookies()
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      MAX_CONTENT_LENGTH=1024 * 1024)
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["citynet.store"] = store
+    app.extensions["citynet.config"] = config
+    app.extensions["citynet.box"] = box
+
+    from citynet.access import setup as setup_access
+    from citynet.admin import blueprint as admin_blueprint
+    from devices.web import blueprint as devices_blueprint
+    from inventory.web import blueprint as inventory_blueprint
+    from inventory.web import editor as inventory_editor
+    from monitoring.web import blueprint as dashboard_blueprint
+    from portal.admin import blueprint as portal_admin_blueprint
+    from portal.web import blueprint as portal_blueprint
+    from portal.web import setup as setup_portal
+    from radius.admin import blueprint as radius_admin_blueprint
+
+    setup_access(app)
+    app.register_blueprint(admin_blueprint)
+    app.register_blueprint(radius_admin_blueprint)
+    app.register_blueprint(portal_admin_blueprint)
+    app.register_blueprint(devices_blueprint)
+    app.register_blueprint(inventory_blueprint)
+    app.register_blueprint(inventory_editor)
+    app.register_blueprint(dashboard_blueprint)
+    app.register_blueprint(portal_blueprint)
+    setup_portal(app, config)
+
+    @app.get("/")
+    def home() -> BaseResponse:
+        return redirect(url_for("admin.home"))  # what the signed-in role may open
+
+    @app.get("/api/openapi.json")
+    def openapi_document() -> dict[str, Any]:
+        from citynet.openapi import document
+
+        return document()
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        with store.session() as session:
+            session.execute(text("SELECT 1"))  # the store answers
+        return {"status": "ok", "version": __version__}
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

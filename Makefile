@@ -18,6 +18,7 @@ test-fast: venv  ## unit and quick integration tests, no slow/lab tests
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 deps:  ## Debian packages and services the tests use (needs root)
 	bash scripts/test-deps.sh

@@ -262,6 +262,13 @@ class DevicesConfig(Section):
         "if no push used it")
 
 
+class DemoConfig(Section):
+    hotspot_port: int = Field(
+        default=3990, ge=1, le=65535,
+        description="`citynet demo`: TCP port of the hotspot simulator (CoovaChilli's UAM "
+        "port), where a browser starts the captive-portal walk")
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="log level"
@@ -278,6 +285,7 @@ class Config(Section):
     monitoring: MonitoringConfig = MonitoringConfig()
     devices: DevicesConfig = DevicesConfig()
     secrets: SecretsConfig = SecretsConfig()
+    demo: DemoConfig = DemoConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @property

@@ -32,7 +32,7 @@ from inventory.kinds import KINDS
 from radius.models import AccountingRecord
 from radius.service import RadiusService
 
-SECRET = "bench-secret"
+SECRET = "bench-radius-secret"
 TARGET = 5000.0
 
 

@@ -35,7 +35,7 @@ from radius import codec
 from radius.freeradius import base_conf
 from radius.wire import Code
 
-SECRET = "bench-secret"
+SECRET = "bench-radius-secret"
 CITYNET = str(Path(sys.executable).parent / "citynet")
 
 

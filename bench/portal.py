@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from bench.auth import CITYNET, free_udp_port
 from tests.support import free_port, http_answers
 
-SECRET, UAM = "bench-secret", "bench-uam-secret"
+SECRET, UAM = "bench-radius-secret", "bench-uam-secret"
 TARGET_RATE, TARGET_P95 = 300.0, 100.0
 
 

@@ -251,16 +251,22 @@ def _monitoring(runtime: Runtime) -> Service:
 
 @cli.command("demo")
 @click.option("--seed-only", is_flag=True, help="Seed the demo district and exit.")
-@click.option("--hotspot-port", type=click.IntRange(1, 65535), default=3990, show_default=True,
-              help="Port of the hotspot simulator (CoovaChilli's UAM port).")
+@click.option("--hotspot-port", type=click.IntRange(1, 65535), default=None,
+              help="Port of the hotspot simulator (CoovaChilli's UAM port) "
+              "[default: demo.hotspot_port, 3990].")
 @pass_runtime
-def demo(runtime: Runtime, seed_only: bool, hotspot_port: int) -> None:
+def demo(runtime: Runtime, seed_only: bool, hotspot_port: int | None) -> None:
     """Seed a demo Luohu district into the embedded store and run citynet on loopback,
     with a hotspot simulator in front of the captive portal.
 
     Seeding is idempotent: run it again and nothing changes. Everything it creates is
     labelled demo data. SMS codes go to an outbox file and are shown on the portal
     (demo only).
+
+    \b
+    Every port it opens is a setting, so another instance or program can keep its own:
+      CITYNET_WEB__PORT=8081 CITYNET_DEMO__HOTSPOT_PORT=3991 \\
+      CITYNET_RADIUS__AUTH_PORT=11812 CITYNET_RADIUS__ACCT_PORT=11813 citynet demo
     """
     from inventory.demo import (
         DEMO_MARK,
@@ -293,6 +299,7 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int) -> None:
     with store.session() as session:
         voucher = _demo_voucher(session)
     web, rad = runtime.config.web, runtime.config.radius
+    hotspot_port = hotspot_port or runtime.config.demo.hotspot_port
     base = f"http://{web.bind}:{web.port}"
     config = runtime.config.model_copy(update={
         "portal": runtime.config.portal.model_copy(update={"show_outbox": True})})

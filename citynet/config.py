@@ -6,13 +6,14 @@ line that names the key, where the value came from, and what is wrong with it.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -261,6 +262,13 @@ class DevicesConfig(Section):
         "if no push used it")
 
 
+class DemoConfig(Section):
+    hotspot_port: int = Field(
+        default=3990, ge=1, le=65535,
+        description="`citynet demo`: TCP port of the hotspot simulator (CoovaChilli's UAM "
+        "port), where a browser starts the captive-portal walk")
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="log level"
@@ -277,6 +285,7 @@ class Config(Section):
     monitoring: MonitoringConfig = MonitoringConfig()
     devices: DevicesConfig = DevicesConfig()
     secrets: SecretsConfig = SecretsConfig()
+    demo: DemoConfig = DemoConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @property
@@ -308,9 +317,43 @@ def load(path: str | os.PathLike[str] | None = None,
         if not name.startswith(ENV_PREFIX) or name in ENV_NOT_KEYS:
             continue
         dotted = name[len(ENV_PREFIX):].lower().replace("__", ".")
-        _set_dotted(data, dotted, value, name)
+        if _is_table(dotted):  # a whole table at once: a JSON object
+            table = _json_table(value, dotted, name)
+            _set_dotted(data, dotted, table, name)
+            sources.update({f"{dotted}.{key}": f"environment {name}" for key in table})
+        else:
+            _set_dotted(data, dotted, value, name)
         sources[dotted] = f"environment {name}"
     return from_dict(data, sources)
+
+
+def _is_table(dotted: str) -> bool:
+    """The key names a table-valued setting (``monitoring.intervals``), not a section."""
+    model: type[BaseModel] = Config
+    *sections, key = dotted.split(".")
+    for name in sections:
+        field = model.model_fields.get(name)
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, Section)):
+            return False
+        model = annotation
+    field = model.model_fields.get(key)
+    return field is not None and get_origin(field.annotation) is dict
+
+
+def _json_table(value: str, dotted: str, env_name: str) -> dict[str, Any]:
+    """A whole table from one variable: a JSON object, or a TOML inline table as the
+    file would hold it (``{coverage = 3600}``)."""
+    table: object = None
+    try:
+        table = json.loads(value)
+    except json.JSONDecodeError:
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            table = tomllib.loads(f"table = {value}")["table"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"config: {dotted}: {env_name} must be a JSON object, e.g. "
+                          f"'{{\"name\": 60}}'; or set one entry: {env_name}__NAME=60")
+    return table
 
 
 def from_dict(data: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> Config:
@@ -360,7 +403,7 @@ def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
     return keys
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: str, env_name: str) -> None:
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, env_name: str) -> None:
     *sections, key = dotted.split(".")
     node = data
     for section in sections:
@@ -399,10 +442,14 @@ def reference() -> list[tuple[str, str, str, str]]:
                 continue
             dotted = f"{prefix}{name}"
             env = ENV_PREFIX + dotted.upper().replace(".", "__")
+            description = field.description or ""
+            if get_origin(annotation) is dict:  # a table: one entry each, or all as JSON
+                description += f" (or the whole table as a JSON object in {env})"
+                env += "__<NAME>"
             default = field.default
             if isinstance(default, SecretStr):
                 default = default.get_secret_value()
-            rows.append((dotted, env, json.dumps(default), field.description or ""))
+            rows.append((dotted, env, json.dumps(default), description))
 
     walk(Config, "")
     return rows

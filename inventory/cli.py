@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from citynet import audit
 from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
-from inventory import files, queries
+from inventory import files, forms, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
-from inventory.importer import Outcome, import_rows
+from inventory.importer import Outcome, export_row, import_rows
 from inventory.kinds import KINDS, kind_named
 from inventory.models import NasClient
 
@@ -225,6 +228,10 @@ def nas() -> None:
 NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
                "vendor": "--vendor", "policy": "--policy", "name": "NAME",
                "uam_secret": "--uam-secret", "portal_login_url": "--portal-login-url"}
+SHORT_SECRET = 16  # characters; RFC 2865 section 3 prefers a secret of at least 16 octets
+ALLOW_SHORT_SECRET = click.option(
+    "--allow-short-secret", is_flag=True,
+    help=f"Accept a shared secret shorter than {SHORT_SECRET} characters (old gear only).")
 
 
 @nas.command("add")
@@ -243,35 +250,118 @@ NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
               help="CoovaChilli's uamsecret, for the captive portal (signs its redirects).")
 @click.option("--portal-login-url", default=None,
               help="Controllers with their own web-auth: where the portal posts the login.")
+@ALLOW_SHORT_SECRET
 @pass_runtime
 def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
             hotspots: tuple[str, ...], policy: str, message_authenticator: str,
-            uam_secret: str | None, portal_login_url: str | None) -> None:
+            uam_secret: str | None, portal_login_url: str | None,
+            allow_short_secret: bool) -> None:
     """Register a NAS. Its name is the NAS-Identifier it sends (CoovaChilli: radiusnasid).
+
+    Refused when its address overlaps another NAS's (a request must name one NAS), or
+    when the secret is shorter than 16 characters (unless --allow-short-secret).
 
     \b
     Example:
       citynet nas add gw-dongmen --ip 10.20.0.1 --vendor huawei --hotspot 东门步行街
     """
+    _check_secret_length(secret, allow_short_secret)
     given = {"name": name, "address": ip, "secret": secret, "vendor": vendor,
              "policy": policy, "hotspots": list(hotspots),
              "message_authenticator": message_authenticator, "uam_secret": uam_secret,
              "portal_login_url": portal_login_url}
     # an option not given is a column left out, not the text "None"
-    row = files.RawRow("nas add", 0, KINDS["nas"],
-                       {key: value for key, value in given.items() if value is not None})
-    store = runtime.store
-    box = runtime.box(create=True)
-    with store.session() as session:
+    with runtime.store.session() as session:
         if session.scalar(select(NasClient.id).where(NasClient.name == name)) is not None:
-            raise CitynetError(f"a NAS named {name!r} exists; remove it first or import "
-                               "a changed row")
-        outcome = import_rows(session, [row], box)
-        if outcome.problems:
-            session.rollback()
-            raise CitynetError("; ".join(
-                f"{NAS_OPTIONS.get(p.field, p.field)}: {p.reason}" for p in outcome.problems))
+            raise CitynetError(f"a NAS named {name!r} exists; change it with `citynet nas "
+                               "set`")
+        _store_nas(session, runtime.box(create=True), name, None,
+                   {key: value for key, value in given.items() if value is not None})
     click.echo(f"added NAS {name} ({ip})")
+
+
+@nas.command("set")
+@click.argument("name")
+@click.option("--ip", help="New IP address or CIDR network.")
+@click.option("--secret", help="New shared secret (or --prompt, to keep it out of history).")
+@click.option("--prompt", "prompt_secret", is_flag=True,
+              help="Ask for the new shared secret (hidden, twice).")
+@click.option("--vendor", help="coovachilli, huawei, h3c, ruijie, cisco, mikrotik or other")
+@click.option("--hotspot", "hotspots", multiple=True,
+              help="Hotspot it serves (repeatable; replaces the list).")
+@click.option("--policy", help="Policy profile name.")
+@click.option("--message-authenticator", type=click.Choice(["require", "off"]),
+              help="off only for legacy gear that cannot sign (Blast-RADIUS risk).")
+@click.option("--uam-secret", help="CoovaChilli's uamsecret.")
+@click.option("--portal-login-url", help="Where the portal posts the login.")
+@ALLOW_SHORT_SECRET
+@pass_runtime
+def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
+            prompt_secret: bool, vendor: str | None, hotspots: tuple[str, ...],
+            policy: str | None, message_authenticator: str | None, uam_secret: str | None,
+            portal_login_url: str | None, allow_short_secret: bool) -> None:
+    """Change a NAS: options not given keep their value. Checked like `nas add`, and
+    written to the audit log (secrets only as "changed"). The RADIUS service picks the
+    change up within radius.nas_refresh_seconds; regenerate `citynet freeradius config`
+    if you use it.
+
+    \b
+    Examples:
+      citynet nas set gw-dongmen --prompt                # a new shared secret
+      citynet nas set gw-dongmen --ip 10.20.0.2 --policy library
+    """
+    if secret is not None and prompt_secret:
+        raise click.UsageError("give --secret or --prompt, not both")
+    if prompt_secret:
+        secret = click.prompt("New secret", hide_input=True, confirmation_prompt=True)
+    if secret is not None:
+        _check_secret_length(secret, allow_short_secret)
+    given = {"address": ip, "secret": secret, "vendor": vendor, "policy": policy,
+             "hotspots": list(hotspots) or None, "message_authenticator": message_authenticator,
+             "uam_secret": uam_secret, "portal_login_url": portal_login_url}
+    changes = {key: value for key, value in given.items() if value is not None}
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one option")
+    with runtime.store.session() as session:
+        client = session.scalar(select(NasClient).where(NasClient.name == name))
+        if client is None:
+            raise CitynetError(f"no NAS named {name!r} (see `citynet nas list`)")
+        changed = _store_nas(session, runtime.box(create=secret is not None or bool(uam_secret)),
+                             name, client, changes)
+    click.echo(f"NAS {name}: " + (", ".join(sorted(changed)) + " changed" if changed
+                                  else "nothing changed"))
+
+
+def _check_secret_length(secret: str, allowed: bool) -> None:
+    if len(secret) < SHORT_SECRET and not allowed:
+        raise CitynetError(
+            f"--secret: shorter than {SHORT_SECRET} characters. The shared secret hides "
+            "User-Password and signs every RADIUS packet; a short one is guessed offline "
+            "from one captured request (RFC 2865 section 3 asks for at least 16). Use a "
+            "longer one (e.g. `openssl rand -base64 24`), or --allow-short-secret for gear "
+            "that cannot take one")
+
+
+def _store_nas(session: Session, box: SecretBox | None, name: str, client: NasClient | None,
+               changes: dict[str, Any]) -> dict[str, Any]:
+    """Create (client None) or change a NAS through the importer's checks, and audit what
+    changed, in one transaction; what changed (secrets only as "changed")."""
+    kind = KINDS["nas"]
+    before = export_row(kind, client) if client is not None else None
+    data = {**(forms.cells(before) if before is not None else {}), **changes, "name": name}
+    outcome = import_rows(session, [files.RawRow(f"nas {'set' if client else 'add'}", 0, kind,
+                                                 data)], box)
+    if outcome.problems:
+        session.rollback()
+        raise CitynetError("; ".join(
+            f"{NAS_OPTIONS.get(p.field, p.field)}: {p.reason}" for p in outcome.problems))
+    after = session.scalar(select(NasClient).where(NasClient.name == name))
+    changed = forms.changes(kind, before, export_row(kind, after))
+    if changed:
+        audit.record(session, audit.Action("inventory.create" if client is None
+                                           else "inventory.edit", f"nas:{name}", "ok",
+                                           detail={"changed": changed}))
+    return changed
 
 
 @nas.command("list")
@@ -298,5 +388,7 @@ def nas_remove(runtime: Runtime, name: str) -> None:
         client = session.scalar(select(NasClient).where(NasClient.name == name))
         if client is None:
             raise CitynetError(f"no NAS named {name!r} (see `citynet nas list`)")
+        audit.record(session, audit.Action("inventory.delete", f"nas:{name}", "ok", detail={
+            "changed": forms.changes(KINDS["nas"], export_row(KINDS["nas"], client), None)}))
         session.delete(client)
     click.echo(f"removed NAS {name}")

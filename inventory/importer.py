@@ -7,6 +7,7 @@ import rolled back, so its counts are exactly what a real run would do.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -120,6 +121,7 @@ def check(raws: Iterable[RawRow], known: Known,
                 problems.append(Problem(raw.source, raw.line, name,
                                         f"{value!r} is already used by {kind.name} {owner!r}"))
         kept.append(row)
+    problems += _overlaps(kept, known)
 
     imported = {(kind, key) for kind, key in first}
     for row in kept:
@@ -130,6 +132,29 @@ def check(raws: Iterable[RawRow], known: Known,
                                         "this import"))
     problems.sort(key=lambda p: (p.source, p.line, p.field))
     return kept, problems
+
+
+def _overlaps(rows: list[Row], known: Known) -> list[Problem]:
+    """Rows whose network shares addresses with another record's, as the records will be
+    after this import (an equal value is the unique check's to report)."""
+    problems = []
+    for kind in {row.raw.kind.name: row.raw.kind for row in rows}.values():
+        mine = [row for row in rows if row.raw.kind is kind]
+        for name in kind.disjoint:
+            after = {key: value for value, key in known.unique.get((kind.name, name), {}).items()}
+            after.update((row.key, row.values[name]) for row in mine)
+            networks = {key: ipaddress.ip_network(value) for key, value in after.items()}
+            wide = {key: net for key, net in networks.items() if net.num_addresses > 1}
+            for row in mine:
+                net = networks[row.key]
+                # a single address can only fall inside a wider network: few of those
+                others = networks if net.num_addresses > 1 else wide
+                problems += [Problem(row.raw.source, row.raw.line, name,
+                                     f"{row.values[name]!r} overlaps {other_net} of "
+                                     f"{kind.name} {other!r}")
+                             for other, other_net in sorted(others.items())
+                             if other != row.key and other_net != net and net.overlaps(other_net)]
+    return problems
 
 
 def _renamed_away(kind: Kind, name: str, owner: str, rows: list[Row]) -> bool:

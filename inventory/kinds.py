@@ -67,6 +67,8 @@ class Kind:
     key: tuple[str, ...]
     fields: tuple[Field, ...]
     unique: tuple[str, ...] = ()  # other fields unique across the kind
+    # unique IP/CIDR fields whose networks no two records may share an address of
+    disjoint: tuple[str, ...] = ()
     check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(
         default=lambda values: []
     )
@@ -357,7 +359,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("message_authenticator", one_of("require", "off"), default="require"),
         Field("uam_secret", secret, secret=True),
         Field("portal_login_url", http_url),
-    ), unique=("address",)),
+    ), unique=("address",), disjoint=("address",)),  # a datagram names one NAS
     Kind("devices", NetworkDevice, ("hostname",), (
         Field("hostname", text(64, key=True), required=True),
         Field("host", host, required=True),

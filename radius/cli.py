@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -19,6 +20,9 @@ from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 from citynet.server import settle
 from radius import vouchers as voucher_limits  # the limits the admin web shares
+
+if TYPE_CHECKING:
+    from radius.sessions import NasTarget
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -401,13 +405,16 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
     click.echo(f"{len(shown)} session(s)", err=True)
 
 
-def _nas_target(runtime: Runtime, session_id: str,
-               nas_name: str | None) -> tuple[str, bytes, dict[str, object], str]:
-    """Where and how to address an open session: (NAS host, secret, identity, NAS name)."""
+def _nas_target(runtime: Runtime, session_id: str, nas_name: str | None,
+                change: dict[str, object] | None = None) -> tuple[NasTarget, dict[str, object]]:
+    """Where and how to address an open session, and what a
+    CoA making ``change`` carries to its NAS (radius.reauth)."""
     from sqlalchemy import select
 
+    from radius import reauth
     from radius import sessions as live_sessions
     from radius.models import RadiusSession
+    from radius.profiles import ProfileBook
 
     box = runtime.box()
     with runtime.store.session() as session:
@@ -420,7 +427,13 @@ def _nas_target(runtime: Runtime, session_id: str,
             raise CitynetError(f"{len(found)} open sessions have id {session_id!r}"
                                + ("; name the NAS with --nas" if found else ""))
         target = live_sessions.target(session, box, found[0])
-        return target.host, target.secret, target.identity, target.nas
+        if change is None:
+            return target, {}
+        config = runtime.config.radius
+        terms = ProfileBook.of(runtime.store).get(target.policy)
+        attributes = reauth.coa_attributes(session, found[0], target.vendor, terms,
+                                           ZoneInfo(config.timezone), change, datetime.now(UTC))
+        return target, attributes
 
 
 COA_PORT = click.option("--port", type=click.IntRange(1, 65535), default=None,
@@ -447,12 +460,12 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
     from radius import coa
     from radius.wire import Code
 
-    host, secret, identity, name = _nas_target(runtime, session_id, nas_name)
-    result = coa.send(host, secret, Code.DISCONNECT_REQUEST, identity,
+    target, _ = _nas_target(runtime, session_id, nas_name)
+    result = coa.send(target.host, target.secret, Code.DISCONNECT_REQUEST, target.identity,
                       port=port or runtime.config.radius.coa_port)
     if not result.ok:
         raise CitynetError(f"not disconnected: {result}")
-    click.echo(f"disconnected {session_id} on {name}: {result}")
+    click.echo(f"disconnected {session_id} on {target.nas}: {result}")
 
 
 @sessions.command("bandwidth")
@@ -469,6 +482,10 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
     """Change a live session's bandwidth: a CoA-Request (RFC 5176) with
     WISPr-Bandwidth-Max-Up/-Down, which CoovaChilli and most controllers apply at once.
 
+    A NAS that takes a CoA as a whole new authorisation (CoovaChilli) is also sent the
+    session's other limits as they stand — Session-Timeout, Idle-Timeout, byte cap,
+    Acct-Interim-Interval — so they are kept.
+
     \b
     Example (2 Mbit/s up, 8 Mbit/s down):
       citynet sessions bandwidth 5f3a0001 --up 2000 --down 8000
@@ -476,13 +493,14 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
     from radius import coa
     from radius.wire import Code
 
-    host, secret, identity, name = _nas_target(runtime, session_id, nas_name)
-    result = coa.send(host, secret, Code.COA_REQUEST, identity,
-                      port=port or runtime.config.radius.coa_port, extra={
-        "WISPr-Bandwidth-Max-Up": up_kbps * 1000, "WISPr-Bandwidth-Max-Down": down_kbps * 1000})
+    change: dict[str, object] = {"WISPr-Bandwidth-Max-Up": up_kbps * 1000,
+                                 "WISPr-Bandwidth-Max-Down": down_kbps * 1000}
+    target, attributes = _nas_target(runtime, session_id, nas_name, change)
+    result = coa.send(target.host, target.secret, Code.COA_REQUEST, target.identity,
+                      port=port or runtime.config.radius.coa_port, extra=attributes)
     if not result.ok:
         raise CitynetError(f"bandwidth not changed: {result}")
-    click.echo(f"{session_id} on {name}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
+    click.echo(f"{session_id} on {target.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
                f"({result})")
 
 

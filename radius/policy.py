@@ -70,6 +70,15 @@ class Allowance:
 def grant(terms: Terms, method: str, identity: str, seconds_left: int | None = None,
           octets_left: int | None = None) -> Decision:
     """An Access-Accept on the profile's terms, never longer than the credential allows."""
+    attributes = session_terms(terms, seconds_left, octets_left)
+    attributes["Class"] = class_of(method, identity)
+    return Decision(True, attributes, method=method, identity=identity)
+
+
+def session_terms(terms: Terms, seconds_left: int | None = None,
+                  octets_left: int | None = None) -> dict[str, object]:
+    """The limits a NAS enforces on one session: the profile's, and no more time or
+    traffic than the credential has left (an Access-Accept's, or a whole CoA's)."""
     timeout = terms.max_session_minutes * 60
     if seconds_left is not None:
         timeout = min(timeout, seconds_left)
@@ -77,7 +86,6 @@ def grant(terms: Terms, method: str, identity: str, seconds_left: int | None = N
         "Session-Timeout": timeout,
         "Idle-Timeout": terms.idle_timeout,
         "Acct-Interim-Interval": terms.interim_interval,
-        "Class": class_of(method, identity),
     }
     if terms.bandwidth_up_kbps:
         attributes["WISPr-Bandwidth-Max-Up"] = terms.bandwidth_up_kbps * 1000  # bit/s
@@ -87,7 +95,7 @@ def grant(terms: Terms, method: str, identity: str, seconds_left: int | None = N
         attributes["ChilliSpot-Max-Total-Octets"] = octets_left & 0xFFFFFFFF
         if octets_left >> 32:
             attributes["ChilliSpot-Max-Total-Gigawords"] = octets_left >> 32
-    return Decision(True, attributes, method=method, identity=identity)
+    return attributes
 
 
 def proves(attempt: LoginAttempt, secret: str) -> bool:

@@ -35,6 +35,8 @@ class NasTarget:
     secret: bytes = field(repr=False)
     identity: dict[str, Any]
     nas: str
+    vendor: str = "other"  # inventory NasVendor value: how it treats a CoA (radius.vendors)
+    policy: str = "default"  # its policy profile: the terms its sessions were granted
 
 
 def mac_spellings(mac: str) -> list[str]:
@@ -93,4 +95,4 @@ def target(session: Session, box: SecretBox | None, live: RadiusSession) -> NasT
     identity = coa.session_identity(live.username, live.session_id, live.calling_station,
                                     live.framed_ip)
     return NasTarget(str(network.network_address), box.open(client.secret_sealed).encode(),
-                     identity, client.name)
+                     identity, client.name, client.vendor.value, client.policy)

@@ -259,10 +259,17 @@ def state(voucher: Voucher, now: datetime) -> str:
     """revoked, unused, expired (never used, past its date), in_use, or used_up."""
     if voucher.revoked_at is not None:
         return "revoked"
-    if voucher.first_used_at is None:
+    ends = ends_at(voucher)
+    if ends is None:
         return "unused" if voucher.valid_until > now else "expired"
-    ends = min(voucher.valid_until, voucher.first_used_at + timedelta(minutes=voucher.minutes))
     return "in_use" if ends > now else "used_up"
+
+
+def ends_at(voucher: Voucher) -> datetime | None:
+    """When a used voucher's time runs out (None: never used, its clock not started)."""
+    if voucher.first_used_at is None:
+        return None
+    return min(voucher.valid_until, voucher.first_used_at + timedelta(minutes=voucher.minutes))
 
 
 def find(session: Session, code: str) -> Voucher | None:

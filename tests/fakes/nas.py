@@ -4,8 +4,10 @@ It knows its sessions (by Acct-Session-Id), checks the Request Authenticator, th
 Message-Authenticator and the Event-Timestamp window, answers Disconnect-Request and
 CoA-Request with ACK or NAK + Error-Cause, and treats a retransmission (same Identifier
 and authenticator) as the same request. Knob: ``drop_first`` silently drops that many
-datagrams, as a lossy link would. Uses pyrad directly, not citynet's codec, so a bug in
-the codec cannot hide itself.
+datagrams, as a lossy link would. Like CoovaChilli (``config_radius_session`` with
+``reconfig`` 0), a CoA-Request replaces a session's limits with the ones it carries: one
+left out is gone (``sessions[id]`` holds what the last CoA set). Uses pyrad directly,
+not citynet's codec, so a bug in the codec cannot hide itself.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pyrad.dictionary import Dictionary
 from radius.codec import DICTIONARY_PATH
 
 EVENT_WINDOW = 300  # seconds, RFC 5176 section 3.5
+LIMITS = ("Session-Timeout", "Idle-Timeout", "Acct-Interim-Interval", "WISPr-Bandwidth-Max-Up",
+          "WISPr-Bandwidth-Max-Down", "ChilliSpot-Max-Total-Octets",
+          "ChilliSpot-Max-Total-Gigawords")  # what CoovaChilli resets on a CoA without them
 
 
 @dataclass
@@ -85,9 +90,8 @@ class FakeNas:
                 del self.sessions[session_id]
                 cause = ""
             else:
-                for name in ("WISPr-Bandwidth-Max-Up", "WISPr-Bandwidth-Max-Down"):
-                    if name in request:
-                        self.sessions[session_id][name] = request[name][0]
+                self.sessions[session_id] = {name: request[name][0] for name in LIMITS
+                                             if name in request}
                 cause = ""
         if cause:
             reply.AddAttribute("Error-Cause", cause)

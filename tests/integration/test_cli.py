@@ -11,6 +11,9 @@ import yaml
 
 from tests.support import CITYNET
 
+LONG_SECRET = "a-nas-secret-of-16+"  # nas add refuses shorter ones
+TYPED_TWICE = "topsecret-of-16+\ntopsecret-of-16+\n"  # the prompt and its confirmation
+
 
 class Cli:
     def __init__(self, tmp_path: Path) -> None:
@@ -81,20 +84,21 @@ def test_demo_seed_is_idempotent_and_shows_the_demo_nas(seeded: Cli) -> None:
 
 def test_nas_add_list_remove(seeded: Cli) -> None:
     seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.0/24", "--vendor", "huawei",
-           "--hotspot", "无此热点", input="topsecret\ntopsecret\n", code=1)  # no such hotspot
-    result = seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.1/24", "--secret", "s", code=1)
+           "--hotspot", "无此热点", input=TYPED_TWICE, code=1)  # no such hotspot
+    result = seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.1/24", "--secret", LONG_SECRET,
+                    code=1)
     assert result.stderr == ("Error: --ip: '10.20.0.1/24' has host bits set; did you mean "
                              "10.20.0.0/24?\n")
     seeded("nas", "add", "gw-dongmen", "--ip", "10.20.0.0/24", "--vendor", "huawei",
-           input="topsecret\ntopsecret\n")
+           input=TYPED_TWICE)
     listing = seeded("nas", "list").stdout
     assert "gw-dongmen" in listing and "10.20.0.0/24" in listing and "topsecret" not in listing
-    assert "exists" in seeded("nas", "add", "gw-dongmen", "--ip", "10.9.9.9", "--secret", "x",
-                              code=1).stderr
+    assert "exists" in seeded("nas", "add", "gw-dongmen", "--ip", "10.9.9.9", "--secret",
+                              LONG_SECRET, code=1).stderr
     seeded("nas", "remove", "gw-dongmen")
     assert "no NAS named 'gw-dongmen'" in seeded("nas", "remove", "gw-dongmen", code=1).stderr
-    seeded("nas", "add", "ac-1", "--ip", "10.30.0.1", "--secret", "s", "--vendor", "huawei",
-           "--portal-login-url", "https://10.30.0.1:8443/portal/login")
+    seeded("nas", "add", "ac-1", "--ip", "10.30.0.1", "--secret", LONG_SECRET, "--vendor",
+           "huawei", "--portal-login-url", "https://10.30.0.1:8443/portal/login")
     exported = yaml.safe_load(seeded("inventory", "export").stdout)
     [ac] = [n for n in exported["nas"] if n["name"] == "ac-1"]
     assert ac.get("portal_login_url") == "https://10.30.0.1:8443/portal/login"
@@ -143,7 +147,7 @@ def test_export_then_import_through_the_cli(seeded: Cli, tmp_path: Path) -> None
 def test_backup_and_restore_commands(seeded: Cli, tmp_path: Path) -> None:
     backup_dir = tmp_path / "bk"
     assert "backup written to" in seeded("backup", "--to", str(backup_dir)).stdout
-    seeded("nas", "add", "after", "--ip", "10.1.1.1", "--secret", "s")
+    seeded("nas", "add", "after", "--ip", "10.1.1.1", "--secret", LONG_SECRET)
     seeded("restore", "--from", str(backup_dir), "--yes")
     assert "after" not in seeded("nas", "list").stdout
     snapshot = backup_dir / "citynet.sqlite3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -101,10 +102,11 @@ def test_security_headers_and_escaping(client: FlaskClient) -> None:
 
 @pytest.mark.slow
 def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path: Path) -> None:
-    port = free_port()
+    port, hotspot = free_port(), free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")},
            "CITYNET_DATA_DIR": str(tmp_path / "var"), "CITYNET_WEB__PORT": str(port),
-           "CITYNET_RADIUS__AUTH_PORT": "0", "CITYNET_RADIUS__ACCT_PORT": "0"}
+           "CITYNET_RADIUS__AUTH_PORT": "0", "CITYNET_RADIUS__ACCT_PORT": "0",
+           "CITYNET_DEMO__HOTSPOT_PORT": str(hotspot)}  # every port of the demo moved
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         process = subprocess.Popen([CITYNET, "demo"], env=env, stdout=out,
@@ -121,6 +123,13 @@ def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path:
         reply = status_server(int(radius_line.group(1)), demo.DEMO_NAS_SECRET.encode(),
                               attempts=20)
         assert reply is not None and reply[0] == Code.ACCESS_ACCEPT
+        gateway = http.client.HTTPConnection("127.0.0.1", hotspot, timeout=10)
+        gateway.request("GET", "/")
+        redirect = gateway.getresponse()  # the simulator sends a browser to the portal
+        assert redirect.status == 302
+        assert redirect.getheader("Location", "").startswith(
+            f"http://127.0.0.1:{port}/portal/?res=notyet&uamip=127.0.0.1&uamport={hotspot}&")
+        gateway.close()
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     finally:
@@ -131,5 +140,6 @@ def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path:
     assert process.returncode == 0, output
     assert f"http://127.0.0.1:{port}/inventory/" in output
     assert "demo-hotspot-gw" in output
+    assert f"captive portal      http://127.0.0.1:{hotspot}/" in output
     assert output.rstrip().endswith("citynet stopped")
 

@@ -9,14 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from citynet.cli import cli
 from citynet.config import Config, RadiusConfig
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
-from radius import profiles, remembered, tokens
+from inventory.choices import NasVendor
+from inventory.models import NasClient
+from radius import profiles, remembered, tokens, vouchers
 from radius.decisions import class_of
+from radius.models import RadiusSession
 from radius.profiles import Terms
 from radius.records import LoginRecord
 from radius.service import RadiusService
@@ -193,10 +196,68 @@ def test_bandwidth_of_a_live_session_changes_by_coa(gateway: Gateway) -> None:
                                "4000", "--port", str(gateway.nas.port))
     assert code == 0, output
     assert "CoA-ACK after 1 attempt(s)" in output
-    assert gateway.nas.sessions["s-1"] == {"WISPr-Bandwidth-Max-Up": 1_000_000,
-                                           "WISPr-Bandwidth-Max-Down": 4_000_000}
+    # CoovaChilli resets what a CoA leaves out: the profile's limits ride along
+    assert gateway.nas.sessions["s-1"] == {
+        "WISPr-Bandwidth-Max-Up": 1_000_000, "WISPr-Bandwidth-Max-Down": 4_000_000,
+        "Session-Timeout": 1800, "Idle-Timeout": 900, "Acct-Interim-Interval": 300,
+        "ChilliSpot-Max-Total-Octets": 100_000_000}
     code, output = gateway.cli("sessions", "bandwidth", "nope", "--up", "1", "--down", "1")
     assert code == 1 and "0 open sessions have id 'nope'" in output
+
+
+def test_a_bandwidth_coa_keeps_what_is_left_of_the_persons_day(gateway: Gateway) -> None:
+    gateway.account("Start", "s-0", mac=MAC_B)
+    gateway.account("Stop", "s-0", mac=MAC_B, seconds=600, octets=20_000_000)
+    gateway.nas.sessions["s-1"] = {}
+    gateway.account("Start", "s-1")
+    gateway.account("Interim-Update", "s-1", seconds=300, octets=10_000_000)
+    code, output = gateway.cli("sessions", "bandwidth", "s-1", "--up", "1000", "--down",
+                               "4000", "--port", str(gateway.nas.port))
+    assert code == 0, output
+    # CoovaChilli counts both from the session's start: 30 min and 100 MB a day, less the
+    # other session's 10 min and 20 MB (this one's own 5 min and 10 MB stay counted by it)
+    sent = gateway.nas.sessions["s-1"]
+    assert (sent["Session-Timeout"], sent["ChilliSpot-Max-Total-Octets"]) == (1200, 80_000_000)
+    assert (sent["Idle-Timeout"], sent["Acct-Interim-Interval"]) == (900, 300)
+
+
+def test_a_bandwidth_coa_keeps_a_vouchers_end(gateway: Gateway) -> None:
+    from datetime import timedelta
+
+    store = gateway.listener.store
+    with store.session() as session:
+        voucher = vouchers.create(session, 1, 30, 1, "", 1)[0]
+        voucher.first_used_at = datetime.now(UTC) - timedelta(minutes=10)
+        code, ends = voucher.code, vouchers.ends_at(voucher)
+    gateway.nas.sessions["s-v"] = {}
+    gateway.account("Start", "s-v", method="voucher", identity=code, seconds=300)
+    with store.session() as session:
+        started = session.scalar(select(RadiusSession.started_at)
+                                 .where(RadiusSession.session_id == "s-v"))
+    assert ends is not None and started is not None
+    exit_code, output = gateway.cli("sessions", "bandwidth", "s-v", "--up", "1000", "--down",
+                                    "4000", "--port", str(gateway.nas.port))
+    assert exit_code == 0, output
+    sent = gateway.nas.sessions["s-v"]
+    # the voucher's end, counted from the session's start (30 min from first use, 10 min
+    # ago; the session began 5 min ago): about 25 min, not the profile's 240 nor none
+    assert sent["Session-Timeout"] == int((ends - started).total_seconds())
+    assert 1400 < sent["Session-Timeout"] <= 1500
+    assert "ChilliSpot-Max-Total-Octets" not in sent  # a voucher has no traffic cap
+    assert (sent["Idle-Timeout"], sent["Acct-Interim-Interval"]) == (900, 300)
+
+
+def test_a_nas_that_keeps_what_a_coa_leaves_out_gets_the_change_only(
+        gateway: Gateway) -> None:
+    with gateway.listener.store.session() as session:
+        session.execute(update(NasClient).values(vendor=NasVendor.HUAWEI))
+    gateway.nas.sessions["s-1"] = {}
+    gateway.account("Start", "s-1")
+    code, output = gateway.cli("sessions", "bandwidth", "s-1", "--up", "1000", "--down",
+                               "4000", "--port", str(gateway.nas.port))
+    assert code == 0, output
+    assert gateway.nas.sessions["s-1"] == {"WISPr-Bandwidth-Max-Up": 1_000_000,
+                                           "WISPr-Bandwidth-Max-Down": 4_000_000}
 
 
 def test_profiles_from_the_cli(gateway: Gateway) -> None:

@@ -102,3 +102,49 @@ def test_the_radius_service_has_work_with_its_ports_or_the_rest_api() -> None:
     assert config.RadiusConfig().has_work  # the UDP listener, by default
     assert config.RadiusConfig(enabled=False, rest_token="t").has_work  # FreeRADIUS in front
     assert not config.RadiusConfig(enabled=False).has_work
+
+
+@pytest.mark.parametrize("environ", [
+    {"CITYNET_MONITORING__INTERVALS__COVERAGE": "3600"},
+    {"CITYNET_MONITORING__INTERVALS": '{"coverage": 3600}'},
+    {"CITYNET_MONITORING__INTERVALS": "{coverage = 3600}"},  # as the TOML file writes it
+])
+def test_a_table_valued_key_is_set_from_the_environment(environ: dict[str, str]) -> None:
+    assert config.load(None, environ=environ).monitoring.intervals == {"coverage": 3600}
+
+
+def test_table_entries_from_file_json_and_variables_merge(tmp_path: Path) -> None:
+    path = write(tmp_path, "[monitoring]\nintervals = {coverage = 60, reachability = 30}\n")
+    assert config.load(path, environ={
+        "CITYNET_MONITORING__INTERVALS__COVERAGE": "3600"}).monitoring.intervals == {
+        "coverage": 3600, "reachability": 30}  # one entry changed, the file's others kept
+    assert config.load(path, environ={
+        "CITYNET_MONITORING__INTERVALS": '{"alerts": 5}',  # the whole table replaced...
+        "CITYNET_MONITORING__INTERVALS__COVERAGE": "7"}).monitoring.intervals == {
+        "alerts": 5, "coverage": 7}  # ...and an entry variable applied on top
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"CITYNET_MONITORING__INTERVALS": "3600"},
+     "config: monitoring.intervals: CITYNET_MONITORING__INTERVALS must be a JSON object, "
+     """e.g. '{"name": 60}'; or set one entry: CITYNET_MONITORING__INTERVALS__NAME=60"""),
+    ({"CITYNET_MONITORING__INTERVALS": '{"coverage": "soon"}'},
+     "config: monitoring.intervals.coverage: Input should be a valid number, unable to parse "
+     "string as a number (from environment CITYNET_MONITORING__INTERVALS)"),
+    ({"CITYNET_MONITORING__INTERVALS__COVERAGE": "soon"},
+     "config: monitoring.intervals.coverage: Input should be a valid number, unable to parse "
+     "string as a number (from environment CITYNET_MONITORING__INTERVALS__COVERAGE)"),
+])
+def test_a_bad_table_from_the_environment_names_the_variable(environ: dict[str, str],
+                                                             message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(None, environ=environ)
+    assert str(caught.value) == message
+
+
+def test_the_reference_gives_a_tables_variables() -> None:
+    rows = {key: (env, desc) for key, env, _default, desc in config.reference()}
+    env, description = rows["monitoring.intervals"]
+    assert env == "CITYNET_MONITORING__INTERVALS__<NAME>"
+    assert description.endswith("(or the whole table as a JSON object in "
+                                "CITYNET_MONITORING__INTERVALS)")

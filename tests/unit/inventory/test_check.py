@@ -85,6 +85,24 @@ def test_nas_address_is_unique_in_the_import_and_the_store() -> None:
     assert problems([first, moved], known) == []
 
 
+def test_nas_networks_may_not_overlap_in_the_import_or_the_store() -> None:
+    known = Known(keys={"nas": {"ap-1", "ap-4"}}, unique={("nas", "address"): {
+        "10.20.0.1": "ap-1", "10.20.0.4": "ap-4"}})
+    wide = raw("nas", 1, name="gw", address="10.20.0.0/24", secret="s")
+    assert problems([wide], known) == [
+        "in.yaml:1: address: '10.20.0.0/24' overlaps 10.20.0.1/32 of nas 'ap-1'",
+        "in.yaml:1: address: '10.20.0.0/24' overlaps 10.20.0.4/32 of nas 'ap-4'"]
+    inside = raw("nas", 2, name="ap-9", address="10.20.0.9", secret="s")
+    assert problems([wide, inside]) == [
+        "in.yaml:1: address: '10.20.0.0/24' overlaps 10.20.0.9/32 of nas 'ap-9'",
+        "in.yaml:2: address: '10.20.0.9' overlaps 10.20.0.0/24 of nas 'gw'"]
+    # both holders move out of the network in the same import: allowed
+    moved = [raw("nas", 3, name="ap-1", address="10.30.0.1", secret="s"),
+             raw("nas", 4, name="ap-4", address="10.30.0.4", secret="s")]
+    assert problems([wide, *moved], known) == []
+    assert problems([raw("nas", 5, name="v6", address="::/0", secret="s")], known) == []
+
+
 def test_target_scope_references_and_percentages() -> None:
     row = raw("targets", 5, metric="fiber_coverage_eligible", scope="street:无此街道",
               target=120, deadline="2015-12-31", owner="区科技创新局")

@@ -1,0 +1,96 @@
+"""`citynet nas add/set/remove`: overlapping addresses and short secrets refused, every
+change audited without its secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from citynet import audit
+from citynet.cli import cli
+from citynet.config import Config
+from citynet.crypto import open_box
+from citynet.db import Store
+from inventory.models import NasClient
+
+LONG = "a-long-shared-secret-1"  # 22 characters
+OTHER = "another-shared-secret-2"
+
+
+class Nas:
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config, self.store = config, store
+
+    def __call__(self, *args: str, code: int = 0, input: str | None = None) -> str:
+        env = {"CITYNET_DATA_DIR": str(self.config.data_path),
+               "CITYNET_DATABASE__URL": self.config.database.url}
+        result = CliRunner().invoke(cli, ["nas", *args], env=env, input=input)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    def audited(self) -> list[tuple[str, str, dict[str, Any]]]:
+        with self.store.session() as session:
+            return [(e.action, e.target, e.detail["changed"]) for e in
+                    reversed(audit.recent(session, "inventory."))]
+
+    def secret_of(self, name: str) -> str:
+        box = open_box(self.config, self.store)
+        assert box is not None
+        with self.store.session() as session:
+            sealed = session.scalar(select(NasClient.secret_sealed)
+                                    .where(NasClient.name == name))
+            assert sealed is not None
+            return box.open(sealed)
+
+
+@pytest.fixture
+def nas(backend_config: Config, store: Store) -> Nas:
+    return Nas(backend_config, store)
+
+
+def test_an_address_overlapping_another_nas_is_refused_naming_it(nas: Nas) -> None:
+    nas("add", "ap-1", "--ip", "10.20.0.1", "--secret", LONG)
+    nas("add", "ap-4", "--ip", "10.20.0.4", "--secret", LONG)
+    refused = nas("add", "gw", "--ip", "10.20.0.0/24", "--secret", LONG, code=1)
+    assert "--ip: '10.20.0.0/24' overlaps 10.20.0.1/32 of nas 'ap-1'" in refused
+    assert "overlaps 10.20.0.4/32 of nas 'ap-4'" in refused
+    nas("add", "gw", "--ip", "10.20.1.0/24", "--secret", LONG)  # next door: fine
+    refused = nas("add", "ap-9", "--ip", "10.20.1.9", "--secret", LONG, code=1)
+    assert "'10.20.1.9' overlaps 10.20.1.0/24 of nas 'gw'" in refused
+    refused = nas("set", "ap-4", "--ip", "10.20.1.4", code=1)  # moving into it: the same
+    assert "overlaps 10.20.1.0/24 of nas 'gw'" in refused
+    assert "ap-9" not in nas("list")
+
+
+def test_a_short_secret_is_refused_unless_the_operator_says_so(nas: Nas) -> None:
+    refused = nas("add", "gw", "--ip", "10.20.0.1", "--secret", "s", code=1)
+    assert "shorter than 16 characters" in refused and "--allow-short-secret" in refused
+    assert "gw" not in nas("list")
+    nas("add", "gw", "--ip", "10.20.0.1", "--secret", "x" * 15, "--allow-short-secret")
+    assert "shorter than 16" in nas("set", "gw", "--secret", "tiny", code=1)
+    assert nas.secret_of("gw") == "x" * 15
+    nas("set", "gw", "--secret", "tiny", "--allow-short-secret")
+    assert nas.secret_of("gw") == "tiny"
+
+
+def test_nas_set_changes_secret_and_address_and_audits_it(nas: Nas) -> None:
+    nas("add", "gw", "--ip", "10.20.0.1", "--vendor", "coovachilli", "--secret", LONG)
+    said = nas("set", "gw", "--prompt", "--ip", "10.20.0.2", input=f"{OTHER}\n{OTHER}\n")
+    assert "NAS gw: address, secret changed" in said and OTHER not in said
+    assert nas.secret_of("gw") == OTHER
+    assert "10.20.0.2" in nas("list") and "coovachilli" in nas("list")  # the rest kept
+    assert "nothing changed" in nas("set", "gw", "--policy", "default")
+    assert "no NAS named 'nope'" in nas("set", "nope", "--ip", "10.1.1.1", code=1)
+    assert "give --secret or --prompt" in nas("set", "gw", "--secret", OTHER, "--prompt",
+                                              code=2)
+    nas("remove", "gw")
+    created, edited, deleted = nas.audited()
+    assert created[:2] == ("inventory.create", "nas:gw")
+    assert created[2]["secret"] == "(changed)" and created[2]["address"] == [None, "10.20.0.1"]
+    assert edited == ("inventory.edit", "nas:gw", {"address": ["10.20.0.1", "10.20.0.2"],
+                                                   "secret": "(changed)"})
+    assert deleted[:2] == ("inventory.delete", "nas:gw")
+    assert LONG not in str(nas.audited()) and OTHER not in str(nas.audited())

@@ -217,7 +217,9 @@ def _terms(handoff: uam.Handoff | None) -> Terms:
     return _portal().profiles.get(facts.policy) if facts else DEFAULT
 
 
-@blueprint.get("/")
+# a NAS uses its portal URL verbatim (CoovaChilli's uamserver) and signs it as written:
+# /portal must be answered where it arrives, not redirected to /portal/
+@blueprint.get("/", strict_slashes=False)
 def arrive() -> BaseResponse | str | tuple[str, int]:
     """Where the NAS sends the browser; without a hand-off, a page that says what to do."""
     if "res" not in request.args:

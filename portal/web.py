@@ -31,6 +31,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    after_this_request,
     current_app,
     g,
     redirect,
@@ -50,7 +51,17 @@ from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.web import store
 from inventory.models import NasClient
-from portal import consent, formauth, i18n, merchants, phones, sms, totp, uam
+from portal import (
+    consent,
+    device_cookie,
+    formauth,
+    i18n,
+    merchants,
+    phones,
+    sms,
+    totp,
+    uam,
+)
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
 from radius import remembered, tokens, usage, vouchers
 from radius.enforcement import PERSON_METHODS
@@ -74,6 +85,7 @@ class Portal:
     sender: Dispatcher
     limits: sms.Limits
     code_key: bytes  # HMAC key for SMS codes at rest
+    device_key: bytes  # signs remembered devices' cookies
     nases: Reloading[dict[str, NasFacts]]
     profiles: ProfileBook
     showcase: merchants.Showcase
@@ -98,6 +110,7 @@ def setup(app: Flask, config: Config) -> None:
                           per_prefix_day=portal.per_prefix_day,
                           global_day=portal.global_day),
         code_key=hmac.new(key, b"portal sms codes", "sha256").digest(),
+        device_key=hmac.new(key, b"portal device cookies", "sha256").digest(),
         nases=Reloading(_nas_facts(store_of_app, app.extensions.get("citynet.box")),
                         "NAS facts"),
         profiles=ProfileBook.of(store_of_app),
@@ -287,14 +300,36 @@ def _device_mac(handoff: uam.Handoff | None) -> str:
     return normal_mac(handoff.mac) if handoff is not None and handoff.signed else ""
 
 
+def _remembered_owner(handoff: uam.Handoff | None) -> str | None:
+    """Whose remembered device this browser is: the NAS vouches for the MAC and the
+    browser shows the cookie set at the login that remembered it (a cloned MAC in a
+    fresh browser is nobody's here)."""
+    mac = _device_mac(handoff)
+    device_id = device_cookie.remembrance(_portal().device_key,
+                                          request.cookies.get(device_cookie.NAME, ""), mac)
+    if device_id is None:
+        return None
+    with store().session() as db:
+        return remembered.owner(db, mac, datetime.now(UTC), device_id)
+
+
+def _keep_device_cookie(device: remembered.RememberedDevice) -> None:
+    """Give this browser the cookie one tap will ask for, as long as the remembrance."""
+    cookie = device_cookie.value(_portal().device_key, device.mac, device.id)
+    seconds = int((device.expires_at - device.created_at).total_seconds())
+
+    @after_this_request
+    def keep(response: BaseResponse) -> BaseResponse:
+        response.set_cookie(device_cookie.NAME, cookie, max_age=seconds,
+                            path=blueprint.url_prefix, secure=request.is_secure,
+                            httponly=True, samesite="Lax")
+        return response
+
+
 @blueprint.get("/login")
 def login() -> str:
     handoff = _handoff()
-    mac = _device_mac(handoff)
-    owner = None
-    if mac:
-        with store().session() as db:
-            owner = remembered.owner(db, mac, datetime.now(UTC))
+    owner = _remembered_owner(handoff)
     return render_template("portal/login.html", handoff=handoff,
                            failure=session.pop("failure", ""), remembered_owner=owner,
                            masked=phones.masked(owner) if owner else "", offers=_offers())
@@ -445,11 +480,10 @@ def app_login() -> BaseResponse | tuple[str, int]:
 
 @blueprint.post("/device")
 def device_login() -> BaseResponse | tuple[str, int]:
-    """One tap: this device's MAC (signed by the NAS) is remembered for a person."""
+    """One tap: this device's MAC (signed by the NAS) is remembered for a person, and this
+    browser holds the cookie of that remembrance."""
     handoff = _need_handoff()
-    mac = _device_mac(handoff)
-    with store().session() as db:
-        owner = remembered.owner(db, mac, datetime.now(UTC)) if mac else None
+    owner = _remembered_owner(handoff)
     if owner is None:
         return _login_error("device_not_remembered")
     return _logged_in(handoff, owner, "mac", remember=False)
@@ -470,7 +504,7 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
         if method != "mac":  # a one-tap login rests on the consent given when remembered
             consent.record(db, phone, location, datetime.now(UTC))
         if wants and mac and terms.remember_days and handoff.signed:
-            remembered.remember(db, mac, phone, terms.remember_days)
+            _keep_device_cookie(remembered.remember(db, mac, phone, terms.remember_days))
         token = tokens.issue(db, box, phone, method, mac)  # method goes into the records
     _renew_session()
     session["phone"] = phone

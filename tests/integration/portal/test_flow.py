@@ -135,7 +135,7 @@ def test_a_remembered_device_logs_in_with_one_tap_and_can_be_forgotten(
         assert remembered.owner(session, "aa:bb:cc:dd:ee:04", datetime.now(UTC)) == PHONE
     hotspot.gateway.logoff(next(d for d in hotspot.gateway.devices.values()
                                 if d.mac == "AA-BB-CC-DD-EE-04"))
-    back = hotspot.person("AA-BB-CC-DD-EE-04")
+    back = person  # the same browser: it holds the cookie of the remembering login
     landing = back.arrive().get_data(as_text=True)
     assert "138****8000" in landing  # offered one tap, the number masked
     page = back.finish(back.post("/portal/device"))

@@ -63,8 +63,7 @@ from portal import (
     uam,
 )
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
-from radius import remembered, tokens, usage, vouchers
-from radius.enforcement import PERSON_METHODS
+from radius import grants, remembered, tokens, usage, vouchers
 from radius.models import RadiusSession
 from radius.profiles import DEFAULT, ProfileBook, Terms
 from radius.records import normal_mac
@@ -554,9 +553,11 @@ def status() -> str:
     live = _live_session(handoff)
     terms = _terms(handoff)
     mac = _device_mac(handoff)
+    now = datetime.now(UTC)
     with store().session() as db:
-        owner = remembered.owner(db, mac, datetime.now(UTC)) if mac else None
-    return render_template("portal/status.html", live=live, terms=terms,
+        owner = remembered.owner(db, mac, now) if mac else None
+        left = grants.left(db, live, terms, _portal().zone, now) if live else None
+    return render_template("portal/status.html", live=live, left=left,
                            remembered_device=owner is not None, handoff=handoff,
                            randomised=bool(mac) and remembered.randomised(mac),
                            forgotten=session.pop("forgotten", False))
@@ -664,19 +665,11 @@ def captive_api() -> Response:
 
 
 def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:
-    """seconds-remaining / bytes-remaining: the session's own length and, for a person,
-    what is left of the day across all their sessions (as RADIUS grants them)."""
+    """seconds-remaining / bytes-remaining: what is left of what RADIUS granted."""
     facts = _portal().nases.get().get(live.nas)
     terms = _portal().profiles.get(facts.policy) if facts else DEFAULT
-    elapsed = int((now - live.started_at).total_seconds())
-    seconds = terms.max_session_minutes * 60 - elapsed
-    left: dict[str, int] = {}
-    person = live.method in PERSON_METHODS and live.identity
-    used = usage.today(db, live.identity, usage.day_start(now, _portal().zone)) if (
-        person and (terms.daily_minutes or terms.daily_megabytes)) else usage.Usage()
-    if person and terms.daily_minutes:
-        seconds = min(seconds, terms.daily_seconds - used.seconds)
-    left["seconds-remaining"] = max(0, seconds)
-    if person and terms.daily_megabytes:
-        left["bytes-remaining"] = max(0, terms.daily_octets - used.octets)
-    return left
+    left = grants.left(db, live, terms, _portal().zone, now)
+    body = {"seconds-remaining": left.seconds or 0}
+    if left.octets is not None:
+        body["bytes-remaining"] = left.octets
+    return body

@@ -18,7 +18,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from citynet.db import Store
 from citynet.web import store
 from inventory.models import NasClient
 from portal import (
+    capport,
     consent,
     device_cookie,
     formauth,
@@ -63,7 +64,7 @@ from portal import (
     uam,
 )
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
-from radius import grants, remembered, tokens, usage, vouchers
+from radius import grants, remembered, tokens, vouchers
 from radius.models import RadiusSession
 from radius.profiles import DEFAULT, ProfileBook, Terms
 from radius.records import normal_mac
@@ -89,6 +90,8 @@ class Portal:
     profiles: ProfileBook
     showcase: merchants.Showcase
     zone: ZoneInfo  # the district's day, for daily allowances
+    # NAS addresses warned of asking the RFC 8908 API without naming the client (once)
+    unnamed_askers: set[str] = field(default_factory=set)
 
 
 def setup(app: Flask, config: Config) -> None:
@@ -202,6 +205,7 @@ class NasFacts:
     uam_secret: str
     policy: str
     login_url: str = ""
+    address: str = ""  # IP or network, as registered
 
 
 def _nas_facts(found: Store, box: SecretBox | None) -> Callable[[], dict[str, NasFacts]]:
@@ -211,10 +215,11 @@ def _nas_facts(found: Store, box: SecretBox | None) -> Callable[[], dict[str, Na
     def load() -> dict[str, NasFacts]:
         with found.session() as db:
             rows = db.execute(select(NasClient.name, NasClient.uam_secret_sealed,
-                                     NasClient.policy, NasClient.portal_login_url)).all()
+                                     NasClient.policy, NasClient.portal_login_url,
+                                     NasClient.address)).all()
         return {name: NasFacts(box.open(sealed) if sealed and box else "", policy,
-                               login_url or "")
-                for name, sealed, policy, login_url in rows}
+                               login_url or "", address)
+                for name, sealed, policy, login_url, address in rows}
 
     return load
 
@@ -644,16 +649,13 @@ def privacy_page() -> str:
 @blueprint.get("/api/captive")
 def captive_api() -> Response:
     """For the device's OS (DHCP option 114 / RA, RFC 8910, points here): is this client
-    still captive, and how much time and data are left, from live accounting."""
-    client_ip = request.remote_addr or ""
+    still captive, and how much time and data are left, from live accounting. The
+    client: the one the URI names (:mod:`portal.capport`), else the request's address."""
+    who = capport.asker(request.args, request.remote_addr or "")
     now = datetime.now(UTC)
     with store().session() as db:
-        # a session whose Stop was lost must not free the next client given its address
-        live = db.scalars(select(RadiusSession).where(
-            RadiusSession.framed_ip == client_ip, RadiusSession.stopped_at.is_(None),
-            RadiusSession.updated_at > now - usage.stale_after(DEFAULT.interim_interval))
-            .order_by(RadiusSession.updated_at.desc()).limit(1)).first()
-        body: dict[str, Any] = {"captive": live is None,
+        live = capport.open_session(db, who, now)
+        body: dict[str, Any] = {"captive": live is None and not _unknowable(who),
                                 "user-portal-url": url_for(".login", _external=True)}
         if live is not None:
             body["can-extend-session"] = False
@@ -662,6 +664,23 @@ def captive_api() -> Response:
     if venue:
         body["venue-info-url"] = venue
     return current_app.response_class(current_app.json.dumps(body), mimetype=CAPTIVE_JSON)
+
+
+def _unknowable(who: capport.Asker) -> bool:
+    """Asked from a NAS's own address with no client named: a masquerading NAS whose URI
+    does not name its clients. Any of them may be logged in, and a logged-in client must
+    never be told it is captive; so it is told it is not (a captive one is still
+    redirected by its NAS)."""
+    if who.named:
+        return False
+    nases = _portal().nases.get().values()
+    if not capport.is_nas(who.ip, [facts.address for facts in nases]):
+        return False
+    if who.ip not in _portal().unnamed_askers:
+        _portal().unnamed_askers.add(who.ip)
+        log.warning("RFC 8908 API asked from NAS address %s without naming the client: "
+                    "set the NAS's API URI to name it (docs/portal.md)", who.ip)
+    return True
 
 
 def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:

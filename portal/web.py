@@ -64,7 +64,7 @@ from portal import (
     uam,
 )
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
-from radius import grants, remembered, tokens, vouchers
+from radius import grants, guesses, remembered, tokens, vouchers
 from radius.models import RadiusSession
 from radius.profiles import DEFAULT, ProfileBook, Terms
 from radius.records import normal_mac
@@ -384,6 +384,16 @@ def voucher() -> BaseResponse | tuple[str, int]:
     handoff = _need_handoff()
     if not request.form.get("consent"):
         return _login_error("need_consent")
+    with store().session() as db:
+        held = guesses.held(db, handoff.nasid, normal_mac(handoff.mac), handoff.ip,
+                            datetime.now(UTC))
+    if held is not None:
+        log.info("voucher tries held for %s (NAS %s): %d s", held.by, handoff.nasid,
+                 held.retry_after)
+        page = current_app.make_response(
+            _login_error(f"vouchers_held_{held.by}", 429, minutes=held.minutes))
+        page.headers["Retry-After"] = str(held.retry_after)
+        return page
     code = vouchers.normalise(request.form.get("code", ""))
     if code is None:
         return _login_error("bad_voucher")
@@ -529,9 +539,10 @@ def _to_logon(handoff: uam.Handoff, username: str,
     return redirect(uam.logon_url(handoff, username, response, handoff.userurl), code=303)
 
 
-def _login_error(key: str, status: int = 400) -> tuple[str, int]:
+def _login_error(key: str, status: int = 400, **values: object) -> tuple[str, int]:
     return render_template("portal/login.html", handoff=_handoff(), error=key,
-                           failure="", remembered_owner=None, masked=""), status
+                           error_values=values, failure="", remembered_owner=None,
+                           masked=""), status
 
 
 def _sms_error(key: str, status: int = 400, **values: object) -> tuple[str, int]:

@@ -72,14 +72,17 @@ def held(session: Session, nas: str, mac: str, ip: str, now: datetime,
 
 def _recent(session: Session, by: str, value: str, now: datetime,
             limit: int) -> list[datetime]:
-    """When the newest ``limit`` wrong codes by ``by`` = ``value`` in the window came."""
+    """When the newest ``limit`` wrong codes by ``by`` = ``value`` in the window came.
+    Sorted here, not by the store: ordered by time, the store would walk every record of
+    the window; selected by result (indexed with time) it reads only refusals, and the
+    cap keeps those few."""
     column = _COLUMNS[by]
-    return list(session.scalars(
-        select(LoginRecord.at).where(column == value, LoginRecord.at > now - WINDOW,
+    times = session.scalars(
+        select(LoginRecord.at).where(LoginRecord.result.in_(GUESSES),
+                                     LoginRecord.at > now - WINDOW, column == value,
                                      LoginRecord.event == "login",
-                                     LoginRecord.method == "voucher",
-                                     LoginRecord.result.in_(GUESSES))
-        .order_by(LoginRecord.at.desc()).limit(limit)))
+                                     LoginRecord.method == "voucher"))
+    return sorted(times, reverse=True)[:limit]
 
 
 def is_guess(event: LoginEvent) -> bool:

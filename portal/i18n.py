@@ -71,6 +71,16 @@ TEXT: dict[str, tuple[str, str]] = {  # key → (zh-CN, en)
     "cooldown": ("请在 {seconds} 秒后重试", "Please wait {seconds} s before asking again"),
     "over budget": ("今日短信发送次数已达上限，请使用上网券或明天再试",
                     "Too many codes today: use a voucher or try again tomorrow"),
+    # wrong voucher codes held (radius.guesses): by device, client address, hotspot
+    "vouchers_held_mac": ("此设备输入错误的上网券次数过多，请在 {minutes} 分钟后重试",
+                          "Too many wrong voucher codes from this device: try again in "
+                          "{minutes} min"),
+    "vouchers_held_ip": ("此地址输入错误的上网券次数过多，请在 {minutes} 分钟后重试",
+                         "Too many wrong voucher codes from this address: try again in "
+                         "{minutes} min"),
+    "vouchers_held_nas": ("此热点输入错误的上网券次数过多，请在 {minutes} 分钟后重试",
+                          "Too many wrong voucher codes at this hotspot: try again in "
+                          "{minutes} min"),
     "device_not_remembered": ("此设备未被记住，请选择其他登录方式",
                               "This device is not remembered: choose another way"),
     "not enrolled": ("此号码未设置身份验证器App，请先用短信登录",

@@ -18,7 +18,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    after_this_request,
     current_app,
     g,
     redirect,
@@ -50,10 +51,20 @@ from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.web import store
 from inventory.models import NasClient
-from portal import consent, formauth, i18n, merchants, phones, sms, totp, uam
+from portal import (
+    capport,
+    consent,
+    device_cookie,
+    formauth,
+    i18n,
+    merchants,
+    phones,
+    sms,
+    totp,
+    uam,
+)
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
-from radius import remembered, tokens, usage, vouchers
-from radius.enforcement import PERSON_METHODS
+from radius import grants, guesses, remembered, tokens, vouchers
 from radius.models import RadiusSession
 from radius.profiles import DEFAULT, ProfileBook, Terms
 from radius.records import normal_mac
@@ -74,10 +85,13 @@ class Portal:
     sender: Dispatcher
     limits: sms.Limits
     code_key: bytes  # HMAC key for SMS codes at rest
+    device_key: bytes  # signs remembered devices' cookies
     nases: Reloading[dict[str, NasFacts]]
     profiles: ProfileBook
     showcase: merchants.Showcase
     zone: ZoneInfo  # the district's day, for daily allowances
+    # NAS addresses warned of asking the RFC 8908 API without naming the client (once)
+    unnamed_askers: set[str] = field(default_factory=set)
 
 
 def setup(app: Flask, config: Config) -> None:
@@ -98,6 +112,7 @@ def setup(app: Flask, config: Config) -> None:
                           per_prefix_day=portal.per_prefix_day,
                           global_day=portal.global_day),
         code_key=hmac.new(key, b"portal sms codes", "sha256").digest(),
+        device_key=hmac.new(key, b"portal device cookies", "sha256").digest(),
         nases=Reloading(_nas_facts(store_of_app, app.extensions.get("citynet.box")),
                         "NAS facts"),
         profiles=ProfileBook.of(store_of_app),
@@ -190,6 +205,7 @@ class NasFacts:
     uam_secret: str
     policy: str
     login_url: str = ""
+    address: str = ""  # IP or network, as registered
 
 
 def _nas_facts(found: Store, box: SecretBox | None) -> Callable[[], dict[str, NasFacts]]:
@@ -199,10 +215,11 @@ def _nas_facts(found: Store, box: SecretBox | None) -> Callable[[], dict[str, Na
     def load() -> dict[str, NasFacts]:
         with found.session() as db:
             rows = db.execute(select(NasClient.name, NasClient.uam_secret_sealed,
-                                     NasClient.policy, NasClient.portal_login_url)).all()
+                                     NasClient.policy, NasClient.portal_login_url,
+                                     NasClient.address)).all()
         return {name: NasFacts(box.open(sealed) if sealed and box else "", policy,
-                               login_url or "")
-                for name, sealed, policy, login_url in rows}
+                               login_url or "", address)
+                for name, sealed, policy, login_url, address in rows}
 
     return load
 
@@ -217,7 +234,9 @@ def _terms(handoff: uam.Handoff | None) -> Terms:
     return _portal().profiles.get(facts.policy) if facts else DEFAULT
 
 
-@blueprint.get("/")
+# a NAS uses its portal URL verbatim (CoovaChilli's uamserver) and signs it as written:
+# /portal must be answered where it arrives, not redirected to /portal/
+@blueprint.get("/", strict_slashes=False)
 def arrive() -> BaseResponse | str | tuple[str, int]:
     """Where the NAS sends the browser; without a hand-off, a page that says what to do."""
     if "res" not in request.args:
@@ -285,14 +304,36 @@ def _device_mac(handoff: uam.Handoff | None) -> str:
     return normal_mac(handoff.mac) if handoff is not None and handoff.signed else ""
 
 
+def _remembered_owner(handoff: uam.Handoff | None) -> str | None:
+    """Whose remembered device this browser is: the NAS vouches for the MAC and the
+    browser shows the cookie set at the login that remembered it (a cloned MAC in a
+    fresh browser is nobody's here)."""
+    mac = _device_mac(handoff)
+    device_id = device_cookie.remembrance(_portal().device_key,
+                                          request.cookies.get(device_cookie.NAME, ""), mac)
+    if device_id is None:
+        return None
+    with store().session() as db:
+        return remembered.owner(db, mac, datetime.now(UTC), device_id)
+
+
+def _keep_device_cookie(device: remembered.RememberedDevice) -> None:
+    """Give this browser the cookie one tap will ask for, as long as the remembrance."""
+    cookie = device_cookie.value(_portal().device_key, device.mac, device.id)
+    seconds = int((device.expires_at - device.created_at).total_seconds())
+
+    @after_this_request
+    def keep(response: BaseResponse) -> BaseResponse:
+        response.set_cookie(device_cookie.NAME, cookie, max_age=seconds,
+                            path=blueprint.url_prefix, secure=request.is_secure,
+                            httponly=True, samesite="Lax")
+        return response
+
+
 @blueprint.get("/login")
 def login() -> str:
     handoff = _handoff()
-    mac = _device_mac(handoff)
-    owner = None
-    if mac:
-        with store().session() as db:
-            owner = remembered.owner(db, mac, datetime.now(UTC))
+    owner = _remembered_owner(handoff)
     return render_template("portal/login.html", handoff=handoff,
                            failure=session.pop("failure", ""), remembered_owner=owner,
                            masked=phones.masked(owner) if owner else "", offers=_offers())
@@ -343,6 +384,16 @@ def voucher() -> BaseResponse | tuple[str, int]:
     handoff = _need_handoff()
     if not request.form.get("consent"):
         return _login_error("need_consent")
+    with store().session() as db:
+        held = guesses.held(db, handoff.nasid, normal_mac(handoff.mac), handoff.ip,
+                            datetime.now(UTC))
+    if held is not None:
+        log.info("voucher tries held for %s (NAS %s): %d s", held.by, handoff.nasid,
+                 held.retry_after)
+        page = current_app.make_response(
+            _login_error(f"vouchers_held_{held.by}", 429, minutes=held.minutes))
+        page.headers["Retry-After"] = str(held.retry_after)
+        return page
     code = vouchers.normalise(request.form.get("code", ""))
     if code is None:
         return _login_error("bad_voucher")
@@ -443,11 +494,10 @@ def app_login() -> BaseResponse | tuple[str, int]:
 
 @blueprint.post("/device")
 def device_login() -> BaseResponse | tuple[str, int]:
-    """One tap: this device's MAC (signed by the NAS) is remembered for a person."""
+    """One tap: this device's MAC (signed by the NAS) is remembered for a person, and this
+    browser holds the cookie of that remembrance."""
     handoff = _need_handoff()
-    mac = _device_mac(handoff)
-    with store().session() as db:
-        owner = remembered.owner(db, mac, datetime.now(UTC)) if mac else None
+    owner = _remembered_owner(handoff)
     if owner is None:
         return _login_error("device_not_remembered")
     return _logged_in(handoff, owner, "mac", remember=False)
@@ -468,7 +518,7 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
         if method != "mac":  # a one-tap login rests on the consent given when remembered
             consent.record(db, phone, location, datetime.now(UTC))
         if wants and mac and terms.remember_days and handoff.signed:
-            remembered.remember(db, mac, phone, terms.remember_days)
+            _keep_device_cookie(remembered.remember(db, mac, phone, terms.remember_days))
         token = tokens.issue(db, box, phone, method, mac)  # method goes into the records
     _renew_session()
     session["phone"] = phone
@@ -489,9 +539,10 @@ def _to_logon(handoff: uam.Handoff, username: str,
     return redirect(uam.logon_url(handoff, username, response, handoff.userurl), code=303)
 
 
-def _login_error(key: str, status: int = 400) -> tuple[str, int]:
+def _login_error(key: str, status: int = 400, **values: object) -> tuple[str, int]:
     return render_template("portal/login.html", handoff=_handoff(), error=key,
-                           failure="", remembered_owner=None, masked=""), status
+                           error_values=values, failure="", remembered_owner=None,
+                           masked=""), status
 
 
 def _sms_error(key: str, status: int = 400, **values: object) -> tuple[str, int]:
@@ -518,9 +569,11 @@ def status() -> str:
     live = _live_session(handoff)
     terms = _terms(handoff)
     mac = _device_mac(handoff)
+    now = datetime.now(UTC)
     with store().session() as db:
-        owner = remembered.owner(db, mac, datetime.now(UTC)) if mac else None
-    return render_template("portal/status.html", live=live, terms=terms,
+        owner = remembered.owner(db, mac, now) if mac else None
+        left = grants.left(db, live, terms, _portal().zone, now) if live else None
+    return render_template("portal/status.html", live=live, left=left,
                            remembered_device=owner is not None, handoff=handoff,
                            randomised=bool(mac) and remembered.randomised(mac),
                            forgotten=session.pop("forgotten", False))
@@ -607,16 +660,13 @@ def privacy_page() -> str:
 @blueprint.get("/api/captive")
 def captive_api() -> Response:
     """For the device's OS (DHCP option 114 / RA, RFC 8910, points here): is this client
-    still captive, and how much time and data are left, from live accounting."""
-    client_ip = request.remote_addr or ""
+    still captive, and how much time and data are left, from live accounting. The
+    client: the one the URI names (:mod:`portal.capport`), else the request's address."""
+    who = capport.asker(request.args, request.remote_addr or "")
     now = datetime.now(UTC)
     with store().session() as db:
-        # a session whose Stop was lost must not free the next client given its address
-        live = db.scalars(select(RadiusSession).where(
-            RadiusSession.framed_ip == client_ip, RadiusSession.stopped_at.is_(None),
-            RadiusSession.updated_at > now - usage.stale_after(DEFAULT.interim_interval))
-            .order_by(RadiusSession.updated_at.desc()).limit(1)).first()
-        body: dict[str, Any] = {"captive": live is None,
+        live = capport.open_session(db, who, now)
+        body: dict[str, Any] = {"captive": live is None and not _unknowable(who),
                                 "user-portal-url": url_for(".login", _external=True)}
         if live is not None:
             body["can-extend-session"] = False
@@ -627,20 +677,29 @@ def captive_api() -> Response:
     return current_app.response_class(current_app.json.dumps(body), mimetype=CAPTIVE_JSON)
 
 
+def _unknowable(who: capport.Asker) -> bool:
+    """Asked from a NAS's own address with no client named: a masquerading NAS whose URI
+    does not name its clients. Any of them may be logged in, and a logged-in client must
+    never be told it is captive; so it is told it is not (a captive one is still
+    redirected by its NAS)."""
+    if who.named:
+        return False
+    nases = _portal().nases.get().values()
+    if not capport.is_nas(who.ip, [facts.address for facts in nases]):
+        return False
+    if who.ip not in _portal().unnamed_askers:
+        _portal().unnamed_askers.add(who.ip)
+        log.warning("RFC 8908 API asked from NAS address %s without naming the client: "
+                    "set the NAS's API URI to name it (docs/portal.md)", who.ip)
+    return True
+
+
 def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:
-    """seconds-remaining / bytes-remaining: the session's own length and, for a person,
-    what is left of the day across all their sessions (as RADIUS grants them)."""
+    """seconds-remaining / bytes-remaining: what is left of what RADIUS granted."""
     facts = _portal().nases.get().get(live.nas)
     terms = _portal().profiles.get(facts.policy) if facts else DEFAULT
-    elapsed = int((now - live.started_at).total_seconds())
-    seconds = terms.max_session_minutes * 60 - elapsed
-    left: dict[str, int] = {}
-    person = live.method in PERSON_METHODS and live.identity
-    used = usage.today(db, live.identity, usage.day_start(now, _portal().zone)) if (
-        person and (terms.daily_minutes or terms.daily_megabytes)) else usage.Usage()
-    if person and terms.daily_minutes:
-        seconds = min(seconds, terms.daily_seconds - used.seconds)
-    left["seconds-remaining"] = max(0, seconds)
-    if person and terms.daily_megabytes:
-        left["bytes-remaining"] = max(0, terms.daily_octets - used.octets)
-    return left
+    left = grants.left(db, live, terms, _portal().zone, now)
+    body = {"seconds-remaining": left.seconds or 0}
+    if left.octets is not None:
+        body["bytes-remaining"] = left.octets
+    return body

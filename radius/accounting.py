@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet.db import Store, kept_lengths, table
-from radius import records
+from radius import guesses, records
 from radius.decisions import (
     Decision,
     ForeignLogin,
@@ -353,6 +354,7 @@ class RecordWriter:
         new_accounting = iter(store_batch(session, accounting, self.store.is_sqlite))
         outcomes: list[Outcome] = []
         logins: list[LoginEvent] = []
+        pending: guesses.Keys = Counter()
         for job in jobs:  # login records in arrival order
             if isinstance(job, AccountingEvent):
                 new = next(new_accounting)
@@ -371,8 +373,11 @@ class RecordWriter:
             else:
                 decision = self.decide(session, job.attempt, job.nas, job.profile)
             outcomes.append(decision)
-            # the login record commits with the decision, before the answer leaves
-            logins.append(login_record(job.attempt, job.nas, decision))
+            # the login record commits with the decision, before the answer leaves;
+            # a burst of wrong voucher codes is recorded up to its cap only
+            record = login_record(job.attempt, job.nas, decision)
+            if guesses.recordable(session, record, pending):
+                logins.append(record)
         records.append(session, logins)
         return outcomes
 

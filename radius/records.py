@@ -18,6 +18,7 @@ from functools import lru_cache
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Index,
     Integer,
     String,
     delete,
@@ -39,6 +40,9 @@ MAC_SPELLING = r"[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}"
 
 class LoginRecord(Base):
     __tablename__ = "login_record"
+    # wrong voucher codes in the last minutes, by NAS (radius.guesses), without reading
+    # every record of those minutes
+    __table_args__ = (Index("ix_login_record_result_at", "result", "at"),)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                      primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -47,6 +47,7 @@ def remember(session: Session, mac: str, identity: str, days: int,
     device = RememberedDevice(mac=mac, identity=identity, created_at=now,
                               expires_at=now + timedelta(days=days))
     session.add(device)
+    session.flush()  # its id names it in the portal's device cookie
     return device
 
 
@@ -58,11 +59,16 @@ def forget(session: Session, mac: str, why: str, now: datetime | None = None) ->
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def owner(session: Session, mac: str, now: datetime) -> str | None:
-    """Whose device this MAC is, while it is remembered."""
-    return session.scalar(select(RememberedDevice.identity).where(
+def owner(session: Session, mac: str, now: datetime,
+          device_id: int | None = None) -> str | None:
+    """Whose device this MAC is, while it is remembered; given ``device_id``, only by that
+    remembrance (the one a browser's cookie names: see :mod:`portal.device_cookie`)."""
+    query = select(RememberedDevice.identity).where(
         RememberedDevice.mac == mac, RememberedDevice.revoked_at.is_(None),
-        RememberedDevice.expires_at > now).order_by(RememberedDevice.id.desc()).limit(1))
+        RememberedDevice.expires_at > now)
+    if device_id is not None:
+        query = query.where(RememberedDevice.id == device_id)
+    return session.scalar(query.order_by(RememberedDevice.id.desc()).limit(1))
 
 
 def search(session: Session, now: datetime, *, identity: str = "", mac: str = "",

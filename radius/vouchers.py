@@ -149,6 +149,22 @@ def _lookup() -> Select[Any]:
 _LOOKUP = DriverStatement(_lookup())
 
 
+def ends(valid_until: datetime, first_used_at: datetime | None, minutes: int,
+         now: datetime) -> datetime:
+    """When a voucher's time is up: ``minutes`` from its first use (this one, if it is
+    the first), never past its validity."""
+    return min(valid_until, (first_used_at or now) + timedelta(minutes=minutes))
+
+
+def time_up(session: Session, code: str, now: datetime) -> datetime | None:
+    """When the voucher ``code`` (normal form) stops letting devices online; None if there
+    is no such voucher. A revoked one admits nobody new, but sessions already online run
+    to the end they were granted."""
+    found = session.execute(select(Voucher.valid_until, Voucher.first_used_at,
+                                   Voucher.minutes).where(Voucher.code == code)).first()
+    return None if found is None else ends(*found, now)
+
+
 def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -> Redemption:
     """Check a voucher for one device and claim a device slot if it is new to it."""
     found = _LOOKUP.first(session, {"code": code, "mac": mac})
@@ -157,12 +173,7 @@ def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -
     voucher_id, revoked_at, valid_until, first_used_at, minutes, known = found
     if revoked_at is not None:
         return Redemption(False, "voucher revoked")
-    ends = valid_until
-    if first_used_at is not None:
-        ends = min(ends, first_used_at + timedelta(minutes=minutes))
-    else:
-        ends = min(ends, now + timedelta(minutes=minutes))
-    seconds_left = int((ends - now).total_seconds())
+    seconds_left = int((ends(valid_until, first_used_at, minutes, now) - now).total_seconds())
     if seconds_left <= 0:
         return Redemption(False, "voucher used up")
     if known:

@@ -183,8 +183,8 @@ def test_sms_login_enrolment_app_login_and_remembered_device(stack: Stack,
     # the remembered first phone comes back after logging off: one tap
     stack.gateway.logoff(next(d for d in stack.gateway.devices.values()
                               if d.mac == "AA-BB-CC-DD-EE-22"))
-    again = phone(browser)
-    again.goto(stack.start_url("AA-BB-CC-DD-EE-22"))
+    again = page  # the same phone's browser: it holds the remembered device's cookie
+    again.goto(stack.start_url("AA-BB-CC-DD-EE-22", lang="zh-CN"))
     assert "138****8000" in again.content()
     again.screenshot(path=stack.shots / "portal-one-tap-zh.png", full_page=True)
     again.locator("form[action$='/portal/device'] button").click()

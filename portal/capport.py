@@ -1,0 +1,93 @@
+"""RFC 8908 Captive Portal API: whom the device's OS asks about, and how they are found.
+
+The OS fetches the URI its DHCP option 114 / RA (RFC 8910) named, without cookies. The
+portal finds the client's open session by the address the request comes from — which is
+the NAS's, not the client's, when the NAS masquerades its clients towards the portal. So
+the URI may name the client itself, with the values a NAS fills in per client when it
+hands the URI out (CoovaChilli's ``captiveportalapi_uri``: ``?nas=%{n}&ip=%{i}&mac=%{m}``).
+Those values are the NAS's word, unsigned (no NAS signs them per client); they reveal no
+more than whether that device is online and its time and data left, and they must all
+match one open session.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from radius import usage
+from radius.models import RadiusSession
+from radius.profiles import DEFAULT
+from radius.records import normal_mac
+from radius.sessions import mac_spellings
+
+
+@dataclass(frozen=True)
+class Asker:
+    """The client the API is asked about."""
+
+    ip: str = ""
+    mac: str = ""  # normal form
+    nas: str = ""
+    named: bool = False  # by the URI (the NAS's word), not by the request's address
+
+
+def asker(args: Mapping[str, str], remote_addr: str) -> Asker:
+    """The client named in the URI (``ip`` and/or ``mac``, optionally ``nas``), else the
+    one at the request's address. A value that is not an address is left out."""
+    ip = _address(args.get("ip", ""))
+    mac = normal_mac(args.get("mac", ""))
+    if ip or mac:
+        return Asker(ip=ip, mac=mac, nas=args.get("nas", "")[:64], named=True)
+    return Asker(ip=_address(remote_addr))
+
+
+def _address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return ""
+
+
+def is_nas(address: str, nas_addresses: Iterable[str]) -> bool:
+    """The request comes from a registered NAS (an address or network of one): a NAS that
+    masquerades its clients, so the address names none of them."""
+    try:
+        asking = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for registered in nas_addresses:
+        try:
+            if asking in ipaddress.ip_network(registered, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def open_session(db: Session, who: Asker, now: datetime) -> RadiusSession | None:
+    """The client's open session, newest first; one whose Stop was lost (not heard of
+    for two interim intervals) must not free the next client given its address."""
+    if not who.ip and not who.mac:
+        return None
+    return db.scalars(_query(who, now)).first()
+
+
+def _query(who: Asker, now: datetime) -> Select[Any]:
+    query = select(RadiusSession).where(
+        RadiusSession.stopped_at.is_(None),
+        RadiusSession.updated_at > now - usage.stale_after(DEFAULT.interim_interval))
+    if who.ip:
+        query = query.where(RadiusSession.framed_ip == who.ip)
+    if who.mac:
+        query = query.where(func.lower(RadiusSession.calling_station).in_(
+            mac_spellings(who.mac)))
+    if who.nas:
+        query = query.where(RadiusSession.nas == who.nas)
+    return query.order_by(RadiusSession.updated_at.desc()).limit(1)

@@ -1,0 +1,112 @@
+"""Wrong voucher codes: how many a device, a client address and a NAS may try.
+
+A code is ten symbols of 31 with a check symbol, so guessing one is hopeless — but a
+burst of guesses still costs RADIUS work and, unchecked, writes a login record each: a
+flood in the compliance records. So, counted from the login records themselves (shared
+by every portal and RADIUS process, nothing to lose in a restart):
+
+- the portal answers 429, with the time until the next try, to a device, a client
+  address or a NAS that has reached its count of wrong codes in the window
+  (:data:`LIMITS`, :data:`WINDOW`), before it hands anything to the NAS;
+- the record writer keeps at most that many wrong-code records per device, address and
+  NAS in the window; a refusal beyond it (a NAS asked directly, not through the portal)
+  is answered as always but not recorded, and the log says once when the cap is reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from radius.records import LoginEvent, LoginRecord
+
+log = logging.getLogger(__name__)
+
+WINDOW = timedelta(minutes=10)
+# wrong codes per WINDOW: one device; one client address (a NAS may give a phone a new
+# MAC but the same address, or NAT several); the whole NAS, against guesses spread over
+# many made-up MACs. Legitimate typos are mostly caught by the check symbol before
+# RADIUS; a code used up or revoked is not a guess and is not counted.
+LIMITS = {"mac": 5, "ip": 10, "nas": 50}
+GUESSES = ("unknown voucher", "wrong password")  # RADIUS's reasons for a code not ours
+_COLUMNS: dict[str, InstrumentedAttribute[str]] = {
+    "mac": LoginRecord.mac, "ip": LoginRecord.private_ip, "nas": LoginRecord.nas}
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Who has used up their wrong codes, and when the next try is allowed."""
+
+    by: str  # mac, ip or nas
+    retry_after: int  # seconds
+
+    @property
+    def minutes(self) -> int:
+        return max(1, math.ceil(self.retry_after / 60))
+
+
+Keys = Counter[tuple[str, str]]  # (mac|ip|nas, value) → wrong codes not yet in the store
+
+
+def held(session: Session, nas: str, mac: str, ip: str, now: datetime,
+         pending: Keys | None = None) -> Throttle | None:
+    """The first of device, address and NAS that has reached its count of wrong codes in
+    the window (counting ``pending`` ones of this transaction too); None: may try."""
+    for by, value in (("mac", mac), ("ip", ip), ("nas", nas)):
+        if not value:
+            continue
+        limit = LIMITS[by] - (pending or Counter())[(by, value)]
+        if limit <= 0:
+            return Throttle(by, int(WINDOW.total_seconds()))
+        times = _recent(session, by, value, now, limit)
+        if len(times) >= limit:  # the oldest of them leaving the window frees a try
+            return Throttle(by, max(1, math.ceil((times[-1] + WINDOW - now).total_seconds())))
+    return None
+
+
+def _recent(session: Session, by: str, value: str, now: datetime,
+            limit: int) -> list[datetime]:
+    """When the newest ``limit`` wrong codes by ``by`` = ``value`` in the window came.
+    Sorted here, not by the store: ordered by time, the store would walk every record of
+    the window; selected by result (indexed with time) it reads only refusals, and the
+    cap keeps those few."""
+    column = _COLUMNS[by]
+    times = session.scalars(
+        select(LoginRecord.at).where(LoginRecord.result.in_(GUESSES),
+                                     LoginRecord.at > now - WINDOW, column == value,
+                                     LoginRecord.event == "login",
+                                     LoginRecord.method == "voucher"))
+    return sorted(times, reverse=True)[:limit]
+
+
+def is_guess(event: LoginEvent) -> bool:
+    return event.event == "login" and event.method == "voucher" and event.result in GUESSES
+
+
+def keys(event: LoginEvent) -> list[tuple[str, str]]:
+    return [(by, value) for by, value in (("mac", event.mac), ("ip", event.private_ip),
+                                          ("nas", event.nas)) if value]
+
+
+def recordable(session: Session, event: LoginEvent, pending: Keys) -> bool:
+    """Whether the record writer keeps this login record: anything but a wrong voucher
+    code always; a wrong code while its device, address and NAS are under the cap
+    (``pending``: the wrong codes of this batch, kept but not yet in the store)."""
+    if not is_guess(event):
+        return True
+    if held(session, event.nas, event.mac, event.private_ip, event.at, pending) is not None:
+        return False
+    pending.update(keys(event))
+    reached = held(session, event.nas, event.mac, event.private_ip, event.at, pending)
+    if reached is not None:
+        value = {"mac": event.mac, "ip": event.private_ip, "nas": event.nas}[reached.by]
+        log.warning("wrong voucher codes: %s %s has reached %d in %d min; more in that "
+                    "time are refused but not recorded", reached.by, value,
+                    LIMITS[reached.by], WINDOW.total_seconds() // 60)
+    return True

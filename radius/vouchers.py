@@ -278,9 +278,8 @@ def state(voucher: Voucher, now: datetime) -> str:
 
 def ends_at(voucher: Voucher) -> datetime | None:
     """When a used voucher's time runs out (None: never used, its clock not started)."""
-    if voucher.first_used_at is None:
-        return None
-    return min(voucher.valid_until, voucher.first_used_at + timedelta(minutes=voucher.minutes))
+    first = voucher.first_used_at
+    return None if first is None else ends(voucher.valid_until, first, voucher.minutes, first)
 
 
 def find(session: Session, code: str) -> Voucher | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from inventory.choices import NasVendor
+from radius.policy import Allowance
 from radius.profiles import Terms
-from radius.reauth import Budget, authorisation
+from radius.reauth import authorisation
 from radius.vendors import NasProfile, nas_profile
 
 TERMS = Terms(max_session_minutes=60, idle_timeout=600, interim_interval=120,
@@ -21,7 +22,7 @@ FROM_NOW = NasProfile(coa_is_full_reauth=True, limits_count_from_start=False)
 ])
 def test_the_limits_counted_as_the_nas_counts_them(profile: NasProfile, timeout: int,
                                                    octets: int) -> None:
-    sent = authorisation(TERMS, Budget(1800, 50_000_000), profile, elapsed=700,
+    sent = authorisation(TERMS, Allowance(1800, 50_000_000), profile, elapsed=700,
                          used_octets=30_000_000)
     assert sent == {"Session-Timeout": timeout, "Idle-Timeout": 600,
                     "Acct-Interim-Interval": 120, "WISPr-Bandwidth-Max-Down": 4_096_000,
@@ -29,19 +30,19 @@ def test_the_limits_counted_as_the_nas_counts_them(profile: NasProfile, timeout:
 
 
 def test_the_profiles_longest_session_bounds_a_larger_budget() -> None:
-    assert authorisation(TERMS, Budget(), FROM_START, 10, 0)["Session-Timeout"] == 3600
-    assert authorisation(TERMS, Budget(), FROM_NOW, 10, 0)["Session-Timeout"] == 3590
-    assert authorisation(TERMS, Budget(seconds=99_999), FROM_NOW, 10, 0)[
+    assert authorisation(TERMS, Allowance(), FROM_START, 10, 0)["Session-Timeout"] == 3600
+    assert authorisation(TERMS, Allowance(), FROM_NOW, 10, 0)["Session-Timeout"] == 3590
+    assert authorisation(TERMS, Allowance(seconds=99_999), FROM_NOW, 10, 0)[
         "Session-Timeout"] == 3590
 
 
 def test_a_used_up_budget_is_never_sent_as_zero_which_means_no_limit() -> None:
-    sent = authorisation(TERMS, Budget(600, 1000), FROM_NOW, elapsed=900, used_octets=5000)
+    sent = authorisation(TERMS, Allowance(600, 1000), FROM_NOW, elapsed=900, used_octets=5000)
     assert (sent["Session-Timeout"], sent["ChilliSpot-Max-Total-Octets"]) == (1, 1)
 
 
 def test_a_cap_over_four_gigabytes_goes_in_gigawords() -> None:
-    sent = authorisation(TERMS, Budget(octets=5 * 2**32 + 7), FROM_START, 0, 0)
+    sent = authorisation(TERMS, Allowance(octets=5 * 2**32 + 7), FROM_START, 0, 0)
     assert (sent["ChilliSpot-Max-Total-Gigawords"], sent["ChilliSpot-Max-Total-Octets"]) == (5, 7)
 
 

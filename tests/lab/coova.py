@@ -327,11 +327,13 @@ class Phone:
 class CoovaLab:
     """citynet + CoovaChilli + phones in namespaces; ``close`` tears everything down."""
 
-    def __init__(self, workdir: Path, chilli_prefix: Path, portal_path: str = "/portal/") -> None:
+    def __init__(self, workdir: Path, chilli_prefix: Path, portal_path: str = "/portal/",
+                 flags: tuple[str, ...] = ()) -> None:
         self.lab = Lab()
         self.workdir = workdir
         self.prefix = chilli_prefix
         self.portal_path = portal_path  # as chilli's uamserver ends
+        self.flags = flags  # chilli options without a value, e.g. macauth
         self.plan: Plan | None = None
         self.guard: str | None = None
         self.nas = self.server = ""
@@ -365,6 +367,10 @@ class CoovaLab:
 
     def close(self) -> None:
         self.lab.close()  # processes by PID, then the namespaces by name
+        if self.chilli is not None:  # chilli writes its parsed config beside its binaries
+            (self.prefix / "var" / "run" / f"chilli.{self.chilli.pid}.cfg.bin").unlink(
+                missing_ok=True)
+            self.chilli = None
         for log in self._logs:
             log.close()
         self._logs = []
@@ -405,6 +411,14 @@ class CoovaLab:
         phone = Phone(self, namespace, phone_if, mac.upper().replace(":", "-"))
         phone.lease = self._dhcp(phone)
         return phone
+
+    def rejoin(self, phone: Phone) -> None:
+        """The phone leaves and comes back: chilli forgets its DHCP lease, and the phone
+        asks for a new one (a new chilli connection: MAC authentication runs again)."""
+        self.chilli_query("dhcp-release", phone.mac)
+        wait_until(lambda: self.chilli_session(phone) is None, f"chilli forgot {phone.mac}",
+                   timeout=START_TIMEOUT)
+        phone.lease = self._dhcp(phone)
 
     def chilli_query(self, *args: str) -> str:
         done = self.lab.run(self.nas, [str(self.prefix / "sbin" / "chilli_query"),
@@ -513,8 +527,9 @@ class CoovaLab:
 
     def _start_chilli(self) -> None:
         conf = self.workdir / "chilli.conf"
-        conf.write_text("".join(f"{key} {value}\n".replace(" \n", "\n")
-                                for key, value in self.chilli_options().items()))
+        conf.write_text("".join(f"{key} {value}\n" for key, value in
+                                self.chilli_options().items())
+                        + "".join(f"{flag}\n" for flag in self.flags))
         self.chilli = self._spawn(self.nas, [str(self.prefix / "sbin" / "chilli"), "--fg",
                                              "--debug", "--conf", str(conf)], "chilli.log")
         process = self.chilli
@@ -531,7 +546,7 @@ class CoovaLab:
         self._wait(answering, "chilli (its command socket)", process, "chilli.log")
 
     def chilli_options(self) -> dict[str, str]:
-        """chilli's configuration: each key a command-line option, flags with no value."""
+        """chilli's configuration: each key a command-line option (flags: ``flags``)."""
         plan = self.addresses
         return {
             "dhcpif": self.bridge,
@@ -557,7 +572,6 @@ class CoovaLab:
             "cmdsocket": str(self.workdir / "chilli.sock"),
             "pidfile": str(self.workdir / "chilli.pid"),
             "statedir": str(self.workdir),
-            "bin": str(self.workdir / "chilli.bin"),
             "lease": "600",
         }
 

@@ -38,7 +38,8 @@ def chilli_prefix() -> Path:
 
 @pytest.fixture(scope="module")
 def coova(chilli_prefix: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoovaLab]:
-    with CoovaLab(tmp_path_factory.mktemp("coova"), chilli_prefix) as lab:
+    # macauth: a remembered device is let in by the NAS's MAC authentication, no portal
+    with CoovaLab(tmp_path_factory.mktemp("coova"), chilli_prefix, flags=("macauth",)) as lab:
         yield lab
 
 
@@ -132,7 +133,7 @@ def sms_login(lab: CoovaLab, phone: Phone, number: str, remember: bool = False) 
 
 def online(lab: CoovaLab, phone: Phone) -> bool:
     """The phone reaches the internet (not chilli's redirect)."""
-    answer = phone.get(internet(lab).split("?")[0].rsplit("/", 1)[0] + "/")
+    answer = phone.get(f"http://{lab.addresses.internet_ip}/")
     return answer.status == 200 and "hello from the internet" in answer.body
 
 
@@ -259,6 +260,24 @@ def test_an_sms_login_a_remembered_device_and_an_app_login(coova: CoovaLab) -> N
     assert "res=success" in urls[-1] and online(coova, tablet)
     assert [method for method, result in logins(coova, number) if result == "accept"] == [
         "sms", "mac", "totp"]
+
+
+def test_a_remembered_device_is_let_in_by_chillis_mac_authentication(coova: CoovaLab) -> None:
+    number = "13900139002"
+    phone = coova.phone()
+    assert not online(coova, phone)  # an unknown MAC: chilli's MAC login was refused
+    sms_login(coova, phone, number, remember=True)
+    phone.get(portal_url(coova, "/status"))
+    through_nas(coova, phone, post(coova, phone, "/logout"))
+    assert not online(coova, phone)
+    coova.rejoin(phone)
+    wait_until(lambda: authenticated(coova, phone), "chilli's MAC authentication",
+               timeout=WAIT)
+    assert online(coova, phone)  # never saw the portal
+    chilli = coova.chilli_session(phone)
+    assert chilli is not None and chilli.user.upper() == phone.mac
+    assert opened(coova, phone).method == "mac"
+    assert logins(coova, number)[-1] == ("mac", "accept")
 
 
 def test_kick_disconnects_the_session_on_chilli(coova: CoovaLab) -> None:

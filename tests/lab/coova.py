@@ -452,10 +452,8 @@ class CoovaLab:
         """A /22 no route of this machine overlaps, guarded by an unreachable route."""
         routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"],
                                 capture_output=True, text=True, check=True).stdout
-        taken = {ipaddress.ip_network(line.split()[1] if line.split()[0] in (
-                     "unreachable", "blackhole", "prohibit", "local", "broadcast") else
-                 line.split()[0], strict=False)
-                 for line in routes.splitlines() if line and line.split()[0] != "default"}
+        taken = [network for line in routes.splitlines()
+                 if (network := _destination(line)) is not None]
         blocks = list(LAB_BLOCK.subnets(new_prefix=22))
         random.shuffle(blocks)
         for block in blocks:
@@ -626,6 +624,17 @@ case "$1" in
 esac
 exit 0
 """
+
+
+def _destination(route: str) -> ipaddress.IPv4Network | None:
+    """The destination of a line of ``ip route show`` (after a type such as
+    ``unreachable`` or ``local``); None for the default route."""
+    for word in route.split()[:2]:
+        try:
+            return ipaddress.IPv4Network(word, strict=False)
+        except ValueError:  # a route type, or "default"
+            continue
+    return None
 
 
 def _offload_off(lab: Lab, namespace: str, interface: str) -> None:

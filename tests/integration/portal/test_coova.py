@@ -227,6 +227,17 @@ def test_a_voucher_login_status_and_logout(coova: CoovaLab) -> None:
     assert captive_api(phone)["captive"] is True
 
 
+def test_a_wrong_voucher_comes_back_from_chilli_as_a_failed_login(coova: CoovaLab) -> None:
+    phone = coova.phone()
+    arrive(coova, phone)
+    unknown = vouchers.display(vouchers.new_code())  # well-formed, never issued
+    page, urls = through_nas(coova, phone, post(coova, phone, "/voucher", code=unknown,
+                                                consent="1"))
+    assert "res=failed" in urls[-1], urls
+    assert "Login failed" in page.body and csrf(page)  # the login page again, with why
+    assert not online(coova, phone)
+
+
 def test_an_sms_login_a_remembered_device_and_an_app_login(coova: CoovaLab) -> None:
     number = "13900139001"
     phone = coova.phone()

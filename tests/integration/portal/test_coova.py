@@ -314,7 +314,6 @@ def test_a_bandwidth_coa_is_applied_by_chilli(coova: CoovaLab) -> None:
     assert online(coova, phone)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 3 — fixed on branch coa-nas")
 def test_a_bandwidth_coa_keeps_the_sessions_limits(coova: CoovaLab) -> None:
     phone = coova.phone()
     voucher_login(coova, phone)

@@ -281,7 +281,7 @@ print(json.dumps([answer.status, answer.getheaders(),
 class Phone:
     """One phone behind the NAS: its namespace, MAC, lease and a browser's cookie jar."""
 
-    lab: CoovaLab
+    hotspot: CoovaLab
     namespace: str
     interface: str
     mac: str
@@ -299,8 +299,8 @@ class Phone:
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        done = self.lab.lab.run(self.namespace, [sys.executable, "-I", "-c", _REQUEST],
-                                stdin=json.dumps([method, url, headers, body]), timeout=60)
+        done = self.hotspot.lab.run(self.namespace, [sys.executable, "-I", "-c", _REQUEST],
+                                    stdin=json.dumps([method, url, headers, body]), timeout=60)
         status, pairs, text = json.loads(done.stdout)
         for name, value in pairs:
             if name.lower() == "set-cookie":

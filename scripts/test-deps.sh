@@ -18,6 +18,12 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # frr + openssh-server: real routers (a stateful Cisco-like CLI, vtysh) behind real
           # sshds for the devices tests (tests/lab/frr.py starts its own; the system's stay off).
           frr openssh-server
+          # CoovaChilli, the real UAM NAS of the portal's tests (tests/lab/coova.py), is
+          # built from ../shared/peers/: its build tools, then what it runs with — busybox
+          # (udhcpc, the phone's DHCP client), ethtool (checksum offload off on the lab's
+          # veths) and iptables (chilli installs its firewall rules in its namespace).
+          build-essential autoconf automake libtool gengetopt libssl-dev pkg-config
+          busybox ethtool iptables
           "$@")
 
 missing=()

@@ -1,9 +1,6 @@
 """The portal and RADIUS against a real CoovaChilli (built from ../shared/peers/), with a
 phone in a network namespace: DHCP (and RFC 8910 option 114), the redirect, every login
 method, status, logout, Disconnect and CoA on chilli's coaport, RFC 8908.
-
-Tests marked ``xfail(strict=True)`` show an issue-16 defect mended on another branch:
-once it is merged they pass, strict xfail then fails, and the mark is to be removed.
 """
 
 from __future__ import annotations
@@ -329,7 +326,6 @@ def test_a_bandwidth_coa_keeps_the_sessions_limits(coova: CoovaLab) -> None:
     assert after.interim_interval == before.interim_interval
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 1 — fixed on branch portal-login")
 def test_the_time_left_is_what_radius_granted(coova: CoovaLab) -> None:
     phone = coova.phone()
     voucher_login(coova, phone)  # 30 minutes; the default profile allows 240
@@ -343,7 +339,6 @@ def test_the_time_left_is_what_radius_granted(coova: CoovaLab) -> None:
     assert left and int(left.group(1)) <= 30, status[:800]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 7 — fixed on branch portal-login")
 def test_a_uamserver_without_the_trailing_slash(chilli_prefix: Path,
                                                 tmp_path: Path) -> None:
     with CoovaLab(tmp_path, chilli_prefix, portal_path="/portal") as lab:

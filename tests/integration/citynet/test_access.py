@@ -316,8 +316,8 @@ def test_admins_manage_staff_accounts_on_the_web(site: Site) -> None:
     admin.post("/admin/staff/wang/enable", data={"csrf": token})
     assert site.login(site.client(), "wang") == "/"
     refused = admin.post("/admin/staff/boss/disable", data={"csrf": token})
-    assert "Not on your own account" in admin.get(refused.headers["Location"]).get_data(
-        as_text=True)
+    assert refused.status_code == 403
+    assert "Not on your own account" in refused.get_data(as_text=True)
     assert admin.post("/admin/staff/wang/promote", data={"csrf": token}).status_code == 404
     assert admin.post("/admin/staff/wang/unlock", data={}).status_code == 400  # no CSRF
     assert site.login(newcomer, "front-1", "wrong password here") != "/"
@@ -331,6 +331,29 @@ def test_admins_manage_staff_accounts_on_the_web(site: Site) -> None:
     assert ("staff.add", "front-1", "boss") in actions
     assert ("staff.disable", "wang", "boss") in actions
     assert ("staff.enable", "wang", "boss") in actions
+
+
+def test_an_admin_cannot_disable_or_reset_their_own_account(site: Site) -> None:
+    site.add("boss", Role.ADMIN)
+    site.add("deputy", Role.ADMIN)
+    assert site.login(site.client(), "deputy") == "/"  # enrolled: a reset-2fa button
+    admin = site.client()
+    assert site.login(admin, "boss") == "/"
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    for change in ("disable", "reset-2fa"):
+        assert f'action="/admin/staff/deputy/{change}"' in page  # another admin's row
+        assert f'action="/admin/staff/boss/{change}"' not in page  # one's own: no button
+    token = csrf(admin, "/admin/staff")
+    for change in ("disable", "reset-2fa"):
+        refused = admin.post(f"/admin/staff/boss/{change}", data={"csrf": token})
+        assert refused.status_code == 403, change
+        assert "Not on your own account" in refused.get_data(as_text=True)
+    with site.store.session() as session:
+        me = session.scalar(select(StaffUser).where(StaffUser.name == "boss"))
+        assert me is not None and not me.disabled and me.totp_enrolled
+        assert not [e for e in audit.recent(session, "staff.") if e.target == "boss"
+                    and e.action != "staff.login"]
+    assert admin.get("/admin/staff").status_code == 200  # still signed in
 
 
 def test_odd_numbers_and_control_characters_are_refused_not_crashed_on(site: Site) -> None:

@@ -338,16 +338,34 @@ def enrol() -> str | BaseResponse:
         return redirect(url_for("access.login", next=next_path))
     if user.totp_enrolled:  # enrolling again takes an admin's reset-2fa, not a password
         return redirect(url_for("access.second_factor", next=next_path))
-    box = current_app.extensions["citynet.box"]
     if request.method == "GET":
-        with _store().session() as db:
-            fresh = db.get(StaffUser, user.id)
-            assert fresh is not None  # noqa: S101 - read above
-            uri = staff.enrol_totp(db, fresh, box)
+        uri = _pending_secret(user.id)
         qr = segno.make(uri, error="m").svg_inline(scale=4)
         return render_template("access/enrol.html", next=next_path, qr=qr, name=user.name,
-                               error="")
+                               uri=uri, typed=staff.typed_secret(uri), error="")
     return second_factor()
+
+
+@blueprint.post("/login/enrol/new")
+def enrol_anew() -> BaseResponse:
+    """A new secret only when the person asks (a lost scan, a second try on another
+    phone): the one shown before stops working."""
+    next_path = _safe_next(request.values.get("next"))
+    user = _pending()
+    if user is None:
+        return redirect(url_for("access.login", next=next_path))
+    if not user.totp_enrolled:
+        _pending_secret(user.id, renew=True)
+    return redirect(url_for("access.enrol", next=next_path))
+
+
+def _pending_secret(user_id: int, renew: bool = False) -> str:
+    """The otpauth URI of the account's secret waiting for its first code."""
+    with _store().session() as db:
+        fresh = db.get(StaffUser, user_id)
+        assert fresh is not None  # noqa: S101 - read by the caller
+        return staff.enrol_totp(db, fresh, current_app.extensions["citynet.box"],
+                                renew=renew)
 
 
 @blueprint.post("/logout")

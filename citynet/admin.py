@@ -44,6 +44,8 @@ STAFF_ACTIONS: dict[str, tuple[Callable[[Session, str], None], str, str]] = {
     "reset-2fa": (staff.reset_2fa, "已重置身份验证器，下次登录重新设置",
                   "authenticator forgotten; the next login enrols a new one"),
 }
+# an admin who disables or un-enrols themselves locks the last door: another admin must
+NOT_ON_ONESELF = frozenset({"disable", "reset-2fa"})
 PAGE = 50
 MAX_SEQ = 2**63 - 1  # a BIGINT: larger would not even reach the database
 
@@ -146,7 +148,8 @@ def _accounts(created: tuple[str, str] | None = None, status: int = 200) -> tupl
             session.expunge(user)
     return render_template("admin/staff.html", users=users, roles=list(Role),
                            needs_totp=staff.NEEDS_TOTP, now=datetime.now(UTC),
-                           created=created), status
+                           created=created, me=g.staff.name,
+                           not_on_oneself=NOT_ON_ONESELF), status
 
 
 @blueprint.get("/staff")
@@ -178,13 +181,14 @@ def staff_add() -> tuple[str, int]:
 
 @blueprint.post("/staff/<name>/<change>")
 @require("staff.admin")
-def staff_change(name: str, change: str) -> BaseResponse:
+def staff_change(name: str, change: str) -> BaseResponse | tuple[str, int]:
     if change not in STAFF_ACTIONS:
         abort(404)
-    if change in {"disable", "reset-2fa"} and name == g.staff.name:
+    if change in NOT_ON_ONESELF and name == g.staff.name:
+        # the page offers no such button; a hand-made POST is refused, nothing changes
         flash(tr("不能对自己执行此操作：请另一位管理员操作",
                  "Not on your own account: ask another admin"), "error")
-        return redirect(url_for("admin.staff_accounts"))
+        return _accounts(status=403)
     act, zh, en = STAFF_ACTIONS[change]
     try:
         with store().session() as session:

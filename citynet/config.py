@@ -147,6 +147,15 @@ class SecretsConfig(Section):
     )
 
 
+LoginMethod = Literal["sms", "voucher", "app"]
+
+
+def _comma_list(value: object) -> object:
+    """A list given as one comma-separated string (an environment variable)."""
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(
+        value, str) else value
+
+
 class PortalConfig(Section):
     sms_gateway: Literal["outbox", "http"] = Field(
         default="outbox",
@@ -167,12 +176,46 @@ class PortalConfig(Section):
                                 description="SMS codes per number prefix (7 digits) a day")
     global_day: int = Field(default=20000, ge=1, description="SMS codes in all a day")
     venue_info_url: str = Field(default="", description="RFC 8908 venue-info-url (optional)")
+    login_methods: list[LoginMethod] = Field(
+        default=["sms", "voucher", "app"], min_length=1,
+        description="the login methods the portal offers, in order (sms, voucher, app), "
+        "comma-separated")
+    login_methods_by_nas: dict[str, list[LoginMethod]] = Field(
+        default={}, description="a hotspot's own order, by NAS name (a TOML table: "
+        "\"gw-1\" = [\"voucher\", \"sms\"]); other hotspots use login_methods")
+    app_enrolment: bool = Field(
+        default=False, description="after an SMS login, invite the person to set up an "
+        "authenticator app (off: public WiFi; app logins of those enrolled still work)")
 
-    @field_validator("sms_urls", mode="before")
+    @field_validator("sms_urls", "login_methods", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
-        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(
-            value, str) else value
+        return _comma_list(value)
+
+    @field_validator("login_methods_by_nas", mode="before")
+    @classmethod
+    def _split_each(cls, value: object) -> object:
+        return {nas: _comma_list(methods) for nas, methods in value.items()} if isinstance(
+            value, dict) else value
+
+    @field_validator("login_methods")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a login method is named twice")
+        return value
+
+    @field_validator("login_methods_by_nas")
+    @classmethod
+    def _once_each_by_nas(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for nas, methods in value.items():
+            if not methods or len(set(methods)) != len(methods):
+                raise ValueError(f"{nas}: name each login method once, at least one")
+        return value
+
+    def methods_at(self, nas: str) -> list[LoginMethod]:
+        """The login methods a hotspot's page offers, in its order."""
+        return self.login_methods_by_nas.get(nas) or self.login_methods
 
     @field_validator("sms_urls")
     @classmethod

@@ -318,18 +318,28 @@ def unlock(session: Session, name: str) -> None:
 
 # --- second factor --------------------------------------------------------------------
 
-def enrol_totp(session: Session, user: StaffUser, box: SecretBox) -> str:
-    """A new secret, sealed; returns the otpauth:// URI for the QR code. Refused when an
-    enrolled app exists (``citynet staff reset-2fa`` first): a password alone must not
-    replace the second factor."""
+def enrol_totp(session: Session, user: StaffUser, box: SecretBox, *,
+               renew: bool = False) -> str:
+    """The otpauth:// URI of the account's pending secret (sealed), made on first use.
+    The pending secret is kept until a code proves it or the person asks for a new one
+    (``renew``): a reload must not replace a secret an app has already scanned. Refused
+    when an enrolled app exists (``citynet staff reset-2fa`` first): a password alone
+    must not replace the second factor."""
     if user.totp_enrolled:
         raise StaffError(f"{user.name} has an authenticator app enrolled: "
                          f"`citynet staff reset-2fa {user.name}` first")
-    secret = pyotp.random_base32()
-    user.totp_sealed, user.totp_last_step = box.seal(secret), None
-    session.flush()
-    return pyotp.TOTP(secret, interval=TOTP_STEP).provisioning_uri(
+    if user.totp_sealed is None or renew:
+        user.totp_sealed, user.totp_last_step = box.seal(pyotp.random_base32()), None
+        session.flush()
+    return pyotp.TOTP(box.open(user.totp_sealed), interval=TOTP_STEP).provisioning_uri(
         name=user.name, issuer_name=TOTP_ISSUER)
+
+
+def typed_secret(uri: str) -> str:
+    """An otpauth URI's secret in groups of four, for typing into an app without a
+    camera (apps ignore the spaces)."""
+    secret = pyotp.parse_uri(uri).secret
+    return " ".join(secret[start:start + 4] for start in range(0, len(secret), 4))
 
 
 def check_totp(session: Session, user: StaffUser, code: str, box: SecretBox,

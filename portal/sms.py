@@ -124,16 +124,27 @@ def spent_budget(session: Session, request: Request, limits: Limits, now: dateti
     return ""
 
 
+def resend_wait(session: Session, request: Request, limits: Limits, now: datetime) -> int:
+    """Seconds before "resend" may send another code for this attempt (0: now)."""
+    live = _live(session, request, now)
+    return _cooldown(live, limits, now) if live is not None else 0
+
+
+def _cooldown(live: SmsCode, limits: Limits, now: datetime) -> int:
+    since = (now - live.created_at).total_seconds()
+    return int(limits.resend_seconds - since) + 1 if since < limits.resend_seconds else 0
+
+
 def issue(session: Session, key: bytes, request: Request, limits: Limits, now: datetime,
           resend: bool = False) -> Issued:
     exclusive(session, "portal.sms.issue")  # the budgets below are check-then-insert
     live = _live(session, request, now)
     if live is not None:
-        since = (now - live.created_at).total_seconds()
         if not resend:
             return Issued("still valid")
-        if since < limits.resend_seconds:
-            return Issued("cooldown", wait_seconds=int(limits.resend_seconds - since) + 1)
+        wait = _cooldown(live, limits, now)
+        if wait:
+            return Issued("cooldown", wait_seconds=wait)
     budget = spent_budget(session, request, limits, now)
     if budget:
         return Issued("over budget", budget=budget)

@@ -54,6 +54,7 @@ from inventory.models import NasClient
 from portal import (
     capport,
     consent,
+    countdown,
     device_cookie,
     formauth,
     i18n,
@@ -137,7 +138,7 @@ def _box() -> SecretBox:
 def _before() -> None:
     chosen = request.args.get("lang")
     # the language switch's ?lang= is the person's choice; a hand-off's is the NAS's
-    if chosen in languages.LANGUAGES and "res" not in request.args:
+    if chosen in languages.PORTAL_LANGUAGES and "res" not in request.args:
         session["lang"], session["lang_chosen"] = chosen, True
     g.lang = session.get("lang") or _browser_language()
     if "csrf" not in session:
@@ -160,7 +161,8 @@ def _headers(response: Response) -> Response:
         logon = f" http://{handoff.uamip}:{handoff.uamport}"
     # a login POST ends in a redirect to the NAS's /logon: allow that origin, no other
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        f"default-src 'none'; script-src {countdown.CSP_SOURCE}; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         f"form-action 'self'{logon}; frame-ancestors 'none'; base-uri 'none'")
     return response
 
@@ -168,14 +170,24 @@ def _headers(response: Response) -> Response:
 @blueprint.app_context_processor
 def _template_helpers() -> dict[str, Any]:
     def t(key: str, **values: object) -> str:
-        return i18n.translate(key, getattr(g, "lang", "zh-CN"), **values)
+        return i18n.translate(key, _lang(), **values)
 
-    return {"t": t, "csrf": lambda: session.get("csrf", "")}
+    return {"t": t, "csrf": lambda: session.get("csrf", ""),
+            "nas_reply": lambda reply: i18n.nas_reply(reply, _lang()),
+            "languages": [(code, languages.NAMES[code])
+                          for code in languages.PORTAL_LANGUAGES],
+            "countdown_script": countdown.SCRIPT}
+
+
+def _lang() -> str:
+    return str(getattr(g, "lang", languages.SIMPLIFIED))
 
 
 def _browser_language() -> str:
-    """The portal's language the browser prefers most (Accept-Language, by quality)."""
-    return languages.pick(request.accept_languages.best_match(["zh-CN", "zh", "en"]))
+    """The portal's language the browser prefers most (Accept-Language, by quality:
+    zh-HK, zh-TW and zh-Hant read Traditional Chinese)."""
+    return languages.pick(*(tag for tag, _quality in request.accept_languages),
+                          offered=languages.PORTAL_LANGUAGES)
 
 
 def _renew_session() -> None:
@@ -259,7 +271,8 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
     session["handoff"] = handoff.as_dict()
     if handoff.lang and not session.get("lang_chosen"):  # the person's choice stays
         # the NAS's own spelling (en, en_US, zh-cn …); one we don't have: the browser's
-        session["lang"] = g.lang = languages.pick(handoff.lang, _browser_language())
+        session["lang"] = g.lang = languages.pick(handoff.lang, _browser_language(),
+                                                  offered=languages.PORTAL_LANGUAGES)
     if handoff.res == "failed":
         session["failure"] = handoff.reply
     # the page itself, not a redirect to it: a round trip less on a weak signal
@@ -336,7 +349,13 @@ def login() -> str:
     owner = _remembered_owner(handoff)
     return render_template("portal/login.html", handoff=handoff,
                            failure=session.pop("failure", ""), remembered_owner=owner,
-                           masked=phones.masked(owner) if owner else "", offers=_offers())
+                           masked=phones.masked(owner) if owner else "", offers=_offers(),
+                           methods=_methods(handoff))
+
+
+def _methods(handoff: uam.Handoff | None) -> list[str]:
+    """The login methods this hotspot's page offers, in its order (config)."""
+    return list(_portal().config.portal.methods_at(handoff.nasid if handoff else ""))
 
 
 def _offers() -> list[merchants.Offer]:
@@ -447,7 +466,17 @@ def sms_code() -> BaseResponse | str:
     shown = portal.outbox.recent() if portal.config.portal.show_outbox else []
     return render_template("portal/code.html", masked=phones.masked(phone),
                            status=session.get("sms_status", "sent"), outbox=shown,
-                           terms=_terms(_handoff()), handoff=_handoff())
+                           terms=_terms(_handoff()), handoff=_handoff(),
+                           resend_wait=_resend_wait(phone))
+
+
+def _resend_wait(phone: str) -> int:
+    """Seconds until this attempt may ask for a new code: its button waits as long."""
+    handoff = _handoff()
+    asked = sms.Request(phone, _attempt(), request.remote_addr or "",
+                        normal_mac(handoff.mac) if handoff else "")
+    with store().session() as db:
+        return sms.resend_wait(db, asked, _portal().limits, datetime.now(UTC))
 
 
 @blueprint.post("/sms/code")
@@ -465,7 +494,7 @@ def sms_verify() -> BaseResponse | tuple[str, int]:
     if verdict != "ok":
         return render_template("portal/code.html", masked=phones.masked(phone),
                                status="", error=verdict, outbox=[], terms=_terms(handoff),
-                               handoff=handoff), 400
+                               handoff=handoff, resend_wait=_resend_wait(phone)), 400
     return _logged_in(handoff, phone, "sms")
 
 
@@ -542,7 +571,7 @@ def _to_logon(handoff: uam.Handoff, username: str,
 def _login_error(key: str, status: int = 400, **values: object) -> tuple[str, int]:
     return render_template("portal/login.html", handoff=_handoff(), error=key,
                            error_values=values, failure="", remembered_owner=None,
-                           masked=""), status
+                           masked="", methods=_methods(_handoff())), status
 
 
 def _sms_error(key: str, status: int = 400, **values: object) -> tuple[str, int]:
@@ -556,7 +585,7 @@ def success() -> str:
     link = uam.safe_link(handoff.userurl) if handoff else ""
     phone = session.get("phone")
     can_enrol = False
-    if isinstance(phone, str) and session.get("may_enrol"):
+    if isinstance(phone, str) and _may_enrol():
         with store().session() as db:
             can_enrol = not totp.enrolled(db, phone)
     return render_template("portal/success.html", link=link, can_enrol=can_enrol,
@@ -616,12 +645,19 @@ def logged_out() -> str:
     return render_template("portal/message.html", message="logged_out")
 
 
+def _may_enrol() -> bool:
+    """This deployment invites app enrolment, and this session's number was just proven
+    by SMS."""
+    return _portal().config.portal.app_enrolment and bool(session.get("may_enrol"))
+
+
 @blueprint.get("/enrol")
 def enrol() -> BaseResponse | str:
     phone = session.get("phone")
-    if not phone or not session.get("may_enrol"):
+    if not phone or not _may_enrol():
         return redirect(url_for(".login"))
-    secret = totp.new_secret()
+    # a reload shows the secret an app may already have scanned, not a new one
+    secret = session.get("enrolment") or totp.new_secret()
     session["enrolment"] = secret
     return _enrol_page(phone, secret)
 
@@ -634,7 +670,7 @@ def _enrol_page(phone: str, secret: str, error: str = "") -> str:
 @blueprint.post("/enrol")
 def enrol_confirm() -> BaseResponse | str | tuple[str, int]:
     phone, secret = session.get("phone"), session.get("enrolment")
-    if not phone or not secret or not session.get("may_enrol"):
+    if not phone or not secret or not _may_enrol():
         return redirect(url_for(".login"))
     with store().session() as db:
         done = totp.confirm(db, _box(), phone, secret, request.form.get("code", ""),

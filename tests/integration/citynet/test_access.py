@@ -4,6 +4,7 @@ session expiry, API tokens and the audit of every login."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -149,6 +150,40 @@ def test_admins_and_engineers_need_the_second_factor(site: Site) -> None:
     assert "/login/code" in again.get("/login/enrol").headers["Location"]
 
 
+def test_enrolment_shows_the_key_as_text_and_keeps_it_across_reloads(site: Site) -> None:
+    site.add("eng", Role.ENGINEER)
+    client = site.client()
+    first = client.post("/login", data={"name": "eng", "password": PASSWORD,
+                                        "csrf": csrf(client, "/login")})
+    shown = client.get(first.headers["Location"]).get_data(as_text=True)
+    typed = re.search(r'<code id="secret">([A-Z2-7 ]+)</code>', shown)
+    uri = re.search(r'<code id="otpauth-uri" class="uri">([^<]+)</code>', shown)
+    assert typed is not None and uri is not None
+    key = typed.group(1).replace(" ", "")
+    assert re.fullmatch(r"([A-Z2-7]{4} )+[A-Z2-7]{1,4}", typed.group(1))  # in groups
+    assert pyotp.parse_uri(html.unescape(uri.group(1))).secret == key == site.secret("eng")
+    # the app scanned it; the page is reloaded: the same key, so the app's code works
+    reloaded = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert f'<code id="secret">{typed.group(1)}</code>' in reloaded
+    assert site.secret("eng") == key
+    # asked for explicitly, a new key replaces it
+    renewed = client.post("/login/enrol/new", data={"csrf": csrf_in(reloaded)})
+    assert "/login/enrol" in renewed.headers["Location"]
+    assert site.secret("eng") != key
+    fresh = client.get(renewed.headers["Location"]).get_data(as_text=True)
+    done = client.post("/login/enrol", data={
+        "code": pyotp.TOTP(site.secret("eng")).now(), "csrf": csrf_in(fresh)})
+    assert done.status_code == 302 and client.get("/inventory/").status_code == 200
+    # enrolled: a password alone never gets a new key
+    enrolled = site.secret("eng")
+    again = site.client()
+    step = again.post("/login", data={"name": "eng", "password": PASSWORD,
+                                      "csrf": csrf(again, "/login")})
+    form = again.get(step.headers["Location"]).get_data(as_text=True)
+    again.post("/login/enrol/new", data={"csrf": csrf_in(form)})
+    assert site.secret("eng") == enrolled
+
+
 def test_lockout_grows_and_is_audited(site: Site) -> None:
     site.add("mgr", Role.MANAGER)
     client = site.client()
@@ -276,7 +311,7 @@ def test_staff_pages_speak_chinese_first_and_switch_to_english(site: Site) -> No
 
 
 OPEN = {"static", "home", "healthz", "openapi_document", "access.login", "access.logout",
-        "access.second_factor", "access.enrol"}
+        "access.second_factor", "access.enrol", "access.enrol_anew"}
 
 
 def test_every_staff_view_states_its_permission(site: Site) -> None:
@@ -316,8 +351,8 @@ def test_admins_manage_staff_accounts_on_the_web(site: Site) -> None:
     admin.post("/admin/staff/wang/enable", data={"csrf": token})
     assert site.login(site.client(), "wang") == "/"
     refused = admin.post("/admin/staff/boss/disable", data={"csrf": token})
-    assert "Not on your own account" in admin.get(refused.headers["Location"]).get_data(
-        as_text=True)
+    assert refused.status_code == 403
+    assert "Not on your own account" in refused.get_data(as_text=True)
     assert admin.post("/admin/staff/wang/promote", data={"csrf": token}).status_code == 404
     assert admin.post("/admin/staff/wang/unlock", data={}).status_code == 400  # no CSRF
     assert site.login(newcomer, "front-1", "wrong password here") != "/"
@@ -331,6 +366,29 @@ def test_admins_manage_staff_accounts_on_the_web(site: Site) -> None:
     assert ("staff.add", "front-1", "boss") in actions
     assert ("staff.disable", "wang", "boss") in actions
     assert ("staff.enable", "wang", "boss") in actions
+
+
+def test_an_admin_cannot_disable_or_reset_their_own_account(site: Site) -> None:
+    site.add("boss", Role.ADMIN)
+    site.add("deputy", Role.ADMIN)
+    assert site.login(site.client(), "deputy") == "/"  # enrolled: a reset-2fa button
+    admin = site.client()
+    assert site.login(admin, "boss") == "/"
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    for change in ("disable", "reset-2fa"):
+        assert f'action="/admin/staff/deputy/{change}"' in page  # another admin's row
+        assert f'action="/admin/staff/boss/{change}"' not in page  # one's own: no button
+    token = csrf(admin, "/admin/staff")
+    for change in ("disable", "reset-2fa"):
+        refused = admin.post(f"/admin/staff/boss/{change}", data={"csrf": token})
+        assert refused.status_code == 403, change
+        assert "Not on your own account" in refused.get_data(as_text=True)
+    with site.store.session() as session:
+        me = session.scalar(select(StaffUser).where(StaffUser.name == "boss"))
+        assert me is not None and not me.disabled and me.totp_enrolled
+        assert not [e for e in audit.recent(session, "staff.") if e.target == "boss"
+                    and e.action != "staff.login"]
+    assert admin.get("/admin/staff").status_code == 200  # still signed in
 
 
 def test_odd_numbers_and_control_characters_are_refused_not_crashed_on(site: Site) -> None:

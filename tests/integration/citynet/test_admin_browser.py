@@ -98,3 +98,55 @@ def test_an_admins_first_sign_in_and_the_audit_trail(site: tuple[str, Store, Any
             assert "/login" in page.url  # signed out means signed out
         finally:
             browser.close()
+
+
+WIDTHS = (360, 390, 768, 1366)
+
+
+def test_enrolment_and_staff_pages_at_every_width(site: tuple[str, Store, Any],
+                                                  tmp_path: Path) -> None:
+    """The key as text beside the QR code, kept across a reload; the admin's own row
+    without disable or reset-2FA. A zh-HK browser reads Simplified Chinese here (the
+    staff pages have no Traditional text)."""
+    from playwright.sync_api import sync_playwright
+
+    base, store, box = site
+    shots = tmp_path / "widths"
+    shots.mkdir()
+
+    def look(page: Any, name: str) -> None:
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 860})
+            assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), (
+                name, width)
+            page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(locale="zh-HK")
+            page.goto(f"{base}/admin/")
+            page.fill("#name", ADMIN)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            assert page.locator("html").get_attribute("lang") == "zh-CN"
+            key = page.locator("#secret").inner_text()
+            look(page, "staff-enrol-zh-CN")
+            page.get_by_role("link", name="English").click()
+            assert page.locator("#secret").inner_text() == key  # a reload keeps the key
+            look(page, "staff-enrol-en")
+            with store.session() as session:
+                secret = box.open(staff.get(session, ADMIN).totp_sealed)
+            assert secret == key.replace(" ", "")
+            page.fill("#code", pyotp.TOTP(secret).now())
+            page.click("form:has(#code) button[type=submit]")
+            page.goto(f"{base}/admin/staff")
+            assert page.locator(f"form[action$='/{ADMIN}/disable']").count() == 0
+            look(page, "staff-accounts-en")
+            page.goto(f"{base}/admin/staff?lang=zh-CN")
+            look(page, "staff-accounts-zh-CN")
+        finally:
+            browser.close()
+    if os.environ.get("CITYNET_SCREENSHOTS"):
+        for name in ("staff-enrol-en-390", "staff-accounts-zh-CN-390"):
+            shutil.copy(shots / f"{name}.png", Path(os.environ["CITYNET_SCREENSHOTS"]))

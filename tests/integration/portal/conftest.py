@@ -136,8 +136,9 @@ def hotspot(backend_config: Config, store: Store) -> Iterator[Hotspot]:
     gateway = Simulator(PORTAL, "127.0.0.1", radius.ports[0], radius.ports[1], NAS_SECRET,
                         NASID, UAM_SECRET)
     gateway.start()
+    # every login method, app enrolment included (a deployment's choice, off by default)
     config = backend_config.model_copy(update={"portal": backend_config.portal.model_copy(
-        update={"show_outbox": True})})
+        update={"show_outbox": True, "app_enrolment": True})})
     app = create_app(store, config, box=box, test_config={"TESTING": True})
     try:
         yield Hotspot(store, box, config, radius, gateway, app)

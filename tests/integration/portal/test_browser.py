@@ -64,7 +64,7 @@ def stack(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterato
                                                            acct_port=0))
     radius.start()
     config = sqlite_config.model_copy(update={"portal": sqlite_config.portal.model_copy(
-        update={"show_outbox": True})})
+        update={"show_outbox": True, "app_enrolment": True})})
     web = create_server(create_app(sqlite_store, config, box=box), host="127.0.0.1", port=0,
                         threads=4)
     web_thread = threading.Thread(target=web.run, daemon=True)
@@ -190,3 +190,97 @@ def test_sms_login_enrolment_app_login_and_remembered_device(stack: Stack,
     again.locator("form[action$='/portal/device'] button").click()
     again.wait_for_url(re.compile(r"/portal/\?res=success"))
     wait_until(lambda: stack.online("AA-BB-CC-DD-EE-22"), what="one-tap session")
+
+
+WIDTHS = (360, 390, 768, 1366)
+# a browser's locale → what the portal shows (zh-HK asks for Traditional Chinese)
+LOCALES = {"zh-CN": "zh-CN", "zh-HK": "zh-Hant", "en": "en"}
+UNDERSIZED = """() => [...document.querySelectorAll('a, button, input[type=checkbox]')]
+  .map(e => [e, e.type === 'checkbox' ? e.closest('label') : e])
+  .map(([e, target]) => [e.outerHTML.slice(0, 90), target.getBoundingClientRect()])
+  .filter(([_, box]) => box.width < 44 || box.height < 44)
+  .map(([html, box]) => `${html} ${box.width}x${box.height}`)"""
+
+
+def look_at_every_width(page: Any, stack: Stack, widths: Path, name: str) -> None:
+    """The page at each width: no sideways scrolling, every tap target 44 px or more,
+    and a screenshot to look at (the phone's also among the docs' screenshots)."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), (
+            name, width)
+        assert page.evaluate(UNDERSIZED) == [], (name, width)
+        page.screenshot(path=widths / f"{name}-{width}.png", full_page=True)
+    shutil.copy(widths / f"{name}-390.png", stack.shots)
+
+
+def test_portal_pages_at_every_width_in_every_language(stack: Stack, browser: Any,
+                                                       tmp_path: Path) -> None:
+    widths = tmp_path / "widths"
+    widths.mkdir()
+    for number, (locale, lang) in enumerate(LOCALES.items()):
+        context = browser.new_context(viewport=VIEWPORT, is_mobile=True, has_touch=True,
+                                      locale=locale, java_script_enabled=False)
+        walk_the_pages(stack, context.new_page(), widths, lang,
+                       f"AA-BB-CC-DD-EF-{number:02d}", f"1380013{8000 + number}")
+        context.close()
+
+
+def walk_the_pages(stack: Stack, page: Any, widths: Path, lang: str, mac: str,
+                   number: str) -> None:
+    """A refused voucher, an SMS code asked for and a login, then the status page."""
+    page.goto(stack.start_url(mac))
+    assert f'<html lang="{lang}">' in page.content()
+    page.fill("#code", vouchers.display(vouchers.new_code()))  # never issued
+    page.locator("form:has(#code) input[name=consent]").check()
+    page.locator("form:has(#code) button").click()
+    page.wait_for_url(re.compile(r"/portal/\?res=failed"))
+    failure = page.locator("[role=alert]").inner_text()
+    assert "/" not in failure and ("unknown voucher" in failure) == (lang == "en")
+    look_at_every_width(page, stack, widths, f"portal-login-failed-{lang}")
+    page.click("a[href='/portal/sms']")
+    page.fill("#phone", number)
+    page.check("input[name=consent]")
+    page.click("form[action='/portal/sms'] button")
+    page.wait_for_url(re.compile(r"/portal/sms/code"))
+    assert page.locator("#resend").is_disabled()  # no JavaScript: disabled by the server
+    wait_until(lambda: outbox_code(page) != "", what="the demo outbox shows the SMS")
+    look_at_every_width(page, stack, widths, f"portal-code-{lang}")
+    page.fill("#code", outbox_code(page))
+    page.locator("form:has(#code) button").click()
+    page.wait_for_url(re.compile(r"/portal/\?res=success"))
+    wait_until(lambda: stack.online(mac), what="accounting Start stored")
+    page.goto(page.url.split("/portal/")[0] + "/portal/status")
+    assert (" min" in page.inner_text("main")) == (lang == "en")
+    look_at_every_width(page, stack, widths, f"portal-status-{lang}")
+
+
+def test_the_resend_button_counts_down_with_javascript(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    from portal.sms import SmsCode
+
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-HK")
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto(stack.start_url("AA-BB-CC-DD-EF-10"))
+    page.click("a[href='/portal/sms']")
+    page.fill("#phone", PHONE)
+    page.check("input[name=consent]")
+    page.click("form[action='/portal/sms'] button")
+    page.wait_for_url(re.compile(r"/portal/sms/code"))
+    resend = page.locator("#resend")
+    assert resend.is_disabled() and "秒後" in resend.inner_text()
+    with stack.store.session() as session:  # two seconds of the cooldown are left
+        for code in session.scalars(select(SmsCode)):
+            code.created_at -= timedelta(seconds=stack_resend_seconds() - 2)
+    page.reload()
+    expect(resend).to_be_enabled(timeout=15_000)  # the page's script (an eval is refused)
+    assert resend.inner_text() == "重新發送" and blocked == []
+    context.close()
+
+
+def stack_resend_seconds() -> int:
+    return Config().portal.resend_seconds

@@ -148,3 +148,20 @@ def test_the_reference_gives_a_tables_variables() -> None:
     assert env == "CITYNET_MONITORING__INTERVALS__<NAME>"
     assert description.endswith("(or the whole table as a JSON object in "
                                 "CITYNET_MONITORING__INTERVALS)")
+
+
+def test_login_methods_in_order_per_hotspot(tmp_path: Path) -> None:
+    path = write(tmp_path, '[portal]\nlogin_methods = ["voucher", "sms"]\n'
+                 '[portal.login_methods_by_nas]\n"gw-7" = ["sms", "voucher", "app"]\n')
+    portal = config.load(path, {}).portal
+    assert portal.methods_at("gw-7") == ["sms", "voucher", "app"]
+    assert portal.methods_at("another") == ["voucher", "sms"]
+    assert config.load(None, {"CITYNET_PORTAL__LOGIN_METHODS": "app, sms"}).portal.methods_at(
+        "gw-7") == ["app", "sms"]
+    assert config.load(None, {}).portal.app_enrolment is False  # public WiFi: no invitation
+
+
+@pytest.mark.parametrize("methods", ["sms,wechat", "sms,sms", ""])
+def test_unknown_repeated_or_no_login_methods_are_refused(methods: str) -> None:
+    with pytest.raises(ConfigError, match=r"portal\.login_methods"):
+        config.load(None, {"CITYNET_PORTAL__LOGIN_METHODS": methods})

@@ -218,9 +218,9 @@ def test_set_password(db: Store) -> None:
 
 # --- second factor --------------------------------------------------------------------
 
-def _enrol(db: Store, box: SecretBox, name: str = "admin") -> pyotp.TOTP:
+def _enrol(db: Store, box: SecretBox, name: str = "admin", renew: bool = False) -> pyotp.TOTP:
     with db.session() as session:
-        uri = staff.enrol_totp(session, staff.get(session, name), box)
+        uri = staff.enrol_totp(session, staff.get(session, name), box, renew=renew)
     parsed = pyotp.parse_uri(uri)
     assert isinstance(parsed, pyotp.TOTP)
     return parsed
@@ -255,12 +255,16 @@ def test_admin_enrols_at_first_login_then_needs_codes(db: Store, box: SecretBox)
     assert second.ok and second.needs_totp and not second.must_enrol
 
 
-def test_an_abandoned_enrolment_starts_again(db: Store, box: SecretBox) -> None:
+def test_an_unfinished_enrolment_keeps_its_key_until_a_new_one_is_asked_for(
+        db: Store, box: SecretBox) -> None:
     _add(db, "admin", Role.ADMIN)
-    abandoned = _enrol(db, box)
-    fresh = _enrol(db, box)
-    assert fresh.secret != abandoned.secret
-    assert not _code(db, box, abandoned.at(NOW))
+    scanned = _enrol(db, box)
+    assert _enrol(db, box).secret == scanned.secret  # a reload: the app's key still works
+    fresh = _enrol(db, box, renew=True)
+    assert fresh.secret != scanned.secret
+    assert staff.typed_secret(fresh.provisioning_uri(name="admin")).replace(" ", "") == (
+        fresh.secret)
+    assert not _code(db, box, scanned.at(NOW))
     assert _code(db, box, fresh.at(NOW))
 
 

@@ -250,7 +250,7 @@ def _outcome(result: coa.CoaResult, who: str, mac: str, nas: str) -> str:
 def _record_search() -> tuple[dict[str, str], dict[str, Any], str]:
     """(criteria as given, as search arguments, what is wrong with them or '')."""
     given = {name: _arg(name) for name in RECORD_CRITERIA}
-    parsed: dict[str, Any] = {"phone": given["phone"] or None, "mac": None,
+    parsed: dict[str, Any] = {"identity": given["phone"] or None, "mac": None,
                               "ip": given["ip"] or None, "since": None, "until": None}
     if not any(given.values()):
         return given, parsed, tr("请至少填写一项：手机号、MAC、IP 或时间范围",

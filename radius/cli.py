@@ -264,28 +264,46 @@ def records() -> None:
     """Login and logout records (real-name rules): search, export, purge by retention."""
 
 
+def _identity_option(command: Callable[..., None]) -> Callable[..., None]:
+    """--identity, and --phone, its name before it said what it searches, kept hidden so
+    that scripts written for it still run."""
+    command = click.option("--phone", "phone_alias", hidden=True)(command)
+    return click.option("--identity", help="Phone number or voucher code, as typed or as "
+                        "printed (84R2-E6M6-5E, any case, full-width).")(command)
+
+
+def _identity(identity: str | None, phone_alias: str | None) -> str | None:
+    if identity and phone_alias and identity != phone_alias:
+        raise click.UsageError("--phone is the old name of --identity: give one of them")
+    return identity or phone_alias
+
+
 @records.command("search")
-@click.option("--phone", help="Identity: phone number or voucher code.")
-@click.option("--mac", help="Device MAC as the NAS sent it.")
+@_identity_option
+@click.option("--mac", help="Device MAC, any spelling.")
 @click.option("--ip", help="Private or NAT public IP address.")
 @click.option("--since", type=click.DateTime(), help="From this UTC time (inclusive).")
 @click.option("--until", type=click.DateTime(), help="Up to this UTC time (exclusive).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV for a lawful request's answer.")
 @pass_runtime
-def records_search(runtime: Runtime, phone: str | None, mac: str | None, ip: str | None,
-                   since: datetime | None, until: datetime | None, as_csv: bool) -> None:
-    """Find login records by phone, MAC, IP and time range (times in UTC).
+def records_search(runtime: Runtime, identity: str | None, phone_alias: str | None,
+                   mac: str | None, ip: str | None, since: datetime | None,
+                   until: datetime | None, as_csv: bool) -> None:
+    """Find login records by identity, MAC, IP and time range (times in UTC).
 
     \b
-    Example:
-      citynet records search --phone 13800138000 --since 2026-11-01 --csv > answer.csv
+    Examples:
+      citynet records search --identity 13800138000 --since 2026-11-01 --csv > answer.csv
+      citynet records search --identity 84R2-E6M6-5E
     """
     from radius import records as login_records
 
-    if not any((phone, mac, ip, since, until)):
-        raise click.UsageError("give at least one of --phone, --mac, --ip, --since, --until")
+    identity = _identity(identity, phone_alias)
+    if not any((identity, mac, ip, since, until)):
+        raise click.UsageError("give at least one of --identity, --mac, --ip, --since, "
+                               "--until")
     with runtime.store.session() as session:
-        found = login_records.search(session, phone=phone, mac=mac, ip=ip,
+        found = login_records.search(session, identity=identity, mac=mac, ip=ip,
                                      since=_utc(since), until=_utc(until))
         rows = [login_records.export_row(r) for r in found]
     writer = csv.DictWriter(sys.stdout, login_records.COLUMNS,
@@ -360,7 +378,8 @@ def sessions() -> None:
 
 @sessions.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Stopped sessions too (newest first).")
-@click.option("--user", help="Phone number or voucher code (or a MAC-auth User-Name).")
+@click.option("--user", help="Phone number or voucher code, any spelling (or a MAC-auth "
+              "User-Name).")
 @click.option("--mac", help="Client MAC, any spelling.")
 @click.option("--nas", "nas_name", help="NAS name.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
@@ -378,12 +397,15 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
 
     from radius.models import RadiusSession
     from radius.records import normal_mac
+    from radius.vouchers import identity_spellings
 
     query = select(RadiusSession).order_by(RadiusSession.updated_at.desc()).limit(limit)
     if not show_all:
         query = query.where(RadiusSession.stopped_at.is_(None))
     if user:
-        query = query.where(or_(RadiusSession.username == user, RadiusSession.identity == user))
+        spellings = sorted(identity_spellings(user))
+        query = query.where(or_(RadiusSession.username.in_(spellings),
+                                RadiusSession.identity.in_(spellings)))
     if nas_name:
         query = query.where(RadiusSession.nas == nas_name)
     with runtime.store.session() as session:

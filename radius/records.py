@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from citynet import chain
 from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, kept_lengths, set_meta
 from citynet.ledger import Ledger
+from radius.vouchers import identity_spellings
 
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
 # how people and NASes write one (aa:bb:.., AA-BB-.., aabb.ccdd.eeff, bare): what a search
@@ -124,14 +125,15 @@ def purge(session: Session, before: datetime) -> int:
     return int(count)
 
 
-def matching(*, phone: str | None = None, mac: str | None = None, ip: str | None = None,
+def matching(*, identity: str | None = None, mac: str | None = None, ip: str | None = None,
              since: datetime | None = None,
              until: datetime | None = None) -> list[ColumnElement[bool]]:
-    """The conditions of a search by phone, MAC (any spelling), IP (private or NAT public)
-    and time range (``until`` exclusive); criteria not given are left out."""
+    """The conditions of a search by identity (phone, or voucher code in any spelling),
+    MAC (any spelling), IP (private or NAT public) and time range (``until`` exclusive);
+    criteria not given are left out."""
     conditions: list[ColumnElement[bool]] = []
-    if phone:
-        conditions.append(LoginRecord.identity == phone)
+    if identity:
+        conditions.append(LoginRecord.identity.in_(sorted(identity_spellings(identity))))
     if mac:
         conditions.append(LoginRecord.mac == (normal_mac(mac) or mac))
     if ip:
@@ -143,11 +145,11 @@ def matching(*, phone: str | None = None, mac: str | None = None, ip: str | None
     return conditions
 
 
-def search(session: Session, *, phone: str | None = None, mac: str | None = None,
+def search(session: Session, *, identity: str | None = None, mac: str | None = None,
            ip: str | None = None, since: datetime | None = None,
            until: datetime | None = None, limit: int = 10_000) -> list[LoginRecord]:
-    query = (select(LoginRecord).where(*matching(phone=phone, mac=mac, ip=ip, since=since,
-                                                 until=until))
+    query = (select(LoginRecord).where(*matching(identity=identity, mac=mac, ip=ip,
+                                                 since=since, until=until))
              .order_by(LoginRecord.seq))
     return list(session.scalars(query.limit(limit)))
 

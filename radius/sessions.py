@@ -16,6 +16,7 @@ from inventory.models import NasClient
 from radius import coa
 from radius.models import RadiusSession
 from radius.records import normal_mac
+from radius.vouchers import identity_spellings
 
 
 class NotAddressable(CitynetError):
@@ -59,13 +60,16 @@ def shown(value: str, method: str) -> str:
 def search(session: Session, *, who: str = "", mac: str = "", ip: str = "", nas: str = "",
            stopped_too: bool = False, limit: int = 200) -> tuple[list[RadiusSession], bool]:
     """Sessions newest first: (at most ``limit`` of them, whether more matched). ``who`` is
-    the phone or voucher (or a MAC-auth User-Name), ``mac`` any spelling of a MAC."""
+    the phone or voucher code (any spelling; or a MAC-auth User-Name), ``mac`` any
+    spelling of a MAC."""
     query = select(RadiusSession).order_by(RadiusSession.started_at.desc(),
                                            RadiusSession.id.desc())
     if not stopped_too:
         query = query.where(RadiusSession.stopped_at.is_(None))
     if who:
-        query = query.where(or_(RadiusSession.username == who, RadiusSession.identity == who))
+        spellings = sorted(identity_spellings(who))
+        query = query.where(or_(RadiusSession.username.in_(spellings),
+                                RadiusSession.identity.in_(spellings)))
     if mac:
         query = query.where(func.lower(RadiusSession.calling_station).in_(mac_spellings(mac)))
     if ip:

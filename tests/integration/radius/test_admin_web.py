@@ -453,3 +453,39 @@ def test_the_pages_speak_chinese_first(site: Site) -> None:
                         ("/admin/settings/retention", "保留天数")):
         shown = client.get(path)
         assert shown.status_code == 200 and words in shown.get_data(as_text=True), path
+
+
+# --- identities as people type them --------------------------------------------------
+
+def full_width(text: str) -> str:
+    """As a Chinese input method may type it: ASCII letters, digits and '-' full-width."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_a_voucher_code_is_found_however_it_is_spelled(site: Site) -> None:
+    from radius import vouchers
+
+    code = vouchers.new_code()
+    printed = vouchers.display(code)  # 84R2-E6M6-5E
+    with site.store.session() as db:
+        records.append(db, [LoginEvent(NOW, "login", "accept", code, "voucher", "test-gw",
+                                       "aa:bb:cc:dd:ee:01")])
+    session_row = site.session("s-v", code, "AA-BB-CC-DD-EE-01", "10.8.0.5", method="voucher")
+    spellings = [printed, printed.lower(), f" {printed.replace('-', ' ')} ",
+                 full_width(printed)]
+    auditor, operator = site.client(Role.AUDITOR), site.client(Role.OPERATOR)
+    for spelling in spellings:
+        for option in ("--identity", "--phone"):  # --phone: the old name, still accepted
+            found = site.cli("records", "search", option, spelling, "--csv")
+            assert found.exit_code == 0, found.output
+            assert [r["identity"] for r in csv.DictReader(io.StringIO(found.stdout))] == [code]
+        html = auditor.get("/admin/records", query_string={"phone": spelling}).get_data(True)
+        assert re.findall(r"<tr><td>(\d+)</td>", html) == ["1"]
+        listed = operator.get("/admin/sessions.json", query_string={"who": spelling})
+        assert [s["id"] for s in listed.get_json()["sessions"]] == [session_row]
+        assert "s-v" in site.cli("sessions", "list", "--user", spelling).stdout
+    mistyped = printed[:-1] + ("2" if printed[-1] != "2" else "3")  # its check symbol fails
+    assert site.cli("records", "search", "--identity", mistyped, "--csv").stdout.count(
+        "\n") == 1  # the header only
+    both = site.cli("records", "search", "--identity", code, "--phone", "13800138000")
+    assert both.exit_code == 2 and "old name of --identity" in both.output

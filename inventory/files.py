@@ -199,6 +199,8 @@ def cell(value: Any) -> str:
 
 
 def write_csv(kind: Kind, rows: list[dict[str, Any]]) -> str:
+    """The rows as `inventory import` reads them back. Data, not a spreadsheet report:
+    cells go as they are, a leading '=' too (citynet.spreadsheets would change them)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(kind.columns)

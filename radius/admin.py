@@ -5,7 +5,6 @@ Purging stays a CLI command (``citynet records purge``): deleting evidence is ex
 
 from __future__ import annotations
 
-import csv
 import io
 import ipaddress
 import re
@@ -31,6 +30,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from citynet.access import audited, require, tr
 from citynet.config import Config
 from citynet.crypto import SecretBox
+from citynet.spreadsheets import SpreadsheetDictWriter
 from citynet.web import MAX_ID, form_text, query_arg, store, whole_number
 from inventory.models import NasClient
 from radius import coa, records
@@ -322,7 +322,7 @@ def records_csv() -> Response:
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, records.COLUMNS, lineterminator="\n")
+        writer = SpreadsheetDictWriter(buffer, records.COLUMNS, lineterminator="\n")
         writer.writeheader()
         with source.session() as db:
             for number, record in enumerate(db.scalars(query), 1):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import signal
 import sys
@@ -18,6 +17,7 @@ import click
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 from citynet.server import settle
+from citynet.spreadsheets import SpreadsheetDictWriter
 from radius import vouchers as voucher_limits  # the limits the admin web shares
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -306,8 +306,8 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
         found = login_records.search(session, identity=identity, mac=mac, ip=ip,
                                      since=_utc(since), until=_utc(until))
         rows = [login_records.export_row(r) for r in found]
-    writer = csv.DictWriter(sys.stdout, login_records.COLUMNS,
-                            lineterminator="\n") if as_csv else None
+    writer = SpreadsheetDictWriter(sys.stdout, login_records.COLUMNS,
+                                   lineterminator="\n") if as_csv else None
     if writer is not None:
         writer.writeheader()
     for row in rows:

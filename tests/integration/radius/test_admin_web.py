@@ -489,3 +489,17 @@ def test_a_voucher_code_is_found_however_it_is_spelled(site: Site) -> None:
         "\n") == 1  # the header only
     both = site.cli("records", "search", "--identity", code, "--phone", "13800138000")
     assert both.exit_code == 2 and "old name of --identity" in both.output
+
+
+def test_record_exports_never_hand_a_spreadsheet_a_formula(site: Site) -> None:
+    with site.store.session() as db:
+        records.append(db, [LoginEvent(NOW, "login", "unknown voucher", "=1+2", "token",
+                                       "@nas", "aa:bb:cc:dd:ee:01")])
+    web = site.client(Role.AUDITOR).get("/admin/records.csv?mac=aa:bb:cc:dd:ee:01&reason=C-1")
+    cli = site.cli("records", "search", "--mac", "aa:bb:cc:dd:ee:01", "--csv")
+    for text in (web.get_data(as_text=True), cli.stdout):
+        [row] = csv.DictReader(io.StringIO(text))
+        assert (row["identity"], row["nas"], row["result"]) == ("'=1+2", "'@nas",
+                                                                "unknown voucher")
+    with site.store.session() as db:  # the record itself keeps what the NAS sent
+        assert [r.identity for r in records.search(db, identity="=1+2")] == ["=1+2"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import click
 
 from citynet.errors import CitynetError
+from citynet.listings import Column, Listing, counted, emit, format_options
 from citynet.runtime import Runtime
 from citynet.server import settle
 from citynet.spreadsheets import SpreadsheetDictWriter
@@ -278,18 +281,28 @@ def _identity(identity: str | None, phone_alias: str | None) -> str | None:
     return identity or phone_alias
 
 
+RECORD_COLUMNS = tuple(Column(key, right=key == "seq") for key in (
+    "seq", "at", "event", "result", "identity", "method", "mac", "private_ip", "nas"))
+
+
 @records.command("search")
 @_identity_option
 @click.option("--mac", help="Device MAC, any spelling.")
 @click.option("--ip", help="Private or NAT public IP address.")
 @click.option("--since", type=click.DateTime(), help="From this UTC time (inclusive).")
 @click.option("--until", type=click.DateTime(), help="Up to this UTC time (exclusive).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV for a lawful request's answer.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Every matching record as CSV, for a lawful request's answer.")
+@click.option("--limit", type=click.IntRange(1), default=500, show_default=True,
+              help="Records shown on screen (the oldest first); --csv has them all.")
 @pass_runtime
 def records_search(runtime: Runtime, identity: str | None, phone_alias: str | None,
                    mac: str | None, ip: str | None, since: datetime | None,
-                   until: datetime | None, as_csv: bool) -> None:
+                   until: datetime | None, as_csv: bool, limit: int) -> None:
     """Find login records by identity, MAC, IP and time range (times in UTC).
+
+    The CSV holds every matching record, streamed (there may be millions); the count of
+    them goes to stderr.
 
     \b
     Examples:
@@ -302,22 +315,22 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
     if not any((identity, mac, ip, since, until)):
         raise click.UsageError("give at least one of --identity, --mac, --ip, --since, "
                                "--until")
+    conditions = login_records.matching(identity=identity, mac=mac, ip=ip,
+                                        since=_utc(since), until=_utc(until))
     with runtime.store.session() as session:
-        found = login_records.search(session, identity=identity, mac=mac, ip=ip,
-                                     since=_utc(since), until=_utc(until))
-        rows = [login_records.export_row(r) for r in found]
-    writer = SpreadsheetDictWriter(sys.stdout, login_records.COLUMNS,
-                                   lineterminator="\n") if as_csv else None
-    if writer is not None:
-        writer.writeheader()
-    for row in rows:
-        if writer is not None:
-            writer.writerow(row)
-        else:
-            click.echo(f"{row['seq']:>8} {str(row['at'])[:19]} {row['event']:<13} "
-                       f"{row['result']:<10} {row['identity']:<14} {row['mac']:<18} "
-                       f"{row['private_ip'] or '-':<15} {row['nas']}")
-    click.echo(f"{len(rows)} records", err=True)
+        matched, last = login_records.count(session, conditions)
+        found = login_records.export(session, conditions, last)
+        if as_csv:
+            writer = SpreadsheetDictWriter(sys.stdout, login_records.COLUMNS,
+                                           lineterminator="\n")
+            writer.writeheader()
+            for record in found:
+                writer.writerow(login_records.export_row(record))
+            click.echo(counted(matched, "record"), err=True)
+            return
+        shown = Listing("records", "record", RECORD_COLUMNS,
+                        [login_records.export_row(r) for r in islice(found, limit)], matched)
+    emit(shown, "table", more="raise --limit to see more, or --csv for every one")
 
 
 @records.command("purge")
@@ -376,51 +389,55 @@ def sessions() -> None:
     """Public WiFi sessions as the NAS accounting reports them."""
 
 
+def _megabytes(octets: int) -> str:
+    return f"{octets / 1e6:.1f}"
+
+
+SESSION_COLUMNS = (
+    Column("id", table=False), Column("session_id", "session"), Column("identity", "user"),
+    Column("username", table=False), Column("method", table=False), Column("mac"),
+    Column("ip"), Column("nas"), Column("called_station", table=False),
+    Column("minutes", right=True),
+    Column("input_octets", "MB in", right=True, text=_megabytes),
+    Column("output_octets", "MB out", right=True, text=_megabytes),
+    Column("state"), Column("terminate_cause", "cause"), Column("started_at", "started"),
+    Column("updated_at", table=False), Column("stopped_at", table=False))
+
+
 @sessions.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Stopped sessions too (newest first).")
 @click.option("--user", help="Phone number or voucher code, any spelling (or a MAC-auth "
               "User-Name).")
 @click.option("--mac", help="Client MAC, any spelling.")
+@click.option("--ip", help="Client IP address (Framed-IP-Address).")
 @click.option("--nas", "nas_name", help="NAS name.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Sessions shown, newest first; the count says how many matched.")
+@format_options
 @pass_runtime
 def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str | None,
-                  nas_name: str | None, limit: int) -> None:
+                  ip: str | None, nas_name: str | None, limit: int, fmt: str | None) -> None:
     """List open sessions: who, which device, where, for how long, how much traffic.
 
     \b
     Examples:
       citynet sessions list
       citynet sessions list --user 13800138000 --all
+      citynet sessions list --mac AA-BB-CC-DD-EE-FF --all --json
     """
-    from sqlalchemy import or_, select
+    from radius import sessions as live_sessions
+    from radius.records import MAC_SPELLING
 
-    from radius.models import RadiusSession
-    from radius.records import normal_mac
-    from radius.vouchers import identity_spellings
-
-    query = select(RadiusSession).order_by(RadiusSession.updated_at.desc()).limit(limit)
-    if not show_all:
-        query = query.where(RadiusSession.stopped_at.is_(None))
-    if user:
-        spellings = sorted(identity_spellings(user))
-        query = query.where(or_(RadiusSession.username.in_(spellings),
-                                RadiusSession.identity.in_(spellings)))
-    if nas_name:
-        query = query.where(RadiusSession.nas == nas_name)
+    if mac and not re.fullmatch(MAC_SPELLING, mac):
+        raise click.BadParameter(f"{mac!r} is not a MAC address", param_hint="--mac")
+    criteria: dict[str, Any] = {"who": user or "", "mac": mac or "", "ip": ip or "",
+                                "nas": nas_name or "", "stopped_too": show_all}
     with runtime.store.session() as session:
-        rows = session.scalars(query).all()
-    wanted = normal_mac(mac) if mac else None
-    shown = [r for r in rows if wanted is None or normal_mac(r.calling_station) == wanted]
-    click.echo(f"{'session':<20}{'user':<16}{'mac':<19}{'ip':<16}{'nas':<18}"
-               f"{'minutes':>8}{'MB in':>9}{'MB out':>9}  state")
-    for r in shown:
-        state = "open" if r.stopped_at is None else f"stopped ({r.terminate_cause or '-'})"
-        click.echo(f"{r.session_id[:19]:<20}{(r.identity or r.username)[:15]:<16}"
-                   f"{normal_mac(r.calling_station) or r.calling_station[:18]:<19}"
-                   f"{r.framed_ip or '-':<16}{r.nas[:17]:<18}{r.session_time // 60:>8}"
-                   f"{r.input_octets / 1e6:>9.1f}{r.output_octets / 1e6:>9.1f}  {state}")
-    click.echo(f"{len(shown)} session(s)", err=True)
+        rows, more = live_sessions.search(session, limit=limit, **criteria)
+        matched = live_sessions.count(session, **criteria) if more else len(rows)
+        shown = Listing("sessions", "session", SESSION_COLUMNS,
+                        [live_sessions.view(r, masked=False) for r in rows], matched)
+    emit(shown, fmt, more="raise --limit to see more")
 
 
 def _nas_target(runtime: Runtime, session_id: str,

@@ -11,6 +11,7 @@ kept at least ``records.retention_days`` (≥ 60, default 180) and removed only 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -147,11 +148,29 @@ def matching(*, identity: str | None = None, mac: str | None = None, ip: str | N
 
 def search(session: Session, *, identity: str | None = None, mac: str | None = None,
            ip: str | None = None, since: datetime | None = None,
-           until: datetime | None = None, limit: int = 10_000) -> list[LoginRecord]:
+           until: datetime | None = None, limit: int | None = None) -> list[LoginRecord]:
+    """The oldest ``limit`` matching records (every one without a limit: an export
+    streams them with ``export`` instead)."""
     query = (select(LoginRecord).where(*matching(identity=identity, mac=mac, ip=ip,
                                                  since=since, until=until))
              .order_by(LoginRecord.seq))
-    return list(session.scalars(query.limit(limit)))
+    return list(session.scalars(query if limit is None else query.limit(limit)))
+
+
+def count(session: Session, conditions: list[ColumnElement[bool]]) -> tuple[int, int]:
+    """(how many records match, the newest one's seq, 0 if none)."""
+    found, last = session.execute(select(func.count(), func.max(LoginRecord.seq))
+                                  .where(*conditions)).one()
+    return int(found), int(last or 0)
+
+
+def export(session: Session, conditions: list[ColumnElement[bool]],
+           last: int) -> Iterator[LoginRecord]:
+    """Every matching record up to ``last`` (what was counted: rows appended since are
+    left out), oldest first, read in batches — never all of them in memory."""
+    query = (select(LoginRecord).where(*conditions, LoginRecord.seq <= last)
+             .order_by(LoginRecord.seq).execution_options(yield_per=1000))
+    yield from session.scalars(query)
 
 
 def export_row(record: LoginRecord) -> dict[str, object]:

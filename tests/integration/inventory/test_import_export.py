@@ -54,8 +54,9 @@ def test_one_bad_row_writes_nothing(store: Store, box: SecretBox, tmp_path: Path
     with store.session() as session:
         outcome = import_rows(session, read_all(path), box)
         assert [str(p) for p in outcome.problems] == [
-            f"{path}:5: type: 'castle' is not one of: government_agency, public_institution, "
-            "community_workstation, commercial, residential",
+            f"{path}:5: type: 'castle' is not one of: government_agency (政府机关), "
+            "public_institution (事业单位), community_workstation (社区工作站), "
+            "commercial (商业楼宇), residential (住宅)",
             f"{path}:6: community: no communities named '无此社区' in the store or this import",
             f"{path}:7: code: duplicate key 'NEW-1' (first at {path}:2)",
         ]

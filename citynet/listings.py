@@ -48,6 +48,7 @@ class Listing:
     columns: Sequence[Column]
     rows: list[dict[str, Any]] = field(default_factory=list)
     matched: int | None = None  # how many matched, when the rows are a part of them
+    many: str = ""  # the count's plural noun, when not ``kind`` ("nas" → "NAS clients")
 
     @property
     def truncated(self) -> bool:
@@ -140,9 +141,10 @@ def write_csv(listing: Listing, out: TextIO) -> None:
 
 def summary(listing: Listing, more: str = "") -> str:
     """'3 sessions', or 'showing 200 of 5,312 sessions; MORE' when rows were left out."""
+    many = listing.many or listing.kind
     if listing.matched is None or not listing.truncated:
-        return counted(len(listing.rows), listing.one, listing.kind)
-    matched = counted(listing.matched, listing.one, listing.kind)
+        return counted(len(listing.rows), listing.one, many)
+    matched = counted(listing.matched, listing.one, many)
     return f"showing {len(listing.rows):,} of {matched}" + (f"; {more}" if more else "")
 
 

@@ -135,18 +135,36 @@ def profile_set(runtime: Runtime, /, name: str, **changes: Any) -> None:
     click.echo(terms.describe())
 
 
+def _profile_columns() -> tuple[Column, ...]:
+    from radius.profiles import LIMITS
+
+    short = {"max_session_minutes": "session min", "idle_timeout": "idle s",
+             "interim_interval": "interim s", "bandwidth_up_kbps": "up kbit/s",
+             "bandwidth_down_kbps": "down kbit/s", "daily_minutes": "min/day",
+             "daily_megabytes": "MB/day", "simultaneous_use": "devices",
+             "remember_days": "remember d"}
+    return (Column("name"), *(Column(name, short[name], right=True) for name in LIMITS),
+            Column("language"), Column("built_in", "built in"))
+
+
 @profile.command("list")
+@format_options
 @pass_runtime
-def profile_list(runtime: Runtime) -> None:
-    """The profiles in the store (a NAS naming another one gets the built-in defaults)."""
+def profile_list(runtime: Runtime, fmt: str | None) -> None:
+    """The profiles in the store (a NAS naming another one gets the built-in defaults).
+
+    0 is "no limit" for the limits."""
+    from dataclasses import asdict
+
     from radius import profiles
 
     with runtime.store.session() as session:
         found = profiles.load_all(session)
+    terms = sorted(found.values(), key=lambda t: t.name)
+    rows = [{**asdict(t), "built_in": False} for t in terms]
     if "default" not in found:
-        click.echo(profiles.DEFAULT.describe() + "  (built in)")
-    for terms in sorted(found.values(), key=lambda t: t.name):
-        click.echo(terms.describe())
+        rows.insert(0, {**asdict(profiles.DEFAULT), "built_in": True})
+    emit(Listing("profiles", "profile", _profile_columns(), rows), fmt)
 
 
 @radius.command("token")
@@ -258,8 +276,32 @@ def vouchers_create(runtime: Runtime, count: int, minutes: int, devices: int, ba
     else:
         for row in rows:
             click.echo(row["code"])
-        click.echo(f"{count} vouchers, {minutes} min, {devices} device(s), "
-                   f"batch {batch or '-'}, unused ones expire {rows[0]['valid_until']}", err=True)
+        click.echo(f"{counted(count, 'voucher')}, {minutes} min, "
+                   f"{counted(devices, 'device')} each, batch {batch or '-'}, unused ones "
+                   f"expire {rows[0]['valid_until']}", err=True)
+
+
+BATCH_COLUMNS = (Column("batch"), Column("count", right=True),
+                 Column("minutes", text=lambda v: "/".join(map(str, v))),
+                 Column("devices", text=lambda v: "/".join(map(str, v))),
+                 Column("created_at", "created"), Column("valid_until", "valid until"),
+                 Column("used", right=True), Column("unused", right=True),
+                 Column("expired", right=True), Column("revoked", right=True))
+
+
+@vouchers.command("list")
+@format_options
+@pass_runtime
+def vouchers_list(runtime: Runtime, fmt: str | None) -> None:
+    """Every batch, newest first: its terms and how many codes are used, unused (still
+    valid), expired unused and revoked. Codes are never listed (print them with
+    `citynet vouchers sheet`)."""
+    from radius import vouchers as voucher_store
+
+    with runtime.store.session() as session:
+        batches = voucher_store.batches(session, datetime.now(UTC))
+    emit(Listing("batches", "batch", BATCH_COLUMNS, [b.view() for b in batches],
+                 many="batches"), fmt, empty="(no vouchers: citynet vouchers create --help)")
 
 
 @click.group()

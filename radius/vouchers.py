@@ -231,6 +231,15 @@ class Batch:
     expired: int  # never used, past its date
     revoked: int
 
+    def view(self) -> dict[str, Any]:
+        """As the staff web's JSON and ``citynet vouchers list --json`` show it."""
+        return {"batch": self.name, "count": self.count, "minutes": list(self.minutes),
+                "devices": list(self.devices),
+                "created_at": self.created_at.isoformat(timespec="seconds"),
+                "valid_until": self.valid_until.isoformat(timespec="seconds"),
+                "used": self.used, "unused": self.unused, "expired": self.expired,
+                "revoked": self.revoked}
+
 
 def batches(session: Session, now: datetime) -> list[Batch]:
     """Every batch, newest first."""

@@ -318,26 +318,24 @@ def alerts_check(runtime: Runtime, dry_run: bool, as_json: bool) -> None:
 
 
 @alerts.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON.")
+@format_options
 @pass_runtime
-def alerts_list(runtime: Runtime, as_json: bool) -> None:
+def alerts_list(runtime: Runtime, fmt: str | None) -> None:
     """Show the alerts firing now, oldest first (times in the district's time zone)."""
-    import json
     from datetime import UTC, datetime
 
     from monitoring.alerts import duration_text, firing, local_time, zone
 
     rows, now, where = firing(runtime.store), datetime.now(UTC), zone(runtime.config)
-    if as_json:
-        click.echo(json.dumps([{"rule": r.rule, "subject": r.subject,
-                                "since": r.since.isoformat(), "detail": r.detail,
-                                "notified": r.notified_at is not None} for r in rows],
-                              ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        click.echo(f"{local_time(row.since, where)}  {duration_text(now - row.since):>10}  "
-                   f"{row.key}  {row.detail}")
-    click.echo(f"{len(rows)} alert(s) firing" if rows else "(no alert firing)", err=True)
+    columns = (Column("since", text=lambda v: local_time(datetime.fromisoformat(v), where)),
+               Column("for", right=True), Column("key", "alert"), Column("detail"),
+               Column("rule", table=False), Column("subject", table=False),
+               Column("notified", table=False))
+    emit(Listing("alerts", "alert firing", columns, [
+        {"since": r.since.isoformat(), "for": duration_text(now - r.since), "key": r.key,
+         "detail": r.detail, "rule": r.rule, "subject": r.subject,
+         "notified": r.notified_at is not None} for r in rows], many="alerts firing"),
+         fmt, empty="(no alert firing)")
 
 
 @alerts.command("test")

@@ -84,15 +84,16 @@ def plain(value: Any) -> Any:
     return value
 
 
-def cell_text(value: Any) -> str:
-    """A value as a table or CSV cell: lists joined, nothing as '-' (a table; CSV: '')."""
+def cell_text(value: Any, nothing: str = "-") -> str:
+    """A value as a table cell (``nothing`` for no value: a table's '-', a CSV's ''),
+    lists joined."""
     value = plain(value)
-    if value is None:
-        return "-"
+    if value is None or value == "" or value == []:
+        return nothing
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value) or "-"
+        return ", ".join(str(item) for item in value)
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -135,8 +136,7 @@ def write_csv(listing: Listing, out: TextIO) -> None:
     writer = SpreadsheetWriter(out, lineterminator="\n")
     writer.writerow([c.key for c in listing.columns])
     for row in listing.rows:
-        writer.writerow(["" if row.get(c.key) is None else cell_text(row.get(c.key))
-                         for c in listing.columns])
+        writer.writerow([cell_text(row.get(c.key), "") for c in listing.columns])
 
 
 def summary(listing: Listing, more: str = "") -> str:

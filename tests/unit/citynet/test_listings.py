@@ -50,3 +50,13 @@ def test_csv_has_every_column_and_no_formula() -> None:
     write_csv(Listing("things", "thing", COLUMNS, [{"name": "=1+2", "count": 3,
                                                     "secret": None}]), out)
     assert out.getvalue() == "name,count,secret\n'=1+2,3,\n"
+
+
+def test_an_empty_cell_shows_as_a_dash_on_screen_and_empty_in_csv() -> None:
+    from citynet.listings import table_lines
+
+    empty = Listing("things", "thing", COLUMNS, [{"name": "", "count": 0, "secret": None}])
+    assert table_lines(empty) == ["name  count", "-         0"]
+    out = io.StringIO()
+    write_csv(empty, out)
+    assert out.getvalue() == "name,count,secret\n,0,\n"

@@ -98,7 +98,9 @@ def staff_add(runtime: Runtime, name: str, role: str, password_stdin: bool,
         click.echo("the first login asks to enrol an authenticator app")
 
 
-STAFF_COLUMNS = (Column("name"), Column("role"), Column("totp", "2fa"), Column("state"),
+STAFF_COLUMNS = (Column("name"), Column("role"),
+                 Column("totp", "2fa", text=lambda v: "no!" if v == "missing" else v),
+                 Column("state"),
                  Column("locked_seconds", table=False), Column("last_login_at", "last login",
                                                               text=lambda v: v or "never"))
 
@@ -109,7 +111,8 @@ STAFF_COLUMNS = (Column("name"), Column("role"), Column("totp", "2fa"), Column("
 def staff_list(runtime: Runtime, fmt: str | None) -> None:
     """Every staff user: role, 2FA, locked or disabled, last login (no secrets).
 
-    2fa "no!" is a role that must enrol an authenticator app and has not yet."""
+    2fa "no!" (JSON: "missing") is a role that must enrol an authenticator app and has not
+    yet."""
     now = datetime.now(UTC)
     with runtime.store.session() as session:
         shown = Listing("staff", "staff user", STAFF_COLUMNS,
@@ -122,7 +125,7 @@ def _staff_row(user: staff.StaffUser, now: datetime) -> dict[str, object]:
     wait = user.locked_for(now)
     return {"name": user.name, "role": user.role.value,
             "totp": "yes" if user.totp_enrolled else (
-                "no!" if user.role in staff.NEEDS_TOTP else "no"),
+                "missing" if user.role in staff.NEEDS_TOTP else "no"),
             "state": "disabled" if user.disabled else f"locked {wait} s" if wait else "active",
             "locked_seconds": wait or 0,
             "last_login_at": user.last_login_at.isoformat(timespec="seconds")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from citynet import audit, staff
 from citynet.errors import CitynetError
+from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
 from citynet.staff import Role
 
@@ -97,26 +98,38 @@ def staff_add(runtime: Runtime, name: str, role: str, password_stdin: bool,
         click.echo("the first login asks to enrol an authenticator app")
 
 
+STAFF_COLUMNS = (Column("name"), Column("role"),
+                 Column("totp", "2fa", text=lambda v: "no!" if v == "missing" else v),
+                 Column("state"),
+                 Column("locked_seconds", table=False), Column("last_login_at", "last login",
+                                                              text=lambda v: v or "never"))
+
+
 @staff_group.command("list")
+@format_options
 @pass_runtime
-def staff_list(runtime: Runtime) -> None:
-    """Every staff user: role, 2FA, locked or disabled, last login (no secrets)."""
+def staff_list(runtime: Runtime, fmt: str | None) -> None:
+    """Every staff user: role, 2FA, locked or disabled, last login (no secrets).
+
+    2fa "no!" (JSON: "missing") is a role that must enrol an authenticator app and has not
+    yet."""
     now = datetime.now(UTC)
     with runtime.store.session() as session:
-        rows = staff.users(session)
-        if not rows:
-            click.echo("(no staff users: citynet staff add NAME --role admin)", err=True)
-            return
-        click.echo(f"{'name':<24}{'role':<10}{'2fa':<6}{'state':<16}last login")
-        for user in rows:
-            two_fa = "yes" if user.totp_enrolled else (
-                "no!" if user.role in staff.NEEDS_TOTP else "no")
-            wait = user.locked_for(now)
-            state = ("disabled" if user.disabled else f"locked {wait} s" if wait
-                     else "active")
-            last = (f"{user.last_login_at:%Y-%m-%d %H:%M} UTC" if user.last_login_at
-                    else "never")
-            click.echo(f"{user.name[:23]:<24}{user.role.value:<10}{two_fa:<6}{state:<16}{last}")
+        shown = Listing("staff", "staff user", STAFF_COLUMNS,
+                        [_staff_row(user, now) for user in staff.users(session)],
+                        many="staff users")
+    emit(shown, fmt, empty="(no staff users: citynet staff add NAME --role admin)")
+
+
+def _staff_row(user: staff.StaffUser, now: datetime) -> dict[str, object]:
+    wait = user.locked_for(now)
+    return {"name": user.name, "role": user.role.value,
+            "totp": "yes" if user.totp_enrolled else (
+                "missing" if user.role in staff.NEEDS_TOTP else "no"),
+            "state": "disabled" if user.disabled else f"locked {wait} s" if wait else "active",
+            "locked_seconds": wait or 0,
+            "last_login_at": user.last_login_at.isoformat(timespec="seconds")
+            if user.last_login_at else None}
 
 
 @staff_group.command("reset-2fa")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,13 @@ from citynet import audit
 from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import CitynetError
+from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
 from inventory import files, forms, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
 from inventory.importer import Outcome, export_row, import_rows
-from inventory.kinds import KINDS, kind_named
+from inventory.kinds import KINDS, Kind, kind_named
 from inventory.models import NasClient
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -161,61 +162,69 @@ def _write(path: Path | None, text: str) -> None:
         path.write_text(text)
 
 
+# what one record of a kind is called, for "1 street", "3 communities"
+ONE = {"streets": "street", "communities": "community", "buildings": "building",
+       "hotspots": "hotspot", "access_points": "access point", "credentials": "credential",
+       "nas": "NAS client", "devices": "device", "targets": "target"}
+MANY = {"nas": "NAS clients", "access_points": "access points"}
+
+
 @inventory.command("show")
 @click.argument("kind", required=False, callback=lambda _c, _p, v: _kind_option(v))
 @click.option("--street", help="With KIND=communities: the communities of this street.")
+@format_options
 @pass_runtime
-def show_command(runtime: Runtime, kind: str | None, street: str | None) -> None:
-    """Counts of every kind, or the streets/communities with fiber coverage.
+def show_command(runtime: Runtime, kind: str | None, street: str | None,
+                 fmt: str | None) -> None:
+    """Counts of every kind, the streets/communities with fiber coverage, or every record
+    of a kind (secrets only in --json/--csv, and sealed).
 
     \b
     Examples:
       citynet inventory show
       citynet inventory show streets
       citynet inventory show communities --street 笋岗
+      citynet inventory show devices --json
     """
     with runtime.store.session() as session:
         demo = get_meta(session, DEMO_MARK)
-        if demo:
+        if demo and fmt is None:
             click.echo(f"(demo data: {demo})", err=True)
         if kind is None:
-            for name, count in queries.counts(session).items():
-                click.echo(f"{name:<14} {count:>7}")
-            return
-        name = kind
-        if name == "streets":
-            _area_table(queries.streets(session))
-        elif name == "communities" and street:
+            shown = Listing("kinds", "kind", (Column("kind"), Column("count", right=True)),
+                            [{"kind": name, "count": count}
+                             for name, count in queries.counts(session).items()])
+        elif kind == "streets":
+            shown = _areas("streets", "street", queries.streets(session))
+        elif kind == "communities" and street:
             summaries = queries.communities(session, street)
             if summaries is None:
                 raise CitynetError(f"no street named {street!r}")
-            _area_table(summaries)
+            shown = _areas("communities", "community", summaries)
         else:
-            rows = export(session, [KINDS[name]])[name]
-            click.echo(files.write_csv(KINDS[name], rows), nl=False)
+            shown = _records(KINDS[kind], export(session, [KINDS[kind]])[kind])
+    emit(shown, fmt)
 
 
-def _area_table(summaries: list[queries.AreaSummary]) -> None:
-    widths = (14, 12, 10, 9, 8, 9)
-    _row(("name", "communities", "buildings", "eligible", "fiber", "hotspots"), widths)
-    for s in summaries:
-        coverage = f"{s.fiber_coverage:.1f}%" if s.fiber_coverage is not None else "-"
-        _row((s.name, str(s.communities), str(s.buildings), str(s.eligible), coverage,
-              str(s.hotspots)), widths)
+def _records(kind: Kind, rows: list[dict[str, Any]]) -> Listing:
+    """A kind's records with the columns of its import files (secrets, sealed, are left
+    off the table)."""
+    columns = [Column(f.name, table=not f.secret) for f in kind.fields]
+    return Listing(kind.name, ONE[kind.name], columns, rows, many=MANY.get(kind.name, ""))
 
 
-def _row(cells: tuple[str, ...], widths: tuple[int, ...]) -> None:
-    """First cell left-aligned, the rest right-aligned, by terminal width (CJK is wide)."""
-    first, *rest = cells
-    line = _pad(first, widths[0]) + "".join(
-        _pad(cell, width, right=True) for cell, width in zip(rest, widths[1:], strict=True))
-    click.echo(line.rstrip())
+AREA_COLUMNS = (Column("name"), Column("communities", right=True),
+                Column("buildings", right=True), Column("eligible", right=True),
+                Column("connected", right=True),
+                Column("fiber_coverage", "fiber", right=True,
+                       text=lambda v: "-" if v is None else f"{v:.1f}%"),
+                Column("hotspots", right=True))
 
 
-def _pad(text: str, width: int, right: bool = False) -> str:
-    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    gap = " " * max(1 if right else 0, width - shown)
-    return gap + text if right else text + gap
+def _areas(kind: str, one: str, summaries: list[queries.AreaSummary]) -> Listing:
+    return Listing(kind, one, AREA_COLUMNS, [
+        {**asdict(s), "fiber_coverage": None if s.fiber_coverage is None
+         else round(s.fiber_coverage, 2)} for s in summaries])
 
 
 # --- nas ----------------------------------------------------------------------------
@@ -364,19 +373,22 @@ def _store_nas(session: Session, box: SecretBox | None, name: str, client: NasCl
     return changed
 
 
+NAS_COLUMNS = (Column("name"), Column("address"), Column("vendor"), Column("policy"),
+               Column("message_authenticator", "msg-auth"), Column("hotspots"))
+
+
 @nas.command("list")
+@format_options
 @pass_runtime
-def nas_list(runtime: Runtime) -> None:
+def nas_list(runtime: Runtime, fmt: str | None) -> None:
     """List the NAS clients (secrets are never shown)."""
     with runtime.store.session() as session:
         clients = session.scalars(select(NasClient).order_by(NasClient.name)).all()
-        click.echo(f"{'name':<24}{'address':<20}{'vendor':<13}{'policy':<10}hotspots")
-        for client in clients:
-            hotspots = ", ".join(h.name for h in client.hotspots) or "-"
-            click.echo(f"{_pad(client.name, 24)}{client.address:<20}{client.vendor.value:<13}"
-                       f"{_pad(client.policy, 10)}{hotspots}")
-    if not clients:
-        click.echo("(no NAS clients: add one with `citynet nas add`)", err=True)
+        shown = Listing("nas", "NAS client", NAS_COLUMNS, [
+            {"name": c.name, "address": c.address, "vendor": c.vendor,
+             "policy": c.policy, "message_authenticator": c.message_authenticator,
+             "hotspots": [h.name for h in c.hotspots]} for c in clients], many="NAS clients")
+    emit(shown, fmt, empty="(no NAS clients: add one with `citynet nas add`)")
 
 
 @nas.command("remove")

@@ -22,15 +22,24 @@ from inventory.kinds import KINDS, LIST_SEPARATOR, Kind, kind_named
 SUFFIXES = {".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
 
 
+WHOLE_FILE = 0  # a problem's line when it is the file's, not one line's
+
+
 @dataclass(frozen=True)
 class Problem:
     source: str
-    line: int
+    line: int  # WHOLE_FILE for the file as a whole
     field: str
     reason: str
 
     def __str__(self) -> str:
+        if self.line == WHOLE_FILE and self.field == "file":
+            return f"{self.source}: {self.reason}"
         return f"{self.source}:{self.line}: {self.field}: {self.reason}"
+
+
+def _file_problem(source: str, reason: str) -> Reading:
+    return Reading([], [Problem(source, WHOLE_FILE, "file", reason)])
 
 
 @dataclass
@@ -62,23 +71,34 @@ def read(path: Path, kind_name: str | None = None) -> Reading:
     source = str(path)
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        return Reading([], [Problem(source, 0, "file", "not a .csv, .yaml or .yml file")])
+        return _file_problem(source, "not a .csv, .yaml or .yml file")
+    kind = kind_named(kind_name or path.stem) if fmt == "csv" else None
+    if fmt == "csv" and kind is None:  # said before any line is read: no line is at fault
+        return _file_problem(source, _unknown_kind(kind_name or path.stem) + " (or give --kind)")
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return Reading([], [Problem(source, 0, "file", f"cannot read: {exc.strerror}")])
+        return _file_problem(source, f"cannot read: {exc.strerror}")
     try:
         content = raw.decode("utf-8-sig")  # Excel writes a BOM in "CSV UTF-8"
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return Reading([], [Problem(source, line, "file", "not UTF-8 text (in Excel, save as "
-                                    "'CSV UTF-8'; GBK files must be converted first)")])
-    if fmt == "csv":
-        kind = kind_named(kind_name or path.stem)
-        if kind is None:
-            return Reading([], [Problem(source, 0, "file", _unknown_kind(kind_name or path.stem))])
+        return _file_problem(source, _not_utf8(raw, exc))
+    if kind is not None:
         return read_csv(content, source, kind)
     return read_yaml(content, source)
+
+
+def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
+    """Why the file cannot be read, once for the whole file (a GBK file is GBK throughout,
+    not wrong on one line)."""
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        line = raw[: error.start].count(b"\n") + 1
+        return (f"not UTF-8 text (the first byte that is not is on line {line}); save it as "
+                "UTF-8 (in Excel: 'CSV UTF-8')")
+    return ("GBK (GB 18030) text, not UTF-8: save it as UTF-8 (in Excel: 'CSV UTF-8'; or "
+            "iconv -f GB18030 -t UTF-8) and import it again")
 
 
 def _unknown_kind(name: str) -> str:
@@ -199,6 +219,8 @@ def cell(value: Any) -> str:
 
 
 def write_csv(kind: Kind, rows: list[dict[str, Any]]) -> str:
+    """The rows as `inventory import` reads them back. Data, not a spreadsheet report:
+    cells go as they are, a leading '=' too (citynet.spreadsheets would change them)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(kind.columns)

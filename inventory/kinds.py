@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from citynet.db import Base
 from inventory.choices import (
+    LABELS_ZH,
     BuildingType,
     DeviceRole,
     FiberStatus,
@@ -111,12 +112,16 @@ def text(max_len: int, *, key: bool = False) -> Parser:
 
 
 def choice(kind: type[StrEnum]) -> Parser:
-    allowed = ", ".join(member.value for member in kind)
+    """A member by its value or by the Chinese label the docs and the web forms show
+    (``政府机关`` is ``government_agency``)."""
+    by_label = {label: member for member, label in LABELS_ZH.items() if isinstance(member, kind)}
+    allowed = ", ".join(f"{member.value} ({LABELS_ZH[member]})" if member in LABELS_ZH
+                        else member.value for member in kind)
 
     def parse(raw: Any) -> StrEnum:
-        value = str(raw).strip().lower()
+        value = str(raw).strip()
         try:
-            return kind(value)
+            return by_label.get(value) or kind(value.lower())
         except ValueError:
             raise FieldError(f"{raw!r} is not one of: {allowed}") from None
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import click
 
+from citynet.listings import Column, Listing, emit, format_options, table
 from citynet.process import die_with_parent, parent_alive, stop_on_sigterm
 from citynet.runtime import Runtime
 
@@ -230,10 +231,11 @@ def survey_import(runtime: Runtime, capture: str, name: str, plan_path: str | No
         }, ensure_ascii=False, indent=2))
         return
     click.echo(f"survey {name}: {len(result.points)} points, threshold {limit:g} dBm")
-    click.echo(f"{_pad('hotspot', 28)}{'covered':>8}{'points':>8}{'%':>8}")
-    for hotspot, found in covered.items():
-        click.echo(f"{_pad(hotspot, 28)}{found.covered:>8}{found.total:>8}"
-                   f"{found.percent or 0.0:>8.1f}")
+    for line in table(("hotspot", "covered", "points", "%"),
+                      ((hotspot, str(found.covered), str(found.total),
+                        f"{found.percent or 0.0:.1f}") for hotspot, found in covered.items()),
+                      (False, True, True, True)):
+        click.echo(line)
     bad = f", {counts.bad_fcs} with a bad checksum" if counts.bad_fcs else ""
     click.echo(f"frames read {counts.frames}, beacons used {tally.used}, foreign "
                f"{tally.foreign}, skipped {counts.skipped} ({counts.not_beacons} not beacons, "
@@ -248,9 +250,16 @@ def survey_import(runtime: Runtime, capture: str, name: str, plan_path: str | No
                    "inventory access point", err=True)
 
 
+SURVEY_COLUMNS = (Column("survey"), Column("date", text=lambda v: v[:16].replace("T", " ")),
+                  Column("hotspot"), Column("covered", right=True),
+                  Column("points", right=True),
+                  Column("percent", "%", right=True, text=lambda v: f"{v:.1f}"))
+
+
 @survey.command("list")
+@format_options
 @pass_runtime
-def survey_list(runtime: Runtime) -> None:
+def survey_list(runtime: Runtime, fmt: str | None) -> None:
     """Every stored survey, newest first: its date (district time) and, per hotspot, the
     points covered of the points surveyed."""
     from zoneinfo import ZoneInfo
@@ -260,23 +269,11 @@ def survey_list(runtime: Runtime) -> None:
     where = ZoneInfo(runtime.config.radius.timezone)
     with runtime.store.session() as session:
         results = survey_coverage(session)
-    if not results:
-        click.echo("(no surveys yet: citynet survey import --help)", err=True)
-        return
-    click.echo(f"{_pad('survey', 24)}{_pad('date', 18)}{_pad('hotspot', 28)}"
-               f"{'covered':>8}{'points':>8}{'%':>8}")
-    for r in results:
-        percent = 100.0 * r.covered / r.total if r.total else 0.0
-        click.echo(f"{_pad(r.survey, 24)}{r.started.astimezone(where):%Y-%m-%d %H:%M}  "
-                   f"{_pad(r.hotspot, 28)}{r.covered:>8}{r.total:>8}{percent:>8.1f}")
-
-
-def _pad(text: str, width: int) -> str:
-    """Left-aligned in ``width`` terminal columns (CJK characters take two)."""
-    import unicodedata
-
-    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(1, width - shown)
+    emit(Listing("surveys", "survey hotspot", SURVEY_COLUMNS, [
+        {"survey": r.survey, "date": r.started.astimezone(where).isoformat(timespec="minutes"),
+         "hotspot": r.hotspot, "covered": r.covered, "points": r.total,
+         "percent": 100.0 * r.covered / r.total if r.total else 0.0} for r in results],
+        many="survey hotspots"), fmt, empty="(no surveys yet: citynet survey import --help)")
 
 
 @click.group()
@@ -332,26 +329,24 @@ def alerts_check(runtime: Runtime, dry_run: bool, as_json: bool) -> None:
 
 
 @alerts.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON.")
+@format_options
 @pass_runtime
-def alerts_list(runtime: Runtime, as_json: bool) -> None:
+def alerts_list(runtime: Runtime, fmt: str | None) -> None:
     """Show the alerts firing now, oldest first (times in the district's time zone)."""
-    import json
     from datetime import UTC, datetime
 
     from monitoring.alerts import duration_text, firing, local_time, zone
 
     rows, now, where = firing(runtime.store), datetime.now(UTC), zone(runtime.config)
-    if as_json:
-        click.echo(json.dumps([{"rule": r.rule, "subject": r.subject,
-                                "since": r.since.isoformat(), "detail": r.detail,
-                                "notified": r.notified_at is not None} for r in rows],
-                              ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        click.echo(f"{local_time(row.since, where)}  {duration_text(now - row.since):>10}  "
-                   f"{row.key}  {row.detail}")
-    click.echo(f"{len(rows)} alert(s) firing" if rows else "(no alert firing)", err=True)
+    columns = (Column("since", text=lambda v: local_time(datetime.fromisoformat(v), where)),
+               Column("for", right=True), Column("key", "alert"), Column("detail"),
+               Column("rule", table=False), Column("subject", table=False),
+               Column("notified", table=False))
+    emit(Listing("alerts", "alert firing", columns, [
+        {"since": r.since.isoformat(), "for": duration_text(now - r.since), "key": r.key,
+         "detail": r.detail, "rule": r.rule, "subject": r.subject,
+         "notified": r.notified_at is not None} for r in rows], many="alerts firing"),
+         fmt, empty="(no alert firing)")
 
 
 @alerts.command("test")

@@ -8,7 +8,6 @@ and the printable report need ``reports.export`` (managers, auditors, admins).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from citynet import languages
+from citynet import languages, spreadsheets
 from citynet.access import require
 from citynet.db import get_meta
 from citynet.web import store
@@ -295,7 +294,7 @@ def export() -> Response:
     with store().session() as db:
         snapshot = _snapshot(db)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.SpreadsheetWriter(out)
     writer.writerow(["kind", "metric", "scope", "value", "numerator", "denominator",
                      "target", "deadline", "status", "forecast", "forecast_low",
                      "forecast_high", "shortfall", "owner"])

@@ -118,18 +118,9 @@ def _batch_url(batch: str) -> str:
     return url_for("portal_admin.voucher_batch", batch=batch or UNNAMED)
 
 
-def _batch_view(batch: vouchers.Batch) -> dict[str, Any]:
-    return {"batch": batch.name, "count": batch.count, "minutes": list(batch.minutes),
-            "devices": list(batch.devices),
-            "created_at": batch.created_at.isoformat(timespec="seconds"),
-            "valid_until": batch.valid_until.isoformat(timespec="seconds"),
-            "used": batch.used, "unused": batch.unused, "expired": batch.expired,
-            "revoked": batch.revoked}
-
-
 def _batches() -> list[dict[str, Any]]:
     with store().session() as db:
-        return [_batch_view(b) for b in vouchers.batches(db, _now())]
+        return [b.view() for b in vouchers.batches(db, _now())]
 
 
 def _vouchers_page(form: BatchForm, status: int = 200) -> tuple[str, int]:

@@ -10,6 +10,7 @@ import click
 from sqlalchemy import select
 
 from citynet.errors import CitynetError
+from citynet.listings import Column, Listing, counted, emit, format_options
 from citynet.runtime import Runtime
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -65,20 +66,33 @@ def merchants_add(runtime: Runtime, name: str, category: str, offer: str,
     click.echo(f"added {name}: shown in {where} from {draft.valid_from} to {draft.valid_until}")
 
 
+MERCHANT_COLUMNS = (Column("name", "merchant"), Column("category"),
+                    Column("valid_from", "from", table=False), Column("valid_until", "until"),
+                    Column("impressions", "shown", right=True),
+                    Column("clicks", "opened", right=True),
+                    Column("communities", text=lambda v: ", ".join(v) or "all"),
+                    Column("shown_now", "now"))
+
+
 @merchants.command("list")
+@format_options
 @pass_runtime
-def merchants_list(runtime: Runtime) -> None:
-    """Every offer, with how often it was shown and opened (aggregate counts only)."""
+def merchants_list(runtime: Runtime, fmt: str | None) -> None:
+    """Every offer, with how often it was shown and opened (aggregate counts only).
+
+    communities: where it is shown (none listed: everywhere); now: whether it is shown
+    today."""
     from portal.merchants import Merchant
 
     today = date.today()
     with runtime.store.session() as session:
-        rows = session.scalars(select(Merchant).order_by(Merchant.name)).all()
-        click.echo(f"{'merchant':<24}{'until':<12}{'shown':>8}{'opened':>8}  communities")
-        for m in rows:
-            state = "" if m.valid_from <= today <= m.valid_until else " (not shown now)"
-            click.echo(f"{m.name[:23]:<24}{m.valid_until.isoformat():<12}{m.impressions:>8}"
-                       f"{m.clicks:>8}  {', '.join(m.communities) or 'all'}{state}")
+        shown = Listing("merchants", "merchant", MERCHANT_COLUMNS, [
+            {"name": m.name, "category": m.category, "valid_from": m.valid_from,
+             "valid_until": m.valid_until, "impressions": m.impressions, "clicks": m.clicks,
+             "communities": list(m.communities),
+             "shown_now": m.valid_from <= today <= m.valid_until}
+            for m in session.scalars(select(Merchant).order_by(Merchant.name))])
+    emit(shown, fmt, empty="(no merchants: citynet merchants add --help)")
 
 
 @merchants.command("remove")
@@ -118,4 +132,4 @@ def voucher_sheet(runtime: Runtime, batch: str, out: Path, unused: bool) -> None
     if not found:
         raise CitynetError(f"no {'unused ' if unused else ''}vouchers in batch {batch!r}")
     out.write_text(render(batch, found), encoding="utf-8")
-    click.echo(f"{len(found)} vouchers of batch {batch} written to {out}")
+    click.echo(f"{counted(len(found), 'voucher')} of batch {batch} written to {out}")

@@ -5,7 +5,6 @@ Purging stays a CLI command (``citynet records purge``): deleting evidence is ex
 
 from __future__ import annotations
 
-import csv
 import io
 import ipaddress
 import re
@@ -25,18 +24,19 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet.access import audited, require, tr
 from citynet.config import Config
 from citynet.crypto import SecretBox
+from citynet.spreadsheets import SpreadsheetDictWriter
 from citynet.web import MAX_ID, form_text, query_arg, store, whole_number
 from inventory.models import NasClient
 from radius import coa, records
 from radius import sessions as live_sessions
 from radius.models import RadiusSession
-from radius.records import MAC_SPELLING, LoginRecord, normal_mac
+from radius.records import MAC_SPELLING, normal_mac
 from radius.wire import Code
 
 blueprint = Blueprint("radius_admin", __name__, url_prefix="/admin",
@@ -113,23 +113,7 @@ def _found_sessions(given: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
                                           ip=given["ip"], nas=given["nas"],
                                           stopped_too=bool(given["stopped"]),
                                           limit=SESSIONS_SHOWN)
-        return [_session_view(r) for r in rows], more
-
-
-def _session_view(row: RadiusSession) -> dict[str, Any]:
-    return {
-        "id": row.id, "session_id": row.session_id, "nas": row.nas,
-        "identity": live_sessions.shown(row.identity or row.username, row.method),
-        "username": live_sessions.shown(row.username, row.method),
-        "method": row.method, "mac": normal_mac(row.calling_station) or row.calling_station,
-        "ip": row.framed_ip, "called_station": row.called_station,
-        "started_at": row.started_at.isoformat(timespec="seconds"),
-        "updated_at": row.updated_at.isoformat(timespec="seconds"),
-        "stopped_at": row.stopped_at.isoformat(timespec="seconds") if row.stopped_at else None,
-        "minutes": row.session_time // 60, "input_octets": row.input_octets,
-        "output_octets": row.output_octets, "state": "open" if row.stopped_at is None
-        else "stopped", "terminate_cause": row.terminate_cause,
-    }
+        return [live_sessions.view(r) for r in rows], more
 
 
 @blueprint.get("/sessions")
@@ -250,7 +234,7 @@ def _outcome(result: coa.CoaResult, who: str, mac: str, nas: str) -> str:
 def _record_search() -> tuple[dict[str, str], dict[str, Any], str]:
     """(criteria as given, as search arguments, what is wrong with them or '')."""
     given = {name: _arg(name) for name in RECORD_CRITERIA}
-    parsed: dict[str, Any] = {"phone": given["phone"] or None, "mac": None,
+    parsed: dict[str, Any] = {"identity": given["phone"] or None, "mac": None,
                               "ip": given["ip"] or None, "since": None, "until": None}
     if not any(given.values()):
         return given, parsed, tr("请至少填写一项：手机号、MAC、IP 或时间范围",
@@ -311,21 +295,18 @@ def records_csv() -> Response:
                       "number)"))
     conditions = records.matching(**parsed)
     with store().session() as db:
-        count, last = db.execute(select(func.count(), func.max(LoginRecord.seq))
-                                 .where(*conditions)).one()
+        count, last = records.count(db, conditions)
         audited(db, "records.export", _described(given), reason=reason,
                 detail={"criteria": {k: v for k, v in given.items() if v}, "rows": count})
-    # what was counted (and audited) is what is sent: rows appended since are left out
-    query = (select(LoginRecord).where(*conditions, LoginRecord.seq <= (last or 0))
-             .order_by(LoginRecord.seq).execution_options(yield_per=1000))
     source = store()
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, records.COLUMNS, lineterminator="\n")
+        writer = SpreadsheetDictWriter(buffer, records.COLUMNS, lineterminator="\n")
         writer.writeheader()
         with source.session() as db:
-            for number, record in enumerate(db.scalars(query), 1):
+            # what was counted (and audited) is what is sent
+            for number, record in enumerate(records.export(db, conditions, last), 1):
                 writer.writerow(records.export_row(record))
                 if number % 500 == 0:
                     yield buffer.getvalue()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import json
+import re
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from citynet.errors import CitynetError
+from citynet.listings import Column, Listing, counted, emit, format_options
 from citynet.runtime import Runtime
 from citynet.server import settle
+from citynet.spreadsheets import SpreadsheetDictWriter
 from radius import vouchers as voucher_limits  # the limits the admin web shares
 
 if TYPE_CHECKING:
@@ -136,18 +139,36 @@ def profile_set(runtime: Runtime, /, name: str, **changes: Any) -> None:
     click.echo(terms.describe())
 
 
+def _profile_columns() -> tuple[Column, ...]:
+    from radius.profiles import LIMITS
+
+    short = {"max_session_minutes": "session min", "idle_timeout": "idle s",
+             "interim_interval": "interim s", "bandwidth_up_kbps": "up kbit/s",
+             "bandwidth_down_kbps": "down kbit/s", "daily_minutes": "min/day",
+             "daily_megabytes": "MB/day", "simultaneous_use": "devices",
+             "remember_days": "remember d"}
+    return (Column("name"), *(Column(name, short[name], right=True) for name in LIMITS),
+            Column("language"), Column("built_in", "built in"))
+
+
 @profile.command("list")
+@format_options
 @pass_runtime
-def profile_list(runtime: Runtime) -> None:
-    """The profiles in the store (a NAS naming another one gets the built-in defaults)."""
+def profile_list(runtime: Runtime, fmt: str | None) -> None:
+    """The profiles in the store (a NAS naming another one gets the built-in defaults).
+
+    0 is "no limit" for the limits."""
+    from dataclasses import asdict
+
     from radius import profiles
 
     with runtime.store.session() as session:
         found = profiles.load_all(session)
+    terms = sorted(found.values(), key=lambda t: t.name)
+    rows = [{**asdict(t), "built_in": False} for t in terms]
     if "default" not in found:
-        click.echo(profiles.DEFAULT.describe() + "  (built in)")
-    for terms in sorted(found.values(), key=lambda t: t.name):
-        click.echo(terms.describe())
+        rows.insert(0, {**asdict(profiles.DEFAULT), "built_in": True})
+    emit(Listing("profiles", "profile", _profile_columns(), rows), fmt)
 
 
 @radius.command("token")
@@ -259,8 +280,32 @@ def vouchers_create(runtime: Runtime, count: int, minutes: int, devices: int, ba
     else:
         for row in rows:
             click.echo(row["code"])
-        click.echo(f"{count} vouchers, {minutes} min, {devices} device(s), "
-                   f"batch {batch or '-'}, unused ones expire {rows[0]['valid_until']}", err=True)
+        click.echo(f"{counted(count, 'voucher')}, {minutes} min, "
+                   f"{counted(devices, 'device')} each, batch {batch or '-'}, unused ones "
+                   f"expire {rows[0]['valid_until']}", err=True)
+
+
+BATCH_COLUMNS = (Column("batch"), Column("count", right=True),
+                 Column("minutes", text=lambda v: "/".join(map(str, v))),
+                 Column("devices", text=lambda v: "/".join(map(str, v))),
+                 Column("created_at", "created"), Column("valid_until", "valid until"),
+                 Column("used", right=True), Column("unused", right=True),
+                 Column("expired", right=True), Column("revoked", right=True))
+
+
+@vouchers.command("list")
+@format_options
+@pass_runtime
+def vouchers_list(runtime: Runtime, fmt: str | None) -> None:
+    """Every batch, newest first: its terms and how many codes are used, unused (still
+    valid), expired unused and revoked. Codes are never listed (print them with
+    `citynet vouchers sheet`)."""
+    from radius import vouchers as voucher_store
+
+    with runtime.store.session() as session:
+        batches = voucher_store.batches(session, datetime.now(UTC))
+    emit(Listing("batches", "batch", BATCH_COLUMNS, [b.view() for b in batches],
+                 many="batches"), fmt, empty="(no vouchers: citynet vouchers create --help)")
 
 
 @click.group()
@@ -268,42 +313,70 @@ def records() -> None:
     """Login and logout records (real-name rules): search, export, purge by retention."""
 
 
+def _identity_option(command: Callable[..., None]) -> Callable[..., None]:
+    """--identity, and --phone, its name before it said what it searches, kept hidden so
+    that scripts written for it still run."""
+    command = click.option("--phone", "phone_alias", hidden=True)(command)
+    return click.option("--identity", help="Phone number or voucher code, as typed or as "
+                        "printed (84R2-E6M6-5E, any case, full-width).")(command)
+
+
+def _identity(identity: str | None, phone_alias: str | None) -> str | None:
+    if identity and phone_alias and identity != phone_alias:
+        raise click.UsageError("--phone is the old name of --identity: give one of them")
+    return identity or phone_alias
+
+
+RECORD_COLUMNS = tuple(Column(key, right=key == "seq") for key in (
+    "seq", "at", "event", "result", "identity", "method", "mac", "private_ip", "nas"))
+
+
 @records.command("search")
-@click.option("--phone", help="Identity: phone number or voucher code.")
-@click.option("--mac", help="Device MAC as the NAS sent it.")
+@_identity_option
+@click.option("--mac", help="Device MAC, any spelling.")
 @click.option("--ip", help="Private or NAT public IP address.")
 @click.option("--since", type=click.DateTime(), help="From this UTC time (inclusive).")
 @click.option("--until", type=click.DateTime(), help="Up to this UTC time (exclusive).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV for a lawful request's answer.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Every matching record as CSV, for a lawful request's answer.")
+@click.option("--limit", type=click.IntRange(1), default=500, show_default=True,
+              help="Records shown on screen (the oldest first); --csv has them all.")
 @pass_runtime
-def records_search(runtime: Runtime, phone: str | None, mac: str | None, ip: str | None,
-                   since: datetime | None, until: datetime | None, as_csv: bool) -> None:
-    """Find login records by phone, MAC, IP and time range (times in UTC).
+def records_search(runtime: Runtime, identity: str | None, phone_alias: str | None,
+                   mac: str | None, ip: str | None, since: datetime | None,
+                   until: datetime | None, as_csv: bool, limit: int) -> None:
+    """Find login records by identity, MAC, IP and time range (times in UTC).
+
+    The CSV holds every matching record, streamed (there may be millions); the count of
+    them goes to stderr.
 
     \b
-    Example:
-      citynet records search --phone 13800138000 --since 2026-11-01 --csv > answer.csv
+    Examples:
+      citynet records search --identity 13800138000 --since 2026-11-01 --csv > answer.csv
+      citynet records search --identity 84R2-E6M6-5E
     """
     from radius import records as login_records
 
-    if not any((phone, mac, ip, since, until)):
-        raise click.UsageError("give at least one of --phone, --mac, --ip, --since, --until")
+    identity = _identity(identity, phone_alias)
+    if not any((identity, mac, ip, since, until)):
+        raise click.UsageError("give at least one of --identity, --mac, --ip, --since, "
+                               "--until")
+    conditions = login_records.matching(identity=identity, mac=mac, ip=ip,
+                                        since=_utc(since), until=_utc(until))
     with runtime.store.session() as session:
-        found = login_records.search(session, phone=phone, mac=mac, ip=ip,
-                                     since=_utc(since), until=_utc(until))
-        rows = [login_records.export_row(r) for r in found]
-    writer = csv.DictWriter(sys.stdout, login_records.COLUMNS,
-                            lineterminator="\n") if as_csv else None
-    if writer is not None:
-        writer.writeheader()
-    for row in rows:
-        if writer is not None:
-            writer.writerow(row)
-        else:
-            click.echo(f"{row['seq']:>8} {str(row['at'])[:19]} {row['event']:<13} "
-                       f"{row['result']:<10} {row['identity']:<14} {row['mac']:<18} "
-                       f"{row['private_ip'] or '-':<15} {row['nas']}")
-    click.echo(f"{len(rows)} records", err=True)
+        matched, last = login_records.count(session, conditions)
+        found = login_records.export(session, conditions, last)
+        if as_csv:
+            writer = SpreadsheetDictWriter(sys.stdout, login_records.COLUMNS,
+                                           lineterminator="\n")
+            writer.writeheader()
+            for record in found:
+                writer.writerow(login_records.export_row(record))
+            click.echo(counted(matched, "record"), err=True)
+            return
+        shown = Listing("records", "record", RECORD_COLUMNS,
+                        [login_records.export_row(r) for r in islice(found, limit)], matched)
+    emit(shown, "table", more="raise --limit to see more, or --csv for every one")
 
 
 @records.command("purge")
@@ -362,47 +435,55 @@ def sessions() -> None:
     """Public WiFi sessions as the NAS accounting reports them."""
 
 
+def _megabytes(octets: int) -> str:
+    return f"{octets / 1e6:.1f}"
+
+
+SESSION_COLUMNS = (
+    Column("id", table=False), Column("session_id", "session"), Column("identity", "user"),
+    Column("username", table=False), Column("method", table=False), Column("mac"),
+    Column("ip"), Column("nas"), Column("called_station", table=False),
+    Column("minutes", right=True),
+    Column("input_octets", "MB in", right=True, text=_megabytes),
+    Column("output_octets", "MB out", right=True, text=_megabytes),
+    Column("state"), Column("terminate_cause", "cause"), Column("started_at", "started"),
+    Column("updated_at", table=False), Column("stopped_at", table=False))
+
+
 @sessions.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Stopped sessions too (newest first).")
-@click.option("--user", help="Phone number or voucher code (or a MAC-auth User-Name).")
+@click.option("--user", help="Phone number or voucher code, any spelling (or a MAC-auth "
+              "User-Name).")
 @click.option("--mac", help="Client MAC, any spelling.")
+@click.option("--ip", help="Client IP address (Framed-IP-Address).")
 @click.option("--nas", "nas_name", help="NAS name.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Sessions shown, newest first; the count says how many matched.")
+@format_options
 @pass_runtime
 def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str | None,
-                  nas_name: str | None, limit: int) -> None:
+                  ip: str | None, nas_name: str | None, limit: int, fmt: str | None) -> None:
     """List open sessions: who, which device, where, for how long, how much traffic.
 
     \b
     Examples:
       citynet sessions list
       citynet sessions list --user 13800138000 --all
+      citynet sessions list --mac AA-BB-CC-DD-EE-FF --all --json
     """
-    from sqlalchemy import or_, select
+    from radius import sessions as live_sessions
+    from radius.records import MAC_SPELLING
 
-    from radius.models import RadiusSession
-    from radius.records import normal_mac
-
-    query = select(RadiusSession).order_by(RadiusSession.updated_at.desc()).limit(limit)
-    if not show_all:
-        query = query.where(RadiusSession.stopped_at.is_(None))
-    if user:
-        query = query.where(or_(RadiusSession.username == user, RadiusSession.identity == user))
-    if nas_name:
-        query = query.where(RadiusSession.nas == nas_name)
+    if mac and not re.fullmatch(MAC_SPELLING, mac):
+        raise click.BadParameter(f"{mac!r} is not a MAC address", param_hint="--mac")
+    criteria: dict[str, Any] = {"who": user or "", "mac": mac or "", "ip": ip or "",
+                                "nas": nas_name or "", "stopped_too": show_all}
     with runtime.store.session() as session:
-        rows = session.scalars(query).all()
-    wanted = normal_mac(mac) if mac else None
-    shown = [r for r in rows if wanted is None or normal_mac(r.calling_station) == wanted]
-    click.echo(f"{'session':<20}{'user':<16}{'mac':<19}{'ip':<16}{'nas':<18}"
-               f"{'minutes':>8}{'MB in':>9}{'MB out':>9}  state")
-    for r in shown:
-        state = "open" if r.stopped_at is None else f"stopped ({r.terminate_cause or '-'})"
-        click.echo(f"{r.session_id[:19]:<20}{(r.identity or r.username)[:15]:<16}"
-                   f"{normal_mac(r.calling_station) or r.calling_station[:18]:<19}"
-                   f"{r.framed_ip or '-':<16}{r.nas[:17]:<18}{r.session_time // 60:>8}"
-                   f"{r.input_octets / 1e6:>9.1f}{r.output_octets / 1e6:>9.1f}  {state}")
-    click.echo(f"{len(shown)} session(s)", err=True)
+        rows, more = live_sessions.search(session, limit=limit, **criteria)
+        matched = live_sessions.count(session, **criteria) if more else len(rows)
+        shown = Listing("sessions", "session", SESSION_COLUMNS,
+                        [live_sessions.view(r, masked=False) for r in rows], matched)
+    emit(shown, fmt, more="raise --limit to see more")
 
 
 def _nas_target(runtime: Runtime, session_id: str, nas_name: str | None,

@@ -11,6 +11,7 @@ kept at least ``records.retention_days`` (≥ 60, default 180) and removed only 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from citynet import chain
 from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, kept_lengths, set_meta
 from citynet.ledger import Ledger
+from radius.vouchers import identity_spellings
 
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
 # how people and NASes write one (aa:bb:.., AA-BB-.., aabb.ccdd.eeff, bare): what a search
@@ -128,14 +130,15 @@ def purge(session: Session, before: datetime) -> int:
     return int(count)
 
 
-def matching(*, phone: str | None = None, mac: str | None = None, ip: str | None = None,
+def matching(*, identity: str | None = None, mac: str | None = None, ip: str | None = None,
              since: datetime | None = None,
              until: datetime | None = None) -> list[ColumnElement[bool]]:
-    """The conditions of a search by phone, MAC (any spelling), IP (private or NAT public)
-    and time range (``until`` exclusive); criteria not given are left out."""
+    """The conditions of a search by identity (phone, or voucher code in any spelling),
+    MAC (any spelling), IP (private or NAT public) and time range (``until`` exclusive);
+    criteria not given are left out."""
     conditions: list[ColumnElement[bool]] = []
-    if phone:
-        conditions.append(LoginRecord.identity == phone)
+    if identity:
+        conditions.append(LoginRecord.identity.in_(sorted(identity_spellings(identity))))
     if mac:
         conditions.append(LoginRecord.mac == (normal_mac(mac) or mac))
     if ip:
@@ -147,13 +150,31 @@ def matching(*, phone: str | None = None, mac: str | None = None, ip: str | None
     return conditions
 
 
-def search(session: Session, *, phone: str | None = None, mac: str | None = None,
+def search(session: Session, *, identity: str | None = None, mac: str | None = None,
            ip: str | None = None, since: datetime | None = None,
-           until: datetime | None = None, limit: int = 10_000) -> list[LoginRecord]:
-    query = (select(LoginRecord).where(*matching(phone=phone, mac=mac, ip=ip, since=since,
-                                                 until=until))
+           until: datetime | None = None, limit: int | None = None) -> list[LoginRecord]:
+    """The oldest ``limit`` matching records (every one without a limit: an export
+    streams them with ``export`` instead)."""
+    query = (select(LoginRecord).where(*matching(identity=identity, mac=mac, ip=ip,
+                                                 since=since, until=until))
              .order_by(LoginRecord.seq))
-    return list(session.scalars(query.limit(limit)))
+    return list(session.scalars(query if limit is None else query.limit(limit)))
+
+
+def count(session: Session, conditions: list[ColumnElement[bool]]) -> tuple[int, int]:
+    """(how many records match, the newest one's seq, 0 if none)."""
+    found, last = session.execute(select(func.count(), func.max(LoginRecord.seq))
+                                  .where(*conditions)).one()
+    return int(found), int(last or 0)
+
+
+def export(session: Session, conditions: list[ColumnElement[bool]],
+           last: int) -> Iterator[LoginRecord]:
+    """Every matching record up to ``last`` (what was counted: rows appended since are
+    left out), oldest first, read in batches — never all of them in memory."""
+    query = (select(LoginRecord).where(*conditions, LoginRecord.seq <= last)
+             .order_by(LoginRecord.seq).execution_options(yield_per=1000))
+    yield from session.scalars(query)
 
 
 def export_row(record: LoginRecord) -> dict[str, object]:

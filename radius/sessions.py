@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
@@ -16,6 +16,7 @@ from inventory.models import NasClient
 from radius import coa
 from radius.models import RadiusSession
 from radius.records import normal_mac
+from radius.vouchers import identity_spellings
 
 
 class NotAddressable(CitynetError):
@@ -58,24 +59,62 @@ def shown(value: str, method: str) -> str:
     return f"…{value[-2:]}"
 
 
+def matching(*, who: str = "", mac: str = "", ip: str = "", nas: str = "",
+             stopped_too: bool = False) -> list[ColumnElement[bool]]:
+    """The conditions of a search: ``who`` is the phone or voucher code (any spelling; or
+    a MAC-auth User-Name), ``mac`` any spelling of a MAC; criteria not given are left
+    out, and stopped sessions unless ``stopped_too``."""
+    conditions: list[ColumnElement[bool]] = []
+    if not stopped_too:
+        conditions.append(RadiusSession.stopped_at.is_(None))
+    if who:
+        spellings = sorted(identity_spellings(who))
+        conditions.append(or_(RadiusSession.username.in_(spellings),
+                              RadiusSession.identity.in_(spellings)))
+    if mac:
+        conditions.append(func.lower(RadiusSession.calling_station).in_(mac_spellings(mac)))
+    if ip:
+        conditions.append(RadiusSession.framed_ip == ip)
+    if nas:
+        conditions.append(RadiusSession.nas == nas)
+    return conditions
+
+
 def search(session: Session, *, who: str = "", mac: str = "", ip: str = "", nas: str = "",
            stopped_too: bool = False, limit: int = 200) -> tuple[list[RadiusSession], bool]:
-    """Sessions newest first: (at most ``limit`` of them, whether more matched). ``who`` is
-    the phone or voucher (or a MAC-auth User-Name), ``mac`` any spelling of a MAC."""
-    query = select(RadiusSession).order_by(RadiusSession.started_at.desc(),
-                                           RadiusSession.id.desc())
-    if not stopped_too:
-        query = query.where(RadiusSession.stopped_at.is_(None))
-    if who:
-        query = query.where(or_(RadiusSession.username == who, RadiusSession.identity == who))
-    if mac:
-        query = query.where(func.lower(RadiusSession.calling_station).in_(mac_spellings(mac)))
-    if ip:
-        query = query.where(RadiusSession.framed_ip == ip)
-    if nas:
-        query = query.where(RadiusSession.nas == nas)
+    """Sessions newest first: (at most ``limit`` of them, whether more matched); the
+    criteria are ``matching``'s."""
+    query = (select(RadiusSession)
+             .where(*matching(who=who, mac=mac, ip=ip, nas=nas, stopped_too=stopped_too))
+             .order_by(RadiusSession.started_at.desc(), RadiusSession.id.desc()))
     found = list(session.scalars(query.limit(limit + 1)))
     return found[:limit], len(found) > limit
+
+
+def count(session: Session, **criteria: Any) -> int:
+    """How many sessions ``matching(**criteria)``."""
+    return int(session.scalar(select(func.count()).select_from(RadiusSession)
+                              .where(*matching(**criteria))) or 0)
+
+
+def view(row: RadiusSession, *, masked: bool = True) -> dict[str, Any]:
+    """A session as the staff web's JSON and the CLI show it; ``masked``: a voucher code
+    shortened as ``shown`` does (the web's audience)."""
+    def who(value: str) -> str:
+        return shown(value, row.method) if masked else value
+
+    return {
+        "id": row.id, "session_id": row.session_id, "nas": row.nas,
+        "identity": who(row.identity or row.username), "username": who(row.username),
+        "method": row.method, "mac": normal_mac(row.calling_station) or row.calling_station,
+        "ip": row.framed_ip, "called_station": row.called_station,
+        "started_at": row.started_at.isoformat(timespec="seconds"),
+        "updated_at": row.updated_at.isoformat(timespec="seconds"),
+        "stopped_at": row.stopped_at.isoformat(timespec="seconds") if row.stopped_at else None,
+        "minutes": row.session_time // 60, "input_octets": row.input_octets,
+        "output_octets": row.output_octets, "state": "open" if row.stopped_at is None
+        else "stopped", "terminate_cause": row.terminate_cause,
+    }
 
 
 def target(session: Session, box: SecretBox | None, live: RadiusSession) -> NasTarget:

@@ -108,6 +108,16 @@ def display(code: str) -> str:
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
 
 
+def identity_spellings(text: str) -> set[str]:
+    """What a search for an identity (a phone number or a voucher code) looks for: the
+    text as typed and, when it reads as a code the way the portal reads one at login, the
+    code as records and sessions keep it and as printed (a NAS's own login form may pass
+    it on as typed)."""
+    given = text.strip()
+    code = normalise(given)
+    return {given} if code is None else {given, code, display(code)}
+
+
 # --- redemption (store) -------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -231,6 +241,15 @@ class Batch:
     unused: int  # never used, still valid, not revoked
     expired: int  # never used, past its date
     revoked: int
+
+    def view(self) -> dict[str, Any]:
+        """As the staff web's JSON and ``citynet vouchers list --json`` show it."""
+        return {"batch": self.name, "count": self.count, "minutes": list(self.minutes),
+                "devices": list(self.devices),
+                "created_at": self.created_at.isoformat(timespec="seconds"),
+                "valid_until": self.valid_until.isoformat(timespec="seconds"),
+                "used": self.used, "unused": self.unused, "expired": self.expired,
+                "revoked": self.revoked}
 
 
 def batches(session: Session, now: datetime) -> list[Batch]:

@@ -54,8 +54,9 @@ def test_one_bad_row_writes_nothing(store: Store, box: SecretBox, tmp_path: Path
     with store.session() as session:
         outcome = import_rows(session, read_all(path), box)
         assert [str(p) for p in outcome.problems] == [
-            f"{path}:5: type: 'castle' is not one of: government_agency, public_institution, "
-            "community_workstation, commercial, residential",
+            f"{path}:5: type: 'castle' is not one of: government_agency (政府机关), "
+            "public_institution (事业单位), community_workstation (社区工作站), "
+            "commercial (商业楼宇), residential (住宅)",
             f"{path}:6: community: no communities named '无此社区' in the store or this import",
             f"{path}:7: code: duplicate key 'NEW-1' (first at {path}:2)",
         ]
@@ -97,8 +98,11 @@ def test_export_import_is_a_lossless_round_trip(store: Store, box: SecretBox,
                                                 backend_config: Config, tmp_path: Path,
                                                 second_store_url: str, fmt: str) -> None:
     seed_demo(store, box)
-    with store.session() as session:
+    with store.session() as session:  # data, not a spreadsheet: kept as it is, '=' and all
+        assert import_rows(session, [files.RawRow("t", 1, KINDS["streets"], {
+            "name": "=1+2", "name_en": "@Sungang"})], box).ok
         exported = export(session)
+    assert {"name": "=1+2", "name_en": "@Sungang"} in exported["streets"]
     out = tmp_path / "export"
     out.mkdir()
     if fmt == "yaml":

@@ -258,7 +258,10 @@ def test_alerts_check_notifies_a_down_ap_once(tmp_path: Path, receiver: Receiver
 
     listed = alerts("list")
     assert "ap_down:ap:aa:bb:cc:00:00:01" in listed.stdout and " 1 h " in listed.stdout
-    assert "1 alert(s) firing" in listed.stderr
+    assert "1 alert firing" in listed.stderr
+    [row] = json.loads(alerts("list", "--json").stdout)["alerts"]
+    assert (row["rule"], row["subject"], row["notified"]) == ("ap_down", "ap:aa:bb:cc:00:00:01",
+                                                              True)
 
 
 def test_alerts_check_exits_1_and_sends_again_when_nothing_took_it(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -453,3 +454,103 @@ def test_the_pages_speak_chinese_first(site: Site) -> None:
                         ("/admin/settings/retention", "保留天数")):
         shown = client.get(path)
         assert shown.status_code == 200 and words in shown.get_data(as_text=True), path
+
+
+# --- identities as people type them --------------------------------------------------
+
+def full_width(text: str) -> str:
+    """As a Chinese input method may type it: ASCII letters, digits and '-' full-width."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_a_voucher_code_is_found_however_it_is_spelled(site: Site) -> None:
+    from radius import vouchers
+
+    code = vouchers.new_code()
+    printed = vouchers.display(code)  # 84R2-E6M6-5E
+    with site.store.session() as db:
+        records.append(db, [LoginEvent(NOW, "login", "accept", code, "voucher", "test-gw",
+                                       "aa:bb:cc:dd:ee:01")])
+    session_row = site.session("s-v", code, "AA-BB-CC-DD-EE-01", "10.8.0.5", method="voucher")
+    spellings = [printed, printed.lower(), f" {printed.replace('-', ' ')} ",
+                 full_width(printed)]
+    auditor, operator = site.client(Role.AUDITOR), site.client(Role.OPERATOR)
+    for spelling in spellings:
+        for option in ("--identity", "--phone"):  # --phone: the old name, still accepted
+            found = site.cli("records", "search", option, spelling, "--csv")
+            assert found.exit_code == 0, found.output
+            assert [r["identity"] for r in csv.DictReader(io.StringIO(found.stdout))] == [code]
+        html = auditor.get("/admin/records", query_string={"phone": spelling}).get_data(True)
+        assert re.findall(r"<tr><td>(\d+)</td>", html) == ["1"]
+        listed = operator.get("/admin/sessions.json", query_string={"who": spelling})
+        assert [s["id"] for s in listed.get_json()["sessions"]] == [session_row]
+        assert "s-v" in site.cli("sessions", "list", "--user", spelling).stdout
+    mistyped = printed[:-1] + ("2" if printed[-1] != "2" else "3")  # its check symbol fails
+    assert site.cli("records", "search", "--identity", mistyped, "--csv").stdout.count(
+        "\n") == 1  # the header only
+    both = site.cli("records", "search", "--identity", code, "--phone", "13800138000")
+    assert both.exit_code == 2 and "old name of --identity" in both.output
+
+
+def test_record_exports_never_hand_a_spreadsheet_a_formula(site: Site) -> None:
+    with site.store.session() as db:
+        records.append(db, [LoginEvent(NOW, "login", "unknown voucher", "=1+2", "token",
+                                       "@nas", "aa:bb:cc:dd:ee:01")])
+    web = site.client(Role.AUDITOR).get("/admin/records.csv?mac=aa:bb:cc:dd:ee:01&reason=C-1")
+    cli = site.cli("records", "search", "--mac", "aa:bb:cc:dd:ee:01", "--csv")
+    for text in (web.get_data(as_text=True), cli.stdout):
+        [row] = csv.DictReader(io.StringIO(text))
+        assert (row["identity"], row["nas"], row["result"]) == ("'=1+2", "'@nas",
+                                                                "unknown voucher")
+    with site.store.session() as db:  # the record itself keeps what the NAS sent
+        assert [r.identity for r in records.search(db, identity="=1+2")] == ["=1+2"]
+
+
+# --- nothing cut short without saying so ----------------------------------------------
+
+def test_a_records_export_has_every_matching_row_and_the_screen_says_what_it_left_out(
+        tmp_path: Path, nas: FakeNas) -> None:
+    """More records than the old silent cap of 10,000 (SQLite only: 10,001 rows)."""
+    site = build(tmp_path, nas.port)
+    try:
+        with site.store.session() as db:
+            records.append(db, [LoginEvent(NOW, "login", "accept", "13800138000", "token",
+                                           "test-gw") for _ in range(10_001)])
+            records.append(db, [LoginEvent(NOW, "login", "accept", "13900139000", "token",
+                                           "test-gw")])
+        exported = site.cli("records", "search", "--identity", "13800138000", "--csv")
+        assert exported.exit_code == 0, exported.output
+        rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+        assert len(rows) == 10_001 and rows[-1]["seq"] == "10001"
+        assert exported.stderr == "10,001 records\n"
+        shown = site.cli("records", "search", "--identity", "13800138000", "--limit", "3")
+        assert len(shown.stdout.splitlines()) == 1 + 3  # the header, three rows
+        assert shown.stderr == ("showing 3 of 10,001 records; raise --limit to see more, or "
+                                "--csv for every one\n")
+    finally:
+        site.store.close()
+
+
+def test_sessions_list_filters_in_the_query_and_says_when_it_shows_fewer(site: Site) -> None:
+    old = site.session("s-old", "13800138000", "AA-BB-CC-DD-EE-01", "10.8.0.1",
+                       age_minutes=600, stopped=True)
+    with site.store.session() as db:  # 200 newer sessions of other devices
+        db.add_all(RadiusSession(nas="test-gw", session_id=f"bulk-{n}", username="x",
+                                 identity="x", calling_station=f"02-00-00-00-{n // 256:02X}-"
+                                 f"{n % 256:02X}", started_at=NOW, updated_at=NOW)
+                   for n in range(200))
+    mine = site.cli("sessions", "list", "--all", "--mac", "aabb.ccdd.ee01", "--json")
+    assert mine.exit_code == 0, mine.output
+    listed = json.loads(mine.stdout)
+    assert [s["id"] for s in listed["sessions"]] == [old]
+    assert (listed["count"], listed["matched"], listed["truncated"]) == (1, 1, False)
+    web = site.client(Role.OPERATOR).get("/admin/sessions.json?stopped=1&mac=aabb.ccdd.ee01")
+    assert listed["sessions"] == web.get_json()["sessions"]  # one shape, CLI and web
+    cut = site.cli("sessions", "list", "--limit", "50")
+    assert cut.stderr == "showing 50 of 200 sessions; raise --limit to see more\n"
+    assert len(cut.stdout.splitlines()) == 1 + 50
+    one = site.cli("sessions", "list", "--user", "13800138000", "--all")
+    assert one.stderr == "1 session\n"
+    header = one.stdout.splitlines()[0].split()
+    assert header[:5] == ["session", "user", "mac", "ip", "nas"]
+    assert site.cli("sessions", "list", "--mac", "zz").exit_code == 2

@@ -49,7 +49,7 @@ def test_logins_and_logouts_are_recorded_in_order(listener: Listener) -> None:
         assert rows[0].called_station == "00-E0-FC-01-02-03:i-Shenzhen"
         assert records.verify(session) == (4, [])
         assert len(records.search(session, ip="203.0.113.7")) == 2
-        assert len(records.search(session, phone=code, since=datetime.now(UTC)
+        assert len(records.search(session, identity=code, since=datetime.now(UTC)
                                   - timedelta(minutes=5))) == 4
         assert records.search(session, mac="00:00:00:00:00:00") == []
         assert {r.mac for r in rows} == {"aa:bb:cc:dd:ee:ff"}  # one spelling in the records

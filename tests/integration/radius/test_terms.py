@@ -3,6 +3,7 @@ radclient → citynet's listener → store, and Disconnect/CoA to a stateful fak
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -267,9 +268,15 @@ def test_profiles_from_the_cli(gateway: Gateway) -> None:
     assert "library: session ≤ 240 min" in output and "daily 120 min" in output
     code, output = gateway.cli("radius", "profile", "set", "library", "--idle-timeout", "5")
     assert code == 2 and "5 is not in the range 60<=x<=86400" in output
+    code, output = gateway.cli("radius", "profile", "list", "--json")
+    found = {p["name"]: p for p in json.loads(output)["profiles"]}
+    assert sorted(found) == ["default", "library", "metered"]
+    assert found["default"]["built_in"] is True
+    assert (found["library"]["daily_minutes"], found["library"]["language"],
+            found["library"]["built_in"]) == (120, "zh-CN", False)
     code, output = gateway.cli("radius", "profile", "list")
-    assert "default: " in output and "(built in)" in output
-    assert "metered: " in output and "library: " in output and "messages in zh-CN" in output
+    rows = {line.split()[0]: line.split() for line in output.splitlines()[1:]}
+    assert rows["library"][-2:] == ["zh-CN", "no"] and rows["default"][-1] == "yes"
 
 
 def test_issuing_a_token_clears_the_identitys_expired_ones(sqlite_store: Store,

@@ -40,8 +40,9 @@ def test_bad_enum_missing_field_and_bad_number() -> None:
     assert problems([*STREET_AND_COMMUNITY, row]) == [
         "in.yaml:7: lat: 'north' is not a number",
         "in.yaml:7: name: required",
-        "in.yaml:7: type: 'castle' is not one of: government_agency, public_institution, "
-        "community_workstation, commercial, residential",
+        "in.yaml:7: type: 'castle' is not one of: government_agency (政府机关), "
+        "public_institution (事业单位), community_workstation (社区工作站), "
+        "commercial (商业楼宇), residential (住宅)",
     ]
 
 

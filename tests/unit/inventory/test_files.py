@@ -41,7 +41,13 @@ def test_csv_ragged_row(tmp_path: Path) -> None:
 def test_csv_kind_from_file_name_or_option(tmp_path: Path) -> None:
     path = tmp_path / "export-2015.csv"
     path.write_text("name\n桂园\n")
-    assert "cannot tell the kind from 'export-2015'" in problems(files.read(path))[0]
+    [unknown] = problems(files.read(path))
+    assert unknown.startswith(f"{path}: cannot tell the kind from 'export-2015'; name the "
+                              "file after one of: streets")  # the file's problem: no line
+    assert unknown.endswith(" (or give --kind)")
+    other = tmp_path / "notes.txt"
+    other.write_text("name\n")
+    assert problems(files.read(other)) == [f"{other}: not a .csv, .yaml or .yml file"]
     assert files.read(path, "streets").rows[0].kind is KINDS["streets"]
     alias = tmp_path / "nas_clients.csv"
     alias.write_text("name,address,secret\n")
@@ -53,9 +59,15 @@ def test_excel_bom_is_accepted_and_gbk_is_explained(tmp_path: Path) -> None:
     bom.write_bytes("\ufeffname\n桂园\n".encode())
     assert files.read(bom).rows[0].data == {"name": "桂园"}
     gbk = tmp_path / "communities.csv"
-    gbk.write_bytes(b"name,street\n" + "湖景社区,笋岗\n".encode("gbk"))
-    [problem] = problems(files.read(gbk))
-    assert problem.startswith(f"{gbk}:2: file: not UTF-8 text")
+    gbk.write_bytes(b"name,street\n" + "湖景社区,笋岗\n黄贝岭,黄贝\n".encode("gbk"))
+    assert problems(files.read(gbk)) == [  # once, for the whole file, naming the encoding
+        f"{gbk}: GBK (GB 18030) text, not UTF-8: save it as UTF-8 (in Excel: 'CSV UTF-8'; "
+        "or iconv -f GB18030 -t UTF-8) and import it again"]
+    broken = tmp_path / "streets.csv"
+    broken.write_bytes(b"name\nok\n\xff\xfe\n")
+    assert problems(files.read(broken)) == [
+        f"{broken}: not UTF-8 text (the first byte that is not is on line 3); save it as "
+        "UTF-8 (in Excel: 'CSV UTF-8')"]
 
 
 def test_yaml_rows_know_their_lines_and_unknown_fields(tmp_path: Path) -> None:
@@ -91,3 +103,27 @@ def test_csv_round_trip_of_lists_and_numbers() -> None:
     text = files.write_csv(kind, [{"name": "h", "community": "c", "location": "",
                                    "lat": 22.5, "lon": 114.0, "ssids": ["a", "b"]}])
     assert text == "name,community,location,lat,lon,ssids\nh,c,,22.5,114,a;b\n"
+
+
+def test_choices_take_the_chinese_labels_the_docs_show() -> None:
+    from inventory.choices import BuildingType, FiberStatus
+    from inventory.kinds import choice
+
+    assert choice(BuildingType)("政府机关") is BuildingType.GOVERNMENT_AGENCY
+    assert choice(BuildingType)(" 社区工作站 ") is BuildingType.COMMUNITY_WORKSTATION
+    assert choice(BuildingType)("Residential") is BuildingType.RESIDENTIAL
+    assert choice(FiberStatus)("已通光纤") is FiberStatus.CONNECTED
+
+
+def test_a_csv_with_chinese_choice_labels_reads_as_the_codes(tmp_path: Path) -> None:
+    from inventory.importer import parse_row
+
+    path = tmp_path / "buildings.csv"
+    path.write_text("code,name,type,community,fiber_status,fiber_connected_on\n"
+                    "B1,区政府,政府机关,湖景社区,已通光纤,2015-01-01\n")
+    reading = files.read(path)
+    assert reading.problems == []
+    values, problems_found = parse_row(reading.rows[0], None)
+    assert problems_found == []
+    assert (values["type"].value, values["fiber_status"].value) == ("government_agency",
+                                                                    "connected")

@@ -72,7 +72,8 @@ def test_bad_scopes(raw: str, reason: str) -> None:
 def test_choice_lists_the_allowed_values() -> None:
     parse = kinds.choice(BuildingType)
     assert parse(" Residential ") is BuildingType.RESIDENTIAL
-    with pytest.raises(FieldError, match="'castle' is not one of: government_agency, "):
+    with pytest.raises(FieldError,
+                       match=r"'castle' is not one of: government_agency \(政府机关\), "):
         parse("castle")
 
 

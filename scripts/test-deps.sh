@@ -18,6 +18,10 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # frr + openssh-server: real routers (a stateful Cisco-like CLI, vtysh) behind real
           # sshds for the devices tests (tests/lab/frr.py starts its own; the system's stay off).
           frr openssh-server
+          # patroni + etcd-server (+ etcd-client: etcdctl): a two-node PostgreSQL HA cluster
+          # on its own ports (tests/lab/patroni.py) for the failover tests; the system's
+          # etcd stays off, and the machine's 5432 cluster is never touched.
+          patroni etcd-server etcd-client
           "$@")
 
 missing=()

@@ -89,6 +89,12 @@ def store_url(raw: str) -> URL:
                        "port": ",".join(str(port) for _host, port in pairs)})
 
 
+def shown_url(url: URL) -> str:
+    """``url`` for people (logs, `config show`): no password, and a host list with its
+    commas as written, not percent-encoded."""
+    return url.render_as_string(hide_password=True).replace("%2C", ",")
+
+
 class DatabaseConfig(Section):
     url: str = Field(
         default="",
@@ -417,9 +423,7 @@ def from_dict(data: Mapping[str, Any], sources: Mapping[str, str] | None = None)
 def effective(config: Config) -> dict[str, Any]:
     """The config as a dict with every secret masked, for ``citynet config show``."""
     shown = config.model_dump(mode="json")
-    shown["database"]["url"] = store_url(config.database_url).render_as_string(
-        hide_password=True
-    )
+    shown["database"]["url"] = shown_url(store_url(config.database_url))
     # chat webhooks carry their token in the URL: only where they point is shown
     shown["monitoring"]["alert_webhooks"] = [
         f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/{MASK}"

@@ -38,7 +38,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from citynet.config import Config, store_url
+from citynet.config import Config, shown_url, store_url
 from citynet.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -272,7 +272,7 @@ class Store:
         self.engine.dispose()
 
     def describe(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return shown_url(self.url)
 
     # --- schema versions -------------------------------------------------------------
 

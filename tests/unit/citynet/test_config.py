@@ -183,9 +183,9 @@ def test_multi_host_url_accepted_by_config_and_shown_without_password() -> None:
     cfg = config.load(None, environ={
         "CITYNET_DATABASE__URL": "postgresql://citynet:hunter2@h1:5432,h2:5432/citynet"
                                  "?target_session_attrs=read-write"})
-    shown = config.effective(cfg)["database"]["url"]
-    assert "hunter2" not in shown
-    assert "h1" in shown and "h2" in shown
+    assert config.effective(cfg)["database"]["url"] == (
+        "postgresql://citynet:***@/citynet?host=h1,h2&port=5432,5432"
+        "&target_session_attrs=read-write")
 
 
 @pytest.mark.parametrize(("url", "message"), [

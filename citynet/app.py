@@ -7,17 +7,19 @@ import logging
 import secrets
 from typing import Any
 
-from flask import Flask, Request, Response, redirect, url_for
+from flask import Flask, Request, Response, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import __version__
 from citynet.config import Config
 from citynet.crypto import SESSION_KEY_META, SecretBox
 from citynet.db import MetaEntry, Store, get_meta, table
+from citynet.logs import store_failed
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,9 @@ SECURITY_HEADERS = {
                                "form-action 'self'",
     "X-Frame-Options": "DENY",
 }
+# both languages: nothing of the request's own language may be read without the store
+STORE_DOWN = "服务暂时不可用，请稍后再试。\nService temporarily unavailable, please try again.\n"
+STORE_RETRY_SECONDS = "10"
 
 
 class SessionCookies(SecureCookieSessionInterface):
@@ -122,6 +127,14 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
         with store.session() as session:
             session.execute(text("SELECT 1"))  # the store answers
         return {"status": "ok", "version": __version__}
+
+    @app.errorhandler(OperationalError)
+    def store_unavailable(exc: OperationalError) -> tuple[str, int, dict[str, str]]:
+        """The store is down (a failover): 503 with a retry hint, and one log line per
+        cause a minute — not a traceback per request."""
+        store_failed(log, f"web {request.method} {request.path} not served", exc)
+        return STORE_DOWN, 503, {"Content-Type": "text/plain; charset=utf-8",
+                                 "Retry-After": STORE_RETRY_SECONDS}
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_origin
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,7 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from citynet.errors import ConfigError
 
@@ -41,11 +41,67 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+POSTGRES_PORT = 5432
+
+
+def _host_and_port(entry: str) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` (one entry of a libpq host list)."""
+    host, port = entry, ""
+    if entry.startswith("["):
+        host, bracket, port = entry[1:].partition("]")
+        if not bracket or (port and not port.startswith(":")):
+            raise ValueError(f"host {entry!r}: an IPv6 address goes in brackets: [::1]:5432")
+        port = port[1:]
+    elif ":" in entry:
+        host, _colon, port = entry.rpartition(":")
+        if ":" in host:
+            raise ValueError(f"host {entry!r}: an IPv6 address goes in brackets: [::1]:5432")
+    if not host:
+        raise ValueError(f"host {entry!r} has no name or address")
+    if not port:
+        return host, POSTGRES_PORT
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"host {entry!r}: port {port!r} is not a number from 1 to 65535")
+    return host, int(port)
+
+
+def store_url(raw: str) -> URL:
+    """A database URL as SQLAlchemy takes it. Besides SQLAlchemy's own forms, PostgreSQL
+    URLs may list several hosts the libpq way (``postgresql://u@h1:5432,h2:5432/db``, for a
+    Patroni pair): they become the ``?host=h1,h2&port=5432,5432`` form, which the psycopg
+    dialect hands to libpq — and which, unlike ``host=h:p`` pairs, keeps IPv6 intact."""
+    parts = urlsplit(raw)
+    userinfo, _at, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return make_url(raw)
+    if not parts.scheme.startswith("postgresql"):
+        raise ValueError("several hosts (h1,h2) are for PostgreSQL URLs only")
+    if {"host", "port"} & {key for key, _value in parse_qsl(parts.query)}:
+        raise ValueError("hosts are listed either in the URL (h1:5432,h2:5432) or as "
+                         "?host=, not both")
+    pairs = [_host_and_port(entry) for entry in hosts.split(",")]
+    user, has_password, password = userinfo.partition(":")
+    url = make_url(f"{parts.scheme}:///{parts.path.lstrip('/')}"
+                   + (f"?{parts.query}" if parts.query else ""))
+    return url.set(username=unquote(user) or None,
+                   password=unquote(password) if has_password else None).update_query_dict({
+                       "host": ",".join(host for host, _port in pairs),
+                       "port": ",".join(str(port) for _host, port in pairs)})
+
+
+def shown_url(url: URL) -> str:
+    """``url`` for people (logs, `config show`): no password, and a host list with its
+    commas as written, not percent-encoded."""
+    return url.render_as_string(hide_password=True).replace("%2C", ",")
+
+
 class DatabaseConfig(Section):
     url: str = Field(
         default="",
         description="SQLAlchemy URL; empty means SQLite at DATA_DIR/citynet.sqlite3. "
-        "PostgreSQL: postgresql://user:password@host:5432/citynet",
+        "PostgreSQL: postgresql://user:password@host:5432/citynet; several hosts (a "
+        "Patroni pair): postgresql://user@h1:5432,h2:5432/citynet"
+        "?target_session_attrs=read-write",
     )
     echo: bool = Field(default=False, description="log every SQL statement (debugging)")
 
@@ -53,7 +109,7 @@ class DatabaseConfig(Section):
     @classmethod
     def _known_backend(cls, value: str) -> str:
         if value:
-            backend = make_url(value).get_backend_name()
+            backend = store_url(value).get_backend_name()
             if backend not in ("sqlite", "postgresql"):
                 raise ValueError(f"backend {backend!r} is not supported (sqlite or postgresql)")
         return value
@@ -410,9 +466,7 @@ def from_dict(data: Mapping[str, Any], sources: Mapping[str, str] | None = None)
 def effective(config: Config) -> dict[str, Any]:
     """The config as a dict with every secret masked, for ``citynet config show``."""
     shown = config.model_dump(mode="json")
-    shown["database"]["url"] = make_url(config.database_url).render_as_string(
-        hide_password=True
-    )
+    shown["database"]["url"] = shown_url(store_url(config.database_url))
     # chat webhooks carry their token in the URL: only where they point is shown
     shown["monitoring"]["alert_webhooks"] = [
         f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/{MASK}"

@@ -34,11 +34,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from citynet.config import Config
+from citynet.config import Config, shown_url, store_url
 from citynet.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -208,8 +208,9 @@ _TOUCH_META = DriverStatement(update(_META).where(_META.c.key == "").values(
 
 
 def sqlalchemy_url(raw: str) -> URL:
-    """Our URLs say ``postgresql://``; SQLAlchemy wants the psycopg 3 driver named."""
-    url = make_url(raw)
+    """Our URLs say ``postgresql://`` (with one host or a libpq host list,
+    :func:`citynet.config.store_url`); SQLAlchemy wants the psycopg 3 driver named."""
+    url = store_url(raw)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     return url
@@ -271,7 +272,7 @@ class Store:
         self.engine.dispose()
 
     def describe(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return shown_url(self.url)
 
     # --- schema versions -------------------------------------------------------------
 

@@ -1,7 +1,11 @@
-"""Logging set-up, called once by entry points (never at import time)."""
+"""Logging set-up, called once by entry points (never at import time), and the throttle
+that keeps a flood of one problem (a database outage, a NAS with a wrong secret) to a
+line a minute."""
 
 import logging
 import sys
+import time
+from collections.abc import Callable
 
 
 def configure(level: str = "INFO") -> None:
@@ -14,3 +18,52 @@ def configure(level: str = "INFO") -> None:
     )
     # alembic narrates every migration context at INFO; its warnings still show
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+class Throttle:
+    """Whether a problem is due to be logged again: at most once per ``every`` seconds per
+    key, so a flood does not flood the log. :meth:`due` counts every occurrence and, when
+    a line is due, says how many there were since the last line about that key."""
+
+    def __init__(self, every: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.clock = every, clock
+        self._last: dict[object, float] = {}
+        self._count: dict[object, int] = {}
+
+    def due(self, key: object) -> int:
+        """0 if ``key`` was logged less than ``every`` seconds ago; else the occurrences
+        since its last line, this one included (≥ 1: true)."""
+        self._count[key] = count = self._count.get(key, 0) + 1
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.every:
+            return 0
+        self._last[key], self._count[key] = now, 0
+        return count
+
+
+CAUSE_LENGTH = 300  # characters of an error's first line that name its cause
+STORE_FAILURES = Throttle()  # per process: every part of it reports to the one throttle
+
+
+def cause_of(exc: object) -> str:
+    """The cause of a failure in one short line: the driver's error (not SQLAlchemy's
+    wrapper, which repeats the statement) and its first line — a multi-host connection
+    error goes on for a dozen lines, one block per host."""
+    orig = getattr(exc, "orig", None)
+    inner = orig if isinstance(orig, BaseException) else exc
+    first = (str(inner).strip().splitlines() or [""])[0][:CAUSE_LENGTH]
+    return f"{type(inner).__name__}: {first}" if first else type(inner).__name__
+
+
+def store_failed(logger: logging.Logger, what: str, exc: object,
+                 throttle: Throttle | None = None) -> None:
+    """Log that the store failed ``what`` (e.g. "accounting from gw not stored"): one
+    line per cause per minute, with how often it happened since the last one — during a
+    failover every request fails the same way, and one line says it all."""
+    cause = cause_of(exc)
+    count = (throttle or STORE_FAILURES).due(cause)
+    if count:
+        logger.error("%s: the store failed: %s (seen %d× since its last line; one line a "
+                     "minute per cause)", what, cause, count)

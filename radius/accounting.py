@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet.db import Store, kept_lengths, table
+from citynet.logs import store_failed
 from radius import guesses, records
 from radius.decisions import (
     Decision,
@@ -318,16 +319,17 @@ class RecordWriter:
             with self.store.session() as session:
                 outcomes = self._store(session, [job for job, _done in batch])
         except OperationalError as exc:  # the store failed: no response for any of them
-            log.error("batch of %d not stored: %s", len(batch), exc)
+            store_failed(log, f"batch of {len(batch)} not stored", exc)
             _resolve(batch, [exc for _item in batch])
             return exc
         except Exception as exc:
             if len(batch) == 1:
-                log.error("%s not stored: %s", type(batch[0][0]).__name__, exc)
+                store_failed(log, f"{type(batch[0][0]).__name__} not stored", exc)
                 _resolve(batch, [exc])
                 return None
             # one bad job (a value the store refuses) must not cost the rest their answer
-            log.error("batch of %d not stored (%s): storing them one by one", len(batch), exc)
+            store_failed(log, f"batch of {len(batch)} not stored, storing them one by one",
+                         exc)
             for index, item in enumerate(batch):
                 failed = self._commit([item])
                 if failed is not None:  # the store itself failed: so would the rest

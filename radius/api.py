@@ -42,11 +42,12 @@ from typing import Any
 
 from aiohttp import web
 
+from citynet.logs import Throttle, store_failed
 from radius import codec
 from radius.accounting import Job, Outcome, UnusableAccounting, event_from
 from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
 from radius.freeradius import DECIDED, TOKEN_HEADER
-from radius.listener import RadiusServer, Throttle
+from radius.listener import RadiusServer
 from radius.policy import UNCLAIMED
 
 log = logging.getLogger(__name__)
@@ -271,7 +272,7 @@ class RestApi:
         except TimeoutError:
             outcome = TimeoutError(f"no answer from the store in {STORE_WAIT:g} s")
         if isinstance(outcome, Exception):
-            log.error("%s from %s not stored: %s", type(job).__name__, nas, outcome)
+            store_failed(log, f"rlm_rest {type(job).__name__} from {nas} not stored", outcome)
             raise web.HTTPServiceUnavailable(text="not stored")
         return outcome
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
+from citynet.logs import Throttle, store_failed
 from radius import codec, wire
 from radius.accounting import (
     Job,
@@ -81,23 +82,6 @@ class ReplyCache:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-class Throttle:
-    """Whether a problem is due to be logged again: at most once per ``every`` seconds per
-    key, so a flood (a NAS with a wrong secret, a misconfigured FreeRADIUS) does not
-    flood the log. Its occurrences are counted elsewhere."""
-
-    def __init__(self, every: float = 60.0) -> None:
-        self.every = every
-        self._last: dict[object, float] = {}
-
-    def due(self, key: object) -> bool:
-        now = time.monotonic()
-        if now - self._last.get(key, -self.every) < self.every:
-            return False
-        self._last[key] = now
-        return True
 
 
 class RadiusServer:
@@ -195,7 +179,7 @@ class RadiusServer:
                     outcome = exc
             if reply is None:  # the store failed: no answer; the NAS retries or fails over
                 self.counters["auth failed internally"] += 1
-                log.error("Access-Request from %s not answered: %s", nas.name, outcome)
+                store_failed(log, f"Access-Request from {nas.name} not answered", outcome)
             self.cache.finish(key, reply)
             if reply is not None:
                 send(reply)
@@ -232,8 +216,8 @@ class RadiusServer:
         def stored(outcome: Outcome) -> None:
             if isinstance(outcome, Exception):  # the store failed: silence, the NAS retries
                 self.counters["accounting not stored"] += 1
-                log.error("accounting from %s not stored (%s); no response sent", nas.name,
-                          outcome)
+                store_failed(log, f"accounting from {nas.name} not stored, no response sent",
+                             outcome)
                 self.cache.finish(key, None)
                 return
             reply = codec.accounting_response(request, nas.secret)

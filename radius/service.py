@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.logs import store_failed
 from radius.accounting import RecordWriter
 from radius.api import PREFIX, RestApi, http_url
 from radius.enforcement import Enforcer
@@ -84,7 +85,7 @@ class RadiusService:
         try:
             registry = await asyncio.get_running_loop().run_in_executor(None, load)
         except Exception as exc:  # keep serving with the registry we have
-            log.error("NAS registry not refreshed: %s", exc)
+            store_failed(log, "NAS registry not refreshed", exc)
             return
         if registry.entries != self.server.registry.entries:
             log.info("NAS registry refreshed: %d NAS", len(registry))

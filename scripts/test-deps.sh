@@ -24,6 +24,10 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # veths) and iptables (chilli installs its firewall rules in its namespace).
           build-essential autoconf automake libtool gengetopt libssl-dev pkg-config
           busybox ethtool iptables
+          # patroni + etcd-server (+ etcd-client: etcdctl): a two-node PostgreSQL HA cluster
+          # on its own ports (tests/lab/patroni.py) for the failover tests; the system's
+          # etcd stays off, and the machine's 5432 cluster is never touched.
+          patroni etcd-server etcd-client
           "$@")
 
 missing=()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import http.client
+import logging
 import os
 import re
 import signal
 import subprocess
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
 
+from citynet import logs
 from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
@@ -143,3 +147,28 @@ def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path:
     assert f"captive portal      http://127.0.0.1:{hotspot}/" in output
     assert output.rstrip().endswith("citynet stopped")
 
+
+
+def test_store_down_is_503_and_one_log_line_per_cause(
+        client: FlaskClient, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A failover seen from the web: every request 503 with Retry-After, in both
+    languages; the log has one line for the cause, not a traceback per request."""
+    monkeypatch.setattr(logs, "STORE_FAILURES", logs.Throttle(60, lambda: 0.0))
+    store: Store = client.application.extensions["citynet.store"]
+
+    @contextmanager
+    def down() -> Iterator[None]:
+        raise OperationalError("SELECT 1", None, Exception("connection failed: refused\n"
+                                                           "Multiple connection attempts"))
+        yield
+
+    monkeypatch.setattr(store, "session", down)
+    with caplog.at_level(logging.ERROR):
+        answers = [client.get("/healthz") for _ in range(25)]
+    assert {answer.status_code for answer in answers} == {503}
+    assert answers[0].headers["Retry-After"] == "10"
+    assert "请稍后再试" in answers[0].text and "temporarily unavailable" in answers[0].text
+    [line] = [record.getMessage() for record in caplog.records]
+    assert line.startswith("web GET /healthz not served: the store failed: Exception: "
+                           "connection failed: refused (seen 1×")

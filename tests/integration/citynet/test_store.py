@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from citynet import db
 from citynet.config import Config
 from citynet.db import Store, get_meta, set_meta
 from citynet.errors import StoreError
+from tests.support import free_port
 
 
 def test_upgrade_creates_the_schema_and_is_idempotent(backend_config: Config) -> None:
@@ -125,3 +127,21 @@ def test_a_statement_commits_by_itself_and_holds_no_write_lock_after(store: Stor
         connection.execute(text("INSERT INTO citynet_meta (key, value) VALUES ('a', 'again')"))
     with store.session() as session:
         assert get_meta(session, "a") == "1"
+
+
+@pytest.mark.postgres
+def test_a_libpq_multi_host_url_skips_a_dead_first_host(pg_database: str) -> None:
+    """The Patroni spelling: libpq tries each host in turn; the first (a port nothing
+    listens on) refuses, the second (the real server) takes the connection."""
+    real = make_url(pg_database)
+    closed = free_port()  # free now: nothing listens there
+    url = (f"postgresql://{real.username}@127.0.0.1:{closed},{real.host}:{real.port}"
+           f"/{real.database}?target_session_attrs=read-write&connect_timeout=5")
+    store = Store(url)
+    try:
+        store.upgrade()
+        store.ensure_current()
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT inet_server_port()")).scalar() == real.port
+    finally:
+        store.close()

@@ -165,3 +165,57 @@ def test_login_methods_in_order_per_hotspot(tmp_path: Path) -> None:
 def test_unknown_repeated_or_no_login_methods_are_refused(methods: str) -> None:
     with pytest.raises(ConfigError, match=r"portal\.login_methods"):
         config.load(None, {"CITYNET_PORTAL__LOGIN_METHODS": methods})
+
+
+def connect_args(raw: str) -> dict[str, object]:
+    """What the psycopg dialect hands libpq for the URL ``raw``."""
+    url = config.store_url(raw).set(drivername="postgresql+psycopg")
+    return url.get_dialect()().create_connect_args(url)[1]
+
+
+@pytest.mark.parametrize(("raw", "hosts", "ports"), [
+    # libpq's spelling (a Patroni pair)
+    ("postgresql://citynet@h1:5432,h2:5433/citynet?target_session_attrs=read-write",
+     "h1,h2", "5432,5433"),
+    ("postgresql://citynet@[::1]:5432,[fd00::2]:6432/citynet", "::1,fd00::2", "5432,6432"),
+    ("postgresql://citynet@h1,[fd00::2]/citynet", "h1,fd00::2", "5432,5432"),  # default port
+    # SQLAlchemy's spelling, passed through as it was
+    ("postgresql://citynet@/citynet?host=h1:5432&host=h2:5433", "h1,h2", "5432,5433"),
+])
+def test_multi_host_urls_reach_libpq_as_host_lists(raw: str, hosts: str, ports: str) -> None:
+    args = connect_args(raw)
+    assert (args["host"], args["port"], args["user"], args["dbname"]) == (
+        hosts, ports, "citynet", "citynet")
+
+
+def test_multi_host_url_keeps_credentials_and_options() -> None:
+    args = connect_args("postgresql://citynet:p%40ss@h1:5432,h2:5432/citynet"
+                        "?target_session_attrs=read-write&connect_timeout=3")
+    assert args["password"] == "p@ss"
+    assert args["target_session_attrs"] == "read-write"
+    assert args["connect_timeout"] == "3"
+
+
+def test_multi_host_url_accepted_by_config_and_shown_without_password() -> None:
+    cfg = config.load(None, environ={
+        "CITYNET_DATABASE__URL": "postgresql://citynet:hunter2@h1:5432,h2:5432/citynet"
+                                 "?target_session_attrs=read-write"})
+    assert config.effective(cfg)["database"]["url"] == (
+        "postgresql://citynet:***@/citynet?host=h1,h2&port=5432,5432"
+        "&target_session_attrs=read-write")
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgresql://u@h1:5432,h2:fifty/db", "host 'h2:fifty': port 'fifty' is not a number"),
+    ("postgresql://u@h1:5432,h2:70000/db", "host 'h2:70000': port '70000' is not a number "
+                                           "from 1 to 65535"),
+    ("postgresql://u@h1,::1/db", "host '::1': an IPv6 address goes in brackets"),
+    ("postgresql://u@h1,[::1/db", "Invalid IPv6 URL"),  # urllib's words
+    ("postgresql://u@h1,:5432/db", "host ':5432' has no name or address"),
+    ("postgresql://u@h1,h2/db?host=h3", "hosts are listed either in the URL"),
+    ("sqlite://u@h1,h2/db", "several hosts (h1,h2) are for PostgreSQL URLs only"),
+])
+def test_bad_multi_host_urls_name_the_key_and_the_host(url: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(None, environ={"CITYNET_DATABASE__URL": url})
+    assert str(caught.value).startswith(f"config: database.url: Value error, {message}")

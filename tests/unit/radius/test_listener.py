@@ -2,16 +2,21 @@
 
 import asyncio
 import ipaddress
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 
+from citynet import logs
+from citynet.db import Store
 from radius import codec, wire
+from radius.accounting import RecordWriter
 from radius.decisions import Decision, Login, LoginAttempt
 from radius.listener import RadiusServer, ReplyCache
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code
+from tests.support import free_port
 
 SECRET = b"nas-secret"
 NAS = NasEntry("gw", ipaddress.ip_network("10.0.0.0/24"), SECRET, "default")
@@ -225,3 +230,31 @@ def test_accounting_is_answered_only_after_the_write() -> None:
     sent, srv = scenario(fail=True)
     assert sent == [] and srv.counters["accounting not stored"] == 1
     assert len(srv.cache) == 0  # the NAS's retry will be processed, not ignored
+
+
+def test_a_store_outage_is_one_log_line_not_one_per_request(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The real record writer on a database nothing answers for (a failover): the
+    writer's batch and every request it failed report the same cause — one line, and
+    no request is answered."""
+    clock = [0.0]
+    monkeypatch.setattr(logs, "STORE_FAILURES", logs.Throttle(60, lambda: clock[0]))
+    store = Store(f"postgresql://citynet@127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+                  "/citynet?connect_timeout=2")  # two closed ports: refused at once
+    srv = RadiusServer(NasRegistry([NAS]), RecordWriter(store))
+    sent: list[bytes] = []
+    try:
+        with caplog.at_level(logging.ERROR):
+            for number in range(40):  # rounds of their own, a second apart
+                clock[0] += 1
+                request = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET, {
+                    "Acct-Status-Type": "Start", "Acct-Session-Id": f"s{number}"},
+                    identifier=number, message_authenticator=False)
+                on_a_loop(lambda request=request: srv.receive(
+                    request, ("10.0.0.7", 1), wire.ACCT_PORT_CODES, sent.append))
+    finally:
+        store.close()
+    assert sent == [] and srv.counters["accounting not stored"] == 40
+    [line] = [record.getMessage() for record in caplog.records]
+    assert "the store failed: OperationalError: connection failed" in line
+    assert "(seen 1× since its last line; one line a minute per cause)" in line

@@ -40,7 +40,7 @@ _COLUMNS: dict[str, InstrumentedAttribute[str]] = {
 
 
 @dataclass(frozen=True)
-class Throttle:
+class Hold:
     """Who has used up their wrong codes, and when the next try is allowed."""
 
     by: str  # mac, ip or nas
@@ -55,7 +55,7 @@ Keys = Counter[tuple[str, str]]  # (mac|ip|nas, value) → wrong codes not yet i
 
 
 def held(session: Session, nas: str, mac: str, ip: str, now: datetime,
-         pending: Keys | None = None) -> Throttle | None:
+         pending: Keys | None = None) -> Hold | None:
     """The first of device, address and NAS that has reached its count of wrong codes in
     the window (counting ``pending`` ones of this transaction too); None: may try."""
     for by, value in (("mac", mac), ("ip", ip), ("nas", nas)):
@@ -63,10 +63,10 @@ def held(session: Session, nas: str, mac: str, ip: str, now: datetime,
             continue
         limit = LIMITS[by] - (pending or Counter())[(by, value)]
         if limit <= 0:
-            return Throttle(by, int(WINDOW.total_seconds()))
+            return Hold(by, int(WINDOW.total_seconds()))
         times = _recent(session, by, value, now, limit)
         if len(times) >= limit:  # the oldest of them leaving the window frees a try
-            return Throttle(by, max(1, math.ceil((times[-1] + WINDOW - now).total_seconds())))
+            return Hold(by, max(1, math.ceil((times[-1] + WINDOW - now).total_seconds())))
     return None
 
 

@@ -493,6 +493,8 @@ class CoovaLab:
             f'[web]\nbind = "{plan.server_ip}"\nport = {WEB_PORT}\n'
             f'[radius]\nbind = "{plan.server_ip}"\nauth_port = 1812\nacct_port = 1813\n'
             f'coa_port = {COA_PORT}\n'
+            # the tests walk the app enrolment, which public WiFi leaves off by default
+            '[portal]\napp_enrolment = true\n'
             '[logging]\nlevel = "INFO"\n')
         config = config_module.load(self.config_file, environ={})
         self.store = Store.from_config(config)

@@ -40,10 +40,11 @@ _FORECAST = {"oneOf": [{"type": "null"}, _object({
 _TARGET = _object({
     "id": {"type": "integer"}, "metric": {"type": "string"}, "scope": {"type": "string"},
     "target": {"type": "number"}, "deadline": {"type": "string", "format": "date"},
-    "owner": {"type": "string"}, "current": _NUMBER_OR_NULL,
-    "status": {"enum": ["met", "on_track", "at_risk", "missed"]},
+    "owner": {"type": "string"}, "owner_en": {"type": "string"},
+    "current": _NUMBER_OR_NULL, "status": {"enum": ["met", "on_track", "at_risk", "missed"]},
     "shortfall": {"type": "integer"}, "shortfall_text": {"type": "string"},
-    "plan": _NUMBER_OR_NULL, "forecast": _FORECAST})
+    "plan": _NUMBER_OR_NULL, "deadline_shortfall": {"type": ["integer", "null"]},
+    "planned_late": {"type": ["integer", "null"]}, "forecast": _FORECAST})
 _ENTRY = _object({
     "seq": {"type": "integer"}, "at": {"type": "string"}, "actor": {"type": "string"},
     "source": {"type": "string"}, "action": {"type": "string"},

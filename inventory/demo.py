@@ -24,7 +24,7 @@ DEMO_MARK = "demo.seeded"
 DEMO_NAS = "demo-hotspot-gw"
 DEMO_NAS_SECRET = "demo-radius-secret"  # noqa: S105 - demo data, printed for the user
 DEMO_UAM_SECRET = "demo-uam-secret"  # noqa: S105 - the hotspot simulator's uamsecret
-OWNER = "区科技创新局"
+OWNER = ("区科技创新局", "District Science, Technology and Innovation Bureau")
 
 
 def timeline(today: date | None = None) -> tuple[date, date]:
@@ -49,6 +49,30 @@ STREETS: dict[tuple[str, str], list[str]] = {
                         "水库"],
     ("莲塘", "Liantang"): ["莲塘", "仙湖", "鹏兴", "长岭", "坳下", "西岭", "畔山", "径肚"],
     ("清水河", "Qingshuihe"): ["清水河", "草埔东", "玉龙", "红岗", "坭岗", "银湖"],
+}
+
+# the communities' English names (pinyin, as the district's signs write them)
+COMMUNITIES_EN = {
+    "老围": "Laowei", "新围": "Xinwei", "松园": "Songyuan", "红围": "Hongwei",
+    "大塘龙": "Datanglong", "鹿丹村": "Ludancun", "人民桥": "Renminqiao",
+    "宝安南": "Bao'annan", "黄贝岭": "Huangbeiling", "新秀": "Xinxiu", "凤凰": "Fenghuang",
+    "罗芳": "Luofang", "文华": "Wenhua", "碧波": "Bibo", "新谊": "Xinyi", "怡景": "Yijing",
+    "金岸": "Jin'an", "淘金山": "Taojinshan", "东门": "Dongmen", "湖贝": "Hubei",
+    "立新": "Lixin", "城东": "Chengdong", "花场": "Huachang", "新园": "Xinyuan",
+    "赤水洞": "Chishuidong", "乐园": "Leyuan", "翠竹": "Cuizhu", "水贝": "Shuibei",
+    "木头龙": "Mutoulong", "翠达": "Cuida", "翠平": "Cuiping", "民新": "Minxin",
+    "翠锦": "Cuijin", "北斗": "Beidou", "华丽": "Huali", "翠拓": "Cuituo",
+    "东晓": "Dongxiao", "草埔西": "Caopuxi", "独树": "Dushu", "兰亭": "Lanting",
+    "松泉": "Songquan", "布心": "Buxin", "太白": "Taibai", "南湖": "Nanhu", "文锦": "Wenjin",
+    "嘉北": "Jiabei", "罗湖": "Luohu", "新南": "Xinnan", "渔邨": "Yucun", "东升": "Dongsheng",
+    "向西": "Xiangxi", "新港": "Xingang", "笋岗": "Sungang", "田心": "Tianxin",
+    "湖景": "Hujing", "笋西": "Sunxi", "梨园": "Liyuan", "宝岗": "Baogang", "洪湖": "Honghu",
+    "东晓路": "Dongxiaolu", "东湖": "Donghu", "大望": "Dawang", "金湖": "Jinhu",
+    "翠鹏": "Cuipeng", "梧桐山": "Wutongshan", "新平": "Xinping", "东乐": "Dongle",
+    "综合": "Zonghe", "水库": "Shuiku", "莲塘": "Liantang", "仙湖": "Xianhu",
+    "鹏兴": "Pengxing", "长岭": "Changling", "坳下": "Aoxia", "西岭": "Xiling",
+    "畔山": "Panshan", "径肚": "Jingdu", "清水河": "Qingshuihe", "草埔东": "Caopudong",
+    "玉龙": "Yulong", "红岗": "Honggang", "坭岗": "Nigang", "银湖": "Yinhu",
 }
 
 PLACES = ["文化广场", "公园", "党群服务中心", "图书馆", "体育中心", "地铁站口", "市民中心",
@@ -99,7 +123,9 @@ def generate(today: date | None = None) -> dict[str, list[dict[str, Any]]]:
             "credential": "demo-netops"})
         for c_index, short in enumerate(communities, start=1):
             community = f"{short}社区"
-            rows["communities"].append({"name": community, "street": street})
+            rows["communities"].append({"name": community,
+                                        "name_en": f"{COMMUNITIES_EN[short]} Community",
+                                        "street": street})
             lat0, lon0 = 22.53 + rng.uniform(0, 0.07), 114.10 + rng.uniform(0, 0.12)
             types = (["community_workstation"] + ["government_agency"] * rng.randint(0, 2)
                      + ["public_institution"] * rng.randint(1, 3))
@@ -164,7 +190,7 @@ def generate(today: date | None = None) -> dict[str, list[dict[str, Any]]]:
         {"metric": "hotspots_per_community", "scope": "district", "target": 4},
     ]
     for target in rows["targets"]:
-        target.update(deadline=deadline.isoformat(), owner=OWNER)
+        target.update(deadline=deadline.isoformat(), owner=OWNER[0], owner_en=OWNER[1])
     return rows
 
 

@@ -52,6 +52,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "site": ("站点", "Site"), "credential": ("登录凭据", "Credential"),
     "metric": ("指标", "Metric"), "scope": ("范围", "Scope"), "target": ("目标值", "Target"),
     "deadline": ("期限", "Deadline"), "owner": ("责任单位", "Owner"),
+    "owner_en": ("责任单位英文名", "Owner (English)"),
 }
 
 # fields parsed by kinds.one_of (their allowed values are not introspectable)

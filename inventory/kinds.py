@@ -319,6 +319,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     )),
     Kind("communities", Community, ("name",), (
         Field("name", text(64, key=True), required=True),
+        Field("name_en", text(128), default=""),
         Field("street", text(64), required=True, ref="streets"),
     )),
     Kind("buildings", Building, ("code",), (
@@ -380,6 +381,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("target", number(0, 1_000_000), required=True),
         Field("deadline", iso_date, required=True),
         Field("owner", text(128), required=True),
+        Field("owner_en", text(128), default=""),
     ), check=_target_check, scope_refs=_target_refs, scope_kinds=("streets", "communities")),
 )}
 

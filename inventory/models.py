@@ -55,6 +55,7 @@ class Community(Base):
     __tablename__ = "community"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    name_en: Mapped[str] = mapped_column(String(128), default="", server_default="")
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id", ondelete="RESTRICT"),
                                            index=True)
     street: Mapped[Street] = relationship(back_populates="communities")
@@ -171,6 +172,7 @@ class CoverageTarget(Base):
     target: Mapped[float] = mapped_column(Float)
     deadline: Mapped[date] = mapped_column(Date)
     owner: Mapped[str] = mapped_column(String(128))
+    owner_en: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
     @property
     def scope(self) -> str:

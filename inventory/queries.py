@@ -152,3 +152,13 @@ def keys(session: Session, kind: Kind, limit: int = 2000) -> list[str]:
         column = getattr(kind.model, kind.key[0])
         return [str(key) for key in session.scalars(select(column).order_by(column).limit(limit))]
     return sorted(load(session, kind))[:limit]
+
+
+def english_names(session: Session) -> dict[str, str]:
+    """The English names set for streets and communities, by scope (``street:笋岗`` →
+    ``Sungang``); a place without one is left out."""
+    names = {f"street:{name}": english for name, english in
+             session.execute(select(Street.name, Street.name_en).where(Street.name_en != ""))}
+    names.update((f"community:{name}", english) for name, english in session.execute(
+        select(Community.name, Community.name_en).where(Community.name_en != "")))
+    return names

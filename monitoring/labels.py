@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from inventory.choices import LABELS_ZH, BuildingType, TargetMetric
 
 TEXT: dict[str, tuple[str, str]] = {  # key → (zh-CN, en)
@@ -67,6 +70,35 @@ TEXT: dict[str, tuple[str, str]] = {  # key → (zh-CN, en)
                     "Fiber history is rebuilt month by month from each building's connection "
                     "date; the forecast extends the last two years' straight-line trend, the "
                     "shaded band is its 80% interval."),
+    "csv_kind": ("类别", "Kind"),
+    "csv_target_row": ("目标", "Target"),
+    "csv_kpi_row": ("指标值", "KPI"),
+    "csv_metric": ("指标", "Metric"),
+    "csv_scope": ("范围", "Scope"),
+    "csv_value": ("当前值", "Value"),
+    "csv_numerator": ("分子", "Numerator"),
+    "csv_denominator": ("分母", "Denominator"),
+    "csv_target": ("目标值", "Target value"),
+    "csv_deadline": ("截止日期", "Deadline"),
+    "csv_status": ("状态", "Status"),
+    "csv_forecast": ("到期预测", "Forecast at deadline"),
+    "csv_forecast_low": ("预测下限（80%）", "Forecast low (80%)"),
+    "csv_forecast_high": ("预测上限（80%）", "Forecast high (80%)"),
+    "csv_shortfall": ("缺口", "Shortfall"),
+    "csv_owner": ("责任单位", "Owner"),
+    "csv_metric_code": ("指标代码", "metric code"),
+    "csv_scope_code": ("范围代码", "scope code"),
+    "csv_status_code": ("状态代码", "status code"),
+    "no_target": ("未设目标", "no target set"),
+    "worst": ("最落后的社区", "Communities furthest behind"),
+    "worst_hint": ("按距全区光纤目标的楼宇缺口排序。", "By the buildings they lack to reach the "
+                   "district's fiber target."),
+    "buildings_short": ("栋楼宇缺口", "buildings short"),
+    "at_deadline": ("按计划施工到期仍缺", "Still short at the deadline if work goes to plan"),
+    "planned_late": ("栋计划晚于截止日期", "planned after the deadline"),
+    "planned_late_hint": ("这些楼宇的光纤计划接入日期晚于其目标的截止日期。",
+                          "These buildings' fiber is planned after their target's deadline."),
+    "after_deadline": ("晚于截止日期", "after the deadline"),
     "met": ("已达标", "Met"),
     "on_track": ("按期可达", "On track"),
     "at_risk": ("有风险", "At risk"),
@@ -104,14 +136,21 @@ def metric_label(metric: TargetMetric, lang: str) -> str:
     return en if lang == "en" else zh
 
 
-def scope_label(scope: str, lang: str) -> str:
-    """``street:笋岗`` → 笋岗街道 / 笋岗 street; building types by their names."""
+def scope_label(scope: str, lang: str, english: Mapping[str, str] | None = None) -> str:
+    """``street:笋岗`` → 笋岗街道 / Sungang street; building types by their names. English
+    pages use the inventory's English names (``english``: by scope), else the Chinese."""
     kind, _, name = scope.partition(":")
     if kind == "district":
         return "the district" if lang == "en" else "全区"
     if kind == "building_type":
         member = BuildingType(name)
         return TYPES_EN[member] if lang == "en" else LABELS_ZH[member]
-    if kind == "street":
-        return f"{name} street" if lang == "en" else f"{name}街道"
-    return name
+    if lang != "en":
+        return f"{name}街道" if kind == "street" else name
+    place = (english or {}).get(scope) or name
+    if kind == "street" and not _SAYS_STREET.search(place):
+        return f"{place} street"
+    return place
+
+
+_SAYS_STREET = re.compile(r"\b(street|subdistrict)\b", re.IGNORECASE)

@@ -10,16 +10,24 @@ samples the coverage collector keeps.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import TypeVarTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from inventory.choices import GOVERNMENT_TYPES, FiberStatus, ScopeKind, TargetMetric
+from inventory.choices import (
+    GOVERNMENT_TYPES,
+    BuildingType,
+    FiberStatus,
+    ScopeKind,
+    TargetMetric,
+)
 from inventory.models import Building, Community, CoverageTarget, Street
 from monitoring import kpis as kpi_store
-from monitoring.coverage import PERCENT_METRICS, Kpis, shortfall
+from monitoring.coverage import DISTRICT, PERCENT_METRICS, Kpis, shortfall
 from monitoring.forecast import Forecast, Status, fit, monthly, status
 from monitoring.labels import scope_label
 
@@ -44,12 +52,14 @@ class TargetStatus:
     target: float
     deadline: date
     owner: str
+    owner_en: str
     current: float | None
     status: Status
     forecast: Forecast | None
     plan: float | None  # fiber: the value if every planned connection is done by the deadline
     shortfall: int
     history: list[tuple[date, float]]
+    planned: Planned | None = None  # fiber: the scope's work orders against the deadline
 
     @property
     def percent(self) -> bool:
@@ -59,20 +69,41 @@ class TargetStatus:
     def days_left(self) -> int:
         return (self.deadline - date.today()).days
 
-    def shortfall_text(self, lang: str = "en") -> str:
-        """``14 government buildings to connect in 笋岗``, or "" when nothing is short."""
+    def owner_in(self, lang: str) -> str:
+        """The owner's English name on English pages, when the inventory has one."""
+        return self.owner_en or self.owner if lang == "en" else self.owner
+
+    @property
+    def deadline_shortfall(self) -> int | None:
+        """Fiber: the units still short at the deadline if every work order planned by
+        then is done on time; buildings planned after the deadline count as short."""
+        if self.planned is None:
+            return None
+        return max(0, self.shortfall - self.planned.on_time)
+
+    def shortfall_text(self, lang: str = "en", english: Mapping[str, str] | None = None) -> str:
+        """``14 more government buildings to connect in Sungang street``, or "" when
+        nothing is short; ``english``: the places' English names by scope."""
         if not self.shortfall or not UNITS[self.metric][0]:
             return ""
-        place = scope_label(self.scope, lang)
+        place = scope_label(self.scope, lang, english)
         if lang == "en":
             return f"{self.shortfall} more {UNITS[self.metric][0]} in {place}"
         return f"{place}还有 {self.shortfall} {UNITS[self.metric][1]}"
 
 
-Dated = Select[date | None, int]
+@dataclass(frozen=True)
+class Planned:
+    """A fiber target's work orders: buildings planned by its deadline, and after it."""
+
+    on_time: int
+    late: int
 
 
-def _in_scope(query: Dated, scope: str) -> Dated:
+Columns = TypeVarTuple("Columns")
+
+
+def _in_scope(query: Select[*Columns], scope: str) -> Select[*Columns]:
     kind, _, name = scope.partition(":")
     if kind == ScopeKind.STREET:
         return query.where(Building.community_id.in_(
@@ -102,16 +133,31 @@ def fiber_history(session: Session, metric: TargetMetric, scope: str, eligible: 
     return monthly(events, base, int(eligible), start, today)
 
 
-def planned_by(session: Session, metric: TargetMetric, scope: str, deadline: date) -> int:
+def planned(session: Session, metric: TargetMetric, scope: str, deadline: date) -> Planned:
     query = (select(Building.fiber_planned_on, func.count())
              .where(Building.fiber_status == FiberStatus.PLANNED,
-                    or_(Building.fiber_planned_on.is_(None),
-                        Building.fiber_planned_on <= deadline))
+                    Building.fiber_planned_on.is_not(None))
              .group_by(Building.fiber_planned_on))
     if metric is TargetMetric.FIBER_GOVERNMENT:
         query = query.where(Building.type.in_([t.value for t in GOVERNMENT_TYPES]))
-    return sum(count for day, count in session.execute(_in_scope(query, scope))
-               if day is not None)
+    on_time = late = 0
+    for day, count in session.execute(_in_scope(query, scope)):
+        if day is not None and day <= deadline:
+            on_time += count
+        else:
+            late += count
+    return Planned(on_time, late)
+
+
+def deadline_for(statuses: Iterable[TargetStatus], street: str, community: str,
+                 building_type: BuildingType) -> date | None:
+    """The earliest deadline of the fiber targets a building counts for (its district,
+    street, community or type; the government metric only for government types)."""
+    scopes = {DISTRICT, f"street:{street}", f"community:{community}",
+              f"building_type:{building_type.value}"}
+    metrics = FIBER if building_type in GOVERNMENT_TYPES else {TargetMetric.FIBER_ELIGIBLE}
+    return min((s.deadline for s in statuses if s.metric in metrics and s.scope in scopes),
+               default=None)
 
 
 def evaluate(session: Session, now: datetime, today: date | None = None,
@@ -128,12 +174,12 @@ def evaluate(session: Session, now: datetime, today: date | None = None,
         metric, scope = target.metric, target.scope
         ratio = current_kpis.get(metric, scope)
         current = ratio.value(metric)
-        plan = None
+        plan, work = None, None
         if metric in FIBER:
             history = fiber_history(session, metric, scope, ratio.denominator, today)
+            work = planned(session, metric, scope, target.deadline)
             if ratio.denominator:
-                plan = 100.0 * (ratio.numerator + planned_by(session, metric, scope,
-                                                              target.deadline)) / ratio.denominator
+                plan = 100.0 * (ratio.numerator + work.on_time) / ratio.denominator
         else:
             history = kpi_store.history(session, metric, scope)
             if current is not None and (not history or history[-1][0] < today):
@@ -143,10 +189,11 @@ def evaluate(session: Session, now: datetime, today: date | None = None,
         forecast = fit(history, target.deadline, bounds=bounds)
         out.append(TargetStatus(
             id=target.id, metric=metric, scope=scope, target=target.target,
-            deadline=target.deadline, owner=target.owner, current=current,
+            deadline=target.deadline, owner=target.owner, owner_en=target.owner_en,
+            current=current,
             status=status(current, target.target, target.deadline, today, forecast,
                           short=short),
-            forecast=forecast, plan=plan, shortfall=short, history=history))
+            forecast=forecast, plan=plan, shortfall=short, history=history, planned=work))
     return out
 
 

@@ -9,34 +9,50 @@ and the printable report need ``reports.export`` (managers, auditors, admins).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, g, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from citynet import languages, spreadsheets
 from citynet.access import require
+from citynet.config import Config
 from citynet.db import get_meta
 from citynet.web import store
 from inventory.choices import LABELS_ZH, BuildingType, FiberStatus, TargetMetric
 from inventory.demo import DEMO_MARK
 from inventory.models import AccessPoint, Building, Community, Hotspot, Street
+from inventory.queries import english_names
 from monitoring import charts, kpis, labels
+from monitoring.alerts import local_time, zone
 from monitoring.coverage import DISTRICT, Kpis
 from monitoring.models import ProbeState
-from monitoring.targets import TargetStatus, evaluate
+from monitoring.targets import TargetStatus, deadline_for, evaluate
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard",
                       template_folder="templates")
 
 ELIGIBLE, GOVERNMENT = TargetMetric.FIBER_ELIGIBLE, TargetMetric.FIBER_GOVERNMENT
 NEAR = 5.0  # percentage points under the target still shown as "near" on the map
+WORST = 5  # communities named on the overview as furthest behind
 
 
 @blueprint.before_request
@@ -55,9 +71,11 @@ def _pct(value: float | None, digits: int = 1) -> str:
 @blueprint.context_processor
 def _helpers() -> dict[str, Any]:
     lang = getattr(g, "lang", "zh-CN")
+    english: Mapping[str, str] = getattr(g, "english", {})
     return {"t": lambda key: labels.translate(key, lang), "lang": lang,
             "metric_label": lambda m: labels.metric_label(m, lang),
-            "scope_label": lambda s: labels.scope_label(s, lang),
+            "scope_label": lambda s: labels.scope_label(s, lang, english),
+            "shortfall_text": lambda s: s.shortfall_text(lang, english),
             "type_label": _type_label(lang), "bar": lambda v, t: _svg(charts.bar(v, t)),
             "colours": charts.STATUS_COLOURS, "metric_eligible": ELIGIBLE,
             "metric_government": GOVERNMENT,
@@ -85,9 +103,11 @@ def _type_label(lang: str) -> Callable[[str], str]:
 @dataclass(frozen=True)
 class Snapshot:
     now: datetime
+    zone: ZoneInfo  # the district's: every time and day the dashboard shows is in it
     kpis: Kpis
     targets: list[TargetStatus]
     demo: str | None
+    english: dict[str, str]  # places' English names by scope
 
     @property
     def district_target(self) -> float:
@@ -96,19 +116,33 @@ class Snapshot:
         return next((s.target for s in self.targets
                      if s.metric is ELIGIBLE and s.scope == DISTRICT), 90.0)
 
+    @property
+    def headline(self) -> dict[TargetMetric, TargetStatus]:
+        """The district's target for each metric: what the headline tiles show."""
+        return {s.metric: s for s in self.targets if s.scope == DISTRICT}
+
+    @property
+    def generated(self) -> str:
+        return local_time(self.now, self.zone)
+
 
 def _snapshot(db: Session) -> Snapshot:
     now = datetime.now(UTC)
+    where = zone(cast(Config, current_app.extensions["citynet.config"]))
     computed = kpis.compute(db, now)
-    return Snapshot(now, computed, evaluate(db, now, computed=computed),
-                    get_meta(db, DEMO_MARK))
+    snapshot = Snapshot(now, where, computed,
+                        evaluate(db, now, now.astimezone(where).date(), computed=computed),
+                        get_meta(db, DEMO_MARK), english_names(db))
+    g.english = snapshot.english  # the templates' place names
+    return snapshot
 
 
 def _chart(status: TargetStatus, lang: str) -> Markup:
     unit = "%" if status.percent else ""
     return _svg(charts.trend(charts.TrendChart(
         status.history, status.target, status.deadline, status.forecast, unit,
-        f"{labels.metric_label(status.metric, lang)} · {labels.scope_label(status.scope, lang)}",
+        f"{labels.metric_label(status.metric, lang)} · "
+        f"{labels.scope_label(status.scope, lang, g.english)}",
         (labels.translate("target", lang), labels.translate("deadline", lang),
          labels.translate("forecast", lang)))))
 
@@ -126,9 +160,10 @@ def _map(db: Session, snapshot: Snapshot, lang: str) -> Markup:
         value = snapshot.kpis.value(ELIGIBLE, f"community:{community}")
         state = ("none" if value is None else "met" if value >= target
                  else "at_risk" if value >= target - NEAR else "missed")
+        name = labels.scope_label(f"community:{community}", lang, snapshot.english)
         places.append(charts.Place(
-            community, float(lat), float(lon), state,
-            f"{community} · {labels.scope_label(f'street:{street}', lang)} · "
+            name, float(lat), float(lon), state,
+            f"{name} · {labels.scope_label(f'street:{street}', lang, snapshot.english)} · "
             f"{_pct(value)}", url_for("dashboard.community", name=community)))
     return _svg(charts.district_map(places, labels.translate("map", lang)))
 
@@ -144,9 +179,11 @@ class AreaRow:
     availability: float | None
     public_area: float | None
     shortfall: int  # eligible buildings to connect to reach the district target
+    late: int = 0  # buildings whose fiber is planned after their target's deadline
 
 
-def _areas(snapshot: Snapshot, scopes: list[str], target: float) -> list[AreaRow]:
+def _areas(snapshot: Snapshot, scopes: list[str], target: float,
+           late: Mapping[str, int] | None = None) -> list[AreaRow]:
     k = snapshot.kpis
     rows = []
     for scope in scopes:
@@ -157,8 +194,32 @@ def _areas(snapshot: Snapshot, scopes: list[str], target: float) -> list[AreaRow
                             k.value(GOVERNMENT, scope), int(hotspots.numerator),
                             int(hotspots.denominator),
                             k.value(TargetMetric.AP_AVAILABILITY, scope),
-                            k.value(TargetMetric.PUBLIC_AREA_WIFI, scope), short))
+                            k.value(TargetMetric.PUBLIC_AREA_WIFI, scope), short,
+                            (late or {}).get(scope, 0)))
     return rows
+
+
+def by_shortfall(rows: Iterable[AreaRow]) -> list[AreaRow]:
+    """Furthest behind first: the most buildings short, then the lowest coverage."""
+    return sorted(rows, key=lambda a: (-a.shortfall, -1.0 if a.fiber is None else a.fiber,
+                                       a.name))
+
+
+def _late(db: Session, targets: list[TargetStatus]) -> Counter[str]:
+    """Buildings planned after the deadline of a fiber target they count for, by
+    district, street and community scope."""
+    late: Counter[str] = Counter()
+    rows = db.execute(select(Street.name, Community.name, Building.type,
+                             Building.fiber_planned_on)
+                      .join(Community, Building.community_id == Community.id)
+                      .join(Street, Community.street_id == Street.id)
+                      .where(Building.fiber_status == FiberStatus.PLANNED,
+                             Building.fiber_planned_on.is_not(None)))
+    for street, community, building_type, planned_on in rows:
+        deadline = deadline_for(targets, street, community, building_type)
+        if deadline is not None and planned_on is not None and planned_on > deadline:
+            late.update((DISTRICT, f"street:{street}", f"community:{community}"))
+    return late
 
 
 def _scopes_in(db: Session, kind: str, street: str | None = None) -> list[str]:
@@ -177,12 +238,16 @@ def overview() -> str:
     with store().session() as db:
         snapshot = _snapshot(db)
         target = snapshot.district_target
+        late = _late(db, snapshot.targets)
+        worst = [a for a in by_shortfall(_areas(snapshot, _scopes_in(db, "community"),
+                                                target, late)) if a.shortfall][:WORST]
         return render_template(
             "dashboard/overview.html", snapshot=snapshot, targets=snapshot.targets,
             charts={s.id: _chart(s, lang) for s in snapshot.targets},
-            district_map=_map(db, snapshot, lang),
-            streets=_areas(snapshot, _scopes_in(db, "street"), target), k=snapshot.kpis,
-            district=DISTRICT, demo=snapshot.demo, district_target=target)
+            district_map=_map(db, snapshot, lang), headline=snapshot.headline,
+            streets=by_shortfall(_areas(snapshot, _scopes_in(db, "street"), target, late)),
+            worst=worst, k=snapshot.kpis, district=DISTRICT, demo=snapshot.demo,
+            district_target=target)
 
 
 @blueprint.get("/targets/<int:target_id>")
@@ -205,10 +270,12 @@ def street(name: str) -> str:
             abort(404)
         snapshot = _snapshot(db)
         target = snapshot.district_target
+        late = _late(db, snapshot.targets)
         return render_template(
             "dashboard/street.html", street=name,
-            row=_areas(snapshot, [f"street:{name}"], target)[0],
-            communities=_areas(snapshot, _scopes_in(db, "community", name), target),
+            row=_areas(snapshot, [f"street:{name}"], target, late)[0],
+            communities=by_shortfall(_areas(snapshot, _scopes_in(db, "community", name),
+                                            target, late)),
             targets=[s for s in snapshot.targets if s.scope == f"street:{name}"],
             demo=snapshot.demo, district_target=target)
 
@@ -228,10 +295,13 @@ def community(name: str) -> str:
                                                               FiberStatus.UNCONNECTED]))
             .order_by(Building.fiber_planned_on.is_(None), Building.fiber_planned_on,
                       Building.code)).all()
+        street_name = found.street.name
         return render_template(
-            "dashboard/community.html", community=name, street=found.street.name,
-            row=_areas(snapshot, [f"community:{name}"], target)[0],
-            buildings=buildings, hotspots=_hotspots(db, found.id),
+            "dashboard/community.html", community=name, street=street_name,
+            row=_areas(snapshot, [f"community:{name}"], target, _late(db, snapshot.targets))[0],
+            buildings=[(b, deadline_for(snapshot.targets, street_name, name, b.type))
+                       for b in buildings],
+            hotspots=_hotspots(db, found.id),
             demo=snapshot.demo, district_target=target)
 
 
@@ -278,9 +348,12 @@ def targets_json() -> dict[str, Any]:
         snapshot = _snapshot(db)
     return {"generated_at": snapshot.now.isoformat(), "targets": [{
         "id": s.id, "metric": s.metric.value, "scope": s.scope, "target": s.target,
-        "deadline": s.deadline.isoformat(), "owner": s.owner, "current": s.current,
+        "deadline": s.deadline.isoformat(), "owner": s.owner, "owner_en": s.owner_en,
+        "current": s.current,
         "status": s.status.value, "shortfall": s.shortfall,
-        "shortfall_text": s.shortfall_text("en"), "plan": s.plan,
+        "shortfall_text": s.shortfall_text("en", snapshot.english), "plan": s.plan,
+        "deadline_shortfall": s.deadline_shortfall,
+        "planned_late": None if s.planned is None else s.planned.late,
         "forecast": None if s.forecast is None else {
             "value": s.forecast.value, "low": s.forecast.low, "high": s.forecast.high,
             "slope_per_month": s.forecast.slope_per_month}}
@@ -295,23 +368,39 @@ def export() -> Response:
         snapshot = _snapshot(db)
     out = io.StringIO()
     writer = spreadsheets.SpreadsheetWriter(out)
-    writer.writerow(["kind", "metric", "scope", "value", "numerator", "denominator",
-                     "target", "deadline", "status", "forecast", "forecast_low",
-                     "forecast_high", "shortfall", "owner"])
-    for s in snapshot.targets:
-        f = s.forecast
-        band = ("", "", "") if f is None else (_num(f.value), _num(f.low), _num(f.high))
-        writer.writerow(["target", s.metric.value, s.scope, _num(s.current), "", "",
-                         f"{s.target:g}", s.deadline.isoformat(), s.status.value, *band,
-                         s.shortfall, s.owner])
-    for (metric, scope), ratio in sorted(snapshot.kpis.ratios.items()):
-        writer.writerow(["kpi", metric.value, scope, _num(ratio.value(metric)),
-                         f"{ratio.numerator:g}", f"{ratio.denominator:g}",
-                         "", "", "", "", "", "", "", ""])
-    stamp = snapshot.now.strftime("%Y%m%d-%H%M")
+    writer.writerows(export_rows(snapshot, g.lang))
+    stamp = snapshot.now.astimezone(snapshot.zone).strftime("%Y%m%d-%H%M")
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",  # BOM: Excel reads UTF-8
                     headers={"Content-Disposition":
                              f'attachment; filename="citynet-coverage-{stamp}.csv"'})
+
+
+# the export's columns: what a person reads, in the page's language, then the codes a
+# script keys on (the same in every language)
+EXPORT_COLUMNS = ("kind", "metric", "scope", "value", "numerator", "denominator", "target",
+                  "deadline", "status", "forecast", "forecast_low", "forecast_high",
+                  "shortfall", "owner", "metric_code", "scope_code", "status_code")
+
+
+def export_rows(snapshot: Snapshot, lang: str) -> list[list[str]]:
+    """The dashboard's CSV as rows: a header, every target, then every KPI."""
+    t = labels.translate
+    rows = [[t(f"csv_{column}", lang) for column in EXPORT_COLUMNS]]
+    for s in snapshot.targets:
+        f = s.forecast
+        band = ["", "", ""] if f is None else [_num(f.value), _num(f.low), _num(f.high)]
+        rows.append([t("csv_target_row", lang), labels.metric_label(s.metric, lang),
+                     labels.scope_label(s.scope, lang, snapshot.english), _num(s.current),
+                     "", "", f"{s.target:g}", s.deadline.isoformat(), t(s.status.value, lang),
+                     *band, str(s.shortfall), s.owner_in(lang),
+                     s.metric.value, s.scope, s.status.value])
+    for (metric, scope), ratio in sorted(snapshot.kpis.ratios.items()):
+        rows.append([t("csv_kpi_row", lang), labels.metric_label(metric, lang),
+                     labels.scope_label(scope, lang, snapshot.english),
+                     _num(ratio.value(metric)), f"{ratio.numerator:g}",
+                     f"{ratio.denominator:g}", "", "", "", "", "", "", "", "",
+                     metric.value, scope, ""])
+    return rows
 
 
 def _num(value: float | None) -> str:
@@ -329,5 +418,7 @@ def report() -> str:
         return render_template(
             "dashboard/report.html", snapshot=snapshot, targets=snapshot.targets,
             charts={s.id: _chart(s, lang) for s in snapshot.targets},
-            streets=_areas(snapshot, _scopes_in(db, "street"), target),
-            demo=snapshot.demo, today=date.today(), district_target=target)
+            headline=snapshot.headline, k=snapshot.kpis, district=DISTRICT,
+            streets=by_shortfall(_areas(snapshot, _scopes_in(db, "street"), target,
+                                        _late(db, snapshot.targets))),
+            demo=snapshot.demo, district_target=target)

@@ -5,7 +5,7 @@ minutes, and the record writer caps their records (radius/guesses.py). Found by 
 alone, that count read every login record of the window (≈ 200 ms with 100,000 in it,
 on every voucher login); by result and time it reads only the refusals.
 
-Revision ID: 0018_login_guesses
+Revision ID: 0018
 Revises: 0017
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0018_login_guesses"
+revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

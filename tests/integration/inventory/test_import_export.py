@@ -144,8 +144,13 @@ def _keys(config: Config) -> list[bytes]:
 def test_yaml_export_is_readable(store: Store, box: SecretBox) -> None:
     seed_demo(store, box)
     with store.session() as session:
-        document = yaml.safe_load(files.write_yaml(export(session, [KINDS["streets"]])))
+        document = yaml.safe_load(files.write_yaml(export(
+            session, [KINDS["streets"], KINDS["communities"], KINDS["targets"]])))
     assert document["streets"][0] == {"name": "东晓", "name_en": "Dongxiao"}
+    # the English names the English dashboard shows go out with the rest
+    hujing = next(c for c in document["communities"] if c["name"] == "湖景社区")
+    assert hujing == {"name": "湖景社区", "name_en": "Hujing Community", "street": "笋岗"}
+    assert {t["owner_en"] for t in document["targets"]} == {demo.OWNER[1]}
 
 
 def test_foreign_key_restrictions_hold_in_the_database(store: Store, box: SecretBox) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from citynet.app import create_app
 from citynet.config import Config
@@ -20,6 +22,7 @@ from citynet.telemetry import Context
 from inventory import demo
 from inventory.choices import GOVERNMENT_TYPES, TargetMetric
 from inventory.importer import import_rows
+from inventory.models import Building, Community, CoverageTarget
 from monitoring import kpis
 from monitoring.builtin import CoverageCollector
 from monitoring.collectors import run_collectors
@@ -123,16 +126,40 @@ def test_overview_shows_targets_map_and_streets(client: FlaskClient) -> None:
     assert html.count('<tr data-status="') == len(ROWS["targets"])
     assert "more buildings to connect in the district" in html
     assert html.count("<circle") >= 83  # every community on the map
-    for street in ROWS["streets"]:
-        assert f'/dashboard/streets/{street["name"]}' in html or street["name"] in html
     zh = client.get("/dashboard/?lang=zh-CN").get_data(as_text=True)
     assert "建设目标" in zh and "栋楼宇待接入光纤" in zh
+
+
+def test_english_pages_use_the_inventorys_english_names(client: FlaskClient,
+                                                        district: Store) -> None:
+    """Streets, communities and owners by their English names on English pages, the
+    Chinese name where none is set; times in the district's zone."""
+    html = client.get("/dashboard/?lang=en").get_data(as_text=True)
+    for street in ROWS["streets"]:
+        assert f'{street["name_en"]} street</a>' in html
+        assert f'>{street["name"]}</a>' not in html and f"{street['name']} street" not in html
+    assert demo.OWNER[1] in html and demo.OWNER[0] not in html
+    assert ">Hujing Community</a>" in client.get("/dashboard/streets/笋岗").get_data(as_text=True)
+    with district.session() as session:  # a community without an English name
+        session.execute(update(Community).where(Community.name == "湖景社区")
+                        .values(name_en=""))
+    street = client.get("/dashboard/streets/笋岗").get_data(as_text=True)
+    assert "<h1>Sungang street</h1>" in street
+    assert ">湖景社区</a>" in street and ">Tianxin Community</a>" in street
+    zh = client.get("/dashboard/streets/笋岗?lang=zh-CN").get_data(as_text=True)
+    assert "<h1>笋岗街道</h1>" in zh and ">田心社区</a>" in zh and "Tianxin" not in zh
+    report = client.get("/dashboard/report?lang=en").get_data(as_text=True)
+    generated = re.search(r"Generated: (\d{4}-\d\d-\d\d \d\d:\d\d) (\+08:00)", report)
+    assert generated is not None and "UTC" not in report
+    local = datetime.strptime(generated.group(1), "%Y-%m-%d %H:%M").replace(
+        tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert abs(datetime.now(UTC) - local) < timedelta(minutes=5)
 
 
 def test_drill_down_street_community_target_and_404s(client: FlaskClient,
                                                      district: Store) -> None:
     street = client.get("/dashboard/streets/笋岗?lang=en").get_data(as_text=True)
-    assert "湖景社区" in street
+    assert "Hujing Community" in street
     community = client.get("/dashboard/communities/湖景社区?lang=en")
     assert community.status_code == 200
     waiting = [b for b in ROWS["buildings"] if b["community"] == "湖景社区"
@@ -151,25 +178,52 @@ def test_drill_down_street_community_target_and_404s(client: FlaskClient,
                                     covered=covered, measured_at=at))
     page = client.get("/dashboard/communities/湖景社区").get_data(as_text=True)
     assert "1 / 1" in page  # the AP up of those probed; the latest survey's points only
-    assert page.count("<td>1 / 1</td>") == 2
+    assert page.count(">1 / 1</td>") == 2
     assert client.get("/dashboard/targets/1").status_code == 200
     assert client.get("/dashboard/targets/9999").status_code == 404
     assert client.get("/dashboard/streets/无此街道").status_code == 404
     assert client.get("/dashboard/communities/无此社区").status_code == 404
 
 
-def test_export_csv_and_printable_report(client: FlaskClient) -> None:
-    export = client.get("/dashboard/export.csv")
+def _csv(client: FlaskClient, lang: str) -> list[list[str]]:
+    export = client.get(f"/dashboard/export.csv?lang={lang}")
     assert export.mimetype == "text/csv"
     assert "attachment" in export.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
-    targets = [r for r in rows if r["kind"] == "target"]
+    return list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_export_csv_speaks_the_pages_language_with_codes_beside(client: FlaskClient) -> None:
+    en = _csv(client, "en")
+    header = en[0]
+    assert header[:4] == ["Kind", "Metric", "Scope", "Value"]
+    assert header[-3:] == ["metric code", "scope code", "status code"]
+    rows = [dict(zip(header, row, strict=True)) for row in en[1:]]
+    targets = [r for r in rows if r["Kind"] == "Target"]
     assert len(targets) == len(ROWS["targets"])
-    district = next(r for r in rows if r["kind"] == "kpi" and r["scope"] == "district"
-                    and r["metric"] == "fiber_coverage_eligible")
+    workstations = next(r for r in targets
+                        if r["scope code"] == "building_type:community_workstation")
+    assert workstations["Metric"] == "Fiber, government buildings"
+    assert workstations["Scope"] == "community workstations"
+    assert workstations["metric code"] == "fiber_coverage_government"
+    assert workstations["Status"] in ("Met", "On track", "At risk", "Missed")
+    assert workstations["status code"] in ("met", "on_track", "at_risk", "missed")
+    assert workstations["Owner"] == demo.OWNER[1]
+    district = next(r for r in rows if r["Kind"] == "KPI" and r["scope code"] == "district"
+                    and r["metric code"] == "fiber_coverage_eligible")
     connected, eligible = _expected()
-    assert (float(district["numerator"]), float(district["denominator"])) == (connected,
+    assert (float(district["Numerator"]), float(district["Denominator"])) == (connected,
                                                                             eligible)
+    assert district["Scope"] == "the district"
+    assert any(r["Scope"] == "Sungang street" for r in rows)
+    zh = _csv(client, "zh-CN")
+    assert zh[0][:3] == ["类别", "指标", "范围"] and zh[0][-1] == "状态代码"
+    by_code = {(r[-3], r[-2]): r for r in zh[1:] if r[0] == "目标"}
+    row = by_code[("fiber_coverage_government", "building_type:community_workstation")]
+    assert row[1:3] == ["政务楼宇光纤覆盖率", "社区工作站"] and row[13] == demo.OWNER[0]
+    assert len(zh) == len(en)
+
+
+def test_printable_report(client: FlaskClient) -> None:
     report = client.get("/dashboard/report?lang=en").get_data(as_text=True)
     assert "@media print" in report and report.count("<svg") >= len(ROWS["targets"])
 
@@ -249,3 +303,74 @@ def test_grafana_dashboard_asks_for_what_the_collectors_write(district: Store,
     assert all(len(found) == 1 for found in queried)  # every panel asks for one series
     asked = {tuple(found[0]) for found in queried}
     assert asked <= pairs, asked - pairs
+
+
+def test_a_managers_ten_second_answer(client: FlaskClient) -> None:
+    """Each headline KPI beside its target; the streets furthest behind first; the worst
+    communities named."""
+    html = client.get("/dashboard/?lang=en").get_data(as_text=True)
+    deadline = ROWS["targets"][0]["deadline"]
+    tiles = dict(re.findall(r'<div class="tile" data-metric="(\w+)">(.*?)</div>', html, re.S))
+    assert f"Target 90% · {deadline}" in tiles["fiber_coverage_eligible"]
+    assert f"Target 100% · {deadline}" in tiles["fiber_coverage_government"]
+    assert f"Target 4 · {deadline}" in tiles["hotspots_per_community"]
+    assert "no target set" in tiles["ap_availability"]
+    streets_table = html.split("<h2>Streets</h2>", 1)[1]
+    shown = re.findall(r'<a href="/dashboard/streets/[^"]+">([^<]+) street</a>', streets_table)
+    short = {s["name_en"]: _short(s["name"]) for s in ROWS["streets"]}
+    assert len(shown) == len(short)
+    assert [short[name] for name in shown] == sorted(short.values(), reverse=True)
+    worst = html.split('<ol class="worst">', 1)[1].split("</ol>", 1)[0]
+    named = re.findall(r'<a href="/dashboard/communities/[^"]+">([^<]+)</a>', worst)
+    by_shortfall = sorted((_short(None, c["name"]) for c in ROWS["communities"]),
+                          reverse=True)
+    english = {c["name_en"]: c["name"] for c in ROWS["communities"]}
+    assert len(named) == 5
+    assert [_short(None, english[n]) for n in named] == by_shortfall[:5]
+
+
+def _short(street: str | None, community: str | None = None) -> int:
+    """Eligible buildings a street or community lacks to reach the district's 90%."""
+    buildings = [b for b in ROWS["buildings"] if b["fiber_status"] != "not_eligible"
+                 and (community is None or b["community"] == community)
+                 and (street is None or any(c["name"] == b["community"]
+                                            and c["street"] == street
+                                            for c in ROWS["communities"]))]
+    connected = sum(b["fiber_status"] == "connected" for b in buildings)
+    return max(0, -(-90 * len(buildings) // 100) - connected)
+
+
+def test_work_planned_after_the_deadline_is_flagged_and_stays_short(
+        client: FlaskClient, district: Store) -> None:
+    deadline = date.fromisoformat(ROWS["targets"][0]["deadline"])
+    waiting = [b for b in ROWS["buildings"] if b["community"] == "湖景社区"
+               and b["fiber_status"] == "planned"]
+    late = waiting[0]["code"]
+    scope = "community:湖景社区"
+    with district.session() as session:  # every eligible building of the community
+        session.add(CoverageTarget(metric=TargetMetric.FIBER_ELIGIBLE, scope=scope,
+                                   target=100, deadline=deadline, owner="湖景社区工作站"))
+    with district.session() as session:
+        before = {(s.metric, s.scope): s for s in evaluate(session, NOW)}
+        session.execute(update(Building).where(Building.code == late)
+                        .values(fiber_planned_on=deadline + timedelta(days=30)))
+    with district.session() as session:
+        after = {(s.metric, s.scope): s for s in evaluate(session, NOW)}
+    was, now = before[(TargetMetric.FIBER_ELIGIBLE, scope)], after[(TargetMetric.FIBER_ELIGIBLE,
+                                                                   scope)]
+    assert was.planned is not None and now.planned is not None
+    assert (was.planned.on_time, was.planned.late) == (len(waiting), 0)
+    assert (now.planned.on_time, now.planned.late) == (len(waiting) - 1, 1)
+    # the shortfall at the deadline counts the late building as still missing
+    unconnected = sum(b["community"] == "湖景社区" and b["fiber_status"] == "unconnected"
+                      for b in ROWS["buildings"])
+    assert now.shortfall == was.shortfall == unconnected + len(waiting)
+    assert (was.deadline_shortfall, now.deadline_shortfall) == (unconnected, unconnected + 1)
+    page = client.get("/dashboard/communities/湖景社区?lang=en").get_data(as_text=True)
+    flagged = re.findall(r'<tr data-late="([\d-]+)"><td>[^<]*<small>([^<]+)</small>', page)
+    assert (deadline.isoformat(), late) in flagged
+    assert f"after the deadline {deadline.isoformat()}" in page
+    street = client.get("/dashboard/streets/笋岗?lang=en").get_data(as_text=True)
+    assert "planned after the deadline</small>" in street
+    overview = client.get("/dashboard/?lang=en").get_data(as_text=True)
+    assert "Still short at the deadline if work goes to plan" in overview

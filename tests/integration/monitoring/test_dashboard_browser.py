@@ -6,6 +6,7 @@ when refreshing the docs), else to the test's temporary directory."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -107,7 +108,6 @@ def test_overview_drill_down_and_language(dashboard: Dashboard, browser: Any) ->
     aps = len(demo.generate()["access_points"])
     up = aps - len(range(0, aps, 23))
     assert f"{100 * up / aps:.1f}%" in page.locator(".tile").nth(3).inner_text()
-    page.screenshot(path=dashboard.shots / "dashboard-overview-zh.png", full_page=True)
     # everything the page needs comes from citynet itself: works offline, no CDN
     assert requested and all(url.startswith(dashboard.base) for url in requested)
 
@@ -116,36 +116,97 @@ def test_overview_drill_down_and_language(dashboard: Dashboard, browser: Any) ->
     assert page.locator("h2").first.inner_text() == "未接入光纤的楼宇"
 
     page.goto(f"{dashboard.base}/dashboard/?lang=en")
-    page.get_by_role("link", name="笋岗", exact=True).click()
+    page.get_by_role("link", name="Sungang street", exact=True).click()
     assert page.url.endswith("/dashboard/streets/%E7%AC%8B%E5%B2%97")
-    assert page.locator("h1").inner_text() == "笋岗 street"  # the language choice stays
+    assert page.locator("h1").inner_text() == "Sungang street"  # the language choice stays
     page.goto(f"{dashboard.base}/dashboard/")
     page.get_by_role("link", name="Fiber, eligible buildings").first.click()
     assert "/dashboard/targets/" in page.url
     assert page.locator("svg.chart polygon").count() == 1  # the forecast band
-    page.screenshot(path=dashboard.shots / "dashboard-target-en.png", full_page=True)
     context.close()
 
 
-def test_phone_layout_and_printed_report(dashboard: Dashboard, browser: Any,
-                                         tmp_path: Path) -> None:
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                is_mobile=True, locale="en")
-    page = phone.new_page()
-    log_in(page, dashboard.base)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
-    page.screenshot(path=dashboard.shots / "dashboard-phone-en.png", full_page=True)
-    phone.close()
+WIDTHS = (360, 390, 768, 1366)
+PAGES = {"overview": "/dashboard/", "street": "/dashboard/streets/笋岗",
+         "community": "/dashboard/communities/湖景社区", "target": "/dashboard/targets/1",
+         "report": "/dashboard/report"}
+# the screenshots kept (viewport-sized: small files), by (page, width, language)
+SHOTS = {("overview", 1366, "zh-CN"): "dashboard-overview-zh.png",
+         ("overview", 390, "en"): "dashboard-phone-en.png",
+         ("community", 1366, "en"): "dashboard-community-en.png",
+         ("street", 768, "zh-CN"): "dashboard-street-tablet-zh.png",
+         ("target", 360, "en"): "dashboard-target-en.png"}
+MIN_EM = 2.5  # a column or a menu entry narrower than this reads one character a line
 
-    desk = browser.new_context(viewport={"width": 1100, "height": 1400}, locale="en")
+# what a person cannot read: the page wider than the window, a table cut off inside its
+# frame, and any cell, heading or menu entry with text squeezed narrower than MIN_EM
+LAYOUT_PROBLEMS = """(minEm) => {
+  const problems = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) {
+    const out = [...document.body.querySelectorAll('*')].filter(
+      el => el.getBoundingClientRect().right > root.clientWidth + 0.5).pop();
+    problems.push(`page ${root.scrollWidth} px wide in ${root.clientWidth}: `
+                  + (out ? `${out.tagName}.${out.getAttribute("class")}` : ""));
+  }
+  for (const wrap of document.querySelectorAll('.table-wrap'))
+    if (wrap.scrollWidth > wrap.clientWidth + 1)
+      problems.push(`table cut: ${wrap.scrollWidth} px in ${wrap.clientWidth}: `
+                    + wrap.innerText.slice(0, 40));
+  for (const el of document.querySelectorAll(
+      'th, td, header a, header button, h1, h2, li, .tile, .badge')) {
+    const text = el.innerText.trim();
+    const box = el.getBoundingClientRect();
+    if (text.length < 3 || box.width === 0) continue;  // empty or not shown
+    const em = parseFloat(getComputedStyle(el).fontSize);
+    if (box.width < minEm * em)
+      problems.push(`${el.tagName} "${text.slice(0, 20)}" ${box.width.toFixed(0)} px wide`);
+  }
+  return problems;
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_every_page_reads_well_from_phone_to_desk(dashboard: Dashboard, browser: Any,
+                                                  lang: str) -> None:
+    """At 360, 390, 768 and 1366 px, in both languages: nothing wider than the window,
+    no table cut off, no column or menu entry squeezed to a character a line."""
+    problems: dict[str, list[str]] = {}
+    for width in WIDTHS:
+        phone = width < 600
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      is_mobile=phone, has_touch=phone, locale=lang)
+        page = context.new_page()
+        log_in(page, dashboard.base)
+        for name, path in PAGES.items():
+            page.goto(f"{dashboard.base}{path}?lang={lang}")
+            found = page.evaluate(LAYOUT_PROBLEMS, MIN_EM)
+            if found:
+                problems[f"{name} at {width} px"] = found[:5]
+            shot = SHOTS.get((name, width, lang))
+            if shot:
+                page.screenshot(path=dashboard.shots / shot)
+        context.close()
+    assert not problems, "\n".join(f"{where}: {found}" for where, found in problems.items())
+
+
+def test_printed_report_fits_a_few_a4_pages(dashboard: Dashboard, browser: Any,
+                                            tmp_path: Path) -> None:
+    desk = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en")
     report = desk.new_page()
     log_in(report, dashboard.base)
     report.goto(f"{dashboard.base}/dashboard/report?lang=en")
     report.emulate_media(media="print")
     assert not report.locator("header nav").is_visible()  # no navigation on paper
     pdf = tmp_path / "report.pdf"
-    report.pdf(path=str(pdf), format="A4")
-    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
+    report.pdf(path=str(pdf), format="A4", print_background=True)
+    shutil.copy(pdf, dashboard.shots / "dashboard-report-en.pdf")
+    data = pdf.read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page\b", data))
+    assert data.startswith(b"%PDF") and 1 <= pages <= 3, f"{pages} A4 pages"
+    # A4's printable width (210 mm less 2 × 12 mm margins, at 96 px an inch) as a window:
+    # the print layout must not squeeze its columns either
+    report.set_viewport_size({"width": 703, "height": 1050})
+    assert report.evaluate(LAYOUT_PROBLEMS, MIN_EM) == []
     report.screenshot(path=dashboard.shots / "dashboard-report-en.png")
     desk.close()

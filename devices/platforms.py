@@ -58,6 +58,10 @@ class Profile:
     # Sections that are shared namespaces (VRP "aaa" holds local users and every scheme):
     # children an intent does not list are left alone, even though the intent names them.
     shared_sections: tuple[str, ...] = ()
+    # Sections the device will not delete while something outside the config owns them
+    # (FRR refuses ``no interface lo``: the kernel owns the interface): removing one
+    # removes its lines and leaves the header, which the device then shows no more.
+    kept_sections: tuple[str, ...] = ()
     # A multi-line literal (banner/header): named group "delim" opens it; the block runs to
     # the next occurrence of the delimiter.
     literal_block: str | None = None
@@ -161,6 +165,7 @@ FRR = Profile(
                     r"^enable password\b", r"^log syslog\b", r"^bgp router-id\b",
                     r"^neighbor \S+ password\b"),
     hidden_defaults=("no shutdown",),
+    kept_sections=(r"^interface\b",),
     # vtysh shows no counters on Linux and has no CPU figure (`show thread cpu` is per task)
     show_interfaces="show interface brief",
 )

@@ -123,3 +123,75 @@ def test_rollback_to_a_backup_revision(district: Cli, frr_lab: list[Router]) -> 
     assert "CITYNET-GUEST" not in running(router)
     assert "CITYNET-GUEST" not in router.saved_config()
     assert "audit log: " in district("audit", "verify").stdout
+
+
+def _config_lines(router: Router) -> list[str]:
+    """The running config without FRR's header lines (they are not config)."""
+    return [line for line in running(router).splitlines()
+            if not line.startswith(("Building configuration", "Current configuration"))]
+
+
+def _guest_wifi_district(district: Cli) -> None:
+    """The intent file with a RADIUS key, so guest_wifi renders for the lab routers."""
+    intent = Path(district.data_dir) / "intent.yaml"
+    intent.write_text(intent.read_text().replace(
+        "defaults:\n", "defaults:\n  radius_key: lab-radius-key-0123456789\n"))
+
+
+def _clean(router: Router) -> None:
+    """The router without guest_wifi's lines (the lab is shared by the module's tests)."""
+    for line in _config_lines(router):
+        if line.startswith("ip route 10.10"):
+            router.vtysh("configure terminal", "no " + line, "end")
+    if "interface lo" in _config_lines(router):
+        router.vtysh("configure terminal", "interface lo", "no description", "end")
+    router.vtysh("write memory")
+
+
+def test_rollback_of_a_guest_wifi_push_ends_in_the_old_state(
+        district: Cli, frr_lab: list[Router]) -> None:
+    """FRR refuses `no interface lo` (the kernel owns lo): the rollback removes the
+    interface's lines instead, and the whole push is undone, verified and saved."""
+    router = frr_lab[2]
+    _clean(router)
+    _guest_wifi_district(district)
+    pristine = _config_lines(router)
+    assert "interface lo" not in pristine
+    district("devices", "backup", router.hostname, "--reason", "pristine")
+    district("devices", "push", router.hostname, "--template", "guest_wifi",
+             "--reason", "CHG-4 guest WiFi")
+    assert " description citynet guest WiFi i-Shenzhen" in running(router)
+    first = district("devices", "history", router.hostname).stdout.splitlines()[-1].split()[0]
+    done = district("devices", "rollback", router.hostname, "--to", first,
+                    "--reason", "undo CHG-4")
+    assert "no interface lo" not in done.stdout
+    assert _config_lines(router) == pristine
+    assert "description citynet" not in router.saved_config()
+    assert "CITYNET-GUEST" not in router.saved_config()
+
+
+def test_a_rollback_refused_part_way_undoes_what_it_sent(district: Cli,
+                                                         frr_lab: list[Router]) -> None:
+    """A backup FRR refuses a line of (edited in the repository here): the rollback stops
+    there and takes back the route it had already added, so the device is as it was."""
+    import subprocess
+
+    router = frr_lab[2]
+    _clean(router)
+    district("devices", "backup", router.hostname, "--reason", "pristine")
+    repo = Path(district.data_dir) / "backups" / "devices"
+    backup = repo / f"{router.hostname}.cfg"
+    backup.write_text(backup.read_text().replace(
+        "end\n", "ip route 10.98.0.0/24 Null0\nip route 10.200.0.0/24\nend\n"))
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-qam", "an unusable backup"], check=True)
+    edited = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    district("devices", "push", router.hostname, "--reason", "CHG-5")
+    started = _config_lines(router)
+    done = district("devices", "rollback", router.hostname, "--to", edited,
+                    "--reason", "to the edited backup", code=1)
+    assert "rolled_back" in done.stdout
+    assert "refused 'ip route 10.200.0.0/24'" in done.stdout
+    assert "restored the state before the change" in done.stdout
+    assert _config_lines(router) == started  # 10.98.0.0/24 taken back

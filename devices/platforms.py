@@ -98,8 +98,11 @@ _VALUE = r"(?:%\^%#.*?%\^%#|\S+)"
 _CISCO_SECRETS = _secrets(
     # radius-server host ... key [7] V, radius server X / key 7 V, tacacs, key-string, etc.
     # The optional type digit belongs to the secret: "key S" and "key 7 E" hold one value.
-    r"\b(?:key|key-string|secret|password|authentication-key)\s+(?!chain\b)"
-    r"(?P<secret>(?:\d{1,2}\s+)?\S+)",
+    # "message-digest-key N md5 S" and "authentication-key N md5 S" are the next two
+    # patterns' (the key number and the hash name are not secret); a hash name before
+    # the value ("isis password md5 S") is not secret either.
+    r"\b(?<!digest-)(?:key|key-string|secret|password|authentication-key)\s+(?!chain\b)"
+    r"(?!\d+\s+md5\s)(?:(?:md5|clear)\s+)?(?P<secret>(?:\d{1,2}\s+)?\S+)",
     r"\bntp authentication-key \d+ md5 (?P<secret>\S+(?:\s+\d)?)",
     r"\bmessage-digest-key \d+ md5 (?P<secret>(?:\d\s+)?\S+)",
     r"\bsnmp-server community (?P<secret>(?:\d\s+)?\S+)",

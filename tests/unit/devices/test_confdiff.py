@@ -543,6 +543,14 @@ def test_redact_line_hides_the_secret(prof: Profile, line: str, secret: str) -> 
     (HUAWEI, "radius-server shared-key cipher %^%#a b%^%#",
      "radius-server shared-key <redacted>"),
     (COMWARE, "key authentication cipher $c$3$x", "key authentication <redacted>"),
+    # the key number and the hash name are not secret
+    (FRR, " ip ospf message-digest-key 1 md5 S3cr3t",
+     " ip ospf message-digest-key 1 md5 <redacted>"),
+    (CISCO, " ip ospf message-digest-key 12 md5 7 0822455D0A16",
+     " ip ospf message-digest-key 12 md5 <redacted>"),
+    (CISCO, "ntp authentication-key 1 md5 S3cr3t 7", "ntp authentication-key 1 md5 <redacted>"),
+    (FRR, " isis password md5 IsisS3cret", " isis password md5 <redacted>"),
+    (FRR, " ip ospf authentication-key S3cr3t", " ip ospf authentication-key <redacted>"),
     # lines without a secret are left alone
     (CISCO, "service password-encryption", "service password-encryption"),
     (CISCO, "key chain OSPF", "key chain OSPF"),

@@ -32,7 +32,7 @@ from devices.fleet import (
     read_one,
     run,
 )
-from devices.targets import Unready, build
+from devices.targets import Unready, build, readable
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -546,7 +546,8 @@ def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: b
       citynet devices backup
       citynet devices history luohu-core-01
     """
-    targets, unready = _targets(runtime, selectors)
+    with runtime.store.session() as session:  # a backup reads: it needs no intent
+        targets, unready = readable(session, runtime.config, runtime.box(), selectors)
     limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
     pacer = Pacer(limits.sessions_per_second)
     with _progress(len(targets), "reading", as_json) as tick:
@@ -556,10 +557,17 @@ def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: b
         click.echo(_as_json(results, unready))
     else:
         _summary(results, unready)
-        click.echo(f"backup revision: {revision or 'none (no secrets key)'}")
+        click.echo(f"backup revision: {revision or _no_revision(runtime, results)}")
     _record(runtime, "devices.backup", selectors, reason, results, unready)
     if any(not r.ok for r in results) or unready:
         raise SystemExit(1)
+
+
+def _no_revision(runtime: Runtime, results: Sequence[Result]) -> str:
+    """Why a backup run stored nothing."""
+    if not any(r.pre_change for r in results):
+        return "none (no device was read)"
+    return "none (no secrets key)" if runtime.box() is None else "none"
 
 
 @devices.command("history")

@@ -17,7 +17,7 @@ from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
 from devices.driver import Login
 from devices.fleet import Target
-from devices.intent import Device, Renderer, load_vars, variables
+from devices.intent import Device, Intent, Renderer, load_vars, variables
 from devices.platforms import PROFILES
 from inventory.models import NasClient, NetworkDevice
 
@@ -119,6 +119,16 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
             continue
         ready.append(Target(device, login, intent))
     return ready, unready
+
+
+def readable(session: Session, config: Config, box: SecretBox | None,
+             selectors: Sequence[str], environ: Mapping[str, str] = os.environ
+             ) -> tuple[list[Target], list[Unready]]:
+    """Targets to read only (backup): a login each, no intent. Reading a running config
+    needs neither the intent file nor a template that renders for the device."""
+    reachable, unready = logins(session, config, box, selectors, environ)
+    return [Target(device, login, Intent(device.hostname, "", (), ()))
+            for device, login in reachable], unready
 
 
 def _login(row: NetworkDevice, profile: object, box: SecretBox | None, timeout: float,

@@ -195,3 +195,20 @@ def test_a_rollback_refused_part_way_undoes_what_it_sent(district: Cli,
     assert "refused 'ip route 10.200.0.0/24'" in done.stdout
     assert "restored the state before the change" in done.stdout
     assert _config_lines(router) == started  # 10.98.0.0/24 taken back
+
+
+def test_a_backup_reads_the_running_config_whatever_the_intent(district: Cli,
+                                                                frr_lab: list[Router]) -> None:
+    """guest_wifi by default and no NAS entry (so no RADIUS key), then an intent file
+    that is not even YAML: no intent renders, and a backup needs none."""
+    config = Path(district.data_dir) / "citynet.toml"
+    config.write_text('[devices]\ntemplates = ["guest_wifi"]\n')
+    district.env["CITYNET_CONFIG"] = str(config)
+    assert "no RADIUS key" in district("devices", "plan", code=1).stdout
+    (Path(district.data_dir) / "intent.yaml").write_text("defaults: [unclosed\n")
+    done = district("devices", "backup", "--reason", "nightly")
+    assert "not ready" not in done.stdout
+    assert "summary: 3 read" in done.stdout
+    assert "no secrets key" not in done.stdout
+    repo = Path(district.data_dir) / "backups" / "devices"
+    assert all((repo / f"{router.hostname}.cfg").exists() for router in frr_lab)

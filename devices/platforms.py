@@ -73,6 +73,10 @@ class Profile:
     # for two seconds of silence on VRP/Comware every time.
     config_prompt: str | None = None
     exec_prompt: str | None = None
+    # Characters the CLI reads as keys, not as text, and what each does there: an intent
+    # value holding one is refused at plan time (sent, "?" lists help mid-line and the
+    # command never completes, so the push stalls until its timeout).
+    cli_keys: tuple[tuple[str, str], ...] = ()
     # --- device state (devices.state): read-only display commands ----------------------
     # The platform name ntc-templates files this CLI's TextFSM templates under; None: no
     # template fits (devices.state parses the text itself).
@@ -81,6 +85,11 @@ class Profile:
     show_cpu: str | None = None
     show_aps: str | None = None  # on a WLAN controller: its access points and their state
 
+
+# IOS, RGOS, vtysh, VRP and Comware alike: "?" is the help key, Tab completes a word,
+# Ctrl-C and Ctrl-Z leave the line or config mode.
+_CLI_KEYS = (("?", "the help key"), ("\t", "word completion"), ("\x03", "Ctrl-C: abort"),
+             ("\x1a", "Ctrl-Z: leave config mode"))
 
 CIPHER = "<cipher>"  # what normalise() puts in place of churned ciphertext
 
@@ -148,6 +157,7 @@ CISCO_IOS = Profile(
     hidden_defaults=("no shutdown",), literal_block=_CISCO_LITERAL,
     textfsm_platform="cisco_ios", show_interfaces="show interfaces",
     show_cpu="show processes cpu",
+    cli_keys=_CLI_KEYS,
 )
 
 FRR = Profile(
@@ -171,6 +181,7 @@ FRR = Profile(
     kept_sections=(r"^interface\b",),
     # vtysh shows no counters on Linux and has no CPU figure (`show thread cpu` is per task)
     show_interfaces="show interface brief",
+    cli_keys=_CLI_KEYS,
 )
 
 RUIJIE_OS = Profile(
@@ -183,6 +194,7 @@ RUIJIE_OS = Profile(
     closers=("end", "exit", "exit-address-family"),
     keyed=_CISCO_KEYED, short_negation=_CISCO_SHORT_NEGATION,
     hidden_defaults=("no shutdown",), literal_block=_CISCO_LITERAL,
+    cli_keys=_CLI_KEYS,
 )
 
 # --- VRP-like CLIs (Huawei VRP, H3C Comware) ----------------------------------------------
@@ -230,6 +242,7 @@ HUAWEI = Profile(
     config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
     textfsm_platform="huawei_vrp", show_interfaces="display interface brief",
     show_cpu="display cpu-usage", show_aps="display ap all",
+    cli_keys=_CLI_KEYS,
 )
 
 HP_COMWARE = Profile(
@@ -258,6 +271,7 @@ HP_COMWARE = Profile(
     config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
     textfsm_platform="hp_comware", show_interfaces="display interface brief",
     show_cpu="display cpu-usage",
+    cli_keys=_CLI_KEYS,
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -17,7 +17,14 @@ from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
 from devices.driver import Login
 from devices.fleet import Target
-from devices.intent import Device, Intent, Renderer, load_vars, variables
+from devices.intent import (
+    Device,
+    Intent,
+    Renderer,
+    load_vars,
+    refuse_cli_keys,
+    variables,
+)
 from devices.platforms import PROFILES
 from inventory.models import NasClient, NetworkDevice
 
@@ -110,6 +117,7 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
     for device, login in reachable:
         try:
             values = variables(device, document, keys)
+            refuse_cli_keys(device, values, login.profile.cli_keys)
             if "guest_wifi" in chosen and not values.get("radius_key"):
                 raise CitynetError(f"no RADIUS key for guest WiFi: add a NAS entry with the "
                                    f"address {device.host} (its secret is the key pushed)")

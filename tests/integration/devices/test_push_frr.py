@@ -212,3 +212,14 @@ def test_a_backup_reads_the_running_config_whatever_the_intent(district: Cli,
     assert "no secrets key" not in done.stdout
     repo = Path(district.data_dir) / "backups" / "devices"
     assert all((repo / f"{router.hostname}.cfg").exists() for router in frr_lab)
+
+
+def test_a_value_vtysh_reads_as_its_help_key_is_refused_at_plan_time(
+        district: Cli, frr_lab: list[Router]) -> None:
+    _guest_wifi_district(district)
+    intent = Path(district.data_dir) / "intent.yaml"
+    first = frr_lab[0].hostname
+    intent.write_text(intent.read_text() + f"devices:\n  {first}:\n    ssid: free WiFi?\n")
+    done = district("devices", "plan", "--template", "guest_wifi", code=1)
+    assert f"{first}: intent variable ssid holds '?', the help key on the frr CLI" in done.stdout
+    assert "1 not ready" in done.stdout and "2 planned" in done.stdout

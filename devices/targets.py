@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -82,6 +82,11 @@ def intent_path(config: Config) -> Path:
         config.data_path / "intent.yaml")
 
 
+def known_hosts_path(config: Config) -> Path:
+    """The devices' SSH host keys as first seen (see ``Login.known_hosts``)."""
+    return config.data_path / "devices_known_hosts"
+
+
 def logins(session: Session, config: Config, box: SecretBox | None, selectors: Sequence[str],
            environ: Mapping[str, str] = os.environ
            ) -> tuple[list[tuple[Device, Login]], list[Unready]]:
@@ -96,6 +101,8 @@ def logins(session: Session, config: Config, box: SecretBox | None, selectors: S
                                    "not managed (no profile)"))
             continue
         login = _login(row, profile, box, config.devices.timeout_seconds, environ)
+        if not isinstance(login, str):
+            login = replace(login, known_hosts=str(known_hosts_path(config)))
         if isinstance(login, str):
             unready.append(Unready(row.hostname, row.site, login))
             continue

@@ -182,3 +182,27 @@ def test_a_value_the_cli_reads_as_a_key_is_refused_naming_variable_and_device(
         refuse_cli_keys(device, {"radius_key": "S3cr?t"}, keys)
     assert "S3cr" not in str(refused.value)  # a key's value is never shown
     refuse_cli_keys(device, variables(device, {}, {"10.1.1.1": "S3cret"}), keys)  # all fine
+
+
+def test_a_tcp_timeout_is_told_apart_from_a_refusal() -> None:
+    from netmiko.exceptions import NetmikoTimeoutException
+
+    from devices.driver import ConnectionRefused, Unreachable, connect_failure
+
+    login = Login("sw-1", "10.1.1.1", 22, profile("huawei"), "admin", timeout=30)
+    for cause, kind, said in ((TimeoutError("timed out"), Unreachable,
+                               "no answer from 10.1.1.1:22 within 30 s"),
+                              (ConnectionRefusedError(111, "refused"), ConnectionRefused,
+                               "connection refused by 10.1.1.1:22"),
+                              (OSError(113, "No route to host"), Unreachable,
+                               "cannot open SSH to 10.1.1.1:22: No route to host")):
+        try:
+            try:
+                raise cause
+            except OSError:
+                raise NetmikoTimeoutException("TCP connection to device failed.") from None
+        except NetmikoTimeoutException as wrapped:
+            wrapped.__context__ = cause  # as netmiko raises it: inside its except block
+            error = connect_failure(wrapped, login)
+        assert type(error) is kind
+        assert said in str(error)

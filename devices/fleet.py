@@ -180,6 +180,14 @@ def plan_one(target: Target, pacer: Pacer, connect: Connect = Session) -> Result
     except DeviceError as exc:
         result.status, result.error = Status.FAILED, str(exc)
         return result
+    return plan_against(target, running, result)
+
+
+def plan_against(target: Target, running: str, result: Result | None = None) -> Result:
+    """What a push would send to a device whose running config is ``running`` (read
+    from the device, or a backup of it). Pure."""
+    device, login = target.device, target.login
+    result = result or Result(device.hostname, device.site, Status.PLANNED)
     change = confdiff.plan(target.intent.text, running, login.profile, target.intent.owned)
     result.__dict__.update(_shown(change, login))
     result.status = Status.UNCHANGED if change.empty else Status.PLANNED

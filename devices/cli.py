@@ -71,6 +71,13 @@ def _targets(runtime: Runtime, selectors: Sequence[str],
         return build(session, runtime.config, box, selectors, templates or None)
 
 
+def _readable(runtime: Runtime, selectors: Sequence[str]) -> tuple[list[Target],
+                                                                   list[Unready]]:
+    """Targets with a login and no intent: for reading, and for a rollback to a backup."""
+    with runtime.store.session() as session:
+        return readable(session, runtime.config, runtime.box(), selectors)
+
+
 @contextmanager
 def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[Result], None]]:
     """A progress bar on stderr fed from worker threads."""
@@ -581,8 +588,7 @@ def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: b
       citynet devices backup
       citynet devices history luohu-core-01
     """
-    with runtime.store.session() as session:  # a backup reads: it needs no intent
-        targets, unready = readable(session, runtime.config, runtime.box(), selectors)
+    targets, unready = _readable(runtime, selectors)  # a backup reads: it needs no intent
     limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
     pacer = Pacer(limits.sessions_per_second)
     with _progress(len(targets), "reading", as_json) as tick:
@@ -642,7 +648,7 @@ def rollback(runtime: Runtime, hostname: str, rev: str, reason: str, no_save: bo
     if box is None:
         raise CitynetError("backups are sealed: a rollback needs the secrets key")
     wanted = BackupStore.for_config(runtime.config).restore_text(hostname, rev, box)
-    targets, unready = _targets(runtime, [hostname])
+    targets, unready = _readable(runtime, [hostname])  # a backup's text, not the intent
     if unready:
         raise CitynetError(f"{hostname}: {unready[0].reason}")
     found = [t for t in targets if t.device.hostname == hostname]

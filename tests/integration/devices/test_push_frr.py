@@ -212,6 +212,9 @@ def test_a_backup_reads_the_running_config_whatever_the_intent(district: Cli,
     assert "no secrets key" not in done.stdout
     repo = Path(district.data_dir) / "backups" / "devices"
     assert all((repo / f"{router.hostname}.cfg").exists() for router in frr_lab)
+    # a rollback to a backup needs no intent either
+    back = district("devices", "rollback", frr_lab[0].hostname, "--reason", "check").stdout
+    assert "summary: 1 unchanged" in back
 
 
 def test_a_value_vtysh_reads_as_its_help_key_is_refused_at_plan_time(

@@ -636,6 +636,8 @@ def history(runtime: Runtime, hostname: str) -> None:
 def rollback(runtime: Runtime, hostname: str, rev: str, reason: str, no_save: bool) -> None:
     """Put a device's config back as a backup has it: the differences are undone command
     by command (added lines removed, removed lines restored), then verified and saved.
+    If a command is refused or the check fails, what was sent is undone in turn
+    (rolled_back: the device is as it was before); exits 1 then.
 
     \b
     Example:

@@ -289,6 +289,7 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int | None) -> None:
     created = sum(outcome.created.values())
     click.echo(f"demo district ready in {store.describe()}: {created} records created, "
                f"{sum(outcome.unchanged.values()) + sum(outcome.updated.values())} already there")
+    _demo_device_configs(runtime, box)
     # issue #7: the first staff admin, its generated password printed (demo only)
     with store.session() as session:
         admin_password = demo_admin(session)
@@ -319,8 +320,24 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int | None) -> None:
         f"  RADIUS health       echo 'Message-Authenticator = 0x00' | radclient "
         f"-x {rad.bind}:{rad.auth_port} status {DEMO_NAS_SECRET}",
         "  try also            citynet nas list · citynet inventory show streets",
+        "  device plan         citynet devices plan --from-backup luohu-core-01  (against "
+        "the configs shipped with the demo)",
         demo_admin_line(base, admin_password),  # issue #7
     ])
+
+
+def _demo_device_configs(runtime: Runtime, box: SecretBox | None) -> None:
+    """The demo's devices exist nowhere: their shipped running configs become their first
+    backups, so `devices plan --from-backup` shows a diff."""
+    from devices.demo import seed_backups
+
+    if box is None:  # made above with create=True; sealed backups need it
+        raise CitynetError("the demo needs a secrets key to keep device configs")
+    with runtime.store.session() as session:
+        stored = seed_backups(session, runtime.config, box)
+    if stored:
+        click.echo(f"{stored} device configs shipped with the demo stored as their first "
+                   "backup (citynet devices plan --from-backup)")
 
 
 def _demo_voucher(session: Session) -> str:

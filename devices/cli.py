@@ -27,12 +27,13 @@ from devices.fleet import (
     Result,
     Status,
     Target,
+    plan_against,
     plan_one,
     push_one,
     read_one,
     run,
 )
-from devices.targets import Unready, build
+from devices.targets import Unready, build, readable
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -68,6 +69,13 @@ def _targets(runtime: Runtime, selectors: Sequence[str],
     box = runtime.box()
     with runtime.store.session() as session:
         return build(session, runtime.config, box, selectors, templates or None)
+
+
+def _readable(runtime: Runtime, selectors: Sequence[str]) -> tuple[list[Target],
+                                                                   list[Unready]]:
+    """Targets with a login and no intent: for reading, and for a rollback to a backup."""
+    with runtime.store.session() as session:
+        return readable(session, runtime.config, runtime.box(), selectors)
 
 
 @contextmanager
@@ -126,6 +134,27 @@ def _plan_all(runtime: Runtime, targets: Sequence[Target], quiet: bool) -> list[
         return run(targets, lambda t: plan_one(t, pacer), limits, tick)
 
 
+def _plan_from_backup(runtime: Runtime, targets: Sequence[Target]) -> list[Result]:
+    """Every target's plan against its newest backup; no device is contacted."""
+    from devices.backups import BackupStore
+
+    box = runtime.box()
+    if box is None:
+        raise CitynetError("backups are sealed: planning against them needs the secrets key")
+    store = BackupStore.for_config(runtime.config)
+    backed_up = set(store.devices())
+    results = []
+    for target in targets:
+        hostname = target.device.hostname
+        if hostname in backed_up:
+            results.append(plan_against(target, store.restore_text(hostname, "HEAD", box)))
+        else:
+            results.append(Result(hostname, target.device.site, Status.FAILED,
+                                  error=f"{hostname}: no backup to plan against: run "
+                                  f"`citynet devices backup {hostname}`"))
+    return results
+
+
 def _planned(results: Sequence[Result]) -> list[dict[str, Any]]:
     """The devices planned without error, as a change request stores them (redacted)."""
     return [{"hostname": r.hostname, "site": r.site, "added": r.added, "removed": r.removed,
@@ -145,10 +174,14 @@ def _planned(results: Sequence[Result]) -> list[dict[str, Any]]:
 @click.option("--as", "requester", metavar="NAME",
               help="With --request (required): the staff member asking (needs "
               "devices.push). That person cannot approve it.")
+@click.option("--from-backup", is_flag=True,
+              help="Plan against each device's last backup instead of reading the device "
+              "(no SSH session: a device that is down, or the demo's, which exist "
+              "nowhere). A push still reads the device and plans again.")
 @pass_runtime
 def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...],
          as_json: bool, request_change: bool, reason: str | None,
-         requester: str | None) -> None:
+         requester: str | None, from_backup: bool) -> None:
     """Dry run: what a push would send to each device (secrets shown as <redacted>).
 
     Reads each device's running config and diffs it against the intent; sends nothing.
@@ -160,6 +193,7 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
       citynet devices plan                       every device
       citynet devices plan site:笋岗社区 --template guest_wifi
       citynet devices plan luohu-core-01 --json
+      citynet devices plan site:笋岗社区 --from-backup
       citynet devices plan role:access_switch --request --as alice \\
           --reason "CHG-2026-1127 NTP servers"
     """
@@ -167,15 +201,22 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
         raise click.UsageError("--reason and --as go with --request")
     if request_change and not (reason or "").strip():
         raise click.UsageError("--request needs --reason (a ticket number, a sentence)")
+    if request_change and from_backup:
+        raise click.UsageError("--request plans the devices as they are: leave out "
+                               "--from-backup")
     if request_change and requester is None:  # else the OS user, who could approve it
         raise click.UsageError("--request needs --as YOUR_STAFF_NAME: the person asking, "
                                "who then cannot approve it")
     asking = _requester(runtime, requester) if request_change and requester else ""
     targets, unready = _targets(runtime, selectors, templates)
-    results = _plan_all(runtime, targets, as_json)
+    results = (_plan_from_backup(runtime, targets) if from_backup
+               else _plan_all(runtime, targets, as_json))
     if as_json:
         click.echo(_as_json(results, unready))
     else:
+        if from_backup:
+            click.echo("planned against each device's last backup, not the device "
+                       "(citynet devices history HOSTNAME)")
         for result in results:
             if result.commands:
                 click.echo(f"--- {result.hostname} ({result.site}): "
@@ -185,7 +226,8 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
         _summary(results, unready)
     incomplete = any(not r.ok for r in results) or unready
     if not request_change:
-        _record(runtime, "devices.plan", selectors, "", results, unready)
+        _record(runtime, "devices.plan", selectors, "", results, unready,
+                {"from_backup": True} if from_backup else None)
     elif incomplete:
         _record(runtime, "devices.plan", selectors, reason or "", results, unready)
         click.echo("no change request stored: a request covers every selected device, and "
@@ -546,7 +588,7 @@ def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: b
       citynet devices backup
       citynet devices history luohu-core-01
     """
-    targets, unready = _targets(runtime, selectors)
+    targets, unready = _readable(runtime, selectors)  # a backup reads: it needs no intent
     limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
     pacer = Pacer(limits.sessions_per_second)
     with _progress(len(targets), "reading", as_json) as tick:
@@ -556,10 +598,17 @@ def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: b
         click.echo(_as_json(results, unready))
     else:
         _summary(results, unready)
-        click.echo(f"backup revision: {revision or 'none (no secrets key)'}")
+        click.echo(f"backup revision: {revision or _no_revision(runtime, results)}")
     _record(runtime, "devices.backup", selectors, reason, results, unready)
     if any(not r.ok for r in results) or unready:
         raise SystemExit(1)
+
+
+def _no_revision(runtime: Runtime, results: Sequence[Result]) -> str:
+    """Why a backup run stored nothing."""
+    if not any(r.pre_change for r in results):
+        return "none (no device was read)"
+    return "none (no secrets key)" if runtime.box() is None else "none"
 
 
 @devices.command("history")
@@ -587,6 +636,8 @@ def history(runtime: Runtime, hostname: str) -> None:
 def rollback(runtime: Runtime, hostname: str, rev: str, reason: str, no_save: bool) -> None:
     """Put a device's config back as a backup has it: the differences are undone command
     by command (added lines removed, removed lines restored), then verified and saved.
+    If a command is refused or the check fails, what was sent is undone in turn
+    (rolled_back: the device is as it was before); exits 1 then.
 
     \b
     Example:
@@ -599,7 +650,7 @@ def rollback(runtime: Runtime, hostname: str, rev: str, reason: str, no_save: bo
     if box is None:
         raise CitynetError("backups are sealed: a rollback needs the secrets key")
     wanted = BackupStore.for_config(runtime.config).restore_text(hostname, rev, box)
-    targets, unready = _targets(runtime, [hostname])
+    targets, unready = _readable(runtime, [hostname])  # a backup's text, not the intent
     if unready:
         raise CitynetError(f"{hostname}: {unready[0].reason}")
     found = [t for t in targets if t.device.hostname == hostname]

@@ -15,7 +15,9 @@ Every vendor difference comes from the ``Profile`` tables; the rules here are ge
 * A section the intent lists with children is *owned*: running children it lacks are
   removed, except in ``shared_sections``. Elsewhere (top level, shared sections) only
   leaf lines starting with an ``owned`` prefix are removed. A top-level section is never
-  removed by ``plan``; ``restore`` removes one the push created.
+  removed by ``plan``; ``restore`` removes one the push created, except that a section
+  the device will not delete (``kept_sections``: FRR's kernel-owned interfaces) loses its
+  lines instead.
 * Order within a section: the intent's lines in the intent's order (definitions before the
   lines that use them), then removals (new NTP/RADIUS/syslog servers are in place before
   the old ones go). A keyed (single-valued) line that changes is replaced where the new
@@ -341,9 +343,20 @@ def _reconcile(target: Sequence[Line], current: Sequence[Line], rules: _Rules,
     # removals last to first: in a config what uses a thing comes after its definition
     # (VLANIF after VLAN, an ACL's users after the ACL), and devices refuse to remove a
     # definition still in use
-    steps.extend(_Step(_Kind.REMOVE, old=line) for line in reversed(unmatched)
-                 if rules.removable(line, owned_context))
+    steps.extend(step for line in reversed(unmatched)
+                 if rules.removable(line, owned_context)
+                 and (step := _removal(line, rules)) is not None)
     return steps
+
+
+def _removal(line: Line, rules: _Rules) -> _Step | None:
+    """The step that removes ``line``; a section the device keeps (``kept_sections``)
+    loses its lines instead, and needs no step once it has none to lose."""
+    if _matches(rules.profile.kept_sections, line.text) is None:
+        return _Step(_Kind.REMOVE, old=line)
+    inner = tuple(_Step(_Kind.REMOVE, old=child) for child in reversed(line.children)
+                  if rules.removable(child, True))
+    return _Step(_Kind.ENTER, new=line, steps=inner) if inner else None
 
 
 def _step(want: Line, have: Line | None, unmatched: list[Line], rules: _Rules) -> _Step | None:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -27,7 +28,12 @@ from netmiko.exceptions import (
     WriteException,
 )
 from ntc_templates.parse import ParsingException, parse_output  # type: ignore[import-untyped]
-from paramiko.ssh_exception import SSHException
+from paramiko.ssh_exception import (
+    AuthenticationException,
+    BadHostKeyException,
+    NoValidConnectionsError,
+    SSHException,
+)
 from textfsm import Error as TemplateError  # type: ignore[import-untyped]
 
 from citynet.errors import CitynetError
@@ -37,8 +43,11 @@ from devices.platforms import Profile
 log = logging.getLogger(__name__)
 # Both log every byte of the session at DEBUG (netmiko hides only the login password):
 # pushed keys and running configs must never reach a log, whatever citynet's level.
-for _noisy in ("paramiko", "netmiko"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
+logging.getLogger("netmiko").setLevel(logging.WARNING)
+# paramiko's transport thread also logs each failed connection at ERROR with a traceback
+# (a port that is not SSH, a banner that never came): every such failure reaches the
+# caller here as a DeviceError that says what happened, so its own account is noise.
+logging.getLogger("paramiko").setLevel(logging.CRITICAL + 1)
 
 
 class DeviceError(CitynetError):
@@ -56,8 +65,16 @@ class Unreachable(DeviceError):
     kind = "unreachable"
 
 
+class ConnectionRefused(Unreachable):
+    kind = "connection_refused"
+
+
 class LoginRefused(DeviceError):
     kind = "login_refused"
+
+
+class HostKeyChanged(DeviceError):
+    kind = "host_key_changed"
 
 
 class CommandRefused(DeviceError):
@@ -85,6 +102,9 @@ class Login:
     enable_secret: str = field(default="", repr=False)
     key_file: str = ""  # an SSH private key instead of (or beside) the password
     timeout: float = 30.0  # connect and per-command read timeout, seconds
+    # The devices' SSH host keys citynet has seen (OpenSSH known_hosts format): a device
+    # is trusted on first contact and refused if its key changes. "": not checked.
+    known_hosts: str = ""
 
 
 Connect = Callable[..., Any]
@@ -112,19 +132,16 @@ class Session:
         }
         if login.key_file:
             options.update(use_keys=True, key_file=login.key_file)
+        if login.known_hosts:
+            _touch(login.known_hosts)  # netmiko loads the file only if it exists
+            # paramiko checks a known device's key before logging in, and adds (and
+            # saves) the key of a device it has not seen
+            options.update(alt_host_keys=True, alt_key_file=login.known_hosts)
         options.update(login.profile.netmiko_options)
         try:
             self._conn = self._connect(**options)
-        except NetmikoAuthenticationException:
-            raise LoginRefused(login.hostname, f"login as {login.username!r} refused: check "
-                               "the device's credential in the inventory") from None
-        except (NetmikoTimeoutException, TimeoutError):
-            raise Unreachable(login.hostname, f"no SSH answer from {login.host}:{login.port} "
-                              f"within {login.timeout:g} s: is it up and is SSH allowed from "
-                              "here? (a full VTY line list looks the same)") from None
-        except (OSError, SSHException, EOFError, ValueError) as exc:
-            raise Unreachable(login.hostname, f"cannot open SSH to {login.host}:{login.port}: "
-                              f"{self._safe(str(exc))}") from None
+        except (NetmikoBaseException, OSError, SSHException, EOFError, ValueError) as exc:
+            raise connect_failure(exc, login) from None
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -265,6 +282,63 @@ class Session:
         useful = [line for line in lines if line and command.strip() not in line
                   and not line.endswith(("]", "#", ">"))]
         return self._safe(" ".join(useful)[:300]) or "(no reason given)"
+
+
+def _touch(path: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).touch(mode=0o600, exist_ok=True)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling (netmiko wraps
+    paramiko's and the socket's)."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _refused(error: BaseException) -> bool:
+    if isinstance(error, NoValidConnectionsError):  # one error per address tried
+        return all(isinstance(e, ConnectionRefusedError) for e in error.errors.values())
+    return isinstance(error, ConnectionRefusedError)
+
+
+def connect_failure(exc: BaseException, login: Login) -> DeviceError:
+    """Why a connection could not be opened, said so that the person at the keyboard
+    knows what to do: refused, no answer, not SSH, login refused, host key changed."""
+    where = f"{login.host}:{login.port}"
+    chain = _chain(exc)
+    if any(isinstance(e, BadHostKeyException) for e in chain):
+        return HostKeyChanged(login.hostname, f"its SSH host key at {where} is not the one "
+                              f"citynet saw before (kept in {login.known_hosts}): nothing was "
+                              "sent. If the device was replaced or its key regenerated, "
+                              "remove its line from that file; otherwise someone may be "
+                              "between citynet and the device")
+    if any(isinstance(e, NetmikoAuthenticationException | AuthenticationException)
+           for e in chain):
+        return LoginRefused(login.hostname, f"login as {login.username!r} refused: check "
+                            "the device's credential in the inventory")
+    if any(_refused(e) for e in chain):
+        return ConnectionRefused(login.hostname, f"connection refused by {where}: nothing "
+                                 "listens for SSH there (wrong address or port, SSH off, or "
+                                 "a firewall answering with a reset)")
+    if any(isinstance(e, SSHException) and "protocol banner" in str(e) for e in chain):
+        return Unreachable(login.hostname, f"{where} took the connection but sent no SSH "
+                           f"greeting within {login.timeout:g} s: another service on that "
+                           "port, or an SSH server too busy to greet (a full VTY line list "
+                           "looks the same)")
+    no_answer = Unreachable(login.hostname, f"no answer from {where} within "
+                            f"{login.timeout:g} s: is it up, and is SSH allowed from here?")
+    if any(isinstance(e, TimeoutError) for e in chain):
+        return no_answer
+    reason = next((e.strerror for e in chain if isinstance(e, OSError) and e.strerror), None)
+    if reason is None and any(isinstance(e, NetmikoTimeoutException) for e in chain):
+        return no_answer  # paramiko's "No existing session": the SSH session never came
+    reason = reason or redact_line(str(exc), login.profile)[:200]
+    return Unreachable(login.hostname, f"cannot open SSH to {where}: {reason}")
 
 
 def table(output: str, platform: str, command: str) -> list[dict[str, str]] | None:

@@ -180,6 +180,14 @@ def plan_one(target: Target, pacer: Pacer, connect: Connect = Session) -> Result
     except DeviceError as exc:
         result.status, result.error = Status.FAILED, str(exc)
         return result
+    return plan_against(target, running, result)
+
+
+def plan_against(target: Target, running: str, result: Result | None = None) -> Result:
+    """What a push would send to a device whose running config is ``running`` (read
+    from the device, or a backup of it). Pure."""
+    device, login = target.device, target.login
+    result = result or Result(device.hostname, device.site, Status.PLANNED)
     change = confdiff.plan(target.intent.text, running, login.profile, target.intent.owned)
     result.__dict__.update(_shown(change, login))
     result.status = Status.UNCHANGED if change.empty else Status.PLANNED
@@ -187,12 +195,29 @@ def plan_one(target: Target, pacer: Pacer, connect: Connect = Session) -> Result
 
 
 KeepBefore = Callable[[str, str], None]  # (hostname, running config) before any change
+Toward = Callable[[str], confdiff.Change]  # a running config -> the change to some state
+Back = Callable[[str], Toward]  # the running config before a change -> the way back to it
 
 
 def push_one(target: Target, pacer: Pacer, *, save: bool = True,
              keep: KeepBefore | None = None, connect: Connect = Session) -> Result:
     """Push one device's intent: backup, change, verify, save; roll back on failure."""
-    device, login, intent = target.device, target.login, target.intent
+    login, intent = target.login, target.intent
+
+    def back(before: str) -> Toward:
+        return lambda now: confdiff.restore(before, now, intent.text, login.profile,
+                                            intent.owned)
+    return _change_one(target, pacer, connect, save=save, keep=keep, back=back,
+                       toward=lambda running: confdiff.plan(intent.text, running,
+                                                            login.profile, intent.owned),
+                       failure="the intent is not in the running config after the push")
+
+
+def _change_one(target: Target, pacer: Pacer, connect: Connect, *, toward: Toward,
+                back: Back, save: bool, keep: KeepBefore | None, failure: str) -> Result:
+    """Read, change ``toward`` a state, verify, save; if anything fails after the first
+    command, go ``back`` to the config read first. ``failed`` means nothing was sent."""
+    device, login = target.device, target.login
     result = Result(device.hostname, device.site, Status.FAILED)
     clock = _Clock(result.timings)
     pacer.wait()
@@ -206,22 +231,19 @@ def push_one(target: Target, pacer: Pacer, *, save: bool = True,
         with clock.step("read"):
             before = session.running()
         result.pre_change = before
-        change = confdiff.plan(intent.text, before, login.profile, intent.owned)
+        change = toward(before)
         result.__dict__.update(_shown(change, login))
-        if not change.empty and keep is not None:
-            keep(device.hostname, before)  # safe on disk before the first command is sent
         if change.empty:
             result.status = Status.UNCHANGED
             return result
+        if keep is not None:
+            keep(device.hostname, before)  # safe on disk before the first command is sent
         try:
-            _apply(session, clock, change, save, login.profile,
-                   lambda after: confdiff.plan(intent.text, after, login.profile,
-                                               intent.owned),
-                   "the intent is not in the running config after the push")
+            _apply(session, clock, change, save, login.profile, toward, failure)
             result.status = Status.PUSHED
         except DeviceError as exc:
             result.error = str(exc)
-            session = _roll_back(target, session, before, result, connect, pacer)
+            session = _roll_back(login, session, back(before), result, connect, pacer)
         return result
     except DeviceError as exc:  # reading before the change failed: nothing was changed
         result.error = str(exc)
@@ -230,26 +252,23 @@ def push_one(target: Target, pacer: Pacer, *, save: bool = True,
         session.__exit__(None, None, None)
 
 
-def _roll_back(target: Target, session: Session, before: str, result: Result,
+def _roll_back(login: Login, session: Session, undo: Toward, result: Result,
                connect: Connect, pacer: Pacer) -> Session:
-    """Bring the device back to ``before`` for everything the intent touches; reconnects
-    if the session was lost. Returns the session in use (to be closed by the caller)."""
-    login, intent = target.login, target.intent
+    """Bring the device back to the state before the change (``undo`` says how from any
+    running config), verified; reconnects if the session was lost. Returns the session in
+    use (to be closed by the caller)."""
     for attempt in (1, 2):
         try:
             if attempt == 2:
                 session.__exit__(None, None, None)
                 pacer.wait()
                 session = connect(login).__enter__()
-            now = session.running()
-            undo = confdiff.restore(before, now, intent.text, login.profile, intent.owned)
-            session.configure(undo.commands)
-            check = confdiff.restore(before, session.running(), intent.text, login.profile,
-                                     intent.owned)
-            if not check.empty:
+            change = undo(session.running())
+            session.configure(change.commands)
+            if not undo(session.running()).empty:
                 raise DeviceError(login.hostname, "the rollback left differences")
             result.status = Status.ROLLED_BACK
-            result.rollback = (f"restored the state before the change ({len(undo.commands)} "
+            result.rollback = (f"restored the state before the change ({len(change.commands)} "
                                "commands; not saved, so the startup config is untouched)")
             return session
         except DeviceError as exc:
@@ -341,29 +360,19 @@ def drift_of(target: Target, running: str) -> list[str]:
 def restore_one(target: Target, wanted: str, pacer: Pacer, *, save: bool = True,
                 connect: Connect = Session) -> Result:
     """Make the device's whole config what ``wanted`` (a backup) says: the differences
-    undone command by command, verified, saved."""
-    login = target.login
-    result = Result(target.device.hostname, target.device.site, Status.FAILED)
-    clock = _Clock(result.timings)
-    try:
-        with _opened(login, clock, pacer, connect) as session:
-            with clock.step("read"):
-                now = session.running()
-            result.pre_change = now
-            # a backup holds <cipher> where the device re-encrypts a key on every display:
-            # such a line cannot be sent back (the key itself is not in the backup)
-            wanted = "\n".join(line for line in wanted.splitlines() if CIPHER not in line)
-            scope = f"{wanted}\n{now}"  # the whole config: every line either one has
-            undo = confdiff.restore(wanted, now, scope, login.profile, ())
-            result.__dict__.update(_shown(undo, login))
-            if undo.empty:
-                result.status = Status.UNCHANGED
-                return result
-            _apply(session, clock, undo, save, login.profile,
-                   lambda after: confdiff.restore(wanted, after, f"{wanted}\n{after}",
-                                                  login.profile, ()),
-                   "differences remain after the rollback")
-            result.status = Status.PUSHED
-    except DeviceError as exc:
-        result.error = str(exc)
-    return result
+    undone command by command, verified, saved. If that fails part-way, what was sent is
+    undone in turn: the device ends as the backup has it or as it was before."""
+    profile = target.login.profile
+    # a backup holds <cipher> where the device re-encrypts a key on every display: such a
+    # line cannot be sent back (the key itself is not in the backup)
+    wanted = "\n".join(line for line in wanted.splitlines() if CIPHER not in line)
+    return _change_one(target, pacer, connect, save=save, keep=None,
+                       toward=_whole(wanted, profile),
+                       back=lambda before: _whole(before, profile),
+                       failure="differences remain after the rollback")
+
+
+def _whole(wanted: str, profile: Profile) -> Toward:
+    """The change that makes a whole running config ``wanted``: every line either config
+    has is in scope."""
+    return lambda now: confdiff.restore(wanted, now, f"{wanted}\n{now}", profile, ())

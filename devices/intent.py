@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,32 @@ def variables(device: Device, document: Mapping[str, Any],
         values["radius_key"] = radius_keys[device.host]
     values.update(_guest_addressing(values))
     return values
+
+
+def refuse_cli_keys(device: Device, values: Mapping[str, Any],
+                    cli_keys: Sequence[tuple[str, str]]) -> None:
+    """Raise if a variable's value holds a character the device's CLI reads as a key
+    (``Profile.cli_keys``), naming the variable and the device, never the value (it may
+    be a key)."""
+    for name, text in _texts(values):
+        for key, does in cli_keys:
+            if key in text:
+                raise IntentError(f"{device.hostname}: intent variable {name} holds {key!r}, "
+                                  f"{does} on the {device.platform} CLI, which cannot take it "
+                                  "in a value: change the value in the intent file (or the "
+                                  "inventory)")
+
+
+def _texts(value: Any, name: str = "") -> Iterator[tuple[str, str]]:
+    """Every string inside ``value`` (nested lists and mappings) with its variable path."""
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            yield from _texts(inner, f"{name}.{key}" if name else str(key))
+    elif isinstance(value, list | tuple):
+        for index, inner in enumerate(value):
+            yield from _texts(inner, f"{name}[{index}]")
+    elif isinstance(value, str):
+        yield name, value
 
 
 def _guest_addressing(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,10 @@ class Profile:
     # Sections that are shared namespaces (VRP "aaa" holds local users and every scheme):
     # children an intent does not list are left alone, even though the intent names them.
     shared_sections: tuple[str, ...] = ()
+    # Sections the device will not delete while something outside the config owns them
+    # (FRR refuses ``no interface lo``: the kernel owns the interface): removing one
+    # removes its lines and leaves the header, which the device then shows no more.
+    kept_sections: tuple[str, ...] = ()
     # A multi-line literal (banner/header): named group "delim" opens it; the block runs to
     # the next occurrence of the delimiter.
     literal_block: str | None = None
@@ -69,6 +73,10 @@ class Profile:
     # for two seconds of silence on VRP/Comware every time.
     config_prompt: str | None = None
     exec_prompt: str | None = None
+    # Characters the CLI reads as keys, not as text, and what each does there: an intent
+    # value holding one is refused at plan time (sent, "?" lists help mid-line and the
+    # command never completes, so the push stalls until its timeout).
+    cli_keys: tuple[tuple[str, str], ...] = ()
     # --- device state (devices.state): read-only display commands ----------------------
     # The platform name ntc-templates files this CLI's TextFSM templates under; None: no
     # template fits (devices.state parses the text itself).
@@ -77,6 +85,11 @@ class Profile:
     show_cpu: str | None = None
     show_aps: str | None = None  # on a WLAN controller: its access points and their state
 
+
+# IOS, RGOS, vtysh, VRP and Comware alike: "?" is the help key, Tab completes a word,
+# Ctrl-C and Ctrl-Z leave the line or config mode.
+_CLI_KEYS = (("?", "the help key"), ("\t", "word completion"), ("\x03", "Ctrl-C: abort"),
+             ("\x1a", "Ctrl-Z: leave config mode"))
 
 CIPHER = "<cipher>"  # what normalise() puts in place of churned ciphertext
 
@@ -94,8 +107,11 @@ _VALUE = r"(?:%\^%#.*?%\^%#|\S+)"
 _CISCO_SECRETS = _secrets(
     # radius-server host ... key [7] V, radius server X / key 7 V, tacacs, key-string, etc.
     # The optional type digit belongs to the secret: "key S" and "key 7 E" hold one value.
-    r"\b(?:key|key-string|secret|password|authentication-key)\s+(?!chain\b)"
-    r"(?P<secret>(?:\d{1,2}\s+)?\S+)",
+    # "message-digest-key N md5 S" and "authentication-key N md5 S" are the next two
+    # patterns' (the key number and the hash name are not secret); a hash name before
+    # the value ("isis password md5 S") is not secret either.
+    r"\b(?<!digest-)(?:key|key-string|secret|password|authentication-key)\s+(?!chain\b)"
+    r"(?!\d+\s+md5\s)(?:(?:md5|clear)\s+)?(?P<secret>(?:\d{1,2}\s+)?\S+)",
     r"\bntp authentication-key \d+ md5 (?P<secret>\S+(?:\s+\d)?)",
     r"\bmessage-digest-key \d+ md5 (?P<secret>(?:\d\s+)?\S+)",
     r"\bsnmp-server community (?P<secret>(?:\d\s+)?\S+)",
@@ -141,6 +157,7 @@ CISCO_IOS = Profile(
     hidden_defaults=("no shutdown",), literal_block=_CISCO_LITERAL,
     textfsm_platform="cisco_ios", show_interfaces="show interfaces",
     show_cpu="show processes cpu",
+    cli_keys=_CLI_KEYS,
 )
 
 FRR = Profile(
@@ -161,8 +178,10 @@ FRR = Profile(
                     r"^enable password\b", r"^log syslog\b", r"^bgp router-id\b",
                     r"^neighbor \S+ password\b"),
     hidden_defaults=("no shutdown",),
+    kept_sections=(r"^interface\b",),
     # vtysh shows no counters on Linux and has no CPU figure (`show thread cpu` is per task)
     show_interfaces="show interface brief",
+    cli_keys=_CLI_KEYS,
 )
 
 RUIJIE_OS = Profile(
@@ -175,6 +194,7 @@ RUIJIE_OS = Profile(
     closers=("end", "exit", "exit-address-family"),
     keyed=_CISCO_KEYED, short_negation=_CISCO_SHORT_NEGATION,
     hidden_defaults=("no shutdown",), literal_block=_CISCO_LITERAL,
+    cli_keys=_CLI_KEYS,
 )
 
 # --- VRP-like CLIs (Huawei VRP, H3C Comware) ----------------------------------------------
@@ -222,6 +242,7 @@ HUAWEI = Profile(
     config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
     textfsm_platform="huawei_vrp", show_interfaces="display interface brief",
     show_cpu="display cpu-usage", show_aps="display ap all",
+    cli_keys=_CLI_KEYS,
 )
 
 HP_COMWARE = Profile(
@@ -250,6 +271,7 @@ HP_COMWARE = Profile(
     config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
     textfsm_platform="hp_comware", show_interfaces="display interface brief",
     show_cpu="display cpu-usage",
+    cli_keys=_CLI_KEYS,
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -17,7 +17,14 @@ from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
 from devices.driver import Login
 from devices.fleet import Target
-from devices.intent import Device, Renderer, load_vars, variables
+from devices.intent import (
+    Device,
+    Intent,
+    Renderer,
+    load_vars,
+    refuse_cli_keys,
+    variables,
+)
 from devices.platforms import PROFILES
 from inventory.models import NasClient, NetworkDevice
 
@@ -75,6 +82,11 @@ def intent_path(config: Config) -> Path:
         config.data_path / "intent.yaml")
 
 
+def known_hosts_path(config: Config) -> Path:
+    """The devices' SSH host keys as first seen (see ``Login.known_hosts``)."""
+    return config.data_path / "devices_known_hosts"
+
+
 def logins(session: Session, config: Config, box: SecretBox | None, selectors: Sequence[str],
            environ: Mapping[str, str] = os.environ
            ) -> tuple[list[tuple[Device, Login]], list[Unready]]:
@@ -89,6 +101,8 @@ def logins(session: Session, config: Config, box: SecretBox | None, selectors: S
                                    "not managed (no profile)"))
             continue
         login = _login(row, profile, box, config.devices.timeout_seconds, environ)
+        if not isinstance(login, str):
+            login = replace(login, known_hosts=str(known_hosts_path(config)))
         if isinstance(login, str):
             unready.append(Unready(row.hostname, row.site, login))
             continue
@@ -110,6 +124,7 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
     for device, login in reachable:
         try:
             values = variables(device, document, keys)
+            refuse_cli_keys(device, values, login.profile.cli_keys)
             if "guest_wifi" in chosen and not values.get("radius_key"):
                 raise CitynetError(f"no RADIUS key for guest WiFi: add a NAS entry with the "
                                    f"address {device.host} (its secret is the key pushed)")
@@ -119,6 +134,16 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
             continue
         ready.append(Target(device, login, intent))
     return ready, unready
+
+
+def readable(session: Session, config: Config, box: SecretBox | None,
+             selectors: Sequence[str], environ: Mapping[str, str] = os.environ
+             ) -> tuple[list[Target], list[Unready]]:
+    """Targets to read only (backup): a login each, no intent. Reading a running config
+    needs neither the intent file nor a template that renders for the device."""
+    reachable, unready = logins(session, config, box, selectors, environ)
+    return [Target(device, login, Intent(device.hostname, "", (), ()))
+            for device, login in reachable], unready
 
 
 def _login(row: NetworkDevice, profile: object, box: SecretBox | None, timeout: float,

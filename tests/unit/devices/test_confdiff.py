@@ -380,6 +380,20 @@ def test_restore_removes_a_section_the_push_created() -> None:
     assert restore("hostname a\nip domain-name x\n", "hostname a\n", "hostname a\n", CISCO).empty
 
 
+def test_restore_empties_an_frr_interface_the_kernel_owns_instead_of_removing_it() -> None:
+    # FRR refuses "no interface lo" ("only inactive interfaces can be deleted")
+    before = "log syslog informational\n!\nend\n"
+    now = ("log syslog informational\n!\ninterface lo\n description guest WiFi\n"
+           " ip address 10.9.9.9/32\nexit\n!\nend\n")
+    undo = restore(before, now, now, FRR)
+    assert undo.commands == ["interface lo", "no ip address 10.9.9.9/32", "no description",
+                             "exit"]
+    assert undo.rollback == ["interface lo", "description guest WiFi",
+                             "ip address 10.9.9.9/32", "exit"]
+    # an interface FRR still shows with no lines left needs nothing more
+    assert restore(before, "interface lo\nexit\n", "interface lo\n", FRR).empty
+
+
 @pytest.mark.parametrize(("prof", "running", "intent", "commands"), [
     # a hidden default holds when its positive form is absent ...
     (CISCO, "interface Gi1\n description x\n", "interface Gi1\n description x\n no shutdown\n",
@@ -529,6 +543,14 @@ def test_redact_line_hides_the_secret(prof: Profile, line: str, secret: str) -> 
     (HUAWEI, "radius-server shared-key cipher %^%#a b%^%#",
      "radius-server shared-key <redacted>"),
     (COMWARE, "key authentication cipher $c$3$x", "key authentication <redacted>"),
+    # the key number and the hash name are not secret
+    (FRR, " ip ospf message-digest-key 1 md5 S3cr3t",
+     " ip ospf message-digest-key 1 md5 <redacted>"),
+    (CISCO, " ip ospf message-digest-key 12 md5 7 0822455D0A16",
+     " ip ospf message-digest-key 12 md5 <redacted>"),
+    (CISCO, "ntp authentication-key 1 md5 S3cr3t 7", "ntp authentication-key 1 md5 <redacted>"),
+    (FRR, " isis password md5 IsisS3cret", " isis password md5 <redacted>"),
+    (FRR, " ip ospf authentication-key S3cr3t", " ip ospf authentication-key <redacted>"),
     # lines without a secret are left alone
     (CISCO, "service password-encryption", "service password-encryption"),
     (CISCO, "key chain OSPF", "key chain OSPF"),

@@ -12,8 +12,16 @@ import pytest
 
 from devices.driver import Login
 from devices.fleet import Limits, Pacer, Result, Status, Target, run
-from devices.intent import Device, Intent, IntentError, Renderer, load_vars, variables
-from devices.platforms import PROFILES
+from devices.intent import (
+    Device,
+    Intent,
+    IntentError,
+    Renderer,
+    load_vars,
+    refuse_cli_keys,
+    variables,
+)
+from devices.platforms import PROFILES, profile
 
 
 def target(name: str, site: str = "a") -> Target:
@@ -156,3 +164,45 @@ def test_restore_removes_what_uses_a_thing_before_the_thing() -> None:
     undo = restore(before, now, intent, PROFILES["huawei"])
     assert undo.commands.index("undo interface Vlanif100") < undo.commands.index(
         "undo vlan 100")
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_a_value_the_cli_reads_as_a_key_is_refused_naming_variable_and_device(
+        name: str) -> None:
+    device = Device("sw-1", name, "access_switch", "笋岗", "10.1.1.1")
+    keys = profile(name).cli_keys
+    values = variables(device, {"defaults": {"ssid": "free?", "ntp_servers": ["10.0.0.1"]}}, {})
+    with pytest.raises(IntentError, match=rf"sw-1: intent variable ssid holds '\?', the help "
+                       rf"key on the {name} CLI"):
+        refuse_cli_keys(device, values, keys)
+    nested = {"walled_garden": ["10.0.0.80", "a\tb"], "radius_key": "S3cr?t"}
+    with pytest.raises(IntentError, match=r"walled_garden\[1\] holds '\\t'"):
+        refuse_cli_keys(device, nested, keys)
+    with pytest.raises(IntentError, match="radius_key") as refused:
+        refuse_cli_keys(device, {"radius_key": "S3cr?t"}, keys)
+    assert "S3cr" not in str(refused.value)  # a key's value is never shown
+    refuse_cli_keys(device, variables(device, {}, {"10.1.1.1": "S3cret"}), keys)  # all fine
+
+
+def test_a_tcp_timeout_is_told_apart_from_a_refusal() -> None:
+    from netmiko.exceptions import NetmikoTimeoutException
+
+    from devices.driver import ConnectionRefused, Unreachable, connect_failure
+
+    login = Login("sw-1", "10.1.1.1", 22, profile("huawei"), "admin", timeout=30)
+    for cause, kind, said in ((TimeoutError("timed out"), Unreachable,
+                               "no answer from 10.1.1.1:22 within 30 s"),
+                              (ConnectionRefusedError(111, "refused"), ConnectionRefused,
+                               "connection refused by 10.1.1.1:22"),
+                              (OSError(113, "No route to host"), Unreachable,
+                               "cannot open SSH to 10.1.1.1:22: No route to host")):
+        try:
+            try:
+                raise cause
+            except OSError:
+                raise NetmikoTimeoutException("TCP connection to device failed.") from None
+        except NetmikoTimeoutException as wrapped:
+            wrapped.__context__ = cause  # as netmiko raises it: inside its except block
+            error = connect_failure(wrapped, login)
+        assert type(error) is kind
+        assert said in str(error)

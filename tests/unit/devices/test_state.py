@@ -4,6 +4,7 @@ device fails while the others report."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -493,3 +494,15 @@ def test_an_inventory_without_devices_gives_no_points(sqlite_config: Config,
                                                       sqlite_store: Store) -> None:
     assert DeviceStateCollector(connector(set())).collect(
         Context(sqlite_store, sqlite_config, NOW)) == []
+
+
+def test_unread_devices_make_one_log_line_a_run(caplog: pytest.LogCaptureFixture) -> None:
+    from devices.state import report_unread
+
+    polls = [Poll(f"sw-{n}", "a", 0.0, error=f"sw-{n}: connection refused by 10.0.0.{n}:22")
+             for n in range(1, 71)] + [Poll("r1", "a", 0.1, DeviceState((), None, None))]
+    with caplog.at_level(logging.INFO):
+        report_unread(polls)
+    assert [r.getMessage() for r in caplog.records] == [
+        "device_state: 70 of 71 devices not read (first: sw-1: connection refused by "
+        "10.0.0.1:22)"]

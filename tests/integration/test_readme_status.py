@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from citynet.app import create_app
 from citynet.db import Store
-from citynet.web import create_app
 from tests.conftest import make_config
 
 ROOT = Path(__file__).resolve().parents[2]

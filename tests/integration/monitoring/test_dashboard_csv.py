@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 
+from citynet.app import create_app
 from citynet.config import Config
 from citynet.crypto import open_box
 from citynet.db import Store
-from citynet.web import create_app
 from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS

@@ -90,7 +90,7 @@ def test_rotate_with_a_key_file(backend_config: Config, store: Store) -> None:
 
 def test_the_web_session_key_survives_a_rotation(backend_config: Config,
                                                 store: Store) -> None:
-    from citynet.web import session_key
+    from citynet.app import session_key
 
     box = open_box(backend_config, store, create=True)
     key = session_key(store, box)

@@ -197,7 +197,7 @@ def test_authorize_decides_in_one_call_and_authenticate_agrees(sqlite_store: Sto
         assert post(client, "authenticate", body(**{"User-Name": code, "User-Password": "no"})
                     ).status == 401
     with sqlite_store.session() as session:  # every decision recorded, in order
-        rows = records.search(session, phone=code)
+        rows = records.search(session, identity=code)
         assert [row.result for row in rows] == ["accept", "wrong password", "accept",
                                                 "wrong password"]
 

@@ -278,7 +278,7 @@ def auditor_records(page: Page, shots: Path) -> None:
     from playwright.sync_api import expect
 
     section(page, "Login records")
-    page.get_by_label("Phone / account").fill(PHONE)
+    page.get_by_label("Phone number or voucher code").fill(PHONE)
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("2 records", exact=True)).to_be_visible()
     rows = page.locator("main tbody tr")

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 RESTART_DELAYS = (1.0, 5.0, 30.0, 60.0)  # seconds before the 1st, 2nd, 3rd, later restart
 STOP_WAIT = 30.0  # seconds a child gets to finish its run after SIGTERM
+HEALTHY = 300.0  # a child up this long has recovered: its next restart waits the least
 
 
 def citynet_argv(config_path: str | None, *args: str) -> list[str]:
@@ -37,11 +39,12 @@ class ChildProcess:
     restarted after a growing delay, so a crash loop costs little; each restart is logged."""
 
     def __init__(self, name: str, argv: Sequence[str], description: str,
-                 delays: Sequence[float] = RESTART_DELAYS) -> None:
+                 delays: Sequence[float] = RESTART_DELAYS, healthy: float = HEALTHY) -> None:
         self.name, self._argv, self._description = name, list(argv), description
-        self._delays = tuple(delays)
+        self._delays, self._healthy = tuple(delays), healthy
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
+        self._lock = threading.Lock()  # a child is spawned or stopped, never both at once
         self._watcher: threading.Thread | None = None
 
     def describe(self) -> str:
@@ -64,20 +67,27 @@ class ChildProcess:
     def _watch(self) -> None:
         restarts = 0
         while self._process is not None:
+            began = time.monotonic()
             code = self._process.wait()
             if self._stopping.is_set():
                 return
+            if time.monotonic() - began >= self._healthy:
+                restarts = 0  # a crash weeks after the last is not a crash loop
             delay = self._delays[min(restarts, len(self._delays) - 1)]
             log.warning("%s process %d exited with code %d; restarting it in %.0f s",
                         self.name, self._process.pid, code, delay)
             if self._stopping.wait(delay):
                 return
             restarts += 1
-            self._process = self._spawn()
+            with self._lock:
+                if self._stopping.is_set():  # stop() came during the delay
+                    return
+                self._process = self._spawn()
 
     def stop(self) -> None:
-        self._stopping.set()
-        process = self._process
+        with self._lock:
+            self._stopping.set()
+            process = self._process
         if process is None or process.poll() is not None:
             return
         process.terminate()

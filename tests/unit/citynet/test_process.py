@@ -47,3 +47,31 @@ def test_stop_ends_the_child_and_it_is_not_restarted(tmp_path: Path) -> None:
     assert process.poll() is not None  # stop() waited for it
     assert len(started(log)) == 1
     assert "(process " in child.describe()
+
+
+def test_restarts_wait_longer_only_while_the_child_keeps_crashing(tmp_path: Path) -> None:
+    log = tmp_path / "pids"
+    # every run counts as healthy (healthy=0): each restart waits the first delay, never
+    # the second (600 s, which would stop the test short of three starts)
+    child = ChildProcess("test", [sys.executable, "-c", CHILD, str(log), "exit"], "a test",
+                         delays=[0.01, 600], healthy=0)
+    child.start()
+    try:
+        wait_until(lambda: len(started(log)) >= 3, "three starts of the child")
+    finally:
+        child.stop()
+
+
+def test_a_stop_during_the_restart_delay_starts_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "pids"
+    child = ChildProcess("test", [sys.executable, "-c", CHILD, str(log), "exit"], "a test",
+                         delays=[600])
+    child.start()
+    process = child._process
+    assert process is not None
+    process.wait(timeout=60)  # it exits at once; the watcher then waits out the delay
+    child.stop()
+    assert child._watcher is not None
+    child._watcher.join(timeout=60)
+    assert not child._watcher.is_alive()
+    assert len(started(log)) == 1

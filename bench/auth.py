@@ -46,8 +46,8 @@ def free_udp_port() -> int:
         return port
 
 
-def wait_for_status(port: int, timeout: float = 60) -> None:
-    request = codec.encode_request(Code.STATUS_SERVER, SECRET.encode(), {}, identifier=1)
+def wait_for_status(port: int, timeout: float = 60, secret: str = SECRET) -> None:
+    request = codec.encode_request(Code.STATUS_SERVER, secret.encode(), {}, identifier=1)
     deadline = time.monotonic() + timeout
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.5)

@@ -230,11 +230,17 @@ def ssid(raw: Any) -> str:
 
 
 def secret(raw: Any) -> str:
+    """A secret as given (never echoed in a reason). No control characters: a NAS
+    secret is rendered into device configuration, where a line break would end the
+    command and run the rest of the secret as a command of its own."""
     value = str(raw)
     if not value.strip():
         raise FieldError("must not be empty")
     if len(value) > 400:
         raise FieldError("longer than 400 characters")
+    if _CONTROL.search(value):
+        raise FieldError("contains a control character (a line break, tab or the like), "
+                         "which a device's CLI would read as a key, not as text")
     return value
 
 

@@ -113,8 +113,8 @@ def read_csv(content: str, source: str, kind: Kind) -> Reading:
         return Reading([], [Problem(source, 1, "header", "the file is empty")])
     problems = [
         Problem(source, 1, name or "(blank)", f"unknown column; {kind.name} has: "
-                + ", ".join(kind.columns))
-        for name in header if name not in kind.columns
+                + ", ".join(kind.accepted))
+        for name in header if name not in kind.accepted
     ]
     problems += [Problem(source, 1, name, "column appears twice")
                  for name in sorted({n for n in header if header.count(n) > 1})]
@@ -184,10 +184,10 @@ def read_yaml(content: str, source: str) -> Reading:
                 problems.append(Problem(source, top_line, kind.name, "a row must be a mapping"))
                 continue
             line = item.pop("__line__")
-            unknown = [key for key in item if key not in kind.columns]
+            unknown = [key for key in item if key not in kind.accepted]
             for key in unknown:
                 problems.append(Problem(source, line, str(key), "unknown field; "
-                                        f"{kind.name} has: {', '.join(kind.columns)}"))
+                                        f"{kind.name} has: {', '.join(kind.accepted)}"))
             data = {k: v for k, v in item.items() if k not in unknown and v not in (None, "")}
             rows.append(RawRow(source, line, kind, data))
     return Reading(rows, problems)

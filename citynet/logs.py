@@ -23,24 +23,44 @@ def configure(level: str = "INFO") -> None:
 class Throttle:
     """Whether a problem is due to be logged again: at most once per ``every`` seconds per
     key, so a flood does not flood the log. :meth:`due` counts every occurrence and, when
-    a line is due, says how many there were since the last line about that key."""
+    a line is due, says how many there were since the last line about that key. A key not
+    seen for longer than ``every`` is forgotten (its next occurrence is logged at once
+    anyway), so keys that carry varying text do not pile up for the process's life."""
 
     def __init__(self, every: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.every, self.clock = every, clock
-        self._last: dict[object, float] = {}
+        self._last: dict[object, float] = {}  # when its last line was due
+        self._seen: dict[object, float] = {}  # when it last occurred
         self._count: dict[object, int] = {}
+        self._pruned = clock()
 
     def due(self, key: object) -> int:
         """0 if ``key`` was logged less than ``every`` seconds ago; else the occurrences
         since its last line, this one included (≥ 1: true)."""
-        self._count[key] = count = self._count.get(key, 0) + 1
         now = self.clock()
+        self._prune(now)
+        self._seen[key] = now
+        self._count[key] = count = self._count.get(key, 0) + 1
         last = self._last.get(key)
         if last is not None and now - last < self.every:
             return 0
         self._last[key], self._count[key] = now, 0
         return count
+
+    @property
+    def remembered(self) -> int:
+        """How many keys it holds (not ``__len__``: an empty throttle must stay truthy)."""
+        return len(self._seen)
+
+    def _prune(self, now: float) -> None:
+        """Forget the keys not seen for longer than ``every`` (a sweep at most once per
+        ``every``, so a flood pays for it once a minute, not per occurrence)."""
+        if now - self._pruned <= self.every:
+            return
+        self._pruned = now
+        for key in [k for k, seen in self._seen.items() if now - seen > self.every]:
+            del self._seen[key], self._last[key], self._count[key]
 
 
 CAUSE_LENGTH = 300  # characters of an error's first line that name its cause
@@ -60,10 +80,11 @@ def cause_of(exc: object) -> str:
 def store_failed(logger: logging.Logger, what: str, exc: object,
                  throttle: Throttle | None = None) -> None:
     """Log that the store failed ``what`` (e.g. "accounting from gw not stored"): one
-    line per cause per minute, with how often it happened since the last one — during a
-    failover every request fails the same way, and one line says it all."""
+    line per kind of failure (``what``) and cause per minute, with how often it happened
+    since the last one — during a failover every request fails the same way, and one line
+    says it all; another kind of failure with the same cause has lines of its own."""
     cause = cause_of(exc)
-    count = (throttle or STORE_FAILURES).due(cause)
+    count = (throttle or STORE_FAILURES).due((what, cause))
     if count:
         logger.error("%s: the store failed: %s (seen %d× since its last line; one line a "
-                     "minute per cause)", what, cause, count)
+                     "minute per failure and cause)", what, cause, count)

@@ -9,9 +9,13 @@ session log is never turned on).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import re
-from collections.abc import Callable, Sequence
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -28,6 +32,8 @@ from netmiko.exceptions import (
     WriteException,
 )
 from ntc_templates.parse import ParsingException, parse_output  # type: ignore[import-untyped]
+from paramiko import AutoAddPolicy, HostKeys, MissingHostKeyPolicy, PKey, SSHClient
+from paramiko.hostkeys import HostKeyEntry
 from paramiko.ssh_exception import (
     AuthenticationException,
     BadHostKeyException,
@@ -109,11 +115,83 @@ class Login:
 
 Connect = Callable[..., Any]
 
+# Every session of this process that records a first-seen key takes this lock, and then
+# an flock on the file's lock file, which orders the writers of the other citynet processes
+# (a fleet run opens many sessions at once; the collectors run in another process).
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+class FirstSeenHostKeys(MissingHostKeyPolicy):  # type: ignore[misc]  # paramiko: untyped
+    """Trust a device's SSH host key on first contact, refuse one that differs from the
+    key kept for it. paramiko asks this when its client, loaded from ``path`` when the
+    session began, has no key for the device; another session may have added one since,
+    so the file is read again under the locks. (paramiko's AutoAddPolicy re-reads and
+    rewrites the file unlocked: concurrent sessions lose each other's entries, and one
+    that reads it half written trusts any key.) The file is replaced whole, never
+    rewritten in place, so a session loading it sees the old file or the new one."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def missing_host_key(self, client: SSHClient, hostname: str, key: PKey) -> None:
+        with _KNOWN_HOSTS_LOCK, _flocked(self.path.with_name(self.path.name + ".lock")):
+            known = HostKeys()
+            if self.path.exists():
+                known.load(str(self.path))
+            kept = known.lookup(hostname)
+            if kept is None:
+                self._append(HostKeyEntry([hostname], key).to_line())
+            elif kept.get(key.get_name()) != key:
+                raise BadHostKeyException(hostname, key,
+                                          kept.get(key.get_name()) or next(iter(kept.values())))
+
+    def _append(self, line: str) -> None:
+        text = self.path.read_text(encoding="ascii") if self.path.exists() else ""
+        if text and not text.endswith("\n"):
+            text += "\n"
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name)
+        try:
+            with os.fdopen(handle, "w", encoding="ascii") as out:  # mkstemp: mode 0600
+                out.write(text + line)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+
+@contextlib.contextmanager
+def _flocked(path: Path) -> Iterator[None]:
+    """An exclusive flock on ``path`` (a lock file beside the data: the data file itself
+    is replaced, and a lock on a replaced inode orders nothing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def netmiko_connect(host_key_policy: MissingHostKeyPolicy, **options: Any) -> Any:
+    """netmiko's ConnectHandler, with ``host_key_policy`` deciding on a host key its
+    client does not know (netmiko itself offers only add-anything or refuse-anything)."""
+    conn = ConnectHandler(**options, auto_connect=False)
+    conn.key_policy = host_key_policy
+    try:
+        conn._open()  # what auto_connect runs
+    except BaseException:
+        conn.disconnect()  # what netmiko's own failed auto-connect cleans up
+        raise
+    return conn
+
 
 class Session:
     """One SSH session to one device, as a context manager."""
 
-    def __init__(self, login: Login, connect: Connect = ConnectHandler) -> None:
+    def __init__(self, login: Login, connect: Connect = netmiko_connect) -> None:
         self.login = login
         self._connect = connect
         self._conn: Any = None
@@ -132,11 +210,13 @@ class Session:
         }
         if login.key_file:
             options.update(use_keys=True, key_file=login.key_file)
+        # not checked: any key, kept for this session only
+        options["host_key_policy"] = AutoAddPolicy()
         if login.known_hosts:
-            _touch(login.known_hosts)  # netmiko loads the file only if it exists
-            # paramiko checks a known device's key before logging in, and adds (and
-            # saves) the key of a device it has not seen
-            options.update(alt_host_keys=True, alt_key_file=login.known_hosts)
+            # paramiko checks a known device's key before logging in (the file is loaded
+            # only if it exists); the policy records the key of a device it has not seen
+            options.update(alt_host_keys=True, alt_key_file=login.known_hosts,
+                           host_key_policy=FirstSeenHostKeys(login.known_hosts))
         options.update(login.profile.netmiko_options)
         try:
             self._conn = self._connect(**options)
@@ -282,11 +362,6 @@ class Session:
         useful = [line for line in lines if line and command.strip() not in line
                   and not line.endswith(("]", "#", ">"))]
         return self._safe(" ".join(useful)[:300]) or "(no reason given)"
-
-
-def _touch(path: str) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).touch(mode=0o600, exist_ok=True)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -87,9 +87,12 @@ class Profile:
 
 
 # IOS, RGOS, vtysh, VRP and Comware alike: "?" is the help key, Tab completes a word,
-# Ctrl-C and Ctrl-Z leave the line or config mode.
+# Ctrl-C and Ctrl-Z leave the line or config mode, and a line break ends the command, so
+# what follows it in a value runs as a command of its own.
 _CLI_KEYS = (("?", "the help key"), ("\t", "word completion"), ("\x03", "Ctrl-C: abort"),
-             ("\x1a", "Ctrl-Z: leave config mode"))
+             ("\x1a", "Ctrl-Z: leave config mode"),
+             ("\n", "a line break: the rest runs as a command of its own"),
+             ("\r", "a line break: the rest runs as a command of its own"))
 
 CIPHER = "<cipher>"  # what normalise() puts in place of churned ciphertext
 

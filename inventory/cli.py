@@ -20,7 +20,7 @@ from inventory import files, forms, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
 from inventory.importer import Outcome, export_row, import_rows
-from inventory.kinds import KINDS, Kind, kind_named
+from inventory.kinds import KINDS, MIN_NAS_SECRET, Kind, kind_named
 from inventory.models import NasClient
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -237,10 +237,9 @@ def nas() -> None:
 NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
                "vendor": "--vendor", "policy": "--policy", "name": "NAME",
                "uam_secret": "--uam-secret", "portal_login_url": "--portal-login-url"}
-SHORT_SECRET = 16  # characters; RFC 2865 section 3 prefers a secret of at least 16 octets
 ALLOW_SHORT_SECRET = click.option(
     "--allow-short-secret", is_flag=True,
-    help=f"Accept a shared secret shorter than {SHORT_SECRET} characters (old gear only).")
+    help=f"Accept a shared secret shorter than {MIN_NAS_SECRET} characters (old gear only).")
 
 
 @nas.command("add")
@@ -274,11 +273,11 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     Example:
       citynet nas add gw-dongmen --ip 10.20.0.1 --vendor huawei --hotspot 东门步行街
     """
-    _check_secret_length(secret, allow_short_secret)
     given = {"name": name, "address": ip, "secret": secret, "vendor": vendor,
              "policy": policy, "hotspots": list(hotspots),
              "message_authenticator": message_authenticator, "uam_secret": uam_secret,
-             "portal_login_url": portal_login_url}
+             "portal_login_url": portal_login_url,
+             "allow_short_secret": allow_short_secret or None}
     # an option not given is a column left out, not the text "None"
     with runtime.store.session() as session:
         if session.scalar(select(NasClient.id).where(NasClient.name == name)) is not None:
@@ -323,32 +322,22 @@ def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
         raise click.UsageError("give --secret or --prompt, not both")
     if prompt_secret:
         secret = click.prompt("New secret", hide_input=True, confirmation_prompt=True)
-    if secret is not None:
-        _check_secret_length(secret, allow_short_secret)
     given = {"address": ip, "secret": secret, "vendor": vendor, "policy": policy,
              "hotspots": list(hotspots) or None, "message_authenticator": message_authenticator,
              "uam_secret": uam_secret, "portal_login_url": portal_login_url}
-    changes = {key: value for key, value in given.items() if value is not None}
+    changes: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
     with runtime.store.session() as session:
         client = session.scalar(select(NasClient).where(NasClient.name == name))
         if client is None:
             raise CitynetError(f"no NAS named {name!r} (see `citynet nas list`)")
+        if allow_short_secret:
+            changes["allow_short_secret"] = True
         changed = _store_nas(session, runtime.box(create=secret is not None or bool(uam_secret)),
                              name, client, changes)
     click.echo(f"NAS {name}: " + (", ".join(sorted(changed)) + " changed" if changed
                                   else "nothing changed"))
-
-
-def _check_secret_length(secret: str, allowed: bool) -> None:
-    if len(secret) < SHORT_SECRET and not allowed:
-        raise CitynetError(
-            f"--secret: shorter than {SHORT_SECRET} characters. The shared secret hides "
-            "User-Password and signs every RADIUS packet; a short one is guessed offline "
-            "from one captured request (RFC 2865 section 3 asks for at least 16). Use a "
-            "longer one (e.g. `openssl rand -base64 24`), or --allow-short-secret for gear "
-            "that cannot take one")
 
 
 def _store_nas(session: Session, box: SecretBox | None, name: str, client: NasClient | None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -90,15 +91,37 @@ def read(path: Path, kind_name: str | None = None) -> Reading:
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
     """Why the file cannot be read, once for the whole file (a GBK file is GBK throughout,
-    not wrong on one line)."""
+    not wrong on one line). Named GBK only when it reads as Chinese: GB 18030 decodes
+    most Latin-1/CP1252 files too (an accented letter and the next one make a hanzi)."""
+    if _reads_as_chinese(raw):
+        return ("GBK (GB 18030) text, not UTF-8: save it as UTF-8 (in Excel: 'CSV UTF-8'; "
+                "or iconv -f GB18030 -t UTF-8) and import it again")
+    line = raw[: error.start].count(b"\n") + 1
+    return (f"not UTF-8 (it may be GBK or another legacy encoding; the first byte that is "
+            f"not UTF-8 is on line {line}): save it as UTF-8 (in Excel: 'CSV UTF-8') and "
+            "import it again")
+
+
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def _reads_as_chinese(raw: bytes) -> bool:
+    """Decodes as GB 18030 into hanzi that are mostly GB 2312's (the common ones, which
+    Chinese text is made of; a Latin-1 file decodes into rare ones of the GBK extension)."""
     try:
-        raw.decode("gb18030")
+        text = raw.decode("gb18030")
     except UnicodeDecodeError:
-        line = raw[: error.start].count(b"\n") + 1
-        return (f"not UTF-8 text (the first byte that is not is on line {line}); save it as "
-                "UTF-8 (in Excel: 'CSV UTF-8')")
-    return ("GBK (GB 18030) text, not UTF-8: save it as UTF-8 (in Excel: 'CSV UTF-8'; or "
-            "iconv -f GB18030 -t UTF-8) and import it again")
+        return False
+    hanzi = _HANZI.findall(text)
+    return bool(hanzi) and sum(_in_gb2312(c) for c in hanzi) >= 0.8 * len(hanzi)
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _unknown_kind(name: str) -> str:
@@ -113,8 +136,8 @@ def read_csv(content: str, source: str, kind: Kind) -> Reading:
         return Reading([], [Problem(source, 1, "header", "the file is empty")])
     problems = [
         Problem(source, 1, name or "(blank)", f"unknown column; {kind.name} has: "
-                + ", ".join(kind.columns))
-        for name in header if name not in kind.columns
+                + ", ".join(kind.accepted))
+        for name in header if name not in kind.accepted
     ]
     problems += [Problem(source, 1, name, "column appears twice")
                  for name in sorted({n for n in header if header.count(n) > 1})]
@@ -184,10 +207,10 @@ def read_yaml(content: str, source: str) -> Reading:
                 problems.append(Problem(source, top_line, kind.name, "a row must be a mapping"))
                 continue
             line = item.pop("__line__")
-            unknown = [key for key in item if key not in kind.columns]
+            unknown = [key for key in item if key not in kind.accepted]
             for key in unknown:
                 problems.append(Problem(source, line, str(key), "unknown field; "
-                                        f"{kind.name} has: {', '.join(kind.columns)}"))
+                                        f"{kind.name} has: {', '.join(kind.accepted)}"))
             data = {k: v for k, v in item.items() if k not in unknown and v not in (None, "")}
             rows.append(RawRow(source, line, kind, data))
     return Reading(rows, problems)

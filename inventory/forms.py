@@ -47,6 +47,9 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "message_authenticator": ("Message-Authenticator", "Message-Authenticator"),
     "uam_secret": ("UAM 密钥", "UAM secret"),
     "portal_login_url": ("门户登录提交地址", "Portal login URL"),
+    "allow_short_secret": ("允许少于 16 个字符的共享密钥（仅限无法使用长密钥的旧设备）",
+                           "Allow a shared secret shorter than 16 characters (only for old "
+                           "gear that cannot take a long one)"),
     "hostname": ("主机名", "Host name"), "host": ("管理地址", "Management address"),
     "port": ("端口", "Port"), "platform": ("平台", "Platform"), "role": ("角色", "Role"),
     "site": ("站点", "Site"), "credential": ("登录凭据", "Credential"),
@@ -64,7 +67,8 @@ CLEAR = "__clear"  # suffix of the checkbox that removes an optional secret
 
 @dataclass(frozen=True)
 class Input:
-    """How one field is edited: text, select, date, password or list (";"-separated)."""
+    """How one field is edited: text, select, date, password, list (";"-separated) or
+    checkbox (a row option: how to take the row, not stored)."""
 
     field: Field
     widget: str
@@ -81,7 +85,8 @@ class Input:
 
 
 def inputs(kind: Kind) -> list[Input]:
-    return [Input(f, *_widget(kind, f), is_key=f.name in kind.key) for f in kind.fields]
+    return ([Input(f, *_widget(kind, f), is_key=f.name in kind.key) for f in kind.fields]
+            + [Input(f, "checkbox") for f in kind.options])
 
 
 def _widget(kind: Kind, f: Field) -> tuple[str, tuple[tuple[str, str, str], ...]]:
@@ -123,6 +128,8 @@ def shown(kind: Kind, current: Mapping[str, str],
             values[f.name] = form[f.name]
         else:
             values[f.name] = current.get(f.name, "")
+    for f in kind.options:  # asked again on every save: unticked unless just submitted
+        values[f.name] = (form or {}).get(f.name, "")
     return values
 
 
@@ -151,6 +158,9 @@ def row_data(kind: Kind, form: Mapping[str, str], current: Mapping[str, str]) ->
                 data[f.name] = given
             else:
                 data.pop(f.name, None)
+    for f in kind.options:  # an unticked box is not sent
+        if form.get(f.name):
+            data[f.name] = form[f.name]
     return data
 
 

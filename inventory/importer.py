@@ -61,7 +61,7 @@ def parse_row(raw: RawRow, box: SecretBox | None) -> tuple[dict[str, Any], list[
     def problem(name: str, reason: str) -> None:
         problems.append(Problem(raw.source, raw.line, name, reason))
 
-    for f in kind.fields:
+    for f in kind.fields + kind.options:
         if f.name not in raw.data:
             if f.required:
                 problem(f.name, "required")

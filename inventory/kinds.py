@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from citynet.crypto import EXPORT_PREFIX
 from citynet.db import Base
 from inventory.choices import (
     LABELS_ZH,
@@ -77,6 +78,14 @@ class Kind:
         default=lambda values: []
     )  # (field, kind, key) references computed from values, beyond plain ref fields
     scope_kinds: tuple[str, ...] = ()  # the kinds scope_refs may name
+    # Columns a row may give that say how to take it, not stored nor exported (nas:
+    # allow_short_secret); parsed like fields, for ``check``.
+    options: tuple[Field, ...] = ()
+
+    @property
+    def accepted(self) -> list[str]:
+        """The columns an import file (or a form) may give."""
+        return self.columns + [f.name for f in self.options]
 
     @property
     def refers_to(self) -> set[str]:
@@ -230,12 +239,30 @@ def ssid(raw: Any) -> str:
 
 
 def secret(raw: Any) -> str:
+    """A secret as given (never echoed in a reason). No control characters: a NAS
+    secret is rendered into device configuration, where a line break would end the
+    command and run the rest of the secret as a command of its own."""
     value = str(raw)
     if not value.strip():
         raise FieldError("must not be empty")
     if len(value) > 400:
         raise FieldError("longer than 400 characters")
+    if _CONTROL.search(value):
+        raise FieldError("contains a control character (a line break, tab or the like), "
+                         "which a device's CLI would read as a key, not as text")
     return value
+
+
+def flag(raw: Any) -> bool:
+    """yes/no: true, yes, 1, 是 or false, no, 0, 否 (any case)."""
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value in ("true", "yes", "1", "是"):
+        return True
+    if value in ("false", "no", "0", "否", ""):
+        return False
+    raise FieldError(f"{raw!r} is not yes or no (true/false, 1/0)")
 
 
 def scope(raw: Any) -> str:
@@ -296,6 +323,25 @@ def _lat_lon_check(values: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 PERCENT_METRICS = frozenset(TargetMetric) - {TargetMetric.HOTSPOTS_PER_COMMUNITY}
+
+
+# RFC 2865 section 3 asks for a shared secret of at least 16 octets
+MIN_NAS_SECRET = 16
+
+
+def _nas_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """A NAS secret given in clear is at least MIN_NAS_SECRET characters unless the row
+    allows a short one; a sealed one (an export's) was checked when it was set."""
+    given = values.get("secret")
+    if (isinstance(given, str) and not given.startswith(EXPORT_PREFIX)
+            and len(given) < MIN_NAS_SECRET and not values.get("allow_short_secret")):
+        return [("secret", f"shorter than {MIN_NAS_SECRET} characters. The shared secret "
+                 "hides User-Password and signs every RADIUS packet; a short one is guessed "
+                 "offline from one captured request (RFC 2865 section 3 asks for at least "
+                 "16). Use a longer one (e.g. `openssl rand -base64 24`), or, for gear that "
+                 "cannot take one, allow it explicitly: allow_short_secret=yes in an import "
+                 "file, the editor's 'allow a short secret' box, or --allow-short-secret")]
+    return []
 
 
 def _target_check(values: dict[str, Any]) -> list[tuple[str, str]]:
@@ -365,7 +411,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("message_authenticator", one_of("require", "off"), default="require"),
         Field("uam_secret", secret, secret=True),
         Field("portal_login_url", http_url),
-    ), unique=("address",), disjoint=("address",)),  # a datagram names one NAS
+    ), unique=("address",), disjoint=("address",),  # a datagram names one NAS
+        check=_nas_check, options=(Field("allow_short_secret", flag, default=False),)),
     Kind("devices", NetworkDevice, ("hostname",), (
         Field("hostname", text(64, key=True), required=True),
         Field("host", host, required=True),

@@ -108,9 +108,9 @@ def test_nas_add_list_remove(seeded: Cli) -> None:
 def test_import_reports_every_problem_and_writes_nothing(seeded: Cli, tmp_path: Path) -> None:
     path = tmp_path / "nas.csv"
     path.write_text("name,address,secret,vendor\n"
-                    "gw1,10.0.0.1,s1,huawei\n"
-                    "gw2,10.0.0.300,s2,huawei\n"
-                    "gw3,10.0.0.3,s3,nokia\n")
+                    f"gw1,10.0.0.1,{LONG_SECRET},huawei\n"
+                    f"gw2,10.0.0.300,{LONG_SECRET},huawei\n"
+                    f"gw3,10.0.0.3,{LONG_SECRET},nokia\n")
     result = seeded("inventory", "import", str(path), code=3)
     assert result.stderr.splitlines() == [
         f"{path}:3: address: '10.0.0.300' is not an IP address or CIDR network",
@@ -174,7 +174,7 @@ def test_secrets_rotate(seeded: Cli) -> None:
 def test_dry_run_with_secrets_on_a_new_store_creates_no_key(cli: Cli, tmp_path: Path) -> None:
     cli("db", "upgrade")
     path = tmp_path / "nas.csv"
-    path.write_text("name,address,secret\ngw1,10.0.0.1,s1\n")
+    path.write_text(f"name,address,secret\ngw1,10.0.0.1,{LONG_SECRET}\n")
     assert "1 new" in cli("inventory", "import", "--dry-run", str(path)).stdout
     assert not (cli.data_dir / "secret.key").exists()
     cli("inventory", "import", str(path))

@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import paramiko
@@ -114,3 +115,65 @@ def test_a_device_is_trusted_on_first_contact_and_refused_when_its_key_changes(
     assert isinstance(error, HostKeyChanged)
     assert "host key" in str(error) and "nothing was sent" in str(error)
     assert device.sessions_opened == 2  # no shell, no login on the third connection
+
+
+class KeyOnlyHost:
+    """An SSH server with a host key of its own that refuses every login: all a first
+    contact needs to record its key."""
+
+    def __init__(self) -> None:
+        self.key = paramiko.ECDSAKey.generate()
+        self.listener = _listener()
+        self.port = self.listener.getsockname()[1]
+        self.transports: list[paramiko.Transport] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                peer, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            transport = paramiko.Transport(peer)
+            transport.add_server_key(self.key)
+            self.transports.append(transport)
+            transport.start_server(server=paramiko.ServerInterface())  # refuses logins
+
+    def close(self) -> None:
+        self.listener.close()
+        for transport in self.transports:
+            transport.close()
+
+
+@pytest.fixture
+def hosts() -> Iterator[list[KeyOnlyHost]]:
+    started = [KeyOnlyHost() for _ in range(16)]
+    yield started
+    for host in started:
+        host.close()
+
+
+def test_devices_first_contacted_at_once_are_all_recorded(hosts: list[KeyOnlyHost],
+                                                          tmp_path: Path) -> None:
+    # a fleet run opens up to 20 sessions at once, each first contact adding its key
+    logins = [replace(login(host.port, tmp_path), timeout=20.0) for host in hosts]
+    together = threading.Barrier(len(logins))
+    errors: list[DeviceError] = []
+
+    def contact(each: Login) -> None:
+        together.wait()
+        errors.append(failure(each))
+
+    threads = [threading.Thread(target=contact, args=(each,)) for each in logins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [type(e) for e in errors] == [LoginRefused] * len(hosts)  # key seen, then login
+    known = paramiko.HostKeys(str(tmp_path / "known_hosts"))
+    for host in hosts:
+        assert known.lookup(f"[127.0.0.1]:{host.port}") == {host.key.get_name(): host.key}
+    assert len(known) == len(hosts)
+    host = hosts[0]
+    host.key = paramiko.ECDSAKey.generate()  # the device's key changes
+    assert isinstance(failure(logins[0]), HostKeyChanged)

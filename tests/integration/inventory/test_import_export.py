@@ -158,3 +158,27 @@ def test_foreign_key_restrictions_hold_in_the_database(store: Store, box: Secret
     with store.session() as session:
         count = session.scalar(select(func.count()).select_from(Building))
     assert count is not None and count >= 2000
+
+
+def test_a_short_nas_secret_needs_the_allow_column_and_round_trips(
+        store: Store, box: SecretBox, tmp_path: Path) -> None:
+    path = tmp_path / "nas.csv"
+    path.write_text("name,address,secret\nold-ac,10.9.0.1,tiny-secret\n")
+    with store.session() as session:
+        refused = [str(p) for p in import_rows(session, read_all(path), box).problems]
+    assert len(refused) == 1 and "secret: shorter than 16 characters" in refused[0]
+    assert "allow_short_secret" in refused[0] and "tiny-secret" not in refused[0]
+    path.write_text("name,address,secret,allow_short_secret\nold-ac,10.9.0.1,tiny-secret,yes\n")
+    with store.session() as session:
+        assert import_rows(session, read_all(path), box).created["nas"] == 1
+    # the export (sealed, no allow column) imports back as it is
+    with store.session() as session:
+        exported = files.write_csv(KINDS["nas"], export(session, [KINDS["nas"]])["nas"])
+    assert "allow_short_secret" not in exported and "tiny-secret" not in exported
+    path.write_text(exported)
+    with store.session() as session:
+        outcome = import_rows(session, read_all(path), box)
+    assert outcome.ok and outcome.unchanged["nas"] == 1
+    with store.session() as session:
+        sealed = session.scalar(select(NasClient.secret_sealed))
+        assert sealed is not None and box.open(sealed) == "tiny-secret"

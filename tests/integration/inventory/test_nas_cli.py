@@ -76,6 +76,17 @@ def test_a_short_secret_is_refused_unless_the_operator_says_so(nas: Nas) -> None
     assert nas.secret_of("gw") == "tiny"
 
 
+def test_a_secret_with_a_line_break_is_refused_unechoed(nas: Nas) -> None:
+    injected = f"{LONG}\nip route 0.0.0.0 0.0.0.0 10.6.6.6"
+    refused = nas("add", "gw", "--ip", "10.20.0.1", "--secret", injected, code=1)
+    assert "--secret: contains a control character" in refused and LONG not in refused
+    assert "gw" not in nas("list")
+    nas("add", "gw", "--ip", "10.20.0.1", "--secret", LONG)
+    refused = nas("set", "gw", "--secret", injected, code=1)
+    assert "--secret: contains a control character" in refused and LONG not in refused
+    assert nas.secret_of("gw") == LONG
+
+
 def test_nas_set_changes_secret_and_address_and_audits_it(nas: Nas) -> None:
     nas("add", "gw", "--ip", "10.20.0.1", "--vendor", "coovachilli", "--secret", LONG)
     said = nas("set", "gw", "--prompt", "--ip", "10.20.0.2", input=f"{OTHER}\n{OTHER}\n")

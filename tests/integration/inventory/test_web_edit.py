@@ -270,6 +270,22 @@ def test_nas_secrets_are_sealed_and_never_shown(site: Site) -> None:
         assert secret not in logged
 
 
+def test_a_short_nas_secret_needs_the_editors_allow_box(site: Site) -> None:
+    client = site.client("engineer")
+    refused = post(client, f"{BASE}/nas/new", name="old-ac", address="10.20.0.7",
+                   secret="tiny-secret")
+    assert refused.status_code == 400 and "shorter than 16 characters" in text(refused)
+    assert "tiny-secret" not in text(refused) and 'name="allow_short_secret"' in text(refused)
+    made = post(client, f"{BASE}/nas/new", name="old-ac", address="10.20.0.7",
+                secret="tiny-secret", allow_short_secret="yes")
+    assert made.status_code == 302
+    assert site.box.open(site.nas("old-ac").secret_sealed) == "tiny-secret"
+    # other edits keep the stored secret without the box
+    assert post(client, f"{BASE}/nas/old-ac", policy="library").status_code == 302
+    assert site.box.open(site.nas("old-ac").secret_sealed) == "tiny-secret"
+    assert "allow_short_secret" not in str(site.audit()[-1].detail)  # not a stored field
+
+
 def test_a_record_others_refer_to_is_not_deleted(backend_site: Site) -> None:
     site = backend_site
     seed_area(site)

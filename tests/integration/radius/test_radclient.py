@@ -130,11 +130,11 @@ def test_a_nas_added_while_running_is_served(backend_config: Config, store: Stor
                             RadiusConfig(auth_port=0, acct_port=0, nas_refresh_seconds=0.2))
     service.start()
     try:
-        secret = b"second-secret"
+        secret = b"second-nas-secret"
         assert status_server(service.ports[0], secret, source="127.0.0.2") is None
         with store.session() as session:
             assert import_rows(session, [RawRow("t", 1, KINDS["nas"], {
-                "name": "second", "address": "127.0.0.2", "secret": "second-secret"})],
+                "name": "second", "address": "127.0.0.2", "secret": "second-nas-secret"})],
                 open_box(backend_config, store)).ok
         reply = status_server(service.ports[0], secret, source="127.0.0.2", attempts=50)
         assert reply is not None and reply[0] == Code.ACCESS_ACCEPT

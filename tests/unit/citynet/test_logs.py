@@ -59,7 +59,8 @@ def test_a_failover_is_one_line_per_cause_a_minute_with_the_count(
                                'connection failed: connection to server at "10.0.0.1", port '
                                "5432 failed: Connection refused (seen 1× since its last line")
     assert "shutting down (seen 1×" in lines[1]
-    assert "(seen 2950× since its last line; one line a minute per cause)" in lines[2]
+    assert ("(seen 2950× since its last line; one line a minute per failure and cause)"
+            in lines[2])
     assert all("\n" not in line for line in lines)
 
 
@@ -68,3 +69,31 @@ def test_cause_is_the_drivers_first_line_without_the_statement() -> None:
                                   '"10.0.0.1", port 5432 failed: Connection refused')
     assert cause_of(TimeoutError()) == "TimeoutError"
     assert len(cause_of(OSError("x" * 5000))) < 320
+
+
+def test_another_failure_with_the_same_cause_gets_its_own_line(
+        caplog: pytest.LogCaptureFixture) -> None:
+    throttle = Throttle(60, Clock())
+    log = logging.getLogger("citynet.test")
+    with caplog.at_level(logging.ERROR):
+        store_failed(log, "accounting from gw not stored", outage(), throttle)
+        store_failed(log, "NAS registry not refreshed", outage(), throttle)
+        store_failed(log, "NAS registry not refreshed", outage(), throttle)
+    lines = [record.getMessage() for record in caplog.records]
+    assert [line.split(":")[0] for line in lines] == ["accounting from gw not stored",
+                                                      "NAS registry not refreshed"]
+
+
+def test_keys_not_seen_for_longer_than_the_interval_are_forgotten() -> None:
+    clock = Clock()
+    throttle = Throttle(60, clock)
+    for n in range(1000):  # e.g. a failure naming the request's path
+        assert throttle.due(f"/path/{n}") == 1
+    assert throttle.remembered == 1000
+    assert throttle.due("steady") == 1
+    clock.now += 30
+    assert throttle.due("steady") == 0
+    clock.now += 31  # the paths and "steady"'s line were 61 s ago; "steady" seen 31 s ago
+    assert throttle.due("steady") == 2  # its minute is up: the held-back one and this
+    assert throttle.remembered == 1
+    assert throttle.due("/path/1") == 1  # forgotten, so logged at once again

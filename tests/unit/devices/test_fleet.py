@@ -184,6 +184,19 @@ def test_a_value_the_cli_reads_as_a_key_is_refused_naming_variable_and_device(
     refuse_cli_keys(device, variables(device, {}, {"10.1.1.1": "S3cret"}), keys)  # all fine
 
 
+@pytest.mark.parametrize("name", sorted(PROFILES))
+@pytest.mark.parametrize("brk", ["\n", "\r"])
+def test_a_line_break_in_a_value_is_refused_as_an_injected_command(name: str,
+                                                                  brk: str) -> None:
+    device = Device("sw-1", name, "access_switch", "笋岗", "10.1.1.1")
+    secret = f"S3cret-long-key{brk}ip route 0.0.0.0 0.0.0.0 10.6.6.6"
+    values = variables(device, {}, {"10.1.1.1": secret})
+    with pytest.raises(IntentError, match=r"sw-1: intent variable radius_key holds "
+                       r"'\\[nr]', a line break") as refused:
+        refuse_cli_keys(device, values, profile(name).cli_keys)
+    assert "S3cret" not in str(refused.value) and "ip route" not in str(refused.value)
+
+
 def test_a_tcp_timeout_is_told_apart_from_a_refusal() -> None:
     from netmiko.exceptions import NetmikoTimeoutException
 

@@ -7,6 +7,8 @@ from inventory.files import RawRow
 from inventory.importer import Known, check
 from inventory.kinds import KINDS
 
+LONG = "a-long-nas-secret-17"  # at least the 16 characters a NAS secret needs
+
 
 def raw(kind: str, line: int, **data: Any) -> RawRow:
     return RawRow("in.yaml", line, KINDS[kind], data)
@@ -74,34 +76,34 @@ def test_fiber_dates_must_fit_the_status() -> None:
 
 
 def test_nas_address_is_unique_in_the_import_and_the_store() -> None:
-    first = raw("nas", 1, name="gw1", address="10.0.0.1", secret="s")
-    second = raw("nas", 2, name="gw2", address="10.0.0.1/32", secret="s")
+    first = raw("nas", 1, name="gw1", address="10.0.0.1", secret=LONG)
+    second = raw("nas", 2, name="gw2", address="10.0.0.1/32", secret=LONG)
     assert problems([first, second]) == [
         "in.yaml:2: address: '10.0.0.1' is also used by 'gw1' at in.yaml:1"]
     known = Known(keys={"nas": {"old"}}, unique={("nas", "address"): {"10.0.0.1": "old"}})
     assert problems([first], known) == [
         "in.yaml:1: address: '10.0.0.1' is already used by nas 'old'"]
     # the holder moves to another address in the same import: allowed
-    moved = raw("nas", 3, name="old", address="10.0.0.9", secret="s")
+    moved = raw("nas", 3, name="old", address="10.0.0.9", secret=LONG)
     assert problems([first, moved], known) == []
 
 
 def test_nas_networks_may_not_overlap_in_the_import_or_the_store() -> None:
     known = Known(keys={"nas": {"ap-1", "ap-4"}}, unique={("nas", "address"): {
         "10.20.0.1": "ap-1", "10.20.0.4": "ap-4"}})
-    wide = raw("nas", 1, name="gw", address="10.20.0.0/24", secret="s")
+    wide = raw("nas", 1, name="gw", address="10.20.0.0/24", secret=LONG)
     assert problems([wide], known) == [
         "in.yaml:1: address: '10.20.0.0/24' overlaps 10.20.0.1/32 of nas 'ap-1'",
         "in.yaml:1: address: '10.20.0.0/24' overlaps 10.20.0.4/32 of nas 'ap-4'"]
-    inside = raw("nas", 2, name="ap-9", address="10.20.0.9", secret="s")
+    inside = raw("nas", 2, name="ap-9", address="10.20.0.9", secret=LONG)
     assert problems([wide, inside]) == [
         "in.yaml:1: address: '10.20.0.0/24' overlaps 10.20.0.9/32 of nas 'ap-9'",
         "in.yaml:2: address: '10.20.0.9' overlaps 10.20.0.0/24 of nas 'gw'"]
     # both holders move out of the network in the same import: allowed
-    moved = [raw("nas", 3, name="ap-1", address="10.30.0.1", secret="s"),
-             raw("nas", 4, name="ap-4", address="10.30.0.4", secret="s")]
+    moved = [raw("nas", 3, name="ap-1", address="10.30.0.1", secret=LONG),
+             raw("nas", 4, name="ap-4", address="10.30.0.4", secret=LONG)]
     assert problems([wide, *moved], known) == []
-    assert problems([raw("nas", 5, name="v6", address="::/0", secret="s")], known) == []
+    assert problems([raw("nas", 5, name="v6", address="::/0", secret=LONG)], known) == []
 
 
 def test_target_scope_references_and_percentages() -> None:
@@ -125,3 +127,23 @@ def test_sealed_secrets_must_open_with_this_installations_key() -> None:
     assert problems([row], box=ours) == []
     assert problems([row], box=None) == [
         "in.yaml:1: secret: is sealed, but no secrets key is configured"]
+
+
+def test_a_short_nas_secret_is_refused_unless_the_row_allows_it() -> None:
+    row = raw("nas", 1, name="gw", address="10.0.0.1", secret="x" * 15)
+    [refused] = problems([row])
+    assert refused.startswith("in.yaml:1: secret: shorter than 16 characters")
+    assert "allow_short_secret" in refused and "x" * 15 not in refused
+    for allowed in ("yes", "true", "1", "是", True):
+        row.data["allow_short_secret"] = allowed
+        assert problems([row]) == []
+    row.data["allow_short_secret"] = "no"
+    assert len(problems([row])) == 1
+    row.data["allow_short_secret"] = "maybe"
+    assert problems([row]) == ["in.yaml:1: allow_short_secret: 'maybe' is not yes or no "
+                               "(true/false, 1/0)"]
+    # an export's sealed secret was checked when it was set: it round-trips as it is
+    ours = SecretBox([SecretBox.new_key()])
+    sealed = raw("nas", 1, name="gw", address="10.0.0.1",
+                 secret=EXPORT_PREFIX + ours.seal("short"))
+    assert problems([sealed], box=ours) == []

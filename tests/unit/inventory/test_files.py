@@ -66,8 +66,19 @@ def test_excel_bom_is_accepted_and_gbk_is_explained(tmp_path: Path) -> None:
     broken = tmp_path / "streets.csv"
     broken.write_bytes(b"name\nok\n\xff\xfe\n")
     assert problems(files.read(broken)) == [
-        f"{broken}: not UTF-8 text (the first byte that is not is on line 3); save it as "
-        "UTF-8 (in Excel: 'CSV UTF-8')"]
+        f"{broken}: not UTF-8 (it may be GBK or another legacy encoding; the first byte "
+        "that is not UTF-8 is on line 3): save it as UTF-8 (in Excel: 'CSV UTF-8') and "
+        "import it again"]
+
+
+def test_a_latin1_file_is_not_called_gbk(tmp_path: Path) -> None:
+    # GB 18030 decodes it too ("ü" and the next letter make a rare hanzi)
+    latin = tmp_path / "streets.csv"
+    latin.write_bytes("name,name_en\nMüller,Zürich\nKöln,Düsseldorf\n".encode("cp1252"))
+    [said] = problems(files.read(latin))
+    assert "GBK (GB 18030) text" not in said
+    assert "not UTF-8 (it may be GBK or another legacy encoding; the first byte that is " \
+           "not UTF-8 is on line 2)" in said
 
 
 def test_yaml_rows_know_their_lines_and_unknown_fields(tmp_path: Path) -> None:

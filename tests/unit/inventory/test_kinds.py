@@ -108,3 +108,16 @@ def test_keys_refuse_the_list_separator_and_control_characters() -> None:
         kinds.text(64)("a\x00b")
     with pytest.raises(FieldError, match="longer than 4 characters"):
         kinds.text(4)("abcde")
+
+
+@pytest.mark.parametrize("key", ["\n", "\r", "\t", "\x00", "\x1a"])
+def test_a_secret_or_text_with_a_control_character_is_refused_unechoed(key: str) -> None:
+    # a NAS secret is rendered into device configuration: a line break would run the
+    # rest of it as a device command
+    given = f"a-long-secret{key}ip route 0.0.0.0 0.0.0.0 10.6.6.6"
+    with pytest.raises(FieldError, match="control character") as refused:
+        kinds.secret(given)
+    assert "a-long-secret" not in str(refused.value)
+    with pytest.raises(FieldError, match="control character"):
+        kinds.text(128)(given)
+    assert kinds.secret("a-long-secret ip route") == "a-long-secret ip route"  # spaces: fine

@@ -5,9 +5,12 @@ portal finds the client's open session by the address the request comes from —
 the NAS's, not the client's, when the NAS masquerades its clients towards the portal. So
 the URI may name the client itself, with the values a NAS fills in per client when it
 hands the URI out (CoovaChilli's ``captiveportalapi_uri``: ``?nas=%{n}&ip=%{i}&mac=%{m}``).
-Those values are the NAS's word, unsigned (no NAS signs them per client); they reveal no
-more than whether that device is online and its time and data left, and they must all
-match one open session.
+Those values are the NAS's word, unsigned (no NAS signs them per client), so they are
+honoured only when the request comes from a registered NAS's address (the NAT case) or
+from the very address the URI names (the client itself): from anywhere else they would
+tell anyone who has seen a device's MAC whether its owner is online, where, and their
+time and data left. A MAC counts only together with the client's IP, and every value
+named must match one open session.
 """
 
 from __future__ import annotations
@@ -38,14 +41,18 @@ class Asker:
     named: bool = False  # by the URI (the NAS's word), not by the request's address
 
 
-def asker(args: Mapping[str, str], remote_addr: str) -> Asker:
-    """The client named in the URI (``ip`` and/or ``mac``, optionally ``nas``), else the
-    one at the request's address. A value that is not an address is left out."""
+def asker(args: Mapping[str, str], remote_addr: str,
+          nas_addresses: Iterable[str]) -> Asker:
+    """The client named in the URI (``ip``, optionally ``mac`` and ``nas``) when a NAS or
+    that client itself asks, else the one at the request's address. A value that is not
+    an address is left out; a MAC without an IP names nobody (a MAC is easily seen by
+    others; the NAS's URI template names both, docs/portal.md)."""
+    own = _address(remote_addr)
     ip = _address(args.get("ip", ""))
-    mac = normal_mac(args.get("mac", ""))
-    if ip or mac:
-        return Asker(ip=ip, mac=mac, nas=args.get("nas", "")[:64], named=True)
-    return Asker(ip=_address(remote_addr))
+    if ip and (ip == own or is_nas(own, nas_addresses)):
+        return Asker(ip=ip, mac=normal_mac(args.get("mac", "")),
+                     nas=args.get("nas", "")[:64], named=True)
+    return Asker(ip=own)
 
 
 def _address(text: str) -> str:

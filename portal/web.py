@@ -698,7 +698,7 @@ def captive_api() -> Response:
     """For the device's OS (DHCP option 114 / RA, RFC 8910, points here): is this client
     still captive, and how much time and data are left, from live accounting. The
     client: the one the URI names (:mod:`portal.capport`), else the request's address."""
-    who = capport.asker(request.args, request.remote_addr or "")
+    who = capport.asker(request.args, request.remote_addr or "", _nas_addresses())
     now = datetime.now(UTC)
     with store().session() as db:
         live = capport.open_session(db, who, now)
@@ -720,14 +720,17 @@ def _unknowable(who: capport.Asker) -> bool:
     redirected by its NAS)."""
     if who.named:
         return False
-    nases = _portal().nases.get().values()
-    if not capport.is_nas(who.ip, [facts.address for facts in nases]):
+    if not capport.is_nas(who.ip, _nas_addresses()):
         return False
     if who.ip not in _portal().unnamed_askers:
         _portal().unnamed_askers.add(who.ip)
         log.warning("RFC 8908 API asked from NAS address %s without naming the client: "
                     "set the NAS's API URI to name it (docs/portal.md)", who.ip)
     return True
+
+
+def _nas_addresses() -> list[str]:
+    return [facts.address for facts in _portal().nases.get().values()]
 
 
 def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:

@@ -62,8 +62,22 @@ def test_behind_a_nat_the_api_finds_the_client_the_uri_names(hotspot: Hotspot) -
     assert api(person, f"?nas={NASID}&ip={device.ip}&mac=aa:bb:cc:dd:ee:62")["captive"]
     assert api(person, f"?nas=other-nas&ip={device.ip}&mac=aa:bb:cc:dd:ee:61")["captive"]
     assert api(person, "?ip=10.1.200.200")["captive"] is True  # a client not logged in
-    # the MAC alone, in another spelling, from anywhere
-    assert api(person, "?mac=AABBCCDDEE61", remote="192.0.2.7")["captive"] is False
+    # any MAC spelling
+    assert api(person, f"?ip={device.ip}&mac=AABBCCDDEE61")["captive"] is False
+
+
+@pytest.mark.parametrize("query", ["?mac=AABBCCDDEE65", "?nas={nas}&mac=aa:bb:cc:dd:ee:65",
+                                   "?nas={nas}&ip={ip}&mac=aa:bb:cc:dd:ee:65"])
+def test_from_elsewhere_the_uri_tells_nothing_about_the_client_it_names(
+        hotspot: Hotspot, query: str) -> None:
+    # anyone who has seen a phone's MAC (and guessed its address) must not learn whether
+    # its owner is online, where, or their time left: only the NAS or the client may name
+    person, device = logged_in(hotspot, "AA-BB-CC-DD-EE-65")
+    body = api(person, query.format(nas=NASID, ip=device.ip), remote="192.0.2.7")
+    assert body["captive"] is True and "seconds-remaining" not in body
+    # from the NAS, a MAC without the client's IP names nobody either
+    body = api(person, "?mac=aa:bb:cc:dd:ee:65")
+    assert "seconds-remaining" not in body
 
 
 def test_asked_from_the_nas_address_unnamed_a_client_is_never_told_captive(

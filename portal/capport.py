@@ -16,17 +16,16 @@ named must match one open session.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from radius import usage
 from radius.models import RadiusSession
-from radius.profiles import DEFAULT
+from radius.profiles import LIMITS
 from radius.records import normal_mac
 from radius.sessions import mac_spellings
 
@@ -78,18 +77,26 @@ def is_nas(address: str, nas_addresses: Iterable[str]) -> bool:
     return False
 
 
-def open_session(db: Session, who: Asker, now: datetime) -> RadiusSession | None:
-    """The client's open session, newest first; one whose Stop was lost (not heard of
-    for two interim intervals) must not free the next client given its address."""
+def open_session(db: Session, who: Asker, now: datetime,
+                 interim_of: Callable[[str], int]) -> RadiusSession | None:
+    """The client's open session, newest first, still heard of as often as its NAS's
+    profile (``interim_of`` the NAS's name) asks: one whose Stop was lost (not heard of
+    for two of its interim intervals) must not free the next client given its address,
+    and one on a NAS with long intervals is not lost between its updates."""
     if not who.ip and not who.mac:
         return None
-    return db.scalars(_query(who, now)).first()
+    for found in db.scalars(_query(who, now)):
+        if found.updated_at > now - usage.stale_after(interim_of(found.nas)):
+            return found
+    return None
 
 
-def _query(who: Asker, now: datetime) -> Select[Any]:
+def _query(who: Asker, now: datetime) -> Select[RadiusSession]:
+    # no profile may ask for updates further apart than LIMITS allows (indexed bound)
+    longest = LIMITS["interim_interval"][1]
     query = select(RadiusSession).where(
         RadiusSession.stopped_at.is_(None),
-        RadiusSession.updated_at > now - usage.stale_after(DEFAULT.interim_interval))
+        RadiusSession.updated_at > now - usage.stale_after(longest))
     if who.ip:
         query = query.where(RadiusSession.framed_ip == who.ip)
     if who.mac:
@@ -97,4 +104,4 @@ def _query(who: Asker, now: datetime) -> Select[Any]:
             mac_spellings(who.mac)))
     if who.nas:
         query = query.where(RadiusSession.nas == who.nas)
-    return query.order_by(RadiusSession.updated_at.desc()).limit(1)
+    return query.order_by(RadiusSession.updated_at.desc())

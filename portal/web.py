@@ -242,8 +242,17 @@ def _uam_secret(nasid: str) -> str:
 
 
 def _terms(handoff: uam.Handoff | None) -> Terms:
-    facts = _portal().nases.get().get(handoff.nasid) if handoff else None
+    return _nas_terms(handoff.nasid) if handoff else DEFAULT
+
+
+def _nas_terms(nas: str) -> Terms:
+    """The terms of the NAS's policy profile (the defaults for a NAS not registered)."""
+    facts = _portal().nases.get().get(nas)
     return _portal().profiles.get(facts.policy) if facts else DEFAULT
+
+
+def _interim_of(nas: str) -> int:
+    return _nas_terms(nas).interim_interval
 
 
 # a NAS uses its portal URL verbatim (CoovaChilli's uamserver) and signs it as written:
@@ -701,7 +710,7 @@ def captive_api() -> Response:
     who = capport.asker(request.args, request.remote_addr or "", _nas_addresses())
     now = datetime.now(UTC)
     with store().session() as db:
-        live = capport.open_session(db, who, now)
+        live = capport.open_session(db, who, now, _interim_of)
         body: dict[str, Any] = {"captive": live is None and not _unknowable(who),
                                 "user-portal-url": url_for(".login", _external=True)}
         if live is not None:
@@ -735,9 +744,7 @@ def _nas_addresses() -> list[str]:
 
 def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:
     """seconds-remaining / bytes-remaining: what is left of what RADIUS granted."""
-    facts = _portal().nases.get().get(live.nas)
-    terms = _portal().profiles.get(facts.policy) if facts else DEFAULT
-    left = grants.left(db, live, terms, _portal().zone, now)
+    left = grants.left(db, live, _nas_terms(live.nas), _portal().zone, now)
     body = {"seconds-remaining": left.seconds or 0}
     if left.octets is not None:
         body["bytes-remaining"] = left.octets

@@ -3,10 +3,14 @@ OS about it (RFC 8908) when the NAS stands between them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from sqlalchemy import update
 
 from portal.simulator import Device
-from radius import vouchers
+from radius import profiles, vouchers
+from radius.models import RadiusSession
 from tests.integration.portal.conftest import NASID, Hotspot, Person
 from tests.integration.portal.test_flow import open_session
 from tests.support import wait_until
@@ -89,3 +93,24 @@ def test_asked_from_the_nas_address_unnamed_a_client_is_never_told_captive(
     assert body["captive"] is False and "seconds-remaining" not in body
     # asked from an address that is neither a NAS nor a client online: captive
     assert api(person, remote="10.9.9.9")["captive"] is True
+
+
+def test_a_session_on_a_nas_with_long_interim_updates_is_not_told_captive(
+        hotspot: Hotspot) -> None:
+    # the NAS's profile asks for an Interim-Update every hour: 20 minutes of silence is
+    # not a lost Stop, whatever the default profile's 5 minutes would say
+    with hotspot.store.session() as session:
+        profiles.save(session, profiles.Terms(interim_interval=3600))
+    person, device = logged_in(hotspot, "AA-BB-CC-DD-EE-66")
+    with hotspot.store.session() as session:
+        session.execute(update(RadiusSession).where(
+            RadiusSession.calling_station == "AA-BB-CC-DD-EE-66").values(
+            updated_at=datetime.now(UTC) - timedelta(minutes=20)))
+    body = api(person, f"?nas={NASID}&ip={device.ip}&mac=aa:bb:cc:dd:ee:66")
+    assert body["captive"] is False and "seconds-remaining" in body
+    # three hours of silence is a lost Stop even there
+    with hotspot.store.session() as session:
+        session.execute(update(RadiusSession).where(
+            RadiusSession.calling_station == "AA-BB-CC-DD-EE-66").values(
+            updated_at=datetime.now(UTC) - timedelta(hours=3)))
+    assert api(person, f"?nas={NASID}&ip={device.ip}")["captive"] is True

@@ -618,14 +618,13 @@ def status() -> str:
 
 
 def _live_session(handoff: uam.Handoff | None) -> RadiusSession | None:
+    """The device's open session at its NAS (its MAC as the signed hand-off names it)."""
     mac = _device_mac(handoff)
     if handoff is None or not mac:
         return None
     with store().session() as db:
-        found = db.scalars(select(RadiusSession).where(
-            RadiusSession.nas == handoff.nasid, RadiusSession.stopped_at.is_(None))
-            .order_by(RadiusSession.updated_at.desc()).limit(50)).all()
-    return next((s for s in found if normal_mac(s.calling_station) == mac), None)
+        return capport.open_session(db, capport.Asker(mac=mac, nas=handoff.nasid),
+                                    datetime.now(UTC), _interim_of)
 
 
 @blueprint.post("/logout")

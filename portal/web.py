@@ -412,8 +412,12 @@ def voucher() -> BaseResponse | tuple[str, int]:
     handoff = _need_handoff()
     if not request.form.get("consent"):
         return _login_error("need_consent")
+    # the device's MAC and address only as a NAS vouched for them (a signed hand-off):
+    # an unsigned one could name anyone's, or a new one at each try; RADIUS holds by
+    # what the controller itself sends
+    client_ip = handoff.ip if handoff.signed else ""
     with store().session() as db:
-        held = guesses.held(db, handoff.nasid, normal_mac(handoff.mac), handoff.ip,
+        held = guesses.held(db, handoff.nasid, _device_mac(handoff), client_ip,
                             datetime.now(UTC))
     if held is not None:
         log.info("voucher tries held for %s (NAS %s): %d s", held.by, handoff.nasid,

@@ -49,6 +49,7 @@ from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.logs import Throttle
 from citynet.web import store
 from inventory.models import NasClient
 from portal import (
@@ -91,8 +92,8 @@ class Portal:
     profiles: ProfileBook
     showcase: merchants.Showcase
     zone: ZoneInfo  # the district's day, for daily allowances
-    # NAS addresses warned of asking the RFC 8908 API without naming the client (once)
-    unnamed_askers: set[str] = field(default_factory=set)
+    # NAS addresses asking the RFC 8908 API without naming the client: warned of hourly
+    unnamed_askers: Throttle = field(default_factory=lambda: Throttle(every=3600))
 
 
 def setup(app: Flask, config: Config) -> None:
@@ -734,10 +735,11 @@ def _unknowable(who: capport.Asker) -> bool:
         return False
     if not capport.is_nas(who.ip, _nas_addresses()):
         return False
-    if who.ip not in _portal().unnamed_askers:
-        _portal().unnamed_askers.add(who.ip)
-        log.warning("RFC 8908 API asked from NAS address %s without naming the client: "
-                    "set the NAS's API URI to name it (docs/portal.md)", who.ip)
+    asked = _portal().unnamed_askers.due(who.ip)
+    if asked:
+        log.warning("RFC 8908 API asked from NAS address %s without naming the client "
+                    "(%d request(s) since the last warning): set the NAS's API URI to "
+                    "name it (docs/portal.md)", who.ip, asked)
     return True
 
 

@@ -3,11 +3,13 @@ OS about it (RFC 8908) when the NAS stands between them."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
+from citynet.logs import Throttle
 from portal.simulator import Device
 from radius import profiles, vouchers
 from radius.models import RadiusSession
@@ -114,3 +116,18 @@ def test_a_session_on_a_nas_with_long_interim_updates_is_not_told_captive(
             RadiusSession.calling_station == "AA-BB-CC-DD-EE-66").values(
             updated_at=datetime.now(UTC) - timedelta(hours=3)))
     assert api(person, f"?nas={NASID}&ip={device.ip}")["captive"] is True
+
+
+def test_a_nas_asking_unnamed_is_warned_of_hourly_with_a_count(
+        hotspot: Hotspot, caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    hotspot.portal.unnamed_askers = Throttle(every=3600, clock=lambda: now[0])
+    person = hotspot.person()
+    with caplog.at_level(logging.WARNING, logger="portal.web"):
+        for _ in range(3):
+            api(person)
+        now[0] = 3601.0
+        api(person)
+    warned = [r.getMessage() for r in caplog.records if "without naming" in r.getMessage()]
+    assert len(warned) == 2, warned
+    assert "(1 request(s)" in warned[0] and "(3 request(s)" in warned[1]

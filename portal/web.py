@@ -44,7 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet import languages
+from citynet import languages, staff
 from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
@@ -676,8 +676,10 @@ def enrol() -> BaseResponse | str:
 
 
 def _enrol_page(phone: str, secret: str, error: str = "") -> str:
-    qr = segno.make(totp.uri(secret, phones.masked(phone)), error="m").svg_inline(scale=4)
-    return render_template("portal/enrol.html", qr=qr, secret=secret, error=error)
+    uri = totp.uri(secret, phones.masked(phone))
+    qr = segno.make(uri, error="m").svg_inline(scale=4)
+    return render_template("portal/enrol.html", qr=qr, typed=staff.typed_secret(uri),
+                           error=error)
 
 
 @blueprint.post("/enrol")

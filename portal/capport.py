@@ -5,25 +5,27 @@ portal finds the client's open session by the address the request comes from —
 the NAS's, not the client's, when the NAS masquerades its clients towards the portal. So
 the URI may name the client itself, with the values a NAS fills in per client when it
 hands the URI out (CoovaChilli's ``captiveportalapi_uri``: ``?nas=%{n}&ip=%{i}&mac=%{m}``).
-Those values are the NAS's word, unsigned (no NAS signs them per client); they reveal no
-more than whether that device is online and its time and data left, and they must all
-match one open session.
+Those values are the NAS's word, unsigned (no NAS signs them per client), so they are
+honoured only when the request comes from a registered NAS's address (the NAT case) or
+from the very address the URI names (the client itself): from anywhere else they would
+tell anyone who has seen a device's MAC whether its owner is online, where, and their
+time and data left. A MAC counts only together with the client's IP, and every value
+named must match one open session.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from radius import usage
 from radius.models import RadiusSession
-from radius.profiles import DEFAULT
+from radius.profiles import LIMITS
 from radius.records import normal_mac
 from radius.sessions import mac_spellings
 
@@ -38,14 +40,18 @@ class Asker:
     named: bool = False  # by the URI (the NAS's word), not by the request's address
 
 
-def asker(args: Mapping[str, str], remote_addr: str) -> Asker:
-    """The client named in the URI (``ip`` and/or ``mac``, optionally ``nas``), else the
-    one at the request's address. A value that is not an address is left out."""
+def asker(args: Mapping[str, str], remote_addr: str,
+          nas_addresses: Iterable[str]) -> Asker:
+    """The client named in the URI (``ip``, optionally ``mac`` and ``nas``) when a NAS or
+    that client itself asks, else the one at the request's address. A value that is not
+    an address is left out; a MAC without an IP names nobody (a MAC is easily seen by
+    others; the NAS's URI template names both, docs/portal.md)."""
+    own = _address(remote_addr)
     ip = _address(args.get("ip", ""))
-    mac = normal_mac(args.get("mac", ""))
-    if ip or mac:
-        return Asker(ip=ip, mac=mac, nas=args.get("nas", "")[:64], named=True)
-    return Asker(ip=_address(remote_addr))
+    if ip and (ip == own or is_nas(own, nas_addresses)):
+        return Asker(ip=ip, mac=normal_mac(args.get("mac", "")),
+                     nas=args.get("nas", "")[:64], named=True)
+    return Asker(ip=own)
 
 
 def _address(text: str) -> str:
@@ -71,18 +77,26 @@ def is_nas(address: str, nas_addresses: Iterable[str]) -> bool:
     return False
 
 
-def open_session(db: Session, who: Asker, now: datetime) -> RadiusSession | None:
-    """The client's open session, newest first; one whose Stop was lost (not heard of
-    for two interim intervals) must not free the next client given its address."""
+def open_session(db: Session, who: Asker, now: datetime,
+                 interim_of: Callable[[str], int]) -> RadiusSession | None:
+    """The client's open session, newest first, still heard of as often as its NAS's
+    profile (``interim_of`` the NAS's name) asks: one whose Stop was lost (not heard of
+    for two of its interim intervals) must not free the next client given its address,
+    and one on a NAS with long intervals is not lost between its updates."""
     if not who.ip and not who.mac:
         return None
-    return db.scalars(_query(who, now)).first()
+    for found in db.scalars(_query(who, now)):
+        if found.updated_at > now - usage.stale_after(interim_of(found.nas)):
+            return found
+    return None
 
 
-def _query(who: Asker, now: datetime) -> Select[Any]:
+def _query(who: Asker, now: datetime) -> Select[RadiusSession]:
+    # no profile may ask for updates further apart than LIMITS allows (indexed bound)
+    longest = LIMITS["interim_interval"][1]
     query = select(RadiusSession).where(
         RadiusSession.stopped_at.is_(None),
-        RadiusSession.updated_at > now - usage.stale_after(DEFAULT.interim_interval))
+        RadiusSession.updated_at > now - usage.stale_after(longest))
     if who.ip:
         query = query.where(RadiusSession.framed_ip == who.ip)
     if who.mac:
@@ -90,4 +104,4 @@ def _query(who: Asker, now: datetime) -> Select[Any]:
             mac_spellings(who.mac)))
     if who.nas:
         query = query.where(RadiusSession.nas == who.nas)
-    return query.order_by(RadiusSession.updated_at.desc()).limit(1)
+    return query.order_by(RadiusSession.updated_at.desc())

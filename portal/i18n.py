@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from citynet.languages import ENGLISH, PORTAL_LANGUAGES, SIMPLIFIED, TRADITIONAL
-from radius import policy, vouchers
+from radius import guesses, policy, vouchers
 
 TEXT: dict[str, tuple[str, str, str]] = {  # key → (zh-CN, zh-Hant, en)
     "title": ("罗湖免费WiFi", "羅湖免費WiFi", "Luohu Free WiFi"),
@@ -154,6 +154,7 @@ TEXT: dict[str, tuple[str, str, str]] = {  # key → (zh-CN, zh-Hant, en)
 # Traditional Chinese, for a Reply-Message the NAS hands back
 REASONS_TRADITIONAL = {
     "unknown voucher": "上網券無效",
+    guesses.HELD: "上網券輸入錯誤次數過多，請稍後再試",
     "voucher revoked": "上網券已作廢",
     "voucher used up": "上網券已用完",
     vouchers.IN_USE: "上網券已在允許的裝置上使用",

@@ -44,11 +44,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet import languages
+from citynet import languages, staff
 from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.logs import Throttle
 from citynet.web import store
 from inventory.models import NasClient
 from portal import (
@@ -91,8 +92,8 @@ class Portal:
     profiles: ProfileBook
     showcase: merchants.Showcase
     zone: ZoneInfo  # the district's day, for daily allowances
-    # NAS addresses warned of asking the RFC 8908 API without naming the client (once)
-    unnamed_askers: set[str] = field(default_factory=set)
+    # NAS addresses asking the RFC 8908 API without naming the client: warned of hourly
+    unnamed_askers: Throttle = field(default_factory=lambda: Throttle(every=3600))
 
 
 def setup(app: Flask, config: Config) -> None:
@@ -242,8 +243,17 @@ def _uam_secret(nasid: str) -> str:
 
 
 def _terms(handoff: uam.Handoff | None) -> Terms:
-    facts = _portal().nases.get().get(handoff.nasid) if handoff else None
+    return _nas_terms(handoff.nasid) if handoff else DEFAULT
+
+
+def _nas_terms(nas: str) -> Terms:
+    """The terms of the NAS's policy profile (the defaults for a NAS not registered)."""
+    facts = _portal().nases.get().get(nas)
     return _portal().profiles.get(facts.policy) if facts else DEFAULT
+
+
+def _interim_of(nas: str) -> int:
+    return _nas_terms(nas).interim_interval
 
 
 # a NAS uses its portal URL verbatim (CoovaChilli's uamserver) and signs it as written:
@@ -403,8 +413,12 @@ def voucher() -> BaseResponse | tuple[str, int]:
     handoff = _need_handoff()
     if not request.form.get("consent"):
         return _login_error("need_consent")
+    # the device's MAC and address only as a NAS vouched for them (a signed hand-off):
+    # an unsigned one could name anyone's, or a new one at each try; RADIUS holds by
+    # what the controller itself sends
+    client_ip = handoff.ip if handoff.signed else ""
     with store().session() as db:
-        held = guesses.held(db, handoff.nasid, normal_mac(handoff.mac), handoff.ip,
+        held = guesses.held(db, handoff.nasid, _device_mac(handoff), client_ip,
                             datetime.now(UTC))
     if held is not None:
         log.info("voucher tries held for %s (NAS %s): %d s", held.by, handoff.nasid,
@@ -609,14 +623,13 @@ def status() -> str:
 
 
 def _live_session(handoff: uam.Handoff | None) -> RadiusSession | None:
+    """The device's open session at its NAS (its MAC as the signed hand-off names it)."""
     mac = _device_mac(handoff)
     if handoff is None or not mac:
         return None
     with store().session() as db:
-        found = db.scalars(select(RadiusSession).where(
-            RadiusSession.nas == handoff.nasid, RadiusSession.stopped_at.is_(None))
-            .order_by(RadiusSession.updated_at.desc()).limit(50)).all()
-    return next((s for s in found if normal_mac(s.calling_station) == mac), None)
+        return capport.open_session(db, capport.Asker(mac=mac, nas=handoff.nasid),
+                                    datetime.now(UTC), _interim_of)
 
 
 @blueprint.post("/logout")
@@ -663,8 +676,10 @@ def enrol() -> BaseResponse | str:
 
 
 def _enrol_page(phone: str, secret: str, error: str = "") -> str:
-    qr = segno.make(totp.uri(secret, phones.masked(phone)), error="m").svg_inline(scale=4)
-    return render_template("portal/enrol.html", qr=qr, secret=secret, error=error)
+    uri = totp.uri(secret, phones.masked(phone))
+    qr = segno.make(uri, error="m").svg_inline(scale=4)
+    return render_template("portal/enrol.html", qr=qr, typed=staff.typed_secret(uri),
+                           error=error)
 
 
 @blueprint.post("/enrol")
@@ -698,10 +713,10 @@ def captive_api() -> Response:
     """For the device's OS (DHCP option 114 / RA, RFC 8910, points here): is this client
     still captive, and how much time and data are left, from live accounting. The
     client: the one the URI names (:mod:`portal.capport`), else the request's address."""
-    who = capport.asker(request.args, request.remote_addr or "")
+    who = capport.asker(request.args, request.remote_addr or "", _nas_addresses())
     now = datetime.now(UTC)
     with store().session() as db:
-        live = capport.open_session(db, who, now)
+        live = capport.open_session(db, who, now, _interim_of)
         body: dict[str, Any] = {"captive": live is None and not _unknowable(who),
                                 "user-portal-url": url_for(".login", _external=True)}
         if live is not None:
@@ -720,21 +735,23 @@ def _unknowable(who: capport.Asker) -> bool:
     redirected by its NAS)."""
     if who.named:
         return False
-    nases = _portal().nases.get().values()
-    if not capport.is_nas(who.ip, [facts.address for facts in nases]):
+    if not capport.is_nas(who.ip, _nas_addresses()):
         return False
-    if who.ip not in _portal().unnamed_askers:
-        _portal().unnamed_askers.add(who.ip)
-        log.warning("RFC 8908 API asked from NAS address %s without naming the client: "
-                    "set the NAS's API URI to name it (docs/portal.md)", who.ip)
+    asked = _portal().unnamed_askers.due(who.ip)
+    if asked:
+        log.warning("RFC 8908 API asked from NAS address %s without naming the client "
+                    "(%d request(s) since the last warning): set the NAS's API URI to "
+                    "name it (docs/portal.md)", who.ip, asked)
     return True
+
+
+def _nas_addresses() -> list[str]:
+    return [facts.address for facts in _portal().nases.get().values()]
 
 
 def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:
     """seconds-remaining / bytes-remaining: what is left of what RADIUS granted."""
-    facts = _portal().nases.get().get(live.nas)
-    terms = _portal().profiles.get(facts.policy) if facts else DEFAULT
-    left = grants.left(db, live, terms, _portal().zone, now)
+    left = grants.left(db, live, _nas_terms(live.nas), _portal().zone, now)
     body = {"seconds-remaining": left.seconds or 0}
     if left.octets is not None:
         body["bytes-remaining"] = left.octets

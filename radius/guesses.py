@@ -8,9 +8,13 @@ by every portal and RADIUS process, nothing to lose in a restart):
 - the portal answers 429, with the time until the next try, to a device, a client
   address or a NAS that has reached its count of wrong codes in the window
   (:data:`LIMITS`, :data:`WINDOW`), before it hands anything to the NAS;
+- RADIUS refuses a voucher login from such a device, address or NAS (:data:`HELD`),
+  right code or not, so a client posting straight to the NAS's logon guesses no more
+  than through the portal (decisions of one record-writer batch do not see each
+  other's wrong codes yet: a parallel burst may pass the count by at most a batch);
 - the record writer keeps at most that many wrong-code records per device, address and
   NAS in the window; a refusal beyond it (a NAS asked directly, not through the portal)
-  is answered as always but not recorded, and the log says once when the cap is reached.
+  is answered but not recorded, and the log says once when the cap is reached.
 """
 
 from __future__ import annotations
@@ -33,8 +37,14 @@ WINDOW = timedelta(minutes=10)
 # MAC but the same address, or NAT several); the whole NAS, against guesses spread over
 # many made-up MACs. Legitimate typos are mostly caught by the check symbol before
 # RADIUS; a code used up or revoked is not a guess and is not counted.
-LIMITS = {"mac": 5, "ip": 10, "nas": 50}
+# The NAS's count is a floor for a whole hotspot: one attacker making up MACs (and so
+# addresses) holds every voucher login there once it is reached, so it is set well above
+# what a hotspot's people mistype in 10 minutes. At 200 (28,800 a day) a guesser at one
+# NAS needs ~250 years to hit one of 10,000 valid codes (31^9 bodies), and the records
+# keep at most that many wrong codes a day per NAS.
+LIMITS = {"mac": 5, "ip": 10, "nas": 200}
 GUESSES = ("unknown voucher", "wrong password")  # RADIUS's reasons for a code not ours
+HELD = "held: too many wrong voucher codes"  # RADIUS's reason for a held voucher login
 _COLUMNS: dict[str, InstrumentedAttribute[str]] = {
     "mac": LoginRecord.mac, "ip": LoginRecord.private_ip, "nas": LoginRecord.nas}
 
@@ -86,7 +96,9 @@ def _recent(session: Session, by: str, value: str, now: datetime,
 
 
 def is_guess(event: LoginEvent) -> bool:
-    return event.event == "login" and event.method == "voucher" and event.result in GUESSES
+    """A wrong code, or a login refused as held: capped in the records alike."""
+    return event.event == "login" and event.method == "voucher" and (
+        event.result in GUESSES or event.result == HELD)
 
 
 def keys(event: LoginEvent) -> list[tuple[str, str]]:

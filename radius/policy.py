@@ -26,13 +26,14 @@ from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
 from citynet.db import Store
-from radius import codec, remembered, tokens, usage, vouchers
+from radius import codec, guesses, remembered, tokens, usage, vouchers
 from radius.decisions import Decision, LoginAttempt, class_of
 from radius.profiles import ProfileBook, Terms
 from radius.records import normal_mac
 
 MESSAGES = {  # English reason → Chinese wording
     "unknown voucher": "上网券无效",
+    guesses.HELD: "上网券输入错误次数过多，请稍后再试",
     "voucher revoked": "上网券已作废",
     "voucher used up": "上网券已用完",
     vouchers.IN_USE: "上网券已在允许的设备上使用",
@@ -191,6 +192,11 @@ class Policy:
 
     def _voucher_login(self, session: Session, attempt: LoginAttempt, code: str, nas: str,
                        terms: Terms, now: datetime) -> Decision:
+        # a device, address or NAS with too many wrong codes waits, right code or not:
+        # the portal holds them too, but a client may post to the NAS's logon directly
+        if guesses.held(session, nas, normal_mac(attempt.calling_station),
+                        attempt.framed_ip, now) is not None:
+            return reject(guesses.HELD, "voucher", terms.language, code)
         if not voucher_password_matches(attempt, code):
             return reject("wrong password", "voucher", terms.language, code)
         mac = normal_mac(attempt.calling_station) or f"unknown@{nas}"

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from radius import vouchers
 from radius.models import RadiusSession
 from radius.records import LoginRecord
+from tests.integration.portal.test_flow import enrolment_secret
 from tests.lab.coova import CoovaLab, Phone, Response, build
 from tests.support import wait_until
 
@@ -243,9 +244,8 @@ def test_an_sms_login_a_remembered_device_and_an_app_login(coova: CoovaLab) -> N
     opened(coova, phone)
     # the authenticator app, enrolled on the success page's offer
     enrol = phone.get(portal_url(coova, "/enrol"))
-    secret = re.search(r"<code>([A-Z2-7]+)</code>", enrol.body)
-    assert secret, enrol.body[:800]
-    assert post(coova, phone, "/enrol", code=pyotp.TOTP(secret.group(1)).now()).status == 200
+    secret = enrolment_secret(enrol.body)
+    assert post(coova, phone, "/enrol", code=pyotp.TOTP(secret).now()).status == 200
 
     # log out, come back: the remembered device is offered one tap
     phone.get(portal_url(coova, "/status"))
@@ -262,7 +262,7 @@ def test_an_sms_login_a_remembered_device_and_an_app_login(coova: CoovaLab) -> N
     tablet = coova.phone()
     arrive(coova, tablet)
     tablet.get(portal_url(coova, "/app"))
-    code = pyotp.TOTP(secret.group(1)).at(datetime.now(UTC).timestamp() + 30)
+    code = pyotp.TOTP(secret).at(datetime.now(UTC).timestamp() + 30)
     _page, urls = through_nas(coova, tablet, post(coova, tablet, "/app", phone=number,
                                                   code=code, consent="1"))
     assert "res=success" in urls[-1] and online(coova, tablet)

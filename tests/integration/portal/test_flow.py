@@ -101,13 +101,21 @@ def test_an_sms_login_in_english_and_the_status_page(hotspot: Hotspot) -> None:
     assert left and 0 < int(left.group(1)) <= 240  # the default profile's 4 hours
 
 
+def enrolment_secret(page: str) -> str:
+    """The secret the app enrolment page shows for typing: groups of four (apps ignore
+    the spaces), as the staff page shows its own."""
+    typed = re.search(r'<code id="secret">([A-Z2-7]{4}(?: [A-Z2-7]{1,4})*)</code>', page)
+    assert typed, page
+    return typed.group(1).replace(" ", "")
+
+
 def test_an_app_login_after_enrolment_and_no_replay(hotspot: Hotspot) -> None:
     person = hotspot.person()
     sms_login(hotspot, person)
     enrol = person.portal("/portal/enrol").get_data(as_text=True)
-    secret = re.search(r"<code>([A-Z2-7]+)</code>", enrol)
-    assert secret and "<svg" in enrol  # the QR code, inline
-    code = pyotp.TOTP(secret.group(1)).now()
+    assert "<svg" in enrol  # the QR code, inline
+    secret = enrolment_secret(enrol)
+    code = pyotp.TOTP(secret).now()
     assert person.post("/portal/enrol", code=code).status_code == 200
     with hotspot.store.session() as session:
         assert totp.enrolled(session, PHONE)
@@ -115,7 +123,7 @@ def test_an_app_login_after_enrolment_and_no_replay(hotspot: Hotspot) -> None:
     other = hotspot.person("AA-BB-CC-DD-EE-02")
     other.arrive()
     other.portal("/portal/app")
-    now_code = pyotp.TOTP(secret.group(1)).at(datetime.now(UTC).timestamp() + 30)
+    now_code = pyotp.TOTP(secret).at(datetime.now(UTC).timestamp() + 30)
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in now_code)
     page = other.finish(other.post("/portal/app", phone=PHONE, code=full_width, consent="1"))
     assert "已连接" in page.get_data(as_text=True)

@@ -5,11 +5,14 @@ the controller's PAP Access-Request with that one-time token is accepted once.""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html import unescape
 
 from sqlalchemy import update
 
 from inventory.models import NasClient
+from radius import guesses, records, vouchers
+from radius.records import LoginEvent
 from tests.integration.portal.conftest import NAS_SECRET, NASID, Hotspot
 from tests.integration.radius.conftest import radclient
 
@@ -68,8 +71,6 @@ def test_an_sms_login_is_handed_to_the_controller_as_a_form(hotspot: Hotspot) ->
 
 def test_an_unsigned_handoff_cannot_act_for_a_remembered_mac(hotspot: Hotspot) -> None:
     """Someone on the WiFi names a victim's remembered MAC in a web-auth redirect."""
-    from datetime import UTC, datetime
-
     from radius import remembered
 
     victim = "aa:bb:cc:dd:ee:31"
@@ -97,3 +98,20 @@ def test_no_logout_button_for_a_web_auth_controller(hotspot: Hotspot) -> None:
     with person.browser.session_transaction() as session:
         csrf = session["csrf"]
     assert person.browser.post("/portal/logout", data={"csrf": csrf}).status_code == 409
+
+
+def test_an_unsigned_handoff_names_no_device_to_hold(hotspot: Hotspot) -> None:
+    """A web-auth redirect is not signed: its MAC is anyone's to write, so the portal's
+    hold of wrong voucher codes does not go by it (RADIUS holds by the controller's)."""
+    named = "aa:bb:cc:dd:ee:31"  # the MAC in REDIRECT, with wrong codes used up
+    with hotspot.store.session() as session:
+        records.append(session, [LoginEvent(
+            at=datetime.now(UTC), event="login", result="unknown voucher", identity="X",
+            method="voucher", nas="elsewhere", mac=named)] * guesses.LIMITS["mac"])
+    with_login_url(hotspot)
+    person = hotspot.person()
+    person.browser.get(REDIRECT, environ_base={"REMOTE_ADDR": CLIENT})
+    person.portal("/portal/login")
+    code = vouchers.display(vouchers.new_code())
+    page = person.post("/portal/voucher", code=code, consent="1")
+    assert page.status_code == 200 and f'action="{LOGIN_URL}"' in page.get_data(as_text=True)

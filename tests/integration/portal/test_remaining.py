@@ -79,3 +79,20 @@ def test_a_person_near_the_end_of_the_day_is_told_what_is_left_of_it(
     assert timeout <= 10 * 60
     minutes, seconds = told(hotspot, person)
     assert seconds <= timeout and minutes <= timeout // 60
+
+
+def test_on_a_busy_hotspot_the_status_page_still_finds_the_device(
+        hotspot: Hotspot) -> None:
+    with hotspot.store.session() as session:
+        [voucher] = vouchers.create(session, 1, 30, 1, "t", valid_days=1)
+    person = hotspot.person("AA-BB-CC-DD-EE-54")
+    voucher_login(hotspot, person, voucher.code)
+    granted(hotspot, person.mac)
+    with hotspot.store.session() as session:  # 60 devices heard of since, at one NAS
+        now = datetime.now(UTC) + timedelta(seconds=1)
+        session.add_all(RadiusSession(
+            nas="test-hotspot", session_id=f"busy-{n}", username="x", identity="x",
+            method="voucher", calling_station=f"AA-BB-CC-DD-01-{n:02X}",
+            framed_ip=f"10.1.8.{n}", started_at=now, updated_at=now) for n in range(60))
+    minutes, _seconds = told(hotspot, person)
+    assert 0 < minutes <= 30

@@ -55,19 +55,34 @@ def test_a_device_is_held_after_its_wrong_codes_with_a_429(
     assert wrong_codes_recorded(hotspot.store) == guesses.LIMITS["mac"]
 
 
-def test_a_burst_sent_to_radius_directly_is_refused_but_recorded_up_to_its_cap(
+def logon(hotspot: Hotspot, person: Person, code: str) -> tuple[bool, str]:
+    """A voucher code posted straight to the NAS's logon, not through the portal."""
+    device = next(d for d in hotspot.gateway.devices.values() if d.mac == person.mac)
+    normal = vouchers.normalise(code)
+    assert normal is not None
+    return hotspot.gateway.logon(
+        device, normal, uam.chap_response(device.challenge, normal, UAM_SECRET))
+
+
+def test_a_burst_sent_to_radius_directly_is_held_and_recorded_up_to_its_cap(
         hotspot: Hotspot) -> None:
     """25 wrong codes from one device straight to the NAS (not through the portal)."""
     person = hotspot.person(MAC)
     person.arrive()
-    device = next(d for d in hotspot.gateway.devices.values() if d.mac == MAC)
-    for _ in range(25):
-        code = vouchers.normalise(wrong_code())
-        assert code is not None
-        ok, reply = hotspot.gateway.logon(
-            device, code, uam.chap_response(device.challenge, code, UAM_SECRET))
-        assert not ok and "unknown voucher" in reply  # every one answered
-    assert wrong_codes_recorded(hotspot.store) == guesses.LIMITS["mac"]
+    replies = [logon(hotspot, person, wrong_code()) for _ in range(25)]
+    assert not any(ok for ok, _reply in replies)  # every one answered, none let in
+    limit = guesses.LIMITS["mac"]
+    assert all("unknown voucher" in reply for _ok, reply in replies[:limit])
+    # then RADIUS holds the device as the portal does: it guesses no further
+    assert all(guesses.HELD in reply for _ok, reply in replies[limit:])
+    with hotspot.store.session() as session:  # a right code waits too
+        [voucher] = vouchers.create(session, 1, 30, 1, "t", valid_days=1)
+    ok, reply = logon(hotspot, person, voucher.code)
+    assert not ok and guesses.HELD in reply
+    assert wrong_codes_recorded(hotspot.store) == limit
+    with hotspot.store.session() as session:  # nor do the held ones flood the records
+        assert session.scalar(select(func.count()).select_from(LoginRecord).where(
+            LoginRecord.result == guesses.HELD)) == 0
 
 
 def event(at: datetime, mac: str = "", ip: str = "", nas: str = "gw") -> LoginEvent:

@@ -8,7 +8,7 @@ import string
 import pytest
 
 from portal import i18n
-from radius import policy
+from radius import guesses, policy
 
 
 def _fields(text: str) -> set[str]:
@@ -36,6 +36,9 @@ def test_every_radius_reason_has_traditional_wording() -> None:
     ("quota over / 配额已满", "zh-Hant", "配额已满"),  # another NAS's own two halves
     ("quota over / 配额已满", "en", "quota over"),
     ("Radius timeout", "zh-CN", "Radius timeout"),  # unknown: as sent, never lost
+    (policy.message(guesses.HELD, "both"), "zh-CN", "上网券输入错误次数过多，请稍后再试"),
+    (policy.message(guesses.HELD, "both"), "zh-Hant", "上網券輸入錯誤次數過多，請稍後再試"),
+    (policy.message(guesses.HELD, "zh-CN"), "en", guesses.HELD),
 ])
 def test_a_nas_reply_is_shown_in_the_page_language_only(reply: str, language: str,
                                                          shown: str) -> None:

@@ -20,7 +20,6 @@ import hashlib
 import math
 import re
 import secrets
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from citynet.crypto import SEALED, SecretBox
 from citynet.db import Base, UtcDateTime
 from citynet.errors import CitynetError
+from citynet.typed import normalised
 
 
 class Role(StrEnum):
@@ -160,7 +160,7 @@ def generate_password(name: str = "") -> str:
 
 def totp_digits(text: str) -> str:
     """The code as typed: full-width digits from Chinese input methods and spaces allowed."""
-    return unicodedata.normalize("NFKC", text).replace(" ", "").strip()
+    return normalised(text, " ")
 
 
 def matching_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:

@@ -8,7 +8,6 @@ Chinese input methods are accepted. The secret is sealed with the secrets key.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timedelta
 
 import pyotp
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.crypto import SEALED, SecretBox
 from citynet.db import Base, UtcDateTime
+from citynet.typed import normalised
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -35,11 +35,6 @@ class TotpSecret(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-def digits(text: str) -> str:
-    """The code as typed, full-width digits and spaces allowed."""
-    return unicodedata.normalize("NFKC", text).replace(" ", "").strip()
-
-
 def new_secret() -> str:
     return pyotp.random_base32()
 
@@ -51,7 +46,7 @@ def uri(secret: str, label: str) -> str:
 
 def matching_step(secret: str, code: str, now: datetime, after: int = 0) -> int | None:
     """The time step (now ±1) whose code this is, if later than ``after``."""
-    code = digits(code)
+    code = normalised(code, " ")
     if len(code) != 6 or not code.isdigit():
         return None
     totp = pyotp.TOTP(secret)

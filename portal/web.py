@@ -49,6 +49,7 @@ from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.typed import normalised
 from citynet.web import store
 from inventory.models import NasClient
 from portal import (
@@ -486,7 +487,7 @@ def sms_verify() -> BaseResponse | tuple[str, int]:
     if not phone:
         return redirect(url_for(".sms_form"))
     portal = _portal()
-    code = totp.digits(request.form.get("code", ""))
+    code = normalised(request.form.get("code", ""), " ")
     with store().session() as db:
         verdict = sms.verify(db, portal.code_key, sms.Request(
             phone, _attempt(), request.remote_addr or "", normal_mac(handoff.mac)), code,

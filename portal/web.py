@@ -44,7 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet import languages
+from citynet import csrf, languages
 from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
@@ -135,6 +135,9 @@ def _box() -> SecretBox:
 
 # --- session, language, CSRF ---------------------------------------------------------
 
+CSRF_KEY = "csrf"  # the portal's token in the session, apart from the staff pages'
+
+
 @blueprint.before_request
 def _before() -> None:
     chosen = request.args.get("lang")
@@ -142,12 +145,9 @@ def _before() -> None:
     if chosen in languages.PORTAL_LANGUAGES and "res" not in request.args:
         session["lang"], session["lang_chosen"] = chosen, True
     g.lang = session.get("lang") or _browser_language()
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
+    csrf.token(CSRF_KEY)
     if request.method == "POST":
-        given = request.form.get("csrf", "")
-        if not hmac.compare_digest(given.encode(), str(session["csrf"]).encode()):
-            abort(400, "CSRF token missing or wrong")
+        csrf.check(CSRF_KEY)
 
 
 @blueprint.after_request
@@ -173,7 +173,7 @@ def _template_helpers() -> dict[str, Any]:
     def t(key: str, **values: object) -> str:
         return i18n.translate(key, _lang(), **values)
 
-    return {"t": t, "csrf": lambda: session.get("csrf", ""),
+    return {"t": t, "csrf": lambda: session.get(CSRF_KEY, ""),
             "nas_reply": lambda reply: i18n.nas_reply(reply, _lang()),
             "languages": [(code, languages.NAMES[code])
                           for code in languages.PORTAL_LANGUAGES],
@@ -197,7 +197,7 @@ def _renew_session() -> None:
     kept = {key: session[key] for key in ("handoff", "lang", "lang_chosen") if key in session}
     session.clear()
     session.update(kept)
-    session["csrf"] = secrets.token_urlsafe(24)
+    session[CSRF_KEY] = csrf.fresh()
 
 
 def _attempt() -> str:

@@ -180,10 +180,8 @@ def _language() -> None:
     browser's preference; Chinese by default."""
     if request.blueprint in NOT_STAFF:
         return
-    chosen = request.args.get("lang")
-    if chosen in languages.LANGUAGES:
-        session["staff_lang"] = chosen
-    g.staff_lang = session.get("staff_lang") or languages.pick(request.accept_languages.best)
+    languages.switch("staff_lang")
+    g.staff_lang = languages.of_request("staff_lang")
 
 
 @blueprint.after_app_request

@@ -140,11 +140,10 @@ CSRF_KEY = "csrf"  # the portal's token in the session, apart from the staff pag
 
 @blueprint.before_request
 def _before() -> None:
-    chosen = request.args.get("lang")
     # the language switch's ?lang= is the person's choice; a hand-off's is the NAS's
-    if chosen in languages.PORTAL_LANGUAGES and "res" not in request.args:
-        session["lang"], session["lang_chosen"] = chosen, True
-    g.lang = session.get("lang") or _browser_language()
+    if "res" not in request.args and languages.switch("lang", languages.PORTAL_LANGUAGES):
+        session["lang_chosen"] = True
+    g.lang = languages.of_request("lang", languages.PORTAL_LANGUAGES)
     csrf.token(CSRF_KEY)
     if request.method == "POST":
         csrf.check(CSRF_KEY)
@@ -182,13 +181,6 @@ def _template_helpers() -> dict[str, Any]:
 
 def _lang() -> str:
     return str(getattr(g, "lang", languages.SIMPLIFIED))
-
-
-def _browser_language() -> str:
-    """The portal's language the browser prefers most (Accept-Language, by quality:
-    zh-HK, zh-TW and zh-Hant read Traditional Chinese)."""
-    return languages.pick(*(tag for tag, _quality in request.accept_languages),
-                          offered=languages.PORTAL_LANGUAGES)
 
 
 def _renew_session() -> None:
@@ -272,8 +264,9 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
     session["handoff"] = handoff.as_dict()
     if handoff.lang and not session.get("lang_chosen"):  # the person's choice stays
         # the NAS's own spelling (en, en_US, zh-cn …); one we don't have: the browser's
-        session["lang"] = g.lang = languages.pick(handoff.lang, _browser_language(),
-                                                  offered=languages.PORTAL_LANGUAGES)
+        offered = languages.PORTAL_LANGUAGES
+        session["lang"] = g.lang = languages.pick(
+            handoff.lang, languages.browser_preference(offered), offered=offered)
     if handoff.res == "failed":
         session["failure"] = handoff.reply
     # the page itself, not a redirect to it: a round trip less on a weak signal

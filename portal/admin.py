@@ -395,17 +395,25 @@ def _communities() -> list[str]:
         return list(db.scalars(select(Community.name).order_by(Community.name)))
 
 
+def _by_field(problems: list[offers.Problem]) -> dict[str, str]:
+    """The offer's problems keyed by field, in the page's language (shown beside it)."""
+    keyed: dict[str, list[str]] = {}
+    for problem in problems:
+        keyed.setdefault(problem.field, []).append(tr(problem.zh, problem.en))
+    return {field: "; ".join(texts) for field, texts in keyed.items()}
+
+
 def _merchants_page(form: OfferForm, problems: list[offers.Problem],
                     status: int = 200) -> tuple[str, int]:
     return render_template("portal_admin/merchants.html", merchants=_merchants(), form=form,
-                           problems=problems, communities=_communities(),
+                           problems=_by_field(problems), communities=_communities(),
                            max_image=offers.MAX_IMAGE_BYTES, longest=offers.LONGEST), status
 
 
 def _edit_page(merchant: dict[str, Any], form: OfferForm, problems: list[offers.Problem],
                status: int = 200) -> tuple[str, int]:
     return render_template("portal_admin/merchant.html", merchant=merchant, form=form,
-                           problems=problems, communities=_communities(),
+                           problems=_by_field(problems), communities=_communities(),
                            max_image=offers.MAX_IMAGE_BYTES, longest=offers.LONGEST), status
 
 

@@ -262,12 +262,16 @@ def test_merchants_added_edited_and_removed(site: Site) -> None:
     page = text(refused)
     assert refused.status_code == 400
     assert "the name is empty" in page and "the last day must be a date" in page
+    # each problem next to its field, as the inventory editor shows them
+    assert 'id="e-name">the name is empty<' in page
+    assert 'id="e-valid_until">the last day must be a date (YYYY-MM-DD)<' in page
+    assert page.count('aria-invalid="true"') == 2
     assert "一段很长的优惠说明" in page and "<option selected>湖贝</option>" in page
     backwards = post(client, "/admin/merchants", offer_form(valid_until="2000-01-01",
                                                             community=["火星"]))
     assert backwards.status_code == 400
     assert "is before the first day" in text(backwards)
-    assert "no community named 火星" in text(backwards)
+    assert 'id="e-communities">no community named 火星<' in text(backwards)
     gif = post(client, "/admin/merchants", {**offer_form(),
                                             "image": (io.BytesIO(b"GIF89a"), "a.gif")},
                content_type="multipart/form-data")

@@ -1,7 +1,7 @@
-"""The one CSRF guard of every citynet page, staff and portal alike: a random token in the
+"""The one CSRF guard of every citynet page, staff and guest alike: a random token in the
 session, the same token in each POST form's hidden ``csrf`` field, compared in constant
-time. Staff pages and the portal keep their tokens under their own session keys, so a
-portal login (which renews its token) never expires an open staff form, nor the reverse."""
+time. Staff pages and guest pages keep their tokens under their own session keys, so a
+guest login (which renews its token) never expires an open staff form, nor the reverse."""
 
 from __future__ import annotations
 

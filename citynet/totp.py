@@ -1,6 +1,6 @@
 """The one check of an authenticator-app code (TOTP, RFC 6238 with pyotp), for staff
-logins and portal logins alike: 30-second steps, ±1 step of clock drift, a step once used
-never accepted again (the caller keeps the last one)."""
+logins and WiFi guests' logins alike: 30-second steps, ±1 step of clock drift, a step
+once used never accepted again (the caller keeps the last one)."""
 
 from __future__ import annotations
 

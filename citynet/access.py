@@ -10,8 +10,6 @@ Every login, failed or not, is in the audit log.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -34,7 +32,7 @@ from flask import (
 )
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet import audit, languages, staff
+from citynet import audit, csrf, languages, staff
 from citynet.config import Config
 from citynet.db import Store
 from citynet.staff import Role, StaffUser
@@ -151,19 +149,18 @@ def _wants_json() -> bool:
 
 # --- CSRF ---------------------------------------------------------------------------
 
+CSRF_KEY = "staff_csrf"  # the staff pages' token in the session
+
+
 def csrf_token() -> str:
-    if "staff_csrf" not in session:
-        session["staff_csrf"] = secrets.token_urlsafe(24)
-    return str(session["staff_csrf"])
+    return csrf.token(CSRF_KEY)
 
 
 def check_csrf() -> None:
     """Every staff POST carries the session's token (API calls use a bearer token)."""
     if g.get("staff") is not None and g.staff.api:
         return
-    given = request.form.get("csrf", "")
-    if not hmac.compare_digest(given.encode(), csrf_token().encode()):
-        abort(400, "the form expired or did not come from citynet: reload the page")
+    csrf.check(CSRF_KEY)
 
 
 # The portal checks its own token.
@@ -183,10 +180,8 @@ def _language() -> None:
     browser's preference; Chinese by default."""
     if request.blueprint in NOT_STAFF:
         return
-    chosen = request.args.get("lang")
-    if chosen in languages.LANGUAGES:
-        session["staff_lang"] = chosen
-    g.staff_lang = session.get("staff_lang") or languages.pick(request.accept_languages.best)
+    languages.switch("staff_lang")
+    g.staff_lang = languages.of_request("staff_lang")
 
 
 @blueprint.after_app_request
@@ -254,12 +249,12 @@ def _start_session(user_id: int) -> None:
     session.clear()
     now = _now().timestamp()
     session.update(staff_id=user_id, staff_since=now, staff_seen=now, staff_epoch=epoch,
-                   staff_csrf=secrets.token_urlsafe(24))
+                   staff_csrf=csrf.fresh())
     session.permanent = False
 
 
 def _end_session() -> None:
-    for key in ("staff_id", "staff_since", "staff_seen", "staff_pending", "staff_csrf",
+    for key in ("staff_id", "staff_since", "staff_seen", "staff_pending", CSRF_KEY,
                 "staff_epoch"):
         session.pop(key, None)
 
@@ -286,7 +281,7 @@ def login() -> str | BaseResponse:
     if attempt.needs_totp or attempt.must_enrol:
         session.clear()
         session.update(staff_pending=user_id, staff_pending_at=_now().timestamp(),
-                       staff_csrf=secrets.token_urlsafe(24))
+                       staff_csrf=csrf.fresh())
         step = "access.enrol" if attempt.must_enrol else "access.second_factor"
         return redirect(url_for(step, next=next_path))
     _record(name, "ok", {"factors": "password"})  # audited first: no unrecorded login

@@ -5,6 +5,8 @@ Traditional Chinese reader of a page without it gets Simplified, never a missing
 
 from __future__ import annotations
 
+from flask import request, session
+
 SIMPLIFIED, TRADITIONAL, ENGLISH = "zh-CN", "zh-Hant", "en"
 LANGUAGES = (SIMPLIFIED, ENGLISH)  # every page
 PORTAL_LANGUAGES = (SIMPLIFIED, TRADITIONAL, ENGLISH)
@@ -34,3 +36,26 @@ def pick(*candidates: str | None, offered: tuple[str, ...] = LANGUAGES) -> str:
         if found is not None:
             return found
     return SIMPLIFIED
+
+
+def switch(key: str, offered: tuple[str, ...] = LANGUAGES) -> bool:
+    """Keep the page's ``?lang=``, when it is one of the offered languages, as the
+    session's choice under ``key``; whether it did."""
+    chosen = request.args.get("lang")
+    if chosen not in offered:
+        return False
+    session[key] = chosen
+    return True
+
+
+def of_request(key: str, offered: tuple[str, ...] = LANGUAGES) -> str:
+    """The page's language: the one chosen in this session (under ``key``), else the
+    offered one the browser prefers most (Accept-Language, by quality), else Simplified
+    Chinese."""
+    return str(session.get(key) or browser_preference(offered))
+
+
+def browser_preference(offered: tuple[str, ...] = LANGUAGES) -> str:
+    """The offered language the browser prefers most (Accept-Language, by quality: zh-HK,
+    zh-TW and zh-Hant read Traditional Chinese where it is offered)."""
+    return pick(*(tag for tag, _quality in request.accept_languages), offered=offered)

@@ -20,7 +20,6 @@ import hashlib
 import math
 import re
 import secrets
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String, s
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from citynet import totp
 from citynet.crypto import SEALED, SecretBox
 from citynet.db import Base, UtcDateTime
 from citynet.errors import CitynetError
@@ -57,7 +57,6 @@ LOCK_AFTER = 5  # consecutive failures
 FIRST_LOCK = 60  # seconds, doubling with each further failure
 MAX_LOCK = 3600
 
-TOTP_STEP = 30
 TOTP_ISSUER = "citynet staff"
 
 TOKEN_PREFIX = "cnt_"  # noqa: S105 - a marker that says what the token is, not a secret
@@ -156,26 +155,6 @@ def generate_password(name: str = "") -> str:
         password = secrets.token_urlsafe(18)
         if password_problem(name, password) is None:
             return password
-
-
-def totp_digits(text: str) -> str:
-    """The code as typed: full-width digits from Chinese input methods and spaces allowed."""
-    return unicodedata.normalize("NFKC", text).replace(" ", "").strip()
-
-
-def matching_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
-    """The time step (now ±1) whose code this is, if later than ``after``."""
-    code = totp_digits(code)
-    if len(code) != 6 or not code.isdigit():
-        return None
-    totp = pyotp.TOTP(secret, interval=TOTP_STEP)
-    current = int(now.timestamp()) // TOTP_STEP
-    found = None
-    for step in (current - 1, current, current + 1):  # all three: the same work each time
-        if secrets.compare_digest(totp.at(step * TOTP_STEP), code) and (
-                after is None or step > after):
-            found = step
-    return found
 
 
 def token_hash(token: str) -> str:
@@ -331,7 +310,7 @@ def enrol_totp(session: Session, user: StaffUser, box: SecretBox, *,
     if user.totp_sealed is None or renew:
         user.totp_sealed, user.totp_last_step = box.seal(pyotp.random_base32()), None
         session.flush()
-    return pyotp.TOTP(box.open(user.totp_sealed), interval=TOTP_STEP).provisioning_uri(
+    return pyotp.TOTP(box.open(user.totp_sealed), interval=totp.STEP).provisioning_uri(
         name=user.name, issuer_name=TOTP_ISSUER)
 
 
@@ -349,7 +328,7 @@ def check_totp(session: Session, user: StaffUser, code: str, box: SecretBox,
     a right one completes the login and resets the count."""
     if user.totp_sealed is None or user.disabled or user.locked_for(now):
         return False
-    step = matching_step(box.open(user.totp_sealed), code, now, after=user.totp_last_step)
+    step = totp.matching_step(box.open(user.totp_sealed), code, now, after=user.totp_last_step)
     if step is None:
         _count_failure(session, user, now)
         return False

@@ -3,11 +3,10 @@ factory that registers the blueprints is :mod:`citynet.app`."""
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask import current_app
 
 from citynet.db import Store
+from citynet.typed import normalised
 
 MAX_ID = 2**31 - 1  # an INTEGER primary key: a larger one would not even reach the database
 
@@ -44,7 +43,7 @@ def whole_number(raw: str, low: int, high: int) -> int | None:
     """``raw`` as a number from ``low`` to ``high``, or None. Full-width digits from a
     Chinese input method count (NFKC); what is left must be ASCII digits ("²" is a digit
     to ``str.isdigit`` but not to ``int``), never longer than a BIGINT."""
-    raw = unicodedata.normalize("NFKC", raw).strip()  # a full-width space typed after it
+    raw = normalised(raw)  # a full-width space typed after it
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         return None
     number = int(raw)

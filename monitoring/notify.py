@@ -15,14 +15,13 @@ import json
 import logging
 import smtplib
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from citynet.config import Config
+from citynet.jsonpost import post_json
 from monitoring.alerts import Delivery, Notice, duration_text, local_time, zone
 
 log = logging.getLogger(__name__)
@@ -60,27 +59,10 @@ def payload(notice: Notice) -> dict[str, object]:
 
 def post(url: str, body: bytes, *, timeout: float = TIMEOUT, attempts: int = ATTEMPTS,
          backoff: float = BACKOFF, sleep: Callable[[float], None] = time.sleep) -> str:
-    """POST ``body`` as JSON; "" when a 2xx came back, else what went wrong."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        return "not an http(s) URL"
-    problem = ""
-    for attempt in range(attempts):
-        if attempt:
-            sleep(backoff * 2 ** (attempt - 1))
-        # the scheme was checked above: no file:// or other urllib schemes
-        request = urllib.request.Request(  # noqa: S310
-            url, data=body, method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310
-                return ""
-        except urllib.error.HTTPError as exc:
-            problem = f"HTTP {exc.code}"
-            if 400 <= exc.code < 500:
-                return problem  # it refused this body; the same body will not do better
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            problem = str(getattr(exc, "reason", exc))
-    return problem
+    """POST ``body`` as JSON; "" when a 2xx came back, else what went wrong last."""
+    posted = post_json(url, body, timeout=timeout, attempts=attempts, backoff=backoff,
+                       sleep=sleep)
+    return "" if posted.ok or not posted.failures else posted.failures[-1].reason
 
 
 def message(notice: Notice, config: Config) -> EmailMessage:

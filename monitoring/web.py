@@ -24,8 +24,6 @@ from flask import (
     current_app,
     g,
     render_template,
-    request,
-    session,
     url_for,
 )
 from markupsafe import Markup
@@ -57,10 +55,8 @@ WORST = 5  # communities named on the overview as furthest behind
 
 @blueprint.before_request
 def _language() -> None:
-    chosen = request.args.get("lang")
-    if chosen in ("en", "zh-CN"):
-        session["dashboard_lang"] = chosen
-    g.lang = session.get("dashboard_lang") or languages.pick(request.accept_languages.best)
+    languages.switch("dashboard_lang")
+    g.lang = languages.of_request("dashboard_lang")
 
 
 @blueprint.app_template_filter("pct")

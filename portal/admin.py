@@ -92,20 +92,22 @@ FIELDS = (  # BatchForm field → (lowest, highest, zh, en): the CLI's limits
 )
 
 
-def _batch_problems(form: BatchForm) -> list[str]:
-    problems = []
+def _batch_problems(form: BatchForm) -> dict[str, str]:
+    """What is wrong with the form, by field (shown next to it, as the inventory editor
+    does)."""
+    problems = {}
     if not form.batch:
-        problems.append(tr("请填写批次名称", "Give the batch a name"))
+        problems["batch"] = tr("请填写批次名称", "Give the batch a name")
     elif len(form.batch) > vouchers.BATCH_MAX or not BATCH_NAME.fullmatch(form.batch):
-        problems.append(tr("批次名称只能包含文字、数字、点和短横线，"
-                           f"最多 {vouchers.BATCH_MAX} 个字符",
-                           "A batch name has letters, digits, dots and dashes, at most "
-                           f"{vouchers.BATCH_MAX} characters"))
+        problems["batch"] = tr("批次名称只能包含文字、数字、点和短横线，"
+                               f"最多 {vouchers.BATCH_MAX} 个字符",
+                               "A batch name has letters, digits, dots and dashes, at most "
+                               f"{vouchers.BATCH_MAX} characters")
     for field, low, high, zh, en in FIELDS:
         raw = getattr(form, field)
         if whole_number(raw, low, high) is None:
-            problems.append(tr(f"{zh}须为 {low} 到 {high} 之间的整数",
-                               f"{en} must be a whole number from {low} to {high}"))
+            problems[field] = tr(f"{zh}须为 {low} 到 {high} 之间的整数",
+                                 f"{en} must be a whole number from {low} to {high}")
     return problems
 
 
@@ -123,9 +125,10 @@ def _batches() -> list[dict[str, Any]]:
         return [b.view() for b in vouchers.batches(db, _now())]
 
 
-def _vouchers_page(form: BatchForm, status: int = 200) -> tuple[str, int]:
+def _vouchers_page(form: BatchForm, status: int = 200,
+                   problems: dict[str, str] | None = None) -> tuple[str, int]:
     return render_template("portal_admin/vouchers.html", batches=_batches(), form=form,
-                           fields=FIELDS), status
+                           fields=FIELDS, problems=problems or {}), status
 
 
 @blueprint.get("/vouchers")
@@ -149,8 +152,8 @@ def voucher_create() -> tuple[str, int] | BaseResponse:
     if not problems:
         with store().session() as db:
             if vouchers.batch_exists(db, form.batch):
-                problems.append(tr(f"已有批次“{form.batch}”：请换一个名称",
-                                   f"Batch {form.batch!r} exists: choose another name"))
+                problems["batch"] = tr(f"已有批次“{form.batch}”：请换一个名称",
+                                       f"Batch {form.batch!r} exists: choose another name")
             else:
                 terms = {"count": int(form.count), "minutes": int(form.minutes),
                          "devices": int(form.devices), "valid_days": int(form.valid_days)}
@@ -158,9 +161,7 @@ def voucher_create() -> tuple[str, int] | BaseResponse:
                                 form.batch, terms["valid_days"])
                 audited(db, "vouchers.create", form.batch, detail=terms)  # never the codes
     if problems:
-        for problem in problems:
-            flash(problem, "error")
-        return _vouchers_page(form, 400)
+        return _vouchers_page(form, 400, problems)
     flash(tr(f"已生成 {form.count} 张上网券", f"{form.count} vouchers created"), "ok")
     return redirect(_batch_url(form.batch))
 
@@ -394,17 +395,25 @@ def _communities() -> list[str]:
         return list(db.scalars(select(Community.name).order_by(Community.name)))
 
 
+def _by_field(problems: list[offers.Problem]) -> dict[str, str]:
+    """The offer's problems keyed by field, in the page's language (shown beside it)."""
+    keyed: dict[str, list[str]] = {}
+    for problem in problems:
+        keyed.setdefault(problem.field, []).append(tr(problem.zh, problem.en))
+    return {field: "; ".join(texts) for field, texts in keyed.items()}
+
+
 def _merchants_page(form: OfferForm, problems: list[offers.Problem],
                     status: int = 200) -> tuple[str, int]:
     return render_template("portal_admin/merchants.html", merchants=_merchants(), form=form,
-                           problems=problems, communities=_communities(),
+                           problems=_by_field(problems), communities=_communities(),
                            max_image=offers.MAX_IMAGE_BYTES, longest=offers.LONGEST), status
 
 
 def _edit_page(merchant: dict[str, Any], form: OfferForm, problems: list[offers.Problem],
                status: int = 200) -> tuple[str, int]:
     return render_template("portal_admin/merchant.html", merchant=merchant, form=form,
-                           problems=problems, communities=_communities(),
+                           problems=_by_field(problems), communities=_communities(),
                            max_image=offers.MAX_IMAGE_BYTES, longest=offers.LONGEST), status
 
 

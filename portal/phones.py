@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from citynet.typed import normalised
 
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
@@ -13,7 +14,7 @@ def mainland_mobile(text: str) -> str | None:
 
     Accepts full-width digits (Chinese input methods), spaces and dashes, and a +86 /
     0086 / 86 prefix."""
-    digits = unicodedata.normalize("NFKC", text).strip()
+    digits = normalised(text)
     digits = re.sub(r"[\s\-()]", "", digits)
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11:

@@ -15,14 +15,13 @@ import os
 import queue
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from citynet.jsonpost import Failure, post_json
 from portal.phones import masked
 
 log = logging.getLogger(__name__)
@@ -119,38 +118,26 @@ class HttpGateway:
         body = json.dumps({"phone": phone, "text": text}, ensure_ascii=False).encode()
         order = self.urls[self._first:] + self.urls[:self._first]
         problems = []
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         for url in order:
-            for attempt in range(self.attempts):
-                if attempt:
-                    self.sleep(self.backoff * 2 ** (attempt - 1))
-                outcome = self._post(url, body)
-                if outcome is None:
-                    self._first = self.urls.index(url)
-                    self.delivered[url] += 1
-                    return
-                problems.append(f"{url}: {outcome}")
-                if outcome.startswith("refused"):
-                    break  # a 4xx will not change on retry; try the next gateway
+            # a 4xx is not retried on this gateway; the next one is tried
+            posted = post_json(url, body, headers=headers, timeout=self.timeout,
+                               attempts=self.attempts, backoff=self.backoff,
+                               sleep=self.sleep)
+            problems += [f"{url}: {_problem(failure)}" for failure in posted.failures]
+            if posted.answer is not None:
+                log.info("SMS accepted by %s: %s", url, _receipt(posted.answer))
+                self._first = self.urls.index(url)
+                self.delivered[url] += 1
+                return
         raise GatewayError("; ".join(problems[-len(self.urls) * self.attempts:]))
 
-    def _post(self, url: str, body: bytes) -> str | None:
-        """None when accepted, else what went wrong (for the log, no message text)."""
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        # the URLs were checked to be http(s) when the gateway was made
-        request = urllib.request.Request(url, data=body, headers=headers,  # noqa: S310
-                                         method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                answer = response.read(2000).decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            kind = "refused" if 400 <= exc.code < 500 else "failed"
-            return f"{kind} with HTTP {exc.code}"
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            return f"failed: {getattr(exc, 'reason', exc)}"
-        log.info("SMS accepted by %s: %s", url, _receipt(answer))
-        return None
+
+def _problem(failure: Failure) -> str:
+    """What went wrong on one try, for the log (no message text)."""
+    if failure.status is None:
+        return f"failed: {failure.reason}"
+    return f"{'refused' if failure.refused else 'failed'} with {failure.reason}"
 
 
 def _receipt(answer: str) -> str:

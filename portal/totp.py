@@ -8,7 +8,6 @@ Chinese input methods are accepted. The secret is sealed with the secrets key.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timedelta
 
 import pyotp
@@ -17,10 +16,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.crypto import SEALED, SecretBox
 from citynet.db import Base, UtcDateTime
+from citynet.totp import matching_step
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-STEP = 30
 ISSUER = "citynet WiFi"
 
 
@@ -35,11 +34,6 @@ class TotpSecret(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-def digits(text: str) -> str:
-    """The code as typed, full-width digits and spaces allowed."""
-    return unicodedata.normalize("NFKC", text).replace(" ", "").strip()
-
-
 def new_secret() -> str:
     return pyotp.random_base32()
 
@@ -47,19 +41,6 @@ def new_secret() -> str:
 def uri(secret: str, label: str) -> str:
     """The otpauth:// URI an authenticator app reads from the QR code."""
     return pyotp.TOTP(secret).provisioning_uri(name=label, issuer_name=ISSUER)
-
-
-def matching_step(secret: str, code: str, now: datetime, after: int = 0) -> int | None:
-    """The time step (now ±1) whose code this is, if later than ``after``."""
-    code = digits(code)
-    if len(code) != 6 or not code.isdigit():
-        return None
-    totp = pyotp.TOTP(secret)
-    current = int(now.timestamp()) // STEP
-    for step in (current - 1, current, current + 1):
-        if step > after and totp.at(step * STEP) == code:
-            return step
-    return None
 
 
 def confirm(session: Session, box: SecretBox, phone: str, secret: str, code: str,

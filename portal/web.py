@@ -44,12 +44,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet import languages, staff
+from citynet import csrf, languages, staff
 from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.logs import Throttle
+from citynet.typed import normalised
 from citynet.web import store
 from inventory.models import NasClient
 from portal import (
@@ -135,19 +136,18 @@ def _box() -> SecretBox:
 
 # --- session, language, CSRF ---------------------------------------------------------
 
+CSRF_KEY = "csrf"  # the portal's token in the session, apart from the staff pages'
+
+
 @blueprint.before_request
 def _before() -> None:
-    chosen = request.args.get("lang")
     # the language switch's ?lang= is the person's choice; a hand-off's is the NAS's
-    if chosen in languages.PORTAL_LANGUAGES and "res" not in request.args:
-        session["lang"], session["lang_chosen"] = chosen, True
-    g.lang = session.get("lang") or _browser_language()
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
+    if "res" not in request.args and languages.switch("lang", languages.PORTAL_LANGUAGES):
+        session["lang_chosen"] = True
+    g.lang = languages.of_request("lang", languages.PORTAL_LANGUAGES)
+    csrf.token(CSRF_KEY)
     if request.method == "POST":
-        given = request.form.get("csrf", "")
-        if not hmac.compare_digest(given.encode(), str(session["csrf"]).encode()):
-            abort(400, "CSRF token missing or wrong")
+        csrf.check(CSRF_KEY)
 
 
 @blueprint.after_request
@@ -173,7 +173,7 @@ def _template_helpers() -> dict[str, Any]:
     def t(key: str, **values: object) -> str:
         return i18n.translate(key, _lang(), **values)
 
-    return {"t": t, "csrf": lambda: session.get("csrf", ""),
+    return {"t": t, "csrf": lambda: session.get(CSRF_KEY, ""),
             "nas_reply": lambda reply: i18n.nas_reply(reply, _lang()),
             "languages": [(code, languages.NAMES[code])
                           for code in languages.PORTAL_LANGUAGES],
@@ -184,20 +184,13 @@ def _lang() -> str:
     return str(getattr(g, "lang", languages.SIMPLIFIED))
 
 
-def _browser_language() -> str:
-    """The portal's language the browser prefers most (Accept-Language, by quality:
-    zh-HK, zh-TW and zh-Hant read Traditional Chinese)."""
-    return languages.pick(*(tag for tag, _quality in request.accept_languages),
-                          offered=languages.PORTAL_LANGUAGES)
-
-
 def _renew_session() -> None:
     """A fresh session at login: a new CSRF token and attempt, nothing carried over but
     the hand-off and the language."""
     kept = {key: session[key] for key in ("handoff", "lang", "lang_chosen") if key in session}
     session.clear()
     session.update(kept)
-    session["csrf"] = secrets.token_urlsafe(24)
+    session[CSRF_KEY] = csrf.fresh()
 
 
 def _attempt() -> str:
@@ -281,8 +274,9 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
     session["handoff"] = handoff.as_dict()
     if handoff.lang and not session.get("lang_chosen"):  # the person's choice stays
         # the NAS's own spelling (en, en_US, zh-cn …); one we don't have: the browser's
-        session["lang"] = g.lang = languages.pick(handoff.lang, _browser_language(),
-                                                  offered=languages.PORTAL_LANGUAGES)
+        offered = languages.PORTAL_LANGUAGES
+        session["lang"] = g.lang = languages.pick(
+            handoff.lang, languages.browser_preference(offered), offered=offered)
     if handoff.res == "failed":
         session["failure"] = handoff.reply
     # the page itself, not a redirect to it: a round trip less on a weak signal
@@ -500,7 +494,7 @@ def sms_verify() -> BaseResponse | tuple[str, int]:
     if not phone:
         return redirect(url_for(".sms_form"))
     portal = _portal()
-    code = totp.digits(request.form.get("code", ""))
+    code = normalised(request.form.get("code", ""), " ")
     with store().session() as db:
         verdict = sms.verify(db, portal.code_key, sms.Request(
             phone, _attempt(), request.remote_addr or "", normal_mac(handoff.mac)), code,

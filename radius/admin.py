@@ -96,15 +96,27 @@ def _described(criteria: dict[str, str]) -> str:
 
 # --- sessions ------------------------------------------------------------------------
 
-def _session_search() -> tuple[dict[str, str], str]:
-    """The filters as given, and what is wrong with them ('' when nothing)."""
+def _address_problems(given: dict[str, str]) -> dict[str, str]:
+    """What is wrong with the MAC and IP filters, by field."""
+    problems = {}
+    if given["mac"] and not re.fullmatch(MAC_SPELLING, given["mac"]):
+        problems["mac"] = tr(f"“{given['mac']}”不是MAC地址",
+                             f"{given['mac']!r} is not a MAC address")
+    if given["ip"] and _bad_ip(given["ip"]):
+        problems["ip"] = tr(f"“{given['ip']}”不是IP地址", f"{given['ip']!r} is not an IP address")
+    return problems
+
+
+def _said(problems: dict[str, str]) -> str:
+    """The problems in one line (an API's error, a plain 400)."""
+    return "; ".join(problems.values())
+
+
+def _session_search() -> tuple[dict[str, str], dict[str, str]]:
+    """The filters as given, and what is wrong with them, by field."""
     given = {name: _arg(name) for name in ("who", "mac", "ip", "nas", "stopped")}
     given["stopped"] = "1" if given["stopped"].lower() in YES else ""
-    if given["mac"] and not re.fullmatch(MAC_SPELLING, given["mac"]):
-        return given, tr(f"“{given['mac']}”不是MAC地址", f"{given['mac']!r} is not a MAC address")
-    if given["ip"] and _bad_ip(given["ip"]):
-        return given, tr(f"“{given['ip']}”不是IP地址", f"{given['ip']!r} is not an IP address")
-    return given, ""
+    return given, _address_problems(given)
 
 
 def _found_sessions(given: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
@@ -119,22 +131,22 @@ def _found_sessions(given: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
 @blueprint.get("/sessions")
 @require("sessions.read")
 def sessions() -> tuple[str, int]:
-    given, error = _session_search()
-    found, more = ([], False) if error else _found_sessions(given)
+    given, problems = _session_search()
+    found, more = ([], False) if problems else _found_sessions(given)
     with store().session() as db:
         nas_names = list(db.scalars(select(NasClient.name).order_by(NasClient.name)))
-    return render_template("radius_admin/sessions.html", given=given, error=error,
+    return render_template("radius_admin/sessions.html", given=given, problems=problems,
                            sessions=found, more=more, limit=SESSIONS_SHOWN,
                            nas_names=nas_names, back=request.query_string.decode(),
-                           reason_max=REASON_MAX), 400 if error else 200
+                           reason_max=REASON_MAX), 400 if problems else 200
 
 
 @blueprint.get("/sessions.json")
 @require("sessions.read")
 def sessions_json() -> tuple[dict[str, Any], int]:
-    given, error = _session_search()
-    if error:
-        return {"error": error}, 400
+    given, problems = _session_search()
+    if problems:
+        return {"error": _said(problems)}, 400
     found, more = _found_sessions(given)
     return {"sessions": found, "truncated": more, "limit": SESSIONS_SHOWN}, 200
 
@@ -231,29 +243,25 @@ def _outcome(result: coa.CoaResult, who: str, mac: str, nas: str) -> str:
 
 # --- login records (real-name rules) ---------------------------------------------------
 
-def _record_search() -> tuple[dict[str, str], dict[str, Any], str]:
-    """(criteria as given, as search arguments, what is wrong with them or '')."""
+def _record_search() -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
+    """(criteria as given, as search arguments, what is wrong with them by field; "" for
+    the search as a whole)."""
     given = {name: _arg(name) for name in RECORD_CRITERIA}
     parsed: dict[str, Any] = {"identity": given["phone"] or None, "mac": None,
                               "ip": given["ip"] or None, "since": None, "until": None}
     if not any(given.values()):
-        return given, parsed, tr("请至少填写一项：手机号、MAC、IP 或时间范围",
-                                 "Give at least one of phone, MAC, IP or a time range")
+        return given, parsed, {"": tr("请至少填写一项：手机号、MAC、IP 或时间范围",
+                                      "Give at least one of phone, MAC, IP or a time range")}
     if given["mac"]:
         parsed["mac"] = normal_mac(given["mac"])
-        if not re.fullmatch(MAC_SPELLING, given["mac"]):
-            return given, parsed, tr(f"“{given['mac']}”不是MAC地址",
-                                     f"{given['mac']!r} is not a MAC address")
-    if given["ip"] and _bad_ip(given["ip"]):
-        return given, parsed, tr(f"“{given['ip']}”不是IP地址",
-                                 f"{given['ip']!r} is not an IP address")
+    problems = _address_problems(given)
     for name in ("since", "until"):
         if given[name]:
             parsed[name] = _utc(given[name])
             if parsed[name] is None:
-                return given, parsed, tr(f"{name}：时间格式应为 2026-11-01T08:00",
-                                         f"{name}: a time like 2026-11-01T08:00")
-    return given, parsed, ""
+                problems[name] = tr(f"{name}：时间格式应为 2026-11-01T08:00",
+                                    f"{name}: a time like 2026-11-01T08:00")
+    return given, parsed, problems
 
 
 @blueprint.get("/records")
@@ -261,11 +269,11 @@ def _record_search() -> tuple[dict[str, str], dict[str, Any], str]:
 def records_page() -> tuple[str, int]:
     """Search the login records; each search is audited (who looked up whom, and why)."""
     asked = any(name in request.args for name in RECORD_CRITERIA)
-    given, parsed, error = _record_search()
+    given, parsed, problems = _record_search()
     reason = _arg("reason")
     found: list[dict[str, object]] = []
     more = False
-    if asked and not error:
+    if asked and not problems:
         with store().session() as db:
             rows = records.search(db, **parsed, limit=RECORDS_SHOWN + 1)
             more = len(rows) > RECORDS_SHOWN
@@ -273,9 +281,9 @@ def records_page() -> tuple[str, int]:
             audited(db, "records.search", _described(given), reason=reason,
                     detail={"criteria": {k: v for k, v in given.items() if v},
                             "shown": len(found), "more": more})
-    status = 400 if asked and error else 200
+    status = 400 if asked and problems else 200
     return render_template("radius_admin/records.html", given=given, reason=reason,
-                           error=error if asked else "", asked=asked, records=found,
+                           problems=problems if asked else {}, asked=asked, records=found,
                            more=more, limit=RECORDS_SHOWN, columns=records.COLUMNS,
                            reason_max=REASON_MAX), status
 
@@ -285,10 +293,10 @@ def records_page() -> tuple[str, int]:
 def records_csv() -> Response:
     """Every matching record as CSV (the columns of ``citynet records search --csv``),
     streamed; audited with the criteria, the request's reference and the row count."""
-    given, parsed, error = _record_search()
+    given, parsed, problems = _record_search()
     reason = _arg("reason")
-    if error:
-        abort(400, error)
+    if problems:
+        abort(400, _said(problems))
     if not reason:
         abort(400, tr("请填写导出原因（如执法协查函编号）",
                       "reason= is required: the lawful request's reference (e.g. a case "
@@ -324,6 +332,12 @@ def records_csv() -> Response:
 @blueprint.get("/settings/retention")
 @require("settings.write")
 def retention() -> str:
+    return _retention_page()
+
+
+def _retention_page(problems: dict[str, str] | None = None) -> str:
+    """The retention form, with what is wrong by field (shown next to it, as the
+    inventory editor does)."""
     default = _config().records.retention_days
     with store().session() as db:
         stored = records.stored_retention_days(db)
@@ -332,12 +346,13 @@ def retention() -> str:
         older, oldest = records.past_retention(db, cutoff)
     return render_template("radius_admin/retention.html", default=default, stored=stored,
                            days=days, cutoff=cutoff, older=older, oldest=oldest,
-                           low=records.MIN_RETENTION_DAYS, high=records.MAX_RETENTION_DAYS)
+                           low=records.MIN_RETENTION_DAYS, high=records.MAX_RETENTION_DAYS,
+                           problems=problems or {})
 
 
 @blueprint.post("/settings/retention")
 @require("settings.write")
-def retention_save() -> BaseResponse:
+def retention_save() -> BaseResponse | tuple[str, int]:
     """Set the retention (or, with ``reset``, go back to the config file's value)."""
     here = url_for("radius_admin.retention")
     raw = request.form.get("days", "").strip()
@@ -345,10 +360,10 @@ def retention_save() -> BaseResponse:
     low, high = records.MIN_RETENTION_DAYS, records.MAX_RETENTION_DAYS
     days = whole_number(raw, low, high)
     if not reset and days is None:
-        flash(tr(f"保留天数须为 {low} 到 {high} 之间的整数（法律要求至少 {low} 天）",
-                 f"Retention is a whole number of days from {low} to {high} (the law asks for "
-                 f"at least {low})"), "error")
-        return redirect(here)
+        return _retention_page({"days": tr(
+            f"保留天数须为 {low} 到 {high} 之间的整数（法律要求至少 {low} 天）",
+            f"Retention is a whole number of days from {low} to {high} (the law asks for "
+            f"at least {low})")}), 400
     default = _config().records.retention_days
     with store().session() as db:
         before = records.retention_days(db, default)

@@ -10,7 +10,6 @@ past ``valid_until``.
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -34,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.db import Base, DriverStatement, UtcDateTime, table
+from citynet.typed import normalised
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 IN_USE = "voucher already in use on its allowed devices"
@@ -87,7 +87,7 @@ def new_code() -> str:
 @lru_cache(maxsize=8192)  # every voucher login reads its code two or three times
 def normalise(text: str) -> str | None:
     """The code in a person's input (any case, dashes, spaces, full-width), or None."""
-    cleaned = unicodedata.normalize("NFKC", text).upper().replace("-", "").replace(" ", "")
+    cleaned = normalised(text, " -").upper()
     if len(cleaned) != BODY_LENGTH + 1 or any(c not in ALPHABET for c in cleaned):
         return None
     if check_symbol(cleaned[:-1]) != cleaned[-1]:
@@ -98,7 +98,7 @@ def normalise(text: str) -> str | None:
 def looks_like(text: str) -> bool:
     """Shaped like a voucher code, valid or not (a mistyped one, say): ten letters and
     digits, not all digits — phone numbers, the other identity, are eleven digits."""
-    cleaned = unicodedata.normalize("NFKC", text).replace("-", "").replace(" ", "")
+    cleaned = normalised(text, " -")
     return (len(cleaned) == BODY_LENGTH + 1 and cleaned.isascii() and cleaned.isalnum()
             and not cleaned.isdigit())
 

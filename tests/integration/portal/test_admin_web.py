@@ -161,6 +161,11 @@ def test_a_refused_batch_keeps_what_was_typed(site: Site) -> None:
     assert "count must be a whole number from 1 to 1000" in page
     assert "devices must be a whole number from 1 to 20" in page
     assert 'value="1001"' in page and 'value="45"' in page and 'value="7"' in page
+    # each problem next to its field, as the inventory editor shows them
+    assert 'id="e-batch">Give the batch a name<' in page
+    assert 'id="e-count">count must be a whole number from 1 to 1000<' in page
+    assert 'id="e-devices">devices must' in page and 'id="e-minutes"' not in page
+    assert page.count('aria-invalid="true"') == 3
     slash = post(client, "/admin/vouchers", {"batch": "a/b", "count": "1", "minutes": "1",
                                              "devices": "1", "valid_days": "1"})
     assert slash.status_code == 400
@@ -257,12 +262,16 @@ def test_merchants_added_edited_and_removed(site: Site) -> None:
     page = text(refused)
     assert refused.status_code == 400
     assert "the name is empty" in page and "the last day must be a date" in page
+    # each problem next to its field, as the inventory editor shows them
+    assert 'id="e-name">the name is empty<' in page
+    assert 'id="e-valid_until">the last day must be a date (YYYY-MM-DD)<' in page
+    assert page.count('aria-invalid="true"') == 2
     assert "一段很长的优惠说明" in page and "<option selected>湖贝</option>" in page
     backwards = post(client, "/admin/merchants", offer_form(valid_until="2000-01-01",
                                                             community=["火星"]))
     assert backwards.status_code == 400
     assert "is before the first day" in text(backwards)
-    assert "no community named 火星" in text(backwards)
+    assert 'id="e-communities">no community named 火星<' in text(backwards)
     gif = post(client, "/admin/merchants", {**offer_form(),
                                             "image": (io.BytesIO(b"GIF89a"), "a.gif")},
                content_type="multipart/form-data")

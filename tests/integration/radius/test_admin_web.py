@@ -156,6 +156,15 @@ def test_sessions_are_found_by_each_criterion(site: Site) -> None:
     assert html.count('name="reason"') == 2  # a Kick for each open session only
     assert client.get("/admin/sessions.json?mac=not-a-mac").status_code == 400
     assert client.get("/admin/sessions?ip=10.8.0").status_code == 400
+    # each problem next to its field, as the inventory editor shows them
+    both = client.get("/admin/sessions?ip=10.8.0&mac=zz")
+    shown = both.get_data(as_text=True)
+    assert both.status_code == 400 and "&#39;zz&#39; is not a MAC address" in shown
+    assert 'id="e-mac">&#39;zz&#39; is not a MAC address<' in shown
+    assert 'id="e-ip">&#39;10.8.0&#39; is not an IP address<' in shown
+    assert shown.count('aria-invalid="true"') == 2
+    assert client.get("/admin/sessions.json?ip=10.8.0&mac=zz").get_json() == {
+        "error": "'zz' is not a MAC address; '10.8.0' is not an IP address"}
     assert client.get("/admin/sessions.json?who=a&who=b").status_code == 400
     assert client.get(f"/admin/sessions.json?who={'9' * 65}").status_code == 400
 
@@ -317,7 +326,9 @@ def test_records_are_found_by_each_criterion_and_every_search_is_audited(site: S
     assert form.status_code == 200 and "Give at least one" not in form.get_data(True)
     empty = client.get("/admin/records?phone=&mac=")
     assert empty.status_code == 400 and "Give at least one" in empty.get_data(True)
-    assert client.get("/admin/records?since=yesterday").status_code == 400
+    late = client.get("/admin/records?since=yesterday")
+    assert late.status_code == 400
+    assert 'id="e-since">since: a time like 2026-11-01T08:00<' in late.get_data(True)
     assert client.get("/admin/records?mac=zz").status_code == 400
     searches = site.entries("records.search")
     assert len(searches) == 7  # the refused and empty ones looked at nothing
@@ -380,9 +391,12 @@ def test_retention_is_bounded_audited_and_used_by_the_purge(site: Site) -> None:
     assert f"Oldest record: {(NOW - timedelta(days=100)):%Y-%m-%d}" in shown
     token = csrf(client)
     for bad in ("59", "3651", "ninety", ""):
-        refused = page(client, client.post("/admin/settings/retention",
-                                           data={"days": bad, "csrf": token}))
-        assert "from 60 to 3650" in refused and "Now: 180 days" in refused
+        answer = client.post("/admin/settings/retention", data={"days": bad, "csrf": token})
+        refused = answer.get_data(as_text=True)
+        assert answer.status_code == 400 and "Now: 180 days" in refused
+        # the problem next to its field, as the inventory editor shows them
+        assert 'id="e-days">Retention is a whole number of days from 60 to 3650' in refused
+        assert 'aria-invalid="true" aria-describedby="e-days"' in refused
     saved = page(client, client.post("/admin/settings/retention",
                                      data={"days": "60", "csrf": token}))
     assert "Login records are kept 60 days" in saved and "Now: 60 days" in saved

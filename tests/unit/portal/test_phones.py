@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from citynet.typed import normalised
 from portal.phones import mainland_mobile, masked
-from portal.totp import digits
 
 
 @pytest.mark.parametrize(("text", "phone"), [
@@ -27,4 +27,4 @@ def test_mainland_mobile(text: str, phone: str | None) -> None:
 
 def test_masked_and_digits() -> None:
     assert masked("13800138000") == "138****8000"
-    assert digits(" １２３ ４５６ ") == "123456"
+    assert normalised(" １２３ ４５６ ", " ") == "123456"

@@ -235,8 +235,8 @@ def test_accounting_is_answered_only_after_the_write() -> None:
 def test_a_store_outage_is_one_log_line_not_one_per_request(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     """The real record writer on a database nothing answers for (a failover): the
-    writer's batch and every request it failed report the same cause — one line, and
-    no request is answered."""
+    writer's batches and the listener's unanswered requests report the same cause — one
+    line each, not one per request, and no request is answered."""
     clock = [0.0]
     monkeypatch.setattr(logs, "STORE_FAILURES", logs.Throttle(60, lambda: clock[0]))
     store = Store(f"postgresql://citynet@127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
@@ -255,6 +255,9 @@ def test_a_store_outage_is_one_log_line_not_one_per_request(
     finally:
         store.close()
     assert sent == [] and srv.counters["accounting not stored"] == 40
-    [line] = [record.getMessage() for record in caplog.records]
-    assert "the store failed: OperationalError: connection failed" in line
-    assert "(seen 1× since its last line; one line a minute per cause)" in line
+    batch, request = (record.getMessage() for record in caplog.records)
+    assert batch.startswith("batch of 1 not stored")
+    assert request.startswith("accounting from gw not stored")
+    for line in (batch, request):
+        assert "the store failed: OperationalError: connection failed" in line
+        assert "(seen 1× since its last line; one line a minute per failure and cause)" in line

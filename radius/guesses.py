@@ -23,9 +23,9 @@ import logging
 import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from radius.records import LoginEvent, LoginRecord
@@ -93,6 +93,13 @@ def _recent(session: Session, by: str, value: str, now: datetime,
                                      LoginRecord.event == "login",
                                      LoginRecord.method == "voucher"))
     return sorted(times, reverse=True)[:limit]
+
+
+def newest(session: Session) -> datetime:
+    """When the newest wrong voucher code was recorded (long ago if never)."""
+    found = session.scalar(select(func.max(LoginRecord.at)).where(
+        LoginRecord.result.in_(GUESSES)))
+    return found if found is not None else datetime.min.replace(tzinfo=UTC)
 
 
 def is_guess(event: LoginEvent) -> bool:

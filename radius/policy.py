@@ -146,6 +146,11 @@ class Policy:
                  profiles: ProfileBook | None = None) -> None:
         self.store, self.box, self.zone = store, box, zone
         self.profiles = profiles or ProfileBook.of(store)
+        # the newest wrong voucher code (recorded by any process before this one started,
+        # then refused by this one): the hold's three counts are read only within a window
+        # of it, so a voucher login costs them only while someone is guessing
+        with store.session() as session:
+            self._last_guess = guesses.newest(session)
 
     def decide_in(self, session: Session, attempt: LoginAttempt, nas: str,
                   profile: str = "default") -> Decision:
@@ -194,9 +199,17 @@ class Policy:
                        terms: Terms, now: datetime) -> Decision:
         # a device, address or NAS with too many wrong codes waits, right code or not:
         # the portal holds them too, but a client may post to the NAS's logon directly
-        if guesses.held(session, nas, normal_mac(attempt.calling_station),
-                        attempt.framed_ip, now) is not None:
+        if now - self._last_guess < guesses.WINDOW and guesses.held(
+                session, nas, normal_mac(attempt.calling_station), attempt.framed_ip,
+                now) is not None:
             return reject(guesses.HELD, "voucher", terms.language, code)
+        decision = self._redeem(session, attempt, code, nas, terms, now)
+        if decision.reason in guesses.GUESSES:
+            self._last_guess = now
+        return decision
+
+    def _redeem(self, session: Session, attempt: LoginAttempt, code: str, nas: str,
+                terms: Terms, now: datetime) -> Decision:
         if not voucher_password_matches(attempt, code):
             return reject("wrong password", "voucher", terms.language, code)
         mac = normal_mac(attempt.calling_station) or f"unknown@{nas}"

@@ -103,8 +103,21 @@ def start(tmp: Path, quiet_collectors: bool) -> Server:
                 "--devices", "5").split()
     log = (tmp / "serve.log").open("wb")
     process = subprocess.Popen([CITYNET, "serve"], env=env, stdout=log, stderr=log)
-    wait_for_status(auth, secret=SECRET)
+    try:
+        wait_for_status(auth, secret=SECRET)
+    except BaseException:  # never leave a serve (and its collectors) running behind
+        stop(process)
+        raise
     return Server(process, auth, acct, codes)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass
@@ -229,12 +242,7 @@ def run(label: str, quiet: bool, minutes: float, rate: float) -> float:
         try:
             windows = load(server, rate, minutes * 60)
         finally:
-            server.process.terminate()
-            try:
-                server.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait()
+            stop(server.process)
         return report(label, windows)
 
 

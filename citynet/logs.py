@@ -24,8 +24,8 @@ class Throttle:
     """Whether a problem is due to be logged again: at most once per ``every`` seconds per
     key, so a flood does not flood the log. :meth:`due` counts every occurrence and, when
     a line is due, says how many there were since the last line about that key. A key not
-    seen for longer than ``every`` is forgotten (its next occurrence is logged at once
-    anyway), so keys that carry varying text do not pile up for the process's life."""
+    seen for longer than ``every`` and owing no count is forgotten (its next occurrence is
+    logged at once anyway), so keys that carry varying text do not pile up."""
 
     def __init__(self, every: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -59,7 +59,9 @@ class Throttle:
         if now - self._pruned <= self.every:
             return
         self._pruned = now
-        for key in [k for k, seen in self._seen.items() if now - seen > self.every]:
+        # a key still owing a line (occurrences held back) is kept: its count is news
+        for key in [k for k, seen in self._seen.items()
+                    if now - seen > self.every and not self._count[k]]:
             del self._seen[key], self._last[key], self._count[key]
 
 

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +114,12 @@ def parent_alive(parent: int) -> bool:
     return os.getppid() == parent
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM ends the foreground loop as Ctrl-C does, so ``finally`` blocks run."""
+def stop_on_sigterm() -> Any:
+    """SIGTERM ends the foreground loop as Ctrl-C does, so ``finally`` blocks run; returns
+    the handler it replaced."""
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    return signal.signal(signal.SIGTERM, stop)

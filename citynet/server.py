@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import logging
 import signal
-from types import FrameType
 from typing import Protocol
 
 import click
@@ -14,6 +13,7 @@ from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from citynet.config import WebConfig
+from citynet.process import stop_on_sigterm
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,7 @@ def settle() -> None:
 
 
 def _run(server: BaseWSGIServer | MultiSocketServer) -> None:
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping", signal.Signals(signum).name)
-        raise KeyboardInterrupt  # waitress's loop ends its workers cleanly on this
-
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = stop_on_sigterm()  # waitress's loop ends its workers cleanly on Ctrl-C
     try:
         server.run()
     except KeyboardInterrupt:

@@ -3,6 +3,8 @@ over without loss, on SQLite and PostgreSQL (docs/architecture.md, "Migrations")
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from inventory.demo import DEMO_NAS, DEMO_NAS_SECRET, DEMO_UAM_SECRET, raw_rows
 from inventory.importer import import_rows
 from inventory.models import NasClient
 from radius import vouchers
+from tests.support import CITYNET
 
 BRANCHES = {"kernel", "inventory", "radius", "portal", "monitoring", "devices"}
 
@@ -201,3 +204,28 @@ def test_only_a_store_at_0019_is_restamped(make_store: Callable[[], Store]) -> N
     assert sorted(migrate.bridge(store.engine)) == sorted(f"{b}_0001" for b in BRANCHES)
     store.ensure_current()
 
+
+def test_the_db_commands_show_each_branch(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+    env["CITYNET_DATA_DIR"] = str(tmp_path / "var")
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([CITYNET, "db", *args], capture_output=True, text=True, env=env,
+                              timeout=120, check=True)
+        return done.stdout
+
+    store = Store(f"sqlite:///{tmp_path}/var/citynet.sqlite3")
+    try:
+        at_0019(store)
+        assert "revision: 0019 of the single chain (run `citynet db upgrade`)" in cli("current")
+        upgraded = cli("upgrade")
+        assert "from revision 0019 of the single chain" in upgraded
+        assert "  radius       0019 → radius_0001" in upgraded.splitlines()
+        assert "is up to date" in cli("upgrade")
+        rows = [line.split() for line in cli("current").splitlines()[1:]]
+        assert rows[0] == ["branch", "revision", "needed"]
+        assert {row[0] for row in rows[1:]} == BRANCHES
+        assert all(row[1] == row[2] == f"{row[0]}_0001" for row in rows[1:])
+        store.ensure_current()
+    finally:
+        store.close()

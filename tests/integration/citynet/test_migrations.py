@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 from sqlalchemy import Engine, func, inspect, select, table, text
 
+from citynet import backup as backups
 from citynet import migrate, staff
 from citynet.config import Config
 from citynet.crypto import SecretBox, sealed_columns
@@ -229,3 +230,26 @@ def test_the_db_commands_show_each_branch(tmp_path: Path) -> None:
         store.ensure_current()
     finally:
         store.close()
+
+
+def test_a_backup_taken_at_0019_restores_and_asks_for_the_upgrade(
+        make_store: Callable[[], Store], tmp_path: Path) -> None:
+    old, target = make_store(), make_store()
+    at_0019(old)
+    seed_demo(old, SecretBox([SecretBox.new_key()]))
+    assert backups.backup(old, tmp_path / "backup").schema_revision == "0019"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+    env["CITYNET_DATA_DIR"] = str(tmp_path / "var")
+    env["CITYNET_DATABASE__URL"] = target.url.render_as_string(hide_password=False).replace(
+        "+psycopg", "")
+
+    def cli(*args: str) -> str:
+        return subprocess.run([CITYNET, *args], capture_output=True, text=True, env=env,
+                              timeout=300, check=True).stdout
+
+    restored = cli("restore", "--from", str(tmp_path / "backup"), "--yes")
+    assert "the backup's schema is older than this citynet: run `citynet db upgrade`" in restored
+    cli("db", "upgrade")
+    target.ensure_current()
+    assert counts(target) == counts(old)
+    assert sealed(target) == sealed(old)

@@ -54,6 +54,8 @@ def test_a_database_behind_the_code_is_refused(backend_config: Config, tmp_path:
         monkeypatch.setattr(migrate, "migration_dirs", lambda: [*shipped, newer])
         needed = store.head_revision()
         assert "9999" in needed.split(",") and "devices_0001" not in needed.split(",")
+        assert [(b.current, b.head) for b in store.branches() if b.name == "devices"] == [
+            ("devices_0001", "9999")]  # a later revision belongs to its branch
         with pytest.raises(StoreError, match=f"is at revision {current} but this citynet "
                                              f"needs {needed}: run `citynet db upgrade`"):
             store.ensure_current()

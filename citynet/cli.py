@@ -12,7 +12,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from citynet import __version__, crypto
+from citynet import __version__, crypto, listings
 from citynet import backup as backups
 from citynet import config as config_module
 from citynet.app import create_app
@@ -140,21 +140,37 @@ def db() -> None:
 @pass_runtime
 def db_upgrade(runtime: Runtime) -> None:
     """Create the schema or apply pending migrations (safe to run again)."""
-    before, after = runtime.raw_store.upgrade()
+    store = runtime.raw_store
+    earlier = {branch.name: branch.current for branch in store.branches()}
+    before, after = store.upgrade()
+    single_chain = before is not None and not any(earlier.values())
     if before == after:
-        click.echo(f"{runtime.raw_store.describe()} is up to date (revision {after})")
+        click.echo(f"{store.describe()} is up to date")
+    elif single_chain:
+        click.echo(f"{store.describe()}: from revision {before} of the single chain "
+                   "(before each domain had its own migrations)")
     else:
-        click.echo(f"{runtime.raw_store.describe()}: {before or 'empty'} → {after}")
+        click.echo(f"{store.describe()}: upgraded")
+    for branch in store.branches():
+        was = earlier.get(branch.name) or (before if single_chain else "empty")
+        moved = branch.head if was == branch.head else f"{was} → {branch.head}"
+        click.echo(f"  {branch.name:<12} {moved}")
 
 
 @db.command("current")
 @pass_runtime
 def db_current(runtime: Runtime) -> None:
-    """Show the store's schema revision and the one this citynet needs."""
+    """Show each branch's schema revision in the store and the one this citynet needs."""
     store = runtime.raw_store
     click.echo(f"store:    {store.describe()}")
-    click.echo(f"revision: {store.current_revision() or '(no schema)'}")
-    click.echo(f"needed:   {store.head_revision()}")
+    branches = store.branches()
+    current = store.current_revision()
+    if current is not None and not any(branch.current for branch in branches):
+        click.echo(f"revision: {current} of the single chain (run `citynet db upgrade`)")
+    for line in listings.table(["branch", "revision", "needed"],
+                               [[branch.name, branch.current or "(none)", branch.head]
+                                for branch in branches]):
+        click.echo(line)
 
 
 # --- secrets ------------------------------------------------------------------------

@@ -14,11 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import (
     Connection,
     DateTime,
@@ -38,12 +33,11 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from citynet import migrate
 from citynet.config import Config, shown_url, store_url
 from citynet.errors import StoreError
 
 log = logging.getLogger(__name__)
-
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -274,55 +268,58 @@ class Store:
     def describe(self) -> str:
         return shown_url(self.url)
 
-    # --- schema versions -------------------------------------------------------------
-
-    def _alembic(self) -> AlembicConfig:
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["engine"] = self.engine
-        return cfg
+    # --- schema versions (citynet.migrate: one branch per domain) ---------------------
 
     def head_revision(self) -> str:
-        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
-        assert head is not None  # noqa: S101 - the package always ships migrations
-        return head
+        """The revisions this citynet needs, as one string (every branch's head)."""
+        needed = migrate.shown(migrate.heads(self.engine))
+        assert needed is not None  # noqa: S101 - the package always ships migrations
+        return needed
 
-    def current_revision(self) -> str | None:
+    def _applied(self) -> frozenset[str]:
         try:
             with self.engine.connect() as conn:
-                return MigrationContext.configure(conn).get_current_revision()
+                return migrate.applied(conn)
         except OperationalError as exc:
             raise StoreError(f"cannot open the database {self.describe()}: {exc.orig}") from None
+
+    def current_revision(self) -> str | None:
+        """The revisions the store carries, as one string; None: no schema yet."""
+        return migrate.shown(self._applied())
+
+    def branches(self) -> list[migrate.Branch]:
+        """Where each branch of the schema is, and where this citynet needs it."""
+        return migrate.branches(self.engine, self._applied())
 
     def upgrade(self) -> tuple[str | None, str]:
         """Apply every pending migration; returns (from, to) revisions."""
         before = self.current_revision()
-        command.upgrade(self._alembic(), "head")
+        migrate.upgrade(self.engine)
         return before, self.head_revision()
 
     def ensure_current(self) -> None:
         """Refuse to run against a database whose schema is not this version's."""
-        current, head = self.current_revision(), self.head_revision()
-        if current == head:
+        found, needed = self._applied(), migrate.heads(self.engine)
+        if found == needed:
             return
-        if current is None:
+        if not found:
             raise StoreError(
                 f"the database {self.describe()} has no citynet schema yet: "
                 "run `citynet db upgrade` (or `citynet demo` to try citynet)"
             )
-        script = ScriptDirectory.from_config(self._alembic())
-        try:
-            known = script.get_revision(current) is not None
-        except CommandError:
-            known = False
-        if not known:
+        current = migrate.shown(found)
+        if migrate.is_legacy(self.engine, found):
+            raise StoreError(f"the database is at revision {current}, from before each "
+                             "domain had its own migrations: run `citynet db upgrade`")
+        unknown = migrate.unknown(self.engine, found)
+        if unknown:
             raise StoreError(
-                f"the database is at revision {current}, which this citynet does not know "
-                "(was it upgraded by a newer version?)"
+                f"the database is at revision {', '.join(unknown)}, which this citynet does "
+                "not know (was it upgraded by a newer version?)"
             )
         raise StoreError(
-            f"the database is at revision {current} but this citynet needs {head}: "
-            "run `citynet db upgrade`"
+            f"the database is at revision {current} but this citynet needs "
+            f"{migrate.shown(needed)}: run `citynet db upgrade`"
         )
 
 

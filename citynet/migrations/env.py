@@ -1,4 +1,5 @@
-"""Alembic environment: runs against the engine the Store hands over (no alembic.ini)."""
+"""Alembic environment: runs against the engine the Store hands over (no alembic.ini);
+the branches' folders come from citynet.migrate."""
 
 from alembic import context
 

@@ -1,6 +1,5 @@
 """The store on SQLite and PostgreSQL: migrations, refusing a schema that is behind."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from citynet import db
+from citynet import db, migrate
 from citynet.config import Config
 from citynet.db import Store, get_meta, set_meta
 from citynet.errors import StoreError
@@ -44,18 +43,23 @@ def test_a_database_behind_the_code_is_refused(backend_config: Config, tmp_path:
     store = Store.from_config(backend_config)
     try:
         store.upgrade()
-        # A newer citynet: the shipped migrations plus one more.
-        newer = tmp_path / "migrations"
-        shutil.copytree(db.MIGRATIONS, newer)
-        head = store.head_revision()
-        (newer / "versions" / "9999_next.py").write_text(
-            f'revision = "9999"\ndown_revision = "{head}"\nbranch_labels = None\n'
+        # A newer citynet: the shipped migrations plus one more on the devices branch.
+        newer = tmp_path / "newer"
+        newer.mkdir()
+        current = store.current_revision()
+        (newer / "9999_next.py").write_text(
+            'revision = "9999"\ndown_revision = "devices_0001"\nbranch_labels = None\n'
             "depends_on = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
-        monkeypatch.setattr(db, "MIGRATIONS", newer)
-        with pytest.raises(StoreError, match=f"is at revision {head} but this citynet needs "
-                                             "9999: run `citynet db upgrade`"):
+        shipped = migrate.migration_dirs()
+        monkeypatch.setattr(migrate, "migration_dirs", lambda: [*shipped, newer])
+        needed = store.head_revision()
+        assert "9999" in needed.split(",") and "devices_0001" not in needed.split(",")
+        assert [(b.current, b.head) for b in store.branches() if b.name == "devices"] == [
+            ("devices_0001", "9999")]  # a later revision belongs to its branch
+        with pytest.raises(StoreError, match=f"is at revision {current} but this citynet "
+                                             f"needs {needed}: run `citynet db upgrade`"):
             store.ensure_current()
-        store.upgrade()
+        assert store.upgrade() == (current, needed)
         store.ensure_current()
         monkeypatch.undo()
         with pytest.raises(StoreError, match="revision 9999, which this citynet does not know"):

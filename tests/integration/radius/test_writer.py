@@ -14,6 +14,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from citynet import migrate
+from citynet.config import Config
 from citynet.db import Store
 from radius import codec, records, vouchers
 from radius.accounting import AccountingEvent, Outcome, RecordWriter, event_from
@@ -172,24 +174,34 @@ def test_attributes_as_long_as_radius_allows_are_stored_whole(store: Store) -> N
     assert run(RecordWriter(store), [start(one, delay=5)]) == [False]  # type: ignore[list-item]
 
 
-def test_records_written_before_the_ids_were_widened_are_kept(store: Store) -> None:
-    """Migration 0017 widens the RADIUS ids (on SQLite by copying the tables): the
-    records written before it, and their chain, come through whole."""
-    command.downgrade(store._alembic(), "0016")
-    event = event_from({"Acct-Status-Type": "Start", "Acct-Session-Id": "before",
-                        "User-Name": "u", "Calling-Station-Id": "AA-BB-CC-DD-EE-01"},
-                       "gw", datetime.now(UTC))
-    login = ForeignLogin(attempt("fr-user"), "gw", Decision(True, {}, method="fr"))
-    assert run(RecordWriter(store), [event, login])[0] is True  # type: ignore[list-item]
-    store.upgrade()
-    with store.session() as session:
-        assert records.verify(session) == (2, [])
-        assert session.scalars(select(AccountingRecord.session_id)).all() == ["before"]
-        assert session.scalars(select(RadiusSession.session_id)).all() == ["before"]
-    assert run(RecordWriter(store), [event]) == [False]  # type: ignore[list-item]
-    # once a longer id is stored, going back below 0017 is refused, saying where
-    longer = event_from({"Acct-Status-Type": "Start", "Acct-Session-Id": "s" * 200},
-                        "gw", datetime.now(UTC))
-    assert run(RecordWriter(store), [longer]) == [True]  # type: ignore[list-item]
-    with pytest.raises(RuntimeError, match=r"radius_accounting\.session_id .* 200"):
-        command.downgrade(store._alembic(), "0016")
+def test_records_written_before_the_ids_were_widened_are_kept(backend_config: Config) -> None:
+    """Migration 0017 of the frozen single chain widens the RADIUS ids (on SQLite by
+    copying the tables): the records written before it, and their chain, come through
+    whole, and on through the restamp at 0019 to the per-domain branches."""
+    store = Store.from_config(backend_config)
+    try:
+        chain = migrate.settings(store.engine, legacy=True)
+        command.upgrade(chain, "0016")
+        event = event_from({"Acct-Status-Type": "Start", "Acct-Session-Id": "before",
+                            "User-Name": "u", "Calling-Station-Id": "AA-BB-CC-DD-EE-01"},
+                           "gw", datetime.now(UTC))
+        login = ForeignLogin(attempt("fr-user"), "gw", Decision(True, {}, method="fr"))
+        assert run(RecordWriter(store), [event, login])[0] is True  # type: ignore[list-item]
+        command.upgrade(chain, "0019")
+        with store.session() as session:
+            assert records.verify(session) == (2, [])
+            assert session.scalars(select(AccountingRecord.session_id)).all() == ["before"]
+            assert session.scalars(select(RadiusSession.session_id)).all() == ["before"]
+        assert run(RecordWriter(store), [event]) == [False]  # type: ignore[list-item]
+        # once a longer id is stored, going back below 0017 is refused, saying where
+        longer = event_from({"Acct-Status-Type": "Start", "Acct-Session-Id": "s" * 200},
+                            "gw", datetime.now(UTC))
+        assert run(RecordWriter(store), [longer]) == [True]  # type: ignore[list-item]
+        with pytest.raises(RuntimeError, match=r"radius_accounting\.session_id .* 200"):
+            command.downgrade(chain, "0016")
+        store.upgrade()
+        store.ensure_current()
+        with store.session() as session:
+            assert records.verify(session) == (3, [])
+    finally:
+        store.close()

@@ -1,4 +1,8 @@
-"""``citynet devices …``: plan, push, back up, roll back and check drift on the fleet."""
+"""``citynet devices …``: plan, push, back up, roll back and check drift on the fleet.
+
+Over 400 lines on purpose: most of it is the commands' options and help; what they run
+is :mod:`devices.rollout`.
+"""
 
 from __future__ import annotations
 

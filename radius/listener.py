@@ -8,7 +8,7 @@ then policy. Every drop is counted by reason.
 
 One thread does it all, in rounds: in one pass of the event loop, read every datagram
 waiting on each port (up to ``ROUND`` a port) and take each through the pipeline; the
-rlm_rest API (:mod:`radius.api`) on the same loop adds its calls. Right after, the
+rlm_rest API (:mod:`radius.rlm_rest`) on the same loop adds its calls. Right after, the
 round's store work — decide its logins, write their login records, store its accounting
 — is done in one transaction (:meth:`radius.accounting.RecordWriter.run`, group commit),
 and the answers go out once it committed. No task, future, queue or second thread per

@@ -1,41 +1,10 @@
 """Device change requests: a push to many devices needs a second person's approval.
 
-A push that would change more devices than ``devices.approval_threshold`` (0: any push
-that changes anything) runs only with an approved change request:
-
-1. An engineer plans with ``citynet devices plan SELECTOR... --request --reason TEXT``:
-   the plan (each device's redacted diff and commands) is stored as a request, pending.
-   The plan must be complete: a device that could not be read, or is not ready, stops
-   the request (an approval covers exactly the devices it shows).
-2. Someone else approves or rejects it on the staff web (``/admin/devices/changes/ID``):
-   a staff member with ``devices.approve`` (engineer, admin) who is not the requester,
-   signed in with a password and an authenticator code (not with an API token). A
-   rejection needs a note saying why.
-3. ``citynet devices push SELECTOR... --change ID`` pushes it, once: the request must be
-   approved and unexpired, for the same selectors and templates, and a fresh plan must
-   have the same digest as the approved one. A device whose running config changed since
-   (so its commands differ), a device added to or gone from the selection, another
-   intent: the push refuses and a new request is needed. The request is marked used
-   before the first device is touched, so two pushes cannot both use it.
-
-Who requested: from the CLI, ``--as NAME`` names a staff member with ``devices.push``
-(default: the OS user, ``cli:user@host``, which no staff name equals). That name is only
-as trustworthy as the login on the machine running the CLI; the approval is the strong
-half (a named, signed-in staff member with a second factor), and the audit log keeps the
-OS user behind every request and push.
-
-Lifetimes: an approval is valid for ``devices.approval_valid_hours`` (24 h by default);
-a request left pending for a week expires too (its plan is stale by then). Expiry is
-computed from the timestamps (``effective_state``) and written down when a push or a
-decision meets it.
-
-The digest is SHA-256 over the sorted (hostname, redacted commands) of every selected
-device, changing or not: it covers what the approver saw. Secret values are not in it
-(the approver never sees them either; devices re-encrypt keys, so a changed key is not a
-planned change in the first place).
-
-The rules are pure functions; storing and I/O are the callers' (``devices.cli``,
-``devices.web``).
+A push changing more devices than ``devices.approval_threshold`` runs only with a change
+request another engineer approved; the push re-plans and must match the approved digest.
+The rules are pure functions; storing and I/O are the callers' (:mod:`devices.rollout`,
+:mod:`devices.web`). The whole procedure and why: docs/devices.md, "Change requests and
+approval".
 """
 
 from __future__ import annotations

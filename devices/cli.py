@@ -1,4 +1,8 @@
-"""``citynet devices …``: plan, push, back up, roll back and check drift on the fleet."""
+"""``citynet devices …``: plan, push, back up, roll back and check drift on the fleet.
+
+Over 400 lines on purpose: most of it is the commands' options and help; what they run
+is :mod:`devices.rollout`.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +12,18 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from citynet import audit
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
-from devices import approvals
-from devices.approvals import DeviceChange, Refusal
-from devices.driver import DeviceError
-from devices.fleet import (
-    KeepBefore,
-    Limits,
-    Pacer,
-    Result,
-    Status,
-    Target,
-    plan_against,
-    plan_one,
-    push_one,
-    read_one,
-    run,
-)
-from devices.targets import Unready, build, readable
+from devices import approvals, rollout
+from devices.approvals import Refusal
+from devices.drift import Drift
+from devices.drift import of_fleet as drift_of_fleet
+from devices.fleet import Result, Status, Target
+from devices.targets import Unready
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -56,26 +46,8 @@ def _selectors(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("selectors", nargs=-1, metavar="[SELECTOR]...")(function)
 
 
-def _limits(runtime: Runtime, **given: Any) -> Limits:
-    """The config's limits, with the options given on the command line."""
-    settings = runtime.config.devices
-    limits = Limits(settings.concurrency, settings.per_site, settings.sessions_per_second,
-                    settings.canary, settings.max_failures)
-    return replace(limits, **{k: v for k, v in given.items() if v is not None})
-
-
-def _targets(runtime: Runtime, selectors: Sequence[str],
-             templates: Sequence[str] = ()) -> tuple[list[Target], list[Unready]]:
-    box = runtime.box()
-    with runtime.store.session() as session:
-        return build(session, runtime.config, box, selectors, templates or None)
-
-
-def _readable(runtime: Runtime, selectors: Sequence[str]) -> tuple[list[Target],
-                                                                   list[Unready]]:
-    """Targets with a login and no intent: for reading, and for a rollback to a backup."""
-    with runtime.store.session() as session:
-        return readable(session, runtime.config, runtime.box(), selectors)
+def _fleet(runtime: Runtime) -> rollout.Fleet:
+    return rollout.Fleet(runtime.store, runtime.config, runtime.box())
 
 
 @contextmanager
@@ -126,39 +98,16 @@ def _as_json(results: Sequence[Result], unready: Sequence[Unready]) -> str:
                       for u in unready]}, ensure_ascii=False, indent=2)
 
 
-def _plan_all(runtime: Runtime, targets: Sequence[Target], quiet: bool) -> list[Result]:
-    """Every target's plan (reads only), all devices tried whatever fails."""
-    limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
-    pacer = Pacer(limits.sessions_per_second)
-    with _progress(len(targets), "planning", quiet) as tick:
-        return run(targets, lambda t: plan_one(t, pacer), limits, tick)
+def _watch(quiet: bool) -> rollout.Watch:
+    return lambda total, label: _progress(total, label, quiet)
 
 
-def _plan_from_backup(runtime: Runtime, targets: Sequence[Target]) -> list[Result]:
-    """Every target's plan against its newest backup; no device is contacted."""
-    from devices.backups import BackupStore
 
-    box = runtime.box()
-    if box is None:
+def _plan_from_backup(fleet: rollout.Fleet, targets: Sequence[Target]) -> list[Result]:
+    results = rollout.plan_from_backup(fleet, targets)
+    if results is None:
         raise CitynetError("backups are sealed: planning against them needs the secrets key")
-    store = BackupStore.for_config(runtime.config)
-    backed_up = set(store.devices())
-    results = []
-    for target in targets:
-        hostname = target.device.hostname
-        if hostname in backed_up:
-            results.append(plan_against(target, store.restore_text(hostname, "HEAD", box)))
-        else:
-            results.append(Result(hostname, target.device.site, Status.FAILED,
-                                  error=f"{hostname}: no backup to plan against: run "
-                                  f"`citynet devices backup {hostname}`"))
     return results
-
-
-def _planned(results: Sequence[Result]) -> list[dict[str, Any]]:
-    """The devices planned without error, as a change request stores them (redacted)."""
-    return [{"hostname": r.hostname, "site": r.site, "added": r.added, "removed": r.removed,
-             "commands": r.commands} for r in results if r.ok]
 
 
 @devices.command("plan")
@@ -208,9 +157,10 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
         raise click.UsageError("--request needs --as YOUR_STAFF_NAME: the person asking, "
                                "who then cannot approve it")
     asking = _requester(runtime, requester) if request_change and requester else ""
-    targets, unready = _targets(runtime, selectors, templates)
-    results = (_plan_from_backup(runtime, targets) if from_backup
-               else _plan_all(runtime, targets, as_json))
+    fleet = _fleet(runtime)
+    targets, unready = rollout.targets_of(fleet, selectors, templates)
+    results = (_plan_from_backup(fleet, targets) if from_backup
+               else rollout.plan_all(fleet, targets, _watch(as_json)))
     if as_json:
         click.echo(_as_json(results, unready))
     else:
@@ -226,20 +176,20 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
         _summary(results, unready)
     incomplete = any(not r.ok for r in results) or unready
     if not request_change:
-        _record(runtime, "devices.plan", selectors, "", results, unready,
+        rollout.record(fleet, "devices.plan", selectors, "", results, unready,
                 {"from_backup": True} if from_backup else None)
     elif incomplete:
-        _record(runtime, "devices.plan", selectors, reason or "", results, unready)
+        rollout.record(fleet, "devices.plan", selectors, reason or "", results, unready)
         click.echo("no change request stored: a request covers every selected device, and "
                    "some could not be planned (above); fix them or leave them out of the "
                    "selection", err=True)
     elif not any(r.commands for r in results):
-        _record(runtime, "devices.plan", selectors, reason or "", results, unready)
+        rollout.record(fleet, "devices.plan", selectors, reason or "", results, unready)
         click.echo("no change request stored: no device would change", err=True)
     else:
-        change_id = _request(runtime, selectors, _templates(runtime, templates), results,
-                             reason or "", asking)
-        click.echo(f"change request {change_id} stored ({_changing(results)} devices "
+        change_id = rollout.request(fleet, selectors, rollout.templates_of(fleet, templates),
+                                    results, reason or "", asking)
+        click.echo(f"change request {change_id} stored ({rollout.changing(results)} devices "
                    f"change), requested by {asking}.\n"
                    f"Next: an engineer or an admin other than {asking} approves it on the "
                    f"staff web at /admin/devices/changes/{change_id}; then push it with\n"
@@ -248,14 +198,6 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
     if incomplete:
         raise SystemExit(1)
 
-
-def _changing(results: Sequence[Result]) -> int:
-    return sum(1 for r in results if r.commands)
-
-
-def _templates(runtime: Runtime, templates: Sequence[str]) -> list[str]:
-    """The templates a command works with: those given, else the config's."""
-    return list(templates or runtime.config.devices.templates)
 
 
 def _requester(runtime: Runtime, name: str) -> str:
@@ -277,24 +219,6 @@ def _requester(runtime: Runtime, name: str) -> str:
                                "(engineers and admins may)")
         return user.name
 
-
-def _request(runtime: Runtime, selectors: Sequence[str], templates: Sequence[str],
-             results: Sequence[Result], reason: str, requested_by: str) -> int:
-    """Store the plan as a pending change request, with its audit entries (the plan's
-    and the request's) in the same transaction."""
-    now = datetime.now(UTC)
-    with runtime.store.session() as session:
-        change = approvals.add(session, selectors=selectors, templates=templates,
-                               devices=_planned(results), reason=reason,
-                               requested_by=requested_by, now=now)
-        _record_in(session, "devices.plan", selectors, reason, results, [],
-                   {"change": change.id})
-        audit.record(session, audit.Action(
-            "devices.request", f"change {change.id}", "ok", reason,
-            {"change": change.id, "requested_by": requested_by, "selectors": list(selectors),
-             "templates": list(templates), "changing": change.changing,
-             "digest": change.digest}))
-        return change.id
 
 
 class ApprovalRefused(CitynetError):
@@ -352,225 +276,51 @@ def push(runtime: Runtime, selectors: tuple[str, ...], reason: str | None,
     """
     if change_id is None and not (reason or "").strip():
         raise click.UsageError("Missing option '--reason' (a ticket number, a sentence)")
-    chosen = _templates(runtime, templates)
-    settings = runtime.config.devices
-    valid = timedelta(hours=settings.approval_valid_hours)
-    change: DeviceChange | None = None
-    if change_id is not None:
-        change = _usable_change(runtime, change_id, selectors, chosen, reason, valid)
-        reason = reason or f"change {change_id}: {change.reason}"
-    assert reason is not None  # noqa: S101 - checked above
-    targets, unready = _targets(runtime, selectors, templates)
-    expected: dict[str, list[str]] | None = None
-    if change is not None or len(targets) > settings.approval_threshold:
-        results = _plan_all(runtime, targets, as_json)
-        expected = {r.hostname: r.commands for r in results if r.ok}
-        if change is not None:
-            _check_plan(runtime, change, selectors, chosen, reason, results, unready, valid)
-        elif approvals.needs_approval(_changing(results), settings.approval_threshold):
-            _refuse(runtime, selectors, reason, {
-                "refused": "approval_needed", "changing": _changing(results),
-                "threshold": settings.approval_threshold},
-                f"this push would change {_changing(results)} devices, more than "
-                f"devices.approval_threshold ({settings.approval_threshold}): it needs a "
+    outcome = rollout.push(
+        _fleet(runtime), selectors, reason=reason or "", change_id=change_id,
+        templates=templates, save=not no_save, watch=_watch(as_json),
+        limits={"canary": canary, "concurrency": concurrency, "per_site": per_site,
+                "sessions_per_second": sessions_per_second, "max_failures": max_failures})
+    if outcome.refused is not None:
+        raise ApprovalRefused(_refusal(outcome.refused, selectors, templates))
+    _render(outcome, as_json)
+
+
+def _refusal(refused: rollout.Refused, selectors: Sequence[str],
+             templates: Sequence[str]) -> str:
+    """A refused push, in words for the person at the keyboard."""
+    change = refused.change
+    if refused.why == rollout.APPROVAL_NEEDED:
+        return (f"this push would change {refused.detail['changing']} devices, more than "
+                f"devices.approval_threshold ({refused.detail['threshold']}): it needs a "
                 "change request approved by a second person. Nothing was sent.\n"
                 f"  1. {approvals.command_line('plan', selectors, templates)} --request "
                 "--reason TEXT --as YOUR_STAFF_NAME\n"
                 "  2. an engineer or an admin other than you approves it on the staff web "
                 "(/admin/devices/changes)\n"
                 f"  3. {approvals.command_line('push', selectors, templates)} --change ID")
-    limits = _limits(runtime, canary=canary, concurrency=concurrency, per_site=per_site,
-                     sessions_per_second=sessions_per_second, max_failures=max_failures)
-    pacer = Pacer(limits.sessions_per_second)
-    keep = _keeper(runtime, targets)
-    if expected is not None:
-        keep = _as_planned(targets, expected, keep)
-    results = []
-    extra: dict[str, Any] = {}
-    if change is not None:
-        _claim(runtime, change, selectors, reason)
-        extra["change"] = change.id
-    try:
-        with _progress(len(targets), "pushing", as_json) as tick:
-            results = run(targets, lambda t: push_one(t, pacer, save=not no_save, keep=keep),
-                          limits, tick)
-        _back_up(runtime, targets, results, f"before push: {reason}")
-    finally:  # a push is audited even when the backup (or anything after it) fails
-        seq = _record(runtime, "devices.push", selectors, reason, results, unready, extra)
-        if change is not None:
-            with runtime.store.session() as session:
-                stored = session.get(DeviceChange, change.id)
-                if stored is not None:
-                    stored.push_seq = seq
-    if as_json:
-        click.echo(_as_json(results, unready))
-    else:
-        _summary(results, unready)
-    if any(not r.ok for r in results) or unready:
-        raise SystemExit(1)
-
-
-def _usable_change(runtime: Runtime, change_id: int, selectors: Sequence[str],
-                   templates: Sequence[str], reason: str | None,
-                   valid: timedelta) -> DeviceChange:
-    """The change request, if it may cover this push as far as can be told without
-    reading the devices; else the push is refused (and audited)."""
-    now = datetime.now(UTC)
-    with runtime.store.session() as session:
-        change = session.get(DeviceChange, change_id)
-        if change is not None:
-            approvals.expire(session, change, now, valid)
-            session.flush()
-            session.expunge(change)
     if change is None:
-        _refuse(runtime, selectors, reason or "", {"change": change_id, "refused": "unknown"},
-                f"no change request {change_id} (see /admin/devices/changes)")
-    refusal = approvals.usable_refusal(change, selectors, templates, now, valid)
-    if refusal is Refusal.OTHER_SELECTION:
-        _refuse(runtime, selectors, reason or change.reason,
-                {"change": change_id, "refused": refusal},
-                f"change request {change_id} {REFUSALS[refusal]}: it covers\n"
+        return (f"no change request {refused.detail['change']} "
+                "(see /admin/devices/changes)")
+    words = f"change request {change.id} {REFUSALS[Refusal(refused.why)]}"
+    if refused.lines:
+        return (f"{words}. Nothing was sent.\n"
+                + "\n".join(f"  {line}" for line in refused.lines))
+    if refused.why == Refusal.OTHER_SELECTION:
+        return (f"{words}: it covers\n"
                 f"  {approvals.command_line('push', change.selectors, change.templates)} "
-                f"--change {change_id}")
-    if refusal is not None:
-        _refuse(runtime, selectors, reason or change.reason,
-                {"change": change_id, "refused": refusal},
-                f"change request {change_id} {REFUSALS[refusal]}")
-    return change
+                f"--change {change.id}")
+    return words
 
 
-def _check_plan(runtime: Runtime, change: DeviceChange, selectors: Sequence[str],
-                templates: Sequence[str], reason: str, results: Sequence[Result],
-                unready: Sequence[Unready], valid: timedelta) -> None:
-    """The devices' fresh plan is the approved one, or the push is refused."""
-    fresh = _planned(results)
-    unread = sorted([r.hostname for r in results if not r.ok]
-                    + [u.hostname for u in unready])
-    refusal = approvals.use_refusal(change, selectors, templates, approvals.plan_digest(fresh),
-                                    datetime.now(UTC), valid)
-    if refusal is None and not unread:
-        return
-    differing = [h for h in approvals.plan_differences(change.plan, fresh) if h not in unread]
-    why = [f"{h}: its plan differs from the approved one" for h in differing]
-    why += [f"{h}: could not be planned now" for h in unread]
-    _refuse(runtime, selectors, reason,
-            {"change": change.id, "refused": refusal or Refusal.PLAN_CHANGED,
-             "differs": differing, "unread": unread},
-            f"change request {change.id} {REFUSALS[refusal or Refusal.PLAN_CHANGED]}. "
-            "Nothing was sent.\n" + "\n".join(f"  {line}" for line in why))
-
-
-def _claim(runtime: Runtime, change: DeviceChange, selectors: Sequence[str],
-           reason: str) -> None:
-    with runtime.store.session() as session:
-        if approvals.claim(session, change.id, audit.cli_actor(), datetime.now(UTC)):
-            return
-    _refuse(runtime, selectors, reason, {"change": change.id, "refused": Refusal.USED},
-            f"change request {change.id} {REFUSALS[Refusal.USED]}")
-
-
-def _refuse(runtime: Runtime, selectors: Sequence[str], reason: str, detail: dict[str, Any],
-            message: str) -> NoReturn:
-    """Audit a refused push, then stop with the message."""
-    with runtime.store.session() as session:
-        audit.record(session, audit.Action("devices.push", " ".join(selectors) or
-                                           "all devices", "refused", reason, detail))
-    raise ApprovalRefused(message)
-
-
-def _as_planned(targets: Sequence[Target], expected: dict[str, list[str]],
-                keep: KeepBefore) -> KeepBefore:
-    """``keep``, after checking that the device's change is the one planned (and
-    checked) before the push: a config changed in between stops that device before its
-    first command."""
-    from devices.confdiff import plan as plan_change
-    from devices.confdiff import redact_line
-
-    by_name = {t.device.hostname: t for t in targets}
-
-    def checked(hostname: str, running: str) -> None:
-        target = by_name[hostname]
-        profile = target.login.profile
-        change = plan_change(target.intent.text, running, profile, target.intent.owned)
-        if [redact_line(c, profile) for c in change.commands] != expected.get(hostname):
-            raise DeviceError(hostname, "its config changed since the plan checked before "
-                              "the push: nothing sent; plan again")
-        keep(hostname, running)
-    return checked
-
-
-def _keeper(runtime: Runtime, targets: Sequence[Target]) -> Callable[[str, str], None]:
-    """Each device's config from before the change, sealed and fsynced into
-    ``backups/pending/`` before its first command: a push killed half-way still leaves
-    every changed device's earlier state on disk (the run's backup commit then takes them
-    into the repository). Refuses to change a device when there is no secrets key."""
-    import os
-
-    from devices.backups import seal_lines
-    from devices.confdiff import normalise
-
-    box = runtime.box()
-    pending = runtime.config.data_path / "backups" / "pending"
-    profiles = {t.device.hostname: t.login.profile for t in targets}
-
-    def keep(hostname: str, running: str) -> None:
-        if box is None:
-            raise DeviceError(hostname, "no secrets key: the config before the change "
-                              "cannot be kept sealed, so nothing is changed")
-        profile = profiles[hostname]
-        sealed = seal_lines(normalise(running, profile), profile.secret_patterns, box)
-        pending.mkdir(parents=True, exist_ok=True)
-        path = pending / f"{hostname}.cfg"
-        with path.with_suffix(".tmp").open("w", encoding="utf-8") as out:
-            out.write(sealed)
-            out.flush()
-            os.fsync(out.fileno())
-        path.with_suffix(".tmp").replace(path)
-    return keep
-
-
-def _back_up(runtime: Runtime, targets: Sequence[Target], results: Sequence[Result],
-             reason: str) -> str | None:
-    """Every running config read before a change, in one backup commit (git commits are
-    slow: one per device would serialise a fleet push). Returns the revision."""
-    from devices.backups import BackupStore
-    from devices.confdiff import normalise
-
-    box = runtime.box()
-    profiles = {t.device.hostname: t.login.profile for t in targets}
-    configs = {r.hostname: (normalise(r.pre_change, profiles[r.hostname]),
-                            profiles[r.hostname].secret_patterns)
-               for r in results if r.pre_change}
-    if box is None or not configs:
-        return None
-    revision = BackupStore.for_config(runtime.config).save(configs, reason, box).commit
-    for hostname in configs:  # now in the repository
-        (runtime.config.data_path / "backups" / "pending" / f"{hostname}.cfg").unlink(
-            missing_ok=True)
-    return revision
-
-
-def _record(runtime: Runtime, action: str, selectors: Sequence[str], reason: str,
-            results: Sequence[Result], unready: Sequence[Unready],
-            extra: dict[str, Any] | None = None) -> int:
-    """One audit entry per fleet operation, with every device's diff and result; its seq."""
-    with runtime.store.session() as session:
-        return _record_in(session, action, selectors, reason, results, unready, extra)
-
-
-def _record_in(session: Any, action: str, selectors: Sequence[str], reason: str,
-               results: Sequence[Result], unready: Sequence[Unready],
-               extra: dict[str, Any] | None = None) -> int:
-    failed = sum(1 for r in results if not r.ok) + len(unready)
-    outcome = "ok" if not failed else ("failed" if failed == len(results) + len(unready)
-                                       else "partial")
-    detail = {"devices": [{"hostname": r.hostname, "status": r.status.value,
-                           "added": r.added, "removed": r.removed, "error": r.error,
-                           "rollback": r.rollback} for r in results],
-              "not_ready": [{"hostname": u.hostname, "reason": u.reason} for u in unready],
-              **(extra or {})}
-    return audit.record(session, audit.Action(action, " ".join(selectors) or "all devices",
-                                              outcome, reason, detail))
+def _render(outcome: rollout.Rollout, as_json: bool) -> None:
+    """Per-device results, then exit 1 if any device failed or was not ready."""
+    if as_json:
+        click.echo(_as_json(outcome.results, outcome.unready))
+    else:
+        _summary(outcome.results, outcome.unready)
+    if outcome.failed_hosts:
+        raise SystemExit(1)
 
 
 @devices.command("backup")
@@ -588,27 +338,22 @@ def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: b
       citynet devices backup
       citynet devices history luohu-core-01
     """
-    targets, unready = _readable(runtime, selectors)  # a backup reads: it needs no intent
-    limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
-    pacer = Pacer(limits.sessions_per_second)
-    with _progress(len(targets), "reading", as_json) as tick:
-        results = run(targets, lambda t: read_one(t, pacer), limits, tick)
-    revision = _back_up(runtime, targets, results, reason)
+    fleet = _fleet(runtime)
+    outcome = rollout.backup(fleet, selectors, reason, _watch(as_json))
     if as_json:
-        click.echo(_as_json(results, unready))
+        click.echo(_as_json(outcome.results, outcome.unready))
     else:
-        _summary(results, unready)
-        click.echo(f"backup revision: {revision or _no_revision(runtime, results)}")
-    _record(runtime, "devices.backup", selectors, reason, results, unready)
-    if any(not r.ok for r in results) or unready:
+        _summary(outcome.results, outcome.unready)
+        click.echo(f"backup revision: {outcome.revision or _no_revision(fleet, outcome)}")
+    if outcome.failed_hosts:
         raise SystemExit(1)
 
 
-def _no_revision(runtime: Runtime, results: Sequence[Result]) -> str:
+def _no_revision(fleet: rollout.Fleet, outcome: rollout.Rollout) -> str:
     """Why a backup run stored nothing."""
-    if not any(r.pre_change for r in results):
+    if not any(r.pre_change for r in outcome.results):
         return "none (no device was read)"
-    return "none (no secrets key)" if runtime.box() is None else "none"
+    return "none (no secrets key)" if fleet.box is None else "none"
 
 
 @devices.command("history")
@@ -643,26 +388,17 @@ def rollback(runtime: Runtime, hostname: str, rev: str, reason: str, no_save: bo
     Example:
       citynet devices rollback luohu-core-01 --to 3f2a9c1 --reason "CHG-1127 failed"
     """
-    from devices.backups import BackupStore
-    from devices.fleet import restore_one
-
-    box = runtime.box()
-    if box is None:
-        raise CitynetError("backups are sealed: a rollback needs the secrets key")
-    wanted = BackupStore.for_config(runtime.config).restore_text(hostname, rev, box)
-    targets, unready = _readable(runtime, [hostname])  # a backup's text, not the intent
-    if unready:
-        raise CitynetError(f"{hostname}: {unready[0].reason}")
-    found = [t for t in targets if t.device.hostname == hostname]
-    if not found:
-        raise CitynetError(f"no device named {hostname!r}")
-    target = found[0]
-    result = restore_one(target, wanted, Pacer(1.0), save=not no_save)
-    _summary([result], [])
-    for line in result.removed + result.added:
+    outcome = rollout.rollback(_fleet(runtime), hostname, rev, reason, save=not no_save)
+    refused = outcome.refused
+    if refused is not None:
+        raise CitynetError({
+            rollout.NO_KEY: "backups are sealed: a rollback needs the secrets key",
+            rollout.NOT_READY: f"{hostname}: {refused.detail.get('reason')}",
+            rollout.NO_DEVICE: f"no device named {hostname!r}"}[refused.why])
+    _summary(outcome.results, [])
+    for line in outcome.results[0].removed + outcome.results[0].added:
         click.echo(f"    {line}")
-    _record(runtime, "devices.rollback", [hostname], f"{reason} (to {rev})", [result], [])
-    if not result.ok:
+    if not outcome.ok:
         raise SystemExit(1)
 
 
@@ -677,50 +413,24 @@ def drift(runtime: Runtime, selectors: tuple[str, ...], as_json: bool) -> None:
     Example:
       citynet devices drift site:笋岗社区
     """
-    from devices.backups import BackupStore
-    from devices.confdiff import normalise, redact_line
-    from devices.fleet import drift_of
-
-    targets, unready = _targets(runtime, selectors)
-    limits = _limits(runtime, canary=0, max_failures=len(targets) + 1)
-    pacer = Pacer(limits.sessions_per_second)
-    with _progress(len(targets), "reading", as_json) as tick:
-        results = run(targets, lambda t: read_one(t, pacer), limits, tick)
-    box = runtime.box()
-    store = BackupStore.for_config(runtime.config)
-    backed_up = set(store.devices())
-    rows = []
-    for target, result in zip(targets, results, strict=True):
-        profile = target.login.profile
-        row: dict[str, Any] = {"hostname": result.hostname, "site": result.site,
-                               "error": result.error}
-        if result.ok:
-            row["intent"] = drift_of(target, result.pre_change)
-            if box is not None and result.hostname in backed_up:
-                saved = store.restore_text(result.hostname, "HEAD", box)
-                now = normalise(result.pre_change, profile)
-                row["backup"] = [redact_line(line, profile) for line in
-                                 _changed_lines(saved, now)]
-            else:
-                row["backup"] = None  # never backed up
-        rows.append(row)
-    drifted = [r for r in rows if r.get("intent") or r.get("backup") or r["error"]]
+    rows, unready = drift_of_fleet(_fleet(runtime), selectors, _watch(as_json))
+    drifted = [row for row in rows if row.drifted]
     if as_json:
-        click.echo(json.dumps({"devices": rows, "not_ready": [
+        click.echo(json.dumps({"devices": [_drift_json(row) for row in rows], "not_ready": [
             {"hostname": u.hostname, "reason": u.reason} for u in unready]},
             ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            if row["error"]:
-                click.echo(f"{row['hostname']}: cannot read: {row['error']}")
+            if row.error:
+                click.echo(f"{row.hostname}: cannot read: {row.error}")
                 continue
-            intent_state = (f"{len(row['intent'])} lines from intent" if row["intent"]
+            intent_state = (f"{len(row.intent)} lines from intent" if row.intent
                             else "matches intent")
-            backup_state = ("never backed up" if row["backup"] is None else
-                            f"{len(row['backup'])} lines changed since the last backup"
-                            if row["backup"] else "as last backed up")
-            click.echo(f"{row['hostname']}: {intent_state}; {backup_state}")
-            for line in (row["intent"] or []) + (row["backup"] or []):
+            backup_state = ("never backed up" if row.backup is None else
+                            f"{len(row.backup)} lines changed since the last backup"
+                            if row.backup else "as last backed up")
+            click.echo(f"{row.hostname}: {intent_state}; {backup_state}")
+            for line in (row.intent or []) + (row.backup or []):
                 click.echo(f"    {line}")
         click.echo(f"summary: {len(drifted)} of {len(rows)} devices drifted"
                    + (f", {len(unready)} not ready" if unready else ""))
@@ -728,9 +438,8 @@ def drift(runtime: Runtime, selectors: tuple[str, ...], as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _changed_lines(old: str, new: str) -> list[str]:
-    import difflib
-
-    return [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(),
-                                                   lineterm="", n=0)
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+def _drift_json(row: Drift) -> dict[str, Any]:
+    shown: dict[str, Any] = {"hostname": row.hostname, "site": row.site, "error": row.error}
+    if not row.error:
+        shown.update(intent=row.intent, backup=row.backup)
+    return shown

@@ -26,6 +26,10 @@ Every vendor difference comes from the ``Profile`` tables; the rules here are ge
   one setting: the new line simply flips it.
 * Negation: ``no X`` is negated as ``X``; ``short_negation`` lines by their leading part;
   otherwise ``<negate> <line>``. A removed section is negated by its header.
+
+Over 400 lines on purpose: ``plan`` and ``restore`` share the private tree, rules and
+step types (``_Node``, ``_Rules``, ``_Step``); apart, those would be public only to be
+shared.
 """
 
 from __future__ import annotations

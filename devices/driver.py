@@ -4,6 +4,9 @@ by an ntc-templates template where one fits). Every netmiko and paramiko excepti
 a :class:`DeviceError` that names the device and what to try; no password, key or device
 reply with a secret in it reaches an exception, a log line or a session log (netmiko's
 session log is never turned on).
+
+Over 400 lines on purpose: it is the one netmiko adapter, and every netmiko and paramiko
+call with its exception mapping stays in it.
 """
 
 from __future__ import annotations

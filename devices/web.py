@@ -1,7 +1,9 @@
 """The staff pages for device change requests and their approval (the rules are in
 ``devices.approvals``): engineers and admins read every request with each device's diff;
 one of them other than the requester approves or rejects it, signed in (an API token
-cannot decide). Every decision, and every refused attempt, is in the audit log."""
+cannot decide); someone who may push then applies it here or with `citynet devices push
+--change ID` (the same use case, :mod:`devices.rollout`). Every decision, push and
+refused attempt is in the audit log."""
 
 from __future__ import annotations
 
@@ -16,14 +18,16 @@ from flask import (
     g,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet.access import audited, require, tr
 from citynet.config import Config
+from citynet.crypto import SecretBox
 from citynet.web import MAX_ID, form_text, store
-from devices import approvals
+from devices import approvals, rollout
 from devices.approvals import MAX_NOTE, DeviceChange, Refusal, State
 
 blueprint = Blueprint("devices_web", __name__, url_prefix="/admin/devices",
@@ -38,9 +42,23 @@ STATES = {  # state → (zh, en), for the pages
 }
 
 
+REFUSALS = {  # why an approved request cannot be applied now, for the pages
+    Refusal.NOT_APPROVED: ("尚未批准", "is not approved (yet)"),
+    Refusal.USED: ("已被之前的一次推送使用", "was used by an earlier push already"),
+    Refusal.EXPIRED: ("已过期：请重新申请", "has expired: request it again"),
+    Refusal.OTHER_SELECTION: ("针对的是其他设备或模板", "was for other selectors or templates"),
+    Refusal.PLAN_CHANGED: ("与设备不再一致：批准后设备的计划已变化，请重新申请",
+                           "no longer matches the devices: their plan changed since it was "
+                           "approved; request it again"),
+}
+
+
+def _config() -> Config:
+    return cast(Config, current_app.extensions["citynet.config"])
+
+
 def _valid() -> timedelta:
-    config = cast(Config, current_app.extensions["citynet.config"])
-    return timedelta(hours=config.devices.approval_valid_hours)
+    return timedelta(hours=_config().devices.approval_valid_hours)
 
 
 def _summary(change: DeviceChange, now: datetime) -> dict[str, Any]:
@@ -101,19 +119,22 @@ def _load(change_id: int) -> DeviceChange:
         return change
 
 
-def _page(change_id: int, note: str = "", status: int = 200) -> tuple[str, int]:
+def _page(change_id: int, note: str = "", status: int = 200,
+          outcome: rollout.Rollout | None = None) -> tuple[str, int]:
     change = _load(change_id)
     now = datetime.now(UTC)
     state = approvals.effective_state(change, now, _valid())
     who = g.staff
     may_decide = (state is State.PENDING and who.can("devices.approve")
                   and who.name != change.requested_by)
+    may_apply = state is State.APPROVED and who.can("devices.push")
     push = approvals.command_line("push", change.selectors, change.templates)
     return render_template(
         "devices_web/change.html", change=change, state=state, states=STATES,
         expires=approvals.expires_at(change, _valid()), may_decide=may_decide,
         own=who.name == change.requested_by, note=note, max_note=MAX_NOTE,
-        push_command=f"{push} --change {change.id}"), status
+        push_command=f"{push} --change {change.id}", may_apply=may_apply,
+        outcome=outcome), status
 
 
 @blueprint.get(f"/changes/<int(max={MAX_ID}):change_id>")
@@ -195,3 +216,30 @@ def _decide(change_id: int, *, approve: bool) -> tuple[str, int] | BaseResponse:
     else:
         flash(tr(f"已驳回变更申请 {change_id}", f"Change request {change_id} rejected"), "ok")
     return redirect(url_for("devices_web.change", change_id=change_id))
+
+
+@blueprint.post(f"/changes/<int(max={MAX_ID}):change_id>/apply")
+@require("devices.push")
+def apply(change_id: int) -> tuple[str, int]:
+    """Push an approved change request to its devices, as `citynet devices push --change
+    ID` does: refused unless the devices still have the approved plan; each device's
+    result is shown and audited."""
+    change = _load(change_id)
+    box: SecretBox | None = current_app.extensions.get("citynet.box")
+    fleet = rollout.Fleet(store(), _config(), box, actor=g.staff.name,
+                          source=request.remote_addr or "")
+    outcome = rollout.push(fleet, change.selectors, change_id=change_id,
+                           templates=change.templates)
+    refused = outcome.refused
+    if refused is not None:
+        zh, en = REFUSALS.get(Refusal(refused.why), ("无法推送", "cannot be pushed"))
+        flash(tr(f"变更申请 {change_id} {zh}。未下发任何命令。",
+                 f"Change request {change_id} {en}. Nothing was sent."), "error")
+        return _page(change_id, status=409, outcome=outcome)
+    if outcome.failed_hosts:
+        flash(tr(f"变更申请 {change_id} 已推送，{len(outcome.failed_hosts)} 台设备失败",
+                 f"Change request {change_id} pushed; {len(outcome.failed_hosts)} "
+                 "device(s) failed"), "error")
+    else:
+        flash(tr(f"变更申请 {change_id} 已推送", f"Change request {change_id} pushed"), "ok")
+    return _page(change_id, outcome=outcome)

@@ -300,7 +300,8 @@ def alerts_check(runtime: Runtime, dry_run: bool, as_json: bool) -> None:
     import json
     from datetime import UTC, datetime
 
-    from monitoring.alerts import check, default_rules, firing
+    from monitoring.alert_rules import default_rules
+    from monitoring.alerts import check, firing
     from monitoring.notify import channels, deliver
 
     result = check(runtime.store, runtime.config, datetime.now(UTC), default_rules(), deliver,

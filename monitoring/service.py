@@ -25,7 +25,8 @@ class AlertsCollector:
     interval = 60.0
 
     def collect(self, context: Context) -> list[Point]:
-        from monitoring.alerts import check, default_rules, firing
+        from monitoring.alert_rules import default_rules
+        from monitoring.alerts import check, firing
         from monitoring.notify import deliver
 
         result = check(context.store, context.config, context.now, default_rules(), deliver)

@@ -2,34 +2,11 @@
 hotspot. The measuring is pure (beacons in, rows out); reading the capture is
 ``monitoring.pcap``'s, storing and querying rows is at the end of this module.
 
-Decisions:
+Why points, hotspots, signal and coverage are measured so: docs/monitoring.md, "Site
+surveys".
 
-- **Survey points.** By default the walker stops at each point and the capture pauses
-  (or goes quiet) while they walk: beacons are taken in capture order and one that comes
-  ``gap`` seconds (default 5) or more after the latest beacon so far starts a new point,
-  named P1, P2, ... Every beacon counts for the gaps, those of foreign networks too. With a
-  points plan (CSV ``point,start,end``, ISO 8601 times with a UTC offset, or epoch
-  seconds) a beacon belongs to the point whose window [start, end) holds its time;
-  windows may not overlap; beacons outside every window are counted as ignored; a planned
-  point where nothing was heard is still a point (and not covered).
-- **Which hotspot.** A beacon's BSSID is looked up among the inventory's access point
-  MACs → that AP's hotspot. Vendors derive one BSSID per SSID from the radio MAC by
-  changing the last octet, so a BSSID whose first five octets equal an AP MAC's also
-  belongs to that AP's hotspot. An exact match wins; five octets shared by APs of
-  different hotspots are ambiguous (counted, not used). Beacons of any other BSSID are
-  foreign: counted, not stored.
-- **Signal.** Per point and BSSID the median of its readings, so one spike or dip does not
-  decide; then the best (max) over the hotspot's BSSIDs heard there. Covered when that
-  best is at least the threshold (``monitoring.signal_threshold_dbm``, −70 dBm: exactly
-  −70 is covered). Readings are kept as histograms of whole dBm (radiotap reports whole
-  dBm), so a walk of hours needs no more memory than one of minutes.
-- **Targets.** A survey names the hotspots it surveys (default: every inventory hotspot
-  heard at least once). Each target gets a row at every point, with no signal and not
-  covered where nothing of it was heard. Beacons of other inventory hotspots are counted
-  and not stored: a neighbour heard at two points must not score two of two.
-- **Storage.** ``SurveyPoint`` rows; importing a survey name again replaces its rows.
-- **Coverage** of a hotspot's public area = covered points / points of its latest survey
-  (the one with its most recent measurement): a new walk supersedes the earlier one.
+Over 400 lines on purpose, by a little: measuring a walk and storing its rows are one
+import; the storing (at the end) leaves when it grows.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ and a printable report. Server-rendered HTML with inline SVG: no script, no CDN.
 
 Access: staff with ``dashboard.read`` (managers, engineers, auditors, admins); the export
 and the printable report need ``reports.export`` (managers, auditors, admins).
+
+Over 400 lines on purpose: the dashboard's pages, its CSV export and its printable
+report read the same queries and are one page family.
 """
 
 from __future__ import annotations

@@ -619,9 +619,9 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
       citynet freeradius config --out /etc/citynet/freeradius
       freeradius -f -d /etc/citynet/freeradius
     """
-    from radius.api import http_url
     from radius.freeradius import FrontConfig, write
     from radius.nas import NasRegistry
+    from radius.rlm_rest import http_url
 
     token = runtime.config.radius.rest_token.get_secret_value()
     if not token:

@@ -2,13 +2,13 @@
 
 Order of work for every datagram, cheapest and safest first: who sent it (unknown
 source: dropped, nothing decoded), is it well-formed (:mod:`radius.wire`), is it a
-retransmission (RFC 5080: the cached reply is sent again, byte for byte), decode
+retransmission (RFC 5080, :mod:`radius.duplicates`: the cached reply is sent again), decode
 (:mod:`radius.codec`), is it signed (Message-Authenticator / Request Authenticator),
 then policy. Every drop is counted by reason.
 
 One thread does it all, in rounds: in one pass of the event loop, read every datagram
 waiting on each port (up to ``ROUND`` a port) and take each through the pipeline; the
-rlm_rest API (:mod:`radius.api`) on the same loop adds its calls. Right after, the
+rlm_rest API (:mod:`radius.rlm_rest`) on the same loop adds its calls. Right after, the
 round's store work — decide its logins, write their login records, store its accounting
 — is done in one transaction (:meth:`radius.accounting.RecordWriter.run`, group commit),
 and the answers go out once it committed. No task, future, queue or second thread per
@@ -21,8 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -38,50 +37,14 @@ from radius.accounting import (
 )
 from radius.codec import Request
 from radius.decisions import Decision, Login, attempt_of
+from radius.duplicates import ReplyCache
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code, Malformed
 
 log = logging.getLogger(__name__)
 
-DUPLICATE_WINDOW = 30.0  # seconds a reply is kept for retransmissions (RFC 5080 2.2.2)
-IN_FLIGHT = b""
 RECEIVE_BUFFER = 8 * 1024 * 1024  # bytes asked of the kernel per listening socket
 ROUND = 512  # datagrams read from one port before their store work is done
-
-
-class ReplyCache:
-    """Replies by (source, Identifier, Request Authenticator), for 30 seconds."""
-
-    def __init__(self, window: float = DUPLICATE_WINDOW,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.window, self.clock = window, clock
-        self._entries: OrderedDict[tuple[object, ...], tuple[float, bytes]] = OrderedDict()
-
-    def _prune(self) -> None:
-        horizon = self.clock() - self.window
-        while self._entries:
-            key, (stamp, _reply) = next(iter(self._entries.items()))
-            if stamp >= horizon:
-                return
-            del self._entries[key]
-
-    def get(self, key: tuple[object, ...]) -> bytes | None:
-        self._prune()
-        entry = self._entries.get(key)
-        return entry[1] if entry is not None else None
-
-    def start(self, key: tuple[object, ...]) -> None:
-        self._entries[key] = (self.clock(), IN_FLIGHT)
-
-    def finish(self, key: tuple[object, ...], reply: bytes | None) -> None:
-        if reply is None:
-            self._entries.pop(key, None)  # nothing sent: a retry must be processed anew
-        else:
-            self._entries[key] = (self.clock(), reply)
-            self._entries.move_to_end(key)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class RadiusServer:

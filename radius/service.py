@@ -15,11 +15,11 @@ from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.logs import store_failed
 from radius.accounting import RecordWriter
-from radius.api import PREFIX, RestApi, http_url
 from radius.enforcement import Enforcer
 from radius.listener import Port, RadiusServer, listen
 from radius.nas import NasRegistry
 from radius.policy import Policy
+from radius.rlm_rest import PREFIX, RestApi, http_url
 
 log = logging.getLogger(__name__)
 

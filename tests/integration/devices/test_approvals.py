@@ -209,6 +209,27 @@ def test_the_list_puts_pending_first_and_the_json_says_it_all(web: Web) -> None:
     assert "变更申请" in page and "待审批" in page
 
 
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_who_may_push_applies_and_only_an_approved_request(web: Web, role: Role) -> None:
+    change_id = web.request(requested_by="someone-else")
+    client = web.login(role.value, f"user-{role.value}")
+    answer = client.post(f"/admin/devices/changes/{change_id}/apply",
+                         data={"csrf": csrf(client, "/admin/")})
+    if "devices.push" not in PERMISSIONS[role]:
+        assert answer.status_code == 403
+        assert web.entries("devices.push") == []
+        return
+    # still pending: refused before any device is read, audited under the staff name
+    assert answer.status_code == 409
+    assert "is not approved (yet). Nothing was sent." in answer.get_data(as_text=True)
+    assert web.entries("devices.push") == [(f"user-{role.value}", "vrp-01", "refused")]
+    assert web.change(change_id).state is State.PENDING
+    # the button is offered only for an approved request
+    assert "/apply" not in client.get(f"/admin/devices/changes/{change_id}").get_data(
+        as_text=True)
+
+
 # --- the CLI, no devices needed -------------------------------------------------------------
 
 def test_an_unknown_or_expired_request_is_refused_before_any_device_is_read(
@@ -342,4 +363,41 @@ def test_a_rejected_request_and_a_config_changed_after_approval(
     assert {k: v for k, v in _configs(switches).items() if k != "vrp-02"} == {
         k: v for k, v in before.items() if k != "vrp-02"}  # nothing sent
     assert web.change(approved).state is State.APPROVED  # still there: nothing used it
+    web.store.close()
+
+
+@pytest.mark.slow
+def test_an_approved_request_is_applied_from_its_page(tmp_path: Path,
+                                                     switches: dict[str, FakeVrp]) -> None:
+    cli = _fleet(tmp_path, switches)
+    web = Web(tmp_path)
+    alice, bob = web.login("engineer", "alice"), web.login("engineer", "bob")
+    made = cli("devices", "plan", "--request", "--reason", "CHG-11 NTP", "--as", "alice")
+    found = re.search(r"change request (\d+) stored", made.stdout)
+    assert found is not None, made.stdout
+    change_id = int(found.group(1))
+    assert decide(bob, change_id, "approve").status_code == 302
+    page = alice.get(f"/admin/devices/changes/{change_id}").get_data(as_text=True)
+    assert f"/admin/devices/changes/{change_id}/apply" in page
+
+    applied = alice.post(f"/admin/devices/changes/{change_id}/apply",
+                         data={"csrf": csrf(alice, "/admin/")})
+    shown = applied.get_data(as_text=True)
+    assert applied.status_code == 200 and f"Change request {change_id} pushed" in shown
+    for hostname in switches:
+        assert re.search(rf"<td>{hostname}</td><td>[^<]*</td><td>pushed</td>", shown), (
+            hostname, shown)
+    for secret in SECRETS:
+        assert secret not in shown
+    change = web.change(change_id)
+    assert change.state is State.USED and change.used_by == "alice"
+    with web.store.session() as session:
+        entry = session.get(audit.AuditEntry, change.push_seq)
+        assert entry is not None and (entry.action, entry.actor, entry.result) == (
+            "devices.push", "alice", "ok")
+        assert entry.detail["change"] == change_id
+    again = alice.post(f"/admin/devices/changes/{change_id}/apply",
+                       data={"csrf": csrf(alice, "/admin/")})
+    assert again.status_code == 409
+    assert "was used by an earlier push already" in again.get_data(as_text=True)
     web.store.close()

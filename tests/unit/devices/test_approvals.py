@@ -154,12 +154,12 @@ def test_the_command_line_is_quoted_for_a_shell() -> None:
 # --- the last check, on each device before its first command ------------------------------
 
 def test_a_device_whose_config_changed_after_the_check_gets_no_command() -> None:
-    from devices.cli import _as_planned
     from devices.confdiff import plan
     from devices.driver import DeviceError, Login
     from devices.fleet import Target
     from devices.intent import Device, Intent
     from devices.platforms import PROFILES
+    from devices.rollout import as_planned
 
     profile = PROFILES["huawei"]
     intent = Intent("sw", "ntp-service unicast-server 10.0.0.1\n",
@@ -169,7 +169,7 @@ def test_a_device_whose_config_changed_after_the_check_gets_no_command() -> None
     checked_running = "sysname sw\n"
     expected = {"sw": plan(intent.text, checked_running, profile, intent.owned).commands}
     kept: list[str] = []
-    guard = _as_planned([target], expected, lambda hostname, running: kept.append(hostname))
+    guard = as_planned([target], expected, lambda hostname, running: kept.append(hostname))
     guard("sw", checked_running)
     assert kept == ["sw"]
     with pytest.raises(DeviceError, match="changed since the plan checked before the push"):

@@ -19,20 +19,15 @@ from citynet.config import Config
 from citynet.db import Store
 from inventory.choices import DeviceRole, Platform
 from inventory.models import AccessPoint, Community, Hotspot, NetworkDevice, Street
-from monitoring import alerts
-from monitoring.alerts import (
-    Condition,
-    Delivery,
-    Notice,
-    Rule,
+from monitoring import alert_rules, alerts
+from monitoring.alert_rules import (
     ap_down,
-    check,
     coverage_regression,
     device_down,
-    evaluate,
     target_conditions,
     target_rule,
 )
+from monitoring.alerts import Condition, Delivery, Notice, Rule, check, evaluate
 from monitoring.models import AlertState, KpiSample, ProbeState
 from tests.conftest import make_config, upgraded
 
@@ -433,12 +428,12 @@ def test_target_rule_asks_for_the_districts_today_and_resolves(store: Store,
 
 
 def test_default_rules_include_targets_at_risk(store: Store, config: Config) -> None:
-    names = [rule.name for rule in alerts.default_rules()]
+    names = [rule.name for rule in alert_rules.default_rules()]
     assert names == ["ap_down", "device_down", "coverage_regression", "target_at_risk"]
     with store.session() as session:  # the real source: no targets here, nothing to say
-        assert alerts.default_rules()[-1].check(session, T0, config) == []
+        assert alert_rules.default_rules()[-1].check(session, T0, config) == []
     asked: list[date] = []
-    custom = alerts.default_rules(lambda session, today: asked.append(today) or [])
+    custom = alert_rules.default_rules(lambda session, today: asked.append(today) or [])
     with store.session() as session:
         assert custom[-1].check(session, T0, config) == [] and len(asked) == 1
 

@@ -13,7 +13,7 @@ from citynet.db import Store
 from radius import codec, wire
 from radius.accounting import RecordWriter
 from radius.decisions import Decision, Login, LoginAttempt
-from radius.listener import RadiusServer, ReplyCache
+from radius.listener import RadiusServer
 from radius.nas import NasEntry, NasRegistry
 from radius.wire import Code
 from tests.support import free_port
@@ -162,22 +162,6 @@ def test_status_server_needs_a_message_authenticator() -> None:
     assert reply[0] == Code.ACCESS_ACCEPT
     unsigned = codec.encode_request(Code.STATUS_SERVER, SECRET, {}, message_authenticator=False)
     assert run(srv, unsigned) == []
-
-
-def test_reply_cache_expires_and_forgets_unanswered() -> None:
-    now = [0.0]
-    cache = ReplyCache(window=30, clock=lambda: now[0])
-    key: tuple[Any, ...] = ("a", 1)
-    cache.start(key)
-    assert cache.get(key) == b""  # in flight
-    cache.finish(key, b"reply")
-    now[0] = 29.0
-    assert cache.get(key) == b"reply"
-    now[0] = 61.0
-    assert cache.get(key) is None
-    cache.start(key)
-    cache.finish(key, None)  # nothing was sent: a retry must be handled anew
-    assert cache.get(key) is None
 
 
 def test_registry_prefers_exact_then_most_specific() -> None:

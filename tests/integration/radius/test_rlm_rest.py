@@ -21,8 +21,8 @@ from citynet.config import Config, RadiusConfig
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
 from radius import records, tokens, vouchers
-from radius.api import STATUS
 from radius.models import AccountingRecord
+from radius.rlm_rest import STATUS
 from radius.service import RadiusService
 from tests.integration.radius.conftest import SECRET, add_nas
 from tests.support import free_port, status_server

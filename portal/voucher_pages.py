@@ -1,0 +1,216 @@
+"""The staff pages for vouchers: create a batch, list, print, revoke.
+
+Voucher codes are credentials: they appear on the batch page and the printed sheet (both
+``no-store``, as every staff page), never in an audit entry — revocations name the
+voucher by its id."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from citynet.access import audited, require, tr
+from citynet.web import store, whole_number
+from portal import admin_pages, sheet
+from radius import vouchers
+
+MAX_COUNT = 1000  # codes per batch from the web (the CLI takes up to 10 000)
+# a batch name from the web: a word, then word characters, dots and dashes (no slash: it
+# is part of the page's address)
+BATCH_NAME = re.compile(r"\w[\w.\-]*")
+VOUCHER_STATES = {  # vouchers.state → (zh, en, CSS class)
+    "unused": ("未使用", "unused", "ok"),
+    "in_use": ("使用中", "in use", "ok"),
+    "used_up": ("已用完", "used up", "muted"),
+    "expired": ("已过期", "expired", "muted"),
+    "revoked": ("已作废", "revoked", "bad"),
+}
+UNNAMED = "-"  # the address of the batch with no name (the CLI's default)
+
+
+@dataclass(frozen=True)
+class BatchForm:
+    """The create form as typed (kept when it is refused)."""
+
+    batch: str = ""
+    count: str = "50"
+    minutes: str = "120"
+    devices: str = "1"
+    valid_days: str = "90"
+
+
+FIELDS = (  # BatchForm field → (lowest, highest, zh, en): the CLI's limits
+    ("count", 1, MAX_COUNT, "数量", "count"),
+    ("minutes", 1, vouchers.MAX_MINUTES, "分钟", "minutes"),
+    ("devices", 1, vouchers.MAX_DEVICES, "设备数", "devices"),
+    ("valid_days", 1, vouchers.MAX_VALID_DAYS, "有效天数", "valid days"),
+)
+
+
+def _batch_problems(form: BatchForm) -> dict[str, str]:
+    """What is wrong with the form, by field (shown next to it, as the inventory editor
+    does)."""
+    problems = {}
+    if not form.batch:
+        problems["batch"] = tr("请填写批次名称", "Give the batch a name")
+    elif len(form.batch) > vouchers.BATCH_MAX or not BATCH_NAME.fullmatch(form.batch):
+        problems["batch"] = tr("批次名称只能包含文字、数字、点和短横线，"
+                               f"最多 {vouchers.BATCH_MAX} 个字符",
+                               "A batch name has letters, digits, dots and dashes, at most "
+                               f"{vouchers.BATCH_MAX} characters")
+    for field, low, high, zh, en in FIELDS:
+        raw = getattr(form, field)
+        if whole_number(raw, low, high) is None:
+            problems[field] = tr(f"{zh}须为 {low} 到 {high} 之间的整数",
+                                 f"{en} must be a whole number from {low} to {high}")
+    return problems
+
+
+def _named(slug: str) -> str:
+    """The batch a page address names."""
+    return "" if slug == UNNAMED else slug
+
+
+def _batch_url(batch: str) -> str:
+    return url_for("portal_admin.voucher_batch", batch=batch or UNNAMED)
+
+
+def _batches() -> list[dict[str, Any]]:
+    with store().session() as db:
+        return [b.view() for b in vouchers.batches(db, admin_pages.now())]
+
+
+def _vouchers_page(form: BatchForm, status: int = 200,
+                   problems: dict[str, str] | None = None) -> tuple[str, int]:
+    return render_template("portal_admin/vouchers.html", batches=_batches(), form=form,
+                           fields=FIELDS, problems=problems or {}), status
+
+
+@admin_pages.blueprint.get("/vouchers")
+@require("vouchers.write")
+def voucher_batches() -> tuple[str, int]:
+    return _vouchers_page(BatchForm())
+
+
+@admin_pages.blueprint.get("/vouchers.json")
+@require("vouchers.write")
+def voucher_batches_json() -> dict[str, Any]:
+    return {"batches": _batches()}
+
+
+@admin_pages.blueprint.post("/vouchers")
+@require("vouchers.write")
+def voucher_create() -> tuple[str, int] | BaseResponse:
+    form = BatchForm(**{name: request.form.get(name, "").strip()[:80]
+                        for name in ("batch", "count", "minutes", "devices", "valid_days")})
+    problems = _batch_problems(form)
+    if not problems:
+        with store().session() as db:
+            if vouchers.batch_exists(db, form.batch):
+                problems["batch"] = tr(f"已有批次“{form.batch}”：请换一个名称",
+                                       f"Batch {form.batch!r} exists: choose another name")
+            else:
+                terms = {"count": int(form.count), "minutes": int(form.minutes),
+                         "devices": int(form.devices), "valid_days": int(form.valid_days)}
+                vouchers.create(db, terms["count"], terms["minutes"], terms["devices"],
+                                form.batch, terms["valid_days"])
+                audited(db, "vouchers.create", form.batch, detail=terms)  # never the codes
+    if problems:
+        return _vouchers_page(form, 400, problems)
+    flash(tr(f"已生成 {form.count} 张上网券", f"{form.count} vouchers created"), "ok")
+    return redirect(_batch_url(form.batch))
+
+
+def _code_view(voucher: vouchers.Voucher, now: datetime) -> dict[str, Any]:
+    return {"id": voucher.id, "code": vouchers.display(voucher.code),
+            "state": vouchers.state(voucher, now), "devices": voucher.devices,
+            "devices_used": voucher.devices_used, "minutes": voucher.minutes,
+            "first_used_at": voucher.first_used_at, "valid_until": voucher.valid_until,
+            "revoked_at": voucher.revoked_at}
+
+
+@admin_pages.blueprint.get("/vouchers/<path:batch>")
+@require("vouchers.write")
+def voucher_batch(batch: str) -> Response:
+    slug, batch, now = batch, _named(batch), admin_pages.now()
+    with store().session() as db:
+        codes = [_code_view(v, now) for v in vouchers.in_batch(db, batch)]
+    if not codes:
+        abort(404, tr(f"没有批次“{batch}”", f"No batch {batch!r}"))
+    page = render_template("portal_admin/batch.html", batch=batch, slug=slug, codes=codes,
+                           states=VOUCHER_STATES, reason_max=admin_pages.REASON_MAX,
+                           unused=sum(c["state"] == "unused" for c in codes))
+    return Response(page)
+
+
+@admin_pages.blueprint.get("/vouchers/<path:batch>/sheet")
+@require("vouchers.write")
+def voucher_sheet(batch: str) -> Response:
+    """The printable sheet (as ``citynet vouchers sheet``): unused codes, or ``?all=1``
+    every code not revoked. Printing credentials is audited."""
+    batch, unused = _named(batch), admin_pages.arg("all") != "1"
+    with store().session() as db:
+        printed = sheet.of_batch(db, batch, unused)
+        if printed:
+            audited(db, "vouchers.print", batch,
+                    detail={"codes": len(printed), "unused_only": unused})
+    if not printed:
+        abort(404, tr(f"批次“{batch}”没有可打印的上网券",
+                      f"Batch {batch!r} has no vouchers to print"))
+    return Response(sheet.render(batch, printed))
+
+
+@admin_pages.blueprint.post("/vouchers/revoke")
+@require("vouchers.write")
+def voucher_revoke() -> BaseResponse:
+    """Revoke one code (``code``, any spelling) or a batch's unused codes (``batch``)."""
+    code, batch, reason = (request.form.get("code", "")[:40],
+                           _named(request.form.get("batch", "")), admin_pages.reason())
+    listed = url_for("portal_admin.voucher_batches")
+    back = _batch_url(batch) if request.form.get("batch") else listed
+    if not code and not request.form.get("batch"):  # "" is no batch: the unnamed one is "-"
+        flash(tr("请填写上网券号码或批次", "Give a voucher code or a batch"), "error")
+        return redirect(listed)
+    if not reason:
+        flash(tr("请填写作废原因", "Give a reason to revoke"), "error")
+        return redirect(back)
+    now = admin_pages.now()
+    with store().session() as db:
+        if not code:
+            if not vouchers.batch_exists(db, batch):
+                flash(tr("没有这个批次", "No such batch"), "error")
+                return redirect(listed)
+            count = vouchers.revoke_unused(db, batch, now)
+            audited(db, "vouchers.revoke", batch, reason=reason,
+                    detail={"unused_revoked": count})
+            flash(tr(f"已作废 {count} 张未使用的上网券；使用中的不受影响（可逐张作废）",
+                     f"{count} unused vouchers revoked; those in use are not affected "
+                     "(revoke them one by one)"), "ok")
+            return redirect(back)
+        voucher = vouchers.find(db, code)
+        if voucher is None:
+            flash(tr("没有这个上网券号码", "No such voucher code"), "error")
+            return redirect(back)
+        was, shown = vouchers.state(voucher, now), vouchers.display(voucher.code)
+        back = _batch_url(voucher.batch)
+        if not vouchers.revoke(db, voucher, now):
+            flash(tr(f"{shown} 已作废过", f"{shown} was revoked already"), "error")
+            return redirect(back)
+        # the target names the voucher by its id: a code is a credential
+        audited(db, "vouchers.revoke", f"voucher {voucher.id}", reason=reason,
+                detail={"batch": voucher.batch, "was": was})
+    if was == "in_use":
+        flash(tr(f"{shown} 已作废，不再接受新设备；已在线的会话持续到结束，"
+                 "或在“上网会话”页面断开。",
+                 f"{shown} revoked: it admits no new device. The session already online "
+                 "continues until it ends or is disconnected on the sessions page."), "ok")
+    else:
+        flash(tr(f"{shown} 已作废", f"{shown} revoked"), "ok")
+    return redirect(back)
+
+

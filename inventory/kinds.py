@@ -329,6 +329,11 @@ PERCENT_METRICS = frozenset(TargetMetric) - {TargetMetric.HOTSPOTS_PER_COMMUNITY
 MIN_NAS_SECRET = 16
 
 
+# the Portal protocol dialects of Huawei/H3C/Ruijie ACs (portal/acportal.py)
+PORTAL_PROTOCOLS = ("huawei-v2", "huawei-v1", "cmcc-v1")
+DEFAULT_PORTAL_PORT = 2000  # where Huawei, H3C and Ruijie ACs listen for it by default
+
+
 def _nas_check(values: dict[str, Any]) -> list[tuple[str, str]]:
     """A NAS secret given in clear is at least MIN_NAS_SECRET characters unless the row
     allows a short one; a sealed one (an export's) was checked when it was set."""
@@ -341,6 +346,18 @@ def _nas_check(values: dict[str, Any]) -> list[tuple[str, str]]:
                  "16). Use a longer one (e.g. `openssl rand -base64 24`), or, for gear that "
                  "cannot take one, allow it explicitly: allow_short_secret=yes in an import "
                  "file, the editor's 'allow a short secret' box, or --allow-short-secret")]
+    return _portal_check(values)
+
+
+def _portal_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """Portal 2.0 signs every datagram with the portal secret: it needs one."""
+    if values.get("portal_protocol") == "huawei-v2" and not values.get("portal_secret"):
+        return [("portal_secret", "huawei-v2 signs every datagram with a shared key: give "
+                 "the key configured on the AC (shared-key / key)")]
+    if values.get("portal_protocol") is None and (values.get("portal_port") is not None
+                                                   or values.get("portal_secret")):
+        return [("portal_protocol", "a portal port or key without a portal protocol: name "
+                 "the protocol the AC speaks (huawei-v2, huawei-v1 or cmcc-v1)")]
     return []
 
 
@@ -411,6 +428,9 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("message_authenticator", one_of("require", "off"), default="require"),
         Field("uam_secret", secret, secret=True),
         Field("portal_login_url", http_url),
+        Field("portal_protocol", one_of(*PORTAL_PROTOCOLS)),
+        Field("portal_port", integer(1, 65535)),
+        Field("portal_secret", secret, secret=True),
     ), unique=("address",), disjoint=("address",),  # a datagram names one NAS
         check=_nas_check, options=(Field("allow_short_secret", flag, default=False),)),
     Kind("devices", NetworkDevice, ("hostname",), (

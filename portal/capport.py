@@ -1,4 +1,5 @@
-"""RFC 8908 Captive Portal API: whom the device's OS asks about, and how they are found.
+"""RFC 8908 Captive Portal API: the API itself, whom the device's OS asks about, and how
+they are found.
 
 The OS fetches the URI its DHCP option 114 / RA (RFC 8910) named, without cookies. The
 portal finds the client's open session by the address the request comes from — which is
@@ -16,18 +17,27 @@ named must match one open session.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
+from flask import Response, current_app, request, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from radius import usage
+from citynet.web import store
+from portal import visit
+from radius import grants, usage
 from radius.models import RadiusSession
 from radius.profiles import LIMITS
 from radius.records import normal_mac
 from radius.sessions import mac_spellings
+
+log = logging.getLogger(__name__)
+
+CAPTIVE_JSON = "application/captive+json"
 
 
 @dataclass(frozen=True)
@@ -105,3 +115,55 @@ def _query(who: Asker, now: datetime) -> Select[RadiusSession]:
     if who.nas:
         query = query.where(RadiusSession.nas == who.nas)
     return query.order_by(RadiusSession.updated_at.desc())
+
+
+# --- the API --------------------------------------------------------------------------
+
+@visit.blueprint.get("/api/captive")
+def captive_api() -> Response:
+    """For the device's OS (DHCP option 114 / RA, RFC 8910, points here): is this client
+    still captive, and how much time and data are left, from live accounting. The
+    client: the one the URI names (:func:`asker`), else the request's address."""
+    who = asker(request.args, request.remote_addr or "", _nas_addresses())
+    now = datetime.now(UTC)
+    with store().session() as db:
+        live = open_session(db, who, now, visit.interim_of)
+        body: dict[str, Any] = {"captive": live is None and not _unknowable(who),
+                                "user-portal-url": url_for(".login", _external=True)}
+        if live is not None:
+            body["can-extend-session"] = False
+            body.update(_remaining(db, live, now))
+    venue = visit.portal().config.portal.venue_info_url
+    if venue:
+        body["venue-info-url"] = venue
+    return current_app.response_class(current_app.json.dumps(body), mimetype=CAPTIVE_JSON)
+
+
+def _unknowable(who: Asker) -> bool:
+    """Asked from a NAS's own address with no client named: a masquerading NAS whose URI
+    does not name its clients. Any of them may be logged in, and a logged-in client must
+    never be told it is captive; so it is told it is not (a captive one is still
+    redirected by its NAS)."""
+    if who.named:
+        return False
+    if not is_nas(who.ip, _nas_addresses()):
+        return False
+    asked = visit.portal().unnamed_askers.due(who.ip)
+    if asked:
+        log.warning("RFC 8908 API asked from NAS address %s without naming the client "
+                    "(%d request(s) since the last warning): set the NAS's API URI to "
+                    "name it (docs/portal.md)", who.ip, asked)
+    return True
+
+
+def _nas_addresses() -> list[str]:
+    return [facts.address for facts in visit.portal().nases.get().values()]
+
+
+def _remaining(db: Session, live: RadiusSession, now: datetime) -> dict[str, int]:
+    """seconds-remaining / bytes-remaining: what is left of what RADIUS granted."""
+    left = grants.left(db, live, visit.nas_terms(live.nas), visit.portal().zone, now)
+    body = {"seconds-remaining": left.seconds or 0}
+    if left.octets is not None:
+        body["bytes-remaining"] = left.octets
+    return body

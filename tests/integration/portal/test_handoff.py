@@ -123,7 +123,7 @@ def test_a_nas_asking_unnamed_is_warned_of_hourly_with_a_count(
     now = [0.0]
     hotspot.portal.unnamed_askers = Throttle(every=3600, clock=lambda: now[0])
     person = hotspot.person()
-    with caplog.at_level(logging.WARNING, logger="portal.web"):
+    with caplog.at_level(logging.WARNING, logger="portal.arrival"):
         for _ in range(3):
             api(person)
         now[0] = 3601.0

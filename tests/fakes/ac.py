@@ -87,6 +87,7 @@ class FakeAc:
     radius_logins: int = 0  # Access-Requests sent
     accounting: list[tuple[str, str]] = field(default_factory=list)  # (status, user ip)
     logged_out: list[tuple[str, str]] = field(default_factory=list)  # (user ip, why)
+    macs: dict[str, str] = field(default_factory=dict)  # user ip → MAC, as the AC learnt it
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -100,6 +101,7 @@ class FakeAc:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._dictionary = Dictionary(str(DICTIONARY_PATH))
         self._acked: set[int] = set()
+        self._working: set[tuple[int, int, int, str]] = set()  # requests being acted on
         self._notices: dict[int, bytes] = {}  # serial → authenticator of our NTF_LOGOUT
 
     def __enter__(self) -> FakeAc:
@@ -115,6 +117,7 @@ class FakeAc:
 
     def redirect_url(self, portal_url: str, user_ip: str, user_mac: str,
                      ssid: str = "citynet", url: str = "http://example.com/") -> str:
+        self.macs[user_ip] = user_mac
         names = REDIRECT_PARAMETERS[self.vendor]
         values = {"user_ip": user_ip, "ac_name": self.name, "ac_ip": self.address,
                   "ssid": ssid, "user_mac": user_mac, "url": url}
@@ -179,8 +182,15 @@ class FakeAc:
         key = (kind, request["serial"], request["req_id"], request["ip"])
         with self._lock:
             reply = self._answered.get(key)  # a retransmission: the same answer again
+            if reply is None and key in self._working:
+                return  # a retransmission while RADIUS still decides: one answer comes
+            self._working.add(key)
         if reply is None:
-            reply = self._act(request)
+            try:
+                reply = self._act(request)
+            finally:
+                with self._lock:
+                    self._working.discard(key)
             if reply is None:
                 return
             with self._lock:
@@ -292,7 +302,7 @@ class FakeAc:
         request["NAS-Identifier"] = self.name
         request["NAS-IP-Address"] = self.address
         request["Framed-IP-Address"] = r["ip"]
-        request["Calling-Station-Id"] = "AA-BB-CC-00-00-01"
+        request["Calling-Station-Id"] = self.macs.get(r["ip"], "AA-BB-CC-00-00-01")
         if r["method"] == 1:
             request["User-Password"] = request.PwCrypt(attrs.get(PASSWORD, b"").decode())
         else:
@@ -305,6 +315,8 @@ class FakeAc:
             reply = client.SendPacket(request)
         except Timeout:
             return False
+        finally:
+            client._CloseSocket()
         return bool(reply.code == pyrad_packet.AccessAccept)
 
     def _account(self, status: str, ip: str) -> None:
@@ -319,9 +331,12 @@ class FakeAc:
         request["NAS-Identifier"] = self.name
         request["NAS-IP-Address"] = self.address
         request["Framed-IP-Address"] = ip
-        request["Calling-Station-Id"] = "AA-BB-CC-00-00-01"
-        with contextlib.suppress(Timeout):  # an AC keeps the user when accounting is lost
-            client.SendPacket(request)
+        request["Calling-Station-Id"] = self.macs.get(ip, "AA-BB-CC-00-00-01")
+        try:
+            with contextlib.suppress(Timeout):  # an AC keeps the user when accounting is lost
+                client.SendPacket(request)
+        finally:
+            client._CloseSocket()
 
     # --- the AC's own decisions: idle timeout, an administrator's kick -------------------
 

@@ -23,6 +23,7 @@ from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS
 from portal.acportal import PacketType
+from portal.acservice import AcNoticeService
 from radius import vouchers
 from radius.models import RadiusSession
 from radius.service import RadiusService
@@ -171,6 +172,23 @@ def test_a_wrong_portal_key_logs_nobody_in(hotspot: AcHotspot) -> None:
     phone.arrive()
     assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 503
     assert not hotspot.ac.online and hotspot.ac.bad_authenticator >= 3
+
+
+def test_ntf_logout_from_the_ac_ends_the_session(hotspot: AcHotspot) -> None:
+    notices = AcNoticeService(hotspot.store, hotspot.box, hotspot.config, port=0)
+    notices.start()
+    try:
+        assert notices.bound is not None
+        hotspot.ac.portal = ("127.0.0.1", notices.bound)
+        phone = Phone(hotspot)
+        phone.arrive()
+        phone.post("/portal/voucher", code=hotspot.voucher(), consent="1")
+        assert eventually(lambda: len(hotspot.open_sessions()) == 1)
+        hotspot.ac.radius = None  # its accounting Stop is lost: the notice alone ends it
+        assert hotspot.ac.kick(USER_IP, "idle")
+        assert not hotspot.open_sessions()
+    finally:
+        notices.stop()
 
 
 def test_a_redirect_naming_another_address_is_refused(hotspot: AcHotspot) -> None:

@@ -152,7 +152,7 @@ def test_a_lost_ack_auth_still_logs_in_once(hotspot: AcHotspot) -> None:
     phone = Phone(hotspot)
     phone.arrive()
     assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 303
-    assert hotspot.ac.received[PacketType.REQ_AUTH] == 2
+    assert hotspot.ac.received[PacketType.REQ_AUTH] >= 2  # more if RADIUS was slow
     assert hotspot.ac.radius_logins == 1
     assert hotspot.ac.accounting == [("Start", USER_IP)]
 

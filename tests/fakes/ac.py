@@ -88,12 +88,14 @@ class FakeAc:
     accounting: list[tuple[str, str]] = field(default_factory=list)  # (status, user ip)
     logged_out: list[tuple[str, str]] = field(default_factory=list)  # (user ip, why)
     macs: dict[str, str] = field(default_factory=dict)  # user ip → MAC, as the AC learnt it
+    address: str = "127.0.0.1"  # the AC's own address: Portal and RADIUS come from it
+    port: int = 0  # its portal port (0: any free one)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((self.address, self.port))
         self.sock.settimeout(0.2)
-        self.address, self.port = "127.0.0.1", int(self.sock.getsockname()[1])
+        self.port = int(self.sock.getsockname()[1])
         self._answered: dict[tuple[int, int, int, str], bytes] = {}
         self._req_ids = iter(range(1, 1 << 16))
         self._lock = threading.Lock()
@@ -284,6 +286,7 @@ class FakeAc:
         client = Client(server=host, authport=auth, acctport=acct, secret=secret,
                         dict=self._dictionary)
         client.timeout, client.retries = 2, 2
+        client.bind((self.address, 0))
         return client
 
     def _radius_login(self, name: str, r: dict[str, Any], challenge: bytes) -> bool:
@@ -358,3 +361,29 @@ class FakeAc:
                         return True
                 self._stop.wait(0.01)
         return False
+
+
+def main() -> None:
+    """Run one fake AC in a process of its own (bench/acportal.py), until SIGTERM."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="a fake Huawei/H3C/Ruijie AC")
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", default="ac-test")
+    parser.add_argument("--vendor", default="huawei", choices=sorted(REDIRECT_PARAMETERS))
+    parser.add_argument("--radius", required=True, help="host:auth-port:acct-port")
+    args = parser.parse_args()
+    host, auth, acct = args.radius.split(":")
+    portal_key = os.environ["FAKE_AC_PORTAL_KEY"].encode()  # keys stay out of argv
+    radius_secret = os.environ["FAKE_AC_RADIUS_SECRET"].encode()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with FakeAc(portal_key, name=args.name, vendor=args.vendor, address=args.address,
+                port=args.port, radius=(host, int(auth), int(acct), radius_secret)):
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -98,12 +98,14 @@ class Phone:
         return response
 
 
-@pytest.fixture(params=["huawei", "h3c", "ruijie"])
+@pytest.fixture
 def hotspot(request: pytest.FixtureRequest, backend_config: Config,
             store: Store) -> Iterator[AcHotspot]:
+    """A Huawei AC, or the vendor a test names (indirect parametrisation)."""
     box = open_box(backend_config, store, create=True)
     assert box is not None
-    fake = FakeAc(PORTAL_KEY.encode(), name=AC_NAME, vendor=request.param)
+    fake = FakeAc(PORTAL_KEY.encode(), name=AC_NAME,
+                  vendor=getattr(request, "param", "huawei"))
     register(store, box, fake)
     radius = RadiusService(store, box, RadiusConfig(bind="127.0.0.1", auth_port=0,
                                                     acct_port=0))
@@ -119,6 +121,7 @@ def hotspot(request: pytest.FixtureRequest, backend_config: Config,
             radius.stop()
 
 
+@pytest.mark.parametrize("hotspot", ["huawei", "h3c", "ruijie"], indirect=True)
 def test_voucher_login_status_and_logout(hotspot: AcHotspot) -> None:
     code, phone = hotspot.voucher(), Phone(hotspot)
     assert phone.arrive().status_code == 200 and 'action="/portal/voucher"' in phone.page

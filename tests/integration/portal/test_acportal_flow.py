@@ -32,7 +32,7 @@ from tests.fakes.ac import FakeAc
 NAS_SECRET = "ac-radius-secret-123"
 PORTAL_KEY = "ac-portal-key-456"
 AC_NAME = "ac-luohu"
-USER_IP = "127.0.0.1"  # what Flask's test client says the browser's address is
+USER_IP = "10.30.0.17"  # the phone's address, as the AC and the portal see it
 MAC = "AA-BB-CC-DD-EE-07"
 
 
@@ -77,6 +77,7 @@ class AcHotspot:
 class Phone:
     def __init__(self, hotspot: AcHotspot) -> None:
         self.hotspot, self.browser = hotspot, hotspot.app.test_client()
+        self.browser.environ_base["REMOTE_ADDR"] = USER_IP
         self.page = ""
 
     def get(self, url: str) -> Any:
@@ -133,12 +134,15 @@ def test_voucher_login_status_and_logout(hotspot: AcHotspot) -> None:
     assert eventually(lambda: len(hotspot.open_sessions()) == 1)  # accounting Start stored
     [live] = hotspot.open_sessions()
     assert (live.framed_ip, live.calling_station) == (USER_IP, MAC)
+    api = phone.browser.get("/portal/api/captive").get_json()  # RFC 8908, by its address
+    assert api["captive"] is False and api["seconds-remaining"] > 0
     assert phone.get("/portal/success").status_code == 200
     assert phone.get("/portal/status").status_code == 200 and "/portal/logout" in phone.page
     out = phone.post("/portal/logout")
     assert out.status_code == 303 and out.location.endswith("/portal/logged-out")
     assert USER_IP not in hotspot.ac.online
     assert eventually(lambda: not hotspot.open_sessions())  # the AC's accounting Stop
+    assert phone.browser.get("/portal/api/captive").get_json()["captive"] is True
 
 
 def test_a_wrong_voucher_is_refused_by_radius_through_the_ac(hotspot: AcHotspot) -> None:

@@ -202,3 +202,30 @@ def test_a_redirect_naming_another_address_is_refused(hotspot: AcHotspot) -> Non
     phone = Phone(hotspot)
     refused = phone.get(hotspot.ac.redirect_url("http://localhost/portal/", "10.9.9.9", MAC))
     assert refused.status_code == 400
+
+
+def test_sms_login_then_one_tap_for_the_remembered_device(hotspot: AcHotspot) -> None:
+    phone = Phone(hotspot)
+    phone.arrive()
+    phone.get("/portal/sms")
+    sent = phone.post("/portal/sms", phone="13800138000", consent="1")
+    assert sent.status_code == 302
+    phone.get(sent.location)
+    portal = hotspot.app.extensions["citynet.portal"]
+    portal.sender.drain()
+    [latest, *_] = portal.outbox.recent(10)
+    code = re.search(r"\b(\d{6})\b", latest["text"])
+    assert code is not None
+    done = phone.post("/portal/sms/code", code=code.group(1), remember="1")
+    assert done.status_code == 303 and done.location.endswith("/portal/success")
+    assert hotspot.ac.online[USER_IP].name == "13800138000"  # the phone, with a token
+    phone.get("/portal/status")
+    phone.post("/portal/logout")
+    assert USER_IP not in hotspot.ac.online
+    # the same device again: one tap, through the AC, with a fresh one-time token
+    phone.arrive()
+    assert 'action="/portal/device"' in phone.page
+    again = phone.post("/portal/device")
+    assert again.status_code == 303 and again.location.endswith("/portal/success")
+    assert hotspot.ac.online[USER_IP].name == "13800138000"
+    assert hotspot.ac.radius_logins == 2

@@ -245,7 +245,7 @@ NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
                "vendor": "--vendor", "policy": "--policy", "name": "NAME",
                "uam_secret": "--uam-secret", "portal_login_url": "--portal-login-url",
                "portal_protocol": "--portal-protocol", "portal_port": "--portal-port",
-               "portal_secret": "--portal-secret"}
+               "portal_secret": "--portal-secret", "portal_parameters": "--portal-parameters"}
 PORTAL_PROTOCOL = click.option(
     "--portal-protocol", type=click.Choice(PORTAL_PROTOCOLS),
     help="Huawei/H3C/Ruijie ACs: the Portal protocol the AC speaks with the portal.")
@@ -254,6 +254,10 @@ PORTAL_PORT = click.option(
     help=f"The AC's Portal-protocol UDP port (default {DEFAULT_PORTAL_PORT}).")
 PORTAL_SECRET = click.option(
     "--portal-secret", help="The Portal protocol's shared key (huawei-v2 needs one).")
+PORTAL_PARAMETERS = click.option(
+    "--portal-parameters", metavar="ROLE=NAME,…",
+    help="The AC's redirect parameter names where they differ from its vendor's, e.g. "
+    "user_ip=ip,ac_ip=acip (roles: user_ip, ac_ip, ac_name, user_mac, url, ssid).")
 ALLOW_SHORT_SECRET = click.option(
     "--allow-short-secret", is_flag=True,
     help=f"Accept a shared secret shorter than {MIN_NAS_SECRET} characters (old gear only).")
@@ -278,13 +282,14 @@ ALLOW_SHORT_SECRET = click.option(
 @PORTAL_PROTOCOL
 @PORTAL_PORT
 @PORTAL_SECRET
+@PORTAL_PARAMETERS
 @ALLOW_SHORT_SECRET
 @pass_runtime
 def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
             hotspots: tuple[str, ...], policy: str, message_authenticator: str,
             uam_secret: str | None, portal_login_url: str | None,
             portal_protocol: str | None, portal_port: int | None, portal_secret: str | None,
-            allow_short_secret: bool) -> None:
+            portal_parameters: str | None, allow_short_secret: bool) -> None:
     """Register a NAS. Its name is the NAS-Identifier it sends (CoovaChilli: radiusnasid).
 
     Refused when its address overlaps another NAS's (a request must name one NAS), or
@@ -303,6 +308,7 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
              "message_authenticator": message_authenticator, "uam_secret": uam_secret,
              "portal_login_url": portal_login_url, "portal_protocol": portal_protocol,
              "portal_port": portal_port, "portal_secret": portal_secret,
+             "portal_parameters": portal_parameters,
              "allow_short_secret": allow_short_secret or None}
     # an option not given is a column left out, not the text "None"
     with runtime.store.session() as session:
@@ -331,6 +337,7 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
 @PORTAL_PROTOCOL
 @PORTAL_PORT
 @PORTAL_SECRET
+@PORTAL_PARAMETERS
 @ALLOW_SHORT_SECRET
 @pass_runtime
 def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
@@ -338,7 +345,7 @@ def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
             policy: str | None, message_authenticator: str | None, uam_secret: str | None,
             portal_login_url: str | None, portal_protocol: str | None,
             portal_port: int | None, portal_secret: str | None,
-            allow_short_secret: bool) -> None:
+            portal_parameters: str | None, allow_short_secret: bool) -> None:
     """Change a NAS: options not given keep their value. Checked like `nas add`, and
     written to the audit log (secrets only as "changed"). The RADIUS service picks the
     change up within radius.nas_refresh_seconds; regenerate `citynet freeradius config`
@@ -357,7 +364,7 @@ def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
              "hotspots": list(hotspots) or None, "message_authenticator": message_authenticator,
              "uam_secret": uam_secret, "portal_login_url": portal_login_url,
              "portal_protocol": portal_protocol, "portal_port": portal_port,
-             "portal_secret": portal_secret}
+             "portal_secret": portal_secret, "portal_parameters": portal_parameters}
     changes: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")

@@ -329,6 +329,27 @@ PERCENT_METRICS = frozenset(TargetMetric) - {TargetMetric.HOTSPOTS_PER_COMMUNITY
 MIN_NAS_SECRET = 16
 
 
+# what an AC's redirect parameters name (portal/achandoff.py), renamed per NAS as
+# "role=name,role=name" when the AC's url-template / url-parameter names them otherwise
+REDIRECT_ROLES = ("user_ip", "ac_ip", "ac_name", "user_mac", "url", "ssid")
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def redirect_names(raw: Any) -> str:
+    """``user_ip=ip,ac_ip=acip``: each role once, names of letters, digits, ``_.-``."""
+    pairs = [part.strip() for part in str(raw).split(",") if part.strip()]
+    seen: dict[str, str] = {}
+    for pair in pairs:
+        role, sep, name = (p.strip() for p in pair.partition("="))
+        if not sep or role not in REDIRECT_ROLES or not _PARAMETER_NAME.fullmatch(name):
+            raise FieldError(f"{pair!r}: give role=name pairs, roles from "
+                             f"{', '.join(REDIRECT_ROLES)}")
+        if role in seen:
+            raise FieldError(f"{role} named twice")
+        seen[role] = name
+    return ",".join(f"{role}={name}" for role, name in seen.items())
+
+
 # the Portal protocol dialects of Huawei/H3C/Ruijie ACs (portal/acportal.py)
 PORTAL_PROTOCOLS = ("huawei-v2", "huawei-v1", "cmcc-v1")
 DEFAULT_PORTAL_PORT = 2000  # where Huawei, H3C and Ruijie ACs listen for it by default
@@ -355,8 +376,10 @@ def _portal_check(values: dict[str, Any]) -> list[tuple[str, str]]:
         return [("portal_secret", "huawei-v2 signs every datagram with a shared key: give "
                  "the key configured on the AC (shared-key / key)")]
     if values.get("portal_protocol") is None and (values.get("portal_port") is not None
-                                                   or values.get("portal_secret")):
-        return [("portal_protocol", "a portal port or key without a portal protocol: name "
+                                                   or values.get("portal_secret")
+                                                   or values.get("portal_parameters")):
+        return [("portal_protocol", "a portal port, key or parameters without a portal "
+                 "protocol: name "
                  "the protocol the AC speaks (huawei-v2, huawei-v1 or cmcc-v1)")]
     return []
 
@@ -431,6 +454,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("portal_protocol", one_of(*PORTAL_PROTOCOLS)),
         Field("portal_port", integer(1, 65535)),
         Field("portal_secret", secret, secret=True),
+        Field("portal_parameters", redirect_names),
     ), unique=("address",), disjoint=("address",),  # a datagram names one NAS
         check=_nas_check, options=(Field("allow_short_secret", flag, default=False),)),
     Kind("devices", NetworkDevice, ("hostname",), (

@@ -136,6 +136,8 @@ class NasClient(Base):
     portal_protocol: Mapped[str | None] = mapped_column(String(16))
     portal_port: Mapped[int | None] = mapped_column(Integer)
     portal_secret_sealed: Mapped[str | None] = mapped_column(String(512), info=SEALED)
+    # the AC's redirect parameter names where they differ from its vendor's ("role=name,…")
+    portal_parameters: Mapped[str | None] = mapped_column(String(512))
     hotspots: Mapped[list[Hotspot]] = relationship(secondary=nas_hotspot, order_by=Hotspot.name)
 
 

@@ -53,16 +53,27 @@ def _first(args: dict[str, str], names: tuple[str, ...]) -> str:
     return next((args[name].strip() for name in names if args.get(name, "").strip()), "")
 
 
+def renamed(vendor: str, names: dict[str, str]) -> RedirectNames:
+    """The vendor's names with the AC's own (``portal_parameters``) in their place."""
+    base = VENDORS.get(vendor, VENDORS["huawei"])
+    return RedirectNames(**{role: (names[role],) if role in names else getattr(base, role)
+                            for role in ("user_ip", "ac_ip", "ac_name", "user_mac", "url",
+                                         "ssid")})
+
+
 def recognise(args: dict[str, str], directory: AcDirectory) -> Handoff | None:
-    """The hand-off of a redirect from a registered Portal-protocol AC, or None."""
-    for names in VENDORS.values():
+    """The hand-off of a redirect from a registered Portal-protocol AC, or None. An AC
+    registered with its own parameter names is tried first, by those names only."""
+    candidates = [(renamed(vendor, names), name)
+                  for name, (vendor, names) in sorted(directory.renamed.items())]
+    for names, only in [*candidates, *((n, None) for n in VENDORS.values())]:
         user_ip = _first(args, names.user_ip)
         if not user_ip:
             continue
         ac_ip, ac_name = _first(args, names.ac_ip), _first(args, names.ac_name)
         endpoint = (directory.by_address(ac_ip) if ac_ip else None) or (
             directory.by_name(ac_name) if ac_name else None)
-        if endpoint is None:
+        if endpoint is None or (only is not None and endpoint.name != only):
             continue
         return Handoff(res="notyet", uamip="", uamport=0, challenge="", nasid=endpoint.name,
                        mac=_first(args, names.user_mac)[:17], ip=user_ip[:45],

@@ -33,18 +33,30 @@ def endpoint_of(client: NasClient, box: SecretBox | None) -> AcEndpoint | None:
                       VERSIONS[client.portal_protocol], secret.encode())
 
 
-class AcDirectory:
-    """The Portal-protocol ACs of the registry, by address and by name."""
+def renamed_parameters(client: NasClient) -> dict[str, str]:
+    """The AC's own redirect parameter names (role → name), where it renamed them."""
+    pairs = (pair.partition("=") for pair in (client.portal_parameters or "").split(","))
+    return {role: name for role, _, name in pairs if role and name}
 
-    def __init__(self, endpoints: list[AcEndpoint]) -> None:
+
+class AcDirectory:
+    """The Portal-protocol ACs of the registry, by address and by name; ``renamed``: the
+    ACs whose redirect parameters differ from their vendor's (name → (vendor, role →
+    parameter name))."""
+
+    def __init__(self, endpoints: list[AcEndpoint],
+                 renamed: dict[str, tuple[str, dict[str, str]]] | None = None) -> None:
         self._by_address = {e.address: e for e in endpoints}
         self._by_name = {e.name.casefold(): e for e in endpoints}
+        self.renamed = renamed or {}
 
     @classmethod
     def load(cls, session: Session, box: SecretBox | None) -> AcDirectory:
         clients = session.scalars(select(NasClient).where(
             NasClient.portal_protocol.is_not(None))).all()
-        return cls([e for e in (endpoint_of(c, box) for c in clients) if e is not None])
+        return cls([e for e in (endpoint_of(c, box) for c in clients) if e is not None],
+                   {c.name: (c.vendor.value, renamed_parameters(c)) for c in clients
+                    if c.portal_parameters})
 
     def by_address(self, address: str) -> AcEndpoint | None:
         try:

@@ -142,3 +142,17 @@ def test_portal_v2_needs_a_key_and_a_key_needs_a_protocol(nas: Nas) -> None:
     refused = nas("add", "ac", "--ip", "10.20.0.3", "--secret", LONG,
                   "--portal-protocol", "huawei-v3", code=2)
     assert "huawei-v3" in refused
+
+
+def test_an_ac_with_its_own_redirect_parameter_names(nas: Nas) -> None:
+    from portal.acnas import AcDirectory
+    nas("add", "ac-2", "--ip", "10.20.0.4", "--secret", LONG, "--vendor", "h3c",
+        "--portal-protocol", "huawei-v2", "--portal-secret", "k",
+        "--portal-parameters", "user_ip = ip, ac_ip=acip")
+    with nas.store.session() as session:
+        directory = AcDirectory.load(session, open_box(nas.config, nas.store))
+    assert directory.renamed == {"ac-2": ("h3c", {"user_ip": "ip", "ac_ip": "acip"})}
+    refused = nas("set", "ac-2", "--portal-parameters", "user_ip=ip,colour=red", code=1)
+    assert "--portal-parameters: 'colour=red': give role=name pairs" in refused
+    refused = nas("set", "ac-2", "--portal-parameters", "url=a,url=b", code=1)
+    assert "url named twice" in refused

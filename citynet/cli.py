@@ -238,7 +238,8 @@ def serve(runtime: Runtime) -> None:
     """Run citynet's web app in the foreground (Ctrl-C stops it)."""
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
     serve_forever(create_app(runtime.store, runtime.config, box=box), runtime.config.web,
-                  banner=[], services=[*_services(runtime, box), _monitoring(runtime)])
+                  banner=[], services=[*_services(runtime, box), _portal_notices(runtime, box),
+                                       _monitoring(runtime)])
 
 
 def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
@@ -247,6 +248,13 @@ def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
     radius = runtime.config.radius
     return [RadiusService(runtime.store, box, radius, udp=radius.enabled)
             ] if radius.has_work else []
+
+
+def _portal_notices(runtime: Runtime, box: SecretBox | None) -> Service:
+    """NTF_LOGOUT from Portal-protocol ACs (portal.protocol_port)."""
+    from portal.acservice import AcNoticeService
+
+    return AcNoticeService(runtime.store, box, runtime.config)
 
 
 def _collectors() -> list[Collector]:

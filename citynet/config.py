@@ -239,6 +239,16 @@ class PortalConfig(Section):
     login_methods_by_nas: dict[str, list[LoginMethod]] = Field(
         default={}, description="a hotspot's own order, by NAS name (a TOML table: "
         "\"gw-1\" = [\"voucher\", \"sms\"]); other hotspots use login_methods")
+    protocol_port: int = Field(
+        default=50100, ge=0, le=65535,
+        description="UDP port for the Portal protocol's NTF_LOGOUT from Huawei/H3C/Ruijie "
+        "ACs (their default destination port is 50100)")
+    protocol_timeout: float = Field(
+        default=2.0, gt=0, le=30,
+        description="seconds the portal waits for an AC's answer before sending again")
+    protocol_tries: int = Field(
+        default=3, ge=1, le=10,
+        description="sends of one Portal-protocol request to an AC, the first included")
     app_enrolment: bool = Field(
         default=False, description="after an SMS login, invite the person to set up an "
         "authenticator app (off: public WiFi; app logins of those enrolled still work)")

@@ -44,6 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "radius_key": "",
     "portal_url": "http://127.0.0.1:8080/portal/",
     "walled_garden": [],
+    # a Portal-protocol AC (Huawei, H3C): filled from its NAS entry (devices.targets)
+    "portal_protocol": "",  # huawei-v2, huawei-v1, cmcc-v1; "": a UAM/RADIUS-only NAS
+    "portal_key": "",
+    "portal_port": 2000,  # where the AC takes the Portal protocol
+    "portal_server": "",  # citynet's address for the AC; "": radius_server
+    "portal_notify_port": 50100,  # citynet's portal.protocol_port (NTF_LOGOUT)
+    "ac_name": "",  # the NAS name, sent as wlanacname
 }
 _OWNED = re.compile(r"^\{#\s*owned:(.*?)#\}")
 
@@ -90,7 +97,11 @@ def load_vars(path: Path) -> dict[str, Any]:
 
 
 def variables(device: Device, document: Mapping[str, Any],
-              radius_keys: Mapping[str, str]) -> dict[str, Any]:
+              radius_keys: Mapping[str, str],
+              portals: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """``portals``: NAS address → the Portal-protocol facts of its NAS entry (protocol,
+    key, port, name), which win over the intent file: one source of truth with the
+    portal."""
     values = dict(DEFAULTS)
     values.update(document.get("defaults") or {})
     values.update((document.get("sites") or {}).get(device.site) or {})
@@ -99,6 +110,8 @@ def variables(device: Device, document: Mapping[str, Any],
                   site=device.site, nas_ip=values.get("nas_ip") or device.host)
     if device.host in radius_keys:
         values["radius_key"] = radius_keys[device.host]
+    values.update((portals or {}).get(device.host) or {})
+    values["portal_server"] = values.get("portal_server") or values["radius_server"]
     values.update(_guest_addressing(values))
     return values
 

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from devices.intent import (
     variables,
 )
 from devices.platforms import PROFILES
+from inventory.kinds import DEFAULT_PORTAL_PORT
 from inventory.models import NasClient, NetworkDevice
 
 # Credentials for devices that have none in the inventory (a jump account, CI)
@@ -77,6 +79,19 @@ def radius_keys(session: Session, box: SecretBox | None) -> dict[str, str]:
             for nas in session.scalars(select(NasClient))}
 
 
+def portal_acs(session: Session, box: SecretBox | None) -> dict[str, dict[str, Any]]:
+    """NAS address → the Portal-protocol facts of a NAS entry that is a Portal AC, for the
+    guest WiFi template (the same protocol, port and key the portal uses)."""
+    if box is None:
+        return {}
+    return {nas.address: {"portal_protocol": nas.portal_protocol, "ac_name": nas.name,
+                          "portal_port": nas.portal_port or DEFAULT_PORTAL_PORT,
+                          "portal_key": box.open(nas.portal_secret_sealed)
+                          if nas.portal_secret_sealed else ""}
+            for nas in session.scalars(select(NasClient).where(
+                NasClient.portal_protocol.is_not(None)))}
+
+
 def intent_path(config: Config) -> Path:
     return Path(config.devices.intent_vars) if config.devices.intent_vars else (
         config.data_path / "intent.yaml")
@@ -117,13 +132,15 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
     document = load_vars(intent_path(config))
     templates_dir = document.get("templates_dir")
     renderer = Renderer(Path(templates_dir) if templates_dir else None)
-    keys = radius_keys(session, box)
+    keys, portals = radius_keys(session, box), portal_acs(session, box)
     chosen = list(templates or config.devices.templates)
     reachable, unready = logins(session, config, box, selectors, environ)
     ready = []
     for device, login in reachable:
         try:
-            values = variables(device, document, keys)
+            values = variables(device, document, keys, portals)
+            # where citynet takes the ACs' notices: its own config, not the intent file
+            values["portal_notify_port"] = config.portal.protocol_port
             refuse_cli_keys(device, values, login.profile.cli_keys)
             if "guest_wifi" in chosen and not values.get("radius_key"):
                 raise CitynetError(f"no RADIUS key for guest WiFi: add a NAS entry with the "

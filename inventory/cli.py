@@ -20,7 +20,14 @@ from inventory import files, forms, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
 from inventory.importer import Outcome, export_row, import_rows
-from inventory.kinds import KINDS, MIN_NAS_SECRET, Kind, kind_named
+from inventory.kinds import (
+    DEFAULT_PORTAL_PORT,
+    KINDS,
+    MIN_NAS_SECRET,
+    PORTAL_PROTOCOLS,
+    Kind,
+    kind_named,
+)
 from inventory.models import NasClient
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -236,7 +243,21 @@ def nas() -> None:
 
 NAS_OPTIONS = {"address": "--ip", "secret": "--secret", "hotspots": "--hotspot",
                "vendor": "--vendor", "policy": "--policy", "name": "NAME",
-               "uam_secret": "--uam-secret", "portal_login_url": "--portal-login-url"}
+               "uam_secret": "--uam-secret", "portal_login_url": "--portal-login-url",
+               "portal_protocol": "--portal-protocol", "portal_port": "--portal-port",
+               "portal_secret": "--portal-secret", "portal_parameters": "--portal-parameters"}
+PORTAL_PROTOCOL = click.option(
+    "--portal-protocol", type=click.Choice(PORTAL_PROTOCOLS),
+    help="Huawei/H3C/Ruijie ACs: the Portal protocol the AC speaks with the portal.")
+PORTAL_PORT = click.option(
+    "--portal-port", type=click.IntRange(1, 65535),
+    help=f"The AC's Portal-protocol UDP port (default {DEFAULT_PORTAL_PORT}).")
+PORTAL_SECRET = click.option(
+    "--portal-secret", help="The Portal protocol's shared key (huawei-v2 needs one).")
+PORTAL_PARAMETERS = click.option(
+    "--portal-parameters", metavar="ROLE=NAME,…",
+    help="The AC's redirect parameter names where they differ from its vendor's, e.g. "
+    "user_ip=ip,ac_ip=acip (roles: user_ip, ac_ip, ac_name, user_mac, url, ssid).")
 ALLOW_SHORT_SECRET = click.option(
     "--allow-short-secret", is_flag=True,
     help=f"Accept a shared secret shorter than {MIN_NAS_SECRET} characters (old gear only).")
@@ -258,25 +279,36 @@ ALLOW_SHORT_SECRET = click.option(
               help="CoovaChilli's uamsecret, for the captive portal (signs its redirects).")
 @click.option("--portal-login-url", default=None,
               help="Controllers with their own web-auth: where the portal posts the login.")
+@PORTAL_PROTOCOL
+@PORTAL_PORT
+@PORTAL_SECRET
+@PORTAL_PARAMETERS
 @ALLOW_SHORT_SECRET
 @pass_runtime
 def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
             hotspots: tuple[str, ...], policy: str, message_authenticator: str,
             uam_secret: str | None, portal_login_url: str | None,
-            allow_short_secret: bool) -> None:
+            portal_protocol: str | None, portal_port: int | None, portal_secret: str | None,
+            portal_parameters: str | None, allow_short_secret: bool) -> None:
     """Register a NAS. Its name is the NAS-Identifier it sends (CoovaChilli: radiusnasid).
 
     Refused when its address overlaps another NAS's (a request must name one NAS), or
     when the secret is shorter than 16 characters (unless --allow-short-secret).
 
     \b
-    Example:
+    Examples:
       citynet nas add gw-dongmen --ip 10.20.0.1 --vendor huawei --hotspot 东门步行街
+      citynet nas add ac-luohu --ip 10.20.0.2 --vendor huawei \\
+          --portal-protocol huawei-v2 --portal-port 2000 --portal-secret 'key on the AC'
     """
+    if portal_protocol and portal_port is None:
+        portal_port = DEFAULT_PORTAL_PORT
     given = {"name": name, "address": ip, "secret": secret, "vendor": vendor,
              "policy": policy, "hotspots": list(hotspots),
              "message_authenticator": message_authenticator, "uam_secret": uam_secret,
-             "portal_login_url": portal_login_url,
+             "portal_login_url": portal_login_url, "portal_protocol": portal_protocol,
+             "portal_port": portal_port, "portal_secret": portal_secret,
+             "portal_parameters": portal_parameters,
              "allow_short_secret": allow_short_secret or None}
     # an option not given is a column left out, not the text "None"
     with runtime.store.session() as session:
@@ -302,12 +334,18 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
               help="off only for legacy gear that cannot sign (Blast-RADIUS risk).")
 @click.option("--uam-secret", help="CoovaChilli's uamsecret.")
 @click.option("--portal-login-url", help="Where the portal posts the login.")
+@PORTAL_PROTOCOL
+@PORTAL_PORT
+@PORTAL_SECRET
+@PORTAL_PARAMETERS
 @ALLOW_SHORT_SECRET
 @pass_runtime
 def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
             prompt_secret: bool, vendor: str | None, hotspots: tuple[str, ...],
             policy: str | None, message_authenticator: str | None, uam_secret: str | None,
-            portal_login_url: str | None, allow_short_secret: bool) -> None:
+            portal_login_url: str | None, portal_protocol: str | None,
+            portal_port: int | None, portal_secret: str | None,
+            portal_parameters: str | None, allow_short_secret: bool) -> None:
     """Change a NAS: options not given keep their value. Checked like `nas add`, and
     written to the audit log (secrets only as "changed"). The RADIUS service picks the
     change up within radius.nas_refresh_seconds; regenerate `citynet freeradius config`
@@ -324,7 +362,9 @@ def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
         secret = click.prompt("New secret", hide_input=True, confirmation_prompt=True)
     given = {"address": ip, "secret": secret, "vendor": vendor, "policy": policy,
              "hotspots": list(hotspots) or None, "message_authenticator": message_authenticator,
-             "uam_secret": uam_secret, "portal_login_url": portal_login_url}
+             "uam_secret": uam_secret, "portal_login_url": portal_login_url,
+             "portal_protocol": portal_protocol, "portal_port": portal_port,
+             "portal_secret": portal_secret, "portal_parameters": portal_parameters}
     changes: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
@@ -334,7 +374,8 @@ def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
             raise CitynetError(f"no NAS named {name!r} (see `citynet nas list`)")
         if allow_short_secret:
             changes["allow_short_secret"] = True
-        changed = _store_nas(session, runtime.box(create=secret is not None or bool(uam_secret)),
+        sealing = secret is not None or bool(uam_secret) or bool(portal_secret)
+        changed = _store_nas(session, runtime.box(create=sealing),
                              name, client, changes)
     click.echo(f"NAS {name}: " + (", ".join(sorted(changed)) + " changed" if changed
                                   else "nothing changed"))
@@ -363,7 +404,8 @@ def _store_nas(session: Session, box: SecretBox | None, name: str, client: NasCl
 
 
 NAS_COLUMNS = (Column("name"), Column("address"), Column("vendor"), Column("policy"),
-               Column("message_authenticator", "msg-auth"), Column("hotspots"))
+               Column("message_authenticator", "msg-auth"), Column("portal"),
+               Column("hotspots"))
 
 
 @nas.command("list")
@@ -376,6 +418,7 @@ def nas_list(runtime: Runtime, fmt: str | None) -> None:
         shown = Listing("nas", "NAS client", NAS_COLUMNS, [
             {"name": c.name, "address": c.address, "vendor": c.vendor,
              "policy": c.policy, "message_authenticator": c.message_authenticator,
+             "portal": f"{c.portal_protocol}:{c.portal_port}" if c.portal_protocol else "",
              "hotspots": [h.name for h in c.hotspots]} for c in clients], many="NAS clients")
     emit(shown, fmt, empty="(no NAS clients: add one with `citynet nas add`)")
 

@@ -47,6 +47,10 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "message_authenticator": ("Message-Authenticator", "Message-Authenticator"),
     "uam_secret": ("UAM 密钥", "UAM secret"),
     "portal_login_url": ("门户登录提交地址", "Portal login URL"),
+    "portal_protocol": ("Portal 协议", "Portal protocol"),
+    "portal_port": ("Portal 协议端口", "Portal protocol port"),
+    "portal_secret": ("Portal 共享密钥", "Portal shared key"),
+    "portal_parameters": ("重定向参数名", "Redirect parameter names"),
     "allow_short_secret": ("允许少于 16 个字符的共享密钥（仅限无法使用长密钥的旧设备）",
                            "Allow a shared secret shorter than 16 characters (only for old "
                            "gear that cannot take a long one)"),

@@ -332,6 +332,32 @@ PERCENT_METRICS = frozenset(TargetMetric) - {TargetMetric.HOTSPOTS_PER_COMMUNITY
 MIN_NAS_SECRET = 16
 
 
+# what an AC's redirect parameters name (portal/achandoff.py), renamed per NAS as
+# "role=name,role=name" when the AC's url-template / url-parameter names them otherwise
+REDIRECT_ROLES = ("user_ip", "ac_ip", "ac_name", "user_mac", "url", "ssid")
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def redirect_names(raw: Any) -> str:
+    """``user_ip=ip,ac_ip=acip``: each role once, names of letters, digits, ``_.-``."""
+    pairs = [part.strip() for part in str(raw).split(",") if part.strip()]
+    seen: dict[str, str] = {}
+    for pair in pairs:
+        role, sep, name = (p.strip() for p in pair.partition("="))
+        if not sep or role not in REDIRECT_ROLES or not _PARAMETER_NAME.fullmatch(name):
+            raise FieldError(f"{pair!r}: give role=name pairs, roles from "
+                             f"{', '.join(REDIRECT_ROLES)}")
+        if role in seen:
+            raise FieldError(f"{role} named twice")
+        seen[role] = name
+    return ",".join(f"{role}={name}" for role, name in seen.items())
+
+
+# the Portal protocol dialects of Huawei/H3C/Ruijie ACs (portal/acportal.py)
+PORTAL_PROTOCOLS = ("huawei-v2", "huawei-v1", "cmcc-v1")
+DEFAULT_PORTAL_PORT = 2000  # where Huawei, H3C and Ruijie ACs listen for it by default
+
+
 def _nas_check(values: dict[str, Any]) -> list[tuple[str, str]]:
     """A NAS secret given in clear is at least MIN_NAS_SECRET characters unless the row
     allows a short one; a sealed one (an export's) was checked when it was set."""
@@ -344,6 +370,20 @@ def _nas_check(values: dict[str, Any]) -> list[tuple[str, str]]:
                  "16). Use a longer one (e.g. `openssl rand -base64 24`), or, for gear that "
                  "cannot take one, allow it explicitly: allow_short_secret=yes in an import "
                  "file, the editor's 'allow a short secret' box, or --allow-short-secret")]
+    return _portal_check(values)
+
+
+def _portal_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """Portal 2.0 signs every datagram with the portal secret: it needs one."""
+    if values.get("portal_protocol") == "huawei-v2" and not values.get("portal_secret"):
+        return [("portal_secret", "huawei-v2 signs every datagram with a shared key: give "
+                 "the key configured on the AC (shared-key / key)")]
+    if values.get("portal_protocol") is None and (values.get("portal_port") is not None
+                                                   or values.get("portal_secret")
+                                                   or values.get("portal_parameters")):
+        return [("portal_protocol", "a portal port, key or parameters without a portal "
+                 "protocol: name "
+                 "the protocol the AC speaks (huawei-v2, huawei-v1 or cmcc-v1)")]
     return []
 
 
@@ -414,6 +454,10 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         Field("message_authenticator", one_of("require", "off"), default="require"),
         Field("uam_secret", secret, secret=True),
         Field("portal_login_url", http_url),
+        Field("portal_protocol", one_of(*PORTAL_PROTOCOLS)),
+        Field("portal_port", integer(1, 65535)),
+        Field("portal_secret", secret, secret=True),
+        Field("portal_parameters", redirect_names),
     ), unique=("address",), disjoint=("address",),  # a datagram names one NAS
         check=_nas_check, options=(Field("allow_short_secret", flag, default=False),)),
     Kind("devices", NetworkDevice, ("hostname",), (

@@ -131,6 +131,13 @@ class NasClient(Base):
     # "require" (default) or "off" for legacy gear that cannot sign (Blast-RADIUS risk)
     message_authenticator: Mapped[str] = mapped_column(String(8), default="require",
                                                        server_default="require")
+    # Huawei/H3C/Ruijie ACs: the Portal protocol they speak (huawei-v2, huawei-v1, cmcc-v1;
+    # None: not a Portal-protocol AC), the UDP port they take it on, its shared key
+    portal_protocol: Mapped[str | None] = mapped_column(String(16))
+    portal_port: Mapped[int | None] = mapped_column(Integer)
+    portal_secret_sealed: Mapped[str | None] = mapped_column(String(512), info=SEALED)
+    # the AC's redirect parameter names where they differ from its vendor's ("role=name,…")
+    portal_parameters: Mapped[str | None] = mapped_column(String(512))
     hotspots: Mapped[list[Hotspot]] = relationship(secondary=nas_hotspot, order_by=Hotspot.name)
 
 

@@ -11,7 +11,7 @@ from flask import g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import languages
-from portal import formauth, logins, online, uam, visit
+from portal import achandoff, formauth, logins, online, uam, visit
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 def arrive() -> BaseResponse | str | tuple[str, int]:
     """Where the NAS sends the browser; without a hand-off, a page that says what to do."""
     if "res" not in request.args:
+        by_protocol = achandoff.recognise(request.args.to_dict(), visit.portal().acs.get())
+        if by_protocol is not None:
+            return _arrive_from_ac(by_protocol)
         controller = formauth.recognise(request.args.to_dict())
         if controller is not None:
             return _arrive_by_form(*controller)
@@ -70,6 +73,17 @@ def _arrive_by_form(nasid: str, names: formauth.Names) -> BaseResponse | tuple[s
     session["handoff"] = formauth.handoff(args, names, facts.login_url).as_dict()
     return redirect(url_for(".login"))
 
+
+
+def _arrive_from_ac(handoff: uam.Handoff) -> BaseResponse | tuple[str, int]:
+    """A Portal-protocol AC's redirect: the address it names must be the one the portal
+    sees (the redirect is unsigned; the AC checks the rest when the portal logs in)."""
+    if handoff.ip != request.remote_addr:
+        log.warning("portal: AC %s names client %r but the request came from %s",
+                    handoff.ac, handoff.ip, request.remote_addr)
+        return render_template("portal/outside.html", problem="unsigned"), 400
+    session["handoff"] = handoff.as_dict()
+    return redirect(url_for(".login"))
 
 
 @visit.blueprint.get("/terms")

@@ -106,6 +106,15 @@ TEXT: dict[str, tuple[str, str, str]] = {  # key → (zh-CN, zh-Hant, en)
     "connect": ("连接", "連接", "Connect"),
     "back": ("返回", "返回", "Back"),
     # refusals
+    # a Portal-protocol AC did not log the device in (portal.logins.AC_REFUSALS)
+    "ac_rejected": ("登录被拒绝，请检查后重试", "登入被拒絕，請檢查後再試",
+                    "The login was refused: check and try again"),
+    "ac_busy": ("正在登录中，请稍候再试", "正在登入中，請稍候再試",
+                "A login of this device is under way: try again in a moment"),
+    "ac_no_answer": ("热点暂时没有响应，请稍后重试", "熱點暫時沒有回應，請稍後再試",
+                     "The hotspot did not answer: try again shortly"),
+    "ac_failed": ("热点无法完成登录，请稍后重试", "熱點無法完成登入，請稍後再試",
+                  "The hotspot could not complete the login: try again shortly"),
     "bad_phone": ("请输入中国大陆手机号码（11位）", "請輸入中國內地手機號碼（11位）",
                   "Enter a mainland China mobile number (11 digits)"),
     "bad_voucher": ("上网券号码有误，请检查", "上網券號碼有誤，請檢查",

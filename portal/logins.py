@@ -21,6 +21,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from citynet.typed import normalised
 from citynet.web import store
 from portal import consent, device_cookie, formauth, offers, phones, sms, totp, uam, visit
+from portal.acclient import LoginOutcome
 from radius import guesses, remembered, tokens, vouchers
 from radius.records import normal_mac
 
@@ -233,13 +234,46 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
 
 def _to_logon(handoff: uam.Handoff, username: str,
               password: str) -> BaseResponse | tuple[str, int]:
-    """Hand the login to the NAS: UAM's /logon with a CHAP response, or — for a
-    controller with its own web-auth — a form the browser posts to its login URL."""
+    """Hand the login to the NAS: UAM's /logon with a CHAP response, a Portal-protocol
+    AC's login over UDP, or — for a controller with its own web-auth — a form the
+    browser posts to its login URL."""
+    if handoff.ac:
+        return _through_ac(handoff, username, password)
     if handoff.login_url:
         return render_template("portal/handover.html", action=handoff.login_url,
                                fields=formauth.fields(handoff, username, password)), 200
     response = uam.chap_response(handoff.challenge, password, visit.uam_secret(handoff.nasid))
     return redirect(uam.logon_url(handoff, username, response, handoff.userurl), code=303)
+
+
+# what the person is told when the AC does not log them in (portal/i18n.py keys)
+AC_REFUSALS = {LoginOutcome.REJECTED: "ac_rejected", LoginOutcome.BUSY: "ac_busy",
+               LoginOutcome.NO_ANSWER: "ac_no_answer", LoginOutcome.FAILED: "ac_failed"}
+
+
+def _through_ac(handoff: uam.Handoff, username: str,
+                password: str) -> BaseResponse | tuple[str, int]:
+    """The portal logs the device in at its AC (Portal protocol); the AC asks RADIUS."""
+    portal = visit.portal()
+    endpoint = portal.acs.get().by_name(handoff.ac)
+    if endpoint is None:
+        log.warning("portal: AC %s is no longer registered for the Portal protocol",
+                    handoff.ac)
+        return _login_error("ac_failed", 503)
+    answer = portal.ac_client.login(endpoint, handoff.ip, username, password,
+                                    user_mac=_mac_octets(handoff.mac))
+    if answer.outcome in (LoginOutcome.LOGGED_IN, LoginOutcome.ALREADY_ONLINE):
+        return redirect(url_for(".success"), code=303)
+    log.info("portal: AC %s did not log %s in: %s %s", handoff.ac, handoff.ip,
+             answer.outcome, answer.text[:200])
+    status = 503 if answer.outcome == LoginOutcome.NO_ANSWER else 400
+    return _login_error(AC_REFUSALS.get(LoginOutcome(answer.outcome), "ac_failed"), status)
+
+
+def _mac_octets(mac: str) -> bytes | None:
+    """The six octets of a MAC as the redirect spelt it, for the AC's Session-ID."""
+    digits = normal_mac(mac).replace("-", "")
+    return bytes.fromhex(digits) if len(digits) == 12 else None
 
 
 def _login_error(key: str, status: int = 400, **values: object) -> tuple[str, int]:

@@ -13,6 +13,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from citynet import staff
 from citynet.web import store
 from portal import capport, offers, phones, totp, uam, visit
+from portal.acclient import LogoutOutcome
 from radius import grants, remembered
 from radius.models import RadiusSession
 
@@ -59,11 +60,26 @@ def _live_session(handoff: uam.Handoff | None) -> RadiusSession | None:
 @visit.blueprint.post("/logout")
 def logout() -> BaseResponse:
     handoff = visit.need_handoff(login=False)
+    if handoff.ac:  # a Portal-protocol AC: the portal asks it to end the session
+        return _logout_at_ac(handoff)
     if not handoff.uamip:  # a web-auth controller: it has its own logout page
         abort(409, "log out on the hotspot's own page")
     session.pop("phone", None)
     session.pop("may_enrol", None)
     return redirect(uam.logoff_url(handoff), code=303)  # the NAS ends the session
+
+
+def _logout_at_ac(handoff: uam.Handoff) -> BaseResponse:
+    portal = visit.portal()
+    endpoint = portal.acs.get().by_name(handoff.ac)
+    if endpoint is None:
+        abort(503, "this hotspot's AC is no longer registered")
+    answer = portal.ac_client.logout(endpoint, handoff.ip)
+    if answer.outcome == LogoutOutcome.NO_ANSWER:
+        abort(503, "the hotspot did not answer: try again")
+    session.pop("phone", None)
+    session.pop("may_enrol", None)
+    return redirect(url_for(".logged_out"), code=303)
 
 
 @visit.blueprint.post("/forget")

@@ -45,6 +45,8 @@ class Handoff:
     login_url: str = ""
     form_username: str = "username"
     form_password: str = "password"  # noqa: S105 - a form field's name
+    # a Portal-protocol AC (portal.achandoff): its NAS name; the portal logs in through it
+    ac: str = ""
 
     def as_dict(self) -> dict[str, str | int]:
         return dict(self.__dict__)
@@ -52,13 +54,16 @@ class Handoff:
     @property
     def signed(self) -> bool:
         """The NAS vouched for it: a UAM hand-off is read only after its md checked; a
-        web-auth controller's redirect carries no signature."""
+        web-auth controller's redirect carries no signature. A Portal-protocol AC's
+        redirect is not signed either, but the login goes through that AC for that
+        address, and the RADIUS token is bound to the MAC the AC itself reports
+        (portal.achandoff), so its MAC counts as vouched for."""
         return not self.login_url
 
     @property
     def can_log_in(self) -> bool:
         """A login can be handed back: UAM with a challenge, or a form to post."""
-        return bool(self.challenge) or bool(self.login_url)
+        return bool(self.challenge) or bool(self.login_url) or bool(self.ac)
 
 
 def signature(url_before_md: str, uam_secret: str) -> str:

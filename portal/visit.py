@@ -29,6 +29,8 @@ from citynet.db import Store
 from citynet.logs import Throttle
 from inventory.models import NasClient
 from portal import countdown, i18n, merchants, sms, uam
+from portal.acclient import AcClient, Drops, Timing
+from portal.acnas import AcDirectory
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
 from radius.profiles import DEFAULT, ProfileBook, Terms
 from radius.records import normal_mac
@@ -52,6 +54,8 @@ class Portal:
     profiles: ProfileBook
     showcase: merchants.Showcase
     zone: ZoneInfo  # the district's day, for daily allowances
+    acs: Reloading[AcDirectory]  # the Portal-protocol ACs of the NAS registry
+    ac_client: AcClient
     # NAS addresses asking the RFC 8908 API without naming the client: warned of hourly
     unnamed_askers: Throttle = field(default_factory=lambda: Throttle(every=3600))
 
@@ -78,7 +82,11 @@ def setup(app: Flask, config: Config) -> None:
         nases=Reloading(_nas_facts(store_of_app, app.extensions.get("citynet.box")),
                         "NAS facts"),
         profiles=ProfileBook.of(store_of_app),
-        showcase=merchants.Showcase(store_of_app), zone=ZoneInfo(config.radius.timezone))
+        showcase=merchants.Showcase(store_of_app), zone=ZoneInfo(config.radius.timezone),
+        acs=Reloading(_ac_directory(store_of_app, app.extensions.get("citynet.box")),
+                      "Portal-protocol ACs"),
+        ac_client=AcClient(Drops(), Timing(settings.protocol_timeout,
+                                           settings.protocol_tries)))
 
 
 def portal() -> Portal:
@@ -117,7 +125,7 @@ def _headers(response: Response) -> Response:
     if saved is not None and saved.login_url:
         parts = urlsplit(saved.login_url)
         logon = f" {parts.scheme}://{parts.netloc}"
-    elif saved is not None:
+    elif saved is not None and saved.uamip:
         logon = f" http://{saved.uamip}:{saved.uamport}"
     # a login POST ends in a redirect to the NAS's /logon: allow that origin, no other
     response.headers["Content-Security-Policy"] = (
@@ -185,6 +193,14 @@ def _nas_facts(found: Store, box: SecretBox | None) -> Callable[[], dict[str, Na
         return {name: NasFacts(box.open(sealed) if sealed and box else "", policy,
                                login_url or "", address)
                 for name, sealed, policy, login_url, address in rows}
+
+    return load
+
+
+def _ac_directory(found: Store, box: SecretBox | None) -> Callable[[], AcDirectory]:
+    def load() -> AcDirectory:
+        with found.session() as db:
+            return AcDirectory.load(db, box)
 
     return load
 

@@ -39,6 +39,7 @@ from radius.codec import Request
 from radius.decisions import Decision, Login, attempt_of
 from radius.duplicates import ReplyCache
 from radius.nas import NasEntry, NasRegistry
+from radius.vendors import in_vendor_terms
 from radius.wire import Code, Malformed
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,8 @@ class RadiusServer:
             if isinstance(outcome, Decision):
                 try:
                     reply = codec.reply(request, Code.ACCESS_ACCEPT if outcome.accept
-                                        else Code.ACCESS_REJECT, outcome.attributes)
+                                        else Code.ACCESS_REJECT,
+                                        in_vendor_terms(nas.vendor, outcome.attributes))
                     self.counters["accepted" if outcome.accept else "rejected"] += 1
                 except Exception as exc:  # a reply value the dictionary cannot encode
                     outcome = exc

@@ -26,6 +26,7 @@ class NasEntry:
     secret: bytes
     policy: str
     require_message_authenticator: bool = True
+    vendor: str = "other"  # inventory NasVendor value: which attributes it reads (radius.vendors)
 
 
 KNOWN_ADDRESSES = 65_536  # NAS source addresses remembered per registry
@@ -82,7 +83,7 @@ class NasRegistry:
                                "to open their shared secrets")
         return cls([
             NasEntry(c.name, ipaddress.ip_network(c.address), box.open(c.secret_sealed).encode(),
-                     c.policy, c.message_authenticator != "off")
+                     c.policy, c.message_authenticator != "off", c.vendor.value)
             for c in clients
         ])
 

@@ -19,7 +19,7 @@ from radius.grants import budget, granted
 from radius.models import RadiusSession
 from radius.policy import Allowance, session_terms
 from radius.profiles import Terms
-from radius.vendors import NasProfile, nas_profile
+from radius.vendors import NasProfile, in_vendor_terms, nas_profile
 
 
 def authorisation(terms: Terms, allowed: Allowance, profile: NasProfile, elapsed: int,
@@ -42,8 +42,8 @@ def coa_attributes(session: Session, live: RadiusSession, vendor: str, terms: Te
     authorisation with the change applied."""
     profile = nas_profile(vendor)
     if not profile.coa_is_full_reauth:
-        return dict(change)
+        return in_vendor_terms(vendor, dict(change))
     elapsed = max(int((now - live.started_at).total_seconds()), 0)
     whole = authorisation(terms, budget(session, live, terms, zone), profile, elapsed,
                           live.input_octets + live.output_octets)
-    return {**whole, **change}
+    return in_vendor_terms(vendor, {**whole, **change})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -89,6 +90,17 @@ def search(session: Session, *, who: str = "", mac: str = "", ip: str = "", nas:
              .order_by(RadiusSession.started_at.desc(), RadiusSession.id.desc()))
     found = list(session.scalars(query.limit(limit + 1)))
     return found[:limit], len(found) > limit
+
+
+def end_at_nas(session: Session, nas: str, ip: str, now: datetime,
+               cause: str = "NAS-Request") -> int:
+    """Close the open sessions of address ``ip`` at ``nas``, which said the user is gone
+    (a Portal-protocol AC's NTF_LOGOUT): its accounting Stop may be late or lost. The
+    login records are left to accounting. How many were closed."""
+    found = list(session.scalars(select(RadiusSession).where(*matching(ip=ip, nas=nas))))
+    for row in found:
+        row.stopped_at, row.terminate_cause = now, cause
+    return len(found)
 
 
 def count(session: Session, **criteria: Any) -> int:

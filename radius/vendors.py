@@ -23,6 +23,9 @@ class NasProfile:
     # True: a Session-Timeout or byte cap in a CoA counts from the session's start (the NAS
     # compares it with the session's time and octets so far); False: from the CoA on
     limits_count_from_start: bool = False
+    # the NAS's own (up, down) rate attributes, bit/s, sent beside WISPr-Bandwidth-Max-*
+    # (which it ignores) in an Access-Accept and a CoA; None: WISPr is enough
+    bandwidth: tuple[str, str] | None = None
 
 
 NAS_PROFILES: dict[NasVendor, NasProfile] = {
@@ -30,6 +33,13 @@ NAS_PROFILES: dict[NasVendor, NasProfile] = {
     # every limit the packet lacks; session_interval compares Session-Timeout with the time
     # since s_state.start_time and the octet caps with the session's counters
     NasVendor.COOVACHILLI: NasProfile(coa_is_full_reauth=True, limits_count_from_start=True),
+    # Huawei ACs/BRAS rate-limit by their own VSAs (vendor 2011): "Input" is what the user
+    # sends (up), "Output" what the user receives (down); CIR, bit/s. A CoA carrying them
+    # changes the rate of the live session (RFC 5176 CoA on udp 3799).
+    NasVendor.HUAWEI: NasProfile(bandwidth=("Huawei-Input-Average-Rate",
+                                            "Huawei-Output-Average-Rate")),
+    # H3C Comware (vendor 25506): the same pair, average rate, bit/s
+    NasVendor.H3C: NasProfile(bandwidth=("H3C-Input-Average-Rate", "H3C-Output-Average-Rate")),
     # the rest apply what a CoA carries and keep the other limits (RFC 5176 section 3)
 }
 
@@ -41,3 +51,17 @@ def nas_profile(vendor: str) -> NasProfile:
         return NAS_PROFILES.get(NasVendor(vendor), NasProfile())
     except ValueError:
         return NasProfile()
+
+
+WISPR_RATES = ("WISPr-Bandwidth-Max-Up", "WISPr-Bandwidth-Max-Down")
+
+
+def in_vendor_terms(vendor: str, attributes: dict[str, object]) -> dict[str, object]:
+    """``attributes`` with the NAS vendor's own rate attributes beside the WISPr ones (an
+    Access-Accept's or a CoA's); unchanged for a vendor that reads WISPr."""
+    names = nas_profile(vendor).bandwidth
+    if names is None:
+        return attributes
+    extra = {own: attributes[wispr] for wispr, own in zip(WISPR_RATES, names, strict=True)
+             if wispr in attributes}
+    return {**attributes, **extra}

@@ -105,3 +105,54 @@ def test_nas_set_changes_secret_and_address_and_audits_it(nas: Nas) -> None:
                                                    "secret": "(changed)"})
     assert deleted[:2] == ("inventory.delete", "nas:gw")
     assert LONG not in str(nas.audited()) and OTHER not in str(nas.audited())
+
+
+def test_a_portal_protocol_ac_is_registered_with_its_sealed_key(nas: Nas) -> None:
+    from portal.acnas import AcDirectory
+    from portal.acportal import Version
+    nas("add", "ac-luohu", "--ip", "10.20.0.2", "--secret", LONG, "--vendor", "huawei",
+        "--portal-protocol", "huawei-v2", "--portal-secret", "portal-key-1")
+    listed = nas("list")
+    assert "huawei-v2:2000" in listed and "portal-key-1" not in listed
+    with nas.store.session() as session:
+        sealed = session.scalar(select(NasClient.portal_secret_sealed))
+        assert sealed is not None and "portal-key-1" not in sealed
+        directory = AcDirectory.load(session, open_box(nas.config, nas.store))
+    ac = directory.by_name("AC-LUOHU")
+    assert ac is not None and ac == directory.by_address("10.20.0.2")
+    assert (ac.port, ac.version, ac.secret) == (2000, Version.V2, b"portal-key-1")
+    assert "portal-key-1" not in repr(ac)
+    nas("set", "ac-luohu", "--portal-protocol", "cmcc-v1", "--portal-port", "2001",
+        "--portal-secret", "portal-key-2")
+    with nas.store.session() as session:
+        ac = AcDirectory.load(session, open_box(nas.config, nas.store)).by_name("ac-luohu")
+    assert ac is not None and (ac.port, ac.version, ac.secret) == (
+        2001, Version.V1, b"portal-key-2")
+    changed = nas.audited()[-1][2]
+    assert "portal-key" not in str(changed) and "portal_secret" in changed
+
+
+def test_portal_v2_needs_a_key_and_a_key_needs_a_protocol(nas: Nas) -> None:
+    refused = nas("add", "ac", "--ip", "10.20.0.3", "--secret", LONG,
+                  "--portal-protocol", "huawei-v2", code=1)
+    assert "--portal-secret: huawei-v2 signs every datagram" in refused
+    refused = nas("add", "ac", "--ip", "10.20.0.3", "--secret", LONG,
+                  "--portal-secret", "k", code=1)
+    assert "--portal-protocol:" in refused
+    refused = nas("add", "ac", "--ip", "10.20.0.3", "--secret", LONG,
+                  "--portal-protocol", "huawei-v3", code=2)
+    assert "huawei-v3" in refused
+
+
+def test_an_ac_with_its_own_redirect_parameter_names(nas: Nas) -> None:
+    from portal.acnas import AcDirectory
+    nas("add", "ac-2", "--ip", "10.20.0.4", "--secret", LONG, "--vendor", "h3c",
+        "--portal-protocol", "huawei-v2", "--portal-secret", "k",
+        "--portal-parameters", "user_ip = ip, ac_ip=acip")
+    with nas.store.session() as session:
+        directory = AcDirectory.load(session, open_box(nas.config, nas.store))
+    assert directory.renamed == {"ac-2": ("h3c", {"user_ip": "ip", "ac_ip": "acip"})}
+    refused = nas("set", "ac-2", "--portal-parameters", "user_ip=ip,colour=red", code=1)
+    assert "--portal-parameters: 'colour=red': give role=name pairs" in refused
+    refused = nas("set", "ac-2", "--portal-parameters", "url=a,url=b", code=1)
+    assert "url named twice" in refused

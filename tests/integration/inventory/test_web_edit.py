@@ -236,7 +236,8 @@ def test_nas_secrets_are_sealed_and_never_shown(site: Site) -> None:
     assert client.get(f"{BASE}/nas.json").get_json()["records"] == [{
         "name": "gw-1", "address": "10.20.0.1", "vendor": "coovachilli", "policy": "default",
         "hotspots": ["老围文化广场"], "message_authenticator": "require",
-        "portal_login_url": None}]
+        "portal_login_url": None, "portal_protocol": None, "portal_port": None,
+        "portal_parameters": None}]
 
     # an edit that leaves the secrets empty keeps them, token and all
     assert post(client, f"{BASE}/nas/gw-1", address="10.20.0.2", secret="",

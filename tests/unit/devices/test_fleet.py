@@ -219,3 +219,27 @@ def test_a_tcp_timeout_is_told_apart_from_a_refusal() -> None:
             error = connect_failure(wrapped, login)
         assert type(error) is kind
         assert said in str(error)
+
+
+@pytest.mark.parametrize(("platform", "expected"), [
+    ("huawei", [" url-parameter ac-ip wlanacip ac-name wlanacname", "web-auth-server citynet",
+                " server-ip 10.0.0.10", " port 50100", " shared-key cipher portal-key-1",
+                "web-auth-server listening-port 2001", " source-ip 10.1.1.1"]),
+    ("hp_comware", [" url-parameter nasip value 10.1.1.1",
+                    " url-parameter wlanacname value ac-1", "portal server citynet",
+                    " ip 10.0.0.10 key simple portal-key-1", " port 50100"]),
+])
+def test_guest_wifi_configures_the_portal_server_from_the_nas_entry(
+        platform: str, expected: list[str]) -> None:
+    device = Device("ac-1", platform, "access_switch", "x", "10.1.1.1")
+    document = {"defaults": {"radius_server": "10.0.0.10"}}
+    portals = {"10.1.1.1": {"portal_protocol": "huawei-v2", "ac_name": "ac-1",
+                            "portal_port": 2001, "portal_key": "portal-key-1"}}
+    text = Renderer().render(device, ["guest_wifi"], variables(
+        device, document, {"10.1.1.1": "radius-key-1"}, portals)).text
+    lines = text.splitlines()
+    for line in expected:
+        assert any(got.startswith(line) for got in lines), (line, text)
+    plain = Renderer().render(device, ["guest_wifi"], variables(
+        device, document, {"10.1.1.1": "radius-key-1"})).text
+    assert "portal-key" not in plain and "citynet" in plain  # a UAM/RADIUS-only NAS

@@ -245,3 +245,21 @@ def test_a_store_outage_is_one_log_line_not_one_per_request(
     for line in (batch, request):
         assert "the store failed: OperationalError: connection failed" in line
         assert "(seen 1× since its last line; one line a minute per failure and cause)" in line
+
+
+def test_a_huawei_nas_gets_its_own_rate_attributes() -> None:
+    class Rated(Records):
+        def run(self, jobs: list[tuple[Login, Any]]) -> None:
+            for _job, done in jobs:
+                done(Decision(True, {"WISPr-Bandwidth-Max-Up": 1_000_000,
+                                     "WISPr-Bandwidth-Max-Down": 4_000_000}))
+
+    huawei = NasEntry("ac", ipaddress.ip_network("10.0.0.0/24"), SECRET, "default",
+                      vendor="huawei")
+    srv = RadiusServer(NasRegistry([huawei]), Rated())  # type: ignore[arg-type]
+    request = access_request()
+    [accept] = run(srv, request)
+    got = codec.reply_from_nas(request, accept, SECRET, frozenset({Code.ACCESS_ACCEPT}))
+    assert got["Huawei-Input-Average-Rate"] == [1_000_000]
+    assert got["Huawei-Output-Average-Rate"] == [4_000_000]
+    assert got["WISPr-Bandwidth-Max-Up"] == [1_000_000]

@@ -1,0 +1,231 @@
+"""A phone behind a Huawei/H3C/Ruijie AC, end to end: the AC's redirect, the portal's
+login page, the Portal protocol to the fake AC, the AC's RADIUS (CHAP with its own
+challenge) to citynet's real listener, accounting, status, logout and the AC's
+NTF_LOGOUT — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from citynet.app import create_app
+from citynet.config import Config, RadiusConfig
+from citynet.crypto import SecretBox, open_box
+from citynet.db import Store
+from inventory.files import RawRow
+from inventory.importer import import_rows
+from inventory.kinds import KINDS
+from portal.acportal import PacketType
+from portal.acservice import AcNoticeService
+from radius import vouchers
+from radius.models import RadiusSession
+from radius.service import RadiusService
+from tests.fakes.ac import FakeAc
+
+NAS_SECRET = "ac-radius-secret-123"
+PORTAL_KEY = "ac-portal-key-456"
+AC_NAME = "ac-luohu"
+USER_IP = "10.30.0.17"  # the phone's address, as the AC and the portal see it
+MAC = "AA-BB-CC-DD-EE-07"
+
+
+def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    waited = threading.Event()
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return True
+        waited.wait(0.05)
+    return check()
+
+
+def register(store: Store, box: SecretBox, ac: FakeAc) -> None:
+    with store.session() as session:
+        outcome = import_rows(session, [RawRow("test", 1, KINDS["nas"], {
+            "name": AC_NAME, "address": ac.address, "secret": NAS_SECRET,
+            "vendor": ac.vendor, "portal_protocol": "huawei-v2", "portal_port": ac.port,
+            "portal_secret": PORTAL_KEY})], box)
+        assert outcome.ok, outcome.problems
+
+
+@dataclass
+class AcHotspot:
+    store: Store
+    box: SecretBox
+    config: Config
+    radius: RadiusService
+    ac: FakeAc
+    app: Any
+
+    def voucher(self) -> str:
+        with self.store.session() as session:
+            [made] = vouchers.create(session, 1, 60, 1, "test", valid_days=1)
+            return made.code
+
+    def open_sessions(self) -> list[RadiusSession]:
+        with self.store.session() as session:
+            return list(session.scalars(select(RadiusSession).where(
+                RadiusSession.nas == AC_NAME, RadiusSession.stopped_at.is_(None))))
+
+
+class Phone:
+    def __init__(self, hotspot: AcHotspot) -> None:
+        self.hotspot, self.browser = hotspot, hotspot.app.test_client()
+        self.browser.environ_base["REMOTE_ADDR"] = USER_IP
+        self.page = ""
+
+    def get(self, url: str) -> Any:
+        parts = urlsplit(url)
+        response = self.browser.get(parts.path + ("?" + parts.query if parts.query else ""))
+        while response.status_code in (301, 302, 303) and response.location.startswith("/"):
+            response = self.browser.get(response.location)
+        self.page = response.get_data(as_text=True)
+        return response
+
+    def arrive(self) -> Any:
+        return self.get(self.hotspot.ac.redirect_url("http://localhost/portal/", USER_IP, MAC))
+
+    def post(self, path: str, **form: str) -> Any:
+        found = re.search(r'name="csrf" value="([^"]+)"', self.page)
+        assert found, "no CSRF token on the page"
+        response = self.browser.post(path, data={"csrf": found.group(1), **form})
+        self.page = response.get_data(as_text=True)
+        return response
+
+
+@pytest.fixture
+def hotspot(request: pytest.FixtureRequest, backend_config: Config,
+            store: Store) -> Iterator[AcHotspot]:
+    """A Huawei AC, or the vendor a test names (indirect parametrisation)."""
+    box = open_box(backend_config, store, create=True)
+    assert box is not None
+    fake = FakeAc(PORTAL_KEY.encode(), name=AC_NAME,
+                  vendor=getattr(request, "param", "huawei"))
+    register(store, box, fake)
+    radius = RadiusService(store, box, RadiusConfig(bind="127.0.0.1", auth_port=0,
+                                                    acct_port=0))
+    radius.start()
+    fake.radius = ("127.0.0.1", radius.ports[0], radius.ports[1], NAS_SECRET.encode())
+    config = backend_config.model_copy(update={"portal": backend_config.portal.model_copy(
+        update={"protocol_timeout": 0.5, "protocol_tries": 3})})
+    with fake:
+        app = create_app(store, config, box=box, test_config={"TESTING": True})
+        try:
+            yield AcHotspot(store, box, config, radius, fake, app)
+        finally:
+            radius.stop()
+
+
+@pytest.mark.parametrize("hotspot", ["huawei", "h3c", "ruijie"], indirect=True)
+def test_voucher_login_status_and_logout(hotspot: AcHotspot) -> None:
+    code, phone = hotspot.voucher(), Phone(hotspot)
+    assert phone.arrive().status_code == 200 and 'action="/portal/voucher"' in phone.page
+    done = phone.post("/portal/voucher", code=code, consent="1")
+    assert done.status_code == 303 and done.location.endswith("/portal/success")
+    online = hotspot.ac.online[USER_IP]
+    assert online.name == code and hotspot.ac.radius_logins == 1
+    assert eventually(lambda: online.affirmed)
+    assert eventually(lambda: len(hotspot.open_sessions()) == 1)  # accounting Start stored
+    [live] = hotspot.open_sessions()
+    assert (live.framed_ip, live.calling_station) == (USER_IP, MAC)
+    api = phone.browser.get("/portal/api/captive").get_json()  # RFC 8908, by its address
+    assert api["captive"] is False and api["seconds-remaining"] > 0
+    assert phone.get("/portal/success").status_code == 200
+    assert phone.get("/portal/status").status_code == 200 and "/portal/logout" in phone.page
+    out = phone.post("/portal/logout")
+    assert out.status_code == 303 and out.location.endswith("/portal/logged-out")
+    assert USER_IP not in hotspot.ac.online
+    assert eventually(lambda: not hotspot.open_sessions())  # the AC's accounting Stop
+    assert phone.browser.get("/portal/api/captive").get_json()["captive"] is True
+
+
+def test_a_wrong_voucher_is_refused_by_radius_through_the_ac(hotspot: AcHotspot) -> None:
+    phone = Phone(hotspot)
+    phone.arrive()
+    refused = phone.post("/portal/voucher", code=vouchers.new_code(), consent="1")
+    assert refused.status_code == 400
+    assert "The login was refused" in phone.page or "登录被拒绝" in phone.page
+    assert not hotspot.ac.online
+
+
+def test_a_lost_ack_auth_still_logs_in_once(hotspot: AcHotspot) -> None:
+    hotspot.ac.drop_answers[PacketType.ACK_AUTH] = 1
+    phone = Phone(hotspot)
+    phone.arrive()
+    assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 303
+    assert hotspot.ac.received[PacketType.REQ_AUTH] >= 2  # more if RADIUS was slow
+    assert hotspot.ac.radius_logins == 1
+    assert hotspot.ac.accounting == [("Start", USER_IP)]
+
+
+def test_an_ac_that_never_answers_leaves_no_half_login(hotspot: AcHotspot) -> None:
+    hotspot.ac.drop_answers[PacketType.ACK_AUTH] = 3
+    phone = Phone(hotspot)
+    phone.arrive()
+    assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 503
+    assert not hotspot.ac.online  # the timeout logout undid it at the AC
+    assert eventually(lambda: not hotspot.open_sessions())
+
+
+def test_a_wrong_portal_key_logs_nobody_in(hotspot: AcHotspot) -> None:
+    hotspot.ac.secret = b"not-the-key-registered"
+    phone = Phone(hotspot)
+    phone.arrive()
+    assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 503
+    assert not hotspot.ac.online and hotspot.ac.bad_authenticator >= 3
+
+
+def test_ntf_logout_from_the_ac_ends_the_session(hotspot: AcHotspot) -> None:
+    notices = AcNoticeService(hotspot.store, hotspot.box, hotspot.config, port=0)
+    notices.start()
+    try:
+        assert notices.bound is not None
+        hotspot.ac.portal = ("127.0.0.1", notices.bound)
+        phone = Phone(hotspot)
+        phone.arrive()
+        phone.post("/portal/voucher", code=hotspot.voucher(), consent="1")
+        assert eventually(lambda: len(hotspot.open_sessions()) == 1)
+        hotspot.ac.radius = None  # its accounting Stop is lost: the notice alone ends it
+        assert hotspot.ac.kick(USER_IP, "idle")
+        assert not hotspot.open_sessions()
+    finally:
+        notices.stop()
+
+
+def test_a_redirect_naming_another_address_is_refused(hotspot: AcHotspot) -> None:
+    phone = Phone(hotspot)
+    refused = phone.get(hotspot.ac.redirect_url("http://localhost/portal/", "10.9.9.9", MAC))
+    assert refused.status_code == 400
+
+
+def test_sms_login_then_one_tap_for_the_remembered_device(hotspot: AcHotspot) -> None:
+    phone = Phone(hotspot)
+    phone.arrive()
+    phone.get("/portal/sms")
+    sent = phone.post("/portal/sms", phone="13800138000", consent="1")
+    assert sent.status_code == 302
+    phone.get(sent.location)
+    portal = hotspot.app.extensions["citynet.portal"]
+    portal.sender.drain()
+    [latest, *_] = portal.outbox.recent(10)
+    code = re.search(r"\b(\d{6})\b", latest["text"])
+    assert code is not None
+    done = phone.post("/portal/sms/code", code=code.group(1), remember="1")
+    assert done.status_code == 303 and done.location.endswith("/portal/success")
+    assert hotspot.ac.online[USER_IP].name == "13800138000"  # the phone, with a token
+    phone.get("/portal/status")
+    phone.post("/portal/logout")
+    assert USER_IP not in hotspot.ac.online
+    # the same device again: one tap, through the AC, with a fresh one-time token
+    phone.arrive()
+    assert 'action="/portal/device"' in phone.page
+    again = phone.post("/portal/device")
+    assert again.status_code == 303 and again.location.endswith("/portal/success")
+    assert hotspot.ac.online[USER_IP].name == "13800138000"
+    assert hotspot.ac.radius_logins == 2

@@ -5,8 +5,8 @@ Huawei 2.0): which dialect it speaks, the UDP port it takes it on, and its share
 (sealed like the RADIUS secret), and its redirect parameter names where they differ from
 its vendor's. All empty for the NAS registered before.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: inventory_0002
+Revises: inventory_0001
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020"
-down_revision: str | None = "0019"
+revision: str = "inventory_0002"
+down_revision: str | None = "inventory_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,20 +1,25 @@
-"""Every domain's tables on one MetaData — the composition point for migrations and tests."""
+"""Every table on one MetaData — the composition point for migrations and tests."""
 
 import importlib
+from collections.abc import Sequence
 
 from sqlalchemy import MetaData
 
 from citynet.db import Base
+from citynet.domains import Domain, registered
 
-# The kernel imports domain packages only where it composes them (here, the CLI root and
-# the app factory); each of these modules registers its tables on Base when imported.
-TABLE_MODULES = ("citynet.audit", "citynet.staff", "inventory.models", "radius.models",
-                 "radius.records", "radius.vouchers", "radius.profiles", "radius.tokens",
-                 "radius.remembered", "portal.sms", "portal.totp", "portal.merchants",
-                 "portal.consent", "monitoring.models", "devices.approvals")
+# the kernel's tables; each domain names its own in its manifest (``tables``)
+KERNEL_TABLES = ("citynet.audit", "citynet.staff")
+
+
+def table_modules(domains: Sequence[Domain] | None = None) -> tuple[str, ...]:
+    """The modules whose import puts every table on ``Base``: the kernel's, then each
+    domain's in the registry's order."""
+    chosen = registered() if domains is None else domains
+    return (*KERNEL_TABLES, *(module for domain in chosen for module in domain.tables))
 
 
 def all_tables() -> MetaData:
-    for module in TABLE_MODULES:
+    for module in table_modules():
         importlib.import_module(module)
     return Base.metadata

@@ -16,9 +16,9 @@ import click
 from citynet.listings import Column, Listing, emit, format_options, table
 from citynet.process import die_with_parent, parent_alive, stop_on_sigterm
 from citynet.runtime import Runtime
+from citynet.telemetry import EXTRA_COLLECTORS
 
 pass_runtime = click.make_pass_decorator(Runtime)
-EXTRA_COLLECTORS = "citynet.extra_collectors"  # click meta key: other domains' collectors
 
 
 @click.command("collect")

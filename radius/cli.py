@@ -404,33 +404,6 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 @click.group()
-def audit() -> None:
-    """Tamper evidence of the append-only records."""
-
-
-@audit.command("verify")
-@pass_runtime
-def audit_verify(runtime: Runtime) -> None:
-    """Check the hash chains of the login records and of the audit log (device pushes,
-    admin actions); exit 1 naming every edited or missing row."""
-    from citynet import audit as audit_log
-    from radius import records as login_records
-
-    found = 0
-    with runtime.store.session() as session:
-        for name, verify in (("login records", login_records.verify),
-                             ("audit log", audit_log.verify)):
-            checked, problems = verify(session)
-            for problem in problems:
-                click.echo(f"{name}: {problem}", err=True)
-            found += len(problems)
-            if not problems:
-                click.echo(f"{name}: {checked} rows, chain intact")
-    if found:
-        raise CitynetError(f"{found} problem(s): rows were edited or deleted")
-
-
-@click.group()
 def sessions() -> None:
     """Public WiFi sessions as the NAS accounting reports them."""
 

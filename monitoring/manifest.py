@@ -1,0 +1,66 @@
+"""Monitoring's manifest: what it gives citynet (citynet/domains.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from citynet.domains import DemoRun, Domain, MenuEntry
+from citynet.runtime import Runtime
+from citynet.server import Service
+from citynet.staff import Role
+from citynet.telemetry import Collector
+
+READERS = frozenset({Role.ENGINEER, Role.MANAGER, Role.AUDITOR})
+
+
+def _blueprints() -> Sequence[Any]:
+    from monitoring.web import blueprint
+
+    return (blueprint,)
+
+
+def _commands() -> Sequence[click.Command]:
+    from monitoring.cli import alerts, collect, survey, targets
+
+    return (collect, targets, survey, alerts)
+
+
+def _collector_host(runtime: Runtime, extra: Sequence[Collector]) -> Service:
+    """Every collector (monitoring's and ``extra``, the other domains') in a `citynet
+    collect` child process."""
+    from citynet.process import ChildProcess, citynet_argv
+    from monitoring.service import describe
+
+    return ChildProcess("collectors", citynet_argv(runtime.config_path, "collect"),
+                        describe(runtime.config, extra))
+
+
+def _openapi() -> dict[str, Any]:
+    from monitoring.openapi import paths
+
+    return paths()
+
+
+def _demo_serve(run: DemoRun) -> None:
+    run.banner.append((20, f"  managers' dashboard {run.base}/dashboard/  (targets, "
+                           "forecasts, drill-down)"))
+
+
+DOMAIN = Domain(
+    name="monitoring",
+    requires=("inventory",),
+    blueprints=_blueprints,
+    commands=_commands,
+    tables=("monitoring.models",),
+    migrations=Path(__file__).with_name("migrations"),
+    permissions={"dashboard.read": READERS,
+                 "reports.export": frozenset({Role.MANAGER, Role.AUDITOR})},
+    menu=(MenuEntry("dashboard.overview", "dashboard.read", "看板", "Dashboard", 10),),
+    collector_host=_collector_host,
+    openapi_paths=_openapi,
+    demo_serve=_demo_serve,
+)

@@ -52,7 +52,7 @@ def _demo_serve(run: DemoRun) -> None:
 
 DOMAIN = Domain(
     name="monitoring",
-    requires=("inventory",),
+    requires=("inventory", "radius"),  # hotspot use reads RADIUS's sessions and records
     blueprints=_blueprints,
     commands=_commands,
     tables=("monitoring.models",),

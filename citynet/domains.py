@@ -49,6 +49,16 @@ class MenuEntry:
 
 
 @dataclass(frozen=True)
+class ConfigSection:
+    """A config section of a domain: ``[name]`` in the file, ``CITYNET_NAME__KEY`` in the
+    environment, validated by ``model``; ``order`` places it among every section."""
+
+    name: str
+    model: type[BaseModel]
+    order: int
+
+
+@dataclass(frozen=True)
 class Chain:
     """A hash-chained table ``citynet audit verify`` checks: its name for people, and the
     function returning (rows checked, problems)."""
@@ -96,7 +106,7 @@ class Domain:
     commands: Callable[[], Sequence[click.Command]] = _none  # top-level `citynet` commands
     tables: tuple[str, ...] = ()  # modules whose import puts tables on citynet.db.Base
     migrations: Path | None = None  # this domain's Alembic versions directory
-    config_sections: Mapping[str, type[BaseModel]] = field(default_factory=dict)
+    config_sections: tuple[ConfigSection, ...] = ()
     permissions: Mapping[str, frozenset[Role]] = field(default_factory=dict)  # + admin
     menu: tuple[MenuEntry, ...] = ()
     collectors: Callable[[], Sequence[Collector]] = _none  # run by the collector host

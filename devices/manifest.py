@@ -10,10 +10,11 @@ import click
 
 from citynet.audit import AuditEntry
 from citynet.crypto import SecretBox
-from citynet.domains import DemoRun, Domain, MenuEntry
+from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.staff import Role
 from citynet.telemetry import Collector
+from devices.settings import DevicesConfig
 
 ENGINEERS = frozenset({Role.ENGINEER})
 
@@ -73,6 +74,7 @@ DOMAIN = Domain(
     commands=_commands,
     tables=("devices.approvals",),
     migrations=Path(__file__).with_name("migrations"),
+    config_sections=(ConfigSection("devices", DevicesConfig, 70),),
     permissions={"devices.read": ENGINEERS, "devices.push": ENGINEERS,
                  "devices.approve": ENGINEERS},
     menu=(MenuEntry("devices_web.changes", "devices.read", "变更申请", "Change requests", 70),

@@ -25,6 +25,7 @@ from citynet.config import Config
 from citynet.web import MAX_ID, form_text, store
 from devices import approvals
 from devices.approvals import MAX_NOTE, DeviceChange, Refusal, State
+from devices.settings import DevicesConfig
 
 blueprint = Blueprint("devices_web", __name__, url_prefix="/admin/devices",
                       template_folder="templates")
@@ -40,7 +41,7 @@ STATES = {  # state → (zh, en), for the pages
 
 def _valid() -> timedelta:
     config = cast(Config, current_app.extensions["citynet.config"])
-    return timedelta(hours=config.devices.approval_valid_hours)
+    return timedelta(hours=config.section(DevicesConfig).approval_valid_hours)
 
 
 def _summary(change: DeviceChange, now: datetime) -> dict[str, Any]:

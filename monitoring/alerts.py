@@ -33,6 +33,7 @@ from citynet.config import Config
 from citynet.db import Store, exclusive
 from inventory.models import AccessPoint, Hotspot, NetworkDevice
 from monitoring.models import AlertState, KpiSample, ProbeState
+from monitoring.settings import MonitoringConfig
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +312,7 @@ def _down(session: Session, now: datetime, config: Config, rule: str, prefix: st
           names: Mapping[str, str], severity: Severity) -> list[Condition]:
     """Probed targets under ``prefix`` that the inventory still has (``names``: key after
     the prefix -> how to name it), firing when down for the threshold or longer."""
-    threshold = timedelta(minutes=config.monitoring.ap_down_minutes)
+    threshold = timedelta(minutes=config.section(MonitoringConfig).ap_down_minutes)
     where = zone(config)
     out = []
     for state in session.scalars(select(ProbeState).where(ProbeState.target.startswith(prefix))):

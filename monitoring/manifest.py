@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
-from citynet.domains import DemoRun, Domain, MenuEntry
+from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.server import Service
 from citynet.staff import Role
 from citynet.telemetry import Collector
+from monitoring.settings import MonitoringConfig
 
 READERS = frozenset({Role.ENGINEER, Role.MANAGER, Role.AUDITOR})
 
@@ -57,6 +58,7 @@ DOMAIN = Domain(
     commands=_commands,
     tables=("monitoring.models",),
     migrations=Path(__file__).with_name("migrations"),
+    config_sections=(ConfigSection("monitoring", MonitoringConfig, 60),),
     permissions={"dashboard.read": READERS,
                  "reports.export": frozenset({Role.MANAGER, Role.AUDITOR})},
     menu=(MenuEntry("dashboard.overview", "dashboard.read", "看板", "Dashboard", 10),),

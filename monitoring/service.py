@@ -15,6 +15,7 @@ from citynet.telemetry import Collector, Context, Point
 from monitoring.builtin import CoverageCollector, HotspotUseCollector
 from monitoring.collectors import Sink
 from monitoring.rollups import RollupSink
+from monitoring.settings import MonitoringConfig
 
 
 class AlertsCollector:
@@ -69,4 +70,5 @@ def pick(names: Sequence[str], extra: Sequence[Collector] = ()) -> list[Collecto
 def describe(config: Config, extra: Sequence[Collector] = ()) -> str:
     """What ``citynet serve``'s collector process runs, for its start-up banner."""
     names = ", ".join(c.name for c in collectors(extra))
-    return f"collectors running: {names} (InfluxDB: {config.monitoring.influx_url or 'off'})"
+    influx = config.section(MonitoringConfig).influx_url or "off"
+    return f"collectors running: {names} (InfluxDB: {influx})"

@@ -10,8 +10,9 @@ import click
 from flask import Flask
 
 from citynet.config import Config
-from citynet.domains import DemoRun, Domain, MenuEntry
+from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.staff import Role
+from portal.settings import PortalConfig
 
 OPERATORS = frozenset({Role.OPERATOR})
 
@@ -73,6 +74,7 @@ DOMAIN = Domain(
     commands=_commands,
     tables=("portal.sms", "portal.totp", "portal.merchants", "portal.consent"),
     migrations=Path(__file__).with_name("migrations"),
+    config_sections=(ConfigSection("portal", PortalConfig, 50),),
     permissions={"vouchers.write": OPERATORS, "merchants.write": OPERATORS},
     menu=(MenuEntry("portal_admin.voucher_batches", "vouchers.write", "上网券", "Vouchers", 40),
           MenuEntry("portal_admin.remembered_devices", "sessions.read", "记住的设备",

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
-from citynet.domains import Chain, DemoRun, Domain, MenuEntry
+from citynet.domains import Chain, ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.server import Service
 from citynet.staff import Role
+from radius.settings import RadiusConfig, RecordsConfig
 
 AUDITORS = frozenset({Role.AUDITOR})
 
@@ -35,7 +36,7 @@ def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
     """The RADIUS service, when it has work (the UDP ports, or the rlm_rest API)."""
     from radius.service import RadiusService
 
-    settings = runtime.config.radius
+    settings = runtime.config.section(RadiusConfig)
     return [RadiusService(runtime.store, box, settings, udp=settings.enabled)
             ] if settings.has_work else []
 
@@ -68,7 +69,7 @@ def demo_voucher(session: Session) -> str:
 def _demo_serve(run: DemoRun) -> None:
     from inventory.demo import DEMO_NAS, DEMO_NAS_SECRET
 
-    rad = run.config.radius
+    rad = run.config.section(RadiusConfig)
     run.banner += [
         (40, f"  demo NAS            {DEMO_NAS} at 127.0.0.1, secret {DEMO_NAS_SECRET!r} "
              "(demo only)"),
@@ -86,6 +87,8 @@ DOMAIN = Domain(
     tables=("radius.models", "radius.records", "radius.vouchers", "radius.profiles",
             "radius.tokens", "radius.remembered"),
     migrations=Path(__file__).with_name("migrations"),
+    config_sections=(ConfigSection("radius", RadiusConfig, 30),
+                     ConfigSection("records", RecordsConfig, 40)),
     permissions={
         "sessions.read": frozenset({Role.ENGINEER, Role.OPERATOR}),
         "sessions.kick": frozenset({Role.OPERATOR}),

@@ -2,8 +2,8 @@
 monitoring side of the CLI.
 
 ``citynet collect`` runs monitoring's collectors and those of other domains, which the CLI
-root puts in the click context's ``meta`` under ``EXTRA_COLLECTORS`` (the kernel composes
-the domains; monitoring imports none of them)."""
+root puts in the click context's ``meta`` under ``EXTRA_COLLECTORS`` (gathered from the
+domains' manifests; monitoring imports none of them)."""
 
 from __future__ import annotations
 

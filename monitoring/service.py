@@ -2,8 +2,8 @@
 process).
 
 Collectors of other domains (the devices package's ``device_state``) come in as ``extra``
-from the kernel, which composes the domains (``citynet/cli.py``); monitoring never imports
-them."""
+from the kernel, which gathers them from the domains' manifests (``citynet/cli.py``);
+monitoring never imports them."""
 
 from __future__ import annotations
 

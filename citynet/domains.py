@@ -20,7 +20,7 @@ from citynet.errors import ConfigError
 
 if TYPE_CHECKING:
     import click
-    from flask import Flask
+    from flask import Blueprint, Flask
     from pydantic import BaseModel
     from sqlalchemy.orm import Session
 
@@ -100,7 +100,7 @@ class Domain:
     name: str
     requires: tuple[str, ...] = ()  # domains set up before this one (its imports)
     # the web: blueprints registered in order, then setup(app, config) for the rest
-    blueprints: Callable[[], Sequence[Any]] = _none
+    blueprints: Callable[[], Sequence[Blueprint]] = _none
     setup: Callable[[Flask, Config], None] | None = None
     public_blueprints: frozenset[str] = frozenset()  # not staff pages: own CSRF, language
     commands: Callable[[], Sequence[click.Command]] = _none  # top-level `citynet` commands

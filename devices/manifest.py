@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Blueprint
 
 from citynet.audit import AuditEntry
 from citynet.crypto import SecretBox
@@ -19,7 +20,7 @@ from devices.settings import DevicesConfig
 ENGINEERS = frozenset({Role.ENGINEER})
 
 
-def _blueprints() -> Sequence[Any]:
+def _blueprints() -> Sequence[Blueprint]:
     from devices.jobs import blueprint as jobs
     from devices.web import blueprint
 

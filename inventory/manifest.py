@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Blueprint
 
 from citynet.crypto import SecretBox
 from citynet.domains import DemoRun, Domain, MenuEntry
@@ -16,7 +17,7 @@ from citynet.staff import Role
 EVERY_ROLE = frozenset(Role)
 
 
-def _blueprints() -> Sequence[Any]:
+def _blueprints() -> Sequence[Blueprint]:
     from inventory.web import blueprint, editor
 
     return (blueprint, editor)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Blueprint
 
 from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
@@ -18,7 +19,7 @@ from monitoring.settings import MonitoringConfig
 READERS = frozenset({Role.ENGINEER, Role.MANAGER, Role.AUDITOR})
 
 
-def _blueprints() -> Sequence[Any]:
+def _blueprints() -> Sequence[Blueprint]:
     from monitoring.web import blueprint
 
     return (blueprint,)

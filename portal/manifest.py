@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Blueprint, Flask
 
 from citynet.config import Config
 from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
@@ -17,7 +17,7 @@ from portal.settings import PortalConfig
 OPERATORS = frozenset({Role.OPERATOR})
 
 
-def _blueprints() -> Sequence[Any]:
+def _blueprints() -> Sequence[Blueprint]:
     from portal.admin import blueprint as admin
     from portal.web import blueprint
 

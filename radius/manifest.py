@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from radius.settings import RadiusConfig, RecordsConfig
 AUDITORS = frozenset({Role.AUDITOR})
 
 
-def _blueprints() -> Sequence[Any]:
+def _blueprints() -> Sequence[Blueprint]:
     from radius.admin import blueprint
 
     return (blueprint,)

@@ -36,7 +36,7 @@ def toy_command() -> None:
     click.echo("the toy's command ran")
 
 
-def _blueprints() -> Sequence[Any]:
+def _blueprints() -> Sequence[Blueprint]:
     return (toy_pages,)
 
 

@@ -159,11 +159,11 @@ class LoggingConfig(Section):
     )
 
 
-# the kernel's sections and where they stand among every section (``citynet config
-# show``, the reference table); each domain places its own in its manifest
-KERNEL_SECTIONS: dict[str, tuple[type[Section], int]] = {
-    "database": (DatabaseConfig, 10), "web": (WebConfig, 20), "secrets": (SecretsConfig, 90),
-    "demo": (DemoConfig, 100), "logging": (LoggingConfig, 110)}
+# where the kernel's sections stand among every section (``citynet config show``, the
+# reference table); each domain places its own in its manifest. A kernel section not
+# named here goes last.
+KERNEL_ORDER = {"database": 10, "web": 20, "secrets": 90, "demo": 100, "logging": 110}
+LAST = 1000
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -174,14 +174,26 @@ def sections() -> dict[str, type[BaseModel]]:
     from citynet.domains import registered
 
     placed: list[tuple[int, str, type[BaseModel]]] = [
-        (order, name, model) for name, (model, order) in KERNEL_SECTIONS.items()]
+        (KERNEL_ORDER.get(name, LAST), name, model) for name, model in _kernel_sections()]
     placed += [(part.order, part.name, part.model) for domain in registered()
                for part in domain.config_sections]
+    names = [name for _order, name, _model in placed]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigError(f"config: section [{twice[0]}] is declared twice (a domain's "
+                          "manifest and the kernel, or two manifests)")
     return {name: model for _order, name, model in sorted(placed, key=lambda p: p[0])}
 
 
+def _kernel_sections() -> list[tuple[str, type[Section]]]:
+    """The kernel's own sections: the fields of :class:`Config` that are sections."""
+    return [(name, field.annotation) for name, field in Config.model_fields.items()
+            if isinstance(field.annotation, type) and issubclass(field.annotation, Section)]
+
+
 def _domain_sections() -> dict[str, type[BaseModel]]:
-    return {name: model for name, model in sections().items() if name not in KERNEL_SECTIONS}
+    kernel = {name for name, _model in _kernel_sections()}
+    return {name: model for name, model in sections().items() if name not in kernel}
 
 
 class Config(Section):
@@ -423,8 +435,9 @@ def reference() -> list[tuple[str, str, str, str]]:
                 default = default.get_secret_value()
             rows.append((dotted, env, json.dumps(default), description))
 
+    kernel = {name for name, _model in _kernel_sections()}
     walk({name: field for name, field in Config.model_fields.items()
-          if name not in KERNEL_SECTIONS}, "")  # the kernel's own keys (data_dir)
+          if name not in kernel}, "")  # the kernel's own keys (data_dir)
     for name, model in sections().items():
         walk(model.model_fields, f"{name}.")
     return rows

@@ -2,7 +2,8 @@
 for the roles that need one, enrolled at the first login), sessions with idle and absolute
 timeouts, CSRF on every POST, and a permission check on every page and API call.
 
-Roles and their permissions are data (``PERMISSIONS``); a view says what it needs with
+Roles and their permissions are data (the kernel's ``KERNEL_PERMISSIONS`` and each
+domain's manifest, composed in ``PERMISSIONS``); a view says what it needs with
 ``@require("dashboard.read")``. API calls carry ``Authorization: Bearer <token>`` (a
 staff member's token, ``citynet staff token``) and get the same permissions as its owner.
 Every login, failed or not, is in the audit log.
@@ -10,9 +11,9 @@ Every login, failed or not, is in the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
@@ -24,6 +25,7 @@ from flask import (
     abort,
     current_app,
     g,
+    has_app_context,
     redirect,
     render_template,
     request,
@@ -35,32 +37,59 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from citynet import audit, csrf, languages, staff
 from citynet.config import Config
 from citynet.db import Store
+from citynet.domains import Domain, permissions, registered
 from citynet.staff import Role, StaffUser
 
-ALL = frozenset({
-    "inventory.read", "inventory.write", "dashboard.read", "reports.export", "devices.read",
-    "devices.push", "devices.approve", "nas.write", "vouchers.write", "sessions.read",
-    "sessions.kick", "merchants.write", "records.read", "records.export", "audit.read",
-    "staff.admin", "settings.write",
-})
-PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.ADMIN: ALL,
-    Role.ENGINEER: frozenset({"inventory.read", "inventory.write", "dashboard.read",
-                              "devices.read", "devices.push", "devices.approve", "nas.write",
-                              "sessions.read"}),
-    Role.OPERATOR: frozenset({"inventory.read", "vouchers.write", "sessions.read",
-                              "sessions.kick", "merchants.write"}),
-    Role.MANAGER: frozenset({"inventory.read", "dashboard.read", "reports.export"}),
-    Role.AUDITOR: frozenset({"inventory.read", "dashboard.read", "reports.export",
-                             "records.read", "records.export", "audit.read"}),
+# the kernel's own permissions and who has them besides the admin; each domain adds its
+# own in its manifest (citynet/domains.py)
+KERNEL_PERMISSIONS: dict[str, frozenset[Role]] = {
+    "audit.read": frozenset({Role.AUDITOR}),
+    "staff.admin": frozenset(),
+    "settings.write": frozenset(),
 }
 
 blueprint = Blueprint("access", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
 
 
+def role_permissions(domains: Sequence[Domain]) -> dict[Role, frozenset[str]]:
+    """Each role's permissions with these domains: the admin has all of them."""
+    return permissions(domains, KERNEL_PERMISSIONS, Role, Role.ADMIN)
+
+
+@cache
+def _registered() -> dict[Role, frozenset[str]]:
+    return role_permissions(registered())
+
+
+def __getattr__(name: str) -> Any:
+    """``PERMISSIONS`` (role → permissions), ``ALL`` and ``NOT_STAFF`` (the blueprints that
+    are not staff pages) of the registered domains, composed on first use."""
+    if name == "PERMISSIONS":
+        return _registered()
+    if name == "ALL":
+        return _registered()[Role.ADMIN]
+    if name == "NOT_STAFF":
+        return frozenset().union(*(domain.public_blueprints for domain in registered()))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _table() -> dict[Role, frozenset[str]]:
+    """The running app's permissions (its domains); the registered ones outside a request
+    (the CLI)."""
+    if has_app_context():
+        return cast(dict[Role, frozenset[str]], current_app.extensions["citynet.permissions"])
+    return _registered()
+
+
 def allowed(role: Role, permission: str) -> bool:
-    return permission in PERMISSIONS.get(role, frozenset())
+    return permission in _table().get(role, frozenset())
+
+
+def role_grants(role: Role) -> frozenset[str]:
+    """What ``role`` may do in the running app (or, outside one, with the registered
+    domains)."""
+    return _table().get(role, frozenset())
 
 
 def _store() -> Store:
@@ -119,9 +148,6 @@ class _Staff:
 def require(permission: str) -> Callable[[View], View]:
     """The view needs a logged-in staff member with ``permission``: otherwise a login
     redirect (pages), 401 (API calls), or 403."""
-    if permission not in ALL:
-        raise ValueError(f"unknown permission {permission!r}")
-
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -163,14 +189,15 @@ def check_csrf() -> None:
     csrf.check(CSRF_KEY)
 
 
-# The portal checks its own token.
-NOT_STAFF = frozenset({"portal"})
+def _not_staff() -> frozenset[str]:
+    """The blueprints that are not staff pages (the portal: its own token and language)."""
+    return cast(frozenset[str], current_app.extensions["citynet.public_blueprints"])
 
 
 @blueprint.before_app_request
 def _csrf_on_posts() -> None:
     """Every staff POST, on any blueprint (later admin pages included)."""
-    if request.method == "POST" and request.blueprint not in NOT_STAFF:
+    if request.method == "POST" and request.blueprint not in _not_staff():
         check_csrf()
 
 
@@ -178,7 +205,7 @@ def _csrf_on_posts() -> None:
 def _language() -> None:
     """The staff pages' language: ``?lang=`` switches it for the session; else the
     browser's preference; Chinese by default."""
-    if request.blueprint in NOT_STAFF:
+    if request.blueprint in _not_staff():
         return
     languages.switch("staff_lang")
     g.staff_lang = languages.of_request("staff_lang")
@@ -382,9 +409,22 @@ def _forbidden(error: Any) -> tuple[str, int]:
                                                                      "")), 403
 
 
-def setup(app: Flask) -> None:
+def setup(app: Flask, domains: Sequence[Domain]) -> None:
+    app.extensions["citynet.permissions"] = role_permissions(domains)
+    app.extensions["citynet.public_blueprints"] = frozenset().union(
+        *(domain.public_blueprints for domain in domains))
     app.register_blueprint(blueprint)
     app.permanent_session_lifetime = timedelta(hours=_config_of(app).web.staff_session_hours)
+
+
+def check_permissions(app: Flask) -> None:
+    """Every view's ``@require`` names a permission some domain declares (a typo would
+    lock everyone but nobody out): checked once the blueprints are in."""
+    known = app.extensions["citynet.permissions"][Role.ADMIN]
+    for endpoint, view in app.view_functions.items():
+        permission = getattr(view, "permission", None)
+        if permission is not None and permission not in known:
+            raise ValueError(f"{endpoint}: unknown permission {permission!r}")
 
 
 def _config_of(app: Flask) -> Config:

@@ -1,39 +1,41 @@
 """The staff web's frame: a home page and a menu of what the signed-in role may open (each
-domain's admin pages live in its own blueprint), the audit log (auditors, admins), the
-device jobs (every plan, push, backup and rollback with each device's diff and result,
-from the same audit log) and the staff accounts (admins)."""
+domain's admin pages live in its own blueprint, its menu entries in its manifest), the
+audit log (auditors, admins) and the staff accounts (admins)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import audit, staff
-from citynet.access import PERMISSIONS, audited, require, tr
+from citynet.access import audited, require, role_grants, tr
+from citynet.domains import Domain, MenuEntry
 from citynet.staff import Role
 from citynet.web import query_arg, store, whole_number
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
-SECTIONS = (  # (endpoint, permission, zh-CN, en)
-    ("dashboard.overview", "dashboard.read", "看板", "Dashboard"),
-    ("inventory.overview", "inventory.read", "资产", "Inventory"),
-    ("radius_admin.sessions", "sessions.read", "上网会话", "Sessions"),
-    ("portal_admin.voucher_batches", "vouchers.write", "上网券", "Vouchers"),
-    ("portal_admin.remembered_devices", "sessions.read", "记住的设备", "Remembered devices"),
-    ("portal_admin.merchant_list", "merchants.write", "商户优惠", "Merchants"),
-    ("devices_web.changes", "devices.read", "变更申请", "Change requests"),
-    ("admin.device_jobs", "devices.read", "设备作业", "Device jobs"),
-    ("radius_admin.records_page", "records.read", "上网记录", "Login records"),
-    ("admin.audit_log", "audit.read", "审计日志", "Audit log"),
-    ("radius_admin.retention", "settings.write", "记录保留期", "Retention"),
-    ("admin.staff_accounts", "staff.admin", "工作人员", "Staff"),
+# the kernel's own menu entries; each domain adds its own in its manifest
+MENU = (
+    MenuEntry("admin.audit_log", "audit.read", "审计日志", "Audit log", 100),
+    MenuEntry("admin.staff_accounts", "staff.admin", "工作人员", "Staff", 120),
 )
 # what an admin may do to an account from the web: change → (function, zh, en outcome)
 STAFF_ACTIONS: dict[str, tuple[Callable[[Session, str], None], str, str]] = {
@@ -50,14 +52,34 @@ PAGE = 50
 MAX_SEQ = 2**63 - 1  # a BIGINT: larger would not even reach the database
 
 
+def setup(app: Flask, domains: Sequence[Domain]) -> None:
+    """The staff frame with the menu and audit-log links of ``domains``."""
+    app.extensions["citynet.menu"] = tuple(sorted(
+        (*MENU, *(entry for domain in domains for entry in domain.menu)),
+        key=lambda entry: entry.order))
+    app.extensions["citynet.audit_links"] = tuple(
+        domain.audit_link for domain in domains if domain.audit_link is not None)
+    app.register_blueprint(blueprint)
+
+
 @blueprint.app_context_processor
 def _sections() -> dict[str, Any]:
     def visible() -> list[tuple[str, str]]:
         """The sections the signed-in role may open, titled in the page's language."""
         who = g.get("staff")
-        return [(endpoint, tr(zh, en)) for endpoint, permission, zh, en in SECTIONS
-                if who is not None and who.can(permission)]
-    return {"admin_sections": visible}
+        return [(entry.endpoint, tr(entry.zh, entry.en))
+                for entry in current_app.extensions["citynet.menu"]
+                if who is not None and who.can(entry.permission)]
+    return {"admin_sections": visible, "audit_link": _audit_link}
+
+
+def _audit_link(entry: audit.AuditEntry) -> str | None:
+    """A domain's page for an audit log entry (a device job's diffs), if one has it."""
+    for link in current_app.extensions["citynet.audit_links"]:
+        url = link(entry)
+        if url is not None:
+            return cast(str, url)
+    return None
 
 
 @blueprint.get("/")
@@ -66,7 +88,9 @@ def home() -> str:
     return render_template("admin/home.html", who=g.staff)
 
 
-def _entries(prefix: str, before: int | None) -> list[audit.AuditEntry]:
+def entries(prefix: str, before: int | None) -> list[audit.AuditEntry]:
+    """A page of the audit log: entries whose action starts with ``prefix``, newest
+    first, older than ``before``."""
     query = select(audit.AuditEntry).order_by(audit.AuditEntry.seq.desc()).limit(PAGE)
     if prefix:
         query = query.where(audit.AuditEntry.action.startswith(prefix))
@@ -76,7 +100,7 @@ def _entries(prefix: str, before: int | None) -> list[audit.AuditEntry]:
         return list(session.scalars(query))
 
 
-def _before() -> int | None:
+def page_end() -> int | None:
     """The page's end (older entries than this); given but empty or blank is refused,
     as the API document says: an integer or nothing."""
     if "before" not in request.args:
@@ -95,10 +119,10 @@ def _action() -> str:
 @require("audit.read")
 def audit_log() -> str:
     action = _action()
-    entries = _entries(action, _before())
+    shown = entries(action, page_end())
     with store().session() as session:
         checked, problems = audit.verify(session)
-    return render_template("admin/audit.html", entries=entries, action=action,
+    return render_template("admin/audit.html", entries=shown, action=action,
                            checked=checked, problems=problems, page=PAGE)
 
 
@@ -107,36 +131,17 @@ def audit_log() -> str:
 def whoami() -> dict[str, Any]:
     who = g.staff
     return {"name": who.name, "role": who.role.value,
-            "permissions": sorted(PERMISSIONS[who.role])}
+            "permissions": sorted(role_grants(who.role))}
 
 
 @blueprint.get("/audit.json")
 @require("audit.read")
 def audit_json() -> dict[str, Any]:
-    entries = _entries(_action(), _before())
+    shown = entries(_action(), page_end())
     return {"entries": [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
                          "source": e.source, "action": e.action, "target": e.target,
                          "reason": e.reason, "result": e.result, "detail": e.detail}
-                        for e in entries]}
-
-
-@blueprint.get("/devices/jobs")
-@require("devices.read")
-def device_jobs() -> str:
-    return render_template("admin/jobs.html", entries=_entries("devices.", _before()),
-                           page=PAGE)
-
-
-@blueprint.get("/devices/jobs/<int:seq>")
-@require("devices.read")
-def device_job(seq: int) -> str:
-    with store().session() as session:
-        entry = session.get(audit.AuditEntry, seq)
-    if entry is None or not entry.action.startswith("devices."):
-        abort(404)
-    devices: list[dict[str, Any]] = list(entry.detail.get("devices", []))
-    return render_template("admin/job.html", entry=entry, devices=devices,
-                           not_ready=entry.detail.get("not_ready", []))
+                        for e in shown]}
 
 
 # --- staff accounts (admins) -----------------------------------------------------------

@@ -1,10 +1,12 @@
-"""The web app factory, a composition root: one Flask app, every domain's blueprint
-registered here. Blueprints import the helpers of :mod:`citynet.web`, never this module."""
+"""The web app factory, a composition root: one Flask app, every registered domain's
+blueprints and set-up (citynet/domains.py). Blueprints import the helpers of
+:mod:`citynet.web`, never this module."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, Request, Response, redirect, request, url_for
@@ -19,6 +21,7 @@ from citynet import __version__
 from citynet.config import Config
 from citynet.crypto import SESSION_KEY_META, SecretBox
 from citynet.db import MetaEntry, Store, get_meta, table
+from citynet.domains import Domain, registered
 from citynet.logs import store_failed
 
 log = logging.getLogger(__name__)
@@ -76,7 +79,10 @@ def session_key(store: Store, box: SecretBox | None) -> bytes:
 
 
 def create_app(store: Store, config: Config | None = None, *, box: SecretBox | None = None,
-               test_config: dict[str, Any] | None = None) -> Flask:
+               test_config: dict[str, Any] | None = None,
+               domains: Sequence[Domain] | None = None) -> Flask:
+    """The web app of ``domains`` (the registered ones unless given): the kernel's pages,
+    then each domain's blueprints and set-up, in the registry's order."""
     config = config or Config()
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
@@ -90,27 +96,21 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     app.extensions["citynet.config"] = config
     app.extensions["citynet.box"] = box
 
+    from citynet.access import check_permissions
     from citynet.access import setup as setup_access
-    from citynet.admin import blueprint as admin_blueprint
-    from devices.web import blueprint as devices_blueprint
-    from inventory.web import blueprint as inventory_blueprint
-    from inventory.web import editor as inventory_editor
-    from monitoring.web import blueprint as dashboard_blueprint
-    from portal.admin import blueprint as portal_admin_blueprint
-    from portal.web import blueprint as portal_blueprint
-    from portal.web import setup as setup_portal
-    from radius.admin import blueprint as radius_admin_blueprint
+    from citynet.admin import setup as setup_admin
 
-    setup_access(app)
-    app.register_blueprint(admin_blueprint)
-    app.register_blueprint(radius_admin_blueprint)
-    app.register_blueprint(portal_admin_blueprint)
-    app.register_blueprint(devices_blueprint)
-    app.register_blueprint(inventory_blueprint)
-    app.register_blueprint(inventory_editor)
-    app.register_blueprint(dashboard_blueprint)
-    app.register_blueprint(portal_blueprint)
-    setup_portal(app, config)
+    domains = registered() if domains is None else tuple(domains)
+    app.extensions["citynet.domains"] = domains
+    setup_access(app, domains)
+    setup_admin(app, domains)
+    for domain in domains:
+        for blueprint in domain.blueprints():
+            app.register_blueprint(blueprint)
+    for domain in domains:
+        if domain.setup is not None:
+            domain.setup(app, config)
+    check_permissions(app)
 
     @app.get("/")
     def home() -> BaseResponse:
@@ -120,7 +120,7 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     def openapi_document() -> dict[str, Any]:
         from citynet.openapi import document
 
-        return document()
+        return document(domains)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,34 +1,27 @@
-"""The ``citynet`` command: the CLI root that composes every domain's commands, and the
-collectors other domains give monitoring (``_collectors``: to ``citynet serve`` and, through
-the click context's meta, to ``citynet collect``)."""
+"""The ``citynet`` command: the CLI root that composes every registered domain's commands
+(citynet/domains.py), services and collectors (``_collectors``: to the collector host in
+``citynet serve`` and, through the click context's meta, to ``citynet collect``)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from citynet import __version__, crypto, listings
 from citynet import backup as backups
 from citynet import config as config_module
 from citynet.app import create_app
 from citynet.crypto import SecretBox
-from citynet.db import set_meta
+from citynet.domains import Chain, DemoRun, Domain, registered
 from citynet.errors import CitynetError
-from citynet.process import ChildProcess, citynet_argv
 from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.staffcli import demo_admin, demo_admin_line, staff_group
-from citynet.telemetry import Collector
-from devices.cli import devices
-from inventory.cli import inventory, nas
-from monitoring.cli import EXTRA_COLLECTORS, alerts, collect, survey, targets
-from portal.cli import merchants, voucher_sheet
-from radius.cli import audit, freeradius, radius, records, sessions, vouchers
+from citynet.telemetry import EXTRA_COLLECTORS, Collector
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -77,22 +70,16 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.meta[EXTRA_COLLECTORS] = _collectors()
 
 
-cli.add_command(inventory)
-cli.add_command(nas)
-cli.add_command(radius)
-vouchers.add_command(voucher_sheet)  # the portal's printable sheet, beside `create`
-cli.add_command(vouchers)
-cli.add_command(records)
-cli.add_command(audit)
-cli.add_command(sessions)
-cli.add_command(freeradius)
-cli.add_command(merchants)
-cli.add_command(devices)
-cli.add_command(collect)
-cli.add_command(targets)
-cli.add_command(survey)
-cli.add_command(alerts)
+def compose(root: click.Group, domains: Sequence[Domain]) -> click.Group:
+    """``root`` with every command of ``domains`` (the registered ones for ``citynet``)."""
+    for domain in domains:
+        for command in domain.commands():
+            root.add_command(command)
+    return root
+
+
 cli.add_command(staff_group)
+compose(cli, registered())
 
 
 # --- config -------------------------------------------------------------------------
@@ -173,6 +160,39 @@ def db_current(runtime: Runtime) -> None:
         click.echo(line)
 
 
+# --- audit ------------------------------------------------------------------------
+
+@cli.group()
+def audit() -> None:
+    """Tamper evidence of the append-only records."""
+
+
+def _chains() -> list[Chain]:
+    """Every hash chain: the domains' (the login records), then the kernel's audit log."""
+    from citynet import audit as audit_log
+
+    return [*(chain for domain in registered() for chain in domain.chains()),
+            Chain("audit log", audit_log.verify)]
+
+
+@audit.command("verify")
+@pass_runtime
+def audit_verify(runtime: Runtime) -> None:
+    """Check the hash chains of the login records and of the audit log (device pushes,
+    admin actions); exit 1 naming every edited or missing row."""
+    found = 0
+    with runtime.store.session() as session:
+        for chain in _chains():
+            checked, problems = chain.verify(session)
+            for problem in problems:
+                click.echo(f"{chain.name}: {problem}", err=True)
+            found += len(problems)
+            if not problems:
+                click.echo(f"{chain.name}: {checked} rows, chain intact")
+    if found:
+        raise CitynetError(f"{found} problem(s): rows were edited or deleted")
+
+
 # --- secrets ------------------------------------------------------------------------
 
 @cli.group()
@@ -238,39 +258,25 @@ def serve(runtime: Runtime) -> None:
     """Run citynet's web app in the foreground (Ctrl-C stops it)."""
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
     serve_forever(create_app(runtime.store, runtime.config, box=box), runtime.config.web,
-                  banner=[], services=[*_services(runtime, box), _portal_notices(runtime, box),
-                                       _monitoring(runtime)])
+                  banner=[], services=[*_services(runtime, box), *_monitoring(runtime)])
 
 
 def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
-    from radius.service import RadiusService
-
-    radius = runtime.config.radius
-    return [RadiusService(runtime.store, box, radius, udp=radius.enabled)
-            ] if radius.has_work else []
-
-
-def _portal_notices(runtime: Runtime, box: SecretBox | None) -> Service:
-    """NTF_LOGOUT from Portal-protocol ACs (portal.protocol_port)."""
-    from portal.acservice import AcNoticeService
-
-    return AcNoticeService(runtime.store, box, runtime.config)
+    """The registered domains' services (the RADIUS service when it has work)."""
+    return [service for domain in registered() for service in domain.services(runtime, box)]
 
 
 def _collectors() -> list[Collector]:
-    """Collectors of domains other than monitoring, for monitoring to run."""
-    from devices.state import DeviceStateCollector
-
-    return [DeviceStateCollector()]
+    """The collectors the registered domains give the collector host to run."""
+    return [collector for domain in registered() for collector in domain.collectors()]
 
 
-def _monitoring(runtime: Runtime) -> Service:
+def _monitoring(runtime: Runtime) -> list[Service]:
     """The collectors, in a process of their own: their work never holds the interpreter
-    lock the RADIUS listener needs (citynet/process.py)."""
-    from monitoring.service import describe
-
-    return ChildProcess("collectors", citynet_argv(runtime.config_path, "collect"),
-                        describe(runtime.config, _collectors()))
+    lock the RADIUS listener needs (citynet/process.py); run by the domain that hosts
+    them (monitoring), none when no domain does."""
+    return [domain.collector_host(runtime, _collectors()) for domain in registered()
+            if domain.collector_host is not None]
 
 
 @cli.command("demo")
@@ -292,28 +298,14 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int | None) -> None:
       CITYNET_WEB__PORT=8081 CITYNET_DEMO__HOTSPOT_PORT=3991 \\
       CITYNET_RADIUS__AUTH_PORT=11812 CITYNET_RADIUS__ACCT_PORT=11813 citynet demo
     """
-    from inventory.demo import (
-        DEMO_MARK,
-        DEMO_NAS,
-        DEMO_NAS_SECRET,
-        DEMO_UAM_SECRET,
-        raw_rows,
-    )
-    from inventory.importer import import_rows
-    from portal.simulator import DemoHotspot
-
     runtime.raw_store.upgrade()
     store = runtime.store
     box = runtime.box(create=True)
-    with store.session() as session:
-        outcome = import_rows(session, raw_rows(), box)
-        if outcome.problems:  # the generator is ours: a problem here is a bug
-            raise CitynetError("demo data failed its own checks: " + str(outcome.problems[0]))
-        set_meta(session, DEMO_MARK, "罗湖区演示数据 Luohu demo district (generated)")
-    created = sum(outcome.created.values())
-    click.echo(f"demo district ready in {store.describe()}: {created} records created, "
-               f"{sum(outcome.unchanged.values()) + sum(outcome.updated.values())} already there")
-    _demo_device_configs(runtime, box)
+    if box is None:  # made just now with create=True; the demo seals its secrets
+        raise CitynetError("the demo needs a secrets key to seal its secrets")
+    for domain in registered():  # the district first, then what builds on it
+        if domain.demo_seed is not None:
+            domain.demo_seed(runtime, box)
     # issue #7: the first staff admin, its generated password printed (demo only)
     with store.session() as session:
         admin_password = demo_admin(session)
@@ -321,60 +313,17 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int | None) -> None:
         click.echo(f"staff user admin created, password {admin_password} (demo only)")
     if seed_only:
         return
-    with store.session() as session:
-        voucher = _demo_voucher(session)
-    web, rad = runtime.config.web, runtime.config.radius
-    hotspot_port = hotspot_port or runtime.config.demo.hotspot_port
+    web = runtime.config.web
     base = f"http://{web.bind}:{web.port}"
-    config = runtime.config.model_copy(update={
-        "portal": runtime.config.portal.model_copy(update={"show_outbox": True})})
-    services = _services(runtime, box)
-    if services and rad.enabled:  # the hotspot simulator talks to the UDP listener
-        services.append(DemoHotspot(services[0], f"{base}/portal/", DEMO_NAS, DEMO_NAS_SECRET,
-                                    DEMO_UAM_SECRET, hotspot_port))
-    services.append(_monitoring(runtime))
-    serve_forever(create_app(store, config, box=box), web, services=services, banner=[
-        f"  captive portal      http://127.0.0.1:{hotspot_port}/  (through the hotspot "
-        "simulator; voucher " + voucher + ", or SMS: the code shows on the page)",
-        f"  managers' dashboard {base}/dashboard/  (targets, forecasts, drill-down)",
-        f"  district overview   {base}/inventory/",
-        f"  street drill-down   {base}/inventory/streets/笋岗",
-        f"  JSON summary        {base}/inventory/summary.json",
-        f"  demo NAS            {DEMO_NAS} at 127.0.0.1, secret {DEMO_NAS_SECRET!r} (demo only)",
-        f"  RADIUS health       echo 'Message-Authenticator = 0x00' | radclient "
-        f"-x {rad.bind}:{rad.auth_port} status {DEMO_NAS_SECRET}",
-        "  try also            citynet nas list · citynet inventory show streets",
-        "  device plan         citynet devices plan --from-backup luohu-core-01  (against "
-        "the configs shipped with the demo)",
-        demo_admin_line(base, admin_password),  # issue #7
-    ])
-
-
-def _demo_device_configs(runtime: Runtime, box: SecretBox | None) -> None:
-    """The demo's devices exist nowhere: their shipped running configs become their first
-    backups, so `devices plan --from-backup` shows a diff."""
-    from devices.demo import seed_backups
-
-    if box is None:  # made above with create=True; sealed backups need it
-        raise CitynetError("the demo needs a secrets key to keep device configs")
-    with runtime.store.session() as session:
-        stored = seed_backups(session, runtime.config, box)
-    if stored:
-        click.echo(f"{stored} device configs shipped with the demo stored as their first "
-                   "backup (citynet devices plan --from-backup)")
-
-
-def _demo_voucher(session: Session) -> str:
-    """An unused demo voucher for the banner (a batch of 20 is made when none is left),
-    so a person can walk the portal at once."""
-    from radius import vouchers as voucher_store
-
-    unused = session.scalar(select(voucher_store.Voucher.code).where(
-        voucher_store.Voucher.batch == "demo",
-        voucher_store.Voucher.first_used_at.is_(None)).limit(1))
-    if unused is None:
-        unused = voucher_store.create(session, 20, 120, 2, "demo", valid_days=30)[-1].code
-    return voucher_store.display(unused)
+    run = DemoRun(runtime, box, runtime.config, base,
+                  hotspot_port or runtime.config.demo.hotspot_port, _services(runtime, box))
+    for domain in registered():
+        if domain.demo_serve is not None:
+            domain.demo_serve(run)
+    run.services.extend(_monitoring(runtime))
+    run.banner.append((90, demo_admin_line(base, admin_password)))  # issue #7
+    serve_forever(create_app(store, run.config, box=box), web, services=run.services,
+                  banner=[line for _order, line in sorted(run.banner, key=lambda b: b[0])])
 
 
 def main() -> None:

@@ -1,31 +1,34 @@
 """Configuration: one TOML file plus ``CITYNET_<SECTION>__<KEY>`` environment overrides.
 
 Everything is validated once, at start-up. A wrong value stops start-up with a single
-line that names the key, where the value came from, and what is wrong with it.
+line that names the key, where the value came from, and what is wrong with it. The kernel
+declares its own sections; each domain declares its own in its manifest
+(``config_sections``), and :class:`Config` composes them (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_origin
 from urllib.parse import parse_qsl, unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, InitErrorDetails
 from sqlalchemy.engine import URL, make_url
 
 from citynet.errors import ConfigError
@@ -125,72 +128,6 @@ class WebConfig(Section):
                                      description="a staff session ends this long after login")
 
 
-class RadiusConfig(Section):
-    bind: str = Field(default="127.0.0.1", description="address the RADIUS listener binds")
-    auth_port: int = Field(default=1812, ge=0, le=65535,
-                           description="UDP authentication port (0: any free port)")
-    acct_port: int = Field(default=1813, ge=0, le=65535,
-                           description="UDP accounting port (0: any free port)")
-    enabled: bool = Field(
-        default=True, description="run the UDP listener in `citynet serve` / `citynet demo` "
-        "(off when FreeRADIUS owns the ports; the rlm_rest API runs whenever "
-        "radius.rest_token is set)")
-    nas_refresh_seconds: float = Field(
-        default=30.0, gt=0, le=3600,
-        description="how often the listener re-reads the NAS clients from the store")
-    timezone: str = Field(
-        default="Asia/Shanghai",
-        description="the district's time zone: when a day starts for daily limits")
-    rest_token: SecretStr = Field(
-        default=SecretStr(""),
-        description="token FreeRADIUS's rlm_rest presents (X-Citynet-Token); empty: API off")
-    rest_bind: str = Field(default="127.0.0.1",
-                           description="address the rlm_rest API (HTTP) binds")
-    rest_port: int = Field(default=8812, ge=0, le=65535,
-                           description="TCP port of the rlm_rest API (0: any free port)")
-    rest_allow: list[str] = Field(
-        default=["127.0.0.1/32", "::1/128"],
-        description="networks the rlm_rest API accepts calls from")
-    coa_port: int = Field(
-        default=3799, ge=1, le=65535,
-        description="UDP port of the NASes' dynamic-authorization server (RFC 5176): "
-        "where Disconnect- and CoA-Requests go")
-
-    @property
-    def has_work(self) -> bool:
-        """Something for the RADIUS service to run: the UDP ports, or the rlm_rest API
-        (FreeRADIUS in front owns the ports: radius.enabled off, the token set)."""
-        return self.enabled or bool(self.rest_token.get_secret_value())
-
-    @field_validator("rest_allow", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from None
-        return value
-
-    @field_validator("rest_allow")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            ipaddress.ip_network(item)  # ValueError names the bad one
-        return value
-
-
-class RecordsConfig(Section):
-    retention_days: int = Field(
-        default=180, ge=60, le=3650,
-        description="login records are kept this long at least (the law: >= 60; plan: 180); "
-        "a value set on the admin web's retention page overrides it")
-
-
 class SecretsConfig(Section):
     key: SecretStr = Field(
         default=SecretStr(""),
@@ -203,172 +140,10 @@ class SecretsConfig(Section):
     )
 
 
-LoginMethod = Literal["sms", "voucher", "app"]
-
-
-def _comma_list(value: object) -> object:
+def comma_list(value: object) -> object:
     """A list given as one comma-separated string (an environment variable)."""
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(
         value, str) else value
-
-
-class PortalConfig(Section):
-    sms_gateway: Literal["outbox", "http"] = Field(
-        default="outbox",
-        description="how SMS codes leave: outbox (a file under data_dir: demo, tests) or http")
-    sms_urls: list[str] = Field(
-        default=[], description="HTTP SMS gateways, comma-separated, in failover order")
-    sms_token: SecretStr = Field(default=SecretStr(""),
-                                 description="bearer token for the HTTP SMS gateways")
-    show_outbox: bool = Field(
-        default=False, description="show sent SMS on the portal (demo only: never in production)")
-    code_minutes: int = Field(default=5, ge=1, le=5, description="an SMS code is valid this long")
-    resend_seconds: int = Field(default=60, ge=30, le=600,
-                                description="wait before another SMS code may be sent")
-    per_phone_day: int = Field(default=5, ge=1, description="SMS codes per number a day")
-    per_ip_day: int = Field(default=20, ge=1, description="SMS codes per client address a day")
-    per_mac_day: int = Field(default=5, ge=1, description="SMS codes per device a day")
-    per_prefix_day: int = Field(default=200, ge=1,
-                                description="SMS codes per number prefix (7 digits) a day")
-    global_day: int = Field(default=20000, ge=1, description="SMS codes in all a day")
-    venue_info_url: str = Field(default="", description="RFC 8908 venue-info-url (optional)")
-    login_methods: list[LoginMethod] = Field(
-        default=["sms", "voucher", "app"], min_length=1,
-        description="the login methods the portal offers, in order (sms, voucher, app), "
-        "comma-separated")
-    login_methods_by_nas: dict[str, list[LoginMethod]] = Field(
-        default={}, description="a hotspot's own order, by NAS name (a TOML table: "
-        "\"gw-1\" = [\"voucher\", \"sms\"]); other hotspots use login_methods")
-    protocol_port: int = Field(
-        default=50100, ge=0, le=65535,
-        description="UDP port for the Portal protocol's NTF_LOGOUT from Huawei/H3C/Ruijie "
-        "ACs (their default destination port is 50100)")
-    protocol_timeout: float = Field(
-        default=2.0, gt=0, le=30,
-        description="seconds the portal waits for an AC's answer before sending again")
-    protocol_tries: int = Field(
-        default=3, ge=1, le=10,
-        description="sends of one Portal-protocol request to an AC, the first included")
-    app_enrolment: bool = Field(
-        default=False, description="after an SMS login, invite the person to set up an "
-        "authenticator app (off: public WiFi; app logins of those enrolled still work)")
-
-    @field_validator("sms_urls", "login_methods", mode="before")
-    @classmethod
-    def _split_urls(cls, value: object) -> object:
-        return _comma_list(value)
-
-    @field_validator("login_methods_by_nas", mode="before")
-    @classmethod
-    def _split_each(cls, value: object) -> object:
-        return {nas: _comma_list(methods) for nas, methods in value.items()} if isinstance(
-            value, dict) else value
-
-    @field_validator("login_methods")
-    @classmethod
-    def _once_each(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("a login method is named twice")
-        return value
-
-    @field_validator("login_methods_by_nas")
-    @classmethod
-    def _once_each_by_nas(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for nas, methods in value.items():
-            if not methods or len(set(methods)) != len(methods):
-                raise ValueError(f"{nas}: name each login method once, at least one")
-        return value
-
-    def methods_at(self, nas: str) -> list[LoginMethod]:
-        """The login methods a hotspot's page offers, in its order."""
-        return self.login_methods_by_nas.get(nas) or self.login_methods
-
-    @field_validator("sms_urls")
-    @classmethod
-    def _http_urls(cls, value: list[str]) -> list[str]:
-        for url in value:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not an http(s) URL")
-        return value
-
-    @model_validator(mode="after")
-    def _gateway_has_urls(self) -> PortalConfig:
-        if self.sms_gateway == "http" and not self.sms_urls:
-            raise ValueError("sms_gateway = \"http\" needs portal.sms_urls")
-        return self
-
-
-class MonitoringConfig(Section):
-    influx_url: str = Field(
-        default="", description="InfluxDB (v2 write API) URL for telemetry; empty: "
-        "rollups in the citynet database only")
-    influx_org: str = Field(default="citynet", description="InfluxDB organisation")
-    influx_bucket: str = Field(default="citynet", description="InfluxDB bucket")
-    influx_token: SecretStr = Field(default=SecretStr(""), description="InfluxDB API token")
-    batch_size: int = Field(default=5000, ge=1, le=100_000,
-                            description="points per InfluxDB write")
-    spool_max_mb: int = Field(
-        default=512, ge=1, description="disk spool for points while InfluxDB is down; when "
-        "full, the oldest spooled points are dropped (and counted)")
-    signal_threshold_dbm: float = Field(
-        default=-70.0, ge=-100, le=-30,
-        description="a survey point is covered when a hotspot's signal is at least this")
-    probe_timeout_seconds: float = Field(default=1.0, gt=0, le=30,
-                                         description="wait for a probe's answer this long")
-    probe_concurrency: int = Field(default=64, ge=1, le=1024,
-                                   description="probes in flight at once")
-    intervals: dict[str, float] = Field(
-        default={}, description="seconds between runs per collector, e.g. "
-        "{reachability = 60}; unnamed collectors use their own default")
-    ap_down_minutes: float = Field(default=10.0, gt=0,
-                                   description="alert when an AP is down this long")
-    alert_webhooks: list[str] = Field(default=[], description="URLs alerts are POSTed to")
-    smtp_host: str = Field(default="", description="SMTP server for alert e-mail; empty: none")
-    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port")
-    mail_from: str = Field(default="citynet@localhost", description="sender of alert e-mail")
-    mail_to: list[str] = Field(default=[], description="alert e-mail recipients")
-
-    @field_validator("alert_webhooks", "mail_to", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(
-            value, str) else value
-
-    @field_validator("influx_url")
-    @classmethod
-    def _influx_http(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
-
-
-class DevicesConfig(Section):
-    intent_vars: str = Field(
-        default="", description="YAML file of intent variables (NTP, syslog, guest VLAN, "
-        "per-site and per-device overrides); empty means DATA_DIR/intent.yaml")
-    templates: list[str] = Field(
-        default=["baseline"], description="intent templates pushed to every device, in "
-        "order (built-in: baseline, guest_wifi; or a directory of your own in intent_vars)")
-    concurrency: int = Field(default=20, ge=1, le=500,
-                             description="devices worked on at once across the fleet")
-    per_site: int = Field(default=4, ge=1, le=100, description="devices at once per site")
-    sessions_per_second: float = Field(
-        default=10.0, gt=0, le=1000,
-        description="new SSH sessions opened per second at most (VTY lines, AAA load)")
-    timeout_seconds: float = Field(default=30.0, gt=0, le=600,
-                                   description="per-device connect and command timeout")
-    canary: int = Field(default=1, ge=0, le=100,
-                        description="devices pushed (and checked) before the rest")
-    max_failures: int = Field(default=3, ge=0,
-                              description="stop the push after more failures than this")
-    approval_threshold: int = Field(
-        default=20, ge=0, description="a push that would change more devices than this "
-        "needs a change request approved by a second person (0: every push that changes "
-        "anything)")
-    approval_valid_hours: int = Field(
-        default=24, ge=1, le=24 * 30,
-        description="an approved change request expires this long after its approval "
-        "if no push used it")
 
 
 class DemoConfig(Section):
@@ -384,18 +159,97 @@ class LoggingConfig(Section):
     )
 
 
+# where the kernel's sections stand among every section (``citynet config show``, the
+# reference table); each domain places its own in its manifest. A kernel section not
+# named here goes last.
+KERNEL_ORDER = {"database": 10, "web": 20, "secrets": 90, "demo": 100, "logging": 110}
+LAST = 1000
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def sections() -> dict[str, type[BaseModel]]:
+    """Every section, name → model, in their order: the kernel's and the registered
+    domains' (``Domain.config_sections``)."""
+    from citynet.domains import registered
+
+    placed: list[tuple[int, str, type[BaseModel]]] = [
+        (KERNEL_ORDER.get(name, LAST), name, model) for name, model in _kernel_sections()]
+    placed += [(part.order, part.name, part.model) for domain in registered()
+               for part in domain.config_sections]
+    names = [name for _order, name, _model in placed]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigError(f"config: section [{twice[0]}] is declared twice (a domain's "
+                          "manifest and the kernel, or two manifests)")
+    return {name: model for _order, name, model in sorted(placed, key=lambda p: p[0])}
+
+
+def _kernel_sections() -> list[tuple[str, type[Section]]]:
+    """The kernel's own sections: the fields of :class:`Config` that are sections."""
+    return [(name, field.annotation) for name, field in Config.model_fields.items()
+            if isinstance(field.annotation, type) and issubclass(field.annotation, Section)]
+
+
+def _domain_sections() -> dict[str, type[BaseModel]]:
+    kernel = {name for name, _model in _kernel_sections()}
+    return {name: model for name, model in sections().items() if name not in kernel}
+
+
 class Config(Section):
+    """The kernel's settings, and each registered domain's section beside them (kept as
+    pydantic extras, validated by the domain's model). Domains read theirs typed with
+    :meth:`section`: ``config.section(RadiusConfig).auth_port``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     data_dir: str = Field(default="./var", description="where the embedded store and keys live")
     database: DatabaseConfig = DatabaseConfig()
     web: WebConfig = WebConfig()
-    radius: RadiusConfig = RadiusConfig()
-    records: RecordsConfig = RecordsConfig()
-    portal: PortalConfig = PortalConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
-    devices: DevicesConfig = DevicesConfig()
     secrets: SecretsConfig = SecretsConfig()
     demo: DemoConfig = DemoConfig()
     logging: LoggingConfig = LoggingConfig()
+
+    if TYPE_CHECKING:  # a domain's section by name (config.radius) reads untyped
+        def __getattr__(self, name: str) -> Any: ...
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_domains(cls, data: Any, handler: ModelWrapValidatorHandler[Config]) -> Config:
+        """Each registered domain's section validated by its model; an unknown section is
+        an unknown key; problems reported in the order of the sections."""
+        if not isinstance(data, Mapping):
+            return handler(data)
+        domains = _domain_sections()
+        values = {key: value for key, value in data.items() if key not in domains}
+        problems: list[InitErrorDetails] = [
+            _problem({"type": "extra_forbidden", "loc": (key,), "input": values.pop(key)})
+            for key in list(values) if key not in cls.model_fields]
+        for name, model in domains.items():
+            raw = data.get(name, {})
+            try:
+                values[name] = raw if isinstance(raw, model) else model.model_validate(raw)
+            except ValidationError as exc:
+                problems += [_problem({**error, "loc": (name, *error["loc"])})
+                             for error in exc.errors()]
+        try:
+            config = handler(values)
+        except ValidationError as exc:
+            problems += [_problem(error) for error in exc.errors()]
+        if problems:
+            order = list(sections())
+            problems.sort(key=lambda p: order.index(str(p["loc"][0]))
+                          if p["loc"] and p["loc"][0] in order else -1)
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return config
+
+    def section(self, model: type[S]) -> S:
+        """A domain's section, typed: ``config.section(PortalConfig)``."""
+        for value in (self.__pydantic_extra__ or {}).values():
+            if type(value) is model:
+                return value
+        raise ConfigError(f"config: no section is a {model.__name__}: is its domain "
+                          "registered?")
 
     @property
     def data_path(self) -> Path:
@@ -438,15 +292,16 @@ def load(path: str | os.PathLike[str] | None = None,
 
 def _is_table(dotted: str) -> bool:
     """The key names a table-valued setting (``monitoring.intervals``), not a section."""
-    model: type[BaseModel] = Config
-    *sections, key = dotted.split(".")
-    for name in sections:
-        field = model.model_fields.get(name)
+    *path, key = dotted.split(".")
+    if not path:
+        return False
+    model: type[BaseModel] | None = sections().get(path[0])
+    for name in path[1:]:
+        field = model.model_fields.get(name) if model is not None else None
         annotation = field.annotation if field is not None else None
-        if not (isinstance(annotation, type) and issubclass(annotation, Section)):
-            return False
-        model = annotation
-    field = model.model_fields.get(key)
+        model = annotation if isinstance(annotation, type) and issubclass(
+            annotation, BaseModel) else None
+    field = model.model_fields.get(key) if model is not None else None
     return field is not None and get_origin(field.annotation) is dict
 
 
@@ -474,20 +329,42 @@ def from_dict(data: Mapping[str, Any], sources: Mapping[str, str] | None = None)
 
 
 def effective(config: Config) -> dict[str, Any]:
-    """The config as a dict with every secret masked, for ``citynet config show``."""
-    shown = config.model_dump(mode="json")
+    """The config as a dict with every secret masked, for ``citynet config show``: the
+    sections in their order, a set secret as ``MASK``, and what a section's ``shown``
+    hides (URLs with tokens in them)."""
+    dumped = config.model_dump(mode="json")
+    shown: dict[str, Any] = {"data_dir": dumped["data_dir"]}
+    for name in sections():
+        part = getattr(config, name)
+        values = dumped[name]
+        for key in type(part).model_fields:
+            secret = getattr(part, key)
+            if isinstance(secret, SecretStr) and secret.get_secret_value():
+                values[key] = MASK
+        hide = getattr(part, "shown", None)
+        shown[name] = hide(values) if callable(hide) else values
     shown["database"]["url"] = shown_url(store_url(config.database_url))
-    # chat webhooks carry their token in the URL: only where they point is shown
-    shown["monitoring"]["alert_webhooks"] = [
-        f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/{MASK}"
-        for url in config.monitoring.alert_webhooks]
-    for section, key, value in (("secrets", "key", config.secrets.key),
-                                ("radius", "rest_token", config.radius.rest_token),
-                                ("monitoring", "influx_token", config.monitoring.influx_token),
-                                ("portal", "sms_token", config.portal.sms_token)):
-        if value.get_secret_value():
-            shown[section][key] = MASK
     return shown
+
+
+def _problem(error: ErrorDetails | dict[str, Any]) -> InitErrorDetails:
+    """A validation problem as pydantic takes it back (to report all in one error)."""
+    problem = InitErrorDetails(type=error["type"], loc=tuple(error["loc"]),
+                               input=error["input"])
+    if error.get("ctx"):
+        problem["ctx"] = error["ctx"]
+    return problem
+
+
+def __getattr__(name: str) -> Any:
+    """A domain's section model by its class name (``RadiusConfig``), for callers that
+    knew it here before it moved into its domain."""
+    if name.startswith("__"):  # the import system asks for __path__: no registry for it
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for model in _domain_sections().values():
+        if model.__name__ == name:
+            return model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -541,11 +418,11 @@ def reference() -> list[tuple[str, str, str, str]]:
     """(key, environment variable, default, description) for every setting — the docs table."""
     rows = []
 
-    def walk(model: type[BaseModel], prefix: str) -> None:
-        for name, field in model.model_fields.items():
+    def walk(fields: Mapping[str, FieldInfo], prefix: str) -> None:
+        for name, field in fields.items():
             annotation = field.annotation
             if isinstance(annotation, type) and issubclass(annotation, Section):
-                walk(annotation, f"{prefix}{name}.")
+                walk(annotation.model_fields, f"{prefix}{name}.")
                 continue
             dotted = f"{prefix}{name}"
             env = ENV_PREFIX + dotted.upper().replace(".", "__")
@@ -558,5 +435,9 @@ def reference() -> list[tuple[str, str, str, str]]:
                 default = default.get_secret_value()
             rows.append((dotted, env, json.dumps(default), description))
 
-    walk(Config, "")
+    kernel = {name for name, _model in _kernel_sections()}
+    walk({name: field for name, field in Config.model_fields.items()
+          if name not in kernel}, "")  # the kernel's own keys (data_dir)
+    for name, model in sections().items():
+        walk(model.model_fields, f"{name}.")
     return rows

@@ -1,39 +1,34 @@
-"""Every domain's tables on one MetaData, and where each domain keeps its migrations — the
-composition point for migrations and tests."""
+"""Every table on one MetaData, and every domain's folder of migrations — the composition
+point for migrations and tests."""
 
 import importlib
-import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import MetaData
 
-# The kernel imports domain packages only where it composes them (here, the CLI root and
-# the app factory); each of these modules registers its tables on Base when imported.
-TABLE_MODULES = ("citynet.audit", "citynet.staff", "inventory.models", "radius.models",
-                 "radius.records", "radius.vouchers", "radius.profiles", "radius.tokens",
-                 "radius.remembered", "portal.sms", "portal.totp", "portal.merchants",
-                 "portal.consent", "monitoring.models", "devices.approvals")
+from citynet.domains import Domain, registered
 
-# The domains whose packages hold a migrations/versions folder (one Alembic branch each).
-MIGRATING_DOMAINS = ("inventory", "radius", "portal", "monitoring", "devices")
+# the kernel's tables; each domain names its own in its manifest (``tables``)
+KERNEL_TABLES = ("citynet.audit", "citynet.staff")
+
+
+def table_modules(domains: Sequence[Domain] | None = None) -> tuple[str, ...]:
+    """The modules whose import puts every table on ``Base``: the kernel's, then each
+    domain's in the registry's order."""
+    chosen = registered() if domains is None else domains
+    return (*KERNEL_TABLES, *(module for domain in chosen for module in domain.tables))
 
 
 def all_tables() -> MetaData:
     from citynet.db import Base  # here, so that citynet.db may import citynet.migrate
 
-    for module in TABLE_MODULES:
+    for module in table_modules():
         importlib.import_module(module)
     return Base.metadata
 
 
-def migration_dirs() -> list[Path]:
-    """Each domain's folder of migrations (its Alembic branch), found without importing
-    the domain. The domain registry (issue 17) will answer this from the manifests."""
-    found = []
-    for name in MIGRATING_DOMAINS:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            raise ModuleNotFoundError(f"the domain package {name} is not installed")
-        found.append(Path(next(iter(spec.submodule_search_locations))) / "migrations" /
-                     "versions")
-    return found
+def migration_dirs(domains: Sequence[Domain] | None = None) -> list[Path]:
+    """Each registered domain's folder of migrations (its Alembic branch)."""
+    chosen = registered() if domains is None else domains
+    return [domain.migrations / "versions" for domain in chosen if domain.migrations]

@@ -86,6 +86,11 @@ def lines(points: Iterable[Point]) -> list[str]:
     return [line(point) for point in points]
 
 
+# the click context's meta key under which the CLI root hands ``citynet collect`` the
+# collectors the domains register
+EXTRA_COLLECTORS = "citynet.extra_collectors"
+
+
 @dataclass(frozen=True)
 class Context:
     """What a collector may use: the store, the config, and the moment of this run."""

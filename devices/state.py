@@ -42,13 +42,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from citynet.config import DevicesConfig
 from citynet.crypto import open_box
 from citynet.telemetry import Context, FieldValue, Point
 from devices.driver import CommandRefused, DeviceError, Login, Session
 from devices.fleet import Pacer
 from devices.intent import Device
 from devices.platforms import PROFILES, Profile
+from devices.settings import DevicesConfig
 from devices.targets import SelectorError, logins
 
 log = logging.getLogger(__name__)
@@ -380,7 +380,7 @@ class DeviceStateCollector:
             except SelectorError:  # no device of a platform it can read
                 return []
         # the sessions run with no transaction open
-        polls = poll_all(ready, context.config.devices, self._connect)
+        polls = poll_all(ready, context.config.section(DevicesConfig), self._connect)
         polls += [Poll(u.hostname, u.site, 0.0, error=f"{u.hostname}: {u.reason}")
                   for u in unready]
         report_unread(polls)

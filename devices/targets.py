@@ -27,6 +27,7 @@ from devices.intent import (
     variables,
 )
 from devices.platforms import PROFILES
+from devices.settings import DevicesConfig
 from inventory.kinds import DEFAULT_PORTAL_PORT
 from inventory.models import NasClient, NetworkDevice
 
@@ -93,8 +94,8 @@ def portal_acs(session: Session, box: SecretBox | None) -> dict[str, dict[str, A
 
 
 def intent_path(config: Config) -> Path:
-    return Path(config.devices.intent_vars) if config.devices.intent_vars else (
-        config.data_path / "intent.yaml")
+    intent_vars = config.section(DevicesConfig).intent_vars
+    return Path(intent_vars) if intent_vars else config.data_path / "intent.yaml"
 
 
 def known_hosts_path(config: Config) -> Path:
@@ -115,7 +116,7 @@ def logins(session: Session, config: Config, box: SecretBox | None, selectors: S
             unready.append(Unready(row.hostname, row.site, f"platform {device.platform} is "
                                    "not managed (no profile)"))
             continue
-        login = _login(row, profile, box, config.devices.timeout_seconds, environ)
+        login = _login(row, profile, box, config.section(DevicesConfig).timeout_seconds, environ)
         if not isinstance(login, str):
             login = replace(login, known_hosts=str(known_hosts_path(config)))
         if isinstance(login, str):
@@ -133,7 +134,7 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
     templates_dir = document.get("templates_dir")
     renderer = Renderer(Path(templates_dir) if templates_dir else None)
     keys, portals = radius_keys(session, box), portal_acs(session, box)
-    chosen = list(templates or config.devices.templates)
+    chosen = list(templates or config.section(DevicesConfig).templates)
     reachable, unready = logins(session, config, box, selectors, environ)
     ready = []
     for device, login in reachable:

@@ -29,6 +29,7 @@ from citynet.crypto import SecretBox
 from citynet.web import MAX_ID, form_text, store
 from devices import approvals, rollout
 from devices.approvals import MAX_NOTE, DeviceChange, Refusal, State
+from devices.settings import DevicesConfig
 
 blueprint = Blueprint("devices_web", __name__, url_prefix="/admin/devices",
                       template_folder="templates")
@@ -58,7 +59,7 @@ def _config() -> Config:
 
 
 def _valid() -> timedelta:
-    return timedelta(hours=_config().devices.approval_valid_hours)
+    return timedelta(hours=_config().section(DevicesConfig).approval_valid_hours)
 
 
 def _summary(change: DeviceChange, now: datetime) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from citynet.config import Config
 from inventory.models import AccessPoint, Hotspot, NetworkDevice
 from monitoring.alerts import Condition, Rule, Severity, local_time, zone
 from monitoring.models import KpiSample, ProbeState
+from monitoring.settings import MonitoringConfig
 
 REGRESSION_POINTS = 0.5  # a KPI falling by more than this from one sample to the next
 AT_RISK: dict[str, Severity] = {"at_risk": "warning", "missed": "critical"}  # by status
@@ -23,7 +24,7 @@ def _down(session: Session, now: datetime, config: Config, rule: str, prefix: st
           names: Mapping[str, str], severity: Severity) -> list[Condition]:
     """Probed targets under ``prefix`` that the inventory still has (``names``: key after
     the prefix -> how to name it), firing when down for the threshold or longer."""
-    threshold = timedelta(minutes=config.monitoring.ap_down_minutes)
+    threshold = timedelta(minutes=config.section(MonitoringConfig).ap_down_minutes)
     where = zone(config)
     out = []
     for state in session.scalars(select(ProbeState).where(ProbeState.target.startswith(prefix))):

@@ -6,19 +6,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, String, column, func, select, table
+from sqlalchemy import func, select
 
-from citynet.db import UtcDateTime
 from citynet.telemetry import Context, Point
 from monitoring import kpis
 
-# RADIUS tables, by name (monitoring does not import the RADIUS package)
-_session = table("radius_session", column("called_station", String),
-                 column("calling_station", String), column("stopped_at", UtcDateTime()),
-                 column("updated_at", UtcDateTime()), column("input_octets", BigInteger),
-                 column("output_octets", BigInteger))
-_login = table("login_record", column("at", UtcDateTime()), column("event", String),
-               column("result", String), column("called_station", String))
+# hotspot use reads RADIUS's sessions and login records: the one import of radius that
+# monitoring may make (the import-linter contracts in pyproject.toml say so)
+from radius.models import RadiusSession as _Session
+from radius.records import LoginRecord as _Login
 
 STALE = timedelta(hours=2)  # an open session silent this long is not counted as online
 
@@ -81,15 +77,15 @@ class HotspotUseCollector:
         with context.store.session() as session:
             places = kpis.ap_places(session)
             open_sessions = session.execute(
-                select(_session.c.called_station, _session.c.calling_station,
-                       _session.c.input_octets, _session.c.output_octets)
-                .where(_session.c.stopped_at.is_(None),
-                       _session.c.updated_at >= context.now - STALE)).all()
+                select(_Session.called_station, _Session.calling_station,
+                       _Session.input_octets, _Session.output_octets)
+                .where(_Session.stopped_at.is_(None),
+                       _Session.updated_at >= context.now - STALE)).all()
             logins = session.execute(
-                select(_login.c.called_station, _login.c.result, func.count())
-                .where(_login.c.event == "login", _login.c.at >= since,
-                       _login.c.at < context.now)
-                .group_by(_login.c.called_station, _login.c.result)).all()
+                select(_Login.called_station, _Login.result, func.count())
+                .where(_Login.event == "login", _Login.at >= since,
+                       _Login.at < context.now)
+                .group_by(_Login.called_station, _Login.result)).all()
         # one tally per hotspot and one per AP: "ap_use" shows which AP of a hotspot
         # carries the people (or refuses them)
         tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)

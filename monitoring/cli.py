@@ -2,8 +2,8 @@
 monitoring side of the CLI.
 
 ``citynet collect`` runs monitoring's collectors and those of other domains, which the CLI
-root puts in the click context's ``meta`` under ``EXTRA_COLLECTORS`` (the kernel composes
-the domains; monitoring imports none of them)."""
+root puts in the click context's ``meta`` under ``EXTRA_COLLECTORS`` (gathered from the
+domains' manifests; monitoring imports none of them)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ import click
 from citynet.listings import Column, Listing, emit, format_options, table
 from citynet.process import die_with_parent, parent_alive, stop_on_sigterm
 from citynet.runtime import Runtime
+from citynet.telemetry import EXTRA_COLLECTORS
+from monitoring.settings import MonitoringConfig
 
 pass_runtime = click.make_pass_decorator(Runtime)
-EXTRA_COLLECTORS = "citynet.extra_collectors"  # click meta key: other domains' collectors
 
 
 @click.command("collect")
@@ -199,7 +200,8 @@ def survey_import(runtime: Runtime, capture: str, name: str, plan_path: str | No
                                "the points' times decide: give one of them")
     if not 0 < len(name) <= surveys.MAX_NAME:
         raise click.BadParameter(f"1 to {surveys.MAX_NAME} characters", param_hint="--name")
-    limit = threshold if threshold is not None else runtime.config.monitoring.signal_threshold_dbm
+    limit = threshold if threshold is not None else runtime.config.section(
+        MonitoringConfig).signal_threshold_dbm
     plan = surveys.read_points(Path(plan_path)) if plan_path is not None else None
     counts = pcap.CaptureCounts()
     with runtime.store.session() as session:

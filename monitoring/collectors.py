@@ -18,6 +18,7 @@ from typing import Protocol
 from citynet.config import Config
 from citynet.db import Store
 from citynet.telemetry import Collector, Context, Point
+from monitoring.settings import MonitoringConfig
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ class Scheduler:
         self._due = {c.name: 0.0 for c in self._collectors}
 
     def interval(self, collector: Collector) -> float:
-        return float(self._config.monitoring.intervals.get(collector.name, collector.interval))
+        intervals = self._config.section(MonitoringConfig).intervals
+        return float(intervals.get(collector.name, collector.interval))
 
     def tick(self) -> list[Run]:
         """Run the collectors that are due; returns their runs."""

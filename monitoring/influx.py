@@ -31,6 +31,7 @@ from influxdb_client.rest import ApiException
 
 from citynet.config import Config
 from citynet.telemetry import Point, line
+from monitoring.settings import MonitoringConfig
 
 log = logging.getLogger(__name__)
 
@@ -370,7 +371,7 @@ class InfluxSink:
 
 def from_config(config: Config) -> InfluxSink | None:
     """The sink ``[monitoring]`` asks for, or None when no InfluxDB URL is set."""
-    settings = config.monitoring
+    settings = config.section(MonitoringConfig)
     if not settings.influx_url:
         return None
     return InfluxSink(settings.influx_url, settings.influx_org, settings.influx_bucket,

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from citynet.config import Config
 from citynet.jsonpost import post_json
 from monitoring.alerts import Delivery, Notice, duration_text, local_time, zone
+from monitoring.settings import MonitoringConfig
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,9 @@ def message(notice: Notice, config: Config) -> EmailMessage:
     where = zone(config)
     mail = EmailMessage()
     mail["Subject"] = headline(notice)
-    mail["From"] = config.monitoring.mail_from
-    mail["To"] = ", ".join(config.monitoring.mail_to)
+    settings = config.section(MonitoringConfig)
+    mail["From"] = settings.mail_from
+    mail["To"] = ", ".join(settings.mail_to)
     lines = [notice.detail, "",
              f"规则 / Rule:      {notice.rule}",
              f"对象 / Subject:   {notice.subject}",
@@ -88,7 +90,7 @@ def message(notice: Notice, config: Config) -> EmailMessage:
 def mail(notices: Sequence[Notice], config: Config, *,
          timeout: float = TIMEOUT) -> list[Delivery]:
     """Each notice as its own e-mail, over one SMTP session."""
-    settings = config.monitoring
+    settings = config.section(MonitoringConfig)
     target = ", ".join(settings.mail_to)
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
@@ -123,7 +125,7 @@ def deliver(notices: Sequence[Notice], config: Config, *,
     A URL that stays unreachable through its retries is not tried again for the rest of
     the batch (fifty notices would otherwise wait out fifty rounds of timeouts)."""
     out = []
-    for url in config.monitoring.alert_webhooks:
+    for url in config.section(MonitoringConfig).alert_webhooks:
         unreachable = ""
         for notice in notices:
             if unreachable:
@@ -134,7 +136,8 @@ def deliver(notices: Sequence[Notice], config: Config, *,
             out.append(Delivery(notice, "webhook", origin(url), problem))
             if problem and not problem.startswith("HTTP 4"):
                 unreachable = f"{problem} (not tried again in this batch)"
-    if config.monitoring.smtp_host and config.monitoring.mail_to and notices:
+    settings = config.section(MonitoringConfig)
+    if settings.smtp_host and settings.mail_to and notices:
         out += mail(notices, config, timeout=timeout)
     for failed in (d for d in out if not d.ok):
         log.warning("alert %s (%s) not delivered by %s to %s: %s", failed.notice.key,
@@ -144,9 +147,10 @@ def deliver(notices: Sequence[Notice], config: Config, *,
 
 def channels(config: Config) -> list[str]:
     """The configured channels, as shown to a person."""
-    found = [f"webhook {origin(url)}" for url in config.monitoring.alert_webhooks]
-    if config.monitoring.smtp_host and config.monitoring.mail_to:
-        found.append(f"email {', '.join(config.monitoring.mail_to)}")
+    settings = config.section(MonitoringConfig)
+    found = [f"webhook {origin(url)}" for url in settings.alert_webhooks]
+    if settings.smtp_host and settings.mail_to:
+        found.append(f"email {', '.join(settings.mail_to)}")
     return found
 
 

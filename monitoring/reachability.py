@@ -23,6 +23,7 @@ from inventory.models import AccessPoint, Community, Hotspot, NetworkDevice
 from monitoring import probes
 from monitoring.models import ProbeState
 from monitoring.probes import ProbeResult, Target
+from monitoring.settings import MonitoringConfig
 
 MEASUREMENT = "reachability"
 # The inventory knows no management port of an AP; these are the ones APs serve their
@@ -122,7 +123,7 @@ class ReachabilityCollector:
     def collect(self, context: Context) -> list[Point]:
         with context.store.session() as session:
             probed = select_targets(session)
-        settings = context.config.monitoring
+        settings = context.config.section(MonitoringConfig)
         # Probing takes up to a few timeouts: no transaction stays open meanwhile.
         results = self._probe([p.target for p in probed],
                               timeout=settings.probe_timeout_seconds,

@@ -2,8 +2,8 @@
 process).
 
 Collectors of other domains (the devices package's ``device_state``) come in as ``extra``
-from the kernel, which composes the domains (``citynet/cli.py``); monitoring never imports
-them."""
+from the kernel, which gathers them from the domains' manifests (``citynet/cli.py``);
+monitoring never imports them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from citynet.telemetry import Collector, Context, Point
 from monitoring.builtin import CoverageCollector, HotspotUseCollector
 from monitoring.collectors import Sink
 from monitoring.rollups import RollupSink
+from monitoring.settings import MonitoringConfig
 
 
 class AlertsCollector:
@@ -70,4 +71,5 @@ def pick(names: Sequence[str], extra: Sequence[Collector] = ()) -> list[Collecto
 def describe(config: Config, extra: Sequence[Collector] = ()) -> str:
     """What ``citynet serve``'s collector process runs, for its start-up banner."""
     names = ", ".join(c.name for c in collectors(extra))
-    return f"collectors running: {names} (InfluxDB: {config.monitoring.influx_url or 'off'})"
+    influx = config.section(MonitoringConfig).influx_url or "off"
+    return f"collectors running: {names} (InfluxDB: {influx})"

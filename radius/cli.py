@@ -23,6 +23,7 @@ from citynet.runtime import Runtime
 from citynet.server import settle
 from citynet.spreadsheets import SpreadsheetDictWriter
 from radius import vouchers as voucher_limits  # the limits the admin web shares
+from radius.settings import RadiusConfig, RecordsConfig
 
 if TYPE_CHECKING:
     from radius.sessions import NasTarget
@@ -50,7 +51,7 @@ def radius_serve(runtime: Runtime) -> None:
     """
     from radius.service import RadiusService
 
-    config = runtime.config.radius
+    config = runtime.config.section(RadiusConfig)
     if not config.has_work:
         raise CitynetError("nothing to run: radius.enabled is false and radius.rest_token "
                            "is not set (the rlm_rest API needs it)")
@@ -389,7 +390,7 @@ def records_purge(runtime: Runtime, older_than_days: int | None) -> None:
 
     with runtime.store.session() as session:
         days = older_than_days or login_records.retention_days(
-            session, runtime.config.records.retention_days)
+            session, runtime.config.section(RecordsConfig).retention_days)
     if days < login_records.MIN_RETENTION_DAYS:
         raise CitynetError("records must be kept at least 60 days")
     cutoff = datetime.now(UTC) - timedelta(days=days)
@@ -401,33 +402,6 @@ def records_purge(runtime: Runtime, older_than_days: int | None) -> None:
 
 def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
-@click.group()
-def audit() -> None:
-    """Tamper evidence of the append-only records."""
-
-
-@audit.command("verify")
-@pass_runtime
-def audit_verify(runtime: Runtime) -> None:
-    """Check the hash chains of the login records and of the audit log (device pushes,
-    admin actions); exit 1 naming every edited or missing row."""
-    from citynet import audit as audit_log
-    from radius import records as login_records
-
-    found = 0
-    with runtime.store.session() as session:
-        for name, verify in (("login records", login_records.verify),
-                             ("audit log", audit_log.verify)):
-            checked, problems = verify(session)
-            for problem in problems:
-                click.echo(f"{name}: {problem}", err=True)
-            found += len(problems)
-            if not problems:
-                click.echo(f"{name}: {checked} rows, chain intact")
-    if found:
-        raise CitynetError(f"{found} problem(s): rows were edited or deleted")
 
 
 @click.group()
@@ -510,7 +484,7 @@ def _nas_target(runtime: Runtime, session_id: str, nas_name: str | None,
         target = live_sessions.target(session, box, found[0])
         if change is None:
             return target, {}
-        config = runtime.config.radius
+        config = runtime.config.section(RadiusConfig)
         terms = ProfileBook.of(runtime.store).get(target.policy)
         attributes = reauth.coa_attributes(session, found[0], target.vendor, terms,
                                            ZoneInfo(config.timezone), change, datetime.now(UTC))
@@ -543,7 +517,7 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
 
     target, _ = _nas_target(runtime, session_id, nas_name)
     result = coa.send(target.host, target.secret, Code.DISCONNECT_REQUEST, target.identity,
-                      port=port or runtime.config.radius.coa_port)
+                      port=port or runtime.config.section(RadiusConfig).coa_port)
     if not result.ok:
         raise CitynetError(f"not disconnected: {result}")
     click.echo(f"disconnected {session_id} on {target.nas}: {result}")
@@ -578,7 +552,7 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
                                  "WISPr-Bandwidth-Max-Down": down_kbps * 1000}
     target, attributes = _nas_target(runtime, session_id, nas_name, change)
     result = coa.send(target.host, target.secret, Code.COA_REQUEST, target.identity,
-                      port=port or runtime.config.radius.coa_port, extra=attributes)
+                      port=port or runtime.config.section(RadiusConfig).coa_port, extra=attributes)
     if not result.ok:
         raise CitynetError(f"bandwidth not changed: {result}")
     click.echo(f"{session_id} on {target.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
@@ -623,11 +597,11 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
     from radius.nas import NasRegistry
     from radius.rlm_rest import http_url
 
-    token = runtime.config.radius.rest_token.get_secret_value()
+    token = runtime.config.section(RadiusConfig).rest_token.get_secret_value()
     if not token:
         raise CitynetError("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
                            "FreeRADIUS must authenticate to citynet's API")
-    radius = runtime.config.radius
+    radius = runtime.config.section(RadiusConfig)
     url = api_url or http_url(radius.rest_bind, radius.rest_port)
     box = runtime.box()
     with runtime.store.session() as session:

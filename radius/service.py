@@ -10,7 +10,6 @@ import logging
 import threading
 from zoneinfo import ZoneInfo
 
-from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.logs import store_failed
@@ -20,6 +19,7 @@ from radius.listener import Port, RadiusServer, listen
 from radius.nas import NasRegistry
 from radius.policy import Policy
 from radius.rlm_rest import PREFIX, RestApi, http_url
+from radius.settings import RadiusConfig
 
 log = logging.getLogger(__name__)
 

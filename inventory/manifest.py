@@ -1,0 +1,79 @@
+"""The inventory's manifest: what it gives citynet (citynet/domains.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Blueprint
+
+from citynet.crypto import SecretBox
+from citynet.domains import DemoRun, Domain, MenuEntry
+from citynet.runtime import Runtime
+from citynet.staff import Role
+
+EVERY_ROLE = frozenset(Role)
+
+
+def _blueprints() -> Sequence[Blueprint]:
+    from inventory.web import blueprint, editor
+
+    return (blueprint, editor)
+
+
+def _commands() -> Sequence[click.Command]:
+    from inventory.cli import inventory, nas
+
+    return (inventory, nas)
+
+
+def _openapi() -> dict[str, Any]:
+    from inventory.openapi import paths
+
+    return paths()
+
+
+def _demo_seed(runtime: Runtime, box: SecretBox) -> None:
+    """The demo district, through the ordinary importer."""
+    from citynet.db import set_meta
+    from citynet.errors import CitynetError
+    from inventory.demo import DEMO_MARK, raw_rows
+    from inventory.importer import import_rows
+
+    store = runtime.store
+    with store.session() as session:
+        outcome = import_rows(session, raw_rows(), box)
+        if outcome.problems:  # the generator is ours: a problem here is a bug
+            raise CitynetError("demo data failed its own checks: " + str(outcome.problems[0]))
+        set_meta(session, DEMO_MARK, "罗湖区演示数据 Luohu demo district (generated)")
+    created = sum(outcome.created.values())
+    click.echo(f"demo district ready in {store.describe()}: {created} records created, "
+               f"{sum(outcome.unchanged.values()) + sum(outcome.updated.values())} already there")
+
+
+def _demo_serve(run: DemoRun) -> None:
+    run.banner += [
+        (30, f"  district overview   {run.base}/inventory/"),
+        (31, f"  street drill-down   {run.base}/inventory/streets/笋岗"),
+        (32, f"  JSON summary        {run.base}/inventory/summary.json"),
+    ]
+
+
+DOMAIN = Domain(
+    name="inventory",
+    blueprints=_blueprints,
+    commands=_commands,
+    tables=("inventory.models",),
+    migrations=Path(__file__).with_name("migrations"),
+    permissions={
+        "inventory.read": EVERY_ROLE,
+        "inventory.write": frozenset({Role.ENGINEER}),
+        "nas.write": frozenset({Role.ENGINEER}),
+    },
+    menu=(MenuEntry("inventory.overview", "inventory.read", "资产", "Inventory", 20),),
+    openapi_paths=_openapi,
+    demo_seed=_demo_seed,
+    demo_serve=_demo_serve,
+)

@@ -1,0 +1,108 @@
+"""RADIUS's manifest: what it gives citynet (citynet/domains.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citynet.crypto import SecretBox
+from citynet.domains import Chain, ConfigSection, DemoRun, Domain, MenuEntry
+from citynet.runtime import Runtime
+from citynet.server import Service
+from citynet.staff import Role
+from radius.settings import RadiusConfig, RecordsConfig
+
+AUDITORS = frozenset({Role.AUDITOR})
+
+
+def _blueprints() -> Sequence[Blueprint]:
+    from radius.admin import blueprint
+
+    return (blueprint,)
+
+
+def _commands() -> Sequence[click.Command]:
+    from radius.cli import freeradius, radius, records, sessions, vouchers
+
+    return (radius, vouchers, records, sessions, freeradius)
+
+
+def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
+    """The RADIUS service, when it has work (the UDP ports, or the rlm_rest API)."""
+    from radius.service import RadiusService
+
+    settings = runtime.config.section(RadiusConfig)
+    return [RadiusService(runtime.store, box, settings, udp=settings.enabled)
+            ] if settings.has_work else []
+
+
+def _chains() -> Sequence[Chain]:
+    from radius import records
+
+    return (Chain("login records", records.verify),)
+
+
+def _openapi() -> dict[str, Any]:
+    from radius.openapi import paths
+
+    return paths()
+
+
+def demo_voucher(session: Session) -> str:
+    """An unused demo voucher for the banner (a batch of 20 is made when none is left),
+    so a person can walk the portal at once."""
+    from radius import vouchers as voucher_store
+
+    unused = session.scalar(select(voucher_store.Voucher.code).where(
+        voucher_store.Voucher.batch == "demo",
+        voucher_store.Voucher.first_used_at.is_(None)).limit(1))
+    if unused is None:
+        unused = voucher_store.create(session, 20, 120, 2, "demo", valid_days=30)[-1].code
+    return voucher_store.display(unused)
+
+
+def _demo_serve(run: DemoRun) -> None:
+    from inventory.demo import DEMO_NAS, DEMO_NAS_SECRET
+
+    rad = run.config.section(RadiusConfig)
+    run.banner += [
+        (40, f"  demo NAS            {DEMO_NAS} at 127.0.0.1, secret {DEMO_NAS_SECRET!r} "
+             "(demo only)"),
+        (41, f"  RADIUS health       echo 'Message-Authenticator = 0x00' | radclient "
+             f"-x {rad.bind}:{rad.auth_port} status {DEMO_NAS_SECRET}"),
+        (42, "  try also            citynet nas list · citynet inventory show streets"),
+    ]
+
+
+DOMAIN = Domain(
+    name="radius",
+    requires=("inventory",),
+    blueprints=_blueprints,
+    commands=_commands,
+    tables=("radius.models", "radius.records", "radius.vouchers", "radius.profiles",
+            "radius.tokens", "radius.remembered"),
+    migrations=Path(__file__).with_name("migrations"),
+    config_sections=(ConfigSection("radius", RadiusConfig, 30),
+                     ConfigSection("records", RecordsConfig, 40)),
+    permissions={
+        "sessions.read": frozenset({Role.ENGINEER, Role.OPERATOR}),
+        "sessions.kick": frozenset({Role.OPERATOR}),
+        "records.read": AUDITORS,
+        "records.export": AUDITORS,
+    },
+    menu=(MenuEntry("radius_admin.sessions", "sessions.read", "上网会话", "Sessions", 30),
+          MenuEntry("radius_admin.records_page", "records.read", "上网记录", "Login records",
+                    90),
+          MenuEntry("radius_admin.retention", "settings.write", "记录保留期", "Retention",
+                    110)),
+    services=_services,
+    openapi_paths=_openapi,
+    chains=_chains,
+    demo_serve=_demo_serve,
+)

@@ -1,0 +1,77 @@
+"""RADIUS's config sections: ``[radius]`` (the listener, the rlm_rest API, CoA) and
+``[records]`` (login records' retention)."""
+
+from __future__ import annotations
+
+import ipaddress
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+
+from citynet.config import Section
+
+
+class RadiusConfig(Section):
+    bind: str = Field(default="127.0.0.1", description="address the RADIUS listener binds")
+    auth_port: int = Field(default=1812, ge=0, le=65535,
+                           description="UDP authentication port (0: any free port)")
+    acct_port: int = Field(default=1813, ge=0, le=65535,
+                           description="UDP accounting port (0: any free port)")
+    enabled: bool = Field(
+        default=True, description="run the UDP listener in `citynet serve` / `citynet demo` "
+        "(off when FreeRADIUS owns the ports; the rlm_rest API runs whenever "
+        "radius.rest_token is set)")
+    nas_refresh_seconds: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="how often the listener re-reads the NAS clients from the store")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the district's time zone: when a day starts for daily limits")
+    rest_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="token FreeRADIUS's rlm_rest presents (X-Citynet-Token); empty: API off")
+    rest_bind: str = Field(default="127.0.0.1",
+                           description="address the rlm_rest API (HTTP) binds")
+    rest_port: int = Field(default=8812, ge=0, le=65535,
+                           description="TCP port of the rlm_rest API (0: any free port)")
+    rest_allow: list[str] = Field(
+        default=["127.0.0.1/32", "::1/128"],
+        description="networks the rlm_rest API accepts calls from")
+    coa_port: int = Field(
+        default=3799, ge=1, le=65535,
+        description="UDP port of the NASes' dynamic-authorization server (RFC 5176): "
+        "where Disconnect- and CoA-Requests go")
+
+    @property
+    def has_work(self) -> bool:
+        """Something for the RADIUS service to run: the UDP ports, or the rlm_rest API
+        (FreeRADIUS in front owns the ports: radius.enabled off, the token set)."""
+        return self.enabled or bool(self.rest_token.get_secret_value())
+
+    @field_validator("rest_allow", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from None
+        return value
+
+    @field_validator("rest_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item)  # ValueError names the bad one
+        return value
+
+
+class RecordsConfig(Section):
+    retention_days: int = Field(
+        default=180, ge=60, le=3650,
+        description="login records are kept this long at least (the law: >= 60; plan: 180); "
+        "a value set on the admin web's retention page overrides it")

@@ -11,7 +11,8 @@ from citynet.db import Base
 TABLE_MODULES = ("citynet.audit", "citynet.staff", "inventory.models", "radius.models",
                  "radius.records", "radius.vouchers", "radius.profiles", "radius.tokens",
                  "radius.remembered", "portal.sms", "portal.totp", "portal.merchants",
-                 "portal.consent", "monitoring.models", "devices.approvals")
+                 "portal.consent", "monitoring.models", "devices.approvals",
+                 "citynet.leader")
 
 
 def all_tables() -> MetaData:

@@ -236,8 +236,9 @@ def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
 def _collectors() -> list[Collector]:
     """Collectors of domains other than monitoring, for monitoring to run."""
     from devices.state import DeviceStateCollector
+    from radius.retries import ForgetDecided
 
-    return [DeviceStateCollector()]
+    return [DeviceStateCollector(), ForgetDecided()]
 
 
 def _monitoring(runtime: Runtime) -> Service:

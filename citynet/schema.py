@@ -10,9 +10,9 @@ from citynet.db import Base
 # the app factory); each of these modules registers its tables on Base when imported.
 TABLE_MODULES = ("citynet.audit", "citynet.staff", "inventory.models", "radius.models",
                  "radius.records", "radius.vouchers", "radius.profiles", "radius.tokens",
-                 "radius.remembered", "portal.sms", "portal.totp", "portal.merchants",
-                 "portal.consent", "monitoring.models", "devices.approvals",
-                 "citynet.leader")
+                 "radius.remembered", "radius.retries", "portal.sms", "portal.totp",
+                 "portal.merchants", "portal.consent", "monitoring.models",
+                 "devices.approvals", "citynet.leader")
 
 
 def all_tables() -> MetaData:

@@ -42,7 +42,7 @@ def test_the_migrations_build_exactly_the_models(store: Store) -> None:
     missing = {diff[1].name for diff in _differences(store)
                if isinstance(diff, tuple) and diff[0] == "add_table"}
     assert missing == {"staff_user", "staff_token", "device_change", "leader_term",
-                       "singleton_round"}
+                       "singleton_round", "decided_request"}
     store.upgrade()
     assert _differences(store) == []
 

@@ -174,3 +174,32 @@ def test_one_collector_works_a_killed_leader_is_replaced_and_alerts_go_once(
     assert {r.holder.rpartition(":")[2] for r in rounds if r.term == 2} == {str(follower)}
     terms_never_overlap(rounds, since)
     assert [r["json"]["id"] for r in receiver.received] == [alert_id]
+
+
+def test_a_frozen_leader_loses_the_lead_and_is_fenced_when_it_wakes(
+        cluster: Cluster) -> None:
+    """SIGSTOP: the process and its sockets live on (TCP keepalives are answered by the
+    kernel), only its heartbeat stops — a hung node. The server's idle_session_timeout
+    ends its lock session; when it wakes it finds its term gone and writes nothing more."""
+    first, second = cluster.start(), cluster.start()
+    wait_until(lambda: cluster.leader()[0] == 1, "a leader", timeout=NEVER)
+    _term, frozen = cluster.leader()
+    other = second if frozen == first else first
+    since = reigns(cluster.store)
+    wait_until(lambda: cluster.rounds_by(frozen) >= 2, "rounds of the leader")
+
+    stopped = time.monotonic()
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        wait_until(lambda: cluster.leader() == (2, other), "the takeover", timeout=NEVER)
+        print(f"\nSIGSTOP of the leader: new leader after {time.monotonic() - stopped:.2f} s")
+        since |= reigns(cluster.store)
+        wait_until(lambda: cluster.rounds_by(other) >= 2, "rounds of the new leader")
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+    woke = cluster.rounds_by(frozen)
+    wait_until(lambda: cluster.rounds_by(other) >= 5, "more rounds of the new leader")
+    assert cluster.processes[frozen].poll() is None  # it lives on, as a follower
+    assert cluster.rounds_by(frozen) == woke  # and never worked again
+    assert cluster.leader() == (2, other)
+    terms_never_overlap(cluster.rounds(), since)

@@ -125,6 +125,11 @@ def lock_key(name: str) -> int:
 
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+# seconds a fenced transaction may sit idle (its process paused, or its Python busy
+# between two statements): with the lock session's DEAD_AFTER, a successor leads within
+# ~11 s even when the old leader froze in the middle of a write
+FENCED_IDLE = 10
+_TRANSACTION_LIMIT = text(f"SET LOCAL idle_in_transaction_session_timeout = {FENCED_IDLE * 1000}")
 _TERMS = table(LeaderTerm)
 _ROUNDS = table(SingletonRound)
 
@@ -271,6 +276,9 @@ class Leadership:
             raise Fenced(f"{self.holder} is not the leader of {self.name}: {state.reason}")
         if self._store.is_sqlite:
             return
+        # a leader frozen inside this transaction would hold the share lock, and keep its
+        # successor's term waiting, for as long as it stays frozen: the server ends it
+        session.execute(_TRANSACTION_LIMIT)
         stored = session.scalar(select(_TERMS.c.term).where(_TERMS.c.name == self.name)
                                 .with_for_update(read=True))
         if stored != state.term:

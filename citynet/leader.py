@@ -181,7 +181,7 @@ class Leadership:
             try:
                 self._try()
             except Exception as exc:  # the store is down: not the leader
-                self._drop(f"{type(exc).__name__}: {_first_line(exc)}")
+                self._drop(f"{type(exc).__name__}: {_first_line(exc)}", problem=True)
         return self._state
 
     def wait(self, timeout: float) -> LeaderState:
@@ -200,7 +200,7 @@ class Leadership:
                 else:
                     self._try()
             except Exception as exc:  # the store is down or the session was ended
-                self._drop(f"{type(exc).__name__}: {_first_line(exc)}")
+                self._drop(f"{type(exc).__name__}: {_first_line(exc)}", problem=True)
             self._stop.wait(self._heartbeat)
 
     def _connect(self) -> Connection:
@@ -241,7 +241,7 @@ class Leadership:
         if term != self._state.term:
             self._drop(f"the term moved on to {term}")
 
-    def _drop(self, reason: str) -> None:
+    def _drop(self, reason: str, problem: bool = False) -> None:
         """Not the leader any more: close the lock's connection (which frees the lock if
         the session somehow still holds it) and say so once."""
         connection, self._connection = self._connection, None
@@ -256,8 +256,9 @@ class Leadership:
         if was.leader:
             log.warning("leader of %s: this process (%s) lost term %d: %s", self.name,
                         self.holder, was.term, reason)
-        elif was.reason != reason:
-            log.info("leader of %s: not this process: %s", self.name, reason)
+        elif was.reason != reason:  # a store problem is a warning; another leader is not
+            log.log(logging.WARNING if problem else logging.INFO,
+                    "leader of %s: not this process: %s", self.name, reason)
         self._set(LeaderState(False, was.term, self.holder, reason=reason))
 
     def _set(self, state: LeaderState) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from citynet.db import Store
 from citynet.leader import Fenced, Leadership, LeaderTerm, SingletonRound
 from tests.conftest import make_config, upgraded
+from tests.support import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -128,3 +129,15 @@ def test_sqlite_is_always_the_leader(sqlite_store: Store) -> None:
         assert [r.finished_at is not None for r in session.scalars(
             select(SingletonRound).where(SingletonRound.work == "coverage"))] == [True]
     two.stop()
+
+
+def test_a_store_that_refuses_the_lock_connection_leaves_no_leader_and_a_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = Store(f"postgresql://postgres@127.0.0.1:{free_port()}/citynet")
+    try:
+        state = Leadership(unreachable, holder="node-a").lead_once()
+    finally:
+        unreachable.close()
+    assert not state.leader and state.reason.startswith("OperationalError")
+    assert [r.levelname for r in caplog.records if "not this process" in r.message] == [
+        "WARNING"]

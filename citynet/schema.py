@@ -10,7 +10,7 @@ from sqlalchemy import MetaData
 from citynet.domains import Domain, registered
 
 # the kernel's tables; each domain names its own in its manifest (``tables``)
-KERNEL_TABLES = ("citynet.audit", "citynet.staff")
+KERNEL_TABLES = ("citynet.audit", "citynet.staff", "citynet.leader")
 
 
 def table_modules(domains: Sequence[Domain] | None = None) -> tuple[str, ...]:

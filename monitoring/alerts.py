@@ -92,6 +92,13 @@ class Notice:
     def key(self) -> str:
         return f"{self.rule}:{self.subject}"
 
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every sending of this change (one episode's start, or its end),
+        whichever node sends it and however often a failed delivery is retried; a
+        receiver that keeps the keys it saw can drop a repeat."""
+        return f"{self.key}:{self.state}:{self.since.isoformat()}"
+
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "subject": self.subject, "state": self.state,
                 "severity": self.severity, "detail": self.detail,

@@ -8,18 +8,31 @@ domains' manifests; monitoring imports none of them)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
+from sqlalchemy.exc import OperationalError
 
+from citynet.errors import StoreError
+from citynet.leader import Fenced
 from citynet.listings import Column, Listing, emit, format_options, table
 from citynet.process import die_with_parent, parent_alive, stop_on_sigterm
 from citynet.runtime import Runtime
 from citynet.telemetry import EXTRA_COLLECTORS
 from monitoring.settings import MonitoringConfig
 
+if TYPE_CHECKING:
+    from citynet.leader import Leadership
+    from citynet.telemetry import Collector
+    from monitoring.collectors import Run
+
+log = logging.getLogger(__name__)
 pass_runtime = click.make_pass_decorator(Runtime)
+FORGET_ROUNDS_EVERY = 3600.0  # seconds between purges of the singleton rounds' history
 
 
 @click.command("collect")
@@ -28,7 +41,7 @@ pass_runtime = click.make_pass_decorator(Runtime)
               "running them on their intervals until Ctrl-C.")
 @click.option("--only", "names", multiple=True, metavar="NAME",
               help="Run this collector only (repeatable): coverage, hotspot_use, "
-              "reachability, device_state, alerts.")
+              "reachability, device_state, alerts, retention.")
 @click.option("--json", "as_json", is_flag=True, help="Print each run as JSON.")
 @click.option("--parent", type=int, hidden=True,
               help="Run as a child of `citynet serve` (this PID): quiet, and gone with it.")
@@ -40,6 +53,8 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool,
 
     Points go to the embedded rollups (always) and to InfluxDB when monitoring.influx_url
     is set (spooled on disk while it is down). `citynet serve` runs the collectors too.
+    On PostgreSQL only the elected leader of the cluster collects; the others wait to
+    take over (docs/operations.md, "Leader election").
 
     \b
     Examples:
@@ -49,17 +64,14 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool,
     """
     if parent is not None:
         die_with_parent(parent)
-    from citynet.telemetry import Context
+    from citynet.leader import Leadership
     from monitoring import service
-    from monitoring.collectors import Run, Scheduler, run_collectors
 
     try:
         chosen = service.pick(names, click.get_current_context().meta.get(EXTRA_COLLECTORS,
                                                                           ()))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--only") from None
-    store, config = runtime.store, runtime.config
-    sinks = service.sinks(store, config)
 
     def show(runs: list[Run]) -> None:
         for run in runs:
@@ -72,29 +84,82 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool,
             else:
                 click.echo(f"{run.collector:<14} FAILED  {run.error}", err=True)
 
+    # singleton work: only the elected leader runs it, its writes fenced by its term
+    leadership = Leadership(runtime.store)
     if once:
-        try:
-            runs = run_collectors(chosen, Context(store, config, datetime.now(UTC)), sinks)
-        finally:
-            for sink in sinks:
-                sink.close()
-        show(runs)
-        if not all(run.ok for run in runs):
-            raise SystemExit(1)
+        _collect_once(leadership, runtime, chosen, show)
         return
-    scheduler = Scheduler(chosen, store, config, sinks)
     if parent is None:
         click.echo(f"collecting: {', '.join(c.name for c in chosen)} (Ctrl-C stops)")
     else:  # failures are logged by run_collectors; serve's terminal gets no line per run
         stop_on_sigterm()
+    leadership.start()
     try:
-        while parent is None or parent_alive(parent):
-            runs = scheduler.tick()
-            if parent is None:
-                show(runs)
-            time.sleep(1.0)  # the loop's own tick; each collector keeps its own interval
+        _collect_while_leader(leadership, runtime, chosen,
+                              show if parent is None else lambda _runs: None,
+                              lambda: parent is None or parent_alive(parent))
     except KeyboardInterrupt:
         pass
+    finally:
+        leadership.stop()
+
+
+def _collect_once(leadership: Leadership, runtime: Runtime, chosen: list[Collector],
+                  show: Callable[[list[Run]], None]) -> None:
+    """One round, if this process can lead now; another leader's round is not doubled."""
+    from citynet.telemetry import Context
+    from monitoring import service
+    from monitoring.collectors import run_collectors
+
+    state = leadership.lead_once()
+    if not state.leader:
+        raise click.ClickException(f"another process leads the singleton work ({state.reason})"
+                                   "; its collectors run there")
+    store = leadership.store()
+    sinks = service.sinks(store, runtime.config)
+    try:
+        with leadership.round(",".join(c.name for c in chosen)):
+            runs = run_collectors(chosen, Context(store, runtime.config, datetime.now(UTC)),
+                                  sinks)
+    except Fenced as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        for sink in sinks:
+            sink.close()
+        leadership.stop()
+    show(runs)
+    if not all(run.ok for run in runs):
+        raise SystemExit(1)
+
+
+def _collect_while_leader(leadership: Leadership, runtime: Runtime, chosen: list[Collector],
+                          show: Callable[[list[Run]], None],
+                          running: Callable[[], bool]) -> None:
+    """While this process leads, each due collector runs in a recorded, fenced round; a
+    follower waits (woken at once when its standing changes)."""
+    from monitoring import service
+    from monitoring.collectors import Scheduler
+
+    store = leadership.store()
+    sinks = service.sinks(store, runtime.config)
+    scheduler = Scheduler(chosen, store, runtime.config, sinks)
+    forgotten = 0.0
+    try:
+        while running():
+            if leadership.state.leader:
+                try:
+                    due = scheduler.due()
+                    if due:
+                        with leadership.round(",".join(due)):
+                            show(scheduler.tick())
+                    if time.monotonic() - forgotten > FORGET_ROUNDS_EVERY:
+                        leadership.forget_rounds(datetime.now(UTC))
+                        forgotten = time.monotonic()
+                except Fenced as exc:
+                    log.warning("singleton round stopped: %s", exc)
+                except (OperationalError, StoreError) as exc:  # the store is away: retried
+                    log.warning("singleton round not run: %s", exc)
+            leadership.wait(1.0)  # the loop's tick; each collector keeps its own interval
     finally:
         for sink in sinks:
             sink.close()

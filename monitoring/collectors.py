@@ -17,6 +17,7 @@ from typing import Protocol
 
 from citynet.config import Config
 from citynet.db import Store
+from citynet.leader import Fenced
 from citynet.telemetry import Collector, Context, Point
 from monitoring.settings import MonitoringConfig
 
@@ -48,12 +49,15 @@ class Run:
 def run_collectors(collectors: Sequence[Collector], context: Context,
                    sinks: Sequence[Sink]) -> list[Run]:
     """Run each collector once and hand its points to every sink; a sink failing is
-    logged and does not stop the other sinks (the InfluxDB sink spools by itself)."""
+    logged and does not stop the other sinks (the InfluxDB sink spools by itself).
+    :class:`~citynet.leader.Fenced` (this process no longer leads) ends the whole run."""
     runs = []
     for collector in collectors:
         started = time.perf_counter()
         try:
             points = collector.collect(context)
+        except Fenced:
+            raise
         except Exception as exc:  # one collector never stops the others
             log.warning("collector %s failed: %s", collector.name, exc, exc_info=True)
             runs.append(Run(collector.name, 0, time.perf_counter() - started,
@@ -62,6 +66,8 @@ def run_collectors(collectors: Sequence[Collector], context: Context,
         for sink in sinks:
             try:
                 sink.write(points)
+            except Fenced:
+                raise
             except Exception as exc:  # a sink failing never stops collection
                 log.warning("sink %s refused %d points from %s: %s", sink.name, len(points),
                             collector.name, exc)
@@ -82,6 +88,11 @@ class Scheduler:
     def interval(self, collector: Collector) -> float:
         intervals = self._config.section(MonitoringConfig).intervals
         return float(intervals.get(collector.name, collector.interval))
+
+    def due(self) -> list[str]:
+        """The names of the collectors due now."""
+        now = self._clock()
+        return [c.name for c in self._collectors if self._due[c.name] <= now]
 
     def tick(self) -> list[Run]:
         """Run the collectors that are due; returns their runs."""

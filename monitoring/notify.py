@@ -54,15 +54,19 @@ def headline(notice: Notice) -> str:
 
 
 def payload(notice: Notice) -> dict[str, object]:
-    """The webhook body: the notice's fields, plus ``text`` for chat webhooks that show it."""
-    return {**notice.as_dict(), "text": headline(notice)}
+    """The webhook body: the notice's fields, its idempotency key (``id``), plus ``text``
+    for chat webhooks that show it."""
+    return {**notice.as_dict(), "id": notice.idempotency_key, "text": headline(notice)}
 
 
 def post(url: str, body: bytes, *, timeout: float = TIMEOUT, attempts: int = ATTEMPTS,
-         backoff: float = BACKOFF, sleep: Callable[[float], None] = time.sleep) -> str:
-    """POST ``body`` as JSON; "" when a 2xx came back, else what went wrong last."""
+         backoff: float = BACKOFF, sleep: Callable[[float], None] = time.sleep,
+         key: str = "") -> str:
+    """POST ``body`` as JSON (with ``Idempotency-Key: key`` when given); "" when a 2xx
+    came back, else what went wrong last."""
+    headers = {"Idempotency-Key": key} if key else None
     posted = post_json(url, body, timeout=timeout, attempts=attempts, backoff=backoff,
-                       sleep=sleep)
+                       headers=headers, sleep=sleep)
     return "" if posted.ok or not posted.failures else posted.failures[-1].reason
 
 
@@ -132,7 +136,8 @@ def deliver(notices: Sequence[Notice], config: Config, *,
                 out.append(Delivery(notice, "webhook", origin(url), unreachable))
                 continue
             body = json.dumps(payload(notice), ensure_ascii=False).encode()
-            problem = post(url, body, timeout=timeout, sleep=sleep)
+            problem = post(url, body, timeout=timeout, sleep=sleep,
+                           key=notice.idempotency_key)
             out.append(Delivery(notice, "webhook", origin(url), problem))
             if problem and not problem.startswith("HTTP 4"):
                 unreachable = f"{problem} (not tried again in this batch)"

@@ -36,13 +36,26 @@ class AlertsCollector:
                                      "undelivered": len(result.undelivered)}, context.now)]
 
 
+class RetentionCollector:
+    """Drops hourly rollups past their retention (400 days): a purge, so it runs on the
+    leader only, like every collector; its point says how many rows went."""
+
+    name = "retention"
+    interval = 3600.0
+
+    def collect(self, context: Context) -> list[Point]:
+        pruned = RollupSink(context.store).prune(context.now)
+        return [Point("retention", {"table": "telemetry_rollup"}, {"pruned": pruned},
+                      context.now)]
+
+
 def collectors(extra: Sequence[Collector] = ()) -> list[Collector]:
     """Every collector, cheapest first, then ``extra``; alerts last, to see what the others
-    found."""
+    found; the retention purge after them."""
     from monitoring.reachability import ReachabilityCollector
 
     return [CoverageCollector(), HotspotUseCollector(), ReachabilityCollector(), *extra,
-            AlertsCollector()]
+            AlertsCollector(), RetentionCollector()]
 
 
 def sinks(store: Store, config: Config) -> list[Sink]:

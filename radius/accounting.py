@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from citynet.db import Store, kept_lengths, table
 from citynet.logs import store_failed
-from radius import guesses, records
+from radius import guesses, records, retries
 from radius.decisions import (
     Decision,
     ForeignLogin,
@@ -305,6 +305,7 @@ class RecordWriter:
         self.decide = decide  # needed for Login jobs
         self.batches = 0
         self.stored = 0
+        self.retries = 0  # retried logins answered with the decision already stored
 
     def run(self, jobs: Sequence[tuple[Job, Done]]) -> None:
         """Do ``jobs`` on the calling thread, ``max_batch`` to a transaction; each ``done``
@@ -357,6 +358,7 @@ class RecordWriter:
         outcomes: list[Outcome] = []
         logins: list[LoginEvent] = []
         pending: guesses.Keys = Counter()
+        decided: dict[str, Decision] = {}  # request identities decided in this batch
         for job in jobs:  # login records in arrival order
             if isinstance(job, AccountingEvent):
                 new = next(new_accounting)
@@ -372,6 +374,16 @@ class RecordWriter:
                 decision = job.decision
             elif self.decide is None:
                 raise RuntimeError("this record writer decides no logins")
+            elif job.request_key:
+                known = decided.get(job.request_key) or retries.recall(session,
+                                                                        job.request_key)
+                if known is not None:  # a retry of a decided request: answered, not recorded
+                    self.retries += 1
+                    outcomes.append(known)
+                    continue
+                decision = decided[job.request_key] = self.decide(
+                    session, job.attempt, job.nas, job.profile)
+                retries.remember(session, job.request_key, decision, datetime.now(UTC))
             else:
                 decision = self.decide(session, job.attempt, job.nas, job.profile)
             outcomes.append(decision)

@@ -41,6 +41,9 @@ class Login:
     # time.monotonic() after which nobody waits for the answer (FreeRADIUS gave up):
     # then it is neither decided nor recorded, so no token is spent for nobody
     deadline: float | None = None
+    # the NAS's request identity (radius.retries): a retry of a request already decided,
+    # here or on another node, is answered as decided; "" when the request has none
+    request_key: str = ""
 
 
 @dataclass(frozen=True)

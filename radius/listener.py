@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from citynet.logs import Throttle, store_failed
-from radius import codec, wire
+from radius import codec, retries, wire
 from radius.accounting import (
     Job,
     Outcome,
@@ -149,7 +149,10 @@ class RadiusServer:
             if reply is not None:
                 send(reply)
 
-        self.submit(Login(attempt_of(request), nas.name, nas.policy), decided)
+        datagram = request.datagram  # its identity survives the NAS's failover (retries)
+        identity = retries.request_key(nas.name, datagram.identifier, datagram.authenticator)
+        self.submit(Login(attempt_of(request), nas.name, nas.policy, request_key=identity),
+                    decided)
 
     def submit(self, job: Job, done: Callable[[Outcome], None]) -> None:
         """Store work for this loop's next round, done once the callbacks ready now have

@@ -16,6 +16,7 @@ from citynet.domains import Chain, ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.server import Service
 from citynet.staff import Role
+from citynet.telemetry import Collector
 from radius.settings import RadiusConfig, RecordsConfig
 
 AUDITORS = frozenset({Role.AUDITOR})
@@ -40,6 +41,13 @@ def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
     settings = runtime.config.section(RadiusConfig)
     return [RadiusService(runtime.store, box, settings, udp=settings.enabled)
             ] if settings.has_work else []
+
+
+def _collectors() -> Sequence[Collector]:
+    """Forgetting decided requests once no NAS can retry them (singleton work)."""
+    from radius.retries import ForgetDecided
+
+    return (ForgetDecided(),)
 
 
 def _chains() -> Sequence[Chain]:
@@ -86,7 +94,7 @@ DOMAIN = Domain(
     blueprints=_blueprints,
     commands=_commands,
     tables=("radius.models", "radius.records", "radius.vouchers", "radius.profiles",
-            "radius.tokens", "radius.remembered"),
+            "radius.tokens", "radius.remembered", "radius.retries"),
     migrations=Path(__file__).with_name("migrations"),
     config_sections=(ConfigSection("radius", RadiusConfig, 30),
                      ConfigSection("records", RecordsConfig, 40)),
@@ -102,6 +110,7 @@ DOMAIN = Domain(
           MenuEntry("radius_admin.retention", "settings.write", "记录保留期", "Retention",
                     110)),
     services=_services,
+    collectors=_collectors,
     openapi_paths=_openapi,
     chains=_chains,
     demo_serve=_demo_serve,

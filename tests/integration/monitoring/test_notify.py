@@ -58,7 +58,8 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append({"path": self.path, "json": json.loads(body),
-                                          "type": self.headers["Content-Type"]})
+                                          "type": self.headers["Content-Type"],
+                                          "key": self.headers["Idempotency-Key"]})
                 statuses = receiver.statuses
                 self.send_response(statuses.pop(0) if len(statuses) > 1 else statuses[0])
                 self.send_header("Content-Length", "0")
@@ -160,8 +161,12 @@ def test_webhook_and_email_carry_each_notice_and_a_dead_url_stops_neither(
         "rule": "ap_down", "subject": "ap:aa:bb:cc:00:00:01", "state": "firing",
         "severity": "warning", "detail": DOWN.detail,
         "since": "2024-05-01T10:00:00+00:00", "at": "2024-05-01T10:10:00+00:00",
-        "lasted_seconds": None, "text": f"[citynet] 告警/Alert: {DOWN.detail}"}
+        "lasted_seconds": None, "text": f"[citynet] 告警/Alert: {DOWN.detail}",
+        "id": "ap_down:ap:aa:bb:cc:00:00:01:firing:2024-05-01T10:00:00+00:00"}
     assert second["json"]["state"] == "resolved" and second["json"]["lasted_seconds"] == 1500
+    # the same key in the header, for receivers that drop a repeat without reading bodies
+    assert [r["key"] for r in receiver.received] == [r["json"]["id"] for r in receiver.received]
+    assert second["key"] == "ap_down:ap:aa:bb:cc:00:00:01:resolved:2024-05-01T10:00:00+00:00"
 
     assert [e.rcpt_tos for e in mailbox.envelopes] == [
         ["noc@luohu.example", "duty@luohu.example"]] * 2

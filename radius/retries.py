@@ -1,0 +1,126 @@
+"""A NAS's retry of an Access-Request another node already decided: answered as decided,
+not decided (and recorded) again.
+
+A node may decide a login, commit its decision and login record, and die before its
+answer leaves; the NAS then sends the request again — to the other RADIUS server, as
+CoovaChilli does (``radius_timeout`` in its ``src/radius.c`` re-sends the very datagram it
+queued: same Identifier, same Request Authenticator, same attributes). A COMMIT that
+raised during a database failover may also have committed. Deciding such a retry again
+gives two login records for one login, and a single-use portal token would be refused
+the second time although the first answer was an accept.
+
+So each decided request is remembered by its **request identity**: the NAS (by the name
+its address and secret matched), the Identifier and the 16-byte Request Authenticator,
+which RFC 2865 §3 asks to be unique over the secret's lifetime. The decision is stored
+in the transaction that decides it, under the login-record chain's lock, so of two nodes
+deciding the same request the second finds the first's decision and answers the same.
+Kept :data:`KEEP` (a NAS's retries of one request last seconds); the leader drops older
+entries (:class:`ForgetDecided`).
+
+Logins reaching citynet through FreeRADIUS (rlm_rest) carry no Request Authenticator in
+their JSON, so they have no request identity and are decided per call, as before
+(docs/radius.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import Boolean, String, Text, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from citynet.db import Base, UtcDateTime
+from citynet.telemetry import Context, Point
+from radius.decisions import Decision
+
+log = logging.getLogger(__name__)
+
+KEEP = timedelta(hours=1)
+
+
+class DecidedRequest(Base):
+    """One decided Access-Request, by its request identity, and what was answered."""
+
+    __tablename__ = "decided_request"
+    request_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    accept: Mapped[bool] = mapped_column(Boolean)
+    decision: Mapped[str] = mapped_column(Text)  # JSON: attributes, method, reason, identity
+
+
+def request_key(nas: str, identifier: int, authenticator: bytes) -> str:
+    """The request identity: the same for every retransmission of one request, to any
+    node; different for every new request of the NAS."""
+    return hashlib.sha256(nas.encode() + b"\x1f" + bytes([identifier])
+                          + authenticator).hexdigest()
+
+
+def _value(value: object) -> list[object]:
+    if isinstance(value, bytes):
+        return ["b", base64.b64encode(value).decode()]
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"a reply value of type {type(value).__name__} cannot be remembered")
+    return ["i" if isinstance(value, int) else "s", value]
+
+
+def _unvalue(kind: str, value: object) -> object:
+    if kind == "b":
+        return base64.b64decode(str(value))
+    return int(str(value)) if kind == "i" else str(value)
+
+
+def encode(decision: Decision) -> str:
+    """A decision as stored (reply values keep their type: bytes, int, str)."""
+    return json.dumps({"attributes": {name: _value(value)
+                                      for name, value in decision.attributes.items()},
+                       "method": decision.method, "reason": decision.reason,
+                       "identity": decision.identity}, ensure_ascii=False)
+
+
+def decode(accept: bool, stored: str) -> Decision:
+    data = json.loads(stored)
+    return Decision(accept, {name: _unvalue(kind, value)
+                             for name, (kind, value) in data["attributes"].items()},
+                    data["method"], data["reason"], data["identity"])
+
+
+def recall(session: Session, key: str) -> Decision | None:
+    """The decision already made for this request, if any node made it."""
+    row = session.execute(select(DecidedRequest.accept, DecidedRequest.decision)
+                          .where(DecidedRequest.request_key == key)).first()
+    return None if row is None else decode(row.accept, row.decision)
+
+
+def remember(session: Session, key: str, decision: Decision, at: datetime) -> bool:
+    """Store the decision made for this request; False (nothing stored, the retry is
+    decided again) for a reply value of a type not kept."""
+    try:
+        stored = encode(decision)
+    except TypeError as exc:
+        log.warning("decision not kept for the NAS's retries: %s", exc)
+        return False
+    session.add(DecidedRequest(request_key=key, at=at, accept=decision.accept,
+                               decision=stored))
+    return True
+
+
+def forget(session: Session, before: datetime) -> int:
+    result = session.execute(delete(DecidedRequest).where(DecidedRequest.at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class ForgetDecided:
+    """A retention purge for the leader (a collector): decided requests past :data:`KEEP`."""
+
+    name = "decided_requests"
+    interval = 600.0
+
+    def collect(self, context: Context) -> list[Point]:
+        with context.store.session() as session:
+            gone = forget(session, context.now - KEEP)
+        return [Point("retention", {"table": "decided_request"}, {"pruned": gone},
+                      context.now)]

@@ -1,0 +1,97 @@
+"""A NAS's retry that fails over to the other node (issue 18): two listeners on one
+store, the same Access-Request datagram sent to each — as CoovaChilli re-sends its queued
+packet to radiusserver2 when the first server's answer never came. The second node
+answers what the first decided; one login, one login record."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from citynet.config import Config, RadiusConfig
+from citynet.crypto import open_box
+from citynet.db import Store
+from radius import codec, vouchers
+from radius.records import LoginRecord
+from radius.retries import DecidedRequest
+from radius.service import RadiusService
+from radius.wire import Code
+from tests.integration.radius.conftest import SECRET, add_nas
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_nodes(backend_config: Config, store: Store) -> Iterator[list[RadiusService]]:
+    """Two RADIUS services on one database, each with a store (engine) of its own, as
+    two nodes have."""
+    add_nas(backend_config, store)
+    stores = [store, Store.from_config(backend_config)]
+    services = [RadiusService(s, open_box(backend_config, s),
+                              RadiusConfig(bind="127.0.0.1", auth_port=0, acct_port=0))
+                for s in stores]
+    for service in services:
+        service.start()
+    try:
+        yield services
+    finally:
+        for service in services:
+            service.stop()
+        stores[1].close()
+
+
+def exchange(service: RadiusService, datagram: bytes) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(10)
+        sock.sendto(datagram, ("127.0.0.1", service.ports[0]))
+        return sock.recv(4096)
+
+
+def request(code: str, mac: str, identifier: int) -> bytes:
+    """A CoovaChilli-like Access-Request (PAP, signed): a fresh Request Authenticator
+    each time it is made, the very same bytes each time it is re-sent."""
+    return codec.encode_request(Code.ACCESS_REQUEST, SECRET.encode(), {
+        "User-Name": code, "Calling-Station-Id": mac, "NAS-Identifier": "test-gw",
+        "Called-Station-Id": "AA-BB-CC-00-00-01:Luohu-Free"},
+        identifier=identifier, password=code)
+
+
+def logins(store: Store) -> int:
+    with store.session() as session:
+        return int(session.scalar(select(func.count()).select_from(LoginRecord)
+                                  .where(LoginRecord.event == "login")) or 0)
+
+
+def test_a_retry_to_the_other_node_is_answered_as_decided_and_recorded_once(
+        store: Store, two_nodes: list[RadiusService]) -> None:
+    first, second = two_nodes
+    with store.session() as session:
+        [voucher] = vouchers.create(session, 1, 60, 1, "test", valid_days=30)
+    sent = request(voucher.code, "AA-BB-CC-DD-EE-01", identifier=7)
+
+    answered = exchange(first, sent)  # the first node decides, records and answers...
+    retried = exchange(second, sent)  # ...the answer is lost; the NAS tries the other
+    assert answered[0] == Code.ACCESS_ACCEPT
+    assert retried == answered  # the very same answer: same attributes, same signature
+    assert logins(store) == 1
+    assert second.writer.retries == 1 and first.writer.retries == 0
+
+    # a new request of the same device (a new authenticator) is a new login
+    again = exchange(second, request(voucher.code, "AA-BB-CC-DD-EE-01", identifier=7))
+    assert again[0] == Code.ACCESS_ACCEPT
+    assert logins(store) == 2
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(DecidedRequest)) == 2
+
+
+def test_a_refused_retry_is_refused_again_without_a_second_record(
+        store: Store, two_nodes: list[RadiusService]) -> None:
+    first, second = two_nodes
+    sent = request("WRONG-CODE-1", "AA-BB-CC-DD-EE-02", identifier=9)
+    answered = exchange(first, sent)
+    assert answered[0] == Code.ACCESS_REJECT
+    assert exchange(second, sent) == answered
+    assert logins(store) == 1

@@ -10,6 +10,7 @@ which builds exactly what 0019 left. docs/architecture.md, "Migrations", says wh
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +21,19 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert
 
-from citynet.schema import migration_dirs
+from citynet.domains import Domain, registered
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LEGACY = MIGRATIONS / "legacy"  # the single chain 0001–0019, frozen
 LEGACY_HEAD = "0019"
 # set in a branch's first revision: it builds what LEGACY_HEAD left of that branch's tables
 STANDS_FOR = "stands_for"
+
+
+def migration_dirs(domains: Sequence[Domain] | None = None) -> list[Path]:
+    """Each registered domain's folder of migrations (its Alembic branch)."""
+    chosen = registered() if domains is None else domains
+    return [domain.migrations / "versions" for domain in chosen if domain.migrations]
 
 
 @dataclass(frozen=True)

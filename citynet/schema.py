@@ -1,12 +1,11 @@
-"""Every table on one MetaData, and every domain's folder of migrations — the composition
-point for migrations and tests."""
+"""Every table on one MetaData — the composition point for migrations and tests."""
 
 import importlib
 from collections.abc import Sequence
-from pathlib import Path
 
 from sqlalchemy import MetaData
 
+from citynet.db import Base
 from citynet.domains import Domain, registered
 
 # the kernel's tables; each domain names its own in its manifest (``tables``)
@@ -21,14 +20,6 @@ def table_modules(domains: Sequence[Domain] | None = None) -> tuple[str, ...]:
 
 
 def all_tables() -> MetaData:
-    from citynet.db import Base  # here, so that citynet.db may import citynet.migrate
-
     for module in table_modules():
         importlib.import_module(module)
     return Base.metadata
-
-
-def migration_dirs(domains: Sequence[Domain] | None = None) -> list[Path]:
-    """Each registered domain's folder of migrations (its Alembic branch)."""
-    chosen = registered() if domains is None else domains
-    return [domain.migrations / "versions" for domain in chosen if domain.migrations]

@@ -118,7 +118,13 @@ class DatabaseConfig(Section):
 class WebConfig(Section):
     bind: str = Field(default="127.0.0.1", description="address the web app listens on")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the web app")
-    threads: int = Field(default=8, ge=1, le=256, description="web worker threads")
+    threads: int = Field(default=8, ge=1, le=256,
+                         description="web worker threads (per worker process)")
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="web worker processes: 1 serves the web app with waitress threads in "
+        "the `citynet serve` process; more run it under gunicorn (gthread workers, "
+        "web.threads each; docs/operations.md)")
     staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60,
                                     description="a staff session ends after this long idle")
     staff_session_hours: int = Field(default=12, ge=1, le=168,
@@ -135,6 +141,10 @@ class RadiusConfig(Section):
         default=True, description="run the UDP listener in `citynet serve` / `citynet demo` "
         "(off when FreeRADIUS owns the ports; the rlm_rest API runs whenever "
         "radius.rest_token is set)")
+    processes: int = Field(
+        default=1, ge=1, le=64,
+        description="RADIUS listener processes `citynet serve` runs for the radius role, "
+        "sharing the UDP ports and the rlm_rest API's port (SO_REUSEPORT)")
     nas_refresh_seconds: float = Field(
         default=30.0, gt=0, le=3600,
         description="how often the listener re-reads the NAS clients from the store")

@@ -210,9 +210,9 @@ def _with_services(services: list[Service], foreground: Callable[[], None]) -> N
 
 def _until_stopped() -> None:
     """Wait for Ctrl-C or SIGTERM (the services work on their own threads or processes)."""
-    click.echo("citynet roles running (Ctrl-C stops)")
-    settle()
     previous = stop_on_sigterm()
+    settle()
+    click.echo("citynet roles running (Ctrl-C stops)")
     try:
         while True:
             signal.pause()

@@ -82,3 +82,14 @@ def test_gunicorn_runs_threaded_workers(bind: str, address: str) -> None:
     assert settings["worker_class"] == "gthread"  # never sync: rlm_rest keeps connections
     assert (settings["workers"], settings["threads"], settings["bind"]) == (3, 4, [address])
     assert settings["preload_app"] is False  # each worker builds its own app
+
+
+def test_warnings_are_logged_and_errors_stop_start_up(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    from citynet.errors import ConfigError
+    from citynet.roles import checked
+
+    checked(["radius"], config(tmp_path, radius={"processes": 64}))
+    assert "config: radius.processes: 64 listener processes on" in caplog.text
+    with pytest.raises(ConfigError, match=r"^config: radius\.enabled: "):
+        checked(["radius"], config(tmp_path, radius={"enabled": False}))

@@ -69,8 +69,12 @@ class Serve:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(self.argv, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT)
-        wait_until(lambda: self.output().count(READY.decode()) >= ready_lines,
-                   f"{self.argv[1:]} ready", self.process)
+        try:
+            wait_until(lambda: self.output().count(READY.decode()) >= ready_lines,
+                       f"{self.argv[1:]} ready", self.process)
+        except BaseException:  # never leave a serve (and its children) behind
+            self.stop()
+            raise
         return self.process
 
     def output(self) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Flask
 
 from citynet import __version__, crypto, listings
 from citynet import backup as backups
@@ -18,6 +19,8 @@ from citynet.app import create_app
 from citynet.crypto import SecretBox
 from citynet.domains import Chain, DemoRun, Domain, registered
 from citynet.errors import CitynetError
+from citynet.roles import Parts
+from citynet.roles import run as run_roles
 from citynet.runtime import Runtime
 from citynet.server import Service, serve_forever
 from citynet.staffcli import demo_admin, demo_admin_line, staff_group
@@ -253,12 +256,25 @@ def restore_command(runtime: Runtime, src: Path, yes: bool) -> None:
 # --- serve / demo -------------------------------------------------------------------
 
 @cli.command("serve")
+@click.option("--role", "roles", multiple=True, metavar="ROLE",
+              help="radius, web or collect (repeatable) [default: all three].")
+@click.option("--parent", type=int, hidden=True,
+              help="Run as a listener child of `citynet serve` (this PID).")
 @pass_runtime
-def serve(runtime: Runtime) -> None:
-    """Run citynet's web app in the foreground (Ctrl-C stops it)."""
-    box = runtime.box()  # a missing or wrong secrets key stops start-up here
-    serve_forever(create_app(runtime.store, runtime.config, box=box), runtime.config.web,
-                  banner=[], services=[*_services(runtime, box), *_monitoring(runtime)])
+def serve(runtime: Runtime, roles: tuple[str, ...], parent: int | None) -> None:
+    """Run citynet in the foreground (Ctrl-C stops it): the RADIUS listener, the web app
+    and the collectors, or only the roles named (docs/operations.md, roles and processes).
+
+    \b
+      citynet serve --role radius   radius.processes listeners sharing the ports
+      citynet serve --role web      web.workers > 1: gunicorn with threaded workers
+    """
+    run_roles(runtime, roles, Parts(web_app=_web_app, radius=_services,
+                                    collectors=_monitoring), parent=parent)
+
+
+def _web_app(runtime: Runtime) -> Flask:
+    return create_app(runtime.store, runtime.config, box=runtime.box())
 
 
 def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:

@@ -121,7 +121,13 @@ class DatabaseConfig(Section):
 class WebConfig(Section):
     bind: str = Field(default="127.0.0.1", description="address the web app listens on")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the web app")
-    threads: int = Field(default=8, ge=1, le=256, description="web worker threads")
+    threads: int = Field(default=8, ge=1, le=256,
+                         description="web worker threads (per worker process)")
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="web worker processes: 1 serves the web app with waitress threads in "
+        "the `citynet serve` process; more run it under gunicorn (gthread workers, "
+        "web.threads each; docs/operations.md)")
     staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60,
                                     description="a staff session ends after this long idle")
     staff_session_hours: int = Field(default=12, ge=1, le=168,

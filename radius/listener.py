@@ -14,6 +14,16 @@ round's store work — decide its logins, write their login records, store its a
 and the answers go out once it committed. No task, future, queue or second thread per
 request: on a GIL-bound process the hand-offs cost more than the policy itself. While a
 round's transaction runs, new datagrams wait in the socket's (large) receive buffer.
+
+Several listener processes of one host share a fixed port (SO_REUSEPORT; ``citynet serve
+--role radius`` with ``radius.processes``). The kernel picks the socket of each datagram
+by a hash of its 4-tuple (source address and port, destination address and port), so
+every datagram of one NAS socket — its retransmissions too — reaches the same process,
+whose duplicate cache (RFC 5080, per process) answers them. That holds while the set of
+listeners stays the same: when one dies or starts, the kernel spreads the flows anew,
+and a retransmission of a request in flight may reach a process that never saw it. It is
+then handled anew: harmless for accounting (a record is stored once by its key), a
+second decision and login record for an Access-Request (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -250,6 +260,8 @@ def _bound(bind: str, port: int) -> socket.socket:
         # drops a reply, and only the NAS's retry, answered from the cache, recovers it)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RECEIVE_BUFFER)
         sock.setblocking(False)
+        if port:  # a fixed port: shared by every listener process of this host
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError:
         sock.close()

@@ -21,6 +21,10 @@ class RadiusConfig(Section):
         default=True, description="run the UDP listener in `citynet serve` / `citynet demo` "
         "(off when FreeRADIUS owns the ports; the rlm_rest API runs whenever "
         "radius.rest_token is set)")
+    processes: int = Field(
+        default=1, ge=1, le=64,
+        description="RADIUS listener processes `citynet serve` runs for the radius role, "
+        "sharing the UDP ports and the rlm_rest API's port (SO_REUSEPORT)")
     nas_refresh_seconds: float = Field(
         default=30.0, gt=0, le=3600,
         description="how often the listener re-reads the NAS clients from the store")

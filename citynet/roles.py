@@ -1,0 +1,222 @@
+"""Roles as processes: what ``citynet serve --role radius|web|collect`` runs, and how.
+
+A role is a kind of work: ``radius`` (the UDP listener and the rlm_rest API), ``web``
+(the Flask app) and ``collect`` (the collectors). ``citynet serve`` with no ``--role``
+runs all three, as it always did: the web app on waitress threads, the RADIUS service on
+a thread beside it, the collectors in a child process. Each role can also run alone, or
+as several processes (docs/operations.md, "Roles and processes"):
+
+- ``radius`` with ``radius.processes`` > 1: that many listener processes, children of
+  this one (each ``citynet serve --role radius --parent PID``), sharing the ports through
+  SO_REUSEPORT; a child that dies is started again.
+- ``web`` with ``web.workers`` > 1: gunicorn with that many threaded (gthread) workers,
+  each building its own app from the factory (:mod:`citynet.webworkers`). gunicorn forks
+  its workers from this process, so this process then holds no socket or database
+  connection of its own: the radius role goes to child processes too.
+- ``collect``: one collector process (``citynet collect``).
+
+:func:`plan` is pure: the roles asked for and the config in, what to run and the problems
+of the config out (each naming its key). :func:`run` starts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import click
+from flask import Flask
+
+from citynet.config import Config
+from citynet.crypto import SecretBox
+from citynet.errors import ConfigError
+from citynet.process import ChildProcess, citynet_argv, die_with_parent, stop_on_sigterm
+from citynet.runtime import Runtime
+from citynet.server import Service, serve_forever, settle
+
+log = logging.getLogger(__name__)
+
+ROLES = ("radius", "web", "collect")
+WebServer = Literal["waitress", "gunicorn"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the roles asked for in this config, keyed by what to change."""
+
+    key: str
+    message: str
+    fatal: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The processes one ``citynet serve`` runs."""
+
+    roles: frozenset[str]
+    listeners: int = 0  # RADIUS listener processes (0: no radius role)
+    listeners_apart: bool = False  # listeners in child processes, not a thread of this one
+    web: WebServer | None = None
+    collectors: bool = False
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.fatal]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [problem for problem in self.problems if not problem.fatal]
+
+
+def plan(asked: Iterable[str], config: Config, cores: int, *, child: bool = False) -> Plan:
+    """What to run for the roles ``asked`` (none: all three) on a machine of ``cores``
+    cores; ``child``: this process is one listener of a parent ``citynet serve``."""
+    names = list(asked)
+    if not names:  # as `citynet serve` always did: RADIUS only when it has work
+        names = [role for role in ROLES if role != "radius" or config.radius.has_work]
+    unknown = [name for name in names if name not in ROLES]
+    if unknown:
+        return Plan(frozenset(), problems=(Problem(
+            "--role", f"unknown role {unknown[0]!r} (one of {', '.join(ROLES)})"),))
+    roles = frozenset(names)
+    problems: list[Problem] = []
+    web: WebServer | None = None
+    if "web" in roles:
+        web = "gunicorn" if config.web.workers > 1 else "waitress"
+        problems += _web_problems(config)
+    listeners = 0
+    if "radius" in roles:
+        listeners = 1 if child else config.radius.processes
+        problems += _radius_problems(config, cores)
+    return Plan(roles, listeners=listeners,
+                listeners_apart=listeners > 0 and not child and (
+                    listeners > 1 or web == "gunicorn"),
+                web=web, collectors="collect" in roles, problems=tuple(problems))
+
+
+def _radius_problems(config: Config, cores: int) -> list[Problem]:
+    radius = config.radius
+    if not radius.has_work:
+        return [Problem("radius.enabled", "the radius role has nothing to run: "
+                        "radius.enabled is false and radius.rest_token is not set (set "
+                        "radius.enabled = true, or the token for the rlm_rest API alone)")]
+    problems = []
+    if radius.processes > 1:
+        fixed = [("radius.auth_port", radius.auth_port), ("radius.acct_port",
+                                                          radius.acct_port)
+                 ] if radius.enabled else []
+        if radius.rest_token.get_secret_value():
+            fixed.append(("radius.rest_port", radius.rest_port))
+        problems += [Problem(key, f"is 0 (any free port), but radius.processes = "
+                             f"{radius.processes} listeners must share one port")
+                     for key, port in fixed if port == 0]
+    if radius.processes > cores:
+        problems.append(Problem("radius.processes", f"{radius.processes} listener "
+                                f"processes on {cores} cores: they take turns on a core "
+                                "and add no throughput", fatal=False))
+    return problems
+
+
+def _web_problems(config: Config) -> list[Problem]:
+    if config.web.workers > 1 and not config.database.url:
+        return [Problem("web.workers", f"{config.web.workers} workers on SQLite: their "
+                        "writes queue for SQLite's one write lock; for several web workers "
+                        "use PostgreSQL (database.url)", fatal=False)]
+    return []
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the composition root (``citynet serve``) gives each role: the web app built
+    from the factory, the RADIUS service of one process, the collector process."""
+
+    web_app: Callable[[Runtime], Flask]
+    radius: Callable[[Runtime, SecretBox | None], list[Service]]
+    collectors: Callable[[Runtime], list[Service]]
+
+
+def checked(asked: Sequence[str], config: Config, *, child: bool = False) -> Plan:
+    """The plan, its warnings logged; a ConfigError (or, for a role's name, a
+    click.BadParameter) for the first error."""
+    result = plan(asked, config, os.cpu_count() or 1, child=child)
+    for problem in result.warnings:
+        log.warning("config: %s", problem)
+    if result.errors:
+        problem = result.errors[0]
+        if problem.key == "--role":
+            raise click.BadParameter(problem.message, param_hint="--role")
+        raise ConfigError(f"config: {problem}")
+    return result
+
+
+def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
+        parent: int | None = None) -> None:
+    """Run the roles ``asked`` in the foreground until Ctrl-C or SIGTERM; ``parent``: this
+    is a listener child of that ``citynet serve`` (it leaves when the parent does)."""
+    if parent is not None:
+        die_with_parent(parent)
+    chosen = checked(asked, runtime.config, child=parent is not None)
+    box = runtime.box()  # a missing or wrong secrets key stops start-up here
+    services: list[Service] = []
+    if chosen.listeners_apart:
+        services += [ChildProcess(f"radius-{n}", citynet_argv(
+            runtime.config_path, "serve", "--role", "radius"), f"RADIUS listener {n}")
+            for n in range(1, chosen.listeners + 1)]
+    elif chosen.listeners:
+        services += parts.radius(runtime, box)
+    if chosen.collectors:
+        services += parts.collectors(runtime)
+    if chosen.web == "waitress":
+        serve_forever(parts.web_app(runtime), runtime.config.web, banner=[],
+                      services=services)
+    elif chosen.web == "gunicorn":
+        _with_services(services, lambda: _gunicorn(runtime, parts))
+    else:
+        _with_services(services, _until_stopped)
+
+
+def _gunicorn(runtime: Runtime, parts: Parts) -> None:
+    from citynet.webworkers import serve_workers
+
+    web, path = runtime.config.web, runtime.config_path
+    # the workers are forked from here: nothing of this process's store may go with them
+    runtime.close()
+    click.echo(f"citynet web app on http://{web.bind}:{web.port}/ (gunicorn, {web.workers} "
+               f"workers of {web.threads} threads; Ctrl-C stops)")
+    serve_workers(lambda: parts.web_app(Runtime(path)), web)
+
+
+def _with_services(services: list[Service], foreground: Callable[[], None]) -> None:
+    started: list[Service] = []
+    try:
+        for service in services:
+            service.start()
+            started.append(service)
+            click.echo(service.describe())
+        foreground()
+    finally:
+        for service in reversed(started):
+            service.stop()
+        click.echo("citynet stopped")
+
+
+def _until_stopped() -> None:
+    """Wait for Ctrl-C or SIGTERM (the services work on their own threads or processes)."""
+    previous = stop_on_sigterm()
+    settle()
+    click.echo("citynet roles running (Ctrl-C stops)")
+    try:
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)

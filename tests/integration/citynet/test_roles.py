@@ -1,0 +1,341 @@
+"""`citynet serve --role ...` as real processes on loopback: listeners sharing the RADIUS
+ports, a kill -9 of one under load (issue 18, fault 1), the web role under gunicorn and a
+kill -9 of one of its workers, roles together, and bad config."""
+
+from __future__ import annotations
+
+import ast
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from citynet import staff
+from citynet.cli import cli
+from citynet.config import Config
+from citynet.db import Store
+from radius import codec, vouchers
+from radius.models import AccountingRecord
+from radius.records import LoginRecord
+from radius.wire import Code
+from tests.integration.radius.conftest import SECRET, add_nas
+from tests.support import CITYNET, csrf_in, free_port, http_answers, status_server, wait_until
+
+FLOWS = 16  # NAS sockets: the kernel spreads them over the listeners by their 4-tuple
+READY = b"Ctrl-C stops"
+
+
+def children(pid: int) -> list[int]:
+    """Children of every thread of ``pid`` (a restarted child is its watcher thread's)."""
+    found = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(p) for p in path.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return sorted(found)
+
+
+class Serve:
+    """`citynet serve --role ...` as its own process, its output in a log file."""
+
+    def __init__(self, config: Config, tmp_path: Path, *roles: str, **settings: str) -> None:
+        self.auth, self.acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+        self.web = free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+        self.env.update(CITYNET_DATA_DIR=str(config.data_path),
+                        CITYNET_DATABASE__URL=config.database.url,
+                        CITYNET_RADIUS__AUTH_PORT=str(self.auth),
+                        CITYNET_RADIUS__ACCT_PORT=str(self.acct),
+                        CITYNET_WEB__PORT=str(self.web))
+        self.env.update({f"CITYNET_{key.upper()}": value for key, value in settings.items()})
+        self.argv = [CITYNET, "serve", *[arg for role in roles for arg in ("--role", role)]]
+        self.log = tmp_path / f"serve-{'-'.join(roles)}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready_lines: int = 1) -> subprocess.Popen[bytes]:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(self.argv, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: self.output().count(READY.decode()) >= ready_lines,
+                       f"{self.argv[1:]} ready", self.process)
+        except BaseException:  # never leave a serve (and its children) behind
+            self.stop()
+            raise
+        return self.process
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def listener_counters(self) -> list[Counter[str]]:
+        """Each listener's counters, from its last line once stopped."""
+        return [Counter(ast.literal_eval(found)) for found in
+                re.findall(r"RADIUS stopped: (\{.*\})", self.output())]
+
+
+def accounting(session_id: str, identifier: int) -> bytes:
+    return codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET.encode(), {
+        "Acct-Status-Type": "Start", "Acct-Session-Id": session_id,
+        "User-Name": "13800138000"}, identifier=identifier, message_authenticator=False)
+
+
+def stored_sessions(store: Store) -> list[str]:
+    with store.session() as session:
+        return sorted(session.scalars(select(AccountingRecord.session_id)).all())
+
+
+@pytest.mark.slow
+def test_two_listeners_share_the_ports_and_a_retransmission_meets_its_cache(
+        sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> None:
+    add_nas(sqlite_config, sqlite_store)
+    serve = Serve(sqlite_config, tmp_path, "radius", radius__processes="2")
+    serve.start(ready_lines=3)  # the parent and both listeners
+    try:
+        assert len(children(serve.process.pid)) == 2  # type: ignore[union-attr]
+        for flow in range(FLOWS):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.bind(("127.0.0.1", 0))
+                sock.settimeout(5)
+                request = accounting(f"shared-{flow}", flow)
+                replies = []
+                for _attempt in range(3):  # the original and two retransmissions
+                    sock.sendto(request, ("127.0.0.1", serve.acct))
+                    replies.append(sock.recvfrom(4096)[0])
+                assert replies[0][0] == Code.ACCOUNTING_RESPONSE
+                assert replies[1] == replies[2] == replies[0]  # byte for byte: the cache
+    finally:
+        serve.stop()
+    first, second = serve.listener_counters()
+    # both processes answered (16 flows all on one: a chance of 1 in 32,768)
+    assert first["accounting stored"] > 0 and second["accounting stored"] > 0
+    # every retransmission reached the process that saw its original
+    assert first["accounting stored"] + second["accounting stored"] == FLOWS
+    assert first["duplicates"] + second["duplicates"] == 2 * FLOWS
+    assert stored_sessions(sqlite_store) == sorted(f"shared-{n}" for n in range(FLOWS))
+
+
+class SteadyNas:
+    """FLOWS NAS sockets, each sending paced requests and retransmitting each until it is
+    answered: accounting records on most, Access-Requests (a voucher) on every fourth;
+    when each answer came."""
+
+    PER_FLOW = 120
+    PACE = 0.02  # seconds between one flow's requests
+    RETRY = 0.5  # seconds before a retransmission
+
+    def __init__(self, serve: Serve, voucher: str, deadline: float) -> None:
+        self.serve, self.voucher, self.deadline = serve, voucher, deadline
+        self.acked: list[tuple[float, int, str]] = []  # (when, flow, what was answered)
+        self._lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._flow, args=(n,)) for n in range(FLOWS)]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=max(1.0, self.deadline - time.monotonic()))
+
+    def answered(self, prefix: str) -> list[str]:
+        return sorted(what for _when, _flow, what in self.acked if what.startswith(prefix))
+
+    def _request(self, flow: int, n: int) -> tuple[str, bytes, int, Code]:
+        if flow % 4 == 3:
+            return (f"login-{flow}-{n}", codec.encode_request(
+                Code.ACCESS_REQUEST, SECRET.encode(), {
+                    "User-Name": self.voucher, "Calling-Station-Id": "02-00-00-00-00-01"},
+                password=self.voucher, identifier=n % 256), self.serve.auth,
+                Code.ACCESS_ACCEPT)
+        session_id = f"fault1-{flow}-{n}"
+        return session_id, accounting(session_id, n % 256), self.serve.acct, \
+            Code.ACCOUNTING_RESPONSE
+
+    def _flow(self, flow: int) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(self.RETRY)
+            for n in range(self.PER_FLOW):
+                what, request, port, expected = self._request(flow, n)
+                while time.monotonic() < self.deadline:
+                    sock.sendto(request, ("127.0.0.1", port))
+                    try:
+                        reply = sock.recvfrom(4096)[0]
+                    except (TimeoutError, ConnectionRefusedError):
+                        continue
+                    if reply[0] == expected and reply[1] == request[1]:
+                        with self._lock:
+                            self.acked.append((time.monotonic(), flow, what))
+                        break
+                else:
+                    return
+                time.sleep(self.PACE)  # pacing a steady load, not synchronisation
+
+    def recovery(self, killed_at: float) -> float:
+        """Seconds from the kill until every flow still sending had an answer again."""
+        last = max(when for when, _flow, _id in self.acked)
+        firsts = [min((when for when, f, _id in self.acked if f == flow and when > killed_at),
+                      default=last) for flow in range(FLOWS)]
+        return max(firsts) - killed_at
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_one_listener_under_load(backend_config: Config, store: Store,
+                                                 tmp_path: Path) -> None:
+    """Fault 1: the other listener keeps answering, the killed one is started again, no
+    acknowledged accounting record is lost or stored twice, and every answered login has
+    its login record."""
+    add_nas(backend_config, store)
+    with store.session() as session:
+        voucher = vouchers.create(session, 1, 600, 1, "fault1", valid_days=1)[0].code
+    serve = Serve(backend_config, tmp_path, "radius", radius__processes="2")
+    process = serve.start(ready_lines=3)
+    nas = SteadyNas(serve, voucher, deadline=time.monotonic() + 240)
+    try:
+        nas.start()
+        wait_until(lambda: len(nas.acked) >= FLOWS * SteadyNas.PER_FLOW // 3,
+                   "a third of the requests answered", process, timeout=120)
+        victim, survivor = children(process.pid)
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        acked_at_kill = len(nas.acked)
+        wait_until(lambda: len(children(process.pid)) == 2 and victim not in children(
+            process.pid), "the killed listener started again", process)
+        nas.join()
+    finally:
+        serve.stop()
+    recovery = nas.recovery(killed_at)
+    logins = nas.answered("login-")
+    assert len(nas.acked) == FLOWS * SteadyNas.PER_FLOW, "flows ran out of time"
+    assert any(when > killed_at for when, _flow, _id in nas.acked)
+    # every acknowledged accounting record, each exactly once
+    assert stored_sessions(store) == nas.answered("fault1-")
+    with store.session() as session:
+        recorded = session.scalar(select(func.count()).select_from(LoginRecord).where(
+            LoginRecord.event == "login", LoginRecord.result == "accept"))
+    print(f"\nlistener {victim} killed with {acked_at_kill} requests answered; every flow "
+          f"answered again {recovery:.2f} s after the kill (retransmission timeout "
+          f"{SteadyNas.RETRY} s); {survivor} kept answering; "
+          f"{recorded} accepted-login records for {len(logins)} answered logins")
+    # each accepted login recorded before its answer; a retransmission that met a listener
+    # without its cache (the group changed) is decided and recorded again
+    assert recorded is not None and recorded >= len(logins) > 0
+    assert "exited with code -9; restarting" in serve.output()
+
+
+class Browser:
+    """A cookie-keeping HTTP client (every request a new connection: any worker)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> tuple[int, str]:
+        with self.opener.open(self.base + path, timeout=10) as reply:
+            return reply.status, reply.read().decode()
+
+    def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
+        data = urllib.parse.urlencode(form).encode()
+        with self.opener.open(self.base + path, data=data, timeout=10) as reply:
+            return reply.status, reply.geturl()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_web_role_under_gunicorn_beside_radius_survives_a_killed_worker(
+        pg_database: str, tmp_path: Path) -> None:
+    """--role web --role radius, web.workers = 2: gunicorn's two workers serve the portal
+    and a staff login (the session key is shared through the store), the listener runs in
+    a child; a worker killed with -9 is replaced and requests go on succeeding."""
+    from tests.conftest import make_config, upgraded
+
+    config = make_config(tmp_path, database={"url": pg_database})
+    store = next(stores := upgraded(config))
+    add_nas(config, store)
+    with store.session() as session:
+        staff.add(session, "mgr", staff.Role.MANAGER, "a long test password 1")
+    serve = Serve(config, tmp_path, "web", "radius", web__workers="2")
+    process = serve.start(ready_lines=2)  # the web banner and the listener child's
+    base = f"http://127.0.0.1:{serve.web}"
+    try:
+        wait_until(lambda: http_answers(base + "/healthz"), "gunicorn workers", process)
+        assert status_server(serve.auth, SECRET.encode(), attempts=10) is not None
+        # gunicorn's workers are forks of serve; the listener child has --parent
+        workers = [pid for pid in children(process.pid)
+                   if b"--parent" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 2
+        browser = Browser(base)
+        assert browser.get("/portal/")[0] == 200
+        _status, page = browser.get("/login")
+        _status, landed = browser.post("/login", {
+            "name": "mgr", "password": "a long test password 1", "csrf": csrf_in(page)})
+        assert "/login" not in landed
+        for _ in range(10):  # new connections: both workers read the one session cookie
+            assert browser.get("/dashboard/")[0] == 200
+        os.kill(workers[0], signal.SIGKILL)
+        for _ in range(20):  # served by the other worker meanwhile, then by both
+            assert browser.get("/dashboard/")[0] == 200
+            assert browser.get("/portal/")[0] == 200
+        wait_until(lambda: len(set(children(process.pid)) - {workers[1]}) == 2,
+                   "gunicorn to replace the killed worker", process)
+        assert workers[0] not in children(process.pid)
+        assert browser.get("/dashboard/")[0] == 200
+    finally:
+        serve.stop()
+        stores.close()
+    assert "citynet stopped" in serve.output()
+
+
+@pytest.mark.slow
+def test_radius_and_collect_roles_without_the_web(sqlite_config: Config,
+                                                  sqlite_store: Store,
+                                                  tmp_path: Path) -> None:
+    add_nas(sqlite_config, sqlite_store)
+    serve = Serve(sqlite_config, tmp_path, "radius", "collect")
+    process = serve.start()
+    try:
+        assert status_server(serve.auth, SECRET.encode(), attempts=10) is not None
+        [collector] = children(process.pid)  # the listener is a thread of serve itself
+        assert b"collect" in Path(f"/proc/{collector}/cmdline").read_bytes()
+        assert not http_answers(f"http://127.0.0.1:{serve.web}/healthz")
+    finally:
+        serve.stop()
+    assert process.returncode == 0
+
+
+@pytest.mark.parametrize(("args", "env", "says"), [
+    (["--role", "radios"], {}, "Invalid value for --role: unknown role 'radios'"),
+    (["--role", "radius"], {"CITYNET_RADIUS__ENABLED": "false"}, "config: radius.enabled:"),
+    (["--role", "radius"], {"CITYNET_RADIUS__PROCESSES": "2",
+                            "CITYNET_RADIUS__AUTH_PORT": "0"}, "config: radius.auth_port:"),
+])
+def test_bad_roles_config_stops_start_up_naming_the_key(tmp_path: Path, args: list[str],
+                                                         env: dict[str, str],
+                                                         says: str) -> None:
+    result = CliRunner().invoke(cli, ["serve", *args], env={
+        "CITYNET_DATA_DIR": str(tmp_path / "var"), **env})
+    assert result.exit_code == 2
+    assert says in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,95 @@
+"""What `citynet serve --role ...` runs, and the config problems it names (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from citynet.roles import plan
+from tests.conftest import make_config
+
+PG = {"url": "postgresql://citynet@127.0.0.1:5432/citynet"}
+
+
+def config(tmp_path: Path, **sections: Any) -> Any:
+    return make_config(tmp_path, **sections)
+
+
+def test_no_role_is_todays_serve_in_one_process(tmp_path: Path) -> None:
+    result = plan([], config(tmp_path), cores=2)
+    assert result.roles == {"radius", "web", "collect"}
+    assert (result.listeners, result.listeners_apart, result.web, result.collectors) == (
+        1, False, "waitress", True)
+    assert result.problems == ()
+
+
+def test_no_role_leaves_radius_out_when_it_has_nothing_to_run(tmp_path: Path) -> None:
+    result = plan([], config(tmp_path, radius={"enabled": False}), cores=2)
+    assert result.roles == {"web", "collect"} and result.problems == ()
+
+
+def test_several_listeners_run_as_children(tmp_path: Path) -> None:
+    result = plan(["radius"], config(tmp_path, radius={"processes": 2}), cores=2)
+    assert (result.listeners, result.listeners_apart, result.web) == (2, True, None)
+    child = plan(["radius"], config(tmp_path, radius={"processes": 2}), cores=2, child=True)
+    assert (child.listeners, child.listeners_apart) == (1, False)
+
+
+def test_gunicorn_beside_radius_puts_the_listener_in_a_child(tmp_path: Path) -> None:
+    result = plan(["web", "radius"], config(tmp_path, web={"workers": 2}, database=PG),
+                  cores=2)
+    assert (result.web, result.listeners, result.listeners_apart) == ("gunicorn", 1, True)
+    assert result.problems == ()
+
+
+@pytest.mark.parametrize(("roles", "sections", "key", "fatal"), [
+    (["radios"], {}, "--role", True),
+    (["radius"], {"radius": {"enabled": False}}, "radius.enabled", True),
+    (["radius"], {"radius": {"processes": 2, "auth_port": 0}}, "radius.auth_port", True),
+    (["radius"], {"radius": {"processes": 2, "enabled": False, "rest_token": "t" * 20,
+                             "rest_port": 0}}, "radius.rest_port", True),
+    (["radius"], {"radius": {"processes": 3}}, "radius.processes", False),
+    (["web"], {"web": {"workers": 2}}, "web.workers", False),
+])
+def test_problems_name_their_key(tmp_path: Path, roles: list[str], sections: dict[str, Any],
+                                 key: str, fatal: bool) -> None:
+    [problem] = plan(roles, config(tmp_path, **sections), cores=2).problems
+    assert (problem.key, problem.fatal) == (key, fatal)
+    assert str(problem).startswith(f"{key}: ")
+
+
+def test_radius_role_on_the_rest_api_alone_is_fine(tmp_path: Path) -> None:
+    result = plan(["radius"], config(tmp_path, radius={"enabled": False,
+                                                      "rest_token": "t" * 20}), cores=2)
+    assert result.problems == () and result.listeners == 1
+
+
+def test_several_workers_on_postgresql_and_listeners_within_the_cores(tmp_path: Path) -> None:
+    result = plan(["web", "radius", "collect"], config(
+        tmp_path, web={"workers": 4}, radius={"processes": 2}, database=PG), cores=2)
+    assert result.problems == ()
+
+
+@pytest.mark.parametrize(("bind", "address"), [("127.0.0.1", "127.0.0.1:8080"),
+                                               ("::1", "[::1]:8080")])
+def test_gunicorn_runs_threaded_workers(bind: str, address: str) -> None:
+    from citynet.config import WebConfig
+    from citynet.webworkers import options
+
+    settings = options(WebConfig(bind=bind, workers=3, threads=4))
+    assert settings["worker_class"] == "gthread"  # never sync: rlm_rest keeps connections
+    assert (settings["workers"], settings["threads"], settings["bind"]) == (3, 4, [address])
+    assert settings["preload_app"] is False  # each worker builds its own app
+
+
+def test_warnings_are_logged_and_errors_stop_start_up(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    from citynet.errors import ConfigError
+    from citynet.roles import checked
+
+    checked(["radius"], config(tmp_path, radius={"processes": 64}))
+    assert "config: radius.processes: 64 listener processes on" in caplog.text
+    with pytest.raises(ConfigError, match=r"^config: radius\.enabled: "):
+        checked(["radius"], config(tmp_path, radius={"enabled": False}))

@@ -161,11 +161,6 @@ def answer(attributes: dict[str, object], status: int, **control: str) -> web.Re
     return web.Response(text=json.dumps(body), status=status, content_type="application/json")
 
 
-def http_url(host: str, port: int) -> str:
-    """Where the API is, as a caller writes it (an IPv6 address in brackets)."""
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
 def _refusal(status: int, reason: str) -> web.Response:
     return web.Response(text=reason + "\n", status=status)
 

@@ -593,14 +593,15 @@ def freeradius() -> None:
 @freeradius.command("config")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write (created if missing).")
-@click.option("--api-url", default=None,
-              help="citynet's rlm_rest API as FreeRADIUS reaches it (scheme, host, port). "
-              "Default: from radius.rest_bind/rest_port.")
+@click.option("--api-url", "api_urls", multiple=True,
+              help="citynet's rlm_rest API as FreeRADIUS reaches it (scheme, host, port); "
+              "repeat it for each node, in failover order. Default: this node's "
+              "(radius.rest_bind/rest_port), then the other radius.servers on rest_port.")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="FreeRADIUS's address.")
 @click.option("--auth-port", type=click.IntRange(1, 65535), default=1812, show_default=True)
 @click.option("--acct-port", type=click.IntRange(1, 65535), default=1813, show_default=True)
 @pass_runtime
-def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: str,
+def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bind: str,
                       auth_port: int, acct_port: int) -> None:
     """Write a FreeRADIUS 3.2 config directory; run it with `freeradius -d DIR`.
 
@@ -609,6 +610,9 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
     API (radius.rest_port, 8812); set radius.enabled = false there so that FreeRADIUS,
     not citynet, listens on the RADIUS ports. The files hold NAS secrets: mode 0600.
     Regenerate after NAS changes.
+
+    With two citynet nodes, FreeRADIUS calls the first API and, when it fails (down,
+    timeout, 5xx), the next: a `redundant` block over one rest instance per node.
 
     A site's own rules go in DIR/site-authorize (unlang, kept when regenerating),
     run before citynet: `reject`, or `update control { &Auth-Type := Accept }`.
@@ -619,20 +623,18 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
       citynet freeradius config --out /etc/citynet/freeradius
       freeradius -f -d /etc/citynet/freeradius
     """
-    from radius.api import http_url
-    from radius.freeradius import FrontConfig, write
+    from radius.freeradius import FrontConfig, api_urls_of, write
     from radius.nas import NasRegistry
 
     token = runtime.config.radius.rest_token.get_secret_value()
     if not token:
         raise CitynetError("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
                            "FreeRADIUS must authenticate to citynet's API")
-    radius = runtime.config.radius
-    url = api_url or http_url(radius.rest_bind, radius.rest_port)
+    urls = api_urls or api_urls_of(runtime.config.radius)
     box = runtime.box()
     with runtime.store.session() as session:
         registry = NasRegistry.load(session, box)
-    written = write(out, FrontConfig(url, token, bind, auth_port, acct_port),
+    written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port),
                     sorted(registry.entries, key=lambda e: e.name))
     click.echo(f"wrote {', '.join(p.name for p in written)} to {out}/ "
-               f"({len(registry)} NAS; API {url}); run: freeradius -f -d {out}")
+               f"({len(registry)} NAS; API {', '.join(urls)}); run: freeradius -f -d {out}")

@@ -15,8 +15,9 @@ from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.logs import store_failed
 from radius.accounting import RecordWriter
-from radius.api import PREFIX, RestApi, http_url
+from radius.api import PREFIX, RestApi
 from radius.enforcement import Enforcer
+from radius.freeradius import http_url
 from radius.listener import Port, RadiusServer, listen
 from radius.nas import NasRegistry
 from radius.policy import Policy

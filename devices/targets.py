@@ -123,7 +123,7 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
     ready = []
     for device, login in reachable:
         try:
-            values = variables(device, document, keys)
+            values = variables(device, document, keys, config.radius.servers)
             refuse_cli_keys(device, values, login.profile.cli_keys)
             if "guest_wifi" in chosen and not values.get("radius_key"):
                 raise CitynetError(f"no RADIUS key for guest WiFi: add a NAS entry with the "

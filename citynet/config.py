@@ -400,6 +400,9 @@ class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="log level"
     )
+    format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object a line (time, level, "
+        "logger, message) for a log collector")
 
 
 class Config(Section):

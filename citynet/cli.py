@@ -229,7 +229,8 @@ def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
     from radius.service import RadiusService
 
     radius = runtime.config.radius
-    return [RadiusService(runtime.store, box, radius, udp=radius.enabled)
+    return [RadiusService(runtime.store, box, radius, udp=radius.enabled,
+                          metrics_allow=runtime.config.metrics.allow)
             ] if radius.has_work else []
 
 

@@ -405,6 +405,25 @@ class LoggingConfig(Section):
         "logger, message) for a log collector")
 
 
+class MetricsConfig(Section):
+    allow: list[str] = Field(
+        default=["127.0.0.1/32", "::1/128"],
+        description="networks Prometheus may scrape /metrics from (the web app's and the "
+        "rlm_rest API's), comma-separated; others get 404")
+
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item)  # ValueError names the bad one
+        return value
+
+
 class Config(Section):
     data_dir: str = Field(default="./var", description="where the embedded store and keys live")
     database: DatabaseConfig = DatabaseConfig()
@@ -417,6 +436,7 @@ class Config(Section):
     secrets: SecretsConfig = SecretsConfig()
     demo: DemoConfig = DemoConfig()
     logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     @property
     def data_path(self) -> Path:

@@ -44,7 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet import csrf, languages, staff
+from citynet import csrf, languages, metrics, staff
 from citynet.cache import Reloading
 from citynet.config import Config
 from citynet.crypto import SecretBox
@@ -73,6 +73,9 @@ from radius.profiles import DEFAULT, ProfileBook, Terms
 from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
+# handed to the NAS (its RADIUS decides: citynet_radius_decisions)
+LOGINS = metrics.counter("citynet_portal_logins", "portal logins handed to the NAS, by "
+                         "method (voucher, sms, totp, mac)", ["method"])
 
 blueprint = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 
@@ -427,6 +430,7 @@ def voucher() -> BaseResponse | tuple[str, int]:
     with store().statement() as db:
         consent.record(db, code, bool(request.form.get("location")), datetime.now(UTC))
     # the NAS asks RADIUS, which redeems the voucher; the code is user name and password
+    LOGINS.labels("voucher").inc()
     return _to_logon(handoff, code, code)
 
 
@@ -562,6 +566,7 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
     # enrolling an authenticator app needs a number just proven by SMS, not a remembered
     # device (a MAC can be cloned) nor the app itself
     session["may_enrol"] = method == "sms"
+    LOGINS.labels(method).inc()
     return _to_logon(handoff, phone, token)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from citynet.config import RadiusConfig
@@ -23,12 +24,15 @@ from radius.nas import NasRegistry
 from radius.policy import Policy
 
 log = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1/32", "::1/128")
 
 
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
-                 coa_port: int | None = None, udp: bool = True) -> None:
-        """``udp``: open the auth and accounting ports (not when FreeRADIUS has them)."""
+                 coa_port: int | None = None, udp: bool = True,
+                 metrics_allow: Sequence[str] = LOOPBACK) -> None:
+        """``udp``: open the auth and accounting ports (not when FreeRADIUS has them);
+        ``metrics_allow``: who may read the rlm_rest API's /metrics (config metrics.allow)."""
         self.store, self.box, self.config, self.udp = store, box, config, udp
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone)
@@ -41,7 +45,8 @@ class RadiusService:
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
         token = config.rest_token.get_secret_value()
-        self.api = RestApi(self.server, token, config.rest_allow) if token else None
+        self.api = RestApi(self.server, token, config.rest_allow,
+                           metrics_allow) if token else None
         self.api_port = config.rest_port  # the real one once started
         self._loop: asyncio.AbstractEventLoop | None = None  # made by start()
         self._stopped = asyncio.Event()
@@ -136,6 +141,7 @@ class RadiusService:
                 await asyncio.wait_for(self._stopped.wait(), self.config.nas_refresh_seconds)
                 break
             except TimeoutError:
+                self.server.export_counts()  # drops between rounds reach the metrics too
                 await self._refresh_registry()
         for port in ports:
             port.close()

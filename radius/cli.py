@@ -80,6 +80,53 @@ def radius_serve(runtime: Runtime) -> None:
         click.echo(f"RADIUS stopped ({counters or 'no traffic'})")
 
 
+@radius.command("chilli-conf")
+@click.argument("nas_name", metavar="NAS")
+@click.option("--portal-url", required=True,
+              help="The portal as phones reach it, e.g. https://portal.example.cn/portal.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (mode 0600: it holds the NAS's secrets).")
+@pass_runtime
+def radius_chilli_conf(runtime: Runtime, nas_name: str, portal_url: str, out: Path) -> None:
+    """Write the RADIUS part of a CoovaChilli NAS's config: radiusserver1/2 from
+    radius.servers (both sites, so a kick from either is accepted), the NAS's shared
+    and UAM secrets, the CoA port and the portal.
+
+    \b
+    Example:
+      citynet radius chilli-conf gw-dongmen-01 --portal-url https://portal.example.cn/portal \\
+        --out /etc/chilli/citynet-radius.conf
+    """
+    import os
+
+    from sqlalchemy import select
+
+    from inventory.models import NasClient
+    from radius.coovachilli import ChilliNas, conf
+
+    box = runtime.box()
+    if box is None:
+        raise CitynetError("the NAS secrets are sealed: set up secrets.key first")
+    with runtime.store.session() as session:
+        row = session.scalars(select(NasClient).where(NasClient.name == nas_name)).first()
+        if row is None:
+            raise CitynetError(f"no NAS named {nas_name!r} (citynet nas list)")
+        if not row.uam_secret_sealed:
+            raise CitynetError(f"{nas_name} has no UAM secret: citynet nas set {nas_name} "
+                               "--uam-secret ...")
+        secret, uam_secret = box.open(row.secret_sealed), box.open(row.uam_secret_sealed)
+    config = runtime.config.radius
+    try:
+        text = conf(ChilliNas(nas_name, secret, uam_secret, config.servers, portal_url,
+                              config.auth_port, config.acct_port, config.coa_port))
+    except ValueError as exc:
+        raise CitynetError(f"{nas_name}: {exc}") from None
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    click.echo(f"wrote {out} for {nas_name}: RADIUS servers {', '.join(config.servers)}")
+
+
 @radius.group("profile")
 def profile() -> None:
     """Policy profiles: the terms a NAS's users get (a NAS names one with --policy)."""

@@ -590,7 +590,8 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
 
     target, _ = _nas_target(runtime, session_id, nas_name)
     result = coa.send(target.host, target.secret, Code.DISCONNECT_REQUEST, target.identity,
-                      port=port or runtime.config.radius.coa_port)
+                      port=port or runtime.config.radius.coa_port,
+                      source=coa.source_for(runtime.config.radius))
     if not result.ok:
         raise CitynetError(f"not disconnected: {result}")
     click.echo(f"disconnected {session_id} on {target.nas}: {result}")
@@ -625,7 +626,8 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
                                  "WISPr-Bandwidth-Max-Down": down_kbps * 1000}
     target, attributes = _nas_target(runtime, session_id, nas_name, change)
     result = coa.send(target.host, target.secret, Code.COA_REQUEST, target.identity,
-                      port=port or runtime.config.radius.coa_port, extra=attributes)
+                      port=port or runtime.config.radius.coa_port, extra=attributes,
+                      source=coa.source_for(runtime.config.radius))
     if not result.ok:
         raise CitynetError(f"bandwidth not changed: {result}")
     click.echo(f"{session_id} on {target.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "

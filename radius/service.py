@@ -9,12 +9,14 @@ import asyncio
 import logging
 import threading
 from collections.abc import Sequence
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from citynet.config import RadiusConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.logs import store_failed
+from radius import coa
 from radius.accounting import RecordWriter
 from radius.api import PREFIX, RestApi
 from radius.enforcement import Enforcer
@@ -39,6 +41,7 @@ class RadiusService:
         # Disconnects for limits seen in accounting go to the NAS the registry knows now
         self.enforcer = Enforcer(store, lambda name: self.server.registry.by_name(name),
                                  policy.profiles, zone,
+                                 send=partial(coa.send, source=coa.source_for(config)),
                                  port=config.coa_port if coa_port is None else coa_port)
         self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit,
                                    decide=policy.decide_in)

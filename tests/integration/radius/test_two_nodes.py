@@ -148,6 +148,11 @@ def test_both_nodes_down_fails_closed(cluster: Cluster, store: Store) -> None:
     assert "Received Access-Reject" in login(cluster, code)
 
 
+def kick(env: dict[str, str], session_id: str, port: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CITYNET, "sessions", "kick", session_id, "--port", str(port)],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
 def test_a_session_started_through_one_node_is_kicked_from_the_other(
         config: Config, store: Store) -> None:
     add_nas(config, store)
@@ -161,13 +166,20 @@ def test_a_session_started_through_one_node_is_kicked_from_the_other(
             'User-Name = "13800138000"\nAcct-Status-Type = Start\n'
             'Acct-Session-Id = "sess-site1"\nCalling-Station-Id = "AA-BB-CC-DD-EE-FF"\n'))
         assert "Received Accounting-Response" in answer.stdout
-        second = node_env(config, NODES[1], free_port(socket.SOCK_STREAM))
-        with FakeNas(SECRET.encode(), sessions={"sess-site1": {}}) as nas:
-            kicked = subprocess.run([CITYNET, "sessions", "kick", "sess-site1", "--port",
-                                     str(nas.port)], env=second, capture_output=True, text=True,
-                                    timeout=60, check=False)
+        # node 2 as its config says: RADIUS on its own address, which the NAS names
+        second = node_env(config, NODES[1], free_port(socket.SOCK_STREAM),
+                          CITYNET_RADIUS__BIND=NODES[1])
+        with FakeNas(SECRET.encode(), sessions={"sess-site1": {}},
+                     clients=frozenset(NODES)) as nas:
+            kicked = kick(second, "sess-site1", nas.port)
         assert kicked.returncode == 0, kicked.stderr
         assert "disconnected sess-site1 on test-gw: Disconnect-ACK" in kicked.stdout
         assert "sess-site1" not in nas.sessions
+        assert nas.sources == [NODES[1]]  # from node 2's address, not the route's
+        # a NAS that names site 1 only does not listen to site 2
+        with FakeNas(SECRET.encode(), sessions={"sess-site1": {}},
+                     clients=frozenset(NODES[:1])) as deaf:
+            ignored = kick(second, "sess-site1", deaf.port)
+        assert ignored.returncode == 1 and "no answer" in ignored.stdout + ignored.stderr
     finally:
         stop(node)

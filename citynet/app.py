@@ -122,6 +122,10 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
 
         return document(domains)
 
+    from citynet.metrics import setup as setup_metrics
+
+    setup_metrics(app, config.metrics.allow)
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         with store.session() as session:

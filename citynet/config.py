@@ -9,6 +9,7 @@ declares its own sections; each domain declares its own in its manifest
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import tomllib
@@ -163,12 +164,35 @@ class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="log level"
     )
+    format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object a line (time, level, "
+        "logger, message) for a log collector")
+
+
+class MetricsConfig(Section):
+    allow: list[str] = Field(
+        default=["127.0.0.1/32", "::1/128"],
+        description="networks Prometheus may scrape /metrics from (the web app's and the "
+        "rlm_rest API's), comma-separated; others get 404")
+
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return comma_list(value)
+
+    @field_validator("allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item)  # ValueError names the bad one
+        return value
 
 
 # where the kernel's sections stand among every section (``citynet config show``, the
 # reference table); each domain places its own in its manifest. A kernel section not
 # named here goes last.
-KERNEL_ORDER = {"database": 10, "web": 20, "secrets": 90, "demo": 100, "logging": 110}
+KERNEL_ORDER = {"database": 10, "web": 20, "secrets": 90, "demo": 100, "logging": 110,
+                "metrics": 120}
 LAST = 1000
 
 S = TypeVar("S", bound=BaseModel)
@@ -215,6 +239,7 @@ class Config(Section):
     secrets: SecretsConfig = SecretsConfig()
     demo: DemoConfig = DemoConfig()
     logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     if TYPE_CHECKING:  # a domain's section by name (config.radius) reads untyped
         def __getattr__(self, name: str) -> Any: ...

@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from citynet import migrate
+from citynet import metrics, migrate
 from citynet.config import Config, shown_url, store_url
 from citynet.errors import StoreError
 
@@ -223,6 +223,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _count_connect(_dbapi_connection: object, _record: object) -> None:
+    metrics.DB_CONNECTS.inc()
+
+
+def _count_lost(_dbapi_connection: object, _record: object, _exc: object) -> None:
+    metrics.DB_LOST.inc()
+
+
 class Store:
     """One database: engine, session factory, and schema-version checks."""
 
@@ -241,6 +249,8 @@ class Store:
                                             pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "connect", _count_connect)
+        event.listen(self.engine, "invalidate", _count_lost)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod

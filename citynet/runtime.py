@@ -18,7 +18,7 @@ class Runtime:
     @cached_property
     def config(self) -> config_module.Config:
         config = config_module.load(self.config_path)
-        logs.configure(config.logging.level)
+        logs.configure(config.logging.level, config.logging.format)
         return config
 
     @cached_property

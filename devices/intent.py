@@ -28,6 +28,7 @@ from jinja2 import (
     UndefinedError,
 )
 
+from citynet.config import MAX_RADIUS_SERVERS
 from citynet.errors import CitynetError
 
 BUILTIN = ("baseline", "guest_wifi")
@@ -40,7 +41,6 @@ DEFAULTS: dict[str, Any] = {
     "guest_network": "10.100.0.0/22",
     "ssid": "i-Shenzhen",
     "dhcp_server": "10.0.0.53",
-    "radius_server": "127.0.0.1",
     "radius_key": "",
     "portal_url": "http://127.0.0.1:8080/portal/",
     "walled_garden": [],
@@ -96,16 +96,23 @@ def load_vars(path: Path) -> dict[str, Any]:
     return document
 
 
-def variables(device: Device, document: Mapping[str, Any],
-              radius_keys: Mapping[str, str],
-              portals: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def variables(device: Device, document: Mapping[str, Any], radius_keys: Mapping[str, str],
+              portals: Mapping[str, Mapping[str, Any]] | None = None,
+              radius_servers: Sequence[str] = ("127.0.0.1",)) -> dict[str, Any]:
     """``portals``: NAS address → the Portal-protocol facts of its NAS entry (protocol,
     key, port, name), which win over the intent file: one source of truth with the
-    portal."""
-    values = dict(DEFAULTS)
-    values.update(document.get("defaults") or {})
-    values.update((document.get("sites") or {}).get(device.site) or {})
-    values.update((document.get("devices") or {}).get(device.hostname) or {})
+    portal. ``radius_servers``: the cluster's (config radius.servers); the intent file may
+    set its own list, or one ``radius_server`` as before."""
+    values = dict(DEFAULTS, radius_servers=list(radius_servers))
+    layers = [document.get("defaults") or {},
+              (document.get("sites") or {}).get(device.site) or {},
+              (document.get("devices") or {}).get(device.hostname) or {}]
+    for layer in layers:
+        values.update(layer)
+        if "radius_server" in layer and "radius_servers" not in layer:
+            values["radius_servers"] = [layer["radius_server"]]
+    values["radius_servers"] = _radius_servers(device, values["radius_servers"])
+    values["radius_server"] = values["radius_servers"][0]
     values.update(hostname=device.hostname, platform=device.platform, role=device.role,
                   site=device.site, nas_ip=values.get("nas_ip") or device.host)
     if device.host in radius_keys:
@@ -114,6 +121,23 @@ def variables(device: Device, document: Mapping[str, Any],
     values["portal_server"] = values.get("portal_server") or values["radius_server"]
     values.update(_guest_addressing(values))
     return values
+
+
+def _radius_servers(device: Device, servers: object) -> list[str]:
+    """The RADIUS servers a NAS names: addresses, 1 to MAX_RADIUS_SERVERS (every
+    template names two: primary and secondary, and CoA clients for both)."""
+    if isinstance(servers, str):
+        servers = [servers]
+    if not isinstance(servers, list) or not 1 <= len(servers) <= MAX_RADIUS_SERVERS:
+        raise IntentError(f"{device.hostname}: radius_servers: a list of 1 to "
+                          f"{MAX_RADIUS_SERVERS} addresses")
+    for server in servers:
+        try:
+            ipaddress.ip_address(str(server))
+        except ValueError:
+            raise IntentError(f"{device.hostname}: radius_servers: {server!r} is not an IP "
+                              "address") from None
+    return [str(server) for server in servers]
 
 
 def refuse_cli_keys(device: Device, values: Mapping[str, Any],

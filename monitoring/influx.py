@@ -29,6 +29,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
+from citynet import metrics
 from citynet.config import Config
 from citynet.telemetry import Point, line
 from monitoring.settings import MonitoringConfig
@@ -57,6 +58,10 @@ def verdict(status: int) -> Verdict:
     if status in HOLD_STATUSES:
         return "hold"
     return "reject"
+
+
+SPOOLED = metrics.gauge("citynet_spool_points", "telemetry points waiting in the disk "
+                        "spool for InfluxDB (0: everything delivered)")
 
 
 class InfluxUnavailable(Exception):
@@ -273,19 +278,25 @@ class InfluxSink:
         for the server or the disk."""
         encoded = self._encode(points)
         with self._lock, self.spool.shared():
-            if not self._replay():
-                self._to_spool(encoded)
-                return
-            for start in range(0, len(encoded), self.batch_size):
-                if not self._send(encoded[start:start + self.batch_size],
-                                  attempts=1 + len(self._delays)):
-                    self._to_spool(encoded[start:])
+            try:
+                if not self._replay():
+                    self._to_spool(encoded)
                     return
+                for start in range(0, len(encoded), self.batch_size):
+                    if not self._send(encoded[start:start + self.batch_size],
+                                      attempts=1 + len(self._delays)):
+                        self._to_spool(encoded[start:])
+                        return
+            finally:
+                SPOOLED.set(self.spool.points)
 
     def replay(self) -> bool:
         """Send what the spool holds, oldest first; True when it is empty afterwards."""
         with self._lock, self.spool.shared():
-            return self._replay()
+            try:
+                return self._replay()
+            finally:
+                SPOOLED.set(self.spool.points)
 
     def close(self) -> None:
         if self._writer is not None:

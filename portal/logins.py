@@ -18,6 +18,7 @@ from flask import (
 )
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from citynet import metrics
 from citynet.typed import normalised
 from citynet.web import store
 from portal import consent, device_cookie, formauth, offers, phones, sms, totp, uam, visit
@@ -26,6 +27,9 @@ from radius import guesses, remembered, tokens, vouchers
 from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
+# handed to the NAS (its RADIUS decides: citynet_radius_decisions)
+LOGINS = metrics.counter("citynet_portal_logins", "portal logins handed to the NAS, by "
+                         "method (voucher, sms, totp, mac)", ["method"])
 
 def _remembered_owner(handoff: uam.Handoff | None) -> str | None:
     """Whose remembered device this browser is: the NAS vouches for the MAC and the
@@ -94,6 +98,7 @@ def voucher() -> BaseResponse | tuple[str, int]:
     with store().statement() as db:
         consent.record(db, code, bool(request.form.get("location")), datetime.now(UTC))
     # the NAS asks RADIUS, which redeems the voucher; the code is user name and password
+    LOGINS.labels("voucher").inc()
     return _to_logon(handoff, code, code)
 
 
@@ -229,6 +234,7 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
     # enrolling an authenticator app needs a number just proven by SMS, not a remembered
     # device (a MAC can be cloned) nor the app itself
     session["may_enrol"] = method == "sms"
+    LOGINS.labels(method).inc()
     return _to_logon(handoff, phone, token)
 
 

@@ -203,7 +203,7 @@ def kick() -> tuple[dict[str, Any], int] | BaseResponse:
                                 live.session_id)
     # outside any transaction: the NAS may take seconds to answer
     result = coa.send(target.host, target.secret, Code.DISCONNECT_REQUEST, target.identity,
-                      port=_config().radius.coa_port)
+                      port=_config().radius.coa_port, source=coa.source_for(_config().radius))
     with store().session() as db:
         seq = audited(db, "sessions.kick", f"{session_id}@{target.nas}",
                       "ok" if result.ok else "failed", reason=reason,

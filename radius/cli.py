@@ -81,6 +81,53 @@ def radius_serve(runtime: Runtime) -> None:
         click.echo(f"RADIUS stopped ({counters or 'no traffic'})")
 
 
+@radius.command("chilli-conf")
+@click.argument("nas_name", metavar="NAS")
+@click.option("--portal-url", required=True,
+              help="The portal as phones reach it, e.g. https://portal.example.cn/portal.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (mode 0600: it holds the NAS's secrets).")
+@pass_runtime
+def radius_chilli_conf(runtime: Runtime, nas_name: str, portal_url: str, out: Path) -> None:
+    """Write the RADIUS part of a CoovaChilli NAS's config: radiusserver1/2 from
+    radius.servers (both sites, so a kick from either is accepted), the NAS's shared
+    and UAM secrets, the CoA port and the portal.
+
+    \b
+    Example:
+      citynet radius chilli-conf gw-dongmen-01 --portal-url https://portal.example.cn/portal \\
+        --out /etc/chilli/citynet-radius.conf
+    """
+    import os
+
+    from sqlalchemy import select
+
+    from inventory.models import NasClient
+    from radius.coovachilli import ChilliNas, conf
+
+    box = runtime.box()
+    if box is None:
+        raise CitynetError("the NAS secrets are sealed: set up secrets.key first")
+    with runtime.store.session() as session:
+        row = session.scalars(select(NasClient).where(NasClient.name == nas_name)).first()
+        if row is None:
+            raise CitynetError(f"no NAS named {nas_name!r} (citynet nas list)")
+        if not row.uam_secret_sealed:
+            raise CitynetError(f"{nas_name} has no UAM secret: citynet nas set {nas_name} "
+                               "--uam-secret ...")
+        secret, uam_secret = box.open(row.secret_sealed), box.open(row.uam_secret_sealed)
+    config = runtime.config.radius
+    try:
+        text = conf(ChilliNas(nas_name, secret, uam_secret, config.servers, portal_url,
+                              config.auth_port, config.acct_port, config.coa_port))
+    except ValueError as exc:
+        raise CitynetError(f"{nas_name}: {exc}") from None
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    click.echo(f"wrote {out} for {nas_name}: RADIUS servers {', '.join(config.servers)}")
+
+
 @radius.group("profile")
 def profile() -> None:
     """Policy profiles: the terms a NAS's users get (a NAS names one with --policy)."""
@@ -517,7 +564,8 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
 
     target, _ = _nas_target(runtime, session_id, nas_name)
     result = coa.send(target.host, target.secret, Code.DISCONNECT_REQUEST, target.identity,
-                      port=port or runtime.config.section(RadiusConfig).coa_port)
+                      port=port or runtime.config.section(RadiusConfig).coa_port,
+                      source=coa.source_for(runtime.config.section(RadiusConfig)))
     if not result.ok:
         raise CitynetError(f"not disconnected: {result}")
     click.echo(f"disconnected {session_id} on {target.nas}: {result}")
@@ -552,7 +600,8 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
                                  "WISPr-Bandwidth-Max-Down": down_kbps * 1000}
     target, attributes = _nas_target(runtime, session_id, nas_name, change)
     result = coa.send(target.host, target.secret, Code.COA_REQUEST, target.identity,
-                      port=port or runtime.config.section(RadiusConfig).coa_port, extra=attributes)
+                      port=port or runtime.config.section(RadiusConfig).coa_port, extra=attributes,
+                      source=coa.source_for(runtime.config.section(RadiusConfig)))
     if not result.ok:
         raise CitynetError(f"bandwidth not changed: {result}")
     click.echo(f"{session_id} on {target.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
@@ -567,14 +616,15 @@ def freeradius() -> None:
 @freeradius.command("config")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write (created if missing).")
-@click.option("--api-url", default=None,
-              help="citynet's rlm_rest API as FreeRADIUS reaches it (scheme, host, port). "
-              "Default: from radius.rest_bind/rest_port.")
+@click.option("--api-url", "api_urls", multiple=True,
+              help="citynet's rlm_rest API as FreeRADIUS reaches it (scheme, host, port); "
+              "repeat it for each node, in failover order. Default: this node's "
+              "(radius.rest_bind/rest_port), then the other radius.servers on rest_port.")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="FreeRADIUS's address.")
 @click.option("--auth-port", type=click.IntRange(1, 65535), default=1812, show_default=True)
 @click.option("--acct-port", type=click.IntRange(1, 65535), default=1813, show_default=True)
 @pass_runtime
-def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: str,
+def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bind: str,
                       auth_port: int, acct_port: int) -> None:
     """Write a FreeRADIUS 3.2 config directory; run it with `freeradius -d DIR`.
 
@@ -583,6 +633,9 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
     API (radius.rest_port, 8812); set radius.enabled = false there so that FreeRADIUS,
     not citynet, listens on the RADIUS ports. The files hold NAS secrets: mode 0600.
     Regenerate after NAS changes.
+
+    With two citynet nodes, FreeRADIUS calls the first API and, when it fails (down,
+    timeout, 5xx), the next: a `redundant` block over one rest instance per node.
 
     A site's own rules go in DIR/site-authorize (unlang, kept when regenerating),
     run before citynet: `reject`, or `update control { &Auth-Type := Accept }`.
@@ -593,20 +646,18 @@ def freeradius_config(runtime: Runtime, out: Path, api_url: str | None, bind: st
       citynet freeradius config --out /etc/citynet/freeradius
       freeradius -f -d /etc/citynet/freeradius
     """
-    from radius.freeradius import FrontConfig, write
+    from radius.freeradius import FrontConfig, api_urls_of, write
     from radius.nas import NasRegistry
-    from radius.rlm_rest import http_url
 
     token = runtime.config.section(RadiusConfig).rest_token.get_secret_value()
     if not token:
         raise CitynetError("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
                            "FreeRADIUS must authenticate to citynet's API")
-    radius = runtime.config.section(RadiusConfig)
-    url = api_url or http_url(radius.rest_bind, radius.rest_port)
+    urls = api_urls or api_urls_of(runtime.config.section(RadiusConfig))
     box = runtime.box()
     with runtime.store.session() as session:
         registry = NasRegistry.load(session, box)
-    written = write(out, FrontConfig(url, token, bind, auth_port, acct_port),
+    written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port),
                     sorted(registry.entries, key=lambda e: e.name))
     click.echo(f"wrote {', '.join(p.name for p in written)} to {out}/ "
-               f"({len(registry)} NAS; API {url}); run: freeradius -f -d {out}")
+               f"({len(registry)} NAS; API {', '.join(urls)}); run: freeradius -f -d {out}")

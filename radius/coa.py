@@ -7,12 +7,14 @@ retransmission from a new request. A NAK's Error-Cause comes back by name.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import socket
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from citynet.config import RadiusConfig
 from radius import codec
 from radius.wire import Code, Malformed
 
@@ -33,10 +35,19 @@ class CoaResult:
         return f"{self.answer}{cause} after {self.attempts} attempt(s)"
 
 
+def source_for(config: RadiusConfig) -> str:
+    """The address a request leaves from: this node's RADIUS address when it is one of
+    ``radius.servers`` — a NAS takes dynamic-authorization requests only from the
+    servers it names (CoovaChilli: radiusserver1/2), and a node with several addresses
+    would otherwise send from whichever the route picks; else "" (the route decides)."""
+    return config.bind if config.bind in config.servers else ""
+
+
 def send(host: str, secret: bytes, code: Code, session: dict[str, Any],
          extra: dict[str, Any] | None = None, port: int = PORT, timeout: float = 2.0,
-         attempts: int = 3) -> CoaResult:
-    """Send one request, retrying on silence; identifies the session by what we know."""
+         attempts: int = 3, source: str = "") -> CoaResult:
+    """Send one request, retrying on silence; identifies the session by what we know.
+    ``source``: the address to send from (:func:`source_for`), "" for the route's."""
     attributes = {key: value for key, value in session.items() if value}
     attributes.update(extra or {})
     attributes["Event-Timestamp"] = int(time.time())
@@ -47,6 +58,8 @@ def send(host: str, secret: bytes, code: Code, session: dict[str, Any],
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                        socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
+        if _reaches(source, host):
+            sock.bind((source, 0))
         for attempt in range(1, attempts + 1):
             sock.sendto(request, (host, port))
             deadline = time.monotonic() + timeout
@@ -65,6 +78,17 @@ def send(host: str, secret: bytes, code: Code, session: dict[str, Any],
                 return CoaResult(answer_code in (Code.DISCONNECT_ACK, Code.COA_ACK),
                                  names[answer_code], str(cause), attempt)
     return CoaResult(False, "no answer", attempts=attempts)
+
+
+def _reaches(source: str, host: str) -> bool:
+    """Whether sending from ``source`` can reach ``host``: same family, and a loopback
+    source for a loopback NAS only (a CLI with radius.bind left at 127.0.0.1 still
+    reaches a NAS on the network, from the route's address)."""
+    try:
+        left, right = ipaddress.ip_address(source), ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return left.version == right.version and left.is_loopback == right.is_loopback
 
 
 def session_identity(username: str, session_id: str, mac: str, ip: str) -> dict[str, Any]:

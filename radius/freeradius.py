@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from citynet.config import RadiusConfig
 from radius.nas import NasEntry
 
 TOKEN_HEADER = "X-Citynet-Token"  # noqa: S105 - a header name, not a secret
@@ -29,15 +30,41 @@ DICTIONARY = f"""$INCLUDE /usr/share/freeradius/dictionary
 ATTRIBUTE\t{DECIDED}\t3101\tstring
 """
 SITE_AUTHORIZE = "site-authorize"
+# rlm_rest's codes other than fail (fail moves on to the next node): the API's answer
+RETURNED = ("ok", "updated", "noop", "notfound", "reject", "userlock", "invalid")
 
 
 @dataclass(frozen=True)
 class FrontConfig:
-    api_url: str  # citynet's rlm_rest API server, e.g. http://127.0.0.1:8812
+    # citynet's rlm_rest API servers in failover order, e.g. ("http://10.1.0.10:8812",
+    # "http://10.2.0.10:8812"): one rest module instance each, called in a redundant block
+    api_urls: tuple[str, ...]
     token: str
     bind: str = "127.0.0.1"
     auth_port: int = 1812
     acct_port: int = 1813
+
+    def __post_init__(self) -> None:
+        if not self.api_urls:
+            raise ValueError("FreeRADIUS needs at least one citynet API URL")
+
+    @property
+    def instances(self) -> list[str]:
+        """The rest module instance names, one per API server."""
+        return [f"citynet_api{number}" for number in range(1, len(self.api_urls) + 1)]
+
+
+def api_urls_of(config: RadiusConfig) -> tuple[str, ...]:
+    """This node's rlm_rest API first, then the other cluster nodes' (``radius.servers``,
+    each running the API on ``rest_port``): FreeRADIUS prefers its own node."""
+    local = config.rest_bind
+    hosts = [local, *(server for server in config.servers if server != local)]
+    return tuple(http_url(host, config.rest_port) for host in hosts)
+
+
+def http_url(host: str, port: int) -> str:
+    """Where the API is, as a caller writes it (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _quoted(value: str) -> str:
@@ -72,14 +99,41 @@ def _rest_section(name: str, config: FrontConfig) -> str:
 """
 
 
-def _call_rest(config: FrontConfig, indent: str, actions: str = "") -> str:
-    """rlm_rest consumes control:REST-HTTP-Header after every call: add it each time.
-    (HTTP Basic is not an option: in authenticate, rlm_rest sends the user's own
-    name and password there.)"""
+def _call_rest(config: FrontConfig, indent: str) -> str:
+    """Call citynet's API, failing over to the next node when one fails (down, slow,
+    5xx: rlm_rest's ``fail``); any other answer (ok, reject, notfound...) is the API's.
+
+    rlm_rest consumes control:REST-HTTP-Header after every call, so each try adds it
+    anew: one ``group`` per node inside ``redundant``. (HTTP Basic is not an option:
+    in authenticate, rlm_rest sends the user's own name and password there.)"""
     header = _quoted(f"{TOKEN_HEADER}: {config.token}")
-    call = f"rest {{\n{actions}{indent}}}" if actions else "rest"
-    return (f"{indent}update control {{\n{indent}    &REST-HTTP-Header += {header}\n"
-            f"{indent}}}\n{indent}{call}\n")
+    inner = indent + "    " * 2
+    # each answer leaves the group at once, so the group's code is the API's (not the
+    # higher-priority "updated" of the header update) and `if (notfound)` after it holds
+    answers = "".join(f"{inner}    {rcode} = return\n" for rcode in RETURNED)
+    tries = "".join(
+        f"{indent}    group {{\n{inner}update control {{\n{inner}    &REST-HTTP-Header += "
+        f"{header}\n{inner}}}\n{inner}{name} {{\n{answers}{inner}}}\n{indent}    }}\n"
+        for name in config.instances)
+    return f"{indent}redundant {{\n{tries}{indent}}}\n"
+
+
+def _rest_module(name: str, url: str, sections: str) -> str:
+    return f"""    rest {name} {{
+        connect_uri = {_quoted(url.rstrip("/") + "/radius/rest")}
+        connect_timeout = 2
+{sections}        pool {{
+            start = 0
+            min = 0
+            max = 32
+            spare = 8
+            uses = 0
+            retry_delay = 1
+            lifetime = 0
+            idle_timeout = 60
+        }}
+    }}
+"""
 
 
 def base_conf(directory: Path) -> str:
@@ -129,9 +183,9 @@ thread pool {{
 def radiusd_conf(directory: Path, config: FrontConfig) -> str:
     rest_sections = "".join(_rest_section(name, config)
                             for name in ("authorize", "post-auth", "accounting"))
-    fail_closed = "".join(f"            {rcode} = 1\n"
-                          for rcode in ("fail", "notfound", "userlock", "invalid"))
-    authorize_rest = _call_rest(config, "        ", fail_closed)
+    rest_modules = "".join(_rest_module(name, url, rest_sections)
+                           for name, url in zip(config.instances, config.api_urls, strict=True))
+    authorize_rest = _call_rest(config, "        ")
     accounting_rest = _call_rest(config, "        ")
     record_accept = _call_rest(config, "            ")
     record_reject = _call_rest(config, "                ")
@@ -146,21 +200,7 @@ modules {{
     always ok {{
         rcode = ok
     }}
-    rest {{
-        connect_uri = {_quoted(config.api_url.rstrip("/") + "/radius/rest")}
-        connect_timeout = 2
-{rest_sections}        pool {{
-            start = 0
-            min = 0
-            max = 32
-            spare = 8
-            uses = 0
-            retry_delay = 1
-            lifetime = 0
-            idle_timeout = 60
-        }}
-    }}
-}}
+{rest_modules}}}
 
 server default {{
     listen {{
@@ -199,10 +239,8 @@ server default {{
             }}
             reject
         }}
-        # fail closed: an API that is down, slow or broken rejects
-        if (fail || userlock || invalid) {{
-            reject
-        }}
+        # fail closed: when every node is down, slow or broken (fail), or answers
+        # userlock/invalid, authorize returns that code at once and FreeRADIUS rejects
     }}
 
     authenticate {{

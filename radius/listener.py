@@ -31,11 +31,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
+from citynet import metrics
 from citynet.logs import Throttle, store_failed
 from radius import codec, retries, wire
 from radius.accounting import (
@@ -49,6 +51,7 @@ from radius.codec import Request
 from radius.decisions import Decision, Login, attempt_of
 from radius.duplicates import ReplyCache
 from radius.nas import NasEntry, NasRegistry
+from radius.policy import MESSAGES
 from radius.vendors import in_vendor_terms
 from radius.wire import Code, Malformed
 
@@ -56,6 +59,21 @@ log = logging.getLogger(__name__)
 
 RECEIVE_BUFFER = 8 * 1024 * 1024  # bytes asked of the kernel per listening socket
 ROUND = 512  # datagrams read from one port before their store work is done
+
+REASONS = frozenset(MESSAGES)  # a bounded label: reasons policy gives, else "other"
+EVENTS = metrics.counter("citynet_radius_events", "what became of RADIUS datagrams and "
+                         "rlm_rest calls (received, accepted, rejected, duplicates, "
+                         "dropped: why, accounting stored, ...), as the listener counts them",
+                         ["event"])
+DECISIONS = metrics.counter("citynet_radius_decisions", "login decisions (UDP and rlm_rest) "
+                            "by answer and reason (a reject's; accept: the login method)",
+                            ["answer", "reason"])
+ROUND_JOBS = metrics.histogram(
+    "citynet_radius_round_jobs", "store jobs (logins to decide, accounting records) per "
+    "round of the listener", (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048))
+ROUND_SECONDS = metrics.histogram(
+    "citynet_radius_round_seconds", "time of a round's store work (its transactions and "
+    "answers), seconds", (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
 
 class RadiusServer:
@@ -67,6 +85,9 @@ class RadiusServer:
         self._round: list[tuple[Job, Callable[[Outcome], None]]] = []
         self._round_due = False  # a round is scheduled on the loop
         self._throttle = Throttle()
+        self._exported: Counter[str] = Counter()  # counters as EVENTS last got them
+        # login decisions (answer, reason) not yet handed to DECISIONS
+        self.decisions: Counter[tuple[str, str]] = Counter()
 
     def _warn(self, nas: NasEntry, message: str) -> None:
         """Log a NAS problem, at most once a minute."""
@@ -177,7 +198,31 @@ class RadiusServer:
         """The round's store work, one transaction (per ``max_batch``); each ``done`` runs
         once it committed, or failed — and answers."""
         jobs, self._round, self._round_due = self._round, [], False
-        self.writer.run(jobs)
+        started = time.perf_counter()
+        self.writer.run([(job, partial(self._counted, done)) if isinstance(job, Login) else
+                         (job, done) for job, done in jobs])
+        ROUND_SECONDS.observe(time.perf_counter() - started)
+        ROUND_JOBS.observe(len(jobs))
+        self.export_counts()
+
+    def _counted(self, done: Callable[[Outcome], None], outcome: Outcome) -> None:
+        """Count a login decision, then answer it."""
+        if isinstance(outcome, Decision):
+            self.decisions[("accept", outcome.method) if outcome.accept else (
+                "reject", outcome.reason if outcome.reason in REASONS else "other")] += 1
+        done(outcome)
+
+    def export_counts(self) -> None:
+        """Hand what ``counters`` and ``decisions`` gained since the last call to the
+        metrics: once a round, not per datagram (a labelled prometheus_client increment
+        took 6-17 us on this 2-core machine under load, a plain Counter's well under 1)."""
+        for event, count in self.counters.items():
+            if count > self._exported[event]:
+                EVENTS.labels(event).inc(count - self._exported[event])
+        self._exported = self.counters.copy()
+        for (answer, reason), count in self.decisions.items():
+            DECISIONS.labels(answer, reason).inc(count)
+        self.decisions.clear()
 
     def _account(self, request: Request, nas: NasEntry, key: tuple[object, ...],
                  send: Callable[[bytes], None]) -> None:

@@ -39,7 +39,8 @@ def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
     from radius.service import RadiusService
 
     settings = runtime.config.section(RadiusConfig)
-    return [RadiusService(runtime.store, box, settings, udp=settings.enabled)
+    return [RadiusService(runtime.store, box, settings, udp=settings.enabled,
+                          metrics_allow=runtime.config.metrics.allow)
             ] if settings.has_work else []
 
 

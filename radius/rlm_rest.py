@@ -36,12 +36,13 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from citynet import metrics
 from citynet.logs import Throttle, store_failed
 from radius import codec
 from radius.accounting import Job, Outcome, UnusableAccounting, event_from
@@ -53,6 +54,8 @@ from radius.policy import UNCLAIMED
 log = logging.getLogger(__name__)
 
 PREFIX = "/radius/rest"
+SECTIONS = frozenset({"authorize", "authenticate", "post-auth", "accounting"})
+METRICS = "/metrics"  # beside the API, not under it: Prometheus's usual path
 # rlm_rest's reading of our status codes (FreeRADIUS 3.2 mods-available/rest).
 STATUS = {"ok": 204, "updated": 200, "reject": 401, "notfound": 404, "userlock": 403,
           "fail": 503}
@@ -161,11 +164,6 @@ def answer(attributes: dict[str, object], status: int, **control: str) -> web.Re
     return web.Response(text=json.dumps(body), status=status, content_type="application/json")
 
 
-def http_url(host: str, port: int) -> str:
-    """Where the API is, as a caller writes it (an IPv6 address in brackets)."""
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
 def _refusal(status: int, reason: str) -> web.Response:
     return web.Response(text=reason + "\n", status=status)
 
@@ -176,17 +174,21 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class RestApi:
     """rlm_rest's four calls on a listener's rounds (one event loop: the service's)."""
 
-    def __init__(self, server: RadiusServer, token: str, allow: list[str]) -> None:
+    def __init__(self, server: RadiusServer, token: str, allow: list[str],
+                 metrics_allow: Sequence[str] = ("127.0.0.1/32", "::1/128")) -> None:
+        """``metrics_allow``: who may GET /metrics (Prometheus; no token, by address)."""
         if not token:
             raise ValueError("the rlm_rest API needs radius.rest_token")
         self.server = server
         self.token = token.encode()
         self.allow = [ipaddress.ip_network(network) for network in allow]
+        self.metrics_allow = list(metrics_allow)
         self.app = web.Application(client_max_size=BODY_LIMIT, middlewares=[self._guard])
         self.app.add_routes([web.post(f"{PREFIX}/authorize", self.authorize),
                              web.post(f"{PREFIX}/authenticate", self.authenticate),
                              web.post(f"{PREFIX}/post-auth", self.post_auth),
-                             web.post(f"{PREFIX}/accounting", self.accounting)])
+                             web.post(f"{PREFIX}/accounting", self.accounting),
+                             web.get(METRICS, self.metrics)])
         self._runner: web.AppRunner | None = None
         self._throttle = Throttle()
         self.refusals: Counter[str] = Counter()
@@ -215,6 +217,7 @@ class RestApi:
         """403, counted; logged at most once a minute per reason (a misconfigured
         FreeRADIUS calls at login rate)."""
         self.refusals[why] += 1
+        self.server.counters[f"rlm_rest refused: {why}"] += 1
         if self._throttle.due(why):
             log.warning("rlm_rest calls refused: %s (last from %s; counted, logged at most "
                         "once a minute)", why, source)
@@ -222,6 +225,10 @@ class RestApi:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == METRICS:  # Prometheus: by address (metrics.allow), no token
+            if not metrics.may_scrape(request.remote, self.metrics_allow):
+                raise web.HTTPNotFound()
+            return await handler(request)
         try:
             address = ipaddress.ip_address(request.remote or "")
         except ValueError:
@@ -234,7 +241,22 @@ class RestApi:
         given = request.headers.get(TOKEN_HEADER, "").encode("utf-8", "surrogateescape")
         if not given or not hmac.compare_digest(given, self.token):
             return self._refuse(f"no valid {TOKEN_HEADER} (radius.rest_token)", source)
-        return await handler(request)
+        # the metrics' view of the calls: rlm_rest <section> <status> (four routes)
+        section = request.path.rsplit("/", 1)[-1]
+        section = section if section in SECTIONS else "other"
+        try:
+            response = await handler(request)
+        except web.HTTPException as answer:  # 400 for bad attributes, 404 for no route
+            self.server.counters[f"rlm_rest {section} {answer.status}"] += 1
+            raise
+        self.server.counters[f"rlm_rest {section} {response.status}"] += 1
+        return response
+
+    async def metrics(self, _request: web.Request) -> web.Response:
+        """This process's metrics (the node's, with PROMETHEUS_MULTIPROC_DIR set)."""
+        self.server.export_counts()
+        return web.Response(body=metrics.exposition(),
+                            headers={"Content-Type": metrics.CONTENT_TYPE})
 
     @staticmethod
     def _attempt(attributes: JsonAttributes) -> LoginAttempt:

@@ -8,39 +8,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Sequence
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.logs import store_failed
+from radius import coa
 from radius.accounting import RecordWriter
 from radius.enforcement import Enforcer
+from radius.freeradius import http_url
 from radius.listener import Port, RadiusServer, listen
 from radius.nas import NasRegistry
 from radius.policy import Policy
-from radius.rlm_rest import PREFIX, RestApi, http_url
+from radius.rlm_rest import PREFIX, RestApi
 from radius.settings import RadiusConfig
 
 log = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1/32", "::1/128")
 
 
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
-                 coa_port: int | None = None, udp: bool = True) -> None:
-        """``udp``: open the auth and accounting ports (not when FreeRADIUS has them)."""
+                 coa_port: int | None = None, udp: bool = True,
+                 metrics_allow: Sequence[str] = LOOPBACK) -> None:
+        """``udp``: open the auth and accounting ports (not when FreeRADIUS has them);
+        ``metrics_allow``: who may read the rlm_rest API's /metrics (config metrics.allow)."""
         self.store, self.box, self.config, self.udp = store, box, config, udp
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone)
         # Disconnects for limits seen in accounting go to the NAS the registry knows now
         self.enforcer = Enforcer(store, lambda name: self.server.registry.by_name(name),
                                  policy.profiles, zone,
+                                 send=partial(coa.send, source=coa.source_for(config)),
                                  port=config.coa_port if coa_port is None else coa_port)
         self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit,
                                    decide=policy.decide_in)
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
         token = config.rest_token.get_secret_value()
-        self.api = RestApi(self.server, token, config.rest_allow) if token else None
+        self.api = RestApi(self.server, token, config.rest_allow,
+                           metrics_allow) if token else None
         self.api_port = config.rest_port  # the real one once started
         self._loop: asyncio.AbstractEventLoop | None = None  # made by start()
         self._stopped = asyncio.Event()
@@ -135,6 +144,7 @@ class RadiusService:
                 await asyncio.wait_for(self._stopped.wait(), self.config.nas_refresh_seconds)
                 break
             except TimeoutError:
+                self.server.export_counts()  # drops between rounds reach the metrics too
                 await self._refresh_registry()
         for port in ports:
             port.close()

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 
-from citynet.config import Section
+from citynet.config import Section, comma_list
+
+MAX_RADIUS_SERVERS = 2  # CoovaChilli names two (radiusserver1/2); every template takes two
 
 
 class RadiusConfig(Section):
@@ -45,6 +47,31 @@ class RadiusConfig(Section):
         default=3799, ge=1, le=65535,
         description="UDP port of the NASes' dynamic-authorization server (RFC 5176): "
         "where Disconnect- and CoA-Requests go")
+    # --- the cluster's servers, as the NASes see them (deploy/README.md) ----------------
+    servers: list[str] = Field(
+        default=["127.0.0.1"], min_length=1, max_length=MAX_RADIUS_SERVERS,
+        description="the cluster's RADIUS servers in failover order, as every NAS names "
+        "them (two sites: 10.1.0.10,10.2.0.10): the generated NAS and FreeRADIUS configs "
+        "list each one, for RADIUS and for the CoA clients the NAS accepts; at most 2 "
+        "(CoovaChilli's radiusserver1/2)")
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: object) -> object:
+        return comma_list(value)
+
+    @field_validator("servers")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address (a NAS names its RADIUS "
+                                 "servers by address)") from None
+        if len(set(value)) != len(value):
+            raise ValueError("a server is named twice")
+        return value
 
     @property
     def has_work(self) -> bool:

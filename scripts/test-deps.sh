@@ -28,6 +28,9 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # on its own ports (tests/lab/patroni.py) for the failover tests; the system's
           # etcd stays off, and the machine's 5432 cluster is never touched.
           patroni etcd-server etcd-client
+          # nginx-light: `nginx -t -c` checks deploy/nginx's TLS front (tests/integration/
+          # deploy/); the system's nginx stays off.
+          nginx-light
           "$@")
 
 missing=()

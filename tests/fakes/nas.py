@@ -35,6 +35,10 @@ class FakeNas:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     drop_first: int = 0
     received: list[tuple[int, bytes]] = field(default_factory=list)  # (identifier, authenticator)
+    # like CoovaChilli without coanoipcheck: requests only from these addresses (its
+    # radiusserver1/2) are looked at, others get silence; None: from anywhere
+    clients: frozenset[str] | None = None
+    sources: list[str] = field(default_factory=list)  # where each datagram came from
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -62,6 +66,9 @@ class FakeNas:
             except OSError:
                 continue
             self.received.append((data[1], data[4:20]))
+            self.sources.append(peer[0])
+            if self.clients is not None and peer[0] not in self.clients:
+                continue
             if self.drop_first > 0:
                 self.drop_first -= 1
                 continue

@@ -149,3 +149,29 @@ def test_a_libpq_multi_host_url_skips_a_dead_first_host(pg_database: str) -> Non
             assert conn.execute(text("SELECT inet_server_port()")).scalar() == real.port
     finally:
         store.close()
+
+
+def test_a_connection_lost_and_the_reconnect_are_counted(pg_database: str) -> None:
+    """What a failover looks like in /metrics: a pooled connection found dead (the
+    server ended it), thrown away, and a new one opened."""
+    from prometheus_client import REGISTRY
+
+    from tests.conftest import _admin
+
+    def value(name: str) -> float:
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    store = Store(pg_database)
+    try:
+        with store.session() as session:
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        lost, connects = value("citynet_db_connections_lost_total"), value(
+            "citynet_db_connects_total")
+        with _admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with store.session() as session:  # the pool's check finds it dead
+            assert session.execute(text("SELECT 1")).scalar_one() == 1
+        assert value("citynet_db_connections_lost_total") - lost == 1
+        assert value("citynet_db_connects_total") - connects == 1
+    finally:
+        store.close()

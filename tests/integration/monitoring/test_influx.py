@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from citynet.telemetry import Point
 from monitoring.influx import (
@@ -91,10 +92,12 @@ def test_an_outage_is_spooled_and_replayed_without_loss_or_duplicates(
         sink.write(batch(240, 300))
         assert sink.counters == SinkCounters(sent=120, spooled=180)
         assert sorted(p.name for p in (tmp_path / "spool").iterdir())  # on disk, not in memory
+        assert REGISTRY.get_sample_value("citynet_spool_points") == 180  # /metrics shows it
         victoria.start()  # same port, same storage
         sink.write(batch(300, 330))
     finally:
         sink.close()
+    assert REGISTRY.get_sample_value("citynet_spool_points") == 0
     assert sink.counters == SinkCounters(sent=330, spooled=180)
     assert not sink.spool
     found = series(victoria, "ap_clients_n", 330)

@@ -382,3 +382,49 @@ def test_any_json_body_gets_a_defined_answer(store: Store) -> None:
         assert post(client, "authorize", body(**{"User-Name": "nobody"})).status == 401
     assert {("authorize", 200), ("authorize", 401), ("authorize", 404),
             ("authorize", 400), ("accounting", 400)} <= seen
+
+
+def scrape(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # no token: Prometheus
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as refused:
+        with refused:
+            return refused.code, ""
+
+
+def events(text: str, event: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "citynet_radius_events_total"
+               and sample.labels == {"event": event})
+
+
+def test_the_api_serves_the_radius_role_s_metrics(sqlite_store: Store) -> None:
+    with api(sqlite_store) as client:
+        metrics_url = client.url.removesuffix("/radius/rest") + "/metrics"
+        status, before = scrape(metrics_url)
+        assert status == 200
+        start = body(**{"User-Name": "u1", "Acct-Status-Type": "Start",
+                        "Acct-Session-Id": "metrics-1"})
+        assert post(client, "accounting", start).status == 204
+        assert post(client, "accounting", start, token="wrong").status == 403
+        status, after = scrape(metrics_url)
+    assert status == 200
+    for event in ("rlm_rest accounting 204",
+                  "rlm_rest refused: no valid X-Citynet-Token (radius.rest_token)"):
+        assert events(after, event) - events(before, event) == 1
+    assert "citynet_radius_round_seconds_bucket" in after
+
+
+def test_the_api_s_metrics_are_for_the_allowed_addresses_only(sqlite_store: Store) -> None:
+    config = RadiusConfig(rest_token=TOKEN, rest_port=0)  # type: ignore[arg-type]
+    service = RadiusService(sqlite_store, None, config, udp=False,
+                            metrics_allow=["10.9.0.0/16"])
+    service.start()
+    try:
+        assert scrape(service.api_url.removesuffix("/radius/rest") + "/metrics")[0] == 404
+    finally:
+        service.stop()

@@ -219,3 +219,30 @@ def test_bad_multi_host_urls_name_the_key_and_the_host(url: str, message: str) -
     with pytest.raises(ConfigError) as caught:
         config.load(None, environ={"CITYNET_DATABASE__URL": url})
     assert str(caught.value).startswith(f"config: database.url: Value error, {message}")
+
+
+def test_the_cluster_s_radius_servers() -> None:
+    assert config.load(None, {}).radius.servers == ["127.0.0.1"]  # as before: this node
+    both = config.load(None, {"CITYNET_RADIUS__SERVERS": "10.1.0.10, 10.2.0.10"})
+    assert both.radius.servers == ["10.1.0.10", "10.2.0.10"]
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("radius-1", "'radius-1' is not an IP address"),
+    ("10.1.0.10,10.1.0.10", "a server is named twice"),
+    ("10.0.0.1,10.0.0.2,10.0.0.3", "at most 2 items"),
+    ("", "at least 1 item")])
+def test_radius_servers_are_addresses_two_at_most(value: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=r"radius\.servers") as caught:
+        config.load(None, {"CITYNET_RADIUS__SERVERS": value})
+    assert problem in str(caught.value)
+
+
+def test_metrics_allow_and_json_logs() -> None:
+    loaded = config.load(None, {"CITYNET_METRICS__ALLOW": "10.1.0.30/32, ::1/128",
+                                "CITYNET_LOGGING__FORMAT": "json"})
+    assert loaded.metrics.allow == ["10.1.0.30/32", "::1/128"]
+    assert config.load(None, {}).metrics.allow == ["127.0.0.1/32", "::1/128"]
+    assert loaded.logging.format == "json"
+    with pytest.raises(ConfigError, match=r"metrics\.allow"):
+        config.load(None, {"CITYNET_METRICS__ALLOW": "everyone"})

@@ -97,3 +97,24 @@ def test_keys_not_seen_for_longer_than_the_interval_are_forgotten() -> None:
     assert throttle.due("steady") == 2  # its minute is up: the held-back one and this
     assert throttle.remembered == 1
     assert throttle.due("/path/1") == 1  # forgotten, so logged at once again
+
+
+def test_json_logs_are_one_object_a_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from citynet.logs import configure
+
+    configure("INFO", "json")
+    try:
+        logging.getLogger("radius.listener").warning("NAS %s: %d drops", "gw-东门", 3)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("citynet").exception("failed")
+    finally:
+        configure("INFO")
+    first, second = (json.loads(line) for line in capsys.readouterr().err.splitlines()[-2:])
+    assert {k: first[k] for k in ("level", "logger", "message")} == {
+        "level": "WARNING", "logger": "radius.listener", "message": "NAS gw-东门: 3 drops"}
+    assert first["time"].endswith("+00:00")
+    assert second["level"] == "ERROR" and "ValueError: boom" in second["traceback"]

@@ -1,0 +1,146 @@
+"""deploy/ checked offline by the tools that will read it: systemd-analyze, nginx -t,
+patroni --validate-config (on copies whose addresses are loopback: its validator
+connects to every address it is given), and citynet's own config loader."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from citynet.config import load
+from tests.lab.patroni import DCS
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+CITYNET = Path(sys.executable).parent / "citynet"
+UNITS = ("citynet-radius@.service", "citynet-web.service", "citynet-collect.service",
+         "citynet.target")
+
+
+def needs(tool: str) -> str:
+    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
+    if path is None:
+        pytest.fail(f"{tool} is missing: run scripts/test-deps.sh")
+    return path
+
+
+def test_the_units_verify_and_run_the_three_roles(tmp_path: Path) -> None:
+    for name in UNITS:
+        text = (DEPLOY / "systemd" / name).read_text()
+        # the real binary here, so verify can check it exists and is executable
+        text = text.replace("/opt/citynet/venv/bin/citynet", str(CITYNET))
+        (tmp_path / name.replace("@.", "@1.")).write_text(text)
+    verified = subprocess.run([needs("systemd-analyze"), "verify", "--man=no",
+                               *sorted(str(p) for p in tmp_path.iterdir())],
+                              capture_output=True, text=True, timeout=60, check=False)
+    ours = [line for line in verified.stderr.splitlines() if str(tmp_path) in line
+            or "citynet" in line]
+    assert verified.returncode == 0 and not ours, verified.stderr
+    roles = {re.search(r"--role (\w+)", (DEPLOY / "systemd" / n).read_text()).group(1)
+             for n in UNITS[:3]}
+    assert roles == {"radius", "web", "collect"}
+
+
+def test_nginx_accepts_the_tls_front(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=citynet.example.cn", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    proxy = tmp_path / "citynet-proxy.conf"
+    shutil.copy(DEPLOY / "nginx" / "citynet-proxy.conf", proxy)
+    site = (DEPLOY / "nginx" / "citynet-web.conf").read_text().replace(
+        "/etc/ssl/citynet/fullchain.pem", str(cert)).replace(
+        "/etc/ssl/citynet/privkey.pem", str(key)).replace(
+        "/etc/nginx/citynet-proxy.conf", str(proxy))
+    (tmp_path / "site.conf").write_text(site)
+    main = tmp_path / "nginx.conf"
+    main.write_text(f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+                    f"events {{}}\nhttp {{\n    access_log off;\n"
+                    f"    include {tmp_path}/site.conf;\n}}\n")
+    tested = subprocess.run([needs("nginx"), "-t", "-q", "-p", str(tmp_path), "-c", str(main)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert tested.returncode == 0, tested.stderr
+
+
+@pytest.fixture
+def etcd_standins() -> Iterator[list[str]]:
+    """Three listening sockets where the copies' etcd members are: the validator
+    requires each to be reachable."""
+    sockets = []
+    for _ in range(3):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        sockets.append(sock)
+    try:
+        yield [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("node", ["db1", "db2"])
+def test_patroni_validates_each_node(node: str, tmp_path: Path,
+                                     etcd_standins: list[str]) -> None:
+    config = yaml.safe_load((DEPLOY / "patroni" / f"{node}.yml").read_text())
+    # the failover settings the lab measured (DESIGN.md field notes)
+    assert {key: config["bootstrap"]["dcs"][key] for key in DCS} == DCS
+    assert len(config["etcd3"]["hosts"]) == 3
+    for section in ("restapi", "postgresql"):
+        port = _free_port()
+        config[section]["listen"] = f"127.0.0.1:{port}"
+        config[section]["connect_address"] = f"127.0.0.2:{port}"  # not 127.0.0.1: refused
+    config["etcd3"]["hosts"] = etcd_standins
+    config["postgresql"]["data_dir"] = str(tmp_path / "data")
+    config["postgresql"]["pgpass"] = str(tmp_path / "pgpass")
+    copy = tmp_path / "patroni.yml"
+    copy.write_text(yaml.safe_dump(config))
+    validated = subprocess.run([needs("patroni"), "--validate-config", str(copy)],
+                               capture_output=True, text=True, timeout=60, check=False)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
+             if line and not line.startswith("#"))
+    return {key: value.strip('"') for key, value in pairs}
+
+
+def test_the_three_etcd_members_agree_on_one_cluster() -> None:
+    members = [_env_file(DEPLOY / "etcd" / f"etcd-{where}.env")
+               for where in ("site1", "site2", "witness")]
+    [cluster] = {m["ETCD_INITIAL_CLUSTER"] for m in members}
+    peers = dict(entry.split("=", 1) for entry in cluster.split(","))
+    assert sorted(peers) == sorted(m["ETCD_NAME"] for m in members) == ["etcd1", "etcd2",
+                                                                       "etcd3"]
+    for member in members:
+        assert peers[member["ETCD_NAME"]] == member["ETCD_INITIAL_ADVERTISE_PEER_URLS"]
+    patroni = yaml.safe_load((DEPLOY / "patroni" / "db1.yml").read_text())
+    assert sorted(patroni["etcd3"]["hosts"]) == sorted(
+        m["ETCD_ADVERTISE_CLIENT_URLS"].removeprefix("http://") for m in members)
+
+
+@pytest.mark.parametrize("site", ["site1", "site2"])
+def test_the_citynet_configs_load(site: str) -> None:
+    environ = _env_file(DEPLOY / "citynet" / "citynet.env.example")
+    config = load(DEPLOY / "citynet" / f"{site}.toml", environ=environ)
+    assert config.radius.servers == ["10.1.0.10", "10.2.0.10"]
+    assert config.radius.rest_bind in config.radius.servers
+    hosts = re.search(r"@([^/]+)/", config.database.url).group(1)
+    patroni = [yaml.safe_load((DEPLOY / "patroni" / f"{n}.yml").read_text())
+               for n in ("db1", "db2")]
+    assert hosts.split(",") == [p["postgresql"]["connect_address"] for p in patroni]

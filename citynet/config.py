@@ -147,6 +147,9 @@ class SecretsConfig(Section):
     )
 
 
+MAX_RADIUS_SERVERS = 2  # CoovaChilli names two (radiusserver1/2); every NAS template two
+
+
 def comma_list(value: object) -> object:
     """A list given as one comma-separated string (an environment variable)."""
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(

@@ -8,9 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 
-from citynet.config import Section, comma_list
-
-MAX_RADIUS_SERVERS = 2  # CoovaChilli names two (radiusserver1/2); every template takes two
+from citynet.config import MAX_RADIUS_SERVERS, Section, comma_list
 
 
 class RadiusConfig(Section):

@@ -135,6 +135,12 @@ def counts(store: Store) -> dict[str, int]:
                 for name in inspect(conn).get_table_names() if name != "alembic_version"}
 
 
+def kept(after: dict[str, int], before: dict[str, int]) -> bool:
+    """Every table's rows as they were; a table added since is empty."""
+    return ({name: after[name] for name in before} == before
+            and not any(after[name] for name in after.keys() - before.keys()))
+
+
 def sealed(store: Store) -> dict[str, list[str]]:
     """Every sealed value, as stored (tokens, not plaintext), by table.column; a column
     with none (one added since 0019) is left out."""
@@ -186,7 +192,7 @@ def test_todays_store_with_the_demo_upgrades_without_loss(
     assert store.upgrade() == ("0019", store.head_revision())
 
     store.ensure_current()
-    assert counts(store) == rows
+    assert kept(counts(store), rows)
     assert sealed(store) == secrets
     fresh = make_store()
     fresh.upgrade()
@@ -255,7 +261,8 @@ def test_the_db_commands_show_each_branch(tmp_path: Path) -> None:
         assert "revision: 0019 of the single chain (run `citynet db upgrade`)" in cli("current")
         upgraded = cli("upgrade")
         assert "from revision 0019 of the single chain" in upgraded
-        assert "  radius       0019 → radius_0001" in upgraded.splitlines()
+        assert any(line.startswith("  radius       0019 → radius_")
+                   for line in upgraded.splitlines())
         assert "is up to date" in cli("upgrade")
         rows = [line.split() for line in cli("current").splitlines()[1:]]
         assert rows[0] == ["branch", "revision", "needed"]
@@ -285,5 +292,5 @@ def test_a_backup_taken_at_0019_restores_and_asks_for_the_upgrade(
     assert "the backup's schema is older than this citynet: run `citynet db upgrade`" in restored
     cli("db", "upgrade")
     target.ensure_current()
-    assert counts(target) == counts(old)
+    assert kept(counts(target), counts(old))
     assert sealed(target) == sealed(old)

@@ -18,7 +18,7 @@ from citynet.cli import cli, compose
 from citynet.config import Config
 from citynet.db import Store
 from citynet.domains import Domain, MenuEntry, registered
-from citynet.schema import table_modules
+from citynet.schema import KERNEL_TABLES, table_modules
 from citynet.staff import Role
 
 toy_pages = Blueprint("toy", __name__, url_prefix="/toy")
@@ -91,8 +91,7 @@ def test_a_toy_domain_has_its_permissions_tables_and_commands() -> None:
     assert "toy.read" in grants[Role.MANAGER] and "toy.read" in grants[Role.ADMIN]
     assert "toy.read" not in grants[Role.AUDITOR]
     assert "inventory.read" in grants[Role.MANAGER]  # the others' stay
-    assert table_modules([TOY]) == ("citynet.audit", "citynet.staff",
-                                    "tests.integration.citynet.test_toy_domain")
+    assert table_modules([TOY]) == (*KERNEL_TABLES, "tests.integration.citynet.test_toy_domain")
     root = copy.copy(cli)
     root.commands = dict(cli.commands)
     compose(root, [TOY])

@@ -120,6 +120,7 @@ class PatroniLab:
                            *places[i]) for i in range(nodes)]
         self.trusted = sites.subnet if sites else f"{LOOPBACK}/32"
         self.pids: list[int] = []
+        self.etcd_pids: dict[str, int] = {}  # the running member's PID, by name
         self._processes: list[subprocess.Popen[bytes]] = []
 
     # --- what tests use ----------------------------------------------------------------
@@ -160,6 +161,22 @@ class PatroniLab:
         with psycopg.connect(self.url("postgres", connect_timeout="5"),
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+    def stop_etcd(self, member: Etcd) -> None:
+        """kill -9 one etcd member (its data directory stays, for :meth:`start_etcd`)."""
+        pid = self.etcd_pids.pop(member.name)
+        _kill(pid)
+        process = next(p for p in self._processes if p.pid == pid)
+        process.wait(timeout=30)
+
+    def start_etcd(self, member: Etcd) -> None:
+        """Start a stopped member again: it rejoins with its data directory."""
+        self._spawn_etcd(member)
+        wait_until(lambda: _etcd_healthy(member), f"{member.name} healthy again",
+                   timeout=START_TIMEOUT)
+
+    def etcd_healthy(self, member: Etcd) -> bool:
+        return _etcd_healthy(member)
 
     def log_tail(self) -> str:
         return "\n".join(f"--- {log.name}\n{_tail(log)}" for log in sorted(self.dir.glob("*.log")))
@@ -214,7 +231,7 @@ class PatroniLab:
 
     # --- the pieces ----------------------------------------------------------------------
 
-    def _spawn(self, argv: list[str], log_name: str, **kwargs: object) -> None:
+    def _spawn(self, argv: list[str], log_name: str, **kwargs: object) -> int:
         # not the test's environment: Patroni is the system's Python, not citynet's venv
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
                "HOME": str(self.dir)}
@@ -224,18 +241,20 @@ class PatroniLab:
                                        **kwargs)  # type: ignore[call-overload]
         self._processes.append(process)
         self.pids.append(process.pid)
+        return process.pid
 
     def _spawn_etcd(self, member: Etcd) -> None:
         cluster = ",".join(f"{m.name}={m.peer_url}" for m in self.etcd)
-        self._spawn([*_inside(member.site), "etcd", "--name", member.name,
-                     "--data-dir", str(self.dir / member.name),
-                     "--listen-client-urls", member.client_url,
-                     "--advertise-client-urls", member.client_url,
-                     "--listen-peer-urls", member.peer_url,
-                     "--initial-advertise-peer-urls", member.peer_url,
-                     "--initial-cluster", cluster,
-                     "--initial-cluster-token", self.scope,
-                     "--initial-cluster-state", "new"], f"{member.name}.log")
+        self.etcd_pids[member.name] = self._spawn([
+            *_inside(member.site), "etcd", "--name", member.name,
+            "--data-dir", str(self.dir / member.name),
+            "--listen-client-urls", member.client_url,
+            "--advertise-client-urls", member.client_url,
+            "--listen-peer-urls", member.peer_url,
+            "--initial-advertise-peer-urls", member.peer_url,
+            "--initial-cluster", cluster,
+            "--initial-cluster-token", self.scope,
+            "--initial-cluster-state", "new"], f"{member.name}.log")
 
     def _spawn_patroni(self, node: Node, account: pwd.struct_passwd) -> None:
         config = self.dir / f"{node.name}.yml"

@@ -28,6 +28,10 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # on its own ports (tests/lab/patroni.py) for the failover tests; the system's
           # etcd stays off, and the machine's 5432 cluster is never touched.
           patroni etcd-server etcd-client
+          # haproxy: citynet reaching the Patroni primary through HAProxy's health checks on
+          # Patroni's REST API (tests/integration/ha/test_haproxy.py starts its own on free
+          # ports; the system's haproxy service stays off).
+          haproxy
           "$@")
 
 missing=()

@@ -268,6 +268,11 @@ class PatroniLab:
                          f"--regid={account.pw_gid}", "--clear-groups", "patroni",
                          str(config)], f"{node.name}.log")
 
+    def _wan_parameters(self) -> dict[str, str]:
+        """Across sites: a replication link that goes silent is given up after 10 s, not
+        PostgreSQL's default 60 s — until then every synchronous commit waits for it."""
+        return {"wal_sender_timeout": "10s", "wal_receiver_timeout": "10s"} if self.sites else {}
+
     def _patroni_config(self, node: Node) -> dict[str, object]:
         trust = [f"host {database} {user} {self.trusted} trust"
                  for database, user in (("replication", "replicator"), ("all", "all"))]
@@ -296,7 +301,7 @@ class PatroniLab:
                     "replication": {"username": "replicator", "password": "lab"},
                     "rewind": {"username": SUPERUSER, "password": "lab"}},
                 "parameters": {"unix_socket_directories": str(self.dir),
-                               "shared_buffers": "32MB"},
+                               "shared_buffers": "32MB", **self._wan_parameters()},
             },
         }
 

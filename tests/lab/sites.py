@@ -104,6 +104,8 @@ class SiteNetwork:
                 self._wan.stdin.close()  # type: ignore[union-attr]
             self._wan.kill()
             self._wan.wait(timeout=30)
+            if self._wan.stdout is not None:
+                self._wan.stdout.close()
             self._wan = None
         for link in self._links:
             subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)

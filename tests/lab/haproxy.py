@@ -1,8 +1,8 @@
 """HAProxy (Debian ``haproxy``) in front of a :class:`tests.lab.patroni.PatroniLab`, with
-the ``defaults`` and ``listen`` sections of ``deploy/haproxy.cfg`` — the example operators
-get is the config the test runs — on a free loopback port, the lab's nodes as servers
-and their Patroni REST ports as check ports. It runs in the foreground (``-db``) as a
-child of the test, never as the system's service, and is stopped by PID."""
+the ``defaults`` and ``listen`` sections of ``deploy/haproxy/haproxy.cfg`` — the example
+operators get is the config the test runs — on a free loopback port, the lab's nodes as
+servers and their Patroni REST ports as check ports. It runs in the foreground (``-db``)
+as a child of the test, never as the system's service, and is stopped by PID."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.lab.frr import _tail
 from tests.lab.patroni import PatroniLab
 from tests.support import free_port
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "haproxy" / "haproxy.cfg"
 
 
 def lab_config(example: str, bind: str, servers: list[tuple[str, str, int]]) -> str:

@@ -1,6 +1,7 @@
-"""citynet through HAProxy on Patroni's REST health checks (deploy/haproxy.cfg): kill -9
-the primary under a steady NAS load; HAProxy marks it down and the promoted replica up,
-citynet reconnects to the one address it knows, and nothing acknowledged is lost."""
+"""citynet through HAProxy on Patroni's REST health checks (deploy/haproxy/haproxy.cfg):
+kill -9 the primary under a steady NAS load; HAProxy marks it down and the promoted
+replica up, citynet reconnects to the one address it knows, and nothing acknowledged is
+lost."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from tests.integration.ha.load import (
     audit_verify,
     check_records,
     error_lines,
+    no_login_twice,
     prepare,
     upgrade,
 )
@@ -99,7 +100,7 @@ def test_killing_the_primary_behind_haproxy_loses_nothing(cluster: PatroniLab,
               f"answer {nas.longest_silence():.1f} s; {nas.answered_after(killed_at)} "
               "answers after the kill")
         try:  # through HAProxy: it is the only way this store is known
-            check_records(store, nas)
+            twice = check_records(store, nas)
         finally:
             store.close()
         audit_verify(config)
@@ -109,3 +110,4 @@ def test_killing_the_primary_behind_haproxy_loses_nothing(cluster: PatroniLab,
     assert nas.answered_after(killed_at) > 0
     assert nas.longest_silence() < OUTAGE_BOUND
     assert len(lines) <= OUTAGE_LINES
+    no_login_twice(twice)

@@ -254,7 +254,10 @@ class PatroniLab:
             "--initial-advertise-peer-urls", member.peer_url,
             "--initial-cluster", cluster,
             "--initial-cluster-token", self.scope,
-            "--initial-cluster-state", "new"], f"{member.name}.log")
+            "--initial-cluster-state", "new",
+            # a member cut off and back must not force an election on its return (etcd 3.4
+            # leaves pre-vote off): the new primary's Patroni would lose etcd meanwhile
+            "--pre-vote=true"], f"{member.name}.log")
 
     def _spawn_patroni(self, node: Node, account: pwd.struct_passwd) -> None:
         config = self.dir / f"{node.name}.yml"

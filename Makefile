@@ -9,11 +9,11 @@ STAMP  := $(VENV)/.installed
 demo: venv  ## seed a demo district and run citynet (web on 127.0.0.1:8080)
 	$(BIN)/citynet demo
 
-test: deps venv lint  ## everything: system packages, lint, the whole suite
-	$(BIN)/pytest
+test: deps venv lint  ## everything: system packages, lint, the whole suite (soak tests: make soak)
+	$(BIN)/pytest -m "not soak"
 
 test-fast: venv  ## unit and quick integration tests, no slow/lab tests
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not soak"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -37,7 +37,8 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/devices.py
 
-soak: venv  ## long runs: RADIUS latency and memory of citynet serve over 30 minutes
+soak: venv  ## long runs: the long fault tests, RADIUS latency and memory over 30 minutes
+	$(BIN)/pytest -m soak
 	$(BIN)/python bench/steady.py --minutes 30 --only collectors
 
 venv: $(STAMP)

@@ -31,6 +31,10 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # nginx-light: `nginx -t -c` checks deploy/nginx's TLS front (tests/integration/
           # deploy/); the system's nginx stays off.
           nginx-light
+          # haproxy: citynet reaching the Patroni primary through HAProxy's health checks on
+          # Patroni's REST API (tests/integration/ha/test_haproxy.py starts its own on free
+          # ports; the system's haproxy service stays off).
+          haproxy
           "$@")
 
 missing=()

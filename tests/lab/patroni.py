@@ -2,7 +2,10 @@
 nodes run by Patroni, with synchronous replication — the production store's shape.
 
 Everything listens on 127.0.0.1 on ports from the OS and lives in one directory of its
-own under /tmp; the machine's PostgreSQL (5432) and the system's etcd/Patroni services
+own under /tmp — or, with ``sites=`` (a :class:`tests.lab.sites.SiteNetwork`), node 1
+and etcd 1 in site A's network namespace, node 2 and etcd 2 in site B's, the third etcd
+(the witness) on the host side, all on the sites' addresses, with the WAN's delay
+between the sites; the machine's PostgreSQL (5432) and the system's etcd/Patroni services
 are never touched. PostgreSQL refuses to run as root, so Patroni (and the PostgreSQL it
 starts, initdb included) runs as the ``postgres`` account, and the lab directory is
 theirs. Failover settings are the field notes' (DESIGN.md): ``primary_start_timeout`` 0
@@ -31,6 +34,7 @@ from types import TracebackType
 import pytest
 
 from tests.lab.frr import _descendants, _kill, _tail, alive
+from tests.lab.sites import Site, SiteNetwork
 from tests.support import free_port, wait_until
 
 BIN_DIR = Path("/usr/lib/postgresql/15/bin")
@@ -49,14 +53,16 @@ class Etcd:
     name: str
     client_port: int
     peer_port: int
+    host: str = LOOPBACK
+    site: Site | None = None  # None: the host side
 
     @property
     def client_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.client_port}"
+        return f"http://{self.host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.peer_port}"
+        return f"http://{self.host}:{self.peer_port}"
 
 
 @dataclass(frozen=True)
@@ -67,15 +73,21 @@ class Node:
     port: int  # PostgreSQL
     api_port: int  # Patroni's REST API
     data_dir: Path
+    host: str = LOOPBACK
+    site: Site | None = None  # None: the host side
 
     @property
     def address(self) -> str:
-        return f"{LOOPBACK}:{self.port}"
+        return f"{self.host}:{self.port}"
+
+    @property
+    def api(self) -> str:
+        return f"{self.host}:{self.api_port}"
 
     def answers(self, check: str) -> bool:
         """Patroni's REST health check (``primary``, ``sync``, ``health``...) says 200."""
         try:
-            with urllib.request.urlopen(f"http://{LOOPBACK}:{self.api_port}/{check}",
+            with urllib.request.urlopen(f"http://{self.api}/{check}",
                                         timeout=2) as answer:
                 return bool(answer.status == 200)
         except (urllib.error.HTTPError, OSError):
@@ -89,17 +101,26 @@ class Node:
 class PatroniLab:
     """Start with :meth:`start` (or ``with``), stop with :meth:`stop`."""
 
-    def __init__(self, nodes: int = 2, members: int = 3) -> None:
+    def __init__(self, nodes: int = 2, members: int = 3,
+                 sites: SiteNetwork | None = None) -> None:
         missing = [tool for tool in TOOLS if shutil.which(tool) is None]
         if missing or not BIN_DIR.is_dir():
             pytest.fail(f"{', '.join(missing) or BIN_DIR} not installed: `make deps` "
                         "(scripts/test-deps.sh) installs patroni, etcd-server and PostgreSQL")
         self.scope = f"citynet-lab-{uuid.uuid4().hex[:8]}"
         self.dir = Path(tempfile.mkdtemp(prefix="citynet-patroni-"))
-        self.etcd = [Etcd(f"etcd{i}", free_port(), free_port()) for i in range(members)]
-        self.nodes = [Node(f"pg{i}", free_port(), free_port(), self.dir / f"pg{i}")
-                      for i in range(nodes)]
+        self.sites = sites
+        # with sites: node i and etcd i at site i, the etcd members beyond on the host side
+        places: list[tuple[str, Site | None]] = (
+            [(site.address, site) for site in sites.sites] + [(sites.witness, None)] * 8
+            if sites else [(LOOPBACK, None)] * 16)
+        self.etcd = [Etcd(f"etcd{i}", free_port(), free_port(), *places[i])
+                     for i in range(members)]
+        self.nodes = [Node(f"pg{i}", free_port(), free_port(), self.dir / f"pg{i}",
+                           *places[i]) for i in range(nodes)]
+        self.trusted = sites.subnet if sites else f"{LOOPBACK}/32"
         self.pids: list[int] = []
+        self.etcd_pids: dict[str, int] = {}  # the running member's PID, by name
         self._processes: list[subprocess.Popen[bytes]] = []
 
     # --- what tests use ----------------------------------------------------------------
@@ -140,6 +161,22 @@ class PatroniLab:
         with psycopg.connect(self.url("postgres", connect_timeout="5"),
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+    def stop_etcd(self, member: Etcd) -> None:
+        """kill -9 one etcd member (its data directory stays, for :meth:`start_etcd`)."""
+        pid = self.etcd_pids.pop(member.name)
+        _kill(pid)
+        process = next(p for p in self._processes if p.pid == pid)
+        process.wait(timeout=30)
+
+    def start_etcd(self, member: Etcd) -> None:
+        """Start a stopped member again: it rejoins with its data directory."""
+        self._spawn_etcd(member)
+        wait_until(lambda: _etcd_healthy(member), f"{member.name} healthy again",
+                   timeout=START_TIMEOUT)
+
+    def etcd_healthy(self, member: Etcd) -> bool:
+        return _etcd_healthy(member)
 
     def log_tail(self) -> str:
         return "\n".join(f"--- {log.name}\n{_tail(log)}" for log in sorted(self.dir.glob("*.log")))
@@ -194,7 +231,7 @@ class PatroniLab:
 
     # --- the pieces ----------------------------------------------------------------------
 
-    def _spawn(self, argv: list[str], log_name: str, **kwargs: object) -> None:
+    def _spawn(self, argv: list[str], log_name: str, **kwargs: object) -> int:
         # not the test's environment: Patroni is the system's Python, not citynet's venv
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
                "HOME": str(self.dir)}
@@ -204,37 +241,52 @@ class PatroniLab:
                                        **kwargs)  # type: ignore[call-overload]
         self._processes.append(process)
         self.pids.append(process.pid)
+        return process.pid
 
     def _spawn_etcd(self, member: Etcd) -> None:
         cluster = ",".join(f"{m.name}={m.peer_url}" for m in self.etcd)
-        self._spawn(["etcd", "--name", member.name,
-                     "--data-dir", str(self.dir / member.name),
-                     "--listen-client-urls", member.client_url,
-                     "--advertise-client-urls", member.client_url,
-                     "--listen-peer-urls", member.peer_url,
-                     "--initial-advertise-peer-urls", member.peer_url,
-                     "--initial-cluster", cluster,
-                     "--initial-cluster-token", self.scope,
-                     "--initial-cluster-state", "new"], f"{member.name}.log")
+        self.etcd_pids[member.name] = self._spawn([
+            *_inside(member.site), "etcd", "--name", member.name,
+            "--data-dir", str(self.dir / member.name),
+            "--listen-client-urls", member.client_url,
+            "--advertise-client-urls", member.client_url,
+            "--listen-peer-urls", member.peer_url,
+            "--initial-advertise-peer-urls", member.peer_url,
+            "--initial-cluster", cluster,
+            "--initial-cluster-token", self.scope,
+            "--initial-cluster-state", "new",
+            # a member cut off and back must not force an election on its return (etcd 3.4
+            # leaves pre-vote off): the new primary's Patroni would lose etcd meanwhile
+            "--pre-vote=true"], f"{member.name}.log")
 
     def _spawn_patroni(self, node: Node, account: pwd.struct_passwd) -> None:
         config = self.dir / f"{node.name}.yml"
         config.write_text(json.dumps(self._patroni_config(node), indent=1))
         os.chown(config, account.pw_uid, account.pw_gid)
-        self._spawn(["patroni", str(config)], f"{node.name}.log", user=account.pw_uid,
-                    group=account.pw_gid, extra_groups=[])
+        if node.site is None:
+            self._spawn(["patroni", str(config)], f"{node.name}.log", user=account.pw_uid,
+                        group=account.pw_gid, extra_groups=[])
+        else:  # entering a namespace needs root: drop to the account after it
+            self._spawn([*node.site.run(), "setpriv", f"--reuid={account.pw_uid}",
+                         f"--regid={account.pw_gid}", "--clear-groups", "patroni",
+                         str(config)], f"{node.name}.log")
+
+    def _wan_parameters(self) -> dict[str, str]:
+        """Across sites: a replication link that goes silent is given up after 10 s, not
+        PostgreSQL's default 60 s — until then every synchronous commit waits for it."""
+        return {"wal_sender_timeout": "10s", "wal_receiver_timeout": "10s"} if self.sites else {}
 
     def _patroni_config(self, node: Node) -> dict[str, object]:
-        trust = [f"host {database} {user} {LOOPBACK}/32 trust"
+        trust = [f"host {database} {user} {self.trusted} trust"
                  for database, user in (("replication", "replicator"), ("all", "all"))]
         return {
             "scope": self.scope,
             "namespace": "/citynet-lab/",
             "name": node.name,
             "log": {"level": "INFO"},
-            "restapi": {"listen": f"{LOOPBACK}:{node.api_port}",
-                        "connect_address": f"{LOOPBACK}:{node.api_port}"},
-            "etcd3": {"hosts": [f"{LOOPBACK}:{member.client_port}" for member in self.etcd]},
+            "restapi": {"listen": node.api, "connect_address": node.api},
+            "etcd3": {"hosts": [f"{member.host}:{member.client_port}"
+                                for member in self.etcd]},
             "bootstrap": {
                 "dcs": {**DCS, "postgresql": {"use_pg_rewind": True, "parameters": {
                     "wal_log_hints": "on", "max_connections": 100}}},
@@ -252,9 +304,13 @@ class PatroniLab:
                     "replication": {"username": "replicator", "password": "lab"},
                     "rewind": {"username": SUPERUSER, "password": "lab"}},
                 "parameters": {"unix_socket_directories": str(self.dir),
-                               "shared_buffers": "32MB"},
+                               "shared_buffers": "32MB", **self._wan_parameters()},
             },
         }
+
+
+def _inside(site: Site | None) -> list[str]:
+    return site.run() if site else []
 
 
 def _etcd_healthy(member: Etcd) -> bool:

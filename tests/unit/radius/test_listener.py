@@ -240,7 +240,7 @@ def test_a_store_outage_is_one_log_line_not_one_per_request(
         store.close()
     assert sent == [] and srv.counters["accounting not stored"] == 40
     batch, request = (record.getMessage() for record in caplog.records)
-    assert batch.startswith("batch of 1 not stored")
+    assert batch.startswith("batch not stored: ")
     assert request.startswith("accounting from gw not stored")
     for line in (batch, request):
         assert "the store failed: OperationalError: connection failed" in line

@@ -12,10 +12,11 @@ from sqlalchemy import MetaData
 TABLE_MODULES = ("citynet.audit", "citynet.staff", "inventory.models", "radius.models",
                  "radius.records", "radius.vouchers", "radius.profiles", "radius.tokens",
                  "radius.remembered", "portal.sms", "portal.totp", "portal.merchants",
-                 "portal.consent", "monitoring.models", "devices.approvals")
+                 "portal.consent", "monitoring.models", "devices.approvals",
+                 "admission.models")
 
 # The domains whose packages hold a migrations/versions folder (one Alembic branch each).
-MIGRATING_DOMAINS = ("inventory", "radius", "portal", "monitoring", "devices")
+MIGRATING_DOMAINS = ("inventory", "radius", "portal", "monitoring", "devices", "admission")
 
 
 def all_tables() -> MetaData:

@@ -50,6 +50,9 @@ class Authority(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # the number of the last CRL issued (RFC 5280 cRLNumber grows with every CRL)
     crl_number: Mapped[int] = mapped_column(Integer, default=0)
+    # when the last CRL says it was issued: each new one must say later (OpenSSL keeps
+    # the newer of two CRLs from one issuer only when their thisUpdate differs)
+    crl_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Certificate(Base):

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("server_key_sealed", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("crl_number", sa.Integer(), nullable=False),
+        sa.Column("crl_issued_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_admission_authority")),
     )
     op.create_table(

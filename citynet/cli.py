@@ -12,6 +12,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admission.cli import admission
 from citynet import __version__, crypto, listings
 from citynet import backup as backups
 from citynet import config as config_module
@@ -93,6 +94,7 @@ cli.add_command(targets)
 cli.add_command(survey)
 cli.add_command(alerts)
 cli.add_command(staff_group)
+cli.add_command(admission)
 
 
 # --- config -------------------------------------------------------------------------

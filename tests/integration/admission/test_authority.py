@@ -64,7 +64,7 @@ def test_issue_for_active_people_only_and_audit_without_password(ready: Store,
     assert cert is not None and format(cert.serial_number, "x") == issued.serial
     with ready.session() as session:
         entries = audit.recent(session, "admission.")
-        assert [(e.action, e.target, e.detail) for e in entries][0] == (
+        assert (entries[0].action, entries[0].target, entries[0].detail) == (
             "admission.cert.issue", "t1/laptop", {"serial": issued.serial})
         assert all(issued.password not in str(e.detail) for e in entries)
 

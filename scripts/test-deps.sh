@@ -28,6 +28,9 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # on its own ports (tests/lab/patroni.py) for the failover tests; the system's
           # etcd stays off, and the machine's 5432 cluster is never touched.
           patroni etcd-server etcd-client
+          # eapoltest: eapol_test, the real 802.1X supplicant (EAP-TLS with citynet's CA)
+          # against FreeRADIUS in tests/integration/admission/
+          eapoltest
           "$@")
 
 missing=()

@@ -1,0 +1,109 @@
+"""FreeRADIUS's EAP-TLS from citynet's CA: the ``eap`` module text and the trust
+directory it reads (CA certificate and CRLs, hashed the way OpenSSL looks them up).
+
+Revocation reaches FreeRADIUS by CRL (docs/admission.md says why): FreeRADIUS 3.2 keeps
+what it loaded from ``ca_path`` and only picks up a file under a *new* hash name, so every
+CRL is written under its own name (``crl-NNNNNN.pem``) and ``openssl rehash`` links it as
+the next ``<hash>.rN``; OpenSSL then holds both and uses the newer (thisUpdate).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from citynet.errors import CitynetError
+
+# how often FreeRADIUS rebuilds its store from ca_path (s), the least 3.2.1 takes (it
+# raises anything lower to 300): a safety net, since OpenSSL looks for new CRL hash links
+# on every verification, which is what makes a revocation take effect at once
+CA_PATH_RELOAD = 300
+
+
+class TrustDirError(CitynetError):
+    """The trust directory could not be brought up to date."""
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    server_cert: Path
+    server_key: Path
+    trust_dir: Path  # the CA certificate and every CRL, hashed (ca_path)
+
+
+def crl_name(number: int) -> str:
+    return f"crl-{number:06d}.pem"
+
+
+def eap_module(files: TlsFiles) -> str:
+    """The ``eap`` module: EAP-TLS only, the client's certificate checked against the
+    CA and its CRL, its CN against the EAP identity."""
+    return f"""    eap {{
+        default_eap_type = tls
+        timer_expire = 60
+        ignore_unknown_eap_types = no
+        max_sessions = 16384
+        tls-config tls-common {{
+            certificate_file = {files.server_cert}
+            private_key_file = {files.server_key}
+            ca_path = {files.trust_dir}
+            ca_path_reload_interval = {CA_PATH_RELOAD}
+            check_crl = yes
+            check_cert_cn = %{{User-Name}}
+            cipher_list = "DEFAULT"
+            # supplicants still do TLS 1.3 in EAP badly (FreeRADIUS's own advice)
+            tls_min_version = "1.2"
+            tls_max_version = "1.2"
+            ecdh_curve = "prime256v1"
+            cache {{
+                enable = no
+            }}
+            ocsp {{
+                enable = no
+            }}
+        }}
+        tls {{
+            tls = tls-common
+        }}
+    }}
+"""
+
+
+def _write(path: Path, data: bytes) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(temp, 0o644)  # certificates and CRLs are public; FreeRADIUS's user reads
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _rehash(directory: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise TrustDirError("openssl is not installed: it links CRLs for FreeRADIUS")
+    done = subprocess.run([openssl, "rehash", str(directory)],  # noqa: S603 (fixed argv)
+                          capture_output=True,
+                          text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise TrustDirError(f"openssl rehash {directory} failed: {done.stderr.strip()}")
+
+
+def publish(trust_dir: Path, ca_pem: bytes, crl_number: int, crl_pem: bytes) -> Path:
+    """Put the CA certificate and a new CRL into the trust directory and rehash it;
+    earlier CRLs stay (FreeRADIUS may hold them; OpenSSL uses the newest)."""
+    trust_dir.mkdir(parents=True, exist_ok=True)
+    _write(trust_dir / "ca.pem", ca_pem)
+    path = trust_dir / crl_name(crl_number)
+    if path.exists():
+        raise TrustDirError(f"{path} exists: CRL numbers only grow")
+    _write(path, crl_pem)
+    _rehash(trust_dir)
+    return path

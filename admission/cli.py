@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from admission import authority, people
+from admission import authority, eap, people
 from admission.people import Problem
 from citynet import audit
 from citynet.crypto import SecretBox
@@ -244,14 +244,45 @@ def revoke_cert(runtime: Runtime, which: str) -> None:
 
 
 @admission.command("crl")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the CRL (PEM).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the CRL (PEM) to this file.")
+@click.option("--dir", "trust_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Publish it into FreeRADIUS's trust directory (ca_path) under a new "
+                   "name, rehashed: used on the next handshake.")
 @pass_runtime
-def crl(runtime: Runtime, out: Path) -> None:
+def crl(runtime: Runtime, out: Path | None, trust_dir: Path | None) -> None:
     """Publish the next CRL (valid 7 days; run at least daily, and after each revoke)."""
+    if (out is None) == (trust_dir is None):
+        raise click.UsageError("give one of --out FILE or --dir TRUST_DIR")
     box = _box(runtime)
     with runtime.store.session() as session:
         number, pem = authority.publish_crl(session, box, _now())
-        write_private(out, pem)
+        ca_pair, _server = authority.authority_keys(session, box)
+        if out is not None:
+            write_private(out, pem)
+            where = str(out)
+        else:
+            assert trust_dir is not None  # noqa: S101 - one of the two, checked above
+            where = str(eap.publish(trust_dir, ca_pair.cert_pem, number, pem))
         session.commit()
-    click.echo(f"wrote CRL number {number} to {out}")
+    click.echo(f"wrote CRL number {number} to {where}")
+
+
+@admission.command("eap-config")
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for FreeRADIUS: server.pem, server.key, trust/, eap.")
+@pass_runtime
+def eap_config(runtime: Runtime, out_dir: Path) -> None:
+    """FreeRADIUS's EAP-TLS from this CA: its certificate and key, the trust directory
+    with the CA and a first CRL, and the eap module to $INCLUDE inside modules {}."""
+    box = _box(runtime)
+    with runtime.store.session() as session:
+        ca_pair, server = authority.authority_keys(session, box)
+        number, pem = authority.publish_crl(session, box, _now())
+        files = eap.write_config(out_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,
+                                 number, pem)
+        session.commit()
+    click.echo(f"wrote {files.server_cert.parent}/{{server.pem,server.key,eap}} and "
+               f"{files.trust_dir}/ (publish CRLs there: "
+               f"citynet admission crl --dir {files.trust_dir})")

@@ -93,3 +93,19 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     admission("ca", "export", "--out", str(tmp_path / "radius"))
     server = x509.load_pem_x509_certificate((tmp_path / "radius" / "server.pem").read_bytes())
     assert server.subject.rfc4514_string() == "CN=radius.example.org"
+
+
+def test_eap_config_and_crls_published_into_the_trust_dir(admission: Admission,
+                                                          tmp_path: Path) -> None:
+    admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    out = tmp_path / "eap"
+    admission("eap-config", "--out", str(out))
+    assert stat.S_IMODE((out / "server.key").stat().st_mode) == 0o600
+    module = (out / "eap").read_text()
+    assert f"ca_path = {out / 'trust'}\n" in module
+    assert f"certificate_file = {out / 'server.pem'}\n" in module
+    assert "wrote CRL number 2 to" in admission("crl", "--dir", str(out / "trust"))
+    names = sorted(p.name for p in (out / "trust").iterdir())
+    assert [n for n in names if n.startswith("crl-")] == ["crl-000001.pem", "crl-000002.pem"]
+    assert sorted(n.rsplit(".", 1)[1] for n in names if ".r" in n) == ["r0", "r1"]
+    assert "one of --out FILE or --dir" in admission("crl", code=2)

@@ -70,7 +70,7 @@ class Setup:
         return False
 
 
-def radiusd_conf(directory: Path, files: eap.TlsFiles, port: int) -> str:
+def radiusd_conf(directory: Path, eap_dir: Path, port: int) -> str:
     return f"""{base_conf(directory)}
 client localhost {{
     ipaddr = 127.0.0.1
@@ -82,7 +82,8 @@ modules {{
     always reject {{
         rcode = reject
     }}
-{eap.eap_module(files)}}}
+$INCLUDE {eap_dir}/eap
+}}
 
 server default {{
     listen {{
@@ -111,24 +112,24 @@ def setup(sqlite_store: Store, tmp_path: Path) -> Iterator[Setup]:
     rows, problems = people.read_csv("username,real_name,role\nt001,王芳,teacher\n"
                                      "a042,张伟,staff\n", "hr.csv")
     assert problems == []
-    tls, trust, conf = tmp_path / "tls", tmp_path / "trust", tmp_path / "freeradius"
+    tls, eap_dir, conf = tmp_path / "tls", tmp_path / "eap", tmp_path / "freeradius"
     tls.mkdir()
     with sqlite_store.session() as session:
         people.apply(session, rows)
         authority.init(session, box, "示范区", SERVER_NAME, now)
         ca_pair, server = authority.authority_keys(session, box)
+        # what `citynet admission eap-config` writes, with a first CRL (check_crl: without
+        # one for the CA every login fails)
+        number, crl = authority.publish_crl(session, box, now)
+        files = eap.write_config(eap_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,
+                                 number, crl)
         session.commit()
-    (tls / "ca.pem").write_bytes(ca_pair.cert_pem)
-    (tls / "server.pem").write_bytes(server.cert_pem)
-    (tls / "server.key").write_bytes(server.key_pem)
-    (tls / "server.key").chmod(0o600)
+    (tls / "ca.pem").write_bytes(ca_pair.cert_pem)  # what supplicants are given
     for sub in ("log", "run", "radacct", "mods-config"):
         (conf / sub).mkdir(parents=True)
     port = free_port(socket.SOCK_DGRAM)
-    files = eap.TlsFiles(tls / "server.pem", tls / "server.key", trust)
-    (conf / "radiusd.conf").write_text(radiusd_conf(conf, files, port))
-    ready = Setup(sqlite_store, box, port, tls, trust)
-    ready.publish_crl()  # check_crl: without a CRL for the CA every login fails
+    (conf / "radiusd.conf").write_text(radiusd_conf(conf, eap_dir, port))
+    ready = Setup(sqlite_store, box, port, tls, files.trust_dir)
     radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -151,3 +151,16 @@ def publish_crl(session: Session, box: SecretBox, now: datetime) -> tuple[int, b
     pem = ca.revocation_list(authority, revoked, row.crl_number, this_update)
     session.flush()
     return row.crl_number, pem
+
+
+def disable_person(session: Session, username: str, reason: str,
+                   now: datetime) -> tuple[bool, list[Certificate]]:
+    """Disable a person and revoke every live certificate of theirs: with EAP-TLS the
+    CRL is what rejects their next login. (Changed or not, newly revoked.)"""
+    changed = people.disable(session, username)
+    if changed is None:
+        raise AdmissionError(f"no person {username!r}")
+    if changed:
+        audit.record(session, audit.Action("admission.person.disable", username, "ok",
+                                           reason=reason))
+    return changed, revoke(session, username, now)

@@ -127,16 +127,16 @@ def list_people(runtime: Runtime, fmt: str | None) -> None:
 @click.option("--reason", default="", help="Why (goes to the audit log).")
 @pass_runtime
 def disable_person(runtime: Runtime, username: str, reason: str) -> None:
-    """Disable a person (their certificates stay until revoked: `cert revoke USERNAME`)."""
+    """Disable a person and revoke their certificates (then publish a CRL)."""
     with runtime.store.session() as session:
-        changed = people.disable(session, username)
-        if changed is None:
-            raise CitynetError(f"no person {username!r}")
-        if changed:
-            audit.record(session, audit.Action("admission.person.disable", username, "ok",
-                                               reason=reason))
+        changed, revoked = authority.disable_person(session, username, reason, _now())
         session.commit()
+        serials = ", ".join(cert.serial for cert in revoked)
     click.echo(f"{username} disabled" if changed else f"{username} was disabled already")
+    if revoked:
+        click.echo(f"revoked {len(revoked)} certificate(s): {serials}")
+        click.echo("publish a new CRL for FreeRADIUS: citynet admission crl --dir TRUST_DIR",
+                   err=True)
 
 
 # --- the CA -------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def revoke_cert(runtime: Runtime, which: str) -> None:
     if not revoked:
         click.echo("nothing to revoke: revoked already")
     else:
-        click.echo("publish a new CRL for FreeRADIUS: citynet admission crl --out FILE",
+        click.echo("publish a new CRL for FreeRADIUS: citynet admission crl --dir TRUST_DIR",
                    err=True)
 
 

@@ -57,7 +57,8 @@ def test_people_import_dry_run_list_disable(admission: Admission, tmp_path: Path
     assert "0 new, 0 updated, 2 unchanged" in admission("people", "import", str(hr))
     listed = admission("people", "list", "--json")
     assert '"real_name": "王芳"' in listed and '"status": "active"' in listed
-    assert "t001 disabled" in admission("people", "disable", "t001")
+    out = admission("people", "disable", "t001")
+    assert "t001 disabled" in out and "revoked" not in out  # no certificates yet
     assert "was disabled already" in admission("people", "disable", "t001")
     assert "no person 'zz'" in admission("people", "disable", "zz", code=1)
 
@@ -89,6 +90,13 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     assert "CRL number 1" in admission("crl", "--out", str(crl_file))
     crl = x509.load_pem_x509_crl(crl_file.read_bytes())
     assert [format(r.serial_number, "x") for r in crl] == [serial.group(1)]
+
+    other = admission("cert", "issue", "t001", "--device", "phone", "--out",
+                      str(tmp_path / "phone.p12"))
+    other_serial = re.search(r"issued ([0-9a-f]+) to t001 for phone", other)
+    assert other_serial
+    assert f"revoked 1 certificate(s): {other_serial.group(1)}" in admission(
+        "people", "disable", "t001")
 
     admission("ca", "export", "--out", str(tmp_path / "radius"))
     server = x509.load_pem_x509_certificate((tmp_path / "radius" / "server.pem").read_bytes())

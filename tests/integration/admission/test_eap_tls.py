@@ -166,3 +166,17 @@ def test_issued_certificate_is_accepted_until_revoked(setup: Setup) -> None:
     # another certificate of the same person still works
     other, other_password, _ = setup.issue("t001", "phone")
     assert setup.authenticate("t001", other, other_password)
+
+
+@pytest.mark.slow
+def test_a_disabled_person_is_rejected_at_the_next_login(setup: Setup) -> None:
+    laptop, laptop_password, _ = setup.issue("a042", "laptop")
+    phone, phone_password, _ = setup.issue("a042", "phone")
+    assert setup.authenticate("a042", laptop, laptop_password)
+    with setup.store.session() as session:
+        changed, revoked = authority.disable_person(session, "a042", "left", datetime.now(UTC))
+        session.commit()
+    assert changed and len(revoked) == 2
+    setup.publish_crl()
+    assert not setup.authenticate("a042", laptop, laptop_password)
+    assert not setup.authenticate("a042", phone, phone_password)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from admission import authority, people
 from admission.models import Authority
 from citynet import audit
-from citynet.crypto import SecretBox
+from citynet.crypto import SecretBox, reseal_all
 from citynet.db import Store
 from citynet.errors import SecretsError
 
@@ -21,8 +21,13 @@ NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def box() -> SecretBox:
-    return SecretBox([SecretBox.new_key()])
+def key() -> bytes:
+    return SecretBox.new_key()
+
+
+@pytest.fixture
+def box(key: bytes) -> SecretBox:
+    return SecretBox([key])
 
 
 @pytest.fixture
@@ -89,3 +94,15 @@ def test_revoke_by_serial_or_person_and_crl_lists_it(ready: Store, box: SecretBo
     assert sorted(format(r.serial_number, "x") for r in crl) == sorted([one.serial,
                                                                        two.serial])
     assert crl.last_update_utc == NOW - timedelta(minutes=1) + timedelta(seconds=1)
+
+
+def test_rotating_the_secrets_key_reseals_the_ca_keys(ready: Store, key: bytes) -> None:
+    new_key = SecretBox.new_key()
+    with ready.session() as session:
+        assert reseal_all(session, SecretBox([new_key, key])) >= 2
+        session.commit()
+    with ready.session() as session:
+        ca_pair, server = authority.authority_keys(session, SecretBox([new_key]))
+        assert ca_pair.cert.subject == server.cert.issuer
+        with pytest.raises(SecretsError):
+            authority.authority_keys(session, SecretBox([key]))

@@ -9,7 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -180,3 +180,22 @@ def test_a_disabled_person_is_rejected_at_the_next_login(setup: Setup) -> None:
     setup.publish_crl()
     assert not setup.authenticate("a042", laptop, laptop_password)
     assert not setup.authenticate("a042", phone, phone_password)
+
+
+@pytest.mark.slow
+def test_expired_and_not_yet_valid_certificates_are_rejected(setup: Setup) -> None:
+    with setup.store.session() as session:
+        authority_pair, _server = authority.authority_keys(session, setup.box)
+    now = datetime.now(UTC)
+    for label, issued_at in (("expired", now - ca.CLIENT_LIFETIME - timedelta(days=1)),
+                             ("future", now + timedelta(days=1))):
+        pair, _serial = ca.client_certificate(authority_pair, "t001", label, issued_at)
+        path = setup.tls / f"{label}.p12"
+        path.write_bytes(ca.pkcs12_bundle(pair, authority_pair, label, "pw-" + label))
+        assert not setup.authenticate("t001", path, "pw-" + label), label
+    # within the ten minutes' backdating a supplicant's slow clock does not matter
+    pair, _serial = ca.client_certificate(authority_pair, "t001", "skew",
+                                          now + timedelta(minutes=5))
+    path = setup.tls / "skew.p12"
+    path.write_bytes(ca.pkcs12_bundle(pair, authority_pair, "skew", "pw-skew-1"))
+    assert setup.authenticate("t001", path, "pw-skew-1")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -164,3 +164,28 @@ def disable_person(session: Session, username: str, reason: str,
         audit.record(session, audit.Action("admission.person.disable", username, "ok",
                                            reason=reason))
     return changed, revoke(session, username, now)
+
+
+def renew(session: Session, box: SecretBox, serial: str, now: datetime) -> Issued:
+    """A new certificate for the same person and device; the old one stays valid until
+    it expires, so the device can switch over (revoke it then if wanted)."""
+    wanted = serial.strip().lower().removeprefix("0x").replace(":", "")
+    old = session.scalar(select(Certificate).where(Certificate.serial == wanted))
+    if old is None:
+        raise AdmissionError(f"no certificate with serial {serial!r}")
+    if old.revoked_at is not None:
+        raise AdmissionError(f"{old.serial} is revoked: issue a new certificate instead")
+    issued = issue(session, box, old.person.username, old.device, now)
+    audit.record(session, audit.Action("admission.cert.renew",
+                                       f"{old.person.username}/{old.device}", "ok",
+                                       detail={"old": old.serial, "new": issued.serial}))
+    return issued
+
+
+def expiring(session: Session, now: datetime, within: timedelta) -> list[Certificate]:
+    """Live certificates that expire before ``now + within`` (renew them)."""
+    return list(session.scalars(
+        select(Certificate).where(Certificate.revoked_at.is_(None),
+                                  Certificate.not_after > now,
+                                  Certificate.not_after <= now + within)
+        .order_by(Certificate.not_after)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -209,20 +209,46 @@ def issue_cert(runtime: Runtime, username: str, device: str, out: Path) -> None:
     click.echo(f"one-time password (shown once, not stored): {issued.password}")
 
 
+@cert_group.command("renew")
+@click.argument("serial")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the new .p12.")
+@pass_runtime
+def renew_cert(runtime: Runtime, serial: str, out: Path) -> None:
+    """Issue a successor for the same person and device (the old one runs out)."""
+    if out.exists():
+        raise CitynetError(f"{out} exists: give another --out")
+    box = _box(runtime)
+    with runtime.store.session() as session:
+        issued = authority.renew(session, box, serial, _now())
+        write_private(out, issued.p12)
+        try:
+            session.commit()
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+    click.echo(f"issued {issued.serial} to {issued.username} for {issued.device}, valid "
+               f"until {issued.not_after:%Y-%m-%d}; wrote {out}")
+    click.echo(f"one-time password (shown once, not stored): {issued.password}")
+
+
 CERT_COLUMNS = (Column("serial"), Column("username"), Column("device"),
                 Column("not_after", "valid until"), Column("revoked_at", "revoked"))
 
 
 @cert_group.command("list")
+@click.option("--expiring", type=click.IntRange(min=1), metavar="DAYS",
+              help="Only live certificates that expire within DAYS (to renew).")
 @format_options
 @pass_runtime
-def list_certs(runtime: Runtime, fmt: str | None) -> None:
-    """Every certificate issued, oldest first."""
+def list_certs(runtime: Runtime, expiring: int | None, fmt: str | None) -> None:
+    """Every certificate issued, oldest first (or those to renew, soonest first)."""
     with runtime.store.session() as session:
+        found = (authority.certificates(session) if expiring is None else
+                 authority.expiring(session, _now(), timedelta(days=expiring)))
         shown = Listing("certificates", "certificate", CERT_COLUMNS, [
             {"serial": c.serial, "username": c.person.username, "device": c.device,
-             "not_after": c.not_after, "revoked_at": c.revoked_at}
-            for c in authority.certificates(session)])
+             "not_after": c.not_after, "revoked_at": c.revoked_at} for c in found])
     emit(shown, fmt, empty="(no certificates: `citynet admission cert issue`)")
 
 

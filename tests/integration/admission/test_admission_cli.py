@@ -84,6 +84,10 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     assert "exists" in admission("cert", "issue", "t001", "--device", "laptop", "--out",
                                  str(p12), code=1)
 
+    renewed = admission("cert", "renew", serial.group(1), "--out", str(tmp_path / "r.p12"))
+    assert "to t001 for laptop" in renewed and "one-time password" in renewed
+    assert "(no certificates" in admission("cert", "list", "--expiring", "30")
+    assert serial.group(1) in admission("cert", "list", "--expiring", "366")
     assert f"revoked {serial.group(1)} (t001/laptop)" in admission("cert", "revoke",
                                                                    serial.group(1))
     crl_file = tmp_path / "ca.crl"
@@ -95,8 +99,9 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
                       str(tmp_path / "phone.p12"))
     other_serial = re.search(r"issued ([0-9a-f]+) to t001 for phone", other)
     assert other_serial
-    assert f"revoked 1 certificate(s): {other_serial.group(1)}" in admission(
-        "people", "disable", "t001")
+    disabled = admission("people", "disable", "t001")
+    # the renewed laptop certificate and the phone's; the revoked one is not counted
+    assert "revoked 2 certificate(s): " in disabled and other_serial.group(1) in disabled
 
     admission("ca", "export", "--out", str(tmp_path / "radius"))
     server = x509.load_pem_x509_certificate((tmp_path / "radius" / "server.pem").read_bytes())

@@ -106,3 +106,25 @@ def test_rotating_the_secrets_key_reseals_the_ca_keys(ready: Store, key: bytes) 
         assert ca_pair.cert.subject == server.cert.issuer
         with pytest.raises(SecretsError):
             authority.authority_keys(session, SecretBox([key]))
+
+
+def test_renewal_issues_a_successor_and_lists_what_expires(ready: Store,
+                                                           box: SecretBox) -> None:
+    with ready.session() as session:
+        old = authority.issue(session, box, "t1", "laptop", NOW)
+        later = NOW + timedelta(days=340)
+        assert [c.serial for c in authority.expiring(session, later, timedelta(days=30))] == [
+            old.serial]
+        assert authority.expiring(session, NOW, timedelta(days=30)) == []
+        new = authority.renew(session, box, old.serial, later)
+        assert (new.username, new.device) == ("t1", "laptop") and new.serial != old.serial
+        assert new.not_after == later + timedelta(days=365)
+        assert [c.serial for c in authority.expiring(session, later, timedelta(days=30))] == [
+            old.serial]  # the old one runs out on its own
+        authority.revoke(session, old.serial, later)
+        with pytest.raises(authority.AdmissionError, match="is revoked"):
+            authority.renew(session, box, old.serial, later)
+        session.commit()
+    with ready.session() as session:
+        assert audit.recent(session, "admission.cert.renew")[0].detail == {
+            "old": old.serial, "new": new.serial}

@@ -35,6 +35,9 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # Patroni's REST API (tests/integration/ha/test_haproxy.py starts its own on free
           # ports; the system's haproxy service stays off).
           haproxy
+          # eapoltest: eapol_test, the real 802.1X supplicant (EAP-TLS with citynet's CA)
+          # against FreeRADIUS in tests/integration/admission/
+          eapoltest
           "$@")
 
 missing=()

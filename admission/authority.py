@@ -1,0 +1,191 @@
+"""Use cases of the district CA over the store: set it up, issue and revoke client
+certificates, publish CRLs. Keys are sealed with the installation's secret box; every
+issue and revoke goes to the audit log (serials and names, never a key or password).
+The caller owns the transaction and the clock (``now``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from admission import ca, people
+from admission.choices import PersonStatus
+from admission.models import Authority, Certificate
+from citynet import audit
+from citynet.crypto import SecretBox
+from citynet.errors import CitynetError, SecretsError
+
+SERIAL = re.compile(r"[0-9a-f]{1,40}")
+
+
+class AdmissionError(CitynetError):
+    """A CA request that cannot be done as asked."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    serial: str
+    username: str
+    device: str
+    not_after: datetime
+    p12: bytes
+    password: str  # shown once, stored nowhere
+
+
+def serial_text(serial: int) -> str:
+    return format(serial, "x")
+
+
+def _current(session: Session) -> Authority:
+    found: Authority | None = session.scalar(select(Authority))
+    if found is None:
+        raise AdmissionError("no certificate authority yet: run `citynet admission ca init`")
+    return found
+
+
+def _open(box: SecretBox, token: str, what: str) -> bytes:
+    try:
+        return box.open(token).encode()
+    except SecretsError:
+        raise SecretsError(f"the {what} does not open with this installation's secrets key "
+                           "(sealed by another installation, or the key file was "
+                           "replaced)") from None
+
+
+def authority_keys(session: Session, box: SecretBox) -> tuple[ca.KeyPair, ca.KeyPair]:
+    """The CA and the FreeRADIUS server certificate, with their keys opened."""
+    row = _current(session)
+    return (ca.KeyPair(row.ca_cert_pem.encode(), _open(box, row.ca_key_sealed, "CA key")),
+            ca.KeyPair(row.server_cert_pem.encode(),
+                       _open(box, row.server_key_sealed, "server key")))
+
+
+def init(session: Session, box: SecretBox, district: str, server_name: str,
+         now: datetime) -> Authority:
+    """Make the district CA and FreeRADIUS's certificate; refused if there is a CA."""
+    if session.scalar(select(Authority)) is not None:
+        raise AdmissionError("the certificate authority exists already; a second one would "
+                             "orphan every certificate it issued")
+    authority = ca.new_authority(district, now)
+    server = ca.server_certificate(authority, server_name, now)
+    row = Authority(ca_cert_pem=authority.cert_pem.decode(),
+                    ca_key_sealed=box.seal(authority.key_pem.decode()),
+                    server_cert_pem=server.cert_pem.decode(),
+                    server_key_sealed=box.seal(server.key_pem.decode()),
+                    created_at=now, crl_number=0)
+    session.add(row)
+    session.flush()
+    audit.record(session, audit.Action(
+        "admission.ca.init", server_name, "ok",
+        detail={"ca_serial": serial_text(authority.cert.serial_number),
+                "server_serial": serial_text(server.cert.serial_number)}))
+    return row
+
+
+def issue(session: Session, box: SecretBox, username: str, device: str,
+          now: datetime) -> Issued:
+    """A client certificate for an active person's device, as .p12 with a new password."""
+    person = people.find(session, username)
+    if person is None:
+        raise AdmissionError(f"no person {username!r}: import them first")
+    if person.status is not PersonStatus.ACTIVE:
+        raise AdmissionError(f"{username!r} is disabled: no certificate is issued")
+    authority, _server = authority_keys(session, box)
+    pair, serial = ca.client_certificate(authority, person.username, device, now)
+    password = ca.one_time_password()
+    bundle = ca.pkcs12_bundle(pair, authority, f"{person.username} {device}", password)
+    cert = pair.cert
+    row = Certificate(serial=serial_text(serial), person=person,
+                      device=ca.checked_name(device, "device"),
+                      not_before=cert.not_valid_before_utc,
+                      not_after=cert.not_valid_after_utc)
+    session.add(row)
+    session.flush()
+    audit.record(session, audit.Action("admission.cert.issue", f"{username}/{row.device}",
+                                       "ok", detail={"serial": row.serial}))
+    return Issued(row.serial, person.username, row.device, row.not_after, bundle, password)
+
+
+def revoke(session: Session, which: str, now: datetime) -> list[Certificate]:
+    """Revoke one certificate by serial, or every live one of a person by username; the
+    newly revoked ones (none if all were revoked already)."""
+    wanted = which.strip().lower().removeprefix("0x").replace(":", "")
+    found: list[Certificate] = []
+    if SERIAL.fullmatch(wanted):
+        found = list(session.scalars(select(Certificate).where(Certificate.serial == wanted)))
+    if not found:
+        person = people.find(session, which.strip())
+        if person is None:
+            raise AdmissionError(f"no certificate with serial {which!r} and no person of "
+                                 "that name")
+        found = list(person.certificates)
+    newly = [cert for cert in found if cert.revoked_at is None]
+    for cert in newly:
+        cert.revoked_at = now
+        audit.record(session, audit.Action(
+            "admission.cert.revoke", f"{cert.person.username}/{cert.device}", "ok",
+            detail={"serial": cert.serial}))
+    session.flush()
+    return newly
+
+
+def certificates(session: Session) -> list[Certificate]:
+    return list(session.scalars(select(Certificate).order_by(Certificate.id)))
+
+
+def publish_crl(session: Session, box: SecretBox, now: datetime) -> tuple[int, bytes]:
+    """The next CRL (its number and PEM): every revoked certificate not yet expired."""
+    row = _current(session)
+    authority, _server = authority_keys(session, box)
+    revoked = [(int(cert.serial, 16), cert.revoked_at) for cert in session.scalars(
+        select(Certificate).where(Certificate.revoked_at.is_not(None),
+                                  Certificate.not_after > now).order_by(Certificate.id))
+        if cert.revoked_at is not None]
+    this_update = ca.next_crl_time(now, row.crl_issued_at)
+    row.crl_number += 1
+    row.crl_issued_at = this_update
+    pem = ca.revocation_list(authority, revoked, row.crl_number, this_update)
+    session.flush()
+    return row.crl_number, pem
+
+
+def disable_person(session: Session, username: str, reason: str,
+                   now: datetime) -> tuple[bool, list[Certificate]]:
+    """Disable a person and revoke every live certificate of theirs: with EAP-TLS the
+    CRL is what rejects their next login. (Changed or not, newly revoked.)"""
+    changed = people.disable(session, username)
+    if changed is None:
+        raise AdmissionError(f"no person {username!r}")
+    if changed:
+        audit.record(session, audit.Action("admission.person.disable", username, "ok",
+                                           reason=reason))
+    return changed, revoke(session, username, now)
+
+
+def renew(session: Session, box: SecretBox, serial: str, now: datetime) -> Issued:
+    """A new certificate for the same person and device; the old one stays valid until
+    it expires, so the device can switch over (revoke it then if wanted)."""
+    wanted = serial.strip().lower().removeprefix("0x").replace(":", "")
+    old = session.scalar(select(Certificate).where(Certificate.serial == wanted))
+    if old is None:
+        raise AdmissionError(f"no certificate with serial {serial!r}")
+    if old.revoked_at is not None:
+        raise AdmissionError(f"{old.serial} is revoked: issue a new certificate instead")
+    issued = issue(session, box, old.person.username, old.device, now)
+    audit.record(session, audit.Action("admission.cert.renew",
+                                       f"{old.person.username}/{old.device}", "ok",
+                                       detail={"old": old.serial, "new": issued.serial}))
+    return issued
+
+
+def expiring(session: Session, now: datetime, within: timedelta) -> list[Certificate]:
+    """Live certificates that expire before ``now + within`` (renew them)."""
+    return list(session.scalars(
+        select(Certificate).where(Certificate.revoked_at.is_(None),
+                                  Certificate.not_after > now,
+                                  Certificate.not_after <= now + within)
+        .order_by(Certificate.not_after)))

@@ -1,0 +1,314 @@
+"""``citynet admission …``: people, the district CA, client certificates and CRLs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from admission import authority, eap, people
+from admission.people import Problem
+from citynet import audit
+from citynet.crypto import SecretBox
+from citynet.errors import CitynetError, SecretsError
+from citynet.listings import Column, Listing, emit, format_options
+from citynet.runtime import Runtime
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+class ImportRejected(CitynetError):
+    exit_code = 3
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _box(runtime: Runtime, *, create: bool = False) -> SecretBox:
+    box = runtime.box(create=create)
+    if box is None:
+        raise SecretsError("no secrets key is configured: the CA keys are sealed with it "
+                           "(`citynet admission ca init` makes one)")
+    return box
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner reads, whole or not at all (temp file, then rename)."""
+    path = path.resolve()
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@click.group()
+def admission() -> None:
+    """Network admission (802.1X): people, the district CA, certificates, CRLs.
+
+    \b
+    First steps:
+      citynet admission people import hr.csv --dry-run
+      citynet admission ca init --district 示范区 --server-name radius.example.org
+      citynet admission cert issue t001 --device laptop --out t001.p12
+    """
+
+
+# --- people -------------------------------------------------------------------------
+
+@admission.group("people")
+def people_group() -> None:
+    """The people who may join the network under their real name."""
+
+
+@people_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
+@pass_runtime
+def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
+    """Import people from an HR or school CSV, all or nothing.
+
+    Columns: username, real_name, role (staff, teacher, student) required; department,
+    phone, status (active, disabled) optional; Chinese headers (工号 姓名 部门 电话 角色
+    状态) work too. People are matched by username: new ones created, known ones updated,
+    others left alone. If any row is bad, every problem is listed as FILE:LINE: FIELD:
+    REASON and nothing is written.
+    """
+    rows, problems = people.read_file(path)
+    if problems:
+        _reject(problems)
+    with runtime.store.session() as session:
+        outcome = people.apply(session, rows)
+        if dry_run:
+            session.rollback()
+            click.echo(f"dry run: nothing written; an import would do: {outcome.summary}")
+            return
+        audit.record(session, audit.Action("admission.people.import", str(path), "ok",
+                                           detail=dict(outcome.created)))
+        session.commit()
+    click.echo(f"imported: {outcome.summary}")
+
+
+def _reject(problems: list[Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    raise ImportRejected(f"{len(problems)} problem{'s' if len(problems) > 1 else ''}; "
+                         "nothing was imported")
+
+
+PEOPLE_COLUMNS = (Column("username"), Column("real_name", "name"), Column("department"),
+                  Column("phone"), Column("role"), Column("status"),
+                  Column("certificates", "certs", right=True))
+
+
+@people_group.command("list")
+@format_options
+@pass_runtime
+def list_people(runtime: Runtime, fmt: str | None) -> None:
+    """Everyone, by username."""
+    with runtime.store.session() as session:
+        shown = Listing("people", "person", PEOPLE_COLUMNS, [
+            {"username": p.username, "real_name": p.real_name, "department": p.department,
+             "phone": p.phone, "role": p.role.value, "status": p.status.value,
+             "certificates": sum(c.revoked_at is None for c in p.certificates)}
+            for p in people.everyone(session)], many="people")
+    emit(shown, fmt, empty="(no people: import them with `citynet admission people import`)")
+
+
+@people_group.command("disable")
+@click.argument("username")
+@click.option("--reason", default="", help="Why (goes to the audit log).")
+@pass_runtime
+def disable_person(runtime: Runtime, username: str, reason: str) -> None:
+    """Disable a person and revoke their certificates (then publish a CRL)."""
+    with runtime.store.session() as session:
+        changed, revoked = authority.disable_person(session, username, reason, _now())
+        session.commit()
+        serials = ", ".join(cert.serial for cert in revoked)
+    click.echo(f"{username} disabled" if changed else f"{username} was disabled already")
+    if revoked:
+        click.echo(f"revoked {len(revoked)} certificate(s): {serials}")
+        click.echo("publish a new CRL for FreeRADIUS: citynet admission crl --dir TRUST_DIR",
+                   err=True)
+
+
+# --- the CA -------------------------------------------------------------------------
+
+@admission.group("ca")
+def ca_group() -> None:
+    """The district's certificate authority."""
+
+
+@ca_group.command("init")
+@click.option("--district", required=True, help="Organisation name in the CA certificate.")
+@click.option("--server-name", required=True,
+              help="FreeRADIUS's name; supplicants are told to expect it.")
+@pass_runtime
+def init_ca(runtime: Runtime, district: str, server_name: str) -> None:
+    """Make the CA and FreeRADIUS's server certificate (keys sealed in the store)."""
+    box = _box(runtime, create=True)
+    with runtime.store.session() as session:
+        row = authority.init(session, box, district, server_name, _now())
+        session.commit()
+        click.echo(f"certificate authority ready; server certificate for {server_name} "
+                   f"(created {row.created_at:%Y-%m-%d %H:%M} UTC)")
+
+
+@ca_group.command("export")
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for ca.pem, server.pem and server.key (FreeRADIUS's).")
+@pass_runtime
+def export_ca(runtime: Runtime, out_dir: Path) -> None:
+    """Write the CA certificate and FreeRADIUS's certificate and key (key mode 0600)."""
+    box = _box(runtime)
+    with runtime.store.session() as session:
+        ca_pair, server = authority.authority_keys(session, box)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_private(out_dir / "ca.pem", ca_pair.cert_pem)
+    write_private(out_dir / "server.pem", server.cert_pem)
+    write_private(out_dir / "server.key", server.key_pem)
+    click.echo(f"wrote ca.pem, server.pem, server.key to {out_dir}")
+
+
+# --- certificates -------------------------------------------------------------------
+
+@admission.group("cert")
+def cert_group() -> None:
+    """Client certificates (EAP-TLS), one per person and device."""
+
+
+@cert_group.command("issue")
+@click.argument("username")
+@click.option("--device", required=True, help="Which device it is for (a label).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the .p12.")
+@pass_runtime
+def issue_cert(runtime: Runtime, username: str, device: str, out: Path) -> None:
+    """Issue a certificate as .p12 and print its one-time password (shown only now)."""
+    if out.exists():
+        raise CitynetError(f"{out} exists: give another --out")
+    box = _box(runtime)
+    with runtime.store.session() as session:
+        issued = authority.issue(session, box, username, device, _now())
+        write_private(out, issued.p12)
+        try:
+            session.commit()
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+    click.echo(f"issued {issued.serial} to {issued.username} for {issued.device}, valid "
+               f"until {issued.not_after:%Y-%m-%d}; wrote {out}")
+    click.echo(f"one-time password (shown once, not stored): {issued.password}")
+
+
+@cert_group.command("renew")
+@click.argument("serial")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the new .p12.")
+@pass_runtime
+def renew_cert(runtime: Runtime, serial: str, out: Path) -> None:
+    """Issue a successor for the same person and device (the old one runs out)."""
+    if out.exists():
+        raise CitynetError(f"{out} exists: give another --out")
+    box = _box(runtime)
+    with runtime.store.session() as session:
+        issued = authority.renew(session, box, serial, _now())
+        write_private(out, issued.p12)
+        try:
+            session.commit()
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+    click.echo(f"issued {issued.serial} to {issued.username} for {issued.device}, valid "
+               f"until {issued.not_after:%Y-%m-%d}; wrote {out}")
+    click.echo(f"one-time password (shown once, not stored): {issued.password}")
+
+
+CERT_COLUMNS = (Column("serial"), Column("username"), Column("device"),
+                Column("not_after", "valid until"), Column("revoked_at", "revoked"))
+
+
+@cert_group.command("list")
+@click.option("--expiring", type=click.IntRange(min=1), metavar="DAYS",
+              help="Only live certificates that expire within DAYS (to renew).")
+@format_options
+@pass_runtime
+def list_certs(runtime: Runtime, expiring: int | None, fmt: str | None) -> None:
+    """Every certificate issued, oldest first (or those to renew, soonest first)."""
+    with runtime.store.session() as session:
+        found = (authority.certificates(session) if expiring is None else
+                 authority.expiring(session, _now(), timedelta(days=expiring)))
+        shown = Listing("certificates", "certificate", CERT_COLUMNS, [
+            {"serial": c.serial, "username": c.person.username, "device": c.device,
+             "not_after": c.not_after, "revoked_at": c.revoked_at} for c in found])
+    emit(shown, fmt, empty="(no certificates: `citynet admission cert issue`)")
+
+
+@cert_group.command("revoke")
+@click.argument("which", metavar="SERIAL|USERNAME")
+@pass_runtime
+def revoke_cert(runtime: Runtime, which: str) -> None:
+    """Revoke a certificate by serial, or every one of a person; then publish a CRL."""
+    with runtime.store.session() as session:
+        revoked = authority.revoke(session, which, _now())
+        session.commit()
+        for cert in revoked:
+            click.echo(f"revoked {cert.serial} ({cert.person.username}/{cert.device})")
+    if not revoked:
+        click.echo("nothing to revoke: revoked already")
+    else:
+        click.echo("publish a new CRL for FreeRADIUS: citynet admission crl --dir TRUST_DIR",
+                   err=True)
+
+
+@admission.command("crl")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the CRL (PEM) to this file.")
+@click.option("--dir", "trust_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Publish it into FreeRADIUS's trust directory (ca_path) under a new "
+                   "name, rehashed: used on the next handshake.")
+@pass_runtime
+def crl(runtime: Runtime, out: Path | None, trust_dir: Path | None) -> None:
+    """Publish the next CRL (valid 7 days; run at least daily, and after each revoke)."""
+    if (out is None) == (trust_dir is None):
+        raise click.UsageError("give one of --out FILE or --dir TRUST_DIR")
+    box = _box(runtime)
+    with runtime.store.session() as session:
+        number, pem = authority.publish_crl(session, box, _now())
+        ca_pair, _server = authority.authority_keys(session, box)
+        if out is not None:
+            write_private(out, pem)
+            where = str(out)
+        else:
+            assert trust_dir is not None  # noqa: S101 - one of the two, checked above
+            where = str(eap.publish(trust_dir, ca_pair.cert_pem, number, pem))
+        session.commit()
+    click.echo(f"wrote CRL number {number} to {where}")
+
+
+@admission.command("eap-config")
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for FreeRADIUS: server.pem, server.key, trust/, eap.")
+@pass_runtime
+def eap_config(runtime: Runtime, out_dir: Path) -> None:
+    """FreeRADIUS's EAP-TLS from this CA: its certificate and key, the trust directory
+    with the CA and a first CRL, and the eap module to $INCLUDE inside modules {}."""
+    box = _box(runtime)
+    with runtime.store.session() as session:
+        ca_pair, server = authority.authority_keys(session, box)
+        number, pem = authority.publish_crl(session, box, _now())
+        files = eap.write_config(out_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,
+                                 number, pem)
+        session.commit()
+    click.echo(f"wrote {files.server_cert.parent}/{{server.pem,server.key,eap}} and "
+               f"{files.trust_dir}/ (publish CRLs there: "
+               f"citynet admission crl --dir {files.trust_dir})")

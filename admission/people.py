@@ -1,0 +1,265 @@
+"""People: an atomic import from an HR or school CSV, listing, disabling.
+
+``read_csv`` and ``check`` are pure (text in, typed rows or problems out); ``apply``
+upserts by username inside the caller's transaction. Any problem in any row means nothing
+is written: the caller rolls back, so a dry run is the same import rolled back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from admission.choices import PersonStatus, Role
+from admission.models import Person
+from citynet.spreadsheets import FORMULA_STARTS
+
+WHOLE_FILE = 0
+
+
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    line: int  # WHOLE_FILE for the file as a whole
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        if self.line == WHOLE_FILE:
+            return f"{self.source}: {self.reason}"
+        return f"{self.source}:{self.line}: {self.field}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    source: str
+    line: int
+    username: str
+    real_name: str
+    department: str
+    phone: str
+    role: Role
+    status: PersonStatus
+
+
+COLUMNS = ("username", "real_name", "department", "phone", "role", "status")
+REQUIRED = ("username", "real_name", "role")
+# the headers HR and school systems export in Chinese
+ALIASES = {"工号": "username", "学号": "username", "账号": "username", "姓名": "real_name",
+           "部门": "department", "单位": "department", "班级": "department",
+           "电话": "phone", "手机": "phone", "手机号": "phone", "角色": "role",
+           "身份": "role", "状态": "status"}
+ROLE_WORDS = {"职工": Role.STAFF, "员工": Role.STAFF, "教师": Role.TEACHER,
+              "老师": Role.TEACHER, "学生": Role.STUDENT}
+STATUS_WORDS = {"在职": PersonStatus.ACTIVE, "在读": PersonStatus.ACTIVE,
+                "启用": PersonStatus.ACTIVE, "停用": PersonStatus.DISABLED,
+                "离职": PersonStatus.DISABLED, "毕业": PersonStatus.DISABLED}
+
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+PHONE = re.compile(r"\+?[0-9][0-9 -]{3,30}")
+LIMITS = {"real_name": 128, "department": 128}
+
+
+class FieldError(ValueError):
+    """Why one cell cannot be taken."""
+
+
+def _text(name: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = unicodedata.normalize("NFC", value.strip())
+        if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+            raise FieldError("has control characters")
+        if value.startswith(FORMULA_STARTS):
+            raise FieldError("starts like a spreadsheet formula")
+        if len(value) > LIMITS[name]:
+            raise FieldError(f"longer than {LIMITS[name]} characters")
+        return value
+    return parse
+
+
+def _username(value: str) -> str:
+    value = value.strip()
+    if not USERNAME.fullmatch(value):
+        raise FieldError("1-64 of A-Z a-z 0-9 . _ @ -, starting with a letter or digit")
+    return value
+
+
+def _phone(value: str) -> str:
+    value = value.strip()
+    if not PHONE.fullmatch(value):
+        raise FieldError("digits, spaces and dashes, optionally starting with +")
+    return value.replace(" ", "").replace("-", "")
+
+
+def _choice(words: Mapping[str, Role] | Mapping[str, PersonStatus],
+            kind: type[Role] | type[PersonStatus]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.strip()
+        if value in words:
+            return words[value]
+        try:
+            return kind(value.lower())
+        except ValueError:
+            raise FieldError("one of " + ", ".join(m.value for m in kind)) from None
+    return parse
+
+
+PARSERS: dict[str, Callable[[str], str]] = {
+    "username": _username, "real_name": _text("real_name"),
+    "department": _text("department"), "phone": _phone,
+    "role": _choice(ROLE_WORDS, Role), "status": _choice(STATUS_WORDS, PersonStatus)}
+
+
+def read_file(path: Path) -> tuple[list[PersonRow], list[Problem]]:
+    """The rows of a people CSV, or every problem in it."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [Problem(source, WHOLE_FILE, "file", f"cannot read: {exc.strerror}")]
+    try:
+        content = raw.decode("utf-8-sig")  # Excel writes a BOM in "CSV UTF-8"
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return [], [Problem(source, WHOLE_FILE, "file",
+                            f"not UTF-8 (first bad byte on line {line}; GBK?): save it as "
+                            "UTF-8 (in Excel: 'CSV UTF-8') and import it again")]
+    return read_csv(content, source)
+
+
+def read_csv(content: str, source: str) -> tuple[list[PersonRow], list[Problem]]:
+    """Parse and check CSV text: typed rows, or every problem (then no rows)."""
+    if "\x00" in content:
+        line = content[: content.index("\x00")].count("\n") + 1
+        return [], [Problem(source, line, "row", "has a NUL character")]
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = [ALIASES.get(name.strip(), name.strip()) for name in next(reader)]
+    except StopIteration:
+        return [], [Problem(source, 1, "header", "the file is empty")]
+    except csv.Error as exc:
+        return [], [Problem(source, 1, "header", f"not CSV: {exc}")]
+    problems = [Problem(source, 1, name or "(blank)",
+                        "unknown column; people have: " + ", ".join(COLUMNS))
+                for name in header if name not in COLUMNS]
+    problems += [Problem(source, 1, name, "column appears twice")
+                 for name in sorted({n for n in header if header.count(n) > 1})]
+    problems += [Problem(source, 1, name, "required column is missing")
+                 for name in REQUIRED if name not in header]
+    if problems:
+        return [], problems
+    rows: list[PersonRow] = []
+    line = reader.line_num + 1
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                if len(record) != len(header):
+                    problems.append(Problem(source, line, "row", f"has {len(record)} cells, "
+                                            f"header has {len(header)}"))
+                else:
+                    row, row_problems = _parse(source, line, dict(zip(header, record,
+                                                                      strict=True)))
+                    problems += row_problems
+                    if row is not None:
+                        rows.append(row)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        problems.append(Problem(source, line, "row", f"not CSV: {exc}"))
+    problems += _duplicates(rows)
+    problems.sort(key=lambda p: (p.source, p.line, p.field))
+    return ([] if problems else rows), problems
+
+
+def _parse(source: str, line: int,
+           cells: Mapping[str, str]) -> tuple[PersonRow | None, list[Problem]]:
+    values = {"department": "", "phone": "", "status": PersonStatus.ACTIVE.value}
+    problems = []
+    for name in COLUMNS:
+        cell = cells.get(name, "")
+        if not cell.strip():
+            if name in REQUIRED:
+                problems.append(Problem(source, line, name, "required"))
+            continue
+        try:
+            values[name] = PARSERS[name](cell)
+        except FieldError as exc:
+            problems.append(Problem(source, line, name, str(exc)))
+    if problems:
+        return None, problems
+    return PersonRow(source, line, values["username"], values["real_name"],
+                     values["department"], values["phone"], Role(values["role"]),
+                     PersonStatus(values["status"])), []
+
+
+def _duplicates(rows: Iterable[PersonRow]) -> list[Problem]:
+    first: dict[str, PersonRow] = {}
+    problems = []
+    for row in rows:
+        earlier = first.setdefault(row.username.lower(), row)
+        if earlier is not row:
+            problems.append(Problem(row.source, row.line, "username",
+                                    f"duplicate {row.username!r} (first at "
+                                    f"{earlier.source}:{earlier.line})"))
+    return problems
+
+
+# --- the store side -----------------------------------------------------------------
+
+@dataclass
+class ImportOutcome:
+    created: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def summary(self) -> str:
+        c = self.created
+        return f"{c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged"
+
+
+def apply(session: Session, rows: Iterable[PersonRow]) -> ImportOutcome:
+    """Upsert every row by username (people not in the file stay as they are)."""
+    outcome = ImportOutcome()
+    existing = {p.username.lower(): p for p in session.scalars(select(Person))}
+    for row in rows:
+        person = existing.get(row.username.lower())
+        values = {"real_name": row.real_name, "department": row.department,
+                  "phone": row.phone, "role": row.role, "status": row.status}
+        if person is None:
+            session.add(Person(username=row.username, **values))
+            outcome.created["new"] += 1
+        elif all(getattr(person, k) == v for k, v in values.items()):
+            outcome.created["unchanged"] += 1
+        else:
+            for name, value in values.items():
+                setattr(person, name, value)
+            outcome.created["updated"] += 1
+    session.flush()
+    return outcome
+
+
+def find(session: Session, username: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.username == username))
+
+
+def everyone(session: Session) -> list[Person]:
+    return list(session.scalars(select(Person).order_by(Person.username)))
+
+
+def disable(session: Session, username: str) -> bool | None:
+    """Disable a person: True if changed, False if already disabled, None if unknown."""
+    person = find(session, username)
+    if person is None:
+        return None
+    if person.status is PersonStatus.DISABLED:
+        return False
+    person.status = PersonStatus.DISABLED
+    session.flush()
+    return True

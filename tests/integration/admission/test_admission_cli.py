@@ -1,0 +1,124 @@
+"""`citynet admission …` end to end over a store: import all or nothing, CA, a .p12 that
+opens with the printed password only, revoke, CRL."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from citynet.cli import cli
+from citynet.config import Config
+from citynet.db import Store
+
+GOOD = ("username,real_name,department,phone,role\n"
+        "t001,王芳,第一中学,13800000001,teacher\n"
+        "a042,张伟,区政务中心,,staff\n")
+
+
+class Admission:
+    def __init__(self, config: Config) -> None:
+        self.env = {"CITYNET_DATA_DIR": str(config.data_path),
+                    "CITYNET_DATABASE__URL": config.database.url}
+
+    def __call__(self, *args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, ["admission", *args], env=self.env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+
+@pytest.fixture
+def admission(backend_config: Config, store: Store) -> Admission:
+    return Admission(backend_config)
+
+
+def test_a_bad_file_imports_nothing_and_names_every_problem(admission: Admission,
+                                                            tmp_path: Path) -> None:
+    bad = tmp_path / "hr.csv"
+    bad.write_text(GOOD + "t001,重复,,,teacher\nx9,某人,,,janitor\n", encoding="utf-8")
+    out = admission("people", "import", str(bad), code=3)
+    assert f"{bad}:4: username: duplicate 't001' (first at {bad}:2)" in out
+    assert f"{bad}:5: role: one of staff, teacher, student" in out
+    assert "2 problems; nothing was imported" in out
+    assert "(no people" in admission("people", "list")
+
+
+def test_people_import_dry_run_list_disable(admission: Admission, tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text(GOOD, encoding="utf-8")
+    assert "an import would do: 2 new" in admission("people", "import", str(hr), "--dry-run")
+    assert "(no people" in admission("people", "list")
+    assert "imported: 2 new, 0 updated, 0 unchanged" in admission("people", "import", str(hr))
+    assert "0 new, 0 updated, 2 unchanged" in admission("people", "import", str(hr))
+    listed = admission("people", "list", "--json")
+    assert '"real_name": "王芳"' in listed and '"status": "active"' in listed
+    out = admission("people", "disable", "t001")
+    assert "t001 disabled" in out and "revoked" not in out  # no certificates yet
+    assert "was disabled already" in admission("people", "disable", "t001")
+    assert "no person 'zz'" in admission("people", "disable", "zz", code=1)
+
+
+def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text(GOOD, encoding="utf-8")
+    admission("people", "import", str(hr))
+    assert "(`citynet admission ca init` makes one)" in admission(
+        "cert", "issue", "t001", "--device", "laptop", "--out", str(tmp_path / "x.p12"),
+        code=1)
+    admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    p12 = tmp_path / "t001.p12"
+    out = admission("cert", "issue", "t001", "--device", "laptop", "--out", str(p12))
+    serial = re.search(r"issued ([0-9a-f]+) to t001 for laptop", out)
+    password = re.search(r"one-time password \(shown once, not stored\): (\S+)", out)
+    assert serial and password
+    assert stat.S_IMODE(p12.stat().st_mode) == 0o600
+    _key, cert, _ = pkcs12.load_key_and_certificates(p12.read_bytes(),
+                                                     password.group(1).encode())
+    assert cert is not None and format(cert.serial_number, "x") == serial.group(1)
+    assert password.group(1) not in admission("cert", "list", "--json")
+    assert "exists" in admission("cert", "issue", "t001", "--device", "laptop", "--out",
+                                 str(p12), code=1)
+
+    renewed = admission("cert", "renew", serial.group(1), "--out", str(tmp_path / "r.p12"))
+    assert "to t001 for laptop" in renewed and "one-time password" in renewed
+    assert "(no certificates" in admission("cert", "list", "--expiring", "30")
+    assert serial.group(1) in admission("cert", "list", "--expiring", "366")
+    assert f"revoked {serial.group(1)} (t001/laptop)" in admission("cert", "revoke",
+                                                                   serial.group(1))
+    crl_file = tmp_path / "ca.crl"
+    assert "CRL number 1" in admission("crl", "--out", str(crl_file))
+    crl = x509.load_pem_x509_crl(crl_file.read_bytes())
+    assert [format(r.serial_number, "x") for r in crl] == [serial.group(1)]
+
+    other = admission("cert", "issue", "t001", "--device", "phone", "--out",
+                      str(tmp_path / "phone.p12"))
+    other_serial = re.search(r"issued ([0-9a-f]+) to t001 for phone", other)
+    assert other_serial
+    disabled = admission("people", "disable", "t001")
+    # the renewed laptop certificate and the phone's; the revoked one is not counted
+    assert "revoked 2 certificate(s): " in disabled and other_serial.group(1) in disabled
+
+    admission("ca", "export", "--out", str(tmp_path / "radius"))
+    server = x509.load_pem_x509_certificate((tmp_path / "radius" / "server.pem").read_bytes())
+    assert server.subject.rfc4514_string() == "CN=radius.example.org"
+
+
+def test_eap_config_and_crls_published_into_the_trust_dir(admission: Admission,
+                                                          tmp_path: Path) -> None:
+    admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    out = tmp_path / "eap"
+    admission("eap-config", "--out", str(out))
+    assert stat.S_IMODE((out / "server.key").stat().st_mode) == 0o600
+    module = (out / "eap").read_text()
+    assert f"ca_path = {out / 'trust'}\n" in module
+    assert f"certificate_file = {out / 'server.pem'}\n" in module
+    assert "wrote CRL number 2 to" in admission("crl", "--dir", str(out / "trust"))
+    names = sorted(p.name for p in (out / "trust").iterdir())
+    assert [n for n in names if n.startswith("crl-")] == ["crl-000001.pem", "crl-000002.pem"]
+    assert sorted(n.rsplit(".", 1)[1] for n in names if ".r" in n) == ["r0", "r1"]
+    assert "one of --out FILE or --dir" in admission("crl", code=2)

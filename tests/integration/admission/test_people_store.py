@@ -1,0 +1,43 @@
+"""People written to the store: upserted by username, disabled in place."""
+
+from __future__ import annotations
+
+from admission import people
+from admission.choices import PersonStatus, Role
+from citynet.db import Store
+
+HEADER = "username,real_name,department,phone,role\n"
+
+
+def rows(text: str) -> list[people.PersonRow]:
+    found, problems = people.read_csv(HEADER + text, "hr.csv")
+    assert problems == []
+    return found
+
+
+def test_import_creates_then_updates_and_leaves_others_alone(store: Store) -> None:
+    with store.session() as session:
+        first = people.apply(session, rows("t1,王芳,一中,,teacher\ns1,李雷,二班,,student\n"))
+        session.commit()
+    assert first.summary == "2 new, 0 updated, 0 unchanged"
+    with store.session() as session:
+        again = people.apply(session, rows("t1,王芳,二中,,teacher\n"))
+        session.commit()
+    assert again.summary == "0 new, 1 updated, 0 unchanged"
+    with store.session() as session:
+        assert [(p.username, p.department, p.role, p.status) for p in people.everyone(session)
+                ] == [("s1", "二班", Role.STUDENT, PersonStatus.ACTIVE),
+                      ("t1", "二中", Role.TEACHER, PersonStatus.ACTIVE)]
+
+
+def test_disable_is_idempotent_and_says_so(store: Store) -> None:
+    with store.session() as session:
+        people.apply(session, rows("t1,王芳,一中,,teacher\n"))
+        assert people.disable(session, "t1") is True
+        assert people.disable(session, "t1") is False
+        assert people.disable(session, "nobody") is None
+        session.commit()
+    with store.session() as session:
+        person = people.find(session, "t1")
+        assert person is not None
+        assert person.status is PersonStatus.DISABLED

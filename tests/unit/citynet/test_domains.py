@@ -121,4 +121,4 @@ def test_domains_come_after_what_they_require() -> None:
 
 def test_the_built_in_domains_are_registered_by_entry_points_in_order() -> None:
     assert [d.name for d in registered()] == [
-        "inventory", "devices", "radius", "monitoring", "portal"]
+        "admission", "inventory", "devices", "radius", "monitoring", "portal"]

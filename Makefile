@@ -37,6 +37,7 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	$(BIN)/python bench/steady.py --minutes 3
 	$(BIN)/python bench/processes.py
 	$(BIN)/python bench/coverage.py --postgres
+	$(BIN)/python bench/rowsizes.py
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/devices.py
 

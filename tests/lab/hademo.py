@@ -42,7 +42,7 @@ from tests.lab.patroni import PatroniLab
 from tests.lab.sites import Site, SiteNetwork
 
 RTT_MS = 20.0
-AUTH_PORT, ACCT_PORT, REST_PORT, WEB_PORT = 1812, 1813, 8812, 8080
+AUTH_PORT, ACCT_PORT, WEB_PORT = 1812, 1813, 8080
 NAS_NAME = "nas-sim"
 START_TIMEOUT = 240.0  # citynet's start on a busy machine, after the cluster's own
 STOP_TIMEOUT = 30.0
@@ -59,7 +59,6 @@ class CitynetNode:
         self.log = self.dir / "serve.log"
         self.env = {**env, "CITYNET_DATA_DIR": str(self.dir),
                     "CITYNET_RADIUS__BIND": site.address,
-                    "CITYNET_RADIUS__REST_BIND": site.address,
                     "CITYNET_WEB__BIND": site.address,
                     # every process of the node counts into one place: any /metrics shows
                     # the node, the collectors' leader state included (docs/operations.md)
@@ -160,7 +159,6 @@ class Demo:
             "CITYNET_RADIUS__SERVERS": f"{net.a.address},{net.b.address}",
             "CITYNET_RADIUS__AUTH_PORT": str(AUTH_PORT),
             "CITYNET_RADIUS__ACCT_PORT": str(ACCT_PORT),
-            "CITYNET_RADIUS__REST_PORT": str(REST_PORT),
             "CITYNET_WEB__PORT": str(WEB_PORT),
             "CITYNET_METRICS__ALLOW": f"127.0.0.1/32,{net.subnet}"}
         (self.dir / "seed").mkdir()
@@ -223,8 +221,8 @@ Things to try (in another shell, as root):
     {cli} db current
   who is leader of the singleton work (collectors, alerts): one node's log says
   "leader of singleton"; its metrics show citynet_leader 1:
-    curl -s http://{a.site.address}:{REST_PORT}/metrics | grep ^citynet_leader
-    curl -s http://{b.site.address}:{REST_PORT}/metrics | grep ^citynet_leader
+    curl -s http://{a.site.address}:{WEB_PORT}/metrics | grep ^citynet_leader
+    curl -s http://{b.site.address}:{WEB_PORT}/metrics | grep ^citynet_leader
     grep -h 'leader of' {a.log} {b.log}
   kill the primary's PostgreSQL; Patroni promotes the other node in seconds, and
   `db current`, the web and RADIUS carry on:
@@ -249,7 +247,7 @@ def _node_line(name: str, node: CitynetNode, namespace: str) -> str:
     where = node.site.address
     return (f"  citynet node {name} (namespace {namespace}), PID {node.pid}: "
             f"RADIUS {where}:{AUTH_PORT}/{ACCT_PORT}, web http://{where}:{WEB_PORT}/, "
-            f"metrics http://{where}:{REST_PORT}/metrics")
+            f"metrics http://{where}:{WEB_PORT}/metrics")
 
 
 def _take_sigterm() -> None:

@@ -4,10 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint deps venv bench soak clean
+.PHONY: demo ha-demo test test-fast lint deps venv bench soak clean
 
 demo: venv  ## seed a demo district and run citynet (web on 127.0.0.1:8080)
 	$(BIN)/citynet demo
+
+ha-demo: venv  ## two sites on this machine: Patroni, etcd, a citynet node per site (root; Ctrl-C ends)
+	$(BIN)/python -m tests.lab.hademo
 
 test: deps venv lint  ## everything: system packages, lint, the whole suite (soak tests: make soak)
 	$(BIN)/pytest -m "not soak"
@@ -34,6 +37,7 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	$(BIN)/python bench/steady.py --minutes 3
 	$(BIN)/python bench/processes.py
 	$(BIN)/python bench/coverage.py --postgres
+	$(BIN)/python bench/rowsizes.py
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/devices.py
 

@@ -48,6 +48,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
+from citynet import metrics
 from citynet.db import Base, Store, UtcDateTime, table
 
 log = logging.getLogger(__name__)
@@ -264,6 +265,7 @@ class Leadership:
     def _set(self, state: LeaderState) -> None:
         changed = state.leader != self._state.leader or state.term != self._state.term
         self._state = state
+        metrics.LEADER.set(1 if state.leader else 0)  # /metrics: citynet_leader
         if changed:
             self.changed.set()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from citynet import metrics
 from citynet.db import Store
 from citynet.leader import Fenced, Leadership, LeaderTerm, SingletonRound
 from tests.conftest import make_config, upgraded
@@ -75,6 +76,16 @@ def test_one_leader_and_a_follower_takes_over_when_it_resigns(
     assert stored is not None and (stored.holder, stored.term) == ("node-b", 2)
     with pytest.raises(Fenced, match="not the leader"), first.store().session():
         pass
+
+
+def test_the_leader_gauge_follows_the_standing(
+        pg_store: Store, leaderships: Callable[..., Leadership]) -> None:
+    """``citynet_leader`` on /metrics: 1 while this process leads, 0 once it resigned."""
+    leadership = leaderships("node-a").start()
+    until(leadership, leader=True)
+    assert metrics.LEADER._value.get() == 1
+    leadership.stop()
+    assert metrics.LEADER._value.get() == 0
 
 
 def test_a_leader_whose_session_was_ended_is_fenced_before_its_next_write(

@@ -34,7 +34,7 @@ class AcNoticeService:
         self.bind = config.radius.bind
         self.port = config.portal.protocol_port if port is None else port
         self.refresh = config.radius.nas_refresh_seconds if refresh is None else refresh
-        self.drops = Drops()
+        self.drops = Drops("listener")
         self.directory = Reloading(self._load, "Portal-protocol ACs", ttl=self.refresh)
         self.listener = NoticeListener(lambda a: self.directory.get().by_address(a),
                                        self._ended, self.drops)

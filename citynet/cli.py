@@ -260,8 +260,11 @@ def restore_command(runtime: Runtime, src: Path, yes: bool) -> None:
               help="radius, web or collect (repeatable) [default: all three].")
 @click.option("--parent", type=int, hidden=True,
               help="Run as a listener child of `citynet serve` (this PID).")
+@click.option("--listener", type=click.IntRange(1), hidden=True,
+              help="This listener child's number (1 runs the once-per-node services).")
 @pass_runtime
-def serve(runtime: Runtime, roles: tuple[str, ...], parent: int | None) -> None:
+def serve(runtime: Runtime, roles: tuple[str, ...], parent: int | None,
+          listener: int | None) -> None:
     """Run citynet in the foreground (Ctrl-C stops it): the RADIUS listener, the web app
     and the collectors, or only the roles named (docs/operations.md, roles and processes).
 
@@ -270,7 +273,8 @@ def serve(runtime: Runtime, roles: tuple[str, ...], parent: int | None) -> None:
       citynet serve --role web      web.workers > 1: gunicorn with threaded workers
     """
     run_roles(runtime, roles, Parts(web_app=_web_app, radius=_services,
-                                    collectors=_monitoring), parent=parent)
+                                    collectors=_monitoring), parent=parent,
+              listener=listener)
 
 
 def _web_app(runtime: Runtime) -> Flask:

@@ -7,8 +7,10 @@ a thread beside it, the collectors in a child process. Each role can also run al
 as several processes (docs/operations.md, "Roles and processes"):
 
 - ``radius`` with ``radius.processes`` > 1: that many listener processes, children of
-  this one (each ``citynet serve --role radius --parent PID``), sharing the ports through
-  SO_REUSEPORT; a child that dies is started again.
+  this one (each ``citynet serve --role radius --listener N --parent PID``), sharing the
+  ports through SO_REUSEPORT; a child that dies is started again. Services that must run
+  once per node (:func:`once_per_node`: the portal's AC notice listener) run in listener
+  1 only.
 - ``web`` with ``web.workers`` > 1: gunicorn with that many threaded (gthread) workers,
   each building its own app from the factory (:mod:`citynet.webworkers`). gunicorn forks
   its workers from this process, so this process then holds no socket or database
@@ -157,21 +159,41 @@ def checked(asked: Sequence[str], config: Config, *, child: bool = False) -> Pla
     return result
 
 
+def once_per_node(service: Service) -> bool:
+    """Whether ``service`` must run in one process of the node only (its class says
+    ``once_per_node = True``: e.g. it owns a UDP port whose datagrams must each be handled
+    once, so the port is not shared by SO_REUSEPORT)."""
+    return bool(getattr(service, "once_per_node", False))
+
+
+def radius_services(services: Iterable[Service], listener: int | None) -> list[Service]:
+    """The radius role's services in one process: all of them in the first listener (or
+    the only one, ``listener`` None); the others leave out those that run once per node."""
+    return [service for service in services
+            if listener in (None, 1) or not once_per_node(service)]
+
+
+def listener_argv(config_path: str | None, number: int) -> list[str]:
+    """The command line of the radius role's listener child ``number`` (from 1)."""
+    return citynet_argv(config_path, "serve", "--role", "radius", "--listener", str(number))
+
+
 def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
-        parent: int | None = None) -> None:
+        parent: int | None = None, listener: int | None = None) -> None:
     """Run the roles ``asked`` in the foreground until Ctrl-C or SIGTERM; ``parent``: this
-    is a listener child of that ``citynet serve`` (it leaves when the parent does)."""
+    is a listener child of that ``citynet serve`` (it leaves when the parent does), its
+    ``listener`` number."""
     if parent is not None:
         die_with_parent(parent)
     chosen = checked(asked, runtime.config, child=parent is not None)
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
     services: list[Service] = []
     if chosen.listeners_apart:
-        services += [ChildProcess(f"radius-{n}", citynet_argv(
-            runtime.config_path, "serve", "--role", "radius"), f"RADIUS listener {n}")
-            for n in range(1, chosen.listeners + 1)]
+        services += [ChildProcess(f"radius-{n}", listener_argv(runtime.config_path, n),
+                                  f"RADIUS listener {n}")
+                     for n in range(1, chosen.listeners + 1)]
     elif chosen.listeners:
-        services += parts.radius(runtime, box)
+        services += radius_services(parts.radius(runtime, box), listener)
     if chosen.collectors:
         services += parts.collectors(runtime)
     if chosen.web == "waitress":

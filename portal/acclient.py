@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from citynet import metrics
 from citynet.logs import Throttle
 from portal import acportal as ac
 from portal.acportal import (
@@ -97,15 +98,25 @@ LOGOUT_ANSWERS: dict[int, LogoutOutcome] = {
     ac.LogoutError.FAILED: LogoutOutcome.NOT_ONLINE}
 
 
-class Drops:
-    """Datagrams not used, counted by reason; a log line per reason a minute at most."""
+DROPPED = metrics.counter(
+    "citynet_portal_protocol_drops", "Portal-protocol datagrams not used, by side (client: "
+    "the ACs' answers to the portal's logins and logouts; listener: the ACs' NTF_LOGOUT "
+    "notices) and reason", ["side", "reason"])
 
-    def __init__(self, throttle: Throttle | None = None) -> None:
+
+class Drops:
+    """Datagrams not used, counted by reason (here and on /metrics, by ``side``); a log
+    line per reason a minute at most."""
+
+    def __init__(self, side: str = "client", throttle: Throttle | None = None) -> None:
         self.counts: Counter[DropReason] = Counter()
         self._throttle = throttle or Throttle()
         self._lock = threading.Lock()
+        # every reason shown from the start, at 0: a rate alert needs the series to exist
+        self._metric = {reason: DROPPED.labels(side, reason.value) for reason in DropReason}
 
     def count(self, reason: DropReason, source: str, detail: str = "") -> None:
+        self._metric[reason].inc()
         with self._lock:
             self.counts[reason] += 1
             seen = self._throttle.due(reason)

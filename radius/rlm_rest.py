@@ -37,6 +37,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +51,7 @@ from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
 from radius.freeradius import DECIDED, TOKEN_HEADER
 from radius.listener import RadiusServer
 from radius.policy import UNCLAIMED
+from radius.vendors import in_vendor_terms
 
 log = logging.getLogger(__name__)
 
@@ -299,12 +301,16 @@ class RestApi:
         return outcome
 
     async def _decide(self, attempt: LoginAttempt, nas: str) -> Decision:
-        """Decided and recorded (durably) on the NAS's profile."""
+        """Decided and recorded (durably) on the NAS's profile; the reply attributes in
+        the NAS vendor's terms (its own rate attributes beside WISPr's, as the UDP
+        listener sends them: :mod:`radius.vendors`)."""
         entry = self.server.registry.by_name(nas)
         outcome = await self._stored(Login(attempt, nas, entry.policy if entry else "default",
                                            deadline=time.monotonic() + DECISION_WAIT), nas)
         assert isinstance(outcome, Decision)  # noqa: S101 - what a Login's outcome is
-        return outcome
+        if entry is None:
+            return outcome
+        return replace(outcome, attributes=in_vendor_terms(entry.vendor, outcome.attributes))
 
     async def authorize(self, request: web.Request) -> web.Response:
         """The whole login in one call: Accept (updated, with control:Auth-Type), reject,

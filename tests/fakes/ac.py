@@ -26,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
@@ -124,6 +125,13 @@ class FakeAc:
         values = {"user_ip": user_ip, "ac_name": self.name, "ac_ip": self.address,
                   "ssid": ssid, "user_mac": user_mac, "url": url}
         return portal_url + "?" + urlencode({names[k]: v for k, v in values.items()})
+
+    def redirector(self, portal_url: str, user_mac: str) -> RedirectServer:
+        """The AC's HTTP interception as a server of its own: any GET from a client not
+        online is answered 302 to the portal with this vendor's parameters, the client's
+        address as the user's; an online client gets a plain page. Start it with
+        ``with``; its address is ``.url``."""
+        return RedirectServer(self, portal_url, user_mac)
 
     # --- the wire -------------------------------------------------------------------
 
@@ -361,6 +369,46 @@ class FakeAc:
                         return True
                 self._stop.wait(0.01)
         return False
+
+
+class RedirectServer:
+    """What a browser behind the AC meets before login (FakeAc.redirector)."""
+
+    def __init__(self, ac: FakeAc, portal_url: str, user_mac: str) -> None:
+        fake = ac
+
+        class Intercept(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                user_ip = self.client_address[0]
+                if user_ip in fake.online:
+                    body = b"online"
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                original = f"http://{self.headers.get('Host', 'example.com')}{self.path}"
+                self.send_response(302)
+                self.send_header("Location", fake.redirect_url(portal_url, user_ip, user_mac,
+                                                               url=original))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((ac.address, 0), Intercept)
+        self.url = f"http://{ac.address}:{self.server.server_address[1]}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> RedirectServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self._thread.join(timeout=10)
+        self.server.server_close()
 
 
 def main() -> None:

@@ -339,3 +339,37 @@ def test_bad_roles_config_stops_start_up_naming_the_key(tmp_path: Path, args: li
     assert result.exit_code == 2
     assert says in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_ac_notices_are_taken_by_one_of_two_listener_processes(
+        sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> None:
+    """The NTF_LOGOUT port is bound once per node — by listener 1 — not once per listener
+    process (each would try; all but one would fail, and a notice must be handled once)."""
+    from citynet.crypto import open_box
+    from inventory.files import RawRow
+    from inventory.importer import import_rows
+    from inventory.kinds import KINDS
+    from tests.fakes.ac import FakeAc
+
+    box = open_box(sqlite_config, sqlite_store, create=True)
+    ac = FakeAc(b"ac-portal-key-456", name="ac-roles")
+    with sqlite_store.session() as session:
+        assert import_rows(session, [RawRow("test", 1, KINDS["nas"], {
+            "name": "ac-roles", "address": ac.address, "secret": SECRET, "vendor": "huawei",
+            "portal_protocol": "huawei-v2", "portal_port": ac.port,
+            "portal_secret": "ac-portal-key-456"})], box).ok
+    notices = free_port(socket.SOCK_DGRAM)
+    serve = Serve(sqlite_config, tmp_path, "radius", radius__processes="2",
+                  portal__protocol_port=str(notices))
+    serve.start(ready_lines=3)  # the parent and both listeners
+    try:
+        with ac:
+            ac.portal = ("127.0.0.1", notices)
+            assert ac.kick("10.30.0.9", "idle")  # acknowledged
+    finally:
+        serve.stop()
+    said = serve.output()
+    assert said.count(f"Portal-protocol notices on udp 127.0.0.1:{notices}") == 1, said
+    assert "Portal-protocol notices: not yet" not in said
+    assert "cannot listen" not in said

@@ -229,3 +229,17 @@ def test_sms_login_then_one_tap_for_the_remembered_device(hotspot: AcHotspot) ->
     assert again.status_code == 303 and again.location.endswith("/portal/success")
     assert hotspot.ac.online[USER_IP].name == "13800138000"
     assert hotspot.ac.radius_logins == 2
+
+
+def test_answers_signed_with_another_key_are_dropped_and_on_metrics(
+        hotspot: AcHotspot) -> None:
+    from tests.integration.portal.test_metrics import moved, scrape
+
+    hotspot.ac.sign_secret = b"not-the-key-registered"
+    before = scrape(hotspot.app)
+    phone = Phone(hotspot)
+    phone.arrive()
+    assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 503
+    dropped = moved(before, scrape(hotspot.app), "citynet_portal_protocol_drops_total",
+                    side="client", reason="wrong_authenticator")
+    assert dropped >= 3  # each ACK_CHALLENGE sent, and the timeout logout's answers

@@ -38,12 +38,13 @@ class Listener:
 
 
 def add_nas(config: Config, store: Store, address: str = "127.0.0.1",
-            policy: str = "default") -> None:
+            policy: str = "default", vendor: str = "coovachilli",
+            name: str = "test-gw") -> None:
     box = open_box(config, store, create=True)
     with store.session() as session:
         outcome = import_rows(session, [RawRow("test", 1, KINDS["nas"], {
-            "name": "test-gw", "address": address, "secret": SECRET,
-            "vendor": "coovachilli", "policy": policy})], box)
+            "name": name, "address": address, "secret": SECRET,
+            "vendor": vendor, "policy": policy})], box)
         assert outcome.ok, outcome.problems
 
 

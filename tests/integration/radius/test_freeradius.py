@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from citynet.config import Config
 from citynet.db import Store
-from radius import vouchers
+from radius import profiles, vouchers
 from radius.models import AccountingRecord
+from radius.profiles import Terms
 from radius.records import LoginRecord
 from tests.integration.radius.conftest import SECRET, add_nas, radclient
 from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
@@ -55,9 +56,21 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
+RATED = Terms(name="rated", bandwidth_up_kbps=2000, bandwidth_down_kbps=8000)
+
+
 @pytest.fixture
-def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Front]:
-    add_nas(backend_config, store)
+def front(request: pytest.FixtureRequest, backend_config: Config, store: Store,
+          tmp_path: Path) -> Iterator[Front]:
+    """FreeRADIUS in front of citynet, for a CoovaChilli NAS or (indirect parameter) a NAS
+    of that vendor on a profile with a rate."""
+    vendor = getattr(request, "param", None)
+    if vendor is None:
+        add_nas(backend_config, store)
+    else:
+        with store.session() as session:
+            profiles.save(session, RATED)
+        add_nas(backend_config, store, vendor=vendor, policy=RATED.name)
     web_port, api_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
@@ -115,6 +128,20 @@ def test_voucher_logins_through_freeradius(front: Front, store: Store) -> None:
     # once each: no post-auth record for what citynet decided
     assert results == ["accept", "accept", "wrong password", "no valid login token",
                        "device not remembered"]
+
+
+@pytest.mark.parametrize(("front", "up", "down"), [
+    ("huawei", "Huawei-Input-Average-Rate", "Huawei-Output-Average-Rate"),
+    ("h3c", "H3C-Input-Average-Rate", "H3C-Output-Average-Rate")], indirect=["front"])
+def test_a_huawei_or_h3c_nas_gets_its_rate_through_freeradius(front: Front, store: Store,
+                                                              up: str, down: str) -> None:
+    with store.session() as session:
+        [voucher] = vouchers.create(session, 1, 45, 1, "fr", valid_days=1)
+        code = voucher.code
+    accepted = login(front, code, code, chap=True)
+    assert "Received Access-Accept" in accepted, accepted
+    assert f"{up} = 2000000" in accepted and f"{down} = 8000000" in accepted, accepted
+    assert "WISPr-Bandwidth-Max-Down = 8000000" in accepted
 
 
 def test_a_chinese_ssid_and_a_full_width_code_arrive_as_sent(front: Front,

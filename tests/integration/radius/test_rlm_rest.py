@@ -428,3 +428,30 @@ def test_the_api_s_metrics_are_for_the_allowed_addresses_only(sqlite_store: Stor
         assert scrape(service.api_url.removesuffix("/radius/rest") + "/metrics")[0] == 404
     finally:
         service.stop()
+
+
+@pytest.mark.parametrize(("vendor", "up", "down"), [
+    ("huawei", "Huawei-Input-Average-Rate", "Huawei-Output-Average-Rate"),
+    ("h3c", "H3C-Input-Average-Rate", "H3C-Output-Average-Rate")])
+def test_a_huawei_or_h3c_nas_gets_its_own_rate_attributes(sqlite_config: Config,
+                                                          sqlite_store: Store, vendor: str,
+                                                          up: str, down: str) -> None:
+    """The same vendor attributes the UDP listener adds (radius.vendors), on this path."""
+    from radius import profiles
+    from radius.profiles import Terms
+
+    with sqlite_store.session() as session:
+        profiles.save(session, Terms(name="rated", bandwidth_up_kbps=2000,
+                                     bandwidth_down_kbps=8000))
+        voucher, second = vouchers.create(session, 2, 30, 1, "t", valid_days=1)
+    add_nas(sqlite_config, sqlite_store, policy="rated", vendor=vendor, name="ac")
+    add_nas(sqlite_config, sqlite_store, address="127.0.0.2", policy="rated")  # test-gw
+    with api(sqlite_store, open_box(sqlite_config, sqlite_store)) as client:
+        said = client.post("authorize?nas=ac", body(**{"User-Name": voucher.code,
+                                                       "User-Password": voucher.code})).json()
+        other = client.post("authorize?nas=test-gw", body(**{
+            "User-Name": second.code, "User-Password": second.code})).json()
+    assert (said[f"reply:{up}"], said[f"reply:{down}"]) == (2_000_000, 8_000_000)
+    assert said["reply:WISPr-Bandwidth-Max-Down"] == 8_000_000  # kept beside them
+    assert other["reply:WISPr-Bandwidth-Max-Up"] == 2_000_000
+    assert not [name for name in other if "Average-Rate" in name]  # CoovaChilli: WISPr only

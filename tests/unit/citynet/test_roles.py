@@ -93,3 +93,27 @@ def test_warnings_are_logged_and_errors_stop_start_up(tmp_path: Path,
     assert "config: radius.processes: 64 listener processes on" in caplog.text
     with pytest.raises(ConfigError, match=r"^config: radius\.enabled: "):
         checked(["radius"], config(tmp_path, radius={"enabled": False}))
+
+
+class _Listener:
+    def __init__(self, once: bool) -> None:
+        self.once_per_node = once
+
+    def describe(self) -> str:
+        return "a service"
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def test_once_per_node_services_run_in_the_first_listener_only() -> None:
+    from citynet.roles import listener_argv, radius_services
+
+    shared, once = _Listener(False), _Listener(True)
+    assert radius_services([shared, once], None) == [shared, once]  # the only process
+    assert radius_services([shared, once], 1) == [shared, once]
+    assert radius_services([shared, once], 2) == [shared]
+    assert listener_argv(None, 2)[-4:] == ["--role", "radius", "--listener", "2"]

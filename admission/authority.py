@@ -43,7 +43,7 @@ def serial_text(serial: int) -> str:
 def _current(session: Session) -> Authority:
     found: Authority | None = session.scalar(select(Authority))
     if found is None:
-        raise AdmissionError("no certificate authority yet: run `citynet admission ca init`")
+        raise AdmissionError("no certificate authority yet: run `citynet nac ca init`")
     return found
 
 

@@ -27,7 +27,7 @@ CLIENT_LIFETIME = timedelta(days=365)
 # behind would otherwise see a certificate that is "not yet valid"
 BACKDATE = timedelta(minutes=10)
 # a CRL that has passed its nextUpdate fails every EAP-TLS login (FreeRADIUS/OpenSSL), so
-# it is reissued well before: `citynet admission crl` daily is enough
+# it is reissued well before: `citynet nac crl` daily is enough
 CRL_LIFETIME = timedelta(days=7)
 # RFC 5280 upper bound for a common name, and for labels kept beside it
 NAME_LIMIT = 64

@@ -1,4 +1,4 @@
-"""``citynet admission …``: people, the district CA, client certificates and CRLs."""
+"""``citynet nac …``: people, the district CA, client certificates and CRLs."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _box(runtime: Runtime, *, create: bool = False) -> SecretBox:
     box = runtime.box(create=create)
     if box is None:
         raise SecretsError("no secrets key is configured: the CA keys are sealed with it "
-                           "(`citynet admission ca init` makes one)")
+                           "(`citynet nac ca init` makes one)")
     return box
 
 
@@ -49,15 +49,15 @@ def write_private(path: Path, data: bytes) -> None:
         raise
 
 
-@click.group()
+@click.group("nac")
 def admission() -> None:
     """Network admission (802.1X): people, the district CA, certificates, CRLs.
 
     \b
     First steps:
-      citynet admission people import hr.csv --dry-run
-      citynet admission ca init --district 示范区 --server-name radius.example.org
-      citynet admission cert issue t001 --device laptop --out t001.p12
+      citynet nac people import hr.csv --dry-run
+      citynet nac ca init --district 示范区 --server-name radius.example.org
+      citynet nac cert issue t001 --device laptop --out t001.p12
     """
 
 
@@ -119,7 +119,7 @@ def list_people(runtime: Runtime, fmt: str | None) -> None:
              "phone": p.phone, "role": p.role.value, "status": p.status.value,
              "certificates": sum(c.revoked_at is None for c in p.certificates)}
             for p in people.everyone(session)], many="people")
-    emit(shown, fmt, empty="(no people: import them with `citynet admission people import`)")
+    emit(shown, fmt, empty="(no people: import them with `citynet nac people import`)")
 
 
 @people_group.command("disable")
@@ -135,7 +135,7 @@ def disable_person(runtime: Runtime, username: str, reason: str) -> None:
     click.echo(f"{username} disabled" if changed else f"{username} was disabled already")
     if revoked:
         click.echo(f"revoked {len(revoked)} certificate(s): {serials}")
-        click.echo("publish a new CRL for FreeRADIUS: citynet admission crl --dir TRUST_DIR",
+        click.echo("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR",
                    err=True)
 
 
@@ -249,7 +249,7 @@ def list_certs(runtime: Runtime, expiring: int | None, fmt: str | None) -> None:
         shown = Listing("certificates", "certificate", CERT_COLUMNS, [
             {"serial": c.serial, "username": c.person.username, "device": c.device,
              "not_after": c.not_after, "revoked_at": c.revoked_at} for c in found])
-    emit(shown, fmt, empty="(no certificates: `citynet admission cert issue`)")
+    emit(shown, fmt, empty="(no certificates: `citynet nac cert issue`)")
 
 
 @cert_group.command("revoke")
@@ -265,7 +265,7 @@ def revoke_cert(runtime: Runtime, which: str) -> None:
     if not revoked:
         click.echo("nothing to revoke: revoked already")
     else:
-        click.echo("publish a new CRL for FreeRADIUS: citynet admission crl --dir TRUST_DIR",
+        click.echo("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR",
                    err=True)
 
 
@@ -311,4 +311,4 @@ def eap_config(runtime: Runtime, out_dir: Path) -> None:
         session.commit()
     click.echo(f"wrote {files.server_cert.parent}/{{server.pem,server.key,eap}} and "
                f"{files.trust_dir}/ (publish CRLs there: "
-               f"citynet admission crl --dir {files.trust_dir})")
+               f"citynet nac crl --dir {files.trust_dir})")

@@ -1,4 +1,4 @@
-"""`citynet admission …` end to end over a store: import all or nothing, CA, a .p12 that
+"""`citynet nac …` end to end over a store: import all or nothing, CA, a .p12 that
 opens with the printed password only, revoke, CRL."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Admission:
                     "CITYNET_DATABASE__URL": config.database.url}
 
     def __call__(self, *args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(cli, ["admission", *args], env=self.env)
+        result = CliRunner().invoke(cli, ["nac", *args], env=self.env)
         assert result.exit_code == code, result.output
         return result.output
 
@@ -67,7 +67,7 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     hr = tmp_path / "hr.csv"
     hr.write_text(GOOD, encoding="utf-8")
     admission("people", "import", str(hr))
-    assert "(`citynet admission ca init` makes one)" in admission(
+    assert "(`citynet nac ca init` makes one)" in admission(
         "cert", "issue", "t001", "--device", "laptop", "--out", str(tmp_path / "x.p12"),
         code=1)
     admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")

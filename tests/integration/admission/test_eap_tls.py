@@ -118,7 +118,7 @@ def setup(sqlite_store: Store, tmp_path: Path) -> Iterator[Setup]:
         people.apply(session, rows)
         authority.init(session, box, "示范区", SERVER_NAME, now)
         ca_pair, server = authority.authority_keys(session, box)
-        # what `citynet admission eap-config` writes, with a first CRL (check_crl: without
+        # what `citynet nac eap-config` writes, with a first CRL (check_crl: without
         # one for the CA every login fails)
         number, crl = authority.publish_crl(session, box, now)
         files = eap.write_config(eap_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,

@@ -59,6 +59,18 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Patroni >= 3.0.3 in a virtualenv of its own, on the system Python and its packages
+# (psycopg2, urllib3 from Debian's patroni above): Debian 12's 3.0.2 lets an old primary
+# back from a partition overwrite the new primary's leader key and promote itself, so
+# commits acknowledged by the new primary are rewound away (upstream fix in 3.0.3, PR
+# #2689; docs/operations.md). tests/lab/patroni.py runs this one.
+patroni_venv=/opt/citynet-patroni
+if ! "$patroni_venv/bin/patroni" --version >/dev/null 2>&1; then
+  echo "installing Patroni 4.1.5 in $patroni_venv"
+  /usr/bin/python3 -m venv --system-site-packages "$patroni_venv"
+  "$patroni_venv/bin/pip" install -q 'patroni[etcd3]==4.1.5'
+fi
+
 # PostgreSQL is started before the session on this machine kind; start it if it stopped.
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "starting PostgreSQL"

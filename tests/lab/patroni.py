@@ -42,7 +42,14 @@ OS_USER = "postgres"  # PostgreSQL will not run as root
 SUPERUSER = "postgres"
 START_TIMEOUT = 120.0  # initdb, a base backup and a synchronous standby on a busy machine
 LOOPBACK = "127.0.0.1"
-TOOLS = ("patroni", "etcd")
+TOOLS = ("etcd",)
+# Patroni from its own virtualenv (scripts/test-deps.sh): Debian 12's 3.0.2 lets an old
+# primary coming back from a partition overwrite the new primary's leader key (its etcd3
+# lease renewal puts the key unconditionally, on a stale view; fixed upstream in 3.0.3,
+# patroni PR #2689) — it then promotes itself and the new primary's commits are rewound
+# away. docs/operations.md, "the sites partitioned".
+PATRONI_VENV = Path("/opt/citynet-patroni/bin")
+PATRONI_AT_LEAST = (3, 0, 3)
 # the failover settings the field notes measured (DESIGN.md, Patroni)
 DCS = {"ttl": 10, "loop_wait": 2, "retry_timeout": 3, "primary_start_timeout": 0,
        "maximum_lag_on_failover": 1024 * 1024, "synchronous_mode": True}
@@ -107,6 +114,7 @@ class PatroniLab:
         if missing or not BIN_DIR.is_dir():
             pytest.fail(f"{', '.join(missing) or BIN_DIR} not installed: `make deps` "
                         "(scripts/test-deps.sh) installs patroni, etcd-server and PostgreSQL")
+        self.patroni = patroni_command()
         self.scope = f"citynet-lab-{uuid.uuid4().hex[:8]}"
         self.dir = Path(tempfile.mkdtemp(prefix="citynet-patroni-"))
         self.sites = sites
@@ -220,6 +228,12 @@ class PatroniLab:
             process.wait(timeout=30)
         for pid in postmasters:
             wait_until(lambda pid=pid: not alive(pid), f"postgres {pid} gone", timeout=30)
+        keep = os.environ.get("CITYNET_LAB_LOGS")
+        if keep:  # the evidence of a run, kept past it: Patroni's, etcd's, PostgreSQL's logs
+            target = Path(keep) / self.dir.name
+            target.mkdir(parents=True, exist_ok=True)
+            for log in [*self.dir.glob("*.log"), *self.dir.glob("pg*/log/*")]:
+                shutil.copy(log, target / f"{log.parent.name}-{log.name}")
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> PatroniLab:
@@ -257,18 +271,19 @@ class PatroniLab:
             "--initial-cluster-state", "new",
             # a member cut off and back must not force an election on its return (etcd 3.4
             # leaves pre-vote off): the new primary's Patroni would lose etcd meanwhile
-            "--pre-vote=true"], f"{member.name}.log")
+            f"--pre-vote={os.environ.get('CITYNET_LAB_ETCD_PRE_VOTE', 'true')}"],
+            f"{member.name}.log")
 
     def _spawn_patroni(self, node: Node, account: pwd.struct_passwd) -> None:
         config = self.dir / f"{node.name}.yml"
         config.write_text(json.dumps(self._patroni_config(node), indent=1))
         os.chown(config, account.pw_uid, account.pw_gid)
         if node.site is None:
-            self._spawn(["patroni", str(config)], f"{node.name}.log", user=account.pw_uid,
+            self._spawn([self.patroni, str(config)], f"{node.name}.log", user=account.pw_uid,
                         group=account.pw_gid, extra_groups=[])
         else:  # entering a namespace needs root: drop to the account after it
             self._spawn([*node.site.run(), "setpriv", f"--reuid={account.pw_uid}",
-                         f"--regid={account.pw_gid}", "--clear-groups", "patroni",
+                         f"--regid={account.pw_gid}", "--clear-groups", self.patroni,
                          str(config)], f"{node.name}.log")
 
     def _wan_parameters(self) -> dict[str, str]:
@@ -307,6 +322,22 @@ class PatroniLab:
                                "shared_buffers": "32MB", **self._wan_parameters()},
             },
         }
+
+
+def patroni_command() -> str:
+    """The Patroni to run: one with the leader-key fix (:data:`PATRONI_AT_LEAST`)."""
+    found = shutil.which("patroni", path=str(PATRONI_VENV)) or shutil.which("patroni")
+    version = ""
+    if found:
+        done = subprocess.run([found, "--version"], capture_output=True, text=True,
+                              check=False, timeout=60)
+        version = done.stdout.split()[-1] if done.stdout.split() else ""
+    parts = tuple(int(p) for p in version.split(".")[:3] if p.isdigit())
+    if not found or parts < PATRONI_AT_LEAST:
+        pytest.fail(f"Patroni {'.'.join(map(str, PATRONI_AT_LEAST))} or later needed, found "
+                    f"{found or 'none'} {version}: `make deps` (scripts/test-deps.sh) "
+                    f"installs it in {PATRONI_VENV.parent}")
+    return found
 
 
 def _inside(site: Site | None) -> list[str]:

@@ -168,7 +168,10 @@ def require(permission: str) -> Callable[[View], View]:
 
 
 def _wants_json() -> bool:
+    """An API call, or a write (which a login page would lose: 401 rather than a
+    redirect)."""
     return (request.headers.get("Authorization", "").startswith("Bearer ")
+            or request.method in UNSAFE
             or request.path.endswith(".json")
             or request.accept_mimetypes.best == "application/json")
 

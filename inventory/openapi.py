@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from citynet.openapi import AUTH_ERRORS, NO_NUL, NUMBER_OR_NULL, STRING, STRINGS, object_of, ok
+from citynet.openapi import AUTH_ERRORS, NUMBER_OR_NULL, STRING, STRINGS, object_of, ok
 from inventory.kinds import KINDS
 
 _STREET = object_of({"name": {"type": "string"}, "communities": {"type": "integer"},
@@ -14,7 +14,8 @@ _STREET = object_of({"name": {"type": "string"}, "communities": {"type": "intege
 _KIND = {"name": "kind", "in": "path", "required": True, "schema": {"enum": sorted(KINDS)}}
 _KEY = {"name": "key", "in": "path", "required": True,
         "description": "the record's key (a composite key's parts joined by |)",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 400, "pattern": NO_NUL}}
+        "schema": {"type": "string", "minLength": 1, "maxLength": 400,
+                   "pattern": "^[^\u0000-\u001f\u007f]*$"}}
 _RECORD = object_of({
     "kind": STRING, "key": STRING,
     "record": {"type": "object", "description": "its fields, secrets left out"},
@@ -37,7 +38,7 @@ def _refusals(**codes: str) -> dict[str, Any]:
     return {code.lstrip("_"): {"description": text, **_ERRORS} for code, text in codes.items()}
 
 
-_NOT_FOUND = _refusals(_404="no such kind or record")
+_NOT_FOUND = {"404": {"description": "no such kind or record"}}
 
 
 def paths() -> dict[str, Any]:

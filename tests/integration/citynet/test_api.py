@@ -89,13 +89,13 @@ def test_without_a_token_every_call_is_401() -> None:
             "/admin/audit.json", "/admin/sessions.json", "/admin/vouchers.json",
             "/admin/merchants.json", "/admin/devices/changes.json",
             "/admin/inventory/{kind}.json", "/admin/inventory/{kind}/{key}.json")),
-        ("post", "/admin/inventory/{kind}.json"),
+        ("post", "/admin/inventory/{kind}.json"), ("post", "/admin/sessions/kick"),
         ("put", "/admin/inventory/{kind}/{key}.json"),
         ("delete", "/admin/inventory/{kind}/{key}.json")}
     for path, item in document["paths"].items():
         path = path.replace("{kind}", "nas").replace("{key}", "gw-1")
         for method in item:  # no CSRF field either: refused for want of a token
-            assert client.open(path, method=method, json={}).status_code == 401, path
+            assert client.open(path, method=method, data={}).status_code == 401, path
     whoami = client.get("/admin/whoami.json", headers={
         "Authorization": f"Bearer {TOKEN}"}).get_json()
     assert whoami["role"] == "admin" and "audit.read" in whoami["permissions"]

@@ -168,7 +168,10 @@ def require(permission: str) -> Callable[[View], View]:
 
 
 def _wants_json() -> bool:
+    """An API call, or a write (which a login page would lose: 401 rather than a
+    redirect)."""
     return (request.headers.get("Authorization", "").startswith("Bearer ")
+            or request.method in UNSAFE
             or request.path.endswith(".json")
             or request.accept_mimetypes.best == "application/json")
 
@@ -176,6 +179,7 @@ def _wants_json() -> bool:
 # --- CSRF ---------------------------------------------------------------------------
 
 CSRF_KEY = "staff_csrf"  # the staff pages' token in the session
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def csrf_token() -> str:
@@ -196,9 +200,14 @@ def _not_staff() -> frozenset[str]:
 
 @blueprint.before_app_request
 def _csrf_on_posts() -> None:
-    """Every staff POST, on any blueprint (later admin pages included)."""
-    if request.method == "POST" and request.blueprint not in _not_staff():
-        check_csrf()
+    """Every staff POST, PUT, PATCH and DELETE, on any blueprint (later admin pages
+    included): a browser's session may not change anything without the page's token."""
+    if request.method not in UNSAFE or request.blueprint in _not_staff():
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if g.get("staff") is None and getattr(view, "permission", None) is not None:
+        return  # nobody signed in: ``require`` refuses it (401, or the login page)
+    check_csrf()
 
 
 @blueprint.before_app_request

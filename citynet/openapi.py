@@ -15,7 +15,7 @@ from citynet import __version__
 from citynet.domains import Domain, registered
 
 NUMBER_OR_NULL = {"type": ["number", "null"]}
-_ERRORS = {
+AUTH_ERRORS = {
     "401": {"description": "no valid staff token"},
     "403": {"description": "the token's owner lacks the permission"},
 }
@@ -23,7 +23,7 @@ _ERRORS = {
 
 def ok(schema: dict[str, Any]) -> dict[str, Any]:
     return {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-            **_ERRORS}
+            **AUTH_ERRORS}
 
 
 def object_of(properties: dict[str, Any], *required: str) -> dict[str, Any]:
@@ -64,10 +64,11 @@ def document(domains: Sequence[Domain] | None = None) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "citynet staff API", "version": __version__,
-                 "description": "Read access for automation; each call has the "
-                                "permissions of the staff member owning the token. "
-                                "Changes go through the staff web's forms (the same "
-                                "URLs accept a bearer token instead of a CSRF field)."},
+                 "description": "Reads and writes for automation; each call has the "
+                                "permissions of the staff member owning the token and "
+                                "needs no CSRF field. A refused write answers "
+                                "{\"errors\": {field: reason}}; every write is in the "
+                                "audit log."},
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
         "security": [{"token": []}],
         "paths": {

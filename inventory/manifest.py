@@ -18,9 +18,10 @@ EVERY_ROLE = frozenset(Role)
 
 
 def _blueprints() -> Sequence[Blueprint]:
+    from inventory.api import blueprint as api
     from inventory.web import blueprint, editor
 
-    return (blueprint, editor)
+    return (blueprint, editor, api)
 
 
 def _commands() -> Sequence[click.Command]:

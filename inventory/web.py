@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any, cast
 
@@ -28,11 +27,11 @@ from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import SecretsError
 from citynet.web import query_arg, store, whole_number
-from inventory import forms, importer, queries
+from inventory import editing, forms, importer, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
-from inventory.files import Problem, RawRow
-from inventory.importer import export_row, import_rows, parse_row
+from inventory.files import Problem
+from inventory.importer import export_row
 from inventory.kinds import KINDS, Kind
 
 blueprint = Blueprint("inventory", __name__, url_prefix="/inventory",
@@ -200,8 +199,10 @@ def delete(kind: str, key: str) -> BaseResponse:
     chosen = _kind(kind)
     target = f"{chosen.name}:{key}"
     with store().session() as db:
-        before = export_row(chosen, _existing(db, chosen, key))
-        using = importer.delete(db, chosen, key)
+        outcome = editing.delete(db, chosen, key)
+        if outcome is None:
+            abort(404, tr(f"没有这条记录：{key}", f"no {chosen.name} record {key!r}"))
+        using = outcome.using
         if using:
             named = ", ".join(f"{forms.KIND_TITLES[k][_lang()]} {other}" for k, other in using[:10])
             more = len(using) - 10
@@ -215,7 +216,7 @@ def delete(kind: str, key: str) -> BaseResponse:
                      "delete those first."), "error")
             return redirect(url_for(".record", kind=chosen.name, key=key))
         audited(db, "inventory.delete", target,
-                detail={"changed": forms.changes(chosen, before, None)})
+                detail={"changed": forms.changes(chosen, outcome.before, None)})
     flash(tr(f"已删除 {key}", f"{key} deleted"), "ok")
     return redirect(url_for(".records", kind=chosen.name))
 
@@ -304,27 +305,12 @@ class _Refused(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True)
-class _Saved:
-    key: str
-    changed: dict[str, Any]
-
-
 def _store_row(db: Session, kind: Kind, key: str | None, current: dict[str, str],
-               form: Mapping[str, str], box: SecretBox | None) -> _Saved | list[Problem]:
-    raw = RawRow(SOURCE, 0, kind, forms.row_data(kind, form, current))
-    values, problems = parse_row(raw, box)
-    if problems:
-        return problems
-    new_key = kind.key_of(values)
-    existing = importer.find(db, kind, new_key)
-    if key is None and existing is not None:  # a form for a new record never overwrites
-        return [Problem(SOURCE, 0, kind.key[0], tr(f"{new_key} 已存在：请打开它进行编辑",
-                                                   f"{new_key!r} exists already: open it "
-                                                   "to edit it"))]
-    before = export_row(kind, existing) if existing is not None else None
-    outcome = import_rows(db, [raw], box)
-    if outcome.problems:
-        return outcome.problems
-    saved = existing if existing is not None else importer.find(db, kind, new_key)
-    return _Saved(new_key, forms.changes(kind, before, export_row(kind, saved)))
+               form: Mapping[str, str], box: SecretBox | None
+               ) -> editing.Saved | list[Problem]:
+    outcome = editing.save(db, kind, key, current, form, box, SOURCE)
+    if isinstance(outcome, editing.Exists):  # a form for a new record never overwrites
+        return [Problem(SOURCE, 0, kind.key[0], tr(f"{outcome.key} 已存在：请打开它进行编辑",
+                                                   f"{outcome.key!r} exists already: open "
+                                                   "it to edit it"))]
+    return outcome

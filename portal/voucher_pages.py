@@ -103,11 +103,9 @@ def voucher_batches_json() -> dict[str, Any]:
     return {"batches": _batches()}
 
 
-@admin_pages.blueprint.post("/vouchers")
-@require("vouchers.write")
-def voucher_create() -> tuple[str, int] | BaseResponse:
-    form = BatchForm(**{name: request.form.get(name, "").strip()[:80]
-                        for name in ("batch", "count", "minutes", "devices", "valid_days")})
+def _create(form: BatchForm) -> dict[str, str]:
+    """Create the batch the form asks for, audited; what is wrong with it, by field
+    (nothing stored then)."""
     problems = _batch_problems(form)
     if not problems:
         with store().session() as db:
@@ -120,10 +118,45 @@ def voucher_create() -> tuple[str, int] | BaseResponse:
                 vouchers.create(db, terms["count"], terms["minutes"], terms["devices"],
                                 form.batch, terms["valid_days"])
                 audited(db, "vouchers.create", form.batch, detail=terms)  # never the codes
+    return problems
+
+
+@admin_pages.blueprint.post("/vouchers")
+@require("vouchers.write")
+def voucher_create() -> tuple[str, int] | BaseResponse:
+    form = BatchForm(**{name: request.form.get(name, "").strip()[:80]
+                        for name in ("batch", "count", "minutes", "devices", "valid_days")})
+    problems = _create(form)
     if problems:
         return _vouchers_page(form, 400, problems)
     flash(tr(f"已生成 {form.count} 张上网券", f"{form.count} vouchers created"), "ok")
     return redirect(_batch_url(form.batch))
+
+
+@admin_pages.blueprint.post("/vouchers.json")
+@require("vouchers.write")
+def voucher_create_json() -> tuple[dict[str, Any], int]:
+    """The create form as a JSON call: the batch (its counts, not its codes: those are on
+    its page) or ``{"errors": {field: reason}}`` (409 for a name taken)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return {"errors": {"": "the body is a JSON object"}}, 400
+    unknown = set(body) - {"batch", "count", "minutes", "devices", "valid_days"}
+    if unknown:
+        return {"errors": {name: "no such field" for name in sorted(unknown)}}, 400
+    typed = {name: value for name, value in body.items()
+             if isinstance(value, str) or (isinstance(value, int)
+                                           and not isinstance(value, bool))}
+    if typed.keys() != body.keys() or "\x00" in "".join(map(str, typed.values())):
+        return {"errors": {name: "a text or a whole number" for name in body
+                           if name not in typed or "\x00" in str(body[name])}}, 400
+    form = BatchForm(**{name: str(value).strip()[:80] for name, value in typed.items()})
+    problems = _create(form)
+    if problems:
+        return {"errors": problems}, 409 if set(problems) == {"batch"} and \
+            _batch_problems(form) == {} else 400
+    made = next(b for b in _batches() if b["batch"] == form.batch)
+    return {**made, "url": _batch_url(form.batch)}, 201
 
 
 def _code_view(voucher: vouchers.Voucher, now: datetime) -> dict[str, Any]:

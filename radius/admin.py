@@ -151,10 +151,13 @@ def sessions_json() -> tuple[dict[str, Any], int]:
     return {"sessions": found, "truncated": more, "limit": SESSIONS_SHOWN}, 200
 
 
-def _refuse(status: int, zh: str, en: str, back: str) -> tuple[dict[str, Any], int] | BaseResponse:
-    """A kick that cannot go ahead: JSON for API clients, else a flash on the list."""
+def _refuse(status: int, zh: str, en: str, back: str, field: str = ""
+            ) -> tuple[dict[str, Any], int] | BaseResponse:
+    """A kick that cannot go ahead: JSON for API clients (keyed by the form field it
+    concerns, ``""`` for the kick as a whole; ``error`` kept for older scripts), else a
+    flash on the list."""
     if g.staff.api:
-        return {"error": tr(zh, en)}, status
+        return {"errors": {field: tr(zh, en)}, "error": tr(zh, en)}, status
     flash(tr(zh, en), "error")
     return redirect(back)
 
@@ -173,25 +176,29 @@ def kick() -> tuple[dict[str, Any], int] | BaseResponse:
     ``citynet sessions kick`` sends. Waits for the NAS's answer (up to 3 × 2 s)."""
     back = _back()
     row_id = request.form.get("session", "").strip()
+    if g.staff.api and "\x00" in request.form.get("reason", ""):  # pages: form_text's 400
+        return _refuse(400, "原因含有 NUL 字符", "The reason holds a NUL character", back,
+                       "reason")
     reason = form_text("reason")
     row = whole_number(row_id, 1, MAX_ID)
     if row is None:
-        return _refuse(400, "请选择一个会话", "Choose a session", back)
+        return _refuse(400, "请选择一个会话", "Choose a session", back, "session")
     if not reason:
-        return _refuse(400, "请填写断开原因", "Give a reason for the disconnect", back)
+        return _refuse(400, "请填写断开原因", "Give a reason for the disconnect", back,
+                       "reason")
     if len(reason) > REASON_MAX:
         return _refuse(400, f"原因最多 {REASON_MAX} 个字符",
-                       f"The reason is at most {REASON_MAX} characters", back)
+                       f"The reason is at most {REASON_MAX} characters", back, "reason")
     box: SecretBox | None = current_app.extensions.get("citynet.box")
     with store().session() as db:
         live = db.get(RadiusSession, row)
         if live is None:
             return _refuse(404, "没有这个会话（可能已被清理）：请刷新列表",
                            "No such session (it may have been cleaned up): reload the list",
-                           back)
+                           back, "session")
         if live.stopped_at is not None:
             return _refuse(409, "这个会话已经结束，无需断开", "This session has already ended: "
-                           "nothing to disconnect", back)
+                           "nothing to disconnect", back, "session")
         try:
             target = live_sessions.target(db, box, live)
         except live_sessions.NotAddressable as problem:

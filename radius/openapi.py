@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from citynet.openapi import STRING, WHEN_OR_NULL, object_of, ok, query
+from citynet.openapi import AUTH_ERRORS, STRING, WHEN_OR_NULL, object_of, ok, query
+from citynet.web import MAX_ID
 from radius.records import MAC_SPELLING
 
 _SESSION = object_of({
@@ -14,6 +15,17 @@ _SESSION = object_of({
     "stopped_at": WHEN_OR_NULL, "minutes": {"type": "integer"},
     "input_octets": {"type": "integer"}, "output_octets": {"type": "integer"},
     "state": {"enum": ["open", "stopped"]}, "terminate_cause": STRING})
+
+
+_KICKED = object_of({
+    "kicked": {"type": "boolean"}, "session": {"type": "integer"}, "session_id": STRING,
+    "nas": STRING, "answer": STRING, "error_cause": STRING, "attempts": {"type": "integer"},
+    "audit_seq": {"type": "integer"}})
+_REFUSED = {"content": {"application/json": {"schema": object_of({
+    "errors": {"type": "object", "additionalProperties": STRING,
+               "description": "field → reason; \"\" for the kick as a whole"},
+    "error": STRING})}}}
+REASON_MAX = 200  # radius.admin.REASON_MAX (a test holds them equal)
 
 
 def paths() -> dict[str, Any]:
@@ -35,4 +47,25 @@ def paths() -> dict[str, Any]:
                                           "truncated": {"type": "boolean"},
                                           "limit": {"type": "integer"}})),
                           "400": {"description": "a MAC or IP that is not one"}}}},
+        "/admin/sessions/kick": {"post": {
+            "summary": "Disconnect one open session: a Disconnect-Request (RFC 5176) to its "
+                       "NAS, waiting for its answer; audited (sessions.kick)",
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": object_of({
+                    "session": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+                                "description": "the session's id in /admin/sessions.json"},
+                    "reason": {"type": "string", "minLength": 1, "maxLength": REASON_MAX,
+                               "pattern": "^[^\u0000]*[^\u0000\\s][^\u0000]*$",
+                               "description": "why, for the audit log"}})}}},
+            "responses": {
+                "200": {"description": "the NAS acknowledged: disconnected",
+                        "content": {"application/json": {"schema": _KICKED}}},
+                "400": {"description": "no session id, or no reason", **_REFUSED},
+                "404": {"description": "no such session", **_REFUSED},
+                "409": {"description": "the session has ended, or its NAS cannot be "
+                                       "reached by CoA", **_REFUSED},
+                "502": {"description": "the NAS refused or did not answer (audited as "
+                                       "failed)",
+                        "content": {"application/json": {"schema": _KICKED}}},
+                **AUTH_ERRORS}}},
     }

@@ -13,7 +13,11 @@ import pytest
 import schemathesis
 from flask import Flask
 from schemathesis import Case
-from schemathesis.checks import negative_data_rejection
+from schemathesis.checks import (
+    allow_header_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from citynet import audit, staff
 from citynet.app import create_app
@@ -60,22 +64,41 @@ def test_the_api_answers_as_documented(case: Case) -> None:
     # unknown query parameters are ignored, as REST APIs do, rather than refused; every
     # other out-of-range value must be refused
     documented = {p["name"] for p in APP.test_client().get("/api/openapi.json")
-                  .get_json()["paths"][case.path]["get"].get("parameters", [])}
+                  .get_json()["paths"][case.path]
+                  .get(case.method.lower(), {}).get("parameters", [])}
     extra = set(case.query or {}) - documented
+    excluded = [negative_data_rejection] if extra else []
+    if case.path.startswith("/admin/inventory/{kind}") or (
+            case.method == "POST" and case.path == "/admin/vouchers.json"):
+        # one body schema serves every kind (the kind is in the path), so a body valid by
+        # the document may still lack a field the kind needs: 422, not a 2xx; a voucher
+        # batch's name may be taken or hold a character a name may not (400 or 409)
+        excluded.append(positive_data_acceptance)
+        # a record whose key ends in ".json" has its editor form at the same address,
+        # so OPTIONS also lists the form's POST
+        excluded.append(allow_header_conformance)
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"},
-                           excluded_checks=[negative_data_rejection] if extra else None)
+                           excluded_checks=excluded or None)
 
 
 def test_without_a_token_every_call_is_401() -> None:
     client = APP.test_client()
     document = client.get("/api/openapi.json").get_json()
-    assert set(document["paths"]) == {
-        "/admin/whoami.json", "/inventory/summary.json", "/dashboard/targets.json",
-        "/admin/audit.json", "/admin/sessions.json", "/admin/vouchers.json",
-        "/admin/merchants.json", "/admin/devices/changes.json", "/admin/inventory/{kind}.json"}
-    for path in document["paths"]:
-        path = path.replace("{kind}", "nas")
-        assert client.get(path).status_code == 401, path
+    assert {(method, path) for path, item in document["paths"].items()
+            for method in item} == {
+        *(("get", path) for path in (
+            "/admin/whoami.json", "/inventory/summary.json", "/dashboard/targets.json",
+            "/admin/audit.json", "/admin/sessions.json", "/admin/vouchers.json",
+            "/admin/merchants.json", "/admin/devices/changes.json",
+            "/admin/inventory/{kind}.json", "/admin/inventory/{kind}/{key}.json")),
+        ("post", "/admin/inventory/{kind}.json"), ("post", "/admin/sessions/kick"),
+        ("post", "/admin/vouchers.json"),
+        ("put", "/admin/inventory/{kind}/{key}.json"),
+        ("delete", "/admin/inventory/{kind}/{key}.json")}
+    for path, item in document["paths"].items():
+        path = path.replace("{kind}", "nas").replace("{key}", "gw-1")
+        for method in item:  # no CSRF field either: refused for want of a token
+            assert client.open(path, method=method, data={}).status_code == 401, path
     whoami = client.get("/admin/whoami.json", headers={
         "Authorization": f"Bearer {TOKEN}"}).get_json()
     assert whoami["role"] == "admin" and "audit.read" in whoami["permissions"]

@@ -20,6 +20,8 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+import radius.admin
+import radius.openapi
 from citynet import audit, staff
 from citynet.access import PERMISSIONS
 from citynet.app import create_app
@@ -262,6 +264,13 @@ def test_kick_over_the_api_answers_json(site: Site, nas: FakeNas) -> None:
     refused = api.post("/admin/sessions/kick", data={"session": str(row)},
                        headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 400 and "reason" in refused.get_json()["error"]
+    assert list(refused.get_json()["errors"]) == ["reason"]  # keyed by the form field
+    gone = api.post("/admin/sessions/kick", data={"session": "99999", "reason": "again"},
+                    headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 404 and list(gone.get_json()["errors"]) == ["session"]
+    assert api.post("/admin/sessions/kick", data={"session": "x", "reason": "a"}, headers={
+        "Authorization": f"Bearer {token}"}).get_json()["errors"].keys() == {"session"}
+    assert radius.openapi.REASON_MAX == radius.admin.REASON_MAX  # the document's limit
 
 
 def test_the_cli_kick_sends_to_the_configured_coa_port(site: Site, nas: FakeNas) -> None:

@@ -311,7 +311,8 @@ def test_staff_pages_speak_chinese_first_and_switch_to_english(site: Site) -> No
 
 
 OPEN = {"static", "home", "healthz", "openapi_document", "access.login", "access.logout",
-        "access.second_factor", "access.enrol", "access.enrol_anew"}
+        "access.second_factor", "access.enrol", "access.enrol_anew",
+        "metrics_page"}  # guarded by address (metrics.allow), not by a staff login
 
 
 def test_every_staff_view_states_its_permission(site: Site) -> None:

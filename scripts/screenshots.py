@@ -5,8 +5,11 @@ Each GET page of the Flask URL map, in each of its languages, at 360, 390, 768 a
 
     PYTHONPATH=$PWD .venv/bin/python scripts/screenshots.py [OUT]   # OUT: /tmp/citynet-shots
 
-Pages with URL parameters are filled from the first link to them found on the pages
-already visited (the first street, NAS, change...); the others are listed as skipped.
+Portal pages are reached as a phone would reach them: through the hotspot simulator's UAM
+hand-off (a RADIUS listener on free loopback ports), one MAC and one voucher per language;
+the status and success pages after a voucher login. Pages with URL parameters are filled
+from the first link to them found on the pages already visited (the first street, NAS,
+voucher batch...); the others are listed as not filled.
 """
 
 from __future__ import annotations
@@ -28,8 +31,13 @@ from werkzeug.exceptions import HTTPException
 from citynet import config as config_module
 from citynet import staff
 from citynet.app import create_app
+from citynet.config import RadiusConfig
 from citynet.domains import registered
 from citynet.runtime import Runtime
+from inventory.demo import DEMO_NAS, DEMO_NAS_SECRET, DEMO_UAM_SECRET
+from portal.simulator import Simulator
+from radius import vouchers
+from radius.service import RadiusService
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = (360, 390, 768, 1366)
@@ -47,8 +55,9 @@ def skipped(rule: Any) -> bool:
     return "GET" not in rule.methods or any(word in text for word in SKIP_WORDS)
 
 
-def seed(data_dir: Path) -> tuple[Runtime, Any]:
-    """The demo district, as `citynet demo --seed-only` makes it, plus an admin."""
+def seed(data_dir: Path) -> tuple[Runtime, Any, list[str]]:
+    """The demo district, as `citynet demo --seed-only` makes it, plus an admin and a
+    voucher batch (one voucher per portal language)."""
     runtime = Runtime()
     config = config_module.from_dict({"data_dir": str(data_dir)})
     config = config.model_copy(update={"portal": config.portal.model_copy(
@@ -63,7 +72,9 @@ def seed(data_dir: Path) -> tuple[Runtime, Any]:
             domain.demo_seed(runtime, box)
     with runtime.store.session() as session:
         staff.add(session, ADMIN, staff.Role.ADMIN, PASSWORD)
-    return runtime, box
+        codes = [vouchers.display(v.code) for v in vouchers.create(
+            session, len(PORTAL_LANGS), 120, 1, "screenshots", valid_days=30)]
+    return runtime, box, codes
 
 
 def sign_in(page: Any, base: str, runtime: Runtime, box: Any) -> None:
@@ -117,11 +128,50 @@ def discover(app: Any, page: Any, base: str) -> tuple[dict[str, str], list[str]]
     return paths, unfilled
 
 
-def shoot(page: Any, base: str, paths: dict[str, str], out: Path) -> list[dict[str, Any]]:
+class Phone:
+    """The portal as a phone behind the hotspot reaches it: a browser context (cookies of
+    its own) and a hand-off per language, then a voucher login before the pages that
+    need one."""
+
+    ONLINE = ("/portal/status", "/portal/success")
+
+    def __init__(self, browser: Any, hotspot: str, codes: list[str]) -> None:
+        self.browser, self.hotspot = browser, hotspot
+        self.codes = dict(zip(PORTAL_LANGS, codes, strict=True))
+        self.pages: dict[str, Any] = {}
+        self.online: set[str] = set()
+
+    def page(self, path: str, lang: str) -> Any:
+        start = (f"{self.hotspot}/news?sim-mac=02-00-00-00-5C-"
+                 f"{PORTAL_LANGS.index(lang):02X}&lang={lang}")
+        if lang not in self.pages:
+            page = self.browser.new_page(viewport={"width": WIDTHS[1], "height": 900})
+            page.goto(start)
+            page.wait_for_url("**/portal/**")
+            self.pages[lang] = page
+        page = self.pages[lang]
+        if path in self.ONLINE and lang not in self.online:
+            page.goto(start)
+            page.wait_for_url("**/portal/**")
+            page.fill("#code", self.codes[lang])
+            page.locator("form:has(#code) input[name=consent]").check()
+            page.locator("form:has(#code) button").click()
+            page.wait_for_url("**/portal/**res=success**")
+            self.online.add(lang)
+        return page
+
+
+def order(item: tuple[str, str]) -> tuple[bool, str]:
+    return item[1] in Phone.ONLINE, item[1]
+
+
+def shoot(staff_page: Any, base: str, paths: dict[str, str], out: Path,
+          phone: Phone) -> list[dict[str, Any]]:
     shots = []
-    for endpoint, path in sorted(paths.items(), key=lambda item: item[1]):
+    for endpoint, path in sorted(paths.items(), key=order):
         langs = PORTAL_LANGS if path.startswith("/portal") else STAFF_LANGS
         for lang in langs:
+            page = phone.page(path, lang) if langs is PORTAL_LANGS else staff_page
             name = f"{endpoint.replace('.', '-')}-{lang}"
             page.set_viewport_size({"width": WIDTHS[-1], "height": 900})
             response = page.goto(f"{base}{path}?lang={lang}")
@@ -174,12 +224,18 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="citynet-shots-") as data:
-        runtime, box = seed(Path(data))
+        runtime, box, codes = seed(Path(data))
         app = create_app(runtime.store, runtime.config, box=box)
         web = create_server(app, host="127.0.0.1", port=0, threads=4)
         thread = threading.Thread(target=web.run, daemon=True)
         thread.start()
         base = f"http://127.0.0.1:{web.effective_port}"  # type: ignore[union-attr]
+        radius = RadiusService(runtime.store, box, RadiusConfig(
+            bind="127.0.0.1", auth_port=0, acct_port=0))
+        radius.start()
+        hotspot = Simulator(f"{base}/portal/", "127.0.0.1", radius.ports[0], radius.ports[1],
+                            DEMO_NAS_SECRET, DEMO_NAS, DEMO_UAM_SECRET)
+        hotspot.start()
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM,
@@ -189,10 +245,13 @@ def main(argv: list[str]) -> int:
                     page.set_default_timeout(30_000)
                     sign_in(page, base, runtime, box)
                     paths, unfilled = discover(app, page, base)
-                    shots = shoot(page, base, paths, out)
+                    phone = Phone(browser, f"http://127.0.0.1:{hotspot.port}", codes)
+                    shots = shoot(page, base, paths, out, phone)
                 finally:
                     browser.close()
         finally:
+            hotspot.stop()
+            radius.stop()
             web.close()
             thread.join(timeout=10)
             runtime.close()

@@ -1,0 +1,265 @@
+"""Screenshot every page: a demo district in a temporary SQLite store, the app served on a
+free loopback port in this process, Debian's Chromium (Playwright) signed in as an admin.
+Each GET page of the Flask URL map, in each of its languages, at 360, 390, 768 and
+1366 px (full-page PNG) and printed on A4 (PDF), with an index.html of thumbnails.
+
+    PYTHONPATH=$PWD .venv/bin/python scripts/screenshots.py [OUT]   # OUT: /tmp/citynet-shots
+
+Portal pages are reached as a phone would reach them: through the hotspot simulator's UAM
+hand-off (a RADIUS listener on free loopback ports), one MAC and one voucher per language;
+the status and success pages after a voucher login. Pages with URL parameters are filled
+from the first link to them found on the pages already visited (the first street, NAS,
+voucher batch...); the others are listed as not filled.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyotp
+from waitress.server import create_server
+from werkzeug.exceptions import HTTPException
+
+from citynet import config as config_module
+from citynet import staff
+from citynet.app import create_app
+from citynet.config import RadiusConfig
+from citynet.domains import registered
+from citynet.runtime import Runtime
+from inventory.demo import DEMO_NAS, DEMO_NAS_SECRET, DEMO_UAM_SECRET
+from portal.simulator import Simulator
+from radius import vouchers
+from radius.service import RadiusService
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+WIDTHS = (360, 390, 768, 1366)
+STAFF_LANGS = ("zh-CN", "en")
+PORTAL_LANGS = ("zh-CN", "zh-Hant", "en")
+ADMIN, PASSWORD = "shots.admin", "a screenshot admin's long password"
+# not pages: machine formats, files, sign-out and the endpoints only a NAS or script calls
+SKIP_WORDS = ("static", "api", "metrics", "csv", "json", "png", "svg", "pdf", "xlsx",
+              "export", "openapi", "health", "logout", "signout", "download", "qr",
+              "capport", "radius", "rlm", "feed", "yaml", "debug", "favicon")
+
+
+def skipped(rule: Any) -> bool:
+    text = f"{rule.rule} {rule.endpoint}".lower()
+    return "GET" not in rule.methods or any(word in text for word in SKIP_WORDS)
+
+
+def seed(data_dir: Path) -> tuple[Runtime, Any, list[str]]:
+    """The demo district, as `citynet demo --seed-only` makes it, plus an admin and a
+    voucher batch (one voucher per portal language)."""
+    runtime = Runtime()
+    config = config_module.from_dict({"data_dir": str(data_dir)})
+    config = config.model_copy(update={"portal": config.portal.model_copy(
+        update={"show_outbox": True, "app_enrolment": True})})
+    runtime.__dict__["config"] = config
+    runtime.raw_store.upgrade()
+    box = runtime.box(create=True)
+    if box is None:
+        raise SystemExit("the demo needs a secrets key")
+    for domain in registered():
+        if domain.demo_seed is not None:
+            domain.demo_seed(runtime, box)
+    with runtime.store.session() as session:
+        staff.add(session, ADMIN, staff.Role.ADMIN, PASSWORD)
+        codes = [vouchers.display(v.code) for v in vouchers.create(
+            session, len(PORTAL_LANGS), 120, 1, "screenshots", valid_days=30)]
+    return runtime, box, codes
+
+
+def sign_in(page: Any, base: str, runtime: Runtime, box: Any) -> None:
+    page.goto(f"{base}/admin/")
+    page.fill("#name", ADMIN)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    with runtime.store.session() as session:
+        secret = box.open(staff.get(session, ADMIN).totp_sealed)
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("form:has(#code) button[type=submit]")
+    page.wait_for_load_state()
+    if "/login" in page.url:
+        raise SystemExit(f"could not sign in: still at {page.url}")
+
+
+def links(page: Any, base: str) -> list[str]:
+    hrefs: list[str] = page.eval_on_selector_all(  # SVG links too: getAttribute, not .href
+        "a[href]", "els => els.map(e => new URL(e.getAttribute('href'), location.href).href)")
+    return [urlsplit(h).path for h in hrefs if h.startswith(base)]
+
+
+def discover(app: Any, page: Any, base: str) -> tuple[dict[str, str], list[str]]:
+    """Endpoint -> a path to open it; and the rules that could not be filled."""
+    adapter = app.url_map.bind("127.0.0.1")
+    rules = [r for r in app.url_map.iter_rules() if not skipped(r)]
+    paths = {r.endpoint: r.rule for r in rules if not r.arguments}
+    wanted = {r.endpoint for r in rules if r.arguments}
+    queue = list(paths.values())
+    seen: set[str] = set()
+    while queue and wanted:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            page.goto(base + path)
+        except Exception as exc:  # a page that fails to load gives no links
+            print(f"could not open {path}: {exc}", flush=True)
+            continue
+        for found in links(page, base):
+            try:
+                endpoint, _args = adapter.match(found, method="GET")
+            except HTTPException:
+                continue
+            if endpoint in wanted:
+                wanted.discard(endpoint)
+                paths[endpoint] = found
+                queue.append(found)
+    unfilled = sorted(r.rule for r in rules if r.endpoint in wanted)
+    return paths, unfilled
+
+
+class Phone:
+    """The portal as a phone behind the hotspot reaches it: a browser context (cookies of
+    its own) and a hand-off per language, then a voucher login before the pages that
+    need one."""
+
+    ONLINE = ("/portal/status", "/portal/success")
+
+    def __init__(self, browser: Any, hotspot: str, codes: list[str]) -> None:
+        self.browser, self.hotspot = browser, hotspot
+        self.codes = dict(zip(PORTAL_LANGS, codes, strict=True))
+        self.pages: dict[str, Any] = {}
+        self.online: set[str] = set()
+
+    def page(self, path: str, lang: str) -> Any:
+        start = (f"{self.hotspot}/news?sim-mac=02-00-00-00-5C-"
+                 f"{PORTAL_LANGS.index(lang):02X}&lang={lang}")
+        if lang not in self.pages:
+            page = self.browser.new_page(viewport={"width": WIDTHS[1], "height": 900})
+            page.goto(start)
+            page.wait_for_url("**/portal/**")
+            self.pages[lang] = page
+        page = self.pages[lang]
+        if path in self.ONLINE and lang not in self.online:
+            page.goto(start)
+            page.wait_for_url("**/portal/**")
+            page.fill("#code", self.codes[lang])
+            page.locator("form:has(#code) input[name=consent]").check()
+            page.locator("form:has(#code) button").click()
+            page.wait_for_url("**/portal/**res=success**")
+            self.online.add(lang)
+        return page
+
+
+def order(item: tuple[str, str]) -> tuple[bool, str]:
+    return item[1] in Phone.ONLINE, item[1]
+
+
+def shoot(staff_page: Any, base: str, paths: dict[str, str], out: Path,
+          phone: Phone) -> list[dict[str, Any]]:
+    shots = []
+    for endpoint, path in sorted(paths.items(), key=order):
+        langs = PORTAL_LANGS if path.startswith("/portal") else STAFF_LANGS
+        for lang in langs:
+            page = phone.page(path, lang) if langs is PORTAL_LANGS else staff_page
+            name = f"{endpoint.replace('.', '-')}-{lang}"
+            page.set_viewport_size({"width": WIDTHS[-1], "height": 900})
+            response = page.goto(f"{base}{path}?lang={lang}")
+            status = response.status if response else 0
+            kind = response.headers.get("content-type", "") if response else ""
+            if "text/html" not in kind:
+                print(f"skip {path} ({kind})", flush=True)
+                break
+            row = {"endpoint": endpoint, "path": path, "lang": lang, "status": status,
+                   "url": page.url, "files": [], "overflow": []}
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                if not page.evaluate("document.documentElement.scrollWidth <= innerWidth"):
+                    row["overflow"].append(width)
+                file = f"{name}-{width}.png"
+                page.screenshot(path=out / file, full_page=True)
+                row["files"].append(file)
+            page.emulate_media(media="print")
+            page.pdf(path=out / f"{name}-a4.pdf", format="A4", print_background=True)
+            page.emulate_media(media="screen")
+            row["pdf"] = f"{name}-a4.pdf"
+            shots.append(row)
+            print(f"{status} {path} {lang} overflow={row['overflow']}", flush=True)
+    return shots
+
+
+def index(out: Path, shots: list[dict[str, Any]], unfilled: list[str]) -> None:
+    rows = []
+    for row in shots:
+        thumbs = "".join(
+            f'<a href="{f}"><img src="{f}" width="120" loading="lazy" alt="{f}"></a>'
+            for f in row["files"])
+        warn = f" <b>wider than {row['overflow']}</b>" if row["overflow"] else ""
+        rows.append(f"<tr><td>{html.escape(row['path'])}<br>{row['lang']} "
+                    f"{row['status']}{warn}<br><a href=\"{row['pdf']}\">A4 PDF</a></td>"
+                    f"<td>{thumbs}</td></tr>")
+    skipped_list = "".join(f"<li>{html.escape(rule)}</li>" for rule in unfilled)
+    (out / "index.html").write_text(
+        "<!doctype html><meta charset=utf-8><title>citynet screenshots</title>"
+        "<style>td{vertical-align:top;border-top:1px solid #ccc}img{margin:2px}</style>"
+        f"<h1>citynet screenshots ({len(shots)} page × language)</h1>"
+        f"<table>{''.join(rows)}</table><h2>Not filled</h2><ul>{skipped_list}</ul>",
+        encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    from playwright.sync_api import sync_playwright
+
+    out = Path(argv[1] if len(argv) > 1 else "/tmp/citynet-shots")  # noqa: S108
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="citynet-shots-") as data:
+        runtime, box, codes = seed(Path(data))
+        app = create_app(runtime.store, runtime.config, box=box)
+        web = create_server(app, host="127.0.0.1", port=0, threads=4)
+        thread = threading.Thread(target=web.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{web.effective_port}"  # type: ignore[union-attr]
+        radius = RadiusService(runtime.store, box, RadiusConfig(
+            bind="127.0.0.1", auth_port=0, acct_port=0))
+        radius.start()
+        hotspot = Simulator(f"{base}/portal/", "127.0.0.1", radius.ports[0], radius.ports[1],
+                            DEMO_NAS_SECRET, DEMO_NAS, DEMO_UAM_SECRET)
+        hotspot.start()
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                                     args=["--no-sandbox"])
+                try:
+                    page = browser.new_page(viewport={"width": 1366, "height": 900})
+                    page.set_default_timeout(30_000)
+                    sign_in(page, base, runtime, box)
+                    paths, unfilled = discover(app, page, base)
+                    phone = Phone(browser, f"http://127.0.0.1:{hotspot.port}", codes)
+                    shots = shoot(page, base, paths, out, phone)
+                finally:
+                    browser.close()
+        finally:
+            hotspot.stop()
+            radius.stop()
+            web.close()
+            thread.join(timeout=10)
+            runtime.close()
+    index(out, shots, unfilled)
+    print(f"{len(shots)} page × language in {time.monotonic() - started:.0f} s; "
+          f"not filled: {unfilled}; open {out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -29,7 +29,7 @@ def setup(app: Flask, domains: Sequence[Domain]) -> None:
 
 def page_locale() -> str:
     """The catalog locale of the language the page's ``before_request`` chose (``g.lang``
-    on the portal and the dashboard, ``g.staff_lang`` on the staff pages)."""
+    on the public pages, ``g.staff_lang`` on the staff pages)."""
     chosen = getattr(g, "lang", None) or getattr(g, "staff_lang", None)
     return languages.LOCALES.get(str(chosen), languages.LOCALES[languages.SIMPLIFIED])
 

@@ -5,11 +5,10 @@ markers the views use. How translators work: docs/i18n.md."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, g
-from flask_babel import Babel
-from flask_babel import gettext as _gettext
+from flask_babel import Babel, get_locale, get_translations, refresh
 
 from citynet import languages
 
@@ -25,6 +24,12 @@ def setup(app: Flask, domains: Sequence[Domain]) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
     Babel(app, locale_selector=page_locale,
           default_locale=languages.LOCALES[languages.SIMPLIFIED])
+    # Flask-Babel keeps the first locale asked for in g; a page may change its language
+    # after that (a hand-off's lang=), so every lookup follows the language of now
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda msgid: _current().ugettext(msgid),
+        lambda singular, plural, n: _current().ungettext(singular, plural, n),
+        newstyle=True)
 
 
 def page_locale() -> str:
@@ -36,7 +41,16 @@ def page_locale() -> str:
 
 def gettext(msgid: str, **values: object) -> str:
     """``msgid`` in the page's language, ``%(name)s`` filled from ``values``."""
-    return str(_gettext(msgid, **values))
+    text = str(_current().ugettext(msgid))
+    return text % values if values else text
+
+
+def _current() -> Any:
+    """The catalog of the page's language as it is now (Flask-Babel's, refreshed when
+    the page changed its language since the last lookup)."""
+    if str(get_locale()) != page_locale():
+        refresh()
+    return get_translations()
 
 
 def N_(msgid: str) -> str:  # gettext's name for "extract, do not translate"

@@ -38,3 +38,21 @@ def test_a_domain_catalog_is_served_in_its_locale(tmp_path: Path) -> None:
             g.lang = lang
             assert render_template_string("{{ _('Log in') }}") == shown
             assert catalogs.gettext("Log in") == shown
+
+
+def test_a_page_changing_its_language_midway_is_followed(tmp_path: Path) -> None:
+    """A hand-off's lang= changes g.lang after the request began: what is translated
+    after that is in the new language, never the first one Flask-Babel cached."""
+    catalog = Catalog(locale="zh_Hans_CN")
+    catalog.add("Log in", "登录")
+    (tmp_path / "zh_Hans_CN" / "LC_MESSAGES").mkdir(parents=True)
+    with (tmp_path / "zh_Hans_CN" / "LC_MESSAGES" / "messages.mo").open("wb") as out:
+        write_mo(out, catalog)
+    app = Flask(__name__)
+    catalogs.setup(app, [Domain("toy", translations=tmp_path)])
+    with app.test_request_context():
+        g.lang = "zh-CN"
+        assert catalogs.gettext("Log in") == "登录"
+        g.lang = "en"
+        assert render_template_string("{{ _('Log in') }}") == "Log in"
+        assert catalogs.gettext("Log in") == "Log in"

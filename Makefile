@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo ha-demo test test-fast lint deps venv bench soak clean
+.PHONY: demo ha-demo test test-fast lint deps venv bench soak clean catalogs catalogs-compile
 
 demo: venv  ## seed a demo district and run citynet (web on 127.0.0.1:8080)
 	$(BIN)/citynet demo
@@ -55,3 +55,22 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# gettext catalogs (docs/i18n.md): the domains that have translations/, their locales
+CATALOGS ?= portal
+LOCALES  ?= zh_Hans_CN zh_Hant_HK en
+
+catalogs: venv  ## extract each domain's msgids into its .pot and merge them into its .po files
+	for d in $(CATALOGS); do \
+	  $(BIN)/pybabel extract --mapping-file babel.cfg --no-location --sort-output \
+	    --project citynet --copyright-holder citynet --width 96 \
+	    --output-file $$d/translations/messages.pot $$d && \
+	  for l in $(LOCALES); do \
+	    $(BIN)/pybabel update --input-file $$d/translations/messages.pot \
+	      --output-dir $$d/translations --locale $$l --no-fuzzy-matching --width 96 \
+	      --ignore-obsolete || exit 1; \
+	  done; done
+
+catalogs-compile: venv  ## the .mo files the app reads (committed: tests check they match)
+	for d in $(CATALOGS); do \
+	  $(BIN)/pybabel compile --directory $$d/translations --statistics || exit 1; done

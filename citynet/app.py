@@ -96,12 +96,14 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
     app.extensions["citynet.config"] = config
     app.extensions["citynet.box"] = box
 
+    from citynet import catalogs
     from citynet.access import check_permissions
     from citynet.access import setup as setup_access
     from citynet.admin import setup as setup_admin
 
     domains = registered() if domains is None else tuple(domains)
     app.extensions["citynet.domains"] = domains
+    catalogs.setup(app, domains)
     setup_access(app, domains)
     setup_admin(app, domains)
     for domain in domains:

@@ -106,6 +106,7 @@ class Domain:
     commands: Callable[[], Sequence[click.Command]] = _none  # top-level `citynet` commands
     tables: tuple[str, ...] = ()  # modules whose import puts tables on citynet.db.Base
     migrations: Path | None = None  # this domain's Alembic versions directory
+    translations: Path | None = None  # its gettext catalogs (<locale>/LC_MESSAGES/*.po, .mo)
     config_sections: tuple[ConfigSection, ...] = ()
     permissions: Mapping[str, frozenset[Role]] = field(default_factory=dict)  # + admin
     menu: tuple[MenuEntry, ...] = ()

@@ -11,6 +11,8 @@ SIMPLIFIED, TRADITIONAL, ENGLISH = "zh-CN", "zh-Hant", "en"
 LANGUAGES = (SIMPLIFIED, ENGLISH)  # every page
 PORTAL_LANGUAGES = (SIMPLIFIED, TRADITIONAL, ENGLISH)
 NAMES = {SIMPLIFIED: "简体中文", TRADITIONAL: "繁體中文", ENGLISH: "English"}  # as picked
+# each language's gettext catalog (citynet.catalogs): Traditional is Hong Kong usage
+LOCALES = {SIMPLIFIED: "zh_Hans_CN", TRADITIONAL: "zh_Hant_HK", ENGLISH: "en"}
 # the regions whose Chinese is written in Traditional characters
 _TRADITIONAL_REGIONS = frozenset({"hk", "mo", "tw"})
 

@@ -85,6 +85,7 @@ DOMAIN = Domain(
     services=_services,
     tables=("portal.sms", "portal.totp", "portal.merchants", "portal.consent"),
     migrations=Path(__file__).with_name("migrations"),
+    translations=Path(__file__).with_name("translations"),
     config_sections=(ConfigSection("portal", PortalConfig, 50),),
     permissions={"vouchers.write": OPERATORS, "merchants.write": OPERATORS},
     menu=(MenuEntry("portal_admin.voucher_batches", "vouchers.write", "上网券", "Vouchers", 40),

@@ -137,10 +137,7 @@ def _headers(response: Response) -> Response:
 
 @blueprint.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    def t(key: str, **values: object) -> str:
-        return i18n.translate(key, lang(), **values)
-
-    return {"t": t, "csrf": lambda: session.get(CSRF_KEY, ""),
+    return {"say": i18n.say, "csrf": lambda: session.get(CSRF_KEY, ""),
             "nas_reply": lambda reply: i18n.nas_reply(reply, lang()),
             "languages": [(code, languages.NAMES[code])
                           for code in languages.PORTAL_LANGUAGES],

@@ -1,26 +1,17 @@
-"""The portal's words in its three languages, and a NAS's reply in the page's one."""
+"""The portal's messages by key in its three languages (through the catalogs), and a NAS's
+reply in the page's one."""
 
 from __future__ import annotations
 
 import re
-import string
 
 import pytest
+from flask import Flask, g
 
+from citynet import catalogs
 from portal import i18n
+from portal.manifest import DOMAIN
 from radius import guesses, policy
-
-
-def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-@pytest.mark.parametrize("key", sorted(i18n.TEXT))
-def test_every_text_is_in_three_languages_with_the_same_blanks(key: str) -> None:
-    simplified, traditional, english = i18n.TEXT[key]
-    assert simplified and traditional and english
-    assert _fields(simplified) == _fields(traditional) == _fields(english)
-    assert not re.search(r"[\u3400-\u9fff]", english)
 
 
 def test_every_radius_reason_has_traditional_wording() -> None:
@@ -45,6 +36,33 @@ def test_a_nas_reply_is_shown_in_the_page_language_only(reply: str, language: st
     assert i18n.nas_reply(reply, language) == shown
 
 
-def test_minutes_are_worded_in_each_language() -> None:
-    assert [i18n.translate("minutes", lang, n=5) for lang in ("zh-CN", "zh-Hant", "en")] == [
-        "5 分钟", "5 分鐘", "5 min"]
+@pytest.fixture(scope="module")
+def app() -> Flask:
+    app = Flask(__name__)
+    catalogs.setup(app, [DOMAIN])
+    return app
+
+
+def _said(app: Flask, language: str | None, key: str, **values: object) -> str:
+    with app.test_request_context():
+        g.lang = language
+        return i18n.say(key, **values)
+
+
+@pytest.mark.parametrize(("language", "shown"), [
+    ("zh-CN", "请在 5 秒后重试"), ("zh-Hant", "請在 5 秒後再試"),
+    ("en", "Please wait 5 s before asking again"),
+    (None, "请在 5 秒后重试"),  # no choice made: Simplified Chinese
+])
+def test_a_message_is_said_in_the_page_language(app: Flask, language: str | None,
+                                                shown: str) -> None:
+    assert _said(app, language, "cooldown", seconds=5) == shown
+
+
+def test_a_key_naming_no_message_is_shown_as_it_is(app: Flask) -> None:
+    assert _said(app, "en", "no such key") == "no such key"
+
+
+@pytest.mark.parametrize("key", sorted(i18n.MESSAGES))
+def test_every_message_key_is_said_in_traditional_chinese(app: Flask, key: str) -> None:
+    assert re.search(r"[\u3400-\u9fff]", _said(app, "zh-Hant", key, seconds=1, minutes=1))

@@ -1,0 +1,58 @@
+"""The kernel's catalog machinery: the locale follows the page's language, and a domain's
+catalogs are served when its manifest names them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from flask import Flask, g, render_template_string
+
+from citynet import catalogs
+from citynet.domains import Domain
+
+
+@pytest.mark.parametrize(("lang", "staff_lang", "locale"), [
+    ("zh-Hant", None, "zh_Hant_HK"), ("en", "zh-CN", "en"), (None, "en", "en"),
+    (None, None, "zh_Hans_CN"), ("fr", None, "zh_Hans_CN"),
+])
+def test_the_locale_is_the_page_language(lang: str | None, staff_lang: str | None,
+                                         locale: str) -> None:
+    with Flask(__name__).test_request_context():
+        g.lang, g.staff_lang = lang, staff_lang
+        assert catalogs.page_locale() == locale
+
+
+def test_a_domain_catalog_is_served_in_its_locale(tmp_path: Path) -> None:
+    catalog = Catalog(locale="zh_Hant_HK")
+    catalog.add("Log in", "登入")
+    (tmp_path / "zh_Hant_HK" / "LC_MESSAGES").mkdir(parents=True)
+    with (tmp_path / "zh_Hant_HK" / "LC_MESSAGES" / "messages.mo").open("wb") as out:
+        write_mo(out, catalog)
+    app = Flask(__name__)
+    catalogs.setup(app, [Domain("toy", translations=tmp_path), Domain("bare")])
+    for lang, shown in (("zh-Hant", "登入"), ("en", "Log in"), ("zh-CN", "Log in")):
+        with app.test_request_context():
+            g.lang = lang
+            assert render_template_string("{{ _('Log in') }}") == shown
+            assert catalogs.gettext("Log in") == shown
+
+
+def test_a_page_changing_its_language_midway_is_followed(tmp_path: Path) -> None:
+    """A hand-off's lang= changes g.lang after the request began: what is translated
+    after that is in the new language, never the first one Flask-Babel cached."""
+    catalog = Catalog(locale="zh_Hans_CN")
+    catalog.add("Log in", "登录")
+    (tmp_path / "zh_Hans_CN" / "LC_MESSAGES").mkdir(parents=True)
+    with (tmp_path / "zh_Hans_CN" / "LC_MESSAGES" / "messages.mo").open("wb") as out:
+        write_mo(out, catalog)
+    app = Flask(__name__)
+    catalogs.setup(app, [Domain("toy", translations=tmp_path)])
+    with app.test_request_context():
+        g.lang = "zh-CN"
+        assert catalogs.gettext("Log in") == "登录"
+        g.lang = "en"
+        assert render_template_string("{{ _('Log in') }}") == "Log in"
+        assert catalogs.gettext("Log in") == "Log in"

@@ -44,7 +44,8 @@ def cluster() -> Iterator[PatroniLab]:
         yield lab
 
 
-def start(cluster: PatroniLab, tmp_path: Path) -> tuple[Config, Store, Listener, Nas]:
+def start(cluster: PatroniLab, tmp_path: Path,
+          per_sender: int = 150) -> tuple[Config, Store, Listener, Nas]:
     cluster.create_database("citynet")
     url = cluster.url("citynet", connect_timeout="2")
     config = make_config(tmp_path, database={"url": url})
@@ -53,7 +54,7 @@ def start(cluster: PatroniLab, tmp_path: Path) -> tuple[Config, Store, Listener,
     codes = prepare(config, store, LOGINS)
     listener = Listener(config, tmp_path)
     listener.start()
-    nas = Nas(listener, codes, deadline=time.monotonic() + 420)
+    nas = Nas(listener, codes, deadline=time.monotonic() + 420, per_sender=per_sender)
     nas.start()
     wait_until(lambda: nas.answered() >= 150, "load built up", listener.process, timeout=120)
     return config, store, listener, nas
@@ -90,7 +91,9 @@ def test_one_etcd_member_stopped_changes_nothing(cluster: PatroniLab,
 @pytest.mark.parametrize("hold", HOLDS)
 def test_quorum_lost_fails_closed_and_recovers_by_itself(cluster: PatroniLab, tmp_path: Path,
                                                          hold: float) -> None:
-    config, store, listener, nas = start(cluster, tmp_path)
+    # the load must outlast the outage: Patroni 4 keeps the primary up to its ttl (20 s)
+    # after quorum goes, and a NAS done sending by then leaves nothing to answer again
+    config, store, listener, nas = start(cluster, tmp_path, per_sender=3000)
     try:
         lost = cluster.etcd[:2]
         for member in lost:

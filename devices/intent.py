@@ -97,7 +97,7 @@ def load_vars(path: Path) -> dict[str, Any]:
 
 
 def variables(device: Device, document: Mapping[str, Any], radius_keys: Mapping[str, str],
-              portals: Mapping[str, Mapping[str, Any]] | None = None,
+              portals: Mapping[str, Mapping[str, Any]] | None = None, *,
               radius_servers: Sequence[str] = ("127.0.0.1",)) -> dict[str, Any]:
     """``portals``: NAS address → the Portal-protocol facts of its NAS entry (protocol,
     key, port, name), which win over the intent file: one source of truth with the

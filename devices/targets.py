@@ -139,7 +139,8 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
     ready = []
     for device, login in reachable:
         try:
-            values = variables(device, document, keys, portals, config.radius.servers)
+            values = variables(device, document, keys, portals,
+                               radius_servers=config.radius.servers)
             # where citynet takes the ACs' notices: its own config, not the intent file
             values["portal_notify_port"] = config.portal.protocol_port
             refuse_cli_keys(device, values, login.profile.cli_keys)

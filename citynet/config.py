@@ -4,6 +4,10 @@ Everything is validated once, at start-up. A wrong value stops start-up with a s
 line that names the key, where the value came from, and what is wrong with it. The kernel
 declares its own sections; each domain declares its own in its manifest
 (``config_sections``), and :class:`Config` composes them (docs/architecture.md).
+
+Over 400 lines on purpose: the reading (TOML, environment, libpq URLs), the composition
+of the domains' sections, the reference's rows and the kernel's own sections are one
+concern, and each part is short.
 """
 
 from __future__ import annotations

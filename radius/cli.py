@@ -1,4 +1,8 @@
-"""``citynet radius …``."""
+"""``citynet radius …``, ``sessions``, ``vouchers``, ``records`` and ``freeradius``.
+
+Over 400 lines on purpose: it is RADIUS's whole command line, five groups of short
+commands that share the look-ups of a NAS and of a session (``_nas_target``); split by
+group, each module would import those helpers from a sixth."""
 
 from __future__ import annotations
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import click
 
 from admission import authority, eap, people
-from admission.people import Problem
 from citynet import audit
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError, SecretsError
 from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
+from citynet.spreadsheets import Problem
 
 pass_runtime = click.make_pass_decorator(Runtime)
 

@@ -21,22 +21,7 @@ from sqlalchemy.orm import Session
 
 from admission.choices import PersonStatus, Role
 from admission.models import Person
-from citynet.spreadsheets import FORMULA_STARTS
-
-WHOLE_FILE = 0
-
-
-@dataclass(frozen=True)
-class Problem:
-    source: str
-    line: int  # WHOLE_FILE for the file as a whole
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        if self.line == WHOLE_FILE:
-            return f"{self.source}: {self.reason}"
-        return f"{self.source}:{self.line}: {self.field}: {self.reason}"
+from citynet.spreadsheets import FORMULA_STARTS, WHOLE_FILE, Problem
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -62,3 +63,22 @@ class SpreadsheetDictWriter:
 
     def writerow(self, row: Mapping[str, object]) -> None:
         self._writer.writerow({name: safe_cell(value) for name, value in row.items()})
+
+
+WHOLE_FILE = 0  # a problem's line when it is the file's, not one line's
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What an import refuses, as ``file:line: field: reason`` (the inventory's and the
+    people's CSV alike); a problem of the whole file (field ``file``) names no line."""
+
+    source: str
+    line: int  # WHOLE_FILE for the file as a whole
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        if self.line == WHOLE_FILE and self.field == "file":
+            return f"{self.source}: {self.reason}"
+        return f"{self.source}:{self.line}: {self.field}: {self.reason}"

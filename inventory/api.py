@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from citynet.access import audited, require
 from citynet.errors import SecretsError
+from citynet.spreadsheets import Problem
 from citynet.web import store
 from inventory import editing, forms, importer
-from inventory.files import Problem, cell
+from inventory.files import cell
 from inventory.importer import export_row
 from inventory.kinds import KINDS, LIST_SEPARATOR, Kind
 from inventory.web import _box, require_write

@@ -16,6 +16,7 @@ from citynet.db import get_meta
 from citynet.errors import CitynetError
 from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
+from citynet.spreadsheets import Problem
 from inventory import files, forms, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
@@ -81,7 +82,7 @@ def import_command(runtime: Runtime, paths: tuple[Path, ...], kind: str | None,
       citynet inventory import export.yaml
     """
     rows: list[files.RawRow] = []
-    problems: list[files.Problem] = []
+    problems: list[Problem] = []
     for path in files.expand(paths):
         reading = files.read(path, kind)
         rows += reading.rows
@@ -102,7 +103,7 @@ def import_command(runtime: Runtime, paths: tuple[Path, ...], kind: str | None,
     click.echo(_summary(outcome, dry_run))
 
 
-def _reject(problems: list[files.Problem]) -> None:
+def _reject(problems: list[Problem]) -> None:
     for problem in problems:
         click.echo(str(problem), err=True)
     raise ImportRejected(f"{len(problems)} problem{'s' if len(problems) > 1 else ''}; "

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
+from citynet.spreadsheets import Problem
 from inventory import forms, importer
-from inventory.files import Problem, RawRow
+from inventory.files import RawRow
 from inventory.importer import export_row, import_rows, parse_row
 from inventory.kinds import Kind
 

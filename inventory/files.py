@@ -18,25 +18,10 @@ from typing import Any
 
 import yaml
 
+from citynet.spreadsheets import WHOLE_FILE, Problem
 from inventory.kinds import KINDS, LIST_SEPARATOR, Kind, kind_named
 
 SUFFIXES = {".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
-
-
-WHOLE_FILE = 0  # a problem's line when it is the file's, not one line's
-
-
-@dataclass(frozen=True)
-class Problem:
-    source: str
-    line: int  # WHOLE_FILE for the file as a whole
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        if self.line == WHOLE_FILE and self.field == "file":
-            return f"{self.source}: {self.reason}"
-        return f"{self.source}:{self.line}: {self.field}: {self.reason}"
 
 
 def _file_problem(source: str, reason: str) -> Reading:

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from citynet.crypto import EXPORT_PREFIX, SecretBox
 from citynet.errors import SecretsError
-from inventory.files import Problem, RawRow
+from citynet.spreadsheets import Problem
+from inventory.files import RawRow
 from inventory.kinds import KINDS, FieldError, Kind
 
 

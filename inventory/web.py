@@ -26,11 +26,11 @@ from citynet.access import View, audited, require, tr
 from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import SecretsError
+from citynet.spreadsheets import Problem
 from citynet.web import query_arg, store, whole_number
 from inventory import editing, forms, importer, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
-from inventory.files import Problem
 from inventory.importer import export_row
 from inventory.kinds import KINDS, Kind
 

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -19,6 +20,22 @@ from radius import codec
 from radius.wire import Code
 
 CITYNET = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
+
+
+class Flows:
+    """A test NAS's sending threads (``threads``), which give up at ``deadline``
+    (``time.monotonic``): started together, and joined without waiting past it."""
+
+    deadline: float
+    threads: list[threading.Thread]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=max(1.0, self.deadline - time.monotonic()))
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

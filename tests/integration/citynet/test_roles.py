@@ -31,7 +31,15 @@ from radius.models import AccountingRecord
 from radius.records import LoginRecord
 from radius.wire import Code
 from tests.integration.radius.conftest import SECRET, add_nas
-from tests.support import CITYNET, csrf_in, free_port, http_answers, status_server, wait_until
+from tests.support import (
+    CITYNET,
+    Flows,
+    csrf_in,
+    free_port,
+    http_answers,
+    status_server,
+    wait_until,
+)
 
 FLOWS = 16  # NAS sockets: the kernel spreads them over the listeners by their 4-tuple
 READY = b"Ctrl-C stops"
@@ -136,7 +144,7 @@ def test_two_listeners_share_the_ports_and_a_retransmission_meets_its_cache(
     assert stored_sessions(sqlite_store) == sorted(f"shared-{n}" for n in range(FLOWS))
 
 
-class SteadyNas:
+class SteadyNas(Flows):
     """FLOWS NAS sockets, each sending paced requests and retransmitting each until it is
     answered: accounting records on most, Access-Requests (a voucher) on every fourth;
     when each answer came."""
@@ -150,14 +158,6 @@ class SteadyNas:
         self.acked: list[tuple[float, int, str]] = []  # (when, flow, what was answered)
         self._lock = threading.Lock()
         self.threads = [threading.Thread(target=self._flow, args=(n,)) for n in range(FLOWS)]
-
-    def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
-
-    def join(self) -> None:
-        for thread in self.threads:
-            thread.join(timeout=max(1.0, self.deadline - time.monotonic()))
 
     def answered(self, prefix: str) -> list[str]:
         return sorted(what for _when, _flow, what in self.acked if what.startswith(prefix))

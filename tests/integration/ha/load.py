@@ -29,7 +29,7 @@ from radius.records import LoginRecord
 from radius.wire import Code
 from tests.integration.radius.conftest import SECRET, add_nas
 from tests.integration.radius.test_crash import Listener
-from tests.support import CITYNET
+from tests.support import CITYNET, Flows
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Answers:
         return sorted(when for when, _key in [*self.accounting, *self.accepts, *self.rejects])
 
 
-class Nas:
+class Nas(Flows):
     """Paced senders to one listener's ports (127.0.0.1); :meth:`join` waits for them."""
 
     def __init__(self, listener: Listener, vouchers_: list[str], deadline: float, *,
@@ -58,14 +58,6 @@ class Nas:
         self.threads.append(threading.Thread(target=self._log_in, args=(vouchers_,)))
         self.expected_accounting = accounting_senders * per_sender
         self.expected_logins = len(vouchers_)
-
-    def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
-
-    def join(self) -> None:
-        for thread in self.threads:
-            thread.join(timeout=max(1.0, self.deadline - time.monotonic()))
 
     def abandon(self) -> None:
         self._stop.set()

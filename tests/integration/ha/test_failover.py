@@ -26,7 +26,7 @@ from tests.conftest import make_config
 from tests.integration.radius.conftest import SECRET, add_nas
 from tests.integration.radius.test_crash import Listener
 from tests.lab.patroni import PatroniLab
-from tests.support import CITYNET, wait_until
+from tests.support import CITYNET, Flows, wait_until
 
 SENDERS = 4
 PER_SENDER = 150
@@ -41,7 +41,7 @@ def cluster() -> Iterator[PatroniLab]:
         yield lab
 
 
-class Nas:
+class Nas(Flows):
     """Paced senders that retransmit each Accounting-Request until it is answered (like
     a NAS); when each answer came."""
 
@@ -51,14 +51,6 @@ class Nas:
         self._lock = threading.Lock()
         self._stop = threading.Event()  # only to pace, and to give up at the deadline
         self.threads = [threading.Thread(target=self._send, args=(i,)) for i in range(SENDERS)]
-
-    def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
-
-    def join(self) -> None:
-        for thread in self.threads:
-            thread.join(timeout=max(1.0, self.deadline - time.monotonic()))
 
     def abandon(self) -> None:
         self._stop.set()

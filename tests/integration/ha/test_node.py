@@ -31,7 +31,7 @@ from tests.conftest import make_config, upgraded
 from tests.integration.citynet.test_roles import Serve, children
 from tests.integration.ha.load import audit_verify
 from tests.integration.radius.conftest import SECRET, add_nas
-from tests.support import http_answers, status_server, wait_until
+from tests.support import Flows, http_answers, status_server, wait_until
 
 ACCOUNTING_FLOWS = 6
 LOGIN_FLOWS = 2
@@ -40,7 +40,7 @@ LOGINS_PER_FLOW = 25
 TARGET = 5.0  # issue 18: logins succeed again within 5 s of a RADIUS node dying
 
 
-class CoovaNas:
+class CoovaNas(Flows):
     """One NAS with two RADIUS servers, as CoovaChilli's ``radiusserver1``/``2``: every
     request is retransmitted unchanged every :attr:`TIMEOUT` s; after :attr:`TRIES`
     unanswered sends to the active server the NAS makes the other one active (for every
@@ -62,14 +62,6 @@ class CoovaNas:
                         for n in range(ACCOUNTING_FLOWS)]
         self.threads += [threading.Thread(target=self._log_in, args=(n,))
                          for n in range(LOGIN_FLOWS)]
-
-    def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
-
-    def join(self) -> None:
-        for thread in self.threads:
-            thread.join(timeout=max(1.0, self.deadline - time.monotonic()))
 
     def answered(self) -> int:
         return len(self.accounting) + len(self.accepts) + len(self.rejects)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from admission import authority, eap, people
 from citynet import audit
@@ -193,20 +195,8 @@ def cert_group() -> None:
 @pass_runtime
 def issue_cert(runtime: Runtime, username: str, device: str, out: Path) -> None:
     """Issue a certificate as .p12 and print its one-time password (shown only now)."""
-    if out.exists():
-        raise CitynetError(f"{out} exists: give another --out")
-    box = _box(runtime)
-    with runtime.store.session() as session:
-        issued = authority.issue(session, box, username, device, _now())
-        write_private(out, issued.p12)
-        try:
-            session.commit()
-        except BaseException:
-            out.unlink(missing_ok=True)
-            raise
-    click.echo(f"issued {issued.serial} to {issued.username} for {issued.device}, valid "
-               f"until {issued.not_after:%Y-%m-%d}; wrote {out}")
-    click.echo(f"one-time password (shown once, not stored): {issued.password}")
+    _deliver(runtime, out, lambda session, box: authority.issue(
+        session, box, username, device, _now()))
 
 
 @cert_group.command("renew")
@@ -216,11 +206,18 @@ def issue_cert(runtime: Runtime, username: str, device: str, out: Path) -> None:
 @pass_runtime
 def renew_cert(runtime: Runtime, serial: str, out: Path) -> None:
     """Issue a successor for the same person and device (the old one runs out)."""
+    _deliver(runtime, out, lambda session, box: authority.renew(session, box, serial, _now()))
+
+
+def _deliver(runtime: Runtime, out: Path,
+             make: Callable[[Session, SecretBox], authority.Issued]) -> None:
+    """Issue (or renew) a certificate, write its .p12 to ``out`` before the commit (and
+    remove it if the commit fails), and print its one-time password once."""
     if out.exists():
         raise CitynetError(f"{out} exists: give another --out")
     box = _box(runtime)
     with runtime.store.session() as session:
-        issued = authority.renew(session, box, serial, _now())
+        issued = make(session, box)
         write_private(out, issued.p12)
         try:
             session.commit()

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from citynet.config import Config
@@ -132,13 +131,6 @@ def upgrade(url: str, config: Config) -> None:
         **env, "CITYNET_DATA_DIR": str(config.data_path), "CITYNET_DATABASE__URL": url})
 
 
-# A login whose COMMIT took effect but whose answer never left (the node or its link died
-# in between) is decided again on the NAS's retry: two login records for one login, the
-# defect issue 18 names. The leader branch fixes it ("A NAS's retry to the other node is
-# answered as decided, not again"); once merged, set this False and the check is strict.
-LOGIN_RETRY_DECIDED_AGAIN = False
-
-
 def check_records(store: Store, nas: Nas) -> dict[str, int]:
     """Every answer the NAS got is in the store exactly once; the senders finished. The
     logins recorded more than once are returned for :func:`no_login_twice`, which a test
@@ -167,10 +159,8 @@ def check_records(store: Store, nas: Nas) -> dict[str, int]:
 
 
 def no_login_twice(twice: dict[str, int]) -> None:
-    """Each login recorded once: a failure — an expected one while the defect above is
-    open here, reported as such (xfail), never as a pass."""
-    if twice and LOGIN_RETRY_DECIDED_AGAIN:
-        pytest.xfail(f"a retried login recorded again (issue 18, open here): {twice}")
+    """Each login recorded once: a NAS's retry of a login already decided (its answer lost
+    with a node or a link) is answered from the stored decision (radius/retries.py)."""
     assert not twice, f"logins recorded more than once: {twice}"
 
 

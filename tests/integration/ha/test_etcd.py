@@ -34,8 +34,8 @@ LOGINS = 40
 HOLDS = [5.0, pytest.param(75.0, marks=pytest.mark.soak)]
 # ERROR lines an outage may cost: while Patroni restarts PostgreSQL read-only the store
 # fails with up to 6 causes in turn (terminated, shutting down, refused, starting up,
-# read-only, closed), each logged once by the record writer and once by the listener
-OUTAGE_LINES = 14
+# read-only, closed), each logged once for every layer of the process (one line a cause)
+OUTAGE_LINES = 6
 
 
 @pytest.fixture

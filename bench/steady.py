@@ -243,7 +243,7 @@ def report(label: str, windows: list[Window]) -> float:
         rss = " ".join(f"{r:.1f}" for r in w.rss)
         # CPU each process used in the window, as % of one core (serve first)
         cpu = " ".join(f"{100 * (now - then) / WINDOW:.0f}"
-                       for now, then in zip(w.cpu, before or [0.0] * len(w.cpu)))
+                       for now, then in zip(w.cpu, before or [0.0] * len(w.cpu), strict=False))
         before = w.cpu or before
         print(f" {n * WINDOW:5.0f} s {quantile(w.auth_ms, 50):8.2f} {p99:10.2f} "
               f"{max(w.auth_ms, default=0):10.2f} {quantile(w.acct_ms, 99):10.2f} "

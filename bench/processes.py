@@ -13,7 +13,10 @@ outstanding and sending the next as soon as one is answered, so each listener is
 however the flows fall. Rate = Access-Accepts answered in the measured window / its
 length, after a warm-up. The generator runs in this process, on the same two cores (its
 CPU is not excluded): the figures are what one node does with its own load beside it.
-Runs of 1 and 2 processes alternate (--rounds), on one store per backend.
+Runs of 1 and 2 processes alternate (--rounds), on one store per backend. Each run also
+says where the CPU went in the measured window — the listener processes, PostgreSQL's
+backends, this generator, and how busy the two cores were in all — since a second listener
+can only add what the cores have left.
 
     .venv/bin/python bench/processes.py [--seconds 10] [--rounds 2] [--only sqlite]
                                         [--in-flight 4]
@@ -90,11 +93,50 @@ class Result:
     rate: float
     rejects: int
     lost: int
+    cpu: dict[str, float]  # cores each part used in the window
+
+
+def _ticks(path: str) -> float:
+    """User + system CPU seconds of the process whose /proc/PID/stat is ``path``."""
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backends(database: str) -> list[Path]:
+    """The /proc/PID/stat of PostgreSQL's backends serving ``database``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if f" {database} " in cmdline.read_text(errors="replace"):
+                found.append(cmdline.with_name("stat"))
+        except OSError:
+            continue
+    return found
+
+
+def cpu_now(listeners: list[int], database: str = "") -> dict[str, float]:
+    """CPU seconds used so far: by the listener processes, the PostgreSQL backends of
+    ``database`` (they live as long as the listeners' pooled connections), this generator,
+    and the machine's busy (non-idle) time over all cores."""
+    postgres = _backends(database) if database else []
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return {"listeners": sum(_ticks(f"/proc/{pid}/stat") for pid in listeners),
+            "postgres": sum(_ticks(str(path)) for path in postgres),
+            "generator": sum(os.times()[:2]),
+            "machine": (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")}
 
 
 def load(port: int, pool: list[bytes], seconds: float,
-         in_flight: int = IN_FLIGHT) -> tuple[float, int, int]:
-    """Closed-loop load; (Access-Accepts per second in the window, rejects, lost)."""
+         in_flight: int = IN_FLIGHT,
+         listeners: list[int] | None = None,
+         database: str = "") -> tuple[float, int, int, dict[str, float]]:
+    """Closed-loop load; (Access-Accepts per second in the window, rejects, lost, the CPU
+    each part used in the window as cores: 1.0 = one core all the time)."""
     selector = selectors.DefaultSelector()
     socks = []
     per_flow = len(pool) // FLOWS
@@ -123,7 +165,10 @@ def load(port: int, pool: list[bytes], seconds: float,
     window_start, window_end = begin + WARM_UP, begin + WARM_UP + seconds
     in_window = {"accept": 0, "reject": 0}
     next_sweep = begin + LOST_AFTER
+    cpu_start: dict[str, float] | None = None
     while (now := time.perf_counter()) < window_end:
+        if cpu_start is None and now >= window_start:
+            cpu_start = cpu_now(listeners or [], database)
         for key, _events in selector.select(timeout=0.05):
             flow = key.data
             while True:
@@ -145,10 +190,13 @@ def load(port: int, pool: list[bytes], seconds: float,
                     del pending[key_]
                     counts["lost"] += 1
                     send(key_[0])
+    cpu_end = cpu_now(listeners or [], database)
     for sock in socks:
         selector.unregister(sock)
         sock.close()
-    return in_window["accept"] / seconds, in_window["reject"], counts["lost"]
+    used = {part: (cpu_end[part] - (cpu_start or cpu_end)[part]) / seconds
+            for part in cpu_end}
+    return in_window["accept"] / seconds, in_window["reject"], counts["lost"], used
 
 
 @contextmanager
@@ -198,11 +246,15 @@ def measure(env: dict[str, str], processes: int, pool: list[bytes], seconds: flo
                                  + log_path.read_text())
             time.sleep(0.1)  # polling for readiness
         wait_for_status(auth, secret=SECRET)
-        rate, rejects, lost = load(auth, pool, seconds, in_flight)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+        listeners = [process.pid, *(int(pid) for pid in children.split())]
+        database = env.get("CITYNET_DATABASE__URL", "").rsplit("/", 1)[-1] if env.get(
+            "CITYNET_DATABASE__URL") else ""
+        rate, rejects, lost, cpu = load(auth, pool, seconds, in_flight, listeners, database)
     finally:
         process.terminate()
         process.wait(timeout=60)
-    return Result(processes, rate, rejects, lost)
+    return Result(processes, rate, rejects, lost, cpu)
 
 
 def main() -> None:
@@ -235,6 +287,9 @@ def main() -> None:
                               f"{'es' if processes > 1 else '  '}  {result.rate:8,.0f} "
                               f"auths/s  rejects {result.rejects}  lost {result.lost}  "
                               f"(load average {os.getloadavg()[0]:.2f})", flush=True)
+                        print("           cores used: " + "  ".join(
+                            f"{part} {used:.2f}" for part, used in result.cpu.items()),
+                            flush=True)
             one = statistics.median(r.rate for r in results if r.processes == 1)
             two = statistics.median(r.rate for r in results if r.processes == 2)
             summary.append((backend, one, two))

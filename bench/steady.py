@@ -82,6 +82,22 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def steal_seconds() -> float:
+    """CPU time the hypervisor gave to others, all cores, so far (/proc/stat's steal):
+    on a virtual machine a quiet guest can still be short of CPU."""
+    with open("/proc/stat") as stat:
+        return int(stat.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def start(tmp: Path, busy: tuple[str, ...]) -> Server:
     """A seeded `citynet serve`; the collectors not named ``busy`` wait an hour."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
@@ -127,6 +143,8 @@ class Window:
     acct_ms: list[float] = field(default_factory=list)
     lost: int = 0
     rss: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # each process's CPU seconds so far
+    steal: float = 0.0  # the machine's steal seconds so far
 
 
 def load(server: Server, rate: float, seconds: float) -> list[Window]:
@@ -192,8 +210,10 @@ def load(server: Server, rate: float, seconds: float) -> list[Window]:
         pending[key] = (time.perf_counter(), kind)
         socks[key[0]].sendto(packet, ("127.0.0.1", port))
         if i % int(2 * rate * WINDOW) == int(2 * rate * WINDOW) - 1:
-            windows[min(int((now - begin) // WINDOW), len(windows) - 1)].rss = [
-                rss_mib(pid) for pid in server.pids()]
+            window = windows[min(int((now - begin) // WINDOW), len(windows) - 1)]
+            window.rss = [rss_mib(pid) for pid in server.pids()]
+            window.cpu = [cpu_seconds(pid) for pid in server.pids()]
+            window.steal = steal_seconds()
     deadline = time.monotonic() + 3
     while pending and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -222,15 +242,25 @@ def report(label: str, windows: list[Window]) -> float:
     """Prints each window; returns the worst window's Access-Request p99 (lost ones
     counted as LOST_MS)."""
     print(f"\n{label}")
-    print(" window   auth p50   auth p99   auth max   acct p99   lost   RSS MiB per process")
+    print(" window   auth p50   auth p99   auth max   acct p99   lost   RSS MiB per process"
+          "   CPU % per process   steal %")
     worst = 0.0
+    before: list[float] = []
+    stolen = 0.0
     for n, w in enumerate(windows):
         p99 = quantile(with_lost(w), 99)
         worst = max(worst, p99)
         rss = " ".join(f"{r:.1f}" for r in w.rss)
+        # CPU each process used in the window, as % of one core (serve first)
+        cpu = " ".join(f"{100 * (now - then) / WINDOW:.0f}"
+                       for now, then in zip(w.cpu, before or [0.0] * len(w.cpu), strict=False))
+        before = w.cpu or before
+        steal = (f"{100 * (w.steal - stolen) / WINDOW / (os.cpu_count() or 1):.1f}"
+                 if w.steal and stolen else "")
+        stolen = w.steal or stolen
         print(f" {n * WINDOW:5.0f} s {quantile(w.auth_ms, 50):8.2f} {p99:10.2f} "
               f"{max(w.auth_ms, default=0):10.2f} {quantile(w.acct_ms, 99):10.2f} "
-              f"{w.lost:6d}   {rss}")
+              f"{w.lost:6d}   {rss:20s}   {cpu:17s}   {steal}")
     every = [ms for w in windows for ms in with_lost(w)]
     print(f" whole run: auth p99 {quantile(every, 99):.2f} ms, worst 15-s window p99 "
           f"{worst:.2f} ms, lost {sum(w.lost for w in windows)}")

@@ -130,8 +130,9 @@ class DriverStatement:
             binds = [(name, bind.type.dialect_impl(dialect).bind_processor(dialect),
                       _REQUIRED if bind.required else bind.effective_value)
                      for name, bind in ((name, compiled.binds[name]) for name in names)]
+            # a SELECT's columns, or what an INSERT/UPDATE ... RETURNING gives back
             results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                       for column in getattr(self.statement, "selected_columns", ())]
+                       for column in getattr(self.statement, "exported_columns", ())]
             found = self._prepared[key] = (str(compiled), binds, results)
         return found
 

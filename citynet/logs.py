@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -39,7 +40,8 @@ class Throttle:
     key, so a flood does not flood the log. :meth:`due` counts every occurrence and, when
     a line is due, says how many there were since the last line about that key. A key not
     seen for longer than ``every`` and owing no count is forgotten (its next occurrence is
-    logged at once anyway), so keys that carry varying text do not pile up."""
+    logged at once anyway), so keys that carry varying text do not pile up. ``kind``
+    tallies what the occurrences were (:meth:`tally`), for a line that sums them up."""
 
     def __init__(self, every: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -47,20 +49,28 @@ class Throttle:
         self._last: dict[object, float] = {}  # when its last line was due
         self._seen: dict[object, float] = {}  # when it last occurred
         self._count: dict[object, int] = {}
+        self._kinds: dict[object, Counter[str]] = {}
         self._pruned = clock()
 
-    def due(self, key: object) -> int:
+    def due(self, key: object, kind: str = "") -> int:
         """0 if ``key`` was logged less than ``every`` seconds ago; else the occurrences
         since its last line, this one included (≥ 1: true)."""
         now = self.clock()
         self._prune(now)
         self._seen[key] = now
         self._count[key] = count = self._count.get(key, 0) + 1
+        if kind:
+            self._kinds.setdefault(key, Counter())[kind] += 1
         last = self._last.get(key)
         if last is not None and now - last < self.every:
             return 0
         self._last[key], self._count[key] = now, 0
         return count
+
+    def tally(self, key: object) -> list[tuple[str, int]]:
+        """The kinds of ``key``'s occurrences since its last line, most frequent first;
+        forgotten once read (call it when :meth:`due` said a line is due)."""
+        return self._kinds.pop(key, Counter()).most_common()
 
     @property
     def remembered(self) -> int:
@@ -77,6 +87,7 @@ class Throttle:
         for key in [k for k, seen in self._seen.items()
                     if now - seen > self.every and not self._count[k]]:
             del self._seen[key], self._last[key], self._count[key]
+            self._kinds.pop(key, None)
 
 
 CAUSE_LENGTH = 300  # characters of an error's first line that name its cause
@@ -96,11 +107,13 @@ def cause_of(exc: object) -> str:
 def store_failed(logger: logging.Logger, what: str, exc: object,
                  throttle: Throttle | None = None) -> None:
     """Log that the store failed ``what`` (e.g. "accounting from gw not stored"): one
-    line per kind of failure (``what``) and cause per minute, with how often it happened
-    since the last one — during a failover every request fails the same way, and one line
-    says it all; another kind of failure with the same cause has lines of its own."""
+    line per cause a minute in the whole process, counting what failed since its last
+    line — during a failover every layer (record writer, listener, NAS registry, web)
+    fails for the same reason, and one line says it all."""
     cause = cause_of(exc)
-    count = (throttle or STORE_FAILURES).due((what, cause))
+    throttle = throttle or STORE_FAILURES
+    count = throttle.due(("store", cause), what)
     if count:
-        logger.error("%s: the store failed: %s (seen %d× since its last line; one line a "
-                     "minute per failure and cause)", what, cause, count)
+        failed = ", ".join(f"{kind} {n}×" for kind, n in throttle.tally(("store", cause)))
+        logger.error("the store failed: %s (%d× since its last line: %s; one line a "
+                     "minute per cause)", cause, count, failed)

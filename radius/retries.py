@@ -30,10 +30,10 @@ import json
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, String, Text, delete, select
+from sqlalchemy import Boolean, String, Text, bindparam, delete, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, UtcDateTime
+from citynet.db import Base, DriverStatement, UtcDateTime, table
 from citynet.telemetry import Context, Point
 from radius.decisions import Decision
 
@@ -88,11 +88,19 @@ def decode(accept: bool, stored: str) -> Decision:
                     data["method"], data["reason"], data["identity"])
 
 
+# Run for every Access-Request with a request identity: prepared once, no ORM (a lookup
+# through the session would also flush every pending object first)
+_RECALL = DriverStatement(select(table(DecidedRequest).c.accept,
+                                 table(DecidedRequest).c.decision)
+                          .where(table(DecidedRequest).c.request_key == bindparam("key")))
+_REMEMBER = DriverStatement(insert(table(DecidedRequest)),
+                            ["request_key", "at", "accept", "decision"])
+
+
 def recall(session: Session, key: str) -> Decision | None:
     """The decision already made for this request, if any node made it."""
-    row = session.execute(select(DecidedRequest.accept, DecidedRequest.decision)
-                          .where(DecidedRequest.request_key == key)).first()
-    return None if row is None else decode(row.accept, row.decision)
+    row = _RECALL.first(session, {"key": key})
+    return None if row is None else decode(*row)
 
 
 def remember(session: Session, key: str, decision: Decision, at: datetime) -> bool:
@@ -103,8 +111,8 @@ def remember(session: Session, key: str, decision: Decision, at: datetime) -> bo
     except TypeError as exc:
         log.warning("decision not kept for the NAS's retries: %s", exc)
         return False
-    session.add(DecidedRequest(request_key=key, at=at, accept=decision.accept,
-                               decision=stored))
+    _REMEMBER.many(session, [{"request_key": key, "at": at, "accept": decision.accept,
+                              "decision": stored}])
     return True
 
 

@@ -197,23 +197,36 @@ def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -
     return Redemption(True, seconds_left=seconds_left)
 
 
+def _claim_statements(sqlite: bool) -> tuple[DriverStatement, DriverStatement,
+                                             DriverStatement]:
+    """Take a slot (the conditional UPDATE), record the device, give the slot back:
+    built once per dialect (Core, no ORM): they run for every new device's login."""
+    vouchers, devices = table(Voucher), table(VoucherDevice)
+    take = (update(vouchers).where(vouchers.c.id == bindparam("voucher"),
+                                   vouchers.c.devices_used < vouchers.c.devices)
+            .values(devices_used=vouchers.c.devices_used + 1).returning(vouchers.c.id))
+    insert = sqlite_insert if sqlite else pg_insert
+    record = (insert(devices).values(voucher_id=bindparam("voucher"), mac=bindparam("mac"),
+                                     claimed_at=bindparam("now"))
+              .on_conflict_do_nothing(index_elements=["voucher_id", "mac"])
+              .returning(devices.c.id))
+    give_back = (update(vouchers).where(vouchers.c.id == bindparam("voucher"))
+                 .values(devices_used=vouchers.c.devices_used - 1))
+    return DriverStatement(take), DriverStatement(record), DriverStatement(give_back)
+
+
+_CLAIM = {True: _claim_statements(True), False: _claim_statements(False)}
+
+
 def _claim_device(session: Session, voucher_id: int, mac: str, now: datetime,
                   sqlite: bool) -> bool:
     # One atomic conditional UPDATE decides who gets the last slot, on SQLite and PostgreSQL.
-    claimed = session.execute(
-        update(Voucher).where(Voucher.id == voucher_id,
-                              Voucher.devices_used < Voucher.devices)
-        .values(devices_used=Voucher.devices_used + 1).returning(Voucher.id)).first()
-    if claimed is None:
+    take, record, give_back = _CLAIM[sqlite]
+    if take.first(session, {"voucher": voucher_id}) is None:
         return False
-    insert = sqlite_insert if sqlite else pg_insert
-    added = session.execute(
-        insert(VoucherDevice).values(voucher_id=voucher_id, mac=mac, claimed_at=now)
-        .on_conflict_do_nothing(index_elements=["voucher_id", "mac"])
-        .returning(VoucherDevice.id)).first()
-    if added is None:  # the same device raced itself: give the extra slot back
-        session.execute(update(Voucher).where(Voucher.id == voucher_id)
-                        .values(devices_used=Voucher.devices_used - 1))
+    if record.first(session, {"voucher": voucher_id, "mac": mac, "now": now}) is None:
+        # the same device raced itself: give the extra slot back
+        give_back.many(session, [{"voucher": voucher_id}])
     return True
 
 

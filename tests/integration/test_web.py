@@ -170,5 +170,5 @@ def test_store_down_is_503_and_one_log_line_per_cause(
     assert answers[0].headers["Retry-After"] == "10"
     assert "请稍后再试" in answers[0].text and "temporarily unavailable" in answers[0].text
     [line] = [record.getMessage() for record in caplog.records]
-    assert line.startswith("web GET /healthz not served: the store failed: Exception: "
-                           "connection failed: refused (seen 1×")
+    assert line.startswith("the store failed: Exception: connection failed: refused (1× "
+                           "since its last line: web GET /healthz not served 1×")

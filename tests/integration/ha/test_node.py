@@ -6,7 +6,7 @@ the way CoovaChilli does: after its retransmissions to server 1 go unanswered it
 the identical datagram to server 2 and keeps using server 2. Afterwards every
 acknowledged accounting record is stored exactly once, every Access-Accept has exactly
 one login record, and ``citynet audit verify`` passes; the time until logins succeed
-again is printed."""
+again is printed. `make soak` runs the same with a load five times as long."""
 
 from __future__ import annotations
 
@@ -50,8 +50,10 @@ class CoovaNas(Flows):
     TRIES = 3
     PACE = 0.02
 
-    def __init__(self, servers: list[Serve], codes: list[str], deadline: float) -> None:
+    def __init__(self, servers: list[Serve], codes: list[str], deadline: float,
+                 scale: int = 1) -> None:
         self.servers, self.codes, self.deadline = servers, codes, deadline
+        self.per_flow, self.logins_per_flow = PER_FLOW * scale, LOGINS_PER_FLOW * scale
         self.active = 0
         self.switched_at: float | None = None
         self.accounting: list[tuple[float, str]] = []
@@ -73,7 +75,7 @@ class CoovaNas(Flows):
         return max(firsts) - killed_at
 
     def _account(self, flow: int) -> None:
-        for n in range(PER_FLOW):
+        for n in range(self.per_flow):
             session_id = f"node-{flow}-{n}"
             data = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET.encode(), {
                 "Acct-Status-Type": "Start", "Acct-Session-Id": session_id,
@@ -85,9 +87,9 @@ class CoovaNas(Flows):
             time.sleep(self.PACE)  # pacing a steady load, not synchronisation
 
     def _log_in(self, flow: int) -> None:
-        for n in range(LOGINS_PER_FLOW):
-            code = self.codes[flow * LOGINS_PER_FLOW + n]
-            mac = f"02-00-00-00-{flow:02X}-{n:02X}"
+        for n in range(self.logins_per_flow):
+            code = self.codes[flow * self.logins_per_flow + n]
+            mac = f"02-00-00-{flow:02X}-{n // 256:02X}-{n % 256:02X}"
             data = codec.encode_request(Code.ACCESS_REQUEST, SECRET.encode(), {
                 "User-Name": code, "Calling-Station-Id": mac}, identifier=n % 256,
                 password=code)
@@ -128,16 +130,20 @@ class CoovaNas(Flows):
             return self.active
 
 
-@pytest.fixture
-def nodes(pg_database: str,
-          tmp_path: Path) -> Iterator[tuple[Config, Store, list[Serve], list[str]]]:
+Nodes = tuple[Config, Store, list[Serve], list[str], int]
+
+
+@pytest.fixture(params=[1, pytest.param(5, marks=pytest.mark.soak)], ids=["short", "soak"])
+def nodes(request: pytest.FixtureRequest, pg_database: str, tmp_path: Path) -> Iterator[Nodes]:
+    """Two nodes on one PostgreSQL, and voucher codes for the load (its scale last)."""
+    scale: int = request.param
     config = make_config(tmp_path, database={"url": pg_database})
     stores = upgraded(config)
     store = next(stores)
     add_nas(config, store)
     with store.session() as session:
-        codes = [v.code for v in vouchers.create(session, LOGIN_FLOWS * LOGINS_PER_FLOW, 60,
-                                                 1, "fault2", valid_days=1)]
+        codes = [v.code for v in vouchers.create(
+            session, LOGIN_FLOWS * LOGINS_PER_FLOW * scale, 60, 1, "fault2", valid_days=1)]
     serves = []
     try:
         for name in ("node1", "node2"):
@@ -151,7 +157,7 @@ def nodes(pg_database: str,
             wait_until(lambda serve=serve: serve.output().count("RADIUS on ") >= 2,
                        f"{name}'s two listeners", process)
             assert status_server(serve.auth, SECRET.encode(), attempts=20) is not None
-        yield config, store, serves, codes
+        yield config, store, serves, codes, scale
     finally:
         for serve in serves:
             serve.stop()
@@ -169,15 +175,15 @@ def descendants(pid: int) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_a_whole_node_killed_under_load(
-        nodes: tuple[Config, Store, list[Serve], list[str]]) -> None:
-    config, store, (first, second), codes = nodes
+def test_a_whole_node_killed_under_load(nodes: Nodes) -> None:
+    config, store, (first, second), codes, scale = nodes
     assert first.process is not None and second.process is not None
-    nas = CoovaNas([first, second], codes, deadline=time.monotonic() + 240)
+    nas = CoovaNas([first, second], codes, deadline=time.monotonic() + 240 * scale,
+                   scale=scale)
     nas.start()
     try:
-        wait_until(lambda: nas.answered() >= ACCOUNTING_FLOWS * PER_FLOW // 3,
-                   "a third of the load answered", first.process, timeout=120)
+        wait_until(lambda: nas.answered() >= ACCOUNTING_FLOWS * nas.per_flow // 3,
+                   "a third of the load answered", first.process, timeout=120 * scale)
         node = [first.process.pid, *descendants(first.process.pid)]
         assert len(node) >= 5  # serve, two listeners, two web workers, the collector
         for pid in node:  # the whole node at once, as a power cut
@@ -188,8 +194,8 @@ def test_a_whole_node_killed_under_load(
     finally:
         nas.deadline = 0.0  # senders still running give up
         nas.join()
-    assert len(nas.accounting) == ACCOUNTING_FLOWS * PER_FLOW, "senders ran out of time"
-    assert len(nas.accepts) + len(nas.rejects) == LOGIN_FLOWS * LOGINS_PER_FLOW
+    assert len(nas.accounting) == ACCOUNTING_FLOWS * nas.per_flow, "senders ran out of time"
+    assert len(nas.accepts) + len(nas.rejects) == LOGIN_FLOWS * nas.logins_per_flow
     assert not nas.rejects, "a voucher login was refused"
     assert second.process.poll() is None, "the second node went down too"
     with store.session() as session:
@@ -210,7 +216,7 @@ def test_a_whole_node_killed_under_load(
     back = nas.logins_back_after(killed_at)
     switched = (nas.switched_at or killed_at) - killed_at
     print(f"\nnode 1 ({len(node)} processes) killed -9 after "
-          f"{ACCOUNTING_FLOWS * PER_FLOW // 3}+ answers; the NAS switched to server 2 "
+          f"{ACCOUNTING_FLOWS * nas.per_flow // 3}+ answers; the NAS switched to server 2 "
           f"{switched:.2f} s later ({CoovaNas.TRIES} × {CoovaNas.TIMEOUT} s timeouts); "
           f"every login flow had an Access-Accept again {back:.2f} s after the kill "
           f"(target {TARGET:g} s); {len(acked)} records and {len(accepted)} logins, each "

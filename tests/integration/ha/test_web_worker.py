@@ -3,7 +3,9 @@
 portal over real HTTP through the gateway simulator (its /logon asks citynet's RADIUS).
 The worker serving the phone's voucher POST is held inside its transaction (the test
 holds the consent table's lock) and killed with -9 there; the phone's retry — the same
-form, to whichever worker answers — logs it in, and the voucher is spent once."""
+form, to whichever worker answers — logs it in, and the voucher is spent once.
+`make soak` does it to five phones in a row, each with its own voucher, a worker killed
+under each."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from tests.integration.ha.load import audit_verify
 from tests.integration.portal.conftest import NAS_SECRET, NASID, UAM_SECRET, add_hotspot_nas
 from tests.support import http_answers, wait_until
 
-MAC = "AA-BB-CC-DD-EE-07"
+MAC = "AA-BB-CC-DD-EE-{:02X}"  # one phone's MAC per round
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -83,38 +85,72 @@ def serving(port: int) -> int | None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_a_web_worker_killed_during_a_voucher_login(pg_database: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("phones", [1, pytest.param(5, marks=pytest.mark.soak)])
+def test_a_web_worker_killed_during_a_voucher_login(pg_database: str, tmp_path: Path,
+                                                    phones: int) -> None:
     config = make_config(tmp_path, database={"url": pg_database})
     stores = upgraded(config)
     store = next(stores)
     add_hotspot_nas(config, store)
     with store.session() as session:
-        code = vouchers.create(session, 1, 60, 1, "fault7", valid_days=1)[0].code
+        codes = [v.code for v in vouchers.create(session, phones, 60, 1, "fault7",
+                                                  valid_days=1)]
     serve = Serve(config, tmp_path, "web", "radius", web__workers="2")
     process = serve.start(ready_lines=2)
     base = f"http://127.0.0.1:{serve.web}"
     gateway = Simulator(f"{base}/portal/", "127.0.0.1", serve.auth, serve.acct, NAS_SECRET,
                         NASID, UAM_SECRET)
     gateway.start()
-    holder = psycopg.connect(pg_database)
+    victims: list[int] = []
     try:
         wait_until(lambda: http_answers(base + "/healthz"), "gunicorn workers", process)
-        workers = [pid for pid in children(process.pid)
-                   if b"--parent" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert len(workers) == 2
-        phone = Phone()
-        gateway_url = f"http://{gateway.address}:{gateway.port}"
-        assert phone.follow(f"{gateway_url}/news?sim-mac={MAC}") == 200
-        form = {"code": code, "consent": "1", "csrf": phone.csrf()}
+        for round_, code in enumerate(codes):
+            victims.append(_kill_a_worker_mid_login(process, pg_database, base, gateway,
+                                                    code, MAC.format(round_)))
+    finally:
+        gateway.stop()
+        serve.stop()
+    with store.session() as session:
+        spent = session.execute(select(vouchers.Voucher.code, vouchers.Voucher.devices_used)
+                                .where(vouchers.Voucher.code.in_(codes))).all()
+        slots = session.scalar(select(func.count()).select_from(vouchers.VoucherDevice))
+        accepted = session.scalars(select(LoginRecord.identity).where(
+            LoginRecord.event == "login", LoginRecord.result == "accept")).all()
+        consents = session.scalar(select(func.count()).select_from(Consent))
+    stores.close()
+    print(f"\nworkers {victims} killed -9 inside a voucher POST each; every retry logged "
+          f"its phone in: {len(accepted)} login records for {phones} phones, device slots "
+          f"{slots}, {consents} consent rows")
+    assert sorted(spent) == sorted((code, 1) for code in codes)  # each spent once
+    assert slots == phones
+    assert sorted(accepted) == sorted(codes)
+    # the killed worker's consent INSERT is one autocommitted statement: its server
+    # session does not notice the dead client until it answers, so once the lock goes
+    # it commits — a second consent row for one login, harmless (consent is a record
+    # of what the person agreed to, not a spend)
+    assert consents is not None and consents >= phones
+    audit_verify(config)
+
+
+def _kill_a_worker_mid_login(process: subprocess.Popen[bytes], pg_database: str, base: str,
+                             gateway: Simulator, code: str, mac: str) -> int:
+    """One phone's voucher POST held in its worker's transaction, the worker killed -9,
+    the phone's retry logged in through the gateway; the killed worker's PID."""
+    workers = [pid for pid in children(process.pid)
+               if b"--parent" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(workers) == 2
+    phone = Phone()
+    gateway_url = f"http://{gateway.address}:{gateway.port}"
+    assert phone.follow(f"{gateway_url}/news?sim-mac={mac}") == 200
+    form = {"code": code, "consent": "1", "csrf": phone.csrf()}
+    with psycopg.connect(pg_database) as holder:
         # hold the consent table: the voucher POST's worker waits inside its transaction
         holder.execute(f"LOCK TABLE {Consent.__tablename__} IN ACCESS EXCLUSIVE MODE")
         first: dict[str, object] = {}
         post = threading.Thread(target=lambda: first.update(
             answer=_attempt(phone, f"{base}/portal/voucher", form)))
         post.start()
-        blocked = psycopg.connect(pg_database,
-                                  autocommit=True)
-        with blocked:
+        with psycopg.connect(pg_database, autocommit=True) as blocked:
             wait_until(lambda: blocked.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND query ILIKE '%portal_consent%'").fetchone() == (1,),
@@ -124,42 +160,19 @@ def test_a_web_worker_killed_during_a_voucher_login(pg_database: str, tmp_path: 
                 "AND query ILIKE '%portal_consent%'").fetchone()
         assert port is not None
         victim = serving(port[0])
-        assert victim in workers, (victim, workers)
+        assert victim is not None and victim in workers, (victim, workers)
         os.kill(victim, signal.SIGKILL)
         post.join(timeout=60)
         holder.rollback()  # the lock goes; the killed worker's transaction died with it
-        assert isinstance(first.get("answer"), Exception), first  # the phone saw it fail
-        # the phone's retry: the same form, to whichever worker answers
-        status, logon = phone.open(f"{base}/portal/voucher", form)
-        assert status == 303, phone.page[:500]
-        assert urllib.parse.urlsplit(logon).path == "/logon"
-        assert phone.follow(urllib.parse.urljoin(gateway_url, logon)) == 200
-        wait_until(lambda: len(set(children(process.pid)) - set(workers)) >= 1,
-                   "gunicorn to replace the killed worker", process)
-    finally:
-        holder.close()
-        gateway.stop()
-        serve.stop()
-    with store.session() as session:
-        voucher = session.scalar(select(vouchers.Voucher).where(vouchers.Voucher.code == code))
-        slots = session.scalar(select(func.count()).select_from(vouchers.VoucherDevice))
-        accepted = session.scalars(select(LoginRecord.identity).where(
-            LoginRecord.event == "login", LoginRecord.result == "accept")).all()
-        consents = session.scalar(select(func.count()).select_from(Consent))
-    stores.close()
-    print(f"\nworker {victim} killed -9 inside the voucher POST; the retry logged the "
-          f"phone in: {len(accepted)} login record, voucher devices used "
-          f"{voucher.devices_used if voucher else '?'}, {slots} device slot, {consents} "
-          f"consent row")
-    assert voucher is not None and voucher.devices_used == 1  # spent once
-    assert slots == 1
-    assert accepted == [code]
-    # the killed worker's consent INSERT is one autocommitted statement: its server
-    # session does not notice the dead client until it answers, so once the lock goes
-    # it commits — a second consent row for one login, harmless (consent is a record
-    # of what the person agreed to, not a spend)
-    assert consents is not None and consents >= 1
-    audit_verify(config)
+    assert isinstance(first.get("answer"), Exception), first  # the phone saw it fail
+    # the phone's retry: the same form, to whichever worker answers
+    status, logon = phone.open(f"{base}/portal/voucher", form)
+    assert status == 303, phone.page[:500]
+    assert urllib.parse.urlsplit(logon).path == "/logon"
+    assert phone.follow(urllib.parse.urljoin(gateway_url, logon)) == 200
+    wait_until(lambda: len(set(children(process.pid)) - set(workers)) >= 1,
+               "gunicorn to replace the killed worker", process)
+    return victim
 
 
 def _attempt(phone: Phone, url: str, form: dict[str, str]) -> object:

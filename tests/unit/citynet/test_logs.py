@@ -55,12 +55,13 @@ def test_a_failover_is_one_line_per_cause_a_minute_with_the_count(
         store_failed(log, "accounting from gw not stored", outage(), throttle)
     lines = [record.getMessage() for record in caplog.records]
     assert len(lines) == 3
-    assert lines[0].startswith('accounting from gw not stored: the store failed: Exception: '
-                               'connection failed: connection to server at "10.0.0.1", port '
-                               "5432 failed: Connection refused (seen 1× since its last line")
-    assert "shutting down (seen 1×" in lines[1]
-    assert ("(seen 2950× since its last line; one line a minute per failure and cause)"
-            in lines[2])
+    assert lines[0] == ('the store failed: Exception: connection failed: connection to '
+                        'server at "10.0.0.1", port 5432 failed: Connection refused (1× '
+                        "since its last line: accounting from gw not stored 1×; one line a "
+                        "minute per cause)")
+    assert "shutting down (1× since its last line: batch of 400 not stored 1×" in lines[1]
+    assert ("(2950× since its last line: accounting from gw not stored 2950×; one line a "
+            "minute per cause)" in lines[2])
     assert all("\n" not in line for line in lines)
 
 
@@ -71,17 +72,28 @@ def test_cause_is_the_drivers_first_line_without_the_statement() -> None:
     assert len(cause_of(OSError("x" * 5000))) < 320
 
 
-def test_another_failure_with_the_same_cause_gets_its_own_line(
+def test_every_failure_with_one_cause_shares_its_line(
         caplog: pytest.LogCaptureFixture) -> None:
-    throttle = Throttle(60, Clock())
+    """A failover makes every layer fail for the one reason: one line a minute says what
+    failed how often, not a line per layer (the writer, the listener, the NAS registry)."""
+    clock = Clock()
+    throttle = Throttle(60, clock)
     log = logging.getLogger("citynet.test")
     with caplog.at_level(logging.ERROR):
         store_failed(log, "accounting from gw not stored", outage(), throttle)
-        store_failed(log, "NAS registry not refreshed", outage(), throttle)
-        store_failed(log, "NAS registry not refreshed", outage(), throttle)
+        for _ in range(3):
+            clock.now += 1
+            store_failed(log, "NAS registry not refreshed", outage(), throttle)
+            store_failed(log, "batch not stored", outage(), throttle)
+        store_failed(log, "batch not stored", outage(), throttle)
+        assert len(caplog.records) == 1
+        clock.now += 60
+        store_failed(log, "accounting from gw not stored", outage(), throttle)
     lines = [record.getMessage() for record in caplog.records]
-    assert [line.split(":")[0] for line in lines] == ["accounting from gw not stored",
-                                                      "NAS registry not refreshed"]
+    assert len(lines) == 2
+    assert lines[1].endswith("(8× since its last line: batch not stored 4×, NAS registry "
+                             "not refreshed 3×, accounting from gw not stored 1×; one line "
+                             "a minute per cause)")
 
 
 def test_keys_not_seen_for_longer_than_the_interval_are_forgotten() -> None:

@@ -12,7 +12,8 @@ are of this order). A REQ_AUTH is retransmitted byte for byte, so the AC sees th
 serial and request id and answers it again rather than logging the user in twice. If the
 AC never answers a REQ_CHALLENGE or REQ_AUTH, the portal sends REQ_LOGOUT with ErrCode 1
 (timeout) for that serial and request id, so the AC drops whatever it half did, and the
-portal reports no login: neither side keeps a half login.
+portal reports no login: neither side keeps a half login. (Its ACK_LOGOUT is optional:
+waited for once, not required.)
 """
 
 from __future__ import annotations
@@ -197,24 +198,31 @@ class AcClient:
 
     def _withdraw(self, sock: socket.socket, endpoint: AcEndpoint, unanswered: Packet) -> None:
         """Tell the AC that ``unanswered`` timed out (REQ_LOGOUT, ErrCode 1, its serial and
-        request id), so it drops whatever that request started."""
+        request id), so it drops whatever that request started. No vendor document says
+        the AC answers this notice (docs/portal.md, "Documents followed"): an ACK_LOGOUT
+        is waited for once, and without one the notice is sent again ``tries`` - 1 times
+        unawaited — an AC that did not answer the request is not waited for again."""
         notice = ac.request_logout(endpoint.version, unanswered.serial, unanswered.user_ip,
                                    req_id=unanswered.req_id, method=unanswered.method,
                                    reason=LogoutRequest.TIMEOUT, bas_ip=_bas_ip(endpoint))
-        if self._exchange(sock, endpoint, notice, PacketType.ACK_LOGOUT) is None:
-            log.warning("Portal protocol: %s answered neither a %s for %s nor the timeout "
-                        "logout that withdraws it", endpoint.name, unanswered.type.name,
-                        unanswered.user_ip)
+        if self._exchange(sock, endpoint, notice, PacketType.ACK_LOGOUT, tries=1) is None:
+            wire = ac.encode(notice, endpoint.secret)
+            for _ in range(self.timing.tries - 1):
+                sock.sendto(wire, (endpoint.address, endpoint.port))
+            log.info("Portal protocol: %s answered neither a %s for %s nor (optional) the "
+                     "timeout logout that withdraws it", endpoint.name,
+                     unanswered.type.name, unanswered.user_ip)
 
     # --- one request, its answer ------------------------------------------------------
 
     def _exchange(self, sock: socket.socket, endpoint: AcEndpoint, request: Packet,
-                  expect: PacketType) -> Packet | None:
-        """Send ``request`` up to ``tries`` times; its checked answer, or None."""
+                  expect: PacketType, tries: int | None = None) -> Packet | None:
+        """Send ``request`` up to ``tries`` times (``Timing.tries`` unless given); its
+        checked answer, or None."""
         wire = ac.encode(request, endpoint.secret)
         signed = wire[ac.V1_HEADER_LEN:ac.V2_HEADER_LEN] if (
             endpoint.version == Version.V2) else ac.ZERO_AUTHENTICATOR
-        for _ in range(self.timing.tries):
+        for _ in range(self.timing.tries if tries is None else tries):
             sock.sendto(wire, (endpoint.address, endpoint.port))
             deadline = time.monotonic() + self.timing.timeout
             while (left := deadline - time.monotonic()) > 0:

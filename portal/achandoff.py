@@ -53,6 +53,14 @@ def _first(args: dict[str, str], names: tuple[str, ...]) -> str:
     return next((args[name].strip() for name in names if args.get(name, "").strip()), "")
 
 
+def _own(found_by: RedirectNames, args: dict[str, str], vendor: str) -> RedirectNames:
+    """The registered vendor's names when its redirect carries them: vendors share some
+    names (Huawei's and Ruijie's ``wlanuserip`` and ``wlanacname``), so the first vendor
+    whose names found the AC may not be the AC's own, and would miss e.g. Ruijie's ``mac``."""
+    own = VENDORS.get(vendor)
+    return own if own is not None and _first(args, own.user_ip) else found_by
+
+
 def renamed(vendor: str, names: dict[str, str]) -> RedirectNames:
     """The vendor's names with the AC's own (``portal_parameters``) in their place."""
     base = VENDORS.get(vendor, VENDORS["huawei"])
@@ -75,6 +83,8 @@ def recognise(args: dict[str, str], directory: AcDirectory) -> Handoff | None:
             directory.by_name(ac_name) if ac_name else None)
         if endpoint is None or (only is not None and endpoint.name != only):
             continue
+        if only is None:  # read it with its own vendor's names if they fit
+            names = _own(names, args, directory.vendors.get(endpoint.name, ""))
         return Handoff(res="notyet", uamip="", uamport=0, challenge="", nasid=endpoint.name,
                        mac=_first(args, names.user_mac)[:17], ip=user_ip[:45],
                        ssid=_first(args, names.ssid)[:64], userurl=_first(args, names.url)[:2000],

@@ -42,13 +42,15 @@ def renamed_parameters(client: NasClient) -> dict[str, str]:
 class AcDirectory:
     """The Portal-protocol ACs of the registry, by address and by name; ``renamed``: the
     ACs whose redirect parameters differ from their vendor's (name → (vendor, role →
-    parameter name))."""
+    parameter name)); ``vendors``: each AC's registered vendor (name → vendor)."""
 
     def __init__(self, endpoints: list[AcEndpoint],
-                 renamed: dict[str, tuple[str, dict[str, str]]] | None = None) -> None:
+                 renamed: dict[str, tuple[str, dict[str, str]]] | None = None,
+                 vendors: dict[str, str] | None = None) -> None:
         self._by_address = {e.address: e for e in endpoints}
         self._by_name = {e.name.casefold(): e for e in endpoints}
         self.renamed = renamed or {}
+        self.vendors = vendors or {}
 
     @classmethod
     def load(cls, session: Session, box: SecretBox | None) -> AcDirectory:
@@ -56,7 +58,8 @@ class AcDirectory:
             NasClient.portal_protocol.is_not(None))).all()
         return cls([e for e in (endpoint_of(c, box) for c in clients) if e is not None],
                    {c.name: (c.vendor.value, renamed_parameters(c)) for c in clients
-                    if c.portal_parameters})
+                    if c.portal_parameters},
+                   {c.name: c.vendor.value for c in clients})
 
     def by_address(self, address: str) -> AcEndpoint | None:
         try:

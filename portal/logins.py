@@ -21,7 +21,19 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from citynet import metrics
 from citynet.typed import normalised
 from citynet.web import store
-from portal import consent, device_cookie, formauth, offers, phones, sms, totp, uam, visit
+from portal import (
+    aclogin,
+    capport,
+    consent,
+    device_cookie,
+    formauth,
+    offers,
+    phones,
+    sms,
+    totp,
+    uam,
+    visit,
+)
 from portal.acclient import LoginOutcome
 from radius import guesses, remembered, tokens, vouchers
 from radius.records import normal_mac
@@ -266,9 +278,11 @@ def _through_ac(handoff: uam.Handoff, username: str,
         log.warning("portal: AC %s is no longer registered for the Portal protocol",
                     handoff.ac)
         return _login_error("ac_failed", 503)
-    answer = portal.ac_client.login(endpoint, handoff.ip, username, password,
-                                    user_mac=_mac_octets(handoff.mac))
-    if answer.outcome in (LoginOutcome.LOGGED_IN, LoginOutcome.ALREADY_ONLINE):
+    device = capport.Asker(ip=handoff.ip, mac=visit.device_mac(handoff), nas=handoff.nasid)
+    answer = aclogin.login(portal.ac_client, endpoint, device, username, password,
+                           user_mac=_mac_octets(handoff.mac), store=store(),
+                           interim_of=visit.interim_of)
+    if answer.outcome == LoginOutcome.LOGGED_IN:
         return redirect(url_for(".success"), code=303)
     log.info("portal: AC %s did not log %s in: %s %s", handoff.ac, handoff.ip,
              answer.outcome, answer.text[:200])

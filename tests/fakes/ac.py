@@ -5,12 +5,17 @@ to a RADIUS server, sends accounting Start/Stop, and sends NTF_LOGOUT when a use
 idle or is kicked. It builds the redirect URL with each vendor's parameters.
 
 It speaks the protocol with its own struct/hashlib code and RADIUS through pyrad, not
-through citynet's codecs, so a bug there cannot hide itself.
+through citynet's codecs, so a bug there cannot hide itself. (Over 400 lines: one AC's
+portal port, RADIUS client, HTTP interception and process entry point stay together,
+like the device they stand for.)
 
 Knobs: ``drop_requests`` (type → how many incoming datagrams of that type are lost),
 ``drop_answers`` (type → how many answers are lost after the request was acted on: a lost
 ACK_AUTH), ``delay`` (seconds before each answer), ``sign_secret`` (sign answers with
-another secret), ``answer_twice`` (each answer sent twice), ``ntf_tries``.
+another secret), ``answer_twice`` (each answer sent twice), ``ntf_tries``,
+``challenge_when_online`` (an online user still gets a challenge; "already online" comes
+in ACK_AUTH instead of ACK_CHALLENGE), and :meth:`FakeAc.strand` (a user online at the AC
+that the portal and RADIUS never heard of).
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class FakeAc:
     delay: float = 0.0
     sign_secret: bytes | None = None
     answer_twice: bool = False
+    challenge_when_online: bool = False
     ntf_tries: int = 3
     ntf_timeout: float = 0.5
     online: dict[str, Online] = field(default_factory=dict)
@@ -241,7 +247,7 @@ class FakeAc:
     def _challenge(self, r: dict[str, Any]) -> bytes:
         ip, serial = r["ip"], r["serial"]
         with self._lock:
-            if ip in self.online:
+            if ip in self.online and not self.challenge_when_online:
                 return self._pack(ACK_CHALLENGE, serial, 0, ip, 2, [], r["auth"])
             req_id, challenge = next(self._req_ids), os.urandom(16)
             self.challenges[ip] = (serial, req_id, challenge)
@@ -350,6 +356,13 @@ class FakeAc:
             client._CloseSocket()
 
     # --- the AC's own decisions: idle timeout, an administrator's kick -------------------
+
+    def strand(self, ip: str, name: str = "someone-else") -> None:
+        """``ip`` online here without the portal or RADIUS having taken part (another
+        portal's login, or one whose accounting never arrived)."""
+        with self._lock:
+            self.online[ip] = Online(name, 0, 0, f"{self.name}-stranded-{os.urandom(3).hex()}",
+                                     affirmed=True)
 
     def kick(self, ip: str, why: str = "kicked") -> bool:
         """Take ``ip`` offline and tell the portal (NTF_LOGOUT, retransmitted until acked);

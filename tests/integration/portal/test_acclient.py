@@ -96,6 +96,21 @@ def test_ack_auth_never_arriving_leaves_no_half_login(fake: FakeAc) -> None:
     assert fake.accounting == [("Start", USER_IP), ("Stop", USER_IP)]
 
 
+def test_an_unanswered_timeout_logout_is_not_required(fake: FakeAc) -> None:
+    # no document says the AC answers REQ_LOGOUT ErrCode 1: without an answer the portal
+    # sends its copies and reports the login it never got, nothing more
+    fake.drop_answers[PacketType.ACK_AUTH] = FAST.tries
+    fake.drop_answers[PacketType.ACK_LOGOUT] = FAST.tries
+    answer = AcClient(Drops(), FAST).login(endpoint(fake), USER_IP, "alice", "wonder")
+    assert answer.outcome == LoginOutcome.NO_ANSWER
+    for _ in range(200):  # the last copies are not waited for: let the AC take them
+        if fake.received[PacketType.REQ_LOGOUT] == FAST.tries:
+            break
+        threading.Event().wait(0.01)
+    assert fake.received[PacketType.REQ_LOGOUT] == FAST.tries
+    assert USER_IP not in fake.online and fake.logged_out == [(USER_IP, "portal timeout")]
+
+
 def test_no_challenge_answer_withdraws_the_challenge(fake: FakeAc) -> None:
     fake.drop_answers[PacketType.ACK_CHALLENGE] = FAST.tries
     answer = AcClient(Drops(), FAST).login(endpoint(fake), USER_IP, "alice", "wonder")

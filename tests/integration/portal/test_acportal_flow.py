@@ -243,3 +243,43 @@ def test_answers_signed_with_another_key_are_dropped_and_on_metrics(
     dropped = moved(before, scrape(hotspot.app), "citynet_portal_protocol_drops_total",
                     side="client", reason="wrong_authenticator")
     assert dropped >= 3  # each ACK_CHALLENGE sent, and the timeout logout's answers
+
+
+def test_already_online_with_a_session_citynet_has_is_success(hotspot: AcHotspot) -> None:
+    phone = Phone(hotspot)
+    phone.arrive()
+    assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 303
+    assert eventually(lambda: len(hotspot.open_sessions()) == 1)  # accounting Start stored
+    phone.arrive()  # the same phone, a new hand-off: the AC answers "already online"
+    again = phone.post("/portal/voucher", code=hotspot.voucher(), consent="1")
+    assert again.status_code == 303 and again.location.endswith("/portal/success")
+    assert hotspot.ac.radius_logins == 1 and not hotspot.ac.logged_out  # left as it was
+
+
+@pytest.mark.parametrize("at", ["challenge", "auth"])
+def test_already_online_at_the_ac_only_is_logged_out_and_in_again(
+        hotspot: AcHotspot, at: str) -> None:
+    from tests.integration.portal.test_metrics import moved, scrape
+
+    hotspot.ac.challenge_when_online = at == "auth"  # which answer says "already online"
+    hotspot.ac.strand(USER_IP)  # online at the AC; citynet has no session of it
+    before = scrape(hotspot.app)
+    phone, code = Phone(hotspot), hotspot.voucher()
+    phone.arrive()
+    done = phone.post("/portal/voucher", code=code, consent="1")
+    assert done.status_code == 303 and done.location.endswith("/portal/success")
+    assert hotspot.ac.logged_out == [(USER_IP, "portal logout")]
+    assert hotspot.ac.online[USER_IP].name == code  # the login citynet's RADIUS decided
+    assert hotspot.ac.radius_logins == 1
+    assert eventually(lambda: len(hotspot.open_sessions()) == 1)
+    assert moved(before, scrape(hotspot.app), "citynet_portal_ac_relogins_total",
+                 outcome="logged_in") == 1
+
+
+def test_already_online_at_the_ac_only_and_its_logout_unanswered(hotspot: AcHotspot) -> None:
+    hotspot.ac.strand(USER_IP)
+    hotspot.ac.drop_answers[PacketType.ACK_LOGOUT] = 3
+    phone = Phone(hotspot)
+    phone.arrive()
+    assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 503
+    assert hotspot.ac.radius_logins == 0  # no second login over the one the AC kept

@@ -12,6 +12,7 @@ from portal.acportal import Version
 AC = AcEndpoint("ac-luohu", "10.20.0.2", 2000, Version.V2, b"k")
 OTHER = AcEndpoint("ac-futian", "10.20.0.3", 2000, Version.V2, b"k")
 DIRECTORY = AcDirectory([AC, OTHER])
+RUIJIE = AcDirectory([AC, OTHER], vendors={"ac-luohu": "ruijie", "ac-futian": "huawei"})
 
 
 @pytest.mark.parametrize("args", [
@@ -31,6 +32,21 @@ def test_each_vendors_redirect_names_the_ac(args: dict[str, str]) -> None:
             handoff.userurl) == ("ac-luohu", "ac-luohu", "10.30.0.5", "aa-bb-cc-dd-ee-ff",
                                  "i-Shenzhen", "http://example.com/")
     assert handoff.can_log_in and handoff.signed and not handoff.uamip
+
+
+def test_a_redirect_is_read_with_the_registered_vendors_names() -> None:
+    # a Ruijie AC sends Huawei's wlanuserip and wlanacname too: read as Huawei's, its
+    # MAC (Ruijie's ``mac``) and original URL would be lost
+    args = {"wlanuserip": "10.30.0.5", "wlanacname": "ac-luohu", "nasip": "10.20.0.2",
+            "mac": "aa-bb-cc-dd-ee-ff", "ssid": "i-Shenzhen", "url": "http://example.com/"}
+    handoff = recognise(args, RUIJIE)
+    assert handoff is not None and (handoff.ac, handoff.mac) == ("ac-luohu",
+                                                                 "aa-bb-cc-dd-ee-ff")
+    # a Huawei AC's redirect stays Huawei's
+    handoff = recognise({"wlanuserip": "10.30.0.6", "wlanacname": "ac-futian",
+                         "usermac": "02-00-00-00-00-02"}, RUIJIE)
+    assert handoff is not None and (handoff.ac, handoff.mac) == ("ac-futian",
+                                                                 "02-00-00-00-00-02")
 
 
 @pytest.mark.parametrize("args", [

@@ -53,14 +53,15 @@ def radius_serve(runtime: Runtime) -> None:
     Try it (Message-Authenticator is required, as Blast-RADIUS demands):
       echo 'Message-Authenticator = 0x00' | radclient -x 127.0.0.1:1812 status SECRET
     """
-    from radius.service import RadiusService
+    from radius.service import RadiusService, login_gates
 
     config = runtime.config.section(RadiusConfig)
     if not config.has_work:
         raise CitynetError("nothing to run: radius.enabled is false and radius.rest_token "
                            "is not set (the rlm_rest API needs it)")
     box = runtime.box()
-    service = RadiusService(runtime.store, box, config, udp=config.enabled)
+    service = RadiusService(runtime.store, box, config, udp=config.enabled,
+                            gates=login_gates(runtime.config))
     try:
         service.start()
     except OSError as exc:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from radius import codec
-from radius.records import LoginEvent, normal_mac
+from radius.records import LoginEvent, normal_mac, place
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,10 @@ def attempt_of(request: codec.Request) -> LoginAttempt:
 
 
 def where(attempt: LoginAttempt) -> str:
-    """The login record's place: the switch port for a wired login (NAS-Port-Id; the
-    switch is the record's NAS), else the AP and SSID (Called-Station-Id)."""
-    if attempt.nas_port_id and (attempt.authenticated or attempt.service_type == "Call-Check"):
-        return f"port:{attempt.nas_port_id}"
+    """The login record's place: for an admission (802.1X, MAC bypass) the switch port
+    or the AP and SSID (:func:`radius.records.place`), else Called-Station-Id."""
+    if attempt.authenticated or attempt.service_type == "Call-Check":
+        return place(attempt.called_station, attempt.nas_port_id)
     return attempt.called_station
 
 

@@ -20,7 +20,7 @@ from citynet.gates import Ended
 from inventory.models import NasClient
 from radius import coa
 from radius.models import RadiusSession
-from radius.records import normal_mac
+from radius.records import PORT_PREFIX, normal_mac
 from radius.settings import RadiusConfig
 from radius.vouchers import identity_spellings
 from radius.wire import Code
@@ -66,7 +66,7 @@ def shown(value: str, method: str) -> str:
     return f"…{value[-2:]}"
 
 
-def matching(*, who: str = "", mac: str = "", ip: str = "", nas: str = "",
+def matching(*, who: str = "", mac: str = "", ip: str = "", nas: str = "", port: str = "",
              stopped_too: bool = False) -> list[ColumnElement[bool]]:
     """The conditions of a search: ``who`` is the phone or voucher code (any spelling; or
     a MAC-auth User-Name), ``mac`` any spelling of a MAC; criteria not given are left
@@ -84,15 +84,19 @@ def matching(*, who: str = "", mac: str = "", ip: str = "", nas: str = "",
         conditions.append(RadiusSession.framed_ip == ip)
     if nas:
         conditions.append(RadiusSession.nas == nas)
+    if port:  # an admission's switch port (radius.records.place)
+        conditions.append(RadiusSession.called_station == PORT_PREFIX + port)
     return conditions
 
 
 def search(session: Session, *, who: str = "", mac: str = "", ip: str = "", nas: str = "",
-           stopped_too: bool = False, limit: int = 200) -> tuple[list[RadiusSession], bool]:
+           port: str = "", stopped_too: bool = False,
+           limit: int = 200) -> tuple[list[RadiusSession], bool]:
     """Sessions newest first: (at most ``limit`` of them, whether more matched); the
     criteria are ``matching``'s."""
     query = (select(RadiusSession)
-             .where(*matching(who=who, mac=mac, ip=ip, nas=nas, stopped_too=stopped_too))
+             .where(*matching(who=who, mac=mac, ip=ip, nas=nas, port=port,
+                              stopped_too=stopped_too))
              .order_by(RadiusSession.started_at.desc(), RadiusSession.id.desc()))
     found = list(session.scalars(query.limit(limit + 1)))
     return found[:limit], len(found) > limit

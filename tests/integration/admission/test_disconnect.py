@@ -4,6 +4,9 @@ accounting through citynet's own RADIUS listener with the Class of an 802.1X acc
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import time
 
 from click.testing import CliRunner
@@ -46,6 +49,16 @@ def test_disabling_a_person_disconnects_their_live_sessions(
     with store.session() as session:
         live = {row.session_id: row.identity for row in session.scalars(select(RadiusSession))}
     assert live == {"sw-0001": "t001", "sw-0002": "t001", "sw-0003": "a042"}
+    # accounting per switch port: the sessions and their records say which port
+    ported = runner.invoke(cli, ["sessions", "list", "--nas", "test-gw", "--port", "Gi0/0/2",
+                                 "--json"], env=env)
+    assert ported.exit_code == 0, ported.output
+    assert [s["session_id"] for s in json.loads(ported.stdout)["sessions"]] == ["sw-0002"]
+    found = runner.invoke(cli, ["records", "search", "--port", "Gi0/0/1", "--csv"], env=env)
+    assert found.exit_code == 0, found.output
+    rows = list(csv.DictReader(io.StringIO(found.stdout)))
+    assert [(r["event"], r["identity"], r["method"], r["called_station"]) for r in rows] == [
+        ("session-start", "t001", "eap", "port:Gi0/0/1")]
 
     with FakeNas(SECRET.encode(), sessions={"sw-0001": {}, "sw-0002": {}, "sw-0003": {}}
                  ) as nas:

@@ -21,12 +21,13 @@ class AdmissionGate:
         self.config = config
 
     def admit(self, session: Session, request: GateRequest) -> GateAnswer | None:
-        """EAP logins are all ours; a bypass request when the MAC is listed, or when the
-        site lands refused logins in a remediation VLAN. An unlisted MAC is noted (the
-        unknown-MAC report) and left to the RADIUS domain (a hotspot's remembered
-        phone), which refuses it if it is nobody's."""
+        """EAP logins are all ours once any role has a policy; a bypass request when
+        the MAC is listed, or when the site lands refused logins in a remediation VLAN.
+        An unlisted MAC is noted (the unknown-MAC report) and left to the RADIUS domain
+        (a hotspot's remembered phone), which refuses it if it is nobody's."""
         if request.eap:
-            return self._person(session, request)
+            # no role has a policy: admission is not in use, the site's EAP is its own
+            return self._person(session, request) if self.config.roles else None
         if not request.bypass:
             return None
         mac = mab.normal(request.user)

@@ -203,9 +203,10 @@ class Policy:
                 answer = gate.admit(session, request)
                 if answer is not None:
                     return from_gate(answer)
-        if attempt.authenticated:  # authenticated elsewhere, and nobody here claims it
-            return reject("not admitted here", attempt.authenticated, terms.language,
-                          attempt.user)
+        if attempt.authenticated:  # FreeRADIUS's own (a site's EAP users): recorded only,
+            # as post-auth recorded every login FreeRADIUS decided before there were gates
+            return Decision(True, {}, method=f"fr:{attempt.authenticated}",
+                            identity=attempt.user)
         given = credential(attempt.user)
         if given.kind == "mac":
             return self._mac_login(session, attempt, given.value, terms, now)

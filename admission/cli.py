@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from admission import authority, eap, people
 from citynet import audit
 from citynet.crypto import SecretBox
+from citynet.domains import registered
 from citynet.errors import CitynetError, SecretsError
 from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
@@ -129,12 +130,27 @@ def list_people(runtime: Runtime, fmt: str | None) -> None:
 @click.option("--reason", default="", help="Why (goes to the audit log).")
 @pass_runtime
 def disable_person(runtime: Runtime, username: str, reason: str) -> None:
-    """Disable a person and revoke their certificates (then publish a CRL)."""
+    """Disable a person: their next login is rejected, their live sessions are
+    Disconnected now (RFC 5176, to each session's switch or AC), their certificates
+    revoked (then publish a CRL)."""
     with runtime.store.session() as session:
         changed, revoked = authority.disable_person(session, username, reason, _now())
         session.commit()
         serials = ", ".join(cert.serial for cert in revoked)
     click.echo(f"{username} disabled" if changed else f"{username} was disabled already")
+    ended = [one for domain in registered() if domain.end_sessions is not None
+             for one in domain.end_sessions(runtime, username)]
+    with runtime.store.session() as session:
+        for one in ended:
+            audit.record(session, audit.Action(
+                "admission.session.disconnect", f"{username}@{one.nas}",
+                "ok" if one.ok else "failed",
+                detail={"session": one.session_id, "answer": one.answer}))
+        session.commit()
+    for one in ended:
+        click.echo(f"session {one.session_id} on {one.nas}: "
+                   f"{'disconnected' if one.ok else 'NOT disconnected'} ({one.answer}, "
+                   f"{one.seconds * 1000:.0f} ms)", err=not one.ok)
     if revoked:
         click.echo(f"revoked {len(revoked)} certificate(s): {serials}")
         click.echo("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR",
@@ -309,3 +325,13 @@ def eap_config(runtime: Runtime, out_dir: Path) -> None:
     click.echo(f"wrote {files.server_cert.parent}/{{server.pem,server.key,eap}} and "
                f"{files.trust_dir}/ (publish CRLs there: "
                f"citynet nac crl --dir {files.trust_dir})")
+
+
+def _more_commands() -> None:
+    from admission.mab_cli import mab_group, roles
+
+    admission.add_command(mab_group)
+    admission.add_command(roles)
+
+
+_more_commands()

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import click
 
-from citynet.domains import Domain
+from admission.settings import NacConfig
+from citynet.config import Config
+from citynet.domains import ConfigSection, Domain
+from citynet.gates import LoginGate
 
 
 def _commands() -> Sequence[click.Command]:
@@ -16,9 +19,17 @@ def _commands() -> Sequence[click.Command]:
     return (admission,)
 
 
+def _gates(config: Config) -> Sequence[LoginGate]:
+    from admission.gate import AdmissionGate
+
+    return (AdmissionGate(config.section(NacConfig)),)
+
+
 DOMAIN = Domain(
     name="admission",
     commands=_commands,
     tables=("admission.models",),
     migrations=Path(__file__).with_name("migrations"),
+    config_sections=(ConfigSection("nac", NacConfig, 75),),
+    gates=_gates,
 )

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admission.choices import PersonStatus, Role
@@ -68,3 +68,27 @@ class Certificate(Base):
     not_before: Mapped[datetime] = mapped_column(UtcDateTime())
     not_after: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MabEntry(Base):
+    """A device without a supplicant admitted by its MAC (MAC authentication bypass)."""
+
+    __tablename__ = "admission_mab"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mac: Mapped[str] = mapped_column(String(17), unique=True)  # aa:bb:cc:dd:ee:ff
+    profile: Mapped[str] = mapped_column(String(32))  # a [nac.mab_profiles] name
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UnknownMac(Base):
+    """A MAC that asked for bypass and is on no list: one row per MAC, switch and port."""
+
+    __tablename__ = "admission_unknown_mac"
+    __table_args__ = (UniqueConstraint("mac", "nas", "port"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mac: Mapped[str] = mapped_column(String(17))
+    nas: Mapped[str] = mapped_column(String(64))
+    port: Mapped[str] = mapped_column(String(64))  # NAS-Port-Id, "" if none
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    count: Mapped[int] = mapped_column(Integer, default=1)

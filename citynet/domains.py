@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from citynet.chain import Break
     from citynet.config import Config
     from citynet.crypto import SecretBox
+    from citynet.gates import Ended, LoginGate
     from citynet.runtime import Runtime
     from citynet.server import Service
     from citynet.staff import Role
@@ -85,6 +86,10 @@ def _none() -> tuple[()]:
     return ()
 
 
+def _no_gates(config: Config) -> tuple[()]:
+    return ()
+
+
 def _no_services(runtime: Runtime, box: SecretBox | None) -> tuple[()]:
     return ()
 
@@ -118,6 +123,10 @@ class Domain:
     chains: Callable[[], Sequence[Chain]] = _none
     audit_link: Callable[[AuditEntry], str | None] | None = None  # a page for an entry
     demo_seed: Callable[[Runtime, SecretBox], None] | None = None
+    # a say in network logins another domain decides (citynet.gates), made for a config
+    gates: Callable[[Config], Sequence[LoginGate]] = _no_gates
+    # end every live network session of an identity now (citynet.gates.SessionEnder)
+    end_sessions: Callable[[Runtime, str], list[Ended]] | None = None
     demo_serve: Callable[[DemoRun], None] | None = None
 
 

@@ -114,6 +114,10 @@ def _text(request: Attributes, name: str, column: str) -> str:
     return str(request.get(name) or "")[:_KEPT[column]]
 
 
+# the methods of a Class from an admission gate (citynet.gates): 802.1X, MAC bypass
+ADMISSIONS = frozenset({"eap", "mab"})
+
+
 def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
     status = STATUS.get(str(request.get("Acct-Status-Type")))
     if status is None:
@@ -122,11 +126,15 @@ def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
     if not session_id and status not in ("on", "off"):
         raise UnusableAccounting("Acct-Session-Id missing")
     method, identity = class_parts(request.get("Class"))
+    called = _text(request, "Called-Station-Id", "called_station")
+    if method in ADMISSIONS:  # per switch port (or AP and SSID), as the login's record
+        called = records.place(called, str(request.get("NAS-Port-Id") or ""))[
+            :_KEPT["called_station"]]
     return AccountingEvent(
         nas=nas, received_at=now, status=status, session_id=session_id,
         username=_text(request, "User-Name", "username"),
         calling_station=_text(request, "Calling-Station-Id", "calling_station"),
-        called_station=_text(request, "Called-Station-Id", "called_station"),
+        called_station=called,
         framed_ip=_text(request, "Framed-IP-Address", "framed_ip"),
         session_time=_number(request, "Acct-Session-Time"),
         input_octets=_octets(request, "Acct-Input-Octets", "Acct-Input-Gigawords"),

@@ -53,14 +53,15 @@ def radius_serve(runtime: Runtime) -> None:
     Try it (Message-Authenticator is required, as Blast-RADIUS demands):
       echo 'Message-Authenticator = 0x00' | radclient -x 127.0.0.1:1812 status SECRET
     """
-    from radius.service import RadiusService
+    from radius.service import RadiusService, login_gates
 
     config = runtime.config.section(RadiusConfig)
     if not config.has_work:
         raise CitynetError("nothing to run: radius.enabled is false and radius.rest_token "
                            "is not set (the rlm_rest API needs it)")
     box = runtime.box()
-    service = RadiusService(runtime.store, box, config, udp=config.enabled)
+    service = RadiusService(runtime.store, box, config, udp=config.enabled,
+                            gates=login_gates(runtime.config))
     try:
         service.start()
     except OSError as exc:
@@ -380,13 +381,17 @@ def _identity(identity: str | None, phone_alias: str | None) -> str | None:
 
 
 RECORD_COLUMNS = tuple(Column(key, right=key == "seq") for key in (
-    "seq", "at", "event", "result", "identity", "method", "mac", "private_ip", "nas"))
+    "seq", "at", "event", "result", "identity", "method", "mac", "private_ip", "nas",
+    "called_station"))
 
 
 @records.command("search")
 @_identity_option
 @click.option("--mac", help="Device MAC, any spelling.")
 @click.option("--ip", help="Private or NAT public IP address.")
+@click.option("--port", help="Switch port, as the switch names it (NAS-Port-Id) — "
+              "802.1X and MAC bypass logins; with --nas for one switch.")
+@click.option("--nas", "nas_name", help="The NAS (switch, AC) the record came from.")
 @click.option("--since", type=click.DateTime(), help="From this UTC time (inclusive).")
 @click.option("--until", type=click.DateTime(), help="Up to this UTC time (exclusive).")
 @click.option("--csv", "as_csv", is_flag=True,
@@ -395,9 +400,10 @@ RECORD_COLUMNS = tuple(Column(key, right=key == "seq") for key in (
               help="Records shown on screen (the oldest first); --csv has them all.")
 @pass_runtime
 def records_search(runtime: Runtime, identity: str | None, phone_alias: str | None,
-                   mac: str | None, ip: str | None, since: datetime | None,
+                   mac: str | None, ip: str | None, port: str | None,
+                   nas_name: str | None, since: datetime | None,
                    until: datetime | None, as_csv: bool, limit: int) -> None:
-    """Find login records by identity, MAC, IP and time range (times in UTC).
+    """Find login records by identity, MAC, IP, switch port and time range (times in UTC).
 
     The CSV holds every matching record, streamed (there may be millions); the count of
     them goes to stderr.
@@ -406,15 +412,16 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
     Examples:
       citynet records search --identity 13800138000 --since 2026-11-01 --csv > answer.csv
       citynet records search --identity 84R2-E6M6-5E
+      citynet records search --nas sw-lib-3 --port GigabitEthernet0/0/7
     """
     from radius import records as login_records
 
     identity = _identity(identity, phone_alias)
-    if not any((identity, mac, ip, since, until)):
-        raise click.UsageError("give at least one of --identity, --mac, --ip, --since, "
-                               "--until")
-    conditions = login_records.matching(identity=identity, mac=mac, ip=ip,
-                                        since=_utc(since), until=_utc(until))
+    if not any((identity, mac, ip, port, nas_name, since, until)):
+        raise click.UsageError("give at least one of --identity, --mac, --ip, --port, "
+                               "--nas, --since, --until")
+    conditions = login_records.matching(identity=identity, mac=mac, ip=ip, port=port,
+                                        nas=nas_name, since=_utc(since), until=_utc(until))
     with runtime.store.session() as session:
         matched, last = login_records.count(session, conditions)
         found = login_records.export(session, conditions, last)
@@ -482,12 +489,15 @@ SESSION_COLUMNS = (
 @click.option("--mac", help="Client MAC, any spelling.")
 @click.option("--ip", help="Client IP address (Framed-IP-Address).")
 @click.option("--nas", "nas_name", help="NAS name.")
+@click.option("--port", "switch_port", help="Switch port (NAS-Port-Id) of 802.1X and MAC "
+              "bypass sessions; with --nas for one switch.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True,
               help="Sessions shown, newest first; the count says how many matched.")
 @format_options
 @pass_runtime
 def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str | None,
-                  ip: str | None, nas_name: str | None, limit: int, fmt: str | None) -> None:
+                  ip: str | None, nas_name: str | None, switch_port: str | None, limit: int,
+                  fmt: str | None) -> None:
     """List open sessions: who, which device, where, for how long, how much traffic.
 
     \b
@@ -495,6 +505,7 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
       citynet sessions list
       citynet sessions list --user 13800138000 --all
       citynet sessions list --mac AA-BB-CC-DD-EE-FF --all --json
+      citynet sessions list --nas sw-lib-3 --port GigabitEthernet0/0/7 --all
     """
     from radius import sessions as live_sessions
     from radius.records import MAC_SPELLING
@@ -502,7 +513,8 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
     if mac and not re.fullmatch(MAC_SPELLING, mac):
         raise click.BadParameter(f"{mac!r} is not a MAC address", param_hint="--mac")
     criteria: dict[str, Any] = {"who": user or "", "mac": mac or "", "ip": ip or "",
-                                "nas": nas_name or "", "stopped_too": show_all}
+                                "nas": nas_name or "", "port": switch_port or "",
+                                "stopped_too": show_all}
     with runtime.store.session() as session:
         rows, more = live_sessions.search(session, limit=limit, **criteria)
         matched = live_sessions.count(session, **criteria) if more else len(rows)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from radius import codec
-from radius.records import LoginEvent, normal_mac
+from radius.records import LoginEvent, normal_mac, place
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,10 @@ class LoginAttempt:
     calling_station: str = ""
     called_station: str = ""
     framed_ip: str = ""
+    service_type: str = ""  # Call-Check: a MAC authentication bypass request
+    nas_port_id: str = ""  # the switch port (802.1X and MAB on wired ports)
+    # how FreeRADIUS authenticated it before asking us ("eap"; "" when it is ours to do)
+    authenticated: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,10 +91,20 @@ def attempt_of(request: codec.Request) -> LoginAttempt:
         framed_ip=str(request.get("Framed-IP-Address") or ""))
 
 
+def where(attempt: LoginAttempt) -> str:
+    """The login record's place: for an admission (802.1X, MAC bypass) the switch port
+    or the AP and SSID (:func:`radius.records.place`), else Called-Station-Id."""
+    if attempt.authenticated or attempt.service_type == "Call-Check":
+        return place(attempt.called_station, attempt.nas_port_id)
+    return attempt.called_station
+
+
 def login_record(attempt: LoginAttempt, nas: str, decision: Decision) -> LoginEvent:
     return LoginEvent(
         at=datetime.now(UTC), event="login",
-        result="accept" if decision.accept else decision.reason or "reject",
+        # an accept that says why is a refusal landed in a remediation VLAN
+        result=(f"accept ({decision.reason})" if decision.reason else "accept")
+        if decision.accept else decision.reason or "reject",
         identity=decision.identity or attempt.user, method=decision.method, nas=nas,
-        mac=normal_mac(attempt.calling_station), called_station=attempt.called_station,
+        mac=normal_mac(attempt.calling_station), called_station=where(attempt),
         private_ip=attempt.framed_ip)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
 from citynet.domains import Chain, ConfigSection, DemoRun, Domain, MenuEntry
+from citynet.gates import Ended
 from citynet.runtime import Runtime
 from citynet.server import Service
 from citynet.staff import Role
@@ -36,12 +37,20 @@ def _commands() -> Sequence[click.Command]:
 
 def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
     """The RADIUS service, when it has work (the UDP ports, or the rlm_rest API)."""
-    from radius.service import RadiusService
+    from radius.service import RadiusService, login_gates
 
     settings = runtime.config.section(RadiusConfig)
     return [RadiusService(runtime.store, box, settings, udp=settings.enabled,
-                          metrics_allow=runtime.config.metrics.allow)
+                          metrics_allow=runtime.config.metrics.allow,
+                          gates=login_gates(runtime.config))
             ] if settings.has_work else []
+
+
+def _end_sessions(runtime: Runtime, identity: str) -> list[Ended]:
+    from radius.sessions import end_all_of
+
+    return end_all_of(runtime.store, runtime.box(), runtime.config.section(RadiusConfig),
+                      identity)
 
 
 def _collectors() -> Sequence[Collector]:
@@ -114,5 +123,6 @@ DOMAIN = Domain(
     collectors=_collectors,
     openapi_paths=_openapi,
     chains=_chains,
+    end_sessions=_end_sessions,
     demo_serve=_demo_serve,
 )

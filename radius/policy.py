@@ -18,6 +18,7 @@ use, devices). Reply-Messages are worded in the profile's language.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.gates import GateAnswer, GateRequest, LoginGate
 from radius import codec, guesses, remembered, tokens, usage, vouchers
 from radius.decisions import Decision, LoginAttempt, class_of
 from radius.profiles import ProfileBook, Terms
@@ -141,11 +143,46 @@ UNCLAIMED = {"mac": "device not remembered", "voucher": "unknown voucher",
              "mistyped voucher": "unknown voucher", "token": "no valid login token"}
 
 
+BYPASS = "Call-Check"  # the Service-Type of a switch's MAC authentication bypass request
+
+
+def gate_request(session: Session, attempt: LoginAttempt, nas: str, vendor: str,
+                 now: datetime, zone: ZoneInfo, interim_interval: int) -> GateRequest:
+    """What the gates see of a login; devices online counted from the live sessions."""
+    mac = normal_mac(attempt.calling_station)
+
+    def online(identity: str) -> int:
+        return len(usage.online_devices(session, identity, now, interim_interval,
+                                        besides=mac))
+
+    return GateRequest(user=attempt.user, mac=mac, nas=nas, vendor=vendor,
+                       eap=attempt.authenticated == "eap",
+                       bypass=attempt.service_type == BYPASS,
+                       local_time=now.astimezone(zone).time(), port=attempt.nas_port_id,
+                       called_station=attempt.called_station, online=online)
+
+
+def from_gate(answer: GateAnswer) -> Decision:
+    """A gate's answer as a Decision; an accept's Class names the method and identity
+    (the NAS echoes it in accounting: the session is the person's, not the MAC's)."""
+    attributes = dict(answer.attributes)
+    if answer.accept:
+        attributes["Class"] = class_of(answer.method, answer.identity)
+    return Decision(answer.accept, attributes, method=answer.method, reason=answer.reason,
+                    identity=answer.identity)
+
+
 class Policy:
     def __init__(self, store: Store, box: SecretBox | None, zone: ZoneInfo,
-                 profiles: ProfileBook | None = None) -> None:
+                 profiles: ProfileBook | None = None,
+                 gates: Sequence[LoginGate] = ()) -> None:
+        """``gates``: other domains' say in 802.1X and MAC bypass logins (the registry's,
+        citynet.gates), asked before citynet's own credentials."""
         self.store, self.box, self.zone = store, box, zone
         self.profiles = profiles or ProfileBook.of(store)
+        self.gates = tuple(gates)
+        # the NAS's vendor by name (the listener's registry, set by the service)
+        self.vendor_of: Callable[[str], str] = lambda _nas: "other"
         # the newest wrong voucher code (recorded by any process before this one started,
         # then refused by this one): the hold's three counts are read only within a window
         # of it, so a voucher login costs them only while someone is guessing
@@ -159,6 +196,17 @@ class Policy:
         login claims and the record of that login commit together (or neither does)."""
         terms = self.profiles.get(profile)
         now = datetime.now(UTC)
+        if self.gates and (attempt.authenticated or attempt.service_type == BYPASS):
+            request = gate_request(session, attempt, nas, self.vendor_of(nas), now,
+                                   self.zone, terms.interim_interval)
+            for gate in self.gates:
+                answer = gate.admit(session, request)
+                if answer is not None:
+                    return from_gate(answer)
+        if attempt.authenticated:  # FreeRADIUS's own (a site's EAP users): recorded only,
+            # as post-auth recorded every login FreeRADIUS decided before there were gates
+            return Decision(True, {}, method=f"fr:{attempt.authenticated}",
+                            identity=attempt.user)
         given = credential(attempt.user)
         if given.kind == "mac":
             return self._mac_login(session, attempt, given.value, terms, now)

@@ -99,6 +99,19 @@ def _normal_mac(text: str) -> str:
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
+PORT_PREFIX = "port:"
+_WITH_SSID = re.compile(r"[0-9A-Fa-f]{2}(?:[-:.]?[0-9A-Fa-f]{2}){5}:.+")
+
+
+def place(called_station: str, nas_port_id: str) -> str:
+    """Where an admission (802.1X or MAC bypass) happened, for its records: the AP and
+    SSID an AC names in Called-Station-Id (``AP-MAC:SSID``), else the switch port as
+    ``port:<NAS-Port-Id>`` (a switch's Called-Station-Id is only its own MAC)."""
+    if nas_port_id and not _WITH_SSID.fullmatch(called_station):
+        return PORT_PREFIX + nas_port_id
+    return called_station
+
+
 _LONGEST = kept_lengths(LoginRecord)
 _KEPT = [(name, _LONGEST.get(name)) for name in CONTENT]  # None: not text
 
@@ -131,12 +144,17 @@ def purge(session: Session, before: datetime) -> int:
 
 
 def matching(*, identity: str | None = None, mac: str | None = None, ip: str | None = None,
-             since: datetime | None = None,
-             until: datetime | None = None) -> list[ColumnElement[bool]]:
+             since: datetime | None = None, until: datetime | None = None,
+             port: str | None = None, nas: str | None = None) -> list[ColumnElement[bool]]:
     """The conditions of a search by identity (phone, or voucher code in any spelling),
-    MAC (any spelling), IP (private or NAT public) and time range (``until`` exclusive);
-    criteria not given are left out."""
+    MAC (any spelling), IP (private or NAT public), switch port (NAS-Port-Id, as the
+    switch names it) and time range (``until`` exclusive); criteria not given are left
+    out."""
     conditions: list[ColumnElement[bool]] = []
+    if port:
+        conditions.append(LoginRecord.called_station == PORT_PREFIX + port)
+    if nas:
+        conditions.append(LoginRecord.nas == nas)
     if identity:
         conditions.append(LoginRecord.identity.in_(sorted(identity_spellings(identity))))
     if mac:

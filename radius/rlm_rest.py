@@ -69,6 +69,9 @@ DECISION_WAIT = 1.5
 STORE_WAIT = 30.0
 BODY_LIMIT = 64 * 1024  # rlm_rest's JSON of one request is a few hundred bytes
 ANSWERS = {"Access-Accept": True, "Access-Reject": False}  # post-auth's packet=
+# post-auth's auth= (control:Auth-Type) of logins FreeRADIUS authenticated that citynet's
+# gates (citynet.gates) still decide: 802.1X, admitted on the person's policy
+ADMITTED = frozenset({"eap"})
 # a Reject's reasons that mean "not ours": no such voucher, no remembered device. (A phone
 # number's refusal says "no valid login token" whether it has none or gave a wrong or
 # spent one: that is a 401 with its Reply-Message.)
@@ -145,9 +148,21 @@ def _octets(attributes: JsonAttributes, name: str) -> bytes | None:
     return value
 
 
-def login_attempt(attributes: JsonAttributes) -> LoginAttempt:
+SERVICE_TYPES = {10: "Call-Check"}  # the one number policy reads (a MAC bypass request)
+
+
+def _service_type(attributes: JsonAttributes) -> str:
+    """Service-Type as its name (rlm_rest writes the name; a number is named too)."""
+    value = attributes.get("Service-Type")
+    if isinstance(value, int):
+        return SERVICE_TYPES.get(value, str(value))
+    return _text(attributes, "Service-Type")
+
+
+def login_attempt(attributes: JsonAttributes, authenticated: str = "") -> LoginAttempt:
     """The login in the attributes; :class:`BadAttributes` if one has a form FreeRADIUS
-    never sends (policy compares strings and bytes, nothing else)."""
+    never sends (policy compares strings and bytes, nothing else). ``authenticated``:
+    how FreeRADIUS authenticated it already (``eap``)."""
     chap = _octets(attributes, "CHAP-Password")
     return LoginAttempt(
         user=_text(attributes, "User-Name"),
@@ -155,7 +170,10 @@ def login_attempt(attributes: JsonAttributes) -> LoginAttempt:
         chap=(chap, _octets(attributes, "CHAP-Challenge") or b"") if chap else None,
         calling_station=_text(attributes, "Calling-Station-Id"),
         called_station=_text(attributes, "Called-Station-Id"),
-        framed_ip=_text(attributes, "Framed-IP-Address"))
+        framed_ip=_text(attributes, "Framed-IP-Address"),
+        service_type=_service_type(attributes),
+        nas_port_id=_text(attributes, "NAS-Port-Id"),
+        authenticated=authenticated)
 
 
 def answer(attributes: dict[str, object], status: int, **control: str) -> web.Response:
@@ -261,9 +279,9 @@ class RestApi:
                             headers={"Content-Type": metrics.CONTENT_TYPE})
 
     @staticmethod
-    def _attempt(attributes: JsonAttributes) -> LoginAttempt:
+    def _attempt(attributes: JsonAttributes, authenticated: str = "") -> LoginAttempt:
         try:
-            return login_attempt(attributes)
+            return login_attempt(attributes, authenticated)
         except BadAttributes as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
 
@@ -342,6 +360,8 @@ class RestApi:
             raise web.HTTPBadRequest(text="the uri must carry &packet=%{reply:Packet-Type} "
                                           "(Access-Accept or Access-Reject)")
         auth = request.query.get("auth", "").strip().lower()
+        if accept and auth in ADMITTED:
+            return await self._admit(attributes, nas, auth)
         reason = "" if accept else str(attributes.get("Module-Failure-Message")
                                        or "rejected by FreeRADIUS")
         # (the login record cuts both to its columns)
@@ -352,6 +372,16 @@ class RestApi:
         await self._stored(ForeignLogin(self._attempt(attributes), nas, decision,
                                         deadline=time.monotonic() + DECISION_WAIT), nas)
         return web.Response(status=STATUS["ok"])
+
+    async def _admit(self, attributes: JsonAttributes, nas: str, auth: str) -> web.Response:
+        """An 802.1X login FreeRADIUS authenticated: the gates' decision (the person's
+        role policy: VLAN, filter; or a reject — disabled, out of hours, too many
+        devices), recorded before the answer. FreeRADIUS sends our reply attributes with
+        its Access-Accept, or turns it into an Access-Reject on our 401."""
+        decision = await self._decide(self._attempt(attributes, auth), nas)
+        if decision.accept:
+            return answer(decision.attributes, STATUS["updated"])
+        return answer(decision.attributes, STATUS["reject"])
 
     async def accounting(self, request: web.Request) -> web.Response:
         """Stored as the listener stores it; the enforcer sees it after the commit. A store

@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.domains import registered
+from citynet.gates import LoginGate
 from citynet.logs import store_failed
 from radius import coa
 from radius.accounting import RecordWriter
@@ -29,15 +32,22 @@ log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1/32", "::1/128")
 
 
+def login_gates(config: Config) -> list[LoginGate]:
+    """Every registered domain's say in 802.1X and MAC bypass logins (citynet.gates)."""
+    return [gate for domain in registered() for gate in domain.gates(config)]
+
+
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
                  coa_port: int | None = None, udp: bool = True,
-                 metrics_allow: Sequence[str] = LOOPBACK) -> None:
+                 metrics_allow: Sequence[str] = LOOPBACK,
+                 gates: Sequence[LoginGate] = ()) -> None:
         """``udp``: open the auth and accounting ports (not when FreeRADIUS has them);
-        ``metrics_allow``: who may read the rlm_rest API's /metrics (config metrics.allow)."""
+        ``metrics_allow``: who may read the rlm_rest API's /metrics (config metrics.allow);
+        ``gates``: the registry's say in 802.1X and MAC bypass logins (citynet.gates)."""
         self.store, self.box, self.config, self.udp = store, box, config, udp
         zone = ZoneInfo(config.timezone)
-        policy = Policy(store, box, zone)
+        policy = Policy(store, box, zone, gates=gates)
         # Disconnects for limits seen in accounting go to the NAS the registry knows now
         self.enforcer = Enforcer(store, lambda name: self.server.registry.by_name(name),
                                  policy.profiles, zone,
@@ -47,6 +57,7 @@ class RadiusService:
                                    decide=policy.decide_in)
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
+        policy.vendor_of = self._vendor_of
         token = config.rest_token.get_secret_value()
         self.api = RestApi(self.server, token, config.rest_allow,
                            metrics_allow) if token else None
@@ -57,6 +68,10 @@ class RadiusService:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="radius", daemon=True)
         self.ports = (config.auth_port, config.acct_port)  # the real ones once started
+
+    def _vendor_of(self, nas: str) -> str:
+        entry = self.server.registry.by_name(nas)
+        return entry.vendor if entry is not None else "other"
 
     def describe(self) -> str:
         auth, acct = self.ports

@@ -4,6 +4,8 @@ or CoA-Request (RFC 5176). Shared by ``citynet sessions …`` and the admin web.
 from __future__ import annotations
 
 import ipaddress
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,12 +14,16 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
+from citynet.db import Store
 from citynet.errors import CitynetError
+from citynet.gates import Ended
 from inventory.models import NasClient
 from radius import coa
 from radius.models import RadiusSession
-from radius.records import normal_mac
+from radius.records import PORT_PREFIX, normal_mac
+from radius.settings import RadiusConfig
 from radius.vouchers import identity_spellings
+from radius.wire import Code
 
 
 class NotAddressable(CitynetError):
@@ -60,7 +66,7 @@ def shown(value: str, method: str) -> str:
     return f"…{value[-2:]}"
 
 
-def matching(*, who: str = "", mac: str = "", ip: str = "", nas: str = "",
+def matching(*, who: str = "", mac: str = "", ip: str = "", nas: str = "", port: str = "",
              stopped_too: bool = False) -> list[ColumnElement[bool]]:
     """The conditions of a search: ``who`` is the phone or voucher code (any spelling; or
     a MAC-auth User-Name), ``mac`` any spelling of a MAC; criteria not given are left
@@ -78,15 +84,19 @@ def matching(*, who: str = "", mac: str = "", ip: str = "", nas: str = "",
         conditions.append(RadiusSession.framed_ip == ip)
     if nas:
         conditions.append(RadiusSession.nas == nas)
+    if port:  # an admission's switch port (radius.records.place)
+        conditions.append(RadiusSession.called_station == PORT_PREFIX + port)
     return conditions
 
 
 def search(session: Session, *, who: str = "", mac: str = "", ip: str = "", nas: str = "",
-           stopped_too: bool = False, limit: int = 200) -> tuple[list[RadiusSession], bool]:
+           port: str = "", stopped_too: bool = False,
+           limit: int = 200) -> tuple[list[RadiusSession], bool]:
     """Sessions newest first: (at most ``limit`` of them, whether more matched); the
     criteria are ``matching``'s."""
     query = (select(RadiusSession)
-             .where(*matching(who=who, mac=mac, ip=ip, nas=nas, stopped_too=stopped_too))
+             .where(*matching(who=who, mac=mac, ip=ip, nas=nas, port=port,
+                              stopped_too=stopped_too))
              .order_by(RadiusSession.started_at.desc(), RadiusSession.id.desc()))
     found = list(session.scalars(query.limit(limit + 1)))
     return found[:limit], len(found) > limit
@@ -147,3 +157,36 @@ def target(session: Session, box: SecretBox | None, live: RadiusSession) -> NasT
                                     live.framed_ip)
     return NasTarget(str(network.network_address), box.open(client.secret_sealed).encode(),
                      identity, client.name, client.vendor.value, client.policy)
+
+
+def end_all_of(store: Store, box: SecretBox | None, config: RadiusConfig,
+               identity: str) -> list[Ended]:
+    """Disconnect every live session of ``identity`` now: a Disconnect-Request (RFC 5176)
+    to each session's NAS, all at once (one thread each), each timed from sending to the
+    answer. A session whose NAS cannot be addressed is reported, not skipped silently.
+    The sessions close when their NAS's Stop arrives."""
+    with store.session() as session:
+        live = list(session.scalars(select(RadiusSession).where(
+            RadiusSession.identity == identity, RadiusSession.stopped_at.is_(None))))
+        targets: list[tuple[RadiusSession, NasTarget | str]] = []
+        for row in live:
+            try:
+                targets.append((row, target(session, box, row)))
+            except NotAddressable as exc:
+                targets.append((row, str(exc)))
+    source = coa.source_for(config)
+
+    def end(pair: tuple[RadiusSession, NasTarget | str]) -> Ended:
+        row, where = pair
+        if isinstance(where, str):
+            return Ended(row.nas, row.session_id, False, where, 0.0)
+        started = time.monotonic()
+        result = coa.send(where.host, where.secret, Code.DISCONNECT_REQUEST, where.identity,
+                          port=config.coa_port, source=source)
+        return Ended(row.nas, row.session_id, result.ok, str(result),
+                     time.monotonic() - started)
+
+    if not targets:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
+        return list(pool.map(end, targets))

@@ -39,6 +39,7 @@ class FakeNas:
     # radiusserver1/2) are looked at, others get silence; None: from anywhere
     clients: frozenset[str] | None = None
     sources: list[str] = field(default_factory=list)  # where each datagram came from
+    arrived: list[float] = field(default_factory=list)  # time.monotonic() of each datagram
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -65,6 +66,7 @@ class FakeNas:
                 data, peer = self.sock.recvfrom(4096)
             except OSError:
                 continue
+            self.arrived.append(time.monotonic())
             self.received.append((data[1], data[4:20]))
             self.sources.append(peer[0])
             if self.clients is not None and peer[0] not in self.clients:

@@ -1,0 +1,50 @@
+"""Admission's login gate (citynet.gates): 802.1X logins and MAC bypass requests decided
+on the people, the MAC list and ``[nac]`` (the rules: admission.policy)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from admission import mab
+from admission.choices import PersonStatus
+from admission.models import Person
+from admission.policy import PersonView, admit_device, admit_person
+from admission.settings import NacConfig
+from citynet.gates import GateAnswer, GateRequest
+
+
+class AdmissionGate:
+    def __init__(self, config: NacConfig) -> None:
+        self.config = config
+
+    def admit(self, session: Session, request: GateRequest) -> GateAnswer | None:
+        """EAP logins are all ours once any role has a policy; a bypass request when
+        the MAC is listed, or when the site lands refused logins in a remediation VLAN.
+        An unlisted MAC is noted (the unknown-MAC report) and left to the RADIUS domain
+        (a hotspot's remembered phone), which refuses it if it is nobody's."""
+        if request.eap:
+            # no role has a policy: admission is not in use, the site's EAP is its own
+            return self._person(session, request) if self.config.roles else None
+        if not request.bypass:
+            return None
+        mac = mab.normal(request.user)
+        if not mac or (request.mac and request.mac != mac):
+            return None
+        profile = mab.profile_of(session, mac)
+        if profile is None:
+            mab.note_unknown(session, mab.Seen(mac, request.nas, request.port),
+                             datetime.now(UTC))
+            if not self.config.remediation_at(request.nas):
+                return None
+        return admit_device(mac, profile, self.config, request.vendor, request.nas)
+
+    def _person(self, session: Session, request: GateRequest) -> GateAnswer:
+        row = session.scalar(select(Person).where(Person.username == request.user))
+        person = None if row is None else PersonView(
+            row.username, row.role.value, row.status is PersonStatus.ACTIVE)
+        online = request.online(row.username) if row is not None else 0
+        return admit_person(person, request.user, self.config, request.vendor, request.nas,
+                            request.local_time, online)

@@ -1,0 +1,105 @@
+"""MAC authentication bypass over the store: the allow-list, and the unknown MACs seen
+asking for it (``citynet nac mab …``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from admission.models import MabEntry, UnknownMac
+from admission.policy import locally_administered, multicast
+from admission.settings import NacConfig
+from citynet.errors import CitynetError
+
+_SPELLING = re.compile(r"[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}")  # aa:bb.., aabb.ccdd.eeff, bare
+
+
+class BadMac(CitynetError):
+    """A MAC that cannot be on the list, and why."""
+
+
+def normal(text: str) -> str:
+    """``text`` in any switch's spelling as aa:bb:cc:dd:ee:ff; '' when it is no MAC."""
+    text = text.strip()
+    if not _SPELLING.fullmatch(text):
+        return ""
+    digits = re.sub(r"[^0-9a-f]", "", text.lower())
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+
+
+def checked(text: str) -> str:
+    """The MAC to list, or :class:`BadMac` saying why not."""
+    mac = normal(text)
+    if not mac:
+        raise BadMac(f"{text!r} is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-…, "
+                     "aabb.ccdd.eeff)")
+    if multicast(mac):
+        raise BadMac(f"{mac} is a multicast address, not a device's")
+    if locally_administered(mac):
+        raise BadMac(f"{mac} is locally administered (randomised, a 'private address'): "
+                     "it changes, so whoever draws it next would be let in. Turn private "
+                     "addresses off on the device for this network and add its own MAC")
+    if mac == "00:00:00:00:00:00":
+        raise BadMac("00:00:00:00:00:00 is no device's address")
+    return mac
+
+
+def add(session: Session, config: NacConfig, text: str, profile: str,
+        now: datetime) -> tuple[MabEntry, bool]:
+    """List the MAC under ``profile`` (True) or move it there (False)."""
+    mac = checked(text)
+    if profile not in config.mab_profiles:
+        known = ", ".join(sorted(config.mab_profiles)) or "none: add [nac.mab_profiles.NAME]"
+        raise BadMac(f"no MAC bypass profile {profile!r} (configured: {known})")
+    entry = session.scalar(select(MabEntry).where(MabEntry.mac == mac))
+    if entry is not None:
+        entry.profile = profile
+        return entry, False
+    entry = MabEntry(mac=mac, profile=profile, added_at=now)
+    session.add(entry)
+    return entry, True
+
+
+def remove(session: Session, text: str) -> MabEntry | None:
+    entry = session.scalar(select(MabEntry).where(MabEntry.mac == (normal(text) or text)))
+    if entry is not None:
+        session.delete(entry)
+    return entry
+
+
+def entries(session: Session) -> list[MabEntry]:
+    return list(session.scalars(select(MabEntry).order_by(MabEntry.mac)))
+
+
+def profile_of(session: Session, mac: str) -> str | None:
+    return session.scalar(select(MabEntry.profile).where(MabEntry.mac == mac))
+
+
+@dataclass(frozen=True)
+class Seen:
+    mac: str
+    nas: str
+    port: str
+
+
+def note_unknown(session: Session, seen: Seen, now: datetime) -> None:
+    """Count an unknown MAC's bypass request (per MAC, switch and port)."""
+    row = session.scalar(select(UnknownMac).where(
+        UnknownMac.mac == seen.mac, UnknownMac.nas == seen.nas, UnknownMac.port == seen.port))
+    if row is None:
+        session.add(UnknownMac(mac=seen.mac, nas=seen.nas, port=seen.port, first_seen=now,
+                               last_seen=now, count=1))
+        session.flush()  # a second request in the same round finds it
+        return
+    row.last_seen, row.count = now, row.count + 1
+
+
+def unknown(session: Session) -> list[UnknownMac]:
+    """Unknown MACs still not on the list, most recently seen first."""
+    listed = select(MabEntry.mac)
+    return list(session.scalars(select(UnknownMac).where(UnknownMac.mac.not_in(listed))
+                                .order_by(UnknownMac.last_seen.desc(), UnknownMac.mac)))

@@ -1,0 +1,117 @@
+"""Admission's config section ``[nac]``: what each role gets on the network, the MAC
+bypass profiles, and where a failed login lands (docs/admission.md, "Policy").
+
+Roles and profiles are config, not a table: they are few, change with the network's
+design (VLAN numbers, ACL names on the switches), and belong beside it under review;
+people and MAC entries, which change daily, are tables.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator
+
+from citynet.config import Section
+
+VENDORS = ("huawei", "h3c", "cisco")  # those whose own ACL attribute we send
+_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def _vlan(value: str) -> str:
+    """A VLAN as switches take it in Tunnel-Private-Group-Id: 1..4094 or a VLAN name."""
+    if value.isdigit():
+        if not 1 <= int(value) <= 4094:
+            raise ValueError(f"VLAN {value} is outside 1..4094")
+    elif not _NAME.fullmatch(value):
+        raise ValueError(f"VLAN {value!r} is neither a number nor a name of "
+                         "A-Z a-z 0-9 _ . - (≤ 32)")
+    return value
+
+
+class RolePolicy(Section):
+    vlan: str = Field(description="the VLAN (1..4094, or a VLAN name) the NAS puts them in")
+    filter_id: str = Field(default="", max_length=64,
+                           description="Filter-Id: the ACL the NAS applies (any vendor)")
+    acl: dict[str, str] = Field(
+        default={},
+        description="vendor ACL attributes by NAS vendor: cisco → Cisco-AVPair "
+        "(e.g. ip:inacl#10=deny ip any 10.0.0.0 0.255.255.255), huawei → "
+        "Huawei-Data-Filter; h3c switches read Filter-Id")
+    hours: str = Field(default="", description="when they may log in, local time, e.g. "
+                       "07:00-19:00 (empty: always); a window may cross midnight")
+    devices: int = Field(default=0, ge=0, le=100,
+                         description="devices online at once per person (0: no limit)")
+
+    @field_validator("vlan")
+    @classmethod
+    def _check_vlan(cls, value: str) -> str:
+        return _vlan(value)
+
+    @field_validator("hours")
+    @classmethod
+    def _check_hours(cls, value: str) -> str:
+        if value and not _WINDOW.fullmatch(value):
+            raise ValueError(f"hours {value!r} is not HH:MM-HH:MM")
+        return value
+
+    @field_validator("acl")
+    @classmethod
+    def _check_acl(cls, value: dict[str, str]) -> dict[str, str]:
+        for vendor, text in value.items():
+            if vendor not in VENDORS or vendor == "h3c":
+                raise ValueError(f"acl for {vendor!r}: only cisco and huawei have an ACL "
+                                 "attribute of their own (h3c reads Filter-Id)")
+            if not 0 < len(text.encode()) <= 247:
+                raise ValueError(f"acl for {vendor}: 1..247 bytes")
+        return value
+
+
+class MabProfile(Section):
+    vlan: str = Field(description="the VLAN its devices are put in")
+    filter_id: str = Field(default="", max_length=64, description="Filter-Id (optional)")
+
+    @field_validator("vlan")
+    @classmethod
+    def _check_vlan(cls, value: str) -> str:
+        return _vlan(value)
+
+
+class NacConfig(Section):
+    roles: dict[str, RolePolicy] = Field(
+        default={}, description="policy per role (staff, teacher, student); a "
+        "role without one is refused")
+    mab_profiles: dict[str, MabProfile] = Field(
+        default={}, description="MAC bypass profiles (printer, camera, …)")
+    remediation_vlan: str = Field(
+        default="", description="where a refused 802.1X or MAB login lands instead of "
+        "being rejected (empty: rejected)")
+    site_remediation_vlan: dict[str, str] = Field(
+        default={}, description="per NAS name, wins over remediation_vlan "
+        "(an empty value: reject at that site)")
+
+    @field_validator("remediation_vlan")
+    @classmethod
+    def _check_remediation(cls, value: str) -> str:
+        return _vlan(value) if value else value
+
+    @field_validator("site_remediation_vlan")
+    @classmethod
+    def _check_sites(cls, value: dict[str, str]) -> dict[str, str]:
+        for vlan in value.values():
+            if vlan:
+                _vlan(vlan)
+        return value
+
+    @field_validator("mab_profiles")
+    @classmethod
+    def _check_profiles(cls, value: dict[str, MabProfile]) -> dict[str, MabProfile]:
+        for name in value:
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"profile name {name!r}: A-Z a-z 0-9 _ . - (≤ 32)")
+        return value
+
+    def remediation_at(self, nas: str) -> str:
+        """The VLAN a refused login lands in at this NAS; "" to reject."""
+        return self.site_remediation_vlan.get(nas, self.remediation_vlan)

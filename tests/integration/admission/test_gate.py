@@ -1,0 +1,73 @@
+"""Admission's gate inside RADIUS's policy, over a real store: who claims which login."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from admission import mab, people
+from admission.gate import AdmissionGate
+from admission.models import UnknownMac
+from admission.settings import NacConfig
+from citynet.db import Store
+from radius.decisions import LoginAttempt
+from radius.policy import Policy
+
+ZONE = ZoneInfo("Asia/Shanghai")
+ROLES: dict[str, object] = {"roles": {"staff": {"vlan": "10"}},
+                            "mab_profiles": {"printer": {"vlan": "50"}}}
+
+
+def decide(store: Store, config: dict[str, object], attempt: LoginAttempt,
+           nas: str = "sw-1") -> tuple[bool, str, str, dict[str, object]]:
+    policy = Policy(store, None, ZONE, gates=[AdmissionGate(NacConfig.model_validate(config))])
+    with store.session() as session:
+        decision = policy.decide_in(session, attempt, nas)
+        session.commit()
+    return decision.accept, decision.method, decision.reason, decision.attributes
+
+
+def eap(user: str) -> LoginAttempt:
+    return LoginAttempt(user, calling_station="00-1b-a9-00-00-01", authenticated="eap",
+                        nas_port_id="Gi0/0/1")
+
+
+def bypass(mac: str) -> LoginAttempt:
+    bare = mac.replace(":", "")
+    return LoginAttempt(bare, password=bare, calling_station=mac, service_type="Call-Check",
+                        nas_port_id="Gi0/0/2")
+
+
+def test_eap_logins_are_admission_s_once_a_role_has_a_policy(sqlite_store: Store) -> None:
+    rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\n", "hr.csv")
+    with sqlite_store.session() as session:
+        people.apply(session, rows)
+        session.commit()
+    accept, method, _reason, attributes = decide(sqlite_store, ROLES, eap("a042"))
+    assert accept and method == "eap" and attributes["Tunnel-Private-Group-Id"] == "10"
+    assert decide(sqlite_store, ROLES, eap("nobody"))[:3] == (False, "eap", "unknown person")
+    # no role configured: the site's own EAP users, recorded as FreeRADIUS decided them
+    assert decide(sqlite_store, {}, eap("nobody")) == (True, "fr:eap", "", {})
+
+
+def test_an_unlisted_mac_is_noted_and_left_to_radius(sqlite_store: Store) -> None:
+    with sqlite_store.session() as session:
+        mab.add(session, NacConfig.model_validate(ROLES), "00:1b:a9:00:00:05", "printer",
+                datetime.now(UTC))
+        session.commit()
+    accept, method, _, attributes = decide(sqlite_store, ROLES, bypass("00:1b:a9:00:00:05"))
+    assert accept and method == "mab" and attributes["Tunnel-Private-Group-Id"] == "50"
+    # unlisted: RADIUS's own MAC login (a remembered phone) decides, and knows none
+    assert decide(sqlite_store, ROLES, bypass("00:1b:a9:00:00:06"))[:3] == (
+        False, "mac", "device not remembered")
+    # a site with a remediation VLAN takes it there
+    site: dict[str, object] = {**ROLES, "site_remediation_vlan": {"sw-1": "999"}}
+    accept, method, reason, attributes = decide(sqlite_store, site,
+                                                bypass("00:1b:a9:00:00:06"))
+    assert (accept, method, reason) == (True, "mab", "remediation: MAC not on the bypass list")
+    assert attributes["Tunnel-Private-Group-Id"] == "999"
+    with sqlite_store.session() as session:
+        [seen] = session.scalars(select(UnknownMac)).all()
+        assert (seen.mac, seen.port, seen.count) == ("00:1b:a9:00:00:06", "Gi0/0/2", 2)

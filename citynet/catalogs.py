@@ -5,8 +5,11 @@ markers the views use. How translators work: docs/i18n.md."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from babel import support
 from flask import Flask, g
 from flask_babel import Babel, get_locale, get_translations, refresh
 
@@ -56,3 +59,28 @@ def _current() -> Any:
 def N_(msgid: str) -> str:  # gettext's name for "extract, do not translate"
     """Marks ``msgid`` for ``pybabel extract``; it is translated where it is shown."""
     return msgid
+
+
+def gettext_in(lang: str, directories: Sequence[Path], msgid: str, **values: object) -> str:
+    """``msgid`` in ``lang`` (a :mod:`citynet.languages` code) from these ``translations/``
+    directories, with no page to ask: text made outside a request (the CLI's), in a fixed
+    language (an API's English), or every language's word for a thing (an importer
+    accepting a label in any of them)."""
+    locale = languages.LOCALES.get(lang, languages.LOCALES[languages.SIMPLIFIED])
+    text = str(_loaded(locale, tuple(str(d) for d in directories)).ugettext(msgid))
+    return text % values if values else text
+
+
+@cache
+def _loaded(locale: str, directories: tuple[str, ...]) -> support.NullTranslations:
+    """The directories' catalogs of one locale, merged in order (read once)."""
+    merged: support.NullTranslations = support.NullTranslations()
+    for directory in directories:
+        found = support.Translations.load(directory, [locale])
+        if not isinstance(found, support.Translations):
+            continue
+        if isinstance(merged, support.Translations):
+            merged.merge(found)
+        else:
+            merged = found
+    return merged

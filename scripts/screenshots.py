@@ -43,6 +43,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = (360, 390, 768, 1366)
 STAFF_LANGS = ("zh-CN", "en")
 PORTAL_LANGS = ("zh-CN", "zh-Hant", "en")
+# staff pages whose text is in gettext catalogs: every catalog language (docs/i18n.md)
+CATALOGUED = ("/dashboard", "/inventory", "/admin/inventory")
 ADMIN, PASSWORD = "shots.admin", "a screenshot admin's long password"
 # not pages: machine formats, files, sign-out and the endpoints only a NAS or script calls
 SKIP_WORDS = ("static", "api", "metrics", "csv", "json", "png", "svg", "pdf", "xlsx",
@@ -169,9 +171,10 @@ def shoot(staff_page: Any, base: str, paths: dict[str, str], out: Path,
           phone: Phone) -> list[dict[str, Any]]:
     shots = []
     for endpoint, path in sorted(paths.items(), key=order):
-        langs = PORTAL_LANGS if path.startswith("/portal") else STAFF_LANGS
+        portal = path.startswith("/portal")
+        langs = PORTAL_LANGS if portal or path.startswith(CATALOGUED) else STAFF_LANGS
         for lang in langs:
-            page = phone.page(path, lang) if langs is PORTAL_LANGS else staff_page
+            page = phone.page(path, lang) if portal else staff_page
             name = f"{endpoint.replace('.', '-')}-{lang}"
             page.set_viewport_size({"width": WIDTHS[-1], "height": 900})
             response = page.goto(f"{base}{path}?lang={lang}")

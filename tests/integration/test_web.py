@@ -56,8 +56,31 @@ def test_overview_lists_every_street_with_counts(client: FlaskClient) -> None:
     html = page.get_data(as_text=True)
     for street in demo.generate()["streets"]:
         assert f">{street['name']}</a>" in html
-    assert "社区 Communities <b>83</b>" in html
-    assert "Demo data" in html  # demo data is labelled wherever it is shown
+    assert "社区 <b>83</b>" in html
+    assert "演示数据" in html  # demo data is labelled wherever it is shown
+
+
+@pytest.mark.parametrize(("lang", "shown", "not_shown"), [
+    ("en", ["Communities <b>83</b>", "Demo data", "Streets at a glance"], ["社区", "演示"]),
+    ("zh-Hant", ["社區 <b>83</b>", "示範數據", "街道概覽", "網絡裝置"], ["Communities"]),
+    ("zh-CN", ["社区 <b>83</b>", "演示数据", "网络设备"], ["社區", "Communities"]),
+])
+def test_the_inventory_pages_follow_the_language_chosen(
+        client: FlaskClient, lang: str, shown: list[str], not_shown: list[str]) -> None:
+    """?lang= picks one of the three languages for the session: the overview, a street
+    and the editor's list speak it; the picker offers the other two."""
+    html = client.get("/inventory/", query_string={"lang": lang}).get_data(as_text=True)
+    assert [text for text in shown if text not in html] == []
+    assert [text for text in not_shown if text in html] == []
+    assert f'<html lang="{lang}">' in html
+    offered = {"zh-CN", "zh-Hant", "en"} - {lang}
+    assert all(f'hreflang="{code}"' in html for code in offered)
+    assert f'hreflang="{lang}"' not in html
+    street = client.get("/inventory/streets/笋岗").get_data(as_text=True)  # the session's
+    assert {"en": "笋岗 street", "zh-Hant": "8 個社區",
+            "zh-CN": "8 个社区"}[lang] in street
+    listed = client.get("/admin/inventory/buildings").get_data(as_text=True)
+    assert {"en": "Buildings", "zh-Hant": "樓宇", "zh-CN": "楼宇"}[lang] in listed
 
 
 def test_home_redirects_and_health(client: FlaskClient) -> None:

@@ -11,7 +11,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet.access import audited, require, tr
+from citynet.access import audited, require
+from citynet.catalogs import N_, gettext
 from citynet.config import Config
 from citynet.web import MAX_ID, store
 from inventory.models import Community
@@ -55,10 +56,10 @@ def _draft(form: OfferForm) -> tuple[offers.Draft, list[offers.Problem]]:
     """The offer to check, and what is wrong with its dates; a date that is not one is
     stood in for by the other (or today), so the rest is still checked."""
     starts, ends = _day(form.valid_from), _day(form.valid_until)
-    problems = [offers.Problem(field, f"{zh}须为日期（年-月-日）",
-                               f"{en} must be a date (YYYY-MM-DD)")
-                for field, day, zh, en in (("valid_from", starts, "开始日期", "the first day"),
-                                           ("valid_until", ends, "结束日期", "the last day"))
+    problems = [offers.Problem(field, message)
+                for field, day, message in (
+                    ("valid_from", starts, N_("the first day must be a date (YYYY-MM-DD)")),
+                    ("valid_until", ends, N_("the last day must be a date (YYYY-MM-DD)")))
                 if day is None]
     stand_in = starts or ends or admin_pages.now().date()
     return offers.Draft(form.name, form.category, form.offer, form.communities,
@@ -99,7 +100,7 @@ def _by_field(problems: list[offers.Problem]) -> dict[str, str]:
     """The offer's problems keyed by field, in the page's language (shown beside it)."""
     keyed: dict[str, list[str]] = {}
     for problem in problems:
-        keyed.setdefault(problem.field, []).append(tr(problem.zh, problem.en))
+        keyed.setdefault(problem.field, []).append(problem.text())
     return {field: "; ".join(texts) for field, texts in keyed.items()}
 
 
@@ -150,7 +151,7 @@ def merchant_add() -> tuple[str, int] | BaseResponse:
     if problems:
         return _merchants_page(form, problems, 400)
     _reshow()
-    flash(tr(f"已添加 {form.name}", f"{form.name} added"), "ok")
+    flash(gettext("%(name)s added", name=form.name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))
 
 
@@ -208,7 +209,7 @@ def merchant_save(merchant_id: int) -> tuple[str, int] | BaseResponse:
     if problems:
         return _edit_page(shown, form, problems, 400)
     _reshow()
-    flash(tr(f"已保存 {form.name}", f"{form.name} saved"), "ok")
+    flash(gettext("%(name)s saved", name=form.name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))
 
 
@@ -225,5 +226,5 @@ def merchant_remove(merchant_id: int) -> BaseResponse:
                                                       "clicks": merchant.clicks})
         offers.remove(db, merchant, _images())
     _reshow()
-    flash(tr(f"已删除 {name}", f"{name} removed"), "ok")
+    flash(gettext("%(name)s removed", name=name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))

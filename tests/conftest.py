@@ -23,6 +23,15 @@ from citynet.db import Store
 PG_ADMIN = os.environ.get("CITYNET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(autouse=True)
+def english_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI speaks the environment's language (citynet.catalogs): the tests read its
+    default, English, whatever the locale of the machine running them."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 def make_config(tmp_path: Path, **sections: Any) -> Config:
     data: dict[str, Any] = {"data_dir": str(tmp_path / "var"), **sections}
     return config_module.from_dict(data)

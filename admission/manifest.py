@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from citynet.domains import Domain
+from admission.settings import NacConfig
+from citynet.domains import ConfigSection, Domain
 
 
 def _commands() -> Sequence[click.Command]:
@@ -21,4 +22,5 @@ DOMAIN = Domain(
     commands=_commands,
     tables=("admission.models",),
     migrations=Path(__file__).with_name("migrations"),
+    config_sections=(ConfigSection("nac", NacConfig, 80),),
 )

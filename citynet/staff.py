@@ -174,6 +174,11 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
+# the argon2 adapter for the domains too (network admission's TTLS/PAP passwords)
+hash_password = _hash
+verify_password = _verify
+
+
 @cache
 def _dummy_hash() -> str:
     return _hash(secrets.token_urlsafe(16))

@@ -8,7 +8,10 @@ from pathlib import Path
 import click
 
 from admission.settings import NacConfig
+from citynet.crypto import SecretBox
 from citynet.domains import ConfigSection, Domain
+from citynet.runtime import Runtime
+from citynet.tunnel import EapPart, TunnelSource
 
 
 def _commands() -> Sequence[click.Command]:
@@ -17,10 +20,24 @@ def _commands() -> Sequence[click.Command]:
     return (admission,)
 
 
+def _tunnel_logins(runtime: Runtime, box: SecretBox | None) -> TunnelSource:
+    from admission.tunnel import tunnel_source
+
+    return tunnel_source(runtime, box)
+
+
+def _freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
+    from admission.tunnel import freeradius_eap
+
+    return freeradius_eap(runtime, out)
+
+
 DOMAIN = Domain(
     name="admission",
     commands=_commands,
     tables=("admission.models",),
     migrations=Path(__file__).with_name("migrations"),
     config_sections=(ConfigSection("nac", NacConfig, 80),),
+    tunnel_logins=_tunnel_logins,
+    freeradius_eap=_freeradius_eap,
 )

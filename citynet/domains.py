@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from citynet.server import Service
     from citynet.staff import Role
     from citynet.telemetry import Collector
+    from citynet.tunnel import EapPart, TunnelSource
 
 GROUP = "citynet.domains"
 
@@ -118,6 +119,10 @@ class Domain:
     chains: Callable[[], Sequence[Chain]] = _none
     audit_link: Callable[[AuditEntry], str | None] | None = None  # a page for an entry
     demo_seed: Callable[[Runtime, SecretBox], None] | None = None
+    # network admission behind FreeRADIUS (citynet/tunnel.py): who may log in inside an
+    # EAP tunnel, and the eap module (with its files, written under the given directory)
+    tunnel_logins: Callable[[Runtime, SecretBox | None], TunnelSource] | None = None
+    freeradius_eap: Callable[[Runtime, Path], EapPart | None] | None = None
     demo_serve: Callable[[DemoRun], None] | None = None
 
 

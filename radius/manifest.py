@@ -36,12 +36,14 @@ def _commands() -> Sequence[click.Command]:
 
 def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
     """The RADIUS service, when it has work (the UDP ports, or the rlm_rest API)."""
-    from radius.service import RadiusService
+    from radius.service import RadiusService, tunnel_sources
 
     settings = runtime.config.section(RadiusConfig)
+    if not settings.has_work:
+        return []
     return [RadiusService(runtime.store, box, settings, udp=settings.enabled,
-                          metrics_allow=runtime.config.metrics.allow)
-            ] if settings.has_work else []
+                          metrics_allow=runtime.config.metrics.allow,
+                          tunnel_sources=tunnel_sources(runtime, box))]
 
 
 def _collectors() -> Sequence[Collector]:

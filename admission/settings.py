@@ -13,7 +13,7 @@ class NacConfig(Section):
         default=False, description="put the EAP configuration into `citynet freeradius "
         "config` even before any person is imported")
     peap_roles: list[Role] = Field(
-        default_factory=list,
+        default=[],
         description="roles that may use PEAP-MSCHAPv2 (opt-in: it needs each person's NT "
         "hash, which is as good as the password; docs/admission.md)")
 

@@ -19,7 +19,7 @@ def test_a_domain_section_reads_typed_and_by_name() -> None:
 
 def test_sections_keep_their_order_and_an_unregistered_model_is_refused() -> None:
     assert list(config.sections()) == ["database", "web", "radius", "records", "portal",
-                                       "monitoring", "devices", "secrets", "demo", "logging",
+                                       "monitoring", "devices", "nac", "secrets", "demo", "logging",
                                        "metrics"]
 
     class Stray(BaseModel):

@@ -40,7 +40,8 @@ def freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
             return None
         box = runtime.box()
         if box is None:
-            raise CitynetError("no secrets key is configured: the CA keys are sealed with it")
+            raise CitynetError("no secrets key is configured, so no CA either: 802.1X needs "
+                               "the district CA (`citynet nac ca init`)")
         ca_pair, server = authority.authority_keys(session, box)
         number, crl = authority.publish_crl(session, box, datetime.now(UTC))
         files = eap.write_config(out / TLS_DIR, ca_pair.cert_pem, server.cert_pem,

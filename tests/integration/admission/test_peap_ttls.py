@@ -124,6 +124,13 @@ def _accepted_identities(store: Store) -> list[str]:
             LoginRecord.result == "accept").order_by(LoginRecord.seq)))
 
 
+def _last_record(store: Store) -> tuple[str, str]:
+    with store.session() as session:
+        last = session.scalars(select(LoginRecord).order_by(LoginRecord.seq.desc())).first()
+        assert last is not None
+        return last.identity, last.result
+
+
 @pytest.mark.slow
 def test_peap_mschapv2(front: Front) -> None:
     assert front.login("PEAP", "t001", PASSWORDS["t001"])
@@ -135,6 +142,9 @@ def test_peap_mschapv2(front: Front) -> None:
     # the real identity only inside the tunnel; the record and the NAS get it
     assert front.login("PEAP", "t001", PASSWORDS["t001"], anonymous="anonymous@district")
     assert _accepted_identities(front.store) == ["t001", "a042", "t001"]
+    # refused under an anonymous name: recorded under the real one, with the reason
+    assert not front.login("PEAP", "s100", PASSWORDS["s100"], anonymous="anonymous@district")
+    assert _last_record(front.store) == ("s100", "PEAP is not allowed for role student")
 
 
 @pytest.mark.slow
@@ -145,3 +155,5 @@ def test_ttls_pap(front: Front) -> None:
     assert not front.login("TTLS", "x9", PASSWORDS["x9"])
     assert not front.login("TTLS", "nobody", "Whatever-123")
     assert _accepted_identities(front.store) == ["s100", "t001"]
+    assert not front.login("TTLS", "t001", "Wrong-Horse-1", anonymous="anonymous@district")
+    assert _last_record(front.store) == ("t001", "wrong password")

@@ -15,6 +15,9 @@ records stay whole; the logins citynet decided itself carry ``control:Citynet-De
 people): FreeRADIUS runs EAP itself — EAP-TLS against the district CA, and the TLS tunnels
 of PEAP and TTLS — and asks citynet only about the login inside a tunnel, from the
 :data:`~citynet.tunnel.INNER_SERVER` virtual server (rlm_rest's ``tunnel`` call).
+
+Past 400 lines because it is one config file's text: the unlang pieces read best next to
+the server they go into, and splitting them would scatter one radiusd.conf.
 """
 
 from __future__ import annotations

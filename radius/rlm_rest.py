@@ -27,7 +27,7 @@ calls it for no other login. ``accounting`` stores a record as the listener does
 admission's people), on a worker thread.
 
 Access: the token in an ``X-Citynet-Token`` header, and a source address inside
-``radius.rest_allow``.
+``radius.rest_allow``. (Just past 400 lines: one HTTP contract, its five calls together.)
 """
 
 from __future__ import annotations

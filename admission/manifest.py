@@ -9,8 +9,11 @@ import click
 
 from admission.settings import NacConfig
 from citynet.config import Config
+from citynet.crypto import SecretBox
 from citynet.domains import ConfigSection, Domain
 from citynet.gates import LoginGate
+from citynet.runtime import Runtime
+from citynet.tunnel import EapPart, TunnelSource
 
 
 def _commands() -> Sequence[click.Command]:
@@ -25,6 +28,18 @@ def _gates(config: Config) -> Sequence[LoginGate]:
     return (AdmissionGate(config.section(NacConfig)),)
 
 
+def _tunnel_logins(runtime: Runtime, box: SecretBox | None) -> TunnelSource:
+    from admission.tunnel import tunnel_source
+
+    return tunnel_source(runtime, box)
+
+
+def _freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
+    from admission.tunnel import freeradius_eap
+
+    return freeradius_eap(runtime, out)
+
+
 DOMAIN = Domain(
     name="admission",
     commands=_commands,
@@ -32,4 +47,6 @@ DOMAIN = Domain(
     migrations=Path(__file__).with_name("migrations"),
     config_sections=(ConfigSection("nac", NacConfig, 75),),
     gates=_gates,
+    tunnel_logins=_tunnel_logins,
+    freeradius_eap=_freeradius_eap,
 )

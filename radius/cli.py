@@ -53,7 +53,7 @@ def radius_serve(runtime: Runtime) -> None:
     Try it (Message-Authenticator is required, as Blast-RADIUS demands):
       echo 'Message-Authenticator = 0x00' | radclient -x 127.0.0.1:1812 status SECRET
     """
-    from radius.service import RadiusService, login_gates
+    from radius.service import RadiusService, login_gates, tunnel_sources
 
     config = runtime.config.section(RadiusConfig)
     if not config.has_work:
@@ -61,7 +61,8 @@ def radius_serve(runtime: Runtime) -> None:
                            "is not set (the rlm_rest API needs it)")
     box = runtime.box()
     service = RadiusService(runtime.store, box, config, udp=config.enabled,
-                            gates=login_gates(runtime.config))
+                            gates=login_gates(runtime.config),
+                            tunnel_sources=tunnel_sources(runtime, box))
     try:
         service.start()
     except OSError as exc:
@@ -653,6 +654,10 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     With two citynet nodes, FreeRADIUS calls the first API and, when it fails (down,
     timeout, 5xx), the next: a `redundant` block over one rest instance per node.
 
+    With network admission's people (or nac.enabled), it adds 802.1X: the eap module
+    (EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS/PAP) with the district CA's files in DIR/eap, and
+    the inner-tunnel server asking citynet about the logins inside PEAP and TTLS.
+
     A site's own rules go in DIR/site-authorize (unlang, kept when regenerating),
     run before citynet: `reject`, or `update control { &Auth-Type := Accept }`.
     citynet records what they decide (rlm_rest post-auth) like its own logins.
@@ -662,6 +667,7 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
       citynet freeradius config --out /etc/citynet/freeradius
       freeradius -f -d /etc/citynet/freeradius
     """
+    from citynet.domains import registered
     from radius.freeradius import FrontConfig, api_urls_of, write
     from radius.nas import NasRegistry
 
@@ -673,7 +679,17 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     box = runtime.box()
     with runtime.store.session() as session:
         registry = NasRegistry.load(session, box)
-    written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port),
+    # 802.1X: the eap module of the domain that has it (network admission)
+    parts = [part for domain in registered() if domain.freeradius_eap is not None
+             if (part := domain.freeradius_eap(runtime, out.resolve())) is not None]
+    if len(parts) > 1:
+        raise CitynetError("more than one domain contributes an eap module")
+    written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port,
+                                     parts[0].module if parts else None),
                     sorted(registry.entries, key=lambda e: e.name))
-    click.echo(f"wrote {', '.join(p.name for p in written)} to {out}/ "
-               f"({len(registry)} NAS; API {', '.join(urls)}); run: freeradius -f -d {out}")
+    names = [p.name for p in written] + [str(f.relative_to(out.resolve()))
+                                         for part in parts for f in part.files]
+    eap = "; EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" if parts else ""
+    click.echo(f"wrote {', '.join(names)} to {out}/ "
+               f"({len(registry)} NAS; API {', '.join(urls)}{eap}); "
+               f"run: freeradius -f -d {out}")

@@ -96,13 +96,13 @@ def json_text(body: dict[str, Any], name: str, longest: int, problems: dict[str,
               *, required: bool = True) -> str:
     """A text field, stripped, at most ``longest`` characters, without a NUL (which no
     store takes); its problem added to ``problems``."""
-    value = body.get(name, "")
-    if not isinstance(value, str) or "\x00" in value:
+    given = body.get(name, "")
+    if not isinstance(given, str) or "\x00" in given:
         problems[name] = "text without a NUL character"
         return ""
-    value = value.strip()
-    if required and not value:
+    text = given.strip()
+    if required and not text:
         problems[name] = "required"
-    elif len(value) > longest:
+    elif len(text) > longest:
         problems[name] = f"at most {longest} characters"
-    return value
+    return text

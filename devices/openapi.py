@@ -40,7 +40,7 @@ _ERRORS_OF = {"type": "object", "additionalProperties": STRING,
               "description": "field → reason; \"\" for the call as a whole"}
 _ERRORS = {"content": {"application/json": {"schema": object_of({"errors": _ERRORS_OF})}}}
 _ID = {"name": "id", "in": "path", "required": True,
-       "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+       "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "example": 1}
 _NAME = {"type": "string", "minLength": 1, "maxLength": 200,
          "pattern": "^[^\u0000]*[^\u0000\\s][^\u0000]*$"}
 
@@ -85,7 +85,7 @@ def _push() -> dict[str, Any]:
         "parameters": [_ID],
         "responses": {
             "200": _json("pushed to every device", _PUSHED),
-            "404": {"description": "no such change request", **_ERRORS},
+            "404": {"description": "no such change request"},  # or an id past the range
             "409": _json("refused: nothing was sent (refused says why)",
                          {"type": "object", "required": ["errors", "refused"],
                           "properties": {**_PUSHED["properties"], "errors": _ERRORS_OF,

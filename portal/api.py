@@ -6,6 +6,7 @@ An offer's picture is uploaded on its page, not here (the API speaks JSON)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -13,7 +14,15 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 
 from citynet.access import audited, require
-from citynet.web import MAX_ID, Answer, json_fields, json_text, refused, store
+from citynet.web import (
+    MAX_ID,
+    Answer,
+    json_fields,
+    json_text,
+    refused,
+    store,
+    whole_number,
+)
 from portal import admin_pages, merchant_pages
 from portal import merchants as offers
 from radius import vouchers
@@ -22,6 +31,7 @@ blueprint = Blueprint("portal_api", __name__, url_prefix="/admin")
 OFFER_FIELDS = ("name", "category", "offer", "communities", "valid_from", "valid_until")
 MAX_COMMUNITIES = 500
 CODE_MAX = 40
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # RFC 3339's full-date, as the document says
 TEXT_MAX = 10_000  # longer is refused before the rules read it
 
 
@@ -36,7 +46,7 @@ def _communities(value: Any, problems: dict[str, str]) -> tuple[str, ...]:
 
 
 def _day(value: Any, name: str, problems: dict[str, str]) -> date:
-    if isinstance(value, str):
+    if isinstance(value, str) and DAY.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -76,10 +86,13 @@ def _shown(merchant: offers.Merchant) -> dict[str, Any]:
     return merchant_pages.merchant_view(merchant, admin_pages.now().date())
 
 
-def _found(db: Session, merchant_id: int) -> offers.Merchant | Answer:
-    found = db.get(offers.Merchant, merchant_id)
+def _found(db: Session, merchant_id: str) -> offers.Merchant | Answer:
+    """The merchant of a path's id; any text routes here (a converter's range would let an
+    id past it fall to a 405 of the neighbouring methods' rules), and is 404 unless one."""
+    number = whole_number(merchant_id, 1, MAX_ID)
+    found = None if number is None else db.get(offers.Merchant, number)
     return found if found is not None else refused(
-        404, {"id": f"no merchant {merchant_id}"})
+        404, {"id": f"no merchant {merchant_id[:20]!r}"})
 
 
 @blueprint.post("/merchants.json")
@@ -105,17 +118,17 @@ def create_merchant() -> Answer:
     return shown, 201
 
 
-@blueprint.get(f"/merchants/<int(max={MAX_ID}):merchant_id>.json")
+@blueprint.get("/merchants/<merchant_id>.json")
 @require("merchants.write")
-def get_merchant(merchant_id: int) -> Answer:
+def get_merchant(merchant_id: str) -> Answer:
     with store().session() as db:
         found = _found(db, merchant_id)
         return found if isinstance(found, tuple) else (_shown(found), 200)
 
 
-@blueprint.put(f"/merchants/<int(max={MAX_ID}):merchant_id>.json")
+@blueprint.put("/merchants/<merchant_id>.json")
 @require("merchants.write")
-def change_merchant(merchant_id: int) -> Answer:
+def change_merchant(merchant_id: str) -> Answer:
     """Change the fields given; the others (and the picture) keep their values."""
     body, problems = json_fields(OFFER_FIELDS)
     if problems:
@@ -127,33 +140,33 @@ def change_merchant(merchant_id: int) -> Answer:
         draft, typed = _draft(body, found)
         if typed:
             return refused(400, typed)
-        ruled = offers.problems(db, draft, merchant_id)
+        ruled = offers.problems(db, draft, found.id)
         if ruled:
             return refused(422, _ruled(ruled))
         changed = offers.change(found, draft)
-        audited(db, "merchants.edit", draft.name, detail={"id": merchant_id,
+        audited(db, "merchants.edit", draft.name, detail={"id": found.id,
                                                           "changed": changed})
         shown = {**_shown(found), "changed": changed}
     merchant_pages.reshow()
     return shown, 200
 
 
-@blueprint.delete(f"/merchants/<int(max={MAX_ID}):merchant_id>.json")
+@blueprint.delete("/merchants/<merchant_id>.json")
 @require("merchants.write")
-def delete_merchant(merchant_id: int) -> Answer | tuple[str, int]:
+def delete_merchant(merchant_id: str) -> Answer | tuple[str, int]:
     """Remove an offer, its counts and its picture."""
     with store().session() as db:
         found = _found(db, merchant_id)
         if isinstance(found, tuple):
             return found
         audited(db, "merchants.remove", found.name, detail={
-            "id": merchant_id, "impressions": found.impressions, "clicks": found.clicks})
+            "id": found.id, "impressions": found.impressions, "clicks": found.clicks})
         offers.remove(db, found, merchant_pages.images())
     merchant_pages.reshow()
     return "", 204
 
 
-@blueprint.post("/vouchers/revoke.json")
+@blueprint.post("/voucher-revocations.json")
 @require("vouchers.write")
 def revoke_vouchers() -> Answer:
     """Revoke one code (``code``, any spelling) or a batch's unused codes (``batch``; ""

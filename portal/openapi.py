@@ -61,7 +61,7 @@ _OFFER = {"type": "object", "additionalProperties": False,
                              "description": "where it is shown; none: the whole district"},
                          "valid_from": _DAY, "valid_until": _DAY}}
 _MERCHANT_ID = {"name": "id", "in": "path", "required": True,
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "example": 1}
 _NO_MERCHANT = {"404": {"description": "no such merchant", **_ERRORS}}
 _RULES = {"422": {"description": "the merchants page's rules refuse it (an empty or "
                                  "too long text, the last day before the first, an unknown "
@@ -148,6 +148,6 @@ def paths() -> dict[str, Any]:
         "/admin/vouchers.json": {**listing(
             "Voucher batches with used / unused / expired / revoked counts "
             "(vouchers.write)", "batches", _BATCH), **_create_batch()},
-        "/admin/vouchers/revoke.json": _revoke(),
+        "/admin/voucher-revocations.json": _revoke(),
         **_merchants(),
     }

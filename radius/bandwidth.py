@@ -5,7 +5,7 @@ that takes every CoA as a new one (:mod:`radius.reauth`). The use case behind
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -58,16 +58,15 @@ def change(store: Store, box: SecretBox | None, config: RadiusConfig, row_id: in
         live = db.get(RadiusSession, row_id)
         if live is None:
             return Changed(NO_SESSION)
-        named = {"session_id": live.session_id, "nas": live.nas,
-                 "who": live_sessions.shown(live.identity or live.username, live.method),
-                 "mac": normal_mac(live.calling_station)
-                 or live.calling_station}
+        named = Changed(session_id=live.session_id, nas=live.nas,
+                        who=live_sessions.shown(live.identity or live.username, live.method),
+                        mac=normal_mac(live.calling_station) or live.calling_station)
         if live.stopped_at is not None:
-            return Changed(ENDED, **named)
+            return replace(named, refused=ENDED)
         try:
             target = live_sessions.target(db, box, live)
         except live_sessions.NotAddressable as problem:
-            return Changed(problem.kind, **named)
+            return replace(named, refused=problem.kind)
         terms = ProfileBook.of(store).get(target.policy)
         attributes = reauth.coa_attributes(db, live, target.vendor, terms,
                                            ZoneInfo(config.timezone),
@@ -75,4 +74,4 @@ def change(store: Store, box: SecretBox | None, config: RadiusConfig, row_id: in
     result = coa.send(target.host, target.secret, Code.COA_REQUEST, target.identity,
                       port=port or config.coa_port, extra=attributes,
                       source=coa.source_for(config))
-    return Changed(result=result, **named)
+    return replace(named, result=result)

@@ -20,7 +20,7 @@ from portal import admin_pages
 from portal import merchants as offers
 
 
-def _images() -> Path:
+def images() -> Path:
     config = cast(Config, current_app.extensions["citynet.config"])
     return config.data_path / "merchants"
 
@@ -75,7 +75,7 @@ def _upload() -> tuple[bytes | None, offers.Problem | None]:
     return data, offers.image_problem(data)
 
 
-def _merchant_view(m: offers.Merchant, today: date) -> dict[str, Any]:
+def merchant_view(m: offers.Merchant, today: date) -> dict[str, Any]:
     return {"id": m.id, "name": m.name, "category": m.category, "offer": m.offer,
             "image": bool(m.image), "communities": list(m.communities),
             "valid_from": m.valid_from.isoformat(), "valid_until": m.valid_until.isoformat(),
@@ -87,7 +87,7 @@ def _merchant_view(m: offers.Merchant, today: date) -> dict[str, Any]:
 def _merchants() -> list[dict[str, Any]]:
     today = admin_pages.now().date()
     with store().session() as db:
-        return [_merchant_view(m, today) for m in
+        return [merchant_view(m, today) for m in
                 db.scalars(select(offers.Merchant).order_by(offers.Merchant.name))]
 
 
@@ -143,19 +143,19 @@ def merchant_add() -> tuple[str, int] | BaseResponse:
         if not problems:
             merchant = offers.add(db, draft, admin_pages.now())
             if data is not None:
-                merchant.image = offers.save_image(_images(), merchant.id, data)
+                merchant.image = offers.save_image(images(), merchant.id, data)
             audited(db, "merchants.add", draft.name, detail={
                 "category": draft.category, "communities": list(draft.communities),
                 "valid_from": draft.valid_from.isoformat(),
                 "valid_until": draft.valid_until.isoformat(), "image": data is not None})
     if problems:
         return _merchants_page(form, problems, 400)
-    _reshow()
+    reshow()
     flash(gettext("%(name)s added", name=form.name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))
 
 
-def _reshow() -> None:
+def reshow() -> None:
     """This process's portal shows the change at once (other processes within 30 s)."""
     portal = current_app.extensions.get("citynet.portal")
     if portal is not None:
@@ -177,7 +177,7 @@ def merchant_edit(merchant_id: int) -> tuple[str, int]:
     m = _merchant(merchant_id)
     form = OfferForm(m.name, m.category, m.offer, tuple(m.communities),
                      m.valid_from.isoformat(), m.valid_until.isoformat())
-    return _edit_page(_merchant_view(m, admin_pages.now().date()), form, [])
+    return _edit_page(merchant_view(m, admin_pages.now().date()), form, [])
 
 
 @admin_pages.blueprint.post(f"/merchants/<int(max={MAX_ID}):merchant_id>")
@@ -185,7 +185,7 @@ def merchant_edit(merchant_id: int) -> tuple[str, int]:
 def merchant_save(merchant_id: int) -> tuple[str, int] | BaseResponse:
     """Save an edited offer; a new picture replaces the old, ``drop_image`` removes it,
     and with neither the picture stays."""
-    shown = _merchant_view(_merchant(merchant_id), admin_pages.now().date())
+    shown = merchant_view(_merchant(merchant_id), admin_pages.now().date())
     form = _offer_form()
     draft, problems = _draft(form)
     data, bad_image = _upload()
@@ -201,14 +201,14 @@ def merchant_save(merchant_id: int) -> tuple[str, int] | BaseResponse:
                 changed.append("image")
                 old, merchant.image = merchant.image, ""
                 if data is not None:
-                    merchant.image = offers.save_image(_images(), merchant.id, data)
+                    merchant.image = offers.save_image(images(), merchant.id, data)
                 if old and old != merchant.image:
-                    (_images() / old).unlink(missing_ok=True)
+                    (images() / old).unlink(missing_ok=True)
             audited(db, "merchants.edit", draft.name, detail={"id": merchant_id,
                                                               "changed": changed})
     if problems:
         return _edit_page(shown, form, problems, 400)
-    _reshow()
+    reshow()
     flash(gettext("%(name)s saved", name=form.name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))
 
@@ -224,7 +224,7 @@ def merchant_remove(merchant_id: int) -> BaseResponse:
         audited(db, "merchants.remove", name, detail={"id": merchant_id,
                                                       "impressions": merchant.impressions,
                                                       "clicks": merchant.clicks})
-        offers.remove(db, merchant, _images())
-    _reshow()
+        offers.remove(db, merchant, images())
+    reshow()
     flash(gettext("%(name)s removed", name=name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))

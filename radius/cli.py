@@ -17,7 +17,6 @@ from itertools import islice
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -524,35 +523,34 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
     emit(shown, fmt, more="raise --limit to see more")
 
 
-def _nas_target(runtime: Runtime, session_id: str, nas_name: str | None,
-                change: dict[str, object] | None = None) -> tuple[NasTarget, dict[str, object]]:
-    """Where and how to address an open session, and what a
-    CoA making ``change`` carries to its NAS (radius.reauth)."""
+def _open_row(runtime: Runtime, session_id: str, nas_name: str | None) -> int:
+    """The row id of the one open session with this id (on this NAS)."""
     from sqlalchemy import select
 
-    from radius import reauth
-    from radius import sessions as live_sessions
     from radius.models import RadiusSession
-    from radius.profiles import ProfileBook
 
-    box = runtime.box()
     with runtime.store.session() as session:
-        query = select(RadiusSession).where(RadiusSession.session_id == session_id,
-                                            RadiusSession.stopped_at.is_(None))
+        query = select(RadiusSession.id).where(RadiusSession.session_id == session_id,
+                                               RadiusSession.stopped_at.is_(None))
         if nas_name:
             query = query.where(RadiusSession.nas == nas_name)
         found = session.scalars(query).all()
         if len(found) != 1:
             raise CitynetError(f"{len(found)} open sessions have id {session_id!r}"
                                + ("; name the NAS with --nas" if found else ""))
-        target = live_sessions.target(session, box, found[0])
-        if change is None:
-            return target, {}
-        config = runtime.config.section(RadiusConfig)
-        terms = ProfileBook.of(runtime.store).get(target.policy)
-        attributes = reauth.coa_attributes(session, found[0], target.vendor, terms,
-                                           ZoneInfo(config.timezone), change, datetime.now(UTC))
-        return target, attributes
+        return found[0]
+
+
+def _nas_target(runtime: Runtime, session_id: str, nas_name: str | None) -> NasTarget:
+    """Where and how to address an open session."""
+    from radius import sessions as live_sessions
+    from radius.models import RadiusSession
+
+    row_id = _open_row(runtime, session_id, nas_name)
+    with runtime.store.session() as session:
+        found = session.get(RadiusSession, row_id)
+        assert found is not None  # noqa: S101 - just read
+        return live_sessions.target(session, runtime.box(), found)
 
 
 COA_PORT = click.option("--port", type=click.IntRange(1, 65535), default=None,
@@ -579,7 +577,7 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
     from radius import coa
     from radius.wire import Code
 
-    target, _ = _nas_target(runtime, session_id, nas_name)
+    target = _nas_target(runtime, session_id, nas_name)
     result = coa.send(target.host, target.secret, Code.DISCONNECT_REQUEST, target.identity,
                       port=port or runtime.config.section(RadiusConfig).coa_port,
                       source=coa.source_for(runtime.config.section(RadiusConfig)))
@@ -610,19 +608,25 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
     Example (2 Mbit/s up, 8 Mbit/s down):
       citynet sessions bandwidth 5f3a0001 --up 2000 --down 8000
     """
-    from radius import coa
-    from radius.wire import Code
+    from radius import bandwidth
 
-    change: dict[str, object] = {"WISPr-Bandwidth-Max-Up": up_kbps * 1000,
-                                 "WISPr-Bandwidth-Max-Down": down_kbps * 1000}
-    target, attributes = _nas_target(runtime, session_id, nas_name, change)
-    result = coa.send(target.host, target.secret, Code.COA_REQUEST, target.identity,
-                      port=port or runtime.config.section(RadiusConfig).coa_port, extra=attributes,
-                      source=coa.source_for(runtime.config.section(RadiusConfig)))
-    if not result.ok:
-        raise CitynetError(f"bandwidth not changed: {result}")
-    click.echo(f"{session_id} on {target.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
-               f"({result})")
+    outcome = bandwidth.change(runtime.store, runtime.box(),
+                               runtime.config.section(RadiusConfig),
+                               _open_row(runtime, session_id, nas_name), up_kbps, down_kbps,
+                               datetime.now(UTC), port)
+    if outcome.refused:
+        raise CitynetError(f"bandwidth not changed: {REFUSED[outcome.refused]}")
+    if not outcome.ok:
+        raise CitynetError(f"bandwidth not changed: {outcome.result}")
+    click.echo(f"{session_id} on {outcome.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
+               f"({outcome.result})")
+
+
+REFUSED = {  # radius.bandwidth's refusals, for the CLI
+    "no_session": "the session is gone", "ended": "the session has ended",
+    "nas_gone": "the session's NAS is no longer registered",
+    "nas_network": "its NAS is registered as a network: a CoA needs one address",
+    "no_key": "NAS secrets are sealed with the secrets key, and there is none"}
 
 
 @click.group()

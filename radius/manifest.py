@@ -25,8 +25,9 @@ AUDITORS = frozenset({Role.AUDITOR})
 
 def _blueprints() -> Sequence[Blueprint]:
     from radius.admin import blueprint
+    from radius.session_api import blueprint as api
 
-    return (blueprint,)
+    return (blueprint, api)
 
 
 def _commands() -> Sequence[click.Command]:

@@ -167,6 +167,7 @@ def operator_vouchers(page: Page, shots: Path) -> None:
     page.get_by_role("link", name="Printable sheet of the unused codes").click()
     expect(page.locator(".card svg")).to_have_count(5)  # a QR code on every card
     page.screenshot(path=shots / "staff-voucher-sheet.png", full_page=True)
+    sheet_on_phone_and_paper(page)
     page.go_back()
 
     first = page.locator("main tbody tr").first
@@ -178,6 +179,32 @@ def operator_vouchers(page: Page, shots: Path) -> None:
     expect(revoked.locator(".bad")).to_have_text("revoked")
     expect(revoked.get_by_role("button", name="Revoke", exact=True)).to_have_count(0)
     expect(page.locator("main tbody").get_by_text("unused", exact=True)).to_have_count(4)
+
+
+def sheet_on_phone_and_paper(page: Page) -> None:
+    """The sheet fits a 360 px phone with every code on one line; printed, its QR codes
+    are full QR (not Micro QR) at least 25 mm wide, three cards a row."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 360, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    heights = page.eval_on_selector_all(
+        ".card .code", "els => els.map(e => e.getClientRects().length === 1 "
+        "&& e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().height < 30)")
+    assert heights and all(heights), heights
+    modules = page.eval_on_selector_all(".card svg", "els => els.map(e => e.viewBox.baseVal.width)")
+    assert min(modules) >= 21 + 8, modules  # version 1 QR and its 4-module quiet zone
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 px an inch
+    page.emulate_media(media="print")
+    try:
+        mm = page.eval_on_selector_all(
+            ".card svg", "els => els.map(e => e.getBoundingClientRect().width * 25.4 / 96)")
+        assert min(mm) >= 25, mm
+        tops = page.eval_on_selector_all(".card", "els => els.map(e => e.offsetTop)")
+        assert tops[:3] == [tops[0]] * 3, tops
+    finally:
+        page.emulate_media(media="screen")
+        if size:
+            page.set_viewport_size(size)
 
 
 def operator_merchants(page: Page, shots: Path) -> None:

@@ -45,10 +45,10 @@ class BatchForm:
 
 
 FIELDS = (  # BatchForm field → (lowest, highest, zh, en): the CLI's limits
-    ("count", 1, MAX_COUNT, "数量", "count"),
-    ("minutes", 1, vouchers.MAX_MINUTES, "分钟", "minutes"),
-    ("devices", 1, vouchers.MAX_DEVICES, "设备数", "devices"),
-    ("valid_days", 1, vouchers.MAX_VALID_DAYS, "有效天数", "valid days"),
+    ("count", 1, MAX_COUNT, "数量", "Number of codes"),
+    ("minutes", 1, vouchers.MAX_MINUTES, "分钟", "Minutes"),
+    ("devices", 1, vouchers.MAX_DEVICES, "设备数", "Devices"),
+    ("valid_days", 1, vouchers.MAX_VALID_DAYS, "有效天数", "Valid days"),
 )
 
 

@@ -28,7 +28,7 @@ h1{{font-size:16px;margin:0 0 8px}}
 .code{{font:bold 18px/1.2 monospace;letter-spacing:1px;margin:2mm 0;white-space:nowrap}}
 .card svg{{width:36mm;height:36mm;display:block;margin:2mm auto 0}}
 .terms{{color:#333;font-size:10px}}
-@media print{{body{{padding:0}}.grid{{grid-template-columns:repeat(3,1fr)}}}}
+@media print{{body{{padding:0}}.grid{{grid-template-columns:repeat(3,minmax(0,1fr));gap:5mm}}}}
 </style></head><body>
 <h1>{title}</h1>
 <div class="grid">

@@ -71,7 +71,7 @@ def trend(chart: TrendChart) -> str:
     axis = HEIGHT - PAD_BOTTOM
     for year in range(first.year + 1, end.year + 1):
         jan = date(year, 1, 1)
-        parts.append(f'<text x="{x(jan):.1f}" y="{axis + 20}" text-anchor="middle" '
+        parts.append(f'<text x="{x(jan):.1f}" y="{axis + 24}" text-anchor="middle" '
                      f'font-size="11" fill="#5b6775">{year}</text>'
                      f'<line x1="{x(jan):.1f}" x2="{x(jan):.1f}" y1="{axis}" '
                      f'y2="{axis + 4}" stroke="#5b6775"/>')

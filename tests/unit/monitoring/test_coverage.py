@@ -143,6 +143,7 @@ def test_chart_labels_keep_apart_and_a_narrow_band_still_shows() -> None:
     deadline_x, deadline_y, deadline_attrs = texts["deadline 2027-12-31"]
     axis = charts.HEIGHT - charts.PAD_BOTTOM
     assert target_x < charts.WIDTH / 4 and 'dominant-baseline="hanging"' in target_attrs
+    assert target_y > charts.PAD_TOP  # under the line drawn along the top
     assert deadline_y > axis + 20 and 'text-anchor="end"' in deadline_attrs
     assert deadline_x > charts.WIDTH / 2
     assert 'class="band"' in svg and "polygon" in svg

@@ -86,8 +86,8 @@ def hotspots() -> str:
     its NAS and the captive-portal API URI for DHCP option 114 / RAs (RFC 8910)."""
     community = request.args.get("community") or None
     with store().session() as session:
-        rows = queries.hotspots(session, community)
-        return render_template("inventory/hotspots.html", hotspots=rows, community=community,
+        page = queries.hotspot_page(queries.hotspots(session, community), _page())
+        return render_template("inventory/hotspots.html", page=page, community=community,
                                captive_api=url_for("portal.captive_api", _external=True),
                                demo=get_meta(session, DEMO_MARK))
 

@@ -43,6 +43,10 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # wpa_supplicant (-D wired) as the host (tests/integration/admission/
           # test_eapol_wired.py starts its own; the system's hostapd service stays off).
           hostapd wpasupplicant
+          # poppler-utils + zbar-tools: pdftoppm and zbarimg, the voucher sheet's A4 PDF
+          # rendered and its QR codes read back (test_admin_tasks_browser); pdftoppm also
+          # to look at the PDFs scripts/screenshots.py prints
+          poppler-utils zbar-tools
           "$@")
 
 missing=()

@@ -96,12 +96,24 @@ def test_street_drill_down_and_unknown_street(client: FlaskClient) -> None:
 
 def test_hotspots_with_their_nas_and_the_dhcp_114_uri(client: FlaskClient) -> None:
     generated = demo.generate()
+    total = len(generated["hotspots"])
     page = client.get("/inventory/hotspots").get_data(as_text=True)
-    assert page.count("<tr><td>") == len(generated["hotspots"])
+    assert page.count("<tr><td>") == 50 and f"rows 1–50 of {total}" in page
     assert "http://localhost/portal/api/captive" in page  # what DHCP option 114 carries
+    pages = [page]
+    while 'rel="next"' in pages[-1]:  # the page links walk every hotspot once
+        following = re.search(r'href="([^"]+)" rel="next"', pages[-1])
+        assert following is not None
+        pages.append(client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True))
+    assert len(pages) == -(-total // 50)
+    assert sum(p.count("<tr><td>") for p in pages) == total
+    assert f"rows {total - total % 50 + 1}–{total} of {total}" in pages[-1]
     served = generated["nas"][0]["hotspots"][0]
-    row = next(r for r in page.split("<tr>") if f"<td>{served}<br>" in r)
+    row = next(r for p in pages for r in p.split("<tr>") if f"<td>{served}<br>" in r)
     assert demo.DEMO_NAS in row
+    last = client.get("/inventory/hotspots", query_string={"page": "999"})  # past the end
+    assert last.status_code == 200 and f"of {total}" in last.get_data(as_text=True)
+    assert client.get("/inventory/hotspots", query_string={"page": "x"}).status_code == 400
     community = generated["hotspots"][0]["community"]
     one = client.get("/inventory/hotspots", query_string={"community": community})
     names = {h["name"] for h in generated["hotspots"] if h["community"] == community}

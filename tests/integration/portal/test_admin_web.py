@@ -158,13 +158,13 @@ def test_a_refused_batch_keeps_what_was_typed(site: Site) -> None:
     page = text(bad)
     assert bad.status_code == 400
     assert "Give the batch a name" in page
-    assert "count must be a whole number from 1 to 1000" in page
-    assert "devices must be a whole number from 1 to 20" in page
+    assert "Number of codes must be a whole number from 1 to 1000" in page
+    assert "Devices must be a whole number from 1 to 20" in page
     assert 'value="1001"' in page and 'value="45"' in page and 'value="7"' in page
     # each problem next to its field, as the inventory editor shows them
     assert 'id="e-batch">Give the batch a name<' in page
-    assert 'id="e-count">count must be a whole number from 1 to 1000<' in page
-    assert 'id="e-devices">devices must' in page and 'id="e-minutes"' not in page
+    assert 'id="e-count">Number of codes must be a whole number from 1 to 1000<' in page
+    assert 'id="e-devices">Devices must' in page and 'id="e-minutes"' not in page
     assert page.count('aria-invalid="true"') == 3
     slash = post(client, "/admin/vouchers", {"batch": "a/b", "count": "1", "minutes": "1",
                                              "devices": "1", "valid_days": "1"})

@@ -78,7 +78,7 @@ def _draft(body: dict[str, Any], was: offers.Merchant | None
 def _ruled(problems: list[offers.Problem]) -> dict[str, str]:
     keyed: dict[str, list[str]] = {}
     for problem in problems:
-        keyed.setdefault(problem.field, []).append(problem.en)
+        keyed.setdefault(problem.field, []).append(problem.english())
     return {field: "; ".join(texts) for field, texts in keyed.items()}
 
 

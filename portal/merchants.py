@@ -64,6 +64,10 @@ class Problem:
     def text(self) -> str:
         return gettext(self.message, **(self.values or {}))
 
+    def english(self) -> str:
+        """As written (a msgid is the English text): the JSON API's language."""
+        return self.message % self.values if self.values else self.message
+
 
 def image_problem(data: bytes) -> Problem | None:
     if image_kind(data) is None:

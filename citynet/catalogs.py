@@ -5,6 +5,7 @@ markers the views use. How translators work: docs/i18n.md."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, g
@@ -15,12 +16,16 @@ from citynet import languages
 if TYPE_CHECKING:
     from citynet.domains import Domain
 
+# the kernel's own catalogs (the staff frame, login, audit log, staff accounts, the menu)
+KERNEL = Path(__file__).with_name("translations")
+
 
 def setup(app: Flask, domains: Sequence[Domain]) -> None:
-    """Serve every registered domain's catalogs (merged, in the registry's order) in the
-    locale of the page's language; ``_()`` and ``{% trans %}`` in every template."""
-    directories = [str(domain.translations) for domain in domains
-                   if domain.translations is not None]
+    """Serve the kernel's catalogs and every registered domain's (merged: the kernel first,
+    then the domains in the registry's order) in the locale of the page's language;
+    ``_()`` and ``{% trans %}`` in every template."""
+    directories = [str(KERNEL)] + [str(domain.translations) for domain in domains
+                                   if domain.translations is not None]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
     Babel(app, locale_selector=page_locale,
           default_locale=languages.LOCALES[languages.SIMPLIFIED])

@@ -41,7 +41,7 @@ from radius.service import RadiusService
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = (360, 390, 768, 1366)
-STAFF_LANGS = ("zh-CN", "en")
+STAFF_LANGS = ("zh-CN", "zh-Hant", "en")
 PORTAL_LANGS = ("zh-CN", "zh-Hant", "en")
 ADMIN, PASSWORD = "shots.admin", "a screenshot admin's long password"
 # not pages: machine formats, files, sign-out and the endpoints only a NAS or script calls

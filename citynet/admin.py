@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import audit, staff
-from citynet.access import audited, require, role_grants, tr
+from citynet.access import audited, require, role_grants
+from citynet.catalogs import N_, gettext
 from citynet.domains import Domain, MenuEntry
 from citynet.staff import Role
 from citynet.web import query_arg, store, whole_number
@@ -34,17 +35,17 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 # the kernel's own menu entries; each domain adds its own in its manifest
 MENU = (
-    MenuEntry("admin.audit_log", "audit.read", "审计日志", "Audit log", 100),
-    MenuEntry("admin.staff_accounts", "staff.admin", "工作人员", "Staff", 120),
+    MenuEntry("admin.audit_log", "audit.read", N_("Audit log"), 100),
+    MenuEntry("admin.staff_accounts", "staff.admin", N_("Staff"), 120),
 )
-# what an admin may do to an account from the web: change → (function, zh, en outcome)
-STAFF_ACTIONS: dict[str, tuple[Callable[[Session, str], None], str, str]] = {
-    "disable": (staff.disable, "已停用，其会话和API令牌失效",
-                "disabled; its sessions and API tokens stop working"),
-    "enable": (staff.enable, "已启用", "enabled"),
-    "unlock": (staff.unlock, "已解锁", "unlocked"),
-    "reset-2fa": (staff.reset_2fa, "已重置身份验证器，下次登录重新设置",
-                  "authenticator forgotten; the next login enrols a new one"),
+# what an admin may do to an account from the web: change → (function, outcome msgid)
+STAFF_ACTIONS: dict[str, tuple[Callable[[Session, str], None], str]] = {
+    "disable": (staff.disable, N_("%(name)s: disabled; its sessions and API tokens stop "
+                                  "working")),
+    "enable": (staff.enable, N_("%(name)s: enabled")),
+    "unlock": (staff.unlock, N_("%(name)s: unlocked")),
+    "reset-2fa": (staff.reset_2fa, N_("%(name)s: authenticator forgotten; the next login "
+                                      "enrols a new one")),
 }
 # an admin who disables or un-enrols themselves locks the last door: another admin must
 NOT_ON_ONESELF = frozenset({"disable", "reset-2fa"})
@@ -67,7 +68,7 @@ def _sections() -> dict[str, Any]:
     def visible() -> list[tuple[str, str]]:
         """The sections the signed-in role may open, titled in the page's language."""
         who = g.get("staff")
-        return [(entry.endpoint, tr(entry.zh, entry.en))
+        return [(entry.endpoint, gettext(entry.title))
                 for entry in current_app.extensions["citynet.menu"]
                 if who is not None and who.can(entry.permission)]
     return {"admin_sections": visible, "audit_link": _audit_link}
@@ -107,7 +108,7 @@ def page_end() -> int | None:
         return None
     number = whole_number(query_arg("before", 19), 1, MAX_SEQ)
     if number is None:
-        abort(400, "before= takes an entry number")
+        abort(400, gettext("before= takes an entry number"))
     return number
 
 
@@ -171,7 +172,7 @@ def staff_add() -> tuple[str, int]:
     name = request.form.get("name", "").strip()
     role = request.form.get("role", "")
     if role not in {r.value for r in Role}:
-        flash(tr("请选择角色", "Choose a role"), "error")
+        flash(gettext("Choose a role"), "error")
         return _accounts(status=400)
     password = staff.generate_password(name)
     try:
@@ -191,10 +192,9 @@ def staff_change(name: str, change: str) -> BaseResponse | tuple[str, int]:
         abort(404)
     if change in NOT_ON_ONESELF and name == g.staff.name:
         # the page offers no such button; a hand-made POST is refused, nothing changes
-        flash(tr("不能对自己执行此操作：请另一位管理员操作",
-                 "Not on your own account: ask another admin"), "error")
+        flash(gettext("Not on your own account: ask another admin"), "error")
         return _accounts(status=403)
-    act, zh, en = STAFF_ACTIONS[change]
+    act, outcome = STAFF_ACTIONS[change]
     try:
         with store().session() as session:
             act(session, name)
@@ -202,5 +202,5 @@ def staff_change(name: str, change: str) -> BaseResponse | tuple[str, int]:
     except staff.StaffError as error:
         flash(str(error), "error")
     else:
-        flash(f"{name}: {tr(zh, en)}", "ok")
+        flash(gettext(outcome, name=name), "ok")
     return redirect(url_for("admin.staff_accounts"))

@@ -22,12 +22,15 @@ from citynet import languages
 if TYPE_CHECKING:
     from citynet.domains import Domain
 
-KERNEL = Path(__file__).with_name("translations")  # the kernel's own catalogs (the CLI's)
+# the kernel's own catalogs (the staff frame, login, audit log, staff accounts, the menu,
+# the CLI's messages)
+KERNEL = Path(__file__).with_name("translations")
 
 
 def setup(app: Flask, domains: Sequence[Domain]) -> None:
-    """Serve every registered domain's catalogs (merged, in the registry's order) in the
-    locale of the page's language; ``_()`` and ``{% trans %}`` in every template."""
+    """Serve the kernel's catalogs and every registered domain's (merged: the kernel first,
+    then the domains in the registry's order) in the locale of the page's language;
+    ``_()`` and ``{% trans %}`` in every template."""
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
         str(directory) for directory in directories(domains))
     Babel(app, locale_selector=page_locale,

@@ -41,12 +41,12 @@ GROUP = "citynet.domains"
 @dataclass(frozen=True)
 class MenuEntry:
     """One line of the staff menu: the page's endpoint, the permission that shows it, its
-    title in Chinese and English; ``order`` places it among every domain's entries."""
+    title (an English msgid, marked ``N_()`` so it lands in the domain's catalogs and is
+    shown translated); ``order`` places it among every domain's entries."""
 
     endpoint: str
     permission: str
-    zh: str
-    en: str
+    title: str
     order: int
 
 

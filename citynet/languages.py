@@ -1,7 +1,8 @@
 """The languages of the pages citynet shows: Chinese (Simplified, the default) and English
-on every page; the captive portal also speaks Traditional Chinese (Hong Kong usage: Luohu
-is the border crossing). A page asks for the languages it has text in (``offered``): a
-Traditional Chinese reader of a page without it gets Simplified, never a missing text."""
+on every page; the pages whose text is in gettext catalogs (the captive portal, the staff
+pages) also speak Traditional Chinese (Hong Kong usage: Luohu is the border crossing). A
+page asks for the languages it has text in (``offered``): a Traditional Chinese reader of
+a page without it gets Simplified, never a missing text."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from flask import request, session
 
 SIMPLIFIED, TRADITIONAL, ENGLISH = "zh-CN", "zh-Hant", "en"
 LANGUAGES = (SIMPLIFIED, ENGLISH)  # every page
-PORTAL_LANGUAGES = (SIMPLIFIED, TRADITIONAL, ENGLISH)
+# the pages whose text is in the catalogs (citynet.catalogs): every language there is one of
+CATALOGUED = (SIMPLIFIED, TRADITIONAL, ENGLISH)
+PORTAL_LANGUAGES = STAFF_LANGUAGES = CATALOGUED
 NAMES = {SIMPLIFIED: "简体中文", TRADITIONAL: "繁體中文", ENGLISH: "English"}  # as picked
 # each language's gettext catalog (citynet.catalogs): Traditional is Hong Kong usage
 LOCALES = {SIMPLIFIED: "zh_Hans_CN", TRADITIONAL: "zh_Hant_HK", ENGLISH: "en"}

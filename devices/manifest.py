@@ -10,6 +10,7 @@ import click
 from flask import Blueprint
 
 from citynet.audit import AuditEntry
+from citynet.catalogs import N_
 from citynet.crypto import SecretBox
 from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
@@ -76,11 +77,12 @@ DOMAIN = Domain(
     commands=_commands,
     tables=("devices.approvals",),
     migrations=Path(__file__).with_name("migrations"),
+    translations=Path(__file__).with_name("translations"),
     config_sections=(ConfigSection("devices", DevicesConfig, 70),),
     permissions={"devices.read": ENGINEERS, "devices.push": ENGINEERS,
                  "devices.approve": ENGINEERS},
-    menu=(MenuEntry("devices_web.changes", "devices.read", "变更申请", "Change requests", 70),
-          MenuEntry("device_jobs.listing", "devices.read", "设备作业", "Device jobs", 80)),
+    menu=(MenuEntry("devices_web.changes", "devices.read", N_("Change requests"), 70),
+          MenuEntry("device_jobs.listing", "devices.read", N_("Device jobs"), 80)),
     collectors=_collectors,
     openapi_paths=_openapi,
     audit_link=_audit_link,

@@ -23,7 +23,8 @@ from flask import (
 )
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet.access import audited, require, tr
+from citynet.access import audited, require
+from citynet.catalogs import N_, gettext
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.web import MAX_ID, form_text, store
@@ -34,24 +35,29 @@ from devices.settings import DevicesConfig
 blueprint = Blueprint("devices_web", __name__, url_prefix="/admin/devices",
                       template_folder="templates")
 
-STATES = {  # state → (zh, en), for the pages
-    State.PENDING: ("待审批", "pending"),
-    State.APPROVED: ("已批准", "approved"),
-    State.REJECTED: ("已驳回", "rejected"),
-    State.USED: ("已推送", "used"),
-    State.EXPIRED: ("已过期", "expired"),
+STATES = {  # state → its name on the pages (a msgid)
+    State.PENDING: N_("pending"),
+    State.APPROVED: N_("approved"),
+    State.REJECTED: N_("rejected"),
+    State.USED: N_("used"),
+    State.EXPIRED: N_("expired"),
 }
 
 
 REFUSALS = {  # why an approved request cannot be applied now, for the pages
-    Refusal.NOT_APPROVED: ("尚未批准", "is not approved (yet)"),
-    Refusal.USED: ("已被之前的一次推送使用", "was used by an earlier push already"),
-    Refusal.EXPIRED: ("已过期：请重新申请", "has expired: request it again"),
-    Refusal.OTHER_SELECTION: ("针对的是其他设备或模板", "was for other selectors or templates"),
-    Refusal.PLAN_CHANGED: ("与设备不再一致：批准后设备的计划已变化，请重新申请",
-                           "no longer matches the devices: their plan changed since it was "
-                           "approved; request it again"),
+    Refusal.NOT_APPROVED: N_("Change request %(id)s is not approved (yet). Nothing was "
+                             "sent."),
+    Refusal.USED: N_("Change request %(id)s was used by an earlier push already. Nothing "
+                     "was sent."),
+    Refusal.EXPIRED: N_("Change request %(id)s has expired: request it again. Nothing was "
+                        "sent."),
+    Refusal.OTHER_SELECTION: N_("Change request %(id)s was for other selectors or "
+                                "templates. Nothing was sent."),
+    Refusal.PLAN_CHANGED: N_("Change request %(id)s no longer matches the devices: their "
+                             "plan changed since it was approved; request it again. "
+                             "Nothing was sent."),
 }
+CANNOT_PUSH = N_("Change request %(id)s cannot be pushed. Nothing was sent.")
 
 
 def _config() -> Config:
@@ -115,7 +121,7 @@ def _load(change_id: int) -> DeviceChange:
     with store().session() as session:
         change = session.get(DeviceChange, change_id)
         if change is None:
-            abort(404, tr(f"没有变更申请 {change_id}", f"no change request {change_id}"))
+            abort(404, gettext("No change request %(id)s", id=change_id))
         session.expunge(change)
         return change
 
@@ -168,8 +174,7 @@ def _decide(change_id: int, *, approve: bool) -> tuple[str, int] | BaseResponse:
     and only one decision lands however many are sent at once."""
     note = form_text("note")
     if len(note) > MAX_NOTE:
-        flash(tr(f"说明最多 {MAX_NOTE} 个字符", f"The note is at most {MAX_NOTE} characters"),
-              "error")
+        flash(gettext("The note is at most %(most)s characters", most=MAX_NOTE), "error")
         return _page(change_id, note, 400)
     who = g.staff
     action = "devices.approve" if approve else "devices.reject"
@@ -177,7 +182,7 @@ def _decide(change_id: int, *, approve: bool) -> tuple[str, int] | BaseResponse:
     with store().session() as session:
         change = session.get(DeviceChange, change_id)
         if change is None:
-            abort(404, tr(f"没有变更申请 {change_id}", f"no change request {change_id}"))
+            abort(404, gettext("No change request %(id)s", id=change_id))
         approvals.expire(session, change, now, _valid())
         refusal = approvals.decision_refusal(change, who.name, who.can("devices.approve"),
                                              now, note=note, rejecting=not approve,
@@ -195,27 +200,23 @@ def _decide(change_id: int, *, approve: bool) -> tuple[str, int] | BaseResponse:
                             "changing": change.changing, "digest": change.digest,
                             **({"refused": refusal.value} if refusal else {})})
     if refusal is Refusal.NOTE_NEEDED:
-        flash(tr("驳回时请写明原因", "Say why in the note when rejecting"), "error")
+        flash(gettext("Say why in the note when rejecting"), "error")
         return _page(change_id, note, 400)
     if refusal is Refusal.OWN_REQUEST:
-        abort(403, tr("这是您自己提出的变更申请：须由另一位工程师或管理员审批。",
-                      "This is your own change request: another engineer or an admin must "
-                      "approve or reject it."))
+        abort(403, gettext("This is your own change request: another engineer or an admin "
+                           "must approve or reject it."))
     if refusal is Refusal.NOT_ALLOWED:
-        abort(403, tr("审批须在浏览器中登录（含身份验证器）后进行，不能使用 API 令牌。",
-                      "Approve or reject in the browser, signed in with your authenticator "
-                      "code, not with an API token."))
+        abort(403, gettext("Approve or reject in the browser, signed in with your "
+                           "authenticator code, not with an API token."))
     if refusal is not None:
-        zh, en = STATES[state]
-        flash(tr(f"变更申请 {change_id} 已不在待审批状态（{zh}）",
-                 f"Change request {change_id} is no longer pending ({en})"), "error")
+        flash(gettext("Change request %(id)s is no longer pending (%(state)s)",
+                      id=change_id, state=gettext(STATES[state])), "error")
     elif approve:
         hours = int(_valid().total_seconds() // 3600)
-        flash(tr(f"已批准变更申请 {change_id}：须在 {hours} 小时内推送一次",
-                 f"Change request {change_id} approved: it may be pushed once within "
-                 f"{hours} hours"), "ok")
+        flash(gettext("Change request %(id)s approved: it may be pushed once within "
+                      "%(hours)s hours", id=change_id, hours=hours), "ok")
     else:
-        flash(tr(f"已驳回变更申请 {change_id}", f"Change request {change_id} rejected"), "ok")
+        flash(gettext("Change request %(id)s rejected", id=change_id), "ok")
     return redirect(url_for("devices_web.change", change_id=change_id))
 
 
@@ -233,14 +234,12 @@ def apply(change_id: int) -> tuple[str, int]:
                            templates=change.templates)
     refused = outcome.refused
     if refused is not None:
-        zh, en = REFUSALS.get(Refusal(refused.why), ("无法推送", "cannot be pushed"))
-        flash(tr(f"变更申请 {change_id} {zh}。未下发任何命令。",
-                 f"Change request {change_id} {en}. Nothing was sent."), "error")
+        flash(gettext(REFUSALS.get(Refusal(refused.why), CANNOT_PUSH), id=change_id),
+              "error")
         return _page(change_id, status=409, outcome=outcome)
     if outcome.failed_hosts:
-        flash(tr(f"变更申请 {change_id} 已推送，{len(outcome.failed_hosts)} 台设备失败",
-                 f"Change request {change_id} pushed; {len(outcome.failed_hosts)} "
-                 "device(s) failed"), "error")
+        flash(gettext("Change request %(id)s pushed; %(failed)s device(s) failed",
+                      id=change_id, failed=len(outcome.failed_hosts)), "error")
     else:
-        flash(tr(f"变更申请 {change_id} 已推送", f"Change request {change_id} pushed"), "ok")
+        flash(gettext("Change request %(id)s pushed", id=change_id), "ok")
     return _page(change_id, outcome=outcome)

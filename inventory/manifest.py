@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Blueprint
 
+from citynet.catalogs import N_
 from citynet.crypto import SecretBox
 from citynet.domains import DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
@@ -73,7 +74,7 @@ DOMAIN = Domain(
         "inventory.write": frozenset({Role.ENGINEER}),
         "nas.write": frozenset({Role.ENGINEER}),
     },
-    menu=(MenuEntry("inventory.overview", "inventory.read", "资产", "Inventory", 20),),
+    menu=(MenuEntry("inventory.overview", "inventory.read", N_("Inventory"), 20),),
     openapi_paths=_openapi,
     translations=Path(__file__).with_name("translations"),
     demo_seed=_demo_seed,

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Blueprint
 
+from citynet.catalogs import N_
 from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.server import Service
@@ -62,7 +63,7 @@ DOMAIN = Domain(
     config_sections=(ConfigSection("monitoring", MonitoringConfig, 60),),
     permissions={"dashboard.read": READERS,
                  "reports.export": frozenset({Role.MANAGER, Role.AUDITOR})},
-    menu=(MenuEntry("dashboard.overview", "dashboard.read", "看板", "Dashboard", 10),),
+    menu=(MenuEntry("dashboard.overview", "dashboard.read", N_("Dashboard"), 10),),
     collector_host=_collector_host,
     openapi_paths=_openapi,
     translations=Path(__file__).with_name("translations"),

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Blueprint, Flask
 
+from citynet.catalogs import N_
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
@@ -89,11 +90,10 @@ DOMAIN = Domain(
     translations=Path(__file__).with_name("translations"),
     config_sections=(ConfigSection("portal", PortalConfig, 50),),
     permissions={"vouchers.write": OPERATORS, "merchants.write": OPERATORS},
-    menu=(MenuEntry("portal_admin.voucher_batches", "vouchers.write", "上网券", "Vouchers", 40),
-          MenuEntry("portal_admin.remembered_devices", "sessions.read", "记住的设备",
-                    "Remembered devices", 50),
-          MenuEntry("portal_admin.merchant_list", "merchants.write", "商户优惠", "Merchants",
-                    60)),
+    menu=(MenuEntry("portal_admin.voucher_batches", "vouchers.write", N_("Vouchers"), 40),
+          MenuEntry("portal_admin.remembered_devices", "sessions.read",
+                    N_("Remembered devices"), 50),
+          MenuEntry("portal_admin.merchant_list", "merchants.write", N_("Merchants"), 60)),
     openapi_paths=_openapi,
     demo_serve=_demo_serve,
 )

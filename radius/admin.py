@@ -27,7 +27,8 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet.access import audited, require, tr
+from citynet.access import audited, require
+from citynet.catalogs import N_, gettext
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.spreadsheets import SpreadsheetDictWriter
@@ -51,15 +52,12 @@ YES = frozenset({"1", "on", "true", "yes"})  # a checkbox's value, or an API cli
 RECORD_CRITERIA = ("phone", "mac", "ip", "since", "until")
 # NotAddressable.kind → why a session cannot be disconnected, for the front desk
 NOT_ADDRESSABLE = {
-    "nas_gone": ("这个会话的热点（NAS）已不在登记中，无法断开。",
-                 "This session's hotspot (NAS) is no longer registered: it cannot be "
-                 "disconnected."),
-    "nas_network": ("这个热点登记的是一个网段而不是单个地址，无法发送断开请求：请网络工程师更正。",
-                    "This hotspot is registered as a network, not one address: ask a "
-                    "network engineer to correct it."),
-    "no_key": ("没有密钥，无法读取热点的共享密钥：请管理员检查。",
-               "The secrets key is missing, so the hotspot's shared secret cannot be read: "
-               "ask an admin."),
+    "nas_gone": N_("This session's hotspot (NAS) is no longer registered: it cannot be "
+                   "disconnected."),
+    "nas_network": N_("This hotspot is registered as a network, not one address: ask a "
+                      "network engineer to correct it."),
+    "no_key": N_("The secrets key is missing, so the hotspot's shared secret cannot be "
+                 "read: ask an admin."),
 }
 
 
@@ -100,10 +98,9 @@ def _address_problems(given: dict[str, str]) -> dict[str, str]:
     """What is wrong with the MAC and IP filters, by field."""
     problems = {}
     if given["mac"] and not re.fullmatch(MAC_SPELLING, given["mac"]):
-        problems["mac"] = tr(f"“{given['mac']}”不是MAC地址",
-                             f"{given['mac']!r} is not a MAC address")
+        problems["mac"] = gettext("'%(given)s' is not a MAC address", given=given["mac"])
     if given["ip"] and _bad_ip(given["ip"]):
-        problems["ip"] = tr(f"“{given['ip']}”不是IP地址", f"{given['ip']!r} is not an IP address")
+        problems["ip"] = gettext("'%(given)s' is not an IP address", given=given["ip"])
     return problems
 
 
@@ -151,14 +148,14 @@ def sessions_json() -> tuple[dict[str, Any], int]:
     return {"sessions": found, "truncated": more, "limit": SESSIONS_SHOWN}, 200
 
 
-def _refuse(status: int, zh: str, en: str, back: str, field: str = ""
+def _refuse(status: int, message: str, back: str, field: str = ""
             ) -> tuple[dict[str, Any], int] | BaseResponse:
-    """A kick that cannot go ahead: JSON for API clients (keyed by the form field it
-    concerns, ``""`` for the kick as a whole; ``error`` kept for older scripts), else a
-    flash on the list."""
+    """A kick that cannot go ahead (``message`` in the page's language): JSON for API
+    clients (keyed by the form field it concerns, ``""`` for the kick as a whole;
+    ``error`` kept for older scripts), else a flash on the list."""
     if g.staff.api:
-        return {"errors": {field: tr(zh, en)}, "error": tr(zh, en)}, status
-    flash(tr(zh, en), "error")
+        return {"errors": {field: message}, "error": message}, status
+    flash(message, "error")
     return redirect(back)
 
 
@@ -177,33 +174,29 @@ def kick() -> tuple[dict[str, Any], int] | BaseResponse:
     back = _back()
     row_id = request.form.get("session", "").strip()
     if g.staff.api and "\x00" in request.form.get("reason", ""):  # pages: form_text's 400
-        return _refuse(400, "原因含有 NUL 字符", "The reason holds a NUL character", back,
-                       "reason")
+        return _refuse(400, gettext("The reason holds a NUL character"), back, "reason")
     reason = form_text("reason")
     row = whole_number(row_id, 1, MAX_ID)
     if row is None:
-        return _refuse(400, "请选择一个会话", "Choose a session", back, "session")
+        return _refuse(400, gettext("Choose a session"), back, "session")
     if not reason:
-        return _refuse(400, "请填写断开原因", "Give a reason for the disconnect", back,
-                       "reason")
+        return _refuse(400, gettext("Give a reason for the disconnect"), back, "reason")
     if len(reason) > REASON_MAX:
-        return _refuse(400, f"原因最多 {REASON_MAX} 个字符",
-                       f"The reason is at most {REASON_MAX} characters", back, "reason")
+        return _refuse(400, gettext("The reason is at most %(most)s characters",
+                                    most=REASON_MAX), back, "reason")
     box: SecretBox | None = current_app.extensions.get("citynet.box")
     with store().session() as db:
         live = db.get(RadiusSession, row)
         if live is None:
-            return _refuse(404, "没有这个会话（可能已被清理）：请刷新列表",
-                           "No such session (it may have been cleaned up): reload the list",
-                           back, "session")
+            return _refuse(404, gettext("No such session (it may have been cleaned up): "
+                                        "reload the list"), back, "session")
         if live.stopped_at is not None:
-            return _refuse(409, "这个会话已经结束，无需断开", "This session has already ended: "
-                           "nothing to disconnect", back, "session")
+            return _refuse(409, gettext("This session has already ended: nothing to "
+                                        "disconnect"), back, "session")
         try:
             target = live_sessions.target(db, box, live)
         except live_sessions.NotAddressable as problem:
-            zh, en = NOT_ADDRESSABLE[problem.kind]
-            return _refuse(409, zh, en, back)
+            return _refuse(409, gettext(NOT_ADDRESSABLE[problem.kind]), back)
         who, mac, session_id = (live_sessions.shown(live.identity or live.username,
                                                     live.method),
                                 normal_mac(live.calling_station) or live.calling_station,
@@ -229,23 +222,18 @@ def kick() -> tuple[dict[str, Any], int] | BaseResponse:
 def _outcome(result: coa.CoaResult, who: str, mac: str, nas: str) -> str:
     """What the NAS's answer means, for the front desk."""
     if result.ok:
-        return tr(f"已断开 {who} 的设备 {mac}（热点 {nas} 已确认）。"
-                  "热点报告下线后，列表中显示为已结束。",
-                  f"Disconnected {who}'s device {mac} (hotspot {nas} confirmed). The list "
-                  "shows it as ended once the hotspot reports the logout.")
+        return gettext("Disconnected %(who)s's device %(mac)s (hotspot %(nas)s confirmed). "
+                       "The list shows it as ended once the hotspot reports the logout.",
+                       who=who, mac=mac, nas=nas)
     if result.error_cause == "Session-Context-Not-Found":
-        return tr(f"热点 {nas} 上已没有这个会话：设备可能已经下线。",
-                  f"Hotspot {nas} no longer has this session: the device has probably "
-                  "left already.")
+        return gettext("Hotspot %(nas)s no longer has this session: the device has "
+                       "probably left already.", nas=nas)
     if result.answer == "no answer":
-        return tr(f"热点 {nas} 没有回应（试了 {result.attempts} 次），未能断开：请网络工程师检查"
-                  "该热点的CoA端口和共享密钥。",
-                  f"Hotspot {nas} did not answer ({result.attempts} tries); not "
-                  "disconnected: ask a network engineer to check its CoA port and shared "
-                  "secret.")
-    return tr(f"热点 {nas} 拒绝断开（{result.error_cause or result.answer}）：请联系网络工程师。",
-              f"Hotspot {nas} refused to disconnect ({result.error_cause or result.answer}): "
-              "ask a network engineer.")
+        return gettext("Hotspot %(nas)s did not answer (%(tries)s tries); not "
+                       "disconnected: ask a network engineer to check its CoA port and "
+                       "shared secret.", nas=nas, tries=result.attempts)
+    return gettext("Hotspot %(nas)s refused to disconnect (%(answer)s): ask a network "
+                   "engineer.", nas=nas, answer=result.error_cause or result.answer)
 
 
 # --- login records (real-name rules) ---------------------------------------------------
@@ -257,8 +245,8 @@ def _record_search() -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
     parsed: dict[str, Any] = {"identity": given["phone"] or None, "mac": None,
                               "ip": given["ip"] or None, "since": None, "until": None}
     if not any(given.values()):
-        return given, parsed, {"": tr("请至少填写一项：手机号、MAC、IP 或时间范围",
-                                      "Give at least one of phone, MAC, IP or a time range")}
+        return given, parsed, {"": gettext("Give at least one of phone, MAC, IP or a time "
+                                           "range")}
     if given["mac"]:
         parsed["mac"] = normal_mac(given["mac"])
     problems = _address_problems(given)
@@ -266,8 +254,8 @@ def _record_search() -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
         if given[name]:
             parsed[name] = _utc(given[name])
             if parsed[name] is None:
-                problems[name] = tr(f"{name}：时间格式应为 2026-11-01T08:00",
-                                    f"{name}: a time like 2026-11-01T08:00")
+                problems[name] = gettext("%(field)s: a time like 2026-11-01T08:00",
+                                         field=name)
     return given, parsed, problems
 
 
@@ -305,9 +293,8 @@ def records_csv() -> Response:
     if problems:
         abort(400, _said(problems))
     if not reason:
-        abort(400, tr("请填写导出原因（如执法协查函编号）",
-                      "reason= is required: the lawful request's reference (e.g. a case "
-                      "number)"))
+        abort(400, gettext("reason= is required: the lawful request's reference (e.g. a "
+                           "case number)"))
     conditions = records.matching(**parsed)
     with store().session() as db:
         count, last = records.count(db, conditions)
@@ -367,22 +354,21 @@ def retention_save() -> BaseResponse | tuple[str, int]:
     low, high = records.MIN_RETENTION_DAYS, records.MAX_RETENTION_DAYS
     days = whole_number(raw, low, high)
     if not reset and days is None:
-        return _retention_page({"days": tr(
-            f"保留天数须为 {low} 到 {high} 之间的整数（法律要求至少 {low} 天）",
-            f"Retention is a whole number of days from {low} to {high} (the law asks for "
-            f"at least {low})")}), 400
+        return _retention_page({"days": gettext(
+            "Retention is a whole number of days from %(low)s to %(high)s (the law asks "
+            "for at least %(low)s)", low=low, high=high)}), 400
     default = _config().records.retention_days
     with store().session() as db:
         before = records.retention_days(db, default)
         stored = records.stored_retention_days(db)
         wanted = None if reset else days
         if wanted == stored:
-            flash(tr("未改变", "Unchanged"), "ok")
+            flash(gettext("Unchanged"), "ok")
             return redirect(here)
         records.set_retention_days(db, wanted)
         after = records.retention_days(db, default)
         audited(db, "settings.retention", "records.retention_days",
                 detail={"old": before, "new": after, "old_stored": stored,
                         "new_stored": wanted, "config": default})
-    flash(tr(f"登录记录保留期：{after} 天", f"Login records are kept {after} days"), "ok")
+    flash(gettext("Login records are kept %(days)s days", days=after), "ok")
     return redirect(here)

@@ -11,6 +11,7 @@ from flask import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_
 from citynet.crypto import SecretBox
 from citynet.domains import Chain, ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.gates import Ended
@@ -109,6 +110,7 @@ DOMAIN = Domain(
     tables=("radius.models", "radius.records", "radius.vouchers", "radius.profiles",
             "radius.tokens", "radius.remembered", "radius.retries"),
     migrations=Path(__file__).with_name("migrations"),
+    translations=Path(__file__).with_name("translations"),
     config_sections=(ConfigSection("radius", RadiusConfig, 30),
                      ConfigSection("records", RecordsConfig, 40)),
     permissions={
@@ -117,11 +119,9 @@ DOMAIN = Domain(
         "records.read": AUDITORS,
         "records.export": AUDITORS,
     },
-    menu=(MenuEntry("radius_admin.sessions", "sessions.read", "上网会话", "Sessions", 30),
-          MenuEntry("radius_admin.records_page", "records.read", "上网记录", "Login records",
-                    90),
-          MenuEntry("radius_admin.retention", "settings.write", "记录保留期", "Retention",
-                    110)),
+    menu=(MenuEntry("radius_admin.sessions", "sessions.read", N_("Sessions"), 30),
+          MenuEntry("radius_admin.records_page", "records.read", N_("Login records"), 90),
+          MenuEntry("radius_admin.retention", "settings.write", N_("Retention"), 110)),
     services=_services,
     collectors=_collectors,
     openapi_paths=_openapi,

@@ -47,7 +47,7 @@ from radius.service import RadiusService
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = (360, 390, 768, 1366)
-STAFF_LANGS = ("zh-CN", "en")
+STAFF_LANGS = ("zh-CN", "zh-Hant", "en")
 PORTAL_LANGS = ("zh-CN", "zh-Hant", "en")
 # staff pages whose text is in gettext catalogs: every catalog language (docs/i18n.md)
 CATALOGUED = ("/dashboard", "/inventory", "/admin/inventory")

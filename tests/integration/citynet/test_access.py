@@ -301,13 +301,30 @@ def test_staff_pages_speak_chinese_first_and_switch_to_english(site: Site) -> No
     assert "用户名" in login and 'lang="zh-CN"' in login
     assert "next=%2Fadmin%2F" in login  # the switch keeps where the login leads
     site.login(client, "ops")
-    home = client.get("/admin/").get_data(as_text=True)
-    assert "资产" in home and "Inventory" not in home
+    home = client.get("/admin/").get_data(as_text=True)  # the menu: RADIUS's catalog
+    assert "上网会话" in home and "Sessions" not in home
     english = client.get("/admin/?lang=en").get_data(as_text=True)
-    assert "Inventory" in english and "资产" not in english
-    assert "Inventory" in client.get("/admin/").get_data(as_text=True)  # kept for the session
+    assert "Sessions" in english and "上网会话" not in english
+    assert "Sessions" in client.get("/admin/").get_data(as_text=True)  # kept for the session
     refused = client.get("/admin/audit?lang=zh-CN")
     assert refused.status_code == 403 and "无权" in refused.get_data(as_text=True)
+
+
+def test_staff_pages_speak_traditional_chinese_hong_kong_usage(site: Site) -> None:
+    """zh-Hant through the same picker: the Traditional catalogs' wording, not the
+    Simplified text converted (登入, not 登錄); a Hong Kong browser reads it unasked."""
+    site.add("ops", Role.OPERATOR)
+    hong_kong = site.client(lang="zh-HK,zh;q=0.8")
+    login = hong_kong.get("/login").get_data(as_text=True)
+    assert "用戶名稱" in login and "登入" in login and 'lang="zh-Hant"' in login
+    assert 'hreflang="zh-CN"' in login and 'hreflang="en"' in login  # the other two
+    assert 'hreflang="zh-Hant"' not in login
+    client = site.client(lang="")
+    site.login(client, "ops")
+    home = client.get("/admin/?lang=zh-Hant").get_data(as_text=True)
+    assert "上網連線" in home and "登出" in home and "上网会话" not in home
+    refused = client.get("/admin/audit")  # kept for the session
+    assert refused.status_code == 403 and "無權執行此操作" in refused.get_data(as_text=True)
 
 
 OPEN = {"static", "home", "healthz", "openapi_document", "access.login", "access.logout",

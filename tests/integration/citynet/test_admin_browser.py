@@ -126,8 +126,8 @@ TABLE_PROBLEMS = """() => {
 def test_enrolment_and_staff_pages_at_every_width(site: tuple[str, Store, Any],
                                                   tmp_path: Path) -> None:
     """The key as text beside the QR code, kept across a reload; the admin's own row
-    without disable or reset-2FA. A zh-HK browser reads Simplified Chinese here (the
-    staff pages have no Traditional text)."""
+    without disable or reset-2FA. A zh-HK browser reads Traditional Chinese (Hong Kong
+    usage), unasked."""
     from playwright.sync_api import sync_playwright
 
     base, store, box = site
@@ -150,9 +150,10 @@ def test_enrolment_and_staff_pages_at_every_width(site: tuple[str, Store, Any],
             page.fill("#name", ADMIN)
             page.fill("#password", PASSWORD)
             page.click("button[type=submit]")
-            assert page.locator("html").get_attribute("lang") == "zh-CN"
+            assert page.locator("html").get_attribute("lang") == "zh-Hant"
+            assert page.locator("h1").inner_text() == "設定身份驗證器"
             key = page.locator("#secret").inner_text()
-            look(page, "staff-enrol-zh-CN")
+            look(page, "staff-enrol-zh-Hant")
             page.get_by_role("link", name="English").click()
             assert page.locator("#secret").inner_text() == key  # a reload keeps the key
             look(page, "staff-enrol-en")

@@ -143,7 +143,7 @@ def test_the_staffs_everyday_tasks(site: Site, tmp_path: Path) -> None:
             change_approval(browser, site, shots)
             auditor_records(sign_in(browser, site, AUDITOR), shots)
             home = sign_in(browser, site, OPERATOR, locale="zh-CN")
-            expect(home.get_by_role("heading", level=1)).to_have_text(f"你好, {OPERATOR}")
+            expect(home.get_by_role("heading", level=1)).to_have_text(f"你好，{OPERATOR}")
             expect(home.locator("main .cards")).to_contain_text("上网券")
             home.screenshot(path=shots / "staff-home-zh.png")
         finally:

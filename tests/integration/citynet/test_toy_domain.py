@@ -51,7 +51,7 @@ def _paths() -> dict[str, Any]:
 TOY = Domain(name="toy", requires=("inventory",), blueprints=_blueprints, commands=_commands,
              tables=("tests.integration.citynet.test_toy_domain",),
              permissions={"toy.read": frozenset({Role.MANAGER})},
-             menu=(MenuEntry("toy.toy_home", "toy.read", "玩具", "Toy", 15),),
+             menu=(MenuEntry("toy.toy_home", "toy.read", "Toy", 15),),
              openapi_paths=_paths)
 
 

@@ -410,7 +410,7 @@ def test_retention_is_bounded_audited_and_used_by_the_purge(site: Site) -> None:
                                      data={"days": "60", "csrf": token}))
     assert "Login records are kept 60 days" in saved and "Now: 60 days" in saved
     assert ": 2 would go at the next purge" in saved
-    assert "Use the config file&#39;s value (180 days)" in saved
+    assert "Use the config file's value (180 days)" in saved
     assert client.post("/admin/settings/retention", data={"days": "60"}).status_code == 400
     [entry] = site.entries("settings.retention")
     assert (entry.target, entry.actor) == ("records.retention_days", "test-admin")

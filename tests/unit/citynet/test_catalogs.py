@@ -27,17 +27,21 @@ def test_the_locale_is_the_page_language(lang: str | None, staff_lang: str | Non
 
 def test_a_domain_catalog_is_served_in_its_locale(tmp_path: Path) -> None:
     catalog = Catalog(locale="zh_Hant_HK")
-    catalog.add("Log in", "登入")
+    catalog.add("Open the toy box", "打開玩具箱")
+    catalog.add("Log out", "離開玩具房")  # the kernel's msgid: the domain's wins
     (tmp_path / "zh_Hant_HK" / "LC_MESSAGES").mkdir(parents=True)
     with (tmp_path / "zh_Hant_HK" / "LC_MESSAGES" / "messages.mo").open("wb") as out:
         write_mo(out, catalog)
     app = Flask(__name__)
     catalogs.setup(app, [Domain("toy", translations=tmp_path), Domain("bare")])
-    for lang, shown in (("zh-Hant", "登入"), ("en", "Log in"), ("zh-CN", "Log in")):
+    for lang, shown, out in (("zh-Hant", "打開玩具箱", "離開玩具房"),
+                             ("en", "Open the toy box", "Log out"),
+                             ("zh-CN", "Open the toy box", "退出登录")):  # the kernel's
         with app.test_request_context():
             g.lang = lang
-            assert render_template_string("{{ _('Log in') }}") == shown
-            assert catalogs.gettext("Log in") == shown
+            assert render_template_string("{{ _('Open the toy box') }}") == shown
+            assert catalogs.gettext("Open the toy box") == shown
+            assert catalogs.gettext("Log out") == out
 
 
 def test_a_page_changing_its_language_midway_is_followed(tmp_path: Path) -> None:

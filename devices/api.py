@@ -17,10 +17,10 @@ from citynet.config import Config
 from citynet.errors import CitynetError
 from citynet.web import MAX_ID, Answer, json_fields, json_text, refused, store
 from devices import rollout
-from devices.approvals import MAX_NOTE, DeviceChange
+from devices.approvals import MAX_NOTE, DeviceChange, Refusal
 from devices.fleet import Result
 from devices.targets import SelectorError, Unready
-from devices.web import REFUSALS, summary
+from devices.web import summary
 
 blueprint = Blueprint("devices_api", __name__, url_prefix="/admin/devices")
 NAMES_MAX = 200  # selectors or templates in one request
@@ -28,9 +28,15 @@ NAME_MAX = 200
 NOT_STORED = {rollout.INCOMPLETE: "some selected devices could not be planned (devices): "
                                   "fix them or leave them out of the selection",
               rollout.NO_CHANGE: "no selected device would change"}
+# the API's English (the pages say whole sentences from the catalogs: devices.web.REFUSALS)
 WHY = {rollout.UNKNOWN_CHANGE: "no such change request",
        rollout.APPROVAL_NEEDED: "needs an approved change request",
-       **{refusal.value: en for refusal, (_, en) in REFUSALS.items()}}
+       Refusal.NOT_APPROVED.value: "is not approved (yet)",
+       Refusal.USED.value: "was used by an earlier push already",
+       Refusal.EXPIRED.value: "has expired: request it again",
+       Refusal.OTHER_SELECTION.value: "was for other selectors or templates",
+       Refusal.PLAN_CHANGED.value: "no longer matches the devices: their plan changed since "
+                                   "it was approved; request it again"}
 
 
 def _fleet() -> rollout.Fleet:

@@ -108,3 +108,17 @@ def test_a_template_shows_no_text_outside_the_catalogs(path: Path) -> None:
 ])
 def test_what_counts_as_shown_text(template: str, found: list[str]) -> None:
     assert shown_literals(template) == found
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_a_msgid_two_catalogs_share_is_translated_alike(locale: str) -> None:
+    """The app merges every catalog into one (the kernel's first, a later one's wins): a
+    msgid with two translations shows the later one on the other's pages too (the portal's
+    商户名称 for 'Name' stood on the staff login). Give it one translation, or a more
+    specific msgid."""
+    seen: dict[str, dict[str, str]] = {}
+    for package in PACKAGES:
+        for message in catalog(package, locale):
+            if message.id:
+                seen.setdefault(str(message.id), {})[package] = str(message.string)
+    assert {msgid: by for msgid, by in seen.items() if len(set(by.values())) > 1} == {}

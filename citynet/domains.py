@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from citynet.chain import Break
     from citynet.config import Config
     from citynet.crypto import SecretBox
-    from citynet.gates import Ended, LoginGate
+    from citynet.gates import Ended, LiveSession, LoginGate
     from citynet.runtime import Runtime
     from citynet.server import Service
     from citynet.staff import Role
@@ -127,6 +127,10 @@ class Domain:
     gates: Callable[[Config], Sequence[LoginGate]] = _no_gates
     # end every live network session of an identity now (citynet.gates.SessionEnder)
     end_sessions: Callable[[Runtime, str], list[Ended]] | None = None
+    # the open network sessions of some login methods, and ending one of them (the staff
+    # pages of a domain whose logins another domain's RADIUS holds: citynet.gates)
+    live_sessions: Callable[[Runtime, tuple[str, ...], int], list[LiveSession]] | None = None
+    end_session: Callable[[Runtime, str], Ended | None] | None = None
     demo_serve: Callable[[DemoRun], None] | None = None
 
 

@@ -6,17 +6,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from flask import Blueprint
 
 from admission.settings import NacConfig
 from citynet.config import Config
-from citynet.domains import ConfigSection, Domain
+from citynet.domains import ConfigSection, Domain, MenuEntry
 from citynet.gates import LoginGate
+from citynet.staff import Role
 
 
 def _commands() -> Sequence[click.Command]:
     from admission.cli import admission
 
     return (admission,)
+
+
+def _blueprints() -> Sequence[Blueprint]:
+    from admission.web_network import blueprint  # its views and admission.web's
+
+    return (blueprint,)
 
 
 def _gates(config: Config) -> Sequence[LoginGate]:
@@ -32,4 +40,15 @@ DOMAIN = Domain(
     migrations=Path(__file__).with_name("migrations"),
     config_sections=(ConfigSection("nac", NacConfig, 75),),
     gates=_gates,
+    blueprints=_blueprints,
+    translations=Path(__file__).with_name("translations"),
+    # engineers run admission; front desks see it and kick a session; auditors read it
+    permissions={
+        "nac.read": frozenset({Role.ENGINEER, Role.OPERATOR, Role.AUDITOR}),
+        "nac.write": frozenset({Role.ENGINEER}),
+        "nac.kick": frozenset({Role.ENGINEER, Role.OPERATOR}),
+    },
+    # one entry; the pages link to each other (people, certificates, MAC bypass, sessions)
+    menu=(MenuEntry("admission_web.people_page", "nac.read", "网络准入", "Network admission",
+                    35),),
 )

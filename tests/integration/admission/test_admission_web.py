@@ -220,6 +220,8 @@ def test_people_are_searched_by_name_department_role_and_status(site: Site) -> N
     assert found("status=disabled") == ["s9"]
     assert client.get("/admin/nac/people?role=boss").status_code == 400
     assert client.get("/admin/nac/people/nobody").status_code == 404
+    chinese = client.get("/admin/nac/people?lang=zh-CN").get_data(as_text=True)
+    assert "实名入网人员" in chinese and "People admitted" not in chinese  # its catalog
 
 
 def test_disabling_revokes_and_disconnects_and_enabling_restores(site: Site,

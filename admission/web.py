@@ -1,6 +1,6 @@
 """The staff pages of network admission: people (search, disable, enable) and their
-certificates (list, issue, revoke). MAC bypass and live sessions are in
-``admission.web_network``. Views check input and render what the use cases
+certificates (list, issue, revoke). MAC bypass and the live sessions' page are
+in ``admission.web_network``. Views check input and render what the use cases
 (``admission.authority``, ``admission.people``) return; every change is audited by the
 use case, in its transaction, with the staff member as its actor."""
 
@@ -26,8 +26,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from admission import authority, ca
+from admission import authority, ca, people
 from admission.choices import PersonStatus, Role
+from admission.live import end_all_of, live_of
 from admission.models import Certificate, Person
 from citynet.access import require
 from citynet.catalogs import gettext
@@ -109,11 +110,9 @@ def cert_view(cert: Certificate, at: datetime) -> dict[str, Any]:
 def _person_page(username: str, problems: dict[str, str], device: str = "",
                  status: int = 200) -> tuple[str, int]:
     """A person, their certificates and live sessions; the issue form's problems."""
-    from admission.web_network import live_of
-
     at = now()
     with store().session() as db:
-        person = authority.people.find(db, username)
+        person = people.find(db, username)
         if person is None:
             abort(404)
         shown = {"username": person.username, "real_name": person.real_name,
@@ -143,15 +142,13 @@ def _reason() -> str:
 def disable(username: str) -> BaseResponse:
     """Disable: certificates revoked, the next login refused, live sessions Disconnected
     (each NAS's answer shown and audited)."""
-    from admission.web_network import end_all_of
-
     reason = _reason()
     with store().session() as db:
         try:
             changed, revoked = authority.disable_person(db, username, reason, now(), who())
         except authority.AdmissionError:
             abort(404)
-    ended = end_all_of(username)
+    ended = end_all_of(username, who())
     if changed:
         flash(gettext("%(name)s is disabled: their next login is refused.", name=username),
               "ok")

@@ -1,9 +1,8 @@
 """The staff pages of network admission on the network side: the MAC bypass list (add,
 remove, the unknown MACs seen) and the live admission sessions with kick.
 
-The sessions are held by whichever domain runs RADIUS; admission reaches them through the
-kernel's hooks (``Domain.live_sessions``, ``end_session``, ``end_sessions``:
-citynet.gates), never by importing that domain."""
+The sessions are held by whichever domain runs RADIUS; ``admission.live`` reaches them
+through the kernel's hooks, never by importing that domain."""
 
 from __future__ import annotations
 
@@ -13,55 +12,20 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from admission import mab
+from admission.live import SESSIONS_SHOWN, live_sessions, runtime
 from admission.settings import NacConfig
-from admission.web import REASON_MAX, blueprint, now, who
-from citynet import audit
+from admission.web import REASON_MAX, blueprint, now
 from citynet.access import audited, require
 from citynet.catalogs import gettext
 from citynet.config import Config
 from citynet.domains import registered
-from citynet.gates import Ended, LiveSession
-from citynet.runtime import Runtime
 from citynet.web import form_text, store
-
-METHODS = ("eap", "mab")  # the logins admission decides
-SESSIONS_SHOWN = 500
 
 __all__ = ["blueprint"]
 
 
 def _config() -> Config:
     return cast(Config, current_app.extensions["citynet.config"])
-
-
-def _runtime() -> Runtime:
-    return Runtime.of(_config(), store(), current_app.extensions.get("citynet.box"))
-
-
-def live_sessions(limit: int = SESSIONS_SHOWN) -> list[LiveSession]:
-    """Every open admission session, newest first, from each domain that holds them."""
-    found = [one for domain in registered() if domain.live_sessions is not None
-             for one in domain.live_sessions(_runtime(), METHODS, limit)]
-    return sorted(found, key=lambda s: s.started_at, reverse=True)[:limit]
-
-
-def live_of(username: str) -> list[LiveSession]:
-    return [s for s in live_sessions() if s.identity == username and s.method == "eap"]
-
-
-def end_all_of(username: str) -> list[Ended]:
-    """Disconnect every live session of a person now; each NAS's answer audited."""
-    ended = [one for domain in registered() if domain.end_sessions is not None
-             for one in domain.end_sessions(_runtime(), username)]
-    actor = who()
-    with store().session() as db:
-        for one in ended:
-            audit.record(db, audit.Action(
-                "admission.session.disconnect", f"{username}@{one.nas}",
-                "ok" if one.ok else "failed",
-                detail={"session": one.session_id, "answer": one.answer},
-                actor=actor.actor, source=actor.source))
-    return ended
 
 
 # --- sessions -------------------------------------------------------------------------
@@ -85,7 +49,7 @@ def kick() -> BaseResponse:
         return redirect(url_for("admission_web.sessions_page"))
     wanted = next((s for s in live_sessions() if s.key == key), None)
     kickers = [d.end_session for d in registered() if d.end_session is not None]
-    result = kickers[0](_runtime(), key) if wanted is not None and kickers else None
+    result = kickers[0](runtime(), key) if wanted is not None and kickers else None
     if wanted is None or result is None:
         flash(gettext("No such open session (it may have ended): reload the list"), "error")
         return redirect(url_for("admission_web.sessions_page"))

@@ -201,8 +201,13 @@ def certificates_page() -> str:
             query = query.where(or_(Person.username.ilike(like), Person.real_name.ilike(like),
                                     Certificate.device.ilike(like),
                                     Certificate.serial.ilike(like.lower())))
-        rows = [cert_view(c, at) for c in db.scalars(query)]
-    rows = [row for row in rows if not state or row["state"] == state]
+        if state == "revoked":
+            query = query.where(Certificate.revoked_at.is_not(None))
+        elif state:
+            query = query.where(Certificate.revoked_at.is_(None),
+                                Certificate.not_after > at if state == "valid"
+                                else Certificate.not_after <= at)
+        rows = [cert_view(c, at) for c in db.scalars(query.limit(SHOWN + 1))]
     return render_template("admission_web/certificates.html", certs=rows[:SHOWN],
                            more=len(rows) > SHOWN, limit=SHOWN, text=text, state=state,
                            reason_max=REASON_MAX)

@@ -222,6 +222,7 @@ def test_people_are_searched_by_name_department_role_and_status(site: Site) -> N
     assert client.get("/admin/nac/people/nobody").status_code == 404
     chinese = client.get("/admin/nac/people?lang=zh-CN").get_data(as_text=True)
     assert "实名入网人员" in chinese and "People admitted" not in chinese  # its catalog
+    assert "<td>教师</td>" in chinese  # the role, not the CSV's word
 
 
 def test_disabling_revokes_and_disconnects_and_enabling_restores(site: Site,
@@ -279,6 +280,7 @@ def test_a_certificate_is_issued_once_and_revoked(site: Site) -> None:
         "serial": serial, "reason": "phone lost", "csrf": staff_csrf(client)}))
     assert f"Certificate {serial} revoked" in page
     assert serial in client.get("/admin/nac/certificates?state=revoked").get_data(True)
+    assert serial not in client.get("/admin/nac/certificates?state=valid").get_data(True)
     revoke = [e for e in site.entries("admission.cert.revoke") if e.detail["serial"] == serial]
     assert [(e.actor, e.reason) for e in revoke] == [("test-engineer", "phone lost")]
 

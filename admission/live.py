@@ -26,16 +26,18 @@ def runtime() -> Runtime:
                       current_app.extensions.get("citynet.box"))
 
 
-def live_sessions(limit: int = SESSIONS_SHOWN) -> list[LiveSession]:
-    """Every open admission session, newest first, from each domain that holds them."""
+def live_sessions(identity: str = "", limit: int = SESSIONS_SHOWN,
+                  methods: tuple[str, ...] = METHODS) -> list[LiveSession]:
+    """Open admission sessions (of one identity unless ""), newest first, from each
+    domain that holds them."""
     found = [one for domain in registered() if domain.live_sessions is not None
-             for one in domain.live_sessions(runtime(), METHODS, limit)]
+             for one in domain.live_sessions(runtime(), methods, identity, limit)]
     return sorted(found, key=lambda s: s.started_at, reverse=True)[:limit]
 
 
 def live_of(username: str) -> list[LiveSession]:
     """A person's open 802.1X sessions."""
-    return [s for s in live_sessions() if s.identity == username and s.method == "eap"]
+    return live_sessions(username, methods=("eap",))
 
 
 def end_all_of(username: str, who: Who) -> list[Ended]:

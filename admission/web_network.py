@@ -42,12 +42,13 @@ def sessions_page() -> str:
 def kick() -> BaseResponse:
     """Disconnect one admission session (RFC 5176, through the domain that holds it);
     the NAS's answer shown and audited."""
-    key, reason = form_text("session"), form_text("reason")
+    key, reason, identity = form_text("session"), form_text("reason"), form_text("who")
     if not reason or len(reason) > REASON_MAX:
         flash(gettext("Give a reason for the disconnect (at most %(n)s characters)",
                       n=REASON_MAX), "error")
         return redirect(url_for("admission_web.sessions_page"))
-    wanted = next((s for s in live_sessions() if s.key == key), None)
+    # only an admission session is kicked from here (the person's, as the row said)
+    wanted = next((s for s in live_sessions(identity) if s.key == key), None)
     kickers = [d.end_session for d in registered() if d.end_session is not None]
     result = kickers[0](runtime(), key) if wanted is not None and kickers else None
     if wanted is None or result is None:

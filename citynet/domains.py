@@ -129,7 +129,8 @@ class Domain:
     end_sessions: Callable[[Runtime, str], list[Ended]] | None = None
     # the open network sessions of some login methods, and ending one of them (the staff
     # pages of a domain whose logins another domain's RADIUS holds: citynet.gates)
-    live_sessions: Callable[[Runtime, tuple[str, ...], int], list[LiveSession]] | None = None
+    live_sessions: Callable[[Runtime, tuple[str, ...], str, int],
+                            list[LiveSession]] | None = None
     end_session: Callable[[Runtime, str], Ended | None] | None = None
     demo_serve: Callable[[DemoRun], None] | None = None
 

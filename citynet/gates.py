@@ -82,7 +82,8 @@ class LiveSession:
     started_at: datetime
 
 
-# the open sessions of the given login methods, newest first (at most ``limit``)
-SessionLister = Callable[["Runtime", tuple[str, ...], int], list[LiveSession]]
+# the open sessions of the given login methods (of one identity unless ""), newest
+# first, at most ``limit``
+SessionLister = Callable[["Runtime", tuple[str, ...], str, int], list[LiveSession]]
 # end one live session by its key (RFC 5176 Disconnect); None: no such open session
 SessionKicker = Callable[["Runtime", str], "Ended | None"]

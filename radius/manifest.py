@@ -53,7 +53,7 @@ def _end_sessions(runtime: Runtime, identity: str) -> list[Ended]:
                       identity)
 
 
-def _live_sessions(runtime: Runtime, methods: tuple[str, ...],
+def _live_sessions(runtime: Runtime, methods: tuple[str, ...], identity: str,
                    limit: int) -> list[LiveSession]:
     from radius.records import PORT_PREFIX, normal_mac
     from radius.sessions import open_of
@@ -65,7 +65,7 @@ def _live_sessions(runtime: Runtime, methods: tuple[str, ...],
                             if row.called_station.startswith(PORT_PREFIX) else "",
                             "" if row.called_station.startswith(PORT_PREFIX)
                             else row.called_station, row.started_at)
-                for row in open_of(session, methods, limit)]
+                for row in open_of(session, methods, identity, limit)]
 
 
 def _end_session(runtime: Runtime, key: str) -> Ended | None:

@@ -204,9 +204,13 @@ def end_one(store: Store, box: SecretBox | None, config: RadiusConfig,
     return _disconnect(config, *pair)
 
 
-def open_of(session: Session, methods: tuple[str, ...], limit: int) -> list[RadiusSession]:
-    """The open sessions of these login methods (eap, mab...), newest first."""
-    return list(session.scalars(
-        select(RadiusSession).where(RadiusSession.stopped_at.is_(None),
-                                    RadiusSession.method.in_(methods))
-        .order_by(RadiusSession.started_at.desc(), RadiusSession.id.desc()).limit(limit)))
+def open_of(session: Session, methods: tuple[str, ...], identity: str,
+            limit: int) -> list[RadiusSession]:
+    """The open sessions of these login methods (eap, mab...), of one identity unless
+    it is "", newest first."""
+    query = select(RadiusSession).where(RadiusSession.stopped_at.is_(None),
+                                        RadiusSession.method.in_(methods))
+    if identity:
+        query = query.where(RadiusSession.identity == identity)
+    return list(session.scalars(query.order_by(RadiusSession.started_at.desc(),
+                                               RadiusSession.id.desc()).limit(limit)))

@@ -345,7 +345,7 @@ def test_an_operator_kicks_an_admission_session(site: Site, nas: FakeNas) -> Non
         "session": str(row), "reason": "", "csrf": token}))
     assert "Give a reason" in missing and "sw-1" in nas.sessions
     page = followed(client, client.post("/admin/nac/sessions/kick", data={
-        "session": str(row), "reason": "rogue device", "csrf": token}))
+        "session": str(row), "who": "t1", "reason": "rogue device", "csrf": token}))
     assert "Disconnected t1&#39;s device 00:1b:a9:00:00:01" in page
     assert set(nas.sessions) == {"sw-2", "sw-3"}
     [entry] = site.entries("admission.session.kick")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,8 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from admission import authority, eap, people
+from admission import authority, eap, passwords, people
+from admission.settings import NacConfig
 from citynet import audit
 from citynet.crypto import SecretBox
 from citynet.domains import registered
@@ -155,6 +157,28 @@ def disable_person(runtime: Runtime, username: str, reason: str) -> None:
         click.echo(f"revoked {len(revoked)} certificate(s): {serials}")
         click.echo("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR",
                    err=True)
+
+
+@people_group.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin (no prompt).")
+@pass_runtime
+def person_password(runtime: Runtime, username: str, password_stdin: bool) -> None:
+    """Set a person's network password (EAP-TTLS/PAP; PEAP-MSCHAPv2 if their role is in
+    nac.peap_roles, which stores the NT hash, sealed: docs/admission.md)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    roles = runtime.config.section(NacConfig).peap_roles
+    box = _box(runtime, create=True)
+    with runtime.store.session() as session:
+        done = passwords.set_password(session, box, username, password, roles)
+        session.commit()
+    click.echo(f"{done.username}: password set for "
+               + ("PEAP-MSCHAPv2 and EAP-TTLS" if done.peap else
+                  "EAP-TTLS (the role is not in nac.peap_roles: no PEAP)"))
 
 
 # --- the CA -------------------------------------------------------------------------

@@ -10,9 +10,12 @@ from flask import Blueprint
 
 from admission.settings import NacConfig
 from citynet.config import Config
+from citynet.crypto import SecretBox
 from citynet.domains import ConfigSection, Domain, MenuEntry
 from citynet.gates import LoginGate
+from citynet.runtime import Runtime
 from citynet.staff import Role
+from citynet.tunnel import EapPart, TunnelSource
 
 
 def _commands() -> Sequence[click.Command]:
@@ -33,6 +36,18 @@ def _gates(config: Config) -> Sequence[LoginGate]:
     return (AdmissionGate(config.section(NacConfig)),)
 
 
+def _tunnel_logins(runtime: Runtime, box: SecretBox | None) -> TunnelSource:
+    from admission.tunnel import tunnel_source
+
+    return tunnel_source(runtime, box)
+
+
+def _freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
+    from admission.tunnel import freeradius_eap
+
+    return freeradius_eap(runtime, out)
+
+
 DOMAIN = Domain(
     name="admission",
     commands=_commands,
@@ -40,6 +55,8 @@ DOMAIN = Domain(
     migrations=Path(__file__).with_name("migrations"),
     config_sections=(ConfigSection("nac", NacConfig, 75),),
     gates=_gates,
+    tunnel_logins=_tunnel_logins,
+    freeradius_eap=_freeradius_eap,
     blueprints=_blueprints,
     translations=Path(__file__).with_name("translations"),
     # engineers run admission; front desks see it and kick a session; auditors read it

@@ -35,6 +35,10 @@ class Person(Base):
     phone: Mapped[str] = mapped_column(String(32), default="")
     role: Mapped[Role] = mapped_column(_enum(Role, "admission_role"))
     status: Mapped[PersonStatus] = mapped_column(_enum(PersonStatus, "admission_status"))
+    # the network password (`citynet nac people password`): argon2id for EAP-TTLS/PAP;
+    # the NT hash (hex) for PEAP-MSCHAPv2, sealed, and only if the role may use PEAP
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    nt_hash_sealed: Mapped[str | None] = mapped_column(Text, info=SEALED)
     certificates: Mapped[list[Certificate]] = relationship(back_populates="person")
 
 

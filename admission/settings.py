@@ -1,5 +1,6 @@
 """Admission's config section ``[nac]``: what each role gets on the network, the MAC
-bypass profiles, and where a failed login lands (docs/admission.md, "Policy").
+bypass profiles, where a failed login lands (docs/admission.md, "Policy"), and which
+roles may use PEAP-MSCHAPv2.
 
 Roles and profiles are config, not a table: they are few, change with the network's
 design (VLAN numbers, ACL names on the switches), and belong beside it under review;
@@ -12,7 +13,8 @@ import re
 
 from pydantic import Field, field_validator
 
-from citynet.config import Section
+from admission.choices import Role
+from citynet.config import Section, comma_list
 
 VENDORS = ("huawei", "h3c", "cisco")  # those whose own ACL attribute we send
 _WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
@@ -79,6 +81,13 @@ class MabProfile(Section):
 
 
 class NacConfig(Section):
+    enabled: bool = Field(
+        default=False, description="put the EAP configuration into `citynet freeradius "
+        "config` even before any person is imported")
+    peap_roles: list[Role] = Field(
+        default=[],
+        description="roles that may use PEAP-MSCHAPv2 (opt-in: it needs each person's NT "
+        "hash, which is as good as the password; docs/admission.md)")
     roles: dict[str, RolePolicy] = Field(
         default={}, description="policy per role (staff, teacher, student); a "
         "role without one is refused")
@@ -90,6 +99,11 @@ class NacConfig(Section):
     site_remediation_vlan: dict[str, str] = Field(
         default={}, description="per NAS name, wins over remediation_vlan "
         "(an empty value: reject at that site)")
+
+    @field_validator("peap_roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: object) -> object:
+        return comma_list(value)
 
     @field_validator("remediation_vlan")
     @classmethod

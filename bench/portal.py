@@ -12,7 +12,9 @@ POST the voucher form → the portal answers with the gateway's /logon → the g
 sends the Access-Request (CHAP) and, on Accept, the Accounting-Start → back to the
 portal with res=success, answered with the success page. Each request's own p50/p95 is
 printed too. Baseline: the same 50 clients GET /portal/terms (a rendered page,
-no store access) from the same server.
+no store access) from the same server. CPU per login of each process (issue 18's target:
+web + RADIUS <= 3 ms) is the process's user + system time over the timed logins divided
+by their number; the client's and the simulator's are shown apart (they are the load).
 
     .venv/bin/python bench/portal.py [--logins 2000] [--clients 50]
 """
@@ -187,7 +189,12 @@ def main() -> None:
             static_rate, static_ms = run(args.clients, ["x"] * (args.logins * 2), "static",
                                          web_port, gateway_port)
             LEGS.clear()
+            parts = {"web (citynet serve)": server.pid, "RADIUS (citynet radius serve)":
+                     listener.pid, "gateway simulator": gateway.pid, "client (this)": os.getpid()}
+            before = {part: cpu_seconds(pid) for part, pid in parts.items()}
             rate, login_ms = run(args.clients, codes, "login", web_port, gateway_port)
+            cpu_ms = {part: 1000 * (cpu_seconds(pid) - before[part]) / len(codes)
+                      for part, pid in parts.items()}
         finally:
             for process in (gateway, server, listener):
                 process.terminate()
@@ -201,10 +208,20 @@ def main() -> None:
     print(f"ratio:         {rate / static_rate:.3f} x the static page; "
           f"{rate / TARGET_RATE:.2f} x the {TARGET_RATE:.0f}/s target "
           f"(p95 target {TARGET_P95:.0f} ms)")
+    own = cpu_ms["web (citynet serve)"] + cpu_ms["RADIUS (citynet radius serve)"]
+    print("CPU per login: " + ", ".join(f"{part} {ms:.2f} ms" for part, ms in cpu_ms.items())
+          + f"; citynet's own (web + RADIUS) {own:.2f} ms (target <= 3 ms)")
+    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("each request of the logins (the gateway's /logon holds the RADIUS exchanges):")
     for leg, times in LEGS.items():
         print(f"  {leg:<34} p50 {statistics.median(times):6.1f} ms  p95 {p95(times):6.1f} ms"
               f"  ({len(times)})")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _listening(port: int) -> bool:

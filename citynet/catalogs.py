@@ -1,13 +1,20 @@
-"""The web's gettext catalogs (Flask-Babel, the one adapter to it): each domain's
-``translations/`` directory, the page's locale from :mod:`citynet.languages`, and the
-markers the views use. How translators work: docs/i18n.md."""
+"""The gettext catalogs (the one adapter to Babel and Flask-Babel): each domain's
+``translations/`` directory (and the kernel's own), in the page's locale on the web
+(:mod:`citynet.languages`) and in the command's (``--lang``, else the environment's
+LC_ALL/LC_MESSAGES/LANG) on the CLI, and the markers the code uses. How translators
+work: docs/i18n.md."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g
+from babel.support import NullTranslations, Translations
+from flask import Flask, g, has_request_context
 from flask_babel import Babel, get_locale, get_translations, refresh
 
 from citynet import languages
@@ -15,13 +22,14 @@ from citynet import languages
 if TYPE_CHECKING:
     from citynet.domains import Domain
 
+KERNEL = Path(__file__).with_name("translations")  # the kernel's own catalogs (the CLI's)
+
 
 def setup(app: Flask, domains: Sequence[Domain]) -> None:
     """Serve every registered domain's catalogs (merged, in the registry's order) in the
     locale of the page's language; ``_()`` and ``{% trans %}`` in every template."""
-    directories = [str(domain.translations) for domain in domains
-                   if domain.translations is not None]
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        str(directory) for directory in directories(domains))
     Babel(app, locale_selector=page_locale,
           default_locale=languages.LOCALES[languages.SIMPLIFIED])
     # Flask-Babel keeps the first locale asked for in g; a page may change its language
@@ -39,9 +47,18 @@ def page_locale() -> str:
     return languages.LOCALES.get(str(chosen), languages.LOCALES[languages.SIMPLIFIED])
 
 
+def directories(domains: Sequence[Domain]) -> list[Path]:
+    """The catalogs to merge, in order: the kernel's (when it has any), then each
+    domain's that names its own."""
+    return [*([KERNEL] if KERNEL.is_dir() else []),
+            *(domain.translations for domain in domains if domain.translations is not None)]
+
+
 def gettext(msgid: str, **values: object) -> str:
-    """``msgid`` in the page's language, ``%(name)s`` filled from ``values``."""
-    text = str(_current().ugettext(msgid))
+    """``msgid`` in the page's language (in a request) or the command's (outside one:
+    :func:`speaking`), ``%(name)s`` filled from ``values``."""
+    found = _current() if has_request_context() else (_command.get() or _MSGIDS)
+    text = str(found.ugettext(msgid))
     return text % values if values else text
 
 
@@ -56,3 +73,64 @@ def _current() -> Any:
 def N_(msgid: str) -> str:  # gettext's name for "extract, do not translate"
     """Marks ``msgid`` for ``pybabel extract``; it is translated where it is shown."""
     return msgid
+
+
+def gettext_in(lang: str, directories: Sequence[Path], msgid: str, **values: object) -> str:
+    """``msgid`` in ``lang`` (a :mod:`citynet.languages` code) from these ``translations/``
+    directories, with no page to ask: text in a fixed language (an API's English), or
+    every language's word for a thing (an importer accepting a label in any of them)."""
+    locale = languages.LOCALES.get(lang, languages.LOCALES[languages.SIMPLIFIED])
+    text = str(_translations(locale, tuple(Path(d) for d in directories)).ugettext(msgid))
+    return text % values if values else text
+
+
+# --- outside a request: the command line ----------------------------------------------
+
+# the CLI's language when neither --lang nor the environment names one: English, what
+# the commands printed before they had catalogs (servers run with LANG=C.UTF-8)
+CLI_DEFAULT = languages.ENGLISH
+_ENVIRONMENT = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first one set wins
+_command: ContextVar[NullTranslations | None] = ContextVar("command_catalog", default=None)
+_MSGIDS = NullTranslations()  # no catalog: the msgids, English
+
+
+def command_language(chosen: str | None, environ: Mapping[str, str]) -> str:
+    """The command's language: ``chosen`` (``--lang``), else the locale the environment
+    names (``zh_TW``/``zh_HK``/``zh_Hant`` read Traditional, any other ``zh*``
+    Simplified, anything else English), else :data:`CLI_DEFAULT`."""
+    every = languages.PORTAL_LANGUAGES
+    if chosen:
+        return languages.match(chosen, every) or CLI_DEFAULT
+    for name in _ENVIRONMENT:
+        value = environ.get(name, "")
+        if value:  # the first one set decides, even C or POSIX (English)
+            return languages.match(value.split(".")[0].split("@")[0], every) or CLI_DEFAULT
+    return CLI_DEFAULT
+
+
+@contextmanager
+def speaking(language: str, domains: Sequence[Domain]) -> Iterator[None]:
+    """Within it, :func:`gettext` outside a request answers in ``language`` from the
+    kernel's and ``domains``' catalogs (the CLI's root sets it for the command)."""
+    token = _command.set(_translations(languages.LOCALES[language],
+                                       tuple(directories(domains))))
+    try:
+        yield
+    finally:
+        _command.reset(token)
+
+
+@lru_cache(maxsize=32)  # (locale, directories) pairs: CLI, importer, API
+def _translations(locale: str, found_in: tuple[Path, ...]) -> NullTranslations:
+    """Babel's catalogs of ``locale`` from every directory, merged in order (a later
+    directory's translation of a shared msgid wins, as on the web)."""
+    merged: NullTranslations = NullTranslations()
+    for directory in found_in:
+        one = Translations.load(str(directory), [locale], domain="messages")
+        if not isinstance(one, Translations):
+            continue  # no catalog of this locale there
+        if isinstance(merged, Translations):
+            merged.merge(one)
+        else:
+            merged = one
+    return merged

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,11 @@ from typing import Any
 import click
 from flask import Flask
 
-from citynet import __version__, crypto, listings
+from citynet import __version__, catalogs, crypto, languages, listings
 from citynet import backup as backups
 from citynet import config as config_module
 from citynet.app import create_app
+from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
 from citynet.domains import Chain, DemoRun, Domain, registered
 from citynet.errors import CitynetError
@@ -54,9 +56,12 @@ class Root(click.Group):
 @click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               envvar="CITYNET_CONFIG", help="TOML config file (or CITYNET_CONFIG).")
+@click.option("--lang", type=click.Choice(languages.PORTAL_LANGUAGES),
+              help="Language of the messages [default: from LC_ALL, LC_MESSAGES or LANG "
+              "(zh_TW, zh_HK: zh-Hant; other zh: zh-CN), else en].")
 @click.version_option(__version__, prog_name="citynet")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, lang: str | None) -> None:
     """citynet — control plane for a district's public WiFi and government network.
 
     \b
@@ -69,6 +74,8 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     Settings come from a TOML file and CITYNET_<SECTION>__<KEY> variables;
     `citynet config show` prints what is in effect.
     """
+    ctx.with_resource(catalogs.speaking(catalogs.command_language(lang, os.environ),
+                                        registered()))
     ctx.obj = Runtime(config_path)
     ctx.meta[EXTRA_COLLECTORS] = _collectors()
 
@@ -135,12 +142,13 @@ def db_upgrade(runtime: Runtime) -> None:
     before, after = store.upgrade()
     single_chain = before is not None and not any(earlier.values())
     if before == after:
-        click.echo(f"{store.describe()} is up to date")
+        click.echo(_("%(store)s is up to date", store=store.describe()))
     elif single_chain:
-        click.echo(f"{store.describe()}: from revision {before} of the single chain "
-                   "(before each domain had its own migrations)")
+        click.echo(_("%(store)s: from revision %(revision)s of the single chain (before "
+                     "each domain had its own migrations)", store=store.describe(),
+                     revision=before))
     else:
-        click.echo(f"{store.describe()}: upgraded")
+        click.echo(_("%(store)s: upgraded", store=store.describe()))
     for branch in store.branches():
         was = earlier.get(branch.name) or (before if single_chain else "empty")
         moved = branch.head if was == branch.head else f"{was} → {branch.head}"
@@ -156,7 +164,8 @@ def db_current(runtime: Runtime) -> None:
     branches = store.branches()
     current = store.current_revision()
     if current is not None and not any(branch.current for branch in branches):
-        click.echo(f"revision: {current} of the single chain (run `citynet db upgrade`)")
+        click.echo(_("revision: %(revision)s of the single chain (run `citynet db "
+                     "upgrade`)", revision=current))
     for line in listings.table(["branch", "revision", "needed"],
                                [[branch.name, branch.current or "(none)", branch.head]
                                 for branch in branches]):
@@ -191,9 +200,11 @@ def audit_verify(runtime: Runtime) -> None:
                 click.echo(f"{chain.name}: {problem}", err=True)
             found += len(problems)
             if not problems:
-                click.echo(f"{chain.name}: {checked} rows, chain intact")
+                click.echo(_("%(chain)s: %(count)s rows, chain intact", chain=chain.name,
+                             count=checked))
     if found:
-        raise CitynetError(f"{found} problem(s): rows were edited or deleted")
+        raise CitynetError(_("%(count)s problem(s): rows were edited or deleted",
+                             count=found))
 
 
 # --- secrets ------------------------------------------------------------------------
@@ -213,7 +224,7 @@ def secrets_rotate(runtime: Runtime) -> None:
     (new,old), run this, then drop the old key.
     """
     count, what = crypto.rotate(runtime.config, runtime.store)
-    click.echo(f"re-sealed {count} secrets; {what}")
+    click.echo(_("re-sealed %(count)s secrets; %(key)s", count=count, key=what))
 
 
 # --- backup / restore ---------------------------------------------------------------
@@ -230,8 +241,9 @@ def backup_command(runtime: Runtime, dest: Path) -> None:
     """
     manifest = backups.backup(runtime.store, dest)
     [entry] = manifest.files
-    click.echo(f"backup written to {dest}: {entry.name}, {entry.size} bytes, "
-               f"sha256 {entry.sha256[:16]}…, schema {manifest.schema_revision}")
+    click.echo(_("backup written to %(dest)s: %(file)s, %(size)s bytes, sha256 %(sha)s…, "
+                 "schema %(revision)s", dest=dest, file=entry.name, size=entry.size,
+                 sha=entry.sha256[:16], revision=manifest.schema_revision))
 
 
 @cli.command("restore")
@@ -245,12 +257,14 @@ def restore_command(runtime: Runtime, src: Path, yes: bool) -> None:
     manifest = backups.verify(src)
     store = runtime.raw_store
     if not yes:
-        click.confirm(f"replace everything in {store.describe()} with the backup of "
-                      f"{manifest.created_at}?", abort=True)
+        click.confirm(_("replace everything in %(store)s with the backup of %(created)s?",
+                        store=store.describe(), created=manifest.created_at), abort=True)
     backups.restore(store, src)
-    click.echo(f"restored the backup of {manifest.created_at} into {store.describe()}")
+    click.echo(_("restored the backup of %(created)s into %(store)s",
+                 created=manifest.created_at, store=store.describe()))
     if manifest.schema_revision != store.head_revision():
-        click.echo("the backup's schema is older than this citynet: run `citynet db upgrade`")
+        click.echo(_("the backup's schema is older than this citynet: run `citynet db "
+                     "upgrade`"))
 
 
 # --- serve / demo -------------------------------------------------------------------
@@ -322,7 +336,7 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int | None) -> None:
     store = runtime.store
     box = runtime.box(create=True)
     if box is None:  # made just now with create=True; the demo seals its secrets
-        raise CitynetError("the demo needs a secrets key to seal its secrets")
+        raise CitynetError(_("the demo needs a secrets key to seal its secrets"))
     for domain in registered():  # the district first, then what builds on it
         if domain.demo_seed is not None:
             domain.demo_seed(runtime, box)
@@ -330,7 +344,8 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int | None) -> None:
     with store.session() as session:
         admin_password = demo_admin(session)
     if admin_password:
-        click.echo(f"staff user admin created, password {admin_password} (demo only)")
+        click.echo(_("staff user admin created, password %(password)s (demo only)",
+                     password=admin_password))
     if seed_only:
         return
     web = runtime.config.web

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from citynet.server import Service
     from citynet.staff import Role
     from citynet.telemetry import Collector
+    from citynet.tunnel import EapPart, TunnelSource
 
 GROUP = "citynet.domains"
 
@@ -132,6 +133,10 @@ class Domain:
     live_sessions: Callable[[Runtime, tuple[str, ...], str, int],
                             list[LiveSession]] | None = None
     end_session: Callable[[Runtime, str], Ended | None] | None = None
+    # network admission behind FreeRADIUS (citynet/tunnel.py): who may log in inside an
+    # EAP tunnel, and the eap module (with its files, written under the given directory)
+    tunnel_logins: Callable[[Runtime, SecretBox | None], TunnelSource] | None = None
+    freeradius_eap: Callable[[Runtime, Path], EapPart | None] | None = None
     demo_serve: Callable[[DemoRun], None] | None = None
 
 

@@ -15,6 +15,7 @@ import csv
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Protocol
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -71,14 +72,22 @@ WHOLE_FILE = 0  # a problem's line when it is the file's, not one line's
 @dataclass(frozen=True)
 class Problem:
     """What an import refuses, as ``file:line: field: reason`` (the inventory's and the
-    people's CSV alike); a problem of the whole file (field ``file``) names no line."""
+    people's CSV alike); a problem of the whole file (field ``file``) names no line.
+    ``reason`` may be a gettext msgid with ``%(name)s`` blanks filled from ``values``:
+    :attr:`text` is it in English, a page shows it in its reader's language."""
 
     source: str
     line: int  # WHOLE_FILE for the file as a whole
     field: str
     reason: str
+    values: Mapping[str, object] = dataclass_field(default_factory=dict, hash=False)
+
+    @property
+    def text(self) -> str:
+        """The reason in English (its msgid, the blanks filled)."""
+        return self.reason % self.values if self.values else self.reason
 
     def __str__(self) -> str:
         if self.line == WHOLE_FILE and self.field == "file":
-            return f"{self.source}: {self.reason}"
-        return f"{self.source}:{self.line}: {self.field}: {self.reason}"
+            return f"{self.source}: {self.text}"
+        return f"{self.source}:{self.line}: {self.field}: {self.text}"

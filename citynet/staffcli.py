@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet import audit, staff
+from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
 from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
@@ -34,13 +35,13 @@ def _password_options(func: click.decorators.FC) -> click.decorators.FC:
 def _new_password(name: str, password_stdin: bool, generate: bool) -> tuple[str, bool]:
     """(password, generated?): from stdin, generated, or typed twice without echo."""
     if password_stdin and generate:
-        raise click.UsageError("--password-stdin and --generate exclude each other")
+        raise click.UsageError(_("--password-stdin and --generate exclude each other"))
     if generate:
         return staff.generate_password(name), True
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt(f"Password for {name}", hide_input=True,
+        password = click.prompt(_("Password for %(name)s", name=name), hide_input=True,
                                 confirmation_prompt=True)
     problem = staff.password_problem(name, password)
     if problem is not None:
@@ -91,11 +92,12 @@ def staff_add(runtime: Runtime, name: str, role: str, password_stdin: bool,
     with runtime.store.session() as session:
         staff.add(session, name, Role(role), password)
         _record(session, "staff.add", name, role=role)
-    click.echo(f"added {name} ({role})")
+    click.echo(_("added %(name)s (%(role)s)", name=name, role=role))
     if generated:
-        click.echo(f"password: {password}  (shown once: hand it over safely)")
+        click.echo(_("password: %(password)s  (shown once: hand it over safely)",
+                     password=password))
     if Role(role) in staff.NEEDS_TOTP:
-        click.echo("the first login asks to enrol an authenticator app")
+        click.echo(_("the first login asks to enrol an authenticator app"))
 
 
 STAFF_COLUMNS = (Column("name"), Column("role"),
@@ -118,7 +120,7 @@ def staff_list(runtime: Runtime, fmt: str | None) -> None:
         shown = Listing("staff", "staff user", STAFF_COLUMNS,
                         [_staff_row(user, now) for user in staff.users(session)],
                         many="staff users")
-    emit(shown, fmt, empty="(no staff users: citynet staff add NAME --role admin)")
+    emit(shown, fmt, empty=_("(no staff users: citynet staff add NAME --role admin)"))
 
 
 def _staff_row(user: staff.StaffUser, now: datetime) -> dict[str, object]:
@@ -140,7 +142,8 @@ def staff_reset_2fa(runtime: Runtime, name: str) -> None:
     with runtime.store.session() as session:
         staff.reset_2fa(session, name)
         _record(session, "staff.reset_2fa", name)
-    click.echo(f"{name}: authenticator app forgotten; the next login enrols a new one")
+    click.echo(_("%(name)s: authenticator app forgotten; the next login enrols a new one",
+                 name=name))
 
 
 @staff_group.command("set-password")
@@ -156,9 +159,10 @@ def staff_set_password(runtime: Runtime, name: str, password_stdin: bool,
     with runtime.store.session() as session:
         staff.set_password(session, name, password)
         _record(session, "staff.set_password", name)
-    click.echo(f"{name}: password changed")
+    click.echo(_("%(name)s: password changed", name=name))
     if generated:
-        click.echo(f"password: {password}  (shown once: hand it over safely)")
+        click.echo(_("password: %(password)s  (shown once: hand it over safely)",
+                     password=password))
 
 
 @staff_group.command("disable")
@@ -170,7 +174,7 @@ def staff_disable(runtime: Runtime, name: str) -> None:
     with runtime.store.session() as session:
         staff.disable(session, name)
         _record(session, "staff.disable", name)
-    click.echo(f"{name}: disabled")
+    click.echo(_("%(name)s: disabled", name=name))
 
 
 @staff_group.command("unlock")
@@ -181,7 +185,7 @@ def staff_unlock(runtime: Runtime, name: str) -> None:
     with runtime.store.session() as session:
         staff.unlock(session, name)
         _record(session, "staff.unlock", name)
-    click.echo(f"{name}: unlocked")
+    click.echo(_("%(name)s: unlocked", name=name))
 
 
 @staff_group.command("token")
@@ -200,7 +204,8 @@ def staff_token(runtime: Runtime, name: str, label: str) -> None:
         token = staff.issue_token(session, name, label)
         _record(session, "staff.token", name, label=label)
     click.echo(token)
-    click.echo(f"API token for {name} ({label}): shown once, keep it safe", err=True)
+    click.echo(_("API token for %(name)s (%(label)s): shown once, keep it safe", name=name,
+                 label=label), err=True)
 
 
 @staff_group.command("revoke-token")
@@ -213,7 +218,7 @@ def staff_revoke_token(runtime: Runtime, name: str, label: str | None) -> None:
         count = staff.revoke_tokens(session, name, label)
         _record(session, "staff.revoke_token", name, label=label or "(all)",
                 count=str(count))
-    click.echo(f"{name}: {count} token(s) revoked")
+    click.echo(_("%(name)s: %(count)s token(s) revoked", name=name, count=count))
 
 
 def demo_admin(session: Session) -> str | None:

@@ -3,6 +3,9 @@ factory that registers the blueprints is :mod:`citynet.app`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask import current_app
 
 from citynet.db import Store
@@ -54,3 +57,52 @@ def store() -> Store:
     """The store of the app handling this request."""
     found: Store = current_app.extensions["citynet.store"]
     return found
+
+
+# --- the staff API's JSON calls -------------------------------------------------------
+
+Answer = tuple[dict[str, Any], int]
+
+
+def refused(status: int, by_field: dict[str, str]) -> Answer:
+    """A refused JSON call: ``{"errors": {field: reason}}`` ("" for the call as a whole),
+    the shape of every refusal of the staff API."""
+    return {"errors": by_field}, status
+
+
+def json_fields(known: Iterable[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The request's JSON object, and its problems by field: not an object, or a field
+    the call does not know."""
+    from flask import request
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return {}, {"": "the body is a JSON object"}
+    return body, {name: "no such field" for name in body if name not in set(known)}
+
+
+def json_whole(body: dict[str, Any], name: str, low: int, high: int,
+               problems: dict[str, str]) -> int:
+    """A whole number field from ``low`` to ``high`` (a JSON integer), or its problem added
+    to ``problems`` (then 0)."""
+    number = body.get(name)
+    if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+        problems[name] = f"a whole number from {low} to {high}"
+        return 0
+    return int(number)
+
+
+def json_text(body: dict[str, Any], name: str, longest: int, problems: dict[str, str],
+              *, required: bool = True) -> str:
+    """A text field, stripped, at most ``longest`` characters, without a NUL (which no
+    store takes); its problem added to ``problems``."""
+    given = body.get(name, "")
+    if not isinstance(given, str) or "\x00" in given:
+        problems[name] = "text without a NUL character"
+        return ""
+    text = given.strip()
+    if required and not text:
+        problems[name] = "required"
+    elif len(text) > longest:
+        problems[name] = f"at most {longest} characters"
+    return text

@@ -178,17 +178,18 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
     if not request_change:
         rollout.record(fleet, "devices.plan", selectors, "", results, unready,
                 {"from_backup": True} if from_backup else None)
-    elif incomplete:
-        rollout.record(fleet, "devices.plan", selectors, reason or "", results, unready)
+        if incomplete:
+            raise SystemExit(1)
+        return
+    asked = rollout.ask(fleet, selectors, templates, results, unready, reason or "", asking)
+    if asked.why == rollout.INCOMPLETE:
         click.echo("no change request stored: a request covers every selected device, and "
                    "some could not be planned (above); fix them or leave them out of the "
                    "selection", err=True)
-    elif not any(r.commands for r in results):
-        rollout.record(fleet, "devices.plan", selectors, reason or "", results, unready)
+    elif asked.why == rollout.NO_CHANGE:
         click.echo("no change request stored: no device would change", err=True)
     else:
-        change_id = rollout.request(fleet, selectors, rollout.templates_of(fleet, templates),
-                                    results, reason or "", asking)
+        change_id = asked.change
         click.echo(f"change request {change_id} stored ({rollout.changing(results)} devices "
                    f"change), requested by {asking}.\n"
                    f"Next: an engineer or an admin other than {asking} approves it on the "

@@ -21,10 +21,11 @@ ENGINEERS = frozenset({Role.ENGINEER})
 
 
 def _blueprints() -> Sequence[Blueprint]:
+    from devices.api import blueprint as api
     from devices.jobs import blueprint as jobs
     from devices.web import blueprint
 
-    return (blueprint, jobs)
+    return (blueprint, jobs, api)
 
 
 def _commands() -> Sequence[click.Command]:

@@ -203,6 +203,34 @@ def request(fleet: Fleet, selectors: Sequence[str], templates: Sequence[str],
         return change.id
 
 
+INCOMPLETE = "incomplete"  # a request not stored: some selected device was not planned
+NO_CHANGE = "no_change"  # a request not stored: no device would change
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A change request asked for: stored (``change``), or not and ``why``
+    (``INCOMPLETE``, ``NO_CHANGE``); the plan is audited either way."""
+
+    change: int | None
+    why: str = ""
+
+
+def ask(fleet: Fleet, selectors: Sequence[str], templates: Sequence[str],
+        results: Sequence[Result], unready: Sequence[Unready], reason: str,
+        requested_by: str) -> Asked:
+    """Store a plan as a change request for a second person to approve, unless it does not
+    cover every selected device or changes none (then only the plan is audited)."""
+    if any(not r.ok for r in results) or unready:
+        record(fleet, "devices.plan", selectors, reason, results, unready)
+        return Asked(None, INCOMPLETE)
+    if not changing(results):
+        record(fleet, "devices.plan", selectors, reason, results, unready)
+        return Asked(None, NO_CHANGE)
+    return Asked(request(fleet, selectors, templates_of(fleet, templates), results, reason,
+                         requested_by))
+
+
 # --- push -----------------------------------------------------------------------------
 
 def push(fleet: Fleet, selectors: Sequence[str], *, reason: str = "",

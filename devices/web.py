@@ -62,7 +62,7 @@ def _valid() -> timedelta:
     return timedelta(hours=_config().section(DevicesConfig).approval_valid_hours)
 
 
-def _summary(change: DeviceChange, now: datetime) -> dict[str, Any]:
+def summary(change: DeviceChange, now: datetime) -> dict[str, Any]:
     """A request as the JSON API shows it (no diffs)."""
     ends = approvals.expires_at(change, _valid())
 
@@ -108,7 +108,7 @@ def changes() -> str:
 @require("devices.read")
 def changes_json() -> dict[str, Any]:
     now = datetime.now(UTC)
-    return {"changes": [_summary(c, now) for c in _ordered(now)]}
+    return {"changes": [summary(c, now) for c in _ordered(now)]}
 
 
 def _load(change_id: int) -> DeviceChange:
@@ -148,7 +148,7 @@ def change(change_id: int) -> tuple[str, int]:
 @require("devices.read")
 def change_json(change_id: int) -> dict[str, Any]:
     change = _load(change_id)
-    return {**_summary(change, datetime.now(UTC)), "plan": change.plan}
+    return {**summary(change, datetime.now(UTC)), "plan": change.plan}
 
 
 @blueprint.post(f"/changes/<int(max={MAX_ID}):change_id>/approve")

@@ -45,8 +45,8 @@ def _problems(problems: list[Problem]) -> dict[str, str]:
     by_field: dict[str, str] = {}
     for problem in problems:
         field = problem.field or ""
-        by_field[field] = f"{by_field[field]}; {problem.reason}" if field in by_field \
-            else problem.reason
+        by_field[field] = f"{by_field[field]}; {problem.text}" if field in by_field \
+            else problem.text
     return by_field
 
 

@@ -1,6 +1,12 @@
-"""Enumerations of the inventory, as (value, English label, Chinese label)."""
+"""Enumerations of the inventory, and the labels people read for some of them (gettext
+msgids: the catalogs in ``translations/`` give them in each language)."""
 
 from enum import StrEnum
+from pathlib import Path
+
+from citynet.catalogs import N_
+
+TRANSLATIONS = Path(__file__).with_name("translations")  # this domain's gettext catalogs
 
 
 class BuildingType(StrEnum):
@@ -71,14 +77,16 @@ class ScopeKind(StrEnum):
     BUILDING_TYPE = "building_type"
 
 
-LABELS_ZH = {
-    BuildingType.GOVERNMENT_AGENCY: "政府机关",
-    BuildingType.PUBLIC_INSTITUTION: "事业单位",
-    BuildingType.COMMUNITY_WORKSTATION: "社区工作站",
-    BuildingType.COMMERCIAL: "商业楼宇",
-    BuildingType.RESIDENTIAL: "住宅",
-    FiberStatus.CONNECTED: "已通光纤",
-    FiberStatus.PLANNED: "已规划",
-    FiberStatus.UNCONNECTED: "未接入",
-    FiberStatus.NOT_ELIGIBLE: "不具备条件",
+# the msgid of each labelled member: the web shows it translated, an import file may give
+# it in any of the catalogs' languages (docs/i18n.md)
+LABELS: dict[StrEnum, str] = {
+    BuildingType.GOVERNMENT_AGENCY: N_("Government agency"),
+    BuildingType.PUBLIC_INSTITUTION: N_("Public institution"),
+    BuildingType.COMMUNITY_WORKSTATION: N_("Community workstation"),
+    BuildingType.COMMERCIAL: N_("Commercial building"),
+    BuildingType.RESIDENTIAL: N_("Residential building"),
+    FiberStatus.CONNECTED: N_("Fiber connected"),
+    FiberStatus.PLANNED: N_("Fiber planned"),
+    FiberStatus.UNCONNECTED: N_("Not connected"),
+    FiberStatus.NOT_ELIGIBLE: N_("Not eligible for fiber"),
 }

@@ -394,7 +394,7 @@ def _store_nas(session: Session, box: SecretBox | None, name: str, client: NasCl
     if outcome.problems:
         session.rollback()
         raise CitynetError("; ".join(
-            f"{NAS_OPTIONS.get(p.field, p.field)}: {p.reason}" for p in outcome.problems))
+            f"{NAS_OPTIONS.get(p.field, p.field)}: {p.text}" for p in outcome.problems))
     after = session.scalar(select(NasClient).where(NasClient.name == name))
     changed = forms.changes(kind, before, export_row(kind, after))
     if changed:

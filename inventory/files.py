@@ -18,14 +18,15 @@ from typing import Any
 
 import yaml
 
+from citynet.catalogs import N_
 from citynet.spreadsheets import WHOLE_FILE, Problem
 from inventory.kinds import KINDS, LIST_SEPARATOR, Kind, kind_named
 
 SUFFIXES = {".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
 
 
-def _file_problem(source: str, reason: str) -> Reading:
-    return Reading([], [Problem(source, WHOLE_FILE, "file", reason)])
+def _file_problem(source: str, reason: str, **values: object) -> Reading:
+    return Reading([], [Problem(source, WHOLE_FILE, "file", reason, values)])
 
 
 @dataclass
@@ -57,34 +58,37 @@ def read(path: Path, kind_name: str | None = None) -> Reading:
     source = str(path)
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        return _file_problem(source, "not a .csv, .yaml or .yml file")
+        return _file_problem(source, N_("not a .csv, .yaml or .yml file"))
     kind = kind_named(kind_name or path.stem) if fmt == "csv" else None
     if fmt == "csv" and kind is None:  # said before any line is read: no line is at fault
-        return _file_problem(source, _unknown_kind(kind_name or path.stem) + " (or give --kind)")
+        return _file_problem(source, N_("cannot tell the kind from %(name)r; name the file "
+                                        "after one of: %(kinds)s (or give --kind)"),
+                             name=kind_name or path.stem, kinds=", ".join(KINDS))
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return _file_problem(source, f"cannot read: {exc.strerror}")
+        return _file_problem(source, N_("cannot read: %(error)s"), error=exc.strerror)
     try:
         content = raw.decode("utf-8-sig")  # Excel writes a BOM in "CSV UTF-8"
     except UnicodeDecodeError as exc:
-        return _file_problem(source, _not_utf8(raw, exc))
+        reason, values = _not_utf8(raw, exc)
+        return _file_problem(source, reason, **values)
     if kind is not None:
         return read_csv(content, source, kind)
     return read_yaml(content, source)
 
 
-def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
+def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> tuple[str, dict[str, object]]:
     """Why the file cannot be read, once for the whole file (a GBK file is GBK throughout,
     not wrong on one line). Named GBK only when it reads as Chinese: GB 18030 decodes
     most Latin-1/CP1252 files too (an accented letter and the next one make a hanzi)."""
     if _reads_as_chinese(raw):
-        return ("GBK (GB 18030) text, not UTF-8: save it as UTF-8 (in Excel: 'CSV UTF-8'; "
-                "or iconv -f GB18030 -t UTF-8) and import it again")
+        return (N_("GBK (GB 18030) text, not UTF-8: save it as UTF-8 (in Excel: 'CSV UTF-8'; "
+                   "or iconv -f GB18030 -t UTF-8) and import it again"), {})
     line = raw[: error.start].count(b"\n") + 1
-    return (f"not UTF-8 (it may be GBK or another legacy encoding; the first byte that is "
-            f"not UTF-8 is on line {line}): save it as UTF-8 (in Excel: 'CSV UTF-8') and "
-            "import it again")
+    return (N_("not UTF-8 (it may be GBK or another legacy encoding; the first byte that is "
+               "not UTF-8 is on line %(line)s): save it as UTF-8 (in Excel: 'CSV UTF-8') and "
+               "import it again"), {"line": line})
 
 
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -109,24 +113,20 @@ def _in_gb2312(char: str) -> bool:
     return True
 
 
-def _unknown_kind(name: str) -> str:
-    return f"cannot tell the kind from {name!r}; name the file after one of: {', '.join(KINDS)}"
-
-
 def read_csv(content: str, source: str, kind: Kind) -> Reading:
     reader = csv.reader(io.StringIO(content, newline=""))
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
-        return Reading([], [Problem(source, 1, "header", "the file is empty")])
+        return Reading([], [Problem(source, 1, "header", N_("the file is empty"))])
     problems = [
-        Problem(source, 1, name or "(blank)", f"unknown column; {kind.name} has: "
-                + ", ".join(kind.accepted))
+        Problem(source, 1, name or "(blank)", N_("unknown column; %(kind)s has: %(columns)s"),
+                {"kind": kind.name, "columns": ", ".join(kind.accepted)})
         for name in header if name not in kind.accepted
     ]
-    problems += [Problem(source, 1, name, "column appears twice")
+    problems += [Problem(source, 1, name, N_("column appears twice"))
                  for name in sorted({n for n in header if header.count(n) > 1})]
-    problems += [Problem(source, 1, f.name, "required column is missing")
+    problems += [Problem(source, 1, f.name, N_("required column is missing"))
                  for f in kind.fields if f.required and f.name not in header]
     if problems:
         return Reading([], problems)
@@ -137,14 +137,16 @@ def read_csv(content: str, source: str, kind: Kind) -> Reading:
             if any(cell.strip() for cell in record):
                 if len(record) != len(header):
                     problems.append(Problem(source, line, "row",
-                                            f"has {len(record)} cells, header has {len(header)}"))
+                                            N_("has %(cells)s cells, header has %(header)s"),
+                                            {"cells": len(record), "header": len(header)}))
                 else:
                     data = {name: cell for name, cell in zip(header, record, strict=True)
                             if cell.strip() != ""}
                     rows.append(RawRow(source, line, kind, data))
             line = reader.line_num + 1
     except csv.Error as exc:
-        problems.append(Problem(source, line, "row", f"not valid CSV: {exc}"))
+        problems.append(Problem(source, line, "row", N_("not valid CSV: %(error)s"),
+                                {"error": str(exc)}))
     return Reading(rows, problems)
 
 
@@ -169,33 +171,42 @@ def read_yaml(content: str, source: str) -> Reading:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         reason = getattr(exc, "problem", None) or str(exc)
-        return Reading([], [Problem(source, line, "yaml", f"not valid YAML: {reason}")])
+        return Reading([], [Problem(source, line, "yaml", N_("not valid YAML: %(error)s"),
+                                    {"error": str(reason)})])
     if document is None:
         return Reading([], [])
     if not isinstance(document, dict):
-        return Reading([], [Problem(source, 1, "yaml", "expected a mapping of kind: [rows]")])
+        return Reading([], [Problem(source, 1, "yaml",
+                                    N_("expected a mapping of kind: [rows]"))])
     rows: list[RawRow] = []
     problems: list[Problem] = []
     top_line = document.pop("__line__", 1)
     for name, items in document.items():
         kind = kind_named(str(name))
         if kind is None:
-            problems.append(Problem(source, top_line, str(name), _unknown_kind(str(name))))
+            problems.append(Problem(source, top_line, str(name),
+                                    N_("cannot tell the kind from %(name)r; name the file "
+                                       "after one of: %(kinds)s"),
+                                    {"name": str(name), "kinds": ", ".join(KINDS)}))
             continue
         if items is None:
             continue
         if not isinstance(items, list):
-            problems.append(Problem(source, top_line, kind.name, "expected a list of rows"))
+            problems.append(Problem(source, top_line, kind.name,
+                                    N_("expected a list of rows")))
             continue
         for item in items:
             if not isinstance(item, dict):
-                problems.append(Problem(source, top_line, kind.name, "a row must be a mapping"))
+                problems.append(Problem(source, top_line, kind.name,
+                                        N_("a row must be a mapping")))
                 continue
             line = item.pop("__line__")
             unknown = [key for key in item if key not in kind.accepted]
             for key in unknown:
-                problems.append(Problem(source, line, str(key), "unknown field; "
-                                        f"{kind.name} has: {', '.join(kind.accepted)}"))
+                problems.append(Problem(source, line, str(key),
+                                        N_("unknown field; %(kind)s has: %(columns)s"),
+                                        {"kind": kind.name,
+                                         "columns": ", ".join(kind.accepted)}))
             data = {k: v for k, v in item.items() if k not in unknown and v not in (None, "")}
             rows.append(RawRow(source, line, kind, data))
     return Reading(rows, problems)

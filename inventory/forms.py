@@ -11,56 +11,57 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from inventory.choices import LABELS_ZH
+from citynet.catalogs import N_
+from inventory.choices import LABELS
 from inventory.files import cell, plain
 from inventory.kinds import Field, Kind, iso_date
 
-# (zh-CN, en) for each kind, in KINDS order
-KIND_TITLES: dict[str, tuple[str, str]] = {
-    "streets": ("街道", "Streets"),
-    "communities": ("社区", "Communities"),
-    "buildings": ("楼宇", "Buildings"),
-    "hotspots": ("热点", "Hotspots"),
-    "access_points": ("无线接入点 AP", "Access points"),
-    "credentials": ("设备登录凭据", "Device credentials"),
-    "nas": ("NAS（RADIUS 客户端）", "NAS (RADIUS clients)"),
-    "devices": ("网络设备", "Network devices"),
-    "targets": ("覆盖目标", "Coverage targets"),
+# each kind's title (a gettext msgid, shown translated), in KINDS order
+KIND_TITLES: dict[str, str] = {
+    "streets": N_("Streets"),
+    "communities": N_("Communities"),
+    "buildings": N_("Buildings"),
+    "hotspots": N_("Hotspots"),
+    "access_points": N_("Access points"),
+    "credentials": N_("Device credentials"),
+    "nas": N_("NAS (RADIUS clients)"),
+    "devices": N_("Network devices"),
+    "targets": N_("Coverage targets"),
 }
 
-# (zh-CN, en) for a field name, whatever its kind; the column name is shown beside it
-FIELD_LABELS: dict[str, tuple[str, str]] = {
-    "name": ("名称", "Name"), "name_en": ("英文名", "English name"),
-    "street": ("街道", "Street"), "community": ("社区", "Community"),
-    "code": ("编码", "Code"), "address": ("地址", "Address"), "type": ("类型", "Type"),
-    "fiber_status": ("光纤状态", "Fiber status"),
-    "fiber_planned_on": ("计划接入日期", "Fiber planned on"),
-    "fiber_connected_on": ("接入日期", "Fiber connected on"),
-    "lat": ("纬度", "Latitude"), "lon": ("经度", "Longitude"),
-    "location": ("位置", "Location"), "ssids": ("SSID", "SSIDs"),
-    "mac": ("MAC 地址", "MAC address"), "model": ("型号", "Model"),
-    "hotspot": ("热点", "Hotspot"), "hotspots": ("服务的热点", "Hotspots served"),
-    "username": ("用户名", "User name"), "password": ("密码", "Password"),
-    "enable_secret": ("enable 密码", "Enable secret"),
-    "secret": ("共享密钥", "Shared secret"), "vendor": ("厂商", "Vendor"),
-    "policy": ("策略", "Policy"),
-    "message_authenticator": ("Message-Authenticator", "Message-Authenticator"),
-    "uam_secret": ("UAM 密钥", "UAM secret"),
-    "portal_login_url": ("门户登录提交地址", "Portal login URL"),
-    "portal_protocol": ("Portal 协议", "Portal protocol"),
-    "portal_port": ("Portal 协议端口", "Portal protocol port"),
-    "portal_secret": ("Portal 共享密钥", "Portal shared key"),
-    "portal_parameters": ("重定向参数名", "Redirect parameter names"),
-    "allow_short_secret": ("允许少于 16 个字符的共享密钥（仅限无法使用长密钥的旧设备）",
-                           "Allow a shared secret shorter than 16 characters (only for old "
-                           "gear that cannot take a long one)"),
-    "hostname": ("主机名", "Host name"), "host": ("管理地址", "Management address"),
-    "port": ("端口", "Port"), "platform": ("平台", "Platform"), "role": ("角色", "Role"),
-    "site": ("站点", "Site"), "credential": ("登录凭据", "Credential"),
-    "metric": ("指标", "Metric"), "scope": ("范围", "Scope"), "target": ("目标值", "Target"),
-    "deadline": ("期限", "Deadline"), "owner": ("责任单位", "Owner"),
-    "owner_en": ("责任单位英文名", "Owner (English)"),
+# a field's label (a gettext msgid), whatever its kind; the column name is shown beside it
+FIELD_LABELS: dict[str, str] = {
+    "name": N_("Name"), "name_en": N_("English name"),
+    "street": N_("Street"), "community": N_("Community"),
+    "code": N_("Code"), "address": N_("Address"), "type": N_("Type"),
+    "fiber_status": N_("Fiber status"),
+    "fiber_planned_on": N_("Fiber planned on"),
+    "fiber_connected_on": N_("Fiber connected on"),
+    "lat": N_("Latitude"), "lon": N_("Longitude"),
+    "location": N_("Location"), "ssids": N_("SSIDs"),
+    "mac": N_("MAC address"), "model": N_("Model"),
+    "hotspot": N_("Hotspot"), "hotspots": N_("Hotspots served"),
+    "username": N_("User name"), "password": N_("Password"),
+    "enable_secret": N_("Enable secret"),
+    "secret": N_("Shared secret"), "vendor": N_("Vendor"),
+    "policy": N_("Policy"),
+    "uam_secret": N_("UAM secret"),
+    "portal_login_url": N_("Portal login URL"),
+    "portal_protocol": N_("Portal protocol"),
+    "portal_port": N_("Portal protocol port"),
+    "portal_secret": N_("Portal shared key"),
+    "portal_parameters": N_("Redirect parameter names"),
+    "allow_short_secret": N_("Allow a shared secret shorter than 16 characters (only for old "
+                             "gear that cannot take a long one)"),
+    "hostname": N_("Host name"), "host": N_("Management address"),
+    "port": N_("Port"), "platform": N_("Platform"), "role": N_("Role"),
+    "site": N_("Site"), "credential": N_("Credential"),
+    "metric": N_("Metric"), "scope": N_("Scope"), "target": N_("Target value"),
+    "deadline": N_("Deadline"), "owner": N_("Owner"),
+    "owner_en": N_("Owner (English)"),
 }
+# a field without a label here (message_authenticator: a RADIUS attribute's name, the same
+# in every language) shows its column name
 
 # fields parsed by kinds.one_of (their allowed values are not introspectable)
 ONE_OF: dict[str, tuple[str, ...]] = {"message_authenticator": ("require", "off")}
@@ -76,7 +77,8 @@ class Input:
 
     field: Field
     widget: str
-    options: tuple[tuple[str, str, str], ...] = ()  # (value, zh-CN label, en label)
+    # (value, label): the label a gettext msgid, or "" for a value shown as it is
+    options: tuple[tuple[str, str], ...] = ()
     is_key: bool = False
 
     @property
@@ -84,8 +86,9 @@ class Input:
         return self.field.name
 
     @property
-    def label(self) -> tuple[str, str]:
-        return FIELD_LABELS.get(self.name, (self.name, self.name))
+    def label(self) -> str:
+        """The field's label msgid, "" when the column name is all there is to show."""
+        return FIELD_LABELS.get(self.name, "")
 
 
 def inputs(kind: Kind) -> list[Input]:
@@ -93,7 +96,7 @@ def inputs(kind: Kind) -> list[Input]:
             + [Input(f, "checkbox") for f in kind.options])
 
 
-def _widget(kind: Kind, f: Field) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+def _widget(kind: Kind, f: Field) -> tuple[str, tuple[tuple[str, str], ...]]:
     if f.secret:
         return "password", ()
     if f.many:
@@ -101,11 +104,11 @@ def _widget(kind: Kind, f: Field) -> tuple[str, tuple[tuple[str, str, str], ...]
     if f.parse is iso_date:
         return "date", ()
     if f.name in ONE_OF:
-        return "select", tuple((value, value, value) for value in ONE_OF[f.name])
+        return "select", tuple((value, "") for value in ONE_OF[f.name])
     column = kind.model.__table__.c.get(f.name)
     members = getattr(column.type, "enum_class", None) if column is not None else None
     if members is not None:
-        return "select", tuple((m.value, LABELS_ZH.get(m, m.value), m.value) for m in members)
+        return "select", tuple((m.value, LABELS.get(m, "")) for m in members)
     return "text", ()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_
 from citynet.crypto import EXPORT_PREFIX, SecretBox
 from citynet.errors import SecretsError
 from citynet.spreadsheets import Problem
@@ -59,32 +60,32 @@ def parse_row(raw: RawRow, box: SecretBox | None) -> tuple[dict[str, Any], list[
     values: dict[str, Any] = {}
     problems = []
 
-    def problem(name: str, reason: str) -> None:
-        problems.append(Problem(raw.source, raw.line, name, reason))
+    def problem(name: str, reason: str, values: dict[str, object] | None = None) -> None:
+        problems.append(Problem(raw.source, raw.line, name, reason, values or {}))
 
     for f in kind.fields + kind.options:
         if f.name not in raw.data:
             if f.required:
-                problem(f.name, "required")
+                problem(f.name, N_("required"))
             values[f.name] = list(f.default) if isinstance(f.default, list) else f.default
             continue
         try:
             values[f.name] = f.parse(raw.data[f.name])
         except FieldError as exc:
-            problem(f.name, str(exc))
+            problem(f.name, exc.msgid, exc.values)
             continue
         if f.secret and str(values[f.name]).startswith(EXPORT_PREFIX):
             if box is None:
-                problem(f.name, "is sealed, but no secrets key is configured")
+                problem(f.name, N_("is sealed, but no secrets key is configured"))
             else:
                 try:
                     box.open(values[f.name][len(EXPORT_PREFIX):])
                 except SecretsError:
-                    problem(f.name, "is sealed with another installation's key; "
-                                    "give the secret in clear instead")
+                    problem(f.name, N_("is sealed with another installation's key; "
+                                       "give the secret in clear instead"))
     if not problems:
-        for name, reason in kind.check(values):
-            problem(name, reason)
+        for name, reason, reason_values in kind.check(values):
+            problem(name, reason, reason_values)
     return values, problems
 
 
@@ -107,20 +108,24 @@ def check(raws: Iterable[RawRow], known: Known,
         earlier = first.setdefault((kind.name, row.key), row)
         if earlier is not row:
             problems.append(Problem(raw.source, raw.line, "/".join(kind.key),
-                                    f"duplicate key {row.key!r} (first at "
-                                    f"{earlier.raw.source}:{earlier.raw.line})"))
+                                    N_("duplicate key %(key)r (first at %(where)s)"),
+                                    {"key": row.key,
+                                     "where": f"{earlier.raw.source}:{earlier.raw.line}"}))
             continue
         for name in kind.unique:
             value = row.values[name]
             other = unique_seen.setdefault((kind.name, name, value), row)
             owner = known.unique.get((kind.name, name), {}).get(value)
             if other is not row:
-                problems.append(Problem(raw.source, raw.line, name, f"{value!r} is also used "
-                                        f"by {other.key!r} at {other.raw.source}:{other.raw.line}"))
+                problems.append(Problem(raw.source, raw.line, name,
+                                        N_("%(value)r is also used by %(key)r at %(where)s"),
+                                        {"value": value, "key": other.key,
+                                         "where": f"{other.raw.source}:{other.raw.line}"}))
             elif owner is not None and owner != row.key and not _renamed_away(
                     kind, name, owner, rows):
                 problems.append(Problem(raw.source, raw.line, name,
-                                        f"{value!r} is already used by {kind.name} {owner!r}"))
+                                        N_("%(value)r is already used by %(kind)s %(key)r"),
+                                        {"value": value, "kind": kind.name, "key": owner}))
         kept.append(row)
     problems += _overlaps(kept, known)
 
@@ -129,8 +134,8 @@ def check(raws: Iterable[RawRow], known: Known,
         for name, ref_kind, ref_key in _references(row.raw.kind, row.values):
             if (ref_kind, ref_key) not in imported and ref_key not in known.keys.get(ref_kind, ()):
                 problems.append(Problem(row.raw.source, row.raw.line, name,
-                                        f"no {ref_kind} named {ref_key!r} in the store or "
-                                        "this import"))
+                                        N_("no %(kind)s named %(key)r in the store or this "
+                                           "import"), {"kind": ref_kind, "key": ref_key}))
     problems.sort(key=lambda p: (p.source, p.line, p.field))
     return kept, problems
 
@@ -151,8 +156,9 @@ def _overlaps(rows: list[Row], known: Known) -> list[Problem]:
                 # a single address can only fall inside a wider network: few of those
                 others = networks if net.num_addresses > 1 else wide
                 problems += [Problem(row.raw.source, row.raw.line, name,
-                                     f"{row.values[name]!r} overlaps {other_net} of "
-                                     f"{kind.name} {other!r}")
+                                     N_("%(value)r overlaps %(network)s of %(kind)s %(key)r"),
+                                     {"value": row.values[name], "network": str(other_net),
+                                      "kind": kind.name, "key": other})
                              for other, other_net in sorted(others.items())
                              if other != row.key and other_net != net and net.overlaps(other_net)]
     return problems

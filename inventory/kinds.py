@@ -20,10 +20,13 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from citynet import catalogs, languages
+from citynet.catalogs import N_
 from citynet.crypto import EXPORT_PREFIX
 from citynet.db import Base
 from inventory.choices import (
-    LABELS_ZH,
+    LABELS,
+    TRANSLATIONS,
     BuildingType,
     DeviceRole,
     FiberStatus,
@@ -48,7 +51,16 @@ LIST_SEPARATOR = ";"
 
 
 class FieldError(ValueError):
-    """A value that cannot be accepted; the message is the reason shown to the user."""
+    """A value that cannot be accepted: the reason a person can act on, as a gettext msgid
+    (English) whose ``%(name)s`` blanks ``values`` fill; ``str()`` is it in English."""
+
+    def __init__(self, msgid: str, **values: object) -> None:
+        super().__init__(msgid % values if values else msgid)
+        self.msgid, self.values = msgid, values
+
+
+# a reason a cross-field check gives: (field, msgid, values)
+Refusal = tuple[str, str, dict[str, object]]
 
 
 Parser = Callable[[Any], Any]
@@ -74,7 +86,7 @@ class Kind:
     unique: tuple[str, ...] = ()  # other fields unique across the kind
     # unique IP/CIDR fields whose networks no two records may share an address of
     disjoint: tuple[str, ...] = ()
-    check: Callable[[dict[str, Any]], list[tuple[str, str]]] = field(
+    check: Callable[[dict[str, Any]], list[Refusal]] = field(
         default=lambda values: []
     )
     scope_refs: Callable[[dict[str, Any]], list[tuple[str, str, str]]] = field(
@@ -110,41 +122,59 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def text(max_len: int, *, key: bool = False) -> Parser:
     def parse(raw: Any) -> str:
         if not isinstance(raw, str | int | float) or isinstance(raw, bool):
-            raise FieldError(f"expected text, got {type(raw).__name__}")
+            raise FieldError(N_("expected text, got %(type)s"), type=type(raw).__name__)
         value = str(raw).strip()
         if len(value) > max_len:
-            raise FieldError(f"longer than {max_len} characters")
+            raise FieldError(N_("longer than %(most)s characters"), most=max_len)
         if _CONTROL.search(value):
-            raise FieldError("contains a control character")
+            raise FieldError(N_("contains a control character"))
         if key and LIST_SEPARATOR in value:
-            raise FieldError(f"must not contain {LIST_SEPARATOR!r} (it separates list items)")
+            raise FieldError(N_("must not contain %(separator)r (it separates list items)"),
+                             separator=LIST_SEPARATOR)
         return value
 
     return parse
 
 
 def choice(kind: type[StrEnum]) -> Parser:
-    """A member by its value or by the Chinese label the docs and the web forms show
-    (``政府机关`` is ``government_agency``)."""
-    by_label = {label: member for member, label in LABELS_ZH.items() if isinstance(member, kind)}
-    allowed = ", ".join(f"{member.value} ({LABELS_ZH[member]})" if member in LABELS_ZH
-                        else member.value for member in kind)
+    """A member by its value or by its label in any language of the catalogs, as the web
+    forms show it (``政府机关``, ``政府機關`` and ``Government agency`` are
+    ``government_agency``)."""
 
     def parse(raw: Any) -> StrEnum:
         value = str(raw).strip()
         try:
-            return by_label.get(value) or kind(value.lower())
+            return _by_label(kind).get(value.casefold()) or kind(value.lower())
         except ValueError:
-            raise FieldError(f"{raw!r} is not one of: {allowed}") from None
+            raise FieldError(N_("%(raw)r is not one of: %(allowed)s"), raw=raw,
+                             allowed=_allowed(kind)) from None
 
     return parse
+
+
+def label_in(lang: str, member: StrEnum) -> str:
+    """A member's label (the catalogs' translation of its msgid in ``LABELS``) in ``lang``,
+    without a page: what an import file may give for it."""
+    return catalogs.gettext_in(lang, [TRANSLATIONS], LABELS[member])
+
+
+def _by_label(kind: type[StrEnum]) -> dict[str, StrEnum]:
+    return {label_in(lang, member).casefold(): member for member in kind if member in LABELS
+            for lang in languages.LOCALES}
+
+
+def _allowed(kind: type[StrEnum]) -> str:
+    """The values, each with the Simplified label the docs give for it."""
+    return ", ".join(f"{member.value} ({label_in(languages.SIMPLIFIED, member)})"
+                     if member in LABELS else member.value for member in kind)
 
 
 def one_of(*allowed: str) -> Parser:
     def parse(raw: Any) -> str:
         value = str(raw).strip().lower()
         if value not in allowed:
-            raise FieldError(f"{raw!r} is not one of: {', '.join(allowed)}")
+            raise FieldError(N_("%(raw)r is not one of: %(allowed)s"), raw=raw,
+                             allowed=", ".join(allowed))
         return value
 
     return parse
@@ -156,7 +186,7 @@ def iso_date(raw: Any) -> date:
     try:
         return date.fromisoformat(str(raw).strip())
     except ValueError:
-        raise FieldError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
+        raise FieldError(N_("%(raw)r is not a date (YYYY-MM-DD)"), raw=raw) from None
 
 
 def number(lo: float, hi: float) -> Parser:
@@ -164,9 +194,9 @@ def number(lo: float, hi: float) -> Parser:
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise FieldError(f"{raw!r} is not a number") from None
+            raise FieldError(N_("%(raw)r is not a number"), raw=raw) from None
         if not lo <= value <= hi:
-            raise FieldError(f"{value:g} is outside {lo:g}..{hi:g}")
+            raise FieldError(N_("%(value)g is outside %(lo)g..%(hi)g"), value=value, lo=lo, hi=hi)
         return value
 
     return parse
@@ -177,9 +207,9 @@ def integer(lo: int, hi: int) -> Parser:
         try:
             value = int(str(raw).strip())
         except ValueError:
-            raise FieldError(f"{raw!r} is not a whole number") from None
+            raise FieldError(N_("%(raw)r is not a whole number"), raw=raw) from None
         if not lo <= value <= hi:
-            raise FieldError(f"{value} is outside {lo}..{hi}")
+            raise FieldError(N_("%(value)s is outside %(lo)s..%(hi)s"), value=value, lo=lo, hi=hi)
         return value
 
     return parse
@@ -192,8 +222,10 @@ def ip_or_cidr(raw: Any) -> str:
     except ValueError as exc:
         if "host bits set" in str(exc):
             loose = ipaddress.ip_network(value, strict=False)
-            raise FieldError(f"{value!r} has host bits set; did you mean {loose}?") from None
-        raise FieldError(f"{value!r} is not an IP address or CIDR network") from None
+            raise FieldError(N_("%(value)r has host bits set; did you mean %(network)s?"),
+                             value=value, network=str(loose)) from None
+        raise FieldError(N_("%(value)r is not an IP address or CIDR network"),
+                         value=value) from None
     if network.num_addresses == 1:
         return str(network.network_address)
     return str(network)
@@ -208,7 +240,7 @@ def mac_address(raw: Any) -> str:
     value = str(raw).strip().lower()
     digits = re.sub(r"[:.\-]", "", value)
     if not _MAC_DIGITS.fullmatch(digits):
-        raise FieldError(f"{raw!r} is not a MAC address")
+        raise FieldError(N_("%(raw)r is not a MAC address"), raw=raw)
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
@@ -222,7 +254,7 @@ def host(raw: Any) -> str:
     except ValueError:
         pass
     if len(value) > 253 or not _HOSTNAME.fullmatch(value):
-        raise FieldError(f"{value!r} is neither an IP address nor a host name")
+        raise FieldError(N_("%(value)r is neither an IP address nor a host name"), value=value)
     return value
 
 
@@ -230,14 +262,14 @@ def http_url(raw: Any) -> str:
     value = str(raw).strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 512:
-        raise FieldError(f"{value!r} is not an http(s) URL")
+        raise FieldError(N_("%(value)r is not an http(s) URL"), value=value)
     return value
 
 
 def ssid(raw: Any) -> str:
     value = str(raw)
     if not 1 <= len(value.encode()) <= 32:
-        raise FieldError(f"SSID {value!r} must be 1..32 bytes")
+        raise FieldError(N_("SSID %(value)r must be 1..32 bytes"), value=value)
     return value
 
 
@@ -247,12 +279,12 @@ def secret(raw: Any) -> str:
     command and run the rest of the secret as a command of its own."""
     value = str(raw)
     if not value.strip():
-        raise FieldError("must not be empty")
+        raise FieldError(N_("must not be empty"))
     if len(value) > 400:
-        raise FieldError("longer than 400 characters")
+        raise FieldError(N_("longer than %(most)s characters"), most=400)
     if _CONTROL.search(value):
-        raise FieldError("contains a control character (a line break, tab or the like), "
-                         "which a device's CLI would read as a key, not as text")
+        raise FieldError(N_("contains a control character (a line break, tab or the like), "
+                            "which a device's CLI would read as a key, not as text"))
     return value
 
 
@@ -265,7 +297,7 @@ def flag(raw: Any) -> bool:
         return True
     if value in ("false", "no", "0", "否", ""):
         return False
-    raise FieldError(f"{raw!r} is not yes or no (true/false, 1/0)")
+    raise FieldError(N_("%(raw)r is not yes or no (true/false, 1/0)"), raw=raw)
 
 
 def scope(raw: Any) -> str:
@@ -275,17 +307,15 @@ def scope(raw: Any) -> str:
     try:
         kind = ScopeKind(kind_text.strip().lower())
     except ValueError:
-        raise FieldError(
-            f"{value!r} is not a scope: district, street:NAME, community:NAME or "
-            "building_type:TYPE"
-        ) from None
+        raise FieldError(N_("%(value)r is not a scope: district, street:NAME, community:NAME "
+                            "or building_type:TYPE"), value=value) from None
     ref = ref.strip()
     if kind is ScopeKind.DISTRICT:
         if ref:
-            raise FieldError("the district scope takes no name")
+            raise FieldError(N_("the district scope takes no name"))
         return kind.value
     if not ref:
-        raise FieldError(f"scope {kind.value} needs a name: {kind.value}:NAME")
+        raise FieldError(N_("scope %(scope)s needs a name: %(scope)s:NAME"), scope=kind.value)
     if kind is ScopeKind.BUILDING_TYPE:
         ref = choice(BuildingType)(ref).value
     return f"{kind.value}:{ref}"
@@ -298,7 +328,7 @@ def listed(parse: Parser) -> Parser:
         items = raw if isinstance(raw, list) else str(raw).split(LIST_SEPARATOR)
         values = [parse(item) for item in items if str(item).strip()]
         if len(set(values)) != len(values):
-            raise FieldError("lists the same item twice")
+            raise FieldError(N_("lists the same item twice"))
         return values
 
     return parse_list
@@ -306,22 +336,25 @@ def listed(parse: Parser) -> Parser:
 
 # --- cross-field checks -------------------------------------------------------------
 
-def _building_check(values: dict[str, Any]) -> list[tuple[str, str]]:
-    problems = []
+def _building_check(values: dict[str, Any]) -> list[Refusal]:
+    problems: list[Refusal] = []
     status = values.get("fiber_status")
     if status is FiberStatus.CONNECTED and values.get("fiber_connected_on") is None:
-        problems.append(("fiber_connected_on", "required when fiber_status is connected"))
+        problems.append(("fiber_connected_on", N_("required when fiber_status is connected"),
+                         {}))
     if status is FiberStatus.PLANNED and values.get("fiber_planned_on") is None:
-        problems.append(("fiber_planned_on", "required when fiber_status is planned"))
+        problems.append(("fiber_planned_on", N_("required when fiber_status is planned"), {}))
     if status is not FiberStatus.CONNECTED and values.get("fiber_connected_on") is not None:
-        problems.append(("fiber_connected_on", f"given but fiber_status is {status}"))
+        problems.append(("fiber_connected_on", N_("given but fiber_status is %(status)s"),
+                         {"status": str(status)}))
     problems.extend(_lat_lon_check(values))
     return problems
 
 
-def _lat_lon_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+def _lat_lon_check(values: dict[str, Any]) -> list[Refusal]:
     if (values.get("lat") is None) != (values.get("lon") is None):
-        return [("lat" if values.get("lat") is None else "lon", "give lat and lon together")]
+        return [("lat" if values.get("lat") is None else "lon",
+                 N_("give lat and lon together"), {})]
     return []
 
 
@@ -345,10 +378,10 @@ def redirect_names(raw: Any) -> str:
     for pair in pairs:
         role, sep, name = (p.strip() for p in pair.partition("="))
         if not sep or role not in REDIRECT_ROLES or not _PARAMETER_NAME.fullmatch(name):
-            raise FieldError(f"{pair!r}: give role=name pairs, roles from "
-                             f"{', '.join(REDIRECT_ROLES)}")
+            raise FieldError(N_("%(pair)r: give role=name pairs, roles from %(roles)s"),
+                             pair=pair, roles=", ".join(REDIRECT_ROLES))
         if role in seen:
-            raise FieldError(f"{role} named twice")
+            raise FieldError(N_("%(role)s named twice"), role=role)
         seen[role] = name
     return ",".join(f"{role}={name}" for role, name in seen.items())
 
@@ -358,38 +391,39 @@ PORTAL_PROTOCOLS = ("huawei-v2", "huawei-v1", "cmcc-v1")
 DEFAULT_PORTAL_PORT = 2000  # where Huawei, H3C and Ruijie ACs listen for it by default
 
 
-def _nas_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+def _nas_check(values: dict[str, Any]) -> list[Refusal]:
     """A NAS secret given in clear is at least MIN_NAS_SECRET characters unless the row
     allows a short one; a sealed one (an export's) was checked when it was set."""
     given = values.get("secret")
     if (isinstance(given, str) and not given.startswith(EXPORT_PREFIX)
             and len(given) < MIN_NAS_SECRET and not values.get("allow_short_secret")):
-        return [("secret", f"shorter than {MIN_NAS_SECRET} characters. The shared secret "
-                 "hides User-Password and signs every RADIUS packet; a short one is guessed "
-                 "offline from one captured request (RFC 2865 section 3 asks for at least "
-                 "16). Use a longer one (e.g. `openssl rand -base64 24`), or, for gear that "
-                 "cannot take one, allow it explicitly: allow_short_secret=yes in an import "
-                 "file, the editor's 'allow a short secret' box, or --allow-short-secret")]
+        return [("secret", N_("shorter than %(least)s characters. The shared secret hides "
+                 "User-Password and signs every RADIUS packet; a short one is guessed offline "
+                 "from one captured request (RFC 2865 section 3 asks for at least %(least)s). "
+                 "Use a longer one (e.g. `openssl rand -base64 24`), or, for gear that cannot "
+                 "take one, allow it explicitly: allow_short_secret=yes in an import file, the "
+                 "editor's 'allow a short secret' box, or --allow-short-secret"),
+                 {"least": MIN_NAS_SECRET})]
     return _portal_check(values)
 
 
-def _portal_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+def _portal_check(values: dict[str, Any]) -> list[Refusal]:
     """Portal 2.0 signs every datagram with the portal secret: it needs one."""
     if values.get("portal_protocol") == "huawei-v2" and not values.get("portal_secret"):
-        return [("portal_secret", "huawei-v2 signs every datagram with a shared key: give "
-                 "the key configured on the AC (shared-key / key)")]
+        return [("portal_secret", N_("huawei-v2 signs every datagram with a shared key: give "
+                 "the key configured on the AC (shared-key / key)"), {})]
     if values.get("portal_protocol") is None and (values.get("portal_port") is not None
                                                    or values.get("portal_secret")
                                                    or values.get("portal_parameters")):
-        return [("portal_protocol", "a portal port, key or parameters without a portal "
-                 "protocol: name "
-                 "the protocol the AC speaks (huawei-v2, huawei-v1 or cmcc-v1)")]
+        return [("portal_protocol", N_("a portal port, key or parameters without a portal "
+                 "protocol: name the protocol the AC speaks (huawei-v2, huawei-v1 or cmcc-v1)"),
+                 {})]
     return []
 
 
-def _target_check(values: dict[str, Any]) -> list[tuple[str, str]]:
+def _target_check(values: dict[str, Any]) -> list[Refusal]:
     if values.get("metric") in PERCENT_METRICS and not 0 <= values.get("target", 0) <= 100:
-        return [("target", "a percentage metric takes a target from 0 to 100")]
+        return [("target", N_("a percentage metric takes a target from 0 to 100"), {})]
     return []
 
 

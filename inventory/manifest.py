@@ -75,6 +75,7 @@ DOMAIN = Domain(
     },
     menu=(MenuEntry("inventory.overview", "inventory.read", "资产", "Inventory", 20),),
     openapi_paths=_openapi,
+    translations=Path(__file__).with_name("translations"),
     demo_seed=_demo_seed,
     demo_serve=_demo_serve,
 )

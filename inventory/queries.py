@@ -110,6 +110,28 @@ def hotspots(session: Session, community: str | None = None) -> list[HotspotRow]
             for h in session.scalars(query)]
 
 
+HOTSPOT_PAGE = 50  # rows of the hotspot list a page (a district has hundreds)
+
+
+@dataclass(frozen=True)
+class HotspotPage:
+    rows: list[HotspotRow]
+    total: int
+    page: int  # from 1, within 1..pages
+    pages: int
+    first: int  # the rows shown, counted from 1 (0 when there are none)
+    last: int
+
+
+def hotspot_page(rows: list[HotspotRow], page: int, size: int = HOTSPOT_PAGE) -> HotspotPage:
+    """Page ``page`` of the hotspot list (a page past the end shows the last one)."""
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(1, page), pages)
+    shown = rows[(page - 1) * size: page * size]
+    first = (page - 1) * size + 1 if shown else 0
+    return HotspotPage(shown, len(rows), page, pages, first, first + len(shown) - 1 if shown else 0)
+
+
 # --- the editor's record lists ------------------------------------------------------
 
 PAGE = 100

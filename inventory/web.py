@@ -22,7 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet.access import View, audited, require, tr
+from citynet import languages
+from citynet.access import View, audited, require
+from citynet.catalogs import N_, gettext
 from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import SecretsError
@@ -36,6 +38,25 @@ from inventory.kinds import KINDS, Kind
 
 blueprint = Blueprint("inventory", __name__, url_prefix="/inventory",
                       template_folder="templates")
+
+# every language with a catalog; the choice is the staff pages' (one session key)
+OFFERED = tuple(languages.LOCALES)
+
+
+def _language() -> None:
+    """The page's language: ``?lang=`` (any of the three) switches it for the session, as
+    on every staff page."""
+    languages.switch("staff_lang", OFFERED)
+    g.staff_lang = languages.of_request("staff_lang", OFFERED)
+
+
+@blueprint.context_processor
+def _offered() -> dict[str, Any]:
+    return {"languages": [(code, languages.NAMES[code]) for code in OFFERED],
+            "lang": g.get("staff_lang", languages.SIMPLIFIED)}
+
+
+blueprint.before_request(_language)
 
 
 @blueprint.get("/")
@@ -53,7 +74,7 @@ def street(name: str) -> str:
     with store().session() as session:
         communities = queries.communities(session, name)
         if communities is None:
-            abort(404, f"no street named {name}")
+            abort(404, gettext("No street named %(name)s", name=name))
         return render_template("inventory/street.html", street=name, communities=communities,
                                demo=get_meta(session, DEMO_MARK))
 
@@ -65,8 +86,8 @@ def hotspots() -> str:
     its NAS and the captive-portal API URI for DHCP option 114 / RAs (RFC 8910)."""
     community = request.args.get("community") or None
     with store().session() as session:
-        rows = queries.hotspots(session, community)
-        return render_template("inventory/hotspots.html", hotspots=rows, community=community,
+        page = queries.hotspot_page(queries.hotspots(session, community), _page())
+        return render_template("inventory/hotspots.html", page=page, community=community,
                                captive_api=url_for("portal.captive_api", _external=True),
                                demo=get_meta(session, DEMO_MARK))
 
@@ -91,6 +112,8 @@ def summary() -> dict[str, Any]:
 
 editor = Blueprint("inventory_edit", __name__, url_prefix="/admin/inventory",
                    template_folder="templates")
+editor.before_request(_language)
+editor.context_processor(_offered)
 # the staff admin lives under /admin; the pages above keep their /inventory addresses
 
 # NAS clients are the RADIUS edge: engineers' and admins' business, not every editor's
@@ -119,7 +142,7 @@ def require_write(view: View) -> View:
 def _kind(name: str) -> Kind:
     kind = KINDS.get(name)
     if kind is None:
-        abort(404, tr(f"没有这类资产：{name}", f"no inventory kind {name!r}"))
+        abort(404, gettext("No inventory kind %(name)r", name=name))
     return kind
 
 
@@ -132,7 +155,7 @@ def _may_write(kind: Kind) -> bool:
 def _page() -> int:
     page = whole_number(query_arg("page", 6) or "1", 1, PAGES_MAX)
     if page is None:
-        abort(400, "page= takes a page number")
+        abort(400, gettext("page= takes a page number"))
     return page
 
 
@@ -201,35 +224,30 @@ def delete(kind: str, key: str) -> BaseResponse:
     with store().session() as db:
         outcome = editing.delete(db, chosen, key)
         if outcome is None:
-            abort(404, tr(f"没有这条记录：{key}", f"no {chosen.name} record {key!r}"))
+            abort(404, gettext("No %(kind)s record %(key)r", kind=chosen.name, key=key))
         using = outcome.using
         if using:
-            named = ", ".join(f"{forms.KIND_TITLES[k][_lang()]} {other}" for k, other in using[:10])
+            named = gettext(", ").join(f"{gettext(forms.KIND_TITLES[k])} {other}"
+                                       for k, other in using[:10])
             more = len(using) - 10
             if more > 0:
-                named += tr(f" 等另外 {more} 条", f" and {more} more")
+                named = gettext("%(named)s and %(more)s more", named=named, more=more)
             audited(db, "inventory.delete", target, "refused", reason="still referred to",
                     detail={"used_by": [f"{k}:{other}" for k, other in using[:50]],
                             "used_by_count": len(using)})
-            flash(tr(f"不能删除 {key}：仍被引用（{named}）。请先修改或删除这些记录。",
-                     f"{key} cannot be deleted: still referred to by {named}. Change or "
-                     "delete those first."), "error")
+            flash(gettext("%(key)s cannot be deleted: still referred to by %(named)s. Change "
+                          "or delete those first.", key=key, named=named), "error")
             return redirect(url_for(".record", kind=chosen.name, key=key))
         audited(db, "inventory.delete", target,
                 detail={"changed": forms.changes(chosen, outcome.before, None)})
-    flash(tr(f"已删除 {key}", f"{key} deleted"), "ok")
+    flash(gettext("%(key)s deleted", key=key), "ok")
     return redirect(url_for(".records", kind=chosen.name))
-
-
-def _lang() -> int:
-    """Index into a (zh-CN, en) pair for this page's language."""
-    return 1 if g.get("staff_lang") == "en" else 0
 
 
 def _existing(db: Session, kind: Kind, key: str) -> Any:
     obj = importer.find(db, kind, key)
     if obj is None:
-        abort(404, tr(f"没有这条记录：{key}", f"no {kind.name} record {key!r}"))
+        abort(404, gettext("No %(kind)s record %(key)r", kind=kind.name, key=key))
     return obj
 
 
@@ -246,8 +264,9 @@ def _form(kind: Kind, key: str | None, current: dict[str, str],
     next to the fields they concern."""
     inputs = forms.inputs(kind)
     by_field: dict[str, list[str]] = {}
-    for problem in problems or []:
-        by_field.setdefault(problem.field, []).append(problem.reason)
+    for problem in problems or []:  # in the page's language
+        by_field.setdefault(problem.field, []).append(gettext(problem.reason,
+                                                              **problem.values))
     names = {i.name for i in inputs}
     with store().session() as db:
         options = {f.name: queries.keys(db, KINDS[f.ref]) for f in kind.fields
@@ -281,21 +300,19 @@ def _save(kind: Kind, key: str | None) -> tuple[str, int] | BaseResponse:
     except _Refused as refused:
         outcome = refused.problems
     except SecretsError:
-        outcome = [Problem(SOURCE, 0, "", tr("没有配置密钥，无法保存密码或共享密钥：请管理员检查。",
-                                            "No secrets key is configured, so secrets cannot "
-                                            "be stored: ask an admin."))]
+        outcome = [Problem(SOURCE, 0, "", N_("No secrets key is configured, so secrets "
+                                             "cannot be stored: ask an admin."))]
     except IntegrityError:  # someone else stored the same key or address meanwhile
-        outcome = [Problem(SOURCE, 0, "", tr("与刚刚保存的另一条记录冲突：请重新加载后再试。",
-                                            "Conflicts with a record saved meanwhile: reload "
-                                            "and try again."))]
+        outcome = [Problem(SOURCE, 0, "", N_("Conflicts with a record saved meanwhile: "
+                                             "reload and try again."))]
     if isinstance(outcome, list):
         return _form(kind, key, current, request.form, outcome), 400
     if not outcome.changed:
-        flash(tr("没有改动", "Nothing changed"), "ok")
+        flash(gettext("Nothing changed"), "ok")
     elif key is None:
-        flash(tr(f"已创建 {outcome.key}", f"{outcome.key} created"), "ok")
+        flash(gettext("%(key)s created", key=outcome.key), "ok")
     else:
-        flash(tr(f"已保存 {outcome.key}", f"{outcome.key} saved"), "ok")
+        flash(gettext("%(key)s saved", key=outcome.key), "ok")
     return redirect(url_for(".record", kind=kind.name, key=outcome.key))
 
 
@@ -310,7 +327,6 @@ def _store_row(db: Session, kind: Kind, key: str | None, current: dict[str, str]
                ) -> editing.Saved | list[Problem]:
     outcome = editing.save(db, kind, key, current, form, box, SOURCE)
     if isinstance(outcome, editing.Exists):  # a form for a new record never overwrites
-        return [Problem(SOURCE, 0, kind.key[0], tr(f"{outcome.key} 已存在：请打开它进行编辑",
-                                                   f"{outcome.key!r} exists already: open "
-                                                   "it to edit it"))]
+        return [Problem(SOURCE, 0, kind.key[0], N_("%(key)r exists already: open it to edit "
+                                                   "it"), {"key": outcome.key})]
     return outcome

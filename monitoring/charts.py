@@ -10,8 +10,10 @@ from html import escape
 
 from monitoring.forecast import Forecast
 
-WIDTH, HEIGHT = 640, 260
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 16, 14, 28
+WIDTH, HEIGHT = 640, 280
+# room for the axis text at the phone size too (the page's CSS enlarges it on a narrow
+# screen, where the chart is drawn at half its width): years and the deadline below
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 60, 16, 14, 52
 STATUS_COLOURS = {"met": "#2f8f4e", "on_track": "#3b7dd8", "at_risk": "#d08a16",
                   "missed": "#c9463d", "none": "#9aa5b1"}
 
@@ -66,22 +68,30 @@ def trend(chart: TrendChart) -> str:
                      f'y2="{y(tick):.1f}" stroke="#e3e8ee"/>'
                      f'<text x="{PAD_LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" '
                      f'font-size="11" fill="#5b6775">{tick:.{digits}f}{escape(chart.unit)}</text>')
+    axis = HEIGHT - PAD_BOTTOM
     for year in range(first.year + 1, end.year + 1):
         jan = date(year, 1, 1)
-        parts.append(f'<text x="{x(jan):.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
+        parts.append(f'<text x="{x(jan):.1f}" y="{axis + 24}" text-anchor="middle" '
                      f'font-size="11" fill="#5b6775">{year}</text>'
-                     f'<line x1="{x(jan):.1f}" x2="{x(jan):.1f}" y1="{HEIGHT - PAD_BOTTOM}" '
-                     f'y2="{HEIGHT - PAD_BOTTOM + 4}" stroke="#5b6775"/>')
+                     f'<line x1="{x(jan):.1f}" x2="{x(jan):.1f}" y1="{axis}" '
+                     f'y2="{axis + 4}" stroke="#5b6775"/>')
     target_label, deadline_label, forecast_label = (escape(t) for t in chart.labels)
-    parts.append(f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y(chart.target):.1f}" '
-                 f'y2="{y(chart.target):.1f}" stroke="#c9463d" stroke-dasharray="6 4"/>'
-                 f'<text x="{WIDTH - PAD_RIGHT - 4}" y="{y(chart.target) - 5:.1f}" '
-                 f'text-anchor="end" font-size="11" fill="#c9463d">{target_label} '
-                 f'{chart.target:g}{escape(chart.unit)}</text>')
-    parts.append(f'<line x1="{x(chart.deadline):.1f}" x2="{x(chart.deadline):.1f}" '
-                 f'y1="{PAD_TOP}" y2="{HEIGHT - PAD_BOTTOM}" stroke="#5b6775" '
-                 f'stroke-dasharray="2 3"/><text x="{x(chart.deadline) - 4:.1f}" '
-                 f'y="{PAD_TOP + 10}" text-anchor="end" font-size="11" fill="#5b6775">'
+    # the target's words at its line's left end, above it (below when the line is at the
+    # top); the deadline's under the axis: neither can cover the other nor the forecast
+    target_y = y(chart.target)
+    above = target_y - PAD_TOP > 24
+    parts.append(f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{target_y:.1f}" '
+                 f'y2="{target_y:.1f}" stroke="#c9463d" stroke-dasharray="6 4"/>'
+                 f'<text x="{PAD_LEFT + 6}" y="{target_y - 5 if above else target_y + 5:.1f}" '
+                 f'dominant-baseline="{"auto" if above else "hanging"}" font-size="11" '
+                 f'fill="#c9463d">{target_label} {chart.target:g}{escape(chart.unit)}</text>')
+    deadline_x = x(chart.deadline)
+    anchor = "end" if deadline_x - PAD_LEFT > WIDTH / 2 else "start"
+    label_x = deadline_x - 4 if anchor == "end" else deadline_x + 4
+    parts.append(f'<line x1="{deadline_x:.1f}" x2="{deadline_x:.1f}" '
+                 f'y1="{PAD_TOP}" y2="{axis + 30}" stroke="#5b6775" '
+                 f'stroke-dasharray="2 3"/><text x="{label_x:.1f}" '
+                 f'y="{HEIGHT - 4}" text-anchor="{anchor}" font-size="11" fill="#5b6775">'
                  f'{deadline_label} {chart.deadline.isoformat()}</text>')
     last_day, last_value = chart.history[-1]
     if chart.forecast is not None and chart.deadline > last_day:
@@ -89,7 +99,12 @@ def trend(chart: TrendChart) -> str:
         parts.append(f'<polygon points="{x(last_day):.1f},{y(last_value):.1f} '
                      f'{x(chart.deadline):.1f},{y(f.high):.1f} '
                      f'{x(chart.deadline):.1f},{y(f.low):.1f}" fill="#3b7dd8" '
-                     f'fill-opacity="0.15"/>'
+                     f'fill-opacity="0.22"/>'
+                     # the band's ends as a bar with caps: seen even when it is narrow
+                     f'<path d="M{x(chart.deadline) - 7:.1f} {y(f.high):.1f}h14'
+                     f'M{x(chart.deadline):.1f} {y(f.high):.1f}V{y(f.low):.1f}'
+                     f'M{x(chart.deadline) - 7:.1f} {y(f.low):.1f}h14" class="band" '
+                     f'stroke="#3b7dd8" stroke-width="2" fill="none"/>'
                      f'<line x1="{x(last_day):.1f}" y1="{y(last_value):.1f}" '
                      f'x2="{x(chart.deadline):.1f}" y2="{y(f.value):.1f}" stroke="#3b7dd8" '
                      f'stroke-dasharray="5 3" stroke-width="2"/>'

@@ -65,5 +65,6 @@ DOMAIN = Domain(
     menu=(MenuEntry("dashboard.overview", "dashboard.read", "看板", "Dashboard", 10),),
     collector_host=_collector_host,
     openapi_paths=_openapi,
+    translations=Path(__file__).with_name("translations"),
     demo_serve=_demo_serve,
 )

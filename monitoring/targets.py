@@ -18,6 +18,7 @@ from typing import TypeVarTuple
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_
 from inventory.choices import (
     GOVERNMENT_TYPES,
     BuildingType,
@@ -29,18 +30,19 @@ from inventory.models import Building, Community, CoverageTarget, Street
 from monitoring import kpis as kpi_store
 from monitoring.coverage import DISTRICT, PERCENT_METRICS, Kpis, shortfall
 from monitoring.forecast import Forecast, Status, fit, monthly, status
-from monitoring.labels import scope_label
+from monitoring.labels import say, scope_label
 
 HISTORY_MONTHS = 24
 FIBER = frozenset({TargetMetric.FIBER_ELIGIBLE, TargetMetric.FIBER_GOVERNMENT})
 
-UNITS = {  # what a shortfall counts, (English, Chinese)
-    TargetMetric.FIBER_ELIGIBLE: ("buildings to connect", "栋楼宇待接入光纤"),
-    TargetMetric.FIBER_GOVERNMENT: ("government buildings to connect", "栋政务楼宇待接入光纤"),
-    TargetMetric.HOTSPOTS_PER_COMMUNITY: ("hotspots to add", "个热点待建设"),
-    TargetMetric.PUBLIC_AREA_WIFI: ("survey points to cover", "个测点待覆盖"),
-    TargetMetric.AP_AVAILABILITY: ("APs to bring back", "台AP待恢复"),
-    TargetMetric.LOGIN_SUCCESS: ("", ""),
+SHORTFALLS = {  # what a shortfall counts: a msgid, "" where none is said
+    TargetMetric.FIBER_ELIGIBLE: N_("%(count)s more buildings to connect in %(place)s"),
+    TargetMetric.FIBER_GOVERNMENT: N_("%(count)s more government buildings to connect in "
+                                      "%(place)s"),
+    TargetMetric.HOTSPOTS_PER_COMMUNITY: N_("%(count)s more hotspots to add in %(place)s"),
+    TargetMetric.PUBLIC_AREA_WIFI: N_("%(count)s more survey points to cover in %(place)s"),
+    TargetMetric.AP_AVAILABILITY: N_("%(count)s more APs to bring back in %(place)s"),
+    TargetMetric.LOGIN_SUCCESS: "",
 }
 
 
@@ -84,12 +86,10 @@ class TargetStatus:
     def shortfall_text(self, lang: str = "en", english: Mapping[str, str] | None = None) -> str:
         """``14 more government buildings to connect in Sungang street``, or "" when
         nothing is short; ``english``: the places' English names by scope."""
-        if not self.shortfall or not UNITS[self.metric][0]:
+        if not self.shortfall or not SHORTFALLS[self.metric]:
             return ""
-        place = scope_label(self.scope, lang, english)
-        if lang == "en":
-            return f"{self.shortfall} more {UNITS[self.metric][0]} in {place}"
-        return f"{place}还有 {self.shortfall} {UNITS[self.metric][1]}"
+        return say(SHORTFALLS[self.metric], lang, count=self.shortfall,
+                   place=scope_label(self.scope, lang, english))
 
 
 @dataclass(frozen=True)

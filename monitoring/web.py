@@ -38,7 +38,7 @@ from citynet.access import require
 from citynet.config import Config
 from citynet.db import get_meta
 from citynet.web import store
-from inventory.choices import LABELS_ZH, BuildingType, FiberStatus, TargetMetric
+from inventory.choices import LABELS, BuildingType, FiberStatus, TargetMetric
 from inventory.demo import DEMO_MARK
 from inventory.models import AccessPoint, Building, Community, Hotspot, Street
 from inventory.queries import english_names
@@ -52,14 +52,15 @@ blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard",
                       template_folder="templates")
 
 ELIGIBLE, GOVERNMENT = TargetMetric.FIBER_ELIGIBLE, TargetMetric.FIBER_GOVERNMENT
+OFFERED = tuple(languages.LOCALES)  # every language with a catalog
 NEAR = 5.0  # percentage points under the target still shown as "near" on the map
 WORST = 5  # communities named on the overview as furthest behind
 
 
 @blueprint.before_request
 def _language() -> None:
-    languages.switch("dashboard_lang")
-    g.lang = languages.of_request("dashboard_lang")
+    languages.switch("dashboard_lang", OFFERED)
+    g.lang = languages.of_request("dashboard_lang", OFFERED)
 
 
 @blueprint.app_template_filter("pct")
@@ -72,6 +73,7 @@ def _helpers() -> dict[str, Any]:
     lang = getattr(g, "lang", "zh-CN")
     english: Mapping[str, str] = getattr(g, "english", {})
     return {"t": lambda key: labels.translate(key, lang), "lang": lang,
+            "languages": [(code, languages.NAMES[code]) for code in OFFERED],
             "metric_label": lambda m: labels.metric_label(m, lang),
             "scope_label": lambda s: labels.scope_label(s, lang, english),
             "shortfall_text": lambda s: s.shortfall_text(lang, english),
@@ -89,13 +91,12 @@ def _svg(markup: str) -> Markup:
 
 
 def _type_label(lang: str) -> Callable[[str], str]:
-    """Building types and fiber statuses by name."""
+    """Building types and fiber statuses by their labels."""
     members: dict[str, StrEnum] = {**{m.value: m for m in BuildingType},
                                    **{m.value: m for m in FiberStatus}}
 
     def label(value: str) -> str:
-        member = members[value]
-        return member.value.replace("_", " ") if lang == "en" else LABELS_ZH[member]
+        return labels.say(LABELS[members[value]], lang)
     return label
 
 

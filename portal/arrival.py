@@ -53,7 +53,7 @@ def arrive() -> BaseResponse | str | tuple[str, int]:
     return _page_for(handoff)()
 
 
-def _page_for(handoff: uam.Handoff) -> Callable[[], str]:
+def _page_for(handoff: uam.Handoff) -> Callable[[], BaseResponse | str]:
     """The page for what the NAS says of this device (its view, named as its endpoint)."""
     return {"success": online.success, "already": online.status,
             "logoff": online.logged_out}.get(handoff.res, logins.login)

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
-from citynet.listings import Column, Listing, counted, emit, format_options
+from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -57,13 +58,14 @@ def merchants_add(runtime: Runtime, name: str, category: str, offer: str,
         if data is not None and (bad_image := offers.image_problem(data)) is not None:
             wrong.append(bad_image)
         if wrong:
-            raise CitynetError("; ".join(f"{OPTION[p.field]}: {p.en}" for p in wrong))
+            raise CitynetError("; ".join(f"{OPTION[p.field]}: {p.text()}" for p in wrong))
         merchant = offers.add(session, draft, datetime.now(UTC))
         if data is not None:
             merchant.image = offers.save_image(runtime.config.data_path / "merchants",
                                                merchant.id, data)
-    where = ", ".join(communities) or "the whole district"
-    click.echo(f"added {name}: shown in {where} from {draft.valid_from} to {draft.valid_until}")
+    where = ", ".join(communities) or _("the whole district")
+    click.echo(_("added %(name)s: shown in %(where)s from %(first)s to %(last)s", name=name,
+                 where=where, first=draft.valid_from, last=draft.valid_until))
 
 
 MERCHANT_COLUMNS = (Column("name", "merchant"), Column("category"),
@@ -92,7 +94,7 @@ def merchants_list(runtime: Runtime, fmt: str | None) -> None:
              "communities": list(m.communities),
              "shown_now": m.valid_from <= today <= m.valid_until}
             for m in session.scalars(select(Merchant).order_by(Merchant.name))])
-    emit(shown, fmt, empty="(no merchants: citynet merchants add --help)")
+    emit(shown, fmt, empty=_("(no merchants: citynet merchants add --help)"))
 
 
 @merchants.command("remove")
@@ -105,9 +107,9 @@ def merchants_remove(runtime: Runtime, name: str) -> None:
     with runtime.store.session() as session:
         found = session.scalar(select(Merchant).where(Merchant.name == name))
         if found is None:
-            raise CitynetError(f"no merchant named {name!r}")
+            raise CitynetError(_("no merchant named %(name)s", name=repr(name)))
         remove(session, found, runtime.config.data_path / "merchants")
-    click.echo(f"removed {name}")
+    click.echo(_("removed %(name)s", name=name))
 
 
 @click.command("sheet")
@@ -130,6 +132,11 @@ def voucher_sheet(runtime: Runtime, batch: str, out: Path, unused: bool) -> None
     with runtime.store.session() as session:
         found = of_batch(session, batch, unused)
     if not found:
-        raise CitynetError(f"no {'unused ' if unused else ''}vouchers in batch {batch!r}")
+        raise CitynetError(_("no unused vouchers in batch %(batch)s", batch=repr(batch))
+                           if unused else
+                           _("no vouchers in batch %(batch)s", batch=repr(batch)))
     out.write_text(render(batch, found), encoding="utf-8")
-    click.echo(f"{counted(len(found), 'voucher')} of batch {batch} written to {out}")
+    click.echo(_("1 voucher of batch %(batch)s written to %(out)s", batch=batch, out=out)
+               if len(found) == 1 else
+               _("%(count)s vouchers of batch %(batch)s written to %(out)s",
+                 count=format(len(found), ","), batch=batch, out=out))

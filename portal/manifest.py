@@ -22,9 +22,10 @@ OPERATORS = frozenset({Role.OPERATOR})
 
 def _blueprints() -> Sequence[Blueprint]:
     from portal.admin import blueprint as admin
+    from portal.api import blueprint as api
     from portal.web import blueprint
 
-    return (admin, blueprint)
+    return (admin, api, blueprint)
 
 
 def _setup(app: Flask, config: Config) -> None:

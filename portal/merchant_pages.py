@@ -11,7 +11,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet.access import audited, require, tr
+from citynet.access import audited, require
+from citynet.catalogs import N_, gettext
 from citynet.config import Config
 from citynet.web import MAX_ID, store
 from inventory.models import Community
@@ -19,7 +20,7 @@ from portal import admin_pages
 from portal import merchants as offers
 
 
-def _images() -> Path:
+def images() -> Path:
     config = cast(Config, current_app.extensions["citynet.config"])
     return config.data_path / "merchants"
 
@@ -55,10 +56,10 @@ def _draft(form: OfferForm) -> tuple[offers.Draft, list[offers.Problem]]:
     """The offer to check, and what is wrong with its dates; a date that is not one is
     stood in for by the other (or today), so the rest is still checked."""
     starts, ends = _day(form.valid_from), _day(form.valid_until)
-    problems = [offers.Problem(field, f"{zh}须为日期（年-月-日）",
-                               f"{en} must be a date (YYYY-MM-DD)")
-                for field, day, zh, en in (("valid_from", starts, "开始日期", "the first day"),
-                                           ("valid_until", ends, "结束日期", "the last day"))
+    problems = [offers.Problem(field, message)
+                for field, day, message in (
+                    ("valid_from", starts, N_("the first day must be a date (YYYY-MM-DD)")),
+                    ("valid_until", ends, N_("the last day must be a date (YYYY-MM-DD)")))
                 if day is None]
     stand_in = starts or ends or admin_pages.now().date()
     return offers.Draft(form.name, form.category, form.offer, form.communities,
@@ -74,7 +75,7 @@ def _upload() -> tuple[bytes | None, offers.Problem | None]:
     return data, offers.image_problem(data)
 
 
-def _merchant_view(m: offers.Merchant, today: date) -> dict[str, Any]:
+def merchant_view(m: offers.Merchant, today: date) -> dict[str, Any]:
     return {"id": m.id, "name": m.name, "category": m.category, "offer": m.offer,
             "image": bool(m.image), "communities": list(m.communities),
             "valid_from": m.valid_from.isoformat(), "valid_until": m.valid_until.isoformat(),
@@ -86,7 +87,7 @@ def _merchant_view(m: offers.Merchant, today: date) -> dict[str, Any]:
 def _merchants() -> list[dict[str, Any]]:
     today = admin_pages.now().date()
     with store().session() as db:
-        return [_merchant_view(m, today) for m in
+        return [merchant_view(m, today) for m in
                 db.scalars(select(offers.Merchant).order_by(offers.Merchant.name))]
 
 
@@ -99,7 +100,7 @@ def _by_field(problems: list[offers.Problem]) -> dict[str, str]:
     """The offer's problems keyed by field, in the page's language (shown beside it)."""
     keyed: dict[str, list[str]] = {}
     for problem in problems:
-        keyed.setdefault(problem.field, []).append(tr(problem.zh, problem.en))
+        keyed.setdefault(problem.field, []).append(problem.text())
     return {field: "; ".join(texts) for field, texts in keyed.items()}
 
 
@@ -142,19 +143,19 @@ def merchant_add() -> tuple[str, int] | BaseResponse:
         if not problems:
             merchant = offers.add(db, draft, admin_pages.now())
             if data is not None:
-                merchant.image = offers.save_image(_images(), merchant.id, data)
+                merchant.image = offers.save_image(images(), merchant.id, data)
             audited(db, "merchants.add", draft.name, detail={
                 "category": draft.category, "communities": list(draft.communities),
                 "valid_from": draft.valid_from.isoformat(),
                 "valid_until": draft.valid_until.isoformat(), "image": data is not None})
     if problems:
         return _merchants_page(form, problems, 400)
-    _reshow()
-    flash(tr(f"已添加 {form.name}", f"{form.name} added"), "ok")
+    reshow()
+    flash(gettext("%(name)s added", name=form.name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))
 
 
-def _reshow() -> None:
+def reshow() -> None:
     """This process's portal shows the change at once (other processes within 30 s)."""
     portal = current_app.extensions.get("citynet.portal")
     if portal is not None:
@@ -176,7 +177,7 @@ def merchant_edit(merchant_id: int) -> tuple[str, int]:
     m = _merchant(merchant_id)
     form = OfferForm(m.name, m.category, m.offer, tuple(m.communities),
                      m.valid_from.isoformat(), m.valid_until.isoformat())
-    return _edit_page(_merchant_view(m, admin_pages.now().date()), form, [])
+    return _edit_page(merchant_view(m, admin_pages.now().date()), form, [])
 
 
 @admin_pages.blueprint.post(f"/merchants/<int(max={MAX_ID}):merchant_id>")
@@ -184,7 +185,7 @@ def merchant_edit(merchant_id: int) -> tuple[str, int]:
 def merchant_save(merchant_id: int) -> tuple[str, int] | BaseResponse:
     """Save an edited offer; a new picture replaces the old, ``drop_image`` removes it,
     and with neither the picture stays."""
-    shown = _merchant_view(_merchant(merchant_id), admin_pages.now().date())
+    shown = merchant_view(_merchant(merchant_id), admin_pages.now().date())
     form = _offer_form()
     draft, problems = _draft(form)
     data, bad_image = _upload()
@@ -200,15 +201,15 @@ def merchant_save(merchant_id: int) -> tuple[str, int] | BaseResponse:
                 changed.append("image")
                 old, merchant.image = merchant.image, ""
                 if data is not None:
-                    merchant.image = offers.save_image(_images(), merchant.id, data)
+                    merchant.image = offers.save_image(images(), merchant.id, data)
                 if old and old != merchant.image:
-                    (_images() / old).unlink(missing_ok=True)
+                    (images() / old).unlink(missing_ok=True)
             audited(db, "merchants.edit", draft.name, detail={"id": merchant_id,
                                                               "changed": changed})
     if problems:
         return _edit_page(shown, form, problems, 400)
-    _reshow()
-    flash(tr(f"已保存 {form.name}", f"{form.name} saved"), "ok")
+    reshow()
+    flash(gettext("%(name)s saved", name=form.name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))
 
 
@@ -223,7 +224,7 @@ def merchant_remove(merchant_id: int) -> BaseResponse:
         audited(db, "merchants.remove", name, detail={"id": merchant_id,
                                                       "impressions": merchant.impressions,
                                                       "clicks": merchant.clicks})
-        offers.remove(db, merchant, _images())
-    _reshow()
-    flash(tr(f"已删除 {name}", f"{name} removed"), "ok")
+        offers.remove(db, merchant, images())
+    reshow()
+    flash(gettext("%(name)s removed", name=name), "ok")
     return redirect(url_for("portal_admin.merchant_list"))

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy import JSON, Date, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.cache import Reloading
+from citynet.catalogs import N_, gettext
 from citynet.db import Base, Store, UtcDateTime
 from inventory.models import AccessPoint, Community, Hotspot, NasClient
 from radius.records import normal_mac
@@ -53,21 +54,28 @@ def image_kind(data: bytes) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class Problem:
-    """What is wrong with an offer, by field, in both languages of the staff pages."""
+    """What is wrong with an offer, by field: a msgid and its blanks' values, said in
+    the reader's language where it is shown (:meth:`text`)."""
 
     field: str
-    zh: str
-    en: str
+    message: str
+    values: Mapping[str, object] | None = None
+
+    def text(self) -> str:
+        return gettext(self.message, **(self.values or {}))
+
+    def english(self) -> str:
+        """As written (a msgid is the English text): the JSON API's language."""
+        return self.message % self.values if self.values else self.message
 
 
 def image_problem(data: bytes) -> Problem | None:
     if image_kind(data) is None:
-        return Problem("image", "图片须为 PNG 或 JPEG 文件", "the image must be a PNG or JPEG file")
+        return Problem("image", N_("the image must be a PNG or JPEG file"))
     if len(data) > MAX_IMAGE_BYTES:
-        return Problem("image", f"图片有 {len(data):,} 字节，最多 {MAX_IMAGE_BYTES:,}"
-                       "（信号弱时门户页面也要打开得快）",
-                       f"the image is {len(data):,} bytes; at most {MAX_IMAGE_BYTES:,} "
-                       "(the portal must stay light on a weak signal)")
+        return Problem("image", N_("the image is %(size)s bytes; at most %(most)s (the portal "
+                                   "must stay light on a weak signal)"),
+                       {"size": f"{len(data):,}", "most": f"{MAX_IMAGE_BYTES:,}"})
     return None
 
 
@@ -75,7 +83,7 @@ def save_image(directory: Path, merchant_id: int, data: bytes) -> str:
     """Store an offer's picture; the file name, or ValueError saying what is wrong."""
     problem = image_problem(data)
     if problem is not None:
-        raise ValueError(problem.en)
+        raise ValueError(problem.text())
     extension, _ = image_kind(data) or ("", "")
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{merchant_id}.{extension}"
@@ -99,26 +107,31 @@ def check(draft: Draft, known_communities: Collection[str], name_taken: bool) ->
     """Everything wrong with an offer, given which of its communities exist and whether
     another merchant has its name; empty when it may be saved."""
     problems = []
-    for field, zh in (("name", "商户名称"), ("category", "类别"), ("offer", "优惠内容")):
-        value = getattr(draft, field)
+    for name, (empty, too_long) in _TEXT_FIELDS.items():
+        value = getattr(draft, name)
         if not value.strip():
-            problems.append(Problem(field, f"请填写{zh}", f"the {field} is empty"))
-        elif len(value) > LONGEST[field]:
-            problems.append(Problem(field, f"{zh}最多 {LONGEST[field]} 个字",
-                                    f"the {field} is at most {LONGEST[field]} characters"))
+            problems.append(Problem(name, empty))
+        elif len(value) > LONGEST[name]:
+            problems.append(Problem(name, too_long, {"most": LONGEST[name]}))
     if draft.valid_until < draft.valid_from:
-        problems.append(Problem("valid_until",
-                                f"结束日期 {draft.valid_until} 早于开始日期 {draft.valid_from}",
-                                f"{draft.valid_until} is before the first day "
-                                f"{draft.valid_from}"))
+        problems.append(Problem("valid_until", N_("%(last)s is before the first day %(first)s"),
+                                {"last": draft.valid_until, "first": draft.valid_from}))
     unknown = [c for c in draft.communities if c not in known_communities]
     if unknown:
-        problems.append(Problem("communities", f"没有名为 {'、'.join(unknown)} 的社区",
-                                f"no community named {', '.join(unknown)}"))
+        problems.append(Problem("communities", N_("no community named %(names)s"),
+                                {"names": ", ".join(unknown)}))
     if name_taken:
-        problems.append(Problem("name", f"已有名为“{draft.name}”的商户",
-                                f"a merchant named {draft.name!r} exists"))
+        problems.append(Problem("name", N_("a merchant named %(name)s exists"),
+                                {"name": repr(draft.name)}))
     return problems
+
+
+_TEXT_FIELDS = {  # field → (msgid when empty, msgid when too long)
+    "name": (N_("the name is empty"), N_("the name is at most %(most)s characters")),
+    "category": (N_("the category is empty"),
+                 N_("the category is at most %(most)s characters")),
+    "offer": (N_("the offer is empty"), N_("the offer is at most %(most)s characters")),
+}
 
 
 def problems(session: Session, draft: Draft, merchant_id: int | None = None) -> list[Problem]:

@@ -19,8 +19,10 @@ from radius.models import RadiusSession
 
 
 @visit.blueprint.get("/success")
-def success() -> str:
+def success() -> BaseResponse | str:
     handoff = visit.handoff()
+    if not _logged_in(handoff):  # "you are online" only when the NAS or AC said so
+        return redirect(url_for(".arrive"))
     link = uam.safe_link(handoff.userurl) if handoff else ""
     phone = session.get("phone")
     can_enrol = False
@@ -29,6 +31,14 @@ def success() -> str:
             can_enrol = not totp.enrolled(db, phone)
     return render_template("portal/success.html", link=link, can_enrol=can_enrol,
                            offers=offers.shown())
+
+
+def _logged_in(handoff: uam.Handoff | None) -> bool:
+    """The NAS sent this browser back with ``res=success`` (UAM), or this session logged
+    in through a Portal-protocol AC (it answered the login before the redirect here)."""
+    if handoff is None:
+        return False
+    return handoff.res == "success" or (bool(handoff.ac) and bool(session.get("phone")))
 
 
 @visit.blueprint.get("/status")

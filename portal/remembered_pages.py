@@ -8,15 +8,16 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet.access import audited, require, tr
+from citynet.access import audited, require
+from citynet.catalogs import N_, gettext
 from citynet.web import MAX_ID, store, whole_number
 from portal import admin_pages, phones
 from radius import remembered
 from radius.records import normal_mac
 
 REMEMBERED_SHOWN = 200
-REMEMBERED_STATES = {"live": ("有效", "live", "ok"), "expired": ("已过期", "expired", "muted"),
-                     "revoked": ("已撤销", "revoked", "bad")}
+REMEMBERED_STATES = {"live": (N_("live"), "ok"), "expired": (N_("expired"), "muted"),
+                     "revoked": (N_("revoked"), "bad")}  # state → (msgid, CSS class)
 
 
 def _remembered_view(device: remembered.RememberedDevice, now: datetime) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def remembered_devices() -> tuple[str, int]:
     given = {name: admin_pages.arg(name) for name in ("phone", "mac", "ended")}
     mac = normal_mac(given["mac"]) if given["mac"] else ""
     phone = (phones.mainland_mobile(given["phone"]) or given["phone"]) if given["phone"] else ""
-    error = (tr(f"“{given['mac']}”不是MAC地址", f"{given['mac']!r} is not a MAC address")
+    error = (gettext("%(mac)s is not a MAC address", mac=repr(given["mac"]))
              if given["mac"] and not mac else "")
     found: list[dict[str, Any]] = []
     if not error:
@@ -63,7 +64,7 @@ def remembered_revoke() -> BaseResponse:
     if device_id is None:
         abort(400, "device= takes a remembered device's number")
     if not reason:
-        flash(tr("请填写撤销原因", "Give a reason to revoke"), "error")
+        flash(gettext("Give a reason to revoke"), "error")
         return redirect(back)
     with store().session() as db:
         device = remembered.revoke(db, device_id, f"staff: {reason}")
@@ -72,11 +73,10 @@ def remembered_revoke() -> BaseResponse:
                     detail={"id": device.id})
             mac = device.mac
     if device is None:
-        flash(tr("这台设备已不在记住的设备中", "That device is no longer remembered"), "error")
+        flash(gettext("That device is no longer remembered"), "error")
     else:
-        flash(tr(f"{mac} 已不再被记住：下次连接需在门户登录",
-                 f"{mac} is no longer remembered: its next connection goes through the "
-                 "portal"), "ok")
+        flash(gettext("%(mac)s is no longer remembered: its next connection goes through "
+                      "the portal", mac=mac), "ok")
     return redirect(back)
 
 

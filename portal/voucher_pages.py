@@ -14,7 +14,8 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from citynet.access import audited, require, tr
+from citynet.access import audited, require
+from citynet.catalogs import N_, gettext
 from citynet.web import store, whole_number
 from portal import admin_pages, sheet
 from radius import vouchers
@@ -23,12 +24,12 @@ MAX_COUNT = 1000  # codes per batch from the web (the CLI takes up to 10 000)
 # a batch name from the web: a word, then word characters, dots and dashes (no slash: it
 # is part of the page's address)
 BATCH_NAME = re.compile(r"\w[\w.\-]*")
-VOUCHER_STATES = {  # vouchers.state → (zh, en, CSS class)
-    "unused": ("未使用", "unused", "ok"),
-    "in_use": ("使用中", "in use", "ok"),
-    "used_up": ("已用完", "used up", "muted"),
-    "expired": ("已过期", "expired", "muted"),
-    "revoked": ("已作废", "revoked", "bad"),
+VOUCHER_STATES = {  # vouchers.state → (msgid, CSS class)
+    "unused": (N_("unused"), "ok"),
+    "in_use": (N_("in use"), "ok"),
+    "used_up": (N_("used up"), "muted"),
+    "expired": (N_("expired"), "muted"),
+    "revoked": (N_("revoked"), "bad"),
 }
 UNNAMED = "-"  # the address of the batch with no name (the CLI's default)
 
@@ -44,11 +45,15 @@ class BatchForm:
     valid_days: str = "90"
 
 
-FIELDS = (  # BatchForm field → (lowest, highest, zh, en): the CLI's limits
-    ("count", 1, MAX_COUNT, "数量", "count"),
-    ("minutes", 1, vouchers.MAX_MINUTES, "分钟", "minutes"),
-    ("devices", 1, vouchers.MAX_DEVICES, "设备数", "devices"),
-    ("valid_days", 1, vouchers.MAX_VALID_DAYS, "有效天数", "valid days"),
+FIELDS = (  # BatchForm field, lowest, highest (the CLI's limits), label, problem: msgids
+    ("count", 1, MAX_COUNT, N_("Number of codes"),
+     N_("count must be a whole number from %(low)s to %(high)s")),
+    ("minutes", 1, vouchers.MAX_MINUTES, N_("Minutes"),
+     N_("minutes must be a whole number from %(low)s to %(high)s")),
+    ("devices", 1, vouchers.MAX_DEVICES, N_("Devices"),
+     N_("devices must be a whole number from %(low)s to %(high)s")),
+    ("valid_days", 1, vouchers.MAX_VALID_DAYS, N_("Valid days"),
+     N_("valid days must be a whole number from %(low)s to %(high)s")),
 )
 
 
@@ -57,17 +62,14 @@ def _batch_problems(form: BatchForm) -> dict[str, str]:
     does)."""
     problems = {}
     if not form.batch:
-        problems["batch"] = tr("请填写批次名称", "Give the batch a name")
+        problems["batch"] = gettext("Give the batch a name")
     elif len(form.batch) > vouchers.BATCH_MAX or not BATCH_NAME.fullmatch(form.batch):
-        problems["batch"] = tr("批次名称只能包含文字、数字、点和短横线，"
-                               f"最多 {vouchers.BATCH_MAX} 个字符",
-                               "A batch name has letters, digits, dots and dashes, at most "
-                               f"{vouchers.BATCH_MAX} characters")
-    for field, low, high, zh, en in FIELDS:
+        problems["batch"] = gettext("A batch name has letters, digits, dots and dashes, at "
+                                    "most %(most)s characters", most=vouchers.BATCH_MAX)
+    for field, low, high, _label, problem in FIELDS:
         raw = getattr(form, field)
         if whole_number(raw, low, high) is None:
-            problems[field] = tr(f"{zh}须为 {low} 到 {high} 之间的整数",
-                                 f"{en} must be a whole number from {low} to {high}")
+            problems[field] = gettext(problem, low=low, high=high)
     return problems
 
 
@@ -110,8 +112,8 @@ def _create(form: BatchForm) -> dict[str, str]:
     if not problems:
         with store().session() as db:
             if vouchers.batch_exists(db, form.batch):
-                problems["batch"] = tr(f"已有批次“{form.batch}”：请换一个名称",
-                                       f"Batch {form.batch!r} exists: choose another name")
+                problems["batch"] = gettext("Batch %(batch)s exists: choose another name",
+                                            batch=repr(form.batch))
             else:
                 terms = {"count": int(form.count), "minutes": int(form.minutes),
                          "devices": int(form.devices), "valid_days": int(form.valid_days)}
@@ -129,7 +131,7 @@ def voucher_create() -> tuple[str, int] | BaseResponse:
     problems = _create(form)
     if problems:
         return _vouchers_page(form, 400, problems)
-    flash(tr(f"已生成 {form.count} 张上网券", f"{form.count} vouchers created"), "ok")
+    flash(gettext("%(count)s vouchers created", count=form.count), "ok")
     return redirect(_batch_url(form.batch))
 
 
@@ -174,7 +176,7 @@ def voucher_batch(batch: str) -> Response:
     with store().session() as db:
         codes = [_code_view(v, now) for v in vouchers.in_batch(db, batch)]
     if not codes:
-        abort(404, tr(f"没有批次“{batch}”", f"No batch {batch!r}"))
+        abort(404, gettext("No batch %(batch)s", batch=repr(batch)))
     page = render_template("portal_admin/batch.html", batch=batch, slug=slug, codes=codes,
                            states=VOUCHER_STATES, reason_max=admin_pages.REASON_MAX,
                            unused=sum(c["state"] == "unused" for c in codes))
@@ -193,8 +195,7 @@ def voucher_sheet(batch: str) -> Response:
             audited(db, "vouchers.print", batch,
                     detail={"codes": len(printed), "unused_only": unused})
     if not printed:
-        abort(404, tr(f"批次“{batch}”没有可打印的上网券",
-                      f"Batch {batch!r} has no vouchers to print"))
+        abort(404, gettext("Batch %(batch)s has no vouchers to print", batch=repr(batch)))
     return Response(sheet.render(batch, printed))
 
 
@@ -207,43 +208,41 @@ def voucher_revoke() -> BaseResponse:
     listed = url_for("portal_admin.voucher_batches")
     back = _batch_url(batch) if request.form.get("batch") else listed
     if not code and not request.form.get("batch"):  # "" is no batch: the unnamed one is "-"
-        flash(tr("请填写上网券号码或批次", "Give a voucher code or a batch"), "error")
+        flash(gettext("Give a voucher code or a batch"), "error")
         return redirect(listed)
     if not reason:
-        flash(tr("请填写作废原因", "Give a reason to revoke"), "error")
+        flash(gettext("Give a reason to revoke"), "error")
         return redirect(back)
     now = admin_pages.now()
     with store().session() as db:
         if not code:
             if not vouchers.batch_exists(db, batch):
-                flash(tr("没有这个批次", "No such batch"), "error")
+                flash(gettext("No such batch"), "error")
                 return redirect(listed)
             count = vouchers.revoke_unused(db, batch, now)
             audited(db, "vouchers.revoke", batch, reason=reason,
                     detail={"unused_revoked": count})
-            flash(tr(f"已作废 {count} 张未使用的上网券；使用中的不受影响（可逐张作废）",
-                     f"{count} unused vouchers revoked; those in use are not affected "
-                     "(revoke them one by one)"), "ok")
+            flash(gettext("%(count)s unused vouchers revoked; those in use are not "
+                          "affected (revoke them one by one)", count=count), "ok")
             return redirect(back)
         voucher = vouchers.find(db, code)
         if voucher is None:
-            flash(tr("没有这个上网券号码", "No such voucher code"), "error")
+            flash(gettext("No such voucher code"), "error")
             return redirect(back)
         was, shown = vouchers.state(voucher, now), vouchers.display(voucher.code)
         back = _batch_url(voucher.batch)
         if not vouchers.revoke(db, voucher, now):
-            flash(tr(f"{shown} 已作废过", f"{shown} was revoked already"), "error")
+            flash(gettext("%(code)s was revoked already", code=shown), "error")
             return redirect(back)
         # the target names the voucher by its id: a code is a credential
         audited(db, "vouchers.revoke", f"voucher {voucher.id}", reason=reason,
                 detail={"batch": voucher.batch, "was": was})
     if was == "in_use":
-        flash(tr(f"{shown} 已作废，不再接受新设备；已在线的会话持续到结束，"
-                 "或在“上网会话”页面断开。",
-                 f"{shown} revoked: it admits no new device. The session already online "
-                 "continues until it ends or is disconnected on the sessions page."), "ok")
+        flash(gettext("%(code)s revoked: it admits no new device. The session already "
+                      "online continues until it ends or is disconnected on the sessions "
+                      "page.", code=shown), "ok")
     else:
-        flash(tr(f"{shown} 已作废", f"{shown} revoked"), "ok")
+        flash(gettext("%(code)s revoked", code=shown), "ok")
     return redirect(back)
 
 

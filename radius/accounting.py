@@ -369,6 +369,8 @@ class RecordWriter:
         logins: list[LoginEvent] = []
         pending: guesses.Keys = Counter()
         decided: dict[str, Decision] = {}  # request identities decided in this batch
+        known = retries.recall(session, {job.request_key for job in jobs
+                                         if isinstance(job, Login) and job.request_key})
         for job in jobs:  # login records in arrival order
             if isinstance(job, AccountingEvent):
                 new = next(new_accounting)
@@ -385,15 +387,13 @@ class RecordWriter:
             elif self.decide is None:
                 raise RuntimeError("this record writer decides no logins")
             elif job.request_key:
-                known = decided.get(job.request_key) or retries.recall(session,
-                                                                        job.request_key)
-                if known is not None:  # a retry of a decided request: answered, not recorded
+                earlier = decided.get(job.request_key) or known.get(job.request_key)
+                if earlier is not None:  # a retry of a decided request: answered, not recorded
                     self.retries += 1
-                    outcomes.append(known)
+                    outcomes.append(earlier)
                     continue
                 decision = decided[job.request_key] = self.decide(
                     session, job.attempt, job.nas, job.profile)
-                retries.remember(session, job.request_key, decision, datetime.now(UTC))
             else:
                 decision = self.decide(session, job.attempt, job.nas, job.profile)
             outcomes.append(decision)
@@ -402,6 +402,7 @@ class RecordWriter:
             record = login_record(job.attempt, job.nas, decision)
             if guesses.recordable(session, record, pending):
                 logins.append(record)
+        retries.remember(session, decided, datetime.now(UTC))
         records.append(session, logins)
         return outcomes
 

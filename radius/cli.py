@@ -17,7 +17,6 @@ from itertools import islice
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -53,7 +52,7 @@ def radius_serve(runtime: Runtime) -> None:
     Try it (Message-Authenticator is required, as Blast-RADIUS demands):
       echo 'Message-Authenticator = 0x00' | radclient -x 127.0.0.1:1812 status SECRET
     """
-    from radius.service import RadiusService, login_gates
+    from radius.service import RadiusService, login_gates, tunnel_sources
 
     config = runtime.config.section(RadiusConfig)
     if not config.has_work:
@@ -61,7 +60,8 @@ def radius_serve(runtime: Runtime) -> None:
                            "is not set (the rlm_rest API needs it)")
     box = runtime.box()
     service = RadiusService(runtime.store, box, config, udp=config.enabled,
-                            gates=login_gates(runtime.config))
+                            gates=login_gates(runtime.config),
+                            tunnel_sources=tunnel_sources(runtime, box))
     try:
         service.start()
     except OSError as exc:
@@ -523,35 +523,34 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
     emit(shown, fmt, more="raise --limit to see more")
 
 
-def _nas_target(runtime: Runtime, session_id: str, nas_name: str | None,
-                change: dict[str, object] | None = None) -> tuple[NasTarget, dict[str, object]]:
-    """Where and how to address an open session, and what a
-    CoA making ``change`` carries to its NAS (radius.reauth)."""
+def _open_row(runtime: Runtime, session_id: str, nas_name: str | None) -> int:
+    """The row id of the one open session with this id (on this NAS)."""
     from sqlalchemy import select
 
-    from radius import reauth
-    from radius import sessions as live_sessions
     from radius.models import RadiusSession
-    from radius.profiles import ProfileBook
 
-    box = runtime.box()
     with runtime.store.session() as session:
-        query = select(RadiusSession).where(RadiusSession.session_id == session_id,
-                                            RadiusSession.stopped_at.is_(None))
+        query = select(RadiusSession.id).where(RadiusSession.session_id == session_id,
+                                               RadiusSession.stopped_at.is_(None))
         if nas_name:
             query = query.where(RadiusSession.nas == nas_name)
         found = session.scalars(query).all()
         if len(found) != 1:
             raise CitynetError(f"{len(found)} open sessions have id {session_id!r}"
                                + ("; name the NAS with --nas" if found else ""))
-        target = live_sessions.target(session, box, found[0])
-        if change is None:
-            return target, {}
-        config = runtime.config.section(RadiusConfig)
-        terms = ProfileBook.of(runtime.store).get(target.policy)
-        attributes = reauth.coa_attributes(session, found[0], target.vendor, terms,
-                                           ZoneInfo(config.timezone), change, datetime.now(UTC))
-        return target, attributes
+        return found[0]
+
+
+def _nas_target(runtime: Runtime, session_id: str, nas_name: str | None) -> NasTarget:
+    """Where and how to address an open session."""
+    from radius import sessions as live_sessions
+    from radius.models import RadiusSession
+
+    row_id = _open_row(runtime, session_id, nas_name)
+    with runtime.store.session() as session:
+        found = session.get(RadiusSession, row_id)
+        assert found is not None  # noqa: S101 - just read
+        return live_sessions.target(session, runtime.box(), found)
 
 
 COA_PORT = click.option("--port", type=click.IntRange(1, 65535), default=None,
@@ -578,7 +577,7 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
     from radius import coa
     from radius.wire import Code
 
-    target, _ = _nas_target(runtime, session_id, nas_name)
+    target = _nas_target(runtime, session_id, nas_name)
     result = coa.send(target.host, target.secret, Code.DISCONNECT_REQUEST, target.identity,
                       port=port or runtime.config.section(RadiusConfig).coa_port,
                       source=coa.source_for(runtime.config.section(RadiusConfig)))
@@ -609,19 +608,25 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
     Example (2 Mbit/s up, 8 Mbit/s down):
       citynet sessions bandwidth 5f3a0001 --up 2000 --down 8000
     """
-    from radius import coa
-    from radius.wire import Code
+    from radius import bandwidth
 
-    change: dict[str, object] = {"WISPr-Bandwidth-Max-Up": up_kbps * 1000,
-                                 "WISPr-Bandwidth-Max-Down": down_kbps * 1000}
-    target, attributes = _nas_target(runtime, session_id, nas_name, change)
-    result = coa.send(target.host, target.secret, Code.COA_REQUEST, target.identity,
-                      port=port or runtime.config.section(RadiusConfig).coa_port, extra=attributes,
-                      source=coa.source_for(runtime.config.section(RadiusConfig)))
-    if not result.ok:
-        raise CitynetError(f"bandwidth not changed: {result}")
-    click.echo(f"{session_id} on {target.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
-               f"({result})")
+    outcome = bandwidth.change(runtime.store, runtime.box(),
+                               runtime.config.section(RadiusConfig),
+                               _open_row(runtime, session_id, nas_name), up_kbps, down_kbps,
+                               datetime.now(UTC), port)
+    if outcome.refused:
+        raise CitynetError(f"bandwidth not changed: {REFUSED[outcome.refused]}")
+    if not outcome.ok:
+        raise CitynetError(f"bandwidth not changed: {outcome.result}")
+    click.echo(f"{session_id} on {outcome.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
+               f"({outcome.result})")
+
+
+REFUSED = {  # radius.bandwidth's refusals, for the CLI
+    "no_session": "the session is gone", "ended": "the session has ended",
+    "nas_gone": "the session's NAS is no longer registered",
+    "nas_network": "its NAS is registered as a network: a CoA needs one address",
+    "no_key": "NAS secrets are sealed with the secrets key, and there is none"}
 
 
 @click.group()
@@ -653,6 +658,10 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     With two citynet nodes, FreeRADIUS calls the first API and, when it fails (down,
     timeout, 5xx), the next: a `redundant` block over one rest instance per node.
 
+    With network admission's people (or nac.enabled), it adds 802.1X: the eap module
+    (EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS/PAP) with the district CA's files in DIR/eap, and
+    the inner-tunnel server asking citynet about the logins inside PEAP and TTLS.
+
     A site's own rules go in DIR/site-authorize (unlang, kept when regenerating),
     run before citynet: `reject`, or `update control { &Auth-Type := Accept }`.
     citynet records what they decide (rlm_rest post-auth) like its own logins.
@@ -662,6 +671,7 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
       citynet freeradius config --out /etc/citynet/freeradius
       freeradius -f -d /etc/citynet/freeradius
     """
+    from citynet.domains import registered
     from radius.freeradius import FrontConfig, api_urls_of, write
     from radius.nas import NasRegistry
 
@@ -673,7 +683,17 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     box = runtime.box()
     with runtime.store.session() as session:
         registry = NasRegistry.load(session, box)
-    written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port),
+    # 802.1X: the eap module of the domain that has it (network admission)
+    parts = [part for domain in registered() if domain.freeradius_eap is not None
+             if (part := domain.freeradius_eap(runtime, out.resolve())) is not None]
+    if len(parts) > 1:
+        raise CitynetError("more than one domain contributes an eap module")
+    written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port,
+                                     parts[0].module if parts else None),
                     sorted(registry.entries, key=lambda e: e.name))
-    click.echo(f"wrote {', '.join(p.name for p in written)} to {out}/ "
-               f"({len(registry)} NAS; API {', '.join(urls)}); run: freeradius -f -d {out}")
+    names = [p.name for p in written] + [str(f.relative_to(out.resolve()))
+                                         for part in parts for f in part.files]
+    eap = "; EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" if parts else ""
+    click.echo(f"wrote {', '.join(names)} to {out}/ "
+               f"({len(registry)} NAS; API {', '.join(urls)}{eap}); "
+               f"run: freeradius -f -d {out}")

@@ -10,6 +10,14 @@ is included at the top of authorize (unlang). A login they decide (``reject``, o
 ``control:Auth-Type := Accept``) reaches citynet's ``post-auth`` endpoint, so the login
 records stay whole; the logins citynet decided itself carry ``control:Citynet-Decided``
 (a local, never-sent attribute of the generated dictionary) and are not recorded twice.
+
+802.1X, when a domain contributes an ``eap`` module (network admission, once it has
+people): FreeRADIUS runs EAP itself — EAP-TLS against the district CA, and the TLS tunnels
+of PEAP and TTLS — and asks citynet only about the login inside a tunnel, from the
+:data:`~citynet.tunnel.INNER_SERVER` virtual server (rlm_rest's ``tunnel`` call).
+
+Past 400 lines because it is one config file's text: the unlang pieces read best next to
+the server they go into, and splitting them would scatter one radiusd.conf.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citynet.config import RadiusConfig
+from citynet.tunnel import INNER_SERVER
 from radius.nas import NasEntry
 
 TOKEN_HEADER = "X-Citynet-Token"  # noqa: S105 - a header name, not a secret
@@ -26,8 +35,12 @@ TOKEN_HEADER = "X-Citynet-Token"  # noqa: S105 - a header name, not a secret
 # login is citynet's decision and in its records already. 3000-3999: FreeRADIUS's range
 # for local attributes that never go into a packet.
 DECIDED = "Citynet-Decided"
+# the inner identity and reason of a PEAP/TTLS login, kept for the outer record
+INNER_USER, INNER_REASON = "Citynet-Inner-User", "Citynet-Inner-Reason"
 DICTIONARY = f"""$INCLUDE /usr/share/freeradius/dictionary
 ATTRIBUTE\t{DECIDED}\t3101\tstring
+ATTRIBUTE\t{INNER_USER}\t3102\tstring
+ATTRIBUTE\t{INNER_REASON}\t3103\tstring
 """
 SITE_AUTHORIZE = "site-authorize"
 # rlm_rest's codes other than fail (fail moves on to the next node): the API's answer
@@ -43,6 +56,7 @@ class FrontConfig:
     bind: str = "127.0.0.1"
     auth_port: int = 1812
     acct_port: int = 1813
+    eap_module: str | None = None  # the eap module's text (inside modules {}), if any
 
     def __post_init__(self) -> None:
         if not self.api_urls:
@@ -52,6 +66,11 @@ class FrontConfig:
     def instances(self) -> list[str]:
         """The rest module instance names, one per API server."""
         return [f"citynet_api{number}" for number in range(1, len(self.api_urls) + 1)]
+
+    @property
+    def tunnel_instances(self) -> list[str]:
+        """The rest instances the inner tunnel calls (authorize goes to ``/tunnel``)."""
+        return [f"citynet_tunnel{number}" for number in range(1, len(self.api_urls) + 1)]
 
 
 def api_urls_of(config: RadiusConfig) -> tuple[str, ...]:
@@ -86,12 +105,12 @@ def clients_conf(entries: list[NasEntry]) -> str:
         blocks)
 
 
-def _rest_section(name: str, config: FrontConfig) -> str:
+def _rest_section(name: str, config: FrontConfig, path: str | None = None) -> str:
     query = "nas=%{client:shortname}"
     if name == "post-auth":  # what FreeRADIUS answered, and by which Auth-Type
         query += "&packet=%{reply:Packet-Type}&auth=%{control:Auth-Type}"
     return f"""    {name} {{
-        uri = "${{..connect_uri}}/{name}?{query}"
+        uri = "${{..connect_uri}}/{path or name}?{query}"
         method = 'post'
         body = 'json'
         timeout = 2
@@ -99,7 +118,7 @@ def _rest_section(name: str, config: FrontConfig) -> str:
 """
 
 
-def _call_rest(config: FrontConfig, indent: str) -> str:
+def _call_rest(config: FrontConfig, indent: str, instances: list[str] | None = None) -> str:
     """Call citynet's API, failing over to the next node when one fails (down, slow,
     5xx: rlm_rest's ``fail``); any other answer (ok, reject, notfound...) is the API's.
 
@@ -114,7 +133,7 @@ def _call_rest(config: FrontConfig, indent: str) -> str:
     tries = "".join(
         f"{indent}    group {{\n{inner}update control {{\n{inner}    &REST-HTTP-Header += "
         f"{header}\n{inner}}}\n{inner}{name} {{\n{answers}{inner}}}\n{indent}    }}\n"
-        for name in config.instances)
+        for name in instances or config.instances)
     return f"{indent}redundant {{\n{tries}{indent}}}\n"
 
 
@@ -180,14 +199,154 @@ thread pool {{
 """
 
 
+def _eap_modules(config: FrontConfig) -> str:
+    """The eap module, mschap (PEAP's inner MSCHAPv2, checked against the NT hash citynet
+    answers with) and the rest instances of the inner tunnel."""
+    if config.eap_module is None:
+        return ""
+    tunnel = _rest_section("authorize", config, "tunnel")
+    return config.eap_module + """    mschap {
+        use_mppe = yes
+        require_encryption = yes
+        require_strong = yes
+        pool {
+            start = 0
+            min = 0
+            max = 0
+        }
+    }
+""" + "".join(_rest_module(name, url, tunnel)
+              for name, url in zip(config.tunnel_instances, config.api_urls, strict=True))
+
+
+def _outer_eap(config: FrontConfig) -> str:
+    if config.eap_module is None:
+        return ""
+    return f"""        # 802.1X: the eap module runs the conversation (EAP-TLS, and the tunnels of
+        # PEAP and TTLS, whose inner logins citynet answers from the inner tunnel)
+        if (&EAP-Message) {{
+            # what the inner tunnel said in an earlier round, for the record (post-auth
+            # REJECT sees no session-state, but control lasts the whole request)
+            update control {{
+                &{INNER_USER} := &session-state:User-Name
+                &{INNER_REASON} := &session-state:Module-Failure-Message
+            }}
+            eap {{
+                ok = return
+                updated = return
+            }}
+            reject
+        }}
+"""
+
+
+def inner_tunnel(config: FrontConfig) -> str:
+    """The virtual server for the login inside PEAP and TTLS: citynet answers TTLS/PAP
+    with its decision, PEAP-MSCHAPv2 with the NT hash that FreeRADIUS's mschap checks."""
+    if config.eap_module is None:
+        return ""
+    ask = _call_rest(config, "        ", config.tunnel_instances)
+    return f"""
+server {INNER_SERVER} {{
+    authorize {{
+        # EAP-MSCHAPv2's identity and challenge: the eap module alone
+        eap {{
+            ok = return
+        }}
+        # the login: TTLS's PAP password, or PEAP's MSCHAPv2 response
+{ask}        if (notfound) {{
+            reject
+        }}
+    }}
+    authenticate {{
+        Auth-Type eap {{
+            eap
+        }}
+        Auth-Type MS-CHAP {{
+            mschap
+        }}
+    }}
+    post-auth {{
+        # the real identity for the outer Access-Accept (and the outer record), whatever
+        # anonymous name the outer EAP identity gave
+        update outer.session-state {{
+            &User-Name := &User-Name
+        }}
+        Post-Auth-Type REJECT {{
+            # the outer record names the person, and why (citynet's Reply-Message, or
+            # the module's, e.g. mschap's): TTLS rejects in this very round (the outer
+            # request), PEAP one round later (the outer session-state)
+{_remember_refusal("outer.request")}{_remember_refusal("outer.session-state")}        }}
+    }}
+}}
+"""
+
+
+def _remember_refusal(where: str) -> str:
+    indent = " " * 12
+    return (f"{indent}update {where} {{\n{indent}    &User-Name := &User-Name\n{indent}}}\n"
+            f"{indent}if (&reply:Reply-Message) {{\n{indent}    update {where} {{\n"
+            f"{indent}        &Module-Failure-Message := &reply:Reply-Message\n"
+            f"{indent}    }}\n{indent}}}\n"
+            f"{indent}elsif (&Module-Failure-Message) {{\n{indent}    update {where} {{\n"
+            f"{indent}        &Module-Failure-Message := &Module-Failure-Message\n"
+            f"{indent}    }}\n{indent}}}\n")
+
+
+def _outer_authenticate(config: FrontConfig) -> str:
+    if config.eap_module is None:
+        return ""
+    return """        Auth-Type eap {
+            eap
+        }
+"""
+
+
+def _outer_refused(config: FrontConfig) -> str:
+    """A refused EAP login: an EAP-Failure for the supplicant even when policy refused it,
+    and the record under the inner identity and reason (PEAP's, from an earlier round)."""
+    if config.eap_module is None:
+        return ""
+    return f"""            if (&EAP-Message) {{
+                eap
+            }}
+            if (&control:{INNER_USER}) {{
+                update request {{
+                    &User-Name := &control:{INNER_USER}
+                    &Module-Failure-Message := &control:{INNER_REASON}
+                }}
+            }}
+"""
+
+
+def _outer_post_auth(config: FrontConfig) -> str:
+    if config.eap_module is None:
+        return ""
+    return """        # a PEAP/TTLS login: the inner identity goes to the NAS (User-Name in the
+        # Accept) and into the record
+        if (&session-state:User-Name) {
+            update reply {
+                &User-Name := &session-state:User-Name
+            }
+            update request {
+                &User-Name := &session-state:User-Name
+            }
+        }
+"""
+
+
 def radiusd_conf(directory: Path, config: FrontConfig) -> str:
     rest_sections = "".join(_rest_section(name, config)
                             for name in ("authorize", "post-auth", "accounting"))
     rest_modules = "".join(_rest_module(name, url, rest_sections)
                            for name, url in zip(config.instances, config.api_urls, strict=True))
+    rest_modules += _eap_modules(config)
     authorize_rest = _call_rest(config, "        ")
     accounting_rest = _call_rest(config, "        ")
     record_accept = _call_rest(config, "            ")
+    outer_eap, outer_post_auth = _outer_eap(config), _outer_post_auth(config)
+    # an EAP login refused by policy still ends with an EAP-Failure for the supplicant
+    outer_eap_failure = _outer_refused(config)
     record_reject = _call_rest(config, "                ")
     return f"""# Generated by `citynet freeradius config`: FreeRADIUS in front of citynet's API.
 {base_conf(directory)}
@@ -218,7 +377,7 @@ server default {{
         # the site's own rules, if any: a login they accept (control:Auth-Type) or reject
         # is not citynet's to decide, and post-auth records it
         $-INCLUDE ${{confdir}}/{SITE_AUTHORIZE}
-        # CHAP without CHAP-Challenge uses the Request Authenticator (RFC 2865 5.3);
+{outer_eap}        # CHAP without CHAP-Challenge uses the Request Authenticator (RFC 2865 5.3);
         # citynet only sees attributes, so hand it over explicitly.
         if (&CHAP-Password && !&CHAP-Challenge) {{
             update request {{
@@ -244,14 +403,15 @@ server default {{
     }}
 
     authenticate {{
-    }}
+{_outer_authenticate(config)}    }}
 
     post-auth {{
-        # accepted by the site's rules: recorded by citynet, or (citynet down) rejected
+{outer_post_auth}        # accepted by the site's rules (or by eap): recorded by citynet, or
+        # (citynet down) rejected
         if (!&control:{DECIDED}) {{
 {record_accept}        }}
         Post-Auth-Type REJECT {{
-            # rejected without citynet's decision (the site's rules, citynet failing)
+{outer_eap_failure}            # refused without citynet's decision (site rules, citynet failing)
             if (!&control:{DECIDED}) {{
 {record_reject}            }}
         }}
@@ -260,7 +420,7 @@ server default {{
     accounting {{
 {accounting_rest}    }}
 }}
-"""
+{inner_tunnel(config)}"""
 
 
 def write(directory: Path, config: FrontConfig, entries: list[NasEntry]) -> list[Path]:

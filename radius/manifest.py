@@ -25,8 +25,9 @@ AUDITORS = frozenset({Role.AUDITOR})
 
 def _blueprints() -> Sequence[Blueprint]:
     from radius.admin import blueprint
+    from radius.session_api import blueprint as api
 
-    return (blueprint,)
+    return (blueprint, api)
 
 
 def _commands() -> Sequence[click.Command]:
@@ -37,13 +38,15 @@ def _commands() -> Sequence[click.Command]:
 
 def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
     """The RADIUS service, when it has work (the UDP ports, or the rlm_rest API)."""
-    from radius.service import RadiusService, login_gates
+    from radius.service import RadiusService, login_gates, tunnel_sources
 
     settings = runtime.config.section(RadiusConfig)
+    if not settings.has_work:
+        return []
     return [RadiusService(runtime.store, box, settings, udp=settings.enabled,
                           metrics_allow=runtime.config.metrics.allow,
-                          gates=login_gates(runtime.config))
-            ] if settings.has_work else []
+                          gates=login_gates(runtime.config),
+                          tunnel_sources=tunnel_sources(runtime, box))]
 
 
 def _end_sessions(runtime: Runtime, identity: str) -> list[Ended]:

@@ -26,6 +26,43 @@ _REFUSED = {"content": {"application/json": {"schema": object_of({
                "description": "field → reason; \"\" for the kick as a whole"},
     "error": STRING})}}}
 REASON_MAX = 200  # radius.admin.REASON_MAX (a test holds them equal)
+KBPS = {"type": "integer", "minimum": 1, "maximum": 10_000_000}  # radius.bandwidth.MAX_KBPS
+_REASON = {"type": "string", "minLength": 1, "maxLength": REASON_MAX,
+           "pattern": "^[^\u0000]*[^\u0000\\s][^\u0000]*$",
+           "description": "why, for the audit log"}
+_CHANGED = object_of({
+    "changed": {"type": "boolean"}, "session": {"type": "integer"}, "session_id": STRING,
+    "nas": STRING, "who": STRING, "mac": STRING, "up_kbps": {"type": "integer"},
+    "down_kbps": {"type": "integer"}, "answer": STRING, "error_cause": STRING,
+    "attempts": {"type": "integer"}, "audit_seq": {"type": "integer"}})
+_ERRORS = {"content": {"application/json": {"schema": object_of({
+    "errors": {"type": "object", "additionalProperties": STRING,
+               "description": "field → reason; \"\" for the call as a whole"}})}}}
+
+
+def _bandwidth() -> dict[str, Any]:
+    return {"post": {
+        "summary": "Change one open session's upload and download limits: a CoA-Request "
+                   "(RFC 5176) to its NAS with WISPr-Bandwidth-Max-Up/-Down (and the "
+                   "session's other limits as they stand, for a NAS that re-authorises on "
+                   "every CoA), waiting for its answer; audited (sessions.kick)",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False,
+            "required": ["session", "up_kbps", "down_kbps", "reason"],
+            "properties": {
+                "session": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+                            "description": "the session's id in /admin/sessions.json"},
+                "up_kbps": KBPS, "down_kbps": KBPS, "reason": _REASON}}}}},
+        "responses": {
+            "200": {"description": "the NAS acknowledged: the limits apply",
+                    "content": {"application/json": {"schema": _CHANGED}}},
+            "400": {"description": "a field missing or out of range, by field", **_ERRORS},
+            "404": {"description": "no such session", **_ERRORS},
+            "409": {"description": "the session has ended, or its NAS cannot be reached by "
+                                   "CoA", **_ERRORS},
+            "502": {"description": "the NAS refused or did not answer (audited as failed)",
+                    "content": {"application/json": {"schema": _CHANGED}}},
+            **AUTH_ERRORS}}}
 
 
 def paths() -> dict[str, Any]:
@@ -68,4 +105,5 @@ def paths() -> dict[str, Any]:
                                        "failed)",
                         "content": {"application/json": {"schema": _KICKED}}},
                 **AUTH_ERRORS}}},
+        "/admin/sessions/bandwidth.json": _bandwidth(),
     }

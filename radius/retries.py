@@ -28,6 +28,7 @@ import base64
 import hashlib
 import json
 import logging
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, String, Text, bindparam, delete, insert, select
@@ -88,32 +89,37 @@ def decode(accept: bool, stored: str) -> Decision:
                     data["method"], data["reason"], data["identity"])
 
 
-# Run for every Access-Request with a request identity: prepared once, no ORM (a lookup
-# through the session would also flush every pending object first)
-_RECALL = DriverStatement(select(table(DecidedRequest).c.accept,
-                                 table(DecidedRequest).c.decision)
-                          .where(table(DecidedRequest).c.request_key == bindparam("key")))
-_REMEMBER = DriverStatement(insert(table(DecidedRequest)),
-                            ["request_key", "at", "accept", "decision"])
+_DECIDED = table(DecidedRequest)
+# once per round: one query for the round's retries, one executemany for its decisions —
+# on PostgreSQL each statement is a round trip made while the round holds the chain lock
+_RECALL = (select(_DECIDED.c.request_key, _DECIDED.c.accept, _DECIDED.c.decision)
+           .where(_DECIDED.c.request_key.in_(bindparam("keys", expanding=True))))
+_REMEMBER = DriverStatement(insert(_DECIDED), ["request_key", "at", "accept", "decision"])
 
 
-def recall(session: Session, key: str) -> Decision | None:
-    """The decision already made for this request, if any node made it."""
-    row = _RECALL.first(session, {"key": key})
-    return None if row is None else decode(*row)
+def recall(session: Session, keys: Collection[str]) -> dict[str, Decision]:
+    """The decisions already made for these requests, by any node: request key → it."""
+    if not keys:
+        return {}
+    rows = session.connection().execute(_RECALL, {"keys": list(keys)})
+    return {key: decode(accept, stored) for key, accept, stored in rows}
 
 
-def remember(session: Session, key: str, decision: Decision, at: datetime) -> bool:
-    """Store the decision made for this request; False (nothing stored, the retry is
-    decided again) for a reply value of a type not kept."""
-    try:
-        stored = encode(decision)
-    except TypeError as exc:
-        log.warning("decision not kept for the NAS's retries: %s", exc)
-        return False
-    _REMEMBER.many(session, [{"request_key": key, "at": at, "accept": decision.accept,
-                              "decision": stored}])
-    return True
+def remember(session: Session, decisions: Mapping[str, Decision], at: datetime) -> int:
+    """Store the decisions made for these requests (request key → decision); a decision
+    with a reply value of a type not kept is left out (its retry is decided again).
+    How many were stored."""
+    rows = []
+    for key, decision in decisions.items():
+        try:
+            stored = encode(decision)
+        except TypeError as exc:
+            log.warning("decision not kept for the NAS's retries: %s", exc)
+            continue
+        rows.append({"request_key": key, "at": at, "accept": decision.accept,
+                     "decision": stored})
+    _REMEMBER.many(session, rows)
+    return len(rows)
 
 
 def forget(session: Session, before: datetime) -> int:

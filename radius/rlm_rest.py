@@ -22,9 +22,12 @@ hand-written configs whose own authorize sets ``Auth-Type rest``. ``post-auth`` 
 what FreeRADIUS decided without us (a site's own rules ahead of citynet, citynet
 failing); the answers of ours carry ``control:Citynet-Decided`` so the generated config
 calls it for no other login. ``accounting`` stores a record as the listener does.
+``tunnel`` answers the generated inner-tunnel server for PEAP and TTLS logins
+(:mod:`citynet.tunnel`): the domains registering ``tunnel_logins`` answer it (network
+admission's people), on a worker thread.
 
 Access: the token in an ``X-Citynet-Token`` header, and a source address inside
-``radius.rest_allow``.
+``radius.rest_allow``. (Just past 400 lines: one HTTP contract, its five calls together.)
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from aiohttp import web
 
 from citynet import metrics
 from citynet.logs import Throttle, store_failed
+from citynet.tunnel import TunnelAnswer, TunnelLogin, TunnelSource, Verdict
 from radius import codec
 from radius.accounting import Job, Outcome, UnusableAccounting, event_from
 from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
@@ -56,7 +60,7 @@ from radius.vendors import in_vendor_terms
 log = logging.getLogger(__name__)
 
 PREFIX = "/radius/rest"
-SECTIONS = frozenset({"authorize", "authenticate", "post-auth", "accounting"})
+SECTIONS = frozenset({"authorize", "authenticate", "post-auth", "accounting", "tunnel"})
 METRICS = "/metrics"  # beside the API, not under it: Prometheus's usual path
 # rlm_rest's reading of our status codes (FreeRADIUS 3.2 mods-available/rest).
 STATUS = {"ok": 204, "updated": 200, "reject": 401, "notfound": 404, "userlock": 403,
@@ -76,6 +80,8 @@ ADMITTED = frozenset({"eap"})
 # number's refusal says "no valid login token" whether it has none or gave a wrong or
 # spent one: that is a 401 with its Reply-Message.)
 NOBODYS = frozenset({UNCLAIMED["voucher"], UNCLAIMED["mac"]})
+# FreeRADIUS's EAP-Type numbers (RFC 3748 and IANA), should rlm_rest send the number
+EAP_TYPES = {26: "MSCHAPv2", 25: "PEAP", 21: "TTLS", 13: "TLS"}
 
 
 class JsonAttributes:
@@ -195,11 +201,14 @@ class RestApi:
     """rlm_rest's four calls on a listener's rounds (one event loop: the service's)."""
 
     def __init__(self, server: RadiusServer, token: str, allow: list[str],
-                 metrics_allow: Sequence[str] = ("127.0.0.1/32", "::1/128")) -> None:
-        """``metrics_allow``: who may GET /metrics (Prometheus; no token, by address)."""
+                 metrics_allow: Sequence[str] = ("127.0.0.1/32", "::1/128"),
+                 tunnel_sources: Sequence[TunnelSource] = ()) -> None:
+        """``metrics_allow``: who may GET /metrics (Prometheus; no token, by address);
+        ``tunnel_sources``: who answers logins inside PEAP and TTLS, asked in order."""
         if not token:
             raise ValueError("the rlm_rest API needs radius.rest_token")
         self.server = server
+        self.tunnel_sources = tuple(tunnel_sources)
         self.token = token.encode()
         self.allow = [ipaddress.ip_network(network) for network in allow]
         self.metrics_allow = list(metrics_allow)
@@ -208,6 +217,7 @@ class RestApi:
                              web.post(f"{PREFIX}/authenticate", self.authenticate),
                              web.post(f"{PREFIX}/post-auth", self.post_auth),
                              web.post(f"{PREFIX}/accounting", self.accounting),
+                             web.post(f"{PREFIX}/tunnel", self.tunnel),
                              web.get(METRICS, self.metrics)])
         self._runner: web.AppRunner | None = None
         self._throttle = Throttle()
@@ -394,3 +404,36 @@ class RestApi:
             return web.Response(status=STATUS["ok"])  # never recordable: answered, no retries
         await self._stored(event, nas)
         return web.Response(status=STATUS["ok"])
+
+    async def tunnel(self, request: web.Request) -> web.Response:
+        """A login inside PEAP or TTLS (the inner-tunnel server's authorize): TTLS/PAP's
+        decision (Auth-Type := Accept, or 401), PEAP-MSCHAPv2's NT hash for FreeRADIUS's
+        mschap (200 with control:NT-Password), or 404 for a name nobody knows."""
+        attributes, nas = await self._call(request)
+        try:
+            eap_type = attributes.get("EAP-Type")
+            login = TunnelLogin(
+                user=_text(attributes, "User-Name"),
+                password=_text(attributes, "User-Password") or None,
+                eap_type=EAP_TYPES.get(eap_type, str(eap_type)) if isinstance(
+                    eap_type, int) else str(eap_type or ""),
+                nas=nas, calling_station=_text(attributes, "Calling-Station-Id"))
+        except BadAttributes as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        found = TunnelAnswer(Verdict.NOTFOUND)
+        for source in self.tunnel_sources:
+            try:
+                found = await asyncio.to_thread(source, login)
+            except Exception as exc:  # the store, or the secret box: fail closed
+                store_failed(log, f"rlm_rest tunnel login from {nas} not answered", exc)
+                raise web.HTTPServiceUnavailable(text="not answered") from None
+            if found.verdict is not Verdict.NOTFOUND:
+                break
+        self.server.counters[f"tunnel {found.verdict}"] += 1
+        if found.verdict is Verdict.ACCEPT:
+            return answer(dict(found.reply), STATUS["updated"], **{"Auth-Type": "Accept"})
+        if found.verdict is Verdict.CREDENTIALS:
+            return answer(dict(found.reply), STATUS["updated"], **found.control)
+        if found.verdict is Verdict.REJECT:
+            return answer({"Reply-Message": found.reason}, STATUS["reject"])
+        return answer({}, STATUS["notfound"])

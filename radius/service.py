@@ -18,6 +18,8 @@ from citynet.db import Store
 from citynet.domains import registered
 from citynet.gates import LoginGate
 from citynet.logs import store_failed
+from citynet.runtime import Runtime
+from citynet.tunnel import TunnelSource
 from radius import coa
 from radius.accounting import RecordWriter
 from radius.enforcement import Enforcer
@@ -37,14 +39,22 @@ def login_gates(config: Config) -> list[LoginGate]:
     return [gate for domain in registered() for gate in domain.gates(config)]
 
 
+def tunnel_sources(runtime: Runtime, box: SecretBox | None) -> list[TunnelSource]:
+    """Who answers logins inside PEAP and TTLS: the registered domains that say so."""
+    return [domain.tunnel_logins(runtime, box) for domain in registered()
+            if domain.tunnel_logins is not None]
+
+
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
                  coa_port: int | None = None, udp: bool = True,
                  metrics_allow: Sequence[str] = LOOPBACK,
-                 gates: Sequence[LoginGate] = ()) -> None:
+                 gates: Sequence[LoginGate] = (),
+                 tunnel_sources: Sequence[TunnelSource] = ()) -> None:
         """``udp``: open the auth and accounting ports (not when FreeRADIUS has them);
         ``metrics_allow``: who may read the rlm_rest API's /metrics (config metrics.allow);
-        ``gates``: the registry's say in 802.1X and MAC bypass logins (citynet.gates)."""
+        ``gates``: the registry's say in 802.1X and MAC bypass logins (citynet.gates);
+        ``tunnel_sources``: the domains answering PEAP/TTLS inner logins (rlm_rest)."""
         self.store, self.box, self.config, self.udp = store, box, config, udp
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone, gates=gates)
@@ -59,8 +69,8 @@ class RadiusService:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
         policy.vendor_of = self._vendor_of
         token = config.rest_token.get_secret_value()
-        self.api = RestApi(self.server, token, config.rest_allow,
-                           metrics_allow) if token else None
+        self.api = RestApi(self.server, token, config.rest_allow, metrics_allow,
+                           tunnel_sources) if token else None
         self.api_port = config.rest_port  # the real one once started
         self._loop: asyncio.AbstractEventLoop | None = None  # made by start()
         self._stopped = asyncio.Event()

@@ -3,13 +3,16 @@ free loopback port in this process, Debian's Chromium (Playwright) signed in as 
 Each GET page of the Flask URL map, in each of its languages, at 360, 390, 768 and
 1366 px (full-page PNG) and printed on A4 (PDF), with an index.html of thumbnails.
 
-    PYTHONPATH=$PWD .venv/bin/python scripts/screenshots.py [OUT]   # OUT: /tmp/citynet-shots
+    PYTHONPATH=$PWD .venv/bin/python scripts/screenshots.py [OUT] [--widths 360,1366]
+    # OUT: /tmp/citynet-shots; --widths: fewer widths for a quicker look (default all four)
 
 Portal pages are reached as a phone would reach them: through the hotspot simulator's UAM
 hand-off (a RADIUS listener on free loopback ports), one MAC and one voucher per language;
 the status and success pages after a voucher login. Pages with URL parameters are filled
 from the first link to them found on the pages already visited (the first street, NAS,
-voucher batch...); the others are listed as not filled.
+voucher batch...); the others are listed as not filled. The pages that have nothing to show
+in the demo alone get one of their own: a merchant's offer, a pending device change
+request and a device job (a push with a changed and a rolled-back device).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,13 +32,15 @@ import pyotp
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
+from citynet import audit, staff
 from citynet import config as config_module
-from citynet import staff
 from citynet.app import create_app
 from citynet.config import RadiusConfig
 from citynet.domains import registered
 from citynet.runtime import Runtime
+from devices import approvals
 from inventory.demo import DEMO_NAS, DEMO_NAS_SECRET, DEMO_UAM_SECRET
+from portal import merchants
 from portal.simulator import Simulator
 from radius import vouchers
 from radius.service import RadiusService
@@ -43,11 +49,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = (360, 390, 768, 1366)
 STAFF_LANGS = ("zh-CN", "en")
 PORTAL_LANGS = ("zh-CN", "zh-Hant", "en")
+# staff pages whose text is in gettext catalogs: every catalog language (docs/i18n.md)
+CATALOGUED = ("/dashboard", "/inventory", "/admin/inventory")
 ADMIN, PASSWORD = "shots.admin", "a screenshot admin's long password"
 # not pages: machine formats, files, sign-out and the endpoints only a NAS or script calls
+# (not "radius": it named the radius_admin blueprint's sessions, records and retention)
 SKIP_WORDS = ("static", "api", "metrics", "csv", "json", "png", "svg", "pdf", "xlsx",
               "export", "openapi", "health", "logout", "signout", "download", "qr",
-              "capport", "radius", "rlm", "feed", "yaml", "debug", "favicon")
+              "capport", "rlm", "feed", "yaml", "debug", "favicon", "image")
 
 
 def skipped(rule: Any) -> bool:
@@ -55,9 +64,10 @@ def skipped(rule: Any) -> bool:
     return "GET" not in rule.methods or any(word in text for word in SKIP_WORDS)
 
 
-def seed(data_dir: Path) -> tuple[Runtime, Any, list[str]]:
-    """The demo district, as `citynet demo --seed-only` makes it, plus an admin and a
-    voucher batch (one voucher per portal language)."""
+def seed(data_dir: Path) -> tuple[Runtime, Any, list[str], dict[str, str]]:
+    """The demo district, as `citynet demo --seed-only` makes it, plus an admin, a
+    voucher batch (one voucher per portal language) and what :func:`extras` adds; with
+    the paths of the pages no link leads a signed-in admin to."""
     runtime = Runtime()
     config = config_module.from_dict({"data_dir": str(data_dir)})
     config = config.model_copy(update={"portal": config.portal.model_copy(
@@ -74,7 +84,39 @@ def seed(data_dir: Path) -> tuple[Runtime, Any, list[str]]:
         staff.add(session, ADMIN, staff.Role.ADMIN, PASSWORD)
         codes = [vouchers.display(v.code) for v in vouchers.create(
             session, len(PORTAL_LANGS), 120, 1, "screenshots", valid_days=30)]
-    return runtime, box, codes
+        known = extras(session)
+    return runtime, box, codes, known
+
+
+def extras(session: Any) -> dict[str, str]:
+    """A merchant's offer, a pending device change request and a device job: pages the
+    demo district alone leaves empty. Returns the paths no page links to."""
+    now = datetime.now(UTC)
+    offer = merchants.add(session, merchants.Draft(
+        "东门书店 Dongmen Books", "文化 culture",
+        "凭此页购书九折 · 10% off any book with this page",
+        (), now.date() - timedelta(days=1), now.date() + timedelta(days=30)), now)
+    plan = [{"hostname": name, "site": site, "added": added, "removed": removed,
+             "commands": [*added, *(f"undo {line[2:]}" for line in removed)] if added else []}
+            for name, site, added, removed in (
+                ("dongmen-acc-01", "东门社区", ["+ ntp-service unicast-server 10.0.0.123"],
+                 ["- ntp-service unicast-server 10.0.0.9"]),
+                ("dongmen-acc-02", "东门社区", ["+ ntp-service unicast-server 10.0.0.123"],
+                 ["- ntp-service unicast-server 10.0.0.9"]),
+                ("dongmen-agg-01", "东门", [], []))]
+    approvals.add(session, selectors=["site:东门社区"], templates=["ntp"], devices=plan,
+                  reason="CHG-2026-1201 NTP server move", requested_by="engineer.li", now=now)
+    audit.record(session, audit.Action(
+        "devices.push", "site:东门社区", "partial", "CHG-2026-1127 NTP",
+        {"devices": [{"hostname": "dongmen-acc-01", "status": "pushed", "error": "",
+                      "added": plan[0]["added"], "removed": plan[0]["removed"], "rollback": ""},
+                     {"hostname": "dongmen-acc-02", "status": "rolled_back", "added": [],
+                      "removed": [], "rollback": "restored the state before the change "
+                      "(3 commands)", "error": "dongmen-acc-02: refused 'ntp-service "
+                      "unicast-server 10.0.0.123': Error: The command failed"}],
+         "not_ready": [{"hostname": "dongmen-agg-01", "reason": "no backup yet"}]},
+        actor="engineer.li"))
+    return {"portal.offer": f"/portal/offers/{offer.id}"}
 
 
 def sign_in(page: Any, base: str, runtime: Runtime, box: Any) -> None:
@@ -97,12 +139,15 @@ def links(page: Any, base: str) -> list[str]:
     return [urlsplit(h).path for h in hrefs if h.startswith(base)]
 
 
-def discover(app: Any, page: Any, base: str) -> tuple[dict[str, str], list[str]]:
-    """Endpoint -> a path to open it; and the rules that could not be filled."""
+def discover(app: Any, page: Any, base: str,
+             known: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Endpoint -> a path to open it (``known`` ones as given); and the rules that could
+    not be filled."""
     adapter = app.url_map.bind("127.0.0.1")
     rules = [r for r in app.url_map.iter_rules() if not skipped(r)]
     paths = {r.endpoint: r.rule for r in rules if not r.arguments}
-    wanted = {r.endpoint for r in rules if r.arguments}
+    paths.update(known)
+    wanted = {r.endpoint for r in rules if r.arguments} - set(known)
     queue = list(paths.values())
     seen: set[str] = set()
     while queue and wanted:
@@ -166,12 +211,13 @@ def order(item: tuple[str, str]) -> tuple[bool, str]:
 
 
 def shoot(staff_page: Any, base: str, paths: dict[str, str], out: Path,
-          phone: Phone) -> list[dict[str, Any]]:
+          phone: Phone, widths: tuple[int, ...] = WIDTHS) -> list[dict[str, Any]]:
     shots = []
     for endpoint, path in sorted(paths.items(), key=order):
-        langs = PORTAL_LANGS if path.startswith("/portal") else STAFF_LANGS
+        portal = path.startswith("/portal")
+        langs = PORTAL_LANGS if portal or path.startswith(CATALOGUED) else STAFF_LANGS
         for lang in langs:
-            page = phone.page(path, lang) if langs is PORTAL_LANGS else staff_page
+            page = phone.page(path, lang) if portal else staff_page
             name = f"{endpoint.replace('.', '-')}-{lang}"
             page.set_viewport_size({"width": WIDTHS[-1], "height": 900})
             response = page.goto(f"{base}{path}?lang={lang}")
@@ -182,7 +228,7 @@ def shoot(staff_page: Any, base: str, paths: dict[str, str], out: Path,
                 break
             row = {"endpoint": endpoint, "path": path, "lang": lang, "status": status,
                    "url": page.url, "files": [], "overflow": []}
-            for width in WIDTHS:
+            for width in widths:
                 page.set_viewport_size({"width": width, "height": 900})
                 if not page.evaluate("document.documentElement.scrollWidth <= innerWidth"):
                     row["overflow"].append(width)
@@ -220,11 +266,17 @@ def index(out: Path, shots: list[dict[str, Any]], unfilled: list[str]) -> None:
 def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
-    out = Path(argv[1] if len(argv) > 1 else "/tmp/citynet-shots")  # noqa: S108
+    args = list(argv[1:])
+    widths = WIDTHS
+    if "--widths" in args:
+        at = args.index("--widths")
+        widths = tuple(int(w) for w in args[at + 1].split(","))
+        del args[at:at + 2]
+    out = Path(args[0] if args else "/tmp/citynet-shots")  # noqa: S108
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="citynet-shots-") as data:
-        runtime, box, codes = seed(Path(data))
+        runtime, box, codes, known = seed(Path(data))
         app = create_app(runtime.store, runtime.config, box=box)
         web = create_server(app, host="127.0.0.1", port=0, threads=4)
         thread = threading.Thread(target=web.run, daemon=True)
@@ -244,9 +296,9 @@ def main(argv: list[str]) -> int:
                     page = browser.new_page(viewport={"width": 1366, "height": 900})
                     page.set_default_timeout(30_000)
                     sign_in(page, base, runtime, box)
-                    paths, unfilled = discover(app, page, base)
+                    paths, unfilled = discover(app, page, base, known)
                     phone = Phone(browser, f"http://127.0.0.1:{hotspot.port}", codes)
-                    shots = shoot(page, base, paths, out, phone)
+                    shots = shoot(page, base, paths, out, phone, widths)
                 finally:
                     browser.close()
         finally:

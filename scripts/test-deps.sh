@@ -38,6 +38,15 @@ packages=(postgresql-client freeradius-utils freeradius freeradius-rest chromium
           # eapoltest: eapol_test, the real 802.1X supplicant (EAP-TLS with citynet's CA)
           # against FreeRADIUS in tests/integration/admission/
           eapoltest
+          # hostapd + wpasupplicant: a true EAPOL exchange over a veth between namespaces,
+          # hostapd (driver=wired) as the switch's authenticator in front of FreeRADIUS and
+          # wpa_supplicant (-D wired) as the host (tests/integration/admission/
+          # test_eapol_wired.py starts its own; the system's hostapd service stays off).
+          hostapd wpasupplicant
+          # poppler-utils + zbar-tools: pdftoppm and zbarimg, the voucher sheet's A4 PDF
+          # rendered and its QR codes read back (test_admin_tasks_browser); pdftoppm also
+          # to look at the PDFs scripts/screenshots.py prints
+          poppler-utils zbar-tools
           "$@")
 
 missing=()

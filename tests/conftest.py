@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,15 @@ from citynet.config import Config
 from citynet.db import Store
 
 PG_ADMIN = os.environ.get("CITYNET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(autouse=True)
+def english_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI speaks the environment's language (citynet.catalogs): the tests read its
+    default, English, whatever the locale of the machine running them."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
 
 
 def make_config(tmp_path: Path, **sections: Any) -> Config:
@@ -35,9 +45,9 @@ def _admin() -> psycopg.Connection[Any]:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc}); `make deps` starts it")
 
 
-@pytest.fixture
-def new_pg_database() -> Iterator[Callable[[], str]]:
-    """Makes new, empty PostgreSQL databases (URLs); all are dropped after the test."""
+@contextmanager
+def pg_databases() -> Iterator[Callable[[], str]]:
+    """Makes new, empty PostgreSQL databases (URLs); all are dropped on leaving."""
     names: list[str] = []
 
     def create() -> str:
@@ -53,6 +63,13 @@ def new_pg_database() -> Iterator[Callable[[], str]]:
         with _admin() as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def new_pg_database() -> Iterator[Callable[[], str]]:
+    """Makes new, empty PostgreSQL databases (URLs); all are dropped after the test."""
+    with pg_databases() as create:
+        yield create
 
 
 @pytest.fixture

@@ -204,3 +204,22 @@ def test_records_and_audit_commands(seeded: Cli) -> None:
     assert "give at least one of" in seeded("records", "search", code=2).stderr
     header = seeded("records", "search", "--phone", "13800138000", "--csv").stdout
     assert header.startswith("seq,at,event,result,identity,method,nas,mac,")
+
+
+def test_messages_speak_the_chosen_language(seeded: Cli) -> None:
+    """English by default (what the commands always printed); --lang, else the
+    environment's locale (LC_ALL, LC_MESSAGES, LANG: the first set wins), chooses."""
+    def added(name: str, *options: str, env: dict[str, str] | None = None) -> str:
+        return seeded(*options, "staff", "add", name, "--role", "auditor", "--generate",
+                      env=env).stdout.splitlines()[0]
+
+    assert added("a.default") == "added a.default (auditor)"
+    assert added("b.hant", "--lang", "zh-Hant") == "已新增 b.hant（auditor）"
+    assert added("c.hans", env={"LANG": "zh_CN.UTF-8"}) == "已添加 c.hans（auditor）"
+    assert added("d.hk", env={"LANG": "zh_HK.UTF-8"}) == "已新增 d.hk（auditor）"
+    assert added("e.c", env={"LANG": "zh_CN.UTF-8", "LC_ALL": "C"}) == "added e.c (auditor)"
+    assert added("f.en", "--lang", "en", env={"LANG": "zh_TW.UTF-8"}) == "added f.en (auditor)"
+    missing = seeded("--lang", "zh-CN", "merchants", "remove", "nobody", code=1)
+    assert missing.stderr == "Error: 没有名为 'nobody' 的商户\n"
+    assert "Invalid value for '--lang'" in seeded("--lang", "fr", "config", "show",
+                                                 code=2).stderr

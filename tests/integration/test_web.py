@@ -56,8 +56,31 @@ def test_overview_lists_every_street_with_counts(client: FlaskClient) -> None:
     html = page.get_data(as_text=True)
     for street in demo.generate()["streets"]:
         assert f">{street['name']}</a>" in html
-    assert "社区 Communities <b>83</b>" in html
-    assert "Demo data" in html  # demo data is labelled wherever it is shown
+    assert "社区 <b>83</b>" in html
+    assert "演示数据" in html  # demo data is labelled wherever it is shown
+
+
+@pytest.mark.parametrize(("lang", "shown", "not_shown"), [
+    ("en", ["Communities <b>83</b>", "Demo data", "Streets at a glance"], ["社区", "演示"]),
+    ("zh-Hant", ["社區 <b>83</b>", "示範數據", "街道概覽", "網絡裝置"], ["Communities"]),
+    ("zh-CN", ["社区 <b>83</b>", "演示数据", "网络设备"], ["社區", "Communities"]),
+])
+def test_the_inventory_pages_follow_the_language_chosen(
+        client: FlaskClient, lang: str, shown: list[str], not_shown: list[str]) -> None:
+    """?lang= picks one of the three languages for the session: the overview, a street
+    and the editor's list speak it; the picker offers the other two."""
+    html = client.get("/inventory/", query_string={"lang": lang}).get_data(as_text=True)
+    assert [text for text in shown if text not in html] == []
+    assert [text for text in not_shown if text in html] == []
+    assert f'<html lang="{lang}">' in html
+    offered = {"zh-CN", "zh-Hant", "en"} - {lang}
+    assert all(f'hreflang="{code}"' in html for code in offered)
+    assert f'hreflang="{lang}"' not in html
+    street = client.get("/inventory/streets/笋岗").get_data(as_text=True)  # the session's
+    assert {"en": "笋岗 street", "zh-Hant": "8 個社區",
+            "zh-CN": "8 个社区"}[lang] in street
+    listed = client.get("/admin/inventory/buildings").get_data(as_text=True)
+    assert {"en": "Buildings", "zh-Hant": "樓宇", "zh-CN": "楼宇"}[lang] in listed
 
 
 def test_home_redirects_and_health(client: FlaskClient) -> None:
@@ -73,12 +96,24 @@ def test_street_drill_down_and_unknown_street(client: FlaskClient) -> None:
 
 def test_hotspots_with_their_nas_and_the_dhcp_114_uri(client: FlaskClient) -> None:
     generated = demo.generate()
+    total = len(generated["hotspots"])
     page = client.get("/inventory/hotspots").get_data(as_text=True)
-    assert page.count("<tr><td>") == len(generated["hotspots"])
+    assert page.count("<tr><td>") == 50 and f"rows 1–50 of {total}" in page
     assert "http://localhost/portal/api/captive" in page  # what DHCP option 114 carries
+    pages = [page]
+    while 'rel="next"' in pages[-1]:  # the page links walk every hotspot once
+        following = re.search(r'href="([^"]+)" rel="next"', pages[-1])
+        assert following is not None
+        pages.append(client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True))
+    assert len(pages) == -(-total // 50)
+    assert sum(p.count("<tr><td>") for p in pages) == total
+    assert f"rows {total - total % 50 + 1}–{total} of {total}" in pages[-1]
     served = generated["nas"][0]["hotspots"][0]
-    row = next(r for r in page.split("<tr>") if f"<td>{served}<br>" in r)
+    row = next(r for p in pages for r in p.split("<tr>") if f"<td>{served}<br>" in r)
     assert demo.DEMO_NAS in row
+    last = client.get("/inventory/hotspots", query_string={"page": "999"})  # past the end
+    assert last.status_code == 200 and f"of {total}" in last.get_data(as_text=True)
+    assert client.get("/inventory/hotspots", query_string={"page": "x"}).status_code == 400
     community = generated["hotspots"][0]["community"]
     one = client.get("/inventory/hotspots", query_string={"community": community})
     names = {h["name"] for h in generated["hotspots"] if h["community"] == community}

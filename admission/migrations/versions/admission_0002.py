@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_admission_unknown_mac")),
         sa.UniqueConstraint("mac", "nas", "port",
-                            name=op.f("uq_admission_unknown_mac_mac_nas_port")),
+                            name=op.f("uq_admission_unknown_mac_mac")),  # the convention: column 0
     )
 
 

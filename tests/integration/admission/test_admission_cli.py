@@ -122,3 +122,37 @@ def test_eap_config_and_crls_published_into_the_trust_dir(admission: Admission,
     assert [n for n in names if n.startswith("crl-")] == ["crl-000001.pem", "crl-000002.pem"]
     assert sorted(n.rsplit(".", 1)[1] for n in names if ".r" in n) == ["r0", "r1"]
     assert "one of --out FILE or --dir" in admission("crl", code=2)
+
+
+def test_freeradius_config_has_eap_once_anybody_may_be_admitted(
+        backend_config: Config, store: Store, tmp_path: Path) -> None:
+    env = {"CITYNET_DATA_DIR": str(backend_config.data_path),
+           "CITYNET_DATABASE__URL": backend_config.database.url,
+           "CITYNET_RADIUS__REST_TOKEN": "a-token"}
+
+    def config(out: Path, code: int = 0, **extra: str) -> str:
+        result = CliRunner().invoke(cli, ["freeradius", "config", "--out", str(out)],
+                                    env={**env, **extra})
+        assert result.exit_code == code, result.output
+        return result.output
+
+    plain = tmp_path / "plain"
+    assert "EAP" not in config(plain)  # no people, nac.enabled off: public WiFi only
+    assert "citynet-inner-tunnel" not in (plain / "radiusd.conf").read_text()
+    assert not (plain / "eap").exists()
+    # nac.enabled without a CA: a clear answer, nothing half-written
+    refused = config(tmp_path / "early", 1, CITYNET_NAC__ENABLED="true")
+    assert "citynet nac ca init" in refused
+    assert not (tmp_path / "early").exists()
+    hr = tmp_path / "hr.csv"
+    hr.write_text(GOOD, encoding="utf-8")
+    admission = Admission(backend_config)
+    admission("people", "import", str(hr))
+    admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    full = tmp_path / "full"
+    assert "EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" in config(full)
+    conf = (full / "radiusd.conf").read_text()
+    assert "server citynet-inner-tunnel {" in conf and "}/tunnel?nas=" in conf
+    assert 'virtual_server = "citynet-inner-tunnel"' in conf
+    assert stat.S_IMODE((full / "eap" / "server.key").stat().st_mode) == 0o600
+    assert list((full / "eap" / "trust").glob("crl-*.pem"))

@@ -101,6 +101,26 @@ def test_an_admins_first_sign_in_and_the_audit_trail(site: tuple[str, Store, Any
 
 
 WIDTHS = (360, 390, 768, 1366)
+# a table wider than its box must scroll inside it with the shared shadow cue
+# (citynet/templates/staff/shared.css), and no header may be squeezed to a character a line
+TABLE_PROBLEMS = """() => {
+  const problems = [];
+  for (const table of document.querySelectorAll('main table')) {
+    const wrap = table.closest('.table-wrap');
+    if (!wrap) { problems.push('a table outside .table-wrap'); continue; }
+    const style = getComputedStyle(wrap);
+    if (wrap.scrollWidth > wrap.clientWidth + 1 && !(style.overflowX === 'auto'
+        && style.backgroundImage.includes('radial-gradient')))
+      problems.push(`cut with no cue: ${wrap.scrollWidth} px in ${wrap.clientWidth}`);
+  }
+  for (const th of document.querySelectorAll('th')) {  // its text's lines, not its row's
+    const range = document.createRange();
+    range.selectNodeContents(th);
+    const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+    if (lines > 2) problems.push(`header "${th.innerText.trim()}" on ${lines} lines`);
+  }
+  return problems;
+}"""
 
 
 def test_enrolment_and_staff_pages_at_every_width(site: tuple[str, Store, Any],
@@ -119,6 +139,7 @@ def test_enrolment_and_staff_pages_at_every_width(site: tuple[str, Store, Any],
             page.set_viewport_size({"width": width, "height": 860})
             assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), (
                 name, width)
+            assert page.evaluate(TABLE_PROBLEMS) == [], (name, width)
             page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
 
     with sync_playwright() as playwright:
@@ -145,6 +166,18 @@ def test_enrolment_and_staff_pages_at_every_width(site: tuple[str, Store, Any],
             look(page, "staff-accounts-en")
             page.goto(f"{base}/admin/staff?lang=zh-CN")
             look(page, "staff-accounts-zh-CN")
+            for path in ("/admin/audit", "/admin/devices/jobs", "/admin/remembered",
+                         "/admin/vouchers"):
+                page.goto(f"{base}{path}")
+                look(page, "staff" + path.replace("/", "-"))
+            # the shadow cue is there when the table is wider than its box at 360 px
+            page.set_viewport_size({"width": 360, "height": 860})
+            page.goto(f"{base}/admin/audit")
+            assert page.evaluate("[...document.querySelectorAll('.table-wrap')].some("
+                                 "w => w.scrollWidth > w.clientWidth)")
+            assert page.evaluate("(() => { const s = getComputedStyle(document.querySelector("
+                                 "'.table-wrap')); return s.overflowX + ' ' + "
+                                 "s.backgroundImage; })()").startswith("auto ")
         finally:
             browser.close()
     if os.environ.get("CITYNET_SCREENSHOTS"):

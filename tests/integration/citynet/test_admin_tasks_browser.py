@@ -1,5 +1,6 @@
 """The staff's everyday tasks in a real browser (Debian's Chromium via Playwright): an
-operator's voucher batch, printed sheet and revocation, and a merchant's offer; an
+operator's voucher batch, printed sheet (its QR codes read back from an A4 PDF with
+pdftoppm and zbarimg) and revocation, and a merchant's offer; an
 engineer's new NAS; a second engineer approving a device change request; an auditor's
 login-record search and CSV export; the operator's home page in Chinese. Screenshots go
 to $CITYNET_SCREENSHOTS (docs/screenshots when refreshing the docs), else to the test's
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -167,6 +170,7 @@ def operator_vouchers(page: Page, shots: Path) -> None:
     page.get_by_role("link", name="Printable sheet of the unused codes").click()
     expect(page.locator(".card svg")).to_have_count(5)  # a QR code on every card
     page.screenshot(path=shots / "staff-voucher-sheet.png", full_page=True)
+    sheet_on_phone_and_paper(page)
     page.go_back()
 
     first = page.locator("main tbody tr").first
@@ -178,6 +182,43 @@ def operator_vouchers(page: Page, shots: Path) -> None:
     expect(revoked.locator(".bad")).to_have_text("revoked")
     expect(revoked.get_by_role("button", name="Revoke", exact=True)).to_have_count(0)
     expect(page.locator("main tbody").get_by_text("unused", exact=True)).to_have_count(4)
+
+
+def sheet_on_phone_and_paper(page: Page) -> None:
+    """The sheet fits a 360 px phone with every code on one line. On A4 nothing overflows
+    the printable width (Chromium would shrink the page to fit), the QR codes are at least
+    25 mm, three cards a row, and every code on the printed page reads back with zbar
+    (which, like many phone cameras, reads no Micro QR)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 360, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    whole = page.eval_on_selector_all(
+        ".card .code", "els => els.map(e => e.getClientRects().length === 1 "
+        "&& e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().height < 30)")
+    assert whole and all(whole), whole
+    codes = set(page.eval_on_selector_all(".card .code", "els => els.map(e => e.innerText)"))
+    page.set_viewport_size({"width": 703, "height": 1050})  # A4 less 2 x 12 mm, 96 px/in
+    page.emulate_media(media="print")
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth <= 703")
+        mm = page.eval_on_selector_all(
+            ".card svg", "els => els.map(e => e.getBoundingClientRect().width * 25.4 / 96)")
+        assert min(mm) >= 25, mm
+        tops = page.eval_on_selector_all(".card", "els => els.map(e => e.offsetTop)")
+        assert tops[:3] == [tops[0]] * 3, tops
+        with tempfile.TemporaryDirectory(prefix="citynet-sheet-") as work:
+            pdf = Path(work) / "sheet.pdf"
+            page.pdf(path=str(pdf), format="A4")
+            subprocess.run(["pdftoppm", "-png", "-r", "150", str(pdf),
+                            str(Path(work) / "a4")], check=True)
+            pages = sorted(Path(work).glob("a4-*.png"))
+            read = subprocess.run(["zbarimg", "-q", "--raw", *map(str, pages)],
+                                  capture_output=True, text=True, check=False)
+        assert len(pages) == 1 and set(read.stdout.split()) == codes, (read.stdout, codes)
+    finally:
+        page.emulate_media(media="screen")
+        if size:
+            page.set_viewport_size(size)
 
 
 def operator_merchants(page: Page, shots: Path) -> None:

@@ -113,7 +113,9 @@ def test_partitioned_sites_never_have_two_primaries(
     codes = prepare(config, store, LOGINS)
     listener = Listener(config, tmp_path)
     listener.start()
-    nas = Nas(listener, codes, deadline=time.monotonic() + 300 * cuts, per_sender=150 * cuts)
+    # the load must outlast every cut: each costs ~25 s to promote (ttl) and more to heal
+    nas = Nas(listener, codes, deadline=time.monotonic() + 300 * cuts,
+              per_sender=150 if cuts == 1 else 2500 * cuts)
     events = []  # (site, old, new, promoted after, rejoined after) per cut
     with PrimaryCount(cluster) as primaries:
         try:

@@ -142,6 +142,30 @@ def test_create_street_community_and_building_through_the_forms(backend_site: Si
     assert entries[0].actor == "test-engineer"
 
 
+@pytest.mark.parametrize(("lang", "reasons"), [
+    ("zh-Hant", ["&#39;castle&#39; 不是以下其中之一：government_agency (政府机关)",
+                 "未儲存", "fiber_status 為 connected 時必須填寫"]),
+    ("zh-CN", ["&#39;castle&#39; 不是以下之一：government_agency (政府机关)", "未保存",
+               "fiber_status 为 connected 时必填"]),
+])
+def test_the_importers_reasons_are_shown_in_the_readers_language(
+        site: Site, lang: str, reasons: list[str]) -> None:
+    """The importer keeps a reason as its msgid and values: the editor says it in the
+    page's language, the values (the cell as typed) as they are."""
+    seed_area(site)
+    client = site.client("admin")
+    client.get(f"{BASE}/buildings?lang={lang}")  # the session's language
+    refused = post(client, f"{BASE}/buildings/new", code="B-9", name="待拆楼", type="castle",
+                   community="老围", fiber_status="unconnected")
+    assert refused.status_code == 400
+    page = text(refused)
+    connected = post(client, f"{BASE}/buildings/new", code="B-9", name="待拆楼",
+                     type="residential", community="老围", fiber_status="connected")
+    page += text(connected)
+    assert [reason for reason in reasons if reason not in page] == []
+    assert "is not one of" not in page
+
+
 @pytest.mark.parametrize(("kind", "form", "field", "reason"), [
     ("buildings", {"code": "B-9", "name": "待拆楼", "type": "residential", "community": "老围",
                    "fiber_status": "not_eligible", "fiber_connected_on": "2015-01-01"},
@@ -384,7 +408,7 @@ def test_lists_filter_and_page_by_key(backend_site: Site) -> None:
     client = site.client("manager")
     first = text(client.get(f"{BASE}/streets"))
     assert "street-000" in first and "street-099" in first and "street-100" not in first
-    assert "Page 1 / 2" in first
+    assert "Page 1 of 2" in first
     second = text(client.get(f"{BASE}/streets?page=2"))
     assert "street-149" in second and "street-099" not in second
     found = text(client.get(f"{BASE}/streets?q=STREET-12"))
@@ -406,8 +430,8 @@ def test_the_demo_district_edits_like_any_other(site: Site) -> None:
     overview = text(client.get("/inventory/"))
     for kind in KINDS:
         assert f'href="{BASE}/{kind}"' in overview
-    hotspots = text(client.get("/inventory/hotspots"))
-    link = re.search(rf'href="({BASE}/hotspots/[^"]+)">编辑 Edit', hotspots)
+    hotspots = text(client.get("/inventory/hotspots?lang=zh-Hant"))
+    link = re.search(rf'href="({BASE}/hotspots/[^"]+)">編輯</a>', hotspots)
     assert link is not None and client.get(link.group(1)).status_code == 200
     nas = text(client.get(f"{BASE}/nas/{demo.DEMO_NAS}"))
     assert demo.DEMO_NAS_SECRET not in nas and demo.DEMO_UAM_SECRET not in nas

@@ -128,6 +128,11 @@ def test_overview_shows_targets_map_and_streets(client: FlaskClient) -> None:
     assert html.count("<circle") >= 83  # every community on the map
     zh = client.get("/dashboard/?lang=zh-CN").get_data(as_text=True)
     assert "建设目标" in zh and "栋楼宇待接入光纤" in zh
+    hant = client.get("/dashboard/?lang=zh-Hant").get_data(as_text=True)
+    assert "建設目標" in hant and "幢樓宇待接駁光纖" in hant and "建设" not in hant
+    assert '<html lang="zh-Hant">' in hant
+    assert 'hreflang="zh-CN"' in hant and 'hreflang="en"' in hant  # the other two
+    assert 'hreflang="zh-Hant"' not in hant
 
 
 def test_english_pages_use_the_inventorys_english_names(client: FlaskClient,

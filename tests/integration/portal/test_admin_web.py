@@ -158,13 +158,13 @@ def test_a_refused_batch_keeps_what_was_typed(site: Site) -> None:
     page = text(bad)
     assert bad.status_code == 400
     assert "Give the batch a name" in page
-    assert "count must be a whole number from 1 to 1000" in page
-    assert "devices must be a whole number from 1 to 20" in page
+    assert "Number of codes must be a whole number from 1 to 1000" in page
+    assert "Devices must be a whole number from 1 to 20" in page
     assert 'value="1001"' in page and 'value="45"' in page and 'value="7"' in page
     # each problem next to its field, as the inventory editor shows them
     assert 'id="e-batch">Give the batch a name<' in page
-    assert 'id="e-count">count must be a whole number from 1 to 1000<' in page
-    assert 'id="e-devices">devices must' in page and 'id="e-minutes"' not in page
+    assert 'id="e-count">Number of codes must be a whole number from 1 to 1000<' in page
+    assert 'id="e-devices">Devices must' in page and 'id="e-minutes"' not in page
     assert page.count('aria-invalid="true"') == 3
     slash = post(client, "/admin/vouchers", {"batch": "a/b", "count": "1", "minutes": "1",
                                              "devices": "1", "valid_days": "1"})
@@ -401,3 +401,31 @@ def test_posts_without_the_csrf_token_are_refused(site: Site) -> None:
     assert site.entries("vouchers.") == site.entries("merchants.") == []
     with site.store.session() as db:
         assert db.get(merchants.Merchant, merchant_id) is not None
+
+
+@pytest.mark.parametrize(("lang", "shown"), [
+    ("en", ["Revoke one code", "count must be a whole number from 1 to 1000",
+            "Not created: correct the fields marked below.", "the name is empty",
+            "Remembered devices"]),
+    ("zh-CN", ["作废一张券", "数量须为 1 到 1000 之间的整数", "未生成：请更正下面标出的字段。",
+               "请填写商户名称", "记住的设备"]),
+    ("zh-Hant", ["作廢一張券", "數量須為 1 至 1000 之間的整數", "未產生：請更正下面標示的欄位。",
+                 "請填寫商戶名稱", "記住的裝置"]),
+])
+def test_the_staff_pages_speak_the_chosen_language(site: Site, lang: str,
+                                                   shown: list[str]) -> None:
+    """The portal's staff pages and their form problems come from its catalogs, in the
+    staff session's language (Traditional: the Hong Kong catalog)."""
+    client = site.login(Role.ADMIN)
+    with client.session_transaction() as session:
+        session["staff_lang"] = lang
+    refused = text(post(client, "/admin/vouchers", {"batch": "b", "count": "0",
+                                                    "minutes": "1", "devices": "1",
+                                                    "valid_days": "1"}))
+    merchant = text(post(client, "/admin/merchants", {"name": " ", "category": "x",
+                                                      "offer": "y",
+                                                      "valid_from": "2026-01-01",
+                                                      "valid_until": "2026-12-31"}))
+    remembered_page = text(client.get("/admin/remembered"))
+    page = refused + merchant + remembered_page
+    assert [wanted for wanted in shown if wanted not in page] == []

@@ -127,3 +127,18 @@ def test_reloading_the_app_enrolment_keeps_its_secret(hotspot: Hotspot) -> None:
     first = enrolment_secret(person.portal("/portal/enrol").get_data(as_text=True))
     again = enrolment_secret(person.portal("/portal/enrol").get_data(as_text=True))
     assert first == again
+
+
+def test_the_success_page_claims_nothing_without_a_login(hotspot: Hotspot) -> None:
+    stranger = hotspot.person("AA-BB-CC-DD-EE-51")  # no hand-off at all
+    direct = stranger.browser.get("/portal/success?lang=en")
+    assert direct.status_code == 302 and "You are online" not in direct.get_data(as_text=True)
+    assert "You are online" not in stranger.portal("/portal/success?lang=en").get_data(
+        as_text=True)
+    person = hotspot.person("AA-BB-CC-DD-EE-52")
+    person.arrive(lang="en")  # a hand-off (res=notyet), no login yet
+    page = person.portal("/portal/success").get_data(as_text=True)
+    assert "You are online" not in page and 'name="code"' in page  # the login page
+    online = hotspot.person("AA-BB-CC-DD-EE-53")
+    assert "已连接" in sms_login(hotspot, online)  # the NAS's res=success
+    assert "已连接" in online.portal("/portal/success").get_data(as_text=True)

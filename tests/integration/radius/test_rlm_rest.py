@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 from citynet.config import Config, RadiusConfig
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
+from citynet.tunnel import TunnelAnswer, TunnelLogin, Verdict
 from radius import records, tokens, vouchers
 from radius.models import AccountingRecord
 from radius.rlm_rest import STATUS
@@ -455,3 +456,49 @@ def test_a_huawei_or_h3c_nas_gets_its_own_rate_attributes(sqlite_config: Config,
     assert said["reply:WISPr-Bandwidth-Max-Down"] == 8_000_000  # kept beside them
     assert other["reply:WISPr-Bandwidth-Max-Up"] == 2_000_000
     assert not [name for name in other if "Average-Rate" in name]  # CoovaChilli: WISPr only
+
+
+def _tunnel_source(login: TunnelLogin) -> TunnelAnswer:
+    """A domain's answers, by name (the contract in citynet/tunnel.py)."""
+    if login.user == "broken":
+        raise RuntimeError("the store is down")
+    if login.user == "pap" and login.password == "right":
+        return TunnelAnswer(Verdict.ACCEPT)
+    if login.user == "peap" and login.eap_type == "MSCHAPv2":
+        return TunnelAnswer(Verdict.CREDENTIALS, control={"NT-Password": "0x" + "ab" * 16})
+    if login.user in {"pap", "peap"}:
+        return TunnelAnswer(Verdict.REJECT, "wrong password")
+    return TunnelAnswer(Verdict.NOTFOUND)
+
+
+def test_tunnel_logins_are_answered_by_the_registered_sources(sqlite_store: Store) -> None:
+    config = RadiusConfig(rest_token=TOKEN, rest_port=0)
+    service = RadiusService(sqlite_store, None, config, udp=False,
+                            tunnel_sources=[_tunnel_source])
+    service.start()
+    try:
+        client = Api(service.api_url, service)
+        accepted = post(client, "tunnel", body(**{"User-Name": "pap", "User-Password": "right"}))
+        assert accepted.status == 200 and accepted.json() == {"control:Auth-Type": "Accept"}
+        assert post(client, "tunnel", body(**{"User-Name": "pap", "User-Password": "wrong"})
+                    ).json() == {"reply:Reply-Message": "wrong password"}
+        # FreeRADIUS names the inner EAP type, or rlm_rest sends its number (26)
+        for eap_type in ({"type": "integer", "value": ["MSCHAPv2"]},
+                         {"type": "integer", "value": [26]}):
+            hashed = post(client, "tunnel", {**body(**{"User-Name": "peap"}),
+                                             "EAP-Type": eap_type})
+            assert hashed.status == 200
+            assert hashed.json() == {"control:NT-Password": "0x" + "ab" * 16}
+        assert post(client, "tunnel", body(**{"User-Name": "peap"})).status == 401
+        assert post(client, "tunnel", body(**{"User-Name": "nobody"})).status == 404
+        assert post(client, "tunnel", body(**{"User-Name": "broken"})).status == 503
+        assert post(client, "tunnel", {"User-Name": {"type": "string", "value": [42]}}
+                    ).status == 400
+        counted = dict(service.server.counters)
+        assert counted["rlm_rest tunnel 200"] == 3 and counted["rlm_rest tunnel 503"] == 1
+    finally:
+        service.stop()
+    # without sources (no domain registers any) every name is nobody's
+    with api(sqlite_store) as client:
+        assert post(client, "tunnel", body(**{"User-Name": "pap", "User-Password": "right"})
+                    ).status == 404

@@ -297,3 +297,52 @@ def test_issuing_a_token_clears_the_identitys_expired_ones(sqlite_store: Store,
                                       tokens.RadiusToken.created_at)).all()
     assert sorted(left) == [(PHONE, t0 + timedelta(minutes=3)),  # the two expired ones gone
                             ("13900139000", t0)]  # another person's: not this issue's business
+
+
+def test_bandwidth_over_the_api_keeps_the_whole_authorisation(gateway: Gateway) -> None:
+    """The staff API runs the CLI's use case: the same CoA, audited with the answer."""
+    from citynet import staff
+    from citynet.app import create_app
+    from citynet.audit import AuditEntry
+    from tests.conftest import make_config
+
+    store, url = gateway.listener.store, gateway.config.database.url
+    config = make_config(gateway.config.data_path.parent, radius={"coa_port": gateway.nas.port},
+                         **({"database": {"url": url}} if url else {}))
+    with store.session() as session:
+        staff.add(session, "desk", staff.Role.OPERATOR, "correct horse battery staple")
+        token = staff.issue_token(session, "desk", "script")
+    api = create_app(store, config, box=gateway.box,
+                     test_config={"TESTING": True}).test_client()
+    gateway.nas.sessions["s-1"] = {}
+    gateway.account("Start", "s-1")
+    with store.session() as session:
+        row = session.scalar(select(RadiusSession.id).where(RadiusSession.session_id == "s-1"))
+
+    def change(session_id: object, **extra: object) -> tuple[int, dict[str, object]]:
+        answer = api.post("/admin/sessions/bandwidth.json", headers={
+            "Authorization": f"Bearer {token}", "Accept-Language": "en"}, json={
+            "session": session_id, "up_kbps": 1000, "down_kbps": 4000, "reason": "abuse",
+            **extra})
+        return answer.status_code, answer.get_json()
+
+    status, body = change(row)
+    assert status == 200, body
+    assert body["changed"] is True and body["answer"] == "CoA-ACK"
+    assert gateway.nas.sessions["s-1"] == {
+        "WISPr-Bandwidth-Max-Up": 1_000_000, "WISPr-Bandwidth-Max-Down": 4_000_000,
+        "Session-Timeout": 1800, "Idle-Timeout": 900, "Acct-Interim-Interval": 300,
+        "ChilliSpot-Max-Total-Octets": 100_000_000}
+    del gateway.nas.sessions["s-1"]  # the NAS forgot it: a NAK, audited as failed
+    status, body = change(row)
+    assert status == 502 and body["error_cause"] == "Session-Context-Not-Found"
+    assert change(row + 1000) == (404, {"errors": {"session": "No such session"}})
+    assert change(row, colour="red") == (400, {"errors": {"colour": "no such field"}})
+    assert change(row, up_kbps=0, reason=" ") == (400, {"errors": {
+        "up_kbps": "a whole number from 1 to 10000000", "reason": "required"}})
+    with store.session() as session:
+        entries = list(session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "sessions.bandwidth").order_by(AuditEntry.seq)))
+        assert [(e.target, e.result, e.actor, e.reason) for e in entries] == [
+            ("s-1@test-gw", "ok", "desk", "abuse"), ("s-1@test-gw", "failed", "desk", "abuse")]
+        assert entries[0].detail["up_kbps"] == 1000 and SECRET not in str(entries[0].detail)

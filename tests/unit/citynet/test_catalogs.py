@@ -56,3 +56,27 @@ def test_a_page_changing_its_language_midway_is_followed(tmp_path: Path) -> None
         g.lang = "en"
         assert render_template_string("{{ _('Log in') }}") == "Log in"
         assert catalogs.gettext("Log in") == "Log in"
+
+
+def _catalog_in(directory: Path, locale: str, pairs: dict[str, str]) -> None:
+    catalog = Catalog(locale=locale)
+    for msgid, text in pairs.items():
+        catalog.add(msgid, text)
+    (directory / locale / "LC_MESSAGES").mkdir(parents=True)
+    with (directory / locale / "LC_MESSAGES" / "messages.mo").open("wb") as out:
+        write_mo(out, catalog)
+
+
+def test_a_language_asked_for_without_a_page(tmp_path: Path) -> None:
+    """No request (the CLI, an importer's labels): the directories' catalogs merged in
+    order, the blanks filled; English and a missing message are the msgid."""
+    first, second = tmp_path / "one", tmp_path / "two"
+    _catalog_in(first, "zh_Hant_HK", {"Log in": "登入", "%(n)s rows": "%(n)s 行"})
+    _catalog_in(second, "zh_Hant_HK", {"Street": "街道"})
+    both = [first, second]
+    assert catalogs.gettext_in("zh-Hant", both, "Log in") == "登入"
+    assert catalogs.gettext_in("zh-Hant", both, "Street") == "街道"
+    assert catalogs.gettext_in("zh-Hant", both, "%(n)s rows", n=3) == "3 行"
+    assert catalogs.gettext_in("en", both, "%(n)s rows", n=3) == "3 rows"
+    assert catalogs.gettext_in("zh-CN", both, "Log in") == "Log in"  # no such catalog
+    assert catalogs.gettext_in("zh-Hant", [second], "Log in") == "Log in"

@@ -40,3 +40,15 @@ def test_the_writers_make_every_cell_safe_and_leave_the_header() -> None:
     plain.writerows([["@x", "-1"]])
     assert list(csv.reader(io.StringIO(out.getvalue()))) == [
         ["who", "n"], ["'=HYPERLINK(\"http://x\")", "3"], ["'@x", "-1"]]
+
+
+def test_a_problem_reason_is_a_msgid_with_its_values() -> None:
+    """The reason stays a msgid (a page shows it in its reader's language); ``str()`` and
+    ``text`` say it in English, blanks filled; a reason without values is as written."""
+    from citynet.spreadsheets import WHOLE_FILE, Problem
+
+    problem = Problem("in.csv", 4, "type", "%(raw)r is not one of: %(allowed)s",
+                      {"raw": "castle", "allowed": "a, b"})
+    assert problem.text == "'castle' is not one of: a, b"
+    assert str(problem) == "in.csv:4: type: 'castle' is not one of: a, b"
+    assert str(Problem("in.csv", WHOLE_FILE, "file", "80% done")) == "in.csv: 80% done"

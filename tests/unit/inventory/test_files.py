@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from inventory import files
 from inventory.kinds import KINDS
 
@@ -124,6 +126,21 @@ def test_choices_take_the_chinese_labels_the_docs_show() -> None:
     assert choice(BuildingType)(" 社区工作站 ") is BuildingType.COMMUNITY_WORKSTATION
     assert choice(BuildingType)("Residential") is BuildingType.RESIDENTIAL
     assert choice(FiberStatus)("已通光纤") is FiberStatus.CONNECTED
+
+
+def test_choices_take_their_label_in_every_catalogs_language() -> None:
+    """The labels come from the catalogs: Traditional (Hong Kong) and English ones too."""
+    from inventory.choices import BuildingType, FiberStatus
+    from inventory.kinds import FieldError, choice
+
+    assert choice(BuildingType)("政府機關") is BuildingType.GOVERNMENT_AGENCY
+    assert choice(BuildingType)("public institution") is BuildingType.PUBLIC_INSTITUTION
+    assert choice(FiberStatus)("已接駁光纖") is FiberStatus.CONNECTED
+    assert choice(FiberStatus)("Fiber planned") is FiberStatus.PLANNED
+    with pytest.raises(FieldError) as refused:
+        choice(FiberStatus)("光纤")
+    assert (refused.value.msgid, refused.value.values["raw"]) == (
+        "%(raw)r is not one of: %(allowed)s", "光纤")
 
 
 def test_a_csv_with_chinese_choice_labels_reads_as_the_codes(tmp_path: Path) -> None:

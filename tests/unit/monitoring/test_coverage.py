@@ -129,6 +129,28 @@ def test_monthly_history_from_dated_events() -> None:
     assert [d for d, _ in december] == [date(2024, 12, 31), date(2025, 1, 5)]
 
 
+def test_chart_labels_keep_apart_and_a_narrow_band_still_shows() -> None:
+    """The target's words at the left of its line (below it at the top of the chart), the
+    deadline's under the axis; an 80% band 0.2 points wide still gets its capped bar."""
+    import re
+
+    history = [(date(2025, 1, 1), 80.0), (date(2026, 1, 1), 90.0)]
+    svg = charts.trend(charts.TrendChart(history, 100.0, date(2027, 12, 31),
+                                         forecast.Forecast(99.9, 99.8, 100.0, 0.8, 12)))
+    texts = {m[3]: (float(m[0]), float(m[1]), m[2]) for m in re.findall(
+        r'<text x="([\d.]+)" y="([\d.]+)"([^>]*)>([^<]*)</text>', svg)}
+    target_x, target_y, target_attrs = texts["target 100%"]
+    deadline_x, deadline_y, deadline_attrs = texts["deadline 2027-12-31"]
+    axis = charts.HEIGHT - charts.PAD_BOTTOM
+    assert target_x < charts.WIDTH / 4 and 'dominant-baseline="hanging"' in target_attrs
+    assert target_y > charts.PAD_TOP  # under the line drawn along the top
+    assert deadline_y > axis + 20 and 'text-anchor="end"' in deadline_attrs
+    assert deadline_x > charts.WIDTH / 2
+    assert 'class="band"' in svg and "polygon" in svg
+    above = charts.trend(charts.TrendChart(history, 50.0, date(2027, 12, 31), None))
+    assert 'dominant-baseline="auto"' in above and 'class="band"' not in above
+
+
 def test_charts_escape_every_text_and_draw_target_and_forecast() -> None:
     history = _line(date(2025, 1, 1), 365, 30, 70.0, 0.02)
     svg = charts.trend(charts.TrendChart(history, 90.0, date(2026, 12, 31),

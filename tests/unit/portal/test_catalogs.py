@@ -20,10 +20,10 @@ from citynet import languages
 ROOT = Path(__file__).resolve().parents[3]
 PORTAL = ROOT / "portal"
 CATALOGS = PORTAL / "translations"
-TEMPLATES = PORTAL / "templates" / "portal"
+TEMPLATES = PORTAL / "templates"  # the portal's pages and its staff pages (portal_admin)
 TRANSLATED = ("zh_Hans_CN", "zh_Hant_HK")  # en: the msgids are the English text
 # text the same in every language, shown as an example of what to type
-EXAMPLES = frozenset({"ABCD-EFGH-JK", "138 0013 8000"})
+EXAMPLES = frozenset({"ABCD-EFGH-JK", "138 0013 8000", "2026-12-library", "aa:bb:cc:dd:ee:ff"})
 _BLANK = re.compile(r"%\((\w+)\)s")
 
 
@@ -50,6 +50,9 @@ def test_the_portal_uses_its_messages() -> None:
     used = used_msgids()
     assert "Luohu Free WiFi" in used  # a template's _()
     assert "Wrong code" in used  # portal.i18n's N_()
+    assert "Revoke one code" in used  # a staff page's template (portal_admin)
+    assert "the name is empty" in used  # a merchant's form problem (portal.merchants)
+    assert "no merchant named %(name)s" in used  # the CLI (portal.cli)
     assert len(used) > 60
 
 
@@ -126,7 +129,8 @@ def shown_literals(template: str) -> list[str]:
     return parser.found
 
 
-@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.html")), ids=lambda path: path.name)
+@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*/*.html")),
+                         ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_a_template_shows_no_text_outside_the_catalogs(path: Path) -> None:
     assert shown_literals(path.read_text(encoding="utf-8")) == []
 

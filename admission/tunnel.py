@@ -1,0 +1,51 @@
+"""What network admission gives the FreeRADIUS front (citynet/tunnel.py's contract): the
+people behind PEAP and TTLS logins, and the ``eap`` module with the district CA's files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import exists, select
+
+from admission import authority, eap, passwords
+from admission.models import Person
+from admission.settings import NacConfig
+from citynet.crypto import SecretBox
+from citynet.errors import CitynetError
+from citynet.runtime import Runtime
+from citynet.tunnel import INNER_SERVER, EapPart, TunnelAnswer, TunnelLogin, TunnelSource
+
+TLS_DIR = "eap"  # under the FreeRADIUS config directory
+
+
+def tunnel_source(runtime: Runtime, box: SecretBox | None) -> TunnelSource:
+    """Answer each tunnel login from the store (a session per call, on a worker thread)."""
+    peap_roles = frozenset(runtime.config.section(NacConfig).peap_roles)
+    store = runtime.store
+
+    def answer(login: TunnelLogin) -> TunnelAnswer:
+        with store.session() as session:
+            return passwords.tunnel_login(session, box, login, peap_roles)
+
+    return answer
+
+
+def freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
+    """The eap module, server certificate, key and trust directory (with a new CRL) under
+    ``out/eap``, once anybody may be admitted (a person exists, or ``nac.enabled``)."""
+    with runtime.store.session() as session:
+        anyone = bool(session.scalar(select(exists().where(Person.id.is_not(None)))))
+        if not anyone and not runtime.config.section(NacConfig).enabled:
+            return None
+        box = runtime.box()
+        if box is None:
+            raise CitynetError("no secrets key is configured, so no CA either: 802.1X needs "
+                               "the district CA (`citynet nac ca init`)")
+        ca_pair, server = authority.authority_keys(session, box)
+        number, crl = authority.publish_crl(session, box, datetime.now(UTC))
+        files = eap.write_config(out / TLS_DIR, ca_pair.cert_pem, server.cert_pem,
+                                 server.key_pem, number, crl, INNER_SERVER)
+        session.commit()
+    module = eap.eap_module(files, INNER_SERVER)
+    return EapPart(module, (files.server_cert, files.server_key, files.trust_dir))

@@ -1,0 +1,159 @@
+"""PEAP-MSCHAPv2 and EAP-TTLS/PAP through the real FreeRADIUS 3.2 with the config
+`citynet freeradius config` generates, citynet (`citynet serve`, rlm_rest API) answering
+the inner tunnel, and Debian's eapol_test as the supplicant."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from admission import authority, passwords, people
+from admission.choices import Role
+from citynet.config import Config
+from citynet.crypto import open_box
+from citynet.db import Store
+from radius.records import LoginRecord
+from tests.integration.radius.conftest import SECRET, add_nas
+from tests.integration.radius.test_freeradius import stop
+from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
+
+TOKEN = "rest-token-for-peap-tests"
+SERVER_NAME = "radius.district.example"
+# t001 (teacher) and a042 (staff) may use PEAP; s100 (student) may not; x9 is disabled
+PEOPLE = ("username,real_name,role,status\nt001,王芳,teacher,active\na042,张伟,staff,active\n"
+          "s100,李雷,student,active\nx9,赵六,staff,disabled\n")
+PEAP_ROLES = (Role.TEACHER, Role.STAFF)
+PASSWORDS = {"t001": "Correct-Horse-1", "a042": "密码-Staff-2024", "s100": "Student-Pass-9",
+             "x9": "Disabled-Pass-7"}
+
+
+@dataclass
+class Front:
+    auth_port: int
+    conf: Path
+    ca: Path
+    store: Store
+
+    def login(self, method: str, identity: str, password: str,
+              anonymous: str | None = None) -> bool:
+        """One 802.1X login with eapol_test: True if FreeRADIUS accepted it."""
+        phase2 = "auth=MSCHAPV2" if method == "PEAP" else "auth=PAP"
+        outer = f'    anonymous_identity="{anonymous}"\n' if anonymous else ""
+        name = f"eapol-{method}-{identity}-{len(password)}.conf"
+        supplicant = self.conf.parent / name
+        supplicant.write_text(f"""network={{
+    key_mgmt=WPA-EAP
+    eap={method}
+    identity="{identity}"
+{outer}    password="{password}"
+    ca_cert="{self.ca}"
+    domain_match="{SERVER_NAME}"
+    phase2="{phase2}"
+}}
+""")
+        done = subprocess.run(["eapol_test", "-c", str(supplicant), "-a", "127.0.0.1", "-p",
+                               str(self.auth_port), "-s", SECRET, "-r", "0", "-t", "15"],
+                              capture_output=True, text=True, timeout=60, check=False)
+        last = done.stdout.splitlines()[-1] if done.stdout else ""
+        if done.returncode == 0:
+            assert "SUCCESS" in last
+            return True
+        assert "FAILURE" in last, done.stdout[-3000:]
+        return False
+
+
+@pytest.fixture
+def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Front]:
+    add_nas(backend_config, store)
+    box = open_box(backend_config, store, create=True)
+    assert box is not None
+    rows, problems = people.read_csv(PEOPLE, "hr.csv")
+    assert problems == []
+    with store.session() as session:
+        people.apply(session, rows)
+        authority.init(session, box, "示范区", SERVER_NAME, datetime.now(UTC))
+        ca_pair, _server = authority.authority_keys(session, box)
+        for username in ("a042", "s100", "x9"):
+            passwords.set_password(session, box, username, PASSWORDS[username],
+                                   PEAP_ROLES)
+        session.commit()
+    ca = tmp_path / "ca.pem"  # what supplicants are given
+    ca.write_bytes(ca_pair.cert_pem)
+    web_port, api_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
+    auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+    env.update(CITYNET_DATA_DIR=str(backend_config.data_path),
+               CITYNET_DATABASE__URL=backend_config.database.url,
+               CITYNET_WEB__PORT=str(web_port), CITYNET_RADIUS__ENABLED="false",
+               CITYNET_RADIUS__REST_TOKEN=TOKEN, CITYNET_RADIUS__REST_PORT=str(api_port),
+               CITYNET_NAC__PEAP_ROLES=",".join(PEAP_ROLES))
+    # t001's with the command, as an operator sets it
+    subprocess.run([CITYNET, "nac", "people", "password", "t001", "--password-stdin"],
+                   input=PASSWORDS["t001"] + "\n", env=env, check=True, capture_output=True,
+                   text=True)
+    conf = tmp_path / "freeradius"
+    subprocess.run([CITYNET, "freeradius", "config", "--out", str(conf), "--auth-port",
+                    str(auth), "--acct-port", str(acct)], env=env, check=True,
+                   capture_output=True)
+    web = subprocess.Popen([CITYNET, "serve"], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: http_answers(f"http://127.0.0.1:{web_port}/healthz"),
+                   "citynet serve", web)
+        wait_until(lambda: status_server(auth, SECRET.encode()) is not None, "freeradius",
+                   radiusd)
+        yield Front(auth, conf, ca, store)
+    finally:
+        stop(radiusd)
+        stop(web)
+
+
+def _accepted_identities(store: Store) -> list[str]:
+    with store.session() as session:
+        return list(session.scalars(select(LoginRecord.identity).where(
+            LoginRecord.result == "accept").order_by(LoginRecord.seq)))
+
+
+def _last_record(store: Store) -> tuple[str, str]:
+    with store.session() as session:
+        last = session.scalars(select(LoginRecord).order_by(LoginRecord.seq.desc())).first()
+        assert last is not None
+        return last.identity, last.result
+
+
+@pytest.mark.slow
+def test_peap_mschapv2(front: Front) -> None:
+    assert front.login("PEAP", "t001", PASSWORDS["t001"])
+    assert front.login("PEAP", "a042", PASSWORDS["a042"])  # a non-ASCII password
+    assert not front.login("PEAP", "t001", "Wrong-Horse-1")
+    assert not front.login("PEAP", "x9", PASSWORDS["x9"])  # disabled
+    assert not front.login("PEAP", "s100", PASSWORDS["s100"])  # role without PEAP
+    assert not front.login("PEAP", "nobody", "Whatever-123")  # unknown
+    # the real identity only inside the tunnel; the record and the NAS get it
+    assert front.login("PEAP", "t001", PASSWORDS["t001"], anonymous="anonymous@district")
+    assert _accepted_identities(front.store) == ["t001", "a042", "t001"]
+    # refused under an anonymous name: recorded under the real one, with the reason
+    assert not front.login("PEAP", "s100", PASSWORDS["s100"], anonymous="anonymous@district")
+    assert _last_record(front.store) == ("s100", "PEAP is not allowed for role student")
+
+
+@pytest.mark.slow
+def test_ttls_pap(front: Front) -> None:
+    assert front.login("TTLS", "s100", PASSWORDS["s100"])  # TTLS needs no PEAP role
+    assert front.login("TTLS", "t001", PASSWORDS["t001"], anonymous="anonymous@district")
+    assert not front.login("TTLS", "s100", "Student-Pass-8")
+    assert not front.login("TTLS", "x9", PASSWORDS["x9"])
+    assert not front.login("TTLS", "nobody", "Whatever-123")
+    assert _accepted_identities(front.store) == ["s100", "t001"]
+    assert not front.login("TTLS", "t001", "Wrong-Horse-1", anonymous="anonymous@district")
+    assert _last_record(front.store) == ("t001", "wrong password")

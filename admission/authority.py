@@ -86,8 +86,19 @@ def init(session: Session, box: SecretBox, district: str, server_name: str,
     return row
 
 
+@dataclass(frozen=True)
+class Who:
+    """Who asks, for the audit log: a staff member and their address on the web."""
+
+    actor: str = ""
+    source: str = "cli"
+
+
+CLI = Who()
+
+
 def issue(session: Session, box: SecretBox, username: str, device: str,
-          now: datetime) -> Issued:
+          now: datetime, who: Who = CLI) -> Issued:
     """A client certificate for an active person's device, as .p12 with a new password."""
     person = people.find(session, username)
     if person is None:
@@ -106,11 +117,13 @@ def issue(session: Session, box: SecretBox, username: str, device: str,
     session.add(row)
     session.flush()
     audit.record(session, audit.Action("admission.cert.issue", f"{username}/{row.device}",
-                                       "ok", detail={"serial": row.serial}))
+                                       "ok", detail={"serial": row.serial},
+                                       actor=who.actor, source=who.source))
     return Issued(row.serial, person.username, row.device, row.not_after, bundle, password)
 
 
-def revoke(session: Session, which: str, now: datetime) -> list[Certificate]:
+def revoke(session: Session, which: str, now: datetime, who: Who = CLI,
+           reason: str = "") -> list[Certificate]:
     """Revoke one certificate by serial, or every live one of a person by username; the
     newly revoked ones (none if all were revoked already)."""
     wanted = which.strip().lower().removeprefix("0x").replace(":", "")
@@ -128,7 +141,8 @@ def revoke(session: Session, which: str, now: datetime) -> list[Certificate]:
         cert.revoked_at = now
         audit.record(session, audit.Action(
             "admission.cert.revoke", f"{cert.person.username}/{cert.device}", "ok",
-            detail={"serial": cert.serial}))
+            reason=reason, detail={"serial": cert.serial}, actor=who.actor,
+            source=who.source))
     session.flush()
     return newly
 
@@ -154,7 +168,7 @@ def publish_crl(session: Session, box: SecretBox, now: datetime) -> tuple[int, b
 
 
 def disable_person(session: Session, username: str, reason: str,
-                   now: datetime) -> tuple[bool, list[Certificate]]:
+                   now: datetime, who: Who = CLI) -> tuple[bool, list[Certificate]]:
     """Disable a person and revoke every live certificate of theirs: with EAP-TLS the
     CRL is what rejects their next login. (Changed or not, newly revoked.)"""
     changed = people.disable(session, username)
@@ -162,8 +176,22 @@ def disable_person(session: Session, username: str, reason: str,
         raise AdmissionError(f"no person {username!r}")
     if changed:
         audit.record(session, audit.Action("admission.person.disable", username, "ok",
-                                           reason=reason))
-    return changed, revoke(session, username, now)
+                                           reason=reason, actor=who.actor,
+                                           source=who.source))
+    return changed, revoke(session, username, now, who, reason)
+
+
+def enable_person(session: Session, username: str, reason: str, who: Who = CLI) -> bool:
+    """Enable a disabled person again (True), or say they were active (False); their
+    revoked certificates stay revoked."""
+    changed = people.enable(session, username)
+    if changed is None:
+        raise AdmissionError(f"no person {username!r}")
+    if changed:
+        audit.record(session, audit.Action("admission.person.enable", username, "ok",
+                                           reason=reason, actor=who.actor,
+                                           source=who.source))
+    return changed
 
 
 def renew(session: Session, box: SecretBox, serial: str, now: datetime) -> Issued:

@@ -6,13 +6,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from flask import Blueprint
 
 from admission.settings import NacConfig
+from citynet.catalogs import N_
 from citynet.config import Config
 from citynet.crypto import SecretBox
-from citynet.domains import ConfigSection, Domain
+from citynet.domains import ConfigSection, Domain, MenuEntry
 from citynet.gates import LoginGate
 from citynet.runtime import Runtime
+from citynet.staff import Role
 from citynet.tunnel import EapPart, TunnelSource
 
 
@@ -20,6 +23,12 @@ def _commands() -> Sequence[click.Command]:
     from admission.cli import admission
 
     return (admission,)
+
+
+def _blueprints() -> Sequence[Blueprint]:
+    from admission.web_network import blueprint  # its views and admission.web's
+
+    return (blueprint,)
 
 
 def _gates(config: Config) -> Sequence[LoginGate]:
@@ -49,4 +58,14 @@ DOMAIN = Domain(
     gates=_gates,
     tunnel_logins=_tunnel_logins,
     freeradius_eap=_freeradius_eap,
+    blueprints=_blueprints,
+    translations=Path(__file__).with_name("translations"),
+    # engineers run admission; front desks see it and kick a session; auditors read it
+    permissions={
+        "nac.read": frozenset({Role.ENGINEER, Role.OPERATOR, Role.AUDITOR}),
+        "nac.write": frozenset({Role.ENGINEER}),
+        "nac.kick": frozenset({Role.ENGINEER, Role.OPERATOR}),
+    },
+    # one entry; the pages link to each other (people, certificates, MAC bypass, sessions)
+    menu=(MenuEntry("admission_web.people_page", "nac.read", N_("Network admission"), 35),),
 )

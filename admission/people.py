@@ -248,3 +248,16 @@ def disable(session: Session, username: str) -> bool | None:
     person.status = PersonStatus.DISABLED
     session.flush()
     return True
+
+
+def enable(session: Session, username: str) -> bool | None:
+    """Enable a person again: True if changed, False if already active, None if unknown.
+    Their revoked certificates stay revoked: issue new ones."""
+    person = find(session, username)
+    if person is None:
+        return None
+    if person.status is PersonStatus.ACTIVE:
+        return False
+    person.status = PersonStatus.ACTIVE
+    session.flush()
+    return True

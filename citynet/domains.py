@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from citynet.chain import Break
     from citynet.config import Config
     from citynet.crypto import SecretBox
-    from citynet.gates import Ended, LoginGate
+    from citynet.gates import Ended, LiveSession, LoginGate
     from citynet.runtime import Runtime
     from citynet.server import Service
     from citynet.staff import Role
@@ -128,6 +128,11 @@ class Domain:
     gates: Callable[[Config], Sequence[LoginGate]] = _no_gates
     # end every live network session of an identity now (citynet.gates.SessionEnder)
     end_sessions: Callable[[Runtime, str], list[Ended]] | None = None
+    # the open network sessions of some login methods, and ending one of them (the staff
+    # pages of a domain whose logins another domain's RADIUS holds: citynet.gates)
+    live_sessions: Callable[[Runtime, tuple[str, ...], str, int],
+                            list[LiveSession]] | None = None
+    end_session: Callable[[Runtime, str], Ended | None] | None = None
     # network admission behind FreeRADIUS (citynet/tunnel.py): who may log in inside an
     # EAP tunnel, and the eap module (with its files, written under the given directory)
     tunnel_logins: Callable[[Runtime, SecretBox | None], TunnelSource] | None = None

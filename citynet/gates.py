@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -66,3 +66,24 @@ class Ended:
 
 # end every live session of an identity at once (RFC 5176 Disconnect to each NAS)
 SessionEnder = Callable[["Runtime", str], list[Ended]]
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """An open network session as another domain's staff pages show it."""
+
+    key: str  # the owning domain's handle, for ``end_session``
+    identity: str  # the person (EAP) or the MAC's profile (bypass)
+    method: str  # eap, mab, ...
+    mac: str
+    nas: str  # the switch or AC
+    port: str  # NAS-Port-Id, "" for WiFi
+    station: str  # Called-Station-Id (AP MAC:SSID), "" on a wired port
+    started_at: datetime
+
+
+# the open sessions of the given login methods (of one identity unless ""), newest
+# first, at most ``limit``
+SessionLister = Callable[["Runtime", tuple[str, ...], str, int], list[LiveSession]]
+# end one live session by its key (RFC 5176 Disconnect); None: no such open session
+SessionKicker = Callable[["Runtime", str], "Ended | None"]

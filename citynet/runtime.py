@@ -15,6 +15,16 @@ class Runtime:
         self.config_path = config_path
         self._box: SecretBox | None = None
 
+    @classmethod
+    def of(cls, config: config_module.Config, store: Store,
+           box: SecretBox | None) -> Runtime:
+        """A runtime over what a running process has built already (the web app's
+        config, store and box), for the domain hooks that take one."""
+        made = cls()
+        made.__dict__.update(config=config, raw_store=store, store=store)
+        made._box = box
+        return made
+
     @cached_property
     def config(self) -> config_module.Config:
         config = config_module.load(self.config_path)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from citynet.catalogs import N_
 from citynet.crypto import SecretBox
 from citynet.domains import Chain, ConfigSection, DemoRun, Domain, MenuEntry
-from citynet.gates import Ended
+from citynet.gates import Ended, LiveSession
 from citynet.runtime import Runtime
 from citynet.server import Service
 from citynet.staff import Role
@@ -55,6 +55,30 @@ def _end_sessions(runtime: Runtime, identity: str) -> list[Ended]:
 
     return end_all_of(runtime.store, runtime.box(), runtime.config.section(RadiusConfig),
                       identity)
+
+
+def _live_sessions(runtime: Runtime, methods: tuple[str, ...], identity: str,
+                   limit: int) -> list[LiveSession]:
+    from radius.records import PORT_PREFIX, normal_mac
+    from radius.sessions import open_of
+
+    with runtime.store.session() as session:
+        return [LiveSession(str(row.id), row.identity or row.username, row.method,
+                            normal_mac(row.calling_station) or row.calling_station, row.nas,
+                            row.called_station.removeprefix(PORT_PREFIX)
+                            if row.called_station.startswith(PORT_PREFIX) else "",
+                            "" if row.called_station.startswith(PORT_PREFIX)
+                            else row.called_station, row.started_at)
+                for row in open_of(session, methods, identity, limit)]
+
+
+def _end_session(runtime: Runtime, key: str) -> Ended | None:
+    from radius.sessions import end_one
+
+    if not (key.isascii() and key.isdigit()) or not 0 < int(key) < 2**31:  # an INTEGER id
+        return None
+    return end_one(runtime.store, runtime.box(), runtime.config.section(RadiusConfig),
+                   int(key))
 
 
 def _collectors() -> Sequence[Collector]:
@@ -127,5 +151,7 @@ DOMAIN = Domain(
     openapi_paths=_openapi,
     chains=_chains,
     end_sessions=_end_sessions,
+    live_sessions=_live_sessions,
+    end_session=_end_session,
     demo_serve=_demo_serve,
 )

@@ -159,6 +159,24 @@ def target(session: Session, box: SecretBox | None, live: RadiusSession) -> NasT
                      identity, client.name, client.vendor.value, client.policy)
 
 
+def _disconnect(config: RadiusConfig, row: RadiusSession, where: NasTarget | str) -> Ended:
+    """Send one Disconnect-Request and time it; an unaddressable session is reported."""
+    if isinstance(where, str):
+        return Ended(row.nas, row.session_id, False, where, 0.0)
+    started = time.monotonic()
+    result = coa.send(where.host, where.secret, Code.DISCONNECT_REQUEST, where.identity,
+                      port=config.coa_port, source=coa.source_for(config))
+    return Ended(row.nas, row.session_id, result.ok, str(result), time.monotonic() - started)
+
+
+def _addressed(session: Session, box: SecretBox | None, row: RadiusSession
+               ) -> tuple[RadiusSession, NasTarget | str]:
+    try:
+        return row, target(session, box, row)
+    except NotAddressable as exc:
+        return row, str(exc)
+
+
 def end_all_of(store: Store, box: SecretBox | None, config: RadiusConfig,
                identity: str) -> list[Ended]:
     """Disconnect every live session of ``identity`` now: a Disconnect-Request (RFC 5176)
@@ -168,25 +186,31 @@ def end_all_of(store: Store, box: SecretBox | None, config: RadiusConfig,
     with store.session() as session:
         live = list(session.scalars(select(RadiusSession).where(
             RadiusSession.identity == identity, RadiusSession.stopped_at.is_(None))))
-        targets: list[tuple[RadiusSession, NasTarget | str]] = []
-        for row in live:
-            try:
-                targets.append((row, target(session, box, row)))
-            except NotAddressable as exc:
-                targets.append((row, str(exc)))
-    source = coa.source_for(config)
-
-    def end(pair: tuple[RadiusSession, NasTarget | str]) -> Ended:
-        row, where = pair
-        if isinstance(where, str):
-            return Ended(row.nas, row.session_id, False, where, 0.0)
-        started = time.monotonic()
-        result = coa.send(where.host, where.secret, Code.DISCONNECT_REQUEST, where.identity,
-                          port=config.coa_port, source=source)
-        return Ended(row.nas, row.session_id, result.ok, str(result),
-                     time.monotonic() - started)
-
+        targets = [_addressed(session, box, row) for row in live]
     if not targets:
         return []
     with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
-        return list(pool.map(end, targets))
+        return list(pool.map(lambda pair: _disconnect(config, *pair), targets))
+
+
+def end_one(store: Store, box: SecretBox | None, config: RadiusConfig,
+            row_id: int) -> Ended | None:
+    """Disconnect one open session by its row id (None: no such open session)."""
+    with store.session() as session:
+        row = session.get(RadiusSession, row_id)
+        if row is None or row.stopped_at is not None:
+            return None
+        pair = _addressed(session, box, row)
+    return _disconnect(config, *pair)
+
+
+def open_of(session: Session, methods: tuple[str, ...], identity: str,
+            limit: int) -> list[RadiusSession]:
+    """The open sessions of these login methods (eap, mab...), of one identity unless
+    it is "", newest first."""
+    query = select(RadiusSession).where(RadiusSession.stopped_at.is_(None),
+                                        RadiusSession.method.in_(methods))
+    if identity:
+        query = query.where(RadiusSession.identity == identity)
+    return list(session.scalars(query.order_by(RadiusSession.started_at.desc(),
+                                               RadiusSession.id.desc()).limit(limit)))

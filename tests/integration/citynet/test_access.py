@@ -50,6 +50,10 @@ PAGES = {  # path → the permission it needs
     "/admin/devices/changes.json": "devices.read",
     "/admin/inventory/streets": "inventory.read",
     "/admin/inventory/nas.json": "inventory.read",
+    "/admin/nac/people": "nac.read",
+    "/admin/nac/certificates": "nac.read",
+    "/admin/nac/mab": "nac.read",
+    "/admin/nac/sessions": "nac.read",
 }
 
 

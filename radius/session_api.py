@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from flask import Blueprint, current_app
 
-from citynet.access import audited, require, tr
+from citynet.access import audited, require
 from citynet.config import Config
 from citynet.web import MAX_ID, Answer, json_fields, json_text, json_whole, refused, store
 from radius import bandwidth
@@ -21,12 +21,12 @@ FIELDS = ("session", "up_kbps", "down_kbps", "reason")
 
 
 def _refusal(changed: bandwidth.Changed) -> Answer:
+    # the JSON API answers in English, its refusals as written (msgids are English)
     if changed.refused == bandwidth.NO_SESSION:
-        return refused(404, {"session": tr("没有这个会话", "No such session")})
+        return refused(404, {"session": "No such session"})
     if changed.refused == bandwidth.ENDED:
-        return refused(409, {"session": tr("这个会话已经结束", "This session has ended")})
-    zh, en = NOT_ADDRESSABLE[changed.refused]
-    return refused(409, {"": tr(zh, en)})
+        return refused(409, {"session": "This session has ended"})
+    return refused(409, {"": NOT_ADDRESSABLE[changed.refused]})
 
 
 @blueprint.post("/sessions/bandwidth.json")

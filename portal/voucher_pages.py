@@ -47,13 +47,13 @@ class BatchForm:
 
 FIELDS = (  # BatchForm field, lowest, highest (the CLI's limits), label, problem: msgids
     ("count", 1, MAX_COUNT, N_("Number of codes"),
-     N_("count must be a whole number from %(low)s to %(high)s")),
+     N_("Number of codes must be a whole number from %(low)s to %(high)s")),
     ("minutes", 1, vouchers.MAX_MINUTES, N_("Minutes"),
-     N_("minutes must be a whole number from %(low)s to %(high)s")),
+     N_("Minutes must be a whole number from %(low)s to %(high)s")),
     ("devices", 1, vouchers.MAX_DEVICES, N_("Devices"),
-     N_("devices must be a whole number from %(low)s to %(high)s")),
+     N_("Devices must be a whole number from %(low)s to %(high)s")),
     ("valid_days", 1, vouchers.MAX_VALID_DAYS, N_("Valid days"),
-     N_("valid days must be a whole number from %(low)s to %(high)s")),
+     N_("Valid days must be a whole number from %(low)s to %(high)s")),
 )
 
 

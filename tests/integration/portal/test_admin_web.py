@@ -404,7 +404,7 @@ def test_posts_without_the_csrf_token_are_refused(site: Site) -> None:
 
 
 @pytest.mark.parametrize(("lang", "shown"), [
-    ("en", ["Revoke one code", "count must be a whole number from 1 to 1000",
+    ("en", ["Revoke one code", "Number of codes must be a whole number from 1 to 1000",
             "Not created: correct the fields marked below.", "the name is empty",
             "Remembered devices"]),
     ("zh-CN", ["作废一张券", "数量须为 1 到 1000 之间的整数", "未生成：请更正下面标出的字段。",

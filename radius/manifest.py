@@ -109,6 +109,7 @@ DOMAIN = Domain(
     tables=("radius.models", "radius.records", "radius.vouchers", "radius.profiles",
             "radius.tokens", "radius.remembered", "radius.retries"),
     migrations=Path(__file__).with_name("migrations"),
+    translations=Path(__file__).with_name("translations"),
     config_sections=(ConfigSection("radius", RadiusConfig, 30),
                      ConfigSection("records", RecordsConfig, 40)),
     permissions={

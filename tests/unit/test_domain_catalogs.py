@@ -1,7 +1,8 @@
 """Each listed domain's gettext catalogs (docs/i18n.md): every msgid its code and templates
 use is in each locale's catalog (translated in both Chinese ones, same blanks), the
 compiled .mo files are those of the .po sources, and no template of the domain shows text
-outside the catalogs. A domain with catalogs is one more name in ``DOMAINS``."""
+outside the catalogs. A domain with catalogs is one more name in ``DOMAINS`` (or in
+``COMMANDS_ONLY`` while only its command line's messages are in them)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from citynet import languages
 from tests.unit.portal.test_catalogs import shown_literals
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAINS = ("inventory", "monitoring")
+PAGES = ("inventory", "monitoring")  # pages and commands in the catalogs
+COMMANDS_ONLY = ("radius",)  # the CLI's messages in catalogs; the pages not yet
+DOMAINS = PAGES + COMMANDS_ONLY
 TRANSLATED = ("zh_Hans_CN", "zh_Hant_HK")  # en: the msgids are the English text
 # what a template may show as it is, the same in every language: the product's name,
 # protocol and device names, a format's name
@@ -62,7 +65,7 @@ def test_every_language_has_a_catalog(domain: str) -> None:
 
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_the_domain_uses_its_messages(domain: str) -> None:
-    assert len(used_msgids(domain)) > 50
+    assert len(used_msgids(domain)) > (50 if domain in PAGES else 10)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -88,7 +91,7 @@ def test_every_message_is_translated_with_the_same_blanks(domain: str, locale: s
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
-@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("domain", PAGES)
 def test_a_templates_message_survives_jinjas_formatting(domain: str, locale: str) -> None:
     """A template's ``_()`` formats even without values: a lone ``%`` (``80%``) in its
     msgid or a translation would fail the page (write ``80 percent``)."""
@@ -115,7 +118,7 @@ def test_the_compiled_catalog_is_the_source_one(domain: str, locale: str) -> Non
     assert {key: value for key, value in held.items() if key} == source
 
 
-TEMPLATES = sorted(path for domain in DOMAINS
+TEMPLATES = sorted(path for domain in PAGES
                    for path in (ROOT / domain / "templates").glob("*/*.html"))
 
 

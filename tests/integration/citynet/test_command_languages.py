@@ -52,3 +52,12 @@ def test_radius_commands(district: Config) -> None:
     assert run(district, "records", "purge", "--older-than-days", "30",
                code=1).stderr == "Error: records must be kept at least 60 days\n"
 
+
+def test_inventory_commands(district: Config) -> None:
+    assert hant(district, "nas", "remove", "nobody", code=1).stderr == (
+        "Error: 沒有名為 'nobody' 的 NAS（見 `citynet nas list`）\n")
+    assert hant(district, "nas", "set", "nobody", code=2).stderr.endswith(
+        "Error: 沒有要更改的項目：請最少給出一個選項\n")
+    assert run(district, "nas", "remove", "nobody", code=1).stderr == (
+        "Error: no NAS named 'nobody' (see `citynet nas list`)\n")
+

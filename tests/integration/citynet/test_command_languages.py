@@ -61,3 +61,12 @@ def test_inventory_commands(district: Config) -> None:
     assert run(district, "nas", "remove", "nobody", code=1).stderr == (
         "Error: no NAS named 'nobody' (see `citynet nas list`)\n")
 
+
+def test_monitoring_commands(district: Config) -> None:
+    assert hant(district, "survey", "list").stderr == (
+        "（仍未有實地測量：citynet survey import --help）\n")
+    assert hant(district, "alerts", "test", code=1).stderr == (
+        "Error: 沒有設定警報渠道：請設定 monitoring.alert_webhooks，或 monitoring.smtp_host 和 "
+        "monitoring.mail_to\n")
+    assert run(district, "survey", "list").stderr == (
+        "(no surveys yet: citynet survey import --help)\n")

@@ -76,6 +76,7 @@ DOMAIN = Domain(
     commands=_commands,
     tables=("devices.approvals",),
     migrations=Path(__file__).with_name("migrations"),
+    translations=Path(__file__).with_name("translations"),
     config_sections=(ConfigSection("devices", DevicesConfig, 70),),
     permissions={"devices.read": ENGINEERS, "devices.push": ENGINEERS,
                  "devices.approve": ENGINEERS},

@@ -70,3 +70,13 @@ def test_monitoring_commands(district: Config) -> None:
         "monitoring.mail_to\n")
     assert run(district, "survey", "list").stderr == (
         "(no surveys yet: citynet survey import --help)\n")
+
+
+def test_devices_commands(district: Config) -> None:
+    assert hant(district, "devices", "plan", "--reason", "CHG-1", code=2).stderr.endswith(
+        "Error: --reason 和 --as 要與 --request 一起使用\n")
+    assert hant(district, "devices", "history", "nobody", code=1).stderr == (
+        "Error: nobody 沒有備份：執行 `citynet devices backup nobody`\n")
+    assert run(district, "devices", "history", "nobody", code=1).stderr == (
+        "Error: no backup of nobody: run `citynet devices backup nobody`\n")
+

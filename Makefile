@@ -57,7 +57,7 @@ clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
 # gettext catalogs (docs/i18n.md): the domains that have translations/, their locales
-CATALOGS ?= citynet portal inventory monitoring radius devices
+CATALOGS ?= citynet portal inventory monitoring radius devices admission
 LOCALES  ?= zh_Hans_CN zh_Hant_HK en
 
 catalogs: venv  ## extract each domain's msgids into its .pot and merge them into its .po files

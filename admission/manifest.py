@@ -45,6 +45,7 @@ DOMAIN = Domain(
     commands=_commands,
     tables=("admission.models",),
     migrations=Path(__file__).with_name("migrations"),
+    translations=Path(__file__).with_name("translations"),
     config_sections=(ConfigSection("nac", NacConfig, 75),),
     gates=_gates,
     tunnel_logins=_tunnel_logins,

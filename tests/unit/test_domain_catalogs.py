@@ -21,7 +21,8 @@ from tests.unit.portal.test_catalogs import shown_literals
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ("inventory", "monitoring")  # pages and commands in the catalogs
-COMMANDS_ONLY = ("radius", "devices")  # the CLI's messages in catalogs; the pages not yet
+# the command line's messages in catalogs, the pages not yet
+COMMANDS_ONLY = ("radius", "devices", "admission")
 DOMAINS = PAGES + COMMANDS_ONLY
 TRANSLATED = ("zh_Hans_CN", "zh_Hant_HK")  # en: the msgids are the English text
 # what a template may show as it is, the same in every language: the product's name,

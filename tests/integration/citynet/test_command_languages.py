@@ -80,3 +80,11 @@ def test_devices_commands(district: Config) -> None:
     assert run(district, "devices", "history", "nobody", code=1).stderr == (
         "Error: no backup of nobody: run `citynet devices backup nobody`\n")
 
+
+def test_admission_commands(district: Config) -> None:
+    assert hant(district, "nac", "people", "list").stderr == (
+        "（沒有人員：用 `citynet nac people import` 匯入）\n")
+    assert hant(district, "nac", "crl", code=2).stderr.endswith(
+        "Error: 請給出 --out FILE 或 --dir TRUST_DIR 其中之一\n")
+    assert run(district, "nac", "people", "list").stderr == (
+        "(no people: import them with `citynet nac people import`)\n")

@@ -88,3 +88,8 @@ def test_admission_commands(district: Config) -> None:
         "Error: 請給出 --out FILE 或 --dir TRUST_DIR 其中之一\n")
     assert run(district, "nac", "people", "list").stderr == (
         "(no people: import them with `citynet nac people import`)\n")
+
+
+def test_mac_bypass_commands(district: Config) -> None:
+    assert hant(district, "nac", "mab", "remove", "aa:bb:cc:dd:ee:ff", code=1).stderr == (
+        "Error: aa:bb:cc:dd:ee:ff 不在 MAC 略過名單上\n")

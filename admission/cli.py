@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from admission import authority, eap, passwords, people
 from admission.settings import NacConfig
 from citynet import audit
+from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
 from citynet.domains import registered
 from citynet.errors import CitynetError, SecretsError
@@ -36,8 +37,8 @@ def _now() -> datetime:
 def _box(runtime: Runtime, *, create: bool = False) -> SecretBox:
     box = runtime.box(create=create)
     if box is None:
-        raise SecretsError("no secrets key is configured: the CA keys are sealed with it "
-                           "(`citynet nac ca init` makes one)")
+        raise SecretsError(_("no secrets key is configured: the CA keys are sealed with it "
+                             "(`citynet nac ca init` makes one)"))
     return box
 
 
@@ -93,19 +94,20 @@ def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
         outcome = people.apply(session, rows)
         if dry_run:
             session.rollback()
-            click.echo(f"dry run: nothing written; an import would do: {outcome.summary}")
+            click.echo(_("dry run: nothing written; an import would do: %(summary)s",
+                         summary=outcome.summary))
             return
         audit.record(session, audit.Action("admission.people.import", str(path), "ok",
                                            detail=dict(outcome.created)))
         session.commit()
-    click.echo(f"imported: {outcome.summary}")
+    click.echo(_("imported: %(summary)s", summary=outcome.summary))
 
 
 def _reject(problems: list[Problem]) -> None:
     for problem in problems:
         click.echo(str(problem), err=True)
-    raise ImportRejected(f"{len(problems)} problem{'s' if len(problems) > 1 else ''}; "
-                         "nothing was imported")
+    raise ImportRejected(_("%(count)s problems; nothing was imported", count=len(problems))
+                         if len(problems) > 1 else _("1 problem; nothing was imported"))
 
 
 PEOPLE_COLUMNS = (Column("username"), Column("real_name", "name"), Column("department"),
@@ -124,7 +126,7 @@ def list_people(runtime: Runtime, fmt: str | None) -> None:
              "phone": p.phone, "role": p.role.value, "status": p.status.value,
              "certificates": sum(c.revoked_at is None for c in p.certificates)}
             for p in people.everyone(session)], many="people")
-    emit(shown, fmt, empty="(no people: import them with `citynet nac people import`)")
+    emit(shown, fmt, empty=_("(no people: import them with `citynet nac people import`)"))
 
 
 @people_group.command("disable")
@@ -139,7 +141,8 @@ def disable_person(runtime: Runtime, username: str, reason: str) -> None:
         changed, revoked = authority.disable_person(session, username, reason, _now())
         session.commit()
         serials = ", ".join(cert.serial for cert in revoked)
-    click.echo(f"{username} disabled" if changed else f"{username} was disabled already")
+    click.echo(_("%(name)s disabled", name=username) if changed
+               else _("%(name)s was disabled already", name=username))
     ended = [one for domain in registered() if domain.end_sessions is not None
              for one in domain.end_sessions(runtime, username)]
     with runtime.store.session() as session:
@@ -150,12 +153,16 @@ def disable_person(runtime: Runtime, username: str, reason: str) -> None:
                 detail={"session": one.session_id, "answer": one.answer}))
         session.commit()
     for one in ended:
-        click.echo(f"session {one.session_id} on {one.nas}: "
-                   f"{'disconnected' if one.ok else 'NOT disconnected'} ({one.answer}, "
-                   f"{one.seconds * 1000:.0f} ms)", err=not one.ok)
+        said = {"session": one.session_id, "nas": one.nas, "answer": one.answer,
+                "ms": f"{one.seconds * 1000:.0f}"}
+        click.echo(_("session %(session)s on %(nas)s: disconnected (%(answer)s, %(ms)s ms)",
+                     **said) if one.ok else
+                   _("session %(session)s on %(nas)s: NOT disconnected (%(answer)s, %(ms)s "
+                     "ms)", **said), err=not one.ok)
     if revoked:
-        click.echo(f"revoked {len(revoked)} certificate(s): {serials}")
-        click.echo("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR",
+        click.echo(_("revoked %(count)s certificate(s): %(serials)s", count=len(revoked),
+                     serials=serials))
+        click.echo(_("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR"),
                    err=True)
 
 
@@ -170,15 +177,16 @@ def person_password(runtime: Runtime, username: str, password_stdin: bool) -> No
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(_("password"), hide_input=True, confirmation_prompt=True)
     roles = runtime.config.section(NacConfig).peap_roles
     box = _box(runtime, create=True)
     with runtime.store.session() as session:
         done = passwords.set_password(session, box, username, password, roles)
         session.commit()
-    click.echo(f"{done.username}: password set for "
-               + ("PEAP-MSCHAPv2 and EAP-TTLS" if done.peap else
-                  "EAP-TTLS (the role is not in nac.peap_roles: no PEAP)"))
+    click.echo(_("%(name)s: password set for PEAP-MSCHAPv2 and EAP-TTLS", name=done.username)
+               if done.peap else
+               _("%(name)s: password set for EAP-TTLS (the role is not in nac.peap_roles: "
+                 "no PEAP)", name=done.username))
 
 
 # --- the CA -------------------------------------------------------------------------
@@ -199,8 +207,9 @@ def init_ca(runtime: Runtime, district: str, server_name: str) -> None:
     with runtime.store.session() as session:
         row = authority.init(session, box, district, server_name, _now())
         session.commit()
-        click.echo(f"certificate authority ready; server certificate for {server_name} "
-                   f"(created {row.created_at:%Y-%m-%d %H:%M} UTC)")
+        click.echo(_("certificate authority ready; server certificate for %(server)s "
+                     "(created %(created)s UTC)", server=server_name,
+                     created=f"{row.created_at:%Y-%m-%d %H:%M}"))
 
 
 @ca_group.command("export")
@@ -217,7 +226,7 @@ def export_ca(runtime: Runtime, out_dir: Path) -> None:
     write_private(out_dir / "ca.pem", ca_pair.cert_pem)
     write_private(out_dir / "server.pem", server.cert_pem)
     write_private(out_dir / "server.key", server.key_pem)
-    click.echo(f"wrote ca.pem, server.pem, server.key to {out_dir}")
+    click.echo(_("wrote ca.pem, server.pem, server.key to %(dir)s", dir=out_dir))
 
 
 # --- certificates -------------------------------------------------------------------
@@ -254,7 +263,7 @@ def _deliver(runtime: Runtime, out: Path,
     """Issue (or renew) a certificate, write its .p12 to ``out`` before the commit (and
     remove it if the commit fails), and print its one-time password once."""
     if out.exists():
-        raise CitynetError(f"{out} exists: give another --out")
+        raise CitynetError(_("%(out)s exists: give another --out", out=out))
     box = _box(runtime)
     with runtime.store.session() as session:
         issued = make(session, box)
@@ -264,9 +273,11 @@ def _deliver(runtime: Runtime, out: Path,
         except BaseException:
             out.unlink(missing_ok=True)
             raise
-    click.echo(f"issued {issued.serial} to {issued.username} for {issued.device}, valid "
-               f"until {issued.not_after:%Y-%m-%d}; wrote {out}")
-    click.echo(f"one-time password (shown once, not stored): {issued.password}")
+    click.echo(_("issued %(serial)s to %(name)s for %(device)s, valid until %(until)s; wrote "
+                 "%(out)s", serial=issued.serial, name=issued.username, device=issued.device,
+                 until=f"{issued.not_after:%Y-%m-%d}", out=out))
+    click.echo(_("one-time password (shown once, not stored): %(password)s",
+                 password=issued.password))
 
 
 CERT_COLUMNS = (Column("serial"), Column("username"), Column("device"),
@@ -286,7 +297,7 @@ def list_certs(runtime: Runtime, expiring: int | None, fmt: str | None) -> None:
         shown = Listing("certificates", "certificate", CERT_COLUMNS, [
             {"serial": c.serial, "username": c.person.username, "device": c.device,
              "not_after": c.not_after, "revoked_at": c.revoked_at} for c in found])
-    emit(shown, fmt, empty="(no certificates: `citynet nac cert issue`)")
+    emit(shown, fmt, empty=_("(no certificates: `citynet nac cert issue`)"))
 
 
 @cert_group.command("revoke")
@@ -298,11 +309,12 @@ def revoke_cert(runtime: Runtime, which: str) -> None:
         revoked = authority.revoke(session, which, _now())
         session.commit()
         for cert in revoked:
-            click.echo(f"revoked {cert.serial} ({cert.person.username}/{cert.device})")
+            click.echo(_("revoked %(serial)s (%(name)s/%(device)s)", serial=cert.serial,
+                         name=cert.person.username, device=cert.device))
     if not revoked:
-        click.echo("nothing to revoke: revoked already")
+        click.echo(_("nothing to revoke: revoked already"))
     else:
-        click.echo("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR",
+        click.echo(_("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR"),
                    err=True)
 
 
@@ -316,7 +328,7 @@ def revoke_cert(runtime: Runtime, which: str) -> None:
 def crl(runtime: Runtime, out: Path | None, trust_dir: Path | None) -> None:
     """Publish the next CRL (valid 7 days; run at least daily, and after each revoke)."""
     if (out is None) == (trust_dir is None):
-        raise click.UsageError("give one of --out FILE or --dir TRUST_DIR")
+        raise click.UsageError(_("give one of --out FILE or --dir TRUST_DIR"))
     box = _box(runtime)
     with runtime.store.session() as session:
         number, pem = authority.publish_crl(session, box, _now())
@@ -328,7 +340,7 @@ def crl(runtime: Runtime, out: Path | None, trust_dir: Path | None) -> None:
             assert trust_dir is not None  # noqa: S101 - one of the two, checked above
             where = str(eap.publish(trust_dir, ca_pair.cert_pem, number, pem))
         session.commit()
-    click.echo(f"wrote CRL number {number} to {where}")
+    click.echo(_("wrote CRL number %(number)s to %(where)s", number=number, where=where))
 
 
 @admission.command("eap-config")
@@ -346,9 +358,9 @@ def eap_config(runtime: Runtime, out_dir: Path) -> None:
         files = eap.write_config(out_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,
                                  number, pem)
         session.commit()
-    click.echo(f"wrote {files.server_cert.parent}/{{server.pem,server.key,eap}} and "
-               f"{files.trust_dir}/ (publish CRLs there: "
-               f"citynet nac crl --dir {files.trust_dir})")
+    click.echo(_("wrote %(dir)s/{server.pem,server.key,eap} and %(trust)s/ (publish CRLs "
+                 "there: citynet nac crl --dir %(trust)s)", dir=files.server_cert.parent,
+                 trust=files.trust_dir))
 
 
 def _more_commands() -> None:

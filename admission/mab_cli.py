@@ -9,6 +9,7 @@ import click
 from admission import mab
 from admission.settings import NacConfig
 from citynet import audit
+from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
 from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
@@ -45,7 +46,10 @@ def mab_add(runtime: Runtime, mac: str, profile: str) -> None:
         session.commit()
         shown = entry.mac
     vlan = config.mab_profiles[profile].vlan
-    click.echo(f"{shown} {'added' if new else 'moved'} to profile {profile} (VLAN {vlan})")
+    click.echo(_("%(mac)s added to profile %(profile)s (VLAN %(vlan)s)", mac=shown,
+                 profile=profile, vlan=vlan) if new else
+               _("%(mac)s moved to profile %(profile)s (VLAN %(vlan)s)", mac=shown,
+                 profile=profile, vlan=vlan))
 
 
 @mab_group.command("remove")
@@ -56,10 +60,10 @@ def mab_remove(runtime: Runtime, mac: str) -> None:
     with runtime.store.session() as session:
         entry = mab.remove(session, mac)
         if entry is None:
-            raise CitynetError(f"{mac} is not on the MAC bypass list")
+            raise CitynetError(_("%(mac)s is not on the MAC bypass list", mac=mac))
         audit.record(session, audit.Action("admission.mab.remove", entry.mac, "ok"))
         session.commit()
-        click.echo(f"{entry.mac} removed")
+        click.echo(_("%(mac)s removed", mac=entry.mac))
 
 
 MAB_COLUMNS = (Column("mac"), Column("profile"), Column("vlan"), Column("added_at", "added"))
@@ -77,7 +81,7 @@ def mab_list(runtime: Runtime, fmt: str | None) -> None:
              "vlan": profiles[e.profile].vlan if e.profile in profiles else "(no profile)",
              "added_at": e.added_at.isoformat(timespec="seconds")}
             for e in mab.entries(session)])
-    emit(shown, fmt, empty="(none: citynet nac mab add MAC --profile PROFILE)")
+    emit(shown, fmt, empty=_("(none: citynet nac mab add MAC --profile PROFILE)"))
 
 
 UNKNOWN_COLUMNS = (Column("mac"), Column("nas", "switch"), Column("port"),
@@ -95,7 +99,7 @@ def mab_unknown(runtime: Runtime, fmt: str | None) -> None:
              "first_seen": u.first_seen.isoformat(timespec="seconds"),
              "last_seen": u.last_seen.isoformat(timespec="seconds"), "count": u.count}
             for u in mab.unknown(session)], many="unknown MACs")
-    emit(shown, fmt, empty="(no unknown MAC has asked)")
+    emit(shown, fmt, empty=_("(no unknown MAC has asked)"))
 
 
 ROLE_COLUMNS = (Column("role"), Column("vlan"), Column("filter_id", "filter"),
@@ -113,5 +117,5 @@ def roles(runtime: Runtime, fmt: str | None) -> None:
          "acl": dict(policy.acl), "hours": policy.hours or "always",
          "devices": policy.devices or "no limit"}
         for name, policy in sorted(config.roles.items())]),
-        fmt, empty="(no role has a policy: every 802.1X login is refused; add "
-        "[nac.roles.staff] vlan = \"10\")")
+        fmt, empty=_("(no role has a policy: every 802.1X login is refused; add "
+                     "[nac.roles.staff] vlan = \"10\")"))

@@ -54,12 +54,12 @@ DOMAIN = Domain(
     commands=_commands,
     tables=("admission.models",),
     migrations=Path(__file__).with_name("migrations"),
+    translations=Path(__file__).with_name("translations"),
     config_sections=(ConfigSection("nac", NacConfig, 75),),
     gates=_gates,
     tunnel_logins=_tunnel_logins,
     freeradius_eap=_freeradius_eap,
     blueprints=_blueprints,
-    translations=Path(__file__).with_name("translations"),
     # engineers run admission; front desks see it and kick a session; auditors read it
     permissions={
         "nac.read": frozenset({Role.ENGINEER, Role.OPERATOR, Role.AUDITOR}),

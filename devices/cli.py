@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
 from devices import approvals, rollout
@@ -84,7 +86,8 @@ def _summary(results: Sequence[Result], unready: Sequence[Unready]) -> None:
     counts = Counter(r.status.value for r in results)
     if unready:
         counts["not ready"] = len(unready)
-    click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    click.echo(_("summary: %(counts)s",  # the statuses are the rollout's words, as in --json
+                 counts=", ".join(f"{n} {s}" for s, n in sorted(counts.items()))))
 
 
 def _as_json(results: Sequence[Result], unready: Sequence[Unready]) -> str:
@@ -106,7 +109,8 @@ def _watch(quiet: bool) -> rollout.Watch:
 def _plan_from_backup(fleet: rollout.Fleet, targets: Sequence[Target]) -> list[Result]:
     results = rollout.plan_from_backup(fleet, targets)
     if results is None:
-        raise CitynetError("backups are sealed: planning against them needs the secrets key")
+        raise CitynetError(_("backups are sealed: planning against them needs the secrets "
+                             "key"))
     return results
 
 
@@ -147,15 +151,15 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
           --reason "CHG-2026-1127 NTP servers"
     """
     if not request_change and (reason is not None or requester is not None):
-        raise click.UsageError("--reason and --as go with --request")
+        raise click.UsageError(_("--reason and --as go with --request"))
     if request_change and not (reason or "").strip():
-        raise click.UsageError("--request needs --reason (a ticket number, a sentence)")
+        raise click.UsageError(_("--request needs --reason (a ticket number, a sentence)"))
     if request_change and from_backup:
-        raise click.UsageError("--request plans the devices as they are: leave out "
-                               "--from-backup")
+        raise click.UsageError(_("--request plans the devices as they are: leave out "
+                                 "--from-backup"))
     if request_change and requester is None:  # else the OS user, who could approve it
-        raise click.UsageError("--request needs --as YOUR_STAFF_NAME: the person asking, "
-                               "who then cannot approve it")
+        raise click.UsageError(_("--request needs --as YOUR_STAFF_NAME: the person asking, "
+                                 "who then cannot approve it"))
     asking = _requester(runtime, requester) if request_change and requester else ""
     fleet = _fleet(runtime)
     targets, unready = rollout.targets_of(fleet, selectors, templates)
@@ -165,12 +169,13 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
         click.echo(_as_json(results, unready))
     else:
         if from_backup:
-            click.echo("planned against each device's last backup, not the device "
-                       "(citynet devices history HOSTNAME)")
+            click.echo(_("planned against each device's last backup, not the device "
+                         "(citynet devices history HOSTNAME)"))
         for result in results:
             if result.commands:
-                click.echo(f"--- {result.hostname} ({result.site}): "
-                           f"{len(result.commands)} commands")
+                click.echo(_("--- %(host)s (%(site)s): %(count)s commands",
+                             host=result.hostname, site=result.site,
+                             count=len(result.commands)))
                 for command in result.commands:
                     click.echo(f"    {command}")
         _summary(results, unready)
@@ -183,18 +188,18 @@ def plan(runtime: Runtime, selectors: tuple[str, ...], templates: tuple[str, ...
         return
     asked = rollout.ask(fleet, selectors, templates, results, unready, reason or "", asking)
     if asked.why == rollout.INCOMPLETE:
-        click.echo("no change request stored: a request covers every selected device, and "
-                   "some could not be planned (above); fix them or leave them out of the "
-                   "selection", err=True)
+        click.echo(_("no change request stored: a request covers every selected device, "
+                     "and some could not be planned (above); fix them or leave them out of "
+                     "the selection"), err=True)
     elif asked.why == rollout.NO_CHANGE:
-        click.echo("no change request stored: no device would change", err=True)
+        click.echo(_("no change request stored: no device would change"), err=True)
     else:
-        change_id = asked.change
-        click.echo(f"change request {change_id} stored ({rollout.changing(results)} devices "
-                   f"change), requested by {asking}.\n"
-                   f"Next: an engineer or an admin other than {asking} approves it on the "
-                   f"staff web at /admin/devices/changes/{change_id}; then push it with\n"
-                   f"  {approvals.command_line('push', selectors, templates)} --change {change_id}",
+        click.echo(_("change request %(id)s stored (%(count)s devices change), requested by "
+                     "%(who)s.\nNext: an engineer or an admin other than %(who)s approves it "
+                     "on the staff web at /admin/devices/changes/%(id)s; then push it "
+                     "with\n  %(command)s --change %(id)s", id=asked.change,
+                     count=rollout.changing(results), who=asking,
+                     command=approvals.command_line("push", selectors, templates)),
                    err=as_json)
     if incomplete:
         raise SystemExit(1)
@@ -213,11 +218,12 @@ def _requester(runtime: Runtime, name: str) -> str:
     with runtime.store.session() as session:
         user = session.scalar(select(StaffUser).where(StaffUser.name == name))
         if user is None or user.disabled:
-            raise CitynetError(f"--as {name}: no active staff member of that name "
-                               "(citynet staff list)")
+            raise CitynetError(_("--as %(name)s: no active staff member of that name "
+                                 "(citynet staff list)", name=name))
         if not allowed(Role(user.role), "devices.push"):
-            raise CitynetError(f"--as {name}: a {user.role.value} may not push to devices "
-                               "(engineers and admins may)")
+            raise CitynetError(_("--as %(name)s: a %(role)s may not push to devices "
+                                 "(engineers and admins may)", name=name,
+                                 role=user.role.value))
         return user.name
 
 
@@ -229,13 +235,14 @@ class ApprovalRefused(CitynetError):
 
 
 REFUSALS = {  # why a change request does not cover a push, for the person at the keyboard
-    Refusal.NOT_APPROVED: "is not approved (yet): it waits for a second person on the "
-                          "staff web",
-    Refusal.USED: "was used by an earlier push already: plan again with --request",
-    Refusal.EXPIRED: "has expired: plan again with --request",
-    Refusal.OTHER_SELECTION: "was for other selectors or templates",
-    Refusal.PLAN_CHANGED: "no longer matches the devices: their plan changed since it was "
-                          "approved; plan again with --request",
+    Refusal.NOT_APPROVED: N_("change request %(id)s is not approved (yet): it waits for a "
+                             "second person on the staff web"),
+    Refusal.USED: N_("change request %(id)s was used by an earlier push already: plan again "
+                     "with --request"),
+    Refusal.EXPIRED: N_("change request %(id)s has expired: plan again with --request"),
+    Refusal.OTHER_SELECTION: N_("change request %(id)s was for other selectors or templates"),
+    Refusal.PLAN_CHANGED: N_("change request %(id)s no longer matches the devices: their plan "
+                             "changed since it was approved; plan again with --request"),
 }
 
 
@@ -276,7 +283,7 @@ def push(runtime: Runtime, selectors: tuple[str, ...], reason: str | None,
       citynet devices push role:access_switch --change 42
     """
     if change_id is None and not (reason or "").strip():
-        raise click.UsageError("Missing option '--reason' (a ticket number, a sentence)")
+        raise click.UsageError(_("Missing option '--reason' (a ticket number, a sentence)"))
     outcome = rollout.push(
         _fleet(runtime), selectors, reason=reason or "", change_id=change_id,
         templates=templates, save=not no_save, watch=_watch(as_json),
@@ -292,25 +299,27 @@ def _refusal(refused: rollout.Refused, selectors: Sequence[str],
     """A refused push, in words for the person at the keyboard."""
     change = refused.change
     if refused.why == rollout.APPROVAL_NEEDED:
-        return (f"this push would change {refused.detail['changing']} devices, more than "
-                f"devices.approval_threshold ({refused.detail['threshold']}): it needs a "
-                "change request approved by a second person. Nothing was sent.\n"
-                f"  1. {approvals.command_line('plan', selectors, templates)} --request "
-                "--reason TEXT --as YOUR_STAFF_NAME\n"
-                "  2. an engineer or an admin other than you approves it on the staff web "
-                "(/admin/devices/changes)\n"
-                f"  3. {approvals.command_line('push', selectors, templates)} --change ID")
+        return _("this push would change %(changing)s devices, more than "
+                 "devices.approval_threshold (%(threshold)s): it needs a change request "
+                 "approved by a second person. Nothing was sent.\n"
+                 "  1. %(plan)s --request --reason TEXT --as YOUR_STAFF_NAME\n"
+                 "  2. an engineer or an admin other than you approves it on the staff web "
+                 "(/admin/devices/changes)\n"
+                 "  3. %(push)s --change ID", changing=refused.detail["changing"],
+                 threshold=refused.detail["threshold"],
+                 plan=approvals.command_line("plan", selectors, templates),
+                 push=approvals.command_line("push", selectors, templates))
     if change is None:
-        return (f"no change request {refused.detail['change']} "
-                "(see /admin/devices/changes)")
-    words = f"change request {change.id} {REFUSALS[Refusal(refused.why)]}"
+        return _("no change request %(id)s (see /admin/devices/changes)",
+                 id=refused.detail["change"])
+    words = _(REFUSALS[Refusal(refused.why)], id=change.id)
     if refused.lines:
-        return (f"{words}. Nothing was sent.\n"
+        return (_("%(refusal)s. Nothing was sent.", refusal=words) + "\n"
                 + "\n".join(f"  {line}" for line in refused.lines))
     if refused.why == Refusal.OTHER_SELECTION:
-        return (f"{words}: it covers\n"
-                f"  {approvals.command_line('push', change.selectors, change.templates)} "
-                f"--change {change.id}")
+        return _("%(refusal)s: it covers\n  %(command)s --change %(id)s", refusal=words,
+                 command=approvals.command_line("push", change.selectors, change.templates),
+                 id=change.id)
     return words
 
 
@@ -345,7 +354,8 @@ def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: b
         click.echo(_as_json(outcome.results, outcome.unready))
     else:
         _summary(outcome.results, outcome.unready)
-        click.echo(f"backup revision: {outcome.revision or _no_revision(fleet, outcome)}")
+        click.echo(_("backup revision: %(revision)s",
+                     revision=outcome.revision or _no_revision(fleet, outcome)))
     if outcome.failed_hosts:
         raise SystemExit(1)
 
@@ -353,8 +363,8 @@ def backup(runtime: Runtime, selectors: tuple[str, ...], reason: str, as_json: b
 def _no_revision(fleet: rollout.Fleet, outcome: rollout.Rollout) -> str:
     """Why a backup run stored nothing."""
     if not any(r.pre_change for r in outcome.results):
-        return "none (no device was read)"
-    return "none (no secrets key)" if fleet.box is None else "none"
+        return _("none (no device was read)")
+    return _("none (no secrets key)") if fleet.box is None else _("none")
 
 
 @devices.command("history")
@@ -366,7 +376,8 @@ def history(runtime: Runtime, hostname: str) -> None:
 
     revisions = BackupStore.for_config(runtime.config).history(hostname)
     if not revisions:
-        raise CitynetError(f"no backup of {hostname}: run `citynet devices backup {hostname}`")
+        raise CitynetError(_("no backup of %(host)s: run `citynet devices backup %(host)s`",
+                             host=hostname))
     for revision in revisions:
         click.echo(f"{revision.commit[:12]}  {revision.at:%Y-%m-%d %H:%M} UTC  "
                    f"{revision.message}")
@@ -393,9 +404,9 @@ def rollback(runtime: Runtime, hostname: str, rev: str, reason: str, no_save: bo
     refused = outcome.refused
     if refused is not None:
         raise CitynetError({
-            rollout.NO_KEY: "backups are sealed: a rollback needs the secrets key",
+            rollout.NO_KEY: _("backups are sealed: a rollback needs the secrets key"),
             rollout.NOT_READY: f"{hostname}: {refused.detail.get('reason')}",
-            rollout.NO_DEVICE: f"no device named {hostname!r}"}[refused.why])
+            rollout.NO_DEVICE: _("no device named %(name)s", name=repr(hostname))}[refused.why])
     _summary(outcome.results, [])
     for line in outcome.results[0].removed + outcome.results[0].added:
         click.echo(f"    {line}")
@@ -423,18 +434,23 @@ def drift(runtime: Runtime, selectors: tuple[str, ...], as_json: bool) -> None:
     else:
         for row in rows:
             if row.error:
-                click.echo(f"{row.hostname}: cannot read: {row.error}")
+                click.echo(_("%(host)s: cannot read: %(error)s", host=row.hostname,
+                             error=row.error))
                 continue
-            intent_state = (f"{len(row.intent)} lines from intent" if row.intent
-                            else "matches intent")
-            backup_state = ("never backed up" if row.backup is None else
-                            f"{len(row.backup)} lines changed since the last backup"
-                            if row.backup else "as last backed up")
+            intent_state = (_("%(count)s lines from intent", count=len(row.intent))
+                            if row.intent else _("matches intent"))
+            backup_state = (_("never backed up") if row.backup is None else
+                            _("%(count)s lines changed since the last backup",
+                              count=len(row.backup))
+                            if row.backup else _("as last backed up"))
             click.echo(f"{row.hostname}: {intent_state}; {backup_state}")
             for line in (row.intent or []) + (row.backup or []):
                 click.echo(f"    {line}")
-        click.echo(f"summary: {len(drifted)} of {len(rows)} devices drifted"
-                   + (f", {len(unready)} not ready" if unready else ""))
+        click.echo(_("summary: %(drifted)s of %(count)s devices drifted, %(unready)s not "
+                     "ready", drifted=len(drifted), count=len(rows), unready=len(unready))
+                   if unready else
+                   _("summary: %(drifted)s of %(count)s devices drifted",
+                     drifted=len(drifted), count=len(rows)))
     if drifted or unready:
         raise SystemExit(1)
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet import audit
+from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import CitynetError
@@ -44,7 +45,8 @@ def _kind_option(value: str | None) -> str | None:
         return None
     kind = kind_named(value)
     if kind is None:
-        raise click.BadParameter(f"{value!r}; kinds: {', '.join(KINDS)}")
+        raise click.BadParameter(_("%(value)s; kinds: %(kinds)s", value=repr(value),
+                                   kinds=", ".join(KINDS)))
     return kind.name
 
 
@@ -106,19 +108,21 @@ def import_command(runtime: Runtime, paths: tuple[Path, ...], kind: str | None,
 def _reject(problems: list[Problem]) -> None:
     for problem in problems:
         click.echo(str(problem), err=True)
-    raise ImportRejected(f"{len(problems)} problem{'s' if len(problems) > 1 else ''}; "
-                         "nothing was imported")
+    raise ImportRejected(_("%(count)s problems; nothing was imported", count=len(problems))
+                         if len(problems) > 1 else _("1 problem; nothing was imported"))
 
 
 def _summary(outcome: Outcome, dry_run: bool) -> str:
-    lines = ["dry run: nothing written; an import would do this:" if dry_run else "imported:"]
+    lines = [_("dry run: nothing written; an import would do this:") if dry_run
+             else _("imported:")]
     for name in KINDS:
-        parts = [f"{outcome.created[name]} new", f"{outcome.updated[name]} updated",
-                 f"{outcome.unchanged[name]} unchanged"]
         if outcome.created[name] or outcome.updated[name] or outcome.unchanged[name]:
-            lines.append(f"  {name:<14} " + ", ".join(parts))
+            lines.append(f"  {name:<14} " + _(
+                "%(created)s new, %(updated)s updated, %(unchanged)s unchanged",
+                created=outcome.created[name], updated=outcome.updated[name],
+                unchanged=outcome.unchanged[name]))
     if len(lines) == 1:
-        lines.append("  (no rows)")
+        lines.append("  " + _("(no rows)"))
     return "\n".join(lines)
 
 
@@ -156,11 +160,11 @@ def export_command(runtime: Runtime, kind_names: list[str], fmt: str,
         _write(target, files.write_csv(KINDS[name], kind_rows))
     else:
         if out is None:
-            raise click.UsageError("CSV holds one kind a file: give --kind, or --out DIR")
+            raise click.UsageError(_("CSV holds one kind a file: give --kind, or --out DIR"))
         out.mkdir(parents=True, exist_ok=True)
         for name, kind_rows in rows.items():
             (out / f"{name}.csv").write_text(files.write_csv(KINDS[name], kind_rows))
-        click.echo(f"wrote {len(rows)} files to {out}/", err=True)
+        click.echo(_("wrote %(count)s files to %(out)s/", count=len(rows), out=out), err=True)
 
 
 def _write(path: Path | None, text: str) -> None:
@@ -197,7 +201,7 @@ def show_command(runtime: Runtime, kind: str | None, street: str | None,
     with runtime.store.session() as session:
         demo = get_meta(session, DEMO_MARK)
         if demo and fmt is None:
-            click.echo(f"(demo data: {demo})", err=True)
+            click.echo(_("(demo data: %(demo)s)", demo=demo), err=True)
         if kind is None:
             shown = Listing("kinds", "kind", (Column("kind"), Column("count", right=True)),
                             [{"kind": name, "count": count}
@@ -207,7 +211,7 @@ def show_command(runtime: Runtime, kind: str | None, street: str | None,
         elif kind == "communities" and street:
             summaries = queries.communities(session, street)
             if summaries is None:
-                raise CitynetError(f"no street named {street!r}")
+                raise CitynetError(_("no street named %(name)s", name=repr(street)))
             shown = _areas("communities", "community", summaries)
         else:
             shown = _records(KINDS[kind], export(session, [KINDS[kind]])[kind])
@@ -314,11 +318,11 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     # an option not given is a column left out, not the text "None"
     with runtime.store.session() as session:
         if session.scalar(select(NasClient.id).where(NasClient.name == name)) is not None:
-            raise CitynetError(f"a NAS named {name!r} exists; change it with `citynet nas "
-                               "set`")
+            raise CitynetError(_("a NAS named %(name)s exists; change it with `citynet nas "
+                                 "set`", name=repr(name)))
         _store_nas(session, runtime.box(create=True), name, None,
                    {key: value for key, value in given.items() if value is not None})
-    click.echo(f"added NAS {name} ({ip})")
+    click.echo(_("added NAS %(name)s (%(ip)s)", name=name, ip=ip))
 
 
 @nas.command("set")
@@ -358,9 +362,9 @@ def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
       citynet nas set gw-dongmen --ip 10.20.0.2 --policy library
     """
     if secret is not None and prompt_secret:
-        raise click.UsageError("give --secret or --prompt, not both")
+        raise click.UsageError(_("give --secret or --prompt, not both"))
     if prompt_secret:
-        secret = click.prompt("New secret", hide_input=True, confirmation_prompt=True)
+        secret = click.prompt(_("New secret"), hide_input=True, confirmation_prompt=True)
     given = {"address": ip, "secret": secret, "vendor": vendor, "policy": policy,
              "hotspots": list(hotspots) or None, "message_authenticator": message_authenticator,
              "uam_secret": uam_secret, "portal_login_url": portal_login_url,
@@ -368,18 +372,20 @@ def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
              "portal_secret": portal_secret, "portal_parameters": portal_parameters}
     changes: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     if not changes:
-        raise click.UsageError("nothing to change: give at least one option")
+        raise click.UsageError(_("nothing to change: give at least one option"))
     with runtime.store.session() as session:
         client = session.scalar(select(NasClient).where(NasClient.name == name))
         if client is None:
-            raise CitynetError(f"no NAS named {name!r} (see `citynet nas list`)")
+            raise CitynetError(_("no NAS named %(name)s (see `citynet nas list`)",
+                                 name=repr(name)))
         if allow_short_secret:
             changes["allow_short_secret"] = True
         sealing = secret is not None or bool(uam_secret) or bool(portal_secret)
         changed = _store_nas(session, runtime.box(create=sealing),
                              name, client, changes)
-    click.echo(f"NAS {name}: " + (", ".join(sorted(changed)) + " changed" if changed
-                                  else "nothing changed"))
+    click.echo(_("NAS %(name)s: %(fields)s changed", name=name,
+                 fields=", ".join(sorted(changed))) if changed
+               else _("NAS %(name)s: nothing changed", name=name))
 
 
 def _store_nas(session: Session, box: SecretBox | None, name: str, client: NasClient | None,
@@ -394,7 +400,8 @@ def _store_nas(session: Session, box: SecretBox | None, name: str, client: NasCl
     if outcome.problems:
         session.rollback()
         raise CitynetError("; ".join(
-            f"{NAS_OPTIONS.get(p.field, p.field)}: {p.text}" for p in outcome.problems))
+            f"{NAS_OPTIONS.get(p.field, p.field)}: {_(p.reason, **p.values)}"
+            for p in outcome.problems))
     after = session.scalar(select(NasClient).where(NasClient.name == name))
     changed = forms.changes(kind, before, export_row(kind, after))
     if changed:
@@ -421,7 +428,7 @@ def nas_list(runtime: Runtime, fmt: str | None) -> None:
              "policy": c.policy, "message_authenticator": c.message_authenticator,
              "portal": f"{c.portal_protocol}:{c.portal_port}" if c.portal_protocol else "",
              "hotspots": [h.name for h in c.hotspots]} for c in clients], many="NAS clients")
-    emit(shown, fmt, empty="(no NAS clients: add one with `citynet nas add`)")
+    emit(shown, fmt, empty=_("(no NAS clients: add one with `citynet nas add`)"))
 
 
 @nas.command("remove")
@@ -432,8 +439,9 @@ def nas_remove(runtime: Runtime, name: str) -> None:
     with runtime.store.session() as session:
         client = session.scalar(select(NasClient).where(NasClient.name == name))
         if client is None:
-            raise CitynetError(f"no NAS named {name!r} (see `citynet nas list`)")
+            raise CitynetError(_("no NAS named %(name)s (see `citynet nas list`)",
+                                 name=repr(name)))
         audit.record(session, audit.Action("inventory.delete", f"nas:{name}", "ok", detail={
             "changed": forms.changes(KINDS["nas"], export_row(KINDS["nas"], client), None)}))
         session.delete(client)
-    click.echo(f"removed NAS {name}")
+    click.echo(_("removed NAS %(name)s", name=name))

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy.exc import OperationalError
 
+from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.errors import StoreError
 from citynet.leader import Fenced
 from citynet.listings import Column, Listing, emit, format_options, table
@@ -80,9 +82,12 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool,
                                        "points": run.points, "seconds": round(run.seconds, 3),
                                        "error": run.error}, ensure_ascii=False))
             elif run.ok:
-                click.echo(f"{run.collector:<14} {run.points:>6} points  {run.seconds:6.2f} s")
+                click.echo(_("%(collector)s %(points)s points  %(seconds)s s",
+                             collector=f"{run.collector:<14}", points=f"{run.points:>6}",
+                             seconds=f"{run.seconds:6.2f}"))
             else:
-                click.echo(f"{run.collector:<14} FAILED  {run.error}", err=True)
+                click.echo(_("%(collector)s FAILED  %(error)s", collector=f"{run.collector:<14}",
+                             error=run.error), err=True)
 
     # singleton work: only the elected leader runs it, its writes fenced by its term
     leadership = Leadership(runtime.store)
@@ -90,7 +95,8 @@ def collect(runtime: Runtime, once: bool, names: tuple[str, ...], as_json: bool,
         _collect_once(leadership, runtime, chosen, show)
         return
     if parent is None:
-        click.echo(f"collecting: {', '.join(c.name for c in chosen)} (Ctrl-C stops)")
+        click.echo(_("collecting: %(collectors)s (Ctrl-C stops)",
+                     collectors=", ".join(c.name for c in chosen)))
     else:  # failures are logged by run_collectors; serve's terminal gets no line per run
         stop_on_sigterm()
     leadership.start()
@@ -193,16 +199,16 @@ def targets(runtime: Runtime, as_json: bool, lang: str) -> None:
             for s in found], ensure_ascii=False, indent=2))
         return
     if not found:
-        click.echo("no targets: import them with `citynet inventory import` (kind targets)")
+        click.echo(_("no targets: import them with `citynet inventory import` (kind targets)"))
         return
     for s in found:
         unit = "%" if s.percent else ""
         now = "—" if s.current is None else f"{s.current:.1f}{unit}"
-        forecast = ("no trend yet" if s.forecast is None else
+        forecast = (_("no trend yet") if s.forecast is None else
                     f"{s.forecast.value:.1f}{unit} ({s.forecast.low:.1f}–{s.forecast.high:.1f})")
-        click.echo(f"{s.status.value:<9} {s.metric.value:<28} {s.scope:<36} "
-                   f"target {s.target:g}{unit} by {s.deadline}  now {now}  "
-                   f"forecast {forecast}")
+        click.echo(f"{s.status.value:<9} {s.metric.value:<28} {s.scope:<36} " + _(
+            "target %(target)s by %(deadline)s  now %(now)s  forecast %(forecast)s",
+            target=f"{s.target:g}{unit}", deadline=s.deadline, now=now, forecast=forecast))
         if s.shortfall_text(lang):
             click.echo(f"          {s.shortfall_text(lang)}")
 
@@ -261,10 +267,11 @@ def survey_import(runtime: Runtime, capture: str, name: str, plan_path: str | No
     from monitoring import survey as surveys
 
     if plan_path is not None and gap is not None:
-        raise click.UsageError("--gap splits a walk into points by its pauses; with --points "
-                               "the points' times decide: give one of them")
+        raise click.UsageError(_("--gap splits a walk into points by its pauses; with "
+                                 "--points the points' times decide: give one of them"))
     if not 0 < len(name) <= surveys.MAX_NAME:
-        raise click.BadParameter(f"1 to {surveys.MAX_NAME} characters", param_hint="--name")
+        raise click.BadParameter(_("1 to %(most)s characters", most=surveys.MAX_NAME),
+                                 param_hint="--name")
     limit = threshold if threshold is not None else runtime.config.section(
         MonitoringConfig).signal_threshold_dbm
     plan = surveys.read_points(Path(plan_path)) if plan_path is not None else None
@@ -272,8 +279,9 @@ def survey_import(runtime: Runtime, capture: str, name: str, plan_path: str | No
     with runtime.store.session() as session:
         unknown = surveys.unknown_hotspots(session, hotspots)
         if unknown:
-            raise click.BadParameter(f"no hotspot named {', '.join(unknown)} (citynet "
-                                     "inventory show hotspots)", param_hint="--hotspot")
+            raise click.BadParameter(_("no hotspot named %(names)s (citynet inventory show "
+                                       "hotspots)", names=", ".join(unknown)),
+                                     param_hint="--hotspot")
         result = surveys.measure(
             pcap.read_beacons(Path(capture), counts), surveys.load_index(session),
             threshold=limit, gap=gap if gap is not None else surveys.DEFAULT_GAP_SECONDS,
@@ -297,24 +305,29 @@ def survey_import(runtime: Runtime, capture: str, name: str, plan_path: str | No
                       "measured_at": r.measured_at.isoformat()} for r in result.rows],
         }, ensure_ascii=False, indent=2))
         return
-    click.echo(f"survey {name}: {len(result.points)} points, threshold {limit:g} dBm")
+    click.echo(_("survey %(name)s: %(count)s points, threshold %(limit)s dBm", name=name,
+                 count=len(result.points), limit=f"{limit:g}"))
     for line in table(("hotspot", "covered", "points", "%"),
                       ((hotspot, str(found.covered), str(found.total),
                         f"{found.percent or 0.0:.1f}") for hotspot, found in covered.items()),
                       (False, True, True, True)):
         click.echo(line)
-    bad = f", {counts.bad_fcs} with a bad checksum" if counts.bad_fcs else ""
-    click.echo(f"frames read {counts.frames}, beacons used {tally.used}, foreign "
-               f"{tally.foreign}, skipped {counts.skipped} ({counts.not_beacons} not beacons, "
-               f"{counts.no_signal} without a dBm signal{bad})")
-    unused = [f"{n} {what}" for n, what in ((tally.ambiguous, "of ambiguous BSSIDs"),
-                                            (tally.other_hotspots, "of other hotspots"),
-                                            (tally.ignored, "outside every point")) if n]
+    bad = (_(", %(count)s with a bad checksum", count=counts.bad_fcs) if counts.bad_fcs
+           else "")
+    click.echo(_("frames read %(frames)s, beacons used %(used)s, foreign %(foreign)s, skipped "
+                 "%(skipped)s (%(not_beacons)s not beacons, %(no_signal)s without a dBm "
+                 "signal%(bad)s)", frames=counts.frames, used=tally.used,
+                 foreign=tally.foreign, skipped=counts.skipped,
+                 not_beacons=counts.not_beacons, no_signal=counts.no_signal, bad=bad))
+    unused = [_(what, count=n) for n, what in (
+        (tally.ambiguous, N_("%(count)s of ambiguous BSSIDs")),
+        (tally.other_hotspots, N_("%(count)s of other hotspots")),
+        (tally.ignored, N_("%(count)s outside every point"))) if n]
     if unused:
-        click.echo("beacons not used: " + ", ".join(unused))
+        click.echo(_("beacons not used: %(parts)s", parts=", ".join(unused)))
     for bssid, ssid in result.unknown_with_our_ssid.items():
-        click.echo(f"note: {bssid} broadcasts {ssid!r}, an inventory SSID, but is no "
-                   "inventory access point", err=True)
+        click.echo(_("note: %(bssid)s broadcasts %(ssid)s, an inventory SSID, but is no "
+                     "inventory access point", bssid=bssid, ssid=repr(ssid)), err=True)
 
 
 SURVEY_COLUMNS = (Column("survey"), Column("date", text=lambda v: v[:16].replace("T", " ")),
@@ -340,7 +353,7 @@ def survey_list(runtime: Runtime, fmt: str | None) -> None:
         {"survey": r.survey, "date": r.started.astimezone(where).isoformat(timespec="minutes"),
          "hotspot": r.hotspot, "covered": r.covered, "points": r.total,
          "percent": 100.0 * r.covered / r.total if r.total else 0.0} for r in results],
-        many="survey hotspots"), fmt, empty="(no surveys yet: citynet survey import --help)")
+        many="survey hotspots"), fmt, empty=_("(no surveys yet: citynet survey import --help)"))
 
 
 @click.group()
@@ -386,12 +399,14 @@ def alerts_check(runtime: Runtime, dry_run: bool, as_json: bool) -> None:
                 outcome = "ok" if delivery.ok else f"FAILED: {delivery.error}"
                 click.echo(f"  {delivery.channel} {delivery.target}: {outcome}")
         if not result.notices:
-            click.echo("no alert started or recovered")
-        click.echo(f"{still} alert(s) firing" + (" (dry run: nothing sent or remembered)"
-                                                 if dry_run else ""))
+            click.echo(_("no alert started or recovered"))
+        click.echo(_("%(count)s alert(s) firing (dry run: nothing sent or remembered)",
+                     count=still) if dry_run
+                   else _("%(count)s alert(s) firing", count=still))
     if result.notices and not dry_run and not channels(runtime.config):
-        click.echo("no alert channel configured (monitoring.alert_webhooks, or "
-                   "monitoring.smtp_host and monitoring.mail_to): nothing was sent", err=True)
+        click.echo(_("no alert channel configured (monitoring.alert_webhooks, or "
+                     "monitoring.smtp_host and monitoring.mail_to): nothing was sent"),
+                   err=True)
     if result.undelivered:
         raise click.exceptions.Exit(1)
 
@@ -414,7 +429,7 @@ def alerts_list(runtime: Runtime, fmt: str | None) -> None:
         {"since": r.since.isoformat(), "for": duration_text(now - r.since), "key": r.key,
          "detail": r.detail, "rule": r.rule, "subject": r.subject,
          "notified": r.notified_at is not None} for r in rows], many="alerts firing"),
-         fmt, empty="(no alert firing)")
+         fmt, empty=_("(no alert firing)"))
 
 
 @alerts.command("test")
@@ -424,9 +439,9 @@ def alerts_test(runtime: Runtime) -> None:
     from monitoring.notify import channels, deliver, trial_notice
 
     if not channels(runtime.config):
-        raise click.ClickException(
+        raise click.ClickException(_(
             "no alert channel configured: set monitoring.alert_webhooks, or "
-            "monitoring.smtp_host and monitoring.mail_to")
+            "monitoring.smtp_host and monitoring.mail_to"))
     deliveries = deliver([trial_notice()], runtime.config)
     for delivery in deliveries:
         outcome = "ok" if delivery.ok else f"FAILED: {delivery.error}"

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
-from citynet.listings import Column, Listing, counted, emit, format_options
+from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
 from citynet.server import settle
 from citynet.spreadsheets import SpreadsheetDictWriter
@@ -56,8 +58,8 @@ def radius_serve(runtime: Runtime) -> None:
 
     config = runtime.config.section(RadiusConfig)
     if not config.has_work:
-        raise CitynetError("nothing to run: radius.enabled is false and radius.rest_token "
-                           "is not set (the rlm_rest API needs it)")
+        raise CitynetError(_("nothing to run: radius.enabled is false and radius.rest_token "
+                             "is not set (the rlm_rest API needs it)"))
     box = runtime.box()
     service = RadiusService(runtime.store, box, config, udp=config.enabled,
                             gates=login_gates(runtime.config),
@@ -66,7 +68,7 @@ def radius_serve(runtime: Runtime) -> None:
         service.start()
     except OSError as exc:
         raise CitynetError(str(exc)) from None
-    click.echo(service.describe() + " (Ctrl-C stops)")
+    click.echo(_("%(service)s (Ctrl-C stops)", service=service.describe()))
     settle()
     done = threading.Event()
 
@@ -83,7 +85,8 @@ def radius_serve(runtime: Runtime) -> None:
         signal.signal(signal.SIGTERM, previous)
         service.stop()
         counters = ", ".join(f"{k} {v}" for k, v in sorted(service.server.counters.items()))
-        click.echo(f"RADIUS stopped ({counters or 'no traffic'})")
+        click.echo(_("RADIUS stopped (%(counters)s)", counters=counters) if counters
+                   else _("RADIUS stopped (no traffic)"))
 
 
 @radius.command("chilli-conf")
@@ -112,14 +115,15 @@ def radius_chilli_conf(runtime: Runtime, nas_name: str, portal_url: str, out: Pa
 
     box = runtime.box()
     if box is None:
-        raise CitynetError("the NAS secrets are sealed: set up secrets.key first")
+        raise CitynetError(_("the NAS secrets are sealed: set up secrets.key first"))
     with runtime.store.session() as session:
         row = session.scalars(select(NasClient).where(NasClient.name == nas_name)).first()
         if row is None:
-            raise CitynetError(f"no NAS named {nas_name!r} (citynet nas list)")
+            raise CitynetError(_("no NAS named %(name)s (citynet nas list)",
+                                 name=repr(nas_name)))
         if not row.uam_secret_sealed:
-            raise CitynetError(f"{nas_name} has no UAM secret: citynet nas set {nas_name} "
-                               "--uam-secret ...")
+            raise CitynetError(_("%(name)s has no UAM secret: citynet nas set %(name)s "
+                                 "--uam-secret ...", name=nas_name))
         secret, uam_secret = box.open(row.secret_sealed), box.open(row.uam_secret_sealed)
     config = runtime.config.radius
     try:
@@ -130,7 +134,8 @@ def radius_chilli_conf(runtime: Runtime, nas_name: str, portal_url: str, out: Pa
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
-    click.echo(f"wrote {out} for {nas_name}: RADIUS servers {', '.join(config.servers)}")
+    click.echo(_("wrote %(out)s for %(name)s: RADIUS servers %(servers)s", out=out,
+                 name=nas_name, servers=", ".join(config.servers)))
 
 
 @radius.group("profile")
@@ -187,7 +192,8 @@ def profile_set(runtime: Runtime, /, name: str, **changes: Any) -> None:
         terms = replace(terms, **{k: v for k, v in changes.items() if v is not None})
         problems = profiles.check(terms)
         if problems:
-            raise CitynetError(f"profile {name}: " + "; ".join(problems))
+            raise CitynetError(_("profile %(name)s: %(problems)s", name=name,
+                                 problems="; ".join(problems)))
         profiles.save(session, terms)
     click.echo(terms.describe())
 
@@ -245,10 +251,10 @@ def radius_token(runtime: Runtime, phone: str, mac: str, method: str) -> None:
 
     box = runtime.box(create=True)
     if box is None:
-        raise CitynetError("tokens are sealed with the secrets key, and there is none")
+        raise CitynetError(_("tokens are sealed with the secrets key, and there is none"))
     bound = normal_mac(mac) if mac else ""
     if mac and not bound:
-        raise CitynetError(f"--mac {mac!r} is not a MAC address")
+        raise CitynetError(_("--mac %(mac)s is not a MAC address", mac=repr(mac)))
     with runtime.store.session() as session:
         token = tokens.issue(session, box, phone, method, bound)
     click.echo(token)
@@ -269,13 +275,17 @@ def radius_remember(runtime: Runtime, mac: str, phone: str, days: int) -> None:
 
     bound = normal_mac(mac)
     if not bound:
-        raise CitynetError(f"{mac!r} is not a MAC address")
+        raise CitynetError(_("%(mac)s is not a MAC address", mac=repr(mac)))
     with runtime.store.session() as session:
         device = remembered.remember(session, bound, phone, days)
         until = device.expires_at.isoformat(timespec="minutes")
-    note = " (a randomised, per-network address: it may change)" if remembered.randomised(
-        bound) else ""
-    click.echo(f"{bound} remembered for {phone} until {until}{note}")
+    if remembered.randomised(bound):
+        click.echo(_("%(mac)s remembered for %(phone)s until %(until)s (a randomised, "
+                     "per-network address: it may change)", mac=bound, phone=phone,
+                     until=until))
+    else:
+        click.echo(_("%(mac)s remembered for %(phone)s until %(until)s", mac=bound,
+                     phone=phone, until=until))
 
 
 @radius.command("forget")
@@ -288,10 +298,11 @@ def radius_forget(runtime: Runtime, mac: str) -> None:
 
     bound = normal_mac(mac)
     if not bound:
-        raise CitynetError(f"{mac!r} is not a MAC address")
+        raise CitynetError(_("%(mac)s is not a MAC address", mac=repr(mac)))
     with runtime.store.session() as session:
         count = remembered.forget(session, bound, "forgotten by an operator")
-    click.echo(f"{bound}: {count} remembrance(s) ended" if count else f"{bound} was not remembered")
+    click.echo(_("%(mac)s: %(count)s remembrance(s) ended", mac=bound, count=count) if count
+               else _("%(mac)s was not remembered", mac=bound))
 
 
 @click.group()
@@ -333,9 +344,13 @@ def vouchers_create(runtime: Runtime, count: int, minutes: int, devices: int, ba
     else:
         for row in rows:
             click.echo(row["code"])
-        click.echo(f"{counted(count, 'voucher')}, {minutes} min, "
-                   f"{counted(devices, 'device')} each, batch {batch or '-'}, unused ones "
-                   f"expire {rows[0]['valid_until']}", err=True)
+        click.echo(_("%(vouchers)s, %(minutes)s min, %(devices)s each, batch %(batch)s, "
+                     "unused ones expire %(until)s",
+                     vouchers=_("1 voucher") if count == 1 else
+                     _("%(count)s vouchers", count=format(count, ",")),
+                     minutes=minutes, devices=_("1 device") if devices == 1 else
+                     _("%(count)s devices", count=format(devices, ",")),
+                     batch=batch or "-", until=rows[0]["valid_until"]), err=True)
 
 
 BATCH_COLUMNS = (Column("batch"), Column("count", right=True),
@@ -358,7 +373,7 @@ def vouchers_list(runtime: Runtime, fmt: str | None) -> None:
     with runtime.store.session() as session:
         batches = voucher_store.batches(session, datetime.now(UTC))
     emit(Listing("batches", "batch", BATCH_COLUMNS, [b.view() for b in batches],
-                 many="batches"), fmt, empty="(no vouchers: citynet vouchers create --help)")
+                 many="batches"), fmt, empty=_("(no vouchers: citynet vouchers create --help)"))
 
 
 @click.group()
@@ -376,7 +391,7 @@ def _identity_option(command: Callable[..., None]) -> Callable[..., None]:
 
 def _identity(identity: str | None, phone_alias: str | None) -> str | None:
     if identity and phone_alias and identity != phone_alias:
-        raise click.UsageError("--phone is the old name of --identity: give one of them")
+        raise click.UsageError(_("--phone is the old name of --identity: give one of them"))
     return identity or phone_alias
 
 
@@ -418,8 +433,8 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
 
     identity = _identity(identity, phone_alias)
     if not any((identity, mac, ip, port, nas_name, since, until)):
-        raise click.UsageError("give at least one of --identity, --mac, --ip, --port, "
-                               "--nas, --since, --until")
+        raise click.UsageError(_("give at least one of --identity, --mac, --ip, --port, "
+                                 "--nas, --since, --until"))
     conditions = login_records.matching(identity=identity, mac=mac, ip=ip, port=port,
                                         nas=nas_name, since=_utc(since), until=_utc(until))
     with runtime.store.session() as session:
@@ -431,7 +446,8 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
             writer.writeheader()
             for record in found:
                 writer.writerow(login_records.export_row(record))
-            click.echo(counted(matched, "record"), err=True)
+            click.echo(_("1 record") if matched == 1 else
+                       _("%(count)s records", count=format(matched, ",")), err=True)
             return
         shown = Listing("records", "record", RECORD_COLUMNS,
                         [login_records.export_row(r) for r in islice(found, limit)], matched)
@@ -450,12 +466,12 @@ def records_purge(runtime: Runtime, older_than_days: int | None) -> None:
         days = older_than_days or login_records.retention_days(
             session, runtime.config.section(RecordsConfig).retention_days)
     if days < login_records.MIN_RETENTION_DAYS:
-        raise CitynetError("records must be kept at least 60 days")
+        raise CitynetError(_("records must be kept at least 60 days"))
     cutoff = datetime.now(UTC) - timedelta(days=days)
     with runtime.store.session() as session:
         removed = login_records.purge(session, cutoff)
-    click.echo(f"purged {removed} login records older than {days} days "
-               f"(before {cutoff:%Y-%m-%d %H:%M} UTC)")
+    click.echo(_("purged %(count)s login records older than %(days)s days (before %(cutoff)s "
+                 "UTC)", count=removed, days=days, cutoff=f"{cutoff:%Y-%m-%d %H:%M}"))
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -511,7 +527,8 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
     from radius.records import MAC_SPELLING
 
     if mac and not re.fullmatch(MAC_SPELLING, mac):
-        raise click.BadParameter(f"{mac!r} is not a MAC address", param_hint="--mac")
+        raise click.BadParameter(_("%(mac)s is not a MAC address", mac=repr(mac)),
+                                 param_hint="--mac")
     criteria: dict[str, Any] = {"who": user or "", "mac": mac or "", "ip": ip or "",
                                 "nas": nas_name or "", "port": switch_port or "",
                                 "stopped_too": show_all}
@@ -536,8 +553,10 @@ def _open_row(runtime: Runtime, session_id: str, nas_name: str | None) -> int:
             query = query.where(RadiusSession.nas == nas_name)
         found = session.scalars(query).all()
         if len(found) != 1:
-            raise CitynetError(f"{len(found)} open sessions have id {session_id!r}"
-                               + ("; name the NAS with --nas" if found else ""))
+            raise CitynetError(
+                _("%(count)s open sessions have id %(id)s; name the NAS with --nas",
+                  count=len(found), id=repr(session_id)) if found else
+                _("%(count)s open sessions have id %(id)s", count=0, id=repr(session_id)))
         return found[0]
 
 
@@ -582,8 +601,9 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
                       port=port or runtime.config.section(RadiusConfig).coa_port,
                       source=coa.source_for(runtime.config.section(RadiusConfig)))
     if not result.ok:
-        raise CitynetError(f"not disconnected: {result}")
-    click.echo(f"disconnected {session_id} on {target.nas}: {result}")
+        raise CitynetError(_("not disconnected: %(result)s", result=result))
+    click.echo(_("disconnected %(session)s on %(nas)s: %(result)s", session=session_id,
+                 nas=target.nas, result=result))
 
 
 @sessions.command("bandwidth")
@@ -615,18 +635,20 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
                                _open_row(runtime, session_id, nas_name), up_kbps, down_kbps,
                                datetime.now(UTC), port)
     if outcome.refused:
-        raise CitynetError(f"bandwidth not changed: {REFUSED[outcome.refused]}")
+        raise CitynetError(_("bandwidth not changed: %(reason)s",
+                             reason=_(REFUSED[outcome.refused])))
     if not outcome.ok:
-        raise CitynetError(f"bandwidth not changed: {outcome.result}")
-    click.echo(f"{session_id} on {outcome.nas}: {up_kbps} kbit/s up, {down_kbps} kbit/s down "
-               f"({outcome.result})")
+        raise CitynetError(_("bandwidth not changed: %(reason)s", reason=outcome.result))
+    click.echo(_("%(session)s on %(nas)s: %(up)s kbit/s up, %(down)s kbit/s down (%(result)s)",
+                 session=session_id, nas=outcome.nas, up=up_kbps, down=down_kbps,
+                 result=outcome.result))
 
 
-REFUSED = {  # radius.bandwidth's refusals, for the CLI
-    "no_session": "the session is gone", "ended": "the session has ended",
-    "nas_gone": "the session's NAS is no longer registered",
-    "nas_network": "its NAS is registered as a network: a CoA needs one address",
-    "no_key": "NAS secrets are sealed with the secrets key, and there is none"}
+REFUSED = {  # radius.bandwidth's refusals, for the CLI (msgids, said where shown)
+    "no_session": N_("the session is gone"), "ended": N_("the session has ended"),
+    "nas_gone": N_("the session's NAS is no longer registered"),
+    "nas_network": N_("its NAS is registered as a network: a CoA needs one address"),
+    "no_key": N_("NAS secrets are sealed with the secrets key, and there is none")}
 
 
 @click.group()
@@ -677,8 +699,8 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
 
     token = runtime.config.section(RadiusConfig).rest_token.get_secret_value()
     if not token:
-        raise CitynetError("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
-                           "FreeRADIUS must authenticate to citynet's API")
+        raise CitynetError(_("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
+                             "FreeRADIUS must authenticate to citynet's API"))
     urls = api_urls or api_urls_of(runtime.config.section(RadiusConfig))
     box = runtime.box()
     with runtime.store.session() as session:
@@ -687,13 +709,13 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     parts = [part for domain in registered() if domain.freeradius_eap is not None
              if (part := domain.freeradius_eap(runtime, out.resolve())) is not None]
     if len(parts) > 1:
-        raise CitynetError("more than one domain contributes an eap module")
+        raise CitynetError(_("more than one domain contributes an eap module"))
     written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port,
                                      parts[0].module if parts else None),
                     sorted(registry.entries, key=lambda e: e.name))
     names = [p.name for p in written] + [str(f.relative_to(out.resolve()))
                                          for part in parts for f in part.files]
     eap = "; EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" if parts else ""
-    click.echo(f"wrote {', '.join(names)} to {out}/ "
-               f"({len(registry)} NAS; API {', '.join(urls)}{eap}); "
-               f"run: freeradius -f -d {out}")
+    click.echo(_("wrote %(files)s to %(out)s/ (%(count)s NAS; API %(urls)s%(eap)s); run: "
+                 "freeradius -f -d %(out)s", files=", ".join(names), out=out,
+                 count=len(registry), urls=", ".join(urls), eap=eap))

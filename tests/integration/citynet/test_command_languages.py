@@ -1,0 +1,95 @@
+"""Each domain's commands speak the command's language (docs/i18n.md, "The command line"):
+with ``--lang zh-Hant`` their messages for people read Hong Kong Traditional Chinese from
+the domain's catalogs; without it, the English they always printed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner, Result
+
+from citynet.config import Config
+from citynet.crypto import open_box
+from inventory import demo
+from inventory.importer import import_rows
+from tests.conftest import upgraded
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
+    """The demo district on SQLite, once for the module."""
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path_factory.mktemp("languages"))
+    for store in upgraded(config):
+        box = open_box(config, store, create=True)
+        with store.session() as session:
+            assert import_rows(session, demo.raw_rows(), box).ok
+        yield config
+
+
+def run(config: Config, *args: str, code: int = 0) -> Result:
+    from citynet.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), env={"CITYNET_DATA_DIR": str(config.data_path),
+                                                      "CITYNET_DATABASE__URL": ""})
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result
+
+
+def hant(config: Config, *args: str, code: int = 0) -> Result:
+    return run(config, "--lang", "zh-Hant", *args, code=code)
+
+
+def test_radius_commands(district: Config) -> None:
+    made = hant(district, "vouchers", "create", "--count", "2", "--minutes", "10")
+    assert made.stderr.startswith("2 張上網券，10 分鐘，每張 1 部裝置，批次 -，未使用的於 ")
+    assert hant(district, "radius", "remember", "zz", "--phone", "13800138000",
+                code=1).stderr == "Error: 'zz' 不是 MAC 位址\n"
+    assert hant(district, "records", "purge", "--older-than-days", "30",
+                code=1).stderr == "Error: 紀錄最少須保留 60 日\n"
+    assert run(district, "records", "purge", "--older-than-days", "30",
+               code=1).stderr == "Error: records must be kept at least 60 days\n"
+
+
+def test_inventory_commands(district: Config) -> None:
+    assert hant(district, "nas", "remove", "nobody", code=1).stderr == (
+        "Error: 沒有名為 'nobody' 的 NAS（見 `citynet nas list`）\n")
+    assert hant(district, "nas", "set", "nobody", code=2).stderr.endswith(
+        "Error: 沒有要更改的項目：請最少給出一個選項\n")
+    assert run(district, "nas", "remove", "nobody", code=1).stderr == (
+        "Error: no NAS named 'nobody' (see `citynet nas list`)\n")
+
+
+def test_monitoring_commands(district: Config) -> None:
+    assert hant(district, "survey", "list").stderr == (
+        "（仍未有實地測量：citynet survey import --help）\n")
+    assert hant(district, "alerts", "test", code=1).stderr == (
+        "Error: 沒有設定警報渠道：請設定 monitoring.alert_webhooks，或 monitoring.smtp_host 和 "
+        "monitoring.mail_to\n")
+    assert run(district, "survey", "list").stderr == (
+        "(no surveys yet: citynet survey import --help)\n")
+
+
+def test_devices_commands(district: Config) -> None:
+    assert hant(district, "devices", "plan", "--reason", "CHG-1", code=2).stderr.endswith(
+        "Error: --reason 和 --as 要與 --request 一起使用\n")
+    assert hant(district, "devices", "history", "nobody", code=1).stderr == (
+        "Error: nobody 沒有備份：執行 `citynet devices backup nobody`\n")
+    assert run(district, "devices", "history", "nobody", code=1).stderr == (
+        "Error: no backup of nobody: run `citynet devices backup nobody`\n")
+
+
+def test_admission_commands(district: Config) -> None:
+    assert hant(district, "nac", "people", "list").stderr == (
+        "（沒有人員：用 `citynet nac people import` 匯入）\n")
+    assert hant(district, "nac", "crl", code=2).stderr.endswith(
+        "Error: 請給出 --out FILE 或 --dir TRUST_DIR 其中之一\n")
+    assert run(district, "nac", "people", "list").stderr == (
+        "(no people: import them with `citynet nac people import`)\n")
+
+
+def test_mac_bypass_commands(district: Config) -> None:
+    assert hant(district, "nac", "mab", "remove", "aa:bb:cc:dd:ee:ff", code=1).stderr == (
+        "Error: aa:bb:cc:dd:ee:ff 不在 MAC 略過名單上\n")

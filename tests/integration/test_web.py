@@ -97,7 +97,8 @@ def test_street_drill_down_and_unknown_street(client: FlaskClient) -> None:
 def test_hotspots_with_their_nas_and_the_dhcp_114_uri(client: FlaskClient) -> None:
     generated = demo.generate()
     total = len(generated["hotspots"])
-    page = client.get("/inventory/hotspots").get_data(as_text=True)
+    # English: the pages follow the session's language from here on
+    page = client.get("/inventory/hotspots?lang=en").get_data(as_text=True)
     assert page.count("<tr><td>") == 50 and f"rows 1–50 of {total}" in page
     assert "http://localhost/portal/api/captive" in page  # what DHCP option 114 carries
     pages = [page]

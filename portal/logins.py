@@ -283,6 +283,7 @@ def _through_ac(handoff: uam.Handoff, username: str,
                            user_mac=_mac_octets(handoff.mac), store=store(),
                            interim_of=visit.interim_of)
     if answer.outcome == LoginOutcome.LOGGED_IN:
+        session[visit.AC_ONLINE] = handoff.ip  # the success page may say so (online.py)
         return redirect(url_for(".success"), code=303)
     log.info("portal: AC %s did not log %s in: %s %s", handoff.ac, handoff.ip,
              answer.outcome, answer.text[:200])

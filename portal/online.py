@@ -35,10 +35,12 @@ def success() -> BaseResponse | str:
 
 def _logged_in(handoff: uam.Handoff | None) -> bool:
     """The NAS sent this browser back with ``res=success`` (UAM), or this session logged
-    in through a Portal-protocol AC (it answered the login before the redirect here)."""
+    this address in through a Portal-protocol AC (it answered the login before the
+    redirect here), whatever the method: a voucher login has no phone."""
     if handoff is None:
         return False
-    return handoff.res == "success" or (bool(handoff.ac) and bool(session.get("phone")))
+    return handoff.res == "success" or (
+        bool(handoff.ac) and session.get(visit.AC_ONLINE) == handoff.ip)
 
 
 @visit.blueprint.get("/status")
@@ -87,6 +89,7 @@ def _logout_at_ac(handoff: uam.Handoff) -> BaseResponse:
     answer = portal.ac_client.logout(endpoint, handoff.ip)
     if answer.outcome == LogoutOutcome.NO_ANSWER:
         abort(503, "the hotspot did not answer: try again")
+    session.pop(visit.AC_ONLINE, None)
     session.pop("phone", None)
     session.pop("may_enrol", None)
     return redirect(url_for(".logged_out"), code=303)

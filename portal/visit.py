@@ -104,6 +104,7 @@ def box() -> SecretBox:
 # --- session, language, CSRF ---------------------------------------------------------
 
 CSRF_KEY = "csrf"  # the portal's token in the session, apart from the staff pages'
+AC_ONLINE = "ac_online"  # the address this session logged in at a Portal-protocol AC
 
 
 @blueprint.before_request

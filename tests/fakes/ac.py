@@ -112,6 +112,7 @@ class FakeAc:
         self._acked: set[int] = set()
         self._working: set[tuple[int, int, int, str]] = set()  # requests being acted on
         self._notices: dict[int, bytes] = {}  # serial → authenticator of our NTF_LOGOUT
+        self._answering: list[threading.Thread] = []  # joined before the socket closes
 
     def __enter__(self) -> FakeAc:
         self._thread.start()
@@ -120,6 +121,8 @@ class FakeAc:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        for answering in self._answering:  # a late answer must not meet a closed socket
+            answering.join(timeout=10)
         self.sock.close()
 
     # --- the HTTP side: where an unauthenticated browser is sent ---------------------
@@ -191,7 +194,9 @@ class FakeAc:
             if request is None:
                 continue
             self.received[request["kind"]] += 1
-            threading.Thread(target=self._answer, args=(request, peer), daemon=True).start()
+            answering = threading.Thread(target=self._answer, args=(request, peer), daemon=True)
+            self._answering = [t for t in self._answering if t.is_alive()] + [answering]
+            answering.start()
 
     def _answer(self, request: dict[str, Any], peer: tuple[str, int]) -> None:
         kind = request["kind"]

@@ -118,7 +118,7 @@ def _plan_from_backup(fleet: rollout.Fleet, targets: Sequence[Target]) -> list[R
 @_selectors
 @click.option("--template", "templates", multiple=True,
               help="Intent template(s) to plan (default: devices.templates; built-in: "
-              "baseline, guest_wifi).")
+              "baseline, guest_wifi, nac).")
 @click.option("--json", "as_json", is_flag=True, help="Print per-device results as JSON.")
 @click.option("--request", "request_change", is_flag=True,
               help="Store this plan as a change request for a second person to approve "

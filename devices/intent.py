@@ -3,7 +3,10 @@ platform with variables from the inventory and the district's intent file.
 
 Variables, later ones winning: built-in defaults; the intent file's ``defaults``; its
 ``sites[SITE]``; its ``devices[HOSTNAME]``; then facts from the inventory (hostname, site,
-role, platform, and the RADIUS key of the NAS entry whose address is the device's).
+role, platform, and the RADIUS key of the NAS entry whose address is the device's) and
+from citynet's config (the RADIUS servers, their ports and the CoA port).
+The ``nac`` template (802.1X, MAC bypass, the enterprise SSID) takes its ports from
+``dot1x_ports`` and ``mab_ports`` (docs/admission.md, "Switch and AC configuration").
 A template's first line may name the config lines it owns — ``{# owned: ntp server;
 logging host #}`` — so an NTP server the intent no longer lists is removed.
 """
@@ -31,7 +34,7 @@ from jinja2 import (
 from citynet.config import MAX_RADIUS_SERVERS
 from citynet.errors import CitynetError
 
-BUILTIN = ("baseline", "guest_wifi")
+BUILTIN = ("baseline", "guest_wifi", "nac")
 DEFAULTS: dict[str, Any] = {
     "banner": "Authorised access only. 仅限授权人员访问。",
     "ntp_servers": [],
@@ -51,7 +54,27 @@ DEFAULTS: dict[str, Any] = {
     "portal_server": "",  # citynet's address for the AC; "": radius_server
     "portal_notify_port": 50100,  # citynet's portal.protocol_port (NTF_LOGOUT)
     "ac_name": "",  # the NAS name, sent as wlanacname
+    # where the NASes reach citynet: filled from config radius.* (devices.targets)
+    "radius_auth_port": 1812,
+    "radius_acct_port": 1813,
+    "coa_port": 3799,  # the NAS's dynamic-authorization port citynet sends to
+    # --- the nac template: 802.1X and MAC bypass on access ports, the enterprise SSID ---
+    "dot1x_ports": [],  # 802.1X, falling back to MAC bypass for a device without supplicant
+    "mab_ports": [],  # MAC bypass only (printers, cameras on ports of their own)
+    "reauth_seconds": 3600,  # periodic re-authentication (a disabled person's port closes)
+    "accounting_interim_minutes": 15,
+    "enterprise_ssid": "",  # "": no enterprise SSID on this device
+    "enterprise_vlan": 1,  # where a client without a VLAN from RADIUS lands
+    "enterprise_wpa": "wpa2",  # wpa2 or wpa3 (WPA3-Enterprise: PMF required)
+    "enterprise_wlan_id": 2,
+    "enterprise_ap_group": "default",
 }
+NAC_WPA = ("wpa2", "wpa3")
+_PORT = re.compile(r"(?P<kind>\d*[A-Za-z][A-Za-z-]*) ?(?P<slots>(?:\d+[/:])*)(?P<first>\d+)"
+                   r"(?:-(?P<last>\d+))?")
+_SSID = re.compile(r"[^\s\"']{1,32}")
+_GROUP = re.compile(r"[A-Za-z0-9_.-]{1,31}")
+MAX_PORTS = 1024
 _OWNED = re.compile(r"^\{#\s*owned:(.*?)#\}")
 
 
@@ -120,6 +143,7 @@ def variables(device: Device, document: Mapping[str, Any], radius_keys: Mapping[
     values.update((portals or {}).get(device.host) or {})
     values["portal_server"] = values.get("portal_server") or values["radius_server"]
     values.update(_guest_addressing(values))
+    values.update(_nac(device, values))
     return values
 
 
@@ -138,6 +162,58 @@ def _radius_servers(device: Device, servers: object) -> list[str]:
             raise IntentError(f"{device.hostname}: radius_servers: {server!r} is not an IP "
                               "address") from None
     return [str(server) for server in servers]
+
+
+def _nac(device: Device, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The nac template's variables checked, and its port lists expanded: a port is named
+    as the device names it (``GigabitEthernet0/0/5``; RGOS ``GigabitEthernet 0/5``), a
+    range by its last number (``GigabitEthernet0/0/1-24``). A port in both lists, or
+    twice, is refused: which mode it gets would depend on the template's order."""
+    dot1x = _ports(device, "dot1x_ports", values["dot1x_ports"])
+    mab = _ports(device, "mab_ports", values["mab_ports"])
+    seen: set[str] = set()
+    for port in dot1x + mab:
+        if port in seen:
+            raise IntentError(f"{device.hostname}: port {port} is named twice in dot1x_ports "
+                              "and mab_ports (each port gets one mode)")
+        seen.add(port)
+    checked: dict[str, Any] = {"dot1x_ports": dot1x, "mab_ports": mab}
+    for name, low, high in (("reauth_seconds", 60, 7200), ("accounting_interim_minutes", 1, 60),
+                            ("enterprise_vlan", 1, 4094), ("enterprise_wlan_id", 1, 16)):
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise IntentError(f"{device.hostname}: {name}: a whole number {low}..{high}")
+        checked[name] = value
+    if values["enterprise_wpa"] not in NAC_WPA:
+        raise IntentError(f"{device.hostname}: enterprise_wpa: one of {', '.join(NAC_WPA)}")
+    ssid = values["enterprise_ssid"]
+    if ssid and not (isinstance(ssid, str) and _SSID.fullmatch(ssid)):
+        raise IntentError(f"{device.hostname}: enterprise_ssid: 1 to 32 characters, no "
+                          "spaces or quotes")
+    group = values["enterprise_ap_group"]
+    if not (isinstance(group, str) and _GROUP.fullmatch(group)):
+        raise IntentError(f"{device.hostname}: enterprise_ap_group: 1 to 31 of A-Z a-z 0-9 "
+                          "_ . -")
+    return checked
+
+
+def _ports(device: Device, name: str, ports: object) -> list[str]:
+    if not isinstance(ports, list):
+        raise IntentError(f"{device.hostname}: {name}: a list of ports")
+    out: list[str] = []
+    for port in ports:
+        found = _PORT.fullmatch(str(port))
+        if found is None:
+            raise IntentError(f"{device.hostname}: {name}: {port!r} is not a port name "
+                              "(GigabitEthernet0/0/5, or a range GigabitEthernet0/0/1-24)")
+        first, last = int(found["first"]), int(found["last"] or found["first"])
+        if last < first:
+            raise IntentError(f"{device.hostname}: {name}: {port!r}: the range runs backwards")
+        head = str(port)[:found.start("first")]
+        out.extend(f"{head}{number}" for number in range(first, last + 1))
+        if len(out) > MAX_PORTS:
+            raise IntentError(f"{device.hostname}: {name}: more than {MAX_PORTS} ports")
+    return out
 
 
 def refuse_cli_keys(device: Device, values: Mapping[str, Any],
@@ -176,6 +252,16 @@ def _guest_addressing(values: Mapping[str, Any]) -> dict[str, Any]:
             "guest_netmask": str(network.netmask), "guest_networks": list(networks)}
 
 
+class _Refused(Exception):
+    """A template's own refusal: what it was asked cannot be said on this platform."""
+
+
+def _refuse(reason: str) -> str:
+    """``{{ refuse("why") }}`` in a template: the device gets no intent, and the plan says
+    why (a platform without a setting the intent asks for)."""
+    raise _Refused(reason)
+
+
 class Renderer:
     """Templates from the intent file's ``templates_dir`` first, then the built-in ones."""
 
@@ -183,8 +269,11 @@ class Renderer:
         loaders: list[Any] = [PackageLoader("devices", "templates")]
         if templates_dir is not None:
             loaders.insert(0, FileSystemLoader(str(templates_dir)))
+        # keep_trailing_newline: an included block's last line stays a line of its own
         self._env = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
-                                trim_blocks=True, lstrip_blocks=True, autoescape=False)  # noqa: S701 - device config, not HTML
+                                trim_blocks=True, lstrip_blocks=True, autoescape=False,  # noqa: S701 - device config, not HTML
+                                keep_trailing_newline=True)
+        self._env.globals["refuse"] = _refuse
 
     def owned(self, name: str) -> tuple[str, ...]:
         assert self._env.loader is not None  # noqa: S101 - set in __init__
@@ -206,6 +295,8 @@ class Renderer:
             except TemplateNotFound:
                 raise IntentError(f"{device.hostname}: no template {name!r} for platform "
                                   f"{device.platform} (looked for {path})") from None
+            except _Refused as exc:
+                raise IntentError(f"{device.hostname}: template {path}: {exc}") from None
             except UndefinedError as exc:
                 raise IntentError(f"{device.hostname}: template {path}: {exc.message} "
                                   "(set it in the intent file)") from None

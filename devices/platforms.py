@@ -142,6 +142,13 @@ _CISCO_KEYED = (
     r"^address ipv4\b", r"^switchport access vlan\b", r"^name\b", r"^clock timezone\b",
 )
 
+# A switch's physical ports are the site's (VLAN, description, speed): an intent that names
+# one (the nac template's 802.1X lines) owns only the lines it lists there.
+_CISCO_PORTS = (r"^interface \S*(?:Ethernet|GigE) ?\d",)
+
+_CISCO_NAC_KEYED = (r"^authentication timer reauthenticate\b", r"^aaa accounting update\b",
+                    r"^port(?= \d+$)", r"^dot1x timeout re-authperiod\b")
+
 # Type 0 is clear text; 5, 7, 8, 9 (and 6) are hashes or encryptions the device made.
 _CISCO_ENCRYPTED = r"^[1-9]\d?\s"
 _VRP_ENCRYPTED = r"^(?:(?:cipher|irreversible-cipher)\s|hash\s|%\^%#|\$)"
@@ -156,8 +163,9 @@ CISCO_IOS = Profile(
               r"change since)", r"^ntp clock-period\b"),
     secret_patterns=_CISCO_SECRETS, encrypted_value=_CISCO_ENCRYPTED,
     closers=("end", "exit", "exit-address-family"),
-    keyed=_CISCO_KEYED, short_negation=_CISCO_SHORT_NEGATION,
+    keyed=_CISCO_KEYED + _CISCO_NAC_KEYED, short_negation=_CISCO_SHORT_NEGATION,
     hidden_defaults=("no shutdown",), literal_block=_CISCO_LITERAL,
+    shared_sections=_CISCO_PORTS,
     textfsm_platform="cisco_ios", show_interfaces="show interfaces",
     show_cpu="show processes cpu",
     cli_keys=_CLI_KEYS,
@@ -195,8 +203,10 @@ RUIJIE_OS = Profile(
     volatile=(r"^Building configuration", r"^Current configuration\s*:"),
     secret_patterns=_CISCO_SECRETS, encrypted_value=_CISCO_ENCRYPTED,
     closers=("end", "exit", "exit-address-family"),
-    keyed=_CISCO_KEYED, short_negation=_CISCO_SHORT_NEGATION,
+    keyed=_CISCO_KEYED + _CISCO_NAC_KEYED, short_negation=_CISCO_SHORT_NEGATION,
     hidden_defaults=("no shutdown",), literal_block=_CISCO_LITERAL,
+    # an AC's AP group holds the site's other WLAN mappings too
+    shared_sections=(*_CISCO_PORTS, r"^ap-group\b"),
     cli_keys=_CLI_KEYS,
 )
 
@@ -217,6 +227,16 @@ _VRP_SECRETS = _secrets(
     r"(?P<secret>\S+)",
 )
 
+# Single-valued lines of the nac template, undone by their leading part on VRP
+_VRP_NAC_KEYED = (r"^dot1x timer reauthenticate-period\b",
+                  r"^mac-authen timer reauthenticate-period\b", r"^accounting realtime\b",
+                  r"^authentication-profile(?= \S+$)", r"^service-vlan vlan-id\b",
+                  r"^ssid(?= \S+$)", r"^security(?= \S+ dot1x\b)")
+_COMWARE_NAC_KEYED = (r"^dot1x timer reauth-period\b", r"^mac-authentication timer reauth-period\b",
+                      r"^mac-authentication domain\b", r"^dot1x mandatory-domain\b",
+                      r"^dot1x domain\b", r"^timer realtime-accounting\b",
+                      r"^user-name-format\b", r"^ssid(?= \S+$)")
+
 _VRP_CHURN = _secrets(r"\b(?:cipher|irreversible-cipher)\s+(?P<secret>" + _VALUE + ")")
 
 HUAWEI = Profile(
@@ -233,14 +253,18 @@ HUAWEI = Profile(
            r"^ip address(?= \S+ \S+$)", r"^radius-server shared-key\b", r"^url\b",
            r"^radius-server nas-ip\b", r"^dhcp select\b", r"^authentication-mode\b",
            r"^snmp-agent sys-info (?:contact|location)\b", r"^port link-type\b",
-           r"^port default vlan\b", r"^local-user \S+ password\b"),
+           r"^port default vlan\b", r"^local-user \S+ password\b", *_VRP_NAC_KEYED),
     replace_negating_first=True,
     short_negation=(r"^description\b", r"^sysname\b", r"^header \S+",
                     r"^radius-server shared-key\b", r"^local-user \S+ password\b",
                     r"^snmp-agent sys-info (?:contact|location)\b", r"^url\b",
-                    r"^radius-server nas-ip\b", r"^port link-type\b", r"^port default vlan\b"),
+                    r"^radius-server nas-ip\b", r"^port link-type\b", r"^port default vlan\b",
+                    *_VRP_NAC_KEYED),
     hidden_defaults=("undo shutdown",),
-    shared_sections=(r"^aaa$",),
+    # the WLAN view and an AP group hold the site's other SSIDs and radios too; a
+    # physical port's own settings are the site's (see _CISCO_PORTS)
+    shared_sections=(r"^aaa$", r"^wlan$", r"^ap-group name ",
+                     r"^interface (?:\S*Ethernet|\d+GE|MultiGE)\d"),
     literal_block=r"^header \S+(?: information)? (?P<delim>\S)",
     config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
     textfsm_platform="huawei_vrp", show_interfaces="display interface brief",
@@ -262,14 +286,16 @@ HP_COMWARE = Profile(
            r"^(?:primary|secondary) (?:authentication|accounting)\b",
            r"^key (?:authentication|accounting|authorization)\b",
            r"^snmp-agent sys-info (?:contact|location)\b", r"^port link-type\b",
-           r"^port access vlan\b", r"^password\b"),
+           r"^port access vlan\b", r"^password\b", *_COMWARE_NAC_KEYED),
     replace_negating_first=True,
     short_negation=(r"^description\b", r"^sysname\b", r"^header \S+\b", r"^nas-ip\b",
                     r"^url\b", r"^(?:primary|secondary) (?:authentication|accounting)\b",
                     r"^key (?:authentication|accounting|authorization)\b",
                     r"^snmp-agent sys-info (?:contact|location)\b", r"^password\b",
-                    r"^port link-type\b", r"^port access vlan\b"),
+                    r"^port link-type\b", r"^port access vlan\b", *_COMWARE_NAC_KEYED),
     hidden_defaults=("undo shutdown",),
+    # a physical port's own settings are the site's (see _CISCO_PORTS)
+    shared_sections=(r"^interface \S*(?:Ethernet|GigE)\d",),
     literal_block=r"^header \S+ (?P<delim>\S)",
     config_prompt=r"\][ \t]*$", exec_prompt=r">[ \t]*$",
     textfsm_platform="hp_comware", show_interfaces="display interface brief",

@@ -13,7 +13,7 @@ class DevicesConfig(Section):
         "per-site and per-device overrides); empty means DATA_DIR/intent.yaml")
     templates: list[str] = Field(
         default=["baseline"], description="intent templates pushed to every device, in "
-        "order (built-in: baseline, guest_wifi; or a directory of your own in intent_vars)")
+        "order (built-in: baseline, guest_wifi, nac; or a directory of your own in intent_vars)")
     concurrency: int = Field(default=20, ge=1, le=500,
                              description="devices worked on at once across the fleet")
     per_site: int = Field(default=4, ge=1, le=100, description="devices at once per site")

@@ -19,6 +19,7 @@ from citynet.errors import CitynetError
 from devices.driver import Login
 from devices.fleet import Target
 from devices.intent import (
+    DEFAULTS,
     Device,
     Intent,
     Renderer,
@@ -35,6 +36,8 @@ from inventory.models import NasClient, NetworkDevice
 ENV_USERNAME, ENV_PASSWORD, ENV_KEY_FILE = ("CITYNET_DEVICE_USERNAME",
                                             "CITYNET_DEVICE_PASSWORD",
                                             "CITYNET_DEVICE_KEY_FILE")
+# templates that name citynet's RADIUS servers with the NAS entry's secret
+KEYED_TEMPLATES = ("guest_wifi", "nac")
 SELECTOR_HELP = ("HOSTNAME or a glob (*-acc-*), site:NAME, role:ROLE or platform:NAME; "
                  "several are OR-ed; none means every device")
 
@@ -141,12 +144,19 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
         try:
             values = variables(device, document, keys, portals,
                                radius_servers=config.radius.servers)
-            # where citynet takes the ACs' notices: its own config, not the intent file
-            values["portal_notify_port"] = config.portal.protocol_port
+            # where citynet takes the ACs' notices, RADIUS and sends CoA: its own config,
+            # not the intent file (0, "any free port", is a test's; a NAS needs a number)
+            radius = config.radius
+            values.update(portal_notify_port=config.portal.protocol_port,
+                          radius_auth_port=radius.auth_port or DEFAULTS["radius_auth_port"],
+                          radius_acct_port=radius.acct_port or DEFAULTS["radius_acct_port"],
+                          coa_port=radius.coa_port)
             refuse_cli_keys(device, values, login.profile.cli_keys)
-            if "guest_wifi" in chosen and not values.get("radius_key"):
-                raise CitynetError(f"no RADIUS key for guest WiFi: add a NAS entry with the "
-                                   f"address {device.host} (its secret is the key pushed)")
+            keyed = [name for name in KEYED_TEMPLATES if name in chosen]
+            if keyed and not values.get("radius_key"):
+                raise CitynetError(f"no RADIUS key for {', '.join(keyed)}: add a NAS entry "
+                                   f"with the address {device.host} (its secret is the key "
+                                   "pushed)")
             intent = renderer.render(device, chosen, values)
         except CitynetError as exc:
             unready.append(Unready(device.hostname, device.site, str(exc)))

@@ -34,6 +34,13 @@ beyond it is accepted and closed before the SSH banner, so clients fail reading 
 command than this is closed without running it), ``fail_on`` (regex: a matching command is
 refused with ``fail_reply`` and not applied).
 
+Some command families are checked word by word against the forms the device takes
+(``Flavour.grammar``: the 802.1X, MAC authentication and enterprise-SSID lines of the nac
+template): a command outside its view is unrecognised, a wrong keyword or a number out of
+range is a ``Wrong parameter``, a missing word ``Incomplete command``, an extra one ``Too
+many parameters`` — each with the caret where the device puts it. Other commands are
+accepted by their first word only.
+
 Read-only state displays (``display interface brief``, ``display cpu-usage``; VRP also
 ``display ap all``) print the interfaces of the configuration (and ``NULL0``): up, or
 administratively down when the interface holds ``shutdown``; error counters stay 0. The
@@ -101,6 +108,56 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Form:
+    """One command form the device takes in the views whose header matches ``view`` (""
+    is the system view). Words: a keyword, ``a|b`` (either keyword), ``<1-60>`` (a number
+    in range), ``<name>`` (a profile or domain name), ``<ip>``, ``<text>`` (any word)."""
+
+    view: re.Pattern[str]
+    words: tuple[str, ...]
+
+
+def _forms(*forms: tuple[str, str]) -> tuple[Form, ...]:
+    return tuple(Form(re.compile(view), tuple(words.split())) for view, words in forms)
+
+
+_NAME_CHARS = re.compile(r"[^/\\:*?\"<>|@'%]{1,31}")
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)")
+
+
+def _word_fits(pattern: str, word: str) -> bool:
+    ranged = re.fullmatch(r"<(\d+)-(\d+)>", pattern)
+    if ranged:
+        return word.isdigit() and int(ranged[1]) <= int(word) <= int(ranged[2])
+    if pattern == "<name>":
+        return bool(_NAME_CHARS.fullmatch(word)) and word not in ("-", "--")
+    if pattern == "<ip>":
+        return bool(_IPV4.fullmatch(word))
+    if pattern == "<text>":
+        return True
+    return word in pattern.split("|")
+
+
+def _form_error(form: Form, words: list[str]) -> tuple[int, str] | None:
+    """None if ``words`` are this form; else (index of the word the device points at, its
+    message); an index of len(words) means the end of the line."""
+    for index, pattern in enumerate(form.words):
+        if index == len(words):
+            return index, "Incomplete command"
+        if not _word_fits(pattern, words[index]):
+            return index, "Wrong parameter"
+    if len(words) > len(form.words):
+        return len(form.words), "Too many parameters"
+    return None
+
+
+def _column(line: str, index: int) -> int:
+    """Where word ``index`` of ``line`` starts (the line's end past the last word)."""
+    starts = [found.start() for found in re.finditer(r"\S+", line)]
+    return starts[index] if index < len(starts) else len(line)
+
+
+@dataclass(frozen=True)
 class Flavour:
     name: str
     default_host: str
@@ -119,6 +176,12 @@ class Flavour:
     seal: Callable[[str, dict[str, str]], str]
     sealed_keyword: str                 # the word typed before a clear secret ("" for VRP)
     vlan_batch: bool                    # `vlan batch 10 20 to 30` is one merged line
+    # command forms checked word by word (see Form); a first word none of them starts
+    # with is accepted as before
+    grammar: tuple[Form, ...] = ()
+    # (view header, line) regexes: a line that looks like a section command but is a
+    # setting in that view (Comware's service-template ``vlan 10``)
+    view_lines: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
 
 
 SINGLE_VALUED = tuple(re.compile(pattern) for pattern in (
@@ -131,6 +194,12 @@ SINGLE_VALUED = tuple(re.compile(pattern) for pattern in (
     r"password ", r"name ", r"clock timezone ", r"snmp-agent sys-info location ",
     r"snmp-agent sys-info contact ", r"user-name-format ", r"info-center timestamp ",
     r"dhcp select ", r"mtu ",
+    # the nac template's single-valued lines
+    r"dot1x timer reauthenticate-period ", r"mac-authen timer reauthenticate-period ",
+    r"accounting realtime ", r"authentication-profile (?=\S+$)", r"security (?=\S+ dot1x)",
+    r"dot1x timer reauth-period ", r"mac-authentication timer reauth-period ",
+    r"mac-authentication domain ", r"dot1x mandatory-domain ", r"dot1x domain ",
+    r"timer realtime-accounting ", r"vlan (?=\d+$)",
 ))
 
 def _single_key(text: str) -> str | None:
@@ -222,6 +291,8 @@ VRP = Flavour(
         "free-rule-template", "free-rule", "url", "traffic-filter", "gateway-list", "network",
         "dns-list", "excluded-ip-address", "lease", "port-group", "nat", "user-isolate",
         "authentication-profile", "portal-access-profile", "dot1x-access-profile",
+        "mac-access-profile", "dot1x", "mac-authen", "access-domain", "authentication",
+        "accounting",
     },
     standalone=frozenset({"aaa", "wlan", "shutdown"}),
     sections=(
@@ -242,6 +313,8 @@ VRP = Flavour(
         _rule(r"free-rule-template name (\S+)", lambda g: f"free-rule-{g[0]}"),
         _rule(r"portal-access-profile name (\S+)", lambda g: f"portal-acces-profile-{g[0]}"),
         _rule(r"authentication-profile name (\S+)", lambda g: f"authen-profile-{g[0]}"),
+        _rule(r"dot1x-access-profile name (\S+)", lambda g: f"dot1x-access-profile-{g[0]}"),
+        _rule(r"mac-access-profile name (\S+)", lambda g: f"mac-access-profile-{g[0]}"),
         _rule(r"domain (\S+)", lambda g: f"aaa-domain-{g[0]}", parent=r"aaa"),
         _rule(r"authentication-scheme (\S+)", lambda g: f"aaa-authen-{g[0]}", parent=r"aaa"),
         _rule(r"authorization-scheme (\S+)", lambda g: f"aaa-author-{g[0]}", parent=r"aaa"),
@@ -266,6 +339,26 @@ VRP = Flavour(
     seal=_seal_vrp,
     sealed_keyword="",
     vlan_batch=True,
+    # a domain names its schemes with the words that open them in the AAA view
+    view_lines=((re.compile(r"domain \S+"),
+                 re.compile(r"(?:authentication|authorization|accounting)-scheme \S+")),),
+    grammar=_forms(
+        ("", "dot1x-access-profile name <name>"), ("", "mac-access-profile name <name>"),
+        ("", "authentication-profile name <name>"),
+        (r"dot1x-access-profile name \S+", "dot1x reauthenticate"),
+        (r"dot1x-access-profile name \S+", "dot1x timer reauthenticate-period <60-7200>"),
+        (r"mac-access-profile name \S+", "mac-authen reauthenticate"),
+        (r"mac-access-profile name \S+", "mac-authen timer reauthenticate-period <60-7200>"),
+        (r"authentication-profile name \S+", "dot1x-access-profile <name>"),
+        (r"authentication-profile name \S+", "mac-access-profile <name>"),
+        (r"authentication-profile name \S+", "authentication dot1x-mac-bypass"),
+        (r"authentication-profile name \S+", "access-domain <name>"),
+        (r"authentication-profile name \S+", "access-domain <name> force"),
+        (r"interface \S+|vap-profile name \S+", "authentication-profile <name>"),
+        (r"accounting-scheme \S+", "accounting realtime <1-65535>"),
+        (r"security-profile name \S+", "security wpa|wpa2|wpa-wpa2|wpa3|wpa2-wpa3 dot1x "
+                                         "aes|tkip|aes-tkip"),
+    ),
 )
 
 COMWARE = Flavour(
@@ -291,9 +384,10 @@ COMWARE = Flavour(
         "authentication", "authorization", "accounting", "password", "service-type",
         "authorization-attribute", "line", "user-role", "role", "user-group", "service-template",
         "akm", "cipher-suite", "preshared-key", "packet-filter", "gateway-list", "network",
-        "dns-list", "lease", "forbidden-ip", "nat", "ntp", "client",
+        "dns-list", "lease", "forbidden-ip", "nat", "ntp", "client", "dot1x",
+        "mac-authentication", "timer", "security-ie", "client-security", "pmf", "ssid", "vlan",
     },
-    standalone=frozenset({"shutdown"}),
+    standalone=frozenset({"shutdown", "dot1x", "mac-authentication"}),
     sections=(
         _rule(r"interface (\S+)", lambda g: g[0]),
         _rule(r"vlan (\d+)", lambda g: f"vlan{g[0]}"),
@@ -326,6 +420,29 @@ COMWARE = Flavour(
     seal=_seal_comware,
     sealed_keyword="simple",
     vlan_batch=False,
+    grammar=_forms(
+        ("|interface \\S+", "dot1x"), ("|interface \\S+", "dot1x timer reauth-period <60-7200>"),
+        (r"interface \S+", "dot1x mandatory-domain <name>"),
+        (r"interface \S+", "dot1x re-authenticate"),
+        (r"wlan service-template \S+", "dot1x domain <name>"),
+        ("|interface \\S+", "mac-authentication"), ("", "mac-authentication domain <name>"),
+        ("|interface \\S+", "mac-authentication timer reauth-period <60-7200>"),
+        (r"interface \S+", "mac-authentication re-authenticate"),
+        (r"radius scheme \S+", "timer realtime-accounting <0-71582>"),
+        (r"radius scheme \S+", "user-name-format keep-original|with-domain|without-domain"),
+        (r"domain \S+", "authentication|authorization|accounting lan-access|portal|login "
+                         "radius-scheme <name>"),
+        (r"wlan service-template \S+", "akm mode dot1x|psk"),
+        (r"wlan service-template \S+", "cipher-suite ccmp|tkip|gcmp"),
+        (r"wlan service-template \S+", "security-ie rsn|wpa"),
+        (r"wlan service-template \S+", "pmf mandatory|optional"),
+        (r"wlan service-template \S+", "client-security authentication-mode "
+                                         "dot1x|mac|mac-and-dot1x|dot1x-then-mac|mac-then-dot1x"),
+        (r"wlan service-template \S+", "service-template enable"),
+        (r"|wlan service-template \S+", "vlan <1-4094>"),
+        (r"wlan service-template \S+", "ssid <text>"),
+    ),
+    view_lines=((re.compile(r"wlan service-template \S+"), re.compile(r"vlan \d+")),),
 )
 
 FLAVOURS = {flavour.name: flavour for flavour in (VRP, COMWARE)}
@@ -722,6 +839,12 @@ class CliSession:
             raise _CliError("Unrecognized command", offset)
         if len(words) == 1 and words[0] not in self.flavour.standalone:
             raise _CliError("Incomplete command", offset + len(line))
+        local = any(view.fullmatch(self.view[-1].text) and setting.fullmatch(line)
+                    for view, setting in self.flavour.view_lines)
+        self._check_form(line, offset, local)
+        if local:
+            self._store(self.view[-1], line)
+            return
         if words[0] == "interface":
             line = "interface " + self._interface_name(line, offset)[0]
         found = self._section_rule(line)
@@ -742,6 +865,27 @@ class CliSession:
             self._vlan_batch(_vlan_ids(words[2:]), add=True)
         else:
             self._store(self.view[-1], line)
+
+    def _check_form(self, line: str, offset: int, local: bool) -> None:
+        """Refuse ``line`` as the device would when its first word has checked forms
+        (``Flavour.grammar``) and it is none of those of the current view."""
+        assert self.view is not None
+        words = line.split()
+        forms = [form for form in self.flavour.grammar if form.words[0] == words[0]]
+        if not forms:
+            return
+        # a section command climbs to the view that owns it, as the device does
+        opening = None if local else self._section_rule(line)
+        depth = opening[0] if opening is not None else len(self.view) - 1
+        header = self.view[depth].text if depth > 0 else ""
+        here = [form for form in forms if form.view.fullmatch(header)]
+        if not here:
+            raise _CliError("Unrecognized command", offset)
+        errors = [_form_error(form, words) for form in here]
+        if None in errors:
+            return
+        index, message = max(error for error in errors if error is not None)
+        raise _CliError(message, offset + _column(line, index))
 
     def _interface_name(self, line: str, offset: int) -> tuple[str, bool]:
         found = re.fullmatch(r"interface\s+([A-Za-z][A-Za-z-]*?)\s*(\d[\d/:.]*)", line)

@@ -379,3 +379,58 @@ def test_unknown_interface_type_is_a_wrong_parameter() -> None:
         " " * len("[HUAWEI]interface ") + "^", "Error: Wrong parameter found at '^' position.",
         "[HUAWEI]",
     ]
+
+
+# --- the nac template's lines: taken in their views, malformed ones refused ------------
+
+
+@pytest.mark.parametrize(("case", "lines", "shown"), [
+    pytest.param(VRP, ["system-view", "dot1x-access-profile name d1",
+                       "dot1x timer reauthenticate-period 1800", "quit",
+                       "authentication-profile name p1", "dot1x-access-profile d1",
+                       "authentication dot1x-mac-bypass", "access-domain citynet force",
+                       "interface GigabitEthernet0/0/3", "authentication-profile p1"],
+                 "dot1x-access-profile name d1\n dot1x timer reauthenticate-period 1800\n#",
+                 id="huawei"),
+    pytest.param(COMWARE, ["system-view", "dot1x", "interface GigabitEthernet1/0/3", "dot1x",
+                           "mac-authentication re-authenticate", "quit",
+                           "wlan service-template s1", "vlan 10", "akm mode dot1x"],
+                 "wlan service-template s1\n vlan 10\n akm mode dot1x\n#", id="h3c"),
+])
+def test_nac_lines_are_taken_in_their_views(case: Case, lines: list[str], shown: str) -> None:
+    fake = FakeVrp(case.flavour, initial_config=case.config)
+    replies = typed(fake, *lines)
+    assert not any(case.error in reply for reply in replies), replies
+    assert shown in fake.running_config()
+
+
+@pytest.mark.parametrize(("case", "view", "line", "caret", "message"), [
+    pytest.param(VRP, "dot1x-access-profile name d1", "dot1x timer reauthenticate-period 30",
+                 "dot1x timer reauthenticate-period ", "Wrong parameter", id="vrp-range"),
+    pytest.param(VRP, "dot1x-access-profile name d1", "dot1x timer",
+                 "dot1x timer", "Incomplete command", id="vrp-incomplete"),
+    pytest.param(VRP, "authentication-profile name p1", "access-domain citynet force now",
+                 "access-domain citynet force ", "Too many parameters", id="vrp-extra"),
+    pytest.param(VRP, "interface GigabitEthernet0/0/3", "dot1x reauthenticate", "",
+                 "Unrecognized command", id="vrp-wrong-view"),
+    pytest.param(VRP, "wlan", "security-profile name s1\nsecurity wpa2 psk aes",
+                 "security wpa2 ", "Wrong parameter", id="vrp-ssid-security"),
+    pytest.param(COMWARE, "interface GigabitEthernet1/0/3", "dot1x re-authenticat",
+                 "dot1x ", "Wrong parameter", id="h3c-keyword"),
+    pytest.param(COMWARE, "radius scheme citynet", "user-name-format keep", "user-name-format ",
+                 "Wrong parameter", id="h3c-choice"),
+    pytest.param(COMWARE, "vlan 20", "dot1x mandatory-domain citynet", "",
+                 "Unrecognized command", id="h3c-port-only"),
+])
+def test_malformed_nac_lines_are_refused(case: Case, view: str, line: str, caret: str,
+                                         message: str) -> None:
+    fake = FakeVrp(case.flavour, initial_config=case.config)
+    before = fake.running_config()
+    *opening, last = line.split("\n")
+    replies = typed(fake, "system-view", view, *opening, last)
+    prompt = replies[-2].rsplit("\n", 1)[-1]  # the view the line was typed in
+    refusal = replies[-1].splitlines()
+    assert refusal[1] == " " * (len(prompt) + len(caret)) + "^", refusal
+    assert refusal[2] == f"{case.error}{message} found at '^' position."
+    assert last not in fake.running_config()
+    assert before.count("\n") <= fake.running_config().count("\n")  # nothing else lost

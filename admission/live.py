@@ -8,11 +8,9 @@ from typing import cast
 
 from flask import current_app
 
-from admission.authority import Who
-from citynet import audit
 from citynet.config import Config
 from citynet.domains import registered
-from citynet.gates import Ended, LiveSession
+from citynet.gates import LiveSession
 from citynet.runtime import Runtime
 from citynet.web import store
 
@@ -38,17 +36,3 @@ def live_sessions(identity: str = "", limit: int = SESSIONS_SHOWN,
 def live_of(username: str) -> list[LiveSession]:
     """A person's open 802.1X sessions."""
     return live_sessions(username, methods=("eap",))
-
-
-def end_all_of(username: str, who: Who) -> list[Ended]:
-    """Disconnect every live session of a person now; each NAS's answer audited."""
-    ended = [one for domain in registered() if domain.end_sessions is not None
-             for one in domain.end_sessions(runtime(), username)]
-    with store().session() as db:
-        for one in ended:
-            audit.record(db, audit.Action(
-                "admission.session.disconnect", f"{username}@{one.nas}",
-                "ok" if one.ok else "failed",
-                detail={"session": one.session_id, "answer": one.answer},
-                actor=who.actor, source=who.source))
-    return ended

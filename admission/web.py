@@ -26,9 +26,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from admission import authority, ca, people
+from admission import authority, ca, disabling, people
 from admission.choices import PersonStatus, Role
-from admission.live import end_all_of, live_of
+from admission.live import live_of, runtime
 from admission.models import Certificate, Person
 from citynet.access import require
 from citynet.catalogs import gettext
@@ -143,22 +143,20 @@ def disable(username: str) -> BaseResponse:
     """Disable: certificates revoked, the next login refused, live sessions Disconnected
     (each NAS's answer shown and audited)."""
     reason = _reason()
-    with store().session() as db:
-        try:
-            changed, revoked = authority.disable_person(db, username, reason, now(), who())
-        except authority.AdmissionError:
-            abort(404)
-    ended = end_all_of(username, who())
-    if changed:
+    try:
+        done = disabling.disable(runtime(), username, reason, now(), who())
+    except authority.AdmissionError:
+        abort(404)
+    if done.changed:
         flash(gettext("%(name)s is disabled: their next login is refused.", name=username),
               "ok")
     else:
         flash(gettext("%(name)s was disabled already.", name=username), "ok")
-    if revoked:
+    if done.revoked:
         flash(gettext("Revoked %(count)s certificate(s): %(serials)s. Publish a new CRL "
-                      "(citynet nac crl) for FreeRADIUS.", count=len(revoked),
-                      serials=", ".join(c.serial for c in revoked)), "ok")
-    for one in ended:
+                      "(citynet nac crl) for FreeRADIUS.", count=len(done.revoked),
+                      serials=", ".join(done.revoked)), "ok")
+    for one in done.ended:
         if one.ok:
             flash(gettext("Session %(session)s on %(nas)s disconnected (%(answer)s).",
                           session=one.session_id, nas=one.nas, answer=one.answer), "ok")

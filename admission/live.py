@@ -4,24 +4,12 @@ that runs RADIUS holds them, and admission does not import it."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from flask import current_app
-
-from citynet.config import Config
 from citynet.domains import registered
 from citynet.gates import LiveSession
-from citynet.runtime import Runtime
-from citynet.web import store
+from citynet.web import runtime
 
 METHODS = ("eap", "mab")  # the logins admission decides
 SESSIONS_SHOWN = 500
-
-
-def runtime() -> Runtime:
-    """The running app's config, store and box, as the hooks take them."""
-    return Runtime.of(cast(Config, current_app.extensions["citynet.config"]), store(),
-                      current_app.extensions.get("citynet.box"))
 
 
 def live_sessions(identity: str = "", limit: int = SESSIONS_SHOWN,

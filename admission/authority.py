@@ -171,26 +171,26 @@ def disable_person(session: Session, username: str, reason: str,
                    now: datetime, who: Who = CLI) -> tuple[bool, list[Certificate]]:
     """Disable a person and revoke every live certificate of theirs: with EAP-TLS the
     CRL is what rejects their next login. (Changed or not, newly revoked.)"""
-    changed = people.disable(session, username)
-    if changed is None:
-        raise AdmissionError(f"no person {username!r}")
-    if changed:
-        audit.record(session, audit.Action("admission.person.disable", username, "ok",
-                                           reason=reason, actor=who.actor,
-                                           source=who.source))
+    changed = _status_changed(session, username, people.disable(session, username),
+                              "admission.person.disable", reason, who)
     return changed, revoke(session, username, now, who, reason)
 
 
 def enable_person(session: Session, username: str, reason: str, who: Who = CLI) -> bool:
     """Enable a disabled person again (True), or say they were active (False); their
     revoked certificates stay revoked."""
-    changed = people.enable(session, username)
+    return _status_changed(session, username, people.enable(session, username),
+                           "admission.person.enable", reason, who)
+
+
+def _status_changed(session: Session, username: str, changed: bool | None, action: str,
+                    reason: str, who: Who) -> bool:
+    """A status change's outcome: refused for a person unknown, audited if it changed."""
     if changed is None:
         raise AdmissionError(f"no person {username!r}")
     if changed:
-        audit.record(session, audit.Action("admission.person.enable", username, "ok",
-                                           reason=reason, actor=who.actor,
-                                           source=who.source))
+        audit.record(session, audit.Action(action, username, "ok", reason=reason,
+                                           actor=who.actor, source=who.source))
     return changed
 
 

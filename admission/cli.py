@@ -12,12 +12,11 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from admission import authority, eap, passwords, people
+from admission import authority, disabling, eap, passwords, people
 from admission.settings import NacConfig
 from citynet import audit
 from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
-from citynet.domains import registered
 from citynet.errors import CitynetError, SecretsError
 from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
@@ -137,31 +136,19 @@ def disable_person(runtime: Runtime, username: str, reason: str) -> None:
     """Disable a person: their next login is rejected, their live sessions are
     Disconnected now (RFC 5176, to each session's switch or AC), their certificates
     revoked (then publish a CRL)."""
-    with runtime.store.session() as session:
-        changed, revoked = authority.disable_person(session, username, reason, _now())
-        session.commit()
-        serials = ", ".join(cert.serial for cert in revoked)
-    click.echo(_("%(name)s disabled", name=username) if changed
+    done = disabling.disable(runtime, username, reason, _now())
+    click.echo(_("%(name)s disabled", name=username) if done.changed
                else _("%(name)s was disabled already", name=username))
-    ended = [one for domain in registered() if domain.end_sessions is not None
-             for one in domain.end_sessions(runtime, username)]
-    with runtime.store.session() as session:
-        for one in ended:
-            audit.record(session, audit.Action(
-                "admission.session.disconnect", f"{username}@{one.nas}",
-                "ok" if one.ok else "failed",
-                detail={"session": one.session_id, "answer": one.answer}))
-        session.commit()
-    for one in ended:
+    for one in done.ended:
         said = {"session": one.session_id, "nas": one.nas, "answer": one.answer,
                 "ms": f"{one.seconds * 1000:.0f}"}
         click.echo(_("session %(session)s on %(nas)s: disconnected (%(answer)s, %(ms)s ms)",
                      **said) if one.ok else
                    _("session %(session)s on %(nas)s: NOT disconnected (%(answer)s, %(ms)s "
                      "ms)", **said), err=not one.ok)
-    if revoked:
-        click.echo(_("revoked %(count)s certificate(s): %(serials)s", count=len(revoked),
-                     serials=serials))
+    if done.revoked:
+        click.echo(_("revoked %(count)s certificate(s): %(serials)s", count=len(done.revoked),
+                     serials=", ".join(done.revoked)))
         click.echo(_("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR"),
                    err=True)
 

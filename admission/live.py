@@ -4,26 +4,12 @@ that runs RADIUS holds them, and admission does not import it."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from flask import current_app
-
-from admission.authority import Who
-from citynet import audit
-from citynet.config import Config
 from citynet.domains import registered
-from citynet.gates import Ended, LiveSession
-from citynet.runtime import Runtime
-from citynet.web import store
+from citynet.gates import LiveSession
+from citynet.web import runtime
 
 METHODS = ("eap", "mab")  # the logins admission decides
 SESSIONS_SHOWN = 500
-
-
-def runtime() -> Runtime:
-    """The running app's config, store and box, as the hooks take them."""
-    return Runtime.of(cast(Config, current_app.extensions["citynet.config"]), store(),
-                      current_app.extensions.get("citynet.box"))
 
 
 def live_sessions(identity: str = "", limit: int = SESSIONS_SHOWN,
@@ -38,17 +24,3 @@ def live_sessions(identity: str = "", limit: int = SESSIONS_SHOWN,
 def live_of(username: str) -> list[LiveSession]:
     """A person's open 802.1X sessions."""
     return live_sessions(username, methods=("eap",))
-
-
-def end_all_of(username: str, who: Who) -> list[Ended]:
-    """Disconnect every live session of a person now; each NAS's answer audited."""
-    ended = [one for domain in registered() if domain.end_sessions is not None
-             for one in domain.end_sessions(runtime(), username)]
-    with store().session() as db:
-        for one in ended:
-            audit.record(db, audit.Action(
-                "admission.session.disconnect", f"{username}@{one.nas}",
-                "ok" if one.ok else "failed",
-                detail={"session": one.session_id, "answer": one.answer},
-                actor=who.actor, source=who.source))
-    return ended

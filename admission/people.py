@@ -240,24 +240,21 @@ def everyone(session: Session) -> list[Person]:
 
 def disable(session: Session, username: str) -> bool | None:
     """Disable a person: True if changed, False if already disabled, None if unknown."""
-    person = find(session, username)
-    if person is None:
-        return None
-    if person.status is PersonStatus.DISABLED:
-        return False
-    person.status = PersonStatus.DISABLED
-    session.flush()
-    return True
+    return _set_status(session, username, PersonStatus.DISABLED)
 
 
 def enable(session: Session, username: str) -> bool | None:
     """Enable a person again: True if changed, False if already active, None if unknown.
     Their revoked certificates stay revoked: issue new ones."""
+    return _set_status(session, username, PersonStatus.ACTIVE)
+
+
+def _set_status(session: Session, username: str, status: PersonStatus) -> bool | None:
     person = find(session, username)
     if person is None:
         return None
-    if person.status is PersonStatus.ACTIVE:
+    if person.status is status:
         return False
-    person.status = PersonStatus.ACTIVE
+    person.status = status
     session.flush()
     return True

@@ -11,29 +11,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from admission import authority, ca, people
+from admission import authority, ca, disabling, people
 from admission.choices import PersonStatus, Role
-from admission.live import end_all_of, live_of
+from admission.live import live_of
 from admission.models import Certificate, Person
 from citynet.access import require
 from citynet.catalogs import gettext
 from citynet.errors import SecretsError
-from citynet.web import form_text, query_arg, store
+from citynet.web import box, form_text, query_arg, runtime, store, who_asks
 
 blueprint = Blueprint("admission_web", __name__, url_prefix="/admin/nac",
                       template_folder="templates")
@@ -49,7 +39,7 @@ def now() -> datetime:
 
 def who() -> authority.Who:
     """The signed-in staff member and their address, for the use cases' audit entries."""
-    return authority.Who(g.staff.name, request.remote_addr or "")
+    return authority.Who(*who_asks())
 
 
 @dataclass(frozen=True)
@@ -131,10 +121,7 @@ def person_page(username: str) -> tuple[str, int]:
 
 
 def _reason() -> str:
-    reason = form_text("reason")
-    if len(reason) > REASON_MAX:
-        abort(400, f"reason is at most {REASON_MAX} characters")
-    return reason
+    return form_text("reason", REASON_MAX)
 
 
 @blueprint.post("/people/<username>/disable")
@@ -143,22 +130,20 @@ def disable(username: str) -> BaseResponse:
     """Disable: certificates revoked, the next login refused, live sessions Disconnected
     (each NAS's answer shown and audited)."""
     reason = _reason()
-    with store().session() as db:
-        try:
-            changed, revoked = authority.disable_person(db, username, reason, now(), who())
-        except authority.AdmissionError:
-            abort(404)
-    ended = end_all_of(username, who())
-    if changed:
+    try:
+        done = disabling.disable(runtime(), username, reason, now(), who())
+    except authority.AdmissionError:
+        abort(404)
+    if done.changed:
         flash(gettext("%(name)s is disabled: their next login is refused.", name=username),
               "ok")
     else:
         flash(gettext("%(name)s was disabled already.", name=username), "ok")
-    if revoked:
+    if done.revoked:
         flash(gettext("Revoked %(count)s certificate(s): %(serials)s. Publish a new CRL "
-                      "(citynet nac crl) for FreeRADIUS.", count=len(revoked),
-                      serials=", ".join(c.serial for c in revoked)), "ok")
-    for one in ended:
+                      "(citynet nac crl) for FreeRADIUS.", count=len(done.revoked),
+                      serials=", ".join(done.revoked)), "ok")
+    for one in done.ended:
         if one.ok:
             flash(gettext("Session %(session)s on %(nas)s disconnected (%(answer)s).",
                           session=one.session_id, nas=one.nas, answer=one.answer), "ok")
@@ -248,14 +233,14 @@ def issue(username: str) -> tuple[str, int] | BaseResponse:
             device = ca.checked_name(device, "device")
         except ca.CertificateNameError as exc:
             problem = gettext("Not a device name: %(why)s", why=str(exc))
-    box = current_app.extensions.get("citynet.box")
+    sealing = box()
     issued = None
-    if box is None:
+    if sealing is None:
         problem = gettext("No secrets key is configured: the CA keys are sealed with it")
     elif not problem:
         try:
             with store().session() as db:
-                issued = authority.issue(db, box, username, device, now(), who())
+                issued = authority.issue(db, sealing, username, device, now(), who())
         except (authority.AdmissionError, SecretsError) as exc:
             problem = str(exc)
     if issued is None:

@@ -6,26 +6,19 @@ through the kernel's hooks, never by importing that domain."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from admission import mab
-from admission.live import SESSIONS_SHOWN, live_sessions, runtime
+from admission.live import SESSIONS_SHOWN, live_sessions
 from admission.settings import NacConfig
 from admission.web import REASON_MAX, blueprint, now
 from citynet.access import audited, require
 from citynet.catalogs import gettext
-from citynet.config import Config
 from citynet.domains import registered
-from citynet.web import form_text, store
+from citynet.web import config, form_text, runtime, store
 
 __all__ = ["blueprint"]
-
-
-def _config() -> Config:
-    return cast(Config, current_app.extensions["citynet.config"])
 
 
 # --- sessions -------------------------------------------------------------------------
@@ -72,7 +65,7 @@ def kick() -> BaseResponse:
 
 def _mab_page(problems: dict[str, str], given: dict[str, str], status: int = 200
               ) -> tuple[str, int]:
-    settings = _config().section(NacConfig)
+    settings = config().section(NacConfig)
     with store().session() as db:
         entries = [{"mac": e.mac, "profile": e.profile,
                     "added_at": e.added_at.strftime("%Y-%m-%d %H:%M")}
@@ -97,7 +90,7 @@ def mab_page() -> tuple[str, int]:
 def mab_add() -> tuple[str, int] | BaseResponse:
     given = {"mac": form_text("mac"), "profile": form_text("profile")}
     problems: dict[str, str] = {}
-    settings = _config().section(NacConfig)
+    settings = config().section(NacConfig)
     if not given["profile"] or given["profile"] not in settings.mab_profiles:
         problems["profile"] = gettext("Choose one of the configured profiles")
     try:
@@ -118,9 +111,7 @@ def mab_add() -> tuple[str, int] | BaseResponse:
 @blueprint.post("/mab/remove")
 @require("nac.write")
 def mab_remove() -> BaseResponse:
-    text = form_text("mac")
-    if len(text) > 32:
-        abort(400, "mac is at most 32 characters")
+    text = form_text("mac", 32)
     with store().session() as db:
         entry = mab.remove(db, text)
         if entry is None:

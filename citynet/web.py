@@ -1,14 +1,18 @@
-"""What every blueprint's views share: the request's store and checked input. The app
-factory that registers the blueprints is :mod:`citynet.app`."""
+"""What every blueprint's views share: the running app's store, config and secret box,
+who asks, and checked input. The app factory that registers the blueprints is
+:mod:`citynet.app`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 
+from citynet.config import Config
+from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.runtime import Runtime
 from citynet.typed import normalised
 
 MAX_ID = 2**31 - 1  # an INTEGER primary key: a larger one would not even reach the database
@@ -31,14 +35,17 @@ def query_arg(name: str, longest: int) -> str:
     return value
 
 
-def form_text(name: str) -> str:
+def form_text(name: str, longest: int | None = None) -> str:
     """A form field's text, stripped; 400 if it holds a NUL, which no database stores
-    (PostgreSQL refuses it): refused before anything is done, not after."""
+    (PostgreSQL refuses it), or is longer than ``longest`` (if given): refused before
+    anything is done, not after."""
     from flask import abort, request
 
     value = request.form.get(name, "").strip()
     if "\x00" in value:
         abort(400, f"{name} holds a NUL character")
+    if longest is not None and len(value) > longest:
+        abort(400, f"{name} is at most {longest} characters")
     return value
 
 
@@ -57,6 +64,38 @@ def store() -> Store:
     """The store of the app handling this request."""
     found: Store = current_app.extensions["citynet.store"]
     return found
+
+
+def config() -> Config:
+    """The config of the app handling this request."""
+    return cast(Config, current_app.extensions["citynet.config"])
+
+
+def box() -> SecretBox | None:
+    """The app's secret box, or None when no secrets key is configured."""
+    return cast("SecretBox | None", current_app.extensions.get("citynet.box"))
+
+
+def runtime() -> Runtime:
+    """The app's config, store and box as a runtime, for the domain hooks that take one
+    (``citynet.gates``)."""
+    return Runtime.of(config(), store(), box())
+
+
+def who_asks() -> tuple[str, str]:
+    """The signed-in staff member's name and the request's address, as the audit log
+    records an actor and their source."""
+    from flask import g, request
+
+    return g.staff.name, request.remote_addr or ""
+
+
+def may(permission: str) -> bool:
+    """Whether the signed-in staff member has ``permission`` (to offer an action or not;
+    ``citynet.access.require`` is what enforces it)."""
+    from flask import g
+
+    return g.staff is not None and bool(g.staff.can(permission))
 
 
 # --- the staff API's JSON calls -------------------------------------------------------

@@ -8,19 +8,18 @@ one, through the use cases ``citynet devices plan --request`` and ``push --chang
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, g
 
 from citynet.access import require
-from citynet.config import Config
 from citynet.errors import CitynetError
 from citynet.web import MAX_ID, Answer, json_fields, json_text, refused, store
 from devices import rollout
 from devices.approvals import MAX_NOTE, DeviceChange, Refusal
 from devices.fleet import Result
 from devices.targets import SelectorError, Unready
-from devices.web import summary
+from devices.web import staff_fleet, summary
 
 blueprint = Blueprint("devices_api", __name__, url_prefix="/admin/devices")
 NAMES_MAX = 200  # selectors or templates in one request
@@ -37,12 +36,6 @@ WHY = {rollout.UNKNOWN_CHANGE: "no such change request",
        Refusal.OTHER_SELECTION.value: "was for other selectors or templates",
        Refusal.PLAN_CHANGED.value: "no longer matches the devices: their plan changed since "
                                    "it was approved; request it again"}
-
-
-def _fleet() -> rollout.Fleet:
-    return rollout.Fleet(store(), cast(Config, current_app.extensions["citynet.config"]),
-                         current_app.extensions.get("citynet.box"), actor=g.staff.name,
-                         source=request.remote_addr or "")
 
 
 def _names(body: dict[str, Any], name: str, problems: dict[str, str]) -> list[str]:
@@ -84,7 +77,7 @@ def ask_for_change() -> Answer:
         reason = json_text(body, "reason", MAX_NOTE, problems)
     if problems:
         return refused(400, problems)
-    fleet = _fleet()
+    fleet = staff_fleet()
     try:
         targets, unready = rollout.targets_of(fleet, selectors, templates)
     except SelectorError as problem:
@@ -110,7 +103,7 @@ def push_change(change_id: int) -> Answer:
     change = _change(change_id)
     if change is None:
         return refused(404, {"change": f"no change request {change_id}"})
-    outcome = rollout.push(_fleet(), change.selectors, change_id=change_id,
+    outcome = rollout.push(staff_fleet(), change.selectors, change_id=change_id,
                            templates=change.templates)
     answer = {"change": change_id, "ok": outcome.ok,
               "devices": devices(outcome.results, outcome.unready),

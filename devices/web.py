@@ -8,26 +8,14 @@ refused attempt is in the audit log."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet.access import audited, require
 from citynet.catalogs import N_, gettext
-from citynet.config import Config
-from citynet.crypto import SecretBox
-from citynet.web import MAX_ID, form_text, store
+from citynet.web import MAX_ID, box, config, form_text, may, store, who_asks
 from devices import approvals, rollout
 from devices.approvals import MAX_NOTE, DeviceChange, Refusal, State
 from devices.settings import DevicesConfig
@@ -60,12 +48,15 @@ REFUSALS = {  # why an approved request cannot be applied now, for the pages
 CANNOT_PUSH = N_("Change request %(id)s cannot be pushed. Nothing was sent.")
 
 
-def _config() -> Config:
-    return cast(Config, current_app.extensions["citynet.config"])
-
-
 def _valid() -> timedelta:
-    return timedelta(hours=_config().section(DevicesConfig).approval_valid_hours)
+    return timedelta(hours=config().section(DevicesConfig).approval_valid_hours)
+
+
+def staff_fleet() -> rollout.Fleet:
+    """The devices as the signed-in staff member reaches them (their name and address
+    audited with each push); the web pages' and the JSON API's."""
+    actor, source = who_asks()
+    return rollout.Fleet(store(), config(), box(), actor=actor, source=source)
 
 
 def summary(change: DeviceChange, now: datetime) -> dict[str, Any]:
@@ -132,9 +123,9 @@ def _page(change_id: int, note: str = "", status: int = 200,
     now = datetime.now(UTC)
     state = approvals.effective_state(change, now, _valid())
     who = g.staff
-    may_decide = (state is State.PENDING and who.can("devices.approve")
+    may_decide = (state is State.PENDING and may("devices.approve")
                   and who.name != change.requested_by)
-    may_apply = state is State.APPROVED and who.can("devices.push")
+    may_apply = state is State.APPROVED and may("devices.push")
     push = approvals.command_line("push", change.selectors, change.templates)
     return render_template(
         "devices_web/change.html", change=change, state=state, states=STATES,
@@ -184,7 +175,7 @@ def _decide(change_id: int, *, approve: bool) -> tuple[str, int] | BaseResponse:
         if change is None:
             abort(404, gettext("No change request %(id)s", id=change_id))
         approvals.expire(session, change, now, _valid())
-        refusal = approvals.decision_refusal(change, who.name, who.can("devices.approve"),
+        refusal = approvals.decision_refusal(change, who.name, may("devices.approve"),
                                              now, note=note, rejecting=not approve,
                                              approved_valid=_valid())
         if who.api and refusal is None:
@@ -227,10 +218,7 @@ def apply(change_id: int) -> tuple[str, int]:
     ID` does: refused unless the devices still have the approved plan; each device's
     result is shown and audited."""
     change = _load(change_id)
-    box: SecretBox | None = current_app.extensions.get("citynet.box")
-    fleet = rollout.Fleet(store(), _config(), box, actor=g.staff.name,
-                          source=request.remote_addr or "")
-    outcome = rollout.push(fleet, change.selectors, change_id=change_id,
+    outcome = rollout.push(staff_fleet(), change.selectors, change_id=change_id,
                            templates=change.templates)
     refused = outcome.refused
     if refused is not None:

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from citynet.access import audited, require
 from citynet.errors import SecretsError
 from citynet.spreadsheets import Problem
-from citynet.web import store
+from citynet.web import box, store
 from inventory import editing, forms, importer
 from inventory.files import cell
 from inventory.importer import export_row
 from inventory.kinds import KINDS, LIST_SEPARATOR, Kind
-from inventory.web import _box, require_write
+from inventory.web import require_write
 
 blueprint = Blueprint("inventory_api", __name__, url_prefix="/admin/inventory")
 SOURCE = "api"  # what the importer's problems name as their file
@@ -118,7 +118,7 @@ def _save(kind: Kind, key: str | None) -> Answer:
                                                   kind.key} if key is not None else None)
             if problems:
                 return errors(400, problems)
-            outcome = editing.save(db, kind, key, cells, form, _box(), SOURCE)
+            outcome = editing.save(db, kind, key, cells, form, box(), SOURCE)
             if isinstance(outcome, editing.Exists):
                 raise _Refused(errors(409, {kind.key[0]: f"{outcome.key!r} exists already"}))
             if isinstance(outcome, list):

@@ -7,17 +7,7 @@ from collections.abc import Mapping
 from functools import wraps
 from typing import Any, cast
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as BaseResponse
@@ -29,7 +19,7 @@ from citynet.crypto import SecretBox
 from citynet.db import get_meta
 from citynet.errors import SecretsError
 from citynet.spreadsheets import Problem
-from citynet.web import query_arg, store, whole_number
+from citynet.web import box, may, query_arg, store, whole_number
 from inventory import editing, forms, importer, queries
 from inventory.demo import DEMO_MARK
 from inventory.exporter import export
@@ -147,7 +137,7 @@ def _kind(name: str) -> Kind:
 
 
 def _may_write(kind: Kind) -> bool:
-    return bool(g.staff.can(write_permission(kind.name)))
+    return may(write_permission(kind.name))
 
 
 
@@ -157,10 +147,6 @@ def _page() -> int:
     if page is None:
         abort(400, gettext("page= takes a page number"))
     return page
-
-
-def _box() -> SecretBox | None:
-    return cast("SecretBox | None", current_app.extensions.get("citynet.box"))
 
 
 @editor.get("/<kind>")
@@ -284,13 +270,13 @@ def _form(kind: Kind, key: str | None, current: dict[str, str],
 def _save(kind: Kind, key: str | None) -> tuple[str, int] | BaseResponse:
     """Create (key None) or edit a record from the form, through the importer's own checks
     and writer; refused rows come back with the input kept and the reasons shown."""
-    box = _box()
+    sealing = box()
     current: dict[str, str] = {}
     try:
         with store().session() as db:
             if key is not None:
                 current = _current(db, kind, key)
-            outcome = _store_row(db, kind, key, current, request.form, box)
+            outcome = _store_row(db, kind, key, current, request.form, sealing)
             if isinstance(outcome, list):
                 raise _Refused(outcome)  # rolls the transaction back: nothing half-stored
             if outcome.changed:

@@ -1,5 +1,5 @@
 """Helpers the integration tests share: the installed command, free ports, bounded
-readiness waits, and a Status-Server probe."""
+readiness waits, a Status-Server probe, staff logins and the role matrix."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from radius import codec
 from radius.wire import Code
 
+Call = TypeVar("Call")
 CITYNET = shutil.which("citynet", path=str(Path(sys.executable).parent)) or "citynet"
 
 
@@ -111,6 +112,18 @@ def staff_login(app: Any, store: Any, role: str = "manager", name: str = "") -> 
     return client
 
 
+def api_tokens(store: Any) -> dict[Any, str]:
+    """A staff member of each role (``api-ROLE``) with an API token: the token by role."""
+    from citynet import staff
+
+    tokens = {}
+    with store.session() as db:
+        for role in staff.Role:
+            staff.add(db, f"api-{role.value}", role, "a staff password long enough")
+            tokens[role] = staff.issue_token(db, f"api-{role.value}", "tests")
+    return tokens
+
+
 def csrf_in(html: str) -> str:
     """The CSRF token a staff page's form carries."""
     import re
@@ -123,3 +136,23 @@ def csrf_in(html: str) -> str:
 def staff_csrf(client: Any, path: str = "/admin/") -> str:
     """The signed-in client's CSRF token (one per session), read from a staff page."""
     return csrf_in(client.get(path).get_data(as_text=True))
+
+
+Allowed = Collection[int] | None  # the statuses a permitted call may get; None: any but 403
+
+
+def role_matrix(role: Any, calls: Iterable[tuple[Call, str]], ask: Callable[[Call], int],
+                allowed: Allowed | Callable[[Call], Allowed] = (200,)) -> None:
+    """Make each call (with the permission it takes) as a staff member of ``role``:
+    ``ask`` makes it and gives its status. Where the role has the permission, one of
+    ``allowed`` (or ``allowed(call)``); where it has not, 403."""
+    from citynet.access import PERMISSIONS
+
+    for call, permission in calls:
+        status = ask(call)
+        if permission not in PERMISSIONS[role]:
+            assert status == 403, (role, call, permission, status)
+            continue
+        expected = allowed(call) if callable(allowed) else allowed
+        assert status != 403 if expected is None else status in expected, (
+            role, call, permission, status)

@@ -9,7 +9,7 @@ import io
 import json
 import time
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from citynet.cli import cli
@@ -34,14 +34,28 @@ def start(listener: Listener, user: str, session_id: str, mac: str, port: str) -
     assert "Accounting-Response" in answer.stdout, answer.stdout + answer.stderr
 
 
-def test_disabling_a_person_disconnects_their_live_sessions(
-        backend_config: Config, listener: Listener) -> None:
-    env = {"CITYNET_DATA_DIR": str(backend_config.data_path),
-           "CITYNET_DATABASE__URL": backend_config.database.url}
-    hr = backend_config.data_path / "hr.csv"
+def with_people(config: Config) -> tuple[CliRunner, dict[str, str]]:
+    """A CLI runner and its environment for ``config``'s store, PEOPLE imported."""
+    env = {"CITYNET_DATA_DIR": str(config.data_path),
+           "CITYNET_DATABASE__URL": config.database.url}
+    hr = config.data_path / "hr.csv"
     hr.write_text(PEOPLE)
     runner = CliRunner()
     assert runner.invoke(cli, ["nac", "people", "import", str(hr)], env=env).exit_code == 0
+    return runner, env
+
+
+def disable(runner: CliRunner, env: dict[str, str], nas: FakeNas, username: str) -> Result:
+    """``citynet nac people disable`` with the CoA port of ``nas``; it succeeds."""
+    result = runner.invoke(cli, ["nac", "people", "disable", username],
+                           env={**env, "CITYNET_RADIUS__COA_PORT": str(nas.port)})
+    assert result.exit_code == 0, result.output  # disabled, however the NASes answered
+    return result
+
+
+def test_disabling_a_person_disconnects_their_live_sessions(
+        backend_config: Config, listener: Listener) -> None:
+    runner, env = with_people(backend_config)
     start(listener, "t001", "sw-0001", "00-1b-a9-00-00-01", "Gi0/0/1")
     start(listener, "t001", "sw-0002", "00-1b-a9-00-00-02", "Gi0/0/2")
     start(listener, "a042", "sw-0003", "00-1b-a9-00-00-03", "Gi0/0/3")
@@ -63,9 +77,7 @@ def test_disabling_a_person_disconnects_their_live_sessions(
     with FakeNas(SECRET.encode(), sessions={"sw-0001": {}, "sw-0002": {}, "sw-0003": {}}
                  ) as nas:
         began = time.monotonic()
-        result = runner.invoke(cli, ["nac", "people", "disable", "t001"],
-                               env={**env, "CITYNET_RADIUS__COA_PORT": str(nas.port)})
-        assert result.exit_code == 0, result.output
+        result = disable(runner, env, nas, "t001")
         # both of t001's sessions are gone at the NAS, a042's is not
         assert set(nas.sessions) == {"sw-0003"}
         assert len(nas.arrived) == 2
@@ -78,16 +90,9 @@ def test_disabling_a_person_disconnects_their_live_sessions(
 
 def test_a_session_whose_nas_does_not_answer_is_reported(
         backend_config: Config, listener: Listener) -> None:
-    env = {"CITYNET_DATA_DIR": str(backend_config.data_path),
-           "CITYNET_DATABASE__URL": backend_config.database.url}
-    hr = backend_config.data_path / "hr.csv"
-    hr.write_text(PEOPLE)
-    runner = CliRunner()
-    assert runner.invoke(cli, ["nac", "people", "import", str(hr)], env=env).exit_code == 0
+    runner, env = with_people(backend_config)
     start(listener, "t001", "sw-0009", "00-1b-a9-00-00-09", "Gi0/0/9")
     with FakeNas(SECRET.encode(), sessions={}) as nas:  # knows no such session: NAK
-        result = runner.invoke(cli, ["nac", "people", "disable", "t001"],
-                               env={**env, "CITYNET_RADIUS__COA_PORT": str(nas.port)})
-    assert result.exit_code == 0, result.output  # disabled all the same
+        result = disable(runner, env, nas, "t001")
     assert "t001 disabled" in result.output
     assert "NOT disconnected (Disconnect-NAK (Session-Context-Not-Found)" in result.output

@@ -5,7 +5,6 @@ a revoked one (after a new CRL lands in the trust directory) are rejected."""
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,15 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from admission import authority, ca, eap, people
+from admission import authority, ca, eap
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from radius.freeradius import base_conf
-from tests.integration.radius.test_freeradius import stop
-from tests.support import free_port, status_server, wait_until
+from tests.lab.freeradius import SERVER_NAME as SERVER_NAME  # test_eapol_wired's
+from tests.lab.freeradius import (
+    config_dir,
+    district_ca,
+    eapol_test,
+    radiusd,
+    tls_network,
+)
+from tests.support import free_port, wait_until
 
 SECRET = "eapol-test-secret"
-SERVER_NAME = "radius.district.example"
 
 
 @dataclass
@@ -49,25 +54,8 @@ class Setup:
         eap.publish(self.trust, ca_pair.cert_pem, number, pem)
 
     def authenticate(self, identity: str, p12: Path, password: str) -> bool:
-        conf = self.tls / f"eapol-{identity}.conf"
-        conf.write_text(f"""network={{
-    key_mgmt=WPA-EAP
-    eap=TLS
-    identity="{identity}"
-    ca_cert="{self.tls / 'ca.pem'}"
-    domain_match="{SERVER_NAME}"
-    private_key="{p12}"
-    private_key_passwd="{password}"
-}}
-""")
-        done = subprocess.run(["eapol_test", "-c", str(conf), "-a", "127.0.0.1", "-p",
-                               str(self.port), "-s", SECRET, "-r", "0", "-t", "10"],
-                              capture_output=True, text=True, timeout=30, check=False)
-        if done.returncode == 0:
-            assert "SUCCESS" in done.stdout.splitlines()[-1]
-            return True
-        assert "FAILURE" in done.stdout.splitlines()[-1], done.stdout[-2000:]
-        return False
+        return eapol_test(tls_network(identity, self.tls / "ca.pem", p12, password),
+                          self.port, SECRET, self.tls / f"eapol-{identity}")[0]
 
 
 def radiusd_conf(directory: Path, eap_dir: Path, port: int) -> str:
@@ -108,36 +96,15 @@ server default {{
 
 @pytest.fixture
 def setup(sqlite_store: Store, tmp_path: Path) -> Iterator[Setup]:
-    box, now = SecretBox([SecretBox.new_key()]), datetime.now(UTC)
-    rows, problems = people.read_csv("username,real_name,role\nt001,王芳,teacher\n"
-                                     "a042,张伟,staff\n", "hr.csv")
-    assert problems == []
-    tls, eap_dir, conf = tmp_path / "tls", tmp_path / "eap", tmp_path / "freeradius"
-    tls.mkdir()
-    with sqlite_store.session() as session:
-        people.apply(session, rows)
-        authority.init(session, box, "示范区", SERVER_NAME, now)
-        ca_pair, server = authority.authority_keys(session, box)
-        # what `citynet nac eap-config` writes, with a first CRL (check_crl: without
-        # one for the CA every login fails)
-        number, crl = authority.publish_crl(session, box, now)
-        files = eap.write_config(eap_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,
-                                 number, crl)
-        session.commit()
-    (tls / "ca.pem").write_bytes(ca_pair.cert_pem)  # what supplicants are given
-    for sub in ("log", "run", "radacct", "mods-config"):
-        (conf / sub).mkdir(parents=True)
+    box = SecretBox([SecretBox.new_key()])
+    tls, conf = tmp_path / "tls", tmp_path / "freeradius"
+    ca = district_ca(sqlite_store, box, "username,real_name,role\nt001,王芳,teacher\n"
+                     "a042,张伟,staff\n", tls)
+    config_dir(conf)
     port = free_port(socket.SOCK_DGRAM)
-    (conf / "radiusd.conf").write_text(radiusd_conf(conf, eap_dir, port))
-    ready = Setup(sqlite_store, box, port, tls, files.trust_dir)
-    radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: status_server(port, SECRET.encode()) is not None, "freeradius",
-                   radiusd)
-        yield ready
-    finally:
-        stop(radiusd)
+    (conf / "radiusd.conf").write_text(radiusd_conf(conf, ca.eap_dir, port))
+    with radiusd(conf, port, SECRET):
+        yield Setup(sqlite_store, box, port, tls, ca.trust_dir)
 
 
 @pytest.mark.slow

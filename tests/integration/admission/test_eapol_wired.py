@@ -33,11 +33,12 @@ from pathlib import Path
 
 import pytest
 
-from admission import authority, eap, people
+from admission import authority
 from citynet.crypto import SecretBox
 from citynet.db import Store
-from tests.integration.admission.test_eap_tls import SECRET, SERVER_NAME, Setup, radiusd_conf
+from tests.integration.admission.test_eap_tls import SECRET, Setup, radiusd_conf
 from tests.integration.monitoring.netns import Lab, ip
+from tests.lab.freeradius import SERVER_NAME, config_dir, district_ca
 from tests.support import free_port, wait_until
 
 HOST_MAC = "02:00:00:00:01:01"  # the host's end of the veth: the "switch port" it is on
@@ -174,29 +175,16 @@ def field(text: str, name: str) -> str | None:
 
 @pytest.fixture
 def port(sqlite_store: Store, tmp_path: Path) -> Iterator[Port]:
-    box, now = SecretBox([SecretBox.new_key()]), datetime.now(UTC)
-    rows, problems = people.read_csv("username,real_name,role\nt001,王芳,teacher\n",
-                                     "hr.csv")
-    assert problems == []
-    tls, eap_dir, conf = tmp_path / "tls", tmp_path / "eap", tmp_path / "freeradius"
+    box = SecretBox([SecretBox.new_key()])
+    tls, conf = tmp_path / "tls", tmp_path / "freeradius"
     # control sockets must fit a unix socket path (108 bytes): not under basetemp
     run = Path("/tmp") / f"cn-eapol-{uuid.uuid4().hex[:8]}"  # noqa: S108
-    tls.mkdir()
-    with sqlite_store.session() as session:
-        people.apply(session, rows)
-        authority.init(session, box, "示范区", SERVER_NAME, now)
-        ca_pair, server = authority.authority_keys(session, box)
-        number, crl = authority.publish_crl(session, box, now)
-        files = eap.write_config(eap_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,
-                                 number, crl)
-        session.commit()
-    (tls / "ca.pem").write_bytes(ca_pair.cert_pem)
-    for sub in ("log", "run", "radacct", "mods-config"):
-        (conf / sub).mkdir(parents=True)
+    ca = district_ca(sqlite_store, box, "username,real_name,role\nt001,王芳,teacher\n", tls)
+    config_dir(conf)
     # any port will do in the switch namespace (nothing else there); one free on the host
     radius_port = free_port(socket.SOCK_DGRAM)
-    (conf / "radiusd.conf").write_text(radiusd_conf(conf, eap_dir, radius_port))
-    setup = Setup(sqlite_store, box, radius_port, tls, files.trust_dir)
+    (conf / "radiusd.conf").write_text(radiusd_conf(conf, ca.eap_dir, radius_port))
+    setup = Setup(sqlite_store, box, radius_port, tls, ca.trust_dir)
     run.mkdir(mode=0o700)
     try:
         with Lab() as lab:  # closing it kills its processes by PID, deletes the namespaces

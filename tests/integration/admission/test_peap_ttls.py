@@ -4,7 +4,6 @@ the inner tunnel, and Debian's eapol_test as the supplicant."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -22,11 +21,17 @@ from citynet.crypto import open_box
 from citynet.db import Store
 from radius.records import LoginRecord
 from tests.integration.radius.conftest import SECRET, add_nas
-from tests.integration.radius.test_freeradius import stop
-from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
+from tests.lab.freeradius import (
+    SERVER_NAME,
+    eapol_test,
+    generated_config,
+    radiusd,
+    serve_env,
+    serving,
+)
+from tests.support import CITYNET, free_port
 
 TOKEN = "rest-token-for-peap-tests"
-SERVER_NAME = "radius.district.example"
 # t001 (teacher) and a042 (staff) may use PEAP; s100 (student) may not; x9 is disabled
 PEOPLE = ("username,real_name,role,status\nt001,王芳,teacher,active\na042,张伟,staff,active\n"
           "s100,李雷,student,active\nx9,赵六,staff,disabled\n")
@@ -47,27 +52,15 @@ class Front:
         """One 802.1X login with eapol_test: True if FreeRADIUS accepted it."""
         phase2 = "auth=MSCHAPV2" if method == "PEAP" else "auth=PAP"
         outer = f'    anonymous_identity="{anonymous}"\n' if anonymous else ""
-        name = f"eapol-{method}-{identity}-{len(password)}.conf"
-        supplicant = self.conf.parent / name
-        supplicant.write_text(f"""network={{
-    key_mgmt=WPA-EAP
+        return eapol_test(f"""    key_mgmt=WPA-EAP
     eap={method}
     identity="{identity}"
 {outer}    password="{password}"
     ca_cert="{self.ca}"
     domain_match="{SERVER_NAME}"
     phase2="{phase2}"
-}}
-""")
-        done = subprocess.run(["eapol_test", "-c", str(supplicant), "-a", "127.0.0.1", "-p",
-                               str(self.auth_port), "-s", SECRET, "-r", "0", "-t", "15"],
-                              capture_output=True, text=True, timeout=60, check=False)
-        last = done.stdout.splitlines()[-1] if done.stdout else ""
-        if done.returncode == 0:
-            assert "SUCCESS" in last
-            return True
-        assert "FAILURE" in last, done.stdout[-3000:]
-        return False
+""", self.auth_port, SECRET, self.conf.parent / f"eapol-{method}-{identity}-{len(password)}",
+                          wait=15)[0]
 
 
 @pytest.fixture
@@ -89,33 +82,16 @@ def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Fron
     ca.write_bytes(ca_pair.cert_pem)
     web_port, api_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
-    env.update(CITYNET_DATA_DIR=str(backend_config.data_path),
-               CITYNET_DATABASE__URL=backend_config.database.url,
-               CITYNET_WEB__PORT=str(web_port), CITYNET_RADIUS__ENABLED="false",
-               CITYNET_RADIUS__REST_TOKEN=TOKEN, CITYNET_RADIUS__REST_PORT=str(api_port),
-               CITYNET_NAC__PEAP_ROLES=",".join(PEAP_ROLES))
+    env = serve_env(backend_config, TOKEN, web_port, api_port,
+                    CITYNET_NAC__PEAP_ROLES=",".join(PEAP_ROLES))
     # t001's with the command, as an operator sets it
     subprocess.run([CITYNET, "nac", "people", "password", "t001", "--password-stdin"],
                    input=PASSWORDS["t001"] + "\n", env=env, check=True, capture_output=True,
                    text=True)
     conf = tmp_path / "freeradius"
-    subprocess.run([CITYNET, "freeradius", "config", "--out", str(conf), "--auth-port",
-                    str(auth), "--acct-port", str(acct)], env=env, check=True,
-                   capture_output=True)
-    web = subprocess.Popen([CITYNET, "serve"], env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: http_answers(f"http://127.0.0.1:{web_port}/healthz"),
-                   "citynet serve", web)
-        wait_until(lambda: status_server(auth, SECRET.encode()) is not None, "freeradius",
-                   radiusd)
+    generated_config(conf, env, auth, acct)
+    with serving(env), radiusd(conf, auth, SECRET):
         yield Front(auth, conf, ca, store)
-    finally:
-        stop(radiusd)
-        stop(web)
 
 
 def _accepted_identities(store: Store) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from admission import authority, eap, mab, people
+from admission import authority, mab
 from admission.gate import AdmissionGate
 from admission.models import UnknownMac
 from admission.settings import NacConfig
@@ -33,11 +32,10 @@ from radius.nas import NasRegistry
 from radius.service import RadiusService
 from radius.settings import RadiusConfig
 from tests.integration.radius.conftest import SECRET, add_nas, radclient
-from tests.integration.radius.test_freeradius import stop
-from tests.support import free_port, status_server, wait_until
+from tests.lab.freeradius import district_ca, eapol_test, radiusd, tls_network
+from tests.support import free_port
 
 TOKEN = "rest-token-for-admission-tests"
-SERVER_NAME = "radius.district.example"
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -78,26 +76,9 @@ class Front:
     def eapol(self, identity: str, p12: Path, password: str,
               mac: str = "00:1b:a9:00:00:01") -> tuple[bool, str]:
         """(accepted, eapol_test's output: it prints the Access-Accept's attributes)."""
-        conf = self.tls / f"eapol-{identity}.conf"
-        conf.write_text(f"""network={{
-    key_mgmt=WPA-EAP
-    eap=TLS
-    identity="{identity}"
-    ca_cert="{self.tls / 'ca.pem'}"
-    domain_match="{SERVER_NAME}"
-    private_key="{p12}"
-    private_key_passwd="{password}"
-}}
-""")
-        done = subprocess.run(
-            ["eapol_test", "-c", str(conf), "-a", "127.0.0.1", "-p", str(self.auth), "-s",
-             SECRET, "-r", "0", "-t", "10", "-M", mac,
-             "-N", "87:s:GigabitEthernet0/0/7"],  # NAS-Port-Id: the switch port
-            capture_output=True, text=True, timeout=30, check=False)
-        (self.tls / f"eapol-{identity}.out").write_text(done.stdout)  # for a failure
-        last = done.stdout.splitlines()[-1]
-        assert ("SUCCESS" if done.returncode == 0 else "FAILURE") in last, done.stdout[-3000:]
-        return done.returncode == 0, done.stdout
+        return eapol_test(tls_network(identity, self.tls / "ca.pem", p12, password),
+                          self.auth, SECRET, self.tls / f"eapol-{identity}", "-M", mac,
+                          "-N", "87:s:GigabitEthernet0/0/7")  # NAS-Port-Id: the switch port
 
 
 def accept_attributes(output: str) -> dict[int, list[bytes | int]]:
@@ -138,25 +119,15 @@ def with_eap(conf: Path, eap_dir: Path) -> None:
 
 @pytest.fixture
 def front(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterator[Front]:
-    store, now = sqlite_store, datetime.now(UTC)
+    store = sqlite_store
     add_nas(sqlite_config, store, vendor="huawei", name="sw-1")
     box = open_box(sqlite_config, store)
     assert box is not None
-    rows, problems = people.read_csv("username,real_name,role\nt001,王芳,teacher\n"
-                                     "a042,张伟,staff\ns100,李明,student\n", "hr.csv")
-    assert problems == []
-    tls, eap_dir, conf = tmp_path / "tls", tmp_path / "eap", tmp_path / "freeradius"
-    tls.mkdir()
+    tls, conf = tmp_path / "tls", tmp_path / "freeradius"
+    ca = district_ca(store, box, "username,real_name,role\nt001,王芳,teacher\n"
+                     "a042,张伟,staff\ns100,李明,student\n", tls)
     with store.session() as session:
-        people.apply(session, rows)
-        authority.init(session, box, "示范区", SERVER_NAME, now)
-        ca_pair, server = authority.authority_keys(session, box)
-        number, crl = authority.publish_crl(session, box, now)
-        eap.write_config(eap_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,
-                         number, crl)
         entries = sorted(NasRegistry.load(session, box).entries, key=lambda e: e.name)
-        session.commit()
-    (tls / "ca.pem").write_bytes(ca_pair.cert_pem)
     service = RadiusService(store, box, RadiusConfig(
         auth_port=0, acct_port=0, rest_token=TOKEN, rest_port=0, enabled=False),
         udp=False, gates=[AdmissionGate(nac_config())])
@@ -164,18 +135,12 @@ def front(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterato
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     base = service.api_url.removesuffix("/radius/rest")  # the generated uri adds it
     write(conf, FrontConfig((base,), TOKEN, "127.0.0.1", auth, acct), entries)
-    with_eap(conf, eap_dir)
-    log = (tmp_path / "radiusd.log").open("w")  # read it when a test fails
-    radiusd = subprocess.Popen(["freeradius", "-fxx", "-d", str(conf)], stdout=log,
-                               stderr=subprocess.STDOUT)
+    with_eap(conf, ca.eap_dir)
     try:
-        wait_until(lambda: status_server(auth, SECRET.encode()) is not None, "freeradius",
-                   radiusd)
-        yield Front(store, box, auth, tls, service)
+        with radiusd(conf, auth, SECRET, tmp_path / "radiusd.log"):
+            yield Front(store, box, auth, tls, service)
     finally:
-        stop(radiusd)
         service.stop()
-        log.close()
 
 
 TUNNEL_TYPE, TUNNEL_MEDIUM, TUNNEL_GROUP, FILTER_ID, VSA, CLASS = 64, 65, 81, 11, 26, 25

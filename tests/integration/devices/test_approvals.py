@@ -27,8 +27,8 @@ from tests.conftest import make_config
 from tests.fakes.vrp import CliSession, FakeVrp
 from tests.integration.devices.conftest import Cli
 from tests.integration.devices.test_push_vrp import SECRETS, _district, switches
+from tests.support import role_matrix, staff_login
 from tests.support import staff_csrf as csrf
-from tests.support import staff_login
 
 __all__ = ["switches"]  # the fake switches fixture, shared with test_push_vrp
 
@@ -93,17 +93,15 @@ def decide(client: FlaskClient, change_id: int, verb: str, note: str = "") -> An
 def test_who_may_read_and_decide(web: Web, role: Role) -> None:
     change_id = web.request(requested_by="someone-else")
     client = web.login(role.value, f"user-{role.value}")
-    for path in ("/admin/devices/changes", "/admin/devices/changes.json",
-                 f"/admin/devices/changes/{change_id}",
-                 f"/admin/devices/changes/{change_id}.json"):
-        status = client.get(path).status_code
-        assert status == (200 if "devices.read" in PERMISSIONS[role] else 403), (role, path)
+    role_matrix(role, [(path, "devices.read") for path in (
+        "/admin/devices/changes", "/admin/devices/changes.json",
+        f"/admin/devices/changes/{change_id}", f"/admin/devices/changes/{change_id}.json")],
+        lambda path: client.get(path).status_code)
     token = csrf(client, "/admin/")
-    for verb in ("reject", "approve"):
-        answer = client.post(f"/admin/devices/changes/{change_id}/{verb}",
-                             data={"csrf": token, "note": "checked"})
-        expected = 302 if "devices.approve" in PERMISSIONS[role] else 403
-        assert answer.status_code == expected, (role, verb)
+    role_matrix(role, [(verb, "devices.approve") for verb in ("reject", "approve")],
+                lambda verb: client.post(f"/admin/devices/changes/{change_id}/{verb}",
+                                         data={"csrf": token, "note": "checked"}).status_code,
+                allowed=(302,))
     decided = web.change(change_id)
     if "devices.approve" in PERMISSIONS[role]:  # the reject landed; the approve came late
         assert decided.state is State.REJECTED and decided.decided_by == f"user-{role.value}"

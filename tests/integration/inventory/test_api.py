@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from citynet import staff
 from citynet.access import PERMISSIONS
 from citynet.app import create_app
 from citynet.audit import AuditEntry
@@ -23,10 +22,10 @@ from citynet.db import Store
 from citynet.staff import Role
 from inventory.models import NasClient
 from tests.conftest import make_config
+from tests.support import api_tokens
 
 BASE = "/admin/inventory"
 NAS_SECRET = "nas-shared-SECRET-4711-api"
-PASSWORD = "a staff password long enough"
 
 
 @dataclass
@@ -56,11 +55,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
     store = Store.from_config(config)
     store.upgrade()
     box = open_box(config, store, create=True)
-    tokens = {}
-    with store.session() as db:
-        for role in Role:
-            staff.add(db, f"api-{role.value}", role, PASSWORD)
-            tokens[role] = staff.issue_token(db, f"api-{role.value}", "tests")
+    tokens = api_tokens(store)
     try:
         yield Api(create_app(store, config, box=box, test_config={"TESTING": True}), store,
                   tokens)

@@ -21,14 +21,15 @@ from citynet.app import create_app
 from citynet.config import Config
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
+from citynet.staff import Role
 from inventory import demo
 from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS
 from inventory.models import Building, Community, NasClient, Street
 from tests.conftest import make_config
+from tests.support import role_matrix, staff_login
 from tests.support import staff_csrf as token
-from tests.support import staff_login
 
 BASE = "/admin/inventory"
 NAS_SECRET = "nas-shared-SECRET-4711"
@@ -355,10 +356,13 @@ def test_a_record_others_refer_to_is_not_deleted(backend_site: Site) -> None:
 
 READS = ["/streets", "/streets.json", "/streets/new", "/streets/桂园", "/nas", "/nas.json",
          "/nas/new", "/nas/gw-1"]
-WRITES = [("/streets/new", {"name": "黄贝"}), ("/streets/桂园", {"name_en": "Gui Yuan"}),
-          ("/communities/老围/delete", {}),
-          ("/nas/new", {"name": "gw-2", "address": "10.20.0.2", "secret": NAS_SECRET}),
-          ("/nas/gw-1", {"policy": "strict"}), ("/nas/gw-1/delete", {})]
+WRITES = [  # (path, the permission it takes, the form)
+    ("/streets/new", "inventory.write", {"name": "黄贝"}),
+    ("/streets/桂园", "inventory.write", {"name_en": "Gui Yuan"}),
+    ("/communities/老围/delete", "inventory.write", {}),
+    ("/nas/new", "nas.write", {"name": "gw-2", "address": "10.20.0.2", "secret": NAS_SECRET}),
+    ("/nas/gw-1", "nas.write", {"policy": "strict"}),
+    ("/nas/gw-1/delete", "nas.write", {})]
 
 
 @pytest.mark.parametrize("role", ["manager", "auditor", "operator", "engineer", "admin"])
@@ -366,15 +370,15 @@ def test_role_matrix(site: Site, role: str) -> None:
     seed_area(site)
     site.seed("nas", {"name": "gw-1", "address": "10.20.0.1", "secret": NAS_SECRET})
     client = site.client(role)
-    for path in READS:
-        assert client.get(BASE + path).status_code == 200, (role, path)
+    role_matrix(Role(role), [(path, "inventory.read") for path in READS],
+                lambda path: client.get(BASE + path).status_code)
     writer = role in ("engineer", "admin")
     form = text(client.get(f"{BASE}/streets/桂园"))
     assert ("<fieldset disabled>" not in form) == writer
     assert ("Save</button>" in form) == writer and ("Delete 桂园" in form) == writer
-    for path, data in WRITES:
-        status = post(client, BASE + path, **data).status_code
-        assert status == (302 if writer else 403), (role, path, status)
+    role_matrix(Role(role), [((path, data), permission) for path, permission, data in WRITES],
+                lambda call: post(client, BASE + call[0], **call[1]).status_code,
+                allowed=(302,))
     if not writer:
         assert site.audit() == []
 

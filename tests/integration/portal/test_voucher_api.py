@@ -11,7 +11,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from citynet import staff
 from citynet.access import PERMISSIONS
 from citynet.app import create_app
 from citynet.audit import AuditEntry
@@ -20,6 +19,7 @@ from citynet.db import Store
 from citynet.staff import Role
 from radius.vouchers import Voucher
 from tests.conftest import make_config
+from tests.support import api_tokens
 
 
 @pytest.fixture
@@ -28,11 +28,7 @@ def site(tmp_path: Path) -> Iterator[tuple[Flask, Store, dict[Role, str]]]:
     store = Store.from_config(config)
     store.upgrade()
     box = open_box(config, store, create=True)
-    tokens = {}
-    with store.session() as db:
-        for role in Role:
-            staff.add(db, f"api-{role.value}", role, "a staff password long enough")
-            tokens[role] = staff.issue_token(db, f"api-{role.value}", "tests")
+    tokens = api_tokens(store)
     try:
         yield create_app(store, config, box=box, test_config={"TESTING": True}), store, tokens
     finally:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import urllib.error
@@ -22,7 +20,8 @@ from radius.models import AccountingRecord
 from radius.profiles import Terms
 from radius.records import LoginRecord
 from tests.integration.radius.conftest import SECRET, add_nas, radclient
-from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
+from tests.lab.freeradius import generated_config, radiusd, serve_env, serving, stop
+from tests.support import free_port
 
 TOKEN = "rest-token-for-tests"
 # a site's own rules ahead of citynet (the generated config's optional site-authorize)
@@ -46,16 +45,6 @@ class Front:
     api: str
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 RATED = Terms(name="rated", bandwidth_up_kbps=2000, bandwidth_down_kbps=8000)
 
 
@@ -73,31 +62,13 @@ def front(request: pytest.FixtureRequest, backend_config: Config, store: Store,
         add_nas(backend_config, store, vendor=vendor, policy=RATED.name)
     web_port, api_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
-    env.update(CITYNET_DATA_DIR=str(backend_config.data_path),
-               CITYNET_DATABASE__URL=backend_config.database.url,
-               CITYNET_WEB__PORT=str(web_port), CITYNET_RADIUS__ENABLED="false",
-               CITYNET_RADIUS__REST_TOKEN=TOKEN, CITYNET_RADIUS__REST_PORT=str(api_port))
+    env = serve_env(backend_config, TOKEN, web_port, api_port)
     conf = tmp_path / "freeradius"
-    subprocess.run([CITYNET, "freeradius", "config", "--out", str(conf), "--auth-port",
-                    str(auth), "--acct-port", str(acct)], env=env, check=True,
-                   capture_output=True)
+    generated_config(conf, env, auth, acct)
     (conf / "site-authorize").write_text(SITE_RULES)
-    web = subprocess.Popen([CITYNET, "serve"], env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # serve starts the RADIUS service (here: the rlm_rest API only) before the web app
-        wait_until(lambda: http_answers(f"http://127.0.0.1:{web_port}/healthz"),
-                   "citynet serve", web)
-        api = f"http://127.0.0.1:{api_port}/radius/rest"
-        wait_until(lambda: status_server(auth, SECRET.encode()) is not None, "freeradius",
-                   radiusd)
+    api = f"http://127.0.0.1:{api_port}/radius/rest"
+    with serving(env) as web, radiusd(conf, auth, SECRET):
         yield Front(f"127.0.0.1:{auth}", f"127.0.0.1:{acct}", web, api)
-    finally:
-        stop(radiusd)
-        stop(web)
 
 
 SIGNED = "Message-Authenticator = 0x00\n"

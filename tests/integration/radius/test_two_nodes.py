@@ -23,6 +23,7 @@ from radius.records import LoginRecord
 from tests.conftest import make_config, upgraded
 from tests.fakes.nas import FakeNas
 from tests.integration.radius.conftest import SECRET, add_nas, radclient
+from tests.lab.freeradius import generated_config, radiusd, stop
 from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
 
 pytestmark = pytest.mark.postgres
@@ -63,16 +64,6 @@ def start_node(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     return node, web_port
 
 
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @dataclass
 class Cluster:
     nodes: list[subprocess.Popen[bytes]]
@@ -90,23 +81,14 @@ def cluster(config: Config, store: Store, tmp_path: Path) -> Iterator[Cluster]:
     envs = [node_env(config, address, api_port, CITYNET_RADIUS__ENABLED="false")
             for address in NODES]
     conf = tmp_path / "freeradius"
-    written = subprocess.run([CITYNET, "freeradius", "config", "--out", str(conf),
-                              "--auth-port", str(auth), "--acct-port", str(acct)],
-                             env=envs[0], check=True, capture_output=True, text=True)
-    assert (f"API http://127.0.0.1:{api_port}, http://127.0.0.2:{api_port}"
-            in written.stdout)
+    written = generated_config(conf, envs[0], auth, acct)
+    assert f"API http://127.0.0.1:{api_port}, http://127.0.0.2:{api_port}" in written
     nodes: list[subprocess.Popen[bytes]] = []
-    radiusd = None
     try:
         nodes.extend(start_node(env)[0] for env in envs)
-        radiusd = subprocess.Popen(["freeradius", "-f", "-d", str(conf)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: status_server(auth, SECRET.encode()) is not None, "freeradius",
-                   radiusd)
-        yield Cluster(nodes, f"127.0.0.1:{auth}", f"127.0.0.1:{acct}")
+        with radiusd(conf, auth, SECRET):
+            yield Cluster(nodes, f"127.0.0.1:{auth}", f"127.0.0.1:{acct}")
     finally:
-        if radiusd is not None:
-            stop(radiusd)
         for node in nodes:
             stop(node)
 

@@ -12,8 +12,11 @@ demo: venv  ## seed a demo district and run citynet (web on 127.0.0.1:8080)
 ha-demo: venv  ## two sites on this machine: Patroni, etcd, a citynet node per site (root; Ctrl-C ends)
 	$(BIN)/python -m tests.lab.hademo
 
+# Two workers, a test file each at a time: the suite spends most of its time waiting on
+# the real peers it starts (CPU ~17 of ~30 minutes), and every lab claims its own ports,
+# namespaces, subnets and databases, so files run side by side (docs/operations.md).
 test: deps venv lint  ## everything: system packages, lint, the whole suite (soak tests: make soak)
-	$(BIN)/pytest -m "not soak"
+	$(BIN)/pytest -m "not soak" -n 2 --dist loadfile
 
 test-fast: venv  ## unit and quick integration tests, no slow/lab tests
 	$(BIN)/pytest -m "not slow and not soak"

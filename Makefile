@@ -33,6 +33,7 @@ bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (n
 	bash scripts/test-deps.sh
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/rest.py
+	$(BIN)/python bench/eap.py
 	$(BIN)/python bench/accounting.py
 	$(BIN)/python bench/sessions.py
 	$(BIN)/python bench/portal.py

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from admission import ca, people
@@ -145,6 +145,17 @@ def revoke(session: Session, which: str, now: datetime, who: Who = CLI,
             source=who.source))
     session.flush()
     return newly
+
+
+def is_revoked(session: Session, serial: str) -> bool:
+    """Whether ``serial`` (hex, as FreeRADIUS's TLS-Client-Cert-Serial writes it: maybe
+    with a leading 00 byte) is a certificate of ours that is revoked."""
+    try:
+        number = int(serial, 16)
+    except ValueError:
+        return False
+    return bool(session.scalar(select(exists().where(
+        Certificate.serial == serial_text(number), Certificate.revoked_at.is_not(None)))))
 
 
 def certificates(session: Session) -> list[Certificate]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admission import mab
+from admission import authority, mab
 from admission.choices import PersonStatus
 from admission.models import Person
 from admission.policy import PersonView, admit_device, admit_person
@@ -46,5 +46,9 @@ class AdmissionGate:
         person = None if row is None else PersonView(
             row.username, row.role.value, row.status is PersonStatus.ACTIVE)
         online = request.online(row.username) if row is not None else 0
+        # checked here on every EAP-TLS login: a revoke counts at once, before FreeRADIUS
+        # has a CRL that lists it
+        revoked = bool(request.certificate) and authority.is_revoked(session,
+                                                                      request.certificate)
         return admit_person(person, request.user, self.config, request.vendor, request.nas,
-                            request.local_time, online)
+                            request.local_time, online, revoked)

@@ -6,7 +6,8 @@ a policy for the role, inside the role's hours, under its device limit; then the
 carries the VLAN (RFC 3580: Tunnel-Type VLAN, Tunnel-Medium-Type IEEE-802,
 Tunnel-Private-Group-Id), Filter-Id and the NAS vendor's ACL attribute. A MAC bypass
 request is admitted on its entry's profile. A refusal lands in the site's remediation
-VLAN where one is configured, else it is a reject.
+VLAN where one is configured, else it is a reject; an EAP-TLS login whose certificate is
+revoked is always a reject.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ REASONS = {  # English reason → Chinese, for the Reply-Message
     "too many devices online": "同时在线的设备已达上限",
     "MAC not on the bypass list": "设备未登记",
     "MAC profile not configured": "设备类型未配置",
+    "certificate revoked": "证书已吊销",
 }
 
 
@@ -84,15 +86,27 @@ def refuse(reason: str, method: str, identity: str, config: NacConfig,
     if vlan:
         return GateAnswer(True, vlan_attributes(vlan), method, identity,
                           reason=f"remediation: {reason}")
+    return reject(reason, method, identity)
+
+
+def reject(reason: str, method: str, identity: str) -> GateAnswer:
+    """A reject with a Reply-Message in English and Chinese, whatever the site's
+    remediation VLAN (for a credential that is dead, not a login out of policy)."""
     chinese = REASONS.get(reason, "")
     text = f"{reason} / {chinese}" if chinese else reason
     return GateAnswer(False, {"Reply-Message": text}, method, identity, reason=reason)
 
 
 def admit_person(person: PersonView | None, user: str, config: NacConfig, vendor: str,
-                 nas: str, local_now: time, online: int) -> GateAnswer:
+                 nas: str, local_now: time, online: int,
+                 revoked_certificate: bool = False) -> GateAnswer:
     """An 802.1X login of ``user`` (authenticated by FreeRADIUS already); ``online``:
-    their other devices online now."""
+    their other devices online now; ``revoked_certificate``: the EAP-TLS certificate it
+    used is revoked in citynet (the CRL FreeRADIUS holds may not say so yet)."""
+    if revoked_certificate:  # disabling a person revokes theirs: say the first cause
+        if person is not None and not person.active:
+            return reject("person disabled", "eap", person.username)
+        return reject("certificate revoked", "eap", person.username if person else user)
     if person is None:
         return refuse("unknown person", "eap", user, config, nas)
     if not person.active:

@@ -35,6 +35,9 @@ class GateRequest:
     called_station: str = ""  # Called-Station-Id (AP MAC:SSID)
     # how many other devices the identity has online now (live sessions, not this MAC)
     online: Callable[[str], int] = field(default=lambda _identity: 0, repr=False)
+    # EAP-TLS: the serial of the client certificate FreeRADIUS verified (hex as
+    # FreeRADIUS writes it), "" for other logins
+    certificate: str = ""
 
 
 @dataclass(frozen=True)

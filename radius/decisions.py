@@ -22,6 +22,9 @@ class LoginAttempt:
     nas_port_id: str = ""  # the switch port (802.1X and MAB on wired ports)
     # how FreeRADIUS authenticated it before asking us ("eap"; "" when it is ours to do)
     authenticated: str = ""
+    # EAP-TLS: the client certificate's serial as FreeRADIUS gives it
+    # (TLS-Client-Cert-Serial, hex), "" for any other login
+    client_certificate: str = ""
 
 
 @dataclass(frozen=True)

@@ -411,6 +411,15 @@ server default {{
         if (!&control:{DECIDED}) {{
 {record_accept}        }}
         Post-Auth-Type REJECT {{
+            # citynet's post-auth refused an EAP login (its policy: 401) and recorded
+            # it; rlm_rest reads no answer body in post-auth, so the mark is made here
+            # (tested for presence first: comparing a missing attribute fails the login's
+            # Module-Failure-Message)
+            if (&reply:REST-HTTP-Status-Code && &reply:REST-HTTP-Status-Code == 401) {{
+                update control {{
+                    &{DECIDED} := "reject"
+                }}
+            }}
 {outer_eap_failure}            # refused without citynet's decision (site rules, citynet failing)
             if (!&control:{DECIDED}) {{
 {record_reject}            }}

@@ -159,7 +159,8 @@ def gate_request(session: Session, attempt: LoginAttempt, nas: str, vendor: str,
                        eap=attempt.authenticated == "eap",
                        bypass=attempt.service_type == BYPASS,
                        local_time=now.astimezone(zone).time(), port=attempt.nas_port_id,
-                       called_station=attempt.called_station, online=online)
+                       called_station=attempt.called_station, online=online,
+                       certificate=attempt.client_certificate)
 
 
 def from_gate(answer: GateAnswer) -> Decision:

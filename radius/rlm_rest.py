@@ -179,7 +179,8 @@ def login_attempt(attributes: JsonAttributes, authenticated: str = "") -> LoginA
         framed_ip=_text(attributes, "Framed-IP-Address"),
         service_type=_service_type(attributes),
         nas_port_id=_text(attributes, "NAS-Port-Id"),
-        authenticated=authenticated)
+        authenticated=authenticated,
+        client_certificate=_text(attributes, "TLS-Client-Cert-Serial") if authenticated else "")
 
 
 def answer(attributes: dict[str, object], status: int, **control: str) -> web.Response:

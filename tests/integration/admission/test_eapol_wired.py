@@ -13,9 +13,11 @@ the test ends, also when it failed.
 Proven: hostapd's port for the host's MAC stays Unauthorized while FreeRADIUS has not
 answered and becomes Authorized only after the Access-Accept for a certificate citynet
 issued; a revoked certificate leaves it Unauthorized; hostapd with ``dynamic_vlan`` takes
-the VLAN of an Access-Accept (``vlan_id`` in ``hostapd_cli sta``). Not proven: that frames
-are held back — hostapd's wired driver keeps the port state in hostapd and does not filter
-the host's traffic in the kernel — nor that citynet chooses the VLAN (xfail below).
+the VLAN of an Access-Accept (``vlan_id`` in ``hostapd_cli sta``), and with the config
+`citynet freeradius config` generates and `citynet serve` (both in the switch namespace)
+that VLAN is the one citynet chose for the person's role. Not proven: that frames are held
+back — hostapd's wired driver keeps the port state in hostapd and does not filter the
+host's traffic in the kernel.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,16 +36,19 @@ from pathlib import Path
 
 import pytest
 
-from admission import authority
-from citynet.crypto import SecretBox
+from admission import authority, eap, people
+from citynet.config import Config
+from citynet.crypto import open_box
 from citynet.db import Store
-from tests.integration.admission.test_eap_tls import SECRET, Setup, radiusd_conf
+from radius import records
+from tests.integration.admission.test_eap_tls import SECRET, SERVER_NAME, Setup, radiusd_conf
 from tests.integration.monitoring.netns import Lab, ip
-from tests.lab.freeradius import SERVER_NAME, config_dir, district_ca
-from tests.support import free_port, wait_until
+from tests.integration.radius import conftest as radius_tests
+from tests.support import CITYNET, free_port, wait_until
 
 HOST_MAC = "02:00:00:00:01:01"  # the host's end of the veth: the "switch port" it is on
 TEACHER_VLAN = "20"  # the VLAN the tests expect for role teacher
+TOKEN = "rest-token-for-eapol-tests"
 AUTHENTICATED = "dot1xAuthBackendAuthSuccesses=1"
 REJECTED = "dot1xAuthBackendAuthFails=1"
 
@@ -56,6 +62,17 @@ def udp_ports(pid: int) -> list[int]:
         return []
     rows = [row.split() for row in table]
     return [int(row[1].rsplit(":", 1)[1], 16) for row in rows if f"socket:[{row[9]}]" in owned]
+
+
+def tcp_listening(pid: int, port: int) -> bool:
+    """Something in the namespace of process ``pid`` listens on TCP ``port`` (the
+    namespace's table, whichever of its processes holds the socket)."""
+    try:
+        table = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    rows = [row.split() for row in table]
+    return any(int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "0A" for row in rows)
 
 
 def vlan_reply(conf: str, vlan: str) -> str:
@@ -85,6 +102,35 @@ class Port:
     host_if: str
     run: Path
     radius_conf: Path
+    config: Config
+    secret: str = SECRET  # the RADIUS secret hostapd shares with FreeRADIUS
+
+    def citynet_front(self, roles: str) -> int:
+        """citynet as production runs it, in the switch namespace: `citynet serve` (the
+        rlm_rest API, ``nac.roles`` = ``roles``) and FreeRADIUS with the config
+        `citynet freeradius config` writes; FreeRADIUS's PID once both listen."""
+        radius_tests.add_nas(self.config, self.setup.store, name="switch-lab",
+                             vendor="huawei")
+        self.secret = radius_tests.SECRET
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
+        # nothing else listens in the switch namespace: any port is free there
+        env.update(CITYNET_DATA_DIR=str(self.config.data_path),
+                   CITYNET_DATABASE__URL=self.config.database.url,
+                   CITYNET_WEB__PORT="8080", CITYNET_RADIUS__ENABLED="false",
+                   CITYNET_RADIUS__REST_TOKEN=TOKEN, CITYNET_RADIUS__REST_PORT="8812",
+                   CITYNET_NAC__ROLES=roles)
+        conf = self.run / "freeradius"
+        subprocess.run([CITYNET, "freeradius", "config", "--out", str(conf), "--auth-port",
+                        str(self.setup.port), "--acct-port", str(free_port(
+                            socket.SOCK_DGRAM))], env=env, check=True, capture_output=True)
+        serve = subprocess.Popen(["ip", "netns", "exec", self.switch, CITYNET, "serve"],
+                                 env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, text=True)
+        self.lab.processes.append(serve)  # killed by PID with the lab
+        wait_until(lambda: tcp_listening(serve.pid, 8812), "citynet serve's API", serve)
+        radiusd = self.lab.spawn(self.switch, ["freeradius", "-f", "-d", str(conf)])
+        wait_until(lambda: self.setup.port in udp_ports(radiusd.pid), "freeradius", radiusd)
+        return radiusd.pid
 
     def radius(self, reply_vlan: str = "") -> int:
         """FreeRADIUS in the switch namespace (with a VLAN written into its config if
@@ -119,7 +165,7 @@ nas_identifier=switch-lab
 own_ip_addr=127.0.0.1
 auth_server_addr=127.0.0.1
 auth_server_port={self.setup.port}
-auth_server_shared_secret={SECRET}
+auth_server_shared_secret={self.secret}
 {extra}""")
         process = self.lab.spawn(self.switch, ["hostapd", "-dd", "-t", "-f", str(log),
                                                str(conf)])
@@ -174,17 +220,32 @@ def field(text: str, name: str) -> str | None:
 
 
 @pytest.fixture
-def port(sqlite_store: Store, tmp_path: Path) -> Iterator[Port]:
-    box = SecretBox([SecretBox.new_key()])
-    tls, conf = tmp_path / "tls", tmp_path / "freeradius"
+def port(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterator[Port]:
+    # the installation's own key (in its data directory): `citynet` opens the CA with it
+    box, now = open_box(sqlite_config, sqlite_store, create=True), datetime.now(UTC)
+    assert box is not None
+    rows, problems = people.read_csv("username,real_name,role\nt001,王芳,teacher\n",
+                                     "hr.csv")
+    assert problems == []
+    tls, eap_dir, conf = tmp_path / "tls", tmp_path / "eap", tmp_path / "freeradius"
     # control sockets must fit a unix socket path (108 bytes): not under basetemp
     run = Path("/tmp") / f"cn-eapol-{uuid.uuid4().hex[:8]}"  # noqa: S108
-    ca = district_ca(sqlite_store, box, "username,real_name,role\nt001,王芳,teacher\n", tls)
-    config_dir(conf)
+    tls.mkdir()
+    with sqlite_store.session() as session:
+        people.apply(session, rows)
+        authority.init(session, box, "示范区", SERVER_NAME, now)
+        ca_pair, server = authority.authority_keys(session, box)
+        number, crl = authority.publish_crl(session, box, now)
+        files = eap.write_config(eap_dir, ca_pair.cert_pem, server.cert_pem, server.key_pem,
+                                 number, crl)
+        session.commit()
+    (tls / "ca.pem").write_bytes(ca_pair.cert_pem)
+    for sub in ("log", "run", "radacct", "mods-config"):
+        (conf / sub).mkdir(parents=True)
     # any port will do in the switch namespace (nothing else there); one free on the host
     radius_port = free_port(socket.SOCK_DGRAM)
-    (conf / "radiusd.conf").write_text(radiusd_conf(conf, ca.eap_dir, radius_port))
-    setup = Setup(sqlite_store, box, radius_port, tls, ca.trust_dir)
+    (conf / "radiusd.conf").write_text(radiusd_conf(conf, eap_dir, radius_port))
+    setup = Setup(sqlite_store, box, radius_port, tls, files.trust_dir)
     run.mkdir(mode=0o700)
     try:
         with Lab() as lab:  # closing it kills its processes by PID, deletes the namespaces
@@ -195,7 +256,8 @@ def port(sqlite_store: Store, tmp_path: Path) -> Iterator[Port]:
             ip("-n", host, "link", "set", host_if, "address", HOST_MAC)
             for namespace, interface in ((switch, switch_if), (host, host_if)):
                 ip("-n", namespace, "link", "set", interface, "up")
-            yield Port(setup, lab, switch, host, switch_if, host_if, run, conf)
+            yield Port(setup, lab, switch, host, switch_if, host_if, run, conf,
+                       sqlite_config)
     finally:
         shutil.rmtree(run, ignore_errors=True)
 
@@ -256,7 +318,7 @@ def test_a_revoked_certificate_leaves_the_port_closed(port: Port) -> None:
 @pytest.mark.slow
 def test_hostapd_puts_the_port_in_the_vlan_of_the_access_accept(port: Port) -> None:
     """What hostapd's wired driver does with RFC 3580 attributes. The VLAN here is written
-    into the test's FreeRADIUS config, not chosen by citynet (that is the xfail below)."""
+    into the test's FreeRADIUS config, not chosen by citynet (that is the next test)."""
     p12, password, _serial = port.setup.issue("t001")
     port.radius(reply_vlan=TEACHER_VLAN)
     port.hostapd(vlans=(TEACHER_VLAN, "30"))
@@ -270,12 +332,18 @@ def test_hostapd_puts_the_port_in_the_vlan_of_the_access_accept(port: Port) -> N
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="citynet returns no VLAN for EAP logins yet: the "
-                   "role→VLAN policy (issue 20, branch nac-policy) is not on this branch")
 def test_the_port_lands_in_the_vlan_citynet_chose(port: Port) -> None:
     p12, password, _serial = port.setup.issue("t001")  # t001 is a teacher
-    port.radius()  # FreeRADIUS as citynet configures it: the VLAN must come from citynet
+    # FreeRADIUS as citynet configures it: the VLAN can only come from citynet's policy
+    port.citynet_front(roles=f'{{"teacher": {{"vlan": "{TEACHER_VLAN}"}}, '
+                             '"staff": {"vlan": "30"}}')
     port.hostapd(vlans=(TEACHER_VLAN, "30"))
     port.supplicant("t001", p12, password)
     wait_until(lambda: authorized(port.sta()), "the port to open", timeout=30)
-    assert field(port.sta(), "vlan_id") == TEACHER_VLAN
+    sta = port.sta()
+    assert field(sta, "vlan_id") == TEACHER_VLAN
+    assert field(sta, "last_eap_type_as") == "13 (TLS)"
+    with port.setup.store.session() as session:
+        record = records.search(session, identity="t001")[-1]
+    assert (record.result, record.method, record.nas, record.mac) == (
+        "accept", "eap", "switch-lab", HOST_MAC)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from admission import mab, people
+from admission import authority, mab, people
 from admission.gate import AdmissionGate
 from admission.models import UnknownMac
 from admission.settings import NacConfig
+from citynet.crypto import SecretBox
 from citynet.db import Store
 from radius.decisions import LoginAttempt
 from radius.policy import Policy
@@ -50,6 +52,32 @@ def test_eap_logins_are_admission_s_once_a_role_has_a_policy(sqlite_store: Store
     assert decide(sqlite_store, ROLES, eap("nobody"))[:3] == (False, "eap", "unknown person")
     # no role configured: the site's own EAP users, recorded as FreeRADIUS decided them
     assert decide(sqlite_store, {}, eap("nobody")) == (True, "fr:eap", "", {})
+
+
+def test_an_eap_tls_login_with_a_revoked_certificate_is_rejected(sqlite_store: Store) -> None:
+    rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\n", "hr.csv")
+    box, now = SecretBox([SecretBox.new_key()]), datetime.now(UTC)
+    with sqlite_store.session() as session:
+        people.apply(session, rows)
+        authority.init(session, box, "示范区", "radius.example", now)
+        laptop = authority.issue(session, box, "a042", "laptop", now).serial
+        phone = authority.issue(session, box, "a042", "phone", now).serial
+        session.commit()
+
+    def with_certificate(serial: str) -> LoginAttempt:
+        return replace(eap("a042"), client_certificate=serial)
+
+    assert decide(sqlite_store, ROLES, with_certificate(laptop))[0]
+    with sqlite_store.session() as session:
+        authority.revoke(session, laptop, now)
+        session.commit()
+    # no CRL published: the gate alone refuses it, in FreeRADIUS's form of the serial too
+    # (upper case, the DER integer's leading zero byte)
+    for written in (laptop, "00" + laptop.upper()):
+        assert decide(sqlite_store, ROLES, with_certificate(written))[:3] == (
+            False, "eap", "certificate revoked")
+    assert decide(sqlite_store, ROLES, with_certificate(phone))[0]  # the other device
+    assert decide(sqlite_store, ROLES, eap("a042"))[0]  # PEAP/TTLS: no certificate
 
 
 def test_an_unlisted_mac_is_noted_and_left_to_radius(sqlite_store: Store) -> None:

@@ -43,6 +43,23 @@ def test_a_role_s_vlan_filter_and_vendor_acl() -> None:
     assert not {"Cisco-AVPair", "Huawei-Data-Filter"} & set(h3c.attributes)
 
 
+def test_a_revoked_certificate_is_a_reject_even_where_refusals_get_a_vlan() -> None:
+    """The remediation VLAN is for logins out of policy, not for a dead credential."""
+    for nas in ("sw", "school-sw"):  # school-sw lands refusals in VLAN 999
+        answer = policy.admit_person(STAFF, "a042", CONFIG, "huawei", nas, NOON, 0,
+                                     revoked_certificate=True)
+        assert not answer.accept and answer.reason == "certificate revoked"
+        assert answer.attributes == {"Reply-Message": "certificate revoked / 证书已吊销"}
+    # a disabled person's certificates are revoked with them: the reason is the person
+    gone = PersonView("a042", "staff", active=False)
+    answer = policy.admit_person(gone, "a042", CONFIG, "huawei", "school-sw", NOON, 0,
+                                 revoked_certificate=True)
+    assert not answer.accept and answer.reason == "person disabled"
+    # and a login out of policy there still gets the remediation VLAN
+    late = policy.admit_person(STAFF, "a042", CONFIG, "huawei", "school-sw", NOON, 2)
+    assert late.accept and late.reason == "remediation: too many devices online"
+
+
 @pytest.mark.parametrize(("person", "online", "at", "reason"), [
     (None, 0, NOON, "unknown person"),
     (PersonView("a042", "staff", active=False), 0, NOON, "person disabled"),

@@ -90,7 +90,7 @@ def test_accept_and_reject_carry_message_authenticator_first() -> None:
     (b"\x01\x02garbage", "10.0.0.7", "dropped: malformed"),
     (access_request(signed=False), "10.0.0.7", "dropped: no Message-Authenticator"),
     (access_request(secret=b"wrong"), "10.0.0.7", "dropped: bad signature"),
-])
+], ids=["unknown-nas", "malformed", "unsigned", "wrong-secret"])  # the packets hold random bytes
 def test_drops_are_silent_and_counted(data: bytes, source: str, counter: str) -> None:
     srv, writer = server()
     assert run(srv, data, source) == []

@@ -29,17 +29,35 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
         yield config
 
 
-def run(config: Config, *args: str, code: int = 0) -> Result:
+def run(config: Config, *args: str, code: int = 0, lang: str = "C.UTF-8",
+        input: str | None = None) -> Result:
     from citynet.cli import cli
 
-    result = CliRunner().invoke(cli, list(args), env={"CITYNET_DATA_DIR": str(config.data_path),
-                                                      "CITYNET_DATABASE__URL": ""})
+    result = CliRunner().invoke(cli, list(args), input=input,
+                                env={"CITYNET_DATA_DIR": str(config.data_path),
+                                     "CITYNET_DATABASE__URL": "", "LANG": lang})
     assert result.exit_code == code, (result.stdout, result.stderr)
     return result
 
 
-def hant(config: Config, *args: str, code: int = 0) -> Result:
-    return run(config, "--lang", "zh-Hant", *args, code=code)
+def hant(config: Config, *args: str, code: int = 0, input: str | None = None) -> Result:
+    return run(config, "--lang", "zh-Hant", *args, code=code, input=input)
+
+
+def simplified(config: Config, *args: str, code: int = 0) -> Result:
+    """As a terminal with a Simplified Chinese locale runs it (no --lang)."""
+    return run(config, *args, code=code, lang="zh_CN.UTF-8")
+
+
+def test_the_kernels_errors_and_messages(district: Config) -> None:
+    assert simplified(district, "staff", "disable", "ghost", code=1).stderr == (
+        "Error: 没有名为 'ghost' 的工作人员（citynet staff list）\n")
+    assert run(district, "staff", "disable", "ghost", code=1).stderr == (
+        "Error: no staff user named 'ghost' (citynet staff list)\n")
+    weak = "Error: 密碼至少要有 12 個字元\n"
+    assert hant(district, "staff", "add", "ho.ka", "--role", "auditor", "--password-stdin",
+                input="short\n", code=1).stderr == weak
+    assert hant(district, "db", "current").stdout.startswith("儲存：    sqlite:///")
 
 
 def test_radius_commands(district: Config) -> None:

@@ -349,11 +349,12 @@ def survey_list(runtime: Runtime, fmt: str | None) -> None:
     where = ZoneInfo(runtime.config.radius.timezone)
     with runtime.store.session() as session:
         results = survey_coverage(session)
-    emit(Listing("surveys", "survey hotspot", SURVEY_COLUMNS, [
+    emit(Listing("surveys", N_("%(count)s survey hotspot"), N_("%(count)s survey hotspots"),
+                 SURVEY_COLUMNS, [
         {"survey": r.survey, "date": r.started.astimezone(where).isoformat(timespec="minutes"),
          "hotspot": r.hotspot, "covered": r.covered, "points": r.total,
-         "percent": 100.0 * r.covered / r.total if r.total else 0.0} for r in results],
-        many="survey hotspots"), fmt, empty=_("(no surveys yet: citynet survey import --help)"))
+         "percent": 100.0 * r.covered / r.total if r.total else 0.0} for r in results]),
+         fmt, empty=_("(no surveys yet: citynet survey import --help)"))
 
 
 @click.group()
@@ -425,10 +426,11 @@ def alerts_list(runtime: Runtime, fmt: str | None) -> None:
                Column("for", right=True), Column("key", "alert"), Column("detail"),
                Column("rule", table=False), Column("subject", table=False),
                Column("notified", table=False))
-    emit(Listing("alerts", "alert firing", columns, [
+    emit(Listing("alerts", N_("%(count)s alert firing"), N_("%(count)s alerts firing"),
+                 columns, [
         {"since": r.since.isoformat(), "for": duration_text(now - r.since), "key": r.key,
          "detail": r.detail, "rule": r.rule, "subject": r.subject,
-         "notified": r.notified_at is not None} for r in rows], many="alerts firing"),
+         "notified": r.notified_at is not None} for r in rows]),
          fmt, empty=_("(no alert firing)"))
 
 

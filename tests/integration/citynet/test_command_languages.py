@@ -60,6 +60,12 @@ def test_the_kernels_errors_and_messages(district: Config) -> None:
     assert hant(district, "db", "current").stdout.startswith("儲存：    sqlite:///")
 
 
+def test_a_listings_count(district: Config) -> None:
+    assert simplified(district, "inventory", "show", "streets").stderr == "10 条街道\n"
+    assert hant(district, "nas", "list").stderr == "1 個 NAS 用戶端\n"
+    assert run(district, "nas", "list").stderr == "1 NAS client\n"
+
+
 def test_radius_commands(district: Config) -> None:
     made = hant(district, "vouchers", "create", "--count", "2", "--minutes", "10")
     assert made.stderr.startswith("2 張上網券，10 分鐘，每張 1 部裝置，批次 -，未使用的於 ")

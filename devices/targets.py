@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
@@ -35,8 +36,6 @@ from inventory.models import NasClient, NetworkDevice
 ENV_USERNAME, ENV_PASSWORD, ENV_KEY_FILE = ("CITYNET_DEVICE_USERNAME",
                                             "CITYNET_DEVICE_PASSWORD",
                                             "CITYNET_DEVICE_KEY_FILE")
-SELECTOR_HELP = ("HOSTNAME or a glob (*-acc-*), site:NAME, role:ROLE or platform:NAME; "
-                 "several are OR-ed; none means every device")
 
 
 class SelectorError(CitynetError):
@@ -68,7 +67,10 @@ def select_devices(session: Session, selectors: Sequence[str]) -> list[NetworkDe
         return every
     chosen = [d for d in every if any(matches(d, s) for s in selectors)]
     if not chosen:
-        raise SelectorError(f"no device matches {' '.join(selectors)} ({SELECTOR_HELP})")
+        raise SelectorError(N_("no device matches %(selectors)s (HOSTNAME or a glob "
+                               "(*-acc-*), site:NAME, role:ROLE or platform:NAME; several "
+                               "are OR-ed; none means every device)"),
+                            selectors=" ".join(selectors))
     return chosen
 
 

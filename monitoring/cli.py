@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy.exc import OperationalError
 
+from citynet import catalogs, languages
 from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.errors import StoreError
@@ -119,8 +120,8 @@ def _collect_once(leadership: Leadership, runtime: Runtime, chosen: list[Collect
 
     state = leadership.lead_once()
     if not state.leader:
-        raise click.ClickException(f"another process leads the singleton work ({state.reason})"
-                                   "; its collectors run there")
+        raise click.ClickException(_("another process leads the singleton work (%(reason)s); "
+                                     "its collectors run there", reason=state.reason))
     store = leadership.store()
     sinks = service.sinks(store, runtime.config)
     try:
@@ -173,10 +174,11 @@ def _collect_while_leader(leadership: Leadership, runtime: Runtime, chosen: list
 
 @click.command("targets")
 @click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
-@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="en", show_default=True,
-              help="Language of the shortfall sentences.")
+@click.option("--lang", type=click.Choice(languages.PORTAL_LANGUAGES),
+              help="Language of the shortfall sentences [default: the command's (citynet "
+              "--lang, LANG); with --json, en].")
 @pass_runtime
-def targets(runtime: Runtime, as_json: bool, lang: str) -> None:
+def targets(runtime: Runtime, as_json: bool, lang: str | None) -> None:
     """Every coverage target: value now, trend, forecast at the deadline, status, shortfall.
 
     \b
@@ -185,6 +187,8 @@ def targets(runtime: Runtime, as_json: bool, lang: str) -> None:
     """
     from monitoring.targets import evaluate
 
+    # the JSON's shortfall_text is English unless asked (scripts read it, as before)
+    lang = lang or (languages.ENGLISH if as_json else catalogs.spoken())
     with runtime.store.session() as session:
         found = evaluate(session, datetime.now(UTC))
     if as_json:

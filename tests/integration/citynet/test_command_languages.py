@@ -66,6 +66,28 @@ def test_a_listings_count(district: Config) -> None:
     assert run(district, "nas", "list").stderr == "1 NAS client\n"
 
 
+def test_an_error_raised_below_the_command_keeps_its_english_apart(district: Config) -> None:
+    """A domain's error that an API also returns (SelectorError) is said in the command's
+    language on the CLI, and stays English in ``str()``."""
+    said = simplified(district, "devices", "backup", "zzz", code=1).stderr
+    assert said.startswith("Error: 没有设备符合 zzz（")
+    assert run(district, "devices", "backup", "zzz", code=1).stderr.startswith(
+        "Error: no device matches zzz (HOSTNAME or a glob")
+
+
+def test_targets_speak_the_commands_language_and_json_stays_english(district: Config) -> None:
+    import json
+    import re
+
+    table = simplified(district, "targets").stdout
+    assert re.search(r"\n +全区还有 \d+ 栋政务楼宇待接入光纤\n", table)
+    assert "目标 100%，期限 2027-12-31" in table
+    english = re.compile(r"\d+ more government buildings to connect in the district")
+    shown = json.loads(simplified(district, "targets", "--json").stdout)
+    assert any(english.fullmatch(target["shortfall_text"]) for target in shown)
+    assert english.search(run(district, "--lang", "zh-CN", "targets", "--lang", "en").stdout)
+
+
 def test_radius_commands(district: Config) -> None:
     made = hant(district, "vouchers", "create", "--count", "2", "--minutes", "10")
     assert made.stderr.startswith("2 張上網券，10 分鐘，每張 1 部裝置，批次 -，未使用的於 ")

@@ -112,5 +112,6 @@ def test_an_error_keeps_its_english_and_says_itself_in_the_commands_language() -
     error = CitynetError(N_("%(file)s is missing"), file="x.db")
     with catalogs.speaking("zh-CN", registered()):
         assert (str(error), error.said()) == ("x.db is missing", "缺少 x.db")
+        assert catalogs.spoken() == "zh-CN"
         assert CitynetError(catalogs.gettext("citynet stopped")).said() == "citynet 已停止"
-    assert error.said() == "x.db is missing"
+    assert error.said() == "x.db is missing" and catalogs.spoken() == "en"

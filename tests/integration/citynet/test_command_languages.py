@@ -89,6 +89,14 @@ def test_targets_speak_the_commands_language_and_json_stays_english(district: Co
 
 
 def test_radius_commands(district: Config) -> None:
+    terms = hant(district, "radius", "profile", "set", "library", "--daily-minutes", "120")
+    assert terms.stdout.startswith("library：每次上網 ≤ 240 分鐘，")
+    assert "每日 120 分鐘" in terms.stdout
+    assert run(district, "radius", "profile", "set", "library").stdout.startswith(
+        "library: session ≤ 240 min, ")
+    long = "x" * 65
+    assert hant(district, "radius", "profile", "set", long, code=1).stderr == (
+        f"Error: 政策設定 {long}：名稱須為 1 至 64 個字元\n")
     made = hant(district, "vouchers", "create", "--count", "2", "--minutes", "10")
     assert made.stderr.startswith("2 張上網券，10 分鐘，每張 1 部裝置，批次 -，未使用的於 ")
     assert hant(district, "radius", "remember", "zz", "--phone", "13800138000",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from admission import authority, disabling, eap, passwords, people
 from admission.settings import NacConfig
 from citynet import audit
+from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError, SecretsError
@@ -120,11 +121,12 @@ PEOPLE_COLUMNS = (Column("username"), Column("real_name", "name"), Column("depar
 def list_people(runtime: Runtime, fmt: str | None) -> None:
     """Everyone, by username."""
     with runtime.store.session() as session:
-        shown = Listing("people", "person", PEOPLE_COLUMNS, [
+        shown = Listing("people", N_("%(count)s person"), N_("%(count)s people"),
+                        PEOPLE_COLUMNS, [
             {"username": p.username, "real_name": p.real_name, "department": p.department,
              "phone": p.phone, "role": p.role.value, "status": p.status.value,
              "certificates": sum(c.revoked_at is None for c in p.certificates)}
-            for p in people.everyone(session)], many="people")
+            for p in people.everyone(session)])
     emit(shown, fmt, empty=_("(no people: import them with `citynet nac people import`)"))
 
 
@@ -281,7 +283,8 @@ def list_certs(runtime: Runtime, expiring: int | None, fmt: str | None) -> None:
     with runtime.store.session() as session:
         found = (authority.certificates(session) if expiring is None else
                  authority.expiring(session, _now(), timedelta(days=expiring)))
-        shown = Listing("certificates", "certificate", CERT_COLUMNS, [
+        shown = Listing("certificates", N_("%(count)s certificate"),
+                        N_("%(count)s certificates"), CERT_COLUMNS, [
             {"serial": c.serial, "username": c.person.username, "device": c.device,
              "not_after": c.not_after, "revoked_at": c.revoked_at} for c in found])
     emit(shown, fmt, empty=_("(no certificates: `citynet nac cert issue`)"))

@@ -9,6 +9,7 @@ import click
 from admission import mab
 from admission.settings import NacConfig
 from citynet import audit
+from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
 from citynet.listings import Column, Listing, emit, format_options
@@ -76,7 +77,8 @@ def mab_list(runtime: Runtime, fmt: str | None) -> None:
     """The devices admitted by MAC, with their profile's VLAN."""
     profiles = runtime.config.section(NacConfig).mab_profiles
     with runtime.store.session() as session:
-        shown = Listing("devices", "device", MAB_COLUMNS, [
+        shown = Listing("devices", N_("%(count)s device"), N_("%(count)s devices"),
+                        MAB_COLUMNS, [
             {"mac": e.mac, "profile": e.profile,
              "vlan": profiles[e.profile].vlan if e.profile in profiles else "(no profile)",
              "added_at": e.added_at.isoformat(timespec="seconds")}
@@ -94,11 +96,12 @@ UNKNOWN_COLUMNS = (Column("mac"), Column("nas", "switch"), Column("port"),
 def mab_unknown(runtime: Runtime, fmt: str | None) -> None:
     """MACs that asked for bypass and are on no list: where, since when, how often."""
     with runtime.store.session() as session:
-        shown = Listing("unknown", "MAC", UNKNOWN_COLUMNS, [
+        shown = Listing("unknown", N_("%(count)s unknown MAC"), N_("%(count)s unknown MACs"),
+                        UNKNOWN_COLUMNS, [
             {"mac": u.mac, "nas": u.nas, "port": u.port,
              "first_seen": u.first_seen.isoformat(timespec="seconds"),
              "last_seen": u.last_seen.isoformat(timespec="seconds"), "count": u.count}
-            for u in mab.unknown(session)], many="unknown MACs")
+            for u in mab.unknown(session)])
     emit(shown, fmt, empty=_("(no unknown MAC has asked)"))
 
 
@@ -112,7 +115,7 @@ ROLE_COLUMNS = (Column("role"), Column("vlan"), Column("filter_id", "filter"),
 def roles(runtime: Runtime, fmt: str | None) -> None:
     """What each role gets on the network ([nac.roles.*] in the config file)."""
     config = runtime.config.section(NacConfig)
-    emit(Listing("roles", "role", ROLE_COLUMNS, [
+    emit(Listing("roles", N_("%(count)s role"), N_("%(count)s roles"), ROLE_COLUMNS, [
         {"role": name, "vlan": policy.vlan, "filter_id": policy.filter_id,
          "acl": dict(policy.acl), "hours": policy.hours or "always",
          "devices": policy.devices or "no limit"}

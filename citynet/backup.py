@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from citynet import __version__
+from citynet.catalogs import gettext as _
 from citynet.db import Store
 from citynet.errors import BackupError
 
@@ -75,7 +76,8 @@ def _libpq_url(url: URL) -> str:
 def backup(store: Store, dest: Path) -> Manifest:
     """Write a consistent snapshot of the live store into ``dest`` (new or empty)."""
     if dest.exists() and any(dest.iterdir()):
-        raise BackupError(f"{dest} is not empty; give a new directory for each backup")
+        raise BackupError(_("%(dest)s is not empty; give a new directory for each backup",
+                            dest=dest))
     dest.mkdir(parents=True, exist_ok=True)
     revision = store.current_revision()
     try:
@@ -98,8 +100,8 @@ def backup(store: Store, dest: Path) -> Manifest:
         _fsync(dest)
     except OSError as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        raise BackupError(f"backup to {dest} failed ({exc.strerror}); the partial backup "
-                          "was removed") from None
+        raise BackupError(_("backup to %(dest)s failed (%(reason)s); the partial backup "
+                            "was removed", dest=dest, reason=exc.strerror)) from None
     except BackupError:
         shutil.rmtree(dest, ignore_errors=True)
         raise
@@ -114,7 +116,7 @@ def _sqlite_snapshot(source: Path, target: Path) -> None:
         # one consistent point in time even while other connections write.
         src.backup(dst, pages=-1)
     except sqlite3.OperationalError as exc:
-        raise BackupError(f"SQLite backup failed: {exc}") from None
+        raise BackupError(_("SQLite backup failed: %(reason)s", reason=exc)) from None
     finally:
         dst.close()
         src.close()
@@ -124,33 +126,38 @@ def _run(args: list[str], tool: str) -> None:
     try:
         result = subprocess.run(args, capture_output=True, text=True, check=False)  # noqa: S603
     except FileNotFoundError:
-        raise BackupError(f"{tool} is not installed (Debian: postgresql-client)") from None
+        raise BackupError(_("%(tool)s is not installed (Debian: postgresql-client)",
+                            tool=tool)) from None
     if result.returncode != 0:
         # libpq error text names host and database, never the password
-        raise BackupError(f"{tool} failed: {result.stderr.strip().splitlines()[-1:]}")
+        raise BackupError(_("%(tool)s failed: %(reason)s", tool=tool,
+                            reason=result.stderr.strip().splitlines()[-1:]))
 
 
 def verify(src: Path) -> Manifest:
     """Read the manifest and check every file against it; raise on anything amiss."""
     path = src / MANIFEST
     if not path.exists():
-        raise BackupError(f"{src} has no {MANIFEST}: not a citynet backup, or a partial one")
+        raise BackupError(_("%(src)s has no %(manifest)s: not a citynet backup, or a partial "
+                            "one", src=src, manifest=MANIFEST))
     try:
         raw = json.loads(path.read_text())
         manifest = Manifest(**{**raw, "files": [BackupFile(**f) for f in raw["files"]]})
     except (ValueError, TypeError, KeyError) as exc:
-        raise BackupError(f"{path} is damaged: {exc}") from None
+        raise BackupError(_("%(path)s is damaged: %(reason)s", path=path, reason=exc)) from None
     if manifest.format != FORMAT:
-        raise BackupError(f"backup format {manifest.format} is not {FORMAT}")
+        raise BackupError(_("backup format %(found)s is not %(needed)s",
+                            found=manifest.format, needed=FORMAT))
     for entry in manifest.files:
         file = src / entry.name
         if not file.exists():
-            raise BackupError(f"{file} is missing")
+            raise BackupError(_("%(file)s is missing", file=file))
         if file.stat().st_size != entry.size:
-            raise BackupError(f"{file} is {file.stat().st_size} bytes, the manifest says "
-                              f"{entry.size}: truncated or replaced")
+            raise BackupError(_("%(file)s is %(size)s bytes, the manifest says "
+                                "%(expected)s: truncated or replaced", file=file,
+                                size=file.stat().st_size, expected=entry.size))
         if _sha256(file) != entry.sha256:
-            raise BackupError(f"{file} does not match its checksum: corrupt")
+            raise BackupError(_("%(file)s does not match its checksum: corrupt", file=file))
     return manifest
 
 
@@ -158,8 +165,8 @@ def restore(store: Store, src: Path) -> Manifest:
     """Replace the store's contents with a verified backup. Stop citynet first."""
     manifest = verify(src)
     if manifest.backend != store.url.get_backend_name():
-        raise BackupError(f"the backup is of a {manifest.backend} store; this store is "
-                          f"{store.url.get_backend_name()}")
+        raise BackupError(_("the backup is of a %(backup)s store; this store is %(store)s",
+                            backup=manifest.backend, store=store.url.get_backend_name()))
     [entry] = manifest.files
     if store.is_sqlite:
         _restore_sqlite(src / entry.name, Path(str(store.url.database)), store)
@@ -180,11 +187,13 @@ def _restore_sqlite(snapshot: Path, live: Path, store: Store) -> None:
         try:
             result = check.execute("PRAGMA integrity_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise BackupError(f"the snapshot does not open as SQLite: {exc}") from None
+            raise BackupError(_("the snapshot does not open as SQLite: %(reason)s",
+                                reason=exc)) from None
         finally:
             check.close()
         if result != "ok":
-            raise BackupError(f"the snapshot fails SQLite's integrity check: {result}")
+            raise BackupError(_("the snapshot fails SQLite's integrity check: %(reason)s",
+                                reason=result))
         _fsync(tmp)
         store.close()  # no pooled connection may keep the old file's WAL open
         for suffix in ("-wal", "-shm"):

@@ -94,6 +94,7 @@ def gettext_in(lang: str, directories: Sequence[Path], msgid: str, **values: obj
 CLI_DEFAULT = languages.ENGLISH
 _ENVIRONMENT = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first one set wins
 _command: ContextVar[NullTranslations | None] = ContextVar("command_catalog", default=None)
+_spoken: ContextVar[str] = ContextVar("command_language", default=CLI_DEFAULT)
 _MSGIDS = NullTranslations()  # no catalog: the msgids, English
 
 
@@ -117,10 +118,18 @@ def speaking(language: str, domains: Sequence[Domain]) -> Iterator[None]:
     kernel's and ``domains``' catalogs (the CLI's root sets it for the command)."""
     token = _command.set(_translations(languages.LOCALES[language],
                                        tuple(directories(domains))))
+    spoken = _spoken.set(language)
     try:
         yield
     finally:
+        _spoken.reset(spoken)
         _command.reset(token)
+
+
+def spoken() -> str:
+    """The command's language (:func:`speaking`; :data:`CLI_DEFAULT` outside one): for
+    text a domain says through :func:`gettext_in`, in the language the command speaks."""
+    return _spoken.get()
 
 
 @lru_cache(maxsize=32)  # (locale, directories) pairs: CLI, importer, API

@@ -37,7 +37,7 @@ def _failure(error: CitynetError) -> click.ClickException:
     class Failure(click.ClickException):
         exit_code = error.exit_code
 
-    return Failure(str(error))
+    return Failure(error.said())
 
 
 class Root(click.Group):
@@ -160,7 +160,7 @@ def db_upgrade(runtime: Runtime) -> None:
 def db_current(runtime: Runtime) -> None:
     """Show each branch's schema revision in the store and the one this citynet needs."""
     store = runtime.raw_store
-    click.echo(f"store:    {store.describe()}")
+    click.echo(_("store:    %(store)s", store=store.describe()))
     branches = store.branches()
     current = store.current_revision()
     if current is not None and not any(branch.current for branch in branches):

@@ -36,6 +36,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, InitErrorDetails
 from sqlalchemy.engine import URL, make_url
 
+from citynet.catalogs import gettext as _
 from citynet.errors import ConfigError
 
 ENV_PREFIX = "CITYNET_"
@@ -58,18 +59,21 @@ def _host_and_port(entry: str) -> tuple[str, int]:
     if entry.startswith("["):
         host, bracket, port = entry[1:].partition("]")
         if not bracket or (port and not port.startswith(":")):
-            raise ValueError(f"host {entry!r}: an IPv6 address goes in brackets: [::1]:5432")
+            raise ValueError(_("host %(entry)r: an IPv6 address goes in brackets: "
+                               "[::1]:5432", entry=entry))
         port = port[1:]
     elif ":" in entry:
         host, _colon, port = entry.rpartition(":")
         if ":" in host:
-            raise ValueError(f"host {entry!r}: an IPv6 address goes in brackets: [::1]:5432")
+            raise ValueError(_("host %(entry)r: an IPv6 address goes in brackets: "
+                               "[::1]:5432", entry=entry))
     if not host:
-        raise ValueError(f"host {entry!r} has no name or address")
+        raise ValueError(_("host %(entry)r has no name or address", entry=entry))
     if not port:
         return host, POSTGRES_PORT
     if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"host {entry!r}: port {port!r} is not a number from 1 to 65535")
+        raise ValueError(_("host %(entry)r: port %(port)r is not a number from 1 to 65535",
+                           entry=entry, port=port))
     return host, int(port)
 
 
@@ -83,10 +87,10 @@ def store_url(raw: str) -> URL:
     if "," not in hosts:
         return make_url(raw)
     if not parts.scheme.startswith("postgresql"):
-        raise ValueError("several hosts (h1,h2) are for PostgreSQL URLs only")
+        raise ValueError(_("several hosts (h1,h2) are for PostgreSQL URLs only"))
     if {"host", "port"} & {key for key, _value in parse_qsl(parts.query)}:
-        raise ValueError("hosts are listed either in the URL (h1:5432,h2:5432) or as "
-                         "?host=, not both")
+        raise ValueError(_("hosts are listed either in the URL (h1:5432,h2:5432) or as "
+                           "?host=, not both"))
     pairs = [_host_and_port(entry) for entry in hosts.split(",")]
     user, has_password, password = userinfo.partition(":")
     url = make_url(f"{parts.scheme}:///{parts.path.lstrip('/')}"
@@ -119,7 +123,8 @@ class DatabaseConfig(Section):
         if value:
             backend = store_url(value).get_backend_name()
             if backend not in ("sqlite", "postgresql"):
-                raise ValueError(f"backend {backend!r} is not supported (sqlite or postgresql)")
+                raise ValueError(_("backend %(backend)r is not supported (sqlite or postgresql)",
+                                   backend=backend))
         return value
 
 
@@ -217,8 +222,8 @@ def sections() -> dict[str, type[BaseModel]]:
     names = [name for _order, name, _model in placed]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
-        raise ConfigError(f"config: section [{twice[0]}] is declared twice (a domain's "
-                          "manifest and the kernel, or two manifests)")
+        raise ConfigError(_("config: section [%(section)s] is declared twice (a domain's "
+                            "manifest and the kernel, or two manifests)", section=twice[0]))
     return {name: model for _order, name, model in sorted(placed, key=lambda p: p[0])}
 
 
@@ -286,8 +291,8 @@ class Config(Section):
         for value in (self.__pydantic_extra__ or {}).values():
             if type(value) is model:
                 return value
-        raise ConfigError(f"config: no section is a {model.__name__}: is its domain "
-                          "registered?")
+        raise ConfigError(_("config: no section is a %(model)s: is its domain registered?",
+                            model=model.__name__))
 
     @property
     def data_path(self) -> Path:
@@ -321,10 +326,11 @@ def load(path: str | os.PathLike[str] | None = None,
         if _is_table(dotted):  # a whole table at once: a JSON object
             table = _json_table(value, dotted, name)
             _set_dotted(data, dotted, table, name)
-            sources.update({f"{dotted}.{key}": f"environment {name}" for key in table})
+            sources.update({f"{dotted}.{key}": _("environment %(variable)s", variable=name)
+                            for key in table})
         else:
             _set_dotted(data, dotted, value, name)
-        sources[dotted] = f"environment {name}"
+        sources[dotted] = _("environment %(variable)s", variable=name)
     return from_dict(data, sources)
 
 
@@ -353,8 +359,9 @@ def _json_table(value: str, dotted: str, env_name: str) -> dict[str, Any]:
         with contextlib.suppress(tomllib.TOMLDecodeError):
             table = tomllib.loads(f"table = {value}")["table"]
     if not isinstance(table, dict):
-        raise ConfigError(f"config: {dotted}: {env_name} must be a JSON object, e.g. "
-                          f"'{{\"name\": 60}}'; or set one entry: {env_name}__NAME=60")
+        raise ConfigError(_("config: %(key)s: %(variable)s must be a JSON object, e.g. "
+                            "'{\"name\": 60}'; or set one entry: %(variable)s__NAME=60",
+                            key=dotted, variable=env_name))
     return table
 
 
@@ -410,9 +417,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        raise ConfigError(_("%(path)s: cannot read config file: %(reason)s", path=path,
+                            reason=exc.strerror)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(_("%(path)s: not valid TOML: %(reason)s", path=path,
+                            reason=exc)) from None
 
 
 def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -431,8 +440,9 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, env_name: str) ->
     for section in sections:
         child = node.setdefault(section, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"{dotted}: {env_name} names a key inside {section!r}, "
-                              "which is not a section")
+            raise ConfigError(_("%(key)s: %(variable)s names a key inside %(section)r, "
+                                "which is not a section", key=dotted, variable=env_name,
+                                section=section))
         node = child
     node[key] = value
 
@@ -441,15 +451,19 @@ def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
     """One line for the first problem: key, source, reason (never a secret value)."""
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"])
-    reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+    # pydantic's own reasons stay as it words them (English), like click's usage errors
+    reason = _("unknown key") if error["type"] == "extra_forbidden" else error["msg"]
     source = sources.get(key)
     if source is None and error["type"] == "extra_forbidden":
         # an unknown section arrives as one key; name where its first entry came from
         source = next((src for k, src in sources.items() if k.startswith(key + ".")), None)
-    where = f" (from {source})" if source else ""
+    line = (_("config: %(key)s: %(reason)s (from %(source)s)", key=key, reason=reason,
+              source=source) if source
+            else _("config: %(key)s: %(reason)s", key=key, reason=reason))
     more = len(exc.errors()) - 1
-    tail = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
-    return f"config: {key}: {reason}{where}{tail}"
+    if more > 1:
+        return _("%(problem)s; and %(count)s more problems", problem=line, count=more)
+    return _("%(problem)s; and 1 more problem", problem=line) if more else line
 
 
 def reference() -> list[tuple[str, str, str, str]]:

@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.db import Store, get_meta, set_meta
 from citynet.errors import SecretsError
@@ -39,12 +40,12 @@ class SecretBox:
 
     def __init__(self, keys: list[bytes]) -> None:
         if not keys:
-            raise SecretsError("no secrets key given")
+            raise SecretsError(_("no secrets key given"))
         try:
             self._fernets = [Fernet(key) for key in keys]
         except ValueError:
-            raise SecretsError(
-                "a secrets key is not a valid Fernet key (32 url-safe base64 bytes)"
+            raise SecretsError(_(
+                "a secrets key is not a valid Fernet key (32 url-safe base64 bytes)")
             ) from None
         self._ring = MultiFernet(self._fernets)
 
@@ -59,9 +60,9 @@ class SecretBox:
         try:
             return self._ring.decrypt(token.encode()).decode()
         except InvalidToken:
-            raise SecretsError(
+            raise SecretsError(_(
                 "a sealed value does not open with the configured key(s): wrong key, "
-                "or the value was sealed by another installation"
+                "or the value was sealed by another installation")
             ) from None
 
     def reseal(self, token: str) -> str:
@@ -69,7 +70,8 @@ class SecretBox:
         try:
             return self._ring.rotate(token.encode()).decode()
         except InvalidToken:
-            raise SecretsError("a sealed value does not open with the configured key(s)") from None
+            raise SecretsError(_(
+                "a sealed value does not open with the configured key(s)")) from None
 
 
 def read_key_file(path: Path) -> list[bytes]:
@@ -100,9 +102,9 @@ def configured_keys(config: Config) -> list[bytes] | None:
         try:
             return read_key_file(config.key_path) or None
         except OSError as exc:
-            raise SecretsError(
-                f"cannot read the key file {config.key_path}: {exc.strerror}"
-            ) from None
+            raise SecretsError(_(
+                "cannot read the key file %(path)s: %(reason)s", path=config.key_path,
+                reason=exc.strerror)) from None
     return None
 
 
@@ -117,10 +119,10 @@ def open_box(config: Config, store: Store, *, create: bool = False) -> SecretBox
         canary = get_meta(session, CANARY_KEY)
         if keys is None:
             if canary is not None:
-                raise SecretsError(
-                    "the store holds encrypted secrets but no key was found: restore the key "
-                    f"file to {config.key_path} or set CITYNET_SECRETS__KEY"
-                )
+                raise SecretsError(_(
+                    "the store holds encrypted secrets but no key was found: restore the "
+                    "key file to %(path)s or set CITYNET_SECRETS__KEY",
+                    path=config.key_path))
             if not create:
                 return None
             keys = [SecretBox.new_key()]
@@ -133,9 +135,9 @@ def open_box(config: Config, store: Store, *, create: bool = False) -> SecretBox
         elif _opens(box, canary) != CANARY_TEXT:
             source = ("CITYNET_SECRETS__KEY" if config.secrets.key.get_secret_value()
                       else str(config.key_path))
-            raise SecretsError(
-                f"the secrets key (from {source}) does not match this store's encrypted data"
-            )
+            raise SecretsError(_(
+                "the secrets key (from %(source)s) does not match this store's encrypted "
+                "data", source=source))
     return box
 
 
@@ -194,11 +196,12 @@ def rotate(config: Config, store: Store) -> tuple[int, str]:
     """
     box = open_box(config, store)
     if box is None:
-        raise SecretsError("nothing to rotate: no secrets key and no encrypted data yet")
+        raise SecretsError(_("nothing to rotate: no secrets key and no encrypted data yet"))
     if config.secrets.key.get_secret_value():
         with store.session() as session:
             count = reseal_all(session, box)
-        return count, "re-sealed under the first key in CITYNET_SECRETS__KEY; remove the others"
+        return count, _("re-sealed under the first key in CITYNET_SECRETS__KEY; remove the "
+                         "others")
     old_keys = read_key_file(config.key_path)
     new_key = SecretBox.new_key()
     write_key_file(config.key_path, [new_key, *old_keys])
@@ -208,4 +211,5 @@ def rotate(config: Config, store: Store) -> tuple[int, str]:
     retired = config.key_path.with_name(f"{config.key_path.name}.retired-{stamp}")
     write_key_file(retired, old_keys)
     write_key_file(config.key_path, [new_key])
-    return count, f"new key in {config.key_path}; old keys kept in {retired} for old backups"
+    return count, _("new key in %(path)s; old keys kept in %(retired)s for old backups",
+                     path=config.key_path, retired=retired)

@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from citynet import metrics, migrate
+from citynet.catalogs import gettext as _
 from citynet.config import Config, shown_url, store_url
 from citynet.errors import StoreError
 
@@ -107,7 +108,7 @@ class DriverStatement:
         sql, binds, results = self._for(dialect)
         driver = connection.connection.driver_connection
         if driver is None:
-            raise StoreError("the store's connection is closed")
+            raise StoreError(_("the store's connection is closed"))
         parameters = [self._parameters(binds, row, dialect.positional) for row in rows]
         cursor = driver.cursor()
         try:
@@ -292,7 +293,8 @@ class Store:
             with self.engine.connect() as conn:
                 return migrate.applied(conn)
         except OperationalError as exc:
-            raise StoreError(f"cannot open the database {self.describe()}: {exc.orig}") from None
+            raise StoreError(_("cannot open the database %(store)s: %(reason)s",
+                               store=self.describe(), reason=exc.orig)) from None
 
     def current_revision(self) -> str | None:
         """The revisions the store carries, as one string; None: no schema yet."""
@@ -314,24 +316,22 @@ class Store:
         if found == needed:
             return
         if not found:
-            raise StoreError(
-                f"the database {self.describe()} has no citynet schema yet: "
-                "run `citynet db upgrade` (or `citynet demo` to try citynet)"
-            )
+            raise StoreError(_(
+                "the database %(store)s has no citynet schema yet: run `citynet db "
+                "upgrade` (or `citynet demo` to try citynet)", store=self.describe()))
         current = migrate.shown(found)
         if migrate.is_legacy(self.engine, found):
-            raise StoreError(f"the database is at revision {current}, from before each "
-                             "domain had its own migrations: run `citynet db upgrade`")
+            raise StoreError(_("the database is at revision %(revision)s, from before "
+                               "each domain had its own migrations: run `citynet db "
+                               "upgrade`", revision=current))
         unknown = migrate.unknown(self.engine, found)
         if unknown:
-            raise StoreError(
-                f"the database is at revision {', '.join(unknown)}, which this citynet does "
-                "not know (was it upgraded by a newer version?)"
-            )
-        raise StoreError(
-            f"the database is at revision {current} but this citynet needs "
-            f"{migrate.shown(needed)}: run `citynet db upgrade`"
-        )
+            raise StoreError(_(
+                "the database is at revision %(revision)s, which this citynet does not "
+                "know (was it upgraded by a newer version?)", revision=", ".join(unknown)))
+        raise StoreError(_(
+            "the database is at revision %(revision)s but this citynet needs %(needed)s: "
+            "run `citynet db upgrade`", revision=current, needed=migrate.shown(needed)))
 
 
 def kept_lengths(model: type[Base]) -> dict[str, int]:

@@ -3,6 +3,10 @@
 spreadsheets (through citynet.spreadsheets), and a count that says so when fewer rows are
 shown than matched.
 
+The count is in the command's language: a listing names its count of one row and of
+several as two msgids (``N_("%(count)s session")``, ``N_("%(count)s sessions")``) of its
+domain's catalogs.
+
 The JSON shape: ``{KIND: [row, …], "count": rows shown, "matched": rows that matched,
 "truncated": matched > count}`` — KIND is the listing's plural noun (``"sessions"``),
 each row an object keyed by the column keys (the CSV's header; the table may leave some
@@ -22,6 +26,7 @@ from typing import Any, TextIO
 
 import click
 
+from citynet.catalogs import gettext as _
 from citynet.spreadsheets import SpreadsheetWriter
 
 GAP = 2  # spaces between table columns
@@ -43,12 +48,12 @@ class Column:
 
 @dataclass
 class Listing:
-    kind: str  # plural noun: the JSON key, and the count's noun
-    one: str  # singular noun
+    kind: str  # plural noun: the JSON key
+    one: str  # the count of one row, a msgid with a %(count)s blank: "%(count)s session"
+    many: str  # the count of several (or none): "%(count)s sessions"
     columns: Sequence[Column]
     rows: list[dict[str, Any]] = field(default_factory=list)
     matched: int | None = None  # how many matched, when the rows are a part of them
-    many: str = ""  # the count's plural noun, when not ``kind`` ("nas" → "NAS clients")
 
     @property
     def truncated(self) -> bool:
@@ -68,9 +73,11 @@ def pad(text: str, columns: int, right: bool = False) -> str:
     return gap + text if right else text + gap
 
 
-def counted(number: int, one: str, many: str = "") -> str:
-    """'1 voucher', '5,312 vouchers'."""
-    return f"{number:,} {one if number == 1 else many or one + 's'}"
+def counted(number: int, one: str, many: str) -> str:
+    """'1 voucher', '5,312 vouchers': the msgid ``one`` or ``many`` (each with a
+    ``%(count)s`` blank) in the command's language. Two msgids, not gettext's plural
+    forms: every catalog language today has at most these two (Chinese one)."""
+    return _(one if number == 1 else many, count=f"{number:,}")
 
 
 def plain(value: Any) -> Any:
@@ -140,12 +147,15 @@ def write_csv(listing: Listing, out: TextIO) -> None:
 
 
 def summary(listing: Listing, more: str = "") -> str:
-    """'3 sessions', or 'showing 200 of 5,312 sessions; MORE' when rows were left out."""
-    many = listing.many or listing.kind
+    """'3 sessions', or 'showing 200 of 5,312 sessions; MORE' when rows were left out
+    (``more``: a hint in the command's language)."""
     if listing.matched is None or not listing.truncated:
-        return counted(len(listing.rows), listing.one, many)
-    matched = counted(listing.matched, listing.one, many)
-    return f"showing {len(listing.rows):,} of {matched}" + (f"; {more}" if more else "")
+        return counted(len(listing.rows), listing.one, listing.many)
+    values = {"shown": f"{len(listing.rows):,}",
+              "matched": counted(listing.matched, listing.one, listing.many)}
+    if more:
+        return _("showing %(shown)s of %(matched)s; %(more)s", more=more, **values)
+    return _("showing %(shown)s of %(matched)s", **values)
 
 
 # --- click --------------------------------------------------------------------------

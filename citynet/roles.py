@@ -26,13 +26,15 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import click
 from flask import Flask
 
+from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.errors import ConfigError
@@ -48,14 +50,22 @@ WebServer = Literal["waitress", "gunicorn"]
 
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong with the roles asked for in this config, keyed by what to change."""
+    """Something wrong with the roles asked for in this config, keyed by what to change:
+    a msgid and its values, said in the command's language (a warning is logged in
+    English, ``str()``)."""
 
     key: str
-    message: str
+    reason: str  # msgid with %(name)s blanks
+    values: Mapping[str, object] = field(default_factory=dict)
     fatal: bool = True
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.message}"
+        return f"{self.key}: {self.reason % self.values if self.values else self.reason}"
+
+    @property
+    def message(self) -> str:
+        """The reason in the command's language."""
+        return _(self.reason, **self.values)
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,8 @@ def plan(asked: Iterable[str], config: Config, cores: int, *, child: bool = Fals
     unknown = [name for name in names if name not in ROLES]
     if unknown:
         return Plan(frozenset(), problems=(Problem(
-            "--role", f"unknown role {unknown[0]!r} (one of {', '.join(ROLES)})"),))
+            "--role", N_("unknown role %(role)r (one of %(roles)s)"),
+            {"role": unknown[0], "roles": ", ".join(ROLES)}),))
     roles = frozenset(names)
     problems: list[Problem] = []
     web: WebServer | None = None
@@ -107,9 +118,10 @@ def plan(asked: Iterable[str], config: Config, cores: int, *, child: bool = Fals
 def _radius_problems(config: Config, cores: int) -> list[Problem]:
     radius = config.radius
     if not radius.has_work:
-        return [Problem("radius.enabled", "the radius role has nothing to run: "
-                        "radius.enabled is false and radius.rest_token is not set (set "
-                        "radius.enabled = true, or the token for the rlm_rest API alone)")]
+        return [Problem("radius.enabled", N_(
+            "the radius role has nothing to run: radius.enabled is false and "
+            "radius.rest_token is not set (set radius.enabled = true, or the token for the "
+            "rlm_rest API alone)"))]
     problems = []
     if radius.processes > 1:
         fixed = [("radius.auth_port", radius.auth_port), ("radius.acct_port",
@@ -117,21 +129,24 @@ def _radius_problems(config: Config, cores: int) -> list[Problem]:
                  ] if radius.enabled else []
         if radius.rest_token.get_secret_value():
             fixed.append(("radius.rest_port", radius.rest_port))
-        problems += [Problem(key, f"is 0 (any free port), but radius.processes = "
-                             f"{radius.processes} listeners must share one port")
+        problems += [Problem(key, N_("is 0 (any free port), but radius.processes = "
+                                     "%(count)s listeners must share one port"),
+                             {"count": radius.processes})
                      for key, port in fixed if port == 0]
     if radius.processes > cores:
-        problems.append(Problem("radius.processes", f"{radius.processes} listener "
-                                f"processes on {cores} cores: they take turns on a core "
-                                "and add no throughput", fatal=False))
+        problems.append(Problem("radius.processes", N_(
+            "%(count)s listener processes on %(cores)s cores: they take turns on a core "
+            "and add no throughput"), {"count": radius.processes, "cores": cores},
+            fatal=False))
     return problems
 
 
 def _web_problems(config: Config) -> list[Problem]:
     if config.web.workers > 1 and not config.database.url:
-        return [Problem("web.workers", f"{config.web.workers} workers on SQLite: their "
-                        "writes queue for SQLite's one write lock; for several web workers "
-                        "use PostgreSQL (database.url)", fatal=False)]
+        return [Problem("web.workers", N_(
+            "%(count)s workers on SQLite: their writes queue for SQLite's one write lock; "
+            "for several web workers use PostgreSQL (database.url)"),
+            {"count": config.web.workers}, fatal=False)]
     return []
 
 
@@ -155,7 +170,8 @@ def checked(asked: Sequence[str], config: Config, *, child: bool = False) -> Pla
         problem = result.errors[0]
         if problem.key == "--role":
             raise click.BadParameter(problem.message, param_hint="--role")
-        raise ConfigError(f"config: {problem}")
+        raise ConfigError(_("config: %(key)s: %(reason)s", key=problem.key,
+                            reason=problem.message))
     return result
 
 
@@ -211,8 +227,9 @@ def _gunicorn(runtime: Runtime, parts: Parts) -> None:
     web, path = runtime.config.web, runtime.config_path
     # the workers are forked from here: nothing of this process's store may go with them
     runtime.close()
-    click.echo(f"citynet web app on http://{web.bind}:{web.port}/ (gunicorn, {web.workers} "
-               f"workers of {web.threads} threads; Ctrl-C stops)")
+    click.echo(_("citynet web app on %(url)s (gunicorn, %(workers)s workers of %(threads)s "
+                 "threads; Ctrl-C stops)", url=f"http://{web.bind}:{web.port}/",
+                 workers=web.workers, threads=web.threads))
     serve_workers(lambda: parts.web_app(Runtime(path)), web)
 
 
@@ -227,14 +244,14 @@ def _with_services(services: list[Service], foreground: Callable[[], None]) -> N
     finally:
         for service in reversed(started):
             service.stop()
-        click.echo("citynet stopped")
+        click.echo(_("citynet stopped"))
 
 
 def _until_stopped() -> None:
     """Wait for Ctrl-C or SIGTERM (the services work on their own threads or processes)."""
     previous = stop_on_sigterm()
     settle()
-    click.echo("citynet roles running (Ctrl-C stops)")
+    click.echo(_("citynet roles running (Ctrl-C stops)"))
     try:
         while True:
             signal.pause()

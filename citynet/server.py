@@ -12,6 +12,7 @@ import click
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from citynet.catalogs import gettext as _
 from citynet.config import WebConfig
 from citynet.process import stop_on_sigterm
 
@@ -37,7 +38,8 @@ def serve_forever(app: Flask, web: WebConfig, banner: list[str],
             service.start()
             started.append(service)
             click.echo(service.describe())
-        click.echo(f"citynet web app on http://{web.bind}:{web.port}/ (Ctrl-C stops)")
+        click.echo(_("citynet web app on %(url)s (Ctrl-C stops)",
+                     url=f"http://{web.bind}:{web.port}/"))
         for line in banner:
             click.echo(line)
         settle()
@@ -45,7 +47,7 @@ def serve_forever(app: Flask, web: WebConfig, banner: list[str],
     finally:
         for service in reversed(started):
             service.stop()
-        click.echo("citynet stopped")
+        click.echo(_("citynet stopped"))
 
 
 def settle() -> None:

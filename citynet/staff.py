@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import totp
+from citynet.catalogs import gettext as _
 from citynet.crypto import SEALED, SecretBox
 from citynet.db import Base, UtcDateTime
 from citynet.errors import CitynetError
@@ -141,11 +142,11 @@ def lock_seconds(failures: int) -> int:
 def password_problem(name: str, password: str) -> str | None:
     """Why this password is refused for this user, or None."""
     if len(password) < MIN_PASSWORD:
-        return f"the password must have at least {MIN_PASSWORD} characters"
+        return _("the password must have at least %(count)s characters", count=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        return f"the password must have at most {MAX_PASSWORD} characters"
+        return _("the password must have at most %(count)s characters", count=MAX_PASSWORD)
     if name and name.casefold() in password.casefold():
-        return "the password must not contain the user name"
+        return _("the password must not contain the user name")
     return None
 
 
@@ -207,7 +208,7 @@ def _check_policy(name: str, password: str) -> None:
 def get(session: Session, name: str) -> StaffUser:
     user = session.scalar(select(StaffUser).where(StaffUser.name == name))
     if user is None:
-        raise StaffError(f"no staff user named {name!r} (citynet staff list)")
+        raise StaffError(_("no staff user named %(name)r (citynet staff list)", name=name))
     return user
 
 
@@ -218,11 +219,11 @@ def users(session: Session) -> Sequence[StaffUser]:
 def add(session: Session, name: str, role: Role, password: str) -> StaffUser:
     """A new staff user; StaffError if the name is taken or invalid or the password weak."""
     if not NAME.fullmatch(name):
-        raise StaffError("a staff name is 1-64 letters, digits or . _ @ - (no spaces)")
+        raise StaffError(_("a staff name is 1-64 letters, digits or . _ @ - (no spaces)"))
     role = Role(role)
     _check_policy(name, password)
     if session.scalar(select(StaffUser.id).where(StaffUser.name == name)) is not None:
-        raise StaffError(f"a staff user named {name!r} exists")
+        raise StaffError(_("a staff user named %(name)r exists", name=name))
     user = StaffUser(name=name, role=role, password_hash=_hash(password), failures=0,
                      disabled=False, created_at=datetime.now(UTC))
     session.add(user)
@@ -230,7 +231,7 @@ def add(session: Session, name: str, role: Role, password: str) -> StaffUser:
         session.flush()
     except IntegrityError:  # added by someone else since the check above; the caller's
         # transaction is spoilt and rolls back as this error leaves it
-        raise StaffError(f"a staff user named {name!r} exists") from None
+        raise StaffError(_("a staff user named %(name)r exists", name=name)) from None
     return user
 
 
@@ -319,8 +320,8 @@ def enrol_totp(session: Session, user: StaffUser, box: SecretBox, *,
     when an enrolled app exists (``citynet staff reset-2fa`` first): a password alone
     must not replace the second factor."""
     if user.totp_enrolled:
-        raise StaffError(f"{user.name} has an authenticator app enrolled: "
-                         f"`citynet staff reset-2fa {user.name}` first")
+        raise StaffError(_("%(name)s has an authenticator app enrolled: `citynet staff "
+                           "reset-2fa %(name)s` first", name=user.name))
     if user.totp_sealed is None or renew:
         user.totp_sealed, user.totp_last_step = box.seal(pyotp.random_base32()), None
         session.flush()
@@ -373,9 +374,9 @@ def issue_token(session: Session, name: str, label: str) -> str:
     user = get(session, name)
     label = label.strip()
     if not 1 <= len(label) <= 64:
-        raise StaffError("a token label is 1-64 characters (what the token is for)")
+        raise StaffError(_("a token label is 1-64 characters (what the token is for)"))
     if user.disabled:
-        raise StaffError(f"{name} is disabled")
+        raise StaffError(_("%(name)s is disabled", name=name))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(StaffToken(user_id=user.id, label=label, token_hash=token_hash(token),
                            created_at=datetime.now(UTC), revoked=False))

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet import audit, staff
+from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
 from citynet.listings import Column, Listing, emit, format_options
@@ -117,9 +118,8 @@ def staff_list(runtime: Runtime, fmt: str | None) -> None:
     yet."""
     now = datetime.now(UTC)
     with runtime.store.session() as session:
-        shown = Listing("staff", "staff user", STAFF_COLUMNS,
-                        [_staff_row(user, now) for user in staff.users(session)],
-                        many="staff users")
+        shown = Listing("staff", N_("%(count)s staff user"), N_("%(count)s staff users"),
+                        STAFF_COLUMNS, [_staff_row(user, now) for user in staff.users(session)])
     emit(shown, fmt, empty=_("(no staff users: citynet staff add NAME --role admin)"))
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from citynet.catalogs import N_
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.errors import BackupError, SecretsError
@@ -268,8 +269,8 @@ class BackupStore:
         commit = self._resolve(rev)
         result = self._git("cat-file", "blob", f"{commit}:{name}", ok=(0, 128))
         if result.returncode:
-            raise BackupError(f"{hostname} has no backup at revision {rev}; "
-                              f"`citynet devices backup {hostname}` makes one")
+            raise BackupError(N_("%(host)s has no backup at revision %(rev)s; `citynet "
+                                 "devices backup %(host)s` makes one"), host=hostname, rev=rev)
         return result.stdout
 
     def restore_text(self, hostname: str, rev: str, box: SecretBox) -> str:
@@ -277,8 +278,9 @@ class BackupStore:
         try:
             return unseal_lines(self.read(hostname, rev), box)
         except SecretsError as exc:
-            raise BackupError(f"the backup of {hostname} at {rev} cannot be opened: {exc}; "
-                              "a retired key file may still open it") from None
+            raise BackupError(N_("the backup of %(host)s at %(rev)s cannot be opened: "
+                                 "%(reason)s; a retired key file may still open it"),
+                              host=hostname, rev=rev, reason=exc.said()) from None
 
     def diff(self, hostname: str, rev_a: str, rev_b: str = "HEAD") -> str:
         """Unified diff of the device's backup between two revisions (sealed form: safe to
@@ -293,15 +295,16 @@ class BackupStore:
 
     def _resolve(self, rev: str) -> str:
         if not self._exists():
-            raise BackupError(f"no device backups yet in {self.path}; "
-                              "`citynet devices backup` makes the first one")
+            raise BackupError(N_("no device backups yet in %(path)s; `citynet devices "
+                                 "backup` makes the first one"), path=self.path)
         if not rev or rev.startswith("-") or any(c in rev for c in "\0\n"):
-            raise BackupError(f"{rev!r} is not a revision; `citynet devices history HOST` "
-                              "lists them")
+            raise BackupError(N_("%(rev)r is not a revision; `citynet devices history HOST` "
+                                 "lists them"), rev=rev)
         result = self._git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", ok=(0, 1, 128))
         if result.returncode:
-            raise BackupError(f"no revision {rev!r} in the device backups at {self.path}; "
-                              "`citynet devices history HOST` lists them")
+            raise BackupError(N_("no revision %(rev)r in the device backups at %(path)s; "
+                                 "`citynet devices history HOST` lists them"),
+                              rev=rev, path=self.path)
         return result.stdout.strip()
 
     def _git(self, *args: str, stdin: str | None = None,
@@ -323,19 +326,21 @@ class BackupStore:
                                     cwd=self.path, env=env, input=stdin, capture_output=True,
                                     text=True, encoding="utf-8", check=False)
         except FileNotFoundError:
-            raise BackupError("git is not installed (Debian: git); device backups need it") \
-                from None
+            raise BackupError(N_("git is not installed (Debian: git); device backups need "
+                                 "it")) from None
         if result.returncode not in ok:
             detail = result.stderr.strip().splitlines()
-            raise BackupError(f"git {args[0]} failed in {self.path}: "
-                              f"{detail[-1] if detail else f'exit status {result.returncode}'}")
+            raise BackupError(N_("git %(command)s failed in %(path)s: %(reason)s"),
+                              command=args[0], path=self.path,
+                              reason=detail[-1] if detail else f"exit status {result.returncode}")
         return result
 
 
 def _file_name(hostname: str) -> str:
     if not _HOSTNAME.fullmatch(hostname):
-        raise BackupError(f"cannot back up device {hostname!r}: its hostname is not usable "
-                          "as a file name (no '/', control characters, leading '.' or '-')")
+        raise BackupError(N_("cannot back up device %(host)r: its hostname is not usable "
+                             "as a file name (no '/', control characters, leading '.' or "
+                             "'-')"), host=hostname)
     return hostname + SUFFIX
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint
 
 from citynet.audit import AuditEntry
 from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
 from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
@@ -61,8 +62,8 @@ def _demo_seed(runtime: Runtime, box: SecretBox) -> None:
     with runtime.store.session() as session:
         stored = seed_backups(session, runtime.config, box)
     if stored:
-        click.echo(f"{stored} device configs shipped with the demo stored as their first "
-                   "backup (citynet devices plan --from-backup)")
+        click.echo(_("%(count)s device configs shipped with the demo stored as their first "
+                     "backup (citynet devices plan --from-backup)", count=stored))
 
 
 def _demo_serve(run: DemoRun) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
@@ -38,8 +39,6 @@ ENV_USERNAME, ENV_PASSWORD, ENV_KEY_FILE = ("CITYNET_DEVICE_USERNAME",
                                             "CITYNET_DEVICE_KEY_FILE")
 # templates that name citynet's RADIUS servers with the NAS entry's secret
 KEYED_TEMPLATES = ("guest_wifi", "nac")
-SELECTOR_HELP = ("HOSTNAME or a glob (*-acc-*), site:NAME, role:ROLE or platform:NAME; "
-                 "several are OR-ed; none means every device")
 
 
 class SelectorError(CitynetError):
@@ -71,7 +70,10 @@ def select_devices(session: Session, selectors: Sequence[str]) -> list[NetworkDe
         return every
     chosen = [d for d in every if any(matches(d, s) for s in selectors)]
     if not chosen:
-        raise SelectorError(f"no device matches {' '.join(selectors)} ({SELECTOR_HELP})")
+        raise SelectorError(N_("no device matches %(selectors)s (HOSTNAME or a glob "
+                               "(*-acc-*), site:NAME, role:ROLE or platform:NAME; several "
+                               "are OR-ed; none means every device)"),
+                            selectors=" ".join(selectors))
     return chosen
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet import audit
+from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
 from citynet.db import get_meta
@@ -174,11 +175,18 @@ def _write(path: Path | None, text: str) -> None:
         path.write_text(text)
 
 
-# what one record of a kind is called, for "1 street", "3 communities"
-ONE = {"streets": "street", "communities": "community", "buildings": "building",
-       "hotspots": "hotspot", "access_points": "access point", "credentials": "credential",
-       "nas": "NAS client", "devices": "device", "targets": "target"}
-MANY = {"nas": "NAS clients", "access_points": "access points"}
+# the count of a kind's records, of one and of several: "1 street", "3 communities"
+COUNTS = {
+    "streets": (N_("%(count)s street"), N_("%(count)s streets")),
+    "communities": (N_("%(count)s community"), N_("%(count)s communities")),
+    "buildings": (N_("%(count)s building"), N_("%(count)s buildings")),
+    "hotspots": (N_("%(count)s hotspot"), N_("%(count)s hotspots")),
+    "access_points": (N_("%(count)s access point"), N_("%(count)s access points")),
+    "credentials": (N_("%(count)s credential"), N_("%(count)s credentials")),
+    "nas": (N_("%(count)s NAS client"), N_("%(count)s NAS clients")),
+    "devices": (N_("%(count)s device"), N_("%(count)s devices")),
+    "targets": (N_("%(count)s target"), N_("%(count)s targets")),
+}
 
 
 @inventory.command("show")
@@ -203,16 +211,17 @@ def show_command(runtime: Runtime, kind: str | None, street: str | None,
         if demo and fmt is None:
             click.echo(_("(demo data: %(demo)s)", demo=demo), err=True)
         if kind is None:
-            shown = Listing("kinds", "kind", (Column("kind"), Column("count", right=True)),
+            shown = Listing("kinds", N_("%(count)s kind"), N_("%(count)s kinds"),
+                            (Column("kind"), Column("count", right=True)),
                             [{"kind": name, "count": count}
                              for name, count in queries.counts(session).items()])
         elif kind == "streets":
-            shown = _areas("streets", "street", queries.streets(session))
+            shown = _areas("streets", queries.streets(session))
         elif kind == "communities" and street:
             summaries = queries.communities(session, street)
             if summaries is None:
                 raise CitynetError(_("no street named %(name)s", name=repr(street)))
-            shown = _areas("communities", "community", summaries)
+            shown = _areas("communities", summaries)
         else:
             shown = _records(KINDS[kind], export(session, [KINDS[kind]])[kind])
     emit(shown, fmt)
@@ -222,7 +231,7 @@ def _records(kind: Kind, rows: list[dict[str, Any]]) -> Listing:
     """A kind's records with the columns of its import files (secrets, sealed, are left
     off the table)."""
     columns = [Column(f.name, table=not f.secret) for f in kind.fields]
-    return Listing(kind.name, ONE[kind.name], columns, rows, many=MANY.get(kind.name, ""))
+    return Listing(kind.name, *COUNTS[kind.name], columns, rows)
 
 
 AREA_COLUMNS = (Column("name"), Column("communities", right=True),
@@ -233,8 +242,8 @@ AREA_COLUMNS = (Column("name"), Column("communities", right=True),
                 Column("hotspots", right=True))
 
 
-def _areas(kind: str, one: str, summaries: list[queries.AreaSummary]) -> Listing:
-    return Listing(kind, one, AREA_COLUMNS, [
+def _areas(kind: str, summaries: list[queries.AreaSummary]) -> Listing:
+    return Listing(kind, *COUNTS[kind], AREA_COLUMNS, [
         {**asdict(s), "fiber_coverage": None if s.fiber_coverage is None
          else round(s.fiber_coverage, 2)} for s in summaries])
 
@@ -423,11 +432,11 @@ def nas_list(runtime: Runtime, fmt: str | None) -> None:
     """List the NAS clients (secrets are never shown)."""
     with runtime.store.session() as session:
         clients = session.scalars(select(NasClient).order_by(NasClient.name)).all()
-        shown = Listing("nas", "NAS client", NAS_COLUMNS, [
+        shown = Listing("nas", *COUNTS["nas"], NAS_COLUMNS, [
             {"name": c.name, "address": c.address, "vendor": c.vendor,
              "policy": c.policy, "message_authenticator": c.message_authenticator,
              "portal": f"{c.portal_protocol}:{c.portal_port}" if c.portal_protocol else "",
-             "hotspots": [h.name for h in c.hotspots]} for c in clients], many="NAS clients")
+             "hotspots": [h.name for h in c.hotspots]} for c in clients])
     emit(shown, fmt, empty=_("(no NAS clients: add one with `citynet nas add`)"))
 
 

@@ -235,7 +235,7 @@ def import_rows(session: Session, raws: list[RawRow], box: SecretBox | None) -> 
         return outcome
     if box is None and any(f.secret and row.values.get(f.name) is not None
                            for row in rows for f in row.raw.kind.fields):
-        raise SecretsError("this import has secrets but no secrets key is available")
+        raise SecretsError(N_("this import has secrets but no secrets key is available"))
     by_kind: dict[str, list[Row]] = {}
     for row in rows:
         by_kind.setdefault(row.raw.kind.name, []).append(row)

@@ -10,6 +10,7 @@ import click
 from flask import Blueprint
 
 from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
 from citynet.domains import DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
@@ -48,11 +49,13 @@ def _demo_seed(runtime: Runtime, box: SecretBox) -> None:
     with store.session() as session:
         outcome = import_rows(session, raw_rows(), box)
         if outcome.problems:  # the generator is ours: a problem here is a bug
-            raise CitynetError("demo data failed its own checks: " + str(outcome.problems[0]))
+            raise CitynetError(_("demo data failed its own checks: %(problem)s",
+                                 problem=outcome.problems[0]))
         set_meta(session, DEMO_MARK, "罗湖区演示数据 Luohu demo district (generated)")
     created = sum(outcome.created.values())
-    click.echo(f"demo district ready in {store.describe()}: {created} records created, "
-               f"{sum(outcome.unchanged.values()) + sum(outcome.updated.values())} already there")
+    click.echo(_("demo district ready in %(store)s: %(created)s records created, %(there)s "
+                 "already there", store=store.describe(), created=created,
+                 there=sum(outcome.unchanged.values()) + sum(outcome.updated.values())))
 
 
 def _demo_serve(run: DemoRun) -> None:

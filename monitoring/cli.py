@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy.exc import OperationalError
 
+from citynet import catalogs, languages
 from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.errors import StoreError
@@ -119,8 +120,8 @@ def _collect_once(leadership: Leadership, runtime: Runtime, chosen: list[Collect
 
     state = leadership.lead_once()
     if not state.leader:
-        raise click.ClickException(f"another process leads the singleton work ({state.reason})"
-                                   "; its collectors run there")
+        raise click.ClickException(_("another process leads the singleton work (%(reason)s); "
+                                     "its collectors run there", reason=state.reason))
     store = leadership.store()
     sinks = service.sinks(store, runtime.config)
     try:
@@ -173,10 +174,11 @@ def _collect_while_leader(leadership: Leadership, runtime: Runtime, chosen: list
 
 @click.command("targets")
 @click.option("--json", "as_json", is_flag=True, help="Print the targets as JSON.")
-@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default="en", show_default=True,
-              help="Language of the shortfall sentences.")
+@click.option("--lang", type=click.Choice(languages.PORTAL_LANGUAGES),
+              help="Language of the shortfall sentences [default: the command's (citynet "
+              "--lang, LANG); with --json, en].")
 @pass_runtime
-def targets(runtime: Runtime, as_json: bool, lang: str) -> None:
+def targets(runtime: Runtime, as_json: bool, lang: str | None) -> None:
     """Every coverage target: value now, trend, forecast at the deadline, status, shortfall.
 
     \b
@@ -185,6 +187,8 @@ def targets(runtime: Runtime, as_json: bool, lang: str) -> None:
     """
     from monitoring.targets import evaluate
 
+    # the JSON's shortfall_text is English unless asked (scripts read it, as before)
+    lang = lang or (languages.ENGLISH if as_json else catalogs.spoken())
     with runtime.store.session() as session:
         found = evaluate(session, datetime.now(UTC))
     if as_json:
@@ -349,11 +353,12 @@ def survey_list(runtime: Runtime, fmt: str | None) -> None:
     where = ZoneInfo(runtime.config.radius.timezone)
     with runtime.store.session() as session:
         results = survey_coverage(session)
-    emit(Listing("surveys", "survey hotspot", SURVEY_COLUMNS, [
+    emit(Listing("surveys", N_("%(count)s survey hotspot"), N_("%(count)s survey hotspots"),
+                 SURVEY_COLUMNS, [
         {"survey": r.survey, "date": r.started.astimezone(where).isoformat(timespec="minutes"),
          "hotspot": r.hotspot, "covered": r.covered, "points": r.total,
-         "percent": 100.0 * r.covered / r.total if r.total else 0.0} for r in results],
-        many="survey hotspots"), fmt, empty=_("(no surveys yet: citynet survey import --help)"))
+         "percent": 100.0 * r.covered / r.total if r.total else 0.0} for r in results]),
+         fmt, empty=_("(no surveys yet: citynet survey import --help)"))
 
 
 @click.group()
@@ -425,10 +430,11 @@ def alerts_list(runtime: Runtime, fmt: str | None) -> None:
                Column("for", right=True), Column("key", "alert"), Column("detail"),
                Column("rule", table=False), Column("subject", table=False),
                Column("notified", table=False))
-    emit(Listing("alerts", "alert firing", columns, [
+    emit(Listing("alerts", N_("%(count)s alert firing"), N_("%(count)s alerts firing"),
+                 columns, [
         {"since": r.since.isoformat(), "for": duration_text(now - r.since), "key": r.key,
          "detail": r.detail, "rule": r.rule, "subject": r.subject,
-         "notified": r.notified_at is not None} for r in rows], many="alerts firing"),
+         "notified": r.notified_at is not None} for r in rows]),
          fmt, empty=_("(no alert firing)"))
 
 

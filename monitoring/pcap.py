@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from citynet.catalogs import N_
 from citynet.errors import CitynetError
 
 LINKTYPE_RADIOTAP = 127
@@ -188,23 +189,27 @@ def read_beacons(path: Path, counts: CaptureCounts | None = None) -> Iterator[Be
     try:
         file = path.open("rb")
     except OSError as exc:
-        raise CaptureError(f"{path}: cannot open ({exc.strerror})") from None
+        raise CaptureError(N_("%(path)s: cannot open (%(reason)s)"), path=path,
+                           reason=exc.strerror) from None
     raw: _Readable = gzip.GzipFile(fileobj=file) if file.peek(2)[:2] == _GZIP_MAGIC else file
     source = _Source(raw, str(path))
     try:
         try:
             reader = RawPcapReader(source)  # type: ignore[arg-type]  # a file-like object
         except Scapy_Exception:
-            what = f"damaged data ({source.damage})" if source.damage else (
-                "empty" if path.stat().st_size == 0 else "not a pcap or pcapng capture")
-            raise CaptureError(f"{path}: {what}") from None
+            if source.damage:
+                raise CaptureError(N_("%(path)s: damaged data (%(reason)s)"), path=path,
+                                   reason=source.damage) from None
+            raise CaptureError(N_("%(path)s: empty") if path.stat().st_size == 0
+                               else N_("%(path)s: not a pcap or pcapng capture"),
+                               path=path) from None
         pcapng = isinstance(reader, RawPcapNgReader)
         source.clean_end_reads = {4} if pcapng else {16}
         if not pcapng and reader.linktype != LINKTYPE_RADIOTAP:
-            raise CaptureError(
-                f"{path}: link type {reader.linktype} is not 802.11 with radiotap headers "
-                f"({LINKTYPE_RADIOTAP}); capture in monitor mode, e.g. "
-                "`tcpdump -i wlan0mon -w walk.pcap`")
+            raise CaptureError(N_(
+                "%(path)s: link type %(found)s is not 802.11 with radiotap headers "
+                "(%(needed)s); capture in monitor mode, e.g. `tcpdump -i wlan0mon -w "
+                "walk.pcap`"), path=path, found=reader.linktype, needed=LINKTYPE_RADIOTAP)
         records = iter(reader)
         while True:
             try:
@@ -222,8 +227,9 @@ def read_beacons(path: Path, counts: CaptureCounts | None = None) -> Iterator[Be
                 counts.beacons += 1
                 yield found
         if source.problem:
-            raise CaptureError(f"{path}: {source.problem}; {counts.frames} frames were read "
-                               "before it. Copy the capture again from the survey laptop.")
+            raise CaptureError(N_("%(path)s: %(problem)s; %(count)s frames were read before "
+                                  "it. Copy the capture again from the survey laptop."),
+                               path=path, problem=source.problem, count=counts.frames)
     finally:
         source.close()
         file.close()  # a GzipFile leaves the file it reads from open

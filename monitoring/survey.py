@@ -27,6 +27,7 @@ from typing import Protocol
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_
 from citynet.errors import CitynetError
 from monitoring.models import SurveyPoint
 from monitoring.pcap import Beacon, CaptureCounts
@@ -75,8 +76,8 @@ def parse_points(text: str, source: str) -> list[PlannedPoint]:
     reader.fieldnames = [f.strip().lower() for f in reader.fieldnames or ()]
     missing = {"point", "start", "end"} - set(reader.fieldnames)
     if missing:
-        raise SurveyError(f"{source}: needs the columns point,start,end "
-                          f"(missing: {', '.join(sorted(missing))})")
+        raise SurveyError(N_("%(source)s: needs the columns point,start,end (missing: "
+                             "%(missing)s)"), source=source, missing=", ".join(sorted(missing)))
     points: list[PlannedPoint] = []
     lines: dict[str, int] = {}
     problems: list[str] = []
@@ -105,7 +106,7 @@ def parse_points(text: str, source: str) -> list[PlannedPoint]:
     if problems:
         raise SurveyError("\n".join(problems))
     if not points:
-        raise SurveyError(f"{source}: no points")
+        raise SurveyError(N_("%(source)s: no points"), source=source)
     return points
 
 
@@ -113,7 +114,8 @@ def read_points(path: Path) -> list[PlannedPoint]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SurveyError(f"{path}: cannot read ({exc})") from None
+        raise SurveyError(N_("%(path)s: cannot read (%(reason)s)"), path=path,
+                          reason=exc) from None
     return parse_points(text, str(path))
 
 
@@ -286,19 +288,23 @@ def check_measured(result: Measurement, counts: CaptureCounts, capture: str,
     """Refuse a survey that measured nothing, saying what most likely went wrong."""
     tally = result.tally
     if result.span is None:
-        raise SurveyError(f"{capture}: no beacons with a dBm signal among {counts.frames} "
-                          f"frames ({counts.not_beacons} not beacons, {counts.no_signal} "
-                          f"without a radiotap dBm signal, {counts.bad_fcs} with a bad "
-                          "checksum)")
+        raise SurveyError(N_("%(capture)s: no beacons with a dBm signal among %(frames)s "
+                             "frames (%(not_beacons)s not beacons, %(no_signal)s without a "
+                             "radiotap dBm signal, %(bad_fcs)s with a bad checksum)"),
+                          capture=capture, frames=counts.frames,
+                          not_beacons=counts.not_beacons, no_signal=counts.no_signal,
+                          bad_fcs=counts.bad_fcs)
     if plan_source is not None and tally.ignored == tally.beacons:
         first, last = (moment.isoformat(timespec="seconds") for moment in result.span)
-        raise SurveyError(f"no beacon falls in a point of {plan_source}: the capture runs "
-                          f"from {first} to {last}; check the times' UTC offset")
+        raise SurveyError(N_("no beacon falls in a point of %(plan)s: the capture runs "
+                             "from %(first)s to %(last)s; check the times' UTC offset"),
+                          plan=plan_source, first=first, last=last)
     if not result.targets:
-        raise SurveyError(f"{capture}: no beacon of an inventory access point was heard "
-                          f"({tally.foreign} foreign, {tally.ambiguous} of ambiguous BSSIDs); "
-                          "check the access points' MACs (citynet inventory show "
-                          "access_points)")
+        raise SurveyError(N_("%(capture)s: no beacon of an inventory access point was "
+                             "heard (%(foreign)s foreign, %(ambiguous)s of ambiguous BSSIDs); "
+                             "check the access points' MACs (citynet inventory show "
+                             "access_points)"), capture=capture, foreign=tally.foreign,
+                          ambiguous=tally.ambiguous)
 
 
 def _reading(point: str, hotspot: str, moment: datetime,

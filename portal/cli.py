@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
 from citynet.listings import Column, Listing, emit, format_options
@@ -88,7 +89,8 @@ def merchants_list(runtime: Runtime, fmt: str | None) -> None:
 
     today = date.today()
     with runtime.store.session() as session:
-        shown = Listing("merchants", "merchant", MERCHANT_COLUMNS, [
+        shown = Listing("merchants", N_("%(count)s merchant"), N_("%(count)s merchants"),
+                        MERCHANT_COLUMNS, [
             {"name": m.name, "category": m.category, "valid_from": m.valid_from,
              "valid_until": m.valid_until, "impressions": m.impressions, "clicks": m.clicks,
              "communities": list(m.communities),

@@ -227,7 +227,8 @@ def profile_list(runtime: Runtime, fmt: str | None) -> None:
     rows = [{**asdict(t), "built_in": False} for t in terms]
     if "default" not in found:
         rows.insert(0, {**asdict(profiles.DEFAULT), "built_in": True})
-    emit(Listing("profiles", "profile", _profile_columns(), rows), fmt)
+    emit(Listing("profiles", N_("%(count)s profile"), N_("%(count)s profiles"),
+                 _profile_columns(), rows), fmt)
 
 
 @radius.command("token")
@@ -372,8 +373,9 @@ def vouchers_list(runtime: Runtime, fmt: str | None) -> None:
 
     with runtime.store.session() as session:
         batches = voucher_store.batches(session, datetime.now(UTC))
-    emit(Listing("batches", "batch", BATCH_COLUMNS, [b.view() for b in batches],
-                 many="batches"), fmt, empty=_("(no vouchers: citynet vouchers create --help)"))
+    emit(Listing("batches", N_("%(count)s batch"), N_("%(count)s batches"),
+                 BATCH_COLUMNS, [b.view() for b in batches]), fmt,
+         empty=_("(no vouchers: citynet vouchers create --help)"))
 
 
 @click.group()
@@ -449,9 +451,10 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
             click.echo(_("1 record") if matched == 1 else
                        _("%(count)s records", count=format(matched, ",")), err=True)
             return
-        shown = Listing("records", "record", RECORD_COLUMNS,
+        shown = Listing("records", N_("%(count)s record"), N_("%(count)s records"),
+                        RECORD_COLUMNS,
                         [login_records.export_row(r) for r in islice(found, limit)], matched)
-    emit(shown, "table", more="raise --limit to see more, or --csv for every one")
+    emit(shown, "table", more=_("raise --limit to see more, or --csv for every one"))
 
 
 @records.command("purge")
@@ -535,9 +538,10 @@ def sessions_list(runtime: Runtime, show_all: bool, user: str | None, mac: str |
     with runtime.store.session() as session:
         rows, more = live_sessions.search(session, limit=limit, **criteria)
         matched = live_sessions.count(session, **criteria) if more else len(rows)
-        shown = Listing("sessions", "session", SESSION_COLUMNS,
+        shown = Listing("sessions", N_("%(count)s session"), N_("%(count)s sessions"),
+                        SESSION_COLUMNS,
                         [live_sessions.view(r, masked=False) for r in rows], matched)
-    emit(shown, fmt, more="raise --limit to see more")
+    emit(shown, fmt, more=_("raise --limit to see more"))
 
 
 def _open_row(runtime: Runtime, session_id: str, nas_name: str | None) -> int:

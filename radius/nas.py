@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_
 from citynet.crypto import SecretBox
 from citynet.errors import SecretsError
 from inventory.models import NasClient
@@ -79,8 +80,8 @@ class NasRegistry:
         if not clients:
             return cls([])
         if box is None:
-            raise SecretsError("NAS clients are registered but no secrets key is available "
-                               "to open their shared secrets")
+            raise SecretsError(N_("NAS clients are registered but no secrets key is "
+                                  "available to open their shared secrets"))
         return cls([
             NasEntry(c.name, ipaddress.ip_network(c.address), box.open(c.secret_sealed).encode(),
                      c.policy, c.message_authenticator != "off", c.vendor.value)

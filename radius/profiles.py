@@ -18,6 +18,8 @@ from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.cache import Reloading
+from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.db import Base, Store
 
 log = logging.getLogger(__name__)
@@ -66,17 +68,24 @@ class Terms:
         return self.daily_megabytes * 1_000_000
 
     def describe(self) -> str:
-        return (f"{self.name}: session ≤ {self.max_session_minutes} min, idle "
-                f"{self.idle_timeout} s, interim {self.interim_interval} s, bandwidth "
-                f"{_limit(self.bandwidth_up_kbps, 'kbit/s')} up / "
-                f"{_limit(self.bandwidth_down_kbps, 'kbit/s')} down, daily "
-                f"{_limit(self.daily_minutes, 'min')} and {_limit(self.daily_megabytes, 'MB')}"
-                f", {_limit(self.simultaneous_use, 'device(s)')} at once, remember "
-                f"{self.remember_days} d, messages in {self.language}")
+        """The terms in one line, in the command's language."""
+        rate = N_("%(value)s kbit/s")
+        limits = {"up": _limit(self.bandwidth_up_kbps, rate),
+                  "down": _limit(self.bandwidth_down_kbps, rate),
+                  "minutes": _limit(self.daily_minutes, N_("%(value)s min")),
+                  "megabytes": _limit(self.daily_megabytes, N_("%(value)s MB")),
+                  "devices": _limit(self.simultaneous_use, N_("%(value)s device(s)"))}
+        return _("%(name)s: session ≤ %(session)s min, idle %(idle)s s, interim %(interim)s "
+                 "s, bandwidth %(up)s up / %(down)s down, daily %(minutes)s and "
+                 "%(megabytes)s, %(devices)s at once, remember %(days)s d, messages in "
+                 "%(language)s", name=self.name, session=self.max_session_minutes,
+                 idle=self.idle_timeout, interim=self.interim_interval,
+                 days=self.remember_days, language=self.language, **limits)
 
 
-def _limit(value: int, unit: str) -> str:
-    return f"{value} {unit}" if value else "no limit"
+def _limit(value: int, amount: str) -> str:
+    """``amount`` (a msgid with a %(value)s blank) said, or "no limit" for 0."""
+    return _(amount, value=value) if value else _("no limit")
 
 
 DEFAULT = Terms()
@@ -91,13 +100,15 @@ LIMITS = {  # name → (lowest, highest) a profile may set
 
 def check(terms: Terms) -> list[str]:
     """What is wrong with these terms (empty: nothing)."""
-    problems = [f"{name} must be between {low} and {high}"
+    problems = [_("%(name)s must be between %(low)s and %(high)s", name=name, low=low,
+                  high=high)
                 for name, (low, high) in LIMITS.items()
                 if not low <= getattr(terms, name) <= high]
     if terms.language not in LANGUAGES:
-        problems.append(f"language must be one of {', '.join(LANGUAGES)}")
+        problems.append(_("language must be one of %(languages)s",
+                          languages=", ".join(LANGUAGES)))
     if not terms.name or len(terms.name) > 64:
-        problems.append("name must be 1 to 64 characters")
+        problems.append(_("name must be 1 to 64 characters"))
     return problems
 
 

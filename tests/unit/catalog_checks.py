@@ -4,6 +4,7 @@ The packages are the Makefile's ``CATALOGS`` (one line there adds one)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -111,3 +112,69 @@ def shown_literals(template: str) -> list[str]:
     parser.feed(_JINJA.sub(" ", _TRANS_BLOCK.sub(" ", template)))
     parser.close()
     return parser.found
+
+
+# --- literal text the commands print ----------------------------------------------------
+
+# what a command shows people: click's output, prompts and errors, and the errors it
+# raises (click prints a CitynetError's text as the command's one line)
+_SHOWING = frozenset({"echo", "secho", "confirm", "prompt", "ClickException", "UsageError",
+                      "BadParameter", "FileError"})
+# keywords that carry text to show (a listing's hints, click's message=)
+_SHOWN_KEYWORDS = frozenset({"message", "text", "more", "empty"})
+
+
+def command_modules(package: str) -> list[Path]:
+    """The package's modules that import click: its commands and what they print."""
+    found = []
+    for path in sorted((ROOT / package).glob("**/*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if any((isinstance(node, ast.Import) and any(a.name == "click" for a in node.names))
+               or (isinstance(node, ast.ImportFrom) and node.module == "click")
+               for node in ast.walk(tree)):
+            found.append(path)
+    return found
+
+
+def _literal(node: ast.expr) -> str:
+    """The literal text of an argument: a string, an f-string's fixed parts, joined by
+    ``+``, ``%`` or ``.format``; "" for text made elsewhere (``_(…)``, a variable)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return " ".join(part.value for part in node.values
+                        if isinstance(part, ast.Constant) and isinstance(part.value, str))
+    if isinstance(node, ast.BinOp):
+        return f"{_literal(node.left)} {_literal(node.right)}"
+    if isinstance(node, ast.IfExp):
+        return f"{_literal(node.body)} {_literal(node.orelse)}"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "format":
+        return _literal(node.func.value)
+    return ""
+
+
+def _name(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else \
+        call.func.id if isinstance(call.func, ast.Name) else ""
+
+
+def printed_literals(source: str) -> list[tuple[int, str]]:
+    """(line, text) of each literal with a letter a command shows people outside the
+    catalogs: the text of click's echo, prompts and errors, of every exception raised,
+    and of a listing's ``more=``/``empty=`` hints (names the same in every language,
+    ``SAME_EVERYWHERE``, are not text)."""
+    tree = ast.parse(source)
+    raised = {id(node.exc) for node in ast.walk(tree)
+              if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        shown = [*(node.args[:1] if _name(node) in _SHOWING or id(node) in raised else []),
+                 *(k.value for k in node.keywords if k.arg in _SHOWN_KEYWORDS)]
+        for argument in shown:
+            text = _literal(argument)
+            if _LETTER.search(_SAME.sub(" ", text)):
+                found.append((node.lineno, text.strip()))
+    return found

@@ -1,7 +1,8 @@
 """Every package with gettext catalogs (the Makefile's CATALOGS: the kernel and the
 domains): each msgid its code and templates use is in each locale's catalog and none is
 stale, both Chinese catalogs translate every message with the same blanks, the committed
-.mo files are the .po sources compiled, and no template shows text outside the catalogs."""
+.mo files are the .po sources compiled, and no template nor command shows text outside
+the catalogs."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from tests.unit.catalog_checks import (
     ROOT,
     TRANSLATED,
     catalog,
+    command_modules,
     packages,
+    printed_literals,
     shown_literals,
     templates,
     translations,
@@ -122,3 +125,48 @@ def test_a_msgid_two_catalogs_share_is_translated_alike(locale: str) -> None:
             if message.id:
                 seen.setdefault(str(message.id), {})[package] = str(message.string)
     assert {msgid: by for msgid, by in seen.items() if len(set(by.values())) > 1} == {}
+
+
+# literal text a command module may print: (module, the literal's text as found)
+NOT_TEXT_FOR_PEOPLE = {
+    # the registry's refusals: raised while the CLI is composed, before any command has a
+    # language (and before the catalogs, which the registered domains name, are known)
+    ("citynet/domains.py", "domain   requires  , which is not registered (  entry points)"),
+    ("citynet/domains.py", "domains require each other in a circle:"),
+    ("citynet/domains.py", "entry point   =   is not a Domain"),
+    ("citynet/domains.py", "no domain is registered (  entry points): install citynet into "
+                           "its virtual environment (pip install -e .)"),
+}
+
+
+@pytest.mark.parametrize("path", [path for package in PACKAGES
+                                  for path in command_modules(package)],
+                         ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_a_command_prints_no_text_outside_the_catalogs(path: Path) -> None:
+    """What a module that uses click echoes, asks or raises is ``_()``/``N_()`` text or
+    values (names, tables, JSON), never a literal sentence in one language."""
+    module = path.relative_to(ROOT).as_posix()
+    found = [f"line {line}: {text!r}" for line, text in printed_literals(path.read_text())
+             if (module, text) not in NOT_TEXT_FOR_PEOPLE]
+    assert found == [], "wrap them in _() and run `make catalogs` (docs/i18n.md)"
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ('click.echo("done")', ["done"]),
+    ('click.echo(f"{n} rows written")', ["rows written"]),
+    ('raise click.UsageError("--a excludes --b")', ["--a excludes --b"]),
+    ('raise CitynetError(f"no NAS named {name!r}")', ["no NAS named"]),
+    ('raise SomeError("refused: " + why)', ["refused:"]),
+    ('emit(shown, fmt, more="raise --limit")', ["raise --limit"]),
+    ('click.confirm("Replace it?", abort=True)', ["Replace it?"]),
+    ('click.echo(_("done"))', []),
+    ('click.echo(_("%(n)s rows", n=n) + f" {extra}")', []),
+    ('raise CitynetError(N_("no NAS named %(name)r"), name=name)', []),
+    ('click.echo(f"{name:<12} {value}")', []),
+    ('click.echo(f"[{section}]")', []),
+    ('click.echo(f"{when} UTC  {mac}")', []),
+    ('click.echo(json.dumps(rows))', []),
+    ('log.warning("store away: %s", exc)', []),
+])
+def test_what_counts_as_printed_text(source: str, found: list[str]) -> None:
+    assert [text for _line, text in printed_literals(source)] == found

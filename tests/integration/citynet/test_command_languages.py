@@ -29,20 +29,74 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
         yield config
 
 
-def run(config: Config, *args: str, code: int = 0) -> Result:
+def run(config: Config, *args: str, code: int = 0, lang: str = "C.UTF-8",
+        input: str | None = None) -> Result:
     from citynet.cli import cli
 
-    result = CliRunner().invoke(cli, list(args), env={"CITYNET_DATA_DIR": str(config.data_path),
-                                                      "CITYNET_DATABASE__URL": ""})
+    result = CliRunner().invoke(cli, list(args), input=input,
+                                env={"CITYNET_DATA_DIR": str(config.data_path),
+                                     "CITYNET_DATABASE__URL": "", "LANG": lang})
     assert result.exit_code == code, (result.stdout, result.stderr)
     return result
 
 
-def hant(config: Config, *args: str, code: int = 0) -> Result:
-    return run(config, "--lang", "zh-Hant", *args, code=code)
+def hant(config: Config, *args: str, code: int = 0, input: str | None = None) -> Result:
+    return run(config, "--lang", "zh-Hant", *args, code=code, input=input)
+
+
+def simplified(config: Config, *args: str, code: int = 0) -> Result:
+    """As a terminal with a Simplified Chinese locale runs it (no --lang)."""
+    return run(config, *args, code=code, lang="zh_CN.UTF-8")
+
+
+def test_the_kernels_errors_and_messages(district: Config) -> None:
+    assert simplified(district, "staff", "disable", "ghost", code=1).stderr == (
+        "Error: 没有名为 'ghost' 的工作人员（citynet staff list）\n")
+    assert run(district, "staff", "disable", "ghost", code=1).stderr == (
+        "Error: no staff user named 'ghost' (citynet staff list)\n")
+    weak = "Error: 密碼至少要有 12 個字元\n"
+    assert hant(district, "staff", "add", "ho.ka", "--role", "auditor", "--password-stdin",
+                input="short\n", code=1).stderr == weak
+    assert hant(district, "db", "current").stdout.startswith("儲存：    sqlite:///")
+
+
+def test_a_listings_count(district: Config) -> None:
+    assert simplified(district, "inventory", "show", "streets").stderr == "10 条街道\n"
+    assert hant(district, "nas", "list").stderr == "1 個 NAS 用戶端\n"
+    assert run(district, "nas", "list").stderr == "1 NAS client\n"
+
+
+def test_an_error_raised_below_the_command_keeps_its_english_apart(district: Config) -> None:
+    """A domain's error that an API also returns (SelectorError) is said in the command's
+    language on the CLI, and stays English in ``str()``."""
+    said = simplified(district, "devices", "backup", "zzz", code=1).stderr
+    assert said.startswith("Error: 没有设备符合 zzz（")
+    assert run(district, "devices", "backup", "zzz", code=1).stderr.startswith(
+        "Error: no device matches zzz (HOSTNAME or a glob")
+
+
+def test_targets_speak_the_commands_language_and_json_stays_english(district: Config) -> None:
+    import json
+    import re
+
+    table = simplified(district, "targets").stdout
+    assert re.search(r"\n +全区还有 \d+ 栋政务楼宇待接入光纤\n", table)
+    assert "目标 100%，期限 2027-12-31" in table
+    english = re.compile(r"\d+ more government buildings to connect in the district")
+    shown = json.loads(simplified(district, "targets", "--json").stdout)
+    assert any(english.fullmatch(target["shortfall_text"]) for target in shown)
+    assert english.search(run(district, "--lang", "zh-CN", "targets", "--lang", "en").stdout)
 
 
 def test_radius_commands(district: Config) -> None:
+    terms = hant(district, "radius", "profile", "set", "library", "--daily-minutes", "120")
+    assert terms.stdout.startswith("library：每次上網 ≤ 240 分鐘，")
+    assert "每日 120 分鐘" in terms.stdout
+    assert run(district, "radius", "profile", "set", "library").stdout.startswith(
+        "library: session ≤ 240 min, ")
+    long = "x" * 65
+    assert hant(district, "radius", "profile", "set", long, code=1).stderr == (
+        f"Error: 政策設定 {long}：名稱須為 1 至 64 個字元\n")
     made = hant(district, "vouchers", "create", "--count", "2", "--minutes", "10")
     assert made.stderr.startswith("2 張上網券，10 分鐘，每張 1 部裝置，批次 -，未使用的於 ")
     assert hant(district, "radius", "remember", "zz", "--phone", "13800138000",

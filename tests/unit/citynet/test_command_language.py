@@ -100,3 +100,18 @@ def test_the_kernel_catalog_is_complete_and_compiled(locale: str) -> None:
     assert {key: value for key, value in shown.items() if key} == {
         message.id: message.string for message in catalog
         if message.id and message.string and not message.fuzzy}
+
+
+def test_an_error_keeps_its_english_and_says_itself_in_the_commands_language() -> None:
+    """A msgid and its values (an error an API also returns): str() is English, said()
+    the command's language; a text already said (gettext at the raise) is itself."""
+    from citynet.catalogs import N_
+    from citynet.domains import registered
+    from citynet.errors import CitynetError
+
+    error = CitynetError(N_("%(file)s is missing"), file="x.db")
+    with catalogs.speaking("zh-CN", registered()):
+        assert (str(error), error.said()) == ("x.db is missing", "缺少 x.db")
+        assert catalogs.spoken() == "zh-CN"
+        assert CitynetError(catalogs.gettext("citynet stopped")).said() == "citynet 已停止"
+    assert error.said() == "x.db is missing" and catalogs.spoken() == "en"

@@ -17,6 +17,7 @@ from citynet.listings import (
 )
 
 COLUMNS = (Column("name"), Column("count", right=True), Column("secret", table=False))
+THINGS = ("%(count)s thing", "%(count)s things")  # a listing's counts: msgids
 
 
 def test_a_table_aligns_chinese_and_latin_cells_by_terminal_columns() -> None:
@@ -28,26 +29,27 @@ def test_a_table_aligns_chinese_and_latin_cells_by_terminal_columns() -> None:
 
 
 def test_counts_are_words_with_the_right_plural() -> None:
-    assert counted(1, "voucher") == "1 voucher"
-    assert counted(0, "voucher") == "0 vouchers"
-    assert counted(5312, "batch", "batches") == "5,312 batches"
+    one, many = "%(count)s voucher", "%(count)s vouchers"
+    assert counted(1, one, many) == "1 voucher"
+    assert counted(0, one, many) == "0 vouchers"
+    assert counted(5312, one, many) == "5,312 vouchers"
 
 
 def test_one_json_shape_and_the_summary_says_what_was_left_out() -> None:
     rows = [{"name": "a", "count": 1, "secret": "s"}, {"name": "b", "count": 2, "secret": None}]
-    whole = Listing("things", "thing", COLUMNS, rows)
+    whole = Listing("things", *THINGS, COLUMNS, rows)
     assert json.loads(as_json(whole)) == {"things": rows, "count": 2, "matched": 2,
                                           "truncated": False}
-    part = Listing("things", "thing", COLUMNS, rows[:1], matched=5312)
+    part = Listing("things", *THINGS, COLUMNS, rows[:1], matched=5312)
     assert json.loads(as_json(part))["truncated"] is True
     assert summary(part, "raise --limit") == "showing 1 of 5,312 things; raise --limit"
-    assert summary(Listing("nas", "NAS client", COLUMNS, rows[:1], many="NAS clients")) == (
-        "1 NAS client")
+    assert summary(part) == "showing 1 of 5,312 things"
+    assert summary(Listing("things", *THINGS, COLUMNS, rows[:1])) == "1 thing"
 
 
 def test_csv_has_every_column_and_no_formula() -> None:
     out = io.StringIO()
-    write_csv(Listing("things", "thing", COLUMNS, [{"name": "=1+2", "count": 3,
+    write_csv(Listing("things", *THINGS, COLUMNS, [{"name": "=1+2", "count": 3,
                                                     "secret": None}]), out)
     assert out.getvalue() == "name,count,secret\n'=1+2,3,\n"
 
@@ -55,8 +57,22 @@ def test_csv_has_every_column_and_no_formula() -> None:
 def test_an_empty_cell_shows_as_a_dash_on_screen_and_empty_in_csv() -> None:
     from citynet.listings import table_lines
 
-    empty = Listing("things", "thing", COLUMNS, [{"name": "", "count": 0, "secret": None}])
+    empty = Listing("things", *THINGS, COLUMNS, [{"name": "", "count": 0, "secret": None}])
     assert table_lines(empty) == ["name  count", "-         0"]
     out = io.StringIO()
     write_csv(empty, out)
     assert out.getvalue() == "name,count,secret\n,0,\n"
+
+
+def test_the_count_is_said_in_the_commands_language() -> None:
+    from citynet import catalogs
+    from citynet.domains import registered
+
+    sessions = ("%(count)s session", "%(count)s sessions")  # radius's msgids
+    part = Listing("sessions", *sessions, COLUMNS, [{"name": "a"}], matched=5312)
+    with catalogs.speaking("zh-CN", registered()):
+        assert summary(part, "加大 --limit") == "共 5,312 个上网会话，显示其中 1 条；加大 --limit"
+    with catalogs.speaking("zh-Hant", registered()):
+        assert summary(Listing("sessions", *sessions, COLUMNS, [{"name": "a"}])) == (
+            "1 個上網連線")
+    assert summary(part) == "showing 1 of 5,312 sessions"

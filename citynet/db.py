@@ -89,7 +89,7 @@ class DriverStatement:
     once per dialect, with the column types' own bind and result conversions, but none of
     SQLAlchemy's per-execution work (cache keys, execution context, result objects) —
     which costs several times the query itself. Only for the statements run for every
-    RADIUS request; everything else goes through SQLAlchemy as usual."""
+    RADIUS request or portal login; everything else goes through SQLAlchemy as usual."""
 
     def __init__(self, statement: Any, keys: Sequence[str] = ()) -> None:
         self.statement = statement
@@ -158,6 +158,13 @@ class DriverStatement:
             return None
         return tuple(convert(value) if convert else value
                      for convert, value in zip(results, row, strict=True))
+
+    def all(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row (converted by the columns' types)."""
+        rows, results = self._run(session, [values], lambda cursor, sql, parameters: (
+            cursor.execute(sql, parameters[0]).fetchall()))
+        return [tuple(convert(value) if convert else value
+                      for convert, value in zip(results, row, strict=True)) for row in rows]
 
     def many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """executemany: one row of parameters per mapping."""

@@ -96,13 +96,14 @@ class DriverStatement:
         self.keys = list(keys)  # an INSERT's columns (the keys of its rows)
         self._prepared: dict[tuple[str, str], _Prepared] = {}
 
-    def _run(self, session: Session, rows: Sequence[Mapping[str, Any]],
+    def _run(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]],
              work: Callable[[Any, str, list[Any]], Any]) -> tuple[Any, list[Convert]]:
         """``work(cursor, sql, parameters of each row)`` on the session's DB-API
-        connection, and the result columns' conversions; the driver's errors become
+        connection (or the connection's: :meth:`Store.statement`'s commits each
+        statement), and the result columns' conversions; the driver's errors become
         SQLAlchemy's (a store failure is an OperationalError whichever way it was
         reached), and a lost connection is thrown away."""
-        connection = session.connection()
+        connection = session.connection() if isinstance(session, Session) else session
         dialect = connection.dialect
         sql, binds, results = self._for(dialect)
         driver = connection.connection.driver_connection
@@ -166,7 +167,7 @@ class DriverStatement:
         return [tuple(convert(value) if convert else value
                       for convert, value in zip(results, row, strict=True)) for row in rows]
 
-    def many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    def many(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """executemany: one row of parameters per mapping."""
         if rows:
             self._run(session, rows, lambda cursor, sql, parameters: cursor.executemany(

@@ -90,20 +90,21 @@ class DriverStatement:
     once per dialect, with the column types' own bind and result conversions, but none of
     SQLAlchemy's per-execution work (cache keys, execution context, result objects) —
     which costs several times the query itself. Only for the statements run for every
-    RADIUS request; everything else goes through SQLAlchemy as usual."""
+    RADIUS request or portal login; everything else goes through SQLAlchemy as usual."""
 
     def __init__(self, statement: Any, keys: Sequence[str] = ()) -> None:
         self.statement = statement
         self.keys = list(keys)  # an INSERT's columns (the keys of its rows)
         self._prepared: dict[tuple[str, str], _Prepared] = {}
 
-    def _run(self, session: Session, rows: Sequence[Mapping[str, Any]],
+    def _run(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]],
              work: Callable[[Any, str, list[Any]], Any]) -> tuple[Any, list[Convert]]:
         """``work(cursor, sql, parameters of each row)`` on the session's DB-API
-        connection, and the result columns' conversions; the driver's errors become
+        connection (or the connection's: :meth:`Store.statement`'s commits each
+        statement), and the result columns' conversions; the driver's errors become
         SQLAlchemy's (a store failure is an OperationalError whichever way it was
         reached), and a lost connection is thrown away."""
-        connection = session.connection()
+        connection = session.connection() if isinstance(session, Session) else session
         dialect = connection.dialect
         sql, binds, results = self._for(dialect)
         driver = connection.connection.driver_connection
@@ -160,7 +161,14 @@ class DriverStatement:
         return tuple(convert(value) if convert else value
                      for convert, value in zip(results, row, strict=True))
 
-    def many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    def all(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row (converted by the columns' types)."""
+        rows, results = self._run(session, [values], lambda cursor, sql, parameters: (
+            cursor.execute(sql, parameters[0]).fetchall()))
+        return [tuple(convert(value) if convert else value
+                      for convert, value in zip(results, row, strict=True)) for row in rows]
+
+    def many(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """executemany: one row of parameters per mapping."""
         if rows:
             self._run(session, rows, lambda cursor, sql, parameters: cursor.executemany(

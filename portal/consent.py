@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Connection, String, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, UtcDateTime
+from citynet.db import Base, DriverStatement, UtcDateTime, table
 
 TERMS_VERSION = "2026-11"  # bump when the terms or the privacy policy change
 
@@ -23,6 +23,11 @@ class Consent(Base):
 
 
 def record(session: Session | Connection, identity: str, location: bool, now: datetime) -> None:
-    # an INSERT, not an object: it is on every login, and nothing reads it back here
-    session.execute(insert(Consent).values(identity=identity, at=now,
-                                           terms_version=TERMS_VERSION, location=location))
+    # an INSERT, not an object: it is on every login, and nothing reads it back here;
+    # built once and run on the driver (no SQLAlchemy work per login)
+    _RECORD.many(session, [{"identity": identity, "at": now, "terms_version": TERMS_VERSION,
+                            "location": location}])
+
+
+_RECORD = DriverStatement(insert(table(Consent)), ["identity", "at", "terms_version",
+                                                   "location"])

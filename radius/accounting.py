@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from citynet.db import Store, kept_lengths, table
+from citynet.db import DriverStatement, Store, kept_lengths, table
 from citynet.logs import store_failed
 from radius import guesses, records, retries
 from radius.decisions import (
@@ -258,8 +258,17 @@ def update_sessions(session: Session, events: list[AccountingEvent]) -> None:
 
 
 _SESSIONS = table(RadiusSession)
-_UPDATE_SESSION = (update(_SESSIONS).where(_SESSIONS.c.id == bindparam("row_id"))
-                   .values({name: bindparam("new_" + name) for name in SESSION_FIELDS}))
+# built once; the writes run on the driver (DriverStatement): every Accounting-Start,
+# Interim and Stop writes its session's row, and SQLAlchemy's per-execution work (cache
+# keys, execution contexts, results) cost several times the writes
+_SESSION_ROWS = select(_SESSIONS).where(_SESSIONS.c.nas == bindparam("nas"),
+                                        _SESSIONS.c.session_id.in_(
+                                            bindparam("ids", expanding=True)))
+_UPDATE_SESSION = DriverStatement(
+    update(_SESSIONS).where(_SESSIONS.c.id == bindparam("row_id"))
+    .values({name: bindparam("new_" + name) for name in SESSION_FIELDS}))
+_INSERT_SESSION = DriverStatement(insert(_SESSIONS), ["nas", "session_id", "started_at",
+                                                      *SESSION_FIELDS])
 
 
 def _write_sessions(session: Session, events: list[AccountingEvent]) -> None:
@@ -271,20 +280,17 @@ def _write_sessions(session: Session, events: list[AccountingEvent]) -> None:
     states: dict[tuple[str, str], dict[str, Any]] = {}
     connection = session.connection()
     for nas, ids in wanted.items():
-        for row in connection.execute(select(_SESSIONS).where(
-                _SESSIONS.c.nas == nas, _SESSIONS.c.session_id.in_(ids))).mappings():
+        for row in connection.execute(_SESSION_ROWS, {"nas": nas, "ids": list(ids)}).mappings():
             states[(row["nas"], row["session_id"])] = dict(row)
     for event in events:
         key = (event.nas, event.session_id)
         states[key] = fold(states.get(key), event)
     known = [state for state in states.values() if state.get("id") is not None]
     new = [state for state in states.values() if state.get("id") is None]
-    if known:
-        connection.execute(_UPDATE_SESSION, [
-            {"row_id": state["id"], **{"new_" + name: state[name] for name in SESSION_FIELDS}}
-            for state in known])
-    if new:
-        connection.execute(insert(_SESSIONS), new)
+    _UPDATE_SESSION.many(session, [
+        {"row_id": state["id"], **{"new_" + name: state[name] for name in SESSION_FIELDS}}
+        for state in known])
+    _INSERT_SESSION.many(session, new)
 
 
 Job = AccountingEvent | Login | ForeignLogin

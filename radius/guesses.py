@@ -24,10 +24,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from citynet.db import DriverStatement, table
 from radius.records import LoginEvent, LoginRecord
 
 log = logging.getLogger(__name__)
@@ -68,31 +70,49 @@ def held(session: Session, nas: str, mac: str, ip: str, now: datetime,
          pending: Keys | None = None) -> Hold | None:
     """The first of device, address and NAS that has reached its count of wrong codes in
     the window (counting ``pending`` ones of this transaction too); None: may try."""
-    for by, value in (("mac", mac), ("ip", ip), ("nas", nas)):
-        if not value:
-            continue
+    wanted = {by: value for by, value in (("mac", mac), ("ip", ip), ("nas", nas)) if value}
+    recent = _recent(session, wanted, now)
+    for by, value in wanted.items():
         limit = LIMITS[by] - (pending or Counter())[(by, value)]
         if limit <= 0:
             return Hold(by, int(WINDOW.total_seconds()))
-        times = _recent(session, by, value, now, limit)
+        times = sorted(recent[by], reverse=True)[:limit]
         if len(times) >= limit:  # the oldest of them leaving the window frees a try
             return Hold(by, max(1, math.ceil((times[-1] + WINDOW - now).total_seconds())))
     return None
 
 
-def _recent(session: Session, by: str, value: str, now: datetime,
-            limit: int) -> list[datetime]:
-    """When the newest ``limit`` wrong codes by ``by`` = ``value`` in the window came.
-    Sorted here, not by the store: ordered by time, the store would walk every record of
-    the window; selected by result (indexed with time) it reads only refusals, and the
-    cap keeps those few."""
-    column = _COLUMNS[by]
-    times = session.scalars(
-        select(LoginRecord.at).where(LoginRecord.result.in_(GUESSES),
-                                     LoginRecord.at > now - WINDOW, column == value,
-                                     LoginRecord.event == "login",
-                                     LoginRecord.method == "voucher"))
-    return sorted(times, reverse=True)[:limit]
+def _recent(session: Session, wanted: dict[str, str], now: datetime) -> dict[str, list[datetime]]:
+    """When the wrong codes of the window came, by each of ``wanted``'s device, address
+    and NAS: one query for the three (every voucher login, in the portal and in RADIUS,
+    asks), selected by result (indexed with time) so that it reads only refusals."""
+    # an empty device, address or NAS is not asked for: = NULL matches no record
+    rows = _RECENT.all(session, {"since": now - WINDOW, **{
+        by: wanted.get(by) for by in _COLUMNS}})
+    found: dict[str, list[datetime]] = {by: [] for by in wanted}
+    for at, *values in rows:
+        for by, value in zip(_COLUMNS, values, strict=True):
+            if by in found and value == wanted[by]:
+                found[by].append(at)
+    return found
+
+
+def _recent_statement() -> Select[Any]:
+    """Built once, run on the driver (:class:`citynet.db.DriverStatement`): a voucher
+    login pays for the query, not for building and compiling it."""
+    logins = table(LoginRecord)
+    columns = [logins.c[column.key] for column in _COLUMNS.values()]
+    return (select(logins.c.at, *columns)
+            .where(logins.c.result.in_([bindparam(f"guess{i}", reason)
+                                        for i, reason in enumerate(GUESSES)]),
+                   logins.c.at > bindparam("since"),
+                   logins.c.event == bindparam("event", "login"),
+                   logins.c.method == bindparam("method", "voucher"),
+                   or_(*(column == bindparam(by) for by, column in zip(_COLUMNS, columns,
+                                                                          strict=True)))))
+
+
+_RECENT = DriverStatement(_recent_statement())
 
 
 def newest(session: Session) -> datetime:

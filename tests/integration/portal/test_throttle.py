@@ -127,3 +127,26 @@ def test_codes_used_up_or_revoked_are_not_guesses(store: Store) -> None:
         # and the writer's own batch counts before it reaches the store
         pending: guesses.Keys = Counter({("mac", "aa:bb:cc:dd:ee:73"): 5})
         assert guesses.held(session, "gw", "aa:bb:cc:dd:ee:73", "", now, pending) is not None
+
+
+def test_one_count_is_not_held_by_the_others_nor_by_records_without_a_value(
+        store: Store) -> None:
+    """The three counts come from one query: a record counts only for the device, address
+    or NAS it names, and a login without an address is not counted against the wrong
+    codes of every other one without an address."""
+    now = datetime.now(UTC)
+    with store.session() as session:
+        records.append(session, [LoginEvent(at=now - timedelta(seconds=i), event="login",
+                                            result="unknown voucher", identity="X",
+                                            method="voucher", nas=f"gw{i}",
+                                            mac=f"02:00:00:00:02:{i:02x}", private_ip="")
+                                 for i in range(guesses.LIMITS["ip"])])
+        # no address given: not held by the records that have none either
+        assert guesses.held(session, "other", "aa:bb:cc:dd:ee:74", "", now) is None
+        # a device with one wrong code is not held by the NAS's or address's counts
+        assert guesses.held(session, "gw0", "02:00:00:00:02:00", "10.9.9.8", now) is None
+        # a device at its count is held by its own, oldest first to leave the window
+        pending: guesses.Keys = Counter({("mac", "02:00:00:00:02:03"): 4})
+        held = guesses.held(session, "other", "02:00:00:00:02:03", "", now, pending)
+        assert held is not None and held.by == "mac"
+        assert 596 <= held.retry_after <= 600

@@ -60,6 +60,11 @@ def test_a_page_changing_its_language_midway_is_followed(tmp_path: Path) -> None
         g.lang = "en"
         assert render_template_string("{{ _('Log in') }}") == "Log in"
         assert catalogs.gettext("Log in") == "Log in"
+        g.lang = "zh-CN"  # and back: the catalog held for the request follows again
+        assert render_template_string("{{ _('Log in') }}") == "登录"
+        assert catalogs.gettext("Log in") == "登录"
+        g.lang, g.staff_lang = None, "en"  # a staff page's language is followed alike
+        assert catalogs.gettext("Log in") == "Log in"
 
 
 def _catalog_in(directory: Path, locale: str, pairs: dict[str, str]) -> None:

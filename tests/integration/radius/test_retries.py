@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +15,8 @@ from sqlalchemy import func, select
 from citynet.config import Config, RadiusConfig
 from citynet.crypto import open_box
 from citynet.db import Store
-from radius import codec, vouchers
+from radius import codec, retries, vouchers
+from radius.decisions import Decision
 from radius.records import LoginRecord
 from radius.retries import DecidedRequest
 from radius.service import RadiusService
@@ -95,3 +97,21 @@ def test_a_refused_retry_is_refused_again_without_a_second_record(
     assert answered[0] == Code.ACCESS_REJECT
     assert exchange(second, sent) == answered
     assert logins(store) == 1
+
+
+def test_forgetting_in_batches_drops_every_expired_request_and_no_other(store: Store) -> None:
+    """The purge goes a batch to a transaction (SQLite's write lock is RADIUS's too), and
+    leaves the lock free between batches: what it removes is what one DELETE would."""
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    decided = Decision(True, {"Session-Timeout": 1800}, "voucher", "", "someone")
+    expired = {f"expired-{n}": decided for n in range(7)}
+    kept = {"kept-0": decided, "kept-1": decided}
+    with store.session() as session:
+        retries.remember(session, expired, now - retries.KEEP - timedelta(seconds=1))
+        retries.remember(session, kept, now - retries.KEEP + timedelta(seconds=1))
+    pauses: list[float] = []
+    assert retries.forget(store, now - retries.KEEP, batch=3, pause=pauses.append) == 7
+    with store.session() as session:
+        assert set(session.scalars(select(DecidedRequest.request_key))) == set(kept)
+    assert len(pauses) == 2  # after the batches of 3 and 3, none after the last (1)
+    assert all(pause >= retries.FORGET_PAUSE for pause in pauses)

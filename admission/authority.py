@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from admission import ca, people
 from admission.choices import PersonStatus
-from admission.models import Authority, Certificate
+from admission.models import Authority, Certificate, Person
 from citynet import audit
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError, SecretsError
@@ -97,14 +97,32 @@ class Who:
 CLI = Who()
 
 
+class DeviceLimitError(AdmissionError):
+    """The person holds certificates for as many devices as their role allows."""
+
+
+def live_devices(person: Person, now: datetime) -> set[str]:
+    """The device labels the person holds a valid (unrevoked, unexpired) certificate for."""
+    return {cert.device for cert in person.certificates
+            if cert.revoked_at is None and cert.not_after > now}
+
+
 def issue(session: Session, box: SecretBox, username: str, device: str,
-          now: datetime, who: Who = CLI) -> Issued:
-    """A client certificate for an active person's device, as .p12 with a new password."""
+          now: datetime, who: Who = CLI, device_limit: int = 0) -> Issued:
+    """A client certificate for an active person's device, as .p12 with a new password.
+    With ``device_limit`` (the role's ``devices``, 0: none) a new device beyond it is
+    refused; another certificate for a device they hold one for is not a new device."""
     person = people.find(session, username)
     if person is None:
         raise AdmissionError(f"no person {username!r}: import them first")
     if person.status is not PersonStatus.ACTIVE:
         raise AdmissionError(f"{username!r} is disabled: no certificate is issued")
+    held = live_devices(person, now)
+    if device_limit and ca.checked_name(device, "device") not in held \
+            and len(held) >= device_limit:
+        raise DeviceLimitError(f"{username!r} holds certificates for {len(held)} devices, "
+                               f"the most their role allows ({device_limit}): revoke one "
+                               "first")
     authority, _server = authority_keys(session, box)
     pair, serial = ca.client_certificate(authority, person.username, device, now)
     password = ca.one_time_password()

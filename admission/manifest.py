@@ -26,9 +26,10 @@ def _commands() -> Sequence[click.Command]:
 
 
 def _blueprints() -> Sequence[Blueprint]:
+    from admission.web_enrol import blueprint as enrol
     from admission.web_network import blueprint  # its views and admission.web's
 
-    return (blueprint,)
+    return (blueprint, enrol)
 
 
 def _gates(config: Config) -> Sequence[LoginGate]:
@@ -60,6 +61,8 @@ DOMAIN = Domain(
     tunnel_logins=_tunnel_logins,
     freeradius_eap=_freeradius_eap,
     blueprints=_blueprints,
+    # the enrolment page is a person's, not staff's: its own CSRF token and language
+    public_blueprints=frozenset({"admission_enrol"}),
     # engineers run admission; front desks see it and kick a session; auditors read it
     permissions={
         "nac.read": frozenset({Role.ENGINEER, Role.OPERATOR, Role.AUDITOR}),

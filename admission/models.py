@@ -39,6 +39,10 @@ class Person(Base):
     # the NT hash (hex) for PEAP-MSCHAPv2, sealed, and only if the role may use PEAP
     password_hash: Mapped[str | None] = mapped_column(String(256))
     nt_hash_sealed: Mapped[str | None] = mapped_column(Text, info=SEALED)
+    # the enrolment page's lockout (admission.enrolment): wrong passwords in a row, and
+    # until when the page refuses the person (the staff login's growing delay)
+    enrol_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    enrol_locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     certificates: Mapped[list[Certificate]] = relationship(back_populates="person")
 
 

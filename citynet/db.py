@@ -29,7 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -115,10 +115,12 @@ class DriverStatement:
         try:
             return work(cursor, sql, parameters), results
         except dialect.loaded_dbapi.Error as exc:
-            if dialect.is_disconnect(exc, driver, cursor):
+            lost = dialect.is_disconnect(exc, driver, cursor) or _stuck(driver)
+            if lost:
                 connection.invalidate(exc)
             raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
-                                      hide_parameters=True, dialect=dialect) from exc
+                                      hide_parameters=True, connection_invalidated=lost,
+                                      dialect=dialect) from exc
         finally:
             cursor.close()
 
@@ -233,6 +235,30 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _stuck(driver: Any) -> bool:
+    """A psycopg connection left in the middle of a statement, which it never finishes: its
+    socket failed under it ("connection socket closed") without psycopg marking it broken
+    — so SQLAlchemy's dialect, which asks psycopg, would keep it as alive."""
+    status = getattr(getattr(driver, "info", None), "transaction_status", None)
+    return getattr(status, "name", None) in ("ACTIVE", "UNKNOWN")  # sqlite3: no info
+
+
+def _lost(context: ExceptionContext) -> None:
+    """Throws away the connections SQLAlchemy's psycopg dialect keeps though they cannot
+    serve: one whose check before use (pre-ping's SELECT 1) failed in any way — replaced
+    by a new one, where the caller got a ProgrammingError and its RADIUS round or web
+    request failed — and one :func:`_stuck` after a failed statement, at once (the
+    statement's error is the store's, its round retried) rather than by a failed reset."""
+    if context.is_disconnect:
+        return
+    if context.is_pre_ping:
+        context.is_disconnect = True
+        return
+    connection = context.connection
+    if connection is not None and not connection.closed and not connection.invalidated:
+        context.is_disconnect = _stuck(connection.connection.driver_connection)
+
+
 def _count_connect(_dbapi_connection: object, _record: object) -> None:
     metrics.DB_CONNECTS.inc()
 
@@ -259,6 +285,7 @@ class Store:
                                             pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "handle_error", _lost)
         event.listen(self.engine, "connect", _count_connect)
         event.listen(self.engine, "invalidate", _count_lost)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -113,6 +113,10 @@ class FakeAc:
         self._working: set[tuple[int, int, int, str]] = set()  # requests being acted on
         self._notices: dict[int, bytes] = {}  # serial → authenticator of our NTF_LOGOUT
         self._answering: list[threading.Thread] = []  # joined before the socket closes
+        # an answer's copies go out together: a later answer (from another answer thread)
+        # never slips between them, so a duplicate (answer_twice) arrives while the client
+        # still waits for that later answer, and is seen
+        self._sending = threading.Lock()
 
     def __enter__(self) -> FakeAc:
         self._thread.start()
@@ -221,8 +225,9 @@ class FakeAc:
             return
         if self.delay:
             time.sleep(self.delay)
-        for _ in range(2 if self.answer_twice else 1):
-            self.sock.sendto(reply, peer)
+        with self._sending:
+            for _ in range(2 if self.answer_twice else 1):
+                self.sock.sendto(reply, peer)
 
     def _act(self, r: dict[str, Any]) -> bytes | None:
         kind, ip, serial = r["kind"], r["ip"], r["serial"]

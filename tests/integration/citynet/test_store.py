@@ -1,11 +1,15 @@
 """The store on SQLite and PostgreSQL: migrations, refusing a schema that is behind."""
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import literal, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from citynet import db, migrate
 from citynet.config import Config
@@ -173,5 +177,54 @@ def test_a_connection_lost_and_the_reconnect_are_counted(pg_database: str) -> No
             assert session.execute(text("SELECT 1")).scalar_one() == 1
         assert value("citynet_db_connections_lost_total") - lost == 1
         assert value("citynet_db_connects_total") - connects == 1
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_a_connection_left_mid_statement_is_thrown_away_and_replaced(
+        pg_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    """psycopg keeps a connection whose socket failed under a statement ("connection
+    socket closed") as alive, in the middle of that statement for good. Here one is left
+    so by hand (a query sent, its answer never read): the pool's check must throw it away
+    and open another, not fail the caller; and a statement on such a connection fails as
+    the store's error (the round is retried) with the connection thrown away, through
+    SQLAlchemy or a :class:`DriverStatement`."""
+    from prometheus_client import REGISTRY
+
+    def lost() -> float:
+        return REGISTRY.get_sample_value("citynet_db_connections_lost_total") or 0.0
+
+    def leave_mid_statement(driver: Any) -> None:
+        driver.pgconn.send_query(b"SELECT 1")
+
+    def in_a_session_left_mid_statement(work: Callable[[Session], object]) -> None:
+        with store.session() as session:
+            leave_mid_statement(session.connection().connection.driver_connection)
+            work(session)
+
+    store = Store(pg_database)
+    try:
+        with store.engine.connect() as connection:
+            pooled = connection.connection.driver_connection
+        before = lost()
+        leave_mid_statement(pooled)  # while it waits in the pool
+        with store.session() as session:  # the pool's check finds it
+            assert session.execute(text("SELECT 2")).scalar_one() == 2
+        assert lost() - before == 1
+        with pytest.raises(OperationalError) as failed:
+            in_a_session_left_mid_statement(lambda session: session.execute(text("SELECT 3")))
+        assert failed.value.connection_invalidated and lost() - before == 2
+        four = db.DriverStatement(select(literal(4)))  # the RADIUS hot path's way
+        with pytest.raises(OperationalError) as failed:
+            in_a_session_left_mid_statement(lambda session: four.first(session, {}))
+        # its own error (not a failed ROLLBACK's after it, which names no statement)
+        assert failed.value.statement is not None
+        assert failed.value.connection_invalidated and lost() - before == 3
+        with store.session() as session:
+            assert four.first(session, {}) == (4,)
+        # thrown away when found, not left for the pool to fail to reset (an ERROR line)
+        assert [record.getMessage() for record in caplog.records
+                if record.levelno >= logging.ERROR] == []
     finally:
         store.close()

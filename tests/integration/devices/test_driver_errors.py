@@ -126,7 +126,8 @@ class KeyOnlyHost:
         self.listener = _listener()
         self.port = self.listener.getsockname()[1]
         self.transports: list[paramiko.Transport] = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
 
     def _serve(self) -> None:
         while True:
@@ -137,12 +138,20 @@ class KeyOnlyHost:
             transport = paramiko.Transport(peer)
             transport.add_server_key(self.key)
             self.transports.append(transport)
-            transport.start_server(server=paramiko.ServerInterface())  # refuses logins
+            try:
+                transport.start_server(server=paramiko.ServerInterface())  # refuses logins
+            except (paramiko.SSHException, EOFError, OSError):
+                # the client left before this thread saw the key exchange end (a client
+                # refusing a changed key leaves right after it), or close() ended it
+                continue
 
     def close(self) -> None:
+        """Stops serving; the serving thread is gone when this returns."""
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (close alone does not)
         self.listener.close()
         for transport in self.transports:
             transport.close()
+        self._thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 A :class:`Nas` has paced accounting senders (Start records) and paced login senders
 (voucher PAP logins, one voucher and one phone MAC each), every request retransmitted
-unchanged until answered, the way a NAS does. What was answered, and when, is kept:
+unchanged until answered, the way a NAS does — a set number of records each, or (with
+``per_sender=None``) new ones until :meth:`Nas.finish`, for a test whose checks need
+answers after a fault of unknown length. What was answered, and when, is kept:
 afterwards every acknowledged accounting record must be stored exactly once, every
 Access-Accept must have exactly one login record, and ``citynet audit verify`` must pass.
 """
@@ -45,18 +47,34 @@ class Nas(Flows):
     """Paced senders to one listener's ports (127.0.0.1); :meth:`join` waits for them."""
 
     def __init__(self, listener: Listener, vouchers_: list[str], deadline: float, *,
-                 accounting_senders: int = 4, per_sender: int = 150,
+                 accounting_senders: int = 4, per_sender: int | None = 150,
                  pace: float = 0.02) -> None:
+        """``per_sender``: records each accounting sender sends; None: until :meth:`finish`."""
         self.listener, self.deadline, self.pace = listener, deadline, pace
         self.per_sender = per_sender
         self.answers = Answers()
         self._lock = threading.Lock()
         self._stop = threading.Event()  # only to pace, and to give up at the deadline
+        self._enough = threading.Event()  # finish: no new record after the one in flight
+        self._begun = [0] * accounting_senders  # records each sender has begun to send
         self.threads = [threading.Thread(target=self._account, args=(i,))
                         for i in range(accounting_senders)]
         self.threads.append(threading.Thread(target=self._log_in, args=(vouchers_,)))
-        self.expected_accounting = accounting_senders * per_sender
         self.expected_logins = len(vouchers_)
+
+    @property
+    def expected_accounting(self) -> int:
+        """The records that must have been answered: all of a set number, or, for a load
+        sent until :meth:`finish`, every record a sender began."""
+        if self.per_sender is None:
+            return sum(self._begun)
+        return len(self._begun) * self.per_sender
+
+    def finish(self) -> None:
+        """Senders without a set number of records begin no new one; each one's record in
+        flight is still sent until answered (as a NAS does), so :meth:`join` returns soon
+        after."""
+        self._enough.set()
 
     def abandon(self) -> None:
         self._stop.set()
@@ -74,7 +92,11 @@ class Nas(Flows):
         return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
     def _account(self, sender: int) -> None:
-        for n in range(self.per_sender):
+        numbers = itertools.count() if self.per_sender is None else range(self.per_sender)
+        for n in numbers:
+            if self.per_sender is None and self._enough.is_set():
+                return
+            self._begun[sender] = n + 1
             session_id = f"ha-{sender}-{n}"
             data = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET.encode(), {
                 "Acct-Status-Type": "Start", "Acct-Session-Id": session_id,

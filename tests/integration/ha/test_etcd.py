@@ -7,7 +7,7 @@ and ``citynet audit verify`` passes."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,13 +44,13 @@ def cluster() -> Iterator[PatroniLab]:
         yield lab
 
 
-def start(cluster: PatroniLab, tmp_path: Path,
+def start(cluster: PatroniLab, tmp_path: Path, open_store: Callable[[Config], Store],
           per_sender: int = 150) -> tuple[Config, Store, Listener, Nas]:
     cluster.create_database("citynet")
     url = cluster.url("citynet", connect_timeout="2")
     config = make_config(tmp_path, database={"url": url})
     upgrade(url, config)
-    store = Store.from_config(config)
+    store = open_store(config)
     codes = prepare(config, store, LOGINS)
     listener = Listener(config, tmp_path)
     listener.start()
@@ -65,10 +65,12 @@ def start(cluster: PatroniLab, tmp_path: Path,
 @pytest.mark.slow
 @pytest.mark.parametrize("rounds", [1, pytest.param(6, marks=pytest.mark.soak)])
 def test_one_etcd_member_stopped_changes_nothing(cluster: PatroniLab, tmp_path: Path,
+                                                 open_store: Callable[[Config], Store],
                                                  rounds: int) -> None:
     """One member stopped and started again (`make soak`: each of the three in turn,
     twice, under a load long enough for all of it)."""
-    config, store, listener, nas = start(cluster, tmp_path, per_sender=150 * rounds)
+    config, store, listener, nas = start(cluster, tmp_path, open_store,
+                                         per_sender=150 * rounds)
     try:
         primary = cluster.wait_for_primary()
         for round_ in range(rounds):
@@ -83,10 +85,7 @@ def test_one_etcd_member_stopped_changes_nothing(cluster: PatroniLab, tmp_path: 
     finally:
         nas.abandon()
         listener.stop()
-    try:
-        twice = check_records(store, nas)
-    finally:
-        store.close()
+    twice = check_records(store, nas)
     audit_verify(config)
     assert error_lines(listener.log) == []  # nothing happened, as citynet saw it
     print(f"\n{rounds} member stop(s); longest time without an answer "
@@ -96,11 +95,12 @@ def test_one_etcd_member_stopped_changes_nothing(cluster: PatroniLab, tmp_path: 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("hold", HOLDS)
-def test_quorum_lost_fails_closed_and_recovers_by_itself(cluster: PatroniLab, tmp_path: Path,
-                                                         hold: float) -> None:
+def test_quorum_lost_fails_closed_and_recovers_by_itself(
+        cluster: PatroniLab, tmp_path: Path, open_store: Callable[[Config], Store],
+        hold: float) -> None:
     # the load must outlast the outage: Patroni 4 keeps the primary up to its ttl (20 s)
     # after quorum goes, and a NAS done sending by then leaves nothing to answer again
-    config, store, listener, nas = start(cluster, tmp_path, per_sender=3000)
+    config, store, listener, nas = start(cluster, tmp_path, open_store, per_sender=3000)
     try:
         lost = cluster.etcd[:2]
         for member in lost:
@@ -130,10 +130,7 @@ def test_quorum_lost_fails_closed_and_recovers_by_itself(cluster: PatroniLab, tm
     finally:
         nas.abandon()
         listener.stop()
-    try:
-        twice = check_records(store, nas)
-    finally:
-        store.close()
+    twice = check_records(store, nas)
     audit_verify(config)
     lines = error_lines(listener.log)
     print(f"\nquorum lost: primary demoted after {demoted_after:.1f} s; quorum back: "

@@ -14,12 +14,13 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from citynet.config import Config
 from citynet.db import Store
 from radius import codec
 from radius.models import AccountingRecord
@@ -105,15 +106,16 @@ class Nas(Flows):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kills", KILLS)
-def test_killing_the_primary_loses_no_acknowledged_record(cluster: PatroniLab, tmp_path: Path,
-                                                          kills: int) -> None:
+def test_killing_the_primary_loses_no_acknowledged_record(
+        cluster: PatroniLab, tmp_path: Path, open_store: Callable[[Config], Store],
+        kills: int) -> None:
     cluster.create_database("citynet")
     url = cluster.url("citynet", connect_timeout="2")
     config = make_config(tmp_path, database={"url": url})
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")}
     subprocess.run([CITYNET, "db", "upgrade"], check=True, timeout=120, env={
         **env, "CITYNET_DATA_DIR": str(config.data_path), "CITYNET_DATABASE__URL": url})
-    store = Store.from_config(config)
+    store = open_store(config)
     add_nas(config, store)
     listener = Listener(config, tmp_path)
     listener.start()
@@ -149,7 +151,6 @@ def test_killing_the_primary_loses_no_acknowledged_record(cluster: PatroniLab, t
         stored = session.execute(select(AccountingRecord.session_id,
                                         func.count()).group_by(AccountingRecord.session_id)
                                  ).all()
-    store.close()
     acked = sorted(session_id for _when, session_id in nas.acked)
     answered_after_kill = sum(1 for when, _id in nas.acked if when > killed[-1])
     log = listener.log.read_text(errors="replace")

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from citynet.config import Config
 from citynet.db import Store
 from tests.conftest import make_config
 from tests.integration.ha.load import (
@@ -65,8 +66,8 @@ def test_the_example_config_is_what_the_lab_runs() -> None:
 
 
 @pytest.mark.slow
-def test_killing_the_primary_behind_haproxy_loses_nothing(cluster: PatroniLab,
-                                                          tmp_path: Path) -> None:
+def test_killing_the_primary_behind_haproxy_loses_nothing(
+        cluster: PatroniLab, tmp_path: Path, open_store: Callable[[Config], Store]) -> None:
     cluster.create_database("citynet")
     with Haproxy(cluster, tmp_path) as haproxy:
         url = f"postgresql://postgres@127.0.0.1:{haproxy.port}/citynet?connect_timeout=2"
@@ -75,7 +76,7 @@ def test_killing_the_primary_behind_haproxy_loses_nothing(cluster: PatroniLab,
                    haproxy.process, timeout=60)
         config = make_config(tmp_path, database={"url": url})
         upgrade(url, config)
-        store = Store.from_config(config)
+        store = open_store(config)
         codes = prepare(config, store, LOGINS)
         listener = Listener(config, tmp_path)
         listener.start()
@@ -99,10 +100,7 @@ def test_killing_the_primary_behind_haproxy_loses_nothing(cluster: PatroniLab,
               f"behind HAProxy after {switched_after:.1f} s; longest time without an "
               f"answer {nas.longest_silence():.1f} s; {nas.answered_after(killed_at)} "
               "answers after the kill")
-        try:  # through HAProxy: it is the only way this store is known
-            twice = check_records(store, nas)
-        finally:
-            store.close()
+        twice = check_records(store, nas)  # through HAProxy: the only way to this store
         audit_verify(config)
     lines = error_lines(listener.log)
     for line in lines:

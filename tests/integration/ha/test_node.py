@@ -15,7 +15,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from radius import codec, vouchers
 from radius.models import AccountingRecord
 from radius.records import LoginRecord
 from radius.wire import Code
-from tests.conftest import make_config, upgraded
+from tests.conftest import make_config
 from tests.integration.citynet.test_roles import Serve, children
 from tests.integration.ha.load import audit_verify
 from tests.integration.radius.conftest import SECRET, add_nas
@@ -134,12 +134,13 @@ Nodes = tuple[Config, Store, list[Serve], list[str], int]
 
 
 @pytest.fixture(params=[1, pytest.param(5, marks=pytest.mark.soak)], ids=["short", "soak"])
-def nodes(request: pytest.FixtureRequest, pg_database: str, tmp_path: Path) -> Iterator[Nodes]:
+def nodes(request: pytest.FixtureRequest, pg_database: str, tmp_path: Path,
+          open_store: Callable[[Config], Store]) -> Iterator[Nodes]:
     """Two nodes on one PostgreSQL, and voucher codes for the load (its scale last)."""
     scale: int = request.param
     config = make_config(tmp_path, database={"url": pg_database})
-    stores = upgraded(config)
-    store = next(stores)
+    store = open_store(config)
+    store.upgrade()
     add_nas(config, store)
     with store.session() as session:
         codes = [v.code for v in vouchers.create(
@@ -161,7 +162,6 @@ def nodes(request: pytest.FixtureRequest, pg_database: str, tmp_path: Path) -> I
     finally:
         for serve in serves:
             serve.stop()
-        stores.close()
 
 
 def descendants(pid: int) -> list[int]:

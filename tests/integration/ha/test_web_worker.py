@@ -18,17 +18,20 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import func, select
 
+from citynet.config import Config
+from citynet.db import Store
 from portal.consent import Consent
 from portal.simulator import Simulator
 from radius import vouchers
 from radius.records import LoginRecord
-from tests.conftest import make_config, upgraded
+from tests.conftest import make_config
 from tests.integration.citynet.test_roles import Serve, children
 from tests.integration.ha.load import audit_verify
 from tests.integration.portal.conftest import NAS_SECRET, NASID, UAM_SECRET, add_hotspot_nas
@@ -86,11 +89,12 @@ def serving(port: int) -> int | None:
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("phones", [1, pytest.param(5, marks=pytest.mark.soak)])
-def test_a_web_worker_killed_during_a_voucher_login(pg_database: str, tmp_path: Path,
-                                                    phones: int) -> None:
+def test_a_web_worker_killed_during_a_voucher_login(
+        pg_database: str, tmp_path: Path, open_store: Callable[[Config], Store],
+        phones: int) -> None:
     config = make_config(tmp_path, database={"url": pg_database})
-    stores = upgraded(config)
-    store = next(stores)
+    store = open_store(config)
+    store.upgrade()
     add_hotspot_nas(config, store)
     with store.session() as session:
         codes = [v.code for v in vouchers.create(session, phones, 60, 1, "fault7",
@@ -117,7 +121,6 @@ def test_a_web_worker_killed_during_a_voucher_login(pg_database: str, tmp_path: 
         accepted = session.scalars(select(LoginRecord.identity).where(
             LoginRecord.event == "login", LoginRecord.result == "accept")).all()
         consents = session.scalar(select(func.count()).select_from(Consent))
-    stores.close()
     print(f"\nworkers {victims} killed -9 inside a voucher POST each; every retry logged "
           f"its phone in: {len(accepted)} login records for {phones} phones, device slots "
           f"{slots}, {consents} consent rows")

@@ -5,6 +5,7 @@ the domain's catalogs; without it, the English they always printed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -142,6 +143,18 @@ def test_admission_commands(district: Config) -> None:
         "Error: 請給出 --out FILE 或 --dir TRUST_DIR 其中之一\n")
     assert run(district, "nac", "people", "list").stderr == (
         "(no people: import them with `citynet nac people import`)\n")
+
+
+def test_the_people_importers_summary(district: Config, tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text("username,real_name,role\nt001,王芳,teacher\ns042,李雷,student\n",
+                  encoding="utf-8")
+    assert simplified(district, "nac", "people", "import", str(hr), "--dry-run").stdout == (
+        "试运行：未写入任何内容；导入将会：新增 2 人，更新 0 人，0 人不变\n")
+    assert hant(district, "nac", "people", "import", str(hr), "--dry-run").stdout == (
+        "試行：未寫入任何內容；匯入將會：新增 2 人，更新 0 人，0 人不變\n")
+    assert run(district, "nac", "people", "import", str(hr), "--dry-run").stdout == (
+        "dry run: nothing written; an import would do: 2 new, 0 updated, 0 unchanged\n")
 
 
 def test_mac_bypass_commands(district: Config) -> None:

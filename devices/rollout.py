@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from citynet import audit
+from citynet.catalogs import N_, Message
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
@@ -179,8 +180,9 @@ def plan_from_backup(fleet: Fleet, targets: Sequence[Target]) -> list[Result] | 
                                                                    fleet.box)))
         else:
             results.append(Result(hostname, target.device.site, Status.FAILED,
-                                  error=f"{hostname}: no backup to plan against: run "
-                                  f"`citynet devices backup {hostname}`"))
+                                  error=Message(N_("%(host)s: no backup to plan against: "
+                                                   "run `citynet devices backup %(host)s`"),
+                                                host=hostname)))
     return results
 
 
@@ -375,8 +377,8 @@ def as_planned(targets: Sequence[Target], expected: dict[str, list[str]],
         profile = target.login.profile
         change = plan_change(target.intent.text, running, profile, target.intent.owned)
         if [redact_line(c, profile) for c in change.commands] != expected.get(hostname):
-            raise DeviceError(hostname, "its config changed since the plan checked before "
-                              "the push: nothing sent; plan again")
+            raise DeviceError(hostname, N_("its config changed since the plan checked "
+                                           "before the push: nothing sent; plan again"))
         keep(hostname, running)
     return checked
 
@@ -392,8 +394,8 @@ def keeper(fleet: Fleet, targets: Sequence[Target]) -> KeepBefore:
 
     def keep(hostname: str, running: str) -> None:
         if box is None:
-            raise DeviceError(hostname, "no secrets key: the config before the change "
-                              "cannot be kept sealed, so nothing is changed")
+            raise DeviceError(hostname, N_("no secrets key: the config before the change "
+                                           "cannot be kept sealed, so nothing is changed"))
         profile = profiles[hostname]
         sealed = seal_lines(normalise(running, profile), profile.secret_patterns, box)
         pending.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,11 @@ import ipaddress
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from citynet.catalogs import N_, gettext
 from citynet.config import RadiusConfig
 from radius import codec
 from radius.wire import Code, Malformed
@@ -23,16 +25,33 @@ ANSWERS = {Code.DISCONNECT_REQUEST: frozenset({Code.DISCONNECT_ACK, Code.DISCONN
            Code.COA_REQUEST: frozenset({Code.COA_ACK, Code.COA_NAK})}
 
 
+NO_ANSWER = N_("no answer")
+_AFTER = N_("%(answer)s after %(attempts)s attempt(s)")
+_CAUSE_AFTER = N_("%(answer)s (%(cause)s) after %(attempts)s attempt(s)")
+
+
 @dataclass(frozen=True)
 class CoaResult:
+    """A NAS's answer. ``str()`` is English (a record's, a log's); :meth:`said` the
+    reader's language, the protocol's names (Disconnect-ACK, an Error-Cause) as they are."""
+
     ok: bool
-    answer: str  # Disconnect-ACK, CoA-NAK, ..., or "no answer"
+    answer: str  # Disconnect-ACK, CoA-NAK, ..., or NO_ANSWER
     error_cause: str = ""
     attempts: int = 0
 
     def __str__(self) -> str:
-        cause = f" ({self.error_cause})" if self.error_cause else ""
-        return f"{self.answer}{cause} after {self.attempts} attempt(s)"
+        return self._worded(lambda msgid, **values: msgid % values, self.answer)
+
+    def said(self) -> str:
+        answer = gettext(NO_ANSWER) if self.answer == NO_ANSWER else self.answer
+        return self._worded(gettext, answer)
+
+    def _worded(self, say: Callable[..., str], answer: str) -> str:
+        if self.error_cause:
+            return say(_CAUSE_AFTER, answer=answer, cause=self.error_cause,
+                       attempts=self.attempts)
+        return say(_AFTER, answer=answer, attempts=self.attempts)
 
 
 def source_for(config: RadiusConfig) -> str:
@@ -77,7 +96,7 @@ def send(host: str, secret: bytes, code: Code, session: dict[str, Any],
                 cause = answer.get("Error-Cause", [""])[0]
                 return CoaResult(answer_code in (Code.DISCONNECT_ACK, Code.COA_ACK),
                                  names[answer_code], str(cause), attempt)
-    return CoaResult(False, "no answer", attempts=attempts)
+    return CoaResult(False, NO_ANSWER, attempts=attempts)
 
 
 def _reaches(source: str, host: str) -> bool:

@@ -11,11 +11,10 @@ import ipaddress
 import random
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from citynet.catalogs import N_, gettext
+from citynet.catalogs import N_, Message
 from citynet.config import RadiusConfig
 from radius import codec
 from radius.wire import Code, Malformed
@@ -41,17 +40,19 @@ class CoaResult:
     attempts: int = 0
 
     def __str__(self) -> str:
-        return self._worded(lambda msgid, **values: msgid % values, self.answer)
+        return str.__str__(self.message())
 
     def said(self) -> str:
-        answer = gettext(NO_ANSWER) if self.answer == NO_ANSWER else self.answer
-        return self._worded(gettext, answer)
+        return self.message().said()
 
-    def _worded(self, say: Callable[..., str], answer: str) -> str:
+    def message(self) -> Message:
+        """The answer as a :class:`~citynet.catalogs.Message` (English, said where shown):
+        what a session gate hands on to the domain that asked (``nac people disable``)."""
+        answer = Message(NO_ANSWER) if self.answer == NO_ANSWER else self.answer
         if self.error_cause:
-            return say(_CAUSE_AFTER, answer=answer, cause=self.error_cause,
-                       attempts=self.attempts)
-        return say(_AFTER, answer=answer, attempts=self.attempts)
+            return Message(_CAUSE_AFTER, answer=answer, cause=self.error_cause,
+                           attempts=self.attempts)
+        return Message(_AFTER, answer=answer, attempts=self.attempts)
 
 
 def source_for(config: RadiusConfig) -> str:

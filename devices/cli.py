@@ -55,7 +55,8 @@ def _fleet(runtime: Runtime) -> rollout.Fleet:
 
 @contextmanager
 def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[Result], None]]:
-    """A progress bar on stderr fed from worker threads."""
+    """A progress bar on stderr fed from worker threads; ``label`` a msgid (what the
+    devices are going through), said in the command's language."""
     if quiet or total == 0:
         yield lambda result: None
         return
@@ -64,7 +65,7 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[Result]
     def shown(item: str | None) -> str | None:
         return item
 
-    bar: Any = click.progressbar(length=total, label=label, show_pos=True,
+    bar: Any = click.progressbar(length=total, label=_(label), show_pos=True,
                                  file=sys.stderr, item_show_func=shown)
     with bar:
         def tick(result: Result) -> None:

@@ -53,7 +53,7 @@ from devices.targets import Unready, build, readable
 
 Tick = Callable[[Result], None]
 # (devices, what is done to them) → a context giving the callback each result is fed to
-Watch = Callable[[int, str], AbstractContextManager[Tick]]
+Watch = Callable[[int, str], AbstractContextManager[Tick]]  # (devices, label: a msgid)
 
 APPROVAL_NEEDED = "approval_needed"  # a refusal of a push too large to go unapproved
 UNKNOWN_CHANGE = "unknown"  # a refusal naming no change request
@@ -161,7 +161,7 @@ def plan_all(fleet: Fleet, targets: Sequence[Target], watch: Watch = unwatched) 
     """Every target's plan (reads only), all devices tried whatever fails."""
     limits = limits_of(fleet, canary=0, max_failures=len(targets) + 1)
     pacer = Pacer(limits.sessions_per_second)
-    with watch(len(targets), "planning") as tick:
+    with watch(len(targets), N_("planning")) as tick:
         return run(targets, lambda t: plan_one(t, pacer), limits, tick)
 
 
@@ -289,7 +289,7 @@ def _carry_out(fleet: Fleet, selectors: Sequence[str], reason: str,
             return Rollout(refused=refused)
         extra["change"] = outcome.change = change.id
     try:
-        with watch(len(targets), "pushing") as tick:
+        with watch(len(targets), N_("pushing")) as tick:
             outcome.results = run(targets, lambda t: push_one(t, pacer, save=save,
                                                                keep=keep), limits, tick)
         outcome.revision = back_up(fleet, targets, outcome.results, f"before push: {reason}")
@@ -458,7 +458,7 @@ def backup(fleet: Fleet, selectors: Sequence[str], reason: str,
     targets, unready = readable_of(fleet, selectors)  # a backup reads: it needs no intent
     limits = limits_of(fleet, canary=0, max_failures=len(targets) + 1)
     pacer = Pacer(limits.sessions_per_second)
-    with watch(len(targets), "reading") as tick:
+    with watch(len(targets), N_("reading")) as tick:
         results = run(targets, lambda t: read_one(t, pacer), limits, tick)
     revision = back_up(fleet, targets, results, reason)
     seq = record(fleet, "devices.backup", selectors, reason, results, unready)

@@ -59,3 +59,15 @@ def test_a_skipped_device_and_a_missing_template_say_why_in_the_readers_language
     assert results[1].error == "not tried: the canary failed"
     assert str(missing.value) == (
         "ap-9: no template 'nothing' for platform huawei (looked for huawei/nothing.j2)")
+
+
+def test_the_progress_label_is_said_in_the_commands_language(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from devices.cli import _progress
+
+    with catalogs.speaking("zh-Hant", registered()), _progress(1, "planning", False) as tick:
+        tick(Result("sw-1", "a", Status.PLANNED))
+    assert "規劃中" in capsys.readouterr().err
+    with _progress(1, "planning", False) as tick:
+        tick(Result("sw-1", "a", Status.PLANNED))
+    assert "planning" in capsys.readouterr().err

@@ -95,12 +95,12 @@ def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
         if dry_run:
             session.rollback()
             click.echo(_("dry run: nothing written; an import would do: %(summary)s",
-                         summary=outcome.summary))
+                         summary=outcome.said()))
             return
         audit.record(session, audit.Action("admission.people.import", str(path), "ok",
                                            detail=dict(outcome.created)))
         session.commit()
-    click.echo(_("imported: %(summary)s", summary=outcome.summary))
+    click.echo(_("imported: %(summary)s", summary=outcome.said()))
 
 
 def _reject(problems: list[Problem]) -> None:

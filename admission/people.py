@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from admission.choices import PersonStatus, Role
 from admission.models import Person
+from citynet.catalogs import N_, gettext
 from citynet.spreadsheets import FORMULA_STARTS, WHOLE_FILE, Problem
 
 
@@ -199,14 +200,25 @@ def _duplicates(rows: Iterable[PersonRow]) -> list[Problem]:
 
 # --- the store side -----------------------------------------------------------------
 
+SUMMARY = N_("%(new)s new, %(updated)s updated, %(unchanged)s unchanged")
+
+
 @dataclass
 class ImportOutcome:
     created: Counter[str] = field(default_factory=Counter)
 
     @property
+    def counts(self) -> dict[str, int]:
+        return {key: self.created[key] for key in ("new", "updated", "unchanged")}
+
+    @property
     def summary(self) -> str:
-        c = self.created
-        return f"{c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged"
+        """The counts in English (a record's or a script's)."""
+        return SUMMARY % self.counts
+
+    def said(self) -> str:
+        """The counts in the reader's language (the command's)."""
+        return gettext(SUMMARY, **self.counts)
 
 
 def apply(session: Session, rows: Iterable[PersonRow]) -> ImportOutcome:

@@ -59,10 +59,40 @@ def directories(domains: Sequence[Domain]) -> list[Path]:
 
 def gettext(msgid: str, **values: object) -> str:
     """``msgid`` in the page's language (in a request) or the command's (outside one:
-    :func:`speaking`), ``%(name)s`` filled from ``values``."""
+    :func:`speaking`), ``%(name)s`` filled from ``values`` (a :class:`Message` among
+    them said in the same language)."""
     found = _current() if has_request_context() else (_command.get() or _MSGIDS)
     text = str(found.ugettext(msgid))
-    return text % values if values else text
+    return text % _said_values(values) if values else text
+
+
+class Message(str):
+    """Text made where there may be no reader (a per-device result, a reason that also
+    goes to ``--json``, an API and the audit record): the string itself is the English,
+    the msgid's blanks filled, so it is stored, compared and serialised as before;
+    :meth:`said` is the same msgid in the reader's language. A value may be a Message
+    too (a phrase inside a sentence). Text cut or joined from it is plain English."""
+
+    msgid: str
+    values: dict[str, object]
+
+    def __new__(cls, msgid: str, **values: object) -> Message:
+        message = super().__new__(cls, msgid % values if values else msgid)
+        message.msgid, message.values = msgid, values
+        return message
+
+    def said(self) -> str:
+        return gettext(self.msgid, **self.values)
+
+
+def said(text: str) -> str:
+    """``text`` in the reader's language if it is a :class:`Message`, else as it is."""
+    return text.said() if isinstance(text, Message) else text
+
+
+def _said_values(values: Mapping[str, object]) -> Mapping[str, object]:
+    return {name: value.said() if isinstance(value, Message) else value
+            for name, value in values.items()}
 
 
 def _current() -> Any:

@@ -19,7 +19,7 @@ from citynet import config as config_module
 from citynet.app import create_app
 from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
-from citynet.domains import Chain, DemoRun, Domain, registered
+from citynet.domains import BannerLine, Chain, DemoRun, Domain, registered
 from citynet.errors import CitynetError
 from citynet.roles import Parts
 from citynet.roles import run as run_roles
@@ -356,9 +356,16 @@ def demo(runtime: Runtime, seed_only: bool, hotspot_port: int | None) -> None:
         if domain.demo_serve is not None:
             domain.demo_serve(run)
     run.services.extend(_monitoring(runtime))
-    run.banner.append((90, demo_admin_line(base, admin_password)))  # issue #7
+    run.banner.append(demo_admin_line(base, admin_password))  # issue #7
     serve_forever(create_app(store, run.config, box=box), web, services=run.services,
-                  banner=[line for _order, line in sorted(run.banner, key=lambda b: b[0])])
+                  banner=banner_lines(run.banner))
+
+
+def banner_lines(entries: list[BannerLine]) -> list[str]:
+    """The demo's "what to open and try", in order, each text after the widest label."""
+    widest = max((listings.width(entry.label) for entry in entries), default=0)
+    return [f"  {listings.pad(entry.label, widest)} {entry.text}"
+            for entry in sorted(entries, key=lambda entry: entry.order)]
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from citynet.errors import ConfigError
 
@@ -69,10 +69,21 @@ class Chain:
     verify: Callable[[Session], tuple[int, list[Break]]]
 
 
+class BannerLine(NamedTuple):
+    """A line of the demo's "what to open and try": ``label`` in the command's language,
+    ``text`` what to open or type (and a note in the command's language). The kernel
+    aligns the texts after the widest label (CJK-aware), so no domain pads by hand."""
+
+    order: int
+    label: str
+    text: str
+
+
 @dataclass
 class DemoRun:
     """What ``citynet demo`` builds before it serves; each domain's ``demo_serve`` hook adds
-    services and banner lines (``(order, line)``) or swaps the config (demo-only settings)."""
+    services and banner lines (:class:`BannerLine`) or swaps the config (demo-only
+    settings)."""
 
     runtime: Runtime
     box: SecretBox
@@ -80,7 +91,7 @@ class DemoRun:
     base: str  # the web app's URL
     hotspot_port: int
     services: list[Service]
-    banner: list[tuple[int, str]] = field(default_factory=list)
+    banner: list[BannerLine] = field(default_factory=list)
 
 
 def _none() -> tuple[()]:

@@ -24,6 +24,13 @@ class CitynetError(Exception):
 
         return gettext(self.msgid, **self.values)
 
+    def message(self) -> str:
+        """The message as a :class:`citynet.catalogs.Message`: English as a string, said
+        in the reader's language where it is shown (a per-device result keeps it)."""
+        from citynet.catalogs import Message
+
+        return Message(self.msgid, **self.values)
+
 
 class ConfigError(CitynetError):
     """The configuration is unreadable or invalid; start-up stops."""

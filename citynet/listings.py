@@ -92,8 +92,8 @@ def plain(value: Any) -> Any:
 
 
 def cell_text(value: Any, nothing: str = "-") -> str:
-    """A value as a table cell (``nothing`` for no value: a table's '-', a CSV's ''),
-    lists joined."""
+    """A value as text (``nothing`` for no value: a table's '-', a CSV's ''), lists
+    joined; a yes or no in English, as a CSV's readers (scripts, spreadsheets) take it."""
     value = plain(value)
     if value is None or value == "" or value == []:
         return nothing
@@ -104,6 +104,14 @@ def cell_text(value: Any, nothing: str = "-") -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def table_cell(value: Any) -> str:
+    """A value as a table cell for people: '-' for no value, a yes or no in the
+    command's language."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return cell_text(value)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]],
@@ -125,7 +133,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]],
 def table_lines(listing: Listing) -> list[str]:
     columns = [c for c in listing.columns if c.table]
     return table([c.header for c in columns],
-                 ([(c.text or cell_text)(row.get(c.key)) for c in columns]
+                 ([(c.text or table_cell)(row.get(c.key)) for c in columns]
                   for row in listing.rows),
                  [c.right for c in columns])
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from citynet import audit, staff
 from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
+from citynet.domains import BannerLine
 from citynet.errors import CitynetError
 from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
@@ -233,10 +234,12 @@ def demo_admin(session: Session) -> str | None:
     return password
 
 
-def demo_admin_line(base_url: str, password: str | None) -> str:
+def demo_admin_line(base_url: str, password: str | None) -> BannerLine:
     """The demo banner's line for the staff admin web."""
-    where = f"  staff admin web     {base_url}/login  "
+    where = f"{base_url}/login  "
     if password is None:
-        return where + "(citynet staff list; citynet staff set-password admin)"
-    return (where + f"user admin, password {password} (demo only; the first login asks "
-            "to enrol an authenticator app)")
+        return BannerLine(90, _("staff admin web"),
+                          where + "(citynet staff list; citynet staff set-password admin)")
+    return BannerLine(90, _("staff admin web"), where + _(
+        "user admin, password %(password)s (demo only; the first login asks to enrol an "
+        "authenticator app)", password=password))

@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from citynet.catalogs import N_
+from citynet import listings
+from citynet.catalogs import N_, said
 from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
@@ -54,7 +55,8 @@ def _fleet(runtime: Runtime) -> rollout.Fleet:
 
 @contextmanager
 def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[Result], None]]:
-    """A progress bar on stderr fed from worker threads."""
+    """A progress bar on stderr fed from worker threads; ``label`` a msgid (what the
+    devices are going through), said in the command's language."""
     if quiet or total == 0:
         yield lambda result: None
         return
@@ -63,7 +65,7 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[Result]
     def shown(item: str | None) -> str | None:
         return item
 
-    bar: Any = click.progressbar(length=total, label=label, show_pos=True,
+    bar: Any = click.progressbar(length=total, label=_(label), show_pos=True,
                                  file=sys.stderr, item_show_func=shown)
     with bar:
         def tick(result: Result) -> None:
@@ -72,21 +74,32 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[Result]
         yield tick
 
 
+# a status as the per-device lines and the summary say it (--json keeps Status's value;
+# the English words are those values, as the lines printed before)
+STATUS_WORDS = {Status.UNCHANGED: N_("unchanged"), Status.PLANNED: N_("planned"),
+                Status.PUSHED: N_("pushed"), Status.ROLLED_BACK: N_("rolled_back"),
+                Status.ROLLBACK_FAILED: N_("rollback_failed"), Status.FAILED: N_("failed"),
+                Status.SKIPPED: N_("skipped"), Status.READ: N_("read")}
+NOT_READY = N_("not ready")
+
+
 def _summary(results: Sequence[Result], unready: Sequence[Unready]) -> None:
-    """One line per device that needs a look, then the counts."""
+    """One line per device that needs a look (its status and why, in the command's
+    language), then the counts."""
     width = max([len(r.hostname) for r in results] + [len(u.hostname) for u in unready] + [8])
-    for result in results:
-        if result.status in (Status.UNCHANGED, Status.PUSHED, Status.PLANNED):
-            continue
-        click.echo(f"  {result.hostname:<{width}}  {result.status.value:<15} {result.error}")
-        if result.rollback:
-            click.echo(f"  {'':<{width}}  {'':<15} {result.rollback}")
-    for item in unready:
-        click.echo(f"  {item.hostname:<{width}}  {'not ready':<15} {item.reason}")
-    counts = Counter(r.status.value for r in results)
+    shown = [(result.hostname, _(STATUS_WORDS[result.status]), said(result.error),
+              said(result.rollback)) for result in results
+             if result.status not in (Status.UNCHANGED, Status.PUSHED, Status.PLANNED)]
+    shown += [(item.hostname, _(NOT_READY), said(item.reason), "") for item in unready]
+    words = max([listings.width(word) for _host, word, _why, _back in shown] + [15])
+    for hostname, word, why, back in shown:
+        click.echo(f"  {hostname:<{width}}  {listings.pad(word, words)} {why}")
+        if back:
+            click.echo(f"  {'':<{width}}  {'':<{words}} {back}")
+    counts = Counter(_(STATUS_WORDS[r.status]) for r in results)
     if unready:
-        counts["not ready"] = len(unready)
-    click.echo(_("summary: %(counts)s",  # the statuses are the rollout's words, as in --json
+        counts[_(NOT_READY)] = len(unready)
+    click.echo(_("summary: %(counts)s",
                  counts=", ".join(f"{n} {s}" for s, n in sorted(counts.items()))))
 
 
@@ -435,7 +448,7 @@ def drift(runtime: Runtime, selectors: tuple[str, ...], as_json: bool) -> None:
         for row in rows:
             if row.error:
                 click.echo(_("%(host)s: cannot read: %(error)s", host=row.hostname,
-                             error=row.error))
+                             error=said(row.error)))
                 continue
             intent_state = (_("%(count)s lines from intent", count=len(row.intent))
                             if row.intent else _("matches intent"))

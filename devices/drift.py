@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from citynet.catalogs import N_
 from devices.backups import BackupStore
 from devices.confdiff import normalise, redact_line
 from devices.fleet import Pacer, drift_of, read_one, run
@@ -35,7 +36,7 @@ def of_fleet(fleet: Fleet, selectors: Sequence[str],
     targets, unready = targets_of(fleet, selectors)
     limits = limits_of(fleet, canary=0, max_failures=len(targets) + 1)
     pacer = Pacer(limits.sessions_per_second)
-    with watch(len(targets), "reading") as tick:
+    with watch(len(targets), N_("reading")) as tick:
         results = run(targets, lambda t: read_one(t, pacer), limits, tick)
     store = BackupStore.for_config(fleet.config)
     backed_up = set(store.devices())

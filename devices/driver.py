@@ -45,6 +45,7 @@ from paramiko.ssh_exception import (
 )
 from textfsm import Error as TemplateError  # type: ignore[import-untyped]
 
+from citynet.catalogs import N_, Message
 from citynet.errors import CitynetError
 from devices.confdiff import redact_line
 from devices.platforms import Profile
@@ -61,12 +62,15 @@ logging.getLogger("paramiko").setLevel(logging.CRITICAL + 1)
 
 class DeviceError(CitynetError):
     """A device could not be reached, refused a login or a command, or dropped the
-    session; ``kind`` says which, for per-device results."""
+    session; ``kind`` says which, for per-device results. The reason is a msgid and its
+    values (``str()`` English: the results' JSON and the audit record; ``said()`` the
+    reader's: the CLI's per-device lines)."""
 
     kind = "failed"
 
-    def __init__(self, hostname: str, message: str) -> None:
-        super().__init__(f"{hostname}: {message}")
+    def __init__(self, hostname: str, message: str, **values: object) -> None:
+        super().__init__(N_("%(host)s: %(reason)s"), host=hostname,
+                         reason=Message(message, **values))
         self.hostname = hostname
 
 
@@ -90,7 +94,8 @@ class CommandRefused(DeviceError):
     kind = "refused"
 
     def __init__(self, hostname: str, command: str, reply: str) -> None:
-        super().__init__(hostname, f"refused {command!r}: {reply}")
+        super().__init__(hostname, N_("refused %(command)r: %(reply)s"), command=command,
+                         reply=reply)
         self.command, self.reply = command, reply
 
 
@@ -245,7 +250,8 @@ class Session:
         """The running configuration as the device prints it."""
         command = self.login.profile.show_running
         return str(self._call(lambda: self._conn.send_command(
-            command, read_timeout=self.login.timeout * 4), f"reading {command!r}"))
+            command, read_timeout=self.login.timeout * 4),
+            Message(N_("reading %(command)r"), command=command)))
 
     def show(self, command: str, *, textfsm: bool = False) -> str | list[dict[str, str]]:
         """The device's answer to a read-only command. With ``textfsm``: its rows, as the
@@ -253,7 +259,8 @@ class Session:
         template fits. (netmiko's own ``use_textfsm`` looks templates up by the netmiko
         device type, and ntc-templates files VRP's under ``huawei_vrp``, not ``huawei``.)"""
         output = str(self._call(lambda: self._conn.send_command(
-            command, read_timeout=self.login.timeout), f"running {command!r}"))
+            command, read_timeout=self.login.timeout),
+            Message(N_("running %(command)r"), command=command)))
         errors = [re.compile(p, re.M) for p in self.login.profile.error_patterns]
         if any(p.search(output) for p in errors):
             raise CommandRefused(self.login.hostname, self._safe(command),
@@ -273,11 +280,12 @@ class Session:
         profile = self.login.profile
         errors = [re.compile(p, re.M) for p in profile.error_patterns]
         sent = 0
-        self._call(self._enter_config, "entering config mode")
+        self._call(self._enter_config, Message(N_("entering config mode")))
         try:
             for command in commands:
                 reply = str(self._call(partial(self._send_config, command),
-                                       f"sending {self._safe(command)!r}"))
+                                       Message(N_("sending %(command)r"),
+                                               command=self._safe(command))))
                 sent += 1
                 if any(p.search(reply) for p in errors):
                     raise CommandRefused(self.login.hostname, self._safe(command),
@@ -325,7 +333,8 @@ class Session:
 
     def save(self) -> None:
         """Make the running config the startup config (VRP/Comware answer [Y/N])."""
-        reply = self._call(lambda: self._conn.save_config(), "saving the configuration")
+        reply = self._call(lambda: self._conn.save_config(),
+                           Message(N_("saving the configuration")))
         errors = [re.compile(p, re.M) for p in self.login.profile.error_patterns]
         if any(p.search(reply or "") for p in errors):
             raise CommandRefused(self.login.hostname, self.login.profile.save,
@@ -338,17 +347,21 @@ class Session:
             return work()
         except (ReadTimeout, NetmikoTimeoutException):
             if not self._alive():
-                raise SessionLost(self.login.hostname, f"session lost while {doing}: the "
-                                  "device closed it") from None
-            raise SessionLost(self.login.hostname, f"no answer while {doing} within "
-                              f"{self.login.timeout:g} s") from None
+                raise SessionLost(self.login.hostname, N_("session lost while %(doing)s: "
+                                                          "the device closed it"),
+                                  doing=doing) from None
+            raise SessionLost(self.login.hostname, N_("no answer while %(doing)s within "
+                                                      "%(seconds)s s"),
+                              doing=doing, seconds=f"{self.login.timeout:g}") from None
         except (OSError, EOFError, SSHException, ReadException, WriteException) as exc:
-            raise SessionLost(self.login.hostname, f"session lost while {doing} "
-                              f"({type(exc).__name__}): the device closed it or the "
-                              "network dropped") from None
+            raise SessionLost(self.login.hostname, N_("session lost while %(doing)s "
+                                                      "(%(error)s): the device closed it or "
+                                                      "the network dropped"),
+                              doing=doing, error=type(exc).__name__) from None
         except (ValueError, NetmikoBaseException) as exc:  # "failed to enter config mode"
-            raise DeviceError(self.login.hostname, f"unexpected answer while {doing}: "
-                              f"{self._safe(str(exc))[:200]}") from None
+            raise DeviceError(self.login.hostname, N_("unexpected answer while %(doing)s: "
+                                                      "%(answer)s"),
+                              doing=doing, answer=self._safe(str(exc))[:200]) from None
 
     def _alive(self) -> bool:
         try:
@@ -364,7 +377,7 @@ class Session:
         lines = [line.strip() for line in reply.splitlines()]
         useful = [line for line in lines if line and command.strip() not in line
                   and not line.endswith(("]", "#", ">"))]
-        return self._safe(" ".join(useful)[:300]) or "(no reason given)"
+        return self._safe(" ".join(useful)[:300]) or Message(N_("(no reason given)"))
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -390,33 +403,37 @@ def connect_failure(exc: BaseException, login: Login) -> DeviceError:
     where = f"{login.host}:{login.port}"
     chain = _chain(exc)
     if any(isinstance(e, BadHostKeyException) for e in chain):
-        return HostKeyChanged(login.hostname, f"its SSH host key at {where} is not the one "
-                              f"citynet saw before (kept in {login.known_hosts}): nothing was "
-                              "sent. If the device was replaced or its key regenerated, "
-                              "remove its line from that file; otherwise someone may be "
-                              "between citynet and the device")
+        return HostKeyChanged(login.hostname, N_(
+            "its SSH host key at %(where)s is not the one citynet saw before (kept in "
+            "%(file)s): nothing was sent. If the device was replaced or its key regenerated, "
+            "remove its line from that file; otherwise someone may be between citynet and "
+            "the device"), where=where, file=login.known_hosts)
     if any(isinstance(e, NetmikoAuthenticationException | AuthenticationException)
            for e in chain):
-        return LoginRefused(login.hostname, f"login as {login.username!r} refused: check "
-                            "the device's credential in the inventory")
+        return LoginRefused(login.hostname, N_("login as %(user)r refused: check the "
+                                               "device's credential in the inventory"),
+                            user=login.username)
     if any(_refused(e) for e in chain):
-        return ConnectionRefused(login.hostname, f"connection refused by {where}: nothing "
-                                 "listens for SSH there (wrong address or port, SSH off, or "
-                                 "a firewall answering with a reset)")
+        return ConnectionRefused(login.hostname, N_(
+            "connection refused by %(where)s: nothing listens for SSH there (wrong address "
+            "or port, SSH off, or a firewall answering with a reset)"), where=where)
     if any(isinstance(e, SSHException) and "protocol banner" in str(e) for e in chain):
-        return Unreachable(login.hostname, f"{where} took the connection but sent no SSH "
-                           f"greeting within {login.timeout:g} s: another service on that "
-                           "port, or an SSH server too busy to greet (a full VTY line list "
-                           "looks the same)")
-    no_answer = Unreachable(login.hostname, f"no answer from {where} within "
-                            f"{login.timeout:g} s: is it up, and is SSH allowed from here?")
+        return Unreachable(login.hostname, N_(
+            "%(where)s took the connection but sent no SSH greeting within %(seconds)s s: "
+            "another service on that port, or an SSH server too busy to greet (a full VTY "
+            "line list looks the same)"), where=where, seconds=f"{login.timeout:g}")
+    no_answer = Unreachable(login.hostname, N_("no answer from %(where)s within "
+                                               "%(seconds)s s: is it up, and is SSH allowed "
+                                               "from here?"),
+                            where=where, seconds=f"{login.timeout:g}")
     if any(isinstance(e, TimeoutError) for e in chain):
         return no_answer
     reason = next((e.strerror for e in chain if isinstance(e, OSError) and e.strerror), None)
     if reason is None and any(isinstance(e, NetmikoTimeoutException) for e in chain):
         return no_answer  # paramiko's "No existing session": the SSH session never came
     reason = reason or redact_line(str(exc), login.profile)[:200]
-    return Unreachable(login.hostname, f"cannot open SSH to {where}: {reason}")
+    return Unreachable(login.hostname, N_("cannot open SSH to %(where)s: %(reason)s"),
+                       where=where, reason=reason)
 
 
 def table(output: str, platform: str, command: str) -> list[dict[str, str]] | None:

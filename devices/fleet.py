@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from citynet.catalogs import N_, Message
 from devices import confdiff
 from devices.driver import DeviceError, Login, Session
 from devices.intent import Device, Intent
@@ -111,7 +112,8 @@ def _apply(session: Session, clock: _Clock, change: confdiff.Change, save: bool,
         left = remaining(session.running())
     if not left.empty:
         shown = [confdiff.redact_line(c, profile) for c in left.commands[:3]]
-        raise DeviceError(session.login.hostname, f"{failure} (still: {'; '.join(shown)})")
+        raise DeviceError(session.login.hostname, N_("%(failure)s (still: %(left)s)"),
+                          failure=failure, left="; ".join(shown))
     if save:
         with clock.step("save"):
             session.save()
@@ -165,7 +167,7 @@ def read_one(target: Target, pacer: Pacer, connect: Connect = Session) -> Result
         with _opened(target.login, clock, pacer, connect) as session, clock.step("read"):
             result.pre_change = session.running()
     except DeviceError as exc:
-        result.status, result.error = Status.FAILED, str(exc)
+        result.status, result.error = Status.FAILED, exc.message()
     return result
 
 
@@ -178,7 +180,7 @@ def plan_one(target: Target, pacer: Pacer, connect: Connect = Session) -> Result
         with _opened(login, clock, pacer, connect) as session, clock.step("read"):
             running = session.running()
     except DeviceError as exc:
-        result.status, result.error = Status.FAILED, str(exc)
+        result.status, result.error = Status.FAILED, exc.message()
         return result
     return plan_against(target, running, result)
 
@@ -210,7 +212,8 @@ def push_one(target: Target, pacer: Pacer, *, save: bool = True,
     return _change_one(target, pacer, connect, save=save, keep=keep, back=back,
                        toward=lambda running: confdiff.plan(intent.text, running,
                                                             login.profile, intent.owned),
-                       failure="the intent is not in the running config after the push")
+                       failure=Message(N_("the intent is not in the running config after "
+                                          "the push")))
 
 
 def _change_one(target: Target, pacer: Pacer, connect: Connect, *, toward: Toward,
@@ -225,7 +228,7 @@ def _change_one(target: Target, pacer: Pacer, connect: Connect, *, toward: Towar
         with clock.step("connect"):
             session = connect(login).__enter__()
     except DeviceError as exc:
-        result.error = str(exc)
+        result.error = exc.message()
         return result
     try:
         with clock.step("read"):
@@ -242,11 +245,11 @@ def _change_one(target: Target, pacer: Pacer, connect: Connect, *, toward: Towar
             _apply(session, clock, change, save, login.profile, toward, failure)
             result.status = Status.PUSHED
         except DeviceError as exc:
-            result.error = str(exc)
+            result.error = exc.message()
             session = _roll_back(login, session, back(before), result, connect, pacer)
         return result
     except DeviceError as exc:  # reading before the change failed: nothing was changed
-        result.error = str(exc)
+        result.error = exc.message()
         return result
     finally:
         session.__exit__(None, None, None)
@@ -266,13 +269,14 @@ def _roll_back(login: Login, session: Session, undo: Toward, result: Result,
             change = undo(session.running())
             session.configure(change.commands)
             if not undo(session.running()).empty:
-                raise DeviceError(login.hostname, "the rollback left differences")
+                raise DeviceError(login.hostname, N_("the rollback left differences"))
             result.status = Status.ROLLED_BACK
-            result.rollback = (f"restored the state before the change ({len(change.commands)} "
-                               "commands; not saved, so the startup config is untouched)")
+            result.rollback = Message(N_("restored the state before the change (%(count)s "
+                                         "commands; not saved, so the startup config is "
+                                         "untouched)"), count=len(change.commands))
             return session
         except DeviceError as exc:
-            result.rollback = f"rollback failed: {exc}"
+            result.rollback = Message(N_("rollback failed: %(error)s"), error=exc.message())
     result.status = Status.ROLLBACK_FAILED
     return session
 
@@ -299,7 +303,8 @@ def run(targets: Sequence[Target], work: Work, limits: Limits,
             gate = site_gates[target.device.site]
         if stop:
             result = Result(hostname, target.device.site, Status.SKIPPED,
-                            error=f"not tried: more than {limits.max_failures} devices failed")
+                            error=Message(N_("not tried: more than %(most)s devices failed"),
+                                          most=limits.max_failures))
         else:
             with gate:
                 result = _guarded(work, target)
@@ -316,7 +321,7 @@ def run(targets: Sequence[Target], work: Work, limits: Limits,
     if any(not results[t.device.hostname].ok for t in canary):
         for target in rest:
             skipped = Result(target.device.hostname, target.device.site, Status.SKIPPED,
-                             error="not tried: the canary failed")
+                             error=Message(N_("not tried: the canary failed")))
             results[target.device.hostname] = skipped
             if progress is not None:
                 progress(skipped)
@@ -346,7 +351,8 @@ def _guarded(work: Work, target: Target) -> Result:
     except Exception as exc:  # one device's bug never stops the fleet; it is reported
         log.exception("%s: unexpected error", target.device.hostname)
         return Result(target.device.hostname, target.device.site, Status.FAILED,
-                      error=f"unexpected error: {type(exc).__name__}")
+                      error=Message(N_("unexpected error: %(error)s"),
+                                    error=type(exc).__name__))
 
 
 def drift_of(target: Target, running: str) -> list[str]:
@@ -369,7 +375,7 @@ def restore_one(target: Target, wanted: str, pacer: Pacer, *, save: bool = True,
     return _change_one(target, pacer, connect, save=save, keep=None,
                        toward=_whole(wanted, profile),
                        back=lambda before: _whole(before, profile),
-                       failure="differences remain after the rollback")
+                       failure=Message(N_("differences remain after the rollback")))
 
 
 def _whole(wanted: str, profile: Profile) -> Toward:

@@ -31,6 +31,7 @@ from jinja2 import (
     UndefinedError,
 )
 
+from citynet.catalogs import N_
 from citynet.config import MAX_RADIUS_SERVERS
 from citynet.errors import CitynetError
 
@@ -79,7 +80,8 @@ _OWNED = re.compile(r"^\{#\s*owned:(.*?)#\}")
 
 
 class IntentError(CitynetError):
-    """A template or the intent file cannot be used; the message says which and why."""
+    """A template or the intent file cannot be used; the message says which and why (a
+    msgid and its values: it is also a device's reason in ``--json`` and the record)."""
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,12 @@ def load_vars(path: Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise IntentError(f"{path}: not valid YAML: {exc}") from None
+        raise IntentError(N_("%(path)s: not valid YAML: %(error)s"), path=path,
+                          error=exc) from None
     if not isinstance(document, dict) or not set(document) <= {"defaults", "sites", "devices",
                                                                "templates_dir"}:
-        raise IntentError(f"{path}: expected the keys defaults, sites, devices "
-                          "(and optionally templates_dir)")
+        raise IntentError(N_("%(path)s: expected the keys defaults, sites, devices (and "
+                             "optionally templates_dir)"), path=path)
     return document
 
 
@@ -153,14 +156,14 @@ def _radius_servers(device: Device, servers: object) -> list[str]:
     if isinstance(servers, str):
         servers = [servers]
     if not isinstance(servers, list) or not 1 <= len(servers) <= MAX_RADIUS_SERVERS:
-        raise IntentError(f"{device.hostname}: radius_servers: a list of 1 to "
-                          f"{MAX_RADIUS_SERVERS} addresses")
+        raise IntentError(N_("%(host)s: radius_servers: a list of 1 to %(most)s addresses"),
+                          host=device.hostname, most=MAX_RADIUS_SERVERS)
     for server in servers:
         try:
             ipaddress.ip_address(str(server))
         except ValueError:
-            raise IntentError(f"{device.hostname}: radius_servers: {server!r} is not an IP "
-                              "address") from None
+            raise IntentError(N_("%(host)s: radius_servers: %(server)r is not an IP "
+                                 "address"), host=device.hostname, server=server) from None
     return [str(server) for server in servers]
 
 
@@ -174,45 +177,52 @@ def _nac(device: Device, values: Mapping[str, Any]) -> dict[str, Any]:
     seen: set[str] = set()
     for port in dot1x + mab:
         if port in seen:
-            raise IntentError(f"{device.hostname}: port {port} is named twice in dot1x_ports "
-                              "and mab_ports (each port gets one mode)")
+            raise IntentError(N_("%(host)s: port %(port)s is named twice in dot1x_ports and "
+                                 "mab_ports (each port gets one mode)"),
+                              host=device.hostname, port=port)
         seen.add(port)
     checked: dict[str, Any] = {"dot1x_ports": dot1x, "mab_ports": mab}
     for name, low, high in (("reauth_seconds", 60, 7200), ("accounting_interim_minutes", 1, 60),
                             ("enterprise_vlan", 1, 4094), ("enterprise_wlan_id", 1, 16)):
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise IntentError(f"{device.hostname}: {name}: a whole number {low}..{high}")
+            raise IntentError(N_("%(host)s: %(name)s: a whole number %(low)s..%(high)s"),
+                              host=device.hostname, name=name, low=low, high=high)
         checked[name] = value
     if values["enterprise_wpa"] not in NAC_WPA:
-        raise IntentError(f"{device.hostname}: enterprise_wpa: one of {', '.join(NAC_WPA)}")
+        raise IntentError(N_("%(host)s: enterprise_wpa: one of %(choices)s"),
+                          host=device.hostname, choices=", ".join(NAC_WPA))
     ssid = values["enterprise_ssid"]
     if ssid and not (isinstance(ssid, str) and _SSID.fullmatch(ssid)):
-        raise IntentError(f"{device.hostname}: enterprise_ssid: 1 to 32 characters, no "
-                          "spaces or quotes")
+        raise IntentError(N_("%(host)s: enterprise_ssid: 1 to 32 characters, no spaces or "
+                             "quotes"), host=device.hostname)
     group = values["enterprise_ap_group"]
     if not (isinstance(group, str) and _GROUP.fullmatch(group)):
-        raise IntentError(f"{device.hostname}: enterprise_ap_group: 1 to 31 of A-Z a-z 0-9 "
-                          "_ . -")
+        raise IntentError(N_("%(host)s: enterprise_ap_group: 1 to 31 of A-Z a-z 0-9 _ . -"),
+                          host=device.hostname)
     return checked
 
 
 def _ports(device: Device, name: str, ports: object) -> list[str]:
     if not isinstance(ports, list):
-        raise IntentError(f"{device.hostname}: {name}: a list of ports")
+        raise IntentError(N_("%(host)s: %(name)s: a list of ports"), host=device.hostname,
+                          name=name)
     out: list[str] = []
     for port in ports:
         found = _PORT.fullmatch(str(port))
         if found is None:
-            raise IntentError(f"{device.hostname}: {name}: {port!r} is not a port name "
-                              "(GigabitEthernet0/0/5, or a range GigabitEthernet0/0/1-24)")
+            raise IntentError(N_("%(host)s: %(name)s: %(port)r is not a port name "
+                                 "(GigabitEthernet0/0/5, or a range GigabitEthernet0/0/1-24)"),
+                              host=device.hostname, name=name, port=port)
         first, last = int(found["first"]), int(found["last"] or found["first"])
         if last < first:
-            raise IntentError(f"{device.hostname}: {name}: {port!r}: the range runs backwards")
+            raise IntentError(N_("%(host)s: %(name)s: %(port)r: the range runs backwards"),
+                              host=device.hostname, name=name, port=port)
         head = str(port)[:found.start("first")]
         out.extend(f"{head}{number}" for number in range(first, last + 1))
         if len(out) > MAX_PORTS:
-            raise IntentError(f"{device.hostname}: {name}: more than {MAX_PORTS} ports")
+            raise IntentError(N_("%(host)s: %(name)s: more than %(most)s ports"),
+                              host=device.hostname, name=name, most=MAX_PORTS)
     return out
 
 
@@ -224,10 +234,11 @@ def refuse_cli_keys(device: Device, values: Mapping[str, Any],
     for name, text in _texts(values):
         for key, does in cli_keys:
             if key in text:
-                raise IntentError(f"{device.hostname}: intent variable {name} holds {key!r}, "
-                                  f"{does} on the {device.platform} CLI, which cannot take it "
-                                  "in a value: change the value in the intent file (or the "
-                                  "inventory)")
+                raise IntentError(N_("%(host)s: intent variable %(name)s holds %(key)r, "
+                                     "%(does)s on the %(platform)s CLI, which cannot take it "
+                                     "in a value: change the value in the intent file (or "
+                                     "the inventory)"), host=device.hostname, name=name,
+                                  key=key, does=does, platform=device.platform)
 
 
 def _texts(value: Any, name: str = "") -> Iterator[tuple[str, str]]:
@@ -246,7 +257,7 @@ def _guest_addressing(values: Mapping[str, Any]) -> dict[str, Any]:
     try:
         network = ipaddress.ip_network(str(values["guest_network"]))
     except ValueError as exc:
-        raise IntentError(f"guest_network: {exc}") from None
+        raise IntentError(N_("guest_network: %(error)s"), error=exc) from None
     networks = values.get("guest_networks") or [str(network)]
     return {"guest_gateway": values.get("guest_gateway") or str(next(network.hosts())),
             "guest_netmask": str(network.netmask), "guest_networks": list(networks)}
@@ -293,13 +304,17 @@ class Renderer:
                 template = self._env.get_template(path)
                 texts.append(template.render(**values).strip("\n"))
             except TemplateNotFound:
-                raise IntentError(f"{device.hostname}: no template {name!r} for platform "
-                                  f"{device.platform} (looked for {path})") from None
+                raise IntentError(N_("%(host)s: no template %(name)r for platform "
+                                     "%(platform)s (looked for %(path)s)"),
+                                  host=device.hostname, name=name, platform=device.platform,
+                                  path=path) from None
             except _Refused as exc:
-                raise IntentError(f"{device.hostname}: template {path}: {exc}") from None
+                raise IntentError(N_("%(host)s: template %(path)s: %(reason)s"),
+                                  host=device.hostname, path=path, reason=exc) from None
             except UndefinedError as exc:
-                raise IntentError(f"{device.hostname}: template {path}: {exc.message} "
-                                  "(set it in the intent file)") from None
+                raise IntentError(N_("%(host)s: template %(path)s: %(error)s (set it in the "
+                                     "intent file)"), host=device.hostname, path=path,
+                                  error=exc.message) from None
             owned.extend(self.owned(path))
         return Intent(device.hostname, "\n".join(t for t in texts if t) + "\n",
                       tuple(owned), tuple(templates))

@@ -13,7 +13,7 @@ from citynet.audit import AuditEntry
 from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
-from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
+from citynet.domains import BannerLine, ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.staff import Role
 from citynet.telemetry import Collector
@@ -67,8 +67,9 @@ def _demo_seed(runtime: Runtime, box: SecretBox) -> None:
 
 
 def _demo_serve(run: DemoRun) -> None:
-    run.banner.append((50, "  device plan         citynet devices plan --from-backup "
-                           "luohu-core-01  (against the configs shipped with the demo)"))
+    run.banner.append(BannerLine(
+        50, _("device plan"), "citynet devices plan --from-backup luohu-core-01  "
+        + _("(against the configs shipped with the demo)")))
 
 
 DOMAIN = Domain(

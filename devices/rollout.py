@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from citynet import audit
+from citynet.catalogs import N_, Message
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
@@ -52,7 +53,7 @@ from devices.targets import Unready, build, readable
 
 Tick = Callable[[Result], None]
 # (devices, what is done to them) → a context giving the callback each result is fed to
-Watch = Callable[[int, str], AbstractContextManager[Tick]]
+Watch = Callable[[int, str], AbstractContextManager[Tick]]  # (devices, label: a msgid)
 
 APPROVAL_NEEDED = "approval_needed"  # a refusal of a push too large to go unapproved
 UNKNOWN_CHANGE = "unknown"  # a refusal naming no change request
@@ -160,7 +161,7 @@ def plan_all(fleet: Fleet, targets: Sequence[Target], watch: Watch = unwatched) 
     """Every target's plan (reads only), all devices tried whatever fails."""
     limits = limits_of(fleet, canary=0, max_failures=len(targets) + 1)
     pacer = Pacer(limits.sessions_per_second)
-    with watch(len(targets), "planning") as tick:
+    with watch(len(targets), N_("planning")) as tick:
         return run(targets, lambda t: plan_one(t, pacer), limits, tick)
 
 
@@ -179,8 +180,9 @@ def plan_from_backup(fleet: Fleet, targets: Sequence[Target]) -> list[Result] | 
                                                                    fleet.box)))
         else:
             results.append(Result(hostname, target.device.site, Status.FAILED,
-                                  error=f"{hostname}: no backup to plan against: run "
-                                  f"`citynet devices backup {hostname}`"))
+                                  error=Message(N_("%(host)s: no backup to plan against: "
+                                                   "run `citynet devices backup %(host)s`"),
+                                                host=hostname)))
     return results
 
 
@@ -287,7 +289,7 @@ def _carry_out(fleet: Fleet, selectors: Sequence[str], reason: str,
             return Rollout(refused=refused)
         extra["change"] = outcome.change = change.id
     try:
-        with watch(len(targets), "pushing") as tick:
+        with watch(len(targets), N_("pushing")) as tick:
             outcome.results = run(targets, lambda t: push_one(t, pacer, save=save,
                                                                keep=keep), limits, tick)
         outcome.revision = back_up(fleet, targets, outcome.results, f"before push: {reason}")
@@ -375,8 +377,8 @@ def as_planned(targets: Sequence[Target], expected: dict[str, list[str]],
         profile = target.login.profile
         change = plan_change(target.intent.text, running, profile, target.intent.owned)
         if [redact_line(c, profile) for c in change.commands] != expected.get(hostname):
-            raise DeviceError(hostname, "its config changed since the plan checked before "
-                              "the push: nothing sent; plan again")
+            raise DeviceError(hostname, N_("its config changed since the plan checked "
+                                           "before the push: nothing sent; plan again"))
         keep(hostname, running)
     return checked
 
@@ -392,8 +394,8 @@ def keeper(fleet: Fleet, targets: Sequence[Target]) -> KeepBefore:
 
     def keep(hostname: str, running: str) -> None:
         if box is None:
-            raise DeviceError(hostname, "no secrets key: the config before the change "
-                              "cannot be kept sealed, so nothing is changed")
+            raise DeviceError(hostname, N_("no secrets key: the config before the change "
+                                           "cannot be kept sealed, so nothing is changed"))
         profile = profiles[hostname]
         sealed = seal_lines(normalise(running, profile), profile.secret_patterns, box)
         pending.mkdir(parents=True, exist_ok=True)
@@ -456,7 +458,7 @@ def backup(fleet: Fleet, selectors: Sequence[str], reason: str,
     targets, unready = readable_of(fleet, selectors)  # a backup reads: it needs no intent
     limits = limits_of(fleet, canary=0, max_failures=len(targets) + 1)
     pacer = Pacer(limits.sessions_per_second)
-    with watch(len(targets), "reading") as tick:
+    with watch(len(targets), N_("reading")) as tick:
         results = run(targets, lambda t: read_one(t, pacer), limits, tick)
     revision = back_up(fleet, targets, results, reason)
     seq = record(fleet, "devices.backup", selectors, reason, results, unready)

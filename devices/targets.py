@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from citynet.catalogs import N_
+from citynet.catalogs import N_, Message
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
@@ -118,8 +118,9 @@ def logins(session: Session, config: Config, box: SecretBox | None, selectors: S
         device = Device(row.hostname, row.platform.value, row.role.value, row.site, row.host)
         profile = PROFILES.get(device.platform)
         if profile is None:
-            unready.append(Unready(row.hostname, row.site, f"platform {device.platform} is "
-                                   "not managed (no profile)"))
+            unready.append(Unready(row.hostname, row.site, Message(
+                N_("platform %(platform)s is not managed (no profile)"),
+                platform=device.platform)))
             continue
         login = _login(row, profile, box, config.section(DevicesConfig).timeout_seconds, environ)
         if not isinstance(login, str):
@@ -156,12 +157,12 @@ def build(session: Session, config: Config, box: SecretBox | None, selectors: Se
             refuse_cli_keys(device, values, login.profile.cli_keys)
             keyed = [name for name in KEYED_TEMPLATES if name in chosen]
             if keyed and not values.get("radius_key"):
-                raise CitynetError(f"no RADIUS key for {', '.join(keyed)}: add a NAS entry "
-                                   f"with the address {device.host} (its secret is the key "
-                                   "pushed)")
+                raise CitynetError(N_("no RADIUS key for %(templates)s: add a NAS entry with "
+                                      "the address %(host)s (its secret is the key pushed)"),
+                                   templates=", ".join(keyed), host=device.host)
             intent = renderer.render(device, chosen, values)
         except CitynetError as exc:
-            unready.append(Unready(device.hostname, device.site, str(exc)))
+            unready.append(Unready(device.hostname, device.site, exc.message()))
             continue
         ready.append(Target(device, login, intent))
     return ready, unready
@@ -184,7 +185,7 @@ def _login(row: NetworkDevice, profile: object, box: SecretBox | None, timeout: 
     assert isinstance(profile, Profile)  # noqa: S101 - from PROFILES
     if row.credential is not None:
         if box is None:
-            return "its credential is sealed and there is no secrets key"
+            return Message(N_("its credential is sealed and there is no secrets key"))
         credential = row.credential
         return Login(row.hostname, row.host, row.port, profile, credential.username,
                      box.open(credential.password_sealed),
@@ -192,7 +193,8 @@ def _login(row: NetworkDevice, profile: object, box: SecretBox | None, timeout: 
                      if credential.enable_secret_sealed else "", timeout=timeout)
     username = environ.get(ENV_USERNAME, "")
     if not username:
-        return (f"no credential in the inventory and no {ENV_USERNAME} in the environment")
+        return Message(N_("no credential in the inventory and no %(variable)s in the "
+                          "environment"), variable=ENV_USERNAME)
     return Login(row.hostname, row.host, row.port, profile, username,
                  environ.get(ENV_PASSWORD, ""), key_file=environ.get(ENV_KEY_FILE, ""),
                  timeout=timeout)

@@ -12,7 +12,7 @@ from flask import Blueprint
 from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
-from citynet.domains import DemoRun, Domain, MenuEntry
+from citynet.domains import BannerLine, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.staff import Role
 
@@ -60,9 +60,9 @@ def _demo_seed(runtime: Runtime, box: SecretBox) -> None:
 
 def _demo_serve(run: DemoRun) -> None:
     run.banner += [
-        (30, f"  district overview   {run.base}/inventory/"),
-        (31, f"  street drill-down   {run.base}/inventory/streets/笋岗"),
-        (32, f"  JSON summary        {run.base}/inventory/summary.json"),
+        BannerLine(30, _("district overview"), f"{run.base}/inventory/"),
+        BannerLine(31, _("street drill-down"), f"{run.base}/inventory/streets/笋岗"),
+        BannerLine(32, _("JSON summary"), f"{run.base}/inventory/summary.json"),
     ]
 
 

@@ -10,7 +10,8 @@ import click
 from flask import Blueprint
 
 from citynet.catalogs import N_
-from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
+from citynet.catalogs import gettext as _
+from citynet.domains import BannerLine, ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.server import Service
 from citynet.staff import Role
@@ -49,8 +50,8 @@ def _openapi() -> dict[str, Any]:
 
 
 def _demo_serve(run: DemoRun) -> None:
-    run.banner.append((20, f"  managers' dashboard {run.base}/dashboard/  (targets, "
-                           "forecasts, drill-down)"))
+    run.banner.append(BannerLine(20, _("managers' dashboard"), f"{run.base}/dashboard/  "
+                                 + _("(targets, forecasts, drill-down)")))
 
 
 DOMAIN = Domain(

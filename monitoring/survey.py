@@ -27,7 +27,7 @@ from typing import Protocol
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
-from citynet.catalogs import N_
+from citynet.catalogs import N_, gettext
 from citynet.errors import CitynetError
 from monitoring.models import SurveyPoint
 from monitoring.pcap import Beacon, CaptureCounts
@@ -39,6 +39,42 @@ _HINTS_KEPT = 20  # foreign BSSIDs broadcasting an inventory SSID, listed for th
 
 class SurveyError(CitynetError):
     """A survey that cannot be measured as asked (bad points plan, nothing heard)."""
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """A line of a points plan refused, as ``file:line: reason``: the place as it is, the
+    reason a msgid and its values (``str()`` English, :meth:`said` the reader's)."""
+
+    source: str
+    line: int
+    reason: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason % self.values}"
+
+    def said(self) -> str:
+        return f"{self.source}:{self.line}: {gettext(self.reason, **self.values)}"
+
+
+class PlanRefused(SurveyError):
+    """A points plan with problems, every one listed (one a line)."""
+
+    def __init__(self, problems: Sequence[PlanProblem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = list(problems)
+
+    def said(self) -> str:
+        return "\n".join(problem.said() for problem in self.problems)
+
+
+class BadTime(ValueError):
+    """A plan's time refused: a msgid and its values."""
+
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason % values)
+        self.reason, self.values = reason, values
 
 
 # --- points plan ----------------------------------------------------------------------
@@ -63,9 +99,11 @@ def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is neither ISO 8601 nor epoch seconds") from None
+        raise BadTime(N_("%(time)r is neither ISO 8601 nor epoch seconds"),
+                      time=text) from None
     if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset (write e.g. {text}+08:00 or {text}Z)")
+        raise BadTime(N_("%(time)r has no UTC offset (write e.g. %(time)s+08:00 or "
+                         "%(time)sZ)"), time=text)
     return moment.astimezone(UTC)
 
 
@@ -80,31 +118,36 @@ def parse_points(text: str, source: str) -> list[PlannedPoint]:
                              "%(missing)s)"), source=source, missing=", ".join(sorted(missing)))
     points: list[PlannedPoint] = []
     lines: dict[str, int] = {}
-    problems: list[str] = []
+    problems: list[PlanProblem] = []
     for row in reader:
         line = reader.line_num
         name = (row["point"] or "").strip()
         try:
             start, end = parse_time(row["start"] or ""), parse_time(row["end"] or "")
-        except ValueError as exc:
-            problems.append(f"{source}:{line}: {exc}")
+        except BadTime as exc:
+            problems.append(PlanProblem(source, line, exc.reason, exc.values))
             continue
         if not name or len(name) > 64:
-            problems.append(f"{source}:{line}: a point needs a name of 1 to 64 characters")
+            problems.append(PlanProblem(source, line,
+                                        N_("a point needs a name of 1 to 64 characters")))
         elif name in lines:
-            problems.append(f"{source}:{line}: point {name!r} is also on line {lines[name]}")
+            problems.append(PlanProblem(source, line, N_("point %(name)r is also on line "
+                                                         "%(other)s"),
+                                        {"name": name, "other": lines[name]}))
         elif end <= start:
-            problems.append(f"{source}:{line}: {name}: end is not after start")
+            problems.append(PlanProblem(source, line, N_("%(name)s: end is not after start"),
+                                        {"name": name}))
         else:
             lines[name] = line
             points.append(PlannedPoint(name, start, end))
     points.sort(key=lambda p: p.start)
     for before, after in pairwise(points):
         if after.start < before.end:
-            problems.append(f"{source}:{lines[after.name]}: {after.name} overlaps "
-                            f"{before.name} (line {lines[before.name]})")
+            problems.append(PlanProblem(
+                source, lines[after.name], N_("%(name)s overlaps %(other)s (line %(line)s)"),
+                {"name": after.name, "other": before.name, "line": lines[before.name]}))
     if problems:
-        raise SurveyError("\n".join(problems))
+        raise PlanRefused(problems)
     if not points:
         raise SurveyError(N_("%(source)s: no points"), source=source)
     return points

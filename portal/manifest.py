@@ -10,9 +10,10 @@ import click
 from flask import Blueprint, Flask
 
 from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.crypto import SecretBox
-from citynet.domains import ConfigSection, DemoRun, Domain, MenuEntry
+from citynet.domains import BannerLine, ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.runtime import Runtime
 from citynet.server import Service
 from citynet.staff import Role
@@ -72,9 +73,10 @@ def _demo_serve(run: DemoRun) -> None:
     if radius is not None and run.config.radius.enabled:  # it talks to the UDP listener
         run.services.append(DemoHotspot(radius, f"{run.base}/portal/", DEMO_NAS,
                                         DEMO_NAS_SECRET, DEMO_UAM_SECRET, run.hotspot_port))
-    run.banner.append((10, f"  captive portal      http://127.0.0.1:{run.hotspot_port}/  "
-                           "(through the hotspot simulator; voucher " + voucher
-                           + ", or SMS: the code shows on the page)"))
+    run.banner.append(BannerLine(
+        10, _("captive portal"), f"http://127.0.0.1:{run.hotspot_port}/  "
+        + _("(through the hotspot simulator; voucher %(voucher)s, or SMS: the code shows "
+            "on the page)", voucher=voucher)))
 
 
 DOMAIN = Domain(

@@ -228,7 +228,7 @@ def _outcome(result: coa.CoaResult, who: str, mac: str, nas: str) -> str:
     if result.error_cause == "Session-Context-Not-Found":
         return gettext("Hotspot %(nas)s no longer has this session: the device has "
                        "probably left already.", nas=nas)
-    if result.answer == "no answer":
+    if result.answer == coa.NO_ANSWER:
         return gettext("Hotspot %(nas)s did not answer (%(tries)s tries); not "
                        "disconnected: ask a network engineer to check its CoA port and "
                        "shared secret.", nas=nas, tries=result.attempts)

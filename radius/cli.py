@@ -605,9 +605,9 @@ def sessions_kick(runtime: Runtime, session_id: str, nas_name: str | None,
                       port=port or runtime.config.section(RadiusConfig).coa_port,
                       source=coa.source_for(runtime.config.section(RadiusConfig)))
     if not result.ok:
-        raise CitynetError(_("not disconnected: %(result)s", result=result))
+        raise CitynetError(_("not disconnected: %(result)s", result=result.said()))
     click.echo(_("disconnected %(session)s on %(nas)s: %(result)s", session=session_id,
-                 nas=target.nas, result=result))
+                 nas=target.nas, result=result.said()))
 
 
 @sessions.command("bandwidth")
@@ -641,11 +641,13 @@ def sessions_bandwidth(runtime: Runtime, session_id: str, up_kbps: int, down_kbp
     if outcome.refused:
         raise CitynetError(_("bandwidth not changed: %(reason)s",
                              reason=_(REFUSED[outcome.refused])))
+    assert outcome.result is not None  # noqa: S101 - not refused: it was sent
     if not outcome.ok:
-        raise CitynetError(_("bandwidth not changed: %(reason)s", reason=outcome.result))
+        raise CitynetError(_("bandwidth not changed: %(reason)s",
+                             reason=outcome.result.said()))
     click.echo(_("%(session)s on %(nas)s: %(up)s kbit/s up, %(down)s kbit/s down (%(result)s)",
                  session=session_id, nas=outcome.nas, up=up_kbps, down=down_kbps,
-                 result=outcome.result))
+                 result=outcome.result.said()))
 
 
 REFUSED = {  # radius.bandwidth's refusals, for the CLI (msgids, said where shown)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from citynet.catalogs import N_, Message
 from citynet.config import RadiusConfig
 from radius import codec
 from radius.wire import Code, Malformed
@@ -23,16 +24,35 @@ ANSWERS = {Code.DISCONNECT_REQUEST: frozenset({Code.DISCONNECT_ACK, Code.DISCONN
            Code.COA_REQUEST: frozenset({Code.COA_ACK, Code.COA_NAK})}
 
 
+NO_ANSWER = N_("no answer")
+_AFTER = N_("%(answer)s after %(attempts)s attempt(s)")
+_CAUSE_AFTER = N_("%(answer)s (%(cause)s) after %(attempts)s attempt(s)")
+
+
 @dataclass(frozen=True)
 class CoaResult:
+    """A NAS's answer. ``str()`` is English (a record's, a log's); :meth:`said` the
+    reader's language, the protocol's names (Disconnect-ACK, an Error-Cause) as they are."""
+
     ok: bool
-    answer: str  # Disconnect-ACK, CoA-NAK, ..., or "no answer"
+    answer: str  # Disconnect-ACK, CoA-NAK, ..., or NO_ANSWER
     error_cause: str = ""
     attempts: int = 0
 
     def __str__(self) -> str:
-        cause = f" ({self.error_cause})" if self.error_cause else ""
-        return f"{self.answer}{cause} after {self.attempts} attempt(s)"
+        return str.__str__(self.message())
+
+    def said(self) -> str:
+        return self.message().said()
+
+    def message(self) -> Message:
+        """The answer as a :class:`~citynet.catalogs.Message` (English, said where shown):
+        what a session gate hands on to the domain that asked (``nac people disable``)."""
+        answer = Message(NO_ANSWER) if self.answer == NO_ANSWER else self.answer
+        if self.error_cause:
+            return Message(_CAUSE_AFTER, answer=answer, cause=self.error_cause,
+                           attempts=self.attempts)
+        return Message(_AFTER, answer=answer, attempts=self.attempts)
 
 
 def source_for(config: RadiusConfig) -> str:
@@ -77,7 +97,7 @@ def send(host: str, secret: bytes, code: Code, session: dict[str, Any],
                 cause = answer.get("Error-Cause", [""])[0]
                 return CoaResult(answer_code in (Code.DISCONNECT_ACK, Code.COA_ACK),
                                  names[answer_code], str(cause), attempt)
-    return CoaResult(False, "no answer", attempts=attempts)
+    return CoaResult(False, NO_ANSWER, attempts=attempts)
 
 
 def _reaches(source: str, host: str) -> bool:

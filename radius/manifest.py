@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet.catalogs import N_
+from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
-from citynet.domains import Chain, ConfigSection, DemoRun, Domain, MenuEntry
+from citynet.domains import BannerLine, Chain, ConfigSection, DemoRun, Domain, MenuEntry
 from citynet.gates import Ended, LiveSession
 from citynet.runtime import Runtime
 from citynet.server import Service
@@ -118,11 +119,11 @@ def _demo_serve(run: DemoRun) -> None:
 
     rad = run.config.section(RadiusConfig)
     run.banner += [
-        (40, f"  demo NAS            {DEMO_NAS} at 127.0.0.1, secret {DEMO_NAS_SECRET!r} "
-             "(demo only)"),
-        (41, f"  RADIUS health       echo 'Message-Authenticator = 0x00' | radclient "
-             f"-x {rad.bind}:{rad.auth_port} status {DEMO_NAS_SECRET}"),
-        (42, "  try also            citynet nas list · citynet inventory show streets"),
+        BannerLine(40, _("demo NAS"), _("%(nas)s at 127.0.0.1, secret %(secret)r (demo only)",
+                                        nas=DEMO_NAS, secret=DEMO_NAS_SECRET)),
+        BannerLine(41, _("RADIUS health"), "echo 'Message-Authenticator = 0x00' | radclient "
+                   f"-x {rad.bind}:{rad.auth_port} status {DEMO_NAS_SECRET}"),
+        BannerLine(42, _("try also"), "citynet nas list · citynet inventory show streets"),
     ]
 
 

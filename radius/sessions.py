@@ -166,7 +166,8 @@ def _disconnect(config: RadiusConfig, row: RadiusSession, where: NasTarget | str
     started = time.monotonic()
     result = coa.send(where.host, where.secret, Code.DISCONNECT_REQUEST, where.identity,
                       port=config.coa_port, source=coa.source_for(config))
-    return Ended(row.nas, row.session_id, result.ok, str(result), time.monotonic() - started)
+    return Ended(row.nas, row.session_id, result.ok, result.message(),
+                 time.monotonic() - started)
 
 
 def _addressed(session: Session, box: SecretBox | None, row: RadiusSession

@@ -45,9 +45,10 @@ def with_people(config: Config) -> tuple[CliRunner, dict[str, str]]:
     return runner, env
 
 
-def disable(runner: CliRunner, env: dict[str, str], nas: FakeNas, username: str) -> Result:
+def disable(runner: CliRunner, env: dict[str, str], nas: FakeNas, username: str,
+            *options: str) -> Result:
     """``citynet nac people disable`` with the CoA port of ``nas``; it succeeds."""
-    result = runner.invoke(cli, ["nac", "people", "disable", username],
+    result = runner.invoke(cli, [*options, "nac", "people", "disable", username],
                            env={**env, "CITYNET_RADIUS__COA_PORT": str(nas.port)})
     assert result.exit_code == 0, result.output  # disabled, however the NASes answered
     return result
@@ -95,4 +96,16 @@ def test_a_session_whose_nas_does_not_answer_is_reported(
     with FakeNas(SECRET.encode(), sessions={}) as nas:  # knows no such session: NAK
         result = disable(runner, env, nas, "t001")
     assert "t001 disabled" in result.output
-    assert "NOT disconnected (Disconnect-NAK (Session-Context-Not-Found)" in result.output
+    assert "NOT disconnected (Disconnect-NAK (Session-Context-Not-Found) after 1 attempt(s)" \
+        in result.output
+
+
+def test_the_nas_answer_is_said_in_the_commands_language(
+        backend_config: Config, listener: Listener) -> None:
+    runner, env = with_people(backend_config)
+    start(listener, "t001", "sw-0009", "00-1b-a9-00-00-09", "Gi0/0/9")
+    with FakeNas(SECRET.encode(), sessions={}) as nas:
+        result = disable(runner, env, nas, "t001", "--lang", "zh-Hant")
+    assert "已停用 t001" in result.output
+    assert ("test-gw 上的連線階段 sw-0009：未中斷（Disconnect-NAK（Session-Context-Not-Found），"
+            "共嘗試 1 次，") in result.stderr

@@ -5,6 +5,7 @@ the domain's catalogs; without it, the English they always printed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -126,6 +127,25 @@ def test_monitoring_commands(district: Config) -> None:
         "(no surveys yet: citynet survey import --help)\n")
 
 
+def test_a_survey_plans_problems_keep_their_place(district: Config, tmp_path: Path) -> None:
+    plan, capture = tmp_path / "plan.csv", tmp_path / "walk.pcap"
+    plan.write_text("point,start,end\ngate,2026-05-01T10:00:00,1777600060\n"
+                    "stage,1777600000,1777600060\nstage,1777600100,1777600160\n"
+                    "exit,1777600260,1777600200\n")
+    capture.write_bytes(b"")  # the plan is read first
+    args = ("survey", "import", str(capture), "--name", "walk", "--points", str(plan))
+    assert hant(district, *args, code=1).stderr == (
+        f"Error: {plan}:2: '2026-05-01T10:00:00' 沒有 UTC 時差（請寫成例如 "
+        "2026-05-01T10:00:00+08:00 或 2026-05-01T10:00:00Z）\n"
+        f"{plan}:4: 測點 'stage' 在第 3 行亦有出現\n{plan}:5: exit：結束時間不遲於開始時間\n")
+    assert simplified(district, *args, code=1).stderr.endswith(
+        f"{plan}:5: exit：结束时间不晚于开始时间\n")
+    assert run(district, *args, code=1).stderr == (
+        f"Error: {plan}:2: '2026-05-01T10:00:00' has no UTC offset (write e.g. "
+        "2026-05-01T10:00:00+08:00 or 2026-05-01T10:00:00Z)\n"
+        f"{plan}:4: point 'stage' is also on line 3\n{plan}:5: exit: end is not after start\n")
+
+
 def test_devices_commands(district: Config) -> None:
     assert hant(district, "devices", "plan", "--reason", "CHG-1", code=2).stderr.endswith(
         "Error: --reason 和 --as 要與 --request 一起使用\n")
@@ -142,6 +162,18 @@ def test_admission_commands(district: Config) -> None:
         "Error: 請給出 --out FILE 或 --dir TRUST_DIR 其中之一\n")
     assert run(district, "nac", "people", "list").stderr == (
         "(no people: import them with `citynet nac people import`)\n")
+
+
+def test_the_people_importers_summary(district: Config, tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text("username,real_name,role\nt001,王芳,teacher\ns042,李雷,student\n",
+                  encoding="utf-8")
+    assert simplified(district, "nac", "people", "import", str(hr), "--dry-run").stdout == (
+        "试运行：未写入任何内容；导入将会：新增 2 人，更新 0 人，0 人不变\n")
+    assert hant(district, "nac", "people", "import", str(hr), "--dry-run").stdout == (
+        "試行：未寫入任何內容；匯入將會：新增 2 人，更新 0 人，0 人不變\n")
+    assert run(district, "nac", "people", "import", str(hr), "--dry-run").stdout == (
+        "dry run: nothing written; an import would do: 2 new, 0 updated, 0 unchanged\n")
 
 
 def test_mac_bypass_commands(district: Config) -> None:

@@ -215,10 +215,10 @@ def test_demo_creates_the_first_admin_once(tmp_path: Path) -> None:
 def test_banner_line_for_the_demo_admin() -> None:
     from citynet.staffcli import demo_admin_line
 
-    line = demo_admin_line("http://127.0.0.1:8080", "pw-1234567890ab")
+    line = demo_admin_line("http://127.0.0.1:8080", "pw-1234567890ab").text
     assert "http://127.0.0.1:8080/login" in line and "pw-1234567890ab" in line
     assert "authenticator app" in line
-    assert "pw" not in demo_admin_line("http://127.0.0.1:8080", None)
+    assert "pw" not in demo_admin_line("http://127.0.0.1:8080", None).text
 
 
 def test_lock_expiry_is_reported_in_seconds(store: Store) -> None:

@@ -68,5 +68,10 @@ def test_sessions_kick_through_the_cli(listener: Listener, backend_config: Confi
         assert "Disconnect-ACK after 1 attempt(s)" in result.output
         again = CliRunner().invoke(cli, ["sessions", "kick", "sess-42", "--port",
                                          str(nas.port)], env=env)
+        said = CliRunner().invoke(cli, ["--lang", "zh-Hant", "sessions", "kick", "sess-42",
+                                        "--port", str(nas.port)], env=env)
     assert again.exit_code == 1
-    assert "Disconnect-NAK (Session-Context-Not-Found)" in again.output
+    assert "Disconnect-NAK (Session-Context-Not-Found) after 1 attempt(s)" in again.output
+    assert said.exit_code == 1
+    assert said.stderr == ("Error: 未中斷：Disconnect-NAK（Session-Context-Not-Found），"
+                           "共嘗試 1 次\n")

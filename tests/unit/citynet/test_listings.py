@@ -76,3 +76,18 @@ def test_the_count_is_said_in_the_commands_language() -> None:
         assert summary(Listing("sessions", *sessions, COLUMNS, [{"name": "a"}])) == (
             "1 個上網連線")
     assert summary(part) == "showing 1 of 5,312 sessions"
+
+
+def test_a_yes_or_no_is_a_word_of_the_commands_language_on_screen_only() -> None:
+    from citynet import catalogs
+    from citynet.domains import registered
+    from citynet.listings import table_lines
+
+    flags = Listing("things", *THINGS, (Column("name"), Column("on")),
+                    [{"name": "a", "on": True}, {"name": "b", "on": False}])
+    assert table_lines(flags) == ["name  on", "a     yes", "b     no"]
+    with catalogs.speaking("zh-Hant", registered()):
+        assert table_lines(flags) == ["name  on", "a     是", "b     否"]
+        out = io.StringIO()
+        write_csv(flags, out)
+        assert out.getvalue() == "name,on\na,yes\nb,no\n"  # a spreadsheet's, as before

@@ -388,3 +388,17 @@ def test_import_replaces_and_coverage_comes_from_each_hotspots_latest_survey(
     assert [(r.survey, r.hotspot, r.covered, r.total, r.started) for r in listed] == [
         ("autumn", "东门广场", 2, 3, T0 + timedelta(days=90)),
         ("spring", "东门广场", 2, 2, T0)]
+
+
+def test_a_plans_problems_are_said_in_the_readers_language_at_their_place() -> None:
+    from citynet import catalogs
+    from citynet.domains import registered
+
+    with pytest.raises(SurveyError) as error:
+        parse_points("point,start,end\na,1777600000,1777600060\nb,1777600030,1777600100\n"
+                     "c,now,1777600200\n", "plan.csv")
+    with catalogs.speaking("zh-CN", registered()):
+        assert error.value.said() == ("plan.csv:4: 'now' 既不是 ISO 8601 时间，也不是纪元秒数\n"
+                                      "plan.csv:3: b 与 a（第 2 行）的时段重叠")
+    assert str(error.value) == ("plan.csv:4: 'now' is neither ISO 8601 nor epoch seconds\n"
+                                "plan.csv:3: b overlaps a (line 2)")

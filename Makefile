@@ -14,7 +14,7 @@ ha-demo: venv  ## two sites on this machine: Patroni, etcd, a citynet node per s
 
 # Two workers, a test file each at a time: the suite spends most of its time waiting on
 # the real peers it starts (CPU ~17 of ~30 minutes), and every lab claims its own ports,
-# namespaces, subnets and databases, so files run side by side (docs/operations.md).
+# namespaces, subnets and databases, so files run side by side (README, "The two commands").
 test: deps venv lint  ## everything: system packages, lint, the whole suite (soak tests: make soak)
 	$(BIN)/pytest -m "not soak" -n 2 --dist loadfile
 

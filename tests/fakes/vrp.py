@@ -58,6 +58,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -1274,3 +1275,15 @@ class FakeVrp:
 def _line_end(text: str) -> int | None:
     ends = [index for index in (text.find("\r"), text.find("\n")) if index >= 0]
     return min(ends) if ends else None
+
+
+@contextmanager
+def running(fakes: dict[str, FakeVrp]) -> Iterator[dict[str, FakeVrp]]:
+    """``fakes`` started, and stopped when the block ends, whatever the test did."""
+    try:
+        for fake in fakes.values():
+            fake.start()
+        yield fakes
+    finally:
+        for fake in fakes.values():
+            fake.stop()

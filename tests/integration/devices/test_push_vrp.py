@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fakes.vrp import FakeVrp
+from tests.fakes.vrp import FakeVrp, running
 from tests.integration.devices.conftest import Cli
 from tests.integration.devices.test_fake_vrp import COMWARE_CONFIG, VRP_CONFIG
 
@@ -32,13 +32,8 @@ def switches() -> Iterator[dict[str, FakeVrp]]:
                                credentials=("netops", PASSWORD)),
              "h3c-01": FakeVrp("h3c", initial_config=COMWARE_CONFIG,
                                credentials=("netops", PASSWORD))}
-    try:
-        for fake in fakes.values():
-            fake.start()
+    with running(fakes):
         yield fakes
-    finally:
-        for fake in fakes.values():
-            fake.stop()
 
 
 def _district(tmp_path: Path, switches: dict[str, FakeVrp]) -> Cli:

@@ -20,7 +20,7 @@ from devices.driver import Login, Session
 from devices.platforms import PROFILES
 from devices.state import DeviceStateCollector
 from tests.conftest import make_config
-from tests.fakes.vrp import FakeVrp
+from tests.fakes.vrp import FakeVrp, running
 from tests.integration.devices.conftest import Cli
 from tests.integration.devices.test_fake_vrp import COMWARE_CONFIG, VRP_CONFIG
 from tests.lab.frr import FrrLab, Router
@@ -57,13 +57,8 @@ def switches(routers: list[Router]) -> Iterator[dict[str, FakeVrp]]:
     fakes["wlc-01"].aps = [("hall-ap1", "nor"), ("hall-ap2", "nor"), ("roof-ap1", "fault")]
     fakes["wlc-01"].cpu_percent = 37
     fakes["h3c-01"].cpu_percent = 12
-    try:
-        for fake in fakes.values():
-            fake.start()
+    with running(fakes):
         yield fakes
-    finally:
-        for fake in fakes.values():
-            fake.stop()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.fakes.vrp import FakeVrp
 from tests.lab.frr import FrrLab, Router
 from tests.support import CITYNET
 
@@ -31,6 +32,24 @@ class Cli:
         if code is not None:
             assert result.returncode == code, (result.stdout, result.stderr)
         return result
+
+
+def import_switches(cli: Cli, tmp_path: Path, switches: dict[str, FakeVrp], password: str,
+                    radius_key: str) -> None:
+    """The fake Huawei/H3C access switches into the store: one login for all, one NAS
+    entry (its key is what the guest WiFi and 802.1X templates give the switches)."""
+    rows = {
+        "credentials": [{"name": "lab", "username": "netops", "password": password}],
+        "nas": [{"name": "lab-switches", "address": "127.0.0.1", "secret": radius_key,
+                 "vendor": "huawei"}],
+        "devices": [{"hostname": name, "host": "127.0.0.1", "port": fake.port,
+                     "platform": "huawei" if fake.flavour.name == "huawei" else "hp_comware",
+                     "role": "access_switch", "site": "笋岗社区", "credential": "lab"}
+                    for name, fake in switches.items()],
+    }
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(rows, allow_unicode=True))
+    cli("inventory", "import", str(path))
 
 
 def inventory(routers: list[Router], extra_devices: list[dict[str, Any]] | None = None

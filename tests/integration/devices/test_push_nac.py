@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.fakes.vrp import FakeVrp, running
-from tests.integration.devices.conftest import Cli
+from tests.integration.devices.conftest import Cli, import_switches
 from tests.integration.devices.test_fake_vrp import COMWARE_CONFIG, VRP_CONFIG
 
 pytestmark = pytest.mark.slow
@@ -38,18 +38,7 @@ def _district(tmp_path: Path, switches: dict[str, FakeVrp]) -> Cli:
     cli = Cli(tmp_path / "var")
     cli.env["CITYNET_RADIUS__SERVERS"] = ",".join(SERVERS)
     cli("db", "upgrade")
-    rows = {
-        "credentials": [{"name": "lab", "username": "netops", "password": PASSWORD}],
-        "nas": [{"name": "lab-switches", "address": "127.0.0.1", "secret": RADIUS_KEY,
-                 "vendor": "huawei"}],
-        "devices": [{"hostname": name, "host": "127.0.0.1", "port": fake.port,
-                     "platform": "huawei" if fake.flavour.name == "huawei" else "hp_comware",
-                     "role": "access_switch", "site": "笋岗社区", "credential": "lab"}
-                    for name, fake in switches.items()],
-    }
-    path = tmp_path / "lab.yaml"
-    path.write_text(yaml.safe_dump(rows, allow_unicode=True))
-    cli("inventory", "import", str(path))
+    import_switches(cli, tmp_path, switches, PASSWORD, RADIUS_KEY)
     (tmp_path / "var" / "intent.yaml").write_text(yaml.safe_dump({
         "defaults": {"enterprise_ssid": "citynet-staff", "enterprise_vlan": 10,
                      "reauth_seconds": 1800},

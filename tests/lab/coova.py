@@ -433,6 +433,18 @@ class CoovaLab:
                 return ChilliSession.parse(line)
         return None
 
+    def radius_trail(self, lines: int = 60) -> str:
+        """What chilli and citynet logged about RADIUS lately: for a failed test's message
+        (which request chilli sent, what came back, what citynet said of it)."""
+        wanted = ("RADIUS", "radius", "Accept", "Reject", "logoff", "DHCP", "Connection")
+        try:
+            chilli = [line for line in (self.workdir / "chilli.log").read_text(
+                errors="replace").splitlines() if any(word in line for word in wanted)]
+        except OSError:
+            chilli = ["(no log)"]
+        return ("chilli's RADIUS lines:\n" + "\n".join(chilli[-lines:])
+                + f"\ncitynet's log:\n{_tail(self.workdir / 'citynet.log', lines)}")
+
     def run_citynet(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """A citynet command in the server's namespace (a CoA leaves from there)."""
         argv = ["ip", "netns", "exec", self.server, CITYNET, "--config", str(self.config_file),

@@ -175,8 +175,16 @@ def logins(lab: CoovaLab, identity: str) -> list[tuple[str, str]]:
 
 
 def opened(lab: CoovaLab, phone: Phone) -> RadiusSession:
-    wait_until(lambda: live_session(lab, phone) is not None, "chilli's accounting Start stored",
-               timeout=WAIT)
+    try:
+        wait_until(lambda: live_session(lab, phone) is not None,
+                   "chilli's accounting Start stored", timeout=WAIT)
+    except pytest.fail.Exception as failed:
+        assert lab.store is not None
+        with lab.store.session() as session:
+            rows = [(r.session_id, r.method, r.started_at, r.stopped_at, r.terminate_cause)
+                    for r in session.scalars(select(RadiusSession).where(
+                        RadiusSession.calling_station == phone.mac))]
+        pytest.fail(f"{failed}; {phone.mac}'s sessions: {rows}\n{lab.radius_trail()}")
     found = live_session(lab, phone)
     assert found is not None
     return found

@@ -38,9 +38,15 @@ from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.errors import ConfigError
-from citynet.process import ChildProcess, citynet_argv, die_with_parent, stop_on_sigterm
+from citynet.process import (
+    ChildProcess,
+    citynet_argv,
+    die_with_parent,
+    settle,
+    stop_on_sigterm,
+)
 from citynet.runtime import Runtime
-from citynet.server import Service, serve_forever, settle
+from citynet.server import Service, serve_forever
 
 log = logging.getLogger(__name__)
 

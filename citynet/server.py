@@ -3,7 +3,6 @@ worker, not the whole app), beside the services (the RADIUS service, monitoring)
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 from typing import Protocol
@@ -14,7 +13,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from citynet.catalogs import gettext as _
 from citynet.config import WebConfig
-from citynet.process import stop_on_sigterm
+from citynet.process import settle, stop_on_sigterm
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +47,6 @@ def serve_forever(app: Flask, web: WebConfig, banner: list[str],
         for service in reversed(started):
             service.stop()
         click.echo(_("citynet stopped"))
-
-
-def settle() -> None:
-    """Once a long-running process has started: what start-up built (modules,
-    dictionaries, compiled statements) lives as long as the process, so it goes out of the
-    garbage collector's sight — a full collection no longer walks it and stalls a RADIUS
-    round for milliseconds."""
-    gc.collect()
-    gc.freeze()
 
 
 def _run(server: BaseWSGIServer | MultiSocketServer) -> None:

@@ -23,7 +23,12 @@ from citynet.catalogs import gettext as _
 from citynet.errors import StoreError
 from citynet.leader import Fenced
 from citynet.listings import Column, Listing, emit, format_options, table
-from citynet.process import die_with_parent, parent_alive, stop_on_sigterm
+from citynet.process import (
+    die_with_parent,
+    parent_alive,
+    settle,
+    stop_on_sigterm,
+)
 from citynet.runtime import Runtime
 from citynet.telemetry import EXTRA_COLLECTORS
 from monitoring.settings import MonitoringConfig
@@ -151,6 +156,7 @@ def _collect_while_leader(leadership: Leadership, runtime: Runtime, chosen: list
     sinks = service.sinks(store, runtime.config)
     scheduler = Scheduler(chosen, store, runtime.config, sinks)
     forgotten = 0.0
+    settled = False
     try:
         while running():
             if leadership.state.leader:
@@ -159,6 +165,9 @@ def _collect_while_leader(leadership: Leadership, runtime: Runtime, chosen: list
                     if due:
                         with leadership.round(",".join(due)):
                             show(scheduler.tick())
+                        if not settled:  # the first round built the caches it keeps
+                            settle()
+                            settled = True
                     if time.monotonic() - forgotten > FORGET_ROUNDS_EVERY:
                         leadership.forget_rounds(datetime.now(UTC))
                         forgotten = time.monotonic()

@@ -24,8 +24,8 @@ from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.errors import CitynetError
 from citynet.listings import Column, Listing, emit, format_options
+from citynet.process import settle
 from citynet.runtime import Runtime
-from citynet.server import settle
 from citynet.spreadsheets import SpreadsheetDictWriter
 from radius import vouchers as voucher_limits  # the limits the admin web shares
 from radius.settings import RadiusConfig, RecordsConfig

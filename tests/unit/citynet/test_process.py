@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
-from citynet.process import ChildProcess
+from citynet.process import ChildProcess, settle
 from tests.support import wait_until
 
 # A child that writes its PID to a file and then exits with 3 (or stays, when told to).
@@ -75,3 +76,11 @@ def test_a_stop_during_the_restart_delay_starts_nothing(tmp_path: Path) -> None:
     child._watcher.join(timeout=60)
     assert not child._watcher.is_alive()
     assert len(started(log)) == 1
+
+
+def test_settle_takes_what_start_up_built_out_of_the_collectors_sight() -> None:
+    try:
+        settle()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

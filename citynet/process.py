@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,22 @@ def settle() -> None:
     RADIUS round waiting, or a collector holding the store's write lock meanwhile."""
     gc.collect()
     gc.freeze()
+
+
+@contextlib.contextmanager
+def garbage_after() -> Iterator[None]:
+    """Run a block of work with the cyclic garbage collector off, and collect once it is
+    done. For a collector's round: a full collection falling inside one of its write
+    transactions would pause the process with the store's write lock held, and every
+    RADIUS round waits that long (measured: 90-450 ms)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+        gc.collect()
 
 
 def citynet_argv(config_path: str | None, *args: str) -> list[str]:

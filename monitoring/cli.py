@@ -25,6 +25,7 @@ from citynet.leader import Fenced
 from citynet.listings import Column, Listing, emit, format_options, table
 from citynet.process import (
     die_with_parent,
+    garbage_after,
     parent_alive,
     settle,
     stop_on_sigterm,
@@ -163,7 +164,7 @@ def _collect_while_leader(leadership: Leadership, runtime: Runtime, chosen: list
                 try:
                     due = scheduler.due()
                     if due:
-                        with leadership.round(",".join(due)):
+                        with garbage_after(), leadership.round(",".join(due)):
                             show(scheduler.tick())
                         if not settled:  # the first round built the caches it keeps
                             settle()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 import sys
+import weakref
 from pathlib import Path
 
-from citynet.process import ChildProcess, settle
+from citynet.process import ChildProcess, garbage_after, settle
 from tests.support import wait_until
 
 # A child that writes its PID to a file and then exits with 3 (or stays, when told to).
@@ -76,6 +77,38 @@ def test_a_stop_during_the_restart_delay_starts_nothing(tmp_path: Path) -> None:
     child._watcher.join(timeout=60)
     assert not child._watcher.is_alive()
     assert len(started(log)) == 1
+
+
+class Cycle:
+    """An object that only the cyclic collector can free."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_garbage_after_collects_a_rounds_cycles_only_once_it_is_done() -> None:
+    assert gc.isenabled()
+    with garbage_after():
+        assert not gc.isenabled()  # no full collection inside the round's transactions
+        cycle = Cycle()
+        gone = weakref.ref(cycle)
+        del cycle
+        # enough new containers to set off several automatic collections, were it on
+        kept = [[n] for n in range(100_000)]
+        assert gone() is not None
+        del kept
+    assert gc.isenabled()
+    assert gone() is None  # collected as the round ended
+
+
+def test_garbage_after_leaves_a_collector_that_was_off_off() -> None:
+    gc.disable()
+    try:
+        with garbage_after():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_settle_takes_what_start_up_built_out_of_the_collectors_sight() -> None:

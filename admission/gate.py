@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admission import authority, mab
+from admission import authority, mab, people
 from admission.choices import PersonStatus
-from admission.models import Person
 from admission.policy import PersonView, admit_device, admit_person
 from admission.settings import NacConfig
 from citynet.gates import GateAnswer, GateRequest
@@ -42,7 +40,7 @@ class AdmissionGate:
         return admit_device(mac, profile, self.config, request.vendor, request.nas)
 
     def _person(self, session: Session, request: GateRequest) -> GateAnswer:
-        row = session.scalar(select(Person).where(Person.username == request.user))
+        row = people.at_login(session, request.user)
         person = None if row is None else PersonView(
             row.username, row.role.value, row.status is PersonStatus.ACTIVE)
         online = request.online(row.username) if row is not None else 0

@@ -68,7 +68,7 @@ def tunnel_login(session: Session, box: SecretBox | None, login: TunnelLogin,
                  peap_roles: Collection[Role]) -> TunnelAnswer:
     """The answer to FreeRADIUS's inner tunnel: TTLS/PAP decided here; PEAP-MSCHAPv2
     gets the NT hash as ``control:NT-Password`` for FreeRADIUS's mschap to check."""
-    person = people.find(session, login.user)
+    person = people.at_login(session, login.user)
     if person is None:
         return TunnelAnswer(Verdict.NOTFOUND)
     if person.status is not PersonStatus.ACTIVE:

@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from admission.choices import PersonStatus, Role
 from admission.models import Person
 from citynet.catalogs import N_, gettext
+from citynet.db import DriverStatement
 from citynet.spreadsheets import FORMULA_STARTS, WHOLE_FILE, Problem
 
 
@@ -244,6 +245,33 @@ def apply(session: Session, rows: Iterable[PersonRow]) -> ImportOutcome:
 
 def find(session: Session, username: str) -> Person | None:
     return session.scalar(select(Person).where(Person.username == username))
+
+
+@dataclass(frozen=True)
+class AtLogin:
+    """What an 802.1X login reads of a person (no ORM object: read-only, per login)."""
+
+    username: str
+    role: Role
+    status: PersonStatus
+    password_hash: str | None
+    nt_hash_sealed: str | None
+
+    def __repr__(self) -> str:  # the hashes are password equivalents: never print them
+        return f"AtLogin({self.username!r}, {self.role}, {self.status})"
+
+
+# every 802.1X login reads the person (PEAP twice: the NT hash, then the gate): a statement
+# built once, not an ORM query built, keyed and loaded each time
+_AT_LOGIN = DriverStatement(select(
+    Person.username, Person.role, Person.status, Person.password_hash, Person.nt_hash_sealed
+).where(Person.username == bindparam("username")))
+
+
+def at_login(session: Session, username: str) -> AtLogin | None:
+    """The person a login names, as the login needs them; None if nobody."""
+    found = _AT_LOGIN.first(session, {"username": username})
+    return None if found is None else AtLogin(*found)
 
 
 def everyone(session: Session) -> list[Person]:

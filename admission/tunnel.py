@@ -20,7 +20,8 @@ TLS_DIR = "eap"  # under the FreeRADIUS config directory
 
 
 def tunnel_source(runtime: Runtime, box: SecretBox | None) -> TunnelSource:
-    """Answer each tunnel login from the store (a session per call, on a worker thread)."""
+    """Answer each tunnel login from the store (a session per call, on the RADIUS
+    service's loop: one read by the person's name)."""
     peap_roles = frozenset(runtime.config.section(NacConfig).peap_roles)
     store = runtime.store
 

@@ -42,7 +42,8 @@ class TunnelAnswer:
         return f"TunnelAnswer({self.verdict}, {self.reason!r}, control={sorted(self.control)})"
 
 
-# a domain's source of tunnel logins: called on a worker thread, may use the store
+# a domain's source of tunnel logins: called on the RADIUS service's event loop (as its
+# rounds' store work is), so it is one quick read of the store, never a wait on anything else
 TunnelSource = Callable[[TunnelLogin], TunnelAnswer]
 
 

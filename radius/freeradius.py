@@ -43,6 +43,10 @@ ATTRIBUTE\t{INNER_USER}\t3102\tstring
 ATTRIBUTE\t{INNER_REASON}\t3103\tstring
 """
 SITE_AUTHORIZE = "site-authorize"
+# an inner EAP-Response (2), any identifier, length 6, type MSCHAPv2 (26) with op-code
+# Success (3): RFC 2759's acknowledgement (draft-kamath-pppext-eap-mschapv2 §2), as
+# FreeRADIUS prints an octets attribute for a regular expression
+MSCHAPV2_SUCCESS_ACK = "^0x02[0-9a-f]{2}00061a03$"
 # rlm_rest's codes other than fail (fail moves on to the next node): the API's answer
 RETURNED = ("ok", "updated", "noop", "notfound", "reject", "userlock", "invalid")
 
@@ -252,6 +256,12 @@ server {INNER_SERVER} {{
         # EAP-MSCHAPv2's identity and challenge: the eap module alone
         eap {{
             ok = return
+        }}
+        # the supplicant's acknowledgement of MSCHAPv2's Success: mschap has checked the
+        # response a round before, and this round needs no NT hash (a second call would
+        # cost every PEAP login a lookup; without the hash nothing can be accepted here)
+        if (&EAP-Message =~ /{MSCHAPV2_SUCCESS_ACK}/i) {{
+            return
         }}
         # the login: TTLS's PAP password, or PEAP's MSCHAPv2 response
 {ask}        if (notfound) {{

@@ -24,7 +24,8 @@ failing); the answers of ours carry ``control:Citynet-Decided`` so the generated
 calls it for no other login. ``accounting`` stores a record as the listener does.
 ``tunnel`` answers the generated inner-tunnel server for PEAP and TTLS logins
 (:mod:`citynet.tunnel`): the domains registering ``tunnel_logins`` answer it (network
-admission's people), on a worker thread.
+admission's people), on the loop like the rounds' store work: one indexed read, which
+costs less than handing it to a thread and back (measured in docs/benchmarks.md).
 
 Access: the token in an ``X-Citynet-Token`` header, and a source address inside
 ``radius.rest_allow``. (Just past 400 lines: one HTTP contract, its five calls together.)
@@ -424,7 +425,7 @@ class RestApi:
         found = TunnelAnswer(Verdict.NOTFOUND)
         for source in self.tunnel_sources:
             try:
-                found = await asyncio.to_thread(source, login)
+                found = source(login)
             except Exception as exc:  # the store, or the secret box: fail closed
                 store_failed(log, f"rlm_rest tunnel login from {nas} not answered", exc)
                 raise web.HTTPServiceUnavailable(text="not answered") from None

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from citynet.db import DriverStatement
 from radius.models import RadiusSession
 from radius.records import normal_mac
 
@@ -45,10 +46,15 @@ def stale_after(interim_interval: int) -> timedelta:
     return timedelta(seconds=2 * interim_interval + 60)
 
 
+# read for every 802.1X login and every login on a device limit: built once
+_ONLINE = DriverStatement(select(RadiusSession.calling_station).where(
+    RadiusSession.identity == bindparam("identity"), RadiusSession.stopped_at.is_(None),
+    RadiusSession.updated_at > bindparam("since", type_=RadiusSession.updated_at.type)))
+
+
 def online_devices(session: Session, identity: str, now: datetime, interim_interval: int,
                    besides: str = "") -> set[str]:
     """The MACs the identity has online now, other than ``besides``."""
-    rows = session.scalars(select(RadiusSession.calling_station).where(
-        RadiusSession.identity == identity, RadiusSession.stopped_at.is_(None),
-        RadiusSession.updated_at > now - stale_after(interim_interval)))
-    return {mac for mac in (normal_mac(row) or row for row in rows) if mac != besides}
+    rows = _ONLINE.all(session, {"identity": identity,
+                                 "since": now - stale_after(interim_interval)})
+    return {mac for mac in (normal_mac(row) or row for (row,) in rows) if mac != besides}

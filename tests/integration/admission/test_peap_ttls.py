@@ -4,8 +4,10 @@ the inner tunnel, and Debian's eapol_test as the supplicant."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +48,7 @@ class Front:
     conf: Path
     ca: Path
     store: Store
+    api_port: int
 
     def login(self, method: str, identity: str, password: str,
               anonymous: str | None = None) -> bool:
@@ -61,6 +64,15 @@ class Front:
     phase2="{phase2}"
 """, self.auth_port, SECRET, self.conf.parent / f"eapol-{method}-{identity}-{len(password)}",
                           wait=15)[0]
+
+    def tunnel_calls(self) -> float:
+        """The inner tunnel's rlm_rest calls citynet has answered so far (its /metrics)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/metrics",
+                                    timeout=10) as response:
+            text = response.read().decode()
+        return sum(float(found) for found in re.findall(
+            r'^citynet_radius_events_total\{event="rlm_rest tunnel \d+"\} (\S+)$', text,
+            re.MULTILINE))
 
 
 @pytest.fixture
@@ -91,7 +103,7 @@ def front(backend_config: Config, store: Store, tmp_path: Path) -> Iterator[Fron
     conf = tmp_path / "freeradius"
     generated_config(conf, env, auth, acct)
     with serving(env), radiusd(conf, auth, SECRET):
-        yield Front(auth, conf, ca, store)
+        yield Front(auth, conf, ca, store, api_port)
 
 
 def _accepted_identities(store: Store) -> list[str]:
@@ -110,6 +122,8 @@ def _last_record(store: Store) -> tuple[str, str]:
 @pytest.mark.slow
 def test_peap_mschapv2(front: Front) -> None:
     assert front.login("PEAP", "t001", PASSWORDS["t001"])
+    # one lookup a login: not again for the supplicant's acknowledgement of the Success
+    assert front.tunnel_calls() == 1
     assert front.login("PEAP", "a042", PASSWORDS["a042"])  # a non-ASCII password
     assert not front.login("PEAP", "t001", "Wrong-Horse-1")
     assert not front.login("PEAP", "x9", PASSWORDS["x9"])  # disabled

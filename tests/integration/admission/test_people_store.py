@@ -41,3 +41,20 @@ def test_disable_is_idempotent_and_says_so(store: Store) -> None:
         person = people.find(session, "t1")
         assert person is not None
         assert person.status is PersonStatus.DISABLED
+
+
+def test_a_login_reads_the_person_s_role_status_and_hashes(store: Store) -> None:
+    with store.session() as session:
+        people.apply(session, rows("t1,王芳,一中,,teacher\n"))
+        person = people.find(session, "t1")
+        assert person is not None
+        person.password_hash, person.nt_hash_sealed = "argon2-hash", "sealed-nt-hash"
+        people.disable(session, "t1")
+        session.commit()
+    with store.session() as session:
+        found = people.at_login(session, "t1")
+        assert people.at_login(session, "nobody") is None
+    assert found == people.AtLogin("t1", Role.TEACHER, PersonStatus.DISABLED, "argon2-hash",
+                                   "sealed-nt-hash")
+    assert found is not None and found.role is Role.TEACHER  # the enum, not its text
+    assert "hash" not in repr(found)

@@ -24,6 +24,7 @@ from citynet.crypto import SESSION_KEY_META, SecretBox
 from citynet.db import MetaEntry, Store, get_meta, table
 from citynet.domains import Domain, registered
 from citynet.logs import store_failed
+from citynet.web import headers_by_default
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,7 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        headers_by_default(response.headers, SECURITY_HEADERS.items())
         return response
 
     return app

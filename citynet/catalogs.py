@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, g, has_request_context
+from flask import Flask, current_app, g, has_request_context
 from flask_babel import Babel, get_locale, get_translations, refresh
 
 from citynet import languages
@@ -97,21 +97,22 @@ def _said_values(values: Mapping[str, object]) -> Mapping[str, object]:
 
 def _current() -> Any:
     """The catalog of the page's language as it is now (Flask-Babel's, refreshed when
-    the page changed its language since the last lookup). Held in ``g`` with its locale:
-    a page asks for dozens of words, and asking Flask-Babel each time (contexts, locale
-    objects turned into strings twice) was a tenth of a portal page's CPU."""
+    the page changed its language since the last lookup). Flask-Babel keeps a locale's
+    catalog for the life of the app (its domain's cache), so it is held here by locale
+    for the app, not asked for again: a page asks for dozens of words, and asking
+    Flask-Babel (contexts, locale objects parsed and turned into strings) on each
+    request's first word was a tenth of the template's gettext time."""
     wanted = page_locale()
-    held = g.get(_HELD)
-    if held is not None and held[0] == wanted:
-        return held[1]
-    if str(get_locale()) != wanted:
-        refresh()
-    found = get_translations()
-    setattr(g, _HELD, (wanted, found))
+    held: dict[str, Any] = current_app.extensions.setdefault(_HELD, {})
+    found = held.get(wanted)
+    if found is None:
+        if str(get_locale()) != wanted:
+            refresh()
+        found = held[wanted] = get_translations()
     return found
 
 
-_HELD = "_citynet_catalog"  # g: (locale, its catalog) of this request's last lookup
+_HELD = "citynet.catalogs"  # app.extensions: {locale: its catalog}, filled on first use
 
 
 def N_(msgid: str) -> str:  # gettext's name for "extract, do not translate"

@@ -154,7 +154,8 @@ class DriverStatement:
         return {name: value
                 for (name, _convert, _own), value in zip(binds, converted, strict=True)}
 
-    def first(self, session: Session, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    def first(self, session: Session | Connection,
+              values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row (converted by the columns' types), or None."""
         row, results = self._run(session, [values], lambda cursor, sql, parameters: (
             cursor.execute(sql, parameters[0]).fetchone()))
@@ -163,7 +164,8 @@ class DriverStatement:
         return tuple(convert(value) if convert else value
                      for convert, value in zip(results, row, strict=True))
 
-    def all(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def all(self, session: Session | Connection,
+            values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row (converted by the columns' types)."""
         rows, results = self._run(session, [values], lambda cursor, sql, parameters: (
             cursor.execute(sql, parameters[0]).fetchall()))

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from flask import current_app
+from werkzeug.datastructures import Headers
 
 from citynet.config import Config
 from citynet.crypto import SecretBox
@@ -58,6 +59,16 @@ def whole_number(raw: str, low: int, high: int) -> int | None:
         return None
     number = int(raw)
     return number if low <= number <= high else None
+
+
+def headers_by_default(headers: Headers, defaults: Iterable[tuple[str, str]]) -> None:
+    """Each of ``defaults`` (name, value) the response does not set itself. Not
+    ``Headers.setdefault``: it finds an absent name by raising and catching a werkzeug
+    HTTP exception (``BadRequestKeyError``), costly to build — several per answer."""
+    present = set(headers.keys(lower=True))
+    for name, value in defaults:
+        if name.lower() not in present:
+            headers.add(name, value)
 
 
 def store() -> Store:

@@ -94,9 +94,15 @@ def voucher() -> BaseResponse | tuple[str, int]:
     # an unsigned one could name anyone's, or a new one at each try; RADIUS holds by
     # what the controller itself sends
     client_ip = handoff.ip if handoff.signed else ""
-    with store().session() as db:
+    code = vouchers.normalise(request.form.get("code", ""))
+    # the hold check and the consent on one connection, each statement committed by
+    # itself (Store.statement): a unit of work of its own for a read of one query cost
+    # as much as the query
+    with store().statement() as db:
         held = guesses.held(db, handoff.nasid, visit.device_mac(handoff), client_ip,
                             datetime.now(UTC))
+        if held is None and code is not None:
+            consent.record(db, code, bool(request.form.get("location")), datetime.now(UTC))
     if held is not None:
         log.info("voucher tries held for %s (NAS %s): %d s", held.by, handoff.nasid,
                  held.retry_after)
@@ -104,11 +110,8 @@ def voucher() -> BaseResponse | tuple[str, int]:
             _login_error(f"vouchers_held_{held.by}", 429, minutes=held.minutes))
         page.headers["Retry-After"] = str(held.retry_after)
         return page
-    code = vouchers.normalise(request.form.get("code", ""))
     if code is None:
         return _login_error("bad_voucher")
-    with store().statement() as db:
-        consent.record(db, code, bool(request.form.get("location")), datetime.now(UTC))
     # the NAS asks RADIUS, which redeems the voucher; the code is user name and password
     LOGINS.labels("voucher").inc()
     return _to_logon(handoff, code, code)

@@ -27,6 +27,7 @@ from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.logs import Throttle
+from citynet.web import headers_by_default
 from inventory.models import NasClient
 from portal import countdown, i18n, merchants, sms, uam
 from portal.acclient import AcClient, Drops, Timing
@@ -120,7 +121,7 @@ def _before() -> None:
 
 @blueprint.after_request
 def _headers(response: Response) -> Response:
-    response.headers.setdefault("Cache-Control", "no-store")
+    headers_by_default(response.headers, [("Cache-Control", "no-store")])
     saved = handoff()
     logon = ""
     if saved is not None and saved.login_url:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from citynet.db import DriverStatement, table
@@ -66,7 +66,7 @@ class Hold:
 Keys = Counter[tuple[str, str]]  # (mac|ip|nas, value) → wrong codes not yet in the store
 
 
-def held(session: Session, nas: str, mac: str, ip: str, now: datetime,
+def held(session: Session | Connection, nas: str, mac: str, ip: str, now: datetime,
          pending: Keys | None = None) -> Hold | None:
     """The first of device, address and NAS that has reached its count of wrong codes in
     the window (counting ``pending`` ones of this transaction too); None: may try."""
@@ -82,7 +82,8 @@ def held(session: Session, nas: str, mac: str, ip: str, now: datetime,
     return None
 
 
-def _recent(session: Session, wanted: dict[str, str], now: datetime) -> dict[str, list[datetime]]:
+def _recent(session: Session | Connection, wanted: dict[str, str],
+            now: datetime) -> dict[str, list[datetime]]:
     """When the wrong codes of the window came, by each of ``wanted``'s device, address
     and NAS: one query for the three (every voucher login, in the portal and in RADIUS,
     asks), selected by result (indexed with time) so that it reads only refusals."""

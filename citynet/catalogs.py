@@ -41,6 +41,8 @@ def setup(app: Flask, domains: Sequence[Domain]) -> None:
         lambda msgid: _current().ugettext(msgid),
         lambda singular, plural, n: _current().ungettext(singular, plural, n),
         newstyle=True)
+    # text kept in English (a Message: a per-device reason) in the page's language
+    app.jinja_env.filters["said"] = said
 
 
 def page_locale() -> str:

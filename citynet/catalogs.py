@@ -86,6 +86,20 @@ class Message(str):
     def said(self) -> str:
         return gettext(self.msgid, **self.values)
 
+    def kept(self) -> dict[str, Any]:
+        """The msgid and its values as JSON keeps them (a Message among the values kept
+        the same way), for a record to say it again later (:meth:`restored`)."""
+        return {"msgid": self.msgid,
+                "values": {name: value.kept() if isinstance(value, Message) else value
+                           for name, value in self.values.items()}}
+
+    @classmethod
+    def restored(cls, kept: Mapping[str, Any]) -> Message:
+        """The Message :meth:`kept` made this from."""
+        return cls(kept["msgid"], **{
+            name: cls.restored(value) if isinstance(value, dict) else value
+            for name, value in kept["values"].items()})
+
 
 def said(text: str) -> str:
     """``text`` in the reader's language if it is a :class:`Message`, else as it is."""

@@ -169,6 +169,37 @@ def test_monitoring_commands(district: Config) -> None:
         "(no surveys yet: citynet survey import --help)\n")
 
 
+def test_alert_details_are_said_and_json_keeps_them_english(district: Config) -> None:
+    import json
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from inventory.models import AccessPoint
+    from monitoring.models import ProbeState
+
+    down = datetime.now(UTC) - timedelta(hours=3)
+    for store in upgraded(district):
+        with store.session() as session:
+            mac = session.scalars(select(AccessPoint.mac).where(AccessPoint.name != "")
+                                  .order_by(AccessPoint.mac)).first()
+            session.merge(ProbeState(target=f"ap:{mac}", up=False, since=down,
+                                     checked_at=down))
+    checked = hant(district, "alerts", "check").stdout
+    assert f"FIRING   ap_down:ap:{mac}  " in checked and "起離線" in checked
+    assert " down since " not in checked
+    table = hant(district, "alerts", "list").stdout
+    assert "起離線" in table and re.search(r"3 小時 \d+ 分鐘", table)
+    assert "down since" not in table
+    [shown] = [alert for alert in json.loads(hant(district, "alerts", "list",
+                                                  "--json").stdout)["alerts"]
+               if alert["key"] == f"ap_down:ap:{mac}"]
+    assert " at " in shown["detail"] and " down since " in shown["detail"]
+    assert re.fullmatch(r"3 h \d+ min", shown["for"])
+    assert " down since " in run(district, "alerts", "list").stdout
+
+
 def test_a_survey_plans_problems_keep_their_place(district: Config, tmp_path: Path) -> None:
     plan, capture = tmp_path / "plan.csv", tmp_path / "walk.pcap"
     plan.write_text("point,start,end\ngate,2026-05-01T10:00:00,1777600060\n"

@@ -230,12 +230,6 @@ def _not_cached(response: Response) -> Response:
     return response
 
 
-def tr(zh: str, en: str) -> str:
-    """The older shape of the staff pages' text, for the pages not yet in the catalogs
-    (docs/i18n.md): English on English pages, else the Simplified Chinese text."""
-    return en if g.get("staff_lang") == languages.ENGLISH else zh
-
-
 def _lang_url(lang: str) -> str:
     """This page in language ``lang``, every other query parameter kept."""
     args = request.args.to_dict(flat=False)
@@ -245,7 +239,7 @@ def _lang_url(lang: str) -> str:
 
 @blueprint.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"staff_csrf": csrf_token, "current_staff": lambda: g.get("staff"), "tr": tr,
+    return {"staff_csrf": csrf_token, "current_staff": lambda: g.get("staff"),
             "staff_lang": lambda: g.get("staff_lang", languages.SIMPLIFIED),
             "lang_url": _lang_url, "staff_languages": _other_languages}
 

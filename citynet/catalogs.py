@@ -41,6 +41,8 @@ def setup(app: Flask, domains: Sequence[Domain]) -> None:
         lambda msgid: _current().ugettext(msgid),
         lambda singular, plural, n: _current().ungettext(singular, plural, n),
         newstyle=True)
+    # text kept in English (a Message: a per-device reason) in the page's language
+    app.jinja_env.filters["said"] = said
 
 
 def page_locale() -> str:
@@ -83,6 +85,20 @@ class Message(str):
 
     def said(self) -> str:
         return gettext(self.msgid, **self.values)
+
+    def kept(self) -> dict[str, Any]:
+        """The msgid and its values as JSON keeps them (a Message among the values kept
+        the same way), for a record to say it again later (:meth:`restored`)."""
+        return {"msgid": self.msgid,
+                "values": {name: value.kept() if isinstance(value, Message) else value
+                           for name, value in self.values.items()}}
+
+    @classmethod
+    def restored(cls, kept: Mapping[str, Any]) -> Message:
+        """The Message :meth:`kept` made this from."""
+        return cls(kept["msgid"], **{
+            name: cls.restored(value) if isinstance(value, dict) else value
+            for name, value in kept["values"].items()})
 
 
 def said(text: str) -> str:

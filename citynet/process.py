@@ -20,6 +20,9 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from citynet.catalogs import gettext as _
+from citynet.catalogs import spoken
+
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -58,7 +61,8 @@ def citynet_argv(config_path: str | None, *args: str) -> list[str]:
     """The command line of a ``citynet`` child: this interpreter, the same config file
     (the environment, with its CITYNET_* overrides, is inherited)."""
     config = ["--config", config_path] if config_path else []
-    return [sys.executable, "-m", "citynet", *config, *args]
+    # the child speaks the command's language: its start-up lines join the parent's
+    return [sys.executable, "-m", "citynet", "--lang", spoken(), *config, *args]
 
 
 class ChildProcess:
@@ -77,7 +81,7 @@ class ChildProcess:
 
     def describe(self) -> str:
         pid = self._process.pid if self._process else "-"
-        return f"{self._description} (process {pid})"
+        return _("%(description)s (process %(pid)s)", description=self._description, pid=pid)
 
     @property
     def pid(self) -> int | None:

@@ -212,7 +212,7 @@ def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
     services: list[Service] = []
     if chosen.listeners_apart:
         services += [ChildProcess(f"radius-{n}", listener_argv(runtime.config_path, n),
-                                  f"RADIUS listener {n}")
+                                  _("RADIUS listener %(number)s", number=n))
                      for n in range(1, chosen.listeners + 1)]
     elif chosen.listeners:
         services += radius_services(parts.radius(runtime, box), listener)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet import audit, staff
-from citynet.catalogs import N_
+from citynet.catalogs import N_, Message, said
 from citynet.catalogs import gettext as _
 from citynet.domains import BannerLine
 from citynet.errors import CitynetError
@@ -102,11 +102,15 @@ def staff_add(runtime: Runtime, name: str, role: str, password_stdin: bool,
         click.echo(_("the first login asks to enrol an authenticator app"))
 
 
+# the 2fa column's values (also the JSON's and CSV's, English for scripts) as a table
+# says them: "no!" is a role that must enrol and has not
+TOTP_WORDS = {"yes": N_("yes"), "missing": N_("no!"), "no": N_("no")}
+
 STAFF_COLUMNS = (Column("name"), Column("role"),
-                 Column("totp", "2fa", text=lambda v: "no!" if v == "missing" else v),
-                 Column("state"),
+                 Column("totp", "2fa", text=lambda v: _(TOTP_WORDS[v])),
+                 Column("state", text=said),
                  Column("locked_seconds", table=False), Column("last_login_at", "last login",
-                                                              text=lambda v: v or "never"))
+                                                              text=lambda v: v or _("never")))
 
 
 @staff_group.command("list")
@@ -129,7 +133,9 @@ def _staff_row(user: staff.StaffUser, now: datetime) -> dict[str, object]:
     return {"name": user.name, "role": user.role.value,
             "totp": "yes" if user.totp_enrolled else (
                 "missing" if user.role in staff.NEEDS_TOTP else "no"),
-            "state": "disabled" if user.disabled else f"locked {wait} s" if wait else "active",
+            "state": Message(N_("disabled")) if user.disabled
+            else Message(N_("locked %(seconds)s s"), seconds=wait) if wait
+            else Message(N_("active")),
             "locked_seconds": wait or 0,
             "last_login_at": user.last_login_at.isoformat(timespec="seconds")
             if user.last_login_at else None}

@@ -25,7 +25,7 @@ from devices import approvals, rollout
 from devices.approvals import Refusal
 from devices.drift import Drift
 from devices.drift import of_fleet as drift_of_fleet
-from devices.fleet import Result, Status, Target
+from devices.fleet import STATUS_WORDS, Result, Status, Target
 from devices.targets import Unready
 
 pass_runtime = click.make_pass_decorator(Runtime)
@@ -74,12 +74,6 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[Result]
         yield tick
 
 
-# a status as the per-device lines and the summary say it (--json keeps Status's value;
-# the English words are those values, as the lines printed before)
-STATUS_WORDS = {Status.UNCHANGED: N_("unchanged"), Status.PLANNED: N_("planned"),
-                Status.PUSHED: N_("pushed"), Status.ROLLED_BACK: N_("rolled_back"),
-                Status.ROLLBACK_FAILED: N_("rollback_failed"), Status.FAILED: N_("failed"),
-                Status.SKIPPED: N_("skipped"), Status.READ: N_("read")}
 NOT_READY = N_("not ready")
 
 

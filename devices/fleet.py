@@ -45,6 +45,14 @@ class Status(StrEnum):
         return self in (Status.UNCHANGED, Status.PLANNED, Status.PUSHED, Status.READ)
 
 
+# a status as people read it (the CLI's per-device lines and summary, the change page);
+# --json, the API and the audit record keep Status's value, whose English these are
+STATUS_WORDS = {Status.UNCHANGED: N_("unchanged"), Status.PLANNED: N_("planned"),
+                Status.PUSHED: N_("pushed"), Status.ROLLED_BACK: N_("rolled_back"),
+                Status.ROLLBACK_FAILED: N_("rollback_failed"), Status.FAILED: N_("failed"),
+                Status.SKIPPED: N_("skipped"), Status.READ: N_("read")}
+
+
 @dataclass(frozen=True)
 class Target:
     device: Device

@@ -18,6 +18,7 @@ from citynet.catalogs import N_, gettext
 from citynet.web import MAX_ID, box, config, form_text, may, store, who_asks
 from devices import approvals, rollout
 from devices.approvals import MAX_NOTE, DeviceChange, Refusal, State
+from devices.fleet import STATUS_WORDS
 from devices.settings import DevicesConfig
 
 blueprint = Blueprint("devices_web", __name__, url_prefix="/admin/devices",
@@ -132,7 +133,7 @@ def _page(change_id: int, note: str = "", status: int = 200,
         expires=approvals.expires_at(change, _valid()), may_decide=may_decide,
         own=who.name == change.requested_by, note=note, max_note=MAX_NOTE,
         push_command=f"{push} --change {change.id}", may_apply=may_apply,
-        outcome=outcome), status
+        outcome=outcome, status_words=STATUS_WORDS), status
 
 
 @blueprint.get(f"/changes/<int(max={MAX_ID}):change_id>")

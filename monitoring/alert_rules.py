@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_, Message
 from citynet.config import Config
 from inventory.models import AccessPoint, Hotspot, NetworkDevice
 from monitoring.alerts import Condition, Rule, Severity, local_time, zone
@@ -18,6 +19,9 @@ from monitoring.settings import MonitoringConfig
 
 REGRESSION_POINTS = 0.5  # a KPI falling by more than this from one sample to the next
 AT_RISK: dict[str, Severity] = {"at_risk": "warning", "missed": "critical"}  # by status
+# a target's status as a detail says it ("at risk": the words the English always had)
+TARGET_STATES = {"met": N_("met"), "on_track": N_("on track"), "at_risk": N_("at risk"),
+                 "missed": N_("missed")}
 
 
 def _down(session: Session, now: datetime, config: Config, rule: str, prefix: str,
@@ -33,20 +37,23 @@ def _down(session: Session, now: datetime, config: Config, rule: str, prefix: st
             continue
         since = local_time(state.since, where)
         if state.up:
-            out.append(Condition(rule, state.target, False, f"{name} up since {since}",
-                                 severity, state.since))
-        elif now - state.since >= threshold:
-            out.append(Condition(rule, state.target, True, f"{name} down since {since}",
-                                 severity, state.since))
+            out.append(Condition(rule, state.target, False, Message(
+                N_("%(name)s up since %(since)s"), name=name, since=since),
+                severity, state.since))
+            continue
+        down = Message(N_("%(name)s down since %(since)s"), name=name, since=since)
+        if now - state.since >= threshold:
+            out.append(Condition(rule, state.target, True, down, severity, state.since))
         else:  # down, not for long yet: when it stopped being up is not this state's start
-            out.append(Condition(rule, state.target, False, f"{name} down since {since}",
-                                 severity))
+            out.append(Condition(rule, state.target, False, down, severity))
     return out
 
 
 def ap_down(session: Session, now: datetime, config: Config) -> list[Condition]:
     """An AP (probe target ``ap:MAC``) down for ``monitoring.ap_down_minutes`` or longer."""
-    names = {mac: f"AP {name} ({mac}) at {hotspot}" if name else f"AP {mac} at {hotspot}"
+    names = {mac: Message(N_("AP %(name)s (%(mac)s) at %(hotspot)s"), name=name, mac=mac,
+                          hotspot=hotspot) if name
+             else Message(N_("AP %(mac)s at %(hotspot)s"), mac=mac, hotspot=hotspot)
              for mac, name, hotspot in session.execute(
                  select(AccessPoint.mac, AccessPoint.name, Hotspot.name)
                  .join(Hotspot, AccessPoint.hotspot_id == Hotspot.id))}
@@ -55,7 +62,9 @@ def ap_down(session: Session, now: datetime, config: Config) -> list[Condition]:
 
 def device_down(session: Session, now: datetime, config: Config) -> list[Condition]:
     """A network device (probe target ``device:HOSTNAME``) down as long as an AP would be."""
-    names = {hostname: f"device {hostname}" + (f" at {site}" if site else "")
+    names = {hostname: Message(N_("device %(hostname)s at %(site)s"), hostname=hostname,
+                               site=site) if site
+             else Message(N_("device %(hostname)s"), hostname=hostname)
              for hostname, site in session.execute(
                  select(NetworkDevice.hostname, NetworkDevice.site))}
     return _down(session, now, config, "device_down", "device:", names, "critical")
@@ -83,13 +92,16 @@ def coverage_regression(session: Session, now: datetime, config: Config) -> list
         (before, old), (latest, new) = samples
         drop = round(old - new, 9)  # 90.3 - 89.8 is 0.5000000000000028 in floats
         subject = f"{metric}@{scope}"
+        values = {"metric": metric, "scope": scope, "old": f"{old:.1f}", "before": str(before),
+                  "new": f"{new:.1f}", "latest": str(latest)}
         if drop > REGRESSION_POINTS:
-            detail = (f"{metric} of {scope} fell from {old:.1f} on {before} to {new:.1f} "
-                      f"on {latest}")
-            out.append(Condition("coverage_regression", subject, True, detail))
+            out.append(Condition("coverage_regression", subject, True, Message(N_(
+                "%(metric)s of %(scope)s fell from %(old)s on %(before)s to %(new)s on "
+                "%(latest)s"), **values)))
         else:
-            detail = f"{metric} of {scope} at {new:.1f} on {latest} ({old:.1f} on {before})"
-            out.append(Condition("coverage_regression", subject, False, detail))
+            out.append(Condition("coverage_regression", subject, False, Message(N_(
+                "%(metric)s of %(scope)s at %(new)s on %(latest)s (%(old)s on %(before)s)"),
+                **values)))
     return out
 
 
@@ -124,16 +136,17 @@ def target_conditions(statuses: Iterable[TargetStatusLike]) -> list[Condition]:
     out = []
     for status in statuses:
         subject = f"{status.metric}@{status.scope}"
-        goal = f"target {status.target:g} by {status.deadline}"
         state = str(status.status)
+        detail = Message(N_("%(metric)s of %(scope)s %(state)s: target %(target)s by "
+                            "%(deadline)s"), metric=status.metric, scope=status.scope,
+                         state=Message(TARGET_STATES.get(state, state)),
+                         target=f"{status.target:g}", deadline=str(status.deadline))
         if state in AT_RISK:
-            forecast = ("" if status.forecast is None
-                        else f", forecast {status.forecast.value:.1f} at the deadline")
-            detail = f"{status.metric} of {status.scope} {state.replace('_', ' ')}: {goal}"
-            out.append(Condition("target_at_risk", subject, True, detail + forecast,
-                                 AT_RISK[state]))
+            if status.forecast is not None:
+                detail = Message(N_("%(detail)s, forecast %(forecast)s at the deadline"),
+                                 detail=detail, forecast=f"{status.forecast.value:.1f}")
+            out.append(Condition("target_at_risk", subject, True, detail, AT_RISK[state]))
         else:
-            detail = f"{status.metric} of {status.scope} {state.replace('_', ' ')}: {goal}"
             out.append(Condition("target_at_risk", subject, False, detail))
     return out
 

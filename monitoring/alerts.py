@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_, Message
 from citynet.config import Config
 from citynet.db import Store, exclusive, get_meta, set_meta
 from monitoring.models import AlertState
@@ -162,8 +163,10 @@ def decide(known: Known | None, condition: Condition | None,
         end = now if condition is None or condition.since is None else min(
             max(condition.since, known.since), now)
         lasted = end - known.since
-        now_text = f"{known.detail} — no longer watched" if condition is None else condition.detail
-        detail = f"{now_text} (resolved after {duration_text(lasted)})"
+        now_text = (Message(N_("%(detail)s — no longer watched"), detail=known.detail)
+                    if condition is None else condition.detail)
+        detail = Message(N_("%(detail)s (resolved after %(lasted)s)"), detail=now_text,
+                         lasted=duration_text(lasted))
         ended = replace(known, firing=False, detail=detail, notified=True)
         return ended, replace(_notice(ended, "resolved", now), lasted=lasted)
     if not known.notified:  # a resolved notice that reached no channel last time
@@ -201,8 +204,14 @@ def observe(session: Session, now: datetime, config: Config,
 def _known(row: AlertState, condition: Condition | None) -> Known:
     # severity is not stored: the rule's current one, or "warning" for a subject gone
     severity: Severity = "warning" if condition is None else condition.severity
-    return Known(row.rule, row.subject, row.firing, row.since, row.detail, severity,
+    return Known(row.rule, row.subject, row.firing, row.since, stored_detail(row), severity,
                  notified=row.notified_at is not None)
+
+
+def stored_detail(row: AlertState) -> str:
+    """A remembered alert's detail: a :class:`~citynet.catalogs.Message` (English as the
+    string, said in the reader's language) when its msgid was kept, else the English."""
+    return Message.restored(row.detail_said) if row.detail_said else row.detail
 
 
 def evaluate(store: Store, config: Config, now: datetime, rules: Sequence[Rule], *,
@@ -258,6 +267,7 @@ def _apply(session: Session, conditions: list[Condition], ran: set[str], now: da
             row = AlertState(key=key, rule=after.rule, subject=after.subject)
             session.add(row)
         row.firing, row.since, row.detail = after.firing, after.since, after.detail[:1024]
+        row.detail_said = after.detail.kept() if isinstance(after.detail, Message) else None
         if notice is not None:
             row.notified_at = now  # claimed: released again if no channel takes it
     return notices
@@ -327,11 +337,12 @@ def local_time(moment: datetime, where: ZoneInfo) -> str:
 
 
 def duration_text(delta: timedelta) -> str:
+    """``2 d 3 h``, ``1 h 5 min``, ``7 min``: English as a string, a Message to say."""
     minutes = max(0, int(delta.total_seconds() // 60))
     days, minutes = divmod(minutes, 1440)
     hours, minutes = divmod(minutes, 60)
     if days:
-        return f"{days} d {hours} h"
+        return Message(N_("%(days)s d %(hours)s h"), days=days, hours=hours)
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+        return Message(N_("%(hours)s h %(minutes)s min"), hours=hours, minutes=minutes)
+    return Message(N_("%(minutes)s min"), minutes=minutes)

@@ -18,7 +18,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from citynet import catalogs, languages
-from citynet.catalogs import N_
+from citynet.catalogs import N_, said
 from citynet.catalogs import gettext as _
 from citynet.errors import StoreError
 from citynet.leader import Fenced
@@ -409,7 +409,7 @@ def alerts_check(runtime: Runtime, dry_run: bool, as_json: bool) -> None:
                               ensure_ascii=False, indent=2))
     else:
         for notice in result.notices:
-            click.echo(f"{notice.state.upper():<9}{notice.key}  {notice.detail}")
+            click.echo(f"{notice.state.upper():<9}{notice.key}  {said(notice.detail)}")
             for delivery in (d for d in result.deliveries if d.notice is notice):
                 outcome = "ok" if delivery.ok else f"FAILED: {delivery.error}"
                 click.echo(f"  {delivery.channel} {delivery.target}: {outcome}")
@@ -433,17 +433,19 @@ def alerts_list(runtime: Runtime, fmt: str | None) -> None:
     """Show the alerts firing now, oldest first (times in the district's time zone)."""
     from datetime import UTC, datetime
 
-    from monitoring.alerts import duration_text, firing, local_time, zone
+    from monitoring.alerts import duration_text, firing, local_time, stored_detail, zone
 
     rows, now, where = firing(runtime.store), datetime.now(UTC), zone(runtime.config)
+    # "for" and "detail" are English in --json and --csv, said in the table
     columns = (Column("since", text=lambda v: local_time(datetime.fromisoformat(v), where)),
-               Column("for", right=True), Column("key", "alert"), Column("detail"),
+               Column("for", right=True, text=said), Column("key", "alert"),
+               Column("detail", text=said),
                Column("rule", table=False), Column("subject", table=False),
                Column("notified", table=False))
     emit(Listing("alerts", N_("%(count)s alert firing"), N_("%(count)s alerts firing"),
                  columns, [
         {"since": r.since.isoformat(), "for": duration_text(now - r.since), "key": r.key,
-         "detail": r.detail, "rule": r.rule, "subject": r.subject,
+         "detail": stored_detail(r), "rule": r.rule, "subject": r.subject,
          "notified": r.notified_at is not None} for r in rows]),
          fmt, empty=_("(no alert firing)"))
 

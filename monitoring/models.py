@@ -79,5 +79,8 @@ class AlertState(Base):
     subject: Mapped[str] = mapped_column(String(160))
     firing: Mapped[bool] = mapped_column(default=False)
     since: Mapped[datetime] = mapped_column(UtcDateTime())
-    detail: Mapped[str] = mapped_column(String(1024), default="")
+    detail: Mapped[str] = mapped_column(String(1024), default="")  # English
+    # the detail's msgid and values (catalogs.Message.kept), to say it in the reader's
+    # language; NULL: English only (kept before there were catalogs, or too long)
+    detail_said: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

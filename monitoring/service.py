@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.db import Store
 from citynet.telemetry import Collector, Context, Point
@@ -84,5 +85,7 @@ def pick(names: Sequence[str], extra: Sequence[Collector] = ()) -> list[Collecto
 def describe(config: Config, extra: Sequence[Collector] = ()) -> str:
     """What ``citynet serve``'s collector process runs, for its start-up banner."""
     names = ", ".join(c.name for c in collectors(extra))
-    influx = config.section(MonitoringConfig).influx_url or "off"
-    return f"collectors running: {names} (InfluxDB: {influx})"
+    influx = config.section(MonitoringConfig).influx_url
+    if not influx:
+        return _("collectors running: %(names)s (InfluxDB: off)", names=names)
+    return _("collectors running: %(names)s (InfluxDB: %(url)s)", names=names, url=influx)

@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime
 
 from citynet.cache import Reloading
+from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
@@ -49,11 +50,13 @@ class AcNoticeService:
 
     def describe(self) -> str:
         if self.bound:
-            return f"Portal-protocol notices on udp {self.bind}:{self.bound}"
+            return _("Portal-protocol notices on udp %(address)s",
+                     address=f"{self.bind}:{self.bound}")
         if self._failed:
-            return f"Portal-protocol notices: off (cannot listen on udp {self.bind}:{self.port})"
-        return (f"Portal-protocol notices: not yet (no AC registered with a portal "
-                     f"protocol; re-checked every {self.refresh:g} s)")
+            return _("Portal-protocol notices: off (cannot listen on udp %(address)s)",
+                     address=f"{self.bind}:{self.port}")
+        return _("Portal-protocol notices: not yet (no AC registered with a portal protocol; "
+                 "re-checked every %(seconds)s s)", seconds=f"{self.refresh:g}")
 
     def start(self) -> None:
         if not self._listen_if_needed():

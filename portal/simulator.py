@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+from citynet.catalogs import gettext as _
 from portal import uam
 from radius import codec
 from radius.records import normal_mac
@@ -79,8 +80,8 @@ class Simulator:
         return str(self.server.server_address[0])
 
     def describe(self) -> str:
-        return (f"hotspot simulator (CoovaChilli-style UAM gateway, NOT a real NAS) on "
-                f"http://{self.address}:{self.port}/")
+        return _("hotspot simulator (CoovaChilli-style UAM gateway, NOT a real NAS) on "
+                 "%(url)s", url=f"http://{self.address}:{self.port}/")
 
     def start(self) -> None:
         self._thread.start()
@@ -251,7 +252,8 @@ class DemoHotspot:
         self.simulator: Simulator | None = None
 
     def describe(self) -> str:
-        return self.simulator.describe() if self.simulator else "hotspot simulator (stopped)"
+        return self.simulator.describe() if self.simulator else _("hotspot simulator "
+                                                                   "(stopped)")
 
     def start(self) -> None:
         auth, acct = self.radius.ports

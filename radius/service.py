@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
@@ -84,12 +85,14 @@ class RadiusService:
         return entry.vendor if entry is not None else "other"
 
     def describe(self) -> str:
+        """The start-up line, in the command's language (English unless it chose another:
+        tests and scripts read the ports from it)."""
         auth, acct = self.ports
-        parts = [f"RADIUS on {self.config.bind} auth {auth}/udp, accounting {acct}/udp"
-                 ] if self.udp else []
+        parts = [_("RADIUS on %(bind)s auth %(auth)s/udp, accounting %(acct)s/udp",
+                   bind=self.config.bind, auth=auth, acct=acct)] if self.udp else []
         if self.api is not None:
-            parts.append(f"rlm_rest API on {self.api_url}/")
-        return ", ".join([*parts, f"{len(self.server.registry)} NAS"])
+            parts.append(_("rlm_rest API on %(url)s", url=f"{self.api_url}/"))
+        return ", ".join([*parts, _("%(count)s NAS", count=len(self.server.registry))])
 
     @property
     def api_url(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from citynet.catalogs import N_
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.errors import CitynetError
@@ -28,10 +29,11 @@ from radius.wire import Code
 
 class NotAddressable(CitynetError):
     """The session cannot be sent a Disconnect or CoA; ``kind`` says why, for callers that
-    word it for their own audience."""
+    word it for their own audience. The message is a msgid and its values: English in a
+    record, said in the reader's language (``nac people disable``, the person page)."""
 
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, kind: str, message: str, **values: object) -> None:
+        super().__init__(message, **values)
         self.kind = kind  # nas_gone, nas_network, no_key
 
 
@@ -144,15 +146,16 @@ def target(session: Session, box: SecretBox | None, live: RadiusSession) -> NasT
     and the attributes the NAS matches the session on."""
     client = session.scalar(select(NasClient).where(NasClient.name == live.nas))
     if client is None:
-        raise NotAddressable("nas_gone", f"the session's NAS {live.nas!r} is no longer "
-                             "registered")
+        raise NotAddressable("nas_gone", N_("the session's NAS %(nas)r is no longer "
+                                            "registered"), nas=live.nas)
     if box is None:
-        raise NotAddressable("no_key", "NAS secrets are sealed with the secrets key, and "
-                             "there is none")
+        raise NotAddressable("no_key", N_("NAS secrets are sealed with the secrets key, and "
+                                          "there is none"))
     network = ipaddress.ip_network(client.address)
     if network.num_addresses != 1:
-        raise NotAddressable("nas_network", f"NAS {client.name} is registered as a network "
-                             f"({network}); a CoA or Disconnect needs one address")
+        raise NotAddressable("nas_network", N_("NAS %(nas)s is registered as a network "
+                                               "(%(network)s); a CoA or Disconnect needs one "
+                                               "address"), nas=client.name, network=str(network))
     identity = coa.session_identity(live.username, live.session_id, live.calling_station,
                                     live.framed_ip)
     return NasTarget(str(network.network_address), box.open(client.secret_sealed).encode(),
@@ -175,7 +178,7 @@ def _addressed(session: Session, box: SecretBox | None, row: RadiusSession
     try:
         return row, target(session, box, row)
     except NotAddressable as exc:
-        return row, str(exc)
+        return row, exc.message()
 
 
 def end_all_of(store: Store, box: SecretBox | None, config: RadiusConfig,

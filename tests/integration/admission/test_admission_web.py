@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from admission import authority, mab, people
 from admission.models import Certificate, MabEntry
@@ -30,6 +30,7 @@ from citynet.config import Config
 from citynet.crypto import open_box
 from citynet.db import Store
 from citynet.staff import Role
+from inventory.models import NasClient
 from radius.models import RadiusSession
 from tests.conftest import make_config
 from tests.fakes.nas import FakeNas
@@ -253,6 +254,25 @@ def test_disabling_revokes_and_disconnects_and_enabling_restores(site: Site,
     assert "t1 is enabled" in page
     with site.store.session() as db:
         assert people.find(db, "t1").status.value == "active"  # type: ignore[union-attr]
+
+
+def test_why_a_session_was_not_disconnected_is_said_in_the_pages_language(
+        site: Site, nas: FakeNas) -> None:
+    """A NAS registered as a network cannot be sent a Disconnect: the person page says
+    why in its reader's language; the audit record keeps the English."""
+    with site.store.session() as db:
+        db.execute(update(NasClient).values(address="127.0.0.0/30"))
+    site.session("sw-1", "t1", "00-1b-a9-00-00-01")
+    client = site.client(Role.ENGINEER)
+    client.get("/admin/nac/people?lang=zh-Hant")
+    page = followed(client, client.post("/admin/nac/people/t1/disable", data={
+        "reason": "left the school", "csrf": staff_csrf(client)}))
+    assert ("test-gw 上的連線 sw-1 未能中斷（NAS test-gw 登記為一個網段（127.0.0.0/30）；"
+            "CoA 或 Disconnect 需要單一位址）。") in page
+    assert nas.arrived == []
+    [entry] = site.entries("admission.session.disconnect")
+    assert entry.detail["answer"] == ("NAS test-gw is registered as a network "
+                                      "(127.0.0.0/30); a CoA or Disconnect needs one address")
 
 
 def test_a_certificate_is_issued_once_and_revoked(site: Site) -> None:

@@ -12,6 +12,7 @@ import time
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from citynet import audit
 from citynet.cli import cli
 from citynet.config import Config
 from citynet.db import Store
@@ -109,3 +110,23 @@ def test_the_nas_answer_is_said_in_the_commands_language(
     assert "已停用 t001" in result.output
     assert ("test-gw 上的連線階段 sw-0009：未中斷（Disconnect-NAK（Session-Context-Not-Found），"
             "共嘗試 1 次，") in result.stderr
+
+
+def test_why_a_session_cannot_be_asked_to_end_is_said_in_the_commands_language(
+        backend_config: Config, listener: Listener) -> None:
+    """A NAS registered as a network cannot be sent a Disconnect: the reason is said in
+    the command's language, and the audit record keeps it in English."""
+    runner, env = with_people(backend_config)
+    start(listener, "t001", "sw-0009", "00-1b-a9-00-00-09", "Gi0/0/9")
+    moved = runner.invoke(cli, ["nas", "set", "test-gw", "--ip", "127.0.0.0/30"], env=env)
+    assert moved.exit_code == 0, moved.output
+    with FakeNas(SECRET.encode(), sessions={"sw-0009": {}}) as nas:
+        said = disable(runner, env, nas, "t001", "--lang", "zh-Hant")
+        assert nas.arrived == []
+    assert ("test-gw 上的連線階段 sw-0009：未中斷（NAS test-gw 登記為一個網段"
+            "（127.0.0.0/30）；CoA 或 Disconnect 需要單一位址，") in said.stderr
+    with listener.store.session() as session:
+        [record] = audit.recent(session, "admission.session.disconnect")
+    assert record.detail["answer"] == ("NAS test-gw is registered as a network "
+                                          "(127.0.0.0/30); a CoA or Disconnect needs one "
+                                          "address")

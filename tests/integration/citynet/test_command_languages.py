@@ -61,6 +61,48 @@ def test_the_kernels_errors_and_messages(district: Config) -> None:
     assert hant(district, "db", "current").stdout.startswith("儲存：    sqlite:///")
 
 
+def test_staff_list_says_its_states_and_json_keeps_them_english(district: Config) -> None:
+    """The 2fa and state cells are words for people in the table; ``--json`` and
+    ``--csv`` keep the English values scripts read."""
+    import json
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from citynet import staff
+
+    password = "a long enough passphrase\n"
+    for name, role in (("chan.tai", "engineer"), ("lee.wing", "operator"),
+                       ("wong.siu", "auditor")):
+        run(district, "staff", "add", name, "--role", role, "--password-stdin",
+            input=password)
+    run(district, "staff", "disable", "lee.wing")
+    for store in upgraded(district):
+        with store.session() as session:
+            staff.get(session, "wong.siu").locked_until = (
+                datetime.now(UTC) + timedelta(minutes=10))
+
+    rows = {line.split()[0]: line.split()[1:]
+            for line in hant(district, "staff", "list").stdout.splitlines()[1:]}
+    assert rows["chan.tai"] == ["engineer", "否！", "正常", "從未"]
+    assert rows["lee.wing"] == ["operator", "否", "已停用", "從未"]
+    assert rows["wong.siu"][:2] == ["auditor", "否"]
+    assert re.fullmatch(r"鎖定 \d+ 秒", " ".join(rows["wong.siu"][2:5]))
+    english = {line.split()[0]: line.split()[1:]
+               for line in run(district, "staff", "list").stdout.splitlines()[1:]}
+    assert english["chan.tai"] == ["engineer", "no!", "active", "never"]
+    assert re.fullmatch(r"locked \d+ s", " ".join(english["wong.siu"][2:5]))
+
+    listed = {u["name"]: u for u in json.loads(hant(district, "staff", "list",
+                                                    "--json").stdout)["staff"]}
+    assert [listed[n]["totp"] for n in ("chan.tai", "lee.wing")] == ["missing", "no"]
+    assert listed["lee.wing"]["state"] == "disabled"
+    assert listed["chan.tai"]["state"] == "active"
+    assert re.fullmatch(r"locked \d+ s", listed["wong.siu"]["state"])
+    csv = hant(district, "staff", "list", "--csv").stdout
+    assert "chan.tai,engineer,missing,active," in csv
+    assert "lee.wing,operator,no,disabled," in csv
+
+
 def test_a_listings_count(district: Config) -> None:
     assert simplified(district, "inventory", "show", "streets").stderr == "10 条街道\n"
     assert hant(district, "nas", "list").stderr == "1 個 NAS 用戶端\n"
@@ -125,6 +167,37 @@ def test_monitoring_commands(district: Config) -> None:
         "monitoring.mail_to\n")
     assert run(district, "survey", "list").stderr == (
         "(no surveys yet: citynet survey import --help)\n")
+
+
+def test_alert_details_are_said_and_json_keeps_them_english(district: Config) -> None:
+    import json
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from inventory.models import AccessPoint
+    from monitoring.models import ProbeState
+
+    down = datetime.now(UTC) - timedelta(hours=3)
+    for store in upgraded(district):
+        with store.session() as session:
+            mac = session.scalars(select(AccessPoint.mac).where(AccessPoint.name != "")
+                                  .order_by(AccessPoint.mac)).first()
+            session.merge(ProbeState(target=f"ap:{mac}", up=False, since=down,
+                                     checked_at=down))
+    checked = hant(district, "alerts", "check").stdout
+    assert f"FIRING   ap_down:ap:{mac}  " in checked and "起離線" in checked
+    assert " down since " not in checked
+    table = hant(district, "alerts", "list").stdout
+    assert "起離線" in table and re.search(r"3 小時 \d+ 分鐘", table)
+    assert "down since" not in table
+    [shown] = [alert for alert in json.loads(hant(district, "alerts", "list",
+                                                  "--json").stdout)["alerts"]
+               if alert["key"] == f"ap_down:ap:{mac}"]
+    assert " at " in shown["detail"] and " down since " in shown["detail"]
+    assert re.fullmatch(r"3 h \d+ min", shown["for"])
+    assert " down since " in run(district, "alerts", "list").stdout
 
 
 def test_a_survey_plans_problems_keep_their_place(district: Config, tmp_path: Path) -> None:

@@ -230,6 +230,33 @@ def test_only_who_may_push_applies_and_only_an_approved_request(web: Web, role: 
         as_text=True)
 
 
+def test_each_devices_result_and_reason_is_said_in_the_pages_language(
+        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-device reasons (Messages: English in the API and the audit record) and
+    statuses on the change page are in its reader's language. The push itself is
+    replaced: what is checked is the page, given a rollout's outcome."""
+    from citynet.catalogs import Message
+    from devices import rollout
+    from devices.fleet import Result, Status
+    from devices.targets import Unready
+
+    outcome = rollout.Rollout(
+        results=[Result("vrp-01", "town-hall", Status.SKIPPED,
+                        error=Message("not tried: the canary failed"))],
+        unready=[Unready("vrp-02", "library", Message(
+            "its credential is sealed and there is no secrets key"))])
+    monkeypatch.setattr(rollout, "push", lambda *args, **kwargs: outcome)
+    change_id = web.request(requested_by="alice")
+    assert decide(web.login("engineer", "bob"), change_id, "approve").status_code == 302
+    alice = web.login("engineer", "alice")
+    alice.get("/admin/devices/changes?lang=zh-Hant")
+    shown = alice.post(f"/admin/devices/changes/{change_id}/apply",
+                       data={"csrf": csrf(alice, "/admin/")}).get_data(as_text=True)
+    assert "<td>vrp-01</td><td>town-hall</td><td>已略過</td><td>未嘗試：先導裝置失敗</td>" in shown
+    assert "<td>未就緒</td><td>它的登入憑證已加密，但沒有機密密鑰</td>" in shown
+    assert "canary" not in shown and "credential" not in shown
+
+
 # --- the CLI, no devices needed -------------------------------------------------------------
 
 def test_an_unknown_or_expired_request_is_refused_before_any_device_is_read(

@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from citynet import catalogs
 from citynet.config import Config, RadiusConfig
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
+from citynet.domains import registered
 from citynet.tunnel import TunnelAnswer, TunnelLogin, Verdict
 from radius import records, tokens, vouchers
 from radius.models import AccountingRecord
@@ -110,6 +112,10 @@ def test_one_service_answers_on_its_udp_ports_and_its_api(sqlite_store: Store,
     service.start()
     try:
         assert "RADIUS on" in service.describe() and "rlm_rest API on" in service.describe()
+        with catalogs.speaking("zh-Hant", registered()):
+            said = service.describe()
+        assert said.startswith(f"RADIUS 於 {config.bind} 監聽：認證 {service.ports[0]}/udp，")
+        assert "rlm_rest API 於 http://" in said and said.endswith("1 個 NAS")
         assert status_server(service.ports[0], SECRET.encode()) is not None
         answer = Api(service.api_url, service).post(
             "authorize?nas=test-gw", body(**{"User-Name": "nobody"}))

@@ -420,6 +420,36 @@ def test_target_status_to_condition(status: str, firing: bool, severity: str) ->
                                     "by 2015-12-31, forecast 84.0 at the deadline")
 
 
+def test_a_details_english_is_kept_and_said_in_the_readers_language(
+        seeded: Store, config: Config) -> None:
+    """A detail is English as text (the webhook, the e-mail, ``--json``) and said in the
+    reader's language; the store keeps its msgid, so a remembered one is said too."""
+    from citynet import catalogs
+    from citynet.domains import registered
+
+    probe(seeded, f"ap:{AP1}", False, T0)
+    [fired] = run(seeded, config, T0 + timedelta(minutes=10))
+    probe(seeded, f"ap:{AP1}", True, T0 + timedelta(minutes=25))
+    [resolved] = run(seeded, config, T0 + timedelta(hours=2, minutes=30))
+    remembered = alerts.stored_detail(states(seeded)[f"ap_down:ap:{AP1}"])
+    [at_risk] = target_conditions([Status("fiber_coverage_eligible", "district", "at_risk",
+                                          Forecast(84.04), 90.0, date(2015, 12, 31))])
+    with catalogs.speaking("zh-Hant", registered()):
+        assert catalogs.said(fired.detail) == (
+            f"笋岗公园 的 AP 笋岗-01（{AP1}） 自 2024-05-01 18:00 +08:00 起離線")
+        assert catalogs.said(resolved.detail) == catalogs.said(remembered) == (
+            f"笋岗公园 的 AP 笋岗-01（{AP1}） 自 2024-05-01 18:25 +08:00 起在線"
+            "（25 分鐘後恢復）")
+        assert catalogs.said(alerts.duration_text(timedelta(days=2, hours=3))) == (
+            "2 日 3 小時")
+        assert catalogs.said(at_risk.detail) == (
+            "district 的 fiber_coverage_eligible 有風險：目標 90，限期 2015-12-31，"
+            "預計到期時為 84.0")
+    assert remembered == resolved.detail == (
+        f"AP 笋岗-01 ({AP1}) at 笋岗公园 up since 2024-05-01 18:25 +08:00"
+        " (resolved after 25 min)")
+
+
 def test_target_rule_asks_for_the_districts_today_and_resolves(store: Store,
                                                                config: Config) -> None:
     asked: list[date] = []

@@ -22,7 +22,7 @@ from citynet.catalogs import N_, said
 from citynet.catalogs import gettext as _
 from citynet.errors import StoreError
 from citynet.leader import Fenced
-from citynet.listings import Column, Listing, emit, format_options, table
+from citynet.listings import Column, Listing, emit, format_options, pad, table
 from citynet.process import (
     die_with_parent,
     garbage_after,
@@ -37,6 +37,7 @@ from monitoring.settings import MonitoringConfig
 if TYPE_CHECKING:
     from citynet.leader import Leadership
     from citynet.telemetry import Collector
+    from monitoring.alerts import Delivery
     from monitoring.collectors import Run
 
 log = logging.getLogger(__name__)
@@ -409,10 +410,10 @@ def alerts_check(runtime: Runtime, dry_run: bool, as_json: bool) -> None:
                               ensure_ascii=False, indent=2))
     else:
         for notice in result.notices:
-            click.echo(f"{notice.state.upper():<9}{notice.key}  {said(notice.detail)}")
+            click.echo(f"{pad(_(NOTICE_STATES[notice.state]), 9)}{notice.key}  "
+                       f"{said(notice.detail)}")
             for delivery in (d for d in result.deliveries if d.notice is notice):
-                outcome = "ok" if delivery.ok else f"FAILED: {delivery.error}"
-                click.echo(f"  {delivery.channel} {delivery.target}: {outcome}")
+                click.echo(f"  {delivery.channel} {delivery.target}: {delivered(delivery)}")
         if not result.notices:
             click.echo(_("no alert started or recovered"))
         click.echo(_("%(count)s alert(s) firing (dry run: nothing sent or remembered)",
@@ -424,6 +425,15 @@ def alerts_check(runtime: Runtime, dry_run: bool, as_json: bool) -> None:
                    err=True)
     if result.undelivered:
         raise click.exceptions.Exit(1)
+
+
+# a notice's state as `alerts check` shows it (--json keeps the state's own value)
+NOTICE_STATES = {"firing": N_("FIRING"), "resolved": N_("RESOLVED")}
+
+
+def delivered(delivery: Delivery) -> str:
+    """What a channel answered, in the command's language (the error as it came)."""
+    return _("ok") if delivery.ok else _("FAILED: %(error)s", error=delivery.error)
 
 
 @alerts.command("list")
@@ -462,7 +472,6 @@ def alerts_test(runtime: Runtime) -> None:
             "monitoring.smtp_host and monitoring.mail_to"))
     deliveries = deliver([trial_notice()], runtime.config)
     for delivery in deliveries:
-        outcome = "ok" if delivery.ok else f"FAILED: {delivery.error}"
-        click.echo(f"{delivery.channel} {delivery.target}: {outcome}")
+        click.echo(f"{delivery.channel} {delivery.target}: {delivered(delivery)}")
     if not all(d.ok for d in deliveries):
         raise click.exceptions.Exit(1)

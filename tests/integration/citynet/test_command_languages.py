@@ -187,7 +187,8 @@ def test_alert_details_are_said_and_json_keeps_them_english(district: Config) ->
             session.merge(ProbeState(target=f"ap:{mac}", up=False, since=down,
                                      checked_at=down))
     checked = hant(district, "alerts", "check").stdout
-    assert f"FIRING   ap_down:ap:{mac}  " in checked and "起離線" in checked
+    assert f"觸發中   ap_down:ap:{mac}  " in checked and "起離線" in checked
+    assert "FIRING" not in checked
     assert " down since " not in checked
     table = hant(district, "alerts", "list").stdout
     assert "起離線" in table and re.search(r"3 小時 \d+ 分鐘", table)

@@ -486,3 +486,21 @@ def test_default_rules_include_targets_at_risk(store: Store, config: Config) -> 
     (timedelta(days=2, hours=3, minutes=4), "2 d 3 h")])
 def test_duration_text(delta: timedelta, text: str) -> None:
     assert alerts.duration_text(delta) == text
+
+
+def test_a_channels_answer_is_said_in_the_commands_language(seeded: Store,
+                                                             config: Config) -> None:
+    from citynet import catalogs
+    from citynet.domains import registered
+    from monitoring.cli import NOTICE_STATES, delivered
+
+    probe(seeded, f"ap:{AP1}", False, T0)
+    [fired] = run(seeded, config, T0 + timedelta(minutes=10))
+    sent, refused = Delivery(fired, "webhook", "https://noc"), Delivery(
+        fired, "email", "noc@luohu.example", error="HTTP 500")
+    assert (delivered(sent), delivered(refused)) == ("ok", "FAILED: HTTP 500")
+    with catalogs.speaking("zh-Hant", registered()):
+        assert (delivered(sent), delivered(refused)) == ("成功", "失敗：HTTP 500")
+        assert catalogs.gettext(NOTICE_STATES[fired.state]) == "觸發中"
+    with catalogs.speaking("zh-CN", registered()):
+        assert delivered(refused) == "失败：HTTP 500"

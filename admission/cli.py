@@ -105,7 +105,7 @@ def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
 
 def _reject(problems: list[Problem]) -> None:
     for problem in problems:
-        click.echo(str(problem), err=True)
+        click.echo(problem.said(), err=True)
     raise ImportRejected(_("%(count)s problems; nothing was imported", count=len(problems))
                          if len(problems) > 1 else _("1 problem; nothing was imported"))
 

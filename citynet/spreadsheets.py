@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, Protocol
 
+from citynet.catalogs import gettext
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -88,6 +90,14 @@ class Problem:
         return self.reason % self.values if self.values else self.reason
 
     def __str__(self) -> str:
+        return self._line(self.text)
+
+    def said(self) -> str:
+        """The line with its reason in the command's language (a page's, in a request):
+        what the CLI prints; ``str()`` stays English for logs and the API."""
+        return self._line(gettext(self.reason, **self.values))
+
+    def _line(self, reason: str) -> str:
         if self.line == WHOLE_FILE and self.field == "file":
-            return f"{self.source}: {self.text}"
-        return f"{self.source}:{self.line}: {self.field}: {self.text}"
+            return f"{self.source}: {reason}"
+        return f"{self.source}:{self.line}: {self.field}: {reason}"

@@ -159,6 +159,18 @@ def test_inventory_commands(district: Config) -> None:
         "Error: no NAS named 'nobody' (see `citynet nas list`)\n")
 
 
+def test_an_import_says_its_problems_and_keeps_their_place(district: Config,
+                                                          tmp_path: Path) -> None:
+    streets = tmp_path / "streets.csv"
+    streets.write_text("name,zzz\nfoo,1\n", encoding="utf-8")
+    assert hant(district, "inventory", "import", str(streets), code=3).stderr == (
+        f"{streets}:1: zzz: 不明欄位；streets 的欄位有：name, name_en\n"
+        "Error: 1 個問題；未匯入任何內容\n")
+    assert run(district, "inventory", "import", str(streets), code=3).stderr == (
+        f"{streets}:1: zzz: unknown column; streets has: name, name_en\n"
+        "Error: 1 problem; nothing was imported\n")
+
+
 def test_monitoring_commands(district: Config) -> None:
     assert hant(district, "survey", "list").stderr == (
         "（仍未有實地測量：citynet survey import --help）\n")

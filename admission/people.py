@@ -57,18 +57,22 @@ LIMITS = {"real_name": 128, "department": 128}
 
 
 class FieldError(ValueError):
-    """Why one cell cannot be taken."""
+    """Why one cell cannot be taken: a msgid and its values (said where it is shown)."""
+
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason % values if values else reason)
+        self.reason, self.values = reason, values
 
 
 def _text(name: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         value = unicodedata.normalize("NFC", value.strip())
         if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
-            raise FieldError("has control characters")
+            raise FieldError(N_("has control characters"))
         if value.startswith(FORMULA_STARTS):
-            raise FieldError("starts like a spreadsheet formula")
+            raise FieldError(N_("starts like a spreadsheet formula"))
         if len(value) > LIMITS[name]:
-            raise FieldError(f"longer than {LIMITS[name]} characters")
+            raise FieldError(N_("longer than %(limit)s characters"), limit=LIMITS[name])
         return value
     return parse
 
@@ -76,14 +80,14 @@ def _text(name: str) -> Callable[[str], str]:
 def _username(value: str) -> str:
     value = value.strip()
     if not USERNAME.fullmatch(value):
-        raise FieldError("1-64 of A-Z a-z 0-9 . _ @ -, starting with a letter or digit")
+        raise FieldError(N_("1-64 of A-Z a-z 0-9 . _ @ -, starting with a letter or digit"))
     return value
 
 
 def _phone(value: str) -> str:
     value = value.strip()
     if not PHONE.fullmatch(value):
-        raise FieldError("digits, spaces and dashes, optionally starting with +")
+        raise FieldError(N_("digits, spaces and dashes, optionally starting with +"))
     return value.replace(" ", "").replace("-", "")
 
 
@@ -96,7 +100,8 @@ def _choice(words: Mapping[str, Role] | Mapping[str, PersonStatus],
         try:
             return kind(value.lower())
         except ValueError:
-            raise FieldError("one of " + ", ".join(m.value for m in kind)) from None
+            raise FieldError(N_("one of %(choices)s"),
+                             choices=", ".join(m.value for m in kind)) from None
     return parse
 
 
@@ -112,14 +117,16 @@ def read_file(path: Path) -> tuple[list[PersonRow], list[Problem]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return [], [Problem(source, WHOLE_FILE, "file", f"cannot read: {exc.strerror}")]
+        return [], [Problem(source, WHOLE_FILE, "file", N_("cannot read: %(error)s"),
+                            {"error": exc.strerror})]
     try:
         content = raw.decode("utf-8-sig")  # Excel writes a BOM in "CSV UTF-8"
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return [], [Problem(source, WHOLE_FILE, "file",
-                            f"not UTF-8 (first bad byte on line {line}; GBK?): save it as "
-                            "UTF-8 (in Excel: 'CSV UTF-8') and import it again")]
+                            N_("not UTF-8 (first bad byte on line %(line)s; GBK?): save it "
+                               "as UTF-8 (in Excel: 'CSV UTF-8') and import it again"),
+                            {"line": line})]
     return read_csv(content, source)
 
 
@@ -127,20 +134,21 @@ def read_csv(content: str, source: str) -> tuple[list[PersonRow], list[Problem]]
     """Parse and check CSV text: typed rows, or every problem (then no rows)."""
     if "\x00" in content:
         line = content[: content.index("\x00")].count("\n") + 1
-        return [], [Problem(source, line, "row", "has a NUL character")]
+        return [], [Problem(source, line, "row", N_("has a NUL character"))]
     reader = csv.reader(io.StringIO(content, newline=""))
     try:
         header = [ALIASES.get(name.strip(), name.strip()) for name in next(reader)]
     except StopIteration:
-        return [], [Problem(source, 1, "header", "the file is empty")]
+        return [], [Problem(source, 1, "header", N_("the file is empty"))]
     except csv.Error as exc:
-        return [], [Problem(source, 1, "header", f"not CSV: {exc}")]
+        return [], [Problem(source, 1, "header", N_("not CSV: %(error)s"), {"error": str(exc)})]
     problems = [Problem(source, 1, name or "(blank)",
-                        "unknown column; people have: " + ", ".join(COLUMNS))
+                        N_("unknown column; people have: %(columns)s"),
+                        {"columns": ", ".join(COLUMNS)})
                 for name in header if name not in COLUMNS]
-    problems += [Problem(source, 1, name, "column appears twice")
+    problems += [Problem(source, 1, name, N_("column appears twice"))
                  for name in sorted({n for n in header if header.count(n) > 1})]
-    problems += [Problem(source, 1, name, "required column is missing")
+    problems += [Problem(source, 1, name, N_("required column is missing"))
                  for name in REQUIRED if name not in header]
     if problems:
         return [], problems
@@ -150,8 +158,9 @@ def read_csv(content: str, source: str) -> tuple[list[PersonRow], list[Problem]]
         for record in reader:
             if any(cell.strip() for cell in record):
                 if len(record) != len(header):
-                    problems.append(Problem(source, line, "row", f"has {len(record)} cells, "
-                                            f"header has {len(header)}"))
+                    problems.append(Problem(source, line, "row",
+                                            N_("has %(cells)s cells, header has %(columns)s"),
+                                            {"cells": len(record), "columns": len(header)}))
                 else:
                     row, row_problems = _parse(source, line, dict(zip(header, record,
                                                                       strict=True)))
@@ -160,7 +169,8 @@ def read_csv(content: str, source: str) -> tuple[list[PersonRow], list[Problem]]
                         rows.append(row)
             line = reader.line_num + 1
     except csv.Error as exc:
-        problems.append(Problem(source, line, "row", f"not CSV: {exc}"))
+        problems.append(Problem(source, line, "row", N_("not CSV: %(error)s"),
+                                {"error": str(exc)}))
     problems += _duplicates(rows)
     problems.sort(key=lambda p: (p.source, p.line, p.field))
     return ([] if problems else rows), problems
@@ -174,12 +184,12 @@ def _parse(source: str, line: int,
         cell = cells.get(name, "")
         if not cell.strip():
             if name in REQUIRED:
-                problems.append(Problem(source, line, name, "required"))
+                problems.append(Problem(source, line, name, N_("required")))
             continue
         try:
             values[name] = PARSERS[name](cell)
         except FieldError as exc:
-            problems.append(Problem(source, line, name, str(exc)))
+            problems.append(Problem(source, line, name, exc.reason, exc.values))
     if problems:
         return None, problems
     return PersonRow(source, line, values["username"], values["real_name"],
@@ -194,8 +204,9 @@ def _duplicates(rows: Iterable[PersonRow]) -> list[Problem]:
         earlier = first.setdefault(row.username.lower(), row)
         if earlier is not row:
             problems.append(Problem(row.source, row.line, "username",
-                                    f"duplicate {row.username!r} (first at "
-                                    f"{earlier.source}:{earlier.line})"))
+                                    N_("duplicate %(username)s (first at %(place)s)"),
+                                    {"username": repr(row.username),
+                                     "place": f"{earlier.source}:{earlier.line}"}))
     return problems
 
 

@@ -262,6 +262,21 @@ def test_the_people_importers_summary(district: Config, tmp_path: Path) -> None:
         "dry run: nothing written; an import would do: 2 new, 0 updated, 0 unchanged\n")
 
 
+def test_the_people_importers_problems(district: Config, tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text("username,real_name,role\nt001,王芳,teacher\nt001,李雷,student\n"
+                  "t002,张伟,wizard\n", encoding="utf-8")
+    said = hant(district, "nac", "people", "import", str(hr), code=3).stderr
+    assert said.splitlines() == [
+        f"{hr}:3: username: 't001' 重複（首次出現於 {hr}:2）",
+        f"{hr}:4: role: 須為以下其中之一：staff, teacher, student",
+        "Error: 2 個問題；未匯入任何內容"]
+    english = run(district, "nac", "people", "import", str(hr), code=3).stderr
+    assert english.splitlines()[:2] == [
+        f"{hr}:3: username: duplicate 't001' (first at {hr}:2)",
+        f"{hr}:4: role: one of staff, teacher, student"]
+
+
 def test_mac_bypass_commands(district: Config) -> None:
     assert hant(district, "nac", "mab", "remove", "aa:bb:cc:dd:ee:ff", code=1).stderr == (
         "Error: aa:bb:cc:dd:ee:ff 不在 MAC 略過名單上\n")

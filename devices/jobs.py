@@ -11,6 +11,7 @@ from citynet import audit
 from citynet.access import require
 from citynet.admin import PAGE, entries, page_end
 from citynet.web import store
+from devices.fleet import STATUS_WORDS
 
 blueprint = Blueprint("device_jobs", __name__, url_prefix="/admin/devices/jobs",
                       template_folder="templates")
@@ -33,7 +34,8 @@ def job(seq: int) -> str:
         abort(404)
     devices: list[dict[str, Any]] = list(entry.detail.get("devices", []))
     return render_template("device_jobs/job.html", entry=entry, devices=devices,
-                           not_ready=entry.detail.get("not_ready", []))
+                           not_ready=entry.detail.get("not_ready", []),
+                           status_words=STATUS_WORDS)
 
 
 def link(entry: audit.AuditEntry) -> str | None:

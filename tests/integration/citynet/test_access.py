@@ -285,6 +285,10 @@ def test_audit_log_and_device_jobs_pages(site: Site) -> None:
     assert "Chain intact" in log and "CHG-9" in log and "staff.login" in log
     job = client.get(f"/admin/devices/jobs/{seq}").get_data(as_text=True)
     assert "+ ntp server x" in job and "refused" in job and "no credential" in job
+    assert ">pushed<" in job and ">rolled_back<" in job
+    said = client.get(f"/admin/devices/jobs/{seq}", headers={
+        "Accept-Language": "zh-Hant"}).get_data(as_text=True)
+    assert ">已還原<" in said and ">rolled_back<" not in said  # the record keeps its value
     assert client.get("/admin/devices/jobs/99999").status_code == 404
     assert client.get("/admin/audit?before=x").status_code == 400
     assert client.get("/admin/audit.json?before=1&before=2").status_code == 400  # once

@@ -42,8 +42,9 @@ class TunnelAnswer:
         return f"TunnelAnswer({self.verdict}, {self.reason!r}, control={sorted(self.control)})"
 
 
-# a domain's source of tunnel logins: called on the RADIUS service's event loop (as its
-# rounds' store work is), so it is one quick read of the store, never a wait on anything else
+# a domain's source of tunnel logins: for PEAP (no password) called on the RADIUS
+# service's event loop, as its rounds' store work is, so that answer is one quick read of
+# the store; a password to verify (TTLS/PAP: a deliberately slow hash) is called on a thread
 TunnelSource = Callable[[TunnelLogin], TunnelAnswer]
 
 

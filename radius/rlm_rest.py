@@ -24,8 +24,9 @@ failing); the answers of ours carry ``control:Citynet-Decided`` so the generated
 calls it for no other login. ``accounting`` stores a record as the listener does.
 ``tunnel`` answers the generated inner-tunnel server for PEAP and TTLS logins
 (:mod:`citynet.tunnel`): the domains registering ``tunnel_logins`` answer it (network
-admission's people), on the loop like the rounds' store work: one indexed read, which
-costs less than handing it to a thread and back (measured in docs/benchmarks.md).
+admission's people): PEAP's NT-hash read on the loop like the rounds' store work (one
+indexed read costs less than handing it to a thread and back, measured in
+docs/benchmarks.md); TTLS/PAP's password check, argon2id, on a thread.
 
 Access: the token in an ``X-Citynet-Token`` header, and a source address inside
 ``radius.rest_allow``. (Just past 400 lines: one HTTP contract, its five calls together.)
@@ -425,7 +426,11 @@ class RestApi:
         found = TunnelAnswer(Verdict.NOTFOUND)
         for source in self.tunnel_sources:
             try:
-                found = source(login)
+                # PEAP's NT-hash read is quicker than a thread hand-off, on the loop; a
+                # TTLS password is checked with argon2id (slow by design: tens of ms), on a
+                # thread, so wrong passwords sent in a row cannot stall every round
+                found = (await asyncio.to_thread(source, login) if login.password is not None
+                         else source(login))
             except Exception as exc:  # the store, or the secret box: fail closed
                 store_failed(log, f"rlm_rest tunnel login from {nas} not answered", exc)
                 raise web.HTTPServiceUnavailable(text="not answered") from None

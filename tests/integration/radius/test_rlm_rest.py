@@ -28,7 +28,7 @@ from radius.models import AccountingRecord
 from radius.rlm_rest import STATUS
 from radius.service import RadiusService
 from tests.integration.radius.conftest import SECRET, add_nas
-from tests.support import free_port, status_server
+from tests.support import free_port, status_server, wait_until
 
 TOKEN = "t0ken"
 
@@ -508,3 +508,39 @@ def test_tunnel_logins_are_answered_by_the_registered_sources(sqlite_store: Stor
     with api(sqlite_store) as client:
         assert post(client, "tunnel", body(**{"User-Name": "pap", "User-Password": "right"})
                     ).status == 404
+
+
+def test_a_tunnel_password_check_does_not_hold_the_loop(sqlite_store: Store) -> None:
+    """A TTLS password is checked on a thread (argon2id takes tens of ms by design), so
+    PEAP's lookup, answered on the loop, is not kept waiting behind it."""
+    held, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def slow_source(login: TunnelLogin) -> TunnelAnswer:
+        if login.password is not None:  # the slow hash: until the test lets it go
+            held.set()
+            release.wait(timeout=30)
+            held.clear()
+            return TunnelAnswer(Verdict.ACCEPT)
+        seen.append(held.is_set())  # was the password check still running meanwhile?
+        return TunnelAnswer(Verdict.CREDENTIALS, control={"NT-Password": "0x" + "ab" * 16})
+
+    config = RadiusConfig(rest_token=TOKEN, rest_port=0)
+    service = RadiusService(sqlite_store, None, config, udp=False, tunnel_sources=[slow_source])
+    service.start()
+    try:
+        client = Api(service.api_url, service)
+        answers: list[int] = []
+        pap = threading.Thread(target=lambda: answers.append(post(client, "tunnel", body(**{
+            "User-Name": "pap", "User-Password": "right"})).status))
+        pap.start()
+        wait_until(held.is_set, "the password check under way", timeout=30)
+        peap = post(client, "tunnel", {**body(**{"User-Name": "peap"}),
+                                       "EAP-Type": {"type": "integer", "value": [26]}})
+        release.set()
+        pap.join(timeout=30)
+        assert peap.status == 200 and seen == [True]
+        assert answers == [200]
+    finally:
+        release.set()
+        service.stop()

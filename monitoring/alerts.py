@@ -208,6 +208,9 @@ def _known(row: AlertState, condition: Condition | None) -> Known:
                  notified=row.notified_at is not None)
 
 
+DETAIL_MAX = 1024  # alert_state.detail's length
+
+
 def stored_detail(row: AlertState) -> str:
     """A remembered alert's detail: a :class:`~citynet.catalogs.Message` (English as the
     string, said in the reader's language) when its msgid was kept, else the English."""
@@ -266,8 +269,10 @@ def _apply(session: Session, conditions: list[Condition], ran: set[str], now: da
         if row is None:
             row = AlertState(key=key, rule=after.rule, subject=after.subject)
             session.add(row)
-        row.firing, row.since, row.detail = after.firing, after.since, after.detail[:1024]
-        row.detail_said = after.detail.kept() if isinstance(after.detail, Message) else None
+        row.firing, row.since, row.detail = after.firing, after.since, after.detail[:DETAIL_MAX]
+        # the msgid only while it says what the English says: not for a cut detail
+        row.detail_said = (after.detail.kept() if isinstance(after.detail, Message)
+                           and len(after.detail) <= DETAIL_MAX else None)
         if notice is not None:
             row.notified_at = now  # claimed: released again if no channel takes it
     return notices

@@ -504,3 +504,15 @@ def test_a_channels_answer_is_said_in_the_commands_language(seeded: Store,
         assert catalogs.gettext(NOTICE_STATES[fired.state]) == "觸發中"
     with catalogs.speaking("zh-CN", registered()):
         assert delivered(refused) == "失败：HTTP 500"
+
+
+def test_a_cut_detail_is_remembered_in_english_only(seeded: Store, config: Config) -> None:
+    from citynet.catalogs import Message
+
+    def wordy(_session: Session, _now: datetime, _config: Config) -> list[Condition]:
+        return [Condition("wordy", "x", True, Message("AP %(name)s down", name="n" * 2000))]
+
+    run(seeded, config, T0, [Rule("wordy", wordy)])
+    row = states(seeded)["wordy:x"]
+    assert len(row.detail) == alerts.DETAIL_MAX and row.detail_said is None
+    assert alerts.stored_detail(row) == row.detail  # the English kept, as cut

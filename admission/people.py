@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from admission.choices import PersonStatus, Role
 from admission.models import Person
-from citynet.catalogs import N_, gettext
+from citynet.catalogs import N_, Message, gettext
 from citynet.db import DriverStatement
 from citynet.spreadsheets import FORMULA_STARTS, WHOLE_FILE, Problem
 
@@ -57,22 +57,22 @@ LIMITS = {"real_name": 128, "department": 128}
 
 
 class FieldError(ValueError):
-    """Why one cell cannot be taken: a msgid and its values (said where it is shown)."""
+    """Why one cell cannot be taken (a Message: said where it is shown)."""
 
-    def __init__(self, reason: str, **values: object) -> None:
-        super().__init__(reason % values if values else reason)
-        self.reason, self.values = reason, values
+    def __init__(self, reason: Message) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _text(name: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         value = unicodedata.normalize("NFC", value.strip())
         if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
-            raise FieldError(N_("has control characters"))
+            raise FieldError(Message(N_("has control characters")))
         if value.startswith(FORMULA_STARTS):
-            raise FieldError(N_("starts like a spreadsheet formula"))
+            raise FieldError(Message(N_("starts like a spreadsheet formula")))
         if len(value) > LIMITS[name]:
-            raise FieldError(N_("longer than %(limit)s characters"), limit=LIMITS[name])
+            raise FieldError(Message(N_("longer than %(limit)s characters"), limit=LIMITS[name]))
         return value
     return parse
 
@@ -80,14 +80,15 @@ def _text(name: str) -> Callable[[str], str]:
 def _username(value: str) -> str:
     value = value.strip()
     if not USERNAME.fullmatch(value):
-        raise FieldError(N_("1-64 of A-Z a-z 0-9 . _ @ -, starting with a letter or digit"))
+        raise FieldError(Message(N_("1-64 of A-Z a-z 0-9 . _ @ -, starting with a letter or "
+                                    "digit")))
     return value
 
 
 def _phone(value: str) -> str:
     value = value.strip()
     if not PHONE.fullmatch(value):
-        raise FieldError(N_("digits, spaces and dashes, optionally starting with +"))
+        raise FieldError(Message(N_("digits, spaces and dashes, optionally starting with +")))
     return value.replace(" ", "").replace("-", "")
 
 
@@ -100,8 +101,8 @@ def _choice(words: Mapping[str, Role] | Mapping[str, PersonStatus],
         try:
             return kind(value.lower())
         except ValueError:
-            raise FieldError(N_("one of %(choices)s"),
-                             choices=", ".join(m.value for m in kind)) from None
+            raise FieldError(Message(N_("one of %(choices)s"),
+                                     choices=", ".join(m.value for m in kind))) from None
     return parse
 
 
@@ -189,7 +190,7 @@ def _parse(source: str, line: int,
         try:
             values[name] = PARSERS[name](cell)
         except FieldError as exc:
-            problems.append(Problem(source, line, name, exc.reason, exc.values))
+            problems.append(Problem(source, line, name, exc.reason.msgid, exc.reason.values))
     if problems:
         return None, problems
     return PersonRow(source, line, values["username"], values["real_name"],

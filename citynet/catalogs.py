@@ -97,8 +97,13 @@ class Message(str):
     def restored(cls, kept: Mapping[str, Any]) -> Message:
         """The Message :meth:`kept` made this from."""
         return cls(kept["msgid"], **{
-            name: cls.restored(value) if isinstance(value, dict) else value
+            name: cls.restored(value) if _is_kept(value) else value
             for name, value in kept["values"].items()})
+
+
+def _is_kept(value: object) -> bool:
+    """A value :meth:`Message.kept` wrote for a Message (a plain dict value stays one)."""
+    return isinstance(value, dict) and value.keys() == {"msgid", "values"}
 
 
 def said(text: str) -> str:

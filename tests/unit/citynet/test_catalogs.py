@@ -89,3 +89,13 @@ def test_a_language_asked_for_without_a_page(tmp_path: Path) -> None:
     assert catalogs.gettext_in("en", both, "%(n)s rows", n=3) == "3 rows"
     assert catalogs.gettext_in("zh-CN", both, "Log in") == "Log in"  # no such catalog
     assert catalogs.gettext_in("zh-Hant", [second], "Log in") == "Log in"
+
+
+def test_a_kept_message_comes_back_with_its_plain_dict_values_as_they_were() -> None:
+    inner = catalogs.Message("AP %(name)s", name="笋岗-01")
+    kept = catalogs.Message("%(what)s down; tags %(tags)s", what=inner,
+                            tags={"site": "dongmen"}).kept()
+    restored = catalogs.Message.restored(kept)
+    assert restored.values["tags"] == {"site": "dongmen"}  # a dict value, not a Message
+    assert isinstance(restored.values["what"], catalogs.Message)
+    assert restored == "AP 笋岗-01 down; tags {'site': 'dongmen'}"

@@ -171,7 +171,8 @@ def _collect_while_leader(leadership: Leadership, runtime: Runtime, chosen: list
                             settle()
                             settled = True
                     if time.monotonic() - forgotten > FORGET_ROUNDS_EVERY:
-                        leadership.forget_rounds(datetime.now(UTC))
+                        with garbage_after():  # a write too: no collection inside it
+                            leadership.forget_rounds(datetime.now(UTC))
                         forgotten = time.monotonic()
                 except Fenced as exc:
                     log.warning("singleton round stopped: %s", exc)

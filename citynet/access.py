@@ -40,6 +40,7 @@ from citynet.config import Config
 from citynet.db import Store
 from citynet.domains import Domain, permissions, registered
 from citynet.staff import Role, StaffUser
+from citynet.web import headers_by_default
 
 # the kernel's own permissions and who has them besides the admin; each domain adds its
 # own in its manifest (citynet/domains.py)
@@ -226,8 +227,11 @@ def _not_cached(response: Response) -> Response:
     """What a signed-in staff member sees (phone numbers, voucher codes, a new password)
     stays out of browser and proxy caches."""
     if g.get("staff") is not None:
-        response.headers.setdefault("Cache-Control", "no-store")
+        headers_by_default(response.headers, _NO_STORE)
     return response
+
+
+_NO_STORE = (("Cache-Control", "no-store"),)
 
 
 def _lang_url(lang: str) -> str:

@@ -102,8 +102,10 @@ def parse_time(text: str) -> datetime:
         raise BadTime(N_("%(time)r is neither ISO 8601 nor epoch seconds"),
                       time=text) from None
     if moment.tzinfo is None:
-        raise BadTime(N_("%(time)r has no UTC offset (write e.g. %(time)s+08:00 or "
-                         "%(time)sZ)"), time=text)
+        # the text twice, quoted and as written: one name with both %r and %s would
+        # make the msgid's placeholders disagree for gettext's format check
+        raise BadTime(N_("%(quoted)s has no UTC offset (write e.g. %(time)s+08:00 or "
+                         "%(time)sZ)"), quoted=repr(text), time=text)
     return moment.astimezone(UTC)
 
 

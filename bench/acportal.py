@@ -14,7 +14,7 @@ an address of its own (127.1.x.y: the portal checks the redirect's wlanuserip ag
 and the AC keeps users by address). The UAM login is bench/portal.py's.
 
     .venv/bin/python bench/acportal.py [--logins 1000] [--clients 50] [--postgres URL]
-        [--web-threads N]
+        [--web-threads N] [--think SECONDS]
 
 It prints each path's rate and p50/p95/p99 (milliseconds, from the POST of the voucher form
 to the success page), the ratio of the rates and the load average before and after: on a
@@ -27,6 +27,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import signal
 import statistics
@@ -104,13 +105,18 @@ def ac_login(portal: int, index: int, code: str) -> float:
     return elapsed
 
 
-def run_ac(clients: int, codes: list[str], portal: int) -> tuple[float, list[float]]:
+def run_ac(clients: int, codes: list[str], portal: int,
+           think: float = 0.0) -> tuple[float, list[float]]:
+    """As bench.portal.run: back to back, or with a pause of mean ``think`` s first."""
     latencies: list[float] = []
     lock = threading.Lock()
     queue = list(enumerate(codes))
 
-    def client() -> None:
+    def client(number: int) -> None:
+        pauses = random.Random(number)  # noqa: S311 (pacing, not secrets)
         while True:
+            if think:
+                time.sleep(pauses.expovariate(1 / think))  # pacing, not a wait for state
             with lock:
                 if not queue:
                     return
@@ -119,7 +125,7 @@ def run_ac(clients: int, codes: list[str], portal: int) -> tuple[float, list[flo
             with lock:
                 latencies.append(elapsed * 1000)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -133,6 +139,10 @@ def main() -> None:
     parser.add_argument("--logins", type=int, default=1000, help="per path")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--postgres", help="PostgreSQL URL of an empty database")
+    parser.add_argument("--think", type=float, default=0.0, metavar="SECONDS",
+                        help="each user's mean pause before a login (exponential); 0: "
+                        "back to back, the saturation rate. With a pause the clients are "
+                        "people arriving, and p95 is their wait at that offered rate")
     parser.add_argument("--web-threads", type=int, help="web.threads of `citynet serve` "
                         "(default: citynet's); a Portal-protocol login holds one for its "
                         "whole exchange with the AC, a UAM login does not")
@@ -187,14 +197,16 @@ def main() -> None:
                     raise SystemExit("citynet serve or the simulator did not start")
                 time.sleep(0.1)
             uam_rate, uam_ms = run_uam(args.clients, codes[:args.logins], "login", web_port,
-                                       gateway_port)
-            ac_rate, ac_ms = run_ac(args.clients, codes[args.logins:], web_port)
+                                       gateway_port, args.think)
+            ac_rate, ac_ms = run_ac(args.clients, codes[args.logins:], web_port, args.think)
         finally:
             for process in (ac, gateway, server, listener):
                 process.terminate()
                 process.wait(timeout=30)
     print(f"store: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; "
-          f"{args.clients} concurrent clients, {args.logins} logins per path, web threads "
+          f"{args.clients} concurrent clients, "
+          f"{f'a mean pause of {args.think} s first' if args.think else 'back to back'}, "
+          f"{args.logins} logins per path, web threads "
           f"{args.web_threads or 'default'}; "
           f"load average before: {load_before}, after: {_load()}")
     for name, rate, times in (("UAM login", uam_rate, uam_ms),

@@ -25,6 +25,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -108,14 +109,20 @@ def login(browser: Browser, code: str, gateway: int) -> float:
 
 
 def run(clients: int, work: list[str], task: str, portal: int,
-        gateway: int) -> tuple[float, list[float]]:
+        gateway: int, think: float = 0.0) -> tuple[float, list[float]]:
+    """Each client takes the next item until none is left; with ``think`` > 0 it first
+    pauses a random time of that mean (exponential), as a person does between logins —
+    the load is then what ``clients`` people offer, not the server's saturation."""
     latencies: list[float] = []
     lock = threading.Lock()
     queue = list(work)
 
     def client(index: int) -> None:
         mac = f"02-00-00-00-{index // 256:02X}-{index % 256:02X}"
+        pauses = random.Random(index)  # noqa: S311 (pacing, not secrets)
         while True:
+            if think:
+                time.sleep(pauses.expovariate(1 / think))  # pacing, not a wait for state
             with lock:
                 if not queue:
                     return

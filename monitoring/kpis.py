@@ -12,9 +12,22 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, Select, String, cast, column, func, select, table
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from citynet import db
 from citynet.db import UtcDateTime
 from citynet.telemetry import Point
 from inventory.choices import TargetMetric
@@ -134,18 +147,28 @@ def hotspots_by_community(kpis: Kpis) -> dict[str, float]:
 
 
 def record(session: Session, kpis: Kpis, day: date, now: datetime) -> int:
-    """Keep today's value of every (metric, scope): one sample a day, the last one wins."""
-    existing = {(s.metric, s.scope): s for s in session.scalars(
-        select(KpiSample).where(KpiSample.day == day))}
-    for (metric, scope), ratio in kpis.ratios.items():
-        sample = existing.get((metric.value, scope))
-        if sample is None:
-            sample = KpiSample(metric=metric.value, scope=scope, day=day)
-            session.add(sample)
-        sample.value = ratio.value(metric)
-        sample.numerator, sample.denominator = ratio.numerator, ratio.denominator
-        sample.computed_at = now
+    """Keep today's value of every (metric, scope): one sample a day, the last one wins.
+    Set-wise, after the read: on SQLite the first write takes the database's one write
+    lock (every RADIUS round waits for it) until the commit."""
+    existing = {(metric, scope): row_id for row_id, metric, scope in session.execute(
+        select(KpiSample.id, KpiSample.metric, KpiSample.scope).where(KpiSample.day == day))}
+    rows = {(metric.value, scope): {
+        "metric": metric.value, "scope": scope, "day": day, "value": ratio.value(metric),
+        "numerator": ratio.numerator, "denominator": ratio.denominator, "computed_at": now}
+        for (metric, scope), ratio in kpis.ratios.items()}
+    _INSERT_SAMPLE.many(session, [row for key, row in rows.items() if key not in existing])
+    _UPDATE_SAMPLE.many(session, [
+        {"row_id": existing[key], **{f"new_{name}": row[name] for name in _MEASURED}}
+        for key, row in rows.items() if key in existing])
     return len(kpis.ratios)
+
+
+_SAMPLES = db.table(KpiSample)
+_MEASURED = ("value", "numerator", "denominator", "computed_at")
+_INSERT_SAMPLE = db.DriverStatement(insert(_SAMPLES), ["metric", "scope", "day", *_MEASURED])
+_UPDATE_SAMPLE = db.DriverStatement(
+    update(_SAMPLES).where(_SAMPLES.c.id == bindparam("row_id"))
+    .values({name: bindparam(f"new_{name}") for name in _MEASURED}))
 
 
 def history(session: Session, metric: TargetMetric, scope: str) -> list[tuple[date, float]]:

@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from citynet.db import DriverStatement, table
 from citynet.telemetry import Context, FieldValue, Point
 from inventory.models import AccessPoint, Community, Hotspot, NetworkDevice
 from monitoring import probes
@@ -134,17 +135,25 @@ class ReachabilityCollector:
 
     def _store(self, session: Session, probed: Sequence[Probed],
                results: Sequence[ProbeResult], now: datetime) -> None:
-        rows = {row.target: row for row in session.scalars(select(ProbeState))}
+        rows = {status.target: status for status in map(_status, session.scalars(
+            select(ProbeState)))}
         keys = {p.target.name for p in probed}
         gone = [key for key in rows if key.startswith(KEY_PREFIXES) and key not in keys]
+        after = [advance(rows.get(item.target.name), result, item.target.address, now)
+                 for item, result in zip(probed, results, strict=True)]
+        # The writes last and set-wise: on SQLite the first write takes the database's
+        # one write lock, which every RADIUS round waits for, until the commit (an ORM
+        # flush of one row at a time held it for tens of milliseconds a minute).
         if gone:
             session.execute(delete(ProbeState).where(ProbeState.target.in_(gone)))
-        for item, result in zip(probed, results, strict=True):
-            row = rows.get(item.target.name)
-            status = advance(_status(row) if row else None, result, item.target.address, now)
-            if row is None:
-                session.add(ProbeState(**asdict(status)))
-            else:
-                for column, value in asdict(status).items():
-                    setattr(row, column, value)
+        _INSERT.many(session, [asdict(s) for s in after if s.target not in rows])
+        _UPDATE.many(session, [{"key": s.target, **{f"new_{name}": value for name, value
+                                                    in asdict(s).items()}}
+                               for s in after if s.target in rows])
 
+
+_STATES = table(ProbeState)
+_COLUMNS = list(Status.__dataclass_fields__)  # the row's columns, in order
+_INSERT = DriverStatement(insert(_STATES), _COLUMNS)
+_UPDATE = DriverStatement(update(_STATES).where(_STATES.c.target == bindparam("key")).values(
+    {name: bindparam(f"new_{name}") for name in _COLUMNS}))

@@ -20,12 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from citynet.db import DriverStatement, Store, kept_lengths, table
+from citynet.db import ColumnStatement, DriverStatement, Store, kept_lengths, table
 from citynet.logs import store_failed
 from radius import guesses, records, retries
 from radius.decisions import (
@@ -182,15 +181,7 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
     unique: dict[str, AccountingEvent] = {}
     for event in events:
         unique.setdefault(event.dedupe_key, event)
-    insert = sqlite_insert if sqlite else pg_insert
-    rows = [{"dedupe_key": key, **{name: getattr(event, name) for name in RECORD_FIELDS}}
-            for key, event in unique.items()]
-    records_table = table(AccountingRecord)
-    # executemany of one cached statement ("insertmanyvalues"): a multi-row VALUES built
-    # per batch would be compiled anew every time, which costs more than the writes
-    inserted = set(session.connection().scalars(
-        insert(records_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(records_table.c.dedupe_key), rows))
+    inserted = _insert_records(session, unique, sqlite)
     update_sessions(session, [event for key, event in unique.items() if key in inserted])
     claimed: set[str] = set()
     result = []
@@ -199,6 +190,29 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
         result.append(key in inserted and key not in claimed)
         claimed.add(key)
     return result
+
+
+_RECORDS = table(AccountingRecord)
+_RECORD_COLUMNS = ("dedupe_key", *RECORD_FIELDS)
+_PG_INSERT_RECORDS = ColumnStatement.insert(
+    _RECORDS, _RECORD_COLUMNS, "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key")
+
+
+def _insert_records(session: Session, unique: dict[str, AccountingEvent],
+                    sqlite: bool) -> set[str]:
+    """The keys of the records among ``unique`` (by key) not stored before, now stored."""
+    if not sqlite:  # where SQLAlchemy's executemany sends a new multi-row VALUES a batch
+        columns = {"dedupe_key": list(unique), **{
+            name: [getattr(event, name) for event in unique.values()]
+            for name in RECORD_FIELDS}}
+        return {key for (key,) in _PG_INSERT_RECORDS.all(session, columns)}
+    rows = [{"dedupe_key": key, **{name: getattr(event, name) for name in RECORD_FIELDS}}
+            for key, event in unique.items()]
+    # executemany of one cached statement ("insertmanyvalues"): a multi-row VALUES built
+    # per batch would be compiled anew every time, which costs more than the writes
+    return set(session.connection().scalars(
+        sqlite_insert(_RECORDS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_RECORDS.c.dedupe_key), rows))
 
 
 # --- live sessions (Core statements: this runs for every accounting record) -------------

@@ -4,10 +4,13 @@ PostgreSQL alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
+import pytest
 from sqlalchemy import func, select
 
 from citynet.db import Store
@@ -131,3 +134,41 @@ def test_accounting_on_closes_what_its_nas_had_open_before_it(store: Store) -> N
     off = record("off", "", 50, username="")
     assert write(store, [off, replace(off, received_at=at(51), delay=1)]) == [True, False]
     assert sessions(store)["d"].stopped_at == at(50)
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """The SQL text of each statement psycopg is given (sent as one, or as a batch)."""
+    sent: list[str] = []
+
+    def spy(method: Callable[..., Any]) -> Callable[..., Any]:
+        def recorded(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return method(cursor, query, *args, **kwargs)
+        return recorded
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("execute", "executemany"):
+            patch.setattr(psycopg.Cursor, name, spy(getattr(psycopg.Cursor, name)))
+        yield sent
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_batch_is_the_same_few_statements_whatever_its_size(
+        pg_database: str, statements: list[str]) -> None:
+    """The texts psycopg parses, and the round trips, do not grow with the batch."""
+    store = Store(pg_database)
+    try:
+        store.upgrade()
+        texts = []
+        for size in (3, 80):
+            write(store, [record("start", f"s{n}", 0) for n in range(size // 2)])
+            statements.clear()
+            # half of them update a stored session, half open one
+            write(store, [record("interim", f"s{n}", 60 + n, input_octets=n)
+                          for n in range(size)])
+            texts.append([sql for sql in statements if "radius_" in sql])
+        assert texts[0] == texts[1]
+        assert len(texts[1]) == 4  # the records, the sessions read, updated, opened
+    finally:
+        store.close()

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     DateTime,
     Dialect,
     Engine,
+    Integer,
     MetaData,
     String,
     Table,
@@ -29,6 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -99,30 +102,13 @@ class DriverStatement:
 
     def _run(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]],
              work: Callable[[Any, str, list[Any]], Any]) -> tuple[Any, list[Convert]]:
-        """``work(cursor, sql, parameters of each row)`` on the session's DB-API
-        connection (or the connection's: :meth:`Store.statement`'s commits each
-        statement), and the result columns' conversions; the driver's errors become
-        SQLAlchemy's (a store failure is an OperationalError whichever way it was
-        reached), and a lost connection is thrown away."""
-        connection = session.connection() if isinstance(session, Session) else session
+        """``work(cursor, sql, parameters of each row)`` (:func:`_on_driver`), and the
+        result columns' conversions."""
+        connection = _connection(session)
         dialect = connection.dialect
         sql, binds, results = self._for(dialect)
-        driver = connection.connection.driver_connection
-        if driver is None:
-            raise StoreError(_("the store's connection is closed"))
         parameters = [self._parameters(binds, row, dialect.positional) for row in rows]
-        cursor = driver.cursor()
-        try:
-            return work(cursor, sql, parameters), results
-        except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, driver, cursor) or _stuck(driver)
-            if lost:
-                connection.invalidate(exc)
-            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
-                                      hide_parameters=True, connection_invalidated=lost,
-                                      dialect=dialect) from exc
-        finally:
-            cursor.close()
+        return _on_driver(connection, sql, lambda cursor: work(cursor, sql, parameters)), results
 
     def _for(self, dialect: Dialect) -> _Prepared:
         key = (dialect.name, dialect.driver)  # drivers differ in parameter style
@@ -177,6 +163,133 @@ class DriverStatement:
         if rows:
             self._run(session, rows, lambda cursor, sql, parameters: cursor.executemany(
                 sql, parameters))
+
+
+class ColumnStatement:
+    """PostgreSQL: a batch's write as one statement whose parameters are whole columns, an
+    array each (``INSERT … SELECT * FROM unnest(%(nas)b::text[], …)``). Its text is the
+    same whatever the batch's size, so neither SQLAlchemy nor psycopg compiles or parses
+    SQL per batch (psycopg even prepares it on the server after a few runs), and a batch
+    is one round trip — where :class:`DriverStatement`'s executemany is a statement per
+    row, and a multi-row VALUES a new text per batch. Built once from a table's columns
+    (:meth:`insert`, :meth:`update`, :meth:`select`); run on the driver's cursor like
+    :class:`DriverStatement`, the values going to psycopg as they are."""
+
+    def __init__(self, sql: str, names: Sequence[str]) -> None:
+        self.sql = sql
+        self.names = list(names)  # its parameters: one column of values each
+
+    @classmethod
+    def insert(cls, table: Table, names: Sequence[str], then: str = "") -> ColumnStatement:
+        """INSERT of rows given by their columns ``names``; ``then``: what follows the
+        rows (ON CONFLICT …, RETURNING …)."""
+        sql = (f"INSERT INTO {_PG.format_table(table)} ({_quoted(names)}) "  # noqa: S608 - names from the table
+               f"SELECT * FROM {_unnest(table, names, 'batch')} {then}")
+        return cls(sql.strip(), names)
+
+    @classmethod
+    def update(cls, table: Table, key: str, names: Sequence[str]) -> ColumnStatement:
+        """UPDATE of the columns ``names`` of the rows found by ``key`` (unique), each
+        row's values given by their columns."""
+        found = f"{_PG.format_table(table)} AS stored"
+        values = ", ".join(f"{name} = batch.{name}" for name in map(_PG.quote, names))
+        sql = (f"UPDATE {found} SET {values} "  # noqa: S608 - names from the table
+               f"FROM {_unnest(table, (key, *names), 'batch')} "
+               f"WHERE stored.{_PG.quote(key)} = batch.{_PG.quote(key)}")
+        return cls(sql, (key, *names))
+
+    @classmethod
+    def select(cls, table: Table, by: Sequence[str]) -> ColumnStatement:
+        """SELECT of every column of the rows whose values of ``by`` are given (as
+        columns: one row's wanted values at the same place in each)."""
+        columns = ", ".join(f"stored.{_PG.quote(column.name)}" for column in table.c)
+        match = " AND ".join(f"stored.{name} = wanted.{name}" for name in map(_PG.quote, by))
+        sql = (f"SELECT {columns} FROM {_PG.format_table(table)} AS stored "  # noqa: S608 - names from the table
+               f"JOIN {_unnest(table, by, 'wanted')} ON {match}")
+        return cls(sql, by)
+
+    def _run(self, session: Session | Connection, columns: Mapping[str, Sequence[Any]],
+             work: Callable[[Any, str, dict[str, list[Any]]], Any]) -> Any:
+        connection = _connection(session)
+        if connection.dialect.name != "postgresql":
+            raise TypeError("a ColumnStatement runs on PostgreSQL only")
+        parameters = {name: list(columns[name]) for name in self.names}
+        return _on_driver(connection, self.sql,
+                          lambda cursor: work(cursor, self.sql, parameters))
+
+    def all(self, session: Session | Connection,
+            columns: Mapping[str, Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """Every row the statement gives (a SELECT's, or RETURNING's)."""
+        return cast(list[tuple[Any, ...]], self._run(
+            session, columns, lambda cursor, sql, parameters: cursor.execute(
+                sql, parameters).fetchall()))
+
+    def run(self, session: Session | Connection,
+            columns: Mapping[str, Sequence[Any]]) -> None:
+        """The statement, for what it writes."""
+        self._run(session, columns,
+                  lambda cursor, sql, parameters: cursor.execute(sql, parameters))
+
+
+# quotes names as SQLAlchemy would (the dialect's constructor is untyped)
+_PG = cast(Dialect, cast(Any, postgresql.dialect)()).identifier_preparer
+
+
+def _unnest(table: Table, names: Sequence[str], alias: str) -> str:
+    """``unnest(%(a)b::text[], %(b)b::int8[], …) AS alias (a, b, …)``: rows made of one
+    array parameter per column of ``table`` named. Each array is typed as the column's
+    values — any text as ``text``: a cast to varchar(n) would cut a value that the
+    column, on assignment, refuses. Binary (``%b``): psycopg writes a text array in
+    Python, quoting each element by regular expression — 5 times the CPU."""
+    arrays = ", ".join(f"%({name})b::{_element(table.c[name].type)}[]" for name in names)
+    return f"unnest({arrays}) AS {alias} ({_quoted(names)})"
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(map(_PG.quote, names))
+
+
+def _element(kind: Any) -> str:
+    """PostgreSQL's name of the type of ``kind``'s values, for an array of them."""
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, BigInteger):  # before Integer: a BigInteger is one
+        return "int8"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, String):
+        return "text"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    raise TypeError(f"no array type for {kind!r}")
+
+
+def _connection(session: Session | Connection) -> Connection:
+    """The session's connection (or the connection: :meth:`Store.statement`'s commits
+    each statement)."""
+    return session.connection() if isinstance(session, Session) else session
+
+
+def _on_driver(connection: Connection, sql: str, work: Callable[[Any], Any]) -> Any:
+    """``work(cursor)`` on the connection's DB-API connection; the driver's errors become
+    SQLAlchemy's (a store failure is an OperationalError whichever way it was reached),
+    and a lost connection is thrown away."""
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise StoreError(_("the store's connection is closed"))
+    cursor = driver.cursor()
+    try:
+        return work(cursor)
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, driver, cursor) or _stuck(driver)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
+                                  hide_parameters=True, connection_invalidated=lost,
+                                  dialect=dialect) from exc
+    finally:
+        cursor.close()
 
 
 class MetaEntry(Base):

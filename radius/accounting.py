@@ -20,12 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from citynet.db import DriverStatement, Store, kept_lengths, table
+from citynet.db import ColumnStatement, DriverStatement, Store, kept_lengths, table
 from citynet.logs import store_failed
 from radius import guesses, records, retries
 from radius.decisions import (
@@ -182,16 +181,9 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
     unique: dict[str, AccountingEvent] = {}
     for event in events:
         unique.setdefault(event.dedupe_key, event)
-    insert = sqlite_insert if sqlite else pg_insert
-    rows = [{"dedupe_key": key, **{name: getattr(event, name) for name in RECORD_FIELDS}}
-            for key, event in unique.items()]
-    records_table = table(AccountingRecord)
-    # executemany of one cached statement ("insertmanyvalues"): a multi-row VALUES built
-    # per batch would be compiled anew every time, which costs more than the writes
-    inserted = set(session.connection().scalars(
-        insert(records_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(records_table.c.dedupe_key), rows))
-    update_sessions(session, [event for key, event in unique.items() if key in inserted])
+    inserted = _insert_records(session, unique, sqlite)
+    update_sessions(session, [event for key, event in unique.items() if key in inserted],
+                    sqlite)
     claimed: set[str] = set()
     result = []
     for event in events:  # the first occurrence of a new key is the new one
@@ -199,6 +191,29 @@ def store_batch(session: Session, events: list[AccountingEvent], sqlite: bool) -
         result.append(key in inserted and key not in claimed)
         claimed.add(key)
     return result
+
+
+_RECORDS = table(AccountingRecord)
+_RECORD_COLUMNS = ("dedupe_key", *RECORD_FIELDS)
+_PG_INSERT_RECORDS = ColumnStatement.insert(
+    _RECORDS, _RECORD_COLUMNS, "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key")
+
+
+def _insert_records(session: Session, unique: dict[str, AccountingEvent],
+                    sqlite: bool) -> set[str]:
+    """The keys of the records among ``unique`` (by key) not stored before, now stored."""
+    if not sqlite:  # where SQLAlchemy's executemany sends a new multi-row VALUES a batch
+        columns = {"dedupe_key": list(unique), **{
+            name: [getattr(event, name) for event in unique.values()]
+            for name in RECORD_FIELDS}}
+        return {key for (key,) in _PG_INSERT_RECORDS.all(session, columns)}
+    rows = [{"dedupe_key": key, **{name: getattr(event, name) for name in RECORD_FIELDS}}
+            for key, event in unique.items()]
+    # executemany of one cached statement ("insertmanyvalues"): a multi-row VALUES built
+    # per batch would be compiled anew every time, which costs more than the writes
+    return set(session.connection().scalars(
+        sqlite_insert(_RECORDS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_RECORDS.c.dedupe_key), rows))
 
 
 # --- live sessions (Core statements: this runs for every accounting record) -------------
@@ -239,7 +254,7 @@ def fold(state: dict[str, Any] | None, event: AccountingEvent) -> dict[str, Any]
     return state
 
 
-def update_sessions(session: Session, events: list[AccountingEvent]) -> None:
+def update_sessions(session: Session, events: list[AccountingEvent], sqlite: bool) -> None:
     """Bring the live-session rows up to date with new records, in arrival order.
     Accounting-On/-Off (the NAS rebooted) closes what that NAS had open before it."""
     segment: list[AccountingEvent] = []
@@ -247,17 +262,18 @@ def update_sessions(session: Session, events: list[AccountingEvent]) -> None:
         if event.status not in ("on", "off"):
             segment.append(event)
             continue
-        _write_sessions(session, segment)
+        _write_sessions(session, segment, sqlite)
         segment = []
         session.execute(
             update(table(RadiusSession))
             .where(RadiusSession.nas == event.nas, RadiusSession.stopped_at.is_(None))
             .values(stopped_at=event.received_at, updated_at=event.received_at,
                     terminate_cause="NAS-Reboot"))
-    _write_sessions(session, segment)
+    _write_sessions(session, segment, sqlite)
 
 
 _SESSIONS = table(RadiusSession)
+_SESSION_COLUMNS = tuple(_SESSIONS.c.keys())
 # built once; the writes run on the driver (DriverStatement): every Accounting-Start,
 # Interim and Stop writes its session's row, and SQLAlchemy's per-execution work (cache
 # keys, execution contexts, results) cost several times the writes
@@ -267,30 +283,56 @@ _SESSION_ROWS = select(_SESSIONS).where(_SESSIONS.c.nas == bindparam("nas"),
 _UPDATE_SESSION = DriverStatement(
     update(_SESSIONS).where(_SESSIONS.c.id == bindparam("row_id"))
     .values({name: bindparam("new_" + name) for name in SESSION_FIELDS}))
-_INSERT_SESSION = DriverStatement(insert(_SESSIONS), ["nas", "session_id", "started_at",
-                                                      *SESSION_FIELDS])
+_INSERT_COLUMNS = ("nas", "session_id", "started_at", *SESSION_FIELDS)
+_INSERT_SESSION = DriverStatement(insert(_SESSIONS), _INSERT_COLUMNS)
+# PostgreSQL: the same as one statement each for the whole segment (ColumnStatement)
+_PG_SESSION_ROWS = ColumnStatement.select(_SESSIONS, ("nas", "session_id"))
+_PG_UPDATE_SESSIONS = ColumnStatement.update(_SESSIONS, "id", SESSION_FIELDS)
+_PG_INSERT_SESSIONS = ColumnStatement.insert(_SESSIONS, _INSERT_COLUMNS)
 
 
-def _write_sessions(session: Session, events: list[AccountingEvent]) -> None:
+def _write_sessions(session: Session, events: list[AccountingEvent], sqlite: bool) -> None:
     if not events:
         return
     wanted: dict[str, set[str]] = {}
     for event in events:
         wanted.setdefault(event.nas, set()).add(event.session_id)
     states: dict[tuple[str, str], dict[str, Any]] = {}
-    connection = session.connection()
-    for nas, ids in wanted.items():
-        for row in connection.execute(_SESSION_ROWS, {"nas": nas, "ids": list(ids)}).mappings():
-            states[(row["nas"], row["session_id"])] = dict(row)
+    for row in _session_rows(session, wanted, sqlite):
+        states[(row["nas"], row["session_id"])] = row
     for event in events:
         key = (event.nas, event.session_id)
         states[key] = fold(states.get(key), event)
     known = [state for state in states.values() if state.get("id") is not None]
     new = [state for state in states.values() if state.get("id") is None]
+    if not sqlite:
+        if known:
+            _PG_UPDATE_SESSIONS.run(session, _columns(known, ("id", *SESSION_FIELDS)))
+        if new:
+            _PG_INSERT_SESSIONS.run(session, _columns(new, _INSERT_COLUMNS))
+        return
     _UPDATE_SESSION.many(session, [
         {"row_id": state["id"], **{"new_" + name: state[name] for name in SESSION_FIELDS}}
         for state in known])
     _INSERT_SESSION.many(session, new)
+
+
+def _session_rows(session: Session, wanted: dict[str, set[str]],
+                  sqlite: bool) -> list[dict[str, Any]]:
+    """The stored rows of the sessions ``wanted`` (their ids by NAS)."""
+    if not sqlite:
+        pairs = [(nas, session_id) for nas, ids in wanted.items() for session_id in ids]
+        return [dict(zip(_SESSION_COLUMNS, row, strict=True))
+                for row in _PG_SESSION_ROWS.all(session, {
+                    "nas": [nas for nas, _id in pairs],
+                    "session_id": [session_id for _nas, session_id in pairs]})]
+    connection = session.connection()
+    return [dict(row) for nas, ids in wanted.items() for row in connection.execute(
+        _SESSION_ROWS, {"nas": nas, "ids": list(ids)}).mappings()]
+
+
+def _columns(states: list[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
+    return {name: [state[name] for state in states] for name in names}
 
 
 Job = AccountingEvent | Login | ForeignLogin

@@ -228,3 +228,48 @@ def test_a_connection_left_mid_statement_is_thrown_away_and_replaced(
                 if record.levelno >= logging.ERROR] == []
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_column_statement_takes_whole_columns_nulls_and_all(pg_database: str) -> None:
+    """A batch as one array per column: NULLs inside an array and a column of NULLs
+    only, integers past 32 bits, aware moments, an empty batch; a text too long for its
+    column refused (as a row of its own would be), not cut by the array's type."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table
+    from sqlalchemy.exc import DataError
+
+    things = Table("things", MetaData(), Column("id", Integer, primary_key=True),
+                   Column("name", String(4)), Column("size", BigInteger),
+                   Column("seen_at", db.UtcDateTime(), nullable=True),
+                   Column("gone_at", db.UtcDateTime(), nullable=True))
+    names = ("name", "size", "seen_at", "gone_at")
+    add = db.ColumnStatement.insert(things, names, "RETURNING id")
+    rename = db.ColumnStatement.update(things, "id", ("name", "gone_at"))
+    find = db.ColumnStatement.select(things, ("name",))
+    at = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    store = Store(pg_database)
+    try:
+        things.create(store.engine)
+        with store.session() as session:
+            ids = [row[0] for row in add.all(session, {
+                "name": ["a", "b", "c"], "size": [1, 5 << 32, None],
+                "seen_at": [at, None, at], "gone_at": [None, None, None]})]
+            assert add.all(session, {name: [] for name in names}) == []
+            rename.run(session, {"id": ids[:2], "name": ["A", "B"], "gone_at": [at, None]})
+        with store.session() as session:
+            assert sorted(find.all(session, {"name": ["A", "B", "c", "zz"]})) == [
+                (ids[0], "A", 1, at, at), (ids[1], "B", 5 << 32, None, None),
+                (ids[2], "c", None, at, None)]
+        with pytest.raises(DataError), store.session() as session:
+            add.run(session, {"name": ["toolong"], "size": [1], "seen_at": [at],
+                              "gone_at": [at]})
+    finally:
+        store.close()
+
+
+def test_a_column_statement_is_for_postgresql_only(sqlite_store: Store) -> None:
+    things = db.table(db.MetaEntry)
+    with pytest.raises(TypeError), sqlite_store.session() as session:
+        db.ColumnStatement.select(things, ("key",)).all(session, {"key": ["a"]})

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from admission import people
@@ -64,7 +65,7 @@ def set_password(session: Session, box: SecretBox, username: str, password: str,
     return PasswordSet(person.username, peap)
 
 
-def tunnel_login(session: Session, box: SecretBox | None, login: TunnelLogin,
+def tunnel_login(session: Session | Connection, box: SecretBox | None, login: TunnelLogin,
                  peap_roles: Collection[Role]) -> TunnelAnswer:
     """The answer to FreeRADIUS's inner tunnel: TTLS/PAP decided here; PEAP-MSCHAPv2
     gets the NT hash as ``control:NT-Password`` for FreeRADIUS's mschap to check."""

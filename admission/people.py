@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from admission.choices import PersonStatus, Role
@@ -280,7 +280,7 @@ _AT_LOGIN = DriverStatement(select(
 ).where(Person.username == bindparam("username")))
 
 
-def at_login(session: Session, username: str) -> AtLogin | None:
+def at_login(session: Session | Connection, username: str) -> AtLogin | None:
     """The person a login names, as the login needs them; None if nobody."""
     found = _AT_LOGIN.first(session, {"username": username})
     return None if found is None else AtLogin(*found)

@@ -20,14 +20,14 @@ TLS_DIR = "eap"  # under the FreeRADIUS config directory
 
 
 def tunnel_source(runtime: Runtime, box: SecretBox | None) -> TunnelSource:
-    """Answer each tunnel login from the store (a session per call, on the RADIUS
-    service's loop: one read by the person's name)."""
+    """Answer each tunnel login from the store (one read by the person's name, on the
+    RADIUS service's loop: on a pooled connection, no ORM session)."""
     peap_roles = frozenset(runtime.config.section(NacConfig).peap_roles)
     store = runtime.store
 
     def answer(login: TunnelLogin) -> TunnelAnswer:
-        with store.session() as session:
-            return passwords.tunnel_login(session, box, login, peap_roles)
+        with store.reading() as connection:
+            return passwords.tunnel_login(connection, box, login, peap_roles)
 
     return answer
 

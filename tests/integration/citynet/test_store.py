@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import literal, select, text
+from sqlalchemy import bindparam, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -135,6 +135,22 @@ def test_a_statement_commits_by_itself_and_holds_no_write_lock_after(store: Stor
         connection.execute(text("INSERT INTO citynet_meta (key, value) VALUES ('a', 'again')"))
     with store.session() as session:
         assert get_meta(session, "a") == "1"
+
+
+def test_reading_on_a_pooled_connection_sees_commits_and_keeps_nothing(store: Store) -> None:
+    """``Store.reading``: a prebuilt statement's read without an ORM session (the PEAP
+    lookup's way), each read seeing what was committed before it, and the connection
+    back in the pool once the block ends, no transaction left open on it."""
+    value = db.DriverStatement(select(db.MetaEntry.value).where(
+        db.MetaEntry.key == bindparam("key")))
+    for written in ("1", "2"):
+        with store.session() as session:
+            set_meta(session, "k", written)
+        with store.reading() as connection:
+            assert value.first(connection, {"key": "k"}) == (written,)
+        assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        with store.statement() as connection:  # a write is not kept waiting by the read
+            connection.execute(text("UPDATE citynet_meta SET value = 'x' WHERE key = 'k'"))
 
 
 @pytest.mark.postgres

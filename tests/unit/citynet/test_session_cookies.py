@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask, session
 from flask.json.tag import JSONTag, TaggedJSONSerializer
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous.encoding import base64_decode
 from markupsafe import Markup
 
 from citynet.app import SessionCookies, SessionJSON
@@ -94,3 +96,23 @@ def test_plain_values_are_not_asked_of_every_tag() -> None:
     with Flask(__name__).app_context():
         serializer.dumps({"handoff": {"res": "success", "uamport": 3990}, "csrf": "x"})
     assert asked == []
+
+
+@pytest.mark.parametrize("userurl", ["http://example.com/news", "http://example.com/"
+                                     + "x" * 3000])  # past the 4 KiB window once encoded
+def test_the_cookie_is_flasks_format_both_ways(userurl: str) -> None:
+    """A cookie signed here is read by Flask's own session interface with the same key,
+    and the reverse: only the compression's settings differ."""
+    app = _app()
+    value = {**_sessions()[0], "handoff": {**_sessions()[0]["handoff"], "userurl": userurl}}
+    ours = SessionCookies().get_signing_serializer(app)
+    flasks = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert ours is not None and flasks is not None
+    with app.app_context():
+        written = ours.dumps(value)
+        assert written.startswith(".")  # compressed, as Flask's would be
+        # with a 4 KiB window (the zlib header's first byte), not zlib.compress's 32 KiB
+        assert base64_decode(written[1:].split(".")[0])[0] == 0x48
+        assert flasks.loads(written) == value
+        assert ours.loads(flasks.dumps(value)) == value
+        assert len(written) <= len(flasks.dumps(value)) + 8

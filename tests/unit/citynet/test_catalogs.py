@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
+from babel.support import NullTranslations
 from flask import Flask, g, render_template_string
+from jinja2 import Environment
 
 from citynet import catalogs
 from citynet.domains import Domain
@@ -99,3 +101,43 @@ def test_a_kept_message_comes_back_with_its_plain_dict_values_as_they_were() -> 
     assert restored.values["tags"] == {"site": "dongmen"}  # a dict value, not a Message
     assert isinstance(restored.values["what"], catalogs.Message)
     assert restored == "AP 笋岗-01 down; tags {'site': 'dongmen'}"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ _('Log in') }}",
+    "{{ _('Hello %(name)s', name='<b>Ann</b>') }}",  # the values escaped, not the text
+    "{{ _('100%% free') }}",  # always %-formatted, values or not
+    "{% autoescape false %}{{ _('Hello %(name)s', name='<b>') }}{{ _('Log in') }}"
+    "{% endautoescape %}",
+    "{% for n in [1, 2] %}{{ _('Log in') }}{{ n }}{% endfor %}",
+])
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_page_says_what_jinjas_newstyle_gettext_says(tmp_path: Path, source: str,
+                                                        lang: str) -> None:
+    """A rendered page's ``_`` answers as the globals installed for Jinja's newstyle
+    gettext do (what a template rendered without the page's context still uses)."""
+    _catalog_in(tmp_path, "zh_Hans_CN", {"Log in": "登录", "Hello %(name)s": "你好 %(name)s",
+                                         "100%% free": "100%% 免费"})
+    app = Flask(__name__)
+    catalogs.setup(app, [Domain("toy", translations=tmp_path)])
+    with app.test_request_context():
+        g.lang = lang
+        page = render_template_string(source)
+        assert page == app.jinja_env.from_string(source).render()
+        assert page == render_template_string(source)  # and again, from what it kept
+
+
+def test_a_word_is_looked_up_once_per_language() -> None:
+    asked: list[str] = []
+
+    class Catalog(NullTranslations):
+        def ugettext(self, message: str) -> str:
+            asked.append(message)
+            return f"«{message}»"
+
+    environment = Environment(autoescape=True)
+    environment.globals["_"] = catalogs.template_gettext(Catalog())
+    for _page in range(3):
+        assert environment.from_string("{{ _('Log in') }}").render() == "«Log in»"
+    assert environment.from_string("{{ _('Hi %(n)s', n='<i>') }}").render() == "«Hi &lt;i&gt;»"
+    assert asked == ["Log in", "Hi %(n)s"]

@@ -172,11 +172,18 @@ class DriverStatement:
         return [tuple(convert(value) if convert else value
                       for convert, value in zip(results, row, strict=True)) for row in rows]
 
-    def many(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """executemany: one row of parameters per mapping."""
-        if rows:
-            self._run(session, rows, lambda cursor, sql, parameters: cursor.executemany(
-                sql, parameters))
+    def many(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """executemany: one row of parameters per mapping; how many rows it wrote (an
+        INSERT ... ON CONFLICT DO NOTHING counts only the rows it inserted)."""
+        if not rows:
+            return 0
+
+        def work(cursor: Any, sql: str, parameters: list[Any]) -> int:
+            cursor.executemany(sql, parameters)
+            return int(cursor.rowcount)
+
+        written, _results = self._run(session, rows, work)
+        return int(written)
 
 
 class MetaEntry(Base):
@@ -193,9 +200,9 @@ def exclusive(session: Session, name: str) -> None:
     transaction-scoped advisory lock on the name. SQLite: the database's write lock,
     taken now by a write that changes nothing — SQLite has one writer at a time, so the
     reads that follow see every committed write and no other writer can slip in."""
-    # Held already in this transaction (the record writer takes the chain's lock first,
-    # then the chain takes it again): nothing to do. Core on the session's connection, not
-    # the ORM: the record writer takes this lock for every batch.
+    # Held already in this transaction (on SQLite the record writer takes the chain's
+    # lock first, then the chain takes it again): nothing to do. Core on the session's
+    # connection, not the ORM: the record writer takes this lock for every batch.
     transaction, held = session.get_transaction(), session.info.setdefault(_HELD, {})
     if held.get(name) is transaction:
         return

@@ -158,11 +158,18 @@ class DriverStatement:
         return [tuple(convert(value) if convert else value
                       for convert, value in zip(results, row, strict=True)) for row in rows]
 
-    def many(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """executemany: one row of parameters per mapping."""
-        if rows:
-            self._run(session, rows, lambda cursor, sql, parameters: cursor.executemany(
-                sql, parameters))
+    def many(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """executemany: one row of parameters per mapping; how many rows it wrote (an
+        INSERT ... ON CONFLICT DO NOTHING counts only the rows it inserted)."""
+        if not rows:
+            return 0
+
+        def work(cursor: Any, sql: str, parameters: list[Any]) -> int:
+            cursor.executemany(sql, parameters)
+            return int(cursor.rowcount)
+
+        written, _results = self._run(session, rows, work)
+        return int(written)
 
 
 class ColumnStatement:
@@ -199,14 +206,15 @@ class ColumnStatement:
         return cls(sql, (key, *names))
 
     @classmethod
-    def select(cls, table: Table, by: Sequence[str]) -> ColumnStatement:
+    def select(cls, table: Table, by: Sequence[str], then: str = "") -> ColumnStatement:
         """SELECT of every column of the rows whose values of ``by`` are given (as
-        columns: one row's wanted values at the same place in each)."""
+        columns: one row's wanted values at the same place in each); ``then``: what
+        follows (ORDER BY …, FOR UPDATE …; the table is ``stored``)."""
         columns = ", ".join(f"stored.{_PG.quote(column.name)}" for column in table.c)
         match = " AND ".join(f"stored.{name} = wanted.{name}" for name in map(_PG.quote, by))
         sql = (f"SELECT {columns} FROM {_PG.format_table(table)} AS stored "  # noqa: S608 - names from the table
-               f"JOIN {_unnest(table, by, 'wanted')} ON {match}")
-        return cls(sql, by)
+               f"JOIN {_unnest(table, by, 'wanted')} ON {match} {then}")
+        return cls(sql.strip(), by)
 
     def _run(self, session: Session | Connection, columns: Mapping[str, Sequence[Any]],
              work: Callable[[Any, str, dict[str, list[Any]]], Any]) -> Any:
@@ -306,9 +314,9 @@ def exclusive(session: Session, name: str) -> None:
     transaction-scoped advisory lock on the name. SQLite: the database's write lock,
     taken now by a write that changes nothing — SQLite has one writer at a time, so the
     reads that follow see every committed write and no other writer can slip in."""
-    # Held already in this transaction (the record writer takes the chain's lock first,
-    # then the chain takes it again): nothing to do. Core on the session's connection, not
-    # the ORM: the record writer takes this lock for every batch.
+    # Held already in this transaction (on SQLite the record writer takes the chain's
+    # lock first, then the chain takes it again): nothing to do. Core on the session's
+    # connection, not the ORM: the record writer takes this lock for every batch.
     transaction, held = session.get_transaction(), session.info.setdefault(_HELD, {})
     if held.get(name) is transaction:
         return

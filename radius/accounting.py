@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -202,13 +202,15 @@ _PG_INSERT_RECORDS = ColumnStatement.insert(
 def _insert_records(session: Session, unique: dict[str, AccountingEvent],
                     sqlite: bool) -> set[str]:
     """The keys of the records among ``unique`` (by key) not stored before, now stored."""
+    # in key order: two processes storing the same retransmissions wait for each other
+    # in one order (a unique key's insert waits for the other's commit), never deadlock
+    keys = sorted(unique)
     if not sqlite:  # where SQLAlchemy's executemany sends a new multi-row VALUES a batch
-        columns = {"dedupe_key": list(unique), **{
-            name: [getattr(event, name) for event in unique.values()]
-            for name in RECORD_FIELDS}}
+        columns = {"dedupe_key": keys, **{
+            name: [getattr(unique[key], name) for key in keys] for name in RECORD_FIELDS}}
         return {key for (key,) in _PG_INSERT_RECORDS.all(session, columns)}
-    rows = [{"dedupe_key": key, **{name: getattr(event, name) for name in RECORD_FIELDS}}
-            for key, event in unique.items()]
+    rows = [{"dedupe_key": key, **{name: getattr(unique[key], name) for name in RECORD_FIELDS}}
+            for key in keys]
     # executemany of one cached statement ("insertmanyvalues"): a multi-row VALUES built
     # per batch would be compiled anew every time, which costs more than the writes
     return set(session.connection().scalars(
@@ -276,7 +278,11 @@ _SESSIONS = table(RadiusSession)
 _SESSION_COLUMNS = tuple(_SESSIONS.c.keys())
 # built once; the writes run on the driver (DriverStatement): every Accounting-Start,
 # Interim and Stop writes its session's row, and SQLAlchemy's per-execution work (cache
-# keys, execution contexts, results) cost several times the writes
+# keys, execution contexts, results) cost several times the writes.
+# SQLite's read: its round holds the one write lock, so the row read is the row written
+# back. PostgreSQL's (_PG_SESSION_ROWS below) reads FOR UPDATE: whatever another
+# process's round does meanwhile waits for this one's commit; in (NAS, session id)
+# order, so two rounds of the same sessions queue, never deadlock.
 _SESSION_ROWS = select(_SESSIONS).where(_SESSIONS.c.nas == bindparam("nas"),
                                         _SESSIONS.c.session_id.in_(
                                             bindparam("ids", expanding=True)))
@@ -284,51 +290,93 @@ _UPDATE_SESSION = DriverStatement(
     update(_SESSIONS).where(_SESSIONS.c.id == bindparam("row_id"))
     .values({name: bindparam("new_" + name) for name in SESSION_FIELDS}))
 _INSERT_COLUMNS = ("nas", "session_id", "started_at", *SESSION_FIELDS)
-_INSERT_SESSION = DriverStatement(insert(_SESSIONS), _INSERT_COLUMNS)
-# PostgreSQL: the same as one statement each for the whole segment (ColumnStatement)
-_PG_SESSION_ROWS = ColumnStatement.select(_SESSIONS, ("nas", "session_id"))
+# a new session's row, unless another process's round has just inserted it (PostgreSQL:
+# the insert waits for that round's commit, then leaves the row to _write_sessions)
+_INSERT_SESSION = DriverStatement(sqlite_insert(_SESSIONS).on_conflict_do_nothing(
+    index_elements=["nas", "session_id"]), _INSERT_COLUMNS)
+# PostgreSQL: one statement each for the whole segment (ColumnStatement)
+_PG_SESSION_ROWS = ColumnStatement.select(
+    _SESSIONS, ("nas", "session_id"),
+    "ORDER BY stored.nas, stored.session_id FOR UPDATE OF stored")
 _PG_UPDATE_SESSIONS = ColumnStatement.update(_SESSIONS, "id", SESSION_FIELDS)
-_PG_INSERT_SESSIONS = ColumnStatement.insert(_SESSIONS, _INSERT_COLUMNS)
+_PG_INSERT_SESSIONS = ColumnStatement.insert(
+    _SESSIONS, _INSERT_COLUMNS, "ON CONFLICT (nas, session_id) DO NOTHING RETURNING id")
+SessionKey = tuple[str, str]  # (nas, session id)
+
+
+def _locked_states(session: Session, keys: set[SessionKey],
+                   sqlite: bool) -> dict[SessionKey, dict[str, Any]]:
+    """The stored rows of these sessions, locked until the round commits (PostgreSQL),
+    in (NAS, session id) order, so every process takes them in the same order."""
+    if not sqlite:
+        pairs = sorted(keys)
+        rows = (dict(zip(_SESSION_COLUMNS, values, strict=True))
+                for values in _PG_SESSION_ROWS.all(session, {
+                    "nas": [nas for nas, _id in pairs],
+                    "session_id": [session_id for _nas, session_id in pairs]}))
+        return {(row["nas"], row["session_id"]): row for row in rows}
+    wanted: dict[str, list[str]] = {}
+    for nas, session_id in keys:
+        wanted.setdefault(nas, []).append(session_id)
+    states: dict[SessionKey, dict[str, Any]] = {}
+    connection = session.connection()
+    for nas in sorted(wanted):
+        for row in connection.execute(_SESSION_ROWS, {"nas": nas,
+                                                      "ids": sorted(wanted[nas])}).mappings():
+            states[(row["nas"], row["session_id"])] = dict(row)
+    return states
+
+
+def _write_states(session: Session, known: list[dict[str, Any]], new: list[dict[str, Any]],
+                  sqlite: bool) -> int:
+    """Write the ``known`` rows back and insert the ``new``; how many of these were
+    inserted (fewer: another process's round inserted the others first)."""
+    if not sqlite:
+        if known:
+            _PG_UPDATE_SESSIONS.run(session, _columns(known, ("id", *SESSION_FIELDS)))
+        return len(_PG_INSERT_SESSIONS.all(session, _columns(new, _INSERT_COLUMNS))) if new else 0
+    _UPDATE_SESSION.many(session, [
+        {"row_id": state["id"], **{"new_" + name: state[name] for name in SESSION_FIELDS}}
+        for state in known])
+    return _INSERT_SESSION.many(session, new)
 
 
 def _write_sessions(session: Session, events: list[AccountingEvent], sqlite: bool) -> None:
     if not events:
         return
-    wanted: dict[str, set[str]] = {}
-    for event in events:
-        wanted.setdefault(event.nas, set()).add(event.session_id)
-    states: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in _session_rows(session, wanted, sqlite):
-        states[(row["nas"], row["session_id"])] = row
+    states = _locked_states(session, {(event.nas, event.session_id) for event in events},
+                            sqlite)
     for event in events:
         key = (event.nas, event.session_id)
         states[key] = fold(states.get(key), event)
     known = [state for state in states.values() if state.get("id") is not None]
-    new = [state for state in states.values() if state.get("id") is None]
-    if not sqlite:
-        if known:
-            _PG_UPDATE_SESSIONS.run(session, _columns(known, ("id", *SESSION_FIELDS)))
-        if new:
-            _PG_INSERT_SESSIONS.run(session, _columns(new, _INSERT_COLUMNS))
+    new = sorted((state for state in states.values() if state.get("id") is None),
+                 key=lambda state: (state["nas"], state["session_id"]))
+    if _write_states(session, known, new, sqlite) == len(new):
         return
-    _UPDATE_SESSION.many(session, [
-        {"row_id": state["id"], **{"new_" + name: state[name] for name in SESSION_FIELDS}}
-        for state in known])
-    _INSERT_SESSION.many(session, new)
+    # Another process's round inserted some of these sessions after our read, and
+    # committed (the insert waited for it): this round's records are folded into its
+    # rows now. Folding our own records again into a row we inserted changes nothing
+    # (counters are maxima, the rest the last record's), so all of them are re-read.
+    raced = _locked_states(session, {(state["nas"], state["session_id"]) for state in new},
+                           sqlite)
+    for event in events:
+        key = (event.nas, event.session_id)
+        if key in raced:
+            raced[key] = fold(raced[key], event)
+    _write_states(session, list(raced.values()), [], sqlite)
 
 
-def _session_rows(session: Session, wanted: dict[str, set[str]],
-                  sqlite: bool) -> list[dict[str, Any]]:
-    """The stored rows of the sessions ``wanted`` (their ids by NAS)."""
-    if not sqlite:
-        pairs = [(nas, session_id) for nas, ids in wanted.items() for session_id in ids]
-        return [dict(zip(_SESSION_COLUMNS, row, strict=True))
-                for row in _PG_SESSION_ROWS.all(session, {
-                    "nas": [nas for nas, _id in pairs],
-                    "session_id": [session_id for _nas, session_id in pairs]})]
-    connection = session.connection()
-    return [dict(row) for nas, ids in wanted.items() for row in connection.execute(
-        _SESSION_ROWS, {"nas": nas, "ids": list(ids)}).mappings()]
+# PostgreSQL's answer to two rounds each waiting for the other's rows (deadlock
+# detected; serialization failure): it rolls one back whole, which is then tried again
+# from the start rather than failing every request of the round
+CONTENDED = frozenset({"40P01", "40001"})
+ROUND_TRIES = 3
+
+
+def contended(exc: OperationalError) -> bool:
+    """The store ended the transaction to break a deadlock: trying again may succeed."""
+    return getattr(exc.orig, "sqlstate", None) in CONTENDED
 
 
 def _columns(states: list[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
@@ -349,8 +397,12 @@ class RecordWriter:
     login records) and logins decided elsewhere, one transaction per batch — so a decision
     (a voucher's device slot, a token spent) and the record of it commit together. The
     RADIUS service's event loop hands over each round of jobs, from its UDP ports and its
-    rlm_rest API (:meth:`run`). Writers of one store, in one process or several, take
-    turns on the login-record chain by its lock."""
+    rlm_rest API (:meth:`run`).
+
+    Writers of one store, in one process or several: on PostgreSQL each decision and
+    session write locks its own rows (docs/radius.md, "Several listener processes"), and
+    only the chain append and the commit take turns, on the chain's lock; on SQLite a
+    round holds the database's one write lock throughout."""
 
     def __init__(self, store: Store, max_batch: int = 400,
                  after_commit: Callable[[list[AccountingEvent]], None] | None = None,
@@ -362,6 +414,7 @@ class RecordWriter:
         self.batches = 0
         self.stored = 0
         self.retries = 0  # retried logins answered with the decision already stored
+        self.contended = 0  # rounds rolled back by a deadlock and tried again
 
     def run(self, jobs: Sequence[tuple[Job, Done]]) -> None:
         """Do ``jobs`` on the calling thread, ``max_batch`` to a transaction; each ``done``
@@ -373,8 +426,7 @@ class RecordWriter:
         """Store ``batch`` and tell each job's caller; the error if the store itself
         failed. (The engine hides statement parameters: no credential reaches the log.)"""
         try:
-            with self.store.session() as session:
-                outcomes = self._store(session, [job for job, _done in batch])
+            outcomes, retried = self._transaction([job for job, _done in batch])
         except OperationalError as exc:  # the store failed: no response for any of them
             # the batch's size stays out of the line: it is the throttle's key, and every
             # size would be a cause of its own (9 lines for one 10-s outage, not 2)
@@ -396,6 +448,7 @@ class RecordWriter:
                     return failed
             return None
         self.batches += 1
+        self.retries += retried
         self.stored += sum(1 for outcome in outcomes if outcome is True)
         _resolve(batch, outcomes)
         if self.after_commit is not None:
@@ -407,18 +460,42 @@ class RecordWriter:
                 log.error("after-commit check failed: %s", exc)
         return None
 
-    def _store(self, session: Session, jobs: list[Job]) -> list[Outcome]:
-        # the store's write lock first: decisions read what they then change (a voucher's
-        # free slots), and nobody else may change it in between
-        records.LEDGER.lock(session)
+    def _transaction(self, jobs: list[Job]) -> tuple[list[Outcome], int]:
+        """:meth:`_store` in a transaction of its own, tried again (up to
+        :data:`ROUND_TRIES` in all) when PostgreSQL ended it to break a deadlock."""
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                with self.store.session() as session:
+                    return self._store(session, jobs)
+            except OperationalError as exc:
+                if tries >= ROUND_TRIES or not contended(exc):
+                    raise
+                self.contended += 1
+                log.info("round rolled back by the store to break a deadlock (%s): "
+                         "trying it again", getattr(exc.orig, "sqlstate", ""))
+
+    def _store(self, session: Session, jobs: list[Job]) -> tuple[list[Outcome], int]:
+        """The outcomes, and how many logins were retries answered as decided before."""
+        if self.store.is_sqlite:
+            # SQLite has no row locks: the store's one write lock first, so what the
+            # decisions read (a voucher's free slots) nobody changes before they write
+            records.LEDGER.lock(session)
+        # PostgreSQL: what a decision changes, it changes under the rows' own locks (a
+        # slot by a conditional UPDATE, a session FOR UPDATE, a request by its claim);
+        # the chain's lock is taken by the append, last — only it and the commit are one
+        # process at a time
         accounting = [job for job in jobs if isinstance(job, AccountingEvent)]
         new_accounting = iter(store_batch(session, accounting, self.store.is_sqlite))
         outcomes: list[Outcome] = []
         logins: list[LoginEvent] = []
         pending: guesses.Keys = Counter()
         decided: dict[str, Decision] = {}  # request identities decided in this batch
-        known = retries.recall(session, {job.request_key for job in jobs
-                                         if isinstance(job, Login) and job.request_key})
+        claimed, known = retries.claim(session, {job.request_key for job in jobs
+                                                 if isinstance(job, Login) and job.request_key},
+                                       datetime.now(UTC))
+        retried = 0
         for job in jobs:  # login records in arrival order
             if isinstance(job, AccountingEvent):
                 new = next(new_accounting)
@@ -437,7 +514,7 @@ class RecordWriter:
             elif job.request_key:
                 earlier = decided.get(job.request_key) or known.get(job.request_key)
                 if earlier is not None:  # a retry of a decided request: answered, not recorded
-                    self.retries += 1
+                    retried += 1
                     outcomes.append(earlier)
                     continue
                 decision = decided[job.request_key] = self.decide(
@@ -450,9 +527,10 @@ class RecordWriter:
             record = login_record(job.attempt, job.nas, decision)
             if guesses.recordable(session, record, pending):
                 logins.append(record)
-        retries.remember(session, decided, datetime.now(UTC))
-        records.append(session, logins)
-        return outcomes
+        retries.remember(session, claimed, decided)
+        if logins:  # a round of interim updates alone never waits for the chain
+            records.append(session, logins)
+        return outcomes, retried
 
 
 def _resolve(batch: Sequence[tuple[Job, Done]], outcomes: list[Outcome]) -> None:

@@ -11,9 +11,12 @@ by every portal and RADIUS process, nothing to lose in a restart):
 - RADIUS refuses a voucher login from such a device, address or NAS (:data:`HELD`),
   right code or not, so a client posting straight to the NAS's logon guesses no more
   than through the portal (decisions of one record-writer batch do not see each
-  other's wrong codes yet: a parallel burst may pass the count by at most a batch);
+  other's wrong codes yet, nor — on PostgreSQL, where listener processes decide at once
+  — another process's round before it commits: a parallel burst may pass the count by
+  at most a round per listener process);
 - the record writer keeps at most that many wrong-code records per device, address and
-  NAS in the window; a refusal beyond it (a NAS asked directly, not through the portal)
+  NAS in the window (with the same overshoot: at most a round per other listener
+  process); a refusal beyond it (a NAS asked directly, not through the portal)
   is answered but not recorded, and the log says once when the cap is reached.
 """
 

@@ -11,9 +11,13 @@ the second time although the first answer was an accept.
 
 So each decided request is remembered by its **request identity**: the NAS (by the name
 its address and secret matched), the Identifier and the 16-byte Request Authenticator,
-which RFC 2865 §3 asks to be unique over the secret's lifetime. The decision is stored
-in the transaction that decides it, under the login-record chain's lock, so of two nodes
-deciding the same request the second finds the first's decision and answers the same.
+which RFC 2865 §3 asks to be unique over the secret's lifetime. A round first *claims*
+its requests' identities (:func:`claim`: an insert that does nothing where the identity
+is taken), then decides the ones it claimed and stores their decisions in the claims
+(:func:`remember`), all in one transaction. Of two processes or nodes deciding the same
+request at once, the second's claim waits for the first's transaction: committed, its
+decision is recalled and answered; rolled back, the claim is the second's. One decision,
+one login record, and no unique key refused mid-round.
 Kept :data:`KEEP` (a NAS's retries of one request last seconds); the leader drops older
 entries (:class:`ForgetDecided`).
 
@@ -31,8 +35,11 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Boolean, String, Text, bindparam, delete, insert, select
+from sqlalchemy import Boolean, String, Text, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet.db import Base, DriverStatement, Store, UtcDateTime, table
@@ -91,11 +98,38 @@ def decode(accept: bool, stored: str) -> Decision:
 
 
 _DECIDED = table(DecidedRequest)
-# once per round: one query for the round's retries, one executemany for its decisions —
-# on PostgreSQL each statement is a round trip made while the round holds the chain lock
+# once per round: one statement for the round's claims, one executemany for its
+# decisions (and a query for the retries among them, only when there are some)
 _RECALL = (select(_DECIDED.c.request_key, _DECIDED.c.accept, _DECIDED.c.decision)
            .where(_DECIDED.c.request_key.in_(bindparam("keys", expanding=True))))
-_REMEMBER = DriverStatement(insert(_DECIDED), ["request_key", "at", "accept", "decision"])
+UNDECIDED = ""  # a claim's decision until its round fills it in (never committed so)
+
+
+def _claim_statement(sqlite: bool) -> Any:
+    insert = sqlite_insert if sqlite else pg_insert
+    return (insert(_DECIDED).on_conflict_do_nothing(index_elements=["request_key"])
+            .returning(_DECIDED.c.request_key))
+
+
+_CLAIM = {True: _claim_statement(True), False: _claim_statement(False)}
+_FILL = DriverStatement(update(_DECIDED).where(_DECIDED.c.request_key == bindparam("key"))
+                        .values(accept=bindparam("accept"), decision=bindparam("decision")))
+_GIVE_UP = DriverStatement(delete(_DECIDED).where(_DECIDED.c.request_key == bindparam("key")))
+
+
+def claim(session: Session, keys: Collection[str],
+          at: datetime) -> tuple[set[str], dict[str, Decision]]:
+    """Claim these requests for this transaction to decide: (the keys claimed, the
+    decisions already made for the others, by any node). A key another transaction has
+    claimed and not committed yet is waited for. In key order: two rounds claiming the
+    same keys queue in one order, never deadlock."""
+    if not keys:
+        return set(), {}
+    connection = session.connection()
+    claims = [{"request_key": key, "at": at, "accept": False, "decision": UNDECIDED}
+              for key in sorted(keys)]
+    claimed = set(connection.scalars(_CLAIM[connection.dialect.name == "sqlite"], claims))
+    return claimed, recall(session, set(keys) - claimed)
 
 
 def recall(session: Session, keys: Collection[str]) -> dict[str, Decision]:
@@ -103,23 +137,31 @@ def recall(session: Session, keys: Collection[str]) -> dict[str, Decision]:
     if not keys:
         return {}
     rows = session.connection().execute(_RECALL, {"keys": list(keys)})
-    return {key: decode(accept, stored) for key, accept, stored in rows}
+    return {key: decode(accept, stored) for key, accept, stored in rows
+            if stored != UNDECIDED}
 
 
-def remember(session: Session, decisions: Mapping[str, Decision], at: datetime) -> int:
-    """Store the decisions made for these requests (request key → decision); a decision
-    with a reply value of a type not kept is left out (its retry is decided again).
-    How many were stored."""
-    rows = []
-    for key, decision in decisions.items():
+def remember(session: Session, claimed: Collection[str],
+             decisions: Mapping[str, Decision]) -> int:
+    """Store the decisions made for the requests this transaction claimed (request key →
+    decision). A claim without a decision to keep — its login was not decided (nobody
+    waited for it any more), or a reply value is of a type not kept — is given up: its
+    retry is decided again. How many were stored."""
+    rows, dropped = [], []
+    for key in sorted(claimed):
+        decision = decisions.get(key)
+        if decision is None:
+            dropped.append({"key": key})
+            continue
         try:
             stored = encode(decision)
         except TypeError as exc:
             log.warning("decision not kept for the NAS's retries: %s", exc)
+            dropped.append({"key": key})
             continue
-        rows.append({"request_key": key, "at": at, "accept": decision.accept,
-                     "decision": stored})
-    _REMEMBER.many(session, rows)
+        rows.append({"key": key, "accept": decision.accept, "decision": stored})
+    _FILL.many(session, rows)
+    _GIVE_UP.many(session, dropped)
     return len(rows)
 
 

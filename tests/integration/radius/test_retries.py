@@ -107,8 +107,10 @@ def test_forgetting_in_batches_drops_every_expired_request_and_no_other(store: S
     expired = {f"expired-{n}": decided for n in range(7)}
     kept = {"kept-0": decided, "kept-1": decided}
     with store.session() as session:
-        retries.remember(session, expired, now - retries.KEEP - timedelta(seconds=1))
-        retries.remember(session, kept, now - retries.KEEP + timedelta(seconds=1))
+        for decided_at, decisions in ((now - retries.KEEP - timedelta(seconds=1), expired),
+                                      (now - retries.KEEP + timedelta(seconds=1), kept)):
+            claimed, _known = retries.claim(session, decisions, decided_at)
+            assert retries.remember(session, claimed, decisions) == len(decisions)
     pauses: list[float] = []
     assert retries.forget(store, now - retries.KEEP, batch=3, pause=pauses.append) == 7
     with store.session() as session:

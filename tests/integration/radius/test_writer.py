@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import func, select, text
@@ -24,6 +25,7 @@ from radius.models import AccountingRecord, RadiusSession
 from radius.policy import Policy
 from radius.profiles import ProfileBook
 from radius.records import LoginRecord
+from radius.retries import DecidedRequest
 
 
 def attempt(user: str, password: str | None = None) -> LoginAttempt:
@@ -112,6 +114,63 @@ def test_a_store_error_in_a_raw_statement_is_a_store_failure(sqlite_store: Store
     assert len(told) == 3 and all(isinstance(outcome, OperationalError) for outcome in told)
     assert "no such table" in str(told[0])
     assert calls == codes[:1]
+
+
+def deadlock() -> OperationalError:
+    """What the store raises in the round PostgreSQL ended to break a deadlock."""
+    return OperationalError("UPDATE voucher …", {},
+                            psycopg.errors.DeadlockDetected("deadlock detected"))
+
+
+def test_a_round_the_store_ended_to_break_a_deadlock_is_tried_again(store: Store) -> None:
+    tries: list[str] = []
+
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        tries.append(attempt.user)
+        if len(tries) == 1:
+            raise deadlock()
+        return Decision(True, {}, method="test", identity=attempt.user)
+
+    writer = RecordWriter(store, decide=decide)
+    told = run(writer, [Login(attempt("a"), "gw"), Login(attempt("b"), "gw")])
+    assert [isinstance(outcome, Decision) and outcome.accept for outcome in told] == [
+        True, True]
+    assert tries == ["a", "a", "b"] and writer.contended == 1 and writer.batches == 1
+    assert logged(store) == [("a", "accept"), ("b", "accept")]
+
+
+def test_a_round_is_tried_three_times_at_most(store: Store) -> None:
+    tries: list[str] = []
+
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        tries.append(attempt.user)
+        raise deadlock()
+
+    writer = RecordWriter(store, decide=decide)
+    told = run(writer, [Login(attempt("a"), "gw"), Login(attempt("b"), "gw")])
+    assert all(isinstance(outcome, OperationalError) for outcome in told)
+    assert tries == ["a", "a", "a"] and writer.contended == 2
+    assert logged(store) == []
+
+
+def test_a_claimed_request_without_a_decision_to_keep_is_given_up(store: Store) -> None:
+    """Its retry is then decided again: a reply value of a type not kept, or a login
+    nobody waited for any more, leaves no claim behind."""
+    decided: list[str] = []
+
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        decided.append(attempt.user)
+        return Decision(True, {"Odd": 1.5}, method="test", identity=attempt.user)
+
+    writer = RecordWriter(store, decide=decide)
+    odd = Login(attempt("odd"), "gw", request_key="k1")
+    late = Login(attempt("late"), "gw", request_key="k2", deadline=time.monotonic() - 1)
+    told = run(writer, [odd, late])
+    assert isinstance(told[0], Decision) and isinstance(told[1], TimeoutError)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(DecidedRequest)) == 0
+    assert isinstance(run(writer, [odd])[0], Decision)
+    assert decided == ["odd", "odd"] and writer.retries == 0
 
 
 def test_a_login_nobody_waits_for_is_neither_decided_nor_recorded(store: Store) -> None:

@@ -63,11 +63,13 @@ class RollupSink:
                 (measurement, series, hour): [row_id, samples, fields]
                 for row_id, measurement, series, hour, samples, fields in session.execute(
                     _READ, {"hours": list(hours)})}
+            touched = set()  # the hours' other series are read, not written back
             for point in points:
                 key = (point.measurement, point.series, hour_of(point.time))
                 row = rows.setdefault(key, [None, 0, {}])
                 row[2] = merge(row[2], row[1], point)
                 row[1] += 1
+                touched.add(key)
             # The writes come last and set-wise: on SQLite the first write takes the
             # database's one write lock, which every RADIUS round waits for, until the
             # commit — an ORM flush of one row at a time held it for 20-80 ms a minute.
@@ -77,7 +79,8 @@ class RollupSink:
                 if row_id is None])
             _UPDATE.many(session, [
                 {"row_id": row_id, "new_samples": samples, "new_fields": fields}
-                for row_id, samples, fields in rows.values() if row_id is not None])
+                for key, (row_id, samples, fields) in rows.items()
+                if row_id is not None and key in touched])
 
     def prune(self, now: datetime) -> int:
         """Drop rollups older than the retention; returns how many went."""

@@ -12,6 +12,7 @@ from citynet.db import Store
 from citynet.telemetry import Point
 from inventory.choices import TargetMetric
 from monitoring import kpis
+from monitoring import rollups as rollup_sink
 from monitoring.coverage import Kpis, Ratio
 from monitoring.models import KpiSample, TelemetryRollup
 from monitoring.rollups import RollupSink
@@ -67,3 +68,23 @@ def test_the_last_kpi_computation_of_a_day_wins(store: Store) -> None:
         (metric.value, "district", day + timedelta(days=1)): (pytest.approx(90.0), 9, 10),
         (metric.value, "street:笋岗", day + timedelta(days=1)): (None, 0, 0),
     }
+
+
+def test_a_rollup_write_updates_only_the_rows_its_points_fold_into(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hours' other series are read with the rows to fold into, not written back:
+    each row written is time under SQLite's one write lock."""
+    sink = RollupSink(store)
+    sink.write([Point("use", {"hotspot": "a"}, {"online": 10}, AT),
+                Point("use", {"hotspot": "b"}, {"online": 4}, AT)])
+    updated: list[list[dict[str, object]]] = []
+    many = rollup_sink._UPDATE.many
+
+    def counted(session: object, rows: list[dict[str, object]]) -> int:
+        updated.append(rows)
+        return many(session, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rollup_sink._UPDATE, "many", counted)
+    sink.write([Point("use", {"hotspot": "a"}, {"online": 20}, AT + timedelta(minutes=1))])
+    assert [len(rows) for rows in updated] == [1]
+    assert rollups(store)[("use", "hotspot=b", AT.replace(minute=0))] == (1, {"online": 4.0})

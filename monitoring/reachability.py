@@ -148,7 +148,7 @@ class ReachabilityCollector:
             session.execute(delete(ProbeState).where(ProbeState.target.in_(gone)))
         _INSERT.many(session, [asdict(s) for s in after if s.target not in rows])
         _UPDATE.many(session, [{"key": s.target, **{f"new_{name}": value for name, value
-                                                    in asdict(s).items()}}
+                                                    in asdict(s).items() if name != "target"}}
                                for s in after if s.target in rows])
 
 
@@ -156,4 +156,4 @@ _STATES = table(ProbeState)
 _COLUMNS = list(Status.__dataclass_fields__)  # the row's columns, in order
 _INSERT = DriverStatement(insert(_STATES), _COLUMNS)
 _UPDATE = DriverStatement(update(_STATES).where(_STATES.c.target == bindparam("key")).values(
-    {name: bindparam(f"new_{name}") for name in _COLUMNS}))
+    {name: bindparam(f"new_{name}") for name in _COLUMNS if name != "target"}))

@@ -115,12 +115,12 @@ def run_ac(clients: int, codes: list[str], portal: int,
     def client(number: int) -> None:
         pauses = random.Random(number)  # noqa: S311 (pacing, not secrets)
         while True:
-            if think:
-                time.sleep(pauses.expovariate(1 / think))  # pacing, not a wait for state
             with lock:
                 if not queue:
                     return
                 index, code = queue.pop()
+            if think:  # after taking the item: the run ends with the last login, no pause
+                time.sleep(pauses.expovariate(1 / think))  # pacing, not a wait for state
             elapsed = ac_login(portal, index, code)
             with lock:
                 latencies.append(elapsed * 1000)

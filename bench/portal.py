@@ -121,12 +121,12 @@ def run(clients: int, work: list[str], task: str, portal: int,
         mac = f"02-00-00-00-{index // 256:02X}-{index % 256:02X}"
         pauses = random.Random(index)  # noqa: S311 (pacing, not secrets)
         while True:
-            if think:
-                time.sleep(pauses.expovariate(1 / think))  # pacing, not a wait for state
             with lock:
                 if not queue:
                     return
                 item = queue.pop()
+            if think:  # after taking the item: the run ends with the last login, no pause
+                time.sleep(pauses.expovariate(1 / think))  # pacing, not a wait for state
             browser = Browser(portal, gateway, mac)
             if task == "login":
                 elapsed = login(browser, item, gateway)

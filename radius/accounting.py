@@ -203,7 +203,8 @@ def _insert_records(session: Session, unique: dict[str, AccountingEvent],
                     sqlite: bool) -> set[str]:
     """The keys of the records among ``unique`` (by key) not stored before, now stored."""
     # in key order: two processes storing the same retransmissions wait for each other
-    # in one order (a unique key's insert waits for the other's commit), never deadlock
+    # in one order (a unique key's insert waits for the other's commit) — they queue;
+    # a deadlock across kinds of lock is still possible, and retried (ROUND_TRIES)
     keys = sorted(unique)
     if not sqlite:  # where SQLAlchemy's executemany sends a new multi-row VALUES a batch
         columns = {"dedupe_key": keys, **{
@@ -282,7 +283,7 @@ _SESSION_COLUMNS = tuple(_SESSIONS.c.keys())
 # SQLite's read: its round holds the one write lock, so the row read is the row written
 # back. PostgreSQL's (_PG_SESSION_ROWS below) reads FOR UPDATE: whatever another
 # process's round does meanwhile waits for this one's commit; in (NAS, session id)
-# order, so two rounds of the same sessions queue, never deadlock.
+# order, so two rounds of the same sessions queue (a deadlock with other locks is retried).
 _SESSION_ROWS = select(_SESSIONS).where(_SESSIONS.c.nas == bindparam("nas"),
                                         _SESSIONS.c.session_id.in_(
                                             bindparam("ids", expanding=True)))

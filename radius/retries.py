@@ -122,7 +122,8 @@ def claim(session: Session, keys: Collection[str],
     """Claim these requests for this transaction to decide: (the keys claimed, the
     decisions already made for the others, by any node). A key another transaction has
     claimed and not committed yet is waited for. In key order: two rounds claiming the
-    same keys queue in one order, never deadlock."""
+    same keys queue in one order (a deadlock across kinds of lock is retried by the
+    record writer)."""
     if not keys:
         return set(), {}
     connection = session.connection()

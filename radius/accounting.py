@@ -284,16 +284,17 @@ _SESSION_COLUMNS = tuple(_SESSIONS.c.keys())
 # back. PostgreSQL's (_PG_SESSION_ROWS below) reads FOR UPDATE: whatever another
 # process's round does meanwhile waits for this one's commit; in (NAS, session id)
 # order, so two rounds of the same sessions queue (a deadlock with other locks is retried).
-_SESSION_ROWS = select(_SESSIONS).where(_SESSIONS.c.nas == bindparam("nas"),
-                                        _SESSIONS.c.session_id.in_(
-                                            bindparam("ids", expanding=True)))
-_UPDATE_SESSION = DriverStatement(
+_SQLITE_SESSION_ROWS = select(_SESSIONS).where(
+    _SESSIONS.c.nas == bindparam("nas"),
+    _SESSIONS.c.session_id.in_(bindparam("ids", expanding=True)))
+_SQLITE_UPDATE_SESSION = DriverStatement(
     update(_SESSIONS).where(_SESSIONS.c.id == bindparam("row_id"))
     .values({name: bindparam("new_" + name) for name in SESSION_FIELDS}))
 _INSERT_COLUMNS = ("nas", "session_id", "started_at", *SESSION_FIELDS)
-# a new session's row, unless another process's round has just inserted it (PostgreSQL:
-# the insert waits for that round's commit, then leaves the row to _write_sessions)
-_INSERT_SESSION = DriverStatement(sqlite_insert(_SESSIONS).on_conflict_do_nothing(
+# a new session's row, unless it is there already (on PostgreSQL, _PG_INSERT_SESSIONS:
+# another process's round inserted it meanwhile; the insert waits for that round's
+# commit, then leaves the row to _write_sessions)
+_SQLITE_INSERT_SESSION = DriverStatement(sqlite_insert(_SESSIONS).on_conflict_do_nothing(
     index_elements=["nas", "session_id"]), _INSERT_COLUMNS)
 # PostgreSQL: one statement each for the whole segment (ColumnStatement)
 _PG_SESSION_ROWS = ColumnStatement.select(
@@ -322,7 +323,7 @@ def _locked_states(session: Session, keys: set[SessionKey],
     states: dict[SessionKey, dict[str, Any]] = {}
     connection = session.connection()
     for nas in sorted(wanted):
-        for row in connection.execute(_SESSION_ROWS, {"nas": nas,
+        for row in connection.execute(_SQLITE_SESSION_ROWS, {"nas": nas,
                                                       "ids": sorted(wanted[nas])}).mappings():
             states[(row["nas"], row["session_id"])] = dict(row)
     return states
@@ -336,10 +337,10 @@ def _write_states(session: Session, known: list[dict[str, Any]], new: list[dict[
         if known:
             _PG_UPDATE_SESSIONS.run(session, _columns(known, ("id", *SESSION_FIELDS)))
         return len(_PG_INSERT_SESSIONS.all(session, _columns(new, _INSERT_COLUMNS))) if new else 0
-    _UPDATE_SESSION.many(session, [
+    _SQLITE_UPDATE_SESSION.many(session, [
         {"row_id": state["id"], **{"new_" + name: state[name] for name in SESSION_FIELDS}}
         for state in known])
-    return _INSERT_SESSION.many(session, new)
+    return _SQLITE_INSERT_SESSION.many(session, new)
 
 
 def _write_sessions(session: Session, events: list[AccountingEvent], sqlite: bool) -> None:

@@ -148,9 +148,9 @@ def test_reading_on_a_pooled_connection_sees_commits_and_keeps_nothing(store: St
             set_meta(session, "k", written)
         with store.reading() as connection:
             assert value.first(connection, {"key": "k"}) == (written,)
+            with store.statement() as writer:  # the read holds no lock a write waits for
+                writer.execute(text("UPDATE citynet_meta SET value = 'x' WHERE key = 'k'"))
         assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
-        with store.statement() as connection:  # a write is not kept waiting by the read
-            connection.execute(text("UPDATE citynet_meta SET value = 'x' WHERE key = 'k'"))
 
 
 @pytest.mark.postgres

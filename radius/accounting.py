@@ -100,8 +100,16 @@ def _number(request: Attributes, name: str) -> int:
     return value
 
 
+# What the store's columns hold (BIGINT, INTEGER: signed). A NAS may count past them — 64
+# bits of octets with Gigawords, a session time past 2^31 s from a broken clock — and a
+# value the column refuses would lose the record for ever (the NAS retrying it): such a
+# counter is kept at the column's maximum instead; no real session gets near either.
+MAX_OCTETS = (1 << 63) - 1
+MAX_SESSION_TIME = (1 << 31) - 1
+
+
 def _octets(request: Attributes, octets: str, gigawords: str) -> int:
-    return _number(request, gigawords) << 32 | _number(request, octets)
+    return min(_number(request, gigawords) << 32 | _number(request, octets), MAX_OCTETS)
 
 
 # A NAS may send up to 253 bytes where a column keeps fewer (PostgreSQL would refuse the
@@ -135,7 +143,7 @@ def event_from(request: Attributes, nas: str, now: datetime) -> AccountingEvent:
         calling_station=_text(request, "Calling-Station-Id", "calling_station"),
         called_station=called,
         framed_ip=_text(request, "Framed-IP-Address", "framed_ip"),
-        session_time=_number(request, "Acct-Session-Time"),
+        session_time=min(_number(request, "Acct-Session-Time"), MAX_SESSION_TIME),
         input_octets=_octets(request, "Acct-Input-Octets", "Acct-Input-Gigawords"),
         output_octets=_octets(request, "Acct-Output-Octets", "Acct-Output-Gigawords"),
         terminate_cause=_text(request, "Acct-Terminate-Cause", "terminate_cause"),

@@ -233,6 +233,23 @@ def test_attributes_as_long_as_radius_allows_are_stored_whole(store: Store) -> N
     assert run(RecordWriter(store), [start(one, delay=5)]) == [False]  # type: ignore[list-item]
 
 
+def test_counters_past_what_a_column_holds_are_kept_at_its_maximum(store: Store) -> None:
+    """Every Gigawords and octet bit set (2^64 - 1 octets) and a session time past 2^31 s:
+    the record is stored, the counters at the columns' maxima, not refused for ever."""
+    full = (1 << 32) - 1
+    stop = event_from({"Acct-Status-Type": "Stop", "Acct-Session-Id": "huge", "User-Name": "u",
+                       "Acct-Session-Time": full, "Acct-Input-Octets": full,
+                       "Acct-Input-Gigawords": full, "Acct-Output-Octets": full,
+                       "Acct-Output-Gigawords": full}, "gw", datetime.now(UTC))
+    assert run(RecordWriter(store), [stop]) == [True]  # type: ignore[list-item]
+    with store.session() as session:
+        for row in (session.scalars(select(AccountingRecord)).one(),
+                    session.scalars(select(RadiusSession)).one()):
+            assert (row.session_time, row.input_octets, row.output_octets) == (
+                (1 << 31) - 1, (1 << 63) - 1, (1 << 63) - 1)
+    assert run(RecordWriter(store), [stop]) == [False]  # type: ignore[list-item]
+
+
 def test_records_written_before_the_ids_were_widened_are_kept(backend_config: Config) -> None:
     """Migration 0017 of the frozen single chain widens the RADIUS ids (on SQLite by
     copying the tables): the records written before it, and their chain, come through

@@ -13,10 +13,12 @@ WAN is between the sites, where the replication runs). Needs root (namespaces).
 With --listeners N [M ...], each store is also measured the way a node runs in
 production: `citynet serve --role radius` with N (then M) listener processes sharing the
 fixed accounting port (SO_REUSEPORT), fed by --clients radclient processes. The kernel
-gives each datagram to a listener by a hash of its 4-tuple, so one radclient (one source
-socket) would reach one listener only: the requests are split over the clients by
-session (as a NAS owns its sessions), each with its own socket, --parallel shared out.
-Every run has a fresh database.
+gives each datagram to a listener by a hash of its 4-tuple, so one source socket reaches
+one listener only (one radclient at -p 256 was seen to reach both of two listeners: it
+sent from more than one socket): the requests are split over the clients by session (as a NAS owns
+its sessions), each client with its own sockets, --parallel shared out. Every run has a
+fresh database. On 2026-12-07 (docs/benchmarks.md) two listener processes did 1.32-1.42 x
+one at 20 ms, above the target, where the one in-process listener stayed below it.
 
     .venv/bin/python bench/ha_sites.py [--records 20000] [--parallel 256] [--rtt 0 20]
                                        [--listeners 1 2] [--clients 8]

@@ -228,11 +228,15 @@ def seed(env: dict[str, str]) -> str:
                "--devices", "1").strip()
 
 
-def measure(env: dict[str, str], processes: int, pool: list[bytes], seconds: float,
-            tmp: Path, in_flight: int) -> Result:
-    auth = free_udp_port()
+@contextmanager
+def serving(env: dict[str, str], processes: int, tmp: Path,
+            secret: str = SECRET) -> Iterator[tuple[int, int, list[int]]]:
+    """`citynet serve --role radius` with ``processes`` listeners on the store of ``env``
+    (a NAS on 127.0.0.1 with ``secret``), on free fixed ports: (auth port, accounting
+    port, the listeners' PIDs) once every listener answers; stopped after."""
+    auth, acct = free_udp_port(), free_udp_port()
     env = {**env, "CITYNET_RADIUS__AUTH_PORT": str(auth),
-           "CITYNET_RADIUS__ACCT_PORT": str(free_udp_port()),
+           "CITYNET_RADIUS__ACCT_PORT": str(acct),
            "CITYNET_RADIUS__PROCESSES": str(processes), "CITYNET_LOGGING__LEVEL": "INFO"}
     log_path = tmp / f"serve-{processes}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log:
@@ -245,15 +249,20 @@ def measure(env: dict[str, str], processes: int, pool: list[bytes], seconds: flo
                 raise SystemExit(f"serve with {processes} listeners did not start: "
                                  + log_path.read_text())
             time.sleep(0.1)  # polling for readiness
-        wait_for_status(auth, secret=SECRET)
+        wait_for_status(auth, secret=secret)
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
-        listeners = [process.pid, *(int(pid) for pid in children.split())]
-        database = env.get("CITYNET_DATABASE__URL", "").rsplit("/", 1)[-1] if env.get(
-            "CITYNET_DATABASE__URL") else ""
-        rate, rejects, lost, cpu = load(auth, pool, seconds, in_flight, listeners, database)
+        yield auth, acct, [process.pid, *(int(pid) for pid in children.split())]
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+def measure(env: dict[str, str], processes: int, pool: list[bytes], seconds: float,
+            tmp: Path, in_flight: int) -> Result:
+    with serving(env, processes, tmp) as (auth, _acct, listeners):
+        database = env.get("CITYNET_DATABASE__URL", "").rsplit("/", 1)[-1] if env.get(
+            "CITYNET_DATABASE__URL") else ""
+        rate, rejects, lost, cpu = load(auth, pool, seconds, in_flight, listeners, database)
     return Result(processes, rate, rejects, lost, cpu)
 
 

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Connection,
     DateTime,
     Dialect,
@@ -179,8 +180,8 @@ class ColumnStatement:
     SQL per batch (psycopg even prepares it on the server after a few runs), and a batch
     is one round trip — where :class:`DriverStatement`'s executemany is a statement per
     row, and a multi-row VALUES a new text per batch. Built once from a table's columns
-    (:meth:`insert`, :meth:`update`, :meth:`select`); run on the driver's cursor like
-    :class:`DriverStatement`, the values going to psycopg as they are."""
+    (:meth:`insert`, :meth:`update`, :meth:`select`, :meth:`delete`); run on the driver's
+    cursor like :class:`DriverStatement`, the values going to psycopg as they are."""
 
     def __init__(self, sql: str, names: Sequence[str]) -> None:
         self.sql = sql
@@ -215,6 +216,14 @@ class ColumnStatement:
         sql = (f"SELECT {columns} FROM {_PG.format_table(table)} AS stored "  # noqa: S608 - names from the table
                f"JOIN {_unnest(table, by, 'wanted')} ON {match} {then}")
         return cls(sql.strip(), by)
+
+    @classmethod
+    def delete(cls, table: Table, key: str) -> ColumnStatement:
+        """DELETE of the rows found by ``key`` (unique), its values given as a column."""
+        sql = (f"DELETE FROM {_PG.format_table(table)} AS stored "  # noqa: S608 - names from the table
+               f"USING {_unnest(table, (key,), 'gone')} "
+               f"WHERE stored.{_PG.quote(key)} = gone.{_PG.quote(key)}")
+        return cls(sql, (key,))
 
     def _run(self, session: Session | Connection, columns: Mapping[str, Sequence[Any]],
              work: Callable[[Any, str, dict[str, list[Any]]], Any]) -> Any:
@@ -267,6 +276,8 @@ def _element(kind: Any) -> str:
         return "int4"
     if isinstance(kind, String):
         return "text"
+    if isinstance(kind, Boolean):
+        return "bool"
     if isinstance(kind, DateTime):
         return "timestamptz" if kind.timezone else "timestamp"
     raise TypeError(f"no array type for {kind!r}")

@@ -14,11 +14,24 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from citynet import chain
-from citynet.db import Base, DriverStatement, MetaEntry, exclusive, get_meta, set_meta, table
+from citynet.db import (
+    Base,
+    ColumnStatement,
+    DriverStatement,
+    MetaEntry,
+    exclusive,
+    get_meta,
+    set_meta,
+    table,
+)
 
 
 class Ledger:
-    def __init__(self, model: type[Base], name: str, content: Sequence[str]) -> None:
+    def __init__(self, model: type[Base], name: str, content: Sequence[str],
+                 by_columns: bool = False) -> None:
+        """``by_columns``: on PostgreSQL, a batch's rows go in as one statement of whole
+        columns (:class:`ColumnStatement`: every column's type has an array type) — for a
+        ledger appended to on a hot path, inside the chain's lock."""
         self.model = model
         self.content = tuple(content)
         self.head_key, self.base_key = f"chain.{name}.head", f"chain.{name}.base"
@@ -26,8 +39,9 @@ class Ledger:
         meta = table(MetaEntry)
         self._head = DriverStatement(select(meta.c.value).where(
             meta.c.key == bindparam("key")).with_for_update())
-        self._insert_rows = DriverStatement(
-            insert(table(model)), ["seq", "prev_hash", "row_hash", *self.content])
+        columns = ["seq", "prev_hash", "row_hash", *self.content]
+        self._insert_rows = DriverStatement(insert(table(model)), columns)
+        self._pg_insert_rows = ColumnStatement.insert(table(model), columns) if by_columns else None
         self._insert_head = DriverStatement(insert(meta), ["key", "value"])
         self._update_head = DriverStatement(update(meta).where(
             meta.c.key == bindparam("key")).values(value=bindparam("value")))
@@ -47,7 +61,12 @@ class Ledger:
             digest = chain.row_hash(previous, content)
             rows.append({"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
             previous = digest
-        self._insert_rows.many(session, rows)
+        if self._pg_insert_rows is not None and session.connection().dialect.name == "postgresql":
+            # one statement, not one per row: the chain's lock is held until the commit
+            self._pg_insert_rows.run(session, {name: [row[name] for row in rows]
+                                               for name in self._pg_insert_rows.names})
+        else:
+            self._insert_rows.many(session, rows)
         point = {"key": self.head_key, "value": chain.encode_point((seq, previous))}
         if head is None:
             self._insert_head.many(session, [point])

@@ -400,6 +400,8 @@ Job = AccountingEvent | Login | ForeignLogin
 Outcome = bool | Decision | Exception
 Done = Callable[[Outcome], None]
 Decide = Callable[[Session, LoginAttempt, str, str], Decision]  # (session, attempt, nas, profile)
+# before a round's decisions: (session, the (attempt, nas) of each login it will decide)
+Prepare = Callable[[Session, Sequence[tuple[LoginAttempt, str]]], None]
 
 
 class RecordWriter:
@@ -416,11 +418,12 @@ class RecordWriter:
 
     def __init__(self, store: Store, max_batch: int = 400,
                  after_commit: Callable[[list[AccountingEvent]], None] | None = None,
-                 decide: Decide | None = None) -> None:
+                 decide: Decide | None = None, prepare: Prepare | None = None) -> None:
         self.store = store
         self.max_batch = max_batch
         self.after_commit = after_commit  # sees each batch's new accounting, once durable
         self.decide = decide  # needed for Login jobs
+        self.prepare = prepare  # reads for a round's decisions, made at once (optional)
         self.batches = 0
         self.stored = 0
         self.retries = 0  # retried logins answered with the decision already stored
@@ -505,6 +508,9 @@ class RecordWriter:
         claimed, known = retries.claim(session, {job.request_key for job in jobs
                                                  if isinstance(job, Login) and job.request_key},
                                        datetime.now(UTC))
+        if self.prepare is not None:
+            self.prepare(session, [(job.attempt, job.nas) for job in jobs
+                                   if isinstance(job, Login) and job.request_key not in known])
         retried = 0
         for job in jobs:  # login records in arrival order
             if isinstance(job, AccountingEvent):

@@ -143,6 +143,11 @@ UNCLAIMED = {"mac": "device not remembered", "voucher": "unknown voucher",
              "mistyped voucher": "unknown voucher", "token": "no valid login token"}
 
 
+def _device(attempt: LoginAttempt, nas: str) -> str:
+    """The device a voucher login holds a slot for: its MAC, or the NAS's unknown one."""
+    return normal_mac(attempt.calling_station) or f"unknown@{nas}"
+
+
 BYPASS = "Call-Check"  # the Service-Type of a switch's MAC authentication bypass request
 
 
@@ -217,6 +222,17 @@ class Policy:
             return reject(UNCLAIMED[given.kind], "voucher", terms.language, given.value)
         return self._token_login(session, attempt, terms, now)
 
+    def prepare_in(self, session: Session, logins: Sequence[tuple[LoginAttempt, str]]) -> None:
+        """Before the record writer decides a round's logins ((attempt, NAS) each) in
+        this transaction: on PostgreSQL, what their voucher logins' decisions read
+        first, in one statement (:func:`vouchers.look_up_known`). SQLite's reads are
+        in-process: nothing to save."""
+        if self.store.is_sqlite:
+            return
+        vouchers.look_up_known(session, [
+            (given.value, _device(attempt, nas)) for attempt, nas in logins
+            if (given := credential(attempt.user)).kind == "voucher"])
+
     # --- the three credentials -------------------------------------------------------
 
     def _mac_login(self, session: Session, attempt: LoginAttempt, mac: str, terms: Terms,
@@ -261,7 +277,7 @@ class Policy:
                 terms: Terms, now: datetime) -> Decision:
         if not voucher_password_matches(attempt, code):
             return reject("wrong password", "voucher", terms.language, code)
-        mac = normal_mac(attempt.calling_station) or f"unknown@{nas}"
+        mac = _device(attempt, nas)
         sqlite = self.store.is_sqlite
         result = vouchers.redeem(session, code, mac, now, sqlite)
         if result.reason == vouchers.IN_USE and not sqlite:

@@ -81,7 +81,7 @@ class LoginEvent:
 
 CONTENT = tuple(LoginEvent.__dataclass_fields__)
 COLUMNS = ("seq", *CONTENT)  # of an export (CSV), for a lawful request's answer
-LEDGER = Ledger(LoginRecord, "login_record", CONTENT)
+LEDGER = Ledger(LoginRecord, "login_record", CONTENT, by_columns=True)  # every RADIUS round
 RETENTION_META = "records.retention_days"  # set on the admin web; wins over the config
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 60, 3650  # the law's floor; ten years
 

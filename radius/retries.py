@@ -35,14 +35,12 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Boolean, String, Text, bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, DriverStatement, Store, UtcDateTime, table
+from citynet.db import Base, ColumnStatement, DriverStatement, Store, UtcDateTime, table
 from citynet.telemetry import Context, Point
 from radius.decisions import Decision
 
@@ -98,23 +96,29 @@ def decode(accept: bool, stored: str) -> Decision:
 
 
 _DECIDED = table(DecidedRequest)
-# once per round: one statement for the round's claims, one executemany for its
-# decisions (and a query for the retries among them, only when there are some)
+UNDECIDED = ""  # a claim's decision until its round fills it in (never committed so)
+# once per round: one statement for the round's claims, one for its decisions (and a
+# query for the retries among them, only when there are some).
+# SQLite: cached Core statements, the claims and decisions as executemany.
+_CLAIM = (sqlite_insert(_DECIDED).on_conflict_do_nothing(index_elements=["request_key"])
+          .returning(_DECIDED.c.request_key))
 _RECALL = (select(_DECIDED.c.request_key, _DECIDED.c.accept, _DECIDED.c.decision)
            .where(_DECIDED.c.request_key.in_(bindparam("keys", expanding=True))))
-UNDECIDED = ""  # a claim's decision until its round fills it in (never committed so)
-
-
-def _claim_statement(sqlite: bool) -> Any:
-    insert = sqlite_insert if sqlite else pg_insert
-    return (insert(_DECIDED).on_conflict_do_nothing(index_elements=["request_key"])
-            .returning(_DECIDED.c.request_key))
-
-
-_CLAIM = {True: _claim_statement(True), False: _claim_statement(False)}
 _FILL = DriverStatement(update(_DECIDED).where(_DECIDED.c.request_key == bindparam("key"))
                         .values(accept=bindparam("accept"), decision=bindparam("decision")))
 _GIVE_UP = DriverStatement(delete(_DECIDED).where(_DECIDED.c.request_key == bindparam("key")))
+# PostgreSQL: the same texts whatever the round's size, whole columns as arrays — where
+# an executemany ... RETURNING is sent as a multi-row VALUES, a new text for psycopg to
+# parse (and the server to plan) for each number of claims
+_PG_CLAIM = ColumnStatement.insert(_DECIDED, ("request_key", "at", "accept", "decision"),
+                                   "ON CONFLICT (request_key) DO NOTHING RETURNING request_key")
+_PG_RECALL = ColumnStatement.select(_DECIDED, ("request_key",))
+_PG_FILL = ColumnStatement.update(_DECIDED, "request_key", ("accept", "decision"))
+_PG_GIVE_UP = ColumnStatement.delete(_DECIDED, "request_key")
+
+
+def _on_postgresql(session: Session) -> bool:
+    return session.connection().dialect.name == "postgresql"
 
 
 def claim(session: Session, keys: Collection[str],
@@ -126,10 +130,15 @@ def claim(session: Session, keys: Collection[str],
     record writer)."""
     if not keys:
         return set(), {}
-    connection = session.connection()
-    claims = [{"request_key": key, "at": at, "accept": False, "decision": UNDECIDED}
-              for key in sorted(keys)]
-    claimed = set(connection.scalars(_CLAIM[connection.dialect.name == "sqlite"], claims))
+    ordered = sorted(keys)
+    if _on_postgresql(session):
+        claimed = {key for (key,) in _PG_CLAIM.all(session, {
+            "request_key": ordered, "at": [at] * len(ordered),
+            "accept": [False] * len(ordered), "decision": [UNDECIDED] * len(ordered)})}
+    else:
+        claimed = set(session.connection().scalars(_CLAIM, [
+            {"request_key": key, "at": at, "accept": False, "decision": UNDECIDED}
+            for key in ordered]))
     return claimed, recall(session, set(keys) - claimed)
 
 
@@ -137,6 +146,9 @@ def recall(session: Session, keys: Collection[str]) -> dict[str, Decision]:
     """The decisions already made for these requests, by any node: request key → it."""
     if not keys:
         return {}
+    if _on_postgresql(session):
+        return {key: decode(accept, stored) for key, _at, accept, stored
+                in _PG_RECALL.all(session, {"request_key": list(keys)}) if stored != UNDECIDED}
     rows = session.connection().execute(_RECALL, {"keys": list(keys)})
     return {key: decode(accept, stored) for key, accept, stored in rows
             if stored != UNDECIDED}
@@ -152,17 +164,26 @@ def remember(session: Session, claimed: Collection[str],
     for key in sorted(claimed):
         decision = decisions.get(key)
         if decision is None:
-            dropped.append({"key": key})
+            dropped.append(key)
             continue
         try:
             stored = encode(decision)
         except TypeError as exc:
             log.warning("decision not kept for the NAS's retries: %s", exc)
-            dropped.append({"key": key})
+            dropped.append(key)
             continue
-        rows.append({"key": key, "accept": decision.accept, "decision": stored})
-    _FILL.many(session, rows)
-    _GIVE_UP.many(session, dropped)
+        rows.append((key, decision.accept, stored))
+    if not _on_postgresql(session):
+        _FILL.many(session, [{"key": key, "accept": accept, "decision": stored}
+                             for key, accept, stored in rows])
+        _GIVE_UP.many(session, [{"key": key} for key in dropped])
+        return len(rows)
+    if rows:
+        keys, accepts, stored_decisions = zip(*rows, strict=True)
+        _PG_FILL.run(session, {"request_key": keys, "accept": accepts,
+                               "decision": stored_decisions})
+    if dropped:
+        _PG_GIVE_UP.run(session, {"request_key": dropped})
     return len(rows)
 
 

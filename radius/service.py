@@ -65,7 +65,7 @@ class RadiusService:
                                  send=partial(coa.send, source=coa.source_for(config)),
                                  port=config.coa_port if coa_port is None else coa_port)
         self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit,
-                                   decide=policy.decide_in)
+                                   decide=policy.decide_in, prepare=policy.prepare_in)
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
         policy.vendor_of = self._vendor_of

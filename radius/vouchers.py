@@ -10,6 +10,7 @@ past ``valid_until``.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -33,7 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, DriverStatement, UtcDateTime, table
+from citynet.db import Base, ColumnStatement, DriverStatement, UtcDateTime, table
 from citynet.typed import normalised
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -158,6 +159,32 @@ def _lookup() -> Select[Any]:
 
 
 _LOOKUP = DriverStatement(_lookup())
+# PostgreSQL: a round's lookups of known devices, one statement (look_up_known)
+_PG_KNOWN = ColumnStatement(
+    "SELECT wanted.code, wanted.mac, voucher.id, voucher.revoked_at, voucher.valid_until, "
+    "voucher.first_used_at, voucher.minutes "
+    "FROM unnest(%(code)b::text[], %(mac)b::text[]) AS wanted (code, mac) "
+    "JOIN voucher ON voucher.code = wanted.code "
+    "JOIN voucher_device ON voucher_device.voucher_id = voucher.id "
+    "AND voucher_device.mac = wanted.mac", ("code", "mac"))
+KNOWN = "radius.vouchers.known"  # session.info: (code, device) -> its lookup, known device
+
+
+def look_up_known(session: Session, logins: Collection[tuple[str, str]]) -> None:
+    """PostgreSQL, before a round's decisions: of these (code, device) pairs, those whose
+    device holds one of the voucher's slots — the common login, a device coming back,
+    which writes nothing — looked up in one statement, for :func:`redeem` in this
+    transaction: a round trip for the round, not one per login. Whatever it does not
+    find (a new device, a wrong code), redeem looks up itself, as before. An unlocked
+    read, like redeem's own, made a few milliseconds earlier in the same transaction;
+    the round's own decisions never change what it found (a device holding a slot keeps
+    it; its voucher's first use is set)."""
+    if not logins:
+        return
+    pairs = sorted(set(logins))
+    found = _PG_KNOWN.all(session, {"code": [code for code, _mac in pairs],
+                                    "mac": [mac for _code, mac in pairs]})
+    session.info[KNOWN] = {(code, mac): (*voucher, True) for code, mac, *voucher in found}
 
 
 def ends(valid_until: datetime, first_used_at: datetime | None, minutes: int,
@@ -178,7 +205,8 @@ def time_up(session: Session, code: str, now: datetime) -> datetime | None:
 
 def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -> Redemption:
     """Check a voucher for one device and claim a device slot if it is new to it."""
-    found = _LOOKUP.first(session, {"code": code, "mac": mac})
+    found = (session.info.get(KNOWN, {}).get((code, mac))
+             or _LOOKUP.first(session, {"code": code, "mac": mac}))
     if found is None:
         return Redemption(False, "unknown voucher")
     voucher_id, revoked_at, valid_until, first_used_at, minutes, known = found

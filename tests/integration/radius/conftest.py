@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import psycopg
 import pytest
 
 from citynet.config import Config, RadiusConfig
@@ -66,3 +68,20 @@ def radclient(server: str, command: str, text: str, *args: str,
     return subprocess.run(["radclient", "-x", "-r", "2", "-t", "2", *args, server, command,
                            secret], input=text, capture_output=True, text=True, timeout=120,
                           check=False)
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """The SQL text of each statement psycopg is given (sent as one, or as a batch)."""
+    sent: list[str] = []
+
+    def spy(method: Callable[..., Any]) -> Callable[..., Any]:
+        def recorded(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return method(cursor, query, *args, **kwargs)
+        return recorded
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("execute", "executemany"):
+            patch.setattr(psycopg.Cursor, name, spy(getattr(psycopg.Cursor, name)))
+        yield sent

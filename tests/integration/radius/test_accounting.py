@@ -4,12 +4,10 @@ PostgreSQL alike."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -134,23 +132,6 @@ def test_accounting_on_closes_what_its_nas_had_open_before_it(store: Store) -> N
     off = record("off", "", 50, username="")
     assert write(store, [off, replace(off, received_at=at(51), delay=1)]) == [True, False]
     assert sessions(store)["d"].stopped_at == at(50)
-
-
-@pytest.fixture
-def statements() -> Iterator[list[str]]:
-    """The SQL text of each statement psycopg is given (sent as one, or as a batch)."""
-    sent: list[str] = []
-
-    def spy(method: Callable[..., Any]) -> Callable[..., Any]:
-        def recorded(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            sent.append(str(query))
-            return method(cursor, query, *args, **kwargs)
-        return recorded
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("execute", "executemany"):
-            patch.setattr(psycopg.Cursor, name, spy(getattr(psycopg.Cursor, name)))
-        yield sent
 
 
 @pytest.mark.postgres

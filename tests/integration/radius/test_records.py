@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import psycopg
+import pytest
 from sqlalchemy import delete, select, update
 
-from citynet.db import set_meta
+from citynet.db import Store, set_meta
 from radius import records, vouchers
 from radius.records import LoginRecord
 from tests.integration.radius.conftest import Listener, radclient
@@ -88,3 +92,36 @@ def test_purge_removes_only_the_old_prefix_and_the_chain_still_verifies(
         assert records.purge(session, datetime.now(UTC) - timedelta(days=180)) == 2
     with listener.store.session() as session:
         assert records.verify(session) == (2, [])
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_rounds_login_records_go_in_as_one_statement(
+        pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chain's lock is held from the append to the commit: the round's rows go in
+    as one statement, not as one per row (an executemany); and they chain as ever."""
+    calls: list[str] = []
+
+    def spy(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def recorded(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if "login_record" in str(query):
+                calls.append(name)
+            return method(cursor, query, *args, **kwargs)
+        return recorded
+
+    for name in ("execute", "executemany"):
+        monkeypatch.setattr(psycopg.Cursor, name, spy(name, getattr(psycopg.Cursor, name)))
+    store = Store(pg_database)
+    at = datetime(2026, 12, 7, 4, tzinfo=UTC)
+    try:
+        store.upgrade()
+        calls.clear()
+        with store.session() as session:
+            records.append(session, [records.LoginEvent(
+                at + timedelta(seconds=n), "login", "accept", f"user-{n}", "voucher", "gw",
+                mac="aa:bb:cc:dd:ee:01") for n in range(40)])
+        assert calls == ["execute"]
+        with store.session() as session:
+            assert records.verify(session) == (40, [])
+    finally:
+        store.close()
+

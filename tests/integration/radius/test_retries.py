@@ -117,3 +117,38 @@ def test_forgetting_in_batches_drops_every_expired_request_and_no_other(store: S
         assert set(session.scalars(select(DecidedRequest.request_key))) == set(kept)
     assert len(pauses) == 2  # after the batches of 3 and 3, none after the last (1)
     assert all(pause >= retries.FORGET_PAUSE for pause in pauses)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_round_claims_and_remembers_in_the_same_few_statements(
+        pg_database: str, statements: list[str]) -> None:
+    """Whatever the round's size, psycopg is given the same texts (and the round trips do
+    not grow): the claims, the others' decisions recalled, the decisions, the claims
+    given up."""
+    store = Store(pg_database)
+    decided = Decision(True, {"Session-Timeout": 1800}, "voucher", "", "someone")
+    at = datetime(2026, 12, 7, 3, tzinfo=UTC)
+    try:
+        store.upgrade()
+        texts, recalled = [], []
+        for size in (4, 80):
+            earlier = {f"{size}-earlier-{n}": decided for n in range(size // 2)}
+            with store.session() as session:
+                claimed, _known = retries.claim(session, earlier, at)
+                retries.remember(session, claimed, earlier)
+            keys = [*earlier, *(f"{size}-new-{n}" for n in range(size // 2))]
+            statements.clear()
+            with store.session() as session:
+                claimed, known = retries.claim(session, keys, at)
+                # every new one decided but the last: nobody waited for it any more
+                fresh = {key: decided for key in sorted(claimed)[:-1]}
+                assert retries.remember(session, claimed, fresh) == len(fresh)
+            texts.append([sql for sql in statements if "decided_request" in sql])
+            assert (claimed, known) == (set(keys) - set(earlier), earlier)
+            with store.session() as session:
+                recalled.append(retries.recall(session, keys))
+        assert texts[0] == texts[1]
+        assert len(texts[1]) == 4  # claim, recall, fill, give up
+        assert [len(found) for found in recalled] == [3, 79]  # the given-up claim is gone
+    finally:
+        store.close()

@@ -281,3 +281,35 @@ def test_records_written_before_the_ids_were_widened_are_kept(backend_config: Co
             assert records.verify(session) == (3, [])
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_rounds_known_devices_are_looked_up_in_one_statement(
+        pg_database: str, statements: list[str]) -> None:
+    """Devices coming back on their vouchers: one lookup for the round, not one a login;
+    a new device and a wrong code are looked up as before — and decided as before."""
+    store = Store(pg_database)
+    try:
+        store.upgrade()
+        with store.session() as session:
+            codes = [voucher.code for voucher in vouchers.create(session, 3, 30, 2, "t",
+                                                                valid_days=1)]
+        policy = Policy(store, None, ZoneInfo("Asia/Shanghai"), ProfileBook.of(store))
+        writer = RecordWriter(store, decide=policy.decide_in, prepare=policy.prepare_in)
+
+        def login(code: str, mac: str) -> Login:
+            return Login(LoginAttempt(user=code, password=code, calling_station=mac), "gw")
+
+        run(writer, [login(code, "AA-BB-CC-DD-EE-01") for code in codes])
+        statements.clear()
+        told = run(writer, [*(login(code, "AA-BB-CC-DD-EE-01") for code in codes),
+                            login(codes[0], "AA-BB-CC-DD-EE-02"),
+                            login(vouchers.new_code(), "AA-BB-CC-DD-EE-03")])  # none such
+        assert [(d.accept, d.reason) for d in told if isinstance(d, Decision)] == [
+            (True, ""), (True, ""), (True, ""), (True, ""), (False, "unknown voucher")]
+        assert sum("AS wanted (code, mac)" in sql for sql in statements) == 1
+        assert sum(sql.startswith("SELECT voucher.id") for sql in statements) == 2
+        with store.session() as session:
+            assert session.scalar(select(func.sum(vouchers.Voucher.devices_used))) == 4
+    finally:
+        store.close()

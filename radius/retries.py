@@ -100,18 +100,20 @@ def decode(accept: bool, stored: str) -> Decision:
 _DECIDED = table(DecidedRequest)
 # once per round: one statement for the round's claims, one executemany for its
 # decisions (and a query for the retries among them, only when there are some)
-_RECALL = (select(_DECIDED.c.request_key, _DECIDED.c.accept, _DECIDED.c.decision)
+_PG_RECALL = (select(_DECIDED.c.request_key, _DECIDED.c.accept, _DECIDED.c.decision)
            .where(_DECIDED.c.request_key.in_(bindparam("keys", expanding=True))))
 UNDECIDED = ""  # a claim's decision until its round fills it in (never committed so)
-
-
-def _claim_statement(sqlite: bool) -> Any:
-    insert = sqlite_insert if sqlite else pg_insert
-    return (insert(_DECIDED).on_conflict_do_nothing(index_elements=["request_key"])
-            .returning(_DECIDED.c.request_key))
-
-
-_CLAIM = {True: _claim_statement(True), False: _claim_statement(False)}
+_PG_CLAIM = (pg_insert(_DECIDED).on_conflict_do_nothing(index_elements=["request_key"])
+          .returning(_DECIDED.c.request_key))
+# SQLite, on the driver (every round with a login claims): an insert for each key, whose
+# count says whether it claimed (the driver's executemany returns no RETURNING rows), and
+# a read by the key for each retry
+_SQLITE_CLAIM = DriverStatement(
+    sqlite_insert(_DECIDED).on_conflict_do_nothing(index_elements=["request_key"]),
+    ("request_key", "at", "accept", "decision"))
+_SQLITE_RECALL = DriverStatement(
+    select(_DECIDED.c.request_key, _DECIDED.c.accept, _DECIDED.c.decision)
+    .where(_DECIDED.c.request_key == bindparam("key")))
 _FILL = DriverStatement(update(_DECIDED).where(_DECIDED.c.request_key == bindparam("key"))
                         .values(accept=bindparam("accept"), decision=bindparam("decision")))
 _GIVE_UP = DriverStatement(delete(_DECIDED).where(_DECIDED.c.request_key == bindparam("key")))
@@ -127,9 +129,14 @@ def claim(session: Session, keys: Collection[str],
     if not keys:
         return set(), {}
     connection = session.connection()
+    ordered = sorted(keys)
     claims = [{"request_key": key, "at": at, "accept": False, "decision": UNDECIDED}
-              for key in sorted(keys)]
-    claimed = set(connection.scalars(_CLAIM[connection.dialect.name == "sqlite"], claims))
+              for key in ordered]
+    if connection.dialect.name == "sqlite":
+        claimed = {key for key, count in zip(ordered, _SQLITE_CLAIM.each(session, claims),
+                                             strict=True) if count}
+    else:
+        claimed = set(connection.scalars(_PG_CLAIM, claims))
     return claimed, recall(session, set(keys) - claimed)
 
 
@@ -137,7 +144,12 @@ def recall(session: Session, keys: Collection[str]) -> dict[str, Decision]:
     """The decisions already made for these requests, by any node: request key → it."""
     if not keys:
         return {}
-    rows = session.connection().execute(_RECALL, {"keys": list(keys)})
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        found = _SQLITE_RECALL.first_of_each(session, [{"key": key} for key in sorted(keys)])
+        rows: Any = (row for row in found if row is not None)
+    else:
+        rows = connection.execute(_PG_RECALL, {"keys": list(keys)})
     return {key: decode(accept, stored) for key, accept, stored in rows
             if stored != UNDECIDED}
 

@@ -144,20 +144,46 @@ class DriverStatement:
     def first(self, session: Session | Connection,
               values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row (converted by the columns' types), or None."""
-        row, results = self._run(session, [values], lambda cursor, sql, parameters: (
-            cursor.execute(sql, parameters[0]).fetchone()))
-        if row is None:
-            return None
-        return tuple(convert(value) if convert else value
-                     for convert, value in zip(results, row, strict=True))
+        return self.first_of_each(session, [values])[0]
+
+    def first_of_each(self, session: Session | Connection,
+                      rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...] | None]:
+        """The statement once for each mapping of values, on one cursor: the first row
+        each run gives (converted), or None. A read by a unique key, for a batch of
+        keys: one text whatever their number, where an expanding IN is a new text, and
+        a new compilation in SQLAlchemy, for each number of keys."""
+        if not rows:
+            return []
+        found, results = self._run(session, rows, lambda cursor, sql, parameters: [
+            cursor.execute(sql, values).fetchone() for values in parameters])
+        return [None if row is None else _converted(results, row) for row in found]
 
     def all(self, session: Session | Connection,
             values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row (converted by the columns' types)."""
         rows, results = self._run(session, [values], lambda cursor, sql, parameters: (
             cursor.execute(sql, parameters[0]).fetchall()))
-        return [tuple(convert(value) if convert else value
-                      for convert, value in zip(results, row, strict=True)) for row in rows]
+        return [_converted(results, row) for row in rows]
+
+    def each(self, session: Session | Connection,
+             rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """The statement once for each row of parameters, on one cursor: how many rows
+        each run wrote — of an INSERT … ON CONFLICT DO NOTHING, 1 where it inserted the
+        row and 0 where one with its key was there. For SQLite, whose driver's
+        executemany tells only the total and gives no RETURNING rows (a RETURNING
+        executemany through SQLAlchemy costs a new multi-row VALUES a batch)."""
+        if not rows:
+            return []
+
+        def work(cursor: Any, sql: str, parameters: list[Any]) -> list[int]:
+            counts = []
+            for values in parameters:
+                cursor.execute(sql, values)
+                counts.append(cursor.rowcount)
+            return counts
+
+        counts, _results = self._run(session, rows, work)
+        return cast(list[int], counts)
 
     def many(self, session: Session | Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """executemany: one row of parameters per mapping; how many rows it wrote (an
@@ -171,6 +197,12 @@ class DriverStatement:
 
         written, _results = self._run(session, rows, work)
         return int(written)
+
+
+def _converted(results: list[Convert], row: Sequence[Any]) -> tuple[Any, ...]:
+    """A driver's row, each value converted by its column's type."""
+    return tuple(convert(value) if convert else value
+                 for convert, value in zip(results, row, strict=True))
 
 
 class ColumnStatement:

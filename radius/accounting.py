@@ -205,6 +205,11 @@ _RECORDS = table(AccountingRecord)
 _RECORD_COLUMNS = ("dedupe_key", *RECORD_FIELDS)
 _PG_INSERT_RECORDS = ColumnStatement.insert(
     _RECORDS, _RECORD_COLUMNS, "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key")
+# SQLite: one prebuilt INSERT run for each record on the driver (DriverStatement.each),
+# whose count says whether it was new — the driver's executemany gives back no RETURNING
+# rows, and SQLAlchemy's ("insertmanyvalues") sends a new multi-row VALUES each batch
+_SQLITE_INSERT_RECORD = DriverStatement(sqlite_insert(_RECORDS).on_conflict_do_nothing(
+    index_elements=["dedupe_key"]), _RECORD_COLUMNS)
 
 
 def _insert_records(session: Session, unique: dict[str, AccountingEvent],
@@ -220,11 +225,8 @@ def _insert_records(session: Session, unique: dict[str, AccountingEvent],
         return {key for (key,) in _PG_INSERT_RECORDS.all(session, columns)}
     rows = [{"dedupe_key": key, **{name: getattr(unique[key], name) for name in RECORD_FIELDS}}
             for key in keys]
-    # executemany of one cached statement ("insertmanyvalues"): a multi-row VALUES built
-    # per batch would be compiled anew every time, which costs more than the writes
-    return set(session.connection().scalars(
-        sqlite_insert(_RECORDS).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_RECORDS.c.dedupe_key), rows))
+    counts = _SQLITE_INSERT_RECORD.each(session, rows)
+    return {key for key, count in zip(keys, counts, strict=True) if count}
 
 
 # --- live sessions (Core statements: this runs for every accounting record) -------------
@@ -292,9 +294,8 @@ _SESSION_COLUMNS = tuple(_SESSIONS.c.keys())
 # back. PostgreSQL's (_PG_SESSION_ROWS below) reads FOR UPDATE: whatever another
 # process's round does meanwhile waits for this one's commit; in (NAS, session id)
 # order, so two rounds of the same sessions queue (a deadlock with other locks is retried).
-_SQLITE_SESSION_ROWS = select(_SESSIONS).where(
-    _SESSIONS.c.nas == bindparam("nas"),
-    _SESSIONS.c.session_id.in_(bindparam("ids", expanding=True)))
+_SQLITE_SESSION_ROW = DriverStatement(select(_SESSIONS).where(
+    _SESSIONS.c.nas == bindparam("nas"), _SESSIONS.c.session_id == bindparam("session_id")))
 _SQLITE_UPDATE_SESSION = DriverStatement(
     update(_SESSIONS).where(_SESSIONS.c.id == bindparam("row_id"))
     .values({name: bindparam("new_" + name) for name in SESSION_FIELDS}))
@@ -325,16 +326,13 @@ def _locked_states(session: Session, keys: set[SessionKey],
                     "nas": [nas for nas, _id in pairs],
                     "session_id": [session_id for _nas, session_id in pairs]}))
         return {(row["nas"], row["session_id"]): row for row in rows}
-    wanted: dict[str, list[str]] = {}
-    for nas, session_id in keys:
-        wanted.setdefault(nas, []).append(session_id)
-    states: dict[SessionKey, dict[str, Any]] = {}
-    connection = session.connection()
-    for nas in sorted(wanted):
-        for row in connection.execute(_SQLITE_SESSION_ROWS, {"nas": nas,
-                                                      "ids": sorted(wanted[nas])}).mappings():
-            states[(row["nas"], row["session_id"])] = dict(row)
-    return states
+    # a read by the unique key for each session: one prebuilt statement, where an
+    # expanding IN is a new text (and compilation) for each number of sessions
+    found = _SQLITE_SESSION_ROW.first_of_each(session, [
+        {"nas": nas, "session_id": session_id} for nas, session_id in sorted(keys)])
+    rows = (dict(zip(_SESSION_COLUMNS, values, strict=True))
+            for values in found if values is not None)
+    return {(row["nas"], row["session_id"]): row for row in rows}
 
 
 def _write_states(session: Session, known: list[dict[str, Any]], new: list[dict[str, Any]],

@@ -99,14 +99,20 @@ _DECIDED = table(DecidedRequest)
 UNDECIDED = ""  # a claim's decision until its round fills it in (never committed so)
 # once per round: one statement for the round's claims, one for its decisions (and a
 # query for the retries among them, only when there are some).
-# SQLite: cached Core statements, the claims and decisions as executemany.
-_CLAIM = (sqlite_insert(_DECIDED).on_conflict_do_nothing(index_elements=["request_key"])
-          .returning(_DECIDED.c.request_key))
-_RECALL = (select(_DECIDED.c.request_key, _DECIDED.c.accept, _DECIDED.c.decision)
-           .where(_DECIDED.c.request_key.in_(bindparam("keys", expanding=True))))
-_FILL = DriverStatement(update(_DECIDED).where(_DECIDED.c.request_key == bindparam("key"))
-                        .values(accept=bindparam("accept"), decision=bindparam("decision")))
-_GIVE_UP = DriverStatement(delete(_DECIDED).where(_DECIDED.c.request_key == bindparam("key")))
+# SQLite, on the driver (every round with a login claims): an insert for each key, whose
+# count says whether it claimed (the driver's executemany returns no RETURNING rows), and
+# a read by the key for each retry
+_SQLITE_CLAIM = DriverStatement(
+    sqlite_insert(_DECIDED).on_conflict_do_nothing(index_elements=["request_key"]),
+    ("request_key", "at", "accept", "decision"))
+_SQLITE_RECALL = DriverStatement(
+    select(_DECIDED.c.request_key, _DECIDED.c.accept, _DECIDED.c.decision)
+    .where(_DECIDED.c.request_key == bindparam("key")))
+_SQLITE_FILL = DriverStatement(
+    update(_DECIDED).where(_DECIDED.c.request_key == bindparam("key"))
+    .values(accept=bindparam("accept"), decision=bindparam("decision")))
+_SQLITE_GIVE_UP = DriverStatement(
+    delete(_DECIDED).where(_DECIDED.c.request_key == bindparam("key")))
 # PostgreSQL: the same texts whatever the round's size, whole columns as arrays — where
 # an executemany ... RETURNING is sent as a multi-row VALUES, a new text for psycopg to
 # parse (and the server to plan) for each number of claims
@@ -136,9 +142,10 @@ def claim(session: Session, keys: Collection[str],
             "request_key": ordered, "at": [at] * len(ordered),
             "accept": [False] * len(ordered), "decision": [UNDECIDED] * len(ordered)})}
     else:
-        claimed = set(session.connection().scalars(_CLAIM, [
-            {"request_key": key, "at": at, "accept": False, "decision": UNDECIDED}
-            for key in ordered]))
+        claims = [{"request_key": key, "at": at, "accept": False, "decision": UNDECIDED}
+                  for key in ordered]
+        claimed = {key for key, count in zip(ordered, _SQLITE_CLAIM.each(session, claims),
+                                             strict=True) if count}
     return claimed, recall(session, set(keys) - claimed)
 
 
@@ -149,7 +156,8 @@ def recall(session: Session, keys: Collection[str]) -> dict[str, Decision]:
     if _on_postgresql(session):
         return {key: decode(accept, stored) for key, _at, accept, stored
                 in _PG_RECALL.all(session, {"request_key": list(keys)}) if stored != UNDECIDED}
-    rows = session.connection().execute(_RECALL, {"keys": list(keys)})
+    found = _SQLITE_RECALL.first_of_each(session, [{"key": key} for key in sorted(keys)])
+    rows = (row for row in found if row is not None)
     return {key: decode(accept, stored) for key, accept, stored in rows
             if stored != UNDECIDED}
 
@@ -174,9 +182,9 @@ def remember(session: Session, claimed: Collection[str],
             continue
         rows.append((key, decision.accept, stored))
     if not _on_postgresql(session):
-        _FILL.many(session, [{"key": key, "accept": accept, "decision": stored}
+        _SQLITE_FILL.many(session, [{"key": key, "accept": accept, "decision": stored}
                              for key, accept, stored in rows])
-        _GIVE_UP.many(session, [{"key": key} for key in dropped])
+        _SQLITE_GIVE_UP.many(session, [{"key": key} for key in dropped])
         return len(rows)
     if rows:
         keys, accepts, stored_decisions = zip(*rows, strict=True)

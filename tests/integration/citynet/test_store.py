@@ -289,3 +289,36 @@ def test_a_column_statement_is_for_postgresql_only(sqlite_store: Store) -> None:
     things = db.table(db.MetaEntry)
     with pytest.raises(TypeError), sqlite_store.session() as session:
         db.ColumnStatement.select(things, ("key",)).all(session, {"key": ["a"]})
+
+
+def test_a_driver_statement_run_for_each_row_says_what_each_run_did(store: Store) -> None:
+    """``each``: an INSERT … ON CONFLICT DO NOTHING once per row, and which rows it
+    inserted (a key stored before, or earlier in the same call, is not); ``first_of_each``:
+    a read by key once per key, None where nothing is stored, values converted by their
+    columns' types (aware moments, booleans) — SQLite's way of RETURNING and IN."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import Boolean, Column, MetaData, String, Table
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    claims = Table("claims", MetaData(), Column("key", String(8), primary_key=True),
+                   Column("at", db.UtcDateTime()), Column("taken", Boolean))
+    at = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+    insert = sqlite_insert if store.is_sqlite else pg_insert
+    claim = db.DriverStatement(insert(claims).on_conflict_do_nothing(index_elements=["key"]),
+                               ["key", "at", "taken"])
+    find = db.DriverStatement(select(claims.c.at, claims.c.taken).where(
+        claims.c.key == bindparam("key")))
+    claims.create(store.engine)
+    with store.session() as session:
+        claim.many(session, [{"key": "old", "at": at, "taken": False}])
+    with store.session() as session:
+        assert claim.each(session, [{"key": key, "at": at, "taken": True}
+                                    for key in ("a", "old", "b", "a")]) == [1, 0, 1, 0]
+        assert claim.each(session, []) == []
+    with store.session() as session:
+        found = find.first_of_each(session, [{"key": key} for key in ("old", "zz", "b")])
+        assert found == [(at, False), None, (at, True)]
+        assert all(isinstance(row[1], bool) for row in found if row is not None)
+        assert find.first_of_each(session, []) == []

@@ -176,8 +176,11 @@ def look_up_known(session: Session, logins: Collection[tuple[str, str]]) -> None
     which writes nothing — looked up in one statement, for :func:`redeem` in this
     transaction: a round trip for the round, not one per login. Whatever it does not
     find (a new device, a wrong code), redeem looks up itself, as before. An unlocked
-    read, like redeem's own, made a few milliseconds earlier in the same transaction;
-    the round's own decisions never change what it found (a device holding a slot keeps
+    read, like redeem's own, but made once at the round's start, not at each login's
+    decision: a revocation committed while the round's earlier decisions wait for other
+    rounds' row locks (up to a commit, or PostgreSQL's deadlock_timeout) is not seen by
+    this round's known devices — as one committed just after any login's read is not.
+    The round's own decisions never change what it found (a device holding a slot keeps
     it; its voucher's first use is set)."""
     if not logins:
         return

@@ -17,6 +17,7 @@ use, devices). Reply-Messages are worded in the profile's language.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from citynet.crypto import SecretBox
-from citynet.db import Store
+from citynet.db import Store, kept_lengths
 from citynet.gates import GateAnswer, GateRequest, LoginGate
 from radius import codec, guesses, remembered, tokens, usage, vouchers
 from radius.decisions import Decision, LoginAttempt, class_of
@@ -143,9 +144,20 @@ UNCLAIMED = {"mac": "device not remembered", "voucher": "unknown voucher",
              "mistyped voucher": "unknown voucher", "token": "no valid login token"}
 
 
+MAC_COLUMN = kept_lengths(vouchers.VoucherDevice)["mac"]
+
+
 def _device(attempt: LoginAttempt, nas: str) -> str:
-    """The device a voucher login holds a slot for: its MAC, or the NAS's unknown one."""
-    return normal_mac(attempt.calling_station) or f"unknown@{nas}"
+    """The device a voucher login holds a slot for: its MAC; without one, the NAS's one
+    unknown device — by the NAS's name while that fits a MAC's column (17), else by a
+    digest of it (a NAS name may have 64 characters: the slot's row was refused)."""
+    mac = normal_mac(attempt.calling_station)
+    if mac:
+        return mac
+    unknown = f"unknown@{nas}"
+    if len(unknown) <= MAC_COLUMN:
+        return unknown
+    return "unknown#" + hashlib.sha256(nas.encode()).hexdigest()[:MAC_COLUMN - 8]
 
 
 BYPASS = "Call-Check"  # the Service-Type of a switch's MAC authentication bypass request

@@ -233,6 +233,23 @@ def test_attributes_as_long_as_radius_allows_are_stored_whole(store: Store) -> N
     assert run(RecordWriter(store), [start(one, delay=5)]) == [False]  # type: ignore[list-item]
 
 
+def test_a_voucher_login_without_a_mac_from_a_long_named_nas_holds_one_slot(
+        store: Store) -> None:
+    """No Calling-Station-Id: the device is the NAS's unknown one, which must fit the
+    slot's column even when the NAS's name (up to 64 characters) does not."""
+    with store.session() as session:
+        [voucher] = vouchers.create(session, 1, 30, 1, "t", valid_days=1)
+    policy = Policy(store, None, ZoneInfo("Asia/Shanghai"), ProfileBook.of(store))
+    writer = RecordWriter(store, decide=policy.decide_in, prepare=policy.prepare_in)
+    no_mac = LoginAttempt(user=voucher.code, password=voucher.code, calling_station="")
+    nas = "district-gateway-luohu-01"
+    told = run(writer, [Login(no_mac, nas)]) + run(writer, [Login(no_mac, nas)])
+    assert [(d.accept, d.reason) for d in told if isinstance(d, Decision)] == [
+        (True, ""), (True, "")]  # the second: the same device, back on its slot
+    [other] = run(writer, [Login(no_mac, "district-gateway-luohu-02")])
+    assert isinstance(other, Decision) and not other.accept  # another NAS, another device
+
+
 def test_counters_past_what_a_column_holds_are_kept_at_its_maximum(store: Store) -> None:
     """Every Gigawords and octet bit set (2^64 - 1 octets) and a session time past 2^31 s:
     the record is stored, the counters at the columns' maxima, not refused for ever."""

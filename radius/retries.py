@@ -183,7 +183,7 @@ def remember(session: Session, claimed: Collection[str],
         rows.append((key, decision.accept, stored))
     if not _on_postgresql(session):
         _SQLITE_FILL.many(session, [{"key": key, "accept": accept, "decision": stored}
-                             for key, accept, stored in rows])
+                                    for key, accept, stored in rows])
         _SQLITE_GIVE_UP.many(session, [{"key": key} for key in dropped])
         return len(rows)
     if rows:

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.accounting import SECRET, requests_file
-from bench.processes import CITYNET, _ticks, serving
+from bench.processes import CITYNET, cpu_seconds, serving
 from citynet import config as config_module
 from citynet.config import RadiusConfig
 from citynet.crypto import open_box
@@ -81,7 +81,7 @@ class Run:
 
     @property
     def rate(self) -> float:
-        return self.records / self.elapsed
+        return self.stored / self.elapsed  # durable records: a lost one is not counted
 
     @property
     def per_commit(self) -> float:
@@ -154,8 +154,18 @@ def measure(label: str, url: str, records: int, parallel: int) -> Run:
     return Run(label, 0, records, stored, elapsed, service.writer.batches, commit_ms, lost)
 
 
-def commits(url: str) -> int:
-    with psycopg.connect(url) as conn:
+def commits(url: str, wait: float = 30.0) -> int:
+    """The database's commits so far, once no other session is connected to it: a
+    backend's counts reach the statistics as it exits, which may be after its client
+    has gone. This reading's own transaction is not counted (it commits after)."""
+    deadline = time.monotonic() + wait
+    with psycopg.connect(url, autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND pid <> pg_backend_pid()").fetchone() != (0,):
+            if time.monotonic() > deadline:
+                raise SystemExit("other sessions still connected to the bench's database")
+            time.sleep(0.05)  # polling for the backends to exit
+        conn.execute("SELECT pg_stat_clear_snapshot()")
         row = conn.execute("SELECT xact_commit FROM pg_stat_database "
                            "WHERE datname = current_database()").fetchone()
     return int(row[0]) if row else 0
@@ -177,9 +187,11 @@ def measure_serving(label: str, url: str, records: int, parallel: int, listeners
         paths = split_requests(tmp, records, clients)
         before = commits(url)
         with serving(env, listeners, tmp, SECRET) as (_auth, acct, pids):
+            started = [cpu_seconds(f"/proc/{pid}/stat") for pid in pids]  # start-up's
             elapsed, lost = send(paths, acct, parallel)
-            cpu = [_ticks(f"/proc/{pid}/stat") for pid in pids]
-    after = commits(url)  # the listeners' connections closed: their counts are in
+            cpu = [cpu_seconds(f"/proc/{pid}/stat") - spent
+                   for pid, spent in zip(pids, started, strict=True)]
+    after = commits(url)
     with psycopg.connect(url) as conn:
         row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
             sql.Identifier(AccountingRecord.__tablename__))).fetchone()

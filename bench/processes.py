@@ -96,7 +96,7 @@ class Result:
     cpu: dict[str, float]  # cores each part used in the window
 
 
-def _ticks(path: str) -> float:
+def cpu_seconds(path: str) -> float:
     """User + system CPU seconds of the process whose /proc/PID/stat is ``path``."""
     try:
         fields = Path(path).read_text().rsplit(")", 1)[1].split()
@@ -125,8 +125,8 @@ def cpu_now(listeners: list[int], database: str = "") -> dict[str, float]:
     with open("/proc/stat") as stat:
         ticks = [int(x) for x in stat.readline().split()[1:]]
     idle = ticks[3] + ticks[4]  # idle + iowait
-    return {"listeners": sum(_ticks(f"/proc/{pid}/stat") for pid in listeners),
-            "postgres": sum(_ticks(str(path)) for path in postgres),
+    return {"listeners": sum(cpu_seconds(f"/proc/{pid}/stat") for pid in listeners),
+            "postgres": sum(cpu_seconds(str(path)) for path in postgres),
             "generator": sum(os.times()[:2]),
             "machine": (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")}
 

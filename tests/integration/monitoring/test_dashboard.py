@@ -101,13 +101,16 @@ def test_targets_have_status_forecast_and_shortfall(district: Store) -> None:
 def test_coverage_collector_keeps_one_sample_a_day_and_rollups(district: Store,
                                                                backend_config: Config) -> None:
     sink = RollupSink(district)
-    for moment in (NOW, NOW + timedelta(minutes=1)):  # twice the same day: still one sample
+    # two runs a minute apart in one hour (from NOW itself, the second run fell into the
+    # next hour's rollup when the module was imported in an hour's last minute)
+    hour = NOW.replace(minute=0, second=0, microsecond=0)
+    for moment in (hour, hour + timedelta(minutes=1)):  # twice the same day: one sample
         runs = run_collectors([CoverageCollector()], Context(district, backend_config, moment),
                               [sink])
         assert runs[0].ok and runs[0].points > 100
     with district.session() as session:
         samples = session.scalar(select(func.count()).select_from(KpiSample)
-                                 .where(KpiSample.day == NOW.date()))
+                                 .where(KpiSample.day == hour.date()))
         assert samples == runs[0].points
         rollup = session.scalar(select(TelemetryRollup).where(
             TelemetryRollup.measurement == "coverage",

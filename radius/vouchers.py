@@ -146,6 +146,10 @@ def create(session: Session, count: int, minutes: int, devices: int, batch: str,
     return vouchers
 
 
+# what redeem reads of a voucher, in this order (then whether the device holds a slot)
+_READ = ("id", "revoked_at", "valid_until", "first_used_at", "minutes")
+
+
 def _lookup() -> Select[Any]:
     """The voucher and whether this device holds a slot, in one round trip: the common
     case, a device logging in again, needs nothing else. Built once (Core, no ORM
@@ -153,17 +157,16 @@ def _lookup() -> Select[Any]:
     vouchers, devices = table(Voucher), table(VoucherDevice)
     known = select(devices.c.id).where(devices.c.voucher_id == vouchers.c.id,
                                        devices.c.mac == bindparam("mac")).exists()
-    return (select(vouchers.c.id, vouchers.c.revoked_at, vouchers.c.valid_until,
-                   vouchers.c.first_used_at, vouchers.c.minutes, known.label("known"))
+    return (select(*(vouchers.c[name] for name in _READ), known.label("known"))
             .where(vouchers.c.code == bindparam("code")))
 
 
 _LOOKUP = DriverStatement(_lookup())
 # PostgreSQL: a round's lookups of known devices, one statement (look_up_known)
 _PG_KNOWN = ColumnStatement(
-    "SELECT wanted.code, wanted.mac, voucher.id, voucher.revoked_at, voucher.valid_until, "
-    "voucher.first_used_at, voucher.minutes "
-    "FROM unnest(%(code)b::text[], %(mac)b::text[]) AS wanted (code, mac) "
+    "SELECT wanted.code, wanted.mac, "  # noqa: S608 - column names from _READ
+    + ", ".join(f"voucher.{name}" for name in _READ) +
+    " FROM unnest(%(code)b::text[], %(mac)b::text[]) AS wanted (code, mac) "
     "JOIN voucher ON voucher.code = wanted.code "
     "JOIN voucher_device ON voucher_device.voucher_id = voucher.id "
     "AND voucher_device.mac = wanted.mac", ("code", "mac"))

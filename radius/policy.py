@@ -157,7 +157,8 @@ def _device(attempt: LoginAttempt, nas: str) -> str:
     unknown = f"unknown@{nas}"
     if len(unknown) <= MAC_COLUMN:
         return unknown
-    return "unknown#" + hashlib.sha256(nas.encode()).hexdigest()[:MAC_COLUMN - 8]
+    digest = "unknown#"
+    return digest + hashlib.sha256(nas.encode()).hexdigest()[:MAC_COLUMN - len(digest)]
 
 
 BYPASS = "Call-Check"  # the Service-Type of a switch's MAC authentication bypass request

@@ -267,6 +267,45 @@ def fold(state: dict[str, Any] | None, event: AccountingEvent) -> dict[str, Any]
     return state
 
 
+# CoovaChilli names a session by the second it began and its connection's slot
+# ("%.8lld%.8x"): a device logged out and let in again within one second — a remembered
+# phone's MAC login right after its logout — gets its last session's id. A Start for a
+# session stopped before it (by its NAS's clock) is such a new session: the stopped row
+# keeps its history under a retired id and the new session opens. A late Start of the
+# session itself is older than its Stop, and is folded into it.
+def reuses_id(state: dict[str, Any], event: AccountingEvent) -> bool:
+    """Whether ``event`` opens a new session under a stopped session's id (pure)."""
+    return (event.status == "start" and state["stopped_at"] is not None
+            and event.received_at - timedelta(seconds=event.delay) >= state["stopped_at"])
+
+
+def retired_id(session_id: str, stopped_at: datetime) -> str:
+    """The id a stopped session keeps once a new one took its own: unique by when it
+    stopped, within the column's length."""
+    suffix = f"~{stopped_at:%Y%m%dT%H%M%S.%f}"
+    return session_id[:_KEPT_SESSION_ID - len(suffix)] + suffix
+
+
+_KEPT_SESSION_ID = kept_lengths(RadiusSession)["session_id"]
+SessionKey = tuple[str, str]  # (nas, session id)
+
+
+def fold_all(states: dict[SessionKey, dict[str, Any]],
+             events: Sequence[AccountingEvent]) -> list[dict[str, Any]]:
+    """Fold ``events`` into ``states`` (by key) in arrival order; the stopped sessions
+    whose id a new session took (:func:`reuses_id`), each under its retired id."""
+    retired = []
+    for event in events:
+        key = (event.nas, event.session_id)
+        state = states.get(key)
+        if state is not None and reuses_id(state, event):
+            retired.append({**state, "session_id": retired_id(
+                event.session_id, state["stopped_at"])})
+            state = None
+        states[key] = fold(state, event)
+    return retired
+
+
 def update_sessions(session: Session, events: list[AccountingEvent], sqlite: bool) -> None:
     """Bring the live-session rows up to date with new records, in arrival order.
     Accounting-On/-Off (the NAS rebooted) closes what that NAS had open before it."""
@@ -312,7 +351,6 @@ _PG_SESSION_ROWS = ColumnStatement.select(
 _PG_UPDATE_SESSIONS = ColumnStatement.update(_SESSIONS, "id", SESSION_FIELDS)
 _PG_INSERT_SESSIONS = ColumnStatement.insert(
     _SESSIONS, _INSERT_COLUMNS, "ON CONFLICT (nas, session_id) DO NOTHING RETURNING id")
-SessionKey = tuple[str, str]  # (nas, session id)
 
 
 def _locked_states(session: Session, keys: set[SessionKey],
@@ -354,25 +392,38 @@ def _write_sessions(session: Session, events: list[AccountingEvent], sqlite: boo
         return
     states = _locked_states(session, {(event.nas, event.session_id) for event in events},
                             sqlite)
-    for event in events:
-        key = (event.nas, event.session_id)
-        states[key] = fold(states.get(key), event)
-    known = [state for state in states.values() if state.get("id") is not None]
-    new = sorted((state for state in states.values() if state.get("id") is None),
-                 key=lambda state: (state["nas"], state["session_id"]))
-    if _write_states(session, known, new, sqlite) == len(new):
+    retired = fold_all(states, events)
+    if _write_folded(session, list(states.values()), retired, sqlite):
         return
     # Another process's round inserted some of these sessions after our read, and
     # committed (the insert waited for it): this round's records are folded into its
     # rows now. Folding our own records again into a row we inserted changes nothing
     # (counters are maxima, the rest the last record's), so all of them are re-read.
-    raced = _locked_states(session, {(state["nas"], state["session_id"]) for state in new},
-                           sqlite)
-    for event in events:
-        key = (event.nas, event.session_id)
-        if key in raced:
-            raced[key] = fold(raced[key], event)
-    _write_states(session, list(raced.values()), [], sqlite)
+    raced = _locked_states(session, {key for key, state in states.items()
+                                     if state.get("id") is None}, sqlite)
+    retired = fold_all(raced, [event for event in events
+                               if (event.nas, event.session_id) in raced])
+    _write_folded(session, list(raced.values()), retired, sqlite)
+
+
+_RENAME_SESSION = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("row_id")).values(
+    session_id=bindparam("new_session_id"))
+
+
+def _write_folded(session: Session, states: list[dict[str, Any]],
+                  retired: list[dict[str, Any]], sqlite: bool) -> bool:
+    """Write folded sessions: the stored ones back, the others inserted — a retired one
+    renamed first, so that its id is free for the new session; whether every insert was
+    made (False: another process's round inserted one of them first)."""
+    renamed = [{"row_id": state["id"], "new_session_id": state["session_id"]}
+               for state in retired if state.get("id") is not None]
+    if renamed:  # rare: only where a NAS reused a session's id (fold_all)
+        session.execute(_RENAME_SESSION, renamed)
+    everything = [*states, *retired]
+    known = [state for state in everything if state.get("id") is not None]
+    new = sorted((state for state in everything if state.get("id") is None),
+                 key=lambda state: (state["nas"], state["session_id"]))
+    return _write_states(session, known, new, sqlite) == len(new)
 
 
 # PostgreSQL's answer to two rounds each waiting for the other's rows (deadlock

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from citynet.db import Store
-from radius.accounting import AccountingEvent, store_batch
+from radius.accounting import AccountingEvent, retired_id, store_batch
 from radius.models import AccountingRecord, RadiusSession
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
@@ -132,6 +132,50 @@ def test_accounting_on_closes_what_its_nas_had_open_before_it(store: Store) -> N
     off = record("off", "", 50, username="")
     assert write(store, [off, replace(off, received_at=at(51), delay=1)]) == [True, False]
     assert sessions(store)["d"].stopped_at == at(50)
+
+
+def test_a_start_after_a_sessions_stop_under_its_id_is_a_new_session(store: Store) -> None:
+    """CoovaChilli's session id is the second and the connection's slot: a phone logged
+    out and let in again by its MAC within that second gets its last session's id."""
+    sms = record("start", "a", 0, username="13900139002", method="sms")
+    stop = record("stop", "a", 0, username="13900139002", method="sms",
+                  terminate_cause="User-Request")
+    mac = record("start", "a", 0, username="02-00-67-72-F7-EE", method="mac")
+    assert write(store, [sms]) == [True]
+    assert write(store, [stop]) == [True]
+    assert write(store, [mac]) == [True]
+    rows = sessions(store)
+    old = retired_id("a", at(0))
+    assert set(rows) == {"a", old}
+    assert (rows["a"].method, rows["a"].stopped_at) == ("mac", None)
+    assert (rows[old].method, rows[old].terminate_cause) == ("sms", "User-Request")
+    # the three in one batch, and the new session's own stop after them
+    told = write(store, [replace(sms, session_id="b"), replace(stop, session_id="b"),
+                         replace(mac, session_id="b"),
+                         replace(stop, session_id="b", username=mac.username, method="mac",
+                                 received_at=at(5), session_time=5)])
+    assert told == [True] * 4
+    rows = sessions(store)
+    assert (rows["b"].method, rows["b"].stopped_at, rows["b"].session_time) == (
+        "mac", at(5), 5)
+    assert rows[retired_id("b", at(0))].method == "sms"
+
+
+def test_a_late_start_of_a_stopped_session_is_folded_into_it(store: Store) -> None:
+    """A Start that was lost, then sent again after the session's Stop, is older than the
+    Stop by its Acct-Delay-Time: the same session, not a new one."""
+    assert write(store, [record("stop", "a", 10, session_time=8,
+                                terminate_cause="User-Request")]) == [True]
+    assert write(store, [record("start", "a", 12, delay=10)]) == [True]
+    rows = sessions(store)
+    assert set(rows) == {"a"}
+    assert (rows["a"].started_at, rows["a"].stopped_at) == (at(2), at(10))
+
+
+def test_a_retired_id_keeps_within_the_column() -> None:
+    long = "s" * 253
+    assert len(retired_id(long, at(0))) == 253
+    assert retired_id(long, at(0)) != retired_id(long, at(1))
 
 
 @pytest.mark.postgres

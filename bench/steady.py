@@ -14,6 +14,10 @@ Each prints the Access-Request p50/p99/max of every 15-s window (a lost request 
 citynet process at each window's end.
 
     .venv/bin/python bench/steady.py [--minutes 3] [--rate 300] [--only collectors]
+        [--fsync-probe]
+
+``--fsync-probe`` writes 4 KiB and fdatasyncs it beside the database every 20 ms and
+prints each window's fsync p99 and max: whether a slow RADIUS window is the disk's.
 
 `make soak` runs it for 30 minutes (the RSS curve the issue asks for).
 """
@@ -145,11 +149,33 @@ class Window:
     rss: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)  # each process's CPU seconds so far
     steal: float = 0.0  # the machine's steal seconds so far
+    fsync_ms: list[float] = field(default_factory=list)  # the probe's, if it ran
 
 
-def load(server: Server, rate: float, seconds: float) -> list[Window]:
+def probe_fsync(directory: Path, windows: list[Window], begin: float,
+                done: threading.Event) -> None:
+    """Every 20 ms, 4 KiB written and fdatasync'd in ``directory`` (the database's file
+    system), its latency kept in the window it began in."""
+    block = os.urandom(4096)
+    fd = os.open(directory / "fsync-probe", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        offset = 0
+        while not done.wait(0.02):
+            at = time.perf_counter()
+            os.pwrite(fd, block, offset)
+            os.fdatasync(fd)
+            windows[min(int((at - begin) // WINDOW), len(windows) - 1)].fsync_ms.append(
+                (time.perf_counter() - at) * 1000)
+            offset = (offset + 4096) % (1 << 20)  # a 1 MiB file, rewritten in turn
+    finally:
+        os.close(fd)
+
+
+def load(server: Server, rate: float, seconds: float,
+         probe: Path | None = None) -> list[Window]:
     """Paced Access- and Accounting-Requests (``rate`` of each per second); answers timed
-    per 15-s window by when the request was sent."""
+    per 15-s window by when the request was sent; the disk's fsync latency beside them,
+    in ``probe`` (a directory), if given."""
     windows = [Window() for _ in range(int(seconds // WINDOW) + 1)]
     # 8 source sockets: 2,048 ids a port, so an answer up to ~3 s late is still matched
     socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(SOCKETS)]
@@ -179,6 +205,10 @@ def load(server: Server, rate: float, seconds: float) -> list[Window]:
 
     receiver = threading.Thread(target=receive, daemon=True)
     receiver.start()
+    prober = threading.Thread(target=probe_fsync, args=(probe, windows, begin, done),
+                              daemon=True) if probe is not None else None
+    if prober is not None:
+        prober.start()
     interval = 1.0 / (2 * rate)
     sessions = 2000
     for i in range(int(2 * rate * seconds)):
@@ -219,6 +249,8 @@ def load(server: Server, rate: float, seconds: float) -> list[Window]:
         time.sleep(0.05)
     done.set()
     receiver.join()
+    if prober is not None:
+        prober.join()
     for at, _kind in pending.values():
         windows[min(int((at - begin) // WINDOW), len(windows) - 1)].lost += 1
     for sock in socks:
@@ -243,7 +275,7 @@ def report(label: str, windows: list[Window]) -> float:
     counted as LOST_MS)."""
     print(f"\n{label}")
     print(" window   auth p50   auth p99   auth max   acct p99   lost   RSS MiB per process"
-          "   CPU % per process   steal %")
+          "   CPU % per process   steal %   fsync p99/max ms")
     worst = 0.0
     before: list[float] = []
     stolen = 0.0
@@ -260,18 +292,22 @@ def report(label: str, windows: list[Window]) -> float:
         stolen = w.steal or stolen
         print(f" {n * WINDOW:5.0f} s {quantile(w.auth_ms, 50):8.2f} {p99:10.2f} "
               f"{max(w.auth_ms, default=0):10.2f} {quantile(w.acct_ms, 99):10.2f} "
-              f"{w.lost:6d}   {rss:20s}   {cpu:17s}   {steal}")
+              f"{w.lost:6d}   {rss:20s}   {cpu:17s}   {steal:7s}"
+              + (f"   {quantile(w.fsync_ms, 99):.2f}/{max(w.fsync_ms):.2f}"
+                 if w.fsync_ms else ""))
     every = [ms for w in windows for ms in with_lost(w)]
     print(f" whole run: auth p99 {quantile(every, 99):.2f} ms, worst 15-s window p99 "
           f"{worst:.2f} ms, lost {sum(w.lost for w in windows)}")
     return worst
 
 
-def run(label: str, busy: tuple[str, ...], minutes: float, rate: float) -> float:
+def run(label: str, busy: tuple[str, ...], minutes: float, rate: float,
+        fsync_probe: bool = False) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         server = start(Path(tmp), busy)
         try:
-            windows = load(server, rate, minutes * 60)
+            windows = load(server, rate, minutes * 60,
+                           Path(tmp) / "var" if fsync_probe else None)
         finally:
             stop(server.process)
         return report(label, windows)
@@ -283,6 +319,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300.0,
                         help="Access-Requests per second, and as many Accounting-Requests")
     parser.add_argument("--only", choices=("baseline", "collectors"))
+    parser.add_argument("--fsync-probe", action="store_true",
+                        help="time a 4 KiB write + fdatasync beside the database every 20 ms")
     parser.add_argument("--busy", default=",".join(COLLECTORS),
                         help="the collectors on their own intervals in the collectors run "
                         "(the rest wait an hour): to find which one a slow window is "
@@ -294,10 +332,10 @@ def main() -> None:
     results = {}
     if args.only != "collectors":
         results["baseline"] = run("baseline: collectors' intervals an hour", (),
-                                  args.minutes, args.rate)
+                                  args.minutes, args.rate, args.fsync_probe)
     if args.only != "baseline":
         results["collectors"] = run(f"collectors on their own intervals: {', '.join(busy)}",
-                                    busy, args.minutes, args.rate)
+                                    busy, args.minutes, args.rate, args.fsync_probe)
     if len(results) == 2:
         ratio = results["collectors"] / results["baseline"]
         print(f"\nworst window p99: collectors {results['collectors']:.2f} ms, baseline "

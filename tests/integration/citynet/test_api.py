@@ -123,6 +123,11 @@ def test_the_api_answers_as_documented(case: Case, api: Api) -> None:
         # a record whose key ends in ".json" has its editor form at the same address,
         # so OPTIONS also lists the form's POST
         excluded.append(allow_header_conformance)
+    # schemathesis puts a generated path value into the path as it is: a '?' or '#' in
+    # it (from a value such as ['?']) would begin the query or the fragment, and
+    # werkzeug's client refuses the request; an HTTP client percent-encodes them
+    case.path_parameters = {name: str(value).replace("?", "%3F").replace("#", "%23")
+                            for name, value in (case.path_parameters or {}).items()}
     case.operation.schema.app = api.app  # for the checks' own probes (ignored_auth)
     case.call_and_validate(headers={"Authorization": f"Bearer {api.token}"},
                            excluded_checks=excluded or None, app=api.app)

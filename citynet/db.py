@@ -105,7 +105,7 @@ class DriverStatement:
              work: Callable[[Any, str, list[Any]], Any]) -> tuple[Any, list[Convert]]:
         """``work(cursor, sql, parameters of each row)`` (:func:`_on_driver`), and the
         result columns' conversions."""
-        connection = _connection(session)
+        connection = connection_of(session)
         dialect = connection.dialect
         sql, binds, results = self._for(dialect)
         parameters = [self._parameters(binds, row, dialect.positional) for row in rows]
@@ -259,7 +259,7 @@ class ColumnStatement:
 
     def _run(self, session: Session | Connection, columns: Mapping[str, Sequence[Any]],
              work: Callable[[Any, str, dict[str, list[Any]]], Any]) -> Any:
-        connection = _connection(session)
+        connection = connection_of(session)
         if connection.dialect.name != "postgresql":
             raise TypeError("a ColumnStatement runs on PostgreSQL only")
         parameters = {name: list(columns[name]) for name in self.names}
@@ -315,10 +315,24 @@ def _element(kind: Any) -> str:
     raise TypeError(f"no array type for {kind!r}")
 
 
-def _connection(session: Session | Connection) -> Connection:
-    """The session's connection (or the connection: :meth:`Store.statement`'s commits
-    each statement)."""
-    return session.connection() if isinstance(session, Session) else session
+def connection_of(session: Session | Connection) -> Connection:
+    """The connection of the session's transaction (or the connection:
+    :meth:`Store.statement`'s commits each statement). Remembered for the transaction:
+    a RADIUS round runs a dozen statements on the driver, and ``Session.connection()``
+    finds the same connection each time through several layers of state checks."""
+    if not isinstance(session, Session):
+        return session
+    transaction = session.get_transaction()
+    held = session.info.get(_CONNECTION)
+    if (transaction is not None and held is not None and held[0] is transaction
+            and transaction.is_active):
+        return cast(Connection, held[1])
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
+
+
+_CONNECTION = "citynet.connection"  # session.info: (its transaction, its connection)
 
 
 def _on_driver(connection: Connection, sql: str, work: Callable[[Any], Any]) -> Any:
@@ -364,7 +378,7 @@ def exclusive(session: Session, name: str) -> None:
     if held.get(name) is transaction:
         return
     held[name] = transaction
-    connection = session.connection()
+    connection = connection_of(session)
     if connection.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         connection.execute(_ADVISORY_LOCK, {"key": key})

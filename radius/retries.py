@@ -40,7 +40,15 @@ from sqlalchemy import Boolean, String, Text, bindparam, delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, ColumnStatement, DriverStatement, Store, UtcDateTime, table
+from citynet.db import (
+    Base,
+    ColumnStatement,
+    DriverStatement,
+    Store,
+    UtcDateTime,
+    connection_of,
+    table,
+)
 from citynet.telemetry import Context, Point
 from radius.decisions import Decision
 
@@ -124,7 +132,7 @@ _PG_GIVE_UP = ColumnStatement.delete(_DECIDED, "request_key")
 
 
 def _on_postgresql(session: Session) -> bool:
-    return session.connection().dialect.name == "postgresql"
+    return connection_of(session).dialect.name == "postgresql"
 
 
 def claim(session: Session, keys: Collection[str],

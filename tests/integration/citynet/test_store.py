@@ -322,3 +322,32 @@ def test_a_driver_statement_run_for_each_row_says_what_each_run_did(store: Store
         assert found == [(at, False), None, (at, True)]
         assert all(isinstance(row[1], bool) for row in found if row is not None)
         assert find.first_of_each(session, []) == []
+
+
+def test_a_transactions_connection_is_asked_for_once_and_not_kept_past_it(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``connection_of``: the statements of one transaction ask the session for its
+    connection once (a RADIUS round runs a dozen on the driver); the session's next
+    transaction, after a commit or a rollback, is given its own — a write made on it is
+    the new transaction's, undone with it."""
+    asked: list[Session] = []
+    real = Session.connection
+
+    def counted(self: Session, *args: Any, **kwargs: Any) -> Any:
+        asked.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "connection", counted)
+    with Session(store.engine) as session:
+        first = db.connection_of(session)
+        assert db.connection_of(session) is first and len(asked) == 1
+        set_meta(session, "kept", "1")
+        session.commit()
+        second = db.connection_of(session)
+        assert second is not first and len(asked) == 2
+        assert db.connection_of(session) is second
+        second.execute(text("DELETE FROM citynet_meta WHERE key = 'kept'"))
+        session.rollback()
+        assert db.connection_of(session) is not second
+        assert get_meta(session, "kept") == "1"
+

@@ -369,8 +369,9 @@ def exclusive(session: Session, name: str) -> None:
     """Hold ``name`` until this transaction ends, across processes: for check-then-write
     rules (a daily budget) that one conditional UPDATE cannot express. PostgreSQL: a
     transaction-scoped advisory lock on the name. SQLite: the database's write lock,
-    taken now by a write that changes nothing — SQLite has one writer at a time, so the
-    reads that follow see every committed write and no other writer can slip in."""
+    taken now — by beginning the transaction IMMEDIATE, or, once it has begun, by a
+    write that changes nothing — SQLite has one writer at a time, so the reads that
+    follow see every committed write and no other writer can slip in."""
     # Held already in this transaction (on SQLite the record writer takes the chain's
     # lock first, then the chain takes it again): nothing to do. Core on the session's
     # connection, not the ORM: the record writer takes this lock for every batch.
@@ -382,11 +383,18 @@ def exclusive(session: Session, name: str) -> None:
     if connection.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         connection.execute(_ADVISORY_LOCK, {"key": key})
+        return
+    driver = connection.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        # nothing written yet: the transaction begins holding the lock, in one call
+        # (where the driver would begin it before the touch, and parse its BEGIN anew)
+        _on_driver(connection, _BEGIN_WRITING, lambda cursor: cursor.execute(_BEGIN_WRITING))
     else:
         _TOUCH_META.many(session, [{}])
 
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_BEGIN_WRITING = "BEGIN IMMEDIATE"  # SQLite: a transaction that holds the write lock
 _HELD = "citynet.exclusive"  # session.info: lock name → the transaction that holds it
 _META = table(MetaEntry)
 _TOUCH_META = DriverStatement(update(_META).where(_META.c.key == "").values(

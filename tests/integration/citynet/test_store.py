@@ -351,3 +351,29 @@ def test_a_transactions_connection_is_asked_for_once_and_not_kept_past_it(
         assert db.connection_of(session) is not second
         assert get_meta(session, "kept") == "1"
 
+
+def test_on_sqlite_the_write_lock_begins_the_transaction_or_is_a_write_within_it(
+        sqlite_store: Store) -> None:
+    """``exclusive`` on SQLite: a transaction that has written nothing yet begins holding
+    the write lock (BEGIN IMMEDIATE, one call, no write); one that has written already
+    takes it by a write that changes nothing. Either way the lock is held to the end."""
+    traced: list[str] = []
+    for wrote_first in (False, True):
+        with sqlite_store.session() as session:
+            if wrote_first:
+                set_meta(session, "before", "1")
+                session.flush()
+            driver: Any = db.connection_of(session).connection.driver_connection
+            driver.set_trace_callback(traced.append)
+            try:
+                db.exclusive(session, "ledger.x")
+                db.exclusive(session, "ledger.x")
+            finally:
+                driver.set_trace_callback(None)
+        if not wrote_first:
+            assert traced == ["BEGIN IMMEDIATE"]
+        else:
+            assert len(traced) == 1 and traced[0].startswith("UPDATE citynet_meta")
+        traced.clear()
+    with sqlite_store.session() as session:
+        assert get_meta(session, "before") == "1"

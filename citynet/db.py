@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,10 +27,11 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    bindparam,
     create_engine,
     event,
+    func,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -381,8 +383,7 @@ def exclusive(session: Session, name: str) -> None:
     held[name] = transaction
     connection = connection_of(session)
     if connection.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-        connection.execute(_ADVISORY_LOCK, {"key": key})
+        _ADVISORY_LOCK.first(connection, {"key": _lock_key(name)})
         return
     driver = connection.connection.driver_connection
     if driver is not None and not driver.in_transaction:
@@ -393,7 +394,14 @@ def exclusive(session: Session, name: str) -> None:
         _TOUCH_META.many(session, [{}])
 
 
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+@lru_cache(maxsize=64)  # a handful of lock names, each taken again and again
+def _lock_key(name: str) -> int:
+    """PostgreSQL's advisory lock key of a name: 64 bits of its SHA-256."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+_ADVISORY_LOCK = DriverStatement(select(func.pg_advisory_xact_lock(
+    bindparam("key", type_=BigInteger()))))
 _BEGIN_WRITING = "BEGIN IMMEDIATE"  # SQLite: a transaction that holds the write lock
 _HELD = "citynet.exclusive"  # session.info: lock name → the transaction that holds it
 _META = table(MetaEntry)

@@ -377,3 +377,31 @@ def test_on_sqlite_the_write_lock_begins_the_transaction_or_is_a_write_within_it
         traced.clear()
     with sqlite_store.session() as session:
         assert get_meta(session, "before") == "1"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_exclusive_holds_the_names_advisory_lock_to_the_end(
+        pg_database: str) -> None:
+    """``exclusive`` on PostgreSQL: the name's transaction-scoped advisory lock (by 64
+    bits of its SHA-256), which another transaction cannot take until this one ends."""
+    import hashlib
+
+    import psycopg
+
+    key = int.from_bytes(hashlib.sha256(b"ledger.x").digest()[:8], "big", signed=True)
+    store = Store(pg_database)
+    try:
+        with psycopg.connect(pg_database, autocommit=True) as other:
+            def other_can_take() -> bool:
+                taken = other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                if taken and taken[0]:
+                    other.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                return bool(taken and taken[0])
+
+            with store.session() as session:
+                db.exclusive(session, "ledger.x")
+                db.exclusive(session, "ledger.x")
+                assert not other_can_take()
+            assert other_can_take()
+    finally:
+        store.close()

@@ -88,12 +88,16 @@ def _unvalue(kind: str, value: object) -> object:
     return int(str(value)) if kind == "i" else str(value)
 
 
+# json.dumps with an option builds an encoder per call: made once, every login is kept
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def encode(decision: Decision) -> str:
     """A decision as stored (reply values keep their type: bytes, int, str)."""
-    return json.dumps({"attributes": {name: _value(value)
-                                      for name, value in decision.attributes.items()},
-                       "method": decision.method, "reason": decision.reason,
-                       "identity": decision.identity}, ensure_ascii=False)
+    return _JSON.encode({"attributes": {name: _value(value)
+                                        for name, value in decision.attributes.items()},
+                         "method": decision.method, "reason": decision.reason,
+                         "identity": decision.identity})
 
 
 def decode(accept: bool, stored: str) -> Decision:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,10 +27,11 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    bindparam,
     create_engine,
     event,
+    func,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -105,7 +107,7 @@ class DriverStatement:
              work: Callable[[Any, str, list[Any]], Any]) -> tuple[Any, list[Convert]]:
         """``work(cursor, sql, parameters of each row)`` (:func:`_on_driver`), and the
         result columns' conversions."""
-        connection = _connection(session)
+        connection = connection_of(session)
         dialect = connection.dialect
         sql, binds, results = self._for(dialect)
         parameters = [self._parameters(binds, row, dialect.positional) for row in rows]
@@ -259,7 +261,7 @@ class ColumnStatement:
 
     def _run(self, session: Session | Connection, columns: Mapping[str, Sequence[Any]],
              work: Callable[[Any, str, dict[str, list[Any]]], Any]) -> Any:
-        connection = _connection(session)
+        connection = connection_of(session)
         if connection.dialect.name != "postgresql":
             raise TypeError("a ColumnStatement runs on PostgreSQL only")
         parameters = {name: list(columns[name]) for name in self.names}
@@ -315,10 +317,24 @@ def _element(kind: Any) -> str:
     raise TypeError(f"no array type for {kind!r}")
 
 
-def _connection(session: Session | Connection) -> Connection:
-    """The session's connection (or the connection: :meth:`Store.statement`'s commits
-    each statement)."""
-    return session.connection() if isinstance(session, Session) else session
+def connection_of(session: Session | Connection) -> Connection:
+    """The connection of the session's transaction (or the connection:
+    :meth:`Store.statement`'s commits each statement). Remembered for the transaction:
+    a RADIUS round runs a dozen statements on the driver, and ``Session.connection()``
+    finds the same connection each time through several layers of state checks."""
+    if not isinstance(session, Session):
+        return session
+    transaction = session.get_transaction()
+    held = session.info.get(_CONNECTION)
+    if (transaction is not None and held is not None and held[0] is transaction
+            and transaction.is_active):
+        return cast(Connection, held[1])
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
+
+
+_CONNECTION = "citynet.connection"  # session.info: (its transaction, its connection)
 
 
 def _on_driver(connection: Connection, sql: str, work: Callable[[Any], Any]) -> Any:
@@ -355,8 +371,9 @@ def exclusive(session: Session, name: str) -> None:
     """Hold ``name`` until this transaction ends, across processes: for check-then-write
     rules (a daily budget) that one conditional UPDATE cannot express. PostgreSQL: a
     transaction-scoped advisory lock on the name. SQLite: the database's write lock,
-    taken now by a write that changes nothing — SQLite has one writer at a time, so the
-    reads that follow see every committed write and no other writer can slip in."""
+    taken now — by beginning the transaction IMMEDIATE, or, once it has begun, by a
+    write that changes nothing — SQLite has one writer at a time, so the reads that
+    follow see every committed write and no other writer can slip in."""
     # Held already in this transaction (on SQLite the record writer takes the chain's
     # lock first, then the chain takes it again): nothing to do. Core on the session's
     # connection, not the ORM: the record writer takes this lock for every batch.
@@ -364,15 +381,28 @@ def exclusive(session: Session, name: str) -> None:
     if held.get(name) is transaction:
         return
     held[name] = transaction
-    connection = session.connection()
+    connection = connection_of(session)
     if connection.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-        connection.execute(_ADVISORY_LOCK, {"key": key})
+        _ADVISORY_LOCK.first(connection, {"key": _lock_key(name)})
+        return
+    driver = connection.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        # nothing written yet: the transaction begins holding the lock, in one call
+        # (where the driver would begin it before the touch, and parse its BEGIN anew)
+        _on_driver(connection, _BEGIN_WRITING, lambda cursor: cursor.execute(_BEGIN_WRITING))
     else:
         _TOUCH_META.many(session, [{}])
 
 
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+@lru_cache(maxsize=64)  # a handful of lock names, each taken again and again
+def _lock_key(name: str) -> int:
+    """PostgreSQL's advisory lock key of a name: 64 bits of its SHA-256."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+_ADVISORY_LOCK = DriverStatement(select(func.pg_advisory_xact_lock(
+    bindparam("key", type_=BigInteger()))))
+_BEGIN_WRITING = "BEGIN IMMEDIATE"  # SQLite: a transaction that holds the write lock
 _HELD = "citynet.exclusive"  # session.info: lock name → the transaction that holds it
 _META = table(MetaEntry)
 _TOUCH_META = DriverStatement(update(_META).where(_META.c.key == "").values(

@@ -19,6 +19,7 @@ from citynet.db import (
     ColumnStatement,
     DriverStatement,
     MetaEntry,
+    connection_of,
     exclusive,
     get_meta,
     set_meta,
@@ -61,7 +62,8 @@ class Ledger:
             digest = chain.row_hash(previous, content)
             rows.append({"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
             previous = digest
-        if self._pg_insert_rows is not None and session.connection().dialect.name == "postgresql":
+        if self._pg_insert_rows is not None and (
+                connection_of(session).dialect.name == "postgresql"):
             # one statement, not one per row: the chain's lock is held until the commit
             self._pg_insert_rows.run(session, {name: [row[name] for row in rows]
                                                for name in self._pg_insert_rows.names})

@@ -40,7 +40,15 @@ from sqlalchemy import Boolean, String, Text, bindparam, delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, ColumnStatement, DriverStatement, Store, UtcDateTime, table
+from citynet.db import (
+    Base,
+    ColumnStatement,
+    DriverStatement,
+    Store,
+    UtcDateTime,
+    connection_of,
+    table,
+)
 from citynet.telemetry import Context, Point
 from radius.decisions import Decision
 
@@ -80,12 +88,16 @@ def _unvalue(kind: str, value: object) -> object:
     return int(str(value)) if kind == "i" else str(value)
 
 
+# json.dumps with an option builds an encoder per call: made once, every login is kept
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def encode(decision: Decision) -> str:
     """A decision as stored (reply values keep their type: bytes, int, str)."""
-    return json.dumps({"attributes": {name: _value(value)
-                                      for name, value in decision.attributes.items()},
-                       "method": decision.method, "reason": decision.reason,
-                       "identity": decision.identity}, ensure_ascii=False)
+    return _JSON.encode({"attributes": {name: _value(value)
+                                        for name, value in decision.attributes.items()},
+                         "method": decision.method, "reason": decision.reason,
+                         "identity": decision.identity})
 
 
 def decode(accept: bool, stored: str) -> Decision:
@@ -124,7 +136,7 @@ _PG_GIVE_UP = ColumnStatement.delete(_DECIDED, "request_key")
 
 
 def _on_postgresql(session: Session) -> bool:
-    return session.connection().dialect.name == "postgresql"
+    return connection_of(session).dialect.name == "postgresql"
 
 
 def claim(session: Session, keys: Collection[str],

@@ -322,3 +322,86 @@ def test_a_driver_statement_run_for_each_row_says_what_each_run_did(store: Store
         assert found == [(at, False), None, (at, True)]
         assert all(isinstance(row[1], bool) for row in found if row is not None)
         assert find.first_of_each(session, []) == []
+
+
+def test_a_transactions_connection_is_asked_for_once_and_not_kept_past_it(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``connection_of``: the statements of one transaction ask the session for its
+    connection once (a RADIUS round runs a dozen on the driver); the session's next
+    transaction, after a commit or a rollback, is given its own — a write made on it is
+    the new transaction's, undone with it."""
+    asked: list[Session] = []
+    real = Session.connection
+
+    def counted(self: Session, *args: Any, **kwargs: Any) -> Any:
+        asked.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "connection", counted)
+    with Session(store.engine) as session:
+        first = db.connection_of(session)
+        assert db.connection_of(session) is first and len(asked) == 1
+        set_meta(session, "kept", "1")
+        session.commit()
+        second = db.connection_of(session)
+        assert second is not first and len(asked) == 2
+        assert db.connection_of(session) is second
+        second.execute(text("DELETE FROM citynet_meta WHERE key = 'kept'"))
+        session.rollback()
+        assert db.connection_of(session) is not second
+        assert get_meta(session, "kept") == "1"
+
+
+def test_on_sqlite_the_write_lock_begins_the_transaction_or_is_a_write_within_it(
+        sqlite_store: Store) -> None:
+    """``exclusive`` on SQLite: a transaction that has written nothing yet begins holding
+    the write lock (BEGIN IMMEDIATE, one call, no write); one that has written already
+    takes it by a write that changes nothing. Either way the lock is held to the end."""
+    traced: list[str] = []
+    for wrote_first in (False, True):
+        with sqlite_store.session() as session:
+            if wrote_first:
+                set_meta(session, "before", "1")
+                session.flush()
+            driver: Any = db.connection_of(session).connection.driver_connection
+            driver.set_trace_callback(traced.append)
+            try:
+                db.exclusive(session, "ledger.x")
+                db.exclusive(session, "ledger.x")
+            finally:
+                driver.set_trace_callback(None)
+        if not wrote_first:
+            assert traced == ["BEGIN IMMEDIATE"]
+        else:
+            assert len(traced) == 1 and traced[0].startswith("UPDATE citynet_meta")
+        traced.clear()
+    with sqlite_store.session() as session:
+        assert get_meta(session, "before") == "1"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_exclusive_holds_the_names_advisory_lock_to_the_end(
+        pg_database: str) -> None:
+    """``exclusive`` on PostgreSQL: the name's transaction-scoped advisory lock (by 64
+    bits of its SHA-256), which another transaction cannot take until this one ends."""
+    import hashlib
+
+    import psycopg
+
+    key = int.from_bytes(hashlib.sha256(b"ledger.x").digest()[:8], "big", signed=True)
+    store = Store(pg_database)
+    try:
+        with psycopg.connect(pg_database, autocommit=True) as other:
+            def other_can_take() -> bool:
+                taken = other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                if taken and taken[0]:
+                    other.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                return bool(taken and taken[0])
+
+            with store.session() as session:
+                db.exclusive(session, "ledger.x")
+                db.exclusive(session, "ledger.x")
+                assert not other_can_take()
+            assert other_can_take()
+    finally:
+        store.close()

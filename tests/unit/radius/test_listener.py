@@ -261,3 +261,34 @@ def test_a_huawei_nas_gets_its_own_rate_attributes() -> None:
     assert got["Huawei-Input-Average-Rate"] == [1_000_000]
     assert got["Huawei-Output-Average-Rate"] == [4_000_000]
     assert got["WISPr-Bandwidth-Max-Up"] == [1_000_000]
+
+
+def test_each_round_counts_reach_the_metrics_and_labels_are_found_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a round counted reaches the metrics once, by event and by decision; a
+    label set's child is looked up once, not once a round."""
+    from prometheus_client import REGISTRY
+
+    from radius import listener
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    looked_up: list[tuple[str, ...]] = []
+    for metric in (listener.EVENTS, listener.DECISIONS):
+        real = metric.labels
+
+        def spy(*labels: str, real: Any = real) -> Any:
+            looked_up.append(labels)
+            return real(*labels)
+
+        monkeypatch.setattr(metric, "labels", spy)
+    before = (value("citynet_radius_events_total", event="accepted"),
+              value("citynet_radius_decisions_total", answer="accept", reason=""))
+    srv, _ = server()
+    for identifier in (1, 2, 3):
+        run(srv, access_request("ok", identifier=identifier))
+    assert (value("citynet_radius_events_total", event="accepted"),
+            value("citynet_radius_decisions_total", answer="accept", reason="")) == (
+        before[0] + 3, before[1] + 3)
+    assert sorted(looked_up) == [("accept", ""), ("accepted",), ("received",)]

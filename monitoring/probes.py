@@ -173,7 +173,10 @@ def _icmp(batch: dict[int, _Pending], timeout: float, echoes: int) -> dict[int, 
         pending.tried.append(f"icmp {echoes} echoes")
     sock = L3RawSocket()
     try:
-        answered, _unanswered = sock.sr(packets, timeout=timeout, verbose=0)
+        # chainCC: scapy swallows a KeyboardInterrupt while it waits for answers, and
+        # the collector's SIGTERM is one (citynet.process.stop_on_sigterm) — a
+        # collector stopped mid-probe ran on until killed 30 s later
+        answered, _unanswered = sock.sr(packets, timeout=timeout, verbose=0, chainCC=True)
     finally:
         sock.close()
     rtts: dict[int, list[float]] = defaultdict(list)
@@ -228,7 +231,8 @@ def _arp(pending: dict[int, _Pending], timeout: float) -> dict[int, ProbeResult]
             where[left.ip].append(index)
             left.tried.append(f"arp on {interface}")
         packets = [Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=ip) for ip in where]
-        answered, _unanswered = srp(packets, iface=interface, timeout=timeout, verbose=0)
+        answered, _unanswered = srp(packets, iface=interface, timeout=timeout, verbose=0,
+                                    chainCC=True)  # a stop stops it (see _icmp)
         for request, reply in answered:
             rtt_ms = _rtt_ms(request, reply)
             for index in where[str(request[ARP].pdst)]:

@@ -13,6 +13,7 @@ The probes run in the collector namespace, in a subprocess of this venv's Python
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,36 @@ def test_an_answering_host_is_up_by_icmp(network: Network) -> None:
         assert result["rtt_ms"] > 0
         assert result["loss"] == 0.0
         assert result["error"] == ""
+
+
+INTERRUPTED_PROBE = """
+import signal, sys
+from monitoring.probes import Target, probe
+def stop(_signum, _frame):  # as citynet.process.stop_on_sigterm does
+    raise KeyboardInterrupt
+signal.signal(signal.SIGALRM, stop)
+signal.setitimer(signal.ITIMER_REAL, float(sys.argv[2]))
+try:
+    probe([Target("ap:probed", sys.argv[1], ())], timeout=5, concurrency=1)
+except KeyboardInterrupt:
+    print("stopped")
+else:
+    print("probed to the end")
+"""
+
+
+@pytest.mark.parametrize(("address", "after"), [
+    ("10.213.2.2", 0.5),  # ignores ICMP: the stop comes while the echoes wait
+    ("10.213.1.99", 2.0),  # nothing there: "host unreachable" at once, then ARP waits
+], ids=["echoes", "arp"])
+def test_a_stop_while_a_probe_waits_stops_it(network: Network, address: str,
+                                             after: float) -> None:
+    """A collector's SIGTERM is a KeyboardInterrupt (citynet.process.stop_on_sigterm):
+    one that comes while a probe waits for answers stops it, where scapy by itself
+    swallows it — the collector ran on until killed 30 s later."""
+    done = network.lab.run(network.collector, [sys.executable, "-c", INTERRUPTED_PROBE,
+                                               address, str(after)])
+    assert done.stdout.strip() == "stopped", done.stderr
 
 
 def test_a_host_ignoring_icmp_is_up_by_tcp(network: Network) -> None:

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -369,6 +371,9 @@ def banner_lines(entries: list[BannerLine]) -> list[str]:
 
 
 def main() -> None:
+    # `kill -USR1 PID` writes every thread's stack to stderr (the log): where a process
+    # that does not stop, or stalls, is waiting — without stopping it
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     cli.main(prog_name="citynet")
 
 

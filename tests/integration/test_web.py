@@ -35,6 +35,12 @@ from tests.support import (
 )
 
 
+def children(pid: int) -> list[int]:
+    """The process's children (Linux)."""
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in found.read_text().split()] if found.exists() else []
+
+
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[FlaskClient]:
     config = make_config(tmp_path)
@@ -171,7 +177,13 @@ def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path:
             f"http://127.0.0.1:{port}/portal/?res=notyet&uamip=127.0.0.1&uamport={hotspot}&")
         gateway.close()
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # say where it waits: every thread's stack
+            for pid in [process.pid, *children(process.pid)]:
+                os.kill(pid, signal.SIGUSR1)
+            wait_until(lambda: "Thread 0x" in log.read_text(), "the stacks", timeout=10)
+            pytest.fail(f"the demo did not stop within 30 s:\n{log.read_text()}")
     finally:
         if process.poll() is None:
             process.kill()

@@ -156,3 +156,14 @@ def role_matrix(role: Any, calls: Iterable[tuple[Call, str]], ask: Callable[[Cal
         expected = allowed(call) if callable(allowed) else allowed
         assert status != 403 if expected is None else status in expected, (
             role, call, permission, status)
+
+
+def children(pid: int) -> list[int]:
+    """Children of every thread of ``pid`` (a restarted child is its watcher thread's)."""
+    found = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(p) for p in path.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return sorted(found)

@@ -27,18 +27,13 @@ from radius.wire import Code
 from tests.conftest import make_config
 from tests.support import (
     CITYNET,
+    children,
     free_port,
     http_answers,
     staff_login,
     status_server,
     wait_until,
 )
-
-
-def children(pid: int) -> list[int]:
-    """The process's children (Linux)."""
-    found = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in found.read_text().split()] if found.exists() else []
 
 
 @pytest.fixture

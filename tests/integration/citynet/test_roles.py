@@ -34,6 +34,7 @@ from tests.integration.radius.conftest import SECRET, add_nas
 from tests.support import (
     CITYNET,
     Flows,
+    children,
     csrf_in,
     free_port,
     http_answers,
@@ -43,17 +44,6 @@ from tests.support import (
 
 FLOWS = 16  # NAS sockets: the kernel spreads them over the listeners by their 4-tuple
 READY = b"Ctrl-C stops"
-
-
-def children(pid: int) -> list[int]:
-    """Children of every thread of ``pid`` (a restarted child is its watcher thread's)."""
-    found = []
-    for path in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(p) for p in path.read_text().split()]
-        except OSError:  # the thread ended meanwhile
-            continue
-    return sorted(found)
 
 
 class Serve:

@@ -17,7 +17,7 @@ import pytest
 from netmiko import ConfigInvalidException, ConnectHandler, NetmikoAuthenticationException
 
 from tests.lab.frr import FrrLab, Router, alive
-from tests.support import wait_until
+from tests.support import children, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -159,7 +159,3 @@ def test_stop_leaves_no_process_namespace_or_directory(tmp_path: Path) -> None:
     assert not lab.root.exists()
     assert not any(router.vty_dir.exists() for router in routers)
 
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()]

@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import CITYNET, free_port, http_answers, status_server, wait_until
+from tests.support import (
+    CITYNET,
+    children,
+    free_port,
+    http_answers,
+    status_server,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
 def alive(pid: int) -> bool:

@@ -39,6 +39,18 @@ class Flows:
             thread.join(timeout=max(1.0, self.deadline - time.monotonic()))
 
 
+def as_in_a_terminal(argv: list[str]) -> list[str]:
+    """``argv`` run with SIGINT's default action, as a terminal's Ctrl-C finds it.
+
+    A shell without job control starts a background job (``pytest ... &``) with SIGINT
+    ignored, its children inherit that, and Python then installs no KeyboardInterrupt
+    handler — a test that plays Ctrl-C would see its process ignore it. An exec shim
+    rather than ``preexec_fn``, which is unsafe in a process with threads."""
+    shim = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+            "os.execv(sys.argv[1], sys.argv[1:])")
+    return [sys.executable, "-c", shim, *argv]
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     """A port the OS says is free on 127.0.0.1 (TCP by default, SOCK_DGRAM for UDP)."""
     with socket.socket(socket.AF_INET, kind) as sock:

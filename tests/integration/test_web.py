@@ -27,6 +27,7 @@ from radius.wire import Code
 from tests.conftest import make_config
 from tests.support import (
     CITYNET,
+    as_in_a_terminal,
     children,
     free_port,
     http_answers,
@@ -150,8 +151,8 @@ def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path:
            "CITYNET_DEMO__HOTSPOT_PORT": str(hotspot)}  # every port of the demo moved
     log = tmp_path / "demo.log"
     with log.open("w") as out:
-        process = subprocess.Popen([CITYNET, "demo"], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(as_in_a_terminal([CITYNET, "demo"]), env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
         wait_until(lambda: http_answers(f"http://127.0.0.1:{port}/healthz"), "citynet demo",
                    process)

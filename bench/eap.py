@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from admission.eap import TlsFiles, eap_module
 from admission.md4 import nt_hash
 from bench.auth import SECRET, free_udp_port, wait_for_status
+from bench.portal import cpu_seconds
 from bench.rest import free_tcp_port
 from radius.freeradius import base_conf
 
@@ -137,6 +138,7 @@ class Slice:
     latencies: list[float] = field(default_factory=list)
     failed: int = 0
     seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # process → CPU seconds spent
 
 
 def citynet_env(tmp: Path, web_port: int, api_port: int) -> dict[str, str]:
@@ -231,8 +233,11 @@ def check_vlan(name: str, method: str, conf: Path, port: int) -> None:
                          f"{accept[1][:2000]}")
 
 
-def load(conf: Path, port: int, workers: int, seconds: float, into: Slice) -> None:
-    """``workers`` eapol_test loops for ``seconds``; adds to ``into``."""
+def load(conf: Path, port: int, workers: int, seconds: float, into: Slice,
+         processes: dict[str, int]) -> None:
+    """``workers`` eapol_test loops for ``seconds``; adds to ``into``, with the CPU each
+    of ``processes`` (name → pid) spent meanwhile."""
+    cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
@@ -254,6 +259,8 @@ def load(conf: Path, port: int, workers: int, seconds: float, into: Slice) -> No
     for thread in threads:
         thread.join()
     into.seconds += time.perf_counter() - begin
+    for name, pid in processes.items():
+        into.cpu[name] = into.cpu.get(name, 0.0) + cpu_seconds(pid) - cpu_before[name]
 
 
 def describe(name: str, done: Slice) -> str:
@@ -262,7 +269,9 @@ def describe(name: str, done: Slice) -> str:
     q = statistics.quantiles(done.latencies, n=100)
     return (f"{name:<22} {len(done.latencies) / done.seconds:7.1f} logins/s   "
             f"p50 {q[49] * 1000:6.0f} ms  p95 {q[94] * 1000:6.0f} ms   "
-            f"accepted {len(done.latencies)}, failed {done.failed}")
+            f"accepted {len(done.latencies)}, failed {done.failed}"
+            + "".join(f"\n{'':<24}CPU of {process}: {spent / len(done.latencies) * 1000:.2f} "
+                      f"ms a login" for process, spent in done.cpu.items()))
 
 
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -318,11 +327,15 @@ def main() -> None:
             for method in METHODS:
                 for name, port in ports.items():
                     check_vlan(name, method, confs[method], port)
+            # what each server's processes spend per login: citynet's share, directly
+            watched = {"FreeRADIUS alone": {"FreeRADIUS": servers[0].pid},
+                       "FreeRADIUS + citynet": {"FreeRADIUS": servers[1].pid,
+                                                "citynet serve": web.pid}}
             for method in METHODS:
                 for _round in range(args.rounds):
                     for name, port in ports.items():
                         load(confs[method], port, args.workers, args.seconds / args.rounds,
-                             results[method, name])
+                             results[method, name], watched[name])
         finally:
             for process in (*servers, web):
                 process.terminate()

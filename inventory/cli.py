@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any
 
 import click
@@ -280,8 +282,8 @@ ALLOW_SHORT_SECRET = click.option(
 @nas.command("add")
 @click.argument("name")
 @click.option("--ip", required=True, help="IP address or CIDR network the requests come from.")
-@click.option("--secret", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Shared secret (prompted for if not given, so it stays out of history).")
+@click.option("--secret", help="Shared secret (asked for if not given, so it stays out of "
+              "history; made and shown once if standard input gives none).")
 @click.option("--vendor", default="other", show_default=True,
               help="coovachilli, huawei, h3c, ruijie, cisco, mikrotik or other")
 @click.option("--hotspot", "hotspots", multiple=True, help="Hotspot it serves (repeatable).")
@@ -317,6 +319,11 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     """
     if portal_protocol and portal_port is None:
         portal_port = DEFAULT_PORTAL_PORT
+    made = None
+    if secret is None:
+        secret = _given_secret()
+    if secret is None:
+        secret = made = token_urlsafe(24)
     given = {"name": name, "address": ip, "secret": secret, "vendor": vendor,
              "policy": policy, "hotspots": list(hotspots),
              "message_authenticator": message_authenticator, "uam_secret": uam_secret,
@@ -332,6 +339,23 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
         _store_nas(session, runtime.box(create=True), name, None,
                    {key: value for key, value in given.items() if value is not None})
     click.echo(_("added NAS %(name)s (%(ip)s)", name=name, ip=ip))
+    if made is not None:
+        click.echo(_("its shared secret, made for it (shown once: set the same on the NAS): "
+                     "%(secret)s", secret=made))
+
+
+def _given_secret() -> str | None:
+    """The shared secret asked for (hidden, twice) at a terminal; otherwise the first line
+    of standard input (a second, if any, must match it) — None when it gives none, as a
+    script run with nothing to read does: `nas add` then makes a strong one."""
+    if sys.stdin.isatty():
+        return str(click.prompt(_("Secret"), hide_input=True, confirmation_prompt=True))
+    lines = [line for line in sys.stdin.read().splitlines() if line]
+    if not lines:
+        return None
+    if len(lines) > 1 and lines[1] != lines[0]:
+        raise CitynetError(_("the two secrets given do not match"))
+    return lines[0]
 
 
 @nas.command("set")

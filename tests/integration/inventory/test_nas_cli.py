@@ -156,3 +156,18 @@ def test_an_ac_with_its_own_redirect_parameter_names(nas: Nas) -> None:
     assert "--portal-parameters: 'colour=red': give role=name pairs" in refused
     refused = nas("set", "ac-2", "--portal-parameters", "url=a,url=b", code=1)
     assert "url named twice" in refused
+
+
+def test_a_secret_is_read_from_standard_input_or_made_when_it_gives_none(nas: Nas) -> None:
+    """The issue's own command line has no --secret: run from a script with nothing to
+    read, `nas add` makes a strong secret and shows it once; piped, it reads it."""
+    said = nas("add", "ac-1", "--ip", "10.20.0.1", "--vendor", "huawei",
+               "--portal-protocol", "huawei-v2", "--portal-secret", OTHER, input="")
+    made = said.split("set the same on the NAS): ")[1].strip()
+    assert len(made) >= 32 and nas.secret_of("ac-1") == made
+    assert made not in str(nas.audited())  # the audit says "changed", never the secret
+    nas("add", "ac-2", "--ip", "10.20.0.2", input=f"{LONG}\n")  # one line piped in
+    assert nas.secret_of("ac-2") == LONG
+    refused = nas("add", "ac-3", "--ip", "10.20.0.3", input=f"{LONG}\n{OTHER}\n", code=1)
+    assert "the two secrets given do not match" in refused
+    assert "ac-3" not in nas("list")

@@ -28,7 +28,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from citynet.web import store
-from portal import visit
+from portal import uam, visit
 from radius import grants, usage
 from radius.models import RadiusSession
 from radius.profiles import LIMITS
@@ -99,6 +99,23 @@ def open_session(db: Session, who: Asker, now: datetime,
         if found.updated_at > now - usage.stale_after(interim_of(found.nas)):
             return found
     return None
+
+
+def device_mac(handoff: uam.Handoff | None) -> str:
+    """The device's MAC as its NAS vouches for it: only that may the portal act on
+    without the device's cookie (its status, forgetting it, holding its guesses). A UAM
+    hand-off's, signed; for a Portal-protocol AC, whose redirect anyone can fill in, the
+    MAC of the session the AC itself accounted for this address (the browser's own,
+    checked on arrival) at that AC — none before the AC logged the device in; none from
+    a web-auth controller."""
+    if handoff is None:
+        return ""
+    if handoff.ac:
+        with store().session() as db:
+            found = open_session(db, Asker(ip=handoff.ip, nas=handoff.nasid),
+                                 datetime.now(UTC), visit.interim_of)
+        return normal_mac(found.calling_station) if found is not None else ""
+    return normal_mac(handoff.mac) if handoff.signed else ""
 
 
 def _query(who: Asker, now: datetime) -> Select[RadiusSession]:

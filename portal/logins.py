@@ -44,10 +44,13 @@ LOGINS = metrics.counter("citynet_portal_logins", "portal logins handed to the N
                          "method (voucher, sms, totp, mac)", ["method"])
 
 def _remembered_owner(handoff: uam.Handoff | None) -> str | None:
-    """Whose remembered device this browser is: the NAS vouches for the MAC and the
-    browser shows the cookie set at the login that remembered it (a cloned MAC in a
-    fresh browser is nobody's here)."""
-    mac = visit.device_mac(handoff)
+    """Whose remembered device this browser is: the browser shows the cookie set at the
+    login that remembered it, for the MAC its NAS vouches for (a cloned MAC in a fresh
+    browser is nobody's here). A Portal-protocol AC vouches for no MAC before its login:
+    there the cookie checks the redirect's, and the login's RADIUS token is bound to it,
+    so a MAC typed into the redirect fails at the AC's own Access-Request."""
+    mac = capport.device_mac(handoff) or (
+        normal_mac(handoff.mac) if handoff is not None and handoff.ac else "")
     device_id = device_cookie.remembrance(visit.portal().device_key,
                                           request.cookies.get(device_cookie.NAME, ""), mac)
     if device_id is None:
@@ -93,13 +96,13 @@ def voucher() -> BaseResponse | tuple[str, int]:
     # the device's MAC and address only as a NAS vouched for them (a signed hand-off):
     # an unsigned one could name anyone's, or a new one at each try; RADIUS holds by
     # what the controller itself sends
-    client_ip = handoff.ip if handoff.signed else ""
+    client_ip = handoff.ip if handoff.address_vouched else ""
     code = vouchers.normalise(request.form.get("code", ""))
     # the hold check and the consent on one connection, each statement committed by
     # itself (Store.statement): a unit of work of its own for a read of one query cost
     # as much as the query
     with store().statement() as db:
-        held = guesses.held(db, handoff.nasid, visit.device_mac(handoff), client_ip,
+        held = guesses.held(db, handoff.nasid, capport.device_mac(handoff), client_ip,
                             datetime.now(UTC))
         if held is None and code is not None:
             consent.record(db, code, bool(request.form.get("location")), datetime.now(UTC))
@@ -244,22 +247,27 @@ def _logged_in(handoff: uam.Handoff, phone: str, method: str,
         if wants and mac and terms.remember_days and handoff.signed:
             _keep_device_cookie(remembered.remember(db, mac, phone, terms.remember_days))
         token = tokens.issue(db, box, phone, method, mac)  # method goes into the records
+    # an AC's redirect vouches for no MAC: remembered once the AC logged it in, its own
+    # Access-Request having carried the MAC the token is bound to
+    remember_at_ac = (phone, terms.remember_days) if (
+        wants and mac and terms.remember_days and handoff.ac) else None
     visit.renew_session()
     session["phone"] = phone
     # enrolling an authenticator app needs a number just proven by SMS, not a remembered
     # device (a MAC can be cloned) nor the app itself
     session["may_enrol"] = method == "sms"
     LOGINS.labels(method).inc()
-    return _to_logon(handoff, phone, token)
+    return _to_logon(handoff, phone, token, remember_at_ac)
 
 
-def _to_logon(handoff: uam.Handoff, username: str,
-              password: str) -> BaseResponse | tuple[str, int]:
+def _to_logon(handoff: uam.Handoff, username: str, password: str,
+              remember_at_ac: tuple[str, int] | None = None) -> BaseResponse | tuple[str, int]:
     """Hand the login to the NAS: UAM's /logon with a CHAP response, a Portal-protocol
-    AC's login over UDP, or — for a controller with its own web-auth — a form the
-    browser posts to its login URL."""
+    AC's login over UDP (``remember_at_ac``: the phone and days to remember the device
+    for once the AC logged it in), or — for a controller with its own web-auth — a form
+    the browser posts to its login URL."""
     if handoff.ac:
-        return _through_ac(handoff, username, password)
+        return _through_ac(handoff, username, password, remember_at_ac)
     if handoff.login_url:
         return render_template("portal/handover.html", action=handoff.login_url,
                                fields=formauth.fields(handoff, username, password)), 200
@@ -272,8 +280,8 @@ AC_REFUSALS = {LoginOutcome.REJECTED: "ac_rejected", LoginOutcome.BUSY: "ac_busy
                LoginOutcome.NO_ANSWER: "ac_no_answer", LoginOutcome.FAILED: "ac_failed"}
 
 
-def _through_ac(handoff: uam.Handoff, username: str,
-                password: str) -> BaseResponse | tuple[str, int]:
+def _through_ac(handoff: uam.Handoff, username: str, password: str,
+                remember: tuple[str, int] | None) -> BaseResponse | tuple[str, int]:
     """The portal logs the device in at its AC (Portal protocol); the AC asks RADIUS."""
     portal = visit.portal()
     endpoint = portal.acs.get().by_name(handoff.ac)
@@ -281,12 +289,16 @@ def _through_ac(handoff: uam.Handoff, username: str,
         log.warning("portal: AC %s is no longer registered for the Portal protocol",
                     handoff.ac)
         return _login_error("ac_failed", 503)
-    device = capport.Asker(ip=handoff.ip, mac=visit.device_mac(handoff), nas=handoff.nasid)
+    device = capport.Asker(ip=handoff.ip, mac=capport.device_mac(handoff), nas=handoff.nasid)
     answer = aclogin.login(portal.ac_client, endpoint, device, username, password,
                            user_mac=_mac_octets(handoff.mac), store=store(),
                            interim_of=visit.interim_of)
     if answer.outcome == LoginOutcome.LOGGED_IN:
         session[visit.AC_ONLINE] = handoff.ip  # the success page may say so (online.py)
+        if remember is not None:
+            with store().session() as db:
+                _keep_device_cookie(remembered.remember(db, normal_mac(handoff.mac),
+                                                        *remember))
         return redirect(url_for(".success"), code=303)
     log.info("portal: AC %s did not log %s in: %s %s", handoff.ac, handoff.ip,
              answer.outcome, answer.text[:200])

@@ -48,7 +48,7 @@ def status() -> str:
     handoff = visit.handoff()
     live = _live_session(handoff)
     terms = visit.terms(handoff)
-    mac = visit.device_mac(handoff)
+    mac = capport.device_mac(handoff)
     now = datetime.now(UTC)
     with store().session() as db:
         owner = remembered.owner(db, mac, now) if mac else None
@@ -60,8 +60,8 @@ def status() -> str:
 
 
 def _live_session(handoff: uam.Handoff | None) -> RadiusSession | None:
-    """The device's open session at its NAS (its MAC as the signed hand-off names it)."""
-    mac = visit.device_mac(handoff)
+    """The device's open session at its NAS (its MAC as the NAS vouches for it)."""
+    mac = capport.device_mac(handoff)
     if handoff is None or not mac:
         return None
     with store().session() as db:
@@ -98,7 +98,7 @@ def _logout_at_ac(handoff: uam.Handoff) -> BaseResponse:
 @visit.blueprint.post("/forget")
 def forget() -> BaseResponse:
     handoff = visit.need_handoff(login=False)
-    mac = visit.device_mac(handoff)
+    mac = capport.device_mac(handoff)
     if mac:
         with store().session() as db:
             remembered.forget(db, mac, "forgotten by its owner")

@@ -53,12 +53,17 @@ class Handoff:
 
     @property
     def signed(self) -> bool:
-        """The NAS vouched for it: a UAM hand-off is read only after its md checked; a
-        web-auth controller's redirect carries no signature. A Portal-protocol AC's
-        redirect is not signed either, but the login goes through that AC for that
-        address, and the RADIUS token is bound to the MAC the AC itself reports
-        (portal.achandoff), so its MAC counts as vouched for."""
-        return not self.login_url
+        """The NAS vouched for its address and MAC: a UAM hand-off is read only after its
+        md checked. Neither a web-auth controller's redirect nor a Portal-protocol AC's is
+        signed: anyone can type a usermac (an AC's MAC is known only from what the AC
+        itself reports, :func:`portal.capport.device_mac`)."""
+        return not self.login_url and not self.ac
+
+    @property
+    def address_vouched(self) -> bool:
+        """Its user address is the browser's own: signed (UAM), or an AC's redirect whose
+        address the arrival checked against the request's (portal.arrival)."""
+        return self.signed or bool(self.ac)
 
     @property
     def can_log_in(self) -> bool:

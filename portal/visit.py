@@ -34,7 +34,6 @@ from portal.acclient import AcClient, Drops, Timing
 from portal.acnas import AcDirectory
 from portal.senders import Dispatcher, HttpGateway, Outbox, Sender
 from radius.profiles import DEFAULT, ProfileBook, Terms
-from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +228,3 @@ def need_handoff(login: bool = True) -> uam.Handoff:
     if saved is None or (login and not saved.can_log_in):
         abort(409, "no hotspot hand-off in this session: reconnect to the WiFi")
     return saved
-
-
-
-def device_mac(handoff: uam.Handoff | None) -> str:
-    """The device's MAC when the NAS vouched for it (a signed hand-off): only then may
-    the portal act on what is remembered for that MAC."""
-    return normal_mac(handoff.mac) if handoff is not None and handoff.signed else ""
-

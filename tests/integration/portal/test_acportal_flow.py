@@ -9,6 +9,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,10 +23,12 @@ from citynet.db import Store
 from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS
+from portal import device_cookie
 from portal.acportal import PacketType
 from portal.acservice import AcNoticeService
-from radius import vouchers
+from radius import remembered, vouchers
 from radius.models import RadiusSession
+from radius.records import normal_mac
 from radius.service import RadiusService
 from tests.fakes.ac import FakeAc
 
@@ -230,6 +233,67 @@ def test_sms_login_then_one_tap_for_the_remembered_device(hotspot: AcHotspot) ->
     assert again.status_code == 303 and again.location.endswith("/portal/success")
     assert hotspot.ac.online[USER_IP].name == "13800138000"
     assert hotspot.ac.radius_logins == 2
+
+
+def sms_login(phone: Phone, number: str = "13800138000", **form: str) -> Any:
+    phone.get("/portal/sms")
+    sent = phone.post("/portal/sms", phone=number, consent="1")
+    phone.get(sent.location)
+    portal = phone.hotspot.app.extensions["citynet.portal"]
+    portal.sender.drain()
+    [latest, *_] = portal.outbox.recent(10)
+    code = re.search(r"\b(\d{6})\b", latest["text"])
+    assert code is not None
+    return phone.post("/portal/sms/code", code=code.group(1), **form)
+
+
+def remembered_for(hotspot: AcHotspot, mac: str) -> str | None:
+    with hotspot.store.session() as session:
+        return remembered.owner(session, normal_mac(mac), datetime.now(UTC))
+
+
+def test_a_usermac_typed_into_the_redirect_reaches_nobodys_device(
+        hotspot: AcHotspot) -> None:
+    """An AC's redirect is not signed: a phone that arrives with another device's MAC in
+    ``usermac`` (its own address, so the arrival lets it in) sees nothing of that
+    device's session and cannot forget its remembrance — only what the AC itself
+    accounted for this address counts."""
+    victim = Phone(hotspot)
+    victim.arrive()
+    assert sms_login(victim, remember="1").status_code == 303
+    assert eventually(lambda: len(hotspot.open_sessions()) == 1)
+    assert remembered_for(hotspot, MAC) == "13800138000"
+    victim.get("/portal/status")  # its own: the session the AC accounted, the remembrance
+    assert "/portal/forget" in victim.page and "<dl>" in victim.page
+    attacker = Phone(hotspot)
+    attacker.browser.environ_base["REMOTE_ADDR"] = "10.30.0.99"
+    # the AC knows the attacker's own MAC; the redirect it is shown is edited
+    url = hotspot.ac.redirect_url("http://localhost/portal/", "10.30.0.99", "AA-BB-CC-DD-EE-99")
+    assert attacker.get(url.replace("AA-BB-CC-DD-EE-99", MAC)).status_code == 200
+    attacker.get("/portal/status")
+    assert "/portal/forget" not in attacker.page and "<dl>" not in attacker.page  # no session
+    attacker.post("/portal/forget")
+    assert remembered_for(hotspot, MAC) == "13800138000"
+    # nor can it log in as the remembered device without the cookie, or with it: the
+    # AC's Access-Request carries its real MAC, which the one-time token is not bound to
+    assert 'action="/portal/device"' not in attacker.get(url.replace(
+        "AA-BB-CC-DD-EE-99", MAC)).get_data(as_text=True)
+    stolen = victim.browser.get_cookie(device_cookie.NAME, path="/portal")
+    assert stolen is not None
+    attacker.browser.set_cookie(device_cookie.NAME, stolen.value, path="/portal")
+    attacker.get(url.replace("AA-BB-CC-DD-EE-99", MAC))
+    assert 'action="/portal/device"' in attacker.page  # the cookie fits the typed MAC
+    assert attacker.post("/portal/device").status_code == 400  # the AC's RADIUS refused
+    assert "10.30.0.99" not in hotspot.ac.online
+
+
+def test_a_device_is_remembered_only_once_the_ac_logged_it_in(hotspot: AcHotspot) -> None:
+    hotspot.ac.drop_answers[PacketType.ACK_AUTH] = 3  # the AC never answers the login
+    phone = Phone(hotspot)
+    phone.arrive()
+    assert sms_login(phone, remember="1").status_code == 503
+    assert remembered_for(hotspot, MAC) is None
+    assert phone.browser.get_cookie(device_cookie.NAME, path="/portal") is None
 
 
 def test_answers_signed_with_another_key_are_dropped_and_on_metrics(

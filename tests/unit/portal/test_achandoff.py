@@ -31,7 +31,9 @@ def test_each_vendors_redirect_names_the_ac(args: dict[str, str]) -> None:
     assert (handoff.ac, handoff.nasid, handoff.ip, handoff.mac, handoff.ssid,
             handoff.userurl) == ("ac-luohu", "ac-luohu", "10.30.0.5", "aa-bb-cc-dd-ee-ff",
                                  "i-Shenzhen", "http://example.com/")
-    assert handoff.can_log_in and handoff.signed and not handoff.uamip
+    # unsigned: its address is checked on arrival, its MAC is nobody's word but the AC's
+    assert handoff.can_log_in and handoff.address_vouched and not handoff.uamip
+    assert not handoff.signed
 
 
 def test_a_redirect_is_read_with_the_registered_vendors_names() -> None:

@@ -208,12 +208,23 @@ def test_notices_refused_by_reason() -> None:
 
 def test_drops_log_one_line_a_minute_per_reason(caplog: pytest.LogCaptureFixture) -> None:
     from citynet.logs import Throttle
-    drops = Drops(Throttle(clock=lambda: 0.0))
+    now = [0.0]
+    drops = Drops(throttle=Throttle(clock=lambda: now[0]))
+
+    def lines() -> list[str]:
+        return [r.message for r in caplog.records if "dropped" in r.message]
+
     for _ in range(5):
         drops.count(DropReason.WRONG_AUTHENTICATOR, "ac")
     drops.count(DropReason.UNKNOWN_AC, "x")
     assert drops.counts[DropReason.WRONG_AUTHENTICATOR] == 5
-    assert len([r for r in caplog.records if "dropped" in r.message]) == 2
+    assert len(lines()) == 2  # one per reason
+    now[0] = 59.0
+    drops.count(DropReason.WRONG_AUTHENTICATOR, "ac")
+    assert len(lines()) == 2
+    now[0] = 60.0  # a minute after its last line: the next says how many it stands for
+    drops.count(DropReason.WRONG_AUTHENTICATOR, "ac")
+    assert len(lines()) == 3 and "(6× since the last line" in lines()[-1]
 
 
 def test_the_listener_survives_garbage(listening: tuple[NoticeListener, list[str]],

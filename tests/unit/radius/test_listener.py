@@ -250,7 +250,8 @@ def test_a_huawei_nas_gets_its_own_rate_attributes() -> None:
         def run(self, jobs: list[tuple[Login, Any]]) -> None:
             for _job, done in jobs:
                 done(Decision(True, {"WISPr-Bandwidth-Max-Up": 1_000_000,
-                                     "WISPr-Bandwidth-Max-Down": 4_000_000}))
+                                     "WISPr-Bandwidth-Max-Down": 4_000_000,
+                                     "ChilliSpot-Max-Total-Octets": 300 << 20}))
 
     huawei = NasEntry("ac", ipaddress.ip_network("10.0.0.0/24"), SECRET, "default",
                       vendor="huawei")
@@ -259,6 +260,7 @@ def test_a_huawei_nas_gets_its_own_rate_attributes() -> None:
     [accept] = run(srv, request)
     got = codec.reply_from_nas(request, accept, SECRET, frozenset({Code.ACCESS_ACCEPT}))
     assert got["Huawei-Input-Average-Rate"] == [1_000_000]
+    assert got["Huawei-Remanent-Volume"] == [300 << 10]  # the data left, in KiB, on the wire
     assert got["Huawei-Output-Average-Rate"] == [4_000_000]
     assert got["WISPr-Bandwidth-Max-Up"] == [1_000_000]
 

@@ -293,7 +293,7 @@ VRP = Flavour(
         "dns-list", "excluded-ip-address", "lease", "port-group", "nat", "user-isolate",
         "authentication-profile", "portal-access-profile", "dot1x-access-profile",
         "mac-access-profile", "dot1x", "mac-authen", "access-domain", "authentication",
-        "accounting",
+        "accounting", "url-parameter", "server-ip", "shared-key", "source-ip",
     },
     standalone=frozenset({"aaa", "wlan", "shutdown"}),
     sections=(
@@ -387,6 +387,7 @@ COMWARE = Flavour(
         "akm", "cipher-suite", "preshared-key", "packet-filter", "gateway-list", "network",
         "dns-list", "lease", "forbidden-ip", "nat", "ntp", "client", "dot1x",
         "mac-authentication", "timer", "security-ie", "client-security", "pmf", "ssid", "vlan",
+        "url-parameter",
     },
     standalone=frozenset({"shutdown", "dot1x", "mac-authentication"}),
     sections=(
@@ -406,6 +407,7 @@ COMWARE = Flavour(
         _rule(r"wlan service-template (\S+)", lambda g: f"wlan-st-{g[0]}"),
         _rule(r"dhcp server ip-pool (\S+)", lambda g: f"dhcp-pool-{g[0]}"),
         _rule(r"portal web-server (\S+)", lambda g: f"portal-websvr-{g[0]}"),
+        _rule(r"portal server (\S+)", lambda g: f"portal-server-{g[0]}"),
         _rule(r"role name (\S+)", lambda g: f"role-{g[0]}"),
         _rule(r"user-group (\S+)", lambda g: f"ugroup-{g[0]}"),
     ),

@@ -135,3 +135,21 @@ def test_vty_limit_holds_and_a_wrong_password_is_one_devices_failure(
     assert by_name["vrp-02"]["status"] == by_name["h3c-01"]["status"] == "pushed"
     assert all(fake.refused == 0 and fake.max_concurrent <= 1 for fake in switches.values())
     _assert_no_secret(result.stdout, result.stderr)
+
+
+def test_a_portal_push_refused_mid_section_is_rolled_back_whole(
+        tmp_path: Path, switches: dict[str, FakeVrp]) -> None:
+    """Refused after the url-template section was made: the rollback removes the section
+    too. (It was left behind: "url-template …" passed for a keyed ``url`` line, whose
+    undo, ``undo url``, removes nothing at the top level.)"""
+    cli = _district(tmp_path, switches)
+    cli("nas", "set", "lab-switches", "--portal-protocol", "huawei-v2",
+        "--portal-secret", "Lab-Portal-Key-0c7e")
+    stubborn = switches["vrp-02"]
+    before = stubborn.running_config()
+    stubborn.fail_on = r"^web-auth-server listening-port"
+    result = cli("devices", "push", "vrp-02", "--template", "guest_wifi", "--reason", "refuse",
+                 "--json", code=1)
+    [device] = json.loads(result.stdout)["devices"]
+    assert device["status"] == "rolled_back", device
+    assert stubborn.running_config() == before

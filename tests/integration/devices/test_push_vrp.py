@@ -137,6 +137,37 @@ def test_vty_limit_holds_and_a_wrong_password_is_one_devices_failure(
     _assert_no_secret(result.stdout, result.stderr)
 
 
+def test_a_portal_ac_gets_the_portal_server_and_its_free_rules_on_both_vendors(
+        tmp_path: Path, switches: dict[str, FakeVrp]) -> None:
+    """The NAS entry made a Portal-protocol AC: the guest WiFi push configures the AC's
+    portal server with the entry's key and the free rules a phone needs before login
+    (the portal, DNS, the walled garden); the fakes take every line, and a second push
+    finds nothing to change."""
+    portal_key = "Lab-Portal-Key-0c7e"
+    cli = _district(tmp_path, switches)
+    cli("nas", "set", "lab-switches", "--portal-protocol", "huawei-v2",
+        "--portal-secret", portal_key)
+    pushed = cli("devices", "push", "vrp-01", "h3c-01", "--template", "guest_wifi",
+                 "--reason", "CHG-8 portal ACs", "--json")
+    assert {r["hostname"]: r["status"] for r in json.loads(pushed.stdout)["devices"]} == {
+        "vrp-01": "pushed", "h3c-01": "pushed"}, pushed.stdout
+    vrp = switches["vrp-01"].running_config()
+    for line in ("web-auth-server citynet", " free-rule 1 destination ip 10.0.0.5 mask "
+                 "255.255.255.255", " free-rule 2 destination ip any udp destination-port 53",
+                 " free-rule 3 destination ip 10.0.0.80 mask 255.255.255.255",
+                 " web-auth-server citynet direct", " free-rule-template default_free_rule"):
+        assert line in vrp, (line, vrp)
+    comware = switches["h3c-01"].running_config()
+    for line in ("portal server citynet", "portal free-rule 2 destination ip any udp 53",
+                 "portal free-rule 3 destination ip 10.0.0.80 255.255.255.255"):
+        assert line in comware, (line, comware)
+    again = json.loads(cli("devices", "push", "vrp-01", "h3c-01", "--template", "guest_wifi",
+                           "--reason", "again", "--json").stdout)["devices"]
+    assert {r["status"] for r in again} == {"unchanged"}
+    _assert_no_secret(pushed.stdout, pushed.stderr)
+    assert portal_key not in pushed.stdout + pushed.stderr
+
+
 def test_a_portal_push_refused_mid_section_is_rolled_back_whole(
         tmp_path: Path, switches: dict[str, FakeVrp]) -> None:
     """Refused after the url-template section was made: the rollback removes the section

@@ -224,15 +224,26 @@ def test_a_tcp_timeout_is_told_apart_from_a_refusal() -> None:
 @pytest.mark.parametrize(("platform", "expected"), [
     ("huawei", [" url-parameter ac-ip wlanacip ac-name wlanacname", "web-auth-server citynet",
                 " server-ip 10.0.0.10", " port 50100", " shared-key cipher portal-key-1",
-                "web-auth-server listening-port 2001", " source-ip 10.1.1.1"]),
+                "web-auth-server listening-port 2001", " source-ip 10.1.1.1",
+                # the free rules: the portal, DNS, the walled garden, bound for the portal
+                "free-rule-template name default_free_rule",
+                " free-rule 1 destination ip 10.0.0.10 mask 255.255.255.255",
+                " free-rule 2 destination ip any udp destination-port 53",
+                " free-rule 3 destination ip 10.0.0.80 mask 255.255.255.255",
+                "portal-access-profile name citynet-portal", " web-auth-server citynet direct",
+                "authentication-profile name citynet-portal",
+                " free-rule-template default_free_rule"]),
     ("hp_comware", [" url-parameter nasip value 10.1.1.1",
                     " url-parameter wlanacname value ac-1", "portal server citynet",
-                    " ip 10.0.0.10 key simple portal-key-1", " port 50100"]),
+                    " ip 10.0.0.10 key simple portal-key-1", " port 50100",
+                    "portal free-rule 1 destination ip 10.0.0.10 255.255.255.255",
+                    "portal free-rule 2 destination ip any udp 53",
+                    "portal free-rule 3 destination ip 10.0.0.80 255.255.255.255"]),
 ])
 def test_guest_wifi_configures_the_portal_server_from_the_nas_entry(
         platform: str, expected: list[str]) -> None:
     device = Device("ac-1", platform, "access_switch", "x", "10.1.1.1")
-    document = {"defaults": {"radius_server": "10.0.0.10"}}
+    document = {"defaults": {"radius_server": "10.0.0.10", "walled_garden": ["10.0.0.80"]}}
     portals = {"10.1.1.1": {"portal_protocol": "huawei-v2", "ac_name": "ac-1",
                             "portal_port": 2001, "portal_key": "portal-key-1"}}
     text = Renderer().render(device, ["guest_wifi"], variables(

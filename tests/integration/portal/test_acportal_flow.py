@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -23,7 +24,7 @@ from citynet.db import Store
 from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS
-from portal import device_cookie
+from portal import device_cookie, totp
 from portal.acportal import PacketType
 from portal.acservice import AcNoticeService
 from radius import remembered, vouchers
@@ -285,6 +286,24 @@ def test_a_usermac_typed_into_the_redirect_reaches_nobodys_device(
     assert 'action="/portal/device"' in attacker.page  # the cookie fits the typed MAC
     assert attacker.post("/portal/device").status_code == 400  # the AC's RADIUS refused
     assert "10.30.0.99" not in hotspot.ac.online
+    victim.get("/portal/status")  # the owner can: its own device, as the AC accounted it
+    victim.post("/portal/forget")
+    assert remembered_for(hotspot, MAC) is None
+
+
+def test_an_app_login_completes_through_the_ac(hotspot: AcHotspot) -> None:
+    secret, now = pyotp.random_base32(), datetime.now(UTC)
+    with hotspot.store.session() as session:
+        assert totp.confirm(session, hotspot.box, "13800138000", secret,
+                            pyotp.TOTP(secret).at(now.timestamp() - 30), now)
+    phone = Phone(hotspot)
+    phone.arrive()
+    phone.get("/portal/app")
+    done = phone.post("/portal/app", phone="13800138000", consent="1",
+                      code=pyotp.TOTP(secret).at(now.timestamp()))
+    assert done.status_code == 303 and done.location.endswith("/portal/success")
+    assert hotspot.ac.online[USER_IP].name == "13800138000"  # the phone, with a token
+    assert eventually(lambda: len(hotspot.open_sessions()) == 1)
 
 
 def test_a_device_is_remembered_only_once_the_ac_logged_it_in(hotspot: AcHotspot) -> None:

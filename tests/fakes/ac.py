@@ -1,8 +1,10 @@
 """A Huawei/H3C/Ruijie access controller's portal side, modelled on the vendors' documents
 (docs/portal.md lists them): it answers the Portal protocol (v1 and v2) on its portal
 port, keeps per-user state, does RADIUS itself (CHAP with the challenge it issued, or PAP)
-to a RADIUS server, sends accounting Start/Stop, and sends NTF_LOGOUT when a user goes
-idle or is kicked. It builds the redirect URL with each vendor's parameters.
+to a RADIUS server, sends accounting Start/Stop, sends NTF_LOGOUT when a user goes
+idle or is kicked, and takes RFC 5176 Disconnect and CoA on ``coa_port`` (a Disconnect
+ends the session and tells the portal, as a kick does). It builds the redirect URL with
+each vendor's parameters.
 
 It speaks the protocol with its own struct/hashlib code and RADIUS through pyrad, not
 through citynet's codecs, so a bug there cannot hide itself. (Over 400 lines: one AC's
@@ -97,6 +99,8 @@ class FakeAc:
     macs: dict[str, str] = field(default_factory=dict)  # user ip → MAC, as the AC learnt it
     address: str = "127.0.0.1"  # the AC's own address: Portal and RADIUS come from it
     port: int = 0  # its portal port (0: any free one)
+    coa_port: int = 0  # its RFC 5176 port, for Disconnect and CoA (0: any free one)
+    coa_set: dict[str, dict[str, Any]] = field(default_factory=dict)  # user ip → last CoA's
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -108,6 +112,12 @@ class FakeAc:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.coa_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.coa_sock.bind((self.address, self.coa_port))
+        self.coa_sock.settimeout(0.2)
+        self.coa_port = int(self.coa_sock.getsockname()[1])
+        self._coa_thread = threading.Thread(target=self._serve_coa, daemon=True)
+        self._coa_answered: dict[tuple[int, bytes], bytes] = {}
         self._dictionary = Dictionary(str(DICTIONARY_PATH))
         self._acked: set[int] = set()
         self._working: set[tuple[int, int, int, str]] = set()  # requests being acted on
@@ -120,14 +130,17 @@ class FakeAc:
 
     def __enter__(self) -> FakeAc:
         self._thread.start()
+        self._coa_thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self._coa_thread.join(timeout=10)
         for answering in self._answering:  # a late answer must not meet a closed socket
             answering.join(timeout=10)
         self.sock.close()
+        self.coa_sock.close()
 
     # --- the HTTP side: where an unauthenticated browser is sent ---------------------
 
@@ -377,8 +390,11 @@ class FakeAc:
     def kick(self, ip: str, why: str = "kicked") -> bool:
         """Take ``ip`` offline and tell the portal (NTF_LOGOUT, retransmitted until acked);
         whether the portal acknowledged."""
-        serial = 1 + int.from_bytes(os.urandom(2), "big") % 0xFFFE
         self._end(ip, why)
+        return self._notify(ip)
+
+    def _notify(self, ip: str) -> bool:
+        serial = 1 + int.from_bytes(os.urandom(2), "big") % 0xFFFE
         if self.portal is None:
             return False
         notice = self._pack(NTF_LOGOUT, serial, 0, ip, 0, [])
@@ -392,6 +408,61 @@ class FakeAc:
                         return True
                 self._stop.wait(0.01)
         return False
+
+    # --- RFC 5176: Disconnect and CoA from the RADIUS server ----------------------------
+
+    def _serve_coa(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.coa_sock.recvfrom(4096)
+            except OSError:
+                continue
+            key = (data[1], data[4:20]) if len(data) >= 20 else (0, b"")
+            reply = self._coa_answered.get(key) or self._dynamic(data)
+            if reply is not None:  # a retransmission gets the same answer
+                self._coa_answered[key] = reply
+                self.coa_sock.sendto(reply, peer)
+
+    def _dynamic(self, data: bytes) -> bytes | None:
+        """A Disconnect-Request ends the user's session found by Acct-Session-Id, else by
+        Framed-IP-Address (an AC keys users by address), then tells the portal; a
+        CoA-Request keeps what it sets. Silence for a wrong secret, as an AC does."""
+        if self.radius is None:
+            return None
+        try:
+            request = pyrad_packet.CoAPacket(packet=data, secret=self.radius[3],
+                                             dict=self._dictionary)
+        except pyrad_packet.PacketError:
+            return None
+        if not request.VerifyCoARequest() or (
+                request.message_authenticator and not request.verify_message_authenticator()):
+            return None
+        session_id = request.get("Acct-Session-Id", [None])[0]
+        framed = request.get("Framed-IP-Address", [None])[0]
+        with self._lock:
+            ip = next((ip for ip, user in self.online.items()
+                       if user.session_id == session_id), None)
+            if ip is None and session_id is None and framed in self.online:
+                ip = str(framed)
+        reply = request.CreateReply()
+        disconnect = request.code == pyrad_packet.DisconnectRequest
+        if ip is None:
+            reply.code = pyrad_packet.DisconnectNAK if disconnect else pyrad_packet.CoANAK
+            reply.AddAttribute("Error-Cause", "Session-Context-Not-Found")
+        elif disconnect:
+            self._end(ip, "radius disconnect")
+            notice = threading.Thread(target=self._notify, args=(ip,), daemon=True)
+            self._answering.append(notice)
+            notice.start()
+        else:
+            # pyrad's keys() names the attributes; iterating the packet gives raw codes
+            self.coa_set[ip] = {key: request[key][0] for key in request.keys()  # noqa: SIM118
+                                if key not in ("Acct-Session-Id", "User-Name",
+                                               "Framed-IP-Address", "Calling-Station-Id",
+                                               "Event-Timestamp", "Message-Authenticator")}
+        reply.add_message_authenticator()
+        raw: bytes = reply.ReplyPacket()
+        return raw
 
 
 class RedirectServer:

@@ -315,6 +315,46 @@ def test_a_device_is_remembered_only_once_the_ac_logged_it_in(hotspot: AcHotspot
     assert phone.browser.get_cookie(device_cookie.NAME, path="/portal") is None
 
 
+def test_sessions_kick_and_bandwidth_reach_the_ac_as_it_expects(hotspot: AcHotspot) -> None:
+    """`citynet sessions bandwidth` and `kick` on a session behind a Huawei AC: a CoA
+    with Huawei's own rate attributes, then a Disconnect the AC acts on — it ends the
+    session, sends its accounting Stop and tells the portal (NTF_LOGOUT)."""
+    from click.testing import CliRunner
+
+    from citynet.cli import cli
+
+    notices = AcNoticeService(hotspot.store, hotspot.box, hotspot.config, port=0)
+    notices.start()
+    try:
+        assert notices.bound is not None
+        hotspot.ac.portal = ("127.0.0.1", notices.bound)
+        phone = Phone(hotspot)
+        phone.arrive()
+        assert phone.post("/portal/voucher", code=hotspot.voucher(),
+                          consent="1").status_code == 303
+        assert eventually(lambda: len(hotspot.open_sessions()) == 1)
+        [live] = hotspot.open_sessions()
+        env = {"CITYNET_DATA_DIR": str(hotspot.config.data_path),
+               "CITYNET_DATABASE__URL": hotspot.config.database.url}
+        port = str(hotspot.ac.coa_port)
+        slower = CliRunner().invoke(cli, ["sessions", "bandwidth", live.session_id, "--up",
+                                          "1000", "--down", "4000", "--port", port], env=env)
+        assert slower.exit_code == 0, slower.output
+        assert hotspot.ac.coa_set[USER_IP].get("Huawei-Output-Average-Rate") == 4_000_000, (
+            hotspot.ac.coa_set)
+        kicked = CliRunner().invoke(cli, ["sessions", "kick", live.session_id, "--port",
+                                          port], env=env)
+        assert kicked.exit_code == 0 and "Disconnect-ACK" in kicked.output, kicked.output
+        assert USER_IP not in hotspot.ac.online
+        assert hotspot.ac.logged_out[-1] == (USER_IP, "radius disconnect")
+        assert eventually(lambda: not hotspot.open_sessions())
+        again = CliRunner().invoke(cli, ["sessions", "kick", live.session_id, "--port", port],
+                                   env=env)
+        assert again.exit_code == 1  # closed here: nothing to kick
+    finally:
+        notices.stop()
+
+
 def test_answers_signed_with_another_key_are_dropped_and_on_metrics(
         hotspot: AcHotspot) -> None:
     from tests.integration.portal.test_metrics import moved, scrape

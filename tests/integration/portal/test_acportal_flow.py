@@ -49,12 +49,12 @@ def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
     return check()
 
 
-def register(store: Store, box: SecretBox, ac: FakeAc) -> None:
+def register(store: Store, box: SecretBox, ac: FakeAc, protocol: str = "huawei-v2") -> None:
     with store.session() as session:
         outcome = import_rows(session, [RawRow("test", 1, KINDS["nas"], {
             "name": AC_NAME, "address": ac.address, "secret": NAS_SECRET,
-            "vendor": ac.vendor, "portal_protocol": "huawei-v2", "portal_port": ac.port,
-            "portal_secret": PORTAL_KEY})], box)
+            "vendor": ac.vendor, "portal_protocol": protocol, "portal_port": ac.port,
+            **({"portal_secret": PORTAL_KEY} if protocol == "huawei-v2" else {})})], box)
         assert outcome.ok, outcome.problems
 
 
@@ -106,12 +106,14 @@ class Phone:
 @pytest.fixture
 def hotspot(request: pytest.FixtureRequest, backend_config: Config,
             store: Store) -> Iterator[AcHotspot]:
-    """A Huawei AC, or the vendor a test names (indirect parametrisation)."""
+    """A Huawei AC on Portal 2.0, or the vendor (and protocol: "h3c/cmcc-v1") a test names
+    (indirect parametrisation)."""
     box = open_box(backend_config, store, create=True)
     assert box is not None
-    fake = FakeAc(PORTAL_KEY.encode(), name=AC_NAME,
-                  vendor=getattr(request, "param", "huawei"))
-    register(store, box, fake)
+    vendor, _, protocol = getattr(request, "param", "huawei").partition("/")
+    fake = FakeAc(PORTAL_KEY.encode(), name=AC_NAME, vendor=vendor,
+                  version=2 if protocol in ("", "huawei-v2") else 1)
+    register(store, box, fake, protocol or "huawei-v2")
     radius = RadiusService(store, box, RadiusConfig(bind="127.0.0.1", auth_port=0,
                                                     acct_port=0))
     radius.start()
@@ -126,7 +128,8 @@ def hotspot(request: pytest.FixtureRequest, backend_config: Config,
             radius.stop()
 
 
-@pytest.mark.parametrize("hotspot", ["huawei", "h3c", "ruijie"], indirect=True)
+@pytest.mark.parametrize("hotspot", ["huawei", "h3c", "ruijie", "huawei/huawei-v1",
+                                     "h3c/cmcc-v1"], indirect=True)
 def test_voucher_login_status_and_logout(hotspot: AcHotspot) -> None:
     code, phone = hotspot.voucher(), Phone(hotspot)
     assert phone.arrive().status_code == 200 and 'action="/portal/voucher"' in phone.page

@@ -16,8 +16,10 @@ Knobs: ``drop_requests`` (type → how many incoming datagrams of that type are 
 ACK_AUTH), ``delay`` (seconds before each answer), ``sign_secret`` (sign answers with
 another secret), ``answer_twice`` (each answer sent twice), ``ntf_tries``,
 ``challenge_when_online`` (an online user still gets a challenge; "already online" comes
-in ACK_AUTH instead of ACK_CHALLENGE), and :meth:`FakeAc.strand` (a user online at the AC
-that the portal and RADIUS never heard of).
+in ACK_AUTH instead of ACK_CHALLENGE), ``idle_timeout`` (users without traffic — see
+:meth:`FakeAc.touch` — logged out as idle, the portal told), ``interim_interval``
+(Interim-Updates), and :meth:`FakeAc.strand` (a user online at the AC that the portal and
+RADIUS never heard of).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Online:
     req_id: int
     session_id: str
     affirmed: bool = False
+    active_at: float = field(default_factory=time.monotonic)  # its last traffic
 
 
 @dataclass
@@ -100,6 +103,10 @@ class FakeAc:
     address: str = "127.0.0.1"  # the AC's own address: Portal and RADIUS come from it
     port: int = 0  # its portal port (0: any free one)
     coa_port: int = 0  # its RFC 5176 port, for Disconnect and CoA (0: any free one)
+    # a user online this long (s) without traffic (:meth:`touch`) is logged out as idle,
+    # with an NTF_LOGOUT; None: never
+    idle_timeout: float | None = None
+    interim_interval: float | None = None  # Interim-Update for each online user; None: none
     coa_set: dict[str, dict[str, Any]] = field(default_factory=dict)  # user ip → last CoA's
 
     def __post_init__(self) -> None:
@@ -117,6 +124,7 @@ class FakeAc:
         self.coa_sock.settimeout(0.2)
         self.coa_port = int(self.coa_sock.getsockname()[1])
         self._coa_thread = threading.Thread(target=self._serve_coa, daemon=True)
+        self._clock_thread = threading.Thread(target=self._keep_time, daemon=True)
         self._coa_answered: dict[tuple[int, bytes], bytes] = {}
         self._dictionary = Dictionary(str(DICTIONARY_PATH))
         self._acked: set[int] = set()
@@ -131,12 +139,14 @@ class FakeAc:
     def __enter__(self) -> FakeAc:
         self._thread.start()
         self._coa_thread.start()
+        self._clock_thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
         self._coa_thread.join(timeout=10)
+        self._clock_thread.join(timeout=10)
         for answering in self._answering:  # a late answer must not meet a closed socket
             answering.join(timeout=10)
         self.sock.close()
@@ -386,6 +396,30 @@ class FakeAc:
         with self._lock:
             self.online[ip] = Online(name, 0, 0, f"{self.name}-stranded-{os.urandom(3).hex()}",
                                      affirmed=True)
+
+    def touch(self, ip: str) -> None:
+        """Traffic from ``ip``: it is not idle."""
+        with self._lock:
+            if ip in self.online:
+                self.online[ip].active_at = time.monotonic()
+
+    def _keep_time(self) -> None:
+        """The AC's timers: idle users logged out (and the portal told), interim updates."""
+        interim_due = time.monotonic() + (self.interim_interval or 0)
+        while not self._stop.wait(0.05):
+            now = time.monotonic()
+            if self.idle_timeout is not None:
+                with self._lock:
+                    idle = [ip for ip, user in self.online.items()
+                            if now - user.active_at >= self.idle_timeout]
+                for ip in idle:
+                    self.kick(ip, "idle")
+            if self.interim_interval is not None and now >= interim_due:
+                interim_due = now + self.interim_interval
+                with self._lock:
+                    online = list(self.online)
+                for ip in online:
+                    self._account("Interim-Update", ip)
 
     def kick(self, ip: str, why: str = "kicked") -> bool:
         """Take ``ip`` offline and tell the portal (NTF_LOGOUT, retransmitted until acked);

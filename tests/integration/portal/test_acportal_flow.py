@@ -206,6 +206,28 @@ def test_ntf_logout_from_the_ac_ends_the_session(hotspot: AcHotspot) -> None:
         notices.stop()
 
 
+def test_the_acs_interim_updates_and_idle_logout_reach_citynet(hotspot: AcHotspot) -> None:
+    """The AC's own timers: its Interim-Updates keep the session's usage current; a user
+    without traffic is logged out as idle, and the AC's NTF_LOGOUT and Stop close it."""
+    notices = AcNoticeService(hotspot.store, hotspot.box, hotspot.config, port=0)
+    notices.start()
+    try:
+        assert notices.bound is not None
+        hotspot.ac.portal = ("127.0.0.1", notices.bound)
+        hotspot.ac.interim_interval = 0.2
+        phone = Phone(hotspot)
+        phone.arrive()
+        phone.post("/portal/voucher", code=hotspot.voucher(), consent="1")
+        assert eventually(lambda: len(hotspot.open_sessions()) == 1)
+        assert eventually(lambda: ("Interim-Update", USER_IP) in hotspot.ac.accounting)
+        hotspot.ac.idle_timeout = 0.3  # from now on: no traffic, so it goes idle
+        assert eventually(lambda: (USER_IP, "idle") in hotspot.ac.logged_out)
+        assert eventually(lambda: not hotspot.open_sessions())
+        assert USER_IP not in hotspot.ac.online
+    finally:
+        notices.stop()
+
+
 def test_a_redirect_naming_another_address_is_refused(hotspot: AcHotspot) -> None:
     phone = Phone(hotspot)
     refused = phone.get(hotspot.ac.redirect_url("http://localhost/portal/", "10.9.9.9", MAC))

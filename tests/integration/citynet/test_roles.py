@@ -149,6 +149,7 @@ class SteadyNas(Flows):
         self.acked: list[tuple[float, int, str]] = []  # (when, flow, what was answered)
         self.stopped: set[int] = set()  # flows that stopped when asked, all answered
         self._stopping = threading.Event()
+        self._abandoning = threading.Event()
         self._lock = threading.Lock()
         self.threads = [threading.Thread(target=self._flow, args=(n,)) for n in range(FLOWS)]
 
@@ -161,8 +162,11 @@ class SteadyNas(Flows):
             counts = Counter(flow for when, flow, _what in self.acked if when > since)
         return all(counts[flow] >= times for flow in range(FLOWS))
 
-    def stop(self) -> None:
-        """Let each flow finish the request it is on (answered), send no more, and join."""
+    def stop(self, *, abandon: bool = False) -> None:
+        """Send no more requests, and join: each flow finishes the one it is on (waits for
+        its answer) unless ``abandon`` (a failed test: the listeners may be gone)."""
+        if abandon:
+            self._abandoning.set()
         self._stopping.set()
         self.join()
 
@@ -183,7 +187,7 @@ class SteadyNas(Flows):
             n = 0
             while not self._stopping.is_set():
                 what, request, port, expected = self._request(flow, n)
-                while time.monotonic() < self.deadline:
+                while time.monotonic() < self.deadline and not self._abandoning.is_set():
                     sock.sendto(request, ("127.0.0.1", port))
                     try:
                         reply = sock.recvfrom(4096)[0]
@@ -194,7 +198,7 @@ class SteadyNas(Flows):
                             self.acked.append((time.monotonic(), flow, what))
                         break
                 else:
-                    return  # out of time, this request unanswered
+                    return  # out of time or abandoned, this request unanswered
                 n += 1
                 self._stopping.wait(self.PACE)  # pacing a steady load, not synchronisation
         with self._lock:
@@ -255,6 +259,9 @@ def test_kill_minus_nine_one_listener_under_load(backend_config: Config, store: 
             recoveries.append(killed_at)
         wait_until(lambda: nas.each_answered_since(joined, BETWEEN),
                    "every flow answered since the last restart", process)
+    except BaseException:
+        nas.stop(abandon=True)  # not wait up to the deadline (20 min in the soak) to fail
+        raise
     finally:
         nas.stop()  # before serve: a flow retransmits to a stopped listener until the deadline
         serve.stop()

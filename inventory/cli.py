@@ -319,11 +319,13 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     """
     if portal_protocol and portal_port is None:
         portal_port = DEFAULT_PORTAL_PORT
-    made = None
+    made = made_key = None
     if secret is None:
         secret = _given_secret()
     if secret is None:
         secret = made = token_urlsafe(24)
+    if portal_protocol == "huawei-v2" and portal_secret is None:  # v2 signs with a key
+        portal_secret = made_key = token_urlsafe(12)  # 16 characters: what ACs take
     given = {"name": name, "address": ip, "secret": secret, "vendor": vendor,
              "policy": policy, "hotspots": list(hotspots),
              "message_authenticator": message_authenticator, "uam_secret": uam_secret,
@@ -342,6 +344,9 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     if made is not None:
         click.echo(_("its shared secret, made for it (shown once: set the same on the NAS): "
                      "%(secret)s", secret=made))
+    if made_key is not None:
+        click.echo(_("its Portal key, made for it (shown once: set the same on the AC's "
+                     "portal server): %(key)s", key=made_key))
 
 
 def _given_secret() -> str | None:

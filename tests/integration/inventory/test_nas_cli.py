@@ -36,6 +36,15 @@ class Nas:
             return [(e.action, e.target, e.detail["changed"]) for e in
                     reversed(audit.recent(session, "inventory."))]
 
+    def portal_key_of(self, name: str) -> str:
+        box = open_box(self.config, self.store)
+        assert box is not None
+        with self.store.session() as session:
+            sealed = session.scalar(select(NasClient.portal_secret_sealed)
+                                    .where(NasClient.name == name))
+            assert sealed is not None
+            return box.open(sealed)
+
     def secret_of(self, name: str) -> str:
         box = open_box(self.config, self.store)
         assert box is not None
@@ -133,8 +142,8 @@ def test_a_portal_protocol_ac_is_registered_with_its_sealed_key(nas: Nas) -> Non
 
 
 def test_portal_v2_needs_a_key_and_a_key_needs_a_protocol(nas: Nas) -> None:
-    refused = nas("add", "ac", "--ip", "10.20.0.3", "--secret", LONG,
-                  "--portal-protocol", "huawei-v2", code=1)
+    nas("add", "ac-v1", "--ip", "10.20.0.2", "--secret", LONG, "--portal-protocol", "cmcc-v1")
+    refused = nas("set", "ac-v1", "--portal-protocol", "huawei-v2", code=1)  # `add` makes one
     assert "--portal-secret: huawei-v2 signs every datagram" in refused
     refused = nas("add", "ac", "--ip", "10.20.0.3", "--secret", LONG,
                   "--portal-secret", "k", code=1)
@@ -162,10 +171,12 @@ def test_a_secret_is_read_from_standard_input_or_made_when_it_gives_none(nas: Na
     """The issue's own command line has no --secret: run from a script with nothing to
     read, `nas add` makes a strong secret and shows it once; piped, it reads it."""
     said = nas("add", "ac-1", "--ip", "10.20.0.1", "--vendor", "huawei",
-               "--portal-protocol", "huawei-v2", "--portal-secret", OTHER, input="")
-    made = said.split("set the same on the NAS): ")[1].strip()
+               "--portal-protocol", "huawei-v2", input="")
+    made = said.split("set the same on the NAS): ")[1].split()[0]
     assert len(made) >= 32 and nas.secret_of("ac-1") == made
-    assert made not in str(nas.audited())  # the audit says "changed", never the secret
+    key = said.split("portal server): ")[1].strip()  # Portal 2.0's key, made too
+    assert len(key) == 16 and nas.portal_key_of("ac-1") == key
+    assert made not in str(nas.audited()) and key not in str(nas.audited())
     nas("add", "ac-2", "--ip", "10.20.0.2", input=f"{LONG}\n")  # one line piped in
     assert nas.secret_of("ac-2") == LONG
     refused = nas("add", "ac-3", "--ip", "10.20.0.3", input=f"{LONG}\n{OTHER}\n", code=1)

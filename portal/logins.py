@@ -93,9 +93,9 @@ def voucher() -> BaseResponse | tuple[str, int]:
     handoff = visit.need_handoff()
     if not request.form.get("consent"):
         return _login_error("need_consent")
-    # the device's MAC and address only as a NAS vouched for them (a signed hand-off):
-    # an unsigned one could name anyone's, or a new one at each try; RADIUS holds by
-    # what the controller itself sends
+    # the device's MAC and address only as a NAS vouched for them (a signed hand-off; an
+    # AC's checked address and accounted MAC): an unsigned one could name anyone's, or a
+    # new one at each try; RADIUS holds by what the controller itself sends
     client_ip = handoff.ip if handoff.address_vouched else ""
     code = vouchers.normalise(request.form.get("code", ""))
     # the hold check and the consent on one connection, each statement committed by
@@ -295,10 +295,12 @@ def _through_ac(handoff: uam.Handoff, username: str, password: str,
                            interim_of=visit.interim_of)
     if answer.outcome == LoginOutcome.LOGGED_IN:
         session[visit.AC_ONLINE] = handoff.ip  # the success page may say so (online.py)
-        if remember is not None:
+        mac = normal_mac(handoff.mac)
+        # "already online" answered without RADIUS: then only the session the AC
+        # accounted says the MAC (none yet: RADIUS took the token bound to this one)
+        if remember is not None and capport.device_mac(handoff) in ("", mac):
             with store().session() as db:
-                _keep_device_cookie(remembered.remember(db, normal_mac(handoff.mac),
-                                                        *remember))
+                _keep_device_cookie(remembered.remember(db, mac, *remember))
         return redirect(url_for(".success"), code=303)
     log.info("portal: AC %s did not log %s in: %s %s", handoff.ac, handoff.ip,
              answer.outcome, answer.text[:200])

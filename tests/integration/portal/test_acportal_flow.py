@@ -311,6 +311,15 @@ def test_a_usermac_typed_into_the_redirect_reaches_nobodys_device(
     assert 'action="/portal/device"' in attacker.page  # the cookie fits the typed MAC
     assert attacker.post("/portal/device").status_code == 400  # the AC's RADIUS refused
     assert "10.30.0.99" not in hotspot.ac.online
+    # online on its own MAC, then "remember" with the victim's typed in: the AC answers
+    # "already online" without RADIUS, and its accounting names the attacker's own MAC
+    attacker.get(url)
+    assert attacker.post("/portal/voucher", code=hotspot.voucher(),
+                         consent="1").status_code == 303
+    assert eventually(lambda: len(hotspot.open_sessions()) == 2)
+    attacker.get(url.replace("AA-BB-CC-DD-EE-99", MAC))
+    assert sms_login(attacker, "13900139000", remember="1").status_code == 303
+    assert remembered_for(hotspot, MAC) == "13800138000"  # still the owner's
     victim.get("/portal/status")  # the owner can: its own device, as the AC accounted it
     victim.post("/portal/forget")
     assert remembered_for(hotspot, MAC) is None

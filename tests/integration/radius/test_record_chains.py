@@ -17,6 +17,8 @@ from citynet import migrate
 from citynet.config import Config
 from citynet.db import MetaEntry, Store
 from radius import records
+from radius.accounting import RecordWriter
+from radius.decisions import Decision, ForeignLogin, LoginAttempt
 from radius.records import LoginEvent, LoginRecord
 from tests.conftest import make_config
 from tests.support import append_to_one_chain, wait_until
@@ -96,6 +98,19 @@ def test_a_writer_on_another_chain_commits_while_the_first_holds_its_append(
         assert sorted(session.execute(select(LoginRecord.chain, LoginRecord.seq)).all()) == (
             [(0, 1), (0, 2), (1, 1), (1, 2), (1, 3)] if second_chain else
             [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5)])
+
+
+def test_a_record_writer_appends_to_its_chain_on_postgresql_and_to_0_on_sqlite(
+        store: Store) -> None:
+    login = ForeignLogin(LoginAttempt(user="u", password="p"), "gw",
+                         Decision(True, {}, method="fr"))
+    told: list[object] = []
+    RecordWriter(store, chain_no=1).run([(login, told.append)])
+    assert told == [login.decision]
+    with store.session() as session:
+        chains = session.scalars(select(LoginRecord.chain)).all()
+        assert chains == ([0] if store.is_sqlite else [1])
+        assert records.verify(session) == (1, [])
 
 
 # --- verify, purge, export -------------------------------------------------------------

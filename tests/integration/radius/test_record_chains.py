@@ -132,10 +132,14 @@ def test_verify_walks_every_chain(store: Store) -> None:
     (delete(LoginRecord).where(LoginRecord.chain == 1, LoginRecord.seq >= 3),
      ["chain 1, row 2: the chain ends at row 2 but the recorded head is row 4 "
       "(newest rows deleted)"]),
+    (delete(LoginRecord).where(LoginRecord.chain == 1),
+     ["chain 1, row 0: the chain ends at row 0 but the recorded head is row 4 "
+      "(newest rows deleted)"]),
     (delete(MetaEntry).where(MetaEntry.key == "chain.login_record.1.head"),
      ["chain 1, row 4: the chain ends at row 4 but the recorded head is row 0 "
       "(newest rows deleted)"]),
-], ids=["edited", "middle row deleted", "newest rows deleted", "head deleted"])
+], ids=["edited", "middle row deleted", "newest rows deleted", "every row deleted",
+        "head deleted"])
 def test_verify_finds_a_tampered_row_on_a_chain_other_than_0(
         store: Store, tamper: object, found: list[str]) -> None:
     on_chains(store, {0: 3, 1: 4})

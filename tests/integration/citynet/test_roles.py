@@ -238,6 +238,8 @@ def test_kill_minus_nine_one_listener_under_load(backend_config: Config, store: 
     with store.session() as session:
         recorded = session.scalar(select(func.count()).select_from(LoginRecord).where(
             LoginRecord.event == "login", LoginRecord.result == "accept"))
+        # a listener killed inside its round left its chain whole (on PostgreSQL, its own)
+        assert records.verify(session)[1] == []
     print(f"\n{kills} listener kill(s), the last ({victim}) with {acked_at_kill} requests "
           f"answered; every flow answered again at most {recovery:.2f} s after a kill "
           f"(retransmission timeout {SteadyNas.RETRY} s); {survivor} kept answering; "

@@ -50,9 +50,11 @@ class Link:
 class Break:
     seq: int
     reason: str
+    chain: int = 0  # of a table of several chains (chain 0: a table's only one)
 
     def __str__(self) -> str:
-        return f"row {self.seq}: {self.reason}"
+        where = f"chain {self.chain}, row {self.seq}" if self.chain else f"row {self.seq}"
+        return f"{where}: {self.reason}"
 
 
 def verify(links: Iterable[Link], base: tuple[int, str], head: tuple[int, str]) -> list[Break]:

@@ -215,6 +215,7 @@ def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
                                   _("RADIUS listener %(number)s", number=n))
                      for n in range(1, chosen.listeners + 1)]
     elif chosen.listeners:
+        runtime.listener = listener  # a domain's services may differ by listener
         services += radius_services(parts.radius(runtime, box), listener)
     if chosen.collectors:
         services += parts.collectors(runtime)

@@ -14,6 +14,9 @@ class Runtime:
     def __init__(self, config_path: str | None = None) -> None:
         self.config_path = config_path
         self._box: SecretBox | None = None
+        # the radius role's listener child of `citynet serve` this process is (from 1);
+        # None: not a child (the only listener, or no listener)
+        self.listener: int | None = None
 
     @classmethod
     def of(cls, config: config_module.Config, store: Store,

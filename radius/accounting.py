@@ -462,13 +462,18 @@ class RecordWriter:
 
     Writers of one store, in one process or several: on PostgreSQL each decision and
     session write locks its own rows (docs/radius.md, "Several listener processes"), and
-    only the chain append and the commit take turns, on the chain's lock; on SQLite a
-    round holds the database's one write lock throughout."""
+    each writer appends its login records to a chain of its own (``chain_no``), so no
+    writer waits for another's commit — writers on one chain take turns from the append
+    to the commit, on the chain's lock. On SQLite a round holds the database's one write
+    lock throughout, and every record goes on chain 0."""
 
     def __init__(self, store: Store, max_batch: int = 400,
                  after_commit: Callable[[list[AccountingEvent]], None] | None = None,
-                 decide: Decide | None = None, prepare: Prepare | None = None) -> None:
+                 decide: Decide | None = None, prepare: Prepare | None = None,
+                 chain_no: int = 0) -> None:
         self.store = store
+        # SQLite: one writer at a time whatever the chain; one chain keeps the records simple
+        self.chain_no = 0 if store.is_sqlite else chain_no
         self.max_batch = max_batch
         self.after_commit = after_commit  # sees each batch's new accounting, once durable
         self.decide = decide  # needed for Login jobs
@@ -547,7 +552,7 @@ class RecordWriter:
         # PostgreSQL: what a decision changes, it changes under the rows' own locks (a
         # slot by a conditional UPDATE, a session FOR UPDATE, a request by its claim);
         # the chain's lock is taken by the append, last — only it and the commit are one
-        # process at a time
+        # writer at a time, and only among the writers of one chain
         accounting = [job for job in jobs if isinstance(job, AccountingEvent)]
         new_accounting = iter(store_batch(session, accounting, self.store.is_sqlite))
         outcomes: list[Outcome] = []
@@ -594,7 +599,7 @@ class RecordWriter:
                 logins.append(record)
         retries.remember(session, claimed, decided)
         if logins:  # a round of interim updates alone never waits for the chain
-            records.append(session, logins)
+            records.append(session, logins, self.chain_no)
         return outcomes, retried
 
 

@@ -397,8 +397,8 @@ def _identity(identity: str | None, phone_alias: str | None) -> str | None:
     return identity or phone_alias
 
 
-RECORD_COLUMNS = tuple(Column(key, right=key == "seq") for key in (
-    "seq", "at", "event", "result", "identity", "method", "mac", "private_ip", "nas",
+RECORD_COLUMNS = tuple(Column(key, right=key in ("chain", "seq")) for key in (
+    "chain", "seq", "at", "event", "result", "identity", "method", "mac", "private_ip", "nas",
     "called_station"))
 
 

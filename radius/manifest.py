@@ -45,10 +45,12 @@ def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
     settings = runtime.config.section(RadiusConfig)
     if not settings.has_work:
         return []
+    # a login-record chain per listener process: none waits for another's commit
     return [RadiusService(runtime.store, box, settings, udp=settings.enabled,
                           metrics_allow=runtime.config.metrics.allow,
                           gates=login_gates(runtime.config),
-                          tunnel_sources=tunnel_sources(runtime, box))]
+                          tunnel_sources=tunnel_sources(runtime, box),
+                          chain_no=(runtime.listener or 1) - 1)]
 
 
 def _end_sessions(runtime: Runtime, identity: str) -> list[Ended]:

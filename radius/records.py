@@ -6,12 +6,17 @@ what result, in UTC. Rows are appended by the record writer, in the same transac
 the accounting record or the login's decision, before any answer is sent. They are
 kept at least ``records.retention_days`` (≥ 60, default 180) and removed only by
 ``citynet records purge``; ``citynet audit verify`` detects an edited or deleted row.
+
+The table holds several chains (:mod:`citynet.ledger`): on PostgreSQL each RADIUS listener
+process appends to its own, so no listener waits for another's commit; on SQLite, one
+writer at a time anyway, every record goes on chain 0. A row is (chain, seq); searches
+and exports go by time.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -21,8 +26,12 @@ from sqlalchemy import (
     ColumnElement,
     Index,
     Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
+    and_,
     delete,
+    false,
     func,
     or_,
     select,
@@ -44,9 +53,12 @@ class LoginRecord(Base):
     __tablename__ = "login_record"
     # wrong voucher codes in the last minutes, by NAS (radius.guesses), without reading
     # every record of those minutes
-    __table_args__ = (Index("ix_login_record_result_at", "result", "at"),)
+    __table_args__ = (Index("ix_login_record_result_at", "result", "at"),
+                      PrimaryKeyConstraint("chain", "seq"))
+    # which chain (citynet.ledger): on PostgreSQL, the listener process that wrote it
+    chain: Mapped[int] = mapped_column(SmallInteger(), server_default="0")
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                     primary_key=True, autoincrement=False)
+                                     autoincrement=False)  # from 1 within its chain
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     event: Mapped[str] = mapped_column(String(16))  # login, session-start, logout
     result: Mapped[str] = mapped_column(String(64))  # accept, or why not
@@ -80,7 +92,7 @@ class LoginEvent:
 
 
 CONTENT = tuple(LoginEvent.__dataclass_fields__)
-COLUMNS = ("seq", *CONTENT)  # of an export (CSV), for a lawful request's answer
+COLUMNS = ("chain", "seq", *CONTENT)  # of an export (CSV), for a lawful request's answer
 LEDGER = Ledger(LoginRecord, "login_record", CONTENT, by_columns=True)  # every RADIUS round
 RETENTION_META = "records.retention_days"  # set on the admin web; wins over the config
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 60, 3650  # the law's floor; ten years
@@ -116,31 +128,38 @@ _LONGEST = kept_lengths(LoginRecord)
 _KEPT = [(name, _LONGEST.get(name)) for name in CONTENT]  # None: not text
 
 
-def append(session: Session, events: list[LoginEvent]) -> None:
-    """Chain and insert events after the current head (the caller's transaction). Text
-    longer than its column keeps is cut to fit, before it is chained: a NAS may send 253
-    bytes where a column keeps fewer, and the record must not be lost for it."""
+def append(session: Session, events: list[LoginEvent], chain_no: int = 0) -> None:
+    """Chain and insert events after chain ``chain_no``'s head (the caller's
+    transaction). Text longer than its column keeps is cut to fit, before it is chained:
+    a NAS may send 253 bytes where a column keeps fewer, and the record must not be lost
+    for it."""
     # by field, not dataclasses.asdict: that deep-copies every value, for every login
     LEDGER.append(session, [{name: getattr(event, name)[:most] if most else getattr(event, name)
-                             for name, most in _KEPT} for event in events])
+                             for name, most in _KEPT} for event in events], chain_no)
 
 
 def verify(session: Session) -> tuple[int, list[chain.Break]]:
-    """(rows checked, problems)."""
+    """(rows checked, problems), every chain."""
     return LEDGER.verify(session)
 
 
 def purge(session: Session, before: datetime) -> int:
-    """Delete rows older than ``before``; the chain's new base is the last deleted row."""
-    last = session.execute(select(LoginRecord.seq, LoginRecord.row_hash)
-                           .where(LoginRecord.at < before)
-                           .order_by(LoginRecord.seq.desc()).limit(1)).first()
-    if last is None:
-        return 0
-    # Only a prefix may go: a younger row older than an old one would leave a hole.
-    count = session.execute(delete(LoginRecord).where(LoginRecord.seq <= last.seq)).rowcount  # type: ignore[attr-defined]
-    LEDGER.rebase(session, last.seq, last.row_hash)
-    return int(count)
+    """Delete rows older than ``before``, each chain's prefix of them; a chain's new base
+    is its last deleted row."""
+    removed = 0
+    for chain_no in LEDGER.chains(session):
+        on_chain = LoginRecord.chain == chain_no
+        last = session.execute(select(LoginRecord.seq, LoginRecord.row_hash)
+                               .where(on_chain, LoginRecord.at < before)
+                               .order_by(LoginRecord.seq.desc()).limit(1)).first()
+        if last is None:
+            continue
+        # Only a prefix may go: a younger row older than an old one would leave a hole.
+        deleted = session.execute(delete(LoginRecord).where(on_chain,
+                                                            LoginRecord.seq <= last.seq))
+        removed += int(deleted.rowcount)  # type: ignore[attr-defined]
+        LEDGER.rebase(session, last.seq, last.row_hash, chain_no)
+    return removed
 
 
 def matching(*, identity: str | None = None, mac: str | None = None, ip: str | None = None,
@@ -175,23 +194,30 @@ def search(session: Session, *, identity: str | None = None, mac: str | None = N
     streams them with ``export`` instead)."""
     query = (select(LoginRecord).where(*matching(identity=identity, mac=mac, ip=ip,
                                                  since=since, until=until))
-             .order_by(LoginRecord.seq))
+             .order_by(*BY_TIME))
     return list(session.scalars(query if limit is None else query.limit(limit)))
 
 
-def count(session: Session, conditions: list[ColumnElement[bool]]) -> tuple[int, int]:
-    """(how many records match, the newest one's seq, 0 if none)."""
-    found, last = session.execute(select(func.count(), func.max(LoginRecord.seq))
-                                  .where(*conditions)).one()
-    return int(found), int(last or 0)
+BY_TIME = (LoginRecord.at, LoginRecord.chain, LoginRecord.seq)  # the order records are shown
+Counted = Mapping[int, int]  # the newest matching seq of each chain, when they were counted
+
+
+def count(session: Session, conditions: list[ColumnElement[bool]]) -> tuple[int, Counted]:
+    """(how many records match, the newest one's seq on each chain)."""
+    rows = session.execute(select(LoginRecord.chain, func.count(), func.max(LoginRecord.seq))
+                           .where(*conditions).group_by(LoginRecord.chain)).all()
+    return sum(int(found) for _chain, found, _last in rows), {
+        int(chain_no): int(last) for chain_no, _found, last in rows}
 
 
 def export(session: Session, conditions: list[ColumnElement[bool]],
-           last: int) -> Iterator[LoginRecord]:
+           last: Counted) -> Iterator[LoginRecord]:
     """Every matching record up to ``last`` (what was counted: rows appended since are
     left out), oldest first, read in batches — never all of them in memory."""
-    query = (select(LoginRecord).where(*conditions, LoginRecord.seq <= last)
-             .order_by(LoginRecord.seq).execution_options(yield_per=1000))
+    counted = or_(false(), *(and_(LoginRecord.chain == chain_no, LoginRecord.seq <= seq)
+                             for chain_no, seq in sorted(last.items())))
+    query = (select(LoginRecord).where(*conditions, counted)
+             .order_by(*BY_TIME).execution_options(yield_per=1000))
     yield from session.scalars(query)
 
 
@@ -231,8 +257,13 @@ def set_retention_days(session: Session, days: int | None) -> None:
 
 def past_retention(session: Session, before: datetime) -> tuple[int, datetime | None]:
     """(rows a purge with this cutoff would delete, when the oldest record was written)."""
-    last = session.scalar(select(func.max(LoginRecord.seq)).where(LoginRecord.at < before))
-    count = 0 if last is None else int(session.scalar(
-        select(func.count()).select_from(LoginRecord).where(LoginRecord.seq <= last)) or 0)
-    oldest = session.scalar(select(LoginRecord.at).order_by(LoginRecord.seq).limit(1))
+    count = 0
+    for chain_no in LEDGER.chains(session):
+        on_chain = LoginRecord.chain == chain_no
+        last = session.scalar(select(func.max(LoginRecord.seq)).where(
+            on_chain, LoginRecord.at < before))
+        if last is not None:
+            count += int(session.scalar(select(func.count()).select_from(LoginRecord).where(
+                on_chain, LoginRecord.seq <= last)) or 0)
+    oldest = session.scalar(select(func.min(LoginRecord.at)))
     return count, oldest

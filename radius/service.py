@@ -51,11 +51,13 @@ class RadiusService:
                  coa_port: int | None = None, udp: bool = True,
                  metrics_allow: Sequence[str] = LOOPBACK,
                  gates: Sequence[LoginGate] = (),
-                 tunnel_sources: Sequence[TunnelSource] = ()) -> None:
+                 tunnel_sources: Sequence[TunnelSource] = (), chain_no: int = 0) -> None:
         """``udp``: open the auth and accounting ports (not when FreeRADIUS has them);
         ``metrics_allow``: who may read the rlm_rest API's /metrics (config metrics.allow);
         ``gates``: the registry's say in 802.1X and MAC bypass logins (citynet.gates);
-        ``tunnel_sources``: the domains answering PEAP/TTLS inner logins (rlm_rest)."""
+        ``tunnel_sources``: the domains answering PEAP/TTLS inner logins (rlm_rest);
+        ``chain_no``: the login-record chain this process appends to (PostgreSQL: one per
+        listener process of a node, :class:`RecordWriter`)."""
         self.store, self.box, self.config, self.udp = store, box, config, udp
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone, gates=gates)
@@ -65,7 +67,8 @@ class RadiusService:
                                  send=partial(coa.send, source=coa.source_for(config)),
                                  port=config.coa_port if coa_port is None else coa_port)
         self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit,
-                                   decide=policy.decide_in, prepare=policy.prepare_in)
+                                   decide=policy.decide_in, prepare=policy.prepare_in,
+                                   chain_no=chain_no)
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
         policy.vendor_of = self._vendor_of

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -179,3 +179,28 @@ def children(pid: int) -> list[int]:
         except OSError:  # the thread ended meanwhile
             continue
     return sorted(found)
+
+
+def append_to_one_chain(session: Any, events: Sequence[Any], chain_no: int = 0) -> None:
+    """Login records as a store of one chain (radius_0002 and before) wrote them: no
+    chain column, the head under the one chain's meta key. ``chain_no``: left out, as
+    the login-record writer of today passes it."""
+    from sqlalchemy import Column, MetaData, Table, insert
+
+    from citynet import chain
+    from citynet.db import get_meta, set_meta
+    from radius import records
+
+    assert chain_no == 0, "a store of one chain has chain 0 only"
+    old = Table("login_record", MetaData(), *(
+        Column(column.name, column.type) for column in records.LoginRecord.__table__.c
+        if column.name != "chain"))
+    seq, previous = chain.decode_point(get_meta(session, records.LEDGER.head_key))
+    for event in events:
+        seq += 1
+        content = {name: getattr(event, name) for name in records.CONTENT}
+        digest = chain.row_hash(previous, content)
+        session.execute(insert(old).values(seq=seq, prev_hash=previous, row_hash=digest,
+                                           **content))
+        previous = digest
+    set_meta(session, records.LEDGER.head_key, chain.encode_point((seq, previous)))

@@ -203,7 +203,7 @@ def test_records_and_audit_commands(seeded: Cli) -> None:
     assert "purged 0 login records older than 180 days" in seeded("records", "purge").stdout
     assert "give at least one of" in seeded("records", "search", code=2).stderr
     header = seeded("records", "search", "--phone", "13800138000", "--csv").stdout
-    assert header.startswith("seq,at,event,result,identity,method,nas,mac,")
+    assert header.startswith("chain,seq,at,event,result,identity,method,nas,mac,")
 
 
 def test_messages_speak_the_chosen_language(seeded: Cli) -> None:

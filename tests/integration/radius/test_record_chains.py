@@ -1,0 +1,210 @@
+"""Login records on several chains (docs/radius.md, "One chain per listener process"):
+writers on different chains never wait for each other's commit; every chain verifies,
+purges and exports on its own; a store of one chain upgrades to chain 0 unchanged."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import delete, select, text, update
+
+from citynet import migrate
+from citynet.config import Config
+from citynet.db import MetaEntry, Store
+from radius import records
+from radius.accounting import RecordWriter
+from radius.decisions import Decision, ForeignLogin, LoginAttempt
+from radius.records import LoginEvent, LoginRecord
+from tests.conftest import make_config
+from tests.support import append_to_one_chain, wait_until
+
+WAIT = 10  # seconds: a writer still waiting after this waits for the other's commit
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def events(who: str, count: int, at: datetime = NOW) -> list[LoginEvent]:
+    return [LoginEvent(at + timedelta(seconds=n), "login", "accept", f"{who}-{n}", "voucher",
+                       "gw", mac="aa:bb:cc:dd:ee:01") for n in range(count)]
+
+
+def on_chains(store: Store, rows: dict[int, int], at: datetime = NOW) -> None:
+    """``rows[chain]`` records on each chain, one transaction each."""
+    for chain_no, count in rows.items():
+        with store.session() as session:
+            records.append(session, events(f"c{chain_no}", count, at), chain_no)
+
+
+def problems(store: Store) -> list[str]:
+    with store.session() as session:
+        return [str(problem) for problem in records.verify(session)[1]]
+
+
+# --- two writers, two chains -----------------------------------------------------------
+
+@pytest.fixture
+def two_stores(pg_database: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two stores (engines) on one new PostgreSQL database, as two listener processes."""
+    config = make_config(tmp_path, database={"url": pg_database})
+    first, second = Store.from_config(config), Store.from_config(config)
+    first.upgrade()
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
+def waiting_for_a_lock(store: Store) -> bool:
+    with store.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'")).scalar_one())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("second_chain", [1, 0])
+def test_a_writer_on_another_chain_commits_while_the_first_holds_its_append(
+        two_stores: tuple[Store, Store], second_chain: int) -> None:
+    """The first writer appends on chain 0 and keeps its transaction open (as a round
+    waiting for its commit's WAL flush); the second commits meanwhile on chain 1 — and,
+    the case that shows the test bites, waits on chain 0 until the first commits."""
+    first, second = two_stores
+    done = threading.Event()
+
+    def append_second() -> None:
+        with second.session() as session:
+            records.append(session, events("second", 3), second_chain)
+        done.set()
+
+    writer = threading.Thread(target=append_second, name="second-writer")
+    with first.session() as session:
+        records.append(session, events("first", 2), 0)
+        writer.start()
+        if second_chain:
+            assert done.wait(WAIT), "the second writer waited for the first one's commit"
+        else:
+            wait_until(lambda: waiting_for_a_lock(first), "the second writer waiting",
+                       timeout=WAIT)
+            assert not done.is_set()
+    writer.join(timeout=WAIT)
+    assert done.is_set()
+    with first.session() as session:
+        assert records.verify(session) == (5, [])
+        assert sorted(session.execute(select(LoginRecord.chain, LoginRecord.seq)).all()) == (
+            [(0, 1), (0, 2), (1, 1), (1, 2), (1, 3)] if second_chain else
+            [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5)])
+
+
+def test_a_record_writer_appends_to_its_chain_on_postgresql_and_to_0_on_sqlite(
+        store: Store) -> None:
+    login = ForeignLogin(LoginAttempt(user="u", password="p"), "gw",
+                         Decision(True, {}, method="fr"))
+    told: list[object] = []
+    RecordWriter(store, chain_no=1).run([(login, told.append)])
+    assert told == [login.decision]
+    with store.session() as session:
+        chains = session.scalars(select(LoginRecord.chain)).all()
+        assert chains == ([0] if store.is_sqlite else [1])
+        assert records.verify(session) == (1, [])
+
+
+# --- verify, purge, export -------------------------------------------------------------
+
+def test_verify_walks_every_chain(store: Store) -> None:
+    on_chains(store, {0: 3, 1: 4})
+    with store.session() as session:
+        assert records.verify(session) == (7, [])
+        assert records.LEDGER.chains(session) == [0, 1]
+
+
+@pytest.mark.parametrize(("tamper", "found"), [
+    (update(LoginRecord).where(LoginRecord.chain == 1, LoginRecord.seq == 2)
+     .values(identity="13900000000"),
+     ["chain 1, row 2: content does not match its hash (edited)"]),
+    (delete(LoginRecord).where(LoginRecord.chain == 1, LoginRecord.seq == 2),
+     ["chain 1, row 3: rows 2..2 are missing",
+      "chain 1, row 3: does not link to the row before it (a row was deleted or replaced)"]),
+    (delete(LoginRecord).where(LoginRecord.chain == 1, LoginRecord.seq >= 3),
+     ["chain 1, row 2: the chain ends at row 2 but the recorded head is row 4 "
+      "(newest rows deleted)"]),
+    (delete(LoginRecord).where(LoginRecord.chain == 1),
+     ["chain 1, row 0: the chain ends at row 0 but the recorded head is row 4 "
+      "(newest rows deleted)"]),
+    (delete(MetaEntry).where(MetaEntry.key == "chain.login_record.1.head"),
+     ["chain 1, row 4: the chain ends at row 4 but the recorded head is row 0 "
+      "(newest rows deleted)"]),
+], ids=["edited", "middle row deleted", "newest rows deleted", "every row deleted",
+        "head deleted"])
+def test_verify_finds_a_tampered_row_on_a_chain_other_than_0(
+        store: Store, tamper: object, found: list[str]) -> None:
+    on_chains(store, {0: 3, 1: 4})
+    with store.session() as session:
+        session.execute(tamper)  # type: ignore[call-overload]
+    assert problems(store) == found
+
+
+def test_purge_removes_each_chains_old_prefix_and_every_chain_still_verifies(
+        store: Store) -> None:
+    old = NOW - timedelta(days=200)
+    on_chains(store, {0: 2, 1: 3}, at=old)
+    on_chains(store, {0: 2, 1: 1})
+    cutoff = NOW - timedelta(days=180)
+    with store.session() as session:
+        assert records.past_retention(session, cutoff) == (5, old)
+        assert records.purge(session, cutoff) == 5
+    with store.session() as session:
+        assert records.verify(session) == (3, [])
+        assert sorted(session.execute(select(LoginRecord.chain, LoginRecord.seq)).all()) == [
+            (0, 3), (0, 4), (1, 4)]
+        assert records.purge(session, cutoff) == 0
+    on_chains(store, {1: 2})  # appending goes on after the chain's base
+    assert problems(store) == []
+
+
+def test_export_goes_by_time_across_chains_and_stops_at_what_was_counted(
+        store: Store) -> None:
+    with store.session() as session:
+        records.append(session, events("a", 2, NOW), 1)
+        records.append(session, events("b", 2, NOW + timedelta(seconds=1)), 0)
+    with store.session() as session:
+        counted, last = records.count(session, [])
+        assert (counted, last) == (4, {0: 2, 1: 2})
+    on_chains(store, {0: 1, 1: 1}, at=NOW + timedelta(minutes=1))  # after the count
+    with store.session() as session:
+        rows = [records.export_row(r) for r in records.export(session, [], last)]
+        found = records.search(session, since=NOW, limit=3)
+    assert [(row["chain"], row["seq"], row["identity"]) for row in rows] == [
+        (1, 1, "a-0"), (0, 1, "b-0"), (1, 2, "a-1"), (0, 2, "b-1")]
+    assert list(rows[0])[:2] == ["chain", "seq"]  # the CSV's first columns
+    assert [(r.chain, r.seq) for r in found] == [(1, 1), (0, 1), (1, 2)]
+
+
+# --- from one chain ------------------------------------------------------------------
+
+def test_a_store_of_one_chain_upgrades_to_chain_0_and_still_verifies(
+        backend_config: Config) -> None:
+    store = Store.from_config(backend_config)
+    try:
+        store.upgrade()
+        settings = migrate.settings(store.engine)
+        command.downgrade(settings, "radius_0002")  # the head before several chains
+        with store.session() as session:
+            append_to_one_chain(session, events("old", 3))
+        command.upgrade(settings, "heads")
+        store.ensure_current()
+        with store.session() as session:
+            assert records.verify(session) == (3, [])
+            assert session.scalars(select(LoginRecord.chain).distinct()).all() == [0]
+        on_chains(store, {0: 1, 1: 2})
+        with store.session() as session:
+            assert records.verify(session) == (6, [])
+        # back to one chain only while every record is on chain 0
+        with pytest.raises(RuntimeError, match="2 login records are on chains other than 0"):
+            command.downgrade(settings, "radius_0002")
+    finally:
+        store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -17,6 +18,7 @@ from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS
 from radius.service import RadiusService
+from tests.conftest import make_config
 
 SECRET = "radclient-secret"
 
@@ -85,3 +87,16 @@ def statements() -> Iterator[list[str]]:
         for name in ("execute", "executemany"):
             patch.setattr(psycopg.Cursor, name, spy(getattr(psycopg.Cursor, name)))
         yield sent
+
+
+@pytest.fixture
+def stores(pg_database: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two stores (engines) on one new PostgreSQL database, as two listener processes."""
+    config = make_config(tmp_path, database={"url": pg_database})
+    first, second = Store.from_config(config), Store.from_config(config)
+    first.upgrade()
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()

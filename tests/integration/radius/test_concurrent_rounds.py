@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,25 +27,11 @@ from radius.profiles import ProfileBook
 from radius.records import LoginRecord
 from radius.retries import DecidedRequest
 from radius.vouchers import Voucher, VoucherDevice
-from tests.conftest import make_config
 
 pytestmark = pytest.mark.postgres
 
 ZONE = ZoneInfo("Asia/Shanghai")
 WAIT = 10  # seconds: a round held longer than this waits for something that never comes
-
-
-@pytest.fixture
-def stores(pg_database: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    """Two stores (engines) on one new PostgreSQL database, as two listener processes."""
-    config = make_config(tmp_path, database={"url": pg_database})
-    first, second = Store.from_config(config), Store.from_config(config)
-    first.upgrade()
-    try:
-        yield first, second
-    finally:
-        first.close()
-        second.close()
 
 
 def concurrently(*rounds: tuple[RecordWriter, list[Job]]) -> list[list[Outcome]]:

@@ -5,9 +5,7 @@ purges and exports on its own; a store of one chain upgrades to chain 0 unchange
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -20,7 +18,6 @@ from radius import records
 from radius.accounting import RecordWriter
 from radius.decisions import Decision, ForeignLogin, LoginAttempt
 from radius.records import LoginEvent, LoginRecord
-from tests.conftest import make_config
 from tests.support import append_to_one_chain, wait_until
 
 WAIT = 10  # seconds: a writer still waiting after this waits for the other's commit
@@ -44,20 +41,7 @@ def problems(store: Store) -> list[str]:
         return [str(problem) for problem in records.verify(session)[1]]
 
 
-# --- two writers, two chains -----------------------------------------------------------
-
-@pytest.fixture
-def two_stores(pg_database: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    """Two stores (engines) on one new PostgreSQL database, as two listener processes."""
-    config = make_config(tmp_path, database={"url": pg_database})
-    first, second = Store.from_config(config), Store.from_config(config)
-    first.upgrade()
-    try:
-        yield first, second
-    finally:
-        first.close()
-        second.close()
-
+# --- two writers, two chains (the radius conftest's ``stores``) -------------------------
 
 def waiting_for_a_lock(store: Store) -> bool:
     with store.engine.connect() as conn:
@@ -69,11 +53,11 @@ def waiting_for_a_lock(store: Store) -> bool:
 @pytest.mark.postgres
 @pytest.mark.parametrize("second_chain", [1, 0])
 def test_a_writer_on_another_chain_commits_while_the_first_holds_its_append(
-        two_stores: tuple[Store, Store], second_chain: int) -> None:
+        stores: tuple[Store, Store], second_chain: int) -> None:
     """The first writer appends on chain 0 and keeps its transaction open (as a round
     waiting for its commit's WAL flush); the second commits meanwhile on chain 1 — and,
     the case that shows the test bites, waits on chain 0 until the first commits."""
-    first, second = two_stores
+    first, second = stores
     done = threading.Event()
 
     def append_second() -> None:

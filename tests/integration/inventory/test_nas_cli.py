@@ -36,21 +36,12 @@ class Nas:
             return [(e.action, e.target, e.detail["changed"]) for e in
                     reversed(audit.recent(session, "inventory."))]
 
-    def portal_key_of(self, name: str) -> str:
+    def secret_of(self, name: str, column: Any = NasClient.secret_sealed) -> str:
+        """A NAS's secret (or, with ``column``, its other sealed key) as unsealed."""
         box = open_box(self.config, self.store)
         assert box is not None
         with self.store.session() as session:
-            sealed = session.scalar(select(NasClient.portal_secret_sealed)
-                                    .where(NasClient.name == name))
-            assert sealed is not None
-            return box.open(sealed)
-
-    def secret_of(self, name: str) -> str:
-        box = open_box(self.config, self.store)
-        assert box is not None
-        with self.store.session() as session:
-            sealed = session.scalar(select(NasClient.secret_sealed)
-                                    .where(NasClient.name == name))
+            sealed = session.scalar(select(column).where(NasClient.name == name))
             assert sealed is not None
             return box.open(sealed)
 
@@ -175,7 +166,7 @@ def test_a_secret_is_read_from_standard_input_or_made_when_it_gives_none(nas: Na
     made = said.split("set the same on the NAS): ")[1].split()[0]
     assert len(made) >= 32 and nas.secret_of("ac-1") == made
     key = said.split("portal server): ")[1].strip()  # Portal 2.0's key, made too
-    assert len(key) == 16 and nas.portal_key_of("ac-1") == key
+    assert len(key) == 16 and nas.secret_of("ac-1", NasClient.portal_secret_sealed) == key
     assert made not in str(nas.audited()) and key not in str(nas.audited())
     nas("add", "ac-2", "--ip", "10.20.0.2", input=f"{LONG}\n")  # one line piped in
     assert nas.secret_of("ac-2") == LONG

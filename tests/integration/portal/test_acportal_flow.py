@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -103,6 +104,19 @@ class Phone:
         return response
 
 
+@contextmanager
+def listening_for_notices(hotspot: AcHotspot) -> Iterator[AcNoticeService]:
+    """The portal's NTF_LOGOUT listener, running, and the fake AC told where it is."""
+    notices = AcNoticeService(hotspot.store, hotspot.box, hotspot.config, port=0)
+    notices.start()
+    try:
+        assert notices.bound is not None
+        hotspot.ac.portal = ("127.0.0.1", notices.bound)
+        yield notices
+    finally:
+        notices.stop()
+
+
 @pytest.fixture
 def hotspot(request: pytest.FixtureRequest, backend_config: Config,
             store: Store) -> Iterator[AcHotspot]:
@@ -190,11 +204,7 @@ def test_a_wrong_portal_key_logs_nobody_in(hotspot: AcHotspot) -> None:
 
 
 def test_ntf_logout_from_the_ac_ends_the_session(hotspot: AcHotspot) -> None:
-    notices = AcNoticeService(hotspot.store, hotspot.box, hotspot.config, port=0)
-    notices.start()
-    try:
-        assert notices.bound is not None
-        hotspot.ac.portal = ("127.0.0.1", notices.bound)
+    with listening_for_notices(hotspot):
         phone = Phone(hotspot)
         phone.arrive()
         phone.post("/portal/voucher", code=hotspot.voucher(), consent="1")
@@ -202,18 +212,12 @@ def test_ntf_logout_from_the_ac_ends_the_session(hotspot: AcHotspot) -> None:
         hotspot.ac.radius = None  # its accounting Stop is lost: the notice alone ends it
         assert hotspot.ac.kick(USER_IP, "idle")
         assert not hotspot.open_sessions()
-    finally:
-        notices.stop()
 
 
 def test_the_acs_interim_updates_and_idle_logout_reach_citynet(hotspot: AcHotspot) -> None:
     """The AC's own timers: its Interim-Updates keep the session's usage current; a user
     without traffic is logged out as idle, and the AC's NTF_LOGOUT and Stop close it."""
-    notices = AcNoticeService(hotspot.store, hotspot.box, hotspot.config, port=0)
-    notices.start()
-    try:
-        assert notices.bound is not None
-        hotspot.ac.portal = ("127.0.0.1", notices.bound)
+    with listening_for_notices(hotspot):
         hotspot.ac.interim_interval = 0.2
         phone = Phone(hotspot)
         phone.arrive()
@@ -224,8 +228,6 @@ def test_the_acs_interim_updates_and_idle_logout_reach_citynet(hotspot: AcHotspo
         assert eventually(lambda: (USER_IP, "idle") in hotspot.ac.logged_out)
         assert eventually(lambda: not hotspot.open_sessions())
         assert USER_IP not in hotspot.ac.online
-    finally:
-        notices.stop()
 
 
 def test_a_redirect_naming_another_address_is_refused(hotspot: AcHotspot) -> None:
@@ -357,11 +359,7 @@ def test_sessions_kick_and_bandwidth_reach_the_ac_as_it_expects(hotspot: AcHotsp
 
     from citynet.cli import cli
 
-    notices = AcNoticeService(hotspot.store, hotspot.box, hotspot.config, port=0)
-    notices.start()
-    try:
-        assert notices.bound is not None
-        hotspot.ac.portal = ("127.0.0.1", notices.bound)
+    with listening_for_notices(hotspot):
         phone = Phone(hotspot)
         phone.arrive()
         assert phone.post("/portal/voucher", code=hotspot.voucher(),
@@ -385,8 +383,6 @@ def test_sessions_kick_and_bandwidth_reach_the_ac_as_it_expects(hotspot: AcHotsp
         again = CliRunner().invoke(cli, ["sessions", "kick", live.session_id, "--port", port],
                                    env=env)
         assert again.exit_code == 1  # closed here: nothing to kick
-    finally:
-        notices.stop()
 
 
 def test_answers_signed_with_another_key_are_dropped_and_on_metrics(

@@ -143,22 +143,30 @@ def verify(session: Session) -> tuple[int, list[chain.Break]]:
     return LEDGER.verify(session)
 
 
+def _past(session: Session, before: datetime) -> Iterator[tuple[int, int, str]]:
+    """(chain, seq, row hash) of each chain's newest row older than ``before``: what a
+    purge removes is each chain's prefix up to it — only a prefix may go, since a
+    younger row older than an old one would leave a hole."""
+    for chain_no in LEDGER.chains(session):
+        last = session.execute(select(LoginRecord.seq, LoginRecord.row_hash)
+                               .where(LoginRecord.chain == chain_no, LoginRecord.at < before)
+                               .order_by(LoginRecord.seq.desc()).limit(1)).first()
+        if last is not None:
+            yield chain_no, last.seq, last.row_hash
+
+
+def _prefix(chain_no: int, seq: int) -> ColumnElement[bool]:
+    return and_(LoginRecord.chain == chain_no, LoginRecord.seq <= seq)
+
+
 def purge(session: Session, before: datetime) -> int:
     """Delete rows older than ``before``, each chain's prefix of them; a chain's new base
     is its last deleted row."""
     removed = 0
-    for chain_no in LEDGER.chains(session):
-        on_chain = LoginRecord.chain == chain_no
-        last = session.execute(select(LoginRecord.seq, LoginRecord.row_hash)
-                               .where(on_chain, LoginRecord.at < before)
-                               .order_by(LoginRecord.seq.desc()).limit(1)).first()
-        if last is None:
-            continue
-        # Only a prefix may go: a younger row older than an old one would leave a hole.
-        deleted = session.execute(delete(LoginRecord).where(on_chain,
-                                                            LoginRecord.seq <= last.seq))
+    for chain_no, seq, row_hash in list(_past(session, before)):
+        deleted = session.execute(delete(LoginRecord).where(_prefix(chain_no, seq)))
         removed += int(deleted.rowcount)  # type: ignore[attr-defined]
-        LEDGER.rebase(session, last.seq, last.row_hash, chain_no)
+        LEDGER.rebase(session, seq, row_hash, chain_no)
     return removed
 
 
@@ -214,8 +222,7 @@ def export(session: Session, conditions: list[ColumnElement[bool]],
            last: Counted) -> Iterator[LoginRecord]:
     """Every matching record up to ``last`` (what was counted: rows appended since are
     left out), oldest first, read in batches — never all of them in memory."""
-    counted = or_(false(), *(and_(LoginRecord.chain == chain_no, LoginRecord.seq <= seq)
-                             for chain_no, seq in sorted(last.items())))
+    counted = or_(false(), *(_prefix(chain_no, seq) for chain_no, seq in sorted(last.items())))
     query = (select(LoginRecord).where(*conditions, counted)
              .order_by(*BY_TIME).execution_options(yield_per=1000))
     yield from session.scalars(query)
@@ -257,13 +264,7 @@ def set_retention_days(session: Session, days: int | None) -> None:
 
 def past_retention(session: Session, before: datetime) -> tuple[int, datetime | None]:
     """(rows a purge with this cutoff would delete, when the oldest record was written)."""
-    count = 0
-    for chain_no in LEDGER.chains(session):
-        on_chain = LoginRecord.chain == chain_no
-        last = session.scalar(select(func.max(LoginRecord.seq)).where(
-            on_chain, LoginRecord.at < before))
-        if last is not None:
-            count += int(session.scalar(select(func.count()).select_from(LoginRecord).where(
-                on_chain, LoginRecord.seq <= last)) or 0)
+    count = sum(int(session.scalar(select(func.count()).select_from(LoginRecord).where(
+        _prefix(chain_no, seq))) or 0) for chain_no, seq, _hash in _past(session, before))
     oldest = session.scalar(select(func.min(LoginRecord.at)))
     return count, oldest

@@ -42,7 +42,6 @@ class Ledger:
         self.model = model
         self.content = tuple(content)
         self.name = name
-        self.head_key, self.base_key = self.keys(0)
         self.chained = "chain" in table(model).c  # several chains in one table
         # statements on the driver's cursor, built once: every RADIUS round appends
         meta = table(MetaEntry)

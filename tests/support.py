@@ -195,7 +195,7 @@ def append_to_one_chain(session: Any, events: Sequence[Any], chain_no: int = 0) 
     old = Table("login_record", MetaData(), *(
         Column(column.name, column.type) for column in records.LoginRecord.__table__.c
         if column.name != "chain"))
-    seq, previous = chain.decode_point(get_meta(session, records.LEDGER.head_key))
+    seq, previous = chain.decode_point(get_meta(session, records.LEDGER.keys(0)[0]))
     for event in events:
         seq += 1
         content = {name: getattr(event, name) for name in records.CONTENT}
@@ -203,4 +203,4 @@ def append_to_one_chain(session: Any, events: Sequence[Any], chain_no: int = 0) 
         session.execute(insert(old).values(seq=seq, prev_hash=previous, row_hash=digest,
                                            **content))
         previous = digest
-    set_meta(session, records.LEDGER.head_key, chain.encode_point((seq, previous)))
+    set_meta(session, records.LEDGER.keys(0)[0], chain.encode_point((seq, previous)))

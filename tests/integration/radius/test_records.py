@@ -86,7 +86,7 @@ def test_purge_removes_only_the_old_prefix_and_the_chain_still_verifies(
             content = {name: getattr(row, name) for name in records.CONTENT}
             row.prev_hash, row.row_hash = previous, records.chain.row_hash(previous, content)
             previous = row.row_hash
-        set_meta(session, records.LEDGER.head_key, records.chain.encode_point((4, previous)))
+        set_meta(session, records.LEDGER.keys(0)[0], records.chain.encode_point((4, previous)))
     with listener.store.session() as session:
         assert records.verify(session) == (4, [])
         assert records.purge(session, datetime.now(UTC) - timedelta(days=180)) == 2

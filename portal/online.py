@@ -46,9 +46,9 @@ def _logged_in(handoff: uam.Handoff | None) -> bool:
 @visit.blueprint.get("/status")
 def status() -> str:
     handoff = visit.handoff()
-    live = _live_session(handoff)
+    mac = capport.device_mac(handoff)  # behind an AC, a read of the store: once a page
+    live = _live_session(handoff, mac)
     terms = visit.terms(handoff)
-    mac = capport.device_mac(handoff)
     now = datetime.now(UTC)
     with store().session() as db:
         owner = remembered.owner(db, mac, now) if mac else None
@@ -59,9 +59,8 @@ def status() -> str:
                            forgotten=session.pop("forgotten", False))
 
 
-def _live_session(handoff: uam.Handoff | None) -> RadiusSession | None:
-    """The device's open session at its NAS (its MAC as the NAS vouches for it)."""
-    mac = capport.device_mac(handoff)
+def _live_session(handoff: uam.Handoff | None, mac: str) -> RadiusSession | None:
+    """The device's open session at its NAS (``mac``: as the NAS vouches for it)."""
     if handoff is None or not mac:
         return None
     with store().session() as db:

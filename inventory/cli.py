@@ -325,7 +325,7 @@ def nas_add(runtime: Runtime, name: str, ip: str, secret: str, vendor: str,
     if secret is None:
         secret = made = token_urlsafe(24)
     if portal_protocol == "huawei-v2" and portal_secret is None:  # v2 signs with a key
-        portal_secret = made_key = token_urlsafe(12)  # 16 characters: what ACs take
+        portal_secret = made_key = token_urlsafe(12)  # 16 characters, 96 bits
     given = {"name": name, "address": ip, "secret": secret, "vendor": vendor,
              "policy": policy, "hotspots": list(hotspots),
              "message_authenticator": message_authenticator, "uam_secret": uam_secret,

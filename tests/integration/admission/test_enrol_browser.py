@@ -6,20 +6,19 @@ Screenshots go to the test's temporary directory."""
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from waitress.server import create_server
 
 from admission import authority, passwords, people
 from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store
 from tests.conftest import make_config
+from tests.support import serving
 
 pytestmark = pytest.mark.slow
 
@@ -42,15 +41,10 @@ def base(tmp_path: Path) -> Iterator[str]:
         people.apply(db, rows)
         authority.init(db, box, "示范区", "radius.example.org", NOW)
         passwords.set_password(db, box, "t1", PASSWORD, ())
-    web = create_server(create_app(store, config, box=box), host="127.0.0.1", port=0,
-                        threads=4)
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{web.effective_port}"  # type: ignore[union-attr]
+        with serving(create_app(store, config, box=box)) as base:
+            yield base
     finally:
-        web.close()
-        thread.join(timeout=10)
         store.close()
 
 

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
-from waitress.server import create_server
 
 from citynet import audit, staff
 from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store
 from tests.conftest import make_config
+from tests.support import serving
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +47,10 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Store, Any]]:
                           "error": "sg-acc-02: refused 'ntp-service unicast-server "
                                    "10.0.0.123': Error: The command failed"}],
              "not_ready": []}))
-    web = create_server(create_app(store, config, box=box), host="127.0.0.1", port=0,
-                        threads=4)
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{web.effective_port}", store, box  # type: ignore[union-attr]
+        with serving(create_app(store, config, box=box)) as base:
+            yield base, store, box
     finally:
-        web.close()
-        thread.join(timeout=10)
         store.close()
 
 

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import pyotp
 import pytest
-from waitress.server import create_server
 
 from citynet import staff
 from citynet.app import create_app
@@ -31,6 +29,7 @@ from devices import approvals
 from radius import records
 from tests.conftest import make_config
 from tests.integration.citynet.test_admin_browser import CHROMIUM
+from tests.support import serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -86,15 +85,10 @@ def site(tmp_path: Path) -> Iterator[Site]:
                                "voucher", "lib-ac-00", "3c:22:fb:aa:bb:cc",
                                "f0-9f-c2-00-00-01:Luohu-Free", "10.64.3.40", "203.0.113.7",
                                "10496-10751", "s-1002")])
-    web = create_server(create_app(store, config, box=box), host="127.0.0.1", port=0,
-                        threads=4)
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
     try:
-        yield Site(f"http://127.0.0.1:{web.effective_port}", store, box, change_id)  # type: ignore[union-attr]
+        with serving(create_app(store, config, box=box)) as base:
+            yield Site(base, store, box, change_id)
     finally:
-        web.close()
-        thread.join(timeout=10)
         store.close()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from waitress.server import create_server
 
 from citynet import staff
 from citynet.app import create_app
@@ -29,6 +27,7 @@ from monitoring.builtin import CoverageCollector
 from monitoring.collectors import run_collectors
 from monitoring.models import ProbeState
 from tests.conftest import make_config
+from tests.support import serving
 
 pytestmark = pytest.mark.slow
 
@@ -59,17 +58,12 @@ def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
                                                 Context(store, config, now), []))
     with store.session() as session:
         staff.add(session, MANAGER, staff.Role.MANAGER, PASSWORD)
-    web = create_server(create_app(store, config, box=box), host="127.0.0.1", port=0,
-                        threads=4)
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
     shots = Path(os.environ.get("CITYNET_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     try:
-        yield Dashboard(f"http://127.0.0.1:{web.effective_port}", shots)  # type: ignore[union-attr]
+        with serving(create_app(store, config, box=box)) as base:
+            yield Dashboard(base, shots)
     finally:
-        web.close()
-        thread.join(timeout=10)
         store.close()
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
-from waitress.server import create_server
 
 from citynet.app import create_app
 from citynet.config import Config, RadiusConfig
@@ -38,7 +36,7 @@ from radius.models import RadiusSession
 from radius.service import RadiusService
 from tests.fakes.ac import REDIRECT_PARAMETERS, FakeAc, RedirectServer
 from tests.fakes.sms import FakeGateway
-from tests.support import wait_until
+from tests.support import serving, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -109,17 +107,8 @@ def _stack(cleanup: ExitStack, sqlite_config: Config, sqlite_store: Store, tmp_p
     config = sqlite_config.model_copy(update={"portal": sqlite_config.portal.model_copy(
         update={"protocol_timeout": 1.0, "protocol_tries": 3, "sms_gateway": "http",
                 "sms_urls": [sms.url]})})
-    web = create_server(create_app(sqlite_store, config, box=box), host="127.0.0.1", port=0,
-                        threads=4)
-    web_thread = threading.Thread(target=web.run, daemon=True)
-    web_thread.start()
-
-    def stop_web() -> None:
-        web.close()
-        web_thread.join(timeout=10)
-
-    cleanup.callback(stop_web)
-    portal = f"http://127.0.0.1:{web.effective_port}/portal/"  # type: ignore[union-attr]
+    portal = cleanup.enter_context(serving(create_app(sqlite_store, config, box=box))) \
+        + "/portal/"
     shots = Path(os.environ.get("CITYNET_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     cleanup.enter_context(ac)

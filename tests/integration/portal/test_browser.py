@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from typing import Any
 import pyotp
 import pytest
 from sqlalchemy import select
-from waitress.server import create_server
 
 from citynet.app import create_app
 from citynet.config import Config, RadiusConfig
@@ -29,7 +27,7 @@ from portal.simulator import Simulator
 from radius import vouchers
 from radius.models import RadiusSession
 from tests.integration.portal.conftest import NAS_SECRET, NASID, UAM_SECRET, add_hotspot_nas
-from tests.support import wait_until
+from tests.support import serving, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -65,22 +63,18 @@ def stack(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterato
     radius.start()
     config = sqlite_config.model_copy(update={"portal": sqlite_config.portal.model_copy(
         update={"show_outbox": True, "app_enrolment": True})})
-    web = create_server(create_app(sqlite_store, config, box=box), host="127.0.0.1", port=0,
-                        threads=4)
-    web_thread = threading.Thread(target=web.run, daemon=True)
-    web_thread.start()
-    port = web.effective_port  # type: ignore[union-attr]
-    gateway = Simulator(f"http://127.0.0.1:{port}/portal/", "127.0.0.1", radius.ports[0],
-                        radius.ports[1], NAS_SECRET, NASID, UAM_SECRET)
-    gateway.start()
     shots = Path(os.environ.get("CITYNET_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     try:
-        yield Stack(sqlite_store, gateway, shots)
+        with serving(create_app(sqlite_store, config, box=box)) as base:
+            gateway = Simulator(f"{base}/portal/", "127.0.0.1", radius.ports[0],
+                                radius.ports[1], NAS_SECRET, NASID, UAM_SECRET)
+            gateway.start()
+            try:
+                yield Stack(sqlite_store, gateway, shots)
+            finally:
+                gateway.stop()
     finally:
-        gateway.stop()
-        web.close()
-        web_thread.join(timeout=10)
         radius.stop()
 
 

@@ -269,7 +269,8 @@ PORTAL_PORT = click.option(
     "--portal-port", type=click.IntRange(1, 65535),
     help=f"The AC's Portal-protocol UDP port (default {DEFAULT_PORTAL_PORT}).")
 PORTAL_SECRET = click.option(
-    "--portal-secret", help="The Portal protocol's shared key (huawei-v2 needs one).")
+    "--portal-secret", help="The Portal protocol's shared key (huawei-v2 needs one; `nas "
+    "add` makes one if none is given, `nas set --prompt-portal-secret` asks for it).")
 PORTAL_PARAMETERS = click.option(
     "--portal-parameters", metavar="ROLE=NAME,…",
     help="The AC's redirect parameter names where they differ from its vendor's, e.g. "
@@ -369,6 +370,8 @@ def _given_secret() -> str | None:
 @click.option("--secret", help="New shared secret (or --prompt, to keep it out of history).")
 @click.option("--prompt", "prompt_secret", is_flag=True,
               help="Ask for the new shared secret (hidden, twice).")
+@click.option("--prompt-portal-secret", "prompt_portal_secret", is_flag=True,
+              help="Ask for the new Portal key (hidden, twice).")
 @click.option("--vendor", help="coovachilli, huawei, h3c, ruijie, cisco, mikrotik or other")
 @click.option("--hotspot", "hotspots", multiple=True,
               help="Hotspot it serves (repeatable; replaces the list).")
@@ -384,7 +387,8 @@ def _given_secret() -> str | None:
 @ALLOW_SHORT_SECRET
 @pass_runtime
 def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
-            prompt_secret: bool, vendor: str | None, hotspots: tuple[str, ...],
+            prompt_secret: bool, prompt_portal_secret: bool, vendor: str | None,
+            hotspots: tuple[str, ...],
             policy: str | None, message_authenticator: str | None, uam_secret: str | None,
             portal_login_url: str | None, portal_protocol: str | None,
             portal_port: int | None, portal_secret: str | None,
@@ -397,12 +401,18 @@ def nas_set(runtime: Runtime, name: str, ip: str | None, secret: str | None,
     \b
     Examples:
       citynet nas set gw-dongmen --prompt                # a new shared secret
+      citynet nas set ac-luohu --prompt-portal-secret    # a new Portal key
       citynet nas set gw-dongmen --ip 10.20.0.2 --policy library
     """
     if secret is not None and prompt_secret:
         raise click.UsageError(_("give --secret or --prompt, not both"))
+    if portal_secret is not None and prompt_portal_secret:
+        raise click.UsageError(_("give --portal-secret or --prompt-portal-secret, not both"))
     if prompt_secret:
         secret = click.prompt(_("New secret"), hide_input=True, confirmation_prompt=True)
+    if prompt_portal_secret:
+        portal_secret = click.prompt(_("New Portal key"), hide_input=True,
+                                     confirmation_prompt=True)
     given = {"address": ip, "secret": secret, "vendor": vendor, "policy": policy,
              "hotspots": list(hotspots) or None, "message_authenticator": message_authenticator,
              "uam_secret": uam_secret, "portal_login_url": portal_login_url,

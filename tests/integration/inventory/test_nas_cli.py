@@ -132,6 +132,22 @@ def test_a_portal_protocol_ac_is_registered_with_its_sealed_key(nas: Nas) -> Non
     assert "portal-key" not in str(changed) and "portal_secret" in changed
 
 
+def test_nas_set_asks_for_a_new_portal_key_keeping_it_out_of_history(nas: Nas) -> None:
+    nas("add", "ac", "--ip", "10.20.0.2", "--secret", LONG, "--portal-protocol", "huawei-v2",
+        "--portal-secret", "portal-key-1")
+    refused = nas("set", "ac", "--prompt-portal-secret", input="portal-key-2\nportal-key-3\n",
+                  code=1)  # click asks again on a mismatch, until the input runs out
+    assert "do not match" in refused and "Aborted" in refused
+    assert nas.secret_of("ac", NasClient.portal_secret_sealed) == "portal-key-1"
+    said = nas("set", "ac", "--prompt-portal-secret", input="portal-key-2\nportal-key-2\n")
+    assert "NAS ac: portal_secret changed" in said and "portal-key-2" not in said
+    assert nas.secret_of("ac", NasClient.portal_secret_sealed) == "portal-key-2"
+    assert nas.secret_of("ac") == LONG  # the RADIUS secret is another key
+    assert "give --portal-secret or --prompt-portal-secret" in nas(
+        "set", "ac", "--portal-secret", "k" * 16, "--prompt-portal-secret", code=2)
+    assert "portal-key-2" not in str(nas.audited())
+
+
 def test_portal_v2_needs_a_key_and_a_key_needs_a_protocol(nas: Nas) -> None:
     nas("add", "ac-v1", "--ip", "10.20.0.2", "--secret", LONG, "--portal-protocol", "cmcc-v1")
     refused = nas("set", "ac-v1", "--portal-protocol", "huawei-v2", code=1)  # `add` makes one

@@ -131,7 +131,8 @@ class DatabaseConfig(Section):
 class WebConfig(Section):
     bind: str = Field(default="127.0.0.1", description="address the web app listens on")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the web app")
-    threads: int = Field(default=8, ge=1, le=256,
+    # a Portal-protocol login holds its thread while the AC answers (docs/portal.md)
+    threads: int = Field(default=32, ge=1, le=256,
                          description="web worker threads (per worker process)")
     workers: int = Field(
         default=1, ge=1, le=64,

@@ -362,7 +362,8 @@ VRP = Flavour(
         _rule(r"ip pool (\S+)", lambda g: f"ip-pool-{g[0]}"),
         _rule(r"wlan", lambda g: "wlan-view"),
         _rule(r"url-template name (\S+)", lambda g: f"url-template-{g[0]}"),
-        _rule(r"web-auth-server (\S+)", lambda g: f"web-auth-server-{g[0]}"),
+        # (``web-auth-server listening-port N`` is a setting; its undo is not a section's)
+        _rule(r"web-auth-server (?!listening-port$)(\S+)", lambda g: f"web-auth-server-{g[0]}"),
         _rule(r"free-rule-template name (\S+)", lambda g: f"free-rule-{g[0]}"),
         _rule(r"portal-access-profile name (\S+)", lambda g: f"portal-acces-profile-{g[0]}"),
         _rule(r"authentication-profile name (\S+)", lambda g: f"authen-profile-{g[0]}"),

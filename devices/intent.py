@@ -43,7 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "snmp_community": "",
     "guest_vlan": 100,
     "guest_network": "10.100.0.0/22",
-    "ssid": "i-Shenzhen",
+    "ssid": "i-Shenzhen",  # the guest SSID; a Portal AC broadcasts it (profile citynet-guest)
+    "guest_wlan_id": 1,  # a Huawei AC: the guest VAP profile's WLAN ID in its AP group
+    "guest_ap_group": "default",
     "dhcp_server": "10.0.0.53",
     "radius_key": "",
     "portal_url": "http://127.0.0.1:8080/portal/",
@@ -147,7 +149,32 @@ def variables(device: Device, document: Mapping[str, Any], radius_keys: Mapping[
     values["portal_server"] = values.get("portal_server") or values["radius_server"]
     values.update(_guest_addressing(values))
     values.update(_nac(device, values))
+    values.update(_guest_ssid(device, values))
     return values
+
+
+def _guest_ssid(device: Device, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The guest SSID a Portal AC broadcasts (guest_wifi), checked like the enterprise
+    one: its name goes into a CLI command, and one WLAN ID of an AP group carries one
+    SSID. Elsewhere the SSID is only a description's word, and is left as it is."""
+    ssid, group, wlan = values["ssid"], values["guest_ap_group"], values["guest_wlan_id"]
+    if not values.get("portal_protocol"):
+        return {}
+    if not (isinstance(ssid, str) and _SSID.fullmatch(ssid)):
+        raise IntentError(N_("%(host)s: ssid: 1 to 32 characters, no spaces or quotes"),
+                          host=device.hostname)
+    if not (isinstance(group, str) and _GROUP.fullmatch(group)):
+        raise IntentError(N_("%(host)s: guest_ap_group: 1 to 31 of A-Z a-z 0-9 _ . -"),
+                          host=device.hostname)
+    if isinstance(wlan, bool) or not isinstance(wlan, int) or not 1 <= wlan <= 16:
+        raise IntentError(N_("%(host)s: %(name)s: a whole number %(low)s..%(high)s"),
+                          host=device.hostname, name="guest_wlan_id", low=1, high=16)
+    if values["enterprise_ssid"] and group == values["enterprise_ap_group"] \
+            and wlan == values["enterprise_wlan_id"]:
+        raise IntentError(N_("%(host)s: guest_wlan_id and enterprise_wlan_id are both "
+                             "%(wlan)s in AP group %(group)s (one WLAN ID, one SSID)"),
+                          host=device.hostname, wlan=wlan, group=group)
+    return {"ssid": ssid, "guest_ap_group": group, "guest_wlan_id": wlan}
 
 
 def _radius_servers(device: Device, servers: object) -> list[str]:

@@ -236,6 +236,10 @@ _COMWARE_NAC_KEYED = (r"^dot1x timer reauth-period\b", r"^mac-authentication tim
                       r"^mac-authentication domain\b", r"^dot1x mandatory-domain\b",
                       r"^dot1x domain\b", r"^timer realtime-accounting\b",
                       r"^user-name-format\b", r"^ssid(?= \S+$)")
+# Single-valued lines of guest_wifi's Portal-protocol binding, undone by their leading part
+_VRP_PORTAL_KEYED = (r"^web-auth-server listening-port\b",)
+_COMWARE_PORTAL_KEYED = (r"^portal domain\b", r"^portal bas-ip\b",
+                         r"^portal apply web-server\b", r"^portal enable method\b")
 
 _VRP_CHURN = _secrets(r"\b(?:cipher|irreversible-cipher)\s+(?P<secret>" + _VALUE + ")")
 
@@ -253,13 +257,14 @@ HUAWEI = Profile(
            r"^ip address(?= \S+ \S+$)", r"^radius-server shared-key\b", r"^url(?=\s)",
            r"^radius-server nas-ip\b", r"^dhcp select\b", r"^authentication-mode\b",
            r"^snmp-agent sys-info (?:contact|location)\b", r"^port link-type\b",
-           r"^port default vlan\b", r"^local-user \S+ password\b", *_VRP_NAC_KEYED),
+           r"^port default vlan\b", r"^local-user \S+ password\b", *_VRP_NAC_KEYED,
+           *_VRP_PORTAL_KEYED),
     replace_negating_first=True,
     short_negation=(r"^description\b", r"^sysname\b", r"^header \S+",
                     r"^radius-server shared-key\b", r"^local-user \S+ password\b",
                     r"^snmp-agent sys-info (?:contact|location)\b", r"^url(?=\s)",
                     r"^radius-server nas-ip\b", r"^port link-type\b", r"^port default vlan\b",
-                    *_VRP_NAC_KEYED),
+                    *_VRP_NAC_KEYED, *_VRP_PORTAL_KEYED),
     hidden_defaults=("undo shutdown",),
     # the WLAN view and an AP group hold the site's other SSIDs and radios too; a
     # physical port's own settings are the site's (see _CISCO_PORTS)
@@ -286,13 +291,15 @@ HP_COMWARE = Profile(
            r"^(?:primary|secondary) (?:authentication|accounting)\b",
            r"^key (?:authentication|accounting|authorization)\b",
            r"^snmp-agent sys-info (?:contact|location)\b", r"^port link-type\b",
-           r"^port access vlan\b", r"^password\b", *_COMWARE_NAC_KEYED),
+           r"^port access vlan\b", r"^password\b", *_COMWARE_NAC_KEYED,
+           *_COMWARE_PORTAL_KEYED),
     replace_negating_first=True,
     short_negation=(r"^description\b", r"^sysname\b", r"^header \S+\b", r"^nas-ip\b",
                     r"^url(?=\s)", r"^(?:primary|secondary) (?:authentication|accounting)\b",
                     r"^key (?:authentication|accounting|authorization)\b",
                     r"^snmp-agent sys-info (?:contact|location)\b", r"^password\b",
-                    r"^port link-type\b", r"^port access vlan\b", *_COMWARE_NAC_KEYED),
+                    r"^port link-type\b", r"^port access vlan\b", *_COMWARE_NAC_KEYED,
+                    *_COMWARE_PORTAL_KEYED),
     hidden_defaults=("undo shutdown",),
     # a physical port's own settings are the site's (see _CISCO_PORTS)
     shared_sections=(r"^interface \S*(?:Ethernet|GigE)\d",),

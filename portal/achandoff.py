@@ -34,7 +34,7 @@ class RedirectNames:
 
 
 VENDORS: dict[str, RedirectNames] = {
-    # Huawei url-template: user-ipaddress wlanuserip, ac-ip wlanacip, ac-name wlanacname
+    # Huawei url-template: user-ipaddress wlanuserip, ac-ip wlanacip, sysname wlanacname
     "huawei": RedirectNames(user_ip=("wlanuserip",), ac_ip=("wlanacip",),
                             ac_name=("wlanacname",), user_mac=("usermac", "wlanusermac"),
                             url=("redirect-url", "url")),

@@ -20,6 +20,11 @@ in ACK_AUTH instead of ACK_CHALLENGE), ``idle_timeout`` (users without traffic �
 :meth:`FakeAc.touch` — logged out as idle, the portal told), ``interim_interval``
 (Interim-Updates), and :meth:`FakeAc.strand` (a user online at the AC that the portal and
 RADIUS never heard of).
+
+:meth:`FakeAc.from_running_config` makes one from what citynet pushed to a fake Huawei or
+H3C device (tests/fakes/acconfig.py): its address and Portal port, the shared key, where
+its notices go, the portal URL and the redirect parameters by those names, the SSID, and
+its RADIUS server and key.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,6 +50,7 @@ from pyrad.client import Client, Timeout
 from pyrad.dictionary import Dictionary
 
 from radius.codec import DICTIONARY_PATH
+from tests.fakes.acconfig import RedirectParameter, portal_settings
 
 HEAD = struct.Struct("!BBBBHH4sHBB")
 REQ_CHALLENGE, ACK_CHALLENGE, REQ_AUTH, ACK_AUTH, REQ_LOGOUT, ACK_LOGOUT = range(1, 7)
@@ -108,6 +115,27 @@ class FakeAc:
     idle_timeout: float | None = None
     interim_interval: float | None = None  # Interim-Update for each online user; None: none
     coa_set: dict[str, dict[str, Any]] = field(default_factory=dict)  # user ip → last CoA's
+    # the redirect as configured (from_running_config): the portal URL, which wins over
+    # the one redirect_url is given, and the parameters by their configured names
+    # (none: REDIRECT_PARAMETERS of the vendor)
+    url: str = ""
+    parameters: tuple[RedirectParameter, ...] = ()
+    ssid: str = "citynet"
+
+    @classmethod
+    def from_running_config(cls, text: str, vendor: str, secrets: Mapping[str, str],
+                            **knobs: Any) -> FakeAc:
+        """The AC that a fake ``huawei`` or ``h3c`` device with running configuration
+        ``text`` is, its keys opened with the device's store ``secrets`` (token → clear
+        value); ``knobs``: other fields (``version``: the Portal version it speaks, 2
+        unless given — a Huawei AC takes both). A setting missing raises ConfigError."""
+        settings = portal_settings(text, vendor, secrets)
+        host, auth, acct, key = settings.radius
+        return cls(settings.secret.encode(), vendor=vendor, name=settings.name,
+                   address=settings.address, port=settings.port,
+                   radius=(host, auth, acct, key.encode()), portal=settings.portal,
+                   url=settings.url, parameters=settings.parameters, ssid=settings.ssid,
+                   **knobs)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -155,12 +183,18 @@ class FakeAc:
     # --- the HTTP side: where an unauthenticated browser is sent ---------------------
 
     def redirect_url(self, portal_url: str, user_ip: str, user_mac: str,
-                     ssid: str = "citynet", url: str = "http://example.com/") -> str:
+                     ssid: str | None = None, url: str = "http://example.com/") -> str:
+        """Where the AC sends a browser: its configured URL (else ``portal_url``) with
+        its parameters."""
         self.macs[user_ip] = user_mac
-        names = REDIRECT_PARAMETERS[self.vendor]
         values = {"user_ip": user_ip, "ac_name": self.name, "ac_ip": self.address,
-                  "ssid": ssid, "user_mac": user_mac, "url": url}
-        return portal_url + "?" + urlencode({names[k]: v for k, v in values.items()})
+                  "ssid": ssid or self.ssid, "user_mac": user_mac, "url": url}
+        if self.parameters:
+            query = [(p.name, values[p.role] if p.role else p.value) for p in self.parameters]
+        else:
+            names = REDIRECT_PARAMETERS[self.vendor]
+            query = [(names[k], v) for k, v in values.items()]
+        return (self.url or portal_url) + "?" + urlencode(query)
 
     def redirector(self, portal_url: str, user_mac: str) -> RedirectServer:
         """The AC's HTTP interception as a server of its own: any GET from a client not

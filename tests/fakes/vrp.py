@@ -36,10 +36,15 @@ refused with ``fail_reply`` and not applied).
 
 Some command families are checked word by word against the forms the device takes
 (``Flavour.grammar``: the 802.1X, MAC authentication and enterprise-SSID lines of the nac
-template): a command outside its view is unrecognised, a wrong keyword or a number out of
-range is a ``Wrong parameter``, a missing word ``Incomplete command``, an extra one ``Too
-many parameters`` — each with the caret where the device puts it. Other commands are
-accepted by their first word only.
+template; guest_wifi's Portal-AC lines — Huawei's URL template, web-auth server, free
+rules, access and authentication profiles, guest VAP profile; Comware's portal servers,
+free rules and a service template's portal): a command outside its view is unrecognised,
+a wrong keyword or a number out of range is a ``Wrong parameter``, a missing word
+``Incomplete command``, an extra one ``Too many parameters`` — each with the caret where
+the device puts it. Other commands are accepted by their first word only. A line binding
+a profile, server or domain by name is refused while that does not exist
+(``Flavour.references``), as the command references say; deleting one still in use is
+not refused (not modelled).
 
 Read-only state displays (``display interface brief``, ``display cpu-usage``; VRP also
 ``display ap all``) print the interfaces of the configuration (and ``NULL0``): up, or
@@ -111,8 +116,10 @@ class Node:
 @dataclass(frozen=True)
 class Form:
     """One command form the device takes in the views whose header matches ``view`` (""
-    is the system view). Words: a keyword, ``a|b`` (either keyword), ``<1-60>`` (a number
-    in range), ``<name>`` (a profile or domain name), ``<ip>``, ``<text>`` (any word)."""
+    is the system view). Words: a keyword, ``<1-60>`` (a number in range), ``<name>`` (a
+    profile or domain name), ``<ip>``, ``<text>`` (any word), ``a|<1-3>`` (any of these);
+    last, ``<pairs:a|b>`` takes the rest of the line as keyword–value pairs, each keyword
+    once (Huawei's ``url-parameter``)."""
 
     view: re.Pattern[str]
     words: tuple[str, ...]
@@ -127,6 +134,8 @@ _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?
 
 
 def _word_fits(pattern: str, word: str) -> bool:
+    if "|" in pattern and not pattern.startswith("<pairs:"):
+        return any(_word_fits(choice, word) for choice in pattern.split("|"))
     ranged = re.fullmatch(r"<(\d+)-(\d+)>", pattern)
     if ranged:
         return word.isdigit() and int(ranged[1]) <= int(word) <= int(ranged[2])
@@ -145,11 +154,45 @@ def _form_error(form: Form, words: list[str]) -> tuple[int, str] | None:
     for index, pattern in enumerate(form.words):
         if index == len(words):
             return index, "Incomplete command"
+        if pattern.startswith("<pairs:"):
+            return _pairs_error(pattern[len("<pairs:"):-1].split("|"), words, index)
         if not _word_fits(pattern, words[index]):
             return index, "Wrong parameter"
     if len(words) > len(form.words):
         return len(form.words), "Too many parameters"
     return None
+
+
+def _pairs_error(keywords: list[str], words: list[str], start: int) -> tuple[int, str] | None:
+    """Keyword–value pairs from ``start`` on: known keywords, each once, each with a value
+    of 1 to 16 characters (the parameter names Huawei's url-parameter takes)."""
+    seen: set[str] = set()
+    for index in range(start, len(words), 2):
+        if words[index] not in keywords or words[index] in seen:
+            return index, "Wrong parameter"
+        seen.add(words[index])
+        if index + 1 == len(words):
+            return index + 1, "Incomplete command"
+        if len(words[index + 1]) > 16:
+            return index + 1, "Wrong parameter"
+    return None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A line in views matching ``view`` that names another section (group 1 of
+    ``line``), which must exist (``target`` formatted with the name), as the device says
+    in its command reference ("the value must be an existing ... name")."""
+
+    view: re.Pattern[str]
+    line: re.Pattern[str]
+    target: str
+    refusal: str
+
+
+def _references(*refs: tuple[str, str, str, str]) -> tuple[Reference, ...]:
+    return tuple(Reference(re.compile(view), re.compile(line), target, refusal)
+                 for view, line, target, refusal in refs)
 
 
 def _column(line: str, index: int) -> int:
@@ -183,6 +226,8 @@ class Flavour:
     # (view header, line) regexes: a line that looks like a section command but is a
     # setting in that view (Comware's service-template ``vlan 10``)
     view_lines: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
+    # lines that name another section, refused while it does not exist
+    references: tuple[Reference, ...] = ()
 
 
 SINGLE_VALUED = tuple(re.compile(pattern) for pattern in (
@@ -201,6 +246,13 @@ SINGLE_VALUED = tuple(re.compile(pattern) for pattern in (
     r"dot1x timer reauth-period ", r"mac-authentication timer reauth-period ",
     r"mac-authentication domain ", r"dot1x mandatory-domain ", r"dot1x domain ",
     r"timer realtime-accounting ", r"vlan (?=\d+$)",
+    # guest_wifi's portal lines: Huawei's web-auth-server and its bindings, Comware's
+    # portal settings of a service template or an interface
+    r"web-auth-server listening-port ", r"web-auth-server (?=\S+ direct$)", r"server-ip ",
+    r"source-ip ", r"shared-key ", r"port (?=\d+$)", r"url ", r"url-template (?=\S+$)",
+    r"portal-access-profile (?=\S+$)", r"free-rule-template (?=\S+$)",
+    r"ssid-profile (?=\S+$)", r"portal domain ", r"portal bas-ip ",
+    r"portal apply web-server ", r"portal enable method ",
 ))
 
 def _single_key(text: str) -> str | None:
@@ -310,7 +362,8 @@ VRP = Flavour(
         _rule(r"ip pool (\S+)", lambda g: f"ip-pool-{g[0]}"),
         _rule(r"wlan", lambda g: "wlan-view"),
         _rule(r"url-template name (\S+)", lambda g: f"url-template-{g[0]}"),
-        _rule(r"web-auth-server (\S+)", lambda g: f"web-auth-server-{g[0]}"),
+        # (``web-auth-server listening-port N`` is a setting; its undo is not a section's)
+        _rule(r"web-auth-server (?!listening-port$)(\S+)", lambda g: f"web-auth-server-{g[0]}"),
         _rule(r"free-rule-template name (\S+)", lambda g: f"free-rule-{g[0]}"),
         _rule(r"portal-access-profile name (\S+)", lambda g: f"portal-acces-profile-{g[0]}"),
         _rule(r"authentication-profile name (\S+)", lambda g: f"authen-profile-{g[0]}"),
@@ -359,6 +412,47 @@ VRP = Flavour(
         (r"accounting-scheme \S+", "accounting realtime <1-65535>"),
         (r"security-profile name \S+", "security wpa|wpa2|wpa-wpa2|wpa3|wpa2-wpa3 dot1x "
                                          "aes|tkip|aes-tkip"),
+        # guest_wifi on a Portal AC (AC6605/AC6800V V200R010 command reference): the
+        # portal server, its URL template, the profiles binding it to the guest VAP
+        ("", "url-template name <name>"),
+        (r"url-template name \S+", "url-parameter <pairs:ac-ip|ac-mac|ap-ip|ap-mac|ap-name|"
+                                     "ap-group-name|ap-location|redirect-url|ssid|sysname|"
+                                     "user-ipaddress|user-mac|user-vlan>"),
+        ("", "web-auth-server <name>"), ("", "web-auth-server listening-port <1024-55535>"),
+        (r"web-auth-server \S+", "server-ip <ip>"),
+        (r"web-auth-server \S+", "shared-key cipher|simple <text>"),
+        (r"web-auth-server \S+", "url-template <name>"),
+        (r"web-auth-server \S+", "source-ip <ip>"),
+        ("", "free-rule-template name <name>"),
+        (r"free-rule-template name \S+", "free-rule <0-4095> destination ip <ip> mask <ip>"),
+        (r"free-rule-template name \S+", "free-rule <0-4095> destination ip any udp|tcp "
+                                           "destination-port <1-65535>"),
+        ("", "portal-access-profile name <name>"),
+        (r"portal-access-profile name \S+", "web-auth-server <name> direct"),
+        (r"portal-access-profile name \S+", "web-auth-server <name> <name> direct"),
+        (r"authentication-profile name \S+", "portal-access-profile <name>"),
+        (r"authentication-profile name \S+", "free-rule-template <name>"),
+        ("wlan", "ssid-profile name <name>"), ("wlan", "vap-profile name <name>"),
+        (r"vap-profile name \S+", "ssid-profile <name>"),
+        (r"vap-profile name \S+", "forward-mode tunnel|direct-forward"),
+        (r"vap-profile name \S+", "service-vlan vlan-id <1-4094>"),
+        (r"ap-group name \S+", "vap-profile <name> wlan <1-16> radio all|<0-2>"),
+    ),
+    references=_references(
+        (r"vap-profile name \S+|interface \S+", r"authentication-profile (\S+)",
+         "authentication-profile name {}", "The authentication profile does not exist."),
+        (r"vap-profile name \S+", r"ssid-profile (\S+)", "ssid-profile name {}",
+         "The SSID profile does not exist."),
+        (r"ap-group name \S+", r"vap-profile (\S+) wlan .*", "vap-profile name {}",
+         "The VAP profile does not exist."),
+        (r"authentication-profile name \S+", r"portal-access-profile (\S+)",
+         "portal-access-profile name {}", "The Portal access profile does not exist."),
+        (r"authentication-profile name \S+", r"free-rule-template (\S+)",
+         "free-rule-template name {}", "The free rule template does not exist."),
+        (r"portal-access-profile name \S+", r"web-auth-server (\S+) direct",
+         "web-auth-server {}", "The Portal server template does not exist."),
+        (r"web-auth-server \S+", r"url-template (\S+)", "url-template name {}",
+         "The URL template does not exist."),
     ),
 )
 
@@ -444,6 +538,25 @@ COMWARE = Flavour(
         (r"wlan service-template \S+", "service-template enable"),
         (r"|wlan service-template \S+", "vlan <1-4094>"),
         (r"wlan service-template \S+", "ssid <text>"),
+        # guest_wifi on a Portal AC (Comware 7 portal command reference): the portal
+        # servers, free rules, and the portal on the guest service template
+        ("", "portal web-server <name>"), ("", "portal server <name>"),
+        ("", "portal free-rule <0-4294967295> destination ip <ip> <ip>"),
+        ("", "portal free-rule <0-4294967295> destination ip any udp|tcp <1-65535>"),
+        (r"portal web-server \S+", "url-parameter <name> original-url|source-address|"
+                                     "source-mac|ssid|ap-mac|ap-name"),
+        (r"portal web-server \S+", "url-parameter <name> value <text>"),
+        (r"wlan service-template \S+", "portal enable method direct"),
+        (r"interface \S+", "portal enable method direct|layer3|redhcp"),
+        (r"wlan service-template \S+|interface \S+", "portal domain <name>"),
+        (r"wlan service-template \S+|interface \S+", "portal bas-ip <ip>"),
+        (r"wlan service-template \S+|interface \S+", "portal apply web-server <name>"),
+    ),
+    references=_references(
+        (r"wlan service-template \S+|interface \S+", r"portal domain (\S+)", "domain {}",
+         "The ISP domain does not exist."),
+        (r"wlan service-template \S+|interface \S+", r"portal apply web-server (\S+)",
+         "portal web-server {}", "The portal Web server does not exist."),
     ),
     view_lines=((re.compile(r"wlan service-template \S+"), re.compile(r"vlan \d+")),),
 )
@@ -655,6 +768,12 @@ def _node_lines(node: Node, depth: int) -> Iterator[str]:
         yield from _node_lines(child, depth + 1)
 
 
+def _holds(node: Node, text: str) -> bool:
+    """Whether a section ``text`` is anywhere under ``node``."""
+    return any(child.text == text or _holds(child, text) for child in node.children
+               if child.section)
+
+
 def _vlan_ids(words: list[str]) -> set[int]:
     ids: set[int] = set()
     index = 0
@@ -845,6 +964,7 @@ class CliSession:
         local = any(view.fullmatch(self.view[-1].text) and setting.fullmatch(line)
                     for view, setting in self.flavour.view_lines)
         self._check_form(line, offset, local)
+        self._check_references(line)
         if local:
             self._store(self.view[-1], line)
             return
@@ -889,6 +1009,16 @@ class CliSession:
             return
         index, message = max(error for error in errors if error is not None)
         raise _CliError(message, offset + _column(line, index))
+
+    def _check_references(self, line: str) -> None:
+        """Refuse a line naming a section that does not exist (``Flavour.references``)."""
+        assert self.view is not None
+        header = self.view[-1].text if len(self.view) > 1 else ""
+        for ref in self.flavour.references:
+            found = ref.line.fullmatch(line)
+            if found and ref.view.fullmatch(header) and \
+                    not _holds(self.device.root, ref.target.format(found[1])):
+                raise _CliError(ref.refusal)
 
     def _interface_name(self, line: str, offset: int) -> tuple[str, bool]:
         found = re.fullmatch(r"interface\s+([A-Za-z][A-Za-z-]*?)\s*(\d[\d/:.]*)", line)
@@ -1044,7 +1174,7 @@ def _host_key() -> paramiko.PKey:
 
 
 class FakeVrp:
-    """A fake VRP (``flavour="huawei"``) or Comware (``"h3c"``) device on 127.0.0.1.
+    """A fake VRP (``flavour="huawei"``) or Comware (``"h3c"``) device on ``address``.
 
     ``start()`` listens on a port the OS picks (``port``); ``stop()`` ends every session and
     the listener and may be called twice. Counters for tests: ``sessions_opened`` (shells
@@ -1055,6 +1185,7 @@ class FakeVrp:
 
     def __init__(self, flavour: str = "huawei", *, hostname: str | None = None,
                  initial_config: str = "", credentials: tuple[str, str] = ("admin", "admin"),
+                 address: str = "127.0.0.1",
                  kex_delay: float = 0.0, max_sessions: int | None = None,
                  drop_after_commands: int | None = None, fail_on: str | None = None,
                  fail_reply: str | None = None) -> None:
@@ -1062,6 +1193,7 @@ class FakeVrp:
             raise ValueError(f"unknown flavour {flavour!r}; known: {', '.join(FLAVOURS)}")
         self.flavour = FLAVOURS[flavour]
         self.credentials = credentials
+        self.address = address  # where it listens (any 127/8 address: one per fake AC)
         self.kex_delay = kex_delay
         self.max_sessions = max_sessions
         self.drop_after_commands = drop_after_commands
@@ -1155,7 +1287,7 @@ class FakeVrp:
 
     def start(self) -> FakeVrp:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(("127.0.0.1", 0))
+        listener.bind((self.address, 0))
         listener.listen(32)
         listener.settimeout(0.2)
         self._listener = listener

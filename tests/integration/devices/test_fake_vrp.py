@@ -434,3 +434,89 @@ def test_malformed_nac_lines_are_refused(case: Case, view: str, line: str, caret
     assert refusal[2] == f"{case.error}{message} found at '^' position."
     assert last not in fake.running_config()
     assert before.count("\n") <= fake.running_config().count("\n")  # nothing else lost
+
+
+@pytest.mark.parametrize(("case", "view", "line", "caret", "message"), [
+    pytest.param(VRP, "", "web-auth-server listening-port 60000",
+                 "web-auth-server listening-port ", "Wrong parameter", id="vrp-port-range"),
+    pytest.param(VRP, "url-template name t1", "url-parameter ac-name wlanacname",
+                 "url-parameter ", "Wrong parameter", id="vrp-url-keyword"),
+    pytest.param(VRP, "url-template name t1", "url-parameter ssid ssid ssid again",
+                 "url-parameter ssid ssid ", "Wrong parameter", id="vrp-url-twice"),
+    pytest.param(VRP, "url-template name t1", "url-parameter ssid",
+                 "url-parameter ssid", "Incomplete command", id="vrp-url-value"),
+    pytest.param(VRP, "wlan", "vap-profile name v1\nservice-vlan vlan-id 5000",
+                 "service-vlan vlan-id ", "Wrong parameter", id="vrp-vap-vlan"),
+    pytest.param(VRP, "portal-access-profile name p1", "web-auth-server s1 s2 layer3",
+                 "web-auth-server s1 s2 ", "Wrong parameter", id="vrp-portal-mode"),
+    pytest.param(COMWARE, "wlan service-template s1", "portal enable method layer3",
+                 "portal enable method ", "Wrong parameter", id="h3c-wlan-direct-only"),
+    pytest.param(COMWARE, "wlan service-template s1", "portal bas-ip 10.1.1",
+                 "portal bas-ip ", "Wrong parameter", id="h3c-bas-ip"),
+    pytest.param(COMWARE, "portal web-server w1", "url-parameter userip source-ip",
+                 "url-parameter userip ", "Wrong parameter", id="h3c-url-parameter"),
+    pytest.param(COMWARE, "vlan 20", "portal domain citynet", "",
+                 "Unrecognized command", id="h3c-portal-view"),
+])
+def test_malformed_portal_lines_are_refused(case: Case, view: str, line: str, caret: str,
+                                            message: str) -> None:
+    """guest_wifi's lines on a Portal AC, checked like the nac lines (the same test)."""
+    if view:
+        test_malformed_nac_lines_are_refused(case, view, line, caret, message)
+        return
+    fake = FakeVrp(case.flavour, initial_config=case.config)
+    replies = typed(fake, "system-view", line)
+    refusal = replies[-1].splitlines()
+    assert refusal[1] == " " * (len(f"[{fake.hostname}]") + len(caret)) + "^", refusal
+    assert refusal[2] == f"{case.error}{message} found at '^' position."
+    assert line not in fake.running_config()
+
+
+@pytest.mark.parametrize(("case", "lines", "refused"), [
+    pytest.param(VRP, ["wlan", "vap-profile name v1", "authentication-profile nowhere"],
+                 "Error: The authentication profile does not exist.", id="vrp-vap-auth"),
+    pytest.param(VRP, ["portal-access-profile name p1", "web-auth-server nowhere direct"],
+                 "Error: The Portal server template does not exist.", id="vrp-portal-server"),
+    pytest.param(VRP, ["wlan", "ap-group name default", "vap-profile nowhere wlan 1 radio all"],
+                 "Error: The VAP profile does not exist.", id="vrp-ap-group"),
+    pytest.param(COMWARE, ["wlan service-template s1", "portal domain nowhere"],
+                 " % The ISP domain does not exist.", id="h3c-domain"),
+    pytest.param(COMWARE, ["wlan service-template s1", "portal apply web-server nowhere"],
+                 " % The portal Web server does not exist.", id="h3c-web-server"),
+])
+def test_a_binding_to_a_missing_section_is_refused(case: Case, lines: list[str],
+                                                  refused: str) -> None:
+    """A profile bound by name must exist first (the command references: "the value must
+    be an existing ... name"): the template's order matters on the device."""
+    fake = FakeVrp(case.flavour, initial_config=case.config)
+    replies = typed(fake, "system-view", *lines)
+    assert refused in replies[-1], replies
+    assert lines[-1] not in fake.running_config()
+
+
+@pytest.mark.parametrize(("case", "lines", "shown"), [
+    pytest.param(VRP, ["system-view", "url-template name t1", "url http://10.0.0.5/portal/",
+                       "url-parameter ac-ip wlanacip sysname wlanacname ssid ssid", "quit",
+                       "web-auth-server listening-port 2001", "web-auth-server s1",
+                       "url-template t1", "quit", "portal-access-profile name p1",
+                       "web-auth-server s1 direct", "authentication-profile name a1",
+                       "portal-access-profile p1", "wlan", "ssid-profile name g1", "ssid guest",
+                       "vap-profile name g1", "ssid-profile g1", "authentication-profile a1",
+                       "ap-group name default", "vap-profile g1 wlan 1 radio all"],
+                 " vap-profile name g1\n  ssid-profile g1\n  authentication-profile a1\n",
+                 id="huawei"),
+    pytest.param(COMWARE, ["system-view", "domain d1", "authentication portal radius-scheme r1",
+                           "quit", "portal web-server w1", "url http://10.0.0.5/portal/",
+                           "url-parameter usermac source-mac", "wlan service-template s1",
+                           "portal enable method direct", "portal domain d1",
+                           "portal bas-ip 10.1.1.1", "portal apply web-server w1",
+                           "portal bas-ip 10.1.1.2"],
+                 "wlan service-template s1\n portal enable method direct\n portal domain d1\n"
+                 " portal bas-ip 10.1.1.2\n portal apply web-server w1\n#", id="h3c"),
+])
+def test_portal_lines_are_taken_in_their_views(case: Case, lines: list[str],
+                                               shown: str) -> None:
+    fake = FakeVrp(case.flavour, initial_config=case.config)
+    replies = typed(fake, *lines)
+    assert not any(case.error in reply for reply in replies), replies
+    assert shown in fake.running_config(), fake.running_config()

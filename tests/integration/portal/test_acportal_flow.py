@@ -1,11 +1,15 @@
 """A phone behind a Huawei/H3C/Ruijie AC, end to end: the AC's redirect, the portal's
 login page, the Portal protocol to the fake AC, the AC's RADIUS (CHAP with its own
 challenge) to citynet's real listener, accounting, status, logout and the AC's
-NTF_LOGOUT — on SQLite and PostgreSQL."""
+NTF_LOGOUT — on SQLite and PostgreSQL. A Huawei or H3C AC may also be the one citynet
+configured: its guest WiFi intent pushed to a fake device, the fake AC built from what
+the device then runs (``hotspot`` param ``"huawei+pushed"``)."""
 
 from __future__ import annotations
 
 import re
+import secrets
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +20,8 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
+import yaml
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from citynet.app import create_app
@@ -33,12 +39,16 @@ from radius.models import RadiusSession
 from radius.records import normal_mac
 from radius.service import RadiusService
 from tests.fakes.ac import FakeAc
+from tests.fakes.acconfig import COMWARE_PORTAL_PORT
+from tests.fakes.vrp import FakeVrp
 
 NAS_SECRET = "ac-radius-secret-123"
 PORTAL_KEY = "ac-portal-key-456"
 AC_NAME = "ac-luohu"
 USER_IP = "10.30.0.17"  # the phone's address, as the AC and the portal see it
 MAC = "AA-BB-CC-DD-EE-07"
+PUSHED_PORTAL_URL = "http://portal.test/portal/"  # the intent's portal_url for pushed ACs
+DEVICE_PASSWORD = "Lab-Device-Password-3b9e"
 
 
 def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
@@ -50,13 +60,77 @@ def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
     return check()
 
 
-def register(store: Store, box: SecretBox, ac: FakeAc, protocol: str = "huawei-v2") -> None:
+def register(store: Store, box: SecretBox, address: str, port: int, vendor: str,
+             protocol: str = "huawei-v2", portal_key: str = PORTAL_KEY) -> None:
+    """The AC's NAS entry (the registry's use case), made or changed."""
     with store.session() as session:
         outcome = import_rows(session, [RawRow("test", 1, KINDS["nas"], {
-            "name": AC_NAME, "address": ac.address, "secret": NAS_SECRET,
-            "vendor": ac.vendor, "portal_protocol": protocol, "portal_port": ac.port,
-            **({"portal_secret": PORTAL_KEY} if protocol == "huawei-v2" else {})})], box)
+            "name": AC_NAME, "address": address, "secret": NAS_SECRET,
+            "vendor": vendor, "portal_protocol": protocol, "portal_port": port,
+            **({"portal_secret": portal_key} if protocol == "huawei-v2" else {})})], box)
         assert outcome.ok, outcome.problems
+
+
+def lone_address() -> str:
+    """A loopback address of the test's own (Linux routes all of 127/8 to lo): a fake AC
+    there may take its vendor's fixed Portal port without meeting another test's."""
+    return "127." + ".".join(str(secrets.randbelow(250) + 2) for _ in range(3))
+
+
+def free_udp_port(address: str, low: int, high: int) -> int:
+    """A UDP port the OS gives out on ``address``, within [low, high] (the AC's range)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((address, 0))
+            port = int(probe.getsockname()[1])
+        if low <= port <= high:
+            return port
+    raise AssertionError(f"no free UDP port in {low}..{high} on {address}")
+
+
+def registered_ac(store: Store, box: SecretBox, vendor: str) -> tuple[str, int]:
+    """A Portal AC's NAS entry at an address of its own: (address, Portal port)."""
+    address = lone_address()
+    # Huawei: a listening port of the NAS entry's choosing (VRP takes 1024..55535);
+    # Comware has no command for it, the entry names its fixed port
+    port = COMWARE_PORTAL_PORT if vendor == "h3c" else free_udp_port(address, 1024, 55535)
+    register(store, box, address, port, vendor)
+    return address, port
+
+
+def pushed_ac(store: Store, box: SecretBox, config: Config, vendor: str, address: str,
+              radius_ports: tuple[int, int]) -> FakeAc:
+    """The AC as citynet configures one: its guest WiFi intent pushed through `citynet
+    devices push` to a fake device of the vendor at the registered ``address``, and the
+    fake AC built from that device's running config — where it listens, its key, the
+    redirect, its RADIUS are all what was pushed."""
+    device = FakeVrp(vendor, hostname=AC_NAME, address=address,
+                     credentials=("netops", DEVICE_PASSWORD))
+    with device:
+        with store.session() as session:
+            outcome = import_rows(session, [
+                RawRow("test", 2, KINDS["credentials"], {
+                    "name": "lab", "username": "netops", "password": DEVICE_PASSWORD}),
+                RawRow("test", 3, KINDS["devices"], {
+                    "hostname": AC_NAME, "host": address, "port": device.port,
+                    "platform": "huawei" if vendor == "huawei" else "hp_comware",
+                    "role": "wifi_controller", "credential": "lab"})], box)
+            assert outcome.ok, outcome.problems
+        config.data_path.mkdir(parents=True, exist_ok=True)
+        (config.data_path / "intent.yaml").write_text(yaml.safe_dump({"defaults": {
+            "portal_url": PUSHED_PORTAL_URL, "ssid": "i-Luohu"}}))
+        env = {"CITYNET_DATA_DIR": str(config.data_path),
+               "CITYNET_DATABASE__URL": config.database.url,
+               # where the AC must send RADIUS: this test's listener, not 1812/1813
+               "CITYNET_RADIUS__AUTH_PORT": str(radius_ports[0]),
+               "CITYNET_RADIUS__ACCT_PORT": str(radius_ports[1])}
+        from citynet.cli import cli
+
+        pushed = CliRunner().invoke(cli, ["devices", "push", AC_NAME, "--template",
+                                          "guest_wifi", "--reason", "issue 19", "--json"],
+                                    env=env)
+        assert pushed.exit_code == 0, pushed.output
+        return FakeAc.from_running_config(device.running_config(), vendor, device.vault)
 
 
 @dataclass
@@ -121,29 +195,42 @@ def listening_for_notices(hotspot: AcHotspot) -> Iterator[AcNoticeService]:
 def hotspot(request: pytest.FixtureRequest, backend_config: Config,
             store: Store) -> Iterator[AcHotspot]:
     """A Huawei AC on Portal 2.0, or the vendor (and protocol: "h3c/cmcc-v1") a test names
-    (indirect parametrisation)."""
+    (indirect parametrisation); "+pushed" after it (Huawei or H3C, Portal 2.0): the AC
+    citynet configured (:func:`pushed_ac`)."""
     box = open_box(backend_config, store, create=True)
     assert box is not None
-    vendor, _, protocol = getattr(request, "param", "huawei").partition("/")
-    fake = FakeAc(PORTAL_KEY.encode(), name=AC_NAME, vendor=vendor,
-                  version=2 if protocol in ("", "huawei-v2") else 1)
-    register(store, box, fake, protocol or "huawei-v2")
+    spec, _, how = getattr(request, "param", "huawei").partition("+")
+    vendor, _, protocol = spec.partition("/")
+    # registered before RADIUS starts: it reads the NAS entries then
+    fake: FakeAc | None = None
+    address = ""
+    if how == "pushed":
+        address = registered_ac(store, box, vendor)[0]
+    else:
+        fake = FakeAc(PORTAL_KEY.encode(), name=AC_NAME, vendor=vendor,
+                      version=2 if protocol in ("", "huawei-v2") else 1)
+        register(store, box, fake.address, fake.port, vendor, protocol or "huawei-v2")
     radius = RadiusService(store, box, RadiusConfig(bind="127.0.0.1", auth_port=0,
                                                     acct_port=0))
     radius.start()
-    fake.radius = ("127.0.0.1", radius.ports[0], radius.ports[1], NAS_SECRET.encode())
-    config = backend_config.model_copy(update={"portal": backend_config.portal.model_copy(
-        update={"protocol_timeout": 0.5, "protocol_tries": 3})})
-    with fake:
-        app = create_app(store, config, box=box, test_config={"TESTING": True})
-        try:
+    try:
+        if fake is None:
+            fake = pushed_ac(store, box, backend_config, vendor, address, radius.ports)
+        else:
+            fake.radius = ("127.0.0.1", radius.ports[0], radius.ports[1],
+                           NAS_SECRET.encode())
+        config = backend_config.model_copy(update={"portal": backend_config.portal.model_copy(
+            update={"protocol_timeout": 0.5, "protocol_tries": 3})})
+        with fake:
+            app = create_app(store, config, box=box, test_config={"TESTING": True})
             yield AcHotspot(store, box, config, radius, fake, app)
-        finally:
-            radius.stop()
+    finally:
+        radius.stop()
 
 
 @pytest.mark.parametrize("hotspot", ["huawei", "h3c", "ruijie", "huawei/huawei-v1",
-                                     "h3c/cmcc-v1"], indirect=True)
+                                     "h3c/cmcc-v1", "huawei+pushed", "h3c+pushed"],
+                         indirect=True)
 def test_voucher_login_status_and_logout(hotspot: AcHotspot) -> None:
     code, phone = hotspot.voucher(), Phone(hotspot)
     assert phone.arrive().status_code == 200 and 'action="/portal/voucher"' in phone.page
@@ -201,6 +288,40 @@ def test_a_wrong_portal_key_logs_nobody_in(hotspot: AcHotspot) -> None:
     phone.arrive()
     assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 503
     assert not hotspot.ac.online and hotspot.ac.bad_authenticator >= 3
+
+
+@pytest.mark.parametrize("hotspot", ["huawei+pushed", "h3c+pushed"], indirect=True)
+def test_the_ac_citynet_configured_takes_its_settings_from_the_push(
+        hotspot: AcHotspot) -> None:
+    """The redirect is the pushed URL with the pushed parameter names, and a login goes
+    through: the AC reached citynet's RADIUS with the pushed key (accepted), its
+    accounting Start is stored, the portal affirmed. Then the NAS entry's Portal key
+    changes and nothing is pushed: the AC's key is not the portal's, every answer fails
+    its authenticator, and nobody is logged in."""
+    ac = hotspot.ac
+    landing = ac.redirect_url("http://localhost/portal/", USER_IP, MAC)
+    assert landing.startswith(PUSHED_PORTAL_URL + "?"), landing
+    names = {"huawei": ["wlanacip", "wlanacname", "ssid", "wlanuserip", "usermac",
+                        "redirect-url"],
+             "h3c": ["userip", "usermac", "nasip", "wlanacname"]}[ac.vendor]
+    assert [pair.split("=")[0] for pair in urlsplit(landing).query.split("&")] == names
+    assert "ssid=i-Luohu" in landing or ac.vendor == "h3c"  # the intent's SSID
+    phone = Phone(hotspot)
+    assert phone.arrive().status_code == 200 and 'action="/portal/voucher"' in phone.page
+    assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 303
+    online = ac.online[USER_IP]
+    assert ac.radius_logins == 1 and eventually(lambda: online.affirmed)
+    assert eventually(lambda: len(hotspot.open_sessions()) == 1)  # accounting Start stored
+    phone.get("/portal/status")
+    phone.post("/portal/logout")
+    assert eventually(lambda: not hotspot.open_sessions())
+    register(hotspot.store, hotspot.box, ac.address, ac.port, ac.vendor,
+             portal_key="changed-after-the-push")
+    hotspot.app.extensions["citynet.portal"].acs.invalidate()  # not its 30 s re-read
+    phone.arrive()
+    assert phone.post("/portal/voucher", code=hotspot.voucher(), consent="1").status_code == 503
+    assert USER_IP not in ac.online and ac.bad_authenticator >= 3
+    assert ac.radius_logins == 1  # no second RADIUS login
 
 
 def test_ntf_logout_from_the_ac_ends_the_session(hotspot: AcHotspot) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,7 +223,7 @@ def test_a_tcp_timeout_is_told_apart_from_a_refusal() -> None:
 
 
 @pytest.mark.parametrize(("platform", "expected"), [
-    ("huawei", [" url-parameter ac-ip wlanacip ac-name wlanacname", "web-auth-server citynet",
+    ("huawei", [" url-parameter ac-ip wlanacip sysname wlanacname", "web-auth-server citynet",
                 " server-ip 10.0.0.10", " port 50100", " shared-key cipher portal-key-1",
                 "web-auth-server listening-port 2001", " source-ip 10.1.1.1",
                 # the free rules: the portal, DNS, the walled garden, bound for the portal
@@ -232,20 +233,33 @@ def test_a_tcp_timeout_is_told_apart_from_a_refusal() -> None:
                 " free-rule 3 destination ip 10.0.0.80 mask 255.255.255.255",
                 "portal-access-profile name citynet-portal", " web-auth-server citynet direct",
                 "authentication-profile name citynet-portal",
-                " free-rule-template default_free_rule"]),
+                " free-rule-template default_free_rule",
+                # bound to the guest SSID, its logins RADIUS's
+                " access-domain citynet-portal force", " domain citynet-portal",
+                "  radius-server citynet", "  ssid i-Shenzhen",
+                " vap-profile name citynet-guest", "  service-vlan vlan-id 100",
+                "  authentication-profile citynet-portal",
+                "  vap-profile citynet-guest wlan 1 radio all"]),
     ("hp_comware", [" url-parameter nasip value 10.1.1.1",
                     " url-parameter wlanacname value ac-1", "portal server citynet",
                     " ip 10.0.0.10 key simple portal-key-1", " port 50100",
                     "portal free-rule 1 destination ip 10.0.0.10 255.255.255.255",
                     "portal free-rule 2 destination ip any udp 53",
-                    "portal free-rule 3 destination ip 10.0.0.80 255.255.255.255"]),
+                    "portal free-rule 3 destination ip 10.0.0.80 255.255.255.255",
+                    # bound to the guest SSID, its logins RADIUS's
+                    "domain citynet-portal", " authentication portal radius-scheme citynet",
+                    "wlan service-template citynet-guest", " ssid i-Shenzhen", " vlan 100",
+                    " portal enable method direct", " portal domain citynet-portal",
+                    " portal bas-ip 10.1.1.1", " portal apply web-server citynet",
+                    " service-template enable"]),
 ])
 def test_guest_wifi_configures_the_portal_server_from_the_nas_entry(
         platform: str, expected: list[str]) -> None:
     device = Device("ac-1", platform, "access_switch", "x", "10.1.1.1")
     document = {"defaults": {"radius_server": "10.0.0.10", "walled_garden": ["10.0.0.80"]}}
     portals = {"10.1.1.1": {"portal_protocol": "huawei-v2", "ac_name": "ac-1",
-                            "portal_port": 2001, "portal_key": "portal-key-1"}}
+                            "portal_port": 2001 if platform == "huawei" else 2000,
+                            "portal_key": "portal-key-1"}}
     text = Renderer().render(device, ["guest_wifi"], variables(
         device, document, {"10.1.1.1": "radius-key-1"}, portals)).text
     lines = text.splitlines()
@@ -254,3 +268,30 @@ def test_guest_wifi_configures_the_portal_server_from_the_nas_entry(
     plain = Renderer().render(device, ["guest_wifi"], variables(
         device, document, {"10.1.1.1": "radius-key-1"})).text
     assert "portal-key" not in plain and "citynet" in plain  # a UAM/RADIUS-only NAS
+
+
+def test_a_comware_ac_registered_on_another_portal_port_is_refused() -> None:
+    """Comware has no command for its own Portal port: an entry saying another port would
+    leave citynet sending where the AC does not listen, so nothing renders."""
+    device = Device("ac-1", "hp_comware", "access_switch", "x", "10.1.1.1")
+    portals = {"10.1.1.1": {"portal_protocol": "huawei-v2", "ac_name": "ac-1",
+                            "portal_port": 2001, "portal_key": "portal-key-1"}}
+    with pytest.raises(IntentError, match="Comware listens on 2000"):
+        Renderer().render(device, ["guest_wifi"], variables(
+            device, {}, {"10.1.1.1": "radius-key-1"}, portals))
+
+
+@pytest.mark.parametrize(("intent", "said"), [
+    ({"ssid": "two words"}, "ssid: 1 to 32 characters"),
+    ({"guest_wlan_id": 17}, "guest_wlan_id: a whole number 1..16"),
+    ({"guest_ap_group": "a b"}, "guest_ap_group"),
+    ({"enterprise_ssid": "staff", "enterprise_wlan_id": 1}, "both 1 in AP group default"),
+])
+def test_a_guest_ssid_no_ac_can_take_is_refused(intent: dict[str, Any], said: str) -> None:
+    device = Device("ac-1", "huawei", "access_switch", "x", "10.1.1.1")
+    portals = {"10.1.1.1": {"portal_protocol": "huawei-v2", "ac_name": "ac-1",
+                            "portal_port": 2000, "portal_key": "portal-key-1"}}
+    with pytest.raises(IntentError, match=said):
+        variables(device, {"defaults": intent}, {"10.1.1.1": "radius-key-1"}, portals)
+    # without a Portal protocol the SSID is a description's word only, as before
+    variables(device, {"defaults": intent}, {"10.1.1.1": "radius-key-1"})

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from admission import authority, mab, people
 from admission.choices import PersonStatus
-from admission.policy import PersonView, admit_device, admit_person
+from admission.policy import PersonView, admit_device, admit_person, device_limit
 from admission.settings import NacConfig
 from citynet.gates import GateAnswer, GateRequest
 
@@ -43,7 +43,10 @@ class AdmissionGate:
         row = people.at_login(session, request.user)
         person = None if row is None else PersonView(
             row.username, row.role.value, row.status is PersonStatus.ACTIVE)
-        online = request.online(row.username) if row is not None else 0
+        # the live sessions are read only where the role has a limit to hold them to
+        # (admit_person reads ``online`` for nothing else): a read per login saved
+        online = request.online(row.username) if row is not None and device_limit(
+            self.config, row.role.value) else 0
         # checked here on every EAP-TLS login: a revoke counts at once, before FreeRADIUS
         # has a CRL that lists it
         revoked = bool(request.certificate) and authority.is_revoked(session,

@@ -97,6 +97,14 @@ def reject(reason: str, method: str, identity: str) -> GateAnswer:
     return GateAnswer(False, {"Reply-Message": text}, method, identity, reason=reason)
 
 
+def device_limit(config: NacConfig, role: str) -> int:
+    """How many devices a person of ``role`` may have online at once (0: no limit, or no
+    policy for the role). :func:`admit_person` reads their devices online only to hold
+    them to it: without a limit, nobody need count them."""
+    policy = config.roles.get(role)
+    return policy.devices if policy is not None else 0
+
+
 def admit_person(person: PersonView | None, user: str, config: NacConfig, vendor: str,
                  nas: str, local_now: time, online: int,
                  revoked_certificate: bool = False) -> GateAnswer:

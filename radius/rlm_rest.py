@@ -44,6 +44,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
@@ -122,6 +123,11 @@ def _as_sent(text: str) -> str:
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON that FreeRADIUS sends")
+
+
+# rlm_rest's body as json.loads reads bytes (their encoding detected), NaN and Infinity
+# refused
+_JSON = json.JSONDecoder(parse_constant=_no_constant)
 
 
 MAX_VALUE = 253  # bytes in one RADIUS attribute (RFC 2865 §5)
@@ -214,6 +220,9 @@ class RestApi:
         self.tunnel_sources = tuple(tunnel_sources)
         self.token = token.encode()
         self.allow = [ipaddress.ip_network(network) for network in allow]
+        # every call's source address, parsed and matched once per address (FreeRADIUS's
+        # few), not once per call; bounded, should many addresses try
+        self._source = lru_cache(maxsize=1024)(self._source_of)
         self.metrics_allow = list(metrics_allow)
         self.app = web.Application(client_max_size=BODY_LIMIT, middlewares=[self._guard])
         self.app.add_routes([web.post(f"{PREFIX}/authorize", self.authorize),
@@ -262,14 +271,9 @@ class RestApi:
             if not metrics.may_scrape(request.remote, self.metrics_allow):
                 raise web.HTTPNotFound()
             return await handler(request)
-        try:
-            address = ipaddress.ip_address(request.remote or "")
-        except ValueError:
-            return self._refuse("no source address", request.remote)
-        # on a dual-stack socket ("::"), IPv4 callers arrive as ::ffff:a.b.c.d
-        source = getattr(address, "ipv4_mapped", None) or address
-        if not any(source in network for network in self.allow):
-            return self._refuse("not in radius.rest_allow", source)
+        refused, source = self._source(request.remote)
+        if refused:
+            return self._refuse(refused, source)
         # aiohttp keeps undecodable header bytes as surrogates: compare them as bytes
         given = request.headers.get(TOKEN_HEADER, "").encode("utf-8", "surrogateescape")
         if not given or not hmac.compare_digest(given, self.token):
@@ -284,6 +288,18 @@ class RestApi:
             raise
         self.server.counters[f"rlm_rest {section} {response.status}"] += 1
         return response
+
+    def _source_of(self, remote: str | None) -> tuple[str, object]:
+        """(why a call from ``remote`` is refused, "" if it is not; its source as logged)."""
+        try:
+            address = ipaddress.ip_address(remote or "")
+        except ValueError:
+            return "no source address", remote
+        # on a dual-stack socket ("::"), IPv4 callers arrive as ::ffff:a.b.c.d
+        source = getattr(address, "ipv4_mapped", None) or address
+        if not any(source in network for network in self.allow):
+            return "not in radius.rest_allow", source
+        return "", source
 
     async def metrics(self, _request: web.Request) -> web.Response:
         """This process's metrics (the node's, with PROMETHEUS_MULTIPROC_DIR set)."""
@@ -302,8 +318,10 @@ class RestApi:
         nas = request.query.get("nas", "")
         if not nas:
             raise web.HTTPBadRequest(text="the uri must carry ?nas=%{client:shortname}")
+        raw = await request.read()
         try:
-            body = json.loads(await request.read(), parse_constant=_no_constant)
+            # json.loads with an option builds a decoder per call: this one is built once
+            body = _JSON.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
         except ValueError:
             body = None
         if not isinstance(body, dict):

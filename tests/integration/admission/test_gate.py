@@ -14,6 +14,7 @@ from admission.models import UnknownMac
 from admission.settings import NacConfig
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.gates import GateRequest
 from radius.decisions import LoginAttempt
 from radius.policy import Policy
 
@@ -78,6 +79,37 @@ def test_an_eap_tls_login_with_a_revoked_certificate_is_rejected(sqlite_store: S
             False, "eap", "certificate revoked")
     assert decide(sqlite_store, ROLES, with_certificate(phone))[0]  # the other device
     assert decide(sqlite_store, ROLES, eap("a042"))[0]  # PEAP/TTLS: no certificate
+
+
+def test_devices_online_are_counted_only_under_a_roles_limit(sqlite_store: Store) -> None:
+    rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\nt001,王芳,teacher\n",
+                              "hr.csv")
+    with sqlite_store.session() as session:
+        people.apply(session, rows)
+        session.commit()
+    gate = AdmissionGate(NacConfig.model_validate(
+        {"roles": {"staff": {"vlan": "10"}, "teacher": {"vlan": "20", "devices": 2}}}))
+    counted: list[str] = []
+
+    def login(user: str, online: int) -> tuple[bool, str]:
+        def count(identity: str) -> int:
+            counted.append(identity)
+            return online
+
+        request = GateRequest(user=user, mac="00:1b:a9:00:00:01", nas="sw-1",
+                              vendor="cisco", eap=True, bypass=False, online=count)
+        with sqlite_store.session() as session:
+            answer = gate.admit(session, request)
+        assert answer is not None
+        return answer.accept, answer.reason
+
+    # no limit for staff: the live sessions are not read at all
+    assert login("a042", 5) == (True, "")
+    assert counted == []
+    # teachers: two at once, counted at every login
+    assert login("t001", 1) == (True, "")
+    assert login("t001", 2) == (False, "too many devices online")
+    assert counted == ["t001", "t001"]
 
 
 def test_an_unlisted_mac_is_noted_and_left_to_radius(sqlite_store: Store) -> None:

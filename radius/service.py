@@ -57,7 +57,7 @@ class RadiusService:
         ``gates``: the registry's say in 802.1X and MAC bypass logins (citynet.gates);
         ``tunnel_sources``: the domains answering PEAP/TTLS inner logins (rlm_rest);
         ``chain_no``: the login-record chain this process appends to (PostgreSQL: one per
-        listener process of a node, :class:`RecordWriter`)."""
+        listener process of the cluster, :func:`radius.records.listener_chain`)."""
         self.store, self.box, self.config, self.udp = store, box, config, udp
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone, gates=gates)

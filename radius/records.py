@@ -40,7 +40,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
 from citynet.config import MAX_RADIUS_LISTENERS
-from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, kept_lengths, set_meta
+from citynet.db import (
+    Base,
+    MetaEntry,
+    UtcDateTime,
+    exclusive,
+    get_meta,
+    kept_lengths,
+    set_meta,
+)
 from citynet.ledger import Ledger
 from radius.settings import MAX_RADIUS_NODES
 from radius.vouchers import identity_spellings
@@ -97,6 +105,7 @@ CONTENT = tuple(LoginEvent.__dataclass_fields__)
 COLUMNS = ("chain", "seq", *CONTENT)  # of an export (CSV), for a lawful request's answer
 LEDGER = Ledger(LoginRecord, "login_record", CONTENT, by_columns=True)  # every RADIUS round
 RETENTION_META = "records.retention_days"  # set on the admin web; wins over the config
+WRITER_META = "records.chain_host"  # .N: the host whose listener last started on chain N
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 60, 3650  # the law's floor; ten years
 
 
@@ -112,6 +121,18 @@ def listener_chain(node: int, listener: int | None) -> int:
     if not 1 <= number <= MAX_RADIUS_LISTENERS:
         raise ValueError(f"listener {number} is not 1 to {MAX_RADIUS_LISTENERS}")
     return node * MAX_RADIUS_LISTENERS + number - 1
+
+
+def note_writer(session: Session, chain_no: int, host: str) -> str | None:
+    """Note ``host`` as the machine whose listener appends to chain ``chain_no`` (at
+    start-up); the host noted before, when it was another: two nodes given one
+    ``radius.node`` — or a node moved to a new machine. A hint, not a guard: nothing but
+    config keeps two nodes' chains apart, and the chain's lock keeps a shared one whole."""
+    key = f"{WRITER_META}.{chain_no}"
+    exclusive(session, key)  # two listeners starting at once: one after the other
+    before = get_meta(session, key)
+    set_meta(session, key, host)
+    return before if before not in (None, host) else None
 
 
 def normal_mac(raw: object) -> str:

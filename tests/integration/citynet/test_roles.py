@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from citynet import staff
 from citynet.cli import cli
 from citynet.config import Config
-from citynet.db import Store
+from citynet.db import Store, set_meta
 from citynet.process import RESTART_DELAYS
 from radius import codec, records, vouchers
 from radius.models import AccountingRecord
@@ -148,6 +148,8 @@ def test_two_nodes_on_one_store_write_chains_of_their_own(
     listener appends to chain 0, node 1's listener 3 (a unit citynet-radius@3) to chain
     1 × 64 + 2; every chain verifies, by the API and by `citynet audit verify`."""
     add_nas(backend_config, store)
+    with store.session() as session:  # as if a node on another machine had chain 66 once
+        set_meta(session, f"{records.WRITER_META}.66", "another-host")
     nodes = []
     for node, extra in ((0, []), (1, ["--listener", "3"])):
         place = tmp_path / f"node{node}"
@@ -172,6 +174,11 @@ def test_two_nodes_on_one_store_write_chains_of_their_own(
         chains = sorted(session.execute(select(LoginRecord.chain, func.count()).group_by(
             LoginRecord.chain)).all())
     assert chains == ([(0, 6)] if store.is_sqlite else [(0, 3), (66, 3)])
+    # the node that starts on a chain another host wrote says so (PostgreSQL; both nodes
+    # here are on one host, so node 0 hears nothing)
+    warned = "login-record chain 66 was last written from host another-host"
+    assert (warned in nodes[1].output()) is not store.is_sqlite
+    assert "was last written from host" not in nodes[0].output()
     verified = CliRunner().invoke(cli, ["audit", "verify"], env=nodes[0].env)
     assert verified.exit_code == 0, verified.output
     assert "login records: 6 rows, chain intact" in verified.output

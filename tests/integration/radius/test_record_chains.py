@@ -188,6 +188,22 @@ def test_export_goes_by_time_across_chains_and_stops_at_what_was_counted(
     assert [(r.chain, r.seq) for r in found] == [(far, 1), (0, 1), (far, 2)]
 
 
+# --- who writes a chain ---------------------------------------------------------------
+
+def test_a_chain_last_written_from_another_host_is_named(store: Store) -> None:
+    """Two nodes given one radius.node: the second to start hears of the first."""
+    with store.session() as session:
+        assert records.note_writer(session, 64, "site1") is None  # the first
+    with store.session() as session:
+        assert records.note_writer(session, 64, "site1") is None  # a restart
+        assert records.note_writer(session, 65, "site2") is None  # another chain
+    with store.session() as session:
+        assert records.note_writer(session, 64, "site2") == "site1"
+    with store.session() as session:
+        assert records.note_writer(session, 64, "site2") is None
+        assert records.LEDGER.chains(session) == [0]  # a note is no chain
+
+
 # --- from one chain ------------------------------------------------------------------
 
 def test_a_store_of_one_chain_upgrades_to_chain_0_and_still_verifies(

@@ -20,6 +20,16 @@ can only add what the cores have left.
 
     .venv/bin/python bench/processes.py [--seconds 10] [--rounds 2] [--only sqlite]
                                         [--in-flight 4]
+
+With ``--nodes``: two nodes on one PostgreSQL store instead — two ``citynet serve --role
+radius`` of one listener each, on ports of their own (two machines' NASes: the flows
+split between them), alternating runs where both nodes append their login records to
+chain 0 (``radius.node`` left 0 on both, as before nodes were numbered; ``--shared-code
+DIR`` runs that side from another checkout, e.g. main's) and runs where they have a chain
+each (``radius.node`` 0 and 1: chains 0 and 64). Both nodes share this machine's two
+cores, so this measures the chain's lock between two writer processes, not two machines.
+
+    .venv/bin/python bench/processes.py --nodes [--shared-code /path/to/main]
 """
 
 from __future__ import annotations
@@ -131,12 +141,14 @@ def cpu_now(listeners: list[int], database: str = "") -> dict[str, float]:
             "machine": (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")}
 
 
-def load(port: int, pool: list[bytes], seconds: float,
+def load(port: int | list[int], pool: list[bytes], seconds: float,
          in_flight: int = IN_FLIGHT,
          listeners: list[int] | None = None,
          database: str = "") -> tuple[float, int, int, dict[str, float]]:
-    """Closed-loop load; (Access-Accepts per second in the window, rejects, lost, the CPU
-    each part used in the window as cores: 1.0 = one core all the time)."""
+    """Closed-loop load on ``port`` (several: the flows split between them, flow f to the
+    f-th modulo); (Access-Accepts per second in the window, rejects, lost, the CPU each
+    part used in the window as cores: 1.0 = one core all the time)."""
+    ports = port if isinstance(port, list) else [port]
     selector = selectors.DefaultSelector()
     socks = []
     per_flow = len(pool) // FLOWS
@@ -150,7 +162,7 @@ def load(port: int, pool: list[bytes], seconds: float,
         packet = pool[index]
         pending[(flow, packet[1])] = time.perf_counter()
         with contextlib.suppress(BlockingIOError):  # counted lost after LOST_AFTER
-            socks[flow].sendto(packet, ("127.0.0.1", port))
+            socks[flow].sendto(packet, ("127.0.0.1", ports[flow % len(ports)]))
 
     for flow in range(FLOWS):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -257,6 +269,73 @@ def serving(env: dict[str, str], processes: int, tmp: Path,
         process.wait(timeout=60)
 
 
+NODE_VARIANTS = ("shared", "own")  # both nodes on chain 0; a chain each
+
+
+def node_envs(env: dict[str, str], variant: str, shared_code: str | None) -> list[dict[str, str]]:
+    """The two nodes' environments: ``shared`` leaves radius.node unset (0 on both; from
+    ``shared_code`` when given, which may predate the key), ``own`` gives 0 and 1."""
+    if variant == "shared":
+        code = {"PYTHONPATH": shared_code} if shared_code else {}
+        return [{**env, **code} for _node in range(2)]
+    return [{**env, "PYTHONPATH": str(ROOT), "CITYNET_RADIUS__NODE": str(node)}
+            for node in range(2)]
+
+
+def chain_rows(url: str) -> dict[int, int]:
+    """Login records per chain in the store (which chains a variant wrote)."""
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return dict(conn.execute(
+            "SELECT chain, count(*) FROM login_record GROUP BY chain ORDER BY chain").fetchall())
+
+
+def measure_nodes(env: dict[str, str], variant: str, pool: list[bytes], seconds: float,
+                  tmp: Path, in_flight: int, shared_code: str | None) -> Result:
+    with contextlib.ExitStack() as stack:
+        nodes = [stack.enter_context(serving(node, 1, tmp))
+                 for node in node_envs(env, variant, shared_code)]
+        database = env["CITYNET_DATABASE__URL"].rsplit("/", 1)[-1]
+        rate, rejects, lost, cpu = load([auth for auth, _acct, _pids in nodes], pool,
+                                        seconds, in_flight,
+                                        [pid for _a, _b, pids in nodes for pid in pids],
+                                        database)
+    return Result(2, rate, rejects, lost, cpu)
+
+
+def main_nodes(args: argparse.Namespace) -> None:
+    """Two nodes on one PostgreSQL store: on chain 0 both, or a chain each, alternating."""
+    print(f"{os.cpu_count()} cores; load average at start "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; two nodes of one listener; "
+          f"shared chain from {args.shared_code or ROOT}, own chains from {ROOT}")
+    rates: dict[str, list[float]] = {variant: [] for variant in NODE_VARIANTS}
+    with tempfile.TemporaryDirectory() as tmp_name, fresh_store(
+            "postgresql", Path(tmp_name)) as env:
+        tmp = Path(tmp_name)
+        code = seed(env)
+        for _round in range(args.rounds):
+            for variant in NODE_VARIANTS:
+                before = chain_rows(env["CITYNET_DATABASE__URL"])
+                pool = access_requests(code, args.pool)  # new requests: see main()
+                result = measure_nodes(env, variant, pool, args.seconds, tmp,
+                                       args.in_flight, args.shared_code)
+                after = chain_rows(env["CITYNET_DATABASE__URL"])
+                written = {chain: rows - before.get(chain, 0) for chain, rows in after.items()
+                           if rows != before.get(chain, 0)}
+                rates[variant].append(result.rate)
+                print(f"{variant:<7} chains {written}  {result.rate:8,.0f} auths/s  rejects "
+                      f"{result.rejects}  lost {result.lost}  (load average "
+                      f"{os.getloadavg()[0]:.2f})", flush=True)
+                print("        cores used: " + "  ".join(
+                    f"{part} {used:.2f}" for part, used in result.cpu.items()), flush=True)
+    shared, own = (statistics.median(rates[variant]) for variant in NODE_VARIANTS)
+    pairs = [o / s for s, o in zip(rates["shared"], rates["own"], strict=True)]
+    print(f"\nmedians over {args.rounds} pairs, {FLOWS} flows x {args.in_flight} in flight, "
+          f"{args.seconds:g}-s windows: shared chain {shared:,.0f}/s, a chain each "
+          f"{own:,.0f}/s: {own / shared:.2f} x (per pair "
+          f"{', '.join(f'{ratio:.2f}' for ratio in pairs)})")
+    print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def measure(env: dict[str, str], processes: int, pool: list[bytes], seconds: float,
             tmp: Path, in_flight: int) -> Result:
     with serving(env, processes, tmp) as (auth, _acct, listeners):
@@ -275,7 +354,15 @@ def main() -> None:
                         help=f"requests outstanding per flow ({FLOWS} flows)")
     parser.add_argument("--pool", type=int, default=200_000,
                         help="distinct requests made up front (reused across runs)")
+    parser.add_argument("--nodes", action="store_true",
+                        help="two nodes of one listener on one PostgreSQL store: a shared "
+                        "login-record chain against a chain each")
+    parser.add_argument("--shared-code", metavar="DIR",
+                        help="--nodes: the checkout whose code runs the shared-chain side")
     args = parser.parse_args()
+    if args.nodes:
+        main_nodes(args)
+        return
     backends = [args.only] if args.only else ["postgresql", "sqlite"]
     print(f"{os.cpu_count()} cores; load average at start "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -20,6 +20,7 @@ from citynet import backup as backups
 from citynet import config as config_module
 from citynet.app import create_app
 from citynet.catalogs import gettext as _
+from citynet.config import MAX_RADIUS_LISTENERS
 from citynet.crypto import SecretBox
 from citynet.domains import BannerLine, Chain, DemoRun, Domain, registered
 from citynet.errors import CitynetError
@@ -276,8 +277,10 @@ def restore_command(runtime: Runtime, src: Path, yes: bool) -> None:
               help="radius, web or collect (repeatable) [default: all three].")
 @click.option("--parent", type=int, hidden=True,
               help="Run as a listener child of `citynet serve` (this PID).")
-@click.option("--listener", type=click.IntRange(1), hidden=True,
-              help="This listener child's number (1 runs the once-per-node services).")
+@click.option("--listener", type=click.IntRange(1, MAX_RADIUS_LISTENERS), metavar="N",
+              help="This RADIUS listener's number on the node, 1 to 64, for a serve of "
+              "one listener (a systemd unit citynet-radius@N): with radius.node it picks "
+              "the login-record chain; listener 1 runs the once-per-node services.")
 @pass_runtime
 def serve(runtime: Runtime, roles: tuple[str, ...], parent: int | None,
           listener: int | None) -> None:

@@ -158,6 +158,9 @@ class SecretsConfig(Section):
 
 
 MAX_RADIUS_SERVERS = 2  # CoovaChilli names two (radiusserver1/2); every NAS template two
+# a node's RADIUS listener processes at most (radius.processes, `serve --listener N`); also
+# how many login-record chains each node's number spans (docs/radius.md)
+MAX_RADIUS_LISTENERS = 64
 
 
 def comma_list(value: object) -> object:

@@ -10,7 +10,9 @@ as several processes (docs/operations.md, "Roles and processes"):
   this one (each ``citynet serve --role radius --listener N --parent PID``), sharing the
   ports through SO_REUSEPORT; a child that dies is started again. Services that must run
   once per node (:func:`once_per_node`: the portal's AC notice listener) run in listener
-  1 only.
+  1 only. A serve of one listener may be given its number (``--listener N``: a systemd
+  unit ``citynet-radius@N``); the number picks the listener's login-record chain
+  (docs/radius.md).
 - ``web`` with ``web.workers`` > 1: gunicorn with that many threaded (gthread) workers,
   each building its own app from the factory (:mod:`citynet.webworkers`). gunicorn forks
   its workers from this process, so this process then holds no socket or database
@@ -94,9 +96,11 @@ class Plan:
         return [problem for problem in self.problems if not problem.fatal]
 
 
-def plan(asked: Iterable[str], config: Config, cores: int, *, child: bool = False) -> Plan:
+def plan(asked: Iterable[str], config: Config, cores: int, *, child: bool = False,
+         listener: int | None = None) -> Plan:
     """What to run for the roles ``asked`` (none: all three) on a machine of ``cores``
-    cores; ``child``: this process is one listener of a parent ``citynet serve``."""
+    cores; ``child``: this process is one listener of a parent ``citynet serve``;
+    ``listener``: the number ``--listener`` gave (a child's, or a systemd unit's)."""
     names = list(asked)
     if not names:  # as `citynet serve` always did: RADIUS only when it has work
         names = [role for role in ROLES if role != "radius" or config.radius.has_work]
@@ -115,9 +119,16 @@ def plan(asked: Iterable[str], config: Config, cores: int, *, child: bool = Fals
     if "radius" in roles:
         listeners = 1 if child else config.radius.processes
         problems += _radius_problems(config, cores)
-    return Plan(roles, listeners=listeners,
-                listeners_apart=listeners > 0 and not child and (
-                    listeners > 1 or web == "gunicorn"),
+    apart = listeners > 0 and not child and (listeners > 1 or web == "gunicorn")
+    if apart and listener is not None:
+        # the children would be numbered 1..N whatever was given: their chains would be
+        # another process's (docs/radius.md)
+        problems.append(Problem("--listener", N_(
+            "is %(listener)s, but this serve starts its own listeners 1 to %(count)s as "
+            "children (radius.processes = %(count)s, or web.workers > 1); give --listener "
+            "only to a serve that runs one listener itself (radius.processes = 1, e.g. a "
+            "systemd unit citynet-radius@N)"), {"listener": listener, "count": listeners}))
+    return Plan(roles, listeners=listeners, listeners_apart=apart,
                 web=web, collectors="collect" in roles, problems=tuple(problems))
 
 
@@ -139,6 +150,10 @@ def _radius_problems(config: Config, cores: int) -> list[Problem]:
                                      "%(count)s listeners must share one port"),
                              {"count": radius.processes})
                      for key, port in fixed if port == 0]
+    if radius.node and not config.database.url:
+        problems.append(Problem("radius.node", N_(
+            "is %(node)s, but SQLite is one node: every login record goes on chain 0"),
+            {"node": radius.node}, fatal=False))
     if radius.processes > cores:
         problems.append(Problem("radius.processes", N_(
             "%(count)s listener processes on %(cores)s cores: they take turns on a core "
@@ -166,16 +181,17 @@ class Parts:
     collectors: Callable[[Runtime], list[Service]]
 
 
-def checked(asked: Sequence[str], config: Config, *, child: bool = False) -> Plan:
-    """The plan, its warnings logged; a ConfigError (or, for a role's name, a
+def checked(asked: Sequence[str], config: Config, *, child: bool = False,
+            listener: int | None = None) -> Plan:
+    """The plan, its warnings logged; a ConfigError (or, for an option, a
     click.BadParameter) for the first error."""
-    result = plan(asked, config, os.cpu_count() or 1, child=child)
+    result = plan(asked, config, os.cpu_count() or 1, child=child, listener=listener)
     for problem in result.warnings:
         log.warning("config: %s", problem)
     if result.errors:
         problem = result.errors[0]
-        if problem.key == "--role":
-            raise click.BadParameter(problem.message, param_hint="--role")
+        if problem.key.startswith("--"):
+            raise click.BadParameter(problem.message, param_hint=problem.key)
         raise ConfigError(_("config: %(key)s: %(reason)s", key=problem.key,
                             reason=problem.message))
     return result
@@ -207,7 +223,7 @@ def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
     ``listener`` number."""
     if parent is not None:
         die_with_parent(parent)
-    chosen = checked(asked, runtime.config, child=parent is not None)
+    chosen = checked(asked, runtime.config, child=parent is not None, listener=listener)
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
     services: list[Service] = []
     if chosen.listeners_apart:

@@ -14,8 +14,9 @@ class Runtime:
     def __init__(self, config_path: str | None = None) -> None:
         self.config_path = config_path
         self._box: SecretBox | None = None
-        # the radius role's listener child of `citynet serve` this process is (from 1);
-        # None: not a child (the only listener, or no listener)
+        # the radius role's listener this process is on its node (from 1): a child of
+        # `citynet serve`, or a serve given `--listener N` (a systemd unit's instance);
+        # None: the node's only listener, or no listener
         self.listener: int | None = None
 
     @classmethod

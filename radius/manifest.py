@@ -40,17 +40,27 @@ def _commands() -> Sequence[click.Command]:
 
 def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
     """The RADIUS service, when it has work (the UDP ports, or the rlm_rest API)."""
-    from radius.service import RadiusService, login_gates, tunnel_sources
+    from radius.records import listener_chain
+    from radius.service import (
+        RadiusService,
+        login_gates,
+        note_chain_writer,
+        tunnel_sources,
+    )
 
     settings = runtime.config.section(RadiusConfig)
     if not settings.has_work:
         return []
-    # a login-record chain per listener process: none waits for another's commit
+    # a login-record chain per listener process of the cluster: none waits for another's
+    # commit
+    chain_no = listener_chain(settings.node, runtime.listener)
+    if not runtime.store.is_sqlite:  # SQLite: one node, chain 0
+        note_chain_writer(runtime.store, chain_no, settings.node)
     return [RadiusService(runtime.store, box, settings, udp=settings.enabled,
                           metrics_allow=runtime.config.metrics.allow,
                           gates=login_gates(runtime.config),
                           tunnel_sources=tunnel_sources(runtime, box),
-                          chain_no=(runtime.listener or 1) - 1)]
+                          chain_no=chain_no)]
 
 
 def _end_sessions(runtime: Runtime, identity: str) -> list[Ended]:

@@ -8,9 +8,9 @@ kept at least ``records.retention_days`` (≥ 60, default 180) and removed only 
 ``citynet records purge``; ``citynet audit verify`` detects an edited or deleted row.
 
 The table holds several chains (:mod:`citynet.ledger`): on PostgreSQL each RADIUS listener
-process appends to its own, so no listener waits for another's commit; on SQLite, one
-writer at a time anyway, every record goes on chain 0. A row is (chain, seq); searches
-and exports go by time.
+process of the cluster appends to its own (:func:`listener_chain`), so no listener waits
+for another's commit; on SQLite, one writer at a time anyway, every record goes on chain
+0. A row is (chain, seq); searches and exports go by time.
 """
 
 from __future__ import annotations
@@ -39,8 +39,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citynet import chain
-from citynet.db import Base, MetaEntry, UtcDateTime, get_meta, kept_lengths, set_meta
+from citynet.config import MAX_RADIUS_LISTENERS
+from citynet.db import (
+    Base,
+    MetaEntry,
+    UtcDateTime,
+    exclusive,
+    get_meta,
+    kept_lengths,
+    set_meta,
+)
 from citynet.ledger import Ledger
+from radius.settings import MAX_RADIUS_NODES
 from radius.vouchers import identity_spellings
 
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
@@ -95,7 +105,34 @@ CONTENT = tuple(LoginEvent.__dataclass_fields__)
 COLUMNS = ("chain", "seq", *CONTENT)  # of an export (CSV), for a lawful request's answer
 LEDGER = Ledger(LoginRecord, "login_record", CONTENT, by_columns=True)  # every RADIUS round
 RETENTION_META = "records.retention_days"  # set on the admin web; wins over the config
+WRITER_META = "records.chain_host"  # .N: the host whose listener last started on chain N
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 60, 3650  # the law's floor; ten years
+
+
+def listener_chain(node: int, listener: int | None) -> int:
+    """The chain listener process ``listener`` (from 1; None: the node's only one) of node
+    ``node`` (``radius.node``) appends to: ``node × 64 + listener − 1``. Each node owns a
+    block of 64 chains, one per listener it may run, so every listener of a cluster has
+    its own chain from config alone, and a node's listener count never moves another
+    node's chains; node 0's first listener keeps chain 0, the one chain there was."""
+    number = 1 if listener is None else listener
+    if not 0 <= node < MAX_RADIUS_NODES:
+        raise ValueError(f"node {node} is not 0 to {MAX_RADIUS_NODES - 1}")
+    if not 1 <= number <= MAX_RADIUS_LISTENERS:
+        raise ValueError(f"listener {number} is not 1 to {MAX_RADIUS_LISTENERS}")
+    return node * MAX_RADIUS_LISTENERS + number - 1
+
+
+def note_writer(session: Session, chain_no: int, host: str) -> str | None:
+    """Note ``host`` as the machine whose listener appends to chain ``chain_no`` (at
+    start-up); the host noted before, when it was another: two nodes given one
+    ``radius.node`` — or a node moved to a new machine. A hint, not a guard: nothing but
+    config keeps two nodes' chains apart, and the chain's lock keeps a shared one whole."""
+    key = f"{WRITER_META}.{chain_no}"
+    exclusive(session, key)  # two listeners starting at once: one after the other
+    before = get_meta(session, key)
+    set_meta(session, key, host)
+    return before if before not in (None, host) else None
 
 
 def normal_mac(raw: object) -> str:

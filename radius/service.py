@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from collections.abc import Sequence
 from functools import partial
@@ -21,7 +22,7 @@ from citynet.gates import LoginGate
 from citynet.logs import store_failed
 from citynet.runtime import Runtime
 from citynet.tunnel import TunnelSource
-from radius import coa
+from radius import coa, records
 from radius.accounting import RecordWriter
 from radius.enforcement import Enforcer
 from radius.freeradius import http_url
@@ -46,6 +47,20 @@ def tunnel_sources(runtime: Runtime, box: SecretBox | None) -> list[TunnelSource
             if domain.tunnel_logins is not None]
 
 
+def note_chain_writer(store: Store, chain_no: int, node: int) -> None:
+    """At a listener's start on PostgreSQL: note this host as chain ``chain_no``'s
+    writer, and warn when another host was — two nodes with one ``radius.node`` share
+    their chains (slow, not wrong: docs/radius.md)."""
+    with store.session() as session:
+        other = records.note_writer(session, chain_no, socket.gethostname())
+    if other is not None:
+        log.warning("radius.node = %d: login-record chain %d was last written from host "
+                    "%s, not this one; if citynet runs there with the same radius.node, "
+                    "the two nodes share their chains and take turns on their locks — "
+                    "give each node its own radius.node (if that host was replaced, "
+                    "ignore this once)", node, chain_no, other)
+
+
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
                  coa_port: int | None = None, udp: bool = True,
@@ -57,7 +72,7 @@ class RadiusService:
         ``gates``: the registry's say in 802.1X and MAC bypass logins (citynet.gates);
         ``tunnel_sources``: the domains answering PEAP/TTLS inner logins (rlm_rest);
         ``chain_no``: the login-record chain this process appends to (PostgreSQL: one per
-        listener process of a node, :class:`RecordWriter`)."""
+        listener process of the cluster, :func:`radius.records.listener_chain`)."""
         self.store, self.box, self.config, self.udp = store, box, config, udp
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone, gates=gates)

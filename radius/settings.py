@@ -8,7 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 
-from citynet.config import MAX_RADIUS_SERVERS, Section, comma_list
+from citynet.config import MAX_RADIUS_LISTENERS, MAX_RADIUS_SERVERS, Section, comma_list
+
+# nodes of one store at most: node × MAX_RADIUS_LISTENERS + listener − 1 must fit the
+# login-record chain column (a smallint); 64 nodes use chains 0 to 4095
+MAX_RADIUS_NODES = 64
 
 
 class RadiusConfig(Section):
@@ -22,9 +26,14 @@ class RadiusConfig(Section):
         "(off when FreeRADIUS owns the ports; the rlm_rest API runs whenever "
         "radius.rest_token is set)")
     processes: int = Field(
-        default=1, ge=1, le=64,
+        default=1, ge=1, le=MAX_RADIUS_LISTENERS,
         description="RADIUS listener processes `citynet serve` runs for the radius role, "
         "sharing the UDP ports and the rlm_rest API's port (SO_REUSEPORT)")
+    node: int = Field(
+        default=0, ge=0, le=MAX_RADIUS_NODES - 1,
+        description="this node's number among the nodes of one database, a different one "
+        "on each (0 to 63): its listener N appends login records to chain "
+        "node × 64 + N − 1, so no two listeners of the cluster share a chain (docs/radius.md)")
     nas_refresh_seconds: float = Field(
         default=30.0, gt=0, le=3600,
         description="how often the listener re-reads the NAS clients from the store")

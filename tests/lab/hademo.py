@@ -166,8 +166,11 @@ class Demo:
         seeded = self.citynet("demo", "--seed-only")
         self.admin = next((line for line in seeded.splitlines() if "admin" in line), "")
         self.citynet("nas", "add", NAS_NAME, "--ip", net.subnet, "--secret", self.secret)
-        for site in net.sites:
-            node = CitynetNode(site, self.dir, self.env)
+        for number, site in enumerate(net.sites):
+            # a node number each, as deploy/citynet/site1.toml and site2.toml: every
+            # listener of the cluster on a login-record chain of its own
+            node = CitynetNode(site, self.dir, {**self.env,
+                                                "CITYNET_RADIUS__NODE": str(number)})
             self.nodes.append(node)
             node.start()
         say("one citynet node per site (RADIUS, web, collectors)")

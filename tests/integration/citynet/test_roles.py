@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from citynet import staff
 from citynet.cli import cli
 from citynet.config import Config
-from citynet.db import Store
+from citynet.db import Store, set_meta
 from citynet.process import RESTART_DELAYS
 from radius import codec, records, vouchers
 from radius.models import AccountingRecord
@@ -139,6 +139,49 @@ def test_two_listeners_share_the_ports_and_a_retransmission_meets_its_cache(
         assert records.verify(session) == (FLOWS, [])
         chains = set(session.scalars(select(LoginRecord.chain)))
     assert chains == ({0} if store.is_sqlite else {0, 1})
+
+
+@pytest.mark.slow
+def test_two_nodes_on_one_store_write_chains_of_their_own(
+        backend_config: Config, store: Store, tmp_path: Path) -> None:
+    """Two `citynet serve` as two nodes (radius.node 0 and 1) on one store: node 0's only
+    listener appends to chain 0, node 1's listener 3 (a unit citynet-radius@3) to chain
+    1 × 64 + 2; every chain verifies, by the API and by `citynet audit verify`."""
+    add_nas(backend_config, store)
+    with store.session() as session:  # as if a node on another machine had chain 66 once
+        set_meta(session, f"{records.WRITER_META}.66", "another-host")
+    nodes = []
+    for node, extra in ((0, []), (1, ["--listener", "3"])):
+        place = tmp_path / f"node{node}"
+        place.mkdir()
+        serve = Serve(backend_config, place, "radius", radius__node=str(node))
+        serve.argv += extra
+        nodes.append(serve)
+    try:
+        for number, serve in enumerate(nodes):
+            serve.start()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.settimeout(5)
+                for flow in range(3):
+                    sock.sendto(accounting(f"node{number}-{flow}", flow),
+                                ("127.0.0.1", serve.acct))
+                    assert sock.recvfrom(4096)[0][0] == Code.ACCOUNTING_RESPONSE
+    finally:
+        for serve in nodes:
+            serve.stop()
+    with store.session() as session:
+        assert records.verify(session) == (6, [])
+        chains = sorted(session.execute(select(LoginRecord.chain, func.count()).group_by(
+            LoginRecord.chain)).all())
+    assert chains == ([(0, 6)] if store.is_sqlite else [(0, 3), (66, 3)])
+    # the node that starts on a chain another host wrote says so (PostgreSQL; both nodes
+    # here are on one host, so node 0 hears nothing)
+    warned = "login-record chain 66 was last written from host another-host"
+    assert (warned in nodes[1].output()) is not store.is_sqlite
+    assert "was last written from host" not in nodes[0].output()
+    verified = CliRunner().invoke(cli, ["audit", "verify"], env=nodes[0].env)
+    assert verified.exit_code == 0, verified.output
+    assert "login records: 6 rows, chain intact" in verified.output
 
 
 class SteadyNas(Flows):
@@ -380,6 +423,12 @@ def test_radius_and_collect_roles_without_the_web(sqlite_config: Config,
     (["--role", "radius"], {"CITYNET_RADIUS__ENABLED": "false"}, "config: radius.enabled:"),
     (["--role", "radius"], {"CITYNET_RADIUS__PROCESSES": "2",
                             "CITYNET_RADIUS__AUTH_PORT": "0"}, "config: radius.auth_port:"),
+    (["--role", "radius"], {"CITYNET_RADIUS__NODE": "64"},
+     "config: radius.node: Input should be less than or equal to 63"),
+    (["--role", "radius", "--listener", "65"], {},
+     "Invalid value for '--listener': 65 is not in the range 1<=x<=64"),
+    (["--role", "radius", "--listener", "2"], {"CITYNET_RADIUS__PROCESSES": "2"},
+     "Invalid value for --listener: is 2, but this serve starts its own listeners 1 to 2"),
 ])
 def test_bad_roles_config_stops_start_up_naming_the_key(tmp_path: Path, args: list[str],
                                                          env: dict[str, str],

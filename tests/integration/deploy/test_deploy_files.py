@@ -144,3 +144,15 @@ def test_the_citynet_configs_load(site: str) -> None:
     patroni = [yaml.safe_load((DEPLOY / "patroni" / f"{n}.yml").read_text())
                for n in ("db1", "db2")]
     assert hosts.split(",") == [p["postgresql"]["connect_address"] for p in patroni]
+
+
+def test_every_listener_of_the_cluster_has_a_login_record_chain_of_its_own() -> None:
+    """The two nodes have different radius.node, and each templated unit names its
+    listener: citynet-radius@N of node K appends to chain K × 64 + N − 1 (docs/radius.md)."""
+    environ = _env_file(DEPLOY / "citynet" / "citynet.env.example")
+    nodes = [load(DEPLOY / "citynet" / f"{site}.toml", environ=environ).radius.node
+             for site in ("site1", "site2")]
+    assert nodes == [0, 1]
+    unit = (DEPLOY / "systemd" / "citynet-radius@.service").read_text()
+    [command] = re.findall(r"^ExecStart=(.*)$", unit, re.M)
+    assert command.endswith(" serve --role radius --listener %i")

@@ -99,11 +99,29 @@ def test_a_record_writer_appends_to_its_chain_on_postgresql_and_to_0_on_sqlite(
 
 # --- verify, purge, export -------------------------------------------------------------
 
-def test_verify_walks_every_chain(store: Store) -> None:
-    on_chains(store, {0: 3, 1: 4})
+# chains of other listeners: node 0's second, node 1's first, node 63's 64th (the last)
+FAR = [1, 64, 4095]
+
+
+@pytest.mark.parametrize("far", FAR)
+def test_verify_walks_every_chain(store: Store, far: int) -> None:
+    on_chains(store, {0: 3, far: 4})
     with store.session() as session:
         assert records.verify(session) == (7, [])
-        assert records.LEDGER.chains(session) == [0, 1]
+        assert records.LEDGER.chains(session) == [0, far]
+
+
+def test_verify_finds_a_tampered_row_on_the_last_chain(store: Store) -> None:
+    on_chains(store, {0: 3, 64: 2, 4095: 4})
+    with store.session() as session:
+        session.execute(update(LoginRecord).where(LoginRecord.chain == 4095,
+                                                  LoginRecord.seq == 2)
+                        .values(identity="13900000000"))
+        session.execute(delete(MetaEntry).where(MetaEntry.key == "chain.login_record.64.head"))
+    assert problems(store) == [
+        "chain 64, row 2: the chain ends at row 2 but the recorded head is row 0 "
+        "(newest rows deleted)",
+        "chain 4095, row 2: content does not match its hash (edited)"]
 
 
 @pytest.mark.parametrize(("tamper", "found"), [
@@ -132,11 +150,12 @@ def test_verify_finds_a_tampered_row_on_a_chain_other_than_0(
     assert problems(store) == found
 
 
+@pytest.mark.parametrize("far", FAR)
 def test_purge_removes_each_chains_old_prefix_and_every_chain_still_verifies(
-        store: Store) -> None:
+        store: Store, far: int) -> None:
     old = NOW - timedelta(days=200)
-    on_chains(store, {0: 2, 1: 3}, at=old)
-    on_chains(store, {0: 2, 1: 1})
+    on_chains(store, {0: 2, far: 3}, at=old)
+    on_chains(store, {0: 2, far: 1})
     cutoff = NOW - timedelta(days=180)
     with store.session() as session:
         assert records.past_retention(session, cutoff) == (5, old)
@@ -144,28 +163,45 @@ def test_purge_removes_each_chains_old_prefix_and_every_chain_still_verifies(
     with store.session() as session:
         assert records.verify(session) == (3, [])
         assert sorted(session.execute(select(LoginRecord.chain, LoginRecord.seq)).all()) == [
-            (0, 3), (0, 4), (1, 4)]
+            (0, 3), (0, 4), (far, 4)]
         assert records.purge(session, cutoff) == 0
-    on_chains(store, {1: 2})  # appending goes on after the chain's base
+    on_chains(store, {far: 2})  # appending goes on after the chain's base
     assert problems(store) == []
 
 
+@pytest.mark.parametrize("far", FAR)
 def test_export_goes_by_time_across_chains_and_stops_at_what_was_counted(
-        store: Store) -> None:
+        store: Store, far: int) -> None:
     with store.session() as session:
-        records.append(session, events("a", 2, NOW), 1)
+        records.append(session, events("a", 2, NOW), far)
         records.append(session, events("b", 2, NOW + timedelta(seconds=1)), 0)
     with store.session() as session:
         counted, last = records.count(session, [])
-        assert (counted, last) == (4, {0: 2, 1: 2})
-    on_chains(store, {0: 1, 1: 1}, at=NOW + timedelta(minutes=1))  # after the count
+        assert (counted, last) == (4, {0: 2, far: 2})
+    on_chains(store, {0: 1, far: 1}, at=NOW + timedelta(minutes=1))  # after the count
     with store.session() as session:
         rows = [records.export_row(r) for r in records.export(session, [], last)]
         found = records.search(session, since=NOW, limit=3)
     assert [(row["chain"], row["seq"], row["identity"]) for row in rows] == [
-        (1, 1, "a-0"), (0, 1, "b-0"), (1, 2, "a-1"), (0, 2, "b-1")]
+        (far, 1, "a-0"), (0, 1, "b-0"), (far, 2, "a-1"), (0, 2, "b-1")]
     assert list(rows[0])[:2] == ["chain", "seq"]  # the CSV's first columns
-    assert [(r.chain, r.seq) for r in found] == [(1, 1), (0, 1), (1, 2)]
+    assert [(r.chain, r.seq) for r in found] == [(far, 1), (0, 1), (far, 2)]
+
+
+# --- who writes a chain ---------------------------------------------------------------
+
+def test_a_chain_last_written_from_another_host_is_named(store: Store) -> None:
+    """Two nodes given one radius.node: the second to start hears of the first."""
+    with store.session() as session:
+        assert records.note_writer(session, 64, "site1") is None  # the first
+    with store.session() as session:
+        assert records.note_writer(session, 64, "site1") is None  # a restart
+        assert records.note_writer(session, 65, "site2") is None  # another chain
+    with store.session() as session:
+        assert records.note_writer(session, 64, "site2") == "site1"
+    with store.session() as session:
+        assert records.note_writer(session, 64, "site2") is None
+        assert records.LEDGER.chains(session) == [0]  # a note is no chain
 
 
 # --- from one chain ------------------------------------------------------------------

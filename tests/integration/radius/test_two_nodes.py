@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from citynet.config import Config
 from citynet.db import Store
-from radius import vouchers
+from radius import records, vouchers
 from radius.models import AccountingRecord
 from radius.records import LoginRecord
 from tests.conftest import make_config, upgraded
@@ -78,8 +78,10 @@ def cluster(config: Config, store: Store, tmp_path: Path) -> Iterator[Cluster]:
     add_nas(config, store)
     api_port = free_port(socket.SOCK_STREAM)
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-    envs = [node_env(config, address, api_port, CITYNET_RADIUS__ENABLED="false")
-            for address in NODES]
+    # as deploy/citynet/site1.toml and site2.toml: nodes 0 and 1, a chain block each
+    envs = [node_env(config, address, api_port, CITYNET_RADIUS__ENABLED="false",
+                     CITYNET_RADIUS__NODE=str(number))
+            for number, address in enumerate(NODES)]
     conf = tmp_path / "freeradius"
     written = generated_config(conf, envs[0], auth, acct)
     assert f"API http://127.0.0.1:{api_port}, http://127.0.0.2:{api_port}" in written
@@ -113,11 +115,13 @@ def test_freeradius_fails_over_to_the_second_node(cluster: Cluster, store: Store
     assert "Received Access-Reject" in login(cluster, codes[1] + "x")  # still decided
     assert "Received Accounting-Response" in start(cluster, "after-kill")
     with store.session() as session:
-        results = [(r.identity, r.result) for r in session.scalars(
-            select(LoginRecord).where(LoginRecord.event == "login").order_by(LoginRecord.seq))]
+        results = [(r.chain, r.result) for r in session.scalars(
+            select(LoginRecord).where(LoginRecord.event == "login").order_by(
+                *records.BY_TIME))]
         sessions = session.scalars(select(AccountingRecord.session_id)).all()
-    assert [result for _identity, result in results] == ["accept", "accept",
-                                                         "no valid login token"]
+        assert records.verify(session)[1] == []
+    # each node on a chain of its own: node 0's first listener on 0, node 1's on 64
+    assert results == [(0, "accept"), (64, "accept"), (64, "no valid login token")]
     assert sorted(sessions) == ["after-kill", "before-kill"]  # once each
 
 

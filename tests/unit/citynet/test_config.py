@@ -51,6 +51,11 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ("", {"CITYNET_LOGGING__LEVEL": "LOUD"}, "config: logging.level: Input should be 'DEBUG'"),
     ('[database]\nurl = "mysql://x@y/z"\n', {},
      "config: database.url: Value error, backend 'mysql' is not supported"),
+    ("[radius]\nnode = 64\n", {},
+     "config: radius.node: Input should be less than or equal to 63 (from {path})"),
+    ("", {"CITYNET_RADIUS__NODE": "-1"},
+     "config: radius.node: Input should be greater than or equal to 0 "
+     "(from environment CITYNET_RADIUS__NODE)"),
 ])
 def test_bad_values_name_the_key(tmp_path: Path, text: str, environ: dict[str, str],
                                  message: str) -> None:

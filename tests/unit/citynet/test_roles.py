@@ -52,6 +52,7 @@ def test_gunicorn_beside_radius_puts_the_listener_in_a_child(tmp_path: Path) -> 
                              "rest_port": 0}}, "radius.rest_port", True),
     (["radius"], {"radius": {"processes": 3}}, "radius.processes", False),
     (["web"], {"web": {"workers": 2}}, "web.workers", False),
+    (["radius"], {"radius": {"node": 1}}, "radius.node", False),  # SQLite: chain 0 anyway
 ])
 def test_problems_name_their_key(tmp_path: Path, roles: list[str], sections: dict[str, Any],
                                  key: str, fatal: bool) -> None:
@@ -117,3 +118,23 @@ def test_once_per_node_services_run_in_the_first_listener_only() -> None:
     assert radius_services([shared, once], 1) == [shared, once]
     assert radius_services([shared, once], 2) == [shared]
     assert listener_argv(None, 2)[-4:] == ["--role", "radius", "--listener", "2"]
+
+
+def test_a_serve_of_one_listener_takes_its_number(tmp_path: Path) -> None:
+    """A systemd unit citynet-radius@N runs one listener and names it (--listener N)."""
+    result = plan(["radius"], config(tmp_path, database=PG), cores=2, listener=3)
+    assert (result.listeners, result.listeners_apart, result.problems) == (1, False, ())
+
+
+@pytest.mark.parametrize("sections", [{"radius": {"processes": 2}, "database": PG},
+                                      {"web": {"workers": 2}, "database": PG}],
+                         ids=["listeners", "gunicorn"])
+def test_a_listener_number_for_a_serve_that_numbers_its_own_children_is_refused(
+        tmp_path: Path, sections: dict[str, Any]) -> None:
+    """Its children would be listeners 1..N whatever was given: on another unit's chains."""
+    roles = ["radius", "web"] if "web" in sections else ["radius"]
+    [problem] = plan(roles, config(tmp_path, **sections), cores=2, listener=2).problems
+    assert (problem.key, problem.fatal) == ("--listener", True)
+    assert str(problem).startswith("--listener: is 2, but this serve starts its own listeners")
+    assert plan(roles, config(tmp_path, **sections), cores=2, child=True,
+                listener=2).problems == ()  # the children themselves

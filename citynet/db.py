@@ -418,7 +418,10 @@ def sqlalchemy_url(raw: str) -> URL:
     return url
 
 
-POOL_SIZE = 24
+# connections a process may hold at once besides its web threads' (RADIUS policy
+# workers, the record writer, collectors); each web thread may hold one more
+POOL_BESIDE_WEB = 16
+POOL_SIZE = POOL_BESIDE_WEB + 32  # web.threads' default
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -466,7 +469,7 @@ def _count_lost(_dbapi_connection: object, _record: object, _exc: object) -> Non
 class Store:
     """One database: engine, session factory, and schema-version checks."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(self, url: str, echo: bool = False, pool_size: int = POOL_SIZE) -> None:
         self.url = sqlalchemy_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
@@ -476,7 +479,7 @@ class Store:
         # closed per use, which costs more than the query it serves.
         # hide_parameters: a failed statement's message (logged) never carries its values —
         # voucher codes, phone numbers, tokens
-        self.engine: Engine = create_engine(self.url, echo=echo, pool_size=POOL_SIZE,
+        self.engine: Engine = create_engine(self.url, echo=echo, pool_size=pool_size,
                                             hide_parameters=True,
                                             pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
@@ -488,7 +491,8 @@ class Store:
 
     @classmethod
     def from_config(cls, config: Config) -> Store:
-        return cls(config.database_url, echo=config.database.echo)
+        return cls(config.database_url, echo=config.database.echo,
+                   pool_size=POOL_BESIDE_WEB + config.web.threads)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

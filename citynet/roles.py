@@ -150,7 +150,7 @@ def _radius_problems(config: Config, cores: int) -> list[Problem]:
                                      "%(count)s listeners must share one port"),
                              {"count": radius.processes})
                      for key, port in fixed if port == 0]
-    if radius.node and not config.database.url:
+    if radius.node and config.database_url.startswith("sqlite"):
         problems.append(Problem("radius.node", N_(
             "is %(node)s, but SQLite is one node: every login record goes on chain 0"),
             {"node": radius.node}, fatal=False))

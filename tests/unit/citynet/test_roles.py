@@ -53,12 +53,19 @@ def test_gunicorn_beside_radius_puts_the_listener_in_a_child(tmp_path: Path) -> 
     (["radius"], {"radius": {"processes": 3}}, "radius.processes", False),
     (["web"], {"web": {"workers": 2}}, "web.workers", False),
     (["radius"], {"radius": {"node": 1}}, "radius.node", False),  # SQLite: chain 0 anyway
+    (["radius"], {"radius": {"node": 1}, "database": {"url": "sqlite:////tmp/c.sqlite3"}},
+     "radius.node", False),  # a SQLite URL given, the same
 ])
 def test_problems_name_their_key(tmp_path: Path, roles: list[str], sections: dict[str, Any],
                                  key: str, fatal: bool) -> None:
     [problem] = plan(roles, config(tmp_path, **sections), cores=2).problems
     assert (problem.key, problem.fatal) == (key, fatal)
     assert str(problem).startswith(f"{key}: ")
+
+
+def test_a_node_number_on_postgresql_is_fine(tmp_path: Path) -> None:
+    assert plan(["radius"], config(tmp_path, radius={"node": 1}, database=PG),
+                cores=2).problems == ()
 
 
 def test_radius_role_on_the_rest_api_alone_is_fine(tmp_path: Path) -> None:

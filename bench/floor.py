@@ -25,6 +25,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,12 +96,23 @@ def serve_bare(port: int, password: str) -> None:
             sock.sendto(answer, peer)
 
 
-def start_bare(processes: int, password: str) -> tuple[list[subprocess.Popen[bytes]], int]:
+def start_bare(stack: ExitStack, processes: int, password: str) -> int:
+    """``processes`` bare responders sharing a free port, stopped when ``stack`` ends."""
     port = free_udp_port()
-    started = [subprocess.Popen([sys.executable, __file__, "--serve", str(port), password])
-               for _ in range(processes)]
+    for _ in range(processes):
+        stack.enter_context(stopping(subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(port), password])))
     _wait_for_status(port)
-    return started, port
+    return port
+
+
+@contextmanager
+def stopping(process: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def main() -> None:
@@ -113,28 +126,25 @@ def main() -> None:
         return
     rates: dict[str, list[float]] = {"FreeRADIUS": [], "bare Python, 1 process": [],
                                      "bare Python, 2 processes": [], "citynet listener": []}
-    with tempfile.TemporaryDirectory() as tmp_name:
+    # every server started is stopped, also when a later one fails to start
+    with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
         citynet, c_port, code = start_citynet(tmp)
+        stack.enter_context(stopping(citynet))
         freeradius, f_port = start_freeradius(tmp, code)
-        one, one_port = start_bare(1, code)
-        two, two_port = start_bare(2, code)
-        ports = {"FreeRADIUS": f_port, "bare Python, 1 process": one_port,
-                 "bare Python, 2 processes": two_port, "citynet listener": c_port}
-        try:
-            for round_no in range(args.rounds):
-                for name, port in ports.items():
-                    rate, summary = throughput(port, code, args.requests, tmp)
-                    if summary.split()[-3:] != ["Lost", ":", "0"]:
-                        print(f"  round {round_no + 1}: {name} answered {summary!r}")
-                    rates[name].append(rate)
-                print(f"round {round_no + 1}: " + ", ".join(
-                    f"{name} {values[-1]:,.0f}/s" for name, values in rates.items()),
-                    f"(load {os.getloadavg()[0]:.1f})", flush=True)
-        finally:
-            for process in (citynet, freeradius, *one, *two):
-                process.terminate()
-                process.wait(timeout=30)
+        stack.enter_context(stopping(freeradius))
+        ports = {"FreeRADIUS": f_port, "bare Python, 1 process": start_bare(stack, 1, code),
+                 "bare Python, 2 processes": start_bare(stack, 2, code),
+                 "citynet listener": c_port}
+        for round_no in range(args.rounds):
+            for name, port in ports.items():
+                rate, summary = throughput(port, code, args.requests, tmp)
+                if summary.split()[-3:] != ["Lost", ":", "0"]:
+                    print(f"  round {round_no + 1}: {name} answered {summary!r}")
+                rates[name].append(rate)
+            print(f"round {round_no + 1}: " + ", ".join(
+                f"{name} {values[-1]:,.0f}/s" for name, values in rates.items()),
+                f"(load {os.getloadavg()[0]:.1f})", flush=True)
     print(f"requests: {args.requests} Access-Requests a run (PAP, Message-Authenticator), "
           "64 in flight (radclient), rounds alternate the servers")
     for name, values in rates.items():

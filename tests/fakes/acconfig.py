@@ -81,6 +81,10 @@ class _Reader:
         wlan = self.section(self.root, "wlan")
         vap = self.one(wlan, "vap-profile name ", lambda node: self.has(
             node, "authentication-profile "), "a VAP profile with an authentication profile")
+        # a VAP profile no AP group takes is on no radio: the AC would never redirect
+        bound = f"vap-profile {vap.text[len('vap-profile name '):]} wlan "
+        self.one(wlan, "ap-group name ", lambda node: self.has(node, bound),
+                 f"an AP group with {bound.strip()!r}")
         profile = self.section(self.root, "authentication-profile name "
                                + self.value(vap, "authentication-profile "))
         access = self.section(self.root, "portal-access-profile name "

@@ -17,7 +17,6 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -29,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg
 from sqlalchemy import insert, select
-from waitress.server import create_server
 
 from citynet import config as config_module
 from citynet import staff
 from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta, table
+from citynet.server import serving
 from inventory import demo
 from inventory.choices import GOVERNMENT_TYPES, BuildingType, FiberStatus, TargetMetric
 from inventory.importer import import_rows
@@ -143,21 +142,19 @@ def page_bench(requests: int) -> None:
             staff.add(session, "bench-manager", staff.Role.MANAGER, "bench manager password")
             token = staff.issue_token(session, "bench-manager", "bench")
         app = create_app(store, config, box=box)
-        server = create_server(app, host="127.0.0.1", port=0, threads=4)
-        port = server.effective_port  # type: ignore[union-attr]
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{port}/dashboard/"
-        timings = []
-        for i in range(requests + 5):
-            started = time.perf_counter()
-            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - http://127.0.0.1
-                assert response.status == 200
-                response.read()
-            if i >= 5:  # the first few warm caches (templates, statements)
-                timings.append((time.perf_counter() - started) * 1000)
-        store.close()  # the server thread is a daemon: it goes with this process
+        with serving(app) as base:
+            url = f"{base}/dashboard/"
+            timings = []
+            for i in range(requests + 5):
+                started = time.perf_counter()
+                request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1
+                    url, headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - http://127.0.0.1
+                    assert response.status == 200
+                    response.read()
+                if i >= 5:  # the first few warm caches (templates, statements)
+                    timings.append((time.perf_counter() - started) * 1000)
+        store.close()
     timings.sort()
     p95 = timings[int(len(timings) * 0.95) - 1]
     print(f"dashboard overview, demo district, {requests} requests: "

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import logging
 import signal
-from typing import Protocol
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
 
 import click
 from flask import Flask
+from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from citynet.catalogs import gettext as _
@@ -78,3 +82,26 @@ def _run(server: BaseWSGIServer | MultiSocketServer) -> None:
     finally:
         server.close()
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def serving(app: Any, threads: int = 4) -> Iterator[str]:
+    """The WSGI ``app`` on waitress threads in this process at a free loopback port, its
+    base URL given — for tests, benchmarks and the screenshot script.
+
+    Stopped from inside waitress's own loop (a trigger's callback): closing its sockets
+    from this thread while the loop sits in select() makes select() fail with EBADF in
+    the server's thread."""
+    # one address: a TcpWSGIServer, whose loop's map and trigger waitress leaves untyped
+    web: Any = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{web.effective_port}"
+    finally:
+        web.task_dispatcher.shutdown()  # first: a finishing task pulls the trigger
+        # closing every channel empties the loop's map, which ends the loop
+        web.trigger.pull_trigger(lambda: wasyncore.close_all(web._map))
+        thread.join(timeout=10)
+        if thread.is_alive():
+            raise RuntimeError(_("waitress's loop did not end within 10 s"))

@@ -21,15 +21,14 @@ import html
 import shutil
 import sys
 import tempfile
-import threading
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pyotp
-from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
 from citynet import audit, staff
@@ -38,6 +37,7 @@ from citynet.app import create_app
 from citynet.config import RadiusConfig
 from citynet.domains import registered
 from citynet.runtime import Runtime
+from citynet.server import serving
 from devices import approvals
 from inventory.demo import DEMO_NAS, DEMO_NAS_SECRET, DEMO_UAM_SECRET
 from portal import merchants
@@ -278,10 +278,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="citynet-shots-") as data:
         runtime, box, codes, known = seed(Path(data))
         app = create_app(runtime.store, runtime.config, box=box)
-        web = create_server(app, host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=web.run, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{web.effective_port}"  # type: ignore[union-attr]
+        web = ExitStack()  # closed last, with the rest in the finally below
+        base = web.enter_context(serving(app))
         radius = RadiusService(runtime.store, box, RadiusConfig(
             bind="127.0.0.1", auth_port=0, acct_port=0))
         radius.start()
@@ -305,7 +303,6 @@ def main(argv: list[str]) -> int:
             hotspot.stop()
             radius.stop()
             web.close()
-            thread.join(timeout=10)
             runtime.close()
     index(out, shots, unfilled)
     print(f"{len(shots)} page × language in {time.monotonic() - started:.0f} s; "

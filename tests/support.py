@@ -10,14 +10,11 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from waitress import wasyncore
-from waitress.server import TcpWSGIServer, create_server
 
 from radius import codec
 from radius.wire import Code
@@ -52,28 +49,6 @@ def as_in_a_terminal(argv: list[str]) -> list[str]:
     shim = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
             "os.execv(sys.argv[1], sys.argv[1:])")
     return [sys.executable, "-c", shim, *argv]
-
-
-@contextmanager
-def serving(app: Any, threads: int = 4) -> Iterator[str]:
-    """The WSGI ``app`` on waitress threads at a free loopback port, its base URL given.
-
-    Stopped from inside waitress's own loop (a trigger's callback): closing its sockets
-    from this thread while the loop sits in select() makes select() fail with EBADF in
-    the server's thread — an error pytest reports against whichever test is tearing
-    down."""
-    web = create_server(app, host="127.0.0.1", port=0, threads=threads)
-    assert isinstance(web, TcpWSGIServer)
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{web.effective_port}"
-    finally:
-        web.task_dispatcher.shutdown()  # first: a finishing task pulls the trigger
-        # closing every channel empties the loop's map, which ends the loop
-        web.trigger.pull_trigger(lambda: wasyncore.close_all(web._map))
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "waitress's loop did not end"
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

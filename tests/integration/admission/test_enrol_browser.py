@@ -17,8 +17,8 @@ from admission import authority, passwords, people
 from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store
+from citynet.server import serving
 from tests.conftest import make_config
-from tests.support import serving
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ from citynet import audit, staff
 from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store
+from citynet.server import serving
 from tests.conftest import make_config
-from tests.support import serving
 
 pytestmark = pytest.mark.slow
 

@@ -25,11 +25,11 @@ from citynet import staff
 from citynet.app import create_app
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
+from citynet.server import serving
 from devices import approvals
 from radius import records
 from tests.conftest import make_config
 from tests.integration.citynet.test_admin_browser import CHROMIUM
-from tests.support import serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page

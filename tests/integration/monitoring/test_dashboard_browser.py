@@ -20,6 +20,7 @@ from citynet import staff
 from citynet.app import create_app
 from citynet.crypto import open_box
 from citynet.db import Store, set_meta
+from citynet.server import serving
 from citynet.telemetry import Context
 from inventory import demo
 from inventory.importer import import_rows
@@ -27,7 +28,6 @@ from monitoring.builtin import CoverageCollector
 from monitoring.collectors import run_collectors
 from monitoring.models import ProbeState
 from tests.conftest import make_config
-from tests.support import serving
 
 pytestmark = pytest.mark.slow
 

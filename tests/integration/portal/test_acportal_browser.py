@@ -28,6 +28,7 @@ from citynet.app import create_app
 from citynet.config import Config, RadiusConfig
 from citynet.crypto import open_box
 from citynet.db import Store
+from citynet.server import serving
 from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS
@@ -36,7 +37,7 @@ from radius.models import RadiusSession
 from radius.service import RadiusService
 from tests.fakes.ac import REDIRECT_PARAMETERS, FakeAc, RedirectServer
 from tests.fakes.sms import FakeGateway
-from tests.support import serving, wait_until
+from tests.support import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -22,12 +22,13 @@ from sqlalchemy import select
 from citynet.app import create_app
 from citynet.config import Config, RadiusConfig
 from citynet.db import Store
+from citynet.server import serving
 from portal.merchants import Merchant
 from portal.simulator import Simulator
 from radius import vouchers
 from radius.models import RadiusSession
 from tests.integration.portal.conftest import NAS_SECRET, NASID, UAM_SECRET, add_hotspot_nas
-from tests.support import serving, wait_until
+from tests.support import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -28,6 +28,8 @@ from radius.records import LoginRecord
 from radius.retries import DecidedRequest
 from tests.support import append_to_one_chain
 
+NOW = datetime.now(UTC)
+
 
 def attempt(user: str, password: str | None = None) -> LoginAttempt:
     return LoginAttempt(user=user, password=user if password is None else password,
@@ -93,6 +95,31 @@ def test_a_store_that_fails_answers_nobody_and_keeps_nothing(store: Store) -> No
     assert calls == ["a", "b"]  # not one by one after a store failure
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(LoginRecord)) == 0
+
+
+def test_a_failed_round_leaves_nothing_to_the_threads_next_round(store: Store) -> None:
+    """The writer keeps one session per thread across rounds: what a failed round loaded,
+    noted or began is gone when the next round starts on it."""
+    left: list[object] = []
+
+    def decide(session: Session, attempt: LoginAttempt, nas: str, profile: str) -> Decision:
+        left.append((session.info.get("noted"), session.in_nested_transaction(),
+                     len(session.identity_map)))
+        session.info["noted"] = attempt.user  # as a lock's note would be
+        session.add(RadiusSession(nas="gw", session_id=attempt.user, started_at=NOW,
+                                  updated_at=NOW))
+        session.flush()
+        if attempt.user == "a":
+            raise OperationalError("INSERT …", {}, Exception("disk I/O error"))
+        return Decision(True, {}, method="test", identity=attempt.user)
+
+    writer = RecordWriter(store, decide=decide)
+    assert isinstance(run(writer, [Login(attempt("a"), "gw")])[0], OperationalError)
+    assert isinstance(run(writer, [Login(attempt("b"), "gw")])[0], Decision)
+    assert left == [(None, False, 0), (None, False, 0)]  # the second round started clean
+    assert logged(store) == [("b", "accept")]
+    with store.session() as session:
+        assert session.scalars(select(RadiusSession.session_id)).all() == ["b"]
 
 
 def test_a_store_error_in_a_raw_statement_is_a_store_failure(sqlite_store: Store) -> None:

@@ -14,7 +14,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
-from sqlalchemy import Engine, MetaData, func, inspect, select, table, text
+from sqlalchemy import Engine, MetaData, event, func, inspect, select, table, text
 
 from citynet import backup as backups
 from citynet import migrate, staff
@@ -296,3 +296,44 @@ def test_a_backup_taken_at_0019_restores_and_asks_for_the_upgrade(
     target.ensure_current()
     assert kept(counts(target), counts(old))
     assert sealed(target) == sealed(old)
+
+
+@pytest.mark.postgres
+def test_postgresql_builds_the_session_address_index_concurrently_and_anew(
+        new_pg_database: Callable[[], str]) -> None:
+    """radius_0004 must not lock radius_session against accounting writes while it builds
+    (CREATE INDEX CONCURRENTLY, outside the upgrade's transaction), and an earlier build
+    that was interrupted — an invalid index of that name — is built again, valid."""
+    store = Store(new_pg_database())
+    try:
+        command.upgrade(migrate.settings(store.engine), "radius_0003")
+        now = "2026-12-07 12:00:00+00"
+        with store.engine.begin() as conn:
+            for session in ("a", "b"):  # one address twice: a unique build fails on it
+                conn.execute(text(
+                    "INSERT INTO radius_session (nas, session_id, username, identity, method,"
+                    " calling_station, called_station, framed_ip, started_at, updated_at,"
+                    " session_time, input_octets, output_octets, terminate_cause) VALUES"
+                    " ('nas', :session, '', '', '', '', '', '10.0.0.9', :now, :now, 0, 0, 0,"
+                    " '')"), {"session": session, "now": now})
+        with store.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            with pytest.raises(Exception, match="could not create unique index"):
+                conn.execute(text("CREATE UNIQUE INDEX CONCURRENTLY ix_radius_session_framed_ip"
+                                  " ON radius_session (framed_ip)"))
+        sent: list[str] = []
+        event.listen(store.engine, "before_cursor_execute",
+                     lambda *args: sent.append(args[2]))
+        store.upgrade()
+        assert any(sql.startswith("CREATE INDEX CONCURRENTLY IF NOT EXISTS "
+                                  "ix_radius_session_framed_ip") for sql in sent)
+        with store.engine.connect() as conn:
+            valid, unique = conn.execute(text(
+                "SELECT indisvalid, indisunique FROM pg_index JOIN pg_class"
+                " ON pg_class.oid = pg_index.indexrelid"
+                " WHERE relname = 'ix_radius_session_framed_ip'")).one()
+            assert (valid, unique) == (True, False)
+            assert conn.execute(text("SELECT count(*) FROM radius_session")).scalar() == 2
+        store.ensure_current()
+    finally:
+        store.close()

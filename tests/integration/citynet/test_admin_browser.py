@@ -14,6 +14,7 @@ from typing import Any
 import pyotp
 import pytest
 
+from admission import people
 from citynet import audit, staff
 from citynet.app import create_app
 from citynet.crypto import open_box
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ADMIN, PASSWORD = "zhao.min", "an admin's long password"
+# a username longer than a phone's line: the person page's heading must wrap it
+LONG_USERNAME = "a.long.username.of.an.exchange.teacher"
 
 
 @pytest.fixture
@@ -47,6 +50,11 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Store, Any]]:
                           "error": "sg-acc-02: refused 'ntp-service unicast-server "
                                    "10.0.0.123': Error: The command failed"}],
              "not_ready": []}))
+        rows, problems = people.read_csv("username,real_name,role\n"
+                                         f"{LONG_USERNAME},Maria Rodrigues da Silva,teacher\n",
+                                         "hr.csv")
+        assert problems == []
+        people.apply(session, rows)
     try:
         with serving(create_app(store, config, box=box)) as base:
             yield base, store, box
@@ -162,7 +170,7 @@ def test_enrolment_and_staff_pages_at_every_width(site: tuple[str, Store, Any],
             page.goto(f"{base}/admin/staff?lang=zh-CN")
             look(page, "staff-accounts-zh-CN")
             for path in ("/admin/audit", "/admin/devices/jobs", "/admin/remembered",
-                         "/admin/vouchers"):
+                         "/admin/vouchers", f"/admin/nac/people/{LONG_USERNAME}"):
                 page.goto(f"{base}{path}")
                 look(page, "staff" + path.replace("/", "-"))
             # the shadow cue is there when the table is wider than its box at 360 px

@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 import pyotp
 from werkzeug.exceptions import HTTPException
 
+from admission import authority, mab, people
+from admission.settings import NacConfig
 from citynet import audit, staff
 from citynet import config as config_module
 from citynet.app import create_app
@@ -43,6 +45,7 @@ from inventory.demo import DEMO_NAS, DEMO_NAS_SECRET, DEMO_UAM_SECRET
 from portal import merchants
 from portal.simulator import Simulator
 from radius import vouchers
+from radius.models import RadiusSession
 from radius.service import RadiusService
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -69,7 +72,7 @@ def seed(data_dir: Path) -> tuple[Runtime, Any, list[str], dict[str, str]]:
     voucher batch (one voucher per portal language) and what :func:`extras` adds; with
     the paths of the pages no link leads a signed-in admin to."""
     runtime = Runtime()
-    config = config_module.from_dict({"data_dir": str(data_dir)})
+    config = config_module.from_dict({"data_dir": str(data_dir), "nac": NAC_SETTINGS})
     config = config.model_copy(update={"portal": config.portal.model_copy(
         update={"show_outbox": True, "app_enrolment": True})})
     runtime.__dict__["config"] = config
@@ -85,6 +88,7 @@ def seed(data_dir: Path) -> tuple[Runtime, Any, list[str], dict[str, str]]:
         codes = [vouchers.display(v.code) for v in vouchers.create(
             session, len(PORTAL_LANGS), 120, 1, "screenshots", valid_days=30)]
         known = extras(session)
+        admission_extras(session, box)
     return runtime, box, codes, known
 
 
@@ -117,6 +121,54 @@ def extras(session: Any) -> dict[str, str]:
          "not_ready": [{"hostname": "dongmen-agg-01", "reason": "no backup yet"}]},
         actor="engineer.li"))
     return {"portal.offer": f"/portal/offers/{offer.id}"}
+
+
+NAC_SETTINGS = {
+    "roles": {"staff": {"vlan": "10", "filter_id": "staff-acl"},
+              "teacher": {"vlan": "20", "hours": "07:00-19:00", "devices": 3},
+              "student": {"vlan": "30", "devices": 2}},
+    "peap_roles": ["staff"],
+    "mab_profiles": {"printer": {"vlan": "50"}, "camera": {"vlan": "60"}}}
+NAC = NacConfig.model_validate(NAC_SETTINGS)
+# people as a school's and an office's HR files give them: long names, a disabled one
+PEOPLE = ("username,real_name,department,phone,role,status\n"
+          "wangfang,王芳,深圳市罗湖区东门中学初中部语文教研组,13800138001,teacher,active\n"
+          "zhangwei,張偉,罗湖区政务服务数据管理局,13800138002,staff,active\n"
+          "lilei,李雷,东门中学,,student,active\n"
+          "hanmeimei,韩梅梅,东门中学,,student,disabled\n"
+          "a.long.username.of.an.exchange.teacher,Maria Fernanda Rodrigues da Silva,"
+          "International Department,,teacher,active\n")
+
+
+def admission_extras(session: Any, box: Any) -> None:
+    """Network admission's pages with something on them: people, the district's CA and
+    certificates (one revoked), MAC bypass entries and an unknown MAC, and open 802.1X
+    and MAC bypass sessions on the demo NAS."""
+    now = datetime.now(UTC)
+    rows, problems = people.read_csv(PEOPLE, "hr.csv")
+    if problems:
+        raise SystemExit(f"screenshot people: {problems}")
+    people.apply(session, rows)
+    authority.init(session, box, "罗湖区示范区", "radius.luohu.example", now)
+    for username, device in (("wangfang", "laptop"), ("wangfang", "phone"),
+                             ("zhangwei", "办公室台式机")):
+        authority.issue(session, box, username, device, now)
+    authority.revoke(session, authority.certificates(session)[1].serial, now,
+                     reason="phone lost")
+    for mac, profile in (("00-1b-63-84-45-e6", "printer"), ("3c-ef-8c-10-20-30", "camera")):
+        mab.add(session, NAC, mac, profile, now)
+    mab.note_unknown(session, mab.Seen(mab.normal("a4-5e-60-00-11-22"), DEMO_NAS,
+                                       "GigabitEthernet0/0/7"),
+                     now)
+    for number, (who, method, mac, station) in enumerate((
+            ("wangfang", "eap", "f0-18-98-aa-bb-01", "port:GigabitEthernet0/0/3"),
+            ("zhangwei", "eap", "f0-18-98-aa-bb-02", "ap:LH-GOV-3F-01 ssid:luohu-staff"),
+            ("00-1b-63-84-45-e6", "mab", "00-1b-63-84-45-e6", "port:GigabitEthernet0/0/12"))):
+        session.add(RadiusSession(nas=DEMO_NAS, session_id=f"shots-{number}", username=who,
+                                  identity=who, method=method, calling_station=mac,
+                                  called_station=station, framed_ip=f"10.20.0.{number + 10}",
+                                  started_at=now - timedelta(minutes=5 + 40 * number),
+                                  updated_at=now))
 
 
 def sign_in(page: Any, base: str, runtime: Runtime, box: Any) -> None:

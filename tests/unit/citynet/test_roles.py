@@ -145,3 +145,22 @@ def test_a_listener_number_for_a_serve_that_numbers_its_own_children_is_refused(
     assert str(problem).startswith("--listener: is 2, but this serve starts its own listeners")
     assert plan(roles, config(tmp_path, **sections), cores=2, child=True,
                 listener=2).problems == ()  # the children themselves
+
+
+def test_gunicorns_own_lines_go_through_citynets_logging(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A worker killed is logged by gunicorn's master: in citynet's log format (JSON with
+    logging.format = "json"), through the root logger, not by a handler of gunicorn's."""
+    from gunicorn.config import Config as GunicornConfig
+
+    from citynet.config import WebConfig
+    from citynet.webworkers import options
+
+    settings = GunicornConfig()
+    for key, value in options(WebConfig(workers=2)).items():
+        settings.set(key, value)
+    gunicorn_log = settings.logger_class(settings)
+    gunicorn_log.error("Worker (pid:%s) was sent SIGKILL! Perhaps out of memory?", 4242)
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("gunicorn.error", "Worker (pid:4242) was sent SIGKILL! Perhaps out of memory?")]
+    assert gunicorn_log.error_log.handlers == []  # no line in gunicorn's own format

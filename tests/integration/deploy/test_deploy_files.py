@@ -193,6 +193,7 @@ def test_the_citynet_configs_load(site: str) -> None:
     config = load(DEPLOY / "citynet" / f"{site}.toml", environ=environ)
     assert config.radius.servers == ["10.1.0.10", "10.2.0.10"]
     assert config.radius.rest_bind in config.radius.servers
+    assert config.web.proxies == 1  # nginx in front (deploy/nginx)
     hosts = re.search(r"@([^/]+)/", config.database.url).group(1)
     patroni = [yaml.safe_load((DEPLOY / "patroni" / f"{n}.yml").read_text())
                for n in ("db1", "db2")]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from citynet.config import load
+from citynet.config import load, store_url
 from tests.lab.patroni import DCS
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
@@ -194,6 +194,9 @@ def test_the_citynet_configs_load(site: str) -> None:
     assert config.radius.servers == ["10.1.0.10", "10.2.0.10"]
     assert config.radius.rest_bind in config.radius.servers
     assert config.web.proxies == 1  # nginx in front (deploy/nginx)
+    # a link cut mid-transaction fails the round in 5 s, not TCP's ~15 min
+    # (docs/operations.md, "the sites")
+    assert store_url(config.database.url).query["tcp_user_timeout"] == "5000"
     hosts = re.search(r"@([^/]+)/", config.database.url).group(1)
     patroni = [yaml.safe_load((DEPLOY / "patroni" / f"{n}.yml").read_text())
                for n in ("db1", "db2")]

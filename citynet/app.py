@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import __version__
@@ -181,6 +182,9 @@ def create_app(store: Store, config: Config | None = None, *, box: SecretBox | N
                       MAX_CONTENT_LENGTH=1024 * 1024)
     if test_config:
         app.config.update(test_config)
+    if config.web.proxies:  # the client as the proxies saw it (web.proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.web.proxies, x_proto=config.web.proxies)
     app.extensions["citynet.store"] = store
     app.extensions["citynet.config"] = config
     app.extensions["citynet.box"] = box

@@ -9,13 +9,16 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from citynet.logs import store_failed
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class Reloading(Generic[T]):
-    """If a re-read fails, the value held is kept (and the failure logged): the store may
-    be back by the next one. With nothing held yet, ``fallback`` is used if given, else
+    """If a re-read fails, the value held is kept and the failure logged with the
+    process's other store failures, one line per cause a minute: the store may be back
+    by the next one. With nothing held yet, ``fallback`` is used if given, else
     the failure propagates."""
 
     def __init__(self, load: Callable[[], T], what: str, ttl: float = 30.0,
@@ -36,7 +39,7 @@ class Reloading(Generic[T]):
                 except Exception as exc:
                     if self._value is None and self._fallback is None:
                         raise
-                    log.error("%s not re-read: %s", self.what, exc)
+                    store_failed(log, f"{self.what} not re-read", exc)
                     if self._value is None:
                         self._value = self._fallback
                 self._loaded_at = now

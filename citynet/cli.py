@@ -72,7 +72,7 @@ def cli(ctx: click.Context, config_path: str | None, lang: str | None) -> None:
       citynet demo                 seed a demo district and run everything on loopback
       citynet db upgrade           create or migrate the store (production)
       citynet inventory import D/  load streets, buildings, hotspots, NAS, devices, targets
-      citynet serve                run the web app
+      citynet serve                run it: RADIUS, the web app, the collectors
 
     Settings come from a TOML file and CITYNET_<SECTION>__<KEY> variables;
     `citynet config show` prints what is in effect.

@@ -139,6 +139,13 @@ class WebConfig(Section):
         description="web worker processes: 1 serves the web app with waitress threads in "
         "the `citynet serve` process; more run it under gunicorn (gthread workers, "
         "web.threads each; docs/operations.md)")
+    # behind nginx every request comes from 127.0.0.1: the AC's redirect names the phone's
+    # address, and the audit log, SMS limits and /metrics need the client's
+    proxies: int = Field(
+        default=0, ge=0, le=4,
+        description="reverse proxies in front that set X-Forwarded-For and "
+        "X-Forwarded-Proto (deploy/nginx: 1); the client's address and scheme are read "
+        "from them. 0: the web app faces its clients itself and trusts no such header")
     staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60,
                                     description="a staff session ends after this long idle")
     staff_session_hours: int = Field(default=12, ge=1, le=168,

@@ -545,7 +545,7 @@ class Store:
             with self.engine.connect() as conn:
                 return migrate.applied(conn)
         except OperationalError as exc:
-            raise StoreError(_("cannot open the database %(store)s: %(reason)s",
+            raise StoreError(_("database.url: cannot open the database %(store)s: %(reason)s",
                                store=self.describe(), reason=exc.orig)) from None
 
     def current_revision(self) -> str | None:

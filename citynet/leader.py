@@ -10,7 +10,8 @@ the store and fenced by a term.
   unless it still carries this leader's term; the share lock makes a successor's raise
   wait for the write in flight, so an old leader's write lands before the new term
   begins or not at all.
-- **SQLite** is one node: its process is always the leader (term 0), nothing to fence.
+- **SQLite** is one node: its process is always the leader (term 0), nothing to fence;
+  a second long-running leader on the same file is warned of (:meth:`Leadership.start`).
 
 The campaign and the heartbeat run on a thread of their own, so a long collector round
 never lets the lock's session look dead. docs/operations.md "Leader election" tells the
@@ -19,6 +20,7 @@ failure cases.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -28,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -151,6 +153,7 @@ class Leadership:
         self._thread: threading.Thread | None = None
         self._connection: Connection | None = None
         self._engine: Engine | None = None
+        self._sqlite_claim: IO[str] | None = None
         if store.is_sqlite:
             self._state = LeaderState(True, 0, self.holder, datetime.now(UTC),
                                       "SQLite: one node, always the leader")
@@ -162,7 +165,9 @@ class Leadership:
         return self._state
 
     def start(self) -> Leadership:
-        if not self._store.is_sqlite and self._thread is None:
+        if self._store.is_sqlite:
+            self._claim_sqlite_file()
+        elif self._thread is None:
             self._thread = threading.Thread(target=self._campaign, daemon=True,
                                             name=f"leader-{self.name}")
             self._thread.start()
@@ -173,7 +178,32 @@ class Leadership:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=DEAD_AFTER + 5)
+        if self._sqlite_claim is not None:
+            self._sqlite_claim.close()  # the kernel drops the flock with the file
+            self._sqlite_claim = None
         self._drop("stopped")
+
+    def _claim_sqlite_file(self) -> None:
+        """SQLite has no election: every process that runs the singleton work leads. Two
+        long-running ones on one file (two `citynet serve` or `citynet collect` on one
+        data_dir by mistake) each run every collector, alert and purge — samples counted
+        twice, notices sent twice — so the second is told, naming the key to change. A
+        flock beside the file: the kernel frees it when its holder dies."""
+        path = self._store.url.database
+        if self._sqlite_claim is not None or not path or path == ":memory:":
+            return
+        claim = open(f"{path}.leader", "a")  # noqa: SIM115 - held until stop()
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            claim.close()
+            log.warning("config: database.url: another process already leads %s on the "
+                        "SQLite file %s, and SQLite has no election: both run the %s work "
+                        "(collectors, alerts, purges), counting and sending twice; run one "
+                        "collect role per SQLite file, or use PostgreSQL for several nodes",
+                        self.name, path, self.name)
+            return
+        self._sqlite_claim = claim
 
     def lead_once(self) -> LeaderState:
         """One try for the lock, in this thread, without a heartbeat after it: for a

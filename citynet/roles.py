@@ -119,6 +119,12 @@ def plan(asked: Iterable[str], config: Config, cores: int, *, child: bool = Fals
     if "radius" in roles:
         listeners = 1 if child else config.radius.processes
         problems += _radius_problems(config, cores)
+    if listeners and listener is not None and listener > cores and not child:
+        # a systemd unit citynet-radius@N: units 1..N run beside it, each one listener
+        problems.append(Problem("--listener", N_(
+            "is %(listener)s on %(cores)s cores: with citynet-radius@1 to @%(listener)s "
+            "this node runs more listener processes than cores; they take turns on a core "
+            "and add no throughput"), {"listener": listener, "cores": cores}, fatal=False))
     apart = listeners > 0 and not child and (listeners > 1 or web == "gunicorn")
     if apart and listener is not None:
         # the children would be numbered 1..N whatever was given: their chains would be

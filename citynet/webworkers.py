@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from citynet.config import WebConfig
 
@@ -41,13 +42,24 @@ class _WorkerApps(BaseApplication):  # type: ignore[misc]  # gunicorn has no typ
         return self._factory()
 
 
+class _CitynetLines(Logger):  # type: ignore[misc]  # gunicorn has no type hints
+    """gunicorn's own lines (a worker killed, timed out, replaced) in citynet's log, in
+    its format — with logging.format = "json" a JSON object like every other line, not
+    gunicorn's text among them. ``errorlog`` None: gunicorn adds no handler of its own."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        self.error_log.propagate = True
+
+
 def options(web: WebConfig) -> dict[str, Any]:
     """gunicorn's settings for ``web``."""
     host = f"[{web.bind}]" if ":" in web.bind else web.bind
     return {"bind": [f"{host}:{web.port}"], "workers": web.workers,
             "worker_class": "gthread", "threads": web.threads, "preload_app": False,
             "graceful_timeout": GRACEFUL_SECONDS, "proc_name": "citynet-web",
-            "errorlog": "-", "loglevel": "warning", "accesslog": None}
+            "logger_class": _CitynetLines, "errorlog": None, "loglevel": "warning",
+            "accesslog": None}
 
 
 def serve_workers(factory: Callable[[], Flask], web: WebConfig) -> None:

@@ -43,6 +43,8 @@ def seeded(cli: Cli) -> Cli:
 def test_help_teaches(cli: Cli) -> None:
     out = cli("--help").stdout
     assert "citynet demo" in out and "CITYNET_<SECTION>__<KEY>" in out
+    # every role, not "the web app" alone (issue 18: radius, web, collect)
+    assert "RADIUS, the web app, the collectors" in out
     assert "Examples:" in cli("inventory", "import", "--help").stdout
 
 

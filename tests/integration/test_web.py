@@ -143,6 +143,23 @@ def test_security_headers_and_escaping(client: FlaskClient) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("proxies", "forwarded_for", "status"), [
+    (1, "203.0.113.9", 404),  # behind nginx: the client's address, not nginx's loopback
+    (1, "127.0.0.1", 200),
+    (0, "203.0.113.9", 200),  # no proxy in front: the header is anyone's to write
+])
+def test_behind_a_proxy_the_client_is_who_it_forwarded(
+        sqlite_store: Store, tmp_path: Path, proxies: int, forwarded_for: str,
+        status: int) -> None:
+    """deploy/nginx sets X-Forwarded-For; with web.proxies = 1 the app sees the phone's
+    address (the AC's redirect names it, the audit log and /metrics check it)."""
+    config = make_config(tmp_path, web={"proxies": proxies})
+    client = create_app(sqlite_store, config, test_config={"TESTING": True}).test_client()
+    answer = client.get("/metrics", headers={"X-Forwarded-For": forwarded_for},
+                        environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert answer.status_code == status
+
+
 def test_citynet_demo_serves_the_district_and_radius_and_stops_cleanly(tmp_path: Path) -> None:
     port, hotspot = free_port(), free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CITYNET_")},

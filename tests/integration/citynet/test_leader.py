@@ -142,6 +142,26 @@ def test_sqlite_is_always_the_leader(sqlite_store: Store) -> None:
     two.stop()
 
 
+def test_a_second_leader_on_one_sqlite_file_is_warned_of(
+        sqlite_store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """Two long-running collect roles on one SQLite file (no election there): the second
+    names the key; once the first has gone, a new one starts without a word."""
+    first, second = Leadership(sqlite_store, holder="a"), Leadership(sqlite_store, holder="b")
+    try:
+        first.start()
+        assert not caplog.records
+        second.start()
+        assert [r.getMessage().split(" another")[0] for r in caplog.records] == [
+            "config: database.url:"]
+    finally:
+        second.stop()
+        first.stop()
+    caplog.clear()
+    third = Leadership(sqlite_store, holder="c").start()
+    third.stop()
+    assert not caplog.records
+
+
 def test_a_store_that_refuses_the_lock_connection_leaves_no_leader_and_a_warning(
         caplog: pytest.LogCaptureFixture) -> None:
     unreachable = Store(f"postgresql://postgres@127.0.0.1:{free_port()}/citynet")

@@ -72,9 +72,12 @@ def test_a_database_behind_the_code_is_refused(backend_config: Config, tmp_path:
         store.close()
 
 
-def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
-    store = Store("postgresql://nobody@127.0.0.1:1/none")
-    with pytest.raises(StoreError, match="cannot open the database postgresql"):
+@pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:1/none",
+                                 "postgresql://nobody@127.0.0.1:1,127.0.0.1:2/none"])
+def test_unreachable_database_is_a_clear_error(tmp_path: Path, url: str) -> None:
+    """Named by its key, as a config error is (a multi-host URL: each host's reason)."""
+    store = Store(url)
+    with pytest.raises(StoreError, match=r"^database\.url: cannot open the database postgresql"):
         store.current_revision()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from citynet.cache import Reloading
@@ -46,3 +48,24 @@ def test_a_fallback_stands_in_until_the_first_read_succeeds() -> None:
         raise RuntimeError("store down")
 
     assert Reloading(load, "profiles", fallback={}).get() == {}
+
+
+def test_a_store_outage_is_one_line_a_minute_with_the_others(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Re-read every ttl during an outage: the failure joins the process's one line per
+    cause a minute (citynet.logs), not a line per re-read (docs/operations.md)."""
+    now = [0.0]
+
+    def load() -> int:
+        if now[0]:
+            raise ConnectionError("store down: the cache's own outage")
+        return 7
+
+    value = Reloading(load, "numbers", ttl=30, clock=lambda: now[0])
+    value.get()
+    with caplog.at_level(logging.ERROR, logger="citynet.cache"):
+        for minute in range(1, 5):  # four re-reads, 30 s apart, inside the log's minute
+            now[0] = 30.0 * minute
+            assert value.get() == 7
+    lines = [r.getMessage() for r in caplog.records if "the cache's own" in r.getMessage()]
+    assert len(lines) == 1 and "numbers not re-read" in lines[0]

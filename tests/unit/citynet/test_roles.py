@@ -129,7 +129,7 @@ def test_once_per_node_services_run_in_the_first_listener_only() -> None:
 
 def test_a_serve_of_one_listener_takes_its_number(tmp_path: Path) -> None:
     """A systemd unit citynet-radius@N runs one listener and names it (--listener N)."""
-    result = plan(["radius"], config(tmp_path, database=PG), cores=2, listener=3)
+    result = plan(["radius"], config(tmp_path, database=PG), cores=4, listener=3)
     assert (result.listeners, result.listeners_apart, result.problems) == (1, False, ())
 
 
@@ -145,3 +145,34 @@ def test_a_listener_number_for_a_serve_that_numbers_its_own_children_is_refused(
     assert str(problem).startswith("--listener: is 2, but this serve starts its own listeners")
     assert plan(roles, config(tmp_path, **sections), cores=2, child=True,
                 listener=2).problems == ()  # the children themselves
+
+
+def test_gunicorns_own_lines_go_through_citynets_logging(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A worker killed is logged by gunicorn's master: in citynet's log format (JSON with
+    logging.format = "json"), through the root logger, not by a handler of gunicorn's."""
+    from gunicorn.config import Config as GunicornConfig
+
+    from citynet.config import WebConfig
+    from citynet.webworkers import options
+
+    settings = GunicornConfig()
+    for key, value in options(WebConfig(workers=2)).items():
+        settings.set(key, value)
+    gunicorn_log = settings.logger_class(settings)
+    gunicorn_log.error("Worker (pid:%s) was sent SIGKILL! Perhaps out of memory?", 4242)
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("gunicorn.error", "Worker (pid:4242) was sent SIGKILL! Perhaps out of memory?")]
+    assert gunicorn_log.error_log.handlers == []  # no line in gunicorn's own format
+
+
+@pytest.mark.parametrize(("listener", "child", "warned"), [
+    (3, False, True),  # citynet-radius@3 on 2 cores: units 1..3 share them
+    (2, False, False),
+    (3, True, False),  # a serve's child: its parent warned of radius.processes
+])
+def test_a_listener_unit_above_the_cores_is_warned_of(
+        tmp_path: Path, listener: int, child: bool, warned: bool) -> None:
+    result = plan(["radius"], config(tmp_path), cores=2, child=child, listener=listener)
+    assert [(p.key, p.fatal) for p in result.problems] == (
+        [("--listener", False)] if warned else [])

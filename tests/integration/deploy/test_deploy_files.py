@@ -49,6 +49,15 @@ def test_the_units_verify_and_run_the_three_roles(tmp_path: Path) -> None:
     assert roles == {"radius", "web", "collect"}
 
 
+def test_a_stop_signals_the_serve_and_it_stops_its_children() -> None:
+    """A serve with child processes (gunicorn's workers, listener children, a collector)
+    stops them itself on SIGTERM; systemd's default would signal every process of the
+    unit at once, and the serve would take its children's exits for crashes."""
+    for name in UNITS[:3]:
+        unit = (DEPLOY / "systemd" / name).read_text()
+        assert re.search(r"^KillMode=mixed$", unit, re.MULTILINE), name
+
+
 def test_nginx_accepts_the_tls_front(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",

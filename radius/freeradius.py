@@ -319,6 +319,13 @@ def _outer_refused(config: FrontConfig) -> str:
         return ""
     return f"""            if (&EAP-Message) {{
                 eap
+                # the EAP-Failure is made; the client's message is no part of the record,
+                # and a handshake refused in the round of the client's certificate
+                # carries one larger than rlm_rest's JSON buffer (its call would send a
+                # cut body, and the refusal would go unrecorded)
+                update request {{
+                    &EAP-Message !* ANY
+                }}
             }}
             if (&control:{INNER_USER}) {{
                 update request {{

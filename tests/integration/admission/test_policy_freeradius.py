@@ -347,3 +347,12 @@ def test_a_certificate_refused_in_the_handshake_is_recorded(front: Front) -> Non
         found = [(r.identity, r.method) for r in records.search(session, identity="t001")]
     assert found == [("t001", "fr:eap")]
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["PEAP", "TTLS"])
+def test_an_unknown_inner_name_is_recorded_as_unknown(front: Front, method: str) -> None:
+    accepted, _output = front.tunnelled(method, "nobody", "Some-Pass-123", ANONYMOUS)
+    assert not accepted
+    with front.store.session() as session:
+        found = [(r.identity, r.result) for r in records.search(session, identity="nobody")]
+    assert found == [("nobody", "unknown person")]

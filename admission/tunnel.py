@@ -11,6 +11,7 @@ from sqlalchemy import exists, select
 from admission import authority, eap, passwords
 from admission.models import Person
 from admission.settings import NacConfig
+from citynet.catalogs import N_
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
@@ -41,8 +42,8 @@ def freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
             return None
         box = runtime.box()
         if box is None:
-            raise CitynetError("no secrets key is configured, so no CA either: 802.1X needs "
-                               "the district CA (`citynet nac ca init`)")
+            raise CitynetError(N_("no secrets key is configured, so no CA either: 802.1X "
+                                  "needs the district CA (`citynet nac ca init`)"))
         ca_pair, server = authority.authority_keys(session, box)
         number, crl = authority.publish_crl(session, box, datetime.now(UTC))
         files = eap.write_config(out / TLS_DIR, ca_pair.cert_pem, server.cert_pem,

@@ -156,3 +156,27 @@ def test_freeradius_config_has_eap_once_anybody_may_be_admitted(
     assert 'virtual_server = "citynet-inner-tunnel"' in conf
     assert stat.S_IMODE((full / "eap" / "server.key").stat().st_mode) == 0o600
     assert list((full / "eap" / "trust").glob("crl-*.pem"))
+
+
+@pytest.mark.parametrize(("args", "english"), [
+    (("cert", "issue", "nobody", "--device", "x", "--out", "OUT"), "no person 'nobody'"),
+    (("cert", "issue", "t001", "--device", " ", "--out", "OUT"), "device: empty"),
+    (("cert", "revoke", "nobody"), "no certificate with serial 'nobody'"),
+    (("cert", "renew", "ff", "--out", "OUT"), "no certificate with serial 'ff'"),
+    (("people", "disable", "nobody"), "no person 'nobody'"),
+    (("mab", "add", "02:1b:a9:12:34:56", "--profile", "printer"), "locally administered"),
+    (("mab", "add", "00:1b:a9:12:34:56", "--profile", "camera"), "no MAC bypass profile"),
+])
+def test_refusals_are_said_in_the_command_s_language(
+        admission: Admission, tmp_path: Path, args: tuple[str, ...], english: str) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text(GOOD, encoding="utf-8")
+    admission("people", "import", str(hr))
+    admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    argv = [str(tmp_path / "x.p12") if arg == "OUT" else arg for arg in args]
+    env = {**admission.env, "CITYNET_NAC__MAB_PROFILES": '{"printer": {"vlan": "50"}}'}
+    said = CliRunner().invoke(cli, ["--lang", "zh-CN", "nac", *argv], env=env)
+    assert said.exit_code == 1, said.output
+    error = said.output.strip().splitlines()[-1]
+    assert english not in error and re.search(r"[\u4e00-\u9fff]", error), error
+    assert english in CliRunner().invoke(cli, ["--lang", "en", "nac", *argv], env=env).output

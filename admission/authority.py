@@ -21,6 +21,7 @@ from citynet.crypto import SecretBox
 from citynet.errors import CitynetError, SecretsError
 
 SERIAL = re.compile(r"[0-9a-f]{1,40}")
+HEX = re.compile(r"[0-9a-f]+")
 
 
 class AdmissionError(CitynetError):
@@ -39,6 +40,16 @@ class Issued:
 
 def serial_text(serial: int) -> str:
     return format(serial, "x")
+
+
+def _serial_asked(text: str) -> str | None:
+    """A serial as given (``0x``, upper case, colons, leading zeros as OpenSSL and
+    FreeRADIUS print it) as the store keeps it; None if it is none."""
+    wanted = text.strip().lower().removeprefix("0x").replace(":", "")
+    if not HEX.fullmatch(wanted):
+        return None
+    kept = serial_text(int(wanted, 16))
+    return kept if SERIAL.fullmatch(kept) else None
 
 
 def _current(session: Session) -> Authority:
@@ -148,9 +159,9 @@ def revoke(session: Session, which: str, now: datetime, who: Who = CLI,
            reason: str = "") -> list[Certificate]:
     """Revoke one certificate by serial, or every live one of a person by username; the
     newly revoked ones (none if all were revoked already)."""
-    wanted = which.strip().lower().removeprefix("0x").replace(":", "")
+    wanted = _serial_asked(which)
     found: list[Certificate] = []
-    if SERIAL.fullmatch(wanted):
+    if wanted is not None:
         found = list(session.scalars(select(Certificate).where(Certificate.serial == wanted)))
     if not found:
         person = people.find(session, which.strip())
@@ -230,8 +241,9 @@ def _status_changed(session: Session, username: str, changed: bool | None, actio
 def renew(session: Session, box: SecretBox, serial: str, now: datetime) -> Issued:
     """A new certificate for the same person and device; the old one stays valid until
     it expires, so the device can switch over (revoke it then if wanted)."""
-    wanted = serial.strip().lower().removeprefix("0x").replace(":", "")
-    old = session.scalar(select(Certificate).where(Certificate.serial == wanted))
+    wanted = _serial_asked(serial)
+    old = None if wanted is None else session.scalar(
+        select(Certificate).where(Certificate.serial == wanted))
     if old is None:
         raise AdmissionError(N_("no certificate with serial %(serial)s"),
                              serial=repr(serial))

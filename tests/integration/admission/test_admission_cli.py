@@ -180,3 +180,31 @@ def test_refusals_are_said_in_the_command_s_language(
     error = said.output.strip().splitlines()[-1]
     assert english not in error and re.search(r"[\u4e00-\u9fff]", error), error
     assert english in CliRunner().invoke(cli, ["--lang", "en", "nac", *argv], env=env).output
+
+
+
+def _people_and_ca(admission: Admission, tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text(GOOD, encoding="utf-8")
+    admission("people", "import", str(hr))
+    admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+
+
+def test_serials_as_openssl_prints_them(admission: Admission, tmp_path: Path) -> None:
+    """OpenSSL prints a serial in whole bytes, upper case (`openssl x509 -serial`), with
+    colons (-text), FreeRADIUS maybe with a leading zero byte: a serial with an odd count
+    of digits (1 in 8) is printed with a leading zero, and revoke and renew take it."""
+    _people_and_ca(admission, tmp_path)
+    serials = []
+    for device in ("laptop", "phone", "tablet"):
+        issued = admission("cert", "issue", "t001", "--device", device, "--out",
+                           str(tmp_path / f"{device}.p12"))
+        serial = re.search(r"issued ([0-9a-f]+) to", issued)
+        assert serial
+        serials.append(serial.group(1))
+    laptop, phone, tablet = serials
+    assert f"revoked {laptop} " in admission("cert", "revoke", laptop.zfill(42).upper())
+    colons = ":".join(re.findall("..", phone.zfill(42))).upper()
+    assert f"revoked {phone} " in admission("cert", "revoke", colons)
+    assert "to t001 for tablet" in admission("cert", "renew", tablet.zfill(42), "--out",
+                                             str(tmp_path / "r.p12"))

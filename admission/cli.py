@@ -220,6 +220,10 @@ def export_ca(runtime: Runtime, out_dir: Path) -> None:
 
 # --- certificates -------------------------------------------------------------------
 
+# the label of a certificate issued without --device (one for the person, not a device)
+DEFAULT_DEVICE = "default"
+
+
 @admission.group("cert")
 def cert_group() -> None:
     """Client certificates (EAP-TLS), one per person and device."""
@@ -227,7 +231,8 @@ def cert_group() -> None:
 
 @cert_group.command("issue")
 @click.argument("username")
-@click.option("--device", required=True, help="Which device it is for (a label).")
+@click.option("--device", default=DEFAULT_DEVICE, show_default=True,
+              help="Which device it is for (a label).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .p12.")
 @pass_runtime

@@ -208,3 +208,12 @@ def test_serials_as_openssl_prints_them(admission: Admission, tmp_path: Path) ->
     assert f"revoked {phone} " in admission("cert", "revoke", colons)
     assert "to t001 for tablet" in admission("cert", "renew", tablet.zfill(42), "--out",
                                              str(tmp_path / "r.p12"))
+
+
+def test_a_certificate_issued_without_a_device_label(admission: Admission,
+                                                     tmp_path: Path) -> None:
+    """The issue's `cert issue NAME [--device LABEL] --out FILE.p12`."""
+    _people_and_ca(admission, tmp_path)
+    out = admission("cert", "issue", "a042", "--out", str(tmp_path / "a.p12"))
+    assert re.search(r"issued [0-9a-f]+ to a042 for default, valid until", out), out
+    assert '"device": "default"' in admission("cert", "list", "--json")

@@ -302,11 +302,16 @@ def revoke_cert(runtime: Runtime, which: str) -> None:
     """Revoke a certificate by serial, or every one of a person; then publish a CRL."""
     with runtime.store.session() as session:
         revoked = authority.revoke(session, which, _now())
+        person = None if revoked else people.find(session, which.strip())
+        none_held = person.username if person is not None and not person.certificates \
+            else None
         session.commit()
         for cert in revoked:
             click.echo(_("revoked %(serial)s (%(name)s/%(device)s)", serial=cert.serial,
                          name=cert.person.username, device=cert.device))
-    if not revoked:
+    if none_held is not None:
+        click.echo(_("nothing to revoke: %(name)s has no certificates", name=none_held))
+    elif not revoked:
         click.echo(_("nothing to revoke: revoked already"))
     else:
         click.echo(_("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR"),

@@ -217,3 +217,10 @@ def test_a_certificate_issued_without_a_device_label(admission: Admission,
     out = admission("cert", "issue", "a042", "--out", str(tmp_path / "a.p12"))
     assert re.search(r"issued [0-9a-f]+ to a042 for default, valid until", out), out
     assert '"device": "default"' in admission("cert", "list", "--json")
+
+
+def test_revoking_for_a_person_without_certificates_says_so(admission: Admission,
+                                                             tmp_path: Path) -> None:
+    _people_and_ca(admission, tmp_path)
+    out = admission("cert", "revoke", "a042")
+    assert "a042 has no certificates" in out and "revoked already" not in out

@@ -686,9 +686,10 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     With two citynet nodes, FreeRADIUS calls the first API and, when it fails (down,
     timeout, 5xx), the next: a `redundant` block over one rest instance per node.
 
-    With network admission's people (or nac.enabled), it adds 802.1X: the eap module
-    (EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS/PAP) with the district CA's files in DIR/eap, and
-    the inner-tunnel server asking citynet about the logins inside PEAP and TTLS.
+    With network admission's people or MAC bypass entries (or nac.enabled), it adds
+    802.1X: the eap module (EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS/PAP) with the district
+    CA's files in DIR/eap, and the inner-tunnel server asking citynet about the logins
+    inside PEAP and TTLS.
 
     A site's own rules go in DIR/site-authorize (unlang, kept when regenerating),
     run before citynet: `reject`, or `update control { &Auth-Type := Accept }`.

@@ -224,3 +224,26 @@ def test_revoking_for_a_person_without_certificates_says_so(admission: Admission
     _people_and_ca(admission, tmp_path)
     out = admission("cert", "revoke", "a042")
     assert "a042 has no certificates" in out and "revoked already" not in out
+
+
+def test_freeradius_config_has_eap_once_a_mac_bypass_entry_exists(
+        backend_config: Config, store: Store, tmp_path: Path) -> None:
+    """The issue: EAP "when any person or MAB entry exists (or nac.enabled)"."""
+    env = {"CITYNET_DATA_DIR": str(backend_config.data_path),
+           "CITYNET_DATABASE__URL": backend_config.database.url,
+           "CITYNET_RADIUS__REST_TOKEN": "a-token",
+           "CITYNET_NAC__MAB_PROFILES": '{"printer": {"vlan": "50"}}'}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, list(args), env=env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    run("nac", "mab", "add", "00:1b:a9:12:34:56", "--profile", "printer")
+    assert "citynet nac ca init" in run("freeradius", "config", "--out",
+                                        str(tmp_path / "early"), code=1)
+    assert not (tmp_path / "early").exists()
+    run("nac", "ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    assert "EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" in run("freeradius", "config", "--out",
+                                                     str(tmp_path / "full"))
+    assert (tmp_path / "full" / "eap" / "server.pem").exists()

@@ -45,12 +45,16 @@ def _box(runtime: Runtime, *, create: bool = False) -> SecretBox:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner reads, whole or not at all (temp file, then rename)."""
-    path = path.resolve()
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    where = path.resolve()
+    try:
+        fd, temp = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.")
+    except OSError as exc:
+        raise CitynetError(_("cannot write %(path)s: %(error)s", path=path,
+                             error=exc.strerror)) from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.replace(temp, path)
+        os.replace(temp, where)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -247,3 +247,13 @@ def test_freeradius_config_has_eap_once_a_mac_bypass_entry_exists(
     assert "EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" in run("freeradius", "config", "--out",
                                                      str(tmp_path / "full"))
     assert (tmp_path / "full" / "eap" / "server.pem").exists()
+
+
+def test_an_out_file_that_cannot_be_written_is_a_clear_refusal(admission: Admission,
+                                                                tmp_path: Path) -> None:
+    _people_and_ca(admission, tmp_path)
+    missing = tmp_path / "no-such-dir" / "t001.p12"
+    out = admission("cert", "issue", "t001", "--out", str(missing), code=1)
+    assert f"cannot write {missing}: No such file or directory" in out
+    assert "(no certificates" in admission("cert", "list")  # nothing issued
+    assert "cannot write" in admission("crl", "--out", str(tmp_path / "no" / "c.pem"), code=1)

@@ -257,3 +257,14 @@ def test_an_out_file_that_cannot_be_written_is_a_clear_refusal(admission: Admiss
     assert f"cannot write {missing}: No such file or directory" in out
     assert "(no certificates" in admission("cert", "list")  # nothing issued
     assert "cannot write" in admission("crl", "--out", str(tmp_path / "no" / "c.pem"), code=1)
+
+
+def test_a_directory_that_cannot_be_written_is_a_clear_refusal(admission: Admission,
+                                                               tmp_path: Path) -> None:
+    _people_and_ca(admission, tmp_path)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    assert f"cannot write {blocked / 'eap'}" in admission(
+        "eap-config", "--out", str(blocked / "eap"), code=1)
+    assert f"cannot write {blocked / 'trust'}" in admission(
+        "crl", "--dir", str(blocked / "trust"), code=1)

@@ -717,9 +717,13 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
              if (part := domain.freeradius_eap(runtime, out.resolve())) is not None]
     if len(parts) > 1:
         raise CitynetError(_("more than one domain contributes an eap module"))
-    written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port,
-                                     parts[0].module if parts else None),
-                    sorted(registry.entries, key=lambda e: e.name))
+    try:
+        written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port,
+                                         parts[0].module if parts else None),
+                        sorted(registry.entries, key=lambda e: e.name))
+    except OSError as exc:
+        raise CitynetError(_("cannot write %(path)s: %(error)s", path=exc.filename or out,
+                             error=exc.strerror)) from None
     names = [p.name for p in written] + [str(f.relative_to(out.resolve()))
                                          for part in parts for f in part.files]
     eap = "; EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" if parts else ""

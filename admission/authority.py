@@ -16,10 +16,12 @@ from admission import ca, people
 from admission.choices import PersonStatus
 from admission.models import Authority, Certificate, Person
 from citynet import audit
+from citynet.catalogs import N_, Message
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError, SecretsError
 
 SERIAL = re.compile(r"[0-9a-f]{1,40}")
+HEX = re.compile(r"[0-9a-f]+")
 
 
 class AdmissionError(CitynetError):
@@ -40,36 +42,47 @@ def serial_text(serial: int) -> str:
     return format(serial, "x")
 
 
+def _serial_asked(text: str) -> str | None:
+    """A serial as given (``0x``, upper case, colons, leading zeros as OpenSSL and
+    FreeRADIUS print it) as the store keeps it; None if it is none."""
+    wanted = text.strip().lower().removeprefix("0x").replace(":", "")
+    if not HEX.fullmatch(wanted):
+        return None
+    kept = serial_text(int(wanted, 16))
+    return kept if SERIAL.fullmatch(kept) else None
+
+
 def _current(session: Session) -> Authority:
     found: Authority | None = session.scalar(select(Authority))
     if found is None:
-        raise AdmissionError("no certificate authority yet: run `citynet nac ca init`")
+        raise AdmissionError(N_("no certificate authority yet: run `citynet nac ca init`"))
     return found
 
 
-def _open(box: SecretBox, token: str, what: str) -> bytes:
+def _open(box: SecretBox, token: str, what: Message) -> bytes:
     try:
         return box.open(token).encode()
     except SecretsError:
-        raise SecretsError(f"the {what} does not open with this installation's secrets key "
-                           "(sealed by another installation, or the key file was "
-                           "replaced)") from None
+        raise SecretsError(N_("the %(what)s does not open with this installation's secrets "
+                              "key (sealed by another installation, or the key file was "
+                              "replaced)"), what=what) from None
 
 
 def authority_keys(session: Session, box: SecretBox) -> tuple[ca.KeyPair, ca.KeyPair]:
     """The CA and the FreeRADIUS server certificate, with their keys opened."""
     row = _current(session)
-    return (ca.KeyPair(row.ca_cert_pem.encode(), _open(box, row.ca_key_sealed, "CA key")),
+    return (ca.KeyPair(row.ca_cert_pem.encode(),
+                       _open(box, row.ca_key_sealed, Message(N_("CA key")))),
             ca.KeyPair(row.server_cert_pem.encode(),
-                       _open(box, row.server_key_sealed, "server key")))
+                       _open(box, row.server_key_sealed, Message(N_("server key")))))
 
 
 def init(session: Session, box: SecretBox, district: str, server_name: str,
          now: datetime) -> Authority:
     """Make the district CA and FreeRADIUS's certificate; refused if there is a CA."""
     if session.scalar(select(Authority)) is not None:
-        raise AdmissionError("the certificate authority exists already; a second one would "
-                             "orphan every certificate it issued")
+        raise AdmissionError(N_("the certificate authority exists already; a second one "
+                                "would orphan every certificate it issued"))
     authority = ca.new_authority(district, now)
     server = ca.server_certificate(authority, server_name, now)
     row = Authority(ca_cert_pem=authority.cert_pem.decode(),
@@ -114,15 +127,17 @@ def issue(session: Session, box: SecretBox, username: str, device: str,
     refused; another certificate for a device they hold one for is not a new device."""
     person = people.find(session, username)
     if person is None:
-        raise AdmissionError(f"no person {username!r}: import them first")
+        raise AdmissionError(N_("no person %(name)s: import them first"),
+                             name=repr(username))
     if person.status is not PersonStatus.ACTIVE:
-        raise AdmissionError(f"{username!r} is disabled: no certificate is issued")
+        raise AdmissionError(N_("%(name)s is disabled: no certificate is issued"),
+                             name=repr(username))
     held = live_devices(person, now)
     if device_limit and ca.checked_name(device, "device") not in held \
             and len(held) >= device_limit:
-        raise DeviceLimitError(f"{username!r} holds certificates for {len(held)} devices, "
-                               f"the most their role allows ({device_limit}): revoke one "
-                               "first")
+        raise DeviceLimitError(N_("%(name)s holds certificates for %(held)s devices, the "
+                                  "most their role allows (%(limit)s): revoke one first"),
+                               name=repr(username), held=len(held), limit=device_limit)
     authority, _server = authority_keys(session, box)
     pair, serial = ca.client_certificate(authority, person.username, device, now)
     password = ca.one_time_password()
@@ -144,15 +159,15 @@ def revoke(session: Session, which: str, now: datetime, who: Who = CLI,
            reason: str = "") -> list[Certificate]:
     """Revoke one certificate by serial, or every live one of a person by username; the
     newly revoked ones (none if all were revoked already)."""
-    wanted = which.strip().lower().removeprefix("0x").replace(":", "")
+    wanted = _serial_asked(which)
     found: list[Certificate] = []
-    if SERIAL.fullmatch(wanted):
+    if wanted is not None:
         found = list(session.scalars(select(Certificate).where(Certificate.serial == wanted)))
     if not found:
         person = people.find(session, which.strip())
         if person is None:
-            raise AdmissionError(f"no certificate with serial {which!r} and no person of "
-                                 "that name")
+            raise AdmissionError(N_("no certificate with serial %(which)s and no person of "
+                                    "that name"), which=repr(which))
         found = list(person.certificates)
     newly = [cert for cert in found if cert.revoked_at is None]
     for cert in newly:
@@ -216,7 +231,7 @@ def _status_changed(session: Session, username: str, changed: bool | None, actio
                     reason: str, who: Who) -> bool:
     """A status change's outcome: refused for a person unknown, audited if it changed."""
     if changed is None:
-        raise AdmissionError(f"no person {username!r}")
+        raise AdmissionError(N_("no person %(name)s"), name=repr(username))
     if changed:
         audit.record(session, audit.Action(action, username, "ok", reason=reason,
                                            actor=who.actor, source=who.source))
@@ -226,12 +241,15 @@ def _status_changed(session: Session, username: str, changed: bool | None, actio
 def renew(session: Session, box: SecretBox, serial: str, now: datetime) -> Issued:
     """A new certificate for the same person and device; the old one stays valid until
     it expires, so the device can switch over (revoke it then if wanted)."""
-    wanted = serial.strip().lower().removeprefix("0x").replace(":", "")
-    old = session.scalar(select(Certificate).where(Certificate.serial == wanted))
+    wanted = _serial_asked(serial)
+    old = None if wanted is None else session.scalar(
+        select(Certificate).where(Certificate.serial == wanted))
     if old is None:
-        raise AdmissionError(f"no certificate with serial {serial!r}")
+        raise AdmissionError(N_("no certificate with serial %(serial)s"),
+                             serial=repr(serial))
     if old.revoked_at is not None:
-        raise AdmissionError(f"{old.serial} is revoked: issue a new certificate instead")
+        raise AdmissionError(N_("%(serial)s is revoked: issue a new certificate instead"),
+                             serial=old.serial)
     issued = issue(session, box, old.person.username, old.device, now)
     audit.record(session, audit.Action("admission.cert.renew",
                                        f"{old.person.username}/{old.device}", "ok",

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from citynet.catalogs import N_, Message
 from citynet.errors import CitynetError
 
 CA_LIFETIME = timedelta(days=3650)
@@ -36,6 +37,11 @@ UNAMBIGUOUS_LETTERS = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"  # no 
 
 class CertificateNameError(CitynetError):
     """A name that cannot go into a certificate."""
+
+
+# the names checked_name checks, as its messages say them
+NAME_KINDS = {"device": N_("device"), "username": N_("username"), "district": N_("district"),
+              "server name": N_("server name")}
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,15 @@ class KeyPair:
 def checked_name(value: str, what: str) -> str:
     """A name fit for a certificate: NFC, 1..64 characters, no control characters."""
     value = unicodedata.normalize("NFC", value.strip())
+    said = Message(NAME_KINDS.get(what, what))
     if not value:
-        raise CertificateNameError(f"{what}: empty")
+        raise CertificateNameError(N_("%(what)s: empty"), what=said)
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in value):
-        raise CertificateNameError(f"{what}: has control or unassigned characters")
+        raise CertificateNameError(N_("%(what)s: has control or unassigned characters"),
+                                   what=said)
     if len(value) > NAME_LIMIT:
-        raise CertificateNameError(f"{what}: longer than {NAME_LIMIT} characters")
+        raise CertificateNameError(N_("%(what)s: longer than %(limit)s characters"),
+                                   what=said, limit=NAME_LIMIT)
     return value
 
 

@@ -19,6 +19,7 @@ from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError, SecretsError
+from citynet.gates import Ended
 from citynet.listings import Column, Listing, emit, format_options
 from citynet.runtime import Runtime
 from citynet.spreadsheets import Problem
@@ -44,12 +45,16 @@ def _box(runtime: Runtime, *, create: bool = False) -> SecretBox:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner reads, whole or not at all (temp file, then rename)."""
-    path = path.resolve()
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    where = path.resolve()
+    try:
+        fd, temp = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.")
+    except OSError as exc:
+        raise CitynetError(_("cannot write %(path)s: %(error)s", path=path,
+                             error=exc.strerror)) from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.replace(temp, path)
+        os.replace(temp, where)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
@@ -85,7 +90,8 @@ def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
     phone, status (active, disabled) optional; Chinese headers (工号 姓名 部门 电话 角色
     状态) work too. People are matched by username: new ones created, known ones updated,
     others left alone. If any row is bad, every problem is listed as FILE:LINE: FIELD:
-    REASON and nothing is written.
+    REASON and nothing is written. Someone the file disables is disabled as by `people
+    disable`: certificates revoked, live sessions Disconnected.
     """
     rows, problems = people.read_file(path)
     if problems:
@@ -97,10 +103,17 @@ def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
             click.echo(_("dry run: nothing written; an import would do: %(summary)s",
                          summary=outcome.said()))
             return
+        revoked = disabling.disabled_by_import(session, outcome.disabled, f"import {path}",
+                                               _now())
         audit.record(session, audit.Action("admission.people.import", str(path), "ok",
                                            detail=dict(outcome.created)))
         session.commit()
     click.echo(_("imported: %(summary)s", summary=outcome.said()))
+    # a person the file disabled is disabled as by `people disable`: their sessions end now
+    for username in outcome.disabled:
+        click.echo(_("%(name)s disabled", name=username))
+        _said_ended(disabling.end_all_of(runtime, username, authority.CLI))
+    _said_revoked(revoked)
 
 
 def _reject(problems: list[Problem]) -> None:
@@ -141,16 +154,24 @@ def disable_person(runtime: Runtime, username: str, reason: str) -> None:
     done = disabling.disable(runtime, username, reason, _now())
     click.echo(_("%(name)s disabled", name=username) if done.changed
                else _("%(name)s was disabled already", name=username))
-    for one in done.ended:
+    _said_ended(done.ended)
+    _said_revoked(done.revoked)
+
+
+def _said_ended(ended: list[Ended]) -> None:
+    for one in ended:
         said = {"session": one.session_id, "nas": one.nas, "answer": one.answer,
                 "ms": f"{one.seconds * 1000:.0f}"}
         click.echo(_("session %(session)s on %(nas)s: disconnected (%(answer)s, %(ms)s ms)",
                      **said) if one.ok else
                    _("session %(session)s on %(nas)s: NOT disconnected (%(answer)s, %(ms)s "
                      "ms)", **said), err=not one.ok)
-    if done.revoked:
-        click.echo(_("revoked %(count)s certificate(s): %(serials)s", count=len(done.revoked),
-                     serials=", ".join(done.revoked)))
+
+
+def _said_revoked(revoked: list[str]) -> None:
+    if revoked:
+        click.echo(_("revoked %(count)s certificate(s): %(serials)s", count=len(revoked),
+                     serials=", ".join(revoked)))
         click.echo(_("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR"),
                    err=True)
 
@@ -220,6 +241,10 @@ def export_ca(runtime: Runtime, out_dir: Path) -> None:
 
 # --- certificates -------------------------------------------------------------------
 
+# the label of a certificate issued without --device (one for the person, not a device)
+DEFAULT_DEVICE = "default"
+
+
 @admission.group("cert")
 def cert_group() -> None:
     """Client certificates (EAP-TLS), one per person and device."""
@@ -227,7 +252,8 @@ def cert_group() -> None:
 
 @cert_group.command("issue")
 @click.argument("username")
-@click.option("--device", required=True, help="Which device it is for (a label).")
+@click.option("--device", default=DEFAULT_DEVICE, show_default=True,
+              help="Which device it is for (a label).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .p12.")
 @pass_runtime
@@ -297,11 +323,16 @@ def revoke_cert(runtime: Runtime, which: str) -> None:
     """Revoke a certificate by serial, or every one of a person; then publish a CRL."""
     with runtime.store.session() as session:
         revoked = authority.revoke(session, which, _now())
+        person = None if revoked else people.find(session, which.strip())
+        none_held = person.username if person is not None and not person.certificates \
+            else None
         session.commit()
         for cert in revoked:
             click.echo(_("revoked %(serial)s (%(name)s/%(device)s)", serial=cert.serial,
                          name=cert.person.username, device=cert.device))
-    if not revoked:
+    if none_held is not None:
+        click.echo(_("nothing to revoke: %(name)s has no certificates", name=none_held))
+    elif not revoked:
         click.echo(_("nothing to revoke: revoked already"))
     else:
         click.echo(_("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR"),

@@ -6,8 +6,11 @@ audited. The CLI and the web only render the outcome."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from admission import authority
 from admission.authority import Who
@@ -33,6 +36,20 @@ def disable(runtime: Runtime, username: str, reason: str, now: datetime,
         changed, revoked = authority.disable_person(session, username, reason, now, who)
         serials = [cert.serial for cert in revoked]
     return Disabled(changed, serials, end_all_of(runtime, username, who))
+
+
+def disabled_by_import(session: Session, usernames: Sequence[str], reason: str,
+                       now: datetime) -> list[str]:
+    """In an import's transaction, for the people it disabled: what :func:`disable` does
+    besides the status (set by the import) — audited, every certificate revoked (their
+    serials). End their sessions with :func:`end_all_of` once it has committed."""
+    serials = []
+    for username in usernames:
+        audit.record(session, audit.Action("admission.person.disable", username, "ok",
+                                           reason=reason))
+        serials += [cert.serial for cert in authority.revoke(session, username, now,
+                                                             reason=reason)]
+    return serials
 
 
 def end_all_of(runtime: Runtime, username: str, who: Who) -> list[Ended]:

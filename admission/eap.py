@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from citynet.catalogs import N_
 from citynet.errors import CitynetError
 
 # how often FreeRADIUS rebuilds its store from ca_path (s), the least 3.2.1 takes (it
@@ -96,8 +97,20 @@ def eap_module(files: TlsFiles, tunnel_server: str | None = None) -> str:
 """
 
 
+def _directory(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrustDirError(N_("cannot write %(path)s: %(error)s"), path=path,
+                            error=exc.strerror) from None
+
+
 def _write(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise TrustDirError(N_("cannot write %(path)s: %(error)s"), path=path,
+                            error=exc.strerror) from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -111,22 +124,23 @@ def _write(path: Path, data: bytes) -> None:
 def _rehash(directory: Path) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
-        raise TrustDirError("openssl is not installed: it links CRLs for FreeRADIUS")
+        raise TrustDirError(N_("openssl is not installed: it links CRLs for FreeRADIUS"))
     done = subprocess.run([openssl, "rehash", str(directory)],  # noqa: S603 (fixed argv)
                           capture_output=True,
                           text=True, timeout=60, check=False)
     if done.returncode != 0:
-        raise TrustDirError(f"openssl rehash {directory} failed: {done.stderr.strip()}")
+        raise TrustDirError(N_("openssl rehash %(dir)s failed: %(error)s"), dir=directory,
+                            error=done.stderr.strip())
 
 
 def publish(trust_dir: Path, ca_pem: bytes, crl_number: int, crl_pem: bytes) -> Path:
     """Put the CA certificate and a new CRL into the trust directory and rehash it;
     earlier CRLs stay (FreeRADIUS may hold them; OpenSSL uses the newest)."""
-    trust_dir.mkdir(parents=True, exist_ok=True)
+    _directory(trust_dir)
     _write(trust_dir / "ca.pem", ca_pem)
     path = trust_dir / crl_name(crl_number)
     if path.exists():
-        raise TrustDirError(f"{path} exists: CRL numbers only grow")
+        raise TrustDirError(N_("%(path)s exists: CRL numbers only grow"), path=path)
     _write(path, crl_pem)
     _rehash(trust_dir)
     return path
@@ -139,7 +153,7 @@ def write_config(out: Path, ca_pem: bytes, server_cert_pem: bytes, server_key_pe
     ``trust/`` (CA and first CRL, hashed) and ``eap``, the module to ``$INCLUDE`` inside
     ``modules {}``."""
     out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    _directory(out)
     files = TlsFiles(out / "server.pem", out / "server.key", out / "trust")
     _write(files.server_cert, server_cert_pem)
     _write(files.server_key, server_key_pem)

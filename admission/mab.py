@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from admission.models import MabEntry, UnknownMac
 from admission.policy import locally_administered, multicast
 from admission.settings import NacConfig
+from citynet.catalogs import N_
 from citynet.db import table
 from citynet.errors import CitynetError
 
@@ -38,16 +39,17 @@ def checked(text: str) -> str:
     """The MAC to list, or :class:`BadMac` saying why not."""
     mac = normal(text)
     if not mac:
-        raise BadMac(f"{text!r} is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-…, "
-                     "aabb.ccdd.eeff)")
+        raise BadMac(N_("%(text)s is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-…, "
+                        "aabb.ccdd.eeff)"), text=repr(text))
     if multicast(mac):
-        raise BadMac(f"{mac} is a multicast address, not a device's")
+        raise BadMac(N_("%(mac)s is a multicast address, not a device's"), mac=mac)
     if locally_administered(mac):
-        raise BadMac(f"{mac} is locally administered (randomised, a 'private address'): "
-                     "it changes, so whoever draws it next would be let in. Turn private "
-                     "addresses off on the device for this network and add its own MAC")
+        raise BadMac(N_("%(mac)s is locally administered (randomised, a 'private "
+                        "address'): it changes, so whoever draws it next would be let in. "
+                        "Turn private addresses off on the device for this network and add "
+                        "its own MAC"), mac=mac)
     if mac == "00:00:00:00:00:00":
-        raise BadMac("00:00:00:00:00:00 is no device's address")
+        raise BadMac(N_("00:00:00:00:00:00 is no device's address"))
     return mac
 
 
@@ -56,8 +58,11 @@ def add(session: Session, config: NacConfig, text: str, profile: str,
     """List the MAC under ``profile`` (True) or move it there (False)."""
     mac = checked(text)
     if profile not in config.mab_profiles:
-        known = ", ".join(sorted(config.mab_profiles)) or "none: add [nac.mab_profiles.NAME]"
-        raise BadMac(f"no MAC bypass profile {profile!r} (configured: {known})")
+        if not config.mab_profiles:
+            raise BadMac(N_("no MAC bypass profile %(profile)s (configured: none: add "
+                            "[nac.mab_profiles.NAME])"), profile=repr(profile))
+        raise BadMac(N_("no MAC bypass profile %(profile)s (configured: %(known)s)"),
+                     profile=repr(profile), known=", ".join(sorted(config.mab_profiles)))
     entry = session.scalar(select(MabEntry).where(MabEntry.mac == mac))
     if entry is not None:
         entry.profile = profile

@@ -38,10 +38,7 @@ def mab_add(runtime: Runtime, mac: str, profile: str) -> None:
     administered) MACs are refused: they change, and the next holder would get in."""
     config = runtime.config.section(NacConfig)
     with runtime.store.session() as session:
-        try:
-            entry, new = mab.add(session, config, mac, profile, datetime.now(UTC))
-        except mab.BadMac as exc:
-            raise CitynetError(str(exc)) from None
+        entry, new = mab.add(session, config, mac, profile, datetime.now(UTC))
         audit.record(session, audit.Action("admission.mab.add", entry.mac, "ok",
                                            detail={"profile": profile}))
         session.commit()

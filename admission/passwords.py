@@ -21,6 +21,7 @@ from admission.authority import AdmissionError
 from admission.choices import PersonStatus, Role
 from admission.md4 import nt_hash
 from citynet import audit
+from citynet.catalogs import N_, Message
 from citynet.crypto import SecretBox
 from citynet.staff import hash_frequent_password, verify_password
 from citynet.tunnel import TunnelAnswer, TunnelLogin, Verdict
@@ -36,13 +37,14 @@ class PasswordSet:
     peap: bool  # the NT hash was stored too
 
 
-def password_problem(password: str) -> str | None:
+def password_problem(password: str) -> Message | None:
     if len(password) < MIN_PASSWORD:
-        return f"at least {MIN_PASSWORD} characters"
+        return Message(N_("at least %(count)s characters"), count=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        return f"at most {MAX_PASSWORD} characters (MSCHAPv2's limit)"
+        return Message(N_("at most %(count)s characters (MSCHAPv2's limit)"),
+                       count=MAX_PASSWORD)
     if any(ord(c) < 32 or ord(c) == 127 for c in password):
-        return "no control characters"
+        return Message(N_("no control characters"))
     return None
 
 
@@ -52,10 +54,10 @@ def set_password(session: Session, box: SecretBox, username: str, password: str,
     (else any NT hash stored before is dropped)."""
     problem = password_problem(password)
     if problem is not None:
-        raise AdmissionError(f"password refused: {problem}")
+        raise AdmissionError(N_("password refused: %(problem)s"), problem=problem)
     person = people.find(session, username)
     if person is None:
-        raise AdmissionError(f"no person {username!r}")
+        raise AdmissionError(N_("no person %(name)s"), name=repr(username))
     person.password_hash = hash_frequent_password(password)
     peap = person.role in peap_roles
     person.nt_hash_sealed = box.seal(nt_hash(password).hex()) if peap else None

@@ -219,6 +219,8 @@ SUMMARY = N_("%(new)s new, %(updated)s updated, %(unchanged)s unchanged")
 @dataclass
 class ImportOutcome:
     created: Counter[str] = field(default_factory=Counter)
+    # the people the file disabled (active before): the caller does what a disable does
+    disabled: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -248,6 +250,8 @@ def apply(session: Session, rows: Iterable[PersonRow]) -> ImportOutcome:
         elif all(getattr(person, k) == v for k, v in values.items()):
             outcome.created["unchanged"] += 1
         else:
+            if person.status is PersonStatus.ACTIVE and row.status is PersonStatus.DISABLED:
+                outcome.disabled.append(person.username)
             for name, value in values.items():
                 setattr(person, name, value)
             outcome.created["updated"] += 1

@@ -9,8 +9,9 @@ from pathlib import Path
 from sqlalchemy import exists, select
 
 from admission import authority, eap, passwords
-from admission.models import Person
+from admission.models import MabEntry, Person
 from admission.settings import NacConfig
+from citynet.catalogs import N_
 from citynet.crypto import SecretBox
 from citynet.errors import CitynetError
 from citynet.runtime import Runtime
@@ -34,15 +35,17 @@ def tunnel_source(runtime: Runtime, box: SecretBox | None) -> TunnelSource:
 
 def freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
     """The eap module, server certificate, key and trust directory (with a new CRL) under
-    ``out/eap``, once anybody may be admitted (a person exists, or ``nac.enabled``)."""
+    ``out/eap``, once anybody may be admitted: a person or a MAC bypass entry exists (the
+    switch ports that bypass run 802.1X beside it), or ``nac.enabled``."""
     with runtime.store.session() as session:
-        anyone = bool(session.scalar(select(exists().where(Person.id.is_not(None)))))
+        anyone = bool(session.scalar(select(exists().where(Person.id.is_not(None)))) or
+                      session.scalar(select(exists().where(MabEntry.id.is_not(None)))))
         if not anyone and not runtime.config.section(NacConfig).enabled:
             return None
         box = runtime.box()
         if box is None:
-            raise CitynetError("no secrets key is configured, so no CA either: 802.1X needs "
-                               "the district CA (`citynet nac ca init`)")
+            raise CitynetError(N_("no secrets key is configured, so no CA either: 802.1X "
+                                  "needs the district CA (`citynet nac ca init`)"))
         ca_pair, server = authority.authority_keys(session, box)
         number, crl = authority.publish_crl(session, box, datetime.now(UTC))
         files = eap.write_config(out / TLS_DIR, ca_pair.cert_pem, server.cert_pem,

@@ -232,7 +232,7 @@ def issue(username: str) -> tuple[str, int] | BaseResponse:
         try:
             device = ca.checked_name(device, "device")
         except ca.CertificateNameError as exc:
-            problem = gettext("Not a device name: %(why)s", why=str(exc))
+            problem = gettext("Not a device name: %(why)s", why=exc.said())
     sealing = box()
     issued = None
     if sealing is None:
@@ -242,7 +242,7 @@ def issue(username: str) -> tuple[str, int] | BaseResponse:
             with store().session() as db:
                 issued = authority.issue(db, sealing, username, device, now(), who())
         except (authority.AdmissionError, SecretsError) as exc:
-            problem = str(exc)
+            problem = exc.said()
     if issued is None:
         return _person_page(username, {"device": problem}, device, 400)
     return render_template("admission_web/issued.html", issued=issued,

@@ -111,7 +111,7 @@ def enrol() -> tuple[str, int]:
     try:
         device = ca.checked_name(device, "device")
     except ca.CertificateNameError as exc:
-        return _form(gettext("Not a device name: %(why)s", why=str(exc)), 400, username)
+        return _form(gettext("Not a device name: %(why)s", why=exc.said()), 400, username)
     box = current_app.extensions.get("citynet.box")
     if box is None:
         return _form(gettext("Enrolment is not available: ask the IT desk."), 503)

@@ -96,7 +96,7 @@ def mab_add() -> tuple[str, int] | BaseResponse:
     try:
         mac = mab.checked(given["mac"])
     except mab.BadMac as exc:
-        problems["mac"] = str(exc)
+        problems["mac"] = exc.said()
     if problems:
         return _mab_page(problems, given, 400)
     with store().session() as db:

@@ -686,9 +686,10 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     With two citynet nodes, FreeRADIUS calls the first API and, when it fails (down,
     timeout, 5xx), the next: a `redundant` block over one rest instance per node.
 
-    With network admission's people (or nac.enabled), it adds 802.1X: the eap module
-    (EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS/PAP) with the district CA's files in DIR/eap, and
-    the inner-tunnel server asking citynet about the logins inside PEAP and TTLS.
+    With network admission's people or MAC bypass entries (or nac.enabled), it adds
+    802.1X: the eap module (EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS/PAP) with the district
+    CA's files in DIR/eap, and the inner-tunnel server asking citynet about the logins
+    inside PEAP and TTLS.
 
     A site's own rules go in DIR/site-authorize (unlang, kept when regenerating),
     run before citynet: `reject`, or `update control { &Auth-Type := Accept }`.
@@ -716,9 +717,13 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
              if (part := domain.freeradius_eap(runtime, out.resolve())) is not None]
     if len(parts) > 1:
         raise CitynetError(_("more than one domain contributes an eap module"))
-    written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port,
-                                     parts[0].module if parts else None),
-                    sorted(registry.entries, key=lambda e: e.name))
+    try:
+        written = write(out, FrontConfig(tuple(urls), token, bind, auth_port, acct_port,
+                                         parts[0].module if parts else None),
+                        sorted(registry.entries, key=lambda e: e.name))
+    except OSError as exc:
+        raise CitynetError(_("cannot write %(path)s: %(error)s", path=exc.filename or out,
+                             error=exc.strerror)) from None
     names = [p.name for p in written] + [str(f.relative_to(out.resolve()))
                                          for part in parts for f in part.files]
     eap = "; EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" if parts else ""

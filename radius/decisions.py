@@ -94,10 +94,16 @@ def attempt_of(request: codec.Request) -> LoginAttempt:
         framed_ip=str(request.get("Framed-IP-Address") or ""))
 
 
-def where(attempt: LoginAttempt) -> str:
+# an 802.1X login FreeRADIUS refused (rlm_rest post-auth REJECT, auth=eap): recorded at
+# its port like the admissions citynet decides, so a search by port finds the refusals
+REFUSED_ADMISSIONS = frozenset({"fr:eap"})
+
+
+def where(attempt: LoginAttempt, method: str = "") -> str:
     """The login record's place: for an admission (802.1X, MAC bypass) the switch port
     or the AP and SSID (:func:`radius.records.place`), else Called-Station-Id."""
-    if attempt.authenticated or attempt.service_type == "Call-Check":
+    if attempt.authenticated or attempt.service_type == "Call-Check" \
+            or method in REFUSED_ADMISSIONS:
         return place(attempt.called_station, attempt.nas_port_id)
     return attempt.called_station
 
@@ -109,5 +115,5 @@ def login_record(attempt: LoginAttempt, nas: str, decision: Decision) -> LoginEv
         result=(f"accept ({decision.reason})" if decision.reason else "accept")
         if decision.accept else decision.reason or "reject",
         identity=decision.identity or attempt.user, method=decision.method, nas=nas,
-        mac=normal_mac(attempt.calling_station), called_station=where(attempt),
+        mac=normal_mac(attempt.calling_station), called_station=where(attempt, decision.method),
         private_ip=attempt.framed_ip)

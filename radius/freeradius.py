@@ -47,6 +47,8 @@ SITE_AUTHORIZE = "site-authorize"
 # Success (3): RFC 2759's acknowledgement (draft-kamath-pppext-eap-mschapv2 §2), as
 # FreeRADIUS prints an octets attribute for a regular expression
 MSCHAPV2_SUCCESS_ACK = "^0x02[0-9a-f]{2}00061a03$"
+# the reason recorded for an inner login citynet knows nobody of (the gate's words)
+UNKNOWN_PERSON = "unknown person"
 # rlm_rest's codes other than fail (fail moves on to the next node): the API's answer
 RETURNED = ("ok", "updated", "noop", "notfound", "reject", "userlock", "invalid")
 
@@ -260,11 +262,17 @@ server {INNER_SERVER} {{
         # the supplicant's acknowledgement of MSCHAPv2's Success: mschap has checked the
         # response a round before, and this round needs no NT hash (a second call would
         # cost every PEAP login a lookup; without the hash nothing can be accepted here)
-        if (&EAP-Message =~ /{MSCHAPV2_SUCCESS_ACK}/i) {{
+        # (TTLS/PAP has no inner EAP-Message: a regex on a missing attribute would put
+        # "Failed retrieving values…" in the login's Module-Failure-Message)
+        if (&EAP-Message && &EAP-Message =~ /{MSCHAPV2_SUCCESS_ACK}/i) {{
             return
         }}
         # the login: TTLS's PAP password, or PEAP's MSCHAPv2 response
 {ask}        if (notfound) {{
+            # citynet's 404 carries no Reply-Message: the record's reason is said here
+            update request {{
+                &Module-Failure-Message := "{UNKNOWN_PERSON}"
+            }}
             reject
         }}
     }}
@@ -319,6 +327,13 @@ def _outer_refused(config: FrontConfig) -> str:
         return ""
     return f"""            if (&EAP-Message) {{
                 eap
+                # the EAP-Failure is made; the client's message is no part of the record,
+                # and a handshake refused in the round of the client's certificate
+                # carries one larger than rlm_rest's JSON buffer (its call would send a
+                # cut body, and the refusal would go unrecorded)
+                update request {{
+                    &EAP-Message !* ANY
+                }}
             }}
             if (&control:{INNER_USER}) {{
                 update request {{

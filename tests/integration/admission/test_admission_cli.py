@@ -156,3 +156,115 @@ def test_freeradius_config_has_eap_once_anybody_may_be_admitted(
     assert 'virtual_server = "citynet-inner-tunnel"' in conf
     assert stat.S_IMODE((full / "eap" / "server.key").stat().st_mode) == 0o600
     assert list((full / "eap" / "trust").glob("crl-*.pem"))
+
+
+@pytest.mark.parametrize(("args", "english"), [
+    (("cert", "issue", "nobody", "--device", "x", "--out", "OUT"), "no person 'nobody'"),
+    (("cert", "issue", "t001", "--device", " ", "--out", "OUT"), "device: empty"),
+    (("cert", "revoke", "nobody"), "no certificate with serial 'nobody'"),
+    (("cert", "renew", "ff", "--out", "OUT"), "no certificate with serial 'ff'"),
+    (("people", "disable", "nobody"), "no person 'nobody'"),
+    (("mab", "add", "02:1b:a9:12:34:56", "--profile", "printer"), "locally administered"),
+    (("mab", "add", "00:1b:a9:12:34:56", "--profile", "camera"), "no MAC bypass profile"),
+])
+def test_refusals_are_said_in_the_command_s_language(
+        admission: Admission, tmp_path: Path, args: tuple[str, ...], english: str) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text(GOOD, encoding="utf-8")
+    admission("people", "import", str(hr))
+    admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    argv = [str(tmp_path / "x.p12") if arg == "OUT" else arg for arg in args]
+    env = {**admission.env, "CITYNET_NAC__MAB_PROFILES": '{"printer": {"vlan": "50"}}'}
+    said = CliRunner().invoke(cli, ["--lang", "zh-CN", "nac", *argv], env=env)
+    assert said.exit_code == 1, said.output
+    error = said.output.strip().splitlines()[-1]
+    assert english not in error and re.search(r"[\u4e00-\u9fff]", error), error
+    assert english in CliRunner().invoke(cli, ["--lang", "en", "nac", *argv], env=env).output
+
+
+
+def _people_and_ca(admission: Admission, tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    hr.write_text(GOOD, encoding="utf-8")
+    admission("people", "import", str(hr))
+    admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+
+
+def test_serials_as_openssl_prints_them(admission: Admission, tmp_path: Path) -> None:
+    """OpenSSL prints a serial in whole bytes, upper case (`openssl x509 -serial`), with
+    colons (-text), FreeRADIUS maybe with a leading zero byte: a serial with an odd count
+    of digits (1 in 8) is printed with a leading zero, and revoke and renew take it."""
+    _people_and_ca(admission, tmp_path)
+    serials = []
+    for device in ("laptop", "phone", "tablet"):
+        issued = admission("cert", "issue", "t001", "--device", device, "--out",
+                           str(tmp_path / f"{device}.p12"))
+        serial = re.search(r"issued ([0-9a-f]+) to", issued)
+        assert serial
+        serials.append(serial.group(1))
+    laptop, phone, tablet = serials
+    assert f"revoked {laptop} " in admission("cert", "revoke", laptop.zfill(42).upper())
+    colons = ":".join(re.findall("..", phone.zfill(42))).upper()
+    assert f"revoked {phone} " in admission("cert", "revoke", colons)
+    assert "to t001 for tablet" in admission("cert", "renew", tablet.zfill(42), "--out",
+                                             str(tmp_path / "r.p12"))
+
+
+def test_a_certificate_issued_without_a_device_label(admission: Admission,
+                                                     tmp_path: Path) -> None:
+    """The issue's `cert issue NAME [--device LABEL] --out FILE.p12`."""
+    _people_and_ca(admission, tmp_path)
+    out = admission("cert", "issue", "a042", "--out", str(tmp_path / "a.p12"))
+    assert re.search(r"issued [0-9a-f]+ to a042 for default, valid until", out), out
+    assert '"device": "default"' in admission("cert", "list", "--json")
+
+
+def test_revoking_for_a_person_without_certificates_says_so(admission: Admission,
+                                                             tmp_path: Path) -> None:
+    _people_and_ca(admission, tmp_path)
+    out = admission("cert", "revoke", "a042")
+    assert "a042 has no certificates" in out and "revoked already" not in out
+
+
+def test_freeradius_config_has_eap_once_a_mac_bypass_entry_exists(
+        backend_config: Config, store: Store, tmp_path: Path) -> None:
+    """The issue: EAP "when any person or MAB entry exists (or nac.enabled)"."""
+    env = {"CITYNET_DATA_DIR": str(backend_config.data_path),
+           "CITYNET_DATABASE__URL": backend_config.database.url,
+           "CITYNET_RADIUS__REST_TOKEN": "a-token",
+           "CITYNET_NAC__MAB_PROFILES": '{"printer": {"vlan": "50"}}'}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, list(args), env=env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    run("nac", "mab", "add", "00:1b:a9:12:34:56", "--profile", "printer")
+    assert "citynet nac ca init" in run("freeradius", "config", "--out",
+                                        str(tmp_path / "early"), code=1)
+    assert not (tmp_path / "early").exists()
+    run("nac", "ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    assert "EAP-TLS, PEAP-MSCHAPv2, EAP-TTLS" in run("freeradius", "config", "--out",
+                                                     str(tmp_path / "full"))
+    assert (tmp_path / "full" / "eap" / "server.pem").exists()
+
+
+def test_an_out_file_that_cannot_be_written_is_a_clear_refusal(admission: Admission,
+                                                                tmp_path: Path) -> None:
+    _people_and_ca(admission, tmp_path)
+    missing = tmp_path / "no-such-dir" / "t001.p12"
+    out = admission("cert", "issue", "t001", "--out", str(missing), code=1)
+    assert f"cannot write {missing}: No such file or directory" in out
+    assert "(no certificates" in admission("cert", "list")  # nothing issued
+    assert "cannot write" in admission("crl", "--out", str(tmp_path / "no" / "c.pem"), code=1)
+
+
+def test_a_directory_that_cannot_be_written_is_a_clear_refusal(admission: Admission,
+                                                               tmp_path: Path) -> None:
+    _people_and_ca(admission, tmp_path)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    assert f"cannot write {blocked / 'eap'}" in admission(
+        "eap-config", "--out", str(blocked / "eap"), code=1)
+    assert f"cannot write {blocked / 'trust'}" in admission(
+        "crl", "--dir", str(blocked / "trust"), code=1)

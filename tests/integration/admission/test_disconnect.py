@@ -130,3 +130,32 @@ def test_why_a_session_cannot_be_asked_to_end_is_said_in_the_commands_language(
     assert record.detail["answer"] == ("NAS test-gw is registered as a network "
                                           "(127.0.0.0/30); a CoA or Disconnect needs one "
                                           "address")
+
+
+def test_an_import_that_disables_a_person_disconnects_them_too(
+        backend_config: Config, listener: Listener) -> None:
+    """HR's file says t001 has left (停用): the import disables them, and that is a
+    disable like `people disable` — live sessions Disconnected, certificates revoked —
+    or a later import setting them active again would bring their certificates back."""
+    runner, env = with_people(backend_config)
+    start(listener, "t001", "sw-0001", "00-1b-a9-00-00-01", "Gi0/0/1")
+    start(listener, "a042", "sw-0003", "00-1b-a9-00-00-03", "Gi0/0/3")
+    assert runner.invoke(cli, ["nac", "ca", "init", "--district", "示范区", "--server-name",
+                               "radius.example.org"], env=env).exit_code == 0
+    issued = runner.invoke(cli, ["nac", "cert", "issue", "t001", "--device", "laptop",
+                                 "--out", str(backend_config.data_path / "t.p12")], env=env)
+    assert issued.exit_code == 0, issued.output
+    hr = backend_config.data_path / "left.csv"
+    hr.write_text("username,real_name,role,status\nt001,王芳,teacher,停用\n"
+                  "a042,张伟,staff,在职\n")
+    with FakeNas(SECRET.encode(), sessions={"sw-0001": {}, "sw-0003": {}}) as nas:
+        result = runner.invoke(cli, ["nac", "people", "import", str(hr)],
+                               env={**env, "CITYNET_RADIUS__COA_PORT": str(nas.port)})
+        assert result.exit_code == 0, result.output
+        assert set(nas.sessions) == {"sw-0003"}  # t001's session ended, a042's not
+    assert "0 new, 1 updated, 1 unchanged" in result.output
+    assert "t001 disabled" in result.output
+    assert "session sw-0001 on test-gw: disconnected (Disconnect-ACK" in result.output
+    listed = runner.invoke(cli, ["nac", "cert", "list", "--json"], env=env)
+    [cert] = json.loads(listed.stdout)["certificates"]
+    assert cert["revoked_at"] is not None

@@ -333,3 +333,26 @@ def test_mac_bypass_gets_the_profile_s_vlan_and_unknown_macs_are_reported(
         found = records.search(session, mac="00:1b:a9:12:34:56")
     assert [(r.result, r.method, r.called_station) for r in found] == [
         ("accept", "mab", "port:GigabitEthernet0/0/9")]
+
+
+@pytest.mark.slow
+def test_a_certificate_refused_in_the_handshake_is_recorded(front: Front) -> None:
+    """A refusal FreeRADIUS makes in the TLS handshake (here the certificate names
+    another person) comes in the round that carries the client's certificate: its large
+    EAP-Message must not keep the refusal out of the records."""
+    p12, password = front.issue("a042")
+    accepted, output = front.eapol("t001", p12, password)
+    assert not accepted and "Access-Accept" not in output
+    with front.store.session() as session:
+        found = [(r.identity, r.method) for r in records.search(session, identity="t001")]
+    assert found == [("t001", "fr:eap")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["PEAP", "TTLS"])
+def test_an_unknown_inner_name_is_recorded_as_unknown(front: Front, method: str) -> None:
+    accepted, _output = front.tunnelled(method, "nobody", "Some-Pass-123", ANONYMOUS)
+    assert not accepted
+    with front.store.session() as session:
+        found = [(r.identity, r.result) for r in records.search(session, identity="nobody")]
+    assert found == [("nobody", "unknown person")]

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from citynet.cli import cli
 from citynet.config import Config
 from citynet.db import Store
 from radius import profiles, vouchers
@@ -176,3 +178,15 @@ def test_the_api_refuses_calls_without_the_token(front: Front) -> None:
             urllib.request.urlopen(request, timeout=5)
         refused.value.close()
         assert refused.value.code == 403
+
+
+def test_config_into_a_directory_it_cannot_write_is_a_refusal(
+        backend_config: Config, store: Store, tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    result = CliRunner().invoke(cli, ["freeradius", "config", "--out", str(blocked / "fr")],
+                                env={"CITYNET_DATA_DIR": str(backend_config.data_path),
+                                     "CITYNET_DATABASE__URL": backend_config.database.url,
+                                     "CITYNET_RADIUS__REST_TOKEN": "a-token"})
+    assert result.exit_code == 1, result.output
+    assert f"cannot write {blocked / 'fr'}" in result.output

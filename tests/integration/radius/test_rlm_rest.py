@@ -245,6 +245,22 @@ def test_post_auth_records_what_freeradius_decided_alone(sqlite_store: Store) ->
                     ("staff-8", "fr:accept", "accept", "")]
 
 
+
+def test_an_8021x_login_freeradius_refused_is_recorded_with_its_port(
+        sqlite_store: Store) -> None:
+    """A refused 802.1X login is recorded at its switch port like an admitted one (so
+    `records search --port` finds it)."""
+    with api(sqlite_store) as client:
+        assert client.post("post-auth?nas=sw-1&packet=Access-Reject&auth=eap", body(**{
+            "User-Name": "t001", "Calling-Station-Id": "00-1B-A9-00-00-01",
+            "NAS-Port-Id": "GigabitEthernet0/0/7",
+            "Module-Failure-Message": "eap_tls: (TLS) Alert write:fatal:internal error"})
+            ).status == 204
+    with sqlite_store.session() as session:
+        [row] = records.search(session, identity="t001")
+    assert (row.identity, row.method, row.called_station) == (
+        "t001", "fr:eap", "port:GigabitEthernet0/0/7")
+
 def test_concurrent_calls_share_rounds_and_all_get_answers(store: Store) -> None:
     """Calls on many connections at once: every one answered, one unbroken chain (on
     SQLite, concurrent calls once failed with 'database is locked')."""

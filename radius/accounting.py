@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from citynet.db import ColumnStatement, DriverStatement, Store, kept_lengths, table
+from citynet.db import ColumnStatement, DriverStatement, Store, kept_lengths, lend, table
 from citynet.logs import store_failed
 from radius import guesses, records, retries
 from radius.decisions import (
@@ -546,17 +546,23 @@ class RecordWriter:
                          "trying it again", getattr(exc.orig, "sqlstate", ""))
 
     def _in_session(self, jobs: list[Job]) -> tuple[list[Outcome], int]:
-        """:meth:`_store` in one transaction, committed (rolled back if it raises), on
-        this thread's session: closed after it — nothing loaded, no lock or connection
-        noted in ``info`` outlives the round — and used again by the next round (a new
-        session a round cost ~45 of a PEAP post-auth round's ~510 us of CPU on the 2-core
-        test machine: bench/eap_calls.py). A thread's own: a writer may run on several."""
+        """:meth:`_store` in one transaction, committed (rolled back if it raises): begun
+        on a pooled connection and lent to this thread's session (:func:`lend`), which
+        is closed after it — nothing loaded, no lock or connection noted in ``info``
+        outlives the round — and used again by the next round. The session's own
+        transaction machinery (SQLAlchemy's unit of work) is paid only by a round whose
+        decisions use the ORM: a PEAP post-auth round's decision and record go on the
+        driver. A thread's own session: a writer may run on several."""
         session = getattr(self._sessions, "session", None)
         if session is None:
             session = self._sessions.session = self.store.new_session()
         try:
-            with session.begin():
-                return self._store(session, jobs)
+            with self.store.engine.connect() as connection, connection.begin():
+                lend(session, connection)
+                outcomes = self._store(session, jobs)
+                if session.in_transaction():  # the ORM joined: its changes into the round's
+                    session.commit()  # (flushed; the connection's commit is the round's)
+                return outcomes
         finally:
             session.close()
             session.info.clear()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -503,6 +504,9 @@ class Store:
         event.listen(self.engine, "connect", _count_connect)
         event.listen(self.engine, "invalidate", _count_lost)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: each thread's own connection, kept (:meth:`pinned`); by thread id
+        self._pinned: dict[int, Connection] = {}
+        self._pinning = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Config) -> Store:
@@ -523,13 +527,46 @@ class Store:
         return self._sessions()
 
     @contextmanager
+    def pinned(self) -> Iterator[Connection]:
+        """A connection for work repeated on one thread many times a second (the RADIUS
+        service's rounds and PEAP reads). SQLite: the thread's own, taken from the pool
+        once and kept until :meth:`close` — a checkout and check-in cost as much as the
+        read they serve, and an SQLite connection has no server to lose. PostgreSQL: one
+        from the pool for the block, checked before use (pre-ping: a failover's broken
+        connections are replaced there, not failed on). The caller ends whatever
+        transaction it begins on it."""
+        if not self.is_sqlite:
+            with self.engine.connect() as connection:
+                yield connection
+            return
+        kept = self._pinned.get(threading.get_ident())
+        if kept is None or kept.closed or kept.invalidated:
+            kept = self.engine.connect()
+            with self._pinning:
+                self._pinned[threading.get_ident()] = kept
+        try:
+            yield kept
+        finally:
+            # what a check-in would do: nothing the driver began outlives the block (a
+            # read's snapshot would hide later commits), unless the block is inside an
+            # outer one's transaction on this connection
+            driver = kept.connection.driver_connection
+            if not kept.in_transaction() and driver is not None and driver.in_transaction:
+                driver.rollback()
+
+    @contextmanager
     def reading(self) -> Iterator[Connection]:
         """For a read that stands alone on a hot path (a PEAP login's NT-hash lookup): a
-        pooled connection without the ORM's unit of work, which costs several times the
-        read itself (measured in docs/benchmarks.md). Nothing is committed: whatever
-        transaction the driver began is rolled back as the connection goes back to the
-        pool."""
-        with self.engine.connect() as connection:
+        connection without the ORM's unit of work, which costs several times the read
+        itself (measured in docs/benchmarks.md) — on SQLite the thread's own
+        (:meth:`pinned`). Nothing is committed: whatever transaction the driver began
+        is rolled back after the block, so the next read sees every commit made
+        meanwhile."""
+        with self.pinned() as connection:
+            if connection.in_transaction():  # this thread is inside a transaction there
+                with self.engine.connect() as alone:
+                    yield alone
+                return
             yield connection
 
     @contextmanager
@@ -542,6 +579,10 @@ class Store:
             yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def close(self) -> None:
+        with self._pinning:
+            pinned, self._pinned = list(self._pinned.values()), {}
+        for connection in pinned:
+            connection.close()
         self.engine.dispose()
 
     def describe(self) -> str:

@@ -547,17 +547,18 @@ class RecordWriter:
 
     def _in_session(self, jobs: list[Job]) -> tuple[list[Outcome], int]:
         """:meth:`_store` in one transaction, committed (rolled back if it raises): begun
-        on a pooled connection and lent to this thread's session (:func:`lend`), which
-        is closed after it — nothing loaded, no lock or connection noted in ``info``
-        outlives the round — and used again by the next round. The session's own
-        transaction machinery (SQLAlchemy's unit of work) is paid only by a round whose
-        decisions use the ORM: a PEAP post-auth round's decision and record go on the
-        driver. A thread's own session: a writer may run on several."""
+        on the thread's connection (:meth:`Store.pinned`) and lent to this thread's
+        session (:func:`lend`), which is closed after it — nothing loaded, no lock or
+        connection noted in ``info`` outlives the round — and used again by the next
+        round. The session's own transaction machinery (SQLAlchemy's unit of work) is
+        paid only by a round whose decisions use the ORM: a PEAP post-auth round's
+        decision and record go on the driver. A thread's own session: a writer may run
+        on several."""
         session = getattr(self._sessions, "session", None)
         if session is None:
             session = self._sessions.session = self.store.new_session()
         try:
-            with self.store.engine.connect() as connection, connection.begin():
+            with self.store.pinned() as connection, connection.begin():
                 lend(session, connection)
                 outcomes = self._store(session, jobs)
                 if session.in_transaction():  # the ORM joined: its changes into the round's

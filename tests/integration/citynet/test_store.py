@@ -1,6 +1,7 @@
 """The store on SQLite and PostgreSQL: migrations, refusing a schema that is behind."""
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -140,12 +141,14 @@ def test_a_statement_commits_by_itself_and_holds_no_write_lock_after(store: Stor
         assert get_meta(session, "a") == "1"
 
 
-def test_reading_on_a_pooled_connection_sees_commits_and_keeps_nothing(store: Store) -> None:
+def test_reading_sees_commits_and_keeps_no_transaction(store: Store) -> None:
     """``Store.reading``: a prebuilt statement's read without an ORM session (the PEAP
-    lookup's way), each read seeing what was committed before it, and the connection
-    back in the pool once the block ends, no transaction left open on it."""
+    lookup's way), each read seeing what was committed before it, no transaction left
+    open once the block ends. On SQLite the thread keeps its connection (one, the same
+    for every read); on PostgreSQL it goes back to the pool."""
     value = db.DriverStatement(select(db.MetaEntry.value).where(
         db.MetaEntry.key == bindparam("key")))
+    used = []
     for written in ("1", "2"):
         with store.session() as session:
             set_meta(session, "k", written)
@@ -153,7 +156,40 @@ def test_reading_on_a_pooled_connection_sees_commits_and_keeps_nothing(store: St
             assert value.first(connection, {"key": "k"}) == (written,)
             with store.statement() as writer:  # the read holds no lock a write waits for
                 writer.execute(text("UPDATE citynet_meta SET value = 'x' WHERE key = 'k'"))
-        assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+            used.append(connection)
+        assert not connection.in_transaction()
+        kept = 1 if store.is_sqlite else 0
+        assert store.engine.pool.checkedout() == kept  # type: ignore[attr-defined]
+    assert (used[0] is used[1]) == store.is_sqlite
+    store.close()
+    assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_pinned_sqlite_connection_is_the_thread_s_and_ends_every_driver_transaction(
+        sqlite_store: Store) -> None:
+    """``Store.pinned`` on SQLite: each thread its own connection, kept across blocks;
+    whatever the driver began in a block is rolled back after it (a read's snapshot kept
+    would hide later commits: a person disabled since would still log in), unless the
+    block sits inside a transaction begun on it outside."""
+    with sqlite_store.pinned() as first:
+        driver: Any = first.connection.driver_connection
+        driver.execute("BEGIN")
+        driver.execute("SELECT count(*) FROM citynet_meta").fetchone()
+        assert driver.in_transaction
+    assert not driver.in_transaction
+    with sqlite_store.pinned() as again, again.begin():
+        assert again is first
+        with sqlite_store.reading() as alone:  # inside the round's transaction: not it
+            assert alone is not first
+        assert again.in_transaction()
+    others: list[object] = []
+    thread = threading.Thread(target=lambda: others.append(sqlite_store.pinned().__enter__()))
+    thread.start()
+    thread.join(timeout=30)
+    assert others and others[0] is not first
+    sqlite_store.close()
+    assert first.closed
+    assert sqlite_store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 @pytest.mark.postgres

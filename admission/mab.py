@@ -106,6 +106,12 @@ def note_unknown(session: Session, seen: Seen, now: datetime) -> None:
                                set_={"last_seen": now, "count": unknown.c.count + 1}))
 
 
+def randomised(mac: str) -> bool:
+    """A randomised (private) address: it can never be listed (:func:`checked`), so the
+    report of unknown MACs says so rather than invite an entry the list would refuse."""
+    return locally_administered(mac)
+
+
 def unknown(session: Session) -> list[UnknownMac]:
     """Unknown MACs still not on the list, most recently seen first."""
     listed = select(MabEntry.mac)

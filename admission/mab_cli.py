@@ -83,8 +83,13 @@ def mab_list(runtime: Runtime, fmt: str | None) -> None:
     emit(shown, fmt, empty=_("(none: citynet nac mab add MAC --profile PROFILE)"))
 
 
+# beside an unknown MAC that is randomised: why adding it would be refused
+RANDOMISED = N_("randomised (private address): turn it off on the device, then add its "
+                "own MAC")
 UNKNOWN_COLUMNS = (Column("mac"), Column("nas", "switch"), Column("port"),
-                   Column("first_seen"), Column("last_seen"), Column("count", right=True))
+                   Column("first_seen"), Column("last_seen"), Column("count", right=True),
+                   Column("randomised", "note",
+                          text=lambda value: _(RANDOMISED) if value else ""))
 
 
 @mab_group.command("unknown")
@@ -97,7 +102,8 @@ def mab_unknown(runtime: Runtime, fmt: str | None) -> None:
                         UNKNOWN_COLUMNS, [
             {"mac": u.mac, "nas": u.nas, "port": u.port,
              "first_seen": u.first_seen.isoformat(timespec="seconds"),
-             "last_seen": u.last_seen.isoformat(timespec="seconds"), "count": u.count}
+             "last_seen": u.last_seen.isoformat(timespec="seconds"), "count": u.count,
+             "randomised": mab.randomised(u.mac)}
             for u in mab.unknown(session)])
     emit(shown, fmt, empty=_("(no unknown MAC has asked)"))
 

@@ -72,7 +72,8 @@ def _mab_page(problems: dict[str, str], given: dict[str, str], status: int = 200
                    for e in mab.entries(db)]
         unknown = [{"mac": u.mac, "nas": u.nas, "port": u.port, "count": u.count,
                     "first_seen": u.first_seen.strftime("%Y-%m-%d %H:%M"),
-                    "last_seen": u.last_seen.strftime("%Y-%m-%d %H:%M")}
+                    "last_seen": u.last_seen.strftime("%Y-%m-%d %H:%M"),
+                    "randomised": mab.randomised(u.mac)}
                    for u in mab.unknown(db)]
     return render_template("admission_web/mab.html", entries=entries, unknown=unknown,
                            profiles=sorted(settings.mab_profiles), problems=problems,

@@ -56,9 +56,31 @@ def test_unknown_macs_are_reported_until_listed(backend_config: Config, store: S
     unknown = json.loads(nac(backend_config, "mab", "unknown", "--json"))["unknown"]
     assert {(u["mac"], u["nas"], u["port"], u["count"]) for u in unknown} == {
         ("00:1b:a9:00:00:07", "sw-1", "Gi0/0/7", 3), ("00:1b:a9:00:00:08", "sw-2", "", 1)}
+    assert not any(u["randomised"] for u in unknown)
     nac(backend_config, "mab", "add", "00:1b:a9:00:00:07", "--profile", "printer")
     unknown = json.loads(nac(backend_config, "mab", "unknown", "--json"))["unknown"]
     assert [u["mac"] for u in unknown] == ["00:1b:a9:00:00:08"]
+
+
+def test_a_randomised_unknown_mac_is_said_to_be_one(backend_config: Config,
+                                                    store: Store) -> None:
+    """A phone's private address asks for bypass too; the report says it can never be
+    listed (adding it is refused), and why, instead of inviting the entry."""
+    with store.session() as session:
+        mab.note_unknown(session, mab.Seen("02:1b:a9:99:99:99", "sw-1", "Gi0/0/9"),
+                         datetime.now(UTC))
+        mab.note_unknown(session, mab.Seen("00:1b:a9:00:00:08", "sw-1", "Gi0/0/8"),
+                         datetime.now(UTC))
+        session.commit()
+    unknown = json.loads(nac(backend_config, "mab", "unknown", "--json"))["unknown"]
+    assert {u["mac"]: u["randomised"] for u in unknown} == {
+        "02:1b:a9:99:99:99": True, "00:1b:a9:00:00:08": False}
+    table = nac(backend_config, "mab", "unknown").splitlines()
+    [private] = [line for line in table if "02:1b:a9:99:99:99" in line]
+    [own] = [line for line in table if "00:1b:a9:00:00:08" in line]
+    assert "randomised (private address)" in private and "randomised" not in own
+    assert "locally administered" in nac(backend_config, "mab", "add", "02:1b:a9:99:99:99",
+                                         "--profile", "printer", code=1)
 
 
 def test_roles_show_what_each_role_gets(backend_config: Config, store: Store) -> None:

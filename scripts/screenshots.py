@@ -157,9 +157,9 @@ def admission_extras(session: Any, box: Any) -> None:
                      reason="phone lost")
     for mac, profile in (("00-1b-63-84-45-e6", "printer"), ("3c-ef-8c-10-20-30", "camera")):
         mab.add(session, NAC, mac, profile, now)
-    mab.note_unknown(session, mab.Seen(mab.normal("a4-5e-60-00-11-22"), DEMO_NAS,
-                                       "GigabitEthernet0/0/7"),
-                     now)
+    for mac, port in (("a4-5e-60-00-11-22", "GigabitEthernet0/0/7"),
+                      ("da-a1-19-5c-33-02", "GigabitEthernet0/0/9")):  # a phone's private one
+        mab.note_unknown(session, mab.Seen(mab.normal(mac), DEMO_NAS, port), now)
     for number, (who, method, mac, station) in enumerate((
             ("wangfang", "eap", "f0-18-98-aa-bb-01", "port:GigabitEthernet0/0/3"),
             ("zhangwei", "eap", "f0-18-98-aa-bb-02", "ap:LH-GOV-3F-01 ssid:luohu-staff"),

@@ -220,6 +220,14 @@ def disable_person(session: Session, username: str, reason: str,
     return changed, revoke(session, username, now, who, reason)
 
 
+def disabled_elsewhere(session: Session, username: str, reason: str, now: datetime,
+                       who: Who = CLI) -> list[Certificate]:
+    """For a person something else has just disabled (an import's row): audited as
+    :func:`disable_person` audits it, and every live certificate revoked (newly revoked)."""
+    _status_changed(session, username, True, "admission.person.disable", reason, who)
+    return revoke(session, username, now, who, reason)
+
+
 def enable_person(session: Session, username: str, reason: str, who: Who = CLI) -> bool:
     """Enable a disabled person again (True), or say they were active (False); their
     revoked certificates stay revoked."""

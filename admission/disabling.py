@@ -43,13 +43,8 @@ def disabled_by_import(session: Session, usernames: Sequence[str], reason: str,
     """In an import's transaction, for the people it disabled: what :func:`disable` does
     besides the status (set by the import) — audited, every certificate revoked (their
     serials). End their sessions with :func:`end_all_of` once it has committed."""
-    serials = []
-    for username in usernames:
-        audit.record(session, audit.Action("admission.person.disable", username, "ok",
-                                           reason=reason))
-        serials += [cert.serial for cert in authority.revoke(session, username, now,
-                                                             reason=reason)]
-    return serials
+    return [cert.serial for username in usernames
+            for cert in authority.disabled_elsewhere(session, username, reason, now)]
 
 
 def end_all_of(runtime: Runtime, username: str, who: Who) -> list[Ended]:

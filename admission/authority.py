@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admission import ca, people
@@ -180,15 +180,25 @@ def revoke(session: Session, which: str, now: datetime, who: Who = CLI,
     return newly
 
 
-def is_revoked(session: Session, serial: str) -> bool:
-    """Whether ``serial`` (hex, as FreeRADIUS's TLS-Client-Cert-Serial writes it: maybe
-    with a leading 00 byte) is a certificate of ours that is revoked."""
+@dataclass(frozen=True)
+class Holder:
+    """Whose a client certificate is, and whether it still counts."""
+
+    username: str
+    revoked: bool
+
+
+def holder(session: Session, serial: str) -> Holder | None:
+    """The holder of certificate ``serial`` (hex, as FreeRADIUS's TLS-Client-Cert-Serial
+    writes it: maybe with a leading 00 byte); None when it is not one citynet issued."""
     try:
         number = int(serial, 16)
     except ValueError:
-        return False
-    return bool(session.scalar(select(exists().where(
-        Certificate.serial == serial_text(number), Certificate.revoked_at.is_not(None)))))
+        return None
+    row = session.execute(
+        select(Person.username, Certificate.revoked_at).join(Certificate.person)
+        .where(Certificate.serial == serial_text(number))).first()
+    return None if row is None else Holder(row.username, row.revoked_at is not None)
 
 
 def certificates(session: Session) -> list[Certificate]:

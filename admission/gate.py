@@ -3,13 +3,21 @@ on the people, the MAC list and ``[nac]`` (the rules: admission.policy)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from admission import authority, mab, people
 from admission.choices import PersonStatus
-from admission.policy import PersonView, admit_device, admit_person, device_limit
+from admission.policy import (
+    PersonView,
+    admit_device,
+    admit_person,
+    device_limit,
+    names_holder,
+    reject,
+)
 from admission.settings import NacConfig
 from citynet.gates import GateAnswer, GateRequest
 
@@ -40,16 +48,28 @@ class AdmissionGate:
         return admit_device(mac, profile, self.config, request.vendor, request.nas)
 
     def _person(self, session: Session, request: GateRequest) -> GateAnswer:
-        row = people.at_login(session, request.user)
+        user, revoked = request.user, False
+        if request.certificate:
+            # EAP-TLS: the certificate says who it is, read on every login so that a
+            # revoke counts at once, before FreeRADIUS has a CRL that lists it
+            held = authority.holder(session, request.certificate)
+            if held is None:
+                return reject("certificate not issued here", "eap", user)
+            if not names_holder(user, held.username):
+                # recorded under the holder: the key proves who is there, not the name
+                return reject("identity does not match certificate", "eap", held.username)
+            user, revoked = held.username, held.revoked
+        row = people.at_login(session, user)
         person = None if row is None else PersonView(
             row.username, row.role.value, row.status is PersonStatus.ACTIVE)
         # the live sessions are read only where the role has a limit to hold them to
         # (admit_person reads ``online`` for nothing else): a read per login saved
         online = request.online(row.username) if row is not None and device_limit(
             self.config, row.role.value) else 0
-        # checked here on every EAP-TLS login: a revoke counts at once, before FreeRADIUS
-        # has a CRL that lists it
-        revoked = bool(request.certificate) and authority.is_revoked(session,
-                                                                      request.certificate)
-        return admit_person(person, request.user, self.config, request.vendor, request.nas,
-                            request.local_time, online, revoked)
+        answer = admit_person(person, user, self.config, request.vendor, request.nas,
+                              request.local_time, online, revoked)
+        if answer.accept and user != request.user:
+            # the NAS's accounting then names the person, not the anonymous identity
+            # (RFC 2865 5.1: a User-Name in the Access-Accept is the one to use)
+            return replace(answer, attributes={**answer.attributes, "User-Name": user})
+        return answer

@@ -8,6 +8,9 @@ Tunnel-Private-Group-Id), Filter-Id and the NAS vendor's ACL attribute. A MAC by
 request is admitted on its entry's profile. A refusal lands in the site's remediation
 VLAN where one is configured, else it is a reject; an EAP-TLS login whose certificate is
 revoked is always a reject.
+
+An EAP-TLS login is its certificate's holder's, whatever outer identity the device shows
+(identity privacy: ``anonymous@realm``); only an identity naming someone else is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ REASONS = {  # English reason → Chinese, for the Reply-Message
     "MAC not on the bypass list": "设备未登记",
     "MAC profile not configured": "设备类型未配置",
     "certificate revoked": "证书已吊销",
+    "certificate not issued here": "证书非本系统签发",
+    "identity does not match certificate": "登录身份与证书不符",
 }
 
 
@@ -95,6 +100,16 @@ def reject(reason: str, method: str, identity: str) -> GateAnswer:
     chinese = REASONS.get(reason, "")
     text = f"{reason} / {chinese}" if chinese else reason
     return GateAnswer(False, {"Reply-Message": text}, method, identity, reason=reason)
+
+
+def names_holder(identity: str, holder: str) -> bool:
+    """Whether an EAP-TLS login's outer identity agrees with its certificate's holder:
+    the holder's username, bare or with a realm, or an anonymous one (RFC 7542's
+    ``anonymous``, a bare ``@realm``, nothing at all)."""
+    if identity == holder:
+        return True
+    local = identity.rpartition("@")[0] if "@" in identity else identity
+    return local == holder or local.lower() in ("", "anonymous")
 
 
 def device_limit(config: NacConfig, role: str) -> int:

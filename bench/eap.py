@@ -5,8 +5,10 @@ Target (issue 20): EAP-TLS and PEAP-MSCHAPv2 logins/s through FreeRADIUS with th
 post-auth, answers PEAP's inner login with the NT hash, and records every login) >= 0.8 x
 FreeRADIUS alone with the same users in its own `files` (the users file gives the VLAN
 and the NT hash). Both FreeRADIUS instances use the same eap module text, server
-certificate, CA and CRL (`check_crl`, `check_cert_cn`), so the TLS work is the same and
-the difference is citynet's share.
+certificate, CA and CRL (`check_crl`), so the TLS work is the same and the difference is
+citynet's share; FreeRADIUS alone also compares the certificate's CN with the identity
+(`check_cert_cn`), which citynet does by the serial instead (a string comparison either
+way).
 
 Debian's eapol_test is the supplicant; it does one login per process, so ``--workers``
 threads each run one eapol_test after another for a slice of ``--seconds``, the two

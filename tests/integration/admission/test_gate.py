@@ -81,6 +81,46 @@ def test_an_eap_tls_login_with_a_revoked_certificate_is_rejected(sqlite_store: S
     assert decide(sqlite_store, ROLES, eap("a042"))[0]  # PEAP/TTLS: no certificate
 
 
+def test_an_eap_tls_login_is_its_certificate_s_holder_s(sqlite_store: Store) -> None:
+    """Identity privacy: an anonymous outer identity is the holder's login (and the
+    Access-Accept names them for the NAS's accounting); another person's name, or a
+    certificate citynet never issued, is refused."""
+    rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\nb7,李娜,staff\n",
+                              "hr.csv")
+    box, now = SecretBox([SecretBox.new_key()]), datetime.now(UTC)
+    with sqlite_store.session() as session:
+        people.apply(session, rows)
+        authority.init(session, box, "示范区", "radius.example", now)
+        laptop = authority.issue(session, box, "a042", "laptop", now).serial
+        session.commit()
+
+    def login(identity: str, serial: str = laptop) -> tuple[bool, str, dict[str, object]]:
+        attempt = replace(eap(identity), client_certificate=serial)
+        policy = Policy(sqlite_store, None, ZONE,
+                        gates=[AdmissionGate(NacConfig.model_validate(ROLES))])
+        with sqlite_store.session() as session:
+            decision = policy.decide_in(session, attempt, "sw-1")
+            session.commit()
+        assert decision.method == "eap"
+        return decision.accept, decision.reason, {**decision.attributes,
+                                                  "identity": decision.identity}
+
+    accept, _, attributes = login("anonymous@district")
+    assert accept and attributes["Tunnel-Private-Group-Id"] == "10"
+    assert attributes["User-Name"] == attributes["identity"] == "a042"
+    assert attributes["Class"] == b"citynet:eap:a042"
+    accept, _, attributes = login("a042")  # the holder's own name: nothing to rename
+    assert accept and "User-Name" not in attributes
+    assert login("b7")[:2] == (False, "identity does not match certificate")
+    assert login("b7")[2]["identity"] == "a042"  # recorded under the key's holder
+    assert login("a042", "7f" * 16)[:2] == (False, "certificate not issued here")
+    assert login("a042", "not hex")[:2] == (False, "certificate not issued here")
+    with sqlite_store.session() as session:
+        authority.revoke(session, laptop, now)
+        session.commit()
+    assert login("anonymous@district")[:2] == (False, "certificate revoked")
+
+
 def test_devices_online_are_counted_only_under_a_roles_limit(sqlite_store: Store) -> None:
     rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\nt001,王芳,teacher\n",
                               "hr.csv")

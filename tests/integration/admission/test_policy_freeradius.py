@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from admission import authority, eap, mab, passwords, people
+from admission import authority, ca, eap, mab, passwords, people
 from admission.choices import Role
 from admission.gate import AdmissionGate
 from admission.models import UnknownMac
@@ -161,7 +161,8 @@ def front(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterato
         ca_pair, server = authority.authority_keys(session, box)
         number, crl = authority.publish_crl(session, box, now)
         files = eap.write_config(eap_dir, ca_pair.cert_pem, server.cert_pem,
-                                 server.key_pem, number, crl, INNER_SERVER)
+                                 server.key_pem, number, crl, INNER_SERVER,
+                                 cn_checked=False)
         entries = sorted(NasRegistry.load(session, box).entries, key=lambda e: e.name)
         for username, password in PASSWORDS.items():
             passwords.set_password(session, box, username, password, PEAP_ROLES)
@@ -179,7 +180,8 @@ def front(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterato
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     base = service.api_url.removesuffix("/radius/rest")  # the generated uri adds it
     write(conf, FrontConfig((base,), TOKEN, "127.0.0.1", auth, acct,
-                            eap_module=eap.eap_module(files, INNER_SERVER)), entries)
+                            eap_module=eap.eap_module(files, INNER_SERVER, cn_checked=False)),
+          entries)
     log = (tmp_path / "radiusd.log").open("w")  # read it when a test fails
     radiusd = subprocess.Popen(["freeradius", "-fxx", "-d", str(conf)], stdout=log,
                                stderr=subprocess.STDOUT)
@@ -336,12 +338,35 @@ def test_mac_bypass_gets_the_profile_s_vlan_and_unknown_macs_are_reported(
 
 
 @pytest.mark.slow
-def test_a_certificate_refused_in_the_handshake_is_recorded(front: Front) -> None:
-    """A refusal FreeRADIUS makes in the TLS handshake (here the certificate names
-    another person) comes in the round that carries the client's certificate: its large
-    EAP-Message must not keep the refusal out of the records."""
+def test_an_eap_tls_login_is_the_certificate_holder_s_whatever_the_outer_name(
+        front: Front) -> None:
+    """Identity privacy: a device showing an anonymous identity logs in as the holder of
+    its certificate (VLAN, record, and the User-Name the NAS accounts under); a device
+    showing another person's name with it is refused, recorded under the holder."""
     p12, password = front.issue("a042")
+    accepted, output = front.eapol(ANONYMOUS, p12, password)
+    assert accepted
+    got = accept_attributes(output)
+    assert got[TUNNEL_GROUP] == [b"10"]
+    assert got[USER_NAME] == [b"a042"]
+    assert got[CLASS] == [b"citynet:eap:a042"]
     accepted, output = front.eapol("t001", p12, password)
+    assert not accepted and "Access-Accept" not in output
+    with front.store.session() as session:
+        found = [(r.identity, r.result) for r in records.search(session)]
+    assert found == [("a042", "accept"), ("a042", "identity does not match certificate")]
+
+
+@pytest.mark.slow
+def test_a_certificate_refused_in_the_handshake_is_recorded(front: Front) -> None:
+    """A refusal FreeRADIUS makes in the TLS handshake (here a certificate of another CA
+    with a person's name) comes in the round that carries the client's certificate: its
+    large EAP-Message must not keep the refusal out of the records."""
+    stranger = ca.new_authority("elsewhere", datetime.now(UTC))
+    pair, _serial = ca.client_certificate(stranger, "t001", "laptop", datetime.now(UTC))
+    foreign = front.tls / "foreign.p12"
+    foreign.write_bytes(ca.pkcs12_bundle(pair, stranger, "t001", "pw-foreign-1"))
+    accepted, output = front.eapol("t001", foreign, "pw-foreign-1")
     assert not accepted and "Access-Accept" not in output
     with front.store.session() as session:
         found = [(r.identity, r.method) for r in records.search(session, identity="t001")]

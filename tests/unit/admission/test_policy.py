@@ -60,6 +60,18 @@ def test_a_revoked_certificate_is_a_reject_even_where_refusals_get_a_vlan() -> N
     assert late.accept and late.reason == "remediation: too many devices online"
 
 
+@pytest.mark.parametrize(("identity", "agrees"), [
+    ("t001", True), ("t001@district.gov.cn", True),  # the holder, bare or with a realm
+    ("anonymous@district.gov.cn", True), ("Anonymous", True), ("@district.gov.cn", True),
+    ("", True),  # identity privacy: the certificate says who
+    ("a042", False), ("a042@district.gov.cn", False), ("t0012", False),  # someone else
+    ("anonymous-t001", False), ("t001@x@district", False),
+])
+def test_an_eap_tls_identity_agrees_with_the_holder_or_is_anonymous(identity: str,
+                                                                     agrees: bool) -> None:
+    assert policy.names_holder(identity, "t001") is agrees
+
+
 @pytest.mark.parametrize(("person", "online", "at", "reason"), [
     (None, 0, NOON, "unknown person"),
     (PersonView("a042", "staff", active=False), 0, NOON, "person disabled"),

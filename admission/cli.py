@@ -168,12 +168,18 @@ def _said_ended(ended: list[Ended]) -> None:
                      "ms)", **said), err=not one.ok)
 
 
+def _remind_crl() -> None:
+    """After a revoke: what counts at once, and what needs a CRL (docs/admission.md)."""
+    click.echo(_("citynet refuses it from the next login; a FreeRADIUS set up with "
+                 "`citynet nac eap-config` alone needs a new CRL: citynet nac crl --dir "
+                 "TRUST_DIR"), err=True)
+
+
 def _said_revoked(revoked: list[str]) -> None:
     if revoked:
         click.echo(_("revoked %(count)s certificate(s): %(serials)s", count=len(revoked),
                      serials=", ".join(revoked)))
-        click.echo(_("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR"),
-                   err=True)
+        _remind_crl()
 
 
 @people_group.command("password")
@@ -335,8 +341,7 @@ def revoke_cert(runtime: Runtime, which: str) -> None:
     elif not revoked:
         click.echo(_("nothing to revoke: revoked already"))
     else:
-        click.echo(_("publish a new CRL for FreeRADIUS: citynet nac crl --dir TRUST_DIR"),
-                   err=True)
+        _remind_crl()
 
 
 @admission.command("crl")

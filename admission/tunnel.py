@@ -50,8 +50,8 @@ def freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
         number, crl = authority.publish_crl(session, box, datetime.now(UTC))
         files = eap.write_config(out / TLS_DIR, ca_pair.cert_pem, server.cert_pem,
                                  server.key_pem, number, crl, INNER_SERVER,
-                                 cn_checked=False)
+                                 by_citynet=True)
         session.commit()
     # citynet's post-auth names the person by the certificate (admission.gate)
-    module = eap.eap_module(files, INNER_SERVER, cn_checked=False)
+    module = eap.eap_module(files, INNER_SERVER, by_citynet=True)
     return EapPart(module, (files.server_cert, files.server_key, files.trust_dir))

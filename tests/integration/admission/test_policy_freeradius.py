@@ -162,7 +162,7 @@ def front(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterato
         number, crl = authority.publish_crl(session, box, now)
         files = eap.write_config(eap_dir, ca_pair.cert_pem, server.cert_pem,
                                  server.key_pem, number, crl, INNER_SERVER,
-                                 cn_checked=False)
+                                 by_citynet=True)
         entries = sorted(NasRegistry.load(session, box).entries, key=lambda e: e.name)
         for username, password in PASSWORDS.items():
             passwords.set_password(session, box, username, password, PEAP_ROLES)
@@ -180,7 +180,7 @@ def front(sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> Iterato
     auth, acct = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     base = service.api_url.removesuffix("/radius/rest")  # the generated uri adds it
     write(conf, FrontConfig((base,), TOKEN, "127.0.0.1", auth, acct,
-                            eap_module=eap.eap_module(files, INNER_SERVER, cn_checked=False)),
+                            eap_module=eap.eap_module(files, INNER_SERVER, by_citynet=True)),
           entries)
     log = (tmp_path / "radiusd.log").open("w")  # read it when a test fails
     radiusd = subprocess.Popen(["freeradius", "-fxx", "-d", str(conf)], stdout=log,

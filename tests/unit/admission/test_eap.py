@@ -32,7 +32,7 @@ def test_the_eap_module_checks_crl_and_the_name() -> None:
     text = eap.eap_module(eap.TlsFiles(Path("/s.pem"), Path("/s.key"), Path("/trust")))
     assert "ca_path = /trust\n" in text
     assert "check_crl = yes" in text and "check_cert_cn = %{User-Name}" in text
-    # behind citynet's post-auth, the certificate's holder is the person (gate.py)
+    # behind citynet's post-auth, the holder and revocation are its to check (gate.py)
     text = eap.eap_module(eap.TlsFiles(Path("/s.pem"), Path("/s.key"), Path("/trust")),
-                          cn_checked=False)
-    assert "check_crl = yes" in text and "check_cert_cn" not in text
+                          by_citynet=True)
+    assert "check_crl = no" in text and "check_cert_cn" not in text

@@ -58,6 +58,7 @@ from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
 from radius.freeradius import DECIDED, TOKEN_HEADER
 from radius.listener import RadiusServer
 from radius.policy import UNCLAIMED
+from radius.refusals import refusal_reason
 from radius.vendors import in_vendor_terms
 
 log = logging.getLogger(__name__)
@@ -393,8 +394,8 @@ class RestApi:
         auth = request.query.get("auth", "").strip().lower()
         if accept and auth in ADMITTED:
             return await self._admit(attributes, nas, auth)
-        reason = "" if accept else str(attributes.get("Module-Failure-Message")
-                                       or "rejected by FreeRADIUS")
+        reason = "" if accept else refusal_reason(str(attributes.get(
+            "Module-Failure-Message") or ""))
         # (the login record cuts both to its columns)
         decision = Decision(accept, {}, method=f"fr:{auth}" if auth else "fr", reason=reason)
         # FreeRADIUS answers a call it gave up on with a reject, and post-auth calls again

@@ -338,11 +338,14 @@ def test_the_port_lands_in_the_vlan_citynet_chose(port: Port) -> None:
     port.citynet_front(roles=f'{{"teacher": {{"vlan": "{TEACHER_VLAN}"}}, '
                              '"staff": {"vlan": "30"}}')
     port.hostapd(vlans=(TEACHER_VLAN, "30"))
-    port.supplicant("t001", p12, password)
+    # identity privacy: the device shows an anonymous name, the certificate says who
+    port.supplicant("anonymous@district", p12, password)
     wait_until(lambda: authorized(port.sta()), "the port to open", timeout=30)
     sta = port.sta()
     assert field(sta, "vlan_id") == TEACHER_VLAN
     assert field(sta, "last_eap_type_as") == "13 (TLS)"
+    # the Access-Accept's User-Name: what the switch accounts the session under
+    assert field(sta, "dot1xAuthSessionUserName") == "t001"
     with port.setup.store.session() as session:
         record = records.search(session, identity="t001")[-1]
     assert (record.result, record.method, record.nas, record.mac) == (

@@ -2,23 +2,33 @@
 username and network password (``citynet nac people password``) before a certificate is
 issued for their device. Wrong passwords lock the person out with the staff login's
 growing delay (``citynet.staff.lock_seconds``), counted in the database so parallel
-guesses all count; an unknown name costs the same work as a known one."""
+guesses all count; an unknown name costs the same work as a known one. Guesses spread
+over many names (one password tried on every name) are held by their source: after
+``nac.enrol_source_failures`` failed sign-ins from one client address within 15 minutes,
+that address is refused until the 15 minutes are over, without a password check."""
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import update
+from sqlalchemy import case, delete, literal, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from admission import people
 from admission.choices import PersonStatus
-from admission.models import Person
+from admission.models import EnrolSource, Person
+from citynet.db import table
 from citynet.staff import hash_frequent_password, lock_seconds, verify_password
+
+log = logging.getLogger(__name__)
+SOURCE_WINDOW = timedelta(minutes=15)
 
 OK, UNKNOWN, BAD_PASSWORD, LOCKED, DISABLED, NO_PASSWORD = (
     "ok", "unknown", "bad_password", "locked", "disabled", "no_password")
@@ -61,9 +71,55 @@ def _count_failure(session: Session, person: Person, now: datetime) -> int:
     return delay
 
 
-def sign_in(session: Session, username: str, password: str, now: datetime) -> SignIn:
-    """Check a person's network password for the enrolment page. A disabled person is
-    told so only once the password is right; one without a password has none to guess."""
+def source_held_for(session: Session, address: str, limit: int, now: datetime) -> int:
+    """Seconds until sign-ins from ``address`` are taken again (0: not held; ``limit``
+    0: no hold)."""
+    if not address or not limit:
+        return 0
+    row = session.get(EnrolSource, address)
+    if row is None or row.failures < limit or row.since + SOURCE_WINDOW <= now:
+        return 0
+    return max(1, math.ceil((row.since + SOURCE_WINDOW - now).total_seconds()))
+
+
+def _count_source_failure(session: Session, address: str, limit: int,
+                          now: datetime) -> None:
+    """One failed sign-in more from ``address`` in its 15 minutes (a new window once the
+    last is over). One upsert: web workers on several nodes count the same address at
+    once, and no count is lost; windows that are over are cleared on the way."""
+    if not address or not limit:
+        return
+    source = table(EnrolSource)
+    over = source.c.since <= now - SOURCE_WINDOW
+    insert = sqlite_insert if session.connection().dialect.name == "sqlite" else pg_insert
+    failures = session.execute(
+        insert(source).values(address=address, since=now, failures=1)
+        .on_conflict_do_update(index_elements=["address"], set_={
+            "failures": case((over, 1), else_=source.c.failures + 1),
+            "since": case((over, literal(now, EnrolSource.since.type)),
+                          else_=source.c.since)})
+        .returning(source.c.failures)).scalar_one()
+    session.execute(delete(source).where(over))
+    if failures == limit:
+        log.warning("enrolment: %s held for 15 minutes after %d failed sign-ins",
+                    address, failures)
+
+
+def sign_in(session: Session, username: str, password: str, now: datetime,
+            source: str = "", source_limit: int = 0) -> SignIn:
+    """Check a person's network password for the enrolment page, signing in from client
+    address ``source`` (held after ``source_limit`` failures). A disabled person is told
+    so only once the password is right; one without a password has none to guess."""
+    held = source_held_for(session, source, source_limit, now)
+    if held:
+        return SignIn(LOCKED, held)
+    signed = _sign_in(session, username, password, now)
+    if signed.reason not in (OK, DISABLED):  # a right password is no guess
+        _count_source_failure(session, source, source_limit, now)
+    return signed
+
+
+def _sign_in(session: Session, username: str, password: str, now: datetime) -> SignIn:
     person = people.find(session, username)
     if person is None:
         verify_password(_nobody(), password)  # the same work: timing tells nothing

@@ -99,6 +99,10 @@ class NacConfig(Section):
     site_remediation_vlan: dict[str, str] = Field(
         default={}, description="per NAS name, wins over remediation_vlan "
         "(an empty value: reject at that site)")
+    enrol_source_failures: int = Field(
+        default=50, ge=0, description="failed sign-ins on the enrolment page from one "
+        "address, over any names, after which that address is held for the rest of 15 "
+        "minutes (0: no hold; a school's NAT is one address for all its pupils)")
 
     @field_validator("peap_roles", mode="before")
     @classmethod

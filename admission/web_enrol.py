@@ -117,7 +117,9 @@ def enrol() -> tuple[str, int]:
         return _form(gettext("Enrolment is not available: ask the IT desk."), 503)
     nac = cast(Config, current_app.extensions["citynet.config"]).section(NacConfig)
     with store().session() as db:  # the sign-in's count is kept even when it fails
-        signed = enrolment.sign_in(db, username, password, now())
+        signed = enrolment.sign_in(db, username, password, now(),
+                                   source=request.remote_addr or "",
+                                   source_limit=nac.enrol_source_failures)
     if not signed.ok:
         problem, status = _refusal(signed.reason, signed.retry_after)
         return _form(problem, status, username, device)

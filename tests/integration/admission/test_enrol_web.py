@@ -10,7 +10,7 @@ import base64
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,8 +60,12 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path, backend_config: Config) -> Iterator[Site]:
     """On SQLite and on PostgreSQL; t1 and s9 have a password, t2 none; s9 disabled."""
+    yield from _site(tmp_path, backend_config)
+
+
+def _site(tmp_path: Path, backend_config: Config, **nac: object) -> Iterator[Site]:
     config = make_config(tmp_path, database={"url": backend_config.database.url},
-                         nac={"roles": ROLES})
+                         nac={"roles": ROLES, **nac})
     store = Store.from_config(config)
     store.upgrade()
     box = open_box(config, store, create=True)
@@ -164,6 +168,33 @@ def test_wrong_passwords_lock_the_person_out(site: Site) -> None:
     status, page = enrol(site.client(), "t1", PASSWORD, "phone")
     assert status == 429
     assert site.certificates("t1") == 0
+
+
+def test_guesses_over_many_names_hold_their_address(
+        tmp_path: Path, backend_config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One password tried on name after name locks no name: the address is held after
+    ``nac.enrol_source_failures`` failures, right password or not, for 15 minutes;
+    another address is not held, and nobody's own lock was touched."""
+    site = next(_site(tmp_path, backend_config, enrol_source_failures=4))
+    try:
+        sprayer, neighbour = site.client(), site.client()
+        sprayer.environ_base["REMOTE_ADDR"] = "10.20.0.7"
+        neighbour.environ_base["REMOTE_ADDR"] = "10.20.0.8"
+        for name in ("u1", "t2", "u3", "t1"):  # unknown, password-less, unknown, wrong
+            assert enrol(sprayer, name, "Summer2026!", "phone")[0] in (401, 403)
+        status, page = enrol(sprayer, "t1", PASSWORD, "phone")
+        assert status == 429 and "Too many wrong passwords" in page
+        assert site.certificates("t1") == 0
+        with site.store.session() as db:
+            person = people.find(db, "t1")
+            assert person is not None and person.enrol_locked_until is None
+        assert enrol(neighbour, "t1", PASSWORD, "phone")[0] == 200
+        # the window over, the address is taken again
+        later = datetime.now(UTC) + timedelta(minutes=16)
+        monkeypatch.setattr("admission.web_enrol.now", lambda: later)
+        assert enrol(sprayer, "t1", PASSWORD, "laptop")[0] == 200
+    finally:
+        site.store.close()
 
 
 def test_the_roles_device_limit_holds(site: Site) -> None:

@@ -3,6 +3,7 @@ both versions, CHAP and PAP, loss, retransmission, wrong secrets, NTF_LOGOUT."""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -79,6 +80,23 @@ def test_a_lost_ack_auth_is_answered_again_without_a_second_login(fake: FakeAc) 
     assert answer.outcome == LoginOutcome.LOGGED_IN
     assert fake.received[PacketType.REQ_AUTH] >= 2
     assert fake.accounting == [("Start", USER_IP)]  # one login, not two
+
+
+def test_the_next_login_of_an_address_is_not_taken_for_the_last_ones_retransmission(
+        fake: FakeAc, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AC answers a serial it has just answered for an address with its earlier answer.
+    With a random serial per login, a refused login and the next try shared one once in
+    65,535: the AC gave the second the first one's challenge, then the first one's ACK_AUTH
+    (on v2 signed over the first REQ_AUTH: dropped as wrong_authenticator, no answer). The
+    random draw forced to repeat, as it could: the serials still differ."""
+    monkeypatch.setattr(secrets, "randbelow", lambda _below: 52458)
+    drops = Drops()
+    client = AcClient(drops, FAST)
+    assert client.login(endpoint(fake), USER_IP, "alice", "nope").outcome == (
+        LoginOutcome.REJECTED)
+    assert client.login(endpoint(fake), USER_IP, "alice", "wonder").outcome == (
+        LoginOutcome.LOGGED_IN)
+    assert not drops.counts and fake.online[USER_IP].name == "alice"
 
 
 def test_a_lost_request_is_retransmitted(fake: FakeAc) -> None:

@@ -1,11 +1,12 @@
 """The portal server's side of the Portal protocol, over UDP: logins and logouts sent to an
 AC's portal port, and the listener for the AC's NTF_LOGOUT notices.
 
-One serial number per flow (challenge, auth and affirm share it, as the CMCC document asks),
-one ephemeral socket per flow, so an answer can only reach the flow that asked and a late
-duplicate dies with the closed socket. Every datagram goes through :mod:`portal.acportal`'s
-checks; what is not used is counted by :class:`DropReason` and logged once a minute per
-reason.
+One serial number per flow (challenge, auth and affirm share it, as the CMCC document asks;
+each flow's is the next in sequence, so an AC never takes a new flow for an old one's
+retransmission: :class:`Serials`), one ephemeral socket per flow, so an answer can only
+reach the flow that asked and a late duplicate dies with the closed socket. Every
+datagram goes through :mod:`portal.acportal`'s checks; what is not used is counted by
+:class:`DropReason` and logged once a minute per reason.
 
 Loss: a request is sent ``tries`` times, ``timeout`` seconds apart (the ACs' own defaults
 are of this order). A REQ_AUTH is retransmitted byte for byte, so the AC sees the same
@@ -127,16 +128,37 @@ class Drops:
                         detail, seen)
 
 
-def new_serial() -> int:
-    return 1 + secrets.randbelow(0xFFFF)
+class Serials:
+    """The serial numbers of the portal's flows (a login, a logout, a query): each the one
+    after the last, 1 to 0xFFFF and round again, from a random start; thread-safe.
+
+    An AC that knows a retransmission by its serial (the fake AC does, and the portal's
+    own notice listener knows a repeated NTF_LOGOUT so) sends its earlier answer again to a
+    request with a serial it answered a moment ago for that address. Drawn at random for
+    each flow, two flows for one address (a refused login and the person's next try) shared
+    a serial once in 65,535: the AC gave the second the first one's challenge and then its
+    ACK_AUTH, signed over the first one's REQ_AUTH, dropped as wrong_authenticator, and the
+    login failed as unanswered. In sequence a serial comes round again only after 65,535
+    flows of this process."""
+
+    def __init__(self, start: int | None = None) -> None:
+        self._next = 1 + secrets.randbelow(0xFFFF) if start is None else start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            serial = self._next
+            self._next = serial % 0xFFFF + 1  # 0xFFFF is followed by 1: 0 is never used
+        return serial
 
 
 class AcClient:
     """Logins and logouts at ACs; thread-safe (each flow has its own socket)."""
 
     def __init__(self, drops: Drops, timing: Timing = Timing(),
-                 serials: Callable[[], int] = new_serial) -> None:
-        self.drops, self.timing, self._serials = drops, timing, serials
+                 serials: Callable[[], int] | None = None) -> None:
+        self.drops, self.timing = drops, timing
+        self._serials = serials or Serials()
 
     # --- flows ----------------------------------------------------------------------
 

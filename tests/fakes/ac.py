@@ -271,12 +271,14 @@ class FakeAc:
             try:
                 reply = self._act(request)
             finally:
+                # one step: a retransmission finds the request being acted on or its answer,
+                # never neither (it would be acted on again: a second challenge, or login)
                 with self._lock:
                     self._working.discard(key)
+                    if reply is not None:
+                        self._answered[key] = reply
             if reply is None:
                 return
-            with self._lock:
-                self._answered[key] = reply
         if self.drop_answers[ANSWERS_OF.get(kind, 0)] > 0:
             self.drop_answers[ANSWERS_OF[kind]] -= 1
             return

@@ -3,9 +3,11 @@ both versions, CHAP and PAP, loss, retransmission, wrong secrets, NTF_LOGOUT."""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -79,6 +81,69 @@ def test_a_lost_ack_auth_is_answered_again_without_a_second_login(fake: FakeAc) 
     assert answer.outcome == LoginOutcome.LOGGED_IN
     assert fake.received[PacketType.REQ_AUTH] >= 2
     assert fake.accounting == [("Start", USER_IP)]  # one login, not two
+
+
+def test_the_next_login_of_an_address_is_not_taken_for_the_last_ones_retransmission(
+        fake: FakeAc, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AC answers a serial it has just answered for an address with its earlier answer.
+    With a random serial per login, a refused login and the next try shared one once in
+    65,535: the AC gave the second the first one's challenge, then the first one's ACK_AUTH
+    (on v2 signed over the first REQ_AUTH: dropped as wrong_authenticator, no answer). The
+    random draw forced to repeat, as it could: the serials still differ."""
+    monkeypatch.setattr(secrets, "randbelow", lambda _below: 52458)
+    drops = Drops()
+    client = AcClient(drops, FAST)
+    assert client.login(endpoint(fake), USER_IP, "alice", "nope").outcome == (
+        LoginOutcome.REJECTED)
+    assert client.login(endpoint(fake), USER_IP, "alice", "wonder").outcome == (
+        LoginOutcome.LOGGED_IN)
+    assert not drops.counts and fake.online[USER_IP].name == "alice"
+
+
+class ReleaseHook:
+    """The fake AC's lock, running ``then`` (once) right after its next release."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.then: Callable[[], None] | None = None
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self._lock.release()
+        then, self.then = self.then, None
+        if then is not None:
+            then()
+
+
+def test_a_retransmission_arriving_as_the_first_copy_is_answered_gets_that_answer() -> None:
+    """The AC acts on a request once. A copy that comes just as the first one's answer is
+    made (at the lock's next release after acting, where the fake once had neither the
+    request in hand nor its answer kept) gets that answer, not a second challenge, after
+    which a REQ_AUTH built on the first answer would be "no such challenge"."""
+    with FakeAc(SECRET, passwords={"alice": "wonder"}) as fake, socket.socket(
+            socket.AF_INET, socket.SOCK_DGRAM) as portal:
+        portal.bind(("127.0.0.1", 0))
+        portal.settimeout(5)
+        request = fake._unpack(acportal.encode(
+            acportal.request_challenge(Version.V2, 7, USER_IP), SECRET))
+        assert request is not None
+        hook, act = ReleaseHook(), fake._act
+        fake._lock = hook  # type: ignore[assignment]
+
+        def act_then_retransmit(r: dict[str, Any]) -> bytes | None:
+            fake._act = act  # type: ignore[method-assign]
+            answer = act(r)
+            hook.then = lambda: fake._answer(request, portal.getsockname())
+            return answer
+
+        fake._act = act_then_retransmit  # type: ignore[method-assign]
+        fake._answer(request, portal.getsockname())
+        answers = [portal.recv(4096), portal.recv(4096)]
+    assert answers[0] == answers[1]
+    given = acportal.decode(answers[0], SECRET, request_authenticator=request["auth"])
+    assert given.req_id == fake.challenges[USER_IP][1]  # the challenge the AC keeps
 
 
 def test_a_lost_request_is_retransmitted(fake: FakeAc) -> None:

@@ -353,9 +353,15 @@ def test_an_eap_tls_login_is_the_certificate_holder_s_whatever_the_outer_name(
     assert got[CLASS] == [b"citynet:eap:a042"]
     accepted, output = front.eapol("t001", p12, password)
     assert not accepted and "Access-Accept" not in output
+    # the holder's own name as typed in capitals: usernames are one person whatever the
+    # case (the import refuses two differing only in case)
+    accepted, output = front.eapol("A042@district", p12, password)
+    assert accepted
+    assert accept_attributes(output)[USER_NAME] == [b"a042"]
     with front.store.session() as session:
         found = [(r.identity, r.result) for r in records.search(session)]
-    assert found == [("a042", "accept"), ("a042", "identity does not match certificate")]
+    assert found == [("a042", "accept"), ("a042", "identity does not match certificate"),
+                     ("a042", "accept")]
 
 
 @pytest.mark.slow

@@ -399,3 +399,23 @@ def test_an_unknown_inner_name_is_recorded_as_unknown(front: Front, method: str)
     with front.store.session() as session:
         found = [(r.identity, r.result) for r in records.search(session, identity="nobody")]
     assert found == [("nobody", "unknown person")]
+
+
+@pytest.mark.slow
+def test_a_device_without_a_usable_eap_method_is_recorded_as_such(front: Front) -> None:
+    """A device set up for a method FreeRADIUS does not offer (EAP-MD5), one that cannot
+    run the one offered (EAP-TLS without its certificate: wpa_supplicant NAKs with no
+    other) and one sending no identity are refused in FreeRADIUS's eap module: each record
+    names the cause, not a bare "rejected by FreeRADIUS"."""
+    assert not front._eapol("md5", '    eap=MD5\n    identity="t001"\n'
+                            '    password="Some-Pass-123"\n', "00:1b:a9:00:00:05")[0]
+    assert not front._eapol("no-cert", '    eap=TLS\n    identity="t001"\n',
+                            "00:1b:a9:00:00:06")[0]
+    assert not front._eapol("no-identity", '    eap=PEAP\n    identity=""\n'
+                            '    password="Some-Pass-123"\n', "00:1b:a9:00:00:07")[0]
+    with front.store.session() as session:
+        found = [(r.mac, r.result) for r in records.search(session)]
+    assert found == [
+        ("00:1b:a9:00:00:05", "EAP method not offered (EAP-TLS, PEAP and TTLS are)"),
+        ("00:1b:a9:00:00:06", "the device declined the EAP method (EAP NAK)"),
+        ("00:1b:a9:00:00:07", "no EAP identity")]

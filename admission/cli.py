@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from admission import authority, disabling, eap, passwords, people
+from admission import authority, ca, disabling, eap, passwords, people
 from admission.settings import NacConfig
 from citynet import audit
 from citynet.catalogs import N_
@@ -306,7 +306,8 @@ CERT_COLUMNS = (Column("serial"), Column("username"), Column("device"),
 
 
 @cert_group.command("list")
-@click.option("--expiring", type=click.IntRange(min=1), metavar="DAYS",
+# no certificate outlives the CA: a longer window is a typo (and past datetime's range)
+@click.option("--expiring", type=click.IntRange(1, ca.CA_LIFETIME.days), metavar="DAYS",
               help="Only live certificates that expire within DAYS (to renew).")
 @format_options
 @pass_runtime

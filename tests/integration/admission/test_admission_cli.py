@@ -88,6 +88,8 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     assert "to t001 for laptop" in renewed and "one-time password" in renewed
     assert "(no certificates" in admission("cert", "list", "--expiring", "30")
     assert serial.group(1) in admission("cert", "list", "--expiring", "366")
+    # days past any certificate's life are a usage error, not a traceback
+    assert "--expiring" in admission("cert", "list", "--expiring", "99999999999", code=2)
     assert f"revoked {serial.group(1)} (t001/laptop)" in admission("cert", "revoke",
                                                                    serial.group(1))
     crl_file = tmp_path / "ca.crl"

@@ -413,7 +413,7 @@ RECORD_COLUMNS = tuple(Column(key, right=key in ("chain", "seq")) for key in (
 @click.option("--until", type=click.DateTime(), help="Up to this UTC time (exclusive).")
 @click.option("--csv", "as_csv", is_flag=True,
               help="Every matching record as CSV, for a lawful request's answer.")
-@click.option("--limit", type=click.IntRange(1), default=500, show_default=True,
+@click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True,
               help="Records shown on screen (the oldest first); --csv has them all.")
 @pass_runtime
 def records_search(runtime: Runtime, identity: str | None, phone_alias: str | None,

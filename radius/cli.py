@@ -670,11 +670,13 @@ def freeradius() -> None:
               "repeat it for each node, in failover order. Default: this node's "
               "(radius.rest_bind/rest_port), then the other radius.servers on rest_port.")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="FreeRADIUS's address.")
-@click.option("--auth-port", type=click.IntRange(1, 65535), default=1812, show_default=True)
-@click.option("--acct-port", type=click.IntRange(1, 65535), default=1813, show_default=True)
+@click.option("--auth-port", type=click.IntRange(1, 65535),
+              help="Default: radius.auth_port (where the switch templates send).")
+@click.option("--acct-port", type=click.IntRange(1, 65535),
+              help="Default: radius.acct_port.")
 @pass_runtime
 def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bind: str,
-                      auth_port: int, acct_port: int) -> None:
+                      auth_port: int | None, acct_port: int | None) -> None:
     """Write a FreeRADIUS 3.2 config directory; run it with `freeradius -d DIR`.
 
     Needs radius.rest_token (CITYNET_RADIUS__REST_TOKEN) set for both: FreeRADIUS
@@ -704,11 +706,16 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     from radius.freeradius import FrontConfig, api_urls_of, write
     from radius.nas import NasRegistry
 
-    token = runtime.config.section(RadiusConfig).rest_token.get_secret_value()
+    settings = runtime.config.section(RadiusConfig)
+    # FreeRADIUS listens where citynet would (radius.enabled = false in front of it),
+    # which is where the device templates point the switches
+    auth_port = auth_port or settings.auth_port or 1812  # 0: a listener's any port
+    acct_port = acct_port or settings.acct_port or 1813
+    token = settings.rest_token.get_secret_value()
     if not token:
         raise CitynetError(_("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
                              "FreeRADIUS must authenticate to citynet's API"))
-    urls = api_urls or api_urls_of(runtime.config.section(RadiusConfig))
+    urls = api_urls or api_urls_of(settings)
     box = runtime.box()
     with runtime.store.session() as session:
         registry = NasRegistry.load(session, box)

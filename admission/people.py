@@ -132,10 +132,18 @@ def read_file(path: Path) -> tuple[list[PersonRow], list[Problem]]:
 
 
 def read_csv(content: str, source: str) -> tuple[list[PersonRow], list[Problem]]:
-    """Parse and check CSV text: typed rows, or every problem (then no rows)."""
-    if "\x00" in content:
-        line = content[: content.index("\x00")].count("\n") + 1
-        return [], [Problem(source, line, "row", N_("has a NUL character"))]
+    """Parse and check CSV text: typed rows, or every problem (then no rows). A NUL is
+    named on each line that has one, and the rest is checked without them, so that one
+    run lists everything to fix."""
+    if "\x00" not in content:
+        return _read_csv(content, source)
+    nuls = [Problem(source, number, "row", N_("has a NUL character"))
+            for number, text in enumerate(content.split("\n"), 1) if "\x00" in text]
+    _rows, problems = _read_csv(content.replace("\x00", ""), source)
+    return [], sorted([*nuls, *problems], key=lambda p: (p.source, p.line, p.field))
+
+
+def _read_csv(content: str, source: str) -> tuple[list[PersonRow], list[Problem]]:
     reader = csv.reader(io.StringIO(content, newline=""))
     try:
         header = [ALIASES.get(name.strip(), name.strip()) for name in next(reader)]

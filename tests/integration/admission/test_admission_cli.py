@@ -70,6 +70,10 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     assert "(`citynet nac ca init` makes one)" in admission(
         "cert", "issue", "t001", "--device", "laptop", "--out", str(tmp_path / "x.p12"),
         code=1)
+    # a server name supplicants cannot match is refused before anything is made (a
+    # second init is refused: the CA would be stuck with it)
+    assert "server name: not a host name" in admission(
+        "ca", "init", "--district", "示范区", "--server-name", "radius server", code=1)
     admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
     p12 = tmp_path / "t001.p12"
     out = admission("cert", "issue", "t001", "--device", "laptop", "--out", str(p12))

@@ -238,7 +238,11 @@ def export_ca(runtime: Runtime, out_dir: Path) -> None:
     box = _box(runtime)
     with runtime.store.session() as session:
         ca_pair, server = authority.authority_keys(session, box)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CitynetError(_("cannot write %(path)s: %(error)s", path=out_dir,
+                             error=exc.strerror)) from None
     write_private(out_dir / "ca.pem", ca_pair.cert_pem)
     write_private(out_dir / "server.pem", server.cert_pem)
     write_private(out_dir / "server.key", server.key_pem)

@@ -75,6 +75,10 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     assert "server name: not a host name" in admission(
         "ca", "init", "--district", "示范区", "--server-name", "radius server", code=1)
     admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    assert f"cannot write {blocked / 'ca'}" in admission("ca", "export", "--out",
+                                                          str(blocked / "ca"), code=1)
     p12 = tmp_path / "t001.p12"
     out = admission("cert", "issue", "t001", "--device", "laptop", "--out", str(p12))
     serial = re.search(r"issued ([0-9a-f]+) to t001 for laptop", out)

@@ -25,6 +25,9 @@ from citynet.catalogs import N_, Message, gettext
 from citynet.db import DriverStatement
 from citynet.spreadsheets import FORMULA_STARTS, WHOLE_FILE, Problem
 
+# the columns a file may leave out
+OPTIONAL = ("department", "phone", "status")
+
 
 @dataclass(frozen=True)
 class PersonRow:
@@ -36,6 +39,10 @@ class PersonRow:
     phone: str
     role: Role
     status: PersonStatus
+    # the optional fields the file sets for this person: a column it does not have (or a
+    # blank status) leaves a known person's value as it is (a file of only the required
+    # columns must not re-enable someone disabled, nor blank their phone)
+    given: frozenset[str] = frozenset(OPTIONAL)
 
 
 COLUMNS = ("username", "real_name", "department", "phone", "role", "status")
@@ -201,9 +208,11 @@ def _parse(source: str, line: int,
             problems.append(Problem(source, line, name, exc.reason.msgid, exc.reason.values))
     if problems:
         return None, problems
+    given = frozenset(name for name in OPTIONAL
+                      if name in cells and (name != "status" or cells[name].strip()))
     return PersonRow(source, line, values["username"], values["real_name"],
                      values["department"], values["phone"], Role(values["role"]),
-                     PersonStatus(values["status"])), []
+                     PersonStatus(values["status"]), given), []
 
 
 def _duplicates(rows: Iterable[PersonRow]) -> list[Problem]:
@@ -255,10 +264,14 @@ def apply(session: Session, rows: Iterable[PersonRow]) -> ImportOutcome:
         if person is None:
             session.add(Person(username=row.username, **values))
             outcome.created["new"] += 1
-        elif all(getattr(person, k) == v for k, v in values.items()):
+            continue
+        values = {name: value for name, value in values.items()
+                  if name not in OPTIONAL or name in row.given}
+        if all(getattr(person, k) == v for k, v in values.items()):
             outcome.created["unchanged"] += 1
         else:
-            if person.status is PersonStatus.ACTIVE and row.status is PersonStatus.DISABLED:
+            if person.status is PersonStatus.ACTIVE and values.get("status") is \
+                    PersonStatus.DISABLED:
                 outcome.disabled.append(person.username)
             for name, value in values.items():
                 setattr(person, name, value)

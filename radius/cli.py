@@ -437,6 +437,9 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
     if not any((identity, mac, ip, port, nas_name, since, until)):
         raise click.UsageError(_("give at least one of --identity, --mac, --ip, --port, "
                                  "--nas, --since, --until"))
+    if mac and not login_records.normal_mac(mac):
+        raise click.BadParameter(_("%(mac)s is not a MAC address", mac=repr(mac)),
+                                 param_hint="--mac")
     conditions = login_records.matching(identity=identity, mac=mac, ip=ip, port=port,
                                         nas=nas_name, since=_utc(since), until=_utc(until))
     with runtime.store.session() as session:

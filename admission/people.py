@@ -306,8 +306,17 @@ _AT_LOGIN = DriverStatement(select(
 
 
 def at_login(session: Session | Connection, username: str) -> AtLogin | None:
-    """The person a login names, as the login needs them; None if nobody."""
+    """The person a login names, as the login needs them; None if nobody. Usernames are
+    one person whatever their case (the import refuses two that differ only in it): a
+    name typed in another case than stored is found in lower or upper case — indexed
+    reads, made only when the name as typed is nobody's (no scan an unknown name could
+    make every login pay for; a stored mixed-case name must be typed as stored)."""
     found = _AT_LOGIN.first(session, {"username": username})
+    for other in (username.lower(), username.upper()):
+        if found is not None:
+            break
+        if other != username:
+            found = _AT_LOGIN.first(session, {"username": other})
     return None if found is None else AtLogin(*found)
 
 

@@ -137,6 +137,8 @@ def test_peap_mschapv2(front: Front) -> None:
     # refused under an anonymous name: recorded under the real one, with the reason
     assert not front.login("PEAP", "s100", PASSWORDS["s100"], anonymous="anonymous@district")
     assert _last_record(front.store) == ("s100", "PEAP is not allowed for role student")
+    # the username typed in capitals is the same person (the import's rule)
+    assert front.login("PEAP", "T001", PASSWORDS["t001"], anonymous="anonymous@district")
 
 
 @pytest.mark.slow
@@ -150,3 +152,4 @@ def test_ttls_pap(front: Front) -> None:
     assert _accepted_identities(front.store) == ["s100", "t001"]
     assert not front.login("TTLS", "t001", "Wrong-Horse-1", anonymous="anonymous@district")
     assert _last_record(front.store) == ("t001", "wrong password")
+    assert front.login("TTLS", "A042", PASSWORDS["a042"], anonymous="anonymous@district")

@@ -84,3 +84,13 @@ def test_a_file_without_a_column_leaves_that_field_alone(store: Store) -> None:
             ("t1", "一中", "13800000001", Role.STAFF, PersonStatus.DISABLED),
             ("t2", "二中", "13800000002", Role.TEACHER, PersonStatus.ACTIVE),
             ("t3", "", "", Role.STUDENT, PersonStatus.ACTIVE)]
+
+
+def test_a_login_finds_the_person_typed_in_another_case(store: Store) -> None:
+    with store.session() as session:
+        people.apply(session, rows("t1,王芳,一中,,teacher\nS2,李雷,二班,,student\n"))
+        session.commit()
+    with store.session() as session:
+        found = [(typed, getattr(people.at_login(session, typed), "username", None))
+                 for typed in ("t1", "T1", "S2", "s2", "t2")]
+    assert found == [("t1", "t1"), ("T1", "t1"), ("S2", "S2"), ("s2", "S2"), ("t2", None)]

@@ -7,6 +7,7 @@ and FreeRADIUS's OpenSSL take them). ``admission.authority`` keeps the results, 
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ class KeyPair:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise CitynetError("the key is not an EC key this CA made")
         return key
+
+
+# what supplicants match the server certificate against (wpa_supplicant's domain_match,
+# Windows' and Android's "domain"): a DNS name, RFC 1123 labels, no trailing dot
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 
 def checked_name(value: str, what: str) -> str:
@@ -131,11 +138,17 @@ def _leaf(ca: KeyPair, subject: x509.Name, now: datetime, lifetime: timedelta,
 
 
 def server_certificate(ca: KeyPair, host: str, now: datetime) -> KeyPair:
-    """FreeRADIUS's certificate: supplicants check its name (``host``) and this CA."""
+    """FreeRADIUS's certificate: supplicants check its name (``host``, a DNS name: CN and
+    subjectAltName) and this CA."""
     host = checked_name(host, "server name")
+    if not HOST_NAME.fullmatch(host):
+        raise CertificateNameError(
+            N_("%(what)s: not a host name (letters, digits and - in labels between dots; "
+               "an internationalised name in its xn-- form)"),
+            what=Message(NAME_KINDS["server name"]))
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     pair, _serial = _leaf(ca, subject, now, SERVER_LIFETIME, ExtendedKeyUsageOID.SERVER_AUTH,
-                          [x509.DNSName(host)] if host.isascii() else [])
+                          [x509.DNSName(host)])
     return pair
 
 

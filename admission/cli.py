@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from admission import authority, disabling, eap, passwords, people
+from admission import authority, ca, disabling, eap, passwords, people
 from admission.settings import NacConfig
 from citynet import audit
 from citynet.catalogs import N_
@@ -238,7 +238,11 @@ def export_ca(runtime: Runtime, out_dir: Path) -> None:
     box = _box(runtime)
     with runtime.store.session() as session:
         ca_pair, server = authority.authority_keys(session, box)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CitynetError(_("cannot write %(path)s: %(error)s", path=out_dir,
+                             error=exc.strerror)) from None
     write_private(out_dir / "ca.pem", ca_pair.cert_pem)
     write_private(out_dir / "server.pem", server.cert_pem)
     write_private(out_dir / "server.key", server.key_pem)
@@ -306,7 +310,8 @@ CERT_COLUMNS = (Column("serial"), Column("username"), Column("device"),
 
 
 @cert_group.command("list")
-@click.option("--expiring", type=click.IntRange(min=1), metavar="DAYS",
+# no certificate outlives the CA: a longer window is a typo (and past datetime's range)
+@click.option("--expiring", type=click.IntRange(1, ca.CA_LIFETIME.days), metavar="DAYS",
               help="Only live certificates that expire within DAYS (to renew).")
 @format_options
 @pass_runtime

@@ -60,6 +60,8 @@ class AdmissionGate:
                 return reject("identity does not match certificate", "eap", held.username)
             user, revoked = held.username, held.revoked
         row = people.at_login(session, user)
+        if row is not None:  # as stored: a name typed in another case is the same person
+            user = row.username
         person = None if row is None else PersonView(
             row.username, row.role.value, row.status is PersonStatus.ACTIVE)
         # the live sessions are read only where the role has a limit to hold them to

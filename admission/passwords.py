@@ -75,7 +75,7 @@ def tunnel_login(session: Session | Connection, box: SecretBox | None, login: Tu
     if person is None:
         return TunnelAnswer(Verdict.NOTFOUND)
     if person.status is not PersonStatus.ACTIVE:
-        return TunnelAnswer(Verdict.REJECT, "account disabled")
+        return TunnelAnswer(Verdict.REJECT, "person disabled")
     if login.password is not None:
         if person.password_hash is None or not verify_password(person.password_hash,
                                                                login.password):

@@ -25,6 +25,9 @@ from citynet.catalogs import N_, Message, gettext
 from citynet.db import DriverStatement
 from citynet.spreadsheets import FORMULA_STARTS, WHOLE_FILE, Problem
 
+# the columns a file may leave out
+OPTIONAL = ("department", "phone", "status")
+
 
 @dataclass(frozen=True)
 class PersonRow:
@@ -36,6 +39,10 @@ class PersonRow:
     phone: str
     role: Role
     status: PersonStatus
+    # the optional fields the file sets for this person: a column it does not have (or a
+    # blank status) leaves a known person's value as it is (a file of only the required
+    # columns must not re-enable someone disabled, nor blank their phone)
+    given: frozenset[str] = frozenset(OPTIONAL)
 
 
 COLUMNS = ("username", "real_name", "department", "phone", "role", "status")
@@ -132,10 +139,18 @@ def read_file(path: Path) -> tuple[list[PersonRow], list[Problem]]:
 
 
 def read_csv(content: str, source: str) -> tuple[list[PersonRow], list[Problem]]:
-    """Parse and check CSV text: typed rows, or every problem (then no rows)."""
-    if "\x00" in content:
-        line = content[: content.index("\x00")].count("\n") + 1
-        return [], [Problem(source, line, "row", N_("has a NUL character"))]
+    """Parse and check CSV text: typed rows, or every problem (then no rows). A NUL is
+    named on each line that has one, and the rest is checked without them, so that one
+    run lists everything to fix."""
+    if "\x00" not in content:
+        return _read_csv(content, source)
+    nuls = [Problem(source, number, "row", N_("has a NUL character"))
+            for number, text in enumerate(content.split("\n"), 1) if "\x00" in text]
+    _rows, problems = _read_csv(content.replace("\x00", ""), source)
+    return [], sorted([*nuls, *problems], key=lambda p: (p.source, p.line, p.field))
+
+
+def _read_csv(content: str, source: str) -> tuple[list[PersonRow], list[Problem]]:
     reader = csv.reader(io.StringIO(content, newline=""))
     try:
         header = [ALIASES.get(name.strip(), name.strip()) for name in next(reader)]
@@ -193,9 +208,11 @@ def _parse(source: str, line: int,
             problems.append(Problem(source, line, name, exc.reason.msgid, exc.reason.values))
     if problems:
         return None, problems
+    given = frozenset(name for name in OPTIONAL
+                      if name in cells and (name != "status" or cells[name].strip()))
     return PersonRow(source, line, values["username"], values["real_name"],
                      values["department"], values["phone"], Role(values["role"]),
-                     PersonStatus(values["status"])), []
+                     PersonStatus(values["status"]), given), []
 
 
 def _duplicates(rows: Iterable[PersonRow]) -> list[Problem]:
@@ -247,10 +264,14 @@ def apply(session: Session, rows: Iterable[PersonRow]) -> ImportOutcome:
         if person is None:
             session.add(Person(username=row.username, **values))
             outcome.created["new"] += 1
-        elif all(getattr(person, k) == v for k, v in values.items()):
+            continue
+        values = {name: value for name, value in values.items()
+                  if name not in OPTIONAL or name in row.given}
+        if all(getattr(person, k) == v for k, v in values.items()):
             outcome.created["unchanged"] += 1
         else:
-            if person.status is PersonStatus.ACTIVE and row.status is PersonStatus.DISABLED:
+            if person.status is PersonStatus.ACTIVE and values.get("status") is \
+                    PersonStatus.DISABLED:
                 outcome.disabled.append(person.username)
             for name, value in values.items():
                 setattr(person, name, value)
@@ -285,8 +306,17 @@ _AT_LOGIN = DriverStatement(select(
 
 
 def at_login(session: Session | Connection, username: str) -> AtLogin | None:
-    """The person a login names, as the login needs them; None if nobody."""
+    """The person a login names, as the login needs them; None if nobody. Usernames are
+    one person whatever their case (the import refuses two that differ only in it): a
+    name typed in another case than stored is found in lower or upper case — indexed
+    reads, made only when the name as typed is nobody's (no scan an unknown name could
+    make every login pay for; a stored mixed-case name must be typed as stored)."""
     found = _AT_LOGIN.first(session, {"username": username})
+    for other in (username.lower(), username.upper()):
+        if found is not None:
+            break
+        if other != username:
+            found = _AT_LOGIN.first(session, {"username": other})
     return None if found is None else AtLogin(*found)
 
 

@@ -104,12 +104,13 @@ def reject(reason: str, method: str, identity: str) -> GateAnswer:
 
 def names_holder(identity: str, holder: str) -> bool:
     """Whether an EAP-TLS login's outer identity agrees with its certificate's holder:
-    the holder's username, bare or with a realm, or an anonymous one (RFC 7542's
-    ``anonymous``, a bare ``@realm``, nothing at all)."""
+    the holder's username in any case (usernames are ASCII and one person whatever
+    the case: the import refuses two that differ only in it), bare or with a realm, or
+    an anonymous one (RFC 7542's ``anonymous``, a bare ``@realm``, nothing at all)."""
     if identity == holder:
         return True
-    local = identity.rpartition("@")[0] if "@" in identity else identity
-    return local == holder or local.lower() in ("", "anonymous")
+    local = (identity.rpartition("@")[0] if "@" in identity else identity).lower()
+    return local in (holder.lower(), "", "anonymous")
 
 
 def device_limit(config: NacConfig, role: str) -> int:

@@ -413,7 +413,7 @@ RECORD_COLUMNS = tuple(Column(key, right=key in ("chain", "seq")) for key in (
 @click.option("--until", type=click.DateTime(), help="Up to this UTC time (exclusive).")
 @click.option("--csv", "as_csv", is_flag=True,
               help="Every matching record as CSV, for a lawful request's answer.")
-@click.option("--limit", type=click.IntRange(1), default=500, show_default=True,
+@click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True,
               help="Records shown on screen (the oldest first); --csv has them all.")
 @pass_runtime
 def records_search(runtime: Runtime, identity: str | None, phone_alias: str | None,
@@ -437,6 +437,9 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
     if not any((identity, mac, ip, port, nas_name, since, until)):
         raise click.UsageError(_("give at least one of --identity, --mac, --ip, --port, "
                                  "--nas, --since, --until"))
+    if mac and not login_records.normal_mac(mac):
+        raise click.BadParameter(_("%(mac)s is not a MAC address", mac=repr(mac)),
+                                 param_hint="--mac")
     conditions = login_records.matching(identity=identity, mac=mac, ip=ip, port=port,
                                         nas=nas_name, since=_utc(since), until=_utc(until))
     with runtime.store.session() as session:
@@ -670,11 +673,13 @@ def freeradius() -> None:
               "repeat it for each node, in failover order. Default: this node's "
               "(radius.rest_bind/rest_port), then the other radius.servers on rest_port.")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="FreeRADIUS's address.")
-@click.option("--auth-port", type=click.IntRange(1, 65535), default=1812, show_default=True)
-@click.option("--acct-port", type=click.IntRange(1, 65535), default=1813, show_default=True)
+@click.option("--auth-port", type=click.IntRange(1, 65535),
+              help="Default: radius.auth_port (where the switch templates send).")
+@click.option("--acct-port", type=click.IntRange(1, 65535),
+              help="Default: radius.acct_port.")
 @pass_runtime
 def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bind: str,
-                      auth_port: int, acct_port: int) -> None:
+                      auth_port: int | None, acct_port: int | None) -> None:
     """Write a FreeRADIUS 3.2 config directory; run it with `freeradius -d DIR`.
 
     Needs radius.rest_token (CITYNET_RADIUS__REST_TOKEN) set for both: FreeRADIUS
@@ -704,11 +709,16 @@ def freeradius_config(runtime: Runtime, out: Path, api_urls: tuple[str, ...], bi
     from radius.freeradius import FrontConfig, api_urls_of, write
     from radius.nas import NasRegistry
 
-    token = runtime.config.section(RadiusConfig).rest_token.get_secret_value()
+    settings = runtime.config.section(RadiusConfig)
+    # FreeRADIUS listens where citynet would (radius.enabled = false in front of it),
+    # which is where the device templates point the switches
+    auth_port = auth_port or settings.auth_port or 1812  # 0: a listener's any port
+    acct_port = acct_port or settings.acct_port or 1813
+    token = settings.rest_token.get_secret_value()
     if not token:
         raise CitynetError(_("set radius.rest_token (CITYNET_RADIUS__REST_TOKEN) first: "
                              "FreeRADIUS must authenticate to citynet's API"))
-    urls = api_urls or api_urls_of(runtime.config.section(RadiusConfig))
+    urls = api_urls or api_urls_of(settings)
     box = runtime.box()
     with runtime.store.session() as session:
         registry = NasRegistry.load(session, box)

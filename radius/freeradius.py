@@ -49,6 +49,9 @@ SITE_AUTHORIZE = "site-authorize"
 MSCHAPV2_SUCCESS_ACK = "^0x02[0-9a-f]{2}00061a03$"
 # the reason recorded for an inner login citynet knows nobody of (the gate's words)
 UNKNOWN_PERSON = "unknown person"
+# the longest inner identity asked about: what one RADIUS attribute holds (RFC 2865 §5),
+# the most citynet's API takes (rlm_rest.MAX_VALUE)
+LONGEST_INNER_NAME = 253
 # rlm_rest's codes other than fail (fail moves on to the next node): the API's answer
 RETURNED = ("ok", "updated", "noop", "notfound", "reject", "userlock", "invalid")
 # what eap_tls adds to an EAP-TLS login's request and citynet does not read (it reads the
@@ -267,6 +270,17 @@ def inner_tunnel(config: FrontConfig) -> str:
     return f"""
 server {INNER_SERVER} {{
     authorize {{
+        # an inner identity longer than an attribute holds (PEAP's is the EAP identity
+        # inside the tunnel: up to ~1 KB) is nobody's, and citynet's API takes none
+        # (rlm_rest 3.2.1 cannot even send one past its JSON buffer whole): refused
+        # here, and recorded under its length rather than not at all
+        if (&User-Name && "%{{strlen:%{{User-Name}}}}" > {LONGEST_INNER_NAME}) {{
+            update request {{
+                &User-Name := "(an identity of %{{strlen:%{{User-Name}}}} bytes)"
+                &Module-Failure-Message := "{UNKNOWN_PERSON}"
+            }}
+            reject
+        }}
         # EAP-MSCHAPv2's identity and challenge: the eap module alone
         eap {{
             ok = return

@@ -29,15 +29,33 @@ CERTIFICATE_ERRORS = {
 }
 OPENSSL_ERROR = re.compile(r"OpenSSL says error (\d+)\b")
 WRONG_PASSWORD = ("MS-CHAP2-Response is incorrect", "MS-CHAP-Response is incorrect")
+# the eap module's own refusals of a device it cannot talk EAP with
+EAP_ERRORS = {
+    # the device NAK'd asking only for methods not configured (EAP-MD5, EAP-FAST…)
+    "No mutually acceptable types found": "EAP method not offered (EAP-TLS, PEAP and TTLS are)",
+    # an empty EAP identity: the NAS sends no User-Name
+    "EAP-Identity Unknown": "no EAP identity",
+}
+# a NAK naming no other method (wpa_supplicant's when it cannot run the one offered, e.g.
+# EAP-TLS without its certificate): the eap module says nothing, the request's EAP-Type
+# (rlm_rest sends its name, or the number) is all there is
+NAK = ("NAK", 3)
+DECLINED = "the device declined the EAP method (EAP NAK)"
 FALLBACK = "rejected by FreeRADIUS"
 
 
-def refusal_reason(failure: str) -> str:
+def refusal_reason(failure: str, eap_type: object = None) -> str:
     """The reason to record for a login FreeRADIUS refused with ``failure`` (its
-    Module-Failure-Message; empty when it gave none)."""
+    Module-Failure-Message; empty when it gave none); ``eap_type``: the refused request's
+    EAP-Type, if it had one."""
     found = OPENSSL_ERROR.search(failure)
     if found is not None and int(found[1]) in CERTIFICATE_ERRORS:
         return CERTIFICATE_ERRORS[int(found[1])]
     if any(text in failure for text in WRONG_PASSWORD):
         return "wrong password"
+    for text, reason in EAP_ERRORS.items():
+        if text in failure:
+            return reason
+    if not failure and eap_type in NAK:
+        return DECLINED
     return failure or FALLBACK

@@ -395,7 +395,7 @@ class RestApi:
         if accept and auth in ADMITTED:
             return await self._admit(attributes, nas, auth)
         reason = "" if accept else refusal_reason(str(attributes.get(
-            "Module-Failure-Message") or ""))
+            "Module-Failure-Message") or ""), attributes.get("EAP-Type"))
         # (the login record cuts both to its columns)
         decision = Decision(accept, {}, method=f"fr:{auth}" if auth else "fr", reason=reason)
         # FreeRADIUS answers a call it gave up on with a reject, and post-auth calls again

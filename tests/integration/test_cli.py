@@ -204,6 +204,12 @@ def test_records_and_audit_commands(seeded: Cli) -> None:
                                         code=1).stderr
     assert "purged 0 login records older than 180 days" in seeded("records", "purge").stdout
     assert "give at least one of" in seeded("records", "search", code=2).stderr
+    # a mistyped MAC is said to be one, not answered with "0 records"
+    assert "is not a MAC address" in seeded("records", "search", "--mac", "00:1b:a9:12:34",
+                                            code=2).stderr
+    # a limit past any store's is a usage error, not a traceback
+    assert "--limit" in seeded("records", "search", "--identity", "13800138000", "--limit",
+                               "99999999999999999999", code=2).stderr
     header = seeded("records", "search", "--phone", "13800138000", "--csv").stdout
     assert header.startswith("chain,seq,at,event,result,identity,method,nas,mac,")
 

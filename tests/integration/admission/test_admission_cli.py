@@ -70,7 +70,15 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     assert "(`citynet nac ca init` makes one)" in admission(
         "cert", "issue", "t001", "--device", "laptop", "--out", str(tmp_path / "x.p12"),
         code=1)
+    # a server name supplicants cannot match is refused before anything is made (a
+    # second init is refused: the CA would be stuck with it)
+    assert "server name: not a host name" in admission(
+        "ca", "init", "--district", "示范区", "--server-name", "radius server", code=1)
     admission("ca", "init", "--district", "示范区", "--server-name", "radius.example.org")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    assert f"cannot write {blocked / 'ca'}" in admission("ca", "export", "--out",
+                                                          str(blocked / "ca"), code=1)
     p12 = tmp_path / "t001.p12"
     out = admission("cert", "issue", "t001", "--device", "laptop", "--out", str(p12))
     serial = re.search(r"issued ([0-9a-f]+) to t001 for laptop", out)
@@ -88,6 +96,8 @@ def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:
     assert "to t001 for laptop" in renewed and "one-time password" in renewed
     assert "(no certificates" in admission("cert", "list", "--expiring", "30")
     assert serial.group(1) in admission("cert", "list", "--expiring", "366")
+    # days past any certificate's life are a usage error, not a traceback
+    assert "--expiring" in admission("cert", "list", "--expiring", "99999999999", code=2)
     assert f"revoked {serial.group(1)} (t001/laptop)" in admission("cert", "revoke",
                                                                    serial.group(1))
     crl_file = tmp_path / "ca.crl"

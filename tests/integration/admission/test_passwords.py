@@ -69,7 +69,7 @@ def test_peap_gets_the_nt_hash_only_for_an_active_person_whose_role_allows_it(
     assert found.control == {"NT-Password": "0x" + nt_hash(PASSWORD).hex()}
     assert "NT-Password" in repr(found) and nt_hash(PASSWORD).hex() not in repr(found)
     assert _login(store, box, "s100", eap_type="MSCHAPv2").verdict is Verdict.REJECT
-    assert _login(store, box, "x9", eap_type="MSCHAPv2").reason == "account disabled"
+    assert _login(store, box, "x9", eap_type="MSCHAPv2").reason == "person disabled"
     assert _login(store, box, "nobody", eap_type="MSCHAPv2").verdict is Verdict.NOTFOUND
     # an inner EAP method other than MSCHAPv2 (EAP-MD5 in TTLS) gets nothing
     assert _login(store, box, "t001", eap_type="MD5").verdict is Verdict.REJECT
@@ -78,7 +78,7 @@ def test_peap_gets_the_nt_hash_only_for_an_active_person_whose_role_allows_it(
 def test_pap_is_decided_here(store: Store, box: SecretBox) -> None:
     assert _login(store, box, "s100", PASSWORD).verdict is Verdict.ACCEPT
     assert _login(store, box, "s100", PASSWORD + "x").reason == "wrong password"
-    assert _login(store, box, "x9", PASSWORD).reason == "account disabled"
+    assert _login(store, box, "x9", PASSWORD).reason == "person disabled"
     assert _login(store, box, "nobody", PASSWORD).verdict is Verdict.NOTFOUND
 
 

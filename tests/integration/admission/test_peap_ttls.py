@@ -127,6 +127,8 @@ def test_peap_mschapv2(front: Front) -> None:
     assert front.login("PEAP", "a042", PASSWORDS["a042"])  # a non-ASCII password
     assert not front.login("PEAP", "t001", "Wrong-Horse-1")
     assert not front.login("PEAP", "x9", PASSWORDS["x9"])  # disabled
+    # in the words EAP-TLS's refusal uses: one search finds a disabled person's refusals
+    assert _last_record(front.store) == ("x9", "person disabled")
     assert not front.login("PEAP", "s100", PASSWORDS["s100"])  # role without PEAP
     assert not front.login("PEAP", "nobody", "Whatever-123")  # unknown
     # the real identity only inside the tunnel; the record and the NAS get it
@@ -135,6 +137,8 @@ def test_peap_mschapv2(front: Front) -> None:
     # refused under an anonymous name: recorded under the real one, with the reason
     assert not front.login("PEAP", "s100", PASSWORDS["s100"], anonymous="anonymous@district")
     assert _last_record(front.store) == ("s100", "PEAP is not allowed for role student")
+    # the username typed in capitals is the same person (the import's rule)
+    assert front.login("PEAP", "T001", PASSWORDS["t001"], anonymous="anonymous@district")
 
 
 @pytest.mark.slow
@@ -142,8 +146,10 @@ def test_ttls_pap(front: Front) -> None:
     assert front.login("TTLS", "s100", PASSWORDS["s100"])  # TTLS needs no PEAP role
     assert front.login("TTLS", "t001", PASSWORDS["t001"], anonymous="anonymous@district")
     assert not front.login("TTLS", "s100", "Student-Pass-8")
-    assert not front.login("TTLS", "x9", PASSWORDS["x9"])
+    assert not front.login("TTLS", "x9", PASSWORDS["x9"], anonymous="anonymous@district")
+    assert _last_record(front.store) == ("x9", "person disabled")
     assert not front.login("TTLS", "nobody", "Whatever-123")
     assert _accepted_identities(front.store) == ["s100", "t001"]
     assert not front.login("TTLS", "t001", "Wrong-Horse-1", anonymous="anonymous@district")
     assert _last_record(front.store) == ("t001", "wrong password")
+    assert front.login("TTLS", "A042", PASSWORDS["a042"], anonymous="anonymous@district")

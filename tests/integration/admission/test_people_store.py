@@ -58,3 +58,39 @@ def test_a_login_reads_the_person_s_role_status_and_hashes(store: Store) -> None
                                    "sealed-nt-hash")
     assert found is not None and found.role is Role.TEACHER  # the enum, not its text
     assert "hash" not in repr(found)
+
+
+def test_a_file_without_a_column_leaves_that_field_alone(store: Store) -> None:
+    """A file of only the required columns (or a blank status) updates names and roles:
+    it neither re-enables a person disabled by `people disable` — who would log in again
+    with their network password — nor blanks their department and phone."""
+    with store.session() as session:
+        people.apply(session, rows("t1,王芳,一中,13800000001,teacher\n"
+                                   "t2,李雷,二中,13800000002,teacher\n"))
+        people.disable(session, "t1")
+        session.commit()
+    short, problems = people.read_csv("username,real_name,role\nt1,王芳,staff\n"
+                                      "t3,韩梅梅,student\n", "hr.csv")
+    blank, more = people.read_csv("username,real_name,role,status\nt2,李雷,teacher,\n",
+                                  "hr2.csv")
+    assert problems == more == []
+    with store.session() as session:
+        outcome = people.apply(session, [*short, *blank])
+        session.commit()
+    assert outcome.summary == "1 new, 1 updated, 1 unchanged"
+    with store.session() as session:
+        assert [(p.username, p.department, p.phone, p.role, p.status)
+                for p in people.everyone(session)] == [
+            ("t1", "一中", "13800000001", Role.STAFF, PersonStatus.DISABLED),
+            ("t2", "二中", "13800000002", Role.TEACHER, PersonStatus.ACTIVE),
+            ("t3", "", "", Role.STUDENT, PersonStatus.ACTIVE)]
+
+
+def test_a_login_finds_the_person_typed_in_another_case(store: Store) -> None:
+    with store.session() as session:
+        people.apply(session, rows("t1,王芳,一中,,teacher\nS2,李雷,二班,,student\n"))
+        session.commit()
+    with store.session() as session:
+        found = [(typed, getattr(people.at_login(session, typed), "username", None))
+                 for typed in ("t1", "T1", "S2", "s2", "t2")]
+    assert found == [("t1", "t1"), ("T1", "t1"), ("S2", "S2"), ("s2", "S2"), ("t2", None)]

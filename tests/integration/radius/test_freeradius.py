@@ -190,3 +190,23 @@ def test_config_into_a_directory_it_cannot_write_is_a_refusal(
                                      "CITYNET_RADIUS__REST_TOKEN": "a-token"})
     assert result.exit_code == 1, result.output
     assert f"cannot write {blocked / 'fr'}" in result.output
+
+
+def test_config_listens_where_the_switch_templates_send(backend_config: Config, store: Store,
+                                                        tmp_path: Path) -> None:
+    """The device templates point switches at radius.auth_port/acct_port (FreeRADIUS's
+    ports when it is in front): the generated config listens there unless told."""
+    env = {"CITYNET_DATA_DIR": str(backend_config.data_path),
+           "CITYNET_DATABASE__URL": backend_config.database.url,
+           "CITYNET_RADIUS__REST_TOKEN": "a-token", "CITYNET_RADIUS__AUTH_PORT": "1645",
+           "CITYNET_RADIUS__ACCT_PORT": "1646"}
+    result = CliRunner().invoke(cli, ["freeradius", "config", "--out", str(tmp_path / "a")],
+                                env=env)
+    assert result.exit_code == 0, result.output
+    conf = (tmp_path / "a" / "radiusd.conf").read_text()
+    assert "port = 1645" in conf and "port = 1646" in conf and "port = 1812" not in conf
+    result = CliRunner().invoke(cli, ["freeradius", "config", "--out", str(tmp_path / "b"),
+                                      "--auth-port", "18120", "--acct-port", "18130"], env=env)
+    assert result.exit_code == 0, result.output
+    conf = (tmp_path / "b" / "radiusd.conf").read_text()
+    assert "port = 18120" in conf and "port = 18130" in conf

@@ -88,6 +88,26 @@ def test_odd_names_are_refused(authority: ca.KeyPair, device: str, reason: str) 
         ca.client_certificate(authority, "t001", device, NOW)
 
 
+@pytest.mark.parametrize("host", ["bad name!", "radius_1.example.org", "雷达.example.org",
+                                  "-radius.example.org", "radius..example.org",
+                                  "radius.example.org.", "a" * 64 + ".org"])
+def test_a_server_name_no_supplicant_can_match_is_refused(authority: ca.KeyPair,
+                                                           host: str) -> None:
+    """Supplicants check the server certificate's DNS name (wpa_supplicant's
+    domain_match): a name that cannot be one would leave every device refusing the server,
+    and `ca init` runs once."""
+    with pytest.raises(ca.CertificateNameError, match="server name"):
+        ca.server_certificate(authority, host, NOW)
+
+
+@pytest.mark.parametrize("host", ["radius", "radius.district.example", "RADIUS-1.example.org",
+                                  "xn--fiq228c.example.org"])
+def test_a_host_name_is_the_certificate_s_dns_name(authority: ca.KeyPair, host: str) -> None:
+    cert = ca.server_certificate(authority, host, NOW).cert
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == [host]
+
+
 def test_p12_opens_only_with_its_one_time_password(authority: ca.KeyPair) -> None:
     pair, _serial = ca.client_certificate(authority, "t001", "laptop", NOW)
     password = ca.one_time_password()

@@ -90,3 +90,14 @@ def test_a_bom_is_not_part_of_the_first_column(tmp_path: Path) -> None:
     rows, problems = read_file(path)
     assert problems == []
     assert rows[0].username == "A1"
+
+
+def test_a_nul_hides_no_other_problem() -> None:
+    """Every NUL's line is named, and the rest of the file is still checked: one import
+    run lists everything to fix."""
+    assert problems_of(HEADER + "a,\x00b,,,staff,\n"
+                                "c,d,,,janitor,\n"
+                                "e\x00,f\x00,,,staff,\n") == [
+        "people.csv:2: row: has a NUL character",
+        "people.csv:3: role: one of staff, teacher, student",
+        "people.csv:4: row: has a NUL character"]

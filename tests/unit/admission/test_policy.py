@@ -62,6 +62,7 @@ def test_a_revoked_certificate_is_a_reject_even_where_refusals_get_a_vlan() -> N
 
 @pytest.mark.parametrize(("identity", "agrees"), [
     ("t001", True), ("t001@district.gov.cn", True),  # the holder, bare or with a realm
+    ("T001", True), ("T001@district.gov.cn", True),  # in any case, as usernames are
     ("anonymous@district.gov.cn", True), ("Anonymous", True), ("@district.gov.cn", True),
     ("", True),  # identity privacy: the certificate says who
     ("a042", False), ("a042@district.gov.cn", False), ("t0012", False),  # someone else

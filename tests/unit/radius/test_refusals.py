@@ -26,12 +26,24 @@ from radius.refusals import refusal_reason
     ("eap_tls: (TLS) Alert write:fatal:internal error",
      "eap_tls: (TLS) Alert write:fatal:internal error"),
     ("PEAP is not allowed for role student", "PEAP is not allowed for role student"),
+    ("eap: No mutually acceptable types found",
+     "EAP method not offered (EAP-TLS, PEAP and TTLS are)"),
+    ("eap: EAP-Identity Unknown", "no EAP identity"),
     ("", "rejected by FreeRADIUS"),
 ])
 def test_freeradius_refusals_are_named(failure: str, reason: str) -> None:
     assert refusal_reason(failure) == reason
 
 
+@pytest.mark.parametrize(("eap_type", "reason"), [
+    ("NAK", "the device declined the EAP method (EAP NAK)"),
+    (3, "the device declined the EAP method (EAP NAK)"),
+    ("TLS", "rejected by FreeRADIUS"), (None, "rejected by FreeRADIUS")])
+def test_a_nak_without_a_message_is_named(eap_type: object, reason: str) -> None:
+    assert refusal_reason("", eap_type) == reason
+
+
 def test_every_reason_fits_the_record() -> None:
-    from radius.refusals import CERTIFICATE_ERRORS
-    assert max(len(reason) for reason in CERTIFICATE_ERRORS.values()) <= 64
+    from radius.refusals import CERTIFICATE_ERRORS, DECLINED, EAP_ERRORS
+    reasons = [*CERTIFICATE_ERRORS.values(), *EAP_ERRORS.values(), DECLINED]
+    assert max(len(reason) for reason in reasons) <= 64

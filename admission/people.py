@@ -12,7 +12,7 @@ import io
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -307,17 +307,28 @@ _AT_LOGIN = DriverStatement(select(
 
 def at_login(session: Session | Connection, username: str) -> AtLogin | None:
     """The person a login names, as the login needs them; None if nobody. Usernames are
-    one person whatever their case (the import refuses two that differ only in it): a
-    name typed in another case than stored is found in lower or upper case — indexed
-    reads, made only when the name as typed is nobody's (no scan an unknown name could
-    make every login pay for; a stored mixed-case name must be typed as stored)."""
-    found = _AT_LOGIN.first(session, {"username": username})
-    for other in (username.lower(), username.upper()):
+    one person whatever their case (the import refuses two that differ only in it), and a
+    login may name them with a realm (``t001@district``, an NAI as supplicants are often
+    set up): a name that is nobody's as typed is looked for in the other spellings of
+    :func:`_spellings` — indexed reads, made only on a miss (no scan an unknown name
+    could make every login pay for; a stored mixed-case name must be typed as stored)."""
+    for name in _spellings(username):
+        found = _AT_LOGIN.first(session, {"username": name})
         if found is not None:
-            break
-        if other != username:
-            found = _AT_LOGIN.first(session, {"username": other})
-    return None if found is None else AtLogin(*found)
+            return AtLogin(*found)
+    return None
+
+
+def _spellings(username: str) -> Iterator[str]:
+    """As typed, in lower and in upper case; then the same without the realm (after the
+    last ``@``: a username may hold an ``@`` itself, so the whole name comes first)."""
+    seen: set[str] = set()
+    local = username.rpartition("@")[0]
+    for base in (username, local):
+        for name in (base, base.lower(), base.upper()):
+            if name and name not in seen:
+                seen.add(name)
+                yield name
 
 
 def everyone(session: Session) -> list[Person]:

@@ -137,19 +137,24 @@ def test_peap_mschapv2(front: Front) -> None:
     # refused under an anonymous name: recorded under the real one, with the reason
     assert not front.login("PEAP", "s100", PASSWORDS["s100"], anonymous="anonymous@district")
     assert _last_record(front.store) == ("s100", "PEAP is not allowed for role student")
-    # the username typed in capitals is the same person (the import's rule)
+    # the username typed in capitals is the same person (the import's rule), and so is
+    # the username with a realm (supplicants set up with an NAI inside too)
     assert front.login("PEAP", "T001", PASSWORDS["t001"], anonymous="anonymous@district")
+    assert front.login("PEAP", "t001@district", PASSWORDS["t001"],
+                       anonymous="anonymous@district")
 
 
 @pytest.mark.slow
 def test_ttls_pap(front: Front) -> None:
     assert front.login("TTLS", "s100", PASSWORDS["s100"])  # TTLS needs no PEAP role
     assert front.login("TTLS", "t001", PASSWORDS["t001"], anonymous="anonymous@district")
+    assert front.login("TTLS", "t001@district", PASSWORDS["t001"],
+                       anonymous="anonymous@district")
     assert not front.login("TTLS", "s100", "Student-Pass-8")
     assert not front.login("TTLS", "x9", PASSWORDS["x9"], anonymous="anonymous@district")
     assert _last_record(front.store) == ("x9", "person disabled")
     assert not front.login("TTLS", "nobody", "Whatever-123")
-    assert _accepted_identities(front.store) == ["s100", "t001"]
+    assert _accepted_identities(front.store) == ["s100", "t001", "t001@district"]
     assert not front.login("TTLS", "t001", "Wrong-Horse-1", anonymous="anonymous@district")
     assert _last_record(front.store) == ("t001", "wrong password")
     assert front.login("TTLS", "A042", PASSWORDS["a042"], anonymous="anonymous@district")

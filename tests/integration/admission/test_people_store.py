@@ -92,5 +92,20 @@ def test_a_login_finds_the_person_typed_in_another_case(store: Store) -> None:
         session.commit()
     with store.session() as session:
         found = [(typed, getattr(people.at_login(session, typed), "username", None))
-                 for typed in ("t1", "T1", "S2", "s2", "t2")]
-    assert found == [("t1", "t1"), ("T1", "t1"), ("S2", "S2"), ("s2", "S2"), ("t2", None)]
+                 for typed in ("t1", "T1", "S2", "s2", "t2", "t1@district", "T1@District",
+                               "t2@district", "@district", "t1@")]
+    assert found == [("t1", "t1"), ("T1", "t1"), ("S2", "S2"), ("s2", "S2"), ("t2", None),
+                     # a realm after the name (an NAI): the person without it
+                     ("t1@district", "t1"), ("T1@District", "t1"), ("t2@district", None),
+                     ("@district", None), ("t1@", "t1")]
+
+
+def test_a_username_holding_an_at_sign_is_found_whole_first(store: Store) -> None:
+    with store.session() as session:
+        people.apply(session, rows("wang@school,王芳,一中,,teacher\nwang,王明,二中,,student\n"))
+        session.commit()
+    with store.session() as session:
+        whole = people.at_login(session, "wang@school")
+        realm = people.at_login(session, "wang@district")
+    assert whole is not None and whole.username == "wang@school"
+    assert realm is not None and realm.username == "wang"

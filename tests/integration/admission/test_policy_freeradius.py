@@ -277,15 +277,16 @@ def test_a_tunnelled_login_lands_in_the_inner_person_s_vlan(front: Front,
     # PEAP's from FreeRADIUS's mschap, TTLS's from citynet: the same words
     assert found[-1] == ("t001", "wrong password")
     assert not any(identity == ANONYMOUS for identity, _result in found)
-    # the inner name typed in capitals is the same person: their VLAN, and the NAS and
-    # the record get the username as stored
-    accepted, output = front.tunnelled(method, "T001", PASSWORDS["t001"], ANONYMOUS)
-    assert accepted
-    got = accept_attributes(output)
-    assert got[TUNNEL_GROUP] == [b"20"] and got[USER_NAME] == [b"t001"]
-    with front.store.session() as session:
-        assert [(r.identity, r.result) for r in records.search(session)][-1] == (
-            "t001", "accept")
+    # the inner name typed in capitals, or with a realm, is the same person: their
+    # VLAN, and the NAS and the record get the username as stored
+    for typed in ("T001", "t001@district"):
+        accepted, output = front.tunnelled(method, typed, PASSWORDS["t001"], ANONYMOUS)
+        assert accepted, typed
+        got = accept_attributes(output)
+        assert got[TUNNEL_GROUP] == [b"20"] and got[USER_NAME] == [b"t001"], typed
+        with front.store.session() as session:
+            assert [(r.identity, r.result) for r in records.search(session)][-1] == (
+                "t001", "accept")
 
 
 @pytest.mark.slow

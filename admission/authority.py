@@ -238,6 +238,12 @@ def disabled_elsewhere(session: Session, username: str, reason: str, now: dateti
     return revoke(session, username, now, who, reason)
 
 
+def enabled_elsewhere(session: Session, username: str, reason: str, who: Who = CLI) -> None:
+    """For a person something else has just made active again (an import's row): audited
+    as :func:`enable_person` audits it."""
+    _status_changed(session, username, True, "admission.person.enable", reason, who)
+
+
 def enable_person(session: Session, username: str, reason: str, who: Who = CLI) -> bool:
     """Enable a disabled person again (True), or say they were active (False); their
     revoked certificates stay revoked."""

@@ -105,6 +105,8 @@ def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
             return
         revoked = disabling.disabled_by_import(session, outcome.disabled, f"import {path}",
                                                _now())
+        for username in outcome.enabled:  # as visible in the audit log as a disabling
+            authority.enabled_elsewhere(session, username, f"import {path}")
         audit.record(session, audit.Action("admission.people.import", str(path), "ok",
                                            detail=dict(outcome.created)))
         session.commit()
@@ -113,6 +115,9 @@ def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
     for username in outcome.disabled:
         click.echo(_("%(name)s disabled", name=username))
         _said_ended(disabling.end_all_of(runtime, username, authority.CLI))
+    for username in outcome.enabled:
+        click.echo(_("%(name)s active again (their revoked certificates stay revoked)",
+                     name=username))
     _said_revoked(revoked)
 
 

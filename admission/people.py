@@ -238,6 +238,8 @@ class ImportOutcome:
     created: Counter[str] = field(default_factory=Counter)
     # the people the file disabled (active before): the caller does what a disable does
     disabled: list[str] = field(default_factory=list)
+    # the people the file made active again (disabled before): the caller audits it
+    enabled: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -273,6 +275,9 @@ def apply(session: Session, rows: Iterable[PersonRow]) -> ImportOutcome:
             if person.status is PersonStatus.ACTIVE and values.get("status") is \
                     PersonStatus.DISABLED:
                 outcome.disabled.append(person.username)
+            if person.status is PersonStatus.DISABLED and values.get("status") is \
+                    PersonStatus.ACTIVE:
+                outcome.enabled.append(person.username)
             for name, value in values.items():
                 setattr(person, name, value)
             outcome.created["updated"] += 1

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from citynet import audit
 from citynet.cli import cli
 from citynet.config import Config
 from citynet.db import Store
@@ -48,7 +49,8 @@ def test_a_bad_file_imports_nothing_and_names_every_problem(admission: Admission
     assert "(no people" in admission("people", "list")
 
 
-def test_people_import_dry_run_list_disable(admission: Admission, tmp_path: Path) -> None:
+def test_people_import_dry_run_list_disable(admission: Admission, store: Store,
+                                            tmp_path: Path) -> None:
     hr = tmp_path / "hr.csv"
     hr.write_text(GOOD, encoding="utf-8")
     assert "an import would do: 2 new" in admission("people", "import", str(hr), "--dry-run")
@@ -61,6 +63,15 @@ def test_people_import_dry_run_list_disable(admission: Admission, tmp_path: Path
     assert "t001 disabled" in out and "revoked" not in out  # no certificates yet
     assert "was disabled already" in admission("people", "disable", "t001")
     assert "no person 'zz'" in admission("people", "disable", "zz", code=1)
+    # a file that says active again re-enables them: said, and audited like a disabling
+    hr.write_text(GOOD.replace("teacher\n", "teacher,active\n").replace(
+        "phone,role\n", "phone,role,status\n").replace("staff\n", "staff,active\n"),
+        encoding="utf-8")
+    out = admission("people", "import", str(hr))
+    assert "t001 active again" in out and "a042 active again" not in out
+    with store.session() as session:
+        audited = [(e.action, e.target) for e in audit.recent(session, "admission.person")]
+    assert ("admission.person.enable", "t001") in audited
 
 
 def test_issue_revoke_and_crl(admission: Admission, tmp_path: Path) -> None:

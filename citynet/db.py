@@ -44,6 +44,7 @@ from citynet import metrics, migrate
 from citynet.catalogs import gettext as _
 from citynet.config import Config, shown_url, store_url
 from citynet.errors import StoreError
+from citynet.logs import store_works
 
 log = logging.getLogger(__name__)
 
@@ -530,6 +531,7 @@ class Store:
         """A unit of work: commits when the block ends, rolls back if it raises."""
         with self._sessions.begin() as session:
             yield session
+        store_works(log)  # committed: failures held back by the log throttle are told
 
     def new_session(self) -> Session:
         """A session for the caller to begin, commit and close itself, and to use again

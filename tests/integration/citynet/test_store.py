@@ -444,3 +444,30 @@ def test_on_postgresql_exclusive_holds_the_names_advisory_lock_to_the_end(
             assert other_can_take()
     finally:
         store.close()
+
+
+def test_a_unit_of_work_committed_tells_the_failures_held_back(
+        sqlite_store: Store, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The web and the NAS registry write through :meth:`Store.session`: a commit there,
+    once the cause's minute is up, tells what an outage shorter than a minute cost; a
+    unit of work that failed tells nothing."""
+    from citynet import logs
+
+    clock = [0.0]
+    monkeypatch.setattr(logs, "STORE_FAILURES", logs.Throttle(60, lambda: clock[0]))
+    log = logging.getLogger("citynet.test")
+    refused = OperationalError("SELECT 1", None, Exception("connection refused"))
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            logs.store_failed(log, "web GET /portal/ not served", refused)
+        clock[0] += 61
+        with pytest.raises(RuntimeError), sqlite_store.session():
+            raise RuntimeError("rolled back")
+        assert len(caplog.records) == 1
+        with sqlite_store.session() as session:
+            set_meta(session, "probe", "1")
+    told = caplog.records[-1]
+    assert (told.name, told.levelname) == ("citynet.db", "WARNING")
+    assert told.getMessage().startswith("the store works again; it had failed: Exception: "
+                                        "connection refused (4× since its last line")

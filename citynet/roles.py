@@ -35,6 +35,7 @@ from typing import Literal
 import click
 from flask import Flask
 
+from citynet import metrics
 from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.config import Config
@@ -231,6 +232,19 @@ def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
         die_with_parent(parent)
     chosen = checked(asked, runtime.config, child=parent is not None, listener=listener)
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
+    forked = chosen.listeners_apart or chosen.collectors or chosen.web == "gunicorn"
+    # the node's processes count into one place, or this one's /metrics misses theirs
+    unshare = (metrics.share_with_children(runtime.config.data_path) if parent is None
+               and forked else None)
+    try:
+        _run(runtime, chosen, parts, box, listener)
+    finally:
+        if unshare is not None:
+            unshare()
+
+
+def _run(runtime: Runtime, chosen: Plan, parts: Parts, box: SecretBox | None,
+         listener: int | None) -> None:
     services: list[Service] = []
     if chosen.listeners_apart:
         services += [ChildProcess(f"radius-{n}", listener_argv(runtime.config_path, n),

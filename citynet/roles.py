@@ -40,6 +40,7 @@ from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.crypto import SecretBox
+from citynet.db import warn_about_unanswered_hosts
 from citynet.errors import ConfigError
 from citynet.process import (
     ChildProcess,
@@ -232,6 +233,8 @@ def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
         die_with_parent(parent)
     chosen = checked(asked, runtime.config, child=parent is not None, listener=listener)
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
+    if parent is None:  # a serve's children are its own start-up's: warned once
+        warn_about_unanswered_hosts(runtime.config.database_url)
     forked = chosen.listeners_apart or chosen.collectors or chosen.web == "gunicorn"
     # the node's processes count into one place, or this one's /metrics misses theirs
     unshare = (metrics.share_with_children(runtime.config.data_path) if parent is None

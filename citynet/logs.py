@@ -36,6 +36,17 @@ def configure(level: str = "INFO", form: str = "text") -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+def announce(line: str) -> None:
+    """One of ``citynet serve``'s own lines on standard output (what it runs, where; that
+    it stopped): as it is, or — with ``logging.format = "json"`` — as a JSON object like
+    the log's, so a collector that parses the journal's lines as JSON meets no other."""
+    if any(isinstance(handler.formatter, JsonLines)
+           for handler in logging.getLogger().handlers):
+        line = JsonLines().format(logging.LogRecord("citynet.serve", logging.INFO, __file__,
+                                                    0, line, None, None))
+    print(line, flush=True)
+
+
 class Throttle:
     """Whether a problem is due to be logged again: at most once per ``every`` seconds per
     key, so a flood does not flood the log. :meth:`due` counts every occurrence and, when

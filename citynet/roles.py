@@ -42,6 +42,7 @@ from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import warn_about_unanswered_hosts
 from citynet.errors import ConfigError
+from citynet.logs import announce
 from citynet.process import (
     ChildProcess,
     citynet_argv,
@@ -273,7 +274,7 @@ def _gunicorn(runtime: Runtime, parts: Parts) -> None:
     web, path = runtime.config.web, runtime.config_path
     # the workers are forked from here: nothing of this process's store may go with them
     runtime.close()
-    click.echo(_("citynet web app on %(url)s (gunicorn, %(workers)s workers of %(threads)s "
+    announce(_("citynet web app on %(url)s (gunicorn, %(workers)s workers of %(threads)s "
                  "threads; Ctrl-C stops)", url=f"http://{web.bind}:{web.port}/",
                  workers=web.workers, threads=web.threads))
     serve_workers(lambda: parts.web_app(Runtime(path)), web)
@@ -285,19 +286,19 @@ def _with_services(services: list[Service], foreground: Callable[[], None]) -> N
         for service in services:
             service.start()
             started.append(service)
-            click.echo(service.describe())
+            announce(service.describe())
         foreground()
     finally:
         for service in reversed(started):
             service.stop()
-        click.echo(_("citynet stopped"))
+        announce(_("citynet stopped"))
 
 
 def _until_stopped() -> None:
     """Wait for Ctrl-C or SIGTERM (the services work on their own threads or processes)."""
     previous = stop_on_sigterm()
     settle()
-    click.echo(_("citynet roles running (Ctrl-C stops)"))
+    announce(_("citynet roles running (Ctrl-C stops)"))
     try:
         while True:
             signal.pause()

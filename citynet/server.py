@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-import click
 from flask import Flask
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
@@ -19,7 +18,7 @@ from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.config import WebConfig
 from citynet.errors import CitynetError
-from citynet.logs import Throttle
+from citynet.logs import Throttle, announce
 from citynet.process import settle, stop_on_sigterm
 
 log = logging.getLogger(__name__)
@@ -51,17 +50,17 @@ def serve_forever(app: Flask, web: WebConfig, banner: list[str],
         for service in services or []:
             service.start()
             started.append(service)
-            click.echo(service.describe())
-        click.echo(_("citynet web app on %(url)s (Ctrl-C stops)",
+            announce(service.describe())
+        announce(_("citynet web app on %(url)s (Ctrl-C stops)",
                      url=f"http://{web.bind}:{web.port}/"))
         for line in banner:
-            click.echo(line)
+            announce(line)
         settle()
         _run(server)
     finally:
         for service in reversed(started):
             service.stop()
-        click.echo(_("citynet stopped"))
+        announce(_("citynet stopped"))
 
 
 class QueueDepth:

@@ -182,3 +182,24 @@ def test_json_logs_are_one_object_a_line(capsys: pytest.CaptureFixture[str]) -> 
     assert first["time"].endswith("+00:00")
     assert second["level"] == "ERROR" and "ValueError: boom" in second["traceback"]
 
+
+def test_with_json_logs_the_serves_own_lines_are_json_too(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`citynet serve`'s lines on standard output (what runs where, that it stopped) go to
+    the journal beside the log: with logging.format = "json" they are JSON objects too."""
+    import json
+
+    from citynet.logs import announce, configure
+
+    configure("INFO", "json")
+    try:
+        announce("citynet web app on http://127.0.0.1:8080/ (Ctrl-C stops)")
+    finally:
+        configure("INFO")
+    announce("citynet stopped")
+    json_line, text_line = capsys.readouterr().out.splitlines()
+    said = json.loads(json_line)
+    assert {k: said[k] for k in ("level", "logger", "message")} == {
+        "level": "INFO", "logger": "citynet.serve",
+        "message": "citynet web app on http://127.0.0.1:8080/ (Ctrl-C stops)"}
+    assert text_line == "citynet stopped"

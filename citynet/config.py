@@ -53,7 +53,7 @@ class Section(BaseModel):
 POSTGRES_PORT = 5432
 
 
-def _host_and_port(entry: str) -> tuple[str, int]:
+def host_and_port(entry: str) -> tuple[str, int]:
     """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` (one entry of a libpq host list)."""
     host, port = entry, ""
     if entry.startswith("["):
@@ -91,7 +91,7 @@ def store_url(raw: str) -> URL:
     if {"host", "port"} & {key for key, _value in parse_qsl(parts.query)}:
         raise ValueError(_("hosts are listed either in the URL (h1:5432,h2:5432) or as "
                            "?host=, not both"))
-    pairs = [_host_and_port(entry) for entry in hosts.split(",")]
+    pairs = [host_and_port(entry) for entry in hosts.split(",")]
     user, has_password, password = userinfo.partition(":")
     url = make_url(f"{parts.scheme}:///{parts.path.lstrip('/')}"
                    + (f"?{parts.query}" if parts.query else ""))

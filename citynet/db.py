@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -42,8 +44,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from citynet import metrics, migrate
 from citynet.catalogs import gettext as _
-from citynet.config import Config, shown_url, store_url
+from citynet.config import POSTGRES_PORT, Config, host_and_port, shown_url, store_url
 from citynet.errors import StoreError
+from citynet.logs import store_works
 
 log = logging.getLogger(__name__)
 
@@ -446,6 +449,52 @@ def sqlalchemy_url(raw: str) -> URL:
     return url
 
 
+def listed_hosts(url: URL) -> list[tuple[str, int]]:
+    """The hosts and ports of a PostgreSQL URL that lists several (libpq's ``h1,h2`` as
+    :func:`citynet.config.store_url` leaves it, or SQLAlchemy's ``?host=h1:p&host=h2:p``),
+    without Unix-socket directories; [] for one host."""
+    hosts = url.query.get("host")
+    if not hosts:
+        return []
+    if isinstance(hosts, str):
+        names, ports = hosts.split(","), str(url.query.get("port") or "").split(",")
+        if len(ports) == 1:  # libpq: one port is every host's
+            ports = ports * len(names)
+        pairs = [(name, int(port) if port else POSTGRES_PORT)
+                 for name, port in zip(names, ports, strict=False)]
+    else:
+        pairs = [host_and_port(entry) for entry in hosts]
+    pairs = [(host, port) for host, port in pairs if host and not host.startswith("/")]
+    return pairs if len(pairs) > 1 else []
+
+
+def unanswered_hosts(url: URL, timeout: float = 3.0) -> list[tuple[str, str]]:
+    """The hosts of a multi-host URL (:func:`listed_hosts`) that take no TCP connection
+    within ``timeout`` seconds — ``host:port`` and why — tried at once, not one by one."""
+    pairs = listed_hosts(url)
+
+    def silent(pair: tuple[str, int]) -> tuple[str, str] | None:
+        host, port = pair
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            socket.create_connection(pair, timeout=timeout).close()
+        except OSError as exc:
+            return shown, exc.strerror or str(exc) or type(exc).__name__
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(len(pairs), 1)) as pool:
+        return [found for found in pool.map(silent, pairs) if found is not None]
+
+
+def warn_about_unanswered_hosts(raw_url: str) -> None:
+    """At start-up: a host of the database URL's list that does not answer now is one
+    citynet cannot fail over to — a typo, or a node down — told before a failover needs
+    it (citynet starts anyway: libpq takes the hosts that answer)."""
+    for host, reason in unanswered_hosts(sqlalchemy_url(raw_url)):
+        log.warning("config: database.url: host %s does not answer (%s): citynet goes on "
+                    "with the other hosts, but cannot fail over to this one", host, reason)
+
+
 # connections a process may hold at once besides its web threads' (RADIUS policy
 # workers, the record writer, collectors); each web thread may hold one more
 POOL_BESIDE_WEB = 16
@@ -530,6 +579,7 @@ class Store:
         """A unit of work: commits when the block ends, rolls back if it raises."""
         with self._sessions.begin() as session:
             yield session
+        store_works(log)  # committed: failures held back by the log throttle are told
 
     def new_session(self) -> Session:
         """A session for the caller to begin, commit and close itself, and to use again

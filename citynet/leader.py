@@ -167,6 +167,7 @@ class Leadership:
     def start(self) -> Leadership:
         if self._store.is_sqlite:
             self._claim_sqlite_file()
+            metrics.LEADER.set(1)  # /metrics: the one node leads, as the election would say
         elif self._thread is None:
             self._thread = threading.Thread(target=self._campaign, daemon=True,
                                             name=f"leader-{self.name}")
@@ -181,6 +182,8 @@ class Leadership:
         if self._sqlite_claim is not None:
             self._sqlite_claim.close()  # the kernel drops the flock with the file
             self._sqlite_claim = None
+        if self._store.is_sqlite:
+            metrics.LEADER.set(0)
         self._drop("stopped")
 
     def _claim_sqlite_file(self) -> None:

@@ -5,6 +5,7 @@ line a minute."""
 import json
 import logging
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +36,17 @@ def configure(level: str = "INFO", form: str = "text") -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+def announce(line: str) -> None:
+    """One of ``citynet serve``'s own lines on standard output (what it runs, where; that
+    it stopped): as it is, or — with ``logging.format = "json"`` — as a JSON object like
+    the log's, so a collector that parses the journal's lines as JSON meets no other."""
+    if any(isinstance(handler.formatter, JsonLines)
+           for handler in logging.getLogger().handlers):
+        line = JsonLines().format(logging.LogRecord("citynet.serve", logging.INFO, __file__,
+                                                    0, line, None, None))
+    print(line, flush=True)
+
+
 class Throttle:
     """Whether a problem is due to be logged again: at most once per ``every`` seconds per
     key, so a flood does not flood the log. :meth:`due` counts every occurrence and, when
@@ -50,27 +62,48 @@ class Throttle:
         self._seen: dict[object, float] = {}  # when it last occurred
         self._count: dict[object, int] = {}
         self._kinds: dict[object, Counter[str]] = {}
+        self._held: set[object] = set()  # the keys owing a count (occurrences held back)
+        self._lock = threading.Lock()
         self._pruned = clock()
 
     def due(self, key: object, kind: str = "") -> int:
         """0 if ``key`` was logged less than ``every`` seconds ago; else the occurrences
         since its last line, this one included (≥ 1: true)."""
-        now = self.clock()
-        self._prune(now)
-        self._seen[key] = now
-        self._count[key] = count = self._count.get(key, 0) + 1
-        if kind:
-            self._kinds.setdefault(key, Counter())[kind] += 1
-        last = self._last.get(key)
-        if last is not None and now - last < self.every:
-            return 0
-        self._last[key], self._count[key] = now, 0
-        return count
+        with self._lock:
+            now = self.clock()
+            self._prune(now)
+            self._seen[key] = now
+            self._count[key] = count = self._count.get(key, 0) + 1
+            if kind:
+                self._kinds.setdefault(key, Counter())[kind] += 1
+            last = self._last.get(key)
+            if last is not None and now - last < self.every:
+                self._held.add(key)
+                return 0
+            self._last[key], self._count[key] = now, 0
+            self._held.discard(key)
+            return count
+
+    def overdue(self) -> list[tuple[object, int, list[tuple[str, int]]]]:
+        """The keys owing a count whose last line is ``every`` seconds old or more, each
+        with that count and its :meth:`tally`; counted as told, as :meth:`due` would. For
+        when the problem is over: :meth:`due` tells a held-back count only at the key's
+        next occurrence, which may never come (an outage shorter than ``every``)."""
+        if not self._held:  # the common case, on every success: no lock, no clock
+            return []
+        with self._lock:
+            now, told = self.clock(), []
+            for key in [k for k in self._held if now - self._last[k] >= self.every]:
+                count, self._count[key], self._last[key] = self._count[key], 0, now
+                self._held.discard(key)
+                told.append((key, count, self._kinds.pop(key, Counter()).most_common()))
+            return told
 
     def tally(self, key: object) -> list[tuple[str, int]]:
         """The kinds of ``key``'s occurrences since its last line, most frequent first;
         forgotten once read (call it when :meth:`due` said a line is due)."""
-        return self._kinds.pop(key, Counter()).most_common()
+        with self._lock:
+            return self._kinds.pop(key, Counter()).most_common()
 
     @property
     def remembered(self) -> int:
@@ -117,3 +150,15 @@ def store_failed(logger: logging.Logger, what: str, exc: object,
         failed = ", ".join(f"{kind} {n}×" for kind, n in throttle.tally(("store", cause)))
         logger.error("the store failed: %s (%d× since its last line: %s; one line a "
                      "minute per cause)", cause, count, failed)
+
+
+def store_works(logger: logging.Logger, throttle: Throttle | None = None) -> None:
+    """After the store took a write: the failures :func:`store_failed` held back are
+    told, once their cause's minute is up — else an outage shorter than a minute leaves
+    only its first failure in the log, and the count of what it cost is never told.
+    Costs nothing while nothing is owed (every RADIUS round calls it)."""
+    for key, count, tally in (throttle or STORE_FAILURES).overdue():
+        cause = key[1] if isinstance(key, tuple) else key  # store_failed's ("store", cause)
+        failed = ", ".join(f"{kind} {n}×" for kind, n in tally)
+        logger.warning("the store works again; it had failed: %s (%d× since its last "
+                       "line: %s; one line a minute per cause)", cause, count, failed)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterable, Sequence
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from flask import Flask, Response, abort, request
@@ -27,7 +28,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -60,14 +65,101 @@ def gauge(name: str, documentation: str, labels: Sequence[str] = ()) -> Gauge:
 
 
 def exposition() -> bytes:
-    """The text format of every metric: this process's, or the node's (multiprocess)."""
+    """The text format of every metric: this process's, or the node's (multiprocess) —
+    with this process's own beside them when it counts in memory (:func:`share_with_children`)."""
     directory = os.environ.get(MULTIPROCESS_DIR)
     if directory:
         _forget_the_dead(Path(directory))
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
+        if not _counting_in_memory():
+            return generate_latest(registry)
+        merged = CollectorRegistry(auto_describe=False)
+        merged.register(_Merged([REGISTRY, registry]))
+        return generate_latest(merged)
     return generate_latest(REGISTRY)
+
+
+def share_with_children(data_dir: Path) -> Callable[[], None] | None:
+    """For a ``citynet serve`` started without ``PROMETHEUS_MULTIPROC_DIR``, before it
+    starts its child processes (the collectors, RADIUS listeners, gunicorn's workers): a
+    private directory they count into (they inherit the variable) and that
+    :func:`exposition` reads beside this process's own numbers — else the collectors'
+    leader state and the other listeners' counts never reach its ``/metrics``. It is
+    ``data_dir/metrics/serve-PID``; those of serves that died without removing theirs
+    (``kill -9``) are removed here. Returns what removes the directory again (None: the
+    variable was set, nothing to do)."""
+    if os.environ.get(MULTIPROCESS_DIR) is not None:
+        return None
+    owner = os.getpid()
+    parent = data_dir / "metrics"
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob("serve-*"):
+        pid = stale.name.removeprefix("serve-")
+        if pid.isdigit() and (int(pid) == owner or not _alive(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
+    directory = parent / f"serve-{owner}"
+    directory.mkdir()
+    os.environ[MULTIPROCESS_DIR] = str(directory)
+
+    def remove() -> None:
+        if os.getpid() != owner:  # a forked gunicorn worker leaving: the node goes on
+            return
+        if os.environ.get(MULTIPROCESS_DIR) == str(directory):
+            del os.environ[MULTIPROCESS_DIR]
+        shutil.rmtree(directory, ignore_errors=True)
+
+    return remove
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
+
+
+def _counting_in_memory() -> bool:
+    """Whether this process's metrics live in its memory: prometheus_client chose so when
+    it was imported without ``PROMETHEUS_MULTIPROC_DIR`` (the variable set later, for
+    the children, does not move them to files)."""
+    return values.ValueClass is values.MutexValue
+
+
+class _Merged(Collector):
+    """The families of several registries as one: a sample both have is summed (a
+    gauge's: the largest, as ``livemax``; a ``_created`` time: the earliest)."""
+
+    def __init__(self, registries: Sequence[CollectorRegistry]) -> None:
+        self.registries = registries
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        samples: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], Sample]] = {}
+        for registry in self.registries:
+            for family in registry.collect():
+                kept = families.setdefault(family.name, Metric(
+                    family.name, family.documentation, family.type, family.unit))
+                seen = samples.setdefault(family.name, {})
+                for sample in family.samples:
+                    key = (sample.name, tuple(sorted(sample.labels.items())))
+                    before = seen.get(key)
+                    seen[key] = sample if before is None else sample._replace(
+                        value=_combined(kept.type, sample.name, before.value, sample.value))
+        for name, family in families.items():
+            family.samples = list(samples[name].values())
+            yield family
+
+
+def _combined(kind: str, sample: str, one: float, other: float) -> float:
+    if sample.endswith("_created"):
+        return min(one, other)
+    if kind == "gauge":
+        return max(one, other)
+    return one + other
 
 
 def _forget_the_dead(directory: Path) -> None:
@@ -75,12 +167,8 @@ def _forget_the_dead(directory: Path) -> None:
     leader); prometheus_client leaves that to whoever knows a process died."""
     for path in directory.glob("gauge_live*_*.db"):
         pid = int(path.stem.rsplit("_", 1)[1])
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
-        except PermissionError:
-            continue  # alive, another user's
 
 
 def may_scrape(address: str | None, allow: Sequence[str]) -> bool:

@@ -35,11 +35,14 @@ from typing import Literal
 import click
 from flask import Flask
 
+from citynet import metrics
 from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.crypto import SecretBox
+from citynet.db import warn_about_unanswered_hosts
 from citynet.errors import ConfigError
+from citynet.logs import announce
 from citynet.process import (
     ChildProcess,
     citynet_argv,
@@ -231,6 +234,21 @@ def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
         die_with_parent(parent)
     chosen = checked(asked, runtime.config, child=parent is not None, listener=listener)
     box = runtime.box()  # a missing or wrong secrets key stops start-up here
+    if parent is None:  # a serve's children are its own start-up's: warned once
+        warn_about_unanswered_hosts(runtime.config.database_url)
+    forked = chosen.listeners_apart or chosen.collectors or chosen.web == "gunicorn"
+    # the node's processes count into one place, or this one's /metrics misses theirs
+    unshare = (metrics.share_with_children(runtime.config.data_path) if parent is None
+               and forked else None)
+    try:
+        _run(runtime, chosen, parts, box, listener)
+    finally:
+        if unshare is not None:
+            unshare()
+
+
+def _run(runtime: Runtime, chosen: Plan, parts: Parts, box: SecretBox | None,
+         listener: int | None) -> None:
     services: list[Service] = []
     if chosen.listeners_apart:
         services += [ChildProcess(f"radius-{n}", listener_argv(runtime.config_path, n),
@@ -256,7 +274,7 @@ def _gunicorn(runtime: Runtime, parts: Parts) -> None:
     web, path = runtime.config.web, runtime.config_path
     # the workers are forked from here: nothing of this process's store may go with them
     runtime.close()
-    click.echo(_("citynet web app on %(url)s (gunicorn, %(workers)s workers of %(threads)s "
+    announce(_("citynet web app on %(url)s (gunicorn, %(workers)s workers of %(threads)s "
                  "threads; Ctrl-C stops)", url=f"http://{web.bind}:{web.port}/",
                  workers=web.workers, threads=web.threads))
     serve_workers(lambda: parts.web_app(Runtime(path)), web)
@@ -268,19 +286,19 @@ def _with_services(services: list[Service], foreground: Callable[[], None]) -> N
         for service in services:
             service.start()
             started.append(service)
-            click.echo(service.describe())
+            announce(service.describe())
         foreground()
     finally:
         for service in reversed(started):
             service.stop()
-        click.echo(_("citynet stopped"))
+        announce(_("citynet stopped"))
 
 
 def _until_stopped() -> None:
     """Wait for Ctrl-C or SIGTERM (the services work on their own threads or processes)."""
     previous = stop_on_sigterm()
     settle()
-    click.echo(_("citynet roles running (Ctrl-C stops)"))
+    announce(_("citynet roles running (Ctrl-C stops)"))
     try:
         while True:
             signal.pause()

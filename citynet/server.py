@@ -10,14 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-import click
 from flask import Flask
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.config import WebConfig
-from citynet.logs import Throttle
+from citynet.errors import CitynetError
+from citynet.logs import Throttle, announce
 from citynet.process import settle, stop_on_sigterm
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,13 @@ class Service(Protocol):
 def serve_forever(app: Flask, web: WebConfig, banner: list[str],
                   services: list[Service] | None = None) -> None:
     """Start the services, serve the web app until Ctrl-C or SIGTERM, stop everything."""
-    server = create_server(app, host=web.bind, port=web.port, threads=web.threads,
-                           ident="citynet")
+    try:
+        server = create_server(app, host=web.bind, port=web.port, threads=web.threads,
+                               ident="citynet")
+    except OSError as exc:  # the port is another's: one line naming the keys
+        raise CitynetError(N_("the web app cannot listen on %(bind)s port %(port)s (web.bind, "
+                              "web.port): %(reason)s"), bind=web.bind, port=web.port,
+                           reason=exc.strerror or exc) from None
     # waitress calls only its warning()
     server.task_dispatcher.queue_logger = QueueDepth(  # type: ignore[assignment]
         logging.getLogger("waitress.queue"))
@@ -44,17 +50,17 @@ def serve_forever(app: Flask, web: WebConfig, banner: list[str],
         for service in services or []:
             service.start()
             started.append(service)
-            click.echo(service.describe())
-        click.echo(_("citynet web app on %(url)s (Ctrl-C stops)",
+            announce(service.describe())
+        announce(_("citynet web app on %(url)s (Ctrl-C stops)",
                      url=f"http://{web.bind}:{web.port}/"))
         for line in banner:
-            click.echo(line)
+            announce(line)
         settle()
         _run(server)
     finally:
         for service in reversed(started):
             service.stop()
-        click.echo(_("citynet stopped"))
+        announce(_("citynet stopped"))
 
 
 class QueueDepth:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet.db import ColumnStatement, DriverStatement, Store, kept_lengths, lend, table
-from citynet.logs import store_failed
+from citynet.logs import store_failed, store_works
 from radius import guesses, records, retries
 from radius.decisions import (
     Decision,
@@ -521,6 +521,7 @@ class RecordWriter:
         self.retries += retried
         self.stored += sum(1 for outcome in outcomes if outcome is True)
         _resolve(batch, outcomes)
+        store_works(log)  # committed: failures held back by the log throttle are told
         if self.after_commit is not None:
             fresh = [job for (job, _done), new in zip(batch, outcomes, strict=True)
                      if new is True and isinstance(job, AccountingEvent)]

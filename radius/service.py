@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from citynet.catalogs import N_
 from citynet.catalogs import gettext as _
 from citynet.config import Config
 from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.domains import registered
+from citynet.errors import CitynetError
 from citynet.gates import LoginGate
 from citynet.logs import store_failed
 from citynet.runtime import Runtime
@@ -163,8 +165,10 @@ class RadiusService:
             ports = listen(self.server, config.bind, config.auth_port,
                            config.acct_port) if self.udp else []
         except OSError as exc:
-            raise OSError(f"RADIUS cannot listen on {config.bind} ports {config.auth_port}/"
-                          f"{config.acct_port}: {exc.strerror}") from None
+            raise CitynetError(N_("RADIUS cannot listen on %(bind)s ports %(auth)s/%(acct)s "
+                                  "(radius.bind, radius.auth_port, radius.acct_port): "
+                                  "%(reason)s"), bind=config.bind, auth=config.auth_port,
+                               acct=config.acct_port, reason=exc.strerror or exc) from None
         if ports:  # port 0 in config means "any free port" (tests): the real ones
             self.ports = (ports[0].number, ports[1].number)
         if self.api is not None:
@@ -173,14 +177,16 @@ class RadiusService:
             except OSError as exc:
                 for port in ports:
                     port.close()
-                raise OSError(f"the rlm_rest API cannot listen on {config.rest_bind} port "
-                              f"{config.rest_port}: {exc.strerror}") from None
+                raise CitynetError(N_("the rlm_rest API cannot listen on %(bind)s port "
+                                      "%(port)s (radius.rest_bind, radius.rest_port): "
+                                      "%(reason)s"), bind=config.rest_bind,
+                                   port=config.rest_port, reason=exc.strerror or exc) from None
         return ports
 
     async def _main(self) -> None:
         try:
             ports = await self._open()
-        except OSError as exc:
+        except (CitynetError, OSError) as exc:  # a port in use: start() raises it
             self._error = exc
             return
         finally:

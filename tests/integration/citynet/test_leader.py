@@ -139,7 +139,9 @@ def test_sqlite_is_always_the_leader(sqlite_store: Store) -> None:
     with sqlite_store.session() as session:
         assert [r.finished_at is not None for r in session.scalars(
             select(SingletonRound).where(SingletonRound.work == "coverage"))] == [True]
+    assert metrics.LEADER._value.get() == 1  # /metrics says what the standing says
     two.stop()
+    assert metrics.LEADER._value.get() == 0
 
 
 def test_a_second_leader_on_one_sqlite_file_is_warned_of(

@@ -5,6 +5,7 @@ kill -9 of one of its workers, roles together, and bad config."""
 from __future__ import annotations
 
 import ast
+import gc
 import http.cookiejar
 import os
 import re
@@ -15,6 +16,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -441,6 +443,42 @@ def test_bad_roles_config_stops_start_up_naming_the_key(tmp_path: Path, args: li
     assert says in result.output
     assert "Traceback" not in result.output
 
+
+
+@pytest.mark.parametrize("role", ["web", "radius", "rlm_rest"])
+def test_a_port_in_use_stops_start_up_in_one_line_naming_the_keys(
+        tmp_path: Path, sqlite_store: Store, role: str) -> None:
+    """Another program on the port (an old serve, FreeRADIUS): one line that says which
+    address and which keys, exit 1 — not a traceback."""
+    kind = socket.SOCK_DGRAM if role == "radius" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            taken.listen()
+        port = taken.getsockname()[1]
+        acct = free_port(socket.SOCK_DGRAM)
+        env = {"CITYNET_DATA_DIR": str(tmp_path / "var"), "CITYNET_WEB__BIND": "127.0.0.1",
+               "CITYNET_RADIUS__BIND": "127.0.0.1", "CITYNET_RADIUS__REST_BIND": "127.0.0.1"}
+        env |= {"web": {"CITYNET_WEB__PORT": str(port)},
+                "radius": {"CITYNET_RADIUS__AUTH_PORT": str(port),
+                           "CITYNET_RADIUS__ACCT_PORT": str(acct)},
+                "rlm_rest": {"CITYNET_RADIUS__ENABLED": "false",
+                             "CITYNET_RADIUS__REST_TOKEN": "t" * 32,
+                             "CITYNET_RADIUS__REST_PORT": str(port)}}[role]
+        result = CliRunner().invoke(cli, ["serve", "--role", role.replace("rlm_rest", "radius")],
+                                    env=env)
+    with warnings.catch_warnings():  # waitress leaves the socket it could not bind open
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+    says = {"web": f"Error: the web app cannot listen on 127.0.0.1 port {port} (web.bind, "
+                   "web.port): ",
+            "radius": f"Error: RADIUS cannot listen on 127.0.0.1 ports {port}/{acct} "
+                      "(radius.bind, radius.auth_port, radius.acct_port): ",
+            "rlm_rest": f"Error: the rlm_rest API cannot listen on 127.0.0.1 port {port} "
+                        "(radius.rest_bind, radius.rest_port): "}[role]
+    assert result.exit_code == 1, result.output
+    assert says in result.output
+    assert "Traceback" not in result.output
 
 @pytest.mark.slow
 def test_ac_notices_are_taken_by_one_of_two_listener_processes(

@@ -444,3 +444,62 @@ def test_on_postgresql_exclusive_holds_the_names_advisory_lock_to_the_end(
             assert other_can_take()
     finally:
         store.close()
+
+
+def test_a_unit_of_work_committed_tells_the_failures_held_back(
+        sqlite_store: Store, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The web and the NAS registry write through :meth:`Store.session`: a commit there,
+    once the cause's minute is up, tells what an outage shorter than a minute cost; a
+    unit of work that failed tells nothing."""
+    from citynet import logs
+
+    clock = [0.0]
+    monkeypatch.setattr(logs, "STORE_FAILURES", logs.Throttle(60, lambda: clock[0]))
+    log = logging.getLogger("citynet.test")
+    refused = OperationalError("SELECT 1", None, Exception("connection refused"))
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            logs.store_failed(log, "web GET /portal/ not served", refused)
+        clock[0] += 61
+        with pytest.raises(RuntimeError), sqlite_store.session():
+            raise RuntimeError("rolled back")
+        assert len(caplog.records) == 1
+        with sqlite_store.session() as session:
+            set_meta(session, "probe", "1")
+    told = caplog.records[-1]
+    assert (told.name, told.levelname) == ("citynet.db", "WARNING")
+    assert told.getMessage().startswith("the store works again; it had failed: Exception: "
+                                        "connection refused (4× since its last line")
+
+
+@pytest.mark.parametrize(("url", "hosts"), [
+    ("postgresql://citynet@db1:5433,[fd00::11]/citynet", [("db1", 5433), ("fd00::11", 5432)]),
+    ("postgresql://citynet@db1,db2:6432/citynet", [("db1", 5432), ("db2", 6432)]),
+    ("postgresql+psycopg://citynet@/citynet?host=db1:5432&host=db2:6432",
+     [("db1", 5432), ("db2", 6432)]),
+    ("postgresql://citynet@db1:5432/citynet", []),
+    ("postgresql://citynet@/citynet?host=/var/run/postgresql", []),
+    ("sqlite:////var/lib/citynet/citynet.sqlite3", []),
+])
+def test_the_hosts_of_a_multi_host_url(url: str, hosts: list[tuple[str, int]]) -> None:
+    assert db.listed_hosts(db.sqlalchemy_url(url)) == hosts
+
+
+def test_a_listed_host_that_does_not_answer_is_warned_of_at_start_up(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A typo or a node down in the host list: citynet starts on the others (libpq skips
+    it), but says which host it could not fail over to, naming the key."""
+    import socket
+
+    with socket.socket() as answering:
+        answering.bind(("127.0.0.1", 0))
+        answering.listen()
+        up, down = answering.getsockname()[1], free_port()
+        with caplog.at_level(logging.WARNING, logger="citynet.db"):
+            db.warn_about_unanswered_hosts(
+                f"postgresql://citynet@127.0.0.1:{down},127.0.0.1:{up}/citynet"
+                "?target_session_attrs=read-write")
+    assert [record.getMessage() for record in caplog.records] == [
+        f"config: database.url: host 127.0.0.1:{down} does not answer (Connection refused): "
+        "citynet goes on with the other hosts, but cannot fail over to this one"]

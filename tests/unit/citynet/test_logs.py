@@ -111,6 +111,57 @@ def test_keys_not_seen_for_longer_than_the_interval_are_forgotten() -> None:
     assert throttle.due("/path/1") == 1  # forgotten, so logged at once again
 
 
+def test_an_outage_shorter_than_a_minute_has_its_count_told_once_the_store_works(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A 10-s failover: its first failure is told at once, the rest held back; nothing
+    fails again after it, so no later failure would carry their count — a write the
+    store takes does, once the cause's minute is up, and only then (a line a minute)."""
+    from citynet.logs import store_works
+
+    clock = Clock()
+    throttle = Throttle(60, clock)
+    log = logging.getLogger("citynet.test")
+    with caplog.at_level(logging.WARNING):
+        for _second in range(10):
+            clock.now += 1
+            for _ in range(30):
+                store_failed(log, "batch not stored", outage(), throttle)
+            store_failed(log, "NAS registry not refreshed", outage(), throttle)
+        clock.now += 1
+        store_works(log, throttle)  # the store is back, but the cause's minute is not up
+        assert len(caplog.records) == 1
+        clock.now += 49  # a minute after the first line
+        store_works(log, throttle)
+        store_works(log, throttle)  # told once
+        clock.now += 120
+        store_works(log, throttle)
+    lines = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert len(lines) == 2
+    assert lines[1] == ("WARNING", 'the store works again; it had failed: Exception: '
+                        'connection failed: connection to server at "10.0.0.1", port 5432 '
+                        "failed: Connection refused (309× since its last line: batch not "
+                        "stored 299×, NAS registry not refreshed 10×; one line a minute per "
+                        "cause)")
+
+
+def test_failures_among_successes_stay_at_a_line_a_minute(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A flapping store (a failure, then a success, every second): whichever comes first
+    once the cause's minute is up tells the count, and starts its next minute."""
+    from citynet.logs import store_works
+
+    clock = Clock()
+    throttle = Throttle(60, clock)
+    log = logging.getLogger("citynet.test")
+    with caplog.at_level(logging.WARNING):
+        for _second in range(180):
+            clock.now += 1
+            store_failed(log, "batch not stored", outage(), throttle)
+            store_works(log, throttle)
+    assert len(caplog.records) == 3  # 180 s: a line a minute
+    assert all("(60× since its last line" in record.getMessage()
+               for record in caplog.records[1:])
+
 def test_json_logs_are_one_object_a_line(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
@@ -130,3 +181,25 @@ def test_json_logs_are_one_object_a_line(capsys: pytest.CaptureFixture[str]) -> 
         "level": "WARNING", "logger": "radius.listener", "message": "NAS gw-东门: 3 drops"}
     assert first["time"].endswith("+00:00")
     assert second["level"] == "ERROR" and "ValueError: boom" in second["traceback"]
+
+
+def test_with_json_logs_the_serves_own_lines_are_json_too(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`citynet serve`'s lines on standard output (what runs where, that it stopped) go to
+    the journal beside the log: with logging.format = "json" they are JSON objects too."""
+    import json
+
+    from citynet.logs import announce, configure
+
+    configure("INFO", "json")
+    try:
+        announce("citynet web app on http://127.0.0.1:8080/ (Ctrl-C stops)")
+    finally:
+        configure("INFO")
+    announce("citynet stopped")
+    json_line, text_line = capsys.readouterr().out.splitlines()
+    said = json.loads(json_line)
+    assert {k: said[k] for k in ("level", "logger", "message")} == {
+        "level": "INFO", "logger": "citynet.serve",
+        "message": "citynet web app on http://127.0.0.1:8080/ (Ctrl-C stops)"}
+    assert text_line == "citynet stopped"

@@ -37,3 +37,45 @@ def test_with_a_multiprocess_dir_any_process_shows_the_node(tmp_path: Path) -> N
     assert "citynet_db_connections_lost_total 3.0" in shown
     # the leader gauge counts live processes only: a dead leader is no leader
     assert "citynet_leader 1.0" not in shown
+
+
+SERVE_WITHOUT_THE_VARIABLE = """
+import os, subprocess, sys
+from pathlib import Path
+from citynet import metrics
+metrics.DB_LOST.inc(2)  # counted in this process's memory, as citynet serve's web app
+remove = metrics.share_with_children(Path(sys.argv[1]))
+directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+child = subprocess.Popen(  # the collector, which leads
+    [sys.executable, "-c", "import sys; from citynet import metrics; metrics.LEADER.set(1); "
+     "metrics.DB_LOST.inc(1); print('ready', flush=True); sys.stdin.read()"],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+child.stdout.readline()
+print(metrics.exposition().decode())
+child.stdin.close()
+child.wait(timeout=60)
+remove()
+print("directory left:", Path(directory).exists())
+"""
+
+
+def test_a_serve_without_a_multiprocess_dir_shows_its_childrens_numbers_too(
+        tmp_path: Path) -> None:
+    """`citynet serve` with every role and no PROMETHEUS_MULTIPROC_DIR: the collectors
+    (the leader election) run in a child process; the serve's /metrics shows the node's
+    leader state and sums, the serve's own numbers included, each metric once."""
+    env = {key: value for key, value in os.environ.items()
+           if key != "PROMETHEUS_MULTIPROC_DIR"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / "metrics" / f"serve-{dead}").mkdir(parents=True)  # a serve killed -9
+    shown = subprocess.run([sys.executable, "-c", SERVE_WITHOUT_THE_VARIABLE, str(tmp_path)],
+                           env=env, capture_output=True, text=True, check=True,
+                           timeout=120).stdout
+    assert "\ncitynet_leader 1.0\n" in shown
+    assert "\ncitynet_db_connections_lost_total 3.0\n" in shown
+    types = [line for line in shown.splitlines() if line.startswith("# TYPE ")]
+    assert len(types) == len(set(types)) and "# TYPE citynet_leader gauge" in types
+    assert shown.rstrip().endswith("directory left: False")
+    assert list((tmp_path / "metrics").iterdir()) == []  # the dead serve's swept too

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from citynet import logs
 from citynet.db import Store
@@ -244,6 +245,54 @@ def test_a_store_outage_is_one_log_line_not_one_per_request(
     assert line.endswith("(1× since its last line: batch not stored 1×; one line a minute "
                          "per cause)")
 
+
+
+def test_after_a_short_outage_a_stored_round_tells_what_it_cost(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        sqlite_store: Store) -> None:
+    """Ten seconds of failover, then the store takes the rounds again: no failure comes
+    after it to carry the count held back, so the first round stored once the cause's
+    minute is up tells it — what the outage cost, once, as a warning."""
+    clock = [0.0]
+    monkeypatch.setattr(logs, "STORE_FAILURES", logs.Throttle(60, lambda: clock[0]))
+    writer = RecordWriter(sqlite_store)
+    stores, down = writer._in_session, [True]
+
+    def failing_over(jobs: list[Any]) -> Any:
+        if down[0]:
+            raise OperationalError("COMMIT", None, Exception("server closed the connection"))
+        return stores(jobs)
+
+    monkeypatch.setattr(writer, "_in_session", failing_over)
+    srv = RadiusServer(NasRegistry([NAS]), writer)
+    sent: list[bytes] = []
+
+    def account(number: int) -> None:
+        request = codec.encode_request(Code.ACCOUNTING_REQUEST, SECRET, {
+            "Acct-Status-Type": "Start", "Acct-Session-Id": f"s{number}"},
+            identifier=number, message_authenticator=False)
+        on_a_loop(lambda: srv.receive(request, ("10.0.0.7", 1), wire.ACCT_PORT_CODES,
+                                      sent.append))
+
+    with caplog.at_level(logging.WARNING):
+        for number in range(10):  # a round a second
+            clock[0] += 1
+            account(number)
+        down[0] = False
+        clock[0] += 1
+        account(10)  # stored, but the cause's minute is not up: nothing to say yet
+        assert len(caplog.records) == 1
+        clock[0] += 60
+        account(11)
+        account(12)
+    assert len(sent) == 3
+    first, told = (record for record in caplog.records)
+    assert first.levelname == "ERROR" and "(1× since its last line" in first.getMessage()
+    assert told.levelname == "WARNING"
+    assert told.getMessage() == (
+        "the store works again; it had failed: Exception: server closed the connection "
+        "(19× since its last line: accounting from gw not stored, no response sent 10×, "
+        "batch not stored 9×; one line a minute per cause)")
 
 def test_a_huawei_nas_gets_its_own_rate_attributes() -> None:
     class Rated(Records):

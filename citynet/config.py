@@ -81,7 +81,11 @@ def store_url(raw: str) -> URL:
     """A database URL as SQLAlchemy takes it. Besides SQLAlchemy's own forms, PostgreSQL
     URLs may list several hosts the libpq way (``postgresql://u@h1:5432,h2:5432/db``, for a
     Patroni pair): they become the ``?host=h1,h2&port=5432,5432`` form, which the psycopg
-    dialect hands to libpq — and which, unlike ``host=h:p`` pairs, keeps IPv6 intact."""
+    dialect hands to libpq — and which, unlike ``host=h:p`` pairs, keeps IPv6 intact.
+    libpq's other scheme, ``postgres://``, is ``postgresql://`` (SQLAlchemy knows only
+    the long one)."""
+    if raw.startswith(("postgres://", "postgres+")):
+        raw = "postgresql" + raw.removeprefix("postgres")
     parts = urlsplit(raw)
     userinfo, _at, hosts = parts.netloc.rpartition("@")
     if "," not in hosts:

@@ -186,8 +186,12 @@ def connect_args(raw: str) -> dict[str, object]:
     ("postgresql://citynet@h1,[fd00::2]/citynet", "h1,fd00::2", "5432,5432"),  # default port
     # SQLAlchemy's spelling, passed through as it was
     ("postgresql://citynet@/citynet?host=h1:5432&host=h2:5433", "h1,h2", "5432,5433"),
+    # libpq's short scheme, one host or several
+    ("postgres://citynet@h1:5432/citynet", "h1", 5432),
+    ("postgres://citynet@h1:5432,h2:5433/citynet", "h1,h2", "5432,5433"),
 ])
-def test_multi_host_urls_reach_libpq_as_host_lists(raw: str, hosts: str, ports: str) -> None:
+def test_multi_host_urls_reach_libpq_as_host_lists(raw: str, hosts: str,
+                                                  ports: str | int) -> None:
     args = connect_args(raw)
     assert (args["host"], args["port"], args["user"], args["dbname"]) == (
         hosts, ports, "citynet", "citynet")

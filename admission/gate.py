@@ -13,6 +13,7 @@ from admission.choices import PersonStatus
 from admission.policy import (
     PersonView,
     admit_device,
+    admit_holder,
     admit_person,
     device_limit,
     names_holder,
@@ -32,8 +33,12 @@ class AdmissionGate:
         An unlisted MAC is noted (the unknown-MAC report) and left to the RADIUS domain
         (a hotspot's remembered phone), which refuses it if it is nobody's."""
         if request.eap:
-            # no role has a policy: admission is not in use, the site's EAP is its own
-            return self._person(session, request) if self.config.roles else None
+            # no role has a policy: admission is not in use, the site's EAP is its own —
+            # but a certificate of the district CA is citynet's to check whatever the
+            # roles (FreeRADIUS behind citynet checks neither its name nor its CRL)
+            if not self.config.roles and not request.certificate:
+                return None
+            return self._person(session, request)
         if not request.bypass:
             return None
         mac = mab.normal(request.user)
@@ -69,7 +74,8 @@ class AdmissionGate:
         online = request.online(row.username) if row is not None and device_limit(
             self.config, row.role.value) else 0
         answer = admit_person(person, user, self.config, request.vendor, request.nas,
-                              request.local_time, online, revoked)
+                              request.local_time, online, revoked) if self.config.roles \
+            else admit_holder(person, user, revoked)
         if answer.accept and user != request.user:
             # the NAS's accounting then names the person, not the anonymous identity
             # (RFC 2865 5.1: a User-Name in the Access-Accept is the one to use)

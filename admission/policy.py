@@ -145,6 +145,18 @@ def admit_person(person: PersonView | None, user: str, config: NacConfig, vendor
     return GateAnswer(True, role_attributes(policy, vendor), "eap", person.username)
 
 
+def admit_holder(person: PersonView | None, user: str, revoked: bool) -> GateAnswer:
+    """An EAP-TLS login where no role has a policy (the site's own EAP: no VLAN from
+    citynet): its certificate's holder ``person``, while they and it still count."""
+    if person is not None and not person.active:
+        return reject("person disabled", "eap", person.username)
+    if revoked:
+        return reject("certificate revoked", "eap", user)
+    if person is None:
+        return reject("unknown person", "eap", user)
+    return GateAnswer(True, {}, "eap", person.username)
+
+
 def admit_device(mac: str, profile: str | None, config: NacConfig, vendor: str,
                  nas: str) -> GateAnswer:
     """A MAC bypass request; ``profile``: the MAC's entry's, None if it has none."""

@@ -121,6 +121,37 @@ def test_an_eap_tls_login_is_its_certificate_s_holder_s(sqlite_store: Store) -> 
     assert login("anonymous@district")[:2] == (False, "certificate revoked")
 
 
+def test_an_eap_tls_certificate_is_checked_where_no_role_has_a_policy(
+        sqlite_store: Store) -> None:
+    """No roles: the site's own EAP (no VLAN from citynet), but FreeRADIUS behind citynet
+    checks neither the certificate's name nor a CRL: whose it is and whether it still
+    counts are citynet's to say all the same."""
+    rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\nb7,李娜,staff\n",
+                              "hr.csv")
+    box, now = SecretBox([SecretBox.new_key()]), datetime.now(UTC)
+    with sqlite_store.session() as session:
+        people.apply(session, rows)
+        authority.init(session, box, "示范区", "radius.example", now)
+        laptop = authority.issue(session, box, "a042", "laptop", now).serial
+        session.commit()
+
+    def login(identity: str, serial: str = laptop) -> tuple[bool, str, str, object]:
+        accept, method, reason, attributes = decide(
+            sqlite_store, {}, replace(eap(identity), client_certificate=serial))
+        return accept, method, reason, attributes.get("User-Name")
+
+    assert login("anonymous@district") == (True, "eap", "", "a042")
+    assert login("a042") == (True, "eap", "", None)
+    assert login("b7")[:3] == (False, "eap", "identity does not match certificate")
+    assert login("a042", "7f" * 16)[:3] == (False, "eap", "certificate not issued here")
+    with sqlite_store.session() as session:
+        authority.revoke(session, laptop, now)
+        session.commit()
+    assert login("a042")[:3] == (False, "eap", "certificate revoked")
+    # PEAP and TTLS (no certificate) stay the site's own
+    assert decide(sqlite_store, {}, eap("b7")) == (True, "fr:eap", "", {})
+
+
 def test_devices_online_are_counted_only_under_a_roles_limit(sqlite_store: Store) -> None:
     rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\nt001,王芳,teacher\n",
                               "hr.csv")

@@ -9,6 +9,7 @@ that address is refused until the 15 minutes are over, without a password check.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import secrets
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import case, delete, literal, update
+from sqlalchemy import case, literal, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,9 +72,24 @@ def _count_failure(session: Session, person: Person, now: datetime) -> int:
     return delay
 
 
+def source_of(address: str) -> str:
+    """The key a client address's failures count under: an IPv4 address as it is (an
+    IPv4-mapped IPv6 one too), an IPv6 address by its /64 — one host may use any address
+    of its network's /64; "" for none."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ip)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
 def source_held_for(session: Session, address: str, limit: int, now: datetime) -> int:
-    """Seconds until sign-ins from ``address`` are taken again (0: not held; ``limit``
-    0: no hold)."""
+    """Seconds until sign-ins from ``address`` (:func:`source_of`) are taken again (0: not
+    held; ``limit`` 0: no hold)."""
     if not address or not limit:
         return 0
     row = session.get(EnrolSource, address)
@@ -86,7 +102,9 @@ def _count_source_failure(session: Session, address: str, limit: int,
                           now: datetime) -> None:
     """One failed sign-in more from ``address`` in its 15 minutes (a new window once the
     last is over). One upsert: web workers on several nodes count the same address at
-    once, and no count is lost; windows that are over are cleared on the way."""
+    once, and no count is lost. A row stays once written (one per address that ever
+    failed, reset in place): deleting the windows that are over on the way made two
+    workers wait for each other's rows on PostgreSQL (a deadlock)."""
     if not address or not limit:
         return
     source = table(EnrolSource)
@@ -99,7 +117,6 @@ def _count_source_failure(session: Session, address: str, limit: int,
             "since": case((over, literal(now, EnrolSource.since.type)),
                           else_=source.c.since)})
         .returning(source.c.failures)).scalar_one()
-    session.execute(delete(source).where(over))
     if failures == limit:
         log.warning("enrolment: %s held for 15 minutes after %d failed sign-ins",
                     address, failures)
@@ -110,6 +127,7 @@ def sign_in(session: Session, username: str, password: str, now: datetime,
     """Check a person's network password for the enrolment page, signing in from client
     address ``source`` (held after ``source_limit`` failures). A disabled person is told
     so only once the password is right; one without a password has none to guess."""
+    source = source_of(source)
     held = source_held_for(session, source, source_limit, now)
     if held:
         return SignIn(LOCKED, held)

@@ -189,6 +189,13 @@ def test_guesses_over_many_names_hold_their_address(
             person = people.find(db, "t1")
             assert person is not None and person.enrol_locked_until is None
         assert enrol(neighbour, "t1", PASSWORD, "phone")[0] == 200
+        # IPv6: one host may take any address of its /64, so the /64 is held
+        hopper = site.client()
+        for number in range(1, 5):
+            hopper.environ_base["REMOTE_ADDR"] = f"2001:db8:7:7::{number}"
+            assert enrol(hopper, f"u{number}", "Summer2026!", "phone")[0] == 401
+        hopper.environ_base["REMOTE_ADDR"] = "2001:db8:7:7::99"
+        assert enrol(hopper, "t1", PASSWORD, "phone")[0] == 429
         # the window over, the address is taken again
         later = datetime.now(UTC) + timedelta(minutes=16)
         monkeypatch.setattr("admission.web_enrol.now", lambda: later)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 
 # OpenSSL's X509_V_ERR_* numbers (x509_vfy.h) that FreeRADIUS's eap_tls reports as
-# "OpenSSL says error N : …", by what the operator is to do about them
+# "OpenSSL says error N : …", by what the operator is to do about them (the CRL's — 3,
+# 11, 12, 23 — come only from a FreeRADIUS told to check CRLs: not citynet's generated
+# config, which leaves revocation to citynet; a site's own edit of it may)
 CERTIFICATE_ERRORS = {
     2: "certificate not from the district CA",  # unable to get issuer certificate
     3: "CRL missing: publish one (citynet nac crl)",  # unable to get CRL

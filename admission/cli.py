@@ -102,6 +102,11 @@ def import_people(runtime: Runtime, path: Path, dry_run: bool) -> None:
             session.rollback()
             click.echo(_("dry run: nothing written; an import would do: %(summary)s",
                          summary=outcome.said()))
+            if outcome.disabled:
+                click.echo(_("it would disable: %(names)s", names=", ".join(outcome.disabled)))
+            if outcome.enabled:
+                click.echo(_("it would make active again: %(names)s",
+                             names=", ".join(outcome.enabled)))
             return
         revoked = disabling.disabled_by_import(session, outcome.disabled, f"import {path}",
                                                _now())

@@ -67,6 +67,8 @@ def test_people_import_dry_run_list_disable(admission: Admission, store: Store,
     hr.write_text(GOOD.replace("teacher\n", "teacher,active\n").replace(
         "phone,role\n", "phone,role,status\n").replace("staff\n", "staff,active\n"),
         encoding="utf-8")
+    assert "it would make active again: t001" in admission("people", "import", str(hr),
+                                                           "--dry-run")
     out = admission("people", "import", str(hr))
     assert "t001 active again" in out and "a042 active again" not in out
     with store.session() as session:

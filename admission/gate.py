@@ -28,7 +28,8 @@ class AdmissionGate:
         self.config = config
 
     def admit(self, session: Session, request: GateRequest) -> GateAnswer | None:
-        """EAP logins are all ours once any role has a policy; a bypass request when
+        """EAP logins are all ours once any role has a policy, and an EAP-TLS login with
+        a certificate of the district CA whatever the roles; a bypass request when
         the MAC is listed, or when the site lands refused logins in a remediation VLAN.
         An unlisted MAC is noted (the unknown-MAC report) and left to the RADIUS domain
         (a hotspot's remembered phone), which refuses it if it is nobody's."""

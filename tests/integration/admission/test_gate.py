@@ -81,18 +81,24 @@ def test_an_eap_tls_login_with_a_revoked_certificate_is_rejected(sqlite_store: S
     assert decide(sqlite_store, ROLES, eap("a042"))[0]  # PEAP/TTLS: no certificate
 
 
+def a042_s_laptop(store: Store) -> str:
+    """Two staff, a042 and b7, and the serial of a certificate issued to a042."""
+    rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\nb7,李娜,staff\n",
+                              "hr.csv")
+    box, now = SecretBox([SecretBox.new_key()]), datetime.now(UTC)
+    with store.session() as session:
+        people.apply(session, rows)
+        authority.init(session, box, "示范区", "radius.example", now)
+        serial = authority.issue(session, box, "a042", "laptop", now).serial
+        session.commit()
+    return serial
+
+
 def test_an_eap_tls_login_is_its_certificate_s_holder_s(sqlite_store: Store) -> None:
     """Identity privacy: an anonymous outer identity is the holder's login (and the
     Access-Accept names them for the NAS's accounting); another person's name, or a
     certificate citynet never issued, is refused."""
-    rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\nb7,李娜,staff\n",
-                              "hr.csv")
-    box, now = SecretBox([SecretBox.new_key()]), datetime.now(UTC)
-    with sqlite_store.session() as session:
-        people.apply(session, rows)
-        authority.init(session, box, "示范区", "radius.example", now)
-        laptop = authority.issue(session, box, "a042", "laptop", now).serial
-        session.commit()
+    laptop = a042_s_laptop(sqlite_store)
 
     def login(identity: str, serial: str = laptop) -> tuple[bool, str, dict[str, object]]:
         attempt = replace(eap(identity), client_certificate=serial)
@@ -116,7 +122,7 @@ def test_an_eap_tls_login_is_its_certificate_s_holder_s(sqlite_store: Store) -> 
     assert login("a042", "7f" * 16)[:2] == (False, "certificate not issued here")
     assert login("a042", "not hex")[:2] == (False, "certificate not issued here")
     with sqlite_store.session() as session:
-        authority.revoke(session, laptop, now)
+        authority.revoke(session, laptop, datetime.now(UTC))
         session.commit()
     assert login("anonymous@district")[:2] == (False, "certificate revoked")
 
@@ -126,14 +132,7 @@ def test_an_eap_tls_certificate_is_checked_where_no_role_has_a_policy(
     """No roles: the site's own EAP (no VLAN from citynet), but FreeRADIUS behind citynet
     checks neither the certificate's name nor a CRL: whose it is and whether it still
     counts are citynet's to say all the same."""
-    rows, _ = people.read_csv("username,real_name,role\na042,张伟,staff\nb7,李娜,staff\n",
-                              "hr.csv")
-    box, now = SecretBox([SecretBox.new_key()]), datetime.now(UTC)
-    with sqlite_store.session() as session:
-        people.apply(session, rows)
-        authority.init(session, box, "示范区", "radius.example", now)
-        laptop = authority.issue(session, box, "a042", "laptop", now).serial
-        session.commit()
+    laptop = a042_s_laptop(sqlite_store)
 
     def login(identity: str, serial: str = laptop) -> tuple[bool, str, str, object]:
         accept, method, reason, attributes = decide(
@@ -145,7 +144,7 @@ def test_an_eap_tls_certificate_is_checked_where_no_role_has_a_policy(
     assert login("b7")[:3] == (False, "eap", "identity does not match certificate")
     assert login("a042", "7f" * 16)[:3] == (False, "eap", "certificate not issued here")
     with sqlite_store.session() as session:
-        authority.revoke(session, laptop, now)
+        authority.revoke(session, laptop, datetime.now(UTC))
         session.commit()
     assert login("a042")[:3] == (False, "eap", "certificate revoked")
     # PEAP and TTLS (no certificate) stay the site's own

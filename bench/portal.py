@@ -15,6 +15,11 @@ printed too. Baseline: the same 50 clients GET /portal/terms (a rendered page,
 no store access) from the same server. CPU per login of each process (issue 18's target:
 web + RADIUS <= 3 ms) is the process's user + system time over the timed logins divided
 by their number; the client's and the simulator's are shown apart (they are the load).
+The web process's CPU per static page is shown too, and a second baseline run first: a
+bare Flask app (one constant page; no template, session, catalog or store) on waitress as
+`citynet serve` runs it, in a process of its own — the floor under any portal written
+with Flask (a design-card package) on this server: a login's three portal pages cannot
+cost less than three of its requests.
 
     .venv/bin/python bench/portal.py [--logins 2000] [--clients 50]
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import logging
 import os
 import random
 import re
@@ -41,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.auth import CITYNET, free_udp_port
+from citynet.config import WebConfig
 from tests.support import free_port, http_answers
 
 SECRET, UAM = "bench-radius-secret", "bench-uam-secret"
@@ -112,7 +119,9 @@ def run(clients: int, work: list[str], task: str, portal: int,
         gateway: int, think: float = 0.0) -> tuple[float, list[float]]:
     """Each client takes the next item until none is left; with ``think`` > 0 it first
     pauses a random time of that mean (exponential), as a person does between logins —
-    the load is then what ``clients`` people offer, not the server's saturation."""
+    the load is then what ``clients`` people offer, not the server's saturation. A task
+    other than "login" is a GET of one page, each on a new connection as a login's are:
+    "static" the portal's terms, "bare" the bare Flask app's."""
     latencies: list[float] = []
     lock = threading.Lock()
     queue = list(work)
@@ -132,7 +141,8 @@ def run(clients: int, work: list[str], task: str, portal: int,
                 elapsed = login(browser, item, gateway)
             else:
                 started = time.perf_counter()
-                status, _, _ = browser.get(f"http://127.0.0.1:{portal}/portal/terms")
+                path = "/portal/terms" if task == "static" else "/bare"
+                status, _, _ = browser.get(f"http://127.0.0.1:{portal}{path}")
                 elapsed = time.perf_counter() - started
                 assert status == 200
             with lock:
@@ -147,6 +157,24 @@ def run(clients: int, work: list[str], task: str, portal: int,
     return len(work) / (time.perf_counter() - started), latencies
 
 
+def serve_bare(port: int, threads: int) -> None:
+    """The floor under any Flask portal: a Flask app whose one view returns a constant
+    page as long as the terms page, on waitress as ``citynet serve`` runs it (same
+    threads, same queue-depth logger) — no template, session, catalog or store."""
+    from flask import Flask
+    from waitress.server import create_server
+
+    from citynet.server import QueueDepth
+
+    app = Flask("bare")
+    body = "<!doctype html><html><body>" + "x" * 3000 + "</body></html>"
+    app.add_url_rule("/bare", "bare", lambda: body)
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
+    server.task_dispatcher.queue_logger = QueueDepth(  # type: ignore[assignment]
+        logging.getLogger("waitress.queue"))
+    server.run()
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[94] if len(values) > 1 else max(values)
 
@@ -157,7 +185,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--postgres", help="PostgreSQL URL of an empty database (production "
                         "store); default SQLite")
+    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare, WebConfig().threads)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         web_port, gateway_port = free_port(), free_port()
         auth, acct = free_udp_port(), free_udp_port()
@@ -180,6 +212,9 @@ def main() -> None:
         server = subprocess.Popen([CITYNET, "serve"], env={**env,
                                   "CITYNET_RADIUS__ENABLED": "false"},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        bare_port = free_port()
+        bare = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(bare_port)],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         gateway = subprocess.Popen(
             [sys.executable, "-m", "portal.simulator", "--portal",
              f"http://127.0.0.1:{web_port}/portal/", "--radius", f"127.0.0.1:{auth}:{acct}",
@@ -189,12 +224,21 @@ def main() -> None:
         try:
             deadline = time.monotonic() + 60
             while not (http_answers(f"http://127.0.0.1:{web_port}/healthz")
-                       and _listening(gateway_port)):
+                       and _listening(gateway_port) and _listening(bare_port)):
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("citynet serve or the simulator did not start")
                 time.sleep(0.1)
-            static_rate, static_ms = run(args.clients, ["x"] * (args.logins * 2), "static",
+            pages = args.logins * 2
+            bare_before = cpu_seconds(bare.pid)
+            bare_rate, bare_ms = run(args.clients, ["x"] * pages, "bare", bare_port,
+                                     gateway_port)
+            bare_cpu_ms = 1000 * (cpu_seconds(bare.pid) - bare_before) / pages
+            bare.terminate()  # off the cores before the portal's runs
+            bare.wait(timeout=30)
+            web_before = cpu_seconds(server.pid)
+            static_rate, static_ms = run(args.clients, ["x"] * pages, "static",
                                          web_port, gateway_port)
+            static_cpu_ms = 1000 * (cpu_seconds(server.pid) - web_before) / pages
             LEGS.clear()
             parts = {"web (citynet serve)": server.pid, "RADIUS (citynet radius serve)":
                      listener.pid, "gateway simulator": gateway.pid, "client (this)": os.getpid()}
@@ -203,13 +247,18 @@ def main() -> None:
             cpu_ms = {part: 1000 * (cpu_seconds(pid) - before[part]) / len(codes)
                       for part, pid in parts.items()}
         finally:
-            for process in (gateway, server, listener):
+            for process in (bare, gateway, server, listener):
                 process.terminate()
                 process.wait(timeout=30)
     print(f"store:         {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; "
           f"clients: {args.clients} concurrent, each with keep-alive connections")
+    print(f"bare Flask:    {bare_rate:8,.0f} pages/s   p95 {p95(bare_ms):6.1f} ms "
+          f"(a constant page, no template, session or store); CPU {bare_cpu_ms:.2f} ms a "
+          f"page, three {3 * bare_cpu_ms:.2f} ms")
     print(f"static page:   {static_rate:8,.0f} pages/s   p95 {p95(static_ms):6.1f} ms "
           "(GET /portal/terms: the framework ceiling)")
+    print(f"               web CPU {static_cpu_ms:.2f} ms a page: a login's three portal "
+          f"pages at that cost {3 * static_cpu_ms:.2f} ms")
     print(f"voucher login: {rate:8,.0f} logins/s  p95 {p95(login_ms):6.1f} ms "
           f"(POST → /logon → Access-Request → Accept → Accounting-Start → success page)")
     print(f"ratio:         {rate / static_rate:.3f} x the static page; "

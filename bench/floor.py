@@ -12,19 +12,29 @@ load (Debian's radclient, 64 in flight), in alternating rounds.
 If the bare responder is itself below 0.8 x, no Python listener can meet the target here
 by making its own work cheaper: the interpreter's cost per datagram is the limit.
 
+A third bare responder keeps a durable record, the least "durable records" can mean: it
+reads every datagram waiting (up to 512, as citynet's rounds do), answers each as above,
+and writes one row per answer (time, source, User-Name, answer; no index but the key)
+into SQLite in WAL mode with ``synchronous=FULL``, one transaction per batch, before it
+sends the batch's answers — no policy, no request identity, no chain. Its distance from
+the bare responder is what durability alone costs a Python listener here.
+
     .venv/bin/python bench/floor.py [--requests 20000] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -35,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from bench.auth import SECRET, free_udp_port, start_citynet, start_freeradius, throughput
 from bench.auth import wait_for_status as _wait_for_status
 
-MESSAGE_AUTHENTICATOR, USER_PASSWORD, SESSION_TIMEOUT = 80, 2, 27
+USER_NAME, MESSAGE_AUTHENTICATOR, USER_PASSWORD, SESSION_TIMEOUT = 1, 80, 2, 27
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT, STATUS_SERVER = 1, 2, 3, 12
 
 
@@ -96,12 +106,57 @@ def serve_bare(port: int, password: str) -> None:
             sock.sendto(answer, peer)
 
 
-def start_bare(stack: ExitStack, processes: int, password: str) -> int:
-    """``processes`` bare responders sharing a free port, stopped when ``stack`` ends."""
+def serve_durable(port: int, password: str, path: str) -> None:
+    """One bare responder that records each answer durably before sending it (run with
+    ``--serve PORT PASSWORD --durable FILE``)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", port))
+    store = sqlite3.connect(path, isolation_level=None)
+    store.execute("PRAGMA journal_mode=WAL")
+    store.execute("PRAGMA synchronous=FULL")
+    store.execute("CREATE TABLE IF NOT EXISTS answered (id INTEGER PRIMARY KEY, at REAL, "
+                  "source TEXT, username BLOB, answer INTEGER)")
+    secret, wanted = SECRET.encode(), password.encode()
+    while True:
+        sock.setblocking(True)
+        batch = [sock.recvfrom(4096)]
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while len(batch) < 512:
+                batch.append(sock.recvfrom(4096))
+        answers = [(respond(datagram, secret, wanted), datagram, peer)
+                   for datagram, peer in batch]
+        now = time.time()
+        store.execute("BEGIN")
+        store.executemany("INSERT INTO answered (at, source, username, answer) "
+                          "VALUES (?, ?, ?, ?)",
+                          [(now, peer[0], user_name(datagram), answer[0])
+                           for answer, datagram, peer in answers if answer is not None])
+        store.execute("COMMIT")
+        for answer, _, peer in answers:
+            if answer is not None:
+                sock.sendto(answer, peer)
+
+
+def user_name(datagram: bytes) -> bytes:
+    """The User-Name attribute's value (the datagram was checked by ``respond``)."""
+    at = 20
+    while at + 2 <= len(datagram):
+        if datagram[at] == USER_NAME:
+            return datagram[at + 2:at + datagram[at + 1]]
+        at += datagram[at + 1]
+    return b""
+
+
+def start_bare(stack: ExitStack, processes: int, password: str,
+               durable: str | None = None) -> int:
+    """``processes`` bare responders sharing a free port (with ``durable``: one, writing
+    its records to that file), stopped when ``stack`` ends."""
     port = free_udp_port()
+    extra = ["--durable", durable] if durable else []
     for _ in range(processes):
         stack.enter_context(stopping(subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port), password])))
+            [sys.executable, __file__, "--serve", str(port), password, *extra])))
     _wait_for_status(port)
     return port
 
@@ -120,12 +175,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--serve", nargs=2, metavar=("PORT", "PASSWORD"), help=argparse.SUPPRESS)
+    parser.add_argument("--durable", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve and args.durable:
+        serve_durable(int(args.serve[0]), args.serve[1], args.durable)
+        return
     if args.serve:
         serve_bare(int(args.serve[0]), args.serve[1])
         return
     rates: dict[str, list[float]] = {"FreeRADIUS": [], "bare Python, 1 process": [],
-                                     "bare Python, 2 processes": [], "citynet listener": []}
+                                     "bare Python, 2 processes": [],
+                                     "bare Python + durable record": [],
+                                     "citynet listener": []}
     # every server started is stopped, also when a later one fails to start
     with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
@@ -135,6 +196,8 @@ def main() -> None:
         stack.enter_context(stopping(freeradius))
         ports = {"FreeRADIUS": f_port, "bare Python, 1 process": start_bare(stack, 1, code),
                  "bare Python, 2 processes": start_bare(stack, 2, code),
+                 "bare Python + durable record": start_bare(stack, 1, code,
+                                                            str(tmp / "answered.db")),
                  "citynet listener": c_port}
         for round_no in range(args.rounds):
             for name, port in ports.items():

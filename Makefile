@@ -30,7 +30,7 @@ deps:  ## Debian packages and services the tests use (needs root)
 	bash scripts/test-deps.sh
 
 bench: venv  ## the benchmarks in bench/, FreeRADIUS included as the baseline (needs root)
-	bash scripts/test-deps.sh
+	bash scripts/test-deps.sh freeradius-postgresql  # FreeRADIUS recording to PostgreSQL: a baseline
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/eap.py

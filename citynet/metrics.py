@@ -18,8 +18,22 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from flask import Flask, Response, abort, request
-from prometheus_client import (
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _unset_if_empty() -> None:
+    """An empty ``PROMETHEUS_MULTIPROC_DIR=`` names no directory, but prometheus_client
+    takes any value as set and writes its files into the working directory: empty is
+    unset. Runs before prometheus_client is imported (it decides then, once)."""
+    for name in (MULTIPROCESS_DIR, MULTIPROCESS_DIR.lower()):  # and its old spelling
+        if name in os.environ and not os.environ[name].strip():
+            del os.environ[name]
+
+
+_unset_if_empty()
+
+from flask import Flask, Response, abort, request  # noqa: E402
+from prometheus_client import (  # noqa: E402
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -30,12 +44,11 @@ from prometheus_client import (
     multiprocess,
     values,
 )
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
-from prometheus_client.samples import Sample
+from prometheus_client.metrics_core import Metric  # noqa: E402
+from prometheus_client.registry import Collector  # noqa: E402
+from prometheus_client.samples import Sample  # noqa: E402
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # --- the kernel's own --------------------------------------------------------------
 LEADER = Gauge("citynet_leader", "1 while this process holds the cluster's leader lock "

@@ -39,6 +39,21 @@ def test_with_a_multiprocess_dir_any_process_shows_the_node(tmp_path: Path) -> N
     assert "citynet_leader 1.0" not in shown
 
 
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_multiprocess_dir_is_unset(tmp_path: Path, value: str) -> None:
+    """`PROMETHEUS_MULTIPROC_DIR=` (set, empty): prometheus_client took it as set and
+    wrote its files into the working directory; now the process counts in memory."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": value,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    shown = subprocess.run(
+        [sys.executable, "-c", "from citynet import metrics; metrics.DB_LOST.inc(2); "
+         "print(metrics.exposition().decode())"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, check=True,
+        timeout=120).stdout
+    assert list(tmp_path.iterdir()) == []
+    assert "\ncitynet_db_connections_lost_total 2.0\n" in shown
+
+
 SERVE_WITHOUT_THE_VARIABLE = """
 import os, subprocess, sys
 from pathlib import Path

@@ -18,14 +18,12 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import case, literal, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from admission import people
 from admission.choices import PersonStatus
 from admission.models import EnrolSource, Person
-from citynet.db import table
+from citynet.db import table, upsert_insert
 from citynet.staff import hash_frequent_password, lock_seconds, verify_password
 
 log = logging.getLogger(__name__)
@@ -109,9 +107,9 @@ def _count_source_failure(session: Session, address: str, limit: int,
         return
     source = table(EnrolSource)
     over = source.c.since <= now - SOURCE_WINDOW
-    insert = sqlite_insert if session.connection().dialect.name == "sqlite" else pg_insert
     failures = session.execute(
-        insert(source).values(address=address, since=now, failures=1)
+        upsert_insert(source, session.connection().dialect.name)
+        .values(address=address, since=now, failures=1)
         .on_conflict_do_update(index_elements=["address"], set_={
             "failures": case((over, 1), else_=source.c.failures + 1),
             "since": case((over, literal(now, EnrolSource.since.type)),

@@ -8,15 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from admission.models import MabEntry, UnknownMac
 from admission.policy import locally_administered, multicast
 from admission.settings import NacConfig
 from citynet.catalogs import N_
-from citynet.db import table
+from citynet.db import table, upsert_insert
 from citynet.errors import CitynetError
 
 _SPELLING = re.compile(r"[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}")  # aa:bb.., aabb.ccdd.eeff, bare
@@ -99,8 +97,7 @@ def note_unknown(session: Session, seen: Seen, now: datetime) -> None:
     rounds of several processes count the same MAC at once (PostgreSQL: the second waits
     for the first's row), and neither count is lost nor a second row refused."""
     unknown = table(UnknownMac)
-    insert = sqlite_insert if session.connection().dialect.name == "sqlite" else pg_insert
-    session.execute(insert(unknown).values(
+    session.execute(upsert_insert(unknown, session.connection().dialect.name).values(
         mac=seen.mac, nas=seen.nas, port=seen.port, first_seen=now, last_seen=now, count=1)
         .on_conflict_do_update(index_elements=["mac", "nas", "port"],
                                set_={"last_seen": now, "count": unknown.c.count + 1}))

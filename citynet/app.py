@@ -19,8 +19,6 @@ from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 from itsdangerous.url_safe import URLSafeSerializerMixin
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers.response import Response as BaseResponse
@@ -28,7 +26,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from citynet import __version__
 from citynet.config import Config
 from citynet.crypto import SESSION_KEY_META, SecretBox
-from citynet.db import MetaEntry, Store, get_meta, table
+from citynet.db import MetaEntry, Store, get_meta, table, upsert_insert
 from citynet.domains import Domain, registered
 from citynet.logs import store_failed
 from citynet.web import headers_by_default
@@ -156,10 +154,9 @@ def session_key(store: Store, box: SecretBox | None) -> bytes:
     worker and restart shares it; per process when there is no secrets key (tests)."""
     if box is None:
         return secrets.token_bytes(32)
-    insert = sqlite_insert if store.is_sqlite else pg_insert
     with store.session() as session:
         # several workers may start at once: the first key written wins, all read it back
-        session.execute(insert(table(MetaEntry)).values(
+        session.execute(upsert_insert(table(MetaEntry), store.url.get_backend_name()).values(
             key=SESSION_KEY_META, value=box.seal(secrets.token_hex(32)))
             .on_conflict_do_nothing(index_elements=["key"]))
     with store.session() as session:

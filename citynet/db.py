@@ -37,7 +37,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -86,6 +86,16 @@ class UtcDateTime(TypeDecorator[datetime]):
 def table(model: type[Base]) -> Table:
     """The Core table of a mapped class, for executemany writes on hot paths."""
     return cast(Table, model.__table__)
+
+
+def upsert_insert(into: Table, dialect: str) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT into ``into`` in ``dialect``'s own flavour ("sqlite" or "postgresql"),
+    the one that has ``on_conflict_do_nothing``/``on_conflict_do_update`` (Core's has not)."""
+    if dialect == "sqlite":
+        return sqlite.insert(into)
+    if dialect == "postgresql":
+        return postgresql.insert(into)
+    raise ValueError(f"no upsert for the {dialect!r} dialect")
 
 
 Convert = Callable[[Any], Any] | None

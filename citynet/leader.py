@@ -46,12 +46,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
 from citynet import metrics
-from citynet.db import Base, Store, UtcDateTime, table
+from citynet.db import Base, Store, UtcDateTime, table, upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -256,8 +255,8 @@ class Leadership:
             return
         # won: raise the term; this waits for an old leader's write in flight (FOR SHARE),
         # and "since" is read after that wait (clock_timestamp, not the statement's now())
-        statement = pg_insert(_TERMS).values(name=self.name, term=1, holder=self.holder,
-                                             since=func.clock_timestamp())
+        statement = upsert_insert(_TERMS, "postgresql").values(
+            name=self.name, term=1, holder=self.holder, since=func.clock_timestamp())
         term = connection.scalar(statement.on_conflict_do_update(
             index_elements=[_TERMS.c.name],
             set_={"term": _TERMS.c.term + 1, "holder": self.holder,

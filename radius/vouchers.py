@@ -30,11 +30,16 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, ColumnStatement, DriverStatement, UtcDateTime, table
+from citynet.db import (
+    Base,
+    ColumnStatement,
+    DriverStatement,
+    UtcDateTime,
+    table,
+    upsert_insert,
+)
 from citynet.typed import normalised
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -252,9 +257,9 @@ def _claim_statements(sqlite: bool) -> tuple[DriverStatement, DriverStatement,
     take = (update(vouchers).where(vouchers.c.id == bindparam("voucher"),
                                    vouchers.c.devices_used < vouchers.c.devices)
             .values(devices_used=vouchers.c.devices_used + 1).returning(vouchers.c.id))
-    insert = sqlite_insert if sqlite else pg_insert
-    record = (insert(devices).values(voucher_id=bindparam("voucher"), mac=bindparam("mac"),
-                                     claimed_at=bindparam("now"))
+    record = (upsert_insert(devices, "sqlite" if sqlite else "postgresql")
+              .values(voucher_id=bindparam("voucher"), mac=bindparam("mac"),
+                      claimed_at=bindparam("now"))
               .on_conflict_do_nothing(index_elements=["voucher_id", "mac"])
               .returning(devices.c.id))
     give_back = (update(vouchers).where(vouchers.c.id == bindparam("voucher"))

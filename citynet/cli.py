@@ -292,8 +292,8 @@ def serve(runtime: Runtime, roles: tuple[str, ...], parent: int | None,
       citynet serve --role web      web.workers > 1: gunicorn with threaded workers
     """
     run_roles(runtime, roles, Parts(web_app=_web_app, radius=_services,
-                                    collectors=_monitoring), parent=parent,
-              listener=listener)
+                                    collectors=_monitoring, ports_free=_ports_free),
+              parent=parent, listener=listener)
 
 
 def _web_app(runtime: Runtime) -> Flask:
@@ -303,6 +303,14 @@ def _web_app(runtime: Runtime) -> Flask:
 def _services(runtime: Runtime, box: SecretBox | None) -> list[Service]:
     """The registered domains' services (the RADIUS service when it has work)."""
     return [service for domain in registered() for service in domain.services(runtime, box)]
+
+
+def _ports_free(runtime: Runtime) -> None:
+    """Before the serve starts its listener processes: no other program holds the ports
+    the registered domains' services share (else a CitynetError that says which)."""
+    for domain in registered():
+        if domain.ports_free is not None:
+            domain.ports_free(runtime)
 
 
 def _collectors() -> list[Collector]:

@@ -131,6 +131,9 @@ class Domain:
     # the one domain that runs every registered collector in a process of its own
     collector_host: Callable[[Runtime, Sequence[Collector]], Service] | None = None
     services: Callable[[Runtime, SecretBox | None], Sequence[Service]] = _no_services
+    # before a serve starts listener processes that share ports: a CitynetError naming
+    # the key if another program holds one (else they would join its ports unseen)
+    ports_free: Callable[[Runtime], None] | None = None
     openapi_paths: Callable[[], Mapping[str, Any]] = dict  # path → OpenAPI path item
     chains: Callable[[], Sequence[Chain]] = _none
     audit_link: Callable[[AuditEntry], str | None] | None = None  # a page for an entry

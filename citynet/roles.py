@@ -8,7 +8,10 @@ as several processes (docs/operations.md, "Roles and processes"):
 
 - ``radius`` with ``radius.processes`` > 1: that many listener processes, children of
   this one (each ``citynet serve --role radius --listener N --parent PID``), sharing the
-  ports through SO_REUSEPORT; a child that dies is started again. Services that must run
+  ports through SO_REUSEPORT; a child that dies is started again. The sharing is theirs
+  alone: this process first checks that no other program holds the ports (another
+  serve's listeners would take the children in unseen), and a listener that is the
+  node's only one binds without SO_REUSEPORT (:attr:`Plan.share_ports`). Services that must run
   once per node (:func:`once_per_node`: the portal's AC notice listener) run in listener
   1 only. A serve of one listener may be given its number (``--listener N``: a systemd
   unit ``citynet-radius@N``); the number picks the listener's login-record chain
@@ -86,6 +89,9 @@ class Plan:
     roles: frozenset[str]
     listeners: int = 0  # RADIUS listener processes (0: no radius role)
     listeners_apart: bool = False  # listeners in child processes, not a thread of this one
+    # this process's listener shares its fixed ports (SO_REUSEPORT) with the node's others:
+    # a child of a serve of several, or a systemd unit citynet-radius@N
+    share_ports: bool = False
     web: WebServer | None = None
     collectors: bool = False
     problems: tuple[Problem, ...] = field(default=())
@@ -137,7 +143,8 @@ def plan(asked: Iterable[str], config: Config, cores: int, *, child: bool = Fals
             "children (radius.processes = %(count)s, or web.workers > 1); give --listener "
             "only to a serve that runs one listener itself (radius.processes = 1, e.g. a "
             "systemd unit citynet-radius@N)"), {"listener": listener, "count": listeners}))
-    return Plan(roles, listeners=listeners, listeners_apart=apart,
+    share = listeners > 0 and (config.radius.processes > 1 if child else listener is not None)
+    return Plan(roles, listeners=listeners, listeners_apart=apart, share_ports=share,
                 web=web, collectors="collect" in roles, problems=tuple(problems))
 
 
@@ -188,6 +195,8 @@ class Parts:
     web_app: Callable[[Runtime], Flask]
     radius: Callable[[Runtime, SecretBox | None], list[Service]]
     collectors: Callable[[Runtime], list[Service]]
+    # before the listener processes start: a CitynetError if a port they share is taken
+    ports_free: Callable[[Runtime], None] = lambda _runtime: None
 
 
 def checked(asked: Sequence[str], config: Config, *, child: bool = False,
@@ -251,11 +260,13 @@ def _run(runtime: Runtime, chosen: Plan, parts: Parts, box: SecretBox | None,
          listener: int | None) -> None:
     services: list[Service] = []
     if chosen.listeners_apart:
+        parts.ports_free(runtime)  # the children would join another's ports unseen
         services += [ChildProcess(f"radius-{n}", listener_argv(runtime.config_path, n),
                                   _("RADIUS listener %(number)s", number=n))
                      for n in range(1, chosen.listeners + 1)]
     elif chosen.listeners:
         runtime.listener = listener  # a domain's services may differ by listener
+        runtime.share_ports = chosen.share_ports
         services += radius_services(parts.radius(runtime, box), listener)
     if chosen.collectors:
         services += parts.collectors(runtime)

@@ -18,6 +18,9 @@ class Runtime:
         # `citynet serve`, or a serve given `--listener N` (a systemd unit's instance);
         # None: the node's only listener, or no listener
         self.listener: int | None = None
+        # this listener shares its fixed ports with the node's others (SO_REUSEPORT);
+        # alone, it holds them to itself (citynet.roles.Plan.share_ports)
+        self.share_ports = False
 
     @classmethod
     def of(cls, config: config_module.Config, store: Store,

@@ -16,14 +16,16 @@ request: on a GIL-bound process the hand-offs cost more than the policy itself. 
 round's transaction runs, new datagrams wait in the socket's (large) receive buffer.
 
 Several listener processes of one host share a fixed port (SO_REUSEPORT; ``citynet serve
---role radius`` with ``radius.processes``). The kernel picks the socket of each datagram
-by a hash of its 4-tuple (source address and port, destination address and port), so
-every datagram of one NAS socket — its retransmissions too — reaches the same process,
-whose duplicate cache (RFC 5080, per process) answers them. That holds while the set of
-listeners stays the same: when one dies or starts, the kernel spreads the flows anew,
-and a retransmission of a request in flight may reach a process that never saw it. It is
-then handled anew: harmless for accounting (a record is stored once by its key), a
-second decision and login record for an Access-Request (docs/operations.md).
+--role radius`` with ``radius.processes``, or the units ``citynet-radius@N``); a listener
+alone binds without it, so no other program joins its port unseen (:func:`listen`). The
+kernel picks the socket of each datagram by a hash of its 4-tuple (source address and
+port, destination address and port), so every datagram of one NAS socket — its
+retransmissions too — reaches the same process, whose duplicate cache (RFC 5080, per
+process) answers them. That holds while the set of listeners stays the same: when one
+dies or starts, the kernel spreads the flows anew, and a retransmission of a request in
+flight may reach a process that never saw it. It is then handled anew: harmless for
+accounting (a record is stored once by its key), a second decision and login record for
+an Access-Request (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -303,7 +305,7 @@ class Port:
         self.sock.close()
 
 
-def _bound(bind: str, port: int) -> socket.socket:
+def _bound(bind: str, port: int, share: bool) -> socket.socket:
     family, kind, proto, _name, address = socket.getaddrinfo(
         bind, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
@@ -316,7 +318,7 @@ def _bound(bind: str, port: int) -> socket.socket:
         # drops a reply, and only the NAS's retry, answered from the cache, recovers it)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RECEIVE_BUFFER)
         sock.setblocking(False)
-        if port:  # a fixed port: shared by every listener process of this host
+        if port and share:  # a fixed port: shared by the listener processes of this host
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError:
@@ -325,15 +327,26 @@ def _bound(bind: str, port: int) -> socket.socket:
     return sock
 
 
-def listen(server: RadiusServer, bind: str, auth_port: int, acct_port: int) -> list[Port]:
-    """Open both ports on the running event loop (close them to stop)."""
+def listen(server: RadiusServer, bind: str, auth_port: int, acct_port: int,
+           share: bool = False) -> list[Port]:
+    """Open both ports on the running event loop (close them to stop). ``share``: with
+    SO_REUSEPORT, for one of a node's several listener processes. Linux lets a socket
+    with it join any of the same user's sockets on the port that have it too, silently:
+    so only they set it, and a listener alone holds its ports to itself."""
     ports: list[Port] = []
     try:
         for number, codes in ((auth_port, wire.AUTH_PORT_CODES),
                               (acct_port, wire.ACCT_PORT_CODES)):
-            ports.append(Port(server, _bound(bind, number), codes))
+            ports.append(Port(server, _bound(bind, number, share), codes))
     except OSError:
         for port in ports:
             port.close()
         raise
     return ports
+
+
+def probe(bind: str, port: int) -> None:
+    """The OSError a listener meets on ``port`` if any socket holds it (a group sharing it
+    too: a socket without SO_REUSEPORT may not join one), else nothing: the port is
+    bound once, alone, and freed again — before a serve starts its listener processes."""
+    _bound(bind, port, share=False).close()

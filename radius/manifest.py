@@ -60,7 +60,15 @@ def _services(runtime: Runtime, box: SecretBox | None) -> Sequence[Service]:
                           metrics_allow=runtime.config.metrics.allow,
                           gates=login_gates(runtime.config),
                           tunnel_sources=tunnel_sources(runtime, box),
-                          chain_no=chain_no)]
+                          chain_no=chain_no, share_ports=runtime.share_ports)]
+
+
+def _ports_free(runtime: Runtime) -> None:
+    from radius.service import check_ports_free
+
+    settings = runtime.config.section(RadiusConfig)
+    if settings.has_work:
+        check_ports_free(settings)
 
 
 def _end_sessions(runtime: Runtime, identity: str) -> list[Ended]:
@@ -160,6 +168,7 @@ DOMAIN = Domain(
           MenuEntry("radius_admin.records_page", "records.read", N_("Login records"), 90),
           MenuEntry("radius_admin.retention", "settings.write", N_("Retention"), 110)),
     services=_services,
+    ports_free=_ports_free,
     collectors=_collectors,
     openapi_paths=_openapi,
     chains=_chains,

@@ -39,6 +39,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -207,6 +208,20 @@ def _refusal(status: int, reason: str) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def probe(bind: str, port: int) -> None:
+    """The OSError the API meets on ``port`` if a program listens there (a group sharing
+    it too), else nothing: bound alone and freed again, before a serve starts its listener
+    processes. With SO_REUSEADDR and IPv6 alone, as asyncio binds: an earlier run's
+    connections in TIME_WAIT do not count, nor IPv4's listeners for "::"."""
+    for family, kind, proto, _name, address in socket.getaddrinfo(
+            bind, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE):
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+
+
 class RestApi:
     """rlm_rest's four calls on a listener's rounds (one event loop: the service's)."""
 
@@ -236,15 +251,16 @@ class RestApi:
         self._throttle = Throttle()
         self.refusals: Counter[str] = Counter()
 
-    async def start(self, bind: str, port: int) -> int:
-        """Listen; the port (``port`` 0: any free one). Several citynet processes may
-        serve the API on one port (SO_REUSEPORT): the kernel spreads the connections."""
+    async def start(self, bind: str, port: int, share: bool = False) -> int:
+        """Listen; the port (``port`` 0: any free one). ``share``: the node's listener
+        processes serve the API on one port (SO_REUSEPORT): the kernel spreads the
+        connections (as for the UDP ports, :func:`radius.listener.listen`)."""
         # FreeRADIUS gives up on a call after 2 s: no call is worth a long shutdown
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
                                shutdown_timeout=5)
         await runner.setup()
         try:
-            await web.TCPSite(runner, bind, port, reuse_port=True).start()
+            await web.TCPSite(runner, bind, port, reuse_port=share).start()
         except OSError:
             await runner.cleanup()
             raise

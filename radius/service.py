@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from citynet.gates import LoginGate
 from citynet.logs import store_failed
 from citynet.runtime import Runtime
 from citynet.tunnel import TunnelSource
-from radius import coa, records
+from radius import coa, listener, records, rlm_rest
 from radius.accounting import RecordWriter
 from radius.enforcement import Enforcer
 from radius.freeradius import http_url
@@ -63,19 +64,61 @@ def note_chain_writer(store: Store, chain_no: int, node: int) -> None:
                     "ignore this once)", node, chain_no, other)
 
 
+def _udp_refused(config: RadiusConfig, exc: OSError) -> CitynetError:
+    return CitynetError(N_("RADIUS cannot listen on %(bind)s ports %(auth)s/%(acct)s "
+                           "(radius.bind, radius.auth_port, radius.acct_port): "
+                           "%(reason)s"), bind=config.bind, auth=config.auth_port,
+                        acct=config.acct_port, reason=_reason(exc))
+
+
+def _api_refused(config: RadiusConfig, exc: OSError) -> CitynetError:
+    return CitynetError(N_("the rlm_rest API cannot listen on %(bind)s port "
+                           "%(port)s (radius.rest_bind, radius.rest_port): "
+                           "%(reason)s"), bind=config.rest_bind,
+                        port=config.rest_port, reason=_reason(exc))
+
+
+def _reason(exc: OSError) -> str:
+    """The system's words for the error: asyncio rewords a failed bind ("error while
+    attempting to bind on address ...") but keeps its errno."""
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
+def check_ports_free(config: RadiusConfig) -> None:
+    """Before a serve starts its listener processes, which share their fixed ports
+    (SO_REUSEPORT): the CitynetError a listener alone would meet if a program holds one
+    — another serve's listeners among them, which the children would join unseen. The
+    ports are free again when it returns."""
+    try:
+        for port in (config.auth_port, config.acct_port) if config.enabled else ():
+            if port:
+                listener.probe(config.bind, port)
+    except OSError as exc:
+        raise _udp_refused(config, exc) from None
+    if config.rest_token.get_secret_value() and config.rest_port:
+        try:
+            rlm_rest.probe(config.rest_bind, config.rest_port)
+        except OSError as exc:
+            raise _api_refused(config, exc) from None
+
+
 class RadiusService:
     def __init__(self, store: Store, box: SecretBox | None, config: RadiusConfig,
                  coa_port: int | None = None, udp: bool = True,
                  metrics_allow: Sequence[str] = LOOPBACK,
                  gates: Sequence[LoginGate] = (),
-                 tunnel_sources: Sequence[TunnelSource] = (), chain_no: int = 0) -> None:
+                 tunnel_sources: Sequence[TunnelSource] = (), chain_no: int = 0,
+                 share_ports: bool = False) -> None:
         """``udp``: open the auth and accounting ports (not when FreeRADIUS has them);
         ``metrics_allow``: who may read the rlm_rest API's /metrics (config metrics.allow);
         ``gates``: the registry's say in 802.1X and MAC bypass logins (citynet.gates);
         ``tunnel_sources``: the domains answering PEAP/TTLS inner logins (rlm_rest);
         ``chain_no``: the login-record chain this process appends to (PostgreSQL: one per
-        listener process of the cluster, :func:`radius.records.listener_chain`)."""
+        listener process of the cluster, :func:`radius.records.listener_chain`);
+        ``share_ports``: this is one of the node's several listener processes, which
+        share the fixed ports (SO_REUSEPORT); alone, it holds them to itself."""
         self.store, self.box, self.config, self.udp = store, box, config, udp
+        self.share_ports = share_ports
         zone = ZoneInfo(config.timezone)
         policy = Policy(store, box, zone, gates=gates)
         # Disconnects for limits seen in accounting go to the NAS the registry knows now
@@ -162,25 +205,20 @@ class RadiusService:
         could not listen (nothing stays open then)."""
         config = self.config
         try:
-            ports = listen(self.server, config.bind, config.auth_port,
-                           config.acct_port) if self.udp else []
+            ports = listen(self.server, config.bind, config.auth_port, config.acct_port,
+                           self.share_ports) if self.udp else []
         except OSError as exc:
-            raise CitynetError(N_("RADIUS cannot listen on %(bind)s ports %(auth)s/%(acct)s "
-                                  "(radius.bind, radius.auth_port, radius.acct_port): "
-                                  "%(reason)s"), bind=config.bind, auth=config.auth_port,
-                               acct=config.acct_port, reason=exc.strerror or exc) from None
+            raise _udp_refused(config, exc) from None
         if ports:  # port 0 in config means "any free port" (tests): the real ones
             self.ports = (ports[0].number, ports[1].number)
         if self.api is not None:
             try:
-                self.api_port = await self.api.start(config.rest_bind, config.rest_port)
+                self.api_port = await self.api.start(config.rest_bind, config.rest_port,
+                                                     self.share_ports)
             except OSError as exc:
                 for port in ports:
                     port.close()
-                raise CitynetError(N_("the rlm_rest API cannot listen on %(bind)s port "
-                                      "%(port)s (radius.rest_bind, radius.rest_port): "
-                                      "%(reason)s"), bind=config.rest_bind,
-                                   port=config.rest_port, reason=exc.strerror or exc) from None
+                raise _api_refused(config, exc) from None
         return ports
 
     async def _main(self) -> None:

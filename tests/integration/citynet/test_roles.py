@@ -480,6 +480,62 @@ def test_a_port_in_use_stops_start_up_in_one_line_naming_the_keys(
     assert says in result.output
     assert "Traceback" not in result.output
 
+def refused(argv: list[str], env: dict[str, str], log: Path) -> str:
+    """The output of a serve that must not start: it ends (bounded wait) before it says
+    it is ready; if it does start, it is stopped and the test fails."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: process.poll() is not None or READY.decode() in log.read_text(),
+                   f"{argv[1:]} ended or ready")
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=60)
+    assert READY.decode() not in log.read_text(), f"{argv[1:]} started:\n{log.read_text()}"
+    assert process.returncode == 1
+    return log.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("held", "command", "processes"), [
+    ("radius", ["serve", "--role", "radius"], "1"),  # its one listener binds alone
+    ("radius", ["serve", "--role", "radius"], "2"),  # it checks before its children
+    ("radius", ["radius", "serve"], "1"),
+    ("rlm_rest", ["serve", "--role", "radius"], "1"),
+    ("rlm_rest", ["serve", "--role", "radius"], "2"),
+])
+def test_a_second_serve_on_a_serves_shared_ports_refuses_to_start(
+        sqlite_config: Config, sqlite_store: Store, tmp_path: Path, held: str,
+        command: list[str], processes: str) -> None:
+    """Two listener processes of one serve share their ports (SO_REUSEPORT); a second,
+    unrelated serve on them joined that group silently and took half the NAS. Now it
+    stops in one line naming the port and the keys, as for any port in use; the first
+    serves on, its listeners still sharing."""
+    rest = free_port()
+    first = Serve(sqlite_config, tmp_path, "radius", radius__processes="2",
+                  radius__bind="127.0.0.1", radius__rest_bind="127.0.0.1",
+                  radius__rest_token="t" * 32, radius__rest_port=str(rest),
+                  radius__enabled="true" if held == "radius" else "false")
+    first.start(ready_lines=3)  # the parent and both listeners
+    try:
+        env = {**first.env, "CITYNET_RADIUS__PROCESSES": processes,
+               "CITYNET_WEB__PORT": str(free_port())}
+        output = refused([CITYNET, *command], env, tmp_path / "second.log")
+        assert len(children(first.process.pid)) == 2  # type: ignore[union-attr]
+        assert first.process.poll() is None  # type: ignore[union-attr]
+    finally:
+        first.stop()
+    says = {"radius": f"Error: RADIUS cannot listen on 127.0.0.1 ports {first.auth}/"
+                      f"{first.acct} (radius.bind, radius.auth_port, radius.acct_port): "
+                      "Address already in use",
+            "rlm_rest": f"Error: the rlm_rest API cannot listen on 127.0.0.1 port {rest} "
+                        "(radius.rest_bind, radius.rest_port): Address already in use"}[held]
+    assert says in output.splitlines(), output
+    assert "Traceback" not in output
+    assert "restarting it" not in first.output()
+
+
 @pytest.mark.slow
 def test_ac_notices_are_taken_by_one_of_two_listener_processes(
         sqlite_config: Config, sqlite_store: Store, tmp_path: Path) -> None:

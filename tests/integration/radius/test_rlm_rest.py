@@ -125,10 +125,12 @@ def test_one_service_answers_on_its_udp_ports_and_its_api(sqlite_store: Store,
 
 
 def test_two_processes_worth_of_services_share_the_api_port(sqlite_store: Store) -> None:
-    """Several citynet processes may serve the API (SO_REUSEPORT); each answers."""
+    """A node's listener processes serve the API on one port (SO_REUSEPORT, share_ports);
+    each answers."""
     port = free_port()
     config = RadiusConfig(rest_token=TOKEN, rest_port=port)
-    services = [RadiusService(sqlite_store, None, config, udp=False) for _ in range(2)]
+    services = [RadiusService(sqlite_store, None, config, udp=False, share_ports=True)
+                for _ in range(2)]
     for service in services:
         service.start()
     try:

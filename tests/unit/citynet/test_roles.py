@@ -37,6 +37,22 @@ def test_several_listeners_run_as_children(tmp_path: Path) -> None:
     assert (child.listeners, child.listeners_apart) == (1, False)
 
 
+@pytest.mark.parametrize(("processes", "child", "listener", "shares"), [
+    (1, False, None, False),  # the node's only listener, in serve itself
+    (2, True, 1, True),  # one of a serve's listener children
+    (1, True, 1, False),  # the one listener child beside gunicorn
+    (1, False, 3, True),  # a systemd unit citynet-radius@3, beside @1 and @2
+])
+def test_only_a_nodes_several_listeners_share_their_ports(
+        tmp_path: Path, processes: int, child: bool, listener: int | None,
+        shares: bool) -> None:
+    """SO_REUSEPORT lets any socket of the user that sets it join the port unseen: only
+    the listeners meant to share one set it."""
+    result = plan(["radius"], config(tmp_path, radius={"processes": processes}), cores=4,
+                  child=child, listener=listener)
+    assert result.share_ports is shares
+
+
 def test_gunicorn_beside_radius_puts_the_listener_in_a_child(tmp_path: Path) -> None:
     result = plan(["web", "radius"], config(tmp_path, web={"workers": 2}, database=PG),
                   cores=2)

@@ -177,11 +177,22 @@ def _combined(kind: str, sample: str, one: float, other: float) -> float:
 
 def _forget_the_dead(directory: Path) -> None:
     """Drop the live-only gauges of processes that are gone (a killed leader is no
-    leader); prometheus_client leaves that to whoever knows a process died."""
+    leader); prometheus_client leaves that to whoever knows a process died. A scrape's
+    check, for processes no parent here watched (another unit's); a PID used again
+    since hides its death from it: :func:`process_died` is told at once."""
     for path in directory.glob("gauge_live*_*.db"):
         pid = int(path.stem.rsplit("_", 1)[1])
         if not _alive(pid):
             multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+
+
+def process_died(pid: int) -> None:
+    """A child process ``pid`` has died (its parent saw it exit): its live-only gauges go
+    now, before its PID can be some other process's. Its counters and histograms stay in
+    the node's sums."""
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if directory:
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
 def may_scrape(address: str | None, allow: Sequence[str]) -> bool:

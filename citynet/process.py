@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from citynet import metrics
 from citynet.catalogs import gettext as _
 from citynet.catalogs import spoken
 
@@ -101,6 +102,7 @@ class ChildProcess:
         while self._process is not None:
             began = time.monotonic()
             code = self._process.wait()
+            metrics.process_died(self._process.pid)
             if self._stopping.is_set():
                 return
             if time.monotonic() - began >= self._healthy:

@@ -249,9 +249,16 @@ def run(runtime: Runtime, asked: Sequence[str], parts: Parts,
     # the node's processes count into one place, or this one's /metrics misses theirs
     unshare = (metrics.share_with_children(runtime.config.data_path) if parent is None
                and forked else None)
+    # a SIGTERM while the roles start (before their own loop takes it) must come to the
+    # finally below too, or the directory outlives the serve
+    previous = stop_on_sigterm() if unshare is not None else None
     try:
         _run(runtime, chosen, parts, box, listener)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before the roles were up: stopped
+        pass
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if unshare is not None:
             unshare()
 

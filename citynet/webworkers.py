@@ -22,6 +22,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+from citynet import metrics
 from citynet.config import WebConfig
 
 GRACEFUL_SECONDS = 30  # a worker told to stop finishes its requests this long at most
@@ -59,7 +60,12 @@ def options(web: WebConfig) -> dict[str, Any]:
             "worker_class": "gthread", "threads": web.threads, "preload_app": False,
             "graceful_timeout": GRACEFUL_SECONDS, "proc_name": "citynet-web",
             "logger_class": _CitynetLines, "errorlog": None, "loglevel": "warning",
-            "accesslog": None}
+            "accesslog": None, "child_exit": _worker_exited}
+
+
+def _worker_exited(_arbiter: Any, worker: Any) -> None:
+    """gunicorn's hook, in the master: a worker is gone (stopped, killed, timed out)."""
+    metrics.process_died(worker.pid)
 
 
 def serve_workers(factory: Callable[[], Flask], web: WebConfig) -> None:

@@ -94,3 +94,57 @@ def test_a_serve_without_a_multiprocess_dir_shows_its_childrens_numbers_too(
     assert len(types) == len(set(types)) and "# TYPE citynet_leader gauge" in types
     assert shown.rstrip().endswith("directory left: False")
     assert list((tmp_path / "metrics").iterdir()) == []  # the dead serve's swept too
+
+
+SIGTERM_WHILE_STARTING = """
+import os, signal, sys
+from pathlib import Path
+from citynet.roles import Parts, run
+from citynet.runtime import Runtime
+from tests.conftest import make_config, upgraded
+
+config = make_config(Path(sys.argv[1]))
+store = next(upgraded(config))
+
+def collectors(runtime):
+    print(os.environ["PROMETHEUS_MULTIPROC_DIR"], flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)  # systemctl stop while the roles start
+    return []
+
+run(Runtime.of(config, store, None), ["collect"],
+    Parts(web_app=None, radius=None, collectors=collectors))
+print("stopped", flush=True)
+"""
+
+
+def test_a_serve_stopped_while_starting_removes_its_metrics_directory(
+        tmp_path: Path) -> None:
+    """SIGTERM before the roles were up ended the serve by the signal's default, and its
+    private directory stayed (until the next serve of that data directory swept it)."""
+    env = {key: value for key, value in os.environ.items()
+           if key != "PROMETHEUS_MULTIPROC_DIR"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3])
+    done = subprocess.run([sys.executable, "-c", SIGTERM_WHILE_STARTING, str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    directory, *rest = done.stdout.splitlines()
+    assert Path(directory).parent == tmp_path / "var" / "metrics"
+    assert not Path(directory).exists()
+    assert (done.returncode, rest) == (0, ["stopped"]), done.stderr
+
+
+def test_gunicorns_master_drops_a_dead_workers_live_gauges(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn replaces a killed web worker: its master tells prometheus_client the old
+    one is gone (child_exit); the worker's counters stay in the node's sums."""
+    from types import SimpleNamespace
+
+    from citynet.config import WebConfig
+    from citynet.webworkers import options
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    pid = int(_python("import os; from citynet import metrics; metrics.LEADER.set(1); "
+                      "metrics.DB_LOST.inc(); print(os.getpid())", tmp_path))
+    assert list(tmp_path.glob(f"gauge_live*_{pid}.db"))
+    options(WebConfig())["child_exit"](None, SimpleNamespace(pid=pid))
+    assert not list(tmp_path.glob(f"gauge_live*_{pid}.db"))
+    assert (tmp_path / f"counter_{pid}.db").exists()

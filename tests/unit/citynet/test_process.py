@@ -7,6 +7,8 @@ import sys
 import weakref
 from pathlib import Path
 
+import pytest
+
 from citynet.process import ChildProcess, garbage_after, settle
 from tests.support import wait_until
 
@@ -117,3 +119,23 @@ def test_settle_takes_what_start_up_built_out_of_the_collectors_sight() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_a_dead_childs_live_gauges_go_at_once_its_counters_stay(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The serve's watcher saw its child die: prometheus_client is told (mark_process_dead)
+    then, not at some later scrape that asks whether the PID lives — by then another
+    process may have it, and a dead leader would count as the node's leader."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    child = ChildProcess("test", [sys.executable, "-c", "from citynet import metrics; "
+                                  "metrics.LEADER.set(1); metrics.DB_LOST.inc()"],
+                         "a test", delays=[600])  # no restart within the test
+    child.start()
+    pid = child.pid
+    try:
+        wait_until(lambda: not Path(f"/proc/{pid}").exists(), "the child's end (reaped)")
+        wait_until(lambda: not list(tmp_path.glob(f"gauge_live*_{pid}.db")),
+                   "its live gauges dropped", timeout=10)
+    finally:
+        child.stop()
+    assert (tmp_path / f"counter_{pid}.db").exists()

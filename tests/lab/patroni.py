@@ -11,7 +11,8 @@ starts, initdb included) runs as the ``postgres`` account, and the lab directory
 theirs. Failover settings are the field notes' (DESIGN.md): ``primary_start_timeout`` 0
 (a crashed primary is not restarted in place first), ``ttl`` 20 (Patroni 4's floor),
 ``loop_wait`` 2,
-``retry_timeout`` 3. :meth:`PatroniLab.stop` kills every process it started, and their
+``retry_timeout`` 8 (3 demoted the primary when an etcd election under load outlasted
+it). :meth:`PatroniLab.stop` kills every process it started, and their
 descendants, by PID — also after a failed start — and removes the directory.
 
 Patroni reads YAML; its configs are written as JSON, which is YAML too.
@@ -53,7 +54,7 @@ PATRONI_VENV = Path("/opt/citynet-patroni/bin")
 PATRONI_AT_LEAST = (3, 0, 3)
 # the failover settings the field notes measured (DESIGN.md, Patroni); ttl 20: Patroni 4
 # raises anything lower to 20 with a warning, so the lab says what runs
-DCS = {"ttl": 20, "loop_wait": 2, "retry_timeout": 3, "primary_start_timeout": 0,
+DCS = {"ttl": 20, "loop_wait": 2, "retry_timeout": 8, "primary_start_timeout": 0,
        "maximum_lag_on_failover": 1024 * 1024, "synchronous_mode": True}
 
 

@@ -174,6 +174,12 @@ class DriverStatement:
                          lambda cursor: cursor.execute(sql, parameters).fetchone())
         return None if row is None else _converted(results, row)
 
+    def run(self, session: Session | Connection, values: Mapping[str, Any]) -> None:
+        """The statement once, its result (if any) not read: inside :func:`pipelined`,
+        sent without waiting for the server."""
+        self._run(session, [values], lambda cursor, sql, parameters: (
+            cursor.execute(sql, parameters[0])))
+
     def first_of_each(self, session: Session | Connection,
                       rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...] | None]:
         """The statement once for each mapping of values, on one cursor: the first row
@@ -378,26 +384,77 @@ def lend(session: Session, connection: Connection) -> None:
     session.info[_LENT] = connection
 
 
-def _on_driver(connection: Connection, sql: str, work: Callable[[Any], Any]) -> Any:
-    """``work(cursor)`` on the connection's DB-API connection; the driver's errors become
-    SQLAlchemy's (a store failure is an OperationalError whichever way it was reached),
-    and a lost connection is thrown away."""
-    dialect = connection.dialect
+def _driver_of(connection: Connection) -> Any:
     driver = connection.connection.driver_connection
     if driver is None:
         raise StoreError(_("the store's connection is closed"))
-    cursor = driver.cursor()
+    return driver
+
+
+def _store_error(connection: Connection, sql: str, exc: Any,
+                 cursor: Any = None) -> DBAPIError:
+    """The driver's error as SQLAlchemy's (a store failure is an OperationalError
+    whichever way it was reached); a lost connection is thrown away."""
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    lost = dialect.is_disconnect(exc, driver, cursor) or _stuck(driver)
+    if lost:
+        connection.invalidate(exc)
+    return cast(DBAPIError, DBAPIError.instance(
+        sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+        connection_invalidated=lost, dialect=dialect))
+
+
+def _on_driver(connection: Connection, sql: str, work: Callable[[Any], Any]) -> Any:
+    """``work(cursor)`` on the connection's DB-API connection, the driver's errors
+    :func:`_store_error`'s."""
+    cursor = _driver_of(connection).cursor()
     try:
         return work(cursor)
-    except dialect.loaded_dbapi.Error as exc:
-        lost = dialect.is_disconnect(exc, driver, cursor) or _stuck(driver)
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
-                                  hide_parameters=True, connection_invalidated=lost,
-                                  dialect=dialect) from exc
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _store_error(connection, sql, exc, cursor) from exc
     finally:
         cursor.close()
+
+
+@contextmanager
+def pipelined(session: Session | Connection) -> Iterator[None]:
+    """PostgreSQL: the block's statements on the driver go out without waiting for each
+    other's results (psycopg's pipeline mode) — a result read (``first``, ``all``) sends
+    everything before it and waits, once; the block's end waits for the rest. For a
+    transaction's statements whose results it does not need at once: each is a round
+    trip to the server otherwise. An error fails the statement that made it and every
+    one sent after it (the transaction is lost anyway); it is raised where the block
+    next waits, as :func:`_on_driver` raises. Only for statements run on the driver
+    (:class:`DriverStatement`, :class:`ColumnStatement`): SQLAlchemy reads a result's
+    columns and row count at once, which a pipeline gives only later. SQLite: the
+    block as it is."""
+    connection = connection_of(session)
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    driver = _driver_of(connection)
+    pipeline = driver.pipeline()
+    try:
+        pipeline.__enter__()
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _store_error(connection, "(pipeline)", exc) from exc
+    # After an error in a pipeline, psycopg may leave the connection unusable (the next
+    # round failed on it): it is thrown away, and the next round gets a new one.
+    try:
+        yield
+    except BaseException as exc:
+        pipeline.__exit__(type(exc), exc, exc.__traceback__)  # logs its own error, if any
+        if not connection.invalidated:
+            connection.invalidate(exc)
+        raise
+    try:
+        pipeline.__exit__(None, None, None)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        error = _store_error(connection, "(pipeline)", exc)
+        if not connection.invalidated:
+            connection.invalidate(exc)
+        raise error from exc
 
 
 class MetaEntry(Base):
@@ -424,7 +481,8 @@ def exclusive(session: Session, name: str) -> None:
         return
     held[name] = transaction
     if connection.dialect.name == "postgresql":
-        _ADVISORY_LOCK.first(connection, {"key": _lock_key(name)})
+        # its result is void: not read, so that in a pipeline it waits for nothing
+        _ADVISORY_LOCK.run(connection, {"key": _lock_key(name)})
         return
     driver = connection.connection.driver_connection
     if driver is not None and not driver.in_transaction:

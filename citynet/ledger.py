@@ -89,10 +89,12 @@ class Ledger:
         else:
             self._insert_rows.many(session, rows)
         point = {"key": head_key, "value": chain.encode_point((seq, previous))}
+        # one execute, not executemany: psycopg's executemany is a pipeline of its own,
+        # which inside the caller's (citynet.db.pipelined) waits for what went before
         if head is None:
-            self._insert_head.many(session, [point])
+            self._insert_head.run(session, point)
         else:
-            self._update_head.many(session, [point])
+            self._update_head.run(session, point)
         return seq
 
     def lock(self, session: Session, chain_no: int = 0) -> None:

@@ -25,7 +25,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from citynet.db import ColumnStatement, DriverStatement, Store, kept_lengths, lend, table
+from citynet.db import (
+    ColumnStatement,
+    DriverStatement,
+    Store,
+    kept_lengths,
+    lend,
+    pipelined,
+    table,
+)
 from citynet.logs import store_failed, store_works
 from radius import guesses, records, retries
 from radius.decisions import (
@@ -623,9 +631,15 @@ class RecordWriter:
             record = login_record(job.attempt, job.nas, decision)
             if guesses.recordable(session, record, pending):
                 logins.append(record)
-        retries.remember(session, claimed, decided)
-        if logins:  # a round of interim updates alone never waits for the chain
-            records.append(session, logins, self.chain_no)
+        if not (claimed or logins):  # interim updates alone: no decision, no chain
+            return outcomes, retried
+        # PostgreSQL: the decisions' writes, the chain's lock and head read go to the
+        # server together, then the records and the new head — two round trips, where
+        # each statement was one (the results these read come later, or never)
+        with pipelined(session):
+            retries.remember(session, claimed, decided)
+            if logins:
+                records.append(session, logins, self.chain_no)
         return outcomes, retried
 
 

@@ -184,23 +184,32 @@ def children(pid: int) -> list[int]:
 def append_to_one_chain(session: Any, events: Sequence[Any], chain_no: int = 0) -> None:
     """Login records as a store of one chain (radius_0002 and before) wrote them: no
     chain column, the head under the one chain's meta key. ``chain_no``: left out, as
-    the login-record writer of today passes it."""
-    from sqlalchemy import Column, MetaData, Table, insert
+    the login-record writer of today passes it. On the driver, as the writer's own
+    append (its statements are pipelined on PostgreSQL, where the ORM cannot run)."""
+    from sqlalchemy import Column, MetaData, Table, bindparam, insert, select, update
 
     from citynet import chain
-    from citynet.db import get_meta, set_meta
+    from citynet.db import DriverStatement, MetaEntry, table
     from radius import records
 
     assert chain_no == 0, "a store of one chain has chain 0 only"
     old = Table("login_record", MetaData(), *(
         Column(column.name, column.type) for column in records.LoginRecord.__table__.c
         if column.name != "chain"))
-    seq, previous = chain.decode_point(get_meta(session, records.LEDGER.keys(0)[0]))
+    meta, head_key = table(MetaEntry), records.LEDGER.keys(0)[0]
+    found = DriverStatement(select(meta.c.value).where(meta.c.key == head_key)).first(
+        session, {})
+    seq, previous = chain.decode_point(found[0] if found else None)
+    add = DriverStatement(insert(old), ["seq", "prev_hash", "row_hash", *records.CONTENT])
     for event in events:
         seq += 1
         content = {name: getattr(event, name) for name in records.CONTENT}
         digest = chain.row_hash(previous, content)
-        session.execute(insert(old).values(seq=seq, prev_hash=previous, row_hash=digest,
-                                           **content))
+        add.run(session, {"seq": seq, "prev_hash": previous, "row_hash": digest, **content})
         previous = digest
-    set_meta(session, records.LEDGER.keys(0)[0], chain.encode_point((seq, previous)))
+    point = {"key": head_key, "value": chain.encode_point((seq, previous))}
+    if found is None:
+        DriverStatement(insert(meta), ["key", "value"]).run(session, point)
+    else:
+        DriverStatement(update(meta).where(meta.c.key == bindparam("key")).values(
+            value=bindparam("value"))).run(session, point)

@@ -4,20 +4,22 @@ one caller is told, and what is left in the store, when a batch's work fails."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 from alembic import command
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from citynet import migrate
 from citynet.config import Config
-from citynet.db import Store
+from citynet.db import Store, _lock_key
 from radius import codec, records, vouchers
 from radius.accounting import AccountingEvent, Outcome, RecordWriter, event_from
 from radius.decisions import Decision, ForeignLogin, Login, LoginAttempt
@@ -26,6 +28,7 @@ from radius.policy import Policy
 from radius.profiles import ProfileBook
 from radius.records import LoginRecord
 from radius.retries import DecidedRequest
+from tests.fakes.roundtrips import RoundTrips
 from tests.support import append_to_one_chain
 
 NOW = datetime.now(UTC)
@@ -359,5 +362,112 @@ def test_on_postgresql_a_rounds_known_devices_are_looked_up_in_one_statement(
         assert sum(sql.startswith("SELECT voucher.id") for sql in statements) == 2
         with store.session() as session:
             assert session.scalar(select(func.sum(vouchers.Voucher.devices_used))) == 4
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_login_round_waits_on_the_server_few_times(pg_database: str) -> None:
+    """A voucher login of a known device with a request identity: its round sends what it
+    does not read at once together (citynet.db.pipelined) — 10 round trips before — and
+    is decided and recorded as before."""
+    direct = Store(pg_database)
+    direct.upgrade()
+    direct.close()
+    url = urlsplit(pg_database)
+    with RoundTrips(url.hostname or "127.0.0.1", url.port or 5432) as relay:
+        store = Store(url._replace(netloc=f"postgres@127.0.0.1:{relay.port}").geturl())
+        try:
+            with store.session() as session:
+                [voucher] = vouchers.create(session, 1, 30, 2, "t", valid_days=1)
+            policy = Policy(store, None, ZoneInfo("Asia/Shanghai"), ProfileBook.of(store))
+            writer = RecordWriter(store, decide=policy.decide_in, prepare=policy.prepare_in,
+                                  chain_no=1)
+
+            def login(key: str) -> Login:
+                return Login(LoginAttempt(user=voucher.code, password=voucher.code,
+                                          calling_station="AA-BB-CC-DD-EE-01"), "gw",
+                             request_key=key)
+
+            run(writer, [login("k1")])  # the device's first login takes a slot
+            before = relay.count()
+            told = run(writer, [login("k2")])
+            trips = relay.count() - before
+            assert run(writer, [login("k2")]) == told  # a retry: answered as decided
+            interim = event_from({"Acct-Status-Type": "Interim-Update",
+                                  "Acct-Session-Id": "s1", "User-Name": voucher.code},
+                                 "gw", datetime.now(UTC))
+            run(writer, [interim])  # type: ignore[list-item]
+            before = relay.count()
+            run(writer, [replace(interim, session_time=60)])  # type: ignore[list-item]
+            accounting_trips = relay.count() - before
+            with store.session() as session:
+                assert records.verify(session) == (2, [])
+                assert session.scalar(select(func.count()).select_from(DecidedRequest)) == 2
+        finally:
+            store.close()
+    assert [(d.accept, d.reason) for d in told if isinstance(d, Decision)] == [(True, "")]
+    assert trips <= 7
+    assert accounting_trips <= 6  # as before: a round of accounting alone sends no more
+
+
+# a statement failing in the part of a round sent together: one whose error comes back
+# with a result the round reads (the chain's lock: its head is read next), and one whose
+# error comes back only at the end (the record's insert)
+REFUSE_LOCK = "ALTER DATABASE {database} SET lock_timeout = '200ms'"
+REFUSE_INSERT = """
+CREATE TABLE refusing (since integer);
+CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.identity = 'a' AND EXISTS (SELECT 1 FROM refusing) THEN
+        RAISE EXCEPTION 'refused' USING ERRCODE = 'lock_not_available';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refuse BEFORE INSERT ON login_record FOR EACH ROW EXECUTE FUNCTION refuse();
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("refusal", "chain_lock"), [(REFUSE_LOCK, True),
+                                                     (REFUSE_INSERT, False)],
+                         ids=["lock", "insert"])
+def test_on_postgresql_a_round_failing_in_its_pipeline_answers_nothing_and_keeps_nothing(
+        pg_database: str, refusal: str, chain_lock: bool) -> None:
+    """A statement of the round's part sent together fails (the chain's lock held by
+    another connection; a trigger refusing the record): every login is told the store's error
+    (SQLAlchemy's, as any statement's), nothing of the round is kept, the connection is
+    replaced (psycopg may leave it unusable), and the NAS's retry is decided and
+    recorded."""
+    store = Store(pg_database)
+    lost: list[object] = []
+    try:
+        store.upgrade()
+        with store.session() as session:
+            database = session.scalar(text("SELECT current_database()"))
+            session.connection().exec_driver_sql(refusal.format(database=database))
+        store.engine.dispose()  # new connections: a database's setting applies to them
+        event.listen(store.engine, "invalidate", lambda *_args: lost.append(_args))
+        writer = RecordWriter(store, decide=lambda *_args: Decision(True, {}), chain_no=1)
+        login = Login(attempt("a"), "gw", request_key="k1")
+        run(writer, [Login(attempt("warm"), "gw", request_key="k0")])
+        with psycopg.connect(pg_database, autocommit=True) as holder:
+            if chain_lock:
+                holder.execute("SELECT pg_advisory_lock(%s)",
+                               (_lock_key(f"ledger.{records.LEDGER.keys(1)[0]}"),))
+            else:
+                holder.execute("INSERT INTO refusing VALUES (1)")
+            [failed] = run(writer, [login])
+            if not chain_lock:
+                holder.execute("DELETE FROM refusing")
+        assert isinstance(failed, OperationalError)
+        assert getattr(failed.orig, "sqlstate", None) == "55P03"
+        assert logged(store) == [("warm", "accept")]
+        with store.session() as session:
+            assert session.scalar(select(func.count()).select_from(DecidedRequest)) == 1
+        assert [(d.accept, d.reason) for d in run(writer, [login])
+                if isinstance(d, Decision)] == [(True, "")]
+        assert logged(store) == [("warm", "accept"), ("a", "accept")]
+        assert len(lost) == 1  # the connection the pipeline failed on, replaced
     finally:
         store.close()

@@ -160,7 +160,7 @@ def _radius_problems(config: Config, cores: int) -> list[Problem]:
         fixed = [("radius.auth_port", radius.auth_port), ("radius.acct_port",
                                                           radius.acct_port)
                  ] if radius.enabled else []
-        if radius.rest_token.get_secret_value():
+        if radius.serves_api:
             fixed.append(("radius.rest_port", radius.rest_port))
         problems += [Problem(key, N_("is 0 (any free port), but radius.processes = "
                                      "%(count)s listeners must share one port"),

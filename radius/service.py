@@ -95,7 +95,7 @@ def check_ports_free(config: RadiusConfig) -> None:
                 listener.probe(config.bind, port)
     except OSError as exc:
         raise _udp_refused(config, exc) from None
-    if config.rest_token.get_secret_value() and config.rest_port:
+    if config.serves_api and config.rest_port:
         try:
             rlm_rest.probe(config.rest_bind, config.rest_port)
         except OSError as exc:
@@ -132,9 +132,9 @@ class RadiusService:
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)
         policy.vendor_of = self._vendor_of
-        token = config.rest_token.get_secret_value()
-        self.api = RestApi(self.server, token, config.rest_allow, metrics_allow,
-                           tunnel_sources) if token else None
+        self.api = RestApi(self.server, config.rest_token.get_secret_value(),
+                           config.rest_allow, metrics_allow,
+                           tunnel_sources) if config.serves_api else None
         self.api_port = config.rest_port  # the real one once started
         self._loop: asyncio.AbstractEventLoop | None = None  # made by start()
         self._stopped = asyncio.Event()

@@ -84,7 +84,12 @@ class RadiusConfig(Section):
     def has_work(self) -> bool:
         """Something for the RADIUS service to run: the UDP ports, or the rlm_rest API
         (FreeRADIUS in front owns the ports: radius.enabled off, the token set)."""
-        return self.enabled or bool(self.rest_token.get_secret_value())
+        return self.enabled or self.serves_api
+
+    @property
+    def serves_api(self) -> bool:
+        """The rlm_rest API runs: its token is set."""
+        return bool(self.rest_token.get_secret_value())
 
     @field_validator("rest_allow", mode="before")
     @classmethod

@@ -46,16 +46,6 @@ class Person(Base):
     certificates: Mapped[list[Certificate]] = relationship(back_populates="person")
 
 
-class EnrolSource(Base):
-    """Failed sign-ins on the enrolment page from one client address since ``since``
-    (admission.enrolment): guesses spread over many names are held by their source."""
-
-    __tablename__ = "admission_enrol_source"
-    address: Mapped[str] = mapped_column(String(45), primary_key=True)
-    since: Mapped[datetime] = mapped_column(UtcDateTime())
-    failures: Mapped[int] = mapped_column(Integer)
-
-
 class Authority(Base):
     """The district CA and the FreeRADIUS server certificate it signed (one row)."""
 

@@ -24,6 +24,7 @@ from citynet import csrf, languages
 from citynet.catalogs import gettext
 from citynet.config import Config
 from citynet.errors import SecretsError
+from citynet.holds import SourceHold
 from citynet.web import store
 
 blueprint = Blueprint("admission_enrol", __name__, url_prefix="/nac",
@@ -117,9 +118,8 @@ def enrol() -> tuple[str, int]:
         return _form(gettext("Enrolment is not available: ask the IT desk."), 503)
     nac = cast(Config, current_app.extensions["citynet.config"]).section(NacConfig)
     with store().session() as db:  # the sign-in's count is kept even when it fails
-        signed = enrolment.sign_in(db, username, password, now(),
-                                   source=request.remote_addr or "",
-                                   source_limit=nac.enrol_source_failures)
+        signed = enrolment.sign_in(db, username, password, now(), SourceHold.of(
+            enrolment.DOOR, request.remote_addr or "", nac.enrol_source_failures))
     if not signed.ok:
         problem, status = _refusal(signed.reason, signed.retry_after)
         return _form(problem, status, username, device)

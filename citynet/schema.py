@@ -9,7 +9,7 @@ from citynet.db import Base
 from citynet.domains import Domain, registered
 
 # the kernel's tables; each domain names its own in its manifest (``tables``)
-KERNEL_TABLES = ("citynet.audit", "citynet.staff", "citynet.leader")
+KERNEL_TABLES = ("citynet.audit", "citynet.staff", "citynet.leader", "citynet.holds")
 
 
 def table_modules(domains: Sequence[Domain] | None = None) -> tuple[str, ...]:

@@ -1,10 +1,10 @@
-"""Whose failures an enrolment sign-in counts under (admission.enrolment.source_of)."""
+"""Whose failures a sign-in counts under (citynet.holds.source_of)."""
 
 from __future__ import annotations
 
 import pytest
 
-from admission.enrolment import source_of
+from citynet.holds import source_of
 
 
 @pytest.mark.parametrize(("address", "source"), [

@@ -1,0 +1,105 @@
+"""Sign-in holds by client address: guesses spread over many names (one password tried on
+every name) lock no name, so a sign-in page also counts its failures per client address.
+After ``limit`` failures from one address within :data:`WINDOW`, that address is refused
+until the window is over — without a password check, so a spray cannot burn the web's
+CPU on argon2 either. Each page counts on its own (its ``door``): the staff login and the
+enrolment page have different people behind one NAT, and different limits.
+
+An IPv6 host counts by its /64 (it may take any address there). The counts are in the
+database, one upsert a failure, so web workers on every node count together."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, String, case, literal
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from citynet.db import Base, UtcDateTime, table, upsert_insert
+
+log = logging.getLogger(__name__)
+WINDOW = timedelta(minutes=15)
+
+
+class SignInSource(Base):
+    """Failed sign-ins on one page (``door``) from one client address since ``since``."""
+
+    __tablename__ = "sign_in_source"
+    door: Mapped[str] = mapped_column(String(32), primary_key=True)
+    address: Mapped[str] = mapped_column(String(45), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    failures: Mapped[int] = mapped_column(Integer)
+
+
+def source_of(address: str) -> str:
+    """The key a client address's failures count under: an IPv4 address as it is (an
+    IPv4-mapped IPv6 one too), an IPv6 address by its /64 — one host may use any address
+    of its network's /64; "" for none."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ip)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
+@dataclass(frozen=True)
+class SourceHold:
+    """The hold of one sign-in page (``door``, e.g. "staff.login") on one client address
+    (already :func:`source_of`): held after ``limit`` failures in :data:`WINDOW`; a
+    ``limit`` of 0, or no address, never holds and counts nothing."""
+
+    door: str
+    address: str
+    limit: int
+
+    @classmethod
+    def of(cls, door: str, remote_addr: str, limit: int) -> SourceHold:
+        """The hold for a request from ``remote_addr`` (the client's address as the web
+        app has it, proxies already accounted for)."""
+        return cls(door, source_of(remote_addr), limit)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.address and self.limit)
+
+    def held_for(self, session: Session, now: datetime) -> int:
+        """Seconds until sign-ins from the address are taken again (0: not held)."""
+        if not self.active:
+            return 0
+        row = session.get(SignInSource, (self.door, self.address))
+        if row is None or row.failures < self.limit or row.since + WINDOW <= now:
+            return 0
+        return max(1, math.ceil((row.since + WINDOW - now).total_seconds()))
+
+    def count_failure(self, session: Session, now: datetime) -> None:
+        """One failed sign-in more from the address in its window (a new window once the
+        last is over). One upsert: web workers on several nodes count the same address at
+        once, and no count is lost. A row stays once written (one per address that ever
+        failed, reset in place): deleting the windows that are over on the way made two
+        workers wait for each other's rows on PostgreSQL (a deadlock)."""
+        if not self.active:
+            return
+        source = table(SignInSource)
+        over = source.c.since <= now - WINDOW
+        failures = session.execute(
+            upsert_insert(source, session.connection().dialect.name)
+            .values(door=self.door, address=self.address, since=now, failures=1)
+            .on_conflict_do_update(index_elements=["door", "address"], set_={
+                "failures": case((over, 1), else_=source.c.failures + 1),
+                "since": case((over, literal(now, SignInSource.since.type)),
+                              else_=source.c.since)})
+            .returning(source.c.failures)).scalar_one()
+        if failures == self.limit:  # once a window: the address is named, nothing secret
+            log.warning("%s: sign-ins from %s held for %d minutes after %d failures",
+                        self.door, self.address, WINDOW.seconds // 60, failures)
+
+
+NO_HOLD = SourceHold("", "", 0)  # a sign-in not made over the web (tests, the CLI)

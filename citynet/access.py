@@ -39,6 +39,7 @@ from citynet.catalogs import gettext
 from citynet.config import Config
 from citynet.db import Store
 from citynet.domains import Domain, permissions, registered
+from citynet.holds import SourceHold
 from citynet.staff import Role, StaffUser
 from citynet.web import headers_by_default
 
@@ -285,6 +286,23 @@ def _record(name: str, result: str, detail: dict[str, Any]) -> None:
                                       source=request.remote_addr or ""))
 
 
+def _hold() -> SourceHold:
+    """The staff sign-in's hold on this request's client address."""
+    return SourceHold.of(staff.DOOR, request.remote_addr or "",
+                         _config().web.staff_source_failures)
+
+
+def _held(template: str, retry_after: int, **page: Any) -> Response:
+    """429 for a client address held after too many failed sign-ins over any names; it
+    says nothing of any account, so it may say what it is."""
+    minutes = max(1, (retry_after + 59) // 60)
+    error = gettext("Too many failed sign-ins from your network: try again in "
+                    "%(minutes)s minute(s), or ask an admin.", minutes=minutes)
+    answer = Response(render_template(template, error=error, **page), 429)
+    answer.headers["Retry-After"] = str(retry_after)
+    return answer
+
+
 def _start_session(user_id: int) -> None:
     """A new session at login: nothing of the old one is kept (no fixation)."""
     with _store().session() as db:
@@ -311,10 +329,14 @@ def login() -> str | BaseResponse:
                                expired=session.pop("staff_expired", False))
     name = request.form.get("name", "").strip()
     with _store().session() as db:
-        attempt = staff.check_password(db, name, request.form.get("password", ""), _now())
+        attempt = staff.check_password(db, name, request.form.get("password", ""), _now(),
+                                       _hold())
         user_id = attempt.user.id if attempt.user is not None else None
     if not attempt.ok or user_id is None:
         _record(name, "failed", {"reason": attempt.reason})
+        if attempt.reason == "held":
+            return _held("access/login.html", attempt.retry_after, next=next_path,
+                         expired=False)
         # one message for every refusal: which names exist, or are locked, is not told
         message = gettext("Wrong name or password, or too many attempts: wait a minute "
                           "and try again, or ask an admin (citynet staff unlock)")
@@ -355,9 +377,13 @@ def second_factor() -> str | BaseResponse:
     with _store().session() as db:
         fresh = db.get(StaffUser, user.id)
         assert fresh is not None  # noqa: S101 - read above
-        good = staff.check_totp(db, fresh, request.form.get("code", "").strip(), box, _now())
-    if not good:
-        _record(user.name, "failed", {"reason": "bad_code"})
+        attempt = staff.second_factor(db, fresh, request.form.get("code", "").strip(), box,
+                                      _now(), _hold())
+    if not attempt.ok:
+        _record(user.name, "failed", {"reason": attempt.reason})
+        if attempt.reason == "held":
+            return _held("access/code.html", attempt.retry_after, next=next_path,
+                         name=user.name)
         error = gettext("Wrong or reused code")
         return Response(render_template("access/code.html", next=next_path, name=user.name,
                                         error=error), 401)

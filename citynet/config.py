@@ -154,6 +154,10 @@ class WebConfig(Section):
                                     description="a staff session ends after this long idle")
     staff_session_hours: int = Field(default=12, ge=1, le=168,
                                      description="a staff session ends this long after login")
+    staff_source_failures: int = Field(
+        default=50, ge=0, description="failed staff sign-ins (passwords and codes) from one "
+        "address, over any names, after which that address is held for the rest of 15 "
+        "minutes (0: no hold; an office behind NAT is one address for all its staff)")
 
 
 class SecretsConfig(Section):

@@ -4,7 +4,10 @@ Passwords are hashed with argon2id (argon2-cffi) and re-hashed on login when the
 parameters change. Five failures in a row lock an account for 60 s, each further failure
 doubles the wait up to an hour, and a full login resets the count; wrong passwords and
 wrong authenticator codes count alike. An unknown name costs the same hash verify as a
-known one, so timing does not tell which names exist.
+known one, so timing does not tell which names exist. Failures over any names also count
+per client address (``citynet.holds``, door :data:`DOOR`): one password tried on name
+after name locks no name, but it holds the address, and a held address is refused before
+any hash or code is checked.
 
 Admins and engineers need an authenticator app (TOTP, RFC 6238 with pyotp): 30-second
 steps, ±1 step of clock drift, and a step once accepted is never accepted again. The
@@ -38,6 +41,7 @@ from citynet.catalogs import gettext as _
 from citynet.crypto import SEALED, SecretBox
 from citynet.db import Base, UtcDateTime
 from citynet.errors import CitynetError
+from citynet.holds import NO_HOLD, SourceHold
 
 
 class Role(StrEnum):
@@ -57,6 +61,7 @@ NAME = re.compile(r"[\w.@-]{1,64}")
 LOCK_AFTER = 5  # consecutive failures
 FIRST_LOCK = 60  # seconds, doubling with each further failure
 MAX_LOCK = 3600
+DOOR = "staff.login"  # the staff sign-in's failures per client address (citynet.holds)
 
 TOTP_ISSUER = "citynet staff"
 
@@ -124,8 +129,9 @@ class Attempt:
 
     user: StaffUser | None
     ok: bool
-    reason: str  # "ok" | "unknown" | "bad_password" | "locked" | "disabled"
-    retry_after: int = 0  # seconds, when locked
+    # "ok" | "unknown" | "bad_password" | "locked" | "disabled" | "bad_code" | "held"
+    reason: str
+    retry_after: int = 0  # seconds, when locked or held
     needs_totp: bool = False  # ok, but the second factor is still to come
     must_enrol: bool = False  # ok, role needs TOTP and the user has none yet
 
@@ -253,9 +259,21 @@ def _logged_in(user: StaffUser, now: datetime) -> None:
     user.failures, user.locked_until, user.last_login_at = 0, None, now
 
 
-def check_password(session: Session, name: str, password: str, now: datetime) -> Attempt:
-    """The first login step. Counts failures and locks with a growing delay. A disabled
-    account says so only to someone who knows its password."""
+def check_password(session: Session, name: str, password: str, now: datetime,
+                   hold: SourceHold = NO_HOLD) -> Attempt:
+    """The first login step. Counts failures and locks with a growing delay; a client
+    address that ``hold`` holds is refused ("held") before any check. A disabled account
+    says so only to someone who knows its password."""
+    held = hold.held_for(session, now)
+    if held:
+        return Attempt(None, False, "held", retry_after=held)
+    attempt = _check_password(session, name, password, now)
+    if attempt.reason in ("unknown", "bad_password", "locked"):  # a right password is no guess
+        hold.count_failure(session, now)
+    return attempt
+
+
+def _check_password(session: Session, name: str, password: str, now: datetime) -> Attempt:
     user = session.scalar(select(StaffUser).where(StaffUser.name == name))
     if user is None:
         _same_work(password)
@@ -358,6 +376,21 @@ def check_totp(session: Session, user: StaffUser, code: str, box: SecretBox,
         _count_failure(session, user, now)
     session.refresh(user)
     return bool(won)
+
+
+def second_factor(session: Session, user: StaffUser, code: str, box: SecretBox,
+                  now: datetime, hold: SourceHold = NO_HOLD) -> Attempt:
+    """The code step of a login (:func:`check_totp`) from a client address ``hold`` may
+    hold: a held address is refused ("held") before the code is looked at, and a refused
+    code counts toward its hold — someone who knows many passwords must not get five
+    code guesses on every account from one address."""
+    held = hold.held_for(session, now)
+    if held:
+        return Attempt(user, False, "held", retry_after=held)
+    if check_totp(session, user, code, box, now):
+        return Attempt(user, True, "ok")
+    hold.count_failure(session, now)
+    return Attempt(user, False, "bad_code")
 
 
 def reset_2fa(session: Session, name: str) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from citynet import audit, staff
 from citynet.access import NOT_STAFF
 from citynet.app import create_app
+from citynet.config import Config
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
 from citynet.staff import Role, StaffUser
@@ -58,8 +60,8 @@ PAGES = {  # path → the permission it needs
 
 
 class Site:
-    def __init__(self, tmp_path: Path) -> None:
-        self.config = make_config(tmp_path)
+    def __init__(self, tmp_path: Path, **sections: Any) -> None:
+        self.config = make_config(tmp_path, **sections)
         self.store = Store.from_config(self.config)
         self.store.upgrade()
         self.box: SecretBox = open_box(self.config, self.store, create=True)
@@ -200,6 +202,101 @@ def test_lockout_grows_and_is_audited(site: Site) -> None:
         entries = [(e.action, e.target, e.result) for e in audit.recent(session, "staff.")]
         assert entries.count(("staff.login", "mgr", "failed")) == 6
         assert audit.verify(session)[1] == []
+
+
+def _held_site(tmp_path: Path, backend_config: Config) -> Site:
+    """A site on SQLite or PostgreSQL whose staff sign-in holds an address after 4
+    failures."""
+    return Site(tmp_path, database={"url": backend_config.database.url},
+                web={"staff_source_failures": 4})
+
+
+def _sign_in(client: FlaskClient, name: str, password: str) -> Any:
+    return client.post("/login", data={"name": name, "password": password, "next": "/",
+                                       "csrf": csrf(client, "/login")})
+
+
+def test_one_password_over_many_names_holds_the_address(
+        tmp_path: Path, backend_config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Password spraying locks no account: the address is held after
+    ``web.staff_source_failures`` failures over any names, right password or not, for
+    15 minutes, with 429 and Retry-After; another address is not held, nobody's own
+    lock is set, and every try is audited."""
+    site = _held_site(tmp_path, backend_config)
+    try:
+        for name in ("wang", "zhao", "li"):
+            site.add(name, Role.MANAGER)
+        sprayer, neighbour = site.client(), site.client()
+        sprayer.environ_base["REMOTE_ADDR"] = "10.30.0.7"
+        neighbour.environ_base["REMOTE_ADDR"] = "10.30.0.8"
+        for name in ("wang", "nobody", "zhao", "li"):  # known and unknown names alike
+            assert _sign_in(sprayer, name, "Summer2026!").status_code == 401
+        held = _sign_in(sprayer, "wang", PASSWORD)
+        assert held.status_code == 429
+        assert 0 < int(held.headers["Retry-After"]) <= 15 * 60
+        assert "Too many failed sign-ins from your network" in held.get_data(as_text=True)
+        with site.store.session() as session:
+            for name in ("wang", "zhao", "li"):
+                user = staff.get(session, name)
+                assert (user.failures, user.locked_until) == (1, None)
+            reasons = [e.detail.get("reason") for e in audit.recent(session, "staff.")]
+            assert reasons.count("held") == 1 and reasons.count("unknown") == 1
+        assert _sign_in(neighbour, "wang", PASSWORD).headers["Location"] == "/"
+        # the window over, the address is taken again
+        later = datetime.now(UTC) + timedelta(minutes=16)
+        monkeypatch.setattr("citynet.access._now", lambda: later)
+        assert _sign_in(sprayer, "zhao", PASSWORD).headers["Location"] == "/"
+    finally:
+        site.store.close()
+
+
+def test_an_ipv6_host_is_held_by_its_64(tmp_path: Path, backend_config: Config) -> None:
+    """One host may take any address of its /64: hopping inside it does not escape."""
+    site = _held_site(tmp_path, backend_config)
+    try:
+        site.add("wang", Role.MANAGER)
+        hopper = site.client()
+        for number in range(1, 5):
+            hopper.environ_base["REMOTE_ADDR"] = f"2001:db8:7:7::{number}"
+            assert _sign_in(hopper, f"u{number}", "Summer2026!").status_code == 401
+        hopper.environ_base["REMOTE_ADDR"] = "2001:db8:7:7:a:b:c:d"
+        assert _sign_in(hopper, "wang", PASSWORD).status_code == 429
+        chinese = site.client(lang="")  # the staff web's first language
+        chinese.environ_base["REMOTE_ADDR"] = "2001:db8:7:7::5"
+        held = _sign_in(chinese, "wang", PASSWORD)
+        assert held.status_code == 429 and "登录失败次数过多" in held.get_data(as_text=True)
+        hopper.environ_base["REMOTE_ADDR"] = "2001:db8:7:8::1"  # the next /64
+        assert _sign_in(hopper, "wang", PASSWORD).headers["Location"] == "/"
+    finally:
+        site.store.close()
+
+
+def test_wrong_codes_count_toward_the_address(tmp_path: Path, backend_config: Config) -> None:
+    """Someone who knows passwords must not get five code guesses on every account from
+    one address: wrong codes count too, and a held address reaches no code check."""
+    site = _held_site(tmp_path, backend_config)
+    try:
+        site.add("eng", Role.ENGINEER)
+        assert site.login(site.client(), "eng") == "/"  # enrolled, from elsewhere
+        guesser = site.client()
+        guesser.environ_base["REMOTE_ADDR"] = "10.30.0.9"
+        step = _sign_in(guesser, "eng", PASSWORD).headers["Location"]
+        assert "/login/code" in step
+        right = pyotp.TOTP(site.secret("eng")).now()
+        wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+        for _ in range(4):
+            form = guesser.get(step).get_data(as_text=True)
+            answer = guesser.post("/login/code", data={"code": wrong, "csrf": csrf_in(form)})
+            assert answer.status_code == 401
+        form = guesser.get(step).get_data(as_text=True)
+        held = guesser.post("/login/code", data={"code": right, "csrf": csrf_in(form)})
+        assert held.status_code == 429 and int(held.headers["Retry-After"]) > 0
+        assert "Too many failed sign-ins from your network" in held.get_data(as_text=True)
+        assert _sign_in(guesser, "eng", PASSWORD).status_code == 429
+        with site.store.session() as session:
+            assert staff.get(session, "eng").locked_until is None  # 4 < the account's 5
+    finally:
+        site.store.close()
 
 
 def test_csrf_open_redirects_and_a_new_session_at_login(site: Site) -> None:

@@ -180,16 +180,17 @@ def verify(session: Session) -> tuple[int, list[chain.Break]]:
     return LEDGER.verify(session)
 
 
-def _past(session: Session, before: datetime) -> Iterator[tuple[int, int, str]]:
-    """(chain, seq, row hash) of each chain's newest row older than ``before``: what a
-    purge removes is each chain's prefix up to it — only a prefix may go, since a
-    younger row older than an old one would leave a hole."""
+def _past(session: Session, before: datetime) -> Iterator[tuple[int, int]]:
+    """(chain, seq) of each chain's newest row older than ``before``: what a purge
+    removes is each chain's prefix up to it — only a prefix may go, since a younger row
+    older than an old one would leave a hole."""
     for chain_no in LEDGER.chains(session):
-        last = session.execute(select(LoginRecord.seq, LoginRecord.row_hash)
-                               .where(LoginRecord.chain == chain_no, LoginRecord.at < before)
-                               .order_by(LoginRecord.seq.desc()).limit(1)).first()
+        # ``chain + 0``: found through the index on the time, over the rows past the
+        # cut-off — by the chain's key, SQLite walked back over every younger row first
+        last = session.scalar(select(func.max(LoginRecord.seq)).where(
+            LoginRecord.chain + 0 == chain_no, LoginRecord.at < before))
         if last is not None:
-            yield chain_no, last.seq, last.row_hash
+            yield chain_no, int(last)
 
 
 def _prefix(chain_no: int, seq: int) -> ColumnElement[bool]:
@@ -199,12 +200,35 @@ def _prefix(chain_no: int, seq: int) -> ColumnElement[bool]:
 def purge(session: Session, before: datetime) -> int:
     """Delete rows older than ``before``, each chain's prefix of them; a chain's new base
     is its last deleted row."""
-    removed = 0
-    for chain_no, seq, row_hash in list(_past(session, before)):
-        deleted = session.execute(delete(LoginRecord).where(_prefix(chain_no, seq)))
-        removed += int(deleted.rowcount)  # type: ignore[attr-defined]
-        LEDGER.rebase(session, seq, row_hash, chain_no)
-    return removed
+    return sum(purge_prefix(session, chain_no, seq) for chain_no, seq in past(session, before))
+
+
+def past(session: Session, before: datetime) -> list[tuple[int, int]]:
+    """(chain, seq) of each chain's newest row older than ``before``: a purge removes
+    each chain's rows up to it."""
+    return list(_past(session, before))
+
+
+def purge_prefix(session: Session, chain_no: int, upto: int, batch: int | None = None) -> int:
+    """Delete chain ``chain_no``'s oldest rows up to seq ``upto`` — at most ``batch`` of
+    them (None: all) — and rebase the chain on the last one deleted; how many went. Rows
+    already gone are not counted, and the base never moves back."""
+    rows = select(LoginRecord.seq, LoginRecord.row_hash).where(_prefix(chain_no, upto))
+    last = None
+    if batch is not None:
+        last = session.execute(rows.order_by(LoginRecord.seq).offset(batch - 1).limit(1)).first()
+    if last is None:  # fewer than a batch left: up to ``upto``'s row, or the newest before it
+        last = session.execute(rows.order_by(LoginRecord.seq.desc()).limit(1)).first()
+    if last is None:
+        return 0
+    deleted = session.execute(delete(LoginRecord).where(_prefix(chain_no, last.seq)))
+    count = int(deleted.rowcount)  # type: ignore[attr-defined]
+    # none deleted: another purge, committed meanwhile, took these rows and rebased past
+    # them (PostgreSQL's DELETE waits for it and finds them gone); rebasing would move
+    # the base back behind the rows kept
+    if count:
+        LEDGER.rebase(session, last.seq, last.row_hash, chain_no)
+    return count
 
 
 def matching(*, identity: str | None = None, mac: str | None = None, ip: str | None = None,
@@ -302,6 +326,6 @@ def set_retention_days(session: Session, days: int | None) -> None:
 def past_retention(session: Session, before: datetime) -> tuple[int, datetime | None]:
     """(rows a purge with this cutoff would delete, when the oldest record was written)."""
     count = sum(int(session.scalar(select(func.count()).select_from(LoginRecord).where(
-        _prefix(chain_no, seq))) or 0) for chain_no, seq, _hash in _past(session, before))
+        _prefix(chain_no, seq))) or 0) for chain_no, seq in _past(session, before))
     oldest = session.scalar(select(func.min(LoginRecord.at)))
     return count, oldest

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, select, text, update
 
 from citynet import migrate
 from citynet.config import Config
@@ -167,6 +168,65 @@ def test_purge_removes_each_chains_old_prefix_and_every_chain_still_verifies(
         assert records.purge(session, cutoff) == 0
     on_chains(store, {far: 2})  # appending goes on after the chain's base
     assert problems(store) == []
+
+
+@pytest.mark.postgres
+def test_a_purge_that_waited_for_another_does_not_move_the_base_back(
+        stores: tuple[Store, Store]) -> None:
+    """Two purges at once (the leader's hourly one and an operator's, or two cut-offs):
+    the one that waited for the other's rows finds them gone, and leaves the chain's base
+    where the other put it — rebased on its own last row, the base would be behind the
+    rows kept and the chain would no longer verify."""
+    first, second = stores
+    on_chains(first, {0: 6}, at=NOW - timedelta(days=200))
+    done: list[int] = []
+    with first.session() as session:
+        assert records.purge_prefix(session, 0, 5) == 5  # not committed: rows 1..5 held
+
+        def other_purge() -> None:
+            with second.session() as other:
+                done.append(records.purge_prefix(other, 0, 3))
+
+        thread = threading.Thread(target=other_purge)
+        thread.start()
+        wait_until(lambda: waiting_for_a_row(first), "the second purge to wait for the first")
+    thread.join(timeout=WAIT)
+    assert done == [0]
+    assert problems(first) == []
+
+
+def waiting_for_a_row(store: Store) -> bool:
+    with store.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")).scalar_one())
+
+
+def test_what_is_past_retention_is_found_by_the_time_not_by_walking_the_chain(
+        sqlite_store: Store) -> None:
+    """A purge's first question, each chain's newest row past the cut-off (the leader
+    asks it every hour): through the index on the time, over the old rows only. By the
+    chain's key, SQLite walked back over every younger row — 180 days of them."""
+    on_chains(sqlite_store, {0: 2}, at=NOW - timedelta(days=200))
+    asked: list[tuple[str, Any]] = []
+
+    def spy(_conn: object, _cursor: object, statement: str, parameters: Any,
+            *_rest: object) -> None:
+        if "FROM login_record" in statement and "login_record.at <" in statement:
+            asked.append((statement, parameters))
+
+    event.listen(sqlite_store.engine, "before_cursor_execute", spy)
+    try:
+        with sqlite_store.session() as session:
+            assert records.past(session, NOW - timedelta(days=180)) == [(0, 2)]
+    finally:
+        event.remove(sqlite_store.engine, "before_cursor_execute", spy)
+    assert asked
+    with sqlite_store.engine.connect() as connection:
+        for statement, parameters in asked:
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                              parameters).all()
+            assert "USING INDEX ix_login_record_at (at<?)" in " ".join(str(r[-1]) for r in plan)
 
 
 @pytest.mark.parametrize("far", FAR)

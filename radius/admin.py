@@ -1,7 +1,8 @@
 """The staff pages for public WiFi sessions and the records the law asks for: find and
 disconnect sessions (operators), search and export login records for lawful requests
 (auditors; every look is in the audit log), and how long the records are kept (admins).
-Purging stays a CLI command (``citynet records purge``): deleting evidence is explicit."""
+No page deletes: what is past retention the leader purges (radius/retention.py), or
+``citynet records purge``."""
 
 from __future__ import annotations
 
@@ -332,7 +333,8 @@ def retention() -> str:
 def _retention_page(problems: dict[str, str] | None = None) -> str:
     """The retention form, with what is wrong by field (shown next to it, as the
     inventory editor does)."""
-    default = _config().records.retention_days
+    settings = _config().records
+    default = settings.retention_days
     with store().session() as db:
         stored = records.stored_retention_days(db)
         days = records.retention_days(db, default)
@@ -341,7 +343,7 @@ def _retention_page(problems: dict[str, str] | None = None) -> str:
     return render_template("radius_admin/retention.html", default=default, stored=stored,
                            days=days, cutoff=cutoff, older=older, oldest=oldest,
                            low=records.MIN_RETENTION_DAYS, high=records.MAX_RETENTION_DAYS,
-                           problems=problems or {})
+                           auto_purge=settings.auto_purge, problems=problems or {})
 
 
 @blueprint.post("/settings/retention")

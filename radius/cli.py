@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from types import FrameType
@@ -465,19 +465,22 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
               help="Default: the retention set on the admin web, else records.retention_days.")
 @pass_runtime
 def records_purge(runtime: Runtime, older_than_days: int | None) -> None:
-    """Delete login records past retention (never younger than 60 days)."""
-    from radius import records as login_records
+    """Delete login records, accounting records and ended sessions past retention (never
+    younger than 60 days): what the leader does every hour unless records.auto_purge is
+    off."""
+    from radius import retention
+    from radius.records import MIN_RETENTION_DAYS
 
-    with runtime.store.session() as session:
-        days = older_than_days or login_records.retention_days(
-            session, runtime.config.section(RecordsConfig).retention_days)
-    if days < login_records.MIN_RETENTION_DAYS:
+    days = older_than_days or retention.retention_days(
+        runtime.store, runtime.config.section(RecordsConfig).retention_days)
+    if days < MIN_RETENTION_DAYS:
         raise CitynetError(_("records must be kept at least 60 days"))
-    cutoff = datetime.now(UTC) - timedelta(days=days)
-    with runtime.store.session() as session:
-        removed = login_records.purge(session, cutoff)
+    done = retention.purge(runtime.store, days, datetime.now(UTC))
     click.echo(_("purged %(count)s login records older than %(days)s days (before %(cutoff)s "
-                 "UTC)", count=removed, days=days, cutoff=f"{cutoff:%Y-%m-%d %H:%M}"))
+                 "UTC)", count=done.login_records, days=days,
+                 cutoff=f"{done.before:%Y-%m-%d %H:%M}"))
+    click.echo(_("purged %(accounting)s accounting records and %(sessions)s ended sessions "
+                 "as old", accounting=done.accounting, sessions=done.sessions))
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -103,10 +103,12 @@ def _end_session(runtime: Runtime, key: str) -> Ended | None:
 
 
 def _collectors() -> Sequence[Collector]:
-    """Forgetting decided requests once no NAS can retry them (singleton work)."""
+    """Forgetting decided requests once no NAS can retry them, and purging records and
+    sessions past retention (singleton work)."""
+    from radius.retention import PurgeRetention
     from radius.retries import ForgetDecided
 
-    return (ForgetDecided(),)
+    return (ForgetDecided(), PurgeRetention())
 
 
 def _chains() -> Sequence[Chain]:

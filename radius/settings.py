@@ -1,5 +1,5 @@
 """RADIUS's config sections: ``[radius]`` (the listener, the rlm_rest API, CoA) and
-``[records]`` (login records' retention)."""
+``[records]`` (the retention of login and accounting records and sessions)."""
 
 from __future__ import annotations
 
@@ -116,5 +116,9 @@ class RadiusConfig(Section):
 class RecordsConfig(Section):
     retention_days: int = Field(
         default=180, ge=60, le=3650,
-        description="login records are kept this long at least (the law: >= 60; plan: 180); "
-        "a value set on the admin web's retention page overrides it")
+        description="login records, accounting records and ended sessions are kept this "
+        "long at least (the law: >= 60; plan: 180), then purged; a value set on the admin "
+        "web's retention page overrides it")
+    auto_purge: bool = Field(
+        default=True, description="the leader purges what is past retention every hour; "
+        "off: only `citynet records purge` does (an office that keeps records by hand)")

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
+from citynet.config import from_dict
+from citynet.db import Store
+from radius import records
+from radius.models import AccountingRecord, RadiusSession
 from tests.support import CITYNET
 
 LONG_SECRET = "a-nas-secret-of-16+"  # nas add refuses shorter ones
@@ -212,6 +218,31 @@ def test_records_and_audit_commands(seeded: Cli) -> None:
                                "99999999999999999999", code=2).stderr
     header = seeded("records", "search", "--phone", "13800138000", "--csv").stdout
     assert header.startswith("chain,seq,at,event,result,identity,method,nas,mac,")
+
+
+def test_records_purge_takes_accounting_records_and_ended_sessions_too(seeded: Cli) -> None:
+    """The same purge as the leader's: login records, accounting records and stopped
+    sessions past retention; a live session, however old, stays."""
+    old = datetime.now(UTC) - timedelta(days=200)
+    store = Store.from_config(from_dict({"data_dir": str(seeded.data_dir)}))
+    try:
+        with store.session() as session:
+            records.append(session, [records.LoginEvent(old, "login", "accept",
+                                                        "13800138000", "voucher", "gw")])
+            session.add(AccountingRecord(dedupe_key="old", received_at=old, nas="gw",
+                                         status="stop", session_id="s-1"))
+            session.add_all(RadiusSession(nas="gw", session_id=f"s-{n}", started_at=old,
+                                          updated_at=old, stopped_at=stopped)
+                            for n, stopped in ((1, old), (2, None)))
+        out = seeded("records", "purge").stdout.splitlines()
+        assert out[0].startswith("purged 1 login records older than 180 days (before ")
+        assert out[1] == "purged 1 accounting records and 1 ended sessions as old"
+        with store.session() as session:
+            assert list(session.scalars(select(RadiusSession.session_id))) == ["s-2"]
+            assert records.verify(session) == (0, [])
+    finally:
+        store.close()
+    assert "login records: 0 rows, chain intact" in seeded("audit", "verify").stdout
 
 
 def test_messages_speak_the_chosen_language(seeded: Cli) -> None:

@@ -148,6 +148,8 @@ def test_radius_commands(district: Config) -> None:
                 code=1).stderr == "Error: 紀錄最少須保留 60 日\n"
     assert run(district, "records", "purge", "--older-than-days", "30",
                code=1).stderr == "Error: records must be kept at least 60 days\n"
+    assert hant(district, "records", "purge").stdout.splitlines()[1] == (
+        "已清除同樣久遠的 0 條計費紀錄及 0 個已結束的上網連線")
 
 
 def test_inventory_commands(district: Config) -> None:

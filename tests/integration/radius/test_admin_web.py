@@ -87,9 +87,9 @@ class Site:
             return found
 
 
-def build(tmp_path: Path, coa_port: int, database_url: str = "") -> Site:
+def build(tmp_path: Path, coa_port: int, database_url: str = "", **sections: Any) -> Site:
     config = make_config(tmp_path, radius={"coa_port": coa_port},
-                         database={"url": database_url})
+                         database={"url": database_url}, **sections)
     store = Store.from_config(config)
     store.upgrade()
     box = open_box(config, store, create=True)
@@ -398,6 +398,8 @@ def test_retention_is_bounded_audited_and_used_by_the_purge(site: Site) -> None:
     assert "Now: 180 days" in shown and "from the config file" in shown
     assert ": 0 would go at the next purge" in shown
     assert f"Oldest record: {(NOW - timedelta(days=100)):%Y-%m-%d}" in shown
+    assert "the leader purges login records, accounting records and ended sessions every " \
+        "hour" in shown
     token = csrf(client)
     for bad in ("59", "3651", "ninety", ""):
         answer = client.post("/admin/settings/retention", data={"days": bad, "csrf": token})
@@ -427,6 +429,16 @@ def test_retention_is_bounded_audited_and_used_by_the_purge(site: Site) -> None:
                                      data={"reset": "1", "csrf": token}))
     assert "Now: 180 days" in reset
     assert [e.detail["new"] for e in site.entries("settings.retention")] == [180, 60]
+
+
+def test_the_retention_page_says_when_nothing_purges_by_itself(tmp_path: Path) -> None:
+    made = build(tmp_path, 3799, records={"auto_purge": False})  # no kick: no NAS
+    try:
+        shown = made.client(Role.ADMIN).get("/admin/settings/retention").get_data(as_text=True)
+    finally:
+        made.store.close()
+    assert "Automatic purging is off (records.auto_purge)" in shown
+    assert "every hour" not in shown
 
 
 def test_a_stored_retention_outside_the_law_is_ignored(site: Site) -> None:

@@ -1,0 +1,173 @@
+"""Retention: what is older than the one retention (``records.retention_days``, or the
+admin web's value; never under 60 days) leaves the store — login records (each chain's
+old prefix, its base recorded so ``citynet audit verify`` still passes), accounting
+records, and ended sessions (a live one never). The leader does it every hour
+(:class:`PurgeRetention`, unless ``records.auto_purge`` is off); ``citynet records
+purge`` does the same on demand.
+
+Rows go :data:`PURGE_BATCH` to a short transaction, and the write lock is left free
+between two (on SQLite it is the lock every RADIUS answer waits for). Each transaction
+first takes the purge's own lock, so two purges at once (the leader's and an operator's)
+take turns, and each reads what the other left.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Delete, delete, select
+from sqlalchemy.orm import Session
+
+from citynet.db import Store, exclusive
+from citynet.telemetry import Context, Point
+from radius import records
+from radius.models import AccountingRecord, RadiusSession
+from radius.settings import RecordsConfig
+
+log = logging.getLogger(__name__)
+
+# rows a purge transaction deletes. Each row rewrites pages of its random-keyed indexes
+# (a login record's identity, MAC and addresses; an accounting record's dedupe key; a
+# session's identity, address and NAS + session id) — 200 rows are about what a RADIUS
+# round itself writes, as for the decided requests (radius/retries.py, measured there)
+PURGE_BATCH = 200
+PURGE_PAUSE = 0.01  # seconds, at least, between two batches (see retries.forget)
+LOCK = "records.purge"  # two purges at once take turns, batch by batch
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What one purge removed, by kind, and its cut-off."""
+
+    days: int
+    before: datetime
+    login_records: int = 0
+    accounting: int = 0
+    sessions: int = 0
+
+
+def retention_days(store: Store, default: int) -> int:
+    """The retention in force: the admin web's value, else ``default`` (the config's)."""
+    with store.session() as session:
+        return records.retention_days(session, default)
+
+
+# a batch: (rows deleted, whether to go on) in the caller's transaction
+Step = Callable[[Session], tuple[int, bool]]
+
+
+def purge(store: Store, days: int, now: datetime, batch: int = PURGE_BATCH,
+          pause: Callable[[float], None] = time.sleep) -> Purged:
+    """Delete login records, accounting records and ended sessions older than ``days``
+    before ``now``, ``batch`` rows to a transaction. Raises ValueError under the law's
+    floor."""
+    if days < records.MIN_RETENTION_DAYS:
+        raise ValueError(f"records must be kept at least {records.MIN_RETENTION_DAYS} days")
+    before = now - timedelta(days=days)
+    with store.session() as session:
+        chains = records.past(session, before)
+    logins = sum(_in_batches(store, _login_records(chain_no, upto, batch), pause)
+                 for chain_no, upto in chains)
+    # accounting records before sessions: a purge stopped half way leaves no record
+    # whose session is gone
+    accounting = _in_batches(store, _accounting(before, batch), pause)
+    sessions = _in_batches(store, _ended_sessions(before, batch), pause)
+    return Purged(days, before, logins, accounting, sessions)
+
+
+def _in_batches(store: Store, step: Step, pause: Callable[[float], None]) -> int:
+    """Run ``step`` a transaction at a time until it says it is done; how many went.
+    Between two, the lock stays free for as long as the last one held it (at least
+    :data:`PURGE_PAUSE`): SQLite's busy handler wakes a waiting writer in steps of
+    milliseconds, and a batch taken again at once would let it find the lock held."""
+    gone = 0
+    while True:
+        started = time.monotonic()
+        with store.session() as session:
+            exclusive(session, LOCK)  # SQLite: the transaction begins holding the lock
+            count, more = step(session)
+        gone += count
+        if not more:
+            return gone
+        pause(max(time.monotonic() - started, PURGE_PAUSE))
+
+
+def _login_records(chain_no: int, upto: int, batch: int) -> Step:
+    def step(session: Session) -> tuple[int, bool]:
+        count = records.purge_prefix(session, chain_no, upto, batch)
+        return count, count == batch
+    return step
+
+
+def _accounting(before: datetime, batch: int) -> Step:
+    """Accounting records by id, oldest first: ids follow the time they were received
+    (the server's clock) closely enough, and the primary key walks them without an index
+    on the time that every accounting request would have to write. The walk ends at the
+    first batch with a young row; an old one after it (ids and times seconds apart) goes
+    the next hour."""
+    after = 0
+
+    def step(session: Session) -> tuple[int, bool]:
+        nonlocal after
+        rows = session.execute(select(AccountingRecord.id, AccountingRecord.received_at)
+                               .where(AccountingRecord.id > after)
+                               .order_by(AccountingRecord.id).limit(batch)).all()
+        old = [row.id for row in rows if row.received_at < before]
+        if rows:
+            after = rows[-1].id  # the next batch starts past this one's (deleted) rows
+        return _deleted(session, delete(AccountingRecord).where(
+            AccountingRecord.id.in_(old))) if old else 0, len(old) == batch
+    return step
+
+
+def _ended_sessions(before: datetime, batch: int) -> Step:
+    """Sessions that stopped before the cut-off, by the stop's time (its index); a live
+    session has none and is never chosen."""
+    since: datetime | None = None
+
+    def step(session: Session) -> tuple[int, bool]:
+        nonlocal since
+        query = (select(RadiusSession.id, RadiusSession.stopped_at)
+                 .where(RadiusSession.stopped_at < before)
+                 .order_by(RadiusSession.stopped_at).limit(batch))
+        if since is not None:  # PostgreSQL: not over the index entries deleted before
+            query = query.where(RadiusSession.stopped_at >= since)
+        rows = session.execute(query).all()
+        if not rows:
+            return 0, False
+        since = rows[-1].stopped_at
+        return _deleted(session, delete(RadiusSession).where(
+            RadiusSession.id.in_([row.id for row in rows]),
+            RadiusSession.stopped_at < before)), len(rows) == batch
+    return step
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+
+
+class PurgeRetention:
+    """The leader's purge by retention (a collector), every hour: the cut-off moves by
+    the hour, so a run has an hour's rows to delete — a few thousand batches at a city's
+    peak, where a daily run would hold the lock in turns for 24 times as long at once."""
+
+    name = "records_retention"
+    interval = 3600.0
+
+    def collect(self, context: Context) -> list[Point]:
+        settings = context.config.section(RecordsConfig)
+        if not settings.auto_purge:
+            return []
+        days = retention_days(context.store, settings.retention_days)
+        done = purge(context.store, days, context.now)
+        log.info("retention purge: %d login records, %d accounting records, %d ended "
+                 "sessions older than %d days", done.login_records, done.accounting,
+                 done.sessions, days)
+        return [Point("retention", {"table": table}, {"pruned": count}, context.now)
+                for table, count in (("login_record", done.login_records),
+                                     ("radius_accounting", done.accounting),
+                                     ("radius_session", done.sessions))]

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from admission import authority, ca, disabling, eap, passwords, people
+from admission import authority, ca, disabling, eap, holds, passwords, people
 from admission.settings import NacConfig
 from citynet import audit
 from citynet.catalogs import N_
@@ -213,6 +213,29 @@ def person_password(runtime: Runtime, username: str, password_stdin: bool) -> No
                if done.peap else
                _("%(name)s: password set for EAP-TTLS (the role is not in nac.peap_roles: "
                  "no PEAP)", name=done.username))
+
+
+@people_group.command("unhold")
+@click.argument("username")
+@pass_runtime
+def unhold_person(runtime: Runtime, username: str) -> None:
+    """Lift a person's password hold: after too many wrong PEAP/TTLS passwords their
+    password logins are refused for 15 minutes (nac.password_failures; docs/admission.md)."""
+    limits = runtime.config.section(NacConfig).password_limits
+    with runtime.store.session() as session:
+        done = holds.lift(session, username, limits, _now())
+        if done is None:
+            raise CitynetError(_("no person %(name)s", name=repr(username)))
+        session.commit()
+    if not done.held:
+        click.echo(_("%(name)s: no password hold in force (counts cleared)", name=done.username))
+    for device, until in done.held:
+        click.echo(_("%(name)s: hold on every device until %(until)s UTC lifted",
+                     name=done.username, until=f"{until:%Y-%m-%d %H:%M}")
+                   if device == holds.ANY_DEVICE else
+                   _("%(name)s: hold on device %(device)s until %(until)s UTC lifted",
+                     name=done.username, device=device or _("(no MAC)"),
+                     until=f"{until:%Y-%m-%d %H:%M}"))
 
 
 # --- the CA -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from admission import authority, mab, people
+from admission import authority, holds, mab, people
 from admission.choices import PersonStatus
 from admission.policy import (
     PersonView,
@@ -38,6 +38,9 @@ class AdmissionGate:
             # but a certificate of the district CA is citynet's to check whatever the
             # roles (FreeRADIUS behind citynet checks neither its name nor its CRL)
             if not self.config.roles and not request.certificate:
+                if self.config.password_limits.any:  # (a read only where a hold counts)
+                    self._right_password(session, request,
+                                         people.at_login(session, request.user))
                 return None
             return self._person(session, request)
         if not request.bypass:
@@ -68,6 +71,8 @@ class AdmissionGate:
         row = people.at_login(session, user)
         if row is not None:  # as stored: a name typed in another case is the same person
             user = row.username
+        if not request.certificate:  # whatever policy says now, the password was right
+            self._right_password(session, request, row)
         person = None if row is None else PersonView(
             row.username, row.role.value, row.status is PersonStatus.ACTIVE)
         # the live sessions are read only where the role has a limit to hold them to
@@ -82,3 +87,20 @@ class AdmissionGate:
             # (RFC 2865 5.1: a User-Name in the Access-Accept is the one to use)
             return replace(answer, attributes={**answer.attributes, "User-Name": user})
         return answer
+
+    def _right_password(self, session: Session, request: GateRequest,
+                        row: people.AtLogin | None) -> None:
+        """A PEAP or TTLS login FreeRADIUS authenticated: no guess; the person's wrong
+        passwords (theirs and this device's) start again."""
+        if row is not None and self.config.password_limits.any:
+            holds.clear(session, row.username, request.mac)
+
+    def refused(self, session: Session, request: GateRequest, reason: str) -> None:
+        """A wrong password inside PEAP or TTLS counts towards the person's hold
+        (admission.holds); a name that is nobody's has no password to guess."""
+        if reason != holds.WRONG_PASSWORD or not self.config.password_limits.any:
+            return
+        row = people.at_login(session, request.user)
+        if row is not None:
+            holds.count_failure(session, row.username, request.mac,
+                                self.config.password_limits, datetime.now(UTC))

@@ -46,6 +46,18 @@ class Person(Base):
     certificates: Mapped[list[Certificate]] = relationship(back_populates="person")
 
 
+class PasswordFailures(Base):
+    """Wrong network passwords (PEAP, TTLS) of one person since ``since``, from one device
+    (``device``: its MAC, "" when the NAS sent none) or from all of them together
+    (``device`` :data:`admission.holds.ANY_DEVICE`): admission.holds."""
+
+    __tablename__ = "admission_password_failures"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device: Mapped[str] = mapped_column(String(17), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    failures: Mapped[int] = mapped_column(Integer)
+
+
 class Authority(Base):
     """The district CA and the FreeRADIUS server certificate it signed (one row)."""
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from admission import people
+from admission import holds, people
 from admission.authority import AdmissionError
 from admission.choices import PersonStatus, Role
+from admission.holds import Limits
+from admission.mab import normal
 from admission.md4 import nt_hash
 from citynet import audit
 from citynet.catalogs import N_, Message
@@ -29,6 +32,7 @@ from citynet.tunnel import TunnelAnswer, TunnelLogin, Verdict
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128  # MSCHAPv2 takes at most 256 bytes of UTF-16 (RFC 2759)
 MSCHAPV2 = "MSCHAPv2"  # FreeRADIUS's name for the inner EAP type (EAP-Type)
+NO_HOLD = Limits(0, 0)
 
 
 @dataclass(frozen=True)
@@ -68,14 +72,21 @@ def set_password(session: Session, box: SecretBox, username: str, password: str,
 
 
 def tunnel_login(session: Session | Connection, box: SecretBox | None, login: TunnelLogin,
-                 peap_roles: Collection[Role]) -> TunnelAnswer:
+                 peap_roles: Collection[Role], limits: Limits = NO_HOLD,
+                 now: datetime | None = None) -> TunnelAnswer:
     """The answer to FreeRADIUS's inner tunnel: TTLS/PAP decided here; PEAP-MSCHAPv2
-    gets the NT hash as ``control:NT-Password`` for FreeRADIUS's mschap to check."""
+    gets the NT hash as ``control:NT-Password`` for FreeRADIUS's mschap to check —
+    neither while the person's password logins from this device are held
+    (:mod:`admission.holds`)."""
     person = people.at_login(session, login.user)
     if person is None:
         return TunnelAnswer(Verdict.NOTFOUND)
     if person.status is not PersonStatus.ACTIVE:
         return TunnelAnswer(Verdict.REJECT, "person disabled")
+    until = holds.held(session, person.username, normal(login.calling_station), limits,
+                       now or datetime.now(UTC))
+    if until is not None:  # no password checked, no NT hash handed out: no guess counts
+        return TunnelAnswer(Verdict.REJECT, holds.held_reason(until))
     if login.password is not None:
         if person.password_hash is None or not verify_password(person.password_hash,
                                                                login.password):

@@ -1,6 +1,6 @@
 """Admission's config section ``[nac]``: what each role gets on the network, the MAC
 bypass profiles, where a failed login lands (docs/admission.md, "Policy"), and which
-roles may use PEAP-MSCHAPv2.
+roles may use PEAP-MSCHAPv2, and how many wrong passwords hold a guesser.
 
 Roles and profiles are config, not a table: they are few, change with the network's
 design (VLAN numbers, ACL names on the switches), and belong beside it under review;
@@ -14,6 +14,7 @@ import re
 from pydantic import Field, field_validator
 
 from admission.choices import Role
+from admission.holds import Limits
 from citynet.config import Section, comma_list
 
 VENDORS = ("huawei", "h3c", "cisco")  # those whose own ACL attribute we send
@@ -104,6 +105,16 @@ class NacConfig(Section):
         "address, over any names, after which that address is held for the rest of 15 "
         "minutes (0: no hold; a school's NAT is one address for all its pupils)")
 
+    password_failures: int = Field(
+        default=10, ge=0, description="wrong PEAP/TTLS passwords of one person from one "
+        "device (Calling-Station-Id) after which that device's password logins of that "
+        "person are refused for the rest of 15 minutes (0: no such hold; "
+        "docs/admission.md, \"The password hold\")")
+    password_person_failures: int = Field(
+        default=30, ge=0, description="wrong PEAP/TTLS passwords of one person from all "
+        "devices together after which all of that person's password logins are refused "
+        "for the rest of 15 minutes: a guesser making up MACs (0: no such hold)")
+
     @field_validator("peap_roles", mode="before")
     @classmethod
     def _split_roles(cls, value: object) -> object:
@@ -133,3 +144,7 @@ class NacConfig(Section):
     def remediation_at(self, nas: str) -> str:
         """The VLAN a refused login lands in at this NAS; "" to reject."""
         return self.site_remediation_vlan.get(nas, self.remediation_vlan)
+
+    @property
+    def password_limits(self) -> Limits:
+        return Limits(self.password_failures, self.password_person_failures)

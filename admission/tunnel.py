@@ -21,14 +21,16 @@ TLS_DIR = "eap"  # under the FreeRADIUS config directory
 
 
 def tunnel_source(runtime: Runtime, box: SecretBox | None) -> TunnelSource:
-    """Answer each tunnel login from the store (one read by the person's name, on the
-    RADIUS service's loop: on a pooled connection, no ORM session)."""
-    peap_roles = frozenset(runtime.config.section(NacConfig).peap_roles)
+    """Answer each tunnel login from the store (a read by the person's name and one of
+    their password hold, on the RADIUS service's loop: on a pooled connection, no ORM
+    session)."""
+    nac = runtime.config.section(NacConfig)
+    peap_roles, limits = frozenset(nac.peap_roles), nac.password_limits
     store = runtime.store
 
     def answer(login: TunnelLogin) -> TunnelAnswer:
         with store.reading() as connection:
-            return passwords.tunnel_login(connection, box, login, peap_roles)
+            return passwords.tunnel_login(connection, box, login, peap_roles, limits)
 
     return answer
 

@@ -3,7 +3,8 @@
 The RADIUS domain asks every registered gate (``Domain.gates``) about an Access-Request
 before its own credentials: an 802.1X login FreeRADIUS authenticated (EAP) and a MAC
 authentication bypass request (Service-Type Call-Check). A gate answers ``None`` for a
-login that is not its own. The kernel only carries the question and the answer, so
+login that is not its own. An 802.1X login FreeRADIUS refused is told to every gate too
+(``refused``), once recorded. The kernel only carries the question and the answer, so
 neither domain imports the other (docs/architecture.md).
 """
 
@@ -54,6 +55,11 @@ class GateAnswer:
 class LoginGate(Protocol):
     def admit(self, session: Session, request: GateRequest) -> GateAnswer | None:
         """The answer, in the caller's transaction; None: not this gate's login."""
+
+    def refused(self, session: Session, request: GateRequest, reason: str) -> None:
+        """An 802.1X login FreeRADIUS refused itself (``reason`` as recorded, e.g. a
+        wrong password inside PEAP), in the transaction of its record: noted if it
+        matters to this gate (guesses counted), else nothing."""
 
 
 @dataclass(frozen=True)

@@ -460,6 +460,8 @@ Done = Callable[[Outcome], None]
 Decide = Callable[[Session, LoginAttempt, str, str], Decision]  # (session, attempt, nas, profile)
 # before a round's decisions: (session, the (attempt, nas) of each login it will decide)
 Prepare = Callable[[Session, Sequence[tuple[LoginAttempt, str]]], None]
+# a login decided elsewhere, recorded in this transaction: (session, attempt, nas, decision)
+Refused = Callable[[Session, LoginAttempt, str, Decision], None]
 
 
 class RecordWriter:
@@ -479,7 +481,7 @@ class RecordWriter:
     def __init__(self, store: Store, max_batch: int = 400,
                  after_commit: Callable[[list[AccountingEvent]], None] | None = None,
                  decide: Decide | None = None, prepare: Prepare | None = None,
-                 chain_no: int = 0) -> None:
+                 chain_no: int = 0, refused: Refused | None = None) -> None:
         self.store = store
         # SQLite: one writer at a time whatever the chain; one chain keeps the records simple
         self.chain_no = 0 if store.is_sqlite else chain_no
@@ -487,6 +489,9 @@ class RecordWriter:
         self.after_commit = after_commit  # sees each batch's new accounting, once durable
         self.decide = decide  # needed for Login jobs
         self.prepare = prepare  # reads for a round's decisions, made at once (optional)
+        # told of each refusal decided elsewhere as it is recorded (a wrong PEAP password
+        # counts towards a hold), in the same transaction (optional)
+        self.refused = refused
         self.batches = 0
         self.stored = 0
         self.retries = 0  # retried logins answered with the decision already stored
@@ -611,8 +616,11 @@ class RecordWriter:
             if job.deadline is not None and time.monotonic() > job.deadline:
                 outcomes.append(TimeoutError("nobody waits for this login any more"))
                 continue
-            if isinstance(job, ForeignLogin):  # decided elsewhere: only its record
+            if isinstance(job, ForeignLogin):  # decided elsewhere: its record (and a
+                # refusal told to whoever counts them)
                 decision = job.decision
+                if self.refused is not None and not decision.accept:
+                    self.refused(session, job.attempt, job.nas, decision)
             elif self.decide is None:
                 raise RuntimeError("this record writer decides no logins")
             elif job.request_key:

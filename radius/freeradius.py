@@ -293,6 +293,13 @@ server {INNER_SERVER} {{
         if (&EAP-Message && &EAP-Message =~ /{MSCHAPV2_SUCCESS_ACK}/i) {{
             return
         }}
+        # the device the login comes from (a hold on wrong passwords counts by it): the
+        # tunnel gets none of the outer request's attributes (copy_request_to_tunnel = no)
+        if (&outer.request:Calling-Station-Id) {{
+            update request {{
+                &Calling-Station-Id := &outer.request:Calling-Station-Id
+            }}
+        }}
         # the login: TTLS's PAP password, or PEAP's MSCHAPv2 response
 {ask}        if (notfound) {{
             # citynet's 404 carries no Reply-Message: the record's reason is said here

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from citynet.crypto import SecretBox
 from citynet.db import Store, kept_lengths
 from citynet.gates import GateAnswer, GateRequest, LoginGate
 from radius import codec, guesses, remembered, tokens, usage, vouchers
-from radius.decisions import Decision, LoginAttempt, class_of
+from radius.decisions import REFUSED_ADMISSIONS, Decision, LoginAttempt, class_of
 from radius.profiles import ProfileBook, Terms
 from radius.records import normal_mac
 
@@ -234,6 +234,17 @@ class Policy:
         if given.kind == "mistyped voucher":
             return reject(UNCLAIMED[given.kind], "voucher", terms.language, given.value)
         return self._token_login(session, attempt, terms, now)
+
+    def refused_in(self, session: Session, attempt: LoginAttempt, nas: str,
+                   decision: Decision) -> None:
+        """An 802.1X login FreeRADIUS refused itself, recorded in this transaction: told to
+        the gates (a wrong password inside PEAP or TTLS counts towards a hold there)."""
+        if not self.gates or decision.accept or decision.method not in REFUSED_ADMISSIONS:
+            return
+        request = replace(gate_request(session, attempt, nas, self.vendor_of(nas),
+                                       datetime.now(UTC), self.zone, 0), eap=True)
+        for gate in self.gates:
+            gate.refused(session, request, decision.reason)
 
     def prepare_in(self, session: Session, logins: Sequence[tuple[LoginAttempt, str]]) -> None:
         """Before the record writer decides a round's logins ((attempt, NAS) each) in

@@ -128,6 +128,7 @@ class RadiusService:
                                  port=config.coa_port if coa_port is None else coa_port)
         self.writer = RecordWriter(store, after_commit=self.enforcer.after_commit,
                                    decide=policy.decide_in, prepare=policy.prepare_in,
+                                   refused=policy.refused_in,
                                    chain_no=chain_no)
         with store.session() as session:
             self.server = RadiusServer(NasRegistry.load(session, box), self.writer)

@@ -155,9 +155,11 @@ class Lifted:
     held: list[tuple[str, datetime]]  # (device or ANY_DEVICE, until when)
 
 
-def lift(session: Session, username: str, limits: Limits, now: datetime) -> Lifted | None:
-    """Lift every password hold and count of the person ``username`` names (audited);
-    None: nobody by that name."""
+def lift(session: Session, username: str, limits: Limits, now: datetime,
+         actor: str = "", source: str = "cli") -> Lifted | None:
+    """Lift every password hold and count of the person ``username`` names (audited,
+    with the staff member ``actor`` and their ``source`` address on the web); None:
+    nobody by that name."""
     person = people.at_login(session, username)
     if person is None:
         return None
@@ -165,7 +167,8 @@ def lift(session: Session, username: str, limits: Limits, now: datetime) -> Lift
     session.execute(delete(PasswordFailures).where(
         PasswordFailures.username == person.username))
     audit.record(session, audit.Action("admission.person.unhold", person.username, "ok",
-                                       detail={"held": len(in_force)}))
+                                       detail={"held": len(in_force)}, actor=actor,
+                                       source=source))
     return Lifted(person.username, in_force)
 
 

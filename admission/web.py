@@ -16,14 +16,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from admission import authority, ca, disabling, people
+from admission import authority, ca, disabling, holds, people
 from admission.choices import PersonStatus, Role
 from admission.live import live_of
 from admission.models import Certificate, Person
+from admission.settings import NacConfig
 from citynet.access import require
 from citynet.catalogs import gettext
 from citynet.errors import SecretsError
-from citynet.web import box, form_text, query_arg, runtime, store, who_asks
+from citynet.web import box, config, form_text, query_arg, runtime, store, who_asks
 
 blueprint = Blueprint("admission_web", __name__, url_prefix="/admin/nac",
                       template_folder="templates")
@@ -109,9 +110,13 @@ def _person_page(username: str, problems: dict[str, str], device: str = "",
                  "department": person.department, "phone": person.phone,
                  "role": person.role.value, "status": person.status.value}
         certs = [cert_view(c, at) for c in sorted(person.certificates, key=lambda c: c.id)]
+        held = [{"every": key == holds.ANY_DEVICE, "device": key,
+                 "until": f"{until:%Y-%m-%d %H:%M}"} for key, until in holds.holds_of(
+                     db, person.username, config().section(NacConfig).password_limits, at)]
     return render_template("admission_web/person.html", person=shown, certs=certs,
                            sessions=live_of(username), reason_max=REASON_MAX,
-                           device_max=DEVICE_MAX, problems=problems, device=device), status
+                           device_max=DEVICE_MAX, problems=problems, device=device,
+                           held=held), status
 
 
 @blueprint.get("/people/<username>")
@@ -165,6 +170,21 @@ def enable(username: str) -> BaseResponse:
     flash(gettext("%(name)s is enabled: issue new certificates, the revoked ones stay "
                   "revoked.", name=username) if changed
           else gettext("%(name)s was active already.", name=username), "ok")
+    return redirect(url_for("admission_web.person_page", username=username))
+
+
+@blueprint.post("/people/<username>/unhold")
+@require("nac.write")
+def unhold(username: str) -> BaseResponse:
+    """Lift the person's password hold (too many wrong PEAP/TTLS passwords)."""
+    asks = who()
+    with store().session() as db:
+        done = holds.lift(db, username, config().section(NacConfig).password_limits, now(),
+                          asks.actor, asks.source)
+        if done is None:
+            abort(404)
+        db.commit()
+    flash(gettext("%(name)s's password logins are taken again.", name=done.username), "ok")
     return redirect(url_for("admission_web.person_page", username=username))
 
 

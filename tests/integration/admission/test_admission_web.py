@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from admission import authority, mab, people
+from admission import authority, holds, mab, people
 from admission.models import Certificate, MabEntry
 from admission.settings import NacConfig
 from citynet import audit
@@ -148,6 +148,7 @@ def _listed(site: Site) -> dict[str, str]:
 ACTIONS: list[tuple[str, set[Role], Any]] = [
     ("/admin/nac/people/s9/disable", WRITE, lambda site: {"reason": "left"}),
     ("/admin/nac/people/t1/enable", WRITE, lambda site: {"reason": "back"}),
+    ("/admin/nac/people/t1/unhold", WRITE, lambda site: {}),
     ("/admin/nac/certificates/revoke", WRITE,
      lambda site: {"serial": _revoked_serial(site), "reason": "lost"}),
     ("/admin/nac/people/a42/certificates", WRITE, lambda site: {"device": "matrix"}),
@@ -381,3 +382,22 @@ def test_an_operator_kicks_an_admission_session(site: Site, nas: FakeNas) -> Non
     page = followed(client, client.post("/admin/nac/sessions/kick", data={
         "session": str(public), "reason": "x", "csrf": token}))
     assert "No such open session" in page and "sw-2" in nas.sessions
+
+
+def test_staff_see_and_lift_a_password_hold(site: Site) -> None:
+    limits = site.config.section(NacConfig).password_limits
+    with site.store.session() as db:
+        for _ in range(limits.device):
+            holds.count_failure(db, "t1", "00:1b:a9:00:00:01", limits, datetime.now(UTC))
+        db.commit()
+    reader = site.client(Role.AUDITOR).get("/admin/nac/people/t1").get_data(as_text=True)
+    assert "Password hold" in reader and "from 00:1b:a9:00:00:01 until" in reader
+    assert "Lift the hold" not in reader  # nac.write only
+    client = site.client(Role.ENGINEER)
+    page = followed(client, client.post("/admin/nac/people/t1/unhold",
+                                        data={"csrf": staff_csrf(client)}))
+    assert "t1&#39;s password logins are taken again" in page and "Password hold" not in page
+    with site.store.session() as db:
+        assert holds.holds_of(db, "t1", limits, datetime.now(UTC)) == []
+    [entry] = site.entries("admission.person.unhold")
+    assert (entry.actor, entry.detail) == ("test-engineer", {"held": 1})

@@ -21,19 +21,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, case, delete, literal, or_, select
+from sqlalchemy import Connection, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from admission import people
 from admission.models import PasswordFailures
 from citynet import audit
-from citynet.db import DriverStatement, table, upsert_insert
+from citynet.db import DriverStatement
+from citynet.holds import WINDOW, count_in_window
 
 log = logging.getLogger(__name__)
 
-WINDOW = timedelta(minutes=15)
 ANY_DEVICE = "*"  # the person's count over every device (no MAC has a "*")
 WRONG_PASSWORD = "wrong password"  # noqa: S105 - a refusal reason, not a secret
 HELD = "too many wrong passwords, held until "  # a held login's reason starts so
@@ -121,19 +121,11 @@ def count_failure(session: Session, username: str, device: str, limits: Limits,
     the same person at once lose no count and take the rows' locks in one order."""
     if not limits.any:
         return
-    failures = table(PasswordFailures)
-    over = failures.c.since <= now - WINDOW
     for key, limit in sorted(((ANY_DEVICE, limits.person), (device, limits.device))):
         if not limit:
             continue
-        count = session.execute(
-            upsert_insert(failures, session.connection().dialect.name)
-            .values(username=username, device=key, since=now, failures=1)
-            .on_conflict_do_update(index_elements=["username", "device"], set_={
-                "failures": case((over, 1), else_=failures.c.failures + 1),
-                "since": case((over, literal(now, PasswordFailures.since.type)),
-                              else_=failures.c.since)})
-            .returning(failures.c.failures)).scalar_one()
+        count = count_in_window(session, PasswordFailures,
+                                {"username": username, "device": key}, now)
         if count == limit:  # once a window, not at every refusal after it
             log.warning("admission: %s's password logins held %s for %d minutes after "
                         "%d wrong passwords", username,

@@ -87,19 +87,28 @@ class SourceHold:
         workers wait for each other's rows on PostgreSQL (a deadlock)."""
         if not self.active:
             return
-        source = table(SignInSource)
-        over = source.c.since <= now - WINDOW
-        failures = session.execute(
-            upsert_insert(source, session.connection().dialect.name)
-            .values(door=self.door, address=self.address, since=now, failures=1)
-            .on_conflict_do_update(index_elements=["door", "address"], set_={
-                "failures": case((over, 1), else_=source.c.failures + 1),
-                "since": case((over, literal(now, SignInSource.since.type)),
-                              else_=source.c.since)})
-            .returning(source.c.failures)).scalar_one()
+        failures = count_in_window(session, SignInSource,
+                                   {"door": self.door, "address": self.address}, now)
         if failures == self.limit:  # once a window: the address is named, nothing secret
             log.warning("%s: sign-ins from %s held for %d minutes after %d failures",
                         self.door, self.address, WINDOW.seconds // 60, failures)
+
+
+def count_in_window(session: Session, model: type[Base], key: dict[str, str],
+                    now: datetime) -> int:
+    """One failure more for ``key`` (the primary key of ``model``, a table with ``since``
+    and ``failures``) in its window of :data:`WINDOW` from its first failure, a new window
+    once the last is over; the count now. One upsert, so processes counting the same key
+    at once lose no count."""
+    rows = table(model)
+    over = rows.c.since <= now - WINDOW
+    return int(session.execute(
+        upsert_insert(rows, session.connection().dialect.name)
+        .values(**key, since=now, failures=1)
+        .on_conflict_do_update(index_elements=list(key), set_={
+            "failures": case((over, 1), else_=rows.c.failures + 1),
+            "since": case((over, literal(now, rows.c.since.type)), else_=rows.c.since)})
+        .returning(rows.c.failures)).scalar_one())
 
 
 NO_HOLD = SourceHold("", "", 0)  # a sign-in not made over the web (tests, the CLI)

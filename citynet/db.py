@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, ExceptionContext
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from citynet import metrics, migrate
@@ -588,23 +588,42 @@ def _stuck(driver: Any) -> bool:
 
 
 def _lost(context: ExceptionContext) -> None:
-    """Throws away the connections SQLAlchemy's psycopg dialect keeps though they cannot
-    serve: one whose check before use (pre-ping's SELECT 1) failed in any way — replaced
-    by a new one, where the caller got a ProgrammingError and its RADIUS round or web
-    request failed — and one :func:`_stuck` after a failed statement, at once (the
-    statement's error is the store's, its round retried) rather than by a failed reset."""
+    """Throws away a connection SQLAlchemy's psycopg dialect keeps though it cannot
+    serve: one :func:`_stuck` after a failed statement, at once (the statement's error is
+    the store's, its round retried) rather than by a failed reset."""
     if context.is_disconnect:
-        return
-    if context.is_pre_ping:
-        context.is_disconnect = True
         return
     connection = context.connection
     if connection is not None and not connection.closed and not connection.invalidated:
         context.is_disconnect = _stuck(connection.connection.driver_connection)
 
 
-def _count_connect(_dbapi_connection: object, _record: object) -> None:
+def _count_connect(_dbapi_connection: object, record: Any) -> None:
     metrics.DB_CONNECTS.inc()
+    record.info[_OPENED] = True  # it just answered: no check before its first use
+
+
+_OPENED = "citynet.opened"  # a pooled connection's info: opened, not yet used
+_PING = b"SELECT 1"
+_BEGIN = b"BEGIN"
+
+
+def _answers(driver: Any, begin: bool) -> None:
+    """A psycopg connection's check before use: one round trip, which is the
+    transaction's BEGIN when ``begin`` — psycopg would send that BEGIN by itself, alone,
+    before the first statement. Sent on libpq's connection: through psycopg's, its own
+    BEGIN would go first. A DisconnectionError if the server does not answer as it
+    should: the pool throws the connection away and opens another."""
+    try:
+        if _stuck(driver):
+            raise DisconnectionError("left in the middle of a statement")
+        result = driver.pgconn.exec_(_BEGIN if begin else _PING)
+        if result.error_message:
+            raise DisconnectionError(result.error_message.decode(errors="replace"))
+    except DisconnectionError:
+        raise
+    except Exception as exc:  # any failure: this connection cannot serve
+        raise DisconnectionError(str(exc)) from exc
 
 
 def _count_lost(_dbapi_connection: object, _record: object, _exc: object) -> None:
@@ -624,11 +643,17 @@ class Store:
         # closed per use, which costs more than the query it serves.
         # hide_parameters: a failed statement's message (logged) never carries its values —
         # voucher codes, phone numbers, tokens
+        # PostgreSQL: each connection is checked before use (:meth:`_check_out`: a
+        # failover's broken connections are replaced there, not failed on) — SQLAlchemy's
+        # pre-ping, but one that can be the transaction's BEGIN
         self.engine: Engine = create_engine(self.url, echo=echo, pool_size=pool_size,
-                                            hide_parameters=True,
-                                            pool_pre_ping=not self.is_sqlite)
+                                            hide_parameters=True)
+        # a thread's next check-out (:meth:`pinned`) begins a transaction
+        self._beginning = threading.local()
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine, "checkout", self._check_out)
         event.listen(self.engine, "handle_error", _lost)
         event.listen(self.engine, "connect", _count_connect)
         event.listen(self.engine, "invalidate", _count_lost)
@@ -656,17 +681,33 @@ class Store:
         through :meth:`session` is ~40 % of the SQLAlchemy work of an empty round."""
         return self._sessions()
 
+    def _check_out(self, driver: Any, record: Any, _proxy: object) -> None:
+        """PostgreSQL: a pooled connection is checked before it serves (:func:`_answers`),
+        unless it was opened just now — and begins its transaction in the same round
+        trip when :meth:`pinned` takes it, which begins one at once."""
+        begin = getattr(self._beginning, "on", False)
+        if record.info.pop(_OPENED, False) and not begin:
+            return
+        _answers(driver, begin)
+
     @contextmanager
     def pinned(self) -> Iterator[Connection]:
         """A connection for work repeated on one thread many times a second (the RADIUS
         service's rounds and PEAP reads). SQLite: the thread's own, taken from the pool
         once and kept until :meth:`close` — a checkout and check-in cost as much as the
         read they serve, and an SQLite connection has no server to lose. PostgreSQL: one
-        from the pool for the block, checked before use (pre-ping: a failover's broken
-        connections are replaced there, not failed on). The caller ends whatever
-        transaction it begins on it."""
+        from the pool for the block, checked before use (a failover's broken
+        connections are replaced there, not failed on) by the round trip that begins
+        its transaction on the driver — the BEGIN psycopg would send alone before the
+        first statement. The caller ends whatever transaction it begins on it (one it
+        does not end is rolled back when the connection goes back to the pool)."""
         if not self.is_sqlite:
-            with self.engine.connect() as connection:
+            self._beginning.on = True
+            try:
+                connection = self.engine.connect()
+            finally:
+                self._beginning.on = False
+            with connection:
                 yield connection
             return
         kept = self._pinned.get(threading.get_ident())

@@ -370,7 +370,8 @@ def test_on_postgresql_a_rounds_known_devices_are_looked_up_in_one_statement(
 def test_on_postgresql_a_login_round_waits_on_the_server_few_times(pg_database: str) -> None:
     """A voucher login of a known device with a request identity: its round sends what it
     does not read at once together (citynet.db.pipelined) — 10 round trips before — and
-    is decided and recorded as before."""
+    its transaction's BEGIN is the connection's check before use — 7 before — and it is
+    decided and recorded as before."""
     direct = Store(pg_database)
     direct.upgrade()
     direct.close()
@@ -407,8 +408,53 @@ def test_on_postgresql_a_login_round_waits_on_the_server_few_times(pg_database: 
         finally:
             store.close()
     assert [(d.accept, d.reason) for d in told if isinstance(d, Decision)] == [(True, "")]
-    assert trips <= 7
-    assert accounting_trips <= 6  # as before: a round of accounting alone sends no more
+    assert trips <= 6
+    assert accounting_trips <= 5  # the BEGIN with the check: one fewer than before
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_round_after_its_connection_was_lost_is_decided_on_a_new_one(
+        pg_database: str) -> None:
+    """A failover ends the pooled connections: the check before use (the round's BEGIN)
+    finds the thread's dead, the pool opens another, and the login is decided, recorded
+    and answered on it — as with SQLAlchemy's pre-ping before. A connection left in the
+    middle of a statement is replaced the same way."""
+    from prometheus_client import REGISTRY
+
+    from tests.conftest import _admin
+
+    def lost() -> float:
+        return REGISTRY.get_sample_value("citynet_db_connections_lost_total") or 0.0
+
+    store = Store(pg_database)
+    try:
+        store.upgrade()
+        with store.session() as session:
+            [voucher] = vouchers.create(session, 1, 30, 2, "t", valid_days=1)
+        policy = Policy(store, None, ZoneInfo("Asia/Shanghai"), ProfileBook.of(store))
+        writer = RecordWriter(store, decide=policy.decide_in, prepare=policy.prepare_in)
+
+        def login(key: str) -> Login:
+            return Login(LoginAttempt(user=voucher.code, password=voucher.code,
+                                      calling_station="AA-BB-CC-DD-EE-01"), "gw",
+                         request_key=key)
+
+        assert [d.accept for d in run(writer, [login("k1")])] == [True]  # type: ignore[union-attr]
+        before = lost()
+        with _admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s AND pid <> pg_backend_pid()",
+                          (urlsplit(pg_database).path.lstrip("/"),))
+        assert [d.accept for d in run(writer, [login("k2")])] == [True]  # type: ignore[union-attr]
+        assert lost() - before >= 1
+        with store.engine.connect() as connection:
+            connection.connection.driver_connection.pgconn.send_query(b"SELECT 1")
+        assert [d.accept for d in run(writer, [login("k3")])] == [True]  # type: ignore[union-attr]
+        with store.session() as session:
+            assert records.verify(session) == (3, [])
+            assert session.scalar(select(func.count()).select_from(DecidedRequest)) == 3
+    finally:
+        store.close()
 
 
 # a statement failing in the part of a round sent together: one whose error comes back

@@ -307,6 +307,33 @@ class ColumnStatement:
             session, columns, lambda cursor, sql, parameters: cursor.execute(
                 sql, parameters).fetchall()))
 
+    def sent(self, session: Session | Connection,
+             columns: Mapping[str, Sequence[Any]]) -> Callable[[], list[tuple[Any, ...]]]:
+        """The statement sent now; its rows (as :meth:`all`'s) when the function returned
+        is called, once. Inside :func:`pipelined`, what is sent so goes out with what
+        follows it, and its rows come back with them: read after the block's end, the
+        block's statements cost one round trip between them. Outside, as :meth:`all`."""
+        connection = connection_of(session)
+        if connection.dialect.name != "postgresql":
+            raise TypeError("a ColumnStatement runs on PostgreSQL only")
+        parameters = {name: list(columns[name]) for name in self.names}
+        cursor = _driver_of(connection).cursor()
+        try:
+            cursor.execute(self.sql, parameters)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise _store_error(connection, self.sql, exc, cursor) from exc
+
+        def rows() -> list[tuple[Any, ...]]:
+            try:
+                return cast(list[tuple[Any, ...]], cursor.fetchall())
+            except connection.dialect.loaded_dbapi.Error as exc:
+                raise _store_error(connection, self.sql, exc, cursor) from exc
+            finally:
+                cursor.close()
+
+        return rows
+
     def run(self, session: Session | Connection,
             columns: Mapping[str, Sequence[Any]]) -> None:
         """The statement, for what it writes."""

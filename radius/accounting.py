@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -458,7 +459,9 @@ Job = AccountingEvent | Login | ForeignLogin
 Outcome = bool | Decision | Exception
 Done = Callable[[Outcome], None]
 Decide = Callable[[Session, LoginAttempt, str, str], Decision]  # (session, attempt, nas, profile)
-# before a round's decisions: (session, the (attempt, nas) of each login it will decide)
+# before a round's decisions: (session, the (attempt, nas) of each of its logins — the
+# retries among them not known yet); on PostgreSQL inside the pipeline of the round's
+# claims (citynet.db.pipelined): what it sends, it reads when a decision needs it
 Prepare = Callable[[Session, Sequence[tuple[LoginAttempt, str]]], None]
 # a login decided elsewhere, recorded in this transaction: (session, attempt, nas, decision)
 Refused = Callable[[Session, LoginAttempt, str, Decision], None]
@@ -598,12 +601,18 @@ class RecordWriter:
         logins: list[LoginEvent] = []
         pending: guesses.Keys = Counter()
         decided: dict[str, Decision] = {}  # request identities decided in this batch
-        claimed, known = retries.claim(session, {job.request_key for job in jobs
-                                                 if isinstance(job, Login) and job.request_key},
-                                       datetime.now(UTC))
-        if self.prepare is not None:
-            self.prepare(session, [(job.attempt, job.nas) for job in jobs
-                                   if isinstance(job, Login) and job.request_key not in known])
+        # PostgreSQL: the claims and what the decisions read first go to the server
+        # together, one round trip (the transaction's BEGIN went with the connection's
+        # check); the reads are made for the retries among the logins too, which are
+        # not known as such before the claims come back. No claims, no pipeline: its
+        # end alone would cost a round trip
+        keys = {job.request_key for job in jobs if isinstance(job, Login) and job.request_key}
+        with pipelined(session) if keys else nullcontext():
+            claims = retries.claiming(session, keys, datetime.now(UTC))
+            if self.prepare is not None:
+                self.prepare(session, [(job.attempt, job.nas) for job in jobs
+                                       if isinstance(job, Login)])
+        claimed, known = claims()
         retried = 0
         for job in jobs:  # login records in arrival order
             if isinstance(job, AccountingEvent):

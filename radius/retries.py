@@ -146,19 +146,35 @@ def claim(session: Session, keys: Collection[str],
     claimed and not committed yet is waited for. In key order: two rounds claiming the
     same keys queue in one order (a deadlock across kinds of lock is retried by the
     record writer)."""
+    return claiming(session, keys, at)()
+
+
+Claims = Callable[[], tuple[set[str], dict[str, Decision]]]
+
+
+def claiming(session: Session, keys: Collection[str], at: datetime) -> Claims:
+    """:func:`claim`, the claims sent now and their outcome when the function returned
+    is called: on PostgreSQL, inside :func:`citynet.db.pipelined`, the claims go to the
+    server with what the round sends after them, and come back with it."""
     if not keys:
-        return set(), {}
+        return lambda: (set(), {})
     ordered = sorted(keys)
     if _on_postgresql(session):
-        claimed = {key for (key,) in _PG_CLAIM.all(session, {
+        inserted = _PG_CLAIM.sent(session, {
             "request_key": ordered, "at": [at] * len(ordered),
-            "accept": [False] * len(ordered), "decision": [UNDECIDED] * len(ordered)})}
-    else:
-        claims = [{"request_key": key, "at": at, "accept": False, "decision": UNDECIDED}
-                  for key in ordered]
-        claimed = {key for key, count in zip(ordered, _SQLITE_CLAIM.each(session, claims),
-                                             strict=True) if count}
-    return claimed, recall(session, set(keys) - claimed)
+            "accept": [False] * len(ordered), "decision": [UNDECIDED] * len(ordered)})
+
+        def outcome() -> tuple[set[str], dict[str, Decision]]:
+            claimed = {key for (key,) in inserted()}
+            return claimed, recall(session, set(keys) - claimed)
+
+        return outcome
+    claims = [{"request_key": key, "at": at, "accept": False, "decision": UNDECIDED}
+              for key in ordered]
+    claimed = {key for key, count in zip(ordered, _SQLITE_CLAIM.each(session, claims),
+                                         strict=True) if count}
+    known = recall(session, set(keys) - claimed)
+    return lambda: (claimed, known)
 
 
 def recall(session: Session, keys: Collection[str]) -> dict[str, Decision]:

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ForeignKey,
@@ -182,20 +182,30 @@ def look_up_known(session: Session, logins: Collection[tuple[str, str]]) -> None
     """PostgreSQL, before a round's decisions: of these (code, device) pairs, those whose
     device holds one of the voucher's slots — the common login, a device coming back,
     which writes nothing — looked up in one statement, for :func:`redeem` in this
-    transaction: a round trip for the round, not one per login. Whatever it does not
-    find (a new device, a wrong code), redeem looks up itself, as before. An unlocked
-    read, like redeem's own, but made once at the round's start, not at each login's
-    decision: a revocation committed while the round's earlier decisions wait for other
-    rounds' row locks (up to a commit, or PostgreSQL's deadlock_timeout) is not seen by
-    this round's known devices — as one committed just after any login's read is not.
-    The round's own decisions never change what it found (a device holding a slot keeps
-    it; its voucher's first use is set)."""
+    transaction: sent now (with the round's claims, in the record writer), read at the
+    first decision that needs it; a round trip for the round, not one per login.
+    Whatever it does not find (a new device, a wrong code), redeem looks up itself, as
+    before. An unlocked read, like redeem's own, but made once at the round's start, not
+    at each login's decision: a revocation committed while the round's earlier decisions
+    wait for other rounds' row locks (up to a commit, or PostgreSQL's deadlock_timeout)
+    is not seen by this round's known devices — as one committed just after any login's
+    read is not. The round's own decisions never change what it found (a device holding
+    a slot keeps it; its voucher's first use is set)."""
     if not logins:
         return
     pairs = sorted(set(logins))
-    found = _PG_KNOWN.all(session, {"code": [code for code, _mac in pairs],
-                                    "mac": [mac for _code, mac in pairs]})
-    session.info[KNOWN] = {(code, mac): (*voucher, True) for code, mac, *voucher in found}
+    session.info[KNOWN] = _PG_KNOWN.sent(session, {"code": [code for code, _mac in pairs],
+                                                   "mac": [mac for _code, mac in pairs]})
+
+
+def _known(session: Session) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """What :func:`look_up_known` found: sent with the round's claims (in one round trip
+    with them), read at the round's first voucher decision."""
+    found = session.info.get(KNOWN)
+    if callable(found):  # sent, not read yet
+        found = session.info[KNOWN] = {(code, mac): (*voucher, True)
+                                       for code, mac, *voucher in found()}
+    return cast(dict[tuple[str, str], tuple[Any, ...]], found or {})
 
 
 def ends(valid_until: datetime, first_used_at: datetime | None, minutes: int,
@@ -216,7 +226,7 @@ def time_up(session: Session, code: str, now: datetime) -> datetime | None:
 
 def redeem(session: Session, code: str, mac: str, now: datetime, sqlite: bool) -> Redemption:
     """Check a voucher for one device and claim a device slot if it is new to it."""
-    found = (session.info.get(KNOWN, {}).get((code, mac))
+    found = (_known(session).get((code, mac))
              or _LOOKUP.first(session, {"code": code, "mac": mac}))
     if found is None:
         return Redemption(False, "unknown voucher")

@@ -109,13 +109,13 @@ def test_one_request_decided_by_two_rounds_at_once_is_decided_and_recorded_once(
     first = stores[0]
     [code] = new_vouchers(first, 1, devices=1)
     both_claiming = threading.Barrier(2, timeout=WAIT)
-    claim = retries.claim
+    claiming = retries.claiming
 
-    def claim_together(*args: Any) -> tuple[set[str], dict[str, Decision]]:
+    def claim_together(*args: Any) -> retries.Claims:
         both_claiming.wait()
-        return claim(*args)
+        return claiming(*args)
 
-    monkeypatch.setattr(retries, "claim", claim_together)
+    monkeypatch.setattr(retries, "claiming", claim_together)
     decided: list[str] = []
     writers = [RecordWriter(store, decide=deciding(
         store, after=lambda: decided.append(threading.current_thread().name)))

@@ -444,6 +444,17 @@ def _on_driver(connection: Connection, sql: str, work: Callable[[Any], Any]) -> 
         cursor.close()
 
 
+def _not_in_pipeline(_connection: Connection, cursor: Any, *_args: object) -> None:
+    """Refuses SQLAlchemy's execution (ORM or Core) inside :func:`pipelined`: it reads a
+    result's columns and row count at once, which a pipeline gives only later — its
+    rows would silently be none."""
+    status = getattr(getattr(cursor.connection, "pgconn", None), "pipeline_status", 0)
+    if status:
+        raise RuntimeError("a statement through SQLAlchemy inside citynet.db.pipelined: "
+                           "run it on the driver (DriverStatement, ColumnStatement) or "
+                           "outside the block")
+
+
 @contextmanager
 def pipelined(session: Session | Connection) -> Iterator[None]:
     """PostgreSQL: the block's statements on the driver go out without waiting for each
@@ -454,8 +465,9 @@ def pipelined(session: Session | Connection) -> Iterator[None]:
     one sent after it (the transaction is lost anyway); it is raised where the block
     next waits, as :func:`_on_driver` raises. Only for statements run on the driver
     (:class:`DriverStatement`, :class:`ColumnStatement`): SQLAlchemy reads a result's
-    columns and row count at once, which a pipeline gives only later. SQLite: the
-    block as it is."""
+    columns and row count at once, which a pipeline gives only later — a statement
+    through SQLAlchemy inside the block is refused (RuntimeError). SQLite: the block
+    as it is."""
     connection = connection_of(session)
     if connection.dialect.name != "postgresql":
         yield
@@ -681,6 +693,7 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             event.listen(self.engine, "checkout", self._check_out)
+            event.listen(self.engine, "before_cursor_execute", _not_in_pipeline)
         event.listen(self.engine, "handle_error", _lost)
         event.listen(self.engine, "connect", _count_connect)
         event.listen(self.engine, "invalidate", _count_lost)

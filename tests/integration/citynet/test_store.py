@@ -286,6 +286,30 @@ def test_a_connection_left_mid_statement_is_thrown_away_and_replaced(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("through", ["core", "orm"])
+def test_a_statement_through_sqlalchemy_inside_a_pipeline_is_refused(
+        pg_database: str, through: str) -> None:
+    """SQLAlchemy reads a result at once, which a pipeline gives only later (its rows
+    would silently be none): refused with an error that says so, the unit of work rolled
+    back, and the store serving the next one."""
+    def through_sqlalchemy(session: Session) -> object:
+        if through == "core":
+            return session.execute(text("SELECT 1")).scalar_one()
+        return session.get(db.MetaEntry, "nothing")
+
+    store = Store(pg_database)
+    try:
+        store.upgrade()
+        with (pytest.raises(RuntimeError, match=r"inside citynet\.db\.pipelined"),
+              store.session() as session, db.pipelined(session)):
+            through_sqlalchemy(session)
+        with store.session() as session:
+            assert session.execute(text("SELECT 2")).scalar_one() == 2
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
 def test_a_column_statement_takes_whole_columns_nulls_and_all(pg_database: str) -> None:
     """A batch as one array per column: NULLs inside an array and a column of NULLs
     only, integers past 32 bits, aware moments, an empty batch; a text too long for its

@@ -4,7 +4,9 @@ Each GET page of the Flask URL map, in each of its languages, at 360, 390, 768 a
 1366 px (full-page PNG) and printed on A4 (PDF), with an index.html of thumbnails.
 
     PYTHONPATH=$PWD .venv/bin/python scripts/screenshots.py [OUT] [--widths 360,1366]
-    # OUT: /tmp/citynet-shots; --widths: fewer widths for a quicker look (default all four)
+                                                        [--only /admission,/admin/]
+    # OUT: /tmp/citynet-shots; --widths: fewer widths for a quicker look (default all four);
+    # --only: just the pages whose path starts so (after a change to a few pages)
 
 Portal pages are reached as a phone would reach them: through the hotspot simulator's UAM
 hand-off (a RADIUS listener on free loopback ports), one MAC and one voucher per language;
@@ -31,7 +33,7 @@ from urllib.parse import urlsplit
 import pyotp
 from werkzeug.exceptions import HTTPException
 
-from admission import authority, mab, people
+from admission import authority, holds, mab, people
 from admission.settings import NacConfig
 from citynet import audit, staff
 from citynet import config as config_module
@@ -87,8 +89,7 @@ def seed(data_dir: Path) -> tuple[Runtime, Any, list[str], dict[str, str]]:
         staff.add(session, ADMIN, staff.Role.ADMIN, PASSWORD)
         codes = [vouchers.display(v.code) for v in vouchers.create(
             session, len(PORTAL_LANGS), 120, 1, "screenshots", valid_days=30)]
-        known = extras(session)
-        admission_extras(session, box)
+        known = extras(session) | admission_extras(session, box)
     return runtime, box, codes, known
 
 
@@ -140,10 +141,11 @@ PEOPLE = ("username,real_name,department,phone,role,status\n"
           "International Department,,teacher,active\n")
 
 
-def admission_extras(session: Any, box: Any) -> None:
+def admission_extras(session: Any, box: Any) -> dict[str, str]:
     """Network admission's pages with something on them: people, the district's CA and
-    certificates (one revoked), MAC bypass entries and an unknown MAC, and open 802.1X
-    and MAC bypass sessions on the demo NAS."""
+    certificates (one revoked), a password hold, MAC bypass entries and an unknown MAC,
+    and open 802.1X and MAC bypass sessions on the demo NAS; the person page to shoot is
+    that of the person with certificates and the hold."""
     now = datetime.now(UTC)
     rows, problems = people.read_csv(PEOPLE, "hr.csv")
     if problems:
@@ -155,6 +157,9 @@ def admission_extras(session: Any, box: Any) -> None:
         authority.issue(session, box, username, device, now)
     authority.revoke(session, authority.certificates(session)[1].serial, now,
                      reason="phone lost")
+    # a password hold in force, so the person's page shows it and its lift button
+    for _ in range(NAC.password_limits.device):
+        holds.count_failure(session, "wangfang", "f0-18-98-aa-bb-09", NAC.password_limits, now)
     for mac, profile in (("00-1b-63-84-45-e6", "printer"), ("3c-ef-8c-10-20-30", "camera")):
         mab.add(session, NAC, mac, profile, now)
     for mac, port in (("a4-5e-60-00-11-22", "GigabitEthernet0/0/7"),
@@ -169,6 +174,7 @@ def admission_extras(session: Any, box: Any) -> None:
                                   called_station=station, framed_ip=f"10.20.0.{number + 10}",
                                   started_at=now - timedelta(minutes=5 + 40 * number),
                                   updated_at=now))
+    return {"admission_web.person_page": "/admin/nac/people/wangfang"}
 
 
 def sign_in(page: Any, base: str, runtime: Runtime, box: Any) -> None:
@@ -319,10 +325,15 @@ def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
     args = list(argv[1:])
-    widths = WIDTHS
+    widths: tuple[int, ...] = WIDTHS
     if "--widths" in args:
         at = args.index("--widths")
         widths = tuple(int(w) for w in args[at + 1].split(","))
+        del args[at:at + 2]
+    only: tuple[str, ...] = ()
+    if "--only" in args:
+        at = args.index("--only")
+        only = tuple(args[at + 1].split(","))
         del args[at:at + 2]
     out = Path(args[0] if args else "/tmp/citynet-shots")  # noqa: S108
     out.mkdir(parents=True, exist_ok=True)
@@ -347,6 +358,8 @@ def main(argv: list[str]) -> int:
                     page.set_default_timeout(30_000)
                     sign_in(page, base, runtime, box)
                     paths, unfilled = discover(app, page, base, known)
+                    if only:
+                        paths = {e: p for e, p in paths.items() if p.startswith(only)}
                     phone = Phone(browser, f"http://127.0.0.1:{hotspot.port}", codes)
                     shots = shoot(page, base, paths, out, phone, widths)
                 finally:

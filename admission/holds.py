@@ -9,9 +9,11 @@ Once a count reaches its limit (``nac.password_failures`` for a device,
 ``nac.password_person_failures`` for the person), the inner tunnel refuses that
 person's password logins from that device — or from everywhere — until the window is
 over, before a password is checked or an NT hash handed out; a right password
-(FreeRADIUS authenticated it) clears the person's count and that device's. EAP-TLS
-logins are not counted nor held. docs/admission.md, "The password hold", says why two
-counts (a hold per person alone lets anyone lock a teacher out).
+(FreeRADIUS authenticated it) clears that device's count — not the person's, which a
+guesser making up MACs would otherwise see reset by every login of the person's own
+devices (it ends with its window, or staff lift it). EAP-TLS logins are not counted
+nor held. docs/admission.md, "The password hold", says why two counts (a hold per
+person alone lets anyone lock a teacher out).
 
 :func:`held_until` is pure; the rest is the store side, one row per (person, device).
 """
@@ -92,11 +94,11 @@ _COUNTS = DriverStatement(select(
 ).where(PasswordFailures.username == bindparam("username"),
         or_(PasswordFailures.device == bindparam("device"),
             PasswordFailures.device == ANY_DEVICE)))
-# and every one FreeRADIUS authenticated clears them (matching nothing, as mostly: no write)
+# and every one FreeRADIUS authenticated clears its device's (matching nothing, as
+# mostly: no write)
 _CLEAR = DriverStatement(delete(PasswordFailures).where(
     PasswordFailures.username == bindparam("username"),
-    or_(PasswordFailures.device == bindparam("device"),
-        PasswordFailures.device == ANY_DEVICE)))
+    PasswordFailures.device == bindparam("device")))
 
 
 def counts(session: Session | Connection, username: str, device: str) -> list[Count]:
@@ -134,8 +136,10 @@ def count_failure(session: Session, username: str, device: str, limits: Limits,
 
 
 def clear(session: Session | Connection, username: str, device: str) -> None:
-    """A right password from ``device``: its count and the person's start again (other
-    devices' stay: a guesser's device stays held while its person logs in elsewhere)."""
+    """A right password from ``device``: its count starts again. Other devices' stay (a
+    guesser's device stays held while its person logs in elsewhere), and so does the
+    person's over all devices: the person's own devices log in again and again (roaming,
+    waking), and each would let a guesser who changes MACs start over."""
     _CLEAR.run(session, {"username": username, "device": device})
 
 

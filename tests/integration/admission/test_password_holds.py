@@ -107,16 +107,27 @@ def test_a_right_password_starts_the_count_again(people_store: Store,
     store = people_store
     for _ in range(2):
         refused(store, "t001", PHONE)
-        refused(store, "t001", "02:00:00:00:00:0a")
-    authenticated(store, "t001", PHONE)
-    with store.session() as session:  # the guesser's device keeps its count
-        assert session.execute(select(PasswordFailures.device, PasswordFailures.failures)
-                               ).all() == [("02:00:00:00:00:0a", 2)]
-    for _ in range(2):
-        refused(store, "t001", PHONE)
-    assert tunnel(store, box, "t001", PHONE)[0] is Verdict.CREDENTIALS
     refused(store, "t001", "02:00:00:00:00:0a")
+    authenticated(store, "t001", PHONE)
+    with store.session() as session:  # the guesser's device and the person keep theirs
+        assert sorted(session.execute(select(PasswordFailures.device,
+                                             PasswordFailures.failures)).all()) == [
+            (holds.ANY_DEVICE, 3), ("02:00:00:00:00:0a", 1)]
+    refused(store, "t001", PHONE)  # the phone's 1 of 3 (2 + 1 without the reset)
+    assert tunnel(store, box, "t001", PHONE)[0] is Verdict.CREDENTIALS
+    refused(store, "t001", "02:00:00:00:00:0a")  # the person's 5th
     assert tunnel(store, box, "t001", "02:00:00:00:00:0a")[0] is Verdict.REJECT
+
+
+def test_the_persons_own_logins_do_not_reset_a_mac_changing_guesser(
+        people_store: Store, box: SecretBox) -> None:
+    store = people_store  # the person's limit is 5; each made-up MAC tries twice
+    for number in range(3):
+        mac = f"02:00:00:00:00:{number:02x}"
+        refused(store, "t001", mac)
+        refused(store, "t001", mac)
+        authenticated(store, "t001", PHONE)  # the teacher's phone roams between guesses
+    assert tunnel(store, box, "t001", LAPTOP)[1].startswith(holds.HELD)
 
 
 def test_only_wrong_passwords_of_known_people_count(people_store: Store) -> None:

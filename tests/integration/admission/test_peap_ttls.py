@@ -194,7 +194,7 @@ def test_wrong_ttls_passwords_count_and_a_right_one_starts_again(front: Front) -
     device = "02:00:00:00:0c:01"
     for number in range(HOLD_AFTER - 1):
         assert not front.login("TTLS", "a042", f"Guess-{number:04d}", ANONYMOUS, device)
-    assert front.login("TTLS", "a042", PASSWORDS["a042"], ANONYMOUS, device)  # counts reset
+    assert front.login("TTLS", "a042", PASSWORDS["a042"], ANONYMOUS, device)  # its count resets
     for number in range(HOLD_AFTER - 1):
         assert not front.login("PEAP", "a042", f"Guess-{number:04d}", ANONYMOUS, device)
     assert front.login("PEAP", "a042", PASSWORDS["a042"], ANONYMOUS, device)

@@ -16,6 +16,7 @@ from citynet.domains import ConfigSection, Domain, MenuEntry
 from citynet.gates import LoginGate
 from citynet.runtime import Runtime
 from citynet.staff import Role
+from citynet.telemetry import Collector
 from citynet.tunnel import EapPart, TunnelSource
 
 
@@ -50,8 +51,17 @@ def _freeradius_eap(runtime: Runtime, out: Path) -> EapPart | None:
     return freeradius_eap(runtime, out)
 
 
+def _collectors() -> Sequence[Collector]:
+    """Forgetting the password holds' counts whose window is over (singleton work)."""
+    from admission.models import PasswordFailures
+    from citynet.holds import ForgetWindows
+
+    return (ForgetWindows("password_holds", PasswordFailures),)
+
+
 DOMAIN = Domain(
     name="admission",
+    collectors=_collectors,
     commands=_commands,
     tables=("admission.models",),
     migrations=Path(__file__).with_name("migrations"),

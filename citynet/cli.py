@@ -314,8 +314,12 @@ def _ports_free(runtime: Runtime) -> None:
 
 
 def _collectors() -> list[Collector]:
-    """The collectors the registered domains give the collector host to run."""
-    return [collector for domain in registered() for collector in domain.collectors()]
+    """The collectors the registered domains give the collector host to run, and the
+    kernel's own clean-up of the sign-in holds' counts."""
+    from citynet.holds import ForgetWindows, SignInSource
+
+    return [ForgetWindows("sign_in_sources", SignInSource),
+            *(collector for domain in registered() for collector in domain.collectors())]
 
 
 def _monitoring(runtime: Runtime) -> list[Service]:

@@ -16,10 +16,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, case, literal
+from sqlalchemy import Integer, String, case, delete, literal, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from citynet.db import Base, UtcDateTime, table, upsert_insert
+from citynet.db import Base, Store, UtcDateTime, table, upsert_insert
+from citynet.telemetry import Context, Point
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(minutes=15)
@@ -109,6 +110,43 @@ def count_in_window(session: Session, model: type[Base], key: dict[str, str],
             "failures": case((over, 1), else_=rows.c.failures + 1),
             "since": case((over, literal(now, rows.c.since.type)), else_=rows.c.since)})
         .returning(rows.c.failures)).scalar_one())
+
+
+FORGET_BATCH = 500  # rows a clean-up transaction deletes (a few KB: a short write lock)
+
+
+def forget_over(store: Store, model: type[Base], now: datetime,
+                batch: int = FORGET_BATCH) -> int:
+    """Delete the counts of ``model`` (a table :func:`count_in_window` writes) whose
+    window is over, ``batch`` rows to a transaction; how many went. Counts are reset in
+    place rather than deleted as they are written (deleting on the way made two web
+    workers wait for each other's rows on PostgreSQL), so without this the rows of every
+    address — or every MAC a guesser made up — would stay for ever."""
+    rows = table(model)
+    key = tuple(rows.primary_key.columns)
+    gone = 0
+    while True:
+        over = select(*key).where(rows.c.since <= now - WINDOW).limit(batch)
+        with store.session() as session:
+            count = int(session.execute(delete(rows).where(tuple_(*key).in_(over)))
+                        .rowcount or 0)  # type: ignore[attr-defined]
+        gone += count
+        if count < batch:
+            return gone
+
+
+class ForgetWindows:
+    """The leader's clean-up (a collector) of one windowed count's table."""
+
+    interval = 3600.0
+
+    def __init__(self, name: str, model: type[Base]) -> None:
+        self.name, self.model = name, model
+
+    def collect(self, context: Context) -> list[Point]:
+        gone = forget_over(context.store, self.model, context.now)
+        return [Point("retention", {"table": self.model.__tablename__}, {"pruned": gone},
+                      context.now)]
 
 
 NO_HOLD = SourceHold("", "", 0)  # a sign-in not made over the web (tests, the CLI)

@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, ExceptionContext
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from citynet import metrics, migrate
@@ -657,18 +657,20 @@ def _answers(driver: Any, begin: bool) -> None:
     """A psycopg connection's check before use: one round trip, which is the
     transaction's BEGIN when ``begin`` — psycopg would send that BEGIN by itself, alone,
     before the first statement. Sent on libpq's connection: through psycopg's, its own
-    BEGIN would go first. A DisconnectionError if the server does not answer as it
-    should: the pool throws the connection away and opens another."""
+    BEGIN would go first. A DisconnectionError if the connection was left mid-statement:
+    the pool throws it away and opens another. An InvalidatePoolError if the server does
+    not answer as it should: a dead server (a failover) has ended every connection of
+    the pool, so all opened before this one go too, as with SQLAlchemy's pre-ping — each
+    would otherwise cost a failed check of its own (or, with a server gone without a
+    reset, a wait for TCP to give up)."""
+    if _stuck(driver):
+        raise DisconnectionError("left in the middle of a statement")
     try:
-        if _stuck(driver):
-            raise DisconnectionError("left in the middle of a statement")
         result = driver.pgconn.exec_(_BEGIN if begin else _PING)
-        if result.error_message:
-            raise DisconnectionError(result.error_message.decode(errors="replace"))
-    except DisconnectionError:
-        raise
     except Exception as exc:  # any failure: this connection cannot serve
-        raise DisconnectionError(str(exc)) from exc
+        raise InvalidatePoolError(str(exc)) from exc
+    if result.error_message:
+        raise InvalidatePoolError(result.error_message.decode(errors="replace"))
 
 
 def _count_lost(_dbapi_connection: object, _record: object, _exc: object) -> None:

@@ -236,6 +236,42 @@ def test_a_connection_lost_and_the_reconnect_are_counted(pg_database: str) -> No
         store.close()
 
 
+def test_one_dead_connection_found_throws_away_the_pools_older_ones(
+        pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failover ends every connection of the pool: the first check that finds one dead
+    throws all that were opened before it away, as SQLAlchemy's pre-ping did, so the next
+    check-outs open new connections rather than each failing a check of its own."""
+    from citynet import db
+    from tests.conftest import _admin
+
+    store = Store(pg_database)
+    try:
+        held = [store.engine.connect() for _ in range(3)]  # three pooled connections
+        pids = [c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in held]
+        for connection in held:
+            connection.close()
+        with _admin() as admin:
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        failed: list[bool] = []
+        check = db._answers
+
+        def counted(driver: object, begin: bool) -> None:
+            try:
+                check(driver, begin)
+            except Exception:
+                failed.append(True)
+                raise
+        monkeypatch.setattr(db, "_answers", counted)
+        held = [store.engine.connect() for _ in range(3)]
+        assert [c.execute(text("SELECT 1")).scalar_one() for c in held] == [1, 1, 1]
+        for connection in held:
+            connection.close()
+        assert failed == [True]
+    finally:
+        store.close()
+
+
 @pytest.mark.postgres
 def test_a_connection_left_mid_statement_is_thrown_away_and_replaced(
         pg_database: str, caplog: pytest.LogCaptureFixture) -> None:

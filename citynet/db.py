@@ -722,6 +722,20 @@ class Store:
             yield session
         store_works(log)  # committed: failures held back by the log throttle are told
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A unit of work whose reads all see the store as one moment left it — a check
+        that reads a hash chain's base, then its rows, while the leader's purge deletes
+        rows and moves the base in batches of their own (READ COMMITTED on PostgreSQL,
+        and each SELECT outside a transaction on SQLite, would see a base newer than the
+        rows, or rows gone under an old base, and call it tampering)."""
+        with self.session() as session:
+            if self.is_sqlite:  # pysqlite begins only before a write: begin the read here
+                session.connection().exec_driver_sql("BEGIN")
+            else:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
     def new_session(self) -> Session:
         """A session for the caller to begin, commit and close itself, and to use again
         after :meth:`Session.close` — for a unit of work repeated on one thread many times

@@ -288,3 +288,34 @@ def test_a_store_of_one_chain_upgrades_to_chain_0_and_still_verifies(
             command.downgrade(settings, "radius_0002")
     finally:
         store.close()
+
+
+def test_a_check_beside_the_leaders_purge_sees_one_moment(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`citynet audit verify` reads a chain's base, then its rows; the leader's purge may
+    commit a batch in between (another connection). In a snapshot the check sees the
+    chain as it was; read statement by statement it saw rows gone under the old base."""
+    from citynet import ledger
+
+    read = ledger.get_meta
+
+    def purge_between(session: Any, key: str) -> str | None:
+        value = read(session, key)
+        if key.endswith("base") and not purged:  # the base read, then a batch commits
+            purged.append(True)
+            with store.session() as other:
+                records.purge_prefix(other, 0, upto[0])
+        return value
+
+    monkeypatch.setattr(ledger, "get_meta", purge_between)
+    on_chains(store, {0: 6})
+    purged: list[bool] = []
+    upto = [3]
+    with store.snapshot() as session:
+        assert records.verify(session) == (6, [])
+    assert purged  # the purge did run inside the check
+    on_chains(store, {0: 6})  # rows 4-12 now
+    purged.clear()
+    upto[0] = 9
+    with store.session() as session:  # statement by statement: a false break
+        assert records.verify(session)[1] != []

@@ -466,8 +466,8 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
 @pass_runtime
 def records_purge(runtime: Runtime, older_than_days: int | None) -> None:
     """Delete login records, accounting records and ended sessions past retention (never
-    younger than 60 days): what the leader does every hour unless records.auto_purge is
-    off."""
+    younger than 60 days): what the leader does every 5 minutes unless records.auto_purge
+    is off."""
     from radius import retention
     from radius.records import MIN_RETENTION_DAYS
 

@@ -5,7 +5,7 @@ Who (phone number or voucher), which device (MAC), where (NAS, AP, SSID), which 
 what result, in UTC. Rows are appended by the record writer, in the same transaction as
 the accounting record or the login's decision, before any answer is sent. They are
 kept at least ``records.retention_days`` (≥ 60, default 180), then removed by the leader's
-hourly purge or by ``citynet records purge`` (:mod:`radius.retention`); ``citynet audit
+purge (every 5 minutes) or by ``citynet records purge`` (:mod:`radius.retention`); ``citynet audit
 verify`` detects an edited or deleted row.
 
 The table holds several chains (:mod:`citynet.ledger`): on PostgreSQL each RADIUS listener

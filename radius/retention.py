@@ -1,8 +1,8 @@
 """Retention: what is older than the one retention (``records.retention_days``, or the
 admin web's value; never under 60 days) leaves the store — login records (each chain's
 old prefix, its base recorded so ``citynet audit verify`` still passes), accounting
-records, and ended sessions (a live one never). The leader does it every hour
-(:class:`PurgeRetention`, unless ``records.auto_purge`` is off); ``citynet records
+records, and ended sessions (a live one never). The leader does it every 5
+minutes (:class:`PurgeRetention`, unless ``records.auto_purge`` is off); ``citynet records
 purge`` does the same on demand.
 
 Rows go :data:`PURGE_BATCH` to a short transaction, and the write lock is left free
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 # round itself writes, as for the decided requests (radius/retries.py, measured there)
 PURGE_BATCH = 200
 PURGE_PAUSE = 0.01  # seconds, at least, between two batches (see retries.forget)
+# seconds a run of the leader's purge may take: the collectors run one after another on
+# one thread, so the alerts wait for it; what is left goes the next run (every 5 min)
+RUN_BUDGET = 20.0
 LOCK = "records.purge"  # two purges at once take turns, batch by batch
 
 
@@ -48,6 +51,7 @@ class Purged:
     login_records: int = 0
     accounting: int = 0
     sessions: int = 0
+    finished: bool = True  # False: the run's time was up, rows past the cut-off are left
 
 
 def retention_days(store: Store, default: int) -> int:
@@ -61,38 +65,50 @@ Step = Callable[[Session], tuple[int, bool]]
 
 
 def purge(store: Store, days: int, now: datetime, batch: int = PURGE_BATCH,
-          pause: Callable[[float], None] = time.sleep) -> Purged:
+          pause: Callable[[float], None] = time.sleep,
+          budget: float | None = None) -> Purged:
     """Delete login records, accounting records and ended sessions older than ``days``
-    before ``now``, ``batch`` rows to a transaction. Raises ValueError under the law's
-    floor."""
+    before ``now``, ``batch`` rows to a transaction — all of them, or what ``budget``
+    seconds allow (``finished`` says which). Raises ValueError under the law's floor."""
     if days < records.MIN_RETENTION_DAYS:
         raise ValueError(f"records must be kept at least {records.MIN_RETENTION_DAYS} days")
     before = now - timedelta(days=days)
+    until = None if budget is None else time.monotonic() + budget
     with store.session() as session:
         chains = records.past(session, before)
-    logins = sum(_in_batches(store, _login_records(chain_no, upto, batch), pause)
-                 for chain_no, upto in chains)
+    done = [0, 0, 0]
     # accounting records before sessions: a purge stopped half way leaves no record
     # whose session is gone
-    accounting = _in_batches(store, _accounting(before, batch), pause)
-    sessions = _in_batches(store, _ended_sessions(before, batch), pause)
-    return Purged(days, before, logins, accounting, sessions)
+    steps = [(0, _login_records(chain_no, upto, batch)) for chain_no, upto in chains]
+    steps += [(1, _accounting(before, batch)), (2, _ended_sessions(before, batch))]
+    finished = True
+    for kind, step in steps:
+        gone, finished = _in_batches(store, step, pause, until)
+        done[kind] += gone
+        if not finished:
+            break
+    logins, accounting, sessions = done
+    return Purged(days, before, logins, accounting, sessions, finished=finished)
 
 
-def _in_batches(store: Store, step: Step, pause: Callable[[float], None]) -> int:
-    """Run ``step`` a transaction at a time until it says it is done; how many went.
-    Between two, the lock stays free for as long as the last one held it (at least
-    :data:`PURGE_PAUSE`): SQLite's busy handler wakes a waiting writer in steps of
-    milliseconds, and a batch taken again at once would let it find the lock held."""
+def _in_batches(store: Store, step: Step, pause: Callable[[float], None],
+                until: float | None) -> tuple[int, bool]:
+    """Run ``step`` a transaction at a time until it says it is done, or the time is up
+    (``until``, monotonic); how many went, and whether it is done. Between two, the lock
+    stays free for as long as the last one held it (at least :data:`PURGE_PAUSE`):
+    SQLite's busy handler wakes a waiting writer in steps of milliseconds, and a batch
+    taken again at once would let it find the lock held."""
     gone = 0
     while True:
+        if until is not None and time.monotonic() >= until:
+            return gone, False
         started = time.monotonic()
         with store.session() as session:
             exclusive(session, LOCK)  # SQLite: the transaction begins holding the lock
             count, more = step(session)
         gone += count
         if not more:
-            return gone
+            return gone, True
         pause(max(time.monotonic() - started, PURGE_PAUSE))
 
 
@@ -151,22 +167,23 @@ def _deleted(session: Session, statement: Delete) -> int:
 
 
 class PurgeRetention:
-    """The leader's purge by retention (a collector), every hour: the cut-off moves by
-    the hour, so a run has an hour's rows to delete — a few thousand batches at a city's
-    peak, where a daily run would hold the lock in turns for 24 times as long at once."""
+    """The leader's purge by retention (a collector), every 5 minutes for at most
+    :data:`RUN_BUDGET` seconds: a run has the last minutes' rows to delete — a few
+    hundred batches at a city's peak — and the collectors after it (the alerts) wait at
+    most that long; a backlog (the first run on a store never purged) goes run by run."""
 
     name = "records_retention"
-    interval = 3600.0
+    interval = 300.0
 
     def collect(self, context: Context) -> list[Point]:
         settings = context.config.section(RecordsConfig)
         if not settings.auto_purge:
             return []
         days = retention_days(context.store, settings.retention_days)
-        done = purge(context.store, days, context.now)
+        done = purge(context.store, days, context.now, budget=RUN_BUDGET)
         log.info("retention purge: %d login records, %d accounting records, %d ended "
-                 "sessions older than %d days", done.login_records, done.accounting,
-                 done.sessions, days)
+                 "sessions older than %d days%s", done.login_records, done.accounting,
+                 done.sessions, days, "" if done.finished else "; more left for the next run")
         return [Point("retention", {"table": table}, {"pruned": count}, context.now)
                 for table, count in (("login_record", done.login_records),
                                      ("radius_accounting", done.accounting),

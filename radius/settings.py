@@ -120,5 +120,5 @@ class RecordsConfig(Section):
         "long at least (the law: >= 60; plan: 180), then purged; a value set on the admin "
         "web's retention page overrides it")
     auto_purge: bool = Field(
-        default=True, description="the leader purges what is past retention every hour; "
+        default=True, description="the leader purges what is past retention every 5 minutes; "
         "off: only `citynet records purge` does (an office that keeps records by hand)")

@@ -399,7 +399,7 @@ def test_retention_is_bounded_audited_and_used_by_the_purge(site: Site) -> None:
     assert ": 0 would go at the next purge" in shown
     assert f"Oldest record: {(NOW - timedelta(days=100)):%Y-%m-%d}" in shown
     assert "the leader purges login records, accounting records and ended sessions every " \
-        "hour" in shown
+        "5 minutes" in shown
     token = csrf(client)
     for bad in ("59", "3651", "ninety", ""):
         answer = client.post("/admin/settings/retention", data={"days": bad, "csrf": token})
@@ -438,7 +438,7 @@ def test_the_retention_page_says_when_nothing_purges_by_itself(tmp_path: Path) -
     finally:
         made.store.close()
     assert "Automatic purging is off (records.auto_purge)" in shown
-    assert "every hour" not in shown
+    assert "every 5 minutes" not in shown
 
 
 def test_a_stored_retention_outside_the_law_is_ignored(site: Site) -> None:

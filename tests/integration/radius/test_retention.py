@@ -106,6 +106,30 @@ def test_old_rows_of_each_kind_go_in_batches_and_young_ones_and_live_sessions_st
     assert verified(store) == (5, [])
 
 
+def test_a_run_stops_when_its_time_is_up_and_the_next_goes_on(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collectors run one after another, so a run of the leader's purge has a time
+    budget; what it leaves, the next run takes (a clock that moves only in the pauses)."""
+    fill(store)
+    clock = [0.0]
+    monkeypatch.setattr(retention.time, "monotonic", lambda: clock[0])
+
+    def pause(_seconds: float) -> None:
+        clock[0] += 10.0
+
+    done = retention.purge(store, 180, NOW, batch=3, pause=pause, budget=15.0)
+    # two batches (at 0 and 10 s), then the time is up: login records of chain 0 only
+    assert (done.login_records, done.accounting, done.sessions, done.finished) == (
+        6, 0, 0, False)
+    assert retention.purge(store, 180, NOW, batch=3, pause=pause, budget=0.0) == \
+        retention.Purged(180, NOW - timedelta(days=180), finished=False)
+    done = retention.purge(store, 180, NOW, batch=3, pause=pause)
+    assert (done.login_records, done.accounting, done.sessions, done.finished) == (
+        5, 7, 7, True)
+    assert left(store) == YOUNG_ROWS
+    assert verified(store) == (3, [])
+
+
 def test_never_under_the_laws_floor(store: Store) -> None:
     fill(store)
     with pytest.raises(ValueError, match="at least 60 days"):
@@ -157,7 +181,7 @@ def test_the_purge_is_the_leaders_work() -> None:
     from radius.manifest import DOMAIN
 
     assert any(isinstance(c, retention.PurgeRetention) for c in DOMAIN.collectors())
-    assert retention.PurgeRetention.interval == 3600
+    assert retention.PurgeRetention.interval == 300
 
 
 @pytest.mark.postgres

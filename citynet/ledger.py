@@ -153,6 +153,10 @@ class Ledger:
         problems = chain.verify(counted(), base, head)
         return len(checked), [replace(problem, chain=chain_no) for problem in problems]
 
+    def base_seq(self, session: Session, chain_no: int = 0) -> int:
+        """The seq chain ``chain_no`` starts after (0: nothing purged yet)."""
+        return chain.decode_point(get_meta(session, self.keys(chain_no)[1]))[0]
+
     def rebase(self, session: Session, seq: int, row_hash: str, chain_no: int = 0) -> None:
         """After chain ``chain_no``'s rows up to ``seq`` were purged: it now starts after
         it."""

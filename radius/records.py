@@ -214,7 +214,10 @@ def purge_prefix(session: Session, chain_no: int, upto: int, batch: int | None =
     """Delete chain ``chain_no``'s oldest rows up to seq ``upto`` — at most ``batch`` of
     them (None: all) — and rebase the chain on the last one deleted; how many went. Rows
     already gone are not counted, and the base never moves back."""
-    rows = select(LoginRecord.seq, LoginRecord.row_hash).where(_prefix(chain_no, upto))
+    # from the chain's base on: below it are only the rows deleted before, whose index
+    # entries PostgreSQL keeps until a vacuum, and each batch would walk them again
+    rows = select(LoginRecord.seq, LoginRecord.row_hash).where(
+        _prefix(chain_no, upto), LoginRecord.seq > LEDGER.base_seq(session, chain_no))
     last = None
     if batch is not None:
         last = session.execute(rows.order_by(LoginRecord.seq).offset(batch - 1).limit(1)).first()

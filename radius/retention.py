@@ -123,8 +123,8 @@ def _accounting(before: datetime, batch: int) -> Step:
     """Accounting records by id, oldest first: ids follow the time they were received
     (the server's clock) closely enough, and the primary key walks them without an index
     on the time that every accounting request would have to write. The walk ends at the
-    first batch with a young row; an old one after it (ids and times seconds apart) goes
-    the next hour."""
+    first batch with no old row (or the table's end): a young row among old ones — a
+    node's clock once ahead — is stepped over, not taken for the end."""
     after = 0
 
     def step(session: Session) -> tuple[int, bool]:
@@ -136,7 +136,7 @@ def _accounting(before: datetime, batch: int) -> Step:
         if rows:
             after = rows[-1].id  # the next batch starts past this one's (deleted) rows
         return _deleted(session, delete(AccountingRecord).where(
-            AccountingRecord.id.in_(old))) if old else 0, len(old) == batch
+            AccountingRecord.id.in_(old))) if old else 0, bool(old) and len(rows) == batch
     return step
 
 

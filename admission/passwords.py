@@ -21,11 +21,11 @@ from admission import holds, people
 from admission.authority import AdmissionError
 from admission.choices import PersonStatus, Role
 from admission.holds import Limits
-from admission.mab import normal
 from admission.md4 import nt_hash
 from citynet import audit
 from citynet.catalogs import N_, Message
 from citynet.crypto import SecretBox
+from citynet.macs import normal_mac
 from citynet.staff import hash_frequent_password, verify_password
 from citynet.tunnel import TunnelAnswer, TunnelLogin, Verdict
 
@@ -83,7 +83,7 @@ def tunnel_login(session: Session | Connection, box: SecretBox | None, login: Tu
         return TunnelAnswer(Verdict.NOTFOUND)
     if person.status is not PersonStatus.ACTIVE:
         return TunnelAnswer(Verdict.REJECT, "person disabled")
-    until = holds.held(session, person.username, normal(login.calling_station), limits,
+    until = holds.held(session, person.username, normal_mac(login.calling_station), limits,
                        now or datetime.now(UTC))
     if until is not None:  # no password checked, no NT hash handed out: no guess counts
         return TunnelAnswer(Verdict.REJECT, holds.held_reason(until))

@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import (
     BigInteger,
@@ -51,10 +50,10 @@ from citynet.db import (
     set_meta,
 )
 from citynet.ledger import Ledger
+from citynet.macs import normal_mac
 from radius.settings import MAX_RADIUS_NODES
 from radius.vouchers import identity_spellings
 
-_MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
 # how people and NASes write one (aa:bb:.., AA-BB-.., aabb.ccdd.eeff, bare): what a search
 # field accepts, and what the API document promises
 MAC_SPELLING = r"[0-9A-Fa-f]{2}([-:.]?[0-9A-Fa-f]{2}){5}"
@@ -134,19 +133,6 @@ def note_writer(session: Session, chain_no: int, host: str) -> str | None:
     before = get_meta(session, key)
     set_meta(session, key, host)
     return before if before not in (None, host) else None
-
-
-def normal_mac(raw: object) -> str:
-    """A MAC in any NAS's spelling as aa:bb:cc:dd:ee:ff; '' when it is not one."""
-    return _normal_mac(str(raw or ""))
-
-
-@lru_cache(maxsize=8192)  # the same devices log in again and again, several calls a login
-def _normal_mac(text: str) -> str:
-    digits = re.sub(r"[^0-9a-f]", "", text.lower())
-    if not _MAC_DIGITS.fullmatch(digits):
-        return ""
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
 PORT_PREFIX = "port:"

@@ -156,3 +156,11 @@ def test_staff_lift_a_hold(people_store: Store, box: SecretBox,
     assert "t001: no password hold in force" in result.output
     result = CliRunner().invoke(cli, ["nac", "people", "unhold", "nobody"], env=env)
     assert result.exit_code != 0 and "no person 'nobody'" in result.output
+
+
+def test_the_tunnel_and_the_gate_key_a_device_in_one_spelling(people_store: Store,
+                                                              box: SecretBox) -> None:
+    spaced = "02 00 00 00 00 0c"  # a NAS's Calling-Station-Id with spaces
+    for _ in range(3):
+        refused(people_store, "t001", spaced)
+    assert tunnel(people_store, box, "t001", spaced)[1].startswith(holds.HELD)

@@ -119,8 +119,9 @@ def count_failure(session: Session, username: str, device: str, limits: Limits,
                   now: datetime) -> None:
     """One wrong password more of ``username`` (as stored) from ``device``: for the
     device and for the person, each in its window (a new one once the last is over).
-    Upserts, in the primary key's order ("*" first), so that RADIUS processes counting
-    the same person at once lose no count and take the rows' locks in one order."""
+    Upserts, sorted by device (the primary key's order), so that RADIUS processes
+    counting the same person at once lose no count and take the rows' locks in one
+    order."""
     if not limits.any:
         return
     for key, limit in sorted(((ANY_DEVICE, limits.person), (device, limits.device))):

@@ -655,7 +655,9 @@ class RecordWriter:
         # PostgreSQL: the decisions' writes, the chain's lock and head read go to the
         # server together, then the records, the new head and the COMMIT — two round
         # trips, where each statement was one (the results these read come later, or
-        # never); the answers leave only once the COMMIT came back
+        # never); the answers leave only once the COMMIT came back. Nothing may run on
+        # the session after this block: SQLAlchemy still thinks the transaction open, and
+        # a statement now would begin a second one on the driver, committed by nobody
         with pipelined(session, commit=True):
             retries.remember(session, claimed, decided)
             if logins:

@@ -456,7 +456,7 @@ def _not_in_pipeline(_connection: Connection, cursor: Any, *_args: object) -> No
 
 
 @contextmanager
-def pipelined(session: Session | Connection, commit: bool = False) -> Iterator[None]:
+def pipelined(session: Session | Connection) -> Iterator[None]:
     """PostgreSQL: the block's statements on the driver go out without waiting for each
     other's results (psycopg's pipeline mode) — a result read (``first``, ``all``) sends
     everything before it and waits, once; the block's end waits for the rest. For a
@@ -466,11 +466,8 @@ def pipelined(session: Session | Connection, commit: bool = False) -> Iterator[N
     next waits, as :func:`_on_driver` raises. Only for statements run on the driver
     (:class:`DriverStatement`, :class:`ColumnStatement`): SQLAlchemy reads a result's
     columns and row count at once, which a pipeline gives only later — a statement
-    through SQLAlchemy inside the block is refused (RuntimeError). ``commit``: the
-    block's statements are the transaction's last, and its COMMIT goes with them — the
-    block's end waits for it too (an error in any of them: nothing committed); the
-    caller's own commit then finds nothing to do. SQLite: the block as it is (the
-    caller commits)."""
+    through SQLAlchemy inside the block is refused (RuntimeError). SQLite: the block
+    as it is."""
     connection = connection_of(session)
     if connection.dialect.name != "postgresql":
         yield
@@ -485,8 +482,6 @@ def pipelined(session: Session | Connection, commit: bool = False) -> Iterator[N
     # round failed on it): it is thrown away, and the next round gets a new one.
     try:
         yield
-        if commit:
-            _on_driver(connection, _COMMIT, lambda cursor: cursor.execute(_COMMIT))
     except BaseException as exc:
         pipeline.__exit__(type(exc), exc, exc.__traceback__)  # logs its own error, if any
         if not connection.invalidated:
@@ -647,7 +642,6 @@ def _count_connect(_dbapi_connection: object, record: Any) -> None:
     record.info[_OPENED] = True  # it just answered: no check before its first use
 
 
-_COMMIT = "COMMIT"
 _OPENED = "citynet.opened"  # a pooled connection's info: opened, not yet used
 _PING = b"SELECT 1"
 _BEGIN = b"BEGIN"

@@ -650,15 +650,10 @@ class RecordWriter:
                 logins.append(record)
         if not (claimed or logins):  # interim updates alone: no decision, no chain
             return outcomes, retried
-        if session.in_transaction():  # the ORM's part of the decisions: before the last
-            session.flush()  # statements (a statement through SQLAlchemy cannot go with them)
         # PostgreSQL: the decisions' writes, the chain's lock and head read go to the
-        # server together, then the records, the new head and the COMMIT — two round
-        # trips, where each statement was one (the results these read come later, or
-        # never); the answers leave only once the COMMIT came back. Nothing may run on
-        # the session after this block: SQLAlchemy still thinks the transaction open, and
-        # a statement now would begin a second one on the driver, committed by nobody
-        with pipelined(session, commit=True):
+        # server together, then the records and the new head — two round trips, where
+        # each statement was one (the results these read come later, or never)
+        with pipelined(session):
             retries.remember(session, claimed, decided)
             if logins:
                 records.append(session, logins, self.chain_no)

@@ -346,42 +346,6 @@ def test_a_statement_through_sqlalchemy_inside_a_pipeline_is_refused(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("fails", [False, True])
-def test_a_pipeline_that_commits_has_committed_when_it_ends_or_nothing(
-        pg_database: str, fails: bool) -> None:
-    """pipelined(commit=True): the COMMIT goes with the block's statements, so what they
-    wrote is committed when the block ends (seen from another connection before the
-    caller's own commit, which has nothing left to do) — or, if one of them fails,
-    nothing is."""
-    write = db.DriverStatement(db.upsert_insert(db.table(db.MetaEntry), "postgresql")
-                               .values(key=bindparam("key"), value=bindparam("value")))
-    store = Store(pg_database)
-    try:
-        store.upgrade()
-
-        def stored() -> list[str]:
-            with store.reading() as reading:
-                return list(reading.scalars(select(db.MetaEntry.key).where(
-                    db.MetaEntry.key.in_(["a", "b"])).order_by(db.MetaEntry.key)))
-
-        def write_two() -> list[str]:
-            with store.pinned() as connection, connection.begin():
-                with db.pipelined(connection, commit=True):
-                    write.run(connection, {"key": "a", "value": "1"})
-                    write.run(connection, {"key": "a" if fails else "b", "value": "2"})
-                return stored()
-
-        if fails:
-            with pytest.raises(IntegrityError):
-                write_two()
-        else:
-            assert write_two() == ["a", "b"]
-        assert stored() == ([] if fails else ["a", "b"])
-    finally:
-        store.close()
-
-
-@pytest.mark.postgres
 def test_a_column_statement_takes_whole_columns_nulls_and_all(pg_database: str) -> None:
     """A batch as one array per column: NULLs inside an array and a column of NULLs
     only, integers past 32 bits, aware moments, an empty batch; a text too long for its

@@ -27,12 +27,12 @@ from flask import Response, current_app, request, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from citynet.macs import normal_mac
 from citynet.web import store
 from portal import uam, visit
 from radius import grants, usage
 from radius.models import RadiusSession
 from radius.profiles import LIMITS
-from radius.records import normal_mac
 from radius.sessions import mac_spellings
 
 log = logging.getLogger(__name__)

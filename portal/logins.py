@@ -19,6 +19,7 @@ from flask import (
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet import metrics
+from citynet.macs import normal_mac
 from citynet.typed import normalised
 from citynet.web import store
 from portal import (
@@ -36,7 +37,6 @@ from portal import (
 )
 from portal.acclient import LoginOutcome
 from radius import guesses, remembered, tokens, vouchers
-from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
 # handed to the NAS (its RADIUS decides: citynet_radius_decisions)

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from citynet.cache import Reloading
 from citynet.catalogs import N_, gettext
 from citynet.db import Base, Store, UtcDateTime
+from citynet.macs import normal_mac
 from inventory.models import AccessPoint, Community, Hotspot, NasClient
-from radius.records import normal_mac
 
 log = logging.getLogger(__name__)
 

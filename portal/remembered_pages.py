@@ -10,10 +10,10 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from citynet.access import audited, require
 from citynet.catalogs import N_, gettext
+from citynet.macs import normal_mac
 from citynet.web import MAX_ID, store, whole_number
 from portal import admin_pages, phones
 from radius import remembered
-from radius.records import normal_mac
 
 REMEMBERED_SHOWN = 200
 REMEMBERED_STATES = {"live": (N_("live"), "ok"), "expired": (N_("expired"), "muted"),

@@ -29,9 +29,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from citynet.catalogs import gettext as _
+from citynet.macs import normal_mac
 from portal import uam
 from radius import codec
-from radius.records import normal_mac
 from radius.wire import Code, Malformed
 
 log = logging.getLogger(__name__)

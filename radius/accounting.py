@@ -36,6 +36,7 @@ from citynet.db import (
     table,
 )
 from citynet.logs import store_failed, store_works
+from citynet.macs import normal_mac
 from radius import guesses, records, retries
 from radius.decisions import (
     Decision,
@@ -179,7 +180,7 @@ def login_event(event: AccountingEvent) -> LoginEvent | None:
         at=event.received_at - timedelta(seconds=event.delay), event=kind,
         result=event.terminate_cause if kind == "logout" else "",
         identity=event.identity or event.username,
-        method=event.method, nas=event.nas, mac=records.normal_mac(event.calling_station),
+        method=event.method, nas=event.nas, mac=normal_mac(event.calling_station),
         called_station=event.called_station, private_ip=event.framed_ip,
         nat_ip=event.nat_ip, nat_ports=event.nat_ports, session_id=event.session_id)
 

@@ -32,13 +32,14 @@ from citynet.access import audited, require
 from citynet.catalogs import N_, gettext
 from citynet.config import Config
 from citynet.crypto import SecretBox
+from citynet.macs import normal_mac
 from citynet.spreadsheets import SpreadsheetDictWriter
 from citynet.web import MAX_ID, form_text, query_arg, store, whole_number
 from inventory.models import NasClient
 from radius import coa, records
 from radius import sessions as live_sessions
 from radius.models import RadiusSession
-from radius.records import MAC_SPELLING, normal_mac
+from radius.records import MAC_SPELLING
 from radius.wire import Code
 
 blueprint = Blueprint("radius_admin", __name__, url_prefix="/admin",

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from citynet.crypto import SecretBox
 from citynet.db import Store
+from citynet.macs import normal_mac
 from radius import coa, reauth
 from radius import sessions as live_sessions
 from radius.models import RadiusSession
 from radius.profiles import ProfileBook
-from radius.records import normal_mac
 from radius.settings import RadiusConfig
 from radius.wire import Code
 

@@ -247,8 +247,8 @@ def radius_token(runtime: Runtime, phone: str, mac: str, method: str) -> None:
     Example:
       radtest 13800138000 "$(citynet radius token 13800138000)" 127.0.0.1 0 SECRET
     """
+    from citynet.macs import normal_mac
     from radius import tokens
-    from radius.records import normal_mac
 
     box = runtime.box(create=True)
     if box is None:
@@ -271,8 +271,8 @@ def radius_remember(runtime: Runtime, mac: str, phone: str, days: int) -> None:
 
     The portal does this when a person ticks "remember this device"; this is for support.
     """
+    from citynet.macs import normal_mac
     from radius import remembered
-    from radius.records import normal_mac
 
     bound = normal_mac(mac)
     if not bound:
@@ -294,8 +294,8 @@ def radius_remember(runtime: Runtime, mac: str, phone: str, days: int) -> None:
 @pass_runtime
 def radius_forget(runtime: Runtime, mac: str) -> None:
     """Forget a remembered device: its next connection goes through the portal."""
+    from citynet.macs import normal_mac
     from radius import remembered
-    from radius.records import normal_mac
 
     bound = normal_mac(mac)
     if not bound:
@@ -431,13 +431,14 @@ def records_search(runtime: Runtime, identity: str | None, phone_alias: str | No
       citynet records search --identity 84R2-E6M6-5E
       citynet records search --nas sw-lib-3 --port GigabitEthernet0/0/7
     """
+    from citynet.macs import normal_mac
     from radius import records as login_records
 
     identity = _identity(identity, phone_alias)
     if not any((identity, mac, ip, port, nas_name, since, until)):
         raise click.UsageError(_("give at least one of --identity, --mac, --ip, --port, "
                                  "--nas, --since, --until"))
-    if mac and not login_records.normal_mac(mac):
+    if mac and not normal_mac(mac):
         raise click.BadParameter(_("%(mac)s is not a MAC address", mac=repr(mac)),
                                  param_hint="--mac")
     conditions = login_records.matching(identity=identity, mac=mac, ip=ip, port=port,

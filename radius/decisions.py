@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from citynet.macs import normal_mac
 from radius import codec
-from radius.records import LoginEvent, normal_mac, place
+from radius.records import LoginEvent, place
 
 
 @dataclass(frozen=True)

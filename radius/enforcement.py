@@ -31,12 +31,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citynet.db import Store
+from citynet.macs import normal_mac
 from radius import coa, remembered, usage
 from radius.accounting import AccountingEvent
 from radius.models import RadiusSession
 from radius.nas import NasEntry
 from radius.profiles import ProfileBook, Terms
-from radius.records import normal_mac
 from radius.wire import Code
 
 log = logging.getLogger(__name__)

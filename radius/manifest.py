@@ -80,7 +80,8 @@ def _end_sessions(runtime: Runtime, identity: str) -> list[Ended]:
 
 def _live_sessions(runtime: Runtime, methods: tuple[str, ...], identity: str,
                    limit: int) -> list[LiveSession]:
-    from radius.records import PORT_PREFIX, normal_mac
+    from citynet.macs import normal_mac
+    from radius.records import PORT_PREFIX
     from radius.sessions import open_of
 
     with runtime.store.session() as session:

@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from citynet.crypto import SecretBox
 from citynet.db import Store, kept_lengths
 from citynet.gates import GateAnswer, GateRequest, LoginGate
+from citynet.macs import normal_mac
 from radius import codec, guesses, remembered, tokens, usage, vouchers
 from radius.decisions import REFUSED_ADMISSIONS, Decision, LoginAttempt, class_of
 from radius.profiles import ProfileBook, Terms
-from radius.records import normal_mac
 
 MESSAGES = {  # English reason → Chinese wording
     "unknown voucher": "上网券无效",

@@ -18,10 +18,11 @@ from citynet.crypto import SecretBox
 from citynet.db import Store
 from citynet.errors import CitynetError
 from citynet.gates import Ended
+from citynet.macs import normal_mac
 from inventory.models import NasClient
 from radius import coa
 from radius.models import RadiusSession
-from radius.records import PORT_PREFIX, normal_mac
+from radius.records import PORT_PREFIX
 from radius.settings import RadiusConfig
 from radius.vouchers import identity_spellings
 from radius.wire import Code

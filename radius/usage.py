@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from citynet.db import DriverStatement
+from citynet.macs import normal_mac
 from radius.models import RadiusSession
-from radius.records import normal_mac
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from citynet.app import create_app
 from citynet.config import Config, RadiusConfig
 from citynet.crypto import SecretBox, open_box
 from citynet.db import Store
+from citynet.macs import normal_mac
 from inventory.files import RawRow
 from inventory.importer import import_rows
 from inventory.kinds import KINDS
@@ -36,7 +37,6 @@ from portal.acportal import PacketType
 from portal.acservice import AcNoticeService
 from radius import remembered, vouchers
 from radius.models import RadiusSession
-from radius.records import normal_mac
 from radius.service import RadiusService
 from tests.fakes.ac import FakeAc
 from tests.fakes.acconfig import COMWARE_PORTAL_PORT

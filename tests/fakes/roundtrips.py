@@ -29,11 +29,13 @@ class RoundTrips:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._stopped.set()
-        self._listener.close()
-        for sock in list(self._sockets):
-            sock.close()
+        self._listener.close()  # ends the accepting thread
+        # the relays see the stop within their select's timeout; their sockets are closed
+        # only then, since one closed under a select or a send raises in that thread
         for thread in self._threads:
             thread.join(timeout=5)
+        for sock in list(self._sockets):
+            sock.close()
 
     def count(self) -> int:
         with self._lock:
@@ -74,4 +76,9 @@ class RoundTrips:
                         with self._lock:
                             self.turns += 1
                     last = source  # type: ignore[assignment]
-                    sink.sendall(data)
+                    try:
+                        sink.sendall(data)
+                    except OSError:  # the other side went: the relay ends
+                        client.close()
+                        server.close()
+                        return

@@ -66,14 +66,15 @@ Step = Callable[[Session], tuple[int, bool]]
 
 def purge(store: Store, days: int, now: datetime, batch: int = PURGE_BATCH,
           pause: Callable[[float], None] = time.sleep,
-          budget: float | None = None) -> Purged:
+          budget: float | None = None,
+          clock: Callable[[], float] = time.monotonic) -> Purged:
     """Delete login records, accounting records and ended sessions older than ``days``
     before ``now``, ``batch`` rows to a transaction — all of them, or what ``budget``
     seconds allow (``finished`` says which). Raises ValueError under the law's floor."""
     if days < records.MIN_RETENTION_DAYS:
         raise ValueError(f"records must be kept at least {records.MIN_RETENTION_DAYS} days")
     before = now - timedelta(days=days)
-    until = None if budget is None else time.monotonic() + budget
+    until = None if budget is None else clock() + budget
     with store.session() as session:
         chains = records.past(session, before)
     done = [0, 0, 0]
@@ -83,7 +84,7 @@ def purge(store: Store, days: int, now: datetime, batch: int = PURGE_BATCH,
     steps += [(1, _accounting(before, batch)), (2, _ended_sessions(before, batch))]
     finished = True
     for kind, step in steps:
-        gone, finished = _in_batches(store, step, pause, until)
+        gone, finished = _in_batches(store, step, pause, until, clock)
         done[kind] += gone
         if not finished:
             break
@@ -92,7 +93,7 @@ def purge(store: Store, days: int, now: datetime, batch: int = PURGE_BATCH,
 
 
 def _in_batches(store: Store, step: Step, pause: Callable[[float], None],
-                until: float | None) -> tuple[int, bool]:
+                until: float | None, clock: Callable[[], float]) -> tuple[int, bool]:
     """Run ``step`` a transaction at a time until it says it is done, or the time is up
     (``until``, monotonic); how many went, and whether it is done. Between two, the lock
     stays free for as long as the last one held it (at least :data:`PURGE_PAUSE`):
@@ -100,16 +101,16 @@ def _in_batches(store: Store, step: Step, pause: Callable[[float], None],
     taken again at once would let it find the lock held."""
     gone = 0
     while True:
-        if until is not None and time.monotonic() >= until:
+        if until is not None and clock() >= until:
             return gone, False
-        started = time.monotonic()
+        started = clock()
         with store.session() as session:
             exclusive(session, LOCK)  # SQLite: the transaction begins holding the lock
             count, more = step(session)
         gone += count
         if not more:
             return gone, True
-        pause(max(time.monotonic() - started, PURGE_PAUSE))
+        pause(max(clock() - started, PURGE_PAUSE))
 
 
 def _login_records(chain_no: int, upto: int, batch: int) -> Step:

@@ -108,21 +108,22 @@ def test_old_rows_of_each_kind_go_in_batches_and_young_ones_and_live_sessions_st
 
 
 def test_a_run_stops_when_its_time_is_up_and_the_next_goes_on(
-        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store) -> None:
     """The collectors run one after another, so a run of the leader's purge has a time
     budget; what it leaves, the next run takes (a clock that moves only in the pauses)."""
     fill(store)
     clock = [0.0]
-    monkeypatch.setattr(retention.time, "monotonic", lambda: clock[0])
 
     def pause(_seconds: float) -> None:
         clock[0] += 10.0
 
-    done = retention.purge(store, 180, NOW, batch=3, pause=pause, budget=15.0)
+    done = retention.purge(store, 180, NOW, batch=3, pause=pause, budget=15.0,
+                           clock=lambda: clock[0])
     # two batches (at 0 and 10 s), then the time is up: login records of chain 0 only
     assert (done.login_records, done.accounting, done.sessions, done.finished) == (
         6, 0, 0, False)
-    assert retention.purge(store, 180, NOW, batch=3, pause=pause, budget=0.0) == \
+    assert retention.purge(store, 180, NOW, batch=3, pause=pause, budget=0.0,
+                           clock=lambda: clock[0]) == \
         retention.Purged(180, NOW - timedelta(days=180), finished=False)
     done = retention.purge(store, 180, NOW, batch=3, pause=pause)
     assert (done.login_records, done.accounting, done.sessions, done.finished) == (

@@ -21,6 +21,7 @@ from citynet import config as config_module
 from citynet import logs
 from citynet.config import Config
 from citynet.db import Store
+from citynet.leader import Leadership
 
 PG_ADMIN = os.environ.get("CITYNET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -108,6 +109,15 @@ def upgraded(config: Config) -> Iterator[Store]:
 def store(backend_config: Config) -> Iterator[Store]:
     """An upgraded, empty store on each backend."""
     yield from upgraded(backend_config)
+
+
+@pytest.fixture
+def leader(store: Store) -> Iterator[Leadership]:
+    """The store's elected leader for singleton work (SQLite: every process leads)."""
+    leadership = Leadership(store, holder="node-a")
+    assert leadership.lead_once().leader
+    yield leadership
+    leadership.stop()
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ window is still open stay."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from admission.models import PasswordFailures
@@ -21,14 +19,6 @@ from citynet.telemetry import Context
 from tests.conftest import make_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-def leader(store: Store) -> Iterator[Leadership]:
-    leadership = Leadership(store, holder="node-a")
-    assert leadership.lead_once().leader
-    yield leadership
-    leadership.stop()
 
 
 def failures(store: Store, addresses: list[str], at: datetime) -> None:

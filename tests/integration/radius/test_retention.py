@@ -5,7 +5,6 @@ chain's verification stay."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -149,14 +148,6 @@ def test_never_under_the_laws_floor(store: Store) -> None:
     with pytest.raises(ValueError, match="at least 60 days"):
         retention.purge(store, 59, NOW + timedelta(days=300))
     assert left(store) == EVERY_ROW
-
-
-@pytest.fixture
-def leader(store: Store) -> Iterator[Leadership]:
-    leadership = Leadership(store, holder="node-a")
-    assert leadership.lead_once().leader
-    yield leadership
-    leadership.stop()
 
 
 def config_of(tmp_path: Path, **records_section: object) -> Config:
